@@ -1,0 +1,45 @@
+"""The hash chain over audit records.
+
+Each record's ``hash`` is computed over the previous record's hash and every
+other field of the record (its sequence number included), canonically
+encoded. Modifying, deleting or reordering a record breaks the chain.
+
+Without a key the hash is plain SHA-256: anyone who can write the file can
+also recompute the whole chain after editing it, and can cut records off the
+end. With a key (``CAPFENCE_AUDIT_KEY``, kept away from the database) the
+hash is HMAC-SHA256: a recomputed chain no longer verifies, and checkpoints
+signed with the key (see :mod:`capfence.audit.checkpoint`) expose a truncated tail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Mapping
+
+GENESIS = "0" * 64
+KEY_ENV = "CAPFENCE_AUDIT_KEY"
+
+HASHED_FIELDS = (
+    "seq", "ts", "kind", "agent_id", "framework", "tool", "capability", "environment",
+    "payload", "payload_sha256", "payload_bytes", "truncated", "redacted",
+    "decision", "rule", "reason", "policy_digest", "ref", "outcome", "detail",
+)
+
+
+def key_from_env() -> bytes | None:
+    value = os.environ.get(KEY_ENV)
+    return value.encode() if value else None
+
+
+def chain_mode(key: bytes | None) -> str:
+    return "hmac-sha256" if key else "sha256"
+
+
+def record_hash(prev_hash: str, record: Mapping[str, object], key: bytes | None) -> str:
+    body = json.dumps([prev_hash, [record.get(name) for name in HASHED_FIELDS]], ensure_ascii=False, separators=(",", ":"))
+    if key:
+        return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()

@@ -1,0 +1,110 @@
+"""Turn an arbitrary tool payload into the JSON text stored in the audit log.
+
+Never raises for odd input: values JSON cannot encode (datetimes, bytes,
+paths, pydantic models, arbitrary objects) become readable strings, non-string
+keys are stringified, cycles are cut, secrets under redacted key names are
+masked, and a payload over the size cap is replaced by a preview plus the
+SHA-256 of the full serialization.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from pathlib import PurePath
+from uuid import UUID
+
+REDACTED = "***REDACTED***"
+TRUNCATED_KEY = "__capfence_truncated__"
+_MAX_DEPTH = 64
+_PREVIEW_CHARS = 2048
+
+
+@dataclass(frozen=True)
+class StoredPayload:
+    text: str
+    """Valid JSON: the payload, or a truncation marker object."""
+    sha256: str
+    """SHA-256 of the full (redacted) serialization, even when truncated."""
+    size: int
+    truncated: bool
+    redacted: bool
+
+
+def _scalar(value: object) -> object:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        raw = bytes(value)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "base64:" + base64.b64encode(raw).decode()
+    if isinstance(value, Decimal | UUID | PurePath):
+        return str(value)
+    if isinstance(value, Enum):
+        return _scalar(value.value)
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return "NaN"
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return dump(mode="json")
+        except Exception:  # noqa: BLE001 - a broken model still gets audited as text
+            pass
+    try:
+        return f"<{type(value).__name__}: {value!s}>"[:_PREVIEW_CHARS]
+    except Exception:  # noqa: BLE001 - even str() may raise
+        return f"<{type(value).__name__}: unprintable>"
+
+
+class _Sanitizer:
+    def __init__(self, redact: frozenset[str]) -> None:
+        self.redact = redact
+        self.redacted = False
+
+    def clean(self, value: object, ancestors: frozenset[int] = frozenset(), depth: int = 0) -> object:
+        if value is None or isinstance(value, bool | int | str):
+            return value
+        if isinstance(value, float):
+            return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+        if isinstance(value, Mapping | list | tuple | set | frozenset):
+            if id(value) in ancestors:
+                return "<cycle>"
+            if depth >= _MAX_DEPTH:
+                return "<nested too deep>"
+            inner = ancestors | {id(value)}
+            if isinstance(value, Mapping):
+                return {self._key(k): self._value(k, v, inner, depth) for k, v in list(value.items())}
+            items = sorted(value, key=repr) if isinstance(value, set | frozenset) else list(value)
+            return [self.clean(v, inner, depth + 1) for v in items]
+        return self.clean(_scalar(value), ancestors, depth + 1)
+
+    def _key(self, key: object) -> str:
+        return key if isinstance(key, str) else str(self.clean(key))
+
+    def _value(self, key: object, value: object, ancestors: frozenset[int], depth: int) -> object:
+        if isinstance(key, str) and key.lower() in self.redact and value is not None:
+            self.redacted = True
+            return REDACTED
+        return self.clean(value, ancestors, depth + 1)
+
+
+def serialize(payload: object, *, redact: frozenset[str], max_bytes: int) -> StoredPayload:
+    """The stored form of ``payload`` (see module docstring)."""
+    sanitizer = _Sanitizer(redact)
+    clean = sanitizer.clean(payload)
+    text = json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    data = text.encode("utf-8")
+    digest = hashlib.sha256(data).hexdigest()
+    if len(data) <= max_bytes:
+        return StoredPayload(text, digest, len(data), False, sanitizer.redacted)
+    preview = data[: min(_PREVIEW_CHARS, max_bytes // 2)].decode("utf-8", "ignore")
+    marker = {TRUNCATED_KEY: {"sha256": digest, "bytes": len(data), "preview": preview}}
+    return StoredPayload(json.dumps(marker, ensure_ascii=False), digest, len(data), True, sanitizer.redacted)

@@ -1,0 +1,46 @@
+"""Build the rows the audit store appends: decisions, outcomes and events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from capfence.audit.payload import serialize
+from capfence.decision import Decision
+from capfence.policy.view import CallView
+
+OUTCOMES = ("ran", "tool_error", "blocked", "held")
+
+
+def now() -> str:
+    """UTC timestamp, ISO 8601 with microseconds."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str], max_bytes: int) -> dict[str, object]:
+    stored = serialize(view.payload, redact=redact, max_bytes=max_bytes)
+    return {
+        "ts": now(), "kind": "decision", "agent_id": view.agent_id, "framework": view.framework,
+        "tool": view.tool, "capability": view.capability, "environment": view.environment,
+        "payload": stored.text, "payload_sha256": stored.sha256, "payload_bytes": stored.size,
+        "truncated": int(stored.truncated), "redacted": int(stored.redacted),
+        "decision": decision.action, "rule": decision.rule, "reason": decision.reason,
+        "policy_digest": decision.policy_digest,
+    }
+
+
+def outcome_record(decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None) -> dict[str, object]:
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    return {
+        "ts": now(), "kind": "outcome", "ref": decision.record_id, "outcome": outcome,
+        "decision": decision.action, "rule": decision.rule, "policy_digest": decision.policy_digest,
+        "agent_id": view.agent_id if view else None, "tool": view.tool if view else None,
+        "capability": view.capability if view else None, "framework": view.framework if view else None,
+        "detail": json.dumps({"error": detail}) if detail else None,
+    }
+
+
+def event_record(kind: str, reason: str, **detail: object) -> dict[str, object]:
+    """A non-decision event such as ``policy_reload_failed``."""
+    return {"ts": now(), "kind": kind, "reason": reason, "detail": json.dumps(detail, default=str) if detail else None}

@@ -1,0 +1,151 @@
+"""The default audit store: one SQLite file in WAL mode.
+
+Appends are serialized across threads by a lock and across processes by
+``BEGIN IMMEDIATE``; inside that transaction the writer reads the chain head
+and inserts the next record, so many processes writing one file produce a
+single unbroken chain. The record is committed before :meth:`append`
+returns. ``synchronous=NORMAL`` (the WAL default) survives a crash of the
+writing process; set ``CAPFENCE_AUDIT_SYNC=full`` to also survive power loss
+at the cost of an fsync per decision.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from capfence.audit.chain import GENESIS, chain_mode, key_from_env, record_hash
+from capfence.errors import AuditError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 5000
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS records (
+        seq INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        agent_id TEXT, framework TEXT, tool TEXT, capability TEXT, environment TEXT,
+        payload TEXT, payload_sha256 TEXT, payload_bytes INTEGER,
+        truncated INTEGER NOT NULL DEFAULT 0, redacted INTEGER NOT NULL DEFAULT 0,
+        decision TEXT, rule TEXT, reason TEXT, policy_digest TEXT,
+        ref INTEGER, outcome TEXT, detail TEXT,
+        prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS records_ts ON records(ts);
+    CREATE INDEX IF NOT EXISTS records_decision ON records(kind, decision, ts);
+    CREATE INDEX IF NOT EXISTS records_agent ON records(agent_id, ts);
+    CREATE INDEX IF NOT EXISTS records_capability ON records(capability, ts);
+    CREATE INDEX IF NOT EXISTS records_ref ON records(ref);
+    """,
+}
+
+COLUMNS = (
+    "seq", "ts", "kind", "agent_id", "framework", "tool", "capability", "environment",
+    "payload", "payload_sha256", "payload_bytes", "truncated", "redacted",
+    "decision", "rule", "reason", "policy_digest", "ref", "outcome", "detail", "prev_hash", "hash",
+)
+_INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+
+def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection with our pragmas. Read-only connections never create or change the file."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{Path(path).absolute()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, key: bytes | None) -> None:
+    """Bring the schema to :data:`SCHEMA_VERSION`; record and check the chain mode."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise AuditError(f"audit log schema v{version} is newer than this CapFence (v{SCHEMA_VERSION}); upgrade capfence")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            _run_script(conn, _MIGRATIONS[step])
+            conn.execute(f"PRAGMA user_version = {step}")
+        mode = chain_mode(key)
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('chain', ?)", (mode,))
+        stored = conn.execute("SELECT value FROM meta WHERE key = 'chain'").fetchone()[0]
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    if stored != mode:
+        hint = "set CAPFENCE_AUDIT_KEY" if stored == "hmac-sha256" else "unset CAPFENCE_AUDIT_KEY or use a new audit log"
+        raise AuditError(f"audit log chain uses {stored} but this process is configured for {mode}: {hint}")
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+class SQLiteStore:
+    """Append-only, hash-chained audit records in one SQLite file."""
+
+    def __init__(self, path: str | os.PathLike[str], *, key: bytes | None = None) -> None:
+        self.location = str(path)
+        self.key = key if key is not None else key_from_env()
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None or self._pid != os.getpid():
+            conn = connect(self.location)
+            conn.execute("PRAGMA journal_mode = WAL")
+            sync = "FULL" if os.environ.get("CAPFENCE_AUDIT_SYNC", "").lower() == "full" else "NORMAL"
+            conn.execute(f"PRAGMA synchronous = {sync}")
+            migrate(conn, self.key)
+            self._conn, self._pid = conn, os.getpid()
+        return self._conn
+
+    def append(self, record: Mapping[str, object]) -> int:
+        """Chain and commit ``record``; return its sequence number. Raises :class:`AuditError`."""
+        try:
+            with self._lock:
+                return self._append(self._connection(), record)
+        except AuditError:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            self._reset()
+            raise AuditError(f"cannot write audit log {self.location}: {exc}") from exc
+
+    def _append(self, conn: sqlite3.Connection, record: Mapping[str, object]) -> int:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            head = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+            row = {"truncated": 0, "redacted": 0, **record, "seq": seq}
+            row["prev_hash"], row["hash"] = prev, record_hash(prev, row, self.key)
+            conn.execute(_INSERT, [row.get(name) for name in COLUMNS])
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return seq
+
+    def _reset(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                except sqlite3.Error:
+                    pass
+            self._conn = None
+
+    def close(self) -> None:
+        self._reset()

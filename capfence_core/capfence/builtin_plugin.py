@@ -1,0 +1,54 @@
+"""CapFence's built-in plugin: registered exactly like an external one.
+
+It provides the policy conditions, the SQLite audit store and the generic
+plain-callable adapter (priority 1000, so framework adapters are asked first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from capfence.audit.store import StoreType
+from capfence.plugins import hookimpl
+from capfence.policy.spec import ConditionType
+from capfence.tool import Adapter
+
+
+
+@hookimpl
+def capfence_register_matchers(register: Callable[[ConditionType], None]) -> None:
+    from capfence.policy.conditions import BUILTIN_CONDITIONS
+
+    for condition in BUILTIN_CONDITIONS:
+        register(condition)
+    for module in ("capfence.policy.shell", "capfence.policy.url"):
+        try:
+            imported = __import__(module, fromlist=["CONDITION"])
+        except ImportError:
+            continue
+        register(imported.CONDITION)
+
+
+def _open_sqlite(location: str) -> Any:
+    from capfence.audit.sqlite import SQLiteStore
+
+    if location.startswith("sqlite:///"):
+        location = location[len("sqlite:///") :]
+    return SQLiteStore(location)
+
+
+@hookimpl
+def capfence_register_audit_stores(register: Callable[[StoreType], None]) -> None:
+    register(StoreType("sqlite", lambda location: "://" not in location or location.startswith("sqlite://"), _open_sqlite))
+
+
+def _wrap_callable(obj: Any, binding: Any) -> Any:
+    from capfence.callables import wrap_callable
+
+    return wrap_callable(obj, binding)
+
+
+@hookimpl
+def capfence_register_adapters(register: Callable[[Adapter], None]) -> None:
+    register(Adapter("callable", "python", callable, _wrap_callable, priority=1000))

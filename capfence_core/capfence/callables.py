@@ -1,0 +1,64 @@
+"""The generic adapter for plain Python callables (sync and async).
+
+The wrapper keeps the function's name, docstring and ``inspect.signature``.
+Its payload is the call's arguments bound to the signature, defaults applied,
+``**kwargs`` flattened into the top level. A blocked call raises
+:class:`~capfence.ToolCallDenied` or :class:`~capfence.ApprovalRequired`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from capfence.gate import Binding
+
+
+def call_payload(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of one call as a mapping; never raises (unbindable calls are recorded as given)."""
+    if signature is None:
+        return {"args": list(args), **kwargs}
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError:
+        return {"args": list(args), **kwargs}
+    bound.apply_defaults()
+    payload: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            payload.update(value)
+        else:
+            payload[name] = list(value) if kind is inspect.Parameter.VAR_POSITIONAL else value
+    return payload
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
+def wrap_callable(fn: Callable[..., Any], binding: Binding) -> Callable[..., Any]:
+    signature = _signature(fn)
+    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
+
+        async def gated_async(*args: Any, **kwargs: Any) -> Any:
+            payload = call_payload(signature, args, kwargs)
+            return await binding.acall(id(gated_async), payload, lambda: fn(*args, **kwargs))
+
+        wrapper: Callable[..., Any] = gated_async
+    else:
+
+        def gated(*args: Any, **kwargs: Any) -> Any:
+            return binding.call(id(gated), call_payload(signature, args, kwargs), lambda: fn(*args, **kwargs))
+
+        wrapper = gated
+    functools.update_wrapper(wrapper, fn)
+    if signature is not None:
+        wrapper.__signature__ = signature  # type: ignore[attr-defined]
+    wrapper.__capfence_binding__ = binding  # type: ignore[attr-defined]
+    return wrapper

@@ -1,0 +1,1 @@
+"""Policy model, loader with validation, condition matchers and the compiled evaluator."""

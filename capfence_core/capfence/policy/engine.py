@@ -1,0 +1,29 @@
+"""The evaluator: a pure function of (compiled policy, call) -> Decision.
+
+Precedence is deny > require_approval > warn > allow > default; within a
+section the first matching rule wins. :meth:`Policy.candidates` already
+returns the rules for a capability in that order, so the first rule that
+matches is the decision.
+"""
+
+from __future__ import annotations
+
+from capfence.decision import Decision
+from capfence.policy.model import Policy
+from capfence.policy.view import CallView
+
+
+def evaluate(policy: Policy, view: CallView) -> Decision:
+    """Decide one call. Exceptions from conditions propagate: the runtime turns them into deny."""
+    for rule in policy.candidates(view.capability):
+        matched, unknown = rule.check(view)
+        if matched:
+            reason = rule.reason
+            if unknown is not None:
+                reason += f" (fail-closed: the {unknown} condition could not be evaluated)"
+            return Decision(action=rule.section, reason=reason, rule=rule.id, policy_digest=policy.digest)
+    return Decision(
+        action=policy.default,
+        reason=f"no rule matched capability {view.capability!r}; policy default is {policy.default}",
+        policy_digest=policy.digest,
+    )

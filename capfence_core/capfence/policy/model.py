@@ -1,0 +1,81 @@
+"""The compiled policy: rules indexed by capability, ready to evaluate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from capfence.decision import ACTIONS, Action
+from capfence.policy.spec import Condition
+from capfence.policy.view import CallView
+
+SECTION_RANK = {name: rank for rank, name in enumerate(ACTIONS)}
+_CACHE_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One compiled rule. ``conditions`` must all hold for the rule to match."""
+
+    id: str
+    section: Action
+    order: int
+    """Position across the whole merged policy; ties within a section resolve by it."""
+    capability: str
+    reason: str
+    conditions: tuple[tuple[str, Condition], ...]
+    source: str
+    line: int | None
+    approval_timeout: float | None = None
+
+    def check(self, view: CallView) -> tuple[bool, str | None]:
+        """``(matched, unknown_key)``. An unknown resolves fail-closed: a match unless this is an allow rule."""
+        unknown: str | None = None
+        for key, condition in self.conditions:
+            result = condition(view)
+            if result is False:
+                return False, None
+            if result is None and unknown is None:
+                unknown = key
+        if unknown is not None and self.section == "allow":
+            return False, unknown
+        return True, unknown
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return SECTION_RANK[self.section], self.order
+
+
+@dataclass
+class Policy:
+    """A validated, compiled policy. Immutable once built (the cache is an optimization)."""
+
+    path: Path
+    digest: str
+    default: Action
+    rules: tuple[Rule, ...]
+    exact: dict[str, tuple[Rule, ...]]
+    globs: tuple[tuple[Callable[[str], bool], tuple[Rule, ...]], ...]
+    files: tuple[Path, ...]
+    redact: frozenset[str] = frozenset()
+    max_payload_bytes: int = 65536
+    approval_timeout: float = 3600.0
+    _cache: dict[str, tuple[Rule, ...]] = field(default_factory=dict, repr=False)
+
+    def candidates(self, capability: str) -> tuple[Rule, ...]:
+        """Rules that apply to ``capability``, strongest section first, then in file order."""
+        found = self._cache.get(capability)
+        if found is None:
+            merged = list(self.exact.get(capability, ()))
+            for test, rules in self.globs:
+                if test(capability):
+                    merged.extend(rules)
+            found = tuple(sorted(merged, key=lambda r: r.rank))
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[capability] = found
+        return found
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)

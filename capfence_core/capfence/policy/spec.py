@@ -1,0 +1,74 @@
+"""The contract between the policy compiler and condition matchers.
+
+A *condition* is one key of a rule other than ``capability``, ``id`` and
+``reason`` (``contains``, ``agent``, ``command``, ...). A :class:`ConditionType`
+turns the YAML value of that key into a :class:`Condition`: a callable that
+receives the per-call :class:`~capfence.policy.view.CallView` and answers
+
+* ``True``  the condition holds,
+* ``False`` it does not,
+* ``None``  it cannot be known (an unparseable shell command, a number that
+  is not a number, input over a hard bound). The evaluator resolves ``None``
+  *fail-closed*: it counts as a match in ``deny``, ``require_approval`` and
+  ``warn`` rules and as no match in ``allow`` rules, so an unknown can never
+  allow a call.
+
+Compilation happens once, when the policy is loaded. A bad value raises
+:class:`SpecError`; the loader turns it into a :class:`~capfence.PolicyError`
+that names the file, line and key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from capfence.policy.view import CallView
+
+KeyPath = tuple[str | int, ...]
+Condition = Callable[["CallView"], "bool | None"]
+
+
+class SpecError(Exception):
+    """A condition's value is invalid.
+
+    ``key`` is the path *below* the condition key (``("gt",)`` for
+    ``args: {amount: {gt: "x"}}`` relative to ``args.amount``); ``hint`` is a
+    did-you-mean or an example of a valid value.
+    """
+
+    def __init__(self, message: str, *, key: KeyPath = (), hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.key = key
+        self.hint = hint
+
+
+class Compiler(Protocol):
+    def __call__(self, value: object, context: CompileContext) -> Condition: ...
+
+
+@dataclass(frozen=True)
+class CompileContext:
+    """What a condition compiler may know about where it is used."""
+
+    section: str
+    """``deny``, ``require_approval``, ``warn`` or ``allow``."""
+    policy_dir: str
+    """Directory of the policy file (for conditions that refer to files)."""
+
+
+@dataclass(frozen=True)
+class ConditionType:
+    """A named condition key and how to compile its value.
+
+    ``doc`` is a one-line description; ``example`` a YAML snippet of the value
+    (both used by ``capfence check`` hints and the policy reference).
+    """
+
+    key: str
+    compile: Compiler
+    doc: str
+    example: str

@@ -1,0 +1,113 @@
+"""The per-call view that conditions read.
+
+A :class:`CallView` wraps one tool call. Everything derived from the payload
+(normalized string leaves, fields found by name) is computed lazily, at most
+once per call, and only if a rule that needs it is consulted. Walking the
+payload is cycle-safe and bounded in depth, so a hostile payload cannot make
+a condition recurse forever.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+MAX_DEPTH = 64
+"""Containers nested deeper than this are not walked (their text is still
+visible to ``contains`` through :func:`repr`-free stringification)."""
+
+_WS = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    """Unicode NFKC, case-folded, whitespace runs collapsed to one space, stripped."""
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def _children(value: object) -> Iterator[tuple[str | int, object]]:
+    if isinstance(value, Mapping):
+        for key, item in list(value.items()):
+            yield (key if isinstance(key, str | int) else str(key)), item
+    elif isinstance(value, list | tuple | set | frozenset):
+        yield from enumerate(list(value))
+
+
+def walk(value: object) -> Iterator[tuple[tuple[str | int, ...], object]]:
+    """Yield ``(path, node)`` for every node below ``value`` (depth-first, pre-order).
+
+    Mapping keys that are not ``str``/``int`` are stringified. Cycles are cut
+    (a container already on the current path is not entered again) and depth is
+    bounded by :data:`MAX_DEPTH`.
+    """
+    stack: list[tuple[tuple[str | int, ...], object, frozenset[int]]] = [((), value, frozenset())]
+    while stack:
+        path, node, ancestors = stack.pop()
+        yield path, node
+        if len(path) >= MAX_DEPTH or id(node) in ancestors:
+            continue
+        kids = list(_children(node))
+        if kids:
+            inner = ancestors | {id(node)}
+            stack.extend((path + (k,), v, inner) for k, v in reversed(kids))
+
+
+@dataclass
+class CallView:
+    """One tool call as the conditions see it."""
+
+    capability: str
+    payload: Mapping[str, Any]
+    agent_id: str | None = None
+    environment: str | None = None
+    tool: str | None = None
+    framework: str | None = None
+    _fields: dict[frozenset[str], list[object]] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def texts(self) -> tuple[str, ...]:
+        """Normalized text of every string leaf, plus each list of strings joined by spaces.
+
+        Keys are included too: a payload ``{"rm -rf /": 1}`` is as visible as a value.
+        """
+        out: list[str] = []
+        for path, node in walk(self.payload):
+            if isinstance(node, str):
+                out.append(normalize_text(node))
+            elif isinstance(node, bytes):
+                out.append(normalize_text(node.decode("utf-8", "replace")))
+            elif isinstance(node, list | tuple) and node and all(isinstance(x, str) for x in node):
+                out.append(normalize_text(" ".join(node)))
+            if path and isinstance(path[-1], str):
+                out.append(normalize_text(path[-1]))
+        return tuple(out)
+
+    def find_fields(self, names: frozenset[str]) -> list[object]:
+        """Values of every mapping key named in ``names`` (case-insensitive), at any depth.
+
+        Results are cached per call for each distinct ``names`` set.
+        """
+        found = self._fields.get(names)
+        if found is None:
+            found = [
+                node
+                for path, node in walk(self.payload)
+                if path and isinstance(path[-1], str) and path[-1].lower() in names
+            ]
+            self._fields[names] = found
+        return found
+
+    def get(self, dotted: str) -> tuple[bool, object]:
+        """Value at a dotted path (``"order.amount"``, list indexes allowed); ``(found, value)``."""
+        node: object = self.payload
+        for part in dotted.split("."):
+            if isinstance(node, Mapping) and part in node:
+                node = node[part]
+            elif isinstance(node, list | tuple) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return False, None
+        return True, node

@@ -1,0 +1,155 @@
+"""ActionRuntime: call -> evaluate -> audit -> run / block / hold.
+
+The runtime owns the live policy (hot-reloaded) and the audit store. Its one
+promise: :meth:`ActionRuntime.evaluate` always returns a :class:`Decision`
+and never fails open. Any exception while evaluating, or any failure to write
+the decision to the audit log, becomes ``deny`` with an ``internal_error:``
+reason, and the tool does not run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from capfence.audit.record import decision_record, event_record, outcome_record
+from capfence.audit.store import AuditStore, open_store
+from capfence.decision import Decision, failure
+from capfence.errors import AuditError
+from capfence.policy.engine import evaluate as evaluate_policy
+from capfence.policy.loader import load_policy
+from capfence.policy.model import Policy
+from capfence.policy.view import CallView
+from capfence.policy.watch import PolicyWatcher
+
+log = logging.getLogger("capfence")
+AUDIT_ENV = "CAPFENCE_AUDIT_LOG"
+ENVIRONMENT_ENV = "CAPFENCE_ENVIRONMENT"
+DEFAULT_AUDIT_LOG = "audit.db"
+
+
+class ActionRuntime:
+    """Evaluates tool calls against a policy and records every decision.
+
+    Build one with :meth:`from_policy`. Thread-safe; from asyncio code use
+    :meth:`aevaluate`, which keeps the audit write off the event loop.
+    """
+
+    def __init__(self, watcher: PolicyWatcher, store: AuditStore | None, *, audit_log: str, environment: str | None = None) -> None:
+        self._watcher = watcher
+        self._store = store
+        self.audit_log = audit_log
+        self.environment = environment
+        from capfence.plugins import get_manager
+
+        self._hooks = get_manager().hook
+
+    @classmethod
+    def from_policy(cls, path: str | os.PathLike[str], audit_log: str | os.PathLike[str] | None = None, *, environment: str | None = None, reload_interval: float = 0.5) -> ActionRuntime:
+        """Load ``path`` (raising :class:`~capfence.PolicyError` if it is invalid) and open the audit log.
+
+        ``audit_log`` defaults to ``$CAPFENCE_AUDIT_LOG`` or ``./audit.db``;
+        ``environment`` to ``$CAPFENCE_ENVIRONMENT``. An audit log that cannot
+        be opened does not raise here: every call is denied until it can be written.
+        """
+        location = str(audit_log) if audit_log is not None else os.environ.get(AUDIT_ENV, DEFAULT_AUDIT_LOG)
+        runtime: ActionRuntime
+        watcher = PolicyWatcher(Path(path), load_policy, lambda exc: runtime._reload_failed(exc), reload_interval)
+        runtime = cls(watcher, None, audit_log=location, environment=environment or os.environ.get(ENVIRONMENT_ENV))
+        try:
+            runtime._open_store()
+        except AuditError:
+            pass  # logged; every call is denied until the audit log can be written
+        return runtime
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force (the last good one if a reload failed)."""
+        return self._watcher.policy
+
+    def evaluate(
+        self, capability: str, payload: Mapping[str, Any] | None = None, *, agent_id: str,
+        environment: str | None = None, tool: str | None = None, framework: str | None = None,
+    ) -> Decision:
+        """Decide the call and write the decision to the audit log before returning it."""
+        view = CallView(capability, payload if payload is not None else {}, agent_id, environment or self.environment, tool, framework)
+        return self.decide(view)
+
+    async def aevaluate(
+        self, capability: str, payload: Mapping[str, Any] | None = None, *, agent_id: str,
+        environment: str | None = None, tool: str | None = None, framework: str | None = None,
+    ) -> Decision:
+        """:meth:`evaluate` in a worker thread, so the event loop is not blocked by the audit write."""
+        return await asyncio.to_thread(
+            self.evaluate, capability, payload, agent_id=agent_id, environment=environment, tool=tool, framework=framework
+        )
+
+    def decide(self, view: CallView) -> Decision:
+        """Evaluate and audit a prepared :class:`CallView` (adapters use this)."""
+        policy: Policy | None = None
+        try:
+            policy = self._watcher.current()
+            decision = evaluate_policy(policy, view)
+        except Exception as exc:  # noqa: BLE001 - fail closed on anything
+            log.exception("evaluation failed; denying %s", view.capability)
+            decision = failure(f"evaluation failed: {type(exc).__name__}: {exc}", policy.digest if policy else None)
+        decision = self._audit(view, decision, policy)
+        self._notify(view, decision)
+        return decision
+
+    def _audit(self, view: CallView, decision: Decision, policy: Policy | None) -> Decision:
+        try:
+            record = decision_record(
+                view, decision,
+                redact=policy.redact if policy else frozenset(), max_bytes=policy.max_payload_bytes if policy else 65536,
+            )
+            seq = self._require_store().append(record)
+        except Exception as exc:  # noqa: BLE001 - no audit record, no tool call
+            log.error("audit write failed; denying %s: %s", view.capability, exc)
+            return failure(f"audit log not writable: {exc}", decision.policy_digest)
+        return decision.with_(record_id=seq)
+
+    def record_outcome(self, decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None) -> None:
+        """Append what happened after a decision (``ran``, ``tool_error``, ``blocked``, ``held``). Never raises."""
+        try:
+            self._require_store().append(outcome_record(decision, outcome, detail, view=view))
+        except Exception as exc:  # noqa: BLE001 - the tool already ran or was already blocked
+            log.error("could not record outcome %r of audit record %s: %s", outcome, decision.record_id, exc)
+
+    def _notify(self, view: CallView, decision: Decision) -> None:
+        try:
+            self._hooks.capfence_on_decision(call=view, decision=decision)
+        except Exception:  # noqa: BLE001 - observers cannot change or break a decision
+            log.exception("a capfence_on_decision hook raised; ignored")
+
+    def _require_store(self) -> AuditStore:
+        return self._store if self._store is not None else self._open_store()
+
+    def _open_store(self) -> AuditStore:
+        try:
+            self._store = open_store(self.audit_log)
+        except Exception as exc:  # noqa: BLE001 - reported on every call until fixed
+            log.error("cannot open audit log %s: %s", self.audit_log, exc)
+            raise AuditError(f"cannot open audit log {self.audit_log}: {exc}") from exc
+        return self._store
+
+    def _reload_failed(self, exc: Exception) -> None:
+        try:
+            self._require_store().append(event_record("policy_reload_failed", str(exc), policy=str(self._watcher.path)))
+        except Exception as err:  # noqa: BLE001
+            log.error("could not record policy_reload_failed: %s", err)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> ActionRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
