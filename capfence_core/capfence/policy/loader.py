@@ -164,6 +164,7 @@ class _Compiler:
             id=rule_id, section=section, order=len(self.merged.rules), capability=capability,
             reason=reason if isinstance(reason, str) else _describe(section, raw),
             conditions=tuple(conditions), source=str(source.path), line=line, approval_timeout=timeout,
+            spec={str(k): v for k, v in raw.items()},
         )
 
     def _capability(self, source: Source, where: KeyPath, raw: dict[object, object]) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,8 @@ class Rule:
     source: str
     line: int | None
     approval_timeout: float | None = None
+    spec: Mapping[str, object] = field(default_factory=dict, compare=False)
+    """The rule as written in YAML (for ``explain``, lint and docs)."""
 
     def check(self, view: CallView) -> tuple[bool, str | None]:
         """``(matched, unknown_key)``. An unknown resolves fail-closed: a match unless this is an allow rule."""
