@@ -111,7 +111,7 @@ class ActionRuntime:
         except Exception as exc:  # noqa: BLE001 - no audit record, no tool call
             log.error("audit write failed; denying %s: %s", view.capability, exc)
             return failure(f"audit log not writable: {exc}", decision.policy_digest)
-        return decision.with_(record_id=seq)
+        return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id)
 
     def record_outcome(self, decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None) -> None:
         """Append what happened after a decision (``ran``, ``tool_error``, ``blocked``, ``held``). Never raises."""

@@ -96,10 +96,20 @@ class _Sanitizer:
         return self.clean(value, ancestors, depth + 1)
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
+def _is_plain(payload: object, redact: frozenset[str]) -> bool:
+    """A flat dict of str keys to JSON scalars with no redacted key: JSON can take it as is."""
+    return type(payload) is dict and all(
+        type(k) is str and type(v) in _PLAIN and k.lower() not in redact for k, v in payload.items()
+    )
+
+
 def serialize(payload: object, *, redact: frozenset[str], max_bytes: int) -> StoredPayload:
     """The stored form of ``payload`` (see module docstring)."""
     sanitizer = _Sanitizer(redact)
-    clean = sanitizer.clean(payload)
+    clean = payload if _is_plain(payload, redact) else sanitizer.clean(payload)
     text = json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     data = text.encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()

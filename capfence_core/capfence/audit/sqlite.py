@@ -101,6 +101,7 @@ class SQLiteStore:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
+        self._head: tuple[int, str] | None = None
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
@@ -124,19 +125,37 @@ class SQLiteStore:
             raise AuditError(f"cannot write audit log {self.location}: {exc}") from exc
 
     def _append(self, conn: sqlite3.Connection, record: Mapping[str, object]) -> int:
+        """Insert the next record of the chain.
+
+        Fast path: we remember the head (seq, hash) we last saw and insert
+        ``seq + 1`` in one autocommit statement. If another writer appended in
+        the meantime, row ``seq + 1`` already exists and the primary key
+        rejects ours, so a record can never be chained to a stale head; we
+        then take the write lock, read the real head and insert under it.
+        """
+        if self._head is not None:
+            try:
+                return self._insert(conn, record, *self._head)
+            except sqlite3.IntegrityError:
+                pass
         conn.execute("BEGIN IMMEDIATE")
         try:
             head = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-            row = {"truncated": 0, "redacted": 0, **record, "seq": seq}
-            row["prev_hash"], row["hash"] = prev, record_hash(prev, row, self.key)
-            conn.execute(_INSERT, [row.get(name) for name in COLUMNS])
+            seq = self._insert(conn, record, *((head[0], head[1]) if head else (0, GENESIS)))
             conn.execute("COMMIT")
         except BaseException:
+            self._head = None
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
         return seq
+
+    def _insert(self, conn: sqlite3.Connection, record: Mapping[str, object], last_seq: int, last_hash: str) -> int:
+        row = {"truncated": 0, "redacted": 0, **record, "seq": last_seq + 1, "prev_hash": last_hash}
+        row["hash"] = record_hash(last_hash, row, self.key)
+        conn.execute(_INSERT, [row.get(name) for name in COLUMNS])
+        self._head = (last_seq + 1, str(row["hash"]))
+        return last_seq + 1
 
     def _reset(self) -> None:
         with self._lock:
@@ -146,6 +165,7 @@ class SQLiteStore:
                 except sqlite3.Error:
                     pass
             self._conn = None
+            self._head = None
 
     def close(self) -> None:
         self._reset()

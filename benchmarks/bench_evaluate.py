@@ -1,0 +1,86 @@
+"""Per-call overhead of ``runtime.evaluate`` (evaluate + audit write) vs a bare SQLite insert+commit.
+
+The baseline inserts the same row (same schema, indexes and pragmas) with a
+plain INSERT in autocommit mode: the floor any on-disk audit must pay. We
+report medians and ratios measured in the same run.
+
+    python benchmarks/bench_evaluate.py [--calls N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from capfence import ActionRuntime
+from capfence.audit.sqlite import COLUMNS, SQLiteStore, connect
+
+PAYLOAD = {"command": "git status --short", "cwd": "/srv/app"}
+
+
+def policy_text(rules: int) -> str:
+    """``rules`` rules spread over many capabilities, like a real fleet policy; shell.execute gets a few."""
+    lines = ["default: deny", "deny:"]
+    lines += ["  - capability: shell.execute\n    contains: 'rm -rf'", "  - capability: shell.execute\n    contains: curl"]
+    lines += [f"  - capability: svc{i}.call\n    contains: 'drop table'" for i in range(rules // 2 - 2)]
+    lines += ["warn:", "  - capability: shell.execute"]
+    lines += ["allow:"] + [f"  - capability: svc{i}.read" for i in range(rules - rules // 2 - 1)]
+    return "\n".join(lines) + "\n"
+
+
+def time_calls(fn: object, calls: int) -> list[float]:
+    samples = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn()  # type: ignore[operator]
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def bench_runtime(tmp: Path, rules: int, calls: int) -> list[float]:
+    policy = tmp / f"policy{rules}.yaml"
+    policy.write_text(policy_text(rules))
+    runtime = ActionRuntime.from_policy(policy, audit_log=tmp / f"audit{rules}.db")
+    assert len(runtime.policy.rules) == rules, len(runtime.policy.rules)
+    time_calls(lambda: runtime.evaluate("shell.execute", PAYLOAD, agent_id="bench"), 200)
+    samples = time_calls(lambda: runtime.evaluate("shell.execute", PAYLOAD, agent_id="bench"), calls)
+    runtime.close()
+    return samples
+
+
+def bench_bare_insert(tmp: Path, calls: int) -> list[float]:
+    path = str(tmp / "bare.db")
+    SQLiteStore(path).append({"ts": "x", "kind": "decision"})  # same schema, WAL, indexes
+    conn = connect(path)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    row = {name: None for name in COLUMNS}
+    row.update(ts="2026-01-01T00:00:00.000000+00:00", kind="decision", agent_id="bench", capability="shell.execute",
+               payload='{"command":"git status --short","cwd":"/srv/app"}', decision="warn", rule="warn[0]",
+               reason="warn rule", truncated=0, redacted=0, prev_hash="0" * 64, hash="0" * 64)
+    cols = [c for c in COLUMNS if c != "seq"]
+    sql = f"INSERT INTO records ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    values = [row[c] for c in cols]
+    time_calls(lambda: conn.execute(sql, values), 200)
+    return time_calls(lambda: conn.execute(sql, values), calls)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=3000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        bare = statistics.median(bench_bare_insert(tmp, args.calls))
+        r10 = statistics.median(bench_runtime(tmp, 10, args.calls))
+        r1000 = statistics.median(bench_runtime(tmp, 1000, args.calls))
+    print(f"bench_evaluate ({args.calls} calls each, medians)")
+    print(f"  bare SQLite insert+commit      {bare * 1e6:8.1f} us   (baseline)")
+    print(f"  evaluate+audit, 10 rules       {r10 * 1e6:8.1f} us   {r10 / bare:5.2f}x baseline   (target <= 2x)")
+    print(f"  evaluate+audit, 1,000 rules    {r1000 * 1e6:8.1f} us   {r1000 / bare:5.2f}x baseline   {r1000 / r10:5.2f}x 10 rules (target <= 1.2x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""CapFence's development sessions. ``nox -l`` lists them; plain ``nox`` runs the default set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests", "lint", "typecheck", "policies", "adapters", "examples"]
+
+ROOT = Path(__file__).parent
+ADAPTERS = sorted(p.parent.name for p in ROOT.glob("adapters/*/pyproject.toml"))
+FRAMEWORK_ENV = {
+    "CREWAI_DISABLE_TELEMETRY": "true",
+    "CREWAI_TRACING_ENABLED": "false",
+    "OTEL_SDK_DISABLED": "true",
+    "CREWAI_STORAGE_DIR": str(ROOT / ".nox" / "crewai-storage"),
+}
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Core test suite (no framework installed): policy, evaluator, audit, runtime, CLI."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "tests", *session.posargs)
+
+
+@nox.session(name="adapters")
+@nox.parametrize("adapter", ADAPTERS)
+def adapters(session: nox.Session, adapter: str) -> None:
+    """Each framework adapter in its own virtualenv, with its own tests."""
+    session.install("-e", ".[test]", "-e", f"adapters/{adapter}[test]")
+    session.run("pytest", f"adapters/{adapter}/tests", *session.posargs, env=FRAMEWORK_ENV)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff over the whole repository."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the core package."""
+    session.install("-e", ".[test]", "mypy", "types-PyYAML")
+    session.run("mypy")
+
+
+@nox.session
+def policies(session: nox.Session) -> None:
+    """Validate and lint every shipped policy with ``capfence check``."""
+    session.install("-e", ".")
+    files = sorted(str(p) for p in ROOT.glob("policies/**/*.yaml"))
+    session.run("capfence", "check", *files)
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Run every example offline and check what it prints."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "examples", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main demo: observe -> tune -> simulate -> enforce, offline."""
+    session.install("-e", ".")
+    session.run("python", "examples/rollout_walkthrough.py", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (not tests): print ratios against baselines measured in the same run."""
+    session.install("-e", ".")
+    for script in sorted(ROOT.glob("benchmarks/bench_*.py")):
+        session.run("python", str(script), *session.posargs)

@@ -1,0 +1,35 @@
+"""The plain-callable adapter passes the same contract suite every framework adapter must pass."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from capfence.testing import AdapterContract, Body, capfence_runtime  # noqa: F401 - fixture
+
+
+class TestCallableContract(AdapterContract):
+    framework = "python"
+    entry_points = ("__call__",)
+
+    def make_tool(self, body: Body) -> Any:
+        def probe(command: str) -> str:
+            """Probe tool."""
+            return body(command=command)
+
+        return probe
+
+    def call(self, tool: Any, entry_point: str, payload: dict[str, Any]) -> Any:
+        return tool(**payload)
+
+    def describe(self, tool: Any) -> dict[str, Any]:
+        return {"name": tool.__name__, "description": tool.__doc__, "schema": str(inspect.signature(tool))}
+
+
+class TestAsyncCallableContract(TestCallableContract):
+    def make_tool(self, body: Body) -> Any:
+        async def probe(command: str) -> str:
+            """Probe tool."""
+            return body(command=command)
+
+        return probe
