@@ -39,6 +39,21 @@ def blocked_error(decision: Decision) -> ToolCallDenied:
     return ApprovalRequired(decision) if decision.action == "require_approval" else ToolCallDenied(decision)
 
 
+@contextmanager
+def tool_body() -> Iterator[None]:
+    """Mark where a tool's own body runs: calls it makes to gated tools (itself included) are gated again.
+
+    The reentrancy guard is only for one framework entry point calling another
+    for the *same* call; an adapter that knows where the body starts (the plain
+    callable one) uses this so a recursive call is a new call, decided and audited.
+    """
+    token = _ACTIVE.set(frozenset())
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
 @dataclass(frozen=True)
 class Binding:
     """One wrapped tool's identity in front of the gate."""
@@ -49,21 +64,45 @@ class Binding:
     framework: str
     tool: str | None = None
     environment: str | None = None
+    approval_wait: float | None = None
+    """Seconds a held call waits for a human decision before giving up (None: do not wait)."""
 
     def view(self, payload: Mapping[str, Any]) -> CallView:
         environment = self.environment or getattr(self.gate, "environment", None)
         return CallView(self.capability, payload, self.agent_id, environment, self.tool, self.framework)
 
     def decide(self, payload: Mapping[str, Any]) -> tuple[Decision, CallView]:
-        """Decide and audit; never raises (a failure is a deny)."""
+        """Decide and audit; never raises (a failure is a deny).
+
+        With ``approval_wait`` set, a held call waits (sleeping) up to that many
+        seconds for a human decision, then is decided again: approved runs once,
+        denied is denied, expired or still pending stays blocked.
+        """
         view = self.view(payload)
-        try:
-            decision = self.gate.decide(view)
-        except Exception as exc:  # noqa: BLE001 - a broken gate denies
-            decision = failure(f"gate failed: {type(exc).__name__}: {exc}")
+        decision = self._decide_once(view)
+        if decision.action == "require_approval" and self.approval_wait and decision.approval_id:
+            decision = self._await_approval(view, decision)
         if not decision.allowed:
             self.gate.record_outcome(decision, "held" if decision.action == "require_approval" else "blocked", view=view)
         return decision, view
+
+    def _decide_once(self, view: CallView) -> Decision:
+        try:
+            return self.gate.decide(view)
+        except Exception as exc:  # noqa: BLE001 - a broken gate denies
+            return failure(f"gate failed: {type(exc).__name__}: {exc}")
+
+    def _await_approval(self, view: CallView, held: Decision) -> Decision:
+        self.gate.record_outcome(held, "held", view=view)
+        try:
+            request = self.gate.approvals.wait(str(held.approval_id), float(self.approval_wait or 0))  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - cannot read the queue: deny
+            return failure(f"approval lookup failed: {type(exc).__name__}: {exc}", held.policy_digest)
+        if request.status in ("approved", "denied"):
+            return self._decide_once(view)
+        if request.status == "expired":
+            return held.with_(action="deny", reason=f"approval request {request.id} expired without a decision")
+        return held
 
     @contextmanager
     def _guard(self, key: int) -> Iterator[bool]:

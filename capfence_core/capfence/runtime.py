@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from capfence.approvals import Approvals
 from capfence.audit.record import decision_record, event_record, outcome_record
 from capfence.audit.store import AuditStore, open_store
 from capfence.decision import Decision, failure
@@ -102,16 +103,34 @@ class ActionRuntime:
         return decision
 
     def _audit(self, view: CallView, decision: Decision, policy: Policy | None) -> Decision:
+        """Write the decision (resolving approvals first, in the same transaction); a failure denies."""
+        redact = policy.redact if policy else frozenset()
+        max_bytes = policy.max_payload_bytes if policy else 65536
+
+        def record(final: Decision) -> dict[str, object]:
+            return decision_record(view, final, redact=redact, max_bytes=max_bytes)
+
         try:
-            record = decision_record(
-                view, decision,
-                redact=policy.redact if policy else frozenset(), max_bytes=policy.max_payload_bytes if policy else 65536,
-            )
-            seq = self._require_store().append(record)
+            if decision.action == "require_approval" and policy is not None:
+                return self.approvals.resolve(view, decision, self._approval_timeout(policy, decision), record)
+            seq = self._require_store().append(record(decision))
         except Exception as exc:  # noqa: BLE001 - no audit record, no tool call
             log.error("audit write failed; denying %s: %s", view.capability, exc)
             return failure(f"audit log not writable: {exc}", decision.policy_digest)
         return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id)
+
+    @staticmethod
+    def _approval_timeout(policy: Policy, decision: Decision) -> float:
+        rule = policy.rule(decision.rule) if decision.rule else None
+        return rule.approval_timeout if rule is not None and rule.approval_timeout else policy.approval_timeout
+
+    @property
+    def approvals(self) -> Approvals:
+        """The approval queue in this runtime's audit store (``approve``, ``deny``, ``list``, ``wait``)."""
+        store = self._require_store()
+        if not hasattr(store, "transaction"):
+            raise AuditError(f"the audit store {self.audit_log} does not support approvals")
+        return Approvals(store)  # type: ignore[arg-type]
 
     def record_outcome(self, decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None) -> None:
         """Append what happened after a decision (``ran``, ``tool_error``, ``blocked``, ``held``). Never raises."""

@@ -55,16 +55,21 @@ def tool_name(obj: object) -> str:
 
 
 def CapFenceTool(  # noqa: N802 - reads like the class users think of it as
-    tool: T, *, agent_id: str, capability: str, gate: ActionRuntime | Gate, environment: str | None = None, name: str | None = None
+    tool: T, *, agent_id: str, capability: str, gate: ActionRuntime | Gate, environment: str | None = None, name: str | None = None,
+    approval_wait: float | None = None,
 ) -> T:
     """Return ``tool`` gated: every call is decided by ``gate`` and audited before it can run.
 
-    The original object is not modified. Raises :class:`~capfence.CapFenceError`
+    ``approval_wait``: how long a ``require_approval`` call waits for a human
+    decision before raising :class:`~capfence.ApprovalRequired` (default: no
+    wait). The original object is not modified. Raises :class:`~capfence.CapFenceError`
     when no adapter knows the object's kind.
     """
     if not agent_id or not capability:
         raise CapFenceError("CapFenceTool needs a non-empty agent_id and capability")
     adapter = find_adapter(tool)
-    binding = Binding(gate=gate, agent_id=agent_id, capability=capability, framework=adapter.framework, tool=name or tool_name(tool), environment=environment)
+    binding = Binding(gate=gate, agent_id=agent_id, capability=capability, framework=adapter.framework, tool=name or tool_name(tool), environment=environment,
+        approval_wait=approval_wait,
+    )
     wrapped: T = adapter.wrap(tool, binding)
     return wrapped

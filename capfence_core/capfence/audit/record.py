@@ -26,6 +26,7 @@ def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str
         "truncated": int(stored.truncated), "redacted": int(stored.redacted),
         "decision": decision.action, "rule": decision.rule, "reason": decision.reason,
         "policy_digest": decision.policy_digest,
+        "detail": json.dumps({"approval_id": decision.approval_id}) if decision.approval_id else None,
     }
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from capfence.audit.chain import GENESIS, chain_mode, key_from_env, record_hash
 from capfence.errors import AuditError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5000
 
 _MIGRATIONS: dict[int, str] = {
@@ -42,6 +43,18 @@ _MIGRATIONS: dict[int, str] = {
     CREATE INDEX IF NOT EXISTS records_agent ON records(agent_id, ts);
     CREATE INDEX IF NOT EXISTS records_capability ON records(capability, ts);
     CREATE INDEX IF NOT EXISTS records_ref ON records(ref);
+    """,
+    2: """
+    CREATE TABLE IF NOT EXISTS approvals (
+        id TEXT PRIMARY KEY,
+        created TEXT NOT NULL, expires TEXT NOT NULL,
+        agent_id TEXT, framework TEXT, tool TEXT, capability TEXT NOT NULL,
+        payload TEXT NOT NULL, digest TEXT NOT NULL, policy_digest TEXT, rule TEXT,
+        status TEXT NOT NULL, decided_by TEXT, decided_at TEXT, comment TEXT,
+        consumed_at TEXT, decision_seq INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS approvals_digest ON approvals(digest, status);
+    CREATE INDEX IF NOT EXISTS approvals_status ON approvals(status, expires);
     """,
 }
 
@@ -157,6 +170,25 @@ class SQLiteStore:
         self._head = (last_seq + 1, str(row["hash"]))
         return last_seq + 1
 
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One write transaction (``BEGIN IMMEDIATE``): state changes and their audit records commit together."""
+        try:
+            with self._lock:
+                conn = self._connection()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Transaction(self, conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    self._head = None
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+        except (sqlite3.Error, OSError) as exc:
+            self._reset()
+            raise AuditError(f"cannot write audit log {self.location}: {exc}") from exc
+
     def _reset(self) -> None:
         with self._lock:
             if self._conn is not None:
@@ -169,3 +201,17 @@ class SQLiteStore:
 
     def close(self) -> None:
         self._reset()
+
+
+class Transaction:
+    """A write transaction on a :class:`SQLiteStore`: run SQL and append chained records."""
+
+    def __init__(self, store: SQLiteStore, conn: sqlite3.Connection) -> None:
+        self.store, self.conn = store, conn
+
+    def execute(self, sql: str, params: tuple[object, ...] | list[object] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def append(self, record: Mapping[str, object]) -> int:
+        head = self.conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        return self.store._insert(self.conn, record, *((head[0], head[1]) if head else (0, GENESIS)))

@@ -1,0 +1,201 @@
+"""Approval requests: create, decide, expire, consume.
+
+A ``require_approval`` decision holds the call and files a request bound to a
+digest of (tool, capability, canonical arguments, agent, policy digest). The
+request lives in the audit database, so it survives restarts, and every
+transition is also an audit record in the hash chain.
+
+Semantics, all enforced inside one write transaction per step:
+
+* The same call (same digest) while a request is *pending* reuses it; no
+  duplicate requests on retries or on a framework re-running a step.
+* Once *approved*, the next identical call is allowed exactly once: the
+  request becomes *consumed*. Any changed argument gives another digest, so a
+  new request.
+* A *denied* request denies every retry of the identical call.
+* A pending or approved request past ``expires`` becomes *expired*; the call
+  is denied (a timeout never approves). A later retry files a new request.
+* Deciding is first-come: of concurrent approvers exactly one succeeds, the
+  others get :class:`ApprovalStateError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+from capfence.audit.payload import serialize
+from capfence.audit.record import event_record, now
+from capfence.decision import Decision
+from capfence.errors import CapFenceError
+from capfence.policy.view import CallView
+
+if TYPE_CHECKING:
+    from capfence.audit.sqlite import SQLiteStore, Transaction
+
+STATUSES = ("pending", "approved", "denied", "expired", "consumed")
+
+
+class ApprovalStateError(CapFenceError):
+    """The request does not exist or is not in a state that allows this transition."""
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    id: str
+    created: str
+    expires: str
+    agent_id: str | None
+    framework: str | None
+    tool: str | None
+    capability: str
+    payload: str
+    digest: str
+    policy_digest: str | None
+    rule: str | None
+    status: str
+    decided_by: str | None = None
+    decided_at: str | None = None
+    comment: str | None = None
+    consumed_at: str | None = None
+    decision_seq: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ApprovalRequest:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+def call_digest(view: CallView, policy_digest: str | None) -> str:
+    """The digest an approval is bound to. Canonical JSON of the (unredacted) arguments."""
+    canonical = serialize(view.payload, redact=frozenset(), max_bytes=1 << 62).text
+    body = json.dumps([view.tool, view.capability, canonical, view.agent_id, policy_digest], separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _later(seconds: float) -> str:
+    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+
+
+class Approvals:
+    """The approval queue in an audit store. ``runtime.approvals`` gives you one."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    # --- used by the runtime ------------------------------------------------------
+    def resolve(self, view: CallView, held: Decision, timeout: float, record: Callable[[Decision], dict[str, object]]) -> Decision:
+        """Turn a ``require_approval`` decision into the final one and audit it, atomically."""
+        digest = call_digest(view, held.policy_digest)
+        with self.store.transaction() as tx:
+            self._expire(tx)
+            decision, request, new = self._lookup(tx, digest, held)
+            seq = tx.append(record(decision))
+            if new:
+                self._create(tx, view, decision, digest, timeout, seq)
+            elif decision.action == "allow" and request is not None:
+                self._transition(tx, request, ("approved",), "consumed", consumed_at=now())
+        return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id)
+
+    def _lookup(self, tx: Transaction, digest: str, held: Decision) -> tuple[Decision, ApprovalRequest | None, bool]:
+        """The final decision, the request it uses (if approved) and whether a new request must be filed."""
+        for status in ("approved", "pending", "denied"):
+            row = tx.execute("SELECT * FROM approvals WHERE digest = ? AND status = ? ORDER BY created LIMIT 1", (digest, status)).fetchone()
+            if row is None:
+                continue
+            request = ApprovalRequest.from_row(row)
+            if status == "approved":
+                reason = f"approved by {request.decided_by} (approval request {request.id}); {held.reason}"
+                return Decision("allow", reason, held.rule, held.policy_digest, approval_id=request.id), request, False
+            if status == "pending":
+                return held.with_(approval_id=request.id, reason=f"{held.reason}; waiting for approval"), None, False
+            reason = f"approval request {request.id} was denied by {request.decided_by}; retrying the same call is denied"
+            return Decision("deny", reason, held.rule, held.policy_digest, approval_id=request.id), None, False
+        return held.with_(approval_id="apr_" + secrets.token_hex(8), reason=f"{held.reason}; waiting for approval"), None, True
+
+    def _create(self, tx: Transaction, view: CallView, held: Decision, digest: str, timeout: float, seq: int) -> None:
+        request_id = str(held.approval_id)
+        payload = serialize(view.payload, redact=frozenset(), max_bytes=1 << 20).text
+        tx.execute(
+            "INSERT INTO approvals (id, created, expires, agent_id, framework, tool, capability, payload, digest,"
+            " policy_digest, rule, status, decision_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+            (request_id, now(), _later(timeout), view.agent_id, view.framework, view.tool, view.capability, payload,
+             digest, held.policy_digest, held.rule, seq),
+        )
+        tx.append({**event_record("approval", f"approval request {request_id} created", id=request_id, status="pending"), "ref": seq,
+                   "agent_id": view.agent_id, "tool": view.tool, "capability": view.capability, "rule": held.rule})
+
+    def _expire(self, tx: Transaction) -> None:
+        stamp = now()
+        rows = tx.execute("SELECT * FROM approvals WHERE status IN ('pending', 'approved') AND expires < ?", (stamp,)).fetchall()
+        for row in rows:
+            self._transition(tx, ApprovalRequest.from_row(row), ("pending", "approved"), "expired")
+
+    def _transition(self, tx: Transaction, request: ApprovalRequest, sources: tuple[str, ...], target: str, **changes: str | None) -> ApprovalRequest:
+        sets = ", ".join(f"{name} = ?" for name in ("status", *changes))
+        marks = ", ".join("?" * len(sources))
+        cursor = tx.execute(f"UPDATE approvals SET {sets} WHERE id = ? AND status IN ({marks})", (target, *changes.values(), request.id, *sources))
+        if cursor.rowcount != 1:
+            current = tx.execute("SELECT status FROM approvals WHERE id = ?", (request.id,)).fetchone()
+            state = current[0] if current else "unknown"
+            raise ApprovalStateError(f"approval request {request.id} is {state}; cannot change it to {target}")
+        detail = {"id": request.id, "from": request.status, "status": target, **{k: v for k, v in changes.items() if v}}
+        tx.append({**event_record("approval", f"approval request {request.id} {target}", **detail), "ref": request.decision_seq,
+                   "agent_id": request.agent_id, "tool": request.tool, "capability": request.capability, "rule": request.rule})
+        return self._get(tx, request.id)
+
+    @staticmethod
+    def _get(tx: Transaction, request_id: str) -> ApprovalRequest:
+        row = tx.execute("SELECT * FROM approvals WHERE id = ?", (request_id,)).fetchone()
+        if row is None:
+            raise ApprovalStateError(f"no approval request {request_id!r}")
+        return ApprovalRequest.from_row(row)
+
+    # --- used by humans (CLI, Python API, approver plugins) ----------------------------
+    def approve(self, request_id: str, *, by: str, comment: str | None = None) -> ApprovalRequest:
+        """Approve a pending request; the identical call may then run once."""
+        return self._decide(request_id, "approved", by, comment)
+
+    def deny(self, request_id: str, *, by: str, comment: str | None = None) -> ApprovalRequest:
+        """Deny a pending request; the identical call is denied from now on."""
+        return self._decide(request_id, "denied", by, comment)
+
+    def _decide(self, request_id: str, target: str, by: str, comment: str | None) -> ApprovalRequest:
+        if not by or not by.strip():
+            raise ApprovalStateError("an approval decision needs the approver's identity")
+        with self.store.transaction() as tx:
+            self._expire(tx)
+            request = self._get(tx, request_id)
+            return self._transition(tx, request, ("pending",), target, decided_by=by.strip(), decided_at=now(), comment=comment)
+
+    def get(self, request_id: str) -> ApprovalRequest:
+        with self.store.transaction() as tx:
+            self._expire(tx)
+            return self._get(tx, request_id)
+
+    def list(self, status: str | None = None) -> list[ApprovalRequest]:
+        if status is not None and status not in STATUSES:
+            raise ApprovalStateError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+        with self.store.transaction() as tx:
+            self._expire(tx)
+            sql, params = "SELECT * FROM approvals", ()
+            if status:
+                sql, params = sql + " WHERE status = ?", (status,)
+            return [ApprovalRequest.from_row(r) for r in tx.execute(sql + " ORDER BY created", params).fetchall()]
+
+    def wait(self, request_id: str, timeout: float) -> ApprovalRequest:
+        """Block until the request leaves ``pending`` or ``timeout`` seconds pass (sleeping, not spinning)."""
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            request = self.get(request_id)
+            remaining = deadline - time.monotonic()
+            if request.status != "pending" or remaining <= 0:
+                return request
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 1.0)
