@@ -52,3 +52,11 @@ def _wrap_callable(obj: Any, binding: Any) -> Any:
 @hookimpl
 def capfence_register_adapters(register: Callable[[Adapter], None]) -> None:
     register(Adapter("callable", "python", callable, _wrap_callable, priority=1000))
+
+
+@hookimpl
+def capfence_register_approvers(register: Callable[[Any], None]) -> None:
+    from capfence.approvers import CallbackApprover, ConsoleApprover
+
+    register(ConsoleApprover)
+    register(CallbackApprover)

@@ -80,8 +80,9 @@ class Binding:
         """
         view = self.view(payload)
         decision = self._decide_once(view)
-        if decision.action == "require_approval" and self.approval_wait and decision.approval_id:
-            decision = self._await_approval(view, decision)
+        approver = getattr(self.gate, "approver", None)
+        if decision.action == "require_approval" and decision.approval_id and (approver or self.approval_wait):
+            decision = self._await_approval(view, decision, approver)
         if not decision.allowed:
             self.gate.record_outcome(decision, "held" if decision.action == "require_approval" else "blocked", view=view)
         return decision, view
@@ -92,10 +93,17 @@ class Binding:
         except Exception as exc:  # noqa: BLE001 - a broken gate denies
             return failure(f"gate failed: {type(exc).__name__}: {exc}")
 
-    def _await_approval(self, view: CallView, held: Decision) -> Decision:
+    def _await_approval(self, view: CallView, held: Decision, approver: Any) -> Decision:
+        """Ask the runtime's approver (if any), wait up to ``approval_wait``, then decide again."""
         self.gate.record_outcome(held, "held", view=view)
+        approvals = self.gate.approvals  # type: ignore[union-attr]
+        if approver is not None:
+            try:
+                approver.review(approvals.get(str(held.approval_id)), approvals)
+            except Exception as exc:  # noqa: BLE001 - the request stays pending; the call stays held
+                return held.with_(reason=f"{held.reason} ({getattr(approver, 'name', 'approver')} approver: {exc})")
         try:
-            request = self.gate.approvals.wait(str(held.approval_id), float(self.approval_wait or 0))  # type: ignore[union-attr]
+            request = approvals.wait(str(held.approval_id), float(self.approval_wait or 0))
         except Exception as exc:  # noqa: BLE001 - cannot read the queue: deny
             return failure(f"approval lookup failed: {type(exc).__name__}: {exc}", held.policy_digest)
         if request.status in ("approved", "denied"):

@@ -138,7 +138,7 @@ def _add(registry: Registry, attr: str, label: str, item: Any, plugin: str) -> N
         target[item.key] = item
     else:
         target.append(item)
-    name = getattr(item, "key", None) or getattr(item, "name", None) or type(item).__name__
+    name = getattr(item, "key", None) or getattr(item, "name", None) or getattr(item, "__name__", None) or type(item).__name__
     info = registry.plugins.get(plugin)
     if info is not None:
         info.registered.append(f"{label} {name}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from capfence.approvals import Approvals
+from capfence.approvers import Approver
 from capfence.audit.record import decision_record, event_record, outcome_record
 from capfence.audit.store import AuditStore, open_store
 from capfence.decision import Decision, failure
@@ -40,27 +41,34 @@ class ActionRuntime:
     :meth:`aevaluate`, which keeps the audit write off the event loop.
     """
 
-    def __init__(self, watcher: PolicyWatcher, store: AuditStore | None, *, audit_log: str, environment: str | None = None) -> None:
+    def __init__(
+        self, watcher: PolicyWatcher, store: AuditStore | None, *, audit_log: str, environment: str | None = None, approver: Approver | None = None
+    ) -> None:
         self._watcher = watcher
         self._store = store
         self.audit_log = audit_log
         self.environment = environment
+        self.approver = approver
+        """Asked in-line when a call is held (e.g. :class:`~capfence.approvers.ConsoleApprover`); None: decide elsewhere."""
         from capfence.plugins import get_manager
 
         self._hooks = get_manager().hook
 
     @classmethod
-    def from_policy(cls, path: str | os.PathLike[str], audit_log: str | os.PathLike[str] | None = None, *, environment: str | None = None, reload_interval: float = 0.5) -> ActionRuntime:
+    def from_policy(cls, path: str | os.PathLike[str], audit_log: str | os.PathLike[str] | None = None, *, environment: str | None = None, reload_interval: float = 0.5,
+        approver: Approver | None = None,
+    ) -> ActionRuntime:
         """Load ``path`` (raising :class:`~capfence.PolicyError` if it is invalid) and open the audit log.
 
         ``audit_log`` defaults to ``$CAPFENCE_AUDIT_LOG`` or ``./audit.db``;
-        ``environment`` to ``$CAPFENCE_ENVIRONMENT``. An audit log that cannot
+        ``environment`` to ``$CAPFENCE_ENVIRONMENT``. ``approver`` is asked in-line
+        whenever a call is held. An audit log that cannot
         be opened does not raise here: every call is denied until it can be written.
         """
         location = str(audit_log) if audit_log is not None else os.environ.get(AUDIT_ENV, DEFAULT_AUDIT_LOG)
         runtime: ActionRuntime
         watcher = PolicyWatcher(Path(path), load_policy, lambda exc: runtime._reload_failed(exc), reload_interval)
-        runtime = cls(watcher, None, audit_log=location, environment=environment or os.environ.get(ENVIRONMENT_ENV))
+        runtime = cls(watcher, None, audit_log=location, environment=environment or os.environ.get(ENVIRONMENT_ENV), approver=approver)
         try:
             runtime._open_store()
         except AuditError:
