@@ -79,7 +79,7 @@ def call_digest(view: CallView, policy_digest: str | None) -> str:
 
 
 def _later(seconds: float) -> str:
-    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).isoformat(timespec="microseconds")
 
 
 class Approvals:
@@ -183,7 +183,8 @@ class Approvals:
             raise ApprovalStateError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
         with self.store.transaction() as tx:
             self._expire(tx)
-            sql, params = "SELECT * FROM approvals", ()
+            sql = "SELECT * FROM approvals"
+            params: tuple[str, ...] = ()
             if status:
                 sql, params = sql + " WHERE status = ?", (status,)
             return [ApprovalRequest.from_row(r) for r in tx.execute(sql + " ORDER BY created", params).fetchall()]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from capfence.policy.view import CallView
@@ -46,10 +46,6 @@ class SpecError(Exception):
         self.hint = hint
 
 
-class Compiler(Protocol):
-    def __call__(self, value: object, context: CompileContext) -> Condition: ...
-
-
 @dataclass(frozen=True)
 class CompileContext:
     """What a condition compiler may know about where it is used."""
@@ -58,6 +54,10 @@ class CompileContext:
     """``deny``, ``require_approval``, ``warn`` or ``allow``."""
     policy_dir: str
     """Directory of the policy file (for conditions that refer to files)."""
+
+
+Compiler = Callable[[object, "CompileContext"], Condition]
+"""Turns a condition's YAML value into a :data:`Condition`, raising :class:`SpecError` if invalid."""
 
 
 @dataclass(frozen=True)
