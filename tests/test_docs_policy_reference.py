@@ -1,0 +1,38 @@
+"""The policy reference documents every key the validator knows, and its examples load."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from capfence.plugins import build_manager
+from capfence.policy.loader import RULE_KEYS, TOP_KEYS, load_policy
+
+DOC = Path(__file__).parent.parent / "docs" / "policy-reference.md"
+TEXT = DOC.read_text()
+HEADINGS = set(re.findall(r"^### `([a-z_]+)`", TEXT, flags=re.MULTILINE))
+EXAMPLES = re.findall(r"```yaml\n(.*?)```", TEXT, flags=re.DOTALL)
+
+
+def test_every_top_level_and_rule_key_is_documented():
+    assert set(TOP_KEYS) | set(RULE_KEYS) <= HEADINGS
+
+
+def test_every_condition_key_is_documented():
+    _, registry = build_manager(entry_points=False)
+    assert set(registry.conditions) <= HEADINGS
+
+
+def test_nothing_documented_that_does_not_exist():
+    _, registry = build_manager(entry_points=False)
+    assert HEADINGS <= set(TOP_KEYS) | set(RULE_KEYS) | set(registry.conditions)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])
+def test_example_loads(example: str, tmp_path: Path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(example)
+    loaded = load_policy(policy)
+    assert loaded.rules or loaded.default
