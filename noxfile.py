@@ -12,6 +12,7 @@ nox.options.sessions = ["tests", "lint", "typecheck", "policies", "adapters", "e
 
 ROOT = Path(__file__).parent
 ADAPTERS = sorted(p.parent.name for p in ROOT.glob("adapters/*/pyproject.toml"))
+EXAMPLE_PACKAGES = sorted(f"examples/{p.parent.name}" for p in ROOT.glob("examples/*/pyproject.toml"))
 FRAMEWORK_ENV = {
     "CREWAI_DISABLE_TELEMETRY": "true",
     "CREWAI_TRACING_ENABLED": "false",
@@ -30,9 +31,13 @@ def tests(session: nox.Session) -> None:
 @nox.session(name="adapters")
 @nox.parametrize("adapter", ADAPTERS)
 def adapters(session: nox.Session, adapter: str) -> None:
-    """Each framework adapter in its own virtualenv, with its own tests."""
+    """Each framework adapter in its own virtualenv: its own tests, then mypy if its pyproject configures it."""
     session.install("-e", ".[test]", "-e", f"adapters/{adapter}[test]")
     session.run("pytest", f"adapters/{adapter}/tests", *session.posargs, env=FRAMEWORK_ENV)
+    if "mypy" in nox.project.load_toml(f"adapters/{adapter}/pyproject.toml").get("tool", {}):
+        session.install("mypy")
+        with session.chdir(f"adapters/{adapter}"):
+            session.run("mypy")
 
 
 @nox.session
@@ -59,8 +64,8 @@ def policies(session: nox.Session) -> None:
 
 @nox.session
 def examples(session: nox.Session) -> None:
-    """Run every example offline and check what it prints."""
-    session.install("-e", ".[test]")
+    """Run every example offline and check what it prints (example plugin packages are installed first)."""
+    session.install("-e", ".[test]", *(arg for path in EXAMPLE_PACKAGES for arg in ("-e", path)))
     session.run("pytest", "examples", *session.posargs)
 
 

@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from capfence.gate import Binding
+from capfence.gate import Binding, tool_body
 
 
 def call_payload(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -42,19 +42,29 @@ def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
         return None
 
 
+def _body(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    with tool_body():
+        return fn(*args, **kwargs)
+
+
+async def _abody(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    with tool_body():
+        return await fn(*args, **kwargs)
+
+
 def wrap_callable(fn: Callable[..., Any], binding: Binding) -> Callable[..., Any]:
     signature = _signature(fn)
     if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
 
         async def gated_async(*args: Any, **kwargs: Any) -> Any:
             payload = call_payload(signature, args, kwargs)
-            return await binding.acall(id(gated_async), payload, lambda: fn(*args, **kwargs))
+            return await binding.acall(id(gated_async), payload, lambda: _abody(fn, args, kwargs))
 
         wrapper: Callable[..., Any] = gated_async
     else:
 
         def gated(*args: Any, **kwargs: Any) -> Any:
-            return binding.call(id(gated), call_payload(signature, args, kwargs), lambda: fn(*args, **kwargs))
+            return binding.call(id(gated), call_payload(signature, args, kwargs), lambda: _body(fn, args, kwargs))
 
         wrapper = gated
     functools.update_wrapper(wrapper, fn)

@@ -66,10 +66,17 @@ class Binding:
     environment: str | None = None
     approval_wait: float | None = None
     """Seconds a held call waits for a human decision before giving up (None: do not wait)."""
+    call_id: str | None = None
+    """The framework's id of the one call being decided; adapters set it per call with
+    ``dataclasses.replace(binding, call_id=...)`` so a re-run of that call is audited once."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Binding:
+        """Bindings are immutable and the gate is a shared service: a deep copy of a gated tool shares both."""
+        return self
 
     def view(self, payload: Mapping[str, Any]) -> CallView:
         environment = self.environment or getattr(self.gate, "environment", None)
-        return CallView(self.capability, payload, self.agent_id, environment, self.tool, self.framework)
+        return CallView(self.capability, payload, self.agent_id, environment, self.tool, self.framework, self.call_id)
 
     def decide(self, payload: Mapping[str, Any]) -> tuple[Decision, CallView]:
         """Decide and audit; never raises (a failure is a deny).

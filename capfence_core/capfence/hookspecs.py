@@ -66,6 +66,8 @@ def capfence_on_decision(call: CallView, decision: Decision) -> None:
 
     For observers (metrics, alerts). The return value is ignored and an
     exception is logged and ignored: a hook can neither change nor break a decision.
+    A framework re-running a call (same ``call.call_id``) that is decided the same
+    way is reported again with the same ``decision.record_id``; nothing new is written.
     """
 
 

@@ -82,19 +82,25 @@ class ActionRuntime:
 
     def evaluate(
         self, capability: str, payload: Mapping[str, Any] | None = None, *, agent_id: str,
-        environment: str | None = None, tool: str | None = None, framework: str | None = None,
+        environment: str | None = None, tool: str | None = None, framework: str | None = None, call_id: str | None = None,
     ) -> Decision:
-        """Decide the call and write the decision to the audit log before returning it."""
-        view = CallView(capability, payload if payload is not None else {}, agent_id, environment or self.environment, tool, framework)
+        """Decide the call and write the decision to the audit log before returning it.
+
+        ``call_id``: the framework's id for this call; evaluating the same call
+        again with an identical result reuses the recorded decision.
+        """
+        view = CallView(
+            capability, payload if payload is not None else {}, agent_id, environment or self.environment, tool, framework, call_id
+        )
         return self.decide(view)
 
     async def aevaluate(
         self, capability: str, payload: Mapping[str, Any] | None = None, *, agent_id: str,
-        environment: str | None = None, tool: str | None = None, framework: str | None = None,
+        environment: str | None = None, tool: str | None = None, framework: str | None = None, call_id: str | None = None,
     ) -> Decision:
         """:meth:`evaluate` in a worker thread, so the event loop is not blocked by the audit write."""
         return await asyncio.to_thread(
-            self.evaluate, capability, payload, agent_id=agent_id, environment=environment, tool=tool, framework=framework
+            self.evaluate, capability, payload, agent_id=agent_id, environment=environment, tool=tool, framework=framework, call_id=call_id
         )
 
     def decide(self, view: CallView) -> Decision:
@@ -103,7 +109,7 @@ class ActionRuntime:
         try:
             policy = self._watcher.current()
             decision = evaluate_policy(policy, view)
-        except Exception as exc:  # noqa: BLE001 - fail closed on anything
+        except Exception as exc:
             log.exception("evaluation failed; denying %s", view.capability)
             decision = failure(f"evaluation failed: {type(exc).__name__}: {exc}", policy.digest if policy else None)
         decision = self._audit(view, decision, policy)
@@ -121,11 +127,17 @@ class ActionRuntime:
         try:
             if decision.action == "require_approval" and policy is not None:
                 return self.approvals.resolve(view, decision, self._approval_timeout(policy, decision), record)
-            seq = self._require_store().append(record(decision))
+            seq = self._append_decision(view, record(decision))
         except Exception as exc:  # noqa: BLE001 - no audit record, no tool call
             log.error("audit write failed; denying %s: %s", view.capability, exc)
             return failure(f"audit log not writable: {exc}", decision.policy_digest)
         return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id)
+
+    def _append_decision(self, view: CallView, record: dict[str, object]) -> int:
+        """Append; for a call with a call id, reuse an identical decision already recorded for it."""
+        store = self._require_store()
+        once = getattr(store, "append_decision_once", None) if view.call_id else None
+        return int(once(record)) if once is not None else store.append(record)
 
     @staticmethod
     def _approval_timeout(policy: Policy, decision: Decision) -> float:
@@ -150,7 +162,7 @@ class ActionRuntime:
     def _notify(self, view: CallView, decision: Decision) -> None:
         try:
             self._hooks.capfence_on_decision(call=view, decision=decision)
-        except Exception:  # noqa: BLE001 - observers cannot change or break a decision
+        except Exception:
             log.exception("a capfence_on_decision hook raised; ignored")
 
     def _require_store(self) -> AuditStore:
@@ -159,7 +171,7 @@ class ActionRuntime:
     def _open_store(self) -> AuditStore:
         try:
             self._store = open_store(self.audit_log)
-        except Exception as exc:  # noqa: BLE001 - reported on every call until fixed
+        except Exception as exc:
             log.error("cannot open audit log %s: %s", self.audit_log, exc)
             raise AuditError(f"cannot open audit log {self.audit_log}: {exc}") from exc
         return self._store

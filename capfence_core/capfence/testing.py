@@ -20,13 +20,15 @@ runs against your framework::
 The suite checks that wrapping keeps the tool's kind, name, description and
 argument schema; that the caller's tool is not modified; that a deny never
 runs the body while warn does, through *every* entry point; that each call
-leaves exactly one decision record carrying the framework and tool name; and
-that an exception inside the gate denies.
+leaves exactly one decision record carrying the framework and tool name;
+that an exception inside the gate denies; and that copies of a gated tool
+(``copy.copy``, ``copy.deepcopy``; override ``copies``) are still gated.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import sqlite3
 import textwrap
@@ -117,6 +119,10 @@ class AdapterContract:
         """What the model sees: name, description and argument schema."""
         raise NotImplementedError
 
+    def copies(self, tool: Any) -> list[Any]:
+        """Copies a framework may make of a gated tool; each must still be gated (override if one cannot be made)."""
+        return [copy.copy(tool), copy.deepcopy(tool)]
+
     def is_block_result(self, result: Any) -> bool:
         """Whether a returned value is the framework's 'blocked' result (for entry points that do not raise)."""
         return "CapFence deny" in str(result) or "CapFence require_approval" in str(result)
@@ -131,7 +137,7 @@ class AdapterContract:
             return False, resolve(self.call(tool, entry_point, {"command": command}))
         except (CapFenceError, PermissionError) as exc:
             return True, exc
-        except Exception as exc:  # noqa: BLE001 - frameworks wrap our exception in their own
+        except Exception as exc:
             if "CapFence" in str(exc):
                 return True, exc
             raise
@@ -199,4 +205,12 @@ class AdapterContract:
             wrapped = self.wrap(self.make_tool(body), _ExplodingGate())
             raised, result = self.invoke(wrapped, entry_point, "ls")
             assert ran == [], f"{entry_point}: a failing gate must not run the body"
+            assert raised or self.is_block_result(result)
+
+    def test_copies_stay_gated(self, capfence_runtime: ActionRuntime) -> None:
+        ran, body = self.recorder()
+        wrapped = self.wrap(self.make_tool(body), capfence_runtime)
+        for twin in self.copies(wrapped):
+            raised, result = self.invoke(twin, self.entry_points[0], "forbidden thing")
+            assert ran == [], "a copy of a gated tool ran a denied call"
             assert raised or self.is_block_result(result)

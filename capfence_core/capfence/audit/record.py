@@ -14,7 +14,7 @@ OUTCOMES = ("ran", "tool_error", "blocked", "held")
 
 def now() -> str:
     """UTC timestamp, ISO 8601 with microseconds."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str], max_bytes: int) -> dict[str, object]:
@@ -26,8 +26,14 @@ def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str
         "truncated": int(stored.truncated), "redacted": int(stored.redacted),
         "decision": decision.action, "rule": decision.rule, "reason": decision.reason,
         "policy_digest": decision.policy_digest,
-        "detail": json.dumps({"approval_id": decision.approval_id}) if decision.approval_id else None,
+        "detail": _decision_detail(view, decision),
     }
+
+
+def _decision_detail(view: CallView, decision: Decision) -> str | None:
+    """The approval request id and the framework's call id, when there are any."""
+    detail = {key: value for key, value in (("approval_id", decision.approval_id), ("call_id", view.call_id)) if value}
+    return json.dumps(detail, sort_keys=True) if detail else None
 
 
 def outcome_record(decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None) -> dict[str, object]:

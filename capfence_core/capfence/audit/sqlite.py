@@ -21,7 +21,7 @@ from pathlib import Path
 from capfence.audit.chain import GENESIS, chain_mode, key_from_env, record_hash
 from capfence.errors import AuditError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 5000
 
 _MIGRATIONS: dict[int, str] = {
@@ -56,6 +56,9 @@ _MIGRATIONS: dict[int, str] = {
     CREATE INDEX IF NOT EXISTS approvals_digest ON approvals(digest, status);
     CREATE INDEX IF NOT EXISTS approvals_status ON approvals(status, expires);
     """,
+    3: """
+    CREATE INDEX IF NOT EXISTS records_call ON records(detail) WHERE kind = 'decision' AND detail IS NOT NULL;
+    """,
 }
 
 COLUMNS = (
@@ -64,6 +67,14 @@ COLUMNS = (
     "decision", "rule", "reason", "policy_digest", "ref", "outcome", "detail", "prev_hash", "hash",
 )
 _INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_SAME_DECISION_FIELDS = (
+    "agent_id", "framework", "tool", "capability", "environment", "payload_sha256", "decision", "rule", "reason", "policy_digest",
+)
+_FIND_DECISION = (
+    "SELECT seq FROM records WHERE kind = 'decision' AND detail = ? AND "
+    + " AND ".join(f"{name} IS ?" for name in _SAME_DECISION_FIELDS)
+    + " ORDER BY seq DESC LIMIT 1"
+)
 
 
 def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
@@ -169,6 +180,20 @@ class SQLiteStore:
         conn.execute(_INSERT, [row.get(name) for name in COLUMNS])
         self._head = (last_seq + 1, str(row["hash"]))
         return last_seq + 1
+
+    def append_decision_once(self, record: Mapping[str, object]) -> int:
+        """Append a decision record unless the log already holds the same decision for the same call.
+
+        "The same call" is the call id carried in ``detail``; "the same decision"
+        means every field but the timestamp is equal. Returns the sequence number
+        of the record written or found. Lookup and append share one write
+        transaction, so concurrent re-runs of one call cannot both write.
+        """
+        if not record.get("detail"):
+            return self.append(record)
+        with self.transaction() as tx:
+            found = tx.execute(_FIND_DECISION, [record.get("detail"), *(record.get(name) for name in _SAME_DECISION_FIELDS)]).fetchone()
+            return int(found[0]) if found else tx.append(record)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

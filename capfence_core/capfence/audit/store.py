@@ -13,6 +13,11 @@ class AuditStore(Protocol):
     ``append`` commits the record durably (as configured) *before* returning
     and returns its sequence number; any failure raises
     :class:`~capfence.errors.AuditError`, which the runtime turns into a deny.
+
+    Optional: ``append_decision_once(record) -> int``, which returns the
+    sequence number of an identical decision already recorded for the same
+    call id (``detail``) instead of appending. With it, a framework re-running
+    a step does not duplicate decisions; the SQLite store has it.
     """
 
     location: str

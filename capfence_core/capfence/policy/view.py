@@ -17,8 +17,9 @@ from functools import cached_property
 from typing import Any
 
 MAX_DEPTH = 64
-"""Containers nested deeper than this are not walked (their text is still
-visible to ``contains`` through :func:`repr`-free stringification)."""
+"""Containers nested deeper than this are not walked with paths; their strings
+(keys included) are still collected for ``contains``/``matches`` by
+:func:`deep_strings`, so nesting cannot hide text from a deny rule."""
 
 _WS = re.compile(r"\s+")
 
@@ -55,6 +56,35 @@ def walk(value: object) -> Iterator[tuple[tuple[str | int, ...], object]]:
             stack.extend((path + (k,), v, inner) for k, v in reversed(kids))
 
 
+def deep_items(value: object) -> Iterator[tuple[str | int | None, object]]:
+    """``(key, node)`` for every node below ``value`` without tracking paths: iterative, linear, cycle-safe.
+
+    Used past :data:`MAX_DEPTH`, where :func:`walk` stops, so deep nesting
+    cannot hide a string or a field from a condition.
+    """
+    stack: list[tuple[str | int | None, object]] = [(None, value)]
+    seen: set[int] = set()
+    while stack:
+        key, node = stack.pop()
+        yield key, node
+        if id(node) not in seen:
+            kids = list(_children(node))
+            if kids:
+                seen.add(id(node))
+                stack.extend(kids)
+
+
+def deep_strings(value: object) -> Iterator[str]:
+    """Every string (and bytes) leaf and mapping key below ``value``."""
+    for key, node in deep_items(value):
+        if isinstance(key, str):
+            yield key
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, bytes):
+            yield node.decode("utf-8", "replace")
+
+
 @dataclass
 class CallView:
     """One tool call as the conditions see it."""
@@ -65,6 +95,11 @@ class CallView:
     environment: str | None = None
     tool: str | None = None
     framework: str | None = None
+    call_id: str | None = None
+    """The framework's id for this tool call (LangChain's ``tool_call_id``), if it has one.
+
+    Not seen by conditions. The runtime stores it with the decision and does not
+    write a second, identical decision for the same id (a re-run graph step)."""
     _fields: dict[frozenset[str], list[object]] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -81,6 +116,8 @@ class CallView:
                 out.append(normalize_text(node.decode("utf-8", "replace")))
             elif isinstance(node, list | tuple) and node and all(isinstance(x, str) for x in node):
                 out.append(normalize_text(" ".join(node)))
+            elif len(path) >= MAX_DEPTH:  # not walked further: still searchable
+                out.extend(normalize_text(text) for text in deep_strings(node))
             if path and isinstance(path[-1], str):
                 out.append(normalize_text(path[-1]))
         return tuple(out)
@@ -92,11 +129,12 @@ class CallView:
         """
         found = self._fields.get(names)
         if found is None:
-            found = [
-                node
-                for path, node in walk(self.payload)
-                if path and isinstance(path[-1], str) and path[-1].lower() in names
-            ]
+            found = []
+            for path, node in walk(self.payload):
+                if path and isinstance(path[-1], str) and path[-1].lower() in names:
+                    found.append(node)
+                if len(path) >= MAX_DEPTH:  # not walked further: its fields still count
+                    found.extend(v for k, v in deep_items(node) if isinstance(k, str) and k.lower() in names)
             self._fields[names] = found
         return found
 

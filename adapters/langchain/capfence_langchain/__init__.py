@@ -1,0 +1,57 @@
+"""CapFence for LangChain: put LangChain tools, or a whole ``create_agent`` agent, behind a CapFence policy.
+
+    from capfence import ActionRuntime, CapFenceTool
+    from capfence_langchain import CapFenceMiddleware
+
+    runtime = ActionRuntime.from_policy("policy.yaml")
+    safe_shell = CapFenceTool(tool=shell, agent_id="ops-agent", capability="shell.execute", gate=runtime)
+    agent = create_agent(model, [safe_shell, read_file],
+                         middleware=[CapFenceMiddleware(gate=runtime, agent_id="ops-agent",
+                                                        capabilities={"read_file": "filesystem.read"})])
+
+``CapFenceTool`` finds this package's adapter through the ``capfence``
+entry-point group (:mod:`capfence_langchain.plugin`). Names are imported on
+first use, so importing this package (as the plugin loader does) does not
+import LangChain.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from capfence_langchain.errors import ApprovalRequired, ToolCallDenied
+    from capfence_langchain.middleware import DEFAULT_CAPABILITY, CapFenceMiddleware
+    from capfence_langchain.tools import tool_payload, wrap_tool
+
+__all__ = [
+    "DEFAULT_CAPABILITY",
+    "ApprovalRequired",
+    "CapFenceMiddleware",
+    "ToolCallDenied",
+    "tool_payload",
+    "wrap_tool",
+]
+
+_HOMES = {
+    "ApprovalRequired": "capfence_langchain.errors",
+    "ToolCallDenied": "capfence_langchain.errors",
+    "CapFenceMiddleware": "capfence_langchain.middleware",
+    "DEFAULT_CAPABILITY": "capfence_langchain.middleware",
+    "tool_payload": "capfence_langchain.tools",
+    "wrap_tool": "capfence_langchain.tools",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'capfence_langchain' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,148 @@
+"""Guard a whole LangChain v1 agent at once: ``create_agent(..., middleware=[CapFenceMiddleware(...)])``.
+
+Every tool call the agent makes passes :meth:`CapFenceMiddleware.wrap_tool_call`
+(sync ``invoke``) or :meth:`CapFenceMiddleware.awrap_tool_call` (async
+``ainvoke``) before the tool runs, whatever the tool is: tools given to
+``create_agent``, tools registered by other middleware, tools added later,
+and names the model made up. The policy sees the model's arguments
+(``request.tool_call["args"]``; LangChain injects ``ToolRuntime``, state and
+store only after this point).
+
+Which capability a call is evaluated under, first match wins:
+
+1. ``capabilities[tool_name]``: the explicit map, e.g. ``{"run_shell": "shell.execute"}``.
+   Keys may also be globs (``{"read_*": "filesystem.read"}``); exact names are
+   tried before globs, globs in the order given.
+2. A tool that was wrapped with :func:`capfence.CapFenceTool` keeps the
+   capability it was wrapped with.
+3. The naming convention: ``default_capability`` with ``{tool}`` replaced by
+   the tool's name, characters other than letters, digits, ``_``, ``-`` and
+   ``.`` turned into ``_``. The default is ``"tool.{tool}"``, so an unmapped
+   tool ``send_email`` is evaluated as ``tool.send_email``. An unmapped tool is
+   never run ungated: under a default-deny policy it is denied until a rule
+   names it (``capability: tool.send_email``, or ``tool.*`` to observe them all).
+
+A blocked call returns ``ToolMessage(status="error", tool_call_id=<the call's id>)``
+whose content is the decision's message, so the model reads why and the agent
+carries on (a blocked ``return_direct`` tool ends the run with that message).
+
+Each decision is recorded with the call's ``tool_call_id``. When LangGraph
+runs the same tool call again (resuming after an interrupt, replaying a
+checkpoint) and the policy decides it the same way, the recorded decision is
+reused instead of written twice. If the tools are also wrapped with
+:func:`capfence.CapFenceTool` under the same agent id and capability, the two
+gates share one decision record per call as well.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import ToolMessage
+
+try:
+    from langchain.agents.middleware import AgentMiddleware
+except ImportError as exc:  # pragma: no cover - depends on what is installed
+    raise ImportError("CapFenceMiddleware needs LangChain v1 agents: pip install 'capfence-langchain[agent]'") from exc
+
+from capfence.decision import Decision
+from capfence.errors import CapFenceError
+from capfence.gate import Binding
+from capfence.wrapping import binding_of
+from capfence_langchain.tools import FRAMEWORK
+
+if TYPE_CHECKING:
+    from langchain.agents.middleware import ToolCallRequest
+    from langgraph.types import Command
+
+    from capfence.gate import Gate
+    from capfence.runtime import ActionRuntime
+
+DEFAULT_CAPABILITY = "tool.{tool}"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+class CapFenceMiddleware(AgentMiddleware):
+    """Agent middleware that puts every tool call of a ``create_agent`` agent behind a CapFence policy.
+
+    ``gate`` is an :class:`~capfence.ActionRuntime`; ``agent_id`` names the agent
+    in the policy and the audit log; ``capabilities`` maps tool names to
+    capabilities; ``default_capability`` names the capability of every other
+    tool (see the module docstring for the whole rule). ``environment``
+    overrides the runtime's; ``approval_wait`` is how many seconds a
+    ``require_approval`` call waits for a human before the model is told it is
+    held (default: it is told at once; see :class:`capfence.CapFenceTool`).
+    """
+
+    def __init__(
+        self,
+        *,
+        gate: ActionRuntime | Gate,
+        agent_id: str,
+        capabilities: Mapping[str, str] | None = None,
+        default_capability: str = DEFAULT_CAPABILITY,
+        environment: str | None = None,
+        approval_wait: float | None = None,
+    ) -> None:
+        super().__init__()
+        if not agent_id:
+            raise CapFenceError("CapFenceMiddleware needs a non-empty agent_id")
+        if not default_capability:
+            raise CapFenceError("CapFenceMiddleware needs a non-empty default_capability")
+        self.gate = gate
+        self.agent_id = agent_id
+        self.capabilities = dict(capabilities or {})
+        self.default_capability = default_capability
+        self.environment = environment
+        self.approval_wait = approval_wait
+
+    def capability_for(self, tool_name: str, tool: object | None = None) -> str:
+        """The capability a call of ``tool_name`` is evaluated under."""
+        explicit = self.capabilities.get(tool_name)
+        if explicit is not None:
+            return explicit
+        for pattern, capability in self.capabilities.items():
+            if fnmatch.fnmatchcase(tool_name, pattern):
+                return capability
+        if tool is not None:
+            try:
+                return binding_of(tool).capability
+            except CapFenceError:
+                pass
+        return self.default_capability.replace("{tool}", _UNSAFE.sub("_", tool_name) or "_")
+
+    def binding(self, request: ToolCallRequest) -> Binding:
+        """The identity one tool call is decided under."""
+        name = str(request.tool_call.get("name") or "")
+        return Binding(
+            gate=self.gate, agent_id=self.agent_id, capability=self.capability_for(name, request.tool),
+            framework=FRAMEWORK, tool=name, environment=self.environment, approval_wait=self.approval_wait,
+            call_id=request.tool_call.get("id"),
+        )
+
+    def wrap_tool_call(
+        self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]]
+    ) -> ToolMessage | Command[Any]:
+        """Decide the call; run ``handler`` only if the policy allows it (or warns)."""
+        token = object()  # a key no other call shares: the middleware never re-enters itself
+        return self.binding(request).call(id(token), _payload(request), lambda: handler(request), lambda d: _blocked(request, d))
+
+    async def awrap_tool_call(
+        self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]]
+    ) -> ToolMessage | Command[Any]:
+        """Async :meth:`wrap_tool_call`; the decision and audit write run off the event loop."""
+        token = object()
+        return await self.binding(request).acall(id(token), _payload(request), lambda: handler(request), lambda d: _blocked(request, d))
+
+
+def _payload(request: ToolCallRequest) -> dict[str, Any]:
+    args = request.tool_call.get("args")
+    return dict(args) if isinstance(args, Mapping) else {"input": args}
+
+
+def _blocked(request: ToolCallRequest, decision: Decision) -> ToolMessage:
+    call = request.tool_call
+    return ToolMessage(content=decision.message(), tool_call_id=call.get("id") or "", name=call.get("name"), status="error")
