@@ -1,7 +1,9 @@
 """CapFence's built-in plugin: registered exactly like an external one.
 
-It provides the policy conditions, the SQLite audit store and the generic
-plain-callable adapter (priority 1000, so framework adapters are asked first).
+It provides the policy conditions (one hook implementation per condition
+module, so a fault in one cannot take the others down), the SQLite audit
+store, the approvers and the generic plain-callable adapter (priority 1000,
+so framework adapters are asked first).
 """
 
 from __future__ import annotations
@@ -15,19 +17,29 @@ from capfence.policy.spec import ConditionType
 from capfence.tool import Adapter
 
 
-
-@hookimpl
-def capfence_register_matchers(register: Callable[[ConditionType], None]) -> None:
+@hookimpl(specname="capfence_register_matchers")
+def register_basic_conditions(register: Callable[[ConditionType], None]) -> None:
+    """contains, matches, agent, tool, environment, args, path."""
     from capfence.policy.conditions import BUILTIN_CONDITIONS
 
     for condition in BUILTIN_CONDITIONS:
         register(condition)
-    for module in ("capfence.policy.shell", "capfence.policy.url"):
-        try:
-            imported = __import__(module, fromlist=["CONDITION"])
-        except ImportError:
-            continue
-        register(imported.CONDITION)
+
+
+@hookimpl(specname="capfence_register_matchers")
+def register_shell_condition(register: Callable[[ConditionType], None]) -> None:
+    """command: the shell-aware matcher."""
+    from capfence.policy.shell import CONDITION
+
+    register(CONDITION)
+
+
+@hookimpl(specname="capfence_register_matchers")
+def register_url_condition(register: Callable[[ConditionType], None]) -> None:
+    """url: scheme, host, port and private-address checks."""
+    from capfence.policy.url import CONDITION
+
+    register(CONDITION)
 
 
 def _open_sqlite(location: str) -> Any:

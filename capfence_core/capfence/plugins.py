@@ -15,7 +15,6 @@ import importlib
 import importlib.metadata
 import os
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,7 +121,7 @@ def _collect(pm: pluggy.PluginManager, registry: Registry) -> None:
             try:
                 impl.function(found.append)
             except Exception as exc:  # noqa: BLE001
-                warnings.warn(PluginWarning(f"CapFence plugin {impl.plugin_name!r} raised in {hook_name} and was skipped: {exc}"), stacklevel=3)
+                warnings.warn(PluginWarning(f"CapFence plugin {impl.plugin_name!r} ({impl.function.__name__}) raised in {hook_name} and was skipped: {exc}"), stacklevel=3)
                 continue
             for item in found:
                 _add(registry, attr, label, item, impl.plugin_name)
