@@ -1,0 +1,131 @@
+"""Benchmarks for the ``capfence`` command line (issue 3's targets), run with ``nox -s bench``.
+
+* ``capfence --help`` (interpreter start-up included): target < 250 ms.
+* ``capfence logs --limit 50`` with a filter on a 1,000,000-row audit.db: target < 400 ms wall, start-up included.
+* ``capfence replay`` of a 1,000,000-record JSONL (``capfence export`` output): target >= 150,000 records/s,
+  peak memory < 150 MB.
+
+The 1,000,000-row audit log is generated once (a real schema made by ActionRuntime, then rows chained with
+the real hash function, the way the store appends them) and cached in ``$CAPFENCE_BENCH_DIR`` (default: a
+``capfence-bench`` directory in the system temp dir). ``--rows N`` changes the size.
+Every figure is the median of several runs of the real executable, measured from this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from capfence.audit.chain import record_hash
+from capfence.audit.sqlite import COLUMNS
+from capfence.runtime import ActionRuntime
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = ROOT / "policies" / "shell_production.yaml"
+SCRIPT = Path(sys.executable).with_name("capfence")
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "capfence.cli"]
+
+PROGRAMS = ["ls -la", "git status", "cat README.md", "rm -rf /tmp/cache", "curl -s https://example.com", "systemctl restart nginx",
+            "python manage.py test", "npm run build"]
+
+
+def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MB) of one run of ``capfence ARGS``."""
+    started = time.perf_counter()
+    process = subprocess.Popen([*COMMAND, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 3):
+        raise SystemExit(f"capfence {' '.join(args)} failed")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def median_of(runs: int, args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    results = [timed(args, env) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results), max(r[2] for r in results)
+
+
+def build_log(path: Path, rows: int) -> None:
+    """An audit log of ``rows`` decisions: schema by ActionRuntime, rows chained with the store's hash function."""
+    if path.exists():
+        conn = sqlite3.connect(path)
+        count = conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+        conn.close()
+        if count == rows:
+            return
+        path.unlink()
+    with ActionRuntime.from_policy(ROOT / "policies" / "shell_rollout.yaml", audit_log=path) as runtime:
+        runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="bench", tool="run_shell")
+    conn = sqlite3.connect(path)
+    seq, prev = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+    random.seed(7)
+    commands = [f"{p} {i}" if i else p for p in PROGRAMS for i in range(250)]
+    insert = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    batch = []
+    for n in range(rows - 1):
+        seq += 1
+        shell = n % 10 != 0
+        payload = json.dumps({"command": random.choice(commands)} if shell else {"path": f"/srv/data/{n % 500}.txt"}, separators=(",", ":"))
+        decision = "deny" if "rm -rf" in payload else ("warn" if shell else "allow")
+        row = {
+            "seq": seq, "ts": f"2025-06-{1 + n * 28 // rows:02d}T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:{n % 60:02d}.000000+00:00",
+            "kind": "decision", "agent_id": f"agent-{n % 7}", "framework": "langchain", "tool": "run_shell" if shell else "read_file",
+            "capability": "shell.execute" if shell else "filesystem.read", "environment": "production", "payload": payload,
+            "payload_sha256": "0" * 64, "payload_bytes": len(payload), "truncated": 0, "redacted": 0, "decision": decision,
+            "rule": {"deny": "deny[0]", "warn": "warn[0]", "allow": "allow[0]"}[decision], "reason": f"{decision} rule",
+            "policy_digest": "1" * 64, "ref": None, "outcome": None, "detail": None, "prev_hash": prev,
+        }
+        row["hash"] = prev = record_hash(prev, row, None)
+        batch.append([row[c] for c in COLUMNS])
+        if len(batch) == 50_000:
+            conn.executemany(insert, batch)
+            conn.commit()
+            batch.clear()
+    conn.executemany(insert, batch)
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    options = parser.parse_args()
+    work = Path(os.environ.get("CAPFENCE_BENCH_DIR") or Path(tempfile.gettempdir()) / "capfence-bench")
+    work.mkdir(parents=True, exist_ok=True)
+    audit, jsonl = work / f"audit-{options.rows}.db", work / f"audit-{options.rows}.jsonl"
+
+    wall, _, _ = median_of(options.runs * 2, ["--help"])
+    print(f"capfence --help: {wall * 1000:.0f} ms (target < 250 ms)")
+
+    build_log(audit, options.rows)
+    for label, filters in (("--decision deny", ["--decision", "deny"]), ("--agent agent-3", ["--agent", "agent-3"]),
+                           ("--capability 'shell.*'", ["--capability", "shell.*"]), ("--since 2025-06-20", ["--since", "2025-06-20"])):
+        wall, _, _ = median_of(options.runs, ["logs", "--audit-log", str(audit), "--limit", "50", *filters])
+        print(f"capfence logs --limit 50 {label} on {options.rows:,} rows: {wall * 1000:.0f} ms (target < 400 ms)")
+
+    if not jsonl.exists() or jsonl.stat().st_mtime < audit.stat().st_mtime:
+        wall, _, peak = timed(["export", "--audit-log", str(audit), "-o", str(jsonl)])
+        print(f"capfence export of {options.rows:,} decisions: {wall:.1f} s ({options.rows / wall:,.0f} records/s), peak {peak:.0f} MB")
+    for parser_name in ("default", "stdlib"):
+        env = {"CAPFENCE_JSON_PARSER": parser_name} if parser_name == "stdlib" else None
+        wall, cpu, peak = median_of(max(1, options.runs // 2), ["replay", str(jsonl), "--policy", str(PRODUCTION)], env)
+        print(f"capfence replay ({parser_name} JSON parser) of {options.rows:,} records ({jsonl.stat().st_size >> 20} MB): "
+              f"{options.rows / wall:,.0f} records/s wall, {options.rows / cpu:,.0f} records/s CPU, peak {peak:.0f} MB "
+              "(target >= 150,000 records/s, < 150 MB)")
+    wall, cpu, peak = median_of(1, ["replay", str(audit), "--policy", str(PRODUCTION)])
+    print(f"capfence replay of the {options.rows:,}-row audit.db: {options.rows / wall:,.0f} records/s wall, peak {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

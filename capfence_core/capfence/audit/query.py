@@ -1,0 +1,100 @@
+"""What to read from an audit log: :class:`Filters`, and the time expressions ``--since``/``--until`` take.
+
+Filters are plain values, independent of the store: the SQLite reader turns
+them into SQL (:func:`sql_where`); another store (PostgreSQL) translates the
+same fields into its own query language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from capfence.durations import parse_duration
+
+DECISIONS = ("allow", "warn", "deny", "require_approval")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which decision records to read. Empty fields do not filter.
+
+    ``agent``, ``capability`` and ``tool`` are globs (``*``, ``?``, ``[abc]``,
+    case-sensitive) or exact names; ``since`` and ``until`` are UTC ISO 8601
+    timestamps as stored in the ``ts`` column (``since`` inclusive, ``until``
+    exclusive); ``after_seq`` keeps records with a larger sequence number.
+    """
+
+    decisions: tuple[str, ...] = ()
+    agent: str | None = None
+    capability: str | None = None
+    tool: str | None = None
+    since: str | None = None
+    until: str | None = None
+    after_seq: int | None = None
+
+
+def utc_iso(moment: dt.datetime) -> str:
+    """``moment`` in the audit log's timestamp format (UTC, microseconds), comparable as text."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def parse_when(text: str, now: dt.datetime | None = None) -> str:
+    """A ``--since``/``--until`` value as a UTC timestamp.
+
+    Accepts a duration back from now (``90``, ``30s``, ``15m``, ``1h``, ``2d``,
+    ``1w``) or an ISO 8601 date/time (``2025-01-31``, ``2025-01-31T14:00``,
+    ``2025-01-31T14:00:00Z``); a time without a zone is local time. Raises
+    ``ValueError`` with an example otherwise.
+    """
+    value = text.strip()
+    now = now or dt.datetime.now(dt.UTC)
+    try:
+        return utc_iso(now - dt.timedelta(seconds=parse_duration(value)))
+    except ValueError:
+        pass
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"invalid time {text!r}: use a duration such as 15m, 1h, 2d or an ISO time such as 2025-01-31T14:00") from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # naive: the user's local time
+    return utc_iso(moment)
+
+
+def glob_to_sql(pattern: str) -> tuple[str, str]:
+    """``(operator, operand)`` for a name pattern: ``=`` for a plain name, SQLite ``GLOB`` for a glob."""
+    if not any(ch in pattern for ch in "*?["):
+        return "=", pattern
+    return "GLOB", pattern.replace("[!", "[^")
+
+
+def sql_where(filters: Filters, *, newest_first: bool = False) -> tuple[str, list[object]]:
+    """The ``WHERE`` clause (without the keyword) selecting decision records that pass ``filters``.
+
+    ``newest_first`` shapes it for ``ORDER BY ts DESC LIMIT n``: the unary ``+``
+    keeps SQLite from picking an index on ``kind`` or on a globbed column, which
+    would sort every matching row, so it walks the timestamp index backwards and
+    stops after ``n`` matches (a few ms instead of a second on a million rows).
+    """
+    hint = "+" if newest_first else ""
+    clauses = [f"{hint if not filters.decisions else ''}kind = 'decision'"]
+    params: list[object] = []
+    if filters.decisions:
+        clauses.append(f"decision IN ({', '.join('?' * len(filters.decisions))})")
+        params.extend(filters.decisions)
+    for column, pattern in (("agent_id", filters.agent), ("capability", filters.capability), ("tool", filters.tool)):
+        if pattern is not None:
+            op, operand = glob_to_sql(pattern)
+            clauses.append(f"{hint if op == 'GLOB' else ''}{column} {op} ?")
+            params.append(operand)
+    if filters.since is not None:
+        clauses.append("ts >= ?")
+        params.append(filters.since)
+    if filters.until is not None:
+        clauses.append("ts < ?")
+        params.append(filters.until)
+    if filters.after_seq is not None:
+        clauses.append("seq > ?")
+        params.append(filters.after_seq)
+    return " AND ".join(clauses), params

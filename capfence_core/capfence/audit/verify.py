@@ -1,0 +1,154 @@
+"""Verify an audit log: walk the hash chain, stop at the first bad record, check checkpoints.
+
+What is detected (see also docs/cli.md):
+
+* Always: a gap in sequence numbers (deleted records), a record whose
+  ``prev_hash`` is not the previous record's ``hash`` (deleted, inserted or
+  reordered records; reordering is named when the misplaced record is found).
+* When hashes can be recomputed (an unkeyed ``sha256`` chain, or a keyed
+  ``hmac-sha256`` chain with the key): a modified field. With the key, also a
+  chain recomputed by someone who edited a record, since they cannot produce
+  valid HMACs.
+* With checkpoints: a truncated tail (the log ends before a checkpoint's seq),
+  a rewritten chain (the record at a checkpoint's seq has another hash), and a
+  changed chain mode (a keyed log rewritten as unkeyed).
+
+Not detectable without a key or checkpoint: records cut off the end, and (for
+an unkeyed chain) an edit followed by recomputing every later hash.
+Verification only reads: the database is opened read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from capfence.audit.chain import GENESIS, record_hash
+from capfence.audit.checkpoint import Checkpoint
+from capfence.audit.reader import AuditReader, Record
+from capfence.errors import AuditError
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first thing wrong. ``kind``: deleted, modified, reordered, relinked, truncated, rewritten, downgraded, forged."""
+
+    seq: int | None
+    kind: str
+    message: str
+
+
+@dataclass
+class Report:
+    location: str
+    chain: str
+    recomputed: bool
+    """Whether every hash was recomputed (False: a keyed chain checked without its key; links only)."""
+    records: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    problem: Break | None = None
+    checked: list[str] = field(default_factory=list)
+    """One line per checkpoint that matched."""
+    notes: list[str] = field(default_factory=list)
+    """What this verification could not detect, given the key and checkpoints it had."""
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify(reader: AuditReader, key: bytes | None, checkpoints: Iterable[tuple[str, Checkpoint]] = ()) -> Report:
+    """Verify ``reader``'s log; ``checkpoints`` are ``(where, checkpoint)`` pairs, ``where`` naming file and line.
+
+    Raises :class:`AuditError` when the log cannot be read, or a signed checkpoint is given without the key.
+    """
+    mode = reader.chain_mode()
+    points = list(checkpoints)
+    report = Report(reader.location, mode, recomputed=mode == "sha256" or key is not None)
+    wanted = {point.seq for _, point in points}
+    seen: dict[int, str] = {}
+    report.problem = _walk(reader, key if mode == "hmac-sha256" else None, report, wanted, seen)
+    if report.problem is None:
+        report.problem = _check_points(points, key, mode, report, seen)
+    report.notes = _notes(mode, key, points)
+    return report
+
+
+def _walk(reader: AuditReader, key: bytes | None, report: Report, wanted: set[int], seen: dict[int, str]) -> Break | None:
+    last_seq, last_hash = 0, GENESIS
+    for row in reader.records():
+        seq = int(row["seq"])
+        problem = _check_row(reader, row, seq, last_seq, last_hash, key, report.recomputed)
+        if problem is not None:
+            return problem
+        if seq in wanted:
+            seen[seq] = str(row["hash"])
+        report.records += 1
+        report.first_seq = report.first_seq or seq
+        report.last_seq, last_seq, last_hash = seq, seq, str(row["hash"])
+    return None
+
+
+def _check_row(
+    reader: AuditReader, row: Record, seq: int, last_seq: int, last_hash: str, key: bytes | None, recompute: bool,
+) -> Break | None:
+    if seq != last_seq + 1:
+        missing = f"record {last_seq + 1}" if seq == last_seq + 2 else f"records {last_seq + 1}-{seq - 1}"
+        return Break(seq, "deleted", f"{missing} missing before record {seq}: deleted")
+    if row["prev_hash"] != last_hash:
+        return _broken_link(reader, row, seq)
+    if recompute and record_hash(str(row["prev_hash"]), row, key) != row["hash"]:
+        wrong_key = " (or the key is wrong)" if key is not None and seq == 1 else ""
+        return Break(seq, "modified", f"record {seq} does not match its hash: a field was modified after it was written{wrong_key}")
+    return None
+
+
+def _broken_link(reader: AuditReader, row: Record, seq: int) -> Break:
+    """Record ``seq`` does not chain to record ``seq - 1``: say what most likely happened."""
+    found = reader.find_hash(str(row["prev_hash"]))
+    if found is not None and found > seq:
+        return Break(seq, "reordered", f"record {seq} is chained after record {found}: records were reordered")
+    if found is not None:
+        return Break(seq, "relinked", f"record {seq} is chained after record {found}, not {seq - 1}: records were removed and renumbered")
+    what = f"record {seq - 1} was replaced, or records were inserted or deleted"
+    return Break(seq, "relinked", f"record {seq} does not chain to record {seq - 1}: {what}")
+
+
+def _check_points(points: list[tuple[str, Checkpoint]], key: bytes | None, mode: str, report: Report, seen: dict[int, str]) -> Break | None:
+    for where, point in points:
+        problem = _check_point(where, point, key, mode, report, seen)
+        if problem is not None:
+            return problem
+        report.checked.append(f"checkpoint {where} (seq {point.seq}, {point.created}): matches")
+    return None
+
+
+def _check_point(where: str, point: Checkpoint, key: bytes | None, mode: str, report: Report, seen: dict[int, str]) -> Break | None:
+    if point.signature is not None:
+        if key is None:
+            raise AuditError(f"checkpoint {where} is signed: give the audit key (CAPFENCE_AUDIT_KEY or --key-file) to check it")
+        if not point.signature_valid(key):
+            return Break(None, "forged", f"checkpoint {where} has an invalid signature: forged or altered, or the key is wrong")
+    if point.chain != mode:
+        return Break(None, "downgraded", f"the log's chain is {mode} but was {point.chain} at checkpoint {where}: the log was rewritten")
+    last = report.last_seq or 0
+    if point.seq > last:
+        return Break(last or None, "truncated", f"the log ends at record {last} but checkpoint {where} saw record {point.seq}: "
+                                                f"records {last + 1}-{point.seq} (at least) were cut off the end")
+    if seen.get(point.seq) != point.hash:
+        return Break(point.seq, "rewritten", f"record {point.seq} differs from checkpoint {where}: the chain was recomputed after an edit")
+    return None
+
+
+def _notes(mode: str, key: bytes | None, points: list[tuple[str, Checkpoint]]) -> list[str]:
+    notes = []
+    if mode == "hmac-sha256" and key is None:
+        notes.append("keyed chain checked without its key: links and sequence only; a modified field is not detected (give the key)")
+    if mode == "sha256":
+        notes.append("unkeyed chain: an edit followed by recomputing every later hash is detected only up to a checkpoint")
+        if key is not None:
+            notes.append("a key was given but the log is unkeyed: it was written without CAPFENCE_AUDIT_KEY")
+    if not points:
+        notes.append("no checkpoint: records cut off the end of the log are not detected (see 'capfence checkpoint')")
+    return notes

@@ -1,0 +1,42 @@
+"""``capfence export``: decisions as JSON Lines, streamed."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from capfence.audit.export import export_file, write_jsonl
+from capfence.audit.reader import open_reader
+from capfence.cli.options import audit_log_option, filter_options, filters_from
+
+
+@click.command()
+@audit_log_option
+@filter_options
+@click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Where to write (- for standard output).")
+@click.option("--limit", "-n", type=click.IntRange(min=0), default=0, help="Only the newest N decisions (0, the default: all).")
+def export(audit_log: str, output: str, limit: int, **filter_params: Any) -> None:
+    """Write recorded decisions as JSON Lines: one object per decision with every recorded field.
+
+    ``payload`` is written as the JSON object it was, ``outcome`` is what
+    happened after the decision. The file is what ``capfence replay`` reads.
+    Streams (memory does not grow with the log); the output file is
+    replaced only once the export is complete.
+
+    \b
+    Examples:
+      capfence export --audit-log audit.db -o audit.jsonl
+      capfence export --decision warn --since 7d -o warned.jsonl
+      capfence export --capability 'shell.*' | gzip > shell.jsonl.gz
+    """
+    with open_reader(audit_log) as reader:
+        rows = reader.decisions(filters_from(filter_params), limit=limit or None)
+        if output == "-":
+            count = write_jsonl(rows, sys.stdout)
+            sys.stdout.flush()
+            click.echo(f"Exported {count} decision(s).", err=True)
+            return
+        count = export_file(rows, output)
+    click.echo(f"Exported {count} decision(s) from {audit_log} to {output}.")

@@ -1,0 +1,102 @@
+"""A click group that imports each subcommand only when it runs.
+
+``capfence --help`` lists :data:`COMMANDS` from this table without importing
+any of them. Plugin commands (the ``capfence_register_commands`` hook) are
+loaded only when a name is not one of ours, or by ``capfence plugins``:
+building the plugin manager means reading every installed distribution's
+entry points, which would cost more than the whole ``--help`` budget. So
+plugin commands run normally (``capfence my-plugin-command``) and are listed
+by ``capfence plugins``, but not by ``capfence --help``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Where a built-in subcommand lives, and its one-line summary for ``--help``."""
+
+    module: str
+    attr: str
+    summary: str
+
+
+COMMANDS: dict[str, Entry] = {
+    "logs": Entry("capfence.cli.logs", "logs", "Show recorded decisions (table, JSON, summary, follow)."),
+    "export": Entry("capfence.cli.export", "export", "Write recorded decisions as JSON Lines, one object per decision."),
+    "replay": Entry("capfence.cli.replay", "replay", "Re-evaluate recorded calls under another policy and diff the decisions."),
+    "check": Entry("capfence.cli.check", "check", "Validate and lint policy files."),
+    "explain": Entry("capfence.cli.explain", "explain", "Show which rule decides a call, and why the others did not."),
+    "verify": Entry("capfence.cli.verify", "verify", "Check the audit log's hash chain (and signed checkpoints)."),
+    "checkpoint": Entry("capfence.cli.checkpoint", "checkpoint", "Record the audit log's head in a signed checkpoint file kept elsewhere."),
+    "suggest": Entry("capfence.cli.suggest", "suggest", "Draft a policy from observed traffic."),
+    "plugins": Entry("capfence.cli.plugins", "plugins", "List loaded plugins and what each registers."),
+}
+
+
+class LazyGroup(click.Group):
+    """Built-in commands from :data:`COMMANDS`, plugin commands from the hook, both on demand."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugins_loaded = False
+        self.plugin_commands: dict[str, list[str]] = {}
+        """Plugin name -> the command names it added (filled by :meth:`load_plugin_commands`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        entry = COMMANDS.get(cmd_name)
+        if entry is not None:
+            command: click.Command = getattr(importlib.import_module(entry.module), entry.attr)
+            self.commands[cmd_name] = command
+            return command
+        self.load_plugin_commands()
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, entry.summary) for name, entry in COMMANDS.items()]
+        rows += [(name, cmd.get_short_help_str(60)) for name, cmd in sorted(self.commands.items()) if name not in COMMANDS]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def load_plugin_commands(self) -> None:
+        """Call every ``capfence_register_commands`` implementation once; a failing plugin is skipped with a warning."""
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from capfence.plugins import PluginWarning, get_manager
+
+        for impl in get_manager().hook.capfence_register_commands.get_hookimpls():
+            before = dict(self.commands)
+            try:
+                impl.function(*[{"cli": self}[name] for name in impl.argnames])
+            except Exception as exc:  # noqa: BLE001 - one broken plugin must not break the command line
+                self.commands = before
+                message = f"CapFence plugin {impl.plugin_name!r} raised in capfence_register_commands and was skipped: {exc}"
+                warnings.warn(PluginWarning(message), stacklevel=2)
+                continue
+            self.plugin_commands[impl.plugin_name] = self._accept_new(impl.plugin_name, before)
+
+    def _accept_new(self, plugin: str, before: dict[str, click.Command]) -> list[str]:
+        from capfence.plugins import PluginWarning
+
+        added = [name for name in self.commands if self.commands[name] is not before.get(name)]
+        for name in added:
+            if name in COMMANDS or name in before:
+                warnings.warn(PluginWarning(f"CapFence plugin {plugin!r} tried to replace the command {name!r}; ignored"), stacklevel=3)
+                if name in before:
+                    self.commands[name] = before[name]
+                else:
+                    del self.commands[name]
+        return [name for name in added if name not in COMMANDS and name not in before]

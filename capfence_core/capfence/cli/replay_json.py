@@ -1,0 +1,67 @@
+"""``capfence replay --format json``: one JSON object, ``{"summary": {...}, "records": [...]}``.
+
+Records are spooled to a temporary file while replaying and copied out after
+the summary, so memory stays flat however many records there are.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from capfence.replay import ReplayResult
+
+_TAILS_LIMIT = 10_000
+
+
+class JsonRecords:
+    """A :data:`~capfence.replay.RecordSink` writing ``{"id", "capability", "recorded", "replayed", "rule", "changed"}`` objects."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by __exit__
+        self._write = self._file.write
+        self._tails: dict[tuple[str, str | None, str, str | None], str] = {}
+        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def __call__(self, record_id: object, capability: str, recorded: str | None, replayed: str, rule: str | None) -> None:
+        key = (capability, recorded, replayed, rule)
+        tail = self._tails.get(key)
+        if tail is None:
+            tail = self._tail(key)
+        self._write('{"id":' + (str(record_id) if type(record_id) is int else self._dumps(record_id)) + tail)
+
+    def _tail(self, key: tuple[str, str | None, str, str | None]) -> str:
+        capability, recorded, replayed, rule = key
+        changed = recorded is not None and recorded != replayed
+        text = self._dumps({"capability": capability, "recorded": recorded, "replayed": replayed, "rule": rule, "changed": changed})
+        tail = "," + text[1:] + "\n"
+        if len(self._tails) >= _TAILS_LIMIT:
+            self._tails.clear()
+        self._tails[key] = tail
+        return tail
+
+    def print(self, result: ReplayResult) -> None:
+        """Write the whole object to standard output: the summary, then the spooled records."""
+        from capfence.replay import summary
+
+        out = sys.stdout
+        out.write('{"summary": ' + json.dumps(summary(result), ensure_ascii=False, indent=2, default=str) + ',\n"records": [\n')
+        self._file.seek(0)
+        first = True
+        for line in self._file:
+            if not first:
+                out.write(",\n")
+            out.write(line[:-1])
+            first = False
+        out.write("\n]}\n")
+        out.flush()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._file.close()

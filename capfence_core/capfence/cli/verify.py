@@ -1,0 +1,71 @@
+"""``capfence verify``: check the audit log's hash chain (read-only) and any checkpoints."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from capfence.cli.keys import audit_key, key_file_option
+from capfence.cli.options import audit_log_option, format_option
+
+if TYPE_CHECKING:
+    from capfence.audit.verify import Report
+
+
+@click.command()
+@audit_log_option
+@click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="FILE", help="Also check the checkpoints in FILE (written by 'capfence checkpoint'); repeatable.")
+@key_file_option
+@format_option("text", "json")
+def verify(audit_log: str, checkpoint_files: tuple[Path, ...], key_file: Path | None, fmt: str) -> None:
+    """Check the audit log's hash chain and report the first bad record.
+
+    Detects deleted, inserted and reordered records always; modified fields
+    whenever hashes can be recomputed (unkeyed chain, or keyed chain with
+    the key); a truncated tail and a recomputed chain with signed
+    checkpoints or the key (see docs/cli.md). Only reads: works on a
+    read-only file and never changes it.
+
+    The key is $CAPFENCE_AUDIT_KEY, or --key-file.
+
+    Exit status: 0 when intact, 1 when tampering (or an unreadable log) is found.
+
+    \b
+    Examples:
+      capfence verify --audit-log audit.db
+      CAPFENCE_AUDIT_KEY=... capfence verify --checkpoint /secure/audit.ckpt
+      capfence verify --key-file /etc/capfence/audit.key --format json
+    """
+    from capfence.audit import checkpoint
+    from capfence.audit.reader import open_reader
+    from capfence.audit.verify import verify as run
+
+    points = [(f"{path}:{line}", point) for path in checkpoint_files for line, point in checkpoint.load(path)]
+    with open_reader(audit_log) as reader:
+        report = run(reader, audit_key(key_file), points)
+    if fmt == "json":
+        click.echo(json.dumps({**asdict(report), "ok": report.ok}, indent=2))
+    else:
+        _print(report)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+def _print(report: Report) -> None:
+    how = "every hash recomputed" if report.recomputed else "links only (no key)"
+    span = f"seq {report.first_seq}-{report.last_seq}" if report.records else "empty"
+    if report.problem is None:
+        click.echo(f"{report.location}: OK: {report.records} record(s) ({span}), chain {report.chain}, {how}")
+    else:
+        where = f" at seq {report.problem.seq}" if report.problem.seq is not None else ""
+        click.echo(f"{report.location}: TAMPERED{where} ({report.problem.kind}): {report.problem.message}")
+        click.echo(f"  checked before that: {report.records} record(s) ({span}), chain {report.chain}, {how}")
+    for line in report.checked:
+        click.echo(f"  {line}")
+    for note in report.notes:
+        click.echo(f"  note: {note}")
