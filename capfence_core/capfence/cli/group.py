@@ -37,6 +37,7 @@ COMMANDS: dict[str, Entry] = {
     "verify": Entry("capfence.cli.verify", "verify", "Check the audit log's hash chain (and signed checkpoints)."),
     "checkpoint": Entry("capfence.cli.checkpoint", "checkpoint", "Record the audit log's head in a signed checkpoint file kept elsewhere."),
     "suggest": Entry("capfence.cli.suggest", "suggest", "Draft a policy from observed traffic."),
+    "approvals": Entry("capfence.cli.approvals", "approvals", "List, show, approve and deny calls held for approval."),
     "plugins": Entry("capfence.cli.plugins", "plugins", "List loaded plugins and what each registers."),
 }
 

@@ -1,0 +1,130 @@
+"""``capfence approvals``: list, show, approve and deny held calls.
+
+Decisions go through :class:`capfence.approvals.Approvals`, the same state
+machine the runtime uses: single-use, digest-bound, first decider wins, and
+every transition is an audit record.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from capfence.cli.options import audit_log_option, format_option
+
+if TYPE_CHECKING:
+    from capfence.approvals import ApprovalRequest, Approvals
+
+STATUSES = ("pending", "approved", "denied", "expired", "consumed")
+
+
+def _queue(audit_log: str) -> Approvals:
+    from capfence.approvals import Approvals
+    from capfence.audit.store import open_store
+    from capfence.errors import AuditError
+
+    if "://" not in audit_log and not Path(audit_log).is_file():
+        raise AuditError(f"audit log {audit_log} does not exist")
+    store = open_store(audit_log)
+    if not hasattr(store, "transaction"):
+        raise AuditError(f"the audit store {audit_log} does not support approvals")
+    return Approvals(store)  # type: ignore[arg-type]
+
+
+def _as_dict(request: ApprovalRequest) -> dict[str, object]:
+    from dataclasses import asdict
+
+    data = asdict(request)
+    data["payload"] = json.loads(request.payload)
+    return data
+
+
+@click.group()
+def approvals() -> None:
+    """Decide calls held by require_approval rules.
+
+    \b
+    Examples:
+      capfence approvals list --status pending --audit-log audit.db
+      capfence approvals approve apr_1a2b3c4d5e6f7a8b --as alice --comment "ticket OPS-12"
+    """
+
+
+@approvals.command("list")
+@audit_log_option
+@click.option("--status", type=click.Choice(STATUSES), help="Only requests in this state.")
+@format_option("table", "json")
+def list_requests(audit_log: str, status: str | None, fmt: str) -> None:
+    """List approval requests, oldest first.
+
+    \b
+    Example:
+      capfence approvals list --status pending --audit-log audit.db
+    """
+    requests = _queue(audit_log).list(status)
+    if fmt == "json":
+        click.echo(json.dumps([_as_dict(r) for r in requests], indent=2))
+        return
+    if not requests:
+        click.echo("No approval requests" + (f" with status {status}." if status else "."))
+        return
+    for r in requests:
+        who = f" by {r.decided_by}" if r.decided_by else ""
+        click.echo(f"{r.id}  {r.status:<8}{who}  {r.agent_id}  {r.tool}  {r.capability}  {r.payload[:60]}  expires {r.expires[:19]}")
+
+
+@approvals.command("show")
+@click.argument("request_id")
+@audit_log_option
+@format_option("text", "json")
+def show(request_id: str, audit_log: str, fmt: str) -> None:
+    """Show one approval request in full.
+
+    \b
+    Example:
+      capfence approvals show apr_1a2b3c4d5e6f7a8b --audit-log audit.db
+    """
+    data = _as_dict(_queue(audit_log).get(request_id))
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        shown = json.dumps(value, ensure_ascii=False) if key == "payload" else value
+        click.echo(f"{key + ':':<14} {shown if shown is not None else '-'}")
+
+
+def _decide(verb: str, request_id: str, audit_log: str, comment: str | None, who: str | None) -> None:
+    from capfence.approvers import default_identity
+
+    queue = _queue(audit_log)
+    request = getattr(queue, verb)(request_id, by=who or default_identity(), comment=comment)
+    click.echo(f"{request.id} {request.status} by {request.decided_by}")
+
+
+def _decision_command(verb: str, doc: str) -> click.Command:
+    @click.command(verb, help=doc)
+    @click.argument("request_id")
+    @audit_log_option
+    @click.option("--comment", help="Why (recorded with the decision).")
+    @click.option("--as", "who", metavar="NAME", help="Who decides (default: $CAPFENCE_APPROVER, else your OS user name).")
+    def command(request_id: str, audit_log: str, comment: str | None, who: str | None) -> None:
+        _decide(verb, request_id, audit_log, comment, who)
+
+    return command
+
+
+approvals.add_command(_decision_command("approve", """Approve a pending request: the identical call may then run once.
+
+\b
+Example:
+  capfence approvals approve apr_1a2b3c4d5e6f7a8b --as alice --comment "ticket OPS-12"
+"""))
+approvals.add_command(_decision_command("deny", """Deny a pending request: the identical call is denied from now on.
+
+\b
+Example:
+  capfence approvals deny apr_1a2b3c4d5e6f7a8b --as alice --comment "not during the freeze"
+"""))
