@@ -52,7 +52,7 @@ class ActionRuntime:
         """Asked in-line when a call is held (e.g. :class:`~capfence.approvers.ConsoleApprover`); None: decide elsewhere."""
         from capfence.plugins import get_manager
 
-        self._hooks = get_manager().hook
+        self._observers = get_manager().hook.capfence_on_decision.get_hookimpls()
 
     @classmethod
     def from_policy(cls, path: str | os.PathLike[str], audit_log: str | os.PathLike[str] | None = None, *, environment: str | None = None, reload_interval: float = 0.5,
@@ -160,10 +160,12 @@ class ActionRuntime:
             log.error("could not record outcome %r of audit record %s: %s", outcome, decision.record_id, exc)
 
     def _notify(self, view: CallView, decision: Decision) -> None:
-        try:
-            self._hooks.capfence_on_decision(call=view, decision=decision)
-        except Exception:
-            log.exception("a capfence_on_decision hook raised; ignored")
+        """Tell each ``capfence_on_decision`` observer; one that raises is logged and cannot stop the others."""
+        for impl in self._observers:
+            try:
+                impl.function(call=view, decision=decision)
+            except Exception:  # noqa: BLE001 - observers cannot change or break a decision
+                log.exception("capfence_on_decision in plugin %r raised; ignored", impl.plugin_name)
 
     def _require_store(self) -> AuditStore:
         return self._store if self._store is not None else self._open_store()
