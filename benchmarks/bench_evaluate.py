@@ -13,6 +13,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from capfence import ActionRuntime
@@ -40,18 +41,15 @@ def time_calls(fn: object, calls: int) -> list[float]:
     return samples
 
 
-def bench_runtime(tmp: Path, rules: int, calls: int) -> list[float]:
+def runtime_call(tmp: Path, rules: int) -> tuple[ActionRuntime, Callable[[], object]]:
     policy = tmp / f"policy{rules}.yaml"
     policy.write_text(policy_text(rules))
     runtime = ActionRuntime.from_policy(policy, audit_log=tmp / f"audit{rules}.db")
     assert len(runtime.policy.rules) == rules, len(runtime.policy.rules)
-    time_calls(lambda: runtime.evaluate("shell.execute", PAYLOAD, agent_id="bench"), 200)
-    samples = time_calls(lambda: runtime.evaluate("shell.execute", PAYLOAD, agent_id="bench"), calls)
-    runtime.close()
-    return samples
+    return runtime, lambda: runtime.evaluate("shell.execute", PAYLOAD, agent_id="bench")
 
 
-def bench_bare_insert(tmp: Path, calls: int) -> list[float]:
+def bare_insert_call(tmp: Path) -> Callable[[], object]:
     path = str(tmp / "bare.db")
     SQLiteStore(path).append({"ts": "x", "kind": "decision"})  # same schema, WAL, indexes
     conn = connect(path)
@@ -63,20 +61,33 @@ def bench_bare_insert(tmp: Path, calls: int) -> list[float]:
     cols = [c for c in COLUMNS if c != "seq"]
     sql = f"INSERT INTO records ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     values = [row[c] for c in cols]
-    time_calls(lambda: conn.execute(sql, values), 200)
-    return time_calls(lambda: conn.execute(sql, values), calls)
+    return lambda: conn.execute(sql, values)
+
+
+def interleaved(variants: dict[str, Callable[[], object]], calls: int, rounds: int = 10) -> dict[str, float]:
+    """Median per-call time of each variant, measured in alternating rounds so machine load hits all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for fn in variants.values():
+        time_calls(fn, 200)  # warm up
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            samples[name].extend(time_calls(fn, max(1, calls // rounds)))
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--calls", type=int, default=5000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        bare = statistics.median(bench_bare_insert(tmp, args.calls))
-        r10 = statistics.median(bench_runtime(tmp, 10, args.calls))
-        r1000 = statistics.median(bench_runtime(tmp, 1000, args.calls))
-    print(f"bench_evaluate ({args.calls} calls each, medians)")
+        rt10, call10 = runtime_call(tmp, 10)
+        rt1000, call1000 = runtime_call(tmp, 1000)
+        medians = interleaved({"bare": bare_insert_call(tmp), "r10": call10, "r1000": call1000}, args.calls)
+        rt10.close()
+        rt1000.close()
+    bare, r10, r1000 = medians["bare"], medians["r10"], medians["r1000"]
+    print(f"bench_evaluate ({args.calls} calls each, interleaved rounds, medians)")
     print(f"  bare SQLite insert+commit      {bare * 1e6:8.1f} us   (baseline)")
     print(f"  evaluate+audit, 10 rules       {r10 * 1e6:8.1f} us   {r10 / bare:5.2f}x baseline   (target <= 2x)")
     print(f"  evaluate+audit, 1,000 rules    {r1000 * 1e6:8.1f} us   {r1000 / bare:5.2f}x baseline   {r1000 / r10:5.2f}x 10 rules (target <= 1.2x)")

@@ -29,6 +29,10 @@ HASHED_FIELDS = (
 )
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""Built once (``json.dumps`` with options builds a new encoder per call); the encoding is part of the chain format."""
+
+
 def key_from_env() -> bytes | None:
     value = os.environ.get(KEY_ENV)
     return value.encode() if value else None
@@ -39,7 +43,13 @@ def chain_mode(key: bytes | None) -> str:
 
 
 def record_hash(prev_hash: str, record: Mapping[str, object], key: bytes | None) -> str:
-    body = json.dumps([prev_hash, [record.get(name) for name in HASHED_FIELDS]], ensure_ascii=False, separators=(",", ":"))
+    """The hash of ``record`` chained to ``prev_hash``."""
+    return values_hash(prev_hash, [record.get(name) for name in HASHED_FIELDS], key)
+
+
+def values_hash(prev_hash: str, values: list[object], key: bytes | None) -> str:
+    """:func:`record_hash` for the record's values already in :data:`HASHED_FIELDS` order."""
+    body = _ENCODER.encode([prev_hash, values])
     if key:
         return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
     return hashlib.sha256(body.encode("utf-8")).hexdigest()

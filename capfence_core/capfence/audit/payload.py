@@ -23,6 +23,8 @@ from uuid import UUID
 REDACTED = "***REDACTED***"
 TRUNCATED_KEY = "__capfence_truncated__"
 _MAX_DEPTH = 64
+_MAX_INT_BITS = 13_000
+"""Larger ints cannot be written in decimal (Python's 4300-digit limit): stored as hex."""
 _PREVIEW_CHARS = 2048
 
 
@@ -49,10 +51,13 @@ def _scalar(value: object) -> object:
     if isinstance(value, Decimal | UUID | PurePath):
         return str(value)
     if isinstance(value, Enum):
-        return _scalar(value.value)
+        return value.value  # the sanitizer cleans it in turn
     if isinstance(value, float) and value != value:  # NaN is not JSON
         return "NaN"
-    dump = getattr(value, "model_dump", None)
+    try:
+        dump = getattr(value, "model_dump", None)
+    except Exception:  # noqa: BLE001 - a hostile __getattr__ still gets audited
+        dump = None
     if callable(dump):
         try:
             return dump(mode="json")
@@ -64,14 +69,23 @@ def _scalar(value: object) -> object:
         return f"<{type(value).__name__}: unprintable>"
 
 
+def _sort_key(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception:  # noqa: BLE001
+        return f"<{type(value).__name__}>"
+
+
 class _Sanitizer:
     def __init__(self, redact: frozenset[str]) -> None:
         self.redact = redact
         self.redacted = False
 
     def clean(self, value: object, ancestors: frozenset[int] = frozenset(), depth: int = 0) -> object:
-        if value is None or isinstance(value, bool | int | str):
+        if value is None or isinstance(value, bool | str):
             return value
+        if isinstance(value, int):
+            return value if value.bit_length() <= _MAX_INT_BITS else f"<int: {value:#x}>"
         if isinstance(value, float):
             return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
         if isinstance(value, Mapping | list | tuple | set | frozenset):
@@ -82,8 +96,10 @@ class _Sanitizer:
             inner = ancestors | {id(value)}
             if isinstance(value, Mapping):
                 return {self._key(k): self._value(k, v, inner, depth) for k, v in list(value.items())}
-            items = sorted(value, key=repr) if isinstance(value, set | frozenset) else list(value)
+            items = sorted(value, key=_sort_key) if isinstance(value, set | frozenset) else list(value)
             return [self.clean(v, inner, depth + 1) for v in items]
+        if depth >= _MAX_DEPTH:  # e.g. a model_dump() that returns another model, forever
+            return "<nested too deep>"
         return self.clean(_scalar(value), ancestors, depth + 1)
 
     def _key(self, key: object) -> str:
@@ -106,12 +122,27 @@ def _is_plain(payload: object, redact: frozenset[str]) -> bool:
     )
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+"""Built once: ``json.dumps`` with options builds a new encoder on every call."""
+
+
+def _dumps(value: object) -> str:
+    return _ENCODER.encode(value)
+
+
 def serialize(payload: object, *, redact: frozenset[str], max_bytes: int) -> StoredPayload:
     """The stored form of ``payload`` (see module docstring)."""
     sanitizer = _Sanitizer(redact)
-    clean = payload if _is_plain(payload, redact) else sanitizer.clean(payload)
-    text = json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    data = text.encode("utf-8")
+    plain = _is_plain(payload, redact)
+    try:
+        text = _dumps(payload if plain else sanitizer.clean(payload))
+    except ValueError:  # the fast path met an int too long for decimal: the sanitizer writes it as hex
+        text = _dumps(sanitizer.clean(payload))
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (e.g. undecodable file names): keep them as JSON escapes
+        data = text.encode("utf-8", "backslashreplace")
+        text = data.decode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
     if len(data) <= max_bytes:
         return StoredPayload(text, digest, len(data), False, sanitizer.redacted)

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from capfence.audit.chain import GENESIS, chain_mode, key_from_env, record_hash
+from capfence.audit.chain import GENESIS, HASHED_FIELDS, chain_mode, key_from_env, values_hash
 from capfence.errors import AuditError
 
 SCHEMA_VERSION = 3
@@ -66,6 +66,7 @@ COLUMNS = (
     "payload", "payload_sha256", "payload_bytes", "truncated", "redacted",
     "decision", "rule", "reason", "policy_digest", "ref", "outcome", "detail", "prev_hash", "hash",
 )
+assert COLUMNS == (*HASHED_FIELDS, "prev_hash", "hash"), "the insert relies on this order"
 _INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _SAME_DECISION_FIELDS = (
     "agent_id", "framework", "tool", "capability", "environment", "payload_sha256", "decision", "rule", "reason", "policy_digest",
@@ -175,10 +176,11 @@ class SQLiteStore:
         return seq
 
     def _insert(self, conn: sqlite3.Connection, record: Mapping[str, object], last_seq: int, last_hash: str) -> int:
-        row = {"truncated": 0, "redacted": 0, **record, "seq": last_seq + 1, "prev_hash": last_hash}
-        row["hash"] = record_hash(last_hash, row, self.key)
-        conn.execute(_INSERT, [row.get(name) for name in COLUMNS])
-        self._head = (last_seq + 1, str(row["hash"]))
+        row = {"truncated": 0, "redacted": 0, **record, "seq": last_seq + 1}
+        values = [row.get(name) for name in HASHED_FIELDS]
+        digest = values_hash(last_hash, values, self.key)
+        conn.execute(_INSERT, [*values, last_hash, digest])
+        self._head = (last_seq + 1, digest)
         return last_seq + 1
 
     def append_decision_once(self, record: Mapping[str, object]) -> int:
@@ -192,8 +194,7 @@ class SQLiteStore:
         if not record.get("detail"):
             return self.append(record)
         with self.transaction() as tx:
-            found = tx.execute(_FIND_DECISION, [record.get("detail"), *(record.get(name) for name in _SAME_DECISION_FIELDS)]).fetchone()
-            return int(found[0]) if found else tx.append(record)
+            return tx.append_decision_once(record)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -240,3 +241,8 @@ class Transaction:
     def append(self, record: Mapping[str, object]) -> int:
         head = self.conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
         return self.store._insert(self.conn, record, *((head[0], head[1]) if head else (0, GENESIS)))
+
+    def append_decision_once(self, record: Mapping[str, object]) -> int:
+        """:meth:`SQLiteStore.append_decision_once` inside this transaction."""
+        found = self.execute(_FIND_DECISION, [record.get("detail"), *(record.get(name) for name in _SAME_DECISION_FIELDS)]).fetchone()
+        return int(found[0]) if found else self.append(record)

@@ -21,12 +21,14 @@ MAX_DEPTH = 64
 (keys included) are still collected for ``contains``/``matches`` by
 :func:`deep_strings`, so nesting cannot hide text from a deny rule."""
 
-_WS = re.compile(r"\s+")
-
-
 def normalize_text(text: str) -> str:
-    """Unicode NFKC, case-folded, whitespace runs collapsed to one space, stripped."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    """Unicode NFKC, case-folded, whitespace runs collapsed to one space, stripped.
+
+    (``str.split()`` splits on exactly the characters ``\\s`` matches; ASCII text is already NFKC.)
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.casefold().split())
 
 
 def _children(value: object) -> Iterator[tuple[str | int, object]]:
@@ -108,8 +110,11 @@ class CallView:
 
         Keys are included too: a payload ``{"rm -rf /": 1}`` is as visible as a value.
         """
+        payload = self.payload
+        if type(payload) is dict and all(type(k) is str and type(v) is str for k, v in payload.items()):
+            return tuple(map(normalize_text, (*payload, *payload.values())))  # the common flat case
         out: list[str] = []
-        for path, node in walk(self.payload):
+        for path, node in walk(payload):
             if isinstance(node, str):
                 out.append(normalize_text(node))
             elif isinstance(node, bytes):
