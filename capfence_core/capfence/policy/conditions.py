@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 
@@ -77,9 +78,9 @@ def _compile_matches(value: object, context: CompileContext) -> Condition:
 
 # --- agent / tool / environment ---------------------------------------------
 
-def _name_condition(attr: str) -> Callable[[object, CompileContext], Condition]:
+def _name_condition(attr: str, key: str) -> Callable[[object, CompileContext], Condition]:
     def compile_names(value: object, context: CompileContext) -> Condition:
-        globs = [check_name_glob(p, attr) for p in string_list(value, attr, '"prod-*"')]
+        globs = [check_name_glob(p, key) for p in string_list(value, key, '"prod-*"')]
         tests = [name_matcher(p) for p in globs]
 
         def names(view: CallView) -> bool:
@@ -117,8 +118,10 @@ def as_number(value: object) -> Decimal | None:
     """A payload value as a number: ints, floats and numeric strings; ``None`` otherwise."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return None if isinstance(value, float) and math.isnan(value) else Decimal(str(value))
+    if isinstance(value, int):
+        return Decimal(value)  # exact, and no str(): ints over 4300 digits cannot be converted to text
+    if isinstance(value, float):
+        return None if math.isnan(value) else Decimal(str(value))
     if isinstance(value, str) and len(value) <= 64:
         try:
             number = Decimal(value.strip().replace("_", ""))
@@ -193,7 +196,7 @@ def _path_values(view: CallView, fields: frozenset[str]) -> list[str]:
     out: list[str] = []
     for value in view.find_fields(fields):
         items = value if isinstance(value, list | tuple) else [value]
-        out.extend(str(item) for item in items if isinstance(item, str | bytes) or hasattr(item, "__fspath__"))
+        out.extend(os.fsdecode(item) for item in items if isinstance(item, str | bytes | os.PathLike))
     return out
 
 
@@ -234,16 +237,14 @@ def _compile_path(value: object, context: CompileContext) -> Condition:
 
 
 def os_expand(pattern: str) -> str:
-    import os
-
     return os.path.expanduser(pattern)
 
 
 BUILTIN_CONDITIONS: tuple[ConditionType, ...] = (
     ConditionType("contains", _compile_contains, "substring (any of), case-insensitive, NFKC and whitespace-normalized, over every string in the payload", 'contains: "rm -rf"'),
     ConditionType("matches", _compile_matches, "regular expression (any of) searched in the same normalized strings; linear-time engine", r'matches: "\bsudo\b"'),
-    ConditionType("agent", _name_condition("agent_id"), "glob (any of) on the calling agent's id", 'agent: "prod-*"'),
-    ConditionType("tool", _name_condition("tool"), "glob (any of) on the tool's name", 'tool: "run_*"'),
+    ConditionType("agent", _name_condition("agent_id", "agent"), "glob (any of) on the calling agent's id", 'agent: "prod-*"'),
+    ConditionType("tool", _name_condition("tool", "tool"), "glob (any of) on the tool's name", 'tool: "run_*"'),
     ConditionType("environment", _compile_environment, "the runtime's environment name (any of), case-insensitive", "environment: production"),
     ConditionType("args", _compile_args, "numeric comparisons (gt, gte, lt, lte, eq, ne) on named argument fields", ARGS_EXAMPLE),
     ConditionType("path", _compile_path, "normalized paths in path-like arguments: under / not_under / glob", PATH_EXAMPLE),

@@ -19,7 +19,7 @@ def is_glob(pattern: str) -> bool:
 def check_name_glob(pattern: object, what: str) -> str:
     """Validate a capability/agent/tool pattern; return it."""
     if not isinstance(pattern, str):
-        raise SpecError(f"{what} must be a string, got {type(pattern).__name__}", hint=f'e.g. "shell.*"')
+        raise SpecError(f"{what} must be a string, got {type(pattern).__name__}", hint='e.g. "shell.*"')
     if not pattern:
         raise SpecError(f"{what} must not be empty")
     if not _NAME_CHARS.match(pattern):

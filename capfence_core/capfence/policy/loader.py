@@ -83,8 +83,12 @@ class _Compiler:
         for section in SECTIONS:
             if section in data:
                 self._section(source, cast(Action, section), data[section], prefix)
-        for base in self._extends(source, data):
-            self.load(base, base.stem + ":", chain)
+        for key, base in self._extends(source, data):
+            if base in chain:
+                names = " -> ".join(p.name for p in (*chain, base))
+                source.problem(key, f"extends cycle: {names}", "a policy cannot extend itself, directly or through another file")
+            elif base not in self.merged.files:  # a file reached twice (A -> B, C -> D) is layered once
+                self.load(base, base.stem + ":", chain)
 
     def _settings(self, source: Source, data: dict[object, object]) -> None:
         merged = self.merged
@@ -111,7 +115,7 @@ class _Compiler:
             if seconds is not None and merged.approval_timeout is None:
                 merged.approval_timeout = seconds
 
-    def _extends(self, source: Source, data: dict[object, object]) -> list[Path]:
+    def _extends(self, source: Source, data: dict[object, object]) -> list[tuple[KeyPath, Path]]:
         if "extends" not in data:
             return []
         try:
@@ -119,14 +123,14 @@ class _Compiler:
         except SpecError as exc:
             source.problem(("extends", *exc.key), exc.message, "e.g. extends: packs/shell.yaml")
             return []
-        out = []
+        out: list[tuple[KeyPath, Path]] = []
         for i, name in enumerate(names):
             target = (source.path.parent / name).resolve()
+            key: KeyPath = ("extends", i) if isinstance(data["extends"], list) else ("extends",)
             if not target.is_file():
-                key: KeyPath = ("extends", i) if isinstance(data["extends"], list) else ("extends",)
                 source.problem(key, f"extended policy {name!r} not found (looked for {target})")
             else:
-                out.append(target)
+                out.append((key, target))
         return out
 
     def _section(self, source: Source, section: Action, rules: object, prefix: str) -> None:

@@ -36,7 +36,8 @@ def signature(files: tuple[Path, ...]) -> Signature:
 
 class PolicyWatcher:
     def __init__(self, path: Path, load: Callable[[Path], Policy], on_error: Callable[[Exception], None], interval: float = 0.5) -> None:
-        self.path, self.load, self.on_error, self.interval = path, load, on_error, interval
+        # absolute: a process that changes directory later must still reload the same file
+        self.path, self.load, self.on_error, self.interval = path.absolute(), load, on_error, interval
         self.policy = load(path)
         self._seen = signature(self.policy.files)
         self._checked = time.monotonic()

@@ -1,0 +1,304 @@
+"""Fail-closed: every injected fault yields ``deny`` with an ``internal_error:`` reason, and the tool body never runs.
+
+Faults are injected into real components (a plugin condition that raises, the
+evaluator or the store made to raise, a real unwritable path, a real lock held
+by another connection, a real corrupt file); nothing of ours is mocked out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import capfence.audit.sqlite
+import capfence.plugins
+import capfence.runtime
+from capfence import ActionRuntime, CapFenceTool, Decision, ToolCallDenied, hookimpl
+from capfence.audit.sqlite import SQLiteStore
+from conftest import audit_rows
+
+ALLOW_ALL = """
+allow:
+  - id: everything
+    capability: "*"
+"""
+
+
+def side_effect_tool(marker: Path) -> Callable[..., str]:
+    """A tool whose body leaves a real trace on disk."""
+
+    def write_file(content: str) -> str:
+        """Write content to the marker file."""
+        marker.write_text(content)
+        return "written"
+
+    return write_file
+
+
+def assert_denied_internally(decision: Decision, fragment: str) -> None:
+    assert decision.action == "deny"
+    assert not decision.allowed
+    assert decision.rule is None
+    assert decision.reason.startswith("internal_error: "), decision.reason
+    assert fragment in decision.reason, decision.reason
+
+
+def assert_tool_blocked(rt: ActionRuntime, tmp_path: Path, fragment: str) -> None:
+    """Through the real wrapper: the call raises ToolCallDenied and the body's file is never created."""
+    marker = tmp_path / "body-ran"
+    safe = CapFenceTool(tool=side_effect_tool(marker), agent_id="a", capability="fs.write", gate=rt)
+    with pytest.raises(ToolCallDenied) as caught:
+        safe(content="x")
+    assert_denied_internally(caught.value.decision, fragment)
+    assert not marker.exists()
+
+
+# --- matching and evaluation ------------------------------------------------------------
+
+EXPLODING_PLUGIN = """
+import capfence
+from capfence.policy.spec import ConditionType
+
+
+def _compile(value, context):
+    def explode(view):
+        raise RuntimeError("injected condition fault")
+    return explode
+
+
+@capfence.hookimpl
+def capfence_register_matchers(register):
+    register(ConditionType("explode", _compile, "always raises", "explode: true"))
+"""
+
+
+def test_condition_that_raises(install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+    install_plugin("capfence_test_exploding", EXPLODING_PLUGIN)
+    rt = runtime("allow:\n  - capability: '*'\n    explode: true\n")
+
+    decision = rt.evaluate("fs.write", {"content": "x"}, agent_id="a")
+
+    assert_denied_internally(decision, "evaluation failed: RuntimeError: injected condition fault")
+    assert_tool_blocked(rt, tmp_path, "injected condition fault")
+    rows = audit_rows(tmp_path / "audit.db", "decision")
+    assert rows and all(r["decision"] == "deny" and r["reason"].startswith("internal_error:") for r in rows)
+
+
+def test_evaluator_raising(runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = runtime(ALLOW_ALL)
+    assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"
+
+    def broken(policy: object, view: object) -> Decision:
+        raise ZeroDivisionError("injected evaluator fault")
+
+    monkeypatch.setattr(capfence.runtime, "evaluate_policy", broken)
+    decision = rt.evaluate("fs.write", {}, agent_id="a")
+
+    assert_denied_internally(decision, "ZeroDivisionError: injected evaluator fault")
+    assert decision.policy_digest == rt.policy.digest
+    assert_tool_blocked(rt, tmp_path, "injected evaluator fault")
+    last = audit_rows(tmp_path / "audit.db", "decision")[-1]
+    assert (last["decision"], last["reason"]) == ("deny", decision.reason)
+
+
+# --- the audit store -----------------------------------------------------------------
+
+
+def test_audit_append_raising(runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              caplog: pytest.LogCaptureFixture) -> None:
+    """Disk full: SQLite raises inside the append; the call is denied and the error logged."""
+    rt = runtime(ALLOW_ALL)
+    assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"
+
+    def disk_full(self: SQLiteStore, conn: sqlite3.Connection, record: object) -> int:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(SQLiteStore, "_append", disk_full)
+    with caplog.at_level(logging.ERROR, logger="capfence"):
+        decision = rt.evaluate("fs.write", {}, agent_id="a")
+    assert_denied_internally(decision, "audit log not writable")
+    assert "database or disk is full" in decision.reason
+    assert any("audit write failed" in r.getMessage() for r in caplog.records)
+    assert_tool_blocked(rt, tmp_path, "disk is full")
+
+    monkeypatch.undo()  # the disk has space again: calls go through again
+    assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"
+
+
+def test_audit_store_raising_anything(runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only sqlite errors: any exception from a store denies."""
+    rt = runtime(ALLOW_ALL)
+
+    def weird(self: SQLiteStore, record: object) -> int:
+        raise KeyError("injected store fault")
+
+    monkeypatch.setattr(SQLiteStore, "append", weird)
+    assert_denied_internally(rt.evaluate("fs.write", {}, agent_id="a"), "injected store fault")
+    assert_tool_blocked(rt, tmp_path, "injected store fault")
+
+
+def test_audit_path_under_a_file(runtime: Callable[..., ActionRuntime], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An audit log that cannot be created (its parent is a regular file): fails even for root."""
+    (tmp_path / "not-a-dir").write_text("")
+    with caplog.at_level(logging.ERROR, logger="capfence"):
+        rt = runtime(ALLOW_ALL, audit_log=tmp_path / "not-a-dir" / "audit.db")
+        decision = rt.evaluate("fs.write", {}, agent_id="a")
+    assert_denied_internally(decision, "audit log not writable")
+    assert any("audit" in r.getMessage() for r in caplog.records)
+    assert_tool_blocked(rt, tmp_path, "audit log not writable")
+
+
+def test_read_only_audit_directory(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        try:
+            (locked / "probe").write_text("")
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("chmod does not restrict this user (root); covered by test_audit_path_under_a_file")
+        rt = runtime(ALLOW_ALL, audit_log=locked / "audit.db")
+        assert_denied_internally(rt.evaluate("fs.write", {}, agent_id="a"), "audit log not writable")
+        assert_tool_blocked(rt, tmp_path, "audit log not writable")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_database_locked_past_busy_timeout(runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capfence.audit.sqlite, "BUSY_TIMEOUT_MS", 150)
+    rt = runtime(ALLOW_ALL)
+    assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"
+
+    other = sqlite3.connect(tmp_path / "audit.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        decision = rt.evaluate("fs.write", {}, agent_id="a")
+        assert_denied_internally(decision, "locked")
+        assert_tool_blocked(rt, tmp_path, "locked")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"  # released: back to normal
+    assert [r["decision"] for r in audit_rows(tmp_path / "audit.db", "decision")] == ["allow", "allow"]
+
+
+def test_corrupt_audit_file(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+    (tmp_path / "audit.db").write_bytes(os.urandom(8192))
+    rt = runtime(ALLOW_ALL)
+    assert_denied_internally(rt.evaluate("fs.write", {}, agent_id="a"), "audit log not writable")
+    assert_tool_blocked(rt, tmp_path, "audit log not writable")
+
+
+def test_audit_log_with_newer_schema(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "audit.db")
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    rt = runtime(ALLOW_ALL)
+    assert_denied_internally(rt.evaluate("fs.write", {}, agent_id="a"), "newer than this CapFence")
+
+
+# --- the wrapper ---------------------------------------------------------------------
+
+
+class BrokenGate:
+    """A gate whose decide raises: the wrapper must deny on its own."""
+
+    environment = None
+
+    def __init__(self) -> None:
+        self.outcomes: list[str] = []
+
+    def decide(self, view: object) -> Decision:
+        raise RuntimeError("injected gate fault")
+
+    def record_outcome(self, decision: Decision, outcome: str, detail: str | None = None, *, view: object = None) -> None:
+        self.outcomes.append(outcome)
+
+
+def test_gate_failing_inside_wrapper(tmp_path: Path) -> None:
+    gate = BrokenGate()
+    marker = tmp_path / "body-ran"
+    safe = CapFenceTool(tool=side_effect_tool(marker), agent_id="a", capability="fs.write", gate=gate)
+    with pytest.raises(ToolCallDenied) as caught:
+        safe(content="x")
+    assert_denied_internally(caught.value.decision, "gate failed: RuntimeError: injected gate fault")
+    assert not marker.exists()
+    assert gate.outcomes == ["blocked"]
+
+
+def test_runtime_decide_failing_inside_async_wrapper(runtime: Callable[..., ActionRuntime], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = runtime(ALLOW_ALL)
+    marker = tmp_path / "body-ran"
+
+    async def write_file(content: str) -> str:
+        marker.write_text(content)
+        return "written"
+
+    def broken(view: object) -> Decision:
+        raise MemoryError("injected")
+
+    safe = CapFenceTool(tool=write_file, agent_id="a", capability="fs.write", gate=rt)
+    monkeypatch.setattr(rt, "decide", broken)
+    with pytest.raises(ToolCallDenied) as caught:
+        asyncio.run(safe(content="x"))
+    assert_denied_internally(caught.value.decision, "gate failed: MemoryError")
+    assert not marker.exists()
+
+
+# --- observers -----------------------------------------------------------------------
+
+
+class RaisingObserver:
+    @hookimpl
+    def capfence_on_decision(self, call: Any, decision: Decision) -> None:
+        raise RuntimeError("observer broke")
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.seen: list[Decision] = []
+
+    @hookimpl
+    def capfence_on_decision(self, call: Any, decision: Decision) -> None:
+        self.seen.append(decision)
+
+
+def test_on_decision_hook_raising_changes_nothing(fresh_plugins: None, runtime: Callable[..., ActionRuntime], tmp_path: Path,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    recording = RecordingObserver()
+    manager = capfence.plugins.get_manager()
+    manager.register(recording)
+    manager.register(RaisingObserver())  # registered last, so pluggy calls it first
+    rt = runtime("deny:\n  - capability: x.deny\nallow:\n  - capability: '*'\n")
+    marker = tmp_path / "body-ran"
+    safe = CapFenceTool(tool=side_effect_tool(marker), agent_id="a", capability="fs.write", gate=rt)
+
+    with caplog.at_level(logging.ERROR, logger="capfence"):
+        allowed = rt.evaluate("x.allow", {}, agent_id="a")
+        denied = rt.evaluate("x.deny", {}, agent_id="a")
+        assert safe(content="hello") == "written"
+
+    assert (allowed.action, allowed.rule) == ("allow", "allow[0]")
+    assert (denied.action, denied.rule) == ("deny", "deny[0]")
+    assert marker.read_text() == "hello"
+    assert any("capfence_on_decision" in r.getMessage() for r in caplog.records)
+    assert [r["decision"] for r in audit_rows(tmp_path / "audit.db", "decision")] == ["allow", "deny", "allow"]
+
+
+def test_on_decision_hook_sees_audited_decisions(fresh_plugins: None, runtime: Callable[..., ActionRuntime]) -> None:
+    recording = RecordingObserver()
+    capfence.plugins.get_manager().register(recording)
+    rt = runtime(ALLOW_ALL)
+    decision = rt.evaluate("x", {}, agent_id="a")
+    assert recording.seen == [decision]
+    assert decision.record_id is not None
