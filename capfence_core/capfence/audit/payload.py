@@ -95,12 +95,21 @@ class _Sanitizer:
                 return "<nested too deep>"
             inner = ancestors | {id(value)}
             if isinstance(value, Mapping):
-                return {self._key(k): self._value(k, v, inner, depth) for k, v in list(value.items())}
+                return self._mapping(value, inner, depth)
             items = sorted(value, key=_sort_key) if isinstance(value, set | frozenset) else list(value)
             return [self.clean(v, inner, depth + 1) for v in items]
         if depth >= _MAX_DEPTH:  # e.g. a model_dump() that returns another model, forever
             return "<nested too deep>"
         return self.clean(_scalar(value), ancestors, depth + 1)
+
+    def _mapping(self, value: Mapping[object, object], ancestors: frozenset[int], depth: int) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key, item in list(value.items()):
+            name = self._key(key)
+            while name in out:  # {1: ..., "1": ...}: keep both, mark the stringified one
+                name = f"{name} ({type(key).__name__})"
+            out[name] = self._value(key, item, ancestors, depth)
+        return out
 
     def _key(self, key: object) -> str:
         return key if isinstance(key, str) else str(self.clean(key))

@@ -134,7 +134,11 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode = WAL")
             sync = "FULL" if os.environ.get("CAPFENCE_AUDIT_SYNC", "").lower() == "full" else "NORMAL"
             conn.execute(f"PRAGMA synchronous = {sync}")
-            migrate(conn, self.key)
+            try:
+                migrate(conn, self.key)
+            except BaseException:
+                conn.close()
+                raise
             self._conn, self._pid = conn, os.getpid()
         return self._conn
 

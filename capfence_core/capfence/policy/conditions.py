@@ -200,11 +200,18 @@ def _path_values(view: CallView, fields: frozenset[str]) -> list[str]:
     return out
 
 
+def _flag(spec: dict[str, object], key: str, *, default: bool) -> bool:
+    value = spec.get(key, default)
+    if not isinstance(value, bool):
+        raise SpecError(f"{key} must be true or false, got {value!r}", key=(key,), hint=f"write {key}: {str(not default).lower()} without quotes")
+    return value
+
+
 def _compile_path(value: object, context: CompileContext) -> Condition:
     spec = strict_mapping(value, "path", _PATH_KEYS, PATH_EXAMPLE)
     fields = frozenset(f.lower() for f in string_list(spec.get("field", sorted(PATH_FIELDS)), "path.field", "file_path"))
-    sensitive = bool(spec.get("case_sensitive", True))
-    resolve = bool(spec.get("resolve_symlinks", False))
+    sensitive = _flag(spec, "case_sensitive", default=True)
+    resolve = _flag(spec, "resolve_symlinks", default=False)
     fold = (lambda s: s) if sensitive else str.casefold
     under = [fold(normalize_path(p) or p) for p in string_list(spec["under"], "path.under", '["/etc"]')] if "under" in spec else None
     not_under = [fold(normalize_path(p) or p) for p in string_list(spec["not_under"], "path.not_under", '["/tmp"]')] if "not_under" in spec else None

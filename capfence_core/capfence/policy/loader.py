@@ -173,7 +173,9 @@ class _Compiler:
 
     def _capability(self, source: Source, where: KeyPath, raw: dict[object, object]) -> str | None:
         if "capability" not in raw:
-            source.problem(where, "rule has no capability", "add 'capability: shell.execute' (or a glob such as 'shell.*')")
+            near = next((str(k) for k in raw if did_you_mean(str(k), ["capability"])), None)
+            hint = f"{near!r}: did you mean 'capability'?" if near else "add 'capability: shell.execute' (or a glob such as 'shell.*')"
+            source.problem(where, "rule has no capability", hint)
             return None
         try:
             return check_name_glob(raw["capability"], "capability")

@@ -9,7 +9,7 @@ a condition recurse forever.
 
 from __future__ import annotations
 
-import re
+import dataclasses
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,12 +31,45 @@ def normalize_text(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+_SCALARS = (str, bytes, int, float, bool, type(None))
+MAX_OBJECT_TEXT = 1 << 20
+"""At most this much of an opaque object's ``str()`` is searched (the audit log stores the same text)."""
+
+
 def _children(value: object) -> Iterator[tuple[str | int, object]]:
+    if isinstance(value, _SCALARS):
+        return
     if isinstance(value, Mapping):
         for key, item in list(value.items()):
             yield (key if isinstance(key, str | int) else str(key)), item
     elif isinstance(value, list | tuple | set | frozenset):
         yield from enumerate(list(value))
+    else:
+        yield from object_fields(value) or ()
+
+
+def object_fields(value: object) -> list[tuple[str | int, object]] | None:
+    """The fields of a dataclass or pydantic model (so rules see inside them); None for other objects."""
+    try:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return [(f.name, getattr(value, f.name, None)) for f in dataclasses.fields(value)]
+        dump = getattr(value, "model_dump", None)
+        if callable(dump) and not isinstance(value, type):
+            dumped = dump()
+            return list(dumped.items()) if isinstance(dumped, Mapping) else [(0, dumped)]
+    except Exception:  # noqa: BLE001 - a hostile object is judged by its text instead
+        return None
+    return None
+
+
+def object_text(value: object) -> str | None:
+    """The text of an opaque object (not a scalar, container, dataclass or model), as the audit log stores it."""
+    if isinstance(value, (*_SCALARS, Mapping, list, tuple, set, frozenset)) or object_fields(value) is not None:
+        return None
+    try:
+        return str(value)[:MAX_OBJECT_TEXT]
+    except Exception:  # noqa: BLE001
+        return f"<{type(value).__name__}>"
 
 
 def walk(value: object) -> Iterator[tuple[tuple[str | int, ...], object]]:
@@ -85,6 +118,8 @@ def deep_strings(value: object) -> Iterator[str]:
             yield node
         elif isinstance(node, bytes):
             yield node.decode("utf-8", "replace")
+        elif (text := object_text(node)) is not None:
+            yield text
 
 
 @dataclass
@@ -121,6 +156,8 @@ class CallView:
                 out.append(normalize_text(node.decode("utf-8", "replace")))
             elif isinstance(node, list | tuple) and node and all(isinstance(x, str) for x in node):
                 out.append(normalize_text(" ".join(node)))
+            elif (text := object_text(node)) is not None:  # an opaque object: judged by its text
+                out.append(normalize_text(text))
             elif len(path) >= MAX_DEPTH:  # not walked further: still searchable
                 out.extend(normalize_text(text) for text in deep_strings(node))
             if path and isinstance(path[-1], str):
