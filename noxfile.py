@@ -23,8 +23,8 @@ FRAMEWORK_ENV = {
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Core test suite (no framework installed): policy, evaluator, audit, runtime, CLI."""
-    session.install("-e", ".[test]")
+    """Core test suite (no framework installed): policy, evaluator, audit (SQLite and a real PostgreSQL server), runtime, CLI."""
+    session.install("-e", ".[test,postgres]")
     session.run("pytest", "tests", *session.posargs)
 
 
@@ -62,23 +62,35 @@ def policies(session: nox.Session) -> None:
     session.run("capfence", "check", *files)
 
 
+EXAMPLE_FRAMEWORKS = {
+    "plain": ["-e", ".", "pytest", *(arg for path in EXAMPLE_PACKAGES for arg in ("-e", path))],
+    "langchain": ["-e", ".", "-e", "adapters/langchain[agent]", "pytest"],
+    "llamaindex": ["-e", ".", "-e", "adapters/llamaindex", "pytest"],
+    "crewai": ["-e", ".", "-e", "adapters/crewai", "pytest"],
+}
+"""What each group of examples needs installed (the markers of examples/test_examples.py); one virtualenv each."""
+
+
 @nox.session
-def examples(session: nox.Session) -> None:
-    """Run every example offline and check what it prints (example plugin packages are installed first)."""
-    session.install("-e", ".[test]", *(arg for path in EXAMPLE_PACKAGES for arg in ("-e", path)))
-    session.run("pytest", "examples", *session.posargs)
+@nox.parametrize("framework", list(EXAMPLE_FRAMEWORKS))
+def examples(session: nox.Session, framework: str) -> None:
+    """Run the examples offline and check what they print, one virtualenv per framework (plain: no framework)."""
+    session.install(*EXAMPLE_FRAMEWORKS[framework])
+    session.run("pytest", "examples/test_examples.py", "-m", framework, *session.posargs, env=FRAMEWORK_ENV)
+    if framework == "plain":  # the example plugin packages' own tests (the adapter contract suite)
+        session.run("pytest", *EXAMPLE_PACKAGES, *session.posargs)
 
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The main demo: observe -> tune -> simulate -> enforce, offline."""
-    session.install("-e", ".")
-    session.run("python", "examples/rollout_walkthrough.py", *session.posargs)
+    """The main demo: observe -> tune -> simulate -> enforce on a LangChain agent, offline (works in ./capfence-demo/)."""
+    session.install("-e", ".", "-e", "adapters/langchain[agent]")
+    session.run("python", "examples/langchain_rollout/demo.py", *session.posargs)
 
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (not tests): print ratios against baselines measured in the same run."""
-    session.install("-e", ".")
+    """Benchmarks (not tests): print ratios against baselines measured in the same run (bench_stores starts its own PostgreSQL)."""
+    session.install("-e", ".[postgres]")
     for script in sorted(ROOT.glob("benchmarks/bench_*.py")):
         session.run("python", str(script), *session.posargs)

@@ -1,7 +1,12 @@
-"""Observe -> tune -> simulate -> enforce, with a plain-Python shell tool and no network.
+"""Observe -> tune -> simulate -> enforce, with a plain-Python shell tool: no framework, no network.
 
-Run it with ``nox -s demo`` (or ``python examples/rollout_walkthrough.py``).
-It works in ./capfence-demo/, which it recreates on every run.
+    pip install ./ && python examples/rollout_walkthrough.py
+
+The plain-Python variant of the main demo (``nox -s demo``, which runs the same
+loop on a LangChain agent: ``examples/langchain_rollout/``). Here the "agent"
+is a list of commands and the tool a plain function wrapped with
+``CapFenceTool``; a blocked call raises ``ToolCallDenied``. It works in
+./capfence-walkthrough/, which it recreates on every run.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from capfence import ActionRuntime, CapFenceTool, ToolCallDenied
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
-WORK = Path.cwd() / "capfence-demo"
+WORK = Path.cwd() / "capfence-walkthrough"
 
 # What our pretend agent wants to run, in order.
 AGENT_COMMANDS = [
