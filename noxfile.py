@@ -8,7 +8,7 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["tests", "lint", "typecheck", "policies", "adapters", "examples"]
+nox.options.sessions = ["tests", "lint", "typecheck", "policies", "adapters", "examples", "docs"]
 
 ROOT = Path(__file__).parent
 ADAPTERS = sorted(p.parent.name for p in ROOT.glob("adapters/*/pyproject.toml"))
@@ -86,6 +86,13 @@ def demo(session: nox.Session) -> None:
     """The main demo: observe -> tune -> simulate -> enforce on a LangChain agent, offline (works in ./capfence-demo/)."""
     session.install("-e", ".", "-e", "adapters/langchain[agent]")
     session.run("python", "examples/langchain_rollout/demo.py", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with MkDocs in strict mode (broken links fail)."""
+    session.install("mkdocs>=1.6")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / ".nox" / "site"))
 
 
 @nox.session(default=False)
