@@ -116,7 +116,9 @@ def main() -> None:
     (workdir / "policy.yaml").write_text(POLICY)
     with ActionRuntime.from_policy(workdir / "policy.yaml", audit_log=workdir / "audit.db") as runtime:
         agent = FunctionAgent(name="support", description="Customer support.", tools=support_tools(workdir), llm=scripted_model())
-        guard_agent(agent, gate=runtime, agent_id="support-agent", capabilities=CAPABILITIES)
+        # input_required_on_approval=False: nobody answers InputRequiredEvent here, so a held call is reported to the model
+        # at once instead of waiting for a human (see docs/adapters/llamaindex.md, "Approvals")
+        guard_agent(agent, gate=runtime, agent_id="support-agent", capabilities=CAPABILITIES, input_required_on_approval=False)
         print("The agent's tool calls, and what the model was given back:")
         answer = asyncio.run(run_agent(agent))
 

@@ -17,6 +17,17 @@ Semantics, all enforced inside one write transaction per step:
   is denied (a timeout never approves). A later retry files a new request.
 * Deciding is first-come: of concurrent approvers exactly one succeeds, the
   others get :class:`ApprovalStateError`.
+
+A framework can run one call again (LangGraph resuming after an ``interrupt``,
+a LlamaIndex workflow replaying the step that waited). For a call that carries
+the framework's call id (``CallView.call_id``):
+
+* deciding it again while its request is pending, denied or expired reuses
+  the decision record already written for it instead of appending an
+  identical one;
+* if the request *this call* filed has expired, the re-run is denied ("expired
+  without a decision") instead of filing a second request. A new call (another
+  call id, or none) with the same arguments files a new request as usual.
 """
 
 from __future__ import annotations
@@ -95,12 +106,29 @@ class Approvals:
         with self.store.transaction() as tx:
             self._expire(tx)
             decision, request, new = self._lookup(tx, digest, held)
-            seq = tx.append(record(decision))
+            if new and view.call_id:
+                expired = self._expired_for_call(tx, digest, view.call_id, held)
+                decision, new = (expired, False) if expired is not None else (decision, new)
+            consumes = decision.action == "allow" and request is not None
+            again = bool(view.call_id) and not new and not consumes  # the same call decided again: one record
+            once = getattr(tx, "append_decision_once", None) if again else None  # optional on a store's transaction
+            seq = int(once(record(decision))) if once is not None else tx.append(record(decision))
             if new:
                 self._create(tx, view, decision, digest, timeout, seq)
-            elif decision.action == "allow" and request is not None:
+            elif consumes and request is not None:
                 self._transition(tx, request, ("approved",), "consumed", consumed_at=now())
         return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id)
+
+    def _expired_for_call(self, tx: Transaction, digest: str, call_id: str, held: Decision) -> Decision | None:
+        """The deny for a re-run of a call whose own request expired (None if it filed none that expired)."""
+        rows = tx.execute("SELECT * FROM approvals WHERE digest = ? AND status = 'expired' ORDER BY created DESC", (digest,)).fetchall()
+        for row in rows:
+            request = ApprovalRequest.from_row(row)
+            filed = tx.execute("SELECT detail FROM records WHERE seq = ?", (request.decision_seq,)).fetchone()
+            if filed is not None and filed[0] and json.loads(filed[0]).get("call_id") == call_id:
+                reason = f"approval request {request.id} expired without a decision"
+                return Decision("deny", reason, held.rule, held.policy_digest, approval_id=request.id)
+        return None
 
     def _lookup(self, tx: Transaction, digest: str, held: Decision) -> tuple[Decision, ApprovalRequest | None, bool]:
         """The final decision, the request it uses (if approved) and whether a new request must be filed."""

@@ -88,10 +88,13 @@ class Binding:
         view = self.view(payload)
         decision = self._decide_once(view)
         approver = getattr(self.gate, "approver", None)
+        waited = False
         if decision.action == "require_approval" and decision.approval_id and (approver or self.approval_wait):
-            decision = self._await_approval(view, decision, approver)
+            decision, waited = self._await_approval(view, decision, approver), True
         if not decision.allowed:
-            self.gate.record_outcome(decision, "held" if decision.action == "require_approval" else "blocked", view=view)
+            outcome = "held" if decision.action == "require_approval" else "blocked"
+            if not (waited and outcome == "held"):  # a call still held after waiting was recorded held before the wait
+                self.gate.record_outcome(decision, outcome, view=view)
         return decision, view
 
     def _decide_once(self, view: CallView) -> Decision:

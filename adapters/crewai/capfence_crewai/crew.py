@@ -80,6 +80,14 @@ def guard_crew(
 
     A blocked call does not stop the crew: the agent receives the decision's
     message (``"CapFence deny: <reason> [rule <id>]"``) as the tool's result.
+
+    A held call (``require_approval``) by default gives the agent the message
+    with the approval request's id at once; the identical call runs once after
+    a human approved it. With ``approval_wait`` (seconds) the hook (or gated
+    tool) waits that long for the human's decision in the store, then runs the
+    call (approved) or gives the agent the deny / still-held message. Waiting
+    holds the agent's thread (with ``akickoff``, the event loop), which is why
+    it is not the default; see ``docs/adapters/crewai.md``.
     Raises :class:`capfence.CapFenceError` for an unknown mode, a crew that is
     already guarded, and, in tools mode, a crew whose tool-result cache is on
     or a tool that is not a CrewAI ``BaseTool``.

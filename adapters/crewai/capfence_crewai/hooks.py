@@ -27,6 +27,12 @@ the ``ran`` outcome to the audit log (``ran`` here means the call was let
 through: CrewAI may have answered it from its cache, or the tool may have
 failed, which CrewAI reports to the agent itself).
 
+Held calls (``require_approval``): by default the agent gets the message with
+the approval request's id. With ``guard_crew(..., approval_wait=seconds)`` the
+before-hook waits for a human's decision in the store (:meth:`capfence.Binding.decide`)
+and lets the call through once it is approved; the wait blocks the agent's
+thread (with ``akickoff``, the event loop: CrewAI calls hooks synchronously).
+
 The before-hook is kept last among CrewAI's global before-hooks (re-checked at
 every kickoff of a guarded crew), so a hook that rewrites the tool input in
 place does so before the policy sees it.

@@ -22,14 +22,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from capfence_langchain.errors import ApprovalRequired, ToolCallDenied
+    from capfence_langchain.interrupts import INTERRUPT_TYPE, is_approval_interrupt
     from capfence_langchain.middleware import DEFAULT_CAPABILITY, CapFenceMiddleware
-    from capfence_langchain.tools import tool_payload, wrap_tool
+    from capfence_langchain.tools import approval_interrupts, tool_payload, wrap_tool
 
 __all__ = [
     "DEFAULT_CAPABILITY",
+    "INTERRUPT_TYPE",
     "ApprovalRequired",
     "CapFenceMiddleware",
     "ToolCallDenied",
+    "approval_interrupts",
+    "is_approval_interrupt",
     "tool_payload",
     "wrap_tool",
 ]
@@ -39,6 +43,9 @@ _HOMES = {
     "ToolCallDenied": "capfence_langchain.errors",
     "CapFenceMiddleware": "capfence_langchain.middleware",
     "DEFAULT_CAPABILITY": "capfence_langchain.middleware",
+    "INTERRUPT_TYPE": "capfence_langchain.interrupts",
+    "is_approval_interrupt": "capfence_langchain.interrupts",
+    "approval_interrupts": "capfence_langchain.tools",
     "tool_payload": "capfence_langchain.tools",
     "wrap_tool": "capfence_langchain.tools",
 }

@@ -26,12 +26,23 @@ A blocked call returns ``ToolMessage(status="error", tool_call_id=<the call's id
 whose content is the decision's message, so the model reads why and the agent
 carries on (a blocked ``return_direct`` tool ends the run with that message).
 
+A held call (``require_approval``) in an agent that has a checkpointer pauses
+the run with a LangGraph ``interrupt`` carrying the approval request
+(:mod:`capfence_langchain.interrupts`); after a human decides in CapFence's
+store, ``agent.invoke(Command(resume=...), config)`` resumes it and the call is
+decided again from the store: approved, it runs once; denied, expired or still
+pending, the model gets an error ``ToolMessage``. Without a checkpointer (or
+with ``interrupt_on_approval=False``) the model gets, at once, the error
+``ToolMessage`` naming the request.
+
 Each decision is recorded with the call's ``tool_call_id``. When LangGraph
 runs the same tool call again (resuming after an interrupt, replaying a
 checkpoint) and the policy decides it the same way, the recorded decision is
 reused instead of written twice. If the tools are also wrapped with
-:func:`capfence.CapFenceTool` under the same agent id and capability, the two
-gates share one decision record per call as well.
+:func:`capfence.CapFenceTool` under the same agent id and capability, the
+gated tool run by this middleware for that call is not decided again: the
+middleware's decision (and an approval it consumed) covers it, so there is
+one decision record per call. Under another identity the tool decides on its own.
 """
 
 from __future__ import annotations
@@ -52,7 +63,8 @@ from capfence.decision import Decision
 from capfence.errors import CapFenceError
 from capfence.gate import Binding
 from capfence.wrapping import binding_of
-from capfence_langchain.tools import FRAMEWORK
+from capfence_langchain.interrupts import hold, should_interrupt
+from capfence_langchain.tools import FRAMEWORK, call_key
 
 if TYPE_CHECKING:
     from langchain.agents.middleware import ToolCallRequest
@@ -75,6 +87,9 @@ class CapFenceMiddleware(AgentMiddleware):
     overrides the runtime's; ``approval_wait`` is how many seconds a
     ``require_approval`` call waits for a human before the model is told it is
     held (default: it is told at once; see :class:`capfence.CapFenceTool`).
+    ``interrupt_on_approval`` (default True): a call still held pauses an agent
+    that has a checkpointer with a LangGraph ``interrupt`` (see the module
+    docstring); False: the model is told at once, checkpointer or not.
     """
 
     def __init__(
@@ -86,6 +101,7 @@ class CapFenceMiddleware(AgentMiddleware):
         default_capability: str = DEFAULT_CAPABILITY,
         environment: str | None = None,
         approval_wait: float | None = None,
+        interrupt_on_approval: bool = True,
     ) -> None:
         super().__init__()
         if not agent_id:
@@ -98,6 +114,7 @@ class CapFenceMiddleware(AgentMiddleware):
         self.default_capability = default_capability
         self.environment = environment
         self.approval_wait = approval_wait
+        self.interrupt_on_approval = interrupt_on_approval
 
     def capability_for(self, tool_name: str, tool: object | None = None) -> str:
         """The capability a call of ``tool_name`` is evaluated under."""
@@ -127,15 +144,28 @@ class CapFenceMiddleware(AgentMiddleware):
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]]
     ) -> ToolMessage | Command[Any]:
         """Decide the call; run ``handler`` only if the policy allows it (or warns)."""
-        token = object()  # a key no other call shares: the middleware never re-enters itself
-        return self.binding(request).call(id(token), _payload(request), lambda: handler(request), lambda d: _blocked(request, d))
+        binding, payload = self.binding(request), _payload(request)
+        return binding.call(_key(binding), payload, lambda: handler(request), lambda d: self._blocked(request, binding, payload, d))
 
     async def awrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]]
     ) -> ToolMessage | Command[Any]:
         """Async :meth:`wrap_tool_call`; the decision and audit write run off the event loop."""
-        token = object()
-        return await self.binding(request).acall(id(token), _payload(request), lambda: handler(request), lambda d: _blocked(request, d))
+        binding, payload = self.binding(request), _payload(request)
+        return await binding.acall(_key(binding), payload, lambda: handler(request), lambda d: self._blocked(request, binding, payload, d))
+
+    def _blocked(self, request: ToolCallRequest, binding: Binding, payload: Mapping[str, Any], decision: Decision) -> ToolMessage:
+        """The error ``ToolMessage`` for a blocked call; a held one first interrupts the run when it can."""
+        call = request.tool_call
+        call_id = call.get("id")
+        if call_id and should_interrupt(decision, call_id, self.interrupt_on_approval):
+            return hold(decision, binding, payload, call_id, call.get("name"))
+        return _blocked(request, decision)
+
+
+def _key(binding: Binding) -> int:
+    """The call's reentrancy key, shared with a gated tool of the same identity (:func:`capfence_langchain.tools.call_key`)."""
+    return call_key(binding, binding.call_id) if binding.call_id else id(object())
 
 
 def _payload(request: ToolCallRequest) -> dict[str, Any]:

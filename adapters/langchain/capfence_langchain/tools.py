@@ -26,6 +26,11 @@ A blocked call:
   ``ToolMessage(status="error", tool_call_id=...)`` whose content is the
   decision's message (action, reason, rule id), so the model can read it and
   the agent carries on; for a ``return_direct`` tool that message ends the run;
+* held (``require_approval``) inside a graph run that has a checkpointer:
+  pauses the run with a LangGraph ``interrupt`` carrying the approval request,
+  and is decided again from the store on resume
+  (:mod:`capfence_langchain.interrupts`); :func:`approval_interrupts` turns
+  this off for one gated tool (it then returns the error ``ToolMessage``);
 * without one (``tool.invoke({...})``): raises
   :class:`capfence_langchain.ToolCallDenied` (a ``capfence.ToolCallDenied`` and
   a LangChain ``ToolException``), or, when the tool sets ``handle_tool_error``,
@@ -49,9 +54,11 @@ from capfence.errors import CapFenceError
 from capfence.gate import Binding, tool_body
 from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class
 from capfence_langchain.errors import blocked_error
+from capfence_langchain.interrupts import hold, should_interrupt
 
 FRAMEWORK = "langchain"
 TAG = "capfence-langchain"
+INTERRUPT_ATTR = "__capfence_interrupt_on_approval__"
 
 
 def wrap_tool(tool: BaseTool, binding: Binding) -> BaseTool:
@@ -59,6 +66,14 @@ def wrap_tool(tool: BaseTool, binding: Binding) -> BaseTool:
     base: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))
     cls = gated_class(base, {"run": _gated_run, "arun": _gated_arun}, tag=TAG)
     return gate_object(tool, cls, binding)
+
+
+def approval_interrupts(tool: BaseTool, enabled: bool) -> BaseTool:
+    """A copy of the gated ``tool`` that does (True, the default) or does not pause a checkpointed graph run when held."""
+    binding_of(tool)  # raises for a tool that is not gated
+    copy = tool.model_copy()
+    object.__setattr__(copy, INTERRUPT_ATTR, bool(enabled))
+    return copy
 
 
 def tool_payload(tool: BaseTool, tool_input: str | dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +110,24 @@ def block_result(tool: BaseTool, decision: Decision, tool_call_id: str | None) -
     return flag(error)
 
 
+def _on_block(tool: BaseTool, binding: Binding, payload: dict[str, Any], decision: Decision, tool_call_id: str | None) -> Any:
+    """A held call in a checkpointed graph run interrupts it; anything else is :func:`block_result`."""
+    if tool_call_id is not None and should_interrupt(decision, tool_call_id, tool.__dict__.get(INTERRUPT_ATTR, True)):
+        return hold(decision, binding, payload, tool_call_id, tool.name)
+    return block_result(tool, decision, tool_call_id)
+
+
+def call_key(binding: Binding, tool_call_id: str) -> int:
+    """The reentrancy key of one agent tool call under one identity (gate, agent, capability, tool).
+
+    The middleware and a gated tool use the same key for the same call, so a
+    gated tool run by the middleware's handler under the same identity is not
+    decided a second time: the middleware's decision (and, for a held call, the
+    approval it consumed) covers it. Under another identity it is decided on its own.
+    """
+    return hash(("capfence-langchain-call", id(binding.gate), tool_call_id, binding.agent_id, binding.capability, binding.tool))
+
+
 def _call_binding(tool: BaseTool, tool_call_id: str | None) -> Binding:
     binding = binding_of(tool)
     return dataclasses.replace(binding, call_id=tool_call_id) if tool_call_id else binding
@@ -112,7 +145,8 @@ def _gated_run(original: Callable[..., Any]) -> Callable[..., Any]:
                 return original(self, tool_input, *args, tool_call_id=tool_call_id, **kwargs)
 
         payload = tool_payload(self, tool_input)
-        return binding.call(id(self), payload, body, lambda decision: block_result(self, decision, tool_call_id))
+        key = call_key(binding, tool_call_id) if tool_call_id else id(self)
+        return binding.call(key, payload, body, lambda decision: _on_block(self, binding, payload, decision, tool_call_id))
 
     return run
 
@@ -129,6 +163,7 @@ def _gated_arun(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
                 return await original(self, tool_input, *args, tool_call_id=tool_call_id, **kwargs)
 
         payload = tool_payload(self, tool_input)
-        return await binding.acall(id(self), payload, body, lambda decision: block_result(self, decision, tool_call_id))
+        key = call_key(binding, tool_call_id) if tool_call_id else id(self)
+        return await binding.acall(key, payload, body, lambda decision: _on_block(self, binding, payload, decision, tool_call_id))
 
     return arun

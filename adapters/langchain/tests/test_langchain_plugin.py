@@ -62,9 +62,12 @@ def test_neither_capfence_nor_the_plugin_imports_langchain() -> None:
 def test_public_names() -> None:
     assert capfence_langchain.__all__ == [
         "DEFAULT_CAPABILITY",
+        "INTERRUPT_TYPE",
         "ApprovalRequired",
         "CapFenceMiddleware",
         "ToolCallDenied",
+        "approval_interrupts",
+        "is_approval_interrupt",
         "tool_payload",
         "wrap_tool",
     ]

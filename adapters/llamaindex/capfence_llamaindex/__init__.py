@@ -29,12 +29,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from capfence_llamaindex.agents import DEFAULT_CAPABILITY, AgentGuard, guard_agent, guard_workflow
+    from capfence_llamaindex.approvals import REQUEST_ID_FIELD, approval_events
     from capfence_llamaindex.functions import guard
     from capfence_llamaindex.tools import block_output, tool_payload, wrap_tool
 
 __all__ = [
     "DEFAULT_CAPABILITY",
+    "REQUEST_ID_FIELD",
     "AgentGuard",
+    "approval_events",
     "block_output",
     "guard",
     "guard_agent",
@@ -49,6 +52,8 @@ _HOMES = {
     "guard_agent": "capfence_llamaindex.agents",
     "guard_workflow": "capfence_llamaindex.agents",
     "guard": "capfence_llamaindex.functions",
+    "REQUEST_ID_FIELD": "capfence_llamaindex.approvals",
+    "approval_events": "capfence_llamaindex.approvals",
     "block_output": "capfence_llamaindex.tools",
     "tool_payload": "capfence_llamaindex.tools",
     "wrap_tool": "capfence_llamaindex.tools",

@@ -84,6 +84,8 @@ class AgentGuard:
     default_capability: str = DEFAULT_CAPABILITY
     environment: str | None = None
     approval_wait: float | None = None
+    input_required_on_approval: bool = True
+    """A held call inside the workflow asks a human through workflow events (:mod:`capfence_llamaindex.approvals`)."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> AgentGuard:
         """Immutable, and the gate is a shared service: a deep copy of a guarded retriever shares the guard."""
@@ -115,7 +117,7 @@ class AgentGuard:
             environment=self.environment or (earlier.environment if earlier else None),
             approval_wait=self.approval_wait if self.approval_wait is not None else (earlier.approval_wait if earlier else None),
         )
-        return wrap_tool(tool, binding)
+        return wrap_tool(tool, binding, input_required_on_approval=self.input_required_on_approval)
 
     def gate_tools(self, objects: Iterable[Any]) -> list[Any]:
         return [self.gate_tool(obj) for obj in objects]
@@ -135,15 +137,20 @@ def as_tool(obj: Any) -> BaseTool | None:
 def guard_agent(
     agent: AgentT, *, gate: ActionRuntime | Gate, agent_id: str | None = None, capabilities: Mapping[str, str] | None = None,
     default_capability: str = DEFAULT_CAPABILITY, environment: str | None = None, approval_wait: float | None = None,
+    input_required_on_approval: bool = True,
 ) -> AgentT:
     """Gate every tool of ``agent`` (its ``tools`` and its ``tool_retriever``) in place; returns ``agent``.
 
     ``agent_id`` names the agent in the policy and the audit log (default: the
     agent's ``name``). See the module docstring for how capabilities are chosen.
+    ``input_required_on_approval`` (default True): a held call writes an
+    ``InputRequiredEvent`` carrying the approval request and waits for the
+    matching ``HumanResponseEvent``, then the store decides
+    (:mod:`capfence_llamaindex.approvals`); False: the model is told at once.
     """
     guard = AgentGuard(
         gate=gate, agent_id=agent_id or agent.name, capabilities=dict(capabilities or {}), default_capability=default_capability,
-        environment=environment, approval_wait=approval_wait,
+        environment=environment, approval_wait=approval_wait, input_required_on_approval=input_required_on_approval,
     )
     if agent.tools:
         agent.tools = guard.gate_tools(agent.tools)
@@ -155,7 +162,7 @@ def guard_agent(
 def guard_workflow(
     workflow: WorkflowT, *, gate: ActionRuntime | Gate, agent_ids: Mapping[str, str] | None = None,
     capabilities: Mapping[str, str] | None = None, default_capability: str = DEFAULT_CAPABILITY, environment: str | None = None,
-    approval_wait: float | None = None,
+    approval_wait: float | None = None, input_required_on_approval: bool = True,
 ) -> WorkflowT:
     """:func:`guard_agent` for every agent of an ``AgentWorkflow``, in place; returns ``workflow``.
 
@@ -166,7 +173,7 @@ def guard_workflow(
     for name, agent in workflow.agents.items():
         guard_agent(
             agent, gate=gate, agent_id=ids.get(name, name), capabilities=capabilities, default_capability=default_capability,
-            environment=environment, approval_wait=approval_wait,
+            environment=environment, approval_wait=approval_wait, input_required_on_approval=input_required_on_approval,
         )
     return workflow
 

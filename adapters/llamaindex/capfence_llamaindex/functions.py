@@ -45,14 +45,15 @@ ToolT = TypeVar("ToolT", bound=BaseTool)
 @overload
 def guard(
     fn: ToolT, /, *, gate: ActionRuntime | Gate, agent_id: str, capability: str, environment: str | None = None,
-    approval_wait: float | None = None,
+    approval_wait: float | None = None, input_required_on_approval: bool = True,
 ) -> ToolT: ...
 
 
 @overload
 def guard(
     fn: Callable[..., Any], /, *, gate: ActionRuntime | Gate, agent_id: str, capability: str, environment: str | None = None,
-    approval_wait: float | None = None, name: str | None = None, description: str | None = None, return_direct: bool | None = None,
+    approval_wait: float | None = None, input_required_on_approval: bool = True, name: str | None = None, description: str | None = None,
+    return_direct: bool | None = None,
     fn_schema: type[BaseModel] | None = None, partial_params: Mapping[str, Any] | None = None,
 ) -> FunctionTool: ...
 
@@ -60,14 +61,16 @@ def guard(
 @overload
 def guard(
     fn: None = None, /, *, gate: ActionRuntime | Gate, agent_id: str, capability: str, environment: str | None = None,
-    approval_wait: float | None = None, name: str | None = None, description: str | None = None, return_direct: bool | None = None,
+    approval_wait: float | None = None, input_required_on_approval: bool = True, name: str | None = None, description: str | None = None,
+    return_direct: bool | None = None,
     fn_schema: type[BaseModel] | None = None, partial_params: Mapping[str, Any] | None = None,
 ) -> Decorator: ...
 
 
 def guard(
     fn: Callable[..., Any] | None = None, /, *, gate: ActionRuntime | Gate, agent_id: str, capability: str, environment: str | None = None,
-    approval_wait: float | None = None, name: str | None = None, description: str | None = None, return_direct: bool | None = None,
+    approval_wait: float | None = None, input_required_on_approval: bool = True, name: str | None = None, description: str | None = None,
+    return_direct: bool | None = None,
     fn_schema: type[BaseModel] | None = None, partial_params: Mapping[str, Any] | None = None,
 ) -> BaseTool | Decorator:
     """A gated ``FunctionTool`` for ``fn``, or, without ``fn``, a decorator that makes one (see the module docstring).
@@ -75,6 +78,9 @@ def guard(
     ``gate`` decides every call under ``capability`` for ``agent_id``;
     ``approval_wait`` is how long a ``require_approval`` call waits for a human
     before it is returned as blocked (default: no wait).
+    ``input_required_on_approval`` (default True): held inside a workflow
+    agent, the call asks a human through workflow events
+    (:mod:`capfence_llamaindex.approvals`).
     """
     if not agent_id or not capability:
         raise CapFenceError("guard needs a non-empty agent_id and capability")
@@ -100,6 +106,6 @@ def guard(
             gate=gate, agent_id=agent_id, capability=capability, framework=FRAMEWORK, tool=tool_name(tool), environment=environment,
             approval_wait=approval_wait,
         )
-        return wrap_tool(tool, binding)
+        return wrap_tool(tool, binding, input_required_on_approval=input_required_on_approval)
 
     return make if fn is None else make(fn)

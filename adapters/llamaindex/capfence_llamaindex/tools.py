@@ -38,6 +38,12 @@ agent shows the message to the model and carries on; note that, unlike
 LangChain, LlamaIndex does not end the run when a ``return_direct`` tool
 returns an error, so a blocked ``return_direct`` tool goes back to the model.
 
+Held inside a workflow agent (``require_approval``, a tool-call id, ``acall``):
+the gate writes an ``InputRequiredEvent`` carrying the approval request to the
+event stream, waits for the matching ``HumanResponseEvent`` and then decides
+the call again from CapFence's store (:mod:`capfence_llamaindex.approvals`;
+:func:`capfence_llamaindex.approval_events` turns this off for one tool).
+
 Inside a workflow agent, each decision carries the call's id
 (``"llamaindex:<run id>:<tool call id>"``), read from the running workflow step.
 When the workflow replays a step (a tool that waited for a human with
@@ -60,24 +66,28 @@ from capfence.decision import Decision, failure
 from capfence.errors import CapFenceError
 from capfence.gate import Binding, blocked_error, tool_body
 from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class
+from capfence_llamaindex.approvals import ask, set_approval_events, step_context
 
 FRAMEWORK = "llamaindex"
 TAG = "capfence-llamaindex"
 CALL_ID_PREFIX = "llamaindex"
 
 
-def wrap_tool(tool: BaseTool, binding: Binding) -> BaseTool:
+def wrap_tool(tool: BaseTool, binding: Binding, *, input_required_on_approval: bool | None = None) -> BaseTool:
     """``tool`` gated by ``binding`` (a tool that is already gated is re-bound, not gated twice).
 
     When the binding names no tool, or only the class name (what
     :func:`capfence.CapFenceTool` falls back to for objects without a ``name``),
     the tool's ``metadata.name`` is used for the audit log.
+    ``input_required_on_approval``: whether a held call inside a workflow asks a
+    human through workflow events (:mod:`capfence_llamaindex.approvals`);
+    ``None`` keeps what a gated ``tool`` had (default: it asks).
     """
     base: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))
     cls = gated_class(base, {"call": _gated_call, "acall": _gated_acall, "__call__": _gated_call}, tag=TAG)
     if binding.tool in (None, base.__name__):
         binding = dataclasses.replace(binding, tool=tool_name(tool))
-    return gate_object(tool, cls, binding, _copy_tool)
+    return set_approval_events(gate_object(tool, cls, binding, _copy_tool), input_required_on_approval)
 
 
 def tool_name(tool: BaseTool) -> str:
@@ -239,6 +249,12 @@ def _gated_acall(original: Callable[..., Awaitable[ToolOutput]]) -> Callable[...
             with tool_body():
                 return await original(self, *args, **kwargs)
 
-        return await binding.acall(id(self), payload, body, lambda decision: block_output(self, decision, payload))
+        def block(decision: Decision) -> ToolOutput:
+            return block_output(self, decision, payload)
+
+        ctx = step_context(self, binding)
+        if ctx is not None:  # inside a workflow step: a held call asks a human
+            return await ask(ctx, id(self), binding, payload, body, block)
+        return await binding.acall(id(self), payload, body, block)
 
     return acall

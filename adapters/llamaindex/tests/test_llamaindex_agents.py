@@ -49,7 +49,7 @@ from llama_index.core.tools import FunctionTool
 from llama_index.core.workflow import HumanResponseEvent, InputRequiredEvent
 
 from capfence import ActionRuntime, CapFenceTool
-from capfence_llamaindex import guard_agent, guard_workflow
+from capfence_llamaindex import approval_events, guard_agent, guard_workflow
 
 MODES = ["tools", "agent"]
 
@@ -160,8 +160,10 @@ def test_blocked_return_direct_tool_goes_back_to_the_model(workdir: Path, runtim
 
 
 def test_require_approval_names_the_request(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
+    """With the approval events off, a held call is returned at once (test_llamaindex_approvals.py has them on)."""
     llm = ScriptedLLM(calls(("deploy", {"service": "api"}, "c1")), "Waiting for a human.")
     agent = function_agent(mode, workdir, runtime, llm)
+    agent.tools = [approval_events(tool, False) for tool in agent.tools or []]
 
     answer, events = run_agent(agent)
 

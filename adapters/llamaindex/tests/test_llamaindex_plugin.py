@@ -56,7 +56,9 @@ def test_accepts_llamaindex_tools_only() -> None:
 def test_public_names() -> None:
     assert capfence_llamaindex.__all__ == [
         "DEFAULT_CAPABILITY",
+        "REQUEST_ID_FIELD",
         "AgentGuard",
+        "approval_events",
         "block_output",
         "guard",
         "guard_agent",
