@@ -50,9 +50,25 @@ def _open_sqlite(location: str) -> Any:
     return SQLiteStore(location)
 
 
+def _open_postgres(location: str) -> Any:
+    from capfence.audit.postgres import PostgresStore
+
+    return PostgresStore(location)
+
+
+def _read_postgres(location: str) -> Any:
+    from capfence.audit.postgres_reader import PostgresReader
+
+    return PostgresReader(location)
+
+
 @hookimpl
 def capfence_register_audit_stores(register: Callable[[StoreType], None]) -> None:
+    """SQLite for paths and ``sqlite:///``; PostgreSQL (``capfence[postgres]``, psycopg imported on open) for its URLs."""
+    from capfence.audit.postgres_schema import accepts as is_postgres
+
     register(StoreType("sqlite", lambda location: "://" not in location or location.startswith("sqlite://"), _open_sqlite))
+    register(StoreType("postgresql", is_postgres, _open_postgres, open_reader=_read_postgres))
 
 
 def _wrap_callable(obj: Any, binding: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class AuditStore(Protocol):
@@ -29,11 +29,16 @@ class AuditStore(Protocol):
 
 @dataclass(frozen=True)
 class StoreType:
-    """A store plugin: ``accepts(location)`` says whether a ``--audit-log`` value is its own."""
+    """A store plugin: ``accepts(location)`` says whether a ``--audit-log`` value is its own.
+
+    ``open_reader(location)``, if given, returns a read-only
+    :class:`~capfence.audit.reader.AuditReader` for the CLI's reading commands.
+    """
 
     name: str
     accepts: Callable[[str], bool]
     open: Callable[[str], AuditStore]
+    open_reader: Callable[[str], Any] | None = None
 
 
 def open_store(location: str, types: list[StoreType] | None = None) -> AuditStore:

@@ -17,7 +17,9 @@ from capfence.cli.options import audit_log_option, filter_options, filters_from
 @filter_options
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Where to write (- for standard output).")
 @click.option("--limit", "-n", type=click.IntRange(min=0), default=0, help="Only the newest N decisions (0, the default: all).")
-def export(audit_log: str, output: str, limit: int, **filter_params: Any) -> None:
+@click.option("--all-records", is_flag=True,
+              help="Every record of every kind (outcomes, approval and policy events too), with its chain fields: for 'capfence import'.")
+def export(audit_log: str, output: str, limit: int, all_records: bool, **filter_params: Any) -> None:
     """Write recorded decisions as JSON Lines: one object per decision with every recorded field.
 
     ``payload`` is written as the JSON object it was, ``outcome`` is what
@@ -30,13 +32,17 @@ def export(audit_log: str, output: str, limit: int, **filter_params: Any) -> Non
       capfence export --audit-log audit.db -o audit.jsonl
       capfence export --decision warn --since 7d -o warned.jsonl
       capfence export --capability 'shell.*' | gzip > shell.jsonl.gz
+      capfence export --all-records -o audit-full.jsonl   # then: capfence import
     """
+    if all_records and (limit or any(filter_params.values())):
+        raise click.UsageError("--all-records exports the whole chain: it takes no filters and no --limit")
+    what = "record(s)" if all_records else "decision(s)"
     with open_reader(audit_log) as reader:
-        rows = reader.decisions(filters_from(filter_params), limit=limit or None)
+        rows = reader.records() if all_records else reader.decisions(filters_from(filter_params), limit=limit or None)
         if output == "-":
             count = write_jsonl(rows, sys.stdout)
             sys.stdout.flush()
-            click.echo(f"Exported {count} decision(s).", err=True)
+            click.echo(f"Exported {count} {what}.", err=True)
             return
         count = export_file(rows, output)
-    click.echo(f"Exported {count} decision(s) from {audit_log} to {output}.")
+    click.echo(f"Exported {count} {what} from {audit_log} to {output}.")

@@ -38,6 +38,7 @@ COMMANDS: dict[str, Entry] = {
     "checkpoint": Entry("capfence.cli.checkpoint", "checkpoint", "Record the audit log's head in a signed checkpoint file kept elsewhere."),
     "suggest": Entry("capfence.cli.suggest", "suggest", "Draft a policy from observed traffic."),
     "approvals": Entry("capfence.cli.approvals", "approvals", "List, show, approve and deny calls held for approval."),
+    "import": Entry("capfence.cli.importing", "import_", "Copy audit records into another audit log (SQLite to PostgreSQL), verifiably."),
     "plugins": Entry("capfence.cli.plugins", "plugins", "List loaded plugins and what each registers."),
 }
 
