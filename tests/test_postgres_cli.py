@@ -122,7 +122,6 @@ def test_suggest_reads_the_database(sqlite_log: Path, pg_url: str, tmp_path: Pat
     assert run("suggest", "--audit-log", pg_url).stdout == from_sqlite_log
 
 
-@pytest.mark.xfail(reason="capfence replay takes a file path only (click.Path(exists=True), SQLiteReader in replay_file), not open_reader")
 def test_replay_reads_the_database(sqlite_log: Path, pg_url: str, tmp_path: Path) -> None:
     migrate(sqlite_log, pg_url, tmp_path)
     production = POLICIES / "shell_production.yaml"

@@ -183,14 +183,14 @@ def is_database(path: Path) -> bool:
 
 
 def replay_file(path: str | Path, policy: Policy, *, sink: RecordSink | None = None, progress: Progress | None = None) -> ReplayResult:
-    """Replay every call in ``path`` (JSON Lines or an audit database) under ``policy``."""
+    """Replay every call in ``path`` (JSON Lines, an audit database, or an audit store URL) under ``policy``."""
     source = Path(path)
     result = ReplayResult(str(path), policy)
-    if is_database(source):
+    if "://" in str(path) or is_database(source):
         from capfence.audit.query import Filters
-        from capfence.audit.reader import SQLiteReader
+        from capfence.audit.reader import open_reader
 
-        with SQLiteReader(source) as reader:
+        with open_reader(str(path)) as reader:
             _replay_db(reader.calls(Filters()), Decider(policy), result, sink, progress)
     else:
         with source.open(encoding="utf-8", errors="replace") as lines:

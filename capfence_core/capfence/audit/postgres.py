@@ -174,9 +174,7 @@ class PostgresStore:
         if not record.get("detail"):
             return self.append(record)
         with self.transaction() as tx:
-            params = [record.get("detail"), *(record.get(name) for name in _SAME_DECISION_FIELDS)]
-            found = tx.conn.execute(_FIND_DECISION, params).fetchone()
-            return int(found[0]) if found else tx.append(record)
+            return tx.append_decision_once(record)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -430,6 +428,14 @@ class Transaction:
         self.conn.execute(_INSERT, [row.get(name) for name in COLUMNS])
         self.head = (self.head[0] + 1, str(row["hash"]))
         return self.head[0]
+
+    def append_decision_once(self, record: Mapping[str, object]) -> int:
+        """:meth:`PostgresStore.append_decision_once` inside this transaction."""
+        if not record.get("detail"):
+            return self.append(record)
+        params = [record.get("detail"), *(record.get(name) for name in _SAME_DECISION_FIELDS)]
+        found = self.conn.execute(_FIND_DECISION, params).fetchone()
+        return int(found[0]) if found else self.append(record)
 
     def insert_rows(self, rows: Sequence[Sequence[object]]) -> None:
         """Bulk-insert rows that already carry their chain fields (values in ``COLUMNS`` order), with ``COPY``: used by import."""

@@ -29,8 +29,15 @@ def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
     return tuple(out)
 
 
+def _source(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An existing file, or an audit store URL (``postgresql://...``)."""
+    if "://" not in value and not Path(value).is_file():
+        raise click.BadParameter(f"{value!r} is not a file", param_hint="'FILE'")
+    return value
+
+
 @click.command()
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE")
+@click.argument("source", callback=_source, metavar="FILE")
 @click.option("--policy", "-p", "policy_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               metavar="POLICY", help="The policy to replay the calls under.")
 @format_option("text", "json")
@@ -38,12 +45,13 @@ def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
 @click.option("--fail-on", "fail_on", multiple=True, callback=_fail_on, metavar="WHAT",
               help=f"Exit {CHANGES_FOUND} if any call is one of: {', '.join(FAIL_ON)} (repeat or comma-separate).")
 @click.option("--examples", type=click.IntRange(min=0), default=3, show_default=True, help="Example calls shown per changed group.")
-def replay(source: Path, policy_path: Path, fmt: str, fail_on_change: bool, fail_on: tuple[str, ...], examples: int) -> None:
+def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_on: tuple[str, ...], examples: int) -> None:
     """Re-evaluate recorded calls under POLICY and show what would change.
 
     FILE is a JSON Lines file ('capfence export' output, or records with at
     least "capability" and "payload"; "agent_id", "environment", "tool" and
-    the recorded "decision" are used when present) or an audit database.
+    the recorded "decision" are used when present), an audit database, or an
+    audit store URL (postgresql://...).
     Calls are decided by the same evaluator the runtime uses. Calls whose
     payload was truncated or redacted when recorded are listed as not
     replayable, never guessed at; malformed records are listed with their
@@ -95,8 +103,12 @@ def _failed(result: ReplayResult, wanted: tuple[str, ...]) -> list[str]:
 
 
 @contextmanager
-def _progress(source: Path) -> Iterator[Callable[[int], None] | None]:
+def _progress(location: str) -> Iterator[Callable[[int], None] | None]:
     """A progress bar on stderr for large inputs; nothing when stderr is not a terminal."""
+    if "://" in location:
+        yield None
+        return
+    source = Path(location)
     size = source.stat().st_size
     if not sys.stderr.isatty() or size < PROGRESS_MIN_BYTES:
         yield None
