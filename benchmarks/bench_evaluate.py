@@ -55,9 +55,20 @@ def bare_insert_call(tmp: Path) -> Callable[[], object]:
     conn = connect(path)
     conn.execute("PRAGMA synchronous = NORMAL")
     row = {name: None for name in COLUMNS}
-    row.update(ts="2026-01-01T00:00:00.000000+00:00", kind="decision", agent_id="bench", capability="shell.execute",
-               payload='{"command":"git status --short","cwd":"/srv/app"}', decision="warn", rule="warn[0]",
-               reason="warn rule", truncated=0, redacted=0, prev_hash="0" * 64, hash="0" * 64)
+    row.update(
+        ts="2026-01-01T00:00:00.000000+00:00",
+        kind="decision",
+        agent_id="bench",
+        capability="shell.execute",
+        payload='{"command":"git status --short","cwd":"/srv/app"}',
+        decision="warn",
+        rule="warn[0]",
+        reason="warn rule",
+        truncated=0,
+        redacted=0,
+        prev_hash="0" * 64,
+        hash="0" * 64,
+    )
     cols = [c for c in COLUMNS if c != "seq"]
     sql = f"INSERT INTO records ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     values = [row[c] for c in cols]
@@ -90,7 +101,10 @@ def main() -> None:
     print(f"bench_evaluate ({args.calls} calls each, interleaved rounds, medians)")
     print(f"  bare SQLite insert+commit      {bare * 1e6:8.1f} us   (baseline)")
     print(f"  evaluate+audit, 10 rules       {r10 * 1e6:8.1f} us   {r10 / bare:5.2f}x baseline   (target <= 2x)")
-    print(f"  evaluate+audit, 1,000 rules    {r1000 * 1e6:8.1f} us   {r1000 / bare:5.2f}x baseline   {r1000 / r10:5.2f}x 10 rules (target <= 1.2x)")
+    print(
+        f"  evaluate+audit, 1,000 rules    {r1000 * 1e6:8.1f} us   {r1000 / bare:5.2f}x baseline   "
+        f"{r1000 / r10:5.2f}x 10 rules (target <= 1.2x)"
+    )
 
 
 if __name__ == "__main__":

@@ -121,7 +121,7 @@ def test_approval_survives_a_restart(setup):
         from capfence import ActionRuntime, CapFenceTool, ApprovalRequired
         runtime = ActionRuntime.from_policy({str(policy)!r}, audit_log={str(audit)!r})
         def refund(amount: int, order: str = "o-1") -> str:
-            open({str(audit.parent / 'ran.txt')!r}, "a").write(str(amount) + "\\n")
+            open({str(audit.parent / "ran.txt")!r}, "a").write(str(amount) + "\\n")
             return "refunded"
         tool = CapFenceTool(tool=refund, agent_id="billing-agent", capability="payments.refund", gate=runtime)
         if sys.argv[1] == "approve":
@@ -158,11 +158,16 @@ def test_concurrent_approvers_exactly_one_wins(setup):
         except ApprovalStateError:
             print("lost")
     """)
-    procs = [subprocess.Popen([sys.executable, "-c", script, "approve" if i % 2 else "deny", f"human{i}"], stdout=subprocess.PIPE, text=True) for i in range(6)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, "approve" if i % 2 else "deny", f"human{i}"], stdout=subprocess.PIPE, text=True)
+        for i in range(6)
+    ]
     results = [p.communicate()[0].strip() for p in procs]
     assert sorted(results) == ["lost"] * 5 + ["won"]
     conn = sqlite3.connect(audit)
-    transitions = conn.execute("SELECT count(*) FROM records WHERE kind = 'approval' AND (reason LIKE '%approved' OR reason LIKE '%denied')").fetchone()[0]
+    transitions = conn.execute(
+        "SELECT count(*) FROM records WHERE kind = 'approval' AND (reason LIKE '%approved' OR reason LIKE '%denied')"
+    ).fetchone()[0]
     assert transitions == 1
 
 
@@ -209,7 +214,7 @@ def test_console_approver_without_a_tty_fails_fast_and_keeps_the_request(setup):
         except ApprovalRequired as held:
             print(held)
     """)
-    out = subprocess.run([sys.executable, "-c", script], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    out = subprocess.run([sys.executable, "-c", script], check=False, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
     assert "needs an interactive terminal" in out.stdout and "capfence approvals approve apr_" in out.stdout
     with ActionRuntime.from_policy(policy, audit_log=audit) as runtime:
         assert len(runtime.approvals.list("pending")) == 1

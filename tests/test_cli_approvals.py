@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from test_cli_support import run
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool
+from test_cli_support import run
 
 
 @pytest.fixture
@@ -39,8 +39,12 @@ def test_approve_records_who_and_lets_the_call_run_once(held):
     document = json.loads(run("approvals", "show", request_id, "--audit-log", audit, "--format", "json").stdout)
     assert (document["decided_by"], document["comment"]) == ("alice", "ticket 7")
     ran: list[int] = []
+
+    def refund(amount: int) -> None:
+        ran.append(amount)
+
     with ActionRuntime.from_policy(policy, audit_log=audit) as runtime:
-        tool = CapFenceTool(tool=lambda amount: ran.append(amount), agent_id="billing", capability="payments.refund", gate=runtime, name="refund")
+        tool = CapFenceTool(tool=refund, agent_id="billing", capability="payments.refund", gate=runtime, name="refund")
         tool(amount=12)
         with pytest.raises(ApprovalRequired):
             tool(amount=12)

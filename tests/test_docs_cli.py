@@ -24,8 +24,8 @@ def _command_lines() -> list[tuple[str, str]]:
     lines = []
     for doc in DOCS:
         for block in re.findall(r"```(?:bash|console|sh)\n(.*?)```", doc.read_text(), flags=re.DOTALL):
-            for line in block.splitlines():
-                line = line.split(" #", 1)[0].strip().removeprefix("$ ")
+            for raw in block.splitlines():
+                line = raw.split(" #", 1)[0].strip().removeprefix("$ ")
                 if line.startswith("capfence "):
                     lines.append((doc.name, line))
     return lines

@@ -27,7 +27,7 @@ def test_every_condition_key_is_documented():
 
 def test_nothing_documented_that_does_not_exist():
     _, registry = build_manager(entry_points=False)
-    assert HEADINGS <= set(TOP_KEYS) | set(RULE_KEYS) | set(registry.conditions)
+    assert set(TOP_KEYS) | set(RULE_KEYS) | set(registry.conditions) >= HEADINGS
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])

@@ -133,7 +133,9 @@ class Approvals:
     def _lookup(self, tx: Transaction, digest: str, held: Decision) -> tuple[Decision, ApprovalRequest | None, bool]:
         """The final decision, the request it uses (if approved) and whether a new request must be filed."""
         for status in ("approved", "pending", "denied"):
-            row = tx.execute("SELECT * FROM approvals WHERE digest = ? AND status = ? ORDER BY created LIMIT 1", (digest, status)).fetchone()
+            row = tx.execute(
+                "SELECT * FROM approvals WHERE digest = ? AND status = ? ORDER BY created LIMIT 1", (digest, status)
+            ).fetchone()
             if row is None:
                 continue
             request = ApprovalRequest.from_row(row)
@@ -152,11 +154,31 @@ class Approvals:
         tx.execute(
             "INSERT INTO approvals (id, created, expires, agent_id, framework, tool, capability, payload, digest,"
             " policy_digest, rule, status, decision_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-            (request_id, now(), _later(timeout), view.agent_id, view.framework, view.tool, view.capability, payload,
-             digest, held.policy_digest, held.rule, seq),
+            (
+                request_id,
+                now(),
+                _later(timeout),
+                view.agent_id,
+                view.framework,
+                view.tool,
+                view.capability,
+                payload,
+                digest,
+                held.policy_digest,
+                held.rule,
+                seq,
+            ),
         )
-        tx.append({**event_record("approval", f"approval request {request_id} created", id=request_id, status="pending"), "ref": seq,
-                   "agent_id": view.agent_id, "tool": view.tool, "capability": view.capability, "rule": held.rule})
+        tx.append(
+            {
+                **event_record("approval", f"approval request {request_id} created", id=request_id, status="pending"),
+                "ref": seq,
+                "agent_id": view.agent_id,
+                "tool": view.tool,
+                "capability": view.capability,
+                "rule": held.rule,
+            }
+        )
 
     def _expire(self, tx: Transaction) -> None:
         stamp = now()
@@ -164,17 +186,29 @@ class Approvals:
         for row in rows:
             self._transition(tx, ApprovalRequest.from_row(row), ("pending", "approved"), "expired")
 
-    def _transition(self, tx: Transaction, request: ApprovalRequest, sources: tuple[str, ...], target: str, **changes: str | None) -> ApprovalRequest:
+    def _transition(
+        self, tx: Transaction, request: ApprovalRequest, sources: tuple[str, ...], target: str, **changes: str | None
+    ) -> ApprovalRequest:
         sets = ", ".join(f"{name} = ?" for name in ("status", *changes))
         marks = ", ".join("?" * len(sources))
-        cursor = tx.execute(f"UPDATE approvals SET {sets} WHERE id = ? AND status IN ({marks})", (target, *changes.values(), request.id, *sources))
+        cursor = tx.execute(
+            f"UPDATE approvals SET {sets} WHERE id = ? AND status IN ({marks})", (target, *changes.values(), request.id, *sources)
+        )
         if cursor.rowcount != 1:
             current = tx.execute("SELECT status FROM approvals WHERE id = ?", (request.id,)).fetchone()
             state = current[0] if current else "unknown"
             raise ApprovalStateError(f"approval request {request.id} is {state}; cannot change it to {target}")
         detail = {"id": request.id, "from": request.status, "status": target, **{k: v for k, v in changes.items() if v}}
-        tx.append({**event_record("approval", f"approval request {request.id} {target}", **detail), "ref": request.decision_seq,
-                   "agent_id": request.agent_id, "tool": request.tool, "capability": request.capability, "rule": request.rule})
+        tx.append(
+            {
+                **event_record("approval", f"approval request {request.id} {target}", **detail),
+                "ref": request.decision_seq,
+                "agent_id": request.agent_id,
+                "tool": request.tool,
+                "capability": request.capability,
+                "rule": request.rule,
+            }
+        )
         return self._get(tx, request.id)
 
     @staticmethod

@@ -54,7 +54,7 @@ async def _abody(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str
 
 def wrap_callable(fn: Callable[..., Any], binding: Binding) -> Callable[..., Any]:
     signature = _signature(fn)
-    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
+    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__):
 
         async def gated_async(*args: Any, **kwargs: Any) -> Any:
             payload = call_payload(signature, args, kwargs)

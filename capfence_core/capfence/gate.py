@@ -147,7 +147,9 @@ class Binding:
                 return on_block(decision)
             return self._run(decision, view, run)
 
-    async def acall(self, key: int, payload: Mapping[str, Any], run: Callable[[], Awaitable[T]], on_block: Callable[[Decision], T] | None = None) -> T:
+    async def acall(
+        self, key: int, payload: Mapping[str, Any], run: Callable[[], Awaitable[T]], on_block: Callable[[Decision], T] | None = None
+    ) -> T:
         """Async :meth:`call`: the decision and audit write run in a worker thread."""
         import asyncio
 

@@ -101,7 +101,10 @@ def _load_entry_points(pm: pluggy.PluginManager, registry: Registry, blocked: se
         try:
             plugin = ep.load()
         except Exception as exc:  # noqa: BLE001
-            warnings.warn(PluginWarning(f"CapFence plugin {ep.name!r} ({dist}) failed to load and was skipped: {type(exc).__name__}: {exc}"), stacklevel=3)
+            warnings.warn(
+                PluginWarning(f"CapFence plugin {ep.name!r} ({dist}) failed to load and was skipped: {type(exc).__name__}: {exc}"),
+                stacklevel=3,
+            )
             continue
         _register(pm, plugin, PluginInfo(ep.name, dist, ep.dist.version if ep.dist else None), registry)
 
@@ -121,7 +124,12 @@ def _collect(pm: pluggy.PluginManager, registry: Registry) -> None:
             try:
                 impl.function(found.append)
             except Exception as exc:  # noqa: BLE001
-                warnings.warn(PluginWarning(f"CapFence plugin {impl.plugin_name!r} ({impl.function.__name__}) raised in {hook_name} and was skipped: {exc}"), stacklevel=3)
+                warnings.warn(
+                    PluginWarning(
+                        f"CapFence plugin {impl.plugin_name!r} ({impl.function.__name__}) raised in {hook_name} and was skipped: {exc}"
+                    ),
+                    stacklevel=3,
+                )
                 continue
             for item in found:
                 _add(registry, attr, label, item, impl.plugin_name)

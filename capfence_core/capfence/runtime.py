@@ -10,6 +10,7 @@ reason, and the tool does not run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Mapping
@@ -42,7 +43,13 @@ class ActionRuntime:
     """
 
     def __init__(
-        self, watcher: PolicyWatcher, store: AuditStore | None, *, audit_log: str, environment: str | None = None, approver: Approver | None = None
+        self,
+        watcher: PolicyWatcher,
+        store: AuditStore | None,
+        *,
+        audit_log: str,
+        environment: str | None = None,
+        approver: Approver | None = None,
     ) -> None:
         self._watcher = watcher
         self._store = store
@@ -55,7 +62,13 @@ class ActionRuntime:
         self._observers = get_manager().hook.capfence_on_decision.get_hookimpls()
 
     @classmethod
-    def from_policy(cls, path: str | os.PathLike[str], audit_log: str | os.PathLike[str] | None = None, *, environment: str | None = None, reload_interval: float = 0.5,
+    def from_policy(
+        cls,
+        path: str | os.PathLike[str],
+        audit_log: str | os.PathLike[str] | None = None,
+        *,
+        environment: str | None = None,
+        reload_interval: float = 0.5,
         approver: Approver | None = None,
     ) -> ActionRuntime:
         """Load ``path`` (raising :class:`~capfence.PolicyError` if it is invalid) and open the audit log.
@@ -67,12 +80,10 @@ class ActionRuntime:
         """
         location = str(audit_log) if audit_log is not None else os.environ.get(AUDIT_ENV, DEFAULT_AUDIT_LOG)
         runtime: ActionRuntime
-        watcher = PolicyWatcher(Path(path), load_policy, lambda exc: runtime._reload_failed(exc), reload_interval)
+        watcher = PolicyWatcher(Path(path), load_policy, lambda exc: runtime._reload_failed(exc), reload_interval)  # noqa: PLW0108 - runtime is bound below
         runtime = cls(watcher, None, audit_log=location, environment=environment or os.environ.get(ENVIRONMENT_ENV), approver=approver)
-        try:
+        with contextlib.suppress(AuditError):  # logged; every call is denied until the audit log can be written
             runtime._open_store()
-        except AuditError:
-            pass  # logged; every call is denied until the audit log can be written
         return runtime
 
     @property
@@ -81,8 +92,15 @@ class ActionRuntime:
         return self._watcher.policy
 
     def evaluate(
-        self, capability: str, payload: Mapping[str, Any] | None = None, *, agent_id: str,
-        environment: str | None = None, tool: str | None = None, framework: str | None = None, call_id: str | None = None,
+        self,
+        capability: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        agent_id: str,
+        environment: str | None = None,
+        tool: str | None = None,
+        framework: str | None = None,
+        call_id: str | None = None,
     ) -> Decision:
         """Decide the call and write the decision to the audit log before returning it.
 
@@ -95,8 +113,15 @@ class ActionRuntime:
         return self.decide(view)
 
     async def aevaluate(
-        self, capability: str, payload: Mapping[str, Any] | None = None, *, agent_id: str,
-        environment: str | None = None, tool: str | None = None, framework: str | None = None, call_id: str | None = None,
+        self,
+        capability: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        agent_id: str,
+        environment: str | None = None,
+        tool: str | None = None,
+        framework: str | None = None,
+        call_id: str | None = None,
     ) -> Decision:
         """:meth:`evaluate` in a worker thread, so the event loop is not blocked by the audit write."""
         return await asyncio.to_thread(
@@ -164,7 +189,7 @@ class ActionRuntime:
         for impl in self._observers:
             try:
                 impl.function(call=view, decision=decision)
-            except Exception:  # noqa: BLE001 - observers cannot change or break a decision
+            except Exception:
                 log.exception("capfence_on_decision in plugin %r raised; ignored", impl.plugin_name)
 
     def _require_store(self) -> AuditStore:

@@ -92,6 +92,7 @@ class _ExplodingGate:
 def resolve(value: Any) -> Any:
     """Run a coroutine to completion; pass anything else through."""
     if inspect.isawaitable(value):
+
         async def wait() -> Any:
             return await value
 
@@ -175,7 +176,9 @@ class AdapterContract:
             wrapped = self.wrap(self.make_tool(body), capfence_runtime)
             raised, result = self.invoke(wrapped, entry_point, "forbidden thing")
             assert ran == [], f"{entry_point}: the body ran despite deny"
-            assert raised or self.is_block_result(result), f"{entry_point}: a blocked call must raise or return the block result, got {result!r}"
+            assert raised or self.is_block_result(result), (
+                f"{entry_point}: a blocked call must raise or return the block result, got {result!r}"
+            )
 
     def test_warn_runs_the_body(self, capfence_runtime: ActionRuntime) -> None:
         for entry_point in self.entry_points:

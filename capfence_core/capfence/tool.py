@@ -46,7 +46,10 @@ def find_adapter(obj: object, adapters: list[Adapter] | None = None) -> Adapter:
     for adapter in adapters:
         if adapter.accepts(obj):
             return adapter
-    raise CapFenceError(f"no CapFence adapter accepts {type(obj).__module__}.{type(obj).__qualname__}; install the adapter for its framework (e.g. capfence-langchain)")
+    raise CapFenceError(
+        f"no CapFence adapter accepts {type(obj).__module__}.{type(obj).__qualname__}; "
+        "install the adapter for its framework (e.g. capfence-langchain)"
+    )
 
 
 def tool_name(obj: object) -> str:
@@ -55,7 +58,13 @@ def tool_name(obj: object) -> str:
 
 
 def CapFenceTool(  # noqa: N802 - reads like the class users think of it as
-    tool: T, *, agent_id: str, capability: str, gate: ActionRuntime | Gate, environment: str | None = None, name: str | None = None,
+    tool: T,
+    *,
+    agent_id: str,
+    capability: str,
+    gate: ActionRuntime | Gate,
+    environment: str | None = None,
+    name: str | None = None,
     approval_wait: float | None = None,
 ) -> T:
     """Return ``tool`` gated: every call is decided by ``gate`` and audited before it can run.
@@ -68,7 +77,13 @@ def CapFenceTool(  # noqa: N802 - reads like the class users think of it as
     if not agent_id or not capability:
         raise CapFenceError("CapFenceTool needs a non-empty agent_id and capability")
     adapter = find_adapter(tool)
-    binding = Binding(gate=gate, agent_id=agent_id, capability=capability, framework=adapter.framework, tool=name or tool_name(tool), environment=environment,
+    binding = Binding(
+        gate=gate,
+        agent_id=agent_id,
+        capability=capability,
+        framework=adapter.framework,
+        tool=name or tool_name(tool),
+        environment=environment,
         approval_wait=approval_wait,
     )
     wrapped: T = adapter.wrap(tool, binding)

@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -52,7 +53,7 @@ def _scalar(value: object) -> object:
         return str(value)
     if isinstance(value, Enum):
         return value.value  # the sanitizer cleans it in turn
-    if isinstance(value, float) and value != value:  # NaN is not JSON
+    if isinstance(value, float) and math.isnan(value):  # NaN is not JSON
         return "NaN"
     try:
         dump = getattr(value, "model_dump", None)
@@ -87,7 +88,7 @@ class _Sanitizer:
         if isinstance(value, int):
             return value if value.bit_length() <= _MAX_INT_BITS else f"<int: {value:#x}>"
         if isinstance(value, float):
-            return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+            return value if math.isfinite(value) else str(value)
         if isinstance(value, Mapping | list | tuple | set | frozenset):
             if id(value) in ancestors:
                 return "<cycle>"

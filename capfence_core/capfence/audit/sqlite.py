@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from capfence.audit.chain import GENESIS, HASHED_FIELDS, chain_mode, key_from_env, values_hash
@@ -66,7 +66,7 @@ COLUMNS = (
     "payload", "payload_sha256", "payload_bytes", "truncated", "redacted",
     "decision", "rule", "reason", "policy_digest", "ref", "outcome", "detail", "prev_hash", "hash",
 )
-assert COLUMNS == (*HASHED_FIELDS, "prev_hash", "hash"), "the insert relies on this order"
+assert (*HASHED_FIELDS, "prev_hash", "hash") == COLUMNS, "the insert relies on this order"
 _INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _SAME_DECISION_FIELDS = (
     "agent_id", "framework", "tool", "capability", "environment", "payload_sha256", "decision", "rule", "reason", "policy_digest",
@@ -222,10 +222,8 @@ class SQLiteStore:
     def _reset(self) -> None:
         with self._lock:
             if self._conn is not None:
-                try:
+                with suppress(sqlite3.Error):
                     self._conn.close()
-                except sqlite3.Error:
-                    pass
             self._conn = None
             self._head = None
 

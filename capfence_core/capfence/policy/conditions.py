@@ -43,11 +43,14 @@ def strict_mapping(value: object, what: str, known: Sequence[str], example: str)
         raise SpecError(f"{what} must be a mapping, got {type(value).__name__}", hint=f"e.g. {example}")
     for key in value:
         if key not in known:
-            raise SpecError(f"unknown key {key!r} in {what}", key=(str(key),), hint=did_you_mean(str(key), known) or f"known keys: {', '.join(known)}")
+            raise SpecError(
+                f"unknown key {key!r} in {what}", key=(str(key),), hint=did_you_mean(str(key), known) or f"known keys: {', '.join(known)}"
+            )
     return value
 
 
 # --- contains ---------------------------------------------------------------
+
 
 def _compile_contains(value: object, context: CompileContext) -> Condition:
     needles = tuple(normalize_text(s) for s in string_list(value, "contains", '"rm -rf" or ["curl", "wget"]'))
@@ -59,6 +62,7 @@ def _compile_contains(value: object, context: CompileContext) -> Condition:
 
 
 # --- matches ----------------------------------------------------------------
+
 
 def _compile_matches(value: object, context: CompileContext) -> Condition:
     from capfence.policy.saferegex import compile_pattern
@@ -77,6 +81,7 @@ def _compile_matches(value: object, context: CompileContext) -> Condition:
 
 
 # --- agent / tool / environment ---------------------------------------------
+
 
 def _name_condition(attr: str, key: str) -> Callable[[object, CompileContext], Condition]:
     def compile_names(value: object, context: CompileContext) -> Condition:
@@ -138,7 +143,9 @@ def _compile_one_field(field: str, spec: object) -> Callable[[CallView], bool | 
     checks: list[tuple[Callable[[Decimal, Decimal], bool], Decimal]] = []
     for op, bound in ops.items():
         if isinstance(bound, bool) or not isinstance(bound, int | float):
-            raise SpecError(f"{op} must be a number, got {type(bound).__name__} {bound!r}", key=(op,), hint=f"write {op}: 1000 without quotes")
+            raise SpecError(
+                f"{op} must be a number, got {type(bound).__name__} {bound!r}", key=(op,), hint=f"write {op}: 1000 without quotes"
+            )
         checks.append((_OPS[op], Decimal(str(bound))))
 
     def compare(view: CallView) -> bool | None:
@@ -163,7 +170,7 @@ def _compile_args(value: object, context: CompileContext) -> Condition:
         try:
             fields.append(_compile_one_field(field, spec))
         except SpecError as exc:
-            raise SpecError(exc.message, key=(field,) + exc.key, hint=exc.hint) from None
+            raise SpecError(exc.message, key=(field, *exc.key), hint=exc.hint) from None
     return _all_of(fields)
 
 
@@ -185,8 +192,24 @@ def _all_of(parts: list[Callable[[CallView], bool | None]]) -> Condition:
 # --- path ---------------------------------------------------------------------
 
 PATH_FIELDS = frozenset(
-    {"path", "paths", "file", "files", "filename", "file_path", "filepath", "dir", "directory",
-     "folder", "dest", "destination", "target", "src", "source", "dst"}
+    {
+        "path",
+        "paths",
+        "file",
+        "files",
+        "filename",
+        "file_path",
+        "filepath",
+        "dir",
+        "directory",
+        "folder",
+        "dest",
+        "destination",
+        "target",
+        "src",
+        "source",
+        "dst",
+    }
 )
 _PATH_KEYS = ("field", "under", "not_under", "glob", "resolve_symlinks", "case_sensitive")
 PATH_EXAMPLE = 'path: {under: ["/etc", "~/.ssh"]}'
@@ -203,7 +226,9 @@ def _path_values(view: CallView, fields: frozenset[str]) -> list[str]:
 def _flag(spec: dict[str, object], key: str, *, default: bool) -> bool:
     value = spec.get(key, default)
     if not isinstance(value, bool):
-        raise SpecError(f"{key} must be true or false, got {value!r}", key=(key,), hint=f"write {key}: {str(not default).lower()} without quotes")
+        raise SpecError(
+            f"{key} must be true or false, got {value!r}", key=(key,), hint=f"write {key}: {str(not default).lower()} without quotes"
+        )
     return value
 
 
@@ -214,8 +239,16 @@ def _compile_path(value: object, context: CompileContext) -> Condition:
     resolve = _flag(spec, "resolve_symlinks", default=False)
     fold = (lambda s: s) if sensitive else str.casefold
     under = [fold(normalize_path(p) or p) for p in string_list(spec["under"], "path.under", '["/etc"]')] if "under" in spec else None
-    not_under = [fold(normalize_path(p) or p) for p in string_list(spec["not_under"], "path.not_under", '["/tmp"]')] if "not_under" in spec else None
-    globs = [path_glob_regex(os_expand(g), case_sensitive=sensitive) for g in string_list(spec["glob"], "path.glob", '"**/*.pem"')] if "glob" in spec else None
+    not_under = (
+        [fold(normalize_path(p) or p) for p in string_list(spec["not_under"], "path.not_under", '["/tmp"]')]
+        if "not_under" in spec
+        else None
+    )
+    globs = (
+        [path_glob_regex(os_expand(g), case_sensitive=sensitive) for g in string_list(spec["glob"], "path.glob", '"**/*.pem"')]
+        if "glob" in spec
+        else None
+    )
     if under is None and not_under is None and globs is None:
         raise SpecError("path needs at least one of under, not_under, glob", hint=PATH_EXAMPLE)
 
@@ -248,11 +281,23 @@ def os_expand(pattern: str) -> str:
 
 
 BUILTIN_CONDITIONS: tuple[ConditionType, ...] = (
-    ConditionType("contains", _compile_contains, "substring (any of), case-insensitive, NFKC and whitespace-normalized, over every string in the payload", 'contains: "rm -rf"'),
-    ConditionType("matches", _compile_matches, "regular expression (any of) searched in the same normalized strings; linear-time engine", r'matches: "\bsudo\b"'),
+    ConditionType(
+        "contains",
+        _compile_contains,
+        "substring (any of), case-insensitive, NFKC and whitespace-normalized, over every string in the payload",
+        'contains: "rm -rf"',
+    ),
+    ConditionType(
+        "matches",
+        _compile_matches,
+        "regular expression (any of) searched in the same normalized strings; linear-time engine",
+        r'matches: "\bsudo\b"',
+    ),
     ConditionType("agent", _name_condition("agent_id", "agent"), "glob (any of) on the calling agent's id", 'agent: "prod-*"'),
     ConditionType("tool", _name_condition("tool", "tool"), "glob (any of) on the tool's name", 'tool: "run_*"'),
-    ConditionType("environment", _compile_environment, "the runtime's environment name (any of), case-insensitive", "environment: production"),
+    ConditionType(
+        "environment", _compile_environment, "the runtime's environment name (any of), case-insensitive", "environment: production"
+    ),
     ConditionType("args", _compile_args, "numeric comparisons (gt, gte, lt, lte, eq, ne) on named argument fields", ARGS_EXAMPLE),
     ConditionType("path", _compile_path, "normalized paths in path-like arguments: under / not_under / glob", PATH_EXAMPLE),
 )

@@ -23,7 +23,9 @@ def check_name_glob(pattern: object, what: str) -> str:
     if not pattern:
         raise SpecError(f"{what} must not be empty")
     if not _NAME_CHARS.match(pattern):
-        raise SpecError(f"{what} {pattern!r} contains characters a name cannot have", hint="use letters, digits, . _ - : / and glob wildcards * ? [ ]")
+        raise SpecError(
+            f"{what} {pattern!r} contains characters a name cannot have", hint="use letters, digits, . _ - : / and glob wildcards * ? [ ]"
+        )
     depth = 0
     for ch in pattern:
         depth += ch == "["

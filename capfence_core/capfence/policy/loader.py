@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -36,8 +36,20 @@ TOP_KEYS = (*SECTIONS, "default", "extends", "redact", "max_payload_bytes", "app
 RULE_KEYS = ("capability", "id", "reason", "approval_timeout")
 DEFAULTS = ("deny", "warn")
 DEFAULT_REDACT = frozenset(
-    {"password", "passwd", "secret", "client_secret", "token", "access_token", "refresh_token",
-     "api_key", "apikey", "authorization", "private_key", "cookie"}
+    {
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "token",
+        "access_token",
+        "refresh_token",
+        "api_key",
+        "apikey",
+        "authorization",
+        "private_key",
+        "cookie",
+    }
 )
 
 
@@ -73,11 +85,17 @@ class _Compiler:
     def _top(self, source: Source, prefix: str, chain: tuple[Path, ...]) -> None:
         data = source.data
         if not isinstance(data, dict):
-            source.problem((), f"a policy must be a mapping of sections, got {type(data).__name__}", "start with 'deny:', 'warn:' or 'allow:'")
+            source.problem(
+                (), f"a policy must be a mapping of sections, got {type(data).__name__}", "start with 'deny:', 'warn:' or 'allow:'"
+            )
             return
         for key in data:
             if key not in TOP_KEYS:
-                source.problem((str(key),), "unknown top-level key", did_you_mean(str(key), TOP_KEYS) or "sections are deny, require_approval, warn, allow")
+                source.problem(
+                    (str(key),),
+                    "unknown top-level key",
+                    did_you_mean(str(key), TOP_KEYS) or "sections are deny, require_approval, warn, allow",
+                )
         self.merged.canonical.append(data)
         self._settings(source, data)
         for section in SECTIONS:
@@ -137,7 +155,11 @@ class _Compiler:
         if rules is None:
             return
         if not isinstance(rules, list):
-            source.problem((section,), f"a section must be a list of rules, got {type(rules).__name__}", f"write '{section}:' followed by '- capability: ...' lines")
+            source.problem(
+                (section,),
+                f"a section must be a list of rules, got {type(rules).__name__}",
+                f"write '{section}:' followed by '- capability: ...' lines",
+            )
             return
         context = CompileContext(section=section, policy_dir=str(source.path.parent))
         for index, raw in enumerate(rules):
@@ -148,7 +170,11 @@ class _Compiler:
     def _rule(self, source: Source, context: CompileContext, section: Action, index: int, raw: object, prefix: str) -> Rule | None:
         where: KeyPath = (section, index)
         if not isinstance(raw, dict):
-            source.problem(where, f"a rule must be a mapping, got {type(raw).__name__} {raw!r}", f"write '- capability: {raw}'" if isinstance(raw, str) else None)
+            source.problem(
+                where,
+                f"a rule must be a mapping, got {type(raw).__name__} {raw!r}",
+                f"write '- capability: {raw}'" if isinstance(raw, str) else None,
+            )
             return None
         if not raw:
             source.problem(where, "empty rule", "a rule needs at least 'capability:'")
@@ -165,9 +191,15 @@ class _Compiler:
             return None
         line, _ = source.where(where)
         return Rule(
-            id=rule_id, section=section, order=len(self.merged.rules), capability=capability,
+            id=rule_id,
+            section=section,
+            order=len(self.merged.rules),
+            capability=capability,
             reason=reason if isinstance(reason, str) else _describe(section, raw),
-            conditions=tuple(conditions), source=str(source.path), line=line, approval_timeout=timeout,
+            conditions=tuple(conditions),
+            source=str(source.path),
+            line=line,
+            approval_timeout=timeout,
             spec={str(k): v for k, v in raw.items()},
         )
 
@@ -183,7 +215,9 @@ class _Compiler:
             source.problem((*where, "capability"), exc.message, exc.hint)
             return None
 
-    def _conditions(self, source: Source, context: CompileContext, where: KeyPath, raw: dict[object, object]) -> list[tuple[str, Condition]]:
+    def _conditions(
+        self, source: Source, context: CompileContext, where: KeyPath, raw: dict[object, object]
+    ) -> list[tuple[str, Condition]]:
         out: list[tuple[str, Condition]] = []
         for key, value in raw.items():
             if key in RULE_KEYS:
@@ -237,7 +271,7 @@ def _digest(canonical: list[object]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _index(rules: list[Rule]) -> tuple[dict[str, tuple[Rule, ...]], tuple[tuple[object, tuple[Rule, ...]], ...]]:
+def _index(rules: list[Rule]) -> tuple[dict[str, tuple[Rule, ...]], tuple[tuple[Callable[[str], bool], tuple[Rule, ...]], ...]]:
     exact: dict[str, list[Rule]] = {}
     globs: dict[str, list[Rule]] = {}
     for rule in rules:
@@ -264,8 +298,13 @@ def load_policy(path: str | Path, conditions: Mapping[str, ConditionType] | None
     merged = compiler.merged
     exact, globs = _index(merged.rules)
     return Policy(
-        path=root.resolve(), digest=_digest(merged.canonical), default=merged.default or "deny",
-        rules=tuple(merged.rules), exact=exact, globs=globs, files=tuple(merged.files),  # type: ignore[arg-type]
+        path=root.resolve(),
+        digest=_digest(merged.canonical),
+        default=merged.default or "deny",
+        rules=tuple(merged.rules),
+        exact=exact,
+        globs=globs,
+        files=tuple(merged.files),
         redact=frozenset(DEFAULT_REDACT | merged.redact),
         max_payload_bytes=merged.max_payload_bytes or 65536,
         approval_timeout=merged.approval_timeout or 3600.0,

@@ -64,7 +64,7 @@ class _Builder:
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
-            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         if isinstance(node, ScalarNode):
             return self.scalars.construct_object(node, deep=True)
         raise ValueError(f"unsupported YAML node {type(node).__name__}")
@@ -75,10 +75,10 @@ class _Builder:
         for key_node, value_node in node.value:
             key = self.scalars.construct_object(key_node, deep=True)
             if not isinstance(key, str | int | float | bool) and key is not None:
-                self.source.marks[path + (str(key),)] = (key_node.start_mark.line + 1, 1)
-                self.source.problem(path + (str(key),), "keys must be plain scalars")
+                self.source.marks[(*path, str(key))] = (key_node.start_mark.line + 1, 1)
+                self.source.problem((*path, str(key)), "keys must be plain scalars")
                 continue
-            child = path + (key if isinstance(key, str) else str(key),)
+            child = (*path, key if isinstance(key, str) else str(key))
             if key in out:
                 self.source.marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 self.source.problem(child, "duplicate key (YAML would silently keep only the last one)")

@@ -88,7 +88,7 @@ def walk(value: object) -> Iterator[tuple[tuple[str | int, ...], object]]:
         kids = list(_children(node))
         if kids:
             inner = ancestors | {id(node)}
-            stack.extend((path + (k,), v, inner) for k, v in reversed(kids))
+            stack.extend(((*path, k), v, inner) for k, v in reversed(kids))
 
 
 def deep_items(value: object) -> Iterator[tuple[str | int | None, object]]:
