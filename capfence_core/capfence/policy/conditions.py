@@ -54,9 +54,12 @@ def strict_mapping(value: object, what: str, known: Sequence[str], example: str)
 
 def _compile_contains(value: object, context: CompileContext) -> Condition:
     needles = tuple(normalize_text(s) for s in string_list(value, "contains", '"rm -rf" or ["curl", "wget"]'))
+    if any("\x00" in n for n in needles):
+        raise SpecError("contains must not include a NUL character")
 
     def contains(view: CallView) -> bool:
-        return any(n in text for text in view.texts for n in needles)
+        joined = view.joined_text
+        return any(n in joined for n in needles)
 
     return contains
 

@@ -140,6 +140,12 @@ class CallView:
     _fields: dict[frozenset[str], list[object]] = field(default_factory=dict, repr=False)
 
     @cached_property
+    def joined_text(self) -> str:
+        """:attr:`texts` joined by NUL: one substring search covers every string (a needle never spans
+        two strings, since normalized needles from YAML cannot contain NUL)."""
+        return "\x00".join(self.texts)
+
+    @cached_property
     def texts(self) -> tuple[str, ...]:
         """Normalized text of every string leaf, plus each list of strings joined by spaces.
 
