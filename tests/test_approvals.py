@@ -257,3 +257,28 @@ def test_every_transition_is_in_the_hash_chain(setup):
     for row in rows:
         assert row["prev_hash"] == prev and row["hash"] == record_hash(prev, {c: row[c] for c in COLUMNS}, None)
         prev = row["hash"]
+
+
+def test_observing_and_simulating_never_create_an_executable_approval(tmp_path):
+    """Observe mode (warn) runs calls without requests; replaying under an enforcing policy files none."""
+    observe = tmp_path / "observe.yaml"
+    observe.write_text("warn:\n  - capability: payments.refund\n")
+    enforce = tmp_path / "enforce.yaml"
+    enforce.write_text("require_approval:\n  - capability: payments.refund\n")
+    audit = tmp_path / "audit.db"
+    ran: list[int] = []
+    with ActionRuntime.from_policy(observe, audit_log=audit) as runtime:
+        make_tool(runtime, ran)(amount=70)
+        assert runtime.approvals.list() == []
+    from capfence.replay import replay_file
+
+    result = replay_file(audit, load_policy_for_test(enforce))
+    assert ran == [70] and result.transitions().get(("warn", "require_approval")) == 1
+    with ActionRuntime.from_policy(enforce, audit_log=audit) as runtime:
+        assert runtime.approvals.list() == []  # the simulation filed nothing a human could approve
+
+
+def load_policy_for_test(path: Path):
+    from capfence.policy.loader import load_policy
+
+    return load_policy(path)

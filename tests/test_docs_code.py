@@ -32,7 +32,7 @@ def _exported(package_dir: Path) -> set[str]:
 
 
 def _check_import(module: str, names: list[str]) -> None:
-    top = module.split(".")[0]
+    top = module.split(".", maxsplit=1)[0]
     if top == "capfence":
         imported = importlib.import_module(module)
         missing = [n for n in names if n != "*" and not hasattr(imported, n)]
