@@ -1,0 +1,359 @@
+"""Walks a parsed command and lists every program it would run.
+
+The walk follows the shell's own order, so facts established earlier in a
+text are known later: variables assigned statically (``X=rm; $X -rf /``),
+files written (``curl -o a.sh URL && sh a.sh``). Each pipeline stage knows
+where its standard input comes from, which is how a shell reading code from
+a pipe (``curl URL | sh``) is recognized. What each program does with its
+arguments is decided in :mod:`capfence.policy.shell.invoke`.
+
+Anything that makes the result unknowable (nested code that does not parse,
+absurd nesting or size) raises :class:`Unknowable`; the caller turns it into
+an :class:`~capfence.policy.shell.model.Analysis` with ``error`` set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Sequence
+
+from capfence.policy.shell import invoke
+from capfence.policy.shell.ast import (
+    AndOr,
+    ArithCommand,
+    Case,
+    Command,
+    For,
+    FunctionDef,
+    Group,
+    If,
+    Loop,
+    Pipeline,
+    Redirect,
+    Script,
+    Simple,
+    Test,
+    Word,
+)
+from capfence.policy.shell.context import Site, Stdin, Unknowable, norm_path
+from capfence.policy.shell.embedded import embedded
+from capfence.policy.shell.expand import Env, Expander, has_glob
+from capfence.policy.shell.forkbomb import is_fork_bomb_function, is_fork_bomb_loop
+from capfence.policy.shell.lexer import ParseError
+from capfence.policy.shell.model import Analysis, Arg, Invocation, Kind, Redir
+from capfence.policy.shell.parser import parse
+from capfence.policy.shell.programs import DOWNLOADERS
+
+MAX_INVOCATIONS = 2000
+MAX_CODE_DEPTH = 12
+
+_ENV_SETTERS = frozenset({"export", "readonly"})
+_ENV_CLOBBERS = frozenset({"declare", "typeset", "local", "read", "readarray", "mapfile", "getopts", "unset", "let", "printf", "wait"})
+_ENV_OPAQUE = frozenset({"eval", "source", "."})
+
+
+class Analyzer:
+    def __init__(self) -> None:
+        self.found: list[Invocation] = []
+        self.fork_bomb = False
+        self.written: dict[str, frozenset[str]] = {}
+        """Files written earlier in the text -> the programs whose output went into them."""
+        self.code_depth = 0
+
+    def result(self) -> Analysis:
+        return Analysis.of(tuple(self.found), self.fork_bomb)
+
+    def emit(self, invocation: Invocation) -> None:
+        if len(self.found) >= MAX_INVOCATIONS:
+            raise Unknowable(f"more than {MAX_INVOCATIONS} commands")
+        self.found.append(invocation)
+
+    def programs_since(self, start: int) -> frozenset[str]:
+        return frozenset(inv.program for inv in self.found[start:] if inv.program)
+
+    # --- lists and pipelines --------------------------------------------------------
+
+    def script(self, script: Script, site: Site, env: Env) -> None:
+        for item in script.items:
+            self.and_or(item, site, env)
+
+    def and_or(self, item: AndOr, site: Site, env: Env) -> None:
+        if item.background:
+            site = Site(site.via, site.redirects, site.stdin, True)
+        self.pipeline(item.first, site, env)
+        later = Site(site.via, site.redirects, site.stdin, True)
+        for _, pipeline in item.rest:
+            self.pipeline(pipeline, later, env)
+
+    def pipeline(self, pipeline: Pipeline, site: Site, env: Env) -> None:
+        if len(pipeline.commands) == 1:
+            self.command(pipeline.commands[0], site, env)
+            return
+        upstream = site.stdin.sources if site.stdin else frozenset()
+        for index, command in enumerate(pipeline.commands):
+            stdin = site.stdin if index == 0 else Stdin(upstream, dynamic=True)
+            start = len(self.found)
+            self.command(command, Site(site.via, site.redirects, stdin, True), env)
+            upstream = upstream | self.programs_since(start)
+
+    # --- commands -------------------------------------------------------------------
+
+    def command(self, node: Command, site: Site, env: Env) -> None:
+        if isinstance(node, Simple):
+            self.simple(node, site, env)
+            return
+        if isinstance(node, FunctionDef):
+            self.fork_bomb = self.fork_bomb or is_fork_bomb_function(node)
+            self.command(node.body, Site(site.via, (), None, True), env)
+            return
+        expander = self.expander(site, env)
+        redirects, stdin = self.redirects(node.redirects, expander)
+        inner = Site(site.via, site.redirects + redirects, stdin or site.stdin, site.uncertain)
+        branch = Site(inner.via, inner.redirects, inner.stdin, True)
+        if isinstance(node, Group):
+            self.script(node.body, branch if node.subshell else inner, env)
+        elif isinstance(node, If):
+            for condition, body in node.clauses:
+                self.script(condition, branch, env)
+                self.script(body, branch, env)
+            self.script(node.otherwise or Script(), branch, env)
+        elif isinstance(node, Loop):
+            self.fork_bomb = self.fork_bomb or is_fork_bomb_loop(node)
+            self.script(node.condition, branch, env)
+            self.script(node.body, branch, env)
+        elif isinstance(node, For):
+            self.for_loop(node, expander, branch, env)
+        elif isinstance(node, Case):
+            self.case(node, expander, branch, env)
+        else:
+            self.words_only(node, expander)
+
+    def case(self, node: Case, expander: Expander, site: Site, env: Env) -> None:
+        expander.word(node.subject)
+        for patterns, body in node.items:
+            for pattern in patterns:
+                expander.word(pattern)
+            self.script(body, site, env)
+
+    def words_only(self, node: ArithCommand | Test, expander: Expander) -> None:
+        """``(( ))`` and ``[[ ]]`` run nothing but the substitutions in their words."""
+        if isinstance(node, ArithCommand):
+            for part in node.parts:
+                expander.sources(part)
+        else:
+            for word in node.words:
+                expander.word(word)
+
+    def for_loop(self, node: For, expander: Expander, site: Site, env: Env) -> None:
+        for word in node.words or ():
+            expander.word(word)
+        for part in node.arith:
+            expander.sources(part)
+        if node.var:
+            env.assign(node.var, None)
+        self.script(node.body, site, env)
+
+    def simple(self, node: Simple, site: Site, env: Env) -> None:
+        expander = self.expander(site, env)
+        values = [expander.joined(a.value) if a.value is not None else None for a in node.assigns]
+        for assign in node.assigns:
+            for word in assign.array or ():
+                expander.word(word)
+        redirects, stdin = self.redirects(node.redirects, expander)
+        args = [arg for word in node.words for arg in expander.word(word)]
+        if not node.words:
+            for assign, value in zip(node.assigns, values, strict=True):
+                known = value is not None and value.static and assign.array is None and not site.uncertain
+                env.assign(assign.name, value.text if known and value is not None else None)
+        full = Site(site.via, site.redirects + redirects, stdin or site.stdin, site.uncertain)
+        if not args:
+            if redirects:
+                self.emit(Invocation("", (), full.redirects, full.via))
+            return
+        invoke.dispatch(self, args, full)
+        self.track_env(args, env, site.uncertain)
+
+    def track_env(self, args: Sequence[Arg], env: Env, uncertain: bool) -> None:
+        """Builtins that set variables make them known (``export X=1``) or unknown (``read X``)."""
+        head = args[0]
+        if not head.static:
+            return
+        if head.text in _ENV_OPAQUE:
+            env.opaque = True
+            return
+        if head.text not in _ENV_SETTERS and head.text not in _ENV_CLOBBERS:
+            return
+        for arg in args[1:]:
+            if not arg.static:
+                env.opaque = True
+                continue
+            name, eq, value = arg.text.partition("=")
+            if name.isidentifier():
+                known = head.text in _ENV_SETTERS and eq and not uncertain
+                env.assign(name, value if known else None)
+
+    # --- words and redirections -------------------------------------------------------
+
+    def expander(self, site: Site, env: Env) -> Expander:
+        return Expander(env, lambda body: self.substitution(body, site, env))
+
+    def substitution(self, body: Script, site: Site, env: Env) -> frozenset[str]:
+        """Analyze the body of ``$(...)`` / ``<(...)``; the programs it runs."""
+        start = len(self.found)
+        self.script(body, Site(site.via, (), site.stdin, True), env)
+        return self.programs_since(start)
+
+    def redirects(self, redirects: tuple[Redirect, ...], expander: Expander) -> tuple[tuple[Redir, ...], Stdin | None]:
+        if not redirects:
+            return (), None
+        out: list[Redir] = []
+        stdin: Stdin | None = None
+        for redirect in redirects:
+            reads_stdin = redirect.fd in (None, 0)
+            if redirect.heredoc is not None or redirect.op == "<<<":
+                word = redirect.heredoc.body if redirect.heredoc is not None else redirect.target
+                arg = expander.joined(word or Word(()))
+                out.append(Redir(redirect.op, redirect.fd, None))
+                if reads_stdin:
+                    text = arg.text if redirect.heredoc is not None else arg.text + "\n"
+                    stdin = Stdin(text=text) if arg.static else Stdin(arg.sources, dynamic=True)
+                continue
+            target = expander.joined(redirect.target or Word(()))
+            duplicate = redirect.op in ("<&", ">&") and target.static and (target.text.isdigit() or target.text == "-")
+            out.append(Redir(redirect.op, redirect.fd, None if duplicate else target))
+            if reads_stdin and redirect.op in ("<", "<>"):
+                stdin = self.file_stdin(target)
+            elif reads_stdin and redirect.op == "<&" and not duplicate:
+                stdin = Stdin(target.sources, dynamic=True)
+        return tuple(out), stdin
+
+    def file_stdin(self, target: Arg) -> Stdin:
+        if target.procsub:
+            return Stdin(target.sources, dynamic=True)
+        if target.static:
+            path = norm_path(target.text)
+            return Stdin(self.written.get(path, frozenset()), file=path)
+        return Stdin()
+
+    # --- nested code ----------------------------------------------------------------------
+
+    def code(self, arg: Arg | None, site: Site) -> tuple[str | None, frozenset[str]]:
+        """Analyze shell code given as a word (``sh -c WORD``); report why it is unknowable, and from where."""
+        if arg is None:
+            return None, frozenset()
+        if arg.kind is Kind.PLACEHOLDER:
+            return "runs code taken from its input", arg.sources
+        if not arg.static:
+            return "runs code built at run time", arg.sources
+        self.nested_code(arg.text, site)
+        return None, frozenset()
+
+    def nested_code(self, text: str, site: Site) -> None:
+        if self.code_depth >= MAX_CODE_DEPTH:
+            raise Unknowable("shell code nested too deeply")
+        try:
+            script = parse(text)
+        except ParseError as exc:
+            raise Unknowable(f"nested shell code does not parse: {exc}") from None
+        self.code_depth += 1
+        try:
+            self.script(script, Site(site.via, (), site.stdin, True), Env())
+        finally:
+            self.code_depth -= 1
+
+    def foreign_code(self, arg: Arg | None, language: str, site: Site) -> tuple[str | None, frozenset[str]]:
+        """Code of a non-shell interpreter: the shell commands it embeds are analyzed; it must not come from run time."""
+        if arg is None:
+            return None, frozenset()
+        if not arg.static:
+            return "runs code built at run time", arg.sources
+        found = embedded(arg.text, language)
+        self.fork_bomb = self.fork_bomb or found.fork_bomb
+        for command in found.commands:
+            with contextlib.suppress(Unknowable):  # a literal that is not a whole command line (a fragment) is skipped
+                self.nested_code(command, site)
+        return ("decodes or generates code and runs it" if found.hidden else None), frozenset()
+
+    def stdin_code(self, stdin: Stdin | None, shell: bool, site: Site, language: str = "sh") -> tuple[str | None, frozenset[str]]:
+        """Code an interpreter reads from its standard input."""
+        if stdin is None:
+            return None, frozenset()
+        if stdin.text is not None:
+            if shell:
+                self.nested_code(stdin.text, Site(site.via, (), None, True))
+                return None, frozenset()
+            return self.foreign_code(Arg.of(stdin.text), language, Site(site.via, (), None, True))
+        if stdin.dynamic:
+            return "reads code from a pipe or another run-time source", stdin.sources
+        return None, stdin.sources
+
+    # --- files ------------------------------------------------------------------------------
+
+    def track_writes(self, invocation: Invocation, stdin: Stdin | None) -> None:
+        """Remember which files this invocation writes, and whose output goes into them."""
+        if not invocation.redirects and invocation.program != "tee" and invocation.program not in DOWNLOADERS:
+            return
+        producers = frozenset({invocation.program or ""}) | (stdin.sources if stdin else frozenset())
+        for redirect in invocation.redirects:
+            target = redirect.target
+            if redirect.writes and target is not None and target.static and redirect.fd in (None, 1):
+                self.written[norm_path(target.text)] = producers
+        if invocation.program == "tee":
+            for operand in invocation.options.operands:
+                if operand.static:
+                    self.written[norm_path(operand.text)] = producers
+        if invocation.program in DOWNLOADERS:
+            for path in invoke.downloaded_files(invocation):
+                self.written[norm_path(path)] = frozenset({invocation.program})
+
+
+_PLAIN_COMMAND = re.compile(r"[\w./:@%+,=~^*?\[\] \t-]*")
+"""Words of ordinary characters only: no quoting, expansion, operator, comment or brace expansion."""
+_RESERVED = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "select",
+                       "function", "in", "[[", "]]", "!", "{", "}"})
+
+
+def _plain_words(text: str) -> list[str] | None:
+    """The words of a command line that needs no parsing, or ``None``."""
+    if not _PLAIN_COMMAND.fullmatch(text):
+        return None
+    words = text.split()
+    if not words or words[0] in _RESERVED or "=" in words[0]:
+        return None
+    return words
+
+
+def analyze_script(text: str) -> Analysis:
+    """Analyze a command line (shell syntax)."""
+    words = _plain_words(text)
+    if words is not None:  # fast path, equivalent to the parser for such text (property-tested)
+        analyzer = Analyzer()
+        try:
+            invoke.dispatch(analyzer, [Arg(w, Kind.STATIC, w, has_glob(w)) for w in words], Site())
+        except Unknowable as exc:
+            return Analysis(error=str(exc))
+        return analyzer.result()
+    try:
+        script = parse(text)
+        analyzer = Analyzer()
+        analyzer.script(script, Site(), Env())
+    except (ParseError, Unknowable) as exc:
+        return Analysis(error=str(exc))
+    except RecursionError:
+        return Analysis(error="command nested too deeply")
+    return analyzer.result()
+
+
+def analyze_argv(argv: Sequence[str]) -> Analysis:
+    """Analyze an argument vector (no shell parsing of its words; ``sh -c`` code is still parsed)."""
+    if not argv:
+        return Analysis()
+    analyzer = Analyzer()
+    try:
+        invoke.dispatch(analyzer, [Arg.of(word) for word in argv], Site())
+    except Unknowable as exc:
+        return Analysis(error=str(exc))
+    except RecursionError:
+        return Analysis(error="command nested too deeply")
+    return analyzer.result()

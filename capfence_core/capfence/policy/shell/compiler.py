@@ -1,0 +1,343 @@
+"""The ``command:`` condition: YAML spec -> compiled predicate over a call.
+
+Every sub-key becomes a check on one :class:`~capfence.policy.shell.model.Invocation`
+(``program``, ``flags``, ``subcommand``, ``args``, ``redirect_to``,
+``code_from``, ``via``, ``dynamic``) or on a whole
+:class:`~capfence.policy.shell.model.Analysis` (``fork_bomb``,
+``unparseable``). Each check answers True, False or None (cannot be known);
+checks are and-ed with False winning over None.
+
+In ``deny``/``require_approval``/``warn`` rules the condition holds if *some*
+invocation of *some* command in the call matches; in ``allow`` rules *every*
+invocation must match, so allowing ``git`` does not allow ``git status; rm -rf /``.
+A command that cannot be parsed makes the condition unknown (``None``) --
+except for ``unparseable:``, which is about exactly that.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from capfence.policy.shell.context import norm_path
+from capfence.policy.shell.glob import GlobSet
+from capfence.policy.shell.model import Analysis, Arg, Invocation
+from capfence.policy.shell.targets import Fields, analyses, fields
+from capfence.policy.spec import CompileContext, Condition, SpecError
+from capfence.policy.view import CallView
+
+Tri = bool | None
+Check = Callable[[Invocation], Tri]
+
+KEYS = ("program", "flags", "subcommand", "args", "redirect_to", "code_from", "via", "dynamic", "fork_bomb", "unparseable", "field")
+EXAMPLE = "command: {program: rm, flags: [[-r, -R, --recursive], [-f, --force]]}"
+
+
+# --- tri-state logic --------------------------------------------------------------
+
+
+def all3(results: Iterable[Tri]) -> Tri:
+    """False if any is False, else None if any is None, else True (True for none at all)."""
+    unknown = False
+    for result in results:
+        if result is False:
+            return False
+        unknown = unknown or result is None
+    return None if unknown else True
+
+
+def any3(results: Iterable[Tri]) -> Tri:
+    """True if any is True, else None if any is None, else False."""
+    unknown = False
+    for result in results:
+        if result is True:
+            return True
+        unknown = unknown or result is None
+    return None if unknown else False
+
+
+# --- value validation --------------------------------------------------------------
+
+
+def _strings(value: object, key: str, example: str) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise SpecError(f"{key} must not be empty", key=(key,), hint=f"e.g. {example}")
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item:
+            where = (key, i) if isinstance(value, list) else (key,)
+            if isinstance(item, int | float) and not isinstance(item, bool):
+                raise SpecError(f"{key} items must be strings, got the number {item!r}", key=where,
+                                hint="quote it: YAML reads 0777 as the number 511")
+            raise SpecError(f"{key} items must be non-empty strings, got {type(item).__name__}", key=where, hint=f"e.g. {example}")
+    return list(items)
+
+
+def _groups(value: object, key: str, example: str) -> list[list[str]]:
+    """A string, or a list whose items are strings (required) or lists of strings (any one of them)."""
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise SpecError(f"{key} must not be empty", key=(key,), hint=f"e.g. {example}")
+    groups: list[list[str]] = []
+    for i, item in enumerate(items):
+        try:
+            groups.append(_strings(item, key, example))
+        except SpecError as exc:
+            where = (key, i, *exc.key[1:]) if isinstance(value, list) else exc.key
+            raise SpecError(exc.message, key=where, hint=exc.hint) from None
+    return groups
+
+
+def _globs(value: object, key: str, example: str, *, fold: bool = False) -> GlobSet:
+    try:
+        return GlobSet.parse(_strings(value, key, example), fold=fold)
+    except SpecError as exc:
+        raise SpecError(exc.message, key=exc.key or (key,), hint=exc.hint) from None
+
+
+def _bool(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"{key} must be true or false, got {value!r}", key=(key,), hint=f"{key}: true")
+    return value
+
+
+# --- per-invocation checks -------------------------------------------------------------
+
+
+def _glob_word(arg: Arg, globs: GlobSet) -> Tri:
+    """Does the word match? Unknown if it is built at run time and could."""
+    if arg.static:
+        return globs.match(_normal(arg.text))
+    return globs.match_partial(arg.prefix)
+
+
+def _normal(text: str) -> str:
+    """Paths are compared normalized: ``//dev/./sda`` -> ``/dev/sda``, ``of=/dev//sda`` -> ``of=/dev/sda``."""
+    if text.startswith("/"):
+        return norm_path(text)
+    key, eq, value = text.partition("=")
+    if eq and value.startswith("/") and "/" not in key:
+        return key + "=" + norm_path(value)
+    return text
+
+
+def _program(value: object) -> Check:
+    globs = _globs(value, "program", "rm or [mkfs, 'mkfs.*']", fold=True)
+
+    def program(inv: Invocation) -> Tri:
+        return None if inv.program is None else globs.match(inv.program)
+
+    return program
+
+
+def _flags(value: object) -> Check:
+    groups = _groups(value, "flags", "[[-r, -R, --recursive], [-f, --force]]")
+    for i, group in enumerate(groups):
+        for spelling in group:
+            if not spelling.startswith("-") or spelling in ("-", "--"):
+                raise SpecError(f"flag {spelling!r} must start with '-'", key=("flags", i), hint="e.g. -f or --force")
+    sets = [frozenset(group) for group in groups]
+    longs = [tuple(s for s in group if s.startswith("--")) for group in groups]
+
+    def one(inv: Invocation, spellings: frozenset[str], long: tuple[str, ...]) -> Tri:
+        options = inv.options
+        if spellings & options.flags:
+            return True
+        if any(len(given) > 2 and spelling.startswith(given) for given in options.long for spelling in long):
+            return None  # a GNU abbreviation (--rec): very likely the same option
+        return None if options.maybe_option else False
+
+    def flags(inv: Invocation) -> Tri:
+        return all3(one(inv, s, long) for s, long in zip(sets, longs, strict=True))
+
+    return flags
+
+
+def _subcommand(value: object) -> Check:
+    globs = _globs(value, "subcommand", "[stop, restart]")
+
+    def subcommand(inv: Invocation) -> Tri:
+        operands = inv.options.operands
+        if not operands:
+            return None if inv.options.maybe_option else False
+        return _glob_word(operands[0], globs)
+
+    return subcommand
+
+
+def _args(value: object) -> Check:
+    groups = []
+    for i, group in enumerate(_groups(value, "args", '["of=/dev/*"] or [["777", "0777"], "/"]')):
+        try:
+            groups.append(GlobSet.parse(group))
+        except SpecError as exc:
+            raise SpecError(exc.message, key=("args", i), hint='put exclusions with what they refine: [["/dev/*", "!/dev/null"]]') from None
+
+    def args(inv: Invocation) -> Tri:
+        unknown = False
+        for globs in groups:
+            found: Tri = False
+            for arg in inv.args:
+                result = _glob_word(arg, globs)
+                if result:
+                    found = True
+                    break
+                if result is None:
+                    found = None
+            if found is False:
+                return False
+            unknown = unknown or found is None
+        return None if unknown else True
+
+    return args
+
+
+def _redirect_to(value: object) -> Check:
+    globs = _globs(value, "redirect_to", '["/dev/sd*", "!/dev/null"]')
+
+    def redirect_to(inv: Invocation) -> Tri:
+        return any3(_glob_word(r.target, globs) for r in inv.redirects if r.writes and r.target is not None)
+
+    return redirect_to
+
+
+def _names(key: str, attribute: Callable[[Invocation], Iterable[str]]) -> Callable[[object], Check]:
+    def compile_names(value: object) -> Check:
+        globs = _globs(value, key, "[curl, wget]", fold=True)
+
+        def names(inv: Invocation) -> Tri:
+            return any(globs.match(name) for name in attribute(inv))
+
+        return names
+
+    return compile_names
+
+
+def _dynamic(value: object) -> Check:
+    wanted = _bool(value, "dynamic")
+
+    def dynamic(inv: Invocation) -> Tri:
+        return (inv.dynamic is not None) == wanted
+
+    return dynamic
+
+
+_INVOCATION_KEYS: dict[str, Callable[[object], Check]] = {
+    "program": _program,
+    "flags": _flags,
+    "subcommand": _subcommand,
+    "args": _args,
+    "redirect_to": _redirect_to,
+    "code_from": _names("code_from", lambda inv: inv.code_from),
+    "via": _names("via", lambda inv: inv.via),
+    "dynamic": _dynamic,
+}
+
+
+# --- the condition ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Index:
+    """Facts that let a rule skip an analysis without looking at its invocations."""
+
+    programs: frozenset[str] | None = None
+    """The rule names exactly these programs (case-folded)."""
+    code_from: frozenset[str] | None = None
+    dynamic: bool = False
+    """The rule needs a dynamic invocation."""
+
+    def excludes(self, analysis: Analysis) -> bool:
+        if self.programs is not None and not analysis.unknown_program and self.programs.isdisjoint(analysis.programs):
+            return True
+        if self.code_from is not None and self.code_from.isdisjoint(analysis.code_from):
+            return True
+        return self.dynamic and not analysis.dynamic
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    checks: tuple[Check, ...]
+    fork_bomb: bool | None
+    unparseable: bool | None
+    fields: Fields
+    every: bool
+    """Allow rules: every invocation must match."""
+    index: Index = Index()
+
+    def judge(self, analysis: Analysis) -> Tri:
+        if analysis.error is not None:
+            return self.unparseable if self.unparseable is not None else None
+        if self.unparseable is not None:
+            return not self.unparseable
+        if self.fork_bomb is not None and analysis.fork_bomb != self.fork_bomb:
+            return False
+        if not self.checks:
+            return True
+        if not analysis.invocations:
+            return False
+        if self.every:
+            return all3(self.one(inv) for inv in analysis.invocations)
+        if self.index.excludes(analysis):
+            return False
+        unknown = False
+        for inv in analysis.invocations:
+            result = self.one(inv)
+            if result is True:
+                return True
+            unknown = unknown or result is None
+        return None if unknown else False
+
+    def one(self, inv: Invocation) -> Tri:
+        unknown = False
+        for check in self.checks:
+            result = check(inv)
+            if result is False:
+                return False
+            unknown = unknown or result is None
+        return None if unknown else True
+
+    def __call__(self, view: CallView) -> Tri:
+        found = analyses(view, self.fields)
+        if not found:
+            return False
+        if len(found) == 1:
+            return self.judge(found[0])
+        results = (self.judge(a) for a in found)
+        return all3(results) if self.every else any3(results)
+
+
+def _spec(value: object) -> dict[str, object]:
+    if isinstance(value, str | list):
+        return {"program": value}
+    if not isinstance(value, dict):
+        raise SpecError(f"command must be a mapping (or a program name), got {type(value).__name__}", hint=f"e.g. {EXAMPLE}")
+    if not value:
+        raise SpecError("command needs at least one key", hint="known keys: " + ", ".join(KEYS))
+    for key in value:
+        if key not in KEYS:
+            close = difflib.get_close_matches(str(key), KEYS, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else "known keys: " + ", ".join(KEYS)
+            raise SpecError(f"unknown key {key!r} in command", key=(str(key),), hint=hint)
+    return value
+
+
+def compile_command(value: object, context: CompileContext) -> Condition:
+    spec = _spec(value)
+    unparseable = _bool(spec["unparseable"], "unparseable") if "unparseable" in spec else None
+    if unparseable is not None and set(spec) - {"unparseable", "field"}:
+        raise SpecError("unparseable cannot be combined with other command keys", key=("unparseable",),
+                        hint="write a separate rule: command: {unparseable: true}")
+    selected = fields()
+    if "field" in spec:
+        selected = fields(frozenset(f.lower() for f in _strings(spec["field"], "field", "[command, cmd]")), True)
+    checks = tuple(compile_key(spec[key]) for key, compile_key in _INVOCATION_KEYS.items() if key in spec)
+    fork_bomb = _bool(spec["fork_bomb"], "fork_bomb") if "fork_bomb" in spec else None
+    return CommandSpec(checks, fork_bomb, unparseable, selected, context.section == "allow", _index(spec))
+
+
+def _index(spec: dict[str, object]) -> Index:
+    programs = _globs(spec["program"], "program", "", fold=True).literal if "program" in spec else None
+    code_from = _globs(spec["code_from"], "code_from", "", fold=True).literal if "code_from" in spec else None
+    return Index(programs, code_from, spec.get("dynamic") is True)

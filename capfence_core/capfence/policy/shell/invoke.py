@@ -1,0 +1,410 @@
+"""What a program does with its argument vector: run another command, run code, or just run.
+
+:func:`dispatch` is called with the expanded words of a simple command (or an
+argv list). It records an :class:`~capfence.policy.shell.model.Invocation`
+for the program and, for the programs that run something else, continues
+with what they run:
+
+* wrappers (``sudo -u x env A=1 nice -n 5 rm``) -> the wrapped command, with
+  the wrapper added to ``via``;
+* launchers (``find -exec rm {} ;``, ``fd -x``) -> each command they launch,
+  with ``{}`` as an operand filled in at run time;
+* shells (``sh -c CODE``, ``sh < file``, ``curl | sh``), ``eval``, ``source``,
+  ``alias``, ``trap``, ``ssh host CODE``, ``watch CODE`` -> the code,
+  analyzed recursively when it is known, reported as dynamic (with where it
+  comes from) when it is not;
+* other interpreters (python, perl, ruby, node, php, lua) -> their code is
+  opaque, but code read from a pipe, a process substitution, a download or
+  built at run time is reported the same way.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from capfence.policy.shell.context import Site, norm_path
+from capfence.policy.shell.model import Arg, Invocation, Kind, Options
+from capfence.policy.shell.options import PLAIN, OptionSpec, parse_options, split_leading
+from capfence.policy.shell.programs import (
+    APPLET_HOSTS,
+    INTERPRETERS,
+    LAUNCHER_ACTIONS,
+    OPTION_SPECS,
+    SOURCE_COMMANDS,
+    STDIN_PATHS,
+    WRAPPERS,
+    Interpreter,
+    Wrapper,
+    family,
+)
+
+if TYPE_CHECKING:
+    from capfence.policy.shell.analyzer import Analyzer
+
+_PLACEHOLDERS = ("{}", "{/}", "{//}", "{.}", "{/.}")
+
+
+def program_name(text: str) -> str:
+    """The name a rule sees: the base name of the command word (``/usr/bin/rm`` -> ``rm``)."""
+    return posixpath.basename(text.rstrip("/")) or text
+
+
+def dispatch(an: Analyzer, args: Sequence[Arg], site: Site) -> None:
+    head, rest = args[0], tuple(args[1:])
+    if not head.static or head.globbing:
+        an.emit(Invocation(None, rest, site.redirects, site.via, _unknown_name(head), head.sources, parse_options(rest)))
+        return
+    name = program_name(head.text)
+    if name in WRAPPERS:
+        _wrapper(an, name, WRAPPERS[name], rest, site)
+    elif name in LAUNCHER_ACTIONS:
+        _launcher(an, name, rest, site)
+    elif (kind := family(name)) in INTERPRETERS:
+        _interpreter(an, name, INTERPRETERS[kind], rest, site)
+    elif name in SOURCE_COMMANDS:
+        _source(an, name, rest, site)
+    elif name == "eval":
+        _eval(an, rest, site)
+    elif name in ("alias", "trap"):
+        _deferred(an, name, rest, site)
+    else:
+        code_from = an.written.get(norm_path(head.text), frozenset()) if "/" in head.text else frozenset()
+        invocation = Invocation(name, rest, site.redirects, site.via, None, code_from, parse_options(rest, OPTION_SPECS.get(name, PLAIN)))
+        an.emit(invocation)
+        an.track_writes(invocation, site.stdin)
+
+
+def _unknown_name(head: Arg) -> str:
+    if head.kind is Kind.PLACEHOLDER:
+        return "the command name comes from the launcher's input"
+    if head.static:
+        return f"the command name {head.text!r} is a file-name pattern"
+    return "the command name is built at run time"
+
+
+def _emit(an: Analyzer, name: str, rest: tuple[Arg, ...], site: Site, reasons: list[str], sources: frozenset[str],
+          options: Options | None = None) -> None:
+    if options is None:
+        options = parse_options(rest, OPTION_SPECS.get(name, PLAIN))
+    an.emit(Invocation(name, rest, site.redirects, site.via, reasons[0] if reasons else None, sources, options))
+
+
+def leading_options(rest: Sequence[Arg], start: int, spec: OptionSpec) -> Options:
+    """Options of a program whose own options end where the command or script it runs begins."""
+    lead = parse_options(rest[:start], spec)
+    return Options(lead.flags, lead.long, lead.operands + tuple(rest[start:]), lead.maybe_option, lead.values)
+
+
+def join_words(words: Sequence[Arg]) -> Arg:
+    """Words joined by spaces, as ``ssh host a b`` or ``eval a b`` hand them to a shell."""
+    if all(w.static for w in words):
+        return Arg.of(" ".join(w.text for w in words))
+    sources: frozenset[str] = frozenset().union(*(w.sources for w in words))
+    kind = Kind.PLACEHOLDER if any(w.kind is Kind.PLACEHOLDER for w in words) else Kind.DYNAMIC
+    return Arg(" ".join(w.text for w in words), kind, "", sources=sources)
+
+
+# --- wrappers ---------------------------------------------------------------------------
+
+
+def _wrapper(an: Analyzer, name: str, spec: Wrapper, rest: tuple[Arg, ...], site: Site) -> None:
+    options, start = split_leading(rest, spec.options)
+    names = {n for n, _ in options}
+    runs = spec.runs_operands and (not spec.operands_need or bool(names & spec.operands_need))
+    operands = list(rest[start + spec.skip :])
+    if spec.permute and not runs:  # su user -c CODE: options anywhere, operands are not a command
+        options, operands = _all_options(rest, spec), []
+    elif spec.permute:  # flock FILE -c CODE: options may follow the positional operands
+        more, used = split_leading(operands, spec.options)
+        options, operands = options + more, operands[used:]
+    names = {n for n, _ in options}
+    inner = site.nest(name, stdin=site.stdin)
+    reasons: list[str] = []
+    sources: frozenset[str] = frozenset()
+    for option, value in options:
+        if option in spec.code:
+            reason, found = an.code(value, inner)
+            reasons += [reason] if reason else []
+            sources |= found
+    command: list[Arg] = []
+    if runs and not names & spec.no_command:
+        if name in APPLET_HOSTS:
+            command = operands if operands and not operands[0].text.startswith("-") else []
+        elif name == "xargs":
+            command = _xargs_command(rest[:start], options, operands)
+            inner = site.nest(name)  # xargs gives the command /dev/null as input
+        elif operands and spec.joined and not names & spec.exec_opts:
+            reason, found = an.code(join_words(operands), inner)
+            reasons += [reason] if reason else []
+            sources |= found
+        else:
+            command = operands or ([Arg.of("sh")] if names & spec.shell or name == "chroot" else [])
+    _emit(an, name, rest, site, reasons, sources, leading_options(rest, start, spec.options))
+    if command:
+        dispatch(an, command, inner)
+
+
+def _all_options(rest: tuple[Arg, ...], spec: Wrapper) -> list[tuple[str, Arg | None]]:
+    """Options anywhere among the words (GNU permutation), for wrappers such as ``su user -c CODE``."""
+    found: list[tuple[str, Arg | None]] = []
+    i = 0
+    while i < len(rest):
+        options, used = split_leading(rest[i:], spec.options)
+        found += options
+        i += used + 1
+    return found
+
+
+def _xargs_command(leading: tuple[Arg, ...], options: list[tuple[str, Arg | None]], operands: list[Arg]) -> list[Arg]:
+    """The command xargs runs: its words, with input items where ``-I`` says or appended at the end."""
+    replace = next((v.text for n, v in options if n == "-I" and v is not None and v.static), None)
+    for word in leading:
+        if word.text.startswith("--replace"):
+            replace = word.text.partition("=")[2] or "{}"
+        elif word.text.startswith("-i"):
+            replace = word.text[2:] or "{}"
+    command = operands or [Arg.of("echo")]
+    if replace:
+        return [_placeholder(word, (replace,)) for word in command]
+    return [*command, Arg("{}", Kind.PLACEHOLDER, "")]
+
+
+def _placeholder(word: Arg, marks: tuple[str, ...]) -> Arg:
+    if not word.static:
+        return word
+    positions = [word.text.find(mark) for mark in marks if mark in word.text]
+    if not positions:
+        return word
+    return Arg(word.text, Kind.PLACEHOLDER, word.text[: min(positions)], word.globbing, word.sources)
+
+
+# --- launchers ----------------------------------------------------------------------------
+
+
+def _launcher(an: Analyzer, name: str, rest: tuple[Arg, ...], site: Site) -> None:
+    actions, terminated = LAUNCHER_ACTIONS[name]
+    own: list[Arg] = []
+    commands: list[list[Arg]] = []
+    i = 0
+    while i < len(rest):
+        own.append(rest[i])
+        if not (rest[i].static and rest[i].text in actions):
+            i += 1
+            continue
+        words: list[Arg] = []
+        i += 1
+        while i < len(rest) and not _ends_action(rest[i], words, terminated):
+            words.append(rest[i])
+            i += 1
+        i += 1
+        command = [_placeholder(w, _PLACEHOLDERS) for w in words]
+        if command and not terminated and not any(w.kind is Kind.PLACEHOLDER for w in command):
+            command.append(Arg("{}", Kind.PLACEHOLDER, ""))
+        commands += [command] if command else []
+    _emit(an, name, rest, site, [], frozenset(), parse_options(own, OPTION_SPECS.get(name, PLAIN)))
+    for command in commands:
+        dispatch(an, command, site.nest(name))
+
+
+def _ends_action(word: Arg, words: list[Arg], terminated: bool) -> bool:
+    if not word.static:
+        return False
+    if word.text == ";":
+        return True
+    return terminated and word.text == "+" and bool(words) and "{}" in words[-1].text
+
+
+# --- code runners -----------------------------------------------------------------------------
+
+
+@dataclass
+class Reading:
+    """Where an interpreter takes its code from, per its arguments."""
+
+    code: list[Arg | None] = field(default_factory=list)
+    script: Arg | None = None
+    stdin: bool = False
+    dynamic_options: bool = False
+    start: int = 0
+    """Index of the first operand (the interpreter's own options end there)."""
+
+
+def read_code(args: tuple[Arg, ...], spec: Interpreter) -> Reading:
+    reading = Reading()
+    i = 0
+    shell_c = final = False
+    while i < len(args):
+        arg = args[i]
+        if not arg.static:
+            starts_like_option = arg.kind is Kind.DYNAMIC and (arg.prefix == "" or arg.prefix.startswith("-"))
+            reading.dynamic_options = starts_like_option and i < len(args) - 1
+            break
+        text = arg.text
+        if text in ("--", "-"):
+            reading.stdin = reading.stdin or text == "-"
+            i += 1
+            break
+        if text.startswith("--"):
+            i, final = _long_option(args, i, spec, reading)
+        elif text.startswith("-") or (spec.shell and text.startswith("+") and len(text) > 1):
+            i, shell_c, final = _short_options(args, i, spec, reading, shell_c)
+        else:
+            break
+        if final:
+            return Reading(reading.code, None, False, reading.dynamic_options, i)
+    reading.start = i
+    operands = args[i:]
+    if shell_c:
+        reading.code.append(operands[0] if operands else None)
+    elif spec.operand_is_code:
+        if not reading.code and reading.script is None and operands:
+            reading.code.append(operands[0])
+        return reading
+    elif not reading.code and reading.script is None and operands and spec.operand_is_script and not reading.stdin:
+        reading.script = operands[0]
+    if not reading.code and reading.script is None:
+        reading.stdin = True
+    return reading
+
+
+def _long_option(args: tuple[Arg, ...], i: int, spec: Interpreter, reading: Reading) -> tuple[int, bool]:
+    name, eq, value = args[i].text.partition("=")
+    i += 1
+    takes = name in spec.code or name in spec.script or name in spec.options.value_long
+    given: Arg | None = Arg.of(value) if eq else None
+    if takes and not eq:
+        given = args[i] if i < len(args) else None
+        i += 1
+    if name in spec.code:
+        reading.code.append(given)
+    elif name in spec.script:
+        reading.script = given
+    return i, name in spec.final
+
+
+def _short_options(args: tuple[Arg, ...], i: int, spec: Interpreter, reading: Reading, shell_c: bool) -> tuple[int, bool, bool]:
+    letters = args[i].text[1:]
+    plus = args[i].text.startswith("+")
+    i += 1
+    for j, letter in enumerate(letters):
+        option = "-" + letter
+        if spec.shell and not plus and letter in "cs":
+            shell_c = shell_c or letter == "c"
+            reading.stdin = reading.stdin or letter == "s"
+            continue
+        if letter in spec.attached:
+            break
+        if not (option in spec.code or option in spec.script or option in spec.final or letter in spec.options.value_short):
+            continue
+        value: Arg | None = Arg.of(letters[j + 1 :]) if letters[j + 1 :] else None
+        if value is None:
+            value = args[i] if i < len(args) else None
+            i += 1
+        if option in spec.code:
+            reading.code.append(value)
+        elif option in spec.script:
+            reading.script = value
+        return i, shell_c, option in spec.final
+    return i, shell_c, False
+
+
+def _interpreter(an: Analyzer, name: str, spec: Interpreter, rest: tuple[Arg, ...], site: Site) -> None:
+    reading = read_code(rest, spec)
+    inner = site.nest(name, stdin=site.stdin)
+    reasons = ["its options are built at run time"] if reading.dynamic_options else []
+    sources: frozenset[str] = frozenset()
+    for code in reading.code:
+        reason, found = an.code(code, inner) if spec.shell else an.foreign_code(code, family(name), inner)
+        reasons += [reason] if reason else []
+        sources |= found
+    stdin = reading.stdin
+    script = reading.script
+    if script is not None:
+        if script.procsub:
+            reasons.append("runs code produced at run time (process substitution)")
+            sources |= script.sources
+        elif script.static and script.text in STDIN_PATHS:
+            stdin = True
+        elif script.static:
+            sources |= an.written.get(norm_path(script.text), frozenset())
+    if stdin:
+        reason, found = an.stdin_code(site.stdin, spec.shell, inner, family(name))
+        reasons += [reason] if reason else []
+        sources |= found
+    _emit(an, name, rest, site, reasons, sources, leading_options(rest, reading.start, spec.options))
+
+
+def _source(an: Analyzer, name: str, rest: tuple[Arg, ...], site: Site) -> None:
+    operands = rest[1:] if rest and rest[0].static and rest[0].text == "--" else rest
+    reasons: list[str] = []
+    sources: frozenset[str] = frozenset()
+    script = operands[0] if operands else None
+    if script is not None and script.procsub:
+        reasons.append("runs code produced at run time (process substitution)")
+        sources = script.sources
+    elif script is not None and script.static and script.text in STDIN_PATHS:
+        reason, sources = an.stdin_code(site.stdin, True, site.nest(name, stdin=site.stdin))
+        reasons += [reason] if reason else []
+    elif script is not None and script.static:
+        sources = an.written.get(norm_path(script.text), frozenset())
+    _emit(an, name, rest, site, reasons, sources)
+
+
+def _eval(an: Analyzer, rest: tuple[Arg, ...], site: Site) -> None:
+    words = [w for w in rest if not (w.static and w.text == "--")]
+    reason, sources = an.code(join_words(words), site.nest("eval", stdin=site.stdin)) if words else (None, frozenset())
+    if reason:
+        reason = "eval of text built at run time"
+    _emit(an, "eval", rest, site, [reason] if reason else [], sources)
+
+
+def _deferred(an: Analyzer, name: str, rest: tuple[Arg, ...], site: Site) -> None:
+    """``alias NAME=CODE`` and ``trap CODE SIGNAL``: code that may run later is analyzed now."""
+    inner = site.nest(name)
+    codes: list[Arg] = []
+    if name == "alias":
+        for word in rest:
+            if word.static and "=" in word.text and not word.text.startswith("-"):
+                codes.append(Arg.of(word.text.partition("=")[2]))
+            elif not word.static:
+                codes.append(word)
+    else:
+        operands = [w for w in rest if not (w.static and w.text.startswith("-"))]
+        if len(operands) >= 2 and not (operands[0].static and operands[0].text in ("", "-")):
+            codes.append(operands[0])
+    reasons: list[str] = []
+    sources: frozenset[str] = frozenset()
+    for code in codes:
+        reason, found = an.code(code, inner)
+        reasons += [reason] if reason else []
+        sources |= found
+    _emit(an, name, rest, site, reasons, sources)
+
+
+# --- downloads ----------------------------------------------------------------------------------
+
+
+def downloaded_files(invocation: Invocation) -> list[str]:
+    """Files a downloader writes (``curl -o F``, ``curl -O URL``, ``wget URL``, ``wget -O F``)."""
+    options = invocation.options
+    outputs = [v for n, v in options.values if n in ("-o", "--output", "--output-document") or (n == "-O" and invocation.program == "wget")]
+    urls = [o.text for o in options.operands if o.static and "/" in o.text]
+    remote = invocation.program == "wget" and not outputs
+    remote = remote or (bool(options.flags & {"-O", "--remote-name", "--remote-name-all"}) and invocation.program != "wget")
+    files = [v.text for v in outputs if v.static and v.text != "-"]
+    if remote:
+        prefix = next((v.text for n, v in options.values if n in ("-P", "--directory-prefix", "--output-dir") and v.static), "")
+        files += [posixpath.join(prefix, _url_name(url)) for url in urls]
+    return files
+
+
+def _url_name(url: str) -> str:
+    try:
+        path = urlsplit(url if "://" in url else "http://" + url).path
+    except ValueError:
+        return "index.html"
+    return posixpath.basename(path) or "index.html"

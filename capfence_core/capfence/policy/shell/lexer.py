@@ -1,0 +1,502 @@
+"""Tokens of POSIX shell (plus the bash forms agents write), with quoting resolved.
+
+The lexer turns characters into words and operators exactly as a shell does
+*before* expansion: quotes and backslashes are removed (``'...'``, ``"..."``,
+``$'...'`` with its escapes), while parameter expansions, command and process
+substitutions and arithmetic are kept as structured parts of the word.
+``$(...)`` and ``<(...)`` are parsed by calling back into the parser on the
+same character stream, which is how a shell finds the closing parenthesis
+(a ``case`` pattern's ``)`` inside ``$(...)`` does not end it). Backquoted
+commands are unescaped, then parsed as a separate text.
+
+Anything a shell would reject or wait for more input on (an unterminated
+quote, ``$(`` or ``${``) raises :class:`ParseError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from capfence.policy.shell.ast import Arith, Assign, CmdSub, HereDoc, Lit, Param, Part, ProcSub, Script, Word
+
+MAX_NESTING = 24
+"""Substitutions and compound commands nested deeper than this are refused (``ParseError``)."""
+
+
+class ParseError(ValueError):
+    """The text is not a complete, valid shell command."""
+
+
+OPERATORS = (";;&", "&>>", "<<<", "<<-", "&&", "||", ";;", ";&", "|&", "&>", ">>", ">|", ">&", "<<", "<&", "<>",
+             "(", ")", ";", "&", "|", "<", ">")
+REDIRECT_OPS = frozenset({"<", ">", ">>", ">|", "<>", "<&", ">&", "&>", "&>>", "<<", "<<-", "<<<"})
+_OP_START = frozenset(";&|()<>")
+_BLANKS = frozenset(" \t")
+_BLANK_RUN = re.compile(r"[ \t]*")
+_OPS = frozenset(OPERATORS)
+_WORD_END = frozenset(" \t\n;&|)")
+_PLAIN = re.compile(r"[^ \t\n;&|()<>'\"\\$`]+")
+_DQ_PLAIN = re.compile(r"[^\"\\$`]+")
+_HEREDOC_PLAIN = re.compile(r"[^\\$`]+")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SPECIAL_PARAM = frozenset("@*#?$!-0123456789")
+_ARRAY_ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
+_ANSI_SIMPLE = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+                "\\": "\\", "'": "'", '"': '"', "?": "?"}
+_EXTGLOB = frozenset("@!+*?")
+
+
+@dataclass(slots=True)
+class Token:
+    kind: str
+    """``word``, ``op``, ``io`` (a redirection's fd number), ``newline`` or ``eof``."""
+    text: str
+    word: Word | None = None
+    assign: Assign | None = None
+    """Set for an array assignment ``name=(a b c)`` (also given as ``word``)."""
+
+
+SubParser = Callable[["Lexer"], Script]
+"""Parses a command list from the lexer's position through the closing ``)``."""
+TextParser = Callable[[str, int], Script]
+"""Parses a separate text (a backquoted command) at a nesting depth."""
+
+
+class _Parts:
+    """Accumulates word parts, merging adjacent literals of the same quoting."""
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[Part] = []
+
+    def lit(self, text: str, quoted: bool) -> None:
+        last = self.items[-1] if self.items else None
+        if not text:
+            if quoted and not (isinstance(last, Lit) and last.quoted):
+                self.items.append(Lit("", True))  # '' is an empty word, not no word; {,}'' keeps two words
+            return
+        if isinstance(last, Lit) and last.quoted == quoted:
+            self.items[-1] = Lit(last.text + text, quoted)
+        else:
+            self.items.append(Lit(text, quoted))
+
+    def add(self, part: Part) -> None:
+        if isinstance(part, Lit):
+            self.lit(part.text, part.quoted)
+        else:
+            self.items.append(part)
+
+    def word(self) -> Word:
+        return Word(tuple(self.items))
+
+
+class Lexer:
+    def __init__(self, src: str, depth: int, sub: SubParser, text: TextParser) -> None:
+        self.src = src
+        self.pos = 0
+        self.depth = depth
+        self.sub = sub
+        self.text = text
+        self.heredocs: list[HereDoc] = []
+
+    # --- helpers ------------------------------------------------------------
+
+    def _char(self, offset: int = 0) -> str:
+        i = self.pos + offset
+        return self.src[i] if i < len(self.src) else ""
+
+    def _fail(self, message: str) -> ParseError:
+        return ParseError(f"{message} (at offset {self.pos})")
+
+    def nested(self, parse: Callable[[], Script]) -> Script:
+        """Run ``parse`` one nesting level deeper, refusing absurd depths."""
+        if self.depth >= MAX_NESTING:
+            raise self._fail("nested too deeply")
+        self.depth += 1
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
+
+    # --- tokens ---------------------------------------------------------------
+
+    def next_token(self) -> Token:
+        src = self.src
+        end = len(src)
+        pos = _BLANK_RUN.match(src, self.pos).end()  # type: ignore[union-attr]
+        while pos < end and (src[pos] == "#" or src.startswith("\\\n", pos)):
+            if src[pos] == "#":
+                newline = src.find("\n", pos)
+                pos = end if newline < 0 else newline
+            else:
+                pos += 2
+            pos = _BLANK_RUN.match(src, pos).end()  # type: ignore[union-attr]
+        self.pos = pos
+        if pos >= end:
+            self._read_heredocs()
+            return Token("eof", "")
+        c = src[pos]
+        if c == "\n":
+            self.pos += 1
+            self._read_heredocs()
+            return Token("newline", "\n")
+        if c in _OP_START and not (c in "<>" and src.startswith("(", pos + 1)):
+            for length in (3, 2, 1):
+                op = src[pos : pos + length]
+                if op in _OPS:
+                    self.pos += length
+                    return Token("op", op)
+        plain = _PLAIN.match(src, pos)
+        if plain is not None and (plain.end() >= end or src[plain.end()] in _WORD_END):
+            # the common case: a word of ordinary characters followed by a blank or an operator
+            text = plain.group()
+            self.pos = plain.end()
+            return Token("word", text, Word((Lit(text, False),)))
+        return self._word_token()
+
+    def _word_token(self) -> Token:
+        parts = self.scan_word()
+        word = parts.word()
+        bare = word.bare
+        if bare is not None:
+            if bare.isdigit() and self._char() in ("<", ">") and self._char(1) != "(":
+                return Token("io", bare)
+            if self._char() == "(" and _ARRAY_ASSIGN.fullmatch(bare):
+                return self._array(bare)
+        return Token("word", bare or "", word)
+
+    def _array(self, head: str) -> Token:
+        self.pos += 1
+        elements: list[Word] = []
+        parts = _Parts()
+        parts.lit(head + "(", False)
+        while True:
+            tok = self.next_token()
+            if tok.kind == "newline":
+                continue
+            if tok.kind == "op" and tok.text == ")":
+                break
+            if tok.kind != "word" or tok.word is None:
+                raise self._fail(f"unexpected {tok.text or tok.kind!r} in array assignment")
+            elements.append(tok.word)
+            for part in tok.word.parts:
+                parts.add(part)
+            parts.lit(" ", True)
+        parts.lit(")", False)
+        name = head.rstrip("=").rstrip("+")
+        return Token("word", "", parts.word(), Assign(name, None, tuple(elements)))
+
+    # --- words ----------------------------------------------------------------
+
+    def scan_word(self) -> _Parts:
+        """Read one word at the current position (unquoted context)."""
+        src = self.src
+        parts = _Parts()
+        while self.pos < len(src):
+            c = src[self.pos]
+            plain = _PLAIN.match(src, self.pos)
+            if plain:
+                self.pos = plain.end()
+                parts.lit(plain.group(), False)
+                if self._char() == "(" and plain.group()[-1] in _EXTGLOB:
+                    parts.lit(self._balanced_parens(), False)
+                continue
+            if c in " \t\n" or (c in _OP_START and not (c in "<>" and self._char(1) == "(")):
+                break
+            self._special(c, parts)
+        return parts
+
+    def _special(self, c: str, parts: _Parts) -> None:
+        if c == "\\":
+            nxt = self._char(1)
+            self.pos += 2 if nxt else 1
+            if nxt != "\n":
+                parts.lit(nxt or "\\", bool(nxt))
+        elif c == "'":
+            end = self.src.find("'", self.pos + 1)
+            if end < 0:
+                raise self._fail("unterminated single quote")
+            parts.lit(self.src[self.pos + 1 : end], True)
+            self.pos = end + 1
+        elif c == '"':
+            self.pos += 1
+            self._double_quoted(parts)
+        elif c == "`":
+            parts.add(self._backquote(in_dquote=False))
+        elif c == "$":
+            self._dollar(parts, quoted=False)
+        else:  # <( or >(
+            self.pos += 2
+            parts.add(ProcSub(self.nested(lambda: self.sub(self)), c))
+
+    def _balanced_parens(self) -> str:
+        start, depth = self.pos, 0
+        while self.pos < len(self.src):
+            c = self.src[self.pos]
+            self.pos += 1
+            if c == "\\":
+                self.pos += 1
+            elif c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+                if depth == 0:
+                    return self.src[start : self.pos]
+        raise self._fail("unterminated extended glob")
+
+    def _double_quoted(self, parts: _Parts) -> None:
+        src = self.src
+        before = len(parts.items)
+        while True:
+            if self.pos >= len(src):
+                raise self._fail("unterminated double quote")
+            c = src[self.pos]
+            if c == '"':
+                self.pos += 1
+                if len(parts.items) == before:
+                    parts.lit("", True)  # "" still makes a word
+                return
+            plain = _DQ_PLAIN.match(src, self.pos)
+            if plain:
+                parts.lit(plain.group(), True)
+                self.pos = plain.end()
+            elif c == "\\":
+                nxt = self._char(1)
+                self.pos += 2
+                if nxt in ('"', "\\", "$", "`"):
+                    parts.lit(nxt, True)
+                elif nxt != "\n":
+                    parts.lit("\\" + nxt, True)
+            elif c == "`":
+                parts.add(self._backquote(in_dquote=True))
+            else:
+                self._dollar(parts, quoted=True)
+
+    def heredoc_body(self) -> Word:
+        """The whole source read as an unquoted here-document body: only ``\\``, ``$`` and backquotes are special."""
+        src = self.src
+        parts = _Parts()
+        parts.lit("", True)
+        while self.pos < len(src):
+            c = src[self.pos]
+            plain = _HEREDOC_PLAIN.match(src, self.pos)
+            if plain:
+                parts.lit(plain.group(), True)
+                self.pos = plain.end()
+            elif c == "\\":
+                nxt = self._char(1)
+                self.pos += 2
+                if nxt in ("\\", "$", "`"):
+                    parts.lit(nxt, True)
+                elif nxt != "\n":
+                    parts.lit("\\" + nxt, True)
+            elif c == "`":
+                parts.add(self._backquote(in_dquote=True))
+            else:
+                self._dollar(parts, quoted=True)
+        return parts.word()
+
+    # --- $ forms ------------------------------------------------------------
+
+    def _dollar(self, parts: _Parts, quoted: bool) -> None:
+        nxt = self._char(1)
+        if nxt == "'" and not quoted:
+            self.pos += 2
+            parts.lit(self._ansi_c(), True)
+        elif nxt == '"' and not quoted:
+            self.pos += 2
+            self._double_quoted(parts)
+        elif nxt == "(":
+            if self._char(2) == "(":
+                arith = self._try_arith()
+                if arith is not None:
+                    parts.add(arith)
+                    return
+            self.pos += 2
+            parts.add(CmdSub(self.nested(lambda: self.sub(self)), quoted))
+        elif nxt == "{":
+            self.pos += 2
+            parts.add(self._braced_param(quoted))
+        else:
+            name = _NAME.match(self.src, self.pos + 1)
+            if name:
+                self.pos = name.end()
+                parts.add(Param(name.group(), quoted, True))
+            elif nxt and nxt in _SPECIAL_PARAM:
+                self.pos += 2
+                parts.add(Param(nxt, quoted, True))
+            else:
+                self.pos += 1
+                parts.lit("$", quoted)
+
+    def _ansi_c(self) -> str:
+        src = self.src
+        out: list[str] = []
+        truncated = False
+        while True:
+            if self.pos >= len(src):
+                raise self._fail("unterminated $'...' string")
+            c = src[self.pos]
+            if c == "'":
+                self.pos += 1
+                return "".join(out)
+            if c != "\\":
+                self.pos += 1
+                if not truncated:
+                    out.append(c)
+                continue
+            if self.pos + 1 >= len(src):
+                raise self._fail("unterminated $'...' string")
+            char, self.pos = _ansi_escape(src, self.pos + 1)
+            if char == "\x00":
+                truncated = True
+            elif not truncated:
+                out.append(char)
+
+    def _braced_param(self, quoted: bool) -> Param:
+        """``${...}``: the operator word may hold quotes and substitutions; ``}`` ends it."""
+        start = self.pos
+        inner = _Parts()
+        src = self.src
+        while True:
+            if self.pos >= len(src):
+                raise self._fail("unterminated ${")
+            c = src[self.pos]
+            if c == "}":
+                break
+            if c == "\\":
+                self.pos += 2
+            elif c == "'" and not quoted:
+                end = src.find("'", self.pos + 1)
+                if end < 0:
+                    raise self._fail("unterminated single quote")
+                self.pos = end + 1
+            elif c == '"':
+                self.pos += 1
+                self._double_quoted(inner)
+            elif c == "`":
+                inner.add(self._backquote(in_dquote=quoted))
+            elif c == "$":
+                self._dollar(inner, quoted=True)
+            else:
+                self.pos += 1
+        body = src[start : self.pos]
+        self.pos += 1
+        simple = bool(_NAME.fullmatch(body)) or (len(body) == 1 and body in _SPECIAL_PARAM) or body.isdigit()
+        name = _NAME.match(body)
+        expansions = tuple(p for p in inner.items if not isinstance(p, Lit))
+        return Param(name.group() if name else body, quoted, simple, expansions)
+
+    def _try_arith(self) -> Arith | None:
+        """``$((...))``; ``None`` (position unchanged) if it is really ``$( (...) ...)``."""
+        start = self.pos
+        self.pos += 3
+        parts = self.arith_until_close()
+        if parts is None:
+            self.pos = start
+            return None
+        return Arith(parts)
+
+    def arith_until_close(self) -> tuple[Part, ...] | None:
+        """Read arithmetic text through ``))``; ``None`` if a ``)`` closes early."""
+        src = self.src
+        depth = 0
+        parts = _Parts()
+        while True:
+            if self.pos >= len(src):
+                raise self._fail("unterminated arithmetic expression")
+            c = src[self.pos]
+            if c == ")":
+                if depth == 0:
+                    if self._char(1) != ")":
+                        return None
+                    self.pos += 2
+                    return tuple(p for p in parts.items if not isinstance(p, Lit))
+                depth -= 1
+                self.pos += 1
+            elif c == "(":
+                depth += 1
+                self.pos += 1
+            elif c == "$":
+                self._dollar(parts, quoted=True)
+            elif c == "`":
+                parts.add(self._backquote(in_dquote=True))
+            elif c == '"':
+                self.pos += 1
+                self._double_quoted(parts)
+            elif c == "\\":
+                self.pos += 2
+            else:
+                self.pos += 1
+
+    def _backquote(self, in_dquote: bool) -> CmdSub:
+        src = self.src
+        self.pos += 1
+        out: list[str] = []
+        while True:
+            if self.pos >= len(src):
+                raise self._fail("unterminated backquote")
+            c = src[self.pos]
+            if c == "`":
+                self.pos += 1
+                break
+            if c == "\\":
+                nxt = self._char(1)
+                if nxt in ("$", "`", "\\") or (in_dquote and nxt == '"'):
+                    out.append(nxt)
+                    self.pos += 2
+                    continue
+            out.append(c)
+            self.pos += 1
+        if self.depth >= MAX_NESTING:
+            raise self._fail("nested too deeply")
+        return CmdSub(self.text("".join(out), self.depth + 1), in_dquote)
+
+    # --- here-documents -------------------------------------------------------
+
+    def _read_heredocs(self) -> None:
+        pending, self.heredocs = self.heredocs, []
+        for doc in pending:
+            doc.body = self._heredoc(doc)
+
+    def _heredoc(self, doc: HereDoc) -> Word:
+        src = self.src
+        lines: list[str] = []
+        while self.pos < len(src):
+            end = src.find("\n", self.pos)
+            line = src[self.pos :] if end < 0 else src[self.pos : end]
+            self.pos = len(src) if end < 0 else end + 1
+            if doc.strip_tabs:
+                line = line.lstrip("\t")
+            if line == doc.delimiter:
+                break
+            lines.append(line + "\n")
+        text = "".join(lines)
+        if doc.quoted:
+            return Word((Lit(text, True),))
+        body = Lexer(text, self.depth + 1, self.sub, self.text)
+        return body.heredoc_body()
+
+
+def _ansi_escape(src: str, i: int) -> tuple[str, int]:
+    """Decode one ``$'...'`` escape starting after the backslash at ``i``; return (char, next index)."""
+    c = src[i] if i < len(src) else ""
+    if c in _ANSI_SIMPLE:
+        return _ANSI_SIMPLE[c], i + 1
+    if c in "01234567":
+        digits = re.match(r"[0-7]{1,3}", src[i:])
+        assert digits is not None
+        return chr(int(digits.group(), 8) & 0xFF), i + len(digits.group())
+    spec = {"x": 2, "u": 4, "U": 8}.get(c)
+    if spec:
+        digits = re.match(f"[0-9A-Fa-f]{{1,{spec}}}", src[i + 1 :])
+        if digits:
+            value = int(digits.group(), 16)
+            return (chr(value) if value <= 0x10FFFF else "\ufffd"), i + 1 + len(digits.group())
+        return "\\" + c, i + 1
+    if c == "c" and i + 1 < len(src):
+        return chr(ord(src[i + 1]) & 0x1F), i + 2
+    return "\\" + c, i + 1

@@ -1,0 +1,117 @@
+"""What the analyzer knows about a command text: every program it would run, and how.
+
+An :class:`Analysis` is the result for one command (a string or an argv
+list). It lists every :class:`Invocation` the text could start, with
+wrappers peeled off (``sudo``, ``env``, ``xargs``, ...) and nested code
+included (``sh -c`` strings, ``$(...)``, ``find -exec``, function bodies).
+Wrappers are listed too, so a rule may name them. Analyses are immutable
+and cached, so several rules (and later calls) share one. (The per-word
+records are named tuples: immutable, and several times cheaper to build than
+frozen dataclasses, which matters on the per-call path.)
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import NamedTuple
+
+
+class Kind(enum.Enum):
+    STATIC = "static"
+    """Known exactly."""
+    DYNAMIC = "dynamic"
+    """Built from run-time expansions (``$VAR``, ``$(cmd)``): known only up to :attr:`Arg.prefix`."""
+    PLACEHOLDER = "placeholder"
+    """Filled in at run time by a launcher (``find -exec ... {}``, ``xargs``): an operand, not an option."""
+
+
+class Arg(NamedTuple):
+    """One word of a command after quote removal and the expansions that can be done statically."""
+
+    text: str
+    kind: Kind = Kind.STATIC
+    prefix: str = ""
+    """The known leading text (the whole text when static)."""
+    globbing: bool = False
+    """Contains an unquoted ``*``, ``?`` or ``[``: the shell may replace it with file names."""
+    sources: frozenset[str] = frozenset()
+    """Programs whose output is spliced into this word (``$(curl ...)``, ``<(curl ...)``)."""
+    procsub: bool = False
+    """The word is a process substitution: a path to the output of :attr:`sources`."""
+
+    @property
+    def static(self) -> bool:
+        return self.kind is Kind.STATIC
+
+    @staticmethod
+    def of(text: str) -> Arg:
+        return Arg(text, Kind.STATIC, text)
+
+
+class Redir(NamedTuple):
+    op: str
+    fd: int | None
+    target: Arg | None
+    """``None`` for a file-descriptor duplication (``2>&1``) and here-documents."""
+
+    @property
+    def writes(self) -> bool:
+        return self.target is not None and self.op in (">", ">>", ">|", "<>", "&>", "&>>", ">&")
+
+
+class Options(NamedTuple):
+    """A command's arguments split getopt-style."""
+
+    flags: frozenset[str] = frozenset()
+    """Every option as written (``-rf``, ``--force``, ``-delete``) and each letter of a short cluster (``-r``, ``-f``)."""
+    long: tuple[str, ...] = ()
+    """Long option names given (``--rec``), for GNU-style abbreviation matching."""
+    operands: tuple[Arg, ...] = ()
+    maybe_option: bool = False
+    """A run-time word stands where an option could be (``rm $FLAGS /``): any option may be present."""
+    values: tuple[tuple[str, Arg], ...] = ()
+    """Values of the options the program's spec knows to take one (``curl -o FILE`` -> ``("-o", FILE)``)."""
+
+
+class Invocation(NamedTuple):
+    """One program the command would start."""
+
+    program: str | None
+    """Base name (``/usr/bin/rm`` -> ``rm``); ``None`` when built at run time; ``""`` when there is no command word."""
+    args: tuple[Arg, ...] = ()
+    redirects: tuple[Redir, ...] = ()
+    via: tuple[str, ...] = ()
+    """Wrappers, launchers and shells it runs under, outermost first (``sudo``, ``xargs``, ``find``, ``sh``)."""
+    dynamic: str | None = None
+    """Why what runs cannot be known statically, if it cannot."""
+    code_from: frozenset[str] = frozenset()
+    """Programs whose output this invocation runs as code (``curl ... | sh`` -> ``{"curl"}``)."""
+    options: Options = Options()
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    invocations: tuple[Invocation, ...] = ()
+    error: str | None = None
+    """Set when the text cannot be parsed (or is over a hard bound): nothing about it is known."""
+    fork_bomb: bool = False
+    programs: frozenset[str] = frozenset()
+    """Case-folded names of every known program (an index: rules naming none of them cannot match)."""
+    unknown_program: bool = False
+    """Some invocation's program is built at run time."""
+    dynamic: bool = False
+    """Some invocation is dynamic."""
+    code_from: frozenset[str] = frozenset()
+    """Union of every invocation's ``code_from``."""
+
+    @staticmethod
+    def of(invocations: tuple[Invocation, ...], fork_bomb: bool = False) -> Analysis:
+        """An analysis with its index fields computed."""
+        return Analysis(
+            invocations, None, fork_bomb,
+            frozenset(inv.program.casefold() for inv in invocations if inv.program is not None),
+            any(inv.program is None for inv in invocations),
+            any(inv.dynamic is not None for inv in invocations),
+            frozenset().union(*(inv.code_from for inv in invocations)),
+        )

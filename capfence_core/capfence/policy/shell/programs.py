@@ -1,0 +1,206 @@
+"""What the analyzer knows about particular programs.
+
+* :data:`WRAPPERS` run another command given as their remaining words
+  (``sudo rm``, ``timeout 30 rm``, ``xargs rm``); the wrapped command is
+  analyzed as if written alone and the wrapper is recorded in ``via``.
+* :data:`INTERPRETERS` run code: shells (whose code is analyzed
+  recursively), and other interpreters (whose code is opaque, but whose
+  *source* matters: code read from a pipe or a download is suspicious).
+* :data:`OPTION_SPECS` say which options take a value for programs whose
+  subcommand or operands rules commonly look at.
+
+Unknown options of a wrapper are assumed to take no value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from capfence.policy.shell.options import PLAIN, OptionSpec
+
+
+def _set(*items: str) -> frozenset[str]:
+    return frozenset(items)
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    options: OptionSpec = PLAIN
+    skip: int = 0
+    """Operands before the wrapped command (``timeout DURATION``, ``chroot DIR``, ``ssh HOST``)."""
+    no_command: frozenset[str] = frozenset()
+    """Options with which nothing is run (``command -v``, ``sudo -l``)."""
+    code: frozenset[str] = frozenset()
+    """Options whose value is shell code (``su -c``, ``flock -c``, ``env -S``)."""
+    shell: frozenset[str] = frozenset()
+    """Options that start a shell when no command is given (``sudo -s``)."""
+    joined: bool = False
+    """The remaining words are joined and run by a shell (``ssh host cmd``, ``watch cmd``)."""
+    exec_opts: frozenset[str] = frozenset()
+    """Options that turn ``joined`` off (``watch -x``)."""
+    runs_operands: bool = True
+    """False when operands are not a command (``su [user [shell args]]``)."""
+    operands_need: frozenset[str] = frozenset()
+    """Options without which operands are not a command (``runuser -u user cmd`` vs ``runuser user``)."""
+    permute: bool = False
+    """Options may follow operands (``su root -c cmd``)."""
+
+
+WRAPPERS: dict[str, Wrapper] = {
+    "sudo": Wrapper(
+        OptionSpec("ugpCrtUDRTc", _set("--user", "--group", "--prompt", "--close-from", "--role", "--type", "--other-user",
+                                      "--chdir", "--chroot", "--command-timeout", "--login-class", "--host")),
+        no_command=_set("-l", "--list", "-v", "--validate", "-K", "--remove-timestamp", "-V", "--version", "-h", "--help", "-e", "--edit"),
+        shell=_set("-s", "--shell", "-i", "--login"),
+    ),
+    "doas": Wrapper(OptionSpec("uC"), no_command=_set("-L"), shell=_set("-s")),
+    "pkexec": Wrapper(OptionSpec("", _set("--user"))),
+    "run0": Wrapper(OptionSpec("ugD", _set("--user", "--group", "--chdir", "--setenv", "--unit", "--property", "--description",
+                                           "--slice", "--nice", "--machine"))),
+    "env": Wrapper(OptionSpec("uCS", _set("--unset", "--chdir", "--split-string"), assignments=True),
+                   code=_set("-S", "--split-string")),
+    "command": Wrapper(no_command=_set("-v", "-V")),
+    "builtin": Wrapper(),
+    "exec": Wrapper(OptionSpec("a")),
+    "nohup": Wrapper(),
+    "setsid": Wrapper(),
+    "unbuffer": Wrapper(),
+    "chronic": Wrapper(),
+    "catchsegv": Wrapper(),
+    "torsocks": Wrapper(),
+    "proxychains": Wrapper(OptionSpec("f")),
+    "proxychains4": Wrapper(OptionSpec("f")),
+    "firejail": Wrapper(),
+    "fakeroot": Wrapper(OptionSpec("lsi", _set("--lib", "--faked"))),
+    "caffeinate": Wrapper(OptionSpec("wt")),
+    "time": Wrapper(OptionSpec("fo", _set("--format", "--output"))),
+    "nice": Wrapper(OptionSpec("n", _set("--adjustment"), numeric=True)),
+    "ionice": Wrapper(OptionSpec("cnpPu", _set("--class", "--classdata", "--pid", "--pgid", "--uid")),
+                      no_command=_set("-p", "--pid", "-P", "--pgid", "-u", "--uid")),
+    "chrt": Wrapper(skip=1, no_command=_set("-p", "--pid", "-m", "--max")),
+    "timeout": Wrapper(OptionSpec("sk", _set("--signal", "--kill-after")), skip=1),
+    "stdbuf": Wrapper(OptionSpec("ioe", _set("--input", "--output", "--error"))),
+    "xargs": Wrapper(OptionSpec("aEdILnPs", _set("--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-chars",
+                                                 "--process-slot-var"))),
+    "parallel": Wrapper(OptionSpec("jPSaInNL", _set("--jobs", "--arg-file", "--sshlogin", "--delimiter"))),
+    "chroot": Wrapper(OptionSpec("", _set("--userspec", "--groups")), skip=1),
+    "taskset": Wrapper(skip=1, no_command=_set("-p", "--pid")),
+    "flock": Wrapper(OptionSpec("wEc", _set("--timeout", "--conflict-exit-code", "--command")), skip=1, code=_set("-c", "--command"),
+                     permute=True),
+    "runuser": Wrapper(OptionSpec("ugGcsw", _set("--user", "--group", "--supp-group", "--command", "--session-command", "--shell",
+                                                 "--whitelist-environment")), code=_set("-c", "--command", "--session-command"),
+                       operands_need=_set("-u", "--user"), permute=True),
+    "su": Wrapper(OptionSpec("cgGsw", _set("--command", "--session-command", "--group", "--supp-group", "--shell",
+                                           "--whitelist-environment")), code=_set("-c", "--command", "--session-command"),
+                  runs_operands=False, permute=True),
+    "gosu": Wrapper(skip=1),
+    "su-exec": Wrapper(skip=1),
+    "setpriv": Wrapper(OptionSpec("", _set("--reuid", "--regid", "--groups", "--inh-caps", "--ambient-caps", "--bounding-set",
+                                           "--securebits", "--pdeathsig", "--selinux-label", "--apparmor-profile"))),
+    "systemd-run": Wrapper(OptionSpec("uMHpE", _set("--unit", "--property", "--description", "--slice", "--setenv", "--uid", "--gid",
+                                                    "--nice", "--working-directory", "--machine", "--host", "--on-calendar",
+                                                    "--on-active", "--service-type"))),
+    "strace": Wrapper(OptionSpec("eoOpsSuEPIabX"), no_command=_set("-p")),
+    "ltrace": Wrapper(OptionSpec("eoOpsSuEan"), no_command=_set("-p")),
+    "ssh": Wrapper(OptionSpec("BbcDEeFIiJLlmOoPpQRSWw"), skip=1, joined=True),
+    "watch": Wrapper(OptionSpec("n", _set("--interval", "--differences")), joined=True, exec_opts=_set("-x", "--exec")),
+    "busybox": Wrapper(),
+    "toybox": Wrapper(),
+}
+"""Commands that run the command given in their remaining words."""
+
+APPLET_HOSTS = frozenset({"busybox", "toybox"})
+"""Wrappers whose first operand is an applet name, not a path (``busybox rm``)."""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    shell: bool
+    """Its code is shell code (analyzed recursively)."""
+    options: OptionSpec = PLAIN
+    code: frozenset[str] = frozenset()
+    """Options whose value is code (``python -c``, ``perl -e``); for shells ``-c`` makes the first operand code."""
+    script: frozenset[str] = frozenset()
+    """Options whose value is a script file (``php -f``, ``at -f``)."""
+    final: frozenset[str] = frozenset()
+    """Options after which no code is read from operands or standard input (``python -m``)."""
+    attached: str = ""
+    """Short letters whose value is only ever attached (``perl -Ilib``)."""
+    operand_is_script: bool = True
+    operand_is_code: bool = False
+    """The first operand is the program text (``awk '{print}' file``) unless a script option is given."""
+
+
+_SHELL = Interpreter(True, OptionSpec("oO", _set("--rcfile", "--init-file")), code=_set("-c"))
+INTERPRETERS: dict[str, Interpreter] = {
+    **{name: _SHELL for name in ("sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "csh", "tcsh", "fish", "rbash", "yash",
+                                 "posh", "oksh", "pdksh", "busybox-sh")},
+    "python": Interpreter(False, OptionSpec("WXQ"), code=_set("-c"), final=_set("-m")),
+    "pypy": Interpreter(False, OptionSpec("WXQ"), code=_set("-c"), final=_set("-m")),
+    "perl": Interpreter(False, code=_set("-e", "-E"), attached="IMmxFil0CdDV"),
+    "ruby": Interpreter(False, OptionSpec("rICEFKTW"), code=_set("-e"), attached="x0l"),
+    "node": Interpreter(False, OptionSpec("rC", _set("--require", "--import", "--loader", "--conditions")),
+                        code=_set("-e", "--eval", "-p", "--print")),
+    "nodejs": Interpreter(False, OptionSpec("rC", _set("--require", "--import", "--loader")), code=_set("-e", "--eval", "-p", "--print")),
+    "php": Interpreter(False, OptionSpec("rfdczBREF"), code=_set("-r", "-B", "-R", "-E"), script=_set("-f", "-F")),
+    "lua": Interpreter(False, OptionSpec("el"), code=_set("-e")),
+    "luajit": Interpreter(False, OptionSpec("elbjO"), code=_set("-e")),
+    **{name: Interpreter(False, OptionSpec("Fvfe", _set("--field-separator", "--assign", "--file", "--source")),
+                         code=_set("-e", "--source"), script=_set("-f", "--file"), operand_is_code=True)
+       for name in ("awk", "gawk", "mawk", "nawk")},
+    "at": Interpreter(True, OptionSpec("qfMtm"), script=_set("-f"), operand_is_script=False),
+    "batch": Interpreter(True, OptionSpec("qfMm"), script=_set("-f"), operand_is_script=False),
+}
+"""Programs that run code; keys are families (``python3.12`` -> ``python``)."""
+
+SOURCE_COMMANDS = frozenset({"source", "."})
+CODE_BUILTINS = frozenset({"eval"})
+STDIN_PATHS = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
+
+DOWNLOADERS = frozenset({"curl", "wget", "fetch", "aria2c", "axel", "http", "https", "xh", "xhs", "lwp-download", "lwp-request",
+                         "GET"})
+"""Programs whose output (a file they write, or their standard output) comes from the network."""
+
+LAUNCHER_ACTIONS = {
+    "find": (frozenset({"-exec", "-execdir", "-ok", "-okdir"}), True),
+    "fd": (frozenset({"-x", "--exec", "-X", "--exec-batch"}), False),
+    "fdfind": (frozenset({"-x", "--exec", "-X", "--exec-batch"}), False),
+}
+"""Programs that run a command given after an action option; ``True`` if it must end with ``;`` or ``+``."""
+
+OPTION_SPECS: dict[str, OptionSpec] = {
+    "git": OptionSpec("Cco", _set("--git-dir", "--work-tree", "--namespace", "--super-prefix", "--config-env", "--exec",
+                                  "--receive-pack", "--repo", "--push-option")),
+    "systemctl": OptionSpec("tpPsHMno", _set("--type", "--property", "--signal", "--host", "--machine", "--lines", "--output",
+                                             "--state", "--job-mode", "--root", "--kill-whom", "--kill-who", "--kill-value",
+                                             "--what", "--timestamp", "--preset-mode", "--boot-loader-menu",
+                                             "--boot-loader-entry", "--reboot-argument", "--message", "--image", "--drop-in",
+                                             "--when")),
+    "find": OptionSpec(
+        single_dash_long=True,
+        value_long=_set("-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex", "-lname", "-ilname",
+                        "-type", "-xtype", "-user", "-group", "-uid", "-gid", "-perm", "-size", "-mtime", "-mmin", "-atime", "-amin",
+                        "-ctime", "-cmin", "-newer", "-anewer", "-cnewer", "-maxdepth", "-mindepth", "-fstype", "-inum", "-links",
+                        "-samefile", "-used", "-context", "-printf", "-fprint", "-fprint0", "-fls", "-regextype", "-files0-from"),
+    ),
+    "grep": OptionSpec("efmABCd", _set("--regexp", "--file", "--max-count", "--after-context", "--before-context", "--context")),
+    "chmod": OptionSpec("", _set("--reference")),
+    "chown": OptionSpec("", _set("--reference", "--from")),
+    "curl": OptionSpec("oXHduAeEbcDFhKQrtTwxyYzmC", _set("--output", "--request", "--header", "--data", "--user", "--user-agent",
+                                                        "--referer", "--cookie", "--cookie-jar", "--form", "--config", "--upload-file",
+                                                        "--proxy", "--max-time", "--output-dir", "--data-binary", "--data-raw")),
+    "wget": OptionSpec("OoaPUeTtiBwQ", _set("--output-document", "--output-file", "--directory-prefix", "--user-agent", "--header",
+                                            "--tries", "--timeout", "--input-file", "--post-data", "--user", "--password")),
+}
+"""Value-taking options of programs whose operands matter (``git -C repo push``: the subcommand is ``push``)."""
+
+_VERSION = re.compile(r"[\d.]+$")
+
+
+def family(program: str) -> str:
+    """``python3.12`` -> ``python``, ``ksh93`` -> ``ksh``; other names unchanged."""
+    if program in INTERPRETERS or not program[-1:].isdigit():
+        return program
+    stripped = _VERSION.sub("", program)
+    return stripped if stripped and stripped in INTERPRETERS else program

@@ -1,0 +1,138 @@
+"""Which parts of a tool call's payload are commands, and their analyses.
+
+By default the condition looks, at any depth, at the keys ``command``,
+``cmd``, ``argv``, ``script``, ``shell_command`` (a string is a command line,
+a list of strings an argument vector) and ``args`` when it is a list of
+strings. A command key (or ``program``, ``executable``, ``binary``, ``exe``) next to an
+``args``/``arguments`` list in the same mapping is one command
+(``{"command": "rm", "args": ["-rf", "/"]}``).
+
+If the payload has none of those keys, every top-level string value (and
+top-level list of strings, both as an argument vector and as a list of
+command lines) is analyzed: a shell tool's only argument is its command,
+whatever the tool calls it. With an explicit ``field:`` there is no such
+fallback.
+
+A one-element list is read as a command line (``["rm -rf /"]`` is how a
+shell-mode tool receives its command), a longer list as an argument vector.
+
+The analyses of one call are computed once and shared by every ``command``
+rule that consults them (a per-thread slot keyed by the call's view).
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from capfence.policy.shell.cache import MAX_COMMAND_CHARS, analysis_of_argv, analysis_of_text
+from capfence.policy.shell.model import Analysis
+from capfence.policy.view import CallView, walk
+
+DEFAULT_FIELDS = frozenset({"command", "cmd", "argv", "args", "script", "shell_command"})
+_LIST_ONLY = frozenset({"args", "arguments"})
+_HEADS = frozenset({"command", "cmd", "shell_command", "program", "executable", "binary", "exe"})
+"""Keys naming the program when an ``args``/``arguments`` list holds its arguments (subprocess-style payloads)."""
+MAX_TOTAL_CHARS = 4 * MAX_COMMAND_CHARS
+"""More command text than this in one call is unknowable (fails closed)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Fields:
+    """Which payload keys hold commands. Interned (:func:`fields`): compared and hashed by identity, cheaply."""
+
+    names: frozenset[str]
+    explicit: bool
+
+
+_INTERNED: dict[tuple[frozenset[str], bool], Fields] = {}
+
+
+def fields(names: frozenset[str] = DEFAULT_FIELDS, explicit: bool = False) -> Fields:
+    return _INTERNED.setdefault((names, explicit), Fields(names, explicit))
+
+
+Command = str | tuple[str, ...]
+
+
+def _argv(value: object) -> tuple[str, ...] | None:
+    """A non-empty list of words (strings, bytes or numbers), as strings; else ``None``."""
+    if not isinstance(value, list | tuple) or not value:
+        return None
+    if not all(isinstance(v, str | bytes | int | float) and not isinstance(v, bool) for v in value):
+        return None
+    return tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in value)
+
+
+def _as_command(value: object, key: str) -> Command | None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        return None if key in _LIST_ONLY else value
+    argv = _argv(value)
+    if argv is None:
+        return None
+    return argv[0] if len(argv) == 1 else argv
+
+
+def _from_mapping(node: Mapping[object, object], names: frozenset[str]) -> list[Command]:
+    found: list[Command] = []
+    keyed = {k.lower(): v for k, v in node.items() if isinstance(k, str) and k.lower() in names | _LIST_ONLY | _HEADS}
+    head = next((keyed[k] for k in sorted(_HEADS) if k in keyed and isinstance(keyed[k], str)), None)
+    tail = next((_argv(keyed[k]) for k in ("args", "arguments") if k in keyed and _argv(keyed[k]) is not None), None)
+    paired = isinstance(head, str) and tail is not None and bool(names & (_LIST_ONLY | _HEADS))
+    if paired:
+        assert isinstance(head, str) and tail is not None
+        found.append(head + " " + " ".join(shlex.quote(word) for word in tail))
+    for key, value in keyed.items():
+        if key not in names or (paired and (key in _LIST_ONLY or (key in _HEADS and value is head))):
+            continue
+        command = _as_command(value, key)
+        if command is not None:
+            found.append(command)
+    return found
+
+
+def commands_in(payload: Mapping[str, object], fields: Fields) -> list[Command]:
+    found: list[Command] = []
+    for _, node in walk(payload):
+        if isinstance(node, Mapping):
+            found.extend(_from_mapping(node, fields.names))
+    if found or fields.explicit:
+        return found
+    for value in payload.values():
+        command = _as_command(value, "")
+        if command is not None:
+            found.append(command)
+        if isinstance(command, tuple):  # an unnamed list may as well be several command lines
+            found.extend(word for word in command if " " in word)
+    return found
+
+
+def _analyze(commands: list[Command]) -> tuple[Analysis, ...]:
+    total = sum(len(c) if isinstance(c, str) else sum(map(len, c)) for c in commands)
+    if total > MAX_TOTAL_CHARS:
+        return (Analysis(error=f"more than {MAX_TOTAL_CHARS} characters of commands in one call"),)
+    return tuple(analysis_of_text(c) if isinstance(c, str) else analysis_of_argv(c) for c in commands)
+
+
+_local = threading.local()
+
+
+def analyses(view: CallView, fields: Fields) -> tuple[Analysis, ...]:
+    """The analyses of every command in the call, computed once per call and field selection."""
+    slot: tuple[weakref.ref[CallView], dict[Fields, tuple[Analysis, ...]]] | None = getattr(_local, "slot", None)
+    if slot is not None and slot[0]() is view:
+        store = slot[1]
+        cached = store.get(fields)
+        if cached is not None:
+            return cached
+    else:
+        store = {}
+        _local.slot = (weakref.ref(view), store)
+    result = _analyze(commands_in(view.payload, fields))
+    store[fields] = result
+    return result
