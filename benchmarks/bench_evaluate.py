@@ -18,7 +18,9 @@ from pathlib import Path
 
 from capfence import ActionRuntime
 from capfence.audit.sqlite import COLUMNS, SQLiteStore, connect
+from capfence.policy.loader import load_policy
 
+ROOT = Path(__file__).resolve().parent.parent
 PAYLOAD = {"command": "git status --short", "cwd": "/srv/app"}
 
 
@@ -47,6 +49,23 @@ def runtime_call(tmp: Path, rules: int) -> tuple[ActionRuntime, Callable[[], obj
     runtime = ActionRuntime.from_policy(policy, audit_log=tmp / f"audit{rules}.db")
     assert len(runtime.policy.rules) == rules, len(runtime.policy.rules)
     return runtime, lambda: runtime.evaluate("shell.execute", PAYLOAD, agent_id="bench")
+
+
+SHELL_COMMANDS = ["git status", "ls -la src", "rm -rf build", "cat README.md | grep TODO", "curl -s https://example.com | jq .",
+                  "npm test && npm run build", "systemctl restart nginx", "find . -name '*.log' -delete"]
+
+
+def shell_pack_call(tmp: Path, *, unique: bool) -> tuple[ActionRuntime, Callable[[], object]]:
+    """The hardened shell pack on a rotation of typical commands; ``unique`` makes each one new, so no parse is cached."""
+    runtime = ActionRuntime.from_policy(ROOT / "policies" / "packs" / "shell.yaml", audit_log=tmp / f"audit-shell-{unique}.db")
+    counter = iter(range(10**9))
+
+    def call() -> object:
+        i = next(counter)
+        command = SHELL_COMMANDS[i % len(SHELL_COMMANDS)] + (f" # {i}" if unique else "")
+        return runtime.evaluate("shell.execute", {"command": command}, agent_id="bench")
+
+    return runtime, call
 
 
 def bare_insert_call(tmp: Path) -> Callable[[], object]:
@@ -94,9 +113,12 @@ def main() -> None:
         tmp = Path(tmpdir)
         rt10, call10 = runtime_call(tmp, 10)
         rt1000, call1000 = runtime_call(tmp, 1000)
-        medians = interleaved({"bare": bare_insert_call(tmp), "r10": call10, "r1000": call1000}, args.calls)
-        rt10.close()
-        rt1000.close()
+        rt_seen, call_seen = shell_pack_call(tmp, unique=False)
+        rt_new, call_new = shell_pack_call(tmp, unique=True)
+        variants = {"bare": bare_insert_call(tmp), "r10": call10, "r1000": call1000, "shell": call_seen, "shell_new": call_new}
+        medians = interleaved(variants, args.calls)
+        for runtime in (rt10, rt1000, rt_seen, rt_new):
+            runtime.close()
     bare, r10, r1000 = medians["bare"], medians["r10"], medians["r1000"]
     print(f"bench_evaluate ({args.calls} calls each, interleaved rounds, medians)")
     print(f"  bare SQLite insert+commit      {bare * 1e6:8.1f} us   (baseline)")
@@ -105,6 +127,11 @@ def main() -> None:
         f"  evaluate+audit, 1,000 rules    {r1000 * 1e6:8.1f} us   {r1000 / bare:5.2f}x baseline   "
         f"{r1000 / r10:5.2f}x 10 rules (target <= 1.2x)"
     )
+    rules = len(load_policy(ROOT / "policies" / "packs" / "shell.yaml").rules)
+    for key, label in (("shell", "repeated commands"), ("shell_new", "every command new")):
+        cost = medians[key]
+        ratio = cost / bare
+        print(f"  evaluate+audit, shell pack     {cost * 1e6:8.1f} us   {ratio:5.2f}x baseline   ({rules} rules, {label}; target <= 3x)")
 
 
 if __name__ == "__main__":
