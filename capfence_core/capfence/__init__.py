@@ -15,8 +15,9 @@ milliseconds.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from capfence.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from capfence.decision import Decision
@@ -74,14 +75,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'capfence' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

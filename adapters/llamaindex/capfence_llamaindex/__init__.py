@@ -24,8 +24,9 @@ loader does) does not import LlamaIndex.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from capfence.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from capfence_llamaindex.agents import DEFAULT_CAPABILITY, AgentGuard, guard_agent, guard_workflow
@@ -60,14 +61,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'capfence_llamaindex' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)
