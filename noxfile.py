@@ -50,7 +50,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the core package."""
-    session.install("-e", ".[test]", "mypy", "types-PyYAML")
+    session.install("-e", ".[test,postgres]", "mypy", "types-PyYAML")
     session.run("mypy")
 
 

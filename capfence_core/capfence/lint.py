@@ -36,6 +36,7 @@ from capfence.policy.view import normalize_text
 NOT_CONDITIONS = frozenset({"capability", "id", "reason", "approval_timeout"})
 _SHELL_NAME = re.compile(r"(^|[._:/-])(shell|bash|zsh|sh|exec|execute|cmd|command|commands|terminal|subprocess)([._:/-]|$)", re.I)
 _SHELL_SAMPLES = ("shell.execute", "shell.run", "bash.run", "terminal.execute", "exec.command")
+_PROGRAM = re.compile(r"^[A-Za-z0-9_.+-]+$")
 _SHORT_FLAGS = re.compile(r"^-([A-Za-z]{2,})$")
 
 
@@ -163,8 +164,25 @@ def respellings(needle: str) -> list[str]:
     return [c for c in dict.fromkeys(candidates) if c and target not in normalize_text(c)][:3]
 
 
+def command_equivalent(needle: str) -> str | None:
+    """The ``command:`` condition that says what ``contains: needle`` means, e.g. ``{program: rm, flags: [-r, -f]}``."""
+    words = needle.split()
+    if not words or not _PROGRAM.match(words[0]):
+        return None
+    flags = [f"-{c}" for word in words[1:] if (m := _SHORT_FLAGS.match(word)) for c in m.group(1)]
+    flags += [word for word in words[1:] if word.startswith("--")]
+    return f"command: {{program: {words[0]}" + (f", flags: [{', '.join(flags)}]" if flags else "") + "}"
+
+
+def _example_for(needle: str, registered: str | None) -> str | None:
+    """The registered example when it is about the same program (it spells out synonyms), else one derived from the needle."""
+    derived = command_equivalent(needle)
+    if derived is None or (registered and f"program: {needle.split(maxsplit=1)[0]}," in registered):
+        return registered
+    return derived
+
+
 def contains_on_shell(policy: Policy, command_example: str | None = None) -> Iterator[Finding]:
-    hint = "use the shell-aware command: condition" + (f", e.g. {command_example}" if command_example else "")
     for rule in policy.rules:
         if rule.section == "allow" or not is_shell_capability(rule.capability):
             continue
@@ -173,6 +191,8 @@ def contains_on_shell(policy: Policy, command_example: str | None = None) -> Ite
                 evasions = respellings(needle) if key == "contains" else []
                 how = f" such as {', '.join(repr(e) for e in evasions)}" if evasions else ""
                 message = f"{key} {needle!r} on {rule.capability} is text matching, evaded by respellings{how}"
+                example = _example_for(needle, command_example) if key == "contains" else command_example
+                hint = "use the shell-aware command: condition" + (f", e.g. {example}" if example else "")
                 yield _finding(rule, "contains-on-shell", message, hint)
 
 
