@@ -24,10 +24,15 @@ def call_payload(signature: inspect.Signature | None, args: tuple[Any, ...], kwa
         bound = signature.bind(*args, **kwargs)
     except TypeError:
         return {"args": list(args), **kwargs}
+    return bound_payload(bound)
+
+
+def bound_payload(bound: inspect.BoundArguments) -> dict[str, Any]:
+    """Bound arguments as a payload: defaults applied, ``**kwargs`` flattened, ``*args`` as a list."""
     bound.apply_defaults()
     payload: dict[str, Any] = {}
     for name, value in bound.arguments.items():
-        kind = signature.parameters[name].kind
+        kind = bound.signature.parameters[name].kind
         if kind is inspect.Parameter.VAR_KEYWORD:
             payload.update(value)
         else:

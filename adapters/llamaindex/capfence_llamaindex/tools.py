@@ -62,6 +62,7 @@ from typing import Any
 
 from llama_index.core.tools import BaseTool, FunctionTool, ToolMetadata, ToolOutput
 
+from capfence.callables import bound_payload
 from capfence.decision import Decision, failure
 from capfence.errors import CapFenceError
 from capfence.gate import Binding, blocked_error, tool_body
@@ -176,16 +177,7 @@ def _bind(
         if args and names is not None and len(args) <= len(names):
             return {**dict(zip(names, args, strict=False)), **kwargs}
         return {"args": list(args), **kwargs} if args else dict(kwargs)
-    bound = signature.bind_partial(*args, **kwargs)
-    bound.apply_defaults()
-    payload: dict[str, Any] = {}
-    for name, value in bound.arguments.items():
-        kind = signature.parameters[name].kind
-        if kind is inspect.Parameter.VAR_KEYWORD:
-            payload.update(value)
-        else:
-            payload[name] = list(value) if kind is inspect.Parameter.VAR_POSITIONAL else value
-    return payload
+    return bound_payload(signature.bind_partial(*args, **kwargs))
 
 
 def _is_context(value: object) -> bool:
