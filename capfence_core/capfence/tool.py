@@ -8,6 +8,7 @@ the input (a LangChain tool stays a LangChain tool, a function stays a function)
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -36,6 +37,16 @@ class Adapter:
     accepts: Callable[[Any], bool]
     wrap: Callable[[Any, Binding], Any]
     priority: int = 100
+
+
+def instance_of_loaded(obj: object, module: str, name: str) -> bool:
+    """Whether ``obj`` is an instance of class ``name`` in ``module``, *if that module is already imported*.
+
+    For ``Adapter.accepts``: an object can only be a framework's tool if the
+    framework is imported, so this never imports it (and stays cheap).
+    """
+    cls = getattr(sys.modules.get(module), name, None)
+    return isinstance(cls, type) and isinstance(obj, cls)
 
 
 def find_adapter(obj: object, adapters: list[Adapter] | None = None) -> Adapter:

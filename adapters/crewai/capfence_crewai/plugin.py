@@ -10,11 +10,11 @@ on first use.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from capfence import Adapter, Binding, hookimpl
+from capfence.tool import instance_of_loaded
 
 PRIORITY = 20
 """Before the generic callable adapter (1000)."""
@@ -22,9 +22,7 @@ PRIORITY = 20
 
 def accepts(obj: object) -> bool:
     """True for an instance of ``crewai.tools.BaseTool``; never imports CrewAI."""
-    module = sys.modules.get("crewai.tools.base_tool")
-    tool_class = getattr(module, "BaseTool", None)
-    return isinstance(tool_class, type) and isinstance(obj, tool_class)
+    return instance_of_loaded(obj, "crewai.tools.base_tool", "BaseTool")
 
 
 def wrap(obj: Any, binding: Binding) -> Any:

@@ -9,11 +9,11 @@ already imported, and the wrapping code is imported on first use.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from capfence import Adapter, Binding, hookimpl
+from capfence.tool import instance_of_loaded
 
 PRIORITY = 10
 """Before the generic callable adapter (1000): a LangChain tool is also callable in some versions."""
@@ -21,9 +21,7 @@ PRIORITY = 10
 
 def accepts(obj: object) -> bool:
     """True for an instance of ``langchain_core.tools.BaseTool``; never imports LangChain."""
-    base = sys.modules.get("langchain_core.tools.base")
-    tool_class = getattr(base, "BaseTool", None)
-    return isinstance(tool_class, type) and isinstance(obj, tool_class)
+    return instance_of_loaded(obj, "langchain_core.tools.base", "BaseTool")
 
 
 def wrap(obj: Any, binding: Binding) -> Any:

@@ -10,11 +10,11 @@ imported on first use.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from capfence import Adapter, Binding, hookimpl
+from capfence.tool import instance_of_loaded
 
 PRIORITY = 20
 """Before the generic callable adapter (1000): every LlamaIndex tool is callable too."""
@@ -23,9 +23,7 @@ TOOLS_MODULE = "llama_index.core.tools.types"
 
 def accepts(obj: object) -> bool:
     """True for an instance of ``llama_index.core.tools.types.BaseTool``; never imports LlamaIndex."""
-    module = sys.modules.get(TOOLS_MODULE)
-    tool_class = getattr(module, "BaseTool", None)
-    return isinstance(tool_class, type) and isinstance(obj, tool_class)
+    return instance_of_loaded(obj, TOOLS_MODULE, "BaseTool")
 
 
 def wrap(obj: Any, binding: Binding) -> Any:

@@ -56,7 +56,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
-import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -66,6 +65,7 @@ from capfence.callables import bound_payload
 from capfence.decision import Decision, failure
 from capfence.errors import CapFenceError
 from capfence.gate import Binding, blocked_error, tool_body
+from capfence.tool import instance_of_loaded
 from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class
 from capfence_llamaindex.approvals import ask, set_approval_events, step_context
 
@@ -181,9 +181,7 @@ def _bind(
 
 
 def _is_context(value: object) -> bool:
-    module = sys.modules.get("workflows.context.context")
-    context_class = getattr(module, "Context", None)
-    return isinstance(context_class, type) and isinstance(value, context_class)
+    return instance_of_loaded(value, "workflows.context.context", "Context")
 
 
 def _call_binding(tool: BaseTool) -> Binding:

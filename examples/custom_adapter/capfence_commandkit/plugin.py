@@ -9,16 +9,15 @@ and the wrapping code is imported on first use.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from capfence import Adapter, Binding, hookimpl
+from capfence.tool import instance_of_loaded
 
 
 def accepts(obj: object) -> bool:
-    commandkit = sys.modules.get("commandkit")
-    return commandkit is not None and isinstance(obj, commandkit.Command)
+    return instance_of_loaded(obj, "commandkit", "Command")
 
 
 def wrap(obj: Any, binding: Binding) -> Any:
