@@ -13,6 +13,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -23,7 +25,7 @@ import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
 from capfence.audit.chain import GENESIS, record_hash
-from capfence.audit.sqlite import SCHEMA_VERSION
+from capfence.audit.sqlite import SCHEMA_VERSION, enable_wal
 from conftest import audit_rows
 
 ALLOW_ALL = """
@@ -442,3 +444,48 @@ def test_many_processes_and_threads_one_chain(write_policy: Callable[..., Path],
     seen = {(r["agent_id"], json.loads(r["payload"])["i"]) for r in rows}
     assert len(seen) == total  # every call exactly once: none lost, none doubled
     assert sum(r["decision"] == "deny" for r in rows) == total // 2
+
+
+
+def _hold_exclusive_lock(db: Path, seconds: float) -> threading.Thread:
+    """Another connection holds the file's exclusive lock for ``seconds``."""
+    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
+
+    def release() -> None:
+        time.sleep(seconds)
+        holder.execute("COMMIT")
+        holder.close()
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
+
+
+# SQLite can answer a journal-mode switch with SQLITE_BUSY without calling its busy
+# handler (seen when processes open a new log together: test_many_processes_...).
+# These connections have no busy handler (timeout=0), so only enable_wal's own wait is tested.
+
+def test_switch_to_wal_waits_for_another_writer(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    holder = _hold_exclusive_lock(db, 0.3)
+    conn = sqlite3.connect(db, isolation_level=None, timeout=0)
+    try:
+        enable_wal(conn)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+        holder.join()
+
+
+def test_switch_to_wal_gives_up_with_the_sqlite_error(tmp_path: Path) -> None:
+    db = tmp_path / "held.db"
+    holder = _hold_exclusive_lock(db, 0.5)
+    conn = sqlite3.connect(db, isolation_level=None, timeout=0)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            enable_wal(conn, timeout=0.05)
+    finally:
+        conn.close()
+        holder.join()

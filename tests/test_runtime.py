@@ -274,3 +274,39 @@ def test_aevaluate_from_asyncio(runtime: Callable[..., ActionRuntime], tmp_path:
     assert len({d.record_id for d in decisions}) == 20
     assert len(audit_rows(tmp_path / "audit.db", "decision")) == 20
     assert len(ticks) > 1  # the loop kept running while the audit writes happened in threads
+
+
+def test_threads_reopening_a_closed_runtime_share_one_store(
+    tmp_path: Path, write_policy: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After close() the next call reopens the log; threads arriving together must open it once."""
+    import capfence.runtime as runtime_module
+
+    opened: list[object] = []
+    real_open = runtime_module.open_store
+
+    def slow_open(location: str) -> Any:
+        time.sleep(0.05)  # widen the window in which a second thread could also open
+        store = real_open(location)
+        opened.append(store)
+        return store
+
+    rt = ActionRuntime.from_policy(write_policy(ALLOW_ALL), audit_log=tmp_path / "audit.db")
+    rt.close()
+    monkeypatch.setattr(runtime_module, "open_store", slow_open)
+    start = threading.Barrier(8)
+    decisions: list[Decision] = []
+
+    def call(i: int) -> None:
+        start.wait()
+        decisions.append(rt.evaluate("shell.execute", {"i": i}, agent_id="a"))
+
+    pool = [threading.Thread(target=call, args=(i,)) for i in range(8)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    rt.close()
+    assert len(opened) == 1
+    assert sorted(d.record_id or 0 for d in decisions) == list(range(1, 9))
+    assert len(audit_rows(tmp_path / "audit.db")) == 8

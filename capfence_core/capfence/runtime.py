@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ class ActionRuntime:
     ) -> None:
         self._watcher = watcher
         self._store = store
+        self._store_lock = threading.Lock()
         self.audit_log = audit_log
         self.environment = environment
         self.approver = approver
@@ -196,12 +198,16 @@ class ActionRuntime:
         return self._store if self._store is not None else self._open_store()
 
     def _open_store(self) -> AuditStore:
-        try:
-            self._store = open_store(self.audit_log)
-        except Exception as exc:
-            log.error("cannot open audit log %s: %s", self.audit_log, exc)
-            raise AuditError(f"cannot open audit log {self.audit_log}: {exc}") from exc
-        return self._store
+        """Open the store once, even when many threads make their first call together."""
+        with self._store_lock:
+            if self._store is not None:
+                return self._store
+            try:
+                self._store = open_store(self.audit_log)
+            except Exception as exc:
+                log.error("cannot open audit log %s: %s", self.audit_log, exc)
+                raise AuditError(f"cannot open audit log {self.audit_log}: {exc}") from exc
+            return self._store
 
     def _reload_failed(self, exc: Exception) -> None:
         try:
@@ -210,9 +216,10 @@ class ActionRuntime:
             log.error("could not record policy_reload_failed: %s", err)
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        with self._store_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
     def __enter__(self) -> ActionRuntime:
         return self

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -89,6 +90,26 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def enable_wal(conn: sqlite3.Connection, timeout: float = BUSY_TIMEOUT_MS / 1000) -> None:
+    """Put the file in WAL mode, waiting up to ``timeout`` seconds for other writers.
+
+    Switching a file's journal mode needs an exclusive lock, and SQLite answers
+    a busy switch at once instead of calling the busy handler, so processes that
+    open a new audit log together would fail here without this retry loop.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
 def migrate(conn: sqlite3.Connection, key: bytes | None) -> None:
     """Bring the schema to :data:`SCHEMA_VERSION`; record and check the chain mode."""
     conn.execute("BEGIN IMMEDIATE")
@@ -131,10 +152,10 @@ class SQLiteStore:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
             conn = connect(self.location)
-            conn.execute("PRAGMA journal_mode = WAL")
             sync = "FULL" if os.environ.get("CAPFENCE_AUDIT_SYNC", "").lower() == "full" else "NORMAL"
             conn.execute(f"PRAGMA synchronous = {sync}")
             try:
+                enable_wal(conn)
                 migrate(conn, self.key)
             except BaseException:
                 conn.close()
