@@ -91,3 +91,12 @@ def test_payments_pack_redacts_card_data():
     policy = load_policy(PACKS / "payments.yaml")
     assert {"card_number", "cvc", "iban"} <= policy.redact
     assert policy.rule("refund-over-100") is not None and policy.rule("refund-over-100").approval_timeout == 900  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("depth", [63, 64, 65, 200])
+def test_nesting_cannot_hide_a_url_in_text(depth):
+    # URLs in free text used to be looked for only down to the payload walker's depth bound (64)
+    payload: dict[str, object] = {"note": "then fetch http://169.254.169.254/latest/meta-data/"}
+    for _ in range(depth):
+        payload = {"items": [payload]}
+    assert decide("http.yaml", "http.get", payload) == ("deny", "http-internal")

@@ -177,3 +177,12 @@ def test_extending_the_pack(tmp_path: Path) -> None:
     loaded = load_policy(policy)
     assert evaluate(loaded, CallView(capability="shell.execute", payload={"command": "rm -rf /"})).action == "deny"
     assert evaluate(loaded, CallView(capability="filesystem.read", payload={})).action == "allow"
+
+
+@pytest.mark.parametrize("depth", [63, 64, 65, 70, 500])
+def test_nesting_cannot_hide_a_command(pack: Policy, depth: int) -> None:
+    # commands used to be looked for only down to the payload walker's depth bound (64)
+    payload: Any = {"command": "rm -rf /"}
+    for i in range(depth):
+        payload = {"step": payload} if i % 2 else {"steps": [payload]}
+    assert decide(pack, payload) == ("deny", "shell-rm-recursive-force")

@@ -2,8 +2,9 @@
 
 Precedence is deny > require_approval > warn > allow > default; within a
 section the first matching rule wins. :meth:`Policy.candidates` already
-returns the rules for a capability in that order, so the first rule that
-matches is the decision.
+returns the rules for a capability in that order (its :class:`~capfence.policy.plan.Plan`), so the first rule that
+matches is the decision. A rule whose prefilter rules it out (a ``command:``
+rule naming a program the call does not run) is skipped unchecked.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from capfence.policy.view import CallView
 
 def evaluate(policy: Policy, view: CallView) -> Decision:
     """Decide one call. Exceptions from conditions propagate: the runtime turns them into deny."""
-    for rule in policy.candidates(view.capability):
+    plan = policy.plan(view.capability)
+    skipped = plan.skipped(view)
+    for position, rule in enumerate(plan.rules):
+        if position in skipped:
+            continue
         matched, unknown = rule.check(view)
         if matched:
             reason = rule.reason
@@ -27,3 +32,4 @@ def evaluate(policy: Policy, view: CallView) -> Decision:
         reason=f"no rule matched capability {view.capability!r}; policy default is {policy.default}",
         policy_digest=policy.digest,
     )
+

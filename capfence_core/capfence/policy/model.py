@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capfence.decision import ACTIONS, Action
-from capfence.policy.spec import Condition
+from capfence.policy.plan import Plan
+from capfence.policy.spec import Condition, Prefilter, prefilter_of
 from capfence.policy.view import CallView
 
 SECTION_RANK = {name: rank for rank, name in enumerate(ACTIONS)}
@@ -30,6 +31,12 @@ class Rule:
     approval_timeout: float | None = None
     spec: Mapping[str, object] = field(default_factory=dict, compare=False)
     """The rule as written in YAML (for ``explain``, lint and docs)."""
+    prefilters: tuple[Prefilter, ...] = field(init=False, compare=False, repr=False)
+    """Its conditions' prefilters: ways to skip the rule cheaply (see :class:`~capfence.policy.spec.Prefilter`)."""
+
+    def __post_init__(self) -> None:
+        found = (prefilter_of(condition) for _, condition in self.conditions)
+        object.__setattr__(self, "prefilters", tuple(p for p in found if p is not None))
 
     def check(self, view: CallView) -> tuple[bool, str | None]:
         """``(matched, unknown_key)``. An unknown resolves fail-closed: a match unless this is an allow rule."""
@@ -63,17 +70,21 @@ class Policy:
     redact: frozenset[str] = frozenset()
     max_payload_bytes: int = 65536
     approval_timeout: float = 3600.0
-    _cache: dict[str, tuple[Rule, ...]] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Plan] = field(default_factory=dict, repr=False)
 
     def candidates(self, capability: str) -> tuple[Rule, ...]:
         """Rules that apply to ``capability``, strongest section first, then in file order."""
+        return self.plan(capability).rules
+
+    def plan(self, capability: str) -> Plan:
+        """:meth:`candidates` with the index that lets a call skip rules it cannot match."""
         found = self._cache.get(capability)
         if found is None:
             merged = list(self.exact.get(capability, ()))
             for test, rules in self.globs:
                 if test(capability):
                     merged.extend(rules)
-            found = tuple(sorted(merged, key=lambda r: r.rank))
+            found = Plan.of(tuple(sorted(merged, key=lambda r: r.rank)))
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[capability] = found

@@ -29,6 +29,29 @@ if TYPE_CHECKING:
 
 KeyPath = tuple[str | int, ...]
 Condition = Callable[["CallView"], "bool | None"]
+Summarize = Callable[["CallView"], "frozenset[str] | None"]
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    """A cheap way to rule a condition out before it runs; a condition offers one as its ``prefilter`` attribute.
+
+    ``summarize(view)`` describes the call as a set of keys (or ``None``: no
+    shortcut for this call). It runs once per call for all conditions sharing
+    the same ``summarize`` object. The condition promises to answer ``False``
+    (not ``None``) whenever the call's keys are disjoint from ``keys``, so the
+    evaluator skips the rule unchecked: skipping changes no decision, only its
+    cost. An exception in ``summarize`` denies the call, like one in a condition.
+    """
+
+    summarize: Summarize
+    keys: frozenset[str]
+
+
+def prefilter_of(condition: Condition) -> Prefilter | None:
+    """The condition's :class:`Prefilter`, if it has one."""
+    found = getattr(condition, "prefilter", None)
+    return found if isinstance(found, Prefilter) else None
 
 
 class SpecError(Exception):

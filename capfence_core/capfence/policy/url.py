@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 from capfence.policy.conditions import strict_mapping, string_list
 from capfence.policy.globs import path_glob_regex
 from capfence.policy.spec import CompileContext, Condition, ConditionType, SpecError
-from capfence.policy.view import CallView, walk
+from capfence.policy.view import CallView, deep_items
 
 __all__ = ["CONDITION", "DEFAULT_FIELDS", "ParsedURL", "is_private_host", "normalize_host", "parse_url", "urls_in_text"]
 
@@ -542,7 +542,7 @@ def urls_in_text(text: str) -> Iterator[str]:
 
 
 def _text_urls(view: CallView) -> Iterator[str]:
-    for _, node in walk(view.payload):
+    for _, node in deep_items(view.payload):  # at any depth: nesting cannot hide a URL
         if isinstance(node, str):
             yield from urls_in_text(node)
 

@@ -31,13 +31,14 @@ def normalize_text(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-_SCALARS = (str, bytes, int, float, bool, type(None))
+SCALARS = (str, bytes, int, float, bool, type(None))
+"""Leaf types: never walked into."""
 MAX_OBJECT_TEXT = 1 << 20
 """At most this much of an opaque object's ``str()`` is searched (the audit log stores the same text)."""
 
 
 def _children(value: object) -> Iterator[tuple[str | int, object]]:
-    if isinstance(value, _SCALARS):
+    if isinstance(value, SCALARS):
         return
     if isinstance(value, Mapping):
         for key, item in list(value.items()):
@@ -64,7 +65,7 @@ def object_fields(value: object) -> list[tuple[str | int, object]] | None:
 
 def object_text(value: object) -> str | None:
     """The text of an opaque object (not a scalar, container, dataclass or model), as the audit log stores it."""
-    if isinstance(value, (*_SCALARS, Mapping, list, tuple, set, frozenset)) or object_fields(value) is not None:
+    if isinstance(value, (*SCALARS, Mapping, list, tuple, set, frozenset)) or object_fields(value) is not None:
         return None
     try:
         return str(value)[:MAX_OBJECT_TEXT]

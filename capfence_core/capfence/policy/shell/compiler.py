@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.glob import GlobSet
 from capfence.policy.shell.model import Analysis, Arg, Invocation
-from capfence.policy.shell.targets import Fields, analyses, fields
-from capfence.policy.spec import CompileContext, Condition, SpecError
+from capfence.policy.shell.targets import Fields, analyses, fields, summary
+from capfence.policy.spec import CompileContext, Condition, Prefilter, SpecError
 from capfence.policy.view import CallView
 
 Tri = bool | None
@@ -247,13 +247,33 @@ class Index:
     code_from: frozenset[str] | None = None
     dynamic: bool = False
     """The rule needs a dynamic invocation."""
+    fork_bomb: bool = False
+    """The rule needs a fork bomb."""
+    unparseable: bool = False
+    """The rule needs an unparseable command."""
 
     def excludes(self, analysis: Analysis) -> bool:
+        """True only if a rule with this index certainly does not match ``analysis``."""
+        if analysis.error is not None:
+            return False
+        if self.unparseable:
+            return True
         if self.programs is not None and not analysis.unknown_program and self.programs.isdisjoint(analysis.programs):
             return True
         if self.code_from is not None and self.code_from.isdisjoint(analysis.code_from):
             return True
-        return self.dynamic and not analysis.dynamic
+        return (self.dynamic and not analysis.dynamic) or (self.fork_bomb and not analysis.fork_bomb)
+
+    def keys(self) -> frozenset[str] | None:
+        """Prefilter keys: the rule can only match a call whose summary has one of them (``None``: no such set)."""
+        if self.programs is not None:
+            return frozenset("program:" + name for name in self.programs)
+        if self.code_from is not None:
+            return frozenset("code_from:" + name for name in self.code_from)
+        for flag in ("dynamic", "fork_bomb", "unparseable"):
+            if getattr(self, flag):
+                return frozenset({flag})  # "unparseable" is never a key: a call with an unparseable command is not summarized
+        return None
 
 
 @dataclass(frozen=True)
@@ -265,6 +285,8 @@ class CommandSpec:
     every: bool
     """Allow rules: every invocation must match."""
     index: Index = Index()
+    prefilter: Prefilter | None = None
+    """Lets the evaluator skip this rule for a call without running it (not for allow rules)."""
 
     def judge(self, analysis: Analysis) -> Tri:
         if analysis.error is not None:
@@ -334,10 +356,14 @@ def compile_command(value: object, context: CompileContext) -> Condition:
         selected = fields(frozenset(f.lower() for f in _strings(spec["field"], "field", "[command, cmd]")), True)
     checks = tuple(compile_key(spec[key]) for key, compile_key in _INVOCATION_KEYS.items() if key in spec)
     fork_bomb = _bool(spec["fork_bomb"], "fork_bomb") if "fork_bomb" in spec else None
-    return CommandSpec(checks, fork_bomb, unparseable, selected, context.section == "allow", _index(spec))
+    every = context.section == "allow"
+    index = _index(spec)
+    keys = index.keys()
+    prefilter = Prefilter(summary(selected), keys) if keys is not None and not every else None
+    return CommandSpec(checks, fork_bomb, unparseable, selected, every, index, prefilter)
 
 
 def _index(spec: dict[str, object]) -> Index:
     programs = _globs(spec["program"], "program", "", fold=True).literal if "program" in spec else None
     code_from = _globs(spec["code_from"], "code_from", "", fold=True).literal if "code_from" in spec else None
-    return Index(programs, code_from, spec.get("dynamic") is True)
+    return Index(programs, code_from, spec.get("dynamic") is True, spec.get("fork_bomb") is True, spec.get("unparseable") is True)

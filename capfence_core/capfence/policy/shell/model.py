@@ -103,15 +103,27 @@ class Analysis:
     dynamic: bool = False
     """Some invocation is dynamic."""
     code_from: frozenset[str] = frozenset()
-    """Union of every invocation's ``code_from``."""
+    """Union of every invocation's ``code_from`` (case-folded, like :attr:`programs`)."""
+    keys: frozenset[str] = frozenset()
+    """The index fields as prefilter keys (:func:`index_keys`)."""
 
     @staticmethod
     def of(invocations: tuple[Invocation, ...], fork_bomb: bool = False) -> Analysis:
         """An analysis with its index fields computed."""
+        programs = frozenset(inv.program.casefold() for inv in invocations if inv.program is not None)
+        dynamic = any(inv.dynamic is not None for inv in invocations)
+        code_from = frozenset(name.casefold() for inv in invocations for name in inv.code_from)
         return Analysis(
-            invocations, None, fork_bomb,
-            frozenset(inv.program.casefold() for inv in invocations if inv.program is not None),
-            any(inv.program is None for inv in invocations),
-            any(inv.dynamic is not None for inv in invocations),
-            frozenset().union(*(inv.code_from for inv in invocations)),
+            invocations, None, fork_bomb, programs, any(inv.program is None for inv in invocations), dynamic, code_from,
+            index_keys(programs, code_from, dynamic=dynamic, fork_bomb=fork_bomb),
         )
+
+
+def index_keys(programs: frozenset[str], code_from: frozenset[str], *, dynamic: bool, fork_bomb: bool) -> frozenset[str]:
+    """What a command does, as the keys a ``command:`` rule's prefilter is indexed under."""
+    keys = {"program:" + name for name in programs} | {"code_from:" + name for name in code_from}
+    if dynamic:
+        keys.add("dynamic")
+    if fork_bomb:
+        keys.add("fork_bomb")
+    return frozenset(keys)

@@ -27,15 +27,19 @@ import threading
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from capfence.policy.shell.cache import MAX_COMMAND_CHARS, analysis_of_argv, analysis_of_text
 from capfence.policy.shell.model import Analysis
-from capfence.policy.view import CallView, walk
+from capfence.policy.spec import Summarize
+from capfence.policy.view import SCALARS, CallView, deep_items
 
 DEFAULT_FIELDS = frozenset({"command", "cmd", "argv", "args", "script", "shell_command"})
 _LIST_ONLY = frozenset({"args", "arguments"})
 _HEADS = frozenset({"command", "cmd", "shell_command", "program", "executable", "binary", "exe"})
 """Keys naming the program when an ``args``/``arguments`` list holds its arguments (subprocess-style payloads)."""
+_WANTED: dict[frozenset[str], frozenset[str]] = {}
+"""Field names -> every key :func:`_from_mapping` reads (computed once per selection)."""
 MAX_TOTAL_CHARS = 4 * MAX_COMMAND_CHARS
 """More command text than this in one call is unknowable (fails closed)."""
 
@@ -78,9 +82,10 @@ def _as_command(value: object, key: str) -> Command | None:
     return argv[0] if len(argv) == 1 else argv
 
 
-def _from_mapping(node: Mapping[object, object], names: frozenset[str]) -> list[Command]:
+def _from_mapping(node: Mapping[Any, object], names: frozenset[str]) -> list[Command]:
     found: list[Command] = []
-    keyed = {k.lower(): v for k, v in node.items() if isinstance(k, str) and k.lower() in names | _LIST_ONLY | _HEADS}
+    wanted = _WANTED.get(names) or _WANTED.setdefault(names, names | _LIST_ONLY | _HEADS)
+    keyed = {k.lower(): v for k, v in node.items() if isinstance(k, str) and k.lower() in wanted}
     head = next((keyed[k] for k in sorted(_HEADS) if k in keyed and isinstance(keyed[k], str)), None)
     tail = next((_argv(keyed[k]) for k in ("args", "arguments") if k in keyed and _argv(keyed[k]) is not None), None)
     paired = isinstance(head, str) and tail is not None and bool(names & (_LIST_ONLY | _HEADS))
@@ -97,10 +102,9 @@ def _from_mapping(node: Mapping[object, object], names: frozenset[str]) -> list[
 
 
 def commands_in(payload: Mapping[str, object], fields: Fields) -> list[Command]:
-    found: list[Command] = []
-    for _, node in walk(payload):
-        if isinstance(node, Mapping):
-            found.extend(_from_mapping(node, fields.names))
+    found = _from_mapping(payload, fields.names)
+    if any(not isinstance(value, SCALARS) for value in payload.values()):  # nested: look at every mapping, at any depth
+        found = [c for _, node in deep_items(payload) if isinstance(node, Mapping) for c in _from_mapping(node, fields.names)]
     if found or fields.explicit:
         return found
     for value in payload.values():
@@ -136,3 +140,19 @@ def analyses(view: CallView, fields: Fields) -> tuple[Analysis, ...]:
     result = _analyze(commands_in(view.payload, fields))
     store[fields] = result
     return result
+
+
+def _summarize(view: CallView, selected: Fields) -> frozenset[str] | None:
+    """The keys of everything the call's commands do; ``None`` (no shortcut) if one cannot be parsed or runs an unknown program."""
+    found = analyses(view, selected)
+    if any(a.error is not None or a.unknown_program for a in found):
+        return None
+    return found[0].keys if len(found) == 1 else frozenset().union(*(a.keys for a in found))
+
+
+_SUMMARIES: dict[Fields, Summarize] = {}
+
+
+def summary(selected: Fields) -> Summarize:
+    """The prefilter summary for a field selection: one function object per selection, so rules share one result per call."""
+    return _SUMMARIES.setdefault(selected, lambda view: _summarize(view, selected))
