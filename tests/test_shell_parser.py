@@ -42,6 +42,7 @@ from capfence.policy.shell.ast import (
 from capfence.policy.shell.expand import Env, Expander
 from capfence.policy.shell.lexer import MAX_NESTING
 from capfence.policy.shell.parser import ParseError, parse
+from capfence.policy.shell.plain import parse_plain
 
 BASH = shutil.which("bash")
 
@@ -423,3 +424,51 @@ def test_word_parts_merge() -> None:
     command = only(parse("echo a'b'\"c\"d"))
     assert isinstance(command, Simple)
     assert command.words[1] == Word((Lit("a", False), Lit("bc", True), Lit("d", False)))
+
+
+PLAIN_LIST = st.lists(
+    st.one_of(
+        st.sampled_from(["ls", "rm", "-rf", "/", "git", "status", "a=b", "A=1", "x*", "[ab]", "~/x", "if", "time", "!", "{", "[[", "]]",
+                         "-", "--", "1", "2", "done", "in", "|", "||", "&&", ";", "&", "|&", ";;", " ", "\t"]),
+        st.text(alphabet=st.sampled_from(list("abrm-./:@%+,=~^*?[]_09|&;")), min_size=1, max_size=6),
+    ),
+    min_size=1, max_size=10,
+).map(" ".join)
+
+
+def full_parse(text: str) -> Script | str:
+    """The lexer-and-parser result (or its error), bypassing the plain shortcut."""
+    from capfence.policy.shell import parser
+
+    original = parser.parse_plain
+    parser.parse_plain = lambda _text: None  # type: ignore[assignment]
+    try:
+        return parse(text)
+    except ParseError as exc:
+        return f"error: {exc}"
+    finally:
+        parser.parse_plain = original
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(PLAIN_LIST, PLAIN_LIST.map(lambda t: t.replace(" ", ""))))
+def test_plain_shortcut_builds_the_parsers_tree(text: str) -> None:
+    shortcut = parse_plain(text)
+    if shortcut is not None:
+        assert shortcut == full_parse(text)
+
+
+@pytest.mark.parametrize("text", [
+    "cat README.md | grep TODO", "npm test && npm run build", "a || b; c | d | e && f", "ls;", "a;b", "a|b", "git status",
+])
+def test_plain_shortcut_covers_common_lists(text: str) -> None:
+    assert parse_plain(text) is not None
+    assert parse_plain(text) == full_parse(text)
+
+
+@pytest.mark.parametrize("text", [
+    "a &", "a |& b", "a ;; b", "a || ", "| a", "a && && b", ";", "", "if x; then y; fi", "A=1 ls", "time ls", "a > f", "echo 'x'",
+    "a\nb", "! a", "ls # c", "a &&",
+])
+def test_plain_shortcut_declines(text: str) -> None:
+    assert parse_plain(text) is None

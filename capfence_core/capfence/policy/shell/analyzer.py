@@ -15,7 +15,6 @@ an :class:`~capfence.policy.shell.model.Analysis` with ``error`` set.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Sequence
 
 from capfence.policy.shell import invoke
@@ -43,6 +42,7 @@ from capfence.policy.shell.forkbomb import is_fork_bomb_function, is_fork_bomb_l
 from capfence.policy.shell.lexer import ParseError
 from capfence.policy.shell.model import Analysis, Arg, Invocation, Kind, Redir
 from capfence.policy.shell.parser import parse
+from capfence.policy.shell.plain import PLAIN_WORDS, command_words
 from capfence.policy.shell.programs import DOWNLOADERS
 
 MAX_INVOCATIONS = 2000
@@ -308,20 +308,9 @@ class Analyzer:
                 self.written[norm_path(path)] = frozenset({invocation.program})
 
 
-_PLAIN_COMMAND = re.compile(r"[\w./:@%+,=~^*?\[\] \t-]*")
-"""Words of ordinary characters only: no quoting, expansion, operator, comment or brace expansion."""
-_RESERVED = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "select",
-                       "function", "in", "[[", "]]", "!", "{", "}"})
-
-
 def _plain_words(text: str) -> list[str] | None:
     """The words of a command line that needs no parsing, or ``None``."""
-    if not _PLAIN_COMMAND.fullmatch(text):
-        return None
-    words = text.split()
-    if not words or words[0] in _RESERVED or "=" in words[0]:
-        return None
-    return words
+    return command_words(text) if PLAIN_WORDS.fullmatch(text) else None
 
 
 def analyze_script(text: str) -> Analysis:

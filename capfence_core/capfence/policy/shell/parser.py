@@ -40,6 +40,7 @@ from capfence.policy.shell.ast import (
     Word,
 )
 from capfence.policy.shell.lexer import REDIRECT_OPS, Lexer, ParseError, Token
+from capfence.policy.shell.plain import parse_plain
 
 __all__ = ["ParseError", "parse"]
 
@@ -55,6 +56,9 @@ _TIME, _TIME_P = frozenset({"time"}), frozenset({"-p"})
 
 def parse(text: str, depth: int = 0) -> Script:
     """Parse a complete command text; raise :class:`ParseError` if a shell would reject it."""
+    plain = parse_plain(text)
+    if plain is not None:
+        return plain
     lexer = Lexer(text, depth, _parse_substitution, parse)
     parser = _Parser(lexer)
     script = parser.list(_NO_STOPS)
