@@ -276,7 +276,7 @@ class Index:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CommandSpec:
     checks: tuple[Check, ...]
     fork_bomb: bool | None
@@ -287,6 +287,16 @@ class CommandSpec:
     index: Index = Index()
     prefilter: Prefilter | None = None
     """Lets the evaluator skip this rule for a call without running it (not for allow rules)."""
+
+    def judge_once(self, analysis: Analysis) -> Tri:
+        """:meth:`judge`, remembered on the analysis (cached per command text, so a repeated command is judged once)."""
+        if analysis.error is not None:
+            return self.judge(analysis)
+        verdicts = analysis.verdicts
+        if self in verdicts:
+            return verdicts[self]
+        result = verdicts[self] = self.judge(analysis)
+        return result
 
     def judge(self, analysis: Analysis) -> Tri:
         if analysis.error is not None:
@@ -325,8 +335,8 @@ class CommandSpec:
         if not found:
             return False
         if len(found) == 1:
-            return self.judge(found[0])
-        results = (self.judge(a) for a in found)
+            return self.judge_once(found[0])
+        results = (self.judge_once(a) for a in found)
         return all3(results) if self.every else any3(results)
 
 

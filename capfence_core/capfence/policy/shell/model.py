@@ -13,7 +13,7 @@ frozen dataclasses, which matters on the per-call path.)
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 
@@ -106,6 +106,8 @@ class Analysis:
     """Union of every invocation's ``code_from`` (case-folded, like :attr:`programs`)."""
     keys: frozenset[str] = frozenset()
     """The index fields as prefilter keys (:func:`index_keys`)."""
+    verdicts: dict[object, bool | None] = field(default_factory=dict, compare=False, repr=False)
+    """What each ``command:`` condition answered for this analysis: a cache, filled as rules judge it."""
 
     @staticmethod
     def of(invocations: tuple[Invocation, ...], fork_bomb: bool = False) -> Analysis:
