@@ -429,8 +429,8 @@ def test_word_parts_merge() -> None:
 PLAIN_LIST = st.lists(
     st.one_of(
         st.sampled_from(["ls", "rm", "-rf", "/", "git", "status", "a=b", "A=1", "x*", "[ab]", "~/x", "if", "time", "!", "{", "[[", "]]",
-                         "-", "--", "1", "2", "done", "in", "|", "||", "&&", ";", "&", "|&", ";;", " ", "\t"]),
-        st.text(alphabet=st.sampled_from(list("abrm-./:@%+,=~^*?[]_09|&;")), min_size=1, max_size=6),
+                         "-", "--", "1", "2", "done", "in", "|", "||", "&&", ";", "&", "|&", ";;", " ", "\t", "#", "# c", "#x", "\n"]),
+        st.text(alphabet=st.sampled_from(list("abrm-./:@%+,=~^*?[]_09|&;#\n")), min_size=1, max_size=6),
     ),
     min_size=1, max_size=10,
 ).map(" ".join)
@@ -460,6 +460,7 @@ def test_plain_shortcut_builds_the_parsers_tree(text: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "cat README.md | grep TODO", "npm test && npm run build", "a || b; c | d | e && f", "ls;", "a;b", "a|b", "git status",
+    "git status # 12", "make\t#build it", "a | b #; rm -rf /",
 ])
 def test_plain_shortcut_covers_common_lists(text: str) -> None:
     assert parse_plain(text) is not None
@@ -468,7 +469,7 @@ def test_plain_shortcut_covers_common_lists(text: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "a &", "a |& b", "a ;; b", "a || ", "| a", "a && && b", ";", "", "if x; then y; fi", "A=1 ls", "time ls", "a > f", "echo 'x'",
-    "a\nb", "! a", "ls # c", "a &&",
+    "a\nb", "! a", "a#b", "# only a comment", "ls # c\nrm x", "a &&",
 ])
 def test_plain_shortcut_declines(text: str) -> None:
     assert parse_plain(text) is None

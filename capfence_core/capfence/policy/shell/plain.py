@@ -1,7 +1,7 @@
 """The shortcut for the commands agents write most: plain words joined by ``|``, ``&&``, ``||`` and ``;``.
 
-Such text has no quoting, expansion, redirection, comment or compound
-command, so its syntax tree can be built from a regular-expression split,
+Such text has no quoting, expansion, redirection or compound command
+(a trailing comment is allowed), so its syntax tree can be built from a regular-expression split,
 several times faster than the lexer. :func:`parse_plain` returns exactly
 the tree :func:`~capfence.policy.shell.parser.parse` would (property-tested),
 or ``None`` for anything else, which then takes the full parser.
@@ -15,7 +15,8 @@ from capfence.policy.shell.ast import AndOr, Lit, Pipeline, Script, Simple, Word
 
 PLAIN_WORDS = re.compile(r"[\w./:@%+,=~^*?\[\] \t-]*")
 """Words of ordinary characters only: no quoting, expansion, operator, comment or brace expansion."""
-_PLAIN_LIST = re.compile(r"[\w./:@%+,=~^*?\[\] \t|&;-]*")
+_PLAIN_LIST = re.compile(r"([\w./:@%+,=~^*?\[\] \t|&;-]*?)(?:(?<=[ \t])#[^\n]*)?")
+"""Plain words and list operators, then perhaps a comment (a ``#`` after a blank, to the end of the line)."""
 _OPERATOR = re.compile(r"(&&|\|\||\||;)")
 RESERVED = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "select",
                       "function", "in", "[[", "]]", "!", "{", "}", "time"})
@@ -39,9 +40,10 @@ def _pipeline(segment: str) -> Pipeline | None:
 
 def parse_plain(text: str) -> Script | None:
     """The syntax tree of a plain command list, or ``None`` if ``text`` needs the full parser."""
-    if not _PLAIN_LIST.fullmatch(text):
+    plain = _PLAIN_LIST.fullmatch(text)
+    if plain is None:
         return None
-    pieces = _OPERATOR.split(text)
+    pieces = _OPERATOR.split(plain.group(1))
     if len(pieces) > 2 and pieces[-2] == ";" and not pieces[-1].strip():
         pieces = pieces[:-2]  # one trailing ';' ends the last command
     items: list[AndOr] = []
