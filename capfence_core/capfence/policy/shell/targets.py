@@ -102,8 +102,9 @@ def _from_mapping(node: Mapping[Any, object], names: frozenset[str]) -> list[Com
 
 
 def commands_in(payload: Mapping[str, object], fields: Fields) -> list[Command]:
-    found = _from_mapping(payload, fields.names)
-    if any(not isinstance(value, SCALARS) for value in payload.values()):  # nested: look at every mapping, at any depth
+    if isinstance(payload, Mapping) and all(isinstance(value, SCALARS) for value in payload.values()):
+        found = _from_mapping(payload, fields.names)  # the common flat payload
+    else:  # nested: look at every mapping, at any depth
         found = [c for _, node in deep_items(payload) if isinstance(node, Mapping) for c in _from_mapping(node, fields.names)]
     if found or fields.explicit:
         return found
