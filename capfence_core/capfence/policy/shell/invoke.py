@@ -34,10 +34,12 @@ from capfence.policy.shell.programs import (
     INTERPRETERS,
     LAUNCHER_ACTIONS,
     OPTION_SPECS,
+    RUNNERS,
     SOURCE_COMMANDS,
     STDIN_PATHS,
     WRAPPERS,
     Interpreter,
+    Runner,
     Wrapper,
     family,
 )
@@ -76,6 +78,9 @@ def dispatch(an: Analyzer, args: Sequence[Arg], site: Site) -> None:
         invocation = Invocation(name, rest, site.redirects, site.via, None, code_from, parse_options(rest, OPTION_SPECS.get(name, PLAIN)))
         an.emit(invocation)
         an.track_writes(invocation, site.stdin)
+        command = runner_command(RUNNERS[name], rest) if name in RUNNERS else []
+        if command:
+            dispatch(an, command, site.nest(name))
 
 
 def _unknown_name(head: Arg) -> str:
@@ -180,6 +185,25 @@ def _placeholder(word: Arg, marks: tuple[str, ...]) -> Arg:
     if not positions:
         return word
     return Arg(word.text, Kind.PLACEHOLDER, word.text[: min(positions)], word.globbing, word.sources)
+
+
+# --- runners ---------------------------------------------------------------------------
+
+
+def runner_command(runner: Runner, rest: Sequence[Arg]) -> list[Arg]:
+    """The command a runner's exec subcommand runs inside the container or pod (``[]`` for other subcommands)."""
+    _, start = split_leading(rest, runner.options)
+    words = list(rest[start:])
+    verb = next((v for v in runner.verbs if [w.text if w.static else None for w in words[: len(v)]] == list(v)), None)
+    if verb is None:
+        return []
+    words = words[len(verb) :]
+    if runner.after_dashes:
+        dashes = next((i for i, w in enumerate(words) if w.static and w.text == "--"), None)
+        if dashes is not None:
+            return words[dashes + 1 :]
+    _, used = split_leading(words, runner.exec_options)
+    return words[used + 1 :]
 
 
 # --- launchers ----------------------------------------------------------------------------

@@ -105,10 +105,47 @@ WRAPPERS: dict[str, Wrapper] = {
     "ltrace": Wrapper(OptionSpec("eoOpsSuEan"), no_command=_set("-p")),
     "ssh": Wrapper(OptionSpec("BbcDEeFIiJLlmOoPpQRSWw"), skip=1, joined=True),
     "watch": Wrapper(OptionSpec("n", _set("--interval", "--differences")), joined=True, exec_opts=_set("-x", "--exec")),
+    "script": Wrapper(OptionSpec("cEIOBTmo", _set("--command", "--echo", "--log-in", "--log-out", "--log-io", "--log-timing",
+                                                  "--logging-format", "--output-limit")),
+                      code=_set("-c", "--command"), runs_operands=False, permute=True),
     "busybox": Wrapper(),
     "toybox": Wrapper(),
 }
 """Commands that run the command given in their remaining words."""
+
+
+
+@dataclass(frozen=True)
+class Runner:
+    """A program that runs a command elsewhere through a subcommand (``docker exec web rm -rf /``)."""
+
+    options: OptionSpec
+    """Its global options, before the subcommand (``docker -H host exec``)."""
+    verbs: tuple[tuple[str, ...], ...]
+    """The subcommands that run a command (``exec``, ``container exec``)."""
+    exec_options: OptionSpec
+    """Options of that subcommand; its first operand is the container or pod, the command follows."""
+    after_dashes: bool = False
+    """Options may come anywhere before ``--``, after which the command starts (``kubectl exec pod -c app -- ls``);
+    without ``--`` the words after the pod are the command (the old ``kubectl exec pod ls``)."""
+
+
+_CONTAINER = Runner(
+    OptionSpec("Hcl", _set("--host", "--context", "--config", "--log-level", "--tlscacert", "--tlscert", "--tlskey", "--url",
+                           "--connection", "--identity", "--root", "--runroot", "--namespace", "--address")),
+    (("exec",), ("container", "exec")),
+    OptionSpec("euw", _set("--env", "--env-file", "--user", "--workdir", "--detach-keys", "--preserve-fds")),
+)
+_KUBE = Runner(
+    OptionSpec("nsc", _set("--namespace", "--context", "--kubeconfig", "--cluster", "--user", "--server", "--token", "--as",
+                           "--as-group", "--request-timeout", "--certificate-authority", "--client-certificate", "--client-key")),
+    (("exec",),),
+    OptionSpec("cnf", _set("--container", "--namespace", "--filename", "--pod-running-timeout", "--context", "--kubeconfig",
+                           "--cluster", "--user", "--server", "--token", "--as", "--request-timeout")),
+    after_dashes=True,
+)
+RUNNERS: dict[str, Runner] = {"docker": _CONTAINER, "podman": _CONTAINER, "nerdctl": _CONTAINER, "kubectl": _KUBE, "oc": _KUBE}
+"""Programs whose subcommand runs a command inside a container or pod; the command is analyzed as if wrapped."""
 
 APPLET_HOSTS = frozenset({"busybox", "toybox"})
 """Wrappers whose first operand is an applet name, not a path (``busybox rm``)."""
