@@ -466,6 +466,8 @@ def test_allow_rules_need_every_invocation() -> None:
     {"args": "rm -rf /"},  # no key holds a command (args is not a list): every top-level string is one
     {"program": "rm", "args": ["-rf", "/"]}, {"executable": "/bin/rm", "arguments": ["-r", "-f", "/"]},
     {"steps": ["ls", "rm -rf /"]},  # no command key: a top-level list is also read as command lines
+    {"query": {"nested": "rm -rf /"}}, {"steps": [{"run": "rm -rf /"}]}, {"steps": [["rm", "-rf", "/"]]},  # ... and so is any depth
+    {"command": "rm", "args": "-rf /"}, {"cmd": "sudo rm", "arguments": "-r -f /"},  # a head and its arguments as a string
 ])
 def test_payload_shapes(payload: dict[str, Any]) -> None:
     assert check(RM_RF, payload) is True
@@ -473,7 +475,8 @@ def test_payload_shapes(payload: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("payload", [
     {}, {"command": ""}, {"command": 5}, {"command": None}, {"args": {"x": 1}},
-    {"query": {"nested": "rm -rf /"}}, {"command": "ls", "note": "rm -rf /"},
+    {"query": {"nested": "grep 'rm -rf' notes"}}, {"command": "ls", "note": "rm -rf /"}, {"command": "ls", "env": {"X": "rm -rf /"}},
+    {"args": "-rf /"}, {"cmd": "echo", "args": "rm -rf /"},
 ])
 def test_payload_without_such_command(payload: dict[str, Any]) -> None:
     assert check(RM_RF, payload) is False

@@ -5,13 +5,14 @@ By default the condition looks, at any depth, at the keys ``command``,
 a list of strings an argument vector) and ``args`` when it is a list of
 strings. A command key (or ``program``, ``executable``, ``binary``, ``exe``) next to an
 ``args``/``arguments`` list in the same mapping is one command
-(``{"command": "rm", "args": ["-rf", "/"]}``).
+(``{"command": "rm", "args": ["-rf", "/"]}``); so is a head next to an
+``args`` string, which is appended as written (``{"command": "rm", "args": "-rf /"}``).
 
-If the payload has none of those keys, every top-level string value (and
-top-level list of strings, both as an argument vector and as a list of
-command lines) is analyzed: a shell tool's only argument is its command,
-whatever the tool calls it. With an explicit ``field:`` there is no such
-fallback.
+If the payload has none of those keys, every string value at any depth (and
+every list of strings, both as an argument vector and as a list of command
+lines) is analyzed: a shell tool's only argument is its command, whatever the
+tool calls it and however deep it puts it. With an explicit ``field:`` there
+is no such fallback.
 
 A one-element list is read as a command line (``["rm -rf /"]`` is how a
 shell-mode tool receives its command), a longer list as an argument vector.
@@ -25,7 +26,7 @@ from __future__ import annotations
 import shlex
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,14 @@ def _argv(value: object) -> tuple[str, ...] | None:
     return tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in value)
 
 
+def _tail(value: object) -> str | None:
+    """An ``args`` value as command-line text: a list of words quoted, a string as written."""
+    if isinstance(value, str):
+        return value
+    argv = _argv(value)
+    return None if argv is None else " ".join(shlex.quote(word) for word in argv)
+
+
 def _as_command(value: object, key: str) -> Command | None:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
@@ -87,11 +96,10 @@ def _from_mapping(node: Mapping[Any, object], names: frozenset[str]) -> list[Com
     wanted = _WANTED.get(names) or _WANTED.setdefault(names, names | _LIST_ONLY | _HEADS)
     keyed = {k.lower(): v for k, v in node.items() if isinstance(k, str) and k.lower() in wanted}
     head = next((keyed[k] for k in sorted(_HEADS) if k in keyed and isinstance(keyed[k], str)), None)
-    tail = next((_argv(keyed[k]) for k in ("args", "arguments") if k in keyed and _argv(keyed[k]) is not None), None)
+    tail = next((t for k in ("args", "arguments") if k in keyed and (t := _tail(keyed[k])) is not None), None)
     paired = isinstance(head, str) and tail is not None and bool(names & (_LIST_ONLY | _HEADS))
     if paired:
-        assert isinstance(head, str) and tail is not None
-        found.append(head + " " + " ".join(shlex.quote(word) for word in tail))
+        found.append(f"{head} {tail}")
     for key, value in keyed.items():
         if key not in names or (paired and (key in _LIST_ONLY or (key in _HEADS and value is head))):
             continue
@@ -108,13 +116,25 @@ def commands_in(payload: Mapping[str, object], fields: Fields) -> list[Command]:
         found = [c for _, node in deep_items(payload) if isinstance(node, Mapping) for c in _from_mapping(node, fields.names)]
     if found or fields.explicit:
         return found
-    for value in payload.values():
+    for value in _unnamed_values(payload):
         command = _as_command(value, "")
         if command is not None:
             found.append(command)
         if isinstance(command, tuple):  # an unnamed list may as well be several command lines
             found.extend(word for word in command if " " in word)
     return found
+
+
+def _unnamed_values(payload: Mapping[str, object]) -> Iterator[object]:
+    """The values of every mapping at any depth, and the items of every list that is not itself a list of words."""
+    if all(isinstance(value, SCALARS) for value in payload.values()):
+        yield from payload.values()  # the common flat payload
+        return
+    for _, node in deep_items(payload):
+        if isinstance(node, Mapping):
+            yield from node.values()
+        elif isinstance(node, list | tuple) and _argv(node) is None:
+            yield from node
 
 
 def _analyze(commands: list[Command]) -> tuple[Analysis, ...]:
