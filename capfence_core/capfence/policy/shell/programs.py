@@ -114,7 +114,6 @@ WRAPPERS: dict[str, Wrapper] = {
 """Commands that run the command given in their remaining words."""
 
 
-
 @dataclass(frozen=True)
 class Runner:
     """A program that runs a command elsewhere through a subcommand (``docker exec web rm -rf /``)."""
