@@ -499,7 +499,9 @@ def test_explicit_field() -> None:
 # --- sharing and caching -----------------------------------------------------------------------------------------------------------
 
 
-def test_one_parse_per_call_shared_by_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every command text the analyzer really parses (cache misses) during the test."""
     calls: list[str] = []
     real = cache.analyze_script
 
@@ -508,6 +510,11 @@ def test_one_parse_per_call_shared_by_rules(monkeypatch: pytest.MonkeyPatch) -> 
         return real(text)
 
     monkeypatch.setattr(cache, "analyze_script", counting)
+    return calls
+
+
+def test_one_parse_per_call_shared_by_rules(parses: list[str]) -> None:
+    calls = parses
     long_command = "rm -rf /tmp/x; " + "echo " + "a" * (cache.CACHED_CHARS + 10)  # over the LRU size: only per-call sharing
     rules = [compile_spec(RM_RF), compile_spec({"dynamic": True}), compile_spec({"program": "ls"}, "allow")]
     call = view(long_command)
@@ -519,15 +526,9 @@ def test_one_parse_per_call_shared_by_rules(monkeypatch: pytest.MonkeyPatch) -> 
     assert len(calls) == 2
 
 
-def test_short_commands_are_cached_across_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_short_commands_are_cached_across_calls(parses: list[str]) -> None:
     cache.clear()
-    calls: list[str] = []
-    real = cache.analyze_script
-    def counting(text: str) -> shell.Analysis:
-        calls.append(text)
-        return real(text)
-
-    monkeypatch.setattr(cache, "analyze_script", counting)
+    calls = parses
     rule = compile_spec(RM_RF)
     for _ in range(3):
         assert rule(view("rm -rf /tmp/cached")) is True

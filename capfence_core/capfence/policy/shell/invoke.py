@@ -256,6 +256,13 @@ class Reading:
     start: int = 0
     """Index of the first operand (the interpreter's own options end there)."""
 
+    def take(self, option: str, value: Arg | None, spec: Interpreter) -> None:
+        """Record an option's value: code to analyze, or the script file to read."""
+        if option in spec.code:
+            self.code.append(value)
+        elif option in spec.script:
+            self.script = value
+
 
 def read_code(args: tuple[Arg, ...], spec: Interpreter) -> Reading:
     reading = Reading()
@@ -303,10 +310,7 @@ def _long_option(args: tuple[Arg, ...], i: int, spec: Interpreter, reading: Read
     if takes and not eq:
         given = args[i] if i < len(args) else None
         i += 1
-    if name in spec.code:
-        reading.code.append(given)
-    elif name in spec.script:
-        reading.script = given
+    reading.take(name, given, spec)
     return i, name in spec.final
 
 
@@ -328,10 +332,7 @@ def _short_options(args: tuple[Arg, ...], i: int, spec: Interpreter, reading: Re
         if value is None:
             value = args[i] if i < len(args) else None
             i += 1
-        if option in spec.code:
-            reading.code.append(value)
-        elif option in spec.script:
-            reading.script = value
+        reading.take(option, value, spec)
         return i, shell_c, option in spec.final
     return i, shell_c, False
 
