@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capfence.policy.shell.analyzer import _plain_words, analyze_script
+from capfence.policy.shell.analyzer import analyze_script
 from capfence.policy.shell.ast import (
     ArithCommand,
     Case,
@@ -42,7 +42,7 @@ from capfence.policy.shell.ast import (
 from capfence.policy.shell.expand import Env, Expander
 from capfence.policy.shell.lexer import MAX_NESTING
 from capfence.policy.shell.parser import ParseError, parse
-from capfence.policy.shell.plain import parse_plain
+from capfence.policy.shell.plain import parse_plain, split_plain
 
 BASH = shutil.which("bash")
 
@@ -364,31 +364,6 @@ def test_shlex_quoted_words_are_static_args(argv: list[str]) -> None:
     assert [w.literal for w in command.words] == ["cmd", *argv]
 
 
-PLAIN = st.text(alphabet=st.sampled_from(list("abcrm -./:@%+,=~^*?[]\t_09")), min_size=1, max_size=40)
-
-
-@settings(max_examples=400, deadline=None)
-@given(PLAIN)
-def test_fast_path_agrees_with_parser(text: str) -> None:
-    """Plain command lines skip the parser; the result must be what the parser would give."""
-    from capfence.policy.shell import analyzer
-
-    fast = analyze_script(text)
-    original = analyzer._plain_words
-    analyzer._plain_words = lambda _text: None  # type: ignore[assignment]
-    try:
-        slow = analyze_script(text)
-    finally:
-        analyzer._plain_words = original
-    assert fast == slow
-
-
-def test_fast_path_declines_reserved_and_assignments() -> None:
-    assert _plain_words("if x") is None
-    assert _plain_words("A=1 rm") is None
-    assert _plain_words("rm -rf /") == ["rm", "-rf", "/"]
-
-
 WORDISH = st.text(alphabet=st.sampled_from(list("ab-'\"\\{},. 0")), min_size=1, max_size=24)
 
 
@@ -456,6 +431,47 @@ def test_plain_shortcut_builds_the_parsers_tree(text: str) -> None:
     shortcut = parse_plain(text)
     if shortcut is not None:
         assert shortcut == full_parse(text)
+
+
+PLAIN = st.text(alphabet=st.sampled_from(list("abcrm -./:@%+,=~^*?[]\t_09")), min_size=1, max_size=40)
+PIPED = st.lists(st.sampled_from(["curl -s x", "wget -O- x", "sh", "bash -s", "python3", "cat a.sh", "sudo", "env", "xargs rm",
+                                  "find . -exec rm {} +", "tee a.sh", "./a.sh", "git push -f", "rm -rf /", "ls"]),
+                 min_size=1, max_size=4).flatmap(
+    lambda words: st.lists(st.sampled_from(["|", "&&", "||", ";"]), min_size=len(words) - 1, max_size=len(words) - 1).map(
+        lambda ops: " ".join(w + (" " + o if i < len(ops) else "") for i, (w, o) in enumerate(zip(words, [*ops, ""], strict=True)))))
+
+
+def full_analysis(text: str) -> object:
+    """The analysis through the lexer and parser, bypassing both plain shortcuts."""
+    from capfence.policy.shell import analyzer, parser
+
+    originals = analyzer.split_plain, parser.parse_plain
+    analyzer.split_plain = lambda _text: None  # type: ignore[assignment]
+    parser.parse_plain = lambda _text: None  # type: ignore[assignment]
+    try:
+        return analyze_script(text)
+    finally:
+        analyzer.split_plain, parser.parse_plain = originals
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(PLAIN, PLAIN_LIST, PIPED, PIPED.map(lambda t: t + " # note")))
+def test_fast_path_agrees_with_parser(text: str) -> None:
+    """Plain command lists skip the parser; the analysis must be what the parser's tree would give."""
+    assert analyze_script(text) == full_analysis(text)
+
+
+@pytest.mark.parametrize("text", ["curl -s x | sh", "git status # 1", "tee a.sh && ./a.sh", "xargs rm ; ls", "cat a | bash -s"])
+def test_fast_path_covers_and_agrees(text: str) -> None:
+    assert split_plain(text) is not None
+    assert analyze_script(text) == full_analysis(text)
+
+
+def test_fast_path_declines_reserved_and_assignments() -> None:
+    assert split_plain("if x") is None
+    assert split_plain("A=1 rm") is None
+    assert split_plain("rm -rf /") == [([[["rm", "-rf", "/"]]], [])]
+    assert split_plain("a | b && c; d") == [([[["a"], ["b"]], [["c"]]], ["&&"]), ([[["d"]]], [])]
 
 
 @pytest.mark.parametrize("text", [

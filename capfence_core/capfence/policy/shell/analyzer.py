@@ -42,7 +42,7 @@ from capfence.policy.shell.forkbomb import is_fork_bomb_function, is_fork_bomb_l
 from capfence.policy.shell.lexer import ParseError
 from capfence.policy.shell.model import Analysis, Arg, Invocation, Kind, Redir
 from capfence.policy.shell.parser import parse
-from capfence.policy.shell.plain import PLAIN_WORDS, command_words
+from capfence.policy.shell.plain import Chain, Stages, split_plain
 from capfence.policy.shell.programs import DOWNLOADERS
 
 MAX_INVOCATIONS = 2000
@@ -51,6 +51,7 @@ MAX_CODE_DEPTH = 12
 _ENV_SETTERS = frozenset({"export", "readonly"})
 _ENV_CLOBBERS = frozenset({"declare", "typeset", "local", "read", "readarray", "mapfile", "getopts", "unset", "let", "printf", "wait"})
 _ENV_OPAQUE = frozenset({"eval", "source", "."})
+_TOP, _LATER = Site(), Site(uncertain=True)
 
 
 class Analyzer:
@@ -95,6 +96,25 @@ class Analyzer:
             stdin = site.stdin if index == 0 else Stdin(upstream, dynamic=True)
             start = len(self.found)
             self.command(command, Site(site.via, site.redirects, stdin, True), env)
+            upstream = upstream | self.programs_since(start)
+
+    def plain(self, chains: list[Chain]) -> None:
+        """What :meth:`script` does for a plain command list (:func:`split_plain`), without its syntax tree.
+
+        Such text has no expansions, redirections or assignments, so each command's words are its arguments.
+        """
+        for pipelines, _ in chains:
+            for position, stages in enumerate(pipelines):
+                self.plain_pipeline(stages, _LATER if position else _TOP)
+
+    def plain_pipeline(self, stages: Stages, site: Site) -> None:
+        if len(stages) == 1:
+            invoke.dispatch(self, _static_args(stages[0]), site)
+            return
+        upstream: frozenset[str] = frozenset()
+        for index, words in enumerate(stages):
+            start = len(self.found)
+            invoke.dispatch(self, _static_args(words), Site((), (), Stdin(upstream, dynamic=True) if index else None, True))
             upstream = upstream | self.programs_since(start)
 
     # --- commands -------------------------------------------------------------------
@@ -308,30 +328,24 @@ class Analyzer:
                 self.written[norm_path(path)] = frozenset({invocation.program})
 
 
-def _plain_words(text: str) -> list[str] | None:
-    """The words of a command line that needs no parsing, or ``None``."""
-    return command_words(text) if PLAIN_WORDS.fullmatch(text) else None
-
-
 def analyze_script(text: str) -> Analysis:
     """Analyze a command line (shell syntax)."""
-    words = _plain_words(text)
-    if words is not None:  # fast path, equivalent to the parser for such text (property-tested)
-        analyzer = Analyzer()
-        try:
-            invoke.dispatch(analyzer, [Arg(w, Kind.STATIC, w, has_glob(w)) for w in words], Site())
-        except Unknowable as exc:
-            return Analysis(error=str(exc))
-        return analyzer.result()
+    chains = split_plain(text)
+    analyzer = Analyzer()
     try:
-        script = parse(text)
-        analyzer = Analyzer()
-        analyzer.script(script, Site(), Env())
+        if chains is not None:  # fast path, equivalent to parsing such text (property-tested)
+            analyzer.plain(chains)
+        else:
+            analyzer.script(parse(text), Site(), Env())
     except (ParseError, Unknowable) as exc:
         return Analysis(error=str(exc))
     except RecursionError:
         return Analysis(error="command nested too deeply")
     return analyzer.result()
+
+
+def _static_args(words: list[str]) -> list[Arg]:
+    return [Arg(w, Kind.STATIC, w, has_glob(w)) for w in words]
 
 
 def analyze_argv(argv: Sequence[str]) -> Analysis:
