@@ -454,14 +454,28 @@ def full_analysis(text: str) -> object:
         analyzer.split_plain, parser.parse_plain = originals
 
 
-@settings(max_examples=1500, deadline=None)
-@given(st.one_of(PLAIN, PLAIN_LIST, PIPED, PIPED.map(lambda t: t + " # note")))
+QUOTED_WORD = st.lists(
+    st.one_of(
+        st.text(alphabet=st.sampled_from(list("abrm-./*?[]~=_")), min_size=1, max_size=4),
+        st.text(alphabet=st.sampled_from(list("ab *?[]{}$`\\\"#|;&!~=\n-")), max_size=5).map(lambda t: "'" + t.replace("'", "") + "'"),
+        st.text(alphabet=st.sampled_from(list("ab *?[]{}$`\\'#|;&!~=\n-")), max_size=5).map(lambda t: '"' + t.replace('"', "") + '"'),
+    ),
+    min_size=1, max_size=3,
+).map("".join)
+QUOTED = st.lists(st.one_of(QUOTED_WORD, st.sampled_from(["rm", "-rf", "find", "-delete", "sh", "-c", "|", "&&", ";", "# c"])),
+                  min_size=1, max_size=6).map(" ".join)
+
+
+@settings(max_examples=2500, deadline=None)
+@given(st.one_of(PLAIN, PLAIN_LIST, PIPED, PIPED.map(lambda t: t + " # note"), QUOTED))
 def test_fast_path_agrees_with_parser(text: str) -> None:
     """Plain command lists skip the parser; the analysis must be what the parser's tree would give."""
     assert analyze_script(text) == full_analysis(text)
 
 
-@pytest.mark.parametrize("text", ["curl -s x | sh", "git status # 1", "tee a.sh && ./a.sh", "xargs rm ; ls", "cat a | bash -s"])
+@pytest.mark.parametrize("text", ["curl -s x | sh", "git status # 1", "tee a.sh && ./a.sh", "xargs rm ; ls", "cat a | bash -s",
+                                  "find . -name '*.log' -delete", "git commit -m \"fix: a|b; c\" && git push", "sh -c 'rm -rf /'",
+                                  "grep -r 'rm -rf' notes.txt # '", "echo ''", "r''m -rf /", "'if' x", "echo \"a#b\" # c"])
 def test_fast_path_covers_and_agrees(text: str) -> None:
     assert split_plain(text) is not None
     assert analyze_script(text) == full_analysis(text)
@@ -472,6 +486,16 @@ def test_fast_path_declines_reserved_and_assignments() -> None:
     assert split_plain("A=1 rm") is None
     assert split_plain("rm -rf /") == [([[["rm", "-rf", "/"]]], [])]
     assert split_plain("a | b && c; d") == [([[["a"], ["b"]], [["c"]]], ["&&"]), ([[["d"]]], [])]
+    assert split_plain("echo 'a | b' \"c;d\"") == [([[["echo", "'a | b'", '"c;d"']]], [])]
+    for text in ["echo \"$HOME\"", "echo 'a", "echo \"a\\\"b\"", "ls;# c", "a & b", "x=1 ls", "'a'=1 ls", "echo '\n'".replace("\\n", "\n")]:
+        assert split_plain(text) is None, text
+
+
+def test_plain_split_cannot_backtrack() -> None:
+    """A long word that turns out not to be plain is declined at once (possessive matching)."""
+    for tail in ("$", "'", "\\x", "{"):
+        assert split_plain("a" * 60000 + tail) is None
+        assert split_plain(("a '' " * 12000) + tail) is None
 
 
 @pytest.mark.parametrize("text", [

@@ -15,6 +15,7 @@ an :class:`~capfence.policy.shell.model.Analysis` with ``error`` set.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Sequence
 
 from capfence.policy.shell import invoke
@@ -344,8 +345,27 @@ def analyze_script(text: str) -> Analysis:
     return analyzer.result()
 
 
+_QUOTED_PARTS = re.compile(r"""'[^']*'|"[^"]*"|[^'"]+""")
+
+
+def plain_arg(word: str) -> Arg:
+    """The argument a word of a plain command list (:func:`split_plain`) gives: quotes removed, nothing else to expand."""
+    if "'" not in word and '"' not in word:
+        return Arg(word, Kind.STATIC, word, ("*" in word or "?" in word or "[" in word) and has_glob(word))
+    text: list[str] = []
+    globbing = False
+    for part in _QUOTED_PARTS.findall(word):
+        if part[0] in "'\"":
+            text.append(part[1:-1])
+        else:
+            text.append(part)
+            globbing = globbing or has_glob(part)
+    joined = "".join(text)
+    return Arg(joined, Kind.STATIC, joined, globbing)
+
+
 def _static_args(words: list[str]) -> list[Arg]:
-    return [Arg(w, Kind.STATIC, w, has_glob(w)) for w in words]
+    return [plain_arg(w) for w in words]
 
 
 def analyze_argv(argv: Sequence[str]) -> Analysis:

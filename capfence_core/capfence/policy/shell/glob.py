@@ -180,6 +180,18 @@ class GlobSet:
 
     include: tuple[Glob, ...]
     exclude: tuple[Glob, ...] = ()
+    _words: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The plain-word inclusions (case-folded if folding), matched by one set lookup."""
+    _patterns: tuple[Glob, ...] = field(init=False, repr=False, compare=False)
+    """The other inclusions."""
+    _fold: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fold = bool(self.include) and self.include[0].fold
+        words = [g for g in self.include if g._literal is not None and g.fold == fold]
+        object.__setattr__(self, "_fold", fold)
+        object.__setattr__(self, "_words", frozenset(g._literal for g in words if g._literal is not None))
+        object.__setattr__(self, "_patterns", tuple(g for g in self.include if g not in words))
 
     @classmethod
     def parse(cls, patterns: list[str], *, fold: bool = False) -> GlobSet:
@@ -199,9 +211,8 @@ class GlobSet:
         return frozenset(w for w in words if w is not None)
 
     def match(self, text: str) -> bool:
-        for glob in self.include:
-            if glob.match(text):
-                return not any(g.match(text) for g in self.exclude)
+        if (text.casefold() if self._fold else text) in self._words or any(g.match(text) for g in self._patterns):
+            return not any(g.match(text) for g in self.exclude)
         return False
 
     def match_partial(self, prefix: str) -> bool | None:

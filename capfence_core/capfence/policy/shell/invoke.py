@@ -52,6 +52,8 @@ _PLACEHOLDERS = ("{}", "{/}", "{//}", "{.}", "{/.}")
 
 def program_name(text: str) -> str:
     """The name a rule sees: the base name of the command word (``/usr/bin/rm`` -> ``rm``)."""
+    if "/" not in text:
+        return text
     return posixpath.basename(text.rstrip("/")) or text
 
 

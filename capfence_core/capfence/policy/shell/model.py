@@ -112,18 +112,29 @@ class Analysis:
     @staticmethod
     def of(invocations: tuple[Invocation, ...], fork_bomb: bool = False) -> Analysis:
         """An analysis with its index fields computed."""
-        programs = frozenset(inv.program.casefold() for inv in invocations if inv.program is not None)
-        dynamic = any(inv.dynamic is not None for inv in invocations)
-        code_from = frozenset(name.casefold() for inv in invocations for name in inv.code_from)
+        names: set[str] = set()
+        sources: set[str] = set()
+        unknown = dynamic = False
+        for inv in invocations:
+            if inv.program is None:
+                unknown = True
+            else:
+                names.add(inv.program)
+            dynamic = dynamic or inv.dynamic is not None
+            sources.update(inv.code_from)
+        programs = frozenset(name.casefold() for name in names)
+        code_from = frozenset(name.casefold() for name in sources)
         return Analysis(
-            invocations, None, fork_bomb, programs, any(inv.program is None for inv in invocations), dynamic, code_from,
+            invocations, None, fork_bomb, programs, unknown, dynamic, code_from,
             index_keys(programs, code_from, dynamic=dynamic, fork_bomb=fork_bomb),
         )
 
 
 def index_keys(programs: frozenset[str], code_from: frozenset[str], *, dynamic: bool, fork_bomb: bool) -> frozenset[str]:
     """What a command does, as the keys a ``command:`` rule's prefilter is indexed under."""
-    keys = {"program:" + name for name in programs} | {"code_from:" + name for name in code_from}
+    keys = {"program:" + name for name in programs}
+    if code_from:
+        keys.update("code_from:" + name for name in code_from)
     if dynamic:
         keys.add("dynamic")
     if fork_bomb:

@@ -1,10 +1,12 @@
 """The shortcut for the commands agents write most: plain words joined by ``|``, ``&&``, ``||`` and ``;``.
 
-Such text has no quoting, expansion, redirection or compound command
-(a trailing comment is allowed), so it can be split with regular expressions,
-several times faster than the lexer. :func:`split_plain` gives its commands' words
-(the analyzer walks them without building a syntax tree), and :func:`parse_plain`
-returns exactly the tree :func:`~capfence.policy.shell.parser.parse` would
+Such text has no expansion, escape, redirection or compound command; words may
+hold quoted strings without ``$``, backquotes or backslashes, and a trailing
+comment is allowed. It can be split with regular expressions, several times
+faster than the lexer. :func:`split_plain` gives its commands' words (the
+analyzer walks them without building a syntax tree; property-tested against
+the parser), and :func:`parse_plain` returns exactly the tree
+:func:`~capfence.policy.shell.parser.parse` would for such text without quotes
 (property-tested). Both return ``None`` for anything else, which then takes the full parser.
 """
 
@@ -14,9 +16,14 @@ import re
 
 from capfence.policy.shell.ast import AndOr, Lit, Pipeline, Script, Simple, Word
 
-_PLAIN_LIST = re.compile(r"([\w./:@%+,=~^*?\[\] \t|&;-]*?)(?:(?<=[ \t])#[^\n]*)?")
+_WORD = r"""(?:[\w./:@%+,=~^*?\[\]-]++|'[^'\n]*+'|"[^"$`\\\n]*+")++"""
+"""A word of ordinary characters and simple quotes: no expansion, escape, operator, comment or brace expansion.
+
+(Possessive quantifiers: a word is taken whole, so no text can make the match backtrack.)"""
+_PLAIN_LIST = re.compile(rf"([ \t]*+(?:(?:{_WORD}|&&|\|\||\||;)[ \t]*+)*+)(?:(?<=[ \t])#[^\n]*+)?")
 """Plain words and list operators, then perhaps a comment (a ``#`` after a blank, to the end of the line)."""
-_OPERATOR = re.compile(r"(&&|\|\||\||;)")
+_TOKEN = re.compile(rf"{_WORD}|&&|\|\||\||;")
+_OPERATORS = frozenset({"&&", "||", "|", ";"})
 RESERVED = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "select",
                       "function", "in", "[[", "]]", "!", "{", "}", "time"})
 """Words that mean something else (or may) where a command starts: such text takes the full parser."""
@@ -27,46 +34,46 @@ Chain = tuple[list[Stages], list[str]]
 """One and-or list: its pipelines, and the ``&&`` / ``||`` between them."""
 
 
-def command_words(segment: str) -> list[str] | None:
-    """The words of one plain simple command, or ``None`` if it is empty or starts like something else."""
-    words = segment.split()
-    if not words or words[0] in RESERVED or "=" in words[0]:
-        return None
-    return words
-
-
 def split_plain(text: str) -> list[Chain] | None:
-    """The and-or lists of a plain command list (split at ``;``), or ``None`` if ``text`` needs the full parser."""
+    """The and-or lists of a plain command list (split at ``;``), or ``None`` if ``text`` needs the full parser.
+
+    Words are given as written, quotes included (:func:`~capfence.policy.shell.analyzer.plain_arg` removes them).
+    """
     plain = _PLAIN_LIST.fullmatch(text)
     if plain is None:
         return None
-    pieces = _OPERATOR.split(plain.group(1))
-    if len(pieces) > 2 and pieces[-2] == ";" and not pieces[-1].strip():
-        pieces = pieces[:-2]  # one trailing ';' ends the last command
+    commands: list[list[str]] = [[]]
+    ops: list[str] = []
+    for token in _TOKEN.findall(plain.group(1)):
+        if token in _OPERATORS:
+            ops.append(token)
+            commands.append([])
+        else:
+            commands[-1].append(token)
+    if ops and ops[-1] == ";" and not commands[-1]:
+        ops.pop()  # one trailing ';' ends the last command
+        commands.pop()
+    if any(not words or words[0] in RESERVED or "=" in words[0] for words in commands):
+        return None  # an empty command, or a reserved word or an assignment where a command starts
     chains: list[Chain] = []
-    pipelines: list[Stages] = []
+    pipelines: list[Stages] = [[commands[0]]]
     joins: list[str] = []
-    for index in range(0, len(pieces), 2):
-        words = command_words(pieces[index])
-        if words is None or "&" in pieces[index]:
-            return None  # an empty command, a reserved word or assignment first, '&' alone (background) or '|&'
-        op = pieces[index - 1] if index else ""
+    for op, words in zip(ops, commands[1:], strict=True):
         if op == "|":
             pipelines[-1].append(words)
-        elif op in ("&&", "||"):
+        elif op == ";":
+            chains.append((pipelines, joins))
+            pipelines, joins = [[words]], []
+        else:
             joins.append(op)
             pipelines.append([words])
-        else:  # start, or after ';'
-            if pipelines:
-                chains.append((pipelines, joins))
-            pipelines, joins = [[words]], []
     chains.append((pipelines, joins))
     return chains
 
 
 def parse_plain(text: str) -> Script | None:
     """The syntax tree of a plain command list, or ``None`` if ``text`` needs the full parser."""
-    chains = split_plain(text)
+    chains = None if "'" in text or '"' in text else split_plain(text)
     if chains is None:
         return None
     return Script(tuple(_and_or([_pipeline(stages) for stages in pipelines], joins) for pipelines, joins in chains))

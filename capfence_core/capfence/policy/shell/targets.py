@@ -38,6 +38,7 @@ from capfence.policy.view import SCALARS, CallView, deep_items
 DEFAULT_FIELDS = frozenset({"command", "cmd", "argv", "args", "script", "shell_command"})
 _LIST_ONLY = frozenset({"args", "arguments"})
 _HEADS = frozenset({"command", "cmd", "shell_command", "program", "executable", "binary", "exe"})
+_HEAD_ORDER = tuple(sorted(_HEADS))
 """Keys naming the program when an ``args``/``arguments`` list holds its arguments (subprocess-style payloads)."""
 _WANTED: dict[frozenset[str], frozenset[str]] = {}
 """Field names -> every key :func:`_from_mapping` reads (computed once per selection)."""
@@ -95,7 +96,7 @@ def _from_mapping(node: Mapping[Any, object], names: frozenset[str]) -> list[Com
     found: list[Command] = []
     wanted = _WANTED.get(names) or _WANTED.setdefault(names, names | _LIST_ONLY | _HEADS)
     keyed = {k.lower(): v for k, v in node.items() if isinstance(k, str) and k.lower() in wanted}
-    head = next((keyed[k] for k in sorted(_HEADS) if k in keyed and isinstance(keyed[k], str)), None)
+    head = next((keyed[k] for k in _HEAD_ORDER if k in keyed and isinstance(keyed[k], str)), None)
     tail = next((t for k in ("args", "arguments") if k in keyed and (t := _tail(keyed[k])) is not None), None)
     paired = isinstance(head, str) and tail is not None and bool(names & (_LIST_ONLY | _HEADS))
     if paired:
