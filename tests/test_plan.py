@@ -66,8 +66,10 @@ def test_every_pack_decides_as_without_skipping(path: Path) -> None:
 
 
 WORDS = ["rm", "-rf", "-r", "-f", "/", "git", "push", "--force", "curl", "http://x", "sh", "bash", "|", "&&", ";", "$X", "$(id)",
-         "sudo", "xargs", "find", ".", "-delete", "-exec", "{}", "+", "dd", "of=/dev/sda", ">", "/dev/sda", "'", '"', "GET",
-         "systemctl", "restart", "eval", ":(){", ":|:&", "};:", "chmod", "-R", "777", "mkfs.ext4", "env", "Rm", "CURL", "#"]
+         "sudo", "xargs", "find", ".", "-delete", "-exec", "{}", "+", "dd", "of=/dev/sda", ">", ">>", "2>&1", "<", "/dev/sda",
+         "'", '"', "GET",
+         "systemctl", "restart", "eval", ":(){", ":|:&", "};:", "chmod", "-R", "777", "mkfs.ext4", "MKFS.xfs", "mkdir",
+         "mke2fs", "env", "Rm", "CURL", "#"]
 
 
 @settings(max_examples=400, deadline=None)
@@ -85,7 +87,15 @@ def test_skips_only_rules_naming_other_programs(pack: Policy) -> None:
 
     quiet = skipped("git status")
     assert {"shell-rm-recursive-force", "shell-dd-device", "shell-download-exec", "shell-unparseable", "shell-fork-bomb"} <= quiet
-    assert not quiet & {"shell-git-force-push", "shell-git-force-refspec", "shell-default-allow", "shell-redirect-device", "shell-mkfs"}
+    assert {"shell-redirect-device", "shell-mkfs"} <= quiet  # no output redirected into a file, no program starting "mk"
+    assert not quiet & {"shell-git-force-push", "shell-git-force-refspec", "shell-default-allow"}
+    assert "shell-redirect-device" not in skipped("echo x > /dev/sda")
+    assert "shell-redirect-device" not in skipped("cat a >> $OUT")
+    assert "shell-redirect-device" in skipped("ls 2>&1 < input.txt")  # a duplication and an input are not writes
+    # program patterns (mkfs.*) are indexed by their first two characters
+    assert "shell-mkfs" in skipped("mv a b")
+    assert "shell-mkfs" not in skipped("MKFS.EXT4 /dev/sda") and "shell-mkfs" not in skipped("mkdir x")
+    assert "shell-mkfs" not in skipped("sudo wipefs -a /dev/sda")
     assert "shell-rm-recursive-force" not in skipped("sudo rm -rf /")
     assert skipped('echo "unterminated') == set()  # unparseable: nothing is skipped
     assert skipped("$CMD -rf /") == set()  # a program known only at run time could be any of them

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import capfence.policy.shell as shell
 from capfence.policy.shell import cache
 from capfence.policy.shell.analyzer import analyze_script
+from capfence.policy.shell.glob import GlobSet
 from capfence.policy.spec import CompileContext, Condition, SpecError
 from capfence.policy.view import CallView
 
@@ -261,6 +262,27 @@ def test_args_groups_are_all_required() -> None:
 def test_glob_escapes_match_literally() -> None:
     assert check({"program": "chmod", "args": ["/\\*"]}, "chmod 777 /*") is True
     assert check({"program": "chmod", "args": ["/\\*"]}, "chmod 777 /etc") is False
+
+
+PATTERN = st.text(alphabet=st.sampled_from(list("mkfsMK.*?[]!a")), min_size=1, max_size=6)
+SUBJECT = st.text(alphabet=st.sampled_from(list("mkfsMK.a")), max_size=7)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(PATTERN, min_size=1, max_size=4), SUBJECT, st.booleans())
+def test_glob_set_matches_by_its_definition(patterns: list[str], subject: str, fold: bool) -> None:
+    """A word matches a set if it matches an inclusion and no exclusion; the set's word lookup and index keep that."""
+    try:
+        globs = GlobSet.parse(patterns, fold=fold)
+    except SpecError:
+        return
+    expected = any(g.match(subject) for g in globs.include) and not any(g.match(subject) for g in globs.exclude)
+    assert globs.match(subject) is expected
+    index = globs.beginnings(2)
+    if expected and index is not None:  # the index is a necessary condition
+        words, beginnings = index
+        key = subject.casefold() if fold else subject
+        assert key in words or key[:2] in beginnings
 
 
 # --- redirections --------------------------------------------------------------------------------------------------

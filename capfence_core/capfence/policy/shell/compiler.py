@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.glob import GlobSet
-from capfence.policy.shell.model import Analysis, Arg, Invocation
+from capfence.policy.shell.model import BEGINNING, Analysis, Arg, Invocation
 from capfence.policy.shell.targets import Fields, analyses, fields, summary
 from capfence.policy.spec import CompileContext, Condition, Prefilter, SpecError
 from capfence.policy.view import CallView
@@ -251,6 +251,10 @@ class Index:
     """The rule needs a fork bomb."""
     unparseable: bool = False
     """The rule needs an unparseable command."""
+    redirects: bool = False
+    """The rule needs output redirected into a file."""
+    program_beginnings: tuple[frozenset[str], frozenset[str]] | None = None
+    """For program patterns that are not all plain words: the plain words, and the patterns' first two characters."""
 
     def excludes(self, analysis: Analysis) -> bool:
         """True only if a rule with this index certainly does not match ``analysis``."""
@@ -262,17 +266,21 @@ class Index:
             return True
         if self.code_from is not None and self.code_from.isdisjoint(analysis.code_from):
             return True
-        return (self.dynamic and not analysis.dynamic) or (self.fork_bomb and not analysis.fork_bomb)
+        return (self.dynamic and not analysis.dynamic) or (self.fork_bomb and not analysis.fork_bomb) or (
+            self.redirects and not analysis.redirects)
 
     def keys(self) -> frozenset[str] | None:
         """Prefilter keys: the rule can only match a call whose summary has one of them (``None``: no such set)."""
         if self.programs is not None:
             return frozenset("program:" + name for name in self.programs)
+        if self.program_beginnings is not None:
+            words, beginnings = self.program_beginnings
+            return frozenset({"program:" + word for word in words} | {"beginning:" + start for start in beginnings})
         if self.code_from is not None:
             return frozenset("code_from:" + name for name in self.code_from)
-        for flag in ("dynamic", "fork_bomb", "unparseable"):
+        for flag, key in (("dynamic", "dynamic"), ("fork_bomb", "fork_bomb"), ("redirects", "redirect"), ("unparseable", "unparseable")):
             if getattr(self, flag):
-                return frozenset({flag})  # "unparseable" is never a key: a call with an unparseable command is not summarized
+                return frozenset({key})  # "unparseable" is never a key: a call with an unparseable command is not summarized
         return None
 
 
@@ -374,6 +382,9 @@ def compile_command(value: object, context: CompileContext) -> Condition:
 
 
 def _index(spec: dict[str, object]) -> Index:
-    programs = _globs(spec["program"], "program", "", fold=True).literal if "program" in spec else None
+    program_globs = _globs(spec["program"], "program", "", fold=True) if "program" in spec else None
+    programs = program_globs.literal if program_globs else None
+    beginnings = program_globs.beginnings(BEGINNING) if program_globs and programs is None else None
     code_from = _globs(spec["code_from"], "code_from", "", fold=True).literal if "code_from" in spec else None
-    return Index(programs, code_from, spec.get("dynamic") is True, spec.get("fork_bomb") is True, spec.get("unparseable") is True)
+    return Index(programs, code_from, spec.get("dynamic") is True, spec.get("fork_bomb") is True, spec.get("unparseable") is True,
+                 "redirect_to" in spec, beginnings)

@@ -210,9 +210,17 @@ class GlobSet:
             return None
         return frozenset(w for w in words if w is not None)
 
+    def beginnings(self, size: int) -> tuple[frozenset[str], frozenset[str]] | None:
+        """``(words, beginnings)``: every match is one of the plain words or starts with one of the ``size``-character
+        beginnings of the other patterns; ``None`` if a pattern's literal start is shorter (case-folded if folding)."""
+        heads = [g._head for g in self._patterns]
+        if any(len(head) < size for head in heads):
+            return None
+        return self._words, frozenset(head[:size] for head in heads)
+
     def match(self, text: str) -> bool:
-        if (text.casefold() if self._fold else text) in self._words or any(g.match(text) for g in self._patterns):
-            return not any(g.match(text) for g in self.exclude)
+        if (text.casefold() if self._fold else text) in self._words or (self._patterns and any(g.match(text) for g in self._patterns)):
+            return not (self.exclude and any(g.match(text) for g in self.exclude))
         return False
 
     def match_partial(self, prefix: str) -> bool | None:

@@ -16,6 +16,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+BEGINNING = 2
+"""Rules naming programs by patterns (``mkfs.*``) are indexed by the first this-many characters of the pattern."""
+
 
 class Kind(enum.Enum):
     STATIC = "static"
@@ -104,6 +107,8 @@ class Analysis:
     """Some invocation is dynamic."""
     code_from: frozenset[str] = frozenset()
     """Union of every invocation's ``code_from`` (case-folded, like :attr:`programs`)."""
+    redirects: bool = False
+    """Some invocation redirects its output into a file (or device)."""
     keys: frozenset[str] = frozenset()
     """The index fields as prefilter keys (:func:`index_keys`)."""
     verdicts: dict[object, bool | None] = field(default_factory=dict, compare=False, repr=False)
@@ -114,7 +119,7 @@ class Analysis:
         """An analysis with its index fields computed."""
         names: set[str] = set()
         sources: set[str] = set()
-        unknown = dynamic = False
+        unknown = dynamic = redirects = False
         for inv in invocations:
             if inv.program is None:
                 unknown = True
@@ -122,21 +127,25 @@ class Analysis:
                 names.add(inv.program)
             dynamic = dynamic or inv.dynamic is not None
             sources.update(inv.code_from)
+            redirects = redirects or any(r.writes for r in inv.redirects)
         programs = frozenset(name.casefold() for name in names)
         code_from = frozenset(name.casefold() for name in sources)
         return Analysis(
-            invocations, None, fork_bomb, programs, unknown, dynamic, code_from,
-            index_keys(programs, code_from, dynamic=dynamic, fork_bomb=fork_bomb),
+            invocations, None, fork_bomb, programs, unknown, dynamic, code_from, redirects,
+            index_keys(programs, code_from, dynamic=dynamic, fork_bomb=fork_bomb, redirects=redirects),
         )
 
 
-def index_keys(programs: frozenset[str], code_from: frozenset[str], *, dynamic: bool, fork_bomb: bool) -> frozenset[str]:
+def index_keys(programs: frozenset[str], code_from: frozenset[str], *, dynamic: bool, fork_bomb: bool, redirects: bool) -> frozenset[str]:
     """What a command does, as the keys a ``command:`` rule's prefilter is indexed under."""
     keys = {"program:" + name for name in programs}
+    keys.update("beginning:" + name[:BEGINNING] for name in programs)
     if code_from:
         keys.update("code_from:" + name for name in code_from)
     if dynamic:
         keys.add("dynamic")
     if fork_bomb:
         keys.add("fork_bomb")
+    if redirects:
+        keys.add("redirect")
     return frozenset(keys)

@@ -18,14 +18,12 @@ A one-element list is read as a command line (``["rm -rf /"]`` is how a
 shell-mode tool receives its command), a longer list as an argument vector.
 
 The analyses of one call are computed once and shared by every ``command``
-rule that consults them (a per-thread slot keyed by the call's view).
+rule that consults them (kept in the call view's memo).
 """
 
 from __future__ import annotations
 
 import shlex
-import threading
-import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +36,8 @@ from capfence.policy.view import SCALARS, CallView, deep_items
 DEFAULT_FIELDS = frozenset({"command", "cmd", "argv", "args", "script", "shell_command"})
 _LIST_ONLY = frozenset({"args", "arguments"})
 _HEADS = frozenset({"command", "cmd", "shell_command", "program", "executable", "binary", "exe"})
-_HEAD_ORDER = tuple(sorted(_HEADS))
 """Keys naming the program when an ``args``/``arguments`` list holds its arguments (subprocess-style payloads)."""
+_HEAD_ORDER = tuple(sorted(_HEADS))
 _WANTED: dict[frozenset[str], frozenset[str]] = {}
 """Field names -> every key :func:`_from_mapping` reads (computed once per selection)."""
 MAX_TOTAL_CHARS = 4 * MAX_COMMAND_CHARS
@@ -111,6 +109,10 @@ def _from_mapping(node: Mapping[Any, object], names: frozenset[str]) -> list[Com
 
 
 def commands_in(payload: Mapping[str, object], fields: Fields) -> list[Command]:
+    if type(payload) is dict and len(payload) == 1:
+        [(key, value)] = payload.items()
+        if type(key) is str and type(value) is str and key in fields.names and key not in _LIST_ONLY:
+            return [value]  # the most common payload of all: {"command": "..."}
     if isinstance(payload, Mapping) and all(isinstance(value, SCALARS) for value in payload.values()):
         found = _from_mapping(payload, fields.names)  # the common flat payload
     else:  # nested: look at every mapping, at any depth
@@ -145,23 +147,12 @@ def _analyze(commands: list[Command]) -> tuple[Analysis, ...]:
     return tuple(analysis_of_text(c) if isinstance(c, str) else analysis_of_argv(c) for c in commands)
 
 
-_local = threading.local()
-
-
 def analyses(view: CallView, fields: Fields) -> tuple[Analysis, ...]:
     """The analyses of every command in the call, computed once per call and field selection."""
-    slot: tuple[weakref.ref[CallView], dict[Fields, tuple[Analysis, ...]]] | None = getattr(_local, "slot", None)
-    if slot is not None and slot[0]() is view:
-        store = slot[1]
-        cached = store.get(fields)
-        if cached is not None:
-            return cached
-    else:
-        store = {}
-        _local.slot = (weakref.ref(view), store)
-    result = _analyze(commands_in(view.payload, fields))
-    store[fields] = result
-    return result
+    cached: tuple[Analysis, ...] | None = view.memo.get(fields)
+    if cached is None:
+        cached = view.memo[fields] = _analyze(commands_in(view.payload, fields))
+    return cached
 
 
 def _summarize(view: CallView, selected: Fields) -> frozenset[str] | None:
