@@ -125,11 +125,14 @@ class Analysis:
                 unknown = True
             else:
                 names.add(inv.program)
-            dynamic = dynamic or inv.dynamic is not None
-            sources.update(inv.code_from)
-            redirects = redirects or any(r.writes for r in inv.redirects)
-        programs = frozenset(name.casefold() for name in names)
-        code_from = frozenset(name.casefold() for name in sources)
+            if inv.dynamic is not None:
+                dynamic = True
+            if inv.code_from:
+                sources.update(inv.code_from)
+            if inv.redirects and not redirects:
+                redirects = any(r.writes for r in inv.redirects)
+        programs = frozenset(map(str.casefold, names))
+        code_from = frozenset(map(str.casefold, sources))
         return Analysis(
             invocations, None, fork_bomb, programs, unknown, dynamic, code_from, redirects,
             index_keys(programs, code_from, dynamic=dynamic, fork_bomb=fork_bomb, redirects=redirects),

@@ -42,30 +42,33 @@ def parse_options(args: Sequence[Arg], spec: OptionSpec = PLAIN) -> Options:
     values: list[tuple[str, Arg]] = []
     maybe = False
     ended = False
-    i = 0
-    while i < len(args):
+    i, count = 0, len(args)
+    while i < count:
         arg = args[i]
         i += 1
-        if ended or arg.kind is Kind.PLACEHOLDER or arg.procsub:
+        text, kind = arg.text, arg.kind
+        if kind is Kind.STATIC and not text.startswith("-") and not ended and not arg.procsub:
+            operands.append(arg)  # the common case: a plain operand
+        elif ended or kind is Kind.PLACEHOLDER or arg.procsub:
             operands.append(arg)
-        elif arg.kind is Kind.DYNAMIC:
+        elif kind is Kind.DYNAMIC:
             if arg.prefix == "" or arg.prefix.startswith("-"):
                 maybe = True
                 _known_part(arg.prefix, flags)
             if not arg.prefix.startswith("-"):
                 operands.append(arg)
-        elif arg.text == "--":
+        elif text == "--":
             ended = True
-        elif arg.text.startswith("--"):
-            name, eq, value = arg.text.partition("=")
+        elif text.startswith("--"):
+            name, eq, value = text.partition("=")
             flags.add(name)
             long.append(name)
             if eq:
                 values.append((name, Arg.of(value)))
             elif name in spec.value_long:
                 i += _value(name, args, i, values)
-        elif arg.text.startswith("-") and len(arg.text) > 1:
-            i += _short(arg.text, spec, flags, args, i, values)
+        elif len(text) > 1:  # a static word starting with "-"
+            i += _short(text, spec, flags, args, i, values)
         else:
             operands.append(arg)
     return Options(frozenset(flags), tuple(long), tuple(operands), maybe, tuple(values))
