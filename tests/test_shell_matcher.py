@@ -7,6 +7,7 @@ False, or None (cannot be known; the evaluator fails closed on it).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,14 @@ def test_condition_is_registered() -> None:
     assert condition_types()["command"] is shell.CONDITION
     assert shell.CONDITION.key == "command"
     assert "program" in shell.CONDITION.example
+
+
+def test_analyses_are_shared_per_call_and_not_carried_to_another() -> None:
+    condition = compile_spec(RM_RF)
+    call = view("ls -la")
+    assert condition(call) is False
+    assert call.memo  # the analyses are kept on the call for the other rules
+    assert condition(dataclasses.replace(call, payload={"command": "rm -rf /"})) is True
 
 
 @pytest.mark.parametrize(("spec", "key", "hint"), [

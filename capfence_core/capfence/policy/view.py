@@ -138,9 +138,10 @@ class CallView:
 
     Not seen by conditions. The runtime stores it with the decision and does not
     write a second, identical decision for the same id (a re-run graph step)."""
-    _fields: dict[frozenset[str], list[object]] = field(default_factory=dict, repr=False)
-    memo: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
-    """What conditions derived from this call, under keys of their own, so the rules of one evaluation share it."""
+    _fields: dict[frozenset[str], list[object]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    memo: dict[object, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """What conditions derived from this call, under keys of their own, so the rules of one evaluation share it.
+    (Not an ``__init__`` argument: ``dataclasses.replace`` gives the new call an empty memo.)"""
 
     @cached_property
     def joined_text(self) -> str:
