@@ -278,9 +278,9 @@ class Index:
             return frozenset({"program:" + word for word in words} | {"beginning:" + start for start in beginnings})
         if self.code_from is not None:
             return frozenset("code_from:" + name for name in self.code_from)
-        for flag, key in (("dynamic", "dynamic"), ("fork_bomb", "fork_bomb"), ("redirects", "redirect"), ("unparseable", "unparseable")):
+        for flag in ("dynamic", "fork_bomb", "redirects", "unparseable"):
             if getattr(self, flag):
-                return frozenset({key})  # "unparseable" is never a key: a call with an unparseable command is not summarized
+                return frozenset({flag})  # "unparseable" is never a key: a call with an unparseable command is not summarized
         return None
 
 

@@ -150,5 +150,5 @@ def index_keys(programs: frozenset[str], code_from: frozenset[str], *, dynamic: 
     if fork_bomb:
         keys.add("fork_bomb")
     if redirects:
-        keys.add("redirect")
+        keys.add("redirects")
     return frozenset(keys)
