@@ -16,11 +16,7 @@ from capfence.policy.view import CallView
 
 def evaluate(policy: Policy, view: CallView) -> Decision:
     """Decide one call. Exceptions from conditions propagate: the runtime turns them into deny."""
-    plan = policy.plan(view.capability)
-    skipped = plan.skipped(view)
-    for position, rule in enumerate(plan.rules):
-        if position in skipped:
-            continue
+    for rule in policy.plan(view.capability).kept(view):
         matched, unknown = rule.check(view)
         if matched:
             reason = rule.reason

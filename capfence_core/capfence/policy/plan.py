@@ -10,6 +10,7 @@ looked at for ``git status``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,14 +29,19 @@ class _Group:
     by_key: dict[str, frozenset[int]]
     """Key -> positions of the rules that key keeps in play."""
 
-    def ruled_out(self, view: CallView) -> frozenset[int]:
+    def in_play(self, view: CallView) -> set[int] | None:
+        """Positions of the members this call may match (``None``: all of them)."""
         keys = self.summarize(view)
         if keys is None:
-            return frozenset()
+            return None
         kept: set[int] = set()
         for key in keys:
             kept.update(self.by_key.get(key, ()))
-        return self.members.difference(kept)
+        return kept
+
+    def ruled_out(self, view: CallView) -> frozenset[int]:
+        kept = self.in_play(view)
+        return frozenset() if kept is None else self.members.difference(kept)
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class Plan:
 
     rules: tuple[Rule, ...]
     groups: tuple[_Group, ...]
+    unfiltered: frozenset[int]
+    """Positions of the rules no group can skip."""
 
     @staticmethod
     def of(rules: tuple[Rule, ...]) -> Plan:
@@ -58,12 +66,19 @@ class Plan:
         groups = tuple(
             _Group(fn, frozenset(positions), {k: frozenset(v) for k, v in by_key[fn].items()}) for fn, positions in members.items()
         )
-        return Plan(rules, groups)
+        return Plan(rules, groups, frozenset(range(len(rules))).difference(*members.values()))
+
+    def kept(self, view: CallView) -> Sequence[Rule]:
+        """The rules this call may match, in precedence order (it certainly matches none of the others)."""
+        if len(self.groups) == 1:  # the common case: one summary (the shell analysis) decides what is in play
+            kept = self.groups[0].in_play(view)
+            if kept is None:
+                return self.rules
+            kept.update(self.unfiltered)
+            return [self.rules[position] for position in sorted(kept)]
+        skipped = self.skipped(view)
+        return [rule for position, rule in enumerate(self.rules) if position not in skipped] if skipped else self.rules
 
     def skipped(self, view: CallView) -> frozenset[int]:
         """Positions of the rules this call certainly does not match."""
-        if not self.groups:
-            return frozenset()
-        if len(self.groups) == 1:
-            return self.groups[0].ruled_out(view)
         return frozenset().union(*(group.ruled_out(view) for group in self.groups))
