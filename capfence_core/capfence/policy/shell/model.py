@@ -93,8 +93,11 @@ class Invocation(NamedTuple):
     options: Options = Options()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Analysis:
+    """Treat as immutable: analyses are cached and shared between threads. (Not a frozen dataclass only because
+    building one costs twice as much, on the path of every command not seen before.)"""
+
     invocations: tuple[Invocation, ...] = ()
     error: str | None = None
     """Set when the text cannot be parsed (or is over a hard bound): nothing about it is known."""
