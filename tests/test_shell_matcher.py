@@ -20,6 +20,7 @@ import capfence.policy.shell as shell
 from capfence.policy.shell import cache
 from capfence.policy.shell.analyzer import analyze_script
 from capfence.policy.shell.glob import GlobSet
+from capfence.policy.shell.sketch import Sketch
 from capfence.policy.spec import CompileContext, Condition, SpecError
 from capfence.policy.view import CallView
 
@@ -536,9 +537,9 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = cache.analyze_script
 
-    def counting(text: str) -> shell.Analysis:
+    def counting(text: str, sketch: Sketch | None = None) -> shell.Analysis:
         calls.append(text)
-        return real(text)
+        return real(text, sketch)
 
     monkeypatch.setattr(cache, "analyze_script", counting)
     return calls

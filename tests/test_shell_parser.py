@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capfence.policy.shell.analyzer import analyze_script
+from capfence.policy.shell.analyzer import analyze_argv, analyze_script
 from capfence.policy.shell.ast import (
     ArithCommand,
     Case,
@@ -41,8 +41,10 @@ from capfence.policy.shell.ast import (
 )
 from capfence.policy.shell.expand import Env, Expander
 from capfence.policy.shell.lexer import MAX_NESTING
+from capfence.policy.shell.model import Analysis
 from capfence.policy.shell.parser import ParseError, parse
 from capfence.policy.shell.plain import parse_plain, split_plain
+from capfence.policy.shell.sketch import argv_keys, sketch_text
 
 BASH = shutil.which("bash")
 
@@ -442,16 +444,16 @@ PIPED = st.lists(st.sampled_from(["curl -s x", "wget -O- x", "sh", "bash -s", "p
 
 
 def full_analysis(text: str) -> object:
-    """The analysis through the lexer and parser, bypassing both plain shortcuts."""
-    from capfence.policy.shell import analyzer, parser
+    """The analysis through the lexer and parser, bypassing the plain shortcuts (the split, the sketch and the plain tree)."""
+    from capfence.policy.shell import parser, sketch
 
-    originals = analyzer.split_plain, parser.parse_plain
-    analyzer.split_plain = lambda _text: None  # type: ignore[assignment]
+    originals = sketch.split_plain, parser.parse_plain
+    sketch.split_plain = lambda _text: None  # type: ignore[assignment]
     parser.parse_plain = lambda _text: None  # type: ignore[assignment]
     try:
         return analyze_script(text)
     finally:
-        analyzer.split_plain, parser.parse_plain = originals
+        sketch.split_plain, parser.parse_plain = originals
 
 
 QUOTED_WORD = st.lists(
@@ -471,6 +473,48 @@ QUOTED = st.lists(st.one_of(QUOTED_WORD, st.sampled_from(["rm", "-rf", "find", "
 def test_fast_path_agrees_with_parser(text: str) -> None:
     """Plain command lists skip the parser; the analysis must be what the parser's tree would give."""
     assert analyze_script(text) == full_analysis(text)
+
+
+HEADS = ["ls", "LS", "Git", "git", "grep", "npm", "mkfs.ext4", "python3.12", "python3", "sh", "Bash", "docker", "kubectl", "tee",
+         "curl", "wget", "eval", "alias", "trap", "source", ".", "env", "sudo", "find", "fd", "xargs", "busybox", "awk", "at",
+         "watch", "ssh", "exec", "command", "nice", "timeout", "./a.sh", "/bin/rm", "rm", "r'm'", '"ls"', "l*", "~x", "x1", ""]
+ORDINARY = st.lists(
+    st.tuples(st.sampled_from(HEADS), st.lists(st.sampled_from(["-rf", "x", "a.sh", "-", "--force", "push", "'a b'", "*.log"]), max_size=3),
+              st.sampled_from([" | ", " && ", " || ", "; ", " # c"])),
+    min_size=1, max_size=4,
+).map(lambda parts: "".join(" ".join([head, *args]) + op for head, args, op in parts).rstrip("|&; "))
+
+
+@settings(max_examples=2500, deadline=None)
+@given(st.one_of(ORDINARY, PLAIN, PLAIN_LIST, PIPED, QUOTED))
+def test_sketch_keys_are_the_analysis_keys(text: str) -> None:
+    """Commands the prefilter judges from a sketch have exactly the keys (and programs) their analysis would give."""
+    sketch = sketch_text(text)
+    if sketch.keys is not None:
+        analysis = full_analysis(text)
+        assert isinstance(analysis, Analysis) and analysis.error is None and not analysis.unknown_program
+        assert (sketch.keys, sketch.programs) == (analysis.keys, analysis.programs)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*HEADS, "-rf", "x", "$X", "a b"]), max_size=4))
+def test_argv_sketch_keys_are_the_analysis_keys(argv: list[str]) -> None:
+    keys = argv_keys(argv)
+    if keys is not None:
+        assert keys == analyze_argv(argv).keys
+
+
+@pytest.mark.parametrize("text", ["ls -la src", "cat README.md | grep TODO # 12", "npm test && npm run build", "GIT status; Ls",
+                                  "git commit -m 'a | b'", "python3.11x y"])
+def test_sketch_covers_ordinary_commands(text: str) -> None:
+    assert sketch_text(text).keys is not None
+    assert sketch_text(text).analysis() == full_analysis(text)
+
+
+@pytest.mark.parametrize("text", ["sudo ls", "find . -delete", "python3.12 x", "./a.sh", "/bin/ls", "l* x", "'ls' x", "curl x | sh",
+                                  "xargs rm", "docker run x", "eval x", "ls > f", "ls $X", "A=1 ls", "ls; bash"])
+def test_sketch_leaves_the_rest_to_the_analyzer(text: str) -> None:
+    assert sketch_text(text).keys is None
 
 
 @pytest.mark.parametrize("text", ["curl -s x | sh", "git status # 1", "tee a.sh && ./a.sh", "xargs rm ; ls", "cat a | bash -s",

@@ -15,7 +15,6 @@ an :class:`~capfence.policy.shell.model.Analysis` with ``error`` set.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Sequence
 
 from capfence.policy.shell import invoke
@@ -38,13 +37,14 @@ from capfence.policy.shell.ast import (
 )
 from capfence.policy.shell.context import Site, Stdin, Unknowable, norm_path
 from capfence.policy.shell.embedded import embedded
-from capfence.policy.shell.expand import Env, Expander, has_glob
+from capfence.policy.shell.expand import Env, Expander
 from capfence.policy.shell.forkbomb import is_fork_bomb_function, is_fork_bomb_loop
 from capfence.policy.shell.lexer import ParseError
 from capfence.policy.shell.model import Analysis, Arg, Invocation, Kind, Redir
 from capfence.policy.shell.parser import parse
-from capfence.policy.shell.plain import Chain, Stages, split_plain
+from capfence.policy.shell.plain import Chain, Stages, plain_args
 from capfence.policy.shell.programs import DOWNLOADERS
+from capfence.policy.shell.sketch import Sketch, sketch_text
 
 MAX_INVOCATIONS = 2000
 MAX_CODE_DEPTH = 12
@@ -100,7 +100,7 @@ class Analyzer:
             upstream = upstream | self.programs_since(start)
 
     def plain(self, chains: list[Chain]) -> None:
-        """What :meth:`script` does for a plain command list (:func:`split_plain`), without its syntax tree.
+        """What :meth:`script` does for a plain command list (:func:`~capfence.policy.shell.plain.split_plain`), without its syntax tree.
 
         Such text has no expansions, redirections or assignments, so each command's words are its arguments.
         """
@@ -110,12 +110,12 @@ class Analyzer:
 
     def plain_pipeline(self, stages: Stages, site: Site) -> None:
         if len(stages) == 1:
-            invoke.dispatch(self, _static_args(stages[0]), site)
+            invoke.dispatch(self, plain_args(stages[0]), site)
             return
         upstream: frozenset[str] = frozenset()
         for index, words in enumerate(stages):
             start = len(self.found)
-            invoke.dispatch(self, _static_args(words), Site((), (), Stdin(upstream, dynamic=True) if index else None, True))
+            invoke.dispatch(self, plain_args(words), Site((), (), Stdin(upstream, dynamic=True) if index else None, True))
             upstream = upstream | self.programs_since(start)
 
     # --- commands -------------------------------------------------------------------
@@ -329,9 +329,14 @@ class Analyzer:
                 self.written[norm_path(path)] = frozenset({invocation.program})
 
 
-def analyze_script(text: str) -> Analysis:
-    """Analyze a command line (shell syntax)."""
-    chains = split_plain(text)
+def analyze_script(text: str, sketch: Sketch | None = None) -> Analysis:
+    """Analyze a command line (shell syntax). ``sketch``: :func:`sketch_text` of it, when already made."""
+    if sketch is None:
+        sketch = sketch_text(text)
+    built = sketch.analysis()
+    if built is not None:
+        return built
+    chains = sketch.chains
     analyzer = Analyzer()
     try:
         if chains is not None:  # fast path, equivalent to parsing such text (property-tested)
@@ -343,29 +348,6 @@ def analyze_script(text: str) -> Analysis:
     except RecursionError:
         return Analysis(error="command nested too deeply")
     return analyzer.result()
-
-
-_QUOTED_PARTS = re.compile(r"""'[^']*'|"[^"]*"|[^'"]+""")
-
-
-def plain_arg(word: str) -> Arg:
-    """The argument a word of a plain command list (:func:`split_plain`) gives: quotes removed, nothing else to expand."""
-    if "'" not in word and '"' not in word:
-        return Arg(word, Kind.STATIC, word, ("*" in word or "?" in word or "[" in word) and has_glob(word))
-    text: list[str] = []
-    globbing = False
-    for part in _QUOTED_PARTS.findall(word):
-        if part[0] in "'\"":
-            text.append(part[1:-1])
-        else:
-            text.append(part)
-            globbing = globbing or has_glob(part)
-    joined = "".join(text)
-    return Arg(joined, Kind.STATIC, joined, globbing)
-
-
-def _static_args(words: list[str]) -> list[Arg]:
-    return [plain_arg(w) for w in words]
 
 
 def analyze_argv(argv: Sequence[str]) -> Analysis:

@@ -4,7 +4,9 @@ Short commands (the common case) go through a process-wide LRU, so a
 command seen before costs a dictionary lookup. Longer ones are analyzed on
 each call (and shared between the rules of that call by
 :mod:`capfence.policy.shell.targets`). Commands over :data:`MAX_COMMAND_CHARS`
-are not parsed at all: they are unknowable, which fails closed.
+are not parsed at all: they are unknowable, which fails closed. The index
+keys of short commands that can be had without an analysis
+(:mod:`capfence.policy.shell.sketch`) are cached the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from functools import lru_cache
 
 from capfence.policy.shell.analyzer import analyze_argv, analyze_script
 from capfence.policy.shell.model import Analysis
+from capfence.policy.shell.sketch import Sketch, argv_keys, sketch_text
 
 MAX_COMMAND_CHARS = 65536
 """Commands longer than this are not analyzed (the condition answers "unknown")."""
@@ -24,12 +27,31 @@ _TOO_LONG = Analysis(error=f"command longer than {MAX_COMMAND_CHARS} characters"
 
 @lru_cache(maxsize=2048)
 def _cached_text(text: str) -> Analysis:
-    return analyze_script(text)
+    return analyze_script(text, _cached_sketch(text))  # the sketch is usually cached: the prefilter has just made it
 
 
 @lru_cache(maxsize=1024)
 def _cached_argv(argv: tuple[str, ...]) -> Analysis:
     return analyze_argv(argv)
+
+
+@lru_cache(maxsize=2048)
+def _cached_sketch(text: str) -> Sketch:
+    return sketch_text(text)
+
+
+@lru_cache(maxsize=1024)
+def _cached_argv_keys(argv: tuple[str, ...]) -> frozenset[str] | None:
+    return argv_keys(argv)
+
+
+def keys_of_text(text: str) -> frozenset[str] | None:
+    """The analysis's index keys when they can be had without analyzing (:mod:`~capfence.policy.shell.sketch`), else ``None``."""
+    return _cached_sketch(text).keys if len(text) <= CACHED_CHARS else None
+
+
+def keys_of_argv(argv: tuple[str, ...]) -> frozenset[str] | None:
+    return _cached_argv_keys(argv) if sum(len(word) + 1 for word in argv) <= CACHED_CHARS else None
 
 
 def analysis_of_text(text: str) -> Analysis:
@@ -47,5 +69,5 @@ def analysis_of_argv(argv: tuple[str, ...]) -> Analysis:
 
 def clear() -> None:
     """Forget every cached analysis (tests, or after changing the knowledge tables)."""
-    _cached_text.cache_clear()
-    _cached_argv.cache_clear()
+    for cached in (_cached_text, _cached_argv, _cached_sketch, _cached_argv_keys):
+        cached.cache_clear()

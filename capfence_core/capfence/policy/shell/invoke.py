@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from capfence.policy.shell.analyzer import Analyzer
 
 _PLACEHOLDERS = ("{}", "{/}", "{//}", "{.}", "{/.}")
+_CODE_RUNNERS = frozenset({"eval", "alias", "trap"})
 
 
 def program_name(text: str) -> str:
@@ -55,6 +56,20 @@ def program_name(text: str) -> str:
     if "/" not in text:
         return text
     return posixpath.basename(text.rstrip("/")) or text
+
+
+def options_of(name: str, rest: Sequence[Arg]) -> Options:
+    """The options of ``name``'s arguments, split by what the program is known to take."""
+    return parse_options(rest, OPTION_SPECS.get(name, PLAIN))
+
+
+def ordinary(name: str) -> bool:
+    """True if :func:`dispatch` records just this program when its command word has no ``/``.
+
+    That is one invocation with no code and no wrapped command: not a wrapper, launcher, interpreter or code runner.
+    """
+    return not (name in WRAPPERS or name in LAUNCHER_ACTIONS or family(name) in INTERPRETERS or name in SOURCE_COMMANDS
+                or name in _CODE_RUNNERS or name in RUNNERS)
 
 
 def dispatch(an: Analyzer, args: Sequence[Arg], site: Site) -> None:
@@ -77,7 +92,7 @@ def dispatch(an: Analyzer, args: Sequence[Arg], site: Site) -> None:
         _deferred(an, name, rest, site)
     else:
         code_from = an.written.get(norm_path(head.text), frozenset()) if "/" in head.text else frozenset()
-        invocation = Invocation(name, rest, site.redirects, site.via, None, code_from, parse_options(rest, OPTION_SPECS.get(name, PLAIN)))
+        invocation = Invocation(name, rest, site.redirects, site.via, None, code_from, options_of(name, rest))
         an.emit(invocation)
         an.track_writes(invocation, site.stdin)
         command = runner_command(RUNNERS[name], rest) if name in RUNNERS else []
@@ -96,7 +111,7 @@ def _unknown_name(head: Arg) -> str:
 def _emit(an: Analyzer, name: str, rest: tuple[Arg, ...], site: Site, reasons: list[str], sources: frozenset[str],
           options: Options | None = None) -> None:
     if options is None:
-        options = parse_options(rest, OPTION_SPECS.get(name, PLAIN))
+        options = options_of(name, rest)
     an.emit(Invocation(name, rest, site.redirects, site.via, reasons[0] if reasons else None, sources, options))
 
 
@@ -231,7 +246,7 @@ def _launcher(an: Analyzer, name: str, rest: tuple[Arg, ...], site: Site) -> Non
         if command and not terminated and not any(w.kind is Kind.PLACEHOLDER for w in command):
             command.append(Arg("{}", Kind.PLACEHOLDER, ""))
         commands += [command] if command else []
-    _emit(an, name, rest, site, [], frozenset(), parse_options(own, OPTION_SPECS.get(name, PLAIN)))
+    _emit(an, name, rest, site, [], frozenset(), options_of(name, own))
     for command in commands:
         dispatch(an, command, site.nest(name))
 

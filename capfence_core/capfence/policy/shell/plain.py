@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 
 from capfence.policy.shell.ast import AndOr, Lit, Pipeline, Script, Simple, Word
+from capfence.policy.shell.expand import has_glob
+from capfence.policy.shell.model import Arg, Kind
 
 _WORD = r"""(?:[\w./:@%+,=~^*?\[\]-]++|'[^'\n]*+'|"[^"$`\\\n]*+")++"""
 """A word of ordinary characters and simple quotes: no expansion, escape, operator, comment or brace expansion.
@@ -37,14 +39,18 @@ Chain = tuple[list[Stages], list[str]]
 def split_plain(text: str) -> list[Chain] | None:
     """The and-or lists of a plain command list (split at ``;``), or ``None`` if ``text`` needs the full parser.
 
-    Words are given as written, quotes included (:func:`~capfence.policy.shell.analyzer.plain_arg` removes them).
+    Words are given as written, quotes included (:func:`plain_arg` removes them).
     """
     plain = _PLAIN_LIST.fullmatch(text)
     if plain is None:
         return None
+    body = plain.group(1)
+    if "|" not in body and "&" not in body and ";" not in body:  # one command (the common case)
+        words = _TOKEN.findall(body)
+        return [([[words]], [])] if words and words[0] not in RESERVED and "=" not in words[0] else None
     commands: list[list[str]] = [[]]
     ops: list[str] = []
-    for token in _TOKEN.findall(plain.group(1)):
+    for token in _TOKEN.findall(body):
         if token in _OPERATORS:
             ops.append(token)
             commands.append([])
@@ -85,3 +91,26 @@ def _pipeline(stages: Stages) -> Pipeline:
 
 def _and_or(pipelines: list[Pipeline], joins: list[str]) -> AndOr:
     return AndOr(pipelines[0], tuple(zip(joins, pipelines[1:], strict=True)))
+
+
+_QUOTED_PARTS = re.compile(r"""'[^']*'|"[^"]*"|[^'"]+""")
+
+
+def plain_arg(word: str) -> Arg:
+    """The argument a word of a plain command list (:func:`split_plain`) gives: quotes removed, nothing else to expand."""
+    if "'" not in word and '"' not in word:
+        return Arg(word, Kind.STATIC, word, ("*" in word or "?" in word or "[" in word) and has_glob(word))
+    text: list[str] = []
+    globbing = False
+    for part in _QUOTED_PARTS.findall(word):
+        if part[0] in "'\"":
+            text.append(part[1:-1])
+        else:
+            text.append(part)
+            globbing = globbing or has_glob(part)
+    joined = "".join(text)
+    return Arg(joined, Kind.STATIC, joined, globbing)
+
+
+def plain_args(words: list[str]) -> list[Arg]:
+    return [plain_arg(w) for w in words]

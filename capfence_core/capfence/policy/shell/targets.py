@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from capfence.policy.shell.cache import MAX_COMMAND_CHARS, analysis_of_argv, analysis_of_text
+from capfence.policy.shell.cache import MAX_COMMAND_CHARS, analysis_of_argv, analysis_of_text, keys_of_argv, keys_of_text
 from capfence.policy.shell.model import Analysis
 from capfence.policy.spec import Summarize
 from capfence.policy.view import SCALARS, CallView, deep_items
@@ -155,8 +155,29 @@ def analyses(view: CallView, fields: Fields) -> tuple[Analysis, ...]:
     return cached
 
 
+def _sketched(commands: list[Command]) -> frozenset[str] | None:
+    """The keys of all of ``commands`` if each has keys without an analysis (:mod:`~capfence.policy.shell.sketch`), else ``None``."""
+    if sum(len(c) if isinstance(c, str) else sum(map(len, c)) for c in commands) > MAX_TOTAL_CHARS:
+        return None
+    keys: frozenset[str] = frozenset()
+    for command in commands:
+        found = keys_of_text(command) if isinstance(command, str) else keys_of_argv(command)
+        if found is None:
+            return None
+        keys = keys | found if keys else found
+    return keys
+
+
 def _summarize(view: CallView, selected: Fields) -> frozenset[str] | None:
-    """The keys of everything the call's commands do; ``None`` (no shortcut) if one cannot be parsed or runs an unknown program."""
+    """The keys of everything the call's commands do; ``None`` (no shortcut) if one cannot be parsed or runs an unknown program.
+
+    Commands whose keys are known without analyzing them are not analyzed here: a call whose keys rule out every
+    ``command:`` rule is never analyzed at all.
+    """
+    if selected not in view.memo:
+        sketched = _sketched(commands_in(view.payload, selected))
+        if sketched is not None:
+            return sketched
     found = analyses(view, selected)
     if any(a.error is not None or a.unknown_program for a in found):
         return None

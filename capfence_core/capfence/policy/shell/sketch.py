@@ -1,0 +1,90 @@
+"""A command's index keys without its analysis, for the commands where that is cheap and exact.
+
+The evaluator first asks which ``command:`` rules a call could match at all
+(:mod:`capfence.policy.plan`); for most commands an agent runs (``ls -la``,
+``cat a | grep b``, ``npm test && npm run build``) the answer is none, and
+the full analysis (options, arguments, wrapped commands) is never needed.
+
+A plain command list (:func:`~capfence.policy.shell.plain.split_plain`) whose
+every command word names an *ordinary* program (not a wrapper, launcher,
+shell, interpreter or other code runner, and written without ``/``) runs
+exactly those programs, once each, with nothing dynamic, no code read from
+anywhere and no redirection. Its keys are then those of its program names,
+and its analysis is one invocation per command: both are what
+:func:`~capfence.policy.shell.analyzer.analyze_script` gives for it
+(property-tested). For anything else the keys are ``None``: analyze it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import NamedTuple
+
+from capfence.policy.shell.invoke import options_of, ordinary
+from capfence.policy.shell.model import Analysis, Invocation, index_keys
+from capfence.policy.shell.plain import Chain, plain_args, split_plain
+
+_NONE: frozenset[str] = frozenset()
+
+
+class Sketch(NamedTuple):
+    chains: list[Chain] | None
+    """:func:`split_plain` of the text (kept for its analysis, if one is needed)."""
+    programs: frozenset[str] = _NONE
+    """Case-folded program names, when :attr:`keys` is set."""
+    keys: frozenset[str] | None = None
+    """The index keys of its analysis, when known without it."""
+
+    def analysis(self) -> Analysis | None:
+        """The analysis of an all-ordinary plain list, built directly; ``None`` for other text."""
+        if self.keys is None or self.chains is None:
+            return None
+        invocations = []
+        for pipelines, _ in self.chains:
+            for stages in pipelines:
+                for words in stages:
+                    head, *args = plain_args(words)
+                    rest = tuple(args)
+                    invocations.append(Invocation(head.text, rest, options=options_of(head.text, rest)))
+        return Analysis(tuple(invocations), programs=self.programs, keys=self.keys)
+
+
+def sketch_text(text: str) -> Sketch:
+    """The split of ``text`` and, if they can be had without analyzing it, the index keys of ``analyze_script(text)``."""
+    chains = split_plain(text)
+    if chains is None:
+        return Sketch(None)
+    heads: set[str] = set()
+    for pipelines, _ in chains:
+        for stages in pipelines:
+            for words in stages:
+                if not _ordinary_head(words[0]):
+                    return Sketch(chains)
+                heads.add(words[0])
+    programs, keys = _keys(frozenset(heads))
+    return Sketch(chains, programs, keys)
+
+
+def argv_keys(argv: Sequence[str]) -> frozenset[str] | None:
+    """The index keys of ``analyze_argv(argv)`` if they can be had without it, else ``None``."""
+    if not argv:
+        return _NONE
+    return _keys(frozenset({argv[0]}))[1] if "/" not in argv[0] and ordinary(argv[0]) else None
+
+
+_NAME = re.compile(r"[\w.+@%,:-]++")
+"""A command word that is its own program name: no quotes, glob, tilde or ``/`` (others are left to the analyzer)."""
+
+
+@lru_cache(maxsize=1024)
+def _ordinary_head(word: str) -> bool:
+    return _NAME.fullmatch(word) is not None and ordinary(word)
+
+
+@lru_cache(maxsize=1024)
+def _keys(names: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The case-folded program names and their index keys."""
+    programs = frozenset(map(str.casefold, names))
+    return programs, index_keys(programs, _NONE, dynamic=False, fork_bomb=False, redirects=False)
