@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 from collections.abc import Mapping
+
+from capfence.audit.compactjson import compact_encoder
 
 GENESIS = "0" * 64
 KEY_ENV = "CAPFENCE_AUDIT_KEY"
@@ -29,8 +30,8 @@ HASHED_FIELDS = (
 )
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-"""Built once (``json.dumps`` with options builds a new encoder per call); the encoding is part of the chain format."""
+_ENCODE = compact_encoder(sort_keys=False)
+"""Compact JSON, ``ensure_ascii=False``: this encoding is part of the chain format."""
 
 
 def key_from_env() -> bytes | None:
@@ -49,7 +50,7 @@ def record_hash(prev_hash: str, record: Mapping[str, object], key: bytes | None)
 
 def values_hash(prev_hash: str, values: list[object], key: bytes | None) -> str:
     """:func:`record_hash` for the record's values already in :data:`HASHED_FIELDS` order."""
-    body = _ENCODER.encode([prev_hash, values])
+    body = _ENCODE([prev_hash, values])
     if key:
         return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
     return hashlib.sha256(body.encode("utf-8")).hexdigest()

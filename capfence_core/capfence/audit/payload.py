@@ -15,11 +15,13 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
+from typing import NamedTuple
 from uuid import UUID
+
+from capfence.audit.compactjson import compact_encoder
 
 REDACTED = "***REDACTED***"
 TRUNCATED_KEY = "__capfence_truncated__"
@@ -29,8 +31,7 @@ _MAX_INT_BITS = 13_000
 _PREVIEW_CHARS = 2048
 
 
-@dataclass(frozen=True)
-class StoredPayload:
+class StoredPayload(NamedTuple):
     text: str
     """Valid JSON: the payload, or a truncation marker object."""
     sha256: str
@@ -132,21 +133,24 @@ def _is_plain(payload: object, redact: frozenset[str]) -> bool:
     )
 
 
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-"""Built once: ``json.dumps`` with options builds a new encoder on every call."""
+_dumps = compact_encoder(sort_keys=True)
 
 
-def _dumps(value: object) -> str:
-    return _ENCODER.encode(value)
+def _plain_text(payload: object, redact: frozenset[str]) -> str | None:
+    """The JSON text of a payload that needs no cleaning (:func:`_is_plain`), else ``None``."""
+    if not _is_plain(payload, redact):
+        return None
+    try:
+        return _dumps(payload)
+    except ValueError:  # an int too long for decimal: the sanitizer writes it as hex
+        return None
 
 
 def serialize(payload: object, *, redact: frozenset[str], max_bytes: int) -> StoredPayload:
     """The stored form of ``payload`` (see module docstring)."""
     sanitizer = _Sanitizer(redact)
-    plain = _is_plain(payload, redact)
-    try:
-        text = _dumps(payload if plain else sanitizer.clean(payload))
-    except ValueError:  # the fast path met an int too long for decimal: the sanitizer writes it as hex
+    text = _plain_text(payload, redact)
+    if text is None:
         text = _dumps(sanitizer.clean(payload))
     try:
         data = text.encode("utf-8")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import time
 
 from capfence.audit.payload import serialize
 from capfence.decision import Decision
@@ -12,9 +12,18 @@ from capfence.policy.view import CallView
 OUTCOMES = ("ran", "tool_error", "blocked", "held")
 
 
+_SECOND: tuple[int, str] = (-1, "")
+"""The last whole second formatted, and its text: every call in that second reuses it."""
+
+
 def now() -> str:
-    """UTC timestamp, ISO 8601 with microseconds."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    """UTC timestamp, ISO 8601 with microseconds (``2026-01-31T12:00:00.123456+00:00``, as ``datetime.isoformat`` writes it)."""
+    global _SECOND  # a one-entry cache: each call uses the tuple it read or made, so threads cannot mix seconds
+    second, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    cached = _SECOND
+    if cached[0] != second:
+        cached = _SECOND = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{cached[1]}.{micros:06d}+00:00"
 
 
 def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str], max_bytes: int) -> dict[str, object]:
