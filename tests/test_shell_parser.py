@@ -478,9 +478,9 @@ def test_fast_path_agrees_with_parser(text: str) -> None:
 HEADS = ["ls", "LS", "Git", "git", "grep", "npm", "mkfs.ext4", "python3.12", "python3", "sh", "Bash", "docker", "kubectl", "tee",
          "curl", "wget", "eval", "alias", "trap", "source", ".", "env", "sudo", "find", "fd", "xargs", "busybox", "awk", "at",
          "watch", "ssh", "exec", "command", "nice", "timeout", "./a.sh", "/bin/rm", "rm", "r'm'", '"ls"', "l*", "~x", "x1", ""]
+ARGS = ["-rf", "x", "a.sh", "-", "--force", "push", "'a b'", "*.log", "-exec", "-ex'ec'", "-x", "rm", "{}", "';'", "+", "-delete"]
 ORDINARY = st.lists(
-    st.tuples(st.sampled_from(HEADS), st.lists(st.sampled_from(["-rf", "x", "a.sh", "-", "--force", "push", "'a b'", "*.log"]), max_size=3),
-              st.sampled_from([" | ", " && ", " || ", "; ", " # c"])),
+    st.tuples(st.sampled_from(HEADS), st.lists(st.sampled_from(ARGS), max_size=4), st.sampled_from([" | ", " && ", " || ", "; ", " # c"])),
     min_size=1, max_size=4,
 ).map(lambda parts: "".join(" ".join([head, *args]) + op for head, args, op in parts).rstrip("|&; "))
 
@@ -497,7 +497,7 @@ def test_sketch_keys_are_the_analysis_keys(text: str) -> None:
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from([*HEADS, "-rf", "x", "$X", "a b"]), max_size=4))
+@given(st.lists(st.sampled_from([*HEADS, "-rf", "x", "$X", "a b", "-exec", "rm", "{}", ";", "-x"]), max_size=5))
 def test_argv_sketch_keys_are_the_analysis_keys(argv: list[str]) -> None:
     keys = argv_keys(argv)
     if keys is not None:
@@ -505,14 +505,15 @@ def test_argv_sketch_keys_are_the_analysis_keys(argv: list[str]) -> None:
 
 
 @pytest.mark.parametrize("text", ["ls -la src", "cat README.md | grep TODO # 12", "npm test && npm run build", "GIT status; Ls",
-                                  "git commit -m 'a | b'", "python3.11x y"])
+                                  "git commit -m 'a | b'", "python3.11x y", "find . -name '*.log' -delete", "fd -e py src"])
 def test_sketch_covers_ordinary_commands(text: str) -> None:
     assert sketch_text(text).keys is not None
     assert sketch_text(text).analysis() == full_analysis(text)
 
 
-@pytest.mark.parametrize("text", ["sudo ls", "find . -delete", "python3.12 x", "./a.sh", "/bin/ls", "l* x", "'ls' x", "curl x | sh",
-                                  "xargs rm", "docker run x", "eval x", "ls > f", "ls $X", "A=1 ls", "ls; bash"])
+@pytest.mark.parametrize("text", ["sudo ls", "find . -exec rm {} +", "find . -ex'ec' rm {} ';'", "fd -x rm", "python3.12 x", "./a.sh",
+                                  "/bin/ls", "l* x", "'ls' x", "curl x | sh", "xargs rm", "docker run x", "eval x", "ls > f", "ls $X",
+                                  "A=1 ls", "ls; bash"])
 def test_sketch_leaves_the_rest_to_the_analyzer(text: str) -> None:
     assert sketch_text(text).keys is None
 

@@ -21,7 +21,7 @@ with what they run:
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -70,6 +70,14 @@ def ordinary(name: str) -> bool:
     """
     return not (name in WRAPPERS or name in LAUNCHER_ACTIONS or family(name) in INTERPRETERS or name in SOURCE_COMMANDS
                 or name in _CODE_RUNNERS or name in RUNNERS)
+
+
+def launches_nothing(name: str, args: Iterable[str]) -> bool:
+    """True for a launcher given none of its action options (``find . -name x``): :func:`dispatch` records just it.
+
+    ``args``: the texts of its arguments. The command word must have no ``/``, as for :func:`ordinary`.
+    """
+    return name in LAUNCHER_ACTIONS and LAUNCHER_ACTIONS[name][0].isdisjoint(args)
 
 
 def dispatch(an: Analyzer, args: Sequence[Arg], site: Site) -> None:

@@ -6,8 +6,9 @@ The evaluator first asks which ``command:`` rules a call could match at all
 the full analysis (options, arguments, wrapped commands) is never needed.
 
 A plain command list (:func:`~capfence.policy.shell.plain.split_plain`) whose
-every command word names an *ordinary* program (not a wrapper, launcher,
-shell, interpreter or other code runner, and written without ``/``) runs
+every command word names an *ordinary* program (not a wrapper, shell,
+interpreter or other code runner, nor a launcher such as ``find`` given an
+action such as ``-exec``; and written without ``/``) runs
 exactly those programs, once each, with nothing dynamic, no code read from
 anywhere and no redirection. Its keys are then those of its program names,
 and its analysis is one invocation per command: both are what
@@ -22,9 +23,9 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from capfence.policy.shell.invoke import options_of, ordinary
+from capfence.policy.shell.invoke import launches_nothing, options_of, ordinary
 from capfence.policy.shell.model import Analysis, Invocation, index_keys
-from capfence.policy.shell.plain import Chain, plain_args, split_plain
+from capfence.policy.shell.plain import Chain, plain_arg, plain_args, split_plain
 
 _NONE: frozenset[str] = frozenset()
 
@@ -60,7 +61,7 @@ def sketch_text(text: str) -> Sketch:
     for pipelines, _ in chains:
         for stages in pipelines:
             for words in stages:
-                if not _ordinary_head(words[0]):
+                if not _ordinary_head(words[0]) and not _launches_nothing(words):
                     return Sketch(chains)
                 heads.add(words[0])
     programs, keys = _keys(frozenset(heads))
@@ -71,7 +72,8 @@ def argv_keys(argv: Sequence[str]) -> frozenset[str] | None:
     """The index keys of ``analyze_argv(argv)`` if they can be had without it, else ``None``."""
     if not argv:
         return _NONE
-    return _keys(frozenset({argv[0]}))[1] if "/" not in argv[0] and ordinary(argv[0]) else None
+    head = argv[0]
+    return _keys(frozenset({head}))[1] if "/" not in head and (ordinary(head) or launches_nothing(head, argv[1:])) else None
 
 
 _NAME = re.compile(r"[\w.+@%,:-]++")
@@ -81,6 +83,10 @@ _NAME = re.compile(r"[\w.+@%,:-]++")
 @lru_cache(maxsize=1024)
 def _ordinary_head(word: str) -> bool:
     return _NAME.fullmatch(word) is not None and ordinary(word)
+
+
+def _launches_nothing(words: list[str]) -> bool:
+    return _NAME.fullmatch(words[0]) is not None and launches_nothing(words[0], (plain_arg(word).text for word in words[1:]))
 
 
 @lru_cache(maxsize=1024)
