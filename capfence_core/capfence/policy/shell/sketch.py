@@ -86,7 +86,8 @@ def _ordinary_head(word: str) -> bool:
 
 
 def _launches_nothing(words: list[str]) -> bool:
-    return _NAME.fullmatch(words[0]) is not None and launches_nothing(words[0], (plain_arg(word).text for word in words[1:]))
+    texts = (plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:])
+    return _NAME.fullmatch(words[0]) is not None and launches_nothing(words[0], texts)
 
 
 @lru_cache(maxsize=1024)
