@@ -116,3 +116,24 @@ def test_remembered_verdicts_belong_to_their_rule(tmp_path: Path) -> None:
         assert same(load_policy(strict), "rm -r build").action == "deny"
         assert same(load_policy(loose), "rm -r build").action == "allow"
         assert same(load_policy(loose), "rm -f build").action == "deny"
+
+
+def test_rules_on_different_fields_are_skipped_per_field(tmp_path: Path) -> None:
+    """Each field selection is its own prefilter group; a rule is skipped if its own group rules it out."""
+    path = tmp_path / "fields.yaml"
+    path.write_text(
+        "deny:\n"
+        "  - capability: shell.execute\n    command: {program: rm, field: cmd}\n"
+        "  - capability: shell.execute\n    command: {program: dd}\n"
+        "warn:\n  - capability: shell.execute\n    command: {program: git, field: [script]}\n"
+        "allow:\n  - capability: shell.execute\n"
+    )
+    policy = load_policy(path)
+    plan = policy.plan("shell.execute")
+    assert len(plan.groups) == 3
+    payloads = [{"cmd": "rm -rf /"}, {"command": "rm -rf /"}, {"command": "dd of=/dev/sda"}, {"script": "git push", "cmd": "ls"},
+                {"cmd": "sudo rm x", "script": "ls"}, {"cmd": "'unterminated"}, {"other": "dd of=/dev/sda"}, {}]
+    for payload in payloads:
+        same(policy, payload)
+    kept = plan.kept(CallView("shell.execute", {"cmd": "ls", "script": "git status"}, "a"))
+    assert [rule.section for rule in kept] == ["warn", "allow"]

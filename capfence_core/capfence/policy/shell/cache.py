@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from capfence.policy.shell import sketch
 from capfence.policy.shell.analyzer import analyze_argv, analyze_script
 from capfence.policy.shell.model import Analysis
 from capfence.policy.shell.sketch import Sketch, argv_keys, sketch_text
@@ -71,3 +72,4 @@ def clear() -> None:
     """Forget every cached analysis (tests, or after changing the knowledge tables)."""
     for cached in (_cached_text, _cached_argv, _cached_sketch, _cached_argv_keys):
         cached.cache_clear()
+    sketch.clear()

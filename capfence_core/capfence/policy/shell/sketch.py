@@ -95,3 +95,9 @@ def _keys(names: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
     """The case-folded program names and their index keys."""
     programs = frozenset(map(str.casefold, names))
     return programs, index_keys(programs, _NONE, dynamic=False, fork_bomb=False, redirects=False)
+
+
+def clear() -> None:
+    """Forget what is cached about program names (after changing the knowledge tables)."""
+    _ordinary_head.cache_clear()
+    _keys.cache_clear()

@@ -140,9 +140,12 @@ def _unnamed_values(payload: Mapping[str, object]) -> Iterator[object]:
             yield from node
 
 
+def _size(commands: list[Command]) -> int:
+    return sum(len(c) if isinstance(c, str) else sum(map(len, c)) for c in commands)
+
+
 def _analyze(commands: list[Command]) -> tuple[Analysis, ...]:
-    total = sum(len(c) if isinstance(c, str) else sum(map(len, c)) for c in commands)
-    if total > MAX_TOTAL_CHARS:
+    if _size(commands) > MAX_TOTAL_CHARS:
         return (Analysis(error=f"more than {MAX_TOTAL_CHARS} characters of commands in one call"),)
     return tuple(analysis_of_text(c) if isinstance(c, str) else analysis_of_argv(c) for c in commands)
 
@@ -157,7 +160,7 @@ def analyses(view: CallView, fields: Fields) -> tuple[Analysis, ...]:
 
 def _sketched(commands: list[Command]) -> frozenset[str] | None:
     """The keys of all of ``commands`` if each has keys without an analysis (:mod:`~capfence.policy.shell.sketch`), else ``None``."""
-    if sum(len(c) if isinstance(c, str) else sum(map(len, c)) for c in commands) > MAX_TOTAL_CHARS:
+    if _size(commands) > MAX_TOTAL_CHARS:
         return None
     keys: frozenset[str] = frozenset()
     for command in commands:
