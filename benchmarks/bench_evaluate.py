@@ -18,7 +18,9 @@ from pathlib import Path
 
 from capfence import ActionRuntime
 from capfence.audit.sqlite import COLUMNS, SQLiteStore, connect
+from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
+from capfence.policy.view import CallView
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOAD = {"command": "git status --short", "cwd": "/srv/app"}
@@ -68,12 +70,25 @@ def shell_pack_call(tmp: Path, *, unique: bool) -> tuple[ActionRuntime, Callable
     return runtime, call
 
 
+def matcher_call(*, unique: bool) -> Callable[[], object]:
+    """The shell pack's evaluation alone, no audit write: what the command matcher costs per call."""
+    policy = load_policy(ROOT / "policies" / "packs" / "shell.yaml")
+    counter = iter(range(10**9))
+
+    def call() -> object:
+        i = next(counter)
+        command = SHELL_COMMANDS[i % len(SHELL_COMMANDS)] + (f" # {i}" if unique else "")
+        return evaluate(policy, CallView("shell.execute", {"command": command}, "bench"))
+
+    return call
+
+
 def bare_insert_call(tmp: Path) -> Callable[[], object]:
     path = str(tmp / "bare.db")
     SQLiteStore(path).append({"ts": "x", "kind": "decision"})  # same schema, WAL, indexes
     conn = connect(path)
     conn.execute("PRAGMA synchronous = NORMAL")
-    row = {name: None for name in COLUMNS}
+    row: dict[str, object] = {name: None for name in COLUMNS}
     row.update(
         ts="2026-01-01T00:00:00.000000+00:00",
         kind="decision",
@@ -132,6 +147,10 @@ def main() -> None:
         cost = medians[key]
         ratio = cost / bare
         print(f"  evaluate+audit, shell pack     {cost * 1e6:8.1f} us   {ratio:5.2f}x baseline   ({rules} rules, {label}; target <= 3x)")
+    alone = interleaved({"seen": matcher_call(unique=False), "new": matcher_call(unique=True)}, args.calls)
+    for key, label in (("seen", "repeated commands"), ("new", "every command new")):
+        cost = alone[key]
+        print(f"  shell pack evaluation alone    {cost * 1e6:8.1f} us   {cost / bare:5.2f}x baseline   (no audit write; {label})")
 
 
 if __name__ == "__main__":
