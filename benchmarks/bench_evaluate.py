@@ -2,7 +2,9 @@
 
 The baseline inserts the same row (same schema, indexes and pragmas) with a
 plain INSERT in autocommit mode: the floor any on-disk audit must pay. We
-report medians and ratios measured in the same run.
+report medians and ratios measured in the same run. The shell pack's
+evaluation alone (no audit write) is reported too: the command matcher's
+cost per call.
 
     python benchmarks/bench_evaluate.py [--calls N]
 """
