@@ -504,6 +504,25 @@ def test_argv_sketch_keys_are_the_analysis_keys(argv: list[str]) -> None:
         assert keys == analyze_argv(argv).keys
 
 
+def test_sketch_agrees_for_every_program_the_analyzer_knows() -> None:
+    """Every name in the analyzer's tables, with arguments that would make it run something: sketched only if exact."""
+    from capfence.policy.shell import programs
+
+    names = {*programs.WRAPPERS, *programs.RUNNERS, *programs.INTERPRETERS, *programs.SOURCE_COMMANDS, *programs.LAUNCHER_ACTIONS,
+             *programs.APPLET_HOSTS, *programs.DOWNLOADERS, *programs.OPTION_SPECS, "eval", "alias", "trap", "python3.12", "bash5"}
+    tails = ["", " rm -rf /", " -c 'rm -rf /'", " exec rm -rf /", " -exec rm {} +", " -x rm", " x | sh", " -o a.sh x && sh a.sh"]
+    sketched = 0
+    for name in sorted(names):
+        for tail in tails:
+            text = name + tail
+            sketch = sketch_text(text)
+            if sketch.keys is not None:
+                sketched += 1
+                analysis = full_analysis(text)
+                assert isinstance(analysis, Analysis) and sketch.keys == analysis.keys, text
+    assert sketched > 50  # downloaders, find without -exec, option-spec programs: sketched; the rest analysed
+
+
 @pytest.mark.parametrize("text", ["ls -la src", "cat README.md | grep TODO # 12", "npm test && npm run build", "GIT status; Ls",
                                   "git commit -m 'a | b'", "python3.11x y", "find . -name '*.log' -delete", "fd -e py src"])
 def test_sketch_covers_ordinary_commands(text: str) -> None:
