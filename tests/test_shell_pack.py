@@ -178,6 +178,13 @@ def test_unparseable_reason_is_specific(pack: Policy) -> None:
     assert decision.rule == "shell-unparseable" and "cannot be parsed" in decision.reason
 
 
+@pytest.mark.parametrize("command", ["ls;" * 2000 + "ls", "a | " * 2000 + "a", "git status && " * 2500 + "ls"])
+def test_more_commands_than_the_analyzer_takes_are_unparseable(pack: Policy, command: str) -> None:
+    """Over 2,000 commands in one text is unknowable, plain and ordinary as each of them is (the sketch must not skip the bound)."""
+    assert decide(pack, command) == ("deny", "shell-unparseable")
+    assert decide(pack, "ls;" * 1999 + "ls") == ("allow", "shell-default-allow")
+
+
 def test_extending_the_pack(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text(f"extends: {PACK}\nallow:\n  - capability: filesystem.read\n")

@@ -523,6 +523,21 @@ def test_sketch_agrees_for_every_program_the_analyzer_knows() -> None:
     assert sketched > 50  # downloaders, find without -exec, option-spec programs: sketched; the rest analysed
 
 
+@pytest.mark.parametrize("count", [1999, 2000, 2001, 2600])
+def test_sketch_keeps_the_command_bound(count: int) -> None:
+    text = "ls;" * (count - 1) + "ls"
+    analysis = full_analysis(text)
+    assert isinstance(analysis, Analysis) and (analysis.error is not None) == (count > 2000)
+    assert (sketch_text(text).keys is None) == (count > 2000)
+    assert analyze_script(text) == analysis
+
+
+def test_only_ascii_digits_number_a_redirection() -> None:
+    """``¹< x`` is a command named ``¹`` reading ``x`` (bash agrees); it used to raise from int()."""
+    assert analyze_script("¹< x").programs == frozenset({"¹"})
+    assert analyze_script("cat 2< x").invocations[0].redirects[0].fd == 2
+
+
 @pytest.mark.parametrize("text", ["ls -la src", "cat README.md | grep TODO # 12", "npm test && npm run build", "GIT status; Ls",
                                   "git commit -m 'a | b'", "python3.11x y", "find . -name '*.log' -delete", "fd -e py src"])
 def test_sketch_covers_ordinary_commands(text: str) -> None:

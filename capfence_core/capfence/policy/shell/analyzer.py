@@ -40,13 +40,12 @@ from capfence.policy.shell.embedded import embedded
 from capfence.policy.shell.expand import Env, Expander
 from capfence.policy.shell.forkbomb import is_fork_bomb_function, is_fork_bomb_loop
 from capfence.policy.shell.lexer import ParseError
-from capfence.policy.shell.model import Analysis, Arg, Invocation, Kind, Redir
+from capfence.policy.shell.model import MAX_INVOCATIONS, Analysis, Arg, Invocation, Kind, Redir
 from capfence.policy.shell.parser import parse
 from capfence.policy.shell.plain import Chain, Stages, plain_args
 from capfence.policy.shell.programs import DOWNLOADERS
 from capfence.policy.shell.sketch import Sketch, sketch_text
 
-MAX_INVOCATIONS = 2000
 MAX_CODE_DEPTH = 12
 
 _ENV_SETTERS = frozenset({"export", "readonly"})

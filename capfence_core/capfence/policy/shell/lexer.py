@@ -162,7 +162,7 @@ class Lexer:
         word = parts.word()
         bare = word.bare
         if bare is not None:
-            if bare.isdigit() and self._char() in ("<", ">") and self._char(1) != "(":
+            if bare.isascii() and bare.isdigit() and self._char() in ("<", ">") and self._char(1) != "(":
                 return Token("io", bare)
             if self._char() == "(" and _ARRAY_ASSIGN.fullmatch(bare):
                 return self._array(bare)
@@ -385,7 +385,7 @@ class Lexer:
                 self.pos += 1
         body = src[start : self.pos]
         self.pos += 1
-        simple = bool(_NAME.fullmatch(body)) or (len(body) == 1 and body in _SPECIAL_PARAM) or body.isdigit()
+        simple = bool(_NAME.fullmatch(body)) or (len(body) == 1 and body in _SPECIAL_PARAM) or (body.isascii() and body.isdigit())
         name = _NAME.match(body)
         expansions = tuple(p for p in inner.items if not isinstance(p, Lit))
         return Param(name.group() if name else body, quoted, simple, expansions)

@@ -16,6 +16,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+MAX_INVOCATIONS = 2000
+"""A text that would start more commands than this is unknowable (fails closed)."""
 BEGINNING = 2
 """Rules naming programs by patterns (``mkfs.*``) are indexed by the first this-many characters of the pattern."""
 

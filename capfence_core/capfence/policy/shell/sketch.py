@@ -10,7 +10,8 @@ every command word names an *ordinary* program (not a wrapper, shell,
 interpreter or other code runner, nor a launcher such as ``find`` given an
 action such as ``-exec``; and written without ``/``) runs
 exactly those programs, once each, with nothing dynamic, no code read from
-anywhere and no redirection. Its keys are then those of its program names,
+anywhere and no redirection (unless it has more commands than the analyzer
+accepts: it is then unknowable). Its keys are then those of its program names,
 and its analysis is one invocation per command: both are what
 :func:`~capfence.policy.shell.analyzer.analyze_script` gives for it
 (property-tested). For anything else the keys are ``None``: analyze it.
@@ -24,7 +25,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from capfence.policy.shell.invoke import launches_nothing, options_of, ordinary
-from capfence.policy.shell.model import Analysis, Invocation, index_keys
+from capfence.policy.shell.model import MAX_INVOCATIONS, Analysis, Invocation, index_keys
 from capfence.policy.shell.plain import Chain, plain_arg, plain_args, split_plain
 
 _NONE: frozenset[str] = frozenset()
@@ -58,12 +59,16 @@ def sketch_text(text: str) -> Sketch:
     if chains is None:
         return Sketch(None)
     heads: set[str] = set()
+    count = 0
     for pipelines, _ in chains:
         for stages in pipelines:
+            count += len(stages)
             for words in stages:
                 if not _ordinary_head(words[0]) and not _launches_nothing(words):
                     return Sketch(chains)
                 heads.add(words[0])
+    if count > MAX_INVOCATIONS:
+        return Sketch(chains)  # the analyzer reports it unknowable
     programs, keys = _keys(frozenset(heads))
     return Sketch(chains, programs, keys)
 
