@@ -64,6 +64,7 @@ WRAPPERS: dict[str, Wrapper] = {
     "builtin": Wrapper(),
     "exec": Wrapper(OptionSpec("a")),
     "nohup": Wrapper(),
+    "coproc": Wrapper(),  # a reserved word to bash, but it runs the command after it all the same
     "setsid": Wrapper(),
     "unbuffer": Wrapper(),
     "chronic": Wrapper(),
