@@ -69,7 +69,7 @@ DENY = {
     "shell-rm-recursive-force": [
         "rm -r --force /x", "rm -rfv /x", "rm -f -R /x", "rm --recursive -f x", "rm --rec --for /x", "rm -rf node_modules",
         "env -i PATH=/bin rm -rf /", "nice -n 10 rm -rf /", "timeout -s KILL 30 rm -rf /", "nohup rm -rf / &", "command rm -rf /",
-        "coproc rm -rf /",
+        "coproc rm -rf /", "BASH -c 'rm -rf /'", "Sudo RM -rf /", "XARGS rm -rf < l",
         "exec rm -rf /", "time rm -rf /", "stdbuf -oL rm -rf /", "doas rm -rf /", "sudo -u root -E rm -rf /", "xargs -0 rm -rf < l",
         "busybox sh -c 'rm -rf /'", "bash -lc 'rm -rf ~'", "eval 'rm -rf /'", "$'\\x72\\x6d' -rf /", "\"r\"m -rf /", "r\\m -rf /",
         "{rm,-rf,/}", "rm -{r,f} /", "X=rm; $X -rf /", "F=-rf; rm $F /", "rm $FLAGS /", "if true; then rm -rf /; fi",
@@ -87,7 +87,7 @@ DENY = {
     "shell-find-delete": ["find / -delete", "find . -type d -empty -delete", {"argv": ["find", "/", "-delete"]}],
     "shell-find-exec-rm": [
         "find . -exec /bin/rm {} \\;", "find . -execdir rm -- {} +", "find / -name '*.tmp' -ok rm {} \\;", "fd -e tmp -x rm",
-        "find . -name '*.pyc' -exec rm -f {} +", "find . -exec sudo unlink {} \\;",
+        "find . -name '*.pyc' -exec rm -f {} +", "FIND . -exec rm {} +", "find . -exec sudo unlink {} \\;",
     ],
     "shell-mkfs": ["mkfs -t ext4 /dev/sdb1", "mkfs.xfs -f /dev/vdb", "sudo mkfs.vfat /dev/sdc1", "wipefs --all /dev/sdb",
                    "mke2fs /dev/sda2"],
@@ -112,7 +112,8 @@ APPROVE = {
     "shell-power": ["shutdown -r +5", "sudo shutdown now", "/sbin/reboot", "halt", "poweroff -f", "sudo -u root reboot"],
     "shell-init-runlevel": ["init 0", "sudo telinit 6", "kubectl exec node-shell -- init 6"],
     "shell-git-force-push": ["git push --force", "git push origin main --force-with-lease=main:abc", "git push -uf origin main",
-                             "git -C repo push -f", "git push --mirror", {"argv": ["git", "push", "--force"]}, "git push --forc origin"],
+                             "git -C repo push -f", "git push --mirror", {"argv": ["git", "push", "--force"]}, "git push --forc origin",
+                             "GIT -C repo push -f"],
     "shell-git-force-refspec": ["git push origin +main", "git push origin +refs/heads/a:refs/heads/b"],
 }
 

@@ -31,6 +31,7 @@ from capfence.policy.shell.model import Arg, Invocation, Kind, Options
 from capfence.policy.shell.options import PLAIN, OptionSpec, parse_options, split_leading
 from capfence.policy.shell.programs import (
     APPLET_HOSTS,
+    DOWNLOADERS,
     INTERPRETERS,
     LAUNCHER_ACTIONS,
     OPTION_SPECS,
@@ -58,6 +59,25 @@ def program_name(text: str) -> str:
     return posixpath.basename(text.rstrip("/")) or text
 
 
+_NAMES = (WRAPPERS, LAUNCHER_ACTIONS, INTERPRETERS, SOURCE_COMMANDS, _CODE_RUNNERS, RUNNERS, OPTION_SPECS, DOWNLOADERS, APPLET_HOSTS)
+_KNOWN = frozenset(name for table in _NAMES for name in table) | {"tee"}
+_FOLDED = {name.casefold(): name for name in sorted(_KNOWN)}
+
+
+def canonical(name: str) -> str:
+    """The analyzer's name for a program it knows, however it is capitalized.
+
+    ``BASH -c ...`` runs bash where file names ignore case (macOS), so it is analyzed as bash; other names stay as written.
+    """
+    if name in _KNOWN:
+        return name
+    folded = name.casefold()
+    known = _FOLDED.get(folded)
+    if known is not None:
+        return known
+    return folded if folded != name and family(folded) in INTERPRETERS else name
+
+
 def options_of(name: str, rest: Sequence[Arg]) -> Options:
     """The options of ``name``'s arguments, split by what the program is known to take."""
     return parse_options(rest, OPTION_SPECS.get(name, PLAIN))
@@ -68,6 +88,7 @@ def ordinary(name: str) -> bool:
 
     That is one invocation with no code and no wrapped command: not a wrapper, launcher, interpreter or code runner.
     """
+    name = canonical(name)
     return not (name in WRAPPERS or name in LAUNCHER_ACTIONS or family(name) in INTERPRETERS or name in SOURCE_COMMANDS
                 or name in _CODE_RUNNERS or name in RUNNERS)
 
@@ -77,6 +98,7 @@ def launches_nothing(name: str, args: Iterable[str]) -> bool:
 
     ``args``: the texts of its arguments. The command word must have no ``/``, as for :func:`ordinary`.
     """
+    name = canonical(name)
     return name in LAUNCHER_ACTIONS and LAUNCHER_ACTIONS[name][0].isdisjoint(args)
 
 
@@ -85,7 +107,7 @@ def dispatch(an: Analyzer, args: Sequence[Arg], site: Site) -> None:
     if not head.static or head.globbing:
         an.emit(Invocation(None, rest, site.redirects, site.via, _unknown_name(head), head.sources, parse_options(rest)))
         return
-    name = program_name(head.text)
+    name = canonical(program_name(head.text))
     if name in WRAPPERS:
         _wrapper(an, name, WRAPPERS[name], rest, site)
     elif name in LAUNCHER_ACTIONS:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from capfence.policy.shell.invoke import launches_nothing, options_of, ordinary
+from capfence.policy.shell.invoke import canonical, launches_nothing, options_of, ordinary
 from capfence.policy.shell.model import MAX_INVOCATIONS, Analysis, Invocation, index_keys
 from capfence.policy.shell.plain import Chain, plain_arg, plain_args, split_plain
 
@@ -48,8 +48,8 @@ class Sketch(NamedTuple):
             for stages in pipelines:
                 for words in stages:
                     head, *args = plain_args(words)
-                    rest = tuple(args)
-                    invocations.append(Invocation(head.text, rest, options=options_of(head.text, rest)))
+                    rest, name = tuple(args), canonical(head.text)
+                    invocations.append(Invocation(name, rest, options=options_of(name, rest)))
         return Analysis(tuple(invocations), programs=self.programs, keys=self.keys)
 
 
