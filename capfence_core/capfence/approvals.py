@@ -41,8 +41,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from capfence.audit.payload import serialize
+from capfence.audit.payload import TRUNCATED_KEY
 from capfence.audit.record import event_record, now
+from capfence.canonical import NotCanonical
 from capfence.decision import Decision
 from capfence.errors import CapFenceError
 from capfence.policy.view import CallView
@@ -50,6 +51,9 @@ from capfence.policy.view import CallView
 if TYPE_CHECKING:
     from capfence.audit.sqlite import SQLiteStore, Transaction
 
+MAX_SHOWN_CHARS = 1 << 20
+"""Arguments longer than this are stored with the request as a marked preview plus the full text's SHA-256."""
+PREVIEW_CHARS = 4096
 STATUSES = ("pending", "approved", "denied", "expired", "consumed")
 
 
@@ -83,10 +87,22 @@ class ApprovalRequest:
 
 
 def call_digest(view: CallView, policy_digest: str | None) -> str:
-    """The digest an approval is bound to. Canonical JSON of the (unredacted) arguments."""
-    canonical = serialize(view.payload, redact=frozenset(), max_bytes=1 << 62).text
-    body = json.dumps([view.tool, view.capability, canonical, view.agent_id, policy_digest], separators=(",", ":"))
+    """The digest an approval is bound to: tool, capability, agent, policy and the arguments' lossless encoding.
+
+    Raises :class:`~capfence.canonical.NotCanonical` for arguments that have no
+    lossless encoding: such a call can never be approved.
+    """
+    body = json.dumps([view.tool, view.capability, view.args_digest, view.agent_id, policy_digest], separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def stored_arguments(view: CallView) -> str:
+    """What ``approvals show`` displays: the arguments' canonical text, or a marked truncation with the full text's digest."""
+    text = view.args_text
+    if len(text) <= MAX_SHOWN_CHARS:
+        return text
+    marker = {"sha256": view.args_digest, "chars": len(text), "preview": text[:PREVIEW_CHARS]}
+    return json.dumps({TRUNCATED_KEY: marker}, ensure_ascii=False)
 
 
 def _later(seconds: float) -> str:
@@ -102,7 +118,11 @@ class Approvals:
     # --- used by the runtime ------------------------------------------------------
     def resolve(self, view: CallView, held: Decision, timeout: float, record: Callable[[Decision], dict[str, object]]) -> Decision:
         """Turn a ``require_approval`` decision into the final one and audit it, atomically."""
-        digest = call_digest(view, held.policy_digest)
+        try:
+            digest = call_digest(view, held.policy_digest)
+        except NotCanonical as exc:
+            refused = held.with_(action="deny", reason=f"{held.reason}; these arguments cannot be approved: {exc}")
+            return Decision(refused.action, refused.reason, refused.rule, refused.policy_digest, self.store.append(record(refused)))
         with self.store.transaction() as tx:
             self._expire(tx)
             decision, request, new = self._lookup(tx, digest, held)
@@ -150,7 +170,7 @@ class Approvals:
 
     def _create(self, tx: Transaction, view: CallView, held: Decision, digest: str, timeout: float, seq: int) -> None:
         request_id = str(held.approval_id)
-        payload = serialize(view.payload, redact=frozenset(), max_bytes=1 << 20).text
+        payload = stored_arguments(view)
         tx.execute(
             "INSERT INTO approvals (id, created, expires, agent_id, framework, tool, capability, payload, digest,"
             " policy_digest, rule, status, decision_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",

@@ -8,6 +8,7 @@ every transition is an audit record.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,10 +36,17 @@ def _queue(audit_log: str) -> Approvals:
 
 
 def _as_dict(request: ApprovalRequest) -> dict[str, object]:
-    from dataclasses import asdict
+    """The request; ``payload`` is the bound arguments' canonical text, parsed when it is plain JSON.
 
+    Arguments that are not plain JSON (bytes, tuples, non-string keys, ...) stay
+    text in their lossless form (``payload_form: "canonical"``) rather than be
+    shown as a JSON value that is not what will run.
+    """
     data = asdict(request)
-    data["payload"] = json.loads(request.payload)
+    try:
+        data["payload"], data["payload_form"] = json.loads(request.payload), "json"
+    except ValueError:
+        data["payload_form"] = "canonical"
     return data
 
 
@@ -81,19 +89,22 @@ def list_requests(audit_log: str, status: str | None, fmt: str) -> None:
 @audit_log_option
 @format_option("text", "json")
 def show(request_id: str, audit_log: str, fmt: str) -> None:
-    """Show one approval request in full.
+    """Show one approval request in full: ``payload`` is exactly what will run if approved.
+
+    The arguments are shown in their lossless form: plain JSON as JSON, other
+    values tagged (``b'..'`` bytes, ``(..)`` tuples); arguments over 1 MiB as a
+    marked preview plus the SHA-256 of their full text.
 
     \b
     Example:
       capfence approvals show apr_1a2b3c4d5e6f7a8b --audit-log audit.db
     """
-    data = _as_dict(_queue(audit_log).get(request_id))
+    request = _queue(audit_log).get(request_id)
     if fmt == "json":
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(_as_dict(request), indent=2))
         return
-    for key, value in data.items():
-        shown = json.dumps(value, ensure_ascii=False) if key == "payload" else value
-        click.echo(f"{key + ':':<14} {shown if shown is not None else '-'}")
+    for key, value in asdict(request).items():
+        click.echo(f"{key + ':':<14} {value if value is not None else '-'}")  # the payload verbatim: what will run
 
 
 def _decide(verb: str, request_id: str, audit_log: str, comment: str | None, who: str | None) -> None:

@@ -144,6 +144,24 @@ class CallView:
     (Not an ``__init__`` argument: ``dataclasses.replace`` gives the new call an empty memo.)"""
 
     @cached_property
+    def args_text(self) -> str:
+        """The payload's lossless canonical text (:mod:`capfence.canonical`); raises ``NotCanonical``.
+
+        What binds anything to these arguments (an approval, a reused decision
+        record, the check that a tool body runs with the decided arguments) uses
+        this, never the audit log's readable serialization."""
+        from capfence.canonical import encode
+
+        return encode(self.payload)
+
+    @cached_property
+    def args_digest(self) -> str:
+        """SHA-256 of :attr:`args_text`; raises ``NotCanonical``."""
+        from capfence.canonical import text_digest
+
+        return text_digest(self.args_text)
+
+    @cached_property
     def joined_text(self) -> str:
         """:attr:`texts` joined by NUL: one substring search covers every string (a needle never spans
         two strings, since normalized needles from YAML cannot contain NUL)."""
