@@ -23,8 +23,9 @@ from typing import Any
 
 import pytest
 
-from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
+from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied, canonical
 from capfence.audit.chain import GENESIS, record_hash
+from capfence.audit.payload import TRUNCATED_KEY
 from capfence.audit.sqlite import SCHEMA_VERSION, enable_wal
 from conftest import audit_rows
 
@@ -117,15 +118,10 @@ NON_JSON_VALUES = [
     pytest.param({3, 1, 2}, [1, 2, 3], id="set"),
     pytest.param(frozenset({"b", "a"}), ["a", "b"], id="frozenset"),
     pytest.param((1, "two"), [1, "two"], id="tuple"),
-    pytest.param(math.nan, "nan", id="nan"),
-    pytest.param(math.inf, "inf", id="inf"),
     pytest.param(MODEL, MODEL_JSON, id="pydantic-model"),
     pytest.param(Point(1, 2), "<Point: Point(x=1, y=2)>", id="dataclass"),
     pytest.param(Plain(), "<Plain: plain object>", id="object"),
-    pytest.param(BrokenStr(), "<BrokenStr: unprintable>", id="broken-str"),
     pytest.param(HostileGetattr(), "<HostileGetattr: hostile>", id="hostile-getattr"),
-    pytest.param({BrokenStr()}, ["<BrokenStr: unprintable>"], id="set-of-unprintables"),
-    pytest.param(10**5000, "<int: " + hex(10**5000) + ">", id="int-too-long-for-decimal"),
     pytest.param("lone \udcff surrogate", "lone \udcff surrogate", id="lone-surrogate"),
     pytest.param(print, "<builtin_function_or_method: <built-in function print>>", id="function"),
 ]
@@ -138,6 +134,39 @@ def test_non_json_values_are_stored_readably(value: object, expected: object, ru
     assert stored_payload(rt, {"value": value, "ok": 1}, tmp_path) == {"value": expected, "ok": 1}
 
 
+class LongText:
+    def __str__(self) -> str:
+        return "x" * 5000
+
+
+LOSSY_VALUES = [
+    pytest.param(math.nan, "nan", "a non-finite number", id="nan"),
+    pytest.param(-math.inf, "-inf", "a non-finite number", id="inf"),
+    pytest.param(BrokenStr(), "<BrokenStr>", "a BrokenStr value could not be printed", id="broken-str"),
+    pytest.param({BrokenStr()}, ["<BrokenStr>"], "a BrokenStr value could not be printed", id="set-of-unprintables"),
+    pytest.param(10**5000, "<int: " + hex(10**5000) + ">", "an integer too long for JSON", id="int-too-long-for-decimal"),
+    pytest.param(LongText(), "<LongText>", "a LongText value prints longer than 2048 characters", id="object-text-too-long"),
+]
+"""Values with no faithful readable form: the record is marked truncated and its preview shows the placeholder."""
+
+
+@pytest.mark.parametrize(("value", "shown", "why"), LOSSY_VALUES)
+def test_values_without_a_faithful_form_mark_the_record(value: object, shown: object, why: str,
+                                                          runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+    rt = runtime(ALLOW_ALL)
+    decision = rt.evaluate("x.y", {"value": value, "ok": 1}, agent_id="a")
+    (row,) = [r for r in audit_rows(tmp_path / "audit.db") if r["seq"] == decision.record_id]
+    marker = json.loads(row["payload"])[TRUNCATED_KEY]
+    assert row["truncated"] == 1
+    assert json.loads(marker["preview"]) == {"value": shown, "ok": 1}
+    assert marker["why"] == why
+    try:
+        expected: str | None = canonical.digest({"value": value, "ok": 1})
+    except canonical.NotCanonical:  # an arbitrary object: no lossless form either
+        expected = None
+    assert marker["canonical_sha256"] == expected
+
+
 def test_cycles_and_non_string_keys(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
     rt = runtime(ALLOW_ALL)
     looped: dict[str, Any] = {"name": "loop"}
@@ -145,7 +174,7 @@ def test_cycles_and_non_string_keys(runtime: Callable[..., ActionRuntime], tmp_p
     items: list[Any] = [1]
     items.append(items)
     payload = {"dict": looped, "list": items, "keys": {("a", 1): "tuple", 7: "int", None: "none", 1.5: "float"}}
-    stored = stored_payload(rt, payload, tmp_path)
+    stored = json.loads(stored_payload(rt, payload, tmp_path)[TRUNCATED_KEY]["preview"])
     assert stored["dict"] == {"name": "loop", "self": "<cycle>"}
     assert stored["list"] == [1, "<cycle>"]
     assert stored["keys"] == {"['a', 1]": "tuple", "7": "int", "None": "none", "1.5": "float"}
@@ -156,8 +185,10 @@ def test_deep_nesting_is_bounded(runtime: Callable[..., ActionRuntime], tmp_path
     value: Any = "bottom"
     for _ in range(5000):
         value = [value]
-    stored = stored_payload(rt, {"deep": value}, tmp_path)
-    assert "<nested too deep>" in json.dumps(stored)
+    stored = stored_payload(rt, {"deep": value}, tmp_path)[TRUNCATED_KEY]
+    assert "<nested too deep>" in stored["preview"]
+    assert stored["why"] == "nesting deeper than 64 levels"
+    assert stored["canonical_sha256"] is None  # deeper than the lossless encoding goes: nothing can be bound to it
 
 
 def test_non_mapping_payload(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:

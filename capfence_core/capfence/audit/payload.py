@@ -2,9 +2,16 @@
 
 Never raises for odd input: values JSON cannot encode (datetimes, bytes,
 paths, pydantic models, arbitrary objects) become readable strings, non-string
-keys are stringified, cycles are cut, secrets under redacted key names are
-masked, and a payload over the size cap is replaced by a preview plus the
-SHA-256 of the full serialization.
+keys are stringified, and secrets under redacted key names are masked.
+
+A stored payload either holds what the policy saw or is marked truncated: a
+payload over the size cap, or one with a part that has no faithful readable
+form (a cut cycle, nesting past 64 levels, a non-finite number, an integer
+too long for JSON, an object whose text is unprintable or too long), is
+replaced by a marker object holding a preview, why it was cut, the SHA-256 of
+the full serialization and ``canonical_sha256``, the digest of the payload's
+lossless encoding (:mod:`capfence.canonical`, redacted keys masked; null if it
+has none). Replay counts such records as not replayable.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from pathlib import PurePath
 from typing import NamedTuple
 from uuid import UUID
 
+from capfence import canonical
 from capfence.audit.compactjson import compact_encoder
 
 REDACTED = "***REDACTED***"
@@ -54,8 +62,6 @@ def _scalar(value: object) -> object:
         return str(value)
     if isinstance(value, Enum):
         return value.value  # the sanitizer cleans it in turn
-    if isinstance(value, float) and math.isnan(value):  # NaN is not JSON
-        return "NaN"
     try:
         dump = getattr(value, "model_dump", None)
     except Exception:  # noqa: BLE001 - a hostile __getattr__ still gets audited
@@ -66,9 +72,16 @@ def _scalar(value: object) -> object:
         except Exception:  # noqa: BLE001 - a broken model still gets audited as text
             pass
     try:
-        return f"<{type(value).__name__}: {value!s}>"[:_PREVIEW_CHARS]
+        text = f"<{type(value).__name__}: {value!s}>"
     except Exception:  # noqa: BLE001 - even str() may raise
-        return f"<{type(value).__name__}: unprintable>"
+        raise _Lossy(f"a {type(value).__name__} value could not be printed") from None
+    if len(text) > _PREVIEW_CHARS:
+        raise _Lossy(f"a {type(value).__name__} value prints longer than {_PREVIEW_CHARS} characters")
+    return text
+
+
+class _Lossy(Exception):
+    """A part of the payload has no faithful readable form (the sanitizer stores a placeholder and marks the record)."""
 
 
 def _sort_key(value: object) -> str:
@@ -82,27 +95,36 @@ class _Sanitizer:
     def __init__(self, redact: frozenset[str]) -> None:
         self.redact = redact
         self.redacted = False
+        self.lossy: str | None = None
+        """Why the cleaned value is not what the policy saw (the first reason), if it is not."""
+
+    def placeholder(self, text: str, why: str) -> str:
+        self.lossy = self.lossy or why
+        return text
 
     def clean(self, value: object, ancestors: frozenset[int] = frozenset(), depth: int = 0) -> object:
         if value is None or isinstance(value, bool | str):
             return value
         if isinstance(value, int):
-            return value if value.bit_length() <= _MAX_INT_BITS else f"<int: {value:#x}>"
+            return value if value.bit_length() <= _MAX_INT_BITS else self.placeholder(f"<int: {value:#x}>", "an integer too long for JSON")
         if isinstance(value, float):
-            return value if math.isfinite(value) else str(value)
+            return value if math.isfinite(value) else self.placeholder(str(value), "a non-finite number")
         if isinstance(value, Mapping | list | tuple | set | frozenset):
             if id(value) in ancestors:
-                return "<cycle>"
+                return self.placeholder("<cycle>", "a reference cycle")
             if depth >= _MAX_DEPTH:
-                return "<nested too deep>"
+                return self.placeholder("<nested too deep>", f"nesting deeper than {_MAX_DEPTH} levels")
             inner = ancestors | {id(value)}
             if isinstance(value, Mapping):
                 return self._mapping(value, inner, depth)
             items = sorted(value, key=_sort_key) if isinstance(value, set | frozenset) else list(value)
             return [self.clean(v, inner, depth + 1) for v in items]
         if depth >= _MAX_DEPTH:  # e.g. a model_dump() that returns another model, forever
-            return "<nested too deep>"
-        return self.clean(_scalar(value), ancestors, depth + 1)
+            return self.placeholder("<nested too deep>", f"nesting deeper than {_MAX_DEPTH} levels")
+        try:
+            return self.clean(_scalar(value), ancestors, depth + 1)
+        except _Lossy as exc:
+            return self.placeholder(f"<{type(value).__name__}>", str(exc))
 
     def _mapping(self, value: Mapping[object, object], ancestors: frozenset[int], depth: int) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -158,8 +180,19 @@ def serialize(payload: object, *, redact: frozenset[str], max_bytes: int) -> Sto
         data = text.encode("utf-8", "backslashreplace")
         text = data.decode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
-    if len(data) <= max_bytes:
+    if len(data) <= max_bytes and sanitizer.lossy is None:
         return StoredPayload(text, digest, len(data), False, sanitizer.redacted)
-    preview = data[: min(_PREVIEW_CHARS, max_bytes // 2)].decode("utf-8", "ignore")
-    marker = {TRUNCATED_KEY: {"sha256": digest, "bytes": len(data), "preview": preview}}
+    size = max_bytes if sanitizer.lossy else min(_PREVIEW_CHARS, max_bytes // 2)
+    preview = data[:size].decode("utf-8", "ignore")
+    why = sanitizer.lossy or f"larger than {max_bytes} bytes"
+    cut = {"sha256": digest, "bytes": len(data), "preview": preview, "why": why, "canonical_sha256": _canonical(payload, redact)}
+    marker = {TRUNCATED_KEY: cut}
     return StoredPayload(json.dumps(marker, ensure_ascii=False), digest, len(data), True, sanitizer.redacted)
+
+
+def _canonical(payload: object, redact: frozenset[str]) -> str | None:
+    """The digest of the payload's lossless encoding (redacted keys masked), or None if it has none."""
+    try:
+        return canonical.digest(payload, redact=redact)
+    except canonical.NotCanonical:
+        return None
