@@ -1,9 +1,12 @@
-"""A framework re-running one tool call (same call id) does not duplicate its decision in the audit log.
+"""One decision record per execution; a blocked call re-run under its call id is not recorded twice.
 
 Graph frameworks run a step again after an interrupt or when a checkpoint is
 replayed; adapters pass the framework's call id (``Binding.call_id``,
-``ActionRuntime.evaluate(call_id=...)``) and the runtime reuses an *identical*
-decision already recorded for that id. Anything that differs is a new decision.
+``ActionRuntime.evaluate(call_id=...)``). A call that is *blocked* again
+(still held, denied) reuses the identical decision already recorded for that
+id and the same arguments (compared losslessly). A decision that lets the body
+run is never reused: both LangChain and LlamaIndex can reuse a call id, and
+each execution must have its own record.
 """
 
 from __future__ import annotations
@@ -34,12 +37,23 @@ def decisions(rows: Callable[..., list[dict[str, Any]]], path: Path) -> list[tup
     return [(r["decision"], json.loads(r["detail"]).get("call_id") if r["detail"] else None) for r in rows(path, "decision")]
 
 
-def test_same_call_same_decision_is_recorded_once(runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path) -> None:
+def test_each_allowed_decision_has_its_own_record(runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path) -> None:
     rt = runtime(POLICY)
     first = rt.evaluate("shell.execute", {"command": "ls"}, agent_id="a", call_id="c1")
     again = rt.evaluate("shell.execute", {"command": "ls"}, agent_id="a", call_id="c1")
-    assert again == first and first.record_id is not None
-    assert decisions(audit_rows, tmp_path / "audit.db") == [("warn", "c1")]
+    assert first.allowed and again.allowed
+    assert again.record_id != first.record_id
+    assert decisions(audit_rows, tmp_path / "audit.db") == [("warn", "c1"), ("warn", "c1")]
+
+
+def test_blocked_reuse_needs_exactly_the_same_arguments(runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path) -> None:
+    """Values the readable audit form folds together (bytes and str, tuple and list) are different calls."""
+    rt = runtime(POLICY)
+    first = rt.evaluate("shell.execute", {"command": "rm -rf /", "opts": ("a",)}, agent_id="a", call_id="c1")
+    second = rt.evaluate("shell.execute", {"command": "rm -rf /", "opts": ["a"]}, agent_id="a", call_id="c1")
+    third = rt.evaluate("shell.execute", {"command": b"rm -rf /", "opts": ["a"]}, agent_id="a", call_id="c1")
+    assert {first.action, second.action, third.action} == {"deny"}
+    assert len({first.record_id, second.record_id, third.record_id}) == 3
 
 
 def test_a_denied_call_re_run_is_recorded_once(runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path) -> None:
@@ -76,8 +90,8 @@ def test_binding_passes_its_call_id(runtime: Callable[..., ActionRuntime], audit
     ran: list[int] = []
     for _ in range(2):
         binding.call(1, {"command": "ls"}, lambda: ran.append(1))
-    assert ran == [1, 1], "a re-run call still runs; only its decision is not written twice"
-    assert decisions(audit_rows, tmp_path / "audit.db") == [("warn", "k1")]
+    assert ran == [1, 1]
+    assert decisions(audit_rows, tmp_path / "audit.db") == [("warn", "k1"), ("warn", "k1")], "two executions, two records"
     assert [r["outcome"] for r in audit_rows(tmp_path / "audit.db", "outcome")] == ["ran", "ran"]
 
 

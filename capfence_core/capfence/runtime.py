@@ -20,7 +20,7 @@ from typing import Any
 
 from capfence.approvals import Approvals
 from capfence.approvers import Approver
-from capfence.audit.record import decision_record, event_record, outcome_record
+from capfence.audit.record import bindable_digest, decision_record, event_record, outcome_record
 from capfence.audit.store import AuditStore, open_store
 from capfence.decision import Decision, failure
 from capfence.errors import AuditError
@@ -154,16 +154,23 @@ class ActionRuntime:
         try:
             if decision.action == "require_approval" and policy is not None:
                 return self.approvals.resolve(view, decision, self._approval_timeout(policy, decision), record)
-            seq = self._append_decision(view, record(decision))
+            seq = self._append_decision(view, decision, record(decision))
         except Exception as exc:  # noqa: BLE001 - no audit record, no tool call
             log.error("audit write failed; denying %s: %s", view.capability, exc)
             return failure(f"audit log not writable: {exc}", decision.policy_digest)
         return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id)
 
-    def _append_decision(self, view: CallView, record: dict[str, object]) -> int:
-        """Append; for a call with a call id, reuse an identical decision already recorded for it."""
+    def _append_decision(self, view: CallView, decision: Decision, record: dict[str, object]) -> int:
+        """Append; a call with a call id that is blocked again reuses the identical decision already recorded for it.
+
+        Only blocked decisions are reused (a re-run graph step that is still held or
+        denied): every decision that lets the body run gets a record of its own, so
+        two executions under one call id are two records. Reuse also needs the same
+        arguments, compared losslessly (``args_sha256`` in the record's detail).
+        """
         store = self._require_store()
-        once = getattr(store, "append_decision_once", None) if view.call_id else None
+        reusable = view.call_id and not decision.allowed and bindable_digest(view) is not None
+        once = getattr(store, "append_decision_once", None) if reusable else None
         return int(once(record)) if once is not None else store.append(record)
 
     @staticmethod

@@ -6,6 +6,7 @@ import json
 import time
 
 from capfence.audit.payload import serialize
+from capfence.canonical import NotCanonical
 from capfence.decision import Decision
 from capfence.policy.view import CallView
 
@@ -40,9 +41,24 @@ def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str
 
 
 def _decision_detail(view: CallView, decision: Decision) -> str | None:
-    """The approval request id and the framework's call id, when there are any."""
-    detail = {key: value for key, value in (("approval_id", decision.approval_id), ("call_id", view.call_id)) if value}
+    """The approval request id and the framework's call id, when there are any.
+
+    With a call id, also the digest of the arguments' lossless encoding
+    (``args_sha256``; ``null`` if they have none): a recorded decision is only
+    ever reused for the same call id *and* exactly the same arguments.
+    """
+    detail: dict[str, object] = {key: value for key, value in (("approval_id", decision.approval_id), ("call_id", view.call_id)) if value}
+    if view.call_id:
+        detail["args_sha256"] = bindable_digest(view)
     return json.dumps(detail, sort_keys=True) if detail else None
+
+
+def bindable_digest(view: CallView) -> str | None:
+    """:attr:`CallView.args_digest`, or None for arguments with no lossless encoding (nothing may be bound to them)."""
+    try:
+        return view.args_digest
+    except NotCanonical:
+        return None
 
 
 def outcome_record(decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None) -> dict[str, object]:
