@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from capfence.canonical import same_arguments
 from capfence.decision import Decision, failure
 from capfence.errors import ApprovalRequired, ToolCallDenied
 from capfence.policy.view import CallView
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from capfence.runtime import ActionRuntime
 
 T = TypeVar("T")
-_ACTIVE: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("capfence_active", default=frozenset())
+_ACTIVE: contextvars.ContextVar[Mapping[int, CallView]] = contextvars.ContextVar("capfence_active", default={})  # noqa: B039 - never mutated
+"""The gated calls running in this context: reentrancy key -> the call as it was decided."""
 
 
 class Gate(Protocol):
@@ -47,7 +49,7 @@ def tool_body() -> Iterator[None]:
     for the *same* call; an adapter that knows where the body starts (the plain
     callable one) uses this so a recursive call is a new call, decided and audited.
     """
-    token = _ACTIVE.set(frozenset())
+    token = _ACTIVE.set({})
     try:
         yield
     finally:
@@ -122,29 +124,42 @@ class Binding:
             return held.with_(action="deny", reason=f"approval request {request.id} expired without a decision")
         return held
 
-    @contextmanager
-    def _guard(self, key: int) -> Iterator[bool]:
-        """Yield True when this call is already inside a gated call of the same tool."""
-        active = _ACTIVE.get()
-        if key in active:
-            yield True
-            return
-        token = _ACTIVE.set(active | {key})
+    @staticmethod
+    def decided_already(key: int, payload: Mapping[str, Any]) -> bool:
+        """Whether an enclosing gated call under ``key`` decided exactly these arguments.
+
+        Compared by their lossless encoding (:mod:`capfence.canonical`): arguments
+        rewritten after that decision (a middleware or hook that runs after CapFence's)
+        are not covered by it, and the call is decided again.
+        """
+        outer = _ACTIVE.get().get(key)
+        if outer is None:
+            return False
         try:
-            yield False
+            decided = outer.args_text
+        except ValueError:  # no lossless encoding: nothing can vouch for a repeat
+            return False
+        return same_arguments(payload, decided)
+
+    @contextmanager
+    def _running(self, key: int, view: CallView) -> Iterator[None]:
+        """Mark ``key`` as running on the decision made for ``view``."""
+        token = _ACTIVE.set({**_ACTIVE.get(), key: view})
+        try:
+            yield
         finally:
             _ACTIVE.reset(token)
 
     def call(self, key: int, payload: Mapping[str, Any], run: Callable[[], T], on_block: Callable[[Decision], T] | None = None) -> T:
         """Decide, then ``run()`` (recording ran/tool_error) or block (``on_block`` or raise)."""
-        with self._guard(key) as nested:
-            if nested:
-                return run()
-            decision, view = self.decide(payload)
-            if not decision.allowed:
-                if on_block is None:
-                    raise blocked_error(decision)
-                return on_block(decision)
+        if self.decided_already(key, payload):
+            return run()
+        decision, view = self.decide(payload)
+        if not decision.allowed:
+            if on_block is None:
+                raise blocked_error(decision)
+            return on_block(decision)
+        with self._running(key, view):
             return self._run(decision, view, run)
 
     async def acall(
@@ -153,21 +168,21 @@ class Binding:
         """Async :meth:`call`: the decision and audit write run in a worker thread."""
         import asyncio
 
-        with self._guard(key) as nested:
-            if nested:
-                return await run()
-            decision, view = await asyncio.to_thread(self.decide, payload)
-            if not decision.allowed:
-                if on_block is None:
-                    raise blocked_error(decision)
-                return on_block(decision)
-            try:
+        if self.decided_already(key, payload):
+            return await run()
+        decision, view = await asyncio.to_thread(self.decide, payload)
+        if not decision.allowed:
+            if on_block is None:
+                raise blocked_error(decision)
+            return on_block(decision)
+        try:
+            with self._running(key, view):
                 result = await run()
-            except BaseException as exc:
-                await asyncio.to_thread(self.gate.record_outcome, decision, "tool_error", repr(exc), view=view)
-                raise
-            await asyncio.to_thread(self.gate.record_outcome, decision, "ran", view=view)
-            return result
+        except BaseException as exc:
+            await asyncio.to_thread(self.gate.record_outcome, decision, "tool_error", repr(exc), view=view)
+            raise
+        await asyncio.to_thread(self.gate.record_outcome, decision, "ran", view=view)
+        return result
 
     def _run(self, decision: Decision, view: CallView, run: Callable[[], T]) -> T:
         try:
