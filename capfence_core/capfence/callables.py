@@ -1,6 +1,8 @@
 """The generic adapter for plain Python callables (sync and async).
 
-The wrapper keeps the function's name, docstring and ``inspect.signature``.
+The wrapper keeps the function's name, docstring and ``inspect.signature``
+(through ``__signature__``; it has no ``__wrapped__``, so ``inspect.unwrap``
+cannot hand out the ungated function).
 Its payload is the call's arguments bound to the signature, defaults applied,
 ``**kwargs`` flattened into the top level. A blocked call raises
 :class:`~capfence.ToolCallDenied` or :class:`~capfence.ApprovalRequired`.
@@ -73,6 +75,7 @@ def wrap_callable(fn: Callable[..., Any], binding: Binding) -> Callable[..., Any
 
         wrapper = gated
     functools.update_wrapper(wrapper, fn)
+    del wrapper.__wrapped__  # inspect.unwrap (used by some frameworks) would otherwise hand out the ungated function
     if signature is not None:
         wrapper.__signature__ = signature  # type: ignore[attr-defined]
     wrapper.__capfence_binding__ = binding  # type: ignore[attr-defined]

@@ -23,6 +23,19 @@ runs the body while warn does, through *every* entry point; that each call
 leaves exactly one decision record carrying the framework and tool name;
 that an exception inside the gate denies; and that copies of a gated tool
 (``copy.copy``, ``copy.deepcopy``; override ``copies``) are still gated.
+
+Four more checks need a hook each, because how to provoke them is the
+framework's own business (each is skipped, saying so, when the hook is not
+implemented):
+
+* ``make_defaulted_tool``: the policy decides the arguments the body is
+  really called with, the tool's defaults applied;
+* ``run_rewritten``: arguments rewritten after CapFence's decision (by a
+  later middleware or hook) are decided again, never run on the stale decision;
+* ``conversions``: every copy/convert/export API of the framework's tool type
+  gives a tool that is still gated, or refuses;
+* ``call_with_id``: a framework that runs one call id twice gets two
+  decision records, one per execution.
 """
 
 from __future__ import annotations
@@ -124,6 +137,27 @@ class AdapterContract:
         """Copies a framework may make of a gated tool; each must still be gated (override if one cannot be made)."""
         return [copy.copy(tool), copy.deepcopy(tool)]
 
+    def make_defaulted_tool(self, body: Body) -> Any:
+        """A tool named ``probe`` taking ``command: str`` and ``target: str = "forbidden default"``, returning
+        ``body(command=f"{command} {target}")``; return ``NotImplemented`` if the framework has no argument defaults."""
+        return NotImplemented
+
+    def run_rewritten(self, tool: Any, decided: dict[str, Any], actual: dict[str, Any]) -> Any:
+        """Have the framework decide a call of the gated ``tool`` with ``decided``, then let a layer that runs after
+        CapFence's (a later middleware, a hook) change the arguments to ``actual`` before the tool runs. Return what
+        the call returned (or raise what it raised); ``NotImplemented`` if the framework has no such layer."""
+        return NotImplemented
+
+    def conversions(self, tool: Any) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        """Every copy/convert/export API of the framework's tool type, applied to the gated ``tool``: the name of
+        the API -> a function that converts ``tool`` that way and calls the result with the payload. A conversion
+        may instead refuse (raise ``CapFenceError``/``TypeError`` naming CapFence)."""
+        return {}
+
+    def call_with_id(self, tool: Any, payload: dict[str, Any], call_id: str) -> Any:
+        """Call ``tool`` with ``payload`` under the framework's tool-call id ``call_id``; ``NotImplemented`` if it has none."""
+        return NotImplemented
+
     def is_block_result(self, result: Any) -> bool:
         """Whether a returned value is the framework's 'blocked' result (for entry points that do not raise)."""
         return "CapFence deny" in str(result) or "CapFence require_approval" in str(result)
@@ -217,3 +251,62 @@ class AdapterContract:
             raised, result = self.invoke(twin, self.entry_points[0], "forbidden thing")
             assert ran == [], "a copy of a gated tool ran a denied call"
             assert raised or self.is_block_result(result)
+
+    def test_defaults_are_decided(self, capfence_runtime: ActionRuntime) -> None:
+        """The policy sees the arguments the body is called with: an omitted argument's default included."""
+        ran, body = self.recorder()
+        tool = self.make_defaulted_tool(body)
+        if tool is NotImplemented:
+            pytest.skip("this adapter's framework has no argument defaults (make_defaulted_tool)")
+        wrapped = self.wrap(tool, capfence_runtime)
+        for entry_point in self.entry_points:
+            raised, result = self.invoke(wrapped, entry_point, "ls")
+            assert ran == [], f"{entry_point}: ran with a default the policy never saw"
+            assert raised or self.is_block_result(result)
+            last = audit_rows(capfence_runtime.audit_log)[-1]
+            assert last["decision"] == "deny" and "forbidden default" in last["payload"], last
+
+    def test_rewritten_arguments_are_decided_again(self, capfence_runtime: ActionRuntime) -> None:
+        """Arguments changed after the decision are decided again (a new record), never run on the stale decision."""
+        ran, body = self.recorder()
+        wrapped = self.wrap(self.make_tool(body), capfence_runtime)
+        try:
+            result = self.run_rewritten(wrapped, {"command": "ls"}, {"command": "forbidden thing"})
+        except (CapFenceError, PermissionError):
+            result = None
+        if result is NotImplemented:
+            pytest.skip("this adapter's framework has no layer that runs after the decision (run_rewritten)")
+        assert "forbidden thing" not in ran, "the body ran with arguments that were never decided"
+        rows = audit_rows(capfence_runtime.audit_log)
+        assert any(r["decision"] == "deny" and "forbidden thing" in r["payload"] for r in rows), "the rewrite was not decided"
+
+    def test_conversions_stay_gated(self, capfence_runtime: ActionRuntime) -> None:
+        ran, body = self.recorder()
+        wrapped = self.wrap(self.make_tool(body), capfence_runtime)
+        conversions = self.conversions(wrapped)
+        if not conversions:
+            pytest.skip("this adapter lists no conversions (conversions)")
+        for name, convert_and_call in conversions.items():
+            try:
+                result = resolve(convert_and_call({"command": "forbidden thing"}))
+            except (CapFenceError, PermissionError, TypeError) as exc:
+                assert "CapFence" in str(exc) or isinstance(exc, CapFenceError | PermissionError), f"{name}: {exc!r}"
+                continue
+            except Exception as exc:
+                assert "CapFence" in str(exc), f"{name}: unexpected {exc!r}"
+                continue
+            assert self.is_block_result(result), f"{name}: gave {result!r}"
+            assert ran == [], f"{name}: the converted tool ran a denied call"
+
+    def test_a_reused_call_id_is_two_executions(self, capfence_runtime: ActionRuntime) -> None:
+        ran, body = self.recorder()
+        wrapped = self.wrap(self.make_tool(body), capfence_runtime)
+        before = len(audit_rows(capfence_runtime.audit_log))
+        first = self.call_with_id(wrapped, {"command": "ls"}, "call-1")
+        if first is NotImplemented:
+            pytest.skip("this adapter's framework has no tool-call ids (call_with_id)")
+        resolve(first)
+        resolve(self.call_with_id(wrapped, {"command": "ls"}, "call-1"))
+        assert ran == ["ls", "ls"]
+        rows = audit_rows(capfence_runtime.audit_log)[before:]
+        assert len(rows) == 2 and rows[0]["seq"] != rows[1]["seq"], "two executions must have two decision records"
