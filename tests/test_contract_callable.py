@@ -35,7 +35,7 @@ class TestCallableContract(AdapterContract):
         return {
             "inspect.unwrap": lambda payload: inspect.unwrap(tool)(**payload),
             "functools.partial": lambda payload: functools.partial(tool)(**payload),
-            "functools.wraps": lambda payload: functools.wraps(tool)(lambda **kw: tool(**kw))(**payload),
+            "functools.wraps": lambda payload: functools.wraps(tool)(functools.partial(tool))(**payload),
         }
 
     def describe(self, tool: Any) -> dict[str, Any]:
