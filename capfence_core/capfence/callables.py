@@ -75,7 +75,7 @@ def wrap_callable(fn: Callable[..., Any], binding: Binding) -> Callable[..., Any
 
         wrapper = gated
     functools.update_wrapper(wrapper, fn)
-    del wrapper.__wrapped__  # inspect.unwrap (used by some frameworks) would otherwise hand out the ungated function
+    del wrapper.__wrapped__  # type: ignore[attr-defined]  # inspect.unwrap (used by some frameworks) would otherwise hand out the ungated function
     if signature is not None:
         wrapper.__signature__ = signature  # type: ignore[attr-defined]
     wrapper.__capfence_binding__ = binding  # type: ignore[attr-defined]
