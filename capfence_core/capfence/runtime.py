@@ -72,6 +72,7 @@ class ActionRuntime:
         environment: str | None = None,
         reload_interval: float = 0.5,
         approver: Approver | None = None,
+        reload_settle: float | None = None,
     ) -> ActionRuntime:
         """Load ``path`` (raising :class:`~capfence.PolicyError` if it is invalid) and open the audit log.
 
@@ -79,10 +80,13 @@ class ActionRuntime:
         ``environment`` to ``$CAPFENCE_ENVIRONMENT``. ``approver`` is asked in-line
         whenever a call is held. An audit log that cannot
         be opened does not raise here: every call is denied until it can be written.
+        The policy is checked for changes every ``reload_interval`` seconds; a change is
+        loaded once its files have been unchanged for ``reload_settle`` seconds (default:
+        ``reload_interval``), see :mod:`capfence.policy.watch`.
         """
         location = str(audit_log) if audit_log is not None else os.environ.get(AUDIT_ENV, DEFAULT_AUDIT_LOG)
         runtime: ActionRuntime
-        watcher = PolicyWatcher(Path(path), load_policy, lambda exc: runtime._reload_failed(exc), reload_interval)  # noqa: PLW0108 - runtime is bound below
+        watcher = PolicyWatcher(Path(path), load_policy, lambda exc: runtime._reload_failed(exc), reload_interval, reload_settle)  # noqa: PLW0108 - runtime is bound below
         runtime = cls(watcher, None, audit_log=location, environment=environment or os.environ.get(ENVIRONMENT_ENV), approver=approver)
         with contextlib.suppress(AuditError):  # logged; every call is denied until the audit log can be written
             runtime._open_store()

@@ -28,7 +28,7 @@ from capfence.errors import PolicyError, PolicyProblem
 from capfence.policy.conditions import did_you_mean
 from capfence.policy.globs import check_name_glob, is_glob, name_matcher
 from capfence.policy.model import Policy, Rule
-from capfence.policy.source import KeyPath, Source, read_source
+from capfence.policy.source import DISK, KeyPath, PolicyFiles, Source, read_source
 from capfence.policy.spec import CompileContext, Condition, ConditionType, SpecError
 
 SECTIONS: tuple[str, ...] = ACTIONS
@@ -65,8 +65,9 @@ class _Merged:
 
 
 class _Compiler:
-    def __init__(self, conditions: Mapping[str, ConditionType]) -> None:
+    def __init__(self, conditions: Mapping[str, ConditionType], files: PolicyFiles) -> None:
         self.conditions = conditions
+        self.files = files
         self.merged = _Merged()
         self.problems: list[PolicyProblem] = []
 
@@ -76,7 +77,7 @@ class _Compiler:
             names = " -> ".join(p.name for p in (*chain, path))
             self.problems.append(PolicyProblem(str(chain[-1]), None, None, "extends", f"extends cycle: {names}"))
             return
-        source = read_source(path)
+        source = read_source(path, self.files)
         self.merged.files.append(path)
         if not source.problems:
             self._top(source, prefix, (*chain, path))
@@ -145,7 +146,7 @@ class _Compiler:
         for i, name in enumerate(names):
             target = (source.path.parent / name).resolve()
             key: KeyPath = ("extends", i) if isinstance(data["extends"], list) else ("extends",)
-            if not target.is_file():
+            if not self.files.is_file(target):
                 source.problem(key, f"extended policy {name!r} not found (looked for {target})")
             else:
                 out.append((key, target))
@@ -282,15 +283,22 @@ def _index(rules: list[Rule]) -> tuple[dict[str, tuple[Rule, ...]], tuple[tuple[
     )
 
 
-def load_policy(path: str | Path, conditions: Mapping[str, ConditionType] | None = None) -> Policy:
-    """Load, validate and compile ``path``; raise :class:`PolicyError` listing every problem."""
+def load_policy(
+    path: str | Path, conditions: Mapping[str, ConditionType] | None = None, *, files: PolicyFiles | None = None
+) -> Policy:
+    """Load, validate and compile ``path``; raise :class:`PolicyError` listing every problem.
+
+    ``files``: where to read it and the files it extends (default: the disk). The hot-reload
+    watcher passes a snapshot, so the policy it swaps in is built from exactly the bytes it
+    checked were stable.
+    """
     if conditions is None:
         from capfence.plugins import condition_types
 
         conditions = condition_types()
-    compiler = _Compiler(conditions)
+    compiler = _Compiler(conditions, files if files is not None else DISK)
     root = Path(path)
-    if not root.is_file():
+    if not compiler.files.is_file(root):
         raise PolicyError([PolicyProblem(str(root), None, None, "", "policy file not found")])
     compiler.load(root, "", ())
     if compiler.problems:

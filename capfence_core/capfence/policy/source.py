@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -18,6 +19,31 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from capfence.errors import PolicyProblem
 
 KeyPath = tuple[str | int, ...]
+
+
+class PolicyFiles(Protocol):
+    """Where the loader reads policy files: the disk, or a snapshot the hot-reload watcher took."""
+
+    def is_file(self, path: Path) -> bool:
+        """Whether ``path`` is a policy file that can be read."""
+        ...
+
+    def read_bytes(self, path: Path) -> bytes:
+        """The file's content; raises :class:`OSError` when it cannot be read."""
+        ...
+
+
+class DiskFiles:
+    """:class:`PolicyFiles` straight from the file system."""
+
+    def is_file(self, path: Path) -> bool:
+        return path.is_file()
+
+    def read_bytes(self, path: Path) -> bytes:
+        return path.read_bytes()
+
+
+DISK = DiskFiles()
 
 
 def format_key(path: KeyPath) -> str:
@@ -88,11 +114,11 @@ class _Builder:
         return out
 
 
-def read_source(path: Path) -> Source:
-    """Parse ``path``. Syntax errors become problems on the returned source."""
+def read_source(path: Path, files: PolicyFiles = DISK) -> Source:
+    """Parse ``path`` as ``files`` holds it. Syntax errors become problems on the returned source."""
     source = Source(path=path, text="", data=None)
     try:
-        source.text = path.read_text(encoding="utf-8")
+        source.text = files.read_bytes(path).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except (OSError, UnicodeDecodeError) as exc:
         source.problem((), f"cannot read policy file: {exc}")
         return source
