@@ -108,6 +108,119 @@ def test_evaluator_raising(runtime: Callable[..., ActionRuntime], tmp_path: Path
     assert (last["decision"], last["reason"]) == ("deny", decision.reason)
 
 
+# --- what a plugin condition returns ----------------------------------------------------
+
+ODD_RESULTS_PLUGIN = """
+import capfence
+from capfence.policy.spec import ConditionType
+
+
+class False_:
+    \"\"\"Like numpy.False_: falsy, compares equal to False, and is not a bool.\"\"\"
+
+    def __bool__(self):
+        return False
+
+    def __eq__(self, other):
+        return other is False or isinstance(other, False_)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        return "False_"
+
+
+class NoTruth:
+    \"\"\"Like a numpy array: asking for its truth value raises, and so does its repr.\"\"\"
+
+    def __bool__(self):
+        raise ValueError("the truth value of this object is ambiguous")
+
+    def __repr__(self):
+        raise RuntimeError("no repr either")
+
+
+RESULTS = {
+    "zero": 0, "empty": "", "float_zero": 0.0, "empty_list": [], "false_like": False_(), "bool_raises": NoTruth(),
+    "one": 1, "text_false": "False",
+}
+
+
+def _compile(value, context):
+    result = RESULTS[value]
+    return lambda view: result
+
+
+@capfence.hookimpl
+def capfence_register_matchers(register):
+    register(ConditionType("odd", _compile, "returns something that is not a bool", "odd: zero"))
+"""
+
+ODD_RESULTS = {
+    "zero": "int 0",
+    "empty": "str ''",
+    "float_zero": "float 0.0",
+    "empty_list": "list []",
+    "false_like": "capfence_test_odd.False_ False_",
+    "bool_raises": "capfence_test_odd.NoTruth <repr raised RuntimeError>",
+    "one": "int 1",
+    "text_false": "str 'False'",
+}
+
+
+@pytest.mark.parametrize("section", ["allow", "warn", "require_approval", "deny"])
+@pytest.mark.parametrize("result", list(ODD_RESULTS))
+def test_condition_result_that_is_not_a_bool_denies(result: str, section: str, install_plugin: Callable[[str, str], None],
+                                                    runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+    """Neither a match nor a miss: a plugin error, denied whichever section the rule is in (and whatever the default)."""
+    install_plugin("capfence_test_odd", ODD_RESULTS_PLUGIN)
+    rt = runtime(f"default: warn\n{section}:\n  - capability: '*'\n    odd: {result}\n")
+
+    decision = rt.evaluate("fs.write", {"content": "x"}, agent_id="a")
+
+    expected = f"condition 'odd' of plugin 'capfence_test_odd' in rule {section}[0] returned {ODD_RESULTS[result]}"
+    assert_denied_internally(decision, expected)
+    assert "must return True, False or None" in decision.reason
+    assert_tool_blocked(rt, tmp_path, expected)
+    rows = audit_rows(tmp_path / "audit.db", "decision")
+    assert [(r["decision"], r["reason"]) for r in rows] == [("deny", decision.reason)] * 2
+
+
+PREFILTER_PLUGIN = """
+import capfence
+from capfence.policy.spec import ConditionType, Prefilter
+
+
+def summarize(view):
+    return ""  # should be a frozenset of keys or None
+
+
+def _compile(value, context):
+    def gated(view):
+        return True
+
+    gated.prefilter = Prefilter(summarize, frozenset({value}))
+    return gated
+
+
+@capfence.hookimpl
+def capfence_register_matchers(register):
+    register(ConditionType("gated", _compile, "always holds; its prefilter is broken", "gated: x"))
+"""
+
+
+def test_prefilter_summary_that_is_not_a_set_denies(install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime],
+                                                    tmp_path: Path) -> None:
+    """An empty string would rule every rule out, the deny rule included: not trusted either."""
+    install_plugin("capfence_test_prefilter", PREFILTER_PLUGIN)
+    rt = runtime("default: warn\ndeny:\n  - capability: '*'\n    gated: x\n")
+
+    decision = rt.evaluate("fs.write", {"content": "x"}, agent_id="a")
+
+    assert_denied_internally(decision, "returned str ''; it must return a frozenset of keys or None")
+    assert_tool_blocked(rt, tmp_path, "frozenset of keys or None")
+
+
 # --- the audit store -----------------------------------------------------------------
 
 

@@ -174,6 +174,14 @@ def condition_types() -> dict[str, ConditionType]:
     return get_registry().conditions
 
 
+def condition_owner(key: str) -> str | None:
+    """The plugin that registered condition ``key`` with the process-wide manager (None if unknown or not built yet)."""
+    if _default.cache_info().currsize == 0:
+        return None
+    wanted = f"condition {key}"
+    return next((info.name for info in get_registry().plugins.values() if wanted in info.registered), None)
+
+
 def adapters() -> list[Adapter]:
     return get_registry().adapters
 
