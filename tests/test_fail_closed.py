@@ -415,3 +415,72 @@ def test_on_decision_hook_sees_audited_decisions(fresh_plugins: None, runtime: C
     decision = rt.evaluate("x", {}, agent_id="a")
     assert recording.seen == [decision]
     assert decision.record_id is not None
+
+
+class RaisingFirst:
+    @hookimpl(tryfirst=True)
+    def capfence_on_decision(self, call: Any, decision: Decision) -> None:
+        raise RuntimeError("first observer broke")
+
+
+class RaisingWrapper:
+    """A wrapper that breaks before its yield (``at="setup"``) or after it (``at="teardown"``)."""
+
+    def __init__(self, at: str) -> None:
+        self.at = at
+
+    @hookimpl(wrapper=True)
+    def capfence_on_decision(self, call: Any, decision: Decision) -> Any:
+        if self.at == "setup":
+            raise RuntimeError("wrapper broke before yielding")
+        result = yield
+        raise RuntimeError(f"wrapper broke after yielding {result!r}")
+
+
+class RaisingHookwrapper:
+    @hookimpl(hookwrapper=True)
+    def capfence_on_decision(self, call: Any, decision: Decision) -> Any:
+        yield
+        raise RuntimeError("old-style wrapper broke in teardown")
+
+
+class WrappingRecorder:
+    """A wrapper that sees the decision before and after the plain observers."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, Decision]] = []
+
+    @hookimpl(wrapper=True)
+    def capfence_on_decision(self, call: Any, decision: Decision) -> Any:
+        self.seen.append(("before", decision))
+        result = yield
+        self.seen.append(("after", decision))
+        return result
+
+
+def test_observers_raising_anywhere_stop_no_other(fresh_plugins: None, runtime: Callable[..., ActionRuntime], tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """Faults in a plain, a tryfirst, a wrapper's setup and teardown and an old-style wrapper: all others run, the decision stands."""
+    manager = capfence.plugins.get_manager()
+    recording, wrapping = RecordingObserver(), WrappingRecorder()
+    manager.register(recording)
+    manager.register(wrapping)
+    for broken in (RaisingObserver(), RaisingFirst(), RaisingWrapper("setup"), RaisingWrapper("teardown"), RaisingHookwrapper()):
+        manager.register(broken)
+    rt = runtime(ALLOW_ALL)
+    marker = tmp_path / "body-ran"
+    safe = CapFenceTool(tool=side_effect_tool(marker), agent_id="a", capability="fs.write", gate=rt)
+
+    with caplog.at_level(logging.ERROR, logger="capfence"):
+        decision = rt.evaluate("fs.write", {}, agent_id="a")
+        assert safe(content="hello") == "written"
+
+    assert (decision.action, decision.rule) == ("allow", "everything")
+    assert marker.read_text() == "hello"
+    assert [d.action for d in recording.seen] == ["allow", "allow"]
+    assert [(when, d.record_id) for when, d in wrapping.seen] == [
+        ("before", decision.record_id), ("after", decision.record_id), ("before", decision.record_id + 1), ("after", decision.record_id + 1)
+    ]
+    logged = [r.getMessage() for r in caplog.records if "capfence_on_decision" in r.getMessage()]
+    assert len(logged) == 2 * 5, logged
+    assert [r["decision"] for r in audit_rows(tmp_path / "audit.db", "decision")] == ["allow", "allow"]

@@ -14,9 +14,9 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capfence.approvals import Approvals
 from capfence.approvers import Approver
@@ -24,16 +24,29 @@ from capfence.audit.record import decision_record, event_record, outcome_record
 from capfence.audit.store import AuditStore, open_store
 from capfence.decision import Decision, failure
 from capfence.errors import AuditError
+from capfence.isolation import call_isolated
 from capfence.policy.engine import evaluate as evaluate_policy
 from capfence.policy.loader import load_policy
 from capfence.policy.model import Policy
 from capfence.policy.view import CallView
 from capfence.policy.watch import PolicyWatcher
 
+if TYPE_CHECKING:
+    import pluggy
+
 log = logging.getLogger("capfence")
 AUDIT_ENV = "CAPFENCE_AUDIT_LOG"
 ENVIRONMENT_ENV = "CAPFENCE_ENVIRONMENT"
 DEFAULT_AUDIT_LOG = "audit.db"
+
+
+def _observe(impl: pluggy.HookImpl, function: Callable[..., object], args: tuple[object, ...]) -> object:
+    """How each ``capfence_on_decision`` implementation (or wrapper step) runs: what it raises is logged and ignored."""
+    try:
+        return function(*args)
+    except Exception:
+        log.exception("capfence_on_decision in plugin %r raised; ignored", impl.plugin_name)
+        return None
 
 
 class ActionRuntime:
@@ -61,7 +74,7 @@ class ActionRuntime:
         """Asked in-line when a call is held (e.g. :class:`~capfence.approvers.ConsoleApprover`); None: decide elsewhere."""
         from capfence.plugins import get_manager
 
-        self._observers = get_manager().hook.capfence_on_decision.get_hookimpls()
+        self._plugins = get_manager()
 
     @classmethod
     def from_policy(
@@ -187,12 +200,11 @@ class ActionRuntime:
             log.error("could not record outcome %r of audit record %s: %s", outcome, decision.record_id, exc)
 
     def _notify(self, view: CallView, decision: Decision) -> None:
-        """Tell each ``capfence_on_decision`` observer; one that raises is logged and cannot stop the others."""
-        for impl in self._observers:
-            try:
-                impl.function(call=view, decision=decision)
-            except Exception:
-                log.exception("capfence_on_decision in plugin %r raised; ignored", impl.plugin_name)
+        """Call ``capfence_on_decision`` through pluggy (wrappers included); an observer that raises is logged and stops no other."""
+        try:
+            call_isolated(self._plugins.hook.capfence_on_decision, _observe, call=view, decision=decision)
+        except Exception:  # every implementation is isolated; this is pluggy itself failing
+            log.exception("capfence_on_decision failed; ignored")
 
     def _require_store(self) -> AuditStore:
         return self._store if self._store is not None else self._open_store()
