@@ -221,6 +221,101 @@ def test_prefilter_summary_that_is_not_a_set_denies(install_plugin: Callable[[st
     assert_tool_blocked(rt, tmp_path, "frozenset of keys or None")
 
 
+# --- interrupts (BaseException) inside evaluation and audit writing ----------------------
+
+INTERRUPTING_PLUGIN = """
+import capfence
+from capfence.policy.spec import ConditionType
+
+
+def _compile(value, context):
+    exception = {"KeyboardInterrupt": KeyboardInterrupt, "SystemExit": SystemExit, "GeneratorExit": GeneratorExit}[value]
+
+    def interrupt(view):
+        raise exception("injected interrupt")
+
+    return interrupt
+
+
+@capfence.hookimpl
+def capfence_register_matchers(register):
+    register(ConditionType("interrupt", _compile, "raises a BaseException", "interrupt: KeyboardInterrupt"))
+"""
+
+
+@pytest.mark.parametrize("exception", [KeyboardInterrupt, SystemExit, GeneratorExit], ids=lambda e: e.__name__)
+@pytest.mark.parametrize("section", ["allow", "deny"])
+def test_interrupt_in_a_matcher_propagates_after_a_deny_record(exception: type[BaseException], section: str,
+                                                               install_plugin: Callable[[str, str], None],
+                                                               runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+    install_plugin("capfence_test_interrupting", INTERRUPTING_PLUGIN)
+    recording = RecordingObserver()
+    capfence.plugins.get_manager().register(recording)
+    rt = runtime(f"default: warn\n{section}:\n  - capability: '*'\n    interrupt: {exception.__name__}\n")
+    marker = tmp_path / "body-ran"
+    safe = CapFenceTool(tool=side_effect_tool(marker), agent_id="a", capability="fs.write", gate=rt)
+
+    with pytest.raises(exception, match="injected interrupt"):
+        rt.evaluate("fs.write", {"content": "x"}, agent_id="a")
+    with pytest.raises(exception, match="injected interrupt"):
+        safe(content="x")
+
+    assert not marker.exists()
+    rows = audit_rows(tmp_path / "audit.db", "decision")
+    reason = f"internal_error: evaluation interrupted: {exception.__name__}"
+    assert [(r["decision"], r["reason"], r["capability"]) for r in rows] == [("deny", reason, "fs.write")] * 2
+    assert [(d.action, d.reason) for d in recording.seen] == [("deny", reason)] * 2
+    assert audit_rows(tmp_path / "audit.db", "outcome") == []  # no "ran": the tool body never started
+
+
+def test_interrupt_in_a_matcher_never_runs_an_async_tool(install_plugin: Callable[[str, str], None],
+                                                         runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+    """The async gate decides in a worker thread; the interrupt reaches the caller there too, and the body never starts."""
+    install_plugin("capfence_test_interrupting", INTERRUPTING_PLUGIN)
+    rt = runtime("allow:\n  - capability: '*'\n    interrupt: KeyboardInterrupt\n")
+    marker = tmp_path / "body-ran"
+
+    async def write_file(content: str) -> str:
+        marker.write_text(content)
+        return "written"
+
+    safe = CapFenceTool(tool=write_file, agent_id="a", capability="fs.write", gate=rt)
+    with pytest.raises(KeyboardInterrupt, match="injected interrupt"):
+        asyncio.run(safe(content="x"))
+
+    assert not marker.exists()
+    rows = audit_rows(tmp_path / "audit.db", "decision")
+    assert [(r["decision"], r["reason"]) for r in rows] == [("deny", "internal_error: evaluation interrupted: KeyboardInterrupt")]
+
+
+def test_interrupt_during_the_audit_write_leaves_a_deny_record(runtime: Callable[..., ActionRuntime], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the allow decision is being written: the write rolls back, a deny is written, the interrupt goes on."""
+    rt = runtime(ALLOW_ALL)
+    assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"
+    insert = SQLiteStore._insert
+    interrupts = [KeyboardInterrupt("injected Ctrl-C")]
+
+    def interrupted_once(self: SQLiteStore, *args: Any) -> int:
+        if interrupts:
+            raise interrupts.pop()
+        return insert(self, *args)
+
+    monkeypatch.setattr(SQLiteStore, "_insert", interrupted_once)
+    marker = tmp_path / "body-ran"
+    safe = CapFenceTool(tool=side_effect_tool(marker), agent_id="a", capability="fs.write", gate=rt)
+    with pytest.raises(KeyboardInterrupt):
+        safe(content="x")
+
+    assert not marker.exists()
+    rows = audit_rows(tmp_path / "audit.db", "decision")
+    assert [(r["decision"], r["reason"]) for r in rows] == [
+        ("allow", 'allow rule: capability "*"'),
+        ("deny", "internal_error: audit write interrupted: KeyboardInterrupt"),
+    ]
+    assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"  # the store still works afterwards
+
+
 # --- the audit store -----------------------------------------------------------------
 
 

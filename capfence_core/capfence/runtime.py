@@ -152,9 +152,22 @@ class ActionRuntime:
         except Exception as exc:
             log.exception("evaluation failed; denying %s", view.capability)
             decision = failure(f"evaluation failed: {type(exc).__name__}: {exc}", policy.digest if policy else None)
-        decision = self._audit(view, decision, policy)
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit, GeneratorExit: record a deny, then let it go on
+            self._interrupted(view, policy, "evaluation", exc)
+            raise
+        try:
+            decision = self._audit(view, decision, policy)
+        except BaseException as exc:  # _audit turns every Exception into a deny; this is an interrupt
+            self._interrupted(view, policy, "audit write", exc)
+            raise
         self._notify(view, decision)
         return decision
+
+    def _interrupted(self, view: CallView, policy: Policy | None, stage: str, exc: BaseException) -> None:
+        """Leave a deny record for a call whose decision was interrupted; the caller re-raises, so the tool never runs."""
+        log.error("%s interrupted by %s; denying %s", stage, type(exc).__name__, view.capability)
+        decision = failure(f"{stage} interrupted: {type(exc).__name__}", policy.digest if policy else None)
+        self._notify(view, self._audit(view, decision, policy))
 
     def _audit(self, view: CallView, decision: Decision, policy: Policy | None) -> Decision:
         """Write the decision (resolving approvals first, in the same transaction); a failure denies."""
