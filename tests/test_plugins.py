@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -177,6 +177,140 @@ def test_duplicate_condition_key_keeps_the_first(install_plugin: Callable[[str, 
     from capfence.policy.conditions import BUILTIN_CONDITIONS
 
     assert registry.conditions["contains"] is BUILTIN_CONDITIONS[0]
+
+
+# --- every hook is called through pluggy ------------------------------------------------
+
+
+class Recorder:
+    """Observers of ``capfence_on_decision`` in every form pluggy offers, writing what they see into one list."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, int | None]] = []
+
+
+class PlainObserver:
+    def __init__(self, recorder: Recorder, label: str = "plain") -> None:
+        self.recorder, self.label = recorder, label
+
+    @capfence.hookimpl
+    def capfence_on_decision(self, call: capfence.CallView, decision: capfence.Decision) -> None:
+        self.recorder.calls.append((self.label, decision.action, decision.record_id))
+
+
+class FirstObserver(PlainObserver):
+    @capfence.hookimpl(tryfirst=True)
+    def capfence_on_decision(self, call: capfence.CallView, decision: capfence.Decision) -> None:
+        self.recorder.calls.append(("tryfirst", decision.action, decision.record_id))
+
+
+class LastObserver(PlainObserver):
+    @capfence.hookimpl(trylast=True)
+    def capfence_on_decision(self, call: capfence.CallView, decision: capfence.Decision) -> None:
+        self.recorder.calls.append(("trylast", decision.action, decision.record_id))
+
+
+class NewStyleWrapper(PlainObserver):
+    @capfence.hookimpl(wrapper=True)
+    def capfence_on_decision(self, call: capfence.CallView, decision: capfence.Decision) -> Iterator[None]:
+        self.recorder.calls.append(("wrapper before", decision.action, decision.record_id))
+        results = yield
+        self.recorder.calls.append(("wrapper after", decision.action, decision.record_id))
+        return results
+
+
+class OldStyleWrapper(PlainObserver):
+    @capfence.hookimpl(hookwrapper=True)
+    def capfence_on_decision(self, call: capfence.CallView, decision: capfence.Decision) -> Iterator[None]:
+        self.recorder.calls.append(("hookwrapper before", call.capability, decision.record_id))
+        outcome = yield
+        outcome.get_result()  # type: ignore[attr-defined] # pluggy sends a Result
+        self.recorder.calls.append(("hookwrapper after", decision.action, decision.record_id))
+
+
+def test_on_decision_runs_through_pluggy(fresh_plugins: None, runtime: Callable[..., ActionRuntime]) -> None:
+    """Wrappers of both styles run around the plain observers; tryfirst/trylast order them; all see the audited decision."""
+    recorder = Recorder()
+    manager = capfence.plugins.get_manager()
+    for observer in (LastObserver(recorder), OldStyleWrapper(recorder), PlainObserver(recorder), NewStyleWrapper(recorder),
+                     FirstObserver(recorder)):
+        manager.register(observer)
+    rt = runtime("allow:\n  - capability: '*'\n")
+
+    decision = rt.evaluate("x.y", {}, agent_id="a")
+
+    seq = decision.record_id
+    assert seq is not None
+    assert recorder.calls == [
+        ("wrapper before", "allow", seq),  # registered last of the two wrappers: called first
+        ("hookwrapper before", "x.y", seq),
+        ("tryfirst", "allow", seq),
+        ("plain", "allow", seq),
+        ("trylast", "allow", seq),
+        ("hookwrapper after", "allow", seq),
+        ("wrapper after", "allow", seq),
+    ]
+
+
+def test_observer_registered_after_the_runtime_is_told(fresh_plugins: None, runtime: Callable[..., ActionRuntime]) -> None:
+    recorder = Recorder()
+    rt = runtime("allow:\n  - capability: '*'\n")
+    capfence.plugins.get_manager().register(NewStyleWrapper(recorder))
+    decision = rt.evaluate("x.y", {}, agent_id="a")
+    assert recorder.calls == [("wrapper before", "allow", decision.record_id), ("wrapper after", "allow", decision.record_id)]
+
+
+WRAPPING_MATCHERS_PLUGIN = """
+import capfence
+
+
+@capfence.hookimpl(wrapper=True)
+def capfence_register_matchers(register):
+    return (yield)
+"""
+
+
+def test_wrapper_of_a_registration_hook_is_refused(install_plugin: Callable[[str, str], None]) -> None:
+    install_plugin("capfence_test_wrapping", WRAPPING_MATCHERS_PLUGIN)
+    refused = r"'capfence_test_wrapping' is invalid and was skipped: .*capfence_register_matchers cannot be a wrapper"
+    with pytest.warns(PluginWarning, match=refused):
+        registry = capfence.plugins.get_registry()
+    assert "capfence_test_wrapping" not in registry.plugins
+    assert not capfence.plugins.get_manager().has_plugin("capfence_test_wrapping")
+    assert "contains" in registry.conditions
+
+
+class CommandsHookwrapper:
+    @capfence.hookimpl(hookwrapper=True)
+    def capfence_register_commands(self, cli: object) -> Iterator[None]:
+        yield
+
+
+def test_wrapper_registered_directly_is_refused_with_a_clear_error(fresh_plugins: None) -> None:
+    import pluggy
+
+    manager = capfence.plugins.get_manager()
+    plugin = CommandsHookwrapper()
+    with pytest.raises(pluggy.PluginValidationError, match="capfence_register_commands cannot be a wrapper"):
+        manager.register(plugin, name="wrapping-commands")
+    assert not manager.has_plugin("wrapping-commands") and not manager.is_registered(plugin)
+
+
+def test_plugin_commands_are_called_through_pluggy(install_plugin: Callable[[str, str], None]) -> None:
+    """Hook-call monitoring (pluggy's tracing) sees the call: nothing calls implementations behind pluggy's back."""
+    from capfence.cli.group import LazyGroup
+
+    install_plugin("capfence_test_commands", "import capfence\n\n@capfence.hookimpl\ndef capfence_register_commands(cli):\n    pass\n")
+    seen: list[tuple[str, list[str]]] = []
+    undo = capfence.plugins.get_manager().add_hookcall_monitoring(
+        lambda name, impls, kwargs: seen.append((name, [impl.plugin_name for impl in impls])), lambda *args: None
+    )
+    try:
+        LazyGroup(name="capfence").load_plugin_commands()
+    finally:
+        undo()
+    assert [name for name, _ in seen] == ["capfence_register_commands"]
+    assert "capfence_test_commands" in seen[0][1]
 
 
 # --- the public surface ------------------------------------------------------------

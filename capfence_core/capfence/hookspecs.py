@@ -38,7 +38,8 @@ def capfence_register_matchers(register: Callable[[ConditionType], None]) -> Non
     """Called once when the plugin manager is built; call ``register(ConditionType(...))`` per policy condition key.
 
     A registered key can then be used in any policy rule. Registering a key that
-    already exists is an error reported as a warning; the first one stays.
+    already exists is an error reported as a warning; the first one stays. A
+    condition must return ``True``, ``False`` or ``None``; anything else denies the call.
     """
 
 
@@ -65,7 +66,9 @@ def capfence_on_decision(call: CallView, decision: Decision) -> None:
     """Called after every decision has been written to the audit log.
 
     For observers (metrics, alerts). The return value is ignored and an
-    exception is logged and ignored: a hook can neither change nor break a decision.
+    exception is logged and ignored, and stops no other observer: a hook can
+    neither change nor break a decision. The only hook that may be a wrapper
+    (``wrapper=True`` or ``hookwrapper=True``).
     A framework re-running a call (same ``call.call_id``) that is decided the same
     way is reported again with the same ``decision.record_id``; nothing new is written.
     """

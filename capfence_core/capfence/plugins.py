@@ -15,6 +15,7 @@ import importlib
 import importlib.metadata
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ import pluggy
 
 from capfence import hookspecs
 from capfence.audit.store import StoreType
+from capfence.isolation import Isolation, PluginManager, call_isolated
 from capfence.policy.spec import ConditionType
 from capfence.tool import Adapter
 
@@ -71,7 +73,7 @@ def _register(pm: pluggy.PluginManager, plugin: object, info: PluginInfo, regist
 
 def build_manager(*, entry_points: bool = True) -> tuple[pluggy.PluginManager, Registry]:
     """A fresh plugin manager and what its plugins registered."""
-    pm = pluggy.PluginManager("capfence")
+    pm = PluginManager("capfence")
     pm.add_hookspecs(hookspecs)
     registry = Registry()
     blocked = _blocked()
@@ -118,22 +120,37 @@ _KINDS: dict[str, tuple[str, str]] = {
 
 
 def _collect(pm: pluggy.PluginManager, registry: Registry) -> None:
+    """Call each registration hook through pluggy; apply what it registered in plugin registration order (built-ins first)."""
+    rank = {name: position for position, (name, _) in enumerate(pm.list_name_plugin())}
     for hook_name, (attr, label) in _KINDS.items():
-        for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            found: list[Any] = []
-            try:
-                impl.function(found.append)
-            except Exception as exc:  # noqa: BLE001
-                warnings.warn(
-                    PluginWarning(
-                        f"CapFence plugin {impl.plugin_name!r} ({impl.function.__name__}) raised in {hook_name} and was skipped: {exc}"
-                    ),
-                    stacklevel=3,
-                )
-                continue
-            for item in found:
+        hook = getattr(pm.hook, hook_name)
+        found: dict[pluggy.HookImpl, list[Any]] = {}
+        call_isolated(hook, _collecting(hook_name, found), register=_outside_hook)
+        for impl in sorted(hook.get_hookimpls(), key=lambda impl: rank.get(impl.plugin_name, len(rank))):
+            for item in found.get(impl, ()):
                 _add(registry, attr, label, item, impl.plugin_name)
     registry.adapters.sort(key=lambda a: a.priority)
+
+
+def _collecting(hook_name: str, found: dict[pluggy.HookImpl, list[Any]]) -> Isolation:
+    """Run one registration hook implementation into its own list; one that raises is skipped whole, with a warning."""
+
+    def collect(impl: pluggy.HookImpl, function: Callable[..., object], args: tuple[object, ...]) -> None:
+        items: list[Any] = []
+        try:
+            function(*[items.append if name == "register" else arg for name, arg in zip(impl.argnames, args, strict=True)])
+        except Exception as exc:  # noqa: BLE001 - a bad plugin is skipped, not fatal
+            name = getattr(function, "__name__", hook_name)
+            message = f"CapFence plugin {impl.plugin_name!r} ({name}) raised in {hook_name} and was skipped: {exc}"
+            warnings.warn(PluginWarning(message), stacklevel=2)
+            return
+        found[impl] = items
+
+    return collect
+
+
+def _outside_hook(item: object) -> None:
+    raise RuntimeError("register() may only be called while its registration hook runs")
 
 
 def _add(registry: Registry, attr: str, label: str, item: Any, plugin: str) -> None:
@@ -172,6 +189,14 @@ def reset() -> None:
 
 def condition_types() -> dict[str, ConditionType]:
     return get_registry().conditions
+
+
+def condition_owner(key: str) -> str | None:
+    """The plugin that registered condition ``key`` with the process-wide manager (None if unknown or not built yet)."""
+    if _default.cache_info().currsize == 0:
+        return None
+    wanted = f"condition {key}"
+    return next((info.name for info in get_registry().plugins.values() if wanted in info.registered), None)
 
 
 def adapters() -> list[Adapter]:

@@ -14,9 +14,9 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capfence.approvals import Approvals
 from capfence.approvers import Approver
@@ -24,16 +24,29 @@ from capfence.audit.record import bindable_digest, decision_record, event_record
 from capfence.audit.store import AuditStore, open_store
 from capfence.decision import Decision, failure
 from capfence.errors import AuditError
+from capfence.isolation import call_isolated
 from capfence.policy.engine import evaluate as evaluate_policy
 from capfence.policy.loader import load_policy
 from capfence.policy.model import Policy
 from capfence.policy.view import CallView
 from capfence.policy.watch import PolicyWatcher
 
+if TYPE_CHECKING:
+    import pluggy
+
 log = logging.getLogger("capfence")
 AUDIT_ENV = "CAPFENCE_AUDIT_LOG"
 ENVIRONMENT_ENV = "CAPFENCE_ENVIRONMENT"
 DEFAULT_AUDIT_LOG = "audit.db"
+
+
+def _observe(impl: pluggy.HookImpl, function: Callable[..., object], args: tuple[object, ...]) -> object:
+    """How each ``capfence_on_decision`` implementation (or wrapper step) runs: what it raises is logged and ignored."""
+    try:
+        return function(*args)
+    except Exception:
+        log.exception("capfence_on_decision in plugin %r raised; ignored", impl.plugin_name)
+        return None
 
 
 class ActionRuntime:
@@ -61,7 +74,7 @@ class ActionRuntime:
         """Asked in-line when a call is held (e.g. :class:`~capfence.approvers.ConsoleApprover`); None: decide elsewhere."""
         from capfence.plugins import get_manager
 
-        self._observers = get_manager().hook.capfence_on_decision.get_hookimpls()
+        self._plugins = get_manager()
 
     @classmethod
     def from_policy(
@@ -143,9 +156,22 @@ class ActionRuntime:
         except Exception as exc:
             log.exception("evaluation failed; denying %s", view.capability)
             decision = failure(f"evaluation failed: {type(exc).__name__}: {exc}", policy.digest if policy else None)
-        decision = self._audit(view, decision, policy)
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit, GeneratorExit: record a deny, then let it go on
+            self._interrupted(view, policy, "evaluation", exc)
+            raise
+        try:
+            decision = self._audit(view, decision, policy)
+        except BaseException as exc:  # _audit turns every Exception into a deny; this is an interrupt
+            self._interrupted(view, policy, "audit write", exc)
+            raise
         self._notify(view, decision)
         return decision
+
+    def _interrupted(self, view: CallView, policy: Policy | None, stage: str, exc: BaseException) -> None:
+        """Leave a deny record for a call whose decision was interrupted; the caller re-raises, so the tool never runs."""
+        log.error("%s interrupted by %s; denying %s", stage, type(exc).__name__, view.capability)
+        decision = failure(f"{stage} interrupted: {type(exc).__name__}", policy.digest if policy else None)
+        self._notify(view, self._audit(view, decision, policy))
 
     def _audit(self, view: CallView, decision: Decision, policy: Policy | None) -> Decision:
         """Write the decision (resolving approvals first, in the same transaction); a failure denies."""
@@ -198,12 +224,11 @@ class ActionRuntime:
             log.error("could not record outcome %r of audit record %s: %s", outcome, decision.record_id, exc)
 
     def _notify(self, view: CallView, decision: Decision) -> None:
-        """Tell each ``capfence_on_decision`` observer; one that raises is logged and cannot stop the others."""
-        for impl in self._observers:
-            try:
-                impl.function(call=view, decision=decision)
-            except Exception:
-                log.exception("capfence_on_decision in plugin %r raised; ignored", impl.plugin_name)
+        """Call ``capfence_on_decision`` through pluggy (wrappers included); an observer that raises is logged and stops no other."""
+        try:
+            call_isolated(self._plugins.hook.capfence_on_decision, _observe, call=view, decision=decision)
+        except Exception:  # every implementation is isolated; this is pluggy itself failing
+            log.exception("capfence_on_decision failed; ignored")
 
     def _require_store(self) -> AuditStore:
         return self._store if self._store is not None else self._open_store()

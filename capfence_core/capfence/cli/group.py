@@ -14,9 +14,14 @@ from __future__ import annotations
 import importlib
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pluggy import HookImpl
 
 
 @dataclass(frozen=True)
@@ -77,18 +82,24 @@ class LazyGroup(click.Group):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        from capfence.plugins import PluginWarning, get_manager
+        from capfence.isolation import call_isolated
+        from capfence.plugins import get_manager
 
-        for impl in get_manager().hook.capfence_register_commands.get_hookimpls():
-            before = dict(self.commands)
-            try:
-                impl.function(*[{"cli": self}[name] for name in impl.argnames])
-            except Exception as exc:  # noqa: BLE001 - one broken plugin must not break the command line
-                self.commands = before
-                message = f"CapFence plugin {impl.plugin_name!r} raised in capfence_register_commands and was skipped: {exc}"
-                warnings.warn(PluginWarning(message), stacklevel=2)
-                continue
-            self.plugin_commands[impl.plugin_name] = self._accept_new(impl.plugin_name, before)
+        call_isolated(get_manager().hook.capfence_register_commands, self._add_plugin_commands, cli=self)
+
+    def _add_plugin_commands(self, impl: HookImpl, function: Callable[..., object], args: tuple[object, ...]) -> None:
+        """Run one plugin's ``capfence_register_commands`` (the hook's isolation): one that raises adds nothing."""
+        from capfence.plugins import PluginWarning
+
+        before = dict(self.commands)
+        try:
+            function(*args)
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not break the command line
+            self.commands = before
+            message = f"CapFence plugin {impl.plugin_name!r} raised in capfence_register_commands and was skipped: {exc}"
+            warnings.warn(PluginWarning(message), stacklevel=2)
+            return
+        self.plugin_commands[impl.plugin_name] = self._accept_new(impl.plugin_name, before)
 
     def _accept_new(self, plugin: str, before: dict[str, click.Command]) -> list[str]:
         from capfence.plugins import PluginWarning

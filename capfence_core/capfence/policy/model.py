@@ -8,7 +8,7 @@ from pathlib import Path
 
 from capfence.decision import ACTIONS, Action
 from capfence.policy.plan import Plan
-from capfence.policy.spec import Condition, Prefilter, prefilter_of
+from capfence.policy.spec import Condition, ConditionResultError, Prefilter, prefilter_of
 from capfence.policy.view import CallView
 
 SECTION_RANK = {name: rank for rank, name in enumerate(ACTIONS)}
@@ -39,14 +39,19 @@ class Rule:
         object.__setattr__(self, "prefilters", tuple(p for p in found if p is not None))
 
     def check(self, view: CallView) -> tuple[bool, str | None]:
-        """``(matched, unknown_key)``. An unknown resolves fail-closed: a match unless this is an allow rule."""
+        """``(matched, unknown_key)``. An unknown resolves fail-closed: a match unless this is an allow rule.
+
+        Raises :class:`ConditionResultError` for a result that is not ``True``, ``False`` or ``None``.
+        """
         unknown: str | None = None
         for key, condition in self.conditions:
             result = condition(view)
             if result is False:
                 return False, None
-            if result is None and unknown is None:
-                unknown = key
+            if result is None:
+                unknown = unknown or key
+            elif result is not True:  # 0, "", numpy.False_, ...: not trusted, whatever its truth value
+                raise ConditionResultError(key, self.id, result, _owner(key))
         if unknown is not None and self.section == "allow":
             return False, unknown
         return True, unknown
@@ -54,6 +59,12 @@ class Rule:
     @property
     def rank(self) -> tuple[int, int]:
         return SECTION_RANK[self.section], self.order
+
+
+def _owner(key: str) -> str | None:
+    from capfence.plugins import condition_owner  # the plugin manager imports the policy package
+
+    return condition_owner(key)
 
 
 @dataclass

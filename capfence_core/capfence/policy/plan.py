@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from capfence.policy.spec import Summarize
+from capfence.policy.spec import Summarize, describe
 
 if TYPE_CHECKING:
     from capfence.policy.model import Rule
@@ -34,6 +34,9 @@ class _Group:
         keys = self.summarize(view)
         if keys is None:
             return None
+        if not isinstance(keys, frozenset | set):  # "" or 0 would rule every member out: not trusted
+            raise TypeError(f"prefilter {getattr(self.summarize, '__qualname__', self.summarize)!r} returned {describe(keys)}; "
+                            "it must return a frozenset of keys or None")
         kept: set[int] = set()
         for key in keys:
             kept.update(self.by_key.get(key, ()))

@@ -13,6 +13,11 @@ receives the per-call :class:`~capfence.policy.view.CallView` and answers
   ``warn`` rules and as no match in ``allow`` rules, so an unknown can never
   allow a call.
 
+Anything else (``0``, ``""``, ``numpy.False_``, any object that is not the
+``bool`` ``True``/``False`` or ``None``) is a broken condition: the evaluator
+raises :class:`ConditionResultError` and the runtime denies the call, in
+whichever section the rule sits.
+
 Compilation happens once, when the policy is loaded. A bad value raises
 :class:`SpecError`; the loader turns it into a :class:`~capfence.PolicyError`
 that names the file, line and key.
@@ -52,6 +57,28 @@ def prefilter_of(condition: Condition) -> Prefilter | None:
     """The condition's :class:`Prefilter`, if it has one."""
     found = getattr(condition, "prefilter", None)
     return found if isinstance(found, Prefilter) else None
+
+
+def describe(value: object) -> str:
+    """``value`` for an error message: its type and a short repr (a repr that raises is not trusted either)."""
+    kind = type(value)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    try:
+        text = repr(value)
+    except Exception as exc:  # noqa: BLE001 - describing a broken result must not fail
+        text = f"<repr raised {type(exc).__name__}>"
+    return f"{name} {text[:77] + '...' if len(text) > 80 else text}"
+
+
+class ConditionResultError(TypeError):
+    """A condition returned something other than ``True``, ``False`` or ``None``: a plugin error, never a match."""
+
+    def __init__(self, key: str, rule: str, value: object, plugin: str | None = None) -> None:
+        by = f" of plugin {plugin!r}" if plugin else ""
+        super().__init__(f"condition {key!r}{by} in rule {rule} returned {describe(value)}; a condition must return True, False or None")
+        self.key = key
+        self.rule = rule
+        self.plugin = plugin
 
 
 class SpecError(Exception):
