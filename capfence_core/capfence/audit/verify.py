@@ -12,6 +12,10 @@ What is detected (see also docs/cli.md):
 * With checkpoints: a truncated tail (the log ends before a checkpoint's seq),
   a rewritten chain (the record at a checkpoint's seq has another hash), and a
   changed chain mode (a keyed log rewritten as unkeyed).
+* Approval requests: every row of the ``approvals`` table must be backed by the
+  chain (a record of its creation, and a latest ``approval`` record that agrees
+  with the row; see :mod:`capfence.audit.approval_events`). Each row that is
+  not is reported; checked when the chain itself is intact.
 
 Not detectable without a key or checkpoint: records cut off the end, and (for
 an unkeyed chain) an edit followed by recomputing every later hash.
@@ -23,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from capfence.audit.approval_events import Trails, Unbacked
 from capfence.audit.chain import GENESIS, record_hash
 from capfence.audit.checkpoint import Checkpoint
 from capfence.audit.reader import AuditReader, Record
@@ -52,10 +57,12 @@ class Report:
     """One line per checkpoint that matched."""
     notes: list[str] = field(default_factory=list)
     """What this verification could not detect, given the key and checkpoints it had."""
+    unbacked: list[Unbacked] = field(default_factory=list)
+    """Approval requests whose row the chain does not back (each one is a failure)."""
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return self.problem is None and not self.unbacked
 
 
 def verify(reader: AuditReader, key: bytes | None, checkpoints: Iterable[tuple[str, Checkpoint]] = ()) -> Report:
@@ -68,20 +75,39 @@ def verify(reader: AuditReader, key: bytes | None, checkpoints: Iterable[tuple[s
     report = Report(reader.location, mode, recomputed=mode == "sha256" or key is not None)
     wanted = {point.seq for _, point in points}
     seen: dict[int, str] = {}
-    report.problem = _walk(reader, key if mode == "hmac-sha256" else None, report, wanted, seen)
+    requests, unchecked = _approval_rows(reader)  # read before the walk, so the walk sees every transition they show
+    trails = Trails(int(requests[0]["head_seq"] or 0)) if requests else None
+    report.problem = _walk(reader, key if mode == "hmac-sha256" else None, report, wanted, seen, trails)
+    if trails is not None and report.problem is None:
+        report.unbacked = trails.check(requests)
+    elif trails is not None:
+        unchecked = "the chain is not intact"
     if report.problem is None:
         report.problem = _check_points(points, key, mode, report, seen)
-    report.notes = _notes(mode, key, points)
+    report.notes = _notes(mode, key, points, unchecked)
     return report
 
 
-def _walk(reader: AuditReader, key: bytes | None, report: Report, wanted: set[int], seen: dict[int, str]) -> Break | None:
+def _approval_rows(reader: AuditReader) -> tuple[list[Record], str | None]:
+    """The approval queue's rows, or why they cannot be checked (a plugin store's reader need not list them)."""
+    lister = getattr(reader, "approvals", None)
+    if lister is None:
+        return [], "this store's reader cannot list them"
+    rows: list[Record] = lister()
+    return rows, None
+
+
+def _walk(
+    reader: AuditReader, key: bytes | None, report: Report, wanted: set[int], seen: dict[int, str], trails: Trails | None,
+) -> Break | None:
     last_seq, last_hash = 0, GENESIS
     for row in reader.records():
         seq = int(row["seq"])
         problem = _check_row(reader, row, seq, last_seq, last_hash, key, report.recomputed)
         if problem is not None:
             return problem
+        if trails is not None:
+            trails.add(row)
         if seq in wanted:
             seen[seq] = str(row["hash"])
         report.records += 1
@@ -141,8 +167,10 @@ def _check_point(where: str, point: Checkpoint, key: bytes | None, mode: str, re
     return None
 
 
-def _notes(mode: str, key: bytes | None, points: list[tuple[str, Checkpoint]]) -> list[str]:
+def _notes(mode: str, key: bytes | None, points: list[tuple[str, Checkpoint]], unchecked: str | None) -> list[str]:
     notes = []
+    if unchecked:
+        notes.append(f"approval requests not checked against the chain: {unchecked}")
     if mode == "hmac-sha256" and key is None:
         notes.append("keyed chain checked without its key: links and sequence only; a modified field is not detected (give the key)")
     if mode == "sha256":
