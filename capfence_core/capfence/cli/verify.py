@@ -32,7 +32,9 @@ def verify(audit_log: str, checkpoint_files: tuple[Path, ...], key_file: Path | 
     request whose row the chain does not back (an edited or inserted row).
     Only reads: works on a read-only file and never changes it.
 
-    The key is $CAPFENCE_AUDIT_KEY, or --key-file.
+    The key is $CAPFENCE_AUDIT_KEY, or --key-file. Given a key, an unkeyed
+    log fails (unless a checkpoint signed with the key says it was unkeyed),
+    and so does a log hashed with another key.
 
     Exit status: 0 when intact, 1 when tampering (or an unreadable log) is found.
 
