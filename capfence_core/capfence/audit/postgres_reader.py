@@ -119,6 +119,10 @@ class PostgresReader:
         row = self._one("SELECT value FROM meta WHERE key = 'chain'", [])
         return str(row[0]) if row is not None else "sha256"
 
+    def approvals(self) -> list[Record]:
+        sql = "SELECT a.*, (SELECT max(seq) FROM records) AS head_seq FROM approvals a ORDER BY a.created, a.id"
+        return list(self._stream(sql, [], dicts=True))  # one statement: the rows and the head come from one snapshot
+
     def find_hash(self, value: str) -> int | None:
         row = self._one("SELECT seq FROM records WHERE hash = %s ORDER BY seq LIMIT 1", [value])
         return int(row[0]) if row is not None else None

@@ -35,7 +35,7 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_POOL = (1, 4)
 INSTALL_HINT = "install the PostgreSQL extra: pip install 'capfence[postgres]'"
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LOCK_CLASS = 0x43464E43
 """First key of CapFence's advisory locks ('CFNC'); the second is derived from the schema name."""
 CHAIN_LOCK = f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, hashtext('chain:' || current_schema()))"
@@ -78,6 +78,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, expires)",
         # one row per server process: the synchronous commit that waits for the WAL flush (see postgres.py)
         "CREATE TABLE IF NOT EXISTS flush_ticks (pid integer PRIMARY KEY, ticks bigint NOT NULL)",
+    ),
+    2: (
+        # the latest chained record of an approval request, which must back its row (capfence.audit.approval_events)
+        "CREATE INDEX IF NOT EXISTS records_approvals_ref ON records (ref, seq) WHERE kind = 'approval'",
     ),
 }
 

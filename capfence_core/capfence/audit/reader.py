@@ -64,6 +64,10 @@ class AuditReader(Protocol):
         """``sha256`` or ``hmac-sha256``, as recorded in the log."""
         ...
 
+    def approvals(self) -> list[Record]:
+        """Every row of the approval queue, each with ``head_seq``: the last record's seq, read in the same statement (for ``verify``)."""
+        ...
+
     def find_hash(self, value: str) -> int | None:
         """The sequence number of the record whose ``hash`` is ``value``, if any (slow: used once, to explain a broken link)."""
         ...
@@ -102,6 +106,8 @@ _NEWEST = (
     "FROM (SELECT * FROM records WHERE {where} ORDER BY ts DESC, seq DESC LIMIT ?) n ORDER BY ts, seq"
 )
 _ALL = f"SELECT n.*, {_LINKED_OUTCOME} AS linked_outcome FROM records n WHERE {{where}} ORDER BY seq"
+_APPROVALS = "SELECT a.*, (SELECT max(seq) FROM records) AS head_seq FROM approvals a ORDER BY a.created, a.id"
+"""One statement, so the rows and the head come from one snapshot."""
 
 
 class SQLiteReader:
@@ -146,6 +152,11 @@ class SQLiteReader:
         except AuditError:
             return "sha256"
         return str(row[0]) if row is not None else "sha256"
+
+    def approvals(self) -> list[Record]:
+        if self._execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'approvals'", []).fetchone() is None:
+            return []
+        return list(self._dicts(_APPROVALS, []))
 
     def find_hash(self, value: str) -> int | None:
         row = self._execute("SELECT seq FROM records WHERE hash = ? ORDER BY seq LIMIT 1", [value]).fetchone()

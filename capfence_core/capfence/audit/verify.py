@@ -9,9 +9,16 @@ What is detected (see also docs/cli.md):
   ``hmac-sha256`` chain with the key): a modified field. With the key, also a
   chain recomputed by someone who edited a record, since they cannot produce
   valid HMACs.
+* With the key: a keyed log rewritten as unkeyed (``downgraded``; a log that
+  is unkeyed is accepted with a key only when a checkpoint signed under it says
+  so), and a chain recomputed under another key (``rekeyed``).
 * With checkpoints: a truncated tail (the log ends before a checkpoint's seq),
   a rewritten chain (the record at a checkpoint's seq has another hash), and a
   changed chain mode (a keyed log rewritten as unkeyed).
+* Approval requests: every row of the ``approvals`` table must be backed by the
+  chain (a record of its creation, and a latest ``approval`` record that agrees
+  with the row; see :mod:`capfence.audit.approval_events`). Each row that is
+  not is reported; checked when the chain itself is intact.
 
 Not detectable without a key or checkpoint: records cut off the end, and (for
 an unkeyed chain) an edit followed by recomputing every later hash.
@@ -20,9 +27,10 @@ Verification only reads: the database is opened read-only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from capfence.audit.approval_events import Trails, Unbacked
 from capfence.audit.chain import GENESIS, record_hash
 from capfence.audit.checkpoint import Checkpoint
 from capfence.audit.reader import AuditReader, Record
@@ -31,7 +39,7 @@ from capfence.errors import AuditError
 
 @dataclass(frozen=True)
 class Break:
-    """The first thing wrong. ``kind``: deleted, modified, reordered, relinked, truncated, rewritten, downgraded, forged."""
+    """The first thing wrong. ``kind``: deleted, modified, reordered, relinked, truncated, rewritten, downgraded, rekeyed, forged."""
 
     seq: int | None
     kind: str
@@ -52,10 +60,12 @@ class Report:
     """One line per checkpoint that matched."""
     notes: list[str] = field(default_factory=list)
     """What this verification could not detect, given the key and checkpoints it had."""
+    unbacked: list[Unbacked] = field(default_factory=list)
+    """Approval requests whose row the chain does not back (each one is a failure)."""
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return self.problem is None and not self.unbacked
 
 
 def verify(reader: AuditReader, key: bytes | None, checkpoints: Iterable[tuple[str, Checkpoint]] = ()) -> Report:
@@ -68,20 +78,44 @@ def verify(reader: AuditReader, key: bytes | None, checkpoints: Iterable[tuple[s
     report = Report(reader.location, mode, recomputed=mode == "sha256" or key is not None)
     wanted = {point.seq for _, point in points}
     seen: dict[int, str] = {}
-    report.problem = _walk(reader, key if mode == "hmac-sha256" else None, report, wanted, seen)
+    requests, unchecked = _approval_rows(reader)  # read before the walk, so the walk sees every transition they show
+    trails = Trails(int(requests[0]["head_seq"] or 0)) if requests else None
+    report.problem = _walk(reader, key if mode == "hmac-sha256" else None, report, wanted, seen, trails)
+    if trails is not None and report.problem is None:
+        report.unbacked = trails.check(requests)
+    elif trails is not None:
+        unchecked = "the chain is not intact"
     if report.problem is None:
         report.problem = _check_points(points, key, mode, report, seen)
-    report.notes = _notes(mode, key, points)
+    if report.problem is None:
+        report.problem = _check_key(mode, key, points)
+    report.notes = _notes(mode, key, points, unchecked)
     return report
 
 
-def _walk(reader: AuditReader, key: bytes | None, report: Report, wanted: set[int], seen: dict[int, str]) -> Break | None:
+def _approval_rows(reader: AuditReader) -> tuple[list[Record], str | None]:
+    """The approval queue's rows, or why they cannot be checked (a plugin store's reader need not list them)."""
+    lister = getattr(reader, "approvals", None)
+    if lister is None:
+        return [], "this store's reader cannot list them"
+    rows: list[Record] = lister()
+    return rows, None
+
+
+def _walk(
+    reader: AuditReader, key: bytes | None, report: Report, wanted: set[int], seen: dict[int, str], trails: Trails | None,
+) -> Break | None:
     last_seq, last_hash = 0, GENESIS
-    for row in reader.records():
+    rows = iter(reader.records())
+    for row in rows:
         seq = int(row["seq"])
         problem = _check_row(reader, row, seq, last_seq, last_hash, key, report.recomputed)
         if problem is not None:
+            if key is not None and seq == 1 and problem.kind == "modified":
+                return _first_record(row, rows, key) or problem
             return problem
+        if trails is not None:
+            trails.add(row)
         if seq in wanted:
             seen[seq] = str(row["hash"])
         report.records += 1
@@ -102,6 +136,27 @@ def _check_row(
         wrong_key = " (or the key is wrong)" if key is not None and seq == 1 else ""
         return Break(seq, "modified", f"record {seq} does not match its hash: a field was modified after it was written{wrong_key}")
     return None
+
+
+def _first_record(row: Record, rows: Iterator[Record], key: bytes) -> Break | None:
+    """Record 1 of a keyed chain does not match its HMAC: say so when the whole chain was hashed without the key or with another."""
+    if record_hash(GENESIS, row, None) == row["hash"]:
+        return Break(1, "downgraded", "record 1 is hashed without a key (plain SHA-256) in a keyed log: "
+                                      "the chain was recomputed without the key")
+    following = next(rows, None)
+    linked = following is not None and following["prev_hash"] == row["hash"]
+    if following is not None and linked and record_hash(str(row["hash"]), following, key) != following["hash"]:
+        return Break(1, "rekeyed", "neither record 1 nor record 2 matches its hash under this key: "
+                                   "the chain was recomputed with another key, or the key is wrong")
+    return None
+
+
+def _check_key(mode: str, key: bytes | None, points: list[tuple[str, Checkpoint]]) -> Break | None:
+    """A key was given: the chain must be keyed, unless a checkpoint signed under the key says it was unkeyed."""
+    if key is None or mode != "sha256" or any(point.signature is not None for _, point in points):
+        return None
+    return Break(None, "downgraded", "a key was given but the log's chain is unkeyed (sha256): "
+                                     "it was rewritten without the key, or never keyed (then verify it without the key)")
 
 
 def _broken_link(reader: AuditReader, row: Record, seq: int) -> Break:
@@ -141,14 +196,16 @@ def _check_point(where: str, point: Checkpoint, key: bytes | None, mode: str, re
     return None
 
 
-def _notes(mode: str, key: bytes | None, points: list[tuple[str, Checkpoint]]) -> list[str]:
+def _notes(mode: str, key: bytes | None, points: list[tuple[str, Checkpoint]], unchecked: str | None) -> list[str]:
     notes = []
+    if unchecked:
+        notes.append(f"approval requests not checked against the chain: {unchecked}")
     if mode == "hmac-sha256" and key is None:
         notes.append("keyed chain checked without its key: links and sequence only; a modified field is not detected (give the key)")
     if mode == "sha256":
         notes.append("unkeyed chain: an edit followed by recomputing every later hash is detected only up to a checkpoint")
-        if key is not None:
-            notes.append("a key was given but the log is unkeyed: it was written without CAPFENCE_AUDIT_KEY")
+        if key is not None and any(point.signature is not None for _, point in points):
+            notes.append("the log is unkeyed, as the signed checkpoints say: the key checked their signatures only")
     if not points:
         notes.append("no checkpoint: records cut off the end of the log are not detected (see 'capfence checkpoint')")
     return notes

@@ -28,10 +28,13 @@ def verify(audit_log: str, checkpoint_files: tuple[Path, ...], key_file: Path | 
     Detects deleted, inserted and reordered records always; modified fields
     whenever hashes can be recomputed (unkeyed chain, or keyed chain with
     the key); a truncated tail and a recomputed chain with signed
-    checkpoints or the key (see docs/cli.md). Only reads: works on a
-    read-only file and never changes it.
+    checkpoints or the key (see docs/cli.md). Reports every approval
+    request whose row the chain does not back (an edited or inserted row).
+    Only reads: works on a read-only file and never changes it.
 
-    The key is $CAPFENCE_AUDIT_KEY, or --key-file.
+    The key is $CAPFENCE_AUDIT_KEY, or --key-file. Given a key, an unkeyed
+    log fails (unless a checkpoint signed with the key says it was unkeyed),
+    and so does a log hashed with another key.
 
     Exit status: 0 when intact, 1 when tampering (or an unreadable log) is found.
 
@@ -59,12 +62,17 @@ def verify(audit_log: str, checkpoint_files: tuple[Path, ...], key_file: Path | 
 def _print(report: Report) -> None:
     how = "every hash recomputed" if report.recomputed else "links only (no key)"
     span = f"seq {report.first_seq}-{report.last_seq}" if report.records else "empty"
-    if report.problem is None:
-        click.echo(f"{report.location}: OK: {report.records} record(s) ({span}), chain {report.chain}, {how}")
-    else:
+    if report.problem is not None:
         where = f" at seq {report.problem.seq}" if report.problem.seq is not None else ""
         click.echo(f"{report.location}: TAMPERED{where} ({report.problem.kind}): {report.problem.message}")
         click.echo(f"  checked before that: {report.records} record(s) ({span}), chain {report.chain}, {how}")
+    elif report.unbacked:
+        click.echo(f"{report.location}: TAMPERED (unbacked): {len(report.unbacked)} approval request(s) not backed by the audit chain")
+        click.echo(f"  the chain itself is intact: {report.records} record(s) ({span}), chain {report.chain}, {how}")
+    else:
+        click.echo(f"{report.location}: OK: {report.records} record(s) ({span}), chain {report.chain}, {how}")
+    for unbacked in report.unbacked:
+        click.echo(f"  approval request {unbacked.id} is not backed by the audit chain: {unbacked.message}")
     for line in report.checked:
         click.echo(f"  {line}")
     for note in report.notes:
