@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING
 from capfence.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from capfence_langchain.arguments import tool_payload
     from capfence_langchain.errors import ApprovalRequired, ToolCallDenied
     from capfence_langchain.interrupts import INTERRUPT_TYPE, is_approval_interrupt
     from capfence_langchain.middleware import DEFAULT_CAPABILITY, CapFenceMiddleware
-    from capfence_langchain.tools import approval_interrupts, tool_payload, wrap_tool
+    from capfence_langchain.tools import approval_interrupts, wrap_tool
 
 __all__ = [
     "DEFAULT_CAPABILITY",
@@ -47,7 +48,7 @@ _HOMES = {
     "INTERRUPT_TYPE": "capfence_langchain.interrupts",
     "is_approval_interrupt": "capfence_langchain.interrupts",
     "approval_interrupts": "capfence_langchain.tools",
-    "tool_payload": "capfence_langchain.tools",
+    "tool_payload": "capfence_langchain.arguments",
     "wrap_tool": "capfence_langchain.tools",
 }
 

@@ -17,9 +17,10 @@ same tool call again and the gate decides it again, *from the store*:
   trusted (whatever it says); the model gets an error ``ToolMessage`` saying
   the request is still pending.
 
-No second request is filed and no second identical decision is recorded for
-the re-run: both are keyed by the call's ``tool_call_id`` in the store
-(:mod:`capfence.approvals`).
+No second request is filed for the re-run, and a re-run that is still held
+(or denied) reuses its recorded decision: both are keyed by the call's
+``tool_call_id`` and its exact arguments in the store (:mod:`capfence.approvals`).
+An approved re-run is a new ``allow`` decision record: it is the one execution.
 
 Without a checkpointer a graph cannot be resumed, so the gate does not
 interrupt: the model gets the error ``ToolMessage`` naming the request.

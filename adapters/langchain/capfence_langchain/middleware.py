@@ -4,9 +4,27 @@ Every tool call the agent makes passes :meth:`CapFenceMiddleware.wrap_tool_call`
 (sync ``invoke``) or :meth:`CapFenceMiddleware.awrap_tool_call` (async
 ``ainvoke``) before the tool runs, whatever the tool is: tools given to
 ``create_agent``, tools registered by other middleware, tools added later,
-and names the model made up. The policy sees the model's arguments
-(``request.tool_call["args"]``; LangChain injects ``ToolRuntime``, state and
-store only after this point).
+and names the model made up.
+
+What the policy sees: the arguments the tool's body will be called with, the
+model's ``request.tool_call["args"]`` parsed by the tool's own schema exactly
+as its ``run`` parses them (defaults filled in, values coerced, aliases
+resolved; :mod:`capfence_langchain.arguments`), without the arguments
+LangChain injects. Arguments that do not parse without what the ``ToolNode``
+injects later (a schema with ``InjectedState``, ``ToolRuntime``, ...) or that
+the schema rejects are not decided here: the tool's ``run`` decides them,
+under this middleware's identity, once everything is in place; a rejected
+input gets LangChain's own validation error and never runs. A name the model
+made up (no tool) is decided on the model's arguments as they are.
+
+Where it sits: the middleware decides, then calls the handler with the tool
+replaced by a copy that carries the decision (a :class:`~capfence_langchain.tickets.Ticket`):
+``CapFenceMiddleware`` -> middleware listed after it -> ``ToolNode`` (injects
+state, store, runtime) -> ``tool.invoke`` -> ``tool.run`` of the copy, which
+parses and checks the arguments against the decision right before the body.
+The first execution with exactly the decided arguments runs on the decision;
+arguments a later middleware rewrote, or a second execution (a retry), are
+decided again as a new record, never run on the stale decision.
 
 Which capability a call is evaluated under, first match wins:
 
@@ -35,24 +53,28 @@ pending, the model gets an error ``ToolMessage``. Without a checkpointer (or
 with ``interrupt_on_approval=False``) the model gets, at once, the error
 ``ToolMessage`` naming the request.
 
-Each decision is recorded with the call's ``tool_call_id``. When LangGraph
-runs the same tool call again (resuming after an interrupt, replaying a
-checkpoint) and the policy decides it the same way, the recorded decision is
-reused instead of written twice. If the tools are also wrapped with
-:func:`capfence.CapFenceTool` under the same agent id and capability, the
-gated tool run by this middleware for that call is not decided again: the
-middleware's decision (and an approval it consumed) covers it, so there is
-one decision record per call. Under another identity the tool decides on its own.
+Each decision is recorded with the call's ``tool_call_id``; every execution
+has a decision record of its own. When LangGraph runs the same tool call
+again (resuming after an interrupt, replaying a checkpoint) and it is blocked
+again the same way, the recorded blocked decision is reused instead of
+written twice; a call that runs again is decided and recorded again. If the
+tools are also wrapped with :func:`capfence.CapFenceTool` under the same
+agent id and capability, the gated tool run by this middleware is not decided
+a second time for the execution the middleware decided: one record per
+execution. Under another identity the tool also decides on its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import ToolMessage
+from langchain_core.tools import BaseTool
 
 try:
     from langchain.agents.middleware import AgentMiddleware
@@ -63,8 +85,10 @@ from capfence.decision import Decision
 from capfence.errors import CapFenceError
 from capfence.gate import Binding
 from capfence.wrapping import binding_of
+from capfence_langchain.arguments import Snapshot, tool_payload
 from capfence_langchain.interrupts import hold, should_interrupt
-from capfence_langchain.tools import FRAMEWORK, call_key
+from capfence_langchain.tickets import Ticket
+from capfence_langchain.tools import FRAMEWORK, call_key, with_ticket
 
 if TYPE_CHECKING:
     from langchain.agents.middleware import ToolCallRequest
@@ -143,16 +167,48 @@ class CapFenceMiddleware(AgentMiddleware):
     def wrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]]
     ) -> ToolMessage | Command[Any]:
-        """Decide the call; run ``handler`` only if the policy allows it (or warns)."""
-        binding, payload = self.binding(request), _payload(request)
-        return binding.call(_key(binding), payload, lambda: handler(request), lambda d: self._blocked(request, binding, payload, d))
+        """Decide the call; if the policy allows it (or warns), run ``handler`` with a tool that checks it again."""
+        binding, tool = self.binding(request), request.tool
+        if not isinstance(tool, BaseTool):  # a name the model made up: LangChain answers it with an error
+            payload = _model_payload(request)
+            return binding.call(_key(binding), payload, lambda: handler(request), partial(self._blocked, request, binding, payload))
+        ticket, parsed = Ticket(binding, self.interrupt_on_approval), _parsed_payload(tool, request)
+        if parsed is not None:
+            decided = Snapshot.of(parsed)
+            decision, view = binding.decide(parsed)
+            if not decision.allowed:
+                return self._blocked(request, binding, parsed, decision)
+            ticket.grant(decision, view, decided)
+        try:
+            result = handler(request.override(tool=with_ticket(tool, ticket)))
+        except BaseException as exc:
+            ticket.settle(exc)
+            raise
+        ticket.settle(None)
+        return result
 
     async def awrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]]
     ) -> ToolMessage | Command[Any]:
-        """Async :meth:`wrap_tool_call`; the decision and audit write run off the event loop."""
-        binding, payload = self.binding(request), _payload(request)
-        return await binding.acall(_key(binding), payload, lambda: handler(request), lambda d: self._blocked(request, binding, payload, d))
+        """Async :meth:`wrap_tool_call`; the decision and audit writes run off the event loop."""
+        binding, tool = self.binding(request), request.tool
+        if not isinstance(tool, BaseTool):
+            payload = _model_payload(request)
+            return await binding.acall(_key(binding), payload, lambda: handler(request), partial(self._blocked, request, binding, payload))
+        ticket, parsed = Ticket(binding, self.interrupt_on_approval), _parsed_payload(tool, request)
+        if parsed is not None:
+            decided = Snapshot.of(parsed)
+            decision, view = await asyncio.to_thread(binding.decide, parsed)
+            if not decision.allowed:
+                return self._blocked(request, binding, parsed, decision)
+            ticket.grant(decision, view, decided)
+        try:
+            result = await handler(request.override(tool=with_ticket(tool, ticket)))
+        except BaseException as exc:
+            await asyncio.to_thread(ticket.settle, exc)
+            raise
+        await asyncio.to_thread(ticket.settle, None)
+        return result
 
     def _blocked(self, request: ToolCallRequest, binding: Binding, payload: Mapping[str, Any], decision: Decision) -> ToolMessage:
         """The error ``ToolMessage`` for a blocked call; a held one first interrupts the run when it can."""
@@ -164,13 +220,30 @@ class CapFenceMiddleware(AgentMiddleware):
 
 
 def _key(binding: Binding) -> int:
-    """The call's reentrancy key, shared with a gated tool of the same identity (:func:`capfence_langchain.tools.call_key`)."""
+    """The reentrancy key of a call no tool answers (:func:`capfence_langchain.tools.call_key`)."""
     return call_key(binding, binding.call_id) if binding.call_id else id(object())
 
 
-def _payload(request: ToolCallRequest) -> dict[str, Any]:
+def _model_payload(request: ToolCallRequest) -> dict[str, Any]:
+    """The model's arguments as they are (for a tool call no tool answers)."""
     args = request.tool_call.get("args")
     return dict(args) if isinstance(args, Mapping) else {"input": args}
+
+
+def _parsed_payload(tool: BaseTool, request: ToolCallRequest) -> dict[str, Any] | None:
+    """The payload the tool's own ``run`` will decide, if the model's arguments parse without what the ToolNode injects.
+
+    Model-supplied values for injected arguments are dropped first, as the
+    ``ToolNode`` drops them. None when the schema rejects the arguments or
+    needs injected values (``InjectedState``, ``ToolRuntime``, ...): then the
+    tool's ``run`` decides under the middleware's binding, with everything in place.
+    """
+    args = request.tool_call.get("args")
+    try:
+        tool_input = tool._filter_injected_args(dict(args)) if isinstance(args, Mapping) else args
+        return tool_payload(tool, tool_input, request.tool_call.get("id"))
+    except Exception:  # noqa: BLE001 - decided at the innermost point instead
+        return None
 
 
 def _blocked(request: ToolCallRequest, decision: Decision) -> ToolMessage:

@@ -7,18 +7,29 @@ subclass of the tool's own class (:func:`capfence.wrapping.gated_class`), so it
 ``response_format``, ``handle_tool_error``, callbacks, tags and metadata. The
 caller's tool is not modified.
 
-Only ``run`` and ``arun`` are overridden. In langchain-core 1.7 every public
-entry point reaches exactly one of them: ``invoke``/``stream``/``batch`` call
-``invoke`` -> ``run``, ``ainvoke``/``astream``/``abatch`` call ``arun`` (or, for
-a sync-only ``StructuredTool``, ``invoke`` -> ``run`` in a worker thread).
-``_run``/``_arun`` are never wrapped because ``run`` inspects their signatures
-(``run_manager``, ``config``, injected arguments).
+``run`` and ``arun`` are overridden, and ``_to_args_and_kwargs``. In
+langchain-core 1.7 every public entry point reaches exactly one of ``run`` and
+``arun``: ``invoke``/``stream``/``batch`` call ``invoke`` -> ``run``,
+``ainvoke``/``astream``/``abatch`` call ``arun`` (or, for a sync-only
+``StructuredTool``, ``invoke`` -> ``run`` in a worker thread). ``_run``/``_arun``
+are never wrapped because ``run`` inspects their signatures (``run_manager``,
+``config``, injected arguments).
 
-What the policy sees: the model's arguments with LangChain's injected
-arguments removed (``ToolRuntime``, ``InjectedState``, ``InjectedStore``,
-``InjectedToolCallId``, any ``InjectedToolArg``), as LangChain's own callbacks
-see them. A plain string input to a one-argument tool is shown under that
-argument's name; to any other tool under ``"input"``.
+What the policy sees (:mod:`capfence_langchain.arguments`): the arguments the
+body will be called with, parsed once by the tool's own schema (defaults
+filled in, values coerced) before LangChain's ``run`` starts, without the
+arguments LangChain injects (``ToolRuntime``, ``InjectedState``,
+``InjectedStore``, ``InjectedToolCallId``, any ``InjectedToolArg``). LangChain's
+``run`` then hands the body exactly that parse (the overridden
+``_to_args_and_kwargs``), after checking it still encodes to what was decided.
+An input the schema rejects is not decided: LangChain raises or handles the
+validation error as it always does, and the body does not run.
+
+A gated tool run by :class:`~capfence_langchain.CapFenceMiddleware`'s handler
+carries the middleware's :class:`~capfence_langchain.tickets.Ticket`: it runs
+on the middleware's decision only for exactly the decided arguments, once;
+otherwise it decides again under the middleware's identity (and then under
+its own, if that is another one).
 
 A blocked call:
 
@@ -42,8 +53,10 @@ audit log is the record of them.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from langchain_core.messages import ToolMessage
@@ -52,19 +65,26 @@ from langchain_core.tools import BaseTool
 from capfence.decision import Decision, failure
 from capfence.errors import CapFenceError
 from capfence.gate import Binding, tool_body
-from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class
+from capfence.policy.view import CallView
+from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class, is_gated
+from capfence_langchain.arguments import ArgumentsChanged, Parsed, Snapshot, checked_to_args_and_kwargs, parse, payload_of, prepared
 from capfence_langchain.errors import blocked_error
 from capfence_langchain.interrupts import hold, should_interrupt
+from capfence_langchain.tickets import Ticket
 
 FRAMEWORK = "langchain"
 TAG = "capfence-langchain"
 INTERRUPT_ATTR = "__capfence_interrupt_on_approval__"
+TICKET_ATTR = "__capfence_langchain_ticket__"
+MAX_ATTEMPTS = 3
+"""How often a call whose arguments keep changing between decision and body is decided before it is denied."""
 
 
 def wrap_tool(tool: BaseTool, binding: Binding) -> BaseTool:
     """``tool`` gated by ``binding`` (a tool that is already gated is re-bound, not gated twice)."""
     base: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))
-    cls = gated_class(base, {"run": _gated_run, "arun": _gated_arun}, tag=TAG)
+    methods = {"run": _gated_run, "arun": _gated_arun, "_to_args_and_kwargs": checked_to_args_and_kwargs}
+    cls = gated_class(base, methods, tag=TAG)
     return gate_object(tool, cls, binding)
 
 
@@ -76,23 +96,16 @@ def approval_interrupts(tool: BaseTool, enabled: bool) -> BaseTool:
     return copy
 
 
-def tool_payload(tool: BaseTool, tool_input: str | dict[str, Any]) -> dict[str, Any]:
-    """What the policy sees and the audit log records for one call (see the module docstring)."""
-    if isinstance(tool_input, dict):
-        return tool._filter_injected_args(tool_input)
-    names = _argument_names(tool)
-    return {names[0] if len(names) == 1 else "input": tool_input}
+def with_ticket(tool: BaseTool, ticket: Ticket) -> BaseTool:
+    """A copy of ``tool`` for one call run by the middleware's handler, carrying the middleware's ticket.
 
-
-def _argument_names(tool: BaseTool) -> list[str]:
-    try:
-        schema = tool.tool_call_schema
-        if isinstance(schema, dict):
-            return list(schema.get("properties", {}))
-        fields = getattr(schema, "model_fields", None) or getattr(schema, "__fields__", {})
-        return list(fields)
-    except Exception:  # noqa: BLE001 - an odd schema only changes the payload's key
-        return []
+    An ungated tool is gated under the middleware's binding; a gated one keeps
+    its own binding, and a call is then decided under both identities (once, if
+    they are the same).
+    """
+    handed = copy.copy(tool) if is_gated(tool) else wrap_tool(tool, ticket.binding)
+    object.__setattr__(handed, TICKET_ATTR, ticket)
+    return handed
 
 
 def block_result(tool: BaseTool, decision: Decision, tool_call_id: str | None) -> Any:
@@ -110,43 +123,131 @@ def block_result(tool: BaseTool, decision: Decision, tool_call_id: str | None) -
     return flag(error)
 
 
-def _on_block(tool: BaseTool, binding: Binding, payload: dict[str, Any], decision: Decision, tool_call_id: str | None) -> Any:
-    """A held call in a checkpointed graph run interrupts it; anything else is :func:`block_result`."""
-    if tool_call_id is not None and should_interrupt(decision, tool_call_id, tool.__dict__.get(INTERRUPT_ATTR, True)):
-        return hold(decision, binding, payload, tool_call_id, tool.name)
-    return block_result(tool, decision, tool_call_id)
-
-
 def call_key(binding: Binding, tool_call_id: str) -> int:
-    """The reentrancy key of one agent tool call under one identity (gate, agent, capability, tool).
-
-    The middleware and a gated tool use the same key for the same call, so a
-    gated tool run by the middleware's handler under the same identity is not
-    decided a second time: the middleware's decision (and, for a held call, the
-    approval it consumed) covers it. Under another identity it is decided on its own.
-    """
-    return hash(("capfence-langchain-call", id(binding.gate), tool_call_id, binding.agent_id, binding.capability, binding.tool))
+    """The reentrancy key of one agent tool call under one identity (gate, agent, capability, tool)."""
+    return hash(("capfence-langchain-call", tool_call_id, *identity(binding)))
 
 
-def _call_binding(tool: BaseTool, tool_call_id: str | None) -> Binding:
-    binding = binding_of(tool)
-    return dataclasses.replace(binding, call_id=tool_call_id) if tool_call_id else binding
+def identity(binding: Binding) -> tuple[object, ...]:
+    """Who decides a call: the same gate, agent, capability and tool name decide it the same way."""
+    return (id(binding.gate), binding.agent_id, binding.capability, binding.tool)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Guard:
+    """One identity a call is decided under, with how a held call is answered and the middleware's ticket, if any."""
+
+    binding: Binding
+    interrupts: bool
+    ticket: Ticket | None = None
+
+    def key(self, tool: BaseTool) -> int:
+        return call_key(self.binding, self.binding.call_id or f"run-{id(tool)}")
+
+    def on_block(self, tool: BaseTool, payload: Mapping[str, Any], decision: Decision) -> Any:
+        """A held call in a checkpointed graph run interrupts it; anything else is :func:`block_result`."""
+        call_id = self.binding.call_id
+        if call_id is not None and should_interrupt(decision, call_id, self.interrupts):
+            return hold(decision, self.binding, payload, call_id, tool.name)
+        return block_result(tool, decision, call_id)
+
+
+def _guards(tool: BaseTool, tool_call_id: str | None) -> list[_Guard]:
+    """The middleware's guard (if the tool carries its ticket), then the tool's own unless it is the same identity."""
+    own_binding = binding_of(tool)
+    own = _Guard(dataclasses.replace(own_binding, call_id=tool_call_id), tool.__dict__.get(INTERRUPT_ATTR, True))
+    ticket = tool.__dict__.get(TICKET_ATTR)
+    if not isinstance(ticket, Ticket):
+        return [own]
+    outer = _Guard(dataclasses.replace(ticket.binding, call_id=tool_call_id), ticket.interrupt_on_approval, ticket)
+    return [outer] if identity(ticket.binding) == identity(own_binding) else [outer, own]
+
+
+def _through(tool: BaseTool, guards: list[_Guard], payload: Mapping[str, Any], body: Callable[[], Any]) -> Any:
+    """Decide ``payload`` under each guard in turn (outermost first), then run ``body``."""
+    if not guards:
+        return body()
+    guard, rest = guards[0], guards[1:]
+
+    def inner() -> Any:
+        return _through(tool, rest, payload, body)
+
+    taken = guard.ticket.take(guard.binding.call_id, payload) if guard.ticket is not None else None
+    if taken is not None:
+        return _on_decided(guard.binding, *taken, inner)
+    return guard.binding.call(guard.key(tool), payload, inner, lambda decision: guard.on_block(tool, payload, decision))
+
+
+async def _athrough(tool: BaseTool, guards: list[_Guard], payload: Mapping[str, Any], body: Callable[[], Awaitable[Any]]) -> Any:
+    """Async :func:`_through`."""
+    if not guards:
+        return await body()
+    guard, rest = guards[0], guards[1:]
+
+    async def inner() -> Any:
+        return await _athrough(tool, rest, payload, body)
+
+    taken = guard.ticket.take(guard.binding.call_id, payload) if guard.ticket is not None else None
+    if taken is not None:
+        return await _aon_decided(guard.binding, *taken, inner)
+    return await guard.binding.acall(guard.key(tool), payload, inner, lambda decision: guard.on_block(tool, payload, decision))
+
+
+def _on_decided(binding: Binding, decision: Decision, view: CallView, run: Callable[[], Any]) -> Any:
+    """Run on the middleware's decision and record its outcome."""
+    try:
+        result = run()
+    except BaseException as exc:
+        binding.gate.record_outcome(decision, "tool_error", repr(exc), view=view)
+        raise
+    binding.gate.record_outcome(decision, "ran", view=view)
+    return result
+
+
+async def _aon_decided(binding: Binding, decision: Decision, view: CallView, run: Callable[[], Awaitable[Any]]) -> Any:
+    """Async :func:`_on_decided`: the outcome is written off the event loop."""
+    try:
+        result = await run()
+    except BaseException as exc:
+        await asyncio.to_thread(binding.gate.record_outcome, decision, "tool_error", repr(exc), view=view)
+        raise
+    await asyncio.to_thread(binding.gate.record_outcome, decision, "ran", view=view)
+    return result
+
+
+def _kept_changing(tool: BaseTool, guards: list[_Guard]) -> Any:
+    decision = failure(f"the arguments of {tool.name!r} kept changing after each decision ({MAX_ATTEMPTS} times)")
+    return block_result(tool, decision, guards[0].binding.call_id)
 
 
 def _gated_run(original: Callable[..., Any]) -> Callable[..., Any]:
     def run(self: BaseTool, tool_input: str | dict[str, Any], *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         try:
-            binding = _call_binding(self, tool_call_id)
+            guards = _guards(self, tool_call_id)
         except CapFenceError as exc:  # a gated class without a binding denies
             return block_result(self, failure(str(exc)), tool_call_id)
 
-        def body() -> Any:
-            with tool_body():
+        def langchain_run(parsed: Parsed | BaseException, decided: Snapshot | None = None) -> Any:
+            with prepared(self, tool_input, parsed, decided):
                 return original(self, tool_input, *args, tool_call_id=tool_call_id, **kwargs)
 
-        payload = tool_payload(self, tool_input)
-        key = call_key(binding, tool_call_id) if tool_call_id else id(self)
-        return binding.call(key, payload, body, lambda decision: _on_block(self, binding, payload, decision, tool_call_id))
+        try:
+            parsed = parse(self, tool_input, tool_call_id)
+        except Exception as exc:  # noqa: BLE001 - the schema rejects the input: LangChain answers as it always does
+            return langchain_run(exc)
+        for _ in range(MAX_ATTEMPTS):
+            payload = payload_of(self, tool_input, parsed)
+            decided = Snapshot.of(payload)
+
+            def body() -> Any:
+                with tool_body():
+                    return langchain_run(parsed, decided)  # noqa: B023 - called within this iteration
+
+            try:
+                return _through(self, guards, payload, body)
+            except ArgumentsChanged:
+                continue
+        return _kept_changing(self, guards)
 
     return run
 
@@ -154,16 +255,30 @@ def _gated_run(original: Callable[..., Any]) -> Callable[..., Any]:
 def _gated_arun(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     async def arun(self: BaseTool, tool_input: str | dict[str, Any], *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
         try:
-            binding = _call_binding(self, tool_call_id)
+            guards = _guards(self, tool_call_id)
         except CapFenceError as exc:
             return block_result(self, failure(str(exc)), tool_call_id)
 
-        async def body() -> Any:
-            with tool_body():
+        async def langchain_arun(parsed: Parsed | BaseException, decided: Snapshot | None = None) -> Any:
+            with prepared(self, tool_input, parsed, decided):
                 return await original(self, tool_input, *args, tool_call_id=tool_call_id, **kwargs)
 
-        payload = tool_payload(self, tool_input)
-        key = call_key(binding, tool_call_id) if tool_call_id else id(self)
-        return await binding.acall(key, payload, body, lambda decision: _on_block(self, binding, payload, decision, tool_call_id))
+        try:
+            parsed = parse(self, tool_input, tool_call_id)
+        except Exception as exc:  # noqa: BLE001 - as in run
+            return await langchain_arun(exc)
+        for _ in range(MAX_ATTEMPTS):
+            payload = payload_of(self, tool_input, parsed)
+            decided = Snapshot.of(payload)
+
+            async def body() -> Any:
+                with tool_body():
+                    return await langchain_arun(parsed, decided)  # noqa: B023 - awaited within this iteration
+
+            try:
+                return await _athrough(self, guards, payload, body)
+            except ArgumentsChanged:
+                continue
+        return _kept_changing(self, guards)
 
     return arun

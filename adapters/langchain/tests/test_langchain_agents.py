@@ -8,7 +8,8 @@ Every scenario runs with both ways of guarding an agent (``mode``):
 and, where the agent is involved, both sync ``invoke`` and async ``ainvoke``.
 For each: a denied call's body never runs (its file is never created), the
 model is shown the block message and the agent carries on, a warned call
-runs, and the audit log holds exactly one decision per tool call.
+runs, and the audit log holds exactly one decision per execution of a tool
+call (a re-run that is blocked again reuses its decision).
 """
 
 from __future__ import annotations
@@ -55,8 +56,13 @@ def ask(text: str = "go") -> dict[str, Any]:
 
 def assert_one_decision_per_call(runtime: ActionRuntime, expected: dict[str, str]) -> None:
     """Exactly one decision record per tool call id, with the expected action."""
+    assert_decisions(runtime, {call: [action] for call, action in expected.items()})
+
+
+def assert_decisions(runtime: ActionRuntime, expected: dict[str, list[str]]) -> None:
+    """The decision records of each tool call id, in order."""
     found = decisions_by_call(runtime.audit_log)
-    assert {call: [row["decision"] for row in rows] for call, rows in found.items()} == {call: [a] for call, a in expected.items()}
+    assert {call: [row["decision"] for row in rows] for call, rows in found.items()} == expected
 
 
 def spy_decisions(runtime: ActionRuntime) -> list[str | None]:
@@ -240,7 +246,7 @@ def test_toolnode_graph(mode: str, sync: bool, workdir: Path, runtime: ActionRun
     assert_one_decision_per_call(runtime, {"c1": "warn", "c2": "deny", "c3": "allow", "c4": "allow"})
 
 
-# --- a graph step run again: one decision per tool call ----------------------------------------
+# --- a graph step run again: one decision per execution ------------------------------------------
 
 
 def confirm_tool(workdir: Path) -> Any:
@@ -255,8 +261,8 @@ def confirm_tool(workdir: Path) -> Any:
     return confirm_write
 
 
-def test_resumed_call_is_decided_once(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
-    """After an interrupt, LangGraph runs the interrupted tool call again: the gate runs twice, the audit has one decision."""
+def test_resumed_call_is_decided_for_each_execution(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+    """After an interrupt, LangGraph runs the interrupted tool call again: two executions, two decision records."""
     confirm = confirm_tool(workdir)
     if mode == "tools":
         confirm = CapFenceTool(tool=confirm, agent_id="test-agent", capability="filesystem.write", gate=runtime)
@@ -278,11 +284,12 @@ def test_resumed_call_is_decided_once(mode: str, sync: bool, workdir: Path, runt
     assert (workdir / "b.txt").read_text() == "confirmed"
     assert result["messages"][-1].content == "done"
     assert sorted(seen) == ["c1", "c2", "c2"], "the gate decided the resumed call again"
-    assert_one_decision_per_call(runtime, {"c1": "warn", "c2": "warn"})
+    assert_decisions(runtime, {"c1": ["warn"], "c2": ["warn", "warn"]})
 
 
-def test_replayed_step_is_decided_once(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
-    """Replaying a checkpoint re-executes the tool step with the same tool_call_ids: no new decisions."""
+def test_replayed_step_is_decided_for_each_execution(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+    """Replaying a checkpoint re-executes the tool step with the same tool_call_ids: a new record for the call that runs
+    again, none for the call blocked again."""
     model = script(
         calls(("write_file", {"name": "a.txt", "text": "A"}, "c1"), ("write_file", {"name": "secret.txt", "text": "S"}, "c2")),
         AIMessage("done"),
@@ -301,4 +308,4 @@ def test_replayed_step_is_decided_once(mode: str, sync: bool, workdir: Path, run
     assert not (workdir / "secret.txt").exists()
     assert replayed["messages"][-1].content == "done again"
     assert sorted(seen) == ["c1", "c2"], "the gate decided the replayed calls again"
-    assert_one_decision_per_call(runtime, {"c1": "warn", "c2": "deny"})
+    assert_decisions(runtime, {"c1": ["warn", "warn"], "c2": ["deny"]})

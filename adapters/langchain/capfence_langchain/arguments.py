@@ -1,0 +1,177 @@
+"""The arguments a LangChain tool call is decided on: the body's own, parsed once, checked before the body runs.
+
+LangChain's ``BaseTool.run``/``arun`` turn a tool input into the body's
+arguments with ``_to_args_and_kwargs`` (which calls ``_parse_input``): the
+tool's ``args_schema`` validates and coerces the input and fills in defaults,
+and ``InjectedToolCallId`` is filled from the call id. The model's raw
+arguments are not what the body gets: an omitted ``amount`` whose default is
+50000 *is* 50000 to the body, a ``"2000"`` for an ``int`` field is ``2000``.
+
+So a gated tool:
+
+1. parses the input with the tool's own ``_to_args_and_kwargs`` (:func:`parse`),
+   *once*, before LangChain's ``run`` does;
+2. decides (and audits) :func:`payload_of` that result: the keyword arguments
+   without the ones LangChain injects (``ToolRuntime``, ``InjectedState``,
+   ``InjectedStore``, ``InjectedToolCallId``, any ``InjectedToolArg``,
+   ``run_manager``, ``callbacks``); a positional input under the tool's
+   single argument name (or ``"input"``);
+3. runs LangChain's own ``run`` with :func:`prepared` in effect, so the
+   gated class's ``_to_args_and_kwargs`` (:func:`checked_to_args_and_kwargs`)
+   hands the body exactly that parse instead of parsing again, after checking,
+   at that innermost point, that the arguments still encode to what was
+   decided. If they do not (something mutated them in place in between, such
+   as a callback), :class:`ArgumentsChanged` stops the run and the call is
+   decided again.
+
+A parse that fails (a validation error, a string input to a JSON-schema tool,
+...) is not decided: LangChain's ``run`` is called and the same error is raised
+where LangChain would raise it, so the tool's ``handle_validation_error`` (or a
+``ToolNode``'s error handling) answers exactly as it would without CapFence.
+The body cannot run on input its schema rejects.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.tools import BaseTool
+
+from capfence.canonical import NotCanonical, encode
+from capfence.wrapping import ORIGINAL_ATTR
+
+Parsed = tuple[tuple[Any, ...], dict[str, Any]]
+"""What ``_to_args_and_kwargs`` returns: the body's positional and keyword arguments."""
+
+
+class ArgumentsChanged(Exception):
+    """The arguments about to reach the body are not the ones decided; the gated run decides them again."""
+
+
+def parse(tool: BaseTool, tool_input: str | dict[str, Any], tool_call_id: str | None) -> Parsed:
+    """The body's arguments, as the tool's own (ungated) ``_to_args_and_kwargs`` makes them; raises what it raises.
+
+    Like LangChain's ``run``, this may set an ``InjectedToolCallId`` field in a dict ``tool_input``.
+    """
+    base: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))
+    args, kwargs = base._to_args_and_kwargs(tool, tool_input, tool_call_id)
+    return tuple(args), kwargs
+
+
+def payload_of(tool: BaseTool, tool_input: object, parsed: Parsed) -> dict[str, Any]:
+    """What the policy sees and the audit log records for the arguments ``parsed`` (see the module docstring)."""
+    args, kwargs = parsed
+    payload = tool._filter_injected_args(kwargs)
+    if args:
+        key = _positional_name(tool, tool_input, args, payload)
+        while key in payload:  # never hidden behind a keyword argument of the same name
+            key = "_" + key
+        payload = {key: args[0] if len(args) == 1 else list(args), **payload}
+    return payload
+
+
+def tool_payload(tool: BaseTool, tool_input: str | dict[str, Any], tool_call_id: str | None = None) -> dict[str, Any]:
+    """What the policy sees for ``tool.run(tool_input, tool_call_id=...)``; raises the schema's error for a bad input."""
+    tool_input = dict(tool_input) if isinstance(tool_input, Mapping) else tool_input
+    return payload_of(tool, tool_input, parse(tool, tool_input, tool_call_id))
+
+
+def _positional_name(tool: BaseTool, tool_input: object, args: tuple[Any, ...], taken: Mapping[str, Any]) -> str:
+    """The tool's single argument, else the single key of a dict input, else ``"input"``."""
+    names = _argument_names(tool)
+    if len(args) == 1 and len(names) == 1 and names[0] not in taken:
+        return names[0]
+    if len(args) == 1 and isinstance(tool_input, Mapping) and len(tool_input) == 1:
+        (key,) = tool_input
+        if isinstance(key, str) and key not in taken:
+            return key
+    return "input"
+
+
+def _argument_names(tool: BaseTool) -> list[str]:
+    try:
+        schema = tool.tool_call_schema
+        if isinstance(schema, dict):
+            return list(schema.get("properties", {}))
+        fields = getattr(schema, "model_fields", None) or getattr(schema, "__fields__", {})
+        return list(fields)
+    except Exception:  # noqa: BLE001 - an odd schema only changes the payload's key
+        return []
+
+
+@dataclass
+class _Prepared:
+    """One parse handed to LangChain's ``run`` in place of its own: the arguments, or the error the parse raised."""
+
+    tool: BaseTool
+    tool_input: object
+    parsed: Parsed | BaseException
+    decided: Snapshot | None
+    used: bool = False
+
+
+_PREPARED: contextvars.ContextVar[_Prepared | None] = contextvars.ContextVar("capfence_langchain_prepared", default=None)
+
+
+@contextmanager
+def prepared(tool: BaseTool, tool_input: object, parsed: Parsed | BaseException, decided: Snapshot | None = None) -> Iterator[None]:
+    """While LangChain's ``run`` runs, its ``_to_args_and_kwargs`` returns ``parsed`` (or raises it, an error), once.
+
+    ``decided``: the payload that was decided for ``parsed``, checked against
+    the arguments at the moment they are handed to the body.
+    """
+    token = _PREPARED.set(_Prepared(tool, tool_input, parsed, decided))
+    try:
+        yield
+    finally:
+        _PREPARED.reset(token)
+
+
+def checked_to_args_and_kwargs(original: Callable[..., Parsed]) -> Callable[..., Parsed]:
+    """The gated class's ``_to_args_and_kwargs``: the prepared parse, checked against the decision; else the tool's own."""
+
+    def _to_args_and_kwargs(self: BaseTool, tool_input: str | dict[str, Any], tool_call_id: str | None) -> Parsed:
+        ready = _PREPARED.get()
+        if ready is None or ready.used or ready.tool is not self:
+            return original(self, tool_input, tool_call_id)
+        ready.used = True
+        if isinstance(ready.parsed, BaseException):
+            raise ready.parsed
+        args, kwargs = ready.parsed
+        if ready.decided is not None and not ready.decided.matches(payload_of(self, ready.tool_input, ready.parsed)):
+            raise ArgumentsChanged(f"the arguments of {self.name!r} changed after they were decided")
+        return args, dict(kwargs)
+
+    return _to_args_and_kwargs
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A payload as it was when it was decided: its lossless encoding (:mod:`capfence.canonical`).
+
+    A payload with no lossless encoding (an opaque object from a direct call)
+    can only be compared by identity: the same objects, key by key.
+    """
+
+    text: str | None
+    items: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, payload: Mapping[str, Any]) -> Snapshot:
+        try:
+            return cls(encode(payload), {})
+        except NotCanonical:
+            return cls(None, dict(payload))
+
+    def matches(self, payload: Mapping[str, Any]) -> bool:
+        """Whether ``payload`` is still exactly the decided one."""
+        if self.text is not None:
+            try:
+                return encode(payload) == self.text
+            except NotCanonical:
+                return False
+        return payload.keys() == self.items.keys() and all(payload[key] is self.items[key] for key in payload)
