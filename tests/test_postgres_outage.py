@@ -78,7 +78,7 @@ class _LogTally(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         first = (record.getMessage().splitlines() or [""])[0]
-        first = re.sub(r"\d+", "N", re.sub(r"postgresql://\S+", "<url>", first))  # one line for all agents, ports and pids
+        first = re.sub(r"\d+", "N", re.sub(r"0x[0-9a-f]+|postgresql://\S+", "<...>", first))  # one line for all agents, ports and pids
         self.counts[f"{record.name} {record.levelname}: {first[:300]}"] += 1
 
 
@@ -129,8 +129,10 @@ class Agents:
         deadline = time.monotonic() + PATIENCE
         while not done(self.calls):
             dead = [p.exitcode for p in self.procs if p.exitcode is not None]
-            assert not dead, f"{what}: an agent process exited ({dead}); {self.progress()}"
-            assert time.monotonic() < deadline, f"{what}: not within {PATIENCE:g}s; {self.progress()}"
+            if dead:
+                pytest.fail(f"{what}: an agent process exited ({dead}); {self.progress()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what}: not within {PATIENCE:g}s; {self.progress()}")
             self._collect(0.1)
 
     def _collect(self, timeout: float) -> None:
