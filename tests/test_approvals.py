@@ -175,16 +175,19 @@ def test_wait_mode_runs_after_a_human_approves_from_another_process(setup):
     policy, audit = setup
     ran: list[int] = []
 
-    def approve_soon() -> None:
-        time.sleep(0.3)
+    def approve_once_filed() -> None:
         with ActionRuntime.from_policy(policy, audit_log=audit) as other:
-            (request,) = other.approvals.list("pending")
-            other.approvals.approve(request.id, by="carol")
+            deadline = time.monotonic() + 60  # only a stuck run waits this long
+            while not (pending := other.approvals.list("pending")) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            other.approvals.approve(pending[0].id, by="carol")
 
     with ActionRuntime.from_policy(policy, audit_log=audit) as runtime:
-        tool = make_tool(runtime, ran, approval_wait=10)
-        threading.Thread(target=approve_soon).start()
+        tool = make_tool(runtime, ran, approval_wait=60)
+        approver = threading.Thread(target=approve_once_filed)
+        approver.start()
         assert tool(amount=4) == "refunded 4"
+        approver.join()
     assert ran == [4]
 
 

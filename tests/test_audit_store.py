@@ -14,7 +14,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -478,14 +477,14 @@ def test_many_processes_and_threads_one_chain(write_policy: Callable[..., Path],
 
 
 
-def _hold_exclusive_lock(db: Path, seconds: float) -> threading.Thread:
-    """Another connection holds the file's exclusive lock for ``seconds``."""
+def _hold_exclusive_lock(db: Path, until: threading.Event) -> threading.Thread:
+    """Another connection holds the file's exclusive lock until ``until`` is set."""
     holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
 
     def release() -> None:
-        time.sleep(seconds)
+        until.wait(timeout=60)
         holder.execute("COMMIT")
         holder.close()
 
@@ -500,23 +499,37 @@ def _hold_exclusive_lock(db: Path, seconds: float) -> threading.Thread:
 
 def test_switch_to_wal_waits_for_another_writer(tmp_path: Path) -> None:
     db = tmp_path / "new.db"
-    holder = _hold_exclusive_lock(db, 0.3)
-    conn = sqlite3.connect(db, isolation_level=None, timeout=0)
+    released = threading.Event()
+    holder = _hold_exclusive_lock(db, released)
+    attempts: list[str] = []
+
+    class Counting(sqlite3.Connection):
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            attempts.append(sql)
+            if len(attempts) == 2:  # the first switch failed while the lock was held: now the other writer finishes
+                released.set()
+            return super().execute(sql, *args)
+
+    conn = sqlite3.connect(db, isolation_level=None, timeout=0, factory=Counting)
     try:
         enable_wal(conn)
+        assert len(attempts) >= 2
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
+        released.set()
         conn.close()
         holder.join()
 
 
 def test_switch_to_wal_gives_up_with_the_sqlite_error(tmp_path: Path) -> None:
     db = tmp_path / "held.db"
-    holder = _hold_exclusive_lock(db, 0.5)
+    released = threading.Event()
+    holder = _hold_exclusive_lock(db, released)
     conn = sqlite3.connect(db, isolation_level=None, timeout=0)
     try:
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             enable_wal(conn, timeout=0.05)
     finally:
+        released.set()
         conn.close()
         holder.join()

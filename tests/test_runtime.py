@@ -230,24 +230,28 @@ def test_threads_during_a_reload_never_fail(runtime: Callable[..., ActionRuntime
     rt = runtime(ALLOW_ALL)
     old = rt.policy.digest
     stop = threading.Event()
-    seen: list[Decision] = []
+    seen: list[list[Decision]] = [[] for _ in range(4)]
 
-    def work() -> None:
+    def work(mine: list[Decision]) -> None:
         while not stop.is_set():
-            seen.append(rt.evaluate("shell.execute", {"command": "curl"}, agent_id="a"))
+            mine.append(rt.evaluate("shell.execute", {"command": "curl"}, agent_id="a"))
 
-    pool = [threading.Thread(target=work) for _ in range(4)]
+    pool = [threading.Thread(target=work, args=(mine,)) for mine in seen]
     for t in pool:
         t.start()
     write_policy(DENY_CURL)
-    time.sleep(RELOAD_WAIT)
+    deadline = time.monotonic() + 60  # only a stuck run waits this long; a busy machine just takes longer
+    while not all(mine and mine[-1].policy_digest != old for mine in seen) and time.monotonic() < deadline:
+        time.sleep(0.01)  # until every thread has decided with the new policy
     stop.set()
     for t in pool:
         t.join()
     new = rt.policy.digest
     assert new != old
-    assert {(d.action, d.policy_digest) for d in seen} <= {("allow", old), ("deny", new)}
-    assert seen[-1].policy_digest == new
+    assert {(d.action, d.policy_digest) for mine in seen for d in mine} <= {("allow", old), ("deny", new)}
+    for mine in seen:  # each thread saw the old policy, then the new one, never the old one again
+        digests = [d.policy_digest for d in mine]
+        assert digests[-1] == new and old not in digests[digests.index(new):]
 
 
 def test_aevaluate_from_asyncio(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
