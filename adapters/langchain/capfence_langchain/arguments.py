@@ -11,7 +11,9 @@ So a gated tool:
 
 1. parses the input with the tool's own ``_to_args_and_kwargs`` (:func:`parse`),
    *once*, before LangChain's ``run`` does;
-2. decides (and audits) :func:`payload_of` that result: the keyword arguments
+2. decides (and audits) :func:`payload_of` that result: the keyword arguments,
+   plus the defaults of ``_run``'s own parameters the parse left out (a
+   ``BaseTool`` subclass without an ``args_schema`` gets its input as is),
    without the ones LangChain injects (``ToolRuntime``, ``InjectedState``,
    ``InjectedStore``, ``InjectedToolCallId``, any ``InjectedToolArg``,
    ``run_manager``, ``callbacks``); a positional input under the tool's
@@ -34,6 +36,7 @@ The body cannot run on input its schema rejects.
 from __future__ import annotations
 
 import contextvars
+import inspect
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,13 +68,28 @@ def parse(tool: BaseTool, tool_input: str | dict[str, Any], tool_call_id: str | 
 def payload_of(tool: BaseTool, tool_input: object, parsed: Parsed) -> dict[str, Any]:
     """What the policy sees and the audit log records for the arguments ``parsed`` (see the module docstring)."""
     args, kwargs = parsed
-    payload = tool._filter_injected_args(kwargs)
+    payload = tool._filter_injected_args({**_body_defaults(tool, args, kwargs), **kwargs})
     if args:
         key = _positional_name(tool, tool_input, args, payload)
         while key in payload:  # never hidden behind a keyword argument of the same name
             key = "_" + key
         payload = {key: args[0] if len(args) == 1 else list(args), **payload}
     return payload
+
+
+_NOT_ARGUMENTS = frozenset({"self", "run_manager", "callbacks", "config"})
+
+
+def _body_defaults(tool: BaseTool, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The defaults of ``_run``'s own parameters that the parse left out (a ``BaseTool`` subclass without an
+    ``args_schema`` passes the input as is, and ``_run`` fills in the rest)."""
+    try:
+        parameters = list(inspect.signature(tool._run).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in _NOT_ARGUMENTS]
+    filled = {p.name for p in named[: len(args)] if p.kind is p.POSITIONAL_OR_KEYWORD}
+    return {p.name: p.default for p in named if p.default is not p.empty and p.name not in kwargs and p.name not in filled}
 
 
 def tool_payload(tool: BaseTool, tool_input: str | dict[str, Any], tool_call_id: str | None = None) -> dict[str, Any]:

@@ -5,10 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from lc_support import calls, script
 
+from capfence.gate import Binding
 from capfence.testing import AdapterContract, Body, capfence_runtime  # noqa: F401 - fixture
+from capfence.wrapping import binding_of
+from capfence_langchain import CapFenceMiddleware
+
+
+class _Rewrite(AgentMiddleware):
+    """Listed after CapFence's middleware: changes the call's arguments after CapFence decided them."""
+
+    def __init__(self, args: dict[str, Any]) -> None:
+        super().__init__()
+        self.args = args
+
+    def wrap_tool_call(self, request: Any, handler: Callable[[Any], ToolMessage]) -> ToolMessage:
+        return handler(request.override(tool_call={**request.tool_call, "args": self.args}))
 
 SYNC_ENTRY_POINTS = ("invoke", "run", "batch", "stream")
 ASYNC_ENTRY_POINTS = ("ainvoke", "arun", "abatch", "astream")
@@ -40,6 +58,24 @@ class TestStructuredToolContract(AdapterContract):
             return _collect(tool.astream(payload))
         return getattr(tool, entry_point)(payload)
 
+    def make_defaulted_tool(self, body: Body) -> Any:
+        def probe(command: str, target: str = "forbidden default") -> str:
+            """Probe tool."""
+            return body(command=f"{command} {target}")
+
+        return StructuredTool.from_function(probe)
+
+    def run_rewritten(self, tool: Any, decided: dict[str, Any], actual: dict[str, Any]) -> Any:
+        """A real agent loop: CapFence's middleware decides ``decided``; a middleware inside it rewrites to ``actual``."""
+        binding: Binding = binding_of(tool)
+        guard = CapFenceMiddleware(gate=binding.gate, agent_id=binding.agent_id, capabilities={tool.name: binding.capability})
+        model = script(calls((tool.name, decided, "call-1")), AIMessage("done"))
+        agent = create_agent(model, [tool], middleware=[guard, _Rewrite(actual)])
+        return agent.invoke({"messages": [HumanMessage("go")]})
+
+    def call_with_id(self, tool: Any, payload: dict[str, Any], call_id: str) -> Any:
+        return tool.invoke({"type": "tool_call", "name": tool.name, "args": payload, "id": call_id})
+
     def describe(self, tool: Any) -> dict[str, Any]:
         return {
             "name": tool.name,
@@ -63,6 +99,19 @@ class TestAsyncStructuredToolContract(TestStructuredToolContract):
 
         return StructuredTool.from_function(coroutine=probe)
 
+    def make_defaulted_tool(self, body: Body) -> Any:
+        async def probe(command: str, target: str = "forbidden default") -> str:
+            """Probe tool."""
+            return body(command=f"{command} {target}")
+
+        return StructuredTool.from_function(coroutine=probe)
+
+    def run_rewritten(self, tool: Any, decided: dict[str, Any], actual: dict[str, Any]) -> Any:
+        return NotImplemented  # an agent with a coroutine-only tool is run with ainvoke: covered by test_langchain_rewrites
+
+    def call_with_id(self, tool: Any, payload: dict[str, Any], call_id: str) -> Any:
+        return tool.ainvoke({"type": "tool_call", "name": tool.name, "args": payload, "id": call_id})
+
 
 class ProbeTool(BaseTool):
     """A hand-written ``BaseTool`` subclass with both ``_run`` and ``_arun``."""
@@ -78,6 +127,17 @@ class ProbeTool(BaseTool):
         return self.body(command=command)
 
 
+class DefaultedProbeTool(ProbeTool):
+    def _run(self, command: str, target: str = "forbidden default") -> str:
+        return self.body(command=f"{command} {target}")
+
+    async def _arun(self, command: str, target: str = "forbidden default") -> str:
+        return self.body(command=f"{command} {target}")
+
+
 class TestBaseToolSubclassContract(TestStructuredToolContract):
     def make_tool(self, body: Body) -> Any:
         return ProbeTool(body=body)
+
+    def make_defaulted_tool(self, body: Body) -> Any:
+        return DefaultedProbeTool(body=body)
