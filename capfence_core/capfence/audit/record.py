@@ -1,4 +1,8 @@
-"""Build the rows the audit store appends: decisions, outcomes and events."""
+"""Build the rows the audit store appends: decisions, outcomes and events.
+
+The ``ts`` a builder sets is when the record was built; the built-in stores
+replace it with :func:`commit_time` as they chain the record.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,22 @@ def now() -> str:
     if cached[0] != second:
         cached = _SECOND = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
     return f"{cached[1]}.{micros:06d}+00:00"
+
+
+def commit_time(previous: str | None) -> str:
+    """The ``ts`` of a record about to be chained after one stamped ``previous``: ``max(now(), previous)``.
+
+    Stores call this while they hold the chain's head, so ``ts`` is
+    non-decreasing along ``seq`` by construction: each record is stamped after
+    the one it follows is known, whatever thread or process wrote that one and
+    whenever either record was built. Stamping when a record is built instead
+    lets a writer that queued behind others insert an older time after a newer
+    one; and the wall clock itself can be stepped back (NTP), which the
+    ``max`` absorbs (``ts`` then stands still until the clock catches up).
+    Both values have :func:`now`'s fixed-width form, so text order is time order.
+    """
+    stamp = now()
+    return previous if previous is not None and previous > stamp else stamp
 
 
 def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str], max_bytes: int) -> dict[str, object]:
