@@ -52,7 +52,9 @@ from langchain_core.tools import BaseTool
 from capfence.decision import Decision, failure
 from capfence.errors import CapFenceError
 from capfence.gate import Binding, tool_body
+from capfence.gated_attributes import install
 from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class
+from capfence_langchain import conversions
 from capfence_langchain.errors import blocked_error
 from capfence_langchain.interrupts import hold, should_interrupt
 
@@ -65,6 +67,7 @@ def wrap_tool(tool: BaseTool, binding: Binding) -> BaseTool:
     """``tool`` gated by ``binding`` (a tool that is already gated is re-bound, not gated twice)."""
     base: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))
     cls = gated_class(base, {"run": _gated_run, "arun": _gated_arun}, tag=TAG)
+    install(cls, conversions.extension)  # copies and conversions (func, configurable_fields, ...): capfence_langchain.conversions
     return gate_object(tool, cls, binding)
 
 
