@@ -44,6 +44,10 @@ event stream, waits for the matching ``HumanResponseEvent`` and then decides
 the call again from CapFence's store (:mod:`capfence_llamaindex.approvals`;
 :func:`capfence_llamaindex.approval_events` turns this off for one tool).
 
+Copies and conversions (``fn``/``async_fn``/``real_fn``, ``to_langchain_tool()``,
+the refused ``query_engine``/``retriever``) are in
+:mod:`capfence_llamaindex.conversions`.
+
 Inside a workflow agent, each decision carries the call's id
 (``"llamaindex:<run id>:<tool call id>"``), read from the running workflow step.
 When the workflow replays a step (a tool that waited for a human with
