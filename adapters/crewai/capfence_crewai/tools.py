@@ -57,7 +57,9 @@ from capfence.callables import call_payload
 from capfence.decision import Decision, failure
 from capfence.errors import CapFenceError
 from capfence.gate import Binding, tool_body
+from capfence.gated_attributes import install
 from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class
+from capfence_crewai import conversions
 
 FRAMEWORK = "crewai"
 TAG = "capfence-crewai"
@@ -77,13 +79,14 @@ def gated_tool_class(base: type[BaseTool]) -> type[BaseTool]:
 
     ``BaseTool.__init_subclass__`` files every subclass under its module and
     qualname in CrewAI's tool-type registry (used to restore checkpoints); the
-    gated subclass has the same names, so the original entry is put back and
-    a restored tool is an ordinary, ungated one.
+    gated subclass has the same names, so the original entry is put back. (A
+    gated tool's checkpoint names :class:`capfence_crewai.conversions.GatedToolCheckpoint`
+    instead, which restores it gated but unbound: every call denied.)
     """
     factories = {name: functools.partial(_gate_entry_point, name) for name in ENTRY_POINTS}
     with _tool_registry_kept(base):
         cls: type[BaseTool] = gated_class(base, factories, tag=TAG)
-    return cls
+    return install(cls, conversions.extension)  # copies and conversions (func, checkpoints): capfence_crewai.conversions
 
 
 @contextmanager
