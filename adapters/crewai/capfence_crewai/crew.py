@@ -4,7 +4,11 @@ Two ways to gate a crew:
 
 ``mode="hooks"`` (the default)
     CrewAI's before/after tool-call hooks, scoped to this crew
-    (:mod:`capfence_crewai.hooks`). Nothing about the crew's tools changes.
+    (:mod:`capfence_crewai.hooks`), and, at the innermost point, the tools the
+    crew runs: each task execution gets views of the crew's tools (same
+    state, checking every call against the hook's decision,
+    :mod:`capfence_crewai.views`) from ``Crew._prepare_tools``. The crew's own
+    tool objects are not changed.
 ``mode="tools"``
     Every tool of every agent and task is replaced by a gated copy
     (:func:`capfence_crewai.tools.wrap_tool`), bound to the agent that uses it.
@@ -31,9 +35,10 @@ both: two records).
 
 Scope: the guard lives on the crew object. ``guard_crew`` changes the crew's
 class, in place, to a cached subclass (same name, fields and behaviour) whose
-``copy()`` passes the guard on (``kickoff_for_each`` runs copies) and whose
+``copy()`` passes the guard on (``kickoff_for_each`` runs copies), whose
 kickoffs re-register the hooks if something (``clear_all_global_hooks()``)
-removed them. Other crews in the process are not gated.
+removed them, and whose ``_prepare_tools`` hands each task execution views of
+its tools (hooks mode). Other crews in the process are not gated.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from capfence.wrapping import ORIGINAL_ATTR, gated_class, is_gated
 from capfence_crewai import hooks
 from capfence_crewai.guard import DEFAULT_CAPABILITY, DEFAULT_MODE, MODES, CrewGuard, Mode, guard_of, set_guard
 from capfence_crewai.tools import wrap_tool
+from capfence_crewai.views import view_tools
 
 if TYPE_CHECKING:
     from capfence.gate import Gate
@@ -114,6 +120,7 @@ def attach(crew: Crew, guard: CrewGuard) -> None:
     """Mark ``crew`` as guarded by ``guard`` (class swap in place; see the module docstring)."""
     factories: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = dict.fromkeys(KICKOFFS, _installing)
     factories["copy"] = _copying
+    factories["_prepare_tools"] = _viewing
     crew.__class__ = gated_class(type(crew).__dict__.get(ORIGINAL_ATTR, type(crew)), factories, tag=CREW_TAG)
     set_guard(crew, guard)
 
@@ -155,6 +162,21 @@ def _copying(original: Callable[..., Any]) -> Callable[..., Any]:
         return clone
 
     return copy
+
+
+def _viewing(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``Crew._prepare_tools`` (the tools of one task execution): in hooks mode, views of them."""
+
+    @functools.wraps(original)
+    def _prepare_tools(self: Crew, agent: Any, task: Any, tools: Any, *args: Any, **kwargs: Any) -> Any:
+        prepared = original(self, agent, task, tools, *args, **kwargs)
+        guard = guard_of(self)
+        if guard is None or guard.mode != "hooks":
+            return prepared
+        agent_id = guard.agent_id(agent)
+        return view_tools(prepared, lambda tool: guard.binding(agent_id, tool.name))
+
+    return _prepare_tools
 
 
 # --- tools mode ---------------------------------------------------------------------
