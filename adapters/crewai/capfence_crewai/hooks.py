@@ -59,6 +59,7 @@ from typing import Any
 
 from crewai.hooks.dispatch import InterceptionPoint, get_global_hook_list
 from crewai.hooks.tool_hooks import ToolCallHookContext
+from crewai.tools import BaseTool
 
 from capfence.canonical import NotCanonical, encode
 from capfence.decision import Decision, failure
@@ -191,7 +192,9 @@ def before_tool_call(context: ToolCallHookContext) -> bool | None:
 def _ticketed(context: ToolCallHookContext, pending: _Pending) -> _Pending:
     """An allowed call of a tool the crew runs as a view gets a ticket its body redeems (see :mod:`capfence_crewai.views`)."""
     tool = getattr(context.tool, "_original_tool", None)
-    if not (pending.decision.allowed and pending.binding and pending.view and isinstance(context.tool_input, Mapping) and is_view(tool)):
+    if not (pending.decision.allowed and pending.binding and pending.view and isinstance(context.tool_input, Mapping)):
+        return pending
+    if not (isinstance(tool, BaseTool) and is_view(tool)):  # a tool without a view: the hook's decision is all there is
         return pending
     try:
         args_text = pending.view.args_text

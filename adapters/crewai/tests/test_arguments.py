@@ -264,6 +264,32 @@ def test_a_later_hook_rewriting_the_input_gets_it_decided_again(
 
 
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
+def test_a_rewrite_inside_delegated_work_is_decided_again(tmp_path: Path, native: bool) -> None:
+    """The Operator delegates to the Researcher, whose executor for that work is built outside the crew's task loop."""
+    from crewai.hooks.dispatch import InterceptionPoint, register_scoped, scoped_hooks
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(textwrap.dedent(POLICY) + "  - id: delegation\n    capability: crew.delegate\n")
+    name = "delegate_work_to_coworker" if native else "Delegate work to coworker"
+    delegate = call(name, task="List the files", context="inventory", coworker="Researcher")
+    crew, _, researcher = build_crew(tmp_path, [delegate, final()], [call("shell", command="ls"), final(), final()], native=native,
+                                     delegation=True)
+    with ActionRuntime.from_policy(policy, audit_log=tmp_path / "audit.db") as rt:
+        guard_crew(crew, gate=rt, capabilities={**CAPABILITIES, "Delegate work to coworker": "crew.delegate"})
+        with scoped_hooks():
+            register_scoped(InterceptionPoint.PRE_TOOL_CALL, rewrite)
+            crew.kickoff()
+        rows = [(r["agent_id"], r["capability"], r["decision"]) for r in audit_rows(rt.audit_log)]
+    assert ran(tmp_path / "shell.log") == []
+    assert rows == [
+        ("Operator", "crew.delegate", "allow"),
+        ("Researcher", "shell.execute", "allow"),  # "ls", as the model asked
+        ("Researcher", "shell.execute", "deny"),  # what the later hook made of it, decided at the tool
+    ]
+    assert saw(researcher, "CapFence deny: destructive command [rule no-rm]")
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
 def test_a_later_hook_rewriting_the_input_to_an_allowed_call_runs_it_decided(runtime: ActionRuntime, tmp_path: Path,
                                                                              native: bool) -> None:
     """The rewritten call is allowed: it runs, on its own decision record (not on the one for the original input)."""
@@ -350,8 +376,16 @@ def test_each_execution_has_its_own_decision_record(runtime: ActionRuntime, tmp_
 
 
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
-def test_views_share_the_tools_state(runtime: ActionRuntime, tmp_path: Path, native: bool) -> None:
-    """Hooks mode runs views of the crew's tools: usage counts and limits behave exactly as without CapFence; the tool is unchanged."""
+def test_views_keep_the_tools_own_state(runtime: ActionRuntime, tmp_path: Path, native: bool) -> None:
+    """Hooks mode runs views of the crew's tools. A payment a later hook redirects (bob -> eve) is decided again, and
+    everything else is as without CapFence: the usage count and limit are the tool's own (the view shares its state;
+    CrewAI's ReAct path counts a call twice, so the limit of 2 stops bob's payment there), and the tool is unchanged."""
+    from crewai.hooks.dispatch import InterceptionPoint, register_scoped, scoped_hooks
+
+    def bob_to_eve(context: Any) -> None:
+        if context.tool_input.get("to") == "bob":
+            context.tool_input["to"] = "eve"
+
     script = [call("pay", to="ann", amount=1), call("pay", to="bob", amount=2), call("pay", to="cid", amount=3), final()]
     seen = {}
     for guarded in (False, True):
@@ -360,8 +394,10 @@ def test_views_share_the_tools_state(runtime: ActionRuntime, tmp_path: Path, nat
         crew, payer = payment_crew(tmp_path, script, native=native, pay=pay)
         if guarded:
             guard_crew(crew, gate=runtime, capabilities=PAYMENTS)
-        crew.kickoff()
+        with scoped_hooks():
+            register_scoped(InterceptionPoint.PRE_TOOL_CALL, bob_to_eve)
+            crew.kickoff()
         seen[guarded] = (ran(tmp_path / str(guarded) / "pay.log"), pay.current_usage_count, saw(payer, "usage limit of 2"))
         assert type(pay) is PayTool and crew.agents[0].tools[0] is pay
-    assert seen[True] == seen[False]
-    assert seen[True][1:] == (2, True)
+    assert seen[True] == seen[False] == ((["ann 1"] if not native else ["ann 1", "eve 2"]), 2, True)
+    assert [payload["to"] for _, payload in decisions(runtime)] == ["ann", "bob", "eve", "cid"]
