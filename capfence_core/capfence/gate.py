@@ -162,12 +162,13 @@ class Binding:
         return self.run_decided(key, decision, view, run)
 
     def run_decided(self, key: int, decision: Decision, view: CallView, run: Callable[[], T]) -> T:
-        """``run()`` on ``decision``, made elsewhere for exactly ``view``'s arguments, recording ran/tool_error.
+        """``run()`` on an allowed ``decision`` made for exactly ``view``'s arguments; records ran/tool_error.
 
-        For an adapter whose decision is made at one point of the framework (a hook)
-        and whose tool body is reached at another: the body checks that its
-        arguments are the decided ones, then runs here. Gated entry points nested
-        under ``key`` with the same arguments run on this decision (:meth:`decided_already`).
+        :meth:`call` ends here. So does an adapter whose decision is made at one point
+        of the framework (a hook) and whose tool body is reached at another: the body
+        checks that its arguments are the decided ones (by their canonical text), then
+        runs here, once. Gated entry points nested under ``key`` with the same arguments
+        run on this decision (:meth:`decided_already`).
         """
         with self._running(key, view):
             return self._run(decision, view, run)
