@@ -246,15 +246,16 @@ LATE_HOOKS: dict[str, Callable[[Crew], AbstractContextManager[Any]]] = {
 }
 
 
+@pytest.mark.parametrize("how", ["kickoff", "akickoff"])
 @pytest.mark.parametrize("late", list(LATE_HOOKS))
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
 def test_a_later_hook_rewriting_the_input_gets_it_decided_again(
-    runtime: ActionRuntime, tmp_path: Path, native: bool, late: str
+    runtime: ActionRuntime, tmp_path: Path, native: bool, late: str, how: str
 ) -> None:
     crew, operator, _ = build_crew(tmp_path, [call("shell", command="ls"), final()], [final()], native=native)
     guard_crew(crew, gate=runtime, capabilities=CAPABILITIES)
     with LATE_HOOKS[late](crew):
-        crew.kickoff()
+        crew.kickoff() if how == "kickoff" else asyncio.run(crew.akickoff())
     assert ran(tmp_path / "shell.log") == [], "the body never ran, neither with the rewritten command nor on the decision for 'ls'"
     assert decisions(runtime) == [("allow", {"command": "ls"}), ("deny", {"command": REWRITE_TO})]
     (first, detail), (second, _) = outcomes(runtime)
@@ -363,12 +364,13 @@ class FlakyShell(BaseTool):
         return f"output of {command}"
 
 
+@pytest.mark.parametrize("how", ["kickoff", "akickoff"])
 @pytest.mark.parametrize("mode", ["hooks", "tools"])
-def test_each_execution_has_its_own_decision_record(runtime: ActionRuntime, tmp_path: Path, mode: str) -> None:
+def test_each_execution_has_its_own_decision_record(runtime: ActionRuntime, tmp_path: Path, mode: str, how: str) -> None:
     flaky = FlakyShell(log_path=str(tmp_path / "shell.log"))
     crew, operator, _ = build_crew(tmp_path, [call("shell", command="ls"), final()], [final()], native=False, shell=flaky)
     guard_crew(crew, gate=runtime, capabilities=CAPABILITIES, mode=mode)  # type: ignore[arg-type]
-    crew.kickoff()
+    crew.kickoff() if how == "kickoff" else asyncio.run(crew.akickoff())
     assert ran(tmp_path / "shell.log") == ["ls", "ls"], "CrewAI ran the failing tool a second time"
     assert decisions(runtime) == [("allow", {"command": "ls"}), ("allow", {"command": "ls"})]
     assert [o for o, _ in outcomes(runtime)] == ["tool_error", "ran"]
