@@ -159,6 +159,17 @@ class Binding:
             if on_block is None:
                 raise blocked_error(decision)
             return on_block(decision)
+        return self.run_decided(key, decision, view, run)
+
+    def run_decided(self, key: int, decision: Decision, view: CallView, run: Callable[[], T]) -> T:
+        """``run()`` on an allowed ``decision`` made for exactly ``view``'s arguments; records ran/tool_error.
+
+        :meth:`call` ends here. So does an adapter whose decision is made at one point
+        of the framework (a hook) and whose tool body is reached at another: the body
+        checks that its arguments are the decided ones (by their canonical text), then
+        runs here, once. Gated entry points nested under ``key`` with the same arguments
+        run on this decision (:meth:`decided_already`).
+        """
         with self._running(key, view):
             return self._run(decision, view, run)
 
@@ -175,6 +186,12 @@ class Binding:
             if on_block is None:
                 raise blocked_error(decision)
             return on_block(decision)
+        return await self.arun_decided(key, decision, view, run)
+
+    async def arun_decided(self, key: int, decision: Decision, view: CallView, run: Callable[[], Awaitable[T]]) -> T:
+        """Async :meth:`run_decided`: the outcome is written in a worker thread."""
+        import asyncio
+
         try:
             with self._running(key, view):
                 result = await run()
