@@ -28,9 +28,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from capfence.callables import call_payload
 from capfence.decision import Decision
 from capfence.gated_attributes import Extension, function_attribute, substitute, substitute_items
+from capfence_crewai.arguments import bind
 
 FUNCTION_FIELDS = ("func",)
 RAW_READERS = ("run", "_run", "arun", "_arun")
@@ -54,13 +54,11 @@ def extension(cls: type) -> Extension:
 
 def function_payload(tool: Any, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     """What the policy sees for a call of ``tool.func``: the arguments bound to its signature."""
-    from capfence_crewai.tools import tool_payload
-
     try:
         signature: inspect.Signature | None = inspect.signature(fn)
     except (TypeError, ValueError):
         signature = None
-    return tool_payload(signature, args, kwargs) if signature is not None else call_payload(None, args, kwargs)
+    return bind(signature, args, kwargs)
 
 
 class GatedToolCheckpoint:
