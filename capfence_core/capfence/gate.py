@@ -70,7 +70,8 @@ class Binding:
     """Seconds a held call waits for a human decision before giving up (None: do not wait)."""
     call_id: str | None = None
     """The framework's id of the one call being decided; adapters set it per call with
-    ``dataclasses.replace(binding, call_id=...)`` so a re-run of that call is audited once."""
+    ``dataclasses.replace(binding, call_id=...)``; a re-run that is blocked again with the same
+    arguments reuses its record, and every execution gets a record of its own."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Binding:
         """Bindings are immutable and the gate is a shared service: a deep copy of a gated tool shares both."""
