@@ -91,6 +91,8 @@ FS_GAPS = [
     ("filesystem.read", {"path": "/dev/fd/7"}, "deny", ANY),
     ("filesystem.read", {"path": "/proc/self/environ"}, "deny", "fs-secret-files"),
     ("filesystem.read", {"path": "/proc/1/task/1/environ"}, "deny", "fs-secret-files"),
+    ("filesystem.read", {"path": "/proc/self/mem"}, "deny", "fs-secret-files"),
+    ("filesystem.read", {"path": "/proc/self/root/dev/mem"}, "deny", "fs-secret-files"),
     ("filesystem.write", {"path": "/proc/self/cwd/notes.txt"}, "deny", "fs-secrets"),
     ("filesystem.write", {"path": "/proc/self/root/srv/app/notes.md"}, "allow", "fs-write-workspace"),  # it is /srv/app/notes.md
     # -- SSH keys and other key material, whatever the name, wherever the .ssh directory
