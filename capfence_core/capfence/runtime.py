@@ -261,8 +261,11 @@ class ActionRuntime:
 
     def _notify(self, view: CallView, decision: Decision) -> None:
         """Call ``capfence_on_decision`` through pluggy (wrappers included); an observer that raises is logged and stops no other."""
+        hook = self._plugins.hook.capfence_on_decision
+        if not hook.get_hookimpls():  # nothing observes: skip pluggy's call machinery on the hot path
+            return
         try:
-            call_isolated(self._plugins.hook.capfence_on_decision, _observe, call=view, decision=decision)
+            call_isolated(hook, _observe, call=view, decision=decision)
         except Exception:  # every implementation is isolated; this is pluggy itself failing
             log.exception("capfence_on_decision failed; ignored")
 

@@ -211,21 +211,33 @@ class SQLiteStore:
         another connection) and :class:`AuditError` for any other failure,
         after which the connection is reopened on the next use.
         """
+        deadline = self._turn()
+        try:
+            yield self._ready(deadline)
+        except (sqlite3.Error, OSError) as exc:
+            raise self._failed(exc, deadline) from exc
+        finally:
+            self._lock.release()
+
+    def _turn(self) -> Deadline:
+        """Take the lock within the budget in force; return that budget."""
         deadline = self._budget()
         if not self._lock.acquire(timeout=deadline.remaining()):
             raise deadline.busy("queued behind other writers in this process")
-        try:
-            conn = self._connection(deadline)
-            self._bound_busy_wait(conn, deadline)
-            yield conn
-        except (sqlite3.Error, OSError) as exc:
-            self._head = None
-            if is_busy(exc):
-                raise deadline.busy(f"{exc}; another connection holds the write lock") from exc
-            self._close_connection()
-            raise AuditError(f"cannot write audit log {self.location}: {exc}") from exc
-        finally:
-            self._lock.release()
+        return deadline
+
+    def _ready(self, deadline: Deadline) -> sqlite3.Connection:
+        conn = self._connection(deadline)
+        self._bound_busy_wait(conn, deadline)
+        return conn
+
+    def _failed(self, exc: BaseException, deadline: Deadline) -> AuditError:
+        """The error to raise for a failed write (the connection is reopened on the next use unless it was only busy)."""
+        self._head = None
+        if is_busy(exc):
+            return deadline.busy(f"{exc}; another connection holds the write lock")
+        self._close_connection()
+        return AuditError(f"cannot write audit log {self.location}: {exc}")
 
     def _bound_busy_wait(self, conn: sqlite3.Connection, deadline: Deadline) -> None:
         """Let SQLite wait for other connections only for what is left of the budget (in 10 ms steps, rounded down)."""
@@ -235,9 +247,17 @@ class SQLiteStore:
             self._busy_ms = busy_ms
 
     def append(self, record: Mapping[str, object]) -> int:
-        """Chain and commit ``record``; return its sequence number. Raises :class:`AuditError`."""
-        with self._writing() as conn:
-            return self._append(conn, record)
+        """Chain and commit ``record``; return its sequence number. Raises :class:`AuditError`.
+
+        (:meth:`_writing` spelled out: every call appends, and a generator context manager costs more than the rest.)
+        """
+        deadline = self._turn()
+        try:
+            return self._append(self._ready(deadline), record)
+        except (sqlite3.Error, OSError) as exc:
+            raise self._failed(exc, deadline) from exc
+        finally:
+            self._lock.release()
 
     def _append(self, conn: sqlite3.Connection, record: Mapping[str, object]) -> int:
         """Insert the next record of the chain.
