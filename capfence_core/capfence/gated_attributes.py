@@ -253,3 +253,27 @@ def _block(decision: Decision, on_block: Callable[[Decision], Any] | None) -> An
         raise blocked_error(decision)
     return on_block(decision)
 
+
+
+def field_reader(name: str) -> Callable[[Any], Any]:
+    """Reads a pydantic model's field ``name`` from the instance's ``__dict__`` (past any gated attribute)."""
+
+    def read(obj: Any) -> Any:
+        return obj.__dict__.get(name)
+
+    return read
+
+
+def raw_field(obj: Any, name: str) -> Any:
+    """The raw value of ``obj``'s field ``name``, as stored."""
+    return obj.__dict__.get(name)
+
+
+def field_writer(name: str) -> Callable[[Any, Any], None]:
+    """Sets a pydantic model's field ``name`` as assignment would (the value stored, the field marked as set)."""
+
+    def write(obj: Any, value: Any) -> None:
+        obj.__dict__[name] = value
+        obj.__pydantic_fields_set__.add(name)
+
+    return write

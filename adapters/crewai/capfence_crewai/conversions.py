@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from capfence.decision import Decision
-from capfence.gated_attributes import Extension, function_attribute, substitute, substitute_items
+from capfence.gated_attributes import Extension, field_reader, field_writer, function_attribute, raw_field, substitute, substitute_items
 from capfence_crewai.arguments import bind
 
 FUNCTION_FIELDS = ("func",)
@@ -43,11 +43,11 @@ ORIGINAL_TYPE_KEY = "capfence_tool_type"
 def extension(cls: type) -> Extension:
     """What a gated CrewAI tool class gets on top of its gated entry points."""
     fields = tuple(name for name in FUNCTION_FIELDS if name in getattr(cls, "model_fields", {}))
-    members: dict[str, Any] = {"model_dump": _checkpointed(substitute(cls.model_dump, fields, _raw_field))}  # type: ignore[attr-defined]
+    members: dict[str, Any] = {"model_dump": _checkpointed(substitute(cls.model_dump, fields, raw_field))}  # type: ignore[attr-defined]
     if not fields:
         return Extension(members=members)
     for name in fields:
-        members[name] = function_attribute(_field(name), payload=function_payload, on_block=_block, write=_set_field(name))
+        members[name] = function_attribute(field_reader(name), payload=function_payload, on_block=_block, write=field_writer(name))
     members["__iter__"] = substitute_items(cls.__iter__, fields)  # type: ignore[attr-defined]
     return Extension(raw_readers=RAW_READERS, members=members)
 
@@ -94,25 +94,6 @@ def _checkpointed(dump: Callable[..., Any]) -> Callable[..., Any]:
 
     model_dump.__doc__ = dump.__doc__
     return model_dump
-
-
-def _field(name: str) -> Callable[[Any], Any]:
-    def read(tool: Any) -> Any:
-        return tool.__dict__.get(name)
-
-    return read
-
-
-def _raw_field(tool: Any, name: str) -> Any:
-    return tool.__dict__.get(name)
-
-
-def _set_field(name: str) -> Callable[[Any, Any], None]:
-    def write(tool: Any, value: Any) -> None:
-        tool.__dict__[name] = value
-        tool.__pydantic_fields_set__.add(name)
-
-    return write
 
 
 def _block(tool: Any, decision: Decision) -> Any:

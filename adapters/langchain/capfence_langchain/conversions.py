@@ -46,7 +46,7 @@ import capfence
 from capfence.callables import call_payload
 from capfence.decision import Decision
 from capfence.errors import CapFenceError
-from capfence.gated_attributes import Extension, function_attribute, substitute, substitute_items
+from capfence.gated_attributes import Extension, field_reader, field_writer, function_attribute, raw_field, substitute, substitute_items
 from capfence.wrapping import is_gated
 from capfence_langchain.errors import blocked_error
 
@@ -65,8 +65,8 @@ def extension(cls: type) -> Extension:
     if not fields:
         return Extension(members=members)
     for name in fields:
-        members[name] = function_attribute(_field(name), payload=function_payload, on_block=_raise, write=_set_field(name))
-    members["model_dump"] = substitute(cls.model_dump, fields, _raw_field)  # type: ignore[attr-defined]
+        members[name] = function_attribute(field_reader(name), payload=function_payload, on_block=_raise, write=field_writer(name))
+    members["model_dump"] = substitute(cls.model_dump, fields, raw_field)  # type: ignore[attr-defined]
     members["__iter__"] = substitute_items(cls.__iter__, fields)  # type: ignore[attr-defined]
     return Extension(raw_readers=("_run", "_arun"), members=members)
 
@@ -141,25 +141,6 @@ def _with_fallbacks(original: Callable[..., Any]) -> Callable[..., Any]:
 
     with_fallbacks.__doc__ = original.__doc__
     return with_fallbacks
-
-
-def _field(name: str) -> Callable[[Any], Any]:
-    def read(tool: Any) -> Any:
-        return tool.__dict__.get(name)
-
-    return read
-
-
-def _raw_field(tool: Any, name: str) -> Any:
-    return tool.__dict__.get(name)
-
-
-def _set_field(name: str) -> Callable[[Any, Any], None]:
-    def write(tool: Any, value: Any) -> None:
-        tool.__dict__[name] = value
-        tool.__pydantic_fields_set__.add(name)
-
-    return write
 
 
 def _raise(tool: BaseTool, decision: Decision) -> Any:

@@ -53,7 +53,6 @@ audit log is the record of them.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
@@ -66,7 +65,6 @@ from capfence.decision import Decision, failure
 from capfence.errors import CapFenceError
 from capfence.gate import Binding, tool_body
 from capfence.gated_attributes import install
-from capfence.policy.view import CallView
 from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class, is_gated
 from capfence_langchain import conversions
 from capfence_langchain.arguments import ArgumentsChanged, Parsed, Snapshot, checked_to_args_and_kwargs, parse, payload_of, prepared
@@ -177,7 +175,7 @@ def _through(tool: BaseTool, guards: list[_Guard], payload: Mapping[str, Any], b
 
     taken = guard.ticket.take(guard.binding.call_id, payload) if guard.ticket is not None else None
     if taken is not None:
-        return _on_decided(guard.binding, *taken, inner)
+        return guard.binding.run_decided(guard.key(tool), *taken, inner)
     return guard.binding.call(guard.key(tool), payload, inner, lambda decision: guard.on_block(tool, payload, decision))
 
 
@@ -192,30 +190,8 @@ async def _athrough(tool: BaseTool, guards: list[_Guard], payload: Mapping[str, 
 
     taken = guard.ticket.take(guard.binding.call_id, payload) if guard.ticket is not None else None
     if taken is not None:
-        return await _aon_decided(guard.binding, *taken, inner)
+        return await guard.binding.arun_decided(guard.key(tool), *taken, inner)
     return await guard.binding.acall(guard.key(tool), payload, inner, lambda decision: guard.on_block(tool, payload, decision))
-
-
-def _on_decided(binding: Binding, decision: Decision, view: CallView, run: Callable[[], Any]) -> Any:
-    """Run on the middleware's decision and record its outcome."""
-    try:
-        result = run()
-    except BaseException as exc:
-        binding.gate.record_outcome(decision, "tool_error", repr(exc), view=view)
-        raise
-    binding.gate.record_outcome(decision, "ran", view=view)
-    return result
-
-
-async def _aon_decided(binding: Binding, decision: Decision, view: CallView, run: Callable[[], Awaitable[Any]]) -> Any:
-    """Async :func:`_on_decided`: the outcome is written off the event loop."""
-    try:
-        result = await run()
-    except BaseException as exc:
-        await asyncio.to_thread(binding.gate.record_outcome, decision, "tool_error", repr(exc), view=view)
-        raise
-    await asyncio.to_thread(binding.gate.record_outcome, decision, "ran", view=view)
-    return result
 
 
 def _kept_changing(tool: BaseTool, guards: list[_Guard]) -> Any:
