@@ -161,3 +161,20 @@ def test_cache_is_bounded_and_results_do_not_depend_on_it(tmp_path: Path, monkey
 def test_every_replayed_value_is_an_action(tmp_path: Path) -> None:
     document = _replay_json(observed_log(tmp_path), "--policy", PRODUCTION)
     assert {r["replayed"] for r in document["records"]} <= set(ACTIONS)
+
+
+def test_a_record_that_lost_what_decided_is_unreplayable_not_changed(tmp_path: Path, write_policy) -> None:
+    """A payload nested past the audit form's depth was once stored as ``<nested too deep>`` with ``truncated=0``, and
+    replaying it under the same policy reported ``newly_allowed``. It is now marked truncated and not replayed."""
+    policy = write_policy("deny:\n  - capability: '*'\n    contains: rm -rf\nallow:\n  - capability: '*'\n")
+    deep: object = "rm -rf /"
+    for _ in range(70):
+        deep = {"x": deep}
+    audit = tmp_path / "audit.db"
+    record_calls(audit, policy, [("shell.execute", {"command": deep}), ("shell.execute", {"command": "ls"})])
+    run("export", "--audit-log", audit, "-o", tmp_path / "audit.jsonl")
+    for source in (tmp_path / "audit.jsonl", audit):
+        document = _replay_json(source, "--policy", policy)
+        assert document["summary"]["unreplayable"] == 1 and document["summary"]["replayed"] == 1
+        assert [r["changed"] for r in document["records"]] == [False]
+        assert document["summary"]["unreplayable_records"][0]["reason"] == "payload was truncated when recorded"
