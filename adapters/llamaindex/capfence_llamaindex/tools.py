@@ -51,8 +51,9 @@ the refused ``query_engine``/``retriever``) are in
 Inside a workflow agent, each decision carries the call's id
 (``"llamaindex:<run id>:<tool call id>"``), read from the running workflow step.
 When the workflow replays a step (a tool that waited for a human with
-``ctx.wait_for_event`` runs its step again), the replayed call reuses the
-recorded decision instead of writing a second one.
+``ctx.wait_for_event`` runs its step again), the replayed call is decided and
+recorded again: one decision record per execution (a replay that is blocked
+again with the same arguments reuses its record).
 """
 
 from __future__ import annotations
