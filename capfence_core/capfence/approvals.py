@@ -1,7 +1,7 @@
 """Approval requests: create, decide, expire, consume.
 
 A ``require_approval`` decision holds the call and files a request bound to a
-digest of (tool, capability, canonical arguments, agent, policy digest). The
+digest of (tool, capability, canonical arguments, agent, environment, policy digest). The
 request lives in the audit database, so it survives restarts, and every
 transition is also an audit record in the hash chain. The chain is the source
 of truth: a row of the ``approvals`` table is acted on only when the latest
@@ -91,12 +91,15 @@ class ApprovalRequest:
 
 
 def call_digest(view: CallView, policy_digest: str | None) -> str:
-    """The digest an approval is bound to: tool, capability, agent, policy and the arguments' lossless encoding.
+    """The digest an approval is bound to: tool, capability, agent, environment, policy and the arguments' lossless encoding.
 
-    Raises :class:`~capfence.canonical.NotCanonical` for arguments that have no
+    (The environment is something a rule can test, and runtimes of several
+    environments may share one audit store.) Raises
+    :class:`~capfence.canonical.NotCanonical` for arguments that have no
     lossless encoding: such a call can never be approved.
     """
-    body = json.dumps([view.tool, view.capability, view.args_digest, view.agent_id, policy_digest], separators=(",", ":"))
+    identity = [view.tool, view.capability, view.args_digest, view.agent_id, policy_digest, view.environment]
+    body = json.dumps(identity, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
 
 
