@@ -44,7 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from capfence.audit.approval_events import KIND, chained_problem, event_detail
+from capfence.audit.approval_events import KIND, chained_problem, event_detail, shown_digest
 from capfence.audit.payload import TRUNCATED_KEY
 from capfence.audit.record import event_record, now
 from capfence.canonical import NotCanonical
@@ -182,6 +182,8 @@ class Approvals:
     def _create(self, tx: Transaction, view: CallView, held: Decision, digest: str, timeout: float, seq: int) -> None:
         request_id, expires = str(held.approval_id), _later(timeout)
         payload = stored_arguments(view)
+        shown = {"agent_id": view.agent_id, "framework": view.framework, "tool": view.tool, "capability": view.capability,
+                 "payload": payload, "policy_digest": held.policy_digest, "rule": held.rule}
         tx.execute(
             "INSERT INTO approvals (id, created, expires, agent_id, framework, tool, capability, payload, digest,"
             " policy_digest, rule, status, decision_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -204,7 +206,8 @@ class Approvals:
             {
                 **event_record(
                     KIND, f"approval request {request_id} created",
-                    **event_detail(request_id, "pending", None, digest=digest, expires=expires, decided_by=None),
+                    **event_detail(request_id, "pending", None, digest=digest, expires=expires, decided_by=None,
+                                   shown=shown_digest(shown)),
                 ),
                 "ref": seq,
                 "agent_id": view.agent_id,
@@ -245,7 +248,7 @@ class Approvals:
             raise ApprovalStateError(f"approval request {request.id} is {state}; cannot change it to {target}")
         decided_by = changes.pop("decided_by", request.decided_by)
         detail = event_detail(request.id, target, request.status, digest=request.digest, expires=request.expires, decided_by=decided_by,
-                              **changes)
+                              shown=shown_digest(asdict(request)), **changes)
         tx.append(
             {
                 **event_record(KIND, f"approval request {request.id} {target}", **detail),
