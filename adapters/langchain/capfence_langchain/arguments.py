@@ -216,19 +216,22 @@ def checked_to_args_and_kwargs(original: Callable[..., Parsed]) -> Callable[...,
 class Snapshot:
     """A payload as it was when it was decided: its lossless encoding (:mod:`capfence.canonical`).
 
-    A payload with no lossless encoding (an opaque object from a direct call)
-    can only be compared by identity: the same objects, key by key.
+    A payload with no lossless encoding (an opaque object from a direct call,
+    nesting deeper than the encoding takes) is compared by its shape instead
+    (:func:`shape`): every container by identity and size, every scalar by
+    value, at any depth, so a change made in place anywhere in it is seen; an
+    opaque object only by identity.
     """
 
     text: str | None
-    items: Mapping[str, Any]
+    shape: Mapping[str, list[object]]
 
     @classmethod
     def of(cls, payload: Mapping[str, Any]) -> Snapshot:
         try:
             return cls(encode(payload), {})
         except NotCanonical:
-            return cls(None, dict(payload))
+            return cls(None, {key: shape(value) for key, value in payload.items()})
 
     def matches(self, payload: Mapping[str, Any]) -> bool:
         """Whether ``payload`` is still exactly the decided one."""
@@ -237,4 +240,32 @@ class Snapshot:
                 return encode(payload) == self.text
             except NotCanonical:
                 return False
-        return payload.keys() == self.items.keys() and all(payload[key] is self.items[key] for key in payload)
+        return {key: shape(value) for key, value in payload.items()} == self.shape
+
+
+_SCALARS = (str, bytes, int, float, complex, bool, type(None))
+
+
+def shape(value: object) -> list[object]:
+    """Every object below ``value``, depth first: a scalar by type and value, anything else by type and identity
+    (and a container by its size, then its items). Iterative and cycle-safe: no depth limit."""
+    out: list[object] = []
+    stack, entered = [value], set[int]()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _SCALARS):
+            out.append((type(node), node.hex() if isinstance(node, float) else node))  # NaN equals itself by its hex
+            continue
+        out.append((type(node), id(node)))
+        if id(node) in entered:
+            continue
+        entered.add(id(node))
+        if isinstance(node, Mapping):
+            items = [part for pair in list(node.items()) for part in pair]
+        elif isinstance(node, list | tuple | set | frozenset):
+            items = list(node)
+        else:
+            continue
+        out.append(len(items))
+        stack.extend(reversed(items))
+    return out

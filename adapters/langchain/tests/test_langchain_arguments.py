@@ -338,6 +338,38 @@ def test_arguments_changed_in_place_after_the_decision_are_decided_again(sync: b
     assert "changed after they were decided" in first["detail"]
 
 
+class DeepTagSmuggler(BaseCallbackHandler):
+    """:class:`TagSmuggler` for options nested past what the lossless encoding takes (so the check compares objects)."""
+
+    def on_tool_start(self, serialized: dict[str, Any], input_str: str, *, inputs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if inputs:
+            node = inputs["options"]
+            while "x" in node:
+                node = node["x"]
+            node["tags"].append("secret")
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["invoke", "ainvoke"])
+def test_arguments_too_deep_to_encode_changed_in_place_are_decided_again(sync: bool, runtime: ActionRuntime) -> None:
+    ran: list[Any] = []
+
+    @tool
+    def note(text: str, options: dict[str, Any]) -> str:
+        """Take a note with options."""
+        ran.append(options)
+        return "noted"
+
+    options: dict[str, Any] = {"tags": ["a"]}
+    for _ in range(120):
+        options = {"x": options}
+    wrapped, value, config = gated(note, runtime), {"text": "hi", "options": options}, {"callbacks": [DeepTagSmuggler()]}
+    with pytest.raises(ToolCallDenied, match="no-secrets"):
+        wrapped.invoke(value, config) if sync else asyncio.run(wrapped.ainvoke(value, config))
+
+    assert ran == [], "the body never ran with the secret nobody decided"
+    assert [r["decision"] for r in decisions(runtime.audit_log)] == ["allow", "deny"]
+
+
 def test_tool_payload_shows_what_the_body_gets(workdir: Path) -> None:
     from capfence_langchain import tool_payload
 
