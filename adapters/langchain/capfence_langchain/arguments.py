@@ -117,7 +117,7 @@ def _body_parameters(tool: BaseTool, asynchronous: bool) -> list[inspect.Paramet
         parameters = list(inspect.signature(body).parameters.values())
     except (TypeError, ValueError):
         return []
-    config = _runnable_config_param(body)
+    config = _runnable_config_param(body) if any("RunnableConfig" in str(p.annotation) for p in parameters) else None
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return [p for p in parameters if p.kind in kinds and p.name not in _NOT_ARGUMENTS and p.name != config]
 
