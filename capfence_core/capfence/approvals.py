@@ -290,6 +290,12 @@ class Approvals:
             self._expire(tx)
             return self._get(tx, request_id)
 
+    def environment(self, request: ApprovalRequest) -> str | None:
+        """The environment of the held call (bound by the request's digest), from the decision record that filed it."""
+        with self.store.transaction() as tx:
+            found = tx.execute("SELECT environment FROM records WHERE seq = ?", (request.decision_seq,)).fetchone()
+        return found[0] if found else None
+
     def list(self, status: str | None = None) -> list[ApprovalRequest]:
         if status is not None and status not in STATUSES:
             raise ApprovalStateError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
