@@ -66,7 +66,7 @@ DISTINCT: list[object] = [
     {1: 0}, {"1": 0}, {True: 0}, {1.0: 0},
     math.nan, "NaN", math.inf, -math.inf, "inf", 0.0, -0.0, None, "null",
     10**5000, 10**5000 + 1, str(10**50), 10**50,
-    [1, 2], [2, 1], (1, 2), Pair(1, 2), {"a": 1, "b": 2}, OrderedDict(a=1, b=2),
+    [1, 2], [2, 1], (1, 2), Pair(1, 2), {"a": 1, "b": 2}, OrderedDict(a=1, b=2), OrderedDict(b=2, a=1),
     Point(1), Point("1"), {"x": 1},
     dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 1, tzinfo=dt.UTC), dt.date(2024, 1, 1), "2024-01-01",
     dt.timedelta(1), UUID(int=1), str(UUID(int=1)),

@@ -18,7 +18,8 @@ instead, which never folds two values the tool could tell apart:
   ``module.Enum.NAME`` for an enum member (a flag's unnamed combination by its
   value, ``module.Flag(8)``);
 * mapping keys of any encodable type keep their type (``{1:0}`` is not
-  ``{"1":0}``); sets and mappings are ordered by their elements' encodings.
+  ``{"1":0}``); sets and mappings are ordered by their elements' encodings,
+  except an ``OrderedDict``, whose order is part of its value.
 
 Lone surrogates (undecodable file names) are written as JSON escapes
 (``"\\udcff"``), so the text is always valid UTF-8 and can be stored.
@@ -38,6 +39,7 @@ import json
 import json.encoder
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import Enum
@@ -206,6 +208,8 @@ class _Encoder:
 
     def _mapping(self, value: Mapping[Any, object], depth: int) -> str:
         items = list(value.items())
+        if isinstance(value, OrderedDict):  # its order is part of its value (OrderedDict(a=1, b=2) != OrderedDict(b=2, a=1))
+            return "{" + ",".join(self.encode(key, depth) + ":" + self._item(key, item, depth) for key, item in items) + "}"
         if all(type(key) is str for key, _ in items):  # as JSON orders them (sort_keys)
             items.sort(key=lambda kv: str(kv[0]))
             entries = [_text(key) + ":" + self._item(key, item, depth) for key, item in items]
