@@ -82,6 +82,27 @@ def test_approval_is_single_use_and_bound_to_the_arguments(setup):
         assert again not in (request_id, other) and ran == [10]
 
 
+def test_an_approval_is_bound_to_the_environment(tmp_path):
+    """Staging and production share one audit store and policy: approving the staging call never runs it in production."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("require_approval:\n  - id: deploys\n    capability: deploy.run\n    environment: [staging, production]\n")
+    ran: list[str] = []
+
+    def deploy(service: str) -> str:
+        ran.append(service)
+        return "deployed"
+
+    with ActionRuntime.from_policy(policy, audit_log=tmp_path / "audit.db", environment="staging") as staging, \
+         ActionRuntime.from_policy(policy, audit_log=tmp_path / "audit.db", environment="production") as production:
+        in_staging = CapFenceTool(tool=deploy, agent_id="ops", capability="deploy.run", gate=staging)
+        in_production = CapFenceTool(tool=deploy, agent_id="ops", capability="deploy.run", gate=production)
+        request_id = held_id(in_staging, service="db")
+        staging.approvals.approve(request_id, by="alice")
+        assert held_id(in_production, service="db") != request_id
+        assert ran == []
+        assert in_staging(service="db") == "deployed" and ran == ["db"]
+
+
 def test_denied_request_denies_every_retry(setup):
     policy, audit = setup
     ran: list[int] = []

@@ -166,6 +166,23 @@ def test_digest_swapped_onto_another_call_runs_nothing(gate, tmp_path: Path, key
     assert_unbacked(audit, key, small)
 
 
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("payload", '{"amount":5}'), ("capability", "payments.quick"), ("tool", "lunch"), ("agent_id", "intern"), ("rule", "quick")],
+)
+def test_what_a_human_is_shown_edited_cannot_be_approved(gate, tmp_path: Path, key: str | None, column: str, value: str) -> None:
+    """The row shows a harmless call while its digest is still the held one: approving it would let the real call run."""
+    runtime, refund, ran = gate
+    audit = tmp_path / "audit.db"
+    request_id = held(refund, amount=500_000)
+    sql(audit, f"UPDATE approvals SET {column} = ? WHERE id = ?", (value, request_id))
+    with pytest.raises(ApprovalStateError, match=f"approval request {request_id} is not backed by the audit chain"):
+        runtime.approvals.approve(request_id, by="alice")
+    assert "in the table differ from the chain" in denied_unbacked(refund, request_id, amount=500_000)
+    assert ran == [] and row(audit, request_id)["status"] == "pending"
+    assert_unbacked(audit, key, request_id)
+
+
 def test_forged_row_runs_nothing(gate, tmp_path: Path, key: str | None) -> None:
     _, refund, ran = gate
     audit = tmp_path / "audit.db"

@@ -33,6 +33,13 @@ class Shade(enum.Enum):
     RED = 1
 
 
+class Perm(enum.Flag, boundary=enum.KEEP):
+    """A flag whose pseudo-members (no flag, an unnamed bit) have no name."""
+
+    READ = 1
+    WRITE = 2
+
+
 @dataclasses.dataclass
 class Point:
     x: object
@@ -59,13 +66,14 @@ DISTINCT: list[object] = [
     {1: 0}, {"1": 0}, {True: 0}, {1.0: 0},
     math.nan, "NaN", math.inf, -math.inf, "inf", 0.0, -0.0, None, "null",
     10**5000, 10**5000 + 1, str(10**50), 10**50,
-    [1, 2], [2, 1], (1, 2), Pair(1, 2), {"a": 1, "b": 2}, OrderedDict(a=1, b=2),
+    [1, 2], [2, 1], (1, 2), Pair(1, 2), {"a": 1, "b": 2}, OrderedDict(a=1, b=2), OrderedDict(b=2, a=1),
     Point(1), Point("1"), {"x": 1},
     dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 1, tzinfo=dt.UTC), dt.date(2024, 1, 1), "2024-01-01",
     dt.timedelta(1), UUID(int=1), str(UUID(int=1)),
     PurePosixPath("a/b"), PureWindowsPath("a/b"), "a/b",
     nested(70, "a"), nested(70, "b"), nested(70, 1), nested(71, "a"),
     "\udcff", "\\udcff", "é", "e\u0301",
+    Perm(0), Perm(8), Perm(16), Perm.READ, Perm.READ | Perm.WRITE, Perm.READ | Perm(8), 0, 8,
 ]
 """Pairwise different values (to a tool): no two may share an encoding."""
 
@@ -142,6 +150,30 @@ def test_values_without_a_lossless_form_are_refused(value: object, why: str) -> 
         canonical.encode(value)
 
 
+class BrokenZone(dt.tzinfo):
+    def utcoffset(self, when: dt.datetime | None) -> dt.timedelta:
+        raise RuntimeError("no offset today")
+
+
+@dataclasses.dataclass
+class Unset:
+    x: int = dataclasses.field(init=False)
+
+
+class BrokenMapping(dict[str, int]):
+    def items(self) -> Any:
+        raise KeyError("gone")
+
+
+@pytest.mark.parametrize("value", [dt.datetime(2024, 1, 1, tzinfo=BrokenZone()), Unset(), BrokenMapping(a=1)],
+                         ids=["tzinfo", "unset-field", "mapping"])
+def test_a_value_that_fails_while_encoded_is_refused(value: object) -> None:
+    """Whatever a value raises while it is read is :class:`NotCanonical` (nothing can be bound to it), never another error."""
+    with pytest.raises(canonical.NotCanonical, match="could not be encoded"):
+        canonical.encode({"doc": value})
+    assert canonical.same_arguments({"doc": value}, "{}") is False
+
+
 def test_a_cycle_is_refused_but_a_shared_value_is_not() -> None:
     loop: list[object] = []
     loop.append(loop)
@@ -193,6 +225,36 @@ def test_arguments_with_no_lossless_form_can_never_be_approved(runtime: Callable
     assert "cannot be approved: a object value has no lossless encoding" in decision.reason
     assert rt.approvals.list() == []
     assert [r["decision"] for r in audit_rows(tmp_path / "audit.db", "decision")] == ["deny"]
+
+
+def test_a_call_with_a_call_id_and_an_odd_value_gets_its_decision_recorded(runtime: Callable[..., ActionRuntime], audit_rows: Any,
+                                                                            tmp_path: Path) -> None:
+    """Arguments that fail to encode bind nothing; the call is still decided by the policy and recorded (not an audit failure)."""
+    rt = runtime(GATE)
+    for doc in (Perm(0), Unset()):
+        decision = rt.evaluate("shell.execute", {"command": "ls", "doc": doc}, agent_id="a", call_id="c1")
+        assert (decision.action, decision.record_id is not None) == ("allow", True), decision.reason
+    assert [r["decision"] for r in audit_rows(tmp_path / "audit.db", "decision")] == ["allow", "allow"]
+
+
+def test_a_lone_surrogate_can_be_approved_and_is_shown_escaped(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+    """An undecodable file name (``os.fsdecode`` gives lone surrogates) is held, shown as a JSON escape, and runs once approved."""
+    rt = runtime(POLICY)
+    ran: list[object] = []
+
+    def write(doc: object) -> None:
+        ran.append(doc)
+
+    tool = CapFenceTool(tool=write, agent_id="a", capability="data.write", gate=rt)
+    with pytest.raises(ApprovalRequired) as held:
+        tool(doc="/tmp/\udcff")
+    [request] = rt.approvals.list("pending")
+    assert request.payload == '{"doc":"/tmp/\\udcff"}' and json.loads(request.payload) == {"doc": "/tmp/\udcff"}
+    rt.approvals.approve(str(held.value.request_id), by="reviewer")
+    with pytest.raises(ApprovalRequired):
+        tool(doc="/tmp/\\udcff")  # the text that looks like the escape is another call
+    tool(doc="/tmp/\udcff")
+    assert ran == ["/tmp/\udcff"]
 
 
 def test_approvals_show_displays_exactly_what_will_run(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:

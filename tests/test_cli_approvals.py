@@ -67,3 +67,20 @@ def test_errors_are_one_line(held, tmp_path):
     assert not (tmp_path / "nope.db").exists()
     unknown = run("approvals", "show", "apr_0000", "--audit-log", audit, check=1)
     assert "no approval request" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_show_names_the_environment_of_the_held_call(tmp_path):
+    """Two identical calls held in staging and in production are two requests: the approver is told which is which."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("require_approval:\n  - id: deploys\n    capability: deploy.run\n")
+    audit, held = tmp_path / "audit.db", {}
+    for environment in ("staging", "production"):
+        with ActionRuntime.from_policy(policy, audit_log=audit, environment=environment) as runtime:
+            tool = CapFenceTool(tool=lambda service: "deployed", agent_id="ops", capability="deploy.run", gate=runtime, name="deploy")
+            with pytest.raises(ApprovalRequired) as info:
+                tool(service="db")
+            held[environment] = str(info.value.request_id)
+    for environment, request_id in held.items():
+        document = json.loads(run("approvals", "show", request_id, "--audit-log", audit, "--format", "json").stdout)
+        assert document["environment"] == environment
+        assert f"environment:   {environment}\n" in run("approvals", "show", request_id, "--audit-log", audit).stdout

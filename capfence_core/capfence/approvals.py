@@ -1,7 +1,7 @@
 """Approval requests: create, decide, expire, consume.
 
 A ``require_approval`` decision holds the call and files a request bound to a
-digest of (tool, capability, canonical arguments, agent, policy digest). The
+digest of (tool, capability, canonical arguments, agent, environment, policy digest). The
 request lives in the audit database, so it survives restarts, and every
 transition is also an audit record in the hash chain. The chain is the source
 of truth: a row of the ``approvals`` table is acted on only when the latest
@@ -44,7 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from capfence.audit.approval_events import KIND, chained_problem, event_detail
+from capfence.audit.approval_events import KIND, chained_problem, event_detail, shown_digest
 from capfence.audit.payload import TRUNCATED_KEY
 from capfence.audit.record import event_record, now, storable
 from capfence.canonical import NotCanonical
@@ -91,12 +91,15 @@ class ApprovalRequest:
 
 
 def call_digest(view: CallView, policy_digest: str | None) -> str:
-    """The digest an approval is bound to: tool, capability, agent, policy and the arguments' lossless encoding.
+    """The digest an approval is bound to: tool, capability, agent, environment, policy and the arguments' lossless encoding.
 
-    Raises :class:`~capfence.canonical.NotCanonical` for arguments that have no
+    (The environment is something a rule can test, and runtimes of several
+    environments may share one audit store.) Raises
+    :class:`~capfence.canonical.NotCanonical` for arguments that have no
     lossless encoding: such a call can never be approved.
     """
-    body = json.dumps([view.tool, view.capability, view.args_digest, view.agent_id, policy_digest], separators=(",", ":"))
+    identity = [view.tool, view.capability, view.args_digest, view.agent_id, policy_digest, view.environment]
+    body = json.dumps(identity, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -179,6 +182,8 @@ class Approvals:
     def _create(self, tx: Transaction, view: CallView, held: Decision, digest: str, timeout: float, seq: int) -> None:
         request_id, expires = str(held.approval_id), _later(timeout)
         payload = stored_arguments(view)
+        shown = {"agent_id": view.agent_id, "framework": view.framework, "tool": view.tool, "capability": view.capability,
+                 "payload": payload, "policy_digest": held.policy_digest, "rule": held.rule}
         tx.execute(
             "INSERT INTO approvals (id, created, expires, agent_id, framework, tool, capability, payload, digest,"
             " policy_digest, rule, status, decision_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -201,7 +206,8 @@ class Approvals:
             {
                 **event_record(
                     KIND, f"approval request {request_id} created",
-                    **event_detail(request_id, "pending", None, digest=digest, expires=expires, decided_by=None),
+                    **event_detail(request_id, "pending", None, digest=digest, expires=expires, decided_by=None,
+                                   shown=shown_digest(shown)),
                 ),
                 "ref": seq,
                 "agent_id": storable(view.agent_id),
@@ -242,7 +248,7 @@ class Approvals:
             raise ApprovalStateError(f"approval request {request.id} is {state}; cannot change it to {target}")
         decided_by = changes.pop("decided_by", request.decided_by)
         detail = event_detail(request.id, target, request.status, digest=request.digest, expires=request.expires, decided_by=decided_by,
-                              **changes)
+                              shown=shown_digest(asdict(request)), **changes)
         tx.append(
             {
                 **event_record(KIND, f"approval request {request.id} {target}", **detail),
@@ -283,6 +289,12 @@ class Approvals:
         with self.store.transaction() as tx:
             self._expire(tx)
             return self._get(tx, request_id)
+
+    def environment(self, request: ApprovalRequest) -> str | None:
+        """The environment of the held call (bound by the request's digest), from the decision record that filed it."""
+        with self.store.transaction() as tx:
+            found = tx.execute("SELECT environment FROM records WHERE seq = ?", (request.decision_seq,)).fetchone()
+        return found[0] if found else None
 
     def list(self, status: str | None = None) -> list[ApprovalRequest]:
         if status is not None and status not in STATUSES:

@@ -15,12 +15,19 @@ instead, which never folds two values the tool could tell apart:
   ``b'x'`` for bytes, ``{|1,2|}`` for a set, ``nan``/``inf`` for non-finite
   floats, ``Decimal("1.10")``, ``datetime(...)``, and ``module.Class(...)``
   for dataclasses, pydantic models, named tuples and container subclasses;
+  ``module.Enum.NAME`` for an enum member (a flag's unnamed combination by its
+  value, ``module.Flag(8)``);
 * mapping keys of any encodable type keep their type (``{1:0}`` is not
-  ``{"1":0}``); sets and mappings are ordered by their elements' encodings.
+  ``{"1":0}``); sets and mappings are ordered by their elements' encodings,
+  except an ``OrderedDict``, whose order is part of its value.
+
+Lone surrogates (undecodable file names) are written as JSON escapes
+(``"\\udcff"``), so the text is always valid UTF-8 and can be stored.
 
 A value that cannot be encoded losslessly (an arbitrary object, a reference
-cycle, nesting deeper than :data:`MAX_DEPTH`) raises :class:`NotCanonical`:
-callers must then refuse to bind anything to it (an approval is denied).
+cycle, nesting deeper than :data:`MAX_DEPTH`, a value whose own code raises
+while it is read) raises :class:`NotCanonical`, never another error: callers
+must then refuse to bind anything to it (an approval is denied).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ import hashlib
 import json
 import json.encoder
 import math
+import re
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import Enum
@@ -57,25 +66,27 @@ def encode(value: object, *, redact: frozenset[str] = frozenset()) -> str:
     ``redact``: lower-cased mapping key names whose values are replaced by a
     marker (for digests stored next to redacted audit payloads).
     """
-    text = None if redact else _flat(value)
-    if text is None:
-        try:
-            text = _Encoder(redact).encode(value, 0)
-        except RecursionError as exc:
-            raise NotCanonical("the arguments are nested too deeply to encode") from exc
-    return text if text.isascii() else _utf8(text)
+    try:
+        flat = None if redact else _flat(value)
+        text = flat if flat is not None else _Encoder(redact).encode(value, 0)
+        return text if text.isascii() else _utf8(text)
+    except NotCanonical:
+        raise
+    except RecursionError as exc:
+        raise NotCanonical("the arguments are nested too deeply to encode") from exc
+    except Exception as exc:  # a value's own code failed while it was read (a tzinfo, a property, a mapping's items())
+        raise NotCanonical(f"the arguments could not be encoded: {type(exc).__name__}: {exc}") from exc
 
 
 def _utf8(text: str) -> str:
-    """``text`` with lone surrogates (which only occur inside string literals) as JSON ``\\udXXX`` escapes.
+    """``text`` with each lone surrogate written as its JSON escape (``\\udcff``), so it can be stored as UTF-8.
 
-    Still injective (a backslash in a string is itself escaped) and still valid
-    JSON for JSON data, and now storable as UTF-8 text.
+    They occur only inside string literals, where a backslash of the text itself is doubled: still lossless.
     """
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+        return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
     return text
 
 
@@ -103,7 +114,8 @@ def _type_name(value: object) -> str:
 
 
 _text: Callable[[str], str] = json.encoder.encode_basestring
-"""A JSON string literal (quotes, backslashes and control characters escaped; lone surrogates kept)."""
+"""A JSON string literal (quotes, backslashes and control characters escaped; lone surrogates kept, then escaped by :func:`_utf8`)."""
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _flat_json = compact_encoder(sort_keys=True)
 _FLAT = (str, int, bool, type(None))
 
@@ -197,6 +209,8 @@ class _Encoder:
 
     def _mapping(self, value: Mapping[Any, object], depth: int) -> str:
         items = list(value.items())
+        if isinstance(value, OrderedDict):  # its order is part of its value (OrderedDict(a=1, b=2) != OrderedDict(b=2, a=1))
+            return "{" + ",".join(self.encode(key, depth) + ":" + self._item(key, item, depth) for key, item in items) + "}"
         if all(type(key) is str for key, _ in items):  # as JSON orders them (sort_keys)
             items.sort(key=lambda kv: str(kv[0]))
             entries = [_text(key) + ":" + self._item(key, item, depth) for key, item in items]
@@ -212,7 +226,7 @@ class _Encoder:
     def _other(self, value: object, depth: int) -> str:
         """A subclass or a structured object, after its qualified type name."""
         if isinstance(value, Enum):
-            return "." + value.name
+            return self._enum(value, depth)
         for base, scalar in _SCALARS.items():
             if isinstance(value, base):
                 plain = _UNWRAP.get(base)
@@ -231,6 +245,13 @@ class _Encoder:
         if fields is None:
             raise NotCanonical(f"a {type(value).__qualname__} value has no lossless encoding")
         return "(" + self._mapping(fields, depth) + ")"
+
+    def _enum(self, value: Enum, depth: int) -> str:
+        """``.NAME`` for a member; a flag's pseudo-member (no name, or a name like ``A|B``) by its value."""
+        name = value.name
+        if isinstance(name, str) and type(value).__members__.get(name) is value:
+            return "." + name
+        return "(" + self.encode(value.value, depth) + ")"
 
 
 def _fields(value: object) -> dict[str, object] | None:

@@ -12,12 +12,16 @@ So a gated tool:
 1. parses the input with the tool's own ``_to_args_and_kwargs`` (:func:`parse`),
    *once*, before LangChain's ``run`` does;
 2. decides (and audits) :func:`payload_of` that result: the keyword arguments,
-   plus the defaults of ``_run``'s own parameters the parse left out (a
-   ``BaseTool`` subclass without an ``args_schema`` gets its input as is),
+   positional ones (a string input) under the names of the body's parameters
+   they fill, plus the defaults of the body's parameters the parse left out,
    without the ones LangChain injects (``ToolRuntime``, ``InjectedState``,
    ``InjectedStore``, ``InjectedToolCallId``, any ``InjectedToolArg``,
-   ``run_manager``, ``callbacks``); a positional input under the tool's
-   single argument name (or ``"input"``);
+   ``run_manager``, ``callbacks``, the ``RunnableConfig``). The body is the
+   function the arguments are passed to: a ``StructuredTool``'s or ``Tool``'s
+   ``func`` (``coroutine`` for ``arun``), whose defaults fill in what a string
+   input or an ``args_schema`` that leaves a parameter out does not give; else
+   the tool's ``_run`` (``_arun``), which for a ``BaseTool`` subclass without
+   an ``args_schema`` gets its input as is;
 3. runs LangChain's own ``run`` with :func:`prepared` in effect, so the
    gated class's ``_to_args_and_kwargs`` (:func:`checked_to_args_and_kwargs`)
    hands the body exactly that parse instead of parsing again, after checking,
@@ -42,7 +46,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.tools import BaseTool
+from langchain_core.tools import BaseTool, StructuredTool, Tool
+from langchain_core.tools.base import _get_runnable_config_param
 
 from capfence.canonical import NotCanonical, encode
 from capfence.wrapping import ORIGINAL_ATTR
@@ -65,11 +70,18 @@ def parse(tool: BaseTool, tool_input: str | dict[str, Any], tool_call_id: str | 
     return tuple(args), kwargs
 
 
-def payload_of(tool: BaseTool, tool_input: object, parsed: Parsed) -> dict[str, Any]:
-    """What the policy sees and the audit log records for the arguments ``parsed`` (see the module docstring)."""
+def payload_of(tool: BaseTool, tool_input: object, parsed: Parsed, *, asynchronous: bool = False) -> dict[str, Any]:
+    """What the policy sees and the audit log records for the arguments ``parsed`` (see the module docstring).
+
+    ``asynchronous``: for ``arun`` (a ``StructuredTool``'s ``coroutine`` may have other defaults than its ``func``).
+    """
     args, kwargs = parsed
-    payload = tool._filter_injected_args({**_body_defaults(tool, args, kwargs), **kwargs})
-    if args:
+    parameters = _body_parameters(tool, asynchronous)
+    positional = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][: len(args)]
+    named = dict(zip(positional, args, strict=True)) if len(positional) == len(args) and not kwargs.keys() & set(positional) else {}
+    defaults = {p.name: p.default for p in parameters if p.default is not p.empty and p.name not in kwargs and p.name not in positional}
+    payload = tool._filter_injected_args({**defaults, **named, **kwargs})
+    if args and not named:
         key = _positional_name(tool, tool_input, args, payload)
         while key in payload:  # never hidden behind a keyword argument of the same name
             key = "_" + key
@@ -77,25 +89,54 @@ def payload_of(tool: BaseTool, tool_input: object, parsed: Parsed) -> dict[str, 
     return payload
 
 
-_NOT_ARGUMENTS = frozenset({"self", "run_manager", "callbacks", "config"})
+def _body(tool: BaseTool, asynchronous: bool) -> Callable[..., Any]:
+    """The function the parsed arguments are passed to: a ``StructuredTool``'s or ``Tool``'s own ``func``
+    (or ``coroutine``, for ``arun``), else the tool's ``_run`` (or its own ``_arun``)."""
+    kind = type(tool)
+    if asynchronous and kind._arun is not BaseTool._arun:
+        if kind._arun not in _CALLS_ITS_FUNCTION:
+            return tool._arun
+        if getattr(tool, "coroutine", None) is not None:
+            return tool.coroutine  # type: ignore[attr-defined, no-any-return]
+    if kind._run in _CALLS_ITS_FUNCTION and getattr(tool, "func", None) is not None:
+        return tool.func  # type: ignore[attr-defined, no-any-return]
+    return tool._run
 
 
-def _body_defaults(tool: BaseTool, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """The defaults of ``_run``'s own parameters that the parse left out (a ``BaseTool`` subclass without an
-    ``args_schema`` passes the input as is, and ``_run`` fills in the rest)."""
+_CALLS_ITS_FUNCTION = (StructuredTool._run, StructuredTool._arun, Tool._run, Tool._arun)
+_NOT_ARGUMENTS = frozenset({"self", "run_manager", "callbacks"})
+"""Parameters LangChain fills in itself (the ``RunnableConfig`` one too, found by its annotation)."""
+
+
+def _body_parameters(tool: BaseTool, asynchronous: bool) -> list[inspect.Parameter]:
+    """The body's named parameters that hold arguments (a ``BaseTool`` subclass without an ``args_schema`` passes
+    the input as is, a ``StructuredTool`` whose schema leaves a parameter out passes what it has: the body's own
+    defaults fill in the rest)."""
+    body = _body(tool, asynchronous)
     try:
-        parameters = list(inspect.signature(tool._run).parameters.values())
+        parameters = list(inspect.signature(body).parameters.values())
     except (TypeError, ValueError):
-        return {}
-    named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in _NOT_ARGUMENTS]
-    filled = {p.name for p in named[: len(args)] if p.kind is p.POSITIONAL_OR_KEYWORD}
-    return {p.name: p.default for p in named if p.default is not p.empty and p.name not in kwargs and p.name not in filled}
+        return []
+    config = _runnable_config_param(body) if any("RunnableConfig" in str(p.annotation) for p in parameters) else None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p for p in parameters if p.kind in kinds and p.name not in _NOT_ARGUMENTS and p.name != config]
 
 
-def tool_payload(tool: BaseTool, tool_input: str | dict[str, Any], tool_call_id: str | None = None) -> dict[str, Any]:
-    """What the policy sees for ``tool.run(tool_input, tool_call_id=...)``; raises the schema's error for a bad input."""
+def _runnable_config_param(body: Callable[..., Any]) -> str | None:
+    """The parameter LangChain passes the ``RunnableConfig`` to, by LangChain's own rule."""
+    try:
+        return _get_runnable_config_param(body)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: LangChain would not find one either
+        return None
+
+
+def tool_payload(
+    tool: BaseTool, tool_input: str | dict[str, Any], tool_call_id: str | None = None, *, asynchronous: bool = False
+) -> dict[str, Any]:
+    """What the policy sees for ``tool.run(tool_input, tool_call_id=...)`` (``arun`` with ``asynchronous``);
+    raises the schema's error for a bad input."""
     tool_input = dict(tool_input) if isinstance(tool_input, Mapping) else tool_input
-    return payload_of(tool, tool_input, parse(tool, tool_input, tool_call_id))
+    return payload_of(tool, tool_input, parse(tool, tool_input, tool_call_id), asynchronous=asynchronous)
 
 
 def _positional_name(tool: BaseTool, tool_input: object, args: tuple[Any, ...], taken: Mapping[str, Any]) -> str:
@@ -129,6 +170,7 @@ class _Prepared:
     tool_input: object
     parsed: Parsed | BaseException
     decided: Snapshot | None
+    asynchronous: bool = False
     used: bool = False
 
 
@@ -136,13 +178,15 @@ _PREPARED: contextvars.ContextVar[_Prepared | None] = contextvars.ContextVar("ca
 
 
 @contextmanager
-def prepared(tool: BaseTool, tool_input: object, parsed: Parsed | BaseException, decided: Snapshot | None = None) -> Iterator[None]:
+def prepared(
+    tool: BaseTool, tool_input: object, parsed: Parsed | BaseException, decided: Snapshot | None = None, *, asynchronous: bool = False
+) -> Iterator[None]:
     """While LangChain's ``run`` runs, its ``_to_args_and_kwargs`` returns ``parsed`` (or raises it, an error), once.
 
     ``decided``: the payload that was decided for ``parsed``, checked against
     the arguments at the moment they are handed to the body.
     """
-    token = _PREPARED.set(_Prepared(tool, tool_input, parsed, decided))
+    token = _PREPARED.set(_Prepared(tool, tool_input, parsed, decided, asynchronous))
     try:
         yield
     finally:
@@ -160,7 +204,8 @@ def checked_to_args_and_kwargs(original: Callable[..., Parsed]) -> Callable[...,
         if isinstance(ready.parsed, BaseException):
             raise ready.parsed
         args, kwargs = ready.parsed
-        if ready.decided is not None and not ready.decided.matches(payload_of(self, ready.tool_input, ready.parsed)):
+        decided = ready.decided
+        if decided is not None and not decided.matches(payload_of(self, ready.tool_input, ready.parsed, asynchronous=ready.asynchronous)):
             raise ArgumentsChanged(f"the arguments of {self.name!r} changed after they were decided")
         return args, dict(kwargs)
 
@@ -171,19 +216,22 @@ def checked_to_args_and_kwargs(original: Callable[..., Parsed]) -> Callable[...,
 class Snapshot:
     """A payload as it was when it was decided: its lossless encoding (:mod:`capfence.canonical`).
 
-    A payload with no lossless encoding (an opaque object from a direct call)
-    can only be compared by identity: the same objects, key by key.
+    A payload with no lossless encoding (an opaque object from a direct call,
+    nesting deeper than the encoding takes) is compared by its shape instead
+    (:func:`shape`): every container by identity and size, every scalar by
+    value, at any depth, so a change made in place anywhere in it is seen; an
+    opaque object only by identity.
     """
 
     text: str | None
-    items: Mapping[str, Any]
+    shape: Mapping[str, list[object]]
 
     @classmethod
     def of(cls, payload: Mapping[str, Any]) -> Snapshot:
         try:
             return cls(encode(payload), {})
         except NotCanonical:
-            return cls(None, dict(payload))
+            return cls(None, {key: shape(value) for key, value in payload.items()})
 
     def matches(self, payload: Mapping[str, Any]) -> bool:
         """Whether ``payload`` is still exactly the decided one."""
@@ -192,4 +240,32 @@ class Snapshot:
                 return encode(payload) == self.text
             except NotCanonical:
                 return False
-        return payload.keys() == self.items.keys() and all(payload[key] is self.items[key] for key in payload)
+        return {key: shape(value) for key, value in payload.items()} == self.shape
+
+
+_SCALARS = (str, bytes, int, float, complex, bool, type(None))
+
+
+def shape(value: object) -> list[object]:
+    """Every object below ``value``, depth first: a scalar by type and value, anything else by type and identity
+    (and a container by its size, then its items). Iterative and cycle-safe: no depth limit."""
+    out: list[object] = []
+    stack, entered = [value], set[int]()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _SCALARS):
+            out.append((type(node), node.hex() if isinstance(node, float) else node))  # NaN equals itself by its hex
+            continue
+        out.append((type(node), id(node)))
+        if id(node) in entered:
+            continue
+        entered.add(id(node))
+        if isinstance(node, Mapping):
+            items = [part for pair in list(node.items()) for part in pair]
+        elif isinstance(node, list | tuple | set | frozenset):
+            items = list(node)
+        else:
+            continue
+        out.append(len(items))
+        stack.extend(reversed(items))
+    return out

@@ -195,7 +195,7 @@ class CapFenceMiddleware(AgentMiddleware):
         if not isinstance(tool, BaseTool):
             payload = _model_payload(request)
             return await binding.acall(_key(binding), payload, lambda: handler(request), partial(self._blocked, request, binding, payload))
-        ticket, parsed = Ticket(binding, self.interrupt_on_approval), _parsed_payload(tool, request)
+        ticket, parsed = Ticket(binding, self.interrupt_on_approval), _parsed_payload(tool, request, asynchronous=True)
         if parsed is not None:
             decided = Snapshot.of(parsed)
             decision, view = await asyncio.to_thread(binding.decide, parsed)
@@ -230,7 +230,7 @@ def _model_payload(request: ToolCallRequest) -> dict[str, Any]:
     return dict(args) if isinstance(args, Mapping) else {"input": args}
 
 
-def _parsed_payload(tool: BaseTool, request: ToolCallRequest) -> dict[str, Any] | None:
+def _parsed_payload(tool: BaseTool, request: ToolCallRequest, *, asynchronous: bool = False) -> dict[str, Any] | None:
     """The payload the tool's own ``run`` will decide, if the model's arguments parse without what the ToolNode injects.
 
     Model-supplied values for injected arguments are dropped first, as the
@@ -241,7 +241,7 @@ def _parsed_payload(tool: BaseTool, request: ToolCallRequest) -> dict[str, Any] 
     args = request.tool_call.get("args")
     try:
         tool_input = tool._filter_injected_args(dict(args)) if isinstance(args, Mapping) else args
-        return tool_payload(tool, tool_input, request.tool_call.get("id"))
+        return tool_payload(tool, tool_input, request.tool_call.get("id"), asynchronous=asynchronous)
     except Exception:  # noqa: BLE001 - decided at the innermost point instead
         return None
 

@@ -239,7 +239,7 @@ def _gated_arun(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
             return block_result(self, failure(str(exc)), tool_call_id)
 
         async def langchain_arun(parsed: Parsed | BaseException, decided: Snapshot | None = None) -> Any:
-            with prepared(self, tool_input, parsed, decided):
+            with prepared(self, tool_input, parsed, decided, asynchronous=True):
                 return await original(self, tool_input, *args, tool_call_id=tool_call_id, **kwargs)
 
         try:
@@ -247,7 +247,7 @@ def _gated_arun(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
         except Exception as exc:  # noqa: BLE001 - as in run
             return await langchain_arun(exc)
         for _ in range(MAX_ATTEMPTS):
-            payload = payload_of(self, tool_input, parsed)
+            payload = payload_of(self, tool_input, parsed, asynchronous=True)
             decided = Snapshot.of(payload)
 
             async def body() -> Any:

@@ -22,11 +22,11 @@ from langchain.agents import create_agent
 from langchain.tools import InjectedState, ToolRuntime
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage
-from langchain_core.tools import BaseTool, StructuredTool, tool
+from langchain_core.tools import BaseTool, StructuredTool, Tool, tool
 from lc_support import calls, decisions, decisions_by_call, script, tool_messages
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
 
-from capfence import ActionRuntime, CapFenceTool
+from capfence import ActionRuntime, ApprovalRequired, CapFenceTool
 from capfence.testing import audit_rows
 from capfence_langchain import CapFenceMiddleware, ToolCallDenied
 
@@ -126,6 +126,62 @@ def test_a_coerced_argument_is_decided_as_the_body_gets_it(mode: str, sync: bool
     found = decisions_by_call(runtime.audit_log)
     assert [(r["decision"], r["args"]) for r in found["p1"]] == [("require_approval", {"to": "bob", "amount": 2000})]
     assert [(r["decision"], r["args"]) for r in found["p2"]] == [("allow", {"to": "ann", "amount": 20})]
+
+
+class PayTo(BaseModel):
+    to: str
+
+
+def schema_pay_tool(workdir: Path) -> BaseTool:
+    """An explicit ``args_schema`` without ``amount``: the function's own defaults (sync 50000, async 70000) fill it in."""
+
+    def pay(to: str, amount: int = 50000) -> str:
+        """Send money."""
+        with (workdir / "payments.log").open("a") as log:
+            log.write(f"{to} {amount!r}\n")
+        return f"paid {amount} to {to}"
+
+    async def apay(to: str, amount: int = 70000) -> str:
+        return pay(to, amount)
+
+    return StructuredTool.from_function(pay, coroutine=apay, name="pay", description="Send money.", args_schema=PayTo)
+
+
+def single_input_pay_tool(workdir: Path) -> BaseTool:
+    """A single-input ``Tool`` whose function has a second, defaulted parameter."""
+
+    def pay(to: str, amount: int = 50000) -> str:
+        with (workdir / "payments.log").open("a") as log:
+            log.write(f"{to} {amount!r}\n")
+        return f"paid {amount} to {to}"
+
+    return Tool(name="pay", func=pay, description="Send money.")
+
+
+@pytest.mark.parametrize("make", [schema_pay_tool, single_input_pay_tool], ids=["schema-without-it", "single-input"])
+def test_a_default_of_the_tools_function_is_decided(make: Any, mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+    """The schema does not fill in ``amount``, the function's own default does: the body would pay it, so it is decided."""
+    amount = 50000 if sync or make is single_input_pay_tool else 70000
+    args = {"to": "bob"} if make is schema_pay_tool else {"__arg1": "bob"}
+    model = script(calls(("pay", args, "p1")), AIMessage("waiting"))
+    result = run(agent_for(mode, model, [make(workdir)], runtime), sync)
+
+    assert tool_messages(result["messages"])["p1"].content.startswith("CapFence require_approval:")
+    assert payments(workdir) == [], "the function's default amount was never paid unheld"
+    [row] = decisions(runtime.audit_log)
+    assert (row["decision"], row["args"]) == ("require_approval", {"to": "bob", "amount": amount})
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["invoke", "ainvoke"])
+def test_a_string_input_is_decided_under_the_bodys_names_with_its_defaults(sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+    """``pay.invoke("bob")`` calls ``pay("bob")``: the policy sees ``to`` and the default ``amount`` the body gets."""
+    wrapped = gated(pay_tool(workdir), runtime)
+    with pytest.raises(ApprovalRequired):
+        wrapped.invoke("bob") if sync else asyncio.run(wrapped.ainvoke("bob"))
+
+    assert payments(workdir) == []
+    [row] = decisions(runtime.audit_log)
+    assert (row["decision"], row["args"]) == ("require_approval", {"to": "bob", "amount": 50000})
 
 
 class AliasedPayment(BaseModel):
@@ -282,11 +338,46 @@ def test_arguments_changed_in_place_after_the_decision_are_decided_again(sync: b
     assert "changed after they were decided" in first["detail"]
 
 
+class DeepTagSmuggler(BaseCallbackHandler):
+    """:class:`TagSmuggler` for options nested past what the lossless encoding takes (so the check compares objects)."""
+
+    def on_tool_start(self, serialized: dict[str, Any], input_str: str, *, inputs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if inputs:
+            node = inputs["options"]
+            while "x" in node:
+                node = node["x"]
+            node["tags"].append("secret")
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["invoke", "ainvoke"])
+def test_arguments_too_deep_to_encode_changed_in_place_are_decided_again(sync: bool, runtime: ActionRuntime) -> None:
+    ran: list[Any] = []
+
+    @tool
+    def note(text: str, options: dict[str, Any]) -> str:
+        """Take a note with options."""
+        ran.append(options)
+        return "noted"
+
+    options: dict[str, Any] = {"tags": ["a"]}
+    for _ in range(120):
+        options = {"x": options}
+    wrapped, value, config = gated(note, runtime), {"text": "hi", "options": options}, {"callbacks": [DeepTagSmuggler()]}
+    with pytest.raises(ToolCallDenied, match="no-secrets"):
+        wrapped.invoke(value, config) if sync else asyncio.run(wrapped.ainvoke(value, config))
+
+    assert ran == [], "the body never ran with the secret nobody decided"
+    assert [r["decision"] for r in decisions(runtime.audit_log)] == ["allow", "deny"]
+
+
 def test_tool_payload_shows_what_the_body_gets(workdir: Path) -> None:
     from capfence_langchain import tool_payload
 
     assert tool_payload(pay_tool(workdir), {"to": "bob"}) == {"to": "bob", "amount": 50000}
     assert tool_payload(pay_tool(workdir), {"to": "bob", "amount": "7"}) == {"to": "bob", "amount": 7}
     assert tool_payload(aliased_pay_tool(workdir), {"to": "bob", "sum": 5}) == {"to": "bob", "amount": 5}
+    assert tool_payload(pay_tool(workdir), "bob") == {"to": "bob", "amount": 50000}
+    assert tool_payload(schema_pay_tool(workdir), {"to": "bob"}) == {"to": "bob", "amount": 50000}
+    assert tool_payload(schema_pay_tool(workdir), {"to": "bob"}, asynchronous=True) == {"to": "bob", "amount": 70000}
     with pytest.raises(ValidationError):
         tool_payload(pay_tool(workdir), {"amount": 5})

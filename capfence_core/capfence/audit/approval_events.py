@@ -11,8 +11,10 @@ state after the transition::
      "digest": "<digest of the bound call>", "expires": "<ISO time>", ...}
 
 (``from`` is null for the record that created the request; ``decided_by`` is
-null until someone decides.) A row is *backed* when the latest such record
-for its id agrees with it on every field of :data:`BOUND`. The runtime
+null until someone decides; ``shown`` is the digest of the fields a human
+judges the request by, :data:`SHOWN`.) A row is *backed* when the latest such
+record for its id agrees with it on every field of :data:`BOUND`, and on
+``shown`` (records written before it existed carry none). The runtime
 honours a row only when it is backed by a record whose stored hash is right
 (recomputed, with the key when there is one); ``capfence verify`` reports
 every row that is not backed.
@@ -20,6 +22,7 @@ every row that is not backed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +33,9 @@ from capfence.audit.chain import HASHED_FIELDS, record_hash
 KIND = "approval"
 BOUND = ("status", "decided_by", "digest", "expires")
 """The fields of a row that its latest chained record must carry unchanged."""
+SHOWN = ("agent_id", "framework", "tool", "capability", "payload", "policy_digest", "rule")
+"""The fields ``approvals show`` displays to the human who decides: an edit to any of them (a harmless payload shown
+for a held call whose digest is unchanged) must not be approvable, so their digest is chained too."""
 
 _LATEST = "SELECT * FROM records WHERE ref = ? AND kind = 'approval' ORDER BY seq DESC"
 
@@ -43,13 +49,20 @@ class _Transaction(Protocol):
 
 
 def event_detail(
-    request_id: str, status: str, previous: str | None, *, digest: str, expires: str, decided_by: str | None, **extra: str | None
+    request_id: str, status: str, previous: str | None, *, digest: str, expires: str, decided_by: str | None, shown: str,
+    **extra: str | None,
 ) -> dict[str, object]:
     """The ``detail`` of the record for one transition: the request's state after it (``extra`` entries only when set)."""
     state: dict[str, object] = {"id": request_id, "from": previous, "status": status, "decided_by": decided_by}
     state.update({name: value for name, value in extra.items() if value})
-    state.update(digest=digest, expires=expires)
+    state.update(digest=digest, expires=expires, shown=shown)
     return state
+
+
+def shown_digest(row: Mapping[str, Any]) -> str:
+    """SHA-256 of the :data:`SHOWN` fields of a request's row."""
+    text = json.dumps([row[name] for name in SHOWN], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def event_state(record: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -66,7 +79,10 @@ def event_state(record: Mapping[str, Any]) -> dict[str, Any] | None:
 def mismatch(row: Mapping[str, Any], state: Mapping[str, Any]) -> str | None:
     """How ``row`` differs from the chained ``state`` of its request (None when it is backed)."""
     differ = [name for name in BOUND if row[name] != state.get(name)]
-    return "; ".join(f"{name} is {row[name]!r} in the table but {state.get(name)!r} in the chain" for name in differ) or None
+    problems = [f"{name} is {row[name]!r} in the table but {state.get(name)!r} in the chain" for name in differ]
+    if "shown" in state and shown_digest(row) != state["shown"]:
+        problems.append("its agent, tool, capability, arguments, policy or rule in the table differ from the chain")
+    return "; ".join(problems) or None
 
 
 def chained_problem(tx: _Transaction, row: Mapping[str, Any], key: bytes | None) -> str | None:

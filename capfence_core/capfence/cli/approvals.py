@@ -89,7 +89,7 @@ def list_requests(audit_log: str, status: str | None, fmt: str) -> None:
 @audit_log_option
 @format_option("text", "json")
 def show(request_id: str, audit_log: str, fmt: str) -> None:
-    """Show one approval request in full: ``payload`` is exactly what will run if approved.
+    """Show one approval request in full: ``payload`` is exactly what will run if approved, and where.
 
     The arguments are shown in their lossless form: plain JSON as JSON, other
     values tagged (``b'..'`` bytes, ``(..)`` tuples); arguments over 1 MiB as a
@@ -99,12 +99,16 @@ def show(request_id: str, audit_log: str, fmt: str) -> None:
     Example:
       capfence approvals show apr_1a2b3c4d5e6f7a8b --audit-log audit.db
     """
-    request = _queue(audit_log).get(request_id)
+    queue = _queue(audit_log)
+    request = queue.get(request_id)
+    environment = queue.environment(request)
     if fmt == "json":
-        click.echo(json.dumps(_as_dict(request), indent=2))
+        click.echo(json.dumps({**_as_dict(request), "environment": environment}, indent=2))
         return
     for key, value in asdict(request).items():
         click.echo(f"{key + ':':<14} {value if value is not None else '-'}")  # the payload verbatim: what will run
+        if key == "capability":
+            click.echo(f"{'environment:':<14} {environment or '-'}")
 
 
 def _decide(verb: str, request_id: str, audit_log: str, comment: str | None, who: str | None) -> None:
