@@ -92,14 +92,15 @@ def payload_of(tool: BaseTool, tool_input: object, parsed: Parsed, *, asynchrono
 def _body(tool: BaseTool, asynchronous: bool) -> Callable[..., Any]:
     """The function the parsed arguments are passed to: a ``StructuredTool``'s or ``Tool``'s own ``func``
     (or ``coroutine``, for ``arun``), else the tool's ``_run`` (or its own ``_arun``)."""
-    kind = type(tool)
+    kind: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))  # past the gated class's own wrappers
+    fields = tool.__dict__  # the raw functions: a gated tool's ``func`` attribute hands out a gated one
     if asynchronous and kind._arun is not BaseTool._arun:
         if kind._arun not in _CALLS_ITS_FUNCTION:
             return tool._arun
-        if getattr(tool, "coroutine", None) is not None:
-            return tool.coroutine  # type: ignore[attr-defined, no-any-return]
-    if kind._run in _CALLS_ITS_FUNCTION and getattr(tool, "func", None) is not None:
-        return tool.func  # type: ignore[attr-defined, no-any-return]
+        if fields.get("coroutine") is not None:
+            return fields["coroutine"]  # type: ignore[no-any-return]
+    if kind._run in _CALLS_ITS_FUNCTION and fields.get("func") is not None:
+        return fields["func"]  # type: ignore[no-any-return]
     return tool._run
 
 
