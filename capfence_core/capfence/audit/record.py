@@ -49,15 +49,24 @@ def commit_time(previous: str | None) -> str:
 
 def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str], max_bytes: int) -> dict[str, object]:
     stored = serialize(view.payload, redact=redact, max_bytes=max_bytes)
+    agent_id, framework, tool, capability, environment = _storable_names(view)
     return {
-        "ts": now(), "kind": "decision", "agent_id": storable(view.agent_id), "framework": storable(view.framework),
-        "tool": storable(view.tool), "capability": storable(view.capability), "environment": storable(view.environment),
+        "ts": now(), "kind": "decision", "agent_id": agent_id, "framework": framework,
+        "tool": tool, "capability": capability, "environment": environment,
         "payload": stored.text, "payload_sha256": stored.sha256, "payload_bytes": stored.size,
         "truncated": int(stored.truncated), "redacted": int(stored.redacted),
         "decision": decision.action, "rule": storable(decision.rule), "reason": storable(decision.reason),
         "policy_digest": decision.policy_digest,
         "detail": _decision_detail(view, decision),
     }
+
+
+def _storable_names(view: CallView) -> tuple[str | None, ...]:
+    """agent, framework, tool, capability, environment as UTF-8 can store them (the common all-ASCII case at once)."""
+    names = (view.agent_id, view.framework, view.tool, view.capability, view.environment)
+    if all(name is None or name.isascii() for name in names):
+        return names
+    return tuple(map(storable, names))
 
 
 def storable(text: str | None) -> str | None:

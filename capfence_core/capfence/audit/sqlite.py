@@ -222,7 +222,7 @@ class SQLiteStore:
     def _turn(self) -> Deadline:
         """Take the lock within the budget in force; return that budget."""
         deadline = self._budget()
-        if not self._lock.acquire(timeout=deadline.remaining()):
+        if not (self._lock.acquire(blocking=False) or self._lock.acquire(timeout=deadline.remaining())):
             raise deadline.busy("queued behind other writers in this process")
         return deadline
 
