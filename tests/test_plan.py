@@ -31,7 +31,8 @@ def unindexed(policy: Policy, view: CallView) -> tuple[str, str | None, str | No
         matched, unknown = rule.check(view)
         if matched:
             suffix = f" (fail-closed: the {unknown} condition could not be evaluated)" if unknown else ""
-            return rule.section, rule.id, rule.reason + suffix
+            detail = rule.explain(view)
+            return rule.section, rule.id, rule.reason + (f": {detail}" if detail else "") + suffix
     return policy.default, None, None
 
 

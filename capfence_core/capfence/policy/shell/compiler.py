@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.glob import GlobSet
+from capfence.policy.shell.known_rule import Known
 from capfence.policy.shell.model import BEGINNING, Analysis, Arg, Invocation
 from capfence.policy.shell.targets import Fields, analyses, fields, summary
 from capfence.policy.spec import CompileContext, Condition, Prefilter, SpecError
@@ -30,7 +31,9 @@ from capfence.policy.view import CallView
 Tri = bool | None
 Check = Callable[[Invocation], Tri]
 
-KEYS = ("program", "flags", "subcommand", "args", "redirect_to", "code_from", "via", "dynamic", "fork_bomb", "unparseable", "field")
+KEYS = ("program", "flags", "subcommand", "args", "redirect_to", "code_from", "via", "dynamic", "fork_bomb", "unparseable", "field",
+        "known", "definite")
+DYNAMIC_KINDS = ("name", "variable", "code", "template", "input", "decoded", "eval", "options")
 EXAMPLE = "command: {program: rm, flags: [[-r, -R, --recursive], [-f, --force]]}"
 
 
@@ -214,7 +217,35 @@ def _names(key: str, attribute: Callable[[Invocation], Iterable[str]]) -> Callab
     return compile_names
 
 
+def dynamic_kind(reason: str) -> str:
+    """The class of a dynamic invocation's reason (:data:`DYNAMIC_KINDS`)."""
+    if reason.startswith("the command name comes from a variable"):
+        return "variable"
+    if reason.startswith("the command name"):
+        return "name"
+    if reason.startswith("eval"):
+        return "eval"
+    if reason.startswith("decodes"):
+        return "decoded"
+    if reason.startswith("runs code whose fixed text"):
+        return "template"
+    if reason.startswith("its options"):
+        return "options"
+    if "input" in reason or "pipe" in reason or "process substitution" in reason:
+        return "input"
+    return "code"
+
+
 def _dynamic(value: object) -> Check:
+    if isinstance(value, list | str):
+        kinds = frozenset(_strings(value, "dynamic", "[name, eval, input]"))
+        for kind in sorted(kinds - set(DYNAMIC_KINDS)):
+            raise SpecError(f"unknown dynamic kind {kind!r}", key=("dynamic",), hint="kinds: " + ", ".join(DYNAMIC_KINDS))
+
+        def dynamic_of(inv: Invocation) -> Tri:
+            return inv.dynamic is not None and dynamic_kind(inv.dynamic) in kinds
+
+        return dynamic_of
     wanted = _bool(value, "dynamic")
 
     def dynamic(inv: Invocation) -> Tri:
@@ -295,6 +326,10 @@ class CommandSpec:
     index: Index = Index()
     prefilter: Prefilter | None = None
     """Lets the evaluator skip this rule for a call without running it (not for allow rules)."""
+    definite: bool = False
+    """Match only what is known for certain: an answer that cannot be known is no match."""
+    known: Known | None = None
+    """``known:``: the condition is about the catalogue (every other check is empty)."""
 
     def judge_once(self, analysis: Analysis) -> Tri:
         """:meth:`judge`, remembered on the analysis (cached per command text, so a repeated command is judged once)."""
@@ -303,7 +338,10 @@ class CommandSpec:
         verdicts = analysis.verdicts
         if self in verdicts:
             return verdicts[self]
-        result = verdicts[self] = self.judge(analysis)
+        result = self.judge(analysis)
+        if result is None and self.definite:
+            result = False
+        verdicts[self] = result
         return result
 
     def judge(self, analysis: Analysis) -> Tri:
@@ -340,12 +378,27 @@ class CommandSpec:
 
     def __call__(self, view: CallView) -> Tri:
         found = analyses(view, self.fields)
+        if self.known is not None:
+            return self.known.judge(found, view, self.every)
         if not found:
             return False
         if len(found) == 1:
             return self.judge_once(found[0])
         results = (self.judge_once(a) for a in found)
         return all3(results) if self.every else any3(results)
+
+
+    def covers(self, inv: Invocation) -> bool:
+        """Does this (allow rule's) condition match ``inv`` for certain? How an allow rule extends the catalogue."""
+        if self.known is not None or self.fork_bomb is not None or self.unparseable is not None or not self.checks:
+            return False
+        return self.one(inv) is True
+
+    def explain(self, view: CallView) -> str | None:
+        """Why a ``known: false`` condition matched: the first invocation that is not known safe."""
+        if self.known is None or self.known.wanted:
+            return None
+        return self.known.first_reason(analyses(view, self.fields), view)
 
 
 def _spec(value: object) -> dict[str, object]:
@@ -369,16 +422,24 @@ def compile_command(value: object, context: CompileContext) -> Condition:
     if unparseable is not None and set(spec) - {"unparseable", "field"}:
         raise SpecError("unparseable cannot be combined with other command keys", key=("unparseable",),
                         hint="write a separate rule: command: {unparseable: true}")
+    known = Known(_bool(spec["known"], "known"), context.allow_rules) if "known" in spec else None
+    if known is not None and set(spec) - {"known", "field"}:
+        raise SpecError("known cannot be combined with other command keys", key=("known",),
+                        hint="write a separate rule: command: {known: false}")
+    definite = _bool(spec["definite"], "definite") if "definite" in spec else False
     selected = fields()
     if "field" in spec:
         selected = fields(frozenset(f.lower() for f in _strings(spec["field"], "field", "[command, cmd]")), True)
     checks = tuple(compile_key(spec[key]) for key, compile_key in _INVOCATION_KEYS.items() if key in spec)
+    if not checks and known is None and "fork_bomb" not in spec and unparseable is None and definite:
+        raise SpecError("definite needs another command key to qualify", key=("definite",),
+                        hint="e.g. command: {program: find, flags: [-delete], definite: true}")
     fork_bomb = _bool(spec["fork_bomb"], "fork_bomb") if "fork_bomb" in spec else None
     every = context.section == "allow"
     index = _index(spec)
     keys = index.keys()
     prefilter = Prefilter(summary(selected), keys) if keys is not None and not every else None
-    return CommandSpec(checks, fork_bomb, unparseable, selected, every, index, prefilter)
+    return CommandSpec(checks, fork_bomb, unparseable, selected, every, index, prefilter, definite, known)
 
 
 def _index(spec: dict[str, object]) -> Index:
@@ -386,5 +447,6 @@ def _index(spec: dict[str, object]) -> Index:
     programs = program_globs.literal if program_globs else None
     beginnings = program_globs.beginnings(BEGINNING) if program_globs and programs is None else None
     code_from = _globs(spec["code_from"], "code_from", "", fold=True).literal if "code_from" in spec else None
-    return Index(programs, code_from, spec.get("dynamic") is True, spec.get("fork_bomb") is True, spec.get("unparseable") is True,
+    dynamic = spec.get("dynamic") is True or isinstance(spec.get("dynamic"), list | str)
+    return Index(programs, code_from, dynamic, spec.get("fork_bomb") is True, spec.get("unparseable") is True,
                  "redirect_to" in spec, beginnings)
