@@ -123,7 +123,7 @@ ALLOW = [
     'while read -r l; do echo "$l"; done < f.txt', 'python3 -c "import sys; print(1)" < data.json',
     'cat file.json | python3 -c "import json,sys; print(1)"', 'command -v docker >/dev/null 2>&1 || echo missing',
     'rm -f a.log b.log', 'rm notes.txt', 'dd if=/dev/zero of=/tmp/swapfile bs=1M count=1024', 'dd if=/dev/sda of=backup.img',
-    'dd if=/dev/urandom of=/dev/null count=1', "trap 'rm -f /tmp/lock' EXIT", 'watch -n 5 df -h', 'exec bash', 'node --version',
+    'dd if=/dev/urandom of=/dev/null count=1', "trap 'rm -f /tmp/lock' EXIT", 'watch -n 5 df -h', 'node --version',
     'make clean && make -j$(nproc)', 'curl -sSL https://get.docker.com -o get-docker.sh',
     "printf '%s\\n' a b | xargs -I{} echo {}", 'echo hi >&2', 'git push origin --delete old', 'git push origin HEAD', 'git push',
     'git push -u origin feature', 'git push --tags', 'test -f x && rm x', 'echo "$(date)" >> log.txt', 'parallel gzip ::: *.log',
@@ -145,6 +145,7 @@ ALLOW = [
 
 HOLD: list[tuple[Any, str]] = [
     # (payload, what the hold's reason says): not denied, but not known safe either
+    ('exec bash', 'reads commands from its standard input (bash)'),
     ('pip install -r requirements.txt && python -m pytest -q', 'installs packages system-wide (pip install)'),
     ('docker build -t app . && docker run --rm app', 'runs a container (it may mount the host or run privileged) (docker run)'),
     ('. ~/.bashrc', 'runs a shell script whose code is not checked (. ~/.bashrc)'),

@@ -237,7 +237,7 @@ def dynamic_kind(reason: str) -> str:
 
 
 def _dynamic(value: object) -> Check:
-    if isinstance(value, list | str):
+    if isinstance(value, list):
         kinds = frozenset(_strings(value, "dynamic", "[name, eval, input]"))
         for kind in sorted(kinds - set(DYNAMIC_KINDS)):
             raise SpecError(f"unknown dynamic kind {kind!r}", key=("dynamic",), hint="kinds: " + ", ".join(DYNAMIC_KINDS))
@@ -447,6 +447,6 @@ def _index(spec: dict[str, object]) -> Index:
     programs = program_globs.literal if program_globs else None
     beginnings = program_globs.beginnings(BEGINNING) if program_globs and programs is None else None
     code_from = _globs(spec["code_from"], "code_from", "", fold=True).literal if "code_from" in spec else None
-    dynamic = spec.get("dynamic") is True or isinstance(spec.get("dynamic"), list | str)
+    dynamic = spec.get("dynamic") is True or isinstance(spec.get("dynamic"), list)
     return Index(programs, code_from, dynamic, spec.get("fork_bomb") is True, spec.get("unparseable") is True,
                  "redirect_to" in spec, beginnings)
