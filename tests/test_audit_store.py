@@ -533,3 +533,14 @@ def test_switch_to_wal_gives_up_with_the_sqlite_error(tmp_path: Path) -> None:
         released.set()
         conn.close()
         holder.join()
+
+
+@pytest.mark.parametrize("section", ["allow", "require_approval"])
+def test_lone_surrogates_in_names_are_still_audited(section: str, runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+    """UTF-8 cannot store a lone surrogate: names keep it as an escape, and the call is decided and recorded as usual."""
+    rt = runtime(f"{section}:\n  - capability: '*'\n")
+    decision = rt.evaluate("x.\udcff", {"name": "f\udcff"}, agent_id="agent\ud800", tool="tool\udcff", environment="e\ud800")
+    assert decision.action == section and decision.record_id is not None, decision.reason
+    (row,) = audit_rows(tmp_path / "audit.db", "decision")
+    assert (row["agent_id"], row["tool"], row["capability"]) == ("agent\\ud800", "tool\\udcff", "x.\\udcff")
+    verify_chain(audit_rows(tmp_path / "audit.db"))

@@ -82,6 +82,11 @@ def test_the_encoding_is_canonical() -> None:
     assert canonical.encode({1: "a", "1": "b"}) == canonical.encode({"1": "b", 1: "a"})
 
 
+def test_lone_surrogates_are_escaped_so_the_text_is_storable_json() -> None:
+    text = canonical.encode({"name": "f\udcff", "raw": "\\udcff"})
+    assert text.encode("utf-8") and json.loads(text) == {"name": "f\udcff", "raw": "\\udcff"}
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),

@@ -490,3 +490,42 @@ def test_condition_exception_propagates_from_pure_evaluator(write_policy: Callab
 
     with pytest.raises(RuntimeError, match="boom"):
         evaluate(compiled, CallView("shell.execute", Exploding(a=1), "a"))
+
+
+# A field can stand for several values (any depth, any spelling of its name): deny/require_approval/warn
+# rules match if any value does, allow rules only if every value does. A dotted path is followed from the top.
+SEVERAL_VALUES = """
+deny:
+  - id: big
+    capability: pay
+    args: {amount: {gt: 100}}
+  - id: nested-neg
+    capability: pay
+    args: {order.total: {lt: 0}}
+warn:
+  - id: odd-count
+    capability: pay
+    args: {count: {eq: 3}}
+allow:
+  - id: small
+    capability: pay
+    args: {limit: {lte: 10}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("payload", "rule"),
+    [
+        ({"amount": 5, "AMOUNT": 500}, "big"),  # any value over the limit
+        ({"amount": 5, "x": {"y": [{"Amount": "101"}]}}, "big"),  # at any depth
+        ({"Order": {"TOTAL": -1}, "order": {"total": 1}}, "nested-neg"),  # dotted: each segment in any spelling
+        ({"total": -1}, None),  # dotted paths start at the top
+        ({"count": 1, "meta": {"COUNT": 3}}, "odd-count"),
+        ({"limit": 5, "LIMIT": 50}, None),  # allow: every value must qualify
+        ({"limit": 5, "nested": {"limit": "lots"}}, None),  # an unknown value never allows
+        ({"Limit": 5, "nested": {"limit": 10}}, "small"),
+    ],
+)
+def test_args_fields_with_several_values(write_policy: Callable[..., Path], payload: dict[str, Any], rule: str | None) -> None:
+    decision = evaluate(load_policy(write_policy(SEVERAL_VALUES)), CallView("pay", payload, "a"))
+    assert decision.rule == rule

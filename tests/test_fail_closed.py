@@ -381,17 +381,16 @@ def test_read_only_audit_directory(runtime: Callable[..., ActionRuntime], tmp_pa
         locked.chmod(0o700)
 
 
-def test_database_locked_past_busy_timeout(runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(capfence.audit.sqlite, "BUSY_TIMEOUT_MS", 150)
-    rt = runtime(ALLOW_ALL)
+def test_database_locked_past_the_audit_timeout(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+    rt = runtime(ALLOW_ALL, audit_timeout=0.2)
     assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"
 
     other = sqlite3.connect(tmp_path / "audit.db", isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")
     try:
         decision = rt.evaluate("fs.write", {}, agent_id="a")
-        assert_denied_internally(decision, "locked")
-        assert_tool_blocked(rt, tmp_path, "locked")
+        assert_denied_internally(decision, "audit log busy: could not write the decision within 0.2 s (database is locked")
+        assert_tool_blocked(rt, tmp_path, "audit log busy")
     finally:
         other.execute("ROLLBACK")
         other.close()

@@ -200,6 +200,10 @@ def test_ports_default_by_scheme(url: str, port: int | None) -> None:
         "http://[64:ff9b::a00:1]/", "http://[2002:7f00:1::]/", "http://0x7f.1/", "http://2130706433/", "http://0xA9FEA9FE/",
         "http://localhost/", "http://LOCALHOST./", "http://api.localhost/", "http://printer.local/", "http://db.internal/",
         "http://metadata.google.internal/", "http://router.home.arpa/", "http://metadata/", "http://intranet/",
+        # in-cluster names, names outside the public root zone, names that resolve to the address they spell
+        "http://kubernetes.default.svc/", "http://kubernetes.default/", "http://db.ns.svc.cluster.local/",
+        "http://vault.service.consul/", "http://redis.my-namespace/", "http://api.test/", "http://x.example/",
+        "http://10.0.0.1.nip.io/", "http://127-0-0-1.sslip.io/", "http://app.localtest.me/", "http://lvh.me/",
     ],
 )  # fmt: skip
 def test_private_hosts(url: str) -> None:
@@ -210,7 +214,8 @@ def test_private_hosts(url: str) -> None:
 @pytest.mark.parametrize(
     "url",
     ["https://example.com/", "http://8.8.8.8/", "http://[2606:4700::1111]/", "http://[::ffff:8.8.8.8]/", "http://1.1.1.1/",
-     "http://localhost.example.com/", "http://internal.example.com/"],
+     "http://localhost.example.com/", "http://internal.example.com/", "https://svc.example.com/", "https://consul.io/",
+     "https://bücher.de/", "https://example.xn--p1ai/", "https://a.dev/", "https://nip.io.example.com/"],
 )  # fmt: skip
 def test_public_hosts(url: str) -> None:
     parsed = parse_url(url)

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from capfence.audit.approval_events import KIND, chained_problem, event_detail
 from capfence.audit.payload import TRUNCATED_KEY
-from capfence.audit.record import event_record, now
+from capfence.audit.record import event_record, now, storable
 from capfence.canonical import NotCanonical
 from capfence.decision import Decision
 from capfence.errors import CapFenceError
@@ -186,10 +186,10 @@ class Approvals:
                 request_id,
                 now(),
                 expires,
-                view.agent_id,
-                view.framework,
-                view.tool,
-                view.capability,
+                storable(view.agent_id),
+                storable(view.framework),
+                storable(view.tool),
+                storable(view.capability),
                 payload,
                 digest,
                 held.policy_digest,
@@ -204,9 +204,9 @@ class Approvals:
                     **event_detail(request_id, "pending", None, digest=digest, expires=expires, decided_by=None),
                 ),
                 "ref": seq,
-                "agent_id": view.agent_id,
-                "tool": view.tool,
-                "capability": view.capability,
+                "agent_id": storable(view.agent_id),
+                "tool": storable(view.tool),
+                "capability": storable(view.capability),
                 "rule": held.rule,
             }
         )

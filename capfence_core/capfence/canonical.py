@@ -57,14 +57,26 @@ def encode(value: object, *, redact: frozenset[str] = frozenset()) -> str:
     ``redact``: lower-cased mapping key names whose values are replaced by a
     marker (for digests stored next to redacted audit payloads).
     """
-    flat = None if redact else _flat(value)
-    if flat is not None:
-        return flat
-    encoder = _Encoder(redact)
+    text = None if redact else _flat(value)
+    if text is None:
+        try:
+            text = _Encoder(redact).encode(value, 0)
+        except RecursionError as exc:
+            raise NotCanonical("the arguments are nested too deeply to encode") from exc
+    return text if text.isascii() else _utf8(text)
+
+
+def _utf8(text: str) -> str:
+    """``text`` with lone surrogates (which only occur inside string literals) as JSON ``\\udXXX`` escapes.
+
+    Still injective (a backslash in a string is itself escaped) and still valid
+    JSON for JSON data, and now storable as UTF-8 text.
+    """
     try:
-        return encoder.encode(value, 0)
-    except RecursionError as exc:
-        raise NotCanonical("the arguments are nested too deeply to encode") from exc
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def digest(value: object, *, redact: frozenset[str] = frozenset()) -> str:
@@ -74,7 +86,7 @@ def digest(value: object, *, redact: frozenset[str] = frozenset()) -> str:
 
 def text_digest(text: str) -> str:
     """SHA-256 (hex) of an :func:`encode` result."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def same_arguments(value: object, text: str) -> bool:

@@ -70,7 +70,8 @@ class Binding:
     """Seconds a held call waits for a human decision before giving up (None: do not wait)."""
     call_id: str | None = None
     """The framework's id of the one call being decided; adapters set it per call with
-    ``dataclasses.replace(binding, call_id=...)`` so a re-run of that call is audited once."""
+    ``dataclasses.replace(binding, call_id=...)``; a re-run that is blocked again with the same
+    arguments reuses its record, and every execution gets a record of its own."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Binding:
         """Bindings are immutable and the gate is a shared service: a deep copy of a gated tool shares both."""
@@ -159,6 +160,17 @@ class Binding:
             if on_block is None:
                 raise blocked_error(decision)
             return on_block(decision)
+        return self.run_decided(key, decision, view, run)
+
+    def run_decided(self, key: int, decision: Decision, view: CallView, run: Callable[[], T]) -> T:
+        """``run()`` on an allowed ``decision`` made for exactly ``view``'s arguments; records ran/tool_error.
+
+        :meth:`call` ends here. So does an adapter whose decision is made at one point
+        of the framework (a hook) and whose tool body is reached at another: the body
+        checks that its arguments are the decided ones (by their canonical text), then
+        runs here, once. Gated entry points nested under ``key`` with the same arguments
+        run on this decision (:meth:`decided_already`).
+        """
         with self._running(key, view):
             return self._run(decision, view, run)
 
@@ -175,6 +187,12 @@ class Binding:
             if on_block is None:
                 raise blocked_error(decision)
             return on_block(decision)
+        return await self.arun_decided(key, decision, view, run)
+
+    async def arun_decided(self, key: int, decision: Decision, view: CallView, run: Callable[[], Awaitable[T]]) -> T:
+        """Async :meth:`run_decided`: the outcome is written in a worker thread."""
+        import asyncio
+
         try:
             with self._running(key, view):
                 result = await run()

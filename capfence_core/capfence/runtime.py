@@ -5,6 +5,13 @@ promise: :meth:`ActionRuntime.evaluate` always returns a :class:`Decision`
 and never fails open. Any exception while evaluating, or any failure to write
 the decision to the audit log, becomes ``deny`` with an ``internal_error:``
 reason, and the tool does not run.
+
+Every call's audit write has one time budget, ``audit_timeout`` (default
+3 s, or ``$CAPFENCE_AUDIT_TIMEOUT``), covering the queue behind this
+process's other threads as well as a lock held by another process: a
+decision not written within it is denied ("audit log busy: could not write
+the decision within 3.0 s"). Outcome records never hold the caller that long:
+see :mod:`capfence.audit.backlog`.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -20,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from capfence.approvals import Approvals
 from capfence.approvers import Approver
+from capfence.audit.backlog import Backlog
+from capfence.audit.deadline import AuditBusy, seconds_text, within
 from capfence.audit.record import bindable_digest, decision_record, event_record, outcome_record
 from capfence.audit.store import AuditStore, open_store
 from capfence.decision import Decision, failure
@@ -38,6 +48,10 @@ log = logging.getLogger("capfence")
 AUDIT_ENV = "CAPFENCE_AUDIT_LOG"
 ENVIRONMENT_ENV = "CAPFENCE_ENVIRONMENT"
 DEFAULT_AUDIT_LOG = "audit.db"
+AUDIT_TIMEOUT_ENV = "CAPFENCE_AUDIT_TIMEOUT"
+DEFAULT_AUDIT_TIMEOUT = 3.0
+OUTCOME_WAIT = 0.5
+"""Seconds a caller waits for its outcome record (at most ``audit_timeout``) before it is queued instead."""
 
 
 def _observe(impl: pluggy.HookImpl, function: Callable[..., object], args: tuple[object, ...]) -> object:
@@ -64,6 +78,7 @@ class ActionRuntime:
         audit_log: str,
         environment: str | None = None,
         approver: Approver | None = None,
+        audit_timeout: float | None = None,
     ) -> None:
         self._watcher = watcher
         self._store = store
@@ -72,6 +87,9 @@ class ActionRuntime:
         self.environment = environment
         self.approver = approver
         """Asked in-line when a call is held (e.g. :class:`~capfence.approvers.ConsoleApprover`); None: decide elsewhere."""
+        self.audit_timeout = _audit_timeout(audit_timeout)
+        """Seconds a call may wait in all for its decision record to be written; past it the call is denied."""
+        self._backlog = Backlog(self._append_record, attempt=self.audit_timeout)
         from capfence.plugins import get_manager
 
         self._plugins = get_manager()
@@ -86,6 +104,7 @@ class ActionRuntime:
         reload_interval: float = 0.5,
         approver: Approver | None = None,
         reload_settle: float | None = None,
+        audit_timeout: float | None = None,
     ) -> ActionRuntime:
         """Load ``path`` (raising :class:`~capfence.PolicyError` if it is invalid) and open the audit log.
 
@@ -96,11 +115,16 @@ class ActionRuntime:
         The policy is checked for changes every ``reload_interval`` seconds; a change is
         loaded once its files have been unchanged for ``reload_settle`` seconds (default:
         ``reload_interval``), see :mod:`capfence.policy.watch`.
+        ``audit_timeout`` (seconds; default ``$CAPFENCE_AUDIT_TIMEOUT`` or 3) bounds
+        each call's wait for its decision record, however many threads queue.
         """
         location = str(audit_log) if audit_log is not None else os.environ.get(AUDIT_ENV, DEFAULT_AUDIT_LOG)
         runtime: ActionRuntime
         watcher = PolicyWatcher(Path(path), load_policy, lambda exc: runtime._reload_failed(exc), reload_interval, reload_settle)  # noqa: PLW0108 - runtime is bound below
-        runtime = cls(watcher, None, audit_log=location, environment=environment or os.environ.get(ENVIRONMENT_ENV), approver=approver)
+        runtime = cls(
+            watcher, None, audit_log=location, environment=environment or os.environ.get(ENVIRONMENT_ENV),
+            approver=approver, audit_timeout=audit_timeout,
+        )
         with contextlib.suppress(AuditError):  # logged; every call is denied until the audit log can be written
             runtime._open_store()
         return runtime
@@ -182,9 +206,14 @@ class ActionRuntime:
             return decision_record(view, final, redact=redact, max_bytes=max_bytes)
 
         try:
-            if decision.action == "require_approval" and policy is not None:
-                return self.approvals.resolve(view, decision, self._approval_timeout(policy, decision), record)
-            seq = self._append_decision(view, decision, record(decision))
+            with within(self.audit_timeout):
+                if decision.action == "require_approval" and policy is not None:
+                    return self.approvals.resolve(view, decision, self._approval_timeout(policy, decision), record)
+                seq = self._append_decision(view, decision, record(decision))
+        except AuditBusy as exc:
+            log.error("audit log busy; denying %s: %s", view.capability, exc)
+            busy = f"audit log busy: could not write the decision within {seconds_text(exc.seconds)} s ({exc.cause})"
+            return failure(busy, decision.policy_digest)
         except Exception as exc:  # noqa: BLE001 - no audit record, no tool call
             log.error("audit write failed; denying %s: %s", view.capability, exc)
             return failure(f"audit log not writable: {exc}", decision.policy_digest)
@@ -217,16 +246,26 @@ class ActionRuntime:
         return Approvals(store)  # type: ignore[arg-type]
 
     def record_outcome(self, decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None) -> None:
-        """Append what happened after a decision (``ran``, ``tool_error``, ``blocked``, ``held``). Never raises."""
+        """Append what happened after a decision (``ran``, ``tool_error``, ``blocked``, ``held``). Never raises.
+
+        Waits at most :data:`OUTCOME_WAIT` seconds; a record the log does not
+        take in that time is queued and written in order when it frees.
+        """
         try:
-            self._require_store().append(outcome_record(decision, outcome, detail, view=view))
+            self._backlog.write(outcome_record(decision, outcome, detail, view=view), wait=min(OUTCOME_WAIT, self.audit_timeout))
         except Exception as exc:  # noqa: BLE001 - the tool already ran or was already blocked
             log.error("could not record outcome %r of audit record %s: %s", outcome, decision.record_id, exc)
 
+    def _append_record(self, record: Mapping[str, object]) -> None:
+        self._require_store().append(record)
+
     def _notify(self, view: CallView, decision: Decision) -> None:
         """Call ``capfence_on_decision`` through pluggy (wrappers included); an observer that raises is logged and stops no other."""
+        hook = self._plugins.hook.capfence_on_decision
+        if not hook.get_hookimpls():  # nothing observes: skip pluggy's call machinery on the hot path
+            return
         try:
-            call_isolated(self._plugins.hook.capfence_on_decision, _observe, call=view, decision=decision)
+            call_isolated(hook, _observe, call=view, decision=decision)
         except Exception:  # every implementation is isolated; this is pluggy itself failing
             log.exception("capfence_on_decision failed; ignored")
 
@@ -247,11 +286,14 @@ class ActionRuntime:
 
     def _reload_failed(self, exc: Exception) -> None:
         try:
-            self._require_store().append(event_record("policy_reload_failed", str(exc), policy=str(self._watcher.path)))
+            event = event_record("policy_reload_failed", str(exc), policy=str(self._watcher.path))
+            self._backlog.write(event, wait=min(OUTCOME_WAIT, self.audit_timeout))
         except Exception as err:  # noqa: BLE001
             log.error("could not record policy_reload_failed: %s", err)
 
     def close(self) -> None:
+        """Write queued outcome records (waiting up to ``audit_timeout``; any left are logged) and close the store."""
+        self._backlog.close(self.audit_timeout)
         with self._store_lock:
             if self._store is not None:
                 self._store.close()
@@ -262,3 +304,16 @@ class ActionRuntime:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _audit_timeout(value: float | None) -> float:
+    """``value``, else ``$CAPFENCE_AUDIT_TIMEOUT``, else :data:`DEFAULT_AUDIT_TIMEOUT`; a positive number of seconds."""
+    raw: str | float = value if value is not None else os.environ.get(AUDIT_TIMEOUT_ENV) or DEFAULT_AUDIT_TIMEOUT
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (0 < seconds <= 3600):
+        where = "audit_timeout" if value is not None else AUDIT_TIMEOUT_ENV
+        raise ValueError(f"{where} must be a number of seconds greater than 0 and at most 3600, not {raw!r}")
+    return seconds

@@ -4,7 +4,12 @@ Two ways to gate a crew:
 
 ``mode="hooks"`` (the default)
     CrewAI's before/after tool-call hooks, scoped to this crew
-    (:mod:`capfence_crewai.hooks`). Nothing about the crew's tools changes.
+    (:mod:`capfence_crewai.hooks`), and, at the innermost point, the tools the
+    crew runs: every executor of the crew's agents gets views of its tools
+    (same state, checking every call against the hook's decision,
+    :mod:`capfence_crewai.views`), through ``Crew._prepare_tools`` (each task
+    execution) and ``Agent.create_agent_executor`` (also delegated work). The
+    crew's tool objects are not changed.
 ``mode="tools"``
     Every tool of every agent and task is replaced by a gated copy
     (:func:`capfence_crewai.tools.wrap_tool`), bound to the agent that uses it.
@@ -31,9 +36,12 @@ both: two records).
 
 Scope: the guard lives on the crew object. ``guard_crew`` changes the crew's
 class, in place, to a cached subclass (same name, fields and behaviour) whose
-``copy()`` passes the guard on (``kickoff_for_each`` runs copies) and whose
+``copy()`` passes the guard on (``kickoff_for_each`` runs copies), whose
 kickoffs re-register the hooks if something (``clear_all_global_hooks()``)
-removed them. Other crews in the process are not gated.
+removed them, and whose ``_prepare_tools`` hands each task execution views of
+its tools (hooks mode); in hooks mode its agents' classes are swapped the same
+way (at ``guard_crew`` and at each kickoff) so that every executor they build
+runs views. Other crews in the process are not gated.
 """
 
 from __future__ import annotations
@@ -44,7 +52,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from crewai import Crew
+from crewai import Agent, Crew
 from crewai.tools import BaseTool
 from crewai.utilities.string_utils import sanitize_tool_name
 
@@ -53,6 +61,7 @@ from capfence.wrapping import ORIGINAL_ATTR, gated_class, is_gated
 from capfence_crewai import hooks
 from capfence_crewai.guard import DEFAULT_CAPABILITY, DEFAULT_MODE, MODES, CrewGuard, Mode, guard_of, set_guard
 from capfence_crewai.tools import wrap_tool
+from capfence_crewai.views import view_tools
 
 if TYPE_CHECKING:
     from capfence.gate import Gate
@@ -60,6 +69,7 @@ if TYPE_CHECKING:
 
 CrewT = TypeVar("CrewT", bound=Crew)
 CREW_TAG = "capfence-crewai-crew"
+AGENT_TAG = "capfence-crewai-agent"
 KICKOFFS = ("kickoff", "kickoff_async", "akickoff", "kickoff_for_each", "kickoff_for_each_async", "akickoff_for_each")
 MANAGER_ROLE = "Crew Manager"
 """The role CrewAI gives the manager it creates for a hierarchical crew (used when a task has no agent)."""
@@ -114,14 +124,44 @@ def attach(crew: Crew, guard: CrewGuard) -> None:
     """Mark ``crew`` as guarded by ``guard`` (class swap in place; see the module docstring)."""
     factories: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = dict.fromkeys(KICKOFFS, _installing)
     factories["copy"] = _copying
+    factories["_prepare_tools"] = _viewing
     crew.__class__ = gated_class(type(crew).__dict__.get(ORIGINAL_ATTR, type(crew)), factories, tag=CREW_TAG)
     set_guard(crew, guard)
 
 
-def _ensure_hooks(crew: object) -> None:
+def _ensure_hooks(crew: Crew) -> None:
     guard = guard_of(crew)
     if guard is not None and guard.mode == "hooks":
         hooks.install()
+        _view_agents_tools(crew)
+
+
+def _view_agents_tools(crew: Crew) -> None:
+    """Hooks mode: the crew's agents (class swapped in place, like the crew) build their executors with views of their tools.
+
+    ``Crew._prepare_tools`` covers the tools of the crew's own task executions;
+    this covers the executors an agent builds on other paths, above all the
+    work a delegation tool hands it (``agent.execute_task(task)``, with the
+    agent's own tools). An agent of another, unguarded crew is not affected.
+    """
+    for agent in _agents(crew):
+        if isinstance(agent, Agent) and not is_gated(agent):
+            agent.__class__ = gated_class(type(agent), {"create_agent_executor": _viewing_executor}, tag=AGENT_TAG)
+
+
+def _viewing_executor(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``Agent.create_agent_executor``: with the agent's crew guarded in hooks mode, the executor gets views of the tools."""
+
+    @functools.wraps(original)
+    def create_agent_executor(self: Agent, tools: Any = None, *args: Any, **kwargs: Any) -> Any:
+        guard = guard_of(self.crew)
+        if guard is not None and guard.mode == "hooks":
+            agent_id = guard.agent_id(self)
+            given = tools if tools is not None else list(self.tools or [])
+            tools = view_tools(given, lambda tool: guard.binding(agent_id, tool.name))
+        return original(self, tools, *args, **kwargs)
+
+    return create_agent_executor
 
 
 def _installing(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -155,6 +195,21 @@ def _copying(original: Callable[..., Any]) -> Callable[..., Any]:
         return clone
 
     return copy
+
+
+def _viewing(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``Crew._prepare_tools`` (the tools of one task execution): in hooks mode, views of them."""
+
+    @functools.wraps(original)
+    def _prepare_tools(self: Crew, agent: Any, task: Any, tools: Any, *args: Any, **kwargs: Any) -> Any:
+        prepared = original(self, agent, task, tools, *args, **kwargs)
+        guard = guard_of(self)
+        if guard is None or guard.mode != "hooks":
+            return prepared
+        agent_id = guard.agent_id(agent)
+        return view_tools(prepared, lambda tool: guard.binding(agent_id, tool.name))
+
+    return _prepare_tools
 
 
 # --- tools mode ---------------------------------------------------------------------

@@ -22,10 +22,11 @@ hook" and runs the after-hooks; the after-hook replaces that text with the
 decision's message (action, reason, rule id), which the agent reads as the
 tool's result, and the crew carries on. (One exception CrewAI decides: with
 native function calling, a blocked ``result_as_answer`` tool's result, here
-the block message, becomes the task's final answer.) For calls that went ahead it appends
-the ``ran`` outcome to the audit log (``ran`` here means the call was let
-through: CrewAI may have answered it from its cache, or the tool may have
-failed, which CrewAI reports to the agent itself).
+the block message, becomes the task's final answer.) Outcomes of calls that
+went ahead: a body that ran on the hook's decision records ``ran`` or
+``tool_error`` itself; for a call that never reached a body (answered from
+CrewAI's cache, or a tool without a view) the after-hook records ``ran``,
+meaning the call was let through.
 
 Held calls (``require_approval``): by default the agent gets the message with
 the approval request's id. With ``guard_crew(..., approval_wait=seconds)`` the
@@ -33,9 +34,19 @@ before-hook waits for a human's decision in the store (:meth:`capfence.Binding.d
 and lets the call through once it is approved; the wait blocks the agent's
 thread (with ``akickoff``, the event loop: CrewAI calls hooks synchronously).
 
-The before-hook is kept last among CrewAI's global before-hooks (re-checked at
-every kickoff of a guarded crew), so a hook that rewrites the tool input in
-place does so before the policy sees it.
+What the policy sees: the arguments the tool's body will be called with,
+after CrewAI applies the tool's ``args_schema`` (:mod:`capfence_crewai.arguments`).
+
+Order: the before-hook is kept last among CrewAI's global before-hooks
+(re-checked at every kickoff of a guarded crew), so a hook registered before
+the kickoff that rewrites the tool input in place does so before the policy
+sees it. Hooks can still run after it (execution-scoped hooks, hooks
+registered while the crew runs); that is why an allowed call is only a ticket
+(:mod:`capfence_crewai.views`), redeemed by the tool's body for exactly the
+decided arguments and decided again otherwise. The after-hook closes the
+ticket; for an input changed after the decision that no gated body saw (an
+answer from CrewAI's cache, a tool the crew's views do not cover), it decides
+the changed call itself and withholds the result if that is blocked.
 """
 
 from __future__ import annotations
@@ -48,16 +59,21 @@ from typing import Any
 
 from crewai.hooks.dispatch import InterceptionPoint, get_global_hook_list
 from crewai.hooks.tool_hooks import ToolCallHookContext
+from crewai.tools import BaseTool
 
+from capfence.canonical import NotCanonical, encode
 from capfence.decision import Decision, failure
 from capfence.gate import Binding
 from capfence.policy.view import CallView
+from capfence_crewai.arguments import predicted
 from capfence_crewai.guard import CrewGuard, guard_of
 from capfence_crewai.tools import block_message
+from capfence_crewai.views import TICKETS, Ticket, is_view
 
 log = logging.getLogger("capfence.crewai")
 BLOCKED_BY_HOOK = "Tool execution blocked by hook"
 """How CrewAI 1.15 words the result of a call a before-hook blocked."""
+SUPERSEDED = "not run as decided: its arguments were changed after this decision (by a hook that ran after CapFence's); decided again"
 _LOCK = threading.Lock()
 
 
@@ -66,6 +82,7 @@ class _Pending:
     decision: Decision
     binding: Binding | None = None
     view: CallView | None = None
+    ticket: Ticket | None = None
 
 
 class _PendingCalls:
@@ -140,10 +157,10 @@ def tool_name(context: ToolCallHookContext) -> str:
 
 
 def tool_payload(context: ToolCallHookContext) -> dict[str, Any]:
-    """What the policy sees: the call's arguments (a copy, so later changes do not rewrite the audit)."""
+    """What the policy sees: the arguments the tool's body will be called with (a new dict: later changes do not rewrite it)."""
     tool_input = context.tool_input
     if isinstance(tool_input, Mapping):
-        return dict(tool_input)
+        return predicted(context.tool, tool_input)
     return {} if tool_input is None else {"input": tool_input}
 
 
@@ -164,7 +181,7 @@ def before_tool_call(context: ToolCallHookContext) -> bool | None:
         guard = _guard(context)
         if guard is None:
             return None
-        pending = decide(guard, context)
+        pending = _ticketed(context, decide(guard, context))
         _PENDING.put(context.tool_input, pending)
         return None if pending.decision.allowed else False
     except Exception:
@@ -172,18 +189,67 @@ def before_tool_call(context: ToolCallHookContext) -> bool | None:
         return False
 
 
+def _ticketed(context: ToolCallHookContext, pending: _Pending) -> _Pending:
+    """An allowed call of a tool the crew runs as a view gets a ticket its body redeems (see :mod:`capfence_crewai.views`)."""
+    tool = getattr(context.tool, "_original_tool", None)
+    if not (pending.decision.allowed and pending.binding and pending.view and isinstance(context.tool_input, Mapping)):
+        return pending
+    if not (isinstance(tool, BaseTool) and is_view(tool)):  # a tool without a view: the hook's decision is all there is
+        return pending
+    try:
+        args_text = pending.view.args_text
+    except ValueError:  # no lossless encoding: nothing to redeem; the body decides again
+        return pending
+    ticket = Ticket(tool, args_text, context.tool_input, pending.binding, pending.decision, pending.view)
+    TICKETS.issue(ticket)
+    return _Pending(pending.decision, pending.binding, pending.view, ticket)
+
+
 def after_tool_call(context: ToolCallHookContext) -> str | None:
-    """CrewAI after-hook: the block message for a blocked call; records ``ran`` for the others."""
+    """CrewAI after-hook: the block message for a blocked call; records what became of the others."""
     try:
         pending = _PENDING.pop(context.tool_input)
         if pending is None:
             return None
         if not pending.decision.allowed:
             return block_message(pending.decision)
-        if pending.binding is not None:
-            blocked = isinstance(context.tool_result, str) and context.tool_result.startswith(BLOCKED_BY_HOOK)
-            pending.binding.gate.record_outcome(pending.decision, "blocked" if blocked else "ran", view=pending.view)
-        return None
+        if pending.binding is None:
+            return None
+        return _settle(context, pending, pending.binding)
     except Exception:
         log.exception("CapFence crewai after-hook failed")
         return None
+
+
+def _settle(context: ToolCallHookContext, pending: _Pending, binding: Binding) -> str | None:
+    state = TICKETS.close(pending.ticket) if pending.ticket is not None else None
+    if state == "taken":  # the body ran on this decision and recorded its outcome
+        return None
+    if isinstance(context.tool_result, str) and context.tool_result.startswith(BLOCKED_BY_HOOK):
+        binding.gate.record_outcome(pending.decision, "blocked", view=pending.view)
+        return None
+    if state == "superseded":  # the body was reached with other arguments and decided them again
+        binding.gate.record_outcome(pending.decision, "blocked", SUPERSEDED, view=pending.view)
+        return None
+    if _changed(context, pending):  # changed after the decision, and no gated body saw it
+        binding.gate.record_outcome(pending.decision, "blocked", SUPERSEDED, view=pending.view)
+        return _decide_late(context, binding)
+    binding.gate.record_outcome(pending.decision, "ran", view=pending.view)  # let through (maybe answered from the cache)
+    return None
+
+
+def _changed(context: ToolCallHookContext, pending: _Pending) -> bool:
+    """Whether the call's input now means other arguments than the decided ones (True when that cannot be told)."""
+    try:
+        return pending.view is None or encode(tool_payload(context)) != pending.view.args_text
+    except (NotCanonical, ValueError):
+        return True
+
+
+def _decide_late(context: ToolCallHookContext, binding: Binding) -> str | None:
+    """Decide a call changed after the decision that went ahead undecided: if blocked, the agent gets the message instead."""
+    decision, view = binding.decide(tool_payload(context))
+    if not decision.allowed:
+        return block_message(decision)
+    binding.gate.record_outcome(decision, "ran", view=view)
+    return None

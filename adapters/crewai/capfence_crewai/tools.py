@@ -22,10 +22,13 @@ one through, so each call is decided and audited once. ``_run``/``_arun`` mark
 where the tool's own body starts (:func:`capfence.gate.tool_body`), so a tool
 that calls itself (or another gated tool) from its body is decided again.
 
-What the policy sees: the call's arguments bound to the entry point's
-signature (positional arguments get their parameter names, defaults filled
-in), as given by the caller, before CrewAI validates them against
-``args_schema``.
+What the policy sees, the audit log records and the body receives is one
+value: the arguments the body will be called with, after CrewAI applies the
+tool's ``args_schema`` (defaults filled in, values coerced), by name
+(:mod:`capfence_crewai.arguments`). ``run``/``arun`` validate once, decide, and
+hand CrewAI exactly the validated objects; ``_run``/``_arun`` see what CrewAI
+validated. When an inner entry point is reached with arguments other than the
+ones decided (something changed them in between), it is decided again.
 
 A blocked call does not raise (in ReAct mode CrewAI retries a raising tool up
 to six times): it *returns* the decision's message (``"CapFence deny: <reason>
@@ -46,24 +49,63 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any, Protocol
 
 from crewai.tools import BaseTool
 from crewai.tools.tool_failure import ToolFailure
 
-from capfence.callables import call_payload
 from capfence.decision import Decision, failure
 from capfence.errors import CapFenceError
 from capfence.gate import Binding, tool_body
+from capfence.gated_attributes import install
 from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class
+from capfence_crewai import conversions
+from capfence_crewai.arguments import VALIDATING, entry_arguments, is_pinned, pinned
 
 FRAMEWORK = "crewai"
 TAG = "capfence-crewai"
 ENTRY_POINTS = ("run", "_run", "arun", "_arun")
 BODY_ENTRY_POINTS = frozenset({"_run", "_arun"})
 """The entry points that *are* the tool's body (the others reach it through these, or run it themselves)."""
+OnBlock = Callable[[Decision], Any]
+
+
+class Keeper(Protocol):
+    """How a gated entry point gets its decision for one call (and runs ``run`` or returns ``on_block``'s result)."""
+
+    def call(self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Any], on_block: OnBlock) -> Any: ...
+
+    async def acall(
+        self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Awaitable[Any]], on_block: OnBlock
+    ) -> Any: ...
+
+
+class BindingKeeper:
+    """A gated copy (``CapFenceTool``, ``guard_crew(mode="tools")``): its own binding decides every call."""
+
+    def call(self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Any], on_block: OnBlock) -> Any:
+        binding = _binding(tool)
+        if isinstance(binding, Decision):
+            return on_block(binding)
+        return binding.call(key, payload, run, on_block)
+
+    async def acall(
+        self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Awaitable[Any]], on_block: OnBlock
+    ) -> Any:
+        binding = _binding(tool)
+        if isinstance(binding, Decision):
+            return on_block(binding)
+        return await binding.acall(key, payload, run, on_block)
+
+
+def _binding(tool: BaseTool) -> Binding | Decision:
+    """The gated copy's binding, or the deny for a gated class without one (e.g. built by a framework from the class)."""
+    try:
+        return binding_of(tool)
+    except CapFenceError as exc:
+        return failure(str(exc))
 
 
 def wrap_tool(tool: BaseTool, binding: Binding) -> BaseTool:
@@ -72,18 +114,23 @@ def wrap_tool(tool: BaseTool, binding: Binding) -> BaseTool:
     return gate_object(tool, gated_tool_class(base), binding)
 
 
-def gated_tool_class(base: type[BaseTool]) -> type[BaseTool]:
-    """The cached gated subclass of ``base``.
+def gated_tool_class(base: type[BaseTool], keeper: Keeper | None = None, tag: str = TAG) -> type[BaseTool]:
+    """The cached gated subclass of ``base`` (for ``tag``), whose entry points ask ``keeper``.
 
     ``BaseTool.__init_subclass__`` files every subclass under its module and
     qualname in CrewAI's tool-type registry (used to restore checkpoints); the
-    gated subclass has the same names, so the original entry is put back and
-    a restored tool is an ordinary, ungated one.
+    gated subclass has the same names, so the original entry is put back. (A
+    gated tool's checkpoint names :class:`capfence_crewai.conversions.GatedToolCheckpoint`
+    instead, which restores it gated but unbound: every call denied.)
     """
-    factories = {name: functools.partial(_gate_entry_point, name) for name in ENTRY_POINTS}
+    keeper = keeper or BindingKeeper()
+    factories: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+        name: functools.partial(_gate_entry_point, keeper, name) for name in ENTRY_POINTS
+    }
+    factories["_validate_kwargs"] = _keeping_pinned
     with _tool_registry_kept(base):
-        cls: type[BaseTool] = gated_class(base, factories, tag=TAG)
-    return cls
+        cls: type[BaseTool] = gated_class(base, factories, tag=tag)
+    return install(cls, conversions.extension)  # copies and conversions (func, checkpoints): capfence_crewai.conversions
 
 
 @contextmanager
@@ -118,60 +165,49 @@ def block_result(tool: BaseTool, decision: Decision) -> str | ToolFailure:
     return ToolFailure(message=block_message(decision), code=f"capfence_{decision.action}", details=details)
 
 
-def _signature(function: Callable[..., Any]) -> inspect.Signature | None:
-    """``function``'s signature without ``self`` (None when it has none we can read)."""
-    try:
-        signature = inspect.signature(function)
-    except (TypeError, ValueError):
-        return None
-    return signature.replace(parameters=list(signature.parameters.values())[1:])
+def _keeping_pinned(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``_validate_kwargs`` that hands on arguments a gated ``run`` already validated and decided (:func:`pinned`)."""
+
+    @functools.wraps(original)
+    def _validate_kwargs(self: BaseTool, kwargs: dict[str, Any]) -> Any:
+        return kwargs if is_pinned(self, kwargs) else original(self, kwargs)
+
+    return _validate_kwargs
 
 
-def tool_payload(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """What the policy sees for one call: the arguments bound to ``signature`` (an empty ``*args`` left out)."""
-    payload = call_payload(signature, args, kwargs)
-    if not args and signature is not None:
-        for parameter in signature.parameters.values():
-            if parameter.kind is inspect.Parameter.VAR_POSITIONAL and payload.get(parameter.name) == []:
-                del payload[parameter.name]
-    return payload
+@contextmanager
+def _calling(tool: BaseTool, entry: str, kwargs: dict[str, Any]) -> Iterator[None]:
+    with ExitStack() as stack:
+        if entry in VALIDATING:
+            stack.enter_context(pinned(tool, kwargs))
+        if entry in BODY_ENTRY_POINTS:
+            stack.enter_context(tool_body())
+        yield
 
 
-def _gate_entry_point(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
-    signature = _signature(original)
-    is_body = name in BODY_ENTRY_POINTS
+def _gate_entry_point(keeper: Keeper, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     if inspect.iscoroutinefunction(original):
 
         @functools.wraps(original)
         async def gated_async(self: BaseTool, *args: Any, **kwargs: Any) -> Any:
-            try:
-                binding = binding_of(self)
-            except CapFenceError as exc:  # a gated class without a binding denies
-                return block_result(self, failure(str(exc)))
+            payload, kwargs = entry_arguments(self, name, args, kwargs)
 
             async def body() -> Any:
-                if not is_body:
-                    return await original(self, *args, **kwargs)
-                with tool_body():
+                with _calling(self, name, kwargs):
                     return await original(self, *args, **kwargs)
 
-            return await binding.acall(id(self), tool_payload(signature, args, kwargs), body, lambda decision: block_result(self, decision))
+            return await keeper.acall(self, id(self), payload, body, lambda decision: block_result(self, decision))
 
         return gated_async
 
     @functools.wraps(original)
     def gated(self: BaseTool, *args: Any, **kwargs: Any) -> Any:
-        try:
-            binding = binding_of(self)
-        except CapFenceError as exc:
-            return block_result(self, failure(str(exc)))
+        payload, kwargs = entry_arguments(self, name, args, kwargs)
 
         def body() -> Any:
-            if not is_body:
-                return original(self, *args, **kwargs)
-            with tool_body():
+            with _calling(self, name, kwargs):
                 return original(self, *args, **kwargs)
 
-        return binding.call(id(self), tool_payload(signature, args, kwargs), body, lambda decision: block_result(self, decision))
+        return keeper.call(self, id(self), payload, body, lambda decision: block_result(self, decision))
 
     return gated

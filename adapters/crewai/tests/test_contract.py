@@ -41,10 +41,36 @@ class _CrewAIContract(AdapterContract):
         return [copy.copy(tool), tool.model_copy(), tool.copy()]
 
 
+class DefaultedInput(BaseModel):
+    command: str = Field(description="What to run")
+    target: str = Field(default="forbidden default", description="Where")
+
+
 class TestBaseToolSubclass(_CrewAIContract):
     """A ``BaseTool`` subclass with ``_run`` and ``_arun``: every entry point."""
 
     entry_points = ("run", "_run", "arun", "_arun")
+
+    def make_defaulted_tool(self, body: Body) -> BaseTool:
+        class DefaultedProbe(BaseTool):
+            name: str = "probe"
+            description: str = "Probe tool."
+            args_schema: type[BaseModel] = DefaultedInput
+
+            def _run(self, command: str, target: str = "forbidden default") -> str:
+                return body(command=f"{command} {target}")
+
+            async def _arun(self, command: str, target: str = "forbidden default") -> str:
+                return body(command=f"{command} {target}")
+
+        return DefaultedProbe()
+
+    def conversions(self, tool: Any) -> dict[str, Any]:
+        return {
+            "to_structured_tool": lambda payload: tool.to_structured_tool().invoke(payload),
+            "model_copy": lambda payload: tool.model_copy().run(**payload),
+            "copy": lambda payload: tool.copy().run(**payload),
+        }
 
     def make_tool(self, body: Body) -> BaseTool:
         class ProbeTool(BaseTool):
@@ -73,6 +99,22 @@ class TestToolDecorator(_CrewAIContract):
             return body(command=command)
 
         return probe
+
+    def make_defaulted_tool(self, body: Body) -> BaseTool:
+        @tool("probe")
+        def probe(command: str, target: str = "forbidden default") -> str:
+            """Probe tool."""
+            return body(command=f"{command} {target}")
+
+        return probe
+
+    def conversions(self, tool: Any) -> dict[str, Any]:
+        return {
+            "func": lambda payload: tool.func(**payload),
+            "Tool(func=tool.func)": lambda payload: type(tool)(name="p2", description="d", func=tool.func).func(**payload),
+            "to_structured_tool": lambda payload: tool.to_structured_tool().invoke(payload),
+            "model_copy": lambda payload: tool.model_copy().run(**payload),
+        }
 
 
 class TestAsyncToolDecorator(_CrewAIContract):

@@ -65,8 +65,10 @@ from langchain_core.tools import BaseTool
 from capfence.decision import Decision, failure
 from capfence.errors import CapFenceError
 from capfence.gate import Binding, tool_body
+from capfence.gated_attributes import install
 from capfence.policy.view import CallView
 from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class, is_gated
+from capfence_langchain import conversions
 from capfence_langchain.arguments import ArgumentsChanged, Parsed, Snapshot, checked_to_args_and_kwargs, parse, payload_of, prepared
 from capfence_langchain.errors import blocked_error
 from capfence_langchain.interrupts import hold, should_interrupt
@@ -85,6 +87,7 @@ def wrap_tool(tool: BaseTool, binding: Binding) -> BaseTool:
     base: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))
     methods = {"run": _gated_run, "arun": _gated_arun, "_to_args_and_kwargs": checked_to_args_and_kwargs}
     cls = gated_class(base, methods, tag=TAG)
+    install(cls, conversions.extension)  # copies and conversions (func, configurable_fields, ...): capfence_langchain.conversions
     return gate_object(tool, cls, binding)
 
 

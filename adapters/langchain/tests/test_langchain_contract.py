@@ -8,6 +8,7 @@ from typing import Any
 from langchain.agents import create_agent
 from langchain.agents.middleware import AgentMiddleware
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from lc_support import calls, script
@@ -75,6 +76,19 @@ class TestStructuredToolContract(AdapterContract):
 
     def call_with_id(self, tool: Any, payload: dict[str, Any], call_id: str) -> Any:
         return tool.invoke({"type": "tool_call", "name": tool.name, "args": payload, "id": call_id})
+
+    def conversions(self, tool: Any) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        converted = {
+            "model_copy": lambda payload: tool.model_copy().invoke(payload),
+            "with_config": lambda payload: tool.with_config(tags=["x"]).invoke(payload),
+            "with_retry": lambda payload: tool.with_retry().invoke(payload),
+            "pipe": lambda payload: tool.pipe(RunnableLambda(str)).invoke(payload),
+            "as_tool": lambda payload: tool.as_tool(name="again").invoke(payload),
+        }
+        if getattr(tool, "func", None) is not None:
+            converted["StructuredTool.from_function(func=tool.func)"] = lambda payload: StructuredTool.from_function(
+                func=tool.func, name="again", description="Again.").invoke(payload)
+        return converted
 
     def describe(self, tool: Any) -> dict[str, Any]:
         return {

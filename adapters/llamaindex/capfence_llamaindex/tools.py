@@ -44,6 +44,10 @@ event stream, waits for the matching ``HumanResponseEvent`` and then decides
 the call again from CapFence's store (:mod:`capfence_llamaindex.approvals`;
 :func:`capfence_llamaindex.approval_events` turns this off for one tool).
 
+Copies and conversions (``fn``/``async_fn``/``real_fn``, ``to_langchain_tool()``,
+the refused ``query_engine``/``retriever``) are in
+:mod:`capfence_llamaindex.conversions`.
+
 Inside a workflow agent, each decision carries the call's id
 (``"llamaindex:<run id>:<tool call id>"``), read from the running workflow step.
 When the workflow replays a step (a tool that waited for a human with
@@ -65,8 +69,9 @@ from capfence.callables import bound_payload
 from capfence.decision import Decision, failure
 from capfence.errors import CapFenceError
 from capfence.gate import Binding, blocked_error, tool_body
-from capfence.tool import instance_of_loaded
+from capfence.gated_attributes import install
 from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class
+from capfence_llamaindex import conversions
 from capfence_llamaindex.approvals import ask, set_approval_events, step_context
 
 FRAMEWORK = "llamaindex"
@@ -85,7 +90,7 @@ def wrap_tool(tool: BaseTool, binding: Binding, *, input_required_on_approval: b
     ``None`` keeps what a gated ``tool`` had (default: it asks).
     """
     base: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))
-    cls = gated_class(base, {"call": _gated_call, "acall": _gated_acall, "__call__": _gated_call}, tag=TAG)
+    cls = install(gated_class(base, {"call": _gated_call, "acall": _gated_acall, "__call__": _gated_call}, tag=TAG), conversions.extension)
     if binding.tool in (None, base.__name__):
         binding = dataclasses.replace(binding, tool=tool_name(tool))
     return set_approval_events(gate_object(tool, cls, binding, _copy_tool), input_required_on_approval)
@@ -105,13 +110,12 @@ def tool_payload(tool: BaseTool, args: tuple[Any, ...], kwargs: Mapping[str, Any
     try:
         if isinstance(tool, FunctionTool):
             merged = {**getattr(tool, "_field_defaults", {}), **tool.partial_params, **kwargs}
-            payload = _bind(_signature(tool.real_fn), args, merged)
+            payload = _bind(_signature(conversions.raw_function(tool)), args, merged)
         else:
             payload = _bind(None, args, kwargs, _schema_names(tool))
     except Exception:  # noqa: BLE001 - fall back to the arguments as given: every string is still seen
         payload = {"args": list(args), **kwargs} if args else dict(kwargs)
-    ctx_name = getattr(tool, "ctx_param_name", None)
-    return {key: value for key, value in payload.items() if key != ctx_name and not _is_context(value)}
+    return conversions.without_context(tool, payload)
 
 
 def block_output(tool: BaseTool, decision: Decision, payload: Mapping[str, Any]) -> ToolOutput:
@@ -178,10 +182,6 @@ def _bind(
             return {**dict(zip(names, args, strict=False)), **kwargs}
         return {"args": list(args), **kwargs} if args else dict(kwargs)
     return bound_payload(signature.bind_partial(*args, **kwargs))
-
-
-def _is_context(value: object) -> bool:
-    return instance_of_loaded(value, "workflows.context.context", "Context")
 
 
 def _call_binding(tool: BaseTool) -> Binding:

@@ -228,8 +228,8 @@ def test_tools_served_by_a_tool_retriever_are_gated(workdir: Path, runtime: Acti
     assert not hasattr(retriever.retrieve("x")[0], "__capfence_binding__")
 
 
-def test_human_in_the_loop_replay_writes_one_decision(workdir: Path, runtime: ActionRuntime) -> None:
-    """A tool that waits for a human makes the workflow replay its step: the replayed call reuses its decision."""
+def test_human_in_the_loop_replay_is_decided_for_each_execution(workdir: Path, runtime: ActionRuntime) -> None:
+    """A tool that waits for a human makes the workflow replay its step: the body runs again, on a decision of its own."""
 
     llm = ScriptedLLM(calls(("confirm_write", {"name": "c.txt"}, "c1")), "done")
     agent = guard_agent(FunctionAgent(tools=[confirm_write_tool(workdir)], llm=llm.llm), gate=runtime, agent_id="helper",
@@ -254,7 +254,7 @@ def test_human_in_the_loop_replay_writes_one_decision(workdir: Path, runtime: Ac
     assert asyncio.run(go()) == "done"
     assert (workdir / "c.txt").read_text() == "confirmed"
     assert len(asked) == 2 and asked[0] == asked[1] and asked[0] is not None, "the step ran twice, under one call id"
-    assert decisions_by_call(runtime) == {"c1": ["warn"]}
+    assert decisions_by_call(runtime) == {"c1": ["warn", "warn"]}, "one decision record per execution of the body"
     assert outcomes(runtime) == ["tool_error", "ran"], "the interrupted first attempt, then the replay"
 
 

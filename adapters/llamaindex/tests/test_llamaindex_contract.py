@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from li_context_tools import probe_with_context
-from llama_index.core.tools import AsyncBaseTool, BaseTool, FunctionTool, ToolMetadata, ToolOutput
+from llama_index.core.tools import AsyncBaseTool, BaseTool, FunctionTool, ToolMetadata, ToolOutput, adapt_to_async_tool
 from pydantic import BaseModel
 
 from capfence.testing import AdapterContract, Body, capfence_runtime  # noqa: F401 - fixture
@@ -25,6 +26,22 @@ class TestFunctionToolContract(AdapterContract):
             return body(command=command)
 
         return FunctionTool.from_defaults(probe)
+
+    def make_defaulted_tool(self, body: Body) -> Any:
+        def probe(command: str, target: str = "forbidden default") -> str:
+            """Probe tool."""
+            return body(command=f"{command} {target}")
+
+        return FunctionTool.from_defaults(probe)
+
+    def conversions(self, tool: Any) -> dict[str, Any]:
+        return {
+            "fn": lambda payload: tool.fn(**payload),
+            "real_fn": lambda payload: tool.real_fn(**payload),
+            "FunctionTool.from_defaults(fn=tool.fn)": lambda payload: FunctionTool.from_defaults(fn=tool.fn, name="p2").call(**payload),
+            "adapt_to_async_tool": lambda payload: adapt_to_async_tool(tool).acall(**payload),
+            "copy.copy": lambda payload: copy.copy(tool).call(**payload),
+        }
 
     def call(self, tool: Any, entry_point: str, payload: dict[str, Any]) -> Any:
         if entry_point == "__call__":
@@ -55,9 +72,29 @@ class TestAsyncFunctionToolContract(TestFunctionToolContract):
 
         return FunctionTool.from_defaults(probe)
 
+    def make_defaulted_tool(self, body: Body) -> Any:
+        async def probe(command: str, target: str = "forbidden default") -> str:
+            """Probe tool."""
+            return body(command=f"{command} {target}")
+
+        return FunctionTool.from_defaults(probe)
+
+    def conversions(self, tool: Any) -> dict[str, Any]:
+        return {
+            "async_fn": lambda payload: tool.async_fn(**payload),
+            "FunctionTool.from_defaults(async_fn=...)": lambda payload: FunctionTool.from_defaults(
+                async_fn=tool.async_fn, name="p2").acall(**payload),
+        }
+
 
 class TestContextFunctionToolContract(TestFunctionToolContract):
     """A ``FunctionTool`` whose function takes the workflow ``Context``: it is passed in, and kept out of the payload."""
+
+    def make_defaulted_tool(self, body: Body) -> Any:
+        return NotImplemented  # covered by TestFunctionToolContract; the context parameter adds nothing to defaults
+
+    def conversions(self, tool: Any) -> dict[str, Any]:
+        return {}  # the same attributes as TestFunctionToolContract
 
     def make_tool(self, body: Body) -> Any:
         tool = FunctionTool.from_defaults(probe_with_context(body))
@@ -93,6 +130,15 @@ class TestAsyncBaseToolSubclassContract(TestFunctionToolContract):
     def make_tool(self, body: Body) -> Any:
         return ProbeAsyncTool(body)
 
+    def make_defaulted_tool(self, body: Body) -> Any:
+        return NotImplemented  # a hand-written tool's defaults live in its own call(); FunctionTool covers schema defaults
+
+    def conversions(self, tool: Any) -> dict[str, Any]:
+        return {
+            "adapt_to_async_tool": lambda payload: adapt_to_async_tool(tool).acall(**payload),
+            "copy.copy": lambda payload: copy.copy(tool).call(**payload),
+        }
+
 
 class ProbeSyncTool(BaseTool):
     """The oldest tool shape: a ``BaseTool`` with only ``__call__`` (agents adapt it with ``BaseToolAsyncAdapter``)."""
@@ -110,6 +156,12 @@ class ProbeSyncTool(BaseTool):
 
 class TestPlainBaseToolContract(TestFunctionToolContract):
     entry_points = ("__call__",)
+
+    def make_defaulted_tool(self, body: Body) -> Any:
+        return NotImplemented  # a hand-written tool's defaults live in its own __call__; FunctionTool covers schema defaults
+
+    def conversions(self, tool: Any) -> dict[str, Any]:
+        return {"copy.copy": lambda payload: copy.copy(tool)(**payload)}
 
     def make_tool(self, body: Body) -> Any:
         return ProbeSyncTool(body)

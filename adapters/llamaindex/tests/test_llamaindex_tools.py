@@ -47,7 +47,8 @@ def test_gated_tool_keeps_class_metadata_and_schema(workdir: Path, runtime: Acti
     assert gated.metadata == tool.metadata and gated.metadata.return_direct
     assert gated.metadata.fn_schema is tool.metadata.fn_schema
     assert gated.metadata.to_openai_tool() == tool.metadata.to_openai_tool()
-    assert gated.requires_context is tool.requires_context and gated.real_fn is tool.real_fn
+    assert gated.requires_context is tool.requires_context
+    assert gated.real_fn.__wrapped__ is tool.real_fn, "the gated tool hands out its function behind the gate (test_llamaindex_conversions)"
 
 
 def test_callers_tool_is_untouched(workdir: Path, runtime: ActionRuntime) -> None:

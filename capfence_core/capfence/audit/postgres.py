@@ -14,13 +14,19 @@ Guarantees (the same as the SQLite store)
 * Fail closed, never hang: connecting, waiting for a pooled connection, lock
   waits and statements are each bounded by ``timeout`` (default 5 s) on the
   server side, and a watchdog cuts the socket of a call that has had no answer
-  ``timeout + 1`` seconds after it started (a dead host, a stuck disk). Every
+  ``timeout + 1`` seconds after it started (a dead host, a stuck disk). Inside
+  a ``deadline.within`` block (the runtime's ``audit_timeout``) the pool wait,
+  ``lock_timeout``/``statement_timeout`` (``SET LOCAL``) and the watchdog get
+  only what is left of that one budget, so queued threads cannot add up. Every
   failure raises :class:`~capfence.errors.AuditError`, which the runtime turns
-  into a deny. When the server is down, calls are denied within milliseconds
+  into a deny; a lock or pool wait that runs out raises its subclass
+  :class:`~capfence.audit.deadline.AuditBusy`. When the server is down, calls are denied within milliseconds
   (the connection is refused, and while one probe is in flight the others do
   not wait for it) and writes resume with the first call after it is back.
 * One unbroken hash chain, whatever the number of writer threads, processes
-  and hosts.
+  and hosts; each record's ``ts`` is stamped under the chain lock, after the
+  head is read, as ``max(now, head's ts)``, so it never goes backwards along
+  ``seq`` even between hosts whose clocks disagree.
 
 The chain: a serialized head, with the lock released before the WAL flush
 ------------------------------------------------------------------------
@@ -98,7 +104,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from capfence.audit.chain import GENESIS, chain_mode, key_from_env, record_hash
+from capfence.audit.deadline import Deadline, active, current
 from capfence.audit.postgres_schema import CHAIN_LOCK, INSTALL_HINT, Settings, connect_kwargs, migrate, parse_location
+from capfence.audit.record import commit_time
 from capfence.audit.sqlite import COLUMNS
 from capfence.errors import AuditError
 
@@ -110,7 +118,16 @@ T = TypeVar("T")
 Connection = Any
 """A ``psycopg.Connection`` (typed loosely so this module imports without psycopg)."""
 
-_BEGIN = f"BEGIN; SET LOCAL synchronous_commit = off; {CHAIN_LOCK}; SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1"
+_HEAD = "SELECT seq, hash, ts FROM records ORDER BY seq DESC LIMIT 1"
+_BEGIN = f"BEGIN; SET LOCAL synchronous_commit = off; {CHAIN_LOCK}; {_HEAD}"
+_BEGIN_WITHIN = (
+    "BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout = {ms}; SET LOCAL statement_timeout = {ms}; "
+    + f"{CHAIN_LOCK}; {_HEAD}"
+)
+""":data:`_BEGIN` with the lock and statement timeouts cut to what is left of the caller's budget."""
+Head = tuple[int, str, str | None]
+"""The chain's last record: seq, hash, ts."""
+_EMPTY: Head = (0, GENESIS, None)
 _INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
 _TICK = "INSERT INTO flush_ticks (pid, ticks) VALUES (pg_backend_pid(), 1) ON CONFLICT (pid) DO UPDATE SET ticks = flush_ticks.ticks + 1"
 _SAME_DECISION_FIELDS = (
@@ -196,7 +213,7 @@ class PostgresStore:
             raise
         self._release(conn)
 
-    def _run(self, body: Callable[[Connection, tuple[int, str]], T]) -> T:
+    def _run(self, body: Callable[[Connection, Head], T]) -> T:
         conn, head = self._begin_with_retry()
         try:
             with _WATCHDOG.guard(conn, self._hard_limit()):
@@ -209,7 +226,7 @@ class PostgresStore:
         self._release(conn)
         return result
 
-    def _append_commit(self, conn: Connection, record: Mapping[str, object], head: tuple[int, str]) -> int:
+    def _append_commit(self, conn: Connection, record: Mapping[str, object], head: Head) -> int:
         """Round trip 2: insert, commit (asynchronously), then a synchronous commit that waits for the flush."""
         row = chained_row(record, head, self.key)
         with conn.pipeline():
@@ -223,14 +240,15 @@ class PostgresStore:
             conn.execute("COMMIT")
             conn.execute(_TICK)
 
-    def _begin_with_retry(self) -> tuple[Connection, tuple[int, str]]:
+    def _begin_with_retry(self) -> tuple[Connection, Head]:
         """Round trip 1 on a healthy connection: begin, take the chain lock, read the head."""
-        self._prepare()
+        deadline = current(self.settings.timeout)
+        self._prepare(deadline)
         for attempt in (1, 2):
-            conn = self._checkout()
+            conn = self._checkout(deadline)
             try:
                 with _WATCHDOG.guard(conn, self._hard_limit()):
-                    head = self._begin(conn)
+                    head = self._begin(conn, self._limit_ms())
                 if getattr(conn, "_pool", None) is not None:
                     self._outage = None  # a pooled connection works
                 return conn, head
@@ -250,29 +268,41 @@ class PostgresStore:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _begin(conn: Connection) -> tuple[int, str]:
-        cursor = conn.execute(_BEGIN)
+    def _begin(conn: Connection, limit_ms: int | None) -> Head:
+        cursor = conn.execute(_BEGIN if limit_ms is None else _BEGIN_WITHIN.format(ms=limit_ms))
         while cursor.nextset():
             pass
         row = cursor.fetchone()
-        return (int(row[0]), str(row[1])) if row is not None else (0, GENESIS)
+        return (int(row[0]), str(row[1]), row[2]) if row is not None else _EMPTY
+
+    def _limit(self) -> float:
+        """Seconds this operation may still wait: the URL's ``timeout``, or less if the caller's budget has less left."""
+        budget = active()
+        return self.settings.timeout if budget is None else min(self.settings.timeout, budget.remaining())
+
+    def _limit_ms(self) -> int | None:
+        """The server-side lock/statement timeout for this transaction (None: the connection's, from ``timeout``)."""
+        limit = self._limit()
+        return None if limit >= self.settings.timeout else max(1, int(limit * 1000))  # 0 would mean "no limit"
 
     def _hard_limit(self) -> float:
-        return self.settings.timeout + _WATCHDOG_GRACE
+        return self._limit() + _WATCHDOG_GRACE
 
     # --- connections ----------------------------------------------------------------------
-    def _prepare(self) -> None:
+    def _prepare(self, deadline: Deadline) -> None:
         """Open this process's pool and run the migrations, once per process."""
         if self._ready and self._pid == os.getpid():
             return
-        with self._lock:
+        if not self._lock.acquire(timeout=min(self.settings.timeout, deadline.remaining())):
+            raise deadline.busy("waiting for another thread of this process to open the audit log")
+        try:
             if self._pid != os.getpid():
                 self._pool, self._ready, self._outage = None, False, None  # a forked child never uses the parent's sockets
                 self._pid = os.getpid()
             if self._pool is None:
                 self._pool = self._new_pool()
             if not self._ready:
-                conn = self._checkout()
+                conn = self._checkout(deadline)
                 try:
                     with _WATCHDOG.guard(conn, self._hard_limit()):
                         migrate(conn, chain_mode(self.key))
@@ -283,6 +313,8 @@ class PostgresStore:
                     raise
                 self._release(conn)
                 self._ready = True
+        finally:
+            self._lock.release()
 
     def _new_pool(self) -> ConnectionPool[Any]:
         store = self
@@ -310,11 +342,12 @@ class PostgresStore:
         pool.open(wait=False)
         return pool
 
-    def _checkout(self) -> Connection:
+    def _checkout(self, budget: Deadline) -> Connection:
         """A pooled connection; while the database is known to be unreachable, a direct attempt instead of waiting."""
         pool = self._pool
         assert pool is not None
-        deadline = time.monotonic() + self.settings.timeout
+        limit = min(self.settings.timeout, budget.remaining())
+        deadline = time.monotonic() + limit
         while True:
             if self._outage is not None:
                 try:
@@ -325,6 +358,8 @@ class PostgresStore:
                 return pool.getconn(timeout=max(0.001, min(0.05, deadline - time.monotonic())))
             except self._pool_module.PoolTimeout:
                 if time.monotonic() >= deadline:
+                    if limit < self.settings.timeout:
+                        raise budget.busy("every connection of this process's pool stayed in use") from None
                     waited = f"no database connection within {self.settings.timeout:g}s"
                     raise AuditError(f"cannot write audit log {self.location}: {waited}") from None
 
@@ -374,6 +409,8 @@ class PostgresStore:
         if isinstance(exc, AuditError):
             return exc
         text = " ".join(str(exc).split()) or type(exc).__name__
+        if getattr(exc, "sqlstate", None) in _BUSY_STATES:
+            return current(self.settings.timeout).busy(text)  # waiting for the chain lock, or a slow server
         if _is_timeout(exc):
             text = f"timed out after {self.settings.timeout:g}s ({text})"
         elif connection or isinstance(exc, self._psycopg.OperationalError):
@@ -391,14 +428,20 @@ class PostgresStore:
                     pool.close(timeout=self.settings.timeout)
 
 
-def chained_row(record: Mapping[str, object], head: tuple[int, str], key: bytes | None) -> dict[str, object]:
-    """``record`` as the next row of a chain whose head is ``head``: ``seq``, ``prev_hash`` and ``hash`` set."""
-    row: dict[str, object] = {"truncated": 0, "redacted": 0, **record, "seq": head[0] + 1, "prev_hash": head[1]}
+def chained_row(record: Mapping[str, object], head: Head, key: bytes | None) -> dict[str, object]:
+    """``record`` as the next row of a chain whose head is ``head``: ``seq``, ``ts`` (commit time), ``prev_hash`` and ``hash`` set."""
+    row: dict[str, object] = {
+        "truncated": 0, "redacted": 0, **record, "seq": head[0] + 1, "ts": commit_time(head[2]), "prev_hash": head[1],
+    }
     for flag in ("truncated", "redacted"):
         if isinstance(row[flag], bool):
             row[flag] = 1 if row[flag] else 0  # stored as an integer; hash what is stored
     row["hash"] = record_hash(head[1], row, key)
     return row
+
+
+_BUSY_STATES = ("55P03", "57014")
+"""lock_not_available (``lock_timeout``), query_canceled (``statement_timeout``): the budget ran out."""
 
 
 def _is_timeout(exc: BaseException) -> bool:
@@ -414,7 +457,7 @@ class Transaction:
     by column name.
     """
 
-    def __init__(self, store: PostgresStore, conn: Connection, head: tuple[int, str]) -> None:
+    def __init__(self, store: PostgresStore, conn: Connection, head: Head) -> None:
         self.store, self.conn, self.head = store, conn, head
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Any:
@@ -426,7 +469,7 @@ class Transaction:
     def append(self, record: Mapping[str, object]) -> int:
         row = chained_row(record, self.head, self.store.key)
         self.conn.execute(_INSERT, [row.get(name) for name in COLUMNS])
-        self.head = (self.head[0] + 1, str(row["hash"]))
+        self.head = (self.head[0] + 1, str(row["hash"]), str(row["ts"]))
         return self.head[0]
 
     def append_decision_once(self, record: Mapping[str, object]) -> int:
@@ -443,7 +486,7 @@ class Transaction:
             for values in rows:
                 copy.write_row(values)
         if rows:
-            self.head = (int(rows[-1][0]), str(rows[-1][-1]))  # type: ignore[call-overload]
+            self.head = (int(rows[-1][0]), str(rows[-1][-1]), str(rows[-1][1]))  # type: ignore[call-overload]
 
 
 class Row:

@@ -1,4 +1,8 @@
-"""Build the rows the audit store appends: decisions, outcomes and events."""
+"""Build the rows the audit store appends: decisions, outcomes and events.
+
+The ``ts`` a builder sets is when the record was built; the built-in stores
+replace it with :func:`commit_time` as they chain the record.
+"""
 
 from __future__ import annotations
 
@@ -27,17 +31,48 @@ def now() -> str:
     return f"{cached[1]}.{micros:06d}+00:00"
 
 
+def commit_time(previous: str | None) -> str:
+    """The ``ts`` of a record about to be chained after one stamped ``previous``: ``max(now(), previous)``.
+
+    Stores call this while they hold the chain's head, so ``ts`` is
+    non-decreasing along ``seq`` by construction: each record is stamped after
+    the one it follows is known, whatever thread or process wrote that one and
+    whenever either record was built. Stamping when a record is built instead
+    lets a writer that queued behind others insert an older time after a newer
+    one; and the wall clock itself can be stepped back (NTP), which the
+    ``max`` absorbs (``ts`` then stands still until the clock catches up).
+    Both values have :func:`now`'s fixed-width form, so text order is time order.
+    """
+    stamp = now()
+    return previous if previous is not None and previous > stamp else stamp
+
+
 def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str], max_bytes: int) -> dict[str, object]:
     stored = serialize(view.payload, redact=redact, max_bytes=max_bytes)
     return {
-        "ts": now(), "kind": "decision", "agent_id": view.agent_id, "framework": view.framework,
-        "tool": view.tool, "capability": view.capability, "environment": view.environment,
+        "ts": now(), "kind": "decision", "agent_id": storable(view.agent_id), "framework": storable(view.framework),
+        "tool": storable(view.tool), "capability": storable(view.capability), "environment": storable(view.environment),
         "payload": stored.text, "payload_sha256": stored.sha256, "payload_bytes": stored.size,
         "truncated": int(stored.truncated), "redacted": int(stored.redacted),
-        "decision": decision.action, "rule": decision.rule, "reason": decision.reason,
+        "decision": decision.action, "rule": storable(decision.rule), "reason": storable(decision.reason),
         "policy_digest": decision.policy_digest,
         "detail": _decision_detail(view, decision),
     }
+
+
+def storable(text: str | None) -> str | None:
+    """``text`` as UTF-8 can store it: lone surrogates (undecodable file names, hostile input) become ``\\udXXX`` escapes.
+
+    Without this, a tool or agent name with a lone surrogate could not be
+    written, and the call would be denied with no record of it.
+    """
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _decision_detail(view: CallView, decision: Decision) -> str | None:
@@ -67,8 +102,8 @@ def outcome_record(decision: Decision, outcome: str, detail: str | None = None, 
     return {
         "ts": now(), "kind": "outcome", "ref": decision.record_id, "outcome": outcome,
         "decision": decision.action, "rule": decision.rule, "policy_digest": decision.policy_digest,
-        "agent_id": view.agent_id if view else None, "tool": view.tool if view else None,
-        "capability": view.capability if view else None, "framework": view.framework if view else None,
+        "agent_id": storable(view.agent_id) if view else None, "tool": storable(view.tool) if view else None,
+        "capability": storable(view.capability) if view else None, "framework": storable(view.framework) if view else None,
         "detail": json.dumps({"error": detail}) if detail else None,
     }
 

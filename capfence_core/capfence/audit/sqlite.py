@@ -7,6 +7,14 @@ single unbroken chain. The record is committed before :meth:`append`
 returns. ``synchronous=NORMAL`` (the WAL default) survives a crash of the
 writing process; set ``CAPFENCE_AUDIT_SYNC=full`` to also survive power loss
 at the cost of an fsync per decision.
+
+Waiting is bounded by one budget per operation (:mod:`capfence.audit.deadline`):
+the budget of the enclosing ``within`` block (the runtime's ``audit_timeout``)
+or, outside one, :data:`BUSY_TIMEOUT_MS`. The wait for the thread lock and
+SQLite's busy timeout (set to what is left before each attempt) both draw
+on it, so a file locked by another process costs each caller at most its
+budget, however many threads queue. Running out raises
+:class:`~capfence.audit.deadline.AuditBusy`; the connection is kept.
 """
 
 from __future__ import annotations
@@ -20,10 +28,13 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from capfence.audit.chain import GENESIS, HASHED_FIELDS, chain_mode, key_from_env, values_hash
+from capfence.audit.deadline import Deadline, current
+from capfence.audit.record import commit_time
 from capfence.errors import AuditError
 
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 5000
+"""The budget of a store operation outside any ``deadline.within`` block (the CLI's, for instance)."""
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -69,6 +80,8 @@ COLUMNS = (
 )
 assert (*HASHED_FIELDS, "prev_hash", "hash") == COLUMNS, "the insert relies on this order"
 _INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_HEAD = "SELECT seq, hash, ts FROM records ORDER BY seq DESC LIMIT 1"
+_EMPTY: tuple[int, str, str | None] = (0, GENESIS, None)
 _SAME_DECISION_FIELDS = (
     "agent_id", "framework", "tool", "capability", "environment", "payload_sha256", "decision", "rule", "reason", "policy_digest",
 )
@@ -79,13 +92,17 @@ _FIND_DECISION = (
 )
 
 
-def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with our pragmas. Read-only connections never create or change the file."""
+def connect(path: str, *, readonly: bool = False, timeout: float | None = None) -> sqlite3.Connection:
+    """A connection with our pragmas, waiting up to ``timeout`` s (default :data:`BUSY_TIMEOUT_MS`) for locks.
+
+    Read-only connections never create or change the file.
+    """
+    busy_ms = BUSY_TIMEOUT_MS if timeout is None else int(timeout * 1000)
     if readonly:
         conn = sqlite3.connect(f"file:{Path(path).absolute()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
     else:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_ms / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -104,10 +121,16 @@ def enable_wal(conn: sqlite3.Connection, timeout: float = BUSY_TIMEOUT_MS / 1000
             conn.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", None) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or time.monotonic() >= deadline:
+            if not is_busy(exc) or time.monotonic() >= deadline:
                 raise
-        time.sleep(delay)
+        time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
         delay = min(delay * 2, 0.05)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's "another connection holds the lock" (``SQLITE_BUSY``/``SQLITE_LOCKED``, any extended code)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def migrate(conn: sqlite3.Connection, key: bytes | None) -> None:
@@ -139,49 +162,112 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 class SQLiteStore:
-    """Append-only, hash-chained audit records in one SQLite file."""
+    """Append-only, hash-chained audit records in one SQLite file.
 
-    def __init__(self, path: str | os.PathLike[str], *, key: bytes | None = None) -> None:
+    ``timeout``: the budget in seconds of an operation outside any
+    ``deadline.within`` block (default :data:`BUSY_TIMEOUT_MS`).
+
+    Each record's ``ts`` is stamped when it is inserted, by the writer that
+    holds the chain's head: ``max(now, head's ts)`` (:func:`~capfence.audit.record.commit_time`).
+    A record built earlier (before queueing for the lock) keeps none of its
+    own time, so ``ts`` never goes backwards along ``seq``, across threads and
+    processes and even if the wall clock is stepped back.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, key: bytes | None = None, timeout: float | None = None) -> None:
         self.location = str(path)
         self.key = key if key is not None else key_from_env()
+        self.timeout = timeout
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
-        self._head: tuple[int, str] | None = None
+        self._head: tuple[int, str, str | None] | None = None
+        self._busy_ms = -1
+        """The busy timeout currently set on ``_conn``."""
 
-    def _connection(self) -> sqlite3.Connection:
+    def _budget(self) -> Deadline:
+        return current(self.timeout if self.timeout is not None else BUSY_TIMEOUT_MS / 1000)
+
+    def _connection(self, deadline: Deadline) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
-            conn = connect(self.location)
+            conn = connect(self.location, timeout=deadline.remaining())
             sync = "FULL" if os.environ.get("CAPFENCE_AUDIT_SYNC", "").lower() == "full" else "NORMAL"
             conn.execute(f"PRAGMA synchronous = {sync}")
             try:
-                enable_wal(conn)
+                enable_wal(conn, deadline.remaining())
                 migrate(conn, self.key)
             except BaseException:
                 conn.close()
                 raise
-            self._conn, self._pid = conn, os.getpid()
+            self._conn, self._pid, self._head, self._busy_ms = conn, os.getpid(), None, -1
         return self._conn
 
-    def append(self, record: Mapping[str, object]) -> int:
-        """Chain and commit ``record``; return its sequence number. Raises :class:`AuditError`."""
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """This thread's turn on the connection, every wait bounded by the budget in force.
+
+        Raises :class:`~capfence.audit.deadline.AuditBusy` when the budget runs
+        out (queued behind this process's threads, or SQLite's lock held by
+        another connection) and :class:`AuditError` for any other failure,
+        after which the connection is reopened on the next use.
+        """
+        deadline = self._turn()
         try:
-            with self._lock:
-                return self._append(self._connection(), record)
-        except AuditError:
-            raise
+            yield self._ready(deadline)
         except (sqlite3.Error, OSError) as exc:
-            self._reset()
-            raise AuditError(f"cannot write audit log {self.location}: {exc}") from exc
+            raise self._failed(exc, deadline) from exc
+        finally:
+            self._lock.release()
+
+    def _turn(self) -> Deadline:
+        """Take the lock within the budget in force; return that budget."""
+        deadline = self._budget()
+        if not self._lock.acquire(timeout=deadline.remaining()):
+            raise deadline.busy("queued behind other writers in this process")
+        return deadline
+
+    def _ready(self, deadline: Deadline) -> sqlite3.Connection:
+        conn = self._connection(deadline)
+        self._bound_busy_wait(conn, deadline)
+        return conn
+
+    def _failed(self, exc: BaseException, deadline: Deadline) -> AuditError:
+        """The error to raise for a failed write (the connection is reopened on the next use unless it was only busy)."""
+        self._head = None
+        if is_busy(exc):
+            return deadline.busy(f"{exc}; another connection holds the write lock")
+        self._close_connection()
+        return AuditError(f"cannot write audit log {self.location}: {exc}")
+
+    def _bound_busy_wait(self, conn: sqlite3.Connection, deadline: Deadline) -> None:
+        """Let SQLite wait for other connections only for what is left of the budget (in 10 ms steps, rounded down)."""
+        busy_ms = int(deadline.remaining() * 100) * 10
+        if busy_ms != self._busy_ms:
+            conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            self._busy_ms = busy_ms
+
+    def append(self, record: Mapping[str, object]) -> int:
+        """Chain and commit ``record``; return its sequence number. Raises :class:`AuditError`.
+
+        (:meth:`_writing` spelled out: every call appends, and a generator context manager costs more than the rest.)
+        """
+        deadline = self._turn()
+        try:
+            return self._append(self._ready(deadline), record)
+        except (sqlite3.Error, OSError) as exc:
+            raise self._failed(exc, deadline) from exc
+        finally:
+            self._lock.release()
 
     def _append(self, conn: sqlite3.Connection, record: Mapping[str, object]) -> int:
         """Insert the next record of the chain.
 
-        Fast path: we remember the head (seq, hash) we last saw and insert
+        Fast path: we remember the head (seq, hash, ts) we last saw and insert
         ``seq + 1`` in one autocommit statement. If another writer appended in
         the meantime, row ``seq + 1`` already exists and the primary key
-        rejects ours, so a record can never be chained to a stale head; we
-        then take the write lock, read the real head and insert under it.
+        rejects ours, so a record can never be chained to a stale head (nor
+        stamped before it); we then take the write lock, read the real head
+        and insert under it.
         """
         if self._head is not None:
             try:
@@ -190,8 +276,8 @@ class SQLiteStore:
                 pass
         conn.execute("BEGIN IMMEDIATE")
         try:
-            head = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-            seq = self._insert(conn, record, *((head[0], head[1]) if head else (0, GENESIS)))
+            head = conn.execute(_HEAD).fetchone()
+            seq = self._insert(conn, record, *(tuple(head) if head else _EMPTY))
             conn.execute("COMMIT")
         except BaseException:
             self._head = None
@@ -200,12 +286,12 @@ class SQLiteStore:
             raise
         return seq
 
-    def _insert(self, conn: sqlite3.Connection, record: Mapping[str, object], last_seq: int, last_hash: str) -> int:
-        row = {"truncated": 0, "redacted": 0, **record, "seq": last_seq + 1}
+    def _insert(self, conn: sqlite3.Connection, record: Mapping[str, object], last_seq: int, last_hash: str, last_ts: str | None) -> int:
+        row = {"truncated": 0, "redacted": 0, **record, "seq": last_seq + 1, "ts": commit_time(last_ts)}
         values = [row.get(name) for name in HASHED_FIELDS]
         digest = values_hash(last_hash, values, self.key)
         conn.execute(_INSERT, [*values, last_hash, digest])
-        self._head = (last_seq + 1, digest)
+        self._head = (last_seq + 1, digest, str(row["ts"]))
         return last_seq + 1
 
     def append_decision_once(self, record: Mapping[str, object]) -> int:
@@ -223,33 +309,32 @@ class SQLiteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """One write transaction (``BEGIN IMMEDIATE``): state changes and their audit records commit together."""
-        try:
-            with self._lock:
-                conn = self._connection()
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield Transaction(self, conn)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    self._head = None
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-        except (sqlite3.Error, OSError) as exc:
-            self._reset()
-            raise AuditError(f"cannot write audit log {self.location}: {exc}") from exc
+        """One write transaction (``BEGIN IMMEDIATE``): state changes and their audit records commit together.
 
-    def _reset(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                with suppress(sqlite3.Error):
-                    self._conn.close()
-            self._conn = None
-            self._head = None
+        Taking the transaction waits within the budget in force, like :meth:`append`.
+        """
+        with self._writing() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self, conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                self._head = None
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _close_connection(self) -> None:
+        """Drop the connection (the caller holds the lock); the next use opens a new one."""
+        if self._conn is not None:
+            with suppress(sqlite3.Error):
+                self._conn.close()
+        self._conn = None
+        self._head = None
 
     def close(self) -> None:
-        self._reset()
+        with self._lock:
+            self._close_connection()
 
 
 class Transaction:
@@ -262,8 +347,8 @@ class Transaction:
         return self.conn.execute(sql, params)
 
     def append(self, record: Mapping[str, object]) -> int:
-        head = self.conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-        return self.store._insert(self.conn, record, *((head[0], head[1]) if head else (0, GENESIS)))
+        head = self.conn.execute(_HEAD).fetchone()
+        return self.store._insert(self.conn, record, *(tuple(head) if head else _EMPTY))
 
     def append_decision_once(self, record: Mapping[str, object]) -> int:
         """:meth:`SQLiteStore.append_decision_once` inside this transaction."""

@@ -13,6 +13,10 @@ class AuditStore(Protocol):
     ``append`` commits the record durably (as configured) *before* returning
     and returns its sequence number; any failure raises
     :class:`~capfence.errors.AuditError`, which the runtime turns into a deny.
+    Waits should stay within :func:`capfence.audit.deadline.current` (the
+    caller's budget) and raise :class:`~capfence.audit.deadline.AuditBusy` when
+    it runs out. The built-in stores replace the record's ``ts`` with its
+    commit time (:func:`~capfence.audit.record.commit_time`).
 
     Optional: ``append_decision_once(record) -> int``, which returns the
     sequence number of an identical decision already recorded for the same

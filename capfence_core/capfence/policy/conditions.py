@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 
 from capfence.policy.globs import check_name_glob, name_matcher, path_glob_regex
+from capfence.policy.pathargs import path_arguments, path_names
 from capfence.policy.paths import is_under, normalize_path
 from capfence.policy.spec import CompileContext, Condition, ConditionType, SpecError
 from capfence.policy.view import CallView, normalize_text
@@ -123,9 +124,11 @@ ARGS_EXAMPLE = "args: {amount: {gt: 1000}}"
 
 
 def as_number(value: object) -> Decimal | None:
-    """A payload value as a number: ints, floats and numeric strings; ``None`` otherwise."""
+    """A payload value as a number: ints, floats, ``Decimal`` and numeric strings; ``None`` otherwise."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, Decimal):
+        return None if value.is_nan() else value
     if isinstance(value, int):
         return Decimal(value)  # exact, and no str(): ints over 4300 digits cannot be converted to text
     if isinstance(value, float):
@@ -139,7 +142,7 @@ def as_number(value: object) -> Decimal | None:
     return None
 
 
-def _compile_one_field(field: str, spec: object) -> Callable[[CallView], bool | None]:
+def _compile_one_field(field: str, spec: object, *, every: bool) -> Callable[[CallView], bool | None]:
     ops = strict_mapping(spec, f"args.{field}", list(_OPS), ARGS_EXAMPLE)
     if not ops:
         raise SpecError(f"args.{field} needs a comparison", hint="one of " + ", ".join(_OPS))
@@ -151,16 +154,29 @@ def _compile_one_field(field: str, spec: object) -> Callable[[CallView], bool | 
             )
         checks.append((_OPS[op], Decimal(str(bound))))
 
-    def compare(view: CallView) -> bool | None:
-        found, raw = view.get(field)
-        if not found:
-            return False
+    def one(raw: object) -> bool | None:
         number = as_number(raw)
         if number is None:
             return None
         return all(test(number, bound) for test, bound in checks)
 
+    def compare(view: CallView) -> bool | None:
+        return combine([one(raw) for raw in view.field_values(field)], every=every)
+
     return compare
+
+
+def combine(results: list[bool | None], *, every: bool) -> bool | None:
+    """Several values for one condition: any of them (deny, require_approval, warn) or every one (allow).
+
+    No value at all never holds. An unknown value makes the result unknown unless a definite answer
+    decides it (any: one value holds; every: one value fails).
+    """
+    if not results:
+        return False
+    if every:
+        return False if False in results else (None if None in results else True)
+    return True if True in results else (None if None in results else False)
 
 
 def _compile_args(value: object, context: CompileContext) -> Condition:
@@ -171,7 +187,7 @@ def _compile_args(value: object, context: CompileContext) -> Condition:
         if not isinstance(field, str) or not field:
             raise SpecError("args keys must be argument names (dotted for nested fields)", key=(str(field),))
         try:
-            fields.append(_compile_one_field(field, spec))
+            fields.append(_compile_one_field(field, spec, every=context.section == "allow"))
         except SpecError as exc:
             raise SpecError(exc.message, key=(field, *exc.key), hint=exc.hint) from None
     return _all_of(fields)
@@ -194,36 +210,8 @@ def _all_of(parts: list[Callable[[CallView], bool | None]]) -> Condition:
 
 # --- path ---------------------------------------------------------------------
 
-PATH_FIELDS = frozenset(
-    {
-        "path",
-        "paths",
-        "file",
-        "files",
-        "filename",
-        "file_path",
-        "filepath",
-        "dir",
-        "directory",
-        "folder",
-        "dest",
-        "destination",
-        "target",
-        "src",
-        "source",
-        "dst",
-    }
-)
 _PATH_KEYS = ("field", "under", "not_under", "glob", "resolve_symlinks", "case_sensitive")
 PATH_EXAMPLE = 'path: {under: ["/etc", "~/.ssh"]}'
-
-
-def _path_values(view: CallView, fields: frozenset[str]) -> list[str]:
-    out: list[str] = []
-    for value in view.find_fields(fields):
-        items = value if isinstance(value, list | tuple) else [value]
-        out.extend(os.fsdecode(item) for item in items if isinstance(item, str | bytes | os.PathLike))
-    return out
 
 
 def _flag(spec: dict[str, object], key: str, *, default: bool) -> bool:
@@ -237,7 +225,7 @@ def _flag(spec: dict[str, object], key: str, *, default: bool) -> bool:
 
 def _compile_path(value: object, context: CompileContext) -> Condition:
     spec = strict_mapping(value, "path", _PATH_KEYS, PATH_EXAMPLE)
-    fields = frozenset(f.lower() for f in string_list(spec.get("field", sorted(PATH_FIELDS)), "path.field", "file_path"))
+    is_path = path_names(frozenset(string_list(spec["field"], "path.field", "file_path")) if "field" in spec else None)
     sensitive = _flag(spec, "case_sensitive", default=True)
     resolve = _flag(spec, "resolve_symlinks", default=False)
     fold = (lambda s: s) if sensitive else str.casefold
@@ -255,8 +243,11 @@ def _compile_path(value: object, context: CompileContext) -> Condition:
     if under is None and not_under is None and globs is None:
         raise SpecError("path needs at least one of under, not_under, glob", hint=PATH_EXAMPLE)
 
-    def one(raw: str) -> bool | None:
-        norm = normalize_path(raw, resolve_symlinks=resolve)
+    def one(raw: str | None, base: str | None) -> bool | None:
+        cwd = None if base is None else normalize_path(base)
+        if raw is None or (base is not None and cwd is None):
+            return None
+        norm = normalize_path(raw, resolve_symlinks=resolve, cwd=cwd)
         if norm is None:
             return None
         norm = fold(norm)
@@ -269,12 +260,10 @@ def _compile_path(value: object, context: CompileContext) -> Condition:
     every = context.section == "allow"
 
     def path(view: CallView) -> bool | None:
-        results = [one(raw) for raw in _path_values(view, fields)]
-        if not results:
-            return False
-        if every:  # an allow rule must hold for every path in the call
-            return None if None in results else all(results)
-        return True if True in results else (None if None in results else False)
+        found = path_arguments(view, is_path)
+        if found is None:
+            return None
+        return combine([one(raw, base) for raw, base in found], every=every)  # an allow rule: every path
 
     return path
 

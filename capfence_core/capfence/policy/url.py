@@ -42,10 +42,11 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from capfence.policy.conditions import strict_mapping, string_list
+from capfence.policy.conditions import combine, strict_mapping, string_list
 from capfence.policy.globs import path_glob_regex
 from capfence.policy.spec import CompileContext, Condition, ConditionType, SpecError
-from capfence.policy.view import CallView, deep_items
+from capfence.policy.tlds import PUBLIC_TLDS
+from capfence.policy.view import CallView, deep_items, fold_key
 
 __all__ = ["CONDITION", "DEFAULT_FIELDS", "ParsedURL", "is_private_host", "normalize_host", "parse_url", "urls_in_text"]
 
@@ -60,8 +61,15 @@ DEFAULT_FIELDS: Final = frozenset(
 
 SPECIAL_SCHEMES: Final = frozenset({"http", "https", "ws", "wss", "ftp", "file"})
 DEFAULT_PORTS: Final = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "ssh": 22, "sftp": 22}
-PRIVATE_NAME_SUFFIXES: Final = ("localhost", "local", "localdomain", "internal", "intranet", "lan", "home", "home.arpa", "corp", "private")
-"""Names that only resolve inside a network (RFC 6761, 6762, 8375, ICANN's .internal, common LAN suffixes)."""
+PRIVATE_NAME_SUFFIXES: Final = (
+    "localhost", "local", "localdomain", "internal", "intranet", "lan", "home", "home.arpa", "corp", "private",
+    "svc", "cluster.local", "consul",
+    "nip.io", "sslip.io", "xip.io", "nip.direct", "localtest.me", "lvh.me", "vcap.me", "localhost.direct",
+)  # fmt: skip
+"""Names that only resolve inside a network (RFC 6761, 6762, 8375, ICANN's .internal, common LAN suffixes,
+Kubernetes and Consul service names), and public names that exist to resolve to any address, loopback
+included (``10.0.0.1.nip.io``, ``app.localtest.me``). Besides these, a name whose top-level domain is not
+in the public root zone (:data:`~capfence.policy.tlds.PUBLIC_TLDS`) is private: ``kubernetes.default``."""
 MAX_URL_LENGTH: Final = 1 << 20
 MAX_RAW_HOST: Final = 4096
 """A host longer than this, before decoding, cannot become a valid 253-character DNS name."""
@@ -385,7 +393,11 @@ def is_private_host(url: ParsedURL) -> bool:
     if url.addresses:  # an IPv6 address that embeds IPv4 (::ffff:a.b.c.d, 6to4, NAT64...) is judged by the IPv4
         return any(_is_private_address(address) for address in url.addresses[1:] or url.addresses)
     host = url.host or ""
-    return "." not in host or any(host == suffix or host.endswith("." + suffix) for suffix in PRIVATE_NAME_SUFFIXES)
+    return (
+        "." not in host
+        or any(host == suffix or host.endswith("." + suffix) for suffix in PRIVATE_NAME_SUFFIXES)
+        or host.rpartition(".")[2] not in PUBLIC_TLDS
+    )
 
 
 # --- compiling the condition ------------------------------------------------------------
@@ -515,8 +527,18 @@ def _all_hold(tests: list[UrlTest], url: ParsedURL | None) -> bool | None:
 # --- finding URLs in a call ---------------------------------------------------------------
 
 
-def _field_values(value: object, depth: int = 0) -> Iterator[str | None]:
-    """URL strings in one field's value; ``None`` for a value that cannot be read as a URL."""
+HOST_KEYS: Final = frozenset({"host", "hostname"})
+"""A mapping with one of these keys is a URL in parts: ``{"host": "10.0.0.1", "port": 3128, "scheme": "http"}``."""
+
+
+def _field_values(value: object, fields: frozenset[str], *, explicit: bool, depth: int = 0, inner: bool = False) -> Iterator[str | None]:
+    """URL strings in one field's value; ``None`` for a value that cannot be read as a URL.
+
+    A mapping is a URL in parts (:data:`HOST_KEYS`), or holds URL-named keys of its own (found by name),
+    or else its values are URLs (``proxies: {"https": "http://10.0.0.1:3128"}``): with the default
+    fields only values written with a scheme (``{"rel": "self"}`` names no host), with a rule's
+    ``field`` every value.
+    """
     if isinstance(value, bytes):
         try:
             value = value.decode("utf-8")
@@ -524,13 +546,33 @@ def _field_values(value: object, depth: int = 0) -> Iterator[str | None]:
             yield None
             return
     if isinstance(value, str):
-        if value.strip():  # an empty optional argument reaches no host: it is no URL, not an unknown one
+        if value.strip() and (explicit or not inner or "://" in value):  # an empty argument is no URL, not an unknown one
             yield value
     elif isinstance(value, list | tuple) and depth < 4:
         for item in value:
-            yield from _field_values(item, depth + 1)
-    elif value is not None and not isinstance(value, Mapping):  # a Mapping's own URL keys are found by name
-        yield None
+            yield from _field_values(item, fields, explicit=explicit, depth=depth + 1, inner=inner)
+    elif isinstance(value, Mapping) and depth < 4:
+        keys = {fold_key(key): item for key, item in value.items() if isinstance(key, str)}
+        if HOST_KEYS & keys.keys():
+            yield _url_from_parts(keys)
+        elif not fields & keys.keys():
+            for item in value.values():
+                yield from _field_values(item, fields, explicit=explicit, depth=depth + 1, inner=True)
+    elif value is not None and value is not False and not (inner and isinstance(value, int | float)):
+        yield None  # (None and False: an option left unset)
+
+
+def _url_from_parts(parts: Mapping[str, object]) -> str | None:
+    """``scheme://host:port`` from a mapping's parts (keys folded); ``None`` if they are not text and a port."""
+    host = parts.get("host", parts.get("hostname"))
+    scheme = parts.get("scheme", parts.get("protocol", "http"))
+    port = parts.get("port")
+    if not isinstance(host, str) or not isinstance(scheme, str) or not (port is None or isinstance(port, int | str)):
+        return None
+    if isinstance(port, bool):
+        return None
+    bracketed = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"{scheme.removesuffix('://').removesuffix(':')}://{bracketed}" + ("" if port is None else f":{port}")
 
 
 def urls_in_text(text: str) -> Iterator[str]:
@@ -548,7 +590,8 @@ def _text_urls(view: CallView) -> Iterator[str]:
 
 
 def _candidates(view: CallView, fields: frozenset[str], scan_text: bool) -> list[str | None]:
-    found = [raw for value in view.find_fields(fields) for raw in _field_values(value)]
+    folded = frozenset(map(fold_key, fields))
+    found = [raw for value in view.find_fields(fields) for raw in _field_values(value, folded, explicit=not scan_text)]
     if not found and scan_text:
         found = list(_text_urls(view))
     return found
@@ -568,18 +611,9 @@ def _compile_url(value: object, context: CompileContext) -> Condition:
         if len(candidates) > MAX_URLS:
             return None
         results = [_all_hold(tests, parse_url(raw) if raw is not None else None) for raw in candidates]
-        return _combine(results, every=every)
+        return combine(results, every=every)  # any URL (deny, require_approval, warn) or every URL (allow)
 
     return url
-
-
-def _combine(results: list[bool | None], *, every: bool) -> bool | None:
-    """Any URL (deny, require_approval, warn) or every URL (allow); no URL at all never holds."""
-    if not results:
-        return False
-    if every:
-        return False if False in results else (None if None in results else True)
-    return True if True in results else (None if None in results else False)
 
 
 CONDITION: Final = ConditionType(

@@ -31,6 +31,15 @@ def normalize_text(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def fold_key(key: str) -> str:
+    """An argument name as field lookups compare it: NFKC, case-folded, without ``_``, ``-``, whitespace or
+    invisible format characters, so ``file_path``, ``filePath``, ``File-Path`` and ``FILE PATH`` are one name."""
+    if not key.isascii():
+        key = unicodedata.normalize("NFKC", key)
+        key = "".join(ch for ch in key if unicodedata.category(ch) != "Cf")
+    return "".join(key.casefold().replace("_", "").replace("-", "").split())
+
+
 SCALARS = (str, bytes, int, float, bool, type(None))
 """Leaf types: never walked into."""
 MAX_OBJECT_TEXT = 1 << 20
@@ -193,20 +202,36 @@ class CallView:
         return tuple(out)
 
     def find_fields(self, names: frozenset[str]) -> list[object]:
-        """Values of every mapping key named in ``names`` (case-insensitive), at any depth.
+        """Values of every mapping key named in ``names``, at any depth; names compare by :func:`fold_key`
+        (``AMOUNT``, ``filePath`` and ``file-path`` are found as ``amount`` and ``file_path``).
 
         Results are cached per call for each distinct ``names`` set.
         """
         found = self._fields.get(names)
         if found is None:
+            wanted = frozenset(map(fold_key, names))
             found = []
             for path, node in walk(self.payload):
-                if path and isinstance(path[-1], str) and path[-1].lower() in names:
+                if path and isinstance(path[-1], str) and fold_key(path[-1]) in wanted:
                     found.append(node)
                 if len(path) >= MAX_DEPTH:  # not walked further: its fields still count
-                    found.extend(v for k, v in deep_items(node) if isinstance(k, str) and k.lower() in names)
+                    found.extend(v for k, v in deep_items(node) if isinstance(k, str) and fold_key(k) in wanted)
             self._fields[names] = found
         return found
+
+    def field_values(self, dotted: str) -> list[object]:
+        """Every value an argument name may stand for: a plain name (``amount``) at any depth, a dotted path
+        (``order.amount``, list indexes allowed) from the top; each name compared by :func:`fold_key`.
+
+        So ``{"amount": 5, "AMOUNT": 50000, "order": {"Amount": 7}}`` has three amounts: a rule on a
+        threshold must not see only the one a tool might not read.
+        """
+        if "." not in dotted:
+            return self.find_fields(frozenset({dotted}))
+        nodes: list[object] = [self.payload]
+        for part in dotted.split("."):
+            nodes = [child for node in nodes for child in _named_children(node, part)]
+        return nodes
 
     def get(self, dotted: str) -> tuple[bool, object]:
         """Value at a dotted path (``"order.amount"``, list indexes allowed); ``(found, value)``."""
@@ -219,3 +244,12 @@ class CallView:
             else:
                 return False, None
         return True, node
+
+
+def _named_children(node: object, name: str) -> Iterator[object]:
+    """The children of ``node`` under ``name``: mapping keys equal to it by :func:`fold_key`, or a list index."""
+    if isinstance(node, Mapping):
+        wanted = fold_key(name)
+        yield from (value for key, value in list(node.items()) if isinstance(key, str) and fold_key(key) == wanted)
+    elif isinstance(node, list | tuple) and name.lstrip("-").isdigit() and -len(node) <= int(name) < len(node):
+        yield node[int(name)]

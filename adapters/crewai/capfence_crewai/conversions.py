@@ -1,0 +1,121 @@
+"""Copies and conversions of a gated CrewAI tool: each is gated by the same binding, or refused.
+
+What a gated tool (:func:`capfence_crewai.tools.wrap_tool`) adds for them:
+
+* ``func`` (``crewai.tools.Tool``, what ``@tool`` makes) gives the function
+  behind the tool's binding (:mod:`capfence.gated_attributes`): a call is
+  decided and audited first and, blocked, returns the decision's message (a
+  ``ToolFailure`` for a ``result_as_answer`` tool), as every gated CrewAI entry
+  point does. So ``Tool.from_langchain(tool)``, ``Tool(func=tool.func, ...)``,
+  ``CrewStructuredTool.from_function(tool.func)`` and ``model_dump()``/``dict()``
+  rebuilt tools are gated too. The tool's own ``run``/``_run``/``arun``/``_arun``
+  read the raw function (one decision per call, made by the gated entry point).
+* A checkpoint (``model_dump(mode="json")``, what CrewAI writes for an agent's
+  tools) restores a gated tool as a tool of the same class *without* a binding:
+  every call is denied ("has no CapFence binding") until it is gated again
+  (``CapFenceTool``, or ``guard_crew(mode="tools")``). Without this it would
+  restore as an ordinary, ungated tool.
+
+``to_structured_tool()`` (``func`` is the gated ``_run``), ``model_copy()``,
+``copy()`` and ``copy.copy`` keep the class and the binding and need nothing
+here. The table is in ``docs/adapters/crewai.md`` ("Copies and conversions").
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from capfence.decision import Decision
+from capfence.gated_attributes import Extension, function_attribute, substitute, substitute_items
+from capfence_crewai.arguments import bind
+
+FUNCTION_FIELDS = ("func",)
+RAW_READERS = ("run", "_run", "arun", "_arun")
+CHECKPOINT_TYPE = "capfence_crewai.conversions.GatedToolCheckpoint"
+"""The ``tool_type`` a gated tool's JSON dump carries; CrewAI's checkpoint restore resolves it to :class:`GatedToolCheckpoint`."""
+ORIGINAL_TYPE_KEY = "capfence_tool_type"
+"""Where that dump keeps the tool's own ``tool_type``."""
+
+
+def extension(cls: type) -> Extension:
+    """What a gated CrewAI tool class gets on top of its gated entry points."""
+    fields = tuple(name for name in FUNCTION_FIELDS if name in getattr(cls, "model_fields", {}))
+    members: dict[str, Any] = {"model_dump": _checkpointed(substitute(cls.model_dump, fields, _raw_field))}  # type: ignore[attr-defined]
+    if not fields:
+        return Extension(members=members)
+    for name in fields:
+        members[name] = function_attribute(_field(name), payload=function_payload, on_block=_block, write=_set_field(name))
+    members["__iter__"] = substitute_items(cls.__iter__, fields)  # type: ignore[attr-defined]
+    return Extension(raw_readers=RAW_READERS, members=members)
+
+
+def function_payload(tool: Any, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """What the policy sees for a call of ``tool.func``: the arguments bound to its signature."""
+    try:
+        signature: inspect.Signature | None = inspect.signature(fn)
+    except (TypeError, ValueError):
+        signature = None
+    return bind(signature, args, kwargs)
+
+
+class GatedToolCheckpoint:
+    """Restores a gated tool from a CrewAI checkpoint: the same class, gated, with no binding (every call denied)."""
+
+    @classmethod
+    def model_validate(cls, data: dict[str, Any]) -> Any:
+        from crewai.tools import base_tool
+
+        from capfence_crewai.tools import gated_tool_class
+
+        values = dict(data)
+        dotted = str(values.pop(ORIGINAL_TYPE_KEY, ""))
+        values["tool_type"] = dotted
+        original = base_tool._TOOL_TYPE_REGISTRY.get(dotted)
+        if original is None:
+            module, _, name = dotted.rpartition(".")
+            original = getattr(importlib.import_module(module), name)
+        restored = base_tool._resolve_tool_dict(values)  # CrewAI's own restore of the original tool
+        restored.__class__ = gated_tool_class(original)
+        return restored
+
+
+def _checkpointed(dump: Callable[..., Any]) -> Callable[..., Any]:
+    """``model_dump`` whose JSON form restores through :class:`GatedToolCheckpoint`."""
+
+    def model_dump(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = dump(self, *args, **kwargs)
+        if kwargs.get("mode") == "json" and isinstance(result, dict) and "tool_type" in result:
+            result[ORIGINAL_TYPE_KEY] = result["tool_type"]
+            result["tool_type"] = CHECKPOINT_TYPE
+        return result
+
+    model_dump.__doc__ = dump.__doc__
+    return model_dump
+
+
+def _field(name: str) -> Callable[[Any], Any]:
+    def read(tool: Any) -> Any:
+        return tool.__dict__.get(name)
+
+    return read
+
+
+def _raw_field(tool: Any, name: str) -> Any:
+    return tool.__dict__.get(name)
+
+
+def _set_field(name: str) -> Callable[[Any, Any], None]:
+    def write(tool: Any, value: Any) -> None:
+        tool.__dict__[name] = value
+        tool.__pydantic_fields_set__.add(name)
+
+    return write
+
+
+def _block(tool: Any, decision: Decision) -> Any:
+    from capfence_crewai.tools import block_result
+
+    return block_result(tool, decision)
