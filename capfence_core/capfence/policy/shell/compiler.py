@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.glob import GlobSet
 from capfence.policy.shell.known_rule import Known
-from capfence.policy.shell.model import BEGINNING, Analysis, Arg, Invocation
-from capfence.policy.shell.targets import Fields, analyses, fields, summary
+from capfence.policy.shell.model import BEGINNING, HELD, Analysis, Arg, Invocation
+from capfence.policy.shell.targets import Fields, analyses, fields, known_by_sketch, summary
 from capfence.policy.spec import CompileContext, Condition, Prefilter, SpecError
 from capfence.policy.view import CallView
 
@@ -286,6 +286,8 @@ class Index:
     """The rule needs output redirected into a file."""
     program_beginnings: tuple[frozenset[str], frozenset[str]] | None = None
     """For program patterns that are not all plain words: the plain words, and the patterns' first two characters."""
+    held: bool = False
+    """The rule needs an invocation that may not be known safe (``known: false``)."""
 
     def excludes(self, analysis: Analysis) -> bool:
         """True only if a rule with this index certainly does not match ``analysis``."""
@@ -309,6 +311,8 @@ class Index:
             return frozenset({"program:" + word for word in words} | {"beginning:" + start for start in beginnings})
         if self.code_from is not None:
             return frozenset("code_from:" + name for name in self.code_from)
+        if self.held:
+            return frozenset({HELD})
         for flag in ("dynamic", "fork_bomb", "redirects", "unparseable"):
             if getattr(self, flag):
                 return frozenset({flag})  # "unparseable" is never a key: a call with an unparseable command is not summarized
@@ -377,9 +381,11 @@ class CommandSpec:
         return None if unknown else True
 
     def __call__(self, view: CallView) -> Tri:
-        found = analyses(view, self.fields)
         if self.known is not None:
-            return self.known.judge(found, view, self.every)
+            if known_by_sketch(view, self.fields):
+                return self.known.wanted  # every command known safe: known: true matches, known: false does not
+            return self.known.judge(analyses(view, self.fields), view, self.every)
+        found = analyses(view, self.fields)
         if not found:
             return False
         if len(found) == 1:
@@ -449,4 +455,4 @@ def _index(spec: dict[str, object]) -> Index:
     code_from = _globs(spec["code_from"], "code_from", "", fold=True).literal if "code_from" in spec else None
     dynamic = spec.get("dynamic") is True or isinstance(spec.get("dynamic"), list)
     return Index(programs, code_from, dynamic, spec.get("fork_bomb") is True, spec.get("unparseable") is True,
-                 "redirect_to" in spec, beginnings)
+                 "redirect_to" in spec, beginnings, spec.get("known") is False)

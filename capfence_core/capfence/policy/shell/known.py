@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 from capfence.policy.shell.catalogue import (
     CATALOGUE,
@@ -394,3 +395,52 @@ _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
     "7za": _extract_target, "7zz": _extract_target, "dd": _dd, "tee": _tee, "find": _find, "ip": _ip, "date": _date, "java": _java,
     "hostname": _operands_change("changes the host name"),
 }
+
+
+# --- the shortcut for plain commands ----------------------------------------------------------------
+
+
+def known_plain(name: str, words: Sequence[str]) -> bool:
+    """``True`` only if :func:`why_held` is ``None`` for ``name`` run with ``words``, decided without splitting its options.
+
+    For the commands of a sketched plain list (:mod:`capfence.policy.shell.sketch`): ``name`` is the canonical name of an
+    ordinary program, ``words`` its argument texts (quotes removed), and there is no redirection, nothing dynamic and no code
+    read from anywhere. ``False`` means "not this way": the full judgement of the analysis decides. A program whose entry
+    reads, computes or prints whatever its arguments (``ls``, ``grep``, ``jq``) is known from its name; one with subcommands
+    (``git status``, ``npm run build``) from the words that name them, when no option comes before them and no option of the
+    way there is one it holds for. Property-tested: it never says ``True`` where :func:`why_held` gives a reason.
+    """
+    entry = _plain_entry(name)
+    depth = 0
+    while entry is not None:
+        if entry.hold and any(word.startswith("-") for word in words):
+            return False  # an option it holds for may be among them
+        if entry.subs is None:
+            return not entry.writes  # nothing written: no target to judge
+        if not entry.subs and not entry.bare:
+            return False
+        if depth >= len(words):
+            return entry.bare  # every word so far was a subcommand, so there is no operand at this depth
+        word = words[depth]
+        if word.startswith("-"):
+            return False  # an option before the subcommand may take the next word as its value
+        sub = entry.subs.get(word)
+        if not isinstance(sub, Entry):
+            return False
+        entry, depth = sub, depth + 1
+    return False
+
+
+@lru_cache(maxsize=1024)
+def _plain_entry(name: str) -> Entry | None:
+    """The catalogue entry :func:`why_held` judges ``name`` by whatever its arguments, or ``None`` (judged by more than its entry)."""
+    if name in _ARITHMETIC or name in ("source", ".") or name in PRIVILEGED_WRAPPERS or name in KNOWN_WRAPPERS or name in _SPECIAL:
+        return None
+    if family(name) in INTERPRETERS:
+        return None
+    return CATALOGUE.get(name)
+
+
+def clear() -> None:
+    """Forget which programs :func:`known_plain` judges by their entry (after changing the catalogue)."""
+    _plain_entry.cache_clear()
