@@ -58,11 +58,12 @@ def no_shortcut(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 PROGRAMS = [*sorted(CATALOGUE)[::3], "git", "npm", "docker", "kubectl", "cargo", "go", "pip", "rm", "cp", "mkdir", "chmod", "ls",
                                       "grep", "systemctl", "terraform", "helm", "gh", "uv", "sort", "Git", "LS", "nsenter", "hash",
-                                      "printf", "test", "read", "let", "echo", "cat", "jq", "apt", "yarn", "poetry", "shred", "kill"]
+                                      "printf", "test", "read", "let", "echo", "cat", "jq", "apt", "yarn", "poetry", "shred", "kill", "curl", "wget", "touch", "mv", "ln", "rsync", "tee", "sed"]
 WORDS = ["status", "log", "run", "build", "test", "install", "-g", "--global", "-r", "-rf", "-f", "--force", "-p", "x", "src/",
          "/etc/passwd", "~/.ssh/id_rsa", ".git/hooks/pre-commit", "-", "--", "'a b'", '"-g"', "'$(id)'", "a[$(id)]", "push",
          "reset", "--hard", "clean", "compose", "up", "ps", "get", "apply", "-C", "repo", "restart", "plan", "list", "/tmp/x",
-         "-n", "5", "'x'", "-s", "exec", "sub", "-p", "foo=bar", "*.log"]
+         "-n", "5", "'x'", "-s", "exec", "sub", "-p", "foo=bar", "*.log", "-sSL", "-o", "out", "-X", "POST", "-d", "--data=x", "-I",
+         "--silent", "-O", "-q", "-fsSL", "-T", "-sk", "https://x/y", "/dev/sda", "-R", "--recursive", "--recursive=x", "-u"]
 COMMAND = st.tuples(st.sampled_from(PROGRAMS), st.lists(st.sampled_from(WORDS), max_size=5)).map(lambda t: " ".join([t[0], *t[1]]))
 TEXT = st.lists(st.tuples(COMMAND, st.sampled_from([" | ", " && ", " || ", "; "])), min_size=1, max_size=3).map(
     lambda parts: "".join(c + op for c, op in parts)[: -len(parts[-1][1])])
@@ -81,7 +82,8 @@ def test_sketch_says_known_only_where_the_full_judgement_does(text: str) -> None
 
 
 @pytest.mark.parametrize("text", ["ls -la src", "cat README.md | grep TODO # 3", "npm test && npm run build", "git status",
-                                  "git log --oneline -n 5 | head", "gh pr list --limit 5", "cargo test --release", "go vet ./..."])
+                                  "git log --oneline -n 5 | head", "mkdir -p build && cp -r assets build/",
+                                  "curl -s https://example.com | jq .", "gh pr list --limit 5", "cargo test --release", "go vet ./..."])
 def test_everyday_commands_are_known_from_their_words(text: str) -> None:
     assert sketch_text(text).known
     assert full_known(text) is True
@@ -149,6 +151,6 @@ def test_known_plain_command_is_allowed_without_an_analysis(pack: Policy, monkey
     for command in ("ls -la src # 1", "cat README.md | grep TODO # 2", "npm test && npm run build # 3"):
         assert decide(pack, command)[0] == "allow"
     assert analysed == []
-    assert decide(pack, "mkdir -p build # 4")[0] == "allow"  # not known from its words: analysed
-    assert analysed == ["mkdir -p build # 4"]
+    assert decide(pack, "git -C repo status # 4")[0] == "allow"  # not known from its words: analysed
+    assert analysed == ["git -C repo status # 4"]
     cache.clear()

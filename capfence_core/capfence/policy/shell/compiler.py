@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.glob import GlobSet
 from capfence.policy.shell.known_rule import Known
-from capfence.policy.shell.model import BEGINNING, HELD, Analysis, Arg, Invocation
+from capfence.policy.shell.model import BEGINNINGS, HELD, Analysis, Arg, Invocation
 from capfence.policy.shell.targets import Fields, analyses, fields, known_by_sketch, summary
 from capfence.policy.spec import CompileContext, Condition, Prefilter, SpecError
 from capfence.policy.view import CallView
@@ -285,7 +285,8 @@ class Index:
     redirects: bool = False
     """The rule needs output redirected into a file."""
     program_beginnings: tuple[frozenset[str], frozenset[str]] | None = None
-    """For program patterns that are not all plain words: the plain words, and the patterns' first two characters."""
+    """For program patterns that are not all plain words: the plain words, and the patterns' first characters (as many as
+    :data:`~capfence.policy.shell.model.BEGINNINGS` allows)."""
     held: bool = False
     """The rule needs an invocation that may not be known safe (``known: false``)."""
 
@@ -451,7 +452,9 @@ def compile_command(value: object, context: CompileContext) -> Condition:
 def _index(spec: dict[str, object]) -> Index:
     program_globs = _globs(spec["program"], "program", "", fold=True) if "program" in spec else None
     programs = program_globs.literal if program_globs else None
-    beginnings = program_globs.beginnings(BEGINNING) if program_globs and programs is None else None
+    beginnings = None
+    if program_globs and programs is None:
+        beginnings = next((b for size in BEGINNINGS if (b := program_globs.beginnings(size)) is not None), None)
     code_from = _globs(spec["code_from"], "code_from", "", fold=True).literal if "code_from" in spec else None
     dynamic = spec.get("dynamic") is True or isinstance(spec.get("dynamic"), list)
     return Index(programs, code_from, dynamic, spec.get("fork_bomb") is True, spec.get("unparseable") is True,

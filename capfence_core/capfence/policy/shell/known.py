@@ -32,7 +32,7 @@ from capfence.policy.shell.catalogue import (
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.invoke import read_code
 from capfence.policy.shell.model import Arg, Invocation, Kind
-from capfence.policy.shell.programs import INTERPRETERS, family
+from capfence.policy.shell.programs import INTERPRETERS, OPTION_SPECS, family
 
 _SAFE_ROOTS = ("/tmp", "/var/tmp", "/dev/null", "/dev/stdout", "/dev/stderr", "/dev/fd", "/dev/tty", "/dev/shm", "/dev/pts")
 _UPLOADS = frozenset({"-T", "--upload-file", "-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form",
@@ -401,22 +401,80 @@ _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
 
 
 def known_plain(name: str, words: Sequence[str]) -> bool:
-    """``True`` only if :func:`why_held` is ``None`` for ``name`` run with ``words``, decided without splitting its options.
+    """``True`` only if :func:`why_held` is ``None`` for ``name`` run with ``words``, decided from the words alone.
 
     For the commands of a sketched plain list (:mod:`capfence.policy.shell.sketch`): ``name`` is the canonical name of an
     ordinary program, ``words`` its argument texts (quotes removed), and there is no redirection, nothing dynamic and no code
     read from anywhere. ``False`` means "not this way": the full judgement of the analysis decides. A program whose entry
     reads, computes or prints whatever its arguments (``ls``, ``grep``, ``jq``) is known from its name; one with subcommands
-    (``git status``, ``npm run build``) from the words that name them, when no option comes before them and no option of the
-    way there is one it holds for. Property-tested: it never says ``True`` where :func:`why_held` gives a reason.
+    (``git status``, ``npm run build``) from the words that name them; a writer (``mkdir -p build``, ``cp -r a b``) from its
+    operands; ``curl``/``wget`` given only options that neither send data nor name an output file. Property-tested: it never
+    says ``True`` where :func:`why_held` gives a reason.
     """
     entry = _plain_entry(name)
+    if entry is None:
+        return _harmless_transfer(name, words)
+    if name in OPTION_SPECS:
+        return _leading_subcommands(entry, words)
+    split = _plain_split(words)
+    if split is None:
+        return False
+    flags, operands = split
     depth = 0
-    while entry is not None:
+    while True:
+        if any(flag in flags for flag in entry.hold):
+            return False
+        if entry.subs is None:
+            return not entry.writes or (depth == 0 and _plain_written(entry.writes, operands))
+        if not entry.subs and not entry.bare:
+            return False
+        if depth >= len(operands):
+            return entry.bare
+        sub = entry.subs.get(operands[depth])
+        if not isinstance(sub, Entry):
+            return False
+        entry, depth = sub, depth + 1
+
+
+def _plain_split(words: Sequence[str]) -> tuple[set[str], list[str]] | None:
+    """The flags and operands :func:`~capfence.policy.shell.options.parse_options` gives static words under the plain option
+    spec (no option takes a value); ``None`` for a ``--`` (left to it)."""
+    flags: set[str] = set()
+    operands: list[str] = []
+    for word in words:
+        if not word.startswith("-") or word == "-":
+            operands.append(word)
+        elif word == "--":
+            return None
+        elif word.startswith("--"):
+            flags.add(word.partition("=")[0])
+        else:
+            flags.add(word)
+            flags.update("-" + letter for letter in word[1:])
+    return flags, operands
+
+
+def _plain_written(writes: str, operands: list[str]) -> bool:
+    """No file a writer writes (``writes`` of its entry) is outside the working tree."""
+    if writes == "operands":
+        targets = operands
+    elif writes == "after_first":
+        targets = operands[1:]
+    elif writes == "last":
+        targets = operands[-1:]
+    else:
+        return False
+    return not any(outside(target) for target in targets)
+
+
+def _leading_subcommands(entry: Entry, words: Sequence[str]) -> bool:
+    """For a program whose options may take values (``git -C repo``): known only from subcommands before any option."""
+    depth = 0
+    while True:
         if entry.hold and any(word.startswith("-") for word in words):
             return False  # an option it holds for may be among them
         if entry.subs is None:
-            return not entry.writes  # nothing written: no target to judge
+            return not entry.writes
         if not entry.subs and not entry.bare:
             return False
         if depth >= len(words):
@@ -428,7 +486,29 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
         if not isinstance(sub, Entry):
             return False
         entry, depth = sub, depth + 1
-    return False
+
+
+_HARMLESS_TRANSFER = {
+    "curl": (frozenset("sSLfIivk"), frozenset({"--silent", "--show-error", "--location", "--fail", "--head", "--include", "--verbose",
+                                                "--insecure", "--compressed", "--fail-with-body", "--http1.1", "--http2"})),
+    "wget": (frozenset("qvc"), frozenset({"--quiet", "--verbose", "--no-verbose", "--continue", "--spider", "--server-response"})),
+}
+"""Options of ``curl``/``wget`` that take no value, send nothing and write no file: all :func:`_transfer` looks at is absent."""
+
+
+def _harmless_transfer(name: str, words: Sequence[str]) -> bool:
+    spec = _HARMLESS_TRANSFER.get(name)
+    if spec is None:
+        return False
+    letters, longs = spec
+    for word in words:
+        if word.startswith("--"):
+            if word not in longs:
+                return False
+        elif word.startswith("-") and word != "-" and not letters.issuperset(word[1:]):
+            return False
+    entry = CATALOGUE.get(name)
+    return entry is not None and not entry.hold and entry.subs is None and not entry.writes
 
 
 @lru_cache(maxsize=1024)
