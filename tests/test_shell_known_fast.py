@@ -58,7 +58,8 @@ def no_shortcut(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 PROGRAMS = [*sorted(CATALOGUE)[::3], "git", "npm", "docker", "kubectl", "cargo", "go", "pip", "rm", "cp", "mkdir", "chmod", "ls",
                                       "grep", "systemctl", "terraform", "helm", "gh", "uv", "sort", "Git", "LS", "nsenter", "hash",
-                                      "printf", "test", "read", "let", "echo", "cat", "jq", "apt", "yarn", "poetry", "shred", "kill", "curl", "wget", "touch", "mv", "ln", "rsync", "tee", "sed"]
+                                      "printf", "test", "read", "let", "echo", "cat", "jq", "apt", "yarn", "poetry", "shred", "kill",
+                                      "curl", "wget", "touch", "mv", "ln", "rsync", "tee", "sed"]
 WORDS = ["status", "log", "run", "build", "test", "install", "-g", "--global", "-r", "-rf", "-f", "--force", "-p", "x", "src/",
          "/etc/passwd", "~/.ssh/id_rsa", ".git/hooks/pre-commit", "-", "--", "'a b'", '"-g"', "'$(id)'", "a[$(id)]", "push",
          "reset", "--hard", "clean", "compose", "up", "ps", "get", "apply", "-C", "repo", "restart", "plan", "list", "/tmp/x",
