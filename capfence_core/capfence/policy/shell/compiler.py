@@ -31,8 +31,8 @@ from capfence.policy.view import CallView
 Tri = bool | None
 Check = Callable[[Invocation], Tri]
 
-KEYS = ("program", "flags", "subcommand", "args", "redirect_to", "code_from", "via", "dynamic", "fork_bomb", "unparseable", "field",
-        "known", "definite")
+KEYS = ("program", "flags", "subcommand", "args", "argv", "redirect_to", "code_from", "via", "dynamic", "fork_bomb", "unparseable",
+        "field", "known", "definite")
 DYNAMIC_KINDS = ("name", "variable", "code", "template", "input", "decoded", "eval", "options")
 EXAMPLE = "command: {program: rm, flags: [[-r, -R, --recursive], [-f, --force]]}"
 
@@ -196,6 +196,29 @@ def _args(value: object) -> Check:
     return args
 
 
+def _argv(value: object) -> Check:
+    """Every argument, in order, one pattern (or list of patterns) per word: the exact shape of a use (``capfence suggest``)."""
+    if not isinstance(value, list):
+        raise SpecError("argv must be a list: one pattern (or list of patterns) per argument", key=("argv",),
+                        hint='e.g. argv: [plan, "-out=tfplan"] (argv: [] is the program alone)')
+    positions = []
+    for i, item in enumerate(value):
+        try:
+            positions.append(GlobSet.parse(_strings(item, "argv", '[plan, ["-out=a", "-out=b"]]')))
+        except SpecError as exc:
+            raise SpecError(exc.message, key=("argv", i), hint=exc.hint) from None
+
+    def argv(inv: Invocation) -> Tri:
+        args = inv.args
+        if any(not arg.static or arg.globbing for arg in args):
+            return None  # run-time or file-name-pattern words: how many words, and which, is not known
+        if len(args) != len(positions):
+            return False
+        return all(globs.match(arg.text) for arg, globs in zip(args, positions, strict=True))
+
+    return argv
+
+
 def _redirect_to(value: object) -> Check:
     globs = _globs(value, "redirect_to", '["/dev/sd*", "!/dev/null"]')
 
@@ -259,6 +282,7 @@ _INVOCATION_KEYS: dict[str, Callable[[object], Check]] = {
     "flags": _flags,
     "subcommand": _subcommand,
     "args": _args,
+    "argv": _argv,
     "redirect_to": _redirect_to,
     "code_from": _names("code_from", lambda inv: inv.code_from),
     "via": _names("via", lambda inv: inv.via),
