@@ -70,7 +70,8 @@ def test_suggested_rules_lift_the_holds_and_nothing_more(tmp_path: Path) -> None
     for command in DENIED:
         assert decide(tuned, command)[0] == "deny", command
     for command in [*NOT_LIFTED, "nsenter -t 1 -m -u sh", "rm -r /", "rm -r build /", "terraform destroy", "python x.py",
-                    "kubectl apply -f other.yaml", "nsenter -t 1 -m -u make $X"]:
+                    "kubectl apply -f other.yaml", "nsenter -t 1 -m -u make $X",
+                    "nsenter -t 1 -m -u make > /etc/profile", "rm -r build > out.txt"]:
         assert decide(tuned, command)[0] == "require_approval", command
     for command in ALLOWED:
         assert decide(tuned, command)[0] == "allow"
@@ -95,3 +96,4 @@ def test_argv_matches_the_exact_shape() -> None:
     assert check({"program": "ls", "argv": ["\\*.log"]}, "ls '*.log'") is True
     assert check({"program": "ls", "argv": ["\\*.log"]}, "ls 'a.log'") is False
     assert check({"program": "ls", "argv": []}, "ls") is True
+    assert check({"program": "ls", "argv": []}, "ls > /etc/motd") is None  # where the output goes is not part of the shape

@@ -14,8 +14,8 @@ options are merged: a position where several words were seen accepts any of
 those words (``argv: ["-C", "repo", ["a.txt", "b.txt"]]``), never anything
 else. So a rule never allows a program with arbitrary arguments. What a rule
 cannot express narrowly is listed as a comment and not suggested: a program
-or code known only at run time, run-time words, output redirected outside the
-working tree, and calls held by a rule other than ``command: {known: false}``
+or code known only at run time, run-time words, output redirected into a
+file, and calls held by a rule other than ``command: {known: false}``
 (``systemctl restart``, ``git push --force``: an allow rule cannot lift a
 ``require_approval`` rule). Allow rules rank below ``deny``, so nothing the
 pack denies can be allowed by them.
@@ -126,16 +126,14 @@ def _add_call(found: Held, capability: str, commands: Iterable[Any], agent: str)
 
 def _unsuitable(inv: Any) -> str | None:
     """Why an invocation cannot be allowed by a rule naming its program and arguments, if it cannot."""
-    from capfence.policy.shell.known import outside
-
     if inv.program is None or inv.dynamic is not None:
         return "what runs is known only at run time"
     if inv.code_from:
         return "runs code produced by another program"
     if any(not arg.static or arg.globbing for arg in inv.args):
         return "has words known only at run time"
-    if any(r.writes and (r.target is None or not r.target.static or outside(r.target.text)) for r in inv.redirects):
-        return "writes outside the working tree through a redirection"
+    if any(r.writes for r in inv.redirects):
+        return "redirects its output into a file (an argv rule does not cover where output goes)"
     return None
 
 

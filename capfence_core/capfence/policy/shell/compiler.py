@@ -212,6 +212,8 @@ def _argv(value: object) -> Check:
         args = inv.args
         if any(not arg.static or arg.globbing for arg in args):
             return None  # run-time or file-name-pattern words: how many words, and which, is not known
+        if any(r.writes for r in inv.redirects):
+            return None  # the shape of a use does not say where its output may go: an allow rule must not cover that
         if len(args) != len(positions):
             return False
         return all(globs.match(arg.text) for arg, globs in zip(args, positions, strict=True))
