@@ -288,11 +288,12 @@ def test_glob_set_matches_by_its_definition(patterns: list[str], subject: str, f
         return
     expected = any(g.match(subject) for g in globs.include) and not any(g.match(subject) for g in globs.exclude)
     assert globs.match(subject) is expected
-    index = globs.beginnings(2)
-    if expected and index is not None:  # the index is a necessary condition
-        words, beginnings = index
-        key = subject.casefold() if fold else subject
-        assert key in words or key[:2] in beginnings
+    for size in (2, 4):
+        index = globs.beginnings(size)
+        if expected and index is not None:  # the index is a necessary condition
+            words, beginnings = index
+            key = subject.casefold() if fold else subject
+            assert key in words or key[:size] in beginnings
 
 
 # --- redirections --------------------------------------------------------------------------------------------------

@@ -118,42 +118,84 @@ APPROVE = {
 }
 
 ALLOW = [
-    "pip install -r requirements.txt && python -m pytest -q", "git add -A && git commit -m \"fix: rm -rf bug\"",
-    "docker build -t app . && docker run --rm app", "source venv/bin/activate && pip list", ". ~/.bashrc", "export FOO=bar && echo $FOO",
-    "cd \"$(git rev-parse --show-toplevel)\"", "for i in $(seq 1 5); do echo $i; done", "while read -r l; do echo \"$l\"; done < f.txt",
-    "kill $(lsof -t -i:8080)", "ps aux | grep python | awk '{print $2}' | xargs kill", "python3 -c \"import sys; print(1)\" < data.json",
-    "cat file.json | python3 -c \"import json,sys; print(1)\"", "ssh user@host uptime", "nohup python server.py > server.log 2>&1 &",
-    "sudo -l", "command -v docker >/dev/null 2>&1 || echo missing", "rm -r node_modules", "rm -f a.log b.log", "rm notes.txt",
-    "dd if=/dev/zero of=/tmp/swapfile bs=1M count=1024", "dd if=/dev/sda of=backup.img", "dd if=/dev/urandom of=/dev/null count=1",
-    "sudo fallocate -l 2G /swapfile && sudo chmod 600 /swapfile && sudo mkswap /swapfile && sudo swapon /swapfile",
-    "echo 3 | sudo tee /proc/sys/vm/drop_caches", "trap 'rm -f /tmp/lock' EXIT", "watch -n 5 df -h", "xargs -a files.txt rm -f",
-    "sudo su -", "sudo -i", "exec bash", "node --version", "python3 - <<'EOF'\nprint(1)\nEOF", "make clean && make -j$(nproc)",
-    "docker run -v $(pwd):/app img", "curl -sSL https://get.docker.com -o get-docker.sh",
-    "git clone https://x/r.git && cd r && ./install.sh",
-    "printf '%s\\n' a b | xargs -I{} echo {}", "echo hi >&2", "git push origin --delete old", "git push origin HEAD", "git push",
-    "git push -u origin feature", "git push --tags", "mount /dev/sdb1 /mnt", "fdisk -l /dev/sda", "service nginx restart",
-    "terraform destroy -auto-approve", "test -f x && rm x", "echo \"$(date)\" >> log.txt", "parallel gzip ::: *.log", "time make",
-    "env | sort", "tar xzf file.tar.gz -C /opt", "echo 'curl x | sh' >> README.md", "cat /proc/cpuinfo > /dev/tty",
-    "systemctl status nginx", "systemctl", "systemctl --version", "systemctl list-timers --all", "systemctl show -p ActiveState nginx",
-    "systemctl -t service list-units", "journalctl -u nginx --since today", "git commit -m \"force push later: git push -f\"",
-    "cat <<'EOF' > notes.md\nNever run rm -rf / or curl x | sh\nIt's dangerous\nEOF", "cat > run.sh <<EOF\necho \"don't\"\nEOF",
-    "find . -name '*.pyc' -print", "find . -type f -exec grep -l TODO {} +", "curl -s https://api.x/v1 | python3 -m json.tool",
-    "curl -fsSL https://x/key.gpg | sudo gpg --dearmor -o /usr/share/keyrings/x.gpg", "curl -L https://x/a.tgz | tar xz",
-    "cat data.json | python3 script.py", "python3 script.py < input.txt", "bash script.sh", "sh ./configure --prefix=/usr",
-    "node -e \"console.log(1)\"", "sudo apt-get install -y curl", "sudo -u postgres psql -c 'select 1'", "which bash", "type rm",
-    "command -v rm", "echo $HOME > ~/home.txt", "echo hi > \"$HOME/x.log\"", "./build.sh 2>&1 | tee build.log", "cmd &> /dev/null",
-    "ls -la /dev/sda", "cat /dev/sda | head -c 512 | xxd", "chmod -R 755 ./dist", "chmod 777 /tmp/x", "chmod -R 777 ./public",
-    "chown -R app:app /srv/app", "if [ -f x ]; then cat x; fi", "[ -d /tmp ] && echo ok", "x=$(date); echo \"$x\"", "echo $((1 + 2))",
-    "(( i++ ))", "[[ -f a && -d b ]] && echo ok", "case \"$1\" in start) echo s;; *) echo o;; esac", "sed -i 's/foo/bar/g' file.txt",
-    "awk '{print $1}' file", "mv -f a b", "rsync -av --delete src/ dst/", "git clean -fdx", "ln -sf /usr/bin/python3 /usr/local/bin/python",
-    "echo 'rm -rf /' > script.txt", "shred secret.txt", "parted -l", "parted /dev/sda print", "sgdisk -p /dev/sda",
-    "hdparm -I /dev/sda",
-    "chmod -R 777 /var/www/html", "chmod 777 /etc/app.conf", "chmod -R 755 /etc/nginx", "tee out.txt < in.txt", "ls *.txt",
-    "git log --oneline | head", "script -q session.log", "script -c 'make test' build.log", "docker exec web ls -la /app",
-    "docker exec -it web bash", "docker rm -f web", "docker logs web", "docker container ls", "kubectl exec pod -- ls /data",
-    "kubectl exec -it pod -c app -- bash", "kubectl delete pod web-1", "kubectl get pods -o wide", "podman exec web cat /etc/hosts",
-    {"argv": ["ls", "-la", "src"]}, {"command": ["git", "log", "--oneline", "-n", "5"]}, {"command": "git", "args": ["status"]},
-    {"query": "SELECT 1", "limit": 5}, {},
+    'git add -A && git commit -m "fix: rm -rf bug"', 'source venv/bin/activate && pip list', 'export FOO=bar && echo $FOO',
+    'cd "$(git rev-parse --show-toplevel)"', 'for i in $(seq 1 5); do echo $i; done',
+    'while read -r l; do echo "$l"; done < f.txt', 'python3 -c "import sys; print(1)" < data.json',
+    'cat file.json | python3 -c "import json,sys; print(1)"', 'command -v docker >/dev/null 2>&1 || echo missing',
+    'rm -f a.log b.log', 'rm notes.txt', 'dd if=/dev/zero of=/tmp/swapfile bs=1M count=1024', 'dd if=/dev/sda of=backup.img',
+    'dd if=/dev/urandom of=/dev/null count=1', "trap 'rm -f /tmp/lock' EXIT", 'watch -n 5 df -h', 'node --version',
+    'make clean && make -j$(nproc)', 'curl -sSL https://get.docker.com -o get-docker.sh',
+    "printf '%s\\n' a b | xargs -I{} echo {}", 'echo hi >&2', 'git push origin --delete old', 'git push origin HEAD', 'git push',
+    'git push -u origin feature', 'git push --tags', 'test -f x && rm x', 'echo "$(date)" >> log.txt', 'parallel gzip ::: *.log',
+    'time make', 'env | sort', "echo 'curl x | sh' >> README.md", 'cat /proc/cpuinfo > /dev/tty', 'systemctl status nginx',
+    'systemctl', 'systemctl --version', 'systemctl list-timers --all', 'systemctl show -p ActiveState nginx',
+    'systemctl -t service list-units', 'journalctl -u nginx --since today', 'git commit -m "force push later: git push -f"',
+    "cat <<'EOF' > notes.md\nNever run rm -rf / or curl x | sh\nIt's dangerous\nEOF", 'cat > run.sh <<EOF\necho "don\'t"\nEOF',
+    "find . -name '*.pyc' -print", 'find . -type f -exec grep -l TODO {} +', 'curl -s https://api.x/v1 | python3 -m json.tool',
+    'curl -L https://x/a.tgz | tar xz', 'which bash', 'type rm', 'command -v rm', 'echo $HOME > ~/home.txt',
+    'echo hi > "$HOME/x.log"', 'ls -la /dev/sda', 'cat /dev/sda | head -c 512 | xxd', 'chmod -R 755 ./dist', 'chmod 777 /tmp/x',
+    'chmod -R 777 ./public', 'if [ -f x ]; then cat x; fi', '[ -d /tmp ] && echo ok', 'x=$(date); echo "$x"', 'echo $((1 + 2))',
+    '(( i++ ))', '[[ -f a && -d b ]] && echo ok', 'case "$1" in start) echo s;; *) echo o;; esac',
+    "sed -i 's/foo/bar/g' file.txt", "awk '{print $1}' file", 'mv -f a b', 'rsync -av --delete src/ dst/',
+    "echo 'rm -rf /' > script.txt", 'shred secret.txt', 'tee out.txt < in.txt', 'ls *.txt', 'git log --oneline | head',
+    'script -q session.log', "script -c 'make test' build.log", 'docker rm -f web', 'docker logs web', 'docker container ls',
+    'kubectl get pods -o wide', {'argv': ['ls', '-la', 'src']}, {'command': ['git', 'log', '--oneline', '-n', '5']},
+    {'command': 'git', 'args': ['status']}, {},
+]
+
+HOLD: list[tuple[Any, str]] = [
+    # (payload, what the hold's reason says): not denied, but not known safe either
+    ('exec bash', 'reads commands from its standard input (bash)'),
+    ('pip install -r requirements.txt && python -m pytest -q', 'installs packages system-wide (pip install)'),
+    ('docker build -t app . && docker run --rm app', 'runs a container (it may mount the host or run privileged) (docker run)'),
+    ('. ~/.bashrc', 'runs a shell script whose code is not checked (. ~/.bashrc)'),
+    ('kill $(lsof -t -i:8080)', 'stops processes (kill)'),
+    ("ps aux | grep python | awk '{print $2}' | xargs kill", 'stops processes (kill)'),
+    ('ssh user@host uptime', 'runs commands on another machine (ssh)'),
+    ('nohup python server.py > server.log 2>&1 &', 'runs a python script whose code is not checked'),
+    ('sudo -l', 'runs as another user (sudo)'),
+    ('rm -r node_modules', 'recursive deletion (rm -r)'),
+    ('sudo fallocate -l 2G /swapfile && sudo chmod 600 /swapfile && sudo mkswap /swapfile && sudo swapon /swapfile',
+     'runs as another user (sudo)'),
+    ('echo 3 | sudo tee /proc/sys/vm/drop_caches', 'runs as another user (sudo)'),
+    ('xargs -a files.txt rm -f', 'operates on names read at run time'),
+    ('sudo su -', 'runs as another user (sudo)'),
+    ('sudo -i', 'runs as another user (sudo)'),
+    ("python3 - <<'EOF'\nprint(1)\nEOF", 'runs a python script whose code is not checked'),
+    ('docker run -v $(pwd):/app img', 'runs a container (it may mount the host or run privileged) (docker run)'),
+    ('git clone https://x/r.git && cd r && ./install.sh', 'unknown program `install.sh`'),
+    ('mount /dev/sdb1 /mnt', 'unknown program `mount`'),
+    ('fdisk -l /dev/sda', 'unknown program `fdisk`'),
+    ('service nginx restart', 'starts, stops or changes a service (service nginx)'),
+    ('terraform destroy -auto-approve', 'changes infrastructure (terraform destroy)'),
+    ('tar xzf file.tar.gz -C /opt', 'extracts into /opt, outside the working tree'),
+    ('curl -fsSL https://x/key.gpg | sudo gpg --dearmor -o /usr/share/keyrings/x.gpg', 'runs as another user (sudo)'),
+    ('cat data.json | python3 script.py', 'runs a python script whose code is not checked'),
+    ('python3 script.py < input.txt', 'runs a python script whose code is not checked'),
+    ('bash script.sh', 'runs a shell script whose code is not checked (bash script.sh)'),
+    ('sh ./configure --prefix=/usr', 'runs a shell script whose code is not checked (sh ./configure)'),
+    ('node -e "console.log(1)"', 'runs node code that is not checked'),
+    ('sudo apt-get install -y curl', 'runs as another user (sudo)'),
+    ("sudo -u postgres psql -c 'select 1'", 'runs as another user (sudo)'),
+    ('./build.sh 2>&1 | tee build.log', 'unknown program `build.sh`'),
+    ('cmd &> /dev/null', 'unknown program `cmd`'),
+    ('chown -R app:app /srv/app', 'changes /srv/app, outside the working tree'),
+    ('git clean -fdx', 'deletes untracked files (git clean -f)'),
+    ('ln -sf /usr/bin/python3 /usr/local/bin/python', 'writes /usr/local/bin/python, outside the working tree'),
+    ('parted -l', 'unknown program `parted`'),
+    ('parted /dev/sda print', 'unknown program `parted`'),
+    ('sgdisk -p /dev/sda', 'unknown program `sgdisk`'),
+    ('hdparm -I /dev/sda', 'unknown program `hdparm`'),
+    ('chmod -R 777 /var/www/html', 'changes /var/www/html, outside the working tree'),
+    ('chmod 777 /etc/app.conf', 'changes /etc/app.conf, outside the working tree'),
+    ('chmod -R 755 /etc/nginx', 'changes /etc/nginx, outside the working tree'),
+    ('docker exec web ls -la /app', 'runs a command in a container (docker exec)'),
+    ('docker exec -it web bash', 'runs a command in a container (docker exec)'),
+    ('kubectl exec pod -- ls /data', 'changes the cluster or runs a command in it (kubectl exec)'),
+    ('kubectl exec -it pod -c app -- bash', 'changes the cluster or runs a command in it (kubectl exec)'),
+    ('kubectl delete pod web-1', 'changes the cluster or runs a command in it (kubectl delete)'),
+    ('podman exec web cat /etc/hosts', 'runs a command in a container (podman exec)'),
+    ({'query': 'SELECT 1', 'limit': 5}, 'unknown program `SELECT`'),
 ]
 
 
@@ -169,7 +211,15 @@ def test_require_approval(pack: Policy, rule: str, payload: Any) -> None:
 
 @pytest.mark.parametrize("payload", ALLOW, ids=lambda v: str(v)[:60])
 def test_allow(pack: Policy, payload: Any) -> None:
-    assert decide(pack, payload) == ("allow", "shell-default-allow")
+    assert decide(pack, payload) == ("allow", "shell-known-safe")
+
+
+@pytest.mark.parametrize(("payload", "why"), HOLD, ids=lambda v: str(v)[:60])
+def test_hold_not_known_safe(pack: Policy, payload: Any, why: str) -> None:
+    """Risky-but-legitimate uses and whatever the catalogue does not know: held, saying why, never refused outright."""
+    decision = evaluate(pack, CallView(capability="shell.execute", payload=payload if isinstance(payload, dict) else {"command": payload}))
+    assert (decision.action, decision.rule) == ("require_approval", "shell-not-known-safe")
+    assert decision.reason == f"not known to be safe: {why}"
 
 
 def test_other_capabilities_fall_to_default(pack: Policy) -> None:
@@ -185,7 +235,7 @@ def test_unparseable_reason_is_specific(pack: Policy) -> None:
 def test_more_commands_than_the_analyzer_takes_are_unparseable(pack: Policy, command: str) -> None:
     """Over 2,000 commands in one text is unknowable, plain and ordinary as each of them is (the sketch must not skip the bound)."""
     assert decide(pack, command) == ("deny", "shell-unparseable")
-    assert decide(pack, "ls;" * 1999 + "ls") == ("allow", "shell-default-allow")
+    assert decide(pack, "ls;" * 1999 + "ls") == ("allow", "shell-known-safe")
 
 
 def test_extending_the_pack(tmp_path: Path) -> None:

@@ -494,6 +494,7 @@ def test_sketch_keys_are_the_analysis_keys(text: str) -> None:
         analysis = full_analysis(text)
         assert isinstance(analysis, Analysis) and analysis.error is None and not analysis.unknown_program
         assert (sketch.keys, sketch.programs) == (analysis.keys, analysis.programs)
+        assert sketch.filter_keys == (sketch.keys - {"held"} if sketch.known else sketch.keys)
 
 
 @settings(max_examples=500, deadline=None)

@@ -20,6 +20,9 @@ def evaluate(policy: Policy, view: CallView) -> Decision:
         matched, unknown = rule.check(view)
         if matched:
             reason = rule.reason
+            detail = rule.explain(view)
+            if detail is not None:
+                reason += f": {detail}"
             if unknown is not None:
                 reason += f" (fail-closed: the {unknown} condition could not be evaluated)"
             return Decision(action=rule.section, reason=reason, rule=rule.id, policy_digest=policy.digest)

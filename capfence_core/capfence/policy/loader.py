@@ -70,6 +70,7 @@ class _Compiler:
         self.files = files
         self.merged = _Merged()
         self.problems: list[PolicyProblem] = []
+        self.allow_rules: list[Rule] = []
 
     def load(self, path: Path, prefix: str, chain: tuple[Path, ...]) -> None:
         path = path.resolve()
@@ -162,11 +163,13 @@ class _Compiler:
                 f"write '{section}:' followed by '- capability: ...' lines",
             )
             return
-        context = CompileContext(section=section, policy_dir=str(source.path.parent))
+        context = CompileContext(section=section, policy_dir=str(source.path.parent), allow_rules=self.allow_rules)
         for index, raw in enumerate(rules):
             rule = self._rule(source, context, section, index, raw, prefix)
             if rule is not None:
                 self.merged.rules.append(rule)
+                if section == "allow" and any(key == "command" for key, _ in rule.conditions):
+                    self.allow_rules.append(rule)
 
     def _rule(self, source: Source, context: CompileContext, section: Action, index: int, raw: object, prefix: str) -> Rule | None:
         where: KeyPath = (section, index)

@@ -56,6 +56,16 @@ class Rule:
             return False, unknown
         return True, unknown
 
+    def explain(self, view: CallView) -> str | None:
+        """What a condition says about why it matched (``command: {known: false}``: the program it does not know), if any."""
+        for _, condition in self.conditions:
+            explain = getattr(condition, "explain", None)
+            if explain is not None:
+                detail = explain(view)
+                if isinstance(detail, str) and detail:
+                    return detail
+        return None
+
     @property
     def rank(self) -> tuple[int, int]:
         return SECTION_RANK[self.section], self.order

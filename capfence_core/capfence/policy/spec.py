@@ -26,8 +26,8 @@ that names the file, line and key.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from capfence.policy.view import CallView
@@ -104,6 +104,9 @@ class CompileContext:
     """``deny``, ``require_approval``, ``warn`` or ``allow``."""
     policy_dir: str
     """Directory of the policy file (for conditions that refer to files)."""
+    allow_rules: list[Any] = field(default_factory=list)
+    """The policy's compiled allow rules that have a ``command:`` condition, filled in as it loads (shared by every file of one
+    policy): how ``command: {known: ...}`` lets allow rules extend the catalogue of known programs."""
 
 
 Compiler = Callable[[object, "CompileContext"], Condition]

@@ -24,6 +24,7 @@ CONDITION = ConditionType(
     key="command",
     compile=compile_command,
     doc="shell-aware: parses the command like a shell, peels wrappers (sudo, env, xargs...), matches program, flags "
-        "however spelled, subcommand, args, redirect_to, code_from, via, dynamic, fork_bomb, unparseable",
+        "however spelled, subcommand, args, redirect_to, code_from, via, dynamic, fork_bomb, unparseable, known (the catalogue "
+        "of known-safe programs), definite",
     example=EXAMPLE,
 )

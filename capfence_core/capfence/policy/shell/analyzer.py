@@ -15,6 +15,7 @@ an :class:`~capfence.policy.shell.model.Analysis` with ``error`` set.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Sequence
 
 from capfence.policy.shell import invoke
@@ -52,6 +53,8 @@ _ENV_SETTERS = frozenset({"export", "readonly"})
 _ENV_CLOBBERS = frozenset({"declare", "typeset", "local", "read", "readarray", "mapfile", "getopts", "unset", "let", "printf", "wait"})
 _ENV_OPAQUE = frozenset({"eval", "source", "."})
 _TOP, _LATER = Site(), Site(uncertain=True)
+_LATE_EXPANSION = re.compile(r"\$\(|`")
+"""Text that runs a command if bash evaluates it as arithmetic or a subscript."""
 
 
 class Analyzer:
@@ -162,8 +165,9 @@ class Analyzer:
             for part in node.parts:
                 expander.sources(part)
         else:
-            for word in node.words:
-                expander.word(word)
+            args = [arg for word in node.words for arg in expander.word(word)]
+            if any(arg.static and _LATE_EXPANSION.search(arg.text) for arg in args):
+                self.emit(Invocation("[[", tuple(args)))  # [[ x -eq 'a[$(cmd)]' ]] evaluates the text: judged like let
 
     def for_loop(self, node: For, expander: Expander, site: Site, env: Env) -> None:
         for word in node.words or ():
@@ -265,6 +269,8 @@ class Analyzer:
         if arg.kind is Kind.PLACEHOLDER:
             return "runs code taken from its input", arg.sources
         if not arg.static:
+            if arg.prefix.strip() and not arg.sources:
+                return "runs code whose fixed text has parts filled in at run time", arg.sources
             return "runs code built at run time", arg.sources
         self.nested_code(arg.text, site)
         return None, frozenset()

@@ -48,7 +48,12 @@ def _cached_argv_keys(argv: tuple[str, ...]) -> frozenset[str] | None:
 
 def keys_of_text(text: str) -> frozenset[str] | None:
     """The analysis's index keys when they can be had without analyzing (:mod:`~capfence.policy.shell.sketch`), else ``None``."""
-    return _cached_sketch(text).keys if len(text) <= CACHED_CHARS else None
+    return _cached_sketch(text).filter_keys if len(text) <= CACHED_CHARS else None
+
+
+def known_of_text(text: str) -> bool:
+    """``text`` is a plain list whose every command is known safe from its words (:attr:`Sketch.known`): no analysis needed."""
+    return len(text) <= CACHED_CHARS and _cached_sketch(text).known
 
 
 def keys_of_argv(argv: tuple[str, ...]) -> frozenset[str] | None:

@@ -22,15 +22,18 @@ from dataclasses import dataclass
 
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.glob import GlobSet
-from capfence.policy.shell.model import BEGINNING, Analysis, Arg, Invocation
-from capfence.policy.shell.targets import Fields, analyses, fields, summary
+from capfence.policy.shell.known_rule import Known
+from capfence.policy.shell.model import BEGINNINGS, HELD, Analysis, Arg, Invocation
+from capfence.policy.shell.targets import Fields, analyses, fields, known_by_sketch, summary
 from capfence.policy.spec import CompileContext, Condition, Prefilter, SpecError
 from capfence.policy.view import CallView
 
 Tri = bool | None
 Check = Callable[[Invocation], Tri]
 
-KEYS = ("program", "flags", "subcommand", "args", "redirect_to", "code_from", "via", "dynamic", "fork_bomb", "unparseable", "field")
+KEYS = ("program", "flags", "subcommand", "args", "argv", "redirect_to", "code_from", "via", "dynamic", "fork_bomb", "unparseable",
+        "field", "known", "definite")
+DYNAMIC_KINDS = ("name", "variable", "code", "template", "input", "decoded", "eval", "options")
 EXAMPLE = "command: {program: rm, flags: [[-r, -R, --recursive], [-f, --force]]}"
 
 
@@ -193,6 +196,31 @@ def _args(value: object) -> Check:
     return args
 
 
+def _argv(value: object) -> Check:
+    """Every argument, in order, one pattern (or list of patterns) per word: the exact shape of a use (``capfence suggest``)."""
+    if not isinstance(value, list):
+        raise SpecError("argv must be a list: one pattern (or list of patterns) per argument", key=("argv",),
+                        hint='e.g. argv: [plan, "-out=tfplan"] (argv: [] is the program alone)')
+    positions = []
+    for i, item in enumerate(value):
+        try:
+            positions.append(GlobSet.parse(_strings(item, "argv", '[plan, ["-out=a", "-out=b"]]')))
+        except SpecError as exc:
+            raise SpecError(exc.message, key=("argv", i), hint=exc.hint) from None
+
+    def argv(inv: Invocation) -> Tri:
+        args = inv.args
+        if any(not arg.static or arg.globbing for arg in args):
+            return None  # run-time or file-name-pattern words: how many words, and which, is not known
+        if any(r.writes for r in inv.redirects):
+            return None  # the shape of a use does not say where its output may go: an allow rule must not cover that
+        if len(args) != len(positions):
+            return False
+        return all(globs.match(arg.text) for arg, globs in zip(args, positions, strict=True))
+
+    return argv
+
+
 def _redirect_to(value: object) -> Check:
     globs = _globs(value, "redirect_to", '["/dev/sd*", "!/dev/null"]')
 
@@ -214,7 +242,35 @@ def _names(key: str, attribute: Callable[[Invocation], Iterable[str]]) -> Callab
     return compile_names
 
 
+def dynamic_kind(reason: str) -> str:
+    """The class of a dynamic invocation's reason (:data:`DYNAMIC_KINDS`)."""
+    if reason.startswith("the command name comes from a variable"):
+        return "variable"
+    if reason.startswith("the command name"):
+        return "name"
+    if reason.startswith("eval"):
+        return "eval"
+    if reason.startswith("decodes"):
+        return "decoded"
+    if reason.startswith("runs code whose fixed text"):
+        return "template"
+    if reason.startswith("its options"):
+        return "options"
+    if "input" in reason or "pipe" in reason or "process substitution" in reason:
+        return "input"
+    return "code"
+
+
 def _dynamic(value: object) -> Check:
+    if isinstance(value, list):
+        kinds = frozenset(_strings(value, "dynamic", "[name, eval, input]"))
+        for kind in sorted(kinds - set(DYNAMIC_KINDS)):
+            raise SpecError(f"unknown dynamic kind {kind!r}", key=("dynamic",), hint="kinds: " + ", ".join(DYNAMIC_KINDS))
+
+        def dynamic_of(inv: Invocation) -> Tri:
+            return inv.dynamic is not None and dynamic_kind(inv.dynamic) in kinds
+
+        return dynamic_of
     wanted = _bool(value, "dynamic")
 
     def dynamic(inv: Invocation) -> Tri:
@@ -228,6 +284,7 @@ _INVOCATION_KEYS: dict[str, Callable[[object], Check]] = {
     "flags": _flags,
     "subcommand": _subcommand,
     "args": _args,
+    "argv": _argv,
     "redirect_to": _redirect_to,
     "code_from": _names("code_from", lambda inv: inv.code_from),
     "via": _names("via", lambda inv: inv.via),
@@ -254,7 +311,10 @@ class Index:
     redirects: bool = False
     """The rule needs output redirected into a file."""
     program_beginnings: tuple[frozenset[str], frozenset[str]] | None = None
-    """For program patterns that are not all plain words: the plain words, and the patterns' first two characters."""
+    """For program patterns that are not all plain words: the plain words, and the patterns' first characters (as many as
+    :data:`~capfence.policy.shell.model.BEGINNINGS` allows)."""
+    held: bool = False
+    """The rule needs an invocation that may not be known safe (``known: false``)."""
 
     def excludes(self, analysis: Analysis) -> bool:
         """True only if a rule with this index certainly does not match ``analysis``."""
@@ -278,6 +338,8 @@ class Index:
             return frozenset({"program:" + word for word in words} | {"beginning:" + start for start in beginnings})
         if self.code_from is not None:
             return frozenset("code_from:" + name for name in self.code_from)
+        if self.held:
+            return frozenset({HELD})
         for flag in ("dynamic", "fork_bomb", "redirects", "unparseable"):
             if getattr(self, flag):
                 return frozenset({flag})  # "unparseable" is never a key: a call with an unparseable command is not summarized
@@ -295,6 +357,10 @@ class CommandSpec:
     index: Index = Index()
     prefilter: Prefilter | None = None
     """Lets the evaluator skip this rule for a call without running it (not for allow rules)."""
+    definite: bool = False
+    """Match only what is known for certain: an answer that cannot be known is no match."""
+    known: Known | None = None
+    """``known:``: the condition is about the catalogue (every other check is empty)."""
 
     def judge_once(self, analysis: Analysis) -> Tri:
         """:meth:`judge`, remembered on the analysis (cached per command text, so a repeated command is judged once)."""
@@ -303,7 +369,10 @@ class CommandSpec:
         verdicts = analysis.verdicts
         if self in verdicts:
             return verdicts[self]
-        result = verdicts[self] = self.judge(analysis)
+        result = self.judge(analysis)
+        if result is None and self.definite:
+            result = False
+        verdicts[self] = result
         return result
 
     def judge(self, analysis: Analysis) -> Tri:
@@ -339,6 +408,10 @@ class CommandSpec:
         return None if unknown else True
 
     def __call__(self, view: CallView) -> Tri:
+        if self.known is not None:
+            if known_by_sketch(view, self.fields):
+                return self.known.wanted  # every command known safe: known: true matches, known: false does not
+            return self.known.judge(analyses(view, self.fields), view, self.every)
         found = analyses(view, self.fields)
         if not found:
             return False
@@ -346,6 +419,19 @@ class CommandSpec:
             return self.judge_once(found[0])
         results = (self.judge_once(a) for a in found)
         return all3(results) if self.every else any3(results)
+
+
+    def covers(self, inv: Invocation) -> bool:
+        """Does this (allow rule's) condition match ``inv`` for certain? How an allow rule extends the catalogue."""
+        if self.known is not None or self.fork_bomb is not None or self.unparseable is not None or not self.checks:
+            return False
+        return self.one(inv) is True
+
+    def explain(self, view: CallView) -> str | None:
+        """Why a ``known: false`` condition matched: the first invocation that is not known safe."""
+        if self.known is None or self.known.wanted:
+            return None
+        return self.known.first_reason(analyses(view, self.fields), view)
 
 
 def _spec(value: object) -> dict[str, object]:
@@ -369,22 +455,33 @@ def compile_command(value: object, context: CompileContext) -> Condition:
     if unparseable is not None and set(spec) - {"unparseable", "field"}:
         raise SpecError("unparseable cannot be combined with other command keys", key=("unparseable",),
                         hint="write a separate rule: command: {unparseable: true}")
+    known = Known(_bool(spec["known"], "known"), context.allow_rules) if "known" in spec else None
+    if known is not None and set(spec) - {"known", "field"}:
+        raise SpecError("known cannot be combined with other command keys", key=("known",),
+                        hint="write a separate rule: command: {known: false}")
+    definite = _bool(spec["definite"], "definite") if "definite" in spec else False
     selected = fields()
     if "field" in spec:
         selected = fields(frozenset(f.lower() for f in _strings(spec["field"], "field", "[command, cmd]")), True)
     checks = tuple(compile_key(spec[key]) for key, compile_key in _INVOCATION_KEYS.items() if key in spec)
+    if not checks and known is None and "fork_bomb" not in spec and unparseable is None and definite:
+        raise SpecError("definite needs another command key to qualify", key=("definite",),
+                        hint="e.g. command: {program: find, flags: [-delete], definite: true}")
     fork_bomb = _bool(spec["fork_bomb"], "fork_bomb") if "fork_bomb" in spec else None
     every = context.section == "allow"
     index = _index(spec)
     keys = index.keys()
     prefilter = Prefilter(summary(selected), keys) if keys is not None and not every else None
-    return CommandSpec(checks, fork_bomb, unparseable, selected, every, index, prefilter)
+    return CommandSpec(checks, fork_bomb, unparseable, selected, every, index, prefilter, definite, known)
 
 
 def _index(spec: dict[str, object]) -> Index:
     program_globs = _globs(spec["program"], "program", "", fold=True) if "program" in spec else None
     programs = program_globs.literal if program_globs else None
-    beginnings = program_globs.beginnings(BEGINNING) if program_globs and programs is None else None
+    beginnings = None
+    if program_globs and programs is None:
+        beginnings = next((b for size in BEGINNINGS if (b := program_globs.beginnings(size)) is not None), None)
     code_from = _globs(spec["code_from"], "code_from", "", fold=True).literal if "code_from" in spec else None
-    return Index(programs, code_from, spec.get("dynamic") is True, spec.get("fork_bomb") is True, spec.get("unparseable") is True,
-                 "redirect_to" in spec, beginnings)
+    dynamic = spec.get("dynamic") is True or isinstance(spec.get("dynamic"), list)
+    return Index(programs, code_from, dynamic, spec.get("fork_bomb") is True, spec.get("unparseable") is True,
+                 "redirect_to" in spec, beginnings, spec.get("known") is False)

@@ -135,6 +135,8 @@ def _unknown_name(head: Arg) -> str:
         return "the command name comes from the launcher's input"
     if head.static:
         return f"the command name {head.text!r} is a file-name pattern"
+    if not head.prefix and not head.sources and not head.procsub:
+        return "the command name comes from a variable"
     return "the command name is built at run time"
 
 

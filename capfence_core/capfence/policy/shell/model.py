@@ -18,8 +18,11 @@ from typing import NamedTuple
 
 MAX_INVOCATIONS = 2000
 """A text that would start more commands than this is unknowable (fails closed)."""
-BEGINNING = 2
-"""Rules naming programs by patterns (``mkfs.*``) are indexed by the first this-many characters of the pattern."""
+BEGINNINGS = (4, 2)
+"""Rules naming programs by patterns (``mkfs.*``) are indexed by the first this-many characters of the patterns (the longest
+their literal starts allow: ``mkfs.*`` by ``mkfs``, so ``mkdir`` does not bring it into play)."""
+HELD = "held"
+"""The index key of a command some invocation of which may not be known safe (``command: {known: false}`` rules need it)."""
 
 
 class Kind(enum.Enum):
@@ -145,9 +148,14 @@ class Analysis:
 
 
 def index_keys(programs: frozenset[str], code_from: frozenset[str], *, dynamic: bool, fork_bomb: bool, redirects: bool) -> frozenset[str]:
-    """What a command does, as the keys a ``command:`` rule's prefilter is indexed under."""
+    """What a command does, as the keys a ``command:`` rule's prefilter is indexed under.
+
+    :data:`HELD` is always among them: only a sketch's prefilter keys (:mod:`~capfence.policy.shell.sketch`) leave it out, for
+    plain commands the catalogue knows safe by their words alone.
+    """
     keys = {"program:" + name for name in programs}
-    keys.update("beginning:" + name[:BEGINNING] for name in programs)
+    keys.add(HELD)
+    keys.update("beginning:" + name[:size] for name in programs for size in BEGINNINGS)
     if code_from:
         keys.update("code_from:" + name for name in code_from)
     if dynamic:

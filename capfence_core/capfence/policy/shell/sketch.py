@@ -15,6 +15,13 @@ accepts: it is then unknowable). Its keys are then those of its program names,
 and its analysis is one invocation per command: both are what
 :func:`~capfence.policy.shell.analyzer.analyze_script` gives for it
 (property-tested). For anything else the keys are ``None``: analyze it.
+
+The sketch also says whether such a list is *known safe* from its words alone
+(:func:`~capfence.policy.shell.known.known_plain`: ``ls -la``, ``git status``,
+``npm run build``). Its prefilter keys then lack ``held``, so a
+``command: {known: false}`` rule is skipped, and ``known: true`` is answered
+without an analysis: an everyday command no other rule names is decided from
+the split alone (property-tested against the full judgement).
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from capfence.policy.shell.invoke import canonical, launches_nothing, options_of, ordinary
-from capfence.policy.shell.model import MAX_INVOCATIONS, Analysis, Invocation, index_keys
+from capfence.policy.shell.known import clear as known_cache_clear
+from capfence.policy.shell.known import known_plain
+from capfence.policy.shell.model import HELD, MAX_INVOCATIONS, Analysis, Invocation, index_keys
 from capfence.policy.shell.plain import Chain, plain_arg, plain_args, split_plain
 
 _NONE: frozenset[str] = frozenset()
@@ -38,6 +47,12 @@ class Sketch(NamedTuple):
     """Case-folded program names, when :attr:`keys` is set."""
     keys: frozenset[str] | None = None
     """The index keys of its analysis, when known without it."""
+    known: bool = False
+    """Every invocation of its analysis is known safe, as its words alone show (:func:`~capfence.policy.shell.known.known_plain`):
+    ``command: {known: ...}`` is decided without the analysis, and :attr:`filter_keys` lack
+    :data:`~capfence.policy.shell.model.HELD`. ``False`` says nothing (the analysis decides)."""
+    filter_keys: frozenset[str] | None = None
+    """The keys the prefilter uses: :attr:`keys`, without :data:`~capfence.policy.shell.model.HELD` when :attr:`known`."""
 
     def analysis(self) -> Analysis | None:
         """The analysis of an all-ordinary plain list, built directly; ``None`` for other text."""
@@ -60,6 +75,7 @@ def sketch_text(text: str) -> Sketch:
         return Sketch(None)
     heads: set[str] = set()
     count = 0
+    known = True
     for pipelines, _ in chains:
         for stages in pipelines:
             count += len(stages)
@@ -67,10 +83,17 @@ def sketch_text(text: str) -> Sketch:
                 if not _ordinary_head(words[0]) and not _launches_nothing(words):
                     return Sketch(chains)
                 heads.add(words[0])
+                known = known and _known(words)
     if count > MAX_INVOCATIONS:
         return Sketch(chains)  # the analyzer reports it unknowable
-    programs, keys = _keys(frozenset(heads))
-    return Sketch(chains, programs, keys)
+    programs, keys, known_keys = _keys(frozenset(heads))
+    return Sketch(chains, programs, keys, known, known_keys if known else keys)
+
+
+def _known(words: list[str]) -> bool:
+    """The command's one invocation is known safe from its words alone."""
+    args = [plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:]]
+    return known_plain(canonical(words[0]), args)
 
 
 def argv_keys(argv: Sequence[str]) -> frozenset[str] | None:
@@ -96,13 +119,15 @@ def _launches_nothing(words: list[str]) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def _keys(names: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """The case-folded program names and their index keys."""
+def _keys(names: frozenset[str]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The case-folded program names, their index keys, and those keys when every command is known safe."""
     programs = frozenset(map(str.casefold, names))
-    return programs, index_keys(programs, _NONE, dynamic=False, fork_bomb=False, redirects=False)
+    keys = index_keys(programs, _NONE, dynamic=False, fork_bomb=False, redirects=False)
+    return programs, keys, keys - {HELD}
 
 
 def clear() -> None:
     """Forget what is cached about program names (after changing the knowledge tables)."""
     _ordinary_head.cache_clear()
     _keys.cache_clear()
+    known_cache_clear()

@@ -28,7 +28,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from capfence.policy.shell.cache import MAX_COMMAND_CHARS, analysis_of_argv, analysis_of_text, keys_of_argv, keys_of_text
+from capfence.policy.shell.cache import (
+    MAX_COMMAND_CHARS,
+    analysis_of_argv,
+    analysis_of_text,
+    keys_of_argv,
+    keys_of_text,
+    known_of_text,
+)
 from capfence.policy.shell.model import Analysis
 from capfence.policy.spec import Summarize
 from capfence.policy.view import SCALARS, CallView, deep_items
@@ -156,6 +163,15 @@ def analyses(view: CallView, fields: Fields) -> tuple[Analysis, ...]:
     if cached is None:
         cached = view.memo[fields] = _analyze(commands_in(view.payload, fields))
     return cached
+
+
+def known_by_sketch(view: CallView, selected: Fields) -> bool:
+    """Every command of the call is a plain list known safe from its words alone (``command: {known: ...}`` needs no analysis).
+
+    ``False`` says nothing: the analyses decide.
+    """
+    commands = commands_in(view.payload, selected)
+    return bool(commands) and _size(commands) <= MAX_TOTAL_CHARS and all(isinstance(c, str) and known_of_text(c) for c in commands)
 
 
 def _sketched(commands: list[Command]) -> frozenset[str] | None:
