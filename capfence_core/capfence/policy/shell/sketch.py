@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
+from capfence.policy.shell import budget
 from capfence.policy.shell.invoke import canonical, launches_nothing, options_of, ordinary
 from capfence.policy.shell.model import MAX_INVOCATIONS, Analysis, Invocation, index_keys
 from capfence.policy.shell.plain import Chain, plain_arg, plain_args, split_plain
@@ -38,6 +39,8 @@ class Sketch(NamedTuple):
     """Case-folded program names, when :attr:`keys` is set."""
     keys: frozenset[str] | None = None
     """The index keys of its analysis, when known without it."""
+    cost: int = 0
+    """With keys: budget steps its analysis takes at most (what building it directly is charged)."""
 
     def analysis(self) -> Analysis | None:
         """The analysis of an all-ordinary plain list, built directly; ``None`` for other text."""
@@ -59,18 +62,21 @@ def sketch_text(text: str) -> Sketch:
     if chains is None:
         return Sketch(None)
     heads: set[str] = set()
-    count = 0
+    count = size = 0
     for pipelines, _ in chains:
         for stages in pipelines:
             count += len(stages)
+            size += len(stages) * len(stages) // 2  # each stage's input comes from the programs before it
             for words in stages:
                 if not _ordinary_head(words[0]) and not _launches_nothing(words):
                     return Sketch(chains)
                 heads.add(words[0])
-    if count > MAX_INVOCATIONS:
-        return Sketch(chains)  # the analyzer reports it unknowable
+                size += len(words) + 2
+    cost = 2 * size + text.count("'") + text.count('"')  # more than the analyzer spends on it
+    if count > MAX_INVOCATIONS or cost > budget.MAX_STEPS:
+        return Sketch(chains)  # the analyzer reports it unknowable, or may run out of budget
     programs, keys = _keys(frozenset(heads))
-    return Sketch(chains, programs, keys)
+    return Sketch(chains, programs, keys, cost)
 
 
 def argv_keys(argv: Sequence[str]) -> frozenset[str] | None:
@@ -91,8 +97,14 @@ def _ordinary_head(word: str) -> bool:
 
 
 def _launches_nothing(words: list[str]) -> bool:
+    if _NAME.fullmatch(words[0]) is None or any(len(word) > _QUOTED_WORD for word in words[1:] if "'" in word or '"' in word):
+        return False  # (a long word with quotes might be an action option quoted many times over: analyze it)
     texts = (plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:])
-    return _NAME.fullmatch(words[0]) is not None and launches_nothing(words[0], texts)
+    return launches_nothing(words[0], texts)
+
+
+_QUOTED_WORD = 64
+"""Longer words with quotes are not unquoted by the sketch (what that costs is only bounded in the analysis)."""
 
 
 @lru_cache(maxsize=1024)
