@@ -8,7 +8,9 @@ text, or a conventional variable such as ``$HOME``), with field splitting of
 unquoted values. Everything else -- unknown variables, ``$(...)``,
 arithmetic -- leaves the word *dynamic*: known only up to its static prefix.
 The bodies of substitutions are handed to ``run`` so the commands in them are
-analyzed too.
+analyzed too. Every word produced, and every character of a value copied,
+costs the analysis's budget (:mod:`capfence.policy.shell.budget`), so the
+total output of expansion is bounded, not only each word's.
 """
 
 from __future__ import annotations

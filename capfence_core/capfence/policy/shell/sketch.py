@@ -11,7 +11,8 @@ interpreter or other code runner, nor a launcher such as ``find`` given an
 action such as ``-exec``; and written without ``/``) runs
 exactly those programs, once each, with nothing dynamic, no code read from
 anywhere and no redirection (unless it has more commands than the analyzer
-accepts: it is then unknowable). Its keys are then those of its program names,
+accepts, or may need more work than an analysis's budget: it is then left to
+the analyzer, which may find it unknowable). Its keys are then those of its program names,
 and its analysis is one invocation per command: both are what
 :func:`~capfence.policy.shell.analyzer.analyze_script` gives for it
 (property-tested). For anything else the keys are ``None``: analyze it.
