@@ -418,7 +418,7 @@ def full_parse(text: str) -> Script | str:
     from capfence.policy.shell import parser
 
     original = parser.parse_plain
-    parser.parse_plain = lambda _text: None  # type: ignore[assignment]
+    parser.parse_plain = lambda *_: None  # type: ignore[assignment]
     try:
         return parse(text)
     except ParseError as exc:
@@ -449,7 +449,7 @@ def full_analysis(text: str) -> object:
 
     originals = sketch.split_plain, parser.parse_plain
     sketch.split_plain = lambda _text: None  # type: ignore[assignment]
-    parser.parse_plain = lambda _text: None  # type: ignore[assignment]
+    parser.parse_plain = lambda *_: None  # type: ignore[assignment]
     try:
         return analyze_script(text)
     finally:
@@ -525,12 +525,34 @@ def test_sketch_agrees_for_every_program_the_analyzer_knows() -> None:
 
 
 @pytest.mark.parametrize("count", [1999, 2000, 2001, 2600])
-def test_sketch_keeps_the_command_bound(count: int) -> None:
+def test_sketch_keeps_the_command_bound(count: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from capfence.policy.shell import budget
+
+    monkeypatch.setattr(budget, "MAX_STEPS", 1_000_000)  # the bound on commands, not the budget, is tested here
     text = "ls;" * (count - 1) + "ls"
     analysis = full_analysis(text)
     assert isinstance(analysis, Analysis) and (analysis.error is not None) == (count > 2000)
     assert (sketch_text(text).keys is None) == (count > 2000)
     assert analyze_script(text) == analysis
+
+
+@pytest.mark.parametrize("count", [10, 300, 600, 1000, 1500, 3000])
+@pytest.mark.parametrize("command", ["ls", "ls -la src 'a b'", "cat f | grep x | wc -l"])
+def test_sketch_keeps_the_budget(count: int, command: str) -> None:
+    """Where the sketch gives keys, the analysis does not run out of budget: it has those keys (and no error)."""
+    text = "; ".join([command] * count)
+    sketch = sketch_text(text)
+    analysis = analyze_script(text)
+    if sketch.keys is not None:
+        assert analysis.error is None and analysis.keys == sketch.keys
+    full = full_analysis(text)
+    assert isinstance(full, Analysis)
+    if full.error is None:
+        assert analysis == full
+    if count <= 10:
+        assert full.error is None and analysis == full
+    if count >= 3000:
+        assert full.error is not None and analysis.error is not None
 
 
 def test_only_ascii_digits_number_a_redirection() -> None:

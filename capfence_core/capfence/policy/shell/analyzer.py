@@ -9,7 +9,11 @@ arguments is decided in :mod:`capfence.policy.shell.invoke`.
 
 Anything that makes the result unknowable (nested code that does not parse,
 absurd nesting or size) raises :class:`Unknowable`; the caller turns it into
-an :class:`~capfence.policy.shell.model.Analysis` with ``error`` set.
+an :class:`~capfence.policy.shell.model.Analysis` with ``error`` set. So does
+running out of the analysis's :class:`~capfence.policy.shell.budget.Budget`
+(:class:`~capfence.policy.shell.budget.TooComplex`): every command found, and
+each of its arguments and redirections, costs a step, as do the tokens and
+expansions of the parser and the expander, which spend from the same budget.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from capfence.policy.shell.ast import (
     Test,
     Word,
 )
+from capfence.policy.shell.budget import Budget, TooComplex
 from capfence.policy.shell.context import Site, Stdin, Unknowable, norm_path
 from capfence.policy.shell.embedded import embedded
 from capfence.policy.shell.expand import Env, Expander
@@ -48,6 +53,12 @@ from capfence.policy.shell.programs import DOWNLOADERS
 from capfence.policy.shell.sketch import Sketch, sketch_text
 
 MAX_CODE_DEPTH = 12
+EMIT_STEPS = 4
+"""Budget steps a command found costs (besides one per argument and redirection): walking to it and recording it."""
+NESTED_CODE_STEPS = 8
+"""Budget steps parsing and analyzing a piece of nested code costs (``sh -c``, ``eval``, code in a script), besides its tokens."""
+SUBSTITUTION_STEPS = 4
+"""Budget steps analyzing a ``$(...)``, ``<(...)`` or backquoted body costs (besides what is in it)."""
 
 _ENV_SETTERS = frozenset({"export", "readonly"})
 _ENV_CLOBBERS = frozenset({"declare", "typeset", "local", "read", "readarray", "mapfile", "getopts", "unset", "let", "printf", "wait"})
@@ -58,7 +69,8 @@ _LATE_EXPANSION = re.compile(r"\$\(|`")
 
 
 class Analyzer:
-    def __init__(self) -> None:
+    def __init__(self, budget: Budget | None = None) -> None:
+        self.budget = budget if budget is not None else Budget()
         self.found: list[Invocation] = []
         self.fork_bomb = False
         self.written: dict[str, frozenset[str]] = {}
@@ -71,6 +83,7 @@ class Analyzer:
     def emit(self, invocation: Invocation) -> None:
         if len(self.found) >= MAX_INVOCATIONS:
             raise Unknowable(f"more than {MAX_INVOCATIONS} commands")
+        self.budget.spend(EMIT_STEPS + len(invocation.redirects))  # its arguments were paid for by invoke.dispatch
         self.found.append(invocation)
 
     def programs_since(self, start: int) -> frozenset[str]:
@@ -96,6 +109,7 @@ class Analyzer:
             return
         upstream = site.stdin.sources if site.stdin else frozenset()
         for index, command in enumerate(pipeline.commands):
+            self.budget.spend(len(upstream))
             stdin = site.stdin if index == 0 else Stdin(upstream, dynamic=True)
             start = len(self.found)
             self.command(command, Site(site.via, site.redirects, stdin, True), env)
@@ -112,12 +126,13 @@ class Analyzer:
 
     def plain_pipeline(self, stages: Stages, site: Site) -> None:
         if len(stages) == 1:
-            invoke.dispatch(self, plain_args(stages[0]), site)
+            invoke.dispatch(self, plain_args(stages[0], self.budget), site)
             return
         upstream: frozenset[str] = frozenset()
         for index, words in enumerate(stages):
+            self.budget.spend(len(upstream))
             start = len(self.found)
-            invoke.dispatch(self, plain_args(words), Site((), (), Stdin(upstream, dynamic=True) if index else None, True))
+            invoke.dispatch(self, plain_args(words, self.budget), Site((), (), Stdin(upstream, dynamic=True) if index else None, True))
             upstream = upstream | self.programs_since(start)
 
     # --- commands -------------------------------------------------------------------
@@ -220,10 +235,11 @@ class Analyzer:
     # --- words and redirections -------------------------------------------------------
 
     def expander(self, site: Site, env: Env) -> Expander:
-        return Expander(env, lambda body: self.substitution(body, site, env))
+        return Expander(env, lambda body: self.substitution(body, site, env), self.budget)
 
     def substitution(self, body: Script, site: Site, env: Env) -> frozenset[str]:
         """Analyze the body of ``$(...)`` / ``<(...)``; the programs it runs."""
+        self.budget.spend(SUBSTITUTION_STEPS)
         start = len(self.found)
         self.script(body, Site(site.via, (), site.stdin, True), env)
         return self.programs_since(start)
@@ -278,8 +294,11 @@ class Analyzer:
     def nested_code(self, text: str, site: Site) -> None:
         if self.code_depth >= MAX_CODE_DEPTH:
             raise Unknowable("shell code nested too deeply")
+        self.budget.spend(NESTED_CODE_STEPS)
         try:
-            script = parse(text)
+            script = parse(text, budget=self.budget)
+        except TooComplex:
+            raise  # the whole analysis is over, not just this piece of code
         except ParseError as exc:
             raise Unknowable(f"nested shell code does not parse: {exc}") from None
         self.code_depth += 1
@@ -294,7 +313,7 @@ class Analyzer:
             return None, frozenset()
         if not arg.static:
             return "runs code built at run time", arg.sources
-        found = embedded(arg.text, language)
+        found = embedded(arg.text, language, self.budget)
         self.fork_bomb = self.fork_bomb or found.fork_bomb
         for command in found.commands:
             with contextlib.suppress(Unknowable):  # a literal that is not a whole command line (a fragment) is skipped
@@ -334,20 +353,27 @@ class Analyzer:
                 self.written[norm_path(path)] = frozenset({invocation.program})
 
 
-def analyze_script(text: str, sketch: Sketch | None = None) -> Analysis:
-    """Analyze a command line (shell syntax). ``sketch``: :func:`sketch_text` of it, when already made."""
+def analyze_script(text: str, sketch: Sketch | None = None, budget: Budget | None = None) -> Analysis:
+    """Analyze a command line (shell syntax). ``sketch``: :func:`sketch_text` of it, when already made.
+
+    ``budget``: what the analysis may spend (a whole one if not given); what is left of it shows what it cost.
+    """
     if sketch is None:
         sketch = sketch_text(text)
-    built = sketch.analysis()
-    if built is not None:
-        return built
+    if budget is None:
+        budget = Budget()
+    if sketch.keys is not None and sketch.cost <= budget.left:
+        budget.spend(sketch.cost)  # no more than the analyzer would
+        built = sketch.analysis()
+        if built is not None:
+            return built
     chains = sketch.chains
-    analyzer = Analyzer()
+    analyzer = Analyzer(budget)
     try:
         if chains is not None:  # fast path, equivalent to parsing such text (property-tested)
             analyzer.plain(chains)
         else:
-            analyzer.script(parse(text), Site(), Env())
+            analyzer.script(parse(text, budget=analyzer.budget, plain=False), Site(), Env())  # split_plain said no
     except (ParseError, Unknowable) as exc:
         return Analysis(error=str(exc))
     except RecursionError:
@@ -355,14 +381,15 @@ def analyze_script(text: str, sketch: Sketch | None = None) -> Analysis:
     return analyzer.result()
 
 
-def analyze_argv(argv: Sequence[str]) -> Analysis:
+def analyze_argv(argv: Sequence[str], budget: Budget | None = None) -> Analysis:
     """Analyze an argument vector (no shell parsing of its words; ``sh -c`` code is still parsed)."""
     if not argv:
         return Analysis()
-    analyzer = Analyzer()
+    analyzer = Analyzer(budget)
     try:
+        analyzer.budget.spend(len(argv))
         invoke.dispatch(analyzer, [Arg.of(word) for word in argv], Site())
-    except Unknowable as exc:
+    except (TooComplex, Unknowable) as exc:
         return Analysis(error=str(exc))
     except RecursionError:
         return Analysis(error="command nested too deeply")

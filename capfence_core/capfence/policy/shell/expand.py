@@ -8,7 +8,9 @@ text, or a conventional variable such as ``$HOME``), with field splitting of
 unquoted values. Everything else -- unknown variables, ``$(...)``,
 arithmetic -- leaves the word *dynamic*: known only up to its static prefix.
 The bodies of substitutions are handed to ``run`` so the commands in them are
-analyzed too.
+analyzed too. Every word produced, and every character of a value copied,
+costs the analysis's budget (:mod:`capfence.policy.shell.budget`), so the
+total output of expansion is bounded, not only each word's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from collections.abc import Callable
 
 from capfence.policy.shell.ast import Arith, CmdSub, Lit, Param, Part, ProcSub, Script, Word
+from capfence.policy.shell.budget import Budget
 from capfence.policy.shell.model import Arg, Kind
 
 MAX_BRACE_WORDS = 256
@@ -24,11 +27,20 @@ MAX_BRACE_WORDS = 256
 MAX_BRACE_CHARS = 512
 """A word with braces and more unquoted characters than this is not brace-expanded but treated as dynamic
 (finding groups is quadratic in the worst case)."""
+MAX_BRACE_SCAN = 4096
+"""A word whose groups take more than this many ``{``, ``}``, ``,`` and ``.`` looked at to find is treated as dynamic too."""
+SCAN_PER_STEP = 4
+"""Characters looked at while finding groups that cost one step of the budget."""
+BRACE_STEPS = 4
+"""Budget steps brace-expanding a word costs, besides the scan and the words it gives."""
+BRACE_WORD_STEPS = 5
+"""Budget steps each word that brace expansion gives costs (it is then expanded and matched like any other)."""
 
 DEFAULT_VALUES = {"HOME": "~", "PWD": ".", "OLDPWD": "..", "TMPDIR": "/tmp", "USER": "user", "LOGNAME": "user", "SHELL": "/bin/sh"}
 """Variables assumed to hold their conventional kind of value when the text does not assign them."""
 
-_GLOB_CHARS = re.compile(r"[*?]|\[[^\]]+\]")
+_GLOB_CHARS = re.compile(r"[*?]|\[[^\]]")
+"""A wildcard, or a ``[`` followed by a character that is not ``]`` (a class if a ``]`` follows: see :func:`has_glob`)."""
 _SEQUENCE = re.compile(r"(-?\d+)\.\.(-?\d+)(?:\.\.(-?\d+))?|([A-Za-z])\.\.([A-Za-z])(?:\.\.(-?\d+))?")
 _BLANK = " \t\n"
 _DYNAMIC_MARK = "\ufffc"
@@ -38,8 +50,17 @@ Runner = Callable[[Script], frozenset[str]]
 
 
 def has_glob(text: str) -> bool:
-    """Would this unquoted text undergo pathname expansion?"""
-    return _GLOB_CHARS.search(text) is not None
+    """Would this unquoted text undergo pathname expansion? (A ``*`` or ``?``, or ``[`` + something + ``]``.)
+
+    Linear: a class ``[x...]`` exists if some ``[`` that is not followed by ``]`` has a ``]`` after it, so only the
+    first such ``[`` needs looking at.
+    """
+    found = _GLOB_CHARS.search(text)
+    if found is None:
+        return False
+    if found.group() in ("*", "?"):
+        return True
+    return "]" in text[found.end() :] or "*" in text or "?" in text
 
 
 class Env:
@@ -64,109 +85,173 @@ class Env:
 
 
 # --- brace expansion ------------------------------------------------------------
+#
+# A word is flattened into a string: its unquoted characters as they are, every other part (quoted text, an
+# expansion) as one private-use character standing for it. The groups are then found and expanded with string
+# operations, and the results split back into parts.
 
-_Atom = tuple[str, Part | str]  # ("u", char) for an unquoted character, ("x", part) for anything else
+_MARK = 0xF0000
+"""The first private-use character standing for a part that is not unquoted text."""
+_MARKS = re.compile("([\U000F0000-\U000FFFFD])")
+_MAX_MARKS = 0xFFFD - 0x0000
+_SPECIALS = re.compile(r"[{},.]")
 
 
 class _TooMany(Exception):
     pass
 
 
-def brace_expand(parts: tuple[Part, ...]) -> list[tuple[Part, ...]] | None:
-    """The words ``parts`` brace-expands to; ``None`` if there would be too many."""
+class _Scan:
+    """Counts the characters examined while looking for groups (quadratic in the worst case, so bounded)."""
+
+    __slots__ = ("count", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.count = 0
+        self.limit = limit
+
+    def add(self, steps: int) -> None:
+        self.count += steps
+        if self.count > self.limit:
+            raise _TooMany
+
+
+def brace_expand(parts: tuple[Part, ...], budget: Budget | None = None) -> list[tuple[Part, ...]] | None:
+    """The words ``parts`` brace-expands to; ``None`` if there would be too many, or finding them is too much work.
+
+    ``budget`` pays for the search and for the characters produced.
+    """
     unquoted = [p.text for p in parts if isinstance(p, Lit) and not p.quoted]
     if not (any("{" in text for text in unquoted) and any("}" in text for text in unquoted)):
         return [parts]
     if sum(map(len, unquoted)) > MAX_BRACE_CHARS:
         return None
-    atoms: list[_Atom] = []
-    for part in parts:
-        if isinstance(part, Lit) and not part.quoted:
-            atoms.extend(("u", c) for c in part.text)
-        else:
-            atoms.append(("x", part))
+    if budget is not None:
+        budget.spend(BRACE_STEPS)
+    flat = _flatten(parts)
+    if flat is None:
+        return None
+    text, others = flat
+    scan = _Scan(MAX_BRACE_SCAN)
     try:
-        words = _expand_atoms(atoms, [0])
+        words = _expand(text, [0], scan)
     except _TooMany:
         return None
-    return [_to_parts(word) for word in words]
+    finally:
+        if budget is not None:
+            budget.spend(scan.count // SCAN_PER_STEP + 1)
+    if budget is not None:
+        budget.spend(BRACE_WORD_STEPS * len(words))
+        budget.chars(sum(map(len, words)))
+    return [_unflatten(word, others) for word in words]
 
 
-_OPEN, _CLOSE, _COMMA, _DOT = ("u", "{"), ("u", "}"), ("u", ","), ("u", ".")
+def _flatten(parts: tuple[Part, ...]) -> tuple[str, list[Part]] | None:
+    out: list[str] = []
+    others: list[Part] = []
+    for part in parts:
+        if isinstance(part, Lit) and not part.quoted:
+            if _MARKS.search(part.text):
+                return None  # the text holds the characters used as marks: not expanded (dynamic)
+            out.append(part.text)
+        elif len(others) >= _MAX_MARKS:
+            return None
+        else:
+            out.append(chr(_MARK + len(others)))
+            others.append(part)
+    return "".join(out), others
 
 
-def _expand_atoms(atoms: list[_Atom], count: list[int]) -> list[list[_Atom]]:
+def _unflatten(word: str, others: list[Part]) -> tuple[Part, ...]:
+    out: list[Part] = []
+    for index, piece in enumerate(_MARKS.split(word)):
+        if index % 2:
+            out.append(others[ord(piece) - _MARK])
+        elif piece:
+            out.append(Lit(piece, False))
+    return tuple(out)
+
+
+def _expand(word: str, count: list[int], scan: _Scan) -> list[str]:
     """Bash's algorithm: preamble x (alternatives | sequence) x expanded postamble."""
-    start, close = _find_group(atoms)
+    scan.add(SCAN_PER_STEP)  # a call costs what looking at a few characters does
+    start, close = _find_group(word, scan)
     if start < 0:
-        return [atoms]
-    head, amble, tail = atoms[:start], atoms[start + 1 : close], atoms[close + 1 :]
-    pieces = _split_commas(amble)
+        return [word]
+    head, amble, tail = word[:start], word[start + 1 : close], word[close + 1 :]
+    pieces = _split_commas(amble, scan)
     if len(pieces) > 1:
-        choices = [word for piece in pieces for word in _expand_atoms(piece, count)]
+        choices = [expanded for piece in pieces for expanded in _expand(piece, count, scan)]
     else:
         seq = _sequence(amble)
         if seq is None:  # "{x..}" and the like: literal, but the rest may still expand
             if not tail:
-                return [atoms]
-            return [[*head, _OPEN, *amble, _CLOSE, *rest] for rest in _expand_atoms(tail, count)]
-        choices = [[("u", c) for c in item] for item in seq]
-    rests = _expand_atoms(tail, count) if tail else [[]]
+                return [word]
+            return [head + "{" + amble + "}" + rest for rest in _expand(tail, count, scan)]
+        choices = seq
+    rests = _expand(tail, count, scan) if tail else [""]
     count[0] += len(choices) * len(rests)
     if count[0] > MAX_BRACE_WORDS:
         raise _TooMany
-    return [[*head, *choice, *rest] for choice in choices for rest in rests]
+    return [head + choice + rest for choice in choices for rest in rests]
 
 
-def _find_group(atoms: list[_Atom]) -> tuple[int, int]:
+def _find_group(word: str, scan: _Scan) -> tuple[int, int]:
     """The first ``{`` that has a valid closing ``}``, and that ``}``; ``(-1, -1)`` if none.
 
     A ``{`` opening the word and followed by ``}`` or nothing is literal (``find -exec ... {}``).
     """
-    for start, atom in enumerate(atoms):
-        if atom != _OPEN or (start == 0 and atoms[1:2] in ([], [_CLOSE])):
-            continue
-        close = _find_close(atoms, start)
-        if close >= 0:
-            return start, close
+    start = word.find("{")
+    while start >= 0:
+        if not (start == 0 and word[1:2] in ("", "}")):
+            close = _find_close(word, start, scan)
+            if close >= 0:
+                return start, close
+        start = word.find("{", start + 1)
     return -1, -1
 
 
-def _find_close(atoms: list[_Atom], start: int) -> int:
+def _find_close(word: str, start: int, scan: _Scan) -> int:
     """A ``}`` closes the group only at nesting level 0 and after a top-level ``,`` or ``..``."""
-    level = separators = 0
-    for k in range(start + 1, len(atoms)):
-        atom = atoms[k]
-        if atom == _CLOSE and level == 0 and separators:
+    level = separators = steps = 0
+    for special in _SPECIALS.finditer(word, start + 1):
+        steps += 1
+        c, k = special.group(), special.start()
+        if c == "}" and level == 0 and separators:
+            scan.add(steps)
             return k
-        if atom == _OPEN:
+        if c == "{":
             level += 1
-        elif atom == _CLOSE and level:
-            level -= 1
-        elif level == 0 and (atom == _COMMA or (atom == _DOT and atoms[k + 1 : k + 2] == [_DOT] and atoms[k + 2 : k + 3] != [_CLOSE])):
+        elif c == "}":
+            if level:
+                level -= 1
+        elif level == 0 and (c == "," or (word.startswith("..", k) and word[k + 2 : k + 3] != "}")):
             separators += 1
+    scan.add(steps)
     return -1
 
 
-def _split_commas(amble: list[_Atom]) -> list[list[_Atom]]:
-    pieces: list[list[_Atom]] = [[]]
-    level = 0
-    for atom in amble:
-        if atom == _COMMA and level == 0:
-            pieces.append([])
-            continue
-        if atom == _OPEN:
+def _split_commas(amble: str, scan: _Scan) -> list[str]:
+    if "," not in amble:
+        return [amble]
+    pieces: list[str] = []
+    level = begin = 0
+    for special in _SPECIALS.finditer(amble):
+        scan.add(1)
+        c = special.group()
+        if c == "," and level == 0:
+            pieces.append(amble[begin : special.start()])
+            begin = special.end()
+        elif c == "{":
             level += 1
-        elif atom == _CLOSE and level:
+        elif c == "}" and level:
             level -= 1
-        pieces[-1].append(atom)
+    pieces.append(amble[begin:])
     return pieces
 
 
-def _sequence(inner: list[_Atom]) -> list[str] | None:
-    if not all(kind == "u" for kind, _ in inner):
-        return None
-    match = _SEQUENCE.fullmatch("".join(str(c) for _, c in inner))
+def _sequence(inner: str) -> list[str] | None:
+    match = _SEQUENCE.fullmatch(inner)  # a mark (a part that is not unquoted text) never matches
     if match is None:
         return None
     step = abs(int(match.group(3) or match.group(6) or 1)) or 1
@@ -189,21 +274,6 @@ def _pad(number: int, width: int) -> str:
     return str(number).zfill(width)
 
 
-def _to_parts(atoms: list[_Atom]) -> tuple[Part, ...]:
-    out: list[Part] = []
-    for kind, item in atoms:
-        if kind == "u":
-            assert isinstance(item, str)
-            if out and isinstance(out[-1], Lit) and not out[-1].quoted:
-                out[-1] = Lit(out[-1].text + item, False)
-            else:
-                out.append(Lit(item, False))
-        else:
-            assert not isinstance(item, str)
-            out.append(item)
-    return tuple(out)
-
-
 # --- fields -------------------------------------------------------------------------
 
 
@@ -224,7 +294,7 @@ class _Field:
     def add(self, text: str, quoted: bool) -> None:
         self.text.append(text)
         self.has = self.has or bool(text) or quoted
-        if not quoted and _GLOB_CHARS.search(text):
+        if not quoted and not self.globbing and has_glob(text):
             self.globbing = True
 
     def unknown(self) -> None:
@@ -242,19 +312,26 @@ class _Field:
 
 
 class Expander:
-    def __init__(self, env: Env, run: Runner) -> None:
+    """Expands words; every word it produces, and every character of a variable's value it copies, costs ``budget``.
+
+    So does brace expansion: the total it produces, over every word of a command, is bounded by the budget.
+    """
+
+    def __init__(self, env: Env, run: Runner, budget: Budget | None = None) -> None:
         self.env = env
         self.run = run
+        self.budget = budget if budget is not None else Budget()
         self._seen: dict[int, frozenset[str]] = {}
 
     def word(self, word: Word) -> list[Arg]:
         """Expand into fields (brace expansion and splitting of known unquoted values included)."""
+        self.budget.spend()
         if len(word.parts) == 1:
             part = word.parts[0]
             if isinstance(part, Lit) and (part.quoted or "{" not in part.text):
                 quoted = part.quoted
                 return [Arg(part.text, Kind.STATIC, part.text, not quoted and has_glob(part.text))]
-        variants = brace_expand(word.parts)
+        variants = brace_expand(word.parts, self.budget)
         if variants is None:
             field = _Field()
             field.unknown()
@@ -267,6 +344,7 @@ class Expander:
 
     def joined(self, word: Word) -> Arg:
         """Expand as one word, without splitting (redirection targets, here-strings, assignment values)."""
+        self.budget.spend()
         field = _Field()
         field.has = True
         self._parts(word.parts, field, [], split=False)
@@ -277,6 +355,7 @@ class Expander:
         field = self._parts(parts, _Field(), done, split=True)
         if field.has:
             done.append(field.arg())
+        self.budget.spend(len(done))
         return done
 
     def _parts(self, parts: tuple[Part, ...], field: _Field, done: list[Arg], split: bool) -> _Field:
@@ -301,13 +380,15 @@ class Expander:
         if value is None:
             field.unknown()
             return field
+        self.budget.chars(len(value))  # one step, and one more per 64 characters
         if part.quoted or not split:
             field.add(value, True)
             return field
         if value and value[0] in _BLANK and field.has:
             done.append(field.arg())
             field = _Field()
-        pieces = value.split()
+        pieces = value.split(None, max(self.budget.left, 0))  # each field costs a step: no more than the budget allows
+        self.budget.spend(len(pieces))
         for index, piece in enumerate(pieces):
             if index:
                 done.append(field.arg())

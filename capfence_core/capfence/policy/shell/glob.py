@@ -5,15 +5,21 @@ paths), ``?`` one character, ``[abc]`` / ``[a-z]`` / ``[!a]`` (or ``[^a]``)
 one character of a class, ``\\x`` the character ``x`` literally. In a
 :class:`GlobSet` an item starting with ``!`` excludes what it matches.
 
-Matching simulates the pattern as a set of states (no backtracking), so no
-pattern/subject pair can take more than ``len(pattern) * len(subject)``
-steps. :meth:`Glob.may_match_prefix` answers whether *some* word starting
-with a known prefix could match, which is how words built partly from
-run-time expansions are judged.
+A pattern is split at its ``*`` into segments of fixed length (literal
+characters, ``?`` and classes). A word matches if the first segment matches
+its start, the last its end, and the others occur in order in between; each
+is found at its leftmost place (which leaves the most room for the rest), by
+a regular expression of fixed length. So matching is linear in the word
+(times the pattern's length) and runs in the regular-expression engine, not
+character by character in Python: a 64 KiB word costs well under a
+millisecond. :meth:`Glob.may_match_prefix` answers whether *some* word
+starting with a known prefix could match, which is how words built partly
+from run-time expansions are judged.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from capfence.policy.spec import SpecError
@@ -71,6 +77,61 @@ def _tokens(pattern: str) -> tuple[_Token, ...]:
     return tuple(out)
 
 
+def _regex(token: _Token) -> str:
+    """The token as a regular expression matching one character."""
+    kind, arg = token
+    if kind == "lit":
+        assert isinstance(arg, str)
+        return re.escape(arg)
+    if kind == "any":
+        return "."
+    assert isinstance(arg, tuple)
+    negated, chars, ranges = arg
+    items = "".join(re.escape(c) for c in sorted(chars)) + "".join(f"{re.escape(lo)}-{re.escape(hi)}" for lo, hi in ranges if lo <= hi)
+    if not items:
+        return "." if negated else "(?!)"
+    return f"[{'^' if negated else ''}{items}]"
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """Tokens between two ``*``: matched by a regular expression of fixed length."""
+
+    tokens: tuple[_Token, ...]
+    regex: re.Pattern[str]
+
+    @staticmethod
+    def of(tokens: tuple[_Token, ...]) -> _Segment:
+        return _Segment(tokens, re.compile("".join(_regex(t) for t in tokens), re.DOTALL))
+
+    def starts(self, text: str) -> bool:
+        """Does ``text`` (which may be shorter) agree with the segment's start, character by character?"""
+        return len(text) <= len(self.tokens) and all(_accepts(t, c) for t, c in zip(self.tokens, text, strict=False))
+
+
+def _segments(tokens: tuple[_Token, ...]) -> tuple[_Segment, ...]:
+    out: list[_Segment] = []
+    start = 0
+    for i, (kind, _) in enumerate(tokens):
+        if kind == "star":
+            out.append(_Segment.of(tokens[start:i]))
+            start = i + 1
+    out.append(_Segment.of(tokens[start:]))
+    return tuple(out)
+
+
+def _find_in_order(segments: tuple[_Segment, ...], text: str, pos: int, end: int) -> int:
+    """Where the last of ``segments`` ends when each is found leftmost in ``text[pos:end]`` after the previous one; -1 if one is not."""
+    for segment in segments:
+        if not segment.tokens:
+            continue
+        found = segment.regex.search(text, pos, end)
+        if found is None:
+            return -1
+        pos = found.end()
+    return pos
+
+
 def _accepts(token: _Token, c: str) -> bool:
     kind, arg = token
     if kind == "lit":
@@ -105,43 +166,27 @@ class Glob:
                 break
             head += str(arg)
         object.__setattr__(self, "_head", head)
+        object.__setattr__(self, "_segments", _segments(tokens))
 
     _tokens: tuple[_Token, ...] = field(init=False, repr=False, compare=False)
     _literal: str | None = field(init=False, repr=False, compare=False)
     _affixes: tuple[str, str] | None = field(init=False, repr=False, compare=False)
+    """``(prefix, suffix)`` for the common one-star pattern (``/dev/*``, ``mkfs.*``): matched by two string tests."""
     _head: str = field(init=False, repr=False, compare=False)
     """The literal text every match starts with: a cheap first test."""
-    """``(prefix, suffix)`` for the common one-star pattern (``/dev/*``, ``mkfs.*``): matched without the automaton."""
+    _segments: tuple[_Segment, ...] = field(init=False, repr=False, compare=False)
+    """The pattern split at its stars (one segment more than stars; the first or last is empty if it starts or ends with one)."""
 
-    def _run(self, text: str) -> set[int]:
-        """States reachable after consuming ``text`` (state i = next token index)."""
-        tokens = self._tokens
-        states = self._close({0})
-        for c in text:
-            step: set[int] = set()
-            for i in states:
-                if i < len(tokens):
-                    kind = tokens[i][0]
-                    if kind == "star":
-                        step.add(i)
-                    elif _accepts(tokens[i], c):
-                        step.add(i + 1)
-            if not step:
-                return step
-            states = self._close(step)
-        return states
-
-    def _close(self, states: set[int]) -> set[int]:
-        """A star may match nothing: add the state after each reachable star."""
-        tokens = self._tokens
-        out = set(states)
-        todo = list(states)
-        while todo:
-            i = todo.pop()
-            if i < len(tokens) and tokens[i][0] == "star" and i + 1 not in out:
-                out.add(i + 1)
-                todo.append(i + 1)
-        return out
+    def _matches(self, text: str) -> bool:
+        """Does the whole of ``text`` (case-folded if folding) match?"""
+        segments = self._segments
+        first, last = segments[0], segments[-1]
+        if len(segments) == 1:
+            return len(text) == len(first.tokens) and first.regex.match(text) is not None
+        end = len(text) - len(last.tokens)
+        if end < len(first.tokens) or first.regex.match(text) is None or last.regex.match(text, end) is None:
+            return False
+        return _find_in_order(segments[1:-1], text, len(first.tokens), end) >= 0
 
     def match(self, text: str) -> bool:
         if self.fold:
@@ -153,10 +198,14 @@ class Glob:
             return len(text) >= len(head) + len(tail) and text.startswith(head) and text.endswith(tail)
         if not text.startswith(self._head):
             return False
-        return len(self._tokens) in self._run(text)
+        return self._matches(text)
 
     def may_match_prefix(self, prefix: str) -> bool:
-        """Could some word that starts with ``prefix`` match?"""
+        """Could some word that starts with ``prefix`` match?
+
+        Yes if the prefix agrees with the pattern up to its first ``*`` (after which anything may follow), or is
+        a start of a pattern without one.
+        """
         if self.fold:
             prefix = prefix.casefold()
         if self._literal is not None:
@@ -164,14 +213,29 @@ class Glob:
         if self._affixes is not None:
             head = self._affixes[0]
             return prefix.startswith(head) or head.startswith(prefix)
-        return bool(self._run(prefix))
+        first = self._segments[0]
+        if len(prefix) <= len(first.tokens):
+            return first.starts(prefix)
+        return len(self._segments) > 1 and first.regex.match(prefix) is not None
 
     def matches_every_extension(self, prefix: str) -> bool:
-        """Does *every* word that starts with ``prefix`` match (the pattern ends in ``*`` after it)?"""
+        """Does *every* word that starts with ``prefix`` match (the pattern ends in ``*`` after it)?
+
+        That is: the pattern ends with ``*`` and some start of ``prefix`` matches the pattern before it (or
+        ``prefix`` matches the whole pattern).
+        """
         if self.fold:
             prefix = prefix.casefold()
-        tokens = self._tokens
-        return any(all(kind == "star" for kind, _ in tokens[i:]) for i in self._run(prefix)) if tokens else False
+        if not self._tokens:
+            return False
+        segments = self._segments
+        if segments[-1].tokens:  # no final star: only the prefix itself can be sure to match
+            return self._matches(prefix)
+        core = segments[:-1]
+        first = core[0]
+        if len(prefix) < len(first.tokens) or first.regex.match(prefix) is None:
+            return False
+        return len(core) == 1 or _find_in_order(core[1:], prefix, len(first.tokens), len(prefix)) >= 0
 
 
 @dataclass(frozen=True)

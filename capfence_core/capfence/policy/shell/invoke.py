@@ -103,6 +103,7 @@ def launches_nothing(name: str, args: Iterable[str]) -> bool:
 
 
 def dispatch(an: Analyzer, args: Sequence[Arg], site: Site) -> None:
+    an.budget.spend(len(args))  # before any work on them: splitting options, matching rules against them
     head, rest = args[0], tuple(args[1:])
     if not head.static or head.globbing:
         an.emit(Invocation(None, rest, site.redirects, site.via, _unknown_name(head), head.sources, parse_options(rest)))

@@ -39,6 +39,7 @@ from capfence.policy.shell.ast import (
     Test,
     Word,
 )
+from capfence.policy.shell.budget import Budget
 from capfence.policy.shell.lexer import REDIRECT_OPS, Lexer, ParseError, Token
 from capfence.policy.shell.plain import parse_plain
 
@@ -52,14 +53,24 @@ _NO_STOPS: frozenset[str] = frozenset()
 _SEMI, _AMP, _ANDOR, _PIPES, _LPAREN, _BAR = (frozenset(x) for x in ({";"}, {"&"}, {"&&", "||"}, {"|", "|&"}, {"("}, {"|"}))
 _BANG, _ELIF, _ELSE, _IN, _ESAC = (frozenset(x) for x in ({"!"}, {"elif"}, {"else"}, {"in"}, {"esac"}))
 _TIME, _TIME_P = frozenset({"time"}), frozenset({"-p"})
+COMMAND_STEPS = 3
+"""Budget steps each command (simple or compound) costs to parse, besides its tokens."""
 
 
-def parse(text: str, depth: int = 0) -> Script:
-    """Parse a complete command text; raise :class:`ParseError` if a shell would reject it."""
-    plain = parse_plain(text)
-    if plain is not None:
-        return plain
-    lexer = Lexer(text, depth, _parse_substitution, parse)
+def parse(text: str, depth: int = 0, budget: Budget | None = None, *, plain: bool = True) -> Script:
+    """Parse a complete command text; raise :class:`ParseError` if a shell would reject it.
+
+    Parsing spends from ``budget`` (a fresh one if not given) and raises
+    :class:`~capfence.policy.shell.budget.TooComplex` (a ``ParseError``) when it runs out.
+    ``plain=False``: the caller knows the text is not a plain command list (no need to look again).
+    """
+    if budget is None:
+        budget = Budget()
+    budget.chars(len(text))
+    script = parse_plain(text, budget) if plain else None
+    if script is not None:
+        return script
+    lexer = Lexer(text, depth, _parse_substitution, parse, budget)
     parser = _Parser(lexer)
     script = parser.list(_NO_STOPS)
     token = parser.peek()
@@ -90,21 +101,28 @@ class _Parser:
     # --- token helpers --------------------------------------------------------
 
     def peek(self) -> Token:
-        if self.token is None:
-            self.token = self.lexer.next_token()
-        return self.token
+        token = self.token
+        if token is None:
+            token = self.token = self.lexer.next_token()
+        return token
 
     def take(self) -> Token:
-        token = self.peek()
+        token = self.token
+        if token is None:
+            return self.lexer.next_token()
         self.token = None
         return token
 
     def at_op(self, ops: frozenset[str]) -> bool:
-        token = self.peek()
+        token = self.token
+        if token is None:
+            token = self.token = self.lexer.next_token()
         return token.kind == "op" and token.text in ops
 
     def at_word(self, words: frozenset[str]) -> bool:
-        token = self.peek()
+        token = self.token
+        if token is None:
+            token = self.token = self.lexer.next_token()
         return token.kind == "word" and token.assign is None and token.word is not None and token.word.bare in words
 
     def expect_op(self, op: str) -> None:
@@ -186,6 +204,7 @@ class _Parser:
     # --- commands ---------------------------------------------------------------
 
     def command(self) -> Command:
+        self.lexer.budget.spend(COMMAND_STEPS)
         token = self.peek()
         if token.kind == "op" and token.text == "(":
             self.take()

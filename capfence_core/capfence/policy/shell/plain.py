@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from capfence.policy.shell.ast import AndOr, Lit, Pipeline, Script, Simple, Word
+from capfence.policy.shell.budget import Budget
 from capfence.policy.shell.expand import has_glob
 from capfence.policy.shell.model import Arg, Kind
 
@@ -30,6 +31,9 @@ RESERVED = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "case", 
                       "function", "in", "[[", "]]", "!", "{", "}", "time"})
 """Words that mean something else (or may) where a command starts: such text takes the full parser."""
 
+MAX_PLAIN_CHARS = 16384
+"""Longer texts take the parser (matching these expressions costs about 0.1 ms per KiB; the parser's work is bounded)."""
+
 Stages = list[list[str]]
 """One pipeline: the words of each of its commands."""
 Chain = tuple[list[Stages], list[str]]
@@ -41,6 +45,8 @@ def split_plain(text: str) -> list[Chain] | None:
 
     Words are given as written, quotes included (:func:`plain_arg` removes them).
     """
+    if len(text) > MAX_PLAIN_CHARS or "\n" in text:
+        return None  # (a plain list has no newline; a longer text is left to the parser, which is bounded by the budget)
     plain = _PLAIN_LIST.fullmatch(text)
     if plain is None:
         return None
@@ -77,15 +83,19 @@ def split_plain(text: str) -> list[Chain] | None:
     return chains
 
 
-def parse_plain(text: str) -> Script | None:
-    """The syntax tree of a plain command list, or ``None`` if ``text`` needs the full parser."""
+def parse_plain(text: str, budget: Budget | None = None) -> Script | None:
+    """The syntax tree of a plain command list, or ``None`` if ``text`` needs the full parser. Each word costs a step."""
     chains = None if "'" in text or '"' in text else split_plain(text)
     if chains is None:
         return None
-    return Script(tuple(_and_or([_pipeline(stages) for stages in pipelines], joins) for pipelines, joins in chains))
+    if budget is None:
+        budget = Budget()
+    return Script(tuple(_and_or([_pipeline(stages, budget) for stages in pipelines], joins) for pipelines, joins in chains))
 
 
-def _pipeline(stages: Stages) -> Pipeline:
+def _pipeline(stages: Stages, budget: Budget) -> Pipeline:
+    for words in stages:
+        budget.spend(len(words) + 1)
     return Pipeline(tuple(Simple((), tuple(Word((Lit(w, False),)) for w in words), ()) for words in stages))
 
 
@@ -112,5 +122,13 @@ def plain_arg(word: str) -> Arg:
     return Arg(joined, Kind.STATIC, joined, globbing)
 
 
-def plain_args(words: list[str]) -> list[Arg]:
+def plain_args(words: list[str], budget: Budget | None = None) -> list[Arg]:
+    """:func:`plain_arg` of each word; ``budget`` pays a step per word and per pair of quotes."""
+    if budget is not None:
+        budget.spend(len(words) + quote_pairs(words))
     return [plain_arg(w) for w in words]
+
+
+def quote_pairs(words: list[str]) -> int:
+    """How many quoted strings the words hold (at most): what removing them costs."""
+    return sum((w.count("'") + w.count('"')) // 2 for w in words if "'" in w or '"' in w)

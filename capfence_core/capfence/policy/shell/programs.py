@@ -232,7 +232,8 @@ OPTION_SPECS: dict[str, OptionSpec] = {
 }
 """Value-taking options of programs whose operands matter (``git -C repo push``: the subcommand is ``push``)."""
 
-_VERSION = re.compile(r"[\d.]+$")
+_VERSION = re.compile(r"(?<![\d.])[\d.]+$")
+"""A trailing version; tried only where a run of digits and dots starts, so it is linear."""
 
 
 def family(program: str) -> str:

@@ -11,7 +11,8 @@ interpreter or other code runner, nor a launcher such as ``find`` given an
 action such as ``-exec``; and written without ``/``) runs
 exactly those programs, once each, with nothing dynamic, no code read from
 anywhere and no redirection (unless it has more commands than the analyzer
-accepts: it is then unknowable). Its keys are then those of its program names,
+accepts, or may need more work than an analysis's budget: it is then left to
+the analyzer, which may find it unknowable). Its keys are then those of its program names,
 and its analysis is one invocation per command: both are what
 :func:`~capfence.policy.shell.analyzer.analyze_script` gives for it
 (property-tested). For anything else the keys are ``None``: analyze it.
@@ -31,6 +32,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
+from capfence.policy.shell import budget
 from capfence.policy.shell.invoke import canonical, launches_nothing, options_of, ordinary
 from capfence.policy.shell.known import clear as known_cache_clear
 from capfence.policy.shell.known import known_plain
@@ -53,6 +55,8 @@ class Sketch(NamedTuple):
     :data:`~capfence.policy.shell.model.HELD`. ``False`` says nothing (the analysis decides)."""
     filter_keys: frozenset[str] | None = None
     """The keys the prefilter uses: :attr:`keys`, without :data:`~capfence.policy.shell.model.HELD` when :attr:`known`."""
+    cost: int = 0
+    """With keys: budget steps its analysis takes at most (what building it directly is charged)."""
 
     def analysis(self) -> Analysis | None:
         """The analysis of an all-ordinary plain list, built directly; ``None`` for other text."""
@@ -74,20 +78,23 @@ def sketch_text(text: str) -> Sketch:
     if chains is None:
         return Sketch(None)
     heads: set[str] = set()
-    count = 0
+    count = size = 0
     known = True
     for pipelines, _ in chains:
         for stages in pipelines:
             count += len(stages)
+            size += len(stages) * len(stages) // 2  # each stage's input comes from the programs before it
             for words in stages:
                 if not _ordinary_head(words[0]) and not _launches_nothing(words):
                     return Sketch(chains)
                 heads.add(words[0])
                 known = known and _known(words)
-    if count > MAX_INVOCATIONS:
-        return Sketch(chains)  # the analyzer reports it unknowable
+                size += len(words) + 2
+    cost = 2 * size + text.count("'") + text.count('"')  # more than the analyzer spends on it
+    if count > MAX_INVOCATIONS or cost > budget.MAX_STEPS:
+        return Sketch(chains)  # the analyzer reports it unknowable, or may run out of budget
     programs, keys, known_keys = _keys(frozenset(heads))
-    return Sketch(chains, programs, keys, known, known_keys if known else keys)
+    return Sketch(chains, programs, keys, known, known_keys if known else keys, cost)
 
 
 def _known(words: list[str]) -> bool:
@@ -114,8 +121,14 @@ def _ordinary_head(word: str) -> bool:
 
 
 def _launches_nothing(words: list[str]) -> bool:
+    if _NAME.fullmatch(words[0]) is None or any(len(word) > _QUOTED_WORD for word in words[1:] if "'" in word or '"' in word):
+        return False  # (a long word with quotes might be an action option quoted many times over: analyze it)
     texts = (plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:])
-    return _NAME.fullmatch(words[0]) is not None and launches_nothing(words[0], texts)
+    return launches_nothing(words[0], texts)
+
+
+_QUOTED_WORD = 64
+"""Longer words with quotes are not unquoted by the sketch (what that costs is only bounded in the analysis)."""
 
 
 @lru_cache(maxsize=1024)

@@ -18,7 +18,9 @@ A one-element list is read as a command line (``["rm -rf /"]`` is how a
 shell-mode tool receives its command), a longer list as an argument vector.
 
 The analyses of one call are computed once and shared by every ``command``
-rule that consults them (kept in the call view's memo).
+rule that consults them (kept in the call view's memo). They share one budget
+of work (:mod:`capfence.policy.shell.budget`): a call whose commands together
+need more is unknowable, however they are split.
 """
 
 from __future__ import annotations
@@ -28,14 +30,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from capfence.policy.shell.cache import (
-    MAX_COMMAND_CHARS,
-    analysis_of_argv,
-    analysis_of_text,
-    keys_of_argv,
-    keys_of_text,
-    known_of_text,
-)
+from capfence.policy.shell import budget
+from capfence.policy.shell.cache import MAX_COMMAND_CHARS, costed_argv, costed_text, keys_of_argv, keys_of_text, known_of_text
 from capfence.policy.shell.model import Analysis
 from capfence.policy.spec import Summarize
 from capfence.policy.view import SCALARS, CallView, deep_items
@@ -47,8 +43,8 @@ _HEADS = frozenset({"command", "cmd", "shell_command", "program", "executable", 
 _HEAD_ORDER = tuple(sorted(_HEADS))
 _WANTED: dict[frozenset[str], frozenset[str]] = {}
 """Field names -> every key :func:`_from_mapping` reads (computed once per selection)."""
-MAX_TOTAL_CHARS = 4 * MAX_COMMAND_CHARS
-"""More command text than this in one call is unknowable (fails closed)."""
+MAX_TOTAL_CHARS = MAX_COMMAND_CHARS
+"""More command text than this in one call (the default payload cap) is unknowable (fails closed)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,7 +150,15 @@ def _size(commands: list[Command]) -> int:
 def _analyze(commands: list[Command]) -> tuple[Analysis, ...]:
     if _size(commands) > MAX_TOTAL_CHARS:
         return (Analysis(error=f"more than {MAX_TOTAL_CHARS} characters of commands in one call"),)
-    return tuple(analysis_of_text(c) if isinstance(c, str) else analysis_of_argv(c) for c in commands)
+    left = budget.MAX_STEPS
+    found: list[Analysis] = []
+    for command in commands:  # each within what the ones before left of the call's budget
+        analysis, cost = costed_text(command, left) if isinstance(command, str) else costed_argv(command, left)
+        found.append(analysis)
+        left -= cost
+        if left < 0:
+            return (analysis,)  # (its error says why)
+    return tuple(found)
 
 
 def analyses(view: CallView, fields: Fields) -> tuple[Analysis, ...]:
