@@ -143,9 +143,9 @@ def test_known_plain_command_is_allowed_without_an_analysis(pack: Policy, monkey
     analysed: list[str] = []
     real = cache.analyze_script
 
-    def counting(text: str, found: sketch.Sketch | None = None) -> object:
+    def counting(text: str, found: sketch.Sketch | None = None, *budget: object) -> object:
         analysed.append(text)
-        return real(text, found)
+        return real(text, found, *budget)
 
     monkeypatch.setattr(cache, "analyze_script", counting)
     cache.clear()
