@@ -302,12 +302,10 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def test_timestamps_never_go_backwards_along_the_chain(write_policy: Callable[..., Path], tmp_path: Path) -> None:
-    processes, threads, calls = 3, 6, 40
-    policy = write_policy(ALLOW_ALL)
-    db = tmp_path / "shared.db"
+def run_workers(policy: Path, audit_log: str, processes: int, threads: int, calls: int) -> None:
+    """Run :data:`WORKER` in ``processes`` processes on ``audit_log``, all started together; wait for every one."""
     workers = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(policy), str(db), str(threads), str(calls)],
+        subprocess.Popen([sys.executable, "-c", WORKER, str(policy), audit_log, str(threads), str(calls)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(processes)
     ]
@@ -325,6 +323,12 @@ def test_timestamps_never_go_backwards_along_the_chain(write_policy: Callable[..
         for w in workers:
             if w.poll() is None:
                 w.kill()
+
+
+def test_timestamps_never_go_backwards_along_the_chain(write_policy: Callable[..., Path], tmp_path: Path) -> None:
+    processes, threads, calls = 3, 6, 40
+    db = tmp_path / "shared.db"
+    run_workers(write_policy(ALLOW_ALL), str(db), processes, threads, calls)
     rows = audit_rows(db)
     assert len(rows) == processes * threads * calls * 2
     verify_chain(rows)

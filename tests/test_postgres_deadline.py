@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Callable
@@ -17,7 +15,7 @@ from capfence import ActionRuntime, CapFenceTool, ToolCallDenied
 from capfence.audit.postgres_schema import CHAIN_LOCK
 from capfence.audit.reader import open_reader
 from capfence.audit.verify import verify
-from test_audit_deadline import ALLOW_ALL, MARGIN, WORKER, call_together, eventually
+from test_audit_deadline import ALLOW_ALL, MARGIN, call_together, eventually, run_workers
 
 pytest_plugins = ["conftest_postgres"]
 
@@ -64,26 +62,7 @@ def test_calls_behind_a_held_chain_lock_are_denied_within_the_deadline(
 
 def test_timestamps_never_go_backwards_along_the_chain(pg_url: str, write_policy: Callable[..., Path]) -> None:
     processes, threads, calls = 3, 4, 25
-    policy = write_policy(ALLOW_ALL)
-    workers = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(policy), pg_url, str(threads), str(calls)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(processes)
-    ]
-    try:
-        for w in workers:
-            assert w.stdout is not None and w.stdout.readline().strip() == "ready", w.stderr.read() if w.stderr else ""
-        for w in workers:
-            assert w.stdin is not None
-            w.stdin.write("go\n")
-            w.stdin.flush()
-        for w in workers:
-            _, err = w.communicate(timeout=300)
-            assert w.returncode == 0, err
-    finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
+    run_workers(write_policy(ALLOW_ALL), pg_url, processes, threads, calls)
     rows = records(pg_url)
     assert len(rows) == processes * threads * calls * 2
     stamps = [str(r["ts"]) for r in rows]
