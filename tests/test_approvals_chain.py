@@ -20,19 +20,10 @@ import pytest
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
 from capfence.approvals import ApprovalStateError
 from conftest import audit_rows
+from test_approvals import POLICY
 from test_cli_support import run
 
 KEY = "approvals-chain test key"
-POLICY = """
-require_approval:
-  - id: refunds
-    capability: payments.refund
-  - id: quick
-    capability: payments.quick
-    approval_timeout: 1
-allow:
-  - capability: "*"
-"""
 
 
 @pytest.fixture(params=[None, KEY], ids=["unkeyed", "keyed"])
