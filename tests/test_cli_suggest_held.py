@@ -25,8 +25,8 @@ HELD = [
     "terraform apply -auto-approve",  # a subcommand the catalogue holds
     "python scripts/release.py --dry-run",  # an interpreter running a script
     "python scripts/release.py --dry-run && ls",
-    "rm -r build",  # a risky use of a known program
-    "rm -r dist",
+    "chmod -R o+w build",  # a risky use of a known program
+    "chmod -R o+w dist",
     "kubectl apply -f k8s/app.yaml",
 ]
 NOT_LIFTED = [
@@ -53,7 +53,7 @@ def test_suggested_rules_lift_the_holds_and_nothing_more(tmp_path: Path) -> None
     assert data["extends"] == "packs/shell.yaml"
     rules = [rule["command"] for rule in data["allow"]]
     assert {"program": "nsenter", "argv": ["-t", "1", "-m", "-u", "make"]} in rules
-    assert {"program": "rm", "argv": ["-r", ["build", "dist"]]} in rules  # merged: the operands seen, and only those
+    assert {"program": "chmod", "argv": ["-R", "o+w", ["build", "dist"]]} in rules  # merged: the operands seen, and only those
     assert {"program": "python", "argv": ["scripts/release.py", "--dry-run"]} in rules
     assert {"program": "terraform", "argv": ["apply", "-auto-approve"]} in rules
     assert {"program": "kubectl", "argv": ["apply", "-f", "k8s/app.yaml"]} in rules
@@ -69,9 +69,9 @@ def test_suggested_rules_lift_the_holds_and_nothing_more(tmp_path: Path) -> None
         assert decide(PACKS / "shell.yaml", command)[0] == "require_approval", command
     for command in DENIED:
         assert decide(tuned, command)[0] == "deny", command
-    for command in [*NOT_LIFTED, "nsenter -t 1 -m -u sh", "rm -r /", "rm -r build /", "terraform destroy", "python x.py",
+    for command in [*NOT_LIFTED, "nsenter -t 1 -m -u sh", "chmod -R o+w src", "chmod -R o+w build src", "terraform destroy", "python x.py",
                     "kubectl apply -f other.yaml", "nsenter -t 1 -m -u make $X",
-                    "nsenter -t 1 -m -u make > /etc/profile", "rm -r build > out.txt"]:
+                    "nsenter -t 1 -m -u make > /etc/profile", "chmod -R o+w build > out.txt"]:
         assert decide(tuned, command)[0] == "require_approval", command
     for command in ALLOWED:
         assert decide(tuned, command)[0] == "allow"

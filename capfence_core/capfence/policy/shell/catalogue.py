@@ -14,8 +14,13 @@ program's uses are safe to run without a person looking:
 * ``subs``: subcommands (``git status``); a subcommand not listed is held
   (``other`` says why), a listed one is judged by its own entry, or held
   with the reason given as a string.
-* ``recursive``: a recursive change (``chmod -R``) of a path outside the
-  working tree is held.
+* ``contained``: options that are fine only when every operand is a plain
+  path inside the working tree (``rm -r build``, not ``rm -r ../x``, ``rm -r .``,
+  ``rm -r src/*`` or ``rm -r $DIR``), with why they are held otherwise.
+* ``hold_operands``: operands (shell patterns) that make a use risky, with
+  why (``git push origin main``, ``chmod 777 x``).
+* ``moves``: the operands before the last are moved away (``mv``): they must be
+  static paths in the working tree, not the tree itself.
 * ``bare``: with ``subs``, whether the program alone (``git``, ``npm``) is fine.
 
 Programs that need more than this (``python -m``, ``find`` actions, ``sed -i``,
@@ -39,10 +44,12 @@ class Entry:
     subs: Mapping[str, Entry | str] | None = None
     other: str = ""
     """Why a subcommand not in ``subs`` is held (default: it is not in the catalogue)."""
-    recursive: bool = False
     bare: bool = True
     static_operands: bool = False
     """Hold when an operand is known only at run time (``rm $X``: what it removes matters)."""
+    contained: Mapping[str, str] = field(default_factory=dict)
+    hold_operands: Mapping[str, str] = field(default_factory=dict)
+    moves: bool = False
 
 
 READ = Entry()
@@ -103,14 +110,18 @@ _DEV = _reads(
     "webpack", "vite", "rollup", "esbuild", "parcel", "turbo", "nx", "lerna", "deno", "bun", "tsx", "ts-node", "uvicorn", "gunicorn",
     "flask", "jupyter", "ipython", "code", "autoreconf", "autoconf", "automake", "configure", "pkg-config", "protoc", "buf",
 )
+_RECURSIVE_RM = "recursive deletion"
 _WRITERS = {
-    **dict.fromkeys(("touch", "mkdir", "rmdir", "truncate", "mkfifo"), Entry(writes="operands", static_operands=True)),
-    **dict.fromkeys(("cp", "mv", "ln", "install", "rsync", "scp"), Entry(writes="last", static_operands=True)),
-    "rm": Entry(writes="operands", static_operands=True, hold={"-r": "recursive deletion", "-R": "recursive deletion",
-                                                               "--recursive": "recursive deletion"}),
+    **dict.fromkeys(("touch", "rmdir", "truncate", "mkfifo"), Entry(writes="operands", static_operands=True)),
+    "mkdir": Entry(writes="operands"),  # creating a directory destroys nothing: a name known at run time is fine
+    **dict.fromkeys(("cp", "ln", "install", "rsync", "scp"), Entry(writes="last", static_operands=True)),
+    "mv": Entry(writes="last", static_operands=True, moves=True),
+    "rm": Entry(writes="operands", static_operands=True,
+                contained={"-r": _RECURSIVE_RM, "-R": _RECURSIVE_RM, "--recursive": _RECURSIVE_RM}),
     "unlink": Entry(writes="operands", static_operands=True),
     "shred": Entry(writes="operands", static_operands=True, hold={"-u": "destroys files", "--remove": "destroys files"}),
-    **dict.fromkeys(("chmod", "chown", "chgrp"), Entry(writes="after_first", static_operands=True, recursive=True)),
+    **dict.fromkeys(("chmod", "chown", "chgrp"), Entry(
+        writes="after_first", static_operands=True)),  # a recursive change outside the working tree is held as outside it
     "patch": Entry(),
     "sort": Entry(),
     "dd": Entry(),
@@ -125,7 +136,7 @@ _ARCHIVES = {
 }
 
 _DOCKER_READ = ("ps", "logs", "images", "image", "inspect", "version", "info", "stats", "top", "port", "history", "search", "diff",
-                "events", "build", "buildx", "pull", "tag", "login", "logout", "rm", "rmi", "create", "cp", "save", "load", "commit",
+                "events", "build", "buildx", "pull", "tag", "login", "logout", "create", "cp", "save", "load", "commit",
                 "export", "import", "network", "context", "manifest", "scout", "init")
 _DOCKER = _subs({**dict.fromkeys(_DOCKER_READ, READ),
                  "compose": _subs({**_reads("ps", "logs", "config", "build", "pull", "images", "ls", "version", "top", "events", "port"),
@@ -136,7 +147,8 @@ _DOCKER = _subs({**dict.fromkeys(_DOCKER_READ, READ),
                  "volume": _subs(_reads("ls", "list", "inspect", "create"), "removes or changes volumes (their data)"),
                  "system": _subs(_reads("df", "info", "events"), "bulk deletion (prune)"),
                  "run": "runs a container (it may mount the host or run privileged)",
-                 "exec": "runs a command in a container",
+                 "exec": READ,  # the command it runs in the container is judged on its own
+                 **dict.fromkeys(("rm", "rmi"), Entry(static_operands=True)),
                  "start": _SERVICE, "stop": _SERVICE, "restart": _SERVICE, "kill": _SERVICE, "pause": _SERVICE, "unpause": _SERVICE,
                  "push": "publishes an image", "prune": "bulk deletion (prune)"},
                 "changes containers or the Docker daemon")
@@ -148,17 +160,29 @@ _KUBE = _subs({**dict.fromkeys(_KUBE_READ, READ),
                "rollout": _subs(_reads("status", "history"), "changes a rollout")},
               "changes the cluster or runs a command in it")
 
-_GIT_READ = ("status", "diff", "log", "show", "branch", "checkout", "switch", "add", "commit", "fetch", "pull", "push", "merge",
-             "rebase", "stash", "tag", "init", "clone", "restore", "rm", "mv", "blame", "grep", "describe", "rev-parse", "rev-list",
-             "ls-files", "ls-tree", "ls-remote", "cat-file", "show-ref", "for-each-ref", "shortlog", "reflog", "cherry-pick", "revert",
-             "bisect", "worktree", "submodule", "remote", "config", "help", "version", "am", "apply", "format-patch", "notes",
-             "whatchanged",
-             "cherry", "range-diff", "name-rev", "merge-base", "archive", "bundle", "count-objects", "fsck", "verify-commit", "switch",
-             "sparse-checkout", "lfs", "annotate", "difftool", "mergetool", "var", "check-ignore", "check-attr", "hash-object",
-             "update-index", "symbolic-ref", "maintenance", "gc", "sh-shortlog", "citool", "gui", "credential")
+_GIT_READ = ("status", "diff", "log", "show", "switch", "add", "commit", "fetch", "pull", "merge", "rebase", "tag", "init", "clone",
+             "rm", "mv", "blame", "grep", "describe", "rev-parse", "rev-list", "ls-files", "ls-tree", "ls-remote", "cat-file",
+             "show-ref", "for-each-ref", "shortlog", "reflog", "cherry-pick", "revert", "bisect", "worktree", "submodule", "help",
+             "version", "am", "apply", "format-patch", "notes", "whatchanged", "cherry", "range-diff", "name-rev", "merge-base",
+             "archive", "bundle", "count-objects", "fsck", "verify-commit", "sparse-checkout", "lfs", "annotate", "difftool",
+             "mergetool", "var", "check-ignore", "check-attr", "hash-object", "update-index", "symbolic-ref", "maintenance", "gc",
+             "sh-shortlog", "citool", "gui", "credential")
+_DISCARDS = "discards uncommitted changes"
+_REMOTE_DELETE = "deletes a remote branch"
 _GIT = _subs({**dict.fromkeys(_GIT_READ, READ),
+              "checkout": Entry(hold={"-f": _DISCARDS, "--force": _DISCARDS}, hold_operands=dict.fromkeys((".", ":/", "[*]"), _DISCARDS)),
+              "restore": Entry(hold_operands=dict.fromkeys((".", ":/", "[*]"), _DISCARDS)),
+              "push": Entry(hold={"--delete": _REMOTE_DELETE, "-d": _REMOTE_DELETE, "--prune": "deletes remote branches",
+                                  "--mirror": "makes the remote a mirror (deleting what it lacks)"},
+                            hold_operands={":?*": _REMOTE_DELETE}),
+              "stash": _subs({**_reads("list", "show", "push", "save", "apply", "pop", "branch", "create", "store")},
+                             "deletes stashed changes"),
+              "branch": Entry(hold={"-D": "deletes a branch whatever its merge state"}),
+              "config": Entry(hold={"--global": "changes the user's git configuration",
+                                    "--system": "changes the system's git configuration"}),
+              "remote": _subs(_reads("show", "get-url", "prune", "update"), "changes where the repository pushes and pulls"),
               "clean": Entry(hold={"-f": "deletes untracked files", "--force": "deletes untracked files"}),
-              "reset": Entry(hold={"--hard": "discards uncommitted changes", "--merge": "discards uncommitted changes"}),
+              "reset": Entry(hold={"--hard": _DISCARDS, "--merge": _DISCARDS}),
               "filter-branch": "rewrites history", "filter-repo": "rewrites history", "prune": "deletes unreachable objects",
               "update-ref": "rewrites a ref", "replace": "replaces objects"})
 
@@ -215,18 +239,76 @@ _CLOUD = {
     "gh": _subs({"pr": _subs(_reads("list", "view", "status", "diff", "checks", "checkout", "create"), "changes a pull request"),
                  "issue": _subs(_reads("list", "view", "status", "create", "comment"), "changes an issue"),
                  "run": _subs(_reads("list", "view", "watch", "download"), "changes a workflow run"),
+                 "release": _subs(_reads("list", "view", "download"), "changes a release"),
                  "repo": _subs(_reads("view", "clone", "list"), "changes a repository"),
-                 **_reads("status", "auth", "search", "browse", "api", "help", "version", "workflow", "release", "gist", "label")},
+                 **_reads("status", "auth", "search", "browse", "help", "version", "workflow", "gist", "label"),
+                 "api": Entry(hold=dict.fromkeys(("-X", "--method", "-f", "-F", "--field", "--raw-field", "--input"),
+                                                 "sends a request that may change GitHub resources"))},
                 "changes a GitHub resource"),
     "helm": _subs(_reads("list", "ls", "status", "get", "history", "show", "search", "template", "lint", "version", "env", "repo",
                          "dependency", "package", "pull", "verify"), "changes a release in the cluster"),
-    "terraform": _subs(_reads("plan", "validate", "fmt", "init", "show", "output", "version", "providers", "graph", "state", "console",
-                              "workspace", "get", "-version", "--version", "test"), "changes infrastructure"),
+    "terraform": _subs({**_reads("plan", "validate", "fmt", "init", "show", "output", "version", "providers", "graph", "console",
+                               "workspace", "get", "-version", "--version", "test"),
+                       "state": _subs(_reads("list", "show", "pull"), "changes the infrastructure state")}, "changes infrastructure"),
     "tofu": _subs(_reads("plan", "validate", "fmt", "init", "show", "output", "version", "providers", "graph", "test"),
                   "changes infrastructure"),
 }
 
 _DOWNLOAD = dict.fromkeys(("curl", "wget", "http", "https", "xh", "aria2c", "httpie"), READ)
+
+_EVERYDAY = {
+    **_reads("shuf", "pathchk", "dircolors", "hostid", "pinky", "ptx", "lsb_release", "ipcs", "ac", "pmap", "pwdx", "lsns", "lslocks",
+             "lsipc", "lslogins", "finger", "getfattr", "ffprobe", "mediainfo", "pdfinfo", "pdffonts", "hexyl", "hd", "units", "colrm",
+             "col", "ul", "banner", "qalc", "slabtop", "ab", "wrk", "hey", "speedtest-cli", "speedtest", "trivy", "grype", "syft",
+             "semgrep", "gitleaks", "trufflehog", "codespell", "cspell", "vale", "sqlfluff", "yamlfmt", "taplo", "dprint", "stylelint",
+             "biome", "oxlint", "revive", "ktlint", "detekt", "swiftlint", "rubocop", "standardrb", "phpcs", "phpstan", "psalm",
+             "cppcheck", "cpplint", "pydocstyle", "autopep8", "yapf", "pyupgrade", "vulture", "radon", "pip-audit", "deptry",
+             "pip-compile", "just", "task", "dart", "flutter", "elm", "kustomize", "stern", "jar", "javap", "jdeps", "jps", "jstack",
+             "jstat", "pg_dump", "pg_dumpall", "mysqldump", "pg_isready", "pg_config", "xmlstarlet", "virtualenv",
+             "git-lfs", "tig", "lazygit",
+             "pngquant", "cwebp", "svgo", "html-minifier", "terser", "uglifyjs", "sass", "lessc", "postcss", "tailwindcss", "babel",
+             "swc", "wasm-pack", "trunk", "maturin", "cython", "nuitka", "pyinstaller", "hatch", "flit",
+             "rye", "conan", "vcpkg", "scons", "premake5", "xmake", "gcov", "lcov", "genhtml", "gprof"),
+    **dict.fromkeys(("ffmpeg", "pdftotext", "pdftoppm", "sox", "qpdf"), Entry(writes="last")),
+    **dict.fromkeys(("optipng", "jpegoptim"), Entry(writes="operands")),
+    "fuser": Entry(hold={"-k": "stops processes", "--kill": "stops processes"}),
+    "history": Entry(hold={"-c": "clears the shell history", "-d": "deletes shell history entries"}),
+    **dict.fromkeys(("gpg", "gpg2"), Entry(hold=dict.fromkeys(
+        ("--delete-keys", "--delete-key", "--delete-secret-keys", "--delete-secret-key", "--delete-secret-and-public-key",
+         "--delete-secret-and-public-keys"), "deletes keys"))),
+    "ssh-add": Entry(hold={"-D": "removes every identity from the agent", "-d": "removes an identity from the agent"}),
+    "ssh-keygen": Entry(hold={"-R": "removes a host's key from known_hosts"}),
+    "crontab": _subs({}, "installs a crontab", hold={"-r": "removes the crontab", "-e": "edits the crontab"}),
+    "mount": _subs({}, "mounts a file system"),
+    "umount": _subs({}, "unmounts a file system", bare=False),
+    "sysctl": Entry(hold=dict.fromkeys(("-w", "--write", "-p", "--load", "--system"), "changes kernel parameters"),
+                    hold_operands={"*=*": "changes kernel parameters"}),
+    **dict.fromkeys(("psql", "mysql", "mariadb", "mongosh", "mongo", "redis-cli", "sqlcmd", "cqlsh", "clickhouse-client"),
+                    _subs({}, "runs database statements", bare=False)),
+    "svn": _subs(_reads("status", "st", "log", "diff", "di", "info", "list", "ls", "cat", "blame", "annotate", "praise", "update", "up",
+                        "checkout", "co", "add", "commit", "ci", "help", "--version", "export", "propget", "pg", "proplist", "pl"),
+                 "is not a known svn command"),
+    "hg": _subs(_reads("status", "st", "log", "diff", "summary", "sum", "heads", "branches", "branch", "tags", "identify", "id", "cat",
+                       "annotate", "blame", "files", "locate", "grep", "incoming", "in", "outgoing", "out", "pull", "update", "up",
+                       "checkout", "co", "add", "commit", "ci", "help", "version", "--version", "paths", "root", "parents", "tip",
+                       "manifest", "bookmarks", "book", "shelve", "unshelve", "export", "clone", "init"),
+                "is not a known hg command"),
+    "pipenv": _subs(_reads("install", "sync", "lock", "graph", "run", "check", "requirements", "--venv", "--py", "--where", "update",
+                           "uninstall", "clean", "verify", "scripts", "--version"), "is not a known pipenv command"),
+    "pyenv": _subs(_reads("versions", "version", "which", "whence", "local", "root", "prefix", "commands", "help", "--version"),
+                   "installs or changes Python versions"),
+    "nvm": _subs(_reads("ls", "list", "use", "current", "which", "version", "ls-remote", "--version"), "installs or changes Node versions"),
+    "playwright": _subs(_reads("test", "show-report", "codegen", "--version"), "installs browsers or system packages", bare=False),
+    "dbt": _subs(_reads("compile", "test", "ls", "list", "parse", "docs", "debug", "deps", "clean", "source", "show", "--version",
+                        "init"), "changes the data warehouse"),
+    "alembic": _subs(_reads("current", "history", "heads", "branches", "show", "check", "revision"), "changes the database schema"),
+    **dict.fromkeys(("tcpdump", "tshark"), READ),
+    **dict.fromkeys(("nc", "ncat", "netcat"), READ),
+    "grpcurl": READ,
+    **dict.fromkeys(("aws", "gcloud", "az", "doctl"), READ),
+    "npx": READ, "bunx": READ,
+}
+"""Everyday programs beyond the core tables (several judged further in :mod:`capfence.policy.shell.known`)."""
 
 _SPECIAL = {
     # judged in capfence.policy.shell.known beyond their entry
@@ -237,10 +319,9 @@ _SPECIAL = {
 
 CATALOGUE: Mapping[str, Entry] = MappingProxyType({
     **_TEXT, **_FILES, **_SYSTEM, **_NETWORK, **_DEV, **_WRITERS, **_ARCHIVES, **_DOWNLOAD, **_SPECIAL, **_SYSTEM_PM, **_SERVICES,
-    **_CLOUD,
+    **_CLOUD, **_EVERYDAY,
     "git": _GIT, "docker": _DOCKER, "podman": _DOCKER, "nerdctl": _DOCKER, "kubectl": _KUBE, "oc": _KUBE, "k9s": READ,
     "npm": _NODE_PM, "pnpm": _NODE_PM, "yarn": _NODE_PM, "bun": _NODE_PM,
-    "npx": _subs({}, "runs a package from the registry (it may be downloaded)", bare=False),
     "pip": _PIP, "pip3": _PIP, "pipx": _subs(_reads("list", "run"), _INSTALLS), "uv": _UV, "poetry": _POETRY, "pdm": _POETRY,
     "cargo": _CARGO, "go": _GO, "rustup": _subs(_reads("show", "which", "doc", "--version", "run"), "changes installed toolchains"),
     "conda": _subs(_reads("list", "info", "search", "env", "run", "--version"), _INSTALLS),

@@ -252,7 +252,9 @@ def runner_command(runner: Runner, rest: Sequence[Arg]) -> list[Arg]:
         dashes = next((i for i, w in enumerate(words) if w.static and w.text == "--"), None)
         if dashes is not None:
             return words[dashes + 1 :]
-    _, used = split_leading(words, runner.exec_options)
+    options, used = split_leading(words, runner.exec_options)
+    if any(name in ("-l", "--latest") for name, _ in options):
+        return words[used:]  # ``podman exec -l CMD``: the latest container, no container name
     return words[used + 1 :]
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from fnmatch import fnmatchcase
 from functools import lru_cache
 
 from capfence.policy.shell.catalogue import (
@@ -29,12 +30,12 @@ from capfence.policy.shell.catalogue import (
     SAFE_PYTHON_MODULES,
     Entry,
 )
-from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.invoke import read_code
-from capfence.policy.shell.model import Arg, Invocation, Kind
+from capfence.policy.shell.judges import JUDGES
+from capfence.policy.shell.model import Arg, Invocation, Kind, Options
 from capfence.policy.shell.programs import INTERPRETERS, OPTION_SPECS, family
+from capfence.policy.shell.workingtree import REMOTE_PATH, contained, moved, outside, written
 
-_SAFE_ROOTS = ("/tmp", "/var/tmp", "/dev/null", "/dev/stdout", "/dev/stderr", "/dev/fd", "/dev/tty", "/dev/shm", "/dev/pts")
 _UPLOADS = frozenset({"-T", "--upload-file", "-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form",
                       "--post-data", "--post-file", "--body-data", "--body-file", "--method"})
 _WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
@@ -51,34 +52,9 @@ _IP_OBJECTS = frozenset({"a", "addr", "address", "r", "ro", "route", "l", "link"
 _IP_READS = frozenset({"show", "list", "ls", "get", "sh", "s", "lst"})
 
 
-def outside(text: str) -> bool:
-    """A static path that is not in the working tree (relative) or a scratch area (``/tmp``), or is a hidden file in the home directory."""
-    if text.startswith("~"):
-        rest = text[1:]
-        if rest and not rest.startswith("/"):
-            return True  # ~otheruser
-        return any(part.startswith(".") and part not in (".", "..") for part in rest.split("/"))
-    if text.startswith("/"):
-        path = norm_path(text)
-        return not any(path == root or path.startswith(root + "/") for root in _SAFE_ROOTS)
-    parts = text.split("/")
-    return ".git" in parts and "hooks" in parts  # a git hook runs later
-
-
-def _written(args: Sequence[Arg], need_static: bool, verb: str = "writes") -> str | None:
-    for arg in args:
-        if arg.kind is not Kind.STATIC:
-            if need_static:
-                return "its target is known only at run time" if arg.kind is Kind.DYNAMIC else "operates on names read at run time"
-            continue
-        if outside(arg.text):
-            return f"{verb} {arg.text}, outside the working tree"
-    return None
-
-
 def _redirects(inv: Invocation) -> str | None:
     targets = [r.target for r in inv.redirects if r.writes and r.target is not None and not r.target.procsub]
-    return _written(targets, need_static=False)
+    return written(targets, need_static=False)
 
 
 def why_held(inv: Invocation) -> str | None:
@@ -118,22 +94,66 @@ def _program(inv: Invocation) -> str | None:
 
 
 def _entry(inv: Invocation, name: str, entry: Entry, depth: int) -> str | None:
-    flags = inv.options.flags
-    for flag, why in entry.hold.items():
-        if flag in flags:
-            return f"{why} ({name} {flag})"
-    operands = inv.options.operands
+    options = inv.options
+    flag = _given(entry.hold, options)
+    if flag is not None:
+        return f"{entry.hold[flag]} ({name} {flag})"
+    operands = options.operands
+    flag = _given(entry.contained, options)
+    if flag is not None and not (operands[depth:] and all(map(contained, operands[depth:]))):
+        return f"{entry.contained[flag]} ({name} {flag})"
+    held = _held_operand(entry, operands[depth:])
+    if held is not None:
+        return f"{entry.hold_operands[held[0]]} ({name} {held[1]})"
     if entry.subs is not None:
         return _sub(inv, name, entry, operands, depth)
-    if entry.static_operands and inv.options.maybe_option:
+    if entry.static_operands and options.maybe_option:
         return "its options are known only at run time"
+    if entry.static_operands and not entry.writes and not all(arg.static for arg in operands[depth:]):
+        return f"operates on names known only at run time ({name})"
+    if entry.moves:
+        return moved(operands[:-1]) or written(operands[-1:], need_static=True)
     if entry.writes == "operands":
-        return _written(operands, entry.static_operands, "changes")
+        return written(operands, entry.static_operands, "changes")
     if entry.writes == "after_first":
-        return _written(operands[1:], entry.static_operands, "changes")
+        return written(operands[1:], entry.static_operands, "changes")
     if entry.writes == "last":
-        reason = _written(operands[:-1], entry.static_operands, "reads") if entry.static_operands else None
-        return reason if reason is not None and "run time" in reason else _written(operands[-1:], entry.static_operands)
+        unknown = next((arg for arg in operands[:-1] if not arg.static and not _found(arg, inv)), None)
+        if entry.static_operands and unknown is not None:
+            return written((unknown,), need_static=True)
+        return written(operands[-1:], entry.static_operands, remote=True)
+    return None
+
+
+def _found(arg: Arg, inv: Invocation) -> bool:
+    """A name ``find -exec`` fills in: it starts with the search root, so it is never an option (unlike an ``xargs`` item)."""
+    return arg.kind is Kind.PLACEHOLDER and bool(inv.via) and inv.via[-1] == "find"
+
+
+def _given(options_held: Mapping[str, str], options: Options) -> str | None:
+    """The first of ``options_held`` among the given options, long ones also as GNU abbreviations (``--rec``)."""
+    if not options_held:
+        return None
+    for flag in options_held:
+        if flag in options.flags:
+            return flag
+    for given in options.long:
+        if len(given) > 3:
+            found = next((flag for flag in options_held if flag.startswith(given)), None)
+            if found is not None:
+                return found
+    return None
+
+
+def _held_operand(entry: Entry, operands: Sequence[Arg]) -> tuple[str, str] | None:
+    """The first static operand that a ``hold_operands`` pattern matches, as (pattern, operand)."""
+    if not entry.hold_operands:
+        return None
+    for arg in operands:
+        if arg.static:
+            found = next((pattern for pattern in entry.hold_operands if fnmatchcase(arg.text, pattern)), None)
+            if found is not None:
+                return found, arg.text
     return None
 
 
@@ -159,7 +179,7 @@ def _sub(inv: Invocation, name: str, entry: Entry, operands: tuple[Arg, ...], de
 
 
 def _interpreter(inv: Invocation, kind: str) -> str | None:
-    if _only_info(inv.args):
+    if _only_info(inv.args) or _syntax_only(inv.args, kind):
         return None
     spec = INTERPRETERS[kind]
     reading = read_code(inv.args, spec)
@@ -177,6 +197,29 @@ def _interpreter(inv: Invocation, kind: str) -> str | None:
     if kind in ("awk", "gawk", "mawk", "nawk"):
         return _awk(inv, reading.code, reading.script)
     return f"runs {kind} code that is not checked"
+
+
+_SYNTAX_CHECK = {"sh": "n", "bash": "n", "dash": "n", "zsh": "n", "ksh": "n", "mksh": "n", "ruby": "c", "php": "l", "node": "c"}
+"""The option letter with which an interpreter only checks the syntax of its code and runs none of it."""
+_SYNTAX_CHECK_LONG = frozenset({"--syntax-check", "--check"})
+
+
+def _syntax_only(args: Sequence[Arg], kind: str) -> bool:
+    """``bash -n deploy.sh``, ``php -l x.php``, ``ruby -c app.rb``, ``node --check x.js``: the code is parsed, never run.
+
+    Only options before the first operand count (``bash script.sh -n`` runs the script with ``-n``).
+    """
+    letter = _SYNTAX_CHECK.get(kind)
+    if letter is None:
+        return False
+    for arg in args:
+        if not arg.static or not arg.text.startswith("-") or arg.text == "-":
+            return False
+        if arg.text in _SYNTAX_CHECK_LONG and kind in ("php", "node"):
+            return True
+        if not arg.text.startswith("--") and letter in arg.text[1:] and (kind != "node" or arg.text == "-c"):
+            return True
+    return False
 
 
 def _only_info(args: Sequence[Arg]) -> bool:
@@ -294,13 +337,15 @@ def _sed(inv: Invocation) -> str | None:
         if not arg.static:
             return "sed script built at run time"
     if flags & {"-i", "--in-place"} or any(f.startswith(("-i", "--in-place")) for f in flags):
-        return _written(operands[0 if scripted else 1 :], need_static=True, verb="edits")
+        return written(operands[0 if scripted else 1 :], need_static=True, verb="edits")
     return None
 
 
 def _transfer(inv: Invocation) -> str | None:
     flags = inv.options.flags
     if flags & _UPLOADS or any(f.startswith(("--data", "--form", "--upload", "--post")) for f in flags):
+        return f"sends data to a server ({inv.program})"
+    if inv.program in _HTTPIE and _httpie_sends(inv):
         return f"sends data to a server ({inv.program})"
     for option, value in inv.options.values:
         if option in ("-X", "--request") and value.text.upper() in _WRITE_METHODS:
@@ -309,6 +354,21 @@ def _transfer(inv: Invocation) -> str | None:
                 and value.text != "-" and outside(value.text):
             return f"writes {value.text}, outside the working tree"
     return None
+
+
+_HTTPIE = frozenset({"http", "https", "xh", "xhs"})
+_HTTPIE_ITEM = re.compile(r"[^=:@/]+(?:=|:=|@|=@|:=@)(?!=)")
+"""An httpie request item that sends data: ``name=value``, ``name:=json``, ``field@file`` (``name==value`` is a query)."""
+
+
+def _httpie_sends(inv: Invocation) -> bool:
+    """``http POST url``, ``http url name=value``, ``http -f url ...``: httpie sends a body (or uses a method that changes)."""
+    operands = inv.options.operands
+    if inv.options.flags & {"-f", "--form", "--multipart", "--raw"}:
+        return True
+    if operands and operands[0].static and operands[0].text.upper() in _WRITE_METHODS:
+        return True
+    return any(not arg.static or _HTTPIE_ITEM.match(arg.text) for arg in operands[1:])
 
 
 def _extract_target(inv: Invocation) -> str | None:
@@ -344,7 +404,7 @@ def _dd(inv: Invocation) -> str | None:
 
 
 def _tee(inv: Invocation) -> str | None:
-    return _written(inv.options.operands, need_static=False)
+    return written(inv.options.operands, need_static=False)
 
 
 def _find(inv: Invocation) -> str | None:
@@ -393,7 +453,7 @@ _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
     "sed": _sed, "gsed": _sed, "curl": _transfer, "wget": _transfer, "http": _transfer, "https": _transfer, "xh": _transfer,
     "aria2c": _transfer, "tar": _extract_target, "bsdtar": _extract_target, "unzip": _extract_target, "7z": _extract_target,
     "7za": _extract_target, "7zz": _extract_target, "dd": _dd, "tee": _tee, "find": _find, "ip": _ip, "date": _date, "java": _java,
-    "hostname": _operands_change("changes the host name"),
+    "hostname": _operands_change("changes the host name"), **JUDGES,
 }
 
 
@@ -422,7 +482,7 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
     flags, operands = split
     depth = 0
     while True:
-        if any(flag in flags for flag in entry.hold):
+        if any(flag in flags for flag in entry.hold) or _operand_rules(entry):
             return False
         if entry.subs is None:
             return not entry.writes or (depth == 0 and _plain_written(entry.writes, operands))
@@ -454,6 +514,11 @@ def _plain_split(words: Sequence[str]) -> tuple[set[str], list[str]] | None:
     return flags, operands
 
 
+def _operand_rules(entry: Entry) -> bool:
+    """The entry judges its operands beyond where they are written (left to :func:`why_held`)."""
+    return bool(entry.contained or entry.hold_operands or entry.moves)
+
+
 def _plain_written(writes: str, operands: list[str]) -> bool:
     """No file a writer writes (``writes`` of its entry) is outside the working tree."""
     if writes == "operands":
@@ -462,6 +527,8 @@ def _plain_written(writes: str, operands: list[str]) -> bool:
         targets = operands[1:]
     elif writes == "last":
         targets = operands[-1:]
+        if any(REMOTE_PATH.match(target) for target in targets):
+            return False
     else:
         return False
     return not any(outside(target) for target in targets)
@@ -473,6 +540,8 @@ def _leading_subcommands(entry: Entry, words: Sequence[str]) -> bool:
     while True:
         if entry.hold and any(word.startswith("-") for word in words):
             return False  # an option it holds for may be among them
+        if _operand_rules(entry):
+            return False
         if entry.subs is None:
             return not entry.writes
         if not entry.subs and not entry.bare:

@@ -111,6 +111,9 @@ WRAPPERS: dict[str, Wrapper] = {
                       code=_set("-c", "--command"), runs_operands=False, permute=True),
     "busybox": Wrapper(),
     "toybox": Wrapper(),
+    "npx": Wrapper(OptionSpec("pc", _set("--package", "--call", "--node-options", "--registry", "--cache", "--userconfig")),
+                   code=_set("-c", "--call")),
+    "bunx": Wrapper(OptionSpec("p", _set("--package", "--bun"))),
 }
 """Commands that run the command given in their remaining words."""
 

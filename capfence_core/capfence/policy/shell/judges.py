@@ -1,0 +1,113 @@
+"""Programs whose safety depends on more than their catalogue entry: a mode, a verb deep in the words, a capture source.
+
+Each judge takes an :class:`~capfence.policy.shell.model.Invocation` and
+returns why it should be held, or ``None`` to let the program's catalogue
+entry (:mod:`capfence.policy.shell.catalogue`) decide the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from capfence.policy.shell.model import Invocation
+
+Judge = Callable[[Invocation], "str | None"]
+
+_NUMERIC_MODE = re.compile(r"[0-7]{0,3}[2367]")
+_SYMBOLIC_MODE = re.compile(r"[ugoa]*[-+=][rwxXst]*(?:,[ugoa]*[-+=][rwxXst]*)*")
+_WORLD_WRITE = re.compile(r"(?:^|,)[ugo]*[ao][ugoa]*[+=][rXxst]*w")
+
+
+def chmod_mode(inv: Invocation) -> str | None:
+    """``chmod 777``, ``666``, ``2777``, ``o+w``, ``a+rwX``, ``u=rwx,g=rwx,o=rwx``: every user may write the files."""
+    operands = inv.options.operands
+    if inv.program != "chmod" or not operands or not operands[0].static:
+        return None
+    mode = operands[0].text
+    if _NUMERIC_MODE.fullmatch(mode) or (_SYMBOLIC_MODE.fullmatch(mode) and _WORLD_WRITE.search(mode)):
+        return f"makes files writable by every user (chmod {mode})"
+    return None
+
+
+def capture(inv: Invocation) -> str | None:
+    """``tcpdump``/``tshark`` reading a saved capture (``-r``) is a read; anything else listens on the network."""
+    if inv.options.flags & {"-r", "--read-file"}:
+        return None
+    return f"captures network traffic ({inv.program})"
+
+
+_NETCAT_PROBE = frozenset({"-z", "-v", "-vv", "-w", "-u", "-n", "-4", "-6", "-zv", "-vz", "-zvw", "-vzw", "-zw", "-nz", "-zn", "-nvz",
+                           "-znv", "-vnz", "-q"})
+
+
+def netcat(inv: Invocation) -> str | None:
+    """Only a port check (``nc -z host port``); otherwise a raw connection that can send data, listen or run commands."""
+    options = inv.options
+    letters = {flag for flag in options.flags if len(flag) == 2}
+    if "-z" in options.flags and letters <= {"-z", "-v", "-w", "-u", "-n", "-4", "-6"} and all(a.static for a in options.operands):
+        return None
+    return f"opens a network connection that can send data, listen or run commands ({inv.program})"
+
+
+def grpcurl(inv: Invocation) -> str | None:
+    """Listing or describing services is a read; calling a method may change anything."""
+    words = [arg.text for arg in inv.options.operands if arg.static]
+    if words and words[-1] in ("list", "describe") or (len(words) >= 2 and words[-2] in ("list", "describe")):
+        if not inv.options.flags & {"-d"}:
+            return None
+    return "calls a gRPC method (grpcurl)"
+
+
+_CLOUD_READS = frozenset({"list", "ls", "describe", "show", "get", "get-value", "tail", "read", "info", "version", "--version",
+                          "get-iam-policy", "get-credentials", "list-tags", "wait", "logs", "whoami", "account", "help"})
+_CLOUD_CHANGES = frozenset({"delete", "create", "update", "set", "unset", "add", "remove", "rm", "deploy", "ssh", "scp", "start",
+                            "stop", "restart", "reset", "resize", "import", "export", "run", "apply", "patch", "attach", "detach",
+                            "enable", "disable", "login", "logout", "revoke", "activate", "submit", "cancel", "rollback", "purge",
+                            "upload", "copy", "cp", "mv", "sync", "exec", "invoke", "publish", "put", "destroy", "scale", "upgrade",
+                            "install", "uninstall", "tag", "untag", "grant", "assign", "move", "rename", "restore", "suspend", "resume",
+                            "connect", "tunnel", "proxy", "forward", "send", "call", "terminate", "reboot", "modify"})
+_AWS_READ_PREFIXES = ("describe-", "list-", "get-", "filter-", "lookup-", "search-", "batch-get-", "head-", "estimate-", "simulate-",
+                      "validate-", "test-")
+_AWS_SECRETS = frozenset({"get-secret-value", "get-password-data", "get-object", "batch-get-secret-value"})
+_AWS_READ_VERBS = frozenset({"ls", "tail", "wait", "help", "presign", "list", "get", "--version", "version"})
+
+
+def cloud(inv: Invocation) -> str | None:
+    """Cloud CLIs (``aws``, ``gcloud``, ``az``, ``doctl``): reading verbs pass, any other verb changes cloud resources."""
+    words = [arg.text if arg.static else "" for arg in inv.options.operands]
+    if inv.program == "aws":
+        return _aws(words)
+    verb = next((word for word in words if word in _CLOUD_READS or word in _CLOUD_CHANGES or word == ""), None)
+    if verb in _CLOUD_READS:
+        return None
+    path = " ".join(w for w in words[:4] if w)
+    return f"changes cloud resources ({inv.program} {path})" if verb else f"`{inv.program} {path}` is not in the catalogue"
+
+
+def _aws(words: list[str]) -> str | None:
+    if len(words) < 2:
+        return None if words and words[0] in _AWS_READ_VERBS else "`aws` command not in the catalogue"
+    service, operation = words[0], words[1]
+    if operation in _AWS_SECRETS:
+        return f"reads secrets or objects (aws {service} {operation})"
+    if operation.startswith(_AWS_READ_PREFIXES) or operation in _AWS_READ_VERBS:
+        return None
+    if service == "s3" and operation in ("cp", "sync") and len(words) >= 4 and words[2].startswith("s3://") \
+            and not words[3].startswith(("s3://", "/", "~", "-")):
+        return None  # a download into the working tree
+    return f"changes cloud resources (aws {service} {operation})"
+
+
+def package_runner(inv: Invocation) -> str | None:
+    """``npx eslint .`` runs the tool it names, judged on its own; ``-p``/``--package`` installs another package first."""
+    if inv.options.flags & {"-p", "--package"}:
+        return f"installs a package from the registry ({inv.program} --package)"
+    return None
+
+
+JUDGES: dict[str, Judge] = {
+    "chmod": chmod_mode, "tcpdump": capture, "tshark": capture, "nc": netcat, "ncat": netcat, "netcat": netcat, "grpcurl": grpcurl,
+    "aws": cloud, "gcloud": cloud, "az": cloud, "doctl": cloud, "npx": package_runner, "bunx": package_runner,
+}
+"""The judge of each program that has one."""
