@@ -64,7 +64,8 @@ def _subs(entries: Mapping[str, Entry | str], other: str = "", *, bare: bool = T
     return Entry(subs=MappingProxyType(dict(entries)), other=other, bare=bare, hold=hold or {})
 
 
-_INSTALLS = "installs packages system-wide"
+INSTALLS = "installs packages system-wide"
+_INSTALLS = INSTALLS
 _REMOTE = "runs commands on another machine"
 _SERVICE = "starts, stops or changes a service"
 _GLOBAL = {"-g": "installs packages globally", "--global": "installs packages globally", "--location=global": "installs packages globally"}
@@ -208,8 +209,11 @@ _CARGO = _subs({**_reads("build", "b", "test", "t", "run", "r", "check", "c", "c
 _GO = _subs({**_reads("build", "test", "run", "vet", "fmt", "mod", "get", "version", "env", "list", "doc", "generate", "clean", "work",
                       "tool", "help", "bug", "fix"),
              "install": "installs a program"})
+_INTO_VENV = Entry(hold=dict.fromkeys(("--system", "--break-system-packages", "--target", "--prefix", "--python", "-p"), _INSTALLS))
+"""``uv pip install``/``sync`` install into the project's virtual environment (uv refuses a system Python unless told)."""
 _UV = _subs({**_reads("run", "sync", "lock", "add", "remove", "venv", "init", "tree", "export", "version", "build", "help", "cache"),
-             "pip": _PIP, "tool": "installs or runs a tool from the registry", "python": "installs or manages Python versions",
+             "pip": _subs({**(_PIP.subs or {}), "install": _INTO_VENV, "sync": _INTO_VENV}),
+             "tool": "installs or runs a tool from the registry", "python": "installs or manages Python versions",
              "publish": "publishes a package"})
 _POETRY = _subs({**_reads("run", "install", "add", "remove", "lock", "update", "show", "build", "check", "init", "new", "env", "shell",
                           "version", "export", "config", "search", "about", "help", "sync"),

@@ -53,9 +53,8 @@ def netcat(inv: Invocation) -> str | None:
 def grpcurl(inv: Invocation) -> str | None:
     """Listing or describing services is a read; calling a method may change anything."""
     words = [arg.text for arg in inv.options.operands if arg.static]
-    if words and words[-1] in ("list", "describe") or (len(words) >= 2 and words[-2] in ("list", "describe")):
-        if not inv.options.flags & {"-d"}:
-            return None
+    if "list" in words[-2:] or "describe" in words[-2:]:
+        return None if "-d" not in inv.options.flags else "calls a gRPC method (grpcurl)"
     return "calls a gRPC method (grpcurl)"
 
 

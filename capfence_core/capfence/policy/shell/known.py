@@ -30,6 +30,9 @@ from capfence.policy.shell.catalogue import (
     SAFE_PYTHON_MODULES,
     Entry,
 )
+from capfence.policy.shell.catalogue import (
+    INSTALLS as _INSTALLS_WHY,
+)
 from capfence.policy.shell.invoke import read_code
 from capfence.policy.shell.judges import JUDGES
 from capfence.policy.shell.model import Arg, Invocation, Kind, Options
@@ -67,6 +70,24 @@ def why_held(inv: Invocation) -> str | None:
     if reason is not None or inv.program == "":
         return reason
     return _program(inv)
+
+
+def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
+    """:func:`why_held` of each invocation of one command, in order, knowing what the ones before did.
+
+    After a virtual environment's activation (``source .venv/bin/activate``), ``pip install`` installs into it, not
+    system-wide.
+    """
+    reasons: list[str | None] = []
+    active = False
+    for inv in invocations:
+        reason = why_held(inv)
+        active = active or (inv.program in ("source", ".") and reason is None)
+        reasons.append(None if active and reason in _PIP_INSTALLS else reason)
+    return tuple(reasons)
+
+
+_PIP_INSTALLS = frozenset(f"{_INSTALLS_WHY} ({name} install)" for name in ("pip", "pip3"))
 
 
 def _program(inv: Invocation) -> str | None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capfence.policy.globs import name_matcher
-from capfence.policy.shell.known import why_held
+from capfence.policy.shell.known import why_held_each
 from capfence.policy.shell.model import Analysis, Invocation
 from capfence.policy.view import CallView
 
@@ -37,7 +37,7 @@ def holds(analysis: Analysis) -> tuple[str | None, ...]:
     verdicts: dict[object, Any] = analysis.verdicts
     cached: tuple[str | None, ...] | None = verdicts.get(_HOLDS)
     if cached is None:
-        cached = verdicts[_HOLDS] = tuple(why_held(inv) for inv in analysis.invocations)
+        cached = verdicts[_HOLDS] = why_held_each(analysis.invocations)
     return cached
 
 
