@@ -97,7 +97,8 @@ def parse(raw: bytes) -> Message:
     """One message from one line of bytes; raises :class:`Malformed` saying what is wrong."""
     try:
         value = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-    except Malformed:
+    except Malformed as exc:
+        exc.request_id = _lenient_id(raw)
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Malformed(f"not JSON: {exc}", PARSE_ERROR) from None
@@ -106,6 +107,16 @@ def parse(raw: bytes) -> Message:
     if not isinstance(value, dict):
         raise Malformed(f"a message must be a JSON object, not {type(value).__name__}")
     return classify(value)
+
+
+def _lenient_id(raw: bytes) -> RequestId | None:
+    """The id of a message refused for duplicate keys or NaN, read leniently: only to address the error answer."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    request_id = value.get("id") if isinstance(value, dict) else None
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
 
 
 def classify(body: dict[str, Any]) -> Message:
