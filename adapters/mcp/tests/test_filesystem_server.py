@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import proxy_command
 from support import connect, decisions, text_of
+
+from conftest import proxy_command
 
 pytestmark = pytest.mark.anyio
 

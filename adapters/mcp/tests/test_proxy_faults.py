@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import demo_command, proxy_command
 from support import RawClient, decisions
+
+from conftest import demo_command, proxy_command
 
 WRITE = {"name": "w.txt", "text": "hello"}
 

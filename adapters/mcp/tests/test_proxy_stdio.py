@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CAPFENCE, demo_command, proxy_command
 from mcp import types
 from support import connect, decisions, text_of
 
 from capfence import ActionRuntime
+from conftest import CAPFENCE, demo_command, proxy_command
 
 pytestmark = pytest.mark.anyio
 
