@@ -109,6 +109,6 @@ def docs(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks (not tests): print ratios against baselines measured in the same run (bench_stores starts its own PostgreSQL)."""
-    session.install("-e", ".[postgres]")
+    session.install("-e", ".[postgres]", "-e", "adapters/mcp")  # bench_mcp_proxy needs the MCP adapter
     for script in sorted(ROOT.glob("benchmarks/bench_*.py")):
         session.run("python", str(script), *session.posargs)

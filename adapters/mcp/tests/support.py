@@ -76,10 +76,12 @@ class RawClient:
         """The response with this id (``None``: the next response with a null id), waiting for it to arrive."""
 
         def found() -> dict[str, Any] | None:
-            return next((m for m in self.lines if "method" not in m and m.get("id") == request_id and type(m.get("id")) is type(request_id)), None)
+            same = (m for m in self.lines if "method" not in m and m.get("id") == request_id and type(m.get("id")) is type(request_id))
+            return next(same, None)
 
         with self._arrived:
-            assert self._arrived.wait_for(lambda: found() is not None or self.process.poll() is not None, timeout), f"no answer to {request_id!r}"
+            arrived = self._arrived.wait_for(lambda: found() is not None or self.process.poll() is not None, timeout)
+            assert arrived, f"no answer to {request_id!r}"
             message = found()
         assert message is not None, f"the proxy exited without answering {request_id!r}: {self.stderr.decode()}"
         self.lines.remove(message)

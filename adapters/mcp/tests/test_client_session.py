@@ -53,7 +53,8 @@ async def test_capfencetool_gates_a_session_under_one_capability(capfence_runtim
         denied = await gated.call_tool("echo", {"text": "forbidden"})
         warned = await gated.call_tool("echo", {"text": "ls"})
     assert denied.is_error and text_of(warned) == "ls"
-    assert [(r["capability"], r["decision"]) for r in decisions(capfence_runtime.audit_log)] == [("probe.run", "deny"), ("probe.run", "warn")]
+    rows = decisions(capfence_runtime.audit_log)
+    assert [(r["capability"], r["decision"]) for r in rows] == [("probe.run", "deny"), ("probe.run", "warn")]
 
 
 async def test_llama_index_tools_mcp_are_gated_by_the_llamaindex_adapter(runtime: ActionRuntime, workdir: Path, audit_log: Path) -> None:

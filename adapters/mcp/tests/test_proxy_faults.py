@@ -58,14 +58,18 @@ def test_malformed_json_is_answered_and_the_proxy_keeps_serving(raw: RawClient) 
         # a request that is also a response
         (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","result":{},"params":{"name":"write_note","arguments":{}}}', -32600),
         # not JSON-RPC 2.0
-        (b'{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":"a"}}}', -32600),
+        (b'{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"write_note",'
+         b'"arguments":{"name":"w.txt","text":"a"}}}', -32600),
         # an id that is neither a string nor an integer
-        (b'{"jsonrpc":"2.0","id":1.5,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":"a"}}}', -32600),
-        (b'{"jsonrpc":"2.0","id":true,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":"a"}}}', -32600),
+        (b'{"jsonrpc":"2.0","id":1.5,"method":"tools/call","params":{"name":"write_note",'
+         b'"arguments":{"name":"w.txt","text":"a"}}}', -32600),
+        (b'{"jsonrpc":"2.0","id":true,"method":"tools/call","params":{"name":"write_note",'
+         b'"arguments":{"name":"w.txt","text":"a"}}}', -32600),
         # positional params
         (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["write_note",{"name":"w.txt","text":"a"}]}', -32602),
         # a batch
-        (b'[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":"a"}}}]', -32600),
+        (b'[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note",'
+         b'"arguments":{"name":"w.txt","text":"a"}}}]', -32600),
     ],
 )
 def test_ambiguous_or_invalid_messages_are_refused_not_forwarded(raw: RawClient, workdir: Path, audit_log: Path,

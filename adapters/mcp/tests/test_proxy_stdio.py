@@ -27,7 +27,8 @@ async def test_allowed_runs_denied_does_not_and_both_are_recorded(policy: Path, 
     assert blocked.meta is not None and blocked.meta["io.capfence/decision"]["rule"] == "no-forbidden"
     rows = decisions(audit_log)
     assert [(r["decision"], r["rule"]) for r in rows] == [("warn", "observe-notes"), ("deny", "no-forbidden")]
-    assert {(r["framework"], r["tool"], r["capability"], r["agent_id"]) for r in rows} == {("mcp", "demo/write_note", "mcp.demo.write_note", "mcp")}
+    identities = {(r["framework"], r["tool"], r["capability"], r["agent_id"]) for r in rows}
+    assert identities == {("mcp", "demo/write_note", "mcp.demo.write_note", "mcp")}
     assert json.loads(rows[1]["payload"]) == {"name": "b.txt", "text": "forbidden words"}
     outcomes = [r["outcome"] for r in decisions_of_kind(audit_log, "outcome")]
     assert outcomes == ["ran", "blocked"]
@@ -116,7 +117,9 @@ async def test_held_call_is_approved_through_elicitation_and_runs_once(policy: P
     assert [r["decision"] for r in decisions(audit_log)] == ["require_approval", "allow", "require_approval", "allow"]
 
 
-async def test_declining_through_elicitation_denies_the_request(policy: Path, audit_log: Path, workdir: Path, runtime: ActionRuntime) -> None:
+async def test_declining_through_elicitation_denies_the_request(
+    policy: Path, audit_log: Path, workdir: Path, runtime: ActionRuntime
+) -> None:
     async def decline(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         return types.ElicitResult(action="decline")
 
