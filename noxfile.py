@@ -28,14 +28,25 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "tests", *session.posargs)
 
 
+ADAPTER_EXTRAS = {"mcp": ["-e", "adapters/llamaindex"]}
+"""Other adapters of this repository an adapter's tests need (MCP tools loaded into LlamaIndex)."""
+NODE_PACKAGES = {"mcp": ["@modelcontextprotocol/server-filesystem@2026.8.31"]}
+"""npm packages an adapter's tests run, pinned; installed under .nox/<adapter>-node (path in $CAPFENCE_TEST_NODE_PREFIX)."""
+
+
 @nox.session(name="adapters")
 @nox.parametrize("adapter", ADAPTERS)
 def adapters(session: nox.Session, adapter: str) -> None:
     """Each framework adapter in its own virtualenv: its own tests, then mypy if its pyproject configures it."""
-    session.install("-e", ".[test]", "-e", f"adapters/{adapter}[test]")
-    session.run("pytest", f"adapters/{adapter}/tests", *session.posargs, env=FRAMEWORK_ENV)
+    session.install("-e", ".[test]", "-e", f"adapters/{adapter}[test]", *ADAPTER_EXTRAS.get(adapter, []))
+    env = dict(FRAMEWORK_ENV)
+    if adapter in NODE_PACKAGES:
+        prefix = ROOT / ".nox" / f"{adapter}-node"
+        session.run("npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix), *NODE_PACKAGES[adapter], external=True)
+        env["CAPFENCE_TEST_NODE_PREFIX"] = str(prefix)
+    session.run("pytest", f"adapters/{adapter}/tests", *session.posargs, env=env)
     if "mypy" in nox.project.load_toml(f"adapters/{adapter}/pyproject.toml").get("tool", {}):
-        session.install("mypy")
+        session.install("mypy", "types-PyYAML")
         with session.chdir(f"adapters/{adapter}"):
             session.run("mypy")
 
@@ -98,6 +109,6 @@ def docs(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks (not tests): print ratios against baselines measured in the same run (bench_stores starts its own PostgreSQL)."""
-    session.install("-e", ".[postgres]")
+    session.install("-e", ".[postgres]", "-e", "adapters/mcp")  # bench_mcp_proxy needs the MCP adapter
     for script in sorted(ROOT.glob("benchmarks/bench_*.py")):
         session.run("python", str(script), *session.posargs)

@@ -1,0 +1,78 @@
+"""Deciding one ``tools/call``: the same :class:`~capfence.Binding` path every adapter uses.
+
+The call is decided under its capability (:mod:`capfence_mcp.capabilities`)
+with the call's ``arguments`` as the payload, framework ``mcp``, and the tool
+recorded as ``<server>/<tool>`` (so the audit log names the server, a policy's
+``tool:`` condition can say ``filesystem/*``, and an approval is bound to the
+server as well as the tool). Nothing here decides on its own: the runtime does,
+and any failure on the way is a deny.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from capfence.decision import Decision, failure
+from capfence.gate import Binding, Gate
+from capfence.policy.view import CallView
+from capfence.runtime import ActionRuntime
+from capfence_mcp.capabilities import CapabilityMap
+from capfence_mcp.visibility import always_denied
+
+log = logging.getLogger("capfence.mcp")
+FRAMEWORK = "mcp"
+
+
+def tool_label(server: str, tool: str) -> str:
+    """How the audit log names an MCP tool: ``<server>/<tool>``."""
+    return f"{server}/{tool}"
+
+
+@dataclass(frozen=True)
+class Gatekeeper:
+    """Who is calling which server, and the runtime that decides its calls."""
+
+    gate: ActionRuntime | Gate
+    agent_id: str
+    server: str
+    capabilities: CapabilityMap = field(default_factory=CapabilityMap)
+    environment: str | None = None
+
+    def binding(self, tool: str) -> Binding:
+        capability = self.capabilities.resolve(self.server, tool)
+        return Binding(self.gate, self.agent_id, capability, FRAMEWORK, tool_label(self.server, tool), self.environment)
+
+    def decide(self, tool: str, arguments: Mapping[str, Any]) -> tuple[Decision, CallView, Binding]:
+        """Decide and audit (held and blocked outcomes included); never raises: a failure is a deny."""
+        try:
+            binding = self.binding(tool)
+            decision, view = binding.decide(arguments)
+        except Exception as exc:  # noqa: BLE001 - no decision, no forwarding
+            log.error("deciding %s/%s failed: %s", self.server, tool, exc)
+            binding = Binding(self.gate, self.agent_id, "mcp._invalid", FRAMEWORK, tool_label(self.server, tool), self.environment)
+            return failure(f"deciding the call failed: {type(exc).__name__}: {exc}"), binding.view(arguments), binding
+        return decision, view, binding
+
+    async def adecide(self, tool: str, arguments: Mapping[str, Any]) -> tuple[Decision, CallView, Binding]:
+        return await asyncio.to_thread(self.decide, tool, arguments)
+
+    def hidden(self, tool: str) -> bool:
+        """Whether ``--hide-denied`` drops ``tool`` from ``tools/list``: every call of it is denied (False if unsure)."""
+        policy = getattr(self.gate, "policy", None)
+        if policy is None:
+            return False
+        try:
+            view = self.binding(tool).view({})
+            return always_denied(policy, view)
+        except Exception:  # noqa: BLE001 - unsure: keep it listed (calls are still decided)
+            return False
+
+    def record(self, decision: Decision, view: CallView, outcome: str, detail: str | None = None) -> asyncio.Future[None]:
+        """Append an outcome record in a worker thread, without holding up the message it follows."""
+        write = functools.partial(self.gate.record_outcome, decision, outcome, detail, view=view)
+        return asyncio.get_running_loop().run_in_executor(None, write)

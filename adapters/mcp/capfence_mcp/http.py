@@ -1,0 +1,138 @@
+"""HTTP mode: a streamable-HTTP endpoint on a loopback address in front of a streamable-HTTP server.
+
+Every POST body is read (at most ``max_message_bytes``) and parsed strictly
+(:mod:`capfence_mcp.jsonrpc`). A ``tools/call`` is decided first: a blocked call
+is answered here with a ``CallToolResult`` (``isError: true``) as
+``application/json``; an allowed one is forwarded as the bytes whose decoding
+was decided. Other methods the proxy knows (:mod:`capfence_mcp.methods`),
+notifications and responses are forwarded; the server's answer (JSON or an SSE
+stream), GET streams and DELETE pass back unchanged with the session headers.
+
+Limits of this mode: held calls are not asked through elicitation (the client
+gets the approval id and the ``capfence approvals approve`` command), and
+``--hide-denied`` does not filter ``tools/list`` answers sent as SSE streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from capfence_mcp import jsonrpc, methods
+from capfence_mcp.errors import McpConfigError
+from capfence_mcp.gatekeeper import Gatekeeper
+from capfence_mcp.jsonrpc import Malformed
+from capfence_mcp.relay import Settings
+from capfence_mcp.results import blocked_result
+
+FORWARDED_HEADERS = (
+    "accept", "content-type", "mcp-session-id", "mcp-protocol-version", "last-event-id", "authorization", "mcp-method", "mcp-name",
+)
+RETURNED_HEADERS = ("content-type", "mcp-session-id", "cache-control")
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    if host not in ("127.0.0.1", "localhost", "::1", "[::1]") or not port.isdigit():
+        raise McpConfigError(f"--listen must be a loopback HOST:PORT such as 127.0.0.1:8765, not {listen!r}")
+    return host.strip("[]"), int(port)
+
+
+class HttpProxy:
+    def __init__(self, gatekeeper: Gatekeeper, upstream: str, settings: Settings) -> None:
+        import httpx2
+
+        self.gatekeeper = gatekeeper
+        self.upstream = upstream
+        self.settings = settings
+        timeout = httpx2.Timeout(settings.request_timeout, connect=10.0)
+        self.client = httpx2.AsyncClient(timeout=timeout, follow_redirects=False)
+
+    def app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        return Starlette(routes=[Route("/{path:path}", self.handle, methods=["GET", "POST", "DELETE"])])
+
+    async def handle(self, request: Any) -> Any:
+        from starlette.responses import JSONResponse, Response
+
+        if request.method != "POST":
+            return await self.forward(request, None)
+        body = await self._bounded_body(request)
+        if body is None:
+            return JSONResponse(jsonrpc.error(None, jsonrpc.INVALID_REQUEST, "CapFence: message too large"), status_code=413)
+        try:
+            message = jsonrpc.parse(body)
+        except Malformed as exc:
+            return JSONResponse(jsonrpc.error(exc.request_id, exc.code, f"CapFence: {exc}"), status_code=400)
+        if message.kind == "request" and message.method not in methods.CLIENT_REQUESTS:
+            unknown = f"CapFence: method {message.method!r} is not passed on"
+            return JSONResponse(jsonrpc.error(message.id, jsonrpc.METHOD_NOT_FOUND, unknown))
+        if message.kind == "notification" and message.method not in methods.CLIENT_NOTIFICATIONS:
+            return Response(status_code=202)
+        wire = jsonrpc.encode(message.body)
+        if message.method != methods.TOOLS_CALL or message.kind != "request":
+            return await self.forward(request, wire)
+        return await self.gated(request, message, wire)
+
+    async def gated(self, request: Any, message: jsonrpc.Message, wire: bytes) -> Any:
+        from starlette.responses import JSONResponse
+
+        params = json.loads(wire).get("params", {})
+        tool, arguments = params.get("name"), params.get("arguments", {})
+        if not isinstance(tool, str) or not isinstance(arguments, dict):
+            problem = 'CapFence: tools/call needs "name" (a string) and "arguments" (an object, if present)'
+            return JSONResponse(jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, problem))
+        decision, view, _ = await self.gatekeeper.adecide(tool, arguments)
+        if not decision.allowed:
+            headers = {"mcp-session-id": request.headers["mcp-session-id"]} if "mcp-session-id" in request.headers else None
+            return JSONResponse(jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log)), headers=headers)  # type: ignore[arg-type]
+        try:
+            response = await self.forward(request, wire)
+        except BaseException as exc:
+            self.gatekeeper.record(decision, view, "tool_error", f"forwarding failed: {type(exc).__name__}: {exc}")
+            raise
+        self.gatekeeper.record(decision, view, "ran" if response.status_code < 400 else "tool_error")
+        return response
+
+    async def _bounded_body(self, request: Any) -> bytes | None:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.settings.max_message_bytes:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def forward(self, request: Any, body: bytes | None) -> Any:
+        from starlette.responses import JSONResponse, StreamingResponse
+
+        headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
+        upstream = self.client.build_request(request.method, self.upstream, headers=headers, content=body)
+        try:
+            response = await self.client.send(upstream, stream=True)
+        except Exception as exc:  # noqa: BLE001 - the server is unreachable: say so, keep serving
+            gone = jsonrpc.error(None, jsonrpc.INTERNAL_ERROR, f"CapFence: the MCP server is unreachable: {exc}")
+            return JSONResponse(gone, status_code=502)
+        returned = {name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers}
+
+        async def relay() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in response.aiter_raw():
+                    yield chunk
+            finally:
+                await response.aclose()
+
+        return StreamingResponse(relay(), status_code=response.status_code, headers=returned)
+
+
+def run_http(gatekeeper: Gatekeeper, listen: str, upstream: str, settings: Settings) -> None:
+    import uvicorn
+
+    host, port = parse_listen(listen)
+    proxy = HttpProxy(gatekeeper, upstream, settings)
+    config = uvicorn.Config(proxy.app(), host=host, port=port, log_level="warning", lifespan="off")
+    asyncio.run(uvicorn.Server(config).serve())

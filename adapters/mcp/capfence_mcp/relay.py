@@ -1,0 +1,331 @@
+"""The proxy's message logic between one client and one server, whatever the transport.
+
+The transport hands :meth:`Relay.from_client` and :meth:`Relay.from_server`
+each message as it arrives (bytes of one line, or :data:`OVERSIZED`) and gives
+the relay two coroutines to send with. The relay
+
+* refuses what :mod:`capfence_mcp.jsonrpc` cannot read strictly, answering the
+  client with a JSON-RPC error (malformed server output is dropped and logged;
+  a request it was meant to answer gets an error);
+* answers ``method not found`` for client methods :mod:`capfence_mcp.methods`
+  does not name, and ``invalid request`` for an id already in use;
+* decides every ``tools/call`` before forwarding it, and forwards exactly the
+  bytes whose decoding was decided (see :meth:`_gated_call`);
+* bounds every wait: a request the server does not answer in ``request_timeout``
+  seconds is answered with an error and cancelled at the server;
+* when the server goes away answers every open request with an error; when
+  the client goes away forwards nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from capfence.decision import Decision
+from capfence.gate import Binding
+from capfence.policy.view import CallView
+from capfence_mcp import jsonrpc, methods
+from capfence_mcp.elicitation import ClientInfo, answer_of, question
+from capfence_mcp.gatekeeper import Gatekeeper
+from capfence_mcp.jsonrpc import IdKey, Malformed, Message
+from capfence_mcp.results import blocked_result
+
+log = logging.getLogger("capfence.mcp")
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+"""Sends one message body to one side (it is encoded by :func:`capfence_mcp.jsonrpc.encode`)."""
+SendRaw = Callable[[bytes], Awaitable[None]]
+
+
+class _Oversized:
+    def __repr__(self) -> str:
+        return "OVERSIZED"
+
+
+OVERSIZED: Final = _Oversized()
+"""Passed instead of a message that exceeded the size limit (its bytes were discarded)."""
+UNTIMED = frozenset({"subscriptions/listen"})
+"""Requests that stay open as long as the client wants (no request timeout)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    request_timeout: float = 300.0
+    """Seconds the server has to answer a forwarded request."""
+    hide_denied: bool = False
+    elicitation: bool = True
+    """Ask clients that support elicitation to approve held calls."""
+    approval_wait: float = 300.0
+    """Seconds to wait for the human's answer to an elicitation."""
+    max_message_bytes: int = 16 * 1024 * 1024
+    audit_log: str | None = None
+    """Named in the approval hint of a held call's result."""
+
+
+@dataclass
+class Pending:
+    """A client request the server has not answered yet (or a ``tools/call`` still being decided)."""
+
+    message: Message
+    deciding: bool = False
+    cancelled: bool = False
+    timer: asyncio.TimerHandle | None = None
+    call: tuple[Decision, CallView, Binding] | None = None
+
+
+@dataclass
+class Relay:
+    gatekeeper: Gatekeeper
+    to_client: Send
+    to_server_raw: SendRaw
+    settings: Settings = field(default_factory=Settings)
+    client: ClientInfo = field(default_factory=ClientInfo)
+    pending: dict[IdKey, Pending] = field(default_factory=dict)
+    server_requests: set[IdKey] = field(default_factory=set)
+    own: dict[IdKey, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    server_alive: bool = True
+    client_alive: bool = True
+    tasks: set[asyncio.Future[Any]] = field(default_factory=set)
+
+    # --- client -> server --------------------------------------------------------------------
+    async def from_client(self, raw: bytes | _Oversized) -> None:
+        if isinstance(raw, _Oversized):
+            too_big = f"CapFence: message larger than {self.settings.max_message_bytes} bytes; discarded"
+            await self.to_client(jsonrpc.error(None, jsonrpc.INVALID_REQUEST, too_big))
+            return
+        try:
+            message = jsonrpc.parse(raw)
+        except Malformed as exc:
+            await self.to_client(jsonrpc.error(exc.request_id, exc.code, f"CapFence: {exc}"))
+            return
+        handler = {"request": self._client_request, "notification": self._client_notification}.get(message.kind, self._client_response)
+        await handler(message)
+
+    async def _client_request(self, message: Message) -> None:
+        key, method = message.key, message.method
+        assert key is not None and method is not None  # a request has both (jsonrpc.classify)
+        if method not in methods.CLIENT_REQUESTS:
+            await self.to_client(jsonrpc.error(message.id, jsonrpc.METHOD_NOT_FOUND, f"CapFence: method {method!r} is not passed on"))
+            return
+        if key in self.pending or key in self.own:
+            in_use = "CapFence: this id is already in use by a request in progress"
+            await self.to_client(jsonrpc.error(message.id, jsonrpc.INVALID_REQUEST, in_use))
+            return
+        if method == methods.INITIALIZE:
+            self.client = ClientInfo.from_initialize(message.params)
+        pending = Pending(message)
+        self.pending[key] = pending
+        if method == methods.TOOLS_CALL:
+            pending.deciding = True
+            self._spawn(self._gated_call(key, pending))
+            return
+        await self._forward(key, pending, jsonrpc.encode(message.body))
+
+    async def _client_notification(self, message: Message) -> None:
+        method = message.method
+        if method not in methods.CLIENT_NOTIFICATIONS:
+            log.warning("dropped a notification the proxy does not pass on: %r", method)
+            return
+        if method == methods.CANCELLED:
+            target = self.pending.get(jsonrpc.id_key(message.params.get("requestId")) or ("s", ""))
+            if target is not None and target.deciding:  # the server never saw it: nothing to cancel there
+                target.cancelled = True
+                return
+        await self._send_server(jsonrpc.encode(message.body))
+
+    async def _client_response(self, message: Message) -> None:
+        key = message.key
+        if key is not None and key in self.own:
+            future = self.own.pop(key)
+            if not future.done():
+                future.set_result(message.body)
+            return
+        if key is not None and key in self.server_requests:
+            self.server_requests.discard(key)
+            await self._send_server(jsonrpc.encode(message.body))
+            return
+        log.warning("dropped a response from the client to no request in progress (id %r)", message.id)
+
+    # --- tools/call ---------------------------------------------------------------------------
+    async def _gated_call(self, key: IdKey, pending: Pending) -> None:
+        """Decide, then forward or answer. The forwarded bytes are encoded first and decoded again for the decision."""
+        message = pending.message
+        wire = jsonrpc.encode(message.body)
+        params = json.loads(wire)["params"] if "params" in message.body else {}
+        tool, arguments = params.get("name"), params.get("arguments", {})
+        if not isinstance(tool, str) or not isinstance(arguments, dict):
+            self.pending.pop(key, None)
+            problem = 'tools/call needs "name" (a string) and "arguments" (an object, if present)'
+            await self.to_client(jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, f"CapFence: {problem}"))
+            return
+        decision, view, binding = await self.gatekeeper.adecide(tool, arguments)
+        if decision.action == "require_approval" and decision.approval_id and self._can_elicit():
+            decision = await self._elicit(decision, view, binding, arguments)
+        pending.call = (decision, view, binding)
+        if not decision.allowed:
+            self.pending.pop(key, None)
+            await self.to_client(jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log)))  # type: ignore[arg-type]
+            return
+        if pending.cancelled or not self.server_alive or not self.client_alive:
+            self.pending.pop(key, None)
+            why = "cancelled by the client" if pending.cancelled else "server gone" if not self.server_alive else "client disconnected"
+            self.gatekeeper.record(decision, view, "blocked", f"not forwarded: {why}")
+            if self.client_alive and not pending.cancelled:
+                await self.to_client(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, f"CapFence: not forwarded: {why}"))
+            return
+        pending.deciding = False
+        await self._forward(key, pending, wire)
+
+    def _can_elicit(self) -> bool:
+        return self.settings.elicitation and self.client.elicitation and self.client_alive
+
+    async def _elicit(self, held: Decision, view: CallView, binding: Binding, arguments: dict[str, Any]) -> Decision:
+        """Ask the client's human; record the answer in the approval queue; decide again from the store."""
+        approvals = self.gatekeeper.gate.approvals  # type: ignore[union-attr]
+        try:
+            request = await asyncio.to_thread(approvals.get, str(held.approval_id))
+        except Exception as exc:  # noqa: BLE001 - keep it held; the retry path still works
+            log.error("cannot read approval request %s: %s", held.approval_id, exc)
+            return held
+        own_id = f"capfence-{secrets.token_hex(12)}"
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.own[("s", own_id)] = future
+        try:
+            await self.to_client(jsonrpc.request(own_id, "elicitation/create", question(request, view)))
+            response: dict[str, Any] | None = await asyncio.wait_for(future, self.settings.approval_wait)
+        except (TimeoutError, OSError):  # not answered in time, or the client's pipe is gone
+            response = None
+        finally:
+            self.own.pop(("s", own_id), None)
+        answer = answer_of(response)
+        if answer == "unanswered":
+            return held
+        decide = approvals.approve if answer == "approved" else approvals.deny
+        try:
+            await asyncio.to_thread(decide, request.id, by=self.client.approver, comment="answered through MCP elicitation")
+        except Exception as exc:  # noqa: BLE001 - e.g. decided elsewhere meanwhile: the store's state decides below
+            log.warning("recording the elicitation answer for %s failed: %s", request.id, exc)
+        decision, _view = await asyncio.to_thread(binding.decide, arguments)
+        return decision
+
+    # --- forwarding and answers -----------------------------------------------------------------
+    async def _forward(self, key: IdKey, pending: Pending, wire: bytes) -> None:
+        if not self.server_alive:
+            self.pending.pop(key, None)
+            await self.to_client(jsonrpc.error(pending.message.id, jsonrpc.INTERNAL_ERROR, "CapFence: the MCP server is not running"))
+            return
+        if pending.message.method not in UNTIMED:
+            pending.timer = asyncio.get_running_loop().call_later(self.settings.request_timeout, self._timed_out, key)
+        await self._send_server(wire)
+
+    def _timed_out(self, key: IdKey) -> None:
+        pending = self.pending.pop(key, None)
+        if pending is None:
+            return
+        seconds = self.settings.request_timeout
+        if pending.call is not None:
+            decision, view, _ = pending.call
+            self.gatekeeper.record(decision, view, "tool_error", f"the server did not answer within {seconds:g} s")
+        message = f"CapFence: the MCP server did not answer {pending.message.method} within {seconds:g} s; cancelled"
+        self._spawn(self.to_client(jsonrpc.error(pending.message.id, jsonrpc.REQUEST_TIMEOUT, message)))
+        cancel = jsonrpc.notification(methods.CANCELLED, {"requestId": pending.message.id, "reason": "timed out at the CapFence proxy"})
+        self._spawn(self._send_server(jsonrpc.encode(cancel)))
+
+    async def _send_server(self, wire: bytes) -> None:
+        if self.server_alive:
+            await self.to_server_raw(wire)
+
+    # --- server -> client ---------------------------------------------------------------------
+    async def from_server(self, raw: bytes | _Oversized) -> None:
+        if isinstance(raw, _Oversized):
+            log.error("the server sent a message larger than %d bytes; discarded", self.settings.max_message_bytes)
+            return
+        try:
+            message = jsonrpc.parse(raw)
+        except Malformed as exc:
+            await self._server_malformed(exc)
+            return
+        if message.kind in ("result", "error"):
+            await self._server_response(message)
+            return
+        if message.kind == "request" and message.key is not None:
+            self.server_requests.add(message.key)
+        await self.to_client(message.body)
+
+    async def _server_malformed(self, exc: Malformed) -> None:
+        log.error("dropped malformed output from the server: %s", exc)
+        pending = self.pending.get(jsonrpc.id_key(exc.request_id) or ("s", ""))
+        if pending is not None and not pending.deciding:
+            self._settle(jsonrpc.id_key(exc.request_id))
+            if pending.call is not None:
+                self.gatekeeper.record(*pending.call[:2], "tool_error", f"malformed response: {exc}")
+            text = f"CapFence: the server's answer was malformed: {exc}"
+            await self.to_client(jsonrpc.error(pending.message.id, jsonrpc.INTERNAL_ERROR, text))
+
+    def _settle(self, key: IdKey | None) -> Pending | None:
+        pending = self.pending.pop(key, None) if key is not None else None
+        if pending is not None and pending.timer is not None:
+            pending.timer.cancel()
+        return pending
+
+    async def _server_response(self, message: Message) -> None:
+        key = message.key
+        pending = self.pending.get(key) if key is not None else None
+        if pending is None or pending.deciding:
+            log.warning("dropped a response from the server to no request in progress (id %r)", message.id)
+            return
+        self._settle(key)
+        body = message.body
+        if pending.call is not None:
+            failed = message.kind == "error" or (isinstance(body.get("result"), dict) and body["result"].get("isError") is True)
+            self.gatekeeper.record(*pending.call[:2], "tool_error" if failed else "ran")
+        elif pending.message.method == methods.TOOLS_LIST and self.settings.hide_denied and message.kind == "result":
+            body = await asyncio.to_thread(self._without_denied, body)
+        await self.to_client(body)
+
+    def _without_denied(self, body: dict[str, Any]) -> dict[str, Any]:
+        result = body.get("result")
+        tools = result.get("tools") if isinstance(result, dict) else None
+        if not isinstance(result, dict) or not isinstance(tools, list):
+            return body
+        kept = [t for t in tools if not (isinstance(t, dict) and isinstance(t.get("name"), str) and self.gatekeeper.hidden(t["name"]))]
+        return {**body, "result": {**result, "tools": kept}}
+
+    # --- ends ---------------------------------------------------------------------------------
+    async def server_gone(self, reason: str) -> None:
+        """Answer every open request with an error; forward nothing more."""
+        self.server_alive = False
+        for key in list(self.pending):
+            pending = self.pending[key]
+            if pending.deciding:
+                continue  # answered by _gated_call once decided (never forwarded)
+            self._settle(key)
+            if pending.call is not None:
+                self.gatekeeper.record(*pending.call[:2], "tool_error", reason)
+            await self.to_client(jsonrpc.error(pending.message.id, jsonrpc.INTERNAL_ERROR, f"CapFence: {reason}"))
+
+    def client_gone(self) -> None:
+        self.client_alive = False
+        for future in self.own.values():
+            if not future.done():
+                future.set_result({})  # unanswered: the held call stays pending
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Future[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("proxy task failed: %s", task.exception())
+
+    async def drain(self) -> None:
+        """Wait for the calls still being decided (each ends answered or recorded)."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)

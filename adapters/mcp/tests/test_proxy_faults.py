@@ -1,0 +1,193 @@
+"""Fail closed: what a hostile or broken client or server sends, and servers that hang or crash.
+
+Driven with raw lines (the SDK would never send most of this). Every test checks that
+nothing undecided reached the server (the note file is absent, no decision was recorded)
+and, where the protocol allows, that the proxy keeps serving afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from support import RawClient, decisions
+
+from conftest import demo_command, proxy_command
+
+WRITE = {"name": "w.txt", "text": "hello"}
+
+
+@pytest.fixture
+def raw(policy: Path, audit_log: Path, workdir: Path):
+    client = RawClient([*proxy_command(policy, audit_log, "--request-timeout", "2", "--max-message-bytes", "4096"), "--",
+                        *demo_command(workdir)])
+    client.initialize()
+    yield client
+    client.close()
+
+
+def still_serving(raw: RawClient, request_id: int = 999) -> None:
+    raw.request(request_id, "tools/call", {"name": "echo", "arguments": {"text": "still here"}})
+    assert raw.answer(request_id)["result"]["content"][0]["text"] == "still here"
+
+
+def test_malformed_json_is_answered_and_the_proxy_keeps_serving(raw: RawClient) -> None:
+    raw.send(b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {')
+    assert raw.answer(None)["error"]["code"] == -32700
+    still_serving(raw)
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        # two "arguments": the proxy and the server might read different ones
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":"ok"},'
+         b'"arguments":{"name":"w.txt","text":"forbidden"}}}', -32700),
+        # two "name"s inside arguments
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","name":"x","text":"a"}}}',
+         -32700),
+        # two methods
+        (b'{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call","params":{"name":"write_note","arguments":{}}}', -32700),
+        # NaN is not JSON
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":NaN}}}', -32700),
+        # a member JSON-RPC does not define
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":"a"}},"x":1}',
+         -32600),
+        # a request that is also a response
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","result":{},"params":{"name":"write_note","arguments":{}}}', -32600),
+        # not JSON-RPC 2.0
+        (b'{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"write_note",'
+         b'"arguments":{"name":"w.txt","text":"a"}}}', -32600),
+        # an id that is neither a string nor an integer
+        (b'{"jsonrpc":"2.0","id":1.5,"method":"tools/call","params":{"name":"write_note",'
+         b'"arguments":{"name":"w.txt","text":"a"}}}', -32600),
+        (b'{"jsonrpc":"2.0","id":true,"method":"tools/call","params":{"name":"write_note",'
+         b'"arguments":{"name":"w.txt","text":"a"}}}', -32600),
+        # positional params
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["write_note",{"name":"w.txt","text":"a"}]}', -32602),
+        # a batch
+        (b'[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note",'
+         b'"arguments":{"name":"w.txt","text":"a"}}}]', -32600),
+    ],
+)
+def test_ambiguous_or_invalid_messages_are_refused_not_forwarded(raw: RawClient, workdir: Path, audit_log: Path,
+                                                                  line: bytes, code: int) -> None:
+    raw.send(line)
+    unaddressable = b'"id":1.5' in line or b'"id":true' in line or line.startswith(b"[")
+    answer = raw.answer(None) if unaddressable else raw.answer(1)
+    assert answer["error"]["code"] == code, answer
+    still_serving(raw)
+    assert not (workdir / "w.txt").exists()
+    assert [r["tool"] for r in decisions(audit_log)] == ["demo/echo"], "only the echo was decided"
+
+
+@pytest.mark.parametrize("method", ["tools/call ", "Tools/Call", "tools/execute", "tools/call/", "rpc.tools/call"])
+def test_a_tools_call_under_another_name_never_reaches_the_server(raw: RawClient, workdir: Path, method: str) -> None:
+    raw.request(1, method, {"name": "write_note", "arguments": WRITE})
+    assert raw.answer(1)["error"]["code"] == -32601
+    still_serving(raw)
+    assert not (workdir / "w.txt").exists()
+
+
+def test_invalid_tools_call_params_are_refused(raw: RawClient, workdir: Path, audit_log: Path) -> None:
+    raw.request(1, "tools/call", {"name": "write_note", "arguments": ["w.txt", "hello"]})
+    raw.request(2, "tools/call", {"arguments": WRITE})
+    assert raw.answer(1)["error"]["code"] == -32602 and raw.answer(2)["error"]["code"] == -32602
+    assert not (workdir / "w.txt").exists() and decisions(audit_log) == []
+
+
+def test_an_id_in_use_is_refused(raw: RawClient) -> None:
+    raw.request(7, "tools/call", {"name": "sleep_forever", "arguments": {}})
+    raw.request(7, "tools/call", {"name": "echo", "arguments": {"text": "second"}})
+    assert "already in use" in raw.answer(7)["error"]["message"]
+    assert raw.answer(7)["error"]["code"] == -32001, "the first call still times out on its own"
+    raw.request("7", "tools/call", {"name": "echo", "arguments": {"text": "a string id is another id"}})
+    assert raw.answer("7")["result"]["content"][0]["text"] == "a string id is another id"
+
+
+def test_an_oversized_message_is_refused_and_the_proxy_keeps_serving(raw: RawClient, workdir: Path) -> None:
+    raw.request(1, "tools/call", {"name": "write_note", "arguments": {"name": "w.txt", "text": "x" * 10_000}})
+    assert "larger than 4096 bytes" in raw.answer(None)["error"]["message"]
+    still_serving(raw)
+    assert not (workdir / "w.txt").exists()
+
+
+def test_a_hung_server_call_times_out_and_is_cancelled(raw: RawClient, audit_log: Path) -> None:
+    raw.request(1, "tools/call", {"name": "sleep_forever", "arguments": {}})
+    answer = raw.answer(1)
+    assert answer["error"]["code"] == -32001 and "did not answer tools/call within 2 s" in answer["error"]["message"]
+    still_serving(raw)
+    from capfence.testing import audit_rows
+
+    assert [r["outcome"] for r in audit_rows(audit_log, "outcome")][:1] == ["tool_error"]
+
+
+def test_a_crashing_server_answers_open_requests_and_stops_the_proxy(raw: RawClient, policy: Path, audit_log: Path, workdir: Path,
+                                                                     tmp_path: Path) -> None:
+    crashing = tmp_path / "p.yaml"
+    crashing.write_text("allow:\n  - capability: 'mcp.*'\n")
+    client = RawClient([*proxy_command(crashing, audit_log), "--", *demo_command(workdir)])
+    client.initialize()
+    client.request(1, "tools/call", {"name": "sleep_forever", "arguments": {}})
+    client.request(2, "tools/call", {"name": "crash", "arguments": {}})
+    answers = [client.answer(1), client.answer(2)]
+    assert all("the MCP server exited (status 3)" in a["error"]["message"] for a in answers)
+    assert client.close() == 1
+    assert client.stderr.decode().strip().splitlines()[-1] == "capfence: error: the MCP server exited (status 3)"
+
+
+def test_an_unwritable_audit_log_denies(policy: Path, tmp_path: Path, workdir: Path) -> None:
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file, so nothing can be created under it")
+    client = RawClient([*proxy_command(policy, blocked / "audit.db"), "--", *demo_command(workdir)])
+    client.initialize()
+    client.request(1, "tools/call", {"name": "write_note", "arguments": WRITE})
+    result = client.answer(1)["result"]
+    client.close()
+    assert result["isError"] is True and "internal_error" in result["content"][0]["text"]
+    assert not (workdir / "w.txt").exists()
+
+
+BROKEN_SERVER = r'''
+import json, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("method") == "initialize":
+        result = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "broken", "version": "0"}}
+        print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}), flush=True)
+    elif message.get("method") == "tools/call" and message["params"]["name"] == "garbage":
+        print('{"jsonrpc": "2.0", "id": %s, "result": {' % json.dumps(message["id"]), flush=True)
+    elif message.get("method") == "tools/call" and message["params"]["name"] == "duplicate":
+        print('{"jsonrpc":"2.0","id":%s,"result":{"content":[],"isError":false},"result":{}}' % json.dumps(message["id"]), flush=True)
+    elif message.get("method") == "tools/call":
+        print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": {"content": [{"type": "text", "text": "ok"}]}}), flush=True)
+'''
+
+
+def test_malformed_server_output_is_an_error_for_its_request_and_the_proxy_keeps_serving(tmp_path: Path, audit_log: Path) -> None:
+    server = tmp_path / "broken_server.py"
+    server.write_text(BROKEN_SERVER)
+    policy = tmp_path / "p.yaml"
+    policy.write_text("allow:\n  - capability: 'mcp.*'\n")
+    client = RawClient([*proxy_command(policy, audit_log, "--request-timeout", "2"), "--", sys.executable, str(server)])
+    client.initialize()
+    client.request(1, "tools/call", {"name": "garbage", "arguments": {}})
+    client.request(2, "tools/call", {"name": "duplicate", "arguments": {}})
+    client.request(3, "tools/call", {"name": "fine", "arguments": {}})
+    first, second, third = client.answer(1), client.answer(2), client.answer(3)
+    client.close()
+    assert first["error"]["code"] in (-32603, -32001), first  # unreadable: no id to match, so it times out
+    assert "malformed" in second["error"]["message"]
+    assert third["result"]["content"][0]["text"] == "ok"
+
+
+def test_a_client_that_disconnects_mid_call_stops_the_proxy_and_the_server(policy: Path, audit_log: Path, workdir: Path) -> None:
+    client = RawClient([*proxy_command(policy, audit_log), "--", *demo_command(workdir)])
+    client.initialize()
+    client.request(1, "tools/call", {"name": "sleep_forever", "arguments": {}})
+    client.request(2, "tools/call", {"name": "write_note", "arguments": WRITE})
+    assert client.answer(2)["result"]["isError"] is False
+    assert client.close() == 0, client.stderr.decode()
+    assert json.loads(json.dumps([r["tool"] for r in decisions(audit_log)])) == ["demo/sleep_forever", "demo/write_note"]

@@ -1,0 +1,67 @@
+"""HTTP mode: the SDK's streamable-HTTP client -> the proxy (--listen) -> an SDK server over streamable HTTP."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from support import WAIT, decisions, text_of
+
+from conftest import DEMO_SERVER, proxy_command
+
+pytestmark = pytest.mark.anyio
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the process exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)  # polling a condition (the port accepting), bounded by WAIT
+    raise AssertionError(f"nothing listens on {port}")
+
+
+@pytest.fixture
+def http_proxy(policy: Path, audit_log: Path, workdir: Path) -> Iterator[str]:
+    server_port, proxy_port = free_port(), free_port()
+    server = subprocess.Popen([sys.executable, str(DEMO_SERVER), "http", str(server_port), "--workdir", str(workdir)])
+    proxy = subprocess.Popen([*proxy_command(policy, audit_log), "--listen", f"127.0.0.1:{proxy_port}",
+                              "--upstream", f"http://127.0.0.1:{server_port}/mcp"])
+    try:
+        wait_listening(server_port, server)
+        wait_listening(proxy_port, proxy)
+        yield f"http://127.0.0.1:{proxy_port}/mcp"
+    finally:
+        for process in (proxy, server):
+            process.terminate()
+            process.wait(WAIT)
+
+
+async def test_calls_over_streamable_http_are_decided(http_proxy: str, workdir: Path, audit_log: Path) -> None:
+    async with streamable_http_client(http_proxy) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        names = {t.name for t in (await session.list_tools()).tools}
+        denied = await session.call_tool("write_note", {"name": "d.txt", "text": "forbidden"})
+        allowed = await session.call_tool("write_note", {"name": "a.txt", "text": "fine"})
+        readme = await session.read_resource("note://readme")
+    assert "write_note" in names
+    assert denied.is_error and "no-forbidden" in text_of(denied) and not (workdir / "d.txt").exists()
+    assert not allowed.is_error and (workdir / "a.txt").read_text() == "fine"
+    assert readme.contents[0].text == "the readme"  # type: ignore[union-attr]
+    assert [r["decision"] for r in decisions(audit_log)] == ["deny", "warn"]
