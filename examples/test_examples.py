@@ -46,7 +46,7 @@ def test_main_demo(tmp_path: Path) -> None:
     out = run_example(EXAMPLES / "langchain_rollout" / "demo.py", tmp_path, "--workdir", str(tmp_path / "capfence-demo"))
     assert time.perf_counter() - started < 60, "the main demo must finish in under a minute"
     steps = sections(out)
-    assert list(steps) == ["", "1. OBSERVE", "2. TUNE", "3. SIMULATE", "4. ENFORCE", "DONE"]
+    assert list(steps) == ["", "1. OBSERVE", "2. TUNE", "3. SIMULATE", "4. ENFORCE", "5. THE SHELL PACK", "DONE"]
     work = tmp_path / "capfence-demo"
 
     # 1. Observe: everything runs but rm -rf; the model reads why and reports it.
@@ -57,24 +57,25 @@ def test_main_demo(tmp_path: Path) -> None:
         "run_shell(command='rm -rf build/')": "BLOCKED",
         "run_shell(command='make release VERSION=2.4.1')": "ran",
         "run_shell(command='curl -fsS https://staging.example.com/healthz')": "ran",
+        "run_shell(command='./scripts/smoke-test.sh staging')": "ran",
         "run_shell(command='systemctl restart deploy-app')": "ran",
         "run_shell(command='git tag staging-2.4.1')": "ran",
     }
     assert 'the model is told: CapFence deny: deny rule: capability "shell.execute", contains "rm -rf" [rule deny[0]]' in observe
-    assert "6 of 7 steps done. I was not allowed to:\n      - rm -rf build/: denied by rule deny[0]\n" in observe
-    assert "shell.log (what really ran): 5 command(s)" in observe
+    assert "7 of 8 steps done. I was not allowed to:\n      - rm -rf build/: denied by rule deny[0]\n" in observe
+    assert "shell.log (what really ran): 6 command(s)" in observe
 
     # 2. Tune: the log shows the warned calls (and the one deny, and the allowed read).
     tune = steps["2. TUNE"].split("$ capfence logs --audit-log audit.db\n")[1]
-    assert len(re.findall(r"\bWARN\b", tune)) == 5 and len(re.findall(r"\bDENY\b", tune)) == 1
+    assert len(re.findall(r"\bWARN\b", tune)) == 6 and len(re.findall(r"\bDENY\b", tune)) == 1
     assert re.search(r"deploy-assistant\s+read_file\s+filesystem\.read\s+allow", tune)
-    assert "7 decision(s)" in tune
+    assert "8 decision(s)" in tune
 
     # 3. Simulate: export, then replay under the production policy.
     simulate = steps["3. SIMULATE"]
-    assert "$ capfence export --audit-log audit.db -o audit.jsonl\nExported 7 decision(s)" in simulate
+    assert "$ capfence export --audit-log audit.db -o audit.jsonl\nExported 8 decision(s)" in simulate
     assert "$ capfence replay audit.jsonl --policy policies/shell_production.yaml" in simulate
-    for transition in ("warn → allow: 3\n", "warn → deny: 1\n", "warn → require_approval: 1\n", "deny → deny: 1  (unchanged)"):
+    for transition in ("warn → allow: 4\n", "warn → deny: 1\n", "warn → require_approval: 1\n", "deny → deny: 1  (unchanged)"):
         assert transition in simulate
     assert '{"command":"curl -fsS https://staging.example.com/healthz"}' in simulate
 
@@ -88,17 +89,35 @@ def test_main_demo(tmp_path: Path) -> None:
     assert "the model is told: CapFence deny: " in enforce and "[rule deny[1]]" in enforce
     held = r"the model is told: CapFence require_approval: .*\[rule require_approval\[0\]\] \[approval request apr_\w+\]"
     assert re.search(held, enforce)
-    assert "4 of 7 steps done." in enforce
+    assert "5 of 8 steps done." in enforce
     reported = r"- systemctl restart deploy-app: needs a human's approval first \(rule require_approval\[0\], approval request apr_\w+\)"
     assert re.search(reported, enforce)
-    assert "shell.log (what really ran): 3 command(s): git pull --ff-only; make release VERSION=2.4.1; git tag staging-2.4.1" in enforce
+    assert "shell.log (what really ran): 4 command(s): git pull --ff-only; make release VERSION=2.4.1; ./scripts/smoke-test.sh staging; " \
+           "git tag staging-2.4.1" in enforce
 
-    assert "audit.db: OK: " in steps["DONE"]
+    # 5. The shell pack: observe flags what it would hold, suggest drafts one narrow rule, enforcing with it allows the smoke
+    # test and still holds systemctl (its own rule) and denies rm -rf.
+    pack = steps["5. THE SHELL PACK"]
+    pack_observe, pack_enforce = pack.split("task for ")[1:3]
+    assert calls(pack_observe) == calls(observe)
+    assert re.search(r"WARN\s+shell-observe-not-known-safe\s+ran\s+would hold: not known to be safe: unknown pro", pack)
+    assert re.search(r"WARN\s+shell-observe-systemctl-change\s+ran\s+would hold: systemctl", pack)
+    assert 'command: {program: "smoke-test.sh", argv: ["staging"]}' in pack
+    assert "1 x held by rule shell-observe-systemctl-change, which an allow rule cannot lift" in pack
+    assert calls(pack_enforce) == {**calls(observe), "run_shell(command='systemctl restart deploy-app')": "BLOCKED"}
+    assert "[rule shell-rm-recursive-force]" in pack_enforce and "[rule shell-systemctl-change]" in pack_enforce
+    assert "6 of 8 steps done." in pack_enforce
+
+    assert "audit.db: OK: " in steps["DONE"] and "pack-audit.db: OK: " in steps["DONE"]
     # Real side effects: the tool body ran for exactly the allowed and warned calls, never for a blocked one.
+    observed = ["git pull --ff-only", "make release VERSION=2.4.1", "curl -fsS https://staging.example.com/healthz",
+                "./scripts/smoke-test.sh staging", "systemctl restart deploy-app", "git tag staging-2.4.1"]
     assert (work / "shell.log").read_text().splitlines() == [
+        *observed,
+        "git pull --ff-only", "make release VERSION=2.4.1", "./scripts/smoke-test.sh staging", "git tag staging-2.4.1",
+        *observed,
         "git pull --ff-only", "make release VERSION=2.4.1", "curl -fsS https://staging.example.com/healthz",
-        "systemctl restart deploy-app", "git tag staging-2.4.1",
-        "git pull --ff-only", "make release VERSION=2.4.1", "git tag staging-2.4.1",
+        "./scripts/smoke-test.sh staging", "git tag staging-2.4.1",
     ]
     assert (work / "audit.db").exists() and (work / "audit.jsonl").exists()
 

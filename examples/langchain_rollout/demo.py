@@ -18,6 +18,10 @@ so every ``capfence`` command it prints can be typed there as shown.
    ``policies/shell_production.yaml`` would decide differently.
 4. Enforce: the same agent under the production policy; blocked calls come
    back to the model as error results, and the agent finishes its task.
+5. The shell pack: the same loop with the hardened pack (``packs/shell.yaml``),
+   which allows only what its catalogue knows safe: observe under
+   ``policies/shell_pack_observe.yaml``, let ``capfence suggest --held`` draft
+   narrow allow rules for what it would hold, enforce the pack with them.
 """
 
 from __future__ import annotations
@@ -39,6 +43,15 @@ from capfence import ActionRuntime
 ROOT = Path(__file__).resolve().parents[2]
 ROLLOUT = "policies/shell_rollout.yaml"
 PRODUCTION = "policies/shell_production.yaml"
+PACK_OBSERVE = "policies/shell_pack_observe.yaml"
+PACK_ALLOW = "policies/shell_pack_allow.yaml"
+PACK_ENFORCE = "policies/shell_pack.yaml"
+PACK_ENFORCE_TEXT = """\
+# the hardened shell pack, the allow rules accepted from `capfence suggest --held`, and file reads
+extends: shell_pack_allow.yaml
+allow:
+  - capability: filesystem.read
+"""
 
 
 def heading(step: str, title: str) -> None:
@@ -63,12 +76,12 @@ def show_conversation(messages: Sequence[BaseMessage]) -> None:
             print("\n".join(f"    {line}" for line in str(message.content).splitlines()))
 
 
-def agent_run(workdir: Path, policy: str) -> None:
+def agent_run(workdir: Path, policy: str, audit_log: str = "audit.db") -> None:
     """The assistant does its task under ``policy``; prints its calls and what really ran."""
     log = workdir / "shell.log"
     before = len(log.read_text().splitlines()) if log.exists() else 0
     print(f"\n  task for {AGENT_ID!r}: {TASK}\n")
-    with ActionRuntime.from_policy(workdir / policy, audit_log=workdir / "audit.db") as runtime:
+    with ActionRuntime.from_policy(workdir / policy, audit_log=workdir / audit_log) as runtime:
         show_conversation(run_task(runtime, workdir))
     ran = log.read_text().splitlines()[before:] if log.exists() else []
     print(f"\n  shell.log (what really ran): {len(ran)} command(s): {'; '.join(ran)}")
@@ -120,13 +133,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("  Blocked calls come back to the model as error results it can read; the agent carries on and reports.")
     agent_run(workdir, PRODUCTION)
 
-    heading("DONE", "the audit log holds both runs, hash-chained")
+    shell_pack(workdir)
+
+    heading("DONE", "the audit logs hold every run, hash-chained")
     capfence(workdir, "verify", "--audit-log", "audit.db")
+    capfence(workdir, "verify", "--audit-log", "pack-audit.db")
     print(f"\nFinished in {time.perf_counter() - started:.1f}s. Look around in {workdir}:")
     print("  audit.db (the audit log), audit.jsonl (its export), shell.log (what ran), policies/ (edit them and replay again).")
     cli = command_for_user(workdir)
     print(f"  For example:  cd {os.path.relpath(workdir)} && {cli} logs --audit-log audit.db --summary")
     print(f"                {cli} replay audit.jsonl --policy policies/shell_production.yaml --format json")
+
+
+def shell_pack(workdir: Path) -> None:
+    """Step 5: observe -> suggest -> enforce with the hardened shell pack, in its own audit log (``pack-audit.db``)."""
+    heading("5. THE SHELL PACK", "observe -> suggest -> enforce with policies/packs/shell.yaml")
+    print("  The hardened pack denies what is known catastrophic, allows what its catalogue knows safe and holds the rest")
+    print(f"  for a human. Observe first, under {PACK_OBSERVE}: what it would hold runs, flagged 'would hold: <why>'.")
+    agent_run(workdir, PACK_OBSERVE, "pack-audit.db")
+    print("\n  What the pack would have held (these ran, flagged):")
+    capfence(workdir, "logs", "--audit-log", "pack-audit.db", "--decision", "warn")
+    print("\n  Draft narrow allow rules for the holds the agent really hit (program and exact arguments, never a blanket allow):")
+    capfence(workdir, "suggest", "--held", "--audit-log", "pack-audit.db", "--policy", PACK_OBSERVE, "-o", PACK_ALLOW)
+    print("\n".join(f"    {line}" for line in (workdir / PACK_ALLOW).read_text().splitlines()))
+    (workdir / PACK_ENFORCE).write_text(PACK_ENFORCE_TEXT)
+    print(f"\n  Accept them: {PACK_ENFORCE} extends {PACK_ALLOW}. Enforce it: the smoke test is allowed now, systemctl is")
+    print("  held for a human (an allow rule cannot lift the pack's own approval rules), rm -rf is denied.")
+    agent_run(workdir, PACK_ENFORCE, "pack-audit.db")
 
 
 def command_for_user(workdir: Path) -> str:

@@ -41,8 +41,9 @@ RUNBOOK = """\
 2. rm -rf build/            (clear old build artifacts)
 3. make release VERSION=<version>
 4. curl -fsS https://staging.example.com/healthz
-5. systemctl restart deploy-app
-6. git tag staging-<version>
+5. ./scripts/smoke-test.sh staging
+6. systemctl restart deploy-app
+7. git tag staging-<version>
 """
 
 PLAN: list[tuple[str, dict[str, str]]] = [
@@ -51,6 +52,7 @@ PLAN: list[tuple[str, dict[str, str]]] = [
     ("run_shell", {"command": "rm -rf build/"}),
     ("run_shell", {"command": "make release VERSION=2.4.1"}),
     ("run_shell", {"command": "curl -fsS https://staging.example.com/healthz"}),
+    ("run_shell", {"command": "./scripts/smoke-test.sh staging"}),
     ("run_shell", {"command": "systemctl restart deploy-app"}),
     ("run_shell", {"command": "git tag staging-2.4.1"}),
 ]
