@@ -64,7 +64,7 @@ def program_name(text: str) -> str:
 
 
 _NAMES = (WRAPPERS, LAUNCHER_ACTIONS, INTERPRETERS, SOURCE_COMMANDS, _CODE_RUNNERS, RUNNERS, OPTION_SPECS, DOWNLOADERS, APPLET_HOSTS,
-          COMMAND_LINES)
+          COMMAND_LINES, ASSIGNERS)
 _KNOWN = frozenset(name for table in _NAMES for name in table) | {"tee"}
 _FOLDED = {name.casefold(): name for name in sorted(_KNOWN)}
 
@@ -95,7 +95,7 @@ def ordinary(name: str) -> bool:
     """
     name = canonical(name)
     return not (name in WRAPPERS or name in LAUNCHER_ACTIONS or family(name) in INTERPRETERS or name in SOURCE_COMMANDS
-                or name in _CODE_RUNNERS or name in RUNNERS or name in COMMAND_LINES)
+                or name in _CODE_RUNNERS or name in RUNNERS or name in COMMAND_LINES or name in ASSIGNERS)
 
 
 def launches_nothing(name: str, args: Iterable[str]) -> bool:

@@ -65,7 +65,7 @@ def outside(text: str) -> bool:
         path = norm_path(text)
         return not any(path == root or path.startswith(root + "/") for root in _SAFE_ROOTS)
     parts = text.split("/")
-    return ".git" in parts and "hooks" in parts  # a git hook runs later
+    return ".git" in parts and ("hooks" in parts or parts[-1] == "config")  # a git hook, or configuration that runs commands
 
 
 def _written(args: Sequence[Arg], need_static: bool, verb: str = "writes") -> str | None:
@@ -720,8 +720,12 @@ def _min_operands(count: int, what: str) -> Callable[[Invocation], str | None]:
     return check
 
 
+def _fc(inv: Invocation) -> str | None:
+    return None if "-l" in inv.options.flags else "runs commands from the history, through an editor (fc)"
+
+
 _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
-    "sqlite3": _sqlite, "gdb": _debugger, "lldb": _debugger, "make": _make, "gmake": _make, "go": _go, "git": _git,
+    "sqlite3": _sqlite, "fc": _fc, "gdb": _debugger, "lldb": _debugger, "make": _make, "gmake": _make, "go": _go, "git": _git,
     "ifconfig": _min_operands(2, "changes network configuration"), "iwconfig": _min_operands(2, "changes network configuration"),
     **dict.fromkeys(("gzip", "gunzip", "bzip2", "bunzip2", "xz", "unxz", "zstd", "unzstd", "lz4", "brotli", "compress", "uncompress"),
                     _compressor),

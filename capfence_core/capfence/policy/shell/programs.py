@@ -230,6 +230,9 @@ INTERPRETERS: dict[str, Interpreter] = {
     "nodejs": Interpreter(False, OptionSpec("rC", _set("--require", "--import", "--loader")), code=_set("-e", "--eval", "-p", "--print")),
     "php": Interpreter(False, OptionSpec("rfdczBREF"), code=_set("-r", "-B", "-R", "-E"), script=_set("-f", "-F")),
     "lua": Interpreter(False, OptionSpec("el"), code=_set("-e")),
+    **{name: Interpreter(False, OptionSpec("rC", _set("--require", "--import", "--loader", "--tsconfig")),
+                         code=_set("-e", "--eval", "-p", "--print")) for name in ("tsx", "ts-node")},
+    "ipython": Interpreter(False, OptionSpec("", _set("--profile", "--ipython-dir", "--config")), code=_set("-c"), final=_set("-m")),
     "luajit": Interpreter(False, OptionSpec("elbjO"), code=_set("-e")),
     **{name: Interpreter(False, OptionSpec("Fvfe", _set("--field-separator", "--assign", "--file", "--source")),
                          code=_set("-e", "--source"), script=_set("-f", "--file"), operand_is_code=True)
