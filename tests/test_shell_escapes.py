@@ -78,7 +78,8 @@ ESCAPES = [
     "PATH=/tmp/evil:$PATH ls", "PYTHONPATH=/tmp python -m pytest", "NODE_OPTIONS='--require /tmp/x.js' npm test",
     "GIT_CONFIG_GLOBAL=/tmp/x git log", "GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.pager GIT_CONFIG_VALUE_0=id git log",
     "npm_config_script_shell=/tmp/x npm test", "MAKEFLAGS=--eval=x make", "TAR_OPTIONS=--to-command=sh tar xf a.tar",
-    "CC='nc x 1' make", "GIT_PAGER=\"$X\" git log", "export LD_PRELOAD=/tmp/x.so", "export PAGER='rm -rf ~'", "LD_PRELOAD=/tmp/x.so", "PROMPT_COMMAND='id'",
+    "CC='nc x 1' make", "GIT_PAGER=\"$X\" git log", "export LD_PRELOAD=/tmp/x.so", "export PAGER='rm -rf ~'",
+    "LD_PRELOAD=/tmp/x.so", "PROMPT_COMMAND='id'",
     "printf -v PAGER 'id'", "read EDITOR", "declare -x BASH_ENV=/tmp/x", "HOME=/tmp/x git log", "DYLD_INSERT_LIBRARIES=/tmp/x ls",
     # a build or git configuration written by hand
     "echo '[core] pager = id' >> .git/config", "cp /tmp/hook .git/hooks/pre-commit",

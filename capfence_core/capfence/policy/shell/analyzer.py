@@ -41,6 +41,7 @@ from capfence.policy.shell.ast import (
     Word,
 )
 from capfence.policy.shell.budget import Budget, TooComplex
+from capfence.policy.shell.catalogue import variable_reason
 from capfence.policy.shell.context import Site, Stdin, Unknowable, norm_path
 from capfence.policy.shell.embedded import embedded
 from capfence.policy.shell.expand import Env, Expander
@@ -49,7 +50,6 @@ from capfence.policy.shell.lexer import ParseError
 from capfence.policy.shell.model import MAX_INVOCATIONS, Analysis, Arg, Invocation, Kind, Redir
 from capfence.policy.shell.parser import parse
 from capfence.policy.shell.plain import Chain, Stages, plain_args
-from capfence.policy.shell.catalogue import variable_reason
 from capfence.policy.shell.programs import CODE_VARIABLES, DOWNLOADERS
 from capfence.policy.shell.sketch import Sketch, sketch_text
 

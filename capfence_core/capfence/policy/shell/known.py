@@ -23,10 +23,10 @@ from functools import lru_cache
 
 from capfence.policy.shell.catalogue import (
     CATALOGUE,
+    GIT_RISKY_KEY,
     KNOWN_WRAPPERS,
     PRIVILEGED_WRAPPERS,
     SAFE_INTERPRETER_OPTIONS,
-    GIT_RISKY_KEY,
     SAFE_PYTHON_MODULES,
     Entry,
     variable_reason,
@@ -301,10 +301,16 @@ def _options(inv: Invocation, name: str, entry: Entry, words: Sequence[Arg], ope
     option = _held_option(inv, entry, words, operands) if entry.hold else None
     if option is not None:
         return f"{entry.hold[option]} ({name} {option})"
-    if entry.held_subs and operands and operands[0].static and operands[0].text in entry.held_subs:
-        return f"{entry.held_subs[operands[0].text]}"
-    if entry.held_subs and operands and not operands[0].static:
-        return f"the {name} subcommand is known only at run time"
+    if entry.held_subs and operands:
+        if not operands[0].static:
+            return f"the {name} subcommand is known only at run time"
+        if operands[0].text in entry.held_subs:
+            return f"{entry.held_subs[operands[0].text]}"
+    return _option_files(name, entry, words) or (_operand_files(name, operands) if entry.runs_operands else None)
+
+
+def _option_files(name: str, entry: Entry, words: Sequence[Arg]) -> str | None:
+    """Files its options write outside the working tree, code they run from outside it, values that make it run something."""
     for option, value in option_values(words, entry.outputs, entry.long_words) if entry.outputs else ():
         if value.static and value.text.startswith(("|", "!")):
             return f"pipes its output into a command given in an option ({name} {option})"
@@ -319,12 +325,15 @@ def _options(inv: Invocation, name: str, entry: Entry, words: Sequence[Arg], ope
         pattern, why = entry.risky_values[option]
         if not value.static or re.search(pattern, value.text, re.IGNORECASE):
             return f"{why} ({name} {option} {value.text})"
-    if entry.runs_operands:
-        for operand in operands:
-            if not operand.static:
-                return f"runs code from a path known only at run time ({name})"
-            if not in_tree(operand.text):
-                return f"runs code from {operand.text}, outside the working tree ({name})"
+    return None
+
+
+def _operand_files(name: str, operands: Sequence[Arg]) -> str | None:
+    for operand in operands:
+        if not operand.static:
+            return f"runs code from a path known only at run time ({name})"
+        if not in_tree(operand.text):
+            return f"runs code from {operand.text}, outside the working tree ({name})"
     return None
 
 
@@ -608,8 +617,8 @@ def _sqlite(inv: Invocation) -> str | None:
     for arg in [*texts, *operands[1:]]:
         if not arg.static:
             return "runs SQL built at run time (sqlite3)"
-        for line in re.split(r"[\n;]", arg.text):
-            line = line.strip()
+        for piece in re.split(r"[\n;]", arg.text):
+            line = piece.strip()
             if line.startswith(".") and not _SQLITE_SAFE_DOT.match(line):
                 return f"runs a dot-command that can run shell commands or write files (sqlite3 {line.split()[0]})"
         if _SQLITE_RISK.search(arg.text):
@@ -682,6 +691,10 @@ def _git(inv: Invocation) -> str | None:
     for option, value in option_values(_option_words(words), ("-f", "--file")):
         if not value.static or outside(value.text):
             return f"writes git configuration to {value.text}, outside the working tree (git config {option})"
+    return _git_config(words)
+
+
+def _git_config(words: Sequence[Arg]) -> str | None:
     rest: list[Arg] = []
     skip = False
     for word in words:
@@ -702,13 +715,13 @@ def _git(inv: Invocation) -> str | None:
         if "--rename-section" in flags:
             return "renames a configuration section (git config --rename-section)"
         return None
-    key, value = rest[0], rest[1] if len(rest) > 1 else None
+    key = rest[0]
+    value = rest[1] if len(rest) > 1 else None
     if not key.static:
         return "sets a git configuration key known only at run time (git config)"
     if key.text.lower().startswith("alias."):
-        if value is not None and (not value.static or value.text.lstrip().startswith("!")):
-            return f"defines a git alias that runs a shell command (git config {key.text})"
-        return None
+        shell = value is not None and (not value.static or value.text.lstrip().startswith("!"))
+        return f"defines a git alias that runs a shell command (git config {key.text})" if shell else None
     if re.search(GIT_RISKY_KEY, key.text, re.IGNORECASE):
         return f"sets git configuration that can run commands (git config {key.text})"
     return None
