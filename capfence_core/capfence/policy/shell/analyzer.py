@@ -41,6 +41,7 @@ from capfence.policy.shell.ast import (
     Word,
 )
 from capfence.policy.shell.budget import Budget, TooComplex
+from capfence.policy.shell.catalogue import variable_reason
 from capfence.policy.shell.context import Site, Stdin, Unknowable, norm_path
 from capfence.policy.shell.embedded import embedded
 from capfence.policy.shell.expand import Env, Expander
@@ -49,7 +50,7 @@ from capfence.policy.shell.lexer import ParseError
 from capfence.policy.shell.model import MAX_INVOCATIONS, Analysis, Arg, Invocation, Kind, Redir
 from capfence.policy.shell.parser import parse
 from capfence.policy.shell.plain import Chain, Stages, plain_args
-from capfence.policy.shell.programs import DOWNLOADERS
+from capfence.policy.shell.programs import CODE_VARIABLES, DOWNLOADERS
 from capfence.policy.shell.sketch import Sketch, sketch_text
 
 MAX_CODE_DEPTH = 12
@@ -206,11 +207,18 @@ class Analyzer:
                 known = value is not None and value.static and assign.array is None and not site.uncertain
                 env.assign(assign.name, value.text if known and value is not None else None)
         full = Site(site.via, site.redirects + redirects, stdin or site.stdin, site.uncertain)
+        settings = tuple(invoke.setting(a.name, v) for a, v in zip(node.assigns, values, strict=True) if v is not None)
         if not args:
-            if redirects:
-                self.emit(Invocation("", (), full.redirects, full.via))
+            notable = tuple(w for w in settings if _notable(w.text.partition("=")[0]))
+            if redirects or notable:
+                self.emit(Invocation("", (), full.redirects, full.via, env=notable))
+            invoke.settings_code(self, notable, full)
             return
+        start = len(self.found)
         invoke.dispatch(self, args, full)
+        if settings:
+            self.found[start] = self.found[start]._replace(env=settings + self.found[start].env)
+            invoke.settings_code(self, settings, full)
         self.track_env(args, env, site.uncertain)
 
     def track_env(self, args: Sequence[Arg], env: Env, uncertain: bool) -> None:
@@ -351,6 +359,11 @@ class Analyzer:
         if invocation.program in DOWNLOADERS:
             for path in invoke.downloaded_files(invocation):
                 self.written[norm_path(path)] = frozenset({invocation.program})
+
+
+def _notable(name: str) -> bool:
+    """A variable whose value changes what programs run later do (``PAGER``, ``LD_PRELOAD``), even set without a command."""
+    return name in CODE_VARIABLES or variable_reason(name) is not None
 
 
 def analyze_script(text: str, sketch: Sketch | None = None, budget: Budget | None = None) -> Analysis:

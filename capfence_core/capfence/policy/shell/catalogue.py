@@ -50,6 +50,20 @@ class Entry:
     contained: Mapping[str, str] = field(default_factory=dict)
     hold_operands: Mapping[str, str] = field(default_factory=dict)
     moves: bool = False
+    outputs: frozenset[str] = frozenset()
+    """Options whose value is a file it writes (``sort -o FILE``): held outside the working tree, or when the value is a
+    command (``strace -o '|cmd'``)."""
+    code_files: frozenset[str] = frozenset()
+    """Options whose value is a file or directory of code or commands it runs (``make -f FILE``, ``make -C DIR``): held
+    unless in the working tree (the project's own code, like its ``Makefile``)."""
+    risky_values: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Options held when their value matches a pattern (searched, ignoring case), with why (``git -c core.pager=...``)."""
+    held_subs: Mapping[str, str] = field(default_factory=dict)
+    """First operands that make a use risky, with why (``mix cmd``), for a program that takes any other."""
+    runs_operands: bool = False
+    """Operands are code files or directories it runs (``pytest tests/``): held unless in the working tree."""
+    long_words: bool = False
+    """Options are whole words with one dash (``gcc -fplugin=x``, ``go build -toolexec x``): their letters are not options."""
 
 
 READ = Entry()
@@ -60,8 +74,27 @@ def _reads(*names: str) -> dict[str, Entry]:
     return dict.fromkeys(names, READ)
 
 
-def _subs(entries: Mapping[str, Entry | str], other: str = "", *, bare: bool = True, hold: Mapping[str, str] | None = None) -> Entry:
-    return Entry(subs=MappingProxyType(dict(entries)), other=other, bare=bare, hold=hold or {})
+def _subs(entries: Mapping[str, Entry | str], other: str = "", *, bare: bool = True, hold: Mapping[str, str] | None = None,
+          risky_values: Mapping[str, tuple[str, str]] | None = None, code_files: frozenset[str] = frozenset(),
+          outputs: frozenset[str] = frozenset(), long_words: bool = False) -> Entry:
+    return Entry(subs=MappingProxyType(dict(entries)), other=other, bare=bare, hold=hold or {}, risky_values=risky_values or {},
+                 code_files=code_files, outputs=outputs, long_words=long_words)
+
+
+_RUNS = "runs a command given in an option"
+_LOADS = "loads a library or plugin given in an option"
+_SCRIPT = "runs commands from a file given in an option"
+_EVAL = "evaluates code given in an option"
+_EDITOR = "runs editor commands given in an option (they can run shell commands)"
+_CONFIG = "reads a configuration that can run commands"
+
+
+def _held(why: str, *options: str) -> dict[str, str]:
+    return dict.fromkeys(options, why)
+
+
+def _files(*options: str) -> frozenset[str]:
+    return frozenset(options)
 
 
 INSTALLS = "installs packages system-wide"
@@ -137,9 +170,9 @@ _ARCHIVES = {
 }
 
 _DOCKER_READ = ("ps", "logs", "images", "image", "inspect", "version", "info", "stats", "top", "port", "history", "search", "diff",
-                "events", "build", "buildx", "pull", "tag", "login", "logout", "create", "cp", "save", "load", "commit",
+                "events", "build", "buildx", "pull", "tag", "login", "logout", "create", "save", "load", "commit",
                 "export", "import", "network", "context", "manifest", "scout", "init")
-_DOCKER = _subs({**dict.fromkeys(_DOCKER_READ, READ),
+_DOCKER = _subs({**dict.fromkeys(_DOCKER_READ, READ), "cp": Entry(writes="last"),
                  "compose": _subs({**_reads("ps", "logs", "config", "build", "pull", "images", "ls", "version", "top", "events", "port"),
                                    "up": _SERVICE, "down": _SERVICE, "start": _SERVICE, "stop": _SERVICE, "restart": _SERVICE,
                                    "run": "runs a container", "exec": "runs a command in a container", "rm": "removes containers"},
@@ -152,63 +185,115 @@ _DOCKER = _subs({**dict.fromkeys(_DOCKER_READ, READ),
                  **dict.fromkeys(("rm", "rmi"), Entry(static_operands=True)),
                  "start": _SERVICE, "stop": _SERVICE, "restart": _SERVICE, "kill": _SERVICE, "pause": _SERVICE, "unpause": _SERVICE,
                  "push": "publishes an image", "prune": "bulk deletion (prune)"},
-                "changes containers or the Docker daemon")
+                "changes containers or the Docker daemon",
+                hold={})
+_DOCKER = Entry(subs=_DOCKER.subs, other=_DOCKER.other, outputs=_files("-o", "--output"),
+                risky_values={"-o": (r"dest=(/|~)", "writes build output outside the working tree"),
+                              "--output": (r"dest=(/|~)", "writes build output outside the working tree")})
 
 _KUBE_READ = ("get", "describe", "logs", "explain", "version", "api-resources", "api-versions", "top", "diff", "cluster-info",
               "auth", "events", "wait", "completion", "kustomize", "plugin")
 _KUBE = _subs({**dict.fromkeys(_KUBE_READ, READ),
+               "kustomize": Entry(hold=_held("runs plugins or helm while building", "--enable-alpha-plugins", "--enable-exec",
+                                             "--enable-helm")),
                "config": _subs(_reads("view", "get-contexts", "current-context", "get-clusters", "get-users"), "changes kubeconfig"),
                "rollout": _subs(_reads("status", "history"), "changes a rollout")},
-              "changes the cluster or runs a command in it")
+              "changes the cluster or runs a command in it", hold={})
+_KUBE = Entry(subs=_KUBE.subs, other=_KUBE.other, code_files=_files("--kubeconfig"))
 
-_GIT_READ = ("status", "diff", "log", "show", "switch", "add", "commit", "fetch", "pull", "merge", "rebase", "tag", "init", "clone",
-             "rm", "mv", "blame", "grep", "describe", "rev-parse", "rev-list", "ls-files", "ls-tree", "ls-remote", "cat-file",
-             "show-ref", "for-each-ref", "shortlog", "reflog", "cherry-pick", "revert", "bisect", "worktree", "submodule", "help",
-             "version", "am", "apply", "format-patch", "notes", "whatchanged", "cherry", "range-diff", "name-rev", "merge-base",
-             "archive", "bundle", "count-objects", "fsck", "verify-commit", "sparse-checkout", "lfs", "annotate", "difftool",
-             "mergetool", "var", "check-ignore", "check-attr", "hash-object", "update-index", "symbolic-ref", "maintenance", "gc",
-             "sh-shortlog", "citool", "gui", "credential")
+_GIT_READ = ("status", "diff", "log", "show", "switch", "add", "commit", "fetch", "pull", "merge",
+             "rebase", "tag", "init", "clone", "rm", "mv", "blame", "grep", "describe", "rev-parse", "rev-list",
+             "ls-files", "ls-tree", "ls-remote", "cat-file", "show-ref", "for-each-ref", "shortlog", "reflog", "cherry-pick", "revert",
+             "worktree", "help", "version", "am", "apply", "format-patch", "notes",
+             "whatchanged",
+             "cherry", "range-diff", "name-rev", "merge-base", "bundle", "count-objects", "fsck", "verify-commit", "switch",
+             "sparse-checkout", "lfs", "annotate", "mergetool", "var", "check-ignore", "check-attr", "hash-object",
+             "update-index", "symbolic-ref", "gc", "sh-shortlog", "citool", "gui", "credential")
+GIT_RISKY_KEY = (r"^\s*(core\.(pager|editor|sshcommand|fsmonitor|hookspath|askpass|gitproxy|worktree|attributesfile|"
+                  r"excludesfile)|pager\.|sequence\.editor|diff\.(external|.*\.(textconv|command))|merge\..*\.driver|filter\.|"
+                  r"credential\.|alias\.|gpg\.|web\.browser|browser\.|(diff|merge)tool\.|man\.|include\.|includeif\.|"
+                  r"protocol\.|remote\..*\.(uploadpack|receivepack|vcs|proxy)|uploadpack\.|receive\.|submodule\..*\.update|"
+                  r"trailer\.|interactive\.difffilter|init\.templatedir|safe\.directory|ssh\.|http\..*proxy|"
+                  r"url\..*\.insteadof|sendemail\.|instaweb\.|guitool\.|status\.|maintenance\.|mailmap\.blob|gc\.|core\.sshcommand)")
+"""Git configuration keys that make git run a program, load code or configuration, or trust another repository."""
+_GIT_CONFIG = "sets git configuration that can run commands"
+_GIT_RUNS = {"--upload-pack": _RUNS, "--receive-pack": _RUNS, "--exec": _RUNS}
 _DISCARDS = "discards uncommitted changes"
 _REMOTE_DELETE = "deletes a remote branch"
 _GIT = _subs({**dict.fromkeys(_GIT_READ, READ),
+              **dict.fromkeys(("fetch", "pull", "ls-remote"), Entry(hold=_GIT_RUNS)),
+              "archive": Entry(hold=_GIT_RUNS, outputs=_files("-o", "--output")),
+              "clone": Entry(hold={**_GIT_RUNS, "-u": _RUNS, **_held("installs hooks from a template directory", "--template")},
+                             risky_values={"-c": (GIT_RISKY_KEY, _GIT_CONFIG), "--config": (GIT_RISKY_KEY, _GIT_CONFIG)}),
+              "init": Entry(hold=_held("installs hooks from a template directory", "--template")),
+              "rebase": Entry(hold=_held(_RUNS, "-x", "--exec")),
+              "grep": Entry(hold=_held("runs a pager given in an option", "-O", "--open-files-in-pager")),
+              "difftool": Entry(hold=_held(_RUNS, "-x", "--extcmd", "-t", "--tool")),
+              "apply": Entry(hold=_held("writes outside the working tree", "--unsafe-paths", "--directory")),
+              "format-patch": Entry(outputs=_files("-o", "--output-directory")),
+              **dict.fromkeys(("log", "diff", "show"), Entry(outputs=_files("--output"))),
+              "config": Entry(hold={"--global": "changes the user's git configuration",  # keys: capfence.policy.shell.known
+                                    "--system": "changes the system's git configuration"}),
+              "bisect": _subs(_reads("start", "bad", "good", "new", "old", "terms", "skip", "reset", "log", "replay", "visualize",
+                                     "view", "help"), "runs a command given as an argument (git bisect run)"),
+              "submodule": _subs(_reads("status", "init", "deinit", "update", "summary", "sync", "add", "set-branch", "set-url",
+                                        "absorbgitdirs"), "runs a command in each submodule (git submodule foreach)"),
+              "maintenance": _subs(_reads("run"), "schedules background jobs (git maintenance)"),
               "checkout": Entry(hold={"-f": _DISCARDS, "--force": _DISCARDS}, hold_operands=dict.fromkeys((".", ":/", "[*]"), _DISCARDS)),
               "restore": Entry(hold_operands=dict.fromkeys((".", ":/", "[*]"), _DISCARDS)),
-              "push": Entry(hold={"--delete": _REMOTE_DELETE, "-d": _REMOTE_DELETE, "--prune": "deletes remote branches",
+              "push": Entry(hold={**_GIT_RUNS, "--delete": _REMOTE_DELETE, "-d": _REMOTE_DELETE, "--prune": "deletes remote branches",
                                   "--mirror": "makes the remote a mirror (deleting what it lacks)"},
                             hold_operands={":?*": _REMOTE_DELETE}),
               "stash": _subs({**_reads("list", "show", "push", "save", "apply", "pop", "branch", "create", "store")},
                              "deletes stashed changes"),
               "branch": Entry(hold={"-D": "deletes a branch whatever its merge state"}),
-              "config": Entry(hold={"--global": "changes the user's git configuration",
-                                    "--system": "changes the system's git configuration"}),
               "remote": _subs(_reads("show", "get-url", "prune", "update"), "changes where the repository pushes and pulls"),
               "clean": Entry(hold={"-f": "deletes untracked files", "--force": "deletes untracked files"}),
               "reset": Entry(hold={"--hard": _DISCARDS, "--merge": _DISCARDS}),
               "filter-branch": "rewrites history", "filter-repo": "rewrites history", "prune": "deletes unreachable objects",
-              "update-ref": "rewrites a ref", "replace": "replaces objects"})
+              "update-ref": "rewrites a ref", "replace": "replaces objects"},
+             hold={"--exec-path": "runs git commands from a directory given in an option"},
+             risky_values={"-c": (GIT_RISKY_KEY, _GIT_CONFIG), "--config-env": (GIT_RISKY_KEY, _GIT_CONFIG)})
 
 _NPM_SAFE = ("run", "run-script", "test", "t", "tst", "start", "stop", "restart", "build", "install", "i", "ci", "add", "ls", "list",
-             "ll", "outdated", "view", "info", "show", "init", "create", "audit", "version", "help", "config", "get", "why", "explain",
-             "pack", "prune", "dedupe", "update", "up", "upgrade", "uninstall", "remove", "rm", "un", "link", "exec", "x", "dlx",
+             "ll", "outdated", "view", "info", "show", "audit", "version", "help", "get", "why", "explain",
+             "pack", "prune", "dedupe", "update", "up", "upgrade", "uninstall", "remove", "rm", "un", "link",
              "fund", "doctor", "search", "root", "bin", "prefix", "cache", "workspaces", "workspace", "lint", "dev", "format", "typecheck",
-             "check", "store", "why", "licenses", "set", "whoami", "--version", "-v", "clean")
+             "check", "store", "why", "licenses", "whoami", "--version", "-v", "clean")
+_FROM_REGISTRY = "runs a package from the registry (it may be downloaded)"
+_PM_CONFIG = "changes the package manager's configuration (it can make later commands run code)"
 _NODE_PM = _subs({**dict.fromkeys(_NPM_SAFE, READ), "publish": "publishes a package", "global": "installs packages globally",
+                  **dict.fromkeys(("exec", "x", "dlx"), _FROM_REGISTRY),
+                  **dict.fromkeys(("init", "create"), _subs({}, "runs a package's initializer from the registry")),
+                  "config": _subs(_reads("list", "ls", "get"), _PM_CONFIG), "set": _PM_CONFIG,
                   "unpublish": "unpublishes a package", "deprecate": "changes a published package", "adduser": "changes registry users",
                   "token": "changes registry tokens"},
-                 "is not a known package-manager command", hold=_GLOBAL)
+                 "is not a known package-manager command",
+                 hold={**_GLOBAL, **_held("sets the shell or program that runs scripts", "--script-shell", "--shell", "--node-options",
+                                          "--editor", "--browser", "--git", "--node-gyp", "--init-module", "--userconfig",
+                                          "--globalconfig", "--call")})
 
-_PIP = _subs({**_reads("list", "show", "freeze", "check", "search", "help", "download", "wheel", "hash", "debug", "inspect", "index",
-                       "config", "cache", "--version", "-V"),
+_PIP = _subs({**_reads("list", "show", "freeze", "check", "search", "help", "hash", "debug", "inspect", "index", "cache",
+                       "--version", "-V"),
+              "config": _subs(_reads("list", "get", "debug"), "changes pip configuration"),
+              **dict.fromkeys(("download", "wheel"), "downloads packages and may build them (running their setup code)"),
               "install": _INSTALLS, "uninstall": "removes packages"})
 _CARGO = _subs({**_reads("build", "b", "test", "t", "run", "r", "check", "c", "clippy", "fmt", "doc", "d", "bench", "new", "init", "tree",
                          "metadata", "update", "add", "remove", "rm", "clean", "fetch", "search", "version", "--version", "help", "vendor",
-                         "fix", "locate-project", "pkgid", "verify-project", "nextest", "expand", "audit", "deny", "outdated", "watch",
+                         "fix", "locate-project", "pkgid", "verify-project", "nextest", "expand", "audit", "deny", "outdated",
                          "llvm-cov", "tarpaulin", "miri", "generate-lockfile"),
+                "watch": Entry(hold=_held("runs a shell command given in an option", "-s", "--shell")),
                 "install": "installs a program", "publish": "publishes a crate", "yank": "changes a published crate",
-                "uninstall": "removes a program"})
-_GO = _subs({**_reads("build", "test", "run", "vet", "fmt", "mod", "get", "version", "env", "list", "doc", "generate", "clean", "work",
+                "uninstall": "removes a program"},
+               hold=_held("sets cargo configuration that can run commands", "--config"),
+               code_files=_files("--manifest-path", "-C"), outputs=_files("--target-dir", "--artifact-dir", "--out-dir"))
+_GO = _subs({**_reads("build", "test", "run", "vet", "fmt", "mod", "get", "version", "list", "doc", "generate", "clean", "work",
                       "tool", "help", "bug", "fix"),
-             "install": "installs a program"})
+             "env": Entry(hold=_held("changes the go configuration", "-w", "-u")),
+             "install": "installs a program"},
+            hold={**_held("runs build tools through a program given in an option", "-toolexec"),
+                  **_held("runs the program through another given in an option", "-exec")},
+            code_files=_files("-C", "-modfile", "-overlay"), outputs=_files("-o"), long_words=True)
 _INTO_VENV = Entry(hold=dict.fromkeys(("--system", "--break-system-packages", "--target", "--prefix", "--python", "-p"), _INSTALLS))
 """``uv pip install``/``sync`` install into the project's virtual environment (uv refuses a system Python unless told)."""
 _UV = _subs({**_reads("run", "sync", "lock", "add", "remove", "venv", "init", "tree", "export", "version", "build", "help", "cache"),
@@ -243,20 +328,28 @@ _CLOUD = {
     "gh": _subs({"pr": _subs(_reads("list", "view", "status", "diff", "checks", "checkout", "create"), "changes a pull request"),
                  "issue": _subs(_reads("list", "view", "status", "create", "comment"), "changes an issue"),
                  "run": _subs(_reads("list", "view", "watch", "download"), "changes a workflow run"),
-                 "release": _subs(_reads("list", "view", "download"), "changes a release"),
                  "repo": _subs(_reads("view", "clone", "list"), "changes a repository"),
-                 **_reads("status", "auth", "search", "browse", "help", "version", "workflow", "gist", "label"),
-                 "api": Entry(hold=dict.fromkeys(("-X", "--method", "-f", "-F", "--field", "--raw-field", "--input"),
-                                                 "sends a request that may change GitHub resources"))},
+                 **_reads("status", "auth", "search", "browse", "help", "version"),
+                 "api": Entry(hold=_held("sends a request that may change GitHub resources (gh api)", "-X", "--method", "-f", "-F",
+                                         "--field", "--raw-field", "--input")),
+                 "workflow": _subs(_reads("list", "view"), "runs or changes a workflow"),
+                 "release": _subs(_reads("list", "view", "download"), "changes a release"),
+                 "gist": _subs(_reads("list", "view", "clone"), "changes a gist"),
+                 "label": _subs(_reads("list"), "changes a label")},
                 "changes a GitHub resource"),
     "helm": _subs(_reads("list", "ls", "status", "get", "history", "show", "search", "template", "lint", "version", "env", "repo",
-                         "dependency", "package", "pull", "verify"), "changes a release in the cluster"),
-    "terraform": _subs({**_reads("plan", "validate", "fmt", "init", "show", "output", "version", "providers", "graph", "console",
-                               "workspace", "get", "-version", "--version", "test"),
-                       "state": _subs(_reads("list", "show", "pull"), "changes the infrastructure state")}, "changes infrastructure"),
+                         "dependency", "package", "pull", "verify"), "changes a release in the cluster",
+                  hold=_held(_RUNS, "--post-renderer")),
+    "terraform": Entry(subs=MappingProxyType({
+        **_reads("plan", "validate", "fmt", "init", "show", "output", "version", "providers", "graph", "console", "get", "-version",
+                 "--version", "test"),
+        "state": _subs(_reads("list", "show", "pull"), "changes the infrastructure state"),
+        "workspace": _subs(_reads("list", "show"), "changes a workspace")}), other="changes infrastructure",
+        code_files=_files("-chdir"), long_words=True),
     "tofu": _subs(_reads("plan", "validate", "fmt", "init", "show", "output", "version", "providers", "graph", "test"),
-                  "changes infrastructure"),
+                  "changes infrastructure", hold={}),
 }
+_CLOUD["tofu"] = Entry(subs=_CLOUD["tofu"].subs, other="changes infrastructure", code_files=_files("-chdir"), long_words=True)
 
 _DOWNLOAD = dict.fromkeys(("curl", "wget", "http", "https", "xh", "aria2c", "httpie"), READ)
 
@@ -276,12 +369,6 @@ _EVERYDAY = {
     **dict.fromkeys(("ffmpeg", "pdftotext", "pdftoppm", "sox", "qpdf"), Entry(writes="last")),
     **dict.fromkeys(("optipng", "jpegoptim"), Entry(writes="operands")),
     "fuser": Entry(hold={"-k": "stops processes", "--kill": "stops processes"}),
-    "history": Entry(hold={"-c": "clears the shell history", "-d": "deletes shell history entries"}),
-    **dict.fromkeys(("gpg", "gpg2"), Entry(hold=dict.fromkeys(
-        ("--delete-keys", "--delete-key", "--delete-secret-keys", "--delete-secret-key", "--delete-secret-and-public-key",
-         "--delete-secret-and-public-keys"), "deletes keys"))),
-    "ssh-add": Entry(hold={"-D": "removes every identity from the agent", "-d": "removes an identity from the agent"}),
-    "ssh-keygen": Entry(hold={"-R": "removes a host's key from known_hosts"}),
     "crontab": _subs({}, "installs a crontab", hold={"-r": "removes the crontab", "-e": "edits the crontab"}),
     "mount": _subs({}, "mounts a file system"),
     "umount": _subs({}, "unmounts a file system", bare=False),
@@ -321,17 +408,230 @@ _SPECIAL = {
     "tee": Entry(), "xargs": READ, "ip": READ, "hostname": READ, "date": READ, "java": READ,
 }
 
+# --- programs that run code or write files through an option, an operand or a subcommand ------------------------------
+# (GTFOBins "shell", "command", "file write" and "library load" functions, man pages.) Everyday uses stay allowed:
+# ``tar xzf a.tgz``, ``make -j4``, ``vim notes.txt``, ``less log``, ``rsync -av src/ dst/``, ``sqlite3 db 'select 1'``.
+
+_COMPILER = Entry(hold={**_held("runs compiler passes through a program given in an option", "-wrapper", "-B"),
+                        **_held(_LOADS, "-fplugin", "-fpass-plugin", "-load", "-Xclang"),
+                        **_held("reads a specs file, which can run programs", "-specs", "--specs"),
+                        **_held("reads more options from a file", "@", "--config")},
+                  outputs=_files("-o"), long_words=True)
+_VIM = Entry(writes="operands", outputs=_files("-w", "-W", "--startuptime"),
+             hold={**_held(_EDITOR, "-c", "--cmd", "+", "--remote-send", "--remote-expr"),
+                   **_held("runs editor commands from a file or its input (they can run shell commands)", "-S", "-s", "-e", "-E",
+                           "-u", "-U", "-i")})
+_PAGER = Entry(outputs=_files("-o", "-O", "--log-file", "--LOG-FILE"),
+               hold={**_held("runs pager commands given as `+` (they can run shell commands)", "+"),
+                     **_held("reads key bindings that can run commands", "-k", "--lesskey-file", "--lesskey-src")})
+_JS_TOOL = Entry(code_files=_files("-c", "--config", "--configLoader", "-r", "--require", "--rootDir", "--plugin", "--rulesdir",
+                                   "--resolve-plugins-relative-to", "-f", "--format", "--testRunner", "--setupFiles"),
+                 outputs=_files("-o", "--output-file", "--outfile", "--outdir", "--outputFile"), runs_operands=True)
+_ESCAPES: dict[str, Entry] = {
+    # build tools: the project's own build files run; one named outside the working tree, or code in an option, is held
+    **dict.fromkeys(("make", "gmake"), Entry(hold=_held("evaluates make code given in an option", "--eval", "-E"),
+                                             code_files=_files("-f", "--file", "--makefile", "-C", "--directory"))),
+    "cmake": Entry(hold={**_held("runs a command-mode tool (cmake -E)", "-E"), **_held("runs a CMake script", "-P", "-C"),
+                         "--install": "installs the project"},
+                   code_files=_files("-S"),
+                   risky_values={"-D": (r"(LAUNCHER|_INCLUDE|_INCLUDE_BEFORE|TOOLCHAIN_FILE|RULES_OVERRIDE)(:\w+)?=",
+                                        "makes the build run a program or code given in an option")}, long_words=True),
+    "ctest": Entry(hold={**_held("runs a CTest script", "-S", "-SP", "-SR"), "--build-and-test": "builds and runs another project"},
+                   long_words=True),
+    "openssl": Entry(hold=_held(_LOADS, "-engine", "-provider", "-provider-path", "-keygen_engine"),
+                     outputs=_files("-out", "-keyout", "-sess_out", "-msgfile", "-keylogfile", "-CAserial"), long_words=True),
+    "ninja": Entry(code_files=_files("-f", "-C")),
+    "meson": Entry(held_subs={"devenv": "runs a command in the build environment (meson devenv)"}, hold=_held(_RUNS, "--wrapper")),
+    **dict.fromkeys(("bazel", "bazelisk"), Entry(hold=_held(_RUNS, "--run_under"), code_files=_files("--bazelrc"))),
+    **dict.fromkeys(("gradle", "gradlew"), Entry(hold=_held("runs an init script given in an option", "-I", "--init-script"),
+                                                 code_files=_files("-p", "--project-dir", "-b", "--build-file", "-c",
+                                                                   "--settings-file"))),
+    **dict.fromkeys(("mvn", "mvnw"), Entry(code_files=_files("-f", "--file"))),
+    "ant": Entry(code_files=_files("-f", "-file", "-buildfile"), long_words=True),
+    "tsc": Entry(outputs=_files("--outDir", "--outFile", "--out", "--declarationDir")),
+    **dict.fromkeys(("eslint", "prettier", "jest", "vitest", "mocha", "ava", "tap", "webpack", "vite", "rollup", "parcel", "esbuild"),
+                    _JS_TOOL),
+    **dict.fromkeys(("pytest", "py.test"), Entry(code_files=_files("-c", "--rootdir", "--confcutdir", "--config-file"),
+                                                  runs_operands=True)),
+    "tox": Entry(code_files=_files("-c", "--conf", "--workdir")),
+    "nox": Entry(code_files=_files("-f", "--noxfile")),
+    "mypy": Entry(code_files=_files("--config-file")),
+    "pylint": Entry(hold=_held("runs Python code given in an option", "--init-hook"), code_files=_files("--rcfile")),
+    "golangci-lint": Entry(code_files=_files("-c", "--config")),
+    "markdownlint": Entry(code_files=_files("-c", "--config", "-r", "--rules")),
+    "actionlint": Entry(hold=_held("runs a program given in an option", "-shellcheck", "-pyflakes"), long_words=True),
+    "tflint": Entry(code_files=_files("-c", "--config", "--chdir")),
+    "pre-commit": Entry(code_files=_files("-c", "--config"),
+                        held_subs={"try-repo": "runs hooks from another repository", "install": "installs git hooks",
+                                   "install-hooks": "installs hook environments", "init-templatedir": "installs git hooks"}),
+    **dict.fromkeys(("gcc", "g++", "cc", "c++", "clang", "clang++"), _COMPILER),
+    "clang-tidy": Entry(hold=_held(_LOADS, "--load", "-load"), long_words=True),
+    "ld": Entry(hold=_held(_LOADS, "-plugin", "--plugin"), outputs=_files("-o", "--output")),
+    "as": Entry(outputs=_files("-o")),
+    "strip": Entry(writes="operands", outputs=_files("-o")),
+    "ar": Entry(writes="after_first"),
+    "rustc": Entry(outputs=_files("-o", "--out-dir"),
+                   risky_values={"-C": (r"^\s*(linker|link-arg|link-args|llvm-args|passes|codegen-backend)",
+                                        "runs or loads a program given in an option (rustc -C)")}, long_words=True),
+    "javac": Entry(hold={**_held("passes options to the JVM (it can load agents)", "-J"), **_held(_LOADS, "-Xplugin")},
+                   outputs=_files("-d"), long_words=True),
+    "kotlinc": Entry(hold={**_held("passes options to the JVM (it can load agents)", "-J"),
+                           **_held("runs a Kotlin script or expression", "-script", "-e", "-expression"), **_held(_LOADS, "-Xplugin")},
+                    long_words=True),
+    "scalac": Entry(hold={**_held("passes options to the JVM (it can load agents)", "-J"), **_held(_LOADS, "-Xplugin")},
+                    long_words=True),
+    "swiftc": Entry(hold=_held(_LOADS, "-load-plugin-library", "-plugin-path", "-load-plugin-executable"), long_words=True),
+    "swift": _subs({**_reads("build", "test", "run", "package", "--version", "-version", "help"), "repl": "starts a REPL"},
+                   "runs a Swift script whose code is not checked"),
+    "dotnet": _subs(_reads("build", "test", "run", "restore", "clean", "format", "publish", "pack", "new", "add", "remove", "list",
+                           "sln", "--version", "--info", "--list-sdks", "--list-runtimes", "watch", "help", "build-server"),
+                    "runs a program or installs tools (dotnet)"),
+    "ghc": Entry(hold={**_held("evaluates Haskell code given in an option", "-e", "--run", "--interactive"),
+                       **_held("runs a preprocessor or compiler pass given in an option", "-F", "-pgm"), **_held(_LOADS, "-fplugin")},
+                 long_words=True),
+    "stack": _subs(_reads("build", "test", "bench", "setup", "init", "new", "clean", "ls", "path", "--version", "query", "list",
+                          "haddock", "purge", "templates", "run", "update"),
+                   "runs a command or code, or installs programs (stack)"),
+    "cabal": _subs(_reads("build", "test", "bench", "run", "configure", "update", "clean", "check", "sdist", "haddock", "freeze",
+                          "gen-bounds", "outdated", "list", "info", "init", "--version", "v2-build", "v2-test", "v2-run", "list-bin",
+                          "path"),
+                   "runs a command or code, or installs programs (cabal)"),
+    "mix": Entry(hold=_held("evaluates Elixir code given in an option", "-e", "--eval"),
+                 held_subs={"cmd": "runs a shell command (mix cmd)", "do": "runs several tasks, which may include `cmd` (mix do)",
+                            "archive.install": _INSTALLS, "escript.install": _INSTALLS, "local.rebar": _INSTALLS}),
+    "rebar3": Entry(held_subs={"shell": "starts an Erlang shell"}),
+    **dict.fromkeys(("gdb", "lldb"), READ),  # held unless only asked for its version: capfence.policy.shell.known
+    "perf": _subs(_reads("list", "report", "annotate", "diff", "evlist", "version", "--version", "help", "buildid-list"),
+                  "runs a command or a script under the profiler (perf)"),
+    "valgrind": Entry(outputs=_files("--log-file", "--xml-file")),
+    **dict.fromkeys(("strace", "ltrace", "time"), Entry(outputs=_files("-o", "--output"))),
+    "script": Entry(writes="operands"),
+    "hyperfine": Entry(outputs=_files("--export-json", "--export-csv", "--export-markdown", "--export-asciidoc", "--export-orgmode")),
+    "cloc": Entry(outputs=_files("--report-file", "--out")),
+    "ctags": Entry(outputs=_files("-f", "-o")),
+    "cscope": Entry(outputs=_files("-f")),
+    "sqlite3": READ,  # its SQL and dot-commands are judged in capfence.policy.shell.known
+    "mkdocs": Entry(code_files=_files("-f", "--config-file"), held_subs={"gh-deploy": "publishes the site"}),
+    "sphinx-build": Entry(code_files=_files("-c"), runs_operands=True),
+    "lerna": Entry(held_subs={"exec": "runs a command in each package (lerna exec)"}),
+    "nx": Entry(held_subs={"exec": "runs a command (nx exec)"}),
+    "deno": _subs(_reads("test", "check", "fmt", "lint", "doc", "info", "task", "bench", "types", "--version", "-V", "help"),
+                  "runs code that is not checked (deno)"),
+    "jupyter": _subs({**_reads("--version", "--paths", "kernelspec", "troubleshoot"),
+                      "nbconvert": Entry(hold=_held("runs the notebook's code", "--execute"))},
+                     "runs notebook code or a notebook server (jupyter)"),
+    "gunicorn": Entry(code_files=_files("-c", "--config")),
+    "code": Entry(hold={**_held("installs an editor extension", "--install-extension"),
+                        **_held("loads editor extensions from a directory", "--extensions-dir")},
+                  held_subs={"tunnel": "opens remote access to this machine (code tunnel)",
+                             "serve-web": "serves the editor over the network"}),
+    "protoc": Entry(hold=_held("runs a plugin program given in an option", "--plugin")),
+    # text tools and pagers
+    **dict.fromkeys(("less", "more", "most", "zless", "zmore"), _PAGER),
+    **dict.fromkeys(("bat", "batcat", "delta"), Entry(hold=_held(_RUNS, "--pager"))),
+    "fzf": Entry(hold={**_held(_RUNS, "--preview", "--with-shell"), "--bind": "binds keys to actions that can run commands",
+                       **_held("listens for actions over the network", "--listen", "--listen-unsafe")}),
+    "pandoc": Entry(hold=_held("runs a filter given in an option", "-F", "--filter", "-L", "--lua-filter"),
+                    outputs=_files("-o", "--output", "--extract-media")),
+    "sort": Entry(hold=_held(_RUNS, "--compress-program"), outputs=_files("-o", "--output")),
+    "split": Entry(writes="after_first", hold=_held(_RUNS, "--filter")),
+    "csplit": Entry(outputs=_files("-f", "--prefix")),
+    "iconv": Entry(outputs=_files("-o", "--output")),
+    "sdiff": Entry(outputs=_files("-o", "--output")),
+    "xmllint": Entry(outputs=_files("-o", "--output")),
+    "tree": Entry(outputs=_files("-o")),
+    "ncdu": Entry(outputs=_files("-o")),
+    **dict.fromkeys(("uniq", "xxd"), Entry(writes="after_first")),
+    **dict.fromkeys(("dos2unix", "unix2dos"), Entry(writes="operands")),
+    "patch": Entry(writes="operands", outputs=_files("-o", "--output")),
+    "cowsay": Entry(code_files=_files("-f")),
+    "neofetch": Entry(code_files=_files("--config")),
+    "man": Entry(hold={**_held("runs a pager given in an option", "-P", "--pager"),
+                       **_held("runs a browser given in an option", "-H", "--html")}),
+    "info": Entry(outputs=_files("-o", "--output")),
+    "history": Entry(hold={**_held("writes the shell history to a file", "-w", "-a"), "-c": "clears the shell history",
+                           "-d": "deletes shell history entries"}),
+    "fc": Entry(),  # held unless listing (-l): capfence.policy.shell.known
+    "bind": Entry(hold=_held("binds a key to a shell command", "-x")),
+    **dict.fromkeys(("complete", "compgen"), Entry(hold=_held(_RUNS, "-C"))),
+    "dc": _subs({}, "runs a calculator program, which can run shell commands (dc)", bare=False),
+    "ed": _subs({}, "runs editing commands from its input, which can run shell commands (ed)", bare=False),
+    "tmux": _subs({**_reads("ls", "list-sessions", "list-windows", "list-panes", "list-clients", "list-buffers", "list-keys",
+                            "list-commands", "has-session", "has", "show-options", "show", "show-window-options", "showw",
+                            "show-environment", "showenv", "info", "-V"),
+                   }, "runs commands in a terminal multiplexer session (tmux)", bare=False,
+                  hold=_held("formats output with a template that can run commands", "-F")),
+    "screen": _subs({}, "runs commands in a terminal multiplexer session (screen)", bare=False),
+    **dict.fromkeys(("xdg-open", "open"), _subs({}, "opens a file or URL with another program, which may run it")),
+    "espeak": Entry(outputs=_files("-w")), "say": Entry(outputs=_files("-o", "--output-file")),
+    "atop": Entry(outputs=_files("-w")), "sar": Entry(outputs=_files("-o")),
+    "journalctl": Entry(hold=_held("deletes or rotates journal files", "--vacuum-size", "--vacuum-time", "--vacuum-files",
+                                   "--rotate", "--flush", "--setup-keys", "--relinquish-var")),
+    "dmesg": Entry(hold=_held("clears or changes the kernel log", "-C", "--clear", "-c", "--read-clear", "-D", "--console-off",
+                              "-E", "--console-on", "-n", "--console-level")),
+    "timedatectl": _subs(_reads("status", "show", "list-timezones", "timesync-status", "show-timesync"), "changes system settings"),
+    "hostnamectl": _subs(_reads("status", "show"), "changes system settings"),
+    "localectl": _subs(_reads("status", "list-locales", "list-keymaps", "list-x11-keymap-models", "list-x11-keymap-layouts",
+                              "list-x11-keymap-variants", "list-x11-keymap-options"), "changes system settings"),
+    "loginctl": _subs(_reads("list-sessions", "list-users", "list-seats", "show-session", "show-user", "show-seat",
+                             "session-status", "user-status", "seat-status"), "changes sessions or users"),
+    # network and keys
+    "ssh-keygen": Entry(outputs=_files("-f"), hold={**_held(_LOADS, "-D", "-w"), "-R": "removes a host's key from known_hosts"}),
+    "ssh-add": Entry(hold={**_held(_LOADS, "-s", "-S", "-e"), "-D": "removes every identity from the agent",
+                           "-d": "removes an identity from the agent"}),
+    **dict.fromkeys(("gpg", "gpg2"), Entry(hold={**_held(_RUNS, "--photo-viewer", "--exec-path"),
+                                                 **_held(_LOADS, "--load-extension"),
+                                                 **_held("deletes keys", "--delete-keys", "--delete-key", "--delete-secret-keys",
+                                                         "--delete-secret-key", "--delete-secret-and-public-key",
+                                                         "--delete-secret-and-public-keys")},
+                                           outputs=_files("-o", "--output"))),
+    "arp": Entry(hold=_held("changes the ARP table", "-s", "-d", "-f")),
+    "route": _subs(_reads("-n"), "changes the routing table"),
+    # writers
+    "rsync": Entry(writes="last", static_operands=True,
+                   hold={**_held("runs a remote shell command given in an option", "-e", "--rsh", "--rsync-path"),
+                         "--daemon": "runs the rsync daemon", "--config": "runs the rsync daemon"},
+                   outputs=_files("--log-file", "--write-batch", "--only-write-batch", "--backup-dir")),
+    "scp": Entry(writes="last", static_operands=True,
+                 hold={**_held("runs a program given in an option instead of ssh", "-S"),
+                       **_held("reads an ssh configuration that can run commands", "-F")},
+                 risky_values={"-o": (r"^\s*(proxycommand|localcommand|permitlocalcommand|knownhostscommand|pkcs11provider|"
+                                      r"securitykeyprovider|include|match)", "sets an ssh option that runs commands")}),
+    **dict.fromkeys(("vim", "vi", "nvim"), _VIM),
+    "emacs": Entry(writes="operands", hold={**_held(_EVAL, "--eval", "--script", "-x"),
+                                            **_held("runs Lisp code from a file or function given in an option", "-f",
+                                                    "--funcall", "-l", "--load", "--init-directory")}),
+    "nano": Entry(writes="operands", hold={**_held("runs a spell-checking program given in an option", "-s", "--speller"),
+                                           **_held(_CONFIG, "-f", "--rcfile")}),
+    "micro": Entry(writes="operands", hold={"-plugin": "manages editor plugins (code)"}, code_files=_files("-config-dir"),
+                   long_words=True),
+    # archives
+    **dict.fromkeys(("tar", "bsdtar"), Entry(
+        hold={**_held(_RUNS, "--checkpoint-action", "--to-command", "-I", "--use-compress-program", "--rsh-command",
+                      "--rmt-command", "--info-script", "--new-volume-script", "-F")},
+        risky_values={"-f": (r"^[^/]*:", "reads or writes an archive on another machine (through rsh)"),
+                      "--file": (r"^[^/]*:", "reads or writes an archive on another machine (through rsh)")})),
+    "cpio": Entry(hold=_held(_RUNS, "--rsh-command"),
+                  risky_values={"-F": (r"^[^/]*:", "reads or writes an archive on another machine (through rsh)")}),
+    "zip": Entry(writes="operands", hold=_held("runs a command given in an option to test the archive", "-TT", "--unzip-command")),
+}
+
 CATALOGUE: Mapping[str, Entry] = MappingProxyType({
     **_TEXT, **_FILES, **_SYSTEM, **_NETWORK, **_DEV, **_WRITERS, **_ARCHIVES, **_DOWNLOAD, **_SPECIAL, **_SYSTEM_PM, **_SERVICES,
-    **_CLOUD, **_EVERYDAY,
+    **_CLOUD, **_EVERYDAY, **_ESCAPES,
     "git": _GIT, "docker": _DOCKER, "podman": _DOCKER, "nerdctl": _DOCKER, "kubectl": _KUBE, "oc": _KUBE, "k9s": READ,
-    "npm": _NODE_PM, "pnpm": _NODE_PM, "yarn": _NODE_PM, "bun": _NODE_PM,
-    "pip": _PIP, "pip3": _PIP, "pipx": _subs(_reads("list", "run"), _INSTALLS), "uv": _UV, "poetry": _POETRY, "pdm": _POETRY,
+    "npm": _NODE_PM, "pnpm": _NODE_PM, "yarn": _NODE_PM,
+    "pip": _PIP, "pip3": _PIP, "pipx": _subs({**_reads("list"), "run": _FROM_REGISTRY}, _INSTALLS),
+    "uv": _UV, "poetry": _POETRY, "pdm": _POETRY,
     "cargo": _CARGO, "go": _GO, "rustup": _subs(_reads("show", "which", "doc", "--version", "run"), "changes installed toolchains"),
     "conda": _subs(_reads("list", "info", "search", "env", "run", "--version"), _INSTALLS),
     "composer": _subs(_reads("install", "update", "require", "dump-autoload", "show", "validate", "run", "run-script", "test",
                              "--version"), "is not a known composer command"),
     "bundle": _subs(_reads("install", "exec", "update", "list", "show", "check", "outdated"), "is not a known bundler command"),
+    "bun": _subs({**_reads("test", "install", "i", "add", "remove", "rm", "update", "outdated", "pm", "--version", "-v", "ci", "link",
+                           "build", "init"),
+                  "run": Entry(runs_operands=True), **dict.fromkeys(("x", "exec"), _FROM_REGISTRY)},
+                 "runs code that is not checked (bun)", hold=_held(_EVAL, "-e", "--eval", "-p", "--print")),
     "gem": _subs(_reads("list", "search", "info", "contents", "env", "which", "--version", "query", "help"), _INSTALLS),
     "hash": Entry(hold={"-p": "redefines which program a name runs"}),
     "enable": Entry(hold={"-f": "loads a builtin from a shared library"}),
@@ -339,10 +639,46 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType({
 })
 """Every known program, by name."""
 
+_LIBRARY = "makes programs load a library"
+_STARTUP = "makes programs run code or read options at startup"
+_ELSEWHERE = "makes programs read their configuration (which can run commands) from elsewhere"
+VARIABLES: Mapping[str, str] = MappingProxyType({
+    **_held(_LIBRARY, "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GCONV_PATH", "PYTHONPATH", "PYTHONHOME", "PERL5LIB", "PERLLIB",
+            "RUBYLIB", "NODE_PATH", "GIT_EXEC_PATH", "LUA_PATH", "LUA_CPATH", "OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES"),
+    **_held(_STARTUP, "BASH_ENV", "ENV", "PYTHONSTARTUP", "PYTHONINSPECT", "PERL5OPT", "RUBYOPT", "NODE_OPTIONS", "JAVA_TOOL_OPTIONS",
+            "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "PS4", "PS1", "PS0", "SHELLOPTS", "BASHOPTS", "IFS", "TAR_OPTIONS", "MAKEFLAGS",
+            "MAKEFILES", "GNUMAKEFLAGS", "GOFLAGS", "RUSTFLAGS", "RUSTDOCFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CFLAGS", "CXXFLAGS",
+            "CPPFLAGS", "LDFLAGS", "ZIPOPT", "GZIP", "LESS", "LESSKEYIN", "LESSKEY", "PIP_CONFIG_FILE", "GIT_CONFIG_PARAMETERS",
+            "GIT_CONFIG_COUNT", "LESSOPEN", "LESSCLOSE", "PROMPT_COMMAND", "SHELL", "TF_CLI_CONFIG_FILE", "HISTFILE",
+            "WGETRC", "CURL_HOME", "SSH_AUTH_SOCK", "GIT_TEMPLATE_DIR", "GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES",
+            "DOCKER_HOST", "DOCKER_CONFIG", "KUBECONFIG", "NPM_CONFIG_USERCONFIG", "YARN_RC_FILENAME"),
+    **_held(_ELSEWHERE, "HOME", "XDG_CONFIG_HOME", "ZDOTDIR", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG",
+            "GIT_CONFIG_NOSYSTEM", "CARGO_HOME", "RUSTUP_HOME", "GNUPGHOME", "INPUTRC", "VIMINIT", "EXINIT", "MYVIMRC", "GDBHISTFILE"),
+    "PATH": "changes where programs are found",
+})
+"""Environment variables that make the programs run with them load code, read options or configuration from elsewhere, or
+run code at startup, with why. (Those whose value is a command line, ``PAGER`` or ``EDITOR``, are analyzed as commands:
+:data:`capfence.policy.shell.programs.CODE_VARIABLES`.)"""
+VARIABLE_PREFIXES: Mapping[str, str] = MappingProxyType({
+    "LD_": _LIBRARY, "DYLD_": _LIBRARY, "GIT_CONFIG_KEY_": _ELSEWHERE, "GIT_CONFIG_VALUE_": _ELSEWHERE, "NPM_CONFIG_": _ELSEWHERE,
+    "npm_config_": _ELSEWHERE, "YARN_": _ELSEWHERE, "PNPM_": _ELSEWHERE, "PIP_": _ELSEWHERE, "CARGO_TARGET_": _STARTUP,
+    "CARGO_BUILD_": _STARTUP, "BASH_FUNC_": _STARTUP, "PYTHON": _STARTUP, "MAVEN_": _STARTUP, "GRADLE_": _STARTUP,
+})
+"""Families of such variables, by how their names start (``LD_*``, ``npm_config_*``)."""
+
+
+def variable_reason(name: str) -> str | None:
+    """Why running a program with the environment variable ``name`` set deserves a look, or ``None``."""
+    found = VARIABLES.get(name)
+    if found is not None:
+        return found
+    return next((why for prefix, why in VARIABLE_PREFIXES.items() if name.startswith(prefix)), None)
+
+
 KNOWN_WRAPPERS = frozenset({
     "env", "nice", "timeout", "time", "nohup", "stdbuf", "xargs", "command", "builtin", "exec", "setsid", "unbuffer", "chronic",
     "ionice", "flock", "watch", "parallel", "caffeinate", "taskset", "chrt", "busybox", "toybox", "script", "catchsegv", "strace",
-    "ltrace", "fakeroot",
+    "ltrace", "fakeroot", "valgrind",
 })
 """Wrappers that change nothing about what the wrapped command may do (the wrapped command is judged on its own)."""
 

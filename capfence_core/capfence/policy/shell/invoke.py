@@ -31,6 +31,9 @@ from capfence.policy.shell.model import Arg, Invocation, Kind, Options
 from capfence.policy.shell.options import PLAIN, OptionSpec, parse_options, split_leading
 from capfence.policy.shell.programs import (
     APPLET_HOSTS,
+    ASSIGNERS,
+    CODE_VARIABLES,
+    COMMAND_LINES,
     DOWNLOADERS,
     INTERPRETERS,
     LAUNCHER_ACTIONS,
@@ -39,6 +42,7 @@ from capfence.policy.shell.programs import (
     SOURCE_COMMANDS,
     STDIN_PATHS,
     WRAPPERS,
+    CommandLines,
     Interpreter,
     Runner,
     Wrapper,
@@ -59,7 +63,8 @@ def program_name(text: str) -> str:
     return posixpath.basename(text.rstrip("/")) or text
 
 
-_NAMES = (WRAPPERS, LAUNCHER_ACTIONS, INTERPRETERS, SOURCE_COMMANDS, _CODE_RUNNERS, RUNNERS, OPTION_SPECS, DOWNLOADERS, APPLET_HOSTS)
+_NAMES = (WRAPPERS, LAUNCHER_ACTIONS, INTERPRETERS, SOURCE_COMMANDS, _CODE_RUNNERS, RUNNERS, OPTION_SPECS, DOWNLOADERS, APPLET_HOSTS,
+          COMMAND_LINES, ASSIGNERS)
 _KNOWN = frozenset(name for table in _NAMES for name in table) | {"tee"}
 _FOLDED = {name.casefold(): name for name in sorted(_KNOWN)}
 
@@ -90,7 +95,7 @@ def ordinary(name: str) -> bool:
     """
     name = canonical(name)
     return not (name in WRAPPERS or name in LAUNCHER_ACTIONS or family(name) in INTERPRETERS or name in SOURCE_COMMANDS
-                or name in _CODE_RUNNERS or name in RUNNERS)
+                or name in _CODE_RUNNERS or name in RUNNERS or name in COMMAND_LINES or name in ASSIGNERS)
 
 
 def launches_nothing(name: str, args: Iterable[str]) -> bool:
@@ -121,11 +126,15 @@ def dispatch(an: Analyzer, args: Sequence[Arg], site: Site) -> None:
         _eval(an, rest, site)
     elif name in ("alias", "trap"):
         _deferred(an, name, rest, site)
+    elif name in COMMAND_LINES:
+        _command_lines(an, name, COMMAND_LINES[name], rest, site)
     else:
         code_from = an.written.get(norm_path(head.text), frozenset()) if "/" in head.text else frozenset()
         invocation = Invocation(name, rest, site.redirects, site.via, None, code_from, options_of(name, rest))
         an.emit(invocation)
         an.track_writes(invocation, site.stdin)
+        if name in ASSIGNERS:
+            settings_code(an, [a for a in rest if a.static and "=" in a.text and not a.text.startswith("-")], site.nest(name))
         command = runner_command(RUNNERS[name], rest) if name in RUNNERS else []
         if command:
             dispatch(an, command, site.nest(name))
@@ -142,10 +151,23 @@ def _unknown_name(head: Arg) -> str:
 
 
 def _emit(an: Analyzer, name: str, rest: tuple[Arg, ...], site: Site, reasons: list[str], sources: frozenset[str],
-          options: Options | None = None) -> None:
+          options: Options | None = None, env: tuple[Arg, ...] = ()) -> None:
     if options is None:
         options = options_of(name, rest)
-    an.emit(Invocation(name, rest, site.redirects, site.via, reasons[0] if reasons else None, sources, options))
+    an.emit(Invocation(name, rest, site.redirects, site.via, reasons[0] if reasons else None, sources, options, env))
+
+
+def setting(name: str, value: Arg) -> Arg:
+    """The word ``NAME=value`` of an assignment whose value expanded to ``value``."""
+    return Arg(f"{name}={value.text}", value.kind, f"{name}={value.prefix}", value.globbing, value.sources, value.procsub)
+
+
+def settings_code(an: Analyzer, settings: Sequence[Arg], site: Site) -> None:
+    """Analyze the values of settings that are command lines (``PAGER='less -R'``, ``GIT_SSH_COMMAND=...``) as commands."""
+    for word in settings:
+        name, _, value = word.text.partition("=")
+        if name in CODE_VARIABLES and word.static and value.strip():
+            an.code(Arg.of(value), site)
 
 
 def leading_options(rest: Sequence[Arg], start: int, spec: OptionSpec) -> Options:
@@ -198,7 +220,9 @@ def _wrapper(an: Analyzer, name: str, spec: Wrapper, rest: tuple[Arg, ...], site
             sources |= found
         else:
             command = operands or ([Arg.of("sh")] if names & spec.shell or name == "chroot" else [])
-    _emit(an, name, rest, site, reasons, sources, leading_options(rest, start, spec.options))
+    settings = tuple(value for option, value in options if option == "=" and value is not None)
+    _emit(an, name, rest, site, reasons, sources, leading_options(rest, start, spec.options), settings)
+    settings_code(an, settings, inner)
     if command:
         dispatch(an, command, inner)
 
@@ -248,6 +272,10 @@ def runner_command(runner: Runner, rest: Sequence[Arg]) -> list[Arg]:
     if verb is None:
         return []
     words = words[len(verb) :]
+    if not runner.target:
+        _, used = split_leading(words, runner.exec_options)
+        rest = words[used:]
+        return rest[1:] if rest and rest[0].static and rest[0].text == "--" else rest
     if runner.after_dashes:
         dashes = next((i for i, w in enumerate(words) if w.static and w.text == "--"), None)
         if dashes is not None:
@@ -437,6 +465,21 @@ def _eval(an: Analyzer, rest: tuple[Arg, ...], site: Site) -> None:
     if reason:
         reason = "eval of text built at run time"
     _emit(an, "eval", rest, site, [reason] if reason else [], sources)
+
+
+def _command_lines(an: Analyzer, name: str, spec: CommandLines, rest: tuple[Arg, ...], site: Site) -> None:
+    """``hyperfine 'make' 'make -j4'``: each command line is analyzed as shell code."""
+    options = parse_options(rest, spec.options)
+    codes = [value for option, value in options.values if option in spec.code]
+    codes += list(options.operands) if spec.operands else []
+    inner = site.nest(name)
+    reasons: list[str] = []
+    sources: frozenset[str] = frozenset()
+    for code in codes:
+        reason, found = an.code(code, inner)
+        reasons += [reason] if reason else []
+        sources |= found
+    _emit(an, name, rest, site, reasons, sources, options)
 
 
 def _deferred(an: Analyzer, name: str, rest: tuple[Arg, ...], site: Site) -> None:

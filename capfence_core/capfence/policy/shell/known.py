@@ -24,19 +24,23 @@ from functools import lru_cache
 
 from capfence.policy.shell.catalogue import (
     CATALOGUE,
+    GIT_RISKY_KEY,
     KNOWN_WRAPPERS,
     PRIVILEGED_WRAPPERS,
     SAFE_INTERPRETER_OPTIONS,
     SAFE_PYTHON_MODULES,
     Entry,
+    variable_reason,
 )
 from capfence.policy.shell.catalogue import (
     INSTALLS as _INSTALLS_WHY,
 )
+from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.invoke import read_code
 from capfence.policy.shell.judges import JUDGES
 from capfence.policy.shell.model import Arg, Invocation, Kind, Options
-from capfence.policy.shell.programs import INTERPRETERS, OPTION_SPECS, family
+from capfence.policy.shell.options import PLAIN, parse_options
+from capfence.policy.shell.programs import ASSIGNERS, CODE_VARIABLES, INTERPRETERS, OPTION_SPECS, WRAPPERS, family
 from capfence.policy.shell.workingtree import REMOTE_PATH, contained, moved, outside, written
 
 _UPLOADS = frozenset({"-T", "--upload-file", "-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form",
@@ -66,6 +70,9 @@ def why_held(inv: Invocation) -> str | None:
         return inv.dynamic or "the command name is built at run time"
     if inv.code_from:
         return "runs code produced by " + ", ".join(sorted(inv.code_from))
+    reason = _settings(inv.env, inv.program) if inv.env else None
+    if reason is not None:
+        return reason
     reason = _redirects(inv)
     if reason is not None or inv.program == "":
         return reason
@@ -99,7 +106,11 @@ def _program(inv: Invocation) -> str | None:
     if name in PRIVILEGED_WRAPPERS:
         return f"{PRIVILEGED_WRAPPERS[name]} ({name})"
     if name in KNOWN_WRAPPERS:
-        return None
+        return _wrapper(inv, name)
+    if name in ASSIGNERS:
+        reason = _assigned(inv)
+        if reason is not None:
+            return reason
     kind = family(name)
     if kind in INTERPRETERS:
         return _interpreter(inv, kind)
@@ -116,10 +127,10 @@ def _program(inv: Invocation) -> str | None:
 
 def _entry(inv: Invocation, name: str, entry: Entry, depth: int) -> str | None:
     options = inv.options
-    flag = _given(entry.hold, options)
-    if flag is not None:
-        return f"{entry.hold[flag]} ({name} {flag})"
     operands = options.operands
+    reason = _options(inv, name, entry, _option_words(inv.args), operands[depth:])
+    if reason is not None:
+        return reason
     flag = _given(entry.contained, options)
     if flag is not None and not (operands[depth:] and all(map(contained, operands[depth:]))):
         return f"{entry.contained[flag]} ({name} {flag})"
@@ -194,6 +205,185 @@ def _sub(inv: Invocation, name: str, entry: Entry, operands: tuple[Arg, ...], de
     if isinstance(sub, str):
         return f"{sub} ({label})"
     return _entry(inv, label, sub, depth + 1)
+
+
+# --- the environment ----------------------------------------------------------------------------------
+
+
+def _settings(settings: Sequence[Arg], program: str | None = None) -> str | None:
+    """Why running with these ``NAME=value`` settings deserves a look (``LD_PRELOAD=x``), or ``None``.
+
+    A command line in ``PAGER``/``EDITOR``/``GIT_SSH_COMMAND``... known in the text was analyzed as a command (and is judged
+    as one); one known only at run time is held. ``IFS`` for a builtin that only splits its input (``IFS=, read a b``) is fine."""
+    for word in settings:
+        name, _, _ = word.prefix.partition("=") if not word.static else word.text.partition("=")
+        if name == "IFS" and program in _SPLITS_INPUT:
+            continue
+        why = variable_reason(name)
+        if why is not None:
+            return f"{why} ({name})"
+        if name in CODE_VARIABLES and not word.static:
+            return f"runs a command known only at run time ({name})"
+    return None
+
+
+_SPLITS_INPUT = frozenset({"read", "mapfile", "readarray"})
+"""Builtins for which ``IFS`` only says how to split what they read."""
+
+
+def _assigned(inv: Invocation) -> str | None:
+    """``export``/``declare``/``read``/``printf -v``... of a variable that makes later programs run code."""
+    for arg in inv.args:
+        if not arg.static or arg.text.startswith(("-", "+")):
+            continue
+        name, eq, _ = arg.text.partition("=")
+        if not name.isidentifier():
+            continue
+        if eq and name in CODE_VARIABLES:
+            continue  # its command was analyzed
+        reason = _settings((arg,)) if eq else None
+        if reason is not None:
+            return reason
+        if not eq and (name in CODE_VARIABLES or variable_reason(name) is not None):
+            return f"sets or exports {name}, whose value is known only at run time ({inv.program} {name})"
+    return None
+
+
+def _wrapper(inv: Invocation, name: str) -> str | None:
+    """A transparent wrapper's own options that write a file or run something (``strace -o '|cmd'``, ``time -o FILE``)."""
+    entry = CATALOGUE.get(name)
+    if entry is None:
+        return None
+    own = inv.args[: len(inv.args) - len(inv.options.operands)] if name in WRAPPERS else inv.args
+    reason = _options(inv, name, entry, _option_words(own), ())
+    if reason is None and entry.writes == "operands" and name == "script":
+        return written(inv.options.operands, need_static=False)
+    return reason
+
+
+# --- options that run code or write files ---------------------------------------------------------
+
+_SAFE_PLUS = re.compile(r"\+(?:\d*[FGgN]?|/[^|!]*)")
+"""A ``+`` command of a pager or editor that only moves (``less +F``, ``vim +42``, ``less +/ERROR``)."""
+
+
+def in_tree(text: str) -> bool:
+    """A static path in the working tree: relative, and not climbing out of it."""
+    if text.startswith(("/", "~")):
+        return False
+    path = norm_path(text)
+    return path != ".." and not path.startswith("../")
+
+
+def _option_words(args: Sequence[Arg]) -> tuple[Arg, ...]:
+    """The arguments before ``--`` (where options end)."""
+    for i, arg in enumerate(args):
+        if arg.static and arg.text == "--":
+            return tuple(args[:i])
+    return tuple(args)
+
+
+def option_values(words: Sequence[Arg], names: frozenset[str] | Sequence[str], long_words: bool = False) -> list[tuple[str, Arg]]:
+    """The values given to the options ``names`` (each taking a value), however written: ``--out FILE``, ``--out=FILE``,
+    ``-o FILE``, ``-oFILE``, ``-xo FILE`` (a cluster; with ``long_words``, options are whole words: ``-toolexec=x``)."""
+    found: list[tuple[str, Arg]] = []
+    for i, arg in enumerate(words):
+        if not arg.static or not arg.text.startswith("-") or arg.text == "-":
+            continue
+        text = arg.text
+        following = words[i + 1] if i + 1 < len(words) else None
+        for name in names:
+            value: Arg | None = None
+            if text == name:
+                value = following
+            elif text.startswith(name + "="):
+                value = Arg.of(text[len(name) + 1 :])
+            elif len(name) == 2 and name[0] == "-" and not text.startswith("--"):
+                if long_words:
+                    value = Arg.of(text[2:]) if text.startswith(name) and len(text) > 2 else None
+                elif name[1] in text[1:]:
+                    at = text.index(name[1], 1)
+                    value = Arg.of(text[at + 1 :]) if at + 1 < len(text) else following
+            if value is not None:
+                found.append((name, value))
+    return found
+
+
+def _held_option(inv: Invocation, entry: Entry, words: Sequence[Arg], operands: Sequence[Arg]) -> str | None:
+    """The first option of ``entry.hold`` given, however spelled (a cluster, ``--name=x``, a GNU abbreviation, ``-name=x``)."""
+    flags = inv.options.flags
+    given_long = [f for f in inv.options.long if len(f) >= 4]
+    texts = [a.text for a in words if a.static]
+    for option in entry.hold:
+        if option == "+":
+            if any(a.static and a.text.startswith("+") and not _SAFE_PLUS.fullmatch(a.text) for a in operands):
+                return option
+            continue
+        if option == "@":
+            if any(a.static and a.text.startswith("@") for a in operands):
+                return option
+            continue
+        if entry.long_words:
+            if any(_long_word(text, option) for text in texts):
+                return option
+            continue
+        if option in flags:
+            return option
+        if option.startswith("--") and any(option.startswith(given) for given in given_long):
+            return option  # a GNU abbreviation (--eval -> --ev)
+        if not option.startswith("--") and len(option) > 2 and any(text.startswith(option) for text in texts):
+            return option  # a single-dash long option with its value (-fplugin=x.so)
+    return None
+
+
+def _long_word(text: str, option: str) -> bool:
+    if text == option or text.startswith(option + "="):
+        return True
+    if len(option) == 2:  # -B/tmp/x, -J-javaagent:x: attached, but not another option that starts with the letter (-eventlog)
+        return text.startswith(option) and len(text) > 2 and not text[2].isalpha()
+    return text.startswith(option) or text.startswith("-" + option)
+
+
+def _options(inv: Invocation, name: str, entry: Entry, words: Sequence[Arg], operands: Sequence[Arg]) -> str | None:
+    """Why an option or operand of ``entry``'s program makes this use risky: it runs code, loads a library, runs code
+    from outside the working tree, or writes a file outside it."""
+    option = _held_option(inv, entry, words, operands) if entry.hold else None
+    if option is not None:
+        return f"{entry.hold[option]} ({name} {option})"
+    if entry.held_subs and operands:
+        if not operands[0].static:
+            return f"the {name} subcommand is known only at run time"
+        if operands[0].text in entry.held_subs:
+            return f"{entry.held_subs[operands[0].text]}"
+    return _option_files(name, entry, words) or (_operand_files(name, operands) if entry.runs_operands else None)
+
+
+def _option_files(name: str, entry: Entry, words: Sequence[Arg]) -> str | None:
+    """Files its options write outside the working tree, code they run from outside it, values that make it run something."""
+    for option, value in option_values(words, entry.outputs, entry.long_words) if entry.outputs else ():
+        if value.static and value.text.startswith(("|", "!")):
+            return f"pipes its output into a command given in an option ({name} {option})"
+        if value.static and outside(value.text):
+            return f"writes {value.text}, outside the working tree ({name} {option})"
+    for option, value in option_values(words, entry.code_files, entry.long_words) if entry.code_files else ():
+        if not value.static:
+            return f"runs code from a file known only at run time ({name} {option})"
+        if not in_tree(value.text):
+            return f"runs code from {value.text}, outside the working tree ({name} {option})"
+    for option, value in option_values(words, tuple(entry.risky_values), entry.long_words) if entry.risky_values else ():
+        pattern, why = entry.risky_values[option]
+        if not value.static or re.search(pattern, value.text, re.IGNORECASE):
+            return f"{why} ({name} {option} {value.text})"
+    return None
+
+
+def _operand_files(name: str, operands: Sequence[Arg]) -> str | None:
+    for operand in operands:
+        if not operand.static:
+            return f"runs code from a path known only at run time ({name})"
+        if not in_tree(operand.text):
+            return f"runs code from {operand.text}, outside the working tree ({name})"
+    return None
 
 
 # --- interpreters -------------------------------------------------------------------------------
@@ -333,14 +523,22 @@ def _safe_call(func: ast.expr) -> bool:
     return False
 
 
+_AWK_FILE = re.compile(r">>?\s*\"([^\"]*)\"")
+
+
 def _awk(inv: Invocation, code: list[Arg | None], script: Arg | None) -> str | None:
     if script is not None:
         return "runs an awk script whose code is not checked"
+    if inv.options.flags & {"-l", "--load", "-i", "--include", "-E", "--exec"}:
+        return "loads an awk extension library or source file"
     for arg in code:
         if arg is None or not arg.static:
             return "runs awk code built at run time"
         if _AWK_RISK.search(arg.text):
             return "awk code runs commands"
+        for path in _AWK_FILE.findall(arg.text):
+            if outside(path):
+                return f"awk code writes {path}, outside the working tree"
     return None
 
 
@@ -351,7 +549,12 @@ def _sed(inv: Invocation) -> str | None:
     operands = inv.options.operands
     flags = inv.options.flags
     scripted = bool(flags & {"-e", "--expression", "-f", "--file"})
-    scripts = [] if scripted else list(operands[:1])
+    words = _option_words(inv.args)
+    given = option_values(words, ("-e", "--expression", "-f", "--file"))
+    scripts = [v for o, v in given if o in ("-e", "--expression")] if scripted else list(operands[:1])
+    for option, value in given:
+        if option in ("-f", "--file") and (not value.static or not in_tree(value.text)):
+            return f"runs a sed script from outside the working tree (sed {option} {value.text})"
     for arg in scripts:
         if arg.static and _SED_RISK.search(arg.text):
             return "sed script runs commands or writes files"
@@ -371,9 +574,14 @@ def _transfer(inv: Invocation) -> str | None:
     for option, value in inv.options.values:
         if option in ("-X", "--request") and value.text.upper() in _WRITE_METHODS:
             return f"sends a {value.text.upper()} request ({inv.program})"
-        if option in ("-o", "--output", "-O", "--output-document", "--output-dir", "-P", "--directory-prefix") and value.static \
-                and value.text != "-" and outside(value.text):
+        if option in _TRANSFER_OUTPUTS and value.static and value.text != "-" and outside(value.text):
             return f"writes {value.text}, outside the working tree"
+    for option, value in option_values(_option_words(inv.args), _TRANSFER_LATE_OUTPUTS):
+        if value.static and value.text != "-" and outside(value.text):
+            return f"writes {value.text}, outside the working tree ({inv.program} {option})"
+    held = next((f for f in flags if f in _TRANSFER_RUNS or f.startswith(("--on-download", "--on-bt-download"))), None)
+    if held is not None:
+        return f"runs a command or reads options from a file given in an option ({inv.program} {held})"
     return None
 
 
@@ -390,6 +598,14 @@ def _httpie_sends(inv: Invocation) -> bool:
     if operands and operands[0].static and operands[0].text.upper() in _WRITE_METHODS:
         return True
     return any(not arg.static or _HTTPIE_ITEM.match(arg.text) for arg in operands[1:])
+
+
+_TRANSFER_OUTPUTS = frozenset({"-o", "--output", "-O", "--output-document", "--output-dir", "-P", "--directory-prefix", "-D",
+                               "--dump-header", "-c", "--cookie-jar", "--output-file", "-a", "--append-output"})
+_TRANSFER_LATE_OUTPUTS = ("--dump-header", "--trace", "--trace-ascii", "--stderr", "--libcurl", "--etag-save", "--hsts",
+                          "--alt-svc", "--cookie-jar", "--output-file", "--append-output", "--save-cookies", "--warc-file",
+                          "--session", "--log", "-l", "--save-session")
+_TRANSFER_RUNS = frozenset({"-K", "--config", "--use-askpass", "-e", "--execute", "--conf-path", "--engine"})
 
 
 def _extract_target(inv: Invocation) -> str | None:
@@ -470,9 +686,153 @@ def _java(inv: Invocation) -> str | None:
     return None if _only_info(inv.args) else "runs a Java program whose code is not checked"
 
 
+_SQLITE_SAFE_DOT = re.compile(r"\.(tables|schema|indexes|indices|headers|mode|width|databases|dbinfo|show|help|nullvalue|separator|"
+                               r"timer|changes|bail|echo|eqp|fullschema|lint|stats|version|print|quit|exit|timeout|explain|"
+                               r"expert|selftest|sha3sum|dump|parameter|limit|tables)\b")
+_SQLITE_RISK = re.compile(r"\b(attach|vacuum\s+into|load_extension|writefile|edit|readfile|fts3_tokenizer)\b", re.IGNORECASE)
+
+
+def _sqlite(inv: Invocation) -> str | None:
+    """``sqlite3 DB SQL``: SQL and dot-commands that only read or print; dot-commands that run a shell or write files
+    (``.shell``, ``.system``, ``.output``, ``.once``, ``.load``, ``.import``...) and SQL that writes or loads files are held, and so
+    are commands read from its input or a file (not seen)."""
+    words = _option_words(inv.args)
+    texts = [v for o, v in option_values(words, ("-cmd", "--cmd"), long_words=True)]
+    if any(a.static and a.text.lstrip("-") in ("init", "A", "archive", "safe") for a in words):
+        return "runs commands from a file or archive given in an option (sqlite3)"
+    operands = [a for a in inv.options.operands if a not in texts]
+    if len(operands) < 2 and not texts:
+        return "reads SQL and dot-commands from its input (they can run shell commands) (sqlite3)"
+    for arg in [*texts, *operands[1:]]:
+        if not arg.static:
+            return "runs SQL built at run time (sqlite3)"
+        for piece in re.split(r"[\n;]", arg.text):
+            line = piece.strip()
+            if line.startswith(".") and not _SQLITE_SAFE_DOT.match(line):
+                return f"runs a dot-command that can run shell commands or write files (sqlite3 {line.split()[0]})"
+        if _SQLITE_RISK.search(arg.text):
+            return "SQL that writes or loads files (sqlite3)"
+    return None
+
+
+def _debugger(inv: Invocation) -> str | None:
+    return None if _only_info(inv.args) else f"runs debugger commands, which can run shell commands ({inv.program})"
+
+
+def _tar(inv: Invocation) -> str | None:
+    first = inv.args[0] if inv.args else None
+    if first is not None and first.static and first.text.isalpha() and set(first.text) & set("IF"):
+        return f"runs a command given in an option ({inv.program} {first.text})"  # old-style letters: tar xIf zstd a.tar
+    return _extract_target(inv)
+
+
+_KEEPS_INPUT = frozenset({"-c", "--stdout", "--to-stdout", "-l", "--list", "-t", "--test"})
+
+
+def _compressor(inv: Invocation) -> str | None:
+    """``gzip FILE`` replaces FILE by FILE.gz (``gunzip ~/.bashrc.gz`` writes ``~/.bashrc``), unless writing to standard output."""
+    if inv.options.flags & _KEEPS_INPUT:
+        return None
+    for option, value in option_values(_option_words(inv.args), ("-o", "--output")):
+        if value.static and outside(value.text):
+            return f"writes {value.text}, outside the working tree ({inv.program} {option})"
+    return written(inv.options.operands, need_static=False, verb="replaces")
+
+
+_MAKE_COMMANDS = frozenset({"SHELL", ".SHELLFLAGS", "MAKEFLAGS", "MAKEFILES", "MAKE", "MAKESHELL"})
+
+
+def _make(inv: Invocation) -> str | None:
+    """``make VAR=value``: a value that expands to commands (``$(shell ...)``), or a variable recipes run as a command."""
+    for arg in inv.options.operands:
+        name, eq, value = arg.text.partition("=")
+        if not eq or not name.replace(".", "_").isidentifier():
+            continue
+        if not arg.static or re.search(r"\$[({]|`", value):
+            return f"a make variable whose value can run commands ({inv.program} {name}=...)"
+        if name in _MAKE_COMMANDS:
+            return f"sets a make variable that decides how recipes run ({inv.program} {name})"
+        if name in CODE_VARIABLES and not (value.split() and value.split()[0] in CATALOGUE and len(value.split()) == 1):
+            return f"sets a command recipes run to one the catalogue does not know ({inv.program} {name}={value})"
+    return None
+
+
+def _go(inv: Invocation) -> str | None:
+    operands = inv.options.operands
+    if len(operands) > 1 and operands[0].text == "run" and any("@" in a.text for a in operands[1:]):
+        return "downloads and runs a module (go run PACKAGE@VERSION)"
+    return None
+
+
+_GIT_CONFIG_READS = frozenset({"--get", "--get-all", "--get-regexp", "--get-urlmatch", "-l", "--list", "--get-color",
+                               "--get-colorbool", "--unset", "--unset-all", "--remove-section", "-e", "--edit", "--show-origin",
+                               "--show-scope", "--name-only"})
+_GIT_CONFIG_VERBS = {"get": 1, "list": 0, "unset": 0, "edit": 0, "remove-section": 0, "set": 2, "rename-section": 2}
+_GIT_CONFIG_VALUES = frozenset({"-f", "--file", "--blob", "--type", "--default", "--comment", "--value", "--url"})
+
+
+def _git(inv: Invocation) -> str | None:
+    """``git config KEY VALUE`` of a key that makes git run a command (``core.pager``, ``alias.x '!cmd'``, ``core.hooksPath``)."""
+    operands = inv.options.operands
+    if not operands or operands[0].text != "config":
+        return None
+    words = list(inv.args[inv.args.index(operands[0]) + 1 :])
+    for option, value in option_values(_option_words(words), ("-f", "--file")):
+        if not value.static or outside(value.text):
+            return f"writes git configuration to {value.text}, outside the working tree (git config {option})"
+    return _git_config(words)
+
+
+def _git_config(words: Sequence[Arg]) -> str | None:
+    rest: list[Arg] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word.static and word.text in _GIT_CONFIG_VALUES:
+            skip = True
+        elif not (word.static and word.text.startswith("-")):
+            rest.append(word)
+    flags = {w.text.partition("=")[0] for w in words if w.static and w.text.startswith("-")}
+    if rest and rest[0].static and rest[0].text in _GIT_CONFIG_VERBS:
+        verb = rest.pop(0).text
+        if verb == "rename-section":
+            return "renames a configuration section (git config rename-section)"
+        if verb != "set":
+            return None
+    elif flags & _GIT_CONFIG_READS or len(rest) < 2:
+        if "--rename-section" in flags:
+            return "renames a configuration section (git config --rename-section)"
+        return None
+    key = rest[0]
+    value = rest[1] if len(rest) > 1 else None
+    if not key.static:
+        return "sets a git configuration key known only at run time (git config)"
+    if key.text.lower().startswith("alias."):
+        shell = value is not None and (not value.static or value.text.lstrip().startswith("!"))
+        return f"defines a git alias that runs a shell command (git config {key.text})" if shell else None
+    if re.search(GIT_RISKY_KEY, key.text, re.IGNORECASE):
+        return f"sets git configuration that can run commands (git config {key.text})"
+    return None
+
+
+def _min_operands(count: int, what: str) -> Callable[[Invocation], str | None]:
+    def check(inv: Invocation) -> str | None:
+        return f"{what} ({inv.program})" if len(inv.options.operands) >= count else None
+    return check
+
+
+def _fc(inv: Invocation) -> str | None:
+    return None if "-l" in inv.options.flags else "runs commands from the history, through an editor (fc)"
+
+
 _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
+    "sqlite3": _sqlite, "fc": _fc, "gdb": _debugger, "lldb": _debugger, "make": _make, "gmake": _make, "go": _go, "git": _git,
+    "ifconfig": _min_operands(2, "changes network configuration"), "iwconfig": _min_operands(2, "changes network configuration"),
+    **dict.fromkeys(("gzip", "gunzip", "bzip2", "bunzip2", "xz", "unxz", "zstd", "unzstd", "lz4", "brotli", "compress", "uncompress"),
+                    _compressor),
     "sed": _sed, "gsed": _sed, "curl": _transfer, "wget": _transfer, "http": _transfer, "https": _transfer, "xh": _transfer,
-    "aria2c": _transfer, "tar": _extract_target, "bsdtar": _extract_target, "unzip": _extract_target, "7z": _extract_target,
+    "aria2c": _transfer, "tar": _tar, "bsdtar": _tar, "unzip": _extract_target, "7z": _extract_target,
     "7za": _extract_target, "7zz": _extract_target, "dd": _dd, "tee": _tee, "find": _find, "ip": _ip, "date": _date, "java": _java,
     "hostname": _operands_change("changes the host name"), **JUDGES,
 }
@@ -495,18 +855,21 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
     entry = _plain_entry(name)
     if entry is None:
         return _harmless_transfer(name, words)
+    if name in _SPECIAL_SUBS and any(word in _SPECIAL_SUBS[name] for word in words):
+        return False  # judged by its special function
+    judged = _OptionsJudge(name, words)
     if name in OPTION_SPECS:
-        return _leading_subcommands(entry, words)
+        return _leading_subcommands(entry, words, judged)
     split = _plain_split(words)
     if split is None:
         return False
     flags, operands = split
     depth = 0
     while True:
-        if any(flag in flags for flag in entry.hold) or _operand_rules(entry):
+        if any(flag in flags for flag in entry.hold) or judged(entry, depth) or _operand_rules(entry):
             return False
         if entry.subs is None:
-            return not entry.writes or (depth == 0 and _plain_written(entry.writes, operands))
+            return not entry.writes or (depth == 0 and _plainwritten(entry.writes, operands))
         if not entry.subs and not entry.bare:
             return False
         if depth >= len(operands):
@@ -540,7 +903,7 @@ def _operand_rules(entry: Entry) -> bool:
     return bool(entry.contained or entry.hold_operands or entry.moves)
 
 
-def _plain_written(writes: str, operands: list[str]) -> bool:
+def _plainwritten(writes: str, operands: list[str]) -> bool:
     """No file a writer writes (``writes`` of its entry) is outside the working tree."""
     if writes == "operands":
         targets = operands
@@ -555,14 +918,30 @@ def _plain_written(writes: str, operands: list[str]) -> bool:
     return not any(outside(target) for target in targets)
 
 
-def _leading_subcommands(entry: Entry, words: Sequence[str]) -> bool:
+class _OptionsJudge:
+    """:func:`_options` of an entry for a plain command's words, as :func:`why_held` would judge them."""
+
+    def __init__(self, name: str, words: Sequence[str]) -> None:
+        self.name = name
+        self.words = words
+        self.inv: Invocation | None = None
+
+    def __call__(self, entry: Entry, depth: int, always: bool = False) -> bool:
+        if not always and not _judged_by_options(entry):
+            return False
+        if self.inv is None:
+            args = tuple(Arg.of(word) for word in self.words)
+            self.inv = Invocation(self.name, args, options=parse_options(args, OPTION_SPECS.get(self.name, PLAIN)))
+        inv = self.inv
+        return _options(inv, self.name, entry, _option_words(inv.args), inv.options.operands[depth:]) is not None
+
+
+def _leading_subcommands(entry: Entry, words: Sequence[str], judged: _OptionsJudge) -> bool:
     """For a program whose options may take values (``git -C repo``): known only from subcommands before any option."""
     depth = 0
     while True:
-        if entry.hold and any(word.startswith("-") for word in words):
-            return False  # an option it holds for may be among them
-        if _operand_rules(entry):
-            return False
+        if judged(entry, depth, always=bool(entry.hold)) or _operand_rules(entry):
+            return False  # an option it holds for is among them, or its operands need judging
         if entry.subs is None:
             return not entry.writes
         if not entry.subs and not entry.bare:
@@ -604,11 +983,24 @@ def _harmless_transfer(name: str, words: Sequence[str]) -> bool:
 @lru_cache(maxsize=1024)
 def _plain_entry(name: str) -> Entry | None:
     """The catalogue entry :func:`why_held` judges ``name`` by whatever its arguments, or ``None`` (judged by more than its entry)."""
-    if name in _ARITHMETIC or name in ("source", ".") or name in PRIVILEGED_WRAPPERS or name in KNOWN_WRAPPERS or name in _SPECIAL:
+    if name in _ARITHMETIC or name in ("source", ".") or name in PRIVILEGED_WRAPPERS or name in KNOWN_WRAPPERS:
         return None
-    if family(name) in INTERPRETERS:
+    if name in _SPECIAL and name not in _SPECIAL_SUBS:
+        return None
+    if family(name) in INTERPRETERS or name in ASSIGNERS:
         return None
     return CATALOGUE.get(name)
+
+
+def _judged_by_options(entry: Entry) -> bool:
+    """An entry whose options or operands need :func:`_options` beyond whether a held flag is among the words."""
+    if entry.outputs or entry.code_files or entry.risky_values or entry.held_subs or entry.runs_operands or entry.long_words:
+        return True
+    return any(option in ("+", "@") or option.startswith("--") or len(option) > 2 for option in entry.hold)
+
+
+_SPECIAL_SUBS = {"git": frozenset({"config"}), "go": frozenset({"run"})}
+"""Programs whose special judgement (:data:`_SPECIAL`) looks only at these subcommands: otherwise judged from plain words."""
 
 
 def clear() -> None:

@@ -96,6 +96,9 @@ class Invocation(NamedTuple):
     code_from: frozenset[str] = frozenset()
     """Programs whose output this invocation runs as code (``curl ... | sh`` -> ``{"curl"}``)."""
     options: Options = Options()
+    env: tuple[Arg, ...] = ()
+    """``NAME=value`` settings of the environment it runs with (``PAGER=cat git log``, ``env LD_PRELOAD=x ls``), or that a
+    command without a program makes (``PAGER=x``)."""
 
 
 @dataclass(slots=True)

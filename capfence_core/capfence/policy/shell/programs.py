@@ -114,6 +114,7 @@ WRAPPERS: dict[str, Wrapper] = {
     "npx": Wrapper(OptionSpec("pc", _set("--package", "--call", "--node-options", "--registry", "--cache", "--userconfig")),
                    code=_set("-c", "--call")),
     "bunx": Wrapper(OptionSpec("p", _set("--package", "--bun"))),
+    "valgrind": Wrapper(),
 }
 """Commands that run the command given in their remaining words."""
 
@@ -131,6 +132,8 @@ class Runner:
     after_dashes: bool = False
     """Options may come anywhere before ``--``, after which the command starts (``kubectl exec pod -c app -- ls``);
     without ``--`` the words after the pod are the command (the old ``kubectl exec pod ls``)."""
+    target: bool = True
+    """The subcommand's first operand is where the command runs (a container, a toolchain), not the command."""
 
 
 _CONTAINER = Runner(
@@ -147,8 +150,53 @@ _KUBE = Runner(
                            "--cluster", "--user", "--server", "--token", "--as", "--request-timeout")),
     after_dashes=True,
 )
-RUNNERS: dict[str, Runner] = {"docker": _CONTAINER, "podman": _CONTAINER, "nerdctl": _CONTAINER, "kubectl": _KUBE, "oc": _KUBE}
-"""Programs whose subcommand runs a command inside a container or pod; the command is analyzed as if wrapped."""
+_UV = Runner(OptionSpec("", _set("--directory", "--project", "--cache-dir", "--config-file", "--python", "--color")), (("run",),),
+             OptionSpec("p", _set("--with", "--with-requirements", "--with-editable", "--python", "--package", "--extra", "--group",
+                                  "--env-file", "--directory", "--project", "--index", "--index-url", "--extra-index-url",
+                                  "--only-group", "--no-group", "--script")), target=False)
+_PY_PROJECT = Runner(OptionSpec("CP", _set("--directory", "--project")), (("run",),), OptionSpec(), target=False)
+RUNNERS: dict[str, Runner] = {
+    "docker": _CONTAINER, "podman": _CONTAINER, "nerdctl": _CONTAINER, "kubectl": _KUBE, "oc": _KUBE, "uv": _UV, "poetry": _PY_PROJECT,
+    "pdm": _PY_PROJECT, "bundle": Runner(OptionSpec(), (("exec",),), OptionSpec(), target=False),
+    "conda": Runner(OptionSpec(), (("run",),), OptionSpec("np", _set("--name", "--prefix", "--cwd")), target=False),
+    "rustup": Runner(OptionSpec(), (("run",),), OptionSpec()),
+}
+"""Programs whose subcommand runs a command (inside a container or pod, in a project's environment: ``uv run pytest``); the command
+is analyzed as if wrapped."""
+
+@dataclass(frozen=True)
+class CommandLines:
+    """A program that runs command lines given as its operands or as the values of options, through a shell."""
+
+    options: OptionSpec
+    code: frozenset[str] = frozenset()
+    """Options whose value is a command line (``hyperfine --prepare CMD``)."""
+    operands: bool = False
+    """Each operand is a command line (``hyperfine 'make' 'make -j4'``)."""
+
+
+COMMAND_LINES: dict[str, CommandLines] = {
+    "hyperfine": CommandLines(
+        OptionSpec("wrmMpcsSnLu", _set("--warmup", "--runs", "--min-runs", "--max-runs", "--prepare", "--conclude", "--cleanup",
+                                       "--setup", "--shell", "--command-name", "--parameter-scan", "--parameter-step-size",
+                                       "--parameter-list", "--style", "--sort", "--time-unit", "--export-asciidoc", "--export-csv",
+                                       "--export-json", "--export-markdown", "--export-orgmode", "--output", "--input", "-D")),
+        code=_set("-p", "--prepare", "-c", "--cleanup", "-s", "--setup", "--conclude"), operands=True),
+}
+"""Programs whose command lines are analyzed as shell code, like ``sh -c``'s."""
+
+CODE_VARIABLES = frozenset({
+    "PAGER", "GIT_PAGER", "MANPAGER", "SYSTEMD_PAGER", "BAT_PAGER", "DELTA_PAGER", "PSQL_PAGER", "EDITOR", "VISUAL", "GIT_EDITOR",
+    "GIT_SEQUENCE_EDITOR", "SVN_EDITOR", "FCEDIT", "SUDO_EDITOR", "GIT_SSH_COMMAND", "GIT_SSH", "GIT_PROXY_COMMAND", "GIT_ASKPASS",
+    "SSH_ASKPASS", "SUDO_ASKPASS", "GIT_EXTERNAL_DIFF", "RSYNC_RSH", "CVS_RSH", "BROWSER", "KUBECTL_EXTERNAL_DIFF", "CC", "CXX", "LD",
+    "AR", "CPP", "RUSTC", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTDOC", "CARGO", "MAKE", "FC", "NPM_CONFIG_SCRIPT_SHELL",
+    "npm_config_script_shell", "PERLDOC_PAGER", "GIT_DIFF_OPTS", "TERMINAL",
+})
+"""Environment variables whose value is a command line programs run (``PAGER``, ``EDITOR``, ``GIT_SSH_COMMAND``, ``CC``): a value
+known in the text is analyzed as a command (``GIT_PAGER=cat git log`` runs ``cat``)."""
+
+ASSIGNERS = frozenset({"export", "declare", "typeset", "local", "readonly", "read", "mapfile", "readarray", "printf", "getopts"})
+"""Builtins that set (or export) the variables named in their arguments."""
 
 APPLET_HOSTS = frozenset({"busybox", "toybox"})
 """Wrappers whose first operand is an applet name, not a path (``busybox rm``)."""
@@ -185,6 +233,9 @@ INTERPRETERS: dict[str, Interpreter] = {
     "nodejs": Interpreter(False, OptionSpec("rC", _set("--require", "--import", "--loader")), code=_set("-e", "--eval", "-p", "--print")),
     "php": Interpreter(False, OptionSpec("rfdczBREF"), code=_set("-r", "-B", "-R", "-E"), script=_set("-f", "-F")),
     "lua": Interpreter(False, OptionSpec("el"), code=_set("-e")),
+    **{name: Interpreter(False, OptionSpec("rC", _set("--require", "--import", "--loader", "--tsconfig")),
+                         code=_set("-e", "--eval", "-p", "--print")) for name in ("tsx", "ts-node")},
+    "ipython": Interpreter(False, OptionSpec("", _set("--profile", "--ipython-dir", "--config")), code=_set("-c"), final=_set("-m")),
     "luajit": Interpreter(False, OptionSpec("elbjO"), code=_set("-e")),
     **{name: Interpreter(False, OptionSpec("Fvfe", _set("--field-separator", "--assign", "--file", "--source")),
                          code=_set("-e", "--source"), script=_set("-f", "--file"), operand_is_code=True)

@@ -28,7 +28,7 @@ def outside(text: str) -> bool:
         path = norm_path(text)
         return not any(path == root or path.startswith(root + "/") for root in _SAFE_ROOTS)
     parts = text.split("/")
-    return ".git" in parts and "hooks" in parts  # a git hook runs later
+    return ".git" in parts and ("hooks" in parts or parts[-1] == "config")  # a git hook, or configuration that runs commands
 
 
 def written(args: Sequence[Arg], need_static: bool, verb: str = "writes", *, remote: bool = False) -> str | None:
