@@ -114,18 +114,6 @@ def passed_through(tool: BaseTool, kwargs: Mapping[str, Any], asynchronous: bool
     return {name: value for name, value in given.items() if name not in filled}
 
 
-def sync_unsupported(tool: BaseTool) -> bool:
-    """A ``StructuredTool`` with only a ``coroutine`` (every MCP tool from langchain-mcp-adapters): its ``run``
-    can only raise LangChain's ``NotImplementedError``, so a sync call is not decided (no record of a call that
-    cannot run); the gated ``run`` hands LangChain that error in place of the parse, so no body runs."""
-    kind: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))
-    return kind._run is StructuredTool._run and tool.__dict__.get("func") is None
-
-
-SYNC_UNSUPPORTED = "StructuredTool does not support sync invocation."
-"""LangChain's own message for it."""
-
-
 def _parameter_names(fn: Callable[..., Any]) -> set[str]:
     try:
         return set(inspect.signature(fn).parameters)

@@ -85,7 +85,7 @@ from capfence.decision import Decision
 from capfence.errors import CapFenceError
 from capfence.gate import Binding
 from capfence.wrapping import binding_of
-from capfence_langchain.arguments import Snapshot, passed_through, sync_unsupported, tool_payload
+from capfence_langchain.arguments import Snapshot, passed_through, tool_payload
 from capfence_langchain.interrupts import hold, should_interrupt
 from capfence_langchain.tickets import Ticket
 from capfence_langchain.tools import FRAMEWORK, call_key, with_ticket
@@ -239,8 +239,6 @@ def _parsed_payload(tool: BaseTool, request: ToolCallRequest, *, asynchronous: b
     tool's ``run`` decides under the middleware's binding, with everything in place.
     """
     args = request.tool_call.get("args")
-    if not asynchronous and sync_unsupported(tool):
-        return None  # the tool's run raises LangChain's NotImplementedError undecided
     try:
         if isinstance(args, Mapping):  # what the ToolNode leaves: injected values dropped, LangChain's own names kept
             tool_input = {**tool._filter_injected_args(dict(args)), **passed_through(tool, args, asynchronous)}

@@ -67,17 +67,7 @@ from capfence.gate import Binding, tool_body
 from capfence.gated_attributes import install
 from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class, is_gated
 from capfence_langchain import conversions
-from capfence_langchain.arguments import (
-    SYNC_UNSUPPORTED,
-    ArgumentsChanged,
-    Parsed,
-    Snapshot,
-    checked_to_args_and_kwargs,
-    parse,
-    payload_of,
-    prepared,
-    sync_unsupported,
-)
+from capfence_langchain.arguments import ArgumentsChanged, Parsed, Snapshot, checked_to_args_and_kwargs, parse, payload_of, prepared
 from capfence_langchain.errors import blocked_error
 from capfence_langchain.interrupts import hold, should_interrupt
 from capfence_langchain.tickets import Ticket
@@ -220,8 +210,6 @@ def _gated_run(original: Callable[..., Any]) -> Callable[..., Any]:
             with prepared(self, tool_input, parsed, decided):
                 return original(self, tool_input, *args, tool_call_id=tool_call_id, **kwargs)
 
-        if sync_unsupported(self):  # LangChain raises NotImplementedError: nothing to decide, no body can run
-            return langchain_run(NotImplementedError(SYNC_UNSUPPORTED))
         try:
             parsed = parse(self, tool_input, tool_call_id)
         except Exception as exc:  # noqa: BLE001 - the schema rejects the input: LangChain answers as it always does

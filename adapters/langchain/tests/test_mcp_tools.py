@@ -31,6 +31,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from capfence import ActionRuntime, CapFenceTool
+from capfence.testing import audit_rows
 from capfence_langchain import ApprovalRequired, CapFenceMiddleware, ToolCallDenied
 
 SERVER = Path(__file__).with_name("mcp_server.py")
@@ -217,17 +218,23 @@ def test_the_gated_coroutine_attribute_is_gated_too(notes: Notes, runtime: Actio
     assert [r["decision"] for r in decisions(runtime.audit_log)] == ["deny", "deny", "allow"]
 
 
-def test_sync_invoke_raises_langchains_error_undecided(notes: Notes, runtime: ActionRuntime) -> None:
-    """An MCP tool cannot run synchronously: LangChain's NotImplementedError, and no decision recorded for it."""
+def test_sync_invoke_is_decided_and_cannot_run(notes: Notes, runtime: ActionRuntime) -> None:
+    """An MCP tool cannot run synchronously: still decided first (a denied call is denied), then LangChain's
+    NotImplementedError for an allowed one, recorded as that call's outcome; nothing reaches the server."""
 
     async def body(tools: dict[str, BaseTool]) -> None:
         write = gated(tools, runtime)["write_note"]
+        with pytest.raises(ToolCallDenied):
+            await asyncio.to_thread(write.invoke, {"path": "a.txt", "text": "secret"})
         with pytest.raises(NotImplementedError, match="does not support sync invocation"):
             await asyncio.to_thread(write.invoke, {"path": "a.txt", "text": "hello"})
 
     with_tools(notes, body)
     assert notes.files() == set() and notes.received() == []
-    assert decisions(runtime.audit_log) == []
+    assert [r["decision"] for r in decisions(runtime.audit_log)] == ["deny", "allow"]
+    outcomes = audit_rows(runtime.audit_log, kind="outcome")
+    assert [o["outcome"] for o in outcomes] == ["blocked", "tool_error"]
+    assert "does not support sync invocation" in outcomes[1]["detail"]
 
 
 def test_multiserver_client_tools_are_gated(notes: Notes, runtime: ActionRuntime) -> None:
@@ -259,7 +266,8 @@ def run_agent(notes: Notes, runtime: ActionRuntime, mode: str, *replies: AIMessa
 
     async def body(tools: dict[str, BaseTool]) -> Any:
         if mode == "middleware":
-            agent = create_agent(model, list(tools.values()), middleware=[CapFenceMiddleware(gate=runtime, agent_id=AGENT, capabilities=CAPABILITIES)])
+            guard = CapFenceMiddleware(gate=runtime, agent_id=AGENT, capabilities=CAPABILITIES)
+            agent = create_agent(model, list(tools.values()), middleware=[guard])
         else:
             agent = create_agent(model, list(gated(tools, runtime).values()))
         return await agent.ainvoke({"messages": [HumanMessage("take notes")]})
