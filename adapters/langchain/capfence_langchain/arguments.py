@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool, Tool
-from langchain_core.tools.base import _get_runnable_config_param
+from langchain_core.tools.base import FILTERED_ARGS, _get_runnable_config_param
 
 from capfence.canonical import NotCanonical, encode
 from capfence.wrapping import ORIGINAL_ATTR
@@ -80,13 +80,45 @@ def payload_of(tool: BaseTool, tool_input: object, parsed: Parsed, *, asynchrono
     positional = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][: len(args)]
     named = dict(zip(positional, args, strict=True)) if len(positional) == len(args) and not kwargs.keys() & set(positional) else {}
     defaults = {p.name: p.default for p in parameters if p.default is not p.empty and p.name not in kwargs and p.name not in positional}
-    payload = tool._filter_injected_args({**defaults, **named, **kwargs})
+    payload = {**tool._filter_injected_args({**defaults, **named, **kwargs}), **passed_through(tool, kwargs, asynchronous)}
     if args and not named:
         key = _positional_name(tool, tool_input, args, payload)
         while key in payload:  # never hidden behind a keyword argument of the same name
             key = "_" + key
         payload = {key: args[0] if len(args) == 1 else list(args), **payload}
     return payload
+
+
+def passed_through(tool: BaseTool, kwargs: Mapping[str, Any], asynchronous: bool) -> dict[str, Any]:
+    """The arguments named like LangChain's own (``callbacks``, ``run_manager``) that reach the body as given.
+
+    ``_filter_injected_args`` drops these names from any input, but LangChain
+    fills them in only for a body that declares them: ``run``/``arun`` set
+    ``run_manager`` when ``_run``/``_arun`` declares it, and a ``StructuredTool``
+    or ``Tool`` sets ``callbacks`` when its ``func``/``coroutine`` declares it.
+    Otherwise the input's value goes to the body as is. A tool whose
+    ``args_schema`` is a JSON schema (every MCP tool from langchain-mcp-adapters)
+    does not validate its input, so such a key from the model reaches the body's
+    ``**kwargs``, and from there the MCP server: it is decided like any argument.
+    """
+    given = {name: kwargs[name] for name in FILTERED_ARGS if name in kwargs}
+    if not given:
+        return {}
+    kind: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))
+    runner = kind._arun if asynchronous and kind._arun is not BaseTool._arun else kind._run
+    body = _body(tool, asynchronous)
+    filled = {"run_manager"} if "run_manager" in _parameter_names(runner) else set()
+    own_function = any(body is tool.__dict__.get(field) for field in ("func", "coroutine"))
+    if runner in _CALLS_ITS_FUNCTION and own_function and "callbacks" in _parameter_names(body):
+        filled.add("callbacks")
+    return {name: value for name, value in given.items() if name not in filled}
+
+
+def _parameter_names(fn: Callable[..., Any]) -> set[str]:
+    try:
+        return set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return set()
 
 
 def _body(tool: BaseTool, asynchronous: bool) -> Callable[..., Any]:

@@ -41,6 +41,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.configurable import RunnableConfigurableFields
 from langchain_core.tools import BaseTool, ToolException
+from langchain_core.tools.base import FILTERED_ARGS
 
 import capfence
 from capfence.callables import call_payload
@@ -79,9 +80,13 @@ def function_payload(tool: BaseTool, fn: Callable[..., Any], args: tuple[Any, ..
         signature = None
     payload = call_payload(signature, args, kwargs)
     try:
-        return tool._filter_injected_args(payload)
+        filtered = tool._filter_injected_args(payload)
     except Exception:  # noqa: BLE001 - an odd schema only means injected arguments stay in the record
         return payload
+    declared = set(signature.parameters) if signature is not None else set()
+    # ``callbacks``/``run_manager`` the function does not declare land in its ``**kwargs`` (an MCP tool's
+    # ``coroutine`` sends them to the server): they are arguments like any other
+    return {**filtered, **{name: payload[name] for name in FILTERED_ARGS if name in payload and name not in declared}}
 
 
 class GatedConfigurableFields(RunnableConfigurableFields):  # type: ignore[type-arg]

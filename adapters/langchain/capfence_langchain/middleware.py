@@ -85,7 +85,7 @@ from capfence.decision import Decision
 from capfence.errors import CapFenceError
 from capfence.gate import Binding
 from capfence.wrapping import binding_of
-from capfence_langchain.arguments import Snapshot, tool_payload
+from capfence_langchain.arguments import Snapshot, passed_through, tool_payload
 from capfence_langchain.interrupts import hold, should_interrupt
 from capfence_langchain.tickets import Ticket
 from capfence_langchain.tools import FRAMEWORK, call_key, with_ticket
@@ -240,7 +240,10 @@ def _parsed_payload(tool: BaseTool, request: ToolCallRequest, *, asynchronous: b
     """
     args = request.tool_call.get("args")
     try:
-        tool_input = tool._filter_injected_args(dict(args)) if isinstance(args, Mapping) else args
+        if isinstance(args, Mapping):  # what the ToolNode leaves: injected values dropped, LangChain's own names kept
+            tool_input = {**tool._filter_injected_args(dict(args)), **passed_through(tool, args, asynchronous)}
+        else:
+            tool_input = args
         return tool_payload(tool, tool_input, request.tool_call.get("id"), asynchronous=asynchronous)
     except Exception:  # noqa: BLE001 - decided at the innermost point instead
         return None
