@@ -153,6 +153,16 @@ class Relay:
 
     # --- tools/call ---------------------------------------------------------------------------
     async def _gated_call(self, key: IdKey, pending: Pending) -> None:
+        """:meth:`_decide_and_forward`; if that fails before forwarding, the call is answered with an error (never left open)."""
+        try:
+            await self._decide_and_forward(key, pending)
+        except Exception as exc:
+            if pending.deciding and self.pending.pop(key, None) is not None and self.client_alive:
+                failed = f"CapFence: not forwarded: {type(exc).__name__}: {exc}"
+                await self.to_client(jsonrpc.error(pending.message.id, jsonrpc.INTERNAL_ERROR, failed))
+            raise
+
+    async def _decide_and_forward(self, key: IdKey, pending: Pending) -> None:
         """Decide, then forward or answer. The forwarded bytes are encoded first and decoded again for the decision."""
         message = pending.message
         wire = jsonrpc.encode(message.body)
