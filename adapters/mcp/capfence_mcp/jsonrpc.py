@@ -121,7 +121,7 @@ def _lenient_id(raw: bytes) -> RequestId | None:
     """The id of a message refused for duplicate keys or NaN, read leniently: only to address the error answer."""
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deep for the lenient reading too: answer without an id
         return None
     request_id = value.get("id") if isinstance(value, dict) else None
     return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None

@@ -226,3 +226,14 @@ def test_a_server_sending_an_out_of_range_number_does_not_stop_the_proxy(tmp_pat
     assert client.close() == 0, client.stderr.decode()
     assert "malformed" in first["error"]["message"]
     assert second["result"]["content"][0]["text"] == "ok"
+
+
+@pytest.mark.parametrize("refused", [b'"a":{"x":1,"x":2}', b'"a":NaN'])
+def test_a_refused_message_nested_too_deep_for_its_id_is_answered_and_the_proxy_keeps_serving(raw: RawClient, workdir: Path,
+                                                                                               refused: bytes) -> None:
+    # refused for the duplicate key (or NaN) first; reading its id again must not fail on the deep nesting after it
+    deep = b"[" * 1950 + b"]" * 1950  # deeper than the recursion limit, within --max-message-bytes 4096
+    raw.send(b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{' + refused + b',"b":' + deep + b"}}")
+    assert raw.answer(None)["error"]["code"] == -32700
+    still_serving(raw)
+    assert not (workdir / "w.txt").exists()
