@@ -325,6 +325,13 @@ class Relay:
             if not future.done():
                 future.set_result({})  # unanswered: the held call stays pending
 
+    def abandon(self, reason: str) -> None:
+        """Settle the requests still open at the server (the proxy is stopping); a forwarded call's outcome is recorded."""
+        for key in list(self.pending):
+            pending = self._settle(key)
+            if pending is not None and pending.call is not None and not pending.deciding:
+                self.gatekeeper.record(*pending.call[:2], "tool_error", f"{reason} before the server answered; the outcome is unknown")
+
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)
         self.tasks.add(task)

@@ -90,6 +90,7 @@ async def serve_stdio(gatekeeper: Gatekeeper, command: Sequence[str], settings: 
         relay.client_gone()
         await relay.drain()
         server.cancel()
+        relay.abandon("the client disconnected")
         await _stop(process)
         return
     status = await _exit_status(process)

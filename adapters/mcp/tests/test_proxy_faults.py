@@ -191,6 +191,12 @@ def test_a_client_that_disconnects_mid_call_stops_the_proxy_and_the_server(polic
     assert client.answer(2)["result"]["isError"] is False
     assert client.close() == 0, client.stderr.decode()
     assert json.loads(json.dumps([r["tool"] for r in decisions(audit_log)])) == ["demo/sleep_forever", "demo/write_note"]
+    from capfence.testing import audit_rows
+
+    outcomes = {r["tool"]: (r["outcome"], r["detail"]) for r in audit_rows(audit_log, "outcome")}
+    assert outcomes["demo/write_note"] == ("ran", None)
+    assert outcomes["demo/sleep_forever"][0] == "tool_error", "the forwarded call left open has an outcome too"
+    assert "client disconnected" in outcomes["demo/sleep_forever"][1]
 
 
 @pytest.mark.parametrize("number", [b"1e400", b"-1e400"])
