@@ -243,3 +243,15 @@ def test_a_refused_message_nested_too_deep_for_its_id_is_answered_and_the_proxy_
     assert raw.answer(None)["error"]["code"] == -32700
     still_serving(raw)
     assert not (workdir / "w.txt").exists()
+
+
+def test_stdin_that_is_not_a_pipe_is_a_one_line_error_not_a_hang(policy: Path, audit_log: Path, workdir: Path) -> None:
+    import subprocess
+
+    from support import WAIT
+
+    done = subprocess.run([*proxy_command(policy, audit_log), "--", *demo_command(workdir)], stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=WAIT, check=False)
+    lines = done.stderr.decode().strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr.decode()
+    assert lines[0].startswith("capfence: error: stdin and stdout must be pipes to an MCP client")
