@@ -53,6 +53,16 @@ UNTIMED = frozenset({"subscriptions/listen"})
 """Requests that stay open as long as the client wants (no request timeout)."""
 
 
+def without_denied(body: dict[str, Any], hidden: Callable[[str], bool]) -> dict[str, Any]:
+    """A ``tools/list`` answer without the tools ``hidden`` names (``--hide-denied``); anything else unchanged."""
+    result = body.get("result")
+    tools = result.get("tools") if isinstance(result, dict) else None
+    if not isinstance(result, dict) or not isinstance(tools, list):
+        return body
+    kept = [t for t in tools if not (isinstance(t, dict) and isinstance(t.get("name"), str) and hidden(t["name"]))]
+    return {**body, "result": {**result, "tools": kept}}
+
+
 @dataclass(frozen=True)
 class Settings:
     request_timeout: float = 300.0
@@ -299,12 +309,7 @@ class Relay:
         await self.to_client(body)
 
     def _without_denied(self, body: dict[str, Any]) -> dict[str, Any]:
-        result = body.get("result")
-        tools = result.get("tools") if isinstance(result, dict) else None
-        if not isinstance(result, dict) or not isinstance(tools, list):
-            return body
-        kept = [t for t in tools if not (isinstance(t, dict) and isinstance(t.get("name"), str) and self.gatekeeper.hidden(t["name"]))]
-        return {**body, "result": {**result, "tools": kept}}
+        return without_denied(body, self.gatekeeper.hidden)
 
     # --- ends ---------------------------------------------------------------------------------
     async def server_gone(self, reason: str) -> None:
