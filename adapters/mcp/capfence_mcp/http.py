@@ -8,23 +8,27 @@ was decided. Other methods the proxy knows (:mod:`capfence_mcp.methods`),
 notifications and responses are forwarded; the server's answer (JSON or an SSE
 stream), GET streams and DELETE pass back unchanged with the session headers.
 
-Limits of this mode: held calls are not asked through elicitation (the client
-gets the approval id and the ``capfence approvals approve`` command), and
-``--hide-denied`` does not filter ``tools/list`` answers sent as SSE streams.
+With ``--hide-denied`` the answer to a ``tools/list`` (JSON, or an SSE stream,
+which then is read to its end, at most ``max_message_bytes``) is filtered
+before it is passed back.
+
+Limit of this mode: held calls are not asked through elicitation (the client
+gets the approval id and the ``capfence approvals approve`` command).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from capfence_mcp import jsonrpc, methods
 from capfence_mcp.errors import McpConfigError
 from capfence_mcp.gatekeeper import Gatekeeper
 from capfence_mcp.jsonrpc import Malformed
-from capfence_mcp.relay import Settings
+from capfence_mcp.relay import Settings, without_denied
 from capfence_mcp.results import blocked_result
 
 FORWARDED_HEADERS = (
@@ -74,9 +78,50 @@ class HttpProxy:
         if message.kind == "notification" and message.method not in methods.CLIENT_NOTIFICATIONS:
             return Response(status_code=202)
         wire = jsonrpc.encode(message.body)
+        if message.kind == "request" and message.method == methods.TOOLS_LIST and self.settings.hide_denied:
+            return await self.listed(request, message, wire)
         if message.method != methods.TOOLS_CALL or message.kind != "request":
             return await self.forward(request, wire)
         return await self.gated(request, message, wire)
+
+    async def listed(self, request: Any, message: jsonrpc.Message, wire: bytes) -> Any:
+        """Forward a ``tools/list`` and pass back its answer (JSON or SSE, read whole) without the tools every call of which is denied."""
+        from starlette.responses import JSONResponse, Response
+
+        response = await self._send(request, wire)
+        if not hasattr(response, "aiter_bytes"):
+            return response
+        chunks, size = [], 0
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.settings.max_message_bytes:
+                    too_big = jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "CapFence: the server's tools/list answer is too large")
+                    return JSONResponse(too_big, status_code=502)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        body, kind = b"".join(chunks), response.headers.get("content-type", "")
+        filtered = await asyncio.to_thread(self._filter_listing, body, kind, message.key)
+        returned = {name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers}
+        return Response(filtered, status_code=response.status_code, headers=returned)
+
+    def _filter_listing(self, body: bytes, content_type: str, key: jsonrpc.IdKey | None) -> bytes:
+        if content_type.startswith("application/json"):
+            return self._filter_message(body, key) or body
+        if content_type.startswith("text/event-stream"):
+            return _rewrite_sse(body, lambda data: self._filter_message(data, key))
+        return body
+
+    def _filter_message(self, data: bytes, key: jsonrpc.IdKey | None) -> bytes | None:
+        """The JSON-RPC answer to ``key`` in ``data`` without hidden tools, or None if ``data`` is not that answer."""
+        try:
+            value = json.loads(data)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(value, dict) or "result" not in value or jsonrpc.id_key(value.get("id")) != key:
+            return None
+        return jsonrpc.encode(without_denied(value, self.gatekeeper.hidden)).rstrip(b"\n")
 
     async def gated(self, request: Any, message: jsonrpc.Message, wire: bytes) -> Any:
         from starlette.responses import JSONResponse
@@ -107,16 +152,24 @@ class HttpProxy:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def forward(self, request: Any, body: bytes | None) -> Any:
-        from starlette.responses import JSONResponse, StreamingResponse
+    async def _send(self, request: Any, body: bytes | None) -> Any:
+        """The upstream's streamed response, or a 502 ``JSONResponse`` if it cannot be reached."""
+        from starlette.responses import JSONResponse
 
         headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
         upstream = self.client.build_request(request.method, self.upstream, headers=headers, content=body)
         try:
-            response = await self.client.send(upstream, stream=True)
+            return await self.client.send(upstream, stream=True)
         except Exception as exc:  # noqa: BLE001 - the server is unreachable: say so, keep serving
             gone = jsonrpc.error(None, jsonrpc.INTERNAL_ERROR, f"CapFence: the MCP server is unreachable: {exc}")
             return JSONResponse(gone, status_code=502)
+
+    async def forward(self, request: Any, body: bytes | None) -> Any:
+        from starlette.responses import StreamingResponse
+
+        response = await self._send(request, body)
+        if not hasattr(response, "aiter_raw"):
+            return response
         returned = {name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers}
 
         async def relay() -> AsyncIterator[bytes]:
@@ -127,6 +180,23 @@ class HttpProxy:
                 await response.aclose()
 
         return StreamingResponse(relay(), status_code=response.status_code, headers=returned)
+
+
+def _rewrite_sse(body: bytes, rewrite: Callable[[bytes], bytes | None]) -> bytes:
+    """``body`` (an SSE stream) with each event's data replaced by ``rewrite(data)`` where that is not None."""
+    events, out = re.split(rb"(?:\r\n|\r(?!\n)|\n){2}", body), []
+    for event in events:
+        lines = re.split(rb"\r\n|\r|\n", event)
+        data = [line[5:].removeprefix(b" ") for line in lines if line.startswith(b"data:")]
+        new = rewrite(b"\n".join(data)) if data else None
+        if new is None:
+            out.append(event)
+            continue
+        first = next(i for i, line in enumerate(lines) if line.startswith(b"data:"))
+        kept = [line for i, line in enumerate(lines) if i == first or not line.startswith(b"data:")]
+        kept[first] = b"data: " + new
+        out.append(b"\n".join(kept))
+    return b"\n\n".join(out)
 
 
 def run_http(gatekeeper: Gatekeeper, listen: str, upstream: str, settings: Settings) -> None:

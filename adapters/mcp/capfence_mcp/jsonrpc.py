@@ -3,8 +3,8 @@
 The proxy decides a ``tools/call`` on the object it parsed and forwards that
 same object, re-serialised (:func:`encode`), never the bytes it received. So
 whatever two parsers could read differently is refused here instead of being
-passed on: duplicate keys (``{"name": "read", "name": "write"}``), ``NaN`` and
-``Infinity``, batches (JSON arrays; MCP dropped them in 2025-06-18), ids that
+passed on: duplicate keys (``{"name": "read", "name": "write"}``), ``NaN``,
+``Infinity`` and numbers out of a float's range (``1e400``), batches (JSON arrays; MCP dropped them in 2025-06-18), ids that
 are not strings or integers, members JSON-RPC does not define, and anything that
 is not exactly one of request, notification, result or error.
 """
@@ -12,6 +12,7 @@ is not exactly one of request, notification, result or error.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -93,10 +94,17 @@ def _no_constant(name: str) -> Any:
     raise Malformed(f"{name} is not JSON", PARSE_ERROR)
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: read as inf, which no JSON can carry on
+        raise Malformed(f"the number {text[:40]} is out of range", PARSE_ERROR)
+    return value
+
+
 def parse(raw: bytes) -> Message:
     """One message from one line of bytes; raises :class:`Malformed` saying what is wrong."""
     try:
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)
     except Malformed as exc:
         exc.request_id = _lenient_id(raw)
         raise
@@ -113,7 +121,7 @@ def _lenient_id(raw: bytes) -> RequestId | None:
     """The id of a message refused for duplicate keys or NaN, read leniently: only to address the error answer."""
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deep for the lenient reading too: answer without an id
         return None
     request_id = value.get("id") if isinstance(value, dict) else None
     return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None

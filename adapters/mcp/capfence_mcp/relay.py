@@ -53,6 +53,16 @@ UNTIMED = frozenset({"subscriptions/listen"})
 """Requests that stay open as long as the client wants (no request timeout)."""
 
 
+def without_denied(body: dict[str, Any], hidden: Callable[[str], bool]) -> dict[str, Any]:
+    """A ``tools/list`` answer without the tools ``hidden`` names (``--hide-denied``); anything else unchanged."""
+    result = body.get("result")
+    tools = result.get("tools") if isinstance(result, dict) else None
+    if not isinstance(result, dict) or not isinstance(tools, list):
+        return body
+    kept = [t for t in tools if not (isinstance(t, dict) and isinstance(t.get("name"), str) and hidden(t["name"]))]
+    return {**body, "result": {**result, "tools": kept}}
+
+
 @dataclass(frozen=True)
 class Settings:
     request_timeout: float = 300.0
@@ -153,6 +163,16 @@ class Relay:
 
     # --- tools/call ---------------------------------------------------------------------------
     async def _gated_call(self, key: IdKey, pending: Pending) -> None:
+        """:meth:`_decide_and_forward`; if that fails before forwarding, the call is answered with an error (never left open)."""
+        try:
+            await self._decide_and_forward(key, pending)
+        except Exception as exc:
+            if pending.deciding and self.pending.pop(key, None) is not None and self.client_alive:
+                failed = f"CapFence: not forwarded: {type(exc).__name__}: {exc}"
+                await self.to_client(jsonrpc.error(pending.message.id, jsonrpc.INTERNAL_ERROR, failed))
+            raise
+
+    async def _decide_and_forward(self, key: IdKey, pending: Pending) -> None:
         """Decide, then forward or answer. The forwarded bytes are encoded first and decoded again for the decision."""
         message = pending.message
         wire = jsonrpc.encode(message.body)
@@ -289,12 +309,7 @@ class Relay:
         await self.to_client(body)
 
     def _without_denied(self, body: dict[str, Any]) -> dict[str, Any]:
-        result = body.get("result")
-        tools = result.get("tools") if isinstance(result, dict) else None
-        if not isinstance(result, dict) or not isinstance(tools, list):
-            return body
-        kept = [t for t in tools if not (isinstance(t, dict) and isinstance(t.get("name"), str) and self.gatekeeper.hidden(t["name"]))]
-        return {**body, "result": {**result, "tools": kept}}
+        return without_denied(body, self.gatekeeper.hidden)
 
     # --- ends ---------------------------------------------------------------------------------
     async def server_gone(self, reason: str) -> None:
@@ -314,6 +329,13 @@ class Relay:
         for future in self.own.values():
             if not future.done():
                 future.set_result({})  # unanswered: the held call stays pending
+
+    def abandon(self, reason: str) -> None:
+        """Settle the requests still open at the server (the proxy is stopping); a forwarded call's outcome is recorded."""
+        for key in list(self.pending):
+            pending = self._settle(key)
+            if pending is not None and pending.call is not None and not pending.deciding:
+                self.gatekeeper.record(*pending.call[:2], "tool_error", f"{reason} before the server answered; the outcome is unknown")
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import stat
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -52,6 +53,18 @@ class Writer:
         await self.write(jsonrpc.encode(body))
 
 
+def _check_stdio() -> None:
+    """stdin and stdout must be pipes, sockets or terminals: the event loop cannot wait on a file or /dev/null (it would hang)."""
+    for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout)):
+        try:
+            fd = stream.fileno()
+            mode = os.fstat(fd).st_mode
+        except (AttributeError, ValueError, OSError) as exc:
+            raise McpConfigError(f"stdin and stdout must be pipes to an MCP client ({name}: {exc})") from None
+        if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)):
+            raise McpConfigError(f"stdin and stdout must be pipes to an MCP client ({name} is a file or a device)")
+
+
 async def _stdio_streams() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=1 << 20)
@@ -79,6 +92,11 @@ async def serve_stdio(gatekeeper: Gatekeeper, command: Sequence[str], settings: 
     except OSError as exc:
         raise McpConfigError(f"cannot start the MCP server {command[0]!r}: {exc.strerror or exc}") from None
     assert process.stdin is not None and process.stdout is not None
+    try:
+        _check_stdio()
+    except McpConfigError:
+        await _stop(process)
+        raise
     client_in, client_out = await _stdio_streams()
     to_client, to_server = Writer(client_out, "client"), Writer(process.stdin, "server")
     relay = Relay(gatekeeper, to_client.send, to_server.write, settings)
@@ -90,6 +108,7 @@ async def serve_stdio(gatekeeper: Gatekeeper, command: Sequence[str], settings: 
         relay.client_gone()
         await relay.drain()
         server.cancel()
+        relay.abandon("the client disconnected")
         await _stop(process)
         return
     status = await _exit_status(process)

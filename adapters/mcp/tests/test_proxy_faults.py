@@ -191,3 +191,67 @@ def test_a_client_that_disconnects_mid_call_stops_the_proxy_and_the_server(polic
     assert client.answer(2)["result"]["isError"] is False
     assert client.close() == 0, client.stderr.decode()
     assert json.loads(json.dumps([r["tool"] for r in decisions(audit_log)])) == ["demo/sleep_forever", "demo/write_note"]
+    from capfence.testing import audit_rows
+
+    outcomes = {r["tool"]: (r["outcome"], r["detail"]) for r in audit_rows(audit_log, "outcome")}
+    assert outcomes["demo/write_note"] == ("ran", None)
+    assert outcomes["demo/sleep_forever"][0] == "tool_error", "the forwarded call left open has an outcome too"
+    assert "client disconnected" in outcomes["demo/sleep_forever"][1]
+
+
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400"])
+def test_an_out_of_range_number_is_refused_and_the_proxy_keeps_serving(raw: RawClient, workdir: Path, audit_log: Path,
+                                                                        number: bytes) -> None:
+    # json.loads reads 1e400 as inf, which cannot be written back: it must be refused, not crash or hang the proxy
+    raw.send(b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":'
+             + number + b"}}}")
+    raw.send(b'{"jsonrpc":"2.0","id":2,"method":"ping","params":{"_meta":{"n":' + number + b"}}}")
+    raw.send(b'{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":' + number + b"}}")
+    assert raw.answer(1)["error"]["code"] == -32700
+    assert raw.answer(2)["error"]["code"] == -32700
+    still_serving(raw)
+    assert not (workdir / "w.txt").exists()
+    assert [r["tool"] for r in decisions(audit_log)] == ["demo/echo"]
+
+
+def test_a_server_sending_an_out_of_range_number_does_not_stop_the_proxy(tmp_path: Path, audit_log: Path) -> None:
+    server = tmp_path / "inf_server.py"
+    server.write_text(BROKEN_SERVER.replace(
+        '    elif message.get("method") == "tools/call":\n',
+        '    elif message.get("method") == "tools/call" and message["params"]["name"] == "huge":\n'
+        '        print(\'{"jsonrpc":"2.0","id":%s,"result":{"content":[],"n":1e400}}\' % json.dumps(message["id"]), flush=True)\n'
+        '    elif message.get("method") == "tools/call":\n'))
+    policy = tmp_path / "p.yaml"
+    policy.write_text("allow:\n  - capability: 'mcp.*'\n")
+    client = RawClient([*proxy_command(policy, audit_log, "--request-timeout", "30"), "--", sys.executable, str(server)])
+    client.initialize()
+    client.request(1, "tools/call", {"name": "huge", "arguments": {}})
+    first = client.answer(1)
+    client.request(2, "tools/call", {"name": "fine", "arguments": {}})
+    second = client.answer(2)
+    assert client.close() == 0, client.stderr.decode()
+    assert "malformed" in first["error"]["message"]
+    assert second["result"]["content"][0]["text"] == "ok"
+
+
+@pytest.mark.parametrize("refused", [b'"a":{"x":1,"x":2}', b'"a":NaN'])
+def test_a_refused_message_nested_too_deep_for_its_id_is_answered_and_the_proxy_keeps_serving(raw: RawClient, workdir: Path,
+                                                                                               refused: bytes) -> None:
+    # refused for the duplicate key (or NaN) first; reading its id again must not fail on the deep nesting after it
+    deep = b"[" * 1950 + b"]" * 1950  # deeper than the recursion limit, within --max-message-bytes 4096
+    raw.send(b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{' + refused + b',"b":' + deep + b"}}")
+    assert raw.answer(None)["error"]["code"] == -32700
+    still_serving(raw)
+    assert not (workdir / "w.txt").exists()
+
+
+def test_stdin_that_is_not_a_pipe_is_a_one_line_error_not_a_hang(policy: Path, audit_log: Path, workdir: Path) -> None:
+    import subprocess
+
+    from support import WAIT
+
+    done = subprocess.run([*proxy_command(policy, audit_log), "--", *demo_command(workdir)], stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=WAIT, check=False)
+    lines = done.stderr.decode().strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr.decode()
+    assert lines[0].startswith("capfence: error: stdin and stdout must be pipes to an MCP client")

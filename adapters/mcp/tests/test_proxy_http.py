@@ -38,10 +38,15 @@ def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def http_proxy(policy: Path, audit_log: Path, workdir: Path) -> Iterator[str]:
+def proxy_options() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def http_proxy(policy: Path, audit_log: Path, workdir: Path, proxy_options: list[str]) -> Iterator[str]:
     server_port, proxy_port = free_port(), free_port()
     server = subprocess.Popen([sys.executable, str(DEMO_SERVER), "http", str(server_port), "--workdir", str(workdir)])
-    proxy = subprocess.Popen([*proxy_command(policy, audit_log), "--listen", f"127.0.0.1:{proxy_port}",
+    proxy = subprocess.Popen([*proxy_command(policy, audit_log, *proxy_options), "--listen", f"127.0.0.1:{proxy_port}",
                               "--upstream", f"http://127.0.0.1:{server_port}/mcp"])
     try:
         wait_listening(server_port, server)
@@ -65,3 +70,24 @@ async def test_calls_over_streamable_http_are_decided(http_proxy: str, workdir: 
     assert not allowed.is_error and (workdir / "a.txt").read_text() == "fine"
     assert readme.contents[0].text == "the readme"  # type: ignore[union-attr]
     assert [r["decision"] for r in decisions(audit_log)] == ["deny", "warn"]
+
+
+@pytest.mark.parametrize("proxy_options", [["--hide-denied"]])
+async def test_hide_denied_filters_tools_list_over_streamable_http(http_proxy: str, workdir: Path, audit_log: Path) -> None:
+    async with streamable_http_client(http_proxy) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        names = {t.name for t in (await session.list_tools()).tools}
+        called_anyway = await session.call_tool("crash", {})
+        echoed = await session.call_tool("echo", {"text": "hi"})
+    assert "crash" not in names, "denied whatever its arguments: hidden"
+    assert {"write_note", "echo"} <= names, "denied only for some arguments, or allowed: listed"
+    assert called_anyway.is_error and "never-crash" in text_of(called_anyway)
+    assert text_of(echoed) == "hi"
+
+
+def test_sse_events_are_rewritten_whatever_their_line_endings() -> None:
+    from capfence_mcp.http import _rewrite_sse
+
+    stream = b'event: message\r\nid: 7\r\ndata: {"a":\r\ndata: 1}\r\n\r\n: keep-alive\n\ndata: other\r\rdata: last\n\n'
+    rewritten = _rewrite_sse(stream, lambda data: b"NEW" if data == b'{"a":\n1}' else None)
+    assert rewritten == b'event: message\nid: 7\ndata: NEW\n\n: keep-alive\n\ndata: other\n\ndata: last\n\n'
