@@ -39,8 +39,9 @@ RETURNED_HEADERS = ("content-type", "mcp-session-id", "cache-control")
 
 def parse_listen(listen: str) -> tuple[str, int]:
     host, _, port = listen.rpartition(":")
-    if host not in ("127.0.0.1", "localhost", "::1", "[::1]") or not port.isdigit():
-        raise McpConfigError(f"--listen must be a loopback HOST:PORT such as 127.0.0.1:8765, not {listen!r}")
+    valid_port = port.isascii() and port.isdigit() and 1 <= int(port) <= 65535
+    if host not in ("127.0.0.1", "localhost", "::1", "[::1]") or not valid_port:
+        raise McpConfigError(f"--listen must be a loopback HOST:PORT (port 1-65535) such as 127.0.0.1:8765, not {listen!r}")
     return host.strip("[]"), int(port)
 
 

@@ -37,6 +37,10 @@ def launch(options: Mapping[str, Any]) -> None:
         raise McpConfigError("give either a server command (stdio) or --listen/--upstream (HTTP), not both")
     if listen is None and not command:
         raise McpConfigError("no server command: capfence mcp proxy --policy P -- COMMAND [ARGS...]")
+    if listen is not None:
+        from capfence_mcp.http import parse_listen
+
+        parse_listen(str(listen))  # a usage error before anything is opened
     server = options.get("server_name") or (from_url(upstream) if upstream else from_command(command))
     capabilities = CapabilityMap.load(options["capabilities_file"]) if options.get("capabilities_file") else CapabilityMap()
     runtime = ActionRuntime.from_policy(Path(options["policy"]), options.get("audit_log"), environment=options.get("environment"))

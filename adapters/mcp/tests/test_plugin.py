@@ -94,3 +94,13 @@ def test_documented_proxy_command_lines_are_valid() -> None:
     for line in commands:
         options = {word.split("=")[0] for word in line.split(" -- ")[0].split() if word.startswith("--")}
         assert all(option in help_text for option in options), line
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:٣٣", "0.0.0.0:8765", "127.0.0.1:"])
+def test_a_bad_listen_address_is_a_usage_error(tmp_path, listen: str) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text("allow: []\n")
+    done = subprocess.run([str(CAPFENCE), "mcp", "proxy", "--policy", str(policy), "--audit-log", str(tmp_path / "a.db"),
+                           "--listen", listen, "--upstream", "http://127.0.0.1:9/mcp"], capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "--listen must be a loopback HOST:PORT" in done.stderr and not (tmp_path / "a.db").exists()
