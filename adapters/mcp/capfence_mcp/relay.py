@@ -13,6 +13,9 @@ the relay two coroutines to send with. The relay
   bytes whose decoding was decided (see :meth:`_gated_call`);
 * bounds every wait: a request the server does not answer in ``request_timeout``
   seconds is answered with an error and cancelled at the server;
+* gives every request it forwards an id of its own (and maps the answer back),
+  so a late answer to a request that timed out is dropped, never delivered to
+  a new request that reuses the client's id;
 * when the server goes away answers every open request with an error; when
   the client goes away forwards nothing more.
 """
@@ -20,10 +23,11 @@ the relay two coroutines to send with. The relay
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -51,6 +55,8 @@ OVERSIZED: Final = _Oversized()
 """Passed instead of a message that exceeded the size limit (its bytes were discarded)."""
 UNTIMED = frozenset({"subscriptions/listen"})
 """Requests that stay open as long as the client wants (no request timeout)."""
+SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
+"""``_meta`` key of 2026-07-28 subscription notifications: the JSON-RPC id of the ``subscriptions/listen`` request."""
 
 
 def without_denied(body: dict[str, Any], hidden: Callable[[str], bool]) -> dict[str, Any]:
@@ -82,10 +88,16 @@ class Pending:
     """A client request the server has not answered yet (or a ``tools/call`` still being decided)."""
 
     message: Message
+    server_id: int = 0
+    """The id the request has toward the server (the proxy's own; the client's id is never forwarded)."""
     deciding: bool = False
     cancelled: bool = False
     timer: asyncio.TimerHandle | None = None
     call: tuple[Decision, CallView, Binding] | None = None
+
+    def upstream_body(self) -> dict[str, Any]:
+        """The request as the server gets it: under the proxy's id."""
+        return {**self.message.body, "id": self.server_id}
 
 
 @dataclass
@@ -96,6 +108,10 @@ class Relay:
     settings: Settings = field(default_factory=Settings)
     client: ClientInfo = field(default_factory=ClientInfo)
     pending: dict[IdKey, Pending] = field(default_factory=dict)
+    """Open client requests by the client's id."""
+    upstream: dict[int, IdKey] = field(default_factory=dict)
+    """The proxy's id of each forwarded request -> the client's id (an answer to an id not here is dropped)."""
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     server_requests: set[IdKey] = field(default_factory=set)
     own: dict[IdKey, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     server_alive: bool = True
@@ -128,25 +144,31 @@ class Relay:
             return
         if method == methods.INITIALIZE:
             self.client = ClientInfo.from_initialize(message.params)
-        pending = Pending(message)
+        pending = Pending(message, next(self.ids))
         self.pending[key] = pending
+        self.upstream[pending.server_id] = key
         if method == methods.TOOLS_CALL:
             pending.deciding = True
             self._spawn(self._gated_call(key, pending))
             return
-        await self._forward(key, pending, jsonrpc.encode(message.body))
+        await self._forward(key, pending, jsonrpc.encode(pending.upstream_body()))
 
     async def _client_notification(self, message: Message) -> None:
         method = message.method
         if method not in methods.CLIENT_NOTIFICATIONS:
             log.warning("dropped a notification the proxy does not pass on: %r", method)
             return
+        body = message.body
         if method == methods.CANCELLED:
             target = self.pending.get(jsonrpc.id_key(message.params.get("requestId")) or ("s", ""))
-            if target is not None and target.deciding:  # the server never saw it: nothing to cancel there
+            if target is None:  # answered, timed out, or never sent: its id may name another request at the server
+                log.info("dropped a cancellation of no request in progress (%r)", message.params.get("requestId"))
+                return
+            if target.deciding:  # the server never saw it: nothing to cancel there
                 target.cancelled = True
                 return
-        await self._send_server(jsonrpc.encode(message.body))
+            body = {**body, "params": {**message.params, "requestId": target.server_id}}
+        await self._send_server(jsonrpc.encode(body))
 
     async def _client_response(self, message: Message) -> None:
         key = message.key
@@ -167,7 +189,7 @@ class Relay:
         try:
             await self._decide_and_forward(key, pending)
         except Exception as exc:
-            if pending.deciding and self.pending.pop(key, None) is not None and self.client_alive:
+            if pending.deciding and self._settle(key) is not None and self.client_alive:
                 failed = f"CapFence: not forwarded: {type(exc).__name__}: {exc}"
                 await self.to_client(jsonrpc.error(pending.message.id, jsonrpc.INTERNAL_ERROR, failed))
             raise
@@ -175,11 +197,11 @@ class Relay:
     async def _decide_and_forward(self, key: IdKey, pending: Pending) -> None:
         """Decide, then forward or answer. The forwarded bytes are encoded first and decoded again for the decision."""
         message = pending.message
-        wire = jsonrpc.encode(message.body)
+        wire = jsonrpc.encode(pending.upstream_body())
         params = json.loads(wire)["params"] if "params" in message.body else {}
         tool, arguments = params.get("name"), params.get("arguments", {})
         if not isinstance(tool, str) or not isinstance(arguments, dict):
-            self.pending.pop(key, None)
+            self._settle(key)
             problem = 'tools/call needs "name" (a string) and "arguments" (an object, if present)'
             await self.to_client(jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, f"CapFence: {problem}"))
             return
@@ -188,11 +210,11 @@ class Relay:
             decision = await self._elicit(decision, view, binding, arguments)
         pending.call = (decision, view, binding)
         if not decision.allowed:
-            self.pending.pop(key, None)
+            self._settle(key)
             await self.to_client(jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log)))  # type: ignore[arg-type]
             return
         if pending.cancelled or not self.server_alive or not self.client_alive:
-            self.pending.pop(key, None)
+            self._settle(key)
             why = "cancelled by the client" if pending.cancelled else "server gone" if not self.server_alive else "client disconnected"
             self.gatekeeper.record(decision, view, "blocked", f"not forwarded: {why}")
             if self.client_alive and not pending.cancelled:
@@ -236,7 +258,7 @@ class Relay:
     # --- forwarding and answers -----------------------------------------------------------------
     async def _forward(self, key: IdKey, pending: Pending, wire: bytes) -> None:
         if not self.server_alive:
-            self.pending.pop(key, None)
+            self._settle(key)
             await self.to_client(jsonrpc.error(pending.message.id, jsonrpc.INTERNAL_ERROR, "CapFence: the MCP server is not running"))
             return
         if pending.message.method not in UNTIMED:
@@ -244,7 +266,7 @@ class Relay:
         await self._send_server(wire)
 
     def _timed_out(self, key: IdKey) -> None:
-        pending = self.pending.pop(key, None)
+        pending = self._settle(key)  # its late answer, if any, is dropped: no request has its id any more
         if pending is None:
             return
         seconds = self.settings.request_timeout
@@ -253,7 +275,7 @@ class Relay:
             self.gatekeeper.record(decision, view, "tool_error", f"the server did not answer within {seconds:g} s")
         message = f"CapFence: the MCP server did not answer {pending.message.method} within {seconds:g} s; cancelled"
         self._spawn(self.to_client(jsonrpc.error(pending.message.id, jsonrpc.REQUEST_TIMEOUT, message)))
-        cancel = jsonrpc.notification(methods.CANCELLED, {"requestId": pending.message.id, "reason": "timed out at the CapFence proxy"})
+        cancel = jsonrpc.notification(methods.CANCELLED, {"requestId": pending.server_id, "reason": "timed out at the CapFence proxy"})
         self._spawn(self._send_server(jsonrpc.encode(cancel)))
 
     async def _send_server(self, wire: bytes) -> None:
@@ -275,32 +297,54 @@ class Relay:
             return
         if message.kind == "request" and message.key is not None:
             self.server_requests.add(message.key)
-        await self.to_client(message.body)
+        await self.to_client(self._subscription_to_client(message.body))
+
+    def _subscription_to_client(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A subscription notification names its ``subscriptions/listen`` by id: the proxy's id, mapped back to the client's."""
+        params = body.get("params")
+        meta = params.get("_meta") if isinstance(params, dict) else None
+        key = self._client_key(meta.get(SUBSCRIPTION_ID)) if isinstance(meta, dict) else None
+        pending = self.pending.get(key) if key is not None else None
+        if pending is None or not isinstance(params, dict) or not isinstance(meta, dict):
+            return body
+        return {**body, "params": {**params, "_meta": {**meta, SUBSCRIPTION_ID: pending.message.id}}}
+
+    def _client_key(self, server_id: object) -> IdKey | None:
+        """The client's id of the request the proxy forwarded as ``server_id``."""
+        return self.upstream.get(server_id) if isinstance(server_id, int) and not isinstance(server_id, bool) else None
 
     async def _server_malformed(self, exc: Malformed) -> None:
         log.error("dropped malformed output from the server: %s", exc)
-        pending = self.pending.get(jsonrpc.id_key(exc.request_id) or ("s", ""))
+        key = self._client_key(exc.request_id)
+        pending = self.pending.get(key) if key is not None else None
         if pending is not None and not pending.deciding:
-            self._settle(jsonrpc.id_key(exc.request_id))
+            self._settle(key)
             if pending.call is not None:
                 self.gatekeeper.record(*pending.call[:2], "tool_error", f"malformed response: {exc}")
             text = f"CapFence: the server's answer was malformed: {exc}"
             await self.to_client(jsonrpc.error(pending.message.id, jsonrpc.INTERNAL_ERROR, text))
 
     def _settle(self, key: IdKey | None) -> Pending | None:
+        """Forget a client request (answered, refused, timed out or abandoned): an answer to it from now on is dropped."""
         pending = self.pending.pop(key, None) if key is not None else None
-        if pending is not None and pending.timer is not None:
-            pending.timer.cancel()
+        if pending is not None:
+            self.upstream.pop(pending.server_id, None)
+            if pending.timer is not None:
+                pending.timer.cancel()
         return pending
 
     async def _server_response(self, message: Message) -> None:
-        key = message.key
+        key = self._client_key(message.id)
         pending = self.pending.get(key) if key is not None else None
         if pending is None or pending.deciding:
             log.warning("dropped a response from the server to no request in progress (id %r)", message.id)
             return
         self._settle(key)
-        body = message.body
+        body = {**message.body, "id": pending.message.id}
+        result = body.get("result")
+        meta = result.get("_meta") if isinstance(result, dict) else None
+        if pending.message.method in UNTIMED and isinstance(result, dict) and isinstance(meta, dict) and SUBSCRIPTION_ID in meta:
+            body["result"] = {**result, "_meta": {**meta, SUBSCRIPTION_ID: pending.message.id}}
         if pending.call is not None:
             failed = message.kind == "error" or (isinstance(body.get("result"), dict) and body["result"].get("isError") is True)
             self.gatekeeper.record(*pending.call[:2], "tool_error" if failed else "ran")

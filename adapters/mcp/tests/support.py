@@ -87,6 +87,19 @@ class RawClient:
         self.lines.remove(message)
         return message
 
+    def notification(self, method: str, timeout: float = WAIT) -> dict[str, Any]:
+        """The first notification of ``method`` (waiting for it to arrive)."""
+
+        def found() -> dict[str, Any] | None:
+            return next((m for m in self.lines if m.get("method") == method and "id" not in m), None)
+
+        with self._arrived:
+            assert self._arrived.wait_for(lambda: found() is not None or self.process.poll() is not None, timeout), f"no {method}"
+            message = found()
+        assert message is not None, f"the proxy exited without sending {method}: {self.stderr.decode()}"
+        self.lines.remove(message)
+        return message
+
     def close(self) -> int:
         with contextlib.suppress(BrokenPipeError, OSError):
             assert self.process.stdin is not None
