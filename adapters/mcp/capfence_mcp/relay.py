@@ -35,7 +35,7 @@ from capfence.decision import Decision
 from capfence.gate import Binding
 from capfence.policy.view import CallView
 from capfence_mcp import jsonrpc, methods
-from capfence_mcp.elicitation import ClientInfo, answer_of, question
+from capfence_mcp.elicitation import ClientInfo, RoundTrips, apply_answer, approval_request, question, record_answer
 from capfence_mcp.gatekeeper import Gatekeeper
 from capfence_mcp.jsonrpc import IdKey, Malformed, Message
 from capfence_mcp.results import blocked_result
@@ -117,6 +117,7 @@ class Relay:
     server_alive: bool = True
     client_alive: bool = True
     tasks: set[asyncio.Future[Any]] = field(default_factory=set)
+    round_trips: RoundTrips = field(default_factory=RoundTrips)
 
     # --- client -> server --------------------------------------------------------------------
     async def from_client(self, raw: bytes | _Oversized) -> None:
@@ -197,7 +198,12 @@ class Relay:
     async def _decide_and_forward(self, key: IdKey, pending: Pending) -> None:
         """Decide, then forward or answer. The forwarded bytes are encoded first and decoded again for the decision."""
         message = pending.message
-        wire = jsonrpc.encode(pending.upstream_body())
+        body, retry = pending.upstream_body(), None
+        modern = ClientInfo.from_request(message.params)
+        if modern is not None:  # 2026-07-28: the retry of a call the proxy answered input_required carries the answer
+            stripped, retry = self.round_trips.take(message.params)
+            body = {**body, "params": stripped}
+        wire = jsonrpc.encode(body)
         params = json.loads(wire)["params"] if "params" in message.body else {}
         tool, arguments = params.get("name"), params.get("arguments", {})
         if not isinstance(tool, str) or not isinstance(arguments, dict):
@@ -205,9 +211,19 @@ class Relay:
             problem = 'tools/call needs "name" (a string) and "arguments" (an object, if present)'
             await self.to_client(jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, f"CapFence: {problem}"))
             return
+        if modern is not None and retry is not None:  # signed for exactly this tool and these arguments: answer, then decide
+            await apply_answer(self.gatekeeper.gate.approvals, retry.approval_id, retry.response, modern.approver)  # type: ignore[union-attr]
         decision, view, binding = await self.gatekeeper.adecide(tool, arguments)
-        if decision.action == "require_approval" and decision.approval_id and self._can_elicit():
-            decision = await self._elicit(decision, view, binding, arguments)
+        if decision.action == "require_approval" and decision.approval_id:
+            if modern is not None:
+                if retry is None and self.settings.elicitation and modern.elicitation:
+                    asked = await self._input_required(decision, view, tool, arguments)
+                    if asked is not None:  # the question, as the call's result; the client retries with the answer
+                        self._settle(key)
+                        await self.to_client(jsonrpc.result(message.id, asked))  # type: ignore[arg-type]
+                        return
+            elif self._can_elicit():
+                decision = await self._elicit(decision, view, binding, arguments)
         pending.call = (decision, view, binding)
         if not decision.allowed:
             self._settle(key)
@@ -226,13 +242,16 @@ class Relay:
     def _can_elicit(self) -> bool:
         return self.settings.elicitation and self.client.elicitation and self.client_alive
 
+    async def _input_required(self, held: Decision, view: CallView, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+        """2026-07-28: the ``input_required`` result asking about ``held`` (None if its request cannot be read)."""
+        request = await approval_request(self.gatekeeper.gate.approvals, held)  # type: ignore[union-attr]
+        return None if request is None else self.round_trips.input_required(request, view, tool, arguments)
+
     async def _elicit(self, held: Decision, view: CallView, binding: Binding, arguments: dict[str, Any]) -> Decision:
         """Ask the client's human; record the answer in the approval queue; decide again from the store."""
         approvals = self.gatekeeper.gate.approvals  # type: ignore[union-attr]
-        try:
-            request = await asyncio.to_thread(approvals.get, str(held.approval_id))
-        except Exception as exc:  # noqa: BLE001 - keep it held; the retry path still works
-            log.error("cannot read approval request %s: %s", held.approval_id, exc)
+        request = await approval_request(approvals, held)
+        if request is None:
             return held
         own_id = f"capfence-{secrets.token_hex(12)}"
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -244,16 +263,7 @@ class Relay:
             response = None
         finally:
             self.own.pop(("s", own_id), None)
-        answer = answer_of(response)
-        if answer == "unanswered":
-            return held
-        decide = approvals.approve if answer == "approved" else approvals.deny
-        try:
-            await asyncio.to_thread(decide, request.id, by=self.client.approver, comment="answered through MCP elicitation")
-        except Exception as exc:  # noqa: BLE001 - e.g. decided elsewhere meanwhile: the store's state decides below
-            log.warning("recording the elicitation answer for %s failed: %s", request.id, exc)
-        decision, _view = await asyncio.to_thread(binding.decide, arguments)
-        return decision
+        return await record_answer(approvals, request.id, response, self.client.approver, binding, arguments, held)
 
     # --- forwarding and answers -----------------------------------------------------------------
     async def _forward(self, key: IdKey, pending: Pending, wire: bytes) -> None:

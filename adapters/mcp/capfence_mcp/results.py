@@ -38,5 +38,6 @@ def blocked_result(decision: Decision, audit_log: str | None = None) -> dict[str
     return {
         "content": [{"type": "text", "text": blocked_text(decision, audit_log)}],
         "isError": True,
+        "resultType": "complete",  # required on 2026-07-28; earlier revisions' clients ignore it (the SDK always sends it)
         "_meta": {META_KEY: {key: value for key, value in meta.items() if value is not None}},
     }
