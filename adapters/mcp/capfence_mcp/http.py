@@ -12,24 +12,46 @@ With ``--hide-denied`` the answer to a ``tools/list`` (JSON, or an SSE stream,
 which then is read to its end, at most ``max_message_bytes``) is filtered
 before it is passed back.
 
-Limit of this mode: held calls are not asked through elicitation (the client
-gets the approval id and the ``capfence approvals approve`` command).
+A held call is asked through elicitation (:mod:`capfence_mcp.elicitation`) when
+the client supports it:
+
+* up to 2025-11-25, the client's capabilities are those it sent in the
+  ``initialize`` that created its MCP session (remembered by the session id
+  the server assigned); the held call's POST is answered with an SSE stream
+  carrying an ``elicitation/create`` request, the client POSTs its answer (taken
+  here, answered 202, never forwarded), and the same stream then carries the
+  call's result: the blocked result, or the server's answer once forwarded.
+  Needs a server that assigns session ids and a client that accepts
+  ``text/event-stream``; otherwise the client gets the approval id.
+* on 2026-07-28 (capabilities in each request's ``_meta``), the call is answered
+  ``input_required`` and the client's retry carries the answer, as over stdio.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
+import secrets
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from capfence.decision import Decision
+from capfence.gate import Binding
+from capfence.policy.view import CallView
 from capfence_mcp import jsonrpc, methods
+from capfence_mcp.elicitation import ClientInfo, RoundTrips, apply_answer, approval_request, question, record_answer
 from capfence_mcp.errors import McpConfigError
 from capfence_mcp.gatekeeper import Gatekeeper
 from capfence_mcp.jsonrpc import Malformed
 from capfence_mcp.relay import Settings, without_denied
 from capfence_mcp.results import blocked_result
+
+log = logging.getLogger("capfence.mcp")
+SESSIONS = 10_000
+"""At most this many MCP sessions' client capabilities are remembered (the oldest is forgotten first)."""
 
 FORWARDED_HEADERS = (
     "accept", "content-type", "mcp-session-id", "mcp-protocol-version", "last-event-id", "authorization", "mcp-method", "mcp-name",
@@ -54,6 +76,11 @@ class HttpProxy:
         self.settings = settings
         timeout = httpx2.Timeout(settings.request_timeout, connect=10.0)
         self.client = httpx2.AsyncClient(timeout=timeout, follow_redirects=False)
+        self.sessions: OrderedDict[str, ClientInfo] = OrderedDict()
+        """What each MCP session's client said at ``initialize``, by the session id the server assigned."""
+        self.own: dict[str, tuple[str | None, asyncio.Future[dict[str, Any]]]] = {}
+        """The proxy's own ``elicitation/create`` requests awaiting an answer: id -> (session id, answer)."""
+        self.round_trips = RoundTrips()
 
     def app(self) -> Any:
         from starlette.applications import Starlette
@@ -64,6 +91,8 @@ class HttpProxy:
     async def handle(self, request: Any) -> Any:
         from starlette.responses import JSONResponse, Response
 
+        if request.method == "DELETE" and "mcp-session-id" in request.headers:
+            self.sessions.pop(request.headers["mcp-session-id"], None)
         if request.method != "POST":
             return await self.forward(request, None)
         body = await self._bounded_body(request)
@@ -78,12 +107,37 @@ class HttpProxy:
             return JSONResponse(jsonrpc.error(message.id, jsonrpc.METHOD_NOT_FOUND, unknown))
         if message.kind == "notification" and message.method not in methods.CLIENT_NOTIFICATIONS:
             return Response(status_code=202)
+        if message.kind in ("result", "error") and isinstance(message.id, str) and message.id in self.own:
+            return self._answered(request, message)
         wire = jsonrpc.encode(message.body)
+        if message.kind == "request" and message.method == methods.INITIALIZE:
+            return await self.initialize(request, message, wire)
         if message.kind == "request" and message.method == methods.TOOLS_LIST and self.settings.hide_denied:
             return await self.listed(request, message, wire)
         if message.method != methods.TOOLS_CALL or message.kind != "request":
             return await self.forward(request, wire)
         return await self.gated(request, message, wire)
+
+    async def initialize(self, request: Any, message: jsonrpc.Message, wire: bytes) -> Any:
+        """Forward an ``initialize``; remember what the client supports under the session id the server assigns."""
+        response = await self.forward(request, wire)
+        session = response.headers.get("mcp-session-id")
+        if session:
+            self.sessions[session] = ClientInfo.from_initialize(message.params)
+            while len(self.sessions) > SESSIONS:
+                self.sessions.popitem(last=False)
+        return response
+
+    def _answered(self, request: Any, message: jsonrpc.Message) -> Any:
+        """The client's answer to one of the proxy's own elicitations: taken here, never forwarded."""
+        from starlette.responses import Response
+
+        session, future = self.own[str(message.id)]
+        if session != request.headers.get("mcp-session-id"):
+            return Response(status_code=404)  # another session cannot answer it
+        if not future.done():
+            future.set_result(message.body)
+        return Response(status_code=202)
 
     async def listed(self, request: Any, message: jsonrpc.Message, wire: bytes) -> Any:
         """Forward a ``tools/list`` and pass back its answer (JSON or SSE, read whole) without the tools every call of which is denied."""
@@ -127,14 +181,31 @@ class HttpProxy:
     async def gated(self, request: Any, message: jsonrpc.Message, wire: bytes) -> Any:
         from starlette.responses import JSONResponse
 
+        modern, retry = ClientInfo.from_request(message.params), None
+        if modern is not None:  # 2026-07-28: the retry of a call the proxy answered input_required carries the answer
+            stripped, retry = self.round_trips.take(message.params)
+            wire = jsonrpc.encode({**message.body, "params": stripped})
         params = json.loads(wire).get("params", {})
         tool, arguments = params.get("name"), params.get("arguments", {})
         if not isinstance(tool, str) or not isinstance(arguments, dict):
             problem = 'CapFence: tools/call needs "name" (a string) and "arguments" (an object, if present)'
             return JSONResponse(jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, problem))
-        decision, view, _ = await self.gatekeeper.adecide(tool, arguments)
+        approvals = getattr(self.gatekeeper.gate, "approvals", None)
+        if modern is not None and retry is not None:  # signed for exactly this tool and these arguments: answer, then decide
+            await apply_answer(approvals, retry.approval_id, retry.response, modern.approver)
+        decision, view, binding = await self.gatekeeper.adecide(tool, arguments)
+        session = request.headers.get("mcp-session-id")
+        headers = {"mcp-session-id": session} if session else None
+        if decision.action == "require_approval" and decision.approval_id and self.settings.elicitation:
+            if modern is not None and retry is None and modern.elicitation:
+                held = await approval_request(approvals, decision)
+                if held is not None:
+                    asked = self.round_trips.input_required(held, view, tool, arguments)
+                    return JSONResponse(jsonrpc.result(message.id, asked), headers=headers)  # type: ignore[arg-type]
+            client = self.sessions.get(session) if modern is None and session else None
+            if client is not None and client.elicitation and "text/event-stream" in request.headers.get("accept", ""):
+                return await self.asked(request, message, wire, (decision, view, binding), arguments, client)
         if not decision.allowed:
-            headers = {"mcp-session-id": request.headers["mcp-session-id"]} if "mcp-session-id" in request.headers else None
             return JSONResponse(jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log)), headers=headers)  # type: ignore[arg-type]
         try:
             response = await self.forward(request, wire)
@@ -143,6 +214,74 @@ class HttpProxy:
             raise
         self.gatekeeper.record(decision, view, "ran" if response.status_code < 400 else "tool_error")
         return response
+
+    async def asked(self, request: Any, message: jsonrpc.Message, wire: bytes, call: tuple[Decision, CallView, Binding],
+                    arguments: dict[str, Any], client: ClientInfo) -> Any:
+        """A held call's answer as an SSE stream: the elicitation, then the call's result (blocked, or the server's)."""
+        from starlette.responses import StreamingResponse
+
+        held, view, binding = call
+        approvals = self.gatekeeper.gate.approvals  # type: ignore[union-attr]
+        stored = await approval_request(approvals, held)
+        session = request.headers.get("mcp-session-id")
+
+        async def events() -> AsyncIterator[bytes]:
+            decision = held
+            if stored is not None:
+                own_id = f"capfence-{secrets.token_hex(12)}"
+                future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+                self.own[own_id] = (session, future)
+                try:
+                    yield _event(jsonrpc.request(own_id, "elicitation/create", question(stored, view)))
+                    response: dict[str, Any] | None = await asyncio.wait_for(future, self.settings.approval_wait)
+                except TimeoutError:
+                    response = None
+                finally:
+                    self.own.pop(own_id, None)
+                decision = await record_answer(approvals, stored.id, response, client.approver, binding, arguments, held)
+            if not decision.allowed:
+                yield _event(jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log)))  # type: ignore[arg-type]
+                return
+            async for chunk in self._forwarded_events(request, message, wire, decision, view):
+                yield chunk
+
+        headers = {"mcp-session-id": session, "cache-control": "no-cache"} if session else {"cache-control": "no-cache"}
+        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+    async def _forwarded_events(self, request: Any, message: jsonrpc.Message, wire: bytes, decision: Decision,
+                                view: CallView) -> AsyncIterator[bytes]:
+        """Forward an approved call; its answer as SSE events (the server's stream, or its JSON answer as one event)."""
+        response = await self._send(request, wire)
+        if not hasattr(response, "aiter_bytes"):
+            self.gatekeeper.record(decision, view, "tool_error", "the MCP server is unreachable")
+            yield _event(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "CapFence: the MCP server is unreachable"))
+            return
+        try:
+            kind = response.headers.get("content-type", "")
+            if response.status_code >= 400 or not kind.startswith(("text/event-stream", "application/json")):
+                self.gatekeeper.record(decision, view, "tool_error", f"the server answered HTTP {response.status_code}")
+                failed = f"CapFence: the MCP server answered HTTP {response.status_code}"
+                yield _event(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, failed))
+                return
+            self.gatekeeper.record(decision, view, "ran")
+            if kind.startswith("text/event-stream"):
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+                return
+            body, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.settings.max_message_bytes:
+                    yield _event(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "CapFence: the server's answer is too large"))
+                    return
+                body.append(chunk)
+            try:
+                answer = jsonrpc.parse(b"".join(body)).body
+            except Malformed as exc:
+                answer = jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, f"CapFence: the server's answer was malformed: {exc}")
+            yield _event(answer)
+        finally:
+            await response.aclose()
 
     async def _bounded_body(self, request: Any) -> bytes | None:
         chunks, size = [], 0
@@ -181,6 +320,11 @@ class HttpProxy:
                 await response.aclose()
 
         return StreamingResponse(relay(), status_code=response.status_code, headers=returned)
+
+
+def _event(body: dict[str, Any]) -> bytes:
+    """One SSE event carrying one JSON-RPC message."""
+    return b"event: message\ndata: " + jsonrpc.encode(body).rstrip(b"\n") + b"\n\n"
 
 
 def _rewrite_sse(body: bytes, rewrite: Callable[[bytes], bytes | None]) -> bytes:
