@@ -14,7 +14,11 @@ connection); the caller's session is not changed. The gate sits on
 ``tools/call`` through the session go through, so tools loaded from the gated
 session by ``langchain-mcp-adapters`` (``load_mcp_tools(gated)``) are gated too.
 The arguments are decided as the JSON that will be sent: the request is
-serialised, decided, and rebuilt from that JSON before it is sent. A blocked
+serialised, decided, and rebuilt from that JSON before it is sent. Arguments
+the call leaves out that the tool's ``inputSchema`` gives a top-level
+``default`` are filled in first, decided, and sent explicitly (the server would
+otherwise apply defaults the policy never saw); the schemas are read from the
+server's ``tools/list`` once per gated session (again for a tool not found). A blocked
 call returns a ``CallToolResult`` with ``isError=True`` and the decision as text
 (the model reads it; nothing raises). Guard a session after ``initialize()``:
 the copy does not see a handshake made on the original afterwards.
@@ -25,6 +29,7 @@ the copy does not see a handshake made on the original afterwards.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import json
 from collections.abc import Callable, Mapping
@@ -43,6 +48,7 @@ from capfence_mcp.results import blocked_result
 S = TypeVar("S")
 TAG = "capfence-mcp"
 GUARD_ATTR = "__capfence_mcp_guard__"
+SCHEMAS_ATTR = "__capfence_mcp_input_schemas__"
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,46 @@ def _decided_request(request: Any) -> tuple[Any, str | None, dict[str, Any]]:
     return type(request).model_validate(data, by_name=False), name if isinstance(name, str) else None, arguments
 
 
+async def _input_schema(session: Any, tool: str) -> dict[str, Any] | None:
+    """The ``inputSchema`` the server lists for ``tool`` (cached per gated session; listed again if not found)."""
+    schemas: dict[str, Any] = session.__dict__.setdefault(SCHEMAS_ATTR, {})
+    if tool not in schemas:
+        from mcp import types
+
+        cursor: str | None = None
+        while True:  # tools/list is not gated: this does not come back here
+            listing = await session.list_tools(params=types.PaginatedRequestParams(cursor=cursor) if cursor else None)
+            schemas.update({t.name: t.input_schema for t in listing.tools})
+            cursor = listing.next_cursor
+            if not cursor:
+                break
+    schema = schemas.get(tool)
+    return schema if isinstance(schema, dict) else None
+
+
+def _with_defaults(arguments: dict[str, Any], schema: dict[str, Any] | None) -> dict[str, Any]:
+    """``arguments`` with the schema's top-level defaults filled in where an argument is absent."""
+    properties = schema.get("properties") if schema else None
+    if not isinstance(properties, dict):
+        return arguments
+    filled = dict(arguments)
+    for key, spec in properties.items():
+        if key not in filled and isinstance(spec, dict) and "default" in spec:
+            filled[key] = copy.deepcopy(spec["default"])
+    return filled
+
+
+async def _decided_call(session: Any, request: Any) -> tuple[Any, str | None, dict[str, Any]]:
+    """:func:`_decided_request`, with the tool's defaults filled in (and sent) where arguments are absent."""
+    fresh, name, arguments = _decided_request(request)
+    filled = _with_defaults(arguments, await _input_schema(session, name) if name else None)
+    if filled == arguments:
+        return fresh, name, arguments
+    data = fresh.model_dump(by_alias=True, mode="json", exclude_none=True)
+    data["params"]["arguments"] = filled
+    return _decided_request(type(request).model_validate(data, by_name=False))
+
+
 def _gated_send_request(original: Callable[..., Any]) -> Callable[..., Any]:
     async def send_request(self: Any, request: Any, result_type: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(request, "method", None) != TOOLS_CALL:
@@ -92,9 +138,9 @@ def _gated_send_request(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             binding = binding_of(self)
             guard: SessionGuard = self.__dict__.get(GUARD_ATTR) or SessionGuard()
-            fresh, name, arguments = _decided_request(request)
+            fresh, name, arguments = await _decided_call(self, request)
             binding = guard.binding(binding, self, name or "?")
-        except Exception as exc:  # noqa: BLE001 - no binding, or arguments that are not JSON: deny
+        except Exception as exc:  # noqa: BLE001 - no binding, arguments that are not JSON, no listing: deny
             return _blocked(result_type, failure(f"cannot decide this tools/call: {type(exc).__name__}: {exc}"))
         audit_log = getattr(binding.gate, "audit_log", None)
         return await binding.acall(
