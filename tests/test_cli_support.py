@@ -80,6 +80,20 @@ def test_unknown_command_is_a_one_line_usage_error() -> None:
     assert "capfence: error: No such command 'nope'" in done.stderr
 
 
+@pytest.mark.parametrize("group", [[], ["approvals"]])
+def test_a_group_alone_prints_its_help(group: list[str]) -> None:
+    done = run(*group)
+    assert done.stdout == run(*group, "--help").stdout
+    assert done.stdout.startswith(f"Usage: capfence {' '.join(group)}".rstrip() + " [OPTIONS] COMMAND") and "\nCommands:\n" in done.stdout
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize(("args", "suggestion"), [(["lgos"], "'logs'"), (["replya"], "'replay'"), (["approvals", "lst"], "'list'")])
+def test_a_mistyped_command_gets_a_suggestion(args: list[str], suggestion: str) -> None:
+    done = run(*args, check=2)
+    assert done.stderr.count("\n") == 1 and f"No such command '{args[-1]}'. Did you mean {suggestion}" in done.stderr
+
+
 def test_bad_option_value_is_a_usage_error(tmp_path: Path) -> None:
     done = run("logs", "--audit-log", tmp_path / "a.db", "--since", "yesterday-ish", check=2)
     assert done.stderr.startswith("capfence: error: Invalid value for '--since'") and done.stderr.count("\n") == 1

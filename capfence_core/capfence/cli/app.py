@@ -69,6 +69,9 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
     warnings.showwarning = _one_line_warning
     try:
         result = cli.main(args=args, prog_name="capfence", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare 'capfence', 'capfence approvals': the help, like git
+        click.echo(exc.ctx.get_help())
+        result = 0
     except click.UsageError as exc:
         _fail(_usage_message(exc), USAGE, debug)
     except click.ClickException as exc:

@@ -11,6 +11,7 @@ by ``capfence plugins``, but not by ``capfence --help``.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import warnings
 from dataclasses import dataclass
@@ -70,6 +71,15 @@ class LazyGroup(click.Group):
             return command
         self.load_plugin_commands()
         return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """As click's, but a mistyped name is compared with every command (most are not imported yet): 'Did you mean ...?'."""
+        name = args[0] if args else ""
+        if name.startswith("-") or self.get_command(ctx, name) is not None:
+            return super().resolve_command(ctx, args)
+        close = difflib.get_close_matches(name, self.list_commands(ctx), n=3)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, entry.summary) for name, entry in COMMANDS.items()]
