@@ -35,6 +35,7 @@ class Entry:
 
 
 COMMANDS: dict[str, Entry] = {
+    "init": Entry("capfence.cli.init", "init", "Write the walkthrough's observe and production policies into ./policies/."),
     "logs": Entry("capfence.cli.logs", "logs", "Show recorded decisions (table, JSON, summary, follow)."),
     "export": Entry("capfence.cli.export", "export", "Write recorded decisions as JSON Lines, one object per decision."),
     "replay": Entry("capfence.cli.replay", "replay", "Re-evaluate recorded calls under another policy and diff the decisions."),
