@@ -73,6 +73,15 @@ class LazyGroup(click.Group):
         self.load_plugin_commands()
         return self.commands.get(cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; a closed pipe ends it quietly with status 0 (click itself would exit 1)."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            from capfence.cli.pipes import quiet_broken_pipe
+
+            quiet_broken_pipe()
+
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         """As click's, but a mistyped name is compared with every command (most are not imported yet): 'Did you mean ...?'."""
         name = args[0] if args else ""

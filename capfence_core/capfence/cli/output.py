@@ -67,13 +67,3 @@ def shorten(text: str, width: int) -> str:
     """``text`` on one line, cut to ``width`` characters with an ellipsis."""
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
-
-
-def payload_preview(payload: str | None, *, truncated: bool = False, redacted: bool = False, width: int = 60) -> str:
-    """A stored payload as a short one-line preview; truncated and redacted payloads say so."""
-    if payload is None:
-        return "-"
-    if truncated:
-        return shorten(f"[truncated] {payload}", width)
-    text = shorten(payload, width)
-    return f"{text} [redacted]" if redacted else text
