@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from capfence.cli.options import format_option, load_policy_file
+from capfence.cli.progress import Ticker
 
 if TYPE_CHECKING:
     from capfence.replay import ReplayResult
@@ -18,7 +17,6 @@ if TYPE_CHECKING:
 FAIL_ON = ("changed", "newly-denied", "newly-allowed", "unreplayable", "invalid")
 CHANGES_FOUND = 3
 """Exit status when --fail-on found something (1 stays for errors, 2 for usage)."""
-PROGRESS_MIN_BYTES = 8 << 20
 
 
 def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -73,7 +71,8 @@ def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_
     from capfence.replay import replay_file
 
     policy = load_policy_file(policy_path)
-    with _progress(source) as progress:
+    with _ticker(source) as ticker:
+        progress = ticker.update if ticker.enabled else None
         if fmt == "json":
             from capfence.cli.replay_json import JsonRecords
 
@@ -102,23 +101,11 @@ def _failed(result: ReplayResult, wanted: tuple[str, ...]) -> list[str]:
     return [f"{counts[name]} {name}" for name in dict.fromkeys(wanted) if counts[name]]
 
 
-@contextmanager
-def _progress(location: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr for large inputs; nothing when stderr is not a terminal."""
-    if "://" in location:
-        yield None
-        return
-    source = Path(location)
-    size = source.stat().st_size
-    if not sys.stderr.isatty() or size < PROGRESS_MIN_BYTES:
-        yield None
-        return
-    from rich.progress import Progress
-
-    from capfence.cli.output import console
+def _ticker(location: str) -> Ticker:
+    """Progress through ``location``: by bytes for a JSON Lines file, by records for a database."""
     from capfence.replay import is_database
 
-    database = is_database(source)
-    with Progress(console=console(sys.stderr), transient=True) as bar:
-        task = bar.add_task("replaying", total=None if database else size)
-        yield lambda done: bar.update(task, completed=done)
+    source = Path(location)
+    if "://" in location or is_database(source):
+        return Ticker("replaying")
+    return Ticker("replaying", source.stat().st_size, unit="bytes")

@@ -49,8 +49,13 @@ def verify(audit_log: str, checkpoint_files: tuple[Path, ...], key_file: Path | 
     from capfence.audit.verify import verify as run
 
     points = [(f"{path}:{line}", point) for path in checkpoint_files for line, point in checkpoint.load(path)]
+    from capfence.cli.counted_reader import CountedReader
+    from capfence.cli.progress import Ticker
+
     with open_reader(audit_log) as reader:
-        report = run(reader, audit_key(key_file), points)
+        head = reader.head()
+        with Ticker("verifying", head[0] if head else 0) as ticker:
+            report = run(CountedReader(reader, ticker), audit_key(key_file), points)
     if fmt == "json":
         click.echo(json.dumps({**asdict(report), "ok": report.ok}, indent=2))
     else:
