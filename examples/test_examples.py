@@ -75,7 +75,8 @@ def test_main_demo(tmp_path: Path) -> None:
     simulate = steps["3. SIMULATE"]
     assert "$ capfence export --audit-log audit.db -o audit.jsonl\nExported 8 decision(s)" in simulate
     assert "$ capfence replay audit.jsonl --policy policies/shell_production.yaml" in simulate
-    for transition in ("warn → allow: 4\n", "warn → deny: 1\n", "warn → require_approval: 1\n", "deny → deny: 1  (unchanged)"):
+    for transition in ("warn → allow: 4  (other)\n", "warn → deny: 1  (stricter)\n", "warn → require_approval: 1  (stricter)\n",
+                       "deny → deny: 1  (unchanged)"):
         assert transition in simulate
     assert '{"command":"curl -fsS https://staging.example.com/healthz"}' in simulate
 
@@ -131,7 +132,8 @@ def test_rollout_walkthrough(tmp_path: Path) -> None:
     assert re.search(r"curl -s https://example.com/health\s+-> BLOCKED \(deny, rule deny\[1\]\)", enforce)
     assert re.search(r"systemctl restart nginx\s+-> BLOCKED \(require_approval, rule require_approval\[0\]\)", enforce)
     assert re.search(r"git status\s+-> ran", enforce)
-    assert "warn → deny: 1\n" in out and "warn → require_approval: 1\n" in out and "warn → allow: 3\n" in out
+    assert "warn → deny: 1  (stricter)\n" in out and "warn → require_approval: 1  (stricter)\n" in out
+    assert "warn → allow: 3  (other)\n" in out
     assert "The tool body ran 8 times in total" in out
 
 

@@ -67,3 +67,17 @@ def shorten(text: str, width: int) -> str:
     """``text`` on one line, cut to ``width`` characters with an ellipsis."""
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
+
+
+def shown_path(path: str | os.PathLike[str] | None) -> str:
+    """``path`` as the user would type it here: relative to the current directory when under it, else as it is."""
+    if path is None:
+        return "-"
+    text = os.fspath(path)
+    if "://" in text or not os.path.isabs(text):
+        return text
+    try:
+        relative = os.path.relpath(text)
+    except ValueError:  # another drive (Windows)
+        return text
+    return text if relative.startswith("..") else relative

@@ -14,13 +14,15 @@ from capfence.cli.progress import Ticker
 if TYPE_CHECKING:
     from capfence.replay import ReplayResult
 
-FAIL_ON = ("changed", "newly-denied", "newly-allowed", "unreplayable", "invalid")
+FAIL_ON = ("changed", "stricter", "looser", "other", "unreplayable", "invalid")
+OLD_NAMES = {"newly-denied": "stricter", "newly-allowed": "looser"}
+"""Earlier names for --fail-on, still accepted."""
 CHANGES_FOUND = 3
 """Exit status when --fail-on found something (1 stays for errors, 2 for usage)."""
 
 
 def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
-    out = [part.strip() for item in value for part in item.split(",") if part.strip()]
+    out = [OLD_NAMES.get(part.strip(), part.strip()) for item in value for part in item.split(",") if part.strip()]
     for name in out:
         if name not in FAIL_ON:
             raise click.BadParameter(f"{name!r} is not one of {', '.join(FAIL_ON)}")
@@ -55,9 +57,15 @@ def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_
     replayable, never guessed at; malformed records are listed with their
     line number.
 
-    Prints the transitions (recorded → replayed counts), the changed calls
-    grouped by transition and deciding rule with examples, the hits of every
-    rule under POLICY and the rules that never matched.
+    A changed decision is one of three kinds, by whether the call runs
+    (allow, warn) or not (deny, require_approval):
+    stricter: it ran, it would not run now (denied, or held for approval);
+    looser: it did not run, it would run now; other: it runs, or does not,
+    as before, under another decision (warn → allow, deny → require_approval).
+
+    Prints the counts by kind, the transitions (recorded → replayed), the
+    changed calls grouped by transition and deciding rule with examples, the
+    hits of every rule under POLICY and the rules that never matched.
 
     Exit status: 0, or 3 when --fail-on-change / --fail-on finds such calls;
     1 if the replay itself fails (e.g. an invalid policy).
@@ -66,7 +74,7 @@ def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_
     Examples:
       capfence replay audit.jsonl --policy policies/shell_production.yaml
       capfence replay audit.db --policy new.yaml --format json | jq .summary
-      capfence replay audit.jsonl -p new.yaml --fail-on newly-denied   # in CI
+      capfence replay audit.jsonl -p new.yaml --fail-on stricter   # in CI
     """
     from capfence.replay import replay_file
 
@@ -92,11 +100,11 @@ def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_
 
 
 def _failed(result: ReplayResult, wanted: tuple[str, ...]) -> list[str]:
-    from capfence.replay import is_changed, newly_allowed, newly_denied
+    from capfence.replay import is_changed, looser, other, stricter
 
     counts = {
-        "changed": result.count_where(is_changed), "newly-denied": result.count_where(newly_denied),
-        "newly-allowed": result.count_where(newly_allowed), "unreplayable": result.unreplayable.count, "invalid": result.invalid.count,
+        "changed": result.count_where(is_changed), "stricter": result.count_where(stricter), "looser": result.count_where(looser),
+        "other": result.count_where(other), "unreplayable": result.unreplayable.count, "invalid": result.invalid.count,
     }
     return [f"{counts[name]} {name}" for name in dict.fromkeys(wanted) if counts[name]]
 

@@ -28,7 +28,7 @@ def suggest(audit_log: str, policy_path: Path | None, held: bool, output: str, *
     call counts, decisions, agents and example arguments; the deny and
     require_approval rules of --policy kept; default deny. Capabilities whose
     calls were all blocked get a commented-out rule. Replaying the observed
-    traffic against the draft shows no newly-denied call.
+    traffic against the draft shows no stricter decision (no call that ran would be stopped).
 
     With --held: allow rules for the shell calls the shell pack held, each
     naming one program and the exact arguments seen (never a program with any
