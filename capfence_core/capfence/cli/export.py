@@ -23,8 +23,8 @@ from capfence.cli.progress import Ticker
 def export(audit_log: str, output: str, limit: int, all_records: bool, **filter_params: Any) -> None:
     """Write recorded decisions as JSON Lines: one object per decision with every recorded field.
 
-    ``payload`` is written as the JSON object it was, ``outcome`` is what
-    happened after the decision. The file is what ``capfence replay`` reads.
+    The payload is written as the JSON object it was; "outcome" is what
+    happened after the decision. The file is what 'capfence replay' reads.
     Streams (memory does not grow with the log); the output file is
     replaced only once the export is complete.
 

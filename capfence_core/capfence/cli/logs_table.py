@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable, Iterator
 from itertools import chain, islice
 from typing import IO
@@ -11,7 +10,7 @@ import click
 
 from capfence.audit.reader import Record
 from capfence.cli.output import label, local_time, use_color
-from capfence.cli.table import Column, Layout, StreamTable, one_line, plan
+from capfence.cli.table import Column, Layout, StreamTable, one_line, plan, terminal_width
 
 COLUMNS = (
     Column("time", cap=19), Column("agent", cap=16), Column("tool", cap=14), Column("capability", cap=18), Column("decision", cap=8),
@@ -44,14 +43,9 @@ def _payload(row: Record) -> str:
     return f"{text} [redacted]" if row.get("redacted") else text
 
 
-def width(wide: bool) -> int | None:
-    """The width to fit: the terminal's ($COLUMNS, else 160 when not a terminal); None with --wide."""
-    return None if wide else shutil.get_terminal_size((160, 24)).columns
-
-
 def open_table(out: IO[str], sample: list[tuple[str, ...]], wide: bool, *, roomy: bool = False) -> StreamTable:
     """A table sized for ``sample``, its header written."""
-    layout: Layout = plan(COLUMNS, sample, width(wide), DROP_ORDER, roomy=roomy)
+    layout: Layout = plan(COLUMNS, sample, terminal_width(wide), DROP_ORDER, roomy=roomy)
     table = StreamTable(out, COLUMNS, layout, _paint if use_color() else None)
     table.header()
     return table

@@ -28,6 +28,13 @@ class Column:
     least: int = 20
 
 
+def terminal_width(wide: bool = False) -> int | None:
+    """The width to fit: the terminal's ($COLUMNS, else 160 when not a terminal); None (no limit) when ``wide``."""
+    import shutil
+
+    return None if wide else shutil.get_terminal_size((160, 24)).columns
+
+
 def cut(text: str, width: int) -> str:
     """``text`` in at most ``width`` characters, ending in ``…`` when something was cut."""
     return text if len(text) <= width else text[: max(width - 1, 0)] + ELLIPSIS
