@@ -61,14 +61,15 @@ def plan(
 ) -> Layout:
     """Widths from ``sample``; ``total`` None means wide (nothing cut, nothing hidden).
 
-    ``roomy``: size columns for rows still to come (``--follow``), each at least its ``cap`` (or ``least``).
+    Fixed columns are as wide as their values while everything fits; else cut to their ``cap``;
+    then columns are hidden in ``drop_order`` until the rest fits. ``roomy``: size columns for rows still to come (``--follow``), each at least its ``cap`` (or ``least``).
     """
     natural = {i: max([len(col.name), *(len(row[i]) for row in sample)]) for i, col in enumerate(columns)}
     if roomy:
         natural = {i: max(natural[i], col.least if col.flexible else col.cap) for i, col in enumerate(columns)}
     if total is None:
         return Layout(list(range(len(columns))), natural, wide=True)
-    fixed = {i: min(natural[i], max(col.cap, len(col.name))) for i, col in enumerate(columns) if not col.flexible}
+    fixed = {i: natural[i] for i, col in enumerate(columns) if not col.flexible}
     shown = list(range(len(columns)))
     hidden: list[str] = []
     names = [col.name for col in columns]
@@ -77,6 +78,8 @@ def plan(
         flexible = sum(min(natural[i], columns[i].least) for i in shown if columns[i].flexible)
         return sum(fixed[i] for i in shown if i in fixed) + flexible + len(GAP) * (len(shown) - 1)
 
+    if need() > total:
+        fixed = {i: min(natural[i], max(columns[i].cap, len(columns[i].name))) for i in fixed}
     for name in drop_order:
         if need() <= total:
             break
