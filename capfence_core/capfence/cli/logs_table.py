@@ -14,7 +14,7 @@ from capfence.cli.table import Column, Layout, StreamTable, one_line, plan, term
 
 COLUMNS = (
     Column("time", cap=19), Column("agent", cap=16), Column("tool", cap=14), Column("capability", cap=18), Column("decision", cap=8),
-    Column("rule", cap=22), Column("outcome", cap=8), Column("reason", flexible=True, least=16), Column("payload", flexible=True, least=20),
+    Column("rule", cap=22), Column("outcome", cap=8), Column("reason", flexible=True, least=16), Column("payload", flexible=True, least=32),
 )
 DROP_ORDER = ("reason", "outcome", "tool", "agent")
 """On a narrow terminal these columns are hidden first (time, capability, decision, rule and payload stay); the footer says so."""

@@ -62,7 +62,8 @@ def plan(
     """Widths from ``sample``; ``total`` None means wide (nothing cut, nothing hidden).
 
     Fixed columns are as wide as their values while everything fits; else cut to their ``cap``;
-    then columns are hidden in ``drop_order`` until the rest fits. ``roomy``: size columns for rows still to come (``--follow``), each at least its ``cap`` (or ``least``).
+    then columns are hidden in ``drop_order`` until the rest fits. ``roomy``: size columns for rows
+    still to come (``--follow``), each at least its ``cap`` (or ``least``).
     """
     natural = {i: max([len(col.name), *(len(row[i]) for row in sample)]) for i, col in enumerate(columns)}
     if roomy:
