@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -93,8 +94,6 @@ def _print_jsonl(rows: Iterable[Record], out: IO[str]) -> None:
 
 def _follow(reader: AuditReader, filters: Filters, rows: list[Record], fmt: str, wide: bool, interval: float) -> None:
     """The newest rows, then every new one as it is recorded: the same table as without --follow (or JSON Lines)."""
-    import sys
-
     from capfence.cli.logs_table import cells, open_table
 
     table = open_table(sys.stdout, [cells(row) for row in rows], wide, roomy=True) if fmt == "table" else None
