@@ -28,8 +28,12 @@ def pytest_args(default: str | list[str], posargs: list[str]) -> list[str]:
     (``-k logs -x``) keep it.
     """
     defaults = [default] if isinstance(default, str) else default
-    names_a_path = any(not arg.startswith("-") and (ROOT / arg.split("::", 1)[0]).exists() for arg in posargs)
-    return list(posargs) if names_a_path else [*defaults, *posargs]
+    return list(posargs) if names_a_path(posargs) else [*defaults, *posargs]
+
+
+def names_a_path(posargs: list[str]) -> bool:
+    """Whether ``posargs`` name a test file or directory (``tests/test_x.py``, ``tests/test_x.py::test_y``)."""
+    return any(not arg.startswith("-") and (ROOT / arg.split("::", 1)[0]).exists() for arg in posargs)
 
 
 @nox.session
@@ -99,8 +103,8 @@ def examples(session: nox.Session, framework: str) -> None:
     """Run the examples offline and check what they print, one virtualenv per framework (plain: no framework)."""
     session.install(*EXAMPLE_FRAMEWORKS[framework])
     session.run("pytest", *pytest_args("examples/test_examples.py", session.posargs), "-m", framework, env=FRAMEWORK_ENV)
-    if framework == "plain":  # the example plugin packages' own tests (the adapter contract suite)
-        session.run("pytest", *pytest_args(EXAMPLE_PACKAGES, session.posargs))
+    if framework == "plain" and not names_a_path(session.posargs):  # the example plugin packages' own tests (the adapter contract suite)
+        session.run("pytest", *EXAMPLE_PACKAGES, *session.posargs)
 
 
 @nox.session
