@@ -21,11 +21,26 @@ FRAMEWORK_ENV = {
 }
 
 
+def pytest_args(default: str | list[str], posargs: list[str]) -> list[str]:
+    """``posargs`` for pytest, after ``default`` unless they name a test path themselves (``nox -s tests -- tests/test_x.py``).
+
+    A path (``tests/test_x.py``, ``tests/test_x.py::test_y``) replaces the default; options alone
+    (``-k logs -x``) keep it.
+    """
+    defaults = [default] if isinstance(default, str) else default
+    return list(posargs) if names_a_path(posargs) else [*defaults, *posargs]
+
+
+def names_a_path(posargs: list[str]) -> bool:
+    """Whether ``posargs`` name a test file or directory (``tests/test_x.py``, ``tests/test_x.py::test_y``)."""
+    return any(not arg.startswith("-") and (ROOT / arg.split("::", 1)[0]).exists() for arg in posargs)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Core test suite (no framework installed): policy, evaluator, audit (SQLite and a real PostgreSQL server), runtime, CLI."""
     session.install("-e", ".[test,postgres]")
-    session.run("pytest", "tests", *session.posargs)
+    session.run("pytest", *pytest_args("tests", session.posargs))
 
 
 ADAPTER_EXTRAS = {"mcp": ["-e", "adapters/llamaindex"]}
@@ -44,7 +59,7 @@ def adapters(session: nox.Session, adapter: str) -> None:
         prefix = ROOT / ".nox" / f"{adapter}-node"
         session.run("npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix), *NODE_PACKAGES[adapter], external=True)
         env["CAPFENCE_TEST_NODE_PREFIX"] = str(prefix)
-    session.run("pytest", f"adapters/{adapter}/tests", *session.posargs, env=env)
+    session.run("pytest", *pytest_args(f"adapters/{adapter}/tests", session.posargs), env=env)
     if "mypy" in nox.project.load_toml(f"adapters/{adapter}/pyproject.toml").get("tool", {}):
         session.install("mypy", "types-PyYAML")
         with session.chdir(f"adapters/{adapter}"):
@@ -87,8 +102,8 @@ EXAMPLE_FRAMEWORKS = {
 def examples(session: nox.Session, framework: str) -> None:
     """Run the examples offline and check what they print, one virtualenv per framework (plain: no framework)."""
     session.install(*EXAMPLE_FRAMEWORKS[framework])
-    session.run("pytest", "examples/test_examples.py", "-m", framework, *session.posargs, env=FRAMEWORK_ENV)
-    if framework == "plain":  # the example plugin packages' own tests (the adapter contract suite)
+    session.run("pytest", *pytest_args("examples/test_examples.py", session.posargs), "-m", framework, env=FRAMEWORK_ENV)
+    if framework == "plain" and not names_a_path(session.posargs):  # the example plugin packages' own tests (the adapter contract suite)
         session.run("pytest", *EXAMPLE_PACKAGES, *session.posargs)
 
 

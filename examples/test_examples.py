@@ -48,6 +48,7 @@ def test_main_demo(tmp_path: Path) -> None:
     steps = sections(out)
     assert list(steps) == ["", "1. OBSERVE", "2. TUNE", "3. SIMULATE", "4. ENFORCE", "5. THE SHELL PACK", "DONE"]
     work = tmp_path / "capfence-demo"
+    assert "Working in capfence-demo/" in steps[""] and str(tmp_path) not in out  # paths as you would type them there
 
     # 1. Observe: everything runs but rm -rf; the model reads why and reports it.
     observe = steps["1. OBSERVE"]
@@ -75,7 +76,8 @@ def test_main_demo(tmp_path: Path) -> None:
     simulate = steps["3. SIMULATE"]
     assert "$ capfence export --audit-log audit.db -o audit.jsonl\nExported 8 decision(s)" in simulate
     assert "$ capfence replay audit.jsonl --policy policies/shell_production.yaml" in simulate
-    for transition in ("warn → allow: 4\n", "warn → deny: 1\n", "warn → require_approval: 1\n", "deny → deny: 1  (unchanged)"):
+    for transition in ("warn → allow: 4  (other)\n", "warn → deny: 1  (stricter)\n", "warn → require_approval: 1  (stricter)\n",
+                       "deny → deny: 1  (unchanged)"):
         assert transition in simulate
     assert '{"command":"curl -fsS https://staging.example.com/healthz"}' in simulate
 
@@ -94,13 +96,17 @@ def test_main_demo(tmp_path: Path) -> None:
     assert re.search(reported, enforce)
     assert "shell.log (what really ran): 4 command(s): git pull --ff-only; make release VERSION=2.4.1; ./scripts/smoke-test.sh staging; " \
            "git tag staging-2.4.1" in enforce
+    # ... and the held call waits in the approval queue, shown as a table with its header.
+    queue = enforce.split("$ capfence approvals list --status pending --audit-log audit.db\n")[1].splitlines()
+    assert queue[0].split()[:4] == ["id", "status", "decided", "by"]
+    assert re.match(r"apr_\w+\s+pending\s+-\s+deploy-assistant\s+run_shell\s+shell\.execute\s.*systemctl restart deploy-app", queue[2])
 
     # 5. The shell pack: observe flags what it would hold, suggest drafts one narrow rule, enforcing with it allows the smoke
     # test and still holds systemctl (its own rule) and denies rm -rf.
     pack = steps["5. THE SHELL PACK"]
     pack_observe, pack_enforce = pack.split("task for ")[1:3]
     assert calls(pack_observe) == calls(observe)
-    assert re.search(r"WARN\s+shell-observe-not-known-safe\s+ran\s+would hold: not known to be safe: unknown pro", pack)
+    assert re.search(r"WARN\s+shell-observe-not-known-safe\s+ran\s+would hold: not known to be safe: un", pack)
     assert re.search(r"WARN\s+shell-observe-systemctl-change\s+ran\s+would hold: systemctl", pack)
     assert 'command: {program: "smoke-test.sh", argv: ["staging"]}' in pack
     assert "1 x held by rule shell-observe-systemctl-change, which an allow rule cannot lift" in pack
@@ -109,6 +115,8 @@ def test_main_demo(tmp_path: Path) -> None:
     assert "6 of 8 steps done." in pack_enforce
 
     assert "audit.db: OK: " in steps["DONE"] and "pack-audit.db: OK: " in steps["DONE"]
+    # verify counts records, and says which: 8 + 8 decisions, their outcomes, and the approval queue's events.
+    assert re.search(r"\naudit\.db: OK: \d+ record\(s\) \(seq 1-\d+: 16 decisions, \d+ outcomes, \d+ approval events?\)", steps["DONE"])
     # Real side effects: the tool body ran for exactly the allowed and warned calls, never for a blocked one.
     observed = ["git pull --ff-only", "make release VERSION=2.4.1", "curl -fsS https://staging.example.com/healthz",
                 "./scripts/smoke-test.sh staging", "systemctl restart deploy-app", "git tag staging-2.4.1"]
@@ -131,7 +139,8 @@ def test_rollout_walkthrough(tmp_path: Path) -> None:
     assert re.search(r"curl -s https://example.com/health\s+-> BLOCKED \(deny, rule deny\[1\]\)", enforce)
     assert re.search(r"systemctl restart nginx\s+-> BLOCKED \(require_approval, rule require_approval\[0\]\)", enforce)
     assert re.search(r"git status\s+-> ran", enforce)
-    assert "warn → deny: 1\n" in out and "warn → require_approval: 1\n" in out and "warn → allow: 3\n" in out
+    assert "warn → deny: 1  (stricter)\n" in out and "warn → require_approval: 1  (stricter)\n" in out
+    assert "warn → allow: 3  (other)\n" in out
     assert "The tool body ran 8 times in total" in out
 
 

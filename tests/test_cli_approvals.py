@@ -84,3 +84,18 @@ def test_show_names_the_environment_of_the_held_call(tmp_path):
         document = json.loads(run("approvals", "show", request_id, "--audit-log", audit, "--format", "json").stdout)
         assert document["environment"] == environment
         assert f"environment:   {environment}\n" in run("approvals", "show", request_id, "--audit-log", audit).stdout
+
+
+def test_list_has_a_header_row(held):
+    _, audit, request_id = held
+    run("approvals", "approve", request_id, "--as", "alice", "--audit-log", audit)
+    lines = run("approvals", "list", "--audit-log", audit).stdout.splitlines()
+    assert lines[0].split() == ["id", "status", "decided", "by", "agent", "tool", "capability", "expires", "payload"]
+    assert lines[2].split()[:6] == [request_id, "approved", "alice", "billing", "refund", "payments.refund"]
+    assert lines[2].endswith('{"amount":12}')
+
+
+def test_deciding_commands_say_the_log_is_written(held):
+    for verb in ("approve", "deny"):
+        out = run("approvals", verb, "--help").stdout
+        assert "the decision is recorded in it" in out and "to read" not in out

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import time
 from pathlib import Path
 
 from test_cli_support import COMMAND, POLICIES, observed_log, record_calls, run
@@ -82,7 +82,6 @@ def test_follow_prints_new_decisions(tmp_path: Path) -> None:
         assert process.stdout is not None
         first = json.loads(process.stdout.readline())
         assert first["capability"] == "net.fetch"
-        time.sleep(0.3)
         record_calls(audit, POLICIES / "shell_rollout.yaml", [("shell.execute", {"command": "whoami"})])
         assert json.loads(process.stdout.readline())["payload"] == {"command": "whoami"}
     finally:
@@ -93,9 +92,12 @@ def test_follow_prints_new_decisions(tmp_path: Path) -> None:
 def test_follow_table_lines(tmp_path: Path) -> None:
     audit = observed_log(tmp_path)
     args = ["logs", "--audit-log", str(audit), "-f", "--interval", "0.1", "-n", "2"]
-    process = subprocess.Popen([*COMMAND, *args], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen([*COMMAND, *args], stdout=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
     try:
         assert process.stdout is not None
+        header = process.stdout.readline()
+        assert header.split() == ["time", "agent", "tool", "capability", "decision", "rule", "outcome", "reason", "payload"]
+        assert set(process.stdout.readline().strip()) <= {"─", " "}
         assert "filesystem.read" in process.stdout.readline()
         assert "net.fetch" in process.stdout.readline()
     finally:

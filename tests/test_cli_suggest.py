@@ -26,8 +26,8 @@ def test_draft_is_valid_and_denies_nothing_that_ran(tmp_path: Path) -> None:
     assert "# every call was blocked when recorded; uncomment to allow:\n  # - capability: \"net.fetch\"" in text
     run("export", "--audit-log", audit, "-o", tmp_path / "observed.jsonl")
     replay = json.loads(run("replay", tmp_path / "observed.jsonl", "--policy", tmp_path / "draft.yaml", "--format", "json",
-                            "--fail-on", "newly-denied").stdout)
-    assert replay["summary"]["newly_denied"] == 0 and replay["summary"]["replayed"] == 9
+                            "--fail-on", "stricter").stdout)
+    assert replay["summary"]["stricter"] == 0 and replay["summary"]["replayed"] == 9
 
 
 def test_stdout_and_filters_without_policy(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 SCRIPT = Path(sys.executable).with_name("capfence")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "capfence.cli"]
-COMMANDS = ("logs", "export", "replay", "check", "explain", "verify", "checkpoint", "suggest", "approvals", "plugins")
+COMMANDS = ("init", "logs", "export", "replay", "check", "explain", "verify", "checkpoint", "suggest", "approvals", "plugins")
 
 AGENT_COMMANDS = [
     "ls -la", "cat README.md", "rm -rf /tmp/build-cache", "curl -s https://example.com/health", "systemctl restart nginx", "git status",
@@ -78,6 +78,20 @@ def test_unknown_command_is_a_one_line_usage_error() -> None:
     done = run("nope", check=2)
     assert done.stderr.strip().count("\n") == 0
     assert "capfence: error: No such command 'nope'" in done.stderr
+
+
+@pytest.mark.parametrize("group", [[], ["approvals"]])
+def test_a_group_alone_prints_its_help(group: list[str]) -> None:
+    done = run(*group)
+    assert done.stdout == run(*group, "--help").stdout
+    assert done.stdout.startswith(f"Usage: capfence {' '.join(group)}".rstrip() + " [OPTIONS] COMMAND") and "\nCommands:\n" in done.stdout
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize(("args", "suggestion"), [(["lgos"], "'logs'"), (["replya"], "'replay'"), (["approvals", "lst"], "'list'")])
+def test_a_mistyped_command_gets_a_suggestion(args: list[str], suggestion: str) -> None:
+    done = run(*args, check=2)
+    assert done.stderr.count("\n") == 1 and f"No such command '{args[-1]}'. Did you mean {suggestion}" in done.stderr
 
 
 def test_bad_option_value_is_a_usage_error(tmp_path: Path) -> None:

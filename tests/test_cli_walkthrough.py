@@ -52,11 +52,12 @@ def test_observe_tune_simulate_enforce(tmp_path: Path) -> None:
     assert run("export", "--audit-log", "audit.db", "-o", "audit.jsonl", cwd=tmp_path).stdout.startswith("Exported 6 decision(s)")
     report = run("replay", "audit.jsonl", "--policy", "policies/shell_production.yaml", cwd=tmp_path).stdout
     assert "Replayed 6 call(s)" in report
-    assert "warn → deny: 1\n" in report and "warn → require_approval: 1\n" in report and "warn → allow: 3\n" in report
+    assert "warn → deny: 1  (stricter)\n" in report and "warn → require_approval: 1  (stricter)\n" in report
+    assert "warn → allow: 3  (other)\n" in report
     assert "deny → deny: 1  (unchanged)" in report
     assert 'rule deny[1]: shell.execute, contains "curl"' in report and '{"command":"curl -s https://example.com/health"}' in report
     assert 'rule require_approval[0]: shell.execute, contains "systemctl"' in report
-    assert "newly denied 2" in report
+    assert re.search(r"^    stricter +2  ran, would not run now", report, flags=re.MULTILINE)
     replay_json = run("replay", "audit.jsonl", "--policy", "policies/shell_production.yaml", "--format", "json", cwd=tmp_path)
     as_json = json.loads(replay_json.stdout)
     predicted = {r["id"]: r["replayed"] for r in as_json["records"]}

@@ -33,8 +33,9 @@ def test_minimal_records_need_only_capability_and_payload(tmp_path: Path) -> Non
     ])
     document = _replay_json(source, "--policy", PRODUCTION)
     assert document["records"] == [
-        {"id": 1, "capability": "shell.execute", "recorded": None, "replayed": "deny", "rule": "deny[1]", "changed": False},
-        {"id": 2, "capability": "shell.execute", "recorded": "warn", "replayed": "allow", "rule": "allow[0]", "changed": True},
+        {"id": 1, "capability": "shell.execute", "recorded": None, "replayed": "deny", "rule": "deny[1]", "changed": False, "change": None},
+        {"id": 2, "capability": "shell.execute", "recorded": "warn", "replayed": "allow", "rule": "allow[0]", "changed": True,
+         "change": "other"},
     ]
     assert set(document) == {"summary", "records"}
     assert document["summary"]["no_recorded_decision"] == 1 and document["summary"]["changed"] == 1
@@ -103,7 +104,7 @@ def test_text_report_sections(tmp_path: Path) -> None:
     out = run("replay", audit, "--policy", PRODUCTION).stdout
     for heading in ("Transitions (recorded → replayed):", "Changed calls, by transition and deciding rule:", "Rule hits under"):
         assert heading in out
-    assert "warn → deny: 1\n" in out and "(default: deny)" in out
+    assert "warn → deny: 1  (stricter)\n" in out and "(default: deny)" in out
 
 
 def test_rules_that_never_matched(tmp_path: Path) -> None:
@@ -117,8 +118,10 @@ def test_rules_that_never_matched(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("options", "status"), [
     ([], 0),
     (["--fail-on-change"], 3),
-    (["--fail-on", "newly-denied"], 3),
-    (["--fail-on", "newly-allowed"], 0),
+    (["--fail-on", "stricter"], 3),
+    (["--fail-on", "looser"], 0),
+    (["--fail-on", "other"], 0),
+    (["--fail-on", "newly-denied"], 3),  # the earlier name of stricter, still accepted
     (["--fail-on", "invalid,unreplayable"], 0),
 ])
 def test_exit_codes_for_ci(tmp_path: Path, options: list[str], status: int) -> None:
@@ -178,3 +181,23 @@ def test_a_record_that_lost_what_decided_is_unreplayable_not_changed(tmp_path: P
         assert document["summary"]["unreplayable"] == 1 and document["summary"]["replayed"] == 1
         assert [r["changed"] for r in document["records"]] == [False]
         assert document["summary"]["unreplayable_records"][0]["reason"] == "payload was truncated when recorded"
+
+
+def test_three_kinds_of_change_and_approval_is_not_denial(tmp_path: Path, write_policy) -> None:
+    """stricter: ran, would not run (a hold counts, and is not called denied); looser: the reverse; other: runs or not as before."""
+    policy = write_policy("deny:\n  - capability: a\nrequire_approval:\n  - capability: b\nallow:\n  - capability: c\n")
+    recorded = [("a", "warn"), ("b", "allow"), ("c", "deny"), ("c", "warn"), ("b", "deny"), ("a", "deny")]
+    source = _jsonl(tmp_path / "calls.jsonl", [{"capability": c, "payload": {}, "decision": d} for c, d in recorded])
+    document = _replay_json(source, "--policy", policy)
+    counts = {key: document["summary"][key] for key in ("unchanged", "changed", "stricter", "looser", "other")}
+    assert counts == {"unchanged": 1, "changed": 5, "stricter": 2, "looser": 1, "other": 2}
+    assert [r["change"] for r in document["records"]] == ["stricter", "stricter", "looser", "other", "other", None]
+    kinds = {(t["recorded"], t["replayed"]): t["change"] for t in document["summary"]["transitions"]}
+    assert kinds[("allow", "require_approval")] == "stricter" and kinds[("deny", "require_approval")] == "other"
+    text = run("replay", source, "--policy", policy).stdout
+    assert "unchanged 1, changed 5:\n    stricter      2  ran, would not run now (denied or held for approval)\n" in text
+    assert "    looser        1  did not run, would run now\n    other         2  runs or not as before, under another decision\n" in text
+    assert "allow → require_approval: 1  (stricter)\n" in text and "warn → allow: 1  (other)\n" in text
+    assert "deny → allow: 1  (looser)\n" in text
+    assert "denied" not in text.split("Transitions")[1]
+    run("replay", source, "--policy", policy, "--fail-on", "looser", check=3)

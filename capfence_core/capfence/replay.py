@@ -138,14 +138,36 @@ def is_changed(recorded: str | None, replayed: str) -> bool:
     return recorded is not None and recorded != replayed
 
 
-def newly_denied(recorded: str | None, replayed: str) -> bool:
+CHANGES = ("stricter", "looser", "other")
+"""The three kinds of changed decision, by whether the call runs (``allow``, ``warn``) or not (``deny``, ``require_approval``):
+
+- ``stricter``: it ran, it would not run now (denied, or held for approval);
+- ``looser``: it did not run, it would run now;
+- ``other``: it runs either way, or is stopped either way, by another decision (``warn → allow``, ``deny → require_approval``).
+"""
+
+
+def change(recorded: str | None, replayed: str) -> str | None:
+    """Which of :data:`CHANGES` going from ``recorded`` to ``replayed`` is; None when nothing changed (or nothing was recorded)."""
+    if not is_changed(recorded, replayed):
+        return None
+    ran, runs = recorded in ALLOWED, replayed in ALLOWED
+    return "stricter" if ran and not runs else "looser" if runs and not ran else "other"
+
+
+def stricter(recorded: str | None, replayed: str) -> bool:
     """Ran before (allow or warn), would not run now (deny or require_approval)."""
-    return recorded in ALLOWED and replayed not in ALLOWED
+    return change(recorded, replayed) == "stricter"
 
 
-def newly_allowed(recorded: str | None, replayed: str) -> bool:
-    """Did not run before, would run now."""
-    return recorded is not None and recorded not in ALLOWED and replayed in ALLOWED
+def looser(recorded: str | None, replayed: str) -> bool:
+    """Did not run before (deny or require_approval), would run now."""
+    return change(recorded, replayed) == "looser"
+
+
+def other(recorded: str | None, replayed: str) -> bool:
+    """Another decision, but the call runs (or does not) as before."""
+    return change(recorded, replayed) == "other"
 
 
 class Decider:
@@ -422,18 +444,19 @@ def summary(result: ReplayResult) -> dict[str, Any]:
         "replayed": result.replayed,
         "unchanged": result.count_where(lambda rec, rep: rec == rep),
         "changed": result.count_where(is_changed),
-        "newly_denied": result.count_where(newly_denied),
-        "newly_allowed": result.count_where(newly_allowed),
+        "stricter": result.count_where(stricter),
+        "looser": result.count_where(looser),
+        "other": result.count_where(other),
         "no_recorded_decision": result.count_where(lambda rec, rep: rec is None),
         "unreplayable": result.unreplayable.count,
         "invalid": result.invalid.count,
         "skipped": result.skipped,
         "transitions": [
-            {"recorded": rec, "replayed": rep, "calls": calls, "changed": is_changed(rec, rep)}
+            {"recorded": rec, "replayed": rep, "calls": calls, "changed": is_changed(rec, rep), "change": change(rec, rep)}
             for (rec, rep), calls in sorted(result.transitions().items(), key=lambda item: (str(item[0][0]), item[0][1]))
         ],
         "changes": [
-            {"recorded": rec, "replayed": rep, "rule": rule, "calls": calls,
+            {"recorded": rec, "replayed": rep, "change": change(rec, rep), "rule": rule, "calls": calls,
              "examples": [example.__dict__ for example in result.examples.get((rec, rep, rule), [])]}
             for (rec, rep, rule), calls in result.changes().items()
         ],

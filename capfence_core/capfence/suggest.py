@@ -9,7 +9,7 @@ human decides whether to allow them.
 
 Every observed call that ran (allow or warn) is matched by its group's allow
 rule, and the kept rules blocked none of them when they were recorded, so
-replaying the observed traffic against the draft shows no newly-denied
+replaying the observed traffic against the draft shows no stricter
 call (provided ``--policy`` is the policy the traffic was recorded under).
 It is a draft: the allow rules permit everything the agents did, including
 what they should not have done. Read it, narrow it, then ``capfence replay``.
@@ -180,7 +180,7 @@ def render(groups: list[Group], *, source: str, policy: Policy | None) -> str:
         "# Review it: each allow rule lets through everything the agents were seen doing.",
         "# Prove it against the observed traffic before enforcing:",
         f"#   capfence export --audit-log {source} -o observed.jsonl",
-        "#   capfence replay observed.jsonl --policy THIS_FILE --fail-on newly-denied",
+        "#   capfence replay observed.jsonl --policy THIS_FILE --fail-on stricter",
     ]
     if policy is None:
         header.append("# (no --policy given: no deny or require_approval rules were kept)")

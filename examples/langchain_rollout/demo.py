@@ -90,7 +90,7 @@ def agent_run(workdir: Path, policy: str, audit_log: str = "audit.db") -> None:
 def capfence(workdir: Path, *args: str) -> None:
     """Run ``capfence ARGS`` in ``workdir``, showing the command as you would type it."""
     print(f"\n$ capfence {' '.join(args)}", flush=True)
-    env = dict(os.environ)
+    env = {**os.environ, "PAGER": "cat"}  # the demo's output is read as it scrolls by, never in a pager
     if not sys.stdout.isatty():  # captured (CI, a pipe): wide enough for the logs table
         env.setdefault("COLUMNS", "200")
     done = subprocess.run([sys.executable, "-m", "capfence.cli", *args], cwd=workdir, env=env, check=False)
@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("The agent: a LangChain create_agent 'deploy assistant' with two tools, read_file and run_shell,")
     print("driven by a scripted model (offline, no API key). run_shell only appends commands to shell.log.")
     print("One CapFenceMiddleware decides every tool call before it runs and records it in audit.db.")
-    print(f"Working in {workdir}")
+    print(f"Working in {os.path.relpath(workdir)}{os.sep}")
 
     heading("1. OBSERVE", f"the agent runs under {ROLLOUT}")
     print("  This policy denies only 'rm -rf'. Other shell commands are warned about (they run, and are audited);")
@@ -132,13 +132,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     heading("4. ENFORCE", f"the same agent, same task, under {PRODUCTION}")
     print("  Blocked calls come back to the model as error results it can read; the agent carries on and reports.")
     agent_run(workdir, PRODUCTION)
+    print("\n  The systemctl call is held for a human: it waits in the approval queue.")
+    capfence(workdir, "approvals", "list", "--status", "pending", "--audit-log", "audit.db")
+    print("  'capfence approvals approve <id> --as <you>' lets that exact call run once; 'deny' refuses it.")
 
     shell_pack(workdir)
 
     heading("DONE", "the audit logs hold every run, hash-chained")
+    print("  verify checks every record of the chain: the decisions 'capfence logs' shows, what came of each (outcomes)")
+    print("  and the approval queue's events.")
     capfence(workdir, "verify", "--audit-log", "audit.db")
     capfence(workdir, "verify", "--audit-log", "pack-audit.db")
-    print(f"\nFinished in {time.perf_counter() - started:.1f}s. Look around in {workdir}:")
+    print(f"\nFinished in {time.perf_counter() - started:.1f}s. Look around in {os.path.relpath(workdir)}{os.sep}:")
     print("  audit.db (the audit log), audit.jsonl (its export), shell.log (what ran), policies/ (edit them and replay again).")
     cli = command_for_user(workdir)
     print(f"  For example:  cd {os.path.relpath(workdir)} && {cli} logs --audit-log audit.db --summary")

@@ -62,6 +62,8 @@ class Report:
     """What this verification could not detect, given the key and checkpoints it had."""
     unbacked: list[Unbacked] = field(default_factory=list)
     """Approval requests whose row the chain does not back (each one is a failure)."""
+    kinds: dict[str, int] = field(default_factory=dict)
+    """Records checked, by kind (``decision``, ``outcome``, ``approval``, events)."""
 
     @property
     def ok(self) -> bool:
@@ -119,6 +121,7 @@ def _walk(
         if seq in wanted:
             seen[seq] = str(row["hash"])
         report.records += 1
+        report.kinds[str(row["kind"])] = report.kinds.get(str(row["kind"]), 0) + 1
         report.first_seq = report.first_seq or seq
         report.last_seq, last_seq, last_hash = seq, seq, str(row["hash"])
     return None
@@ -199,13 +202,16 @@ def _check_point(where: str, point: Checkpoint, key: bytes | None, mode: str, re
 def _notes(mode: str, key: bytes | None, points: list[tuple[str, Checkpoint]], unchecked: str | None) -> list[str]:
     notes = []
     if unchecked:
-        notes.append(f"approval requests not checked against the chain: {unchecked}")
+        notes.append(f"the approval requests were not compared with the log: {unchecked}")
     if mode == "hmac-sha256" and key is None:
-        notes.append("keyed chain checked without its key: links and sequence only; a modified field is not detected (give the key)")
+        notes.append("no key was given, so only the links between records were checked: a changed field would go unnoticed "
+                     "(set CAPFENCE_AUDIT_KEY or pass --key-file to check everything)")
     if mode == "sha256":
-        notes.append("unkeyed chain: an edit followed by recomputing every later hash is detected only up to a checkpoint")
+        notes.append("this log has no secret key: whoever can write the file could change a record and recompute every later "
+                     "hash without it showing here; a checkpoint catches that up to the point it was taken")
         if key is not None and any(point.signature is not None for _, point in points):
-            notes.append("the log is unkeyed, as the signed checkpoints say: the key checked their signatures only")
+            notes.append("the log has no key, as the signed checkpoints say: the key was used only to check their signatures")
     if not points:
-        notes.append("no checkpoint: records cut off the end of the log are not detected (see 'capfence checkpoint')")
+        notes.append("without a checkpoint, records deleted from the end of the log cannot be noticed "
+                     "(run 'capfence checkpoint' regularly, and pass its file with --checkpoint)")
     return notes

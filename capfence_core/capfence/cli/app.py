@@ -16,6 +16,7 @@ from typing import NoReturn, TextIO
 import click
 
 from capfence.cli.group import LazyGroup
+from capfence.cli.pipes import quiet_broken_pipe
 
 USAGE = 2
 FAILURE = 1
@@ -69,6 +70,9 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
     warnings.showwarning = _one_line_warning
     try:
         result = cli.main(args=args, prog_name="capfence", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare 'capfence', 'capfence approvals': the help, like git
+        click.echo(exc.ctx.get_help())
+        result = 0
     except click.UsageError as exc:
         _fail(_usage_message(exc), USAGE, debug)
     except click.ClickException as exc:
@@ -77,7 +81,7 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
         print("capfence: interrupted", file=sys.stderr)
         sys.exit(INTERRUPTED)
     except BrokenPipeError:
-        _quiet_broken_pipe()
+        quiet_broken_pipe()
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback (unless --debug)
         _fail(_describe(exc), FAILURE, debug)
     _flush()
@@ -98,11 +102,4 @@ def _flush() -> None:
     try:
         sys.stdout.flush()
     except BrokenPipeError:
-        _quiet_broken_pipe()
-
-
-def _quiet_broken_pipe() -> NoReturn:
-    """The reader went away (``capfence logs | head``): stop quietly, like other Unix tools."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(0)
+        quiet_broken_pipe()

@@ -8,13 +8,15 @@ every transition is an audit record.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from capfence.cli.options import audit_log_option, format_option
+from capfence.cli.options import audit_log_option, audit_log_option_for, format_option
+from capfence.cli.table import Column
 
 if TYPE_CHECKING:
     from capfence.approvals import ApprovalRequest, Approvals
@@ -79,9 +81,26 @@ def list_requests(audit_log: str, status: str | None, fmt: str) -> None:
     if not requests:
         click.echo("No approval requests" + (f" with status {status}." if status else "."))
         return
-    for r in requests:
-        who = f" by {r.decided_by}" if r.decided_by else ""
-        click.echo(f"{r.id}  {r.status:<8}{who}  {r.agent_id}  {r.tool}  {r.capability}  {r.payload[:60]}  expires {r.expires[:19]}")
+    _table(requests)
+
+
+LIST_COLUMNS = (
+    Column("id", cap=20), Column("status", cap=9), Column("decided by", cap=16), Column("agent", cap=16), Column("tool", cap=16),
+    Column("capability", cap=20), Column("expires", cap=19), Column("payload", flexible=True, least=20),
+)
+
+
+def _table(requests: list[ApprovalRequest]) -> None:
+    """One row per request, under a header; a value cut to fit ends in '…' (--format json has everything)."""
+    from capfence.cli.output import local_time
+    from capfence.cli.table import StreamTable, one_line, plan, terminal_width
+
+    rows = [(r.id, r.status, r.decided_by or "-", r.agent_id or "-", r.tool or "-", r.capability, local_time(r.expires),
+             one_line(r.payload)) for r in requests]
+    table = StreamTable(sys.stdout, LIST_COLUMNS, plan(LIST_COLUMNS, rows, terminal_width(), ("tool", "decided by", "agent")))
+    table.header()
+    for row in rows:
+        table.row(row)
 
 
 @approvals.command("show")
@@ -89,11 +108,11 @@ def list_requests(audit_log: str, status: str | None, fmt: str) -> None:
 @audit_log_option
 @format_option("text", "json")
 def show(request_id: str, audit_log: str, fmt: str) -> None:
-    """Show one approval request in full: ``payload`` is exactly what will run if approved, and where.
+    """Show one approval request in full: exactly what will run if approved, and where.
 
-    The arguments are shown in their lossless form: plain JSON as JSON, other
-    values tagged (``b'..'`` bytes, ``(..)`` tuples); arguments over 1 MiB as a
-    marked preview plus the SHA-256 of their full text.
+    The payload (the call's arguments) is shown in its lossless form: plain
+    JSON as JSON, other values tagged (b'..' bytes, (..) tuples); arguments
+    over 1 MiB as a marked preview plus the SHA-256 of their full text.
 
     \b
     Example:
@@ -122,7 +141,7 @@ def _decide(verb: str, request_id: str, audit_log: str, comment: str | None, who
 def _decision_command(verb: str, doc: str) -> click.Command:
     @click.command(verb, help=doc)
     @click.argument("request_id")
-    @audit_log_option
+    @audit_log_option_for("The audit log (SQLite file) holding the request; the decision is recorded in it.")
     @click.option("--comment", help="Why (recorded with the decision).")
     @click.option("--as", "who", metavar="NAME", help="Who decides (default: $CAPFENCE_APPROVER, else your OS user name).")
     def command(request_id: str, audit_log: str, comment: str | None, who: str | None) -> None:

@@ -12,6 +12,8 @@ import click
 from capfence.cli.options import format_option
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from capfence.errors import PolicyProblem
     from capfence.lint import Finding
     from capfence.policy.model import Policy
@@ -90,18 +92,40 @@ def check(paths: tuple[Path, ...], strict: bool, fmt: str) -> None:
     if fmt == "json":
         _print_json(results)
     else:
+        paint = _painter()
         for path, policy, problems, findings in results:
             for problem in problems:
-                click.echo(error_line(problem))
+                click.echo(paint(error_line(problem)))
             for finding in findings:
-                click.echo(str(finding))
-            click.echo(summary_line(path, policy, len(problems), len(findings)))
+                click.echo(paint(str(finding)))
+            click.echo(paint(summary_line(path, policy, len(problems), len(findings))))
     failed = any(problems or (strict and findings) for _, _, problems, findings in results)
     if failed:
         raise click.exceptions.Exit(1)
 
 
 _SECTIONS = ("deny", "require_approval", "warn", "allow")
+_MARKS = {": error: ": "red", ": warning: ": "yellow", ": INVALID": "red", ": OK ": "green"}
+"""What is coloured on a terminal: the word that says how a line or a file fared."""
+
+
+def _painter() -> Callable[[str], str]:
+    """Colour the first mark of a line (see :data:`_MARKS`) on a terminal; the identity elsewhere or under NO_COLOR."""
+    from capfence.cli.output import use_color
+
+    if not use_color():
+        return lambda line: line
+
+    def paint(line: str) -> str:
+        for mark, colour in _MARKS.items():
+            at = line.find(mark)
+            if at >= 0:
+                word = mark.strip(": ").strip()
+                start = line.index(word, at)
+                return line[:start] + click.style(word, fg=colour, bold=True) + line[start + len(word):]
+        return line
+
+    return paint
 
 
 def _print_json(results: list[tuple[Path, Policy | None, list[PolicyProblem], list[Finding]]]) -> None:

@@ -35,7 +35,7 @@ def checkpoint(audit_log: str, output: Path, key_file: Path | None) -> None:
     with open_reader(audit_log) as reader:
         point = take(reader, key)
     append(output, point)
-    signed = "signed" if point.signature else "UNSIGNED (no key: set CAPFENCE_AUDIT_KEY or --key-file)"
-    click.echo(f"Checkpoint of {audit_log} at seq {point.seq} ({signed}) appended to {output}")
+    signed = "signed" if point.signature else "UNSIGNED: no key; set CAPFENCE_AUDIT_KEY or pass --key-file"
+    click.echo(f"Checkpoint of {audit_log} at seq {point.seq} appended to {output} ({signed})")
     if not point.signature:
         click.echo("capfence: warning: an unsigned checkpoint can be forged by anyone who can write it", err=True)

@@ -83,7 +83,7 @@ def _payload(text: str) -> dict[str, Any]:
 
 @click.command()
 @click.option("--policy", "-p", "policy_path", required=True, metavar="POLICY",
-              type=click.Path(exists=True, dir_okay=False, path_type=Path))
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The policy file that decides the call.")
 @click.option("--capability", "-c", required=True, help="The capability of the call, e.g. shell.execute.")
 @click.option("--payload", default="{}", show_default=True, metavar="JSON",
               help="The call's arguments: a JSON object, @FILE, or - for stdin.")

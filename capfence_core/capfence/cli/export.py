@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from capfence.audit.export import export_file, write_jsonl
-from capfence.audit.reader import open_reader
+from capfence.audit.reader import AuditReader, open_reader
 from capfence.cli.options import audit_log_option, filter_options, filters_from
+from capfence.cli.progress import Ticker
 
 
 @click.command()
@@ -22,8 +23,8 @@ from capfence.cli.options import audit_log_option, filter_options, filters_from
 def export(audit_log: str, output: str, limit: int, all_records: bool, **filter_params: Any) -> None:
     """Write recorded decisions as JSON Lines: one object per decision with every recorded field.
 
-    ``payload`` is written as the JSON object it was, ``outcome`` is what
-    happened after the decision. The file is what ``capfence replay`` reads.
+    The payload is written as the JSON object it was; "outcome" is what
+    happened after the decision. The file is what 'capfence replay' reads.
     Streams (memory does not grow with the log); the output file is
     replaced only once the export is complete.
 
@@ -37,8 +38,8 @@ def export(audit_log: str, output: str, limit: int, all_records: bool, **filter_
     if all_records and (limit or any(filter_params.values())):
         raise click.UsageError("--all-records exports the whole chain: it takes no filters and no --limit")
     what = "record(s)" if all_records else "decision(s)"
-    with open_reader(audit_log) as reader:
-        rows = reader.records() if all_records else reader.decisions(filters_from(filter_params), limit=limit or None)
+    with open_reader(audit_log) as reader, Ticker("exporting", _total(reader, all_records, limit)) as ticker:
+        rows = ticker.counted(reader.records() if all_records else reader.decisions(filters_from(filter_params), limit=limit or None))
         if output == "-":
             count = write_jsonl(rows, sys.stdout)
             sys.stdout.flush()
@@ -46,3 +47,11 @@ def export(audit_log: str, output: str, limit: int, all_records: bool, **filter_
             return
         count = export_file(rows, output)
     click.echo(f"Exported {count} {what} from {audit_log} to {output}.")
+
+
+def _total(reader: AuditReader, all_records: bool, limit: int) -> int | None:
+    """How many rows the export will write, when known without counting (for the progress bar)."""
+    if all_records:
+        head = reader.head()
+        return head[0] if head is not None else 0
+    return limit or None

@@ -11,6 +11,7 @@ by ``capfence plugins``, but not by ``capfence --help``.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import warnings
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ class Entry:
 
 
 COMMANDS: dict[str, Entry] = {
+    "init": Entry("capfence.cli.init", "init", "Write the walkthrough's observe and production policies into ./policies/."),
     "logs": Entry("capfence.cli.logs", "logs", "Show recorded decisions (table, JSON, summary, follow)."),
     "export": Entry("capfence.cli.export", "export", "Write recorded decisions as JSON Lines, one object per decision."),
     "replay": Entry("capfence.cli.replay", "replay", "Re-evaluate recorded calls under another policy and diff the decisions."),
@@ -70,6 +72,24 @@ class LazyGroup(click.Group):
             return command
         self.load_plugin_commands()
         return self.commands.get(cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; a closed pipe ends it quietly with status 0 (click itself would exit 1)."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            from capfence.cli.pipes import quiet_broken_pipe
+
+            quiet_broken_pipe()
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """As click's, but a mistyped name is compared with every command (most are not imported yet): 'Did you mean ...?'."""
+        name = args[0] if args else ""
+        if name.startswith("-") or self.get_command(ctx, name) is not None:
+            return super().resolve_command(ctx, args)
+        close = difflib.get_close_matches(name, self.list_commands(ctx), n=3)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, entry.summary) for name, entry in COMMANDS.items()]

@@ -7,14 +7,13 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from capfence.audit.query import Filters
 from capfence.audit.reader import AuditReader, Record, open_reader
 from capfence.cli.options import audit_log_option, filter_options, filters_from, format_option
-from capfence.cli.output import console, label, local_time, payload_preview, shorten, style, use_color
 
 
 @click.command()
@@ -22,140 +21,90 @@ from capfence.cli.output import console, label, local_time, payload_preview, sho
 @filter_options
 @click.option("--limit", "-n", type=click.IntRange(min=0), default=100, show_default=True, help="Show the newest N decisions (0 for all).")
 @format_option("table", "json", "jsonl")
+@click.option("--wide", "-w", is_flag=True, help="Show every column and every value in full (the table is cut to the terminal's width).")
 @click.option("--summary", is_flag=True, help="Counts per capability × decision × rule, first/last seen, and calls no rule matched.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new decisions as they are recorded (Ctrl-C to stop).")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=0.5, show_default=True, help="Seconds between polls with --follow.")
-def logs(audit_log: str, limit: int, fmt: str, summary: bool, follow: bool, interval: float, **filter_params: Any) -> None:
+@click.option("--no-pager", is_flag=True, help="Do not page the output on a terminal ($PAGER, else less; as git does).")
+def logs(
+    audit_log: str, limit: int, fmt: str, wide: bool, summary: bool, follow: bool, interval: float, no_pager: bool, **filter_params: Any,
+) -> None:
     """Show recorded decisions, oldest first, newest last.
 
     Times are local. A warn is printed WARN (and deny DENY, require_approval
-    APPROVAL) so it never reads like an allow.
+    APPROVAL) so it never reads like an allow. The table fits the terminal:
+    a value cut to fit ends in '…' and hidden columns are named below it;
+    --wide shows everything. On a terminal the output goes through a pager
+    ($PAGER, else 'less'), as git does; --no-pager or PAGER=cat turn it off.
 
     \b
     Examples:
       capfence logs --audit-log audit.db
       capfence logs --decision warn --capability 'shell.*' --since 1h
+      capfence logs -n 0 --wide
       capfence logs --summary --since 2d
       capfence logs --format jsonl --agent 'prod-*' | jq .payload
       capfence logs --follow
     """
+    from capfence.cli.pager import paged
+
     filters = filters_from(filter_params)
     with open_reader(audit_log) as reader:
         if summary:
             from capfence.cli.summary import print_summary
 
             print_summary(reader.summary(filters), fmt)
-            return
-        rows = list(reader.decisions(filters, limit=limit or None))
-        if follow:
-            _follow(reader, filters, rows, fmt, interval)
+        elif follow:
+            _follow(reader, filters, list(reader.decisions(filters, limit=limit or None)), fmt, wide, interval)
         else:
-            _print(rows, fmt)
+            with paged(enabled=not no_pager) as out:
+                _print(reader.decisions(filters, limit=limit or None), fmt, out, wide, limit or None)
 
 
-def _print(rows: list[Record], fmt: str) -> None:
+def _print(rows: Iterator[Record], fmt: str, out: IO[str], wide: bool, limit: int | None) -> None:
     if fmt == "table":
-        print_table(rows)
+        from capfence.cli.logs_table import print_table
+
+        print_table(rows, out, wide=wide, limit=limit)
     elif fmt == "json":
-        from capfence.audit.export import json_record
-
-        click.echo(json.dumps([json_record(row) for row in rows], ensure_ascii=False, indent=2))
+        _print_json(rows, out)
     else:
-        _print_jsonl(rows)
+        _print_jsonl(rows, out)
 
 
-def _print_jsonl(rows: Iterable[Record]) -> None:
+def _print_json(rows: Iterable[Record], out: IO[str]) -> None:
+    """One JSON array, written record by record (memory does not grow with the log)."""
+    from capfence.audit.export import json_record
+
+    separator = "[\n"
+    for row in rows:
+        text = json.dumps(json_record(row), ensure_ascii=False, indent=2)
+        out.write(separator + "  " + text.replace("\n", "\n  "))
+        separator = ",\n"
+    out.write("[]\n" if separator == "[\n" else "\n]\n")
+
+
+def _print_jsonl(rows: Iterable[Record], out: IO[str]) -> None:
     from capfence.audit.export import dumps, json_record
 
     for row in rows:
-        sys.stdout.write(dumps(json_record(row)) + "\n")
-    sys.stdout.flush()
+        out.write(dumps(json_record(row)) + "\n")
+    out.flush()
 
 
-_FLEXIBLE = {"reason": 48, "payload": 56}
-COLUMNS = ("time", "agent", "tool", "capability", "decision", "rule", "outcome", "reason", "payload")
+def _follow(reader: AuditReader, filters: Filters, rows: list[Record], fmt: str, wide: bool, interval: float) -> None:
+    """The newest rows, then every new one as it is recorded: the same table as without --follow (or JSON Lines)."""
+    from capfence.cli.logs_table import cells, open_table
 
-
-def _cells(row: Record) -> tuple[str, ...]:
-    rule = row.get("rule") or ("(failure)" if str(row.get("reason") or "").startswith("internal_error:") else "(default)")
-    return (
-        local_time(row.get("ts")), row.get("agent_id") or "-", row.get("tool") or "-", row.get("capability") or "-",
-        label(row.get("decision")), rule, row.get("linked_outcome") or "-", shorten(str(row.get("reason") or ""), 60),
-        payload_preview(row.get("payload"), truncated=bool(row.get("truncated")), redacted=bool(row.get("redacted"))),
-    )
-
-
-def print_table(rows: list[Record]) -> None:
-    """The decisions as a table (a one-line note when there are none)."""
-    out = console()
-    if not rows:
-        out.print("No decisions match.")
-        return
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    all_cells = [_cells(row) for row in rows]
-    widths = {name: max(len(name), *(len(c[i]) for c in all_cells)) for i, name in enumerate(COLUMNS)}
-    shown = fit_columns(widths, out.width)
-    for name in shown:
-        if name in _FLEXIBLE:
-            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=_FLEXIBLE[name], ratio=1)
-        else:
-            table.add_column(name, no_wrap=True, min_width=widths[name])
-    for row, texts in zip(rows, all_cells, strict=True):
-        cells = {name: Text(cell) for name, cell in zip(COLUMNS, texts, strict=True)}
-        cells["decision"].stylize(style(row.get("decision")))
-        table.add_row(*(cells[name] for name in shown))
-    out.print(table)
-    out.print(f"{len(rows)} decision(s)")
-
-
-_DROP_ORDER = ("reason", "outcome", "tool", "rule", "agent")
-"""On a narrow terminal these columns go first (time, capability, decision and payload stay)."""
-
-
-def fit_columns(widths: dict[str, int], total: int) -> list[str]:
-    """The columns that fit in ``total`` characters, leaving the payload at least 20."""
-    shown = list(COLUMNS)
-    for name in _DROP_ORDER:
-        need = sum(widths[c] + 3 for c in shown if c not in _FLEXIBLE) + sum(min(_FLEXIBLE[c], 20) for c in shown if c in _FLEXIBLE)
-        if need <= total:
-            break
-        shown.remove(name)
-    return shown
-
-
-def _line(row: Record) -> str:
-    """One decision on one line, for --follow."""
-    cells = _cells(row)
-    decision = f"{cells[4]:<8}"
-    if use_color():
-        decision = click.style(decision, fg=_FG.get(row.get("decision") or ""), bold=row.get("decision") != "allow")
-    return f"{cells[0]}  {cells[1]:<14} {cells[2]:<14} {cells[3]:<20} {decision} {cells[5]:<18} {cells[6]:<10} {cells[7]}  {cells[8]}"
-
-
-_FG = {"allow": "green", "warn": "yellow", "deny": "red", "require_approval": "magenta"}
-
-
-def _follow(reader: AuditReader, filters: Filters, rows: list[Record], fmt: str, interval: float) -> None:
-    last = _emit(rows, fmt, 0)
+    table = open_table(sys.stdout, [cells(row) for row in rows], wide, roomy=True) if fmt == "table" else None
+    last = 0
     while True:
-        time.sleep(interval)
-        last = _emit(list(reader.decisions(replace(filters, after_seq=last))), fmt, last)
-
-
-def _emit(rows: list[Record], fmt: str, last: int) -> int:
-    if fmt == "table":
-        for line in _lines(rows):
-            click.echo(line)
+        for row in rows:
+            if table is not None:
+                table.row(cells(row), str(row.get("decision") or ""))
+            else:
+                _print_jsonl([row], sys.stdout)
+            last = max(last, int(row["seq"]))
         sys.stdout.flush()
-    else:
-        _print_jsonl(rows)
-    return max([last, *(int(row["seq"]) for row in rows)])
-
-
-def _lines(rows: list[Record]) -> Iterator[str]:
-    for row in rows:
-        yield _line(row)
+        time.sleep(interval)
+        rows = list(reader.decisions(replace(filters, after_seq=last)))

@@ -23,11 +23,15 @@ def default_audit_log() -> str:
 
 
 def audit_log_option(func: F) -> F:
-    """``--audit-log PATH``, defaulting to ``$CAPFENCE_AUDIT_LOG`` or ``./audit.db``."""
+    """``--audit-log PATH`` for commands that read the log, defaulting to ``$CAPFENCE_AUDIT_LOG`` or ``./audit.db``."""
+    return audit_log_option_for("The audit log (SQLite file) to read.")(func)
+
+
+def audit_log_option_for(help: str) -> Callable[[F], F]:
+    """``--audit-log PATH`` with its own ``help`` (e.g. for commands that write to the log)."""
     return click.option(
-        "--audit-log", "audit_log", default=default_audit_log, metavar="PATH",
-        show_default="$CAPFENCE_AUDIT_LOG or ./audit.db", help="The audit log (SQLite file) to read.",
-    )(func)
+        "--audit-log", "audit_log", default=default_audit_log, metavar="PATH", show_default="$CAPFENCE_AUDIT_LOG or ./audit.db", help=help,
+    )
 
 
 def _decisions(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:

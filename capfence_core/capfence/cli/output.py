@@ -69,11 +69,15 @@ def shorten(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
 
 
-def payload_preview(payload: str | None, *, truncated: bool = False, redacted: bool = False, width: int = 60) -> str:
-    """A stored payload as a short one-line preview; truncated and redacted payloads say so."""
-    if payload is None:
+def shown_path(path: str | os.PathLike[str] | None) -> str:
+    """``path`` as the user would type it here: relative to the current directory when under it, else as it is."""
+    if path is None:
         return "-"
-    if truncated:
-        return shorten(f"[truncated] {payload}", width)
-    text = shorten(payload, width)
-    return f"{text} [redacted]" if redacted else text
+    text = os.fspath(path)
+    if "://" in text or not os.path.isabs(text):
+        return text
+    try:
+        relative = os.path.relpath(text)
+    except ValueError:  # another drive (Windows)
+        return text
+    return text if relative.startswith("..") else relative

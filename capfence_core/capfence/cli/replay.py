@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from capfence.cli.options import format_option, load_policy_file
+from capfence.cli.progress import Ticker
 
 if TYPE_CHECKING:
     from capfence.replay import ReplayResult
 
-FAIL_ON = ("changed", "newly-denied", "newly-allowed", "unreplayable", "invalid")
+FAIL_ON = ("changed", "stricter", "looser", "other", "unreplayable", "invalid")
+OLD_NAMES = {"newly-denied": "stricter", "newly-allowed": "looser"}
+"""Earlier names for --fail-on, still accepted."""
 CHANGES_FOUND = 3
 """Exit status when --fail-on found something (1 stays for errors, 2 for usage)."""
-PROGRESS_MIN_BYTES = 8 << 20
 
 
 def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
-    out = [part.strip() for item in value for part in item.split(",") if part.strip()]
+    out = [OLD_NAMES.get(part.strip(), part.strip()) for item in value for part in item.split(",") if part.strip()]
     for name in out:
         if name not in FAIL_ON:
             raise click.BadParameter(f"{name!r} is not one of {', '.join(FAIL_ON)}")
@@ -57,9 +57,15 @@ def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_
     replayable, never guessed at; malformed records are listed with their
     line number.
 
-    Prints the transitions (recorded → replayed counts), the changed calls
-    grouped by transition and deciding rule with examples, the hits of every
-    rule under POLICY and the rules that never matched.
+    A changed decision is one of three kinds, by whether the call runs
+    (allow, warn) or not (deny, require_approval):
+    stricter: it ran, it would not run now (denied, or held for approval);
+    looser: it did not run, it would run now; other: it runs, or does not,
+    as before, under another decision (warn → allow, deny → require_approval).
+
+    Prints the counts by kind, the transitions (recorded → replayed), the
+    changed calls grouped by transition and deciding rule with examples, the
+    hits of every rule under POLICY and the rules that never matched.
 
     Exit status: 0, or 3 when --fail-on-change / --fail-on finds such calls;
     1 if the replay itself fails (e.g. an invalid policy).
@@ -68,12 +74,13 @@ def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_
     Examples:
       capfence replay audit.jsonl --policy policies/shell_production.yaml
       capfence replay audit.db --policy new.yaml --format json | jq .summary
-      capfence replay audit.jsonl -p new.yaml --fail-on newly-denied   # in CI
+      capfence replay audit.jsonl -p new.yaml --fail-on stricter   # in CI
     """
     from capfence.replay import replay_file
 
     policy = load_policy_file(policy_path)
-    with _progress(source) as progress:
+    with _ticker(source) as ticker:
+        progress = ticker.update if ticker.enabled else None
         if fmt == "json":
             from capfence.cli.replay_json import JsonRecords
 
@@ -93,32 +100,20 @@ def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_
 
 
 def _failed(result: ReplayResult, wanted: tuple[str, ...]) -> list[str]:
-    from capfence.replay import is_changed, newly_allowed, newly_denied
+    from capfence.replay import is_changed, looser, other, stricter
 
     counts = {
-        "changed": result.count_where(is_changed), "newly-denied": result.count_where(newly_denied),
-        "newly-allowed": result.count_where(newly_allowed), "unreplayable": result.unreplayable.count, "invalid": result.invalid.count,
+        "changed": result.count_where(is_changed), "stricter": result.count_where(stricter), "looser": result.count_where(looser),
+        "other": result.count_where(other), "unreplayable": result.unreplayable.count, "invalid": result.invalid.count,
     }
     return [f"{counts[name]} {name}" for name in dict.fromkeys(wanted) if counts[name]]
 
 
-@contextmanager
-def _progress(location: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr for large inputs; nothing when stderr is not a terminal."""
-    if "://" in location:
-        yield None
-        return
-    source = Path(location)
-    size = source.stat().st_size
-    if not sys.stderr.isatty() or size < PROGRESS_MIN_BYTES:
-        yield None
-        return
-    from rich.progress import Progress
-
-    from capfence.cli.output import console
+def _ticker(location: str) -> Ticker:
+    """Progress through ``location``: by bytes for a JSON Lines file, by records for a database."""
     from capfence.replay import is_database
 
-    database = is_database(source)
-    with Progress(console=console(sys.stderr), transient=True) as bar:
-        task = bar.add_task("replaying", total=None if database else size)
-        yield lambda done: bar.update(task, completed=done)
+    source = Path(location)
+    if "://" in location or is_database(source):
+        return Ticker("replaying")
+    return Ticker("replaying", source.stat().st_size, unit="bytes")

@@ -19,7 +19,10 @@ _TAILS_LIMIT = 10_000
 
 
 class JsonRecords:
-    """A :data:`~capfence.replay.RecordSink` writing ``{"id", "capability", "recorded", "replayed", "rule", "changed"}`` objects."""
+    """A :data:`~capfence.replay.RecordSink` writing ``{"id", "capability", "recorded", "replayed", "rule", "changed", "change"}`` objects.
+
+    ``change`` is ``stricter``, ``looser``, ``other`` or null (see :data:`capfence.replay.CHANGES`).
+    """
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by __exit__
@@ -36,8 +39,11 @@ class JsonRecords:
 
     def _tail(self, key: tuple[str, str | None, str, str | None]) -> str:
         capability, recorded, replayed, rule = key
-        changed = recorded is not None and recorded != replayed
-        text = self._dumps({"capability": capability, "recorded": recorded, "replayed": replayed, "rule": rule, "changed": changed})
+        from capfence.replay import change
+
+        kind = change(recorded, replayed)
+        fields = {"capability": capability, "recorded": recorded, "replayed": replayed, "rule": rule}
+        text = self._dumps({**fields, "changed": kind is not None, "change": kind})
         tail = "," + text[1:] + "\n"
         if len(self._tails) >= _TAILS_LIMIT:
             self._tails.clear()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from capfence.cli.output import shorten, use_color
+from capfence.cli.output import shorten, shown_path, use_color
 
 if TYPE_CHECKING:
     from capfence.policy.model import Policy, Rule
@@ -31,21 +31,20 @@ def describe_rule(rule: Rule) -> str:
     """A rule's conditions as written, e.g. ``shell.execute, contains "rm -rf"``, and where it is."""
     conditions = [f"{key} {json.dumps(value, ensure_ascii=False, default=str)}" for key, value in rule.spec.items()
                   if key not in ("capability", "id", "reason", "approval_timeout")]
-    where = f"{rule.source}:{rule.line}" if rule.line else rule.source
+    where = f"{shown_path(rule.source)}:{rule.line}" if rule.line else shown_path(rule.source)
     return f"{', '.join([rule.capability, *conditions])}  ({where})"
 
 
-def print_report(result: ReplayResult, examples: int) -> None:
-    from capfence.replay import is_changed, newly_allowed, newly_denied
+KINDS = {
+    "stricter": "ran, would not run now (denied or held for approval)",
+    "looser": "did not run, would run now",
+    "other": "runs or not as before, under another decision",
+}
 
-    changed = result.count_where(is_changed)
-    click.echo(f"Replayed {result.replayed} call(s) from {result.source} under {result.policy.path}")
-    click.echo(
-        f"  unchanged {result.count_where(lambda rec, rep: rec == rep)}, changed {changed} "
-        f"(newly denied {result.count_where(newly_denied)}, newly allowed {result.count_where(newly_allowed)}), "
-        f"no recorded decision {result.count_where(lambda rec, rep: rec is None)}, "
-        f"not replayable {result.unreplayable.count}, invalid {result.invalid.count}"
-    )
+
+def print_report(result: ReplayResult, examples: int) -> None:
+    click.echo(f"Replayed {result.replayed} call(s) from {shown_path(result.source)} under {shown_path(result.policy.path)}")
+    _counts(result)
     _transitions(result)
     _changes(result, examples)
     _rule_hits(result)
@@ -53,21 +52,39 @@ def print_report(result: ReplayResult, examples: int) -> None:
     _problems("Invalid records (skipped)", result.invalid)
 
 
+def _counts(result: ReplayResult) -> None:
+    """Unchanged, changed by kind (stricter, looser, other), and what could not be compared."""
+    from capfence.replay import is_changed, looser, other, stricter
+
+    click.echo(f"  unchanged {result.count_where(lambda rec, rep: rec == rep)}, changed {result.count_where(is_changed)}:")
+    for kind, test in (("stricter", stricter), ("looser", looser), ("other", other)):
+        click.echo(f"    {kind:<9}{result.count_where(test):>6}  {KINDS[kind]}")
+    click.echo(
+        f"  no recorded decision {result.count_where(lambda rec, rep: rec is None)}, "
+        f"not replayable {result.unreplayable.count}, invalid {result.invalid.count}"
+    )
+
+
 def _transitions(result: ReplayResult) -> None:
+    from capfence.replay import change
+
     _heading("Transitions (recorded → replayed):")
     rows = sorted(result.transitions().items(), key=lambda item: (str(item[0][0]), item[0][1]))
     for (recorded, replayed), calls in rows:
-        note = "" if recorded != replayed else "  (unchanged)"
-        click.echo(f"  {_decision(recorded)} → {_decision(replayed)}: {calls}{note}")
+        kind = change(recorded, replayed) or ("unchanged" if recorded == replayed else "no recorded decision")
+        click.echo(f"  {_decision(recorded)} → {_decision(replayed)}: {calls}  ({kind})")
     if not rows:
         click.echo("  (no calls replayed)")
 
 
 def _changes(result: ReplayResult, examples: int) -> None:
+    from capfence.replay import change
+
     changes = result.changes()
     _heading("Changed calls, by transition and deciding rule:" if changes else "Changed calls: none.")
     for (recorded, replayed, rule_id), calls in changes.items():
-        click.echo(f"  {_decision(recorded)} → {_decision(replayed)}: {calls} call(s), {_by(result.policy, rule_id)}")
+        kind = change(recorded, replayed)
+        click.echo(f"  {_decision(recorded)} → {_decision(replayed)} ({kind}): {calls} call(s), {_by(result.policy, rule_id)}")
         for example in result.examples.get((recorded, replayed, rule_id), [])[:examples]:
             click.echo(f"      {_example(example)}")
 
@@ -86,7 +103,7 @@ def _example(example: Example) -> str:
 
 
 def _rule_hits(result: ReplayResult) -> None:
-    _heading(f"Rule hits under {result.policy.path}:")
+    _heading(f"Rule hits under {shown_path(result.policy.path)}:")
     hits = result.rule_hits()
     width = max([len(str(rule)) for rule in hits if rule is not None] + [20])
     for rule_id, calls in hits.items():

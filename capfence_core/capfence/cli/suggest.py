@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from capfence.cli.options import audit_log_option, filter_options, filters_from, load_policy_file
+from capfence.cli.progress import Ticker
 
 
 @click.command()
@@ -27,7 +28,7 @@ def suggest(audit_log: str, policy_path: Path | None, held: bool, output: str, *
     call counts, decisions, agents and example arguments; the deny and
     require_approval rules of --policy kept; default deny. Capabilities whose
     calls were all blocked get a commented-out rule. Replaying the observed
-    traffic against the draft shows no newly-denied call.
+    traffic against the draft shows no stricter decision (no call that ran would be stopped).
 
     With --held: allow rules for the shell calls the shell pack held, each
     naming one program and the exact arguments seen (never a program with any
@@ -48,8 +49,8 @@ def suggest(audit_log: str, policy_path: Path | None, held: bool, output: str, *
     if held:
         _held(audit_log, policy, output, filter_params)
         return
-    with open_reader(audit_log) as reader:
-        groups = observe(reader.calls(filters_from(filter_params)))
+    with open_reader(audit_log) as reader, Ticker("reading the log") as ticker:
+        groups = observe(ticker.counted(reader.calls(filters_from(filter_params))))
     text = render(groups, source=audit_log, policy=policy)
     if output == "-":
         click.echo(text, nl=False)
@@ -62,8 +63,8 @@ def _held(audit_log: str, policy: Any, output: str, filter_params: dict[str, Any
     from capfence.audit.reader import open_reader
     from capfence.suggest_shell import collect, render
 
-    with open_reader(audit_log) as reader:
-        found = collect(reader.decisions(filters_from(filter_params)), policy)
+    with open_reader(audit_log) as reader, Ticker("reading the log") as ticker:
+        found = collect(ticker.counted(reader.decisions(filters_from(filter_params))), policy)
     text = render(found, source=audit_log)
     if output == "-":
         click.echo(text, nl=False)

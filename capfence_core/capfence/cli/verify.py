@@ -28,7 +28,7 @@ def verify(audit_log: str, checkpoint_files: tuple[Path, ...], key_file: Path | 
     Detects deleted, inserted and reordered records always; modified fields
     whenever hashes can be recomputed (unkeyed chain, or keyed chain with
     the key); a truncated tail and a recomputed chain with signed
-    checkpoints or the key (see docs/cli.md). Reports every approval
+    checkpoints or the key. Reports every approval
     request whose row the chain does not back (an edited or inserted row).
     Only reads: works on a read-only file and never changes it.
 
@@ -49,8 +49,13 @@ def verify(audit_log: str, checkpoint_files: tuple[Path, ...], key_file: Path | 
     from capfence.audit.verify import verify as run
 
     points = [(f"{path}:{line}", point) for path in checkpoint_files for line, point in checkpoint.load(path)]
+    from capfence.cli.counted_reader import CountedReader
+    from capfence.cli.progress import Ticker
+
     with open_reader(audit_log) as reader:
-        report = run(reader, audit_key(key_file), points)
+        head = reader.head()
+        with Ticker("verifying", head[0] if head else 0) as ticker:
+            report = run(CountedReader(reader, ticker), audit_key(key_file), points)
     if fmt == "json":
         click.echo(json.dumps({**asdict(report), "ok": report.ok}, indent=2))
     else:
@@ -61,7 +66,7 @@ def verify(audit_log: str, checkpoint_files: tuple[Path, ...], key_file: Path | 
 
 def _print(report: Report) -> None:
     how = "every hash recomputed" if report.recomputed else "links only (no key)"
-    span = f"seq {report.first_seq}-{report.last_seq}" if report.records else "empty"
+    span = f"seq {report.first_seq}-{report.last_seq}: {counted(report.kinds)}" if report.records else "empty"
     if report.problem is not None:
         where = f" at seq {report.problem.seq}" if report.problem.seq is not None else ""
         click.echo(f"{report.location}: TAMPERED{where} ({report.problem.kind}): {report.problem.message}")
@@ -77,3 +82,13 @@ def _print(report: Report) -> None:
         click.echo(f"  {line}")
     for note in report.notes:
         click.echo(f"  note: {note}")
+
+
+_KIND_NAMES = {"decision": "decision", "outcome": "outcome", "approval": "approval event"}
+
+
+def counted(kinds: dict[str, int]) -> str:
+    """What the records are, e.g. ``8 decisions, 8 outcomes, 3 approval events, 1 other event``."""
+    others = sum(n for kind, n in kinds.items() if kind not in _KIND_NAMES)
+    parts = [(kinds.get(kind, 0), name) for kind, name in _KIND_NAMES.items()] + [(others, "other event")]
+    return ", ".join(f"{n} {name}{'' if n == 1 else 's'}" for n, name in parts if n)

@@ -1,0 +1,34 @@
+"""``nox -s tests -- tests/test_x.py`` runs only that file: a test path given to a session replaces its default."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from unittest import mock
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _noxfile() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("capfence_noxfile", ROOT / "noxfile.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with mock.patch.dict(sys.modules, {"nox": mock.MagicMock()}):  # the sessions' decorators are not under test
+        spec.loader.exec_module(module)
+    return module
+
+
+def test_a_test_path_replaces_the_default() -> None:
+    args = _noxfile().pytest_args
+    assert args("tests", ["tests/test_cli_logs.py"]) == ["tests/test_cli_logs.py"]
+    assert args("tests", ["tests/test_cli_logs.py::test_wide", "-x"]) == ["tests/test_cli_logs.py::test_wide", "-x"]
+    assert args("examples/test_examples.py", ["examples/test_examples.py"]) == ["examples/test_examples.py"]
+
+
+def test_options_alone_keep_the_default() -> None:
+    args = _noxfile().pytest_args
+    assert args("tests", []) == ["tests"]
+    assert args("tests", ["-k", "logs", "-x"]) == ["tests", "-k", "logs", "-x"]
+    assert args(["examples/a", "examples/b"], ["-q"]) == ["examples/a", "examples/b", "-q"]
