@@ -300,4 +300,4 @@ def test_without_the_postgres_extra_the_runtime_denies_and_says_what_to_install(
     policy.write_text(textwrap.dedent(POLICY))
     with ActionRuntime.from_policy(policy, audit_log="postgresql://u@127.0.0.1/db") as runtime:
         result = runtime.evaluate("net.fetch", {}, agent_id="a")
-    assert result.action == "deny" and "capfence[postgres]" in result.reason
+    assert result.action == "deny" and "pip install 'psycopg[binary]>=3.2'" in result.reason
