@@ -48,7 +48,7 @@ def serve(site: Path) -> Iterator[str]:
     """The site over HTTP on 127.0.0.1 (an ephemeral port), for as long as the block runs."""
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
@@ -73,8 +73,8 @@ def check_dom(dom: str) -> list[str]:
     if not title or "CapFence" not in title.group(1):
         problems.append(f"the page's title is {title.group(1) if title else None!r}, not CapFence's")
     tabs = re.search(r'<nav class="md-tabs".*?</nav>', dom, flags=re.S)
-    labels = [re.sub(r"<[^>]+>|\s+", " ", m).strip() for m in re.findall(r'<a [^>]*class="md-tabs__link[^"]*"[^>]*>(.*?)</a>', tabs.group(0), re.S)] \
-        if tabs else []
+    links = re.findall(r'<a [^>]*class="md-tabs__link[^"]*"[^>]*>(.*?)</a>', tabs.group(0), flags=re.S) if tabs else []
+    labels = [re.sub(r"<[^>]+>|\s+", " ", link).strip() for link in links]
     if labels != NAV_GROUPS:
         problems.append(f"the navigation tabs are {labels}, expected {NAV_GROUPS}")
     text = re.sub(r"<[^>]+>", "", dom).replace("&quot;", '"').replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&")
@@ -138,6 +138,6 @@ def main(site: Path, out: Path) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:  # noqa: PLR2004
+    if len(sys.argv) != 3:
         sys.exit(__doc__)
     sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))

@@ -103,7 +103,9 @@ class ScriptedLLM(BaseLLM):
     def call(self, messages: str | list[LLMMessage], tools: list[dict[str, BaseTool]] | None = None, callbacks: list[Any] | None = None,
              available_functions: dict[str, Any] | None = None, from_task: Task | None = None, from_agent: BaseAgent | None = None,
              response_model: type[BaseModel] | None = None) -> str | Any:
-        conversation: list[dict[str, Any]] = [{"role": "user", "content": messages}] if isinstance(messages, str) else [dict(m) for m in messages]
+        conversation: list[dict[str, Any]] = (
+            [{"role": "user", "content": messages}] if isinstance(messages, str) else [dict(m) for m in messages]
+        )
         with self._lock:
             self.prompts.append(json.dumps(conversation, default=str))
             turn = self._position
@@ -148,7 +150,7 @@ class ScriptedLLM(BaseLLM):
         return f"Thought: I should use a tool\nAction: {name}\nAction Input: {json.dumps(args)}"
 
 
-def tool_call(name: str, args: Mapping[str, Any] | None = None, *, id: str | None = None) -> ToolCalls:  # noqa: A002
+def tool_call(name: str, args: Mapping[str, Any] | None = None, *, id: str | None = None) -> ToolCalls:
     """A model turn that asks for one tool call (``id``: native mode only; default ``call_<turn>_1``)."""
     return ToolCalls(((name, dict(args or {}), id),))
 

@@ -104,7 +104,7 @@ class ScriptedChatModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def tool_call(name: str, args: Mapping[str, Any] | None = None, *, id: str | None = None, text: str = "") -> AIMessage:  # noqa: A002
+def tool_call(name: str, args: Mapping[str, Any] | None = None, *, id: str | None = None, text: str = "") -> AIMessage:
     """A model turn that asks for one tool call (``id`` defaults to ``call_<turn>_1`` when the model replies)."""
     return AIMessage(content=text, tool_calls=[make_tool_call(name=name, args=dict(args or {}), id=id)])
 
@@ -117,7 +117,8 @@ def parallel(*turns: AIMessage) -> AIMessage:
 def _message(reply: AIMessage | str, turn: int) -> AIMessage:
     if isinstance(reply, str):
         return AIMessage(content=reply)
-    calls = [make_tool_call(name=c["name"], args=c["args"], id=c.get("id") or f"call_{turn}_{n}") for n, c in enumerate(reply.tool_calls, 1)]
+    calls = [make_tool_call(name=c["name"], args=c["args"], id=c.get("id") or f"call_{turn}_{n}")
+             for n, c in enumerate(reply.tool_calls, start=1)]
     return reply.model_copy(update={"tool_calls": calls})
 
 

@@ -105,7 +105,7 @@ class ScriptedLLM(MockFunctionCallingLLM):
         return _message(reply(list(messages)) if callable(reply) else reply, turn + 1)
 
 
-def tool_call(name: str, args: Mapping[str, Any] | None = None, *, id: str | None = None, text: str = "") -> ChatMessage:  # noqa: A002
+def tool_call(name: str, args: Mapping[str, Any] | None = None, *, id: str | None = None, text: str = "") -> ChatMessage:
     """An assistant turn that asks for one tool call (``id`` defaults to ``call_<turn>_1`` when the model replies)."""
     blocks: list[Any] = [TextBlock(text=text)] if text else []
     blocks.append(ToolCallBlock(tool_call_id=id, tool_name=name, tool_kwargs=dict(args or {})))

@@ -1,4 +1,4 @@
-"""Offline helpers for the agent tests: scripts for ``capfence_llamaindex.testing.ScriptedLLM``, file tools with real side effects, audit queries."""
+"""Offline helpers for the agent tests: scripts for ``capfence_llamaindex.testing.ScriptedLLM``, tools with side effects, audit queries."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from llama_index.core.tools import FunctionTool
 
 from capfence import ActionRuntime, CapFenceTool
 from capfence.testing import audit_rows
-from capfence_llamaindex.testing import ScriptedLLM, parallel, react_answer, react_step, tool_call
+from capfence_llamaindex.testing import ScriptedLLM, parallel, react_step, tool_call
 
 CAPABILITIES = {"write_file": "filesystem.write", "read_file": "filesystem.read", "deploy": "deploy.production"}
 DENIED = "CapFence deny: secrets are off limits [rule no-secrets]"

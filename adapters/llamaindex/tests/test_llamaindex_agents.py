@@ -31,7 +31,6 @@ from li_support import (
     gated_tools,
     outcomes,
     react,
-    react_answer,
     scripted,
 )
 from llama_index.core.agent.workflow import (
@@ -50,7 +49,7 @@ from llama_index.core.workflow import HumanResponseEvent, InputRequiredEvent
 
 from capfence import ActionRuntime, CapFenceTool
 from capfence_llamaindex import approval_events, guard_agent, guard_workflow
-from capfence_llamaindex.testing import ScriptedLLM
+from capfence_llamaindex.testing import ScriptedLLM, react_answer
 
 MODES = ["tools", "agent"]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from li_support import scripted, calls, decisions_by_call, outcomes, react, react_answer
+from li_support import calls, decisions_by_call, outcomes, react, scripted
 from llama_index.core.agent.workflow import FunctionAgent, ReActAgent, ToolCallResult
 from llama_index.core.tools import FunctionTool, ToolOutput
 from llama_index.core.workflow import HumanResponseEvent, InputRequiredEvent
@@ -28,7 +28,7 @@ from llama_index.core.workflow import HumanResponseEvent, InputRequiredEvent
 from capfence import ActionRuntime, CapFenceTool
 from capfence.testing import audit_rows
 from capfence_llamaindex import REQUEST_ID_FIELD, approval_events, guard_agent
-from capfence_llamaindex.testing import ScriptedLLM
+from capfence_llamaindex.testing import ScriptedLLM, react_answer
 
 AGENT = "helper"
 CAPABILITIES = {"deploy": "deploy.production", "deploy_staging": "deploy.staging", "write_file": "filesystem.write"}

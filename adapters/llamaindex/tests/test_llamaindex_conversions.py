@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from li_support import DENIED, scripted, calls, decisions, file_functions, file_tools, outcomes
+from li_support import DENIED, calls, decisions, file_functions, file_tools, outcomes, scripted
 from llama_index.core.agent.workflow import CodeActAgent, FunctionAgent, ToolCallResult
 from llama_index.core.base.base_selector import BaseSelector, SelectorResult, SingleSelection
 from llama_index.core.base.response.schema import Response

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from li_support import scripted, decisions, file_functions, file_tools
+from li_support import decisions, file_functions, file_tools, scripted
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
 from llama_index.core.tools import FunctionTool
 
