@@ -114,11 +114,19 @@ def demo(session: nox.Session) -> None:
     session.run("python", "examples/langchain_rollout/demo.py", *session.posargs)
 
 
+DOCS_PACKAGES = ["mkdocs==1.6.1", "mkdocs-material==9.8.2", "pillow"]
+"""The site's builder and theme, pinned (Material for MkDocs brings pymdown-extensions); pillow reads the screenshots."""
+
+
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the documentation site with MkDocs in strict mode (broken links fail)."""
-    session.install("mkdocs>=1.6")
-    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / ".nox" / "site"))
+    """Build the documentation site (Material for MkDocs, strict: broken links fail), then check its home page in Chromium."""
+    session.install(*DOCS_PACKAGES)
+    site = ROOT / ".nox" / "site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site), env={"NO_MKDOCS_2_WARNING": "1"})
+    screenshots = ROOT / ".nox" / "docs-screenshots"
+    session.run("python", "tests/docs_site_check.py", str(site), str(screenshots))
+    session.log(f"site built in {site} (open {site / 'index.html'}); home page screenshots in {screenshots}")
 
 
 @nox.session(default=False)

@@ -4,8 +4,9 @@
 
 A release crew: a *Release engineer* (tool: ``run_shell``) prepares a release and
 a *Docs writer* (tools: ``search_docs``, ``run_shell``) writes its notes. Each
-agent's model is :class:`ScriptedLLM`, a ``BaseLLM`` that answers in CrewAI's
-ReAct text format from a script (no network, no API key, no litellm).
+agent's model is a ``capfence_crewai.testing.ScriptedLLM``, a ``BaseLLM`` that
+answers in CrewAI's ReAct text format from a script (no network, no API key, no
+litellm).
 
 ``guard_crew`` puts every tool call of this crew behind the policy through
 CrewAI's tool-call hooks: the crew's tools are not changed. The policy sees the
@@ -23,22 +24,18 @@ import tempfile
 os.environ.update(CREWAI_DISABLE_TELEMETRY="true", OTEL_SDK_DISABLED="true", CREWAI_TRACING_ENABLED="false")
 os.environ.setdefault("CREWAI_STORAGE_DIR", tempfile.mkdtemp(prefix="capfence-crewai-storage-"))
 
-import json
-import logging
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from crewai import Agent, Crew, CrewOutput, Process, Task
-from crewai.llms.base_llm import BaseLLM
 from crewai.tools import BaseTool, tool
-from pydantic import Field
 
 from capfence import ActionRuntime
 from capfence_crewai import guard_crew
-
-logging.getLogger("crewai.llms.base_llm").setLevel(logging.ERROR)  # "approximate token count" notices
+from capfence_crewai.testing import ScriptedLLM, tool_call
 
 POLICY = """\
 deny:
@@ -64,37 +61,15 @@ OBSERVED_BLOCK = re.compile(r"^Observation: (CapFence \w+: .*)$", re.MULTILINE)
 """A tool result CapFence blocked, as CrewAI shows it to the model (in the ReAct transcript)."""
 
 
-class ScriptedLLM(BaseLLM):
-    """A stand-in LLM: each call returns the next step of ``script`` as ReAct text.
+def final_answer(text: str) -> Callable[[list[dict[str, Any]]], str]:
+    """The agent's last turn: ``text``, plus every CapFence message it was shown (how a real model would report a blocked step)."""
 
-    A step is ``("tool name", {args})`` or ``("final", "answer")``. The final
-    answer also lists every CapFence message the agent was shown, which is
-    how a real model would report a blocked step.
-    """
+    def answer(conversation: list[dict[str, Any]]) -> str:
+        transcript = [str(m.get("content", "")) for m in conversation if m.get("role") == "assistant"]
+        told = [block for content in transcript for block in OBSERVED_BLOCK.findall(content)]
+        return text + "".join(f" (Not done: {m})" for m in told)
 
-    script: list[tuple[str, Any]] = Field(default_factory=list)
-
-    def call(self, messages: Any, tools: Any = None, callbacks: Any = None, available_functions: Any = None,
-             from_task: Any = None, from_agent: Any = None, response_model: Any = None) -> str:
-        name, value = self.script.pop(0) if self.script else ("final", "nothing left to do")
-        if name != "final":
-            return f"Thought: I should use a tool\nAction: {name}\nAction Input: {json.dumps(value)}"
-        transcript = [m.get("content", "") for m in messages if m.get("role") == "assistant"] if isinstance(messages, list) else []
-        told = [block for content in transcript for block in OBSERVED_BLOCK.findall(str(content))]
-        return "Thought: I now know the final answer\nFinal Answer: " + value + "".join(f" (Not done: {m})" for m in told)
-
-    async def acall(self, messages: Any, tools: Any = None, callbacks: Any = None, available_functions: Any = None,
-                    from_task: Any = None, from_agent: Any = None, response_model: Any = None) -> str:
-        return self.call(messages)
-
-    def supports_function_calling(self) -> bool:
-        return False  # ReAct text mode
-
-    def supports_stop_words(self) -> bool:
-        return False
-
-    def get_context_window_size(self) -> int:
-        return 100_000
+    return answer
 
 
 def make_tools(workdir: Path) -> tuple[BaseTool, BaseTool]:
@@ -120,21 +95,21 @@ def build_crew(workdir: Path) -> Crew:
     engineer = Agent(
         role="Release engineer", goal="Prepare release 2.4.1", backstory="Runs the release checklist.", verbose=False,
         tools=[run_shell], allow_delegation=False,
-        llm=ScriptedLLM(model="scripted-engineer", script=[
-            ("run_shell", {"command": "git log --oneline v2.4.0..HEAD"}),
-            ("run_shell", {"command": "rm -rf dist/"}),
-            ("run_shell", {"command": "python -m build"}),
-            ("final", "Release 2.4.1 is built."),
-        ]),
+        llm=ScriptedLLM(
+            tool_call("run_shell", {"command": "git log --oneline v2.4.0..HEAD"}),
+            tool_call("run_shell", {"command": "rm -rf dist/"}),
+            tool_call("run_shell", {"command": "python -m build"}),
+            final_answer("Release 2.4.1 is built."),
+        ),
     )
     writer = Agent(
         role="Docs writer", goal="Write the release notes", backstory="Writes for users.", verbose=False,
         tools=[search_docs, run_shell], allow_delegation=False,
-        llm=ScriptedLLM(model="scripted-writer", script=[
-            ("search_docs", {"query": "upgrade"}),
-            ("run_shell", {"command": "cat CHANGELOG.md"}),
-            ("final", "Release notes for 2.4.1 drafted from the docs."),
-        ]),
+        llm=ScriptedLLM(
+            tool_call("search_docs", {"query": "upgrade"}),
+            tool_call("run_shell", {"command": "cat CHANGELOG.md"}),
+            final_answer("Release notes for 2.4.1 drafted from the docs."),
+        ),
     )
     tasks = [
         Task(description="Build release 2.4.1 from a clean tree.", expected_output="Build status.", agent=engineer),

@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, HumanMessage, ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool, tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
+from capfence_langchain.testing import ScriptedChatModel, tool_call
 
 POLICY = """\
 deny:
@@ -49,13 +49,6 @@ allow:
     capability: filesystem.read
 """
 CAPABILITIES = {"read_file": "filesystem.read", "write_file": "filesystem.write", "send_email": "email.send"}
-
-
-class ScriptedModel(GenericFakeChatModel):
-    """A chat model that replies with the given messages in order (no LLM, no network)."""
-
-    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedModel:
-        return self
 
 
 def make_tools(workdir: Path) -> list[BaseTool]:
@@ -95,16 +88,12 @@ def call_directly(tools: dict[str, BaseTool], name: str, args: dict[str, str]) -
 
 def in_an_agent(tools: list[BaseTool]) -> None:
     """A create_agent agent with the gated tools; the scripted model asks for three calls, then answers."""
-
-    def ask(name: str, call_id: str, **args: str) -> AIMessage:
-        return AIMessage(content="", tool_calls=[ToolCall(name=name, args=args, id=call_id)])
-
-    model = ScriptedModel(messages=iter([
-        ask("read_file", "c1", path=".env"),
-        ask("read_file", "c2", path="notes.txt"),
-        ask("write_file", "c3", path="summary.txt", text="staging is green"),
-        AIMessage(content="I could not read .env (CapFence blocked it), so I summarised notes.txt instead."),
-    ]))
+    model = ScriptedChatModel(  # a stand-in LLM with tool calling (capfence_langchain.testing), no network
+        tool_call("read_file", {"path": ".env"}, id="c1"),
+        tool_call("read_file", {"path": "notes.txt"}, id="c2"),
+        tool_call("write_file", {"path": "summary.txt", "text": "staging is green"}, id="c3"),
+        "I could not read .env (CapFence blocked it), so I summarised notes.txt instead.",
+    )
     result = create_agent(model, tools).invoke({"messages": [HumanMessage("Summarise the project's settings.")]})
     for message in result["messages"]:
         if isinstance(message, ToolMessage):

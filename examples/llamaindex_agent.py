@@ -3,9 +3,9 @@
     pip install ./ ./adapters/llamaindex && python examples/llamaindex_agent.py
 
 A customer-support agent with three plain-function tools: ``lookup_order``,
-``issue_refund`` and ``delete_customer``. Its model is a scripted
-``MockFunctionCallingLLM`` (no network, no API key) that asks for four tool
-calls and then answers from the results it was shown.
+``issue_refund`` and ``delete_customer``. Its model is a
+``capfence_llamaindex.testing.ScriptedLLM`` (no network, no API key) that asks
+for four tool calls and then answers from the results it was shown.
 
 ``guard_agent`` gates every tool of the agent, in place. The policy uses an
 ``args`` threshold: small refunds run (and are audited as ``warn``), refunds
@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
-from llama_index.core.base.llms.types import ToolCallBlock
 from llama_index.core.llms import ChatMessage
-from llama_index.core.llms.mock import MockFunctionCallingLLM
 from llama_index.core.tools import BaseTool
 
 from capfence import ActionRuntime
 from capfence_llamaindex import guard_agent
+from capfence_llamaindex.testing import ScriptedLLM, tool_call
 
 POLICY = """\
 deny:
@@ -62,19 +61,15 @@ SCRIPT: list[tuple[str, dict[str, Any]]] = [
 BLOCK = re.compile(r"CapFence \w+: .*")
 
 
-def scripted_model() -> MockFunctionCallingLLM:
-    """A chat model that plays :data:`SCRIPT`, then answers from the tool results in the conversation."""
+def scripted_model() -> ScriptedLLM:
+    """A stand-in LLM that plays :data:`SCRIPT`, then answers from the tool results in the conversation."""
 
-    def reply(messages: list[ChatMessage], **kwargs: Any) -> ChatMessage:
-        turn = sum(1 for m in messages if m.role == "assistant")
-        if turn < len(SCRIPT):
-            name, args = SCRIPT[turn]
-            return ChatMessage(role="assistant", blocks=[ToolCallBlock(tool_call_id=f"call_{turn + 1}", tool_name=name, tool_kwargs=args)])
+    def answer(messages: list[ChatMessage]) -> str:
         blocked = [found.group(0) for m in messages if m.role == "tool" for found in [BLOCK.search(m.content or "")] if found]
-        answer = f"Handled the ticket; {len(blocked)} action(s) were not allowed:" + "".join(f"\n  - {b}" for b in blocked)
-        return ChatMessage(role="assistant", content=answer)
+        return f"Handled the ticket; {len(blocked)} action(s) were not allowed:" + "".join(f"\n  - {b}" for b in blocked)
 
-    return MockFunctionCallingLLM(response_generator=reply, is_chat_model=True)
+    steps = [tool_call(name, args, id=f"call_{turn}") for turn, (name, args) in enumerate(SCRIPT, start=1)]
+    return ScriptedLLM(*steps, answer)
 
 
 def support_tools(workdir: Path) -> list[BaseTool | Callable[..., Any]]:

@@ -48,3 +48,10 @@ def test_documented_command_lines_are_valid(doc: str, line: str):
     known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
     used = {word.split("=", 1)[0] for word in rest if word.startswith("--")}
     assert used <= known, f"{doc}: {line!r} uses unknown options {sorted(used - known)}"
+
+
+def test_cli_guide_overview_lists_every_command():
+    guide = (ROOT / "docs" / "cli.md").read_text()
+    overview = guide.split("## Conventions", 1)[0]
+    listed = set(re.findall(r"^\| `([a-z-]+)[^`]*` \|", overview, flags=re.MULTILINE))
+    assert set(cli.commands) <= listed, f"docs/cli.md's table of commands lacks {sorted(set(cli.commands) - listed)}"

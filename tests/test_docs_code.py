@@ -112,3 +112,29 @@ def test_getting_started_runs_from_an_empty_directory(tmp_path: Path):
     assert first_tool.split() == ["ran", "ls", "deny", "deny[0]"]
     assert "WARN" in logs and "DENY" in logs and "2 decision(s)" in logs
     assert sorted(p.name for p in (tmp_path / "policies").iterdir()) == ["shell_production.yaml", "shell_rollout.yaml"]
+
+
+def test_getting_started_example_runs(tmp_path: Path):
+    (code,) = [code for doc, _, code in BLOCKS if doc == "docs/getting-started.md"]
+    assert _run(code, tmp_path).split() == ["ran", "ls", "deny", "deny[0]"]
+
+
+def test_home_page_shows_the_readme_seed_example_verbatim():
+    (seed,) = [code for doc, _, code in BLOCKS if doc == "README.md"]
+    (home,) = [code for doc, _, code in BLOCKS if doc == "docs/index.md"]
+    assert home == seed
+    assert home.splitlines() == [
+        "from capfence import CapFenceTool, ActionRuntime",
+        'runtime = ActionRuntime.from_policy("policies/shell_rollout.yaml")',
+        'safe_tool = CapFenceTool(tool=my_tool, agent_id="prod-agent", capability="shell.execute", gate=runtime)',
+    ]
+
+
+def test_every_python_block_is_found():
+    """Blocks with attributes (```python title="x.py"```, or indented in a list) would be missed by BLOCKS: there are none."""
+    for doc in DOCS:
+        fences = [f.strip() for f in re.findall(r"^[ \t]*```[ \t]*(?:python|py)\b.*$", doc.read_text(), flags=re.MULTILINE)]
+        plain = [f for f in fences if f == "```python"]
+        found = [b for b in BLOCKS if b[0] == doc.relative_to(ROOT).as_posix()]
+        assert len(plain) == len(found), doc
+        assert len(fences) == len(found) or doc.name in {"plugins.md", "writing-an-adapter.md"}, f"{doc}: {fences}"

@@ -294,10 +294,10 @@ def test_approvals_api_on_a_store_opened_directly(pg_url: str) -> None:
 
 def test_without_the_postgres_extra_the_runtime_denies_and_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(__import__("sys").modules, "psycopg", None)
-    with pytest.raises(AuditError, match=r"capfence\[postgres\]"):
+    with pytest.raises(AuditError, match=r"pip install .psycopg\[binary\]>=3.2. .psycopg-pool>=3.2."):
         PostgresStore("postgresql://u@127.0.0.1/db")
     policy = tmp_path / "policy.yaml"
     policy.write_text(textwrap.dedent(POLICY))
     with ActionRuntime.from_policy(policy, audit_log="postgresql://u@127.0.0.1/db") as runtime:
         result = runtime.evaluate("net.fetch", {}, agent_id="a")
-    assert result.action == "deny" and "capfence[postgres]" in result.reason
+    assert result.action == "deny" and "pip install 'psycopg[binary]>=3.2'" in result.reason

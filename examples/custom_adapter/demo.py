@@ -1,6 +1,6 @@
 """Run commandkit's Runner with CapFence in front of a command, offline.
 
-    pip install capfence ./examples/custom_adapter && python examples/custom_adapter/demo.py
+    pip install ./ ./examples/custom_adapter && python examples/custom_adapter/demo.py
 
 Prints which adapter wrapped the command (found through the ``capfence``
 entry point), each result, and the audit records.

@@ -1,11 +1,12 @@
 """The agent of the main demo: a small LangChain "deploy assistant", offline.
 
 A real ``langchain.agents.create_agent`` agent with two tools, ``read_file`` and
-``run_shell``, driven by :class:`ScriptedDeployModel`, a chat model that plays
-the part of an LLM without a network or an API key: it follows the staging
-runbook one tool call per turn and, when it has nothing left to do, writes a
-report from the tool results it was shown (so what it says about a blocked call
-is what CapFence told it).
+``run_shell``, driven by :func:`scripted_model`, a
+``capfence_langchain.testing.ScriptedChatModel`` that plays the part of an LLM
+without a network or an API key: it follows the staging runbook one tool call
+per turn and, when it has nothing left to do, writes a report from the tool
+results it was shown (so what it says about a blocked call is what CapFence
+told it).
 
 ``run_shell`` never runs a command: it appends the command to ``shell.log`` in
 the work directory, which is how the demo shows what really ran.
@@ -22,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool, tool
 
 from capfence import ActionRuntime
 from capfence_langchain import CapFenceMiddleware
+from capfence_langchain.testing import ScriptedChatModel, tool_call
 
 AGENT_ID = "deploy-assistant"
 TASK = "Deploy release 2.4.1 to staging, following the runbook."
@@ -83,28 +83,10 @@ def make_tools(workdir: Path) -> list[BaseTool]:
     return [read_file, run_shell]
 
 
-class ScriptedDeployModel(BaseChatModel):
-    """A stand-in LLM: one :data:`PLAN` step per turn, then a report built from the tool results.
-
-    The turn number is the number of AI messages already in the conversation,
-    so the model is deterministic and needs no state of its own.
-    """
-
-    @property
-    def _llm_type(self) -> str:
-        return "scripted-deploy-assistant"
-
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> ScriptedDeployModel:
-        return self  # the plan already knows the tools
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
-        turn = sum(isinstance(m, AIMessage) for m in messages)
-        if turn < len(PLAN):
-            name, args = PLAN[turn]
-            reply = AIMessage(content="", tool_calls=[ToolCall(name=name, args=args, id=f"call_{turn + 1}")])
-        else:
-            reply = AIMessage(content=report(messages))
-        return ChatResult(generations=[ChatGeneration(message=reply)])
+def scripted_model() -> ScriptedChatModel:
+    """A stand-in LLM: one :data:`PLAN` step per turn, then a report built from the tool results it was shown."""
+    steps = [tool_call(name, args, id=f"call_{turn}") for turn, (name, args) in enumerate(PLAN, start=1)]
+    return ScriptedChatModel(*steps, report)
 
 
 def report(messages: Sequence[BaseMessage]) -> str:
@@ -139,7 +121,7 @@ BLOCK_MESSAGE = re.compile(r"CapFence (?P<action>\w+): .*? \[rule (?P<rule>.+?)\
 def build_agent(runtime: ActionRuntime, workdir: Path) -> Any:
     """The deploy assistant with every tool call behind ``runtime``'s policy."""
     guard = CapFenceMiddleware(gate=runtime, agent_id=AGENT_ID, capabilities=CAPABILITIES)
-    return create_agent(ScriptedDeployModel(), make_tools(workdir), middleware=[guard])
+    return create_agent(scripted_model(), make_tools(workdir), middleware=[guard])
 
 
 def run_task(runtime: ActionRuntime, workdir: Path) -> list[BaseMessage]:

@@ -1,62 +1,26 @@
-"""An offline CrewAI crew: a scripted ``BaseLLM`` (no network, no litellm) and two agents with real side effects.
+"""An offline CrewAI crew: ``capfence_crewai.testing.ScriptedLLM`` (no network, no litellm) and two agents with real side effects.
 
-``ScriptedLLM`` answers each call with the next item of its script: ReAct text
-(``react(...)``/``final(...)``) or, with ``native=True``, a list of
-OpenAI-style tool calls (``native(...)``), which CrewAI executes itself.
+``ScriptedLLM`` answers each call with the next item of its script (``call(...)``/``final(...)``): ReAct
+text or, with ``native=True``, OpenAI-style tool calls, which CrewAI executes itself. Once a script is
+played it answers "script exhausted".
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from crewai import Agent, Crew, Process, Task
-from crewai.llms.base_llm import BaseLLM
 from crewai.tools import BaseTool, tool
 from pydantic import BaseModel, Field
 
+from capfence_crewai.testing import Reply, ScriptedLLM, tool_call
+
 logging.getLogger("crewai.llms.base_llm").setLevel(logging.ERROR)
 
-Step = dict[str, Any]
-"""One scripted step: {"tool": name, "args": {...}} or {"final": text}."""
-
-
-class ScriptedLLM(BaseLLM):
-    """Replays a script; records every request's messages in ``seen``."""
-
-    script: list[Step] = Field(default_factory=list)
-    native: bool = False
-    seen: list[str] = Field(default_factory=list)
-    calls: int = 0
-
-    def call(self, messages: Any, tools: Any = None, callbacks: Any = None, available_functions: Any = None,
-             from_task: Any = None, from_agent: Any = None, response_model: Any = None) -> Any:
-        self.seen.append(json.dumps(messages, default=str) if not isinstance(messages, str) else messages)
-        step = self.script.pop(0) if self.script else {"final": "script exhausted"}
-        self.calls += 1
-        if "final" in step:
-            if self.native:
-                return str(step["final"])
-            return f"Thought: I now know the final answer\nFinal Answer: {step['final']}"
-        if self.native:
-            arguments = json.dumps(step["args"])
-            return [{"id": f"call_{self.calls}", "type": "function", "function": {"name": step["tool"], "arguments": arguments}}]
-        return f"Thought: I should use a tool\nAction: {step['tool']}\nAction Input: {json.dumps(step['args'])}"
-
-    async def acall(self, messages: Any, tools: Any = None, callbacks: Any = None, available_functions: Any = None,
-                    from_task: Any = None, from_agent: Any = None, response_model: Any = None) -> Any:
-        return self.call(messages, tools, callbacks, available_functions, from_task, from_agent, response_model)
-
-    def supports_function_calling(self) -> bool:
-        return self.native
-
-    def supports_stop_words(self) -> bool:
-        return False
-
-    def get_context_window_size(self) -> int:
-        return 100_000
+Step = Reply
+"""One scripted step: ``call(...)`` (a tool call) or ``final(text)``."""
 
 
 class ShellInput(BaseModel):
@@ -96,11 +60,11 @@ def ran(log_path: Path) -> list[str]:
 
 
 def call(tool_name: str, **args: Any) -> Step:
-    return {"tool": tool_name, "args": args}
+    return tool_call(tool_name, args)
 
 
 def final(text: str = "done") -> Step:
-    return {"final": text}
+    return text
 
 
 def build_crew(tmp_path: Path, operator_script: list[Step], researcher_script: list[Step], *, native: bool, cache: bool = False,
@@ -111,8 +75,8 @@ def build_crew(tmp_path: Path, operator_script: list[Step], researcher_script: l
     """
     shell = shell or ShellTool(log_path=str(tmp_path / "shell.log"))
     lookup = make_lookup(tmp_path / "lookup.log")
-    llm1 = ScriptedLLM(model="scripted-operator", script=list(operator_script), native=native)
-    llm2 = ScriptedLLM(model="scripted-researcher", script=list(researcher_script), native=native)
+    llm1 = ScriptedLLM(final="script exhausted", model="scripted-operator", script=list(operator_script), native=native)
+    llm2 = ScriptedLLM(final="script exhausted", model="scripted-researcher", script=list(researcher_script), native=native)
     operator = Agent(role="Operator", goal="Run commands", backstory="Ops.", llm=llm1, tools=[shell], allow_delegation=delegation,
                      verbose=False)
     researcher = Agent(role="Researcher", goal="Look things up", backstory="Research.", llm=llm2, tools=[lookup, shell],

@@ -78,7 +78,7 @@ def kickoff(crew: Crew, how: str) -> Any:
 
 
 def saw(llm: ScriptedLLM, *texts: str) -> bool:
-    return any(all(text in request for text in texts) for request in llm.seen)
+    return any(all(text in request for text in texts) for request in llm.prompts)
 
 
 def decisions(runtime: ActionRuntime) -> list[str]:

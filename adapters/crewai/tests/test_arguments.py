@@ -96,7 +96,7 @@ def make_pay(kind: str, tmp_path: Path) -> BaseTool:
 
 
 def payment_crew(tmp_path: Path, script: list[Step], *, native: bool, pay: BaseTool) -> tuple[Crew, ScriptedLLM]:
-    llm = ScriptedLLM(model="scripted-payer", script=list(script), native=native)
+    llm = ScriptedLLM(final="script exhausted", model="scripted-payer", script=list(script), native=native)
     payer = Agent(role="Payer", goal="Pay invoices", backstory="Accounts.", llm=llm, tools=[pay], allow_delegation=False, verbose=False)
     task = Task(description="Pay the invoice.", expected_output="A receipt.", agent=payer)
     return Crew(agents=[payer], tasks=[task], process=Process.sequential, verbose=False), llm
@@ -117,7 +117,7 @@ def outcomes(runtime: ActionRuntime) -> list[tuple[str, str | None]]:
 
 
 def saw(llm: ScriptedLLM, *texts: str) -> bool:
-    return any(all(text in request for text in texts) for request in llm.seen)
+    return any(all(text in request for text in texts) for request in llm.prompts)
 
 
 # --- 2. the policy sees the arguments the body is called with ------------------------------------

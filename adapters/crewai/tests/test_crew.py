@@ -54,7 +54,7 @@ def records(runtime: ActionRuntime) -> list[tuple[Any, ...]]:
 
 def saw(llm: ScriptedLLM, *texts: str) -> bool:
     """Whether some request to this agent's model contained all of ``texts`` (what the agent read)."""
-    return any(all(text in request for text in texts) for request in llm.seen)
+    return any(all(text in request for text in texts) for request in llm.prompts)
 
 
 @pytest.mark.parametrize("how", ["kickoff", "kickoff_async", "akickoff"])
@@ -78,7 +78,7 @@ def test_crew(runtime: ActionRuntime, tmp_path: Path, mode: str, native: bool, h
     # the agents read why, and the crew went on to its second task
     assert saw(operator, "CapFence deny: destructive command [rule no-rm]")
     assert saw(researcher, "CapFence deny: researchers do not run commands [rule researchers-no-shell]")
-    assert operator.script == [] and researcher.script == []
+    assert operator.turns == len(OPERATOR) and researcher.turns == len(RESEARCHER), "each agent played its whole script"
 
 
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
@@ -221,7 +221,7 @@ def test_tools_crewai_adds_while_running_are_gated(runtime: ActionRuntime, tmp_p
     rows = [(r["agent_id"], r["tool"], r["capability"], r["decision"]) for r in audit_rows(runtime.audit_log)]
     assert rows == [("Operator", "Delegate work to coworker", "crewai.delegate_work_to_coworker", "deny")]
     assert saw(operator, "CapFence deny")
-    assert researcher.calls == 1  # its own task only: the delegation never reached it
+    assert researcher.turns == 1  # its own task only: the delegation never reached it
 
 
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])

@@ -61,12 +61,12 @@ def assert_denied(runtime: ActionRuntime, log: Path, times: int = 1) -> None:
 
 def run_crew(tool: BaseTool, native: bool) -> ScriptedLLM:
     """One agent (role Operator) whose scripted model calls ``shell`` with ``rm -rf /`` once, then answers."""
-    llm = ScriptedLLM(model="scripted", script=[call("shell", **RM), final()], native=native)
+    llm = ScriptedLLM(final="script exhausted", model="scripted", script=[call("shell", **RM), final()], native=native)
     agent = Agent(role="Operator", goal="Run commands", backstory="Ops.", llm=llm, tools=[tool], verbose=False)
     task = Task(description="Clean up.", expected_output="A report.", agent=agent)
     result = Crew(agents=[agent], tasks=[task], process=Process.sequential, cache=False, verbose=False).kickoff()
     assert result.raw.endswith("done")
-    assert any(DENIED in request for request in llm.seen), "the agent was shown why"
+    assert any(DENIED in request for request in llm.prompts), "the agent was shown why"
     return llm
 
 
@@ -136,7 +136,7 @@ def test_a_checkpointed_tool_restores_gated_without_a_binding(runtime: ActionRun
 
 def test_an_agent_restored_from_its_checkpoint_data_has_a_denying_tool(runtime: ActionRuntime, tmp_path: Path) -> None:
     log = tmp_path / "shell.log"
-    llm = ScriptedLLM(model="scripted")
+    llm = ScriptedLLM(final="script exhausted", model="scripted")
     agent = Agent(role="Operator", goal="g", backstory="b", llm=llm, tools=[gate(ShellTool(log_path=str(log)), runtime)])
     restored = Agent.model_validate(agent.model_dump(mode="json"), context={"from_checkpoint": True})
     assert isinstance(restored.tools[0], ShellTool)

@@ -33,7 +33,7 @@ def run_crew(runtime: Any, tmp_path: Path, native: bool) -> Any:
 
 
 def saw(llm: Any, text: str) -> bool:
-    return any(text in request for request in llm.seen)
+    return any(text in request for request in llm.prompts)
 
 
 @pytest.fixture(params=[False, True], ids=["react", "native"])

@@ -79,7 +79,9 @@ from langchain_core.tools import BaseTool
 try:
     from langchain.agents.middleware import AgentMiddleware
 except ImportError as exc:  # pragma: no cover - depends on what is installed
-    raise ImportError("CapFenceMiddleware needs LangChain v1 agents: pip install 'capfence-langchain[agent]'") from exc
+    raise ImportError(
+        "CapFenceMiddleware needs LangChain v1 agents: pip install 'langchain>=1,<2' (capfence-langchain's [agent] extra)"
+    ) from exc
 
 from capfence.decision import Decision
 from capfence.errors import CapFenceError

@@ -1,4 +1,4 @@
-"""Offline helpers for the LangChain adapter tests: a scripted chat model and audit queries."""
+"""Offline helpers for the LangChain adapter tests: scripts for ``capfence_langchain.testing.ScriptedChatModel`` and audit queries."""
 
 from __future__ import annotations
 
@@ -7,39 +7,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
-from pydantic import Field
 
 from capfence.testing import audit_rows
-
-
-class ScriptedChatModel(GenericFakeChatModel):
-    """Replies with the scripted messages in order and remembers every prompt it was sent.
-
-    ``GenericFakeChatModel`` plus ``bind_tools`` (the base class raises
-    NotImplementedError) and a record of the conversation at each turn, so a
-    test can assert what the model was shown.
-    """
-
-    prompts: list[list[BaseMessage]] = Field(default_factory=list)
-
-    def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Any:
-        return self
-
-    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
-        self.prompts.append(list(messages))
-        return super()._generate(messages, *args, **kwargs)
+from capfence_langchain.testing import ScriptedChatModel, parallel, tool_call
 
 
 def script(*replies: AIMessage | str) -> ScriptedChatModel:
-    """A fresh model (its iterator is consumed by one run)."""
-    return ScriptedChatModel(messages=iter(list(replies)))
+    """A fresh model (one model plays its script once)."""
+    return ScriptedChatModel(*replies)
 
 
 def calls(*specs: tuple[str, dict[str, Any], str]) -> AIMessage:
     """An AI turn requesting the tool calls ``(name, args, id)``, all at once (parallel)."""
-    return AIMessage(content="", tool_calls=[{"name": n, "args": a, "id": i, "type": "tool_call"} for n, a, i in specs])
+    return parallel(*(tool_call(n, a, id=i) for n, a, i in specs))
 
 
 def tool_messages(messages: Sequence[BaseMessage]) -> dict[str, ToolMessage]:

@@ -1,4 +1,4 @@
-"""Offline helpers for the agent tests: a scripted LLM, file tools with real side effects, audit queries."""
+"""Offline helpers for the agent tests: scripts for ``capfence_llamaindex.testing.ScriptedLLM``, tools with side effects, audit queries."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from llama_index.core.base.llms.types import TextBlock, ToolCallBlock
+from llama_index.core.base.llms.types import TextBlock
 from llama_index.core.llms import ChatMessage
-from llama_index.core.llms.mock import MockFunctionCallingLLM
 from llama_index.core.tools import FunctionTool
 
 from capfence import ActionRuntime, CapFenceTool
 from capfence.testing import audit_rows
+from capfence_llamaindex.testing import ScriptedLLM, parallel, react_step, tool_call
 
 CAPABILITIES = {"write_file": "filesystem.write", "read_file": "filesystem.read", "deploy": "deploy.production"}
 DENIED = "CapFence deny: secrets are off limits [rule no-secrets]"
@@ -21,36 +21,18 @@ DENIED = "CapFence deny: secrets are off limits [rule no-secrets]"
 
 def calls(*specs: tuple[str, dict[str, Any], str], text: str = "") -> ChatMessage:
     """An assistant message with one tool call per ``(tool_name, kwargs, tool_call_id)`` (several: parallel calls)."""
-    blocks: list[Any] = [TextBlock(text=text)] if text else []
-    blocks += [ToolCallBlock(tool_call_id=call_id, tool_name=name, tool_kwargs=kwargs) for name, kwargs, call_id in specs]
-    return ChatMessage(role="assistant", blocks=blocks)
+    message = parallel(*(tool_call(name, kwargs, id=call_id) for name, kwargs, call_id in specs))
+    if text:
+        message.blocks.insert(0, TextBlock(text=text))
+    return message
 
 
-class ScriptedLLM:
-    """A ``MockFunctionCallingLLM`` that answers from a script and keeps every prompt it was sent."""
-
-    def __init__(self, *replies: ChatMessage | str) -> None:
-        self.replies = list(replies)
-        self.prompts: list[list[ChatMessage]] = []
-        self.llm = MockFunctionCallingLLM(response_generator=self._reply, is_chat_model=True)
-
-    def _reply(self, messages: list[ChatMessage], **kwargs: Any) -> ChatMessage:
-        self.prompts.append(list(messages))
-        reply = self.replies.pop(0) if self.replies else "(script exhausted)"
-        return ChatMessage(role="assistant", content=reply) if isinstance(reply, str) else reply
-
-    def saw(self, text: str) -> bool:
-        """Whether ``text`` appeared in any message the model was sent."""
-        return any(text in (message.content or "") for prompt in self.prompts for message in prompt)
+def scripted(*replies: ChatMessage | str) -> ScriptedLLM:
+    """``capfence_llamaindex.testing.ScriptedLLM`` answering "(script exhausted)" once its script is played."""
+    return ScriptedLLM(*replies, final="(script exhausted)")
 
 
-def react(tool: str, kwargs: dict[str, Any], thought: str = "I need a tool.") -> str:
-    """A ReAct step that calls ``tool``."""
-    return f"Thought: {thought}\nAction: {tool}\nAction Input: {json.dumps(kwargs)}"
-
-
-def react_answer(answer: str) -> str:
-    return f"Thought: I can answer without using any more tools.\nAnswer: {answer}"
+react = react_step
 
 
 def file_functions(workdir: Path) -> dict[str, Callable[..., Any]]:

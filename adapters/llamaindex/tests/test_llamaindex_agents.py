@@ -23,7 +23,6 @@ from li_context_tools import confirm_write_tool, remember_tool
 from li_support import (
     CAPABILITIES,
     DENIED,
-    ScriptedLLM,
     calls,
     decisions,
     decisions_by_call,
@@ -32,7 +31,7 @@ from li_support import (
     gated_tools,
     outcomes,
     react,
-    react_answer,
+    scripted,
 )
 from llama_index.core.agent.workflow import (
     AgentOutput,
@@ -50,6 +49,7 @@ from llama_index.core.workflow import HumanResponseEvent, InputRequiredEvent
 
 from capfence import ActionRuntime, CapFenceTool
 from capfence_llamaindex import approval_events, guard_agent, guard_workflow
+from capfence_llamaindex.testing import ScriptedLLM, react_answer
 
 MODES = ["tools", "agent"]
 
@@ -83,8 +83,8 @@ def assert_llamaindex_records(runtime: ActionRuntime, agent_id: str | None = Non
 
 def function_agent(mode: str, workdir: Path, runtime: ActionRuntime, llm: ScriptedLLM, **kwargs: Any) -> FunctionAgent:
     if mode == "tools":
-        return FunctionAgent(tools=gated_tools(workdir, runtime, "helper"), llm=llm.llm, **kwargs)
-    agent = FunctionAgent(tools=list(file_functions(workdir).values()), llm=llm.llm, **kwargs)
+        return FunctionAgent(tools=gated_tools(workdir, runtime, "helper"), llm=llm, **kwargs)
+    agent = FunctionAgent(tools=list(file_functions(workdir).values()), llm=llm, **kwargs)
     return guard_agent(agent, gate=runtime, agent_id="helper", capabilities=CAPABILITIES)
 
 
@@ -93,7 +93,7 @@ def function_agent(mode: str, workdir: Path, runtime: ActionRuntime, llm: Script
 
 @pytest.mark.parametrize("streaming", [True, False], ids=["stream", "no-stream"])
 def test_function_agent_denies_warns_and_continues(mode: str, streaming: bool, workdir: Path, runtime: ActionRuntime) -> None:
-    llm = ScriptedLLM(
+    llm = scripted(
         calls(("write_file", {"name": "notes.txt", "text": "hello"}, "c1"), ("write_file", {"name": "x.txt", "text": "my secret"}, "c2")),
         calls(("read_file", {"name": "notes.txt"}, "c3")),
         "All done.",
@@ -123,8 +123,8 @@ def test_function_agent_tool_with_context_is_injected_but_not_audited(mode: str,
     tool = FunctionTool.from_defaults(remember_tool(workdir))
     assert tool.ctx_param_name == "ctx"
     tools = [CapFenceTool(tool=tool, agent_id="helper", capability="filesystem.write", gate=runtime) if mode == "tools" else tool]
-    llm = ScriptedLLM(calls(("remember", {"note": "buy milk"}, "c1"), ("remember", {"note": "the secret"}, "c2")), "ok")
-    agent = FunctionAgent(tools=tools, llm=llm.llm)
+    llm = scripted(calls(("remember", {"note": "buy milk"}, "c1"), ("remember", {"note": "the secret"}, "c2")), "ok")
+    agent = FunctionAgent(tools=tools, llm=llm)
     if mode == "agent":
         guard_agent(agent, gate=runtime, agent_id="helper", capabilities={"remember": "filesystem.write"})
 
@@ -144,12 +144,12 @@ def test_blocked_return_direct_tool_goes_back_to_the_model(workdir: Path, runtim
     """LlamaIndex only ends a run on a return_direct tool's *successful* output: a blocked one returns to the model."""
     fns = file_functions(workdir)
     tool = FunctionTool.from_defaults(fns["write_file"], return_direct=True)
-    llm = ScriptedLLM(
+    llm = scripted(
         calls(("write_file", {"name": "a.txt", "text": "secret"}, "c1")),
         calls(("write_file", {"name": "b.txt", "text": "fine"}, "c2")),
         "never reached",
     )
-    agent = guard_agent(FunctionAgent(tools=[tool], llm=llm.llm), gate=runtime, agent_id="helper", capabilities=CAPABILITIES)
+    agent = guard_agent(FunctionAgent(tools=[tool], llm=llm), gate=runtime, agent_id="helper", capabilities=CAPABILITIES)
 
     answer, events = run_agent(agent)
 
@@ -161,7 +161,7 @@ def test_blocked_return_direct_tool_goes_back_to_the_model(workdir: Path, runtim
 
 def test_require_approval_names_the_request(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
     """With the approval events off, a held call is returned at once (test_llamaindex_approvals.py has them on)."""
-    llm = ScriptedLLM(calls(("deploy", {"service": "api"}, "c1")), "Waiting for a human.")
+    llm = scripted(calls(("deploy", {"service": "api"}, "c1")), "Waiting for a human.")
     agent = function_agent(mode, workdir, runtime, llm)
     agent.tools = [approval_events(tool, False) for tool in agent.tools or []]
 
@@ -186,8 +186,8 @@ def test_unmapped_tool_gets_the_default_capability(workdir: Path, runtime: Actio
         (workdir / name).touch()
         return "ok"
 
-    llm = ScriptedLLM(calls(("touch", {"name": "t"}, "c1")), "done")
-    agent = guard_agent(FunctionAgent(tools=[touch], llm=llm.llm), gate=runtime, agent_id="helper")
+    llm = scripted(calls(("touch", {"name": "t"}, "c1")), "done")
+    agent = guard_agent(FunctionAgent(tools=[touch], llm=llm), gate=runtime, agent_id="helper")
 
     run_agent(agent)
 
@@ -210,11 +210,11 @@ def test_tools_served_by_a_tool_retriever_are_gated(workdir: Path, runtime: Acti
     tools = list(file_tools(workdir).values())
     mapping = SimpleToolNodeMapping.from_objects(tools)
     retriever = ObjectRetriever(retriever=ListRetriever(mapping.to_nodes(tools)), object_node_mapping=mapping)
-    llm = ScriptedLLM(
+    llm = scripted(
         calls(("write_file", {"name": "s.txt", "text": "secret"}, "c1"), ("write_file", {"name": "ok.txt", "text": "ok"}, "c2")),
         "done",
     )
-    agent = FunctionAgent(tool_retriever=retriever, llm=llm.llm)
+    agent = FunctionAgent(tool_retriever=retriever, llm=llm)
     assert guard_agent(agent, gate=runtime, agent_id="helper", capabilities=CAPABILITIES) is agent
     assert isinstance(agent.tool_retriever, ObjectRetriever) and agent.tool_retriever is not retriever
 
@@ -231,8 +231,8 @@ def test_tools_served_by_a_tool_retriever_are_gated(workdir: Path, runtime: Acti
 def test_human_in_the_loop_replay_is_decided_for_each_execution(workdir: Path, runtime: ActionRuntime) -> None:
     """A tool that waits for a human makes the workflow replay its step: the body runs again, on a decision of its own."""
 
-    llm = ScriptedLLM(calls(("confirm_write", {"name": "c.txt"}, "c1")), "done")
-    agent = guard_agent(FunctionAgent(tools=[confirm_write_tool(workdir)], llm=llm.llm), gate=runtime, agent_id="helper",
+    llm = scripted(calls(("confirm_write", {"name": "c.txt"}, "c1")), "done")
+    agent = guard_agent(FunctionAgent(tools=[confirm_write_tool(workdir)], llm=llm), gate=runtime, agent_id="helper",
                         capabilities={"confirm_write": "filesystem.write"})
 
     asked: list[str | None] = []
@@ -262,15 +262,15 @@ def test_human_in_the_loop_replay_is_decided_for_each_execution(workdir: Path, r
 
 
 def test_react_agent_denies_warns_and_continues(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
-    llm = ScriptedLLM(
+    llm = scripted(
         react("write_file", {"name": "x.txt", "text": "the secret"}),
         react("write_file", {"name": "notes.txt", "text": "hello"}, "That was blocked; write something else."),
         react_answer("All done."),
     )
     if mode == "tools":
-        agent = ReActAgent(tools=gated_tools(workdir, runtime, "helper"), llm=llm.llm)
+        agent = ReActAgent(tools=gated_tools(workdir, runtime, "helper"), llm=llm)
     else:
-        agent = guard_agent(ReActAgent(tools=list(file_tools(workdir).values()), llm=llm.llm), gate=runtime, agent_id="helper",
+        agent = guard_agent(ReActAgent(tools=list(file_tools(workdir).values()), llm=llm), gate=runtime, agent_id="helper",
                             capabilities=CAPABILITIES)
 
     answer, events = run_agent(agent)
@@ -298,9 +298,9 @@ def two_agent_workflow(mode: str, workdir: Path, runtime: ActionRuntime, router_
     else:
         tools = file_tools(workdir)
         router_tools, ops_tools = [tools["read_file"]], [tools["write_file"]]
-    router = FunctionAgent(name="router", description="Reads files and routes work.", tools=router_tools, llm=router_llm.llm,
+    router = FunctionAgent(name="router", description="Reads files and routes work.", tools=router_tools, llm=router_llm,
                            can_handoff_to=["ops"])
-    ops = ReActAgent(name="ops", description="Writes files.", tools=ops_tools, llm=ops_llm.llm)
+    ops = ReActAgent(name="ops", description="Writes files.", tools=ops_tools, llm=ops_llm)
     workflow = AgentWorkflow(agents=[router, ops], root_agent="router")
     if mode == "agent":
         assert guard_workflow(workflow, gate=runtime, capabilities=CAPABILITIES) is workflow
@@ -309,11 +309,11 @@ def two_agent_workflow(mode: str, workdir: Path, runtime: ActionRuntime, router_
 
 def test_agent_workflow_two_agents(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
     (workdir / "todo.txt").write_text("write notes")
-    router_llm = ScriptedLLM(
+    router_llm = scripted(
         calls(("read_file", {"name": "todo.txt"}, "r1")),
         calls(("handoff", {"to_agent": "ops", "reason": "writing is ops' job"}, "r2")),
     )
-    ops_llm = ScriptedLLM(
+    ops_llm = scripted(
         react("write_file", {"name": "x.txt", "text": "a secret"}),
         react("write_file", {"name": "notes.txt", "text": "hello"}),
         react_answer("Notes written."),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from li_support import ScriptedLLM, calls, decisions_by_call, outcomes, react, react_answer
+from li_support import calls, decisions_by_call, outcomes, react, scripted
 from llama_index.core.agent.workflow import FunctionAgent, ReActAgent, ToolCallResult
 from llama_index.core.tools import FunctionTool, ToolOutput
 from llama_index.core.workflow import HumanResponseEvent, InputRequiredEvent
@@ -28,6 +28,7 @@ from llama_index.core.workflow import HumanResponseEvent, InputRequiredEvent
 from capfence import ActionRuntime, CapFenceTool
 from capfence.testing import audit_rows
 from capfence_llamaindex import REQUEST_ID_FIELD, approval_events, guard_agent
+from capfence_llamaindex.testing import ScriptedLLM, react_answer
 
 AGENT = "helper"
 CAPABILITIES = {"deploy": "deploy.production", "deploy_staging": "deploy.staging", "write_file": "filesystem.write"}
@@ -95,7 +96,7 @@ def tools(mode: str, workdir: Path, runtime: ActionRuntime) -> list[Any]:
 
 
 def function_agent(mode: str, workdir: Path, runtime: ActionRuntime, llm: ScriptedLLM, **guard: Any) -> FunctionAgent:
-    agent = FunctionAgent(tools=tools(mode, workdir, runtime), llm=llm.llm)
+    agent = FunctionAgent(tools=tools(mode, workdir, runtime), llm=llm)
     if mode == "agent":
         guard_agent(agent, gate=runtime, agent_id=AGENT, capabilities=CAPABILITIES, **guard)
     return agent
@@ -140,7 +141,7 @@ def deploy_and_write() -> Any:
 
 
 def test_held_call_asks_a_human_and_runs_once_after_approval(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
-    llm = ScriptedLLM(deploy_and_write(), "shipped")
+    llm = scripted(deploy_and_write(), "shipped")
     answer, asked, results = run(function_agent(mode, workdir, runtime, llm), approve, runtime)
 
     (event,) = asked
@@ -166,7 +167,7 @@ def test_held_call_asks_a_human_and_runs_once_after_approval(mode: str, workdir:
 
 
 def test_denied_call_never_runs_whatever_the_response_says(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
-    llm = ScriptedLLM(deploy_and_write(), "not deployed")
+    llm = scripted(deploy_and_write(), "not deployed")
     answer, _, results = run(function_agent(mode, workdir, runtime, llm), deny, runtime)
 
     (request,) = runtime.approvals.list()
@@ -179,7 +180,7 @@ def test_denied_call_never_runs_whatever_the_response_says(mode: str, workdir: P
 
 
 def test_a_response_without_a_decision_is_not_an_approval(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
-    llm = ScriptedLLM(deploy_and_write(), "waiting")
+    llm = scripted(deploy_and_write(), "waiting")
     _, _, results = run(function_agent(mode, workdir, runtime, llm), lambda rt, event: "approved!", runtime)
 
     (request,) = runtime.approvals.list()
@@ -191,7 +192,7 @@ def test_a_response_without_a_decision_is_not_an_approval(mode: str, workdir: Pa
 
 
 def test_no_response_before_expiry_denies_without_a_new_request(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
-    llm = ScriptedLLM(calls(("deploy_staging", {"service": "api"}, "c1")), "too late")
+    llm = scripted(calls(("deploy_staging", {"service": "api"}, "c1")), "too late")
     answer, asked, results = run(function_agent(mode, workdir, runtime, llm), lambda rt, event: None, runtime)
 
     (request,) = runtime.approvals.list()
@@ -202,7 +203,7 @@ def test_no_response_before_expiry_denies_without_a_new_request(mode: str, workd
 
 
 def test_parallel_held_calls_are_decided_one_by_one(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
-    llm = ScriptedLLM(calls(("deploy", {"service": "eu"}, "c1"), ("deploy", {"service": "us"}, "c2")), "half shipped")
+    llm = scripted(calls(("deploy", {"service": "eu"}, "c1"), ("deploy", {"service": "us"}, "c2")), "half shipped")
 
     def decide(rt: ActionRuntime, event: InputRequiredEvent) -> str:
         return approve(rt, event) if event.capfence_request["arguments"] == {"service": "eu"} else deny(rt, event)
@@ -216,8 +217,8 @@ def test_parallel_held_calls_are_decided_one_by_one(mode: str, workdir: Path, ru
 
 
 def test_react_agent_asks_too(workdir: Path, runtime: ActionRuntime) -> None:
-    llm = ScriptedLLM(react("deploy", {"service": "api"}), react_answer("shipped"))
-    agent = guard_agent(ReActAgent(tools=list(functions(workdir)), llm=llm.llm), gate=runtime, agent_id=AGENT, capabilities=CAPABILITIES)
+    llm = scripted(react("deploy", {"service": "api"}), react_answer("shipped"))
+    agent = guard_agent(ReActAgent(tools=list(functions(workdir)), llm=llm), gate=runtime, agent_id=AGENT, capabilities=CAPABILITIES)
 
     answer, asked, _ = run(agent, approve, runtime)
 
@@ -228,7 +229,7 @@ def test_react_agent_asks_too(workdir: Path, runtime: ActionRuntime) -> None:
 
 @pytest.mark.parametrize("how", ["guard_agent", "approval_events"])
 def test_events_off_return_the_request_at_once(how: str, workdir: Path, runtime: ActionRuntime) -> None:
-    llm = ScriptedLLM(calls(("deploy", {"service": "api"}, "c1")), "asked a human")
+    llm = scripted(calls(("deploy", {"service": "api"}, "c1")), "asked a human")
     if how == "guard_agent":
         agent = function_agent("agent", workdir, runtime, llm, input_required_on_approval=False)
     else:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from li_support import DENIED, ScriptedLLM, calls, decisions, file_functions, file_tools, outcomes
+from li_support import DENIED, calls, decisions, file_functions, file_tools, outcomes, scripted
 from llama_index.core.agent.workflow import CodeActAgent, FunctionAgent, ToolCallResult
 from llama_index.core.base.base_selector import BaseSelector, SelectorResult, SingleSelection
 from llama_index.core.base.response.schema import Response
@@ -98,8 +98,8 @@ def test_a_function_tool_rebuilt_from_fn_is_gated_directly_and_in_an_agent(workd
         rebuilt.call(**WRITE_SECRET)
     assert_denied_once(runtime, workdir)
 
-    llm = ScriptedLLM(calls(("write_file", WRITE_SECRET, "c1")), "done")
-    answer, outputs = run_agent(FunctionAgent(tools=[rebuilt], llm=llm.llm))
+    llm = scripted(calls(("write_file", WRITE_SECRET, "c1")), "done")
+    answer, outputs = run_agent(FunctionAgent(tools=[rebuilt], llm=llm))
     assert answer == "done" and outputs["c1"].is_error and DENIED in outputs["c1"].content
     assert llm.saw(DENIED) and not (workdir / "secret.txt").exists()
     assert [r["decision"] for r in decisions(runtime)] == ["deny", "deny"]
@@ -124,8 +124,8 @@ def test_code_act_agent_runs_model_code_through_the_gated_function(workdir: Path
             return f"error: {exc}"
         return "ok"
 
-    llm = ScriptedLLM("<execute>write_file('secret.txt', 'x')</execute>", "done")
-    agent = CodeActAgent(code_execute_fn=execute, tools=[gated], llm=llm.llm)
+    llm = scripted("<execute>write_file('secret.txt', 'x')</execute>", "done")
+    agent = CodeActAgent(code_execute_fn=execute, tools=[gated], llm=llm)
     plain = CodeActAgent(code_execute_fn=execute, tools=[file_tools(workdir)["write_file"]], llm=MockLLM())
     assert agent._get_tool_descriptions([gated]) == plain._get_tool_descriptions([file_tools(workdir)["write_file"]])
 
@@ -246,8 +246,8 @@ def test_async_adapters_of_a_gated_tool_are_gated(workdir: Path, runtime: Action
 def test_renaming_a_gated_tool_keeps_it_gated(workdir: Path, runtime: ActionRuntime) -> None:
     gated = gated_write(workdir, runtime)
     gated.metadata.name = "save"
-    llm = ScriptedLLM(calls(("save", WRITE_SECRET, "c1")), "done")
-    _, outputs = run_agent(FunctionAgent(tools=[gated], llm=llm.llm))
+    llm = scripted(calls(("save", WRITE_SECRET, "c1")), "done")
+    _, outputs = run_agent(FunctionAgent(tools=[gated], llm=llm))
     assert outputs["c1"].is_error and outputs["c1"].content == DENIED
     assert_denied_once(runtime, workdir)
 
@@ -262,8 +262,8 @@ def test_tool_spec_tools_are_new_tools_gated_by_guard_agent(workdir: Path, runti
             """Write a file."""
             return str(file_functions(workdir)["write_file"](name, text))
 
-    llm = ScriptedLLM(calls(("write_file", WRITE_SECRET, "c1")), "done")
-    agent = guard_agent(FunctionAgent(tools=Files().to_tool_list(), llm=llm.llm), gate=runtime, agent_id="tester",
+    llm = scripted(calls(("write_file", WRITE_SECRET, "c1")), "done")
+    agent = guard_agent(FunctionAgent(tools=Files().to_tool_list(), llm=llm), gate=runtime, agent_id="tester",
                         capabilities={"write_file": "filesystem.write"})
     _, outputs = run_agent(agent)
     assert outputs["c1"].content == DENIED

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from li_support import ScriptedLLM, decisions, file_functions, file_tools
+from li_support import decisions, file_functions, file_tools, scripted
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
 from llama_index.core.tools import FunctionTool
 
@@ -117,7 +117,7 @@ def test_gate_tool_passes_through_what_cannot_be_called(runtime: ActionRuntime) 
 def test_guard_agent_gates_in_place_and_leaves_the_callers_tools_alone(workdir: Path, runtime: ActionRuntime) -> None:
     tools = file_tools(workdir)
     original = [tools["write_file"], file_functions(workdir)["read_file"]]
-    agent = FunctionAgent(tools=original, llm=ScriptedLLM().llm)
+    agent = FunctionAgent(tools=original, llm=scripted())
     plain = list(agent.tools or [])
 
     assert guard_agent(agent, gate=runtime) is agent
@@ -129,7 +129,7 @@ def test_guard_agent_gates_in_place_and_leaves_the_callers_tools_alone(workdir: 
 
 
 def test_guarding_twice_rebinds(workdir: Path, runtime: ActionRuntime) -> None:
-    agent = FunctionAgent(tools=list(file_tools(workdir).values()), llm=ScriptedLLM().llm)
+    agent = FunctionAgent(tools=list(file_tools(workdir).values()), llm=scripted())
     guard_agent(agent, gate=runtime, agent_id="first", capabilities={"write_file": "filesystem.write"})
     guard_agent(agent, gate=runtime, agent_id="second")
     write = next(t for t in agent.tools or [] if t.metadata.name == "write_file")
@@ -140,8 +140,8 @@ def test_guarding_twice_rebinds(workdir: Path, runtime: ActionRuntime) -> None:
 
 def test_guard_workflow_uses_each_agents_name_or_the_given_id(workdir: Path, runtime: ActionRuntime) -> None:
     tools = file_tools(workdir)
-    a = FunctionAgent(name="a", description="A.", tools=[tools["read_file"]], llm=ScriptedLLM().llm)
-    b = FunctionAgent(name="b", description="B.", tools=[tools["write_file"]], llm=ScriptedLLM().llm)
+    a = FunctionAgent(name="a", description="A.", tools=[tools["read_file"]], llm=scripted())
+    b = FunctionAgent(name="b", description="B.", tools=[tools["write_file"]], llm=scripted())
     workflow = AgentWorkflow(agents=[a, b], root_agent="a")
     guard_workflow(workflow, gate=runtime, agent_ids={"b": "writer-7"})
     ids = {name: binding_of((agent.tools or [])[0]).agent_id for name, agent in workflow.agents.items()}

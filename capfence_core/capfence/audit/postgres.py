@@ -2,8 +2,8 @@
 
 Selected by a ``postgresql://`` or ``postgres://`` location (see
 :mod:`capfence.audit.postgres_schema` for the URL forms); needs
-``pip install 'capfence[postgres]'`` (psycopg 3 and psycopg_pool, imported
-only when such a location is opened). Tables: ``records``, ``approvals``,
+the core's ``postgres`` extra, ``pip install '.[postgres]'`` from a checkout (psycopg 3 and psycopg_pool,
+imported only when such a location is opened). Tables: ``records``, ``approvals``,
 ``meta``, ``schema_version`` and ``flush_ticks``, created by versioned
 migrations on first use.
 

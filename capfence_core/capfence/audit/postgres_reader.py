@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Self
 
-from capfence.audit.postgres_schema import SCHEMA_VERSION, connect_kwargs, glob_regex, parse_location
+from capfence.audit.postgres_schema import INSTALL_HINT, SCHEMA_VERSION, connect_kwargs, glob_regex, parse_location
 from capfence.audit.query import Filters
 from capfence.audit.reader import CALL_FIELDS, Record
 from capfence.errors import AuditError
@@ -62,7 +62,7 @@ class PostgresReader:
         try:
             import psycopg
         except ImportError:
-            raise AuditError("cannot read a PostgreSQL audit log: psycopg is not installed (pip install 'capfence[postgres]')") from None
+            raise AuditError(f"cannot read a PostgreSQL audit log: psycopg is not installed ({INSTALL_HINT})") from None
         self._psycopg = psycopg
         settings = parse_location(location)
         self.location = settings.display

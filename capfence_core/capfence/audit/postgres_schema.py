@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_POOL = (1, 4)
-INSTALL_HINT = "install the PostgreSQL extra: pip install 'capfence[postgres]'"
+INSTALL_HINT = "install the core's postgres extra: pip install 'psycopg[binary]>=3.2' 'psycopg-pool>=3.2'"
 
 SCHEMA_VERSION = 2
 LOCK_CLASS = 0x43464E43
