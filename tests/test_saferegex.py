@@ -159,9 +159,9 @@ HOSTILE = [
 @pytest.mark.parametrize(("pattern", "text"), HOSTILE)
 def test_hostile_cases_do_not_hang(pattern: str, text: str) -> None:
     compiled = compile_pattern(pattern)
-    started = time.perf_counter()
+    started = time.thread_time()
     compiled.search(text)
-    assert time.perf_counter() - started < 2.0
+    assert time.thread_time() - started < 2.0
 
 
 def test_hostile_answers_are_right() -> None:
@@ -178,11 +178,11 @@ def test_dfa_state_explosion_stays_bounded_and_correct() -> None:
     rng = random.Random(7)
     text = "".join(rng.choice("ab") for _ in range(50_000))
     compiled = automaton(r"(a|b)*a(a|b){12}c", 0)
-    started = time.perf_counter()
+    started = time.thread_time()
     assert not compiled.search(text)
     assert compiled.search(text + "a" * 13 + "c")
     assert not compiled.search(text + "b" * 13 + "c")
-    assert time.perf_counter() - started < 2.0 * 3
+    assert time.thread_time() - started < 2.0 * 3
     states = compiled._search.__self__.states  # type: ignore[attr-defined]
     assert len(states) <= saferegex.MAX_DFA_STATES
 
@@ -225,9 +225,9 @@ def test_concurrent_searches_share_one_pattern(tiny_cache: bool, monkeypatch: py
 
 def test_anchored_pattern_stops_early_on_long_text() -> None:
     text = "x" * 10_000_000
-    started = time.perf_counter()
+    started = time.thread_time()
     assert not compile_pattern(r"\Aab+c").search(text)
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
 
 
 @pytest.mark.slow
@@ -236,10 +236,10 @@ def test_ten_megabytes() -> None:
     for pattern in (r".*\bcurl\b.*\|\s*(ba)?sh", r"(a|b)*c\d+x", r"[a-z]+@[a-z]+\.(com|org)"):
         compiled = compile_pattern(pattern)
         assert compiled.engine == "dfa"
-        started = time.perf_counter()
+        started = time.thread_time()
         assert not compiled.search(text)
         assert compiled.search(text + " curl x | sh" + "a@b.com" + "bc1x")
-        assert time.perf_counter() - started < 20.0  # ~0.7 s measured; only guards against a hang
+        assert time.thread_time() - started < 20.0  # ~0.7 s measured; only guards against a hang
 
 
 # --- rejected patterns --------------------------------------------------------------
@@ -276,10 +276,10 @@ def test_pattern_length_is_bounded() -> None:
 
 @pytest.mark.parametrize("pattern", [r"(a{1000}){1000}", r"a{100000}", r"(\w{50}){50}x*", r"(((((((((()*){9}){9}){9}){9}){9}){9}){9}){9})"])
 def test_automaton_size_is_bounded(pattern: str) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()
     with pytest.raises(ValueError, match="too large"):
         compile_pattern(pattern)
-    assert time.perf_counter() - started < 2.0
+    assert time.thread_time() - started < 2.0
 
 
 def test_non_string_pattern_is_rejected() -> None:

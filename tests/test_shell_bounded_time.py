@@ -4,14 +4,17 @@ Each pathological input of ``tests/pathological.py`` (huge brace sequences, deep
 quoting and substitution form, interpreter code built to make a scanner backtrack, thousands of
 commands, assignments, case items, here-documents, redirections...) goes through the hardened shell
 pack with ``ActionRuntime.evaluate`` (the audit write included), uncached. The fastest of three runs
-must take under 50 ms: the stated bound is 20 ms, the margin is for a busy two-core CI machine.
-A command whose analysis runs out of its budget is never allowed.
+must use under 50 ms of this thread's CPU time: the stated bound is 20 ms (measured by
+``benchmarks/bench_pathological.py``); CPU time, not the wall clock, so that other work on a busy
+machine does not count, and the margin covers what sharing the CPU caches costs. The inputs these
+tests guard against took seconds before the bound. A command whose analysis runs out of its budget is
+never allowed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from time import perf_counter
+from time import thread_time
 from typing import Any
 
 import pytest
@@ -38,13 +41,13 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> ActionRuntime:
 
 
 def fastest(runtime: ActionRuntime, payload: dict[str, Any], runs: int = 3) -> tuple[float, Decision]:
-    """The fastest of ``runs`` uncached evaluations (a busy machine slows some runs, not all), and the decision."""
+    """The least CPU time of ``runs`` uncached evaluations, and the decision."""
     timings = []
     for _ in range(runs):
         cache.clear()
-        start = perf_counter()
+        start = thread_time()
         decision = runtime.evaluate("shell.execute", payload, agent_id="bounded")
-        timings.append(perf_counter() - start)
+        timings.append(thread_time() - start)
     cache.clear()
     return min(timings), decision
 
@@ -195,6 +198,6 @@ def test_glob_matching_agrees_with_the_automaton(pattern: str, text: str, fold: 
 def test_glob_matching_is_linear() -> None:
     word = "+" + "a" * 60_000 + "b"
     glob = Glob("+*a?a*b")
-    start = perf_counter()
+    start = thread_time()
     assert glob.match(word) and glob.may_match_prefix(word) and glob.matches_every_extension(word[:-1]) is False
-    assert perf_counter() - start < 0.05
+    assert thread_time() - start < 0.05
