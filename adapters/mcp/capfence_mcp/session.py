@@ -18,7 +18,9 @@ serialised, decided, and rebuilt from that JSON before it is sent. Arguments
 the call leaves out that the tool's ``inputSchema`` gives a top-level
 ``default`` are filled in first, decided, and sent explicitly (the server would
 otherwise apply defaults the policy never saw); the schemas are read from the
-server's ``tools/list`` once per gated session (again for a tool not found). A blocked
+server's ``tools/list`` once per gated session (again for a tool not found; a
+tool the server does not list is denied), through :mod:`capfence_mcp.schemas`, which
+the proxy uses too. A blocked
 call returns a ``CallToolResult`` with ``isError=True`` and the decision as text
 (the model reads it; nothing raises). Guard a session after ``initialize()``:
 the copy does not see a handshake made on the original afterwards.
