@@ -90,10 +90,7 @@ def listing_params(call_params: dict[str, Any], cursor: str | None) -> dict[str,
 
 def completed(body: dict[str, Any], arguments: dict[str, Any], filled: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
     """``body`` (a ``tools/call``) with ``filled`` as its arguments: the bytes to forward, and the arguments they decode to."""
-    if filled == arguments:
-        wire = jsonrpc.encode(body)
-    else:
-        wire = jsonrpc.encode({**body, "params": {**body["params"], "arguments": filled}})
+    wire = jsonrpc.encode(body if filled == arguments else {**body, "params": {**body["params"], "arguments": filled}})
     decided = json.loads(wire)["params"].get("arguments", {})
     return wire, decided
 
@@ -259,16 +256,10 @@ class Relay:
             problem = 'tools/call needs "name" (a string) and "arguments" (an object, if present)'
             await self.to_client(jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, f"CapFence: {problem}"))
             return
-        try:  # the server applies its schema's defaults to what the call leaves out: decide them, and send them
-            schema = await self.schemas.schema(tool, functools.partial(self._list_page, message.params))
-            wire, arguments = completed(json.loads(wire), sent, with_defaults(sent, schema))
-        except SchemaUnavailable as exc:
-            self._settle(key)
-            decision = schema_denial(exc)
-            self.gatekeeper.record(decision, self.gatekeeper.binding(tool).view(sent), "blocked", str(exc))
-            if self.client_alive and not pending.cancelled:
-                await self.to_client(jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log)))  # type: ignore[arg-type]
+        done = await self._completed(key, pending, wire, tool, sent)
+        if done is None:
             return
+        wire, arguments = done
         if modern is not None and retry is not None:  # signed for exactly this tool and these arguments: answer, then decide
             await apply_answer(self.gatekeeper.gate.approvals, retry.approval_id, retry.response, modern.approver)  # type: ignore[union-attr]
         decision, view, binding = await self.gatekeeper.adecide(tool, arguments)
@@ -297,6 +288,24 @@ class Relay:
         pending.deciding = False
         await self._forward(key, pending, wire)
 
+    async def _completed(self, key: IdKey, pending: Pending, wire: bytes, tool: str,
+                         sent: dict[str, Any]) -> tuple[bytes, dict[str, Any]] | None:
+        """The call with the defaults of the tool's schema filled in: the bytes to forward and the arguments to decide.
+
+        None if the schema cannot be had: the call is then denied (and answered) here.
+        """
+        try:  # the server applies its schema's defaults to what the call leaves out: decide them, and send them
+            schema = await self.schemas.schema(tool, functools.partial(self._list_page, pending.message.params))
+            return completed(json.loads(wire), sent, with_defaults(sent, schema))
+        except SchemaUnavailable as exc:
+            self._settle(key)
+            decision = schema_denial(exc)
+            self.gatekeeper.record(decision, self.gatekeeper.binding(tool).view(sent), "blocked", str(exc))
+            if self.client_alive and not pending.cancelled:
+                blocked = blocked_result(decision, self.settings.audit_log)
+                await self.to_client(jsonrpc.result(pending.message.id, blocked))  # type: ignore[arg-type]
+            return None
+
     async def _list_page(self, call_params: dict[str, Any], cursor: str | None) -> dict[str, Any]:
         """One page of the server's ``tools/list``, asked under an id of the proxy's own (the answer is taken, never passed on)."""
         if not self.server_alive:
@@ -315,7 +324,8 @@ class Relay:
             self.listings.pop(own_id, None)
         if "error" in answer:
             error = answer["error"]
-            raise SchemaUnavailable(f"the server answered tools/list with an error: {error.get('message') if isinstance(error, dict) else error}")
+            said = error.get("message") if isinstance(error, dict) else error
+            raise SchemaUnavailable(f"the server answered tools/list with an error: {said}")
         result = answer.get("result")
         if not isinstance(result, dict):
             raise SchemaUnavailable("the server's tools/list answer has no result")

@@ -45,8 +45,8 @@ def _pointer(root: dict[str, Any], ref: str) -> Any:
     if not ref.startswith("#/"):
         raise SchemaUnavailable(f"the inputSchema has a $ref that is not local ({ref[:80]!r})")
     node: Any = root
-    for part in ref[2:].split("/"):
-        part = part.replace("~1", "/").replace("~0", "~")
+    for escaped in ref[2:].split("/"):
+        part = escaped.replace("~1", "/").replace("~0", "~")
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -80,10 +80,10 @@ def with_defaults(arguments: dict[str, Any], schema: dict[str, Any] | None) -> d
     if not isinstance(properties, dict):
         return arguments
     filled = dict(arguments)
-    for key, spec in properties.items():
+    for key, listed in properties.items():
         if key in filled:
             continue
-        spec = _resolved(schema, spec)
+        spec = _resolved(schema, listed)
         if isinstance(spec, dict) and "default" in spec:
             filled[key] = copy.deepcopy(spec["default"])
     return filled
@@ -158,7 +158,7 @@ async def _read_listing(list_page: ListPage) -> list[dict[str, Any]]:
             page = await list_page(cursor)
         except SchemaUnavailable:
             raise
-        except Exception as exc:  # noqa: BLE001 - cannot read the listing: the call is denied, saying why
+        except Exception as exc:  # cannot read the listing: the call is denied, saying why
             raise SchemaUnavailable(f"the server's tools/list failed: {type(exc).__name__}: {exc}") from exc
         if not isinstance(page, dict) or not isinstance(page.get("tools"), list):
             raise SchemaUnavailable("the server's tools/list answer has no list of tools")
