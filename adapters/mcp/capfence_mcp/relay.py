@@ -419,6 +419,12 @@ class Relay:
 
     async def _server_malformed(self, exc: Malformed) -> None:
         log.error("dropped malformed output from the server: %s", exc)
+        own = exc.request_id if isinstance(exc.request_id, int) and not isinstance(exc.request_id, bool) else None
+        listing = self.listings.pop(own, None) if own is not None else None
+        if listing is not None:  # the answer to the proxy's own tools/list: its call is denied, saying why
+            if not listing.done():
+                listing.set_result(jsonrpc.error(None, jsonrpc.INTERNAL_ERROR, f"malformed answer: {exc}"))
+            return
         key = self._client_key(exc.request_id)
         pending = self.pending.get(key) if key is not None else None
         if pending is not None and not pending.deciding:

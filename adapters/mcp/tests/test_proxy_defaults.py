@@ -135,6 +135,35 @@ def test_a_tools_list_that_fails_denies_the_call(policy: Path, audit_log: Path, 
     assert [r["outcome"] for r in audit_rows(audit_log, "outcome")] == ["blocked"]
 
 
+GARBLED_LISTING = r'''
+import json, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("method") == "initialize":
+        result = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "garbled", "version": "0"}}
+        print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}), flush=True)
+    elif message.get("method") == "tools/list":
+        print('{"jsonrpc":"2.0","id":%s,"result":{"tools":[],"tools":[]}}' % json.dumps(message["id"]), flush=True)
+    elif message.get("method") == "tools/call":
+        print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": {"content": [{"type": "text", "text": "ran"}]}}), flush=True)
+'''
+
+
+def test_a_malformed_tools_list_answer_denies_the_call_at_once(tmp_path: Path, audit_log: Path) -> None:
+    server = tmp_path / "garbled_server.py"
+    server.write_text(GARBLED_LISTING)
+    policy = tmp_path / "p.yaml"
+    policy.write_text("allow:\n  - capability: 'mcp.*'\n")
+    client = RawClient([*proxy_command(policy, audit_log, "--request-timeout", "600"), "--", sys.executable, str(server)])
+    try:
+        client.initialize()
+        client.request(1, "tools/call", {"name": "anything", "arguments": {}})
+        result = client.answer(1)["result"]  # within WAIT: not after the 600 s request timeout
+    finally:
+        client.close()
+    assert result["isError"] is True and "malformed" in result["content"][0]["text"]
+
+
 def test_a_tool_the_server_does_not_list_is_denied(policy: Path, audit_log: Path, workdir: Path) -> None:
     client = RawClient([*proxy_command(policy, audit_log), "--", *demo_command(workdir)])
     try:
