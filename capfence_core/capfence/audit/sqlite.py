@@ -288,7 +288,7 @@ class SQLiteStore:
 
     def _insert(self, conn: sqlite3.Connection, record: Mapping[str, object], last_seq: int, last_hash: str, last_ts: str | None) -> int:
         row = {"truncated": 0, "redacted": 0, **record, "seq": last_seq + 1, "ts": commit_time(last_ts)}
-        values = [row.get(name) for name in HASHED_FIELDS]
+        values = list(map(row.get, HASHED_FIELDS))
         digest = values_hash(last_hash, values, self.key)
         conn.execute(_INSERT, [*values, last_hash, digest])
         self._head = (last_seq + 1, digest, str(row["ts"]))
