@@ -37,7 +37,7 @@ from capfence.policy.shell.invoke import canonical, launches_nothing, options_of
 from capfence.policy.shell.known import clear as known_cache_clear
 from capfence.policy.shell.known import known_plain
 from capfence.policy.shell.model import HELD, MAX_INVOCATIONS, Analysis, Invocation, index_keys
-from capfence.policy.shell.plain import Chain, plain_arg, plain_args, split_plain
+from capfence.policy.shell.plain import Chain, plain_arg, split_plain
 
 _NONE: frozenset[str] = frozenset()
 
@@ -66,10 +66,11 @@ class Sketch(NamedTuple):
         for pipelines, _ in self.chains:
             for stages in pipelines:
                 for words in stages:
-                    head, *args = plain_args(words)
-                    rest, name = tuple(args), canonical(head.text)
-                    invocations.append(Invocation(name, rest, options=options_of(name, rest)))
-        return Analysis(tuple(invocations), programs=self.programs, keys=self.keys)
+                    name = canonical(words[0])  # a command word with keys is a program name (:data:`_NAME`): no quotes to remove
+                    rest = tuple([plain_arg(word) for word in words[1:]])
+                    invocations.append(Invocation(name, rest, (), (), None, _NONE, options_of(name, rest)))
+        # (positional arguments: this runs for every new command that rules must judge)
+        return Analysis(tuple(invocations), None, False, self.programs, False, False, _NONE, False, self.keys)
 
 
 def sketch_text(text: str) -> Sketch:

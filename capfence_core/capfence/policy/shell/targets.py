@@ -147,8 +147,8 @@ def _size(commands: list[Command]) -> int:
     return sum(len(c) if isinstance(c, str) else sum(map(len, c)) for c in commands)
 
 
-def _analyze(commands: list[Command]) -> tuple[Analysis, ...]:
-    if _size(commands) > MAX_TOTAL_CHARS:
+def _analyze(commands: list[Command], size: int) -> tuple[Analysis, ...]:
+    if size > MAX_TOTAL_CHARS:
         return (Analysis(error=f"more than {MAX_TOTAL_CHARS} characters of commands in one call"),)
     left = budget.MAX_STEPS
     found: list[Analysis] = []
@@ -161,26 +161,45 @@ def _analyze(commands: list[Command]) -> tuple[Analysis, ...]:
     return tuple(found)
 
 
+_COMMANDS = "capfence.shell.commands"
+_KNOWN = "capfence.shell.known"
+
+
+def _commands(view: CallView, selected: Fields) -> tuple[list[Command], int]:
+    """The call's commands (:func:`commands_in`) and their size in characters, found once per call and field selection."""
+    key = (_COMMANDS, selected)
+    found: tuple[list[Command], int] | None = view.memo.get(key)
+    if found is None:
+        commands = commands_in(view.payload, selected)
+        found = view.memo[key] = (commands, _size(commands))
+    return found
+
+
 def analyses(view: CallView, fields: Fields) -> tuple[Analysis, ...]:
     """The analyses of every command in the call, computed once per call and field selection."""
     cached: tuple[Analysis, ...] | None = view.memo.get(fields)
     if cached is None:
-        cached = view.memo[fields] = _analyze(commands_in(view.payload, fields))
+        cached = view.memo[fields] = _analyze(*_commands(view, fields))
     return cached
 
 
 def known_by_sketch(view: CallView, selected: Fields) -> bool:
     """Every command of the call is a plain list known safe from its words alone (``command: {known: ...}`` needs no analysis).
 
-    ``False`` says nothing: the analyses decide.
+    ``False`` says nothing: the analyses decide. (Found once per call and field selection.)
     """
-    commands = commands_in(view.payload, selected)
-    return bool(commands) and _size(commands) <= MAX_TOTAL_CHARS and all(isinstance(c, str) and known_of_text(c) for c in commands)
+    key = (_KNOWN, selected)
+    known: bool | None = view.memo.get(key)
+    if known is None:
+        commands, size = _commands(view, selected)
+        known = bool(commands) and size <= MAX_TOTAL_CHARS and all(isinstance(c, str) and known_of_text(c) for c in commands)
+        view.memo[key] = known
+    return known
 
 
-def _sketched(commands: list[Command]) -> frozenset[str] | None:
+def _sketched(commands: list[Command], size: int) -> frozenset[str] | None:
     """The keys of all of ``commands`` if each has keys without an analysis (:mod:`~capfence.policy.shell.sketch`), else ``None``."""
-    if _size(commands) > MAX_TOTAL_CHARS:
+    if size > MAX_TOTAL_CHARS:
         return None
     keys: frozenset[str] = frozenset()
     for command in commands:
@@ -198,7 +217,7 @@ def _summarize(view: CallView, selected: Fields) -> frozenset[str] | None:
     ``command:`` rule is never analyzed at all.
     """
     if selected not in view.memo:
-        sketched = _sketched(commands_in(view.payload, selected))
+        sketched = _sketched(*_commands(view, selected))
         if sketched is not None:
             return sketched
     found = analyses(view, selected)
