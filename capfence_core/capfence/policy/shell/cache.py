@@ -130,6 +130,11 @@ def _cached_argv_keys(argv: tuple[str, ...]) -> frozenset[str] | None:
     return argv_keys(argv)
 
 
+def sketch_of_text(text: str) -> Sketch | None:
+    """:func:`~capfence.policy.shell.sketch.sketch_text` of ``text`` (cached) if it is short enough to be kept by its text."""
+    return _cached_sketch(text) if len(text) <= CACHED_CHARS else None
+
+
 def keys_of_text(text: str) -> frozenset[str] | None:
     """The analysis's index keys when they can be had without analyzing (:mod:`~capfence.policy.shell.sketch`), else ``None``."""
     return _cached_sketch(text).filter_keys if len(text) <= CACHED_CHARS else None

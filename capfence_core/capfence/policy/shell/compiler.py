@@ -393,8 +393,16 @@ class CommandSpec:
         if self.index.excludes(analysis):
             return False
         unknown = False
-        for inv in analysis.invocations:
-            result = self.one(inv)
+        checks = self.checks
+        for inv in analysis.invocations:  # any3 of :meth:`one` for each, spelled out (this runs for every rule a new command meets)
+            result: Tri = True
+            for check in checks:
+                found = check(inv)
+                if found is False:
+                    result = False
+                    break
+                if found is None:
+                    result = None
             if result is True:
                 return True
             unknown = unknown or result is None
