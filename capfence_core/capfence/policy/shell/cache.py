@@ -111,8 +111,10 @@ def _analyze(analyze: Callable[[Budget], Analysis], limit: int) -> Costed:
 
 @lru_cache(maxsize=CACHED_ENTRIES)
 def _cached_text(text: str) -> Costed:
-    # the sketch is usually cached: the prefilter has just made it
-    return _analyze(lambda budget: analyze_script(text, _cached_sketch(text), budget), budgets.MAX_STEPS)
+    limit = budgets.MAX_STEPS
+    budget = Budget(limit)
+    analysis = analyze_script(text, _cached_sketch(text), budget)  # the sketch is usually cached: the prefilter has just made it
+    return Costed(analysis, limit - budget.left)
 
 
 @lru_cache(maxsize=CACHED_ENTRIES // 2)

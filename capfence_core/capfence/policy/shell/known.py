@@ -503,7 +503,7 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
     flags, operands = split
     depth = 0
     while True:
-        if any(flag in flags for flag in entry.hold) or _operand_rules(entry):
+        if (entry.hold and not flags.isdisjoint(entry.hold)) or _operand_rules(entry):
             return False
         if entry.subs is None:
             return not entry.writes or (depth == 0 and _plain_written(entry.writes, operands))
@@ -531,7 +531,8 @@ def _plain_split(words: Sequence[str]) -> tuple[set[str], list[str]] | None:
             flags.add(word.partition("=")[0])
         else:
             flags.add(word)
-            flags.update("-" + letter for letter in word[1:])
+            for letter in word[1:]:
+                flags.add("-" + letter)
     return flags, operands
 
 
