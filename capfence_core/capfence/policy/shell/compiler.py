@@ -150,7 +150,8 @@ def _flags(value: object) -> Check:
         for spellings, long in pairs:
             if not spellings.isdisjoint(options.flags):
                 continue
-            if options.maybe_option or any(len(given) > 2 and spelling.startswith(given) for given in options.long for spelling in long):
+            if options.maybe_option or (options.long and any(len(given) > 2 and spelling.startswith(given) for given in options.long
+                                                             for spelling in long)):
                 unknown = True  # a GNU abbreviation (--rec): very likely the same option; or any option may be there
                 continue
             return False

@@ -33,10 +33,11 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from capfence.policy.shell import budget
+from capfence.policy.shell.expand import has_glob
 from capfence.policy.shell.invoke import canonical, launches_nothing, options_of, ordinary
 from capfence.policy.shell.known import clear as known_cache_clear
 from capfence.policy.shell.known import known_plain
-from capfence.policy.shell.model import HELD, MAX_INVOCATIONS, Analysis, Invocation, index_keys
+from capfence.policy.shell.model import HELD, MAX_INVOCATIONS, Analysis, Arg, Invocation, Kind, index_keys
 from capfence.policy.shell.plain import Chain, plain_arg, split_plain
 
 _NONE: frozenset[str] = frozenset()
@@ -67,10 +68,18 @@ class Sketch(NamedTuple):
             for stages in pipelines:
                 for words in stages:
                     name = canonical(words[0])  # a command word with keys is a program name (:data:`_NAME`): no quotes to remove
-                    rest = tuple([plain_arg(word) for word in words[1:]])
+                    rest = tuple([_unquoted(word) if "'" not in word and '"' not in word else plain_arg(word) for word in words[1:]])
                     invocations.append(Invocation(name, rest, (), (), None, _NONE, options_of(name, rest)))
         # (positional arguments: this runs for every new command that rules must judge)
         return Analysis(tuple(invocations), None, False, self.programs, False, False, _NONE, False, self.keys)
+
+
+def _unquoted(word: str) -> Arg:
+    """:func:`~capfence.policy.shell.plain.plain_arg` of a word without quotes."""
+    return Arg(word, _STATIC, word, ("*" in word or "?" in word or "[" in word) and has_glob(word))
+
+
+_STATIC = Kind.STATIC
 
 
 def sketch_text(text: str) -> Sketch:

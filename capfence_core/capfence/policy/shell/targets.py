@@ -148,7 +148,10 @@ def _unnamed_values(payload: Mapping[str, object]) -> Iterator[object]:
 
 
 def _size(commands: list[Command]) -> int:
-    return sum(len(c) if isinstance(c, str) else sum(map(len, c)) for c in commands)
+    size = 0
+    for command in commands:  # (a loop, not sum() over a generator: this runs for every call)
+        size += len(command) if isinstance(command, str) else sum(map(len, command))
+    return size
 
 
 def _analyze(commands: list[Command], size: int) -> tuple[Analysis, ...]:
