@@ -152,7 +152,7 @@ def _is_plain(payload: object, redact: frozenset[str]) -> bool:
     """A flat dict of str keys to JSON scalars with no redacted key: JSON can take it as is."""
     if type(payload) is not dict:
         return False
-    for k, v in payload.items():  # (a loop, not all() over a generator: this runs for every record)
+    for k, v in payload.items():  # noqa: SIM110 - a loop, not all() over a generator: this runs for every record
         if type(k) is not str or type(v) not in _PLAIN or (redact and k.lower() in redact):
             return False
     return True

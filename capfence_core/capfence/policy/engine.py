@@ -26,5 +26,6 @@ def evaluate(policy: Policy, view: CallView) -> Decision:
             if unknown is not None:
                 reason += f" (fail-closed: the {unknown} condition could not be evaluated)"
             return Decision(rule.section, reason, rule.id, policy.digest)  # (positional: cheaper, on every call)
-    return Decision(policy.default, f"no rule matched capability {view.capability!r}; policy default is {policy.default}", None, policy.digest)
+    reason = f"no rule matched capability {view.capability!r}; policy default is {policy.default}"
+    return Decision(policy.default, reason, None, policy.digest)
 

@@ -292,7 +292,8 @@ class GlobSet:
     def match(self, text: str) -> bool:
         folded = text.casefold() if self._fold else text
         if folded in self._words or (self._patterns and any(g.match(text) for g in self._patterns)):
-            return folded not in self._excluded_words and not (self._excluded_patterns and any(g.match(text) for g in self._excluded_patterns))
+            excluded = self._excluded_patterns
+            return folded not in self._excluded_words and not (excluded and any(g.match(text) for g in excluded))
         return False
 
     def match_partial(self, prefix: str) -> bool | None:
