@@ -497,6 +497,8 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
         return _harmless_transfer(name, words)
     if name in OPTION_SPECS:
         return _leading_subcommands(entry, words)
+    if _by_name(entry):
+        return "--" not in words  # what the loop below finds for such an entry, whatever the flags and operands
     split = _plain_split(words)
     if split is None:
         return False
@@ -515,6 +517,12 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
         if not isinstance(sub, Entry):
             return False
         entry, depth = sub, depth + 1
+
+
+def _by_name(entry: Entry) -> bool:
+    """The entry holds no flag, has no subcommands, writes nothing and judges no operand (``ls``, ``grep``, ``jq``): known
+    safe whatever its words (the common case of :func:`known_plain`, decided without splitting them)."""
+    return not entry.hold and entry.subs is None and not entry.writes and not _operand_rules(entry)
 
 
 def _plain_split(words: Sequence[str]) -> tuple[set[str], list[str]] | None:
