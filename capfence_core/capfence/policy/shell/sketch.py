@@ -90,6 +90,7 @@ def sketch_text(text: str) -> Sketch:
     heads: set[str] = set()
     count = size = 0
     known = True
+    quotes = text.count("'") + text.count('"')
     for pipelines, _ in chains:
         for stages in pipelines:
             count += len(stages)
@@ -98,18 +99,18 @@ def sketch_text(text: str) -> Sketch:
                 if not _ordinary_head(words[0]) and not _launches_nothing(words):
                     return Sketch(chains)
                 heads.add(words[0])
-                known = known and _known(words)
+                known = known and _known(words, quotes > 0)
                 size += len(words) + 2
-    cost = 2 * size + text.count("'") + text.count('"')  # more than the analyzer spends on it
+    cost = 2 * size + quotes  # more than the analyzer spends on it
     if count > MAX_INVOCATIONS or cost > budget.MAX_STEPS:
         return Sketch(chains)  # the analyzer reports it unknowable, or may run out of budget
     programs, keys, known_keys = _keys(frozenset(heads))
     return Sketch(chains, programs, keys, known, known_keys if known else keys, cost)
 
 
-def _known(words: list[str]) -> bool:
-    """The command's one invocation is known safe from its words alone."""
-    args = [plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:]]
+def _known(words: list[str], quoted: bool = True) -> bool:
+    """The command's one invocation is known safe from its words alone (``quoted``: the text may hold quotes to remove)."""
+    args = [plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:]] if quoted else words[1:]
     return known_plain(canonical(words[0]), args)
 
 
