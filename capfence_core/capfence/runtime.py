@@ -201,15 +201,15 @@ class ActionRuntime:
         """Write the decision (resolving approvals first, in the same transaction); a failure denies."""
         redact = policy.redact if policy else frozenset()
         max_bytes = policy.max_payload_bytes if policy else 65536
-
-        def record(final: Decision) -> dict[str, object]:
-            return decision_record(view, final, redact=redact, max_bytes=max_bytes)
-
         try:
             with within(self.audit_timeout):
                 if decision.action == "require_approval" and policy is not None:
+
+                    def record(final: Decision) -> dict[str, object]:
+                        return decision_record(view, final, redact=redact, max_bytes=max_bytes)
+
                     return self.approvals.resolve(view, decision, self._approval_timeout(policy, decision), record)
-                seq = self._append_decision(view, decision, record(decision))
+                seq = self._append_decision(view, decision, decision_record(view, decision, redact=redact, max_bytes=max_bytes))
         except AuditBusy as exc:
             log.error("audit log busy; denying %s: %s", view.capability, exc)
             busy = f"audit log busy: could not write the decision within {seconds_text(exc.seconds)} s ({exc.cause})"

@@ -64,9 +64,10 @@ def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str
 def _storable_names(view: CallView) -> tuple[str | None, ...]:
     """agent, framework, tool, capability, environment as UTF-8 can store them (the common all-ASCII case at once)."""
     names = (view.agent_id, view.framework, view.tool, view.capability, view.environment)
-    if all(name is None or name.isascii() for name in names):
-        return names
-    return tuple(map(storable, names))
+    for name in names:  # (a loop, not all() over a generator: this runs for every record)
+        if name is not None and not name.isascii():
+            return tuple(map(storable, names))
+    return names
 
 
 def storable(text: str | None) -> str | None:
@@ -91,6 +92,8 @@ def _decision_detail(view: CallView, decision: Decision) -> str | None:
     (``args_sha256``; ``null`` if they have none): a recorded decision is only
     ever reused for the same call id *and* exactly the same arguments.
     """
+    if not decision.approval_id and not view.call_id:
+        return None  # the common case
     detail: dict[str, object] = {key: value for key, value in (("approval_id", decision.approval_id), ("call_id", view.call_id)) if value}
     if view.call_id:
         detail["args_sha256"] = bindable_digest(view)

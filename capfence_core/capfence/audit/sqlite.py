@@ -79,6 +79,9 @@ COLUMNS = (
     "decision", "rule", "reason", "policy_digest", "ref", "outcome", "detail", "prev_hash", "hash",
 )
 assert (*HASHED_FIELDS, "prev_hash", "hash") == COLUMNS, "the insert relies on this order"
+_BEFORE_FLAGS = HASHED_FIELDS[2:HASHED_FIELDS.index("truncated")]
+_AFTER_FLAGS = HASHED_FIELDS[HASHED_FIELDS.index("redacted") + 1 :]
+assert (*HASHED_FIELDS[:2], *_BEFORE_FLAGS, "truncated", "redacted", *_AFTER_FLAGS) == HASHED_FIELDS == COLUMNS[:-2]
 _INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _HEAD = "SELECT seq, hash, ts FROM records ORDER BY seq DESC LIMIT 1"
 _EMPTY: tuple[int, str, str | None] = (0, GENESIS, None)
@@ -287,11 +290,13 @@ class SQLiteStore:
         return seq
 
     def _insert(self, conn: sqlite3.Connection, record: Mapping[str, object], last_seq: int, last_hash: str, last_ts: str | None) -> int:
-        row = {"truncated": 0, "redacted": 0, **record, "seq": last_seq + 1, "ts": commit_time(last_ts)}
-        values = [row.get(name) for name in HASHED_FIELDS]
+        ts = commit_time(last_ts)
+        get = record.get  # the record's values in HASHED_FIELDS order, its own seq and ts replaced, flags 0 unless it has them
+        values = [last_seq + 1, ts, *map(get, _BEFORE_FLAGS), get("truncated", 0), get("redacted", 0), *map(get, _AFTER_FLAGS)]
         digest = values_hash(last_hash, values, self.key)
-        conn.execute(_INSERT, [*values, last_hash, digest])
-        self._head = (last_seq + 1, digest, str(row["ts"]))
+        values += (last_hash, digest)
+        conn.execute(_INSERT, values)
+        self._head = (last_seq + 1, digest, ts)
         return last_seq + 1
 
     def append_decision_once(self, record: Mapping[str, object]) -> int:
