@@ -934,15 +934,22 @@ class _OptionsJudge:
         self.name = name
         self.words = words
         self.inv: Invocation | None = None
+        self.options = any(word[:1] in _OPTION_STARTS for word in words)
+        """Some word may be an option: every option the catalogue names starts with ``-``, ``+`` or ``@``."""
 
     def __call__(self, entry: Entry, depth: int, always: bool = False) -> bool:
         if not always and not _judged_by_options(entry):
             return False
+        if not self.options and not entry.held_subs and not entry.runs_operands:
+            return False  # nothing _options looks at is among the words
         if self.inv is None:
             args = tuple(Arg.of(word) for word in self.words)
             self.inv = Invocation(self.name, args, options=parse_options(args, OPTION_SPECS.get(self.name, PLAIN)))
         inv = self.inv
         return _options(inv, self.name, entry, _option_words(inv.args), inv.options.operands[depth:]) is not None
+
+
+_OPTION_STARTS = frozenset({"-", "+", "@"})
 
 
 def _leading_subcommands(entry: Entry, words: Sequence[str], judged: _OptionsJudge) -> bool:
