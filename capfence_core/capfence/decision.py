@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Action = Literal["allow", "warn", "deny", "require_approval"]
@@ -27,6 +28,9 @@ class Decision:
     """Sequence number of the audit record written for this decision."""
     approval_id: str | None = None
     """For ``require_approval``: the id of the approval request holding the call."""
+    notes: Mapping[str, object] | None = field(default=None, compare=False)
+    """What else was found while deciding, recorded in the audit record's ``detail``: ``shadow`` (what a shadow rule
+    would have decided), ``limits`` (the usage this call counted against rate and budget limits)."""
 
     @property
     def allowed(self) -> bool:

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from capfence.audit.postgres_schema import SCHEMA_VERSION, connect_kwargs, glob_regex, parse_location
-from capfence.audit.query import Filters
+from capfence.audit.query import SHADOW_LIKE, Filters
 from capfence.audit.reader import CALL_FIELDS, Record
 from capfence.errors import AuditError
 
@@ -52,6 +52,9 @@ def pg_where(filters: Filters) -> tuple[str, list[object]]:
         if value is not None:
             clauses.append(clause)
             params.append(value)
+    if filters.shadow:
+        clauses.append("detail LIKE %s")
+        params.append(SHADOW_LIKE)
     return " AND ".join(clauses), params
 
 

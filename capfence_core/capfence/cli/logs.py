@@ -25,6 +25,8 @@ from capfence.cli.output import console, label, local_time, payload_preview, sho
 @click.option("--summary", is_flag=True, help="Counts per capability × decision × rule, first/last seen, and calls no rule matched.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new decisions as they are recorded (Ctrl-C to stop).")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=0.5, show_default=True, help="Seconds between polls with --follow.")
+@click.option("--shadow", is_flag=True,
+              help="Only calls a shadow rule (mode: shadow) would decide differently, shown as recorded -> would-be decision.")
 def logs(audit_log: str, limit: int, fmt: str, summary: bool, follow: bool, interval: float, **filter_params: Any) -> None:
     """Show recorded decisions, oldest first, newest last.
 
@@ -38,6 +40,7 @@ def logs(audit_log: str, limit: int, fmt: str, summary: bool, follow: bool, inte
       capfence logs --summary --since 2d
       capfence logs --format jsonl --agent 'prod-*' | jq .payload
       capfence logs --follow
+      capfence logs --shadow --since 1d      # what enforcing the shadow rules would change
     """
     filters = filters_from(filter_params)
     with open_reader(audit_log) as reader:
@@ -47,10 +50,25 @@ def logs(audit_log: str, limit: int, fmt: str, summary: bool, follow: bool, inte
             print_summary(reader.summary(filters), fmt)
             return
         rows = list(reader.decisions(filters, limit=limit or None))
+        if filters.shadow:
+            rows = [shadow_row(row) for row in rows]
         if follow:
             _follow(reader, filters, rows, fmt, interval)
         else:
             _print(rows, fmt)
+
+
+def shadow_row(row: Record) -> Record:
+    """A record with a shadow verdict as ``logs --shadow`` shows it: ``allow -> deny``, the shadow rule and its reason."""
+    try:
+        found = json.loads(str(row.get("detail") or "{}")).get("shadow") or {}
+    except ValueError:
+        found = {}
+    if "decision" not in found:
+        return row
+    shown = dict(row)
+    shown.update(shadow_decision=found["decision"], shadow_rule=found.get("rule"), shadow_reason=found.get("reason"))
+    return shown
 
 
 def _print(rows: list[Record], fmt: str) -> None:
@@ -78,9 +96,13 @@ COLUMNS = ("time", "agent", "tool", "capability", "decision", "rule", "outcome",
 
 def _cells(row: Record) -> tuple[str, ...]:
     rule = row.get("rule") or ("(failure)" if str(row.get("reason") or "").startswith("internal_error:") else "(default)")
+    decision, reason = label(row.get("decision")), str(row.get("reason") or "")
+    if row.get("shadow_decision"):
+        decision = f"{decision} -> {label(row['shadow_decision'])}"
+        rule, reason = f"{rule} -> {row.get('shadow_rule')}", f"shadow: {row.get('shadow_reason')}"
     return (
         local_time(row.get("ts")), row.get("agent_id") or "-", row.get("tool") or "-", row.get("capability") or "-",
-        label(row.get("decision")), rule, row.get("linked_outcome") or "-", shorten(str(row.get("reason") or ""), 60),
+        decision, rule, row.get("linked_outcome") or "-", shorten(reason, 60),
         payload_preview(row.get("payload"), truncated=bool(row.get("truncated")), redacted=bool(row.get("redacted"))),
     )
 

@@ -91,7 +91,7 @@ def _files(view: CallView, out: Touched) -> None:
         return
     reads, writes = direction(view)
     for raw, base in found:
-        if raw is not None and "://" in raw and not raw[:5].lower() == "file:":
+        if raw is not None and "://" in raw and raw[:5].lower() != "file:":
             continue  # a URL, not a path (hosts are found below)
         path = None if raw is None else (raw if base is None or raw.startswith(("/", "~")) else f"{base.rstrip('/')}/{raw}")
         if reads:

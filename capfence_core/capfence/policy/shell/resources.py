@@ -76,7 +76,7 @@ def of_invocation(inv: Invocation, out: Touched) -> None:
     if name is None:
         out.not_known("the command name is built at run time")
         return
-    if not name or name in WRAPPERS and name != "ssh":
+    if not name or (name in WRAPPERS and name != "ssh"):
         return
     special = _SPECIAL.get(name) or (_downloader if name in DOWNLOADERS else None)
     if special is not None:
