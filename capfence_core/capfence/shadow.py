@@ -2,7 +2,8 @@
 
 A shadow rule is left out of the policy's index, so the decision is the other rules'. For a policy that has shadow
 rules, the runtime also evaluates :attr:`Policy.enforced` (the same policy with them enforced); when a shadow rule
-decides there, what it would have decided is recorded with the call, in the audit record's ``detail``::
+decides there, and decides otherwise than the policy in force, what it would have decided is recorded with the call,
+in the audit record's ``detail``::
 
     "shadow": {"rule": "no-curl", "decision": "deny", "reason": "..."}
 
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
     from capfence.policy.view import CallView
 
 
-def shadow_verdict(policy: Policy, view: CallView) -> dict[str, object] | None:
-    """What a shadow rule of ``policy`` would decide for the call, when one would decide it; else ``None``."""
+def shadow_verdict(policy: Policy, view: CallView, actual: str | None = None) -> dict[str, object] | None:
+    """What a shadow rule of ``policy`` would decide for the call, when one would decide it (and, given the ``actual``
+    decision, decide otherwise); else ``None``."""
     enforced = policy.enforced
     if enforced is None:
         return None
@@ -33,14 +35,14 @@ def shadow_verdict(policy: Policy, view: CallView) -> dict[str, object] | None:
         would = evaluate(enforced, view)
     except Exception as exc:  # noqa: BLE001 - a shadow rule never decides, not even by failing
         return {"error": f"{type(exc).__name__}: {exc}"}
-    if would.rule is None or not any(rule.id == would.rule for rule in policy.shadow):
+    if would.rule is None or would.action == actual or not any(rule.id == would.rule for rule in policy.shadow):
         return None
     return {"rule": would.rule, "decision": would.action, "reason": would.reason}
 
 
 def with_shadow(policy: Policy, view: CallView, decision: Decision) -> Decision:
     """``decision``, with what the shadow rules would decide in its notes."""
-    found = shadow_verdict(policy, view)
+    found = shadow_verdict(policy, view, decision.action)
     if found is None:
         return decision
     return decision.with_(notes={**(decision.notes or {}), "shadow": found})

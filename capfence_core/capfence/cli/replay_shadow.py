@@ -27,7 +27,7 @@ def shadow_changes(policy: Policy, source: str) -> Counter[tuple[str | None, str
     enforced: ReplayResult = replay_file(source, policy.enforced)
     found: Counter[tuple[str | None, str, str]] = Counter()
     for (recorded, replayed, rule), calls in enforced.counts.items():
-        if rule in shadow_ids:
+        if rule in shadow_ids and replayed != recorded:
             found[(recorded, replayed, rule)] += calls
     return found
 
@@ -36,7 +36,7 @@ def print_shadow(changes: Counter[tuple[str | None, str, str]], policy: Policy) 
     click.echo("")
     names = ", ".join(rule.id for rule in policy.shadow)
     total = sum(changes.values())
-    click.echo(f"Shadow rules ({names}): enforcing them would decide {total} call(s)")
+    click.echo(f"Shadow rules ({names}): enforcing them would change the decision of {total} call(s)")
     for (recorded, replayed, rule), calls in changes.most_common():
         click.echo(f"  {recorded or '(none)'} -> {replayed}  {calls:>6}  by {rule}")
 
