@@ -60,7 +60,8 @@ def recorded(policy: Path, location: str) -> Iterator[ActionRuntime]:
 def test_a_shadow_rule_is_recorded_but_does_not_decide(recorded: ActionRuntime) -> None:
     curl = recorded.evaluate("shell.execute", {"command": "curl https://example.com"}, agent_id="a")
     assert curl.action == "allow" and curl.rule == "allow[0]"
-    assert curl.notes == {"shadow": {"rule": "no-curl", "decision": "deny", "reason": 'deny rule: capability "shell.execute", command "curl"'}}
+    reason = 'deny rule: capability "shell.execute", command "curl"'
+    assert curl.notes == {"shadow": {"rule": "no-curl", "decision": "deny", "reason": reason}}
     assert recorded.evaluate("shell.execute", {"command": "rm -rf build"}, agent_id="a").action == "deny"  # enforced rules still decide
     both = recorded.evaluate("shell.execute", {"command": "rm x; curl y"}, agent_id="a")
     assert both.rule == "no-rm" and both.notes is None  # enforcing no-curl would change nothing here

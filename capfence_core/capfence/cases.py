@@ -93,7 +93,7 @@ def _case(line: int | None, raw: object) -> Case | tuple[int | None, str]:
         where = ".".join(map(str, exc.key))
         return line, f"{where + ': ' if where else ''}{exc.message}" + (f" ({exc.hint})" if exc.hint else "")
     name = str(raw.get("name") or f"{call.get('capability')} {json.dumps(call.get('args', {}), ensure_ascii=False)}")
-    return Case(line, name, call, str(expect), raw["rule"] if "rule" in raw else _UNSET)
+    return Case(line, name, call, str(expect), raw.get("rule", _UNSET))
 
 
 def run_case(policy: Policy, case: Case) -> Result:
