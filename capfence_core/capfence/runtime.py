@@ -39,6 +39,8 @@ from capfence.isolation import call_isolated
 from capfence.policy.engine import evaluate as evaluate_policy
 from capfence.policy.loader import load_policy
 from capfence.policy.model import Policy
+from capfence.policy.recorded import remember as remember_policy
+from capfence.policy.source import PolicyFiles
 from capfence.policy.view import CallView
 from capfence.policy.watch import PolicyWatcher
 from capfence.shadow import with_shadow
@@ -122,11 +124,20 @@ class ActionRuntime:
         """
         location = str(audit_log) if audit_log is not None else os.environ.get(AUDIT_ENV, DEFAULT_AUDIT_LOG)
         runtime: ActionRuntime
-        watcher = PolicyWatcher(Path(path), load_policy, lambda exc: runtime._reload_failed(exc), reload_interval, reload_settle)  # noqa: PLW0108 - runtime is bound below
+        built: list[ActionRuntime] = []
+
+        def load(path: Path, *, files: PolicyFiles) -> Policy:
+            loaded = load_policy(path, files=files)
+            if built:  # a reload: file its text in the audit store (the first load is filed when the store opens)
+                built[0]._remember_policy(loaded)
+            return loaded
+
+        watcher = PolicyWatcher(Path(path), load, lambda exc: runtime._reload_failed(exc), reload_interval, reload_settle)  # noqa: PLW0108 - runtime is bound below
         runtime = cls(
             watcher, None, audit_log=location, environment=environment or os.environ.get(ENVIRONMENT_ENV),
             approver=approver, audit_timeout=audit_timeout,
         )
+        built.append(runtime)
         with contextlib.suppress(AuditError):  # logged; every call is denied until the audit log can be written
             runtime._open_store()
         return runtime
@@ -322,7 +333,13 @@ class ActionRuntime:
             except Exception as exc:
                 log.error("cannot open audit log %s: %s", self.audit_log, exc)
                 raise AuditError(f"cannot open audit log {self.audit_log}: {exc}") from exc
+            remember_policy(self._store, self._watcher.policy)
             return self._store
+
+    def _remember_policy(self, policy: Policy) -> None:
+        """File a newly loaded policy's text in the audit store, by digest (``capfence suggest`` keeps its rules)."""
+        if self._store is not None:
+            remember_policy(self._store, policy)
 
     def _reload_failed(self, exc: Exception) -> None:
         try:

@@ -130,6 +130,19 @@ class PostgresReader:
         row = self._one("SELECT seq FROM records WHERE hash = %s ORDER BY seq LIMIT 1", [value])
         return int(row[0]) if row is not None else None
 
+    def newest_digest(self, filters: Filters) -> str | None:
+        where, params = pg_where(filters)
+        row = self._one(f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1",
+                        params)
+        return str(row[0]) if row is not None else None
+
+    def policy_text(self, digest: str) -> str | None:
+        exists = self._one("SELECT to_regclass('policies') IS NOT NULL", [])
+        if not exists or not exists[0]:
+            return None  # an audit log written before policies were recorded
+        row = self._one("SELECT body FROM policies WHERE digest = %s", [digest])
+        return str(row[0]) if row is not None else None
+
     # --- plumbing ---------------------------------------------------------------------------
     def _one(self, sql: str, params: list[object]) -> tuple[Any, ...] | None:
         try:

@@ -74,6 +74,7 @@ _MIGRATIONS: dict[int, str] = {
     4: """
     CREATE TABLE IF NOT EXISTS usage (key TEXT NOT NULL, ts TEXT NOT NULL, amount REAL NOT NULL, seq INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS usage_key ON usage(key, ts);
+    CREATE TABLE IF NOT EXISTS policies (digest TEXT PRIMARY KEY, path TEXT, body TEXT NOT NULL);
     """,
 }
 

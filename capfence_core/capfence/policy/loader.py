@@ -305,9 +305,13 @@ def _describe(section: str, raw: dict[object, object]) -> str:
     return f"{section} rule: " + ", ".join(parts)
 
 
+def canonical_text(canonical: list[object]) -> str:
+    """The text a policy's digest is the SHA-256 of: every file's data, in load order, as compact sorted JSON."""
+    return json.dumps(canonical, sort_keys=True, default=str, separators=(",", ":"))
+
+
 def _digest(canonical: list[object]) -> str:
-    text = json.dumps(canonical, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(canonical_text(canonical).encode()).hexdigest()
 
 
 def _index(rules: list[Rule]) -> tuple[dict[str, tuple[Rule, ...]], tuple[tuple[Callable[[str], bool], tuple[Rule, ...]], ...]]:
@@ -366,4 +370,5 @@ def _policy(root: Path, merged: _Merged, deciding: list[Rule]) -> Policy:
         redact=frozenset(DEFAULT_REDACT | merged.redact),
         max_payload_bytes=merged.max_payload_bytes or 65536,
         approval_timeout=merged.approval_timeout or 3600.0,
+        canonical=canonical_text(merged.canonical),
     )

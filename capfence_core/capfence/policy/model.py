@@ -100,6 +100,8 @@ class Policy:
     """``mode: shadow`` rules: not in the index, so they never decide."""
     limited: tuple[Rule, ...] = ()
     """Rules with ``limit:``: not in the index; the runtime checks them against the audit store."""
+    canonical: str = field(default="", repr=False)
+    """The text :attr:`digest` is the hash of (recorded in the audit store, so ``capfence suggest`` can keep its rules)."""
     enforced: Policy | None = field(default=None, repr=False)
     """This policy with its shadow rules enforced (``None`` when it has none): what they would decide."""
     _cache: dict[str, Plan] = field(default_factory=dict, repr=False)
