@@ -131,3 +131,13 @@ def test_misuse_is_reported_with_file_and_line(tmp_path: Path, text: str, messag
         load_policy(path)
     problem = info.value.problems[0]
     assert problem.line == 3 and message in problem.message
+
+
+def test_the_programs_understood_are_documented() -> None:
+    from capfence.policy.shell.catalogue import CONTACTS_OPERANDS, OPERAND_READS, RECURSIVE
+    from capfence.policy.shell.resources import _SPECIAL
+
+    doc = (Path(__file__).parent.parent / "docs" / "shell-matcher.md").read_text()
+    section = doc.split("## Resources: `reads`, `writes`, `hosts`", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in (*OPERAND_READS, *CONTACTS_OPERANDS, *_SPECIAL, *RECURSIVE) if f"`{name}`" not in section]
+    assert not missing, f"not in docs/shell-matcher.md's resources section: {missing}"

@@ -240,7 +240,7 @@ class ActionRuntime:
         except Exception as exc:  # noqa: BLE001 - no audit record, no tool call
             log.error("audit write failed; denying %s: %s", view.capability, exc)
             return failure(f"audit log not writable: {exc}", decision.policy_digest)
-        return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id, decision.notes)
+        return decision.with_(record_id=seq)
 
     def _limited(
         self, view: CallView, decision: Decision, limits: list[limiting.Pending], record: Callable[[Decision], dict[str, object]],
@@ -260,7 +260,7 @@ class ActionRuntime:
                 if final.action == "require_approval":
                     return final, None
                 if final.allowed:
-                    final = final.with_(notes={**(final.notes or decision.notes or {}), "limits": limiting.notes(limits)})
+                    final = final.with_notes(**(decision.notes or {}), limits=limiting.notes(limits))
                 seq = int(tx.append(record(final)))
                 if final.allowed:
                     limiting.count(tx, limits, seq)

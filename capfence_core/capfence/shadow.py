@@ -45,4 +45,4 @@ def with_shadow(policy: Policy, view: CallView, decision: Decision) -> Decision:
     found = shadow_verdict(policy, view, decision.action)
     if found is None:
         return decision
-    return decision.with_(notes={**(decision.notes or {}), "shadow": found})
+    return decision.with_notes(shadow=found)
