@@ -110,8 +110,8 @@ def test_main_demo(tmp_path: Path) -> None:
 
     # 6. Stage and test: enforcing the shadow rule would deny the one download; the production policy passes its cases.
     stage = steps["6. STAGE AND TEST"]
-    assert "Shadow rules (no-outbound-http): enforcing them would change the decision of 1 call(s)" in stage
-    assert "warn -> deny       1  by no-outbound-http" in stage
+    assert "Shadow rules (no-downloads): enforcing them would change the decision of 1 call(s)" in stage
+    assert "warn -> deny       1  by no-downloads" in stage and "no-downloads               0  never matched" not in stage
     assert "4 passed, 0 failed (4 case(s) in policies/production-cases.yaml)" in stage
 
     assert "audit.db: OK: " in steps["DONE"] and "pack-audit.db: OK: " in steps["DONE"]

@@ -193,7 +193,8 @@ def draft(groups: list[Group], policy: Policy) -> tuple[list[dict[str, Any]], li
     from capfence.suggest_rules import number_rules, propose, withdraw_weakening
 
     kept = kept_rules(policy)
-    proposals = [propose(g.capability, g.tool, g.samples) for g in groups]
+    proposals = [propose(g.capability, g.tool, g.samples) if _expressible(g.capability) and _expressible(g.tool)
+                 else Proposal(g.capability, g.tool) for g in groups]
     number_rules(proposals)
     for group, proposal in zip(groups, proposals, strict=True):
         if group.unsampled:

@@ -54,10 +54,10 @@ SHADOW_TEXT = """\
 # the rollout policy, plus one new rule staged in shadow mode: recorded, never deciding
 extends: shell_rollout.yaml
 deny:
-  - id: no-outbound-http
+  - id: no-downloads
     capability: shell.execute
     mode: shadow
-    hosts: ["*"]
+    command: {program: [curl, wget]}
 """
 CASES = "policies/production-cases.yaml"
 CASES_TEXT = """\
@@ -187,7 +187,7 @@ def stage_and_test(workdir: Path) -> None:
     """Step 6: a rule staged with ``mode: shadow``, and ``capfence test`` as CI runs it."""
     heading("6. STAGE AND TEST", "a new rule in shadow mode, and the policy's tests in CI")
     (workdir / SHADOW).write_text(SHADOW_TEXT)
-    print(f"  {SHADOW} stages one new rule, 'no outbound HTTP from the shell', with mode: shadow: it is evaluated and")
+    print(f"  {SHADOW} stages one new rule, 'no downloads from the shell', with mode: shadow: it is evaluated and")
     print("  recorded with every call (capfence logs --shadow), but never decides. Replay shows what enforcing it would change:")
     capfence(workdir, "replay", "audit.jsonl", "--policy", SHADOW)
     (workdir / CASES).write_text(CASES_TEXT)

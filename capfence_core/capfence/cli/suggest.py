@@ -80,7 +80,7 @@ def _in_force(reader: Any, filters: Any, given: Any, path: Path | None) -> tuple
     if digest is None or text is None:
         why = ("no record names the policy it was decided under" if digest is None else
                f"the records were decided under policy {digest[:12]}, whose text this audit log does not have "
-               "(it was written by an older CapFence)")
+               "(it was written by an older CapFence, or imported)")
         raise click.ClickException(f"suggest keeps the deny and require_approval rules of the policy in force, but {why}; "
                                    "give that policy with --policy POLICY")
     try:
