@@ -141,3 +141,8 @@ def test_the_programs_understood_are_documented() -> None:
     section = doc.split("## Resources: `reads`, `writes`, `hosts`", 1)[1].split("\n## ", 1)[0]
     missing = [name for name in (*OPERAND_READS, *CONTACTS_OPERANDS, *_SPECIAL, *RECURSIVE) if f"`{name}`" not in section]
     assert not missing, f"not in docs/shell-matcher.md's resources section: {missing}"
+
+
+def test_a_tool_that_is_not_a_shell_is_not_read_as_one(policy: Policy) -> None:
+    assert decide(policy, "db.execute", {"sql": "select * from users"}) == ("deny", None)  # no resource: the default
+    assert decide(policy, "tools.call", {"input": "cat .env"}, tool="run_shell") == ("deny", "no-secrets")

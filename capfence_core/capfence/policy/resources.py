@@ -3,7 +3,8 @@
 Computed once per call (kept in the call view's memo) from three sources:
 
 * **shell commands** in the payload (the fields the ``command:`` condition reads; for a capability or tool whose name
-  says it runs commands, ``shell.*``, ``*exec*``, ``*bash*``, ``*terminal*``, ``*command*``, every string too), through the
+  says it runs commands (``shell``, ``bash``, ``zsh``, ``terminal``, ``console``, ``command``, ``sh``, ``cmd``), every
+  string too), through the
   shell analyzer and :mod:`capfence.policy.shell.resources`;
 * **file arguments**: path-like arguments (the names the ``path:`` condition reads, :mod:`capfence.policy.pathargs`) of a
   call that is not a command. Whether they are read or written is told by the words of the capability and tool names
@@ -35,7 +36,7 @@ WRITE_WORDS: Final = frozenset({"write", "edit", "create", "delete", "remove", "
                                 "cp", "move", "mv", "rename"})
 BOTH_WORDS: Final = frozenset({"copy", "cp", "move", "mv", "rename", "upload", "download"})
 """Words of a tool that reads some of its paths and writes others: all of them count as both."""
-_SHELL_NAME: Final = re.compile(r"shell|exec|bash|terminal|command|\bsh\b|\brun\b", re.IGNORECASE)
+_SHELL_NAME: Final = re.compile(r"shell|bash|zsh|terminal|console|command|\bsh\b|\bcmd\b", re.IGNORECASE)
 _FETCH_NAME: Final = re.compile(r"^https?\b|^http\.|fetch|request|brows|web|curl|wget|scrape|crawl", re.IGNORECASE)
 _WORD: Final = re.compile(r"[a-z]+")
 _EXPLICIT_COMMANDS: Final = fields(COMMAND_FIELDS, True)
