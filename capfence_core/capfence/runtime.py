@@ -187,7 +187,7 @@ class ActionRuntime:
     def decide(self, view: CallView) -> Decision:
         """Evaluate and audit a prepared :class:`CallView` (adapters use this)."""
         policy: Policy | None = None
-        limits: list[limiting.Pending] = []
+        limits: list[limiting.Pending] | None = None
         try:
             policy = self._watcher.current()
             decision = evaluate_policy(policy, view)
@@ -240,7 +240,9 @@ class ActionRuntime:
         except Exception as exc:  # noqa: BLE001 - no audit record, no tool call
             log.error("audit write failed; denying %s: %s", view.capability, exc)
             return failure(f"audit log not writable: {exc}", decision.policy_digest)
-        return decision.with_(record_id=seq)
+        if decision.notes is not None:
+            return decision.with_(record_id=seq)
+        return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id)
 
     def _limited(
         self, view: CallView, decision: Decision, limits: list[limiting.Pending], record: Callable[[Decision], dict[str, object]],
