@@ -72,8 +72,9 @@ _MIGRATIONS: dict[int, str] = {
     CREATE INDEX IF NOT EXISTS records_call ON records(detail) WHERE kind = 'decision' AND detail IS NOT NULL;
     """,
     4: """
-    CREATE TABLE IF NOT EXISTS usage (key TEXT NOT NULL, ts TEXT NOT NULL, amount REAL NOT NULL, seq INTEGER NOT NULL);
-    CREATE INDEX IF NOT EXISTS usage_key ON usage(key, ts);
+    CREATE TABLE IF NOT EXISTS usage (
+        key TEXT NOT NULL, ts TEXT NOT NULL, seq INTEGER NOT NULL, amount REAL NOT NULL, PRIMARY KEY (key, ts, seq)
+    ) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS policies (digest TEXT PRIMARY KEY, path TEXT, body TEXT NOT NULL);
     """,
 }
