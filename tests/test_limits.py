@@ -168,3 +168,29 @@ def test_misuse_is_reported_with_file_and_line(tmp_path: Path, rule: str, messag
         load_policy(path)
     problem = info.value.problems[0]
     assert problem.line is not None and problem.line >= 2 and message in problem.message, problem
+
+
+def test_a_log_from_before_limits_migrates_and_still_verifies(tmp_path: Path) -> None:
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from capfence.cli.app import cli
+
+    log = tmp_path / "old.db"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    with ActionRuntime.from_policy(policy, audit_log=log) as runtime:
+        runtime.evaluate("svc.read", {}, agent_id="a")
+    with sqlite3.connect(log) as conn:  # as CapFence wrote it before schema v4: no usage or policies table
+        conn.execute("DROP TABLE usage")
+        conn.execute("DROP TABLE policies")
+        conn.execute("PRAGMA user_version = 3")
+    with ActionRuntime.from_policy(policy, audit_log=log) as runtime:
+        for _ in range(3):
+            runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="a")
+    result = CliRunner().invoke(cli, ["verify", "--audit-log", str(log)])
+    assert result.exit_code == 0 and "OK: 4 record(s)" in result.output, result.output
+    with sqlite3.connect(log) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("SELECT COUNT(*) FROM usage").fetchone()[0] == 2
