@@ -194,3 +194,12 @@ def test_a_log_from_before_limits_migrates_and_still_verifies(tmp_path: Path) ->
     with sqlite3.connect(log) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
         assert conn.execute("SELECT COUNT(*) FROM usage").fetchone()[0] == 2
+
+
+def test_a_warn_limit_is_reported_on_a_call_that_is_warned_anyway(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("default: warn\nwarn:\n  - id: busy\n    capability: x\n    limit: {max: 1, per: 1h}\n")
+    with ActionRuntime.from_policy(policy, audit_log=tmp_path / "a.db") as runtime:
+        first, second = (runtime.evaluate("x", {}, agent_id="a") for _ in range(2))
+    assert (first.action, first.rule) == ("warn", None)
+    assert (second.action, second.rule) == ("warn", "busy") and "1 used in the last 1h" in second.reason

@@ -66,9 +66,11 @@ def pending(policy: Policy, view: CallView, decision: Decision) -> list[Pending]
 
 
 def decide(tx: Transaction, found: list[Pending], decision: Decision, view: CallView) -> Decision:
-    """``decision``, or the decision of the strongest stronger limit rule the call would exceed (inside ``tx``)."""
+    """``decision``, or the decision of the strongest limit rule the call would exceed that is stronger than it (or, for a
+    warn decision, a warn limit rule: the call still runs, and its record says the limit was exceeded) (inside ``tx``)."""
     for item in found:
-        if SECTION_RANK[item.rule.section] >= SECTION_RANK[decision.action]:
+        rank, current = SECTION_RANK[item.rule.section], SECTION_RANK[decision.action]
+        if rank > current or (rank == current and decision.action != "warn"):
             continue
         reason = _exceeded(tx, item, view)
         if reason is not None:
