@@ -136,6 +136,13 @@ class PostgresReader:
                         params)
         return str(row[0]) if row is not None else None
 
+    def policies(self) -> list[tuple[str, str | None, str]]:
+        exists = self._one("SELECT to_regclass('policies') IS NOT NULL", [])
+        if not exists or not exists[0]:
+            return []
+        rows = list(self._stream("SELECT digest, path, body FROM policies ORDER BY digest", [], dicts=False))
+        return [(str(d), p, str(b)) for d, p, b in rows]
+
     def policy_text(self, digest: str) -> str | None:
         exists = self._one("SELECT to_regclass('policies') IS NOT NULL", [])
         if not exists or not exists[0]:

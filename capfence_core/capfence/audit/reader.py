@@ -176,6 +176,11 @@ class SQLiteReader:
                             params).fetchone()
         return str(row[0]) if row is not None else None
 
+    def policies(self) -> list[tuple[str, str | None, str]]:
+        if self._execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'policies'", []).fetchone() is None:
+            return []
+        return [(str(d), p, str(b)) for d, p, b in self._execute("SELECT digest, path, body FROM policies ORDER BY digest", [])]
+
     def policy_text(self, digest: str) -> str | None:
         if self._execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'policies'", []).fetchone() is None:
             return None  # an audit log written before policies were recorded

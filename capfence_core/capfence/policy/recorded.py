@@ -33,6 +33,17 @@ def remember(store: Any, policy: Policy) -> None:
         log.warning("could not record the policy text of %s in the audit log: %s", policy.digest[:12], exc)
 
 
+def copy_policies(store: Any, rows: list[tuple[str, str | None, str]]) -> int:
+    """File ``rows`` (digest, path, text) read from another audit log in ``store``; a text that does not hash to its
+    digest is skipped. Returns how many were filed (or already there)."""
+    good = [(digest, path, body) for digest, path, body in rows if hashlib.sha256(body.encode()).hexdigest() == digest]
+    if good and hasattr(store, "transaction"):
+        with store.transaction() as tx:
+            for row in good:
+                tx.execute(REMEMBER, row)
+    return len(good)
+
+
 class MemoryFile:
     """A single in-memory policy file (:class:`~capfence.policy.source.PolicyFiles`)."""
 
