@@ -32,7 +32,7 @@ from capfence.policy.conditions import combine, string_list
 from capfence.policy.globs import GLOB_CHARS, path_glob_regex
 from capfence.policy.paths import is_under, normalize_path
 from capfence.policy.resources import touched
-from capfence.policy.shell.resources import File
+from capfence.policy.shell.resources import File, Touched
 from capfence.policy.spec import CompileContext, Condition, ConditionType, SpecError
 from capfence.policy.view import CallView
 
@@ -106,6 +106,24 @@ def _cwd(view: CallView) -> str | None:
     return None
 
 
+def _bases(found: Touched, cwd: str | None) -> list[str | None]:
+    """The directories a relative path of the call may be relative to: the working directory and every ``cd`` target."""
+    bases: list[str | None] = [cwd]
+    for target in found.bases:
+        bases += [normalize_path(target, cwd=base) for base in list(bases)]
+    return list(dict.fromkeys(bases))
+
+
+def _one_file(patterns: list[_Pattern], file: File, found: Touched, cwd: str | None, every: bool) -> Tri:
+    """Does ``file`` match one of ``patterns``? A relative path, wherever a ``cd`` may have put it."""
+    relative = file.path is not None and not file.path.startswith(("/", "~"))
+    if relative and found.moved is not None:
+        return None
+    if not relative or not found.bases:
+        return _any(p.file(file, cwd) for p in patterns)
+    return combine([_any(p.file(file, base) for p in patterns) for base in _bases(found, cwd)], every=every)
+
+
 def _files(kind: str) -> Callable[[object, CompileContext], Condition]:
     def compile_files(value: object, context: CompileContext) -> Condition:
         patterns = [_compile_pattern(p, kind) for p in string_list(value, kind, '["**/.env", "~/.ssh/**"]')]
@@ -114,14 +132,14 @@ def _files(kind: str) -> Callable[[object, CompileContext], Condition]:
         def files(view: CallView) -> Tri:
             found = touched(view)
             cwd = _cwd(view)
-            results: list[Tri] = [_any(p.file(f, cwd) for p in patterns) for f in getattr(found, kind)]
+            results: list[Tri] = [_one_file(patterns, f, found, cwd, every) for f in getattr(found, kind)]
             if kind in found.unknown:
                 results.append(None)
             return combine(results, every=every)
 
         def explain(view: CallView) -> str | None:
-            cwd = _cwd(view)
-            hit = next((f.path for f in getattr(touched(view), kind) if any(p.file(f, cwd) for p in patterns)), None)
+            found, cwd = touched(view), _cwd(view)
+            hit = next((f.path for f in getattr(found, kind) if _one_file(patterns, f, found, cwd, False)), None)
             return f"it {_VERBS[kind]} {hit}" if hit is not None else _why(view, kind)
 
         files.explain = explain  # type: ignore[attr-defined]

@@ -26,7 +26,7 @@ from typing import Final
 from capfence.policy.pathargs import path_arguments, path_names
 from capfence.policy.shell.resources import File, Touched, of_analysis
 from capfence.policy.shell.targets import DEFAULT_FIELDS as COMMAND_FIELDS
-from capfence.policy.shell.targets import analyses, fields
+from capfence.policy.shell.targets import analyses, commands_in, fields
 from capfence.policy.view import CallView
 
 READ_WORDS: Final = frozenset({"read", "get", "cat", "view", "open", "load", "search", "grep", "glob", "head", "tail", "show",
@@ -63,13 +63,30 @@ def is_shell(view: CallView) -> bool:
 def _compute(view: CallView) -> Touched:
     out = Touched()
     shell = is_shell(view)
-    commands = analyses(view, _ANY_STRING if shell else _EXPLICIT_COMMANDS)
+    selected = _ANY_STRING if shell else _EXPLICIT_COMMANDS
+    commands = analyses(view, selected)
     for analysis in commands:
         of_analysis(analysis, out)
+    if commands:
+        _assumed(commands_in(view.payload, selected), out)
     if not commands:
         _files(view, out)
     _urls(view, out)
     return out
+
+
+_ASSUMED: Final = re.compile(r"\$\{?(USER|LOGNAME|OLDPWD|TMPDIR|SHELL)\b")
+"""Variables the shell analysis gives a conventional value when the command does not set them (``$USER`` is ``user``):
+fine for naming programs, not for placing files, so a command that uses one has paths that cannot be known."""
+
+
+def _assumed(commands: list[str | tuple[str, ...]], out: Touched) -> None:
+    for command in commands:
+        text = command if isinstance(command, str) else " ".join(command)
+        found = _ASSUMED.search(text)
+        if found is not None:
+            out.not_known(f"the command uses ${found.group(1)}, whose value is not known", ("reads", "writes"))
+            return
 
 
 def direction(view: CallView) -> tuple[bool, bool]:

@@ -48,6 +48,10 @@ class Touched:
     hosts: list[str | None] = field(default_factory=list)
     """Host names or URLs; ``None``: built at run time."""
     unknown: dict[str, str] = field(default_factory=dict)
+    bases: list[str] = field(default_factory=list)
+    """Directories the command changes into (``cd DIR``, ``pushd DIR``): a relative path may be relative to any of them."""
+    moved: str | None = None
+    """Why relative paths cannot be placed (``cd $DIR``, ``cd -``, ``popd``), if they cannot."""
 
     def not_known(self, why: str, kinds: Sequence[str] = KINDS) -> None:
         for kind in kinds:
@@ -77,6 +81,9 @@ def of_invocation(inv: Invocation, out: Touched) -> None:
         out.not_known("the command name is built at run time")
         return
     if not name or (name in WRAPPERS and name != "ssh"):
+        return
+    if name in _CHANGES_DIRECTORY:
+        _directory(inv, out)
         return
     special = _SPECIAL.get(name) or (_downloader if name in DOWNLOADERS else None)
     if special is not None:
@@ -309,6 +316,22 @@ def _zip(inv: Invocation, out: Touched) -> None:
     operands = _words(inv.options.operands)
     out.writes.extend(_file(a) for a in operands[:1])
     out.reads.extend(_file(a, _tree(inv)) for a in operands[1:])
+
+
+_CHANGES_DIRECTORY = frozenset({"cd", "pushd", "popd", "chdir"})
+
+
+def _directory(inv: Invocation, out: Touched) -> None:
+    """``cd DIR``: later relative paths may be relative to DIR (a directory known only at run time: they cannot be placed)."""
+    operands = [a for a in inv.options.operands if not (a.static and a.text.startswith("-") and a.text != "-")]
+    if inv.program == "popd" or inv.options.maybe_option:
+        out.moved = f"{inv.program} changes to a directory known only at run time"
+    elif not operands:
+        out.bases.append("~")
+    elif not operands[0].static or operands[0].text == "-":
+        out.moved = f"{inv.program} {operands[0].text if operands[0].static else '$...'} changes to a directory known only at run time"
+    else:
+        out.bases.append(operands[0].text)
 
 
 _SPECIAL: dict[str, Callable[[Invocation, Touched], None]] = {
