@@ -79,6 +79,11 @@ def shell(command: str) -> tuple[str, dict[str, Any]]:
     (shell("cd $DIR && cat notes.txt"), ("deny", "no-secrets")),  # could be anywhere
     (shell("cat /home/$USER/.ssh/id_rsa"), ("deny", "no-secrets")),  # $USER is only assumed by the analysis
     (shell("cd src && cat main.py"), ("allow", "project")),
+    (shell("git show HEAD:.env"), ("deny", "no-secrets")),  # the repository's copy
+    (shell("shopt -s dotglob; cat *"), ("deny", "no-secrets")),  # * may match .env now
+    (shell("while read line; do echo $line; done < .env"), ("deny", "no-secrets")),
+    (shell("exec 3<.env; cat <&3"), ("deny", "no-secrets")),
+    (shell("find . -name .env -exec cat {} \\;"), ("deny", "no-secrets")),
     # resources that cannot be known: a deny rule holds (fail-closed), an allow rule does not
     (shell("cat $FILE"), ("deny", "no-secrets")),
     (shell("python script.py"), ("deny", "no-secrets")),

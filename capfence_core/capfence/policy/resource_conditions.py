@@ -47,14 +47,14 @@ class _Pattern:
     last: str
     """The last component as written (``.env``)."""
 
-    def file(self, file: File, cwd: str | None) -> Tri:
+    def file(self, file: File, cwd: str | None, dotglob: bool = False) -> Tri:
         if file.path is None:
             return None
         path = normalize_path(file.path, cwd=cwd)
         if path is None:
             return None
         if file.pattern:
-            return self._pattern(path)
+            return self._pattern(path, dotglob)
         if self.regex.match(path):
             return True
         return self._tree(path) if file.tree else False
@@ -66,7 +66,7 @@ class _Pattern:
             return True
         return None if is_under(directory, self.fixed) else False
 
-    def _pattern(self, path: str) -> Tri:
+    def _pattern(self, path: str, dotglob: bool) -> Tri:
         """A shell pattern (``src/*.py``): no match if the names it can stand for cannot match, else unknown."""
         if self.regex.match(path):
             return True  # every name it can stand for matches too (``src/*.py`` under ``/srv/app/**``)
@@ -75,7 +75,7 @@ class _Pattern:
             return None
         if not any(ch in GLOB_CHARS for ch in self.last) and not fnmatch.fnmatchcase(self.last, tail):
             return False  # (and a shell * does not match a leading dot)
-        if self.last.startswith(".") and not tail.startswith("."):
+        if self.last.startswith(".") and not tail.startswith(".") and not dotglob:
             return False
         return None if self.fixed is None or is_under(head or "/", self.fixed) or is_under(self.fixed, head or "/") else False
 
@@ -120,8 +120,8 @@ def _one_file(patterns: list[_Pattern], file: File, found: Touched, cwd: str | N
     if relative and found.moved is not None:
         return None
     if not relative or not found.bases:
-        return _any(p.file(file, cwd) for p in patterns)
-    return combine([_any(p.file(file, base) for p in patterns) for base in _bases(found, cwd)], every=every)
+        return _any(p.file(file, cwd, found.dotglob) for p in patterns)
+    return combine([_any(p.file(file, base, found.dotglob) for p in patterns) for base in _bases(found, cwd)], every=every)
 
 
 def _files(kind: str) -> Callable[[object, CompileContext], Condition]:

@@ -52,6 +52,8 @@ class Touched:
     """Directories the command changes into (``cd DIR``, ``pushd DIR``): a relative path may be relative to any of them."""
     moved: str | None = None
     """Why relative paths cannot be placed (``cd $DIR``, ``cd -``, ``popd``), if they cannot."""
+    dotglob: bool = False
+    """The command may make ``*`` match names that start with a dot (``shopt``, ``setopt``, ``GLOBIGNORE=``)."""
 
     def not_known(self, why: str, kinds: Sequence[str] = KINDS) -> None:
         for kind in kinds:
@@ -74,6 +76,8 @@ def of_analysis(analysis: Analysis, out: Touched) -> None:
 def of_invocation(inv: Invocation, out: Touched) -> None:
     _redirects(inv, out)
     name = inv.program
+    if name in ("shopt", "setopt") or any(e.prefix.startswith("GLOBIGNORE") for e in inv.env):
+        out.dotglob = True
     if inv.dynamic is not None:
         out.not_known(f"{name or 'a command'}: {inv.dynamic}")
         return
@@ -309,7 +313,14 @@ def _git(inv: Invocation, out: Touched) -> None:
     if sub in _GIT_WRITES:
         out.writes.append(File(".", tree=True))  # the working tree
     if sub not in _GIT_NETWORK:
-        out.reads.extend(_file(a) for a in rest)
+        out.reads.extend(_git_path(a) for a in rest)
+
+
+def _git_path(arg: Arg) -> File:
+    """A git operand as a file: ``HEAD:.env`` names ``.env`` (as the repository holds it)."""
+    if arg.static and ":" in arg.text and not arg.text.startswith(("/", ".")):
+        return File(arg.text.partition(":")[2].lstrip("/") or ".")
+    return _file(arg)
 
 
 def _zip(inv: Invocation, out: Touched) -> None:
