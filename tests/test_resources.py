@@ -81,6 +81,7 @@ def shell(command: str) -> tuple[str, dict[str, Any]]:
     (shell("cd src && cat main.py"), ("allow", "project")),
     (shell("git show HEAD:.env"), ("deny", "no-secrets")),  # the repository's copy
     (shell("shopt -s dotglob; cat *"), ("deny", "no-secrets")),  # * may match .env now
+    (shell("GLOBIGNORE=x; cat *"), ("deny", "no-secrets")),
     (shell("while read line; do echo $line; done < .env"), ("deny", "no-secrets")),
     (shell("exec 3<.env; cat <&3"), ("deny", "no-secrets")),
     (shell("find . -name .env -exec cat {} \\;"), ("deny", "no-secrets")),

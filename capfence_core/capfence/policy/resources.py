@@ -83,6 +83,8 @@ fine for naming programs, not for placing files, so a command that uses one has 
 def _assumed(commands: list[str | tuple[str, ...]], out: Touched) -> None:
     for command in commands:
         text = command if isinstance(command, str) else " ".join(command)
+        if "GLOBIGNORE" in text or "dotglob" in text or "globdots" in text:
+            out.dotglob = True  # (a bare assignment is no invocation: the text tells)
         found = _ASSUMED.search(text)
         if found is not None:
             out.not_known(f"the command uses ${found.group(1)}, whose value is not known", ("reads", "writes"))
