@@ -103,6 +103,8 @@ def shell(command: str) -> tuple[str, dict[str, Any]]:
     (shell("ssh admin@bastion.internal uptime"), ("deny", "no-internal")),
     (shell("git clone ssh://git.internal/repo.git"), ("deny", "no-internal")),
     (shell("curl $URL"), ("deny", "no-internal")),
+    (shell("curl -K urls.conf"), ("deny", "no-internal")),  # the URLs are in a file
+    (shell("curl --url http://db.internal/x"), ("deny", "no-internal")),
     (("http.get", {"url": "https://api.example.com/v1"}), ("allow", "web")),
     (("http.get", {"url": "https://evil.test/v1"}), ("deny", None)),
     # writes

@@ -175,7 +175,9 @@ def _values(inv: Invocation, names: frozenset[str]) -> list[Arg]:
 def _downloader(inv: Invocation, out: Touched) -> None:
     name = inv.program
     out.hosts.extend(a.text if a.static else None for a in _words(inv.options.operands))
-    out.hosts.extend(a.text if a.static else None for a in _values(inv, frozenset({"-x", "--proxy"})))
+    out.hosts.extend(a.text if a.static else None for a in _values(inv, frozenset({"-x", "--proxy", "--url"})))
+    if _values(inv, frozenset({"-K", "--config", "-i", "--input-file"})):
+        out.not_known(f"{name} reads the URLs it fetches from a file", ("hosts",))
     if name == "curl":
         out.writes.extend(_file(a) for a in _values(inv, frozenset({"-o", "--output", "-c", "--cookie-jar"})))
         out.reads.extend(_file(a) for a in _values(inv, frozenset({"-T", "--upload-file", "-K", "--config"})))
