@@ -203,3 +203,30 @@ def test_a_warn_limit_is_reported_on_a_call_that_is_warned_anyway(tmp_path: Path
         first, second = (runtime.evaluate("x", {}, agent_id="a") for _ in range(2))
     assert (first.action, first.rule) == ("warn", None)
     assert (second.action, second.rule) == ("warn", "busy") and "1 used in the last 1h" in second.reason
+
+
+def test_a_store_that_cannot_keep_usage_denies(tmp_path: Path) -> None:
+    class AppendOnly:
+        """A plugin store with only the required interface: no transactions, so no usage."""
+
+        location = "append-only"
+
+        def __init__(self) -> None:
+            self.records: list[dict[str, object]] = []
+
+        def append(self, record: dict[str, object]) -> int:
+            self.records.append(dict(record))
+            return len(self.records)
+
+        def close(self) -> None:
+            pass
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    runtime = ActionRuntime.from_policy(policy, audit_log=tmp_path / "unused.db")
+    store = AppendOnly()
+    runtime._store = store  # type: ignore[assignment]
+    denied = runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="a")
+    assert denied.action == "deny" and "cannot keep usage (it has no transactions)" in denied.reason
+    assert store.records[-1]["decision"] == "deny"  # and the deny is recorded
+    assert runtime.evaluate("svc.read", {}, agent_id="a").action == "deny"  # no limit rule: decided as ever (default)

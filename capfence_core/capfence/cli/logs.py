@@ -165,7 +165,8 @@ def _follow(reader: AuditReader, filters: Filters, rows: list[Record], fmt: str,
     last = _emit(rows, fmt, 0)
     while True:
         time.sleep(interval)
-        last = _emit(list(reader.decisions(replace(filters, after_seq=last))), fmt, last)
+        found = list(reader.decisions(replace(filters, after_seq=last)))
+        last = _emit([shadow_row(row) for row in found] if filters.shadow else found, fmt, last)
 
 
 def _emit(rows: list[Record], fmt: str, last: int) -> int:
