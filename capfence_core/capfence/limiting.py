@@ -81,12 +81,13 @@ def decide(tx: Transaction, found: list[Pending], decision: Decision, view: Call
 def _exceeded(tx: Transaction, item: Pending, view: CallView) -> str | None:
     limit = item.rule.limit
     assert limit is not None
-    prefix = f"{item.rule.reason}: limit {limit.describe(view)}"
     if item.amount is None:
+        prefix = f"{item.rule.reason}: limit {limit.describe(view)}"
         return f"{prefix}: this call's {limit.sum} is not a non-negative number, so what it would use cannot be known"
     used = usage(tx, item.key, limit.per)
     if used + item.amount <= limit.max:
         return None
+    prefix = f"{item.rule.reason}: limit {limit.describe(view)}"
     what = "" if limit.sum is None else f" of {limit.sum}"
     after = _text(used + item.amount)
     return f"{prefix}: {_text(used)}{what} used in the last {limit.per_text}; this call ({_text(item.amount)}) would make {after}"
