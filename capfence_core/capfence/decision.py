@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import ClassVar, Literal
 
 Action = Literal["allow", "warn", "deny", "require_approval"]
 ACTIONS: tuple[Action, ...] = ("deny", "require_approval", "warn", "allow")
@@ -27,6 +28,10 @@ class Decision:
     """Sequence number of the audit record written for this decision."""
     approval_id: str | None = None
     """For ``require_approval``: the id of the approval request holding the call."""
+    notes: ClassVar[Mapping[str, object] | None] = None
+    """What else was found while deciding, recorded in the audit record's ``detail``: ``shadow`` (what a shadow rule
+    would have decided), ``limits`` (the usage this call counted against rate and budget limits). Not a field: set
+    only by :meth:`with_notes` (so building the common decision costs nothing more), kept by :meth:`with_`."""
 
     def __init__(
         self,
@@ -54,8 +59,17 @@ class Decision:
         return self.action if self.rule is not None else None
 
     def with_(self, **changes: object) -> Decision:
-        """A copy with some fields changed."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+        """A copy with some fields changed (and the same :attr:`notes`)."""
+        copy = replace(self, **changes)  # type: ignore[arg-type]
+        if self.notes is not None:
+            object.__setattr__(copy, "notes", self.notes)
+        return copy
+
+    def with_notes(self, **notes: object) -> Decision:
+        """A copy with ``notes`` added to :attr:`notes`."""
+        copy = replace(self)
+        object.__setattr__(copy, "notes", {**(self.notes or {}), **notes})
+        return copy
 
     def message(self) -> str:
         """One line an agent (or a person) can act on."""

@@ -123,8 +123,11 @@ class ReplayResult:
         return sum(calls for (recorded, replayed, _), calls in self.counts.items() if test(recorded, replayed))
 
     def rule_hits(self) -> dict[str | None, int]:
-        """Calls decided by each rule of the policy (policy order; ``None`` is the default), zeros included."""
-        hits: dict[str | None, int] = {rule.id: 0 for rule in self.policy.rules}
+        """Calls decided by each rule of the policy (policy order; ``None`` is the default), zeros included.
+
+        Shadow rules and limit rules never decide a replayed call, so they are not listed (what enforcing the shadow
+        rules would change is reported apart: :mod:`capfence.cli.replay_shadow`)."""
+        hits: dict[str | None, int] = {rule.id: 0 for rule in self.policy.rules if rule.mode == "enforce" and rule.limit is None}
         hits[None] = 0
         for (_, _, rule), calls in self.counts.items():
             hits[rule] = hits.get(rule, 0) + calls

@@ -35,7 +35,7 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_POOL = (1, 4)
 INSTALL_HINT = "install the core's postgres extra: pip install 'psycopg[binary]>=3.2' 'psycopg-pool>=3.2'"
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LOCK_CLASS = 0x43464E43
 """First key of CapFence's advisory locks ('CFNC'); the second is derived from the schema name."""
 CHAIN_LOCK = f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, hashtext('chain:' || current_schema()))"
@@ -82,6 +82,13 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (
         # the latest chained record of an approval request, which must back its row (capfence.audit.approval_events)
         "CREATE INDEX IF NOT EXISTS records_approvals_ref ON records (ref, seq) WHERE kind = 'approval'",
+    ),
+    3: (
+        # rate and budget limits: what each allowed call counted, written with its decision record (capfence.limiting)
+        "CREATE TABLE IF NOT EXISTS usage (key text NOT NULL, ts text NOT NULL, amount double precision NOT NULL, seq bigint NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS usage_key ON usage (key, ts) INCLUDE (amount)",
+        # the text of each policy decisions were made under, by digest (capfence suggest keeps its rules)
+        "CREATE TABLE IF NOT EXISTS policies (digest text PRIMARY KEY, path text, body text NOT NULL)",
     ),
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 
 from capfence.audit.payload import serialize
 from capfence.canonical import NotCanonical
@@ -47,7 +48,9 @@ def commit_time(previous: str | None) -> str:
     return previous if previous is not None and previous > stamp else stamp
 
 
-def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str], max_bytes: int) -> dict[str, object]:
+def decision_record(
+    view: CallView, decision: Decision, *, redact: frozenset[str], max_bytes: int, notes: Mapping[str, object] | None = None,
+) -> dict[str, object]:
     stored = serialize(view.payload, redact=redact, max_bytes=max_bytes)
     agent_id, framework, tool, capability, environment = _storable_names(view)
     return {
@@ -57,7 +60,7 @@ def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str
         "truncated": int(stored.truncated), "redacted": int(stored.redacted),
         "decision": decision.action, "rule": storable(decision.rule), "reason": storable(decision.reason),
         "policy_digest": decision.policy_digest,
-        "detail": _decision_detail(view, decision),
+        "detail": _decision_detail(view, decision, notes if notes is not None else decision.notes),
     }
 
 
@@ -85,19 +88,22 @@ def storable(text: str | None) -> str | None:
     return text
 
 
-def _decision_detail(view: CallView, decision: Decision) -> str | None:
-    """The approval request id and the framework's call id, when there are any.
+def _decision_detail(view: CallView, decision: Decision, notes: Mapping[str, object] | None = None) -> str | None:
+    """The approval request id and the framework's call id, when there are any, and the decision's ``notes``
+    (``shadow``, ``limits``: older records simply lack them, and verify as before).
 
     With a call id, also the digest of the arguments' lossless encoding
     (``args_sha256``; ``null`` if they have none): a recorded decision is only
     ever reused for the same call id *and* exactly the same arguments.
     """
-    if not decision.approval_id and not view.call_id:
+    if not decision.approval_id and not view.call_id and not notes:
         return None  # the common case
     detail: dict[str, object] = {key: value for key, value in (("approval_id", decision.approval_id), ("call_id", view.call_id)) if value}
     if view.call_id:
         detail["args_sha256"] = bindable_digest(view)
-    return json.dumps(detail, sort_keys=True) if detail else None
+    if notes:
+        detail.update(notes)
+    return json.dumps(detail, sort_keys=True, default=str) if detail else None
 
 
 def bindable_digest(view: CallView) -> str | None:

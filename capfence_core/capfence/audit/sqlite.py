@@ -32,7 +32,7 @@ from capfence.audit.deadline import Deadline, current
 from capfence.audit.record import commit_time
 from capfence.errors import AuditError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
 """The budget of a store operation outside any ``deadline.within`` block (the CLI's, for instance)."""
 
@@ -70,6 +70,12 @@ _MIGRATIONS: dict[int, str] = {
     """,
     3: """
     CREATE INDEX IF NOT EXISTS records_call ON records(detail) WHERE kind = 'decision' AND detail IS NOT NULL;
+    """,
+    4: """
+    CREATE TABLE IF NOT EXISTS usage (
+        key TEXT NOT NULL, ts TEXT NOT NULL, seq INTEGER NOT NULL, amount REAL NOT NULL, PRIMARY KEY (key, ts, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS policies (digest TEXT PRIMARY KEY, path TEXT, body TEXT NOT NULL);
     """,
 }
 
