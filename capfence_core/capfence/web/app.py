@@ -6,7 +6,7 @@
 * ``--read-only`` does not register the routes that change state (approve,
   deny, the approval API): they answer 404/405, and the pages show no buttons.
 * Responses carry a strict Content-Security-Policy (scripts and styles only
-  from ``/static``), ``X-Frame-Options: DENY``, ``nosniff``, no referrer, no
+  from ``/static``), ``X-Frame-Options: DENY``, ``nosniff``, no referrer to other sites, no
   caching, and ``Server-Timing`` with the time spent in the application.
 * The ``Host`` header must be one of ``allowed_hosts`` (DNS rebinding).
 """
@@ -44,7 +44,7 @@ HEADERS = {
     "frame-ancestors 'none'; base-uri 'none'",
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
     "cache-control": "no-store",
 }
 

@@ -63,6 +63,6 @@ def _labels(series: list[tuple[str, dict[str, int]]], step: float) -> list[str]:
     for i, (label, _) in enumerate(series):
         if i % every == 0:
             x = LEFT + i * step + step / 2
-            text = escape(label.replace("T", " ") + ("0" if len(label) == 15 else ""))
+            text = escape(label.replace("T", " ") + {15: "0", 13: ":00"}.get(len(label), ""))
             out.append(f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="middle" class="tick">{text}</text>')
     return out

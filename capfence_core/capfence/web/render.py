@@ -37,7 +37,9 @@ def preview(text: object) -> str:
 def stamp(value: object) -> str:
     """``2026-01-31T12:00:00.123456+00:00`` -> ``2026-01-31 12:00:00.123 UTC``."""
     text = "" if value is None else str(value)
-    return text[:23].replace("T", " ") + " UTC" if len(text) >= 19 else text
+    if len(text) < 19:
+        return text
+    return text[: 23 if text[19:20] == "." else 19].replace("T", " ") + " UTC"
 
 
 def environment() -> Environment:

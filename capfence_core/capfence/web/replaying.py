@@ -37,6 +37,8 @@ class Outcome:
     result: ReplayResult
     changed: list[Changed] = field(default_factory=list)
     cut: bool = False
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """seq -> agent, tool and payload of each listed changed call."""
 
     @property
     def matrix(self) -> list[tuple[str, list[int]]]:
@@ -69,7 +71,15 @@ def run(source: Source, policy: Policy, since: str | None, until: str | None) ->
         rows: Any = itertools.islice(reader.calls(Filters(since=since, until=until)), MAX_CALLS + 1)
         limited = _Counted(rows, MAX_CALLS)
         result = replay_calls(limited, policy, source.location, sink=sink)
-    return Outcome(result, changed, limited.cut)
+    return Outcome(result, changed, limited.cut, _calls(source, [c.seq for c in changed]))
+
+
+def _calls(source: Source, seqs: list[int]) -> dict[int, dict[str, Any]]:
+    if not seqs:
+        return {}
+    marks = ", ".join("?" * len(seqs))
+    rows = source.rows(f"SELECT seq, agent_id, tool, payload FROM records WHERE seq IN ({marks})", seqs)
+    return {int(row["seq"]): row for row in rows}
 
 
 class _Counted:
