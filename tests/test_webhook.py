@@ -68,7 +68,8 @@ def test_a_held_call_posts_one_signed_redacted_notification(tmp_path):
     verify(SECRET.encode(), headers["x-capfence-timestamp"], headers["x-capfence-signature"], body)
     note = json.loads(body)
     assert note["type"] == "approval.requested" and note["request_id"] == request_id
-    assert (note["capability"], note["tool"], note["agent_id"], note["rule"]) == ("deploy.production", "deploy", "release-bot", "hold-deploy")
+    expected = ("deploy.production", "deploy", "release-bot", "hold-deploy")
+    assert (note["capability"], note["tool"], note["agent_id"], note["rule"]) == expected
     assert note["arguments"] == {"version": "1.4.2", "token": "***REDACTED***"} and note["arguments_redacted"] is True
     assert note["action_digest"] == request.digest and note["policy_digest"] == request.policy_digest
     assert note["expires"] == request.expires

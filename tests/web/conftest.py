@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from web_support import POLICY, TOKEN, populate
+from web_support import POLICY, STRICT, TOKEN, populate
 
 try:  # without the extra every test module here skips itself (web_support.require_web)
     from starlette.testclient import TestClient
@@ -24,7 +24,7 @@ def policy_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "policies"
     directory.mkdir()
     (directory / "policy.yaml").write_text(POLICY.lstrip("\n"))
-    (directory / "strict.yaml").write_text("deny:\n  - id: no-shell\n    capability: shell.*\nrequire_approval:\n  - id: hold-deploy\n    capability: deploy.*\n")
+    (directory / "strict.yaml").write_text(STRICT)
     return directory
 
 

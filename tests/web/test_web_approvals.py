@@ -150,6 +150,7 @@ def test_api_bearer_identity_is_the_client_never_the_body(api, audit_log):
     body = {"request_id": request_id, "verdict": "deny", "approver": "someone-else"}
     response = api.post("/api/v1/approvals", json=body, headers={"Authorization": "Bearer jira-secret-0123456789abc"})
     assert response.status_code == 200 and response.json()["decided_by"] == "api:jira"
+    assert approval_events(path)[-1]["decided_by"] == "api:jira"
 
 
 def test_api_refuses_replays_and_bad_signatures(api, audit_log):
@@ -184,5 +185,6 @@ def test_api_answers(api, audit_log):
 def test_api_without_clients_refuses_everything(make_client, audit_log):
     request_id = audit_log[1]["held"].approval_id
     client = make_client()
-    response = client.post("/api/v1/approvals", json={"request_id": request_id, "verdict": "approve"}, headers={"Authorization": "Bearer x"})
+    body = {"request_id": request_id, "verdict": "approve"}
+    response = client.post("/api/v1/approvals", json=body, headers={"Authorization": "Bearer x"})
     assert response.status_code == 401

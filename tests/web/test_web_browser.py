@@ -66,13 +66,13 @@ def _traffic(policy: Path, audit_log: Path) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A populated log served by a real ``capfence serve`` subprocess."""
     _require_browser()
-    from web_support import POLICY
+    from web_support import POLICY, STRICT
 
     work = tmp_path_factory.mktemp("console")
     policies = work / "policies"
     policies.mkdir()
     (policies / "policy.yaml").write_text(POLICY.lstrip("\n"))
-    (policies / "strict.yaml").write_text("deny:\n  - id: no-shell\n    capability: shell.*\nrequire_approval:\n  - id: hold-deploy\n    capability: deploy.*\n")
+    (policies / "strict.yaml").write_text(STRICT)
     audit = work / "audit.db"
     _traffic(policies / "policy.yaml", audit)
     made = populate(policies / "policy.yaml", str(audit))
@@ -80,8 +80,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     script = Path(sys.executable).with_name("capfence")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "capfence.cli"]
     env = {**os.environ, "CAPFENCE_CONSOLE_TOKEN": TOKEN, "CAPFENCE_APPROVER": "alice"}
-    server = subprocess.Popen([*command, "serve", "--audit-log", str(audit), "--policy-dir", str(policies), "--listen", f"127.0.0.1:{port}"],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    arguments = ["serve", "--audit-log", str(audit), "--policy-dir", str(policies), "--listen", f"127.0.0.1:{port}"]
+    server = subprocess.Popen([*command, *arguments], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -221,7 +221,7 @@ def test_approve_a_held_call_and_the_waiting_agent_runs_it(browser, site, shots)
                 deploy = CapFenceTool(tool=lambda version: ran.append(version) or f"deployed {version}", agent_id="release-bot",
                                       capability="deploy.production", gate=runtime, name="deploy", approval_wait=WAIT * 2)
                 deploy(version="2.0.0")
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=agent)

@@ -29,6 +29,7 @@ allow:
   - id: shell-ok
     capability: shell.execute
 """
+STRICT = "deny:\n  - id: no-shell\n    capability: shell.*\nrequire_approval:\n  - id: hold-deploy\n    capability: deploy.*\n"
 
 
 def require_web() -> None:

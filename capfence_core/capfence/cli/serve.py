@@ -37,7 +37,7 @@ def is_loopback(host: str) -> bool:
 def _require_extra() -> None:
     try:
         import jinja2  # noqa: F401
-        import multipart  # noqa: F401
+        import multipart  # type: ignore[import-untyped]  # noqa: F401
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
@@ -51,7 +51,8 @@ def _require_extra() -> None:
 @click.option("--listen", callback=_listen, default=DEFAULT_LISTEN, show_default=True, metavar="HOST:PORT",
               help="Where to listen. Anything but loopback also needs --allow-remote (put TLS in front of it).")
 @click.option("--read-only", is_flag=True, help="No approve/deny buttons and no approval API: nothing can change state.")
-@click.option("--user", metavar="NAME", help="Who the console's token holder is, as recorded in approvals (default: $CAPFENCE_APPROVER, else your OS user).")
+@click.option("--user", metavar="NAME",
+              help="Who the console's token holder is, as recorded in approvals (default: $CAPFENCE_APPROVER, else your OS user).")
 @click.option("--allow-remote", is_flag=True, help="Allow --listen on a non-loopback address.")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
               help="Host header values to accept besides the listen address and localhost (the name people use behind a proxy).")

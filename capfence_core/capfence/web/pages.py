@@ -90,7 +90,8 @@ def approvals(request: Request, console: Console, session: Session) -> Response:
     now = _now()
     pending = console.source.rows("SELECT * FROM approvals WHERE status = 'pending' AND expires > ? ORDER BY created", [now])
     history = console.source.rows(
-        "SELECT * FROM approvals WHERE status <> 'pending' OR expires <= ? ORDER BY coalesce(decided_at, consumed_at, expires) DESC LIMIT 200",
+        "SELECT * FROM approvals WHERE status <> 'pending' OR expires <= ?"
+        " ORDER BY coalesce(decided_at, consumed_at, expires) DESC LIMIT 200",
         [now],
     )
     return respond(console, session, "approvals.html", page="approvals", pending=pending, history=history, now=now)

@@ -23,7 +23,9 @@ from capfence.audit.query import Filters
 from capfence.web.source import Row, Source
 
 PAGE_SIZE = 50
-_LIST_COLUMNS = "seq, ts, agent_id, framework, tool, capability, environment, decision, rule, reason, payload, payload_bytes, truncated, redacted"
+_LIST_COLUMNS = (
+    "seq, ts, agent_id, framework, tool, capability, environment, decision, rule, reason, payload, payload_bytes, truncated, redacted"
+)
 _OUTCOME = "(SELECT o.outcome FROM records o WHERE o.ref = n.seq AND o.kind = 'outcome' ORDER BY o.seq DESC LIMIT 1)"
 
 
@@ -31,7 +33,7 @@ _OUTCOME = "(SELECT o.outcome FROM records o WHERE o.ref = n.seq AND o.kind = 'o
 class DecisionQuery:
     """What the decisions page shows: ``filters`` plus an exact ``rule``, continuing before sequence number ``before``."""
 
-    filters: Filters = Filters()
+    filters: Filters = field(default_factory=Filters)
     rule: str | None = None
     before: int | None = None
 
@@ -122,4 +124,5 @@ def _hash_ok(source: Source, record: Row) -> bool | None:
     if mode is not None and mode["value"] == "hmac-sha256" and key is None:
         return None
     fields: dict[str, Any] = dict(record)
-    return record_hash(str(record["prev_hash"]), fields, key if key and mode and mode["value"] == "hmac-sha256" else None) == record["hash"]
+    keyed = key if key and mode and mode["value"] == "hmac-sha256" else None
+    return record_hash(str(record["prev_hash"]), fields, keyed) == str(record["hash"])

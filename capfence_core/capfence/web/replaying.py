@@ -44,7 +44,7 @@ class Outcome:
     def matrix(self) -> list[tuple[str, list[int]]]:
         """Rows: recorded decision; columns: replayed decision (:data:`~capfence.decision.ACTIONS` order)."""
         transitions = self.result.transitions()
-        recorded = [action for action in ACTIONS if any(key[0] == action for key in transitions)]
+        recorded: list[str] = [action for action in ACTIONS if any(key[0] == action for key in transitions)]
         if any(key[0] is None for key in transitions):
             recorded.append("(none)")
         return [(name, [transitions.get((None if name == "(none)" else name, col), 0) for col in ACTIONS]) for name in recorded]

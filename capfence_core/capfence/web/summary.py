@@ -110,7 +110,7 @@ class Summary:
             self._reading.release()
 
     def _read(self, after: int, upto: int) -> list[Combo]:
-        return self.source.tuples(  # type: ignore[return-value]
+        return self.source.tuples(
             "SELECT substr(ts, 1, 15), decision, rule, capability, agent_id FROM records WHERE seq > ? AND seq <= ? AND kind = 'decision'",
             [after, upto],
         )
@@ -184,7 +184,7 @@ def _labels(seconds: int, width: int, now: dt.datetime | None) -> list[str]:
     step = {TEN_MINUTES: dt.timedelta(minutes=10), HOUR: dt.timedelta(hours=1), DAY: dt.timedelta(days=1)}[width]
     end = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     moment = end - dt.timedelta(seconds=seconds) + step
-    labels = []
+    labels: list[str] = []
     while moment <= end + step:
         label = moment.isoformat()[:width]
         if label <= end.isoformat()[:width] and (not labels or labels[-1] != label):
