@@ -118,6 +118,8 @@ PAGES = [
     ("decisions, agent + decision + since 2d", "/decisions?agent=agent-3&decision=warn&since=2d"),
     ("decisions, rule=no-force-push", "/decisions?rule=no-force-push"),
     ("decisions, tool=deploy_tool (no index)", "/decisions?tool=deploy_tool"),
+    ("decisions, rule matching nothing (budget)", "/decisions?rule=never-matched"),
+    ("decisions, glob matching nothing (budget)", "/decisions?capability=nothing.*"),
     ("decisions, page 2,000 (keyset)", "/decisions?before={deep}"),
     ("decisions, deny page 200 (keyset)", "/decisions?decision=deny&before={deep_deny}"),
     ("one decision", "/decisions/{deep}"),

@@ -43,3 +43,11 @@ def test_bad_listen_value_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exited:
         run_cli(["serve", "--listen", "8765"])
     assert exited.value.code == 2 and "HOST:PORT" in capsys.readouterr().err
+
+
+def test_a_short_token_is_refused(monkeypatch, capsys, tmp_path):
+    pytest.importorskip("starlette")
+    monkeypatch.setenv("CAPFENCE_CONSOLE_TOKEN", "short")
+    with pytest.raises(SystemExit) as exited:
+        run_cli(["serve", "--audit-log", str(tmp_path / "audit.db")])
+    assert exited.value.code == 1 and "at least 16 characters" in capsys.readouterr().err

@@ -109,3 +109,25 @@ def test_replay_a_pasted_policy_reports_file_and_line(make_client):
     response = client.post("/replay", data={"csrf": csrf, "pasted": "deny:\n  - capabilty: shell.*\n", "since": ""})
     assert response.status_code == 422
     assert "pasted-policy.yaml:2:5: error:" in response.text and "did you mean &#39;capability&#39;" in response.text
+
+
+def test_unindexed_filters_scan_within_a_budget_and_go_on(make_client, tmp_path, policy_dir, monkeypatch):
+    from capfence.web import queries
+
+    monkeypatch.setattr(queries, "SLICE", 7)
+    monkeypatch.setattr(queries, "SCAN_BUDGET", 0.0)  # every page stops after one slice
+    path = tmp_path / "rules.db"
+    with ActionRuntime.from_policy(policy_dir / "policy.yaml", audit_log=path) as runtime:
+        for n in range(40):
+            command = "rm -rf /" if n % 5 == 0 else f"echo {n}"
+            runtime.evaluate("shell.execute", {"command": command}, agent_id="loop", tool="bash")
+    client = sign_in(make_client(audit_log=str(path)))
+    seen: list[int] = []
+    url, notes = "/decisions?rule=no-rm-root", 0
+    while url:
+        html = client.get(url).text
+        notes += 'id="searched"' in html
+        seen += [int(s) for s in re.findall(r'class="seq">(\d+)<', html)]
+        older = re.search(r'href="(/decisions\?[^"]+)" id="older"', html)
+        url = older.group(1).replace("&amp;", "&") if older else ""
+    assert seen == sorted(seen, reverse=True) and len(seen) == len(set(seen)) == 8 and notes > 0

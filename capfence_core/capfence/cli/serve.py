@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "capfence serve needs the web extra: pip install 'capfence[web]'"
 DEFAULT_LISTEN = "127.0.0.1:8765"
+MIN_TOKEN = 16
 
 
 def _listen(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
@@ -97,7 +98,10 @@ def _settings(audit_log: str, policy_dir: Path | None, read_only: bool, user: st
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     hosts = tuple(dict.fromkeys((*LOOPBACK_HOSTS, host, *allow_hosts)))
-    return Settings(audit_log=audit_log, token=token_from_env() or new_token(), user=user or default_identity(), policy_dir=policy_dir,
+    token = token_from_env()
+    if token is not None and len(token) < MIN_TOKEN:
+        raise click.ClickException(f"$CAPFENCE_CONSOLE_TOKEN must be at least {MIN_TOKEN} characters (or unset it for a random one)")
+    return Settings(audit_log=audit_log, token=token or new_token(), user=user or default_identity(), policy_dir=policy_dir,
                     read_only=read_only, api_clients=clients, allowed_hosts=hosts, secure_cookies=secure_cookies)
 
 

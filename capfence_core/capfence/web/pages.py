@@ -73,6 +73,7 @@ def decisions(request: Request, console: Console, session: Session) -> Response:
     page = decisions_page(console.source, query)
     keep = {name: value for name, value in values.items() if value}
     return respond(console, session, "decisions.html", page="decisions", rows=page.rows, next_before=page.next_before,
+                   searched_to=page.searched_to,
                    values=values, keep=keep, errors=errors, decisions=DECISIONS, first=query.before is None)
 
 

@@ -7,14 +7,20 @@ becomes ``ts <= ts(SEQ) AND seq < SEQ``, a range on the timestamp column
 that the store's indexes (``(ts)``, ``(kind, decision, ts)``, ``(agent_id,
 ts)``, ``(capability, ts)`` on SQLite; their partial ``(…, ts, seq)``
 counterparts on PostgreSQL) deliver already ordered, so a page reads about
-``size`` rows. The rule and tool filters have no index: they walk the
-timestamp index and are as fast as matches are frequent (narrow the time
-window for rare ones).
+``size`` rows.
+
+Filters no index serves (``rule``, ``tool``, a glob on agent or capability)
+would have to read the whole log when matches are rare. Those pages scan
+backwards in slices of :data:`SLICE` sequence numbers (a primary-key range)
+until the page is full or :data:`SCAN_BUDGET` seconds have passed; a page cut
+short says how far back it searched and links to search on from there
+(``Page.searched_to``), so no page ever takes more than about the budget.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +29,9 @@ from capfence.audit.query import Filters
 from capfence.web.source import Row, Source
 
 PAGE_SIZE = 50
+SLICE = 20_000
+SCAN_BUDGET = 0.2
+"""Seconds a page with an unindexed filter may spend scanning before it answers with what it found."""
 _LIST_COLUMNS = (
     "seq, ts, agent_id, framework, tool, capability, environment, decision, rule, reason, payload, payload_bytes, truncated, redacted"
 )
@@ -43,6 +52,14 @@ class Page:
     rows: list[Row]
     next_before: int | None
     """The ``before`` of the next (older) page, or None on the last page."""
+    searched_to: int | None = None
+    """Set when the scan budget ran out: records from this sequence number on were searched (``next_before`` goes on)."""
+
+
+def _unindexed(query: DecisionQuery) -> bool:
+    filters = query.filters
+    globbed = any(p is not None and any(ch in p for ch in "*?[") for p in (filters.agent, filters.capability))
+    return query.rule is not None or filters.tool is not None or globbed
 
 
 def decisions_page(source: Source, query: DecisionQuery, size: int = PAGE_SIZE) -> Page:
@@ -50,6 +67,8 @@ def decisions_page(source: Source, query: DecisionQuery, size: int = PAGE_SIZE) 
     clause, params = source.where(query.filters, newest_first=True)
     if query.rule is not None:
         clause, params = f"{clause} AND rule = ?", [*params, query.rule]
+    if _unindexed(query):
+        return _scanned_page(source, clause, params, query.before, size)
     if query.before is not None:
         cursor = source.one("SELECT ts FROM records WHERE seq = ?", [query.before])
         if cursor is None:
@@ -60,6 +79,29 @@ def decisions_page(source: Source, query: DecisionQuery, size: int = PAGE_SIZE) 
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, int(rows[-1]["seq"]) if more and rows else None)
+
+
+def _scanned_page(source: Source, clause: str, params: list[object], before: int | None, size: int) -> Page:
+    """Fill a page slice by slice, newest first, within :data:`SCAN_BUDGET`."""
+    deadline = time.monotonic() + SCAN_BUDGET
+    if before is None:
+        head = source.one("SELECT max(seq) AS head FROM records")
+        before = int(head["head"] or 0) + 1 if head else 1
+    rows: list[Row] = []
+    upper = before
+    while len(rows) <= size and upper > 1:
+        lower = max(1, upper - SLICE)
+        inner = f"SELECT {_LIST_COLUMNS} FROM records WHERE seq >= ? AND seq < ? AND {clause} ORDER BY seq DESC LIMIT ?"
+        sql = f"SELECT n.*, {_OUTCOME} AS linked_outcome FROM ({inner}) n ORDER BY n.seq DESC"
+        rows += source.rows(sql, [lower, upper, *params, size + 1 - len(rows)])
+        upper = lower
+        if time.monotonic() > deadline:
+            break
+    if len(rows) > size:
+        return Page(rows[:size], int(rows[size - 1]["seq"]))
+    if upper > 1:
+        return Page(rows, upper, searched_to=upper)
+    return Page(rows, None)
 
 
 @dataclass
