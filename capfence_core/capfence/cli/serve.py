@@ -74,10 +74,10 @@ def serve(audit_log: str, policy_dir: Path | None, listen: tuple[str, int], read
       capfence serve --audit-log postgresql://capfence@db/audit --read-only
       CAPFENCE_CONSOLE_TOKEN=... capfence serve --listen 0.0.0.0:8765 --allow-remote --allow-host console.example.com
     """
-    _require_extra()
     host, port = listen
     if not is_loopback(host) and not allow_remote:
         raise click.UsageError(f"--listen {host}:{port} is not a loopback address; add --allow-remote (and put TLS in front)")
+    _require_extra()
     settings = _settings(audit_log, policy_dir, read_only, user, host, allow_hosts, secure_cookies)
     _announce(settings.token, host, port, read_only, generated=not os.environ.get("CAPFENCE_CONSOLE_TOKEN"))
     import uvicorn
