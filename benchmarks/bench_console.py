@@ -174,7 +174,7 @@ def main() -> None:
             plans(path)
         token = "bench-token-0123456789"
         started = time.perf_counter()
-        app = create_app(Settings(audit_log=str(path), token=token, user="bench", policy_dir=Path(work)))
+        app = create_app(Settings(audit_log=str(path), users={"bench": token}, policy_dir=Path(work)))
         console = console_of(app)
         console.warmed.wait(600)
         print(f"  overview summary built at start in {time.perf_counter() - started:.1f} s (background; pages render meanwhile)")

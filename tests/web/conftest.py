@@ -40,7 +40,7 @@ def make_client(audit_log: tuple[str, dict[str, Any]], policy_dir: Path) -> Iter
     apps: list[Any] = []
 
     def make(**overrides: Any) -> TestClient:
-        settings = Settings(**{"audit_log": audit_log[0], "token": TOKEN, "user": "alice", "policy_dir": policy_dir, **overrides})
+        settings = Settings(**{"audit_log": audit_log[0], "users": {"alice": TOKEN}, "policy_dir": policy_dir, **overrides})
         app = create_app(settings, warm_up=False)
         apps.append(app)
         return TestClient(app, base_url="http://127.0.0.1")

@@ -85,7 +85,7 @@ def _api_post(base: str, request_id: str, verdict: str, start: float) -> int:
 
 
 def _server_settings(path, policy_dir):
-    return Settings(audit_log=path, token=TOKEN, user="alice", policy_dir=policy_dir, api_clients={"bot": BOT_SECRET})
+    return Settings(audit_log=path, users={"alice": TOKEN}, policy_dir=policy_dir, api_clients={"bot": BOT_SECRET})
 
 
 def test_concurrent_approvals_from_threads_exactly_one_wins(audit_log, policy_dir):

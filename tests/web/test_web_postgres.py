@@ -24,7 +24,7 @@ pytest_plugins = ["conftest_postgres"]
 @pytest.fixture
 def pg_console(pg_url: str, policy_dir: Path):
     made = populate(policy_dir / "policy.yaml", pg_url)
-    app = create_app(Settings(audit_log=pg_url, token=TOKEN, user="alice", policy_dir=policy_dir,
+    app = create_app(Settings(audit_log=pg_url, users={"alice": TOKEN}, policy_dir=policy_dir,
                               api_clients={"bot": b"bot-secret-0123456789abcdef"}), warm_up=False)
     yield app, made, pg_url
     app.state.console.close()
@@ -54,7 +54,7 @@ def test_keyset_pages_on_postgres(pg_url, policy_dir):
     with ActionRuntime.from_policy(policy_dir / "policy.yaml", audit_log=pg_url) as runtime:
         for n in range(70):
             runtime.evaluate("shell.execute", {"command": f"echo {n}"}, agent_id="loop", tool="bash")
-    app = create_app(Settings(audit_log=pg_url, token=TOKEN, user="alice"), warm_up=False)
+    app = create_app(Settings(audit_log=pg_url, users={"alice": TOKEN}), warm_up=False)
     client = sign_in(TestClient(app, base_url="http://127.0.0.1"))
     first = client.get("/decisions?agent=loop").text
     older = re.search(r'href="(/decisions\?[^"]+)" id="older"', first).group(1).replace("&amp;", "&")

@@ -128,3 +128,14 @@ def test_pasted_policy_cannot_extend_files_outside(make_client, tmp_path):
     csrf = csrf_of(client.get("/replay").text)
     response = client.post("/replay", data={"csrf": csrf, "pasted": "extends: ../outside.yaml\n", "since": ""})
     assert response.status_code == 422 and "not found" in response.text and "replay-result" not in response.text
+
+
+def test_each_person_their_own_token_and_name(make_client, audit_log):
+    from web_support import approval_events
+
+    request_id = audit_log[1]["held"].approval_id
+    client = sign_in(make_client(users={"alice": TOKEN, "bob": "bobs-own-token-0123456789"}), "bobs-own-token-0123456789")
+    assert ">bob<" in client.get("/").text
+    csrf = csrf_of(client.get(f"/approvals/{request_id}").text)
+    client.post(f"/approvals/{request_id}/decide", data={"csrf": csrf, "verdict": "deny"})
+    assert approval_events(audit_log[0])[-1]["decided_by"] == "console:bob"

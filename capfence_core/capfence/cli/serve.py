@@ -53,7 +53,8 @@ def _require_extra() -> None:
               help="Where to listen. Anything but loopback also needs --allow-remote (put TLS in front of it).")
 @click.option("--read-only", is_flag=True, help="No approve/deny buttons and no approval API: nothing can change state.")
 @click.option("--user", metavar="NAME",
-              help="Who the console's token holder is, as recorded in approvals (default: $CAPFENCE_APPROVER, else your OS user).")
+              help="Who holds the console's one token, as recorded in approvals (default: $CAPFENCE_APPROVER, else your OS user). "
+                   "For one token per person set $CAPFENCE_CONSOLE_USERS=\"alice=TOKEN,bob=TOKEN\" instead.")
 @click.option("--allow-remote", is_flag=True, help="Allow --listen on a non-loopback address.")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
               help="Host header values to accept besides the listen address and localhost (the name people use behind a proxy).")
@@ -63,7 +64,8 @@ def serve(audit_log: str, policy_dir: Path | None, listen: tuple[str, int], read
     """Serve the web console: overview, decisions, approvals and replay over an audit log.
 
     Sign in with the token printed at start, or set $CAPFENCE_CONSOLE_TOKEN to
-    choose it. Chat bots and ticketing systems approve or deny through
+    choose it ($CAPFENCE_CONSOLE_USERS="alice=TOKEN,bob=TOKEN" gives each person a
+    token of their own, recorded under their name). Chat bots and ticketing systems approve or deny through
     POST /api/v1/approvals as clients named in $CAPFENCE_CONSOLE_API_CLIENTS
     ("name=secret,..."), with a bearer secret or an HMAC signature (see the
     console docs). Works on SQLite files and postgresql:// URLs.
@@ -79,7 +81,7 @@ def serve(audit_log: str, policy_dir: Path | None, listen: tuple[str, int], read
         raise click.UsageError(f"--listen {host}:{port} is not a loopback address; add --allow-remote (and put TLS in front)")
     _require_extra()
     settings = _settings(audit_log, policy_dir, read_only, user, host, allow_hosts, secure_cookies)
-    _announce(settings.token, host, port, read_only, generated=not os.environ.get("CAPFENCE_CONSOLE_TOKEN"))
+    _announce(settings, host, port)
     import uvicorn
 
     from capfence.web.app import create_app
@@ -89,27 +91,42 @@ def serve(audit_log: str, policy_dir: Path | None, listen: tuple[str, int], read
 
 def _settings(audit_log: str, policy_dir: Path | None, read_only: bool, user: str | None, host: str,
               allow_hosts: tuple[str, ...], secure_cookies: bool) -> Settings:
-    from capfence.approvers import default_identity
-    from capfence.web.auth import API_CLIENTS_ENV, new_token, parse_clients, token_from_env
+    from capfence.web.auth import API_CLIENTS_ENV, USERS_ENV, parse_clients, parse_users
     from capfence.web.console import LOOPBACK_HOSTS, Settings
 
     try:
         clients = parse_clients(os.environ.get(API_CLIENTS_ENV, ""))
+        users = parse_users(os.environ.get(USERS_ENV, "")) or {_user(user): _token()}
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     hosts = tuple(dict.fromkeys((*LOOPBACK_HOSTS, host, *allow_hosts)))
+    return Settings(audit_log=audit_log, users=users, policy_dir=policy_dir, read_only=read_only, api_clients=clients,
+                    allowed_hosts=hosts, secure_cookies=secure_cookies)
+
+
+def _user(name: str | None) -> str:
+    from capfence.approvers import default_identity
+
+    return name or default_identity()
+
+
+def _token() -> str:
+    from capfence.web.auth import new_token, token_from_env
+
     token = token_from_env()
     if token is not None and len(token) < MIN_TOKEN:
         raise click.ClickException(f"$CAPFENCE_CONSOLE_TOKEN must be at least {MIN_TOKEN} characters (or unset it for a random one)")
-    return Settings(audit_log=audit_log, token=token or new_token(), user=user or default_identity(), policy_dir=policy_dir,
-                    read_only=read_only, api_clients=clients, allowed_hosts=hosts, secure_cookies=secure_cookies)
+    return token or new_token()
 
 
-def _announce(token: str, host: str, port: int, read_only: bool, *, generated: bool) -> None:
+def _announce(settings: Settings, host: str, port: int) -> None:
+    from capfence.web.auth import TOKEN_ENV, USERS_ENV
+
     shown = f"[{host}]" if ":" in host else host
-    mode = " (read-only)" if read_only else ""
+    mode = " (read-only)" if settings.read_only else ""
     click.echo(f"CapFence console{mode} on http://{shown}:{port}/", err=True)
-    if generated:
-        click.echo(f"Sign in: http://{shown}:{port}/login#token={token}", err=True)
-    else:
-        click.echo("Sign in with $CAPFENCE_CONSOLE_TOKEN.", err=True)
+    if os.environ.get(USERS_ENV) or os.environ.get(TOKEN_ENV):
+        click.echo(f"Sign in with your token (${USERS_ENV} or ${TOKEN_ENV}).", err=True)
+        return
+    (token,) = settings.users.values()
+    click.echo(f"Sign in: http://{shown}:{port}/login#token={token}", err=True)

@@ -1,13 +1,15 @@
 """Who is using the console: login tokens, sessions, CSRF tokens, and the approval API's callers.
 
 * **People** sign in with a token (``$CAPFENCE_CONSOLE_TOKEN``, or one
-  printed when ``capfence serve`` starts) and get a random session id in an
+  printed when ``capfence serve`` starts; or each their own, named in
+  ``$CAPFENCE_CONSOLE_USERS="alice=TOKEN,bob=TOKEN2"``) and get a random session id in an
   ``HttpOnly``, ``SameSite=Strict`` cookie (``Secure`` when served over
   HTTPS). Sessions live in memory and end after :data:`SESSION_SECONDS` or at
   sign-out. Each session has a CSRF token that every form that changes
   anything must send back (``csrf`` field); the sign-in form itself is
   protected by a double-submit cookie.
-* **Approvers' identity** is the session's user (``--user``, default
+* **Approvers' identity** is the session's user (the name the token belongs to
+  in ``$CAPFENCE_CONSOLE_USERS``; for the single token ``--user``, default
   ``$CAPFENCE_APPROVER`` or the OS user) recorded as ``console:<user>``;
   nothing a form sends can change it.
 * **API callers** (chat bots, ticketing systems) are named clients with a
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from capfence.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, NonceCache, SignatureError, verify
 
 TOKEN_ENV = "CAPFENCE_CONSOLE_TOKEN"
+USERS_ENV = "CAPFENCE_CONSOLE_USERS"
 API_CLIENTS_ENV = "CAPFENCE_CONSOLE_API_CLIENTS"
 CLIENT_HEADER = "X-CapFence-Client"
 SESSION_COOKIE = "capfence_session"
@@ -58,18 +61,26 @@ class Session:
 
 
 class Sessions:
-    """Signed-in sessions, in memory."""
+    """Signed-in sessions, in memory. ``users``: user name -> that user's token."""
 
-    def __init__(self, token: str, user: str) -> None:
-        self.token, self.user = token, user
+    def __init__(self, users: Mapping[str, str]) -> None:
+        self.users = dict(users)
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def login(self, offered: str) -> Session:
-        """A new session for the right token; raises :class:`Unauthorized`."""
-        if not offered or not hmac.compare_digest(offered.encode(), self.token.encode()):
+    def _user(self, offered: str) -> str:
+        found = None
+        for user, token in self.users.items():  # compare with every token: the time taken says nothing about which matched
+            if hmac.compare_digest(offered.encode(), token.encode()):
+                found = user
+        if not offered or found is None:
             raise Unauthorized("wrong token")
-        session = Session(secrets.token_urlsafe(32), self.user, secrets.token_urlsafe(32), time.time() + SESSION_SECONDS)
+        return found
+
+    def login(self, offered: str) -> Session:
+        """A new session for the user whose token this is; raises :class:`Unauthorized`."""
+        user = self._user(offered)
+        session = Session(secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), time.time() + SESSION_SECONDS)
         with self._lock:
             self._prune()
             self._sessions[session.id] = session
@@ -110,13 +121,18 @@ def token_from_env() -> str | None:
     return value or None
 
 
-def parse_clients(text: str) -> dict[str, bytes]:
+def parse_users(text: str) -> dict[str, str]:
+    """``alice=TOKEN,bob=TOKEN2`` -> ``{alice: TOKEN}``; raises ValueError for a malformed entry or a token under 16 characters."""
+    return {name: secret.decode() for name, secret in parse_clients(text, USERS_ENV).items()}
+
+
+def parse_clients(text: str, variable: str = API_CLIENTS_ENV) -> dict[str, bytes]:
     """``name=secret,name2=secret2`` -> ``{name: secret}``; raises ValueError for a malformed entry."""
     clients: dict[str, bytes] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, secret = part.partition("=")
         if not sep or not name.strip() or len(secret.strip()) < 16:
-            raise ValueError(f"{API_CLIENTS_ENV} entries are NAME=SECRET with a secret of at least 16 characters (got {name.strip()!r})")
+            raise ValueError(f"{variable} entries are NAME=SECRET with a secret of at least 16 characters (got {name.strip()!r})")
         clients[name.strip()] = secret.strip().encode()
     return clients
 

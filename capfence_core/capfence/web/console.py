@@ -26,8 +26,8 @@ class Settings:
     """How ``capfence serve`` runs (see ``capfence serve --help``)."""
 
     audit_log: str
-    token: str
-    user: str
+    users: Mapping[str, str]
+    """User name -> sign-in token (``capfence serve``: ``--user`` with the one token, or ``$CAPFENCE_CONSOLE_USERS``)."""
     policy_dir: Path | None = None
     read_only: bool = False
     api_clients: Mapping[str, bytes] = field(default_factory=dict)
@@ -46,7 +46,7 @@ class Console:
         self.summary = Summary(self.source)
         self.chain = ChainStatus(self.source)
         self.policies = PolicyIndex(settings.policy_dir)
-        self.sessions = Sessions(settings.token, settings.user)
+        self.sessions = Sessions(settings.users)
         self.api = ApiClients(settings.api_clients)
         self.templates = environment()
         self._approvals: Approvals | None = None
