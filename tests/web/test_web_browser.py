@@ -171,7 +171,12 @@ def test_filter_decisions_and_open_one(browser, site, shots):
     browser.find_element(By.NAME, "agent").send_keys("ops-bot")
     Select(browser.find_element(By.ID, "decision-filter")).select_by_value("deny")  # submits at once (console.js)
     _wait(browser).until(ec.url_contains("decision=deny"))
-    rows = browser.find_elements(By.CSS_SELECTOR, "table.decisions tbody tr")
+
+    def filtered() -> list[Any]:
+        found = browser.find_elements(By.CSS_SELECTOR, "table.decisions tbody tr")
+        return found if found and all("DENY" in row.text for row in found) else []
+
+    rows = _wait(browser).until(lambda driver: filtered())
     assert len(rows) == 1 and "rm -rf /" in rows[0].text and "ops-bot" in rows[0].text
     browser.get(f"{site['base']}/decisions")
     _shot(browser, shots, "decisions")
