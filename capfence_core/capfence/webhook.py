@@ -31,7 +31,6 @@ import logging
 import queue
 import threading
 import time
-import urllib.request
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -138,6 +137,8 @@ class WebhookApprover:
                 self._done()
 
     def _deliver(self, body: dict[str, Any]) -> None:
+        import urllib.request  # here, not at import: the plugin manager imports this module to register the approver
+
         data = json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
         for attempt in range(1, ATTEMPTS + 1):
             headers = {"Content-Type": "application/json", "User-Agent": "capfence-webhook", **signed_headers(self.secret, data)}
