@@ -139,3 +139,9 @@ def test_each_person_their_own_token_and_name(make_client, audit_log):
     csrf = csrf_of(client.get(f"/approvals/{request_id}").text)
     client.post(f"/approvals/{request_id}/decide", data={"csrf": csrf, "verdict": "deny"})
     assert approval_events(audit_log[0])[-1]["decided_by"] == "console:bob"
+
+
+@pytest.mark.parametrize(("host", "status"), [("127.0.0.1:8765", 200), ("localhost", 200), ("[::1]:8765", 200), ("LOCALHOST:1", 200),
+                                               ("attacker.example", 400), ("127.0.0.1.attacker.example", 400), ("[::2]:80", 400)])
+def test_host_header(make_client, host, status):
+    assert make_client().get("/login", headers={"Host": host}).status_code == status
