@@ -7,6 +7,7 @@ import multiprocessing
 import secrets
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -74,14 +75,15 @@ def _session_post(base: str, request_id: str, verdict: str, barrier: threading.B
         return client.post(f"/approvals/{request_id}/decide", data={"csrf": csrf, "verdict": verdict}).status_code
 
 
-def _api_post(base: str, request_id: str, verdict: str, start: float) -> int:
+def _api_post(base: str, request_id: str, verdict: str, barrier: Any) -> int:
     import httpx2 as httpx
 
     body = json.dumps({"request_id": request_id, "verdict": verdict, "nonce": secrets.token_hex(16)}).encode()
     headers = {**signed_headers(BOT_SECRET, body), CLIENT_HEADER: "bot", "Content-Type": "application/json"}
-    while time.time() < start:  # line the processes up, so their requests race
-        time.sleep(0.001)
-    return httpx.post(f"{base}/api/v1/approvals", content=body, headers=headers, timeout=30).status_code
+    with httpx.Client(timeout=60) as client:
+        client.get(f"{base}/login")  # connected and warm
+        barrier.wait(60)  # line the processes up, so their requests race
+        return client.post(f"{base}/api/v1/approvals", content=body, headers=headers).status_code
 
 
 def _server_settings(path, policy_dir):
@@ -114,10 +116,10 @@ def test_concurrent_api_calls_from_processes_exactly_one_wins(audit_log, policy_
     request_id = made["held"].approval_id
     app = create_app(_server_settings(path, policy_dir), warm_up=False)
     with live_server(app) as base:
-        start = time.time() + 1.0
         context = multiprocessing.get_context("spawn")
-        with context.Pool(4) as pool:
-            codes = pool.starmap(_api_post, [(base, request_id, "approve" if n % 2 else "deny", start) for n in range(4)])
+        with context.Manager() as manager, context.Pool(4) as pool:
+            barrier = manager.Barrier(4)
+            codes = pool.starmap(_api_post, [(base, request_id, "approve" if n % 2 else "deny", barrier) for n in range(4)])
     assert sorted(codes) == [200, 409, 409, 409], codes
     assert len([r for r in _approval_records(path) if r["status"] in ("approved", "denied")]) == 1
 
