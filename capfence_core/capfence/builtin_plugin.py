@@ -94,6 +94,8 @@ def capfence_register_adapters(register: Callable[[Adapter], None]) -> None:
 @hookimpl
 def capfence_register_approvers(register: Callable[[Any], None]) -> None:
     from capfence.approvers import CallbackApprover, ConsoleApprover
+    from capfence.webhook import WebhookApprover
 
     register(ConsoleApprover)
     register(CallbackApprover)
+    register(WebhookApprover)

@@ -223,6 +223,18 @@ def replay_file(path: str | Path, policy: Policy, *, sink: RecordSink | None = N
     return result
 
 
+
+def replay_calls(
+    rows: Iterable[tuple[Any, ...]], policy: Policy, source: str, *, sink: RecordSink | None = None, progress: Progress | None = None,
+) -> ReplayResult:
+    """Replay decision rows in :data:`~capfence.audit.reader.CALL_FIELDS` order (:meth:`AuditReader.calls`) under ``policy``.
+
+    For a part of a log: ``replay_calls(reader.calls(Filters(since=...)), policy, reader.location)``.
+    """
+    result = ReplayResult(source, policy)
+    _replay_db(rows, Decider(policy), result, sink, progress)
+    return result
+
 SKIP = "skip"
 """Cache entry for records of another kind (outcomes, events): counted as skipped."""
 Entry = tuple[str | None, str, str | None] | str

@@ -48,6 +48,7 @@ COMMANDS: dict[str, Entry] = {
     "approvals": Entry("capfence.cli.approvals", "approvals", "List, show, approve and deny calls held for approval."),
     "import": Entry("capfence.cli.importing", "import_", "Copy audit records into another audit log (SQLite to PostgreSQL), verifiably."),
     "plugins": Entry("capfence.cli.plugins", "plugins", "List loaded plugins and what each registers."),
+    "serve": Entry("capfence.cli.serve", "serve", "Serve the web console: overview, decisions, approvals, replay (capfence[web])."),
 }
 
 
