@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from capfence import ActionRuntime
+from capfence.audit.sqlite import SCHEMA_VERSION
 from capfence.errors import PolicyError
 from capfence.policy.loader import load_policy
 
@@ -192,7 +193,7 @@ def test_a_log_from_before_limits_migrates_and_still_verifies(tmp_path: Path) ->
     result = CliRunner().invoke(cli, ["verify", "--audit-log", str(log)])
     assert result.exit_code == 0 and "OK: 4 record(s)" in result.output, result.output
     with sqlite3.connect(log) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("SELECT COUNT(*) FROM usage").fetchone()[0] == 2
 
 

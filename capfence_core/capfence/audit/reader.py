@@ -129,11 +129,11 @@ class SQLiteReader:
         if limit is not None:
             where, params = sql_where(filters, newest_first=True)
             return self._dicts(_NEWEST.format(where=where), [*params, limit])
-        where, params = sql_where(filters)
+        where, params = sql_where(filters, newest_first=True)  # the hint also keeps a scan in seq order off the kind index
         return self._dicts(_ALL.format(where=where), params)
 
     def summary(self, filters: Filters) -> list[Record]:
-        where, params = sql_where(filters)
+        where, params = sql_where(filters, newest_first=True)
         sql = (
             "SELECT capability, decision, rule, reason LIKE 'internal_error:%' AS failed, COUNT(*) AS calls, "
             f"MIN(ts) AS first, MAX(ts) AS last FROM records WHERE {where} "
@@ -142,7 +142,7 @@ class SQLiteReader:
         return list(self._dicts(sql, params))
 
     def calls(self, filters: Filters) -> Iterator[tuple[Any, ...]]:
-        where, params = sql_where(filters)
+        where, params = sql_where(filters, newest_first=True)
         cursor = self._execute(f"SELECT {', '.join(CALL_FIELDS)} FROM records WHERE {where} ORDER BY seq", params)
         cursor.row_factory = None
         return iter(cursor)
@@ -171,7 +171,7 @@ class SQLiteReader:
         return int(row[0]) if row is not None else None
 
     def newest_digest(self, filters: Filters) -> str | None:
-        where, params = sql_where(filters)
+        where, params = sql_where(filters, newest_first=True)  # walk back from the head, not sort every decision
         row = self._execute(f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1",
                             params).fetchone()
         return str(row[0]) if row is not None else None

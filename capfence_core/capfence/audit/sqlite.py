@@ -32,9 +32,17 @@ from capfence.audit.deadline import Deadline, current
 from capfence.audit.record import commit_time
 from capfence.errors import AuditError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 5000
 """The budget of a store operation outside any ``deadline.within`` block (the CLI's, for instance)."""
+CHECKPOINT_EVERY = 1000
+"""Commits of one store between two checkpoints run by its background thread (about 5,000 WAL pages).
+
+Fewer, larger checkpoints: a checkpoint's syncs slow the writes of the same file system while they
+run, so they are kept rare; a page rewritten by many appends is copied once per checkpoint.
+"""
+WAL_AUTOCHECKPOINT = 20_000
+"""WAL pages at which a writer checkpoints on its own path: only if the background checkpoints fall behind."""
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -77,7 +85,21 @@ _MIGRATIONS: dict[int, str] = {
     ) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS policies (digest TEXT PRIMARY KEY, path TEXT, body TEXT NOT NULL);
     """,
+    5: """
+    DROP INDEX IF EXISTS records_ref;
+    CREATE INDEX IF NOT EXISTS records_ref ON records(ref) WHERE ref IS NOT NULL;
+    """,
 }
+"""Each step runs once, in order, in one write transaction (``PRAGMA user_version`` is the step reached).
+
+Step 5 makes ``records_ref`` partial: ``ref`` is set only on outcome and approval records, so a decision
+(almost every record) no longer writes an index entry for it, while ``ref = ?`` lookups (a decision's
+outcomes and approval events) still use it. The indexes kept on ``records`` are the ones a query plan needs
+(``tests/test_query_plans.py`` shows each): ``records_ts`` (newest-first pages, ``--since``/``--until``),
+``records_decision``, ``records_agent`` and ``records_capability`` (those filters, in ``logs`` and the
+console), ``records_ref`` and the partial ``records_call`` (``append_decision_once``). Indexes are not
+hashed: logs of any schema version verify the same.
+"""
 
 COLUMNS = (
     "seq", "ts", "kind", "agent_id", "framework", "tool", "capability", "environment",
@@ -170,6 +192,70 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
+class _Checkpointer:
+    """Copies the WAL back into the database file on a thread of its own, off the callers' path.
+
+    SQLite's automatic checkpoint runs inside the commit that crosses its threshold,
+    so one caller in a few hundred paid for writing and syncing every page of the
+    WAL (the p99 of a decision). Here the store counts its commits and every
+    :data:`CHECKPOINT_EVERY` wakes this thread, which runs a ``PASSIVE`` checkpoint
+    on its own connection: it never waits for a lock nor blocks a writer, and
+    copies only frames already committed, so durability and the chain are as
+    before (a commit is durable when it is in the WAL; the checkpoint syncs the
+    WAL before it copies). Writers keep SQLite's own checkpoint, at
+    :data:`WAL_AUTOCHECKPOINT` pages, in case this thread cannot keep up; an error
+    here drops the connection and the next wake-up opens a new one.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._pending = 0
+
+    def committed(self) -> None:
+        """Count one commit (the caller holds the store's lock); wake the thread every :data:`CHECKPOINT_EVERY`."""
+        self._pending += 1
+        if self._pending >= CHECKPOINT_EVERY:
+            self._pending = 0
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="capfence-audit-checkpoint", daemon=True)
+                self._thread.start()
+            self._wake.set()
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopping:
+                    return
+                try:
+                    if conn is None:
+                        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                        conn.execute("PRAGMA busy_timeout = 0")
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    if conn is not None:
+                        with suppress(sqlite3.Error):
+                            conn.close()
+                    conn = None
+        finally:
+            if conn is not None:
+                with suppress(sqlite3.Error):
+                    conn.close()
+
+    def stop(self) -> None:
+        """End the thread (after the checkpoint it may be running) and close its connection."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._thread = None
+
+
 class SQLiteStore:
     """Append-only, hash-chained audit records in one SQLite file.
 
@@ -193,6 +279,7 @@ class SQLiteStore:
         self._head: tuple[int, str, str | None] | None = None
         self._busy_ms = -1
         """The busy timeout currently set on ``_conn``."""
+        self._checkpointer: _Checkpointer | None = None
 
     def _budget(self) -> Deadline:
         return current(self.timeout if self.timeout is not None else BUSY_TIMEOUT_MS / 1000)
@@ -202,12 +289,15 @@ class SQLiteStore:
             conn = connect(self.location, timeout=deadline.remaining())
             sync = "FULL" if os.environ.get("CAPFENCE_AUDIT_SYNC", "").lower() == "full" else "NORMAL"
             conn.execute(f"PRAGMA synchronous = {sync}")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
             try:
                 enable_wal(conn, deadline.remaining())
                 migrate(conn, self.key)
             except BaseException:
                 conn.close()
                 raise
+            if self._checkpointer is None or self._pid != os.getpid():  # a forked child starts its own thread
+                self._checkpointer = _Checkpointer(self.location)
             self._conn, self._pid, self._head, self._busy_ms = conn, os.getpid(), None, -1
         return self._conn
 
@@ -262,7 +352,9 @@ class SQLiteStore:
         """
         deadline = self._turn()
         try:
-            return self._append(self._ready(deadline), record)
+            seq = self._append(self._ready(deadline), record)
+            self._committed()
+            return seq
         except (sqlite3.Error, OSError) as exc:
             raise self._failed(exc, deadline) from exc
         finally:
@@ -329,11 +421,16 @@ class SQLiteStore:
             try:
                 yield Transaction(self, conn)
                 conn.execute("COMMIT")
+                self._committed()
             except BaseException:
                 self._head = None
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    def _committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     def _close_connection(self) -> None:
         """Drop the connection (the caller holds the lock); the next use opens a new one."""
@@ -345,6 +442,9 @@ class SQLiteStore:
 
     def close(self) -> None:
         with self._lock:
+            if self._checkpointer is not None and self._pid == os.getpid():
+                self._checkpointer.stop()
+            self._checkpointer = None
             self._close_connection()
 
 

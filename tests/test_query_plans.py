@@ -1,0 +1,112 @@
+"""The SQLite audit log's indexes, shown by the query plans that need them.
+
+Each decision writes one entry per secondary index of ``records``, so the log
+keeps only the indexes some query that must stay fast on a large log uses:
+this file asserts, with ``EXPLAIN QUERY PLAN`` on a log made by the store
+itself (no ``ANALYZE`` statistics, as in the field), which index each query
+shape of ``logs``, ``export``, ``suggest``, approvals, limits and the web
+console uses, and that no index is left that none of them needs.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from capfence.audit import approval_events
+from capfence.audit.query import Filters, sql_where
+from capfence.audit.reader import _ALL, _NEWEST, SQLiteReader
+from capfence.audit.sqlite import _FIND_DECISION, SCHEMA_VERSION, SQLiteStore
+from capfence.limiting import USAGE
+from capfence.web.source import where as console_where
+
+KEPT = {"records_ts", "records_decision", "records_agent", "records_capability", "records_ref", "records_call",
+        "approvals_digest", "approvals_status"}
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("plans") / "audit.db"
+    store = SQLiteStore(path)
+    for n in range(300):
+        seq = store.append({"kind": "decision", "agent_id": f"agent-{n % 7}", "capability": "shell.execute" if n % 3 else "fs.read",
+                            "tool": "run", "decision": ("allow", "warn", "deny")[n % 3], "rule": "r", "policy_digest": "d",
+                            "detail": f'{{"call_id": "c{n}"}}' if n % 2 else None})
+        if n % 10 == 0:
+            store.append({"kind": "outcome", "ref": seq, "outcome": "ok"})
+    store.close()
+    return path
+
+
+def plan(path: Path, sql: str, params: list[object] | tuple[object, ...] = ()) -> str:
+    with sqlite3.connect(path) as conn:
+        return "\n".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", list(params)))
+
+
+def test_only_the_needed_indexes_exist_and_ref_is_partial(log: Path) -> None:
+    with sqlite3.connect(log) as conn:
+        indexes = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").fetchall())
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert set(indexes) == KEPT
+    assert indexes["records_ref"].endswith("WHERE ref IS NOT NULL")  # a decision (ref NULL) writes no entry
+    assert "WHERE" in indexes["records_call"]
+
+
+@pytest.mark.parametrize(("filters", "index"), [
+    (Filters(), "records_ts"),
+    (Filters(since="2020-01-01"), "records_ts"),
+    (Filters(agent="agent-3"), "records_agent"),
+    (Filters(capability="fs.read"), "records_capability"),
+    (Filters(agent="agent-*"), "records_ts"),  # a glob: walk the time index back, stop after the limit
+    (Filters(decisions=("deny",)), "records_decision"),
+])
+def test_logs_newest_first_uses_an_index_in_time_order(log: Path, filters: Filters, index: str) -> None:
+    where, params = sql_where(filters, newest_first=True)
+    shown = plan(log, _NEWEST.format(where=where), [*params, 50])
+    inner = shown.split("CORRELATED")[0]
+    assert f"USING INDEX {index}" in inner or f"USING COVERING INDEX {index}" in inner, shown
+    assert "records_ref" in shown, shown  # each row's linked outcome
+
+
+def test_logs_since_and_export_read_in_order(log: Path) -> None:
+    for filters in (Filters(), Filters(since="2020-01-01")):  # export, replay, suggest: streamed in seq order, nothing sorted
+        where, params = sql_where(filters, newest_first=True)
+        shown = plan(log, _ALL.format(where=where), params)
+        assert "TEMP B-TREE" not in shown and "records_decision" not in shown, shown
+    shown = plan(log, "SELECT * FROM records ORDER BY seq")  # export, verify: the table in key order, nothing sorted
+    assert "SCAN records" in shown and "TEMP B-TREE" not in shown
+
+
+def test_newest_digest_walks_back_from_the_head(log: Path) -> None:
+    with SQLiteReader(log) as reader:
+        assert reader.newest_digest(Filters()) == "d"
+    where, params = sql_where(Filters(), newest_first=True)
+    shown = plan(log, f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1", params)
+    assert "TEMP B-TREE" not in shown, shown
+
+
+def test_outcomes_approval_events_and_call_ids_use_their_partial_indexes(log: Path) -> None:
+    assert "records_ref (ref=?)" in plan(log, approval_events._LATEST, [1])
+    assert "records_ref (ref=?)" in plan(log, "SELECT * FROM records WHERE ref = ? AND kind = 'outcome' ORDER BY seq", [1])
+    assert "records_call (detail=?)" in plan(log, _FIND_DECISION, [None] * 11)
+
+
+def test_limits_and_approvals_use_their_keys(log: Path) -> None:
+    assert "PRIMARY KEY (key=? AND ts>?)" in plan(log, USAGE, ["k", "2020"])
+    assert "approvals_digest" in plan(log, "SELECT * FROM approvals WHERE digest = ? AND status = ? ORDER BY created LIMIT 1", ["d", "x"])
+    assert "approvals_status" in plan(log, "SELECT * FROM approvals WHERE status IN ('pending', 'approved') AND expires < ?", ["x"])
+
+
+@pytest.mark.parametrize(("filters", "index"), [
+    (Filters(), "records_ts"),
+    (Filters(agent="agent-3"), "records_agent"),
+    (Filters(capability="fs.read"), "records_capability"),
+    (Filters(decisions=("deny",)), "records_decision"),
+])
+def test_console_pages_use_an_index_in_time_order(log: Path, filters: Filters, index: str) -> None:
+    clause, params = console_where(filters, postgres=False, newest_first=True)
+    sql = f"SELECT seq FROM records WHERE {clause} AND ts <= ? AND seq < ? ORDER BY ts DESC, seq DESC LIMIT ?"
+    shown = plan(log, sql, [*params, "9999", 10**9, 51])
+    assert index in shown and "TEMP B-TREE" not in shown, shown
