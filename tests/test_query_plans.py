@@ -110,3 +110,54 @@ def test_console_pages_use_an_index_in_time_order(log: Path, filters: Filters, i
     sql = f"SELECT seq FROM records WHERE {clause} AND ts <= ? AND seq < ? ORDER BY ts DESC, seq DESC LIMIT ?"
     shown = plan(log, sql, [*params, "9999", 10**9, 51])
     assert index in shown and "TEMP B-TREE" not in shown, shown
+
+
+def test_a_v4_log_migrates_to_the_partial_index_and_still_verifies(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from capfence.cli.app import cli
+
+    path = tmp_path / "v4.db"
+    store = SQLiteStore(path)
+    first = store.append({"kind": "decision", "capability": "x"})
+    store.append({"kind": "outcome", "ref": first, "outcome": "ok"})
+    store.close()
+    with sqlite3.connect(path) as conn:  # as schema v4 left it: every record in records_ref
+        conn.execute("DROP INDEX records_ref")
+        conn.execute("CREATE INDEX records_ref ON records(ref)")
+        conn.execute("PRAGMA user_version = 4")
+    store = SQLiteStore(path)
+    store.append({"kind": "decision", "capability": "y"})
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'records_ref'").fetchone()[0]
+    assert sql.endswith("WHERE ref IS NOT NULL")
+    result = CliRunner().invoke(cli, ["verify", "--audit-log", str(path)])
+    assert result.exit_code == 0 and "OK: 3 record(s)" in result.output, result.output
+
+
+def test_checkpoints_run_off_the_callers_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from capfence.audit import sqlite as module
+
+    monkeypatch.setattr(module, "CHECKPOINT_EVERY", 20)
+    path = tmp_path / "audit.db"
+    store = SQLiteStore(path)
+    store.append({"kind": "decision", "capability": "first"})
+    assert store._conn is not None and store._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == module.WAL_AUTOCHECKPOINT
+    assert not [t for t in threading.enumerate() if t.name == "capfence-audit-checkpoint"]  # none until there is work for it
+    before = path.stat().st_size
+    for n in range(44):
+        store.append({"kind": "decision", "capability": f"c{n}", "payload": "x" * 2000})
+    threads = [t for t in threading.enumerate() if t.name == "capfence-audit-checkpoint"]
+    assert len(threads) == 1
+    deadline = time.monotonic() + 10
+    while path.stat().st_size <= before and time.monotonic() < deadline:  # the thread copies the WAL into the database file
+        time.sleep(0.01)
+    assert path.stat().st_size > before
+    store.close()
+    assert not threads[0].is_alive()  # close() ends the thread and closes its connection
+    assert [r[0] for r in sqlite3.connect(path).execute("SELECT seq FROM records ORDER BY seq")] == list(range(1, 46))
