@@ -264,7 +264,8 @@ def _unreplayable(obj: dict[str, Any]) -> str | None:
     payload = obj["payload"]
     if obj.get("truncated") or TRUNCATED_KEY in payload:
         return "payload was truncated when recorded"
-    if obj.get("redacted") or REDACTED in _leaves(payload):
+    values = payload.values()
+    if obj.get("redacted") or REDACTED in (values if _STRINGS.issuperset(map(type, values)) else _leaves(payload)):
         return "payload was redacted when recorded"
     return None
 
@@ -297,31 +298,34 @@ def payload_key(payload: dict[str, Any], encode: Callable[[Any], str]) -> object
 
 
 class _Admit:
-    """The slow path of the JSONL loop: a record the cache does not know (or cannot key)."""
+    """The slow path of the JSONL loop: a record the cache does not know (or cannot key), already parsed."""
 
     def __init__(self, decider: Decider, result: ReplayResult, encode: Callable[[Any], str]) -> None:
         self.decider, self.result, self.encode = decider, result, encode
 
-    def __call__(self, line: str, lineno: int) -> tuple[dict[str, Any], Entry] | None:
-        obj = self._parse(line, lineno)
-        if obj is None:
-            return None
+    def __call__(self, obj: dict[str, Any], lineno: int, key: object = None) -> Entry | None:
+        """What ``obj`` comes to (evaluated and remembered if it is a call); None, reported, if it is not valid.
+
+        ``key``: its cache key, when the caller has computed it already.
+        """
         if obj.get("kind") is not None and obj.get("kind") != "decision":
-            return obj, SKIP
+            return SKIP
         why = _invalid_fields(obj)
         if why is not None:
             self.result.invalid.add(lineno, _record_id(obj, lineno), why)
             return None
         payload = obj["payload"]
-        key = (*map(obj.get, FIELDS), payload_key(payload, self.encode))
+        if key is None:
+            key = (*map(obj.get, FIELDS), payload_key(payload, self.encode))
         entry: Entry | None = _unreplayable(obj)
         if entry is None:
             action, rule = self.decider.decide(key, obj["capability"], payload, *map(obj.get, ("agent_id", "environment", "tool")))
             entry = (obj.get("decision"), action, rule)
         self.decider.remember(key, entry)
-        return obj, entry
+        return entry
 
-    def _parse(self, line: str, lineno: int) -> dict[str, Any] | None:
+    def parse(self, line: str, lineno: int) -> dict[str, Any] | None:
+        """A line the fast parser refused, parsed by ``json.loads``; None, reported unless blank, if it is not a JSON object."""
         try:
             obj = json.loads(line)
         except ValueError as exc:
@@ -371,17 +375,31 @@ def _replay_jsonl(lines: TextIO, decider: Decider, result: ReplayResult, sink: R
     counts: dict[tuple[str | None, str, str | None], int] = {}
     strings_only = _STRINGS.issuperset
     fields = FIELDS
-    for lineno, line in enumerate(lines, 1):
+    invalid = result.invalid
+    for lineno, line in enumerate(lines, 1):  # each line parsed once; a miss is a dict lookup, not an exception
         try:
             obj = parse(line)
-            get = obj.get
-            payload = get("payload")
-            entry = cache[(*map(get, fields), tuple(payload.items()) if strings_only(map(type, payload.values())) else encode(payload))]
-        except Exception:  # noqa: BLE001 - anything unusual (a miss, bad JSON, odd types) takes the careful path
-            admitted = admit(line, lineno)
-            if admitted is None:
+        except Exception:  # noqa: BLE001 - rare (bad JSON, NaN, huge integers, odd whitespace): json.loads decides
+            obj = admit.parse(line, lineno)
+            if obj is None:
                 continue
-            obj, entry = admitted
+        if type(obj) is not dict:
+            invalid.add(lineno, None, f"a record must be a JSON object, got {type(obj).__name__}")
+            continue
+        get = obj.get
+        payload = get("payload")
+        if type(payload) is dict:
+            key = (*map(get, fields), tuple(payload.items()) if strings_only(map(type, payload.values())) else encode(payload))
+            try:
+                entry = cache.get(key)
+            except TypeError:  # a field that is not a string (a list, an object): not a valid call, admit says why
+                entry = None
+            if entry is None:
+                entry = admit(obj, lineno, key)
+        else:
+            entry = admit(obj, lineno)
+        if entry is None:
+            continue
         if type(entry) is tuple:
             n = counts.get(entry, 0) + 1
             counts[entry] = n
