@@ -94,7 +94,8 @@ def bare_insert_call(tmp: Path, *, indexes: bool = True) -> Callable[[], object]
     SQLiteStore(path).append({"ts": "x", "kind": "decision"})  # same schema, WAL, pragmas
     if not indexes:
         with connect(path) as setup:
-            for (name,) in setup.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL").fetchall():
+            names = setup.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL")
+            for (name,) in names.fetchall():
                 setup.execute(f"DROP INDEX {name}")
     conn = connect(path)
     conn.execute("PRAGMA synchronous = NORMAL")

@@ -367,7 +367,9 @@ def line_parser() -> Callable[[str], Any]:
     return parse
 
 
-def _replay_jsonl(lines: TextIO, decider: Decider, result: ReplayResult, sink: RecordSink | None, progress: Progress | None) -> None:
+def _replay_jsonl(  # noqa: PLR0912 - one flat loop on purpose (see the module docstring)
+    lines: TextIO, decider: Decider, result: ReplayResult, sink: RecordSink | None, progress: Progress | None,
+) -> None:
     parse = line_parser()
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     admit = _Admit(decider, result, encode)
