@@ -40,6 +40,9 @@ CHECKPOINT_EVERY = 1000
 
 Fewer, larger checkpoints: a checkpoint's syncs slow the writes of the same file system while they
 run, so they are kept rare; a page rewritten by many appends is copied once per checkpoint.
+0 turns the thread off: SQLite's own checkpoint, in the commit that crosses 1,000 WAL pages.
+The trade-off measured (``benchmarks/README.md``, issue 24): the slowest calls get much faster,
+the median call a little slower while a checkpoint overlaps it.
 """
 WAL_AUTOCHECKPOINT = 20_000
 """WAL pages at which a writer checkpoints on its own path: only if the background checkpoints fall behind."""
@@ -289,14 +292,15 @@ class SQLiteStore:
             conn = connect(self.location, timeout=deadline.remaining())
             sync = "FULL" if os.environ.get("CAPFENCE_AUDIT_SYNC", "").lower() == "full" else "NORMAL"
             conn.execute(f"PRAGMA synchronous = {sync}")
-            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+            if CHECKPOINT_EVERY > 0:
+                conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
             try:
                 enable_wal(conn, deadline.remaining())
                 migrate(conn, self.key)
             except BaseException:
                 conn.close()
                 raise
-            if self._checkpointer is None or self._pid != os.getpid():  # a forked child starts its own thread
+            if CHECKPOINT_EVERY > 0 and (self._checkpointer is None or self._pid != os.getpid()):  # a forked child: its own thread
                 self._checkpointer = _Checkpointer(self.location)
             self._conn, self._pid, self._head, self._busy_ms = conn, os.getpid(), None, -1
         return self._conn
