@@ -6,7 +6,9 @@ and inserts the next record, so many processes writing one file produce a
 single unbroken chain. The record is committed before :meth:`append`
 returns. ``synchronous=NORMAL`` (the WAL default) survives a crash of the
 writing process; set ``CAPFENCE_AUDIT_SYNC=full`` to also survive power loss
-at the cost of an fsync per decision.
+at the cost of an fsync per decision. Copying the WAL back into the database
+(a checkpoint) is done by a background thread of the store (:class:`_Checkpointer`),
+not inside a caller's commit.
 
 Waiting is bounded by one budget per operation (:mod:`capfence.audit.deadline`):
 the budget of the enclosing ``within`` block (the runtime's ``audit_timeout``)
