@@ -161,3 +161,24 @@ def test_checkpoints_run_off_the_callers_thread(tmp_path: Path, monkeypatch: pyt
     store.close()
     assert not threads[0].is_alive()  # close() ends the thread and closes its connection
     assert [r[0] for r in sqlite3.connect(path).execute("SELECT seq FROM records ORDER BY seq")] == list(range(1, 46))
+
+
+def test_the_checkpoint_thread_ends_when_quiet_and_comes_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from capfence.audit import sqlite as module
+
+    monkeypatch.setattr(module, "CHECKPOINT_EVERY", 5)
+    monkeypatch.setattr(module, "CHECKPOINT_IDLE", 0.05)
+    store = SQLiteStore(tmp_path / "audit.db")
+    for n in range(5):
+        store.append({"kind": "decision", "capability": f"c{n}"})
+    checkpointer = store._checkpointer
+    assert checkpointer is not None and checkpointer._thread is not None
+    first = checkpointer._thread
+    first.join(timeout=5)
+    assert not first.is_alive()  # a store left unclosed keeps no thread nor connection
+    for n in range(5):
+        store.append({"kind": "decision", "capability": f"d{n}"})
+    assert checkpointer._thread is not first and checkpointer._thread.is_alive()
+    second = checkpointer._thread
+    store.close()
+    assert not second.is_alive()

@@ -46,6 +46,8 @@ run, so they are kept rare; a page rewritten by many appends is copied once per 
 The trade-off measured (``benchmarks/README.md``, issue 24): the slowest calls get much faster,
 the median call a little slower while a checkpoint overlaps it.
 """
+CHECKPOINT_IDLE = 60.0
+"""Seconds without a wake-up after which the checkpoint thread ends (a store written again starts a new one)."""
 WAL_AUTOCHECKPOINT = 20_000
 """WAL pages at which a writer checkpoints on its own path: only if the background checkpoints fall behind."""
 
@@ -224,7 +226,7 @@ class _Checkpointer:
         self._pending += 1
         if self._pending >= CHECKPOINT_EVERY:
             self._pending = 0
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # not started yet, or ended after a quiet spell
                 self._thread = threading.Thread(target=self._run, name="capfence-audit-checkpoint", daemon=True)
                 self._thread.start()
             self._wake.set()
@@ -233,10 +235,9 @@ class _Checkpointer:
         conn: sqlite3.Connection | None = None
         try:
             while True:
-                self._wake.wait()
+                if not self._wake.wait(CHECKPOINT_IDLE) or self._stopping:
+                    return  # quiet (or a store never closed): end the thread and its connection; the next wake-up starts one
                 self._wake.clear()
-                if self._stopping:
-                    return
                 try:
                     if conn is None:
                         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
