@@ -9,7 +9,7 @@ rule naming a program the call does not run) is skipped unchecked.
 
 from __future__ import annotations
 
-from capfence.decision import Decision
+from capfence.decision import DEFAULT, Decision
 from capfence.policy.model import Policy
 from capfence.policy.view import CallView
 
@@ -25,10 +25,11 @@ def evaluate(policy: Policy, view: CallView) -> Decision:
                 reason += f": {detail}"
             if unknown is not None:
                 reason += f" (fail-closed: the {unknown} condition could not be evaluated)"
-            return Decision(action=rule.section, reason=reason, rule=rule.id, policy_digest=policy.digest)
+            return Decision(action=rule.section, reason=reason, rule=rule.id, policy_digest=policy.digest, provenance=rule.provenance)
     return Decision(
         action=policy.default,
         reason=f"no rule matched capability {view.capability!r}; policy default is {policy.default}",
         policy_digest=policy.digest,
+        provenance=DEFAULT,
     )
 
