@@ -43,8 +43,8 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *pytest_args("tests", session.posargs))
 
 
-ADAPTER_EXTRAS = {"mcp": ["-e", "adapters/llamaindex"]}
-"""Other adapters of this repository an adapter's tests need (MCP tools loaded into LlamaIndex)."""
+ADAPTER_EXTRAS = {"mcp": ["-e", "adapters/llamaindex"], "otel": ["-e", "adapters/langchain[agent]"]}
+"""Other adapters of this repository an adapter's tests need (MCP tools loaded into LlamaIndex; a LangChain agent traced)."""
 NODE_PACKAGES = {"mcp": ["@modelcontextprotocol/server-filesystem@2026.8.31"]}
 """npm packages an adapter's tests run, pinned; installed under .nox/<adapter>-node (path in $CAPFENCE_TEST_NODE_PREFIX)."""
 

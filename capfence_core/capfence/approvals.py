@@ -183,8 +183,8 @@ class Approvals:
                 return failed, None, False
             if status == "approved":
                 reason = f"approved by {request.decided_by} (approval request {request.id}); {held.reason}"
-                approved = Decision("allow", reason, held.rule, held.policy_digest, approval_id=request.id, provenance=_by_approver(held, request))
-                return approved, request, False
+                approver = _by_approver(held, request)
+                return Decision("allow", reason, held.rule, held.policy_digest, approval_id=request.id, provenance=approver), request, False
             if status == "pending":
                 return held.with_(approval_id=request.id, reason=f"{held.reason}; waiting for approval"), None, False
             reason = f"approval request {request.id} was denied by {request.decided_by}; retrying the same call is denied"

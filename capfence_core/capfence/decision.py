@@ -46,7 +46,7 @@ class Provenance:
 
 
     def after_approval(self, decided_by: DecidedBy, approver: str | None = None) -> Provenance:
-        """The provenance of a decision on the approval request this rule's decision filed: the same rule, decided by a human or a timeout."""
+        """The provenance of a decision on the approval request this rule filed: the same rule, decided by a human or a timeout."""
         return Provenance(decided_by, self.source, self.line, approver)
 
 

@@ -220,7 +220,8 @@ class ActionRuntime:
         except Exception as exc:  # noqa: BLE001 - no audit record, no tool call
             log.error("audit write failed; denying %s: %s", view.capability, exc)
             return failure(f"audit log not writable: {exc}", decision.policy_digest)
-        return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id, decision.provenance)
+        return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id,
+                        decision.provenance)
 
     def _append_decision(self, view: CallView, decision: Decision, record: dict[str, object]) -> int:
         """Append; a call with a call id that is blocked again reuses the identical decision already recorded for it.

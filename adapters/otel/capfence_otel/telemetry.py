@@ -68,7 +68,7 @@ class DecisionTelemetry:
     ) -> None:
         self.export_arguments = export_arguments
         self.tracer = trace.get_tracer(SCOPE, _version(), tracer_provider)
-        meter = metrics.get_meter(SCOPE, _version(), meter_provider)
+        meter = metrics.get_meter(SCOPE, _version() or "", meter_provider)
         self.decisions = meter.create_counter(attr.DECISIONS, "{decision}", "Tool calls decided by CapFence")
         self.evaluation = meter.create_histogram(
             attr.EVALUATION_DURATION, "s", "Time CapFence took to evaluate a call against the policy",

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Telemetry
 from opentelemetry.trace import StatusCode
 
 import capfence_otel
 from capfence import ActionRuntime
 from capfence.plugins import get_manager
 from capfence.testing import audit_rows
+from conftest import Telemetry
 
 
 def test_the_plugin_loads_through_the_entry_point() -> None:
