@@ -35,7 +35,9 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_POOL = (1, 4)
 INSTALL_HINT = "install the core's postgres extra: pip install 'psycopg[binary]>=3.2' 'psycopg-pool>=3.2'"
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+CALL_DETAIL = "strpos(detail, '\"call_id\"') > 0"
+"""A decision record whose ``detail`` names a call id (see ``capfence.audit.sqlite.CALL_DETAIL``)."""
 LOCK_CLASS = 0x43464E43
 """First key of CapFence's advisory locks ('CFNC'); the second is derived from the schema name."""
 CHAIN_LOCK = f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, hashtext('chain:' || current_schema()))"
@@ -82,6 +84,11 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (
         # the latest chained record of an approval request, which must back its row (capfence.audit.approval_events)
         "CREATE INDEX IF NOT EXISTS records_approvals_ref ON records (ref, seq) WHERE kind = 'approval'",
+    ),
+    3: (
+        # every decision's detail carries its provenance now: index only those with a call id, all the lookup needs
+        "DROP INDEX IF EXISTS records_decisions_call",
+        f"CREATE INDEX IF NOT EXISTS records_decisions_call ON records USING hash (detail) WHERE kind = 'decision' AND {CALL_DETAIL}",
     ),
 }
 

@@ -32,7 +32,10 @@ from capfence.audit.deadline import Deadline, current
 from capfence.audit.record import commit_time
 from capfence.errors import AuditError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+CALL_DETAIL = "instr(detail, '\"call_id\"') > 0"
+"""A decision record whose ``detail`` names a call id: the partial index for :meth:`SQLiteStore.append_decision_once` holds only
+these, and its query repeats this term word for word so SQLite can use that index."""
 BUSY_TIMEOUT_MS = 5000
 """The budget of a store operation outside any ``deadline.within`` block (the CLI's, for instance)."""
 
@@ -71,6 +74,12 @@ _MIGRATIONS: dict[int, str] = {
     3: """
     CREATE INDEX IF NOT EXISTS records_call ON records(detail) WHERE kind = 'decision' AND detail IS NOT NULL;
     """,
+    # Every decision's detail carries its provenance now: index only those with a call id (all the lookup needs),
+    # or every decision would pay for an index entry.
+    4: f"""
+    DROP INDEX IF EXISTS records_call;
+    CREATE INDEX IF NOT EXISTS records_call ON records(detail) WHERE kind = 'decision' AND {CALL_DETAIL};
+    """,
 }
 
 COLUMNS = (
@@ -86,7 +95,7 @@ _SAME_DECISION_FIELDS = (
     "agent_id", "framework", "tool", "capability", "environment", "payload_sha256", "decision", "rule", "reason", "policy_digest",
 )
 _FIND_DECISION = (
-    "SELECT seq FROM records WHERE kind = 'decision' AND detail = ? AND "
+    f"SELECT seq FROM records WHERE kind = 'decision' AND {CALL_DETAIL} AND detail = ? AND "
     + " AND ".join(f"{name} IS ?" for name in _SAME_DECISION_FIELDS)
     + " ORDER BY seq DESC LIMIT 1"
 )
