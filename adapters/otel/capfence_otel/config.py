@@ -40,6 +40,15 @@ def configure(
     return telemetry
 
 
+def flush(timeout: float = 10.0) -> bool:
+    """Wait until every decision so far has its span and measurements handed to the SDK (False if ``timeout`` passed first).
+
+    The SDK's own ``force_flush`` then exports them; both also happen at exit.
+    """
+    telemetry = _telemetry
+    return telemetry.flush(timeout) if telemetry is not None else True
+
+
 def telemetry_in_use() -> DecisionTelemetry:
     """The telemetry decisions go to (built from the global providers on first use)."""
     telemetry = _telemetry

@@ -20,5 +20,5 @@ if TYPE_CHECKING:
 
 @hookimpl
 def capfence_on_decision(call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None) -> None:
-    """Record the decision as a span and in the metrics."""
-    telemetry_in_use().record(call, decision, timing, policy)
+    """Note the decision for the worker that makes its span and measurements (nothing here waits)."""
+    telemetry_in_use().note(call, decision, timing, policy)

@@ -12,36 +12,56 @@ One :class:`DecisionTelemetry` turns each decision the runtime reports
   ``capfence.gate.evaluation.duration`` and ``capfence.gate.audit.duration``
   (histograms, seconds) and ``capfence.approvals.pending`` (an up-down counter).
 
-Everything here is in-process bookkeeping: exporting is the SDK's processors' and
-readers' work in their own threads. With a batch span processor and a periodic metric
-reader (what the SDK's OTLP set-up uses), an exporter that fails or hangs never delays
-a decision. Nothing is recorded until the application configures the SDK.
+On the call path the hook only notes the decision (the current OpenTelemetry context,
+the clock, the decision and call objects) in a bounded queue: building spans and
+recording measurements with the Python SDK costs tens of microseconds per decision, so a
+worker thread does it, with the span's parent and start and end times taken at the
+decision, so the trace is the same as if it had been done in line. A full queue
+(:data:`QUEUE_LIMIT` decisions waiting) drops the oldest; :attr:`DecisionTelemetry.dropped`
+counts them. :meth:`DecisionTelemetry.flush` waits for the queue to drain (tests, shutdown;
+it also runs at exit). Exporting is then the SDK's processors' and readers' work in
+their own threads: with a batch span processor and a periodic metric reader (what the
+SDK's OTLP set-up uses), an exporter that fails or hangs never delays a decision.
+Nothing is recorded until the application configures the SDK.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
+import os
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
+from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from capfence_otel import attributes as attr
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
     from opentelemetry.util.types import AttributeValue
 
     from capfence.decision import Decision, Timing
     from capfence.policy.model import Policy
     from capfence.policy.view import CallView
 
+log = logging.getLogger("capfence")
 SCOPE = "capfence"
 TRACKED_APPROVALS = 10_000
 """Approval requests remembered as pending by this process (the oldest is forgotten past it)."""
 _RESOLVED_BY = frozenset({"approval", "approval_timeout"})
+QUEUE_LIMIT = 10_000
+"""Decisions waiting for the worker; past it the oldest is dropped (and counted) rather than anything waiting."""
+INTERVAL = 0.05
+"""Seconds the worker sleeps between drains of the queue when nothing asks it to flush."""
+
+Noted = tuple["CallView", "Decision", "Timing | None", "Policy | None", "Context", int]
+"""What the hook keeps of one decision: call, decision, timing, policy, the current context, and the wall clock (ns) at the end."""
 
 
 def _version() -> str | None:
@@ -83,18 +103,76 @@ class DecisionTelemetry:
         )
         self._pending_ids: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
+        self._queue: deque[Noted] = deque(maxlen=QUEUE_LIMIT)
+        self._wake = threading.Event()
+        self._done = threading.Condition()
+        self._busy = False
+        self.dropped = 0
+        """Decisions dropped because :data:`QUEUE_LIMIT` were already waiting."""
+        self._worker: threading.Thread | None = None
+        self._pid = 0
+
+    def note(self, call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None) -> None:
+        """On the call path: keep what the span and measurements need, for the worker. Never blocks."""
+        item: Noted = (call, decision, timing, policy, otel_context.get_current(), time.time_ns())
+        queue = self._queue
+        if len(queue) >= QUEUE_LIMIT:
+            self.dropped += 1  # the append below pushes the oldest out
+        queue.append(item)
+        if self._pid != os.getpid():  # first use, or a forked child (threads do not survive a fork)
+            self._start()
 
     def record(self, call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None) -> None:
-        """The span and the measurements of one decision."""
-        self._span(call, decision, timing, policy)
+        """The span and the measurements of one decision, now, in this thread (what the worker does per decision)."""
+        self._handle((call, decision, timing, policy, otel_context.get_current(), time.time_ns()))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every decision noted so far has its span and measurements (False if ``timeout`` passed first)."""
+        self._wake.set()
+        with self._done:
+            return self._done.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._worker = threading.Thread(target=self._run, name="capfence-otel", daemon=True)
+            self._worker.start()
+        atexit.register(self.flush, 2.0)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(INTERVAL)
+            self._wake.clear()
+            self._drain()
+
+    def _drain(self) -> None:
+        queue = self._queue
+        while True:
+            with self._done:
+                if not queue:
+                    self._busy = False
+                    self._done.notify_all()
+                    return
+                item = queue.popleft()
+                self._busy = True
+            try:
+                self._handle(item)
+            except Exception:
+                log.exception("capfence-otel: could not record a decision; skipped")
+
+    def _handle(self, item: Noted) -> None:
+        call, decision, timing, policy, parent, end = item
+        self._span(call, decision, timing, policy, parent, end)
         self._metrics(call, decision, timing)
 
-    def _span(self, call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None) -> None:
-        end = time.time_ns()
+    def _span(self, call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None, parent: Context, end: int) -> None:
         start = end
         if timing is not None:
-            start = end - int((time.perf_counter() - timing.started) * 1e9)
-        span = self.tracer.start_span(f"{attr.SPAN_NAME} {call.tool or call.capability}", kind=SpanKind.INTERNAL, start_time=start)
+            start = end - int((timing.evaluation + timing.audit) * 1e9)
+        name = f"{attr.SPAN_NAME} {call.tool or call.capability}"
+        span = self.tracer.start_span(name, context=parent, kind=SpanKind.INTERNAL, start_time=start)
         if span.is_recording():
             span.set_attributes(span_attributes(call, decision))
             if self.export_arguments and policy is not None:

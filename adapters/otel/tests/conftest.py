@@ -48,6 +48,7 @@ class Telemetry:
     tracer_provider: TracerProvider
 
     def finished(self) -> list[ReadableSpan]:
+        assert capfence_otel.flush()  # the plugin's worker has handed every decision so far to the SDK
         return list(self.spans.get_finished_spans())
 
     def decision_spans(self) -> list[ReadableSpan]:
@@ -55,6 +56,7 @@ class Telemetry:
 
     def points(self, name: str) -> list[Any]:
         """The data points of metric ``name`` collected now."""
+        assert capfence_otel.flush()
         data = self.metrics.get_metrics_data()
         found = []
         for resource in data.resource_metrics if data else ():

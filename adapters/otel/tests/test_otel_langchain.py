@@ -95,6 +95,7 @@ def test_decision_spans_nest_in_the_agent_trace(spans: InMemorySpanExporter, run
     blocked = [m for m in result["messages"] if isinstance(m, ToolMessage) and m.status == "error"]
     assert [m.tool_call_id for m in blocked] == ["call_no"]
 
+    assert capfence_otel.flush()
     finished = list(spans.get_finished_spans())
     by_id = {s.context.span_id: s for s in finished}
     decisions = {s.attributes["gen_ai.tool.call.id"]: s for s in finished if s.name.startswith("capfence.decision")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import capfence_otel
 from capfence import ActionRuntime
 from conftest import Telemetry
 
@@ -27,6 +28,7 @@ def test_decisions_are_counted_by_action_capability_and_rule(telemetry: Telemetr
 def test_evaluation_and_audit_latency_are_separate_histograms_in_seconds(telemetry: Telemetry, runtime: ActionRuntime) -> None:
     for _ in range(4):
         runtime.evaluate("filesystem.read", {"path": "a"}, agent_id="a")
+    assert capfence_otel.flush()
     data = telemetry.metrics.get_metrics_data()
     metrics = {m.name: m for r in data.resource_metrics for s in r.scope_metrics for m in s.metrics}
     for name in ("capfence.gate.evaluation.duration", "capfence.gate.audit.duration"):

@@ -97,6 +97,7 @@ def test_spans_and_metrics_reach_an_otlp_http_receiver(receiver: Receiver, runti
     capfence_otel.configure(tracer_provider=tracer_provider, meter_provider=meter_provider)
     try:
         decision = runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="agent-1", tool="run_shell", call_id="call_9")
+        assert capfence_otel.flush()
         tracer_provider.force_flush()
         meter_provider.force_flush()
         receiver.wait_for(lambda: receiver.spans() and receiver.metric_names())
@@ -155,6 +156,7 @@ def test_a_failing_or_hanging_exporter_neither_changes_nor_delays_decisions(
             decision = runtime.evaluate("shell.execute", {"command": f"ls {i}"}, agent_id="a")
             slowest = max(slowest, time.perf_counter() - start)
             assert decision.action == "warn" and decision.rule == "observe-shell" and decision.record_id == i + 1
+        assert capfence_otel.flush()  # the plugin's worker hands every span to the batch processor without waiting on the exporter
     finally:
         capfence_otel.config._telemetry = None
         started = time.perf_counter()

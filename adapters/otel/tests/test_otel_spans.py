@@ -106,6 +106,35 @@ def test_a_broken_telemetry_changes_no_decision(telemetry: Telemetry, runtime: A
     def explode(*args: object) -> None:
         raise RuntimeError("exporter set-up broken")
 
-    monkeypatch.setattr(capfence_otel.telemetry_in_use(), "record", explode)
+    monkeypatch.setattr(capfence_otel.telemetry_in_use(), "note", explode)
     decision = runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="a")
     assert decision.action == "warn" and decision.record_id is not None
+
+
+def test_a_decision_the_worker_cannot_record_stops_nothing(telemetry: Telemetry, runtime: ActionRuntime,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    in_use = capfence_otel.telemetry_in_use()
+    real = in_use._span
+    calls = []
+
+    def flaky(*args: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("bad attribute")
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(in_use, "_span", flaky)
+    runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="a")
+    runtime.evaluate("filesystem.read", {"path": "b"}, agent_id="a")
+    assert [s.attributes["capfence.capability"] for s in telemetry.decision_spans()] == ["filesystem.read"]
+
+
+def test_the_hook_only_notes_the_decision_and_the_worker_keeps_its_parent(telemetry: Telemetry, runtime: ActionRuntime) -> None:
+    tracer = telemetry.tracer_provider.get_tracer("framework")
+    with tracer.start_as_current_span("execute_tool a") as first:
+        runtime.evaluate("filesystem.read", {"path": "a"}, agent_id="a")
+    with tracer.start_as_current_span("execute_tool b") as second:
+        runtime.evaluate("filesystem.read", {"path": "b"}, agent_id="a")
+    a, b = telemetry.decision_spans()
+    assert a.parent.span_id == first.get_span_context().span_id and b.parent.span_id == second.get_span_context().span_id
+    assert a.end_time <= b.start_time  # the times are the decisions', not the worker's
