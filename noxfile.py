@@ -132,6 +132,7 @@ def docs(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks (not tests): print ratios against baselines measured in the same run (bench_stores starts its own PostgreSQL)."""
-    session.install("-e", ".[postgres]", "-e", "adapters/mcp")  # bench_mcp_proxy needs the MCP adapter
+    session.install("-e", ".[postgres]", "-e", "adapters/mcp", "-e", "adapters/otel[sdk]")  # bench_mcp_proxy: MCP; bench_otel: the plugin
     for script in sorted(ROOT.glob("benchmarks/bench_*.py")):
-        session.run("python", str(script), *session.posargs)
+        blocked = {} if script.name == "bench_otel.py" else {"CAPFENCE_BLOCK_PLUGINS": "otel"}  # the others measure the core alone
+        session.run("python", str(script), *session.posargs, env=blocked)

@@ -124,7 +124,7 @@ def main() -> None:
     print(f"bench_otel ({args.calls} calls each, interleaved rounds, medians)")
     print(f"  evaluate+audit, plugin off       {medians['off'] * 1e6:7.1f} us   (baseline)")
     print(f"  evaluate+audit, plugin on        {medians['on'] * 1e6:7.1f} us   {added:+.1f} us added   (target <= 10 us)")
-    print(f"  the plugin's hook alone          {medians['hook'] * 1e6:7.1f} us   (what the call path pays; spans and metrics are built by its worker)")
+    print(f"  the plugin's hook alone          {medians['hook'] * 1e6:7.1f} us   (the call path's share; a worker builds the rest)")
 
 
 if __name__ == "__main__":
