@@ -8,7 +8,7 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["tests", "lint", "typecheck", "policies", "adapters", "examples", "docs"]
+nox.options.sessions = ["tests", "web", "lint", "typecheck", "policies", "adapters", "examples", "docs"]
 
 ROOT = Path(__file__).parent
 ADAPTERS = sorted(p.parent.name for p in ROOT.glob("adapters/*/pyproject.toml"))
@@ -38,9 +38,16 @@ def names_a_path(posargs: list[str]) -> bool:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Core test suite (no framework installed): policy, evaluator, audit (SQLite and a real PostgreSQL server), runtime, CLI."""
+    """Core test suite (no framework, no web extra): policy, evaluator, audit (SQLite and real PostgreSQL), runtime, CLI."""
     session.install("-e", ".[test,postgres]")
-    session.run("pytest", *pytest_args("tests", session.posargs))
+    session.run("pytest", *pytest_args(["tests", "--ignore=tests/web"], session.posargs))  # tests/web: the web session
+
+
+@nox.session
+def web(session: nox.Session) -> None:
+    """The web console (``capfence[web]``): unit tests, PostgreSQL, and real-browser tests (Debian's chromium + chromium-driver)."""
+    session.install("-e", ".[test,postgres,web,web-test]")
+    session.run("pytest", *pytest_args("tests/web", session.posargs))
 
 
 ADAPTER_EXTRAS = {"mcp": ["-e", "adapters/llamaindex"], "otel": ["-e", "adapters/langchain[agent]"]}
@@ -77,8 +84,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the core package."""
-    session.install("-e", ".[test,postgres]", "mypy", "types-PyYAML")
+    """mypy --strict on the core package (the web console included, so its extra is installed)."""
+    session.install("-e", ".[test,postgres,web]", "mypy", "types-PyYAML")
     session.run("mypy")
 
 
@@ -134,7 +141,8 @@ def docs(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks (not tests): print ratios against baselines measured in the same run (bench_stores starts its own PostgreSQL)."""
-    session.install("-e", ".[postgres]", "-e", "adapters/mcp", "-e", "adapters/otel[sdk]")  # bench_mcp_proxy: MCP; bench_otel: the plugin
+    # bench_mcp_proxy needs the MCP adapter, bench_console the web extra, bench_otel the plugin
+    session.install("-e", ".[postgres,web,web-test]", "-e", "adapters/mcp", "-e", "adapters/otel[sdk]")
     for script in sorted(ROOT.glob("benchmarks/bench_*.py")):
         blocked = {} if script.name == "bench_otel.py" else {"CAPFENCE_BLOCK_PLUGINS": "otel"}  # the others measure the core alone
         session.run("python", str(script), *session.posargs, env=blocked)

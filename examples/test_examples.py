@@ -46,7 +46,7 @@ def test_main_demo(tmp_path: Path) -> None:
     out = run_example(EXAMPLES / "langchain_rollout" / "demo.py", tmp_path, "--workdir", str(tmp_path / "capfence-demo"))
     assert time.perf_counter() - started < 60, "the main demo must finish in under a minute"
     steps = sections(out)
-    assert list(steps) == ["", "1. OBSERVE", "2. TUNE", "3. SIMULATE", "4. ENFORCE", "5. THE SHELL PACK", "DONE"]
+    assert list(steps) == ["", "1. OBSERVE", "2. TUNE", "3. SIMULATE", "4. ENFORCE", "5. THE SHELL PACK", "6. STAGE AND TEST", "DONE"]
     work = tmp_path / "capfence-demo"
     assert "Working in capfence-demo/" in steps[""] and str(tmp_path) not in out  # paths as you would type them there
 
@@ -113,6 +113,12 @@ def test_main_demo(tmp_path: Path) -> None:
     assert calls(pack_enforce) == {**calls(observe), "run_shell(command='systemctl restart deploy-app')": "BLOCKED"}
     assert "[rule shell-rm-recursive-force]" in pack_enforce and "[rule shell-systemctl-change]" in pack_enforce
     assert "6 of 8 steps done." in pack_enforce
+
+    # 6. Stage and test: enforcing the shadow rule would deny the one download; the production policy passes its cases.
+    stage = steps["6. STAGE AND TEST"]
+    assert "Shadow rules (no-downloads): enforcing them would change the decision of 1 call(s)" in stage
+    assert "warn -> deny       1  by no-downloads" in stage and "no-downloads               0  never matched" not in stage
+    assert "4 passed, 0 failed (4 case(s) in policies/production-cases.yaml)" in stage
 
     assert "audit.db: OK: " in steps["DONE"] and "pack-audit.db: OK: " in steps["DONE"]
     # verify counts records, and says which: 8 + 8 decisions, their outcomes, and the approval queue's events.

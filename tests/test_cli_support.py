@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 SCRIPT = Path(sys.executable).with_name("capfence")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "capfence.cli"]
-COMMANDS = ("init", "logs", "export", "replay", "check", "explain", "verify", "checkpoint", "suggest", "approvals", "plugins")
+COMMANDS = ("init", "logs", "export", "replay", "check", "explain", "verify", "checkpoint", "suggest", "approvals", "plugins", "serve")
 
 AGENT_COMMANDS = [
     "ls -la", "cat README.md", "rm -rf /tmp/build-cache", "curl -s https://example.com/health", "systemctl restart nginx", "git status",

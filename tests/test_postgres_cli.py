@@ -118,8 +118,11 @@ def test_approvals_commands(pg_url: str, tmp_path: Path) -> None:
 
 def test_suggest_reads_the_database(sqlite_log: Path, pg_url: str, tmp_path: Path) -> None:
     migrate(sqlite_log, pg_url, tmp_path)
-    from_sqlite_log = run("suggest", "--audit-log", sqlite_log).stdout.replace(str(sqlite_log), pg_url)
-    assert run("suggest", "--audit-log", pg_url).stdout == from_sqlite_log
+    in_force = tmp_path / "approvals.yaml"  # an import from JSON Lines copies records, not the policy texts: name it
+    from_sqlite_log = run("suggest", "--audit-log", sqlite_log, "--policy", in_force).stdout.replace(str(sqlite_log), pg_url)
+    assert run("suggest", "--audit-log", pg_url, "--policy", in_force).stdout == from_sqlite_log
+    refused = run("suggest", "--audit-log", pg_url, check=1)
+    assert "whose text this audit log does not have" in refused.stderr
 
 
 def test_replay_reads_the_database(sqlite_log: Path, pg_url: str, tmp_path: Path) -> None:
@@ -137,3 +140,9 @@ def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
     done = run("logs", "--audit-log", url, check=1)
     assert done.stderr.startswith("capfence: error: cannot open audit log postgresql://nobody:***@127.0.0.1")
     assert "secret" not in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_importing_an_audit_log_copies_its_policy_texts(sqlite_log: Path, pg_url: str, tmp_path: Path) -> None:
+    run("import", sqlite_log, "--audit-log", pg_url)
+    from_sqlite_log = run("suggest", "--audit-log", sqlite_log).stdout.replace(str(sqlite_log), pg_url)
+    assert run("suggest", "--audit-log", pg_url).stdout == from_sqlite_log

@@ -155,3 +155,15 @@ def test_known_plain_command_is_allowed_without_an_analysis(pack: Policy, monkey
     assert decide(pack, "git -C repo status # 4")[0] == "allow"  # not known from its words: analysed
     assert analysed == ["git -C repo status # 4"]
     cache.clear()
+
+
+def test_every_option_the_catalogue_names_starts_like_an_option() -> None:
+    """``known_plain`` skips the option checks for words none of which starts with ``-``, ``+`` or ``@``: that is only
+    right while every held, output, code-file and risky-value option of the catalogue starts that way."""
+    from capfence.policy.shell.catalogue import CATALOGUE, Entry
+
+    def keys(entry: Entry) -> list[str]:
+        own = [*entry.hold, *entry.outputs, *entry.code_files, *entry.risky_values]
+        return own + [key for sub in (entry.subs or {}).values() if isinstance(sub, Entry) for key in keys(sub)]
+
+    assert [key for entry in CATALOGUE.values() for key in keys(entry) if not key.startswith(("-", "+", "@"))] == []

@@ -35,6 +35,15 @@ def register_shell_condition(register: Callable[[ConditionType], None]) -> None:
 
 
 @hookimpl(specname="capfence_register_matchers")
+def register_resource_conditions(register: Callable[[ConditionType], None]) -> None:
+    """``reads``, ``writes`` and ``hosts``: what a call touches, from file and HTTP arguments and shell commands alike."""
+    from capfence.policy.resource_conditions import CONDITIONS
+
+    for condition in CONDITIONS:
+        register(condition)
+
+
+@hookimpl(specname="capfence_register_matchers")
 def register_url_condition(register: Callable[[ConditionType], None]) -> None:
     """url: scheme, host, port and private-address checks."""
     from capfence.policy.url import CONDITION
@@ -85,6 +94,8 @@ def capfence_register_adapters(register: Callable[[Adapter], None]) -> None:
 @hookimpl
 def capfence_register_approvers(register: Callable[[Any], None]) -> None:
     from capfence.approvers import CallbackApprover, ConsoleApprover
+    from capfence.webhook import WebhookApprover
 
     register(ConsoleApprover)
     register(CallbackApprover)
+    register(WebhookApprover)

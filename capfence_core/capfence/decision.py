@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Literal
+from typing import ClassVar, Literal
 
 Action = Literal["allow", "warn", "deny", "require_approval"]
 ACTIONS: tuple[Action, ...] = ("deny", "require_approval", "warn", "allow")
@@ -73,6 +74,27 @@ class Decision:
     """For ``require_approval``: the id of the approval request holding the call."""
     provenance: Provenance | None = None
     """What decided, and where that is written (:class:`Provenance`); None only for decisions built by hand."""
+    notes: ClassVar[Mapping[str, object] | None] = None
+    """What else was found while deciding, recorded in the audit record's ``detail``: ``shadow`` (what a shadow rule
+    would have decided), ``limits`` (the usage this call counted against rate and budget limits). Not a field: set
+    only by :meth:`with_notes` (so building the common decision costs nothing more), kept by :meth:`with_`."""
+
+    def __init__(
+        self,
+        action: Action,
+        reason: str,
+        rule: str | None = None,
+        policy_digest: str | None = None,
+        record_id: int | None = None,
+        approval_id: str | None = None,
+        provenance: Provenance | None = None,
+    ) -> None:
+        # The generated __init__ of a frozen dataclass sets each field through object.__setattr__; one update of the
+        # instance's dict does the same at half the cost (two decisions are made per call).
+        self.__dict__.update(
+            action=action, reason=reason, rule=rule, policy_digest=policy_digest, record_id=record_id, approval_id=approval_id,
+            provenance=provenance,
+        )
 
     @property
     def allowed(self) -> bool:
@@ -94,8 +116,17 @@ class Decision:
         return "rule" if self.rule is not None else "default"
 
     def with_(self, **changes: object) -> Decision:
-        """A copy with some fields changed."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+        """A copy with some fields changed (and the same :attr:`notes`)."""
+        copy = replace(self, **changes)  # type: ignore[arg-type]
+        if self.notes is not None:
+            object.__setattr__(copy, "notes", self.notes)
+        return copy
+
+    def with_notes(self, **notes: object) -> Decision:
+        """A copy with ``notes`` added to :attr:`notes`."""
+        copy = replace(self)
+        object.__setattr__(copy, "notes", {**(self.notes or {}), **notes})
+        return copy
 
     def message(self) -> str:
         """One line an agent (or a person) can act on."""

@@ -33,7 +33,7 @@ from capfence.policy.model import Policy, Rule
 from capfence.policy.paths import is_under, normalize_path
 from capfence.policy.view import normalize_text
 
-NOT_CONDITIONS = frozenset({"capability", "id", "reason", "approval_timeout"})
+NOT_CONDITIONS = frozenset({"capability", "id", "reason", "approval_timeout", "mode", "examples"})
 _SHELL_NAME = re.compile(r"(^|[._:/-])(shell|bash|zsh|sh|exec|execute|cmd|command|commands|terminal|subprocess)([._:/-]|$)", re.I)
 _SHELL_SAMPLES = ("shell.execute", "shell.run", "bash.run", "terminal.execute", "exec.command")
 _PROGRAM = re.compile(r"^[A-Za-z0-9_.+-]+$")
@@ -91,6 +91,8 @@ def shadowed(policy: Policy) -> Iterator[Finding]:
     for index, rule in enumerate(ordered):
         mine = conditions(rule)
         for earlier in ordered[:index]:
+            if earlier.mode == "shadow":
+                continue  # it never decides, so it hides nothing
             if covers(earlier.capability, rule.capability) and _subset(conditions(earlier), mine):
                 where = f"line {earlier.line}" if earlier.source == rule.source else f"{earlier.source}:{earlier.line}"
                 yield _finding(rule, "shadowed", f"never decides: {earlier.id} ({earlier.section}, {where}) matches every call it matches",

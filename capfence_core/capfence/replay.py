@@ -123,8 +123,11 @@ class ReplayResult:
         return sum(calls for (recorded, replayed, _), calls in self.counts.items() if test(recorded, replayed))
 
     def rule_hits(self) -> dict[str | None, int]:
-        """Calls decided by each rule of the policy (policy order; ``None`` is the default), zeros included."""
-        hits: dict[str | None, int] = {rule.id: 0 for rule in self.policy.rules}
+        """Calls decided by each rule of the policy (policy order; ``None`` is the default), zeros included.
+
+        Shadow rules and limit rules never decide a replayed call, so they are not listed (what enforcing the shadow
+        rules would change is reported apart: :mod:`capfence.cli.replay_shadow`)."""
+        hits: dict[str | None, int] = {rule.id: 0 for rule in self.policy.rules if rule.mode == "enforce" and rule.limit is None}
         hits[None] = 0
         for (_, _, rule), calls in self.counts.items():
             hits[rule] = hits.get(rule, 0) + calls
@@ -219,6 +222,18 @@ def replay_file(path: str | Path, policy: Policy, *, sink: RecordSink | None = N
             _replay_jsonl(lines, Decider(policy), result, sink, progress)
     return result
 
+
+
+def replay_calls(
+    rows: Iterable[tuple[Any, ...]], policy: Policy, source: str, *, sink: RecordSink | None = None, progress: Progress | None = None,
+) -> ReplayResult:
+    """Replay decision rows in :data:`~capfence.audit.reader.CALL_FIELDS` order (:meth:`AuditReader.calls`) under ``policy``.
+
+    For a part of a log: ``replay_calls(reader.calls(Filters(since=...)), policy, reader.location)``.
+    """
+    result = ReplayResult(source, policy)
+    _replay_db(rows, Decider(policy), result, sink, progress)
+    return result
 
 SKIP = "skip"
 """Cache entry for records of another kind (outcomes, events): counted as skipped."""

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from capfence import limiting
 from capfence.approvals import Approvals
 from capfence.approvers import Approver
 from capfence.audit.backlog import Backlog
@@ -39,8 +40,11 @@ from capfence.isolation import call_isolated
 from capfence.policy.engine import evaluate as evaluate_policy
 from capfence.policy.loader import load_policy
 from capfence.policy.model import Policy
+from capfence.policy.recorded import remember as remember_policy
+from capfence.policy.source import PolicyFiles
 from capfence.policy.view import CallView
 from capfence.policy.watch import PolicyWatcher
+from capfence.shadow import with_shadow
 
 if TYPE_CHECKING:
     import pluggy
@@ -121,11 +125,20 @@ class ActionRuntime:
         """
         location = str(audit_log) if audit_log is not None else os.environ.get(AUDIT_ENV, DEFAULT_AUDIT_LOG)
         runtime: ActionRuntime
-        watcher = PolicyWatcher(Path(path), load_policy, lambda exc: runtime._reload_failed(exc), reload_interval, reload_settle)  # noqa: PLW0108 - runtime is bound below
+        built: list[ActionRuntime] = []
+
+        def load(path: Path, *, files: PolicyFiles) -> Policy:
+            loaded = load_policy(path, files=files)
+            if built:  # a reload: file its text in the audit store (the first load is filed when the store opens)
+                built[0]._remember_policy(loaded)
+            return loaded
+
+        watcher = PolicyWatcher(Path(path), load, lambda exc: runtime._reload_failed(exc), reload_interval, reload_settle)  # noqa: PLW0108 - runtime is bound below
         runtime = cls(
             watcher, None, audit_log=location, environment=environment or os.environ.get(ENVIRONMENT_ENV),
             approver=approver, audit_timeout=audit_timeout,
         )
+        built.append(runtime)
         with contextlib.suppress(AuditError):  # logged; every call is denied until the audit log can be written
             runtime._open_store()
         return runtime
@@ -176,9 +189,14 @@ class ActionRuntime:
         """Evaluate and audit a prepared :class:`CallView` (adapters use this)."""
         policy: Policy | None = None
         started = time.perf_counter()
+        limits: list[limiting.Pending] | None = None
         try:
             policy = self._watcher.current()
             decision = evaluate_policy(policy, view)
+            if policy.shadow:
+                decision = with_shadow(policy, view, decision)
+            if policy.limited:
+                limits = limiting.pending(policy, view, decision)
         except Exception as exc:
             log.exception("evaluation failed; denying %s", view.capability)
             decision = failure(f"evaluation failed: {type(exc).__name__}: {exc}", policy.digest if policy else None)
@@ -187,7 +205,7 @@ class ActionRuntime:
             raise
         evaluated = time.perf_counter()
         try:
-            decision = self._audit(view, decision, policy)
+            decision = self._audit(view, decision, policy, limits)
         except BaseException as exc:  # _audit turns every Exception into a deny; this is an interrupt
             self._interrupted(view, policy, "audit write", exc)
             raise
@@ -200,16 +218,21 @@ class ActionRuntime:
         decision = failure(f"{stage} interrupted: {type(exc).__name__}", policy.digest if policy else None)
         self._notify(view, self._audit(view, decision, policy), policy)
 
-    def _audit(self, view: CallView, decision: Decision, policy: Policy | None) -> Decision:
-        """Write the decision (resolving approvals first, in the same transaction); a failure denies."""
+    def _audit(self, view: CallView, decision: Decision, policy: Policy | None, limits: list[limiting.Pending] | None = None) -> Decision:
+        """Write the decision (resolving approvals first, in the same transaction; with ``limits``, reading and counting
+        their usage in the transaction that writes it); a failure denies."""
         redact = policy.redact if policy else frozenset()
         max_bytes = policy.max_payload_bytes if policy else 65536
 
         def record(final: Decision) -> dict[str, object]:
-            return decision_record(view, final, redact=redact, max_bytes=max_bytes)
+            return decision_record(view, final, redact=redact, max_bytes=max_bytes, notes=final.notes or decision.notes)
 
         try:
             with within(self.audit_timeout):
+                if limits:
+                    decision, seq = self._limited(view, decision, limits, record)
+                    if seq is not None:
+                        return decision.with_(record_id=seq)
                 if decision.action == "require_approval" and policy is not None:
                     return self.approvals.resolve(view, decision, self._approval_timeout(policy, decision), record)
                 seq = self._append_decision(view, decision, record(decision))
@@ -220,8 +243,38 @@ class ActionRuntime:
         except Exception as exc:  # noqa: BLE001 - no audit record, no tool call
             log.error("audit write failed; denying %s: %s", view.capability, exc)
             return failure(f"audit log not writable: {exc}", decision.policy_digest)
+        if decision.notes is not None:
+            return decision.with_(record_id=seq)
         return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id,
                         decision.provenance)
+
+    def _limited(
+        self, view: CallView, decision: Decision, limits: list[limiting.Pending], record: Callable[[Decision], dict[str, object]],
+    ) -> tuple[Decision, int | None]:
+        """Decide ``limits`` and write the decision (and its usage) in one store transaction; ``None``: held, not written.
+
+        Usage that cannot be read denies the call (written outside the transaction, which was rolled back).
+        """
+        store = self._require_store()
+        transaction = getattr(store, "transaction", None)
+        if transaction is None:
+            denied = failure(f"limit: the audit store {self.audit_log} cannot keep usage (it has no transactions)", decision.policy_digest)
+            return denied, self._append_decision(view, denied, record(denied))
+        try:
+            with transaction() as tx:
+                final = limiting.decide(tx, limits, decision, view)
+                if final.action == "require_approval":
+                    return final, None
+                if final.allowed:
+                    final = final.with_notes(**(decision.notes or {}), limits=limiting.notes(limits))
+                seq = int(tx.append(record(final)))
+                if final.allowed:
+                    limiting.count(tx, limits, seq)
+                return final, seq
+        except limiting.LimitError as exc:
+            log.error("limit check failed; denying %s: %s", view.capability, exc)
+            denied = failure(f"limit: {exc}", decision.policy_digest)
+            return denied, self._append_decision(view, denied, record(denied))
 
     def _append_decision(self, view: CallView, decision: Decision, record: dict[str, object]) -> int:
         """Append; a call with a call id that is blocked again reuses the identical decision already recorded for it.
@@ -290,7 +343,13 @@ class ActionRuntime:
             except Exception as exc:
                 log.error("cannot open audit log %s: %s", self.audit_log, exc)
                 raise AuditError(f"cannot open audit log {self.audit_log}: {exc}") from exc
+            remember_policy(self._store, self._watcher.policy)
             return self._store
+
+    def _remember_policy(self, policy: Policy) -> None:
+        """File a newly loaded policy's text in the audit store, by digest (``capfence suggest`` keeps its rules)."""
+        if self._store is not None:
+            remember_policy(self._store, policy)
 
     def _reload_failed(self, exc: Exception) -> None:
         try:

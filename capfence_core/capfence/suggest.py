@@ -1,18 +1,11 @@
-"""Draft a policy from observed traffic, the way ``audit2allow`` turns observed denials into rules.
+"""Draft a policy from observed traffic, the way ``audit2allow`` turns observed denials into rules, without weakening.
 
-One ``allow`` rule per observed (capability, tool), with comments giving the
-call counts, the decisions they got, the agents, and the argument values
-seen; the ``deny`` and ``require_approval`` rules of the policy the traffic
-was recorded under (``--policy``) are kept as they are; ``default: deny``.
-Groups whose calls were all blocked get a commented-out allow rule only: a
-human decides whether to allow them.
-
-Every observed call that ran (allow or warn) is matched by its group's allow
-rule, and the kept rules blocked none of them when they were recorded, so
-replaying the observed traffic against the draft shows no stricter
-call (provided ``--policy`` is the policy the traffic was recorded under).
-It is a draft: the allow rules permit everything the agents did, including
-what they should not have done. Read it, narrow it, then ``capfence replay``.
+The draft keeps every ``deny`` and ``require_approval`` rule of the policy in force (the one the records' policy
+digest names, whose text the runtime files in the audit store, or ``--policy``; shadow rules are not in force and are
+left out) and ``default: deny``, and proposes the narrowest ``allow`` rules that cover what ran
+(:mod:`capfence.suggest_rules`), each with the calls it covers and how it is narrowed. A proposed rule that would
+allow a call the policy in force denied or held is withdrawn, and shown commented out with why. Groups whose calls
+were all blocked get no rule: a human decides. It is a draft: read it, then ``capfence replay``.
 """
 
 from __future__ import annotations
@@ -24,8 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capfence.policy.model import Policy
+from capfence.suggest_rules import Proposal
 
 DISTINCT_LIMIT = 1000
+SAMPLES = 20000
+"""Distinct calls kept per group to check the draft against; a group with more gets no rule (it cannot be checked)."""
 """Distinct values tracked per argument (memory stays bounded on large logs)."""
 SHOWN = 3
 ALLOWED = frozenset({"allow", "warn"})
@@ -70,13 +66,21 @@ class Group:
     agents: Counter[str] = field(default_factory=Counter)
     arguments: dict[str, Argument] = field(default_factory=dict)
     unreadable: int = 0
+    samples: Counter[tuple[str, str | None, str | None, str]] = field(default_factory=Counter)
+    """Distinct calls (payload, agent, environment, decision), to check the draft against (at most :data:`SAMPLES`)."""
+    unsampled: int = 0
 
     @property
     def ran(self) -> int:
         return sum(n for d, n in self.decisions.items() if d in ALLOWED)
 
-    def add(self, payload_text: str | None, agent: str | None, decision: str | None) -> None:
+    def add(self, payload_text: str | None, agent: str | None, decision: str | None, environment: str | None = None) -> None:
         self.calls += 1
+        sample = (payload_text or "", agent, environment, decision or "(none)")
+        if sample in self.samples or len(self.samples) < SAMPLES:
+            self.samples[sample] += 1
+        else:
+            self.unsampled += 1
         self.decisions[decision or "(none)"] += 1
         if agent and (agent in self.agents or len(self.agents) < DISTINCT_LIMIT):
             self.agents[agent] += 1
@@ -96,14 +100,14 @@ class Group:
 def observe(calls: Iterable[tuple[Any, ...]]) -> list[Group]:
     """Group calls given as ``capfence.audit.reader.CALL_FIELDS`` tuples."""
     groups: dict[tuple[str, str | None], Group] = {}
-    for _seq, capability, payload, agent, _env, tool, decision, _truncated, _redacted in calls:
+    for _seq, capability, payload, agent, env, tool, decision, _truncated, _redacted in calls:
         if not capability:
             continue
         key = (str(capability), tool)
         group = groups.get(key)
         if group is None:
             group = groups[key] = Group(str(capability), tool)
-        group.add(payload, agent, decision)
+        group.add(payload, agent, decision, env)
     return sorted(groups.values(), key=lambda g: (g.capability, g.tool is None, g.tool or ""))
 
 
@@ -146,43 +150,73 @@ def _expressible(name: str | None) -> bool:
     return not is_glob(name)
 
 
-def _group_lines(group: Group) -> list[str]:
+def _group_lines(group: Group, proposal: Proposal) -> list[str]:
     decisions = ", ".join(f"{n} {d}" for d, n in group.decisions.most_common())
     via = f" via tool {group.tool}" if group.tool else ""
     lines = [f"  # {group.capability}{via}: {group.calls} call(s) ({decisions}) by {_top(group.agents) or 'unknown agents'}"]
     lines += ["  " + line for name, arg in group.arguments.items() for line in _argument_lines(name, arg)]
-    rule = [f"- capability: {_q(group.capability)}"] + ([f"  tool: {_q(group.tool)}"] if group.tool else [])
     if not _expressible(group.capability) or not _expressible(group.tool):
         return [*lines, "  # (not expressible as an exact rule: the name contains characters a policy name cannot have)"]
     if not group.ran:
-        lines.append("  # every call was blocked when recorded; uncomment to allow:")
-        return lines + [f"  # {line}" for line in rule]
-    return lines + [f"  {line}" for line in rule]
+        return [*lines, "  # every call was blocked when recorded: no rule proposed (a person decides whether to allow any)"]
+    for proposed in proposal.rules:
+        body = _yaml([proposed.rule])
+        if proposed.withdrawn is None:
+            lines += [f"  # {proposed.why}", *(f"  {line}" for line in body)]
+        else:
+            lines += [f"  # withdrawn: {proposed.withdrawn}", f"  #   ({proposed.why})", *(f"  # {line}" for line in body)]
+    lines += [f"  # not covered: {calls} call(s) that ran: {why}" for why, calls in proposal.uncovered.items()]
+    return lines
 
 
-def _kept(policy: Policy | None, section: str) -> list[str]:
+def _yaml(value: object) -> list[str]:
     import yaml
 
-    if policy is None:
-        return [f"{section}: []"]
-    rules = [dict(rule.spec) for rule in policy.rules if rule.section == section]
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, default_flow_style=None, width=200).rstrip().splitlines()
+
+
+def kept_rules(policy: Policy) -> list[dict[str, Any]]:
+    """The deny and require_approval rules in force (shadow rules are not), as written, with their section."""
+    return [{**rule.spec, "_section": rule.section} for rule in policy.rules
+            if rule.section in ("deny", "require_approval") and rule.mode == "enforce"]
+
+
+def _kept(kept: list[dict[str, Any]], section: str, origin: str) -> list[str]:
+    rules = [{k: v for k, v in rule.items() if k != "_section"} for rule in kept if rule["_section"] == section]
     if not rules:
         return [f"{section}: []"]
-    body = yaml.safe_dump(rules, sort_keys=False, allow_unicode=True, default_flow_style=False).rstrip().splitlines()
-    return [f"{section}:", f"  # kept from {policy.path}", *(f"  {line}" for line in body)]
+    return [f"{section}:", f"  # kept from {origin}: every {section} rule in force", *(f"  {line}" for line in _yaml(rules))]
 
 
-def render(groups: list[Group], *, source: str, policy: Policy | None) -> str:
+def draft(groups: list[Group], policy: Policy) -> tuple[list[dict[str, Any]], list[Proposal]]:
+    """The kept rules and the proposed allow rules, checked: none allows a call the policy in force blocked."""
+    from capfence.suggest_rules import number_rules, propose, withdraw_weakening
+
+    kept = kept_rules(policy)
+    proposals = [propose(g.capability, g.tool, g.samples) if _expressible(g.capability) and _expressible(g.tool)
+                 else Proposal(g.capability, g.tool) for g in groups]
+    number_rules(proposals)
+    for group, proposal in zip(groups, proposals, strict=True):
+        if group.unsampled:
+            for proposed in proposal.rules:
+                proposed.withdrawn = f"more than {SAMPLES} distinct calls: they cannot all be checked"
+    withdraw_weakening(proposals, kept, policy, {(g.capability, g.tool): g.samples for g in groups})
+    return kept, proposals
+
+
+def render(groups: list[Group], *, source: str, policy: Policy, origin: str) -> str:
     """The draft policy as YAML text with comments."""
+    kept, proposals = draft(groups, policy)
     total = sum(g.calls for g in groups)
+    proposed = sum(1 for p in proposals for r in p.rules if r.withdrawn is None)
     header = [
         f"# Draft policy from {total} observed call(s) in {source} (capfence suggest).",
-        "# Review it: each allow rule lets through everything the agents were seen doing.",
+        f"# Policy in force: {origin}; its deny and require_approval rules are kept,",
+        f"# and none of the {proposed} proposed allow rule(s) allows a call it denied or held.",
         "# Prove it against the observed traffic before enforcing:",
         f"#   capfence export --audit-log {source} -o observed.jsonl",
         "#   capfence replay observed.jsonl --policy THIS_FILE --fail-on stricter",
     ]
-    if policy is None:
-        header.append("# (no --policy given: no deny or require_approval rules were kept)")
-    allow = ["allow:"] + [line for group in groups for line in _group_lines(group)] if groups else ["allow: []"]
-    return "\n".join([*header, "default: deny", "", *_kept(policy, "deny"), "", *_kept(policy, "require_approval"), "", *allow]) + "\n"
+    allow = ["allow:"] + [line for g, p in zip(groups, proposals, strict=True) for line in _group_lines(g, p)] if groups else ["allow: []"]
+    body = [*header, "default: deny", "", *_kept(kept, "deny", origin), "", *_kept(kept, "require_approval", origin), "", *allow]
+    return "\n".join(body) + "\n"

@@ -22,6 +22,9 @@ so every ``capfence`` command it prints can be typed there as shown.
    which allows only what its catalogue knows safe: observe under
    ``policies/shell_pack_observe.yaml``, let ``capfence suggest --held`` draft
    narrow allow rules for what it would hold, enforce the pack with them.
+6. Stage and test: a new rule staged with ``mode: shadow`` (replay shows what
+   enforcing it would change, nothing is blocked), and ``capfence test`` checking
+   the production policy against expected decisions, as CI would.
 """
 
 from __future__ import annotations
@@ -46,6 +49,23 @@ PRODUCTION = "policies/shell_production.yaml"
 PACK_OBSERVE = "policies/shell_pack_observe.yaml"
 PACK_ALLOW = "policies/shell_pack_allow.yaml"
 PACK_ENFORCE = "policies/shell_pack.yaml"
+SHADOW = "policies/shell_shadow.yaml"
+SHADOW_TEXT = """\
+# the rollout policy, plus one new rule staged in shadow mode: recorded, never deciding
+extends: shell_rollout.yaml
+deny:
+  - id: no-downloads
+    capability: shell.execute
+    mode: shadow
+    command: {program: [curl, wget]}
+"""
+CASES = "policies/production-cases.yaml"
+CASES_TEXT = """\
+- {name: no downloads, capability: shell.execute, args: {command: "curl -fsS https://staging.example.com/healthz"}, expect: deny}
+- {name: restarts need a person, capability: shell.execute, args: {command: "systemctl restart deploy-app"}, expect: require_approval}
+- {name: deploys run, capability: shell.execute, args: {command: "git pull --ff-only"}, expect: allow}
+- {name: the runbook can be read, capability: filesystem.read, args: {path: deploy/RUNBOOK.md}, expect: allow}
+"""
 PACK_ENFORCE_TEXT = """\
 # the hardened shell pack, the allow rules accepted from `capfence suggest --held`, and file reads
 extends: shell_pack_allow.yaml
@@ -137,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("  'capfence approvals approve <id> --as <you>' lets that exact call run once; 'deny' refuses it.")
 
     shell_pack(workdir)
+    stage_and_test(workdir)
 
     heading("DONE", "the audit logs hold every run, hash-chained")
     print("  verify checks every record of the chain: the decisions 'capfence logs' shows, what came of each (outcomes)")
@@ -165,6 +186,18 @@ def shell_pack(workdir: Path) -> None:
     print(f"\n  Accept them: {PACK_ENFORCE} extends {PACK_ALLOW}. Enforce it: the smoke test is allowed now, systemctl is")
     print("  held for a human (an allow rule cannot lift the pack's own approval rules), rm -rf is denied.")
     agent_run(workdir, PACK_ENFORCE, "pack-audit.db")
+
+
+def stage_and_test(workdir: Path) -> None:
+    """Step 6: a rule staged with ``mode: shadow``, and ``capfence test`` as CI runs it."""
+    heading("6. STAGE AND TEST", "a new rule in shadow mode, and the policy's tests in CI")
+    (workdir / SHADOW).write_text(SHADOW_TEXT)
+    print(f"  {SHADOW} stages one new rule, 'no downloads from the shell', with mode: shadow: it is evaluated and")
+    print("  recorded with every call (capfence logs --shadow), but never decides. Replay shows what enforcing it would change:")
+    capfence(workdir, "replay", "audit.jsonl", "--policy", SHADOW)
+    (workdir / CASES).write_text(CASES_TEXT)
+    print(f"\n  In CI, {CASES} holds calls with the decisions the production policy must give them:")
+    capfence(workdir, "test", PRODUCTION, CASES)
 
 
 def command_for_user(workdir: Path) -> str:

@@ -8,9 +8,16 @@ was decided. Other methods the proxy knows (:mod:`capfence_mcp.methods`),
 notifications and responses are forwarded; the server's answer (JSON or an SSE
 stream), GET streams and DELETE pass back unchanged with the session headers.
 
-With ``--hide-denied`` the answer to a ``tools/list`` (JSON, or an SSE stream,
-which then is read to its end, at most ``max_message_bytes``) is filtered
-before it is passed back.
+The answer to a ``tools/list`` (JSON, or an SSE stream, which then is read to
+its end, at most ``max_message_bytes``) is read whole: the tools' ``inputSchema``
+are remembered for the MCP session (:mod:`capfence_mcp.schemas`; the session
+is the ``Mcp-Session-Id`` and the ``Authorization`` the client sent), and with
+``--hide-denied`` it is filtered before it is passed back. A ``tools/call`` for a
+tool whose schema the session has not seen sends a ``tools/list`` of the
+proxy's own first (same session headers; its answer never reaches the client);
+the defaults of the schema are filled in for the arguments the call leaves out,
+decided and forwarded. A ``notifications/tools/list_changed`` on any SSE stream
+passing back forgets the session's schemas.
 
 A held call is asked through elicitation (:mod:`capfence_mcp.elicitation`) when
 the client supports it:
@@ -30,6 +37,8 @@ the client supports it:
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import json
 import logging
 import re
@@ -46,8 +55,9 @@ from capfence_mcp.elicitation import ClientInfo, RoundTrips, apply_answer, appro
 from capfence_mcp.errors import McpConfigError
 from capfence_mcp.gatekeeper import Gatekeeper
 from capfence_mcp.jsonrpc import Malformed
-from capfence_mcp.relay import Settings, without_denied
+from capfence_mcp.relay import Settings, completed, listing_params, schema_denial, without_denied
 from capfence_mcp.results import blocked_result
+from capfence_mcp.schemas import SchemaUnavailable, ToolSchemas, with_defaults
 
 log = logging.getLogger("capfence.mcp")
 SESSIONS = 10_000
@@ -81,6 +91,8 @@ class HttpProxy:
         self.own: dict[str, tuple[str | None, asyncio.Future[dict[str, Any]]]] = {}
         """The proxy's own ``elicitation/create`` requests awaiting an answer: id -> (session id, answer)."""
         self.round_trips = RoundTrips()
+        self.schemas: OrderedDict[str, ToolSchemas] = OrderedDict()
+        """The tools' ``inputSchema`` each MCP session was given, by :func:`_session_key` (at most :data:`SESSIONS`)."""
 
     def app(self) -> Any:
         from starlette.applications import Starlette
@@ -93,6 +105,7 @@ class HttpProxy:
 
         if request.method == "DELETE" and "mcp-session-id" in request.headers:
             self.sessions.pop(request.headers["mcp-session-id"], None)
+            self.schemas.pop(_session_key(request), None)
         if request.method != "POST":
             return await self.forward(request, None)
         body = await self._bounded_body(request)
@@ -112,7 +125,7 @@ class HttpProxy:
         wire = jsonrpc.encode(message.body)
         if message.kind == "request" and message.method == methods.INITIALIZE:
             return await self.initialize(request, message, wire)
-        if message.kind == "request" and message.method == methods.TOOLS_LIST and self.settings.hide_denied:
+        if message.kind == "request" and message.method == methods.TOOLS_LIST:
             return await self.listed(request, message, wire)
         if message.method != methods.TOOLS_CALL or message.kind != "request":
             return await self.forward(request, wire)
@@ -139,10 +152,24 @@ class HttpProxy:
             future.set_result(message.body)
         return Response(status_code=202)
 
+    def tool_schemas(self, request: Any) -> ToolSchemas:
+        """The schemas remembered for the request's MCP session (the oldest session's are forgotten first)."""
+        key = _session_key(request)
+        schemas = self.schemas.get(key)
+        if schemas is None:
+            schemas = self.schemas[key] = ToolSchemas()
+            while len(self.schemas) > SESSIONS:
+                self.schemas.popitem(last=False)
+        self.schemas.move_to_end(key)
+        return schemas
+
     async def listed(self, request: Any, message: jsonrpc.Message, wire: bytes) -> Any:
-        """Forward a ``tools/list`` and pass back its answer (JSON or SSE, read whole) without the tools every call of which is denied."""
+        """Forward a ``tools/list``; learn the tools' schemas from its answer (JSON or SSE, read whole); pass it back
+        (with ``--hide-denied``, without the tools every call of which is denied)."""
         from starlette.responses import JSONResponse, Response
 
+        schemas = self.tool_schemas(request)
+        generation = schemas.generation
         response = await self._send(request, wire)
         if not hasattr(response, "aiter_bytes"):
             return response
@@ -157,26 +184,77 @@ class HttpProxy:
         finally:
             await response.aclose()
         body, kind = b"".join(chunks), response.headers.get("content-type", "")
-        filtered = await asyncio.to_thread(self._filter_listing, body, kind, message.key)
+        learned: list[dict[str, Any]] = []
+        filtered = await asyncio.to_thread(self._filter_listing, body, kind, message.key, learned)
+        for result in learned:
+            schemas.learn(result, generation)
+        if b"list_changed" in body and any(_lists_changed(data) for data in _sse_data(body)):
+            schemas.invalidate()
         returned = {name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers}
         return Response(filtered, status_code=response.status_code, headers=returned)
 
-    def _filter_listing(self, body: bytes, content_type: str, key: jsonrpc.IdKey | None) -> bytes:
+    def _filter_listing(self, body: bytes, content_type: str, key: jsonrpc.IdKey | None, learned: list[dict[str, Any]]) -> bytes:
         if content_type.startswith("application/json"):
-            return self._filter_message(body, key) or body
+            return self._filter_message(body, key, learned) or body
         if content_type.startswith("text/event-stream"):
-            return _rewrite_sse(body, lambda data: self._filter_message(data, key))
+            return _rewrite_sse(body, lambda data: self._filter_message(data, key, learned))
         return body
 
-    def _filter_message(self, data: bytes, key: jsonrpc.IdKey | None) -> bytes | None:
-        """The JSON-RPC answer to ``key`` in ``data`` without hidden tools, or None if ``data`` is not that answer."""
+    def _filter_message(self, data: bytes, key: jsonrpc.IdKey | None, learned: list[dict[str, Any]]) -> bytes | None:
+        """The JSON-RPC answer to ``key`` in ``data`` without hidden tools (its result appended to ``learned``), or None
+        if ``data`` is not that answer or nothing is hidden."""
         try:
-            value = json.loads(data)
-        except (ValueError, RecursionError):
+            value = jsonrpc.parse(data).body
+        except Malformed:
             return None
-        if not isinstance(value, dict) or "result" not in value or jsonrpc.id_key(value.get("id")) != key:
+        if "result" not in value or jsonrpc.id_key(value.get("id")) != key:
+            return None
+        learned.append(value["result"])
+        if not self.settings.hide_denied:
             return None
         return jsonrpc.encode(without_denied(value, self.gatekeeper.hidden)).rstrip(b"\n")
+
+    async def _list_page(self, request: Any, call_params: dict[str, Any], cursor: str | None) -> dict[str, Any]:
+        """One page of the server's ``tools/list`` for the request's session, asked by the proxy (never passed to the client)."""
+        own_id = f"capfence-list-{secrets.token_hex(12)}"
+        body = jsonrpc.encode(jsonrpc.request(own_id, methods.TOOLS_LIST, listing_params(call_params, cursor)))
+        headers = {name: request.headers[name] for name in LISTING_HEADERS if name in request.headers}
+        headers.update({"accept": "application/json, text/event-stream", "content-type": "application/json"})
+        if "mcp-method" in request.headers:
+            headers["mcp-method"] = methods.TOOLS_LIST
+        try:
+            async with asyncio.timeout(self.settings.request_timeout), \
+                    self.client.stream("POST", self.upstream, headers=headers, content=body) as response:
+                if response.status_code != 200:
+                    raise SchemaUnavailable(f"the server answered tools/list with HTTP {response.status_code}")
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.settings.max_message_bytes:
+                        raise SchemaUnavailable("the server's tools/list answer is too large")
+                    chunks.append(chunk)
+                    if response.headers.get("content-type", "").startswith("text/event-stream") and _has_answer(chunks, own_id):
+                        break  # the stream may stay open after the answer
+                kind = response.headers.get("content-type", "")
+        except SchemaUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - unreachable, timed out, cut off: the call is denied, saying why
+            raise SchemaUnavailable(f"the server's tools/list failed: {type(exc).__name__}: {exc}") from None
+        raw = b"".join(chunks)
+        messages = _sse_data(raw) if kind.startswith("text/event-stream") else [raw]
+        for data in messages:
+            try:
+                answer = jsonrpc.parse(data)
+            except Malformed:
+                continue
+            if answer.id != own_id:
+                continue
+            if answer.kind == "error":
+                raise SchemaUnavailable(f"the server answered tools/list with an error: {answer.body['error']['message']}")
+            result = answer.body.get("result")
+            if isinstance(result, dict):
+                return result
+        raise SchemaUnavailable("the server's tools/list answer was not found in its response")
 
     async def gated(self, request: Any, message: jsonrpc.Message, wire: bytes) -> Any:
         from starlette.responses import JSONResponse
@@ -186,21 +264,28 @@ class HttpProxy:
             stripped, retry = self.round_trips.take(message.params)
             wire = jsonrpc.encode({**message.body, "params": stripped})
         params = json.loads(wire).get("params", {})
-        tool, arguments = params.get("name"), params.get("arguments", {})
-        if not isinstance(tool, str) or not isinstance(arguments, dict):
+        tool, sent = params.get("name"), params.get("arguments", {})
+        if not isinstance(tool, str) or not isinstance(sent, dict):
             problem = 'CapFence: tools/call needs "name" (a string) and "arguments" (an object, if present)'
             return JSONResponse(jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, problem))
+        session = request.headers.get("mcp-session-id")
+        headers = {"mcp-session-id": session} if session else None
+        try:  # the server applies its schema's defaults to what the call leaves out: decide them, and send them
+            schema = await self.tool_schemas(request).schema(tool, functools.partial(self._list_page, request, message.params))
+            wire, arguments = completed(json.loads(wire), sent, with_defaults(sent, schema))
+        except SchemaUnavailable as exc:
+            denied = schema_denial(exc)
+            self.gatekeeper.record(denied, self.gatekeeper.binding(tool).view(sent), "blocked", str(exc))
+            return JSONResponse(jsonrpc.result(message.id, blocked_result(denied, self.settings.audit_log)), headers=headers)  # type: ignore[arg-type]
         approvals = getattr(self.gatekeeper.gate, "approvals", None)
         if modern is not None and retry is not None:  # signed for exactly this tool and these arguments: answer, then decide
             await apply_answer(approvals, retry.approval_id, retry.response, modern.approver)
         decision, view, binding = await self.gatekeeper.adecide(tool, arguments)
-        session = request.headers.get("mcp-session-id")
-        headers = {"mcp-session-id": session} if session else None
         if decision.action == "require_approval" and decision.approval_id and self.settings.elicitation:
             if modern is not None and retry is None and modern.elicitation:
                 held = await approval_request(approvals, decision)
                 if held is not None:
-                    asked = self.round_trips.input_required(held, view, tool, arguments)
+                    asked = self.round_trips.input_required(held, view, tool, sent)  # signed as sent: the retry sends it so
                     return JSONResponse(jsonrpc.result(message.id, asked), headers=headers)  # type: ignore[arg-type]
             client = self.sessions.get(session) if modern is None and session else None
             if client is not None and client.elicitation and "text/event-stream" in request.headers.get("accept", ""):
@@ -311,15 +396,70 @@ class HttpProxy:
         if not hasattr(response, "aiter_raw"):
             return response
         returned = {name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers}
+        scanner = _ListChanged() if response.headers.get("content-type", "").startswith("text/event-stream") else None
+        session = _session_key(request)
 
         async def relay() -> AsyncIterator[bytes]:
             try:
                 async for chunk in response.aiter_raw():
+                    if scanner is not None and scanner.feed(chunk) and session in self.schemas:
+                        self.schemas[session].invalidate()  # before the client can see the notification
                     yield chunk
             finally:
                 await response.aclose()
 
         return StreamingResponse(relay(), status_code=response.status_code, headers=returned)
+
+
+LISTING_HEADERS = ("mcp-session-id", "mcp-protocol-version", "authorization")
+"""The client's headers the proxy's own ``tools/list`` carries (it is asked in the client's session)."""
+
+
+def _session_key(request: Any) -> str:
+    """Which MCP session a request belongs to, for the schemas it was listed: its session id and its credentials (hashed)."""
+    session = request.headers.get("mcp-session-id", "")
+    authorization = request.headers.get("authorization", "")
+    return hashlib.sha256(f"{session}\0{authorization}".encode()).hexdigest()
+
+
+def _sse_data(body: bytes) -> list[bytes]:
+    """The data of each event of an SSE stream."""
+    out = []
+    for event in re.split(rb"(?:\r\n|\r(?!\n)|\n){2}", body):
+        data = [line[5:].removeprefix(b" ") for line in re.split(rb"\r\n|\r|\n", event) if line.startswith(b"data:")]
+        if data:
+            out.append(b"\n".join(data))
+    return out
+
+
+def _has_answer(chunks: list[bytes], own_id: str) -> bool:
+    """Whether the SSE bytes read so far hold a complete event answering ``own_id``."""
+    body = b"".join(chunks)
+    complete = re.split(rb"(?:\r\n|\r(?!\n)|\n){2}", body)[:-1]
+    return any(own_id.encode() in event for event in complete)
+
+
+def _lists_changed(data: bytes) -> bool:
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and value.get("method") == methods.TOOLS_LIST_CHANGED and "id" not in value
+
+
+class _ListChanged:
+    """Reads an SSE stream passing back, a chunk at a time: whether a complete event was ``notifications/tools/list_changed``."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> bool:
+        self._buffer += chunk
+        events = re.split(rb"(?:\r\n|\r(?!\n)|\n){2}", self._buffer)
+        self._buffer = events.pop()  # the event still arriving
+        if len(self._buffer) > 1 << 20 and b"list_changed" not in self._buffer:
+            self._buffer = b""  # a long event that cannot be the notification: not kept
+        return any(b"list_changed" in event and any(_lists_changed(d) for d in _sse_data(event)) for event in events)
 
 
 def _event(body: dict[str, Any]) -> bytes:

@@ -17,6 +17,8 @@ TOOLS_CALL = "tools/call"
 TOOLS_LIST = "tools/list"
 INITIALIZE = "initialize"
 CANCELLED = "notifications/cancelled"
+TOOLS_LIST_CHANGED = "notifications/tools/list_changed"
+"""From the server: its tools (and so their ``inputSchema``, whose defaults the proxy fills in) changed."""
 
 CLIENT_REQUESTS = frozenset(
     {

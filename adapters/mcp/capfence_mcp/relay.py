@@ -9,8 +9,13 @@ the relay two coroutines to send with. The relay
   a request it was meant to answer gets an error);
 * answers ``method not found`` for client methods :mod:`capfence_mcp.methods`
   does not name, and ``invalid request`` for an id already in use;
-* decides every ``tools/call`` before forwarding it, and forwards exactly the
-  bytes whose decoding was decided (see :meth:`_gated_call`);
+* decides every ``tools/call`` before forwarding it, with the defaults of the
+  tool's ``inputSchema`` filled in for arguments it leaves out
+  (:mod:`capfence_mcp.schemas`; the schema is remembered from ``tools/list``
+  answers passing by, or asked for with a ``tools/list`` of the proxy's own,
+  whose answer never reaches the client; forgotten on
+  ``notifications/tools/list_changed``), and forwards exactly the bytes whose
+  decoding was decided (see :meth:`_gated_call`);
 * bounds every wait: a request the server does not answer in ``request_timeout``
   seconds is answered with an error and cancelled at the server;
 * gives every request it forwards an id of its own (and maps the answer back),
@@ -23,6 +28,7 @@ the relay two coroutines to send with. The relay
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import logging
@@ -31,14 +37,25 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from capfence.decision import Decision
+from capfence.decision import Decision, failure
 from capfence.gate import Binding
 from capfence.policy.view import CallView
 from capfence_mcp import jsonrpc, methods
-from capfence_mcp.elicitation import ClientInfo, RoundTrips, apply_answer, approval_request, question, record_answer
+from capfence_mcp.elicitation import (
+    CLIENT_CAPABILITIES,
+    CLIENT_INFO,
+    PROTOCOL_VERSION,
+    ClientInfo,
+    RoundTrips,
+    apply_answer,
+    approval_request,
+    question,
+    record_answer,
+)
 from capfence_mcp.gatekeeper import Gatekeeper
 from capfence_mcp.jsonrpc import IdKey, Malformed, Message
 from capfence_mcp.results import blocked_result
+from capfence_mcp.schemas import SchemaUnavailable, ToolSchemas, with_defaults
 
 log = logging.getLogger("capfence.mcp")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -57,6 +74,29 @@ UNTIMED = frozenset({"subscriptions/listen"})
 """Requests that stay open as long as the client wants (no request timeout)."""
 SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
 """``_meta`` key of 2026-07-28 subscription notifications: the JSON-RPC id of the ``subscriptions/listen`` request."""
+ENVELOPE = (PROTOCOL_VERSION, CLIENT_INFO, CLIENT_CAPABILITIES)
+"""The 2026-07-28 ``_meta`` keys a call carries that the proxy's own ``tools/list`` for it carries too."""
+
+
+def listing_params(call_params: dict[str, Any], cursor: str | None) -> dict[str, Any]:
+    """The params of the proxy's own ``tools/list``: the cursor, and the 2026-07-28 envelope of the call it is for."""
+    params: dict[str, Any] = {"cursor": cursor} if cursor is not None else {}
+    meta = call_params.get("_meta")
+    envelope = {k: meta[k] for k in ENVELOPE if k in meta} if isinstance(meta, dict) else {}
+    if envelope:
+        params["_meta"] = envelope
+    return params
+
+
+def completed(body: dict[str, Any], arguments: dict[str, Any], filled: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """``body`` (a ``tools/call``) with ``filled`` as its arguments: the bytes to forward, and the arguments they decode to."""
+    wire = jsonrpc.encode(body if filled == arguments else {**body, "params": {**body["params"], "arguments": filled}})
+    decided = json.loads(wire)["params"].get("arguments", {})
+    return wire, decided
+
+
+def schema_denial(exc: SchemaUnavailable) -> Decision:
+    return failure(f"the tool's inputSchema is unknown, so the defaults the server would apply cannot be decided: {exc}")
 
 
 def without_denied(body: dict[str, Any], hidden: Callable[[str], bool]) -> dict[str, Any]:
@@ -94,6 +134,8 @@ class Pending:
     cancelled: bool = False
     timer: asyncio.TimerHandle | None = None
     call: tuple[Decision, CallView, Binding] | None = None
+    generation: int = 0
+    """For a ``tools/list``: the schemas' generation when it was forwarded (its answer is learned only if still current)."""
 
     def upstream_body(self) -> dict[str, Any]:
         """The request as the server gets it: under the proxy's id."""
@@ -118,6 +160,9 @@ class Relay:
     client_alive: bool = True
     tasks: set[asyncio.Future[Any]] = field(default_factory=set)
     round_trips: RoundTrips = field(default_factory=RoundTrips)
+    schemas: ToolSchemas = field(default_factory=ToolSchemas)
+    listings: dict[int, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    """The proxy's own ``tools/list`` requests (under ids from ``ids``, never the client's) awaiting the server's answer."""
 
     # --- client -> server --------------------------------------------------------------------
     async def from_client(self, raw: bytes | _Oversized) -> None:
@@ -145,7 +190,7 @@ class Relay:
             return
         if method == methods.INITIALIZE:
             self.client = ClientInfo.from_initialize(message.params)
-        pending = Pending(message, next(self.ids))
+        pending = Pending(message, next(self.ids), generation=self.schemas.generation)
         self.pending[key] = pending
         self.upstream[pending.server_id] = key
         if method == methods.TOOLS_CALL:
@@ -205,19 +250,23 @@ class Relay:
             body = {**body, "params": stripped}
         wire = jsonrpc.encode(body)
         params = json.loads(wire)["params"] if "params" in message.body else {}
-        tool, arguments = params.get("name"), params.get("arguments", {})
-        if not isinstance(tool, str) or not isinstance(arguments, dict):
+        tool, sent = params.get("name"), params.get("arguments", {})
+        if not isinstance(tool, str) or not isinstance(sent, dict):
             self._settle(key)
             problem = 'tools/call needs "name" (a string) and "arguments" (an object, if present)'
             await self.to_client(jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, f"CapFence: {problem}"))
             return
+        done = await self._completed(key, pending, wire, tool, sent)
+        if done is None:
+            return
+        wire, arguments = done
         if modern is not None and retry is not None:  # signed for exactly this tool and these arguments: answer, then decide
             await apply_answer(self.gatekeeper.gate.approvals, retry.approval_id, retry.response, modern.approver)  # type: ignore[union-attr]
         decision, view, binding = await self.gatekeeper.adecide(tool, arguments)
         if decision.action == "require_approval" and decision.approval_id:
             if modern is not None:
                 if retry is None and self.settings.elicitation and modern.elicitation:
-                    asked = await self._input_required(decision, view, tool, arguments)
+                    asked = await self._input_required(decision, view, tool, sent)  # signed as sent: the retry sends it so
                     if asked is not None:  # the question, as the call's result; the client retries with the answer
                         self._settle(key)
                         await self.to_client(jsonrpc.result(message.id, asked))  # type: ignore[arg-type]
@@ -238,6 +287,49 @@ class Relay:
             return
         pending.deciding = False
         await self._forward(key, pending, wire)
+
+    async def _completed(self, key: IdKey, pending: Pending, wire: bytes, tool: str,
+                         sent: dict[str, Any]) -> tuple[bytes, dict[str, Any]] | None:
+        """The call with the defaults of the tool's schema filled in: the bytes to forward and the arguments to decide.
+
+        None if the schema cannot be had: the call is then denied (and answered) here.
+        """
+        try:  # the server applies its schema's defaults to what the call leaves out: decide them, and send them
+            schema = await self.schemas.schema(tool, functools.partial(self._list_page, pending.message.params))
+            return completed(json.loads(wire), sent, with_defaults(sent, schema))
+        except SchemaUnavailable as exc:
+            self._settle(key)
+            decision = schema_denial(exc)
+            self.gatekeeper.record(decision, self.gatekeeper.binding(tool).view(sent), "blocked", str(exc))
+            if self.client_alive and not pending.cancelled:
+                blocked = blocked_result(decision, self.settings.audit_log)
+                await self.to_client(jsonrpc.result(pending.message.id, blocked))  # type: ignore[arg-type]
+            return None
+
+    async def _list_page(self, call_params: dict[str, Any], cursor: str | None) -> dict[str, Any]:
+        """One page of the server's ``tools/list``, asked under an id of the proxy's own (the answer is taken, never passed on)."""
+        if not self.server_alive:
+            raise SchemaUnavailable("the MCP server is not running")
+        own_id = next(self.ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.listings[own_id] = future
+        try:
+            await self._send_server(jsonrpc.encode(jsonrpc.request(own_id, methods.TOOLS_LIST, listing_params(call_params, cursor))))
+            answer = await asyncio.wait_for(future, self.settings.request_timeout)
+        except TimeoutError:
+            cancel = jsonrpc.notification(methods.CANCELLED, {"requestId": own_id, "reason": "timed out at the CapFence proxy"})
+            await self._send_server(jsonrpc.encode(cancel))
+            raise SchemaUnavailable(f"the server did not answer tools/list within {self.settings.request_timeout:g} s") from None
+        finally:
+            self.listings.pop(own_id, None)
+        if "error" in answer:
+            error = answer["error"]
+            said = error.get("message") if isinstance(error, dict) else error
+            raise SchemaUnavailable(f"the server answered tools/list with an error: {said}")
+        result = answer.get("result")
+        if not isinstance(result, dict):
+            raise SchemaUnavailable("the server's tools/list answer has no result")
+        return result
 
     def _can_elicit(self) -> bool:
         return self.settings.elicitation and self.client.elicitation and self.client_alive
@@ -307,6 +399,8 @@ class Relay:
             return
         if message.kind == "request" and message.key is not None:
             self.server_requests.add(message.key)
+        if message.kind == "notification" and message.method == methods.TOOLS_LIST_CHANGED:
+            self.schemas.invalidate()
         await self.to_client(self._subscription_to_client(message.body))
 
     def _subscription_to_client(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -325,6 +419,12 @@ class Relay:
 
     async def _server_malformed(self, exc: Malformed) -> None:
         log.error("dropped malformed output from the server: %s", exc)
+        own = exc.request_id if isinstance(exc.request_id, int) and not isinstance(exc.request_id, bool) else None
+        listing = self.listings.pop(own, None) if own is not None else None
+        if listing is not None:  # the answer to the proxy's own tools/list: its call is denied, saying why
+            if not listing.done():
+                listing.set_result(jsonrpc.error(None, jsonrpc.INTERNAL_ERROR, f"malformed answer: {exc}"))
+            return
         key = self._client_key(exc.request_id)
         pending = self.pending.get(key) if key is not None else None
         if pending is not None and not pending.deciding:
@@ -344,6 +444,11 @@ class Relay:
         return pending
 
     async def _server_response(self, message: Message) -> None:
+        listing = self.listings.pop(message.id, None) if isinstance(message.id, int) and not isinstance(message.id, bool) else None
+        if listing is not None:  # the answer to the proxy's own tools/list: taken here
+            if not listing.done():
+                listing.set_result(message.body)
+            return
         key = self._client_key(message.id)
         pending = self.pending.get(key) if key is not None else None
         if pending is None or pending.deciding:
@@ -358,8 +463,10 @@ class Relay:
         if pending.call is not None:
             failed = message.kind == "error" or (isinstance(body.get("result"), dict) and body["result"].get("isError") is True)
             self.gatekeeper.record(*pending.call[:2], "tool_error" if failed else "ran")
-        elif pending.message.method == methods.TOOLS_LIST and self.settings.hide_denied and message.kind == "result":
-            body = await asyncio.to_thread(self._without_denied, body)
+        elif pending.message.method == methods.TOOLS_LIST and message.kind == "result":
+            self.schemas.learn(body.get("result"), pending.generation)
+            if self.settings.hide_denied:
+                body = await asyncio.to_thread(self._without_denied, body)
         await self.to_client(body)
 
     def _without_denied(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -369,6 +476,9 @@ class Relay:
     async def server_gone(self, reason: str) -> None:
         """Answer every open request with an error; forward nothing more."""
         self.server_alive = False
+        for future in self.listings.values():  # the proxy's own tools/list: its call is denied (never forwarded)
+            if not future.done():
+                future.set_result(jsonrpc.error(None, jsonrpc.INTERNAL_ERROR, reason))
         for key in list(self.pending):
             pending = self.pending[key]
             if pending.deciding:

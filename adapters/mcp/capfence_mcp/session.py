@@ -18,7 +18,9 @@ serialised, decided, and rebuilt from that JSON before it is sent. Arguments
 the call leaves out that the tool's ``inputSchema`` gives a top-level
 ``default`` are filled in first, decided, and sent explicitly (the server would
 otherwise apply defaults the policy never saw); the schemas are read from the
-server's ``tools/list`` once per gated session (again for a tool not found). A blocked
+server's ``tools/list`` once per gated session (again for a tool not found; a
+tool the server does not list is denied), through :mod:`capfence_mcp.schemas`, which
+the proxy uses too. A blocked
 call returns a ``CallToolResult`` with ``isError=True`` and the decision as text
 (the model reads it; nothing raises). Guard a session after ``initialize()``:
 the copy does not see a handshake made on the original afterwards.
@@ -29,7 +31,6 @@ the copy does not see a handshake made on the original afterwards.
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import json
 from collections.abc import Callable, Mapping
@@ -44,6 +45,7 @@ from capfence_mcp.capabilities import default_capability
 from capfence_mcp.gatekeeper import FRAMEWORK, tool_label
 from capfence_mcp.methods import TOOLS_CALL
 from capfence_mcp.results import blocked_result
+from capfence_mcp.schemas import ToolSchemas, with_defaults
 
 S = TypeVar("S")
 TAG = "capfence-mcp"
@@ -91,39 +93,25 @@ def _decided_request(request: Any) -> tuple[Any, str | None, dict[str, Any]]:
     return type(request).model_validate(data, by_name=False), name if isinstance(name, str) else None, arguments
 
 
-async def _input_schema(session: Any, tool: str) -> dict[str, Any] | None:
-    """The ``inputSchema`` the server lists for ``tool`` (cached per gated session; listed again if not found)."""
-    schemas: dict[str, Any] = session.__dict__.setdefault(SCHEMAS_ATTR, {})
-    if tool not in schemas:
+async def _input_schema(session: Any, tool: str) -> dict[str, Any]:
+    """The ``inputSchema`` the server lists for ``tool`` (remembered per gated session; listed again if not found)."""
+    schemas: ToolSchemas = session.__dict__.setdefault(SCHEMAS_ATTR, ToolSchemas())
+
+    async def list_page(cursor: str | None) -> dict[str, Any]:
         from mcp import types
 
-        cursor: str | None = None
-        while True:  # tools/list is not gated: this does not come back here
-            listing = await session.list_tools(params=types.PaginatedRequestParams(cursor=cursor) if cursor else None)
-            schemas.update({t.name: t.input_schema for t in listing.tools})
-            cursor = listing.next_cursor
-            if not cursor:
-                break
-    schema = schemas.get(tool)
-    return schema if isinstance(schema, dict) else None
+        # tools/list is not gated: this does not come back here
+        listing = await session.list_tools(params=types.PaginatedRequestParams(cursor=cursor) if cursor else None)
+        page: dict[str, Any] = listing.model_dump(by_alias=True, mode="json", exclude_none=True)
+        return page
 
-
-def _with_defaults(arguments: dict[str, Any], schema: dict[str, Any] | None) -> dict[str, Any]:
-    """``arguments`` with the schema's top-level defaults filled in where an argument is absent."""
-    properties = schema.get("properties") if schema else None
-    if not isinstance(properties, dict):
-        return arguments
-    filled = dict(arguments)
-    for key, spec in properties.items():
-        if key not in filled and isinstance(spec, dict) and "default" in spec:
-            filled[key] = copy.deepcopy(spec["default"])
-    return filled
+    return await schemas.schema(tool, list_page)
 
 
 async def _decided_call(session: Any, request: Any) -> tuple[Any, str | None, dict[str, Any]]:
     """:func:`_decided_request`, with the tool's defaults filled in (and sent) where arguments are absent."""
     fresh, name, arguments = _decided_request(request)
-    filled = _with_defaults(arguments, await _input_schema(session, name) if name else None)
+    filled = with_defaults(arguments, await _input_schema(session, name) if name else None)
     if filled == arguments:
         return fresh, name, arguments
     data = fresh.model_dump(by_alias=True, mode="json", exclude_none=True)

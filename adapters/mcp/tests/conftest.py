@@ -33,6 +33,10 @@ deny:
   - id: never-crash
     capability: mcp.demo.crash
     reason: crashing is not allowed
+  - id: only-srv
+    capability: mcp.demo.list_dir
+    path: {not_under: ["/srv"]}
+    reason: lists only under /srv
 require_approval:
   - id: hold-releases
     capability: mcp.demo.write_note
@@ -83,8 +87,8 @@ def proxy_command(policy: Path, audit_log: Path, *options: str) -> list[str]:
     return [str(CAPFENCE), "mcp", "proxy", "--policy", str(policy), "--audit-log", str(audit_log), "--server-name", "demo", *options]
 
 
-def demo_command(workdir: Path) -> list[str]:
-    return [sys.executable, str(DEMO_SERVER), "--workdir", str(workdir)]
+def demo_command(workdir: Path, *options: str) -> list[str]:
+    return [sys.executable, str(DEMO_SERVER), "--workdir", str(workdir), *options]
 
 
 @pytest.fixture(scope="session")

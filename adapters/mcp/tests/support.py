@@ -45,7 +45,8 @@ class RawClient:
         self._arrived = threading.Condition()
         self.stderr = b""
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._stderr_read = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_read.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -104,4 +105,6 @@ class RawClient:
         with contextlib.suppress(BrokenPipeError, OSError):
             assert self.process.stdin is not None
             self.process.stdin.close()
-        return self.process.wait(WAIT)
+        status = self.process.wait(WAIT)
+        self._stderr_read.join(WAIT)  # all of stderr is read (the process exiting does not mean the reader is done)
+        return status

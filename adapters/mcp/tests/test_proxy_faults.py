@@ -157,6 +157,9 @@ for line in sys.stdin:
     if message.get("method") == "initialize":
         result = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "broken", "version": "0"}}
         print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}), flush=True)
+    elif message.get("method") == "tools/list":
+        tools = [{"name": name, "inputSchema": {"type": "object"}} for name in ("garbage", "duplicate", "huge", "fine")]
+        print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": {"tools": tools}}), flush=True)
     elif message.get("method") == "tools/call" and message["params"]["name"] == "garbage":
         print('{"jsonrpc": "2.0", "id": %s, "result": {' % json.dumps(message["id"]), flush=True)
     elif message.get("method") == "tools/call" and message["params"]["name"] == "duplicate":
@@ -270,6 +273,9 @@ for line in sys.stdin:
         print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}), flush=True)
     elif method == "ping":
         print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": {}}), flush=True)
+    elif method == "tools/list":
+        tools = [{"name": name, "inputSchema": {"type": "object"}} for name in ("slow", "fast")]
+        print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": {"tools": tools}}), flush=True)
     elif method == "notifications/cancelled":
         cancelled.append(message["params"]["requestId"])
     elif method == "tools/call" and message["params"]["name"] == "slow":

@@ -50,7 +50,7 @@ async def test_everything_else_passes_through(policy: Path, audit_log: Path, wor
     assert [str(r.uri) for r in resources.resources] == ["note://readme"]
     assert readme.contents[0].text == "the readme"  # type: ignore[union-attr]
     assert "Ada" in prompt.messages[0].content.text  # type: ignore[union-attr]
-    assert {t.name for t in tools.tools} == {"write_note", "echo", "sleep_forever", "crash", "ask_name"}
+    assert {t.name for t in tools.tools} == {"write_note", "echo", "sleep_forever", "crash", "ask_name", "list_dir", "reroot"}
     assert decisions(audit_log) == [], "only tools/call is decided"
 
 

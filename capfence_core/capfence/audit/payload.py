@@ -145,14 +145,17 @@ class _Sanitizer:
         return self.clean(value, ancestors, depth + 1)
 
 
-_PLAIN = (str, int, bool, type(None))
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def _is_plain(payload: object, redact: frozenset[str]) -> bool:
     """A flat dict of str keys to JSON scalars with no redacted key: JSON can take it as is."""
-    return type(payload) is dict and all(
-        type(k) is str and type(v) in _PLAIN and k.lower() not in redact for k, v in payload.items()
-    )
+    if type(payload) is not dict:
+        return False
+    for k, v in payload.items():  # noqa: SIM110 - a loop, not all() over a generator: this runs for every record
+        if type(k) is not str or type(v) not in _PLAIN or (redact and k.lower() in redact):
+            return False
+    return True
 
 
 _dumps = compact_encoder(sort_keys=True)
@@ -170,9 +173,10 @@ def _plain_text(payload: object, redact: frozenset[str]) -> str | None:
 
 def serialize(payload: object, *, redact: frozenset[str], max_bytes: int) -> StoredPayload:
     """The stored form of ``payload`` (see module docstring)."""
-    sanitizer = _Sanitizer(redact)
+    sanitizer: _Sanitizer | None = None
     text = _plain_text(payload, redact)
     if text is None:
+        sanitizer = _Sanitizer(redact)
         text = _dumps(sanitizer.clean(payload))
     try:
         data = text.encode("utf-8")
@@ -180,14 +184,16 @@ def serialize(payload: object, *, redact: frozenset[str], max_bytes: int) -> Sto
         data = text.encode("utf-8", "backslashreplace")
         text = data.decode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
-    if len(data) <= max_bytes and sanitizer.lossy is None:
-        return StoredPayload(text, digest, len(data), False, sanitizer.redacted)
-    size = max_bytes if sanitizer.lossy else min(_PREVIEW_CHARS, max_bytes // 2)
+    lossy = sanitizer.lossy if sanitizer is not None else None
+    redacted = sanitizer is not None and sanitizer.redacted  # (a plain payload has no redacted key)
+    if len(data) <= max_bytes and lossy is None:
+        return StoredPayload(text, digest, len(data), False, redacted)
+    size = max_bytes if lossy else min(_PREVIEW_CHARS, max_bytes // 2)
     preview = data[:size].decode("utf-8", "ignore")
-    why = sanitizer.lossy or f"larger than {max_bytes} bytes"
+    why = lossy or f"larger than {max_bytes} bytes"
     cut = {"sha256": digest, "bytes": len(data), "preview": preview, "why": why, "canonical_sha256": _canonical(payload, redact)}
     marker = {TRUNCATED_KEY: cut}
-    return StoredPayload(json.dumps(marker, ensure_ascii=False), digest, len(data), True, sanitizer.redacted)
+    return StoredPayload(json.dumps(marker, ensure_ascii=False), digest, len(data), True, redacted)
 
 
 def _canonical(payload: object, redact: frozenset[str]) -> str | None:

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from capfence.audit.postgres_schema import INSTALL_HINT, SCHEMA_VERSION, connect_kwargs, glob_regex, parse_location
-from capfence.audit.query import Filters
+from capfence.audit.query import SHADOW_LIKE, Filters
 from capfence.audit.reader import CALL_FIELDS, Record
 from capfence.errors import AuditError
 
@@ -52,6 +52,9 @@ def pg_where(filters: Filters) -> tuple[str, list[object]]:
         if value is not None:
             clauses.append(clause)
             params.append(value)
+    if filters.shadow:
+        clauses.append("detail LIKE %s")
+        params.append(SHADOW_LIKE)
     return " AND ".join(clauses), params
 
 
@@ -126,6 +129,26 @@ class PostgresReader:
     def find_hash(self, value: str) -> int | None:
         row = self._one("SELECT seq FROM records WHERE hash = %s ORDER BY seq LIMIT 1", [value])
         return int(row[0]) if row is not None else None
+
+    def newest_digest(self, filters: Filters) -> str | None:
+        where, params = pg_where(filters)
+        row = self._one(f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1",
+                        params)
+        return str(row[0]) if row is not None else None
+
+    def policies(self) -> list[tuple[str, str | None, str]]:
+        exists = self._one("SELECT to_regclass('policies') IS NOT NULL", [])
+        if not exists or not exists[0]:
+            return []
+        rows = list(self._stream("SELECT digest, path, body FROM policies ORDER BY digest", [], dicts=False))
+        return [(str(d), p, str(b)) for d, p, b in rows]
+
+    def policy_text(self, digest: str) -> str | None:
+        exists = self._one("SELECT to_regclass('policies') IS NOT NULL", [])
+        if not exists or not exists[0]:
+            return None  # an audit log written before policies were recorded
+        row = self._one("SELECT body FROM policies WHERE digest = %s", [digest])
+        return str(row[0]) if row is not None else None
 
     # --- plumbing ---------------------------------------------------------------------------
     def _one(self, sql: str, params: list[object]) -> tuple[Any, ...] | None:

@@ -35,7 +35,7 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_POOL = (1, 4)
 INSTALL_HINT = "install the core's postgres extra: pip install 'psycopg[binary]>=3.2' 'psycopg-pool>=3.2'"
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CALL_DETAIL = "strpos(detail, '\"call_id\"') > 0"
 """A decision record whose ``detail`` names a call id (see ``capfence.audit.sqlite.CALL_DETAIL``)."""
 LOCK_CLASS = 0x43464E43
@@ -86,6 +86,13 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX IF NOT EXISTS records_approvals_ref ON records (ref, seq) WHERE kind = 'approval'",
     ),
     3: (
+        # rate and budget limits: what each allowed call counted, written with its decision record (capfence.limiting)
+        "CREATE TABLE IF NOT EXISTS usage (key text NOT NULL, ts text NOT NULL, amount double precision NOT NULL, seq bigint NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS usage_key ON usage (key, ts) INCLUDE (amount)",
+        # the text of each policy decisions were made under, by digest (capfence suggest keeps its rules)
+        "CREATE TABLE IF NOT EXISTS policies (digest text PRIMARY KEY, path text, body text NOT NULL)",
+    ),
+    4: (
         # every decision's detail carries its provenance now: index only those with a call id, all the lookup needs
         "DROP INDEX IF EXISTS records_decisions_call",
         f"CREATE INDEX IF NOT EXISTS records_decisions_call ON records USING hash (detail) WHERE kind = 'decision' AND {CALL_DETAIL}",

@@ -32,6 +32,12 @@ class Filters:
     since: str | None = None
     until: str | None = None
     after_seq: int | None = None
+    shadow: bool = False
+    """Only decisions a shadow rule would have decided differently (their ``detail`` has ``"shadow"``)."""
+
+
+SHADOW_LIKE = '%"shadow": {%'
+"""How a record with a shadow verdict reads in SQL (``detail`` is JSON written with ``json.dumps``' separators)."""
 
 
 def utc_iso(moment: dt.datetime) -> str:
@@ -97,4 +103,7 @@ def sql_where(filters: Filters, *, newest_first: bool = False) -> tuple[str, lis
     if filters.after_seq is not None:
         clauses.append("seq > ?")
         params.append(filters.after_seq)
+    if filters.shadow:
+        clauses.append("detail LIKE ?")
+        params.append(SHADOW_LIKE)
     return " AND ".join(clauses), params

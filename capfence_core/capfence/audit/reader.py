@@ -68,6 +68,14 @@ class AuditReader(Protocol):
         """Every row of the approval queue, each with ``head_seq``: the last record's seq, read in the same statement (for ``verify``)."""
         ...
 
+    def newest_digest(self, filters: Filters) -> str | None:
+        """The policy digest of the newest decision that passes ``filters`` (the policy in force when it was made)."""
+        ...
+
+    def policy_text(self, digest: str) -> str | None:
+        """The recorded text of the policy with this digest (:mod:`capfence.policy.recorded`), if the log has it."""
+        ...
+
     def find_hash(self, value: str) -> int | None:
         """The sequence number of the record whose ``hash`` is ``value``, if any (slow: used once, to explain a broken link)."""
         ...
@@ -161,6 +169,23 @@ class SQLiteReader:
     def find_hash(self, value: str) -> int | None:
         row = self._execute("SELECT seq FROM records WHERE hash = ? ORDER BY seq LIMIT 1", [value]).fetchone()
         return int(row[0]) if row is not None else None
+
+    def newest_digest(self, filters: Filters) -> str | None:
+        where, params = sql_where(filters)
+        row = self._execute(f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1",
+                            params).fetchone()
+        return str(row[0]) if row is not None else None
+
+    def policies(self) -> list[tuple[str, str | None, str]]:
+        if self._execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'policies'", []).fetchone() is None:
+            return []
+        return [(str(d), p, str(b)) for d, p, b in self._execute("SELECT digest, path, body FROM policies ORDER BY digest", [])]
+
+    def policy_text(self, digest: str) -> str | None:
+        if self._execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'policies'", []).fetchone() is None:
+            return None  # an audit log written before policies were recorded
+        row = self._execute("SELECT body FROM policies WHERE digest = ?", [digest]).fetchone()
+        return str(row[0]) if row is not None else None
 
     def _execute(self, sql: str, params: list[object]) -> sqlite3.Cursor:
         try:

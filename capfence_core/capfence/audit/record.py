@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 
 from capfence.audit.payload import serialize
 from capfence.canonical import NotCanonical
@@ -47,7 +48,9 @@ def commit_time(previous: str | None) -> str:
     return previous if previous is not None and previous > stamp else stamp
 
 
-def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str], max_bytes: int) -> dict[str, object]:
+def decision_record(
+    view: CallView, decision: Decision, *, redact: frozenset[str], max_bytes: int, notes: Mapping[str, object] | None = None,
+) -> dict[str, object]:
     stored = serialize(view.payload, redact=redact, max_bytes=max_bytes)
     agent_id, framework, tool, capability, environment = _storable_names(view)
     return {
@@ -57,16 +60,17 @@ def decision_record(view: CallView, decision: Decision, *, redact: frozenset[str
         "truncated": int(stored.truncated), "redacted": int(stored.redacted),
         "decision": decision.action, "rule": storable(decision.rule), "reason": storable(decision.reason),
         "policy_digest": decision.policy_digest,
-        "detail": _decision_detail(view, decision),
+        "detail": _decision_detail(view, decision, notes if notes is not None else decision.notes),
     }
 
 
 def _storable_names(view: CallView) -> tuple[str | None, ...]:
     """agent, framework, tool, capability, environment as UTF-8 can store them (the common all-ASCII case at once)."""
     names = (view.agent_id, view.framework, view.tool, view.capability, view.environment)
-    if all(name is None or name.isascii() for name in names):
-        return names
-    return tuple(map(storable, names))
+    for name in names:  # (a loop, not all() over a generator: this runs for every record)
+        if name is not None and not name.isascii():
+            return tuple(map(storable, names))
+    return names
 
 
 def storable(text: str | None) -> str | None:
@@ -84,8 +88,9 @@ def storable(text: str | None) -> str | None:
     return text
 
 
-def _decision_detail(view: CallView, decision: Decision) -> str | None:
-    """The decision's provenance, and the approval request id and the framework's call id when there are any.
+def _decision_detail(view: CallView, decision: Decision, notes: Mapping[str, object] | None = None) -> str | None:
+    """The decision's provenance, the approval request id and the framework's call id when there are any, and the
+    decision's ``notes`` (``shadow``, ``limits``: older records simply lack these keys, and verify as before).
 
     Provenance (:class:`~capfence.decision.Provenance`): ``decided_by`` (rule, default,
     approval, approval_timeout, internal_error), ``rule_source`` and ``rule_line`` of the
@@ -96,14 +101,16 @@ def _decision_detail(view: CallView, decision: Decision) -> str | None:
     recorded decision is only ever reused for the same call id *and* exactly the same arguments.
     """
     provenance = decision.provenance
-    if provenance is not None and not view.call_id and not decision.approval_id:
+    if provenance is not None and not view.call_id and not decision.approval_id and not notes:
         return provenance.detail_text  # the common case: encoded once per rule
     detail: dict[str, object] = {key: value for key, value in (("approval_id", decision.approval_id), ("call_id", view.call_id)) if value}
     if view.call_id:
         detail["args_sha256"] = bindable_digest(view)
     if provenance is not None:
         detail.update(provenance.detail)
-    return json.dumps(detail, sort_keys=True) if detail else None
+    if notes:
+        detail.update(notes)
+    return json.dumps(detail, sort_keys=True, default=str) if detail else None
 
 
 def bindable_digest(view: CallView) -> str | None:

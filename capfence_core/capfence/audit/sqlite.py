@@ -32,7 +32,7 @@ from capfence.audit.deadline import Deadline, current
 from capfence.audit.record import commit_time
 from capfence.errors import AuditError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CALL_DETAIL = "instr(detail, '\"call_id\"') > 0"
 """A decision record whose ``detail`` names a call id: the partial index for :meth:`SQLiteStore.append_decision_once` holds only
 these, and its query repeats this term word for word so SQLite can use that index."""
@@ -74,9 +74,15 @@ _MIGRATIONS: dict[int, str] = {
     3: """
     CREATE INDEX IF NOT EXISTS records_call ON records(detail) WHERE kind = 'decision' AND detail IS NOT NULL;
     """,
+    4: """
+    CREATE TABLE IF NOT EXISTS usage (
+        key TEXT NOT NULL, ts TEXT NOT NULL, seq INTEGER NOT NULL, amount REAL NOT NULL, PRIMARY KEY (key, ts, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS policies (digest TEXT PRIMARY KEY, path TEXT, body TEXT NOT NULL);
+    """,
     # Every decision's detail carries its provenance now: index only those with a call id (all the lookup needs),
     # or every decision would pay for an index entry.
-    4: f"""
+    5: f"""
     DROP INDEX IF EXISTS records_call;
     CREATE INDEX IF NOT EXISTS records_call ON records(detail) WHERE kind = 'decision' AND {CALL_DETAIL};
     """,
@@ -88,6 +94,9 @@ COLUMNS = (
     "decision", "rule", "reason", "policy_digest", "ref", "outcome", "detail", "prev_hash", "hash",
 )
 assert (*HASHED_FIELDS, "prev_hash", "hash") == COLUMNS, "the insert relies on this order"
+_BEFORE_FLAGS = HASHED_FIELDS[2:HASHED_FIELDS.index("truncated")]
+_AFTER_FLAGS = HASHED_FIELDS[HASHED_FIELDS.index("redacted") + 1 :]
+assert (*HASHED_FIELDS[:2], *_BEFORE_FLAGS, "truncated", "redacted", *_AFTER_FLAGS) == HASHED_FIELDS == COLUMNS[:-2]
 _INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _HEAD = "SELECT seq, hash, ts FROM records ORDER BY seq DESC LIMIT 1"
 _EMPTY: tuple[int, str, str | None] = (0, GENESIS, None)
@@ -296,11 +305,13 @@ class SQLiteStore:
         return seq
 
     def _insert(self, conn: sqlite3.Connection, record: Mapping[str, object], last_seq: int, last_hash: str, last_ts: str | None) -> int:
-        row = {"truncated": 0, "redacted": 0, **record, "seq": last_seq + 1, "ts": commit_time(last_ts)}
-        values = [row.get(name) for name in HASHED_FIELDS]
+        ts = commit_time(last_ts)
+        get = record.get  # the record's values in HASHED_FIELDS order, its own seq and ts replaced, flags 0 unless it has them
+        values = [last_seq + 1, ts, *map(get, _BEFORE_FLAGS), get("truncated", 0), get("redacted", 0), *map(get, _AFTER_FLAGS)]
         digest = values_hash(last_hash, values, self.key)
-        conn.execute(_INSERT, [*values, last_hash, digest])
-        self._head = (last_seq + 1, digest, str(row["ts"]))
+        values += (last_hash, digest)
+        conn.execute(_INSERT, values)
+        self._head = (last_seq + 1, digest, ts)
         return last_seq + 1
 
     def append_decision_once(self, record: Mapping[str, object]) -> int:

@@ -34,7 +34,16 @@ def summary_line(path: Path, policy: Policy | None, errors: int, warnings: int) 
 
     sections = ", ".join(f"{name} {sum(r.section == name for r in policy.rules)}" for name in ACTIONS)
     extra = f", {len(policy.files) - 1} extended file(s)" if len(policy.files) > 1 else ""
-    return f"{path}: OK ({sections}; default {policy.default}{extra}), {warnings} warning(s)"
+    examples = sum(len(calls) for rule in policy.rules for calls in _examples(rule.spec.get("examples")))
+    checked = f", {examples} rule example(s) checked" if examples else ""
+    return f"{path}: OK ({sections}; default {policy.default}{extra}){checked}, {warnings} warning(s)"
+
+
+def _examples(value: object) -> list[list[object]]:
+    """The ``match`` and ``no_match`` lists of a rule's ``examples:`` (validated when the policy loaded)."""
+    if not isinstance(value, dict):
+        return []
+    return [calls for calls in (value.get("match"), value.get("no_match")) if isinstance(calls, list)]
 
 
 def _command_example() -> str | None:
@@ -75,7 +84,8 @@ def _display(found: str, given: Path) -> str:
 def check(paths: tuple[Path, ...], strict: bool, fmt: str) -> None:
     """Validate policy files and lint them.
 
-    Prints every problem as file:line:column (not just the first), lint
+    Prints every problem as file:line:column (not just the first), rules'
+    examples: that a call does not match as its rule says it should, lint
     warnings (rules shadowed by an earlier rule, rules that can never match,
     'contains' on shell capabilities that respellings such as 'rm -fr'
     evade, a missing 'default'), and one summary line per file.

@@ -43,6 +43,12 @@ class CountedReader:
     def approvals(self) -> list[Record]:
         return self._reader.approvals()
 
+    def newest_digest(self, filters: Filters) -> str | None:
+        return self._reader.newest_digest(filters)
+
+    def policy_text(self, digest: str) -> str | None:
+        return self._reader.policy_text(digest)
+
     def find_hash(self, value: str) -> int | None:
         return self._reader.find_hash(value)
 

@@ -112,10 +112,56 @@ def explain(
     view = CallView(capability, _payload(payload), agent_id, environment or os.environ.get("CAPFENCE_ENVIRONMENT"), tool)
     decision = evaluate(policy, view)
     checks = [check_rule(rule, view) for rule in policy.candidates(capability)]
+    apart = _apart(policy, view)
     if fmt == "json":
-        _print_json(decision, checks, policy)
+        _print_json(decision, checks, policy, apart)
     else:
         _print_text(decision, checks, policy, capability)
+        _print_apart(apart)
+
+
+@dataclass(frozen=True)
+class Apart:
+    """The rules consulted apart from the index: shadow rules (and what enforcing them decides) and limit rules."""
+
+    shadow: list[RuleCheck]
+    would: dict[str, object] | None
+    limited: list[RuleCheck]
+    view: CallView
+
+
+def _apart(policy: Policy, view: CallView) -> Apart:
+    from capfence.policy.globs import name_matcher
+    from capfence.shadow import shadow_verdict
+
+    def applies(rule: Rule) -> bool:
+        return name_matcher(rule.capability)(view.capability)
+
+    return Apart([check_rule(r, view) for r in policy.shadow if applies(r)], shadow_verdict(policy, view),
+                 [check_rule(r, view) for r in policy.limited if applies(r)], view)
+
+
+def _print_apart(apart: Apart) -> None:
+    if apart.shadow:
+        click.echo("\nShadow rules (mode: shadow; recorded with the call, never deciding):")
+        for check in apart.shadow:
+            said = "matches this call" if check.matched else status(check, None)
+            click.echo(f"     {check.rule.id}  line {check.rule.line or '?':<4} {said}")
+        would = apart.would
+        if would is not None and "decision" in would:
+            click.echo(f"  Enforced, {would['rule']} would decide {would['decision']}: {would['reason']}")
+        elif would is not None:
+            click.echo(f"  A shadow rule failed: {would.get('error')}")
+        else:
+            click.echo("  Enforcing them would not change this decision.")
+    if apart.limited:
+        click.echo("\nLimit rules (checked against the usage in the audit store when the call is made):")
+        for check in apart.limited:
+            limit = check.rule.limit
+            held = f"its other conditions hold; it decides {check.rule.section} once the call would exceed the limit" \
+                if check.matched else status(check, None)
+            described = limit.describe(apart.view) if limit else ""
+            click.echo(f"     {check.rule.id}  line {check.rule.line or '?':<4} limit: {described}; {held}")
 
 
 def _print_text(decision: Decision, checks: list[RuleCheck], policy: Policy, capability: str) -> None:
@@ -133,14 +179,14 @@ def _print_text(decision: Decision, checks: list[RuleCheck], policy: Policy, cap
         for check in checks:
             marker = "->" if check.rule.id == decision.rule else "  "
             click.echo(f"  {marker} {check.rule.id:<{width}}  line {check.rule.line or '?':<4} {status(check, decision.rule)}")
-    others = len(policy.rules) - len(checks)
-    if others:
+    others = len(policy.rules) - len(checks) - len(policy.shadow) - len(policy.limited)
+    if others > 0:
         click.echo(f"\n{others} other rule(s) are for other capabilities.")
 
 
-def _print_json(decision: Decision, checks: list[RuleCheck], policy: Policy) -> None:
+def _print_json(decision: Decision, checks: list[RuleCheck], policy: Policy, apart: Apart) -> None:
     provenance = decision.provenance
-    document = {
+    document: dict[str, object] = {
         "decision": decision.action, "rule": decision.rule, "reason": decision.reason, "decided_by": decision.decided_by,
         "rule_source": provenance.source if provenance else None, "rule_line": provenance.line if provenance else None,
         "rules": [
@@ -148,6 +194,8 @@ def _print_json(decision: Decision, checks: list[RuleCheck], policy: Policy) -> 
              "decides": c.rule.id == decision.rule, "failed_condition": c.failed, "unknown_condition": c.unknown}
             for c in checks
         ],
-        "other_rules": len(policy.rules) - len(checks),
+        "other_rules": len(policy.rules) - len(checks) - len(apart.shadow) - len(apart.limited),
+        "shadow": {"rules": [{"id": c.rule.id, "matched": c.matched} for c in apart.shadow], "would_decide": apart.would},
+        "limit_rules": [{"id": c.rule.id, "section": c.rule.section, "conditions_hold": c.matched} for c in apart.limited],
     }
-    click.echo(json.dumps(document, indent=2))
+    click.echo(json.dumps(document, indent=2, default=str))

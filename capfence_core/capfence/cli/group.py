@@ -41,12 +41,14 @@ COMMANDS: dict[str, Entry] = {
     "replay": Entry("capfence.cli.replay", "replay", "Re-evaluate recorded calls under another policy and diff the decisions."),
     "check": Entry("capfence.cli.check", "check", "Validate and lint policy files."),
     "explain": Entry("capfence.cli.explain", "explain", "Show which rule decides a call, and why the others did not."),
+    "test": Entry("capfence.cli.cases", "test", "Check that a policy decides test calls as expected (for CI)."),
     "verify": Entry("capfence.cli.verify", "verify", "Check the audit log's hash chain (and signed checkpoints)."),
     "checkpoint": Entry("capfence.cli.checkpoint", "checkpoint", "Record the audit log's head in a signed checkpoint file kept elsewhere."),
     "suggest": Entry("capfence.cli.suggest", "suggest", "Draft a policy from observed traffic."),
     "approvals": Entry("capfence.cli.approvals", "approvals", "List, show, approve and deny calls held for approval."),
     "import": Entry("capfence.cli.importing", "import_", "Copy audit records into another audit log (SQLite to PostgreSQL), verifiably."),
     "plugins": Entry("capfence.cli.plugins", "plugins", "List loaded plugins and what each registers."),
+    "serve": Entry("capfence.cli.serve", "serve", "Serve the web console: overview, decisions, approvals, replay (capfence[web])."),
 }
 
 

@@ -48,6 +48,9 @@ def import_(source: str, audit_log: str, batch_size: int) -> None:
 
             with open_reader(source) as reader:
                 report = import_records(store, reader.records(), batch=batch_size)
+                from capfence.policy.recorded import copy_policies
+
+                copy_policies(store, getattr(reader, "policies", list)())  # so 'capfence suggest' finds them there too
     except OSError as exc:
         raise AuditError(f"cannot read {source}: {exc.strerror or exc}") from exc
     finally:

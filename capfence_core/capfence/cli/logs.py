@@ -26,8 +26,11 @@ from capfence.cli.options import audit_log_option, filter_options, filters_from,
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new decisions as they are recorded (Ctrl-C to stop).")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=0.5, show_default=True, help="Seconds between polls with --follow.")
 @click.option("--no-pager", is_flag=True, help="Do not page the output on a terminal ($PAGER, else less; as git does).")
+@click.option("--shadow", is_flag=True,
+              help="Only calls a shadow rule (mode: shadow) would decide differently, shown as recorded -> would-be decision.")
 def logs(
-    audit_log: str, limit: int, fmt: str, wide: bool, summary: bool, follow: bool, interval: float, no_pager: bool, **filter_params: Any,
+    audit_log: str, limit: int, fmt: str, wide: bool, summary: bool, follow: bool, interval: float, no_pager: bool,
+    **filter_params: Any,
 ) -> None:
     """Show recorded decisions, oldest first, newest last.
 
@@ -45,6 +48,7 @@ def logs(
       capfence logs --summary --since 2d
       capfence logs --format jsonl --agent 'prod-*' | jq .payload
       capfence logs --follow
+      capfence logs --shadow --since 1d      # what enforcing the shadow rules would change
     """
     from capfence.cli.pager import paged
 
@@ -55,10 +59,28 @@ def logs(
 
             print_summary(reader.summary(filters), fmt)
         elif follow:
-            _follow(reader, filters, list(reader.decisions(filters, limit=limit or None)), fmt, wide, interval)
+            _follow(reader, filters, list(_shown(reader.decisions(filters, limit=limit or None), filters)), fmt, wide, interval)
         else:
             with paged(enabled=not no_pager) as out:
-                _print(reader.decisions(filters, limit=limit or None), fmt, out, wide, limit or None)
+                _print(_shown(reader.decisions(filters, limit=limit or None), filters), fmt, out, wide, limit or None)
+
+
+def _shown(rows: Iterable[Record], filters: Filters) -> Iterator[Record]:
+    """The rows as printed: with ``--shadow``, each with its shadow verdict (:func:`shadow_row`)."""
+    return map(shadow_row, rows) if filters.shadow else iter(rows)
+
+
+def shadow_row(row: Record) -> Record:
+    """A record with a shadow verdict as ``logs --shadow`` shows it: ``allow -> deny``, the shadow rule and its reason."""
+    try:
+        found = json.loads(str(row.get("detail") or "{}")).get("shadow") or {}
+    except ValueError:
+        found = {}
+    if "decision" not in found:
+        return row
+    shown = dict(row)
+    shown.update(shadow_decision=found["decision"], shadow_rule=found.get("rule"), shadow_reason=found.get("reason"))
+    return shown
 
 
 def _print(rows: Iterator[Record], fmt: str, out: IO[str], wide: bool, limit: int | None) -> None:
@@ -107,4 +129,4 @@ def _follow(reader: AuditReader, filters: Filters, rows: list[Record], fmt: str,
             last = max(last, int(row["seq"]))
         sys.stdout.flush()
         time.sleep(interval)
-        rows = list(reader.decisions(replace(filters, after_seq=last)))
+        rows = list(_shown(reader.decisions(replace(filters, after_seq=last)), filters))

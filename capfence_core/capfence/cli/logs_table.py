@@ -31,10 +31,13 @@ _FG = {"allow": "green", "warn": "yellow", "deny": "red", "require_approval": "m
 def cells(row: Record) -> tuple[str, ...]:
     """One decision's cells, whole (the table cuts them to fit)."""
     rule = row.get("rule") or ("(failure)" if str(row.get("reason") or "").startswith("internal_error:") else "(default)")
+    decision, reason = label(row.get("decision")), str(row.get("reason") or "")
+    if row.get("shadow_decision"):  # logs --shadow: recorded -> what the shadow rule would decide
+        decision = f"{decision} -> {label(row['shadow_decision'])}"
+        rule, reason = f"{rule} -> {row.get('shadow_rule')}", f"shadow: {row.get('shadow_reason')}"
     return (
         local_time(row.get("ts")), row.get("agent_id") or "-", row.get("tool") or "-", row.get("capability") or "-",
-        label(row.get("decision")), rule, describe(row), row.get("linked_outcome") or "-",
-        one_line(str(row.get("reason") or "")), _payload(row),
+        decision, rule, describe(row), row.get("linked_outcome") or "-", one_line(reason), _payload(row),
     )
 
 

@@ -74,7 +74,7 @@ def filters_from(params: dict[str, Any]) -> Filters:
     """The :class:`Filters` for a command's parsed filter options."""
     return Filters(
         decisions=params.get("decision") or (), agent=params.get("agent"), capability=params.get("capability"),
-        tool=params.get("tool"), since=params.get("since"), until=params.get("until"),
+        tool=params.get("tool"), since=params.get("since"), until=params.get("until"), shadow=bool(params.get("shadow")),
     )
 
 

@@ -66,6 +66,8 @@ def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_
     Prints the counts by kind, the transitions (recorded → replayed), the
     changed calls grouped by transition and deciding rule with examples, the
     hits of every rule under POLICY and the rules that never matched.
+    When POLICY has shadow rules (mode: shadow), also what enforcing them
+    would change.
 
     Exit status: 0, or 3 when --fail-on-change / --fail-on finds such calls;
     1 if the replay itself fails (e.g. an invalid policy).
@@ -76,9 +78,11 @@ def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_
       capfence replay audit.db --policy new.yaml --format json | jq .summary
       capfence replay audit.jsonl -p new.yaml --fail-on stricter   # in CI
     """
+    from capfence.cli.replay_shadow import print_shadow, shadow_changes
     from capfence.replay import replay_file
 
     policy = load_policy_file(policy_path)
+    changes = shadow_changes(policy, source)
     with _ticker(source) as ticker:
         progress = ticker.update if ticker.enabled else None
         if fmt == "json":
@@ -86,13 +90,15 @@ def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_
 
             with JsonRecords(policy) as records:
                 result = replay_file(source, policy, sink=records, progress=progress)
-                records.print(result)
+                records.print(result, shadow=changes)
         else:
             result = replay_file(source, policy, progress=progress)
     if fmt == "text":
         from capfence.cli.replay_text import print_report
 
         print_report(result, examples)
+        if changes is not None:
+            print_shadow(changes, policy)
     failed = _failed(result, ("changed", *fail_on) if fail_on_change else fail_on)
     if failed:
         click.echo(f"capfence replay: failing ({', '.join(failed)})", err=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from collections import Counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -57,12 +58,18 @@ class JsonRecords:
         self._tails[key] = tail
         return tail
 
-    def print(self, result: ReplayResult) -> None:
-        """Write the whole object to standard output: the summary, then the spooled records."""
+    def print(self, result: ReplayResult, shadow: Counter[tuple[str | None, str, str]] | None = None) -> None:
+        """Write the whole object to standard output: the summary (with ``shadow``: what enforcing the shadow rules would
+        change), then the spooled records."""
         from capfence.replay import summary
 
         out = sys.stdout
-        out.write('{"summary": ' + json.dumps(summary(result), ensure_ascii=False, indent=2, default=str) + ',\n"records": [\n')
+        document = summary(result)
+        if shadow is not None:
+            from capfence.cli.replay_shadow import shadow_json
+
+            document["shadow"] = shadow_json(shadow)
+        out.write('{"summary": ' + json.dumps(document, ensure_ascii=False, indent=2, default=str) + ',\n"records": [\n')
         self._file.seek(0)
         first = True
         for line in self._file:

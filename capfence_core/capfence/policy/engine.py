@@ -25,11 +25,7 @@ def evaluate(policy: Policy, view: CallView) -> Decision:
                 reason += f": {detail}"
             if unknown is not None:
                 reason += f" (fail-closed: the {unknown} condition could not be evaluated)"
-            return Decision(action=rule.section, reason=reason, rule=rule.id, policy_digest=policy.digest, provenance=rule.provenance)
-    return Decision(
-        action=policy.default,
-        reason=f"no rule matched capability {view.capability!r}; policy default is {policy.default}",
-        policy_digest=policy.digest,
-        provenance=DEFAULT,
-    )
+            return Decision(rule.section, reason, rule.id, policy.digest, None, None, rule.provenance)  # (positional: cheaper)
+    reason = f"no rule matched capability {view.capability!r}; policy default is {policy.default}"
+    return Decision(policy.default, reason, None, policy.digest, None, None, DEFAULT)
 

@@ -26,14 +26,17 @@ from capfence.decision import ACTIONS, Action
 from capfence.durations import parse_duration
 from capfence.errors import PolicyError, PolicyProblem
 from capfence.policy.conditions import did_you_mean
+from capfence.policy.examples import check_examples
 from capfence.policy.globs import check_name_glob, is_glob, name_matcher
+from capfence.policy.limits import Limit, compile_limit
 from capfence.policy.model import Policy, Rule
 from capfence.policy.source import DISK, KeyPath, PolicyFiles, Source, read_source
 from capfence.policy.spec import CompileContext, Condition, ConditionType, SpecError
 
 SECTIONS: tuple[str, ...] = ACTIONS
 TOP_KEYS = (*SECTIONS, "default", "extends", "redact", "max_payload_bytes", "approval_timeout", "version", "description")
-RULE_KEYS = ("capability", "id", "reason", "approval_timeout")
+RULE_KEYS = ("capability", "id", "reason", "approval_timeout", "mode", "limit", "examples")
+MODES = ("enforce", "shadow")
 DEFAULTS = ("deny", "warn")
 DEFAULT_REDACT = frozenset(
     {
@@ -168,7 +171,7 @@ class _Compiler:
             rule = self._rule(source, context, section, index, raw, prefix)
             if rule is not None:
                 self.merged.rules.append(rule)
-                if section == "allow" and any(key == "command" for key, _ in rule.conditions):
+                if section == "allow" and rule.mode == "enforce" and any(key == "command" for key, _ in rule.conditions):
                     self.allow_rules.append(rule)
 
     def _rule(self, source: Source, context: CompileContext, section: Action, index: int, raw: object, prefix: str) -> Rule | None:
@@ -191,10 +194,12 @@ class _Compiler:
         if reason is not None and not isinstance(reason, str):
             source.problem((*where, "reason"), "reason must be a string")
         timeout = _duration(source, (*where, "approval_timeout"), raw["approval_timeout"]) if "approval_timeout" in raw else None
+        mode = _mode(source, where, raw)
+        limit = _limit(source, where, raw, section)
         if len(source.problems) > before or capability is None:
             return None
         line, _ = source.where(where)
-        return Rule(
+        rule = Rule(
             id=rule_id,
             section=section,
             order=len(self.merged.rules),
@@ -205,7 +210,13 @@ class _Compiler:
             line=line,
             approval_timeout=timeout,
             spec={str(k): v for k, v in raw.items()},
+            mode=mode,
+            limit=limit,
         )
+        if "examples" in raw:
+            for exc in check_examples(rule, raw["examples"]):
+                source.problem((*where, "examples", *exc.key), exc.message, exc.hint)
+        return rule
 
     def _capability(self, source: Source, where: KeyPath, raw: dict[object, object]) -> str | None:
         if "capability" not in raw:
@@ -249,6 +260,27 @@ class _Compiler:
         return explicit
 
 
+def _mode(source: Source, where: KeyPath, raw: dict[object, object]) -> str:
+    mode = raw.get("mode", "enforce")
+    if mode not in MODES:
+        source.problem((*where, "mode"), f"mode must be enforce or shadow, got {mode!r}",
+                       did_you_mean(str(mode), MODES) or "mode: shadow records what the rule would decide without deciding")
+        return "enforce"
+    if mode == "shadow" and "limit" in raw:
+        source.problem((*where, "mode"), "a shadow rule cannot have a limit", "stage the limit as a warn rule instead")
+    return str(mode)
+
+
+def _limit(source: Source, where: KeyPath, raw: dict[object, object], section: str) -> Limit | None:
+    if "limit" not in raw:
+        return None
+    try:
+        return compile_limit(raw["limit"], section)
+    except SpecError as exc:
+        source.problem((*where, "limit", *exc.key), exc.message, exc.hint or "e.g. limit: {max: 20, per: 1m, by: agent}")
+        return None
+
+
 def _strings(value: object) -> list[str]:
     items = value if isinstance(value, list) else [value]
     for i, item in enumerate(items):
@@ -265,14 +297,21 @@ def _duration(source: Source, key: KeyPath, value: object) -> float | None:
         return None
 
 
+_NOT_DESCRIBED = ("id", "reason", "approval_timeout", "mode", "examples")
+
+
 def _describe(section: str, raw: dict[object, object]) -> str:
-    parts = [f"{k} {json.dumps(v, default=str)}" for k, v in raw.items() if k not in ("id", "reason", "approval_timeout")]
+    parts = [f"{k} {json.dumps(v, default=str)}" for k, v in raw.items() if k not in _NOT_DESCRIBED]
     return f"{section} rule: " + ", ".join(parts)
 
 
+def canonical_text(canonical: list[object]) -> str:
+    """The text a policy's digest is the SHA-256 of: every file's data, in load order, as compact sorted JSON."""
+    return json.dumps(canonical, sort_keys=True, default=str, separators=(",", ":"))
+
+
 def _digest(canonical: list[object]) -> str:
-    text = json.dumps(canonical, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(canonical_text(canonical).encode()).hexdigest()
 
 
 def _index(rules: list[Rule]) -> tuple[dict[str, tuple[Rule, ...]], tuple[tuple[Callable[[str], bool], tuple[Rule, ...]], ...]]:
@@ -307,7 +346,19 @@ def load_policy(
     if compiler.problems:
         raise PolicyError(compiler.problems)
     merged = compiler.merged
-    exact, globs = _index(merged.rules)
+    deciding = [r for r in merged.rules if r.mode == "enforce" and r.limit is None]
+    shadow = tuple(r for r in merged.rules if r.mode == "shadow")
+    policy = _policy(root, merged, deciding)
+    policy.shadow = shadow
+    policy.limited = tuple(r for r in merged.rules if r.limit is not None)
+    if shadow:
+        policy.enforced = _policy(root, merged, sorted([*deciding, *shadow], key=lambda r: r.order))
+    return policy
+
+
+def _policy(root: Path, merged: _Merged, deciding: list[Rule]) -> Policy:
+    """The compiled policy; only ``deciding`` rules are indexed (shadow and limit rules are consulted apart)."""
+    exact, globs = _index(deciding)
     return Policy(
         path=root.resolve(),
         digest=_digest(merged.canonical),
@@ -319,4 +370,5 @@ def load_policy(
         redact=frozenset(DEFAULT_REDACT | merged.redact),
         max_payload_bytes=merged.max_payload_bytes or 65536,
         approval_timeout=merged.approval_timeout or 3600.0,
+        canonical=canonical_text(merged.canonical),
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capfence.decision import ACTIONS, Action, Provenance
+from capfence.policy.limits import Limit
 from capfence.policy.plan import Plan
 from capfence.policy.spec import Condition, ConditionResultError, Prefilter, prefilter_of
 from capfence.policy.view import CallView
@@ -31,6 +32,10 @@ class Rule:
     approval_timeout: float | None = None
     spec: Mapping[str, object] = field(default_factory=dict, compare=False)
     """The rule as written in YAML (for ``explain``, lint and docs)."""
+    mode: str = "enforce"
+    """``shadow``: evaluated and recorded with each call, never deciding (see :mod:`capfence.shadow`)."""
+    limit: Limit | None = field(default=None, compare=False)
+    """``limit:``: the rule matches only once the call would exceed it (see :mod:`capfence.limiting`)."""
     prefilters: tuple[Prefilter, ...] = field(init=False, compare=False, repr=False)
     """Its conditions' prefilters: ways to skip the rule cheaply (see :class:`~capfence.policy.spec.Prefilter`)."""
     provenance: Provenance = field(init=False, compare=False, repr=False)
@@ -94,6 +99,14 @@ class Policy:
     redact: frozenset[str] = frozenset()
     max_payload_bytes: int = 65536
     approval_timeout: float = 3600.0
+    shadow: tuple[Rule, ...] = ()
+    """``mode: shadow`` rules: not in the index, so they never decide."""
+    limited: tuple[Rule, ...] = ()
+    """Rules with ``limit:``: not in the index; the runtime checks them against the audit store."""
+    canonical: str = field(default="", repr=False)
+    """The text :attr:`digest` is the hash of (recorded in the audit store, so ``capfence suggest`` can keep its rules)."""
+    enforced: Policy | None = field(default=None, repr=False)
+    """This policy with its shadow rules enforced (``None`` when it has none): what they would decide."""
     _cache: dict[str, Plan] = field(default_factory=dict, repr=False)
 
     def candidates(self, capability: str) -> tuple[Rule, ...]:

@@ -11,7 +11,7 @@ looked at for ``git status``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from capfence.policy.spec import Summarize, describe
@@ -32,8 +32,10 @@ class _Group:
     def in_play(self, view: CallView) -> set[int] | None:
         """Positions of the members this call may match (``None``: all of them)."""
         keys = self.summarize(view)
-        if keys is None:
-            return None
+        return None if keys is None else self.keep(keys)
+
+    def keep(self, keys: object) -> set[int]:
+        """Positions of the members a call with the summary ``keys`` may match."""
         if not isinstance(keys, frozenset | set):  # "" or 0 would rule every member out: not trusted
             raise TypeError(f"prefilter {getattr(self.summarize, '__qualname__', self.summarize)!r} returned {describe(keys)}; "
                             "it must return a frozenset of keys or None")
@@ -47,6 +49,10 @@ class _Group:
         return frozenset() if kept is None else self.members.difference(kept)
 
 
+_KEPT_LIMIT = 1024
+"""Key sets whose rules a plan remembers (emptied when full: bounded whatever programs calls name)."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """The candidate rules for one capability, strongest first, and how to skip the ones a call cannot match."""
@@ -55,6 +61,8 @@ class Plan:
     groups: tuple[_Group, ...]
     unfiltered: frozenset[int]
     """Positions of the rules no group can skip."""
+    _kept: dict[frozenset[str], tuple[Rule, ...]] = field(default_factory=dict, compare=False, repr=False)
+    """One summary's keys -> the rules they keep in play (a cache: a pure function of the keys, which repeat from call to call)."""
 
     @staticmethod
     def of(rules: tuple[Rule, ...]) -> Plan:
@@ -74,13 +82,25 @@ class Plan:
     def kept(self, view: CallView) -> Sequence[Rule]:
         """The rules this call may match, in precedence order (it certainly matches none of the others)."""
         if len(self.groups) == 1:  # the common case: one summary (the shell analysis) decides what is in play
-            kept = self.groups[0].in_play(view)
-            if kept is None:
+            group = self.groups[0]
+            keys = group.summarize(view)
+            if keys is None:
                 return self.rules
-            kept.update(self.unfiltered)
-            return [self.rules[position] for position in sorted(kept)]
+            if type(keys) is frozenset:  # (hashable: the rules for these keys are remembered)
+                found = self._kept.get(keys)
+                if found is None:
+                    found = self._in_play(group.keep(keys))
+                    if len(self._kept) >= _KEPT_LIMIT:
+                        self._kept.clear()
+                    self._kept[keys] = found
+                return found
+            return self._in_play(group.keep(keys))
         skipped = self.skipped(view)
         return [rule for position, rule in enumerate(self.rules) if position not in skipped] if skipped else self.rules
+
+    def _in_play(self, kept: set[int]) -> tuple[Rule, ...]:
+        kept.update(self.unfiltered)
+        return tuple(self.rules[position] for position in sorted(kept))
 
     def skipped(self, view: CallView) -> frozenset[int]:
         """Positions of the rules this call certainly does not match."""

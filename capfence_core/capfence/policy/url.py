@@ -439,8 +439,13 @@ def _host_pattern(raw: str, what: str) -> _HostPattern:
     return _HostPattern(None, re.compile(fnmatch.translate(host)))
 
 
+def host_patterns(value: object, what: str) -> list[_HostPattern]:
+    """Host patterns (names with ``*``, IP addresses, CIDR networks), as ``url.host`` and ``hosts:`` take them."""
+    return [_host_pattern(p, what) for p in string_list(value, what, '["*.example.com", "10.0.0.0/8"]')]
+
+
 def _host_test(value: object, what: str, *, negate: bool) -> UrlTest:
-    patterns = [_host_pattern(p, what) for p in string_list(value, what, '["*.example.com", "10.0.0.0/8"]')]
+    patterns = host_patterns(value, what)
 
     def host_test(url: ParsedURL) -> bool:
         if url.host is None:
@@ -589,7 +594,7 @@ def _text_urls(view: CallView) -> Iterator[str]:
             yield from urls_in_text(node)
 
 
-def _candidates(view: CallView, fields: frozenset[str], scan_text: bool) -> list[str | None]:
+def candidates(view: CallView, fields: frozenset[str], scan_text: bool) -> list[str | None]:
     folded = frozenset(map(fold_key, fields))
     found = [raw for value in view.find_fields(fields) for raw in _field_values(value, folded, explicit=not scan_text)]
     if not found and scan_text:
@@ -607,10 +612,10 @@ def _compile_url(value: object, context: CompileContext) -> Condition:
     every = context.section == "allow"
 
     def url(view: CallView) -> bool | None:
-        candidates = _candidates(view, fields, scan_text=not explicit)
-        if len(candidates) > MAX_URLS:
+        found = candidates(view, fields, scan_text=not explicit)
+        if len(found) > MAX_URLS:
             return None
-        results = [_all_hold(tests, parse_url(raw) if raw is not None else None) for raw in candidates]
+        results = [_all_hold(tests, parse_url(raw) if raw is not None else None) for raw in found]
         return combine(results, every=every)  # any URL (deny, require_approval, warn) or every URL (allow)
 
     return url

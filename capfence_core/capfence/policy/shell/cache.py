@@ -111,8 +111,10 @@ def _analyze(analyze: Callable[[Budget], Analysis], limit: int) -> Costed:
 
 @lru_cache(maxsize=CACHED_ENTRIES)
 def _cached_text(text: str) -> Costed:
-    # the sketch is usually cached: the prefilter has just made it
-    return _analyze(lambda budget: analyze_script(text, _cached_sketch(text), budget), budgets.MAX_STEPS)
+    limit = budgets.MAX_STEPS
+    budget = Budget(limit)
+    analysis = analyze_script(text, _cached_sketch(text), budget)  # the sketch is usually cached: the prefilter has just made it
+    return Costed(analysis, limit - budget.left)
 
 
 @lru_cache(maxsize=CACHED_ENTRIES // 2)
@@ -128,6 +130,11 @@ def _cached_sketch(text: str) -> Sketch:
 @lru_cache(maxsize=1024)
 def _cached_argv_keys(argv: tuple[str, ...]) -> frozenset[str] | None:
     return argv_keys(argv)
+
+
+def sketch_of_text(text: str) -> Sketch | None:
+    """:func:`~capfence.policy.shell.sketch.sketch_text` of ``text`` (cached) if it is short enough to be kept by its text."""
+    return _cached_sketch(text) if len(text) <= CACHED_CHARS else None
 
 
 def keys_of_text(text: str) -> frozenset[str] | None:

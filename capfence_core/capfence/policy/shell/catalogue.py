@@ -700,3 +700,59 @@ SAFE_PYTHON_MODULES = frozenset({
 
 SAFE_INTERPRETER_OPTIONS = frozenset({"--version", "-V", "--help", "-h", "-v", "-version"})
 """An interpreter given only these runs no code."""
+
+
+# --- what programs read and contact (the ``reads:``, ``writes:`` and ``hosts:`` conditions) ----------------------------------
+
+_OPERANDS = "operands"
+_AFTER_FIRST = "after_first"
+_NONE = "none"
+OPERAND_READS: Mapping[str, str] = MappingProxyType({
+    **dict.fromkeys(("cat", "tac", "head", "tail", "less", "more", "most", "wc", "uniq", "cut", "tr", "paste", "join", "comm", "diff",
+                     "diff3", "sdiff", "cmp", "colordiff", "column", "nl", "fold", "fmt", "rev", "expand", "unexpand", "xmllint", "csvlook",
+                     "bat", "batcat", "od", "hexdump", "xxd", "strings", "base64", "base32", "basenc", "md5sum", "sha1sum", "sha224sum",
+                     "sha256sum", "sha384sum", "sha512sum", "b2sum", "cksum", "sum", "shasum", "md5", "iconv", "zcat", "zless", "zmore",
+                     "bzcat", "xzcat", "zstdcat", "lzcat", "pr", "tsort", "delta", "difft", "dos2unix", "unix2dos", "glow", "pandoc",
+                     "wdiff", "split", "csplit", "file", "sort", "shuf", "gzip", "gunzip", "bzip2", "bunzip2", "xz", "unxz", "zstd",
+                     "unzstd", "lz4", "brotli", "compress", "uncompress", "unzip", "7z", "7za", "7zz", "unrar", "rar", "xdg-open", "open",
+                     "cp", "ln", "install", "rsync", "scp", "mv", "vim", "vi", "nvim", "nano", "emacs", "micro", "ed", "patch", "shred",
+                     "gpg", "gpg2", "sqlite3", "zip", "cpio"),
+                    _OPERANDS),
+    **dict.fromkeys(("grep", "egrep", "fgrep", "zgrep", "rg", "ag", "ack", "jq", "yq", "gojq", "jless", "xq", "look", "sed"),
+                    _AFTER_FIRST),
+    **dict.fromkeys(("echo", "printf", "true", "false", "test", "[", "sleep", "seq", "yes", "expr", "bc", "dc", "factor", "cal",
+                     "ncal", "whoami", "id", "groups", "users", "who", "w", "last", "lastlog", "uptime", "uname", "arch", "nproc", "lscpu",
+                     "lsmem", "lspci", "lsusb", "lsmod", "free", "vmstat", "iostat", "mpstat", "sar", "ps", "pgrep", "pidof", "top",
+                     "htop", "btop", "atop", "pstree", "lsof", "printenv", "tty", "stty", "tput", "clear", "reset", "locale", "getconf",
+                     "getent", "logname", "man", "info", "help", "tldr", "apropos", "whatis", "history", "fc", "jobs", "dmesg",
+                     "journalctl", "timedatectl", "hostnamectl", "localectl", "loginctl", "ulimit", "umask", "shopt", "set", "unset",
+                     "export", "declare", "typeset", "local", "readonly", "read", "mapfile", "readarray", "shift", "exit", "return",
+                     "wait", "cd", "pushd", "popd", "dirs", "getopts", "let", "alias", "unalias", "trap", "times", "caller", "compgen",
+                     "complete", "bind", "disown", "bg", "fg", "suspend", ":", "nvidia-smi", "sensors", "tmux", "screen", "notify-send",
+                     "say", "espeak", "uuidgen", "mktemp", "pv", "cowsay", "figlet", "toilet", "lolcat", "neofetch", "fastfetch",
+                     "screenfetch", "ls", "dir", "vdir", "ll", "tree", "exa", "eza", "lsd", "stat", "du", "df", "dust", "duf", "ncdu",
+                     "realpath", "readlink", "basename", "dirname", "pwd", "locate", "plocate", "mlocate", "which", "whereis", "type",
+                     "fd", "fdfind", "find", "namei", "lsattr", "getfacl", "findmnt", "lsblk", "blkid", "mountpoint", "sync", "touch",
+                     "rm", "rmdir", "unlink", "truncate", "mkfifo", "mkdir", "chmod", "chown", "chgrp", "kill", "pkill", "killall",
+                     "netstat", "ss", "ifconfig", "iwconfig", "arp", "route", "ipcalc", "hash", "enable", "tee"),
+                    _NONE),
+})
+"""Which operands of a program are files whose contents it reads: ``operands`` (all of them; for ``cp``/``mv``/``rsync`` all
+but the destination, which :attr:`Entry.writes` says it writes), ``after_first`` (the first operand is a pattern, filter or
+script, as for ``grep``, ``jq`` and ``sed``, unless an option gives it: ``grep -e PAT FILE``), ``none`` (it reads no file
+named on its command line; listing names and metadata, as ``ls``, ``find`` and ``stat`` do, is not reading a file). A program
+not listed here, nor described in :mod:`capfence.policy.shell.resources` (tar, dd, curl, wget, git, ssh, ...), is one whose
+resources are not known: a ``reads:``/``writes:``/``hosts:`` condition counts it as matching in a deny or
+require_approval rule and as not matching in an allow rule."""
+
+CONTACTS_OPERANDS = frozenset({"ping", "ping6", "dig", "nslookup", "host", "whois", "traceroute", "tracepath", "mtr", "nc", "ncat",
+                               "netcat", "telnet", "ftp", "httpstat"})
+"""Programs whose operands are hosts (or URLs) they contact."""
+RECURSIVE: Mapping[str, frozenset[str]] = MappingProxyType({
+    **dict.fromkeys(("cp", "scp", "zip", "chmod", "chown", "chgrp"), frozenset({"-r", "-R", "--recursive", "-a", "--archive"})),
+    "rm": frozenset({"-r", "-R", "--recursive"}),
+    "rsync": frozenset({"-r", "--recursive", "-a", "--archive"}),
+    **dict.fromkeys(("grep", "egrep", "fgrep", "zgrep"), frozenset({"-r", "-R", "--recursive", "--dereference-recursive"})),
+    **dict.fromkeys(("rg", "ag", "ack"), frozenset()),
+})
+"""Options that make a program read (or write) directory operands with everything below them; an empty set: always."""

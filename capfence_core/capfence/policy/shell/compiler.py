@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.glob import GlobSet
 from capfence.policy.shell.known_rule import Known
-from capfence.policy.shell.model import BEGINNINGS, HELD, Analysis, Arg, Invocation
+from capfence.policy.shell.model import BEGINNINGS, HELD, Analysis, Arg, Invocation, Kind
 from capfence.policy.shell.targets import Fields, analyses, fields, known_by_sketch, summary
 from capfence.policy.spec import CompileContext, Condition, Prefilter, SpecError
 from capfence.policy.view import CallView
 
 Tri = bool | None
 Check = Callable[[Invocation], Tri]
+STATIC = Kind.STATIC
 
 KEYS = ("program", "flags", "subcommand", "args", "argv", "redirect_to", "code_from", "via", "dynamic", "fork_bomb", "unparseable",
         "field", "known", "definite")
@@ -110,7 +111,7 @@ def _bool(value: object, key: str) -> bool:
 
 def _glob_word(arg: Arg, globs: GlobSet) -> Tri:
     """Does the word match? Unknown if it is built at run time and could."""
-    if arg.static:
+    if arg.kind is STATIC:  # (:attr:`Arg.static`, without a property call: this runs for every word a rule looks at)
         return globs.match(_normal(arg.text))
     return globs.match_partial(arg.prefix)
 
@@ -140,19 +141,21 @@ def _flags(value: object) -> Check:
         for spelling in group:
             if not spelling.startswith("-") or spelling in ("-", "--"):
                 raise SpecError(f"flag {spelling!r} must start with '-'", key=("flags", i), hint="e.g. -f or --force")
-    sets = [frozenset(group) for group in groups]
-    longs = [tuple(s for s in group if s.startswith("--")) for group in groups]
-
-    def one(inv: Invocation, spellings: frozenset[str], long: tuple[str, ...]) -> Tri:
-        options = inv.options
-        if spellings & options.flags:
-            return True
-        if any(len(given) > 2 and spelling.startswith(given) for given in options.long for spelling in long):
-            return None  # a GNU abbreviation (--rec): very likely the same option
-        return None if options.maybe_option else False
+    pairs = [(frozenset(group), tuple(s for s in group if s.startswith("--"))) for group in groups]
 
     def flags(inv: Invocation) -> Tri:
-        return all3(one(inv, s, long) for s, long in zip(sets, longs, strict=True))
+        """Each group: True if one of its spellings is given, None if maybe, else False; and-ed (:func:`all3`)."""
+        options = inv.options
+        unknown = False
+        for spellings, long in pairs:
+            if not spellings.isdisjoint(options.flags):
+                continue
+            if options.maybe_option or (options.long and any(len(given) > 2 and spelling.startswith(given) for given in options.long
+                                                             for spelling in long)):
+                unknown = True  # a GNU abbreviation (--rec): very likely the same option; or any option may be there
+                continue
+            return False
+        return None if unknown else True
 
     return flags
 
@@ -391,8 +394,16 @@ class CommandSpec:
         if self.index.excludes(analysis):
             return False
         unknown = False
-        for inv in analysis.invocations:
-            result = self.one(inv)
+        checks = self.checks
+        for inv in analysis.invocations:  # any3 of :meth:`one` for each, spelled out (this runs for every rule a new command meets)
+            result: Tri = True
+            for check in checks:
+                found = check(inv)
+                if found is False:
+                    result = False
+                    break
+                if found is None:
+                    result = None
             if result is True:
                 return True
             unknown = unknown or result is None

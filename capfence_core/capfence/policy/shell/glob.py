@@ -249,6 +249,10 @@ class GlobSet:
     _patterns: tuple[Glob, ...] = field(init=False, repr=False, compare=False)
     """The other inclusions."""
     _fold: bool = field(init=False, repr=False, compare=False)
+    _excluded_words: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The plain-word exclusions (case-folded if folding, like :attr:`_words`), matched by one set lookup."""
+    _excluded_patterns: tuple[Glob, ...] = field(init=False, repr=False, compare=False)
+    """The other exclusions."""
 
     def __post_init__(self) -> None:
         fold = bool(self.include) and self.include[0].fold
@@ -256,6 +260,9 @@ class GlobSet:
         object.__setattr__(self, "_fold", fold)
         object.__setattr__(self, "_words", frozenset(g._literal for g in words if g._literal is not None))
         object.__setattr__(self, "_patterns", tuple(g for g in self.include if g not in words))
+        excluded = [g for g in self.exclude if g._literal is not None and g.fold == fold]
+        object.__setattr__(self, "_excluded_words", frozenset(g._literal for g in excluded if g._literal is not None))
+        object.__setattr__(self, "_excluded_patterns", tuple(g for g in self.exclude if g not in excluded))
 
     @classmethod
     def parse(cls, patterns: list[str], *, fold: bool = False) -> GlobSet:
@@ -283,8 +290,10 @@ class GlobSet:
         return self._words, frozenset(head[:size] for head in heads)
 
     def match(self, text: str) -> bool:
-        if (text.casefold() if self._fold else text) in self._words or (self._patterns and any(g.match(text) for g in self._patterns)):
-            return not (self.exclude and any(g.match(text) for g in self.exclude))
+        folded = text.casefold() if self._fold else text
+        if folded in self._words or (self._patterns and any(g.match(text) for g in self._patterns)):
+            excluded = self._excluded_patterns
+            return folded not in self._excluded_words and not (excluded and any(g.match(text) for g in excluded))
         return False
 
     def match_partial(self, prefix: str) -> bool | None:

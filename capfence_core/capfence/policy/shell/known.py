@@ -860,16 +860,18 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
     judged = _OptionsJudge(name, words)
     if name in OPTION_SPECS:
         return _leading_subcommands(entry, words, judged)
+    if _by_name(entry) and not judged(entry, 0):
+        return "--" not in words  # what the loop below finds for such an entry, whatever the flags and operands
     split = _plain_split(words)
     if split is None:
         return False
     flags, operands = split
     depth = 0
     while True:
-        if any(flag in flags for flag in entry.hold) or judged(entry, depth) or _operand_rules(entry):
+        if (entry.hold and not flags.isdisjoint(entry.hold)) or judged(entry, depth) or _operand_rules(entry):
             return False
         if entry.subs is None:
-            return not entry.writes or (depth == 0 and _plainwritten(entry.writes, operands))
+            return not entry.writes or (depth == 0 and _plain_written(entry.writes, operands))
         if not entry.subs and not entry.bare:
             return False
         if depth >= len(operands):
@@ -878,6 +880,12 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
         if not isinstance(sub, Entry):
             return False
         entry, depth = sub, depth + 1
+
+
+def _by_name(entry: Entry) -> bool:
+    """The entry holds no flag, has no subcommands, writes nothing and judges no operand (``ls``, ``grep``, ``jq``): known
+    safe whatever its words (the common case of :func:`known_plain`, decided without splitting them)."""
+    return not entry.hold and entry.subs is None and not entry.writes and not _operand_rules(entry)
 
 
 def _plain_split(words: Sequence[str]) -> tuple[set[str], list[str]] | None:
@@ -894,7 +902,8 @@ def _plain_split(words: Sequence[str]) -> tuple[set[str], list[str]] | None:
             flags.add(word.partition("=")[0])
         else:
             flags.add(word)
-            flags.update("-" + letter for letter in word[1:])
+            for letter in word[1:]:
+                flags.add("-" + letter)
     return flags, operands
 
 
@@ -903,7 +912,7 @@ def _operand_rules(entry: Entry) -> bool:
     return bool(entry.contained or entry.hold_operands or entry.moves)
 
 
-def _plainwritten(writes: str, operands: list[str]) -> bool:
+def _plain_written(writes: str, operands: list[str]) -> bool:
     """No file a writer writes (``writes`` of its entry) is outside the working tree."""
     if writes == "operands":
         targets = operands
@@ -925,15 +934,22 @@ class _OptionsJudge:
         self.name = name
         self.words = words
         self.inv: Invocation | None = None
+        self.options = any(word[:1] in _OPTION_STARTS for word in words)
+        """Some word may be an option: every option the catalogue names starts with ``-``, ``+`` or ``@``."""
 
     def __call__(self, entry: Entry, depth: int, always: bool = False) -> bool:
         if not always and not _judged_by_options(entry):
             return False
+        if not self.options and not entry.held_subs and not entry.runs_operands:
+            return False  # nothing _options looks at is among the words
         if self.inv is None:
             args = tuple(Arg.of(word) for word in self.words)
             self.inv = Invocation(self.name, args, options=parse_options(args, OPTION_SPECS.get(self.name, PLAIN)))
         inv = self.inv
         return _options(inv, self.name, entry, _option_words(inv.args), inv.options.operands[depth:]) is not None
+
+
+_OPTION_STARTS = frozenset({"-", "+", "@"})
 
 
 def _leading_subcommands(entry: Entry, words: Sequence[str], judged: _OptionsJudge) -> bool:

@@ -33,6 +33,7 @@ class OptionSpec:
 
 
 PLAIN = OptionSpec()
+_STATIC = Kind.STATIC
 
 
 def parse_options(args: Sequence[Arg], spec: OptionSpec = PLAIN) -> Options:
@@ -47,7 +48,7 @@ def parse_options(args: Sequence[Arg], spec: OptionSpec = PLAIN) -> Options:
         arg = args[i]
         i += 1
         text, kind = arg.text, arg.kind
-        if kind is Kind.STATIC and not text.startswith("-") and not ended and not arg.procsub:
+        if kind is _STATIC and not ended and not text.startswith("-") and not arg.procsub:
             operands.append(arg)  # the common case: a plain operand
         elif ended or kind is Kind.PLACEHOLDER or arg.procsub:
             operands.append(arg)

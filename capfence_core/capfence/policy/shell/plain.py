@@ -26,6 +26,9 @@ _WORD = r"""(?:[\w./:@%+,=~^*?\[\]-]++|'[^'\n]*+'|"[^"$`\\\n]*+")++"""
 _PLAIN_LIST = re.compile(rf"([ \t]*+(?:(?:{_WORD}|&&|\|\||\||;)[ \t]*+)*+)(?:(?<=[ \t])#[^\n]*+)?")
 """Plain words and list operators, then perhaps a comment (a ``#`` after a blank, to the end of the line)."""
 _TOKEN = re.compile(rf"{_WORD}|&&|\|\||\||;")
+_BARE_LIST = re.compile(r"([\w./:@%+,=~^*?\[\]\- \t]*+)(?:(?<=[ \t])#[^\n]*+)?")
+""":data:`_PLAIN_LIST` for text without quotes or list operators: one command of plain words, perhaps a comment. (Its words are
+then what ``str.split`` gives: the only blanks such text can hold are spaces and tabs.)"""
 _OPERATORS = frozenset({"&&", "||", "|", ";"})
 RESERVED = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "select",
                       "function", "in", "[[", "]]", "!", "{", "}", "time"})
@@ -47,13 +50,15 @@ def split_plain(text: str) -> list[Chain] | None:
     """
     if len(text) > MAX_PLAIN_CHARS or "\n" in text:
         return None  # (a plain list has no newline; a longer text is left to the parser, which is bounded by the budget)
+    bare = _BARE_LIST.fullmatch(text) if "|" not in text and "&" not in text and ";" not in text else None
+    if bare is not None:  # the most common text of all, matched by a simpler expression and split without one
+        return _one_command(bare.group(1).split())
     plain = _PLAIN_LIST.fullmatch(text)
     if plain is None:
         return None
     body = plain.group(1)
     if "|" not in body and "&" not in body and ";" not in body:  # one command (the common case)
-        words = _TOKEN.findall(body)
-        return [([[words]], [])] if words and words[0] not in RESERVED and "=" not in words[0] else None
+        return _one_command(_TOKEN.findall(body))
     commands: list[list[str]] = [[]]
     ops: list[str] = []
     for token in _TOKEN.findall(body):
@@ -67,6 +72,11 @@ def split_plain(text: str) -> list[Chain] | None:
         commands.pop()
     if any(not words or words[0] in RESERVED or "=" in words[0] for words in commands):
         return None  # an empty command, or a reserved word or an assignment where a command starts
+    return _chains(commands, ops)
+
+
+def _chains(commands: list[list[str]], ops: list[str]) -> list[Chain]:
+    """Commands and the operators between them as and-or lists."""
     chains: list[Chain] = []
     pipelines: list[Stages] = [[commands[0]]]
     joins: list[str] = []
@@ -81,6 +91,11 @@ def split_plain(text: str) -> list[Chain] | None:
             pipelines.append([words])
     chains.append((pipelines, joins))
     return chains
+
+
+def _one_command(words: list[str]) -> list[Chain] | None:
+    """The and-or list of one command's words, unless it has none or starts with a reserved word or an assignment."""
+    return [([[words]], [])] if words and words[0] not in RESERVED and "=" not in words[0] else None
 
 
 def parse_plain(text: str, budget: Budget | None = None) -> Script | None:

@@ -33,11 +33,12 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from capfence.policy.shell import budget
+from capfence.policy.shell.expand import has_glob
 from capfence.policy.shell.invoke import canonical, launches_nothing, options_of, ordinary
 from capfence.policy.shell.known import clear as known_cache_clear
 from capfence.policy.shell.known import known_plain
-from capfence.policy.shell.model import HELD, MAX_INVOCATIONS, Analysis, Invocation, index_keys
-from capfence.policy.shell.plain import Chain, plain_arg, plain_args, split_plain
+from capfence.policy.shell.model import HELD, MAX_INVOCATIONS, Analysis, Arg, Invocation, Kind, index_keys
+from capfence.policy.shell.plain import Chain, plain_arg, split_plain
 
 _NONE: frozenset[str] = frozenset()
 
@@ -66,10 +67,19 @@ class Sketch(NamedTuple):
         for pipelines, _ in self.chains:
             for stages in pipelines:
                 for words in stages:
-                    head, *args = plain_args(words)
-                    rest, name = tuple(args), canonical(head.text)
-                    invocations.append(Invocation(name, rest, options=options_of(name, rest)))
-        return Analysis(tuple(invocations), programs=self.programs, keys=self.keys)
+                    name = canonical(words[0])  # a command word with keys is a program name (:data:`_NAME`): no quotes to remove
+                    rest = tuple([_unquoted(word) if "'" not in word and '"' not in word else plain_arg(word) for word in words[1:]])
+                    invocations.append(Invocation(name, rest, (), (), None, _NONE, options_of(name, rest)))
+        # (positional arguments: this runs for every new command that rules must judge)
+        return Analysis(tuple(invocations), None, False, self.programs, False, False, _NONE, False, self.keys)
+
+
+def _unquoted(word: str) -> Arg:
+    """:func:`~capfence.policy.shell.plain.plain_arg` of a word without quotes."""
+    return Arg(word, _STATIC, word, ("*" in word or "?" in word or "[" in word) and has_glob(word))
+
+
+_STATIC = Kind.STATIC
 
 
 def sketch_text(text: str) -> Sketch:
@@ -80,6 +90,7 @@ def sketch_text(text: str) -> Sketch:
     heads: set[str] = set()
     count = size = 0
     known = True
+    quotes = text.count("'") + text.count('"')
     for pipelines, _ in chains:
         for stages in pipelines:
             count += len(stages)
@@ -88,18 +99,18 @@ def sketch_text(text: str) -> Sketch:
                 if not _ordinary_head(words[0]) and not _launches_nothing(words):
                     return Sketch(chains)
                 heads.add(words[0])
-                known = known and _known(words)
+                known = known and _known(words, quotes > 0)
                 size += len(words) + 2
-    cost = 2 * size + text.count("'") + text.count('"')  # more than the analyzer spends on it
+    cost = 2 * size + quotes  # more than the analyzer spends on it
     if count > MAX_INVOCATIONS or cost > budget.MAX_STEPS:
         return Sketch(chains)  # the analyzer reports it unknowable, or may run out of budget
     programs, keys, known_keys = _keys(frozenset(heads))
     return Sketch(chains, programs, keys, known, known_keys if known else keys, cost)
 
 
-def _known(words: list[str]) -> bool:
-    """The command's one invocation is known safe from its words alone."""
-    args = [plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:]]
+def _known(words: list[str], quoted: bool = True) -> bool:
+    """The command's one invocation is known safe from its words alone (``quoted``: the text may hold quotes to remove)."""
+    args = [plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:]] if quoted else words[1:]
     return known_plain(canonical(words[0]), args)
 
 

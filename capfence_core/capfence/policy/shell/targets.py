@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from capfence.policy.shell import budget
-from capfence.policy.shell.cache import MAX_COMMAND_CHARS, costed_argv, costed_text, keys_of_argv, keys_of_text, known_of_text
+from capfence.policy.shell.cache import MAX_COMMAND_CHARS, costed_argv, costed_text, keys_of_argv, known_of_text, sketch_of_text
 from capfence.policy.shell.model import Analysis
 from capfence.policy.spec import Summarize
 from capfence.policy.view import SCALARS, CallView, deep_items
@@ -53,6 +53,10 @@ class Fields:
 
     names: frozenset[str]
     explicit: bool
+    commands_key: object = field(default_factory=object, init=False, repr=False)
+    """Key of the call's commands in the call view's memo (the selection itself is the key of their analyses)."""
+    known_key: object = field(default_factory=object, init=False, repr=False)
+    """Key of :func:`known_by_sketch`'s answer in the call view's memo."""
 
 
 _INTERNED: dict[tuple[frozenset[str], bool], Fields] = {}
@@ -144,11 +148,14 @@ def _unnamed_values(payload: Mapping[str, object]) -> Iterator[object]:
 
 
 def _size(commands: list[Command]) -> int:
-    return sum(len(c) if isinstance(c, str) else sum(map(len, c)) for c in commands)
+    size = 0
+    for command in commands:  # (a loop, not sum() over a generator: this runs for every call)
+        size += len(command) if isinstance(command, str) else sum(map(len, command))
+    return size
 
 
-def _analyze(commands: list[Command]) -> tuple[Analysis, ...]:
-    if _size(commands) > MAX_TOTAL_CHARS:
+def _analyze(commands: list[Command], size: int) -> tuple[Analysis, ...]:
+    if size > MAX_TOTAL_CHARS:
         return (Analysis(error=f"more than {MAX_TOTAL_CHARS} characters of commands in one call"),)
     left = budget.MAX_STEPS
     found: list[Analysis] = []
@@ -161,33 +168,57 @@ def _analyze(commands: list[Command]) -> tuple[Analysis, ...]:
     return tuple(found)
 
 
+def _commands(view: CallView, selected: Fields) -> tuple[list[Command], int]:
+    """The call's commands (:func:`commands_in`) and their size in characters, found once per call and field selection."""
+    found: tuple[list[Command], int] | None = view.memo.get(selected.commands_key)
+    if found is None:
+        commands = commands_in(view.payload, selected)
+        found = view.memo[selected.commands_key] = (commands, _size(commands))
+    return found
+
+
 def analyses(view: CallView, fields: Fields) -> tuple[Analysis, ...]:
     """The analyses of every command in the call, computed once per call and field selection."""
     cached: tuple[Analysis, ...] | None = view.memo.get(fields)
     if cached is None:
-        cached = view.memo[fields] = _analyze(commands_in(view.payload, fields))
+        cached = view.memo[fields] = _analyze(*_commands(view, fields))
     return cached
 
 
 def known_by_sketch(view: CallView, selected: Fields) -> bool:
     """Every command of the call is a plain list known safe from its words alone (``command: {known: ...}`` needs no analysis).
 
-    ``False`` says nothing: the analyses decide.
+    ``False`` says nothing: the analyses decide. (Found once per call and field selection; the prefilter's summary
+    finds it on its way.)
     """
-    commands = commands_in(view.payload, selected)
-    return bool(commands) and _size(commands) <= MAX_TOTAL_CHARS and all(isinstance(c, str) and known_of_text(c) for c in commands)
+    known: bool | None = view.memo.get(selected.known_key)
+    if known is None:
+        commands, size = _commands(view, selected)
+        known = bool(commands) and size <= MAX_TOTAL_CHARS and all(isinstance(c, str) and known_of_text(c) for c in commands)
+        view.memo[selected.known_key] = known
+    return known
 
 
-def _sketched(commands: list[Command]) -> frozenset[str] | None:
-    """The keys of all of ``commands`` if each has keys without an analysis (:mod:`~capfence.policy.shell.sketch`), else ``None``."""
-    if _size(commands) > MAX_TOTAL_CHARS:
+def _sketched(view: CallView, selected: Fields) -> frozenset[str] | None:
+    """The keys of all of the call's commands if each has keys without an analysis (:mod:`~capfence.policy.shell.sketch`),
+    else ``None``. With keys, also notes :func:`known_by_sketch`'s answer, which the same sketches give."""
+    commands, size = _commands(view, selected)
+    if size > MAX_TOTAL_CHARS:
         return None
     keys: frozenset[str] = frozenset()
+    known = bool(commands)
     for command in commands:
-        found = keys_of_text(command) if isinstance(command, str) else keys_of_argv(command)
+        if isinstance(command, str):
+            sketch = sketch_of_text(command)
+            found = sketch.filter_keys if sketch is not None else None
+            known = known and sketch is not None and sketch.known
+        else:
+            found = keys_of_argv(command)
+            known = False
         if found is None:
             return None
         keys = keys | found if keys else found
+    view.memo[selected.known_key] = known
     return keys
 
 
@@ -198,7 +229,7 @@ def _summarize(view: CallView, selected: Fields) -> frozenset[str] | None:
     ``command:`` rule is never analyzed at all.
     """
     if selected not in view.memo:
-        sketched = _sketched(commands_in(view.payload, selected))
+        sketched = _sketched(view, selected)
         if sketched is not None:
             return sketched
     found = analyses(view, selected)
