@@ -50,8 +50,8 @@ def web(session: nox.Session) -> None:
     session.run("pytest", *pytest_args("tests/web", session.posargs))
 
 
-ADAPTER_EXTRAS = {"mcp": ["-e", "adapters/llamaindex"]}
-"""Other adapters of this repository an adapter's tests need (MCP tools loaded into LlamaIndex)."""
+ADAPTER_EXTRAS = {"mcp": ["-e", "adapters/llamaindex"], "otel": ["-e", "adapters/langchain[agent]"]}
+"""Other adapters of this repository an adapter's tests need (MCP tools loaded into LlamaIndex; a LangChain agent traced)."""
 NODE_PACKAGES = {"mcp": ["@modelcontextprotocol/server-filesystem@2026.8.31"]}
 """npm packages an adapter's tests run, pinned; installed under .nox/<adapter>-node (path in $CAPFENCE_TEST_NODE_PREFIX)."""
 
@@ -62,6 +62,8 @@ def adapters(session: nox.Session, adapter: str) -> None:
     """Each framework adapter in its own virtualenv: its own tests, then mypy if its pyproject configures it."""
     session.install("-e", ".[test]", "-e", f"adapters/{adapter}[test]", *ADAPTER_EXTRAS.get(adapter, []))
     env = dict(FRAMEWORK_ENV)
+    if adapter == "otel":  # its tests are about the SDK recording (the frameworks' own telemetry stays off elsewhere)
+        env.pop("OTEL_SDK_DISABLED")
     if adapter in NODE_PACKAGES:
         prefix = ROOT / ".nox" / f"{adapter}-node"
         session.run("npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix), *NODE_PACKAGES[adapter], external=True)
@@ -139,7 +141,8 @@ def docs(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks (not tests): print ratios against baselines measured in the same run (bench_stores starts its own PostgreSQL)."""
-    # bench_mcp_proxy needs the MCP adapter, bench_console the web extra
-    session.install("-e", ".[postgres,web,web-test]", "-e", "adapters/mcp")
+    # bench_mcp_proxy needs the MCP adapter, bench_console the web extra, bench_otel the plugin
+    session.install("-e", ".[postgres,web,web-test]", "-e", "adapters/mcp", "-e", "adapters/otel[sdk]")
     for script in sorted(ROOT.glob("benchmarks/bench_*.py")):
-        session.run("python", str(script), *session.posargs)
+        blocked = {} if script.name == "bench_otel.py" else {"CAPFENCE_BLOCK_PLUGINS": "otel"}  # the others measure the core alone
+        session.run("python", str(script), *session.posargs, env=blocked)

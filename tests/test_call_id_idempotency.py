@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from capfence.audit.sqlite import SCHEMA_VERSION, SQLiteStore
+from capfence.audit.sqlite import _FIND_DECISION, _SAME_DECISION_FIELDS, CALL_DETAIL, SCHEMA_VERSION, SQLiteStore
 from capfence.gate import Binding
 from capfence.runtime import ActionRuntime
 
@@ -129,7 +129,8 @@ def test_the_lookup_uses_an_index_and_old_logs_get_it(tmp_path: Path) -> None:
     store.close()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    query = "EXPLAIN QUERY PLAN SELECT seq FROM records WHERE kind = 'decision' AND detail = ? AND agent_id IS ?"
-    plan = conn.execute(query, ("x", "a")).fetchall()
+    plan = conn.execute("EXPLAIN QUERY PLAN " + _FIND_DECISION, ["x", *["a"] * len(_SAME_DECISION_FIELDS)]).fetchall()
+    indexed = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'records_call'").fetchone()[0]
     conn.close()
     assert "records_call" in str(plan)
+    assert CALL_DETAIL in indexed  # only decisions with a call id are indexed, not every decision (each carries provenance)

@@ -13,9 +13,10 @@ from test_cli_support import COMMAND, POLICIES, observed_log, record_calls, run
 def test_table_shows_every_column_and_warn_stands_out(tmp_path: Path) -> None:
     out = run("logs", "--audit-log", observed_log(tmp_path)).stdout
     header = out.splitlines()[0].split()
-    assert header == ["time", "agent", "tool", "capability", "decision", "rule", "outcome", "reason", "payload"]
+    assert header == ["time", "agent", "tool", "capability", "decision", "rule", "provenance", "outcome", "reason", "payload"]
     ls = next(line for line in out.splitlines() if "ls -la" in line)
     assert "prod-agent" in ls and "run_shell" in ls and "WARN" in ls and "warn[0]" in ls and " ran " in ls
+    assert "rule policies/shell_rollout.yaml:7" in ls  # provenance: what decided, and where
     read = next(line for line in out.splitlines() if "/etc/hosts" in line)
     assert " allow " in read and "WARN" not in read
     assert "DENY" in next(line for line in out.splitlines() if "rm -rf" in line)

@@ -11,7 +11,7 @@ import pytest
 from test_cli_support import POLICIES, _on_a_terminal, observed_log, record_calls, run
 
 LONG = "curl -s https://example.com/" + "a-very-long-path/" * 12 + "end-of-the-command"
-HEADER = ["time", "agent", "tool", "capability", "decision", "rule", "outcome", "reason", "payload"]
+HEADER = ["time", "agent", "tool", "capability", "decision", "rule", "provenance", "outcome", "reason", "payload"]
 
 
 def _long_log(tmp_path: Path) -> Path:
@@ -36,7 +36,7 @@ def test_a_narrow_terminal_hides_columns_and_names_them(tmp_path: Path) -> None:
     out = run("logs", "--audit-log", observed_log(tmp_path), env={"COLUMNS": "80"}).stdout
     assert all(len(line) <= 80 for line in out.splitlines())
     assert out.splitlines()[0].split() == ["time", "capability", "decision", "rule", "payload"]
-    assert "hidden: reason, outcome, tool, agent" in out
+    assert "hidden: provenance, reason, outcome, tool, agent" in out
 
 
 def test_the_rule_column_stays_at_100_columns(tmp_path: Path) -> None:

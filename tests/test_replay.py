@@ -32,10 +32,12 @@ def test_minimal_records_need_only_capability_and_payload(tmp_path: Path) -> Non
         {"capability": "shell.execute", "payload": {"command": "ls"}, "agent_id": "a", "decision": "warn", "whatever": [1, 2]},
     ])
     document = _replay_json(source, "--policy", PRODUCTION)
+    where = {"decided_by": "rule", "rule_source": str(PRODUCTION.resolve())}  # the replayed decision's provenance
     assert document["records"] == [
-        {"id": 1, "capability": "shell.execute", "recorded": None, "replayed": "deny", "rule": "deny[1]", "changed": False, "change": None},
+        {"id": 1, "capability": "shell.execute", "recorded": None, "replayed": "deny", "rule": "deny[1]", "changed": False, "change": None,
+         **where, "rule_line": 5},
         {"id": 2, "capability": "shell.execute", "recorded": "warn", "replayed": "allow", "rule": "allow[0]", "changed": True,
-         "change": "other"},
+         "change": "other", **where, "rule_line": 11},
     ]
     assert set(document) == {"summary", "records"}
     assert document["summary"]["no_recorded_decision"] == 1 and document["summary"]["changed"] == 1

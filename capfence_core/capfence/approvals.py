@@ -48,7 +48,7 @@ from capfence.audit.approval_events import KIND, chained_problem, event_detail, 
 from capfence.audit.payload import TRUNCATED_KEY
 from capfence.audit.record import event_record, now, storable
 from capfence.canonical import NotCanonical
-from capfence.decision import Decision
+from capfence.decision import INTERNAL_ERROR, Decision, Provenance
 from capfence.errors import CapFenceError
 from capfence.policy.view import CallView
 
@@ -112,6 +112,16 @@ def stored_arguments(view: CallView) -> str:
     return json.dumps({TRUNCATED_KEY: marker}, ensure_ascii=False)
 
 
+def _by_approver(held: Decision, request: ApprovalRequest) -> Provenance:
+    """Decided by a human on the request the rule of ``held`` filed: the rule's file and line, and who decided."""
+    return (held.provenance or Provenance("rule")).after_approval("approval", request.decided_by)
+
+
+def _timed_out(held: Decision) -> Provenance:
+    """Decided by the expiry of the request the rule of ``held`` filed (a timeout never approves)."""
+    return (held.provenance or Provenance("rule")).after_approval("approval_timeout")
+
+
 def _later(seconds: float) -> str:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).isoformat(timespec="microseconds")
 
@@ -129,7 +139,7 @@ class Approvals:
             digest = call_digest(view, held.policy_digest)
         except NotCanonical as exc:
             refused = held.with_(action="deny", reason=f"{held.reason}; these arguments cannot be approved: {exc}")
-            return Decision(refused.action, refused.reason, refused.rule, refused.policy_digest, self.store.append(record(refused)))
+            return refused.with_(record_id=self.store.append(record(refused)))
         with self.store.transaction() as tx:
             self._expire(tx)
             decision, request, new = self._lookup(tx, digest, held)
@@ -144,7 +154,7 @@ class Approvals:
                 self._create(tx, view, decision, digest, timeout, seq)
             elif consumes and request is not None:
                 self._apply(tx, request, ("approved",), "consumed", consumed_at=now())
-        return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id)
+        return decision.with_(record_id=seq)
 
     def _expired_for_call(self, tx: Transaction, digest: str, call_id: str, held: Decision) -> Decision | None:
         """The deny for a re-run of a call whose own request expired (None if it filed none that expired)."""
@@ -154,7 +164,7 @@ class Approvals:
             filed = tx.execute("SELECT detail FROM records WHERE seq = ?", (request.decision_seq,)).fetchone()
             if filed is not None and filed[0] and json.loads(filed[0]).get("call_id") == call_id:
                 reason = f"approval request {request.id} expired without a decision"
-                return Decision("deny", reason, held.rule, held.policy_digest, approval_id=request.id)
+                return Decision("deny", reason, held.rule, held.policy_digest, approval_id=request.id, provenance=_timed_out(held))
         return None
 
     def _lookup(self, tx: Transaction, digest: str, held: Decision) -> tuple[Decision, ApprovalRequest | None, bool]:
@@ -169,14 +179,17 @@ class Approvals:
             problem = chained_problem(tx, row, self.store.key)
             if problem is not None:  # the table is only an index: a row the chain does not back is never honoured
                 reason = f"approval request {request.id} is not backed by the audit chain ({problem})"
-                return Decision("deny", reason, held.rule, held.policy_digest, approval_id=request.id), None, False
+                failed = Decision("deny", reason, held.rule, held.policy_digest, approval_id=request.id, provenance=INTERNAL_ERROR)
+                return failed, None, False
             if status == "approved":
                 reason = f"approved by {request.decided_by} (approval request {request.id}); {held.reason}"
-                return Decision("allow", reason, held.rule, held.policy_digest, approval_id=request.id), request, False
+                approver = _by_approver(held, request)
+                return Decision("allow", reason, held.rule, held.policy_digest, approval_id=request.id, provenance=approver), request, False
             if status == "pending":
                 return held.with_(approval_id=request.id, reason=f"{held.reason}; waiting for approval"), None, False
             reason = f"approval request {request.id} was denied by {request.decided_by}; retrying the same call is denied"
-            return Decision("deny", reason, held.rule, held.policy_digest, approval_id=request.id), None, False
+            denied = Decision("deny", reason, held.rule, held.policy_digest, approval_id=request.id, provenance=_by_approver(held, request))
+            return denied, None, False
         return held.with_(approval_id="apr_" + secrets.token_hex(8), reason=f"{held.reason}; waiting for approval"), None, True
 
     def _create(self, tx: Transaction, view: CallView, held: Decision, digest: str, timeout: float, seq: int) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from capfence.canonical import same_arguments
-from capfence.decision import Decision, failure
+from capfence.decision import Decision, Provenance, failure
 from capfence.errors import ApprovalRequired, ToolCallDenied
 from capfence.policy.view import CallView
 
@@ -122,7 +122,8 @@ class Binding:
         if request.status in ("approved", "denied"):
             return self._decide_once(view)
         if request.status == "expired":
-            return held.with_(action="deny", reason=f"approval request {request.id} expired without a decision")
+            timed_out = (held.provenance or Provenance("rule")).after_approval("approval_timeout")
+            return held.with_(action="deny", reason=f"approval request {request.id} expired without a decision", provenance=timed_out)
         return held
 
     @staticmethod

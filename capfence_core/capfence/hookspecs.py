@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     import click
 
     from capfence.audit.store import StoreType
-    from capfence.decision import Decision
+    from capfence.decision import Decision, Timing
+    from capfence.policy.model import Policy
     from capfence.policy.spec import ConditionType
     from capfence.policy.view import CallView
     from capfence.tool import Adapter
@@ -62,8 +63,14 @@ def capfence_register_approvers(register: Callable[[object], None]) -> None:
 
 
 @hookspec
-def capfence_on_decision(call: CallView, decision: Decision) -> None:
+def capfence_on_decision(call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None) -> None:
     """Called after every decision has been written to the audit log.
+
+    ``timing`` says how long the evaluation and the audit write took (None for the
+    deny recorded when a decision is interrupted); ``policy`` is the policy that
+    decided (None if none could be loaded), e.g. for its ``redact`` keys. Like
+    every pluggy hook, an implementation may take only the arguments it needs
+    (``call, decision``).
 
     For observers (metrics, alerts). The return value is ignored and an
     exception is logged and ignored, and stops no other observer: a hook can

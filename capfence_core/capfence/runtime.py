@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ from capfence.audit.backlog import Backlog
 from capfence.audit.deadline import AuditBusy, seconds_text, within
 from capfence.audit.record import bindable_digest, decision_record, event_record, outcome_record
 from capfence.audit.store import AuditStore, open_store
-from capfence.decision import Decision, failure
+from capfence.decision import Decision, Timing, failure
 from capfence.errors import AuditError
 from capfence.isolation import call_isolated
 from capfence.policy.engine import evaluate as evaluate_policy
@@ -187,6 +188,7 @@ class ActionRuntime:
     def decide(self, view: CallView) -> Decision:
         """Evaluate and audit a prepared :class:`CallView` (adapters use this)."""
         policy: Policy | None = None
+        started = time.perf_counter()
         limits: list[limiting.Pending] | None = None
         try:
             policy = self._watcher.current()
@@ -201,19 +203,20 @@ class ActionRuntime:
         except BaseException as exc:  # KeyboardInterrupt, SystemExit, GeneratorExit: record a deny, then let it go on
             self._interrupted(view, policy, "evaluation", exc)
             raise
+        evaluated = time.perf_counter()
         try:
             decision = self._audit(view, decision, policy, limits)
         except BaseException as exc:  # _audit turns every Exception into a deny; this is an interrupt
             self._interrupted(view, policy, "audit write", exc)
             raise
-        self._notify(view, decision)
+        self._notify(view, decision, policy, (started, evaluated, time.perf_counter()))
         return decision
 
     def _interrupted(self, view: CallView, policy: Policy | None, stage: str, exc: BaseException) -> None:
         """Leave a deny record for a call whose decision was interrupted; the caller re-raises, so the tool never runs."""
         log.error("%s interrupted by %s; denying %s", stage, type(exc).__name__, view.capability)
         decision = failure(f"{stage} interrupted: {type(exc).__name__}", policy.digest if policy else None)
-        self._notify(view, self._audit(view, decision, policy))
+        self._notify(view, self._audit(view, decision, policy), policy)
 
     def _audit(self, view: CallView, decision: Decision, policy: Policy | None, limits: list[limiting.Pending] | None = None) -> Decision:
         """Write the decision (resolving approvals first, in the same transaction; with ``limits``, reading and counting
@@ -242,7 +245,8 @@ class ActionRuntime:
             return failure(f"audit log not writable: {exc}", decision.policy_digest)
         if decision.notes is not None:
             return decision.with_(record_id=seq)
-        return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id)
+        return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id,
+                        decision.provenance)
 
     def _limited(
         self, view: CallView, decision: Decision, limits: list[limiting.Pending], record: Callable[[Decision], dict[str, object]],
@@ -312,13 +316,17 @@ class ActionRuntime:
     def _append_record(self, record: Mapping[str, object]) -> None:
         self._require_store().append(record)
 
-    def _notify(self, view: CallView, decision: Decision) -> None:
-        """Call ``capfence_on_decision`` through pluggy (wrappers included); an observer that raises is logged and stops no other."""
+    def _notify(self, view: CallView, decision: Decision, policy: Policy | None, times: tuple[float, float, float] | None = None) -> None:
+        """Call ``capfence_on_decision`` through pluggy (wrappers included); an observer that raises is logged and stops no other.
+
+        ``times``: ``perf_counter()`` when the decision started, when it was evaluated and when it was written.
+        """
         hook = self._plugins.hook.capfence_on_decision
         if not hook.get_hookimpls():  # nothing observes: skip pluggy's call machinery on the hot path (a list copy: cheap)
             return
+        timing = Timing(times[0], times[1] - times[0], times[2] - times[1]) if times is not None else None
         try:
-            call_isolated(hook, _observe, call=view, decision=decision)
+            call_isolated(hook, _observe, call=view, decision=decision, timing=timing, policy=policy)
         except Exception:  # every implementation is isolated; this is pluggy itself failing
             log.exception("capfence_on_decision failed; ignored")
 

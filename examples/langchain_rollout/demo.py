@@ -178,7 +178,7 @@ def shell_pack(workdir: Path) -> None:
     print(f"  for a human. Observe first, under {PACK_OBSERVE}: what it would hold runs, flagged 'would hold: <why>'.")
     agent_run(workdir, PACK_OBSERVE, "pack-audit.db")
     print("\n  What the pack would have held (these ran, flagged):")
-    capfence(workdir, "logs", "--audit-log", "pack-audit.db", "--decision", "warn")
+    capfence(workdir, "logs", "--audit-log", "pack-audit.db", "--decision", "warn", "--wide")
     print("\n  Draft narrow allow rules for the holds the agent really hit (program and exact arguments, never a blanket allow):")
     capfence(workdir, "suggest", "--held", "--audit-log", "pack-audit.db", "--policy", PACK_OBSERVE, "-o", PACK_ALLOW)
     print("\n".join(f"    {line}" for line in (workdir / PACK_ALLOW).read_text().splitlines()))

@@ -105,7 +105,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from capfence.audit.chain import GENESIS, chain_mode, key_from_env, record_hash
 from capfence.audit.deadline import Deadline, active, current
-from capfence.audit.postgres_schema import CHAIN_LOCK, INSTALL_HINT, Settings, connect_kwargs, migrate, parse_location
+from capfence.audit.postgres_schema import CALL_DETAIL, CHAIN_LOCK, INSTALL_HINT, Settings, connect_kwargs, migrate, parse_location
 from capfence.audit.record import commit_time
 from capfence.audit.sqlite import COLUMNS
 from capfence.errors import AuditError
@@ -134,7 +134,7 @@ _SAME_DECISION_FIELDS = (
     "agent_id", "framework", "tool", "capability", "environment", "payload_sha256", "decision", "rule", "reason", "policy_digest",
 )
 _FIND_DECISION = (
-    "SELECT seq FROM records WHERE kind = 'decision' AND detail = %s AND "
+    f"SELECT seq FROM records WHERE kind = 'decision' AND {CALL_DETAIL} AND detail = %s AND "
     + " AND ".join(f"{name} IS NOT DISTINCT FROM %s" for name in _SAME_DECISION_FIELDS)
     + " ORDER BY seq DESC LIMIT 1"
 )

@@ -35,7 +35,9 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_POOL = (1, 4)
 INSTALL_HINT = "install the core's postgres extra: pip install 'psycopg[binary]>=3.2' 'psycopg-pool>=3.2'"
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+CALL_DETAIL = "strpos(detail, '\"call_id\"') > 0"
+"""A decision record whose ``detail`` names a call id (see ``capfence.audit.sqlite.CALL_DETAIL``)."""
 LOCK_CLASS = 0x43464E43
 """First key of CapFence's advisory locks ('CFNC'); the second is derived from the schema name."""
 CHAIN_LOCK = f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, hashtext('chain:' || current_schema()))"
@@ -89,6 +91,11 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX IF NOT EXISTS usage_key ON usage (key, ts) INCLUDE (amount)",
         # the text of each policy decisions were made under, by digest (capfence suggest keeps its rules)
         "CREATE TABLE IF NOT EXISTS policies (digest text PRIMARY KEY, path text, body text NOT NULL)",
+    ),
+    4: (
+        # every decision's detail carries its provenance now: index only those with a call id, all the lookup needs
+        "DROP INDEX IF EXISTS records_decisions_call",
+        f"CREATE INDEX IF NOT EXISTS records_decisions_call ON records USING hash (detail) WHERE kind = 'decision' AND {CALL_DETAIL}",
     ),
 }
 

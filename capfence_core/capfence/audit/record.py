@@ -89,18 +89,25 @@ def storable(text: str | None) -> str | None:
 
 
 def _decision_detail(view: CallView, decision: Decision, notes: Mapping[str, object] | None = None) -> str | None:
-    """The approval request id and the framework's call id, when there are any, and the decision's ``notes``
-    (``shadow``, ``limits``: older records simply lack them, and verify as before).
+    """The decision's provenance, the approval request id and the framework's call id when there are any, and the
+    decision's ``notes`` (``shadow``, ``limits``: older records simply lack these keys, and verify as before).
 
-    With a call id, also the digest of the arguments' lossless encoding
-    (``args_sha256``; ``null`` if they have none): a recorded decision is only
-    ever reused for the same call id *and* exactly the same arguments.
+    Provenance (:class:`~capfence.decision.Provenance`): ``decided_by`` (rule, default,
+    approval, approval_timeout, internal_error), ``rule_source`` and ``rule_line`` of the
+    deciding rule, ``approver`` for a human's decision. It lives in ``detail``, a field
+    the chain has always hashed, so the chain format is unchanged and records written
+    before it existed verify as they did. With a call id, also the digest of the
+    arguments' lossless encoding (``args_sha256``; ``null`` if they have none): a
+    recorded decision is only ever reused for the same call id *and* exactly the same arguments.
     """
-    if not decision.approval_id and not view.call_id and not notes:
-        return None  # the common case
+    provenance = decision.provenance
+    if provenance is not None and not view.call_id and not decision.approval_id and not notes:
+        return provenance.detail_text  # the common case: encoded once per rule
     detail: dict[str, object] = {key: value for key, value in (("approval_id", decision.approval_id), ("call_id", view.call_id)) if value}
     if view.call_id:
         detail["args_sha256"] = bindable_digest(view)
+    if provenance is not None:
+        detail.update(provenance.detail)
     if notes:
         detail.update(notes)
     return json.dumps(detail, sort_keys=True, default=str) if detail else None

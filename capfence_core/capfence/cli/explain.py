@@ -167,8 +167,8 @@ def _print_apart(apart: Apart) -> None:
 def _print_text(decision: Decision, checks: list[RuleCheck], policy: Policy, capability: str) -> None:
     from capfence.cli.output import label
 
-    rule = policy.rule(decision.rule) if decision.rule else None
-    where = f" ({rule.source}:{rule.line})" if rule is not None else ""
+    provenance = decision.provenance
+    where = f" ({provenance.source}:{provenance.line})" if provenance is not None and provenance.source else ""
     click.echo(f"Decision: {label(decision.action)} by {decision.rule or 'the policy default'}{where}")
     click.echo(f"Reason:   {decision.reason}")
     if not checks:
@@ -185,8 +185,10 @@ def _print_text(decision: Decision, checks: list[RuleCheck], policy: Policy, cap
 
 
 def _print_json(decision: Decision, checks: list[RuleCheck], policy: Policy, apart: Apart) -> None:
+    provenance = decision.provenance
     document: dict[str, object] = {
-        "decision": decision.action, "rule": decision.rule, "reason": decision.reason,
+        "decision": decision.action, "rule": decision.rule, "reason": decision.reason, "decided_by": decision.decided_by,
+        "rule_source": provenance.source if provenance else None, "rule_line": provenance.line if provenance else None,
         "rules": [
             {"id": c.rule.id, "section": c.rule.section, "line": c.rule.line, "matched": c.matched,
              "decides": c.rule.id == decision.rule, "failed_condition": c.failed, "unknown_condition": c.unknown}

@@ -8,16 +8,20 @@ from typing import IO
 
 import click
 
+from capfence.audit.provenance import describe
 from capfence.audit.reader import Record
 from capfence.cli.output import label, local_time, use_color
 from capfence.cli.table import Column, Layout, StreamTable, one_line, plan, terminal_width
 
 COLUMNS = (
     Column("time", cap=19), Column("agent", cap=16), Column("tool", cap=14), Column("capability", cap=18), Column("decision", cap=8),
-    Column("rule", cap=22), Column("outcome", cap=8), Column("reason", flexible=True, least=16), Column("payload", flexible=True, least=32),
+    Column("rule", cap=22), Column("provenance", cap=30), Column("outcome", cap=8), Column("reason", flexible=True, least=16),
+    Column("payload", flexible=True, least=32),
 )
-DROP_ORDER = ("reason", "outcome", "tool", "agent")
-"""On a narrow terminal these columns are hidden first (time, capability, decision, rule and payload stay); the footer says so."""
+DROP_ORDER = ("provenance", "reason", "outcome", "tool", "agent")
+"""On a narrow terminal these columns are hidden first (time, capability, decision, rule and payload stay); the footer says so.
+
+``provenance`` is what decided and where (``rule policy.yaml:12``, ``approval by alice (policy.yaml:8)``, ``default``)."""
 SAMPLE = 500
 """Rows read ahead to size the columns."""
 DECISION = 4
@@ -33,7 +37,7 @@ def cells(row: Record) -> tuple[str, ...]:
         rule, reason = f"{rule} -> {row.get('shadow_rule')}", f"shadow: {row.get('shadow_reason')}"
     return (
         local_time(row.get("ts")), row.get("agent_id") or "-", row.get("tool") or "-", row.get("capability") or "-",
-        decision, rule, row.get("linked_outcome") or "-", one_line(reason), _payload(row),
+        decision, rule, describe(row), row.get("linked_outcome") or "-", one_line(reason), _payload(row),
     )
 
 
@@ -83,9 +87,10 @@ def print_table(rows: Iterator[Record], out: IO[str], *, wide: bool, limit: int 
 
 def footer(table: StreamTable, count: int, limit: int | None) -> list[str]:
     lines = []
-    if table.cut or table.layout.hidden:
-        hidden = f"; hidden: {', '.join(table.layout.hidden)}" if table.layout.hidden else ""
-        lines.append(f"(… = cut to fit{hidden}; --wide shows everything)")
+    if table.cut:
+        lines.append("(… = cut to fit; --wide shows everything)")
+    if table.layout.hidden:
+        lines.append(f"(hidden: {', '.join(table.layout.hidden)}; --wide shows everything)")
     newest = f" (the newest {limit}; -n 0 shows all)" if limit is not None and count == limit else ""
     lines.append(f"{count} decision(s){newest}")
     return lines

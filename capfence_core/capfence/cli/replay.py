@@ -88,7 +88,7 @@ def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_
         if fmt == "json":
             from capfence.cli.replay_json import JsonRecords
 
-            with JsonRecords() as records:
+            with JsonRecords(policy) as records:
                 result = replay_file(source, policy, sink=records, progress=progress)
                 records.print(result, shadow=changes)
         else:

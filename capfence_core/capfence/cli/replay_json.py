@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
+    from capfence.policy.model import Policy
     from capfence.replay import ReplayResult
 
 _TAILS_LIMIT = 10_000
@@ -23,9 +24,12 @@ class JsonRecords:
     """A :data:`~capfence.replay.RecordSink` writing ``{"id", "capability", "recorded", "replayed", "rule", "changed", "change"}`` objects.
 
     ``change`` is ``stricter``, ``looser``, ``other`` or null (see :data:`capfence.replay.CHANGES`).
+    The replayed decision's provenance follows: ``decided_by`` (``rule`` or ``default``) and
+    the deciding rule's ``rule_source`` and ``rule_line`` (null for the default).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, policy: Policy | None = None) -> None:
+        self._policy = policy
         self._file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by __exit__
         self._write = self._file.write
         self._tails: dict[tuple[str, str | None, str, str | None], str] = {}
@@ -44,7 +48,10 @@ class JsonRecords:
 
         kind = change(recorded, replayed)
         fields = {"capability": capability, "recorded": recorded, "replayed": replayed, "rule": rule}
-        text = self._dumps({**fields, "changed": kind is not None, "change": kind})
+        found = self._policy.rule(rule) if self._policy is not None and rule is not None else None
+        where = {"decided_by": "rule" if rule is not None else "default",
+                 "rule_source": found.source if found else None, "rule_line": found.line if found else None}
+        text = self._dumps({**fields, "changed": kind is not None, "change": kind, **where})
         tail = "," + text[1:] + "\n"
         if len(self._tails) >= _TAILS_LIMIT:
             self._tails.clear()

@@ -14,7 +14,7 @@ from capfence.cli.options import audit_log_option
 if TYPE_CHECKING:
     from capfence.web.console import Settings
 
-INSTALL_HINT = "capfence serve needs the web extra: pip install 'capfence[web]'"
+INSTALL_HINT = "capfence serve needs the web extra: pip install '.[web]' in a checkout of the project"
 DEFAULT_LISTEN = "127.0.0.1:8765"
 MIN_TOKEN = 16
 

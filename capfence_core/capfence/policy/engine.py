@@ -9,7 +9,7 @@ rule naming a program the call does not run) is skipped unchecked.
 
 from __future__ import annotations
 
-from capfence.decision import Decision
+from capfence.decision import DEFAULT, Decision
 from capfence.policy.model import Policy
 from capfence.policy.view import CallView
 
@@ -25,7 +25,7 @@ def evaluate(policy: Policy, view: CallView) -> Decision:
                 reason += f": {detail}"
             if unknown is not None:
                 reason += f" (fail-closed: the {unknown} condition could not be evaluated)"
-            return Decision(rule.section, reason, rule.id, policy.digest)  # (positional: cheaper, on every call)
+            return Decision(rule.section, reason, rule.id, policy.digest, None, None, rule.provenance)  # (positional: cheaper)
     reason = f"no rule matched capability {view.capability!r}; policy default is {policy.default}"
-    return Decision(policy.default, reason, None, policy.digest)
+    return Decision(policy.default, reason, None, policy.digest, None, None, DEFAULT)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capfence.decision import ACTIONS, Action
+from capfence.decision import ACTIONS, Action, Provenance
 from capfence.policy.limits import Limit
 from capfence.policy.plan import Plan
 from capfence.policy.spec import Condition, ConditionResultError, Prefilter, prefilter_of
@@ -38,10 +38,13 @@ class Rule:
     """``limit:``: the rule matches only once the call would exceed it (see :mod:`capfence.limiting`)."""
     prefilters: tuple[Prefilter, ...] = field(init=False, compare=False, repr=False)
     """Its conditions' prefilters: ways to skip the rule cheaply (see :class:`~capfence.policy.spec.Prefilter`)."""
+    provenance: Provenance = field(init=False, compare=False, repr=False)
+    """What its decisions carry: decided by this rule, in ``source`` at ``line`` (built once, shared by every decision)."""
 
     def __post_init__(self) -> None:
         found = (prefilter_of(condition) for _, condition in self.conditions)
         object.__setattr__(self, "prefilters", tuple(p for p in found if p is not None))
+        object.__setattr__(self, "provenance", Provenance("rule", self.source, self.line))
 
     def check(self, view: CallView) -> tuple[bool, str | None]:
         """``(matched, unknown_key)``. An unknown resolves fail-closed: a match unless this is an allow rule.

@@ -1,4 +1,4 @@
-"""``capfence serve``: a web console over the audit log (``pip install 'capfence[web]'``).
+"""``capfence serve``: a web console over the audit log (``pip install '.[web]'``).
 
 Server-rendered pages (Starlette + Jinja2, served by uvicorn): an overview,
 the decisions with filters, one decision in full, the approval queue with
