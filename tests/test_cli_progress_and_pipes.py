@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from test_cli_support import COMMAND, POLICIES, record_calls, run
+from test_cli_support import COMMAND, POLICIES, read_pty, record_calls, run
 
 CALLS = 3000
 NO_DELAY = {"CAPFENCE_PROGRESS_DELAY": "0"}
@@ -32,15 +32,7 @@ def _stderr_on_a_terminal(args: list[str], cwd: Path) -> str:
     with (cwd / "stdout.txt").open("w") as out:
         process = subprocess.Popen([*COMMAND, *args], stdout=out, stderr=follower, cwd=cwd, env=env)
     os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
+    chunks = read_pty(leader)
     assert process.wait(timeout=120) == 0, b"".join(chunks).decode()
     os.close(leader)
     return b"".join(chunks).decode("utf-8", "replace")

@@ -149,15 +149,7 @@ def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
     process = subprocess.Popen([*COMMAND, *args], stdout=follower, stderr=follower, env=environ)
     os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
+    chunks = read_pty(leader)
     process.wait(timeout=60)
     os.close(leader)
     return b"".join(chunks).decode("utf-8", "replace")
@@ -175,3 +167,17 @@ def test_colour_on_a_terminal_unless_no_color(tmp_path: Path) -> None:
 def test_python_dash_m_works_too() -> None:
     done = subprocess.run([sys.executable, "-m", "capfence.cli", "--help"], capture_output=True, text=True, check=True)
     assert "Commands:" in done.stdout
+
+
+def read_pty(leader: int) -> list[bytes]:
+    """Everything written to a pseudo-terminal until its other end closes (the process exited)."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return chunks
