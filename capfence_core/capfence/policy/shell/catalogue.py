@@ -98,7 +98,6 @@ def _files(*options: str) -> frozenset[str]:
 
 
 INSTALLS = "installs packages system-wide"
-_INSTALLS = INSTALLS
 _REMOTE = "runs commands on another machine"
 _SERVICE = "starts, stops or changes a service"
 _GLOBAL = {"-g": "installs packages globally", "--global": "installs packages globally", "--location=global": "installs packages globally"}
@@ -277,7 +276,7 @@ _PIP = _subs({**_reads("list", "show", "freeze", "check", "search", "help", "has
                        "--version", "-V"),
               "config": _subs(_reads("list", "get", "debug"), "changes pip configuration"),
               **dict.fromkeys(("download", "wheel"), "downloads packages and may build them (running their setup code)"),
-              "install": _INSTALLS, "uninstall": "removes packages"})
+              "install": INSTALLS, "uninstall": "removes packages"})
 _CARGO = _subs({**_reads("build", "b", "test", "t", "run", "r", "check", "c", "clippy", "fmt", "doc", "d", "bench", "new", "init", "tree",
                          "metadata", "update", "add", "remove", "rm", "clean", "fetch", "search", "version", "--version", "help", "vendor",
                          "fix", "locate-project", "pkgid", "verify-project", "nextest", "expand", "audit", "deny", "outdated",
@@ -294,7 +293,7 @@ _GO = _subs({**_reads("build", "test", "run", "vet", "fmt", "mod", "get", "versi
             hold={**_held("runs build tools through a program given in an option", "-toolexec"),
                   **_held("runs the program through another given in an option", "-exec")},
             code_files=_files("-C", "-modfile", "-overlay"), outputs=_files("-o"), long_words=True)
-_INTO_VENV = Entry(hold=dict.fromkeys(("--system", "--break-system-packages", "--target", "--prefix", "--python", "-p"), _INSTALLS))
+_INTO_VENV = Entry(hold=dict.fromkeys(("--system", "--break-system-packages", "--target", "--prefix", "--python", "-p"), INSTALLS))
 """``uv pip install``/``sync`` install into the project's virtual environment (uv refuses a system Python unless told)."""
 _UV = _subs({**_reads("run", "sync", "lock", "add", "remove", "venv", "init", "tree", "export", "version", "build", "help", "cache"),
              "pip": _subs({**(_PIP.subs or {}), "install": _INTO_VENV, "sync": _INTO_VENV}),
@@ -310,7 +309,7 @@ _SYSTEM_PM = {
                     _subs({**_reads("list", "search", "show", "info", "policy", "depends", "rdepends", "madison", "changelog", "-Q", "-Ss",
                                     "-Si", "-Qi", "-Ql", "-Qs", "-Qe", "-Qm", "-Ss", "outdated", "deps", "uses", "leaves", "doctor",
                                     "config", "--version", "help", "provides", "repolist", "check-update", "history", "why"),
-                           }, _INSTALLS)),
+                           }, INSTALLS)),
     **_reads("dpkg-query", "rpm-q", "apt-cache", "apt-file"),
 }
 
@@ -498,7 +497,7 @@ _ESCAPES: dict[str, Entry] = {
                    "runs a command or code, or installs programs (cabal)"),
     "mix": Entry(hold=_held("evaluates Elixir code given in an option", "-e", "--eval"),
                  held_subs={"cmd": "runs a shell command (mix cmd)", "do": "runs several tasks, which may include `cmd` (mix do)",
-                            "archive.install": _INSTALLS, "escript.install": _INSTALLS, "local.rebar": _INSTALLS}),
+                            "archive.install": INSTALLS, "escript.install": INSTALLS, "local.rebar": INSTALLS}),
     "rebar3": Entry(held_subs={"shell": "starts an Erlang shell"}),
     **dict.fromkeys(("gdb", "lldb"), READ),  # held unless only asked for its version: capfence.policy.shell.known
     "perf": _subs(_reads("list", "report", "annotate", "diff", "evlist", "version", "--version", "help", "buildid-list"),
@@ -621,10 +620,10 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType({
     **_CLOUD, **_EVERYDAY, **_ESCAPES,
     "git": _GIT, "docker": _DOCKER, "podman": _DOCKER, "nerdctl": _DOCKER, "kubectl": _KUBE, "oc": _KUBE, "k9s": READ,
     "npm": _NODE_PM, "pnpm": _NODE_PM, "yarn": _NODE_PM,
-    "pip": _PIP, "pip3": _PIP, "pipx": _subs({**_reads("list"), "run": _FROM_REGISTRY}, _INSTALLS),
+    "pip": _PIP, "pip3": _PIP, "pipx": _subs({**_reads("list"), "run": _FROM_REGISTRY}, INSTALLS),
     "uv": _UV, "poetry": _POETRY, "pdm": _POETRY,
     "cargo": _CARGO, "go": _GO, "rustup": _subs(_reads("show", "which", "doc", "--version", "run"), "changes installed toolchains"),
-    "conda": _subs(_reads("list", "info", "search", "env", "run", "--version"), _INSTALLS),
+    "conda": _subs(_reads("list", "info", "search", "env", "run", "--version"), INSTALLS),
     "composer": _subs(_reads("install", "update", "require", "dump-autoload", "show", "validate", "run", "run-script", "test",
                              "--version"), "is not a known composer command"),
     "bundle": _subs(_reads("install", "exec", "update", "list", "show", "check", "outdated"), "is not a known bundler command"),
@@ -632,7 +631,7 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType({
                            "build", "init"),
                   "run": Entry(runs_operands=True), **dict.fromkeys(("x", "exec"), _FROM_REGISTRY)},
                  "runs code that is not checked (bun)", hold=_held(_EVAL, "-e", "--eval", "-p", "--print")),
-    "gem": _subs(_reads("list", "search", "info", "contents", "env", "which", "--version", "query", "help"), _INSTALLS),
+    "gem": _subs(_reads("list", "search", "info", "contents", "env", "which", "--version", "query", "help"), INSTALLS),
     "hash": Entry(hold={"-p": "redefines which program a name runs"}),
     "enable": Entry(hold={"-f": "loads a builtin from a shared library"}),
     "rake": READ, "ssh": _subs({}, _REMOTE, bare=False), "sftp": _subs({}, _REMOTE, bare=False),

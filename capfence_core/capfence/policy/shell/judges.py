@@ -37,15 +37,15 @@ def capture(inv: Invocation) -> str | None:
     return f"captures network traffic ({inv.program})"
 
 
-_NETCAT_PROBE = frozenset({"-z", "-v", "-vv", "-w", "-u", "-n", "-4", "-6", "-zv", "-vz", "-zvw", "-vzw", "-zw", "-nz", "-zn", "-nvz",
-                           "-znv", "-vnz", "-q"})
+_NETCAT_PROBE = frozenset({"-z", "-v", "-w", "-u", "-n", "-4", "-6"})
+"""The options of a port check (``nc -zv host 22``): letters, as clusters are split."""
 
 
 def netcat(inv: Invocation) -> str | None:
     """Only a port check (``nc -z host port``); otherwise a raw connection that can send data, listen or run commands."""
     options = inv.options
     letters = {flag for flag in options.flags if len(flag) == 2}
-    if "-z" in options.flags and letters <= {"-z", "-v", "-w", "-u", "-n", "-4", "-6"} and all(a.static for a in options.operands):
+    if "-z" in options.flags and letters <= _NETCAT_PROBE and all(a.static for a in options.operands):
         return None
     return f"opens a network connection that can send data, listen or run commands ({inv.program})"
 

@@ -25,15 +25,13 @@ from functools import lru_cache
 from capfence.policy.shell.catalogue import (
     CATALOGUE,
     GIT_RISKY_KEY,
+    INSTALLS,
     KNOWN_WRAPPERS,
     PRIVILEGED_WRAPPERS,
     SAFE_INTERPRETER_OPTIONS,
     SAFE_PYTHON_MODULES,
     Entry,
     variable_reason,
-)
-from capfence.policy.shell.catalogue import (
-    INSTALLS as _INSTALLS_WHY,
 )
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.invoke import read_code
@@ -94,7 +92,7 @@ def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
     return tuple(reasons)
 
 
-_PIP_INSTALLS = frozenset(f"{_INSTALLS_WHY} ({name} install)" for name in ("pip", "pip3"))
+_PIP_INSTALLS = frozenset(f"{INSTALLS} ({name} install)" for name in ("pip", "pip3"))
 
 
 def _program(inv: Invocation) -> str | None:
