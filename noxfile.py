@@ -40,7 +40,8 @@ def names_a_path(posargs: list[str]) -> bool:
 def tests(session: nox.Session) -> None:
     """Core test suite (no framework, no web extra): policy, evaluator, audit (SQLite and real PostgreSQL), runtime, CLI."""
     session.install("-e", ".[test,postgres]")
-    session.run("pytest", *pytest_args(["tests", "--ignore=tests/web"], session.posargs))  # tests/web: the web session
+    # tests/web: the web session
+    session.run("pytest", *pytest_args(["tests", "--ignore=tests/web"], session.posargs))
 
 
 @nox.session
@@ -62,11 +63,21 @@ def adapters(session: nox.Session, adapter: str) -> None:
     """Each framework adapter in its own virtualenv: its own tests, then mypy if its pyproject configures it."""
     session.install("-e", ".[test]", "-e", f"adapters/{adapter}[test]", *ADAPTER_EXTRAS.get(adapter, []))
     env = dict(FRAMEWORK_ENV)
-    if adapter == "otel":  # its tests are about the SDK recording (the frameworks' own telemetry stays off elsewhere)
+    # its tests are about the SDK recording (the frameworks' own telemetry stays off elsewhere)
+    if adapter == "otel":
         env.pop("OTEL_SDK_DISABLED")
     if adapter in NODE_PACKAGES:
         prefix = ROOT / ".nox" / f"{adapter}-node"
-        session.run("npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix), *NODE_PACKAGES[adapter], external=True)
+        session.run(
+            "npm",
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(prefix),
+            *NODE_PACKAGES[adapter],
+            external=True,
+        )
         env["CAPFENCE_TEST_NODE_PREFIX"] = str(prefix)
     session.run("pytest", *pytest_args(f"adapters/{adapter}/tests", session.posargs), env=env)
     if "mypy" in nox.project.load_toml(f"adapters/{adapter}/pyproject.toml").get("tool", {}):
@@ -80,6 +91,8 @@ def lint(session: nox.Session) -> None:
     """Ruff over the whole repository."""
     session.install("ruff")
     session.run("ruff", "check", ".")
+    # one width (110) for everyone: run `ruff format` before committing
+    session.run("ruff", "format", "--check", ".")
 
 
 @nox.session
@@ -111,8 +124,15 @@ EXAMPLE_FRAMEWORKS = {
 def examples(session: nox.Session, framework: str) -> None:
     """Run the examples offline and check what they print, one virtualenv per framework (plain: no framework)."""
     session.install(*EXAMPLE_FRAMEWORKS[framework])
-    session.run("pytest", *pytest_args("examples/test_examples.py", session.posargs), "-m", framework, env=FRAMEWORK_ENV)
-    if framework == "plain" and not names_a_path(session.posargs):  # the example plugin packages' own tests (the adapter contract suite)
+    session.run(
+        "pytest",
+        *pytest_args("examples/test_examples.py", session.posargs),
+        "-m",
+        framework,
+        env=FRAMEWORK_ENV,
+    )
+    # the example plugin packages' own tests (the adapter contract suite)
+    if framework == "plain" and not names_a_path(session.posargs):
         session.run("pytest", *EXAMPLE_PACKAGES, *session.posargs)
 
 
@@ -144,5 +164,6 @@ def bench(session: nox.Session) -> None:
     # bench_mcp_proxy needs the MCP adapter, bench_console the web extra, bench_otel the plugin
     session.install("-e", ".[postgres,web,web-test]", "-e", "adapters/mcp", "-e", "adapters/otel[sdk]")
     for script in sorted(ROOT.glob("benchmarks/bench_*.py")):
-        blocked = {} if script.name == "bench_otel.py" else {"CAPFENCE_BLOCK_PLUGINS": "otel"}  # the others measure the core alone
+        # the others measure the core alone
+        blocked = {} if script.name == "bench_otel.py" else {"CAPFENCE_BLOCK_PLUGINS": "otel"}
         session.run("python", str(script), *session.posargs, env=blocked)

@@ -34,14 +34,27 @@ PRODUCTION = ROOT / "policies" / "shell_production.yaml"
 SCRIPT = Path(sys.executable).with_name("capfence")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "capfence.cli"]
 
-PROGRAMS = ["ls -la", "git status", "cat README.md", "rm -rf /tmp/cache", "curl -s https://example.com", "systemctl restart nginx",
-            "python manage.py test", "npm run build"]
+PROGRAMS = [
+    "ls -la",
+    "git status",
+    "cat README.md",
+    "rm -rf /tmp/cache",
+    "curl -s https://example.com",
+    "systemctl restart nginx",
+    "python manage.py test",
+    "npm run build",
+]
 
 
 def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """(wall seconds, CPU seconds, peak RSS MB) of one run of ``capfence ARGS``."""
     started = time.perf_counter()
-    process = subprocess.Popen([*COMMAND, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    process = subprocess.Popen(
+        [*COMMAND, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) not in (0, 3):
@@ -51,7 +64,11 @@ def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
 
 def median_of(runs: int, args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
     results = [timed(args, env) for _ in range(runs)]
-    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results), max(r[2] for r in results)
+    return (
+        statistics.median(r[0] for r in results),
+        statistics.median(r[1] for r in results),
+        max(r[2] for r in results),
+    )
 
 
 def build_log(path: Path, rows: int) -> None:
@@ -74,15 +91,33 @@ def build_log(path: Path, rows: int) -> None:
     for n in range(rows - 1):
         seq += 1
         shell = n % 10 != 0
-        payload = json.dumps({"command": random.choice(commands)} if shell else {"path": f"/srv/data/{n % 500}.txt"}, separators=(",", ":"))
+        payload = json.dumps(
+            {"command": random.choice(commands)} if shell else {"path": f"/srv/data/{n % 500}.txt"},
+            separators=(",", ":"),
+        )
         decision = "deny" if "rm -rf" in payload else ("warn" if shell else "allow")
         row = {
-            "seq": seq, "ts": f"2025-06-{1 + n * 28 // rows:02d}T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:{n % 60:02d}.000000+00:00",
-            "kind": "decision", "agent_id": f"agent-{n % 7}", "framework": "langchain", "tool": "run_shell" if shell else "read_file",
-            "capability": "shell.execute" if shell else "filesystem.read", "environment": "production", "payload": payload,
-            "payload_sha256": "0" * 64, "payload_bytes": len(payload), "truncated": 0, "redacted": 0, "decision": decision,
-            "rule": {"deny": "deny[0]", "warn": "warn[0]", "allow": "allow[0]"}[decision], "reason": f"{decision} rule",
-            "policy_digest": "1" * 64, "ref": None, "outcome": None, "detail": None, "prev_hash": prev,
+            "seq": seq,
+            "ts": f"2025-06-{1 + n * 28 // rows:02d}T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:{n % 60:02d}.000000+00:00",
+            "kind": "decision",
+            "agent_id": f"agent-{n % 7}",
+            "framework": "langchain",
+            "tool": "run_shell" if shell else "read_file",
+            "capability": "shell.execute" if shell else "filesystem.read",
+            "environment": "production",
+            "payload": payload,
+            "payload_sha256": "0" * 64,
+            "payload_bytes": len(payload),
+            "truncated": 0,
+            "redacted": 0,
+            "decision": decision,
+            "rule": {"deny": "deny[0]", "warn": "warn[0]", "allow": "allow[0]"}[decision],
+            "reason": f"{decision} rule",
+            "policy_digest": "1" * 64,
+            "ref": None,
+            "outcome": None,
+            "detail": None,
+            "prev_hash": prev,
         }
         row["hash"] = prev = record_hash(prev, row, None)
         batch.append([row[c] for c in COLUMNS])
@@ -102,15 +137,33 @@ def build_distinct(path: Path, rows: int) -> None:
     with path.open("w", encoding="utf-8") as out:
         for n in range(rows):
             shell = n % 10 != 0
-            payload = {"command": f"{random.choice(PROGRAMS)} {n}"} if shell else {"path": f"/srv/data/{n}.txt"}
+            payload = (
+                {"command": f"{random.choice(PROGRAMS)} {n}"} if shell else {"path": f"/srv/data/{n}.txt"}
+            )
             decision = "deny" if "rm -rf" in payload.get("command", "") else ("warn" if shell else "allow")
             record = {
-                "seq": n + 1, "ts": "2025-06-01T00:00:00.000000+00:00", "kind": "decision", "agent_id": f"agent-{n % 7}",
-                "framework": "langchain", "tool": "run_shell" if shell else "read_file",
-                "capability": "shell.execute" if shell else "filesystem.read", "environment": "production", "payload": payload,
-                "payload_sha256": "0" * 64, "payload_bytes": 30, "truncated": False, "redacted": False, "decision": decision,
-                "rule": "r", "reason": "x", "policy_digest": "1" * 64, "ref": None, "outcome": None, "detail": None,
-                "prev_hash": "0" * 64, "hash": "1" * 64,
+                "seq": n + 1,
+                "ts": "2025-06-01T00:00:00.000000+00:00",
+                "kind": "decision",
+                "agent_id": f"agent-{n % 7}",
+                "framework": "langchain",
+                "tool": "run_shell" if shell else "read_file",
+                "capability": "shell.execute" if shell else "filesystem.read",
+                "environment": "production",
+                "payload": payload,
+                "payload_sha256": "0" * 64,
+                "payload_bytes": 30,
+                "truncated": False,
+                "redacted": False,
+                "decision": decision,
+                "rule": "r",
+                "reason": "x",
+                "policy_digest": "1" * 64,
+                "ref": None,
+                "outcome": None,
+                "detail": None,
+                "prev_hash": "0" * 64,
+                "hash": "1" * 64,
             }
             out.write(json.dumps(record, separators=(",", ":")) + "\n")
 
@@ -128,29 +181,47 @@ def main() -> None:
     print(f"capfence --help: {wall * 1000:.0f} ms (target < 250 ms)")
 
     build_log(audit, options.rows)
-    for label, filters in (("--decision deny", ["--decision", "deny"]), ("--agent agent-3", ["--agent", "agent-3"]),
-                           ("--capability 'shell.*'", ["--capability", "shell.*"]), ("--since 2025-06-20", ["--since", "2025-06-20"])):
+    for label, filters in (
+        ("--decision deny", ["--decision", "deny"]),
+        ("--agent agent-3", ["--agent", "agent-3"]),
+        ("--capability 'shell.*'", ["--capability", "shell.*"]),
+        ("--since 2025-06-20", ["--since", "2025-06-20"]),
+    ):
         wall, _, _ = median_of(options.runs, ["logs", "--audit-log", str(audit), "--limit", "50", *filters])
-        print(f"capfence logs --limit 50 {label} on {options.rows:,} rows: {wall * 1000:.0f} ms (target < 400 ms)")
+        print(
+            f"capfence logs --limit 50 {label} on {options.rows:,} rows: {wall * 1000:.0f} ms (target < 400 ms)"
+        )
 
     if not jsonl.exists() or jsonl.stat().st_mtime < audit.stat().st_mtime:
         wall, _, peak = timed(["export", "--audit-log", str(audit), "-o", str(jsonl)])
-        print(f"capfence export of {options.rows:,} decisions: {wall:.1f} s ({options.rows / wall:,.0f} records/s), peak {peak:.0f} MB")
+        print(
+            f"capfence export of {options.rows:,} decisions: {wall:.1f} s ({options.rows / wall:,.0f} records/s), peak {peak:.0f} MB"
+        )
     for parser_name in ("default", "stdlib"):
         env = {"CAPFENCE_JSON_PARSER": parser_name} if parser_name == "stdlib" else None
-        wall, cpu, peak = median_of(max(1, options.runs // 2), ["replay", str(jsonl), "--policy", str(PRODUCTION)], env)
-        print(f"capfence replay ({parser_name} JSON parser) of {options.rows:,} records ({jsonl.stat().st_size >> 20} MB): "
-              f"{options.rows / wall:,.0f} records/s wall, {options.rows / cpu:,.0f} records/s CPU, peak {peak:.0f} MB "
-              "(target >= 150,000 records/s, < 150 MB)")
+        wall, cpu, peak = median_of(
+            max(1, options.runs // 2), ["replay", str(jsonl), "--policy", str(PRODUCTION)], env
+        )
+        print(
+            f"capfence replay ({parser_name} JSON parser) of {options.rows:,} records ({jsonl.stat().st_size >> 20} MB): "
+            f"{options.rows / wall:,.0f} records/s wall, {options.rows / cpu:,.0f} records/s CPU, peak {peak:.0f} MB "
+            "(target >= 150,000 records/s, < 150 MB)"
+        )
     distinct = work / f"distinct-{options.rows}.jsonl"
     if not distinct.exists():
         build_distinct(distinct, options.rows)
-    wall, cpu, peak = median_of(max(1, options.runs // 2), ["replay", str(distinct), "--policy", str(PRODUCTION)])
-    print(f"capfence replay of {options.rows:,} distinct records ({distinct.stat().st_size >> 20} MB, no two alike: every one evaluated): "
-          f"{options.rows / wall:,.0f} records/s wall, {options.rows / cpu:,.0f} records/s CPU, peak {peak:.0f} MB "
-          "(target >= 150,000 records/s, < 150 MB)")
+    wall, cpu, peak = median_of(
+        max(1, options.runs // 2), ["replay", str(distinct), "--policy", str(PRODUCTION)]
+    )
+    print(
+        f"capfence replay of {options.rows:,} distinct records ({distinct.stat().st_size >> 20} MB, no two alike: every one evaluated): "
+        f"{options.rows / wall:,.0f} records/s wall, {options.rows / cpu:,.0f} records/s CPU, peak {peak:.0f} MB "
+        "(target >= 150,000 records/s, < 150 MB)"
+    )
     wall, cpu, peak = median_of(1, ["replay", str(audit), "--policy", str(PRODUCTION)])
-    print(f"capfence replay of the {options.rows:,}-row audit.db: {options.rows / wall:,.0f} records/s wall, peak {peak:.0f} MB")
+    print(
+        f"capfence replay of the {options.rows:,}-row audit.db: {options.rows / wall:,.0f} records/s wall, peak {peak:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

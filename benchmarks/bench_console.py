@@ -33,7 +33,12 @@ from capfence.audit.sqlite import COLUMNS
 from capfence.runtime import ActionRuntime
 
 TARGET_MS = 300.0
-CAPABILITIES = ["shell.execute"] * 6 + ["filesystem.read", "filesystem.write", "http.get", "deploy.production"]
+CAPABILITIES = ["shell.execute"] * 6 + [
+    "filesystem.read",
+    "filesystem.write",
+    "http.get",
+    "deploy.production",
+]
 POLICY = """
 deny:
   - id: no-force-push
@@ -80,15 +85,39 @@ def build_log(path: Path, policy: Path, rows: int) -> float:
     for n in range(rows):
         seq += 1
         capability = rng.choice(CAPABILITIES)
-        command = "git push --force" if rng.random() < 0.01 else rng.choice(["ls -la", "git status", "make test", "cat notes.txt"])
-        payload = json.dumps({"command": f"{command} {n % 97}"} if capability == "shell.execute" else {"target": f"/srv/{n % 500}"})
+        command = (
+            "git push --force"
+            if rng.random() < 0.01
+            else rng.choice(["ls -la", "git status", "make test", "cat notes.txt"])
+        )
+        payload = json.dumps(
+            {"command": f"{command} {n % 97}"}
+            if capability == "shell.execute"
+            else {"target": f"/srv/{n % 500}"}
+        )
         decision, rule = _decide(capability, payload)
         row = {
-            "seq": seq, "ts": (start + step * n).isoformat(timespec="microseconds"), "kind": "decision",
-            "agent_id": f"agent-{n % 50}", "framework": "langchain", "tool": capability.split(".")[0] + "_tool",
-            "capability": capability, "environment": "production", "payload": payload, "payload_sha256": "0" * 64,
-            "payload_bytes": len(payload), "truncated": 0, "redacted": 0, "decision": decision, "rule": rule,
-            "reason": f"{decision} rule {rule}", "policy_digest": "1" * 64, "ref": None, "outcome": None, "detail": None, "prev_hash": prev,
+            "seq": seq,
+            "ts": (start + step * n).isoformat(timespec="microseconds"),
+            "kind": "decision",
+            "agent_id": f"agent-{n % 50}",
+            "framework": "langchain",
+            "tool": capability.split(".")[0] + "_tool",
+            "capability": capability,
+            "environment": "production",
+            "payload": payload,
+            "payload_sha256": "0" * 64,
+            "payload_bytes": len(payload),
+            "truncated": 0,
+            "redacted": 0,
+            "decision": decision,
+            "rule": rule,
+            "reason": f"{decision} rule {rule}",
+            "policy_digest": "1" * 64,
+            "ref": None,
+            "outcome": None,
+            "detail": None,
+            "prev_hash": prev,
         }
         row["hash"] = prev = record_hash(prev, row, None)
         batch.append([row[c] for c in COLUMNS])
@@ -102,7 +131,9 @@ def build_log(path: Path, policy: Path, rows: int) -> float:
     conn.close()
     with ActionRuntime.from_policy(policy, audit_log=path) as runtime:
         for n in range(3):
-            runtime.evaluate("deploy.production", {"version": f"1.{n}"}, agent_id=f"agent-{n}", tool="deploy_tool")
+            runtime.evaluate(
+                "deploy.production", {"version": f"1.{n}"}, agent_id=f"agent-{n}", tool="deploy_tool"
+            )
     return time.perf_counter() - started
 
 
@@ -147,8 +178,12 @@ def plans(path: Path) -> None:
 
     source = Source(str(path))
     conn = sqlite3.connect(path)
-    for label, filters in (("no filter", Filters()), ("decision", Filters(decisions=("deny",))), ("agent", Filters(agent="agent-7")),
-                           ("capability glob", Filters(capability="shell.*"))):
+    for label, filters in (
+        ("no filter", Filters()),
+        ("decision", Filters(decisions=("deny",))),
+        ("agent", Filters(agent="agent-7")),
+        ("capability glob", Filters(capability="shell.*")),
+    ):
         clause, params = source.where(filters, newest_first=True)
         sql = f"SELECT seq FROM records WHERE {clause} AND ts <= ? AND seq < ? ORDER BY ts DESC, seq DESC LIMIT 51"
         plan = conn.execute(f"EXPLAIN QUERY PLAN {sql}", [*params, "9", 10**9]).fetchall()
@@ -169,7 +204,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="capfence-bench-console-") as work:
         path, policy = Path(work) / "audit.db", Path(work) / "policy.yaml"
         policy.write_text(POLICY)
-        print(f"bench_console: built a {options.rows:,}-decision log in {build_log(path, policy, options.rows):.1f} s")
+        print(
+            f"bench_console: built a {options.rows:,}-decision log in {build_log(path, policy, options.rows):.1f} s"
+        )
         if options.plans:
             plans(path)
         token = "bench-token-0123456789"
@@ -177,9 +214,13 @@ def main() -> None:
         app = create_app(Settings(audit_log=str(path), users={"bench": token}, policy_dir=Path(work)))
         console = console_of(app)
         console.warmed.wait(600)
-        print(f"  overview summary built at start in {time.perf_counter() - started:.1f} s (background; pages render meanwhile)")
+        print(
+            f"  overview summary built at start in {time.perf_counter() - started:.1f} s (background; pages render meanwhile)"
+        )
         status = console.chain.wait(600)
-        print(f"  chain verified at start in {time.perf_counter() - started:.1f} s: {status.state}, {status.message}")
+        print(
+            f"  chain verified at start in {time.perf_counter() - started:.1f} s: {status.state}, {status.message}"
+        )
         deep = options.rows - 2000 * 50
         deep_deny = _seq_of_nth_newest(path, "deny", 200 * 50)
         with TestClient(app, base_url="http://127.0.0.1") as client:
@@ -189,14 +230,18 @@ def main() -> None:
                 times = [server_ms(client, url) for _ in range(options.runs)]
                 median, worst = statistics.median(times), max(times)
                 verdict = "ok" if median < TARGET_MS else "OVER TARGET"
-                print(f"  {label:<42} {median:7.1f} ms median {worst:7.1f} ms worst   (target < {TARGET_MS:.0f} ms: {verdict})")
+                print(
+                    f"  {label:<42} {median:7.1f} ms median {worst:7.1f} ms worst   (target < {TARGET_MS:.0f} ms: {verdict})"
+                )
         console.close()
 
 
 def _seq_of_nth_newest(path: Path, decision: str, n: int) -> int:
     conn = sqlite3.connect(path)
-    row = conn.execute("SELECT seq FROM records WHERE kind = 'decision' AND decision = ? ORDER BY ts DESC, seq DESC LIMIT 1 OFFSET ?",
-                       (decision, n)).fetchone()
+    row = conn.execute(
+        "SELECT seq FROM records WHERE kind = 'decision' AND decision = ? ORDER BY ts DESC, seq DESC LIMIT 1 OFFSET ?",
+        (decision, n),
+    ).fetchone()
     conn.close()
     return int(row[0]) if row else 1
 

@@ -34,7 +34,10 @@ PAYLOAD = {"command": "git status --short", "cwd": "/srv/app"}
 def policy_text(rules: int) -> str:
     """``rules`` rules spread over many capabilities, like a real fleet policy; shell.execute gets a few."""
     lines = ["default: deny", "deny:"]
-    lines += ["  - capability: shell.execute\n    contains: 'rm -rf'", "  - capability: shell.execute\n    contains: curl"]
+    lines += [
+        "  - capability: shell.execute\n    contains: 'rm -rf'",
+        "  - capability: shell.execute\n    contains: curl",
+    ]
     lines += [f"  - capability: svc{i}.call\n    contains: 'drop table'" for i in range(rules // 2 - 2)]
     lines += ["warn:", "  - capability: shell.execute"]
     lines += ["allow:"] + [f"  - capability: svc{i}.read" for i in range(rules - rules // 2 - 1)]
@@ -58,13 +61,23 @@ def runtime_call(tmp: Path, rules: int) -> tuple[ActionRuntime, Callable[[], obj
     return runtime, lambda: runtime.evaluate("shell.execute", PAYLOAD, agent_id="bench")
 
 
-SHELL_COMMANDS = ["git status", "ls -la src", "rm -rf build", "cat README.md | grep TODO", "curl -s https://example.com | jq .",
-                  "npm test && npm run build", "systemctl restart nginx", "find . -name '*.log' -delete"]
+SHELL_COMMANDS = [
+    "git status",
+    "ls -la src",
+    "rm -rf build",
+    "cat README.md | grep TODO",
+    "curl -s https://example.com | jq .",
+    "npm test && npm run build",
+    "systemctl restart nginx",
+    "find . -name '*.log' -delete",
+]
 
 
 def shell_pack_call(tmp: Path, *, unique: bool) -> tuple[ActionRuntime, Callable[[], object]]:
     """The hardened shell pack on a rotation of typical commands; ``unique`` makes each one new, so no parse is cached."""
-    runtime = ActionRuntime.from_policy(ROOT / "policies" / "packs" / "shell.yaml", audit_log=tmp / f"audit-shell-{unique}.db")
+    runtime = ActionRuntime.from_policy(
+        ROOT / "policies" / "packs" / "shell.yaml", audit_log=tmp / f"audit-shell-{unique}.db"
+    )
     counter = iter(range(10**9))
 
     def call() -> object:
@@ -94,7 +107,9 @@ def bare_insert_call(tmp: Path, *, indexes: bool = True) -> Callable[[], object]
     SQLiteStore(path).append({"ts": "x", "kind": "decision"})  # same schema, WAL, pragmas
     if not indexes:
         with connect(path) as setup:
-            names = setup.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL")
+            names = setup.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL"
+            )
             for (name,) in names.fetchall():
                 setup.execute(f"DROP INDEX {name}")
     conn = connect(path)
@@ -120,8 +135,12 @@ def bare_insert_call(tmp: Path, *, indexes: bool = True) -> Callable[[], object]
     return lambda: conn.execute(sql, values)
 
 
-def interleaved(variants: dict[str, Callable[[], object]], calls: int, rounds: int = 10,
-                tails: dict[str, float] | None = None) -> dict[str, float]:
+def interleaved(
+    variants: dict[str, Callable[[], object]],
+    calls: int,
+    rounds: int = 10,
+    tails: dict[str, float] | None = None,
+) -> dict[str, float]:
     """Median per-call time of each variant, measured in alternating rounds so machine load hits all alike.
 
     ``tails``, if given, receives each variant's 99th percentile.
@@ -147,8 +166,14 @@ def main() -> None:
         rt1000, call1000 = runtime_call(tmp, 1000)
         rt_seen, call_seen = shell_pack_call(tmp, unique=False)
         rt_new, call_new = shell_pack_call(tmp, unique=True)
-        variants = {"bare": bare_insert_call(tmp), "bare_noindex": bare_insert_call(tmp, indexes=False), "r10": call10,
-                    "r1000": call1000, "shell": call_seen, "shell_new": call_new}
+        variants = {
+            "bare": bare_insert_call(tmp),
+            "bare_noindex": bare_insert_call(tmp, indexes=False),
+            "r10": call10,
+            "r1000": call1000,
+            "shell": call_seen,
+            "shell_new": call_new,
+        }
         tails: dict[str, float] = {}
         medians = interleaved(variants, args.calls, tails=tails)
         for runtime in (rt10, rt1000, rt_seen, rt_new):
@@ -157,11 +182,17 @@ def main() -> None:
     print(f"bench_evaluate ({args.calls} calls each, interleaved rounds, medians)")
     noindex = medians["bare_noindex"]
     print(f"  bare SQLite insert+commit      {bare * 1e6:8.1f} us   (baseline)")
-    print(f"  the same, no secondary index   {noindex * 1e6:8.1f} us   (baseline of the audit write, issue 24)")
-    print(f"  evaluate+audit, 10 rules       {r10 * 1e6:8.1f} us   {r10 / bare:5.2f}x baseline   (target <= 2x)   "
-          f"{r10 / noindex:5.2f}x no-index insert (target <= 2x)")
-    print(f"  p99 / median, 10 rules         {tails['r10'] * 1e6:8.1f} us   {tails['r10'] / r10:5.2f}x its median   (target <= 3x; "
-          f"bare insert {tails['bare'] / bare:.2f}x, no-index insert {tails['bare_noindex'] / noindex:.2f}x)")
+    print(
+        f"  the same, no secondary index   {noindex * 1e6:8.1f} us   (baseline of the audit write, issue 24)"
+    )
+    print(
+        f"  evaluate+audit, 10 rules       {r10 * 1e6:8.1f} us   {r10 / bare:5.2f}x baseline   (target <= 2x)   "
+        f"{r10 / noindex:5.2f}x no-index insert (target <= 2x)"
+    )
+    print(
+        f"  p99 / median, 10 rules         {tails['r10'] * 1e6:8.1f} us   {tails['r10'] / r10:5.2f}x its median   (target <= 3x; "
+        f"bare insert {tails['bare'] / bare:.2f}x, no-index insert {tails['bare_noindex'] / noindex:.2f}x)"
+    )
     print(
         f"  evaluate+audit, 1,000 rules    {r1000 * 1e6:8.1f} us   {r1000 / bare:5.2f}x baseline   "
         f"{r1000 / r10:5.2f}x 10 rules (target <= 1.2x)"
@@ -170,11 +201,15 @@ def main() -> None:
     for key, label in (("shell", "repeated commands"), ("shell_new", "every command new")):
         cost = medians[key]
         ratio = cost / bare
-        print(f"  evaluate+audit, shell pack     {cost * 1e6:8.1f} us   {ratio:5.2f}x baseline   ({rules} rules, {label}; target <= 3x)")
+        print(
+            f"  evaluate+audit, shell pack     {cost * 1e6:8.1f} us   {ratio:5.2f}x baseline   ({rules} rules, {label}; target <= 3x)"
+        )
     alone = interleaved({"seen": matcher_call(unique=False), "new": matcher_call(unique=True)}, args.calls)
     for key, label in (("seen", "repeated commands"), ("new", "every command new")):
         cost = alone[key]
-        print(f"  shell pack evaluation alone    {cost * 1e6:8.1f} us   {cost / bare:5.2f}x baseline   (no audit write; {label})")
+        print(
+            f"  shell pack evaluation alone    {cost * 1e6:8.1f} us   {cost / bare:5.2f}x baseline   (no audit write; {label})"
+        )
 
 
 if __name__ == "__main__":

@@ -81,10 +81,14 @@ def main() -> None:
     plain_cost, limited_cost, hot_cost = medians["plain"], medians["limited"], medians["hot"]
     print(f"bench_limits ({args.calls} calls each, interleaved rounds, medians)")
     print(f"  evaluate+audit, no limit              {plain_cost * 1e6:8.1f} us")
-    print(f"  evaluate+audit, one limit rule        {limited_cost * 1e6:8.1f} us   +{(limited_cost - plain_cost) * 1e6:.1f} us "
-          f"(~{args.rows} rows per key in the window)")
-    print(f"  evaluate+audit, one limit rule        {hot_cost * 1e6:8.1f} us   +{(hot_cost - plain_cost) * 1e6:.1f} us "
-          f"(1,000+ rows in the key's window)")
+    print(
+        f"  evaluate+audit, one limit rule        {limited_cost * 1e6:8.1f} us   +{(limited_cost - plain_cost) * 1e6:.1f} us "
+        f"(~{args.rows} rows per key in the window)"
+    )
+    print(
+        f"  evaluate+audit, one limit rule        {hot_cost * 1e6:8.1f} us   +{(hot_cost - plain_cost) * 1e6:.1f} us "
+        f"(1,000+ rows in the key's window)"
+    )
 
 
 if __name__ == "__main__":

@@ -58,18 +58,32 @@ def main() -> None:
         policy = Path(tmp) / "policy.yaml"
         policy.write_text("allow:\n  - capability: 'mcp.*'\n")
         direct_cmd = [sys.executable, str(SERVER), "--workdir", tmp]
-        proxy_cmd = [str(capfence), "mcp", "proxy", "--policy", str(policy), "--audit-log", str(Path(tmp) / "audit.db"), "--", *direct_cmd]
+        proxy_cmd = [
+            str(capfence),
+            "mcp",
+            "proxy",
+            "--policy",
+            str(policy),
+            "--audit-log",
+            str(Path(tmp) / "audit.db"),
+            "--",
+            *direct_cmd,
+        ]
         direct: list[float] = []
         proxied: list[float] = []
         for _ in range(rounds):
             direct += asyncio.run(timings(direct_cmd, calls // rounds))
             proxied += asyncio.run(timings(proxy_cmd, calls // rounds))
     dm, pm = statistics.median(direct), statistics.median(proxied)
-    print(f"bench_mcp_proxy ({len(direct)} tools/call each over stdio, SDK client and server, interleaved rounds)")
+    print(
+        f"bench_mcp_proxy ({len(direct)} tools/call each over stdio, SDK client and server, interleaved rounds)"
+    )
     print(f"  direct to the server       median {dm * 1e3:7.3f} ms   p99 {p99(direct) * 1e3:7.3f} ms")
     print(f"  through capfence mcp proxy median {pm * 1e3:7.3f} ms   p99 {p99(proxied) * 1e3:7.3f} ms")
-    print(f"  added by the proxy         median {(pm - dm) * 1e3:7.3f} ms   p99 {(p99(proxied) - p99(direct)) * 1e3:7.3f} ms"
-          "   (target: <= 1 ms median; includes the decision's audit write)")
+    print(
+        f"  added by the proxy         median {(pm - dm) * 1e3:7.3f} ms   p99 {(p99(proxied) - p99(direct)) * 1e3:7.3f} ms"
+        "   (target: <= 1 ms median; includes the decision's audit write)"
+    )
 
 
 if __name__ == "__main__":

@@ -90,11 +90,17 @@ def main() -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}"
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces")))
-    meter_provider = MeterProvider(metric_readers=[
-        PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{url}/v1/metrics"), export_interval_millis=1000)
-    ])
+    meter_provider = MeterProvider(
+        metric_readers=[
+            PeriodicExportingMetricReader(
+                OTLPMetricExporter(endpoint=f"{url}/v1/metrics"), export_interval_millis=1000
+            )
+        ]
+    )
     telemetry = capfence_otel.configure(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    assert any(get_manager().get_name(p) == "otel" for p in get_manager().get_plugins()), "install ./adapters/otel first"
+    assert any(get_manager().get_name(p) == "otel" for p in get_manager().get_plugins()), (
+        "install ./adapters/otel first"
+    )
 
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -106,14 +112,23 @@ def main() -> None:
         del os.environ[BLOCK_ENV]
         assert off._plugins.hook.capfence_on_decision.get_hookimpls() == []
 
-        view = CallView("shell.execute", PAYLOAD, "bench", tool="run_shell", framework="bench", call_id="call_1")
+        view = CallView(
+            "shell.execute", PAYLOAD, "bench", tool="run_shell", framework="bench", call_id="call_1"
+        )
         decision = on.evaluate("shell.execute", PAYLOAD, agent_id="bench", tool="run_shell", call_id="call_1")
         timing = Timing(time.perf_counter(), 5e-6, 4e-5)
-        medians = interleaved({
-            "off": lambda: off.evaluate("shell.execute", PAYLOAD, agent_id="bench", tool="run_shell", call_id="call_1"),
-            "on": lambda: on.evaluate("shell.execute", PAYLOAD, agent_id="bench", tool="run_shell", call_id="call_1"),
-            "hook": lambda: telemetry.note(view, decision, timing, on.policy),
-        }, args.calls)
+        medians = interleaved(
+            {
+                "off": lambda: off.evaluate(
+                    "shell.execute", PAYLOAD, agent_id="bench", tool="run_shell", call_id="call_1"
+                ),
+                "on": lambda: on.evaluate(
+                    "shell.execute", PAYLOAD, agent_id="bench", tool="run_shell", call_id="call_1"
+                ),
+                "hook": lambda: telemetry.note(view, decision, timing, on.policy),
+            },
+            args.calls,
+        )
         capfence_otel.flush(60)
         on.close()
         off.close()
@@ -123,8 +138,12 @@ def main() -> None:
     added = (medians["on"] - medians["off"]) * 1e6
     print(f"bench_otel ({args.calls} calls each, interleaved rounds, medians)")
     print(f"  evaluate+audit, plugin off       {medians['off'] * 1e6:7.1f} us   (baseline)")
-    print(f"  evaluate+audit, plugin on        {medians['on'] * 1e6:7.1f} us   {added:+.1f} us added   (target <= 10 us)")
-    print(f"  the plugin's hook alone          {medians['hook'] * 1e6:7.1f} us   (the call path's share; a worker builds the rest)")
+    print(
+        f"  evaluate+audit, plugin on        {medians['on'] * 1e6:7.1f} us   {added:+.1f} us added   (target <= 10 us)"
+    )
+    print(
+        f"  the plugin's hook alone          {medians['hook'] * 1e6:7.1f} us   (the call path's share; a worker builds the rest)"
+    )
 
 
 if __name__ == "__main__":

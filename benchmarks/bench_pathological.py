@@ -48,7 +48,9 @@ def main() -> None:
     parser.add_argument("--match", default="", help="only inputs whose name contains this")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        runtime = ActionRuntime.from_policy(ROOT / "policies" / "packs" / "shell.yaml", audit_log=Path(tmp) / "audit.db")
+        runtime = ActionRuntime.from_policy(
+            ROOT / "policies" / "packs" / "shell.yaml", audit_log=Path(tmp) / "audit.db"
+        )
         runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="bench")  # warm up
         rows = []
         for name, command in cases().items():
@@ -62,9 +64,11 @@ def main() -> None:
         print(f"  {name:<46} {size:>6} {best:>8.2f} {median:>8.2f}  {decided}")
     worst = max(rows, key=lambda row: row[2])
     over = [row[0] for row in rows if row[2] > TARGET_MS]
-    print(f"slowest: {worst[0]} {worst[2]:.2f} ms (fastest run); "
-          f"median of the medians {statistics.median(row[3] for row in rows):.2f} ms; "
-          f"over the {TARGET_MS:.0f} ms target: {len(over)}{' ' + ', '.join(over) if over else ''}")
+    print(
+        f"slowest: {worst[0]} {worst[2]:.2f} ms (fastest run); "
+        f"median of the medians {statistics.median(row[3] for row in rows):.2f} ms; "
+        f"over the {TARGET_MS:.0f} ms target: {len(over)}{' ' + ', '.join(over) if over else ''}"
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,11 @@ allow:
 """
 PAYLOAD = {"command": "git status --short", "cwd": "/srv/app"}
 SPAWN = multiprocessing.get_context("spawn")
-LABELS = {"sqlite": "sqlite (WAL)", "postgresql": "postgresql", "postgresql-held": "postgresql (lock held to flush)"}
+LABELS = {
+    "sqlite": "sqlite (WAL)",
+    "postgresql": "postgresql",
+    "postgresql-held": "postgresql (lock held to flush)",
+}
 
 
 def _hold_lock_through_flush() -> None:
@@ -61,7 +65,8 @@ def _writer(location: str, policy: str, store: str, seconds: float, barrier: Any
     latencies: list[float] = []
     failures = 0
     with ActionRuntime.from_policy(policy, audit_log=location) as runtime:
-        runtime.evaluate("shell.execute", PAYLOAD, agent_id="warm-up")  # open the store and migrate outside the timing
+        # open the store and migrate outside the timing
+        runtime.evaluate("shell.execute", PAYLOAD, agent_id="warm-up")
         barrier.wait(timeout=120)
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -75,7 +80,10 @@ def _writer(location: str, policy: str, store: str, seconds: float, barrier: Any
 def run(location: str, policy: Path, store: str, procs: int, seconds: float) -> tuple[float, float, int]:
     """(decisions per second, median seconds per call, failed calls) for ``procs`` writers on ``location``."""
     barrier, results = SPAWN.Barrier(procs), SPAWN.Queue()
-    workers = [SPAWN.Process(target=_writer, args=(location, str(policy), store, seconds, barrier, results)) for _ in range(procs)]
+    workers = [
+        SPAWN.Process(target=_writer, args=(location, str(policy), store, seconds, barrier, results))
+        for _ in range(procs)
+    ]
     for worker in workers:
         worker.start()
     collected = [results.get(timeout=seconds + 180) for _ in workers]
@@ -119,7 +127,10 @@ def main() -> None:
         server = None
         if any(s.startswith("postgresql") for s in stores):
             if find_binaries() is None:
-                print("PostgreSQL binaries not found (apt-get install postgresql): PostgreSQL rows skipped", file=sys.stderr)
+                print(
+                    "PostgreSQL binaries not found (apt-get install postgresql): PostgreSQL rows skipped",
+                    file=sys.stderr,
+                )
                 stores = [s for s in stores if not s.startswith("postgresql")]
             else:
                 server = PostgresServer().start()
@@ -127,20 +138,32 @@ def main() -> None:
             rows = []
             for store in stores:
                 for procs in counts:
-                    location = str(Path(tmp) / f"{store}-{procs}.db") if store == "sqlite" else server.create_database()  # type: ignore[union-attr]
+                    location = (
+                        str(Path(tmp) / f"{store}-{procs}.db")
+                        if store == "sqlite"
+                        else server.create_database()
+                    )  # type: ignore[union-attr]
                     rate, median, failed = run(location, policy, store, procs, args.seconds)
                     rows.append((LABELS[store], procs, rate, median, failed))
-                    print(f"  {LABELS[store]:<32} {procs:>2} writer(s): {rate:8.0f}/s", file=sys.stderr, flush=True)
+                    print(
+                        f"  {LABELS[store]:<32} {procs:>2} writer(s): {rate:8.0f}/s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         finally:
             if server is not None:
                 server.destroy()
-    print(f"\npolicy evaluation alone: median {base * 1e6:.1f} µs per call; {args.seconds:g} s per run; "
-          "per call = median evaluate() latency, overhead = per call minus evaluation alone\n")
+    print(
+        f"\npolicy evaluation alone: median {base * 1e6:.1f} µs per call; {args.seconds:g} s per run; "
+        "per call = median evaluate() latency, overhead = per call minus evaluation alone\n"
+    )
     print(f"| {'store':<32} | writers | decisions/s | per call (median) | overhead (median) | failed |")
     print(f"|{'-' * 34}|---------|-------------|-------------------|-------------------|--------|")
     for label, procs, rate, median, failed in rows:
         overhead = (median - base) * 1000
-        print(f"| {label:<32} | {procs:>7} | {rate:>11,.0f} | {median * 1000:>14.2f} ms | {overhead:>14.2f} ms | {failed:>6} |")
+        print(
+            f"| {label:<32} | {procs:>7} | {rate:>11,.0f} | {median * 1000:>14.2f} ms | {overhead:>14.2f} ms | {failed:>6} |"
+        )
 
 
 if __name__ == "__main__":

@@ -29,4 +29,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         marks = [m.name for m in item.iter_markers() if m.name in FRAMEWORKS]
         if len(marks) != 1:
-            raise pytest.UsageError(f"{item.nodeid}: mark it with exactly one of {', '.join(FRAMEWORKS)} (found {marks or 'none'})")
+            raise pytest.UsageError(
+                f"{item.nodeid}: mark it with exactly one of {', '.join(FRAMEWORKS)} (found {marks or 'none'})"
+            )

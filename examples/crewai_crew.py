@@ -93,8 +93,12 @@ def make_tools(workdir: Path) -> tuple[BaseTool, BaseTool]:
 def build_crew(workdir: Path) -> Crew:
     run_shell, search_docs = make_tools(workdir)
     engineer = Agent(
-        role="Release engineer", goal="Prepare release 2.4.1", backstory="Runs the release checklist.", verbose=False,
-        tools=[run_shell], allow_delegation=False,
+        role="Release engineer",
+        goal="Prepare release 2.4.1",
+        backstory="Runs the release checklist.",
+        verbose=False,
+        tools=[run_shell],
+        allow_delegation=False,
         llm=ScriptedLLM(
             tool_call("run_shell", {"command": "git log --oneline v2.4.0..HEAD"}),
             tool_call("run_shell", {"command": "rm -rf dist/"}),
@@ -103,8 +107,12 @@ def build_crew(workdir: Path) -> Crew:
         ),
     )
     writer = Agent(
-        role="Docs writer", goal="Write the release notes", backstory="Writes for users.", verbose=False,
-        tools=[search_docs, run_shell], allow_delegation=False,
+        role="Docs writer",
+        goal="Write the release notes",
+        backstory="Writes for users.",
+        verbose=False,
+        tools=[search_docs, run_shell],
+        allow_delegation=False,
         llm=ScriptedLLM(
             tool_call("search_docs", {"query": "upgrade"}),
             tool_call("run_shell", {"command": "cat CHANGELOG.md"}),
@@ -112,8 +120,14 @@ def build_crew(workdir: Path) -> Crew:
         ),
     )
     tasks = [
-        Task(description="Build release 2.4.1 from a clean tree.", expected_output="Build status.", agent=engineer),
-        Task(description="Draft the release notes for 2.4.1.", expected_output="Release notes.", agent=writer),
+        Task(
+            description="Build release 2.4.1 from a clean tree.",
+            expected_output="Build status.",
+            agent=engineer,
+        ),
+        Task(
+            description="Draft the release notes for 2.4.1.", expected_output="Release notes.", agent=writer
+        ),
     ]
     return Crew(agents=[engineer, writer], tasks=tasks, process=Process.sequential, verbose=False)
 
@@ -133,14 +147,18 @@ def main() -> None:
     print(f"\nshell.log (commands that really ran): {ran}")
 
     print(f"\naudit log {workdir / 'audit.db'} (one decision per tool call, then its outcome):")
-    print(f"  {'agent':<17} {'tool':<12} {'capability':<14} {'decision':<9} {'rule':<17} {'outcome':<8} payload")
+    print(
+        f"  {'agent':<17} {'tool':<12} {'capability':<14} {'decision':<9} {'rule':<17} {'outcome':<8} payload"
+    )
     with sqlite3.connect(workdir / "audit.db") as db:
         rows = db.execute(
             "SELECT d.agent_id, d.tool, d.capability, d.decision, d.rule, o.outcome, d.payload FROM records d "
             "LEFT JOIN records o ON o.kind = 'outcome' AND o.ref = d.seq WHERE d.kind = 'decision' ORDER BY d.seq"
         ).fetchall()
     for agent, name, capability, decision, rule, outcome, payload in rows:
-        print(f"  {agent:<17} {name:<12} {capability:<14} {decision:<9} {rule or '-':<17} {outcome or '-':<8} {payload}")
+        print(
+            f"  {agent:<17} {name:<12} {capability:<14} {decision:<9} {rule or '-':<17} {outcome or '-':<8} {payload}"
+        )
 
 
 if __name__ == "__main__":

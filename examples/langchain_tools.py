@@ -81,7 +81,9 @@ def call_directly(tools: dict[str, BaseTool], name: str, args: dict[str, str]) -
     try:
         print(f"  {call} -> returned {tools[name].invoke(args)!r}")
     except ApprovalRequired as held:
-        print(f"  {call} -> raised ApprovalRequired: held as request {held.request_id} (rule {held.decision.rule})")
+        print(
+            f"  {call} -> raised ApprovalRequired: held as request {held.request_id} (rule {held.decision.rule})"
+        )
     except ToolCallDenied as denied:
         print(f"  {call} -> raised ToolCallDenied: {denied}")
 
@@ -94,10 +96,14 @@ def in_an_agent(tools: list[BaseTool]) -> None:
         tool_call("write_file", {"path": "summary.txt", "text": "staging is green"}, id="c3"),
         "I could not read .env (CapFence blocked it), so I summarised notes.txt instead.",
     )
-    result = create_agent(model, tools).invoke({"messages": [HumanMessage("Summarise the project's settings.")]})
+    result = create_agent(model, tools).invoke(
+        {"messages": [HumanMessage("Summarise the project's settings.")]}
+    )
     for message in result["messages"]:
         if isinstance(message, ToolMessage):
-            print(f"  result of {message.name} ({message.tool_call_id}), status={message.status}: {str(message.content).strip()}")
+            print(
+                f"  result of {message.name} ({message.tool_call_id}), status={message.status}: {str(message.content).strip()}"
+            )
         elif isinstance(message, AIMessage) and message.content:
             print(f"  model's answer: {message.content}")
 
@@ -120,10 +126,15 @@ def main() -> None:
 
     print("1. Wrap each tool: CapFenceTool returns the same kind of LangChain tool")
     plain = make_tools(workdir)
-    safe = [CapFenceTool(tool=t, agent_id="notes-agent", capability=CAPABILITIES[t.name], gate=runtime) for t in plain]
+    safe = [
+        CapFenceTool(tool=t, agent_id="notes-agent", capability=CAPABILITIES[t.name], gate=runtime)
+        for t in plain
+    ]
     for before, after in zip(plain, safe, strict=True):
         same = convert_to_openai_tool(before) == convert_to_openai_tool(after)
-        print(f"  {after.name}: {type(after).__name__}, a BaseTool: {isinstance(after, BaseTool)}, same schema for the model: {same}")
+        print(
+            f"  {after.name}: {type(after).__name__}, a BaseTool: {isinstance(after, BaseTool)}, same schema for the model: {same}"
+        )
 
     print("\n2. Call the wrapped tools directly")
     by_name = {t.name: t for t in safe}
@@ -137,12 +148,18 @@ def main() -> None:
 
     print("\n4. What really happened")
     written = sorted(p.name for p in workdir.glob("*.txt") if p.name != "notes.txt")
-    print(f"  files the tools wrote: {', '.join(written)}; emails sent: {'yes' if (workdir / 'outbox.log').exists() else 'none'}")
+    print(
+        f"  files the tools wrote: {', '.join(written)}; emails sent: {'yes' if (workdir / 'outbox.log').exists() else 'none'}"
+    )
     runtime.close()
     print(f"\n  audit log {workdir / 'audit.db'} (one decision per call, then its outcome):")
-    print(f"  {'seq':>3}  {'tool':<11} {'capability':<17} {'decision':<17} {'rule':<15} {'outcome':<8} payload")
+    print(
+        f"  {'seq':>3}  {'tool':<11} {'capability':<17} {'decision':<17} {'rule':<15} {'outcome':<8} payload"
+    )
     for seq, name, capability, decision, rule, payload, outcome in audit_records(workdir / "audit.db"):
-        print(f"  {seq:>3}  {name:<11} {capability:<17} {decision:<17} {rule or '-':<15} {outcome or '-':<8} {payload}")
+        print(
+            f"  {seq:>3}  {name:<11} {capability:<17} {decision:<17} {rule or '-':<15} {outcome or '-':<8} {payload}"
+        )
 
 
 if __name__ == "__main__":

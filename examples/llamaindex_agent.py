@@ -49,7 +49,11 @@ allow:
   - id: lookups
     capability: orders.read
 """
-CAPABILITIES = {"lookup_order": "orders.read", "issue_refund": "payments.refund", "delete_customer": "crm.delete"}
+CAPABILITIES = {
+    "lookup_order": "orders.read",
+    "issue_refund": "payments.refund",
+    "delete_customer": "crm.delete",
+}
 
 SCRIPT: list[tuple[str, dict[str, Any]]] = [
     ("lookup_order", {"order_id": "A-1001"}),
@@ -65,8 +69,16 @@ def scripted_model() -> ScriptedLLM:
     """A stand-in LLM that plays :data:`SCRIPT`, then answers from the tool results in the conversation."""
 
     def answer(messages: list[ChatMessage]) -> str:
-        blocked = [found.group(0) for m in messages if m.role == "tool" for found in [BLOCK.search(m.content or "")] if found]
-        return f"Handled the ticket; {len(blocked)} action(s) were not allowed:" + "".join(f"\n  - {b}" for b in blocked)
+        blocked = [
+            found.group(0)
+            for m in messages
+            if m.role == "tool"
+            for found in [BLOCK.search(m.content or "")]
+            if found
+        ]
+        return f"Handled the ticket; {len(blocked)} action(s) were not allowed:" + "".join(
+            f"\n  - {b}" for b in blocked
+        )
 
     steps = [tool_call(name, args, id=f"call_{turn}") for turn, (name, args) in enumerate(SCRIPT, start=1)]
     return ScriptedLLM(*steps, answer)
@@ -110,10 +122,21 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="capfence-llamaindex-"))
     (workdir / "policy.yaml").write_text(POLICY)
     with ActionRuntime.from_policy(workdir / "policy.yaml", audit_log=workdir / "audit.db") as runtime:
-        agent = FunctionAgent(name="support", description="Customer support.", tools=support_tools(workdir), llm=scripted_model())
+        agent = FunctionAgent(
+            name="support",
+            description="Customer support.",
+            tools=support_tools(workdir),
+            llm=scripted_model(),
+        )
         # input_required_on_approval=False: nobody answers InputRequiredEvent here, so a held call is reported to the model
         # at once instead of waiting for a human (see docs/adapters/llamaindex.md, "Approvals")
-        guard_agent(agent, gate=runtime, agent_id="support-agent", capabilities=CAPABILITIES, input_required_on_approval=False)
+        guard_agent(
+            agent,
+            gate=runtime,
+            agent_id="support-agent",
+            capabilities=CAPABILITIES,
+            input_required_on_approval=False,
+        )
         print("The agent's tool calls, and what the model was given back:")
         answer = asyncio.run(run_agent(agent))
 

@@ -85,7 +85,9 @@ def fresh_plugins() -> Iterator[None]:
 
 
 @pytest.fixture
-def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_plugins: None) -> Iterator[Callable[[str, str], None]]:
+def install_plugin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_plugins: None
+) -> Iterator[Callable[[str, str], None]]:
     """``install_plugin(name, source)``: a real installed distribution exposing module ``name`` in the ``capfence`` entry-point group.
 
     The module and a ``.dist-info`` with ``entry_points.txt`` are written to a
@@ -101,7 +103,9 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_plugin
         (site / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
         dist = site / f"{name}-1.0.dist-info"
         dist.mkdir()
-        (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", encoding="utf-8")
+        (dist / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", encoding="utf-8"
+        )
         (dist / "entry_points.txt").write_text(f"[capfence]\n{name} = {name}\n", encoding="utf-8")
         installed.append(name)
         importlib.invalidate_caches()

@@ -32,8 +32,18 @@ from pathlib import Path
 from PIL import Image
 
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
-NAV_GROUPS = ["Get started", "Guides", "Policy reference", "Adapters", "CLI reference", "Operations", "Security"]
-SEED = 'safe_tool = CapFenceTool(tool=my_tool, agent_id="prod-agent", capability="shell.execute", gate=runtime)'
+NAV_GROUPS = [
+    "Get started",
+    "Guides",
+    "Policy reference",
+    "Adapters",
+    "CLI reference",
+    "Operations",
+    "Security",
+]
+SEED = (
+    'safe_tool = CapFenceTool(tool=my_tool, agent_id="prod-agent", capability="shell.execute", gate=runtime)'
+)
 
 
 def find_chromium() -> str | None:
@@ -62,8 +72,19 @@ def serve(site: Path) -> Iterator[str]:
 
 
 def chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-               "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}", "--virtual-time-budget=5000", *args]
+    command = [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=5000",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -73,18 +94,30 @@ def check_dom(dom: str) -> list[str]:
     if not title or "CapFence" not in title.group(1):
         problems.append(f"the page's title is {title.group(1) if title else None!r}, not CapFence's")
     tabs = re.search(r'<nav class="md-tabs".*?</nav>', dom, flags=re.S)
-    links = re.findall(r'<a [^>]*class="md-tabs__link[^"]*"[^>]*>(.*?)</a>', tabs.group(0), flags=re.S) if tabs else []
+    links = (
+        re.findall(r'<a [^>]*class="md-tabs__link[^"]*"[^>]*>(.*?)</a>', tabs.group(0), flags=re.S)
+        if tabs
+        else []
+    )
     labels = [re.sub(r"<[^>]+>|\s+", " ", link).strip() for link in links]
     if labels != NAV_GROUPS:
         problems.append(f"the navigation tabs are {labels}, expected {NAV_GROUPS}")
-    text = re.sub(r"<[^>]+>", "", dom).replace("&quot;", '"').replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&")
+    text = (
+        re.sub(r"<[^>]+>", "", dom)
+        .replace("&quot;", '"')
+        .replace("&gt;", ">")
+        .replace("&lt;", "<")
+        .replace("&amp;", "&")
+    )
     if SEED not in text:
         problems.append("the seed example is not on the page")
     if '<span class="kn">from</span>' not in dom or '<span class="n">CapFenceTool</span>' not in dom:
         problems.append("the Python code is not highlighted (no Pygments token spans)")
     blocks, buttons = dom.count('<div class="highlight">'), dom.count('data-md-type="copy"')
     if not blocks or buttons != blocks:
-        problems.append(f"{buttons} copy button(s) for {blocks} code block(s) (Material's JavaScript adds them)")
+        problems.append(
+            f"{buttons} copy button(s) for {blocks} code block(s) (Material's JavaScript adds them)"
+        )
     return problems
 
 
@@ -98,7 +131,14 @@ def check_screenshot(png: Path, width: int) -> list[str]:
         counts = rgb.getcolors(maxcolors=rgb.width * rgb.height) or []
     total = sum(count for count, _ in counts)
     _, background = max(counts)
-    inked = sum(count for count, colour in counts if sum(abs(a - b) for a, b in zip(colour, background, strict=True)) > 60) / total
+    inked = (
+        sum(
+            count
+            for count, colour in counts
+            if sum(abs(a - b) for a, b in zip(colour, background, strict=True)) > 60
+        )
+        / total
+    )
     colours = len(counts)
     if inked < 0.03 or colours < 16:
         return [f"{png.name} looks blank: {inked:.1%} of it differs from the background, {colours} colours"]
@@ -126,14 +166,20 @@ def main(site: Path, out: Path) -> int:
         for name, (width, height) in WIDTHS.items():
             png = out / f"home-{name}.png"
             png.unlink(missing_ok=True)
-            shot = chromium(binary, Path(profile), f"--window-size={width},{height}", f"--screenshot={png}", url)
+            shot = chromium(
+                binary, Path(profile), f"--window-size={width},{height}", f"--screenshot={png}", url
+            )
             if shot.returncode != 0:
-                problems.append(f"chromium --screenshot ({name}) failed ({shot.returncode}): {shot.stderr[-2000:]}")
+                problems.append(
+                    f"chromium --screenshot ({name}) failed ({shot.returncode}): {shot.stderr[-2000:]}"
+                )
             problems += check_screenshot(png, width)
             print(f"docs browser check: {name} ({width} px) screenshot: {png}")
     for problem in problems:
         print(f"docs browser check: {problem}", file=sys.stderr)
-    print(f"docs browser check {'FAILED' if problems else 'passed'}: home page of {site} in {Path(binary).name}")
+    print(
+        f"docs browser check {'FAILED' if problems else 'passed'}: home page of {site} in {Path(binary).name}"
+    )
     return 1 if problems else 0
 
 

@@ -27,7 +27,9 @@ def nest_to(depth: int, opening: str, middle: str, closing: str) -> str:
     return opening * depth + middle + closing * depth
 
 
-def repeat_nested(depth: int, opening: str, middle: str, closing: str, sep: str = "; ", head: str = "") -> str:
+def repeat_nested(
+    depth: int, opening: str, middle: str, closing: str, sep: str = "; ", head: str = ""
+) -> str:
     """A nesting of ``depth`` levels (within the parser's limits), repeated to fill the command."""
     return fill(nest_to(depth, opening, middle, closing) + sep, head=head)
 
@@ -59,7 +61,9 @@ def cases() -> dict[str, str]:
         "brace: {a,b} x 1000 one word": "echo " + "{a,b}" * 1000,
         "brace: {a,b} words": fill(" {a,b}", head="echo"),
         "brace: {a,b}x8 words": fill(" " + "{a,b}" * 8, head="echo"),
-        "brace: 256 alternatives words": fill(" {" + ",".join("x" * 1 for _ in range(256)) + "}", head="echo"),
+        "brace: 256 alternatives words": fill(
+            " {" + ",".join("x" * 1 for _ in range(256)) + "}", head="echo"
+        ),
         "brace: nested {a,{a,...}}": nest("{a,", "b", "}", head="echo "),
         "brace: nested 100 words": fill(" " + nest_to(100, "{a,", "b", "}"), head="echo"),
         "brace: unclosed { words": fill(" " + "{" * 500, head="echo"),
@@ -73,7 +77,7 @@ def cases() -> dict[str, str]:
         "param: long value used often": fill(" $x", head="x=" + "a" * 1000 + "; echo"),
         "param: split value used often": fill(" $x", head="x='" + "a " * 500 + "'; echo"),
         "param: $x$x... one word": fill("$x", head="x=" + "a" * 100 + "; echo "),
-        "param: quoted nesting \"${x:-\"${y:-...}\"}\"": nest('"${x:-', "z", '}"', head="echo "),
+        'param: quoted nesting "${x:-"${y:-...}"}"': nest('"${x:-', "z", '}"', head="echo "),
         "param: ${x:-${y:-...}} nesting": nest("${x:-", "z", "}", head="echo "),
         "param: ${x:-${...}} depth 20 repeated": repeat_nested(20, "${x:-", "z", "}", sep=" ", head="echo "),
         "param: ${x} many": fill(" ${x}", head="echo"),
@@ -95,12 +99,12 @@ def cases() -> dict[str, str]:
         "arith: $( ( backtrack 20": repeat_nested(20, "$( (", "ls", ") )"),
         # --- quoting -----------------------------------------------------------------------------------------------------------
         "quote: '' between letters": fill("a''", head="echo "),
-        "quote: \"\" between letters": fill('a""', head="echo "),
+        'quote: "" between letters': fill('a""', head="echo "),
         "quote: $'\\x41' escapes": "echo $'" + fill("\\x41", size=SIZE - 10) + "'",
         "quote: backslashes": fill("\\a", head="echo "),
         "quote: long single word": fill("a", head="echo "),
         "quote: long quoted word": "echo '" + fill("a", size=SIZE - 10) + "'",
-        "quote: unterminated \"": 'echo "' + fill("a", size=SIZE - 10),
+        'quote: unterminated "': 'echo "' + fill("a", size=SIZE - 10),
         "quote: glob [[[[": fill("[", head="echo "),
         "quote: glob [ words": fill(" [a", head="echo"),
         "quote: glob ****": fill("*", head="ls "),
@@ -116,25 +120,33 @@ def cases() -> dict[str, str]:
         "ruby: %x(%x(...)) closed": "ruby -e '" + nest("%x(", "ls", ")", size=SIZE - 20) + "'",
         "ruby: %x( unclosed": "ruby -e '" + fill("%x(", size=SIZE - 20) + "'",
         "perl: backquotes many": "perl -e '" + fill("`ls`;", size=SIZE - 20) + "'",
-        "perl: system(\" unclosed": "perl -e '" + fill('system("', size=SIZE - 20) + "'",
-        "perl: system(\"ls\") many": "perl -e '" + fill('system("ls");', size=SIZE - 20) + "'",
+        'perl: system(" unclosed': "perl -e '" + fill('system("', size=SIZE - 20) + "'",
+        'perl: system("ls") many': "perl -e '" + fill('system("ls");', size=SIZE - 20) + "'",
         "perl: while 1 <spaces>": "perl -e 'while 1" + " " * (SIZE - 30) + "x'",
         "perl: while(1) <spaces>": "perl -e 'while(1)" + " " * (SIZE - 30) + "x'",
         "perl: for(;;) <spaces>": "perl -e 'for(;;)" + " " * (SIZE - 30) + "x'",
         "python: os.system( nested": 'python3 -c "' + nest("os.system(", "'ls'", ")", size=SIZE - 20) + '"',
         "python: ( nested": 'python3 -c "' + nest("(", "1", ")", size=SIZE - 20) + '"',
-        "python: [ strings list": "python3 -c \"subprocess.run([" + fill("'a',", size=SIZE - 30) + "])\"",
+        "python: [ strings list": 'python3 -c "subprocess.run([' + fill("'a',", size=SIZE - 30) + '])"',
         "python: unterminated '''": "python3 -c \"os.system('''" + fill("a", size=SIZE - 40) + '"',
         "python: escapes in string": "python3 -c \"os.system('" + fill("\\\\\\\\", size=SIZE - 40) + "')\"",
         "python: unterminated string of backslashes": "python3 -c 'os.system(\"" + "\\\\" * 40 + "x'",
         "python: many unterminated strings": "python3 -c '" + fill('os.system("\\\\', size=SIZE - 20) + "'",
         "awk: backslashes before getline": "awk '" + fill('"\\\\\\', size=SIZE - 30) + "x'",
-        "python: unterminated string list": "python3 -c \"subprocess.run([" + fill("'a',", size=SIZE - 40) + "'" + "b" * 10 + '"',
+        "python: unterminated string list": 'python3 -c "subprocess.run(['
+        + fill("'a',", size=SIZE - 40)
+        + "'"
+        + "b" * 10
+        + '"',
         "python: fork-bomb whitespace": "python3 -c 'while True" + " " * (SIZE - 40) + "x'",
-        "python: b64decode + exec": "python3 -c \"" + fill("exec(base64.b64decode('eA=='));", size=SIZE - 20) + '"',
+        "python: b64decode + exec": 'python3 -c "'
+        + fill("exec(base64.b64decode('eA=='));", size=SIZE - 20)
+        + '"',
         "awk: getline many": "awk '" + fill('BEGIN{"ls" | getline x} ', size=SIZE - 20) + "'",
         "awk: quotes no getline": "awk '" + fill('"a" ', size=SIZE - 20) + "'",
-        "node: execSync many": "node -e '" + fill('require("child_process").execSync("ls");', size=SIZE - 20) + "'",
+        "node: execSync many": "node -e '"
+        + fill('require("child_process").execSync("ls");', size=SIZE - 20)
+        + "'",
         # --- lists, pipelines, compound commands -------------------------------------------------------------------------------
         "list: assignments a=1; ...": fill("; a=1", head="a=1"),
         "list: prefix assignments a=1 b=2 ... ls": fill("a=1 ", tail="ls"),

@@ -71,7 +71,10 @@ def _service_user() -> str | None:
         with contextlib.suppress(KeyError):
             pwd.getpwnam(name)
             return name
-    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USERS[1]], check=True)
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USERS[1]],
+        check=True,
+    )
     return SERVICE_USERS[1]
 
 
@@ -108,17 +111,31 @@ class PostgresServer:
         if self.user is not None:
             command = ["runuser", "-u", self.user, "--", *command]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=self.root, check=False)
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, env=env, cwd=self.root, check=False
+        )
         if result.returncode != 0:
             log = self.logfile.read_text(errors="replace")[-4000:] if self.logfile.exists() else ""
-            raise RuntimeError(f"{' '.join(argv[:2])} failed ({result.returncode}): {result.stdout}{result.stderr}\n{log}")
+            raise RuntimeError(
+                f"{' '.join(argv[:2])} failed ({result.returncode}): {result.stdout}{result.stderr}\n{log}"
+            )
         return result
 
     def _init(self) -> None:
         if self.user is not None:
             shutil.chown(self.root, self.user)
         self.root.chmod(0o700)
-        self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
             conf.write("\n# capfence test server\n")
             for name, value in self.settings.items():

@@ -85,15 +85,21 @@ def test_approval_is_single_use_and_bound_to_the_arguments(setup):
 def test_an_approval_is_bound_to_the_environment(tmp_path):
     """Staging and production share one audit store and policy: approving the staging call never runs it in production."""
     policy = tmp_path / "policy.yaml"
-    policy.write_text("require_approval:\n  - id: deploys\n    capability: deploy.run\n    environment: [staging, production]\n")
+    policy.write_text(
+        "require_approval:\n  - id: deploys\n    capability: deploy.run\n    environment: [staging, production]\n"
+    )
     ran: list[str] = []
 
     def deploy(service: str) -> str:
         ran.append(service)
         return "deployed"
 
-    with ActionRuntime.from_policy(policy, audit_log=tmp_path / "audit.db", environment="staging") as staging, \
-         ActionRuntime.from_policy(policy, audit_log=tmp_path / "audit.db", environment="production") as production:
+    with (
+        ActionRuntime.from_policy(policy, audit_log=tmp_path / "audit.db", environment="staging") as staging,
+        ActionRuntime.from_policy(
+            policy, audit_log=tmp_path / "audit.db", environment="production"
+        ) as production,
+    ):
         in_staging = CapFenceTool(tool=deploy, agent_id="ops", capability="deploy.run", gate=staging)
         in_production = CapFenceTool(tool=deploy, agent_id="ops", capability="deploy.run", gate=production)
         request_id = held_id(in_staging, service="db")
@@ -155,7 +161,9 @@ def test_approval_survives_a_restart(setup):
             except ApprovalRequired as held:
                 print("held", held.request_id)
     """)
-    run = lambda step: subprocess.run([sys.executable, "-c", script, step], capture_output=True, text=True, check=True).stdout.split()  # noqa: E731
+    run = lambda step: subprocess.run(  # noqa: E731
+        [sys.executable, "-c", script, step], capture_output=True, text=True, check=True
+    ).stdout.split()
     held = run("call")
     assert held[0] == "held"
     assert run("approve") == ["approved", held[1]]
@@ -180,7 +188,11 @@ def test_concurrent_approvers_exactly_one_wins(setup):
             print("lost")
     """)
     procs = [
-        subprocess.Popen([sys.executable, "-c", script, "approve" if i % 2 else "deny", f"human{i}"], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", script, "approve" if i % 2 else "deny", f"human{i}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for i in range(6)
     ]
     results = [p.communicate()[0].strip() for p in procs]
@@ -215,7 +227,9 @@ def test_wait_mode_runs_after_a_human_approves_from_another_process(setup):
 def test_callback_approver_records_its_identity(setup):
     policy, audit = setup
     ran: list[int] = []
-    approver = CallbackApprover(lambda req: (json.loads(req.payload)["amount"] < 50, "under limit"), identity="refund-bot")
+    approver = CallbackApprover(
+        lambda req: (json.loads(req.payload)["amount"] < 50, "under limit"), identity="refund-bot"
+    )
     with ActionRuntime.from_policy(policy, audit_log=audit, approver=approver) as runtime:
         tool = make_tool(runtime, ran)
         assert tool(amount=20) == "refunded 20"
@@ -238,7 +252,14 @@ def test_console_approver_without_a_tty_fails_fast_and_keeps_the_request(setup):
         except ApprovalRequired as held:
             print(held)
     """)
-    out = subprocess.run([sys.executable, "-c", script], check=False, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert "needs an interactive terminal" in out.stdout and "capfence approvals approve apr_" in out.stdout
     with ActionRuntime.from_policy(policy, audit_log=audit) as runtime:
         assert len(runtime.approvals.list("pending")) == 1
@@ -260,7 +281,9 @@ def test_console_approver_reads_the_answer(setup, tmp_path):
     import io
 
     out = io.StringIO()
-    with ActionRuntime.from_policy(policy, audit_log=audit, approver=ConsoleApprover("dana", stdin=FakeTTY("y\n"), stdout=out)) as runtime:  # type: ignore[arg-type]
+    with ActionRuntime.from_policy(
+        policy, audit_log=audit, approver=ConsoleApprover("dana", stdin=FakeTTY("y\n"), stdout=out)
+    ) as runtime:  # type: ignore[arg-type]
         assert make_tool(runtime, [])(amount=3) == "refunded 3"
     assert "Approve this call?" in out.getvalue() and "payments.refund" in out.getvalue()
 
@@ -279,7 +302,9 @@ def test_every_transition_is_in_the_hash_chain(setup):
     assert [x.rsplit(" ", 1)[1] for x in reasons] == ["created", "approved", "consumed"]
     prev = GENESIS
     for row in rows:
-        assert row["prev_hash"] == prev and row["hash"] == record_hash(prev, {c: row[c] for c in COLUMNS}, None)
+        assert row["prev_hash"] == prev and row["hash"] == record_hash(
+            prev, {c: row[c] for c in COLUMNS}, None
+        )
         prev = row["hash"]
 
 

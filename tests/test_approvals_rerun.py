@@ -37,12 +37,22 @@ def runtime(tmp_path: Path) -> Iterator[ActionRuntime]:
         yield rt
 
 
-def decide(runtime: ActionRuntime, capability: str = "payments.refund", call_id: str | None = "call-1", amount: int = 5) -> Decision:
-    return runtime.evaluate(capability, {"amount": amount}, agent_id="billing", tool="refund", framework="test", call_id=call_id)
+def decide(
+    runtime: ActionRuntime,
+    capability: str = "payments.refund",
+    call_id: str | None = "call-1",
+    amount: int = 5,
+) -> Decision:
+    return runtime.evaluate(
+        capability, {"amount": amount}, agent_id="billing", tool="refund", framework="test", call_id=call_id
+    )
 
 
 def decisions(runtime: ActionRuntime) -> list[tuple[str, str | None]]:
-    return [(r["decision"], json.loads(r["detail"]).get("call_id") if r["detail"] else None) for r in audit_rows(runtime.audit_log)]
+    return [
+        (r["decision"], json.loads(r["detail"]).get("call_id") if r["detail"] else None)
+        for r in audit_rows(runtime.audit_log)
+    ]
 
 
 def test_a_pending_call_decided_again_is_recorded_once(runtime: ActionRuntime) -> None:
@@ -53,7 +63,9 @@ def test_a_pending_call_decided_again_is_recorded_once(runtime: ActionRuntime) -
     assert len(runtime.approvals.list()) == 1
 
 
-def test_another_call_with_the_same_arguments_is_recorded_and_shares_the_request(runtime: ActionRuntime) -> None:
+def test_another_call_with_the_same_arguments_is_recorded_and_shares_the_request(
+    runtime: ActionRuntime,
+) -> None:
     first, other = decide(runtime), decide(runtime, call_id="call-2")
     assert first.approval_id == other.approval_id and first.record_id != other.record_id
     assert decisions(runtime) == [("require_approval", "call-1"), ("require_approval", "call-2")]

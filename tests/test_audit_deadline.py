@@ -56,7 +56,9 @@ LOCKER = textwrap.dedent("""
 @contextmanager
 def locked_by_another_process(db: Path) -> Iterator[None]:
     """Another process holds the audit file's write lock (``BEGIN EXCLUSIVE``) until the block ends."""
-    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    locker = subprocess.Popen(
+        [sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
         yield
@@ -82,7 +84,9 @@ def deadline_env(monkeypatch: pytest.MonkeyPatch) -> float:
     return DEADLINE
 
 
-def call_together(count: int, call: Callable[[], object]) -> tuple[list[tuple[float, BaseException | None]], float]:
+def call_together(
+    count: int, call: Callable[[], object]
+) -> tuple[list[tuple[float, BaseException | None]], float]:
     """Run ``call`` in ``count`` threads released together: each one's (seconds, exception), and the wall time of all."""
     barrier = threading.Barrier(count + 1)
     results: list[tuple[float, BaseException | None]] = []
@@ -133,7 +137,9 @@ def test_calls_on_a_locked_log_are_denied_within_the_deadline(
     for seconds, error in results:
         assert isinstance(error, ToolCallDenied), error
         reason = error.decision.reason
-        assert reason.startswith("internal_error: audit log busy: could not write the decision within 1.0 s"), reason
+        assert reason.startswith(
+            "internal_error: audit log busy: could not write the decision within 1.0 s"
+        ), reason
         assert seconds < deadline_env + MARGIN, f"a call took {seconds:.2f}s (deadline {deadline_env}s)"
     assert wall < deadline_env + MARGIN, f"{threads} calls took {wall:.2f}s in all: their waits added up"
     assert ran == ["before"], "no tool body runs without its decision recorded"
@@ -141,27 +147,39 @@ def test_calls_on_a_locked_log_are_denied_within_the_deadline(
     assert safe(content="after") == "written"  # released: calls are allowed again
     assert ran == ["before", "after"]
     db = tmp_path / "audit.db"
-    eventually(lambda: sum(r["outcome"] == "blocked" for r in audit_rows(db, "outcome")) == threads, "every blocked outcome is written")
+    eventually(
+        lambda: sum(r["outcome"] == "blocked" for r in audit_rows(db, "outcome")) == threads,
+        "every blocked outcome is written",
+    )
     rows = audit_rows(db)
     verify_chain(rows)
     assert [r["decision"] for r in rows if r["kind"] == "decision"] == ["allow", "allow"]
 
 
-def test_the_deadline_holds_on_the_approval_path(runtime: Callable[..., ActionRuntime], tmp_path: Path, deadline_env: float) -> None:
+def test_the_deadline_holds_on_the_approval_path(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path, deadline_env: float
+) -> None:
     rt = runtime(HOLD)
     assert rt.evaluate("payments.refund", {"amount": 1}, agent_id="a").action == "require_approval"
     decisions = []
     with locked_by_another_process(tmp_path / "audit.db"):
-        results, wall = call_together(8, lambda: decisions.append(rt.evaluate("payments.refund", {"amount": 5}, agent_id="a")))
+        results, wall = call_together(
+            8, lambda: decisions.append(rt.evaluate("payments.refund", {"amount": 5}, agent_id="a"))
+        )
     assert all(error is None and s < deadline_env + MARGIN for s, error in results), results
     assert wall < deadline_env + MARGIN, f"8 calls took {wall:.2f}s in all: their waits added up"
     for held in decisions:
-        assert held.action == "deny" and "audit log busy: could not write the decision within 1.0 s" in held.reason, held.reason
+        assert (
+            held.action == "deny"
+            and "audit log busy: could not write the decision within 1.0 s" in held.reason
+        ), held.reason
     assert rt.evaluate("payments.refund", {"amount": 5}, agent_id="a").action == "require_approval"
     assert [r.status for r in rt.approvals.list()] == ["pending", "pending"]
 
 
-def test_an_approval_decided_from_the_runtime_is_bounded_too(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_an_approval_decided_from_the_runtime_is_bounded_too(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     """``Approvals`` on the store honours a deadline set around it (the runtime sets one around every decision)."""
     from capfence.audit.deadline import AuditBusy, within
 
@@ -205,7 +223,9 @@ def test_an_outcome_on_a_locked_log_does_not_make_the_caller_wait_a_second_timeo
         for hold in locker:
             hold.__exit__(None, None, None)
 
-    eventually(lambda: len(audit_rows(db, "outcome")) == 1, "the queued outcome is written once the file is free")
+    eventually(
+        lambda: len(audit_rows(db, "outcome")) == 1, "the queued outcome is written once the file is free"
+    )
     (decision,) = audit_rows(db, "decision")
     (outcome,) = audit_rows(db, "outcome")
     assert (outcome["outcome"], outcome["ref"]) == ("ran", decision["seq"])
@@ -227,7 +247,9 @@ def test_queued_outcomes_are_written_in_order(
             with pytest.raises(ToolCallDenied):
                 safe(n=n)
         assert rt._backlog.pending == 5
-    eventually(lambda: len(audit_rows(db, "outcome")) == 6, "the queued outcomes are written once the file is free")
+    eventually(
+        lambda: len(audit_rows(db, "outcome")) == 6, "the queued outcomes are written once the file is free"
+    )
     outcomes = audit_rows(db, "outcome")
     assert [r["outcome"] for r in outcomes] == ["ran"] + ["blocked"] * 5
     occurred = [json.loads(r["detail"])["occurred_at"] for r in outcomes[1:]]
@@ -236,7 +258,10 @@ def test_queued_outcomes_are_written_in_order(
 
 
 def test_an_outcome_that_can_never_be_written_is_logged_in_full(
-    runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    runtime: Callable[..., ActionRuntime],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv(AUDIT_TIMEOUT_ENV, "0.3")
     rt = runtime(ALLOW_ALL)
@@ -252,7 +277,9 @@ def test_an_outcome_that_can_never_be_written_is_logged_in_full(
 # --- configuration -----------------------------------------------------------------------------
 
 
-def test_the_deadline_is_configurable(write_policy: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_deadline_is_configurable(
+    write_policy: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     policy = write_policy(ALLOW_ALL)
     with ActionRuntime.from_policy(policy, audit_log=tmp_path / "a.db") as rt:
         assert rt.audit_timeout == 3.0
@@ -305,13 +332,20 @@ WORKER = textwrap.dedent("""
 def run_workers(policy: Path, audit_log: str, processes: int, threads: int, calls: int) -> None:
     """Run :data:`WORKER` in ``processes`` processes on ``audit_log``, all started together; wait for every one."""
     workers = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(policy), audit_log, str(threads), str(calls)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(policy), audit_log, str(threads), str(calls)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(processes)
     ]
     try:
         for w in workers:
-            assert w.stdout is not None and w.stdout.readline().strip() == "ready", w.stderr.read() if w.stderr else ""
+            assert w.stdout is not None and w.stdout.readline().strip() == "ready", (
+                w.stderr.read() if w.stderr else ""
+            )
         for w in workers:
             assert w.stdin is not None
             w.stdin.write("go\n")
@@ -325,7 +359,9 @@ def run_workers(policy: Path, audit_log: str, processes: int, threads: int, call
                 w.kill()
 
 
-def test_timestamps_never_go_backwards_along_the_chain(write_policy: Callable[..., Path], tmp_path: Path) -> None:
+def test_timestamps_never_go_backwards_along_the_chain(
+    write_policy: Callable[..., Path], tmp_path: Path
+) -> None:
     processes, threads, calls = 3, 6, 40
     db = tmp_path / "shared.db"
     run_workers(write_policy(ALLOW_ALL), str(db), processes, threads, calls)
@@ -342,7 +378,8 @@ def test_a_record_is_never_stamped_before_the_head(tmp_path: Path) -> None:
     store = SQLiteStore(db)
     store.append({"ts": "", "kind": "event"})
     conn = sqlite3.connect(db)
-    conn.execute("UPDATE records SET ts = '2999-01-01T00:00:00.000000+00:00'")  # the head, as a clock far ahead wrote it
+    # the head, as a clock far ahead wrote it
+    conn.execute("UPDATE records SET ts = '2999-01-01T00:00:00.000000+00:00'")
     conn.commit()
     conn.close()
     store.close()  # forget the cached head: the next append reads it from the file

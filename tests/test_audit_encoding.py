@@ -15,11 +15,20 @@ from capfence.audit.compactjson import compact_encoder
 from capfence.audit.record import now
 
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(10**200), max_value=10**200), st.floats(),
-    st.text(), st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)),  # lone surrogates
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(10**200), max_value=10**200),
+    st.floats(),
+    st.text(),
+    st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)),  # lone surrogates
 )
 VALUES = st.recursive(
-    SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=5), inner, max_size=5)), max_leaves=30
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=5), inner, max_size=5)
+    ),
+    max_leaves=30,
 )
 
 

@@ -98,7 +98,10 @@ def _model() -> tuple[object, object]:
         name: str
         when: dt.datetime
 
-    return Model(name="n", when=dt.datetime(2024, 1, 2, 3, 4, 5)), {"name": "n", "when": "2024-01-02T03:04:05"}
+    return Model(name="n", when=dt.datetime(2024, 1, 2, 3, 4, 5)), {
+        "name": "n",
+        "when": "2024-01-02T03:04:05",
+    }
 
 
 MODEL, MODEL_JSON = _model()
@@ -127,8 +130,9 @@ NON_JSON_VALUES = [
 
 
 @pytest.mark.parametrize(("value", "expected"), NON_JSON_VALUES)
-def test_non_json_values_are_stored_readably(value: object, expected: object, runtime: Callable[..., ActionRuntime],
-                                             tmp_path: Path) -> None:
+def test_non_json_values_are_stored_readably(
+    value: object, expected: object, runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     rt = runtime(ALLOW_ALL)
     assert stored_payload(rt, {"value": value, "ok": 1}, tmp_path) == {"value": expected, "ok": 1}
 
@@ -142,16 +146,29 @@ LOSSY_VALUES = [
     pytest.param(math.nan, "nan", "a non-finite number", id="nan"),
     pytest.param(-math.inf, "-inf", "a non-finite number", id="inf"),
     pytest.param(BrokenStr(), "<BrokenStr>", "a BrokenStr value could not be printed", id="broken-str"),
-    pytest.param({BrokenStr()}, ["<BrokenStr>"], "a BrokenStr value could not be printed", id="set-of-unprintables"),
-    pytest.param(10**5000, "<int: " + hex(10**5000) + ">", "an integer too long for JSON", id="int-too-long-for-decimal"),
-    pytest.param(LongText(), "<LongText>", "a LongText value prints longer than 2048 characters", id="object-text-too-long"),
+    pytest.param(
+        {BrokenStr()}, ["<BrokenStr>"], "a BrokenStr value could not be printed", id="set-of-unprintables"
+    ),
+    pytest.param(
+        10**5000,
+        "<int: " + hex(10**5000) + ">",
+        "an integer too long for JSON",
+        id="int-too-long-for-decimal",
+    ),
+    pytest.param(
+        LongText(),
+        "<LongText>",
+        "a LongText value prints longer than 2048 characters",
+        id="object-text-too-long",
+    ),
 ]
 """Values with no faithful readable form: the record is marked truncated and its preview shows the placeholder."""
 
 
 @pytest.mark.parametrize(("value", "shown", "why"), LOSSY_VALUES)
-def test_values_without_a_faithful_form_mark_the_record(value: object, shown: object, why: str,
-                                                          runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_values_without_a_faithful_form_mark_the_record(
+    value: object, shown: object, why: str, runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     rt = runtime(ALLOW_ALL)
     decision = rt.evaluate("x.y", {"value": value, "ok": 1}, agent_id="a")
     (row,) = [r for r in audit_rows(tmp_path / "audit.db") if r["seq"] == decision.record_id]
@@ -172,7 +189,11 @@ def test_cycles_and_non_string_keys(runtime: Callable[..., ActionRuntime], tmp_p
     looped["self"] = looped
     items: list[Any] = [1]
     items.append(items)
-    payload = {"dict": looped, "list": items, "keys": {("a", 1): "tuple", 7: "int", None: "none", 1.5: "float"}}
+    payload = {
+        "dict": looped,
+        "list": items,
+        "keys": {("a", 1): "tuple", 7: "int", None: "none", 1.5: "float"},
+    }
     stored = json.loads(stored_payload(rt, payload, tmp_path)[TRUNCATED_KEY]["preview"])
     assert stored["dict"] == {"name": "loop", "self": "<cycle>"}
     assert stored["list"] == [1, "<cycle>"]
@@ -187,7 +208,8 @@ def test_deep_nesting_is_bounded(runtime: Callable[..., ActionRuntime], tmp_path
     stored = stored_payload(rt, {"deep": value}, tmp_path)[TRUNCATED_KEY]
     assert "<nested too deep>" in stored["preview"]
     assert stored["why"] == "nesting deeper than 64 levels"
-    assert stored["canonical_sha256"] is None  # deeper than the lossless encoding goes: nothing can be bound to it
+    # deeper than the lossless encoding goes: nothing can be bound to it
+    assert stored["canonical_sha256"] is None
 
 
 def test_non_mapping_payload(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
@@ -226,9 +248,14 @@ def test_redaction(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> Non
         assert secret.encode() not in on_disk, f"{secret} reached the disk"
 
 
-def test_no_redaction_flag_when_nothing_redacted(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_no_redaction_flag_when_nothing_redacted(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     rt = runtime(ALLOW_ALL)
-    assert stored_payload(rt, {"passwords_count": 3, "user": "bob"}, tmp_path) == {"passwords_count": 3, "user": "bob"}
+    assert stored_payload(rt, {"passwords_count": 3, "user": "bob"}, tmp_path) == {
+        "passwords_count": 3,
+        "user": "bob",
+    }
     assert audit_rows(tmp_path / "audit.db", "decision")[-1]["redacted"] == 0
 
 
@@ -237,7 +264,9 @@ def test_redaction_does_not_blind_the_policy(runtime: Callable[..., ActionRuntim
     rt = runtime("deny:\n  - capability: '*'\n    contains: hunter2\n" + ALLOW_ALL)
     decision = rt.evaluate("x.y", {"password": "hunter2"}, agent_id="a")
     assert decision.action == "deny"
-    assert json.loads(audit_rows(tmp_path / "audit.db", "decision")[-1]["payload"]) == {"password": "***REDACTED***"}
+    assert json.loads(audit_rows(tmp_path / "audit.db", "decision")[-1]["payload"]) == {
+        "password": "***REDACTED***"
+    }
 
 
 # --- truncation ----------------------------------------------------------------------
@@ -346,13 +375,21 @@ def test_outcomes_are_appended_and_linked(runtime: Callable[..., ActionRuntime],
     decisions = {r["seq"]: r for r in rows if r["kind"] == "decision"}
     outcomes = [r for r in rows if r["kind"] == "outcome"]
     assert [(decisions[o["ref"]]["decision"], o["outcome"]) for o in outcomes] == [
-        ("warn", "ran"), ("deny", "blocked"), ("require_approval", "held"), ("warn", "tool_error"),
+        ("warn", "ran"),
+        ("deny", "blocked"),
+        ("require_approval", "held"),
+        ("warn", "tool_error"),
     ]
     assert all(o["ref"] < o["seq"] for o in outcomes)
     assert "tool broke" in json.loads(outcomes[-1]["detail"])["error"]
     assert held.value.request_id and held.value.request_id in (decisions[outcomes[2]["ref"]]["detail"] or "")
     for o in outcomes:
-        assert (o["agent_id"], o["tool"], o["capability"], o["framework"]) == ("a", "shell", "shell.execute", "python")
+        assert (o["agent_id"], o["tool"], o["capability"], o["framework"]) == (
+            "a",
+            "shell",
+            "shell.execute",
+            "python",
+        )
 
     # Append-only: every earlier snapshot is an unchanged prefix of the later ones.
     for earlier, later in itertools.pairwise(snapshots):
@@ -361,7 +398,9 @@ def test_outcomes_are_appended_and_linked(runtime: Callable[..., ActionRuntime],
     verify_chain(rows)
 
 
-def test_chain_recomputes_and_detects_tampering(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_chain_recomputes_and_detects_tampering(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     rt = runtime(OUTCOME_POLICY)
     for command in ("ls", "rm -rf /", "pwd", "whoami"):
         rt.evaluate("shell.execute", {"command": command}, agent_id="a", tool="sh", framework="python")
@@ -371,7 +410,12 @@ def test_chain_recomputes_and_detects_tampering(runtime: Callable[..., ActionRun
     assert len(rows) == 6
     verify_chain(rows)
 
-    for column, value in (("payload", '{"command":"ls -la"}'), ("decision", "allow"), ("ts", "2000-01-01T00:00:00+00:00"), ("ref", 1)):
+    for column, value in (
+        ("payload", '{"command":"ls -la"}'),
+        ("decision", "allow"),
+        ("ts", "2000-01-01T00:00:00+00:00"),
+        ("ref", 1),
+    ):
         tampered = [dict(r) for r in rows]
         tampered[1][column] = value
         with pytest.raises(AssertionError, match="hash mismatch at seq 2"):
@@ -382,7 +426,9 @@ def test_chain_recomputes_and_detects_tampering(runtime: Callable[..., ActionRun
         verify_chain([rows[1], rows[0], *rows[2:]])  # reordered
 
 
-def test_keyed_chain_and_key_mismatch(write_policy: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keyed_chain_and_key_mismatch(
+    write_policy: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     policy = write_policy(ALLOW_ALL)
     db = tmp_path / "keyed.db"
     monkeypatch.setenv("CAPFENCE_AUDIT_KEY", "s3cret")
@@ -440,12 +486,17 @@ WORKER = textwrap.dedent("""
 @pytest.mark.slow
 def test_many_processes_and_threads_one_chain(write_policy: Callable[..., Path], tmp_path: Path) -> None:
     processes, threads, calls = 4, 4, 50
-    policy = write_policy("deny:\n  - capability: shell.execute\n    contains: curl\nallow:\n  - capability: '*'\n")
+    policy = write_policy(
+        "deny:\n  - capability: shell.execute\n    contains: curl\nallow:\n  - capability: '*'\n"
+    )
     db = tmp_path / "shared.db"
     workers = [
         subprocess.Popen(
             [sys.executable, "-c", WORKER, str(policy), str(db), str(p), str(threads), str(calls)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for p in range(processes)
     ]
@@ -476,7 +527,6 @@ def test_many_processes_and_threads_one_chain(write_policy: Callable[..., Path],
     assert sum(r["decision"] == "deny" for r in rows) == total // 2
 
 
-
 def _hold_exclusive_lock(db: Path, until: threading.Event) -> threading.Thread:
     """Another connection holds the file's exclusive lock until ``until`` is set."""
     holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
@@ -497,6 +547,7 @@ def _hold_exclusive_lock(db: Path, until: threading.Event) -> threading.Thread:
 # handler (seen when processes open a new log together: test_many_processes_...).
 # These connections have no busy handler (timeout=0), so only enable_wal's own wait is tested.
 
+
 def test_switch_to_wal_waits_for_another_writer(tmp_path: Path) -> None:
     db = tmp_path / "new.db"
     released = threading.Event()
@@ -506,7 +557,8 @@ def test_switch_to_wal_waits_for_another_writer(tmp_path: Path) -> None:
     class Counting(sqlite3.Connection):
         def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
             attempts.append(sql)
-            if len(attempts) == 2:  # the first switch failed while the lock was held: now the other writer finishes
+            # the first switch failed while the lock was held: now the other writer finishes
+            if len(attempts) == 2:
                 released.set()
             return super().execute(sql, *args)
 
@@ -536,10 +588,14 @@ def test_switch_to_wal_gives_up_with_the_sqlite_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("section", ["allow", "require_approval"])
-def test_lone_surrogates_in_names_are_still_audited(section: str, runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_lone_surrogates_in_names_are_still_audited(
+    section: str, runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     """UTF-8 cannot store a lone surrogate: names keep it as an escape, and the call is decided and recorded as usual."""
     rt = runtime(f"{section}:\n  - capability: '*'\n")
-    decision = rt.evaluate("x.\udcff", {"name": "f\udcff"}, agent_id="agent\ud800", tool="tool\udcff", environment="e\ud800")
+    decision = rt.evaluate(
+        "x.\udcff", {"name": "f\udcff"}, agent_id="agent\ud800", tool="tool\udcff", environment="e\ud800"
+    )
     assert decision.action == section and decision.record_id is not None, decision.reason
     (row,) = audit_rows(tmp_path / "audit.db", "decision")
     assert (row["agent_id"], row["tool"], row["capability"]) == ("agent\\ud800", "tool\\udcff", "x.\\udcff")

@@ -19,7 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from capfence.audit.sqlite import _FIND_DECISION, _SAME_DECISION_FIELDS, CALL_DETAIL, SCHEMA_VERSION, SQLiteStore
+from capfence.audit.sqlite import (
+    _FIND_DECISION,
+    _SAME_DECISION_FIELDS,
+    CALL_DETAIL,
+    SCHEMA_VERSION,
+    SQLiteStore,
+)
 from capfence.gate import Binding
 from capfence.runtime import ActionRuntime
 
@@ -34,10 +40,15 @@ warn:
 
 
 def decisions(rows: Callable[..., list[dict[str, Any]]], path: Path) -> list[tuple[str, str | None]]:
-    return [(r["decision"], json.loads(r["detail"]).get("call_id") if r["detail"] else None) for r in rows(path, "decision")]
+    return [
+        (r["decision"], json.loads(r["detail"]).get("call_id") if r["detail"] else None)
+        for r in rows(path, "decision")
+    ]
 
 
-def test_each_allowed_decision_has_its_own_record(runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path) -> None:
+def test_each_allowed_decision_has_its_own_record(
+    runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path
+) -> None:
     rt = runtime(POLICY)
     first = rt.evaluate("shell.execute", {"command": "ls"}, agent_id="a", call_id="c1")
     again = rt.evaluate("shell.execute", {"command": "ls"}, agent_id="a", call_id="c1")
@@ -46,7 +57,9 @@ def test_each_allowed_decision_has_its_own_record(runtime: Callable[..., ActionR
     assert decisions(audit_rows, tmp_path / "audit.db") == [("warn", "c1"), ("warn", "c1")]
 
 
-def test_blocked_reuse_needs_exactly_the_same_arguments(runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path) -> None:
+def test_blocked_reuse_needs_exactly_the_same_arguments(
+    runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path
+) -> None:
     """Values the readable audit form folds together (bytes and str, tuple and list) are different calls."""
     rt = runtime(POLICY)
     first = rt.evaluate("shell.execute", {"command": "rm -rf /", "opts": ("a",)}, agent_id="a", call_id="c1")
@@ -56,14 +69,20 @@ def test_blocked_reuse_needs_exactly_the_same_arguments(runtime: Callable[..., A
     assert len({first.record_id, second.record_id, third.record_id}) == 3
 
 
-def test_a_denied_call_re_run_is_recorded_once(runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path) -> None:
+def test_a_denied_call_re_run_is_recorded_once(
+    runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path
+) -> None:
     rt = runtime(POLICY)
     for _ in range(3):
-        assert rt.evaluate("shell.execute", {"command": "rm -rf /"}, agent_id="a", call_id="c1").action == "deny"
+        assert (
+            rt.evaluate("shell.execute", {"command": "rm -rf /"}, agent_id="a", call_id="c1").action == "deny"
+        )
     assert decisions(audit_rows, tmp_path / "audit.db") == [("deny", "c1")]
 
 
-def test_anything_different_is_a_new_decision(runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path) -> None:
+def test_anything_different_is_a_new_decision(
+    runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path
+) -> None:
     rt = runtime(POLICY)
     rt.evaluate("shell.execute", {"command": "ls"}, agent_id="a", call_id="c1")
     rt.evaluate("shell.execute", {"command": "ls -l"}, agent_id="a", call_id="c1")  # other arguments
@@ -74,7 +93,9 @@ def test_anything_different_is_a_new_decision(runtime: Callable[..., ActionRunti
     assert len(audit_rows(tmp_path / "audit.db", "decision")) == 6
 
 
-def test_a_changed_policy_decides_anew(write_policy: Callable[..., Path], audit_rows: Callable[..., Any], tmp_path: Path) -> None:
+def test_a_changed_policy_decides_anew(
+    write_policy: Callable[..., Path], audit_rows: Callable[..., Any], tmp_path: Path
+) -> None:
     path = write_policy(POLICY)
     with ActionRuntime.from_policy(path, audit_log=tmp_path / "audit.db") as rt:
         rt.evaluate("shell.execute", {"command": "ls"}, agent_id="a", call_id="c1")
@@ -84,14 +105,20 @@ def test_a_changed_policy_decides_anew(write_policy: Callable[..., Path], audit_
     assert decisions(audit_rows, tmp_path / "audit.db") == [("warn", "c1"), ("allow", "c1")]
 
 
-def test_binding_passes_its_call_id(runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path) -> None:
+def test_binding_passes_its_call_id(
+    runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path
+) -> None:
     rt = runtime(POLICY)
-    binding = Binding(gate=rt, agent_id="a", capability="shell.execute", framework="test", tool="sh", call_id="k1")
+    binding = Binding(
+        gate=rt, agent_id="a", capability="shell.execute", framework="test", tool="sh", call_id="k1"
+    )
     ran: list[int] = []
     for _ in range(2):
         binding.call(1, {"command": "ls"}, lambda: ran.append(1))
     assert ran == [1, 1]
-    assert decisions(audit_rows, tmp_path / "audit.db") == [("warn", "k1"), ("warn", "k1")], "two executions, two records"
+    assert decisions(audit_rows, tmp_path / "audit.db") == [("warn", "k1"), ("warn", "k1")], (
+        "two executions, two records"
+    )
     assert [r["outcome"] for r in audit_rows(tmp_path / "audit.db", "outcome")] == ["ran", "ran"]
 
 
@@ -103,10 +130,19 @@ def test_deep_copies_share_the_binding(runtime: Callable[..., ActionRuntime]) ->
 
 def test_concurrent_re_runs_write_one_decision(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "audit.db")
-    record = {"ts": "t", "kind": "decision", "agent_id": "a", "capability": "c", "payload_sha256": "x", "decision": "warn",
-              "detail": json.dumps({"call_id": "c1"})}
+    record = {
+        "ts": "t",
+        "kind": "decision",
+        "agent_id": "a",
+        "capability": "c",
+        "payload_sha256": "x",
+        "decision": "warn",
+        "detail": json.dumps({"call_id": "c1"}),
+    }
     seqs: list[int] = []
-    threads = [threading.Thread(target=lambda: seqs.append(store.append_decision_once(record))) for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: seqs.append(store.append_decision_once(record))) for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -129,8 +165,11 @@ def test_the_lookup_uses_an_index_and_old_logs_get_it(tmp_path: Path) -> None:
     store.close()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    plan = conn.execute("EXPLAIN QUERY PLAN " + _FIND_DECISION, ["x", *["a"] * len(_SAME_DECISION_FIELDS)]).fetchall()
+    plan = conn.execute(
+        "EXPLAIN QUERY PLAN " + _FIND_DECISION, ["x", *["a"] * len(_SAME_DECISION_FIELDS)]
+    ).fetchall()
     indexed = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'records_call'").fetchone()[0]
     conn.close()
     assert "records_call" in str(plan)
-    assert CALL_DETAIL in indexed  # only decisions with a call id are indexed, not every decision (each carries provenance)
+    # only decisions with a call id are indexed, not every decision (each carries provenance)
+    assert CALL_DETAIL in indexed

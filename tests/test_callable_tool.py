@@ -64,7 +64,9 @@ def decisions(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("factory", [make_shell, make_async_shell], ids=["sync", "async"])
-def test_signature_and_metadata_preserved(factory: Callable[[Path], Callable[..., Any]], rt: ActionRuntime, tmp_path: Path) -> None:
+def test_signature_and_metadata_preserved(
+    factory: Callable[[Path], Callable[..., Any]], rt: ActionRuntime, tmp_path: Path
+) -> None:
     fn = factory(tmp_path / "m")
     before = dict(vars(fn))
     safe = CapFenceTool(tool=fn, agent_id="a", capability="shell.execute", gate=rt)
@@ -72,7 +74,12 @@ def test_signature_and_metadata_preserved(factory: Callable[[Path], Callable[...
     assert safe is not fn
     assert inspect.signature(safe) == inspect.signature(fn)
     assert str(inspect.signature(safe)) == "(command: 'str', timeout: 'int' = 30, **env: 'str') -> 'str'"
-    assert (safe.__name__, safe.__qualname__, safe.__doc__, safe.__module__) == (fn.__name__, fn.__qualname__, fn.__doc__, fn.__module__)
+    assert (safe.__name__, safe.__qualname__, safe.__doc__, safe.__module__) == (
+        fn.__name__,
+        fn.__qualname__,
+        fn.__doc__,
+        fn.__module__,
+    )
     assert inspect.iscoroutinefunction(safe) is inspect.iscoroutinefunction(fn)
     assert vars(fn) == before  # the caller's function object is unchanged
     assert "__signature__" not in vars(fn)
@@ -96,8 +103,13 @@ def test_warn_runs_and_is_audited(rt: ActionRuntime, tmp_path: Path) -> None:
     assert safe("ls", EXTRA="1") == "ran ls"
     assert marker.read_text() == "ls"
     (row,) = decisions(tmp_path)
-    assert (row["decision"], row["rule"], row["tool"], row["framework"], row["agent_id"]) == ("warn", "watch-shell", "run_shell",
-            "python", "prod-agent")
+    assert (row["decision"], row["rule"], row["tool"], row["framework"], row["agent_id"]) == (
+        "warn",
+        "watch-shell",
+        "run_shell",
+        "python",
+        "prod-agent",
+    )
     # positional bound to its name, the default applied, **kwargs flattened into the top level
     assert json.loads(row["payload"]) == {"command": "ls", "timeout": 30, "EXTRA": "1"}
 
@@ -113,7 +125,9 @@ def test_allow_runs(rt: ActionRuntime, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("factory", [make_shell, make_async_shell], ids=["sync", "async"])
-def test_deny_raises_and_body_never_runs(factory: Callable[[Path], Callable[..., Any]], rt: ActionRuntime, tmp_path: Path) -> None:
+def test_deny_raises_and_body_never_runs(
+    factory: Callable[[Path], Callable[..., Any]], rt: ActionRuntime, tmp_path: Path
+) -> None:
     marker = tmp_path / "m"
     safe = CapFenceTool(tool=factory(marker), agent_id="a", capability="shell.execute", gate=rt)
     with pytest.raises(ToolCallDenied) as caught:
@@ -126,12 +140,17 @@ def test_deny_raises_and_body_never_runs(factory: Callable[[Path], Callable[...,
     assert "no-rm" in str(caught.value)
     assert not marker.exists()
     rows = audit_rows(tmp_path / "audit.db")
-    assert [(r["kind"], r["decision"], r["outcome"]) for r in rows] == [("decision", "deny", None), ("outcome", "deny", "blocked")]
+    assert [(r["kind"], r["decision"], r["outcome"]) for r in rows] == [
+        ("decision", "deny", None),
+        ("outcome", "deny", "blocked"),
+    ]
     assert rows[0]["tool"] == "run_shell" and rows[0]["framework"] == "python"
 
 
 @pytest.mark.parametrize("factory", [make_shell, make_async_shell], ids=["sync", "async"])
-def test_require_approval_raises_with_request_id(factory: Callable[[Path], Callable[..., Any]], rt: ActionRuntime, tmp_path: Path) -> None:
+def test_require_approval_raises_with_request_id(
+    factory: Callable[[Path], Callable[..., Any]], rt: ActionRuntime, tmp_path: Path
+) -> None:
     marker = tmp_path / "m"
     safe = CapFenceTool(tool=factory(marker), agent_id="a", capability="shell.execute", gate=rt)
     with pytest.raises(ApprovalRequired) as caught:

@@ -17,7 +17,13 @@ def held(tmp_path: Path) -> tuple[Path, Path, str]:
     policy.write_text("require_approval:\n  - id: refunds\n    capability: payments.refund\n")
     audit = tmp_path / "audit.db"
     with ActionRuntime.from_policy(policy, audit_log=audit) as runtime:
-        tool = CapFenceTool(tool=lambda amount: "refunded", agent_id="billing", capability="payments.refund", gate=runtime, name="refund")
+        tool = CapFenceTool(
+            tool=lambda amount: "refunded",
+            agent_id="billing",
+            capability="payments.refund",
+            gate=runtime,
+            name="refund",
+        )
         with pytest.raises(ApprovalRequired) as info:
             tool(amount=12)
     return policy, audit, str(info.value.request_id)
@@ -27,16 +33,28 @@ def test_list_and_show(held):
     _, audit, request_id = held
     listed = run("approvals", "list", "--status", "pending", "--audit-log", audit).stdout
     assert request_id in listed and "payments.refund" in listed and "refund" in listed
-    document = json.loads(run("approvals", "show", request_id, "--audit-log", audit, "--format", "json").stdout)
-    assert document["status"] == "pending" and document["payload"] == {"amount": 12} and document["rule"] == "refunds"
-    assert run("approvals", "list", "--status", "denied", "--audit-log", audit).stdout.startswith("No approval requests")
+    document = json.loads(
+        run("approvals", "show", request_id, "--audit-log", audit, "--format", "json").stdout
+    )
+    assert (
+        document["status"] == "pending"
+        and document["payload"] == {"amount": 12}
+        and document["rule"] == "refunds"
+    )
+    assert run("approvals", "list", "--status", "denied", "--audit-log", audit).stdout.startswith(
+        "No approval requests"
+    )
 
 
 def test_approve_records_who_and_lets_the_call_run_once(held):
     policy, audit, request_id = held
-    out = run("approvals", "approve", request_id, "--as", "alice", "--comment", "ticket 7", "--audit-log", audit).stdout
+    out = run(
+        "approvals", "approve", request_id, "--as", "alice", "--comment", "ticket 7", "--audit-log", audit
+    ).stdout
     assert out.strip() == f"{request_id} approved by alice"
-    document = json.loads(run("approvals", "show", request_id, "--audit-log", audit, "--format", "json").stdout)
+    document = json.loads(
+        run("approvals", "show", request_id, "--audit-log", audit, "--format", "json").stdout
+    )
     assert (document["decided_by"], document["comment"]) == ("alice", "ticket 7")
     ran: list[int] = []
 
@@ -44,7 +62,9 @@ def test_approve_records_who_and_lets_the_call_run_once(held):
         ran.append(amount)
 
     with ActionRuntime.from_policy(policy, audit_log=audit) as runtime:
-        tool = CapFenceTool(tool=refund, agent_id="billing", capability="payments.refund", gate=runtime, name="refund")
+        tool = CapFenceTool(
+            tool=refund, agent_id="billing", capability="payments.refund", gate=runtime, name="refund"
+        )
         tool(amount=12)
         with pytest.raises(ApprovalRequired):
             tool(amount=12)
@@ -53,7 +73,9 @@ def test_approve_records_who_and_lets_the_call_run_once(held):
 
 def test_identity_defaults_to_the_environment(held):
     _, audit, request_id = held
-    out = run("approvals", "deny", request_id, "--audit-log", audit, env={"CAPFENCE_APPROVER": "oncall-bob"}).stdout
+    out = run(
+        "approvals", "deny", request_id, "--audit-log", audit, env={"CAPFENCE_APPROVER": "oncall-bob"}
+    ).stdout
     assert out.strip() == f"{request_id} denied by oncall-bob"
 
 
@@ -61,7 +83,10 @@ def test_errors_are_one_line(held, tmp_path):
     _, audit, request_id = held
     run("approvals", "approve", request_id, "--as", "a", "--audit-log", audit)
     again = run("approvals", "approve", request_id, "--as", "b", "--audit-log", audit, check=1)
-    assert again.stderr.strip() == f"capfence: error: approval request {request_id} is approved; cannot change it to approved"
+    assert (
+        again.stderr.strip()
+        == f"capfence: error: approval request {request_id} is approved; cannot change it to approved"
+    )
     missing = run("approvals", "list", "--audit-log", tmp_path / "nope.db", check=1)
     assert len(missing.stderr.strip().splitlines()) == 1 and "does not exist" in missing.stderr
     assert not (tmp_path / "nope.db").exists()
@@ -76,21 +101,42 @@ def test_show_names_the_environment_of_the_held_call(tmp_path):
     audit, held = tmp_path / "audit.db", {}
     for environment in ("staging", "production"):
         with ActionRuntime.from_policy(policy, audit_log=audit, environment=environment) as runtime:
-            tool = CapFenceTool(tool=lambda service: "deployed", agent_id="ops", capability="deploy.run", gate=runtime, name="deploy")
+            tool = CapFenceTool(
+                tool=lambda service: "deployed",
+                agent_id="ops",
+                capability="deploy.run",
+                gate=runtime,
+                name="deploy",
+            )
             with pytest.raises(ApprovalRequired) as info:
                 tool(service="db")
             held[environment] = str(info.value.request_id)
     for environment, request_id in held.items():
-        document = json.loads(run("approvals", "show", request_id, "--audit-log", audit, "--format", "json").stdout)
+        document = json.loads(
+            run("approvals", "show", request_id, "--audit-log", audit, "--format", "json").stdout
+        )
         assert document["environment"] == environment
-        assert f"environment:   {environment}\n" in run("approvals", "show", request_id, "--audit-log", audit).stdout
+        assert (
+            f"environment:   {environment}\n"
+            in run("approvals", "show", request_id, "--audit-log", audit).stdout
+        )
 
 
 def test_list_has_a_header_row(held):
     _, audit, request_id = held
     run("approvals", "approve", request_id, "--as", "alice", "--audit-log", audit)
     lines = run("approvals", "list", "--audit-log", audit).stdout.splitlines()
-    assert lines[0].split() == ["id", "status", "decided", "by", "agent", "tool", "capability", "expires", "payload"]
+    assert lines[0].split() == [
+        "id",
+        "status",
+        "decided",
+        "by",
+        "agent",
+        "tool",
+        "capability",
+        "expires",
+        "payload",
+    ]
     assert lines[2].split()[:6] == [request_id, "approved", "alice", "billing", "refund", "payments.refund"]
     assert lines[2].endswith('{"amount":12}')
 

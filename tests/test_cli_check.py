@@ -10,8 +10,14 @@ from test_cli_support import POLICIES, run
 
 def test_shipped_policies_are_valid() -> None:
     done = run("check", POLICIES / "shell_rollout.yaml", POLICIES / "shell_production.yaml")
-    assert f"{POLICIES / 'shell_production.yaml'}: OK (deny 2, require_approval 1, warn 0, allow 2; default deny)" in done.stdout
-    assert f"{POLICIES / 'shell_rollout.yaml'}: OK (deny 1, require_approval 0, warn 2, allow 1; default deny)" in done.stdout
+    assert (
+        f"{POLICIES / 'shell_production.yaml'}: OK (deny 2, require_approval 1, warn 0, allow 2; default deny)"
+        in done.stdout
+    )
+    assert (
+        f"{POLICIES / 'shell_rollout.yaml'}: OK (deny 1, require_approval 0, warn 2, allow 1; default deny)"
+        in done.stdout
+    )
 
 
 def test_every_error_with_its_line(tmp_path: Path, write_policy) -> None:
@@ -49,11 +55,22 @@ def test_lint_warnings(tmp_path: Path, write_policy) -> None:
     """)
     done = run("check", policy)
     out = done.stdout
-    assert f"{policy}:3: warning: deny[1]: never decides: deny[0] (deny, line 2) matches every call it matches" in out
-    assert "[shadowed]" in out and "[never-matches]" in out and "[contains-on-shell]" in out and "[no-default]" in out
+    assert (
+        f"{policy}:3: warning: deny[1]: never decides: deny[0] (deny, line 2) matches every call it matches"
+        in out
+    )
+    assert (
+        "[shadowed]" in out
+        and "[never-matches]" in out
+        and "[contains-on-shell]" in out
+        and "[no-default]" in out
+    )
     assert "deny[2]: can never match: args.amount" in out and "deny[3]: can never match: path" in out
     assert "'rm -fr'" in out and "command:" in out
-    assert out.splitlines()[-1] == f"{policy}: OK (deny 4, require_approval 0, warn 0, allow 1; default deny), 5 warning(s)"
+    assert (
+        out.splitlines()[-1]
+        == f"{policy}: OK (deny 4, require_approval 0, warn 0, allow 1; default deny), 5 warning(s)"
+    )
     run("check", "--strict", policy, check=1)
 
 

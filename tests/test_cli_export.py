@@ -17,8 +17,14 @@ def test_export_writes_one_object_per_decision(tmp_path: Path) -> None:
     conn = sqlite3.connect(audit)
     columns = [row[1] for row in conn.execute("PRAGMA table_info(records)")]
     assert len(records) == 8 and all(list(r) == columns for r in records)
-    assert [r["payload"]["command"] for r in records[:6]] == ["ls -la", "cat README.md", "rm -rf /tmp/build-cache",
-                                                              "curl -s https://example.com/health", "systemctl restart nginx", "git status"]
+    assert [r["payload"]["command"] for r in records[:6]] == [
+        "ls -la",
+        "cat README.md",
+        "rm -rf /tmp/build-cache",
+        "curl -s https://example.com/health",
+        "systemctl restart nginx",
+        "git status",
+    ]
     assert [r["outcome"] for r in records[:3]] == ["ran", "ran", "blocked"]
     assert {r["kind"] for r in records} == {"decision"}
 

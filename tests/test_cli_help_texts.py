@@ -9,7 +9,9 @@ import pytest
 
 from test_cli_support import COMMANDS, POLICIES, _on_a_terminal, observed_log, run
 
-SUBCOMMANDS = [[command] for command in COMMANDS] + [["approvals", verb] for verb in ("list", "show", "approve", "deny")]
+SUBCOMMANDS = [[command] for command in COMMANDS] + [
+    ["approvals", verb] for verb in ("list", "show", "approve", "deny")
+]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS, ids=" ".join)
@@ -29,7 +31,11 @@ def test_every_option_has_help(command: list[str]) -> None:
     for name in command[1:]:
         found = found.get_command(ctx, name)  # type: ignore[union-attr]
     assert found is not None
-    undocumented = [param.name for param in found.params if getattr(param, "param_type_name", "") == "option" and not param.help]  # type: ignore[attr-defined]
+    undocumented = [
+        param.name
+        for param in found.params
+        if getattr(param, "param_type_name", "") == "option" and not param.help
+    ]  # type: ignore[attr-defined]
     assert undocumented == []
 
 
@@ -55,5 +61,7 @@ def test_checkpoint_line_has_one_level_of_parentheses(tmp_path: Path) -> None:
     out = run("checkpoint", "--audit-log", audit, "-o", tmp_path / "ck").stdout.strip()
     unsigned = "(UNSIGNED: no key; set CAPFENCE_AUDIT_KEY or pass --key-file)"
     assert out == f"Checkpoint of {audit} at seq 16 appended to {tmp_path / 'ck'} {unsigned}"
-    signed = run("checkpoint", "--audit-log", audit, "-o", tmp_path / "ck", env={"CAPFENCE_AUDIT_KEY": "k" * 32}).stdout.strip()
+    signed = run(
+        "checkpoint", "--audit-log", audit, "-o", tmp_path / "ck", env={"CAPFENCE_AUDIT_KEY": "k" * 32}
+    ).stdout.strip()
     assert signed.endswith("(signed)") and signed.count("(") == 1

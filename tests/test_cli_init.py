@@ -26,13 +26,22 @@ def test_refuses_to_overwrite_and_writes_nothing(tmp_path: Path) -> None:
     mine = tmp_path / "policies" / "shell_production.yaml"
     mine.write_text("# mine\n")
     done = run("init", cwd=tmp_path, check=1)
-    assert done.stderr == ("capfence: error: policies/shell_production.yaml already exists; nothing written "
-                           "(move it away, or run 'capfence init' in another directory)\n")
-    assert done.stdout == "" and mine.read_text() == "# mine\n" and not (tmp_path / "policies" / "shell_rollout.yaml").exists()
+    assert done.stderr == (
+        "capfence: error: policies/shell_production.yaml already exists; nothing written "
+        "(move it away, or run 'capfence init' in another directory)\n"
+    )
+    assert (
+        done.stdout == ""
+        and mine.read_text() == "# mine\n"
+        and not (tmp_path / "policies" / "shell_rollout.yaml").exists()
+    )
 
 
 def test_a_second_run_refuses(tmp_path: Path) -> None:
     run("init", cwd=tmp_path)
     done = run("init", cwd=tmp_path, check=1)
-    assert "policies/shell_rollout.yaml and policies/shell_production.yaml already exist; nothing written" in done.stderr
+    assert (
+        "policies/shell_rollout.yaml and policies/shell_production.yaml already exist; nothing written"
+        in done.stderr
+    )
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr

@@ -13,7 +13,18 @@ from test_cli_support import COMMAND, POLICIES, observed_log, record_calls, run
 def test_table_shows_every_column_and_warn_stands_out(tmp_path: Path) -> None:
     out = run("logs", "--audit-log", observed_log(tmp_path)).stdout
     header = out.splitlines()[0].split()
-    assert header == ["time", "agent", "tool", "capability", "decision", "rule", "provenance", "outcome", "reason", "payload"]
+    assert header == [
+        "time",
+        "agent",
+        "tool",
+        "capability",
+        "decision",
+        "rule",
+        "provenance",
+        "outcome",
+        "reason",
+        "payload",
+    ]
     ls = next(line for line in out.splitlines() if "ls -la" in line)
     assert "prod-agent" in ls and "run_shell" in ls and "WARN" in ls and "warn[0]" in ls and " ran " in ls
     assert "rule policies/shell_rollout.yaml:7" in ls  # provenance: what decided, and where
@@ -35,9 +46,14 @@ def test_filters(tmp_path: Path) -> None:
     audit = observed_log(tmp_path)
 
     def lines(*args: str) -> list[str]:
-        return [json.loads(line) for line in run("logs", "--audit-log", audit, "--format", "jsonl", *args).stdout.splitlines()]
+        return [
+            json.loads(line)
+            for line in run("logs", "--audit-log", audit, "--format", "jsonl", *args).stdout.splitlines()
+        ]
 
-    assert {r["decision"] for r in lines("--decision", "warn")} == {"warn"} and len(lines("--decision", "warn")) == 5
+    assert {r["decision"] for r in lines("--decision", "warn")} == {"warn"} and len(
+        lines("--decision", "warn")
+    ) == 5
     assert len(lines("--decision", "deny,allow")) == 3
     assert {r["agent_id"] for r in lines("--agent", "help*")} == {"helper"}
     assert {r["capability"] for r in lines("--capability", "shell.*")} == {"shell.execute"}
@@ -54,8 +70,24 @@ def test_json_formats_carry_every_field(tmp_path: Path) -> None:
     records = json.loads(run("logs", "--audit-log", audit, "--format", "json").stdout)
     assert len(records) == 8
     first = records[0]
-    assert first["payload"] == {"command": "ls -la"} and first["outcome"] == "ran" and first["truncated"] is False
-    for name in ("seq", "ts", "agent_id", "tool", "capability", "decision", "rule", "reason", "policy_digest", "hash", "prev_hash"):
+    assert (
+        first["payload"] == {"command": "ls -la"}
+        and first["outcome"] == "ran"
+        and first["truncated"] is False
+    )
+    for name in (
+        "seq",
+        "ts",
+        "agent_id",
+        "tool",
+        "capability",
+        "decision",
+        "rule",
+        "reason",
+        "policy_digest",
+        "hash",
+        "prev_hash",
+    ):
         assert name in first
 
 
@@ -72,12 +104,26 @@ def test_summary_groups_and_lists_unmatched_capabilities(tmp_path: Path) -> None
 
 
 def test_empty_result(tmp_path: Path) -> None:
-    assert run("logs", "--audit-log", observed_log(tmp_path), "--agent", "nobody").stdout.strip() == "No decisions match."
+    assert (
+        run("logs", "--audit-log", observed_log(tmp_path), "--agent", "nobody").stdout.strip()
+        == "No decisions match."
+    )
 
 
 def test_follow_prints_new_decisions(tmp_path: Path) -> None:
     audit = observed_log(tmp_path)
-    args = ["logs", "--audit-log", str(audit), "--follow", "--interval", "0.1", "-n", "1", "--format", "jsonl"]
+    args = [
+        "logs",
+        "--audit-log",
+        str(audit),
+        "--follow",
+        "--interval",
+        "0.1",
+        "-n",
+        "1",
+        "--format",
+        "jsonl",
+    ]
     process = subprocess.Popen([*COMMAND, *args], stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -93,11 +139,23 @@ def test_follow_prints_new_decisions(tmp_path: Path) -> None:
 def test_follow_table_lines(tmp_path: Path) -> None:
     audit = observed_log(tmp_path)
     args = ["logs", "--audit-log", str(audit), "-f", "--interval", "0.1", "-n", "2"]
-    process = subprocess.Popen([*COMMAND, *args], stdout=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
+    process = subprocess.Popen(
+        [*COMMAND, *args], stdout=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"}
+    )
     try:
         assert process.stdout is not None
         header = process.stdout.readline()
-        assert header.split() == ["time", "agent", "tool", "capability", "decision", "rule", "outcome", "reason", "payload"]
+        assert header.split() == [
+            "time",
+            "agent",
+            "tool",
+            "capability",
+            "decision",
+            "rule",
+            "outcome",
+            "reason",
+            "payload",
+        ]
         assert set(process.stdout.readline().strip()) <= {"─", " "}
         assert "filesystem.read" in process.stdout.readline()
         assert "net.fetch" in process.stdout.readline()

@@ -32,7 +32,9 @@ def _grow(audit: Path, rows: int) -> None:
         columns = ", ".join(row[1] for row in conn.execute("PRAGMA table_info(records)") if row[1] != "seq")
         while conn.execute("SELECT count(*) FROM records").fetchone()[0] < rows:
             conn.execute(f"INSERT INTO records ({columns}) SELECT {columns} FROM records")
-        conn.execute("DELETE FROM records WHERE seq NOT IN (SELECT seq FROM records ORDER BY seq LIMIT ?)", (rows,))
+        conn.execute(
+            "DELETE FROM records WHERE seq NOT IN (SELECT seq FROM records ORDER BY seq LIMIT ?)", (rows,)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +54,20 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
 
 def _measure(*args: str) -> tuple[int, float, int]:
     """(lines written, seconds, peak memory in KiB) of ``capfence ARGS`` with its output read from a pipe."""
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CAPFENCE_")}, "COLUMNS": "160", "TZ": "UTC"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CAPFENCE_")},
+        "COLUMNS": "160",
+        "TZ": "UTC",
+    }
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, env=env, timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
     seconds = time.perf_counter() - started
     peak = int(done.stderr.rsplit("peak-rss-kib=", 1)[1])
     return done.stdout.count("\n"), seconds, peak
@@ -67,18 +80,43 @@ def test_all_of_a_large_log_streams(logs: dict[int, Path], fmt: str) -> None:
     lines, seconds, large = _measure("logs", "-n", "0", "--format", fmt, "--audit-log", str(logs[ROWS]))
     assert lines >= ROWS
     assert seconds < 30, f"{fmt}: {seconds:.1f}s for {ROWS} rows"
-    assert large - small < 16 * 1024, f"{fmt}: peak memory grew by {(large - small) // 1024} MiB from 1,000 to {ROWS} rows"
+    assert large - small < 16 * 1024, (
+        f"{fmt}: peak memory grew by {(large - small) // 1024} MiB from 1,000 to {ROWS} rows"
+    )
 
 
 @pytest.mark.slow
 def test_the_large_table_is_whole(logs: dict[int, Path]) -> None:
     env = {**os.environ, "COLUMNS": "160"}
-    out = subprocess.run([sys.executable, "-m", "capfence.cli", "logs", "-n", "0", "--audit-log", str(logs[ROWS])],
-                         capture_output=True, text=True, env=env, timeout=300, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "capfence.cli", "logs", "-n", "0", "--audit-log", str(logs[ROWS])],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    ).stdout
     lines = out.splitlines()
     notes = [line for line in lines[-4:] if line.startswith("(")]  # what was cut, what is hidden: a line each
     assert lines[-1] == f"{ROWS} decision(s)" and len(lines) == ROWS + 4 + len(notes)
-    last = json.loads(subprocess.run([sys.executable, "-m", "capfence.cli", "logs", "-n", "1", "--format", "json", "--audit-log",
-                                      str(logs[ROWS])], capture_output=True, text=True, check=True).stdout)
+    last = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "capfence.cli",
+                "logs",
+                "-n",
+                "1",
+                "--format",
+                "json",
+                "--audit-log",
+                str(logs[ROWS]),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     with sqlite3.connect(logs[ROWS]) as conn:
         assert len(last) == 1 and last[0]["seq"] == conn.execute("SELECT max(seq) FROM records").fetchone()[0]

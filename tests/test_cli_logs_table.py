@@ -11,13 +11,28 @@ import pytest
 from test_cli_support import POLICIES, _on_a_terminal, observed_log, record_calls, run
 
 LONG = "curl -s https://example.com/" + "a-very-long-path/" * 12 + "end-of-the-command"
-HEADER = ["time", "agent", "tool", "capability", "decision", "rule", "provenance", "outcome", "reason", "payload"]
+HEADER = [
+    "time",
+    "agent",
+    "tool",
+    "capability",
+    "decision",
+    "rule",
+    "provenance",
+    "outcome",
+    "reason",
+    "payload",
+]
 
 
 def _long_log(tmp_path: Path) -> Path:
     audit = tmp_path / "audit.db"
-    record_calls(audit, POLICIES / "shell_rollout.yaml", [("shell.execute", {"command": "ls"}), ("shell.execute", {"command": LONG})],
-                 agent="deploy-assistant-with-a-long-name")
+    record_calls(
+        audit,
+        POLICIES / "shell_rollout.yaml",
+        [("shell.execute", {"command": "ls"}), ("shell.execute", {"command": LONG})],
+        agent="deploy-assistant-with-a-long-name",
+    )
     return audit
 
 
@@ -40,7 +55,11 @@ def test_a_narrow_terminal_hides_columns_and_names_them(tmp_path: Path) -> None:
 
 
 def test_the_rule_column_stays_at_100_columns(tmp_path: Path) -> None:
-    header = run("logs", "--audit-log", observed_log(tmp_path), env={"COLUMNS": "100"}).stdout.splitlines()[0].split()
+    header = (
+        run("logs", "--audit-log", observed_log(tmp_path), env={"COLUMNS": "100"})
+        .stdout.splitlines()[0]
+        .split()
+    )
     assert "rule" in header and "payload" in header and "decision" in header
 
 
@@ -77,7 +96,9 @@ def test_pages_on_a_terminal_like_git(tmp_path: Path) -> None:
     assert paged.startswith("LESS=FRX\n") and "8 decision(s)" in paged and "WARN" in paged
     assert "8 decision(s)" not in screen
     record.unlink()
-    assert "8 decision(s)" in _on_a_terminal(["logs", "--audit-log", audit, "--no-pager"], {"PAGER": _pager(record)})
+    assert "8 decision(s)" in _on_a_terminal(
+        ["logs", "--audit-log", audit, "--no-pager"], {"PAGER": _pager(record)}
+    )
     assert "8 decision(s)" in _on_a_terminal(["logs", "--audit-log", audit], {"PAGER": "cat"})
     assert not record.exists()
 
@@ -91,6 +112,10 @@ def test_never_pages_on_a_pipe(tmp_path: Path) -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_quitting_the_pager_early_is_quiet(tmp_path: Path) -> None:
     audit = tmp_path / "audit.db"
-    record_calls(audit, POLICIES / "shell_rollout.yaml", [("shell.execute", {"command": f"echo {i}"}) for i in range(3000)])
+    record_calls(
+        audit,
+        POLICIES / "shell_rollout.yaml",
+        [("shell.execute", {"command": f"echo {i}"}) for i in range(3000)],
+    )
     screen = _on_a_terminal(["logs", "--audit-log", str(audit), "-n", "0"], {"PAGER": "head -c 10"})
     assert "Traceback" not in screen and "error" not in screen

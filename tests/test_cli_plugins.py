@@ -51,11 +51,19 @@ def test_plugin_command_runs_and_is_listed(tmp_path: Path) -> None:
     assert run("hello", env=env).stdout == "hello from a plugin\n"
     rows = json.loads(run("plugins", "--format", "json", env=env).stdout)
     greeter = next(r for r in rows if r["name"] == "greeter")
-    assert greeter["distribution"] == "greeter" and greeter["version"] == "1.0" and greeter["registers"] == ["command hello"]
+    assert (
+        greeter["distribution"] == "greeter"
+        and greeter["version"] == "1.0"
+        and greeter["registers"] == ["command hello"]
+    )
 
 
 def test_plugin_cannot_replace_a_builtin_command(tmp_path: Path) -> None:
-    env = _install(tmp_path, "usurper", PLUGIN.replace("def hello", "def logs").replace("add_command(hello)", "add_command(logs)"))
+    env = _install(
+        tmp_path,
+        "usurper",
+        PLUGIN.replace("def hello", "def logs").replace("add_command(hello)", "add_command(logs)"),
+    )
     done = run("plugins", env=env)
     assert "tried to replace the command 'logs'" in done.stderr
     assert "Example" in run("logs", "--help", env=env).stdout
@@ -65,4 +73,7 @@ def test_broken_plugin_command_hook_is_skipped(tmp_path: Path) -> None:
     source = "import capfence\n@capfence.hookimpl\ndef capfence_register_commands(cli):\n    raise RuntimeError('boom')\n"
     env = _install(tmp_path, "broken", source)
     done = run("nosuch", env=env, check=2)
-    assert "capfence: warning: CapFence plugin 'broken' raised in capfence_register_commands and was skipped: boom" in done.stderr
+    assert (
+        "capfence: warning: CapFence plugin 'broken' raised in capfence_register_commands and was skipped: boom"
+        in done.stderr
+    )

@@ -19,7 +19,11 @@ NO_DELAY = {"CAPFENCE_PROGRESS_DELAY": "0"}
 @pytest.fixture(scope="module")
 def audit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("progress") / "audit.db"
-    record_calls(path, POLICIES / "shell_rollout.yaml", [("shell.execute", {"command": f"echo {i}"}) for i in range(CALLS)])
+    record_calls(
+        path,
+        POLICIES / "shell_rollout.yaml",
+        [("shell.execute", {"command": f"echo {i}"}) for i in range(CALLS)],
+    )
     return path
 
 
@@ -48,7 +52,12 @@ def _commands(audit: Path, tmp_path: Path) -> dict[str, list[str]]:
         "exporting": ["export", "--audit-log", str(audit), "-o", str(tmp_path / "out.jsonl")],
         "verifying": ["verify", "--audit-log", str(audit)],
         "reading the log": ["suggest", "--audit-log", str(audit)],
-        "replaying": ["replay", str(tmp_path / "audit.jsonl"), "--policy", str(POLICIES / "shell_production.yaml")],
+        "replaying": [
+            "replay",
+            str(tmp_path / "audit.jsonl"),
+            "--policy",
+            str(POLICIES / "shell_production.yaml"),
+        ],
     }
 
 
@@ -64,14 +73,22 @@ def test_no_progress_on_a_pipe(audit: Path, tmp_path: Path, what: str) -> None:
     assert what not in done.stderr and "\x1b" not in done.stderr
 
 
-@pytest.mark.parametrize("args", [
-    ["logs", "-n", "0", "--format", "jsonl"], ["logs", "-n", "0"], ["logs", "-n", "0", "--format", "json"], ["export"],
-    ["export", "--all-records"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["logs", "-n", "0", "--format", "jsonl"],
+        ["logs", "-n", "0"],
+        ["logs", "-n", "0", "--format", "json"],
+        ["export"],
+        ["export", "--all-records"],
+    ],
+)
 def test_a_closed_pipe_ends_quietly_with_status_0(audit: Path, args: list[str]) -> None:
     """``capfence ARGS | head -1``: the reader goes away after one line."""
     env = {k: v for k, v in os.environ.items() if k != "CAPFENCE_AUDIT_LOG"}
-    process = subprocess.Popen([*COMMAND, *args, "--audit-log", str(audit)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    process = subprocess.Popen(
+        [*COMMAND, *args, "--audit-log", str(audit)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     assert process.stdout is not None and process.stderr is not None
     first = process.stdout.readline()
     process.stdout.close()
@@ -81,7 +98,9 @@ def test_a_closed_pipe_ends_quietly_with_status_0(audit: Path, args: list[str]) 
 
 def test_a_closed_pipe_during_replay_json(audit: Path, tmp_path: Path) -> None:
     replay = _commands(audit, tmp_path)["replaying"]
-    process = subprocess.Popen([*COMMAND, *replay, "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*COMMAND, *replay, "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert process.stdout is not None and process.stderr is not None
     assert process.stdout.readline().startswith(b'{"summary"')
     process.stdout.close()

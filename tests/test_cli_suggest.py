@@ -22,7 +22,8 @@ def test_draft_keeps_the_policy_in_force_and_allows_nothing_it_blocked(tmp_path:
     audit = observed_log(tmp_path)
     write = [("filesystem.write", {"path": "/srv/out.txt", "bytes": 12})]
     record_calls(audit, POLICIES / "shell_rollout.yaml", write, agent="writer", tool="save")
-    run("suggest", "--audit-log", audit, "-o", tmp_path / "draft.yaml")  # no --policy: found by the records' digest
+    # no --policy: found by the records' digest
+    run("suggest", "--audit-log", audit, "-o", tmp_path / "draft.yaml")
     text = (tmp_path / "draft.yaml").read_text()
     policy = load_policy(tmp_path / "draft.yaml")
     assert policy.default == "deny"
@@ -43,11 +44,18 @@ def test_draft_keeps_the_policy_in_force_and_allows_nothing_it_blocked(tmp_path:
 
 def test_a_rule_that_would_allow_a_blocked_call_is_withdrawn(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
-    policy.write_text("require_approval:\n  - capability: payments.refund\n    args: {amount: {gt: 100}}\n"
-                      "allow:\n  - capability: payments.refund\n    tool: refund\n")
+    policy.write_text(
+        "require_approval:\n  - capability: payments.refund\n    args: {amount: {gt: 100}}\n"
+        "allow:\n  - capability: payments.refund\n    tool: refund\n"
+    )
     audit = tmp_path / "audit.db"
-    record_calls(audit, policy, [("payments.refund", {"amount": 50, "note": "a"}), ("payments.refund", {"amount": 500})],
-                 agent="a", tool="refund")
+    record_calls(
+        audit,
+        policy,
+        [("payments.refund", {"amount": 50, "note": "a"}), ("payments.refund", {"amount": 500})],
+        agent="a",
+        tool="refund",
+    )
     record_calls(audit, policy, [("payments.refund", {"amount": 20, "order": "x"})], agent="a", tool="other")
     text = run("suggest", "--audit-log", audit).stdout
     draft = tmp_path / "draft.yaml"
@@ -65,7 +73,10 @@ def test_refuses_without_the_policy_in_force(tmp_path: Path) -> None:
         conn.execute("DELETE FROM policies")  # an audit log written before policies were filed
     result = run("suggest", "--audit-log", audit, check=None)
     assert result.returncode == 1
-    assert "whose text this audit log does not have" in result.stderr and "give that policy with --policy POLICY" in result.stderr
+    assert (
+        "whose text this audit log does not have" in result.stderr
+        and "give that policy with --policy POLICY" in result.stderr
+    )
     ok = run("suggest", "--audit-log", audit, "--policy", POLICIES / "shell_rollout.yaml").stdout
     assert "# Policy in force: " + str(POLICIES / "shell_rollout.yaml") in ok
 
@@ -88,9 +99,18 @@ def test_withdrawn_rules_are_shown_commented_out_with_why(tmp_path: Path) -> Non
     policy = tmp_path / "policy.yaml"
     policy.write_text("allow:\n  - capability: payments.refund\n    args: {amount: {gte: 40}}\n")
     audit = tmp_path / "audit.db"
-    record_calls(audit, policy, [("payments.refund", {"amount": 50}), ("payments.refund", {"amount": 30})], agent="a", tool="refund")
+    record_calls(
+        audit,
+        policy,
+        [("payments.refund", {"amount": 50}), ("payments.refund", {"amount": 30})],
+        agent="a",
+        tool="refund",
+    )
     text = run("suggest", "--audit-log", audit).stdout
-    assert "# withdrawn: it would allow 1 distinct call(s) the policy in force blocked, e.g. payments.refund" in text
+    assert (
+        "# withdrawn: it would allow 1 distinct call(s) the policy in force blocked, e.g. payments.refund"
+        in text
+    )
     assert "  # - id: suggested-1" in text
     assert [r for r in load_policy_text(tmp_path, text).rules if r.section == "allow"] == []
 

@@ -44,7 +44,11 @@ def decide(policy_path: Path, command: str) -> tuple[str, str]:
 
 def test_suggested_rules_lift_the_holds_and_nothing_more(tmp_path: Path) -> None:
     audit = tmp_path / "audit.db"
-    record_calls(audit, PACKS / "shell_observe.yaml", [("shell.execute", {"command": c}) for c in HELD + NOT_LIFTED + DENIED + ALLOWED])
+    record_calls(
+        audit,
+        PACKS / "shell_observe.yaml",
+        [("shell.execute", {"command": c}) for c in HELD + NOT_LIFTED + DENIED + ALLOWED],
+    )
     for command in HELD:
         assert decide(PACKS / "shell_observe.yaml", command)[1].startswith("would hold:")
 
@@ -53,7 +57,8 @@ def test_suggested_rules_lift_the_holds_and_nothing_more(tmp_path: Path) -> None
     assert data["extends"] == "packs/shell.yaml"
     rules = [rule["command"] for rule in data["allow"]]
     assert {"program": "nsenter", "argv": ["-t", "1", "-m", "-u", "make"]} in rules
-    assert {"program": "chmod", "argv": ["-R", "o+w", ["build", "dist"]]} in rules  # merged: the operands seen, and only those
+    # merged: the operands seen, and only those
+    assert {"program": "chmod", "argv": ["-R", "o+w", ["build", "dist"]]} in rules
     assert {"program": "python", "argv": ["scripts/release.py", "--dry-run"]} in rules
     assert {"program": "terraform", "argv": ["apply", "-auto-approve"]} in rules
     assert {"program": "kubectl", "argv": ["apply", "-f", "k8s/app.yaml"]} in rules
@@ -69,9 +74,18 @@ def test_suggested_rules_lift_the_holds_and_nothing_more(tmp_path: Path) -> None
         assert decide(PACKS / "shell.yaml", command)[0] == "require_approval", command
     for command in DENIED:
         assert decide(tuned, command)[0] == "deny", command
-    for command in [*NOT_LIFTED, "nsenter -t 1 -m -u sh", "chmod -R o+w src", "chmod -R o+w build src", "terraform destroy", "python x.py",
-                    "kubectl apply -f other.yaml", "nsenter -t 1 -m -u make $X",
-                    "nsenter -t 1 -m -u make > /etc/profile", "chmod -R o+w build > out.txt"]:
+    for command in [
+        *NOT_LIFTED,
+        "nsenter -t 1 -m -u sh",
+        "chmod -R o+w src",
+        "chmod -R o+w build src",
+        "terraform destroy",
+        "python x.py",
+        "kubectl apply -f other.yaml",
+        "nsenter -t 1 -m -u make $X",
+        "nsenter -t 1 -m -u make > /etc/profile",
+        "chmod -R o+w build > out.txt",
+    ]:
         assert decide(tuned, command)[0] == "require_approval", command
     for command in ALLOWED:
         assert decide(tuned, command)[0] == "allow"
@@ -96,4 +110,5 @@ def test_argv_matches_the_exact_shape() -> None:
     assert check({"program": "ls", "argv": ["\\*.log"]}, "ls '*.log'") is True
     assert check({"program": "ls", "argv": ["\\*.log"]}, "ls 'a.log'") is False
     assert check({"program": "ls", "argv": []}, "ls") is True
-    assert check({"program": "ls", "argv": []}, "ls > /etc/motd") is None  # where the output goes is not part of the shape
+    # where the output goes is not part of the shape
+    assert check({"program": "ls", "argv": []}, "ls > /etc/motd") is None

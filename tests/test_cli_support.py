@@ -22,27 +22,71 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 SCRIPT = Path(sys.executable).with_name("capfence")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "capfence.cli"]
-COMMANDS = ("init", "logs", "export", "replay", "check", "explain", "verify", "checkpoint", "suggest", "approvals", "plugins", "serve")
+COMMANDS = (
+    "init",
+    "logs",
+    "export",
+    "replay",
+    "check",
+    "explain",
+    "verify",
+    "checkpoint",
+    "suggest",
+    "approvals",
+    "plugins",
+    "serve",
+)
 
 AGENT_COMMANDS = [
-    "ls -la", "cat README.md", "rm -rf /tmp/build-cache", "curl -s https://example.com/health", "systemctl restart nginx", "git status",
+    "ls -la",
+    "cat README.md",
+    "rm -rf /tmp/build-cache",
+    "curl -s https://example.com/health",
+    "systemctl restart nginx",
+    "git status",
 ]
 
 
-def run(*args: str | Path, cwd: Path | None = None, env: Mapping[str, str] | None = None, input: str | None = None,
-        check: int | None = 0) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str | Path,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    check: int | None = 0,
+) -> subprocess.CompletedProcess[str]:
     """Run ``capfence ARGS``; assert the exit status is ``check`` (None: any)."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "CAPFENCE_AUDIT_LOG", "CAPFENCE_AUDIT_KEY", "CAPFENCE_DEBUG")}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NO_COLOR", "CAPFENCE_AUDIT_LOG", "CAPFENCE_AUDIT_KEY", "CAPFENCE_DEBUG")
+    }
     environ.update({"TZ": "UTC", "COLUMNS": "220", **(env or {})})
-    done = subprocess.run([*COMMAND, *map(str, args)], cwd=cwd, env=environ, input=input, capture_output=True, text=True, timeout=120,
-                          check=False)
+    done = subprocess.run(
+        [*COMMAND, *map(str, args)],
+        cwd=cwd,
+        env=environ,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if check is not None:
-        assert done.returncode == check, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+        assert done.returncode == check, (
+            f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+        )
     return done
 
 
-def record_calls(audit: Path, policy: Path, calls: Iterable[tuple[str, dict[str, Any]]], *, agent: str = "prod-agent",
-                 tool: str | None = "run_shell", environment: str | None = None) -> None:
+def record_calls(
+    audit: Path,
+    policy: Path,
+    calls: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    agent: str = "prod-agent",
+    tool: str | None = "run_shell",
+    environment: str | None = None,
+) -> None:
     """Decide ``calls`` with a real :class:`ActionRuntime`, writing the audit log at ``audit`` (and the outcomes)."""
     with ActionRuntime.from_policy(policy, audit_log=audit, environment=environment) as runtime:
         for capability, payload in calls:
@@ -53,13 +97,21 @@ def record_calls(audit: Path, policy: Path, calls: Iterable[tuple[str, dict[str,
 def observed_log(tmp_path: Path) -> Path:
     """The README walkthrough's observe step: the pretend agent's commands under shell_rollout.yaml."""
     audit = tmp_path / "audit.db"
-    record_calls(audit, POLICIES / "shell_rollout.yaml", [("shell.execute", {"command": c}) for c in AGENT_COMMANDS])
-    record_calls(audit, POLICIES / "shell_rollout.yaml", [("filesystem.read", {"path": "/etc/hosts"}), ("net.fetch", {"url": "https://x"})],
-                 agent="helper", tool=None)
+    record_calls(
+        audit, POLICIES / "shell_rollout.yaml", [("shell.execute", {"command": c}) for c in AGENT_COMMANDS]
+    )
+    record_calls(
+        audit,
+        POLICIES / "shell_rollout.yaml",
+        [("filesystem.read", {"path": "/etc/hosts"}), ("net.fetch", {"url": "https://x"})],
+        agent="helper",
+        tool=None,
+    )
     return audit
 
 
 # --- tests shared by every command ---------------------------------------------------------
+
 
 @pytest.mark.parametrize("command", ["", *COMMANDS])
 def test_every_help_has_an_example(command: str) -> None:
@@ -84,19 +136,30 @@ def test_unknown_command_is_a_one_line_usage_error() -> None:
 def test_a_group_alone_prints_its_help(group: list[str]) -> None:
     done = run(*group)
     assert done.stdout == run(*group, "--help").stdout
-    assert done.stdout.startswith(f"Usage: capfence {' '.join(group)}".rstrip() + " [OPTIONS] COMMAND") and "\nCommands:\n" in done.stdout
+    assert (
+        done.stdout.startswith(f"Usage: capfence {' '.join(group)}".rstrip() + " [OPTIONS] COMMAND")
+        and "\nCommands:\n" in done.stdout
+    )
     assert done.stderr == ""
 
 
-@pytest.mark.parametrize(("args", "suggestion"), [(["lgos"], "'logs'"), (["replya"], "'replay'"), (["approvals", "lst"], "'list'")])
+@pytest.mark.parametrize(
+    ("args", "suggestion"), [(["lgos"], "'logs'"), (["replya"], "'replay'"), (["approvals", "lst"], "'list'")]
+)
 def test_a_mistyped_command_gets_a_suggestion(args: list[str], suggestion: str) -> None:
     done = run(*args, check=2)
-    assert done.stderr.count("\n") == 1 and f"No such command '{args[-1]}'. Did you mean {suggestion}" in done.stderr
+    assert (
+        done.stderr.count("\n") == 1
+        and f"No such command '{args[-1]}'. Did you mean {suggestion}" in done.stderr
+    )
 
 
 def test_bad_option_value_is_a_usage_error(tmp_path: Path) -> None:
     done = run("logs", "--audit-log", tmp_path / "a.db", "--since", "yesterday-ish", check=2)
-    assert done.stderr.startswith("capfence: error: Invalid value for '--since'") and done.stderr.count("\n") == 1
+    assert (
+        done.stderr.startswith("capfence: error: Invalid value for '--since'")
+        and done.stderr.count("\n") == 1
+    )
 
 
 def test_missing_audit_log_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
@@ -104,7 +167,10 @@ def test_missing_audit_log_is_one_line_and_creates_nothing(tmp_path: Path) -> No
     for command in ("logs", "export", "verify", "suggest", "checkpoint"):
         extra = ["-o", str(tmp_path / "ck")] if command == "checkpoint" else []
         done = run(command, "--audit-log", missing, *extra, check=1)
-        assert done.stderr == f"capfence: error: audit log {missing} does not exist (pass --audit-log PATH or set CAPFENCE_AUDIT_LOG)\n"
+        assert (
+            done.stderr
+            == f"capfence: error: audit log {missing} does not exist (pass --audit-log PATH or set CAPFENCE_AUDIT_LOG)\n"
+        )
         assert "Traceback" not in done.stderr
     assert not missing.exists()
 
@@ -165,7 +231,9 @@ def test_colour_on_a_terminal_unless_no_color(tmp_path: Path) -> None:
 
 
 def test_python_dash_m_works_too() -> None:
-    done = subprocess.run([sys.executable, "-m", "capfence.cli", "--help"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "capfence.cli", "--help"], capture_output=True, text=True, check=True
+    )
     assert "Commands:" in done.stdout
 
 

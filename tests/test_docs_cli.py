@@ -17,7 +17,9 @@ DOCS = sorted([*ROOT.glob("docs/**/*.md"), ROOT / "README.md"])
 
 def test_cli_reference_is_up_to_date():
     page = (ROOT / "docs" / "cli-reference.md").read_text()
-    assert page == render(), "docs/cli-reference.md is stale: run `python -m capfence.cli.reference > docs/cli-reference.md`"
+    assert page == render(), (
+        "docs/cli-reference.md is stale: run `python -m capfence.cli.reference > docs/cli-reference.md`"
+    )
 
 
 def _command_lines() -> list[tuple[str, str]]:
@@ -54,4 +56,6 @@ def test_cli_guide_overview_lists_every_command():
     guide = (ROOT / "docs" / "cli.md").read_text()
     overview = guide.split("## Conventions", 1)[0]
     listed = set(re.findall(r"^\| `([a-z-]+)[^`]*` \|", overview, flags=re.MULTILINE))
-    assert set(cli.commands) <= listed, f"docs/cli.md's table of commands lacks {sorted(set(cli.commands) - listed)}"
+    assert set(cli.commands) <= listed, (
+        f"docs/cli.md's table of commands lacks {sorted(set(cli.commands) - listed)}"
+    )

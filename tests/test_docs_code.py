@@ -25,13 +25,17 @@ BLOCKS = [
 _SCRIPT = Path(sys.executable).with_name("capfence")
 CAPFENCE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "capfence.cli"]
 _ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("CAPFENCE_")}, "COLUMNS": "200"}
-ADAPTER_PACKAGES = {f"capfence_{p.name}": p / f"capfence_{p.name}" for p in (ROOT / "adapters").iterdir() if p.is_dir()}
+ADAPTER_PACKAGES = {
+    f"capfence_{p.name}": p / f"capfence_{p.name}" for p in (ROOT / "adapters").iterdir() if p.is_dir()
+}
 
 
 def _exported(package_dir: Path) -> set[str]:
     tree = ast.parse((package_dir / "__init__.py").read_text())
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
             return set(ast.literal_eval(node.value))
     return set()
 
@@ -46,7 +50,9 @@ def _check_import(module: str, names: list[str]) -> None:
         missing = set(names) - _exported(ADAPTER_PACKAGES[top])
         assert not missing, f"{module}.__all__ lacks {sorted(missing)}"
     elif top in ADAPTER_PACKAGES:
-        assert (ADAPTER_PACKAGES[top].parent / (module.replace(".", "/") + ".py")).exists(), f"no module {module}"
+        assert (ADAPTER_PACKAGES[top].parent / (module.replace(".", "/") + ".py")).exists(), (
+            f"no module {module}"
+        )
 
 
 @pytest.mark.parametrize(("doc", "index", "code"), BLOCKS, ids=[f"{d}#{i}" for d, i, _ in BLOCKS])
@@ -62,7 +68,9 @@ def test_block_compiles_and_its_imports_exist(doc: str, index: int, code: str):
 
 def _run(code: str, tmp_path: Path) -> str:
     shutil.copytree(ROOT / "policies", tmp_path / "policies")
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "audit.db").exists(), "the example writes ./audit.db"
     return done.stdout
@@ -85,7 +93,11 @@ def _page_steps(doc: Path) -> list[tuple[str, str]]:
         if lang == "python":
             steps.append(("python", code))
             continue
-        steps += [("capfence", line.split(" #", 1)[0].strip()) for line in code.splitlines() if line.startswith("capfence ")]
+        steps += [
+            ("capfence", line.split(" #", 1)[0].strip())
+            for line in code.splitlines()
+            if line.startswith("capfence ")
+        ]
     return steps
 
 
@@ -98,8 +110,12 @@ def _run_page(doc: Path, workdir: Path) -> list[str]:
             args = [sys.executable, "first_tool.py"]
         else:
             args = [*CAPFENCE, *shlex.split(text)[1:]]
-        done = subprocess.run(args, cwd=workdir, capture_output=True, text=True, timeout=60, check=False, env=_ENV)
-        assert done.returncode == 0, f"{doc.name}: {text!r} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        done = subprocess.run(
+            args, cwd=workdir, capture_output=True, text=True, timeout=60, check=False, env=_ENV
+        )
+        assert done.returncode == 0, (
+            f"{doc.name}: {text!r} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        )
         assert "Traceback" not in done.stderr, done.stderr
         outputs.append(done.stdout)
     return outputs
@@ -111,7 +127,10 @@ def test_getting_started_runs_from_an_empty_directory(tmp_path: Path):
     assert "Wrote policies/shell_rollout.yaml" in init and "Wrote policies/shell_production.yaml" in init
     assert first_tool.split() == ["ran", "ls", "deny", "deny[0]"]
     assert "WARN" in logs and "DENY" in logs and "2 decision(s)" in logs
-    assert sorted(p.name for p in (tmp_path / "policies").iterdir()) == ["shell_production.yaml", "shell_rollout.yaml"]
+    assert sorted(p.name for p in (tmp_path / "policies").iterdir()) == [
+        "shell_production.yaml",
+        "shell_rollout.yaml",
+    ]
 
 
 def test_getting_started_example_runs(tmp_path: Path):
@@ -133,8 +152,13 @@ def test_home_page_shows_the_readme_seed_example_verbatim():
 def test_every_python_block_is_found():
     """Blocks with attributes (```python title="x.py"```, or indented in a list) would be missed by BLOCKS: there are none."""
     for doc in DOCS:
-        fences = [f.strip() for f in re.findall(r"^[ \t]*```[ \t]*(?:python|py)\b.*$", doc.read_text(), flags=re.MULTILINE)]
+        fences = [
+            f.strip()
+            for f in re.findall(r"^[ \t]*```[ \t]*(?:python|py)\b.*$", doc.read_text(), flags=re.MULTILINE)
+        ]
         plain = [f for f in fences if f == "```python"]
         found = [b for b in BLOCKS if b[0] == doc.relative_to(ROOT).as_posix()]
         assert len(plain) == len(found), doc
-        assert len(fences) == len(found) or doc.name in {"plugins.md", "writing-an-adapter.md"}, f"{doc}: {fences}"
+        assert len(fences) == len(found) or doc.name in {"plugins.md", "writing-an-adapter.md"}, (
+            f"{doc}: {fences}"
+        )

@@ -27,7 +27,11 @@ PLUGINS_MD = ROOT / "docs" / "plugins.md"
 GUIDES = [PLUGINS_MD, ROOT / "docs" / "writing-an-adapter.md"]
 FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.S | re.M)
 
-HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("capfence_") and hasattr(getattr(hookspecs, name), "capfence_spec"))
+HOOKS = sorted(
+    name
+    for name in dir(hookspecs)
+    if name.startswith("capfence_") and hasattr(getattr(hookspecs, name), "capfence_spec")
+)
 
 
 def sections(text: str) -> dict[str, str]:
@@ -51,33 +55,50 @@ def test_every_hook_is_documented_with_an_example(hook: str) -> None:
 
 
 def test_no_documented_hook_that_does_not_exist() -> None:
-    documented = [name for name in sections(PLUGINS_MD.read_text(encoding="utf-8")) if name.startswith("capfence_")]
+    documented = [
+        name for name in sections(PLUGINS_MD.read_text(encoding="utf-8")) if name.startswith("capfence_")
+    ]
     assert sorted(documented) == HOOKS
 
 
 def test_guides_mention_the_entry_point_group_and_blocking() -> None:
     text = PLUGINS_MD.read_text(encoding="utf-8")
-    assert "[project.entry-points.capfence]" in text and "CAPFENCE_BLOCK_PLUGINS" in text and "PluginWarning" in text
+    assert (
+        "[project.entry-points.capfence]" in text
+        and "CAPFENCE_BLOCK_PLUGINS" in text
+        and "PluginWarning" in text
+    )
 
 
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
 def test_python_examples_compile(guide: Path) -> None:
     for language, _, code in FENCE.findall(guide.read_text(encoding="utf-8")):
         if language == "python":
-            compile(textwrap.dedent(code), f"{guide.name} example", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            compile(
+                textwrap.dedent(code), f"{guide.name} example", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+            )
 
 
 def example_plugin() -> str:
-    blocks = [code for language, info, code in FENCE.findall(PLUGINS_MD.read_text(encoding="utf-8"))
-              if language == "python" and 'title="acme_capfence.py"' in info]
+    blocks = [
+        code
+        for language, info, code in FENCE.findall(PLUGINS_MD.read_text(encoding="utf-8"))
+        if language == "python" and 'title="acme_capfence.py"' in info
+    ]
     assert len(blocks) >= 4
     return "\n\n".join(blocks)
 
 
-def test_the_example_plugin_works(install_plugin: Callable[[str, str], None], write_policy: Callable[..., Path], tmp_path: Path) -> None:
+def test_the_example_plugin_works(
+    install_plugin: Callable[[str, str], None], write_policy: Callable[..., Path], tmp_path: Path
+) -> None:
     install_plugin("acme_capfence", example_plugin())
     registry = get_registry()
-    assert registry.plugins["acme_capfence"].registered == ["condition ticket", "audit store jsonl", "approver chatops"]
+    assert registry.plugins["acme_capfence"].registered == [
+        "condition ticket",
+        "audit store jsonl",
+        "approver chatops",
+    ]
 
     policy = write_policy("""
         allow:
@@ -88,8 +109,14 @@ def test_the_example_plugin_works(install_plugin: Callable[[str, str], None], wr
     runtime = ActionRuntime.from_policy(policy, audit_log=f"jsonl://{log}")
     assert runtime.evaluate("deploy.production", {"ticket": "OPS-12"}, agent_id="a").action == "allow"
     assert runtime.evaluate("deploy.production", {"ticket": "none"}, agent_id="a").action == "deny"
-    assert runtime.evaluate("deploy.production", {"ticket": 12}, agent_id="a").action == "deny", "an unknown never allows"
-    assert [json.loads(line)["decision"] for line in log.read_text().splitlines()] == ["allow", "deny", "deny"]
+    assert runtime.evaluate("deploy.production", {"ticket": 12}, agent_id="a").action == "deny", (
+        "an unknown never allows"
+    )
+    assert [json.loads(line)["decision"] for line in log.read_text().splitlines()] == [
+        "allow",
+        "deny",
+        "deny",
+    ]
 
     import acme_capfence  # type: ignore[import-not-found]
 

@@ -79,7 +79,9 @@ def capfence_register_matchers(register):
 """
 
 
-def test_condition_that_raises(install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_condition_that_raises(
+    install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     install_plugin("capfence_test_exploding", EXPLODING_PLUGIN)
     rt = runtime("allow:\n  - capability: '*'\n    explode: true\n")
 
@@ -91,7 +93,9 @@ def test_condition_that_raises(install_plugin: Callable[[str, str], None], runti
     assert rows and all(r["decision"] == "deny" and r["reason"].startswith("internal_error:") for r in rows)
 
 
-def test_evaluator_raising(runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evaluator_raising(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rt = runtime(ALLOW_ALL)
     assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"
 
@@ -170,15 +174,22 @@ ODD_RESULTS = {
 
 @pytest.mark.parametrize("section", ["allow", "warn", "require_approval", "deny"])
 @pytest.mark.parametrize("result", list(ODD_RESULTS))
-def test_condition_result_that_is_not_a_bool_denies(result: str, section: str, install_plugin: Callable[[str, str], None],
-                                                    runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_condition_result_that_is_not_a_bool_denies(
+    result: str,
+    section: str,
+    install_plugin: Callable[[str, str], None],
+    runtime: Callable[..., ActionRuntime],
+    tmp_path: Path,
+) -> None:
     """Neither a match nor a miss: a plugin error, denied whichever section the rule is in (and whatever the default)."""
     install_plugin("capfence_test_odd", ODD_RESULTS_PLUGIN)
     rt = runtime(f"default: warn\n{section}:\n  - capability: '*'\n    odd: {result}\n")
 
     decision = rt.evaluate("fs.write", {"content": "x"}, agent_id="a")
 
-    expected = f"condition 'odd' of plugin 'capfence_test_odd' in rule {section}[0] returned {ODD_RESULTS[result]}"
+    expected = (
+        f"condition 'odd' of plugin 'capfence_test_odd' in rule {section}[0] returned {ODD_RESULTS[result]}"
+    )
     assert_denied_internally(decision, expected)
     assert "must return True, False or None" in decision.reason
     assert_tool_blocked(rt, tmp_path, expected)
@@ -209,8 +220,9 @@ def capfence_register_matchers(register):
 """
 
 
-def test_prefilter_summary_that_is_not_a_set_denies(install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime],
-                                                    tmp_path: Path) -> None:
+def test_prefilter_summary_that_is_not_a_set_denies(
+    install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     """An empty string would rule every rule out, the deny rule included: not trusted either."""
     install_plugin("capfence_test_prefilter", PREFILTER_PLUGIN)
     rt = runtime("default: warn\ndeny:\n  - capability: '*'\n    gated: x\n")
@@ -243,11 +255,17 @@ def capfence_register_matchers(register):
 """
 
 
-@pytest.mark.parametrize("exception", [KeyboardInterrupt, SystemExit, GeneratorExit], ids=lambda e: e.__name__)
+@pytest.mark.parametrize(
+    "exception", [KeyboardInterrupt, SystemExit, GeneratorExit], ids=lambda e: e.__name__
+)
 @pytest.mark.parametrize("section", ["allow", "deny"])
-def test_interrupt_in_a_matcher_propagates_after_a_deny_record(exception: type[BaseException], section: str,
-                                                               install_plugin: Callable[[str, str], None],
-                                                               runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_interrupt_in_a_matcher_propagates_after_a_deny_record(
+    exception: type[BaseException],
+    section: str,
+    install_plugin: Callable[[str, str], None],
+    runtime: Callable[..., ActionRuntime],
+    tmp_path: Path,
+) -> None:
     install_plugin("capfence_test_interrupting", INTERRUPTING_PLUGIN)
     recording = RecordingObserver()
     capfence.plugins.get_manager().register(recording)
@@ -268,8 +286,9 @@ def test_interrupt_in_a_matcher_propagates_after_a_deny_record(exception: type[B
     assert audit_rows(tmp_path / "audit.db", "outcome") == []  # no "ran": the tool body never started
 
 
-def test_interrupt_in_a_matcher_never_runs_an_async_tool(install_plugin: Callable[[str, str], None],
-                                                         runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_interrupt_in_a_matcher_never_runs_an_async_tool(
+    install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     """The async gate decides in a worker thread; the interrupt reaches the caller there too, and the body never starts."""
     install_plugin("capfence_test_interrupting", INTERRUPTING_PLUGIN)
     rt = runtime("allow:\n  - capability: '*'\n    interrupt: KeyboardInterrupt\n")
@@ -285,11 +304,14 @@ def test_interrupt_in_a_matcher_never_runs_an_async_tool(install_plugin: Callabl
 
     assert not marker.exists()
     rows = audit_rows(tmp_path / "audit.db", "decision")
-    assert [(r["decision"], r["reason"]) for r in rows] == [("deny", "internal_error: evaluation interrupted: KeyboardInterrupt")]
+    assert [(r["decision"], r["reason"]) for r in rows] == [
+        ("deny", "internal_error: evaluation interrupted: KeyboardInterrupt")
+    ]
 
 
-def test_interrupt_during_the_audit_write_leaves_a_deny_record(runtime: Callable[..., ActionRuntime], tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupt_during_the_audit_write_leaves_a_deny_record(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Ctrl-C while the allow decision is being written: the write rolls back, a deny is written, the interrupt goes on."""
     rt = runtime(ALLOW_ALL)
     assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"
@@ -319,8 +341,12 @@ def test_interrupt_during_the_audit_write_leaves_a_deny_record(runtime: Callable
 # --- the audit store -----------------------------------------------------------------
 
 
-def test_audit_append_raising(runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                              caplog: pytest.LogCaptureFixture) -> None:
+def test_audit_append_raising(
+    runtime: Callable[..., ActionRuntime],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """Disk full: SQLite raises inside the append; the call is denied and the error logged."""
     rt = runtime(ALLOW_ALL)
     assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"
@@ -340,7 +366,9 @@ def test_audit_append_raising(runtime: Callable[..., ActionRuntime], tmp_path: P
     assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"
 
 
-def test_audit_store_raising_anything(runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_audit_store_raising_anything(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Not only sqlite errors: any exception from a store denies."""
     rt = runtime(ALLOW_ALL)
 
@@ -352,7 +380,9 @@ def test_audit_store_raising_anything(runtime: Callable[..., ActionRuntime], tmp
     assert_tool_blocked(rt, tmp_path, "injected store fault")
 
 
-def test_audit_path_under_a_file(runtime: Callable[..., ActionRuntime], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_audit_path_under_a_file(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """An audit log that cannot be created (its parent is a regular file): fails even for root."""
     (tmp_path / "not-a-dir").write_text("")
     with caplog.at_level(logging.ERROR, logger="capfence"):
@@ -381,7 +411,9 @@ def test_read_only_audit_directory(runtime: Callable[..., ActionRuntime], tmp_pa
         locked.chmod(0o700)
 
 
-def test_database_locked_past_the_audit_timeout(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_database_locked_past_the_audit_timeout(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     rt = runtime(ALLOW_ALL, audit_timeout=0.2)
     assert rt.evaluate("fs.write", {}, agent_id="a").action == "allow"
 
@@ -389,7 +421,9 @@ def test_database_locked_past_the_audit_timeout(runtime: Callable[..., ActionRun
     other.execute("BEGIN EXCLUSIVE")
     try:
         decision = rt.evaluate("fs.write", {}, agent_id="a")
-        assert_denied_internally(decision, "audit log busy: could not write the decision within 0.2 s (database is locked")
+        assert_denied_internally(
+            decision, "audit log busy: could not write the decision within 0.2 s (database is locked"
+        )
         assert_tool_blocked(rt, tmp_path, "audit log busy")
     finally:
         other.execute("ROLLBACK")
@@ -427,7 +461,9 @@ class BrokenGate:
     def decide(self, view: object) -> Decision:
         raise RuntimeError("injected gate fault")
 
-    def record_outcome(self, decision: Decision, outcome: str, detail: str | None = None, *, view: object = None) -> None:
+    def record_outcome(
+        self, decision: Decision, outcome: str, detail: str | None = None, *, view: object = None
+    ) -> None:
         self.outcomes.append(outcome)
 
 
@@ -442,8 +478,9 @@ def test_gate_failing_inside_wrapper(tmp_path: Path) -> None:
     assert gate.outcomes == ["blocked"]
 
 
-def test_runtime_decide_failing_inside_async_wrapper(runtime: Callable[..., ActionRuntime], tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runtime_decide_failing_inside_async_wrapper(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rt = runtime(ALLOW_ALL)
     marker = tmp_path / "body-ran"
 
@@ -480,8 +517,12 @@ class RecordingObserver:
         self.seen.append(decision)
 
 
-def test_on_decision_hook_raising_changes_nothing(fresh_plugins: None, runtime: Callable[..., ActionRuntime], tmp_path: Path,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_on_decision_hook_raising_changes_nothing(
+    fresh_plugins: None,
+    runtime: Callable[..., ActionRuntime],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     recording = RecordingObserver()
     manager = capfence.plugins.get_manager()
     manager.register(recording)
@@ -499,10 +540,16 @@ def test_on_decision_hook_raising_changes_nothing(fresh_plugins: None, runtime: 
     assert (denied.action, denied.rule) == ("deny", "deny[0]")
     assert marker.read_text() == "hello"
     assert any("capfence_on_decision" in r.getMessage() for r in caplog.records)
-    assert [r["decision"] for r in audit_rows(tmp_path / "audit.db", "decision")] == ["allow", "deny", "allow"]
+    assert [r["decision"] for r in audit_rows(tmp_path / "audit.db", "decision")] == [
+        "allow",
+        "deny",
+        "allow",
+    ]
 
 
-def test_on_decision_hook_sees_audited_decisions(fresh_plugins: None, runtime: Callable[..., ActionRuntime]) -> None:
+def test_on_decision_hook_sees_audited_decisions(
+    fresh_plugins: None, runtime: Callable[..., ActionRuntime]
+) -> None:
     recording = RecordingObserver()
     capfence.plugins.get_manager().register(recording)
     rt = runtime(ALLOW_ALL)
@@ -552,14 +599,24 @@ class WrappingRecorder:
         return result
 
 
-def test_observers_raising_anywhere_stop_no_other(fresh_plugins: None, runtime: Callable[..., ActionRuntime], tmp_path: Path,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_observers_raising_anywhere_stop_no_other(
+    fresh_plugins: None,
+    runtime: Callable[..., ActionRuntime],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """Faults in a plain, a tryfirst, a wrapper's setup and teardown and an old-style wrapper: all others run, the decision stands."""
     manager = capfence.plugins.get_manager()
     recording, wrapping = RecordingObserver(), WrappingRecorder()
     manager.register(recording)
     manager.register(wrapping)
-    for broken in (RaisingObserver(), RaisingFirst(), RaisingWrapper("setup"), RaisingWrapper("teardown"), RaisingHookwrapper()):
+    for broken in (
+        RaisingObserver(),
+        RaisingFirst(),
+        RaisingWrapper("setup"),
+        RaisingWrapper("teardown"),
+        RaisingHookwrapper(),
+    ):
         manager.register(broken)
     rt = runtime(ALLOW_ALL)
     marker = tmp_path / "body-ran"
@@ -573,7 +630,10 @@ def test_observers_raising_anywhere_stop_no_other(fresh_plugins: None, runtime: 
     assert marker.read_text() == "hello"
     assert [d.action for d in recording.seen] == ["allow", "allow"]
     assert [(when, d.record_id) for when, d in wrapping.seen] == [
-        ("before", decision.record_id), ("after", decision.record_id), ("before", decision.record_id + 1), ("after", decision.record_id + 1)
+        ("before", decision.record_id),
+        ("after", decision.record_id),
+        ("before", decision.record_id + 1),
+        ("after", decision.record_id + 1),
     ]
     logged = [r.getMessage() for r in caplog.records if "capfence_on_decision" in r.getMessage()]
     assert len(logged) == 2 * 5, logged

@@ -74,7 +74,11 @@ def _extension(cls: type) -> Extension:
 
 def gate(tool: Tool, runtime: ActionRuntime) -> Tool:
     cls = install(gated_class(Tool, {"run": _gated_run}, tag="test-gated-attributes"), _extension)
-    return gate_object(tool, cls, Binding(gate=runtime, agent_id="a1", capability="shell.execute", framework="test", tool="shell"))
+    return gate_object(
+        tool,
+        cls,
+        Binding(gate=runtime, agent_id="a1", capability="shell.execute", framework="test", tool="shell"),
+    )
 
 
 @pytest.fixture
@@ -100,13 +104,18 @@ def decisions(tmp_path: Path) -> list[tuple[str, dict[str, Any]]]:
     return [(r["decision"], json.loads(r["payload"])) for r in audit_rows(tmp_path / "audit.db", "decision")]
 
 
-def test_the_handed_out_function_is_decided_and_blocked(rt: ActionRuntime, ran: list[str], tmp_path: Path) -> None:
+def test_the_handed_out_function_is_decided_and_blocked(
+    rt: ActionRuntime, ran: list[str], tmp_path: Path
+) -> None:
     gated = gate(Tool(shell(ran)), rt)
     with pytest.raises(ToolCallDenied, match="no-rm"):
         gated.func("rm -rf /")
     assert gated.func("ls") == "ran ls"
     assert ran == ["ls"]
-    assert decisions(tmp_path) == [("deny", {"command": "rm -rf /", "timeout": 30}), ("allow", {"command": "ls", "timeout": 30})]
+    assert decisions(tmp_path) == [
+        ("deny", {"command": "rm -rf /", "timeout": 30}),
+        ("allow", {"command": "ls", "timeout": 30}),
+    ]
 
 
 def test_it_keeps_name_docstring_and_signature(rt: ActionRuntime, ran: list[str]) -> None:
@@ -117,13 +126,17 @@ def test_it_keeps_name_docstring_and_signature(rt: ActionRuntime, ran: list[str]
     assert inspect.signature(handed_out) == inspect.signature(raw)
 
 
-def test_the_tools_own_run_reads_the_raw_function_one_decision(rt: ActionRuntime, ran: list[str], tmp_path: Path) -> None:
+def test_the_tools_own_run_reads_the_raw_function_one_decision(
+    rt: ActionRuntime, ran: list[str], tmp_path: Path
+) -> None:
     gated = gate(Tool(shell(ran)), rt)
     assert gated.run("ls") == "ran ls"
     assert ran == ["ls"] and [d for d, _ in decisions(tmp_path)] == ["allow"]
 
 
-def test_a_tool_built_from_it_is_gated_by_the_same_binding(rt: ActionRuntime, ran: list[str], tmp_path: Path) -> None:
+def test_a_tool_built_from_it_is_gated_by_the_same_binding(
+    rt: ActionRuntime, ran: list[str], tmp_path: Path
+) -> None:
     rebuilt = Tool(gate(Tool(shell(ran)), rt).func)  # e.g. StructuredTool.from_function(func=tool.func)
     with pytest.raises(ToolCallDenied):
         rebuilt.run("rm -rf /")
@@ -141,7 +154,9 @@ def test_async_functions_stay_async(rt: ActionRuntime, tmp_path: Path) -> None:
     assert [d for d, _ in decisions(tmp_path)] == ["deny"]
 
 
-def test_dumps_and_items_hand_out_the_gated_function(rt: ActionRuntime, ran: list[str], tmp_path: Path) -> None:
+def test_dumps_and_items_hand_out_the_gated_function(
+    rt: ActionRuntime, ran: list[str], tmp_path: Path
+) -> None:
     gated = gate(Tool(shell(ran)), rt)
     for copied in (gated.dump()["func"], dict(gated)["func"]):
         with pytest.raises(ToolCallDenied):
@@ -149,7 +164,9 @@ def test_dumps_and_items_hand_out_the_gated_function(rt: ActionRuntime, ran: lis
     assert ran == [] and len(decisions(tmp_path)) == 2
 
 
-def test_none_stays_none_and_a_missing_binding_blocks(rt: ActionRuntime, ran: list[str], tmp_path: Path) -> None:
+def test_none_stays_none_and_a_missing_binding_blocks(
+    rt: ActionRuntime, ran: list[str], tmp_path: Path
+) -> None:
     assert gate(Tool(None), rt).func is None
     orphan = Tool(shell(ran))
     orphan.__class__ = type(gate(Tool(None), rt))

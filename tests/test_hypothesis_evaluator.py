@@ -70,19 +70,40 @@ class Hostile:
 
 
 odd_text = st.text(st.characters(exclude_categories=()), max_size=40)
-big_text = st.builds(lambda ch, n: ch * n, st.sampled_from(["x", "é", "\u200b", "🙂", " "]), st.integers(0, 200_000))
-path_text = st.lists(st.sampled_from(["/", "..", ".", "etc", "~", "tmp", "a.pem", "//", "\x00", "ＥＴＣ"]), max_size=8).map("".join)
+big_text = st.builds(
+    lambda ch, n: ch * n, st.sampled_from(["x", "é", "\u200b", "🙂", " "]), st.integers(0, 200_000)
+)
+path_text = st.lists(
+    st.sampled_from(["/", "..", ".", "etc", "~", "tmp", "a.pem", "//", "\x00", "ＥＴＣ"]), max_size=8
+).map("".join)
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(4300, 6000).map(lambda digits: -(10**digits)),
-    st.floats(allow_nan=True, allow_infinity=True), st.decimals(allow_nan=True), odd_text, big_text, path_text, st.binary(max_size=40),
-    st.datetimes(), st.dates(), st.builds(PurePosixPath, path_text.filter(bool)),
-    st.builds(Unprintable), st.builds(Hostile), st.builds(object),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(4300, 6000).map(lambda digits: -(10**digits)),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.decimals(allow_nan=True),
+    odd_text,
+    big_text,
+    path_text,
+    st.binary(max_size=40),
+    st.datetimes(),
+    st.dates(),
+    st.builds(PurePosixPath, path_text.filter(bool)),
+    st.builds(Unprintable),
+    st.builds(Hostile),
+    st.builds(object),
     st.sampled_from([math.nan, Decimal("NaN"), "1e9999", "  1_000_000 ", "-0"]),
 )
 keys = st.one_of(
-    odd_text, st.sampled_from(["amount", "path", "command", "secret_field", "Password", "nested", "value", "files"]),
-    st.integers(), st.none(), st.booleans(), st.floats(allow_nan=False), st.tuples(st.integers(), odd_text),
-                st.frozensets(st.integers(), max_size=2),
+    odd_text,
+    st.sampled_from(["amount", "path", "command", "secret_field", "Password", "nested", "value", "files"]),
+    st.integers(),
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.tuples(st.integers(), odd_text),
+    st.frozensets(st.integers(), max_size=2),
 )
 values = st.recursive(
     scalars,
@@ -103,7 +124,9 @@ payloads = st.one_of(
     ),
 )
 names = st.one_of(st.none(), odd_text, st.sampled_from(["evil-1", "run_shell", "production", "PRODUCTION"]))
-capabilities = st.sampled_from(["shell.execute", "pay.send", "fs.read", "fs.write", "other", "shell.", "x" * 300, "a:b/c@d"])
+capabilities = st.sampled_from(
+    ["shell.execute", "pay.send", "fs.read", "fs.write", "other", "shell.", "x" * 300, "a:b/c@d"]
+)
 
 
 @pytest.fixture(scope="module")
@@ -116,12 +139,21 @@ def shared_runtime(tmp_path_factory: pytest.TempPathFactory) -> Any:
     rt.close()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(capability=capabilities, payload=payloads, agent=names, environment=names, tool=names)
 def test_evaluate_never_raises_and_audit_never_fails(
-    shared_runtime: ActionRuntime, capability: str, payload: dict[Any, Any], agent: str | None, environment: str | None, tool: str | None,
+    shared_runtime: ActionRuntime,
+    capability: str,
+    payload: dict[Any, Any],
+    agent: str | None,
+    environment: str | None,
+    tool: str | None,
 ) -> None:
-    decision = shared_runtime.evaluate(capability, payload, agent_id=agent, environment=environment, tool=tool)  # type: ignore[arg-type]
+    decision = shared_runtime.evaluate(
+        capability, payload, agent_id=agent, environment=environment, tool=tool
+    )  # type: ignore[arg-type]
 
     assert isinstance(decision, Decision)
     assert decision.action in ACTIONS
@@ -129,7 +161,9 @@ def test_evaluate_never_raises_and_audit_never_fails(
     assert decision.record_id is not None
     conn = sqlite3.connect(f"file:{shared_runtime.audit_log}?mode=ro", uri=True)
     try:
-        stored, truncated = conn.execute("SELECT payload, truncated FROM records WHERE seq = ?", (decision.record_id,)).fetchone()
+        stored, truncated = conn.execute(
+            "SELECT payload, truncated FROM records WHERE seq = ?", (decision.record_id,)
+        ).fetchone()
     finally:
         conn.close()
     parsed = json.loads(stored)
@@ -137,10 +171,17 @@ def test_evaluate_never_raises_and_audit_never_fails(
         assert isinstance(parsed, dict) and len(parsed) <= len(payload)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(capability=capabilities, payload=payloads, agent=names, environment=names, tool=names)
 def test_pure_evaluator_is_total_and_deterministic(
-    shared_runtime: ActionRuntime, capability: str, payload: dict[Any, Any], agent: str | None, environment: str | None, tool: str | None,
+    shared_runtime: ActionRuntime,
+    capability: str,
+    payload: dict[Any, Any],
+    agent: str | None,
+    environment: str | None,
+    tool: str | None,
 ) -> None:
     policy = shared_runtime.policy
     first = evaluate(policy, CallView(capability, payload, agent, environment, tool))
@@ -151,6 +192,11 @@ def test_pure_evaluator_is_total_and_deterministic(
 
 def test_datetime_now_is_fine(shared_runtime: ActionRuntime) -> None:
     """A smoke example outside hypothesis, so a broken strategy cannot hide a broken runtime."""
-    decision = shared_runtime.evaluate("pay.send", {"amount": 5, "when": dt.datetime.now(dt.UTC)}, agent_id="a")
+    decision = shared_runtime.evaluate(
+        "pay.send", {"amount": 5, "when": dt.datetime.now(dt.UTC)}, agent_id="a"
+    )
     assert (decision.action, decision.rule) == ("allow", "allow[0]")
-    assert shared_runtime.evaluate("pay.send", {"amount": "5000", "nested": {"value": -10}}, agent_id="a").rule == "deny[1]"
+    assert (
+        shared_runtime.evaluate("pay.send", {"amount": "5000", "nested": {"value": -10}}, agent_id="a").rule
+        == "deny[1]"
+    )

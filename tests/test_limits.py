@@ -68,7 +68,10 @@ def test_a_rate_limit_denies_past_max_and_says_how_much_was_used(make: Callable[
     assert actions == ["allow", "allow", "deny"]
     denied = runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="a")
     assert denied.rule == "shell-rate"
-    assert "at most 2 call(s) per 1m for agent 'a': 2 used in the last 1m; this call (1) would make 3" in denied.reason
+    assert (
+        "at most 2 call(s) per 1m for agent 'a': 2 used in the last 1m; this call (1) would make 3"
+        in denied.reason
+    )
     assert runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="b").action == "allow"  # by: agent
 
 
@@ -87,7 +90,8 @@ def test_a_budget_sums_an_argument_and_holds_past_it(make: Callable[..., ActionR
     held = runtime.evaluate("payments.refund", {"amount": 600}, agent_id="a")
     assert held.action == "require_approval" and held.rule == "refund-budget"
     assert "4,500 of amount used in the last 1h; this call (600) would make 5,100" in held.reason
-    assert runtime.evaluate("payments.refund", {"amount": 500}, agent_id="a").allowed  # a held call counted nothing
+    # a held call counted nothing
+    assert runtime.evaluate("payments.refund", {"amount": 500}, agent_id="a").allowed
     unknown = runtime.evaluate("payments.refund", {"amount": "lots"}, agent_id="b")
     assert unknown.action == "require_approval" and "cannot be known" in unknown.reason
 
@@ -100,7 +104,9 @@ def test_the_record_lists_what_the_call_counted(make: Callable[..., ActionRuntim
 
     with open_reader(location) as reader:
         [row] = list(reader.decisions(Filters()))
-    assert json.loads(row["detail"])["limits"] == [{"rule": "shell-rate", "key": '["shell-rate", {"agent": "a"}]', "amount": "1"}]
+    assert json.loads(row["detail"])["limits"] == [
+        {"rule": "shell-rate", "key": '["shell-rate", {"agent": "a"}]', "amount": "1"}
+    ]
     assert decision.record_id == row["seq"]
 
 
@@ -112,7 +118,9 @@ def test_usage_that_cannot_be_read_denies(make: Callable[..., ActionRuntime], lo
         tx.execute("DROP TABLE usage")
     denied = runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="a")
     assert denied.action == "deny"
-    assert denied.reason.startswith("internal_error: limit: the usage of a limit could not be read from the audit store")
+    assert denied.reason.startswith(
+        "internal_error: limit: the usage of a limit could not be read from the audit store"
+    )
 
 
 RACER = """
@@ -132,36 +140,52 @@ runtime.close()
 
 def test_two_processes_racing_for_the_last_unit_cannot_both_get_it(tmp_path: Path, location: str) -> None:
     policy = tmp_path / "race.yaml"
-    policy.write_text(textwrap.dedent("""
+    policy.write_text(
+        textwrap.dedent("""
         deny:
           - id: once
             capability: payments.refund
             limit: {sum: amount, max: 1, per: 1h, by: agent}
         allow:
           - capability: "*"
-        """))
+        """)
+    )
     for round_ in range(4):
         go = tmp_path / f"go{round_}"
         ready = [tmp_path / f"ready{round_}-{i}" for i in range(2)]
-        racers = [subprocess.Popen([sys.executable, "-c", RACER, str(policy), location, f"agent{round_}", str(r), str(go)],
-                                   stdout=subprocess.PIPE, text=True) for r in ready]
+        racers = [
+            subprocess.Popen(
+                [sys.executable, "-c", RACER, str(policy), location, f"agent{round_}", str(r), str(go)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for r in ready
+        ]
         deadline = time.monotonic() + 60
         while not all(r.exists() for r in ready):
-            assert time.monotonic() < deadline and all(p.poll() is None for p in racers), "a racer did not start"
+            assert time.monotonic() < deadline and all(p.poll() is None for p in racers), (
+                "a racer did not start"
+            )
             time.sleep(0.01)
         go.touch()
         results = sorted(p.communicate(timeout=60)[0].strip() for p in racers)
         assert results == ["allow", "deny"], f"round {round_}: {results}"
 
 
-@pytest.mark.parametrize(("rule", "message"), [
-    ("allow:\n  - capability: x\n    limit: {max: 1, per: 1m}", "limit cannot be used in an allow rule"),
-    ("deny:\n  - capability: x\n    limit: {max: 1}", "limit needs per"),
-    ("deny:\n  - capability: x\n    limit: {max: 1, per: soon}", "invalid duration"),
-    ("deny:\n  - capability: x\n    limit: {max: 1, per: 1m, by: user}", "unknown limit scope 'user'"),
-    ("deny:\n  - capability: x\n    limit: {max: 1, per: 1m, bye: agent}", "unknown key 'bye' in limit"),
-    ("deny:\n  - capability: x\n    mode: shadow\n    limit: {max: 1, per: 1m}", "a shadow rule cannot have a limit"),
-])
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("allow:\n  - capability: x\n    limit: {max: 1, per: 1m}", "limit cannot be used in an allow rule"),
+        ("deny:\n  - capability: x\n    limit: {max: 1}", "limit needs per"),
+        ("deny:\n  - capability: x\n    limit: {max: 1, per: soon}", "invalid duration"),
+        ("deny:\n  - capability: x\n    limit: {max: 1, per: 1m, by: user}", "unknown limit scope 'user'"),
+        ("deny:\n  - capability: x\n    limit: {max: 1, per: 1m, bye: agent}", "unknown key 'bye' in limit"),
+        (
+            "deny:\n  - capability: x\n    mode: shadow\n    limit: {max: 1, per: 1m}",
+            "a shadow rule cannot have a limit",
+        ),
+    ],
+)
 def test_misuse_is_reported_with_file_and_line(tmp_path: Path, rule: str, message: str) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text(rule + "\n")
@@ -230,4 +254,5 @@ def test_a_store_that_cannot_keep_usage_denies(tmp_path: Path) -> None:
     denied = runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="a")
     assert denied.action == "deny" and "cannot keep usage (it has no transactions)" in denied.reason
     assert store.records[-1]["decision"] == "deny"  # and the deny is recorded
-    assert runtime.evaluate("svc.read", {}, agent_id="a").action == "deny"  # no limit rule: decided as ever (default)
+    # no limit rule: decided as ever (default)
+    assert runtime.evaluate("svc.read", {}, agent_id="a").action == "deny"

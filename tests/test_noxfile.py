@@ -15,7 +15,8 @@ def _noxfile() -> ModuleType:
     spec = importlib.util.spec_from_file_location("capfence_noxfile", ROOT / "noxfile.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    with mock.patch.dict(sys.modules, {"nox": mock.MagicMock()}):  # the sessions' decorators are not under test
+    # the sessions' decorators are not under test
+    with mock.patch.dict(sys.modules, {"nox": mock.MagicMock()}):
         spec.loader.exec_module(module)
     return module
 
@@ -23,7 +24,10 @@ def _noxfile() -> ModuleType:
 def test_a_test_path_replaces_the_default() -> None:
     args = _noxfile().pytest_args
     assert args("tests", ["tests/test_cli_logs.py"]) == ["tests/test_cli_logs.py"]
-    assert args("tests", ["tests/test_cli_logs.py::test_wide", "-x"]) == ["tests/test_cli_logs.py::test_wide", "-x"]
+    assert args("tests", ["tests/test_cli_logs.py::test_wide", "-x"]) == [
+        "tests/test_cli_logs.py::test_wide",
+        "-x",
+    ]
     assert args("examples/test_examples.py", ["examples/test_examples.py"]) == ["examples/test_examples.py"]
 
 

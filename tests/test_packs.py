@@ -63,18 +63,44 @@ FS_GAPS = [
     ("filesystem.write", {"paths": ["/srv/app/a.txt", [["/usr/local/bin/x"]]]}, "deny", "fs-system-write"),
     ("filesystem.write", {"paths": ("/srv/app/a.txt", ("/boot/grub/grub.cfg",))}, "deny", "fs-system-write"),
     ("filesystem.write", {"paths": ["/srv/app/a.txt", {"/var/spool/cron/root"}]}, "deny", None),
-    ("filesystem.write", {"paths": ["/srv/app/a.txt", deep_list("/etc/hosts", 100)]}, "deny", "fs-system-write"),
+    (
+        "filesystem.write",
+        {"paths": ["/srv/app/a.txt", deep_list("/etc/hosts", 100)]},
+        "deny",
+        "fs-system-write",
+    ),
     ("filesystem.write", {"paths": ["/srv/app/a.txt", [b"/lib/x.so"]]}, "deny", "fs-system-write"),
     ("filesystem.write", {"paths": ["/srv/app/a.txt", [Path("/sbin/init")]]}, "deny", "fs-system-write"),
-    ("filesystem.write", {"path": "/srv/app/a", "files": [{"name": "/etc/passwd", "content": "x"}]}, "deny", "fs-system-write"),
-    ("filesystem.write", {"path": "/srv/app/a", "files": {"/etc/cron.d/evil": "* * * * * root sh\n"}}, "deny", "fs-system-write"),
-    ("filesystem.write", {"path": "/srv/app/a", "files": {"main": "/usr/lib/x.so"}}, "deny", "fs-system-write"),
-    ("filesystem.write", {"path": "/srv/app/a", "targets": [{"location": "/var/lib/x"}]}, "deny", "fs-system-write"),
+    (
+        "filesystem.write",
+        {"path": "/srv/app/a", "files": [{"name": "/etc/passwd", "content": "x"}]},
+        "deny",
+        "fs-system-write",
+    ),
+    (
+        "filesystem.write",
+        {"path": "/srv/app/a", "files": {"/etc/cron.d/evil": "* * * * * root sh\n"}},
+        "deny",
+        "fs-system-write",
+    ),
+    (
+        "filesystem.write",
+        {"path": "/srv/app/a", "files": {"main": "/usr/lib/x.so"}},
+        "deny",
+        "fs-system-write",
+    ),
+    (
+        "filesystem.write",
+        {"path": "/srv/app/a", "targets": [{"location": "/var/lib/x"}]},
+        "deny",
+        "fs-system-write",
+    ),
     ("filesystem.read", {"paths": [["~/.ssh/id_rsa"]]}, "deny", "fs-secrets"),
     ("filesystem.read", {"paths": ["/srv/app/a.txt", ["/srv/app/.env"]]}, "deny", "fs-secret-files"),
     ("filesystem.read", {"files": {"/etc/shadow": None}}, "deny", "fs-secrets"),
     ("filesystem.delete", {"paths": [["/usr/bin/python3"]]}, "deny", "fs-system-delete"),
-    ("filesystem.write", {"files": {"/srv/app/a.txt": "line one\nline two"}}, "allow", "fs-write-workspace"),  # was: no path found
+    # was: no path found
+    ("filesystem.write", {"files": {"/srv/app/a.txt": "line one\nline two"}}, "allow", "fs-write-workspace"),
     # -- /proc/<pid>/root is /; a process's cwd and open files cannot be known (deny matches, allow does not)
     ("filesystem.read", {"path": "/proc/self/root/etc/shadow"}, "deny", "fs-secrets"),
     ("filesystem.read", {"path": "/proc/1/root/etc/gshadow"}, "deny", "fs-secrets"),
@@ -94,7 +120,8 @@ FS_GAPS = [
     ("filesystem.read", {"path": "/proc/self/mem"}, "deny", "fs-secret-files"),
     ("filesystem.read", {"path": "/proc/self/root/dev/mem"}, "deny", "fs-secret-files"),
     ("filesystem.write", {"path": "/proc/self/cwd/notes.txt"}, "deny", "fs-secrets"),
-    ("filesystem.write", {"path": "/proc/self/root/srv/app/notes.md"}, "allow", "fs-write-workspace"),  # it is /srv/app/notes.md
+    # it is /srv/app/notes.md
+    ("filesystem.write", {"path": "/proc/self/root/srv/app/notes.md"}, "allow", "fs-write-workspace"),
     # -- SSH keys and other key material, whatever the name, wherever the .ssh directory
     ("filesystem.read", {"path": "/srv/backup/id_ecdsa"}, "deny", "fs-secret-files"),
     ("filesystem.read", {"path": "/srv/backup/id_ecdsa_sk"}, "deny", "fs-secret-files"),
@@ -110,7 +137,8 @@ FS_GAPS = [
     ("filesystem.write", {"path": "/home/bob/.ssh/authorized_keys"}, "deny", "fs-secret-files"),
     ("filesystem.write", {"path": "/srv/app/authorized_keys2"}, "deny", "fs-secret-files"),
     ("filesystem.write", {"path": "/srv/app/known_hosts"}, "deny", "fs-secret-files"),
-    ("filesystem.read", {"path": "/home/alice/.SSH/ID_RSA"}, "deny", "fs-secret-files"),  # case-insensitive filesystems
+    # case-insensitive filesystems
+    ("filesystem.read", {"path": "/home/alice/.SSH/ID_RSA"}, "deny", "fs-secret-files"),
     ("filesystem.read", {"path": "/srv/app/Server.PEM"}, "deny", "fs-secret-files"),
     ("filesystem.read", {"path": "/srv/app/.ENV"}, "deny", "fs-secret-files"),
     ("filesystem.write", {"path": "/ETC/cron.d/evil"}, "deny", "fs-system-write"),
@@ -152,7 +180,12 @@ FS_GAPS = [
     ("filesystem.write", {"path": "/srv/app/a", "newPath": "/dev/sda"}, "deny", "fs-system-write"),
     ("filesystem.read", {"uri": "file:///etc/shadow"}, "deny", "fs-secrets"),
     ("filesystem.read", {"configPath": "/etc/shadow"}, "deny", "fs-secrets"),
-    ("filesystem.read", {"request": {"key-file": "/srv/certs/tls"}, "backup_dir": "/root"}, "deny", "fs-secrets"),
+    (
+        "filesystem.read",
+        {"request": {"key-file": "/srv/certs/tls"}, "backup_dir": "/root"},
+        "deny",
+        "fs-secrets",
+    ),
     ("filesystem.write", {"path": "/srv/app/a", "log_file": "/var/log/x"}, "deny", "fs-system-write"),
     ("filesystem.write", {"path": "/srv/app/a", "cacheDirectory": "/usr/share/x"}, "deny", "fs-system-write"),
     # -- a relative path is also judged against the directory the call names (cwd, dir, root, ...)
@@ -184,7 +217,11 @@ def test_filesystem_pack_gaps(capability, payload, action, rule):
         ("http.get", {"url": "https://metadata.google.internal/"}, ("deny", "http-internal")),
         ("http.get", {"url": "http://example.com/"}, ("deny", "http-plaintext")),
         ("http.get", {"url": "https://db.example.com:5432/"}, ("deny", "http-odd-ports")),
-        ("http.post", {"url": "https://api.example.com/v1/items", "body": {"a": 1}}, ("require_approval", "http-writes")),
+        (
+            "http.post",
+            {"url": "https://api.example.com/v1/items", "body": {"a": 1}},
+            ("require_approval", "http-writes"),
+        ),
         ("http.patch", {"url": "https://api.example.com/v1/items/1"}, ("require_approval", "http-writes")),
         ("http.delete", {"url": "https://api.example.com/v1/items/1"}, ("require_approval", "http-deletes")),
         ("http.get", {"url": "https://[::ffff:10.0.0.1]/"}, ("deny", "http-internal")),
@@ -229,37 +266,143 @@ HTTP_GAPS = [
     ("http.get", {"url": "https://10.0.0.1.nip.io/"}, "deny", "http-internal"),
     ("http.get", {"url": "https://app.localtest.me/"}, "deny", "http-internal"),
     ("http.get", {"endpoint": "kubernetes.default.svc:443/healthz"}, "deny", "http-internal"),
-    ("http.post", {"url": "https://kubernetes.default.svc/api/v1/namespaces/default/pods"}, "deny", "http-internal"),
+    (
+        "http.post",
+        {"url": "https://kubernetes.default.svc/api/v1/namespaces/default/pods"},
+        "deny",
+        "http-internal",
+    ),
     ("http.delete", {"url": "https://etcd.kube-system.svc:2379/v3/kv"}, "deny", "http-internal"),
-    ("http.get", {"request": {"method": "GET", "url": "https://argocd-server.argocd.svc/"}}, "deny", "http-internal"),
+    (
+        "http.get",
+        {"request": {"method": "GET", "url": "https://argocd-server.argocd.svc/"}},
+        "deny",
+        "http-internal",
+    ),
     # -- a proxy argument pointing inside
-    ("http.get", {"url": "https://example.com/", "proxy": "http://10.0.0.1:3128"}, "deny", "http-internal-proxy"),
+    (
+        "http.get",
+        {"url": "https://example.com/", "proxy": "http://10.0.0.1:3128"},
+        "deny",
+        "http-internal-proxy",
+    ),
     ("http.get", {"url": "https://example.com/", "proxy": "10.0.0.1:3128"}, "deny", "http-internal-proxy"),
-    ("http.get", {"url": "https://example.com/", "proxy": "http://user:pw@squid.proxy.svc:3128"}, "deny", "http-internal-proxy"),
-    ("http.get", {"url": "https://example.com/", "proxies": {"https": "http://127.0.0.1:8080"}}, "deny", "http-internal-proxy"),
-    ("http.get", {"url": "https://example.com/", "proxies": {"http": "https://proxy.example.org", "https": "socks5h://[::1]:1080"}},
-     "deny", "http-internal-proxy"),
-    ("http.get", {"url": "https://example.com/", "proxies": ["http://169.254.169.254/"]}, "deny", "http-internal-proxy"),
-    ("http.get", {"url": "https://example.com/", "http_proxy": "http://192.168.1.10:8080"}, "deny", "http-internal-proxy"),
-    ("http.get", {"url": "https://example.com/", "HTTPS_PROXY": "http://proxy.internal:3128"}, "deny", "http-internal-proxy"),
-    ("http.get", {"url": "https://example.com/", "env": {"ALL_PROXY": "socks5://localhost:1080"}}, "deny", "http-internal-proxy"),
-    ("http.get", {"url": "https://example.com/", "proxyUrl": "http://0x7f.1:3128"}, "deny", "http-internal-proxy"),
-    ("http.get", {"url": "https://example.com/", "proxy": {"host": "10.1.2.3", "port": 3128}}, "deny", "http-internal-proxy"),
-    ("http.get", {"url": "https://example.com/", "proxy": {"scheme": "http", "hostname": "kubernetes.default"}},
-     "deny", "http-internal-proxy"),
-    ("http.post", {"url": "https://example.com/hook", "options": {"proxy": "http://[fd00::1]:3128"}}, "deny", "http-internal-proxy"),
-    ("http.get", {"url": "https://example.com/", "proxy_host": "10.0.0.1", "proxy_port": 3128}, "deny", "http-internal-proxy"),
-    ("http.get", {"url": "https://example.com/", "proxyServer": "localhost:8888"}, "deny", "http-internal-proxy"),
+    (
+        "http.get",
+        {"url": "https://example.com/", "proxy": "http://user:pw@squid.proxy.svc:3128"},
+        "deny",
+        "http-internal-proxy",
+    ),
+    (
+        "http.get",
+        {"url": "https://example.com/", "proxies": {"https": "http://127.0.0.1:8080"}},
+        "deny",
+        "http-internal-proxy",
+    ),
+    (
+        "http.get",
+        {
+            "url": "https://example.com/",
+            "proxies": {"http": "https://proxy.example.org", "https": "socks5h://[::1]:1080"},
+        },
+        "deny",
+        "http-internal-proxy",
+    ),
+    (
+        "http.get",
+        {"url": "https://example.com/", "proxies": ["http://169.254.169.254/"]},
+        "deny",
+        "http-internal-proxy",
+    ),
+    (
+        "http.get",
+        {"url": "https://example.com/", "http_proxy": "http://192.168.1.10:8080"},
+        "deny",
+        "http-internal-proxy",
+    ),
+    (
+        "http.get",
+        {"url": "https://example.com/", "HTTPS_PROXY": "http://proxy.internal:3128"},
+        "deny",
+        "http-internal-proxy",
+    ),
+    (
+        "http.get",
+        {"url": "https://example.com/", "env": {"ALL_PROXY": "socks5://localhost:1080"}},
+        "deny",
+        "http-internal-proxy",
+    ),
+    (
+        "http.get",
+        {"url": "https://example.com/", "proxyUrl": "http://0x7f.1:3128"},
+        "deny",
+        "http-internal-proxy",
+    ),
+    (
+        "http.get",
+        {"url": "https://example.com/", "proxy": {"host": "10.1.2.3", "port": 3128}},
+        "deny",
+        "http-internal-proxy",
+    ),
+    (
+        "http.get",
+        {"url": "https://example.com/", "proxy": {"scheme": "http", "hostname": "kubernetes.default"}},
+        "deny",
+        "http-internal-proxy",
+    ),
+    (
+        "http.post",
+        {"url": "https://example.com/hook", "options": {"proxy": "http://[fd00::1]:3128"}},
+        "deny",
+        "http-internal-proxy",
+    ),
+    (
+        "http.get",
+        {"url": "https://example.com/", "proxy_host": "10.0.0.1", "proxy_port": 3128},
+        "deny",
+        "http-internal-proxy",
+    ),
+    (
+        "http.get",
+        {"url": "https://example.com/", "proxyServer": "localhost:8888"},
+        "deny",
+        "http-internal-proxy",
+    ),
     # -- a host given apart from the URL
     ("http.get", {"url": "https://example.com/", "host": "169.254.169.254"}, "deny", "http-internal-host"),
-    ("http.get", {"url": "https://example.com/", "headers": {"Host": "kubernetes.default.svc"}}, "deny", "http-internal-host"),
+    (
+        "http.get",
+        {"url": "https://example.com/", "headers": {"Host": "kubernetes.default.svc"}},
+        "deny",
+        "http-internal-host",
+    ),
     ("http.get", {"url": "https://example.com/", "hostname": "0x7f000001"}, "deny", "http-internal-host"),
     # -- URL arguments under other spellings of the default names, and URLs given in parts
-    ("http.get", {"url": "https://example.com/", "callbackUrl": "https://169.254.169.254/"}, "deny", "http-internal"),
+    (
+        "http.get",
+        {"url": "https://example.com/", "callbackUrl": "https://169.254.169.254/"},
+        "deny",
+        "http-internal",
+    ),
     ("http.get", {"url": "https://example.com/", "webhookURL": "https://10.0.0.5/"}, "deny", "http-internal"),
-    ("http.get", {"url": "https://example.com/", "redirect-uri": "https://localhost/"}, "deny", "http-internal"),
-    ("http.get", {"url": "https://example.com/", "endpoint": {"host": "169.254.169.254"}}, "deny", "http-internal"),
-    ("http.get", {"url": "https://example.com/", "urls": {"mirror": "https://127.0.0.1/"}}, "deny", "http-internal"),
+    (
+        "http.get",
+        {"url": "https://example.com/", "redirect-uri": "https://localhost/"},
+        "deny",
+        "http-internal",
+    ),
+    (
+        "http.get",
+        {"url": "https://example.com/", "endpoint": {"host": "169.254.169.254"}},
+        "deny",
+        "http-internal",
+    ),
+    (
+        "http.get",
+        {"url": "https://example.com/", "urls": {"mirror": "https://127.0.0.1/"}},
+        "deny",
+        "http-internal",
+    ),
 ]
 
 
@@ -277,9 +420,11 @@ PAYMENTS_GAPS = [
     ("payments.charge", {"amount": 5, "aMoUnT": "600.00"}, "require_approval", "charge-over-500"),
     ("payments.charge", {"amount": 5, "amount ": 50000}, "deny", "pay-over-hard-limit"),
     ("payments.charge", {"amount": 5, "ａｍｏｕｎｔ": 50000}, "deny", "pay-over-hard-limit"),  # full-width
-    ("payments.charge", {"amount": 5, "am\u200bount": 50000}, "deny", "pay-over-hard-limit"),  # zero-width space
+    # zero-width space
+    ("payments.charge", {"amount": 5, "am\u200bount": 50000}, "deny", "pay-over-hard-limit"),
     ("payments.charge", {"amount": 5, "AMOUNT": -1}, "deny", "pay-negative"),
-    ("payments.charge", {"amount": 5, "AMOUNT": "lots"}, "deny", "pay-over-hard-limit"),  # not a number: fail-closed
+    # not a number: fail-closed
+    ("payments.charge", {"amount": 5, "AMOUNT": "lots"}, "deny", "pay-over-hard-limit"),
     ("payments.charge", {"Amount": 20}, "allow", "charge-small"),
     ("payments.refund", {"amount": 5, "AMOUNT": 500}, "require_approval", "refund-over-100"),
     ("payments.refund", {"Amount": 40}, "warn", "refund-observe"),
@@ -287,12 +432,23 @@ PAYMENTS_GAPS = [
     # -- a nested amount that disagrees with the top-level one
     ("payments.charge", {"amount": 5, "order": {"amount": 50000}}, "deny", "pay-over-hard-limit"),
     ("payments.charge", {"amount": 5, "order": {"Amount": 600}}, "require_approval", "charge-over-500"),
-    ("payments.charge", {"amount": 5, "items": [{"amount": 2}, {"amount": 600}]}, "require_approval", "charge-over-500"),
-    ("payments.charge", {"amount": 5, "payment": {"details": {"AMOUNT": "20000"}}}, "deny", "pay-over-hard-limit"),
+    (
+        "payments.charge",
+        {"amount": 5, "items": [{"amount": 2}, {"amount": 600}]},
+        "require_approval",
+        "charge-over-500",
+    ),
+    (
+        "payments.charge",
+        {"amount": 5, "payment": {"details": {"AMOUNT": "20000"}}},
+        "deny",
+        "pay-over-hard-limit",
+    ),
     ("payments.charge", {"order": {"amount": 20}}, "allow", "charge-small"),
     ("payments.refund", {"amount": 5, "refund": {"amount": -5}}, "deny", "pay-negative"),
     ("payments.refund", {"amount": 5, "lines": [{"amount": 101}]}, "require_approval", "refund-over-100"),
-    ("payments.refund", {"amount": 5, "meta": {"amount": {"value": 900}}}, "deny", "pay-over-hard-limit"),  # not a number
+    # not a number
+    ("payments.refund", {"amount": 5, "meta": {"amount": {"value": 900}}}, "deny", "pay-over-hard-limit"),
     # -- a Decimal is a number (an in-process tool is called with Python objects)
     ("payments.charge", {"amount": Decimal("20.00")}, "allow", "charge-small"),
     ("payments.charge", {"amount": Decimal("600")}, "require_approval", "charge-over-500"),
@@ -306,17 +462,47 @@ def test_payments_pack_gaps(capability, payload, action, rule):
 
 STILL_DECIDED_AS_BEFORE = [
     # regression guards for the gap fixes above: ordinary calls keep their decision
-    ("filesystem.yaml", "filesystem.write", {"files": [{"path": "/srv/app/a.txt", "content": "/etc/shadow"}]}, "allow"),
-    ("filesystem.yaml", "filesystem.write", {"directory": "/srv/app", "filename": "notes.md", "name": "Notes"}, "allow"),
-    ("filesystem.yaml", "filesystem.write", {"path": "/srv/app/x.json", "content": {"name": "Alice", "source": "crm"}}, "allow"),
+    (
+        "filesystem.yaml",
+        "filesystem.write",
+        {"files": [{"path": "/srv/app/a.txt", "content": "/etc/shadow"}]},
+        "allow",
+    ),
+    (
+        "filesystem.yaml",
+        "filesystem.write",
+        {"directory": "/srv/app", "filename": "notes.md", "name": "Notes"},
+        "allow",
+    ),
+    (
+        "filesystem.yaml",
+        "filesystem.write",
+        {"path": "/srv/app/x.json", "content": {"name": "Alice", "source": "crm"}},
+        "allow",
+    ),
     ("filesystem.yaml", "filesystem.read", {"path": "/srv/app/identity/models.py"}, "allow"),
     ("filesystem.yaml", "filesystem.read", {"path": "/proc/cpuinfo"}, "allow"),
     ("filesystem.yaml", "filesystem.read", {"path": "file:///srv/app/README.md"}, "allow"),
-    ("http.yaml", "http.get", {"url": "https://api.example.io/v1", "proxy": "https://proxy.example.com:8080"}, "allow"),
+    (
+        "http.yaml",
+        "http.get",
+        {"url": "https://api.example.io/v1", "proxy": "https://proxy.example.com:8080"},
+        "allow",
+    ),
     ("http.yaml", "http.get", {"url": "https://bücher.de/"}, "allow"),
-    ("http.yaml", "http.get", {"url": "https://docs.python.org/3/", "links": [{"rel": "self", "title": "Home"}]}, "allow"),
+    (
+        "http.yaml",
+        "http.get",
+        {"url": "https://docs.python.org/3/", "links": [{"rel": "self", "title": "Home"}]},
+        "allow",
+    ),
     ("http.yaml", "http.get", {"url": "https://mirror.xn--p1ai/", "no_proxy": "localhost,.svc"}, "allow"),
-    ("payments.yaml", "payments.charge", {"amount": 20, "order": {"amount": "20.00"}, "amount_refunded": 50000}, "allow"),
+    (
+        "payments.yaml",
+        "payments.charge",
+        {"amount": 20, "order": {"amount": "20.00"}, "amount_refunded": 50000},
+        "allow",
+    ),
 ]
 
 
@@ -328,7 +514,9 @@ def test_gap_fixes_keep_ordinary_calls(pack, capability, payload, action):
 def test_payments_pack_redacts_card_data():
     policy = load_policy(PACKS / "payments.yaml")
     assert {"card_number", "cvc", "iban"} <= policy.redact
-    assert policy.rule("refund-over-100") is not None and policy.rule("refund-over-100").approval_timeout == 900  # type: ignore[union-attr]
+    assert (
+        policy.rule("refund-over-100") is not None and policy.rule("refund-over-100").approval_timeout == 900
+    )  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("depth", [63, 64, 65, 200])

@@ -39,7 +39,9 @@ def unindexed(policy: Policy, view: CallView) -> tuple[str, str | None, str | No
 def same(policy: Policy, payload: Any, capability: str = "shell.execute") -> Decision:
     payload = payload if isinstance(payload, dict) else {"command": payload}
     fast = evaluate(policy, CallView(capability, payload, "a"))
-    assert (fast.action, fast.rule, fast.reason if fast.rule else None) == unindexed(policy, CallView(capability, payload, "a")), payload
+    assert (fast.action, fast.rule, fast.reason if fast.rule else None) == unindexed(
+        policy, CallView(capability, payload, "a")
+    ), payload
     return fast
 
 
@@ -60,17 +62,72 @@ def test_shell_pack_decides_as_without_skipping(pack: Policy, payload: Any) -> N
 def test_every_pack_decides_as_without_skipping(path: Path) -> None:
     policy = load_policy(path)
     capabilities = {rule.capability.replace("*", "x") for rule in policy.rules} | {"other"}
-    payloads = [*TABLES[:40], {"path": "/etc/passwd"}, {"url": "http://169.254.169.254/"}, {"amount": 5000, "currency": "usd"}, {}]
+    payloads = [
+        *TABLES[:40],
+        {"path": "/etc/passwd"},
+        {"url": "http://169.254.169.254/"},
+        {"amount": 5000, "currency": "usd"},
+        {},
+    ]
     for capability in sorted(capabilities):
         for payload in payloads:
             same(policy, payload, capability)
 
 
-WORDS = ["rm", "-rf", "-r", "-f", "/", "git", "push", "--force", "curl", "http://x", "sh", "bash", "|", "&&", ";", "$X", "$(id)",
-         "sudo", "xargs", "find", ".", "-delete", "-exec", "{}", "+", "dd", "of=/dev/sda", ">", ">>", "2>&1", "<", "/dev/sda",
-         "'", '"', "GET",
-         "systemctl", "restart", "eval", ":(){", ":|:&", "};:", "chmod", "-R", "777", "mkfs.ext4", "MKFS.xfs", "mkdir",
-         "mke2fs", "env", "Rm", "CURL", "#"]
+WORDS = [
+    "rm",
+    "-rf",
+    "-r",
+    "-f",
+    "/",
+    "git",
+    "push",
+    "--force",
+    "curl",
+    "http://x",
+    "sh",
+    "bash",
+    "|",
+    "&&",
+    ";",
+    "$X",
+    "$(id)",
+    "sudo",
+    "xargs",
+    "find",
+    ".",
+    "-delete",
+    "-exec",
+    "{}",
+    "+",
+    "dd",
+    "of=/dev/sda",
+    ">",
+    ">>",
+    "2>&1",
+    "<",
+    "/dev/sda",
+    "'",
+    '"',
+    "GET",
+    "systemctl",
+    "restart",
+    "eval",
+    ":(){",
+    ":|:&",
+    "};:",
+    "chmod",
+    "-R",
+    "777",
+    "mkfs.ext4",
+    "MKFS.xfs",
+    "mkdir",
+    "mke2fs",
+    "env",
+    "Rm",
+    "CURL",
+    "#",
+]
 
 
 @settings(max_examples=400, deadline=None)
@@ -87,12 +144,20 @@ def test_skips_only_rules_naming_other_programs(pack: Policy) -> None:
         return {ids[i] for i in plan.skipped(CallView("shell.execute", {"command": command}, "a"))}
 
     quiet = skipped("git status")
-    assert {"shell-rm-recursive-force", "shell-dd-device", "shell-download-exec", "shell-unparseable", "shell-fork-bomb"} <= quiet
-    assert {"shell-redirect-device", "shell-mkfs"} <= quiet  # no output redirected into a file, no program starting "mk"
+    assert {
+        "shell-rm-recursive-force",
+        "shell-dd-device",
+        "shell-download-exec",
+        "shell-unparseable",
+        "shell-fork-bomb",
+    } <= quiet
+    # no output redirected into a file, no program starting "mk"
+    assert {"shell-redirect-device", "shell-mkfs"} <= quiet
     assert not quiet & {"shell-git-force-push", "shell-git-force-refspec", "shell-default-allow"}
     assert "shell-redirect-device" not in skipped("echo x > /dev/sda")
     assert "shell-redirect-device" not in skipped("cat a >> $OUT")
-    assert "shell-redirect-device" in skipped("ls 2>&1 < input.txt")  # a duplication and an input are not writes
+    # a duplication and an input are not writes
+    assert "shell-redirect-device" in skipped("ls 2>&1 < input.txt")
     # program patterns (mkfs.*) are indexed by their first four characters (two when a pattern's literal start is shorter)
     assert "shell-mkfs" in skipped("mv a b")
     assert "shell-mkfs" not in skipped("MKFS.EXT4 /dev/sda") and "shell-mkfs" not in skipped("mkfs x")
@@ -112,8 +177,12 @@ def test_download_exec_is_matched_whatever_the_case(pack: Policy) -> None:
 def test_remembered_verdicts_belong_to_their_rule(tmp_path: Path) -> None:
     """A command's analysis is cached and remembers each rule's answer; another policy's rules answer afresh."""
     strict, loose = tmp_path / "strict.yaml", tmp_path / "loose.yaml"
-    strict.write_text("deny:\n  - capability: shell.execute\n    command: {program: rm, flags: [-r]}\nallow:\n  - capability: '*'\n")
-    loose.write_text("deny:\n  - capability: shell.execute\n    command: {program: rm, flags: [-f]}\nallow:\n  - capability: '*'\n")
+    strict.write_text(
+        "deny:\n  - capability: shell.execute\n    command: {program: rm, flags: [-r]}\nallow:\n  - capability: '*'\n"
+    )
+    loose.write_text(
+        "deny:\n  - capability: shell.execute\n    command: {program: rm, flags: [-f]}\nallow:\n  - capability: '*'\n"
+    )
     for _ in range(2):  # the second round answers from the remembered verdicts
         assert same(load_policy(strict), "rm -r build").action == "deny"
         assert same(load_policy(loose), "rm -r build").action == "allow"
@@ -133,8 +202,16 @@ def test_rules_on_different_fields_are_skipped_per_field(tmp_path: Path) -> None
     policy = load_policy(path)
     plan = policy.plan("shell.execute")
     assert len(plan.groups) == 3
-    payloads = [{"cmd": "rm -rf /"}, {"command": "rm -rf /"}, {"command": "dd of=/dev/sda"}, {"script": "git push", "cmd": "ls"},
-                {"cmd": "sudo rm x", "script": "ls"}, {"cmd": "'unterminated"}, {"other": "dd of=/dev/sda"}, {}]
+    payloads = [
+        {"cmd": "rm -rf /"},
+        {"command": "rm -rf /"},
+        {"command": "dd of=/dev/sda"},
+        {"script": "git push", "cmd": "ls"},
+        {"cmd": "sudo rm x", "script": "ls"},
+        {"cmd": "'unterminated"},
+        {"other": "dd of=/dev/sda"},
+        {},
+    ]
     for payload in payloads:
         same(policy, payload)
     kept = plan.kept(CallView("shell.execute", {"cmd": "ls", "script": "git status"}, "a"))

@@ -91,13 +91,22 @@ def test_builtins_are_registered_like_plugins(fresh_plugins: None) -> None:
     assert pm.get_plugin("capfence.builtin_plugin") is builtin
     info = registry.plugins["capfence.builtin_plugin"]
     assert info.distribution == "capfence"
-    for thing in ("condition contains", "condition agent", "condition args", "condition path", "adapter callable", "audit store sqlite"):
+    for thing in (
+        "condition contains",
+        "condition agent",
+        "condition args",
+        "condition path",
+        "adapter callable",
+        "audit store sqlite",
+    ):
         assert thing in info.registered
     assert {"contains", "agent", "tool", "environment", "args", "path"} <= set(registry.conditions)
     assert registry.adapters[-1].name == "callable"  # the generic adapter is asked last
 
 
-def test_external_condition_plugin(install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime]) -> None:
+def test_external_condition_plugin(
+    install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime]
+) -> None:
     install_plugin("capfence_test_minkeys", CONDITION_PLUGIN)
     registry = capfence.plugins.get_registry()
     assert registry.plugins["capfence_test_minkeys"].distribution == "capfence_test_minkeys"
@@ -108,8 +117,9 @@ def test_external_condition_plugin(install_plugin: Callable[[str, str], None], r
     assert rt.evaluate("x", {"a": 1}, agent_id="a").action == "allow"
 
 
-def test_external_adapter_wins_over_generic_callable(install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime],
-                                                    tmp_path: Path) -> None:
+def test_external_adapter_wins_over_generic_callable(
+    install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     install_plugin("capfence_test_widgets", ADAPTER_PLUGIN)
     import capfence_test_widgets
 
@@ -126,8 +136,11 @@ def test_external_adapter_wins_over_generic_callable(install_plugin: Callable[[s
     assert [r["framework"] for r in audit_rows(tmp_path / "audit.db", "decision")] == ["widgets", "widgets"]
 
 
-def test_block_plugins_env(install_plugin: Callable[[str, str], None], monkeypatch: pytest.MonkeyPatch, write_policy: Callable[...,
-                           Path]) -> None:
+def test_block_plugins_env(
+    install_plugin: Callable[[str, str], None],
+    monkeypatch: pytest.MonkeyPatch,
+    write_policy: Callable[..., Path],
+) -> None:
     install_plugin("capfence_test_minkeys", CONDITION_PLUGIN)
     policy = write_policy("deny:\n  - capability: '*'\n    min_keys: 2\n")
     assert load_policy(policy).rules  # loads while the plugin is allowed
@@ -149,14 +162,23 @@ def test_block_builtin_plugin(fresh_plugins: None, monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        (RAISING_PLUGIN, "raised in capfence_register_matchers and was skipped: plugin exploded while registering"),
-        (BROKEN_IMPORT_PLUGIN, "failed to load and was skipped: ImportError: this plugin cannot even be imported"),
+        (
+            RAISING_PLUGIN,
+            "raised in capfence_register_matchers and was skipped: plugin exploded while registering",
+        ),
+        (
+            BROKEN_IMPORT_PLUGIN,
+            "failed to load and was skipped: ImportError: this plugin cannot even be imported",
+        ),
         (INVALID_HOOK_PLUGIN, "is invalid and was skipped"),
     ],
     ids=["raises-in-hook", "fails-to-import", "invalid-hookimpl"],
 )
 def test_bad_plugin_is_skipped_with_a_warning(
-    source: str, message: str, install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime],
+    source: str,
+    message: str,
+    install_plugin: Callable[[str, str], None],
+    runtime: Callable[..., ActionRuntime],
 ) -> None:
     install_plugin("capfence_test_bad", source)
     with pytest.warns(PluginWarning) as caught:
@@ -171,7 +193,9 @@ def test_bad_plugin_is_skipped_with_a_warning(
 
 
 def test_duplicate_condition_key_keeps_the_first(install_plugin: Callable[[str, str], None]) -> None:
-    install_plugin("capfence_test_dup", CONDITION_PLUGIN.replace('"min_keys", _compile', '"contains", _compile'))
+    install_plugin(
+        "capfence_test_dup", CONDITION_PLUGIN.replace('"min_keys", _compile', '"contains", _compile')
+    )
     with pytest.warns(PluginWarning, match="registers condition 'contains', which already exists"):
         registry = capfence.plugins.get_registry()
     from capfence.policy.conditions import BUILTIN_CONDITIONS
@@ -232,8 +256,13 @@ def test_on_decision_runs_through_pluggy(fresh_plugins: None, runtime: Callable[
     """Wrappers of both styles run around the plain observers; tryfirst/trylast order them; all see the audited decision."""
     recorder = Recorder()
     manager = capfence.plugins.get_manager()
-    for observer in (LastObserver(recorder), OldStyleWrapper(recorder), PlainObserver(recorder), NewStyleWrapper(recorder),
-                     FirstObserver(recorder)):
+    for observer in (
+        LastObserver(recorder),
+        OldStyleWrapper(recorder),
+        PlainObserver(recorder),
+        NewStyleWrapper(recorder),
+        FirstObserver(recorder),
+    ):
         manager.register(observer)
     rt = runtime("allow:\n  - capability: '*'\n")
 
@@ -252,12 +281,17 @@ def test_on_decision_runs_through_pluggy(fresh_plugins: None, runtime: Callable[
     ]
 
 
-def test_observer_registered_after_the_runtime_is_told(fresh_plugins: None, runtime: Callable[..., ActionRuntime]) -> None:
+def test_observer_registered_after_the_runtime_is_told(
+    fresh_plugins: None, runtime: Callable[..., ActionRuntime]
+) -> None:
     recorder = Recorder()
     rt = runtime("allow:\n  - capability: '*'\n")
     capfence.plugins.get_manager().register(NewStyleWrapper(recorder))
     decision = rt.evaluate("x.y", {}, agent_id="a")
-    assert recorder.calls == [("wrapper before", "allow", decision.record_id), ("wrapper after", "allow", decision.record_id)]
+    assert recorder.calls == [
+        ("wrapper before", "allow", decision.record_id),
+        ("wrapper after", "allow", decision.record_id),
+    ]
 
 
 WRAPPING_MATCHERS_PLUGIN = """
@@ -300,10 +334,14 @@ def test_plugin_commands_are_called_through_pluggy(install_plugin: Callable[[str
     """Hook-call monitoring (pluggy's tracing) sees the call: nothing calls implementations behind pluggy's back."""
     from capfence.cli.group import LazyGroup
 
-    install_plugin("capfence_test_commands", "import capfence\n\n@capfence.hookimpl\ndef capfence_register_commands(cli):\n    pass\n")
+    install_plugin(
+        "capfence_test_commands",
+        "import capfence\n\n@capfence.hookimpl\ndef capfence_register_commands(cli):\n    pass\n",
+    )
     seen: list[tuple[str, list[str]]] = []
     undo = capfence.plugins.get_manager().add_hookcall_monitoring(
-        lambda name, impls, kwargs: seen.append((name, [impl.plugin_name for impl in impls])), lambda *args: None
+        lambda name, impls, kwargs: seen.append((name, [impl.plugin_name for impl in impls])),
+        lambda *args: None,
     )
     try:
         LazyGroup(name="capfence").load_plugin_commands()
@@ -372,5 +410,10 @@ print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}} & set({heavy!r}
 def test_import_does_not_pull_frameworks(body: str, tmp_path: Path) -> None:
     probe = IMPORT_PROBE.format(body=body, heavy=HEAVY)
     policy = Path(__file__).resolve().parent.parent / "policies" / "shell_rollout.yaml"
-    out = subprocess.run([sys.executable, "-c", probe, str(policy), str(tmp_path / "a.db")], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(policy), str(tmp_path / "a.db")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(out.stdout) == [], out.stdout

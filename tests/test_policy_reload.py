@@ -47,7 +47,9 @@ allow:
 
 def new_policy(deny: str = "    contains: rm -rf\n") -> str:
     """Denies ``rm -rf`` like OLD, but the deny section comes last: most of its prefixes allow everything."""
-    warns = "".join(f"  - id: watch-{i}\n    capability: net.fetch\n    contains: example-{i}.test\n" for i in range(12))
+    warns = "".join(
+        f"  - id: watch-{i}\n    capability: net.fetch\n    contains: example-{i}.test\n" for i in range(12)
+    )
     head = '# the new policy\nallow:\n  - id: everything\n    capability: "*"\n'
     return f"{head}warn:\n{warns}deny:\n  - id: no-rm\n    capability: shell.execute\n{deny}"
 
@@ -72,8 +74,12 @@ with open(path, "wb") as out:  # in place: truncate, then write 20 bytes at a ti
 
 def rewrite_in_place(path: Path, text: str, *, unlink: bool = False, pause: float = 0.01) -> None:
     """A slow editor in another process: well over the reload interval from first byte to last."""
-    subprocess.run([sys.executable, "-c", WRITER, str(path), str(pause), "1" if unlink else "0"],
-                   input=text.encode(), check=True, timeout=BOUND)
+    subprocess.run(
+        [sys.executable, "-c", WRITER, str(path), str(pause), "1" if unlink else "0"],
+        input=text.encode(),
+        check=True,
+        timeout=BOUND,
+    )
 
 
 def replace_atomically(path: Path, text: str) -> None:
@@ -148,7 +154,10 @@ def only_old_and_new(decisions: list[Decision], old: str, new: str) -> None:
 
 @pytest.mark.parametrize("unlink", [False, True], ids=["truncate-and-write", "delete-and-write"])
 def test_slow_in_place_rewrite_never_loads_a_partial_policy(
-    runtime: Callable[..., ActionRuntime], caller: Callable[[ActionRuntime], Caller], tmp_path: Path, unlink: bool,
+    runtime: Callable[..., ActionRuntime],
+    caller: Callable[[ActionRuntime], Caller],
+    tmp_path: Path,
+    unlink: bool,
 ) -> None:
     rt = runtime(OLD, **FAST)
     old, new = rt.policy.digest, digest_of(NEW, tmp_path)
@@ -156,11 +165,15 @@ def test_slow_in_place_rewrite_never_loads_a_partial_policy(
         rewrite_in_place(tmp_path / "policy.yaml", NEW, unlink=unlink)
         wait_until(lambda: new in calls.digests(), "the new policy")
     only_old_and_new(calls.decisions, old, new)
-    assert audit_rows(tmp_path / "audit.db", "policy_reload_failed") == []  # half-written states are not even reported
+    # half-written states are not even reported
+    assert audit_rows(tmp_path / "audit.db", "policy_reload_failed") == []
 
 
 def test_slow_rewrite_of_an_extended_file_never_loads_a_partial_policy(
-    runtime: Callable[..., ActionRuntime], caller: Callable[[ActionRuntime], Caller], write_policy: Callable[..., Path], tmp_path: Path,
+    runtime: Callable[..., ActionRuntime],
+    caller: Callable[[ActionRuntime], Caller],
+    write_policy: Callable[..., Path],
+    tmp_path: Path,
 ) -> None:
     write_policy(OLD, "base.yaml")
     rt = runtime("extends: base.yaml\n", **FAST)
@@ -173,7 +186,9 @@ def test_slow_rewrite_of_an_extended_file_never_loads_a_partial_policy(
 
 
 def test_slow_rewrite_to_an_invalid_policy_keeps_the_last_good_one(
-    runtime: Callable[..., ActionRuntime], caller: Callable[[ActionRuntime], Caller], tmp_path: Path,
+    runtime: Callable[..., ActionRuntime],
+    caller: Callable[[ActionRuntime], Caller],
+    tmp_path: Path,
 ) -> None:
     rt = runtime(OLD, **FAST)
     old = rt.policy.digest
@@ -188,7 +203,9 @@ def test_slow_rewrite_to_an_invalid_policy_keeps_the_last_good_one(
 
 
 def test_a_file_emptied_is_not_loaded_as_an_empty_policy(
-    runtime: Callable[..., ActionRuntime], caller: Callable[[ActionRuntime], Caller], tmp_path: Path,
+    runtime: Callable[..., ActionRuntime],
+    caller: Callable[[ActionRuntime], Caller],
+    tmp_path: Path,
 ) -> None:
     rt = runtime(OLD, **FAST)
     old = rt.policy.digest
@@ -203,7 +220,9 @@ def test_a_file_emptied_is_not_loaded_as_an_empty_policy(
 # --- atomic rename and a stable file --------------------------------------------------
 
 
-def test_atomic_rename_reload(runtime: Callable[..., ActionRuntime], caller: Callable[[ActionRuntime], Caller], tmp_path: Path) -> None:
+def test_atomic_rename_reload(
+    runtime: Callable[..., ActionRuntime], caller: Callable[[ActionRuntime], Caller], tmp_path: Path
+) -> None:
     """The recommended way to update a policy is picked up, with the default interval and settle."""
     rt = runtime(OLD)
     old, new = rt.policy.digest, digest_of(NEW, tmp_path)
@@ -214,15 +233,28 @@ def test_atomic_rename_reload(runtime: Callable[..., ActionRuntime], caller: Cal
     assert audit_rows(tmp_path / "audit.db", "policy_reload_failed") == []
 
 
-def test_a_change_already_stable_is_taken_by_the_next_call(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_a_change_already_stable_is_taken_by_the_next_call(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     """Calls far apart: a file unchanged for the settle interval (by its own change time) is loaded by the first call that sees it."""
     rt = runtime(OLD, reload_interval=0.05, reload_settle=0.2)
     path = tmp_path / "policy.yaml"
     replace_atomically(path, NEW)
-    changed = max(os.stat(path).st_ctime_ns, os.stat(path).st_mtime_ns, os.stat(tmp_path).st_mtime_ns, os.stat(tmp_path).st_ctime_ns)
-    wait_until(lambda: time.time_ns() - changed > 0.3e9, "the file to be quiet for longer than the settle interval")
+    changed = max(
+        os.stat(path).st_ctime_ns,
+        os.stat(path).st_mtime_ns,
+        os.stat(tmp_path).st_mtime_ns,
+        os.stat(tmp_path).st_ctime_ns,
+    )
+    wait_until(
+        lambda: time.time_ns() - changed > 0.3e9, "the file to be quiet for longer than the settle interval"
+    )
     decision = rt.evaluate("shell.execute", {"command": "curl x"}, agent_id="a")
-    assert (decision.action, decision.rule, decision.policy_digest) == ("allow", "everything", digest_of(NEW, tmp_path))
+    assert (decision.action, decision.rule, decision.policy_digest) == (
+        "allow",
+        "everything",
+        digest_of(NEW, tmp_path),
+    )
 
 
 def test_settling_does_not_block_evaluation(write_policy: Callable[..., Path], tmp_path: Path) -> None:

@@ -62,9 +62,16 @@ def test_edited_rows_run_nothing_and_fail_verify(tmp_path: Path, pg_url: str, ke
     policy.write_text(textwrap.dedent(POLICY))
     ran: list[int] = []
     with ActionRuntime.from_policy(policy, audit_log=pg_url) as runtime:
-        refund = CapFenceTool(tool=lambda amount: ran.append(amount), agent_id="billing", capability="payments.refund", gate=runtime)  # noqa: PLW0108
+        refund = CapFenceTool(
+            tool=lambda amount: ran.append(amount),  # noqa: PLW0108
+            agent_id="billing",
+            capability="payments.refund",
+            gate=runtime,
+        )
         pending = held(refund, amount=500)
-        sql(pg_url, "UPDATE approvals SET status = 'approved', decided_by = 'alice' WHERE id = %s", (pending,))
+        sql(
+            pg_url, "UPDATE approvals SET status = 'approved', decided_by = 'alice' WHERE id = %s", (pending,)
+        )
         renamed = held(refund, amount=7)
         runtime.approvals.approve(renamed, by="intern")
         sql(pg_url, "UPDATE approvals SET decided_by = 'cfo' WHERE id = %s", (renamed,))
@@ -76,9 +83,17 @@ def test_edited_rows_run_nothing_and_fail_verify(tmp_path: Path, pg_url: str, ke
             assert status_of(pg_url, request_id) == "approved", "not consumed"
     assert ran == []
     status, out = verify(pg_url, key)
-    assert status == 1 and "TAMPERED (unbacked): 2 approval request(s) not backed by the audit chain" in out, out
-    assert f"approval request {pending} is not backed by the audit chain: status is 'approved' in the table but 'pending'" in out
-    assert f"approval request {renamed} is not backed by the audit chain: decided_by is 'cfo' in the table but 'intern'" in out
+    assert (
+        status == 1 and "TAMPERED (unbacked): 2 approval request(s) not backed by the audit chain" in out
+    ), out
+    assert (
+        f"approval request {pending} is not backed by the audit chain: status is 'approved' in the table but 'pending'"
+        in out
+    )
+    assert (
+        f"approval request {renamed} is not backed by the audit chain: decided_by is 'cfo' in the table but 'intern'"
+        in out
+    )
 
 
 def test_honest_lifecycle_is_chained_and_verifies(tmp_path: Path, pg_url: str, key: str | None) -> None:
@@ -86,7 +101,12 @@ def test_honest_lifecycle_is_chained_and_verifies(tmp_path: Path, pg_url: str, k
     policy.write_text(textwrap.dedent(POLICY))
     ran: list[int] = []
     with ActionRuntime.from_policy(policy, audit_log=pg_url) as runtime:
-        refund = CapFenceTool(tool=lambda amount: ran.append(amount), agent_id="billing", capability="payments.refund", gate=runtime)  # noqa: PLW0108
+        refund = CapFenceTool(
+            tool=lambda amount: ran.append(amount),  # noqa: PLW0108
+            agent_id="billing",
+            capability="payments.refund",
+            gate=runtime,
+        )
         approved = held(refund, amount=10)
         runtime.approvals.approve(approved, by="alice")
         refund(amount=10)
@@ -98,8 +118,11 @@ def test_honest_lifecycle_is_chained_and_verifies(tmp_path: Path, pg_url: str, k
     with open_reader(pg_url) as reader:
         trail = [json.loads(r["detail"]) for r in reader.records() if r["kind"] == "approval"]
     assert [(t["id"], t["from"], t["status"], t["decided_by"]) for t in trail] == [
-        (approved, None, "pending", None), (approved, "pending", "approved", "alice"), (approved, "approved", "consumed", "alice"),
-        (denied, None, "pending", None), (denied, "pending", "denied", "bob"),
+        (approved, None, "pending", None),
+        (approved, "pending", "approved", "alice"),
+        (approved, "approved", "consumed", "alice"),
+        (denied, None, "pending", None),
+        (denied, "pending", "denied", "bob"),
     ]
     assert all(t["digest"] and t["expires"] for t in trail)
     status, out = verify(pg_url, key)

@@ -30,7 +30,9 @@ def sqlite_log(tmp_path: Path) -> Path:
     policy = tmp_path / "approvals.yaml"
     policy.write_text(textwrap.dedent(APPROVAL_POLICY))
     with ActionRuntime.from_policy(policy, audit_log=audit) as runtime:
-        refund = CapFenceTool(tool=lambda amount: None, agent_id="billing", capability="payments.refund", gate=runtime)
+        refund = CapFenceTool(
+            tool=lambda amount: None, agent_id="billing", capability="payments.refund", gate=runtime
+        )
         with pytest.raises(ApprovalRequired) as held:
             refund(amount=3)
         runtime.approvals.approve(str(held.value.request_id), by="alice")
@@ -46,13 +48,20 @@ def migrate(sqlite_log: Path, url: str, tmp_path: Path) -> Path:
     return full
 
 
-def test_export_import_verify_and_read_back_identically(sqlite_log: Path, pg_url: str, tmp_path: Path) -> None:
+def test_export_import_verify_and_read_back_identically(
+    sqlite_log: Path, pg_url: str, tmp_path: Path
+) -> None:
     full = migrate(sqlite_log, pg_url, tmp_path)
     kinds = {json.loads(line)["kind"] for line in full.read_text().splitlines()}
     assert {"decision", "outcome", "approval"} <= kinds
     assert "OK" in run("verify", "--audit-log", pg_url).stdout.upper()
-    for args in (["logs", "--format", "json", "--limit", "0"], ["export"], ["logs", "--summary", "--format", "json"],
-                 ["logs", "--format", "jsonl", "--decision", "warn", "--capability", "shell.*"], ["export", "--all-records"]):
+    for args in (
+        ["logs", "--format", "json", "--limit", "0"],
+        ["export"],
+        ["logs", "--summary", "--format", "json"],
+        ["logs", "--format", "jsonl", "--decision", "warn", "--capability", "shell.*"],
+        ["export", "--all-records"],
+    ):
         from_sqlite = run(*args, "--audit-log", sqlite_log).stdout
         assert run(*args, "--audit-log", pg_url).stdout == from_sqlite, args
     table = run("logs", "--audit-log", pg_url, "--agent", "prod-*").stdout
@@ -66,7 +75,10 @@ def test_import_is_resumable_and_refuses_another_chain(sqlite_log: Path, pg_url:
     record_calls(sqlite_log, POLICIES / "shell_rollout.yaml", [("shell.execute", {"command": "uptime"})])
     caught_up = run("import", sqlite_log, "--audit-log", pg_url).stdout
     assert "Imported 2 record(s)" in caught_up
-    assert run("export", "--all-records", "--audit-log", pg_url).stdout == run("export", "--all-records", "--audit-log", sqlite_log).stdout
+    assert (
+        run("export", "--all-records", "--audit-log", pg_url).stdout
+        == run("export", "--all-records", "--audit-log", sqlite_log).stdout
+    )
     # another chain is refused, and nothing is written
     other = tmp_path / "other"
     other.mkdir()
@@ -86,7 +98,10 @@ def test_import_refuses_what_would_not_verify(sqlite_log: Path, pg_url: str, tmp
     tampered = json.loads(lines[2])
     tampered["payload"] = {"command": "ls"}
     (tmp_path / "tampered.jsonl").write_text("\n".join([*lines[:2], json.dumps(tampered), *lines[3:]]) + "\n")
-    assert "does not match its hash" in run("import", tmp_path / "tampered.jsonl", "--audit-log", pg_url, check=1).stderr
+    assert (
+        "does not match its hash"
+        in run("import", tmp_path / "tampered.jsonl", "--audit-log", pg_url, check=1).stderr
+    )
     with psycopg.connect(pg_url) as conn:  # refused before anything was written
         assert conn.execute("SELECT count(*) FROM records").fetchone() == (0,)
 
@@ -103,14 +118,30 @@ def test_approvals_commands(pg_url: str, tmp_path: Path) -> None:
     policy = tmp_path / "approvals.yaml"
     policy.write_text(textwrap.dedent(APPROVAL_POLICY))
     with ActionRuntime.from_policy(policy, audit_log=pg_url) as runtime:
-        refund = CapFenceTool(tool=lambda amount: None, agent_id="billing", capability="payments.refund", gate=runtime)
+        refund = CapFenceTool(
+            tool=lambda amount: None, agent_id="billing", capability="payments.refund", gate=runtime
+        )
         with pytest.raises(ApprovalRequired) as held:
             refund(amount=3)
     request_id = str(held.value.request_id)
-    listed = json.loads(run("approvals", "list", "--status", "pending", "--format", "json", "--audit-log", pg_url).stdout)
+    listed = json.loads(
+        run("approvals", "list", "--status", "pending", "--format", "json", "--audit-log", pg_url).stdout
+    )
     assert [r["id"] for r in listed] == [request_id]
-    run("approvals", "approve", request_id, "--as", "alice", "--comment", "ticket OPS-1", "--audit-log", pg_url)
-    assert run("approvals", "deny", request_id, "--as", "bob", "--audit-log", pg_url, check=1).stderr.startswith("capfence: error:")
+    run(
+        "approvals",
+        "approve",
+        request_id,
+        "--as",
+        "alice",
+        "--comment",
+        "ticket OPS-1",
+        "--audit-log",
+        pg_url,
+    )
+    assert run(
+        "approvals", "deny", request_id, "--as", "bob", "--audit-log", pg_url, check=1
+    ).stderr.startswith("capfence: error:")
     shown = json.loads(run("approvals", "show", request_id, "--format", "json", "--audit-log", pg_url).stdout)
     assert shown["status"] == "approved" and shown["decided_by"] == "alice"
     assert "OK" in run("verify", "--audit-log", pg_url).stdout.upper()
@@ -118,8 +149,11 @@ def test_approvals_commands(pg_url: str, tmp_path: Path) -> None:
 
 def test_suggest_reads_the_database(sqlite_log: Path, pg_url: str, tmp_path: Path) -> None:
     migrate(sqlite_log, pg_url, tmp_path)
-    in_force = tmp_path / "approvals.yaml"  # an import from JSON Lines copies records, not the policy texts: name it
-    from_sqlite_log = run("suggest", "--audit-log", sqlite_log, "--policy", in_force).stdout.replace(str(sqlite_log), pg_url)
+    # an import from JSON Lines copies records, not the policy texts: name it
+    in_force = tmp_path / "approvals.yaml"
+    from_sqlite_log = run("suggest", "--audit-log", sqlite_log, "--policy", in_force).stdout.replace(
+        str(sqlite_log), pg_url
+    )
     assert run("suggest", "--audit-log", pg_url, "--policy", in_force).stdout == from_sqlite_log
     refused = run("suggest", "--audit-log", pg_url, check=1)
     assert "whose text this audit log does not have" in refused.stderr
@@ -142,7 +176,9 @@ def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
     assert "secret" not in done.stderr and done.stderr.count("\n") == 1
 
 
-def test_importing_an_audit_log_copies_its_policy_texts(sqlite_log: Path, pg_url: str, tmp_path: Path) -> None:
+def test_importing_an_audit_log_copies_its_policy_texts(
+    sqlite_log: Path, pg_url: str, tmp_path: Path
+) -> None:
     run("import", sqlite_log, "--audit-log", pg_url)
     from_sqlite_log = run("suggest", "--audit-log", sqlite_log).stdout.replace(str(sqlite_log), pg_url)
     assert run("suggest", "--audit-log", pg_url).stdout == from_sqlite_log

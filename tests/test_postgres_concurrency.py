@@ -45,10 +45,13 @@ def _writer(url: str, policy: str, proc: int, barrier: Any, results: Any) -> Non
     acked: list[tuple[int, str]] = []
     failures: list[str] = []
     with ActionRuntime.from_policy(policy, audit_log=url) as runtime:
+
         def work(thread: int) -> None:
             for i in range(CALLS):
                 command = f"echo {proc}-{thread}-{i}"
-                decision = runtime.evaluate("shell.execute", {"command": command}, agent_id=f"agent-{proc}", tool="run_shell")
+                decision = runtime.evaluate(
+                    "shell.execute", {"command": command}, agent_id=f"agent-{proc}", tool="run_shell"
+                )
                 if decision.action != "warn" or decision.record_id is None:
                     failures.append(f"{command}: {decision.action} {decision.reason}")
                     continue
@@ -67,7 +70,10 @@ def _writer(url: str, policy: str, proc: int, barrier: Any, results: Any) -> Non
 @pytest.mark.slow
 def test_eight_processes_of_four_threads_make_one_unbroken_chain(pg_url: str, policy: Path) -> None:
     barrier, results = SPAWN.Barrier(PROCESSES), SPAWN.Queue()
-    procs = [SPAWN.Process(target=_writer, args=(pg_url, str(policy), p, barrier, results)) for p in range(PROCESSES)]
+    procs = [
+        SPAWN.Process(target=_writer, args=(pg_url, str(policy), p, barrier, results))
+        for p in range(PROCESSES)
+    ]
     for p in procs:
         p.start()
     collected = [results.get(timeout=300) for _ in procs]
@@ -85,7 +91,9 @@ def test_eight_processes_of_four_threads_make_one_unbroken_chain(pg_url: str, po
         records = list(reader.records())
     assert report.ok, report.problem
     assert [r["seq"] for r in records] == list(range(1, 2 * total + 1))  # no gaps, no lost rows
-    decisions = {r["seq"]: json.loads(str(r["payload"]))["command"] for r in records if r["kind"] == "decision"}
+    decisions = {
+        r["seq"]: json.loads(str(r["payload"]))["command"] for r in records if r["kind"] == "decision"
+    }
     assert decisions == acked  # nothing acknowledged is missing, nothing unacknowledged was written
     outcomes = [r["ref"] for r in records if r["kind"] == "outcome"]
     assert sorted(outcomes) == sorted(acked)
@@ -118,7 +126,9 @@ def _approver(url: str, request_id: str, who: str, verb: str, barrier: Any, resu
 
 def _hold(policy: Path, url: str) -> str:
     with ActionRuntime.from_policy(policy, audit_log=url) as runtime:
-        refund = CapFenceTool(tool=lambda amount: None, agent_id="billing", capability="payments.refund", gate=runtime)
+        refund = CapFenceTool(
+            tool=lambda amount: None, agent_id="billing", capability="payments.refund", gate=runtime
+        )
         with pytest.raises(ApprovalRequired) as held:
             refund(amount=7)
         return str(held.value.request_id)
@@ -127,9 +137,19 @@ def _hold(policy: Path, url: str) -> str:
 @pytest.mark.slow
 def test_concurrent_approvers_exactly_one_wins(pg_url: str, policy: Path) -> None:
     request_id = _hold(policy, pg_url)
-    voters = [("alice", "approve"), ("bob", "deny"), ("carol", "approve"), ("dave", "deny"), ("erin", "approve"), ("frank", "approve")]
+    voters = [
+        ("alice", "approve"),
+        ("bob", "deny"),
+        ("carol", "approve"),
+        ("dave", "deny"),
+        ("erin", "approve"),
+        ("frank", "approve"),
+    ]
     barrier, results = SPAWN.Barrier(2 * len(voters)), SPAWN.Queue()
-    procs = [SPAWN.Process(target=_approver, args=(pg_url, request_id, who, verb, barrier, results)) for who, verb in voters]
+    procs = [
+        SPAWN.Process(target=_approver, args=(pg_url, request_id, who, verb, barrier, results))
+        for who, verb in voters
+    ]
     for p in procs:
         p.start()
     outcomes = [o for _ in procs for o in results.get(timeout=120)]
@@ -148,7 +168,12 @@ def test_concurrent_approvers_exactly_one_wins(pg_url: str, policy: Path) -> Non
 def _consumer(policy: str, url: str, barrier: Any, results: Any) -> None:
     ran: list[int] = []
     with ActionRuntime.from_policy(policy, audit_log=url) as runtime:
-        refund = CapFenceTool(tool=lambda amount: ran.append(amount), agent_id="billing", capability="payments.refund", gate=runtime)  # noqa: PLW0108
+        refund = CapFenceTool(
+            tool=lambda amount: ran.append(amount),  # noqa: PLW0108
+            agent_id="billing",
+            capability="payments.refund",
+            gate=runtime,
+        )
         barrier.wait(timeout=60)
         with contextlib.suppress(ApprovalRequired):
             refund(amount=7)

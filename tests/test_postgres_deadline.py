@@ -33,6 +33,7 @@ def test_calls_behind_a_held_chain_lock_are_denied_within_the_deadline(
 ) -> None:
     ran: list[int] = []
     with ActionRuntime.from_policy(write_policy(ALLOW_ALL), audit_log=pg_url, audit_timeout=DEADLINE) as rt:
+
         def record(n: int) -> None:
             """Note that the body ran."""
             ran.append(n)
@@ -49,18 +50,25 @@ def test_calls_behind_a_held_chain_lock_are_denied_within_the_deadline(
         for seconds, error in results:
             assert isinstance(error, ToolCallDenied), error
             reason = error.decision.reason
-            assert reason.startswith("internal_error: audit log busy: could not write the decision within 1.0 s"), reason
+            assert reason.startswith(
+                "internal_error: audit log busy: could not write the decision within 1.0 s"
+            ), reason
             assert seconds < DEADLINE + MARGIN, f"a call took {seconds:.2f}s (deadline {DEADLINE}s)"
         assert wall < DEADLINE + MARGIN, f"{threads} calls took {wall:.2f}s in all: their waits added up"
         assert ran == [0]
         safe(n=2)  # the lock is free again
         assert ran == [0, 2]
-        eventually(lambda: sum(r["outcome"] == "blocked" for r in records(pg_url)) == threads, "every blocked outcome is written")
+        eventually(
+            lambda: sum(r["outcome"] == "blocked" for r in records(pg_url)) == threads,
+            "every blocked outcome is written",
+        )
     with open_reader(pg_url) as reader:
         assert verify(reader, None).ok
 
 
-def test_timestamps_never_go_backwards_along_the_chain(pg_url: str, write_policy: Callable[..., Path]) -> None:
+def test_timestamps_never_go_backwards_along_the_chain(
+    pg_url: str, write_policy: Callable[..., Path]
+) -> None:
     processes, threads, calls = 3, 4, 25
     run_workers(write_policy(ALLOW_ALL), pg_url, processes, threads, calls)
     rows = records(pg_url)
@@ -75,7 +83,9 @@ def test_timestamps_never_go_backwards_along_the_chain(pg_url: str, write_policy
 def test_a_transaction_honours_the_deadline_too(pg_url: str, write_policy: Callable[..., Path]) -> None:
     """The approval path (``store.transaction()``) is bounded by the same deadline."""
     hold = "require_approval:\n  - id: refunds\n    capability: payments.refund\n"
-    with ActionRuntime.from_policy(write_policy(textwrap.dedent(hold)), audit_log=pg_url, audit_timeout=DEADLINE) as rt:
+    with ActionRuntime.from_policy(
+        write_policy(textwrap.dedent(hold)), audit_log=pg_url, audit_timeout=DEADLINE
+    ) as rt:
         assert rt.evaluate("payments.refund", {"amount": 1}, agent_id="a").action == "require_approval"
         blocker = psycopg.connect(pg_url)
         try:
@@ -86,6 +96,9 @@ def test_a_transaction_honours_the_deadline_too(pg_url: str, write_policy: Calla
         finally:
             blocker.rollback()
             blocker.close()
-        assert held.action == "deny" and "audit log busy: could not write the decision within 1.0 s" in held.reason, held.reason
+        assert (
+            held.action == "deny"
+            and "audit log busy: could not write the decision within 1.0 s" in held.reason
+        ), held.reason
         assert seconds < DEADLINE + MARGIN
         assert rt.evaluate("payments.refund", {"amount": 2}, agent_id="a").action == "require_approval"

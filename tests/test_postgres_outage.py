@@ -78,7 +78,8 @@ class _LogTally(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         first = (record.getMessage().splitlines() or [""])[0]
-        first = re.sub(r"\d+", "N", re.sub(r"0x[0-9a-f]+|postgresql://\S+", "<...>", first))  # one line for all agents, ports and pids
+        # one line for all agents, ports and pids
+        first = re.sub(r"\d+", "N", re.sub(r"0x[0-9a-f]+|postgresql://\S+", "<...>", first))
         self.counts[f"{record.name} {record.levelname}: {first[:300]}"] += 1
 
 
@@ -88,14 +89,27 @@ def _agent(url: str, policy: str, proc: int, stop: Any, out: Any) -> None:
     logging.basicConfig(handlers=[tally], level=logging.WARNING, force=True)
     try:
         with ActionRuntime.from_policy(policy, audit_log=url) as runtime:
+
             def work(thread: int) -> None:
                 i = 0
                 while not stop.is_set():
                     command = f"echo {proc}-{thread}-{i}"
                     started = time.monotonic()
-                    decision = runtime.evaluate("shell.execute", {"command": command}, agent_id=f"agent-{proc}")
+                    decision = runtime.evaluate(
+                        "shell.execute", {"command": command}, agent_id=f"agent-{proc}"
+                    )
                     finished = time.monotonic()
-                    out.put(Call(proc, started, finished, decision.action, decision.record_id, command, decision.reason))
+                    out.put(
+                        Call(
+                            proc,
+                            started,
+                            finished,
+                            decision.action,
+                            decision.record_id,
+                            command,
+                            decision.reason,
+                        )
+                    )
                     if decision.allowed:
                         runtime.record_outcome(decision, "ran")
                     i += 1
@@ -115,7 +129,9 @@ class Agents:
 
     def __init__(self, url: str, policy: str) -> None:
         self.stop, self.out = SPAWN.Event(), SPAWN.Queue()
-        self.procs = [SPAWN.Process(target=_agent, args=(url, policy, p, self.stop, self.out)) for p in range(PROCESSES)]
+        self.procs = [
+            SPAWN.Process(target=_agent, args=(url, policy, p, self.stop, self.out)) for p in range(PROCESSES)
+        ]
         self.calls: list[Call] = []
         self.logs: dict[int, dict[str, int]] = {}
 
@@ -149,13 +165,21 @@ class Agents:
 
     def progress(self) -> str:
         counts = Counter((c.proc, c.action) for c in self.calls)
-        return "calls so far: " + ", ".join(f"agent {p}: {counts[p, 'warn']} written, {counts[p, 'deny']} denied" for p in range(PROCESSES))
+        return "calls so far: " + ", ".join(
+            f"agent {p}: {counts[p, 'warn']} written, {counts[p, 'deny']} denied" for p in range(PROCESSES)
+        )
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         """Stop the agents, collect what they still report (their log summaries last), and reap them."""
         self.stop.set()
         deadline = time.monotonic() + PATIENCE
-        while len(self.logs) < PROCESSES and time.monotonic() < deadline and any(p.is_alive() for p in self.procs):
+        while (
+            len(self.logs) < PROCESSES
+            and time.monotonic() < deadline
+            and any(p.is_alive() for p in self.procs)
+        ):
             self._collect(0.1)
         self._collect(0.1)
         for p in self.procs:
@@ -165,7 +189,9 @@ class Agents:
                 p.join()
         print(self.log_summary())
         if kind is None:
-            assert all(p.exitcode == 0 for p in self.procs), f"agent exit codes: {[p.exitcode for p in self.procs]}"
+            assert all(p.exitcode == 0 for p in self.procs), (
+                f"agent exit codes: {[p.exitcode for p in self.procs]}"
+            )
 
     def log_summary(self) -> str:
         """What the agents logged, one line per distinct message (a failing run shows this, not thousands of lines)."""
@@ -174,7 +200,13 @@ class Agents:
             total.update(counts)
         lines = [f"{n:6d} x {message}" for message, n in total.most_common(12)]
         more = len(total) - len(lines)
-        return "\n".join(["agents' log records (counted, not printed):", *lines, *([f"  ... {more} more kinds"] if more > 0 else [])])
+        return "\n".join(
+            [
+                "agents' log records (counted, not printed):",
+                *lines,
+                *([f"  ... {more} more kinds"] if more > 0 else []),
+            ]
+        )
 
 
 def each_agent(calls: Iterable[Call], n: int, where: Callable[[Call], bool]) -> bool:
@@ -202,13 +234,18 @@ def test_server_stopped_mid_run(own_pg_server: PostgresServer, tmp_path: Path, m
     policy = tmp_path / "policy.yaml"
     policy.write_text(textwrap.dedent(POLICY))
     with Agents(url, str(policy)) as agents:
-        agents.wait_until("every agent writes before the outage", lambda calls: each_agent(calls, CALLS, _written))
+        agents.wait_until(
+            "every agent writes before the outage", lambda calls: each_agent(calls, CALLS, _written)
+        )
         stopping = time.monotonic()
         own_pg_server.stop(mode)  # "immediate" is a crash: no shutdown checkpoint, recovery from the WAL
         down_from = time.monotonic()
         agents.wait_until(
             "every agent has calls decided while the server is down",
-            lambda calls: time.monotonic() - down_from >= MIN_OUTAGE and each_agent(calls, DENIALS, lambda c: c.started > down_from),
+            lambda calls: (
+                time.monotonic() - down_from >= MIN_OUTAGE
+                and each_agent(calls, DENIALS, lambda c: c.started > down_from)
+            ),
         )
         down_until = time.monotonic()
         own_pg_server.start()
@@ -222,25 +259,39 @@ def test_server_stopped_mid_run(own_pg_server: PostgresServer, tmp_path: Path, m
     before = [c for c in calls if c.finished < stopping]
     during = [c for c in calls if c.started > down_from and c.finished < down_until]
     after = [c for c in calls if c.started > back_at + GRACE]
-    assert before and first_wrong(before, _written) is None, f"writes before the outage succeed: {first_wrong(before, _written)}"
-    assert during and first_wrong(during, _denied) is None, f"calls are denied while it is down: {first_wrong(during, _denied)}"
+    assert before and first_wrong(before, _written) is None, (
+        f"writes before the outage succeed: {first_wrong(before, _written)}"
+    )
+    assert during and first_wrong(during, _denied) is None, (
+        f"calls are denied while it is down: {first_wrong(during, _denied)}"
+    )
     slowest = max(c.finished - c.started for c in during)
     assert slowest < TIMEOUT + 1.5, f"a call took {slowest:.2f}s to be denied"
-    assert after and first_wrong(after, _written) is None, f"writes resume once the server is back: {first_wrong(after, _written)}"
+    assert after and first_wrong(after, _written) is None, (
+        f"writes resume once the server is back: {first_wrong(after, _written)}"
+    )
 
     acked = {c.record_id: c.command for c in calls if c.action == "warn"}
     assert None not in acked
     with open_reader(url) as reader:
         report = verify(reader, None)
-        stored = {r["seq"]: json.loads(str(r["payload"]))["command"] for r in reader.records() if r["kind"] == "decision"}
+        stored = {
+            r["seq"]: json.loads(str(r["payload"]))["command"]
+            for r in reader.records()
+            if r["kind"] == "decision"
+        }
     assert report.ok, report.problem
     lost = {seq: command for seq, command in acked.items() if stored.get(seq) != command}
     assert not lost, f"acknowledged decisions missing after the outage: {list(lost.items())[:5]}"
     median_denial = sorted(c.finished - c.started for c in during)[len(during) // 2]
-    last_denial = max((c.started - back_at for c in calls if c.started > back_at and c.action == "deny"), default=0.0)
-    print(f"\n{mode}: {len(before)} before, {len(during)} denied during the {down_until - down_from:.1f}s outage "
-          f"(median {median_denial * 1000:.1f} ms, slowest {slowest * 1000:.0f} ms), {len(after)} after; "
-          f"last denial {last_denial:.2f}s after the restart; {len(acked)} acknowledged, all present")
+    last_denial = max(
+        (c.started - back_at for c in calls if c.started > back_at and c.action == "deny"), default=0.0
+    )
+    print(
+        f"\n{mode}: {len(before)} before, {len(during)} denied during the {down_until - down_from:.1f}s outage "
+        f"(median {median_denial * 1000:.1f} ms, slowest {slowest * 1000:.0f} ms), {len(after)} after; "
+        f"last denial {last_denial:.2f}s after the restart; {len(acked)} acknowledged, all present"
+    )
 
 
 def _server_processes(server: PostgresServer) -> list[int]:

@@ -44,9 +44,17 @@ allow:
 
 
 def decision(i: int, **fields: object) -> dict[str, object]:
-    return {"ts": f"2025-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}.000000+00:00", "kind": "decision", "agent_id": f"agent-{i % 3}",
-            "tool": "run_shell", "capability": "shell.execute", "payload": json.dumps({"command": f"echo {i}"}), "decision": "allow",
-            "reason": "ok", **fields}
+    return {
+        "ts": f"2025-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}.000000+00:00",
+        "kind": "decision",
+        "agent_id": f"agent-{i % 3}",
+        "tool": "run_shell",
+        "capability": "shell.execute",
+        "payload": json.dumps({"command": f"echo {i}"}),
+        "decision": "allow",
+        "reason": "ok",
+        **fields,
+    }
 
 
 def chain_of(url: str) -> list[dict[str, object]]:
@@ -70,8 +78,11 @@ def store(pg_url: str):
 
 # --- locations ---------------------------------------------------------------------------------
 
+
 def test_url_forms_are_parsed_and_the_password_never_shown() -> None:
-    settings = parse_location("postgresql://alice:s3cret@db.internal:5433/audit?sslmode=require&timeout=2.5&pool_max=8")
+    settings = parse_location(
+        "postgresql://alice:s3cret@db.internal:5433/audit?sslmode=require&timeout=2.5&pool_max=8"
+    )
     assert settings.display == "postgresql://alice:***@db.internal:5433/audit?sslmode=require"
     assert "s3cret" in settings.conninfo and "timeout" not in settings.conninfo
     assert (settings.timeout, settings.pool_min, settings.pool_max) == (2.5, 1, 8)
@@ -89,21 +100,30 @@ def test_postgres_urls_select_the_postgres_store(pg_url: str) -> None:
             s.close()
 
 
-@pytest.mark.parametrize(("sql", "expected"), [
-    ("SELECT * FROM approvals WHERE id = ? AND status IN (?, ?)", "SELECT * FROM approvals WHERE id = %s AND status IN (%s, %s)"),
-    ("UPDATE t SET a = 'why?' WHERE b = ?", "UPDATE t SET a = 'why?' WHERE b = %s"),
-    ("SELECT 1 WHERE r LIKE 'x%' AND c = ?", "SELECT 1 WHERE r LIKE 'x%%' AND c = %s"),
-])
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "SELECT * FROM approvals WHERE id = ? AND status IN (?, ?)",
+            "SELECT * FROM approvals WHERE id = %s AND status IN (%s, %s)",
+        ),
+        ("UPDATE t SET a = 'why?' WHERE b = ?", "UPDATE t SET a = 'why?' WHERE b = %s"),
+        ("SELECT 1 WHERE r LIKE 'x%' AND c = ?", "SELECT 1 WHERE r LIKE 'x%%' AND c = %s"),
+    ],
+)
 def test_qmark_placeholders_become_psycopg_placeholders(sql: str, expected: str) -> None:
     assert qmark_to_pyformat(sql) == expected
 
 
-@pytest.mark.parametrize(("glob", "matches", "misses"), [
-    ("shell.*", ["shell.execute", "shell."], ["shellXexecute", "net.shell.x"]),
-    ("prod-?", ["prod-1"], ["prod-12", "prod-"]),
-    ("agent-[!0]", ["agent-1"], ["agent-0"]),
-    ("a+b(c)", ["a+b(c)"], ["aab(c)"]),
-])
+@pytest.mark.parametrize(
+    ("glob", "matches", "misses"),
+    [
+        ("shell.*", ["shell.execute", "shell."], ["shellXexecute", "net.shell.x"]),
+        ("prod-?", ["prod-1"], ["prod-12", "prod-"]),
+        ("agent-[!0]", ["agent-1"], ["agent-0"]),
+        ("a+b(c)", ["a+b(c)"], ["aab(c)"]),
+    ],
+)
 def test_globs_become_anchored_regexes(glob: str, matches: list[str], misses: list[str]) -> None:
     import re
 
@@ -112,6 +132,7 @@ def test_globs_become_anchored_regexes(glob: str, matches: list[str], misses: li
 
 
 # --- the chain ------------------------------------------------------------------------------------
+
 
 def test_append_chains_commits_and_verifies(store: PostgresStore, pg_url: str) -> None:
     seqs = [store.append(decision(i)) for i in range(50)]
@@ -168,20 +189,31 @@ def test_bool_flags_are_stored_as_integers_and_still_verify(store: PostgresStore
 
 # --- the reader ---------------------------------------------------------------------------------
 
+
 def test_reader_filters_like_the_sqlite_reader(store: PostgresStore, pg_url: str) -> None:
     stamped = []  # the store stamps ts itself, at commit
     for i in range(30):
-        seq = store.append(decision(i, decision="warn" if i % 5 == 0 else "allow", capability="shell.execute" if i % 2 else "net.fetch"))
+        seq = store.append(
+            decision(
+                i,
+                decision="warn" if i % 5 == 0 else "allow",
+                capability="shell.execute" if i % 2 else "net.fetch",
+            )
+        )
         stamped.append(next(r["ts"] for r in chain_of(pg_url) if r["seq"] == seq))
         if i % 5 == 0:
             store.append({"ts": decision(i)["ts"], "kind": "outcome", "ref": seq, "outcome": "ran"})
     with open_reader(pg_url) as reader:
         warned = list(reader.decisions(Filters(decisions=("warn",))))
-        assert [r["decision"] for r in warned] == ["warn"] * 6 and all(r["linked_outcome"] == "ran" for r in warned)
+        assert [r["decision"] for r in warned] == ["warn"] * 6 and all(
+            r["linked_outcome"] == "ran" for r in warned
+        )
         assert len(list(reader.decisions(Filters(capability="shell.*")))) == 15
         assert len(list(reader.decisions(Filters(agent="agent-[!0]", capability="net.fetch")))) == 10
         newest = list(reader.decisions(Filters(), limit=4))
-        assert [r["seq"] for r in newest] == sorted(r["seq"] for r in newest) and newest[-1]["payload"] == '{"command": "echo 29"}'
+        assert [r["seq"] for r in newest] == sorted(r["seq"] for r in newest) and newest[-1][
+            "payload"
+        ] == '{"command": "echo 29"}'
         assert len(list(reader.decisions(Filters(since=str(stamped[10]), until=str(stamped[20]))))) == 10
         later = list(reader.decisions(Filters(after_seq=30)))
         assert later and all(r["seq"] > 30 for r in later)
@@ -191,7 +223,12 @@ def test_reader_filters_like_the_sqlite_reader(store: PostgresStore, pg_url: str
         calls = list(reader.calls(Filters(decisions=("warn",))))
         assert calls[0][:2] == (1, "net.fetch") and len(calls[0]) == 9
         head = reader.head()
-        assert head is not None and head[0] == 36 and reader.find_hash(head[1]) == 36 and reader.chain_mode() == "sha256"
+        assert (
+            head is not None
+            and head[0] == 36
+            and reader.find_hash(head[1]) == 36
+            and reader.chain_mode() == "sha256"
+        )
 
 
 def test_reader_connections_are_read_only(store: PostgresStore, pg_url: str) -> None:
@@ -206,20 +243,31 @@ def test_reader_connections_are_read_only(store: PostgresStore, pg_url: str) -> 
 
 # --- the runtime and approvals -----------------------------------------------------------------
 
-def test_runtime_writes_decisions_and_outcomes(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_runtime_writes_decisions_and_outcomes(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text(textwrap.dedent(POLICY))
     monkeypatch.setenv("CAPFENCE_AUDIT_LOG", pg_url)
     ran: list[str] = []
     with ActionRuntime.from_policy(policy) as runtime:
-        shell = CapFenceTool(tool=lambda command: ran.append(command), agent_id="a1", capability="shell.execute", gate=runtime)  # noqa: PLW0108
+        shell = CapFenceTool(
+            tool=lambda command: ran.append(command),  # noqa: PLW0108
+            agent_id="a1",
+            capability="shell.execute",
+            gate=runtime,
+        )
         shell(command="ls")
         with pytest.raises(PermissionError):
             shell(command="rm -rf /")
     assert ran == ["ls"]
     rows = chain_of(pg_url)
     assert [(r["kind"], r["decision"], r["outcome"]) for r in rows] == [
-        ("decision", "warn", None), ("outcome", "warn", "ran"), ("decision", "deny", None), ("outcome", "deny", "blocked"),
+        ("decision", "warn", None),
+        ("outcome", "warn", "ran"),
+        ("decision", "deny", None),
+        ("outcome", "deny", "blocked"),
     ]
     assert_verifies(pg_url)
 
@@ -229,7 +277,12 @@ def test_approvals_work_unchanged(tmp_path: Path, pg_url: str) -> None:
     policy.write_text(textwrap.dedent(POLICY))
     ran: list[int] = []
     with ActionRuntime.from_policy(policy, audit_log=pg_url) as runtime:
-        refund = CapFenceTool(tool=lambda amount: ran.append(amount), agent_id="billing", capability="payments.refund", gate=runtime)  # noqa: PLW0108
+        refund = CapFenceTool(
+            tool=lambda amount: ran.append(amount),  # noqa: PLW0108
+            agent_id="billing",
+            capability="payments.refund",
+            gate=runtime,
+        )
         with pytest.raises(ApprovalRequired) as held:
             refund(amount=5)
         with pytest.raises(ApprovalRequired) as again:
@@ -249,6 +302,7 @@ def test_approvals_work_unchanged(tmp_path: Path, pg_url: str) -> None:
 
 
 # --- failing closed -------------------------------------------------------------------------------
+
 
 def test_unreachable_database_denies_quickly(tmp_path: Path) -> None:
     url = f"postgresql://nobody@127.0.0.1:{free_port()}/audit?timeout=2"
@@ -292,7 +346,9 @@ def test_approvals_api_on_a_store_opened_directly(pg_url: str) -> None:
         store.close()
 
 
-def test_without_the_postgres_extra_the_runtime_denies_and_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_postgres_extra_the_runtime_denies_and_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(__import__("sys").modules, "psycopg", None)
     with pytest.raises(AuditError, match=r"pip install .psycopg\[binary\]>=3.2. .psycopg-pool>=3.2."):
         PostgresStore("postgresql://u@127.0.0.1/db")

@@ -76,19 +76,33 @@ def test_approvals_record_the_approver_and_expiry(runtime: ActionRuntime, policy
     held = runtime.evaluate("deploy.production", {"service": "api"}, agent_id="a")
     runtime.approvals.approve(str(held.approval_id), by="alice")
     approved = runtime.evaluate("deploy.production", {"service": "api"}, agent_id="a")
-    assert approved.action == "allow" and approved.provenance is not None and approved.provenance.approver == "alice"
+    assert (
+        approved.action == "allow"
+        and approved.provenance is not None
+        and approved.provenance.approver == "alice"
+    )
     expiring = runtime.evaluate("deploy.production", {"service": "web"}, agent_id="a", call_id="c2")
     deadline = time.monotonic() + 30
-    while runtime.approvals.get(str(expiring.approval_id)).status != "expired":  # the 1 s approval timeout passes
+    # the 1 s approval timeout passes
+    while runtime.approvals.get(str(expiring.approval_id)).status != "expired":
         assert time.monotonic() < deadline
         time.sleep(0.05)
     expired = runtime.evaluate("deploy.production", {"service": "web"}, agent_id="a", call_id="c2")
     assert expired.action == "deny" and expired.decided_by == "approval_timeout"
     filed, by_alice, _, timed_out = details(runtime)
     assert filed["decided_by"] == "rule" and filed["rule_line"] == 6
-    assert by_alice == {"approval_id": held.approval_id, "approver": "alice", "decided_by": "approval", "rule_line": 6,
-                        "rule_source": str(policy)}
-    assert timed_out["decided_by"] == "approval_timeout" and timed_out["rule_line"] == 6 and "approver" not in timed_out
+    assert by_alice == {
+        "approval_id": held.approval_id,
+        "approver": "alice",
+        "decided_by": "approval",
+        "rule_line": 6,
+        "rule_source": str(policy),
+    }
+    assert (
+        timed_out["decided_by"] == "approval_timeout"
+        and timed_out["rule_line"] == 6
+        and "approver" not in timed_out
+    )
     shown = describe({"detail": json.dumps(by_alice)})
     assert shown.startswith("approval by alice (") and shown.endswith("policy.yaml:6)")
 
@@ -96,8 +110,17 @@ def test_approvals_record_the_approver_and_expiry(runtime: ActionRuntime, policy
 def test_records_written_before_provenance_keep_verifying(tmp_path: Path, policy: Path) -> None:
     audit = tmp_path / "audit.db"
     store = SQLiteStore(str(audit))
-    legacy = {"ts": "2026-01-01T00:00:00.000000+00:00", "kind": "decision", "agent_id": "a", "capability": "filesystem.read",
-              "payload": "{}", "decision": "allow", "rule": "reads", "reason": "old", "detail": None}
+    legacy = {
+        "ts": "2026-01-01T00:00:00.000000+00:00",
+        "kind": "decision",
+        "agent_id": "a",
+        "capability": "filesystem.read",
+        "payload": "{}",
+        "decision": "allow",
+        "rule": "reads",
+        "reason": "old",
+        "detail": None,
+    }
     store.append(legacy)
     store.append({**legacy, "rule": None, "decision": "deny", "reason": "internal_error: old failure"})
     store.close()
@@ -119,11 +142,23 @@ def test_logs_export_explain_and_replay_show_it(tmp_path: Path, runtime: ActionR
     (first, second) = [json.loads(line) for line in run("export", "--audit-log", audit).stdout.splitlines()]
     assert first["detail"] == {"decided_by": "rule", "rule_source": str(policy), "rule_line": 10}
     assert second["detail"] == {"decided_by": "default"}
-    explained = json.loads(run("explain", "-p", policy, "-c", "filesystem.read", "--payload", '{"path": "a"}', "--format", "json").stdout)
-    assert (explained["decided_by"], explained["rule_source"], explained["rule_line"]) == ("rule", str(policy), 10)
+    explained = json.loads(
+        run(
+            "explain", "-p", policy, "-c", "filesystem.read", "--payload", '{"path": "a"}', "--format", "json"
+        ).stdout
+    )
+    assert (explained["decided_by"], explained["rule_source"], explained["rule_line"]) == (
+        "rule",
+        str(policy),
+        10,
+    )
     text = run("explain", "-p", policy, "-c", "filesystem.read", "--payload", '{"path": "a"}').stdout
     assert f"({policy}:10)" in text
     replayed = json.loads(run("replay", audit, "--policy", policy, "--format", "json").stdout)
     rows = {r["replayed"]: r for r in replayed["records"]}
-    assert (rows["allow"]["decided_by"], rows["allow"]["rule_source"], rows["allow"]["rule_line"]) == ("rule", str(policy), 10)
+    assert (rows["allow"]["decided_by"], rows["allow"]["rule_source"], rows["allow"]["rule_line"]) == (
+        "rule",
+        str(policy),
+        10,
+    )
     assert (rows["deny"]["decided_by"], rows["deny"]["rule_source"]) == ("default", None)

@@ -22,8 +22,16 @@ from capfence.audit.sqlite import _FIND_DECISION, SCHEMA_VERSION, SQLiteStore
 from capfence.limiting import USAGE
 from capfence.web.source import where as console_where
 
-KEPT = {"records_ts", "records_decision", "records_agent", "records_capability", "records_ref", "records_call",
-        "approvals_digest", "approvals_status"}
+KEPT = {
+    "records_ts",
+    "records_decision",
+    "records_agent",
+    "records_capability",
+    "records_ref",
+    "records_call",
+    "approvals_digest",
+    "approvals_status",
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +39,18 @@ def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("plans") / "audit.db"
     store = SQLiteStore(path)
     for n in range(300):
-        seq = store.append({"kind": "decision", "agent_id": f"agent-{n % 7}", "capability": "shell.execute" if n % 3 else "fs.read",
-                            "tool": "run", "decision": ("allow", "warn", "deny")[n % 3], "rule": "r", "policy_digest": "d",
-                            "detail": f'{{"call_id": "c{n}"}}' if n % 2 else None})
+        seq = store.append(
+            {
+                "kind": "decision",
+                "agent_id": f"agent-{n % 7}",
+                "capability": "shell.execute" if n % 3 else "fs.read",
+                "tool": "run",
+                "decision": ("allow", "warn", "deny")[n % 3],
+                "rule": "r",
+                "policy_digest": "d",
+                "detail": f'{{"call_id": "c{n}"}}' if n % 2 else None,
+            }
+        )
         if n % 10 == 0:
             store.append({"kind": "outcome", "ref": seq, "outcome": "ok"})
     store.close()
@@ -47,21 +64,28 @@ def plan(path: Path, sql: str, params: list[object] | tuple[object, ...] = ()) -
 
 def test_only_the_needed_indexes_exist_and_ref_is_partial(log: Path) -> None:
     with sqlite3.connect(log) as conn:
-        indexes = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").fetchall())
+        indexes = dict(
+            conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            ).fetchall()
+        )
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert set(indexes) == KEPT
     assert indexes["records_ref"].endswith("WHERE ref IS NOT NULL")  # a decision (ref NULL) writes no entry
     assert "WHERE" in indexes["records_call"]
 
 
-@pytest.mark.parametrize(("filters", "index"), [
-    (Filters(), "records_ts"),
-    (Filters(since="2020-01-01"), "records_ts"),
-    (Filters(agent="agent-3"), "records_agent"),
-    (Filters(capability="fs.read"), "records_capability"),
-    (Filters(agent="agent-*"), "records_ts"),  # a glob: walk the time index back, stop after the limit
-    (Filters(decisions=("deny",)), "records_decision"),
-])
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (Filters(), "records_ts"),
+        (Filters(since="2020-01-01"), "records_ts"),
+        (Filters(agent="agent-3"), "records_agent"),
+        (Filters(capability="fs.read"), "records_capability"),
+        (Filters(agent="agent-*"), "records_ts"),  # a glob: walk the time index back, stop after the limit
+        (Filters(decisions=("deny",)), "records_decision"),
+    ],
+)
 def test_logs_newest_first_uses_an_index_in_time_order(log: Path, filters: Filters, index: str) -> None:
     where, params = sql_where(filters, newest_first=True)
     shown = plan(log, _NEWEST.format(where=where), [*params, 50])
@@ -71,11 +95,13 @@ def test_logs_newest_first_uses_an_index_in_time_order(log: Path, filters: Filte
 
 
 def test_logs_since_and_export_read_in_order(log: Path) -> None:
-    for filters in (Filters(), Filters(since="2020-01-01")):  # export, replay, suggest: streamed in seq order, nothing sorted
+    # export, replay, suggest: streamed in seq order, nothing sorted
+    for filters in (Filters(), Filters(since="2020-01-01")):
         where, params = sql_where(filters, newest_first=True)
         shown = plan(log, _ALL.format(where=where), params)
         assert "TEMP B-TREE" not in shown and "records_decision" not in shown, shown
-    shown = plan(log, "SELECT * FROM records ORDER BY seq")  # export, verify: the table in key order, nothing sorted
+    # export, verify: the table in key order, nothing sorted
+    shown = plan(log, "SELECT * FROM records ORDER BY seq")
     assert "SCAN records" in shown and "TEMP B-TREE" not in shown
 
 
@@ -83,28 +109,41 @@ def test_newest_digest_walks_back_from_the_head(log: Path) -> None:
     with SQLiteReader(log) as reader:
         assert reader.newest_digest(Filters()) == "d"
     where, params = sql_where(Filters(), newest_first=True)
-    shown = plan(log, f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1", params)
+    shown = plan(
+        log,
+        f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1",
+        params,
+    )
     assert "TEMP B-TREE" not in shown, shown
 
 
 def test_outcomes_approval_events_and_call_ids_use_their_partial_indexes(log: Path) -> None:
     assert "records_ref (ref=?)" in plan(log, approval_events._LATEST, [1])
-    assert "records_ref (ref=?)" in plan(log, "SELECT * FROM records WHERE ref = ? AND kind = 'outcome' ORDER BY seq", [1])
+    assert "records_ref (ref=?)" in plan(
+        log, "SELECT * FROM records WHERE ref = ? AND kind = 'outcome' ORDER BY seq", [1]
+    )
     assert "records_call (detail=?)" in plan(log, _FIND_DECISION, [None] * 11)
 
 
 def test_limits_and_approvals_use_their_keys(log: Path) -> None:
     assert "PRIMARY KEY (key=? AND ts>?)" in plan(log, USAGE, ["k", "2020"])
-    assert "approvals_digest" in plan(log, "SELECT * FROM approvals WHERE digest = ? AND status = ? ORDER BY created LIMIT 1", ["d", "x"])
-    assert "approvals_status" in plan(log, "SELECT * FROM approvals WHERE status IN ('pending', 'approved') AND expires < ?", ["x"])
+    assert "approvals_digest" in plan(
+        log, "SELECT * FROM approvals WHERE digest = ? AND status = ? ORDER BY created LIMIT 1", ["d", "x"]
+    )
+    assert "approvals_status" in plan(
+        log, "SELECT * FROM approvals WHERE status IN ('pending', 'approved') AND expires < ?", ["x"]
+    )
 
 
-@pytest.mark.parametrize(("filters", "index"), [
-    (Filters(), "records_ts"),
-    (Filters(agent="agent-3"), "records_agent"),
-    (Filters(capability="fs.read"), "records_capability"),
-    (Filters(decisions=("deny",)), "records_decision"),
-])
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (Filters(), "records_ts"),
+        (Filters(agent="agent-3"), "records_agent"),
+        (Filters(capability="fs.read"), "records_capability"),
+        (Filters(decisions=("deny",)), "records_decision"),
+    ],
+)
 def test_console_pages_use_an_index_in_time_order(log: Path, filters: Filters, index: str) -> None:
     clause, params = console_where(filters, postgres=False, newest_first=True)
     sql = f"SELECT seq FROM records WHERE {clause} AND ts <= ? AND seq < ? ORDER BY ts DESC, seq DESC LIMIT ?"
@@ -147,23 +186,32 @@ def test_checkpoints_run_off_the_callers_thread(tmp_path: Path, monkeypatch: pyt
     path = tmp_path / "audit.db"
     store = SQLiteStore(path)
     store.append({"kind": "decision", "capability": "first"})
-    assert store._conn is not None and store._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == module.WAL_AUTOCHECKPOINT
-    assert not [t for t in threading.enumerate() if t.name == "capfence-audit-checkpoint"]  # none until there is work for it
+    assert (
+        store._conn is not None
+        and store._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == module.WAL_AUTOCHECKPOINT
+    )
+    # none until there is work for it
+    assert not [t for t in threading.enumerate() if t.name == "capfence-audit-checkpoint"]
     before = path.stat().st_size
     for n in range(44):
         store.append({"kind": "decision", "capability": f"c{n}", "payload": "x" * 2000})
     threads = [t for t in threading.enumerate() if t.name == "capfence-audit-checkpoint"]
     assert len(threads) == 1
     deadline = time.monotonic() + 10
-    while path.stat().st_size <= before and time.monotonic() < deadline:  # the thread copies the WAL into the database file
+    # the thread copies the WAL into the database file
+    while path.stat().st_size <= before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert path.stat().st_size > before
     store.close()
     assert not threads[0].is_alive()  # close() ends the thread and closes its connection
-    assert [r[0] for r in sqlite3.connect(path).execute("SELECT seq FROM records ORDER BY seq")] == list(range(1, 46))
+    assert [r[0] for r in sqlite3.connect(path).execute("SELECT seq FROM records ORDER BY seq")] == list(
+        range(1, 46)
+    )
 
 
-def test_the_checkpoint_thread_ends_when_quiet_and_comes_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_checkpoint_thread_ends_when_quiet_and_comes_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from capfence.audit import sqlite as module
 
     monkeypatch.setattr(module, "CHECKPOINT_EVERY", 5)

@@ -63,7 +63,9 @@ def test_readme_seed_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     ]
 
 
-def test_audit_log_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_policy: Callable[..., Path]) -> None:
+def test_audit_log_location(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_policy: Callable[..., Path]
+) -> None:
     """Explicit ``audit_log`` > ``$CAPFENCE_AUDIT_LOG`` > ``./audit.db``."""
     policy = write_policy(ALLOW_ALL)
     work = tmp_path / "work"
@@ -83,9 +85,18 @@ def test_audit_log_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wri
         assert len(audit_rows(tmp_path / name, "decision")) == 1, name
 
 
-def test_evaluate_returns_decision_and_audits_it(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_evaluate_returns_decision_and_audits_it(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     rt = runtime(DENY_CURL)
-    denied = rt.evaluate("shell.execute", {"command": "curl http://x"}, agent_id="a1", tool="sh", framework="python", environment="prod")
+    denied = rt.evaluate(
+        "shell.execute",
+        {"command": "curl http://x"},
+        agent_id="a1",
+        tool="sh",
+        framework="python",
+        environment="prod",
+    )
     allowed = rt.evaluate("shell.execute", {"command": "ls"}, agent_id="a2")
 
     assert isinstance(denied, Decision)
@@ -98,14 +109,28 @@ def test_evaluate_returns_decision_and_audits_it(runtime: Callable[..., ActionRu
     rows = {r["seq"]: r for r in audit_rows(tmp_path / "audit.db", "decision")}
     assert set(rows) == {denied.record_id, allowed.record_id}
     row = rows[denied.record_id]
-    assert (row["decision"], row["rule"], row["reason"], row["policy_digest"]) == ("deny", "no-curl", denied.reason, denied.policy_digest)
-    assert (row["agent_id"], row["tool"], row["framework"], row["environment"], row["capability"]) == ("a1", "sh", "python", "prod",
-            "shell.execute")
+    assert (row["decision"], row["rule"], row["reason"], row["policy_digest"]) == (
+        "deny",
+        "no-curl",
+        denied.reason,
+        denied.policy_digest,
+    )
+    assert (row["agent_id"], row["tool"], row["framework"], row["environment"], row["capability"]) == (
+        "a1",
+        "sh",
+        "python",
+        "prod",
+        "shell.execute",
+    )
     assert row["ts"].endswith("+00:00")  # UTC
 
 
-def test_environment_from_runtime_and_env(write_policy: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    policy = write_policy("deny:\n  - capability: '*'\n    environment: production\nallow:\n  - capability: '*'\n")
+def test_environment_from_runtime_and_env(
+    write_policy: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = write_policy(
+        "deny:\n  - capability: '*'\n    environment: production\nallow:\n  - capability: '*'\n"
+    )
     with ActionRuntime.from_policy(policy, audit_log=tmp_path / "a.db", environment="production") as rt:
         assert rt.evaluate("x", {}, agent_id="a").action == "deny"
         assert rt.evaluate("x", {}, agent_id="a", environment="dev").action == "allow"  # per-call wins
@@ -120,7 +145,9 @@ def test_environment_from_runtime_and_env(write_policy: Callable[..., Path], tmp
 # --- hot reload ---------------------------------------------------------------------
 
 
-def test_hot_reload_valid_change(runtime: Callable[..., ActionRuntime], write_policy: Callable[..., Path]) -> None:
+def test_hot_reload_valid_change(
+    runtime: Callable[..., ActionRuntime], write_policy: Callable[..., Path]
+) -> None:
     rt = runtime(ALLOW_ALL)
     before = rt.evaluate("shell.execute", {"command": "curl x"}, agent_id="a")
     assert before.action == "allow"
@@ -134,7 +161,10 @@ def test_hot_reload_valid_change(runtime: Callable[..., ActionRuntime], write_po
 
 
 def test_hot_reload_invalid_change_keeps_last_good(
-    runtime: Callable[..., ActionRuntime], write_policy: Callable[..., Path], tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    runtime: Callable[..., ActionRuntime],
+    write_policy: Callable[..., Path],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     rt = runtime(DENY_CURL)
     good = rt.evaluate("shell.execute", {"command": "curl x"}, agent_id="a")
@@ -147,7 +177,9 @@ def test_hot_reload_invalid_change_keeps_last_good(
 
     assert (kept.action, kept.rule, kept.policy_digest) == ("deny", "no-curl", good.policy_digest)
     assert again.policy_digest == good.policy_digest
-    assert any("policy reload failed" in r.getMessage() and "contians" in r.getMessage() for r in caplog.records)
+    assert any(
+        "policy reload failed" in r.getMessage() and "contians" in r.getMessage() for r in caplog.records
+    )
     failures = audit_rows(tmp_path / "audit.db", "policy_reload_failed")
     assert len(failures) == 1  # reported once per change, not once per call
     assert "contians" in failures[0]["reason"] and "did you mean 'contains'?" in failures[0]["reason"]
@@ -157,7 +189,9 @@ def test_hot_reload_invalid_change_keeps_last_good(
     assert rt.evaluate("shell.execute", {"command": "curl x"}, agent_id="a").action == "allow"
 
 
-def test_hot_reload_of_deleted_file_keeps_last_good(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
+def test_hot_reload_of_deleted_file_keeps_last_good(
+    runtime: Callable[..., ActionRuntime], tmp_path: Path
+) -> None:
     rt = runtime(DENY_CURL)
     (tmp_path / "policy.yaml").unlink()
     time.sleep(RELOAD_WAIT)
@@ -171,14 +205,18 @@ def test_hot_reload_extended_file(write_policy: Callable[..., Path], tmp_path: P
     policy = write_policy("extends: base.yaml\n")
     with ActionRuntime.from_policy(policy, audit_log=tmp_path / "a.db") as rt:
         assert rt.evaluate("shell.execute", {"command": "curl"}, agent_id="a").action == "allow"
-        write_policy("deny:\n  - capability: shell.execute\n    contains: curl\nallow:\n  - capability: '*'\n", "base.yaml")
+        write_policy(
+            "deny:\n  - capability: shell.execute\n    contains: curl\nallow:\n  - capability: '*'\n",
+            "base.yaml",
+        )
         time.sleep(RELOAD_WAIT)
         decision = rt.evaluate("shell.execute", {"command": "curl"}, agent_id="a")
     assert (decision.action, decision.rule) == ("deny", "base:deny[0]")
 
 
-def test_hot_reload_after_the_process_changes_directory(write_policy: Callable[..., Path], tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hot_reload_after_the_process_changes_directory(
+    write_policy: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A relative policy path keeps meaning the file it meant when the runtime was built."""
     write_policy(ALLOW_ALL)
     monkeypatch.chdir(tmp_path)
@@ -225,7 +263,9 @@ def test_many_threads(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> 
     assert sorted(d.record_id for _, d in results) == [r["seq"] for r in rows]  # type: ignore[type-var]
 
 
-def test_threads_during_a_reload_never_fail(runtime: Callable[..., ActionRuntime], write_policy: Callable[..., Path]) -> None:
+def test_threads_during_a_reload_never_fail(
+    runtime: Callable[..., ActionRuntime], write_policy: Callable[..., Path]
+) -> None:
     """Calls racing a policy swap see the old or the new policy, never a half-built one or an error."""
     rt = runtime(ALLOW_ALL)
     old = rt.policy.digest
@@ -251,7 +291,7 @@ def test_threads_during_a_reload_never_fail(runtime: Callable[..., ActionRuntime
     assert {(d.action, d.policy_digest) for mine in seen for d in mine} <= {("allow", old), ("deny", new)}
     for mine in seen:  # each thread saw the old policy, then the new one, never the old one again
         digests = [d.policy_digest for d in mine]
-        assert digests[-1] == new and old not in digests[digests.index(new):]
+        assert digests[-1] == new and old not in digests[digests.index(new) :]
 
 
 def test_aevaluate_from_asyncio(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
@@ -267,7 +307,10 @@ def test_aevaluate_from_asyncio(runtime: Callable[..., ActionRuntime], tmp_path:
         stop = asyncio.Event()
         tick = asyncio.create_task(ticker(stop))
         decisions = await asyncio.gather(
-            *(rt.aevaluate("shell.execute", {"command": "curl" if i % 2 else "ls"}, agent_id=f"a{i}") for i in range(20))
+            *(
+                rt.aevaluate("shell.execute", {"command": "curl" if i % 2 else "ls"}, agent_id=f"a{i}")
+                for i in range(20)
+            )
         )
         stop.set()
         await tick

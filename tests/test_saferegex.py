@@ -58,7 +58,11 @@ def _check_same_answer(pattern: str, text: str, ignore_case: bool) -> None:
             compile_pattern(pattern, ignore_case=ignore_case)
         return
     assert automaton(pattern, flags).search(text) is expected, (pattern, text, ignore_case)
-    assert compile_pattern(pattern, ignore_case=ignore_case).search(text) is expected, (pattern, text, ignore_case)
+    assert compile_pattern(pattern, ignore_case=ignore_case).search(text) is expected, (
+        pattern,
+        text,
+        ignore_case,
+    )
 
 
 @settings(max_examples=1500, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -274,7 +278,10 @@ def test_pattern_length_is_bounded() -> None:
         compile_pattern("a" * (MAX_PATTERN_LENGTH + 1))
 
 
-@pytest.mark.parametrize("pattern", [r"(a{1000}){1000}", r"a{100000}", r"(\w{50}){50}x*", r"(((((((((()*){9}){9}){9}){9}){9}){9}){9}){9})"])
+@pytest.mark.parametrize(
+    "pattern",
+    [r"(a{1000}){1000}", r"a{100000}", r"(\w{50}){50}x*", r"(((((((((()*){9}){9}){9}){9}){9}){9}){9}){9})"],
+)
 def test_automaton_size_is_bounded(pattern: str) -> None:
     started = time.thread_time()
     with pytest.raises(ValueError, match="too large"):

@@ -54,7 +54,8 @@ def fastest(runtime: ActionRuntime, payload: dict[str, Any], runs: int = 3) -> t
 
 def assert_decided(decision: Decision, command: str) -> None:
     assert decision.action in ("deny", "require_approval", "allow")
-    assert not decision.reason.startswith("internal_error"), decision.reason  # decided by the pack, not by a failure
+    # decided by the pack, not by a failure
+    assert not decision.reason.startswith("internal_error"), decision.reason
     if OUT_OF_BUDGET in (cache.analysis_of_text(command).error or ""):
         assert decision.action != "allow"
         assert decision.rule == "shell-unparseable"
@@ -73,18 +74,28 @@ def test_pathological_command_is_decided_within_the_bound(runtime: ActionRuntime
     assert elapsed < BOUND, f"{name}: {elapsed * 1000:.1f} ms"
 
 
-@pytest.mark.parametrize("name", [name for name in CASES if name.startswith(("brace", "cmdsub", "list", "perl", "heredoc"))][::4])
+@pytest.mark.parametrize(
+    "name", [name for name in CASES if name.startswith(("brace", "cmdsub", "list", "perl", "heredoc"))][::4]
+)
 def test_pathological_code_in_an_argv_is_decided_within_the_bound(runtime: ActionRuntime, name: str) -> None:
     elapsed, decision = fastest(runtime, {"argv": ["bash", "-c", CASES[name]]})
-    assert decision.action in ("deny", "require_approval", "allow") and not decision.reason.startswith("internal_error")
+    assert decision.action in ("deny", "require_approval", "allow") and not decision.reason.startswith(
+        "internal_error"
+    )
     assert elapsed < BOUND, f"{name}: {elapsed * 1000:.1f} ms"
 
 
 def test_several_pathological_commands_in_one_call_share_the_bound(runtime: ActionRuntime) -> None:
     quarter = cache.MAX_COMMAND_CHARS // 4 - 100
-    payload = {key: CASES[name][:quarter] for key, name in
-               [("command", "cmdsub: depth 20 repeated"), ("cmd", "list: assignments a=1; ..."), ("script", "heredoc: many"),
-                ("shell_command", "brace: {1..16}{1..16} words")]}
+    payload = {
+        key: CASES[name][:quarter]
+        for key, name in [
+            ("command", "cmdsub: depth 20 repeated"),
+            ("cmd", "list: assignments a=1; ..."),
+            ("script", "heredoc: many"),
+            ("shell_command", "brace: {1..16}{1..16} words"),
+        ]
+    }
     elapsed, decision = fastest(runtime, payload)
     assert (decision.action, decision.rule) == ("deny", "shell-unparseable")
     assert elapsed < BOUND, f"{elapsed * 1000:.1f} ms"
@@ -111,7 +122,11 @@ def test_variables_cannot_grow_without_bound() -> None:
 def test_running_out_inside_nested_code_is_not_skipped() -> None:
     """A fragment of interpreter code that does not parse is skipped; one that is too much work ends the analysis."""
     inner = "echo " + " ".join(["{1..256}"] * 40)
-    for command in (f"perl -e 'system(\"{inner}\")'", f"sh -c '{inner}'", f"python3 -c 'import os; os.system(\"{inner}\")'"):
+    for command in (
+        f"perl -e 'system(\"{inner}\")'",
+        f"sh -c '{inner}'",
+        f"python3 -c 'import os; os.system(\"{inner}\")'",
+    ):
         assert OUT_OF_BUDGET in (cache.analysis_of_text(command).error or ""), command
 
 
@@ -127,23 +142,34 @@ def test_a_call_shares_one_budget(runtime: ActionRuntime) -> None:
     first = runtime.evaluate("shell.execute", both, agent_id="bounded")  # each command is in the cache now
     cache.clear()
     again = runtime.evaluate("shell.execute", both, agent_id="bounded")
-    assert (first.action, first.rule, first.reason) == (again.action, again.rule, again.reason) == \
-        ("deny", "shell-unparseable", again.reason)
-    assert "the call's commands" in (cache.costed_text(other, budget.MAX_STEPS - cache.costed_text(one).cost).analysis.error or "")
+    assert (
+        (first.action, first.rule, first.reason)
+        == (again.action, again.rule, again.reason)
+        == ("deny", "shell-unparseable", again.reason)
+    )
+    assert "the call's commands" in (
+        cache.costed_text(other, budget.MAX_STEPS - cache.costed_text(one).cost).analysis.error or ""
+    )
 
 
 def test_the_budget_bounds_a_scan_that_is_linear_but_long() -> None:
     """Interpreter code with thousands of system() calls: each is followed, until the budget is spent."""
-    command = "perl -e '" + "system(\"ls\");" * 4000 + "'"
+    command = "perl -e '" + 'system("ls");' * 4000 + "'"
     assert OUT_OF_BUDGET in (cache.analysis_of_text(command).error or "")
 
 
 def test_ordinary_big_commands_stay_within_the_budget() -> None:
     """What agents really send: a 50 KB file written through a here-document, a long python -c, a 180-line script."""
     body = "".join(f"line {i}: some text with $HOME, `quotes`, \"and\" 'more' ${{x}}\n" for i in range(900))
-    script = "".join(f"if [ -f /etc/x{i} ]; then\n  cp /etc/x{i} /tmp/x{i} && echo copied {i}\nfi\n" for i in range(60))
-    for command in (f"cat > notes.md <<'EOF'\n{body}EOF", f"cat > notes.md <<EOF\n{body[:15000]}EOF",
-                    "python3 -c '" + "print(1)\n" * 6000 + "'", script):
+    script = "".join(
+        f"if [ -f /etc/x{i} ]; then\n  cp /etc/x{i} /tmp/x{i} && echo copied {i}\nfi\n" for i in range(60)
+    )
+    for command in (
+        f"cat > notes.md <<'EOF'\n{body}EOF",
+        f"cat > notes.md <<EOF\n{body[:15000]}EOF",
+        "python3 -c '" + "print(1)\n" * 6000 + "'",
+        script,
+    ):
         assert len(command) < cache.MAX_COMMAND_CHARS
         assert cache.analysis_of_text(command).error is None, command[:60]
 
@@ -168,8 +194,11 @@ def reference_run(pattern: str, fold: bool, text: str) -> set[int]:
 
     states = close({0})
     for c in text:
-        step = {i if tokens[i][0] == "star" else i + 1 for i in states if i < len(tokens) and
-                (tokens[i][0] == "star" or _accepts(tokens[i], c))}
+        step = {
+            i if tokens[i][0] == "star" else i + 1
+            for i in states
+            if i < len(tokens) and (tokens[i][0] == "star" or _accepts(tokens[i], c))
+        }
         if not step:
             return step
         states = close(step)
@@ -199,5 +228,7 @@ def test_glob_matching_is_linear() -> None:
     word = "+" + "a" * 60_000 + "b"
     glob = Glob("+*a?a*b")
     start = thread_time()
-    assert glob.match(word) and glob.may_match_prefix(word) and glob.matches_every_extension(word[:-1]) is False
+    assert (
+        glob.match(word) and glob.may_match_prefix(word) and glob.matches_every_extension(word[:-1]) is False
+    )
     assert thread_time() - start < 0.05

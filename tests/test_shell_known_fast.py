@@ -56,18 +56,128 @@ def no_shortcut(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     cache.clear()
 
 
-PROGRAMS = [*sorted(CATALOGUE)[::3], "git", "npm", "docker", "kubectl", "cargo", "go", "pip", "rm", "cp", "mkdir", "chmod", "ls",
-                                      "grep", "systemctl", "terraform", "helm", "gh", "uv", "sort", "Git", "LS", "nsenter", "hash",
-                                      "printf", "test", "read", "let", "echo", "cat", "jq", "apt", "yarn", "poetry", "shred", "kill",
-                                      "curl", "wget", "touch", "mv", "ln", "rsync", "tee", "sed"]
-WORDS = ["status", "log", "run", "build", "test", "install", "-g", "--global", "-r", "-rf", "-f", "--force", "-p", "x", "src/",
-         "/etc/passwd", "~/.ssh/id_rsa", ".git/hooks/pre-commit", "-", "--", "'a b'", '"-g"', "'$(id)'", "a[$(id)]", "push",
-         "reset", "--hard", "clean", "compose", "up", "ps", "get", "apply", "-C", "repo", "restart", "plan", "list", "/tmp/x",
-         "-n", "5", "'x'", "-s", "exec", "sub", "-p", "foo=bar", "*.log", "-sSL", "-o", "out", "-X", "POST", "-d", "--data=x", "-I",
-         "--silent", "-O", "-q", "-fsSL", "-T", "-sk", "https://x/y", "/dev/sda", "-R", "--recursive", "--recursive=x", "-u"]
-COMMAND = st.tuples(st.sampled_from(PROGRAMS), st.lists(st.sampled_from(WORDS), max_size=5)).map(lambda t: " ".join([t[0], *t[1]]))
-TEXT = st.lists(st.tuples(COMMAND, st.sampled_from([" | ", " && ", " || ", "; "])), min_size=1, max_size=3).map(
-    lambda parts: "".join(c + op for c, op in parts)[: -len(parts[-1][1])])
+PROGRAMS = [
+    *sorted(CATALOGUE)[::3],
+    "git",
+    "npm",
+    "docker",
+    "kubectl",
+    "cargo",
+    "go",
+    "pip",
+    "rm",
+    "cp",
+    "mkdir",
+    "chmod",
+    "ls",
+    "grep",
+    "systemctl",
+    "terraform",
+    "helm",
+    "gh",
+    "uv",
+    "sort",
+    "Git",
+    "LS",
+    "nsenter",
+    "hash",
+    "printf",
+    "test",
+    "read",
+    "let",
+    "echo",
+    "cat",
+    "jq",
+    "apt",
+    "yarn",
+    "poetry",
+    "shred",
+    "kill",
+    "curl",
+    "wget",
+    "touch",
+    "mv",
+    "ln",
+    "rsync",
+    "tee",
+    "sed",
+]
+WORDS = [
+    "status",
+    "log",
+    "run",
+    "build",
+    "test",
+    "install",
+    "-g",
+    "--global",
+    "-r",
+    "-rf",
+    "-f",
+    "--force",
+    "-p",
+    "x",
+    "src/",
+    "/etc/passwd",
+    "~/.ssh/id_rsa",
+    ".git/hooks/pre-commit",
+    "-",
+    "--",
+    "'a b'",
+    '"-g"',
+    "'$(id)'",
+    "a[$(id)]",
+    "push",
+    "reset",
+    "--hard",
+    "clean",
+    "compose",
+    "up",
+    "ps",
+    "get",
+    "apply",
+    "-C",
+    "repo",
+    "restart",
+    "plan",
+    "list",
+    "/tmp/x",
+    "-n",
+    "5",
+    "'x'",
+    "-s",
+    "exec",
+    "sub",
+    "-p",
+    "foo=bar",
+    "*.log",
+    "-sSL",
+    "-o",
+    "out",
+    "-X",
+    "POST",
+    "-d",
+    "--data=x",
+    "-I",
+    "--silent",
+    "-O",
+    "-q",
+    "-fsSL",
+    "-T",
+    "-sk",
+    "https://x/y",
+    "/dev/sda",
+    "-R",
+    "--recursive",
+    "--recursive=x",
+    "-u",
+]
+COMMAND = st.tuples(st.sampled_from(PROGRAMS), st.lists(st.sampled_from(WORDS), max_size=5)).map(
+    lambda t: " ".join([t[0], *t[1]])
+)
+TEXT = st.lists(
+    st.tuples(COMMAND, st.sampled_from([" | ", " && ", " || ", "; "])), min_size=1, max_size=3
+).map(lambda parts: "".join(c + op for c, op in parts)[: -len(parts[-1][1])])
 
 
 @settings(max_examples=3000, deadline=None)
@@ -82,16 +192,43 @@ def test_sketch_says_known_only_where_the_full_judgement_does(text: str) -> None
         assert found.filter_keys == found.keys and HELD in found.keys
 
 
-@pytest.mark.parametrize("text", ["ls -la src", "cat README.md | grep TODO # 3", "npm test && npm run build", "git status",
-                                  "git log --oneline -n 5 | head", "mkdir -p build && cp -r assets build/",
-                                  "curl -s https://example.com | jq .", "gh pr list --limit 5", "cargo test --release", "go vet ./..."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ls -la src",
+        "cat README.md | grep TODO # 3",
+        "npm test && npm run build",
+        "git status",
+        "git log --oneline -n 5 | head",
+        "mkdir -p build && cp -r assets build/",
+        "curl -s https://example.com | jq .",
+        "gh pr list --limit 5",
+        "cargo test --release",
+        "go vet ./...",
+    ],
+)
 def test_everyday_commands_are_known_from_their_words(text: str) -> None:
     assert sketch_text(text).known
     assert full_known(text) is True
 
 
-@pytest.mark.parametrize("text", ["npm install -g x", "git -C repo status", "rm -r build", "git reset --hard", "nsenter -t 1",
-                                  "printf 'a[$(id)]'", "cp a /etc/x", "docker compose up", "LS", "kill 1", "npx x", "reboot"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "npm install -g x",
+        "git -C repo status",
+        "rm -r build",
+        "git reset --hard",
+        "nsenter -t 1",
+        "printf 'a[$(id)]'",
+        "cp a /etc/x",
+        "docker compose up",
+        "LS",
+        "kill 1",
+        "npx x",
+        "reboot",
+    ],
+)
 def test_the_rest_is_left_to_the_analysis(text: str) -> None:
     assert not sketch_text(text).known
 
@@ -124,7 +261,9 @@ def test_pack_decides_the_same_without_the_shortcut(text: str) -> None:
 
 
 @pytest.mark.skipif(not TLDR.exists(), reason="tldr corpus not available")
-def test_tldr_corpus_decided_the_same_without_the_shortcut(pack: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tldr_corpus_decided_the_same_without_the_shortcut(
+    pack: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     commands = [json.loads(line)["command"] for line in TLDR.read_text().splitlines() if line.strip()]
     cache.clear()
     fast = [decide(pack, c) for c in commands]
@@ -138,7 +277,9 @@ def test_tldr_corpus_decided_the_same_without_the_shortcut(pack: Policy, monkeyp
     assert shortcut > 1500  # a sizeable share of the corpus takes the shortcut
 
 
-def test_known_plain_command_is_allowed_without_an_analysis(pack: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_known_plain_command_is_allowed_without_an_analysis(
+    pack: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The point of the shortcut: ``ls``/``cat | grep``/``npm test`` never seen before are allowed without being analysed."""
     analysed: list[str] = []
     real = cache.analyze_script
@@ -164,6 +305,10 @@ def test_every_option_the_catalogue_names_starts_like_an_option() -> None:
 
     def keys(entry: Entry) -> list[str]:
         own = [*entry.hold, *entry.outputs, *entry.code_files, *entry.risky_values]
-        return own + [key for sub in (entry.subs or {}).values() if isinstance(sub, Entry) for key in keys(sub)]
+        return own + [
+            key for sub in (entry.subs or {}).values() if isinstance(sub, Entry) for key in keys(sub)
+        ]
 
-    assert [key for entry in CATALOGUE.values() for key in keys(entry) if not key.startswith(("-", "+", "@"))] == []
+    assert [
+        key for entry in CATALOGUE.values() for key in keys(entry) if not key.startswith(("-", "+", "@"))
+    ] == []

@@ -23,7 +23,9 @@ from capfence.policy.model import Policy
 from capfence.policy.view import CallView
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = [json.loads(line) for line in (ROOT / "tests" / "data" / "shell_oneliners.jsonl").read_text().splitlines()]
+CASES = [
+    json.loads(line) for line in (ROOT / "tests" / "data" / "shell_oneliners.jsonl").read_text().splitlines()
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,9 @@ def decided() -> list[tuple[dict[str, str], str, str | None]]:
     pack: Policy = load_policy(ROOT / "policies" / "packs" / "shell.yaml")
     out = []
     for case in CASES:
-        decision = evaluate(pack, CallView(capability="shell.execute", payload={"command": case["command"]}, agent_id="test"))
+        decision = evaluate(
+            pack, CallView(capability="shell.execute", payload={"command": case["command"]}, agent_id="test")
+        )
         out.append((case, decision.action, decision.rule))
     return out
 
@@ -42,7 +46,11 @@ def _share(decided: list[tuple[dict[str, str], str, str | None]], label: str, ac
 
 
 def test_no_catastrophic_command_is_allowed(decided: list[tuple[dict[str, str], str, str | None]]) -> None:
-    assert [case["command"] for case, action, _ in decided if case["label"] == "catastrophic" and action == "allow"] == []
+    assert [
+        case["command"]
+        for case, action, _ in decided
+        if case["label"] == "catastrophic" and action == "allow"
+    ] == []
 
 
 def test_risky_commands_are_held_or_denied(decided: list[tuple[dict[str, str], str, str | None]]) -> None:
@@ -53,7 +61,13 @@ def test_benign_commands_are_allowed(decided: list[tuple[dict[str, str], str, st
     assert _share(decided, "benign", "allow") >= 0.90
 
 
-def test_benign_commands_are_denied_only_by_the_rm_rf_contract(decided: list[tuple[dict[str, str], str, str | None]]) -> None:
-    denied = [(case["command"], rule) for case, action, rule in decided if case["label"] == "benign" and action == "deny"]
+def test_benign_commands_are_denied_only_by_the_rm_rf_contract(
+    decided: list[tuple[dict[str, str], str, str | None]],
+) -> None:
+    denied = [
+        (case["command"], rule)
+        for case, action, rule in decided
+        if case["label"] == "benign" and action == "deny"
+    ]
     assert {rule for _, rule in denied} <= {"shell-rm-recursive-force"}, denied
     assert len(denied) <= 0.01 * len(CASES)

@@ -75,26 +75,32 @@ def expanded(text: str) -> list[str]:
 # --- quoting ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("rm -rf /", ["rm", "-rf", "/"]),
-    ("'rm' -rf /", ["rm", "-rf", "/"]),
-    ("r''m -rf /", ["rm", "-rf", "/"]),
-    ('r""m -rf', ["rm", "-rf"]),
-    ("\\rm -rf ~", ["rm", "-rf", "~"]),
-    ("r\\m -r\\f", ["rm", "-rf"]),
-    ("echo 'a b'  \"c d\"", ["echo", "a b", "c d"]),
-    ('echo "a \\"b\\" \\\\ \\$x \\q"', ["echo", 'a "b" \\ $x \\q']),
-    ("echo 'it'\\''s'", ["echo", "it's"]),
-    ("echo ''", ["echo", ""]),
-    ('echo ""', ["echo", ""]),
-    ("echo a\\\nb", ["echo", "ab"]),
-    ("echo a#b #comment", ["echo", "a#b"]),
-    ("echo $'\\x72\\x6d' $'a\\tb' $'\\101' $'\\u00e9' $'it\\'s'", ["echo", "rm", "a\tb", "A", "é", "it's"]),
-    ("echo $'ab\\0cd'", ["echo", "ab"]),
-    ("echo $\"hi\"", ["echo", "hi"]),
-    ("echo a$ b", ["echo", "a$", "b"]),
-    ("echo \\$HOME", ["echo", "$HOME"]),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("rm -rf /", ["rm", "-rf", "/"]),
+        ("'rm' -rf /", ["rm", "-rf", "/"]),
+        ("r''m -rf /", ["rm", "-rf", "/"]),
+        ('r""m -rf', ["rm", "-rf"]),
+        ("\\rm -rf ~", ["rm", "-rf", "~"]),
+        ("r\\m -r\\f", ["rm", "-rf"]),
+        ("echo 'a b'  \"c d\"", ["echo", "a b", "c d"]),
+        ('echo "a \\"b\\" \\\\ \\$x \\q"', ["echo", 'a "b" \\ $x \\q']),
+        ("echo 'it'\\''s'", ["echo", "it's"]),
+        ("echo ''", ["echo", ""]),
+        ('echo ""', ["echo", ""]),
+        ("echo a\\\nb", ["echo", "ab"]),
+        ("echo a#b #comment", ["echo", "a#b"]),
+        (
+            "echo $'\\x72\\x6d' $'a\\tb' $'\\101' $'\\u00e9' $'it\\'s'",
+            ["echo", "rm", "a\tb", "A", "é", "it's"],
+        ),
+        ("echo $'ab\\0cd'", ["echo", "ab"]),
+        ('echo $"hi"', ["echo", "hi"]),
+        ("echo a$ b", ["echo", "a$", "b"]),
+        ("echo \\$HOME", ["echo", "$HOME"]),
+    ],
+)
 def test_quote_removal(text: str, expected: list[str]) -> None:
     assert words(text) == expected
 
@@ -170,7 +176,14 @@ def test_redirections() -> None:
     command = only(parse("cmd 2>/dev/null >>out <in 2>&1 &>all >|force 3<>rw <<<'here'"))
     assert isinstance(command, Simple)
     assert [(r.op, r.fd) for r in command.redirects] == [
-        (">", 2), (">>", None), ("<", None), (">&", 2), ("&>", None), (">|", None), ("<>", 3), ("<<<", None),
+        (">", 2),
+        (">>", None),
+        ("<", None),
+        (">&", 2),
+        ("&>", None),
+        (">|", None),
+        ("<>", 3),
+        ("<<<", None),
     ]
     assert [w.literal for w in command.words] == ["cmd"]
 
@@ -217,23 +230,26 @@ def test_fork_bomb_shape() -> None:
     assert isinstance(definition.body, Group) and definition.body.body.items[0].background
 
 
-@pytest.mark.parametrize(("text", "kind"), [
-    ("if a; then b; elif c; then d; else e; fi", If),
-    ("while true; do x; done", Loop),
-    ("until false; do x; done", Loop),
-    ("for f in *.log; do rm \"$f\"; done", For),
-    ("for f\ndo echo $f\ndone", For),
-    ("for ((i=0; i<3; i++)); do echo $i; done", For),
-    ("select x in a b; do break; done", For),
-    ("case $1 in start|up) run;; (stop) halt;; *) ;; esac", Case),
-    ("{ a; b; }", Group),
-    ("( cd x && ls )", Group),
-    ("(( i += 1 ))", ArithCommand),
-    ("[[ -f a && $b == c* ]]", CondTest),
-    ("function f { echo; }", FunctionDef),
-    ("function f() ( echo )", FunctionDef),
-    ("f () {\n  echo\n}", FunctionDef),
-])
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("if a; then b; elif c; then d; else e; fi", If),
+        ("while true; do x; done", Loop),
+        ("until false; do x; done", Loop),
+        ('for f in *.log; do rm "$f"; done', For),
+        ("for f\ndo echo $f\ndone", For),
+        ("for ((i=0; i<3; i++)); do echo $i; done", For),
+        ("select x in a b; do break; done", For),
+        ("case $1 in start|up) run;; (stop) halt;; *) ;; esac", Case),
+        ("{ a; b; }", Group),
+        ("( cd x && ls )", Group),
+        ("(( i += 1 ))", ArithCommand),
+        ("[[ -f a && $b == c* ]]", CondTest),
+        ("function f { echo; }", FunctionDef),
+        ("function f() ( echo )", FunctionDef),
+        ("f () {\n  echo\n}", FunctionDef),
+    ],
+)
 def test_compound_commands(text: str, kind: type) -> None:
     assert isinstance(only(parse(text)), kind)
 
@@ -243,10 +259,17 @@ def test_compound_redirects() -> None:
     assert isinstance(command, Group) and [r.op for r in command.redirects] == [">", ">&"]
 
 
-@pytest.mark.parametrize(("text", "kind", "first"), [
-    ("time ls -l", Simple, "time"), ("time -p ls", Simple, "time"), ("time", Simple, "time"),
-    ("time { ls; }", Group, None), ("time (ls)", Group, None), ("time if a; then b; fi", If, None),
-])
+@pytest.mark.parametrize(
+    ("text", "kind", "first"),
+    [
+        ("time ls -l", Simple, "time"),
+        ("time -p ls", Simple, "time"),
+        ("time", Simple, "time"),
+        ("time { ls; }", Group, None),
+        ("time (ls)", Group, None),
+        ("time if a; then b; fi", If, None),
+    ],
+)
 def test_time_keyword(text: str, kind: type, first: str | None) -> None:
     command = only(parse(text))
     assert isinstance(command, kind)
@@ -260,7 +283,7 @@ def test_reserved_words_only_in_command_position() -> None:
 
 
 def test_assignments_and_arrays() -> None:
-    command = only(parse("A=1 B=\"x y\" arr=(a b $(c)) env"))
+    command = only(parse('A=1 B="x y" arr=(a b $(c)) env'))
     assert isinstance(command, Simple)
     assert [a.name for a in command.assigns] == ["A", "B", "arr"]
     assert command.assigns[2].array is not None and len(command.assigns[2].array) == 3
@@ -279,14 +302,17 @@ def test_extglob_is_a_word() -> None:
 # --- brace expansion (static) ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("{rm,-rf,/}", ["rm", "-rf", "/"]),
-    ("rm -{r,f} /", ["rm", "-r", "-f", "/"]),
-    ("echo a{b,c}d{1..3}", ["echo", "abd1", "abd2", "abd3", "acd1", "acd2", "acd3"]),
-    ("echo {a..e..2} {3..1} {01..03}", ["echo", "a", "c", "e", "3", "2", "1", "01", "02", "03"]),
-    ("echo {a,{b,c}}x", ["echo", "ax", "bx", "cx"]),
-    ("echo {} {x} '{a,b}' {a\\,b}", ["echo", "{}", "{x}", "{a,b}", "{a,b}"]),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{rm,-rf,/}", ["rm", "-rf", "/"]),
+        ("rm -{r,f} /", ["rm", "-r", "-f", "/"]),
+        ("echo a{b,c}d{1..3}", ["echo", "abd1", "abd2", "abd3", "acd1", "acd2", "acd3"]),
+        ("echo {a..e..2} {3..1} {01..03}", ["echo", "a", "c", "e", "3", "2", "1", "01", "02", "03"]),
+        ("echo {a,{b,c}}x", ["echo", "ax", "bx", "cx"]),
+        ("echo {} {x} '{a,b}' {a\\,b}", ["echo", "{}", "{x}", "{a,b}", "{a,b}"]),
+    ],
+)
 def test_brace_expansion(text: str, expected: list[str]) -> None:
     assert expanded(text) == expected
 
@@ -301,35 +327,38 @@ def test_brace_bomb_is_bounded() -> None:
 # --- errors ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [
-    "echo 'unterminated",
-    'echo "unterminated',
-    "echo $(ls",
-    "echo $(ls )x )",
-    "echo ${x",
-    "echo `ls",
-    "echo $'abc",
-    "echo $((1+2)",
-    "if true; then ls",
-    "if true; ls; fi",
-    "while true; do ls",
-    "for x in a b; ls; done",
-    "case x in a) ls;;",
-    "{ ls",
-    "( ls",
-    "ls )",
-    "ls ;;",
-    "| ls",
-    "&& ls",
-    "ls &&",
-    "ls |",
-    "; ls",
-    "ls > ",
-    "fi",
-    "f() ",
-    "[[ -f a",
-    "echo <(ls",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "echo 'unterminated",
+        'echo "unterminated',
+        "echo $(ls",
+        "echo $(ls )x )",
+        "echo ${x",
+        "echo `ls",
+        "echo $'abc",
+        "echo $((1+2)",
+        "if true; then ls",
+        "if true; ls; fi",
+        "while true; do ls",
+        "for x in a b; ls; done",
+        "case x in a) ls;;",
+        "{ ls",
+        "( ls",
+        "ls )",
+        "ls ;;",
+        "| ls",
+        "&& ls",
+        "ls &&",
+        "ls |",
+        "; ls",
+        "ls > ",
+        "fi",
+        "f() ",
+        "[[ -f a",
+        "echo <(ls",
+    ],
+)
 def test_unparseable(text: str) -> None:
     with pytest.raises(ParseError):
         parse(text)
@@ -345,7 +374,9 @@ def test_nesting_is_bounded() -> None:
 
 # --- properties ----------------------------------------------------------------------------------------------
 
-SHELLISH = st.text(alphabet=st.sampled_from(list("ab -'\"\\$`(){}[]<>|&;*?!#~=\n\t0123456789xyz")), max_size=60)
+SHELLISH = st.text(
+    alphabet=st.sampled_from(list("ab -'\"\\$`(){}[]<>|&;*?!#~=\n\t0123456789xyz")), max_size=60
+)
 
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -388,9 +419,18 @@ def test_words_agree_with_bash(text: str) -> None:
 
 
 @pytest.mark.skipif(BASH is None, reason="bash not installed")
-@pytest.mark.parametrize("text", [
-    "$'\\x72\\x6d'", "$'a\\tb\\n'", "$'\\101\\102'", "$'\\u00e9\\U0001F600'", "$'\\cA'", "$'\\e[0m'", "$'q\\'q'",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$'\\x72\\x6d'",
+        "$'a\\tb\\n'",
+        "$'\\101\\102'",
+        "$'\\u00e9\\U0001F600'",
+        "$'\\cA'",
+        "$'\\e[0m'",
+        "$'q\\'q'",
+    ],
+)
 def test_ansi_c_agrees_with_bash(text: str) -> None:
     assert BASH is not None
     run = subprocess.run([BASH, "-c", "printf '%s\\0' " + text], capture_output=True, timeout=5, check=True)
@@ -405,11 +445,50 @@ def test_word_parts_merge() -> None:
 
 PLAIN_LIST = st.lists(
     st.one_of(
-        st.sampled_from(["ls", "rm", "-rf", "/", "git", "status", "a=b", "A=1", "x*", "[ab]", "~/x", "if", "time", "!", "{", "[[", "]]",
-                         "-", "--", "1", "2", "done", "in", "|", "||", "&&", ";", "&", "|&", ";;", " ", "\t", "#", "# c", "#x", "\n"]),
+        st.sampled_from(
+            [
+                "ls",
+                "rm",
+                "-rf",
+                "/",
+                "git",
+                "status",
+                "a=b",
+                "A=1",
+                "x*",
+                "[ab]",
+                "~/x",
+                "if",
+                "time",
+                "!",
+                "{",
+                "[[",
+                "]]",
+                "-",
+                "--",
+                "1",
+                "2",
+                "done",
+                "in",
+                "|",
+                "||",
+                "&&",
+                ";",
+                "&",
+                "|&",
+                ";;",
+                " ",
+                "\t",
+                "#",
+                "# c",
+                "#x",
+                "\n",
+            ]
+        ),
         st.text(alphabet=st.sampled_from(list("abrm-./:@%+,=~^*?[]_09|&;#\n")), min_size=1, max_size=6),
     ),
-    min_size=1, max_size=10,
+    min_size=1,
+    max_size=10,
 ).map(" ".join)
 
 
@@ -436,11 +515,38 @@ def test_plain_shortcut_builds_the_parsers_tree(text: str) -> None:
 
 
 PLAIN = st.text(alphabet=st.sampled_from(list("abcrm -./:@%+,=~^*?[]\t_09")), min_size=1, max_size=40)
-PIPED = st.lists(st.sampled_from(["curl -s x", "wget -O- x", "sh", "bash -s", "python3", "cat a.sh", "sudo", "env", "xargs rm",
-                                  "find . -exec rm {} +", "tee a.sh", "./a.sh", "git push -f", "rm -rf /", "ls"]),
-                 min_size=1, max_size=4).flatmap(
-    lambda words: st.lists(st.sampled_from(["|", "&&", "||", ";"]), min_size=len(words) - 1, max_size=len(words) - 1).map(
-        lambda ops: " ".join(w + (" " + o if i < len(ops) else "") for i, (w, o) in enumerate(zip(words, [*ops, ""], strict=True)))))
+PIPED = st.lists(
+    st.sampled_from(
+        [
+            "curl -s x",
+            "wget -O- x",
+            "sh",
+            "bash -s",
+            "python3",
+            "cat a.sh",
+            "sudo",
+            "env",
+            "xargs rm",
+            "find . -exec rm {} +",
+            "tee a.sh",
+            "./a.sh",
+            "git push -f",
+            "rm -rf /",
+            "ls",
+        ]
+    ),
+    min_size=1,
+    max_size=4,
+).flatmap(
+    lambda words: st.lists(
+        st.sampled_from(["|", "&&", "||", ";"]), min_size=len(words) - 1, max_size=len(words) - 1
+    ).map(
+        lambda ops: " ".join(
+            w + (" " + o if i < len(ops) else "")
+            for i, (w, o) in enumerate(zip(words, [*ops, ""], strict=True))
+        )
+    )
+)
 
 
 def full_analysis(text: str) -> object:
@@ -459,13 +565,23 @@ def full_analysis(text: str) -> object:
 QUOTED_WORD = st.lists(
     st.one_of(
         st.text(alphabet=st.sampled_from(list("abrm-./*?[]~=_")), min_size=1, max_size=4),
-        st.text(alphabet=st.sampled_from(list("ab *?[]{}$`\\\"#|;&!~=\n-")), max_size=5).map(lambda t: "'" + t.replace("'", "") + "'"),
-        st.text(alphabet=st.sampled_from(list("ab *?[]{}$`\\'#|;&!~=\n-")), max_size=5).map(lambda t: '"' + t.replace('"', "") + '"'),
+        st.text(alphabet=st.sampled_from(list('ab *?[]{}$`\\"#|;&!~=\n-')), max_size=5).map(
+            lambda t: "'" + t.replace("'", "") + "'"
+        ),
+        st.text(alphabet=st.sampled_from(list("ab *?[]{}$`\\'#|;&!~=\n-")), max_size=5).map(
+            lambda t: '"' + t.replace('"', "") + '"'
+        ),
     ),
-    min_size=1, max_size=3,
+    min_size=1,
+    max_size=3,
 ).map("".join)
-QUOTED = st.lists(st.one_of(QUOTED_WORD, st.sampled_from(["rm", "-rf", "find", "-delete", "sh", "-c", "|", "&&", ";", "# c"])),
-                  min_size=1, max_size=6).map(" ".join)
+QUOTED = st.lists(
+    st.one_of(
+        QUOTED_WORD, st.sampled_from(["rm", "-rf", "find", "-delete", "sh", "-c", "|", "&&", ";", "# c"])
+    ),
+    min_size=1,
+    max_size=6,
+).map(" ".join)
 
 
 @settings(max_examples=2500, deadline=None)
@@ -475,13 +591,78 @@ def test_fast_path_agrees_with_parser(text: str) -> None:
     assert analyze_script(text) == full_analysis(text)
 
 
-HEADS = ["ls", "LS", "Git", "git", "grep", "npm", "mkfs.ext4", "python3.12", "python3", "sh", "Bash", "docker", "kubectl", "tee",
-         "curl", "wget", "eval", "alias", "trap", "source", ".", "env", "sudo", "find", "fd", "xargs", "busybox", "awk", "at",
-         "watch", "ssh", "exec", "command", "nice", "timeout", "./a.sh", "/bin/rm", "rm", "r'm'", '"ls"', "l*", "~x", "x1", ""]
-ARGS = ["-rf", "x", "a.sh", "-", "--force", "push", "'a b'", "*.log", "-exec", "-ex'ec'", "-x", "rm", "{}", "';'", "+", "-delete"]
+HEADS = [
+    "ls",
+    "LS",
+    "Git",
+    "git",
+    "grep",
+    "npm",
+    "mkfs.ext4",
+    "python3.12",
+    "python3",
+    "sh",
+    "Bash",
+    "docker",
+    "kubectl",
+    "tee",
+    "curl",
+    "wget",
+    "eval",
+    "alias",
+    "trap",
+    "source",
+    ".",
+    "env",
+    "sudo",
+    "find",
+    "fd",
+    "xargs",
+    "busybox",
+    "awk",
+    "at",
+    "watch",
+    "ssh",
+    "exec",
+    "command",
+    "nice",
+    "timeout",
+    "./a.sh",
+    "/bin/rm",
+    "rm",
+    "r'm'",
+    '"ls"',
+    "l*",
+    "~x",
+    "x1",
+    "",
+]
+ARGS = [
+    "-rf",
+    "x",
+    "a.sh",
+    "-",
+    "--force",
+    "push",
+    "'a b'",
+    "*.log",
+    "-exec",
+    "-ex'ec'",
+    "-x",
+    "rm",
+    "{}",
+    "';'",
+    "+",
+    "-delete",
+]
 ORDINARY = st.lists(
-    st.tuples(st.sampled_from(HEADS), st.lists(st.sampled_from(ARGS), max_size=4), st.sampled_from([" | ", " && ", " || ", "; ", " # c"])),
-    min_size=1, max_size=4,
+    st.tuples(
+        st.sampled_from(HEADS),
+        st.lists(st.sampled_from(ARGS), max_size=4),
+        st.sampled_from([" | ", " && ", " || ", "; ", " # c"]),
+    ),
+    min_size=1,
+    max_size=4,
 ).map(lambda parts: "".join(" ".join([head, *args]) + op for head, args, op in parts).rstrip("|&; "))
 
 
@@ -498,7 +679,9 @@ def test_sketch_keys_are_the_analysis_keys(text: str) -> None:
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from([*HEADS, "-rf", "x", "$X", "a b", "-exec", "rm", "{}", ";", "-x"]), max_size=5))
+@given(
+    st.lists(st.sampled_from([*HEADS, "-rf", "x", "$X", "a b", "-exec", "rm", "{}", ";", "-x"]), max_size=5)
+)
 def test_argv_sketch_keys_are_the_analysis_keys(argv: list[str]) -> None:
     keys = argv_keys(argv)
     if keys is not None:
@@ -509,9 +692,31 @@ def test_sketch_agrees_for_every_program_the_analyzer_knows() -> None:
     """Every name in the analyzer's tables, with arguments that would make it run something: sketched only if exact."""
     from capfence.policy.shell import programs
 
-    names = {*programs.WRAPPERS, *programs.RUNNERS, *programs.INTERPRETERS, *programs.SOURCE_COMMANDS, *programs.LAUNCHER_ACTIONS,
-             *programs.APPLET_HOSTS, *programs.DOWNLOADERS, *programs.OPTION_SPECS, "eval", "alias", "trap", "python3.12", "bash5"}
-    tails = ["", " rm -rf /", " -c 'rm -rf /'", " exec rm -rf /", " -exec rm {} +", " -x rm", " x | sh", " -o a.sh x && sh a.sh"]
+    names = {
+        *programs.WRAPPERS,
+        *programs.RUNNERS,
+        *programs.INTERPRETERS,
+        *programs.SOURCE_COMMANDS,
+        *programs.LAUNCHER_ACTIONS,
+        *programs.APPLET_HOSTS,
+        *programs.DOWNLOADERS,
+        *programs.OPTION_SPECS,
+        "eval",
+        "alias",
+        "trap",
+        "python3.12",
+        "bash5",
+    }
+    tails = [
+        "",
+        " rm -rf /",
+        " -c 'rm -rf /'",
+        " exec rm -rf /",
+        " -exec rm {} +",
+        " -x rm",
+        " x | sh",
+        " -o a.sh x && sh a.sh",
+    ]
     sketched = 0
     for name in sorted(names):
         for tail in tails:
@@ -528,7 +733,8 @@ def test_sketch_agrees_for_every_program_the_analyzer_knows() -> None:
 def test_sketch_keeps_the_command_bound(count: int, monkeypatch: pytest.MonkeyPatch) -> None:
     from capfence.policy.shell import budget
 
-    monkeypatch.setattr(budget, "MAX_STEPS", 1_000_000)  # the bound on commands, not the budget, is tested here
+    # the bound on commands, not the budget, is tested here
+    monkeypatch.setattr(budget, "MAX_STEPS", 1_000_000)
     text = "ls;" * (count - 1) + "ls"
     analysis = full_analysis(text)
     assert isinstance(analysis, Analysis) and (analysis.error is not None) == (count > 2000)
@@ -561,23 +767,68 @@ def test_only_ascii_digits_number_a_redirection() -> None:
     assert analyze_script("cat 2< x").invocations[0].redirects[0].fd == 2
 
 
-@pytest.mark.parametrize("text", ["ls -la src", "cat README.md | grep TODO # 12", "npm test && npm run build", "GIT status; Ls",
-                                  "git commit -m 'a | b'", "python3.11x y", "find . -name '*.log' -delete", "fd -e py src"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ls -la src",
+        "cat README.md | grep TODO # 12",
+        "npm test && npm run build",
+        "GIT status; Ls",
+        "git commit -m 'a | b'",
+        "python3.11x y",
+        "find . -name '*.log' -delete",
+        "fd -e py src",
+    ],
+)
 def test_sketch_covers_ordinary_commands(text: str) -> None:
     assert sketch_text(text).keys is not None
     assert sketch_text(text).analysis() == full_analysis(text)
 
 
-@pytest.mark.parametrize("text", ["sudo ls", "find . -exec rm {} +", "find . -ex'ec' rm {} ';'", "fd -x rm", "python3.12 x", "./a.sh",
-                                  "/bin/ls", "l* x", "'ls' x", "curl x | sh", "xargs rm", "docker run x", "eval x", "ls > f", "ls $X",
-                                  "A=1 ls", "ls; bash"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sudo ls",
+        "find . -exec rm {} +",
+        "find . -ex'ec' rm {} ';'",
+        "fd -x rm",
+        "python3.12 x",
+        "./a.sh",
+        "/bin/ls",
+        "l* x",
+        "'ls' x",
+        "curl x | sh",
+        "xargs rm",
+        "docker run x",
+        "eval x",
+        "ls > f",
+        "ls $X",
+        "A=1 ls",
+        "ls; bash",
+    ],
+)
 def test_sketch_leaves_the_rest_to_the_analyzer(text: str) -> None:
     assert sketch_text(text).keys is None
 
 
-@pytest.mark.parametrize("text", ["curl -s x | sh", "git status # 1", "tee a.sh && ./a.sh", "xargs rm ; ls", "cat a | bash -s",
-                                  "find . -name '*.log' -delete", "git commit -m \"fix: a|b; c\" && git push", "sh -c 'rm -rf /'",
-                                  "grep -r 'rm -rf' notes.txt # '", "echo ''", "r''m -rf /", "'if' x", "echo \"a#b\" # c"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "curl -s x | sh",
+        "git status # 1",
+        "tee a.sh && ./a.sh",
+        "xargs rm ; ls",
+        "cat a | bash -s",
+        "find . -name '*.log' -delete",
+        'git commit -m "fix: a|b; c" && git push',
+        "sh -c 'rm -rf /'",
+        "grep -r 'rm -rf' notes.txt # '",
+        "echo ''",
+        "r''m -rf /",
+        "'if' x",
+        'echo "a#b" # c',
+    ],
+)
 def test_fast_path_covers_and_agrees(text: str) -> None:
     assert split_plain(text) is not None
     assert analyze_script(text) == full_analysis(text)
@@ -589,7 +840,16 @@ def test_fast_path_declines_reserved_and_assignments() -> None:
     assert split_plain("rm -rf /") == [([[["rm", "-rf", "/"]]], [])]
     assert split_plain("a | b && c; d") == [([[["a"], ["b"]], [["c"]]], ["&&"]), ([[["d"]]], [])]
     assert split_plain("echo 'a | b' \"c;d\"") == [([[["echo", "'a | b'", '"c;d"']]], [])]
-    for text in ["echo \"$HOME\"", "echo 'a", "echo \"a\\\"b\"", "ls;# c", "a & b", "x=1 ls", "'a'=1 ls", "echo '\n'"]:
+    for text in [
+        'echo "$HOME"',
+        "echo 'a",
+        'echo "a\\"b"',
+        "ls;# c",
+        "a & b",
+        "x=1 ls",
+        "'a'=1 ls",
+        "echo '\n'",
+    ]:
         assert split_plain(text) is None, text
 
 
@@ -600,18 +860,49 @@ def test_plain_split_cannot_backtrack() -> None:
         assert split_plain(("a '' " * 12000) + tail) is None
 
 
-@pytest.mark.parametrize("text", [
-    "cat README.md | grep TODO", "npm test && npm run build", "a || b; c | d | e && f", "ls;", "a;b", "a|b", "git status",
-    "git status # 12", "make\t#build it", "a | b #; rm -rf /",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cat README.md | grep TODO",
+        "npm test && npm run build",
+        "a || b; c | d | e && f",
+        "ls;",
+        "a;b",
+        "a|b",
+        "git status",
+        "git status # 12",
+        "make\t#build it",
+        "a | b #; rm -rf /",
+    ],
+)
 def test_plain_shortcut_covers_common_lists(text: str) -> None:
     assert parse_plain(text) is not None
     assert parse_plain(text) == full_parse(text)
 
 
-@pytest.mark.parametrize("text", [
-    "a &", "a |& b", "a ;; b", "a || ", "| a", "a && && b", ";", "", "if x; then y; fi", "A=1 ls", "time ls", "a > f", "echo 'x'",
-    "a\nb", "! a", "a#b", "# only a comment", "ls # c\nrm x", "a &&",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a &",
+        "a |& b",
+        "a ;; b",
+        "a || ",
+        "| a",
+        "a && && b",
+        ";",
+        "",
+        "if x; then y; fi",
+        "A=1 ls",
+        "time ls",
+        "a > f",
+        "echo 'x'",
+        "a\nb",
+        "! a",
+        "a#b",
+        "# only a comment",
+        "ls # c\nrm x",
+        "a &&",
+    ],
+)
 def test_plain_shortcut_declines(text: str) -> None:
     assert parse_plain(text) is None

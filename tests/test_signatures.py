@@ -47,5 +47,6 @@ def test_verify_refuses(timestamp, signature, body, now, message):
 def test_nonce_cache_claims_once_within_its_ttl_and_stays_bounded():
     cache = NonceCache(ttl=10, size=2)
     assert cache.claim("a", now=0) and not cache.claim("a", now=5)
-    assert cache.claim("b", now=6) and not cache.claim("c", now=7)  # full: refuse rather than forget one in the window
+    # full: refuse rather than forget one in the window
+    assert cache.claim("b", now=6) and not cache.claim("c", now=7)
     assert cache.claim("c", now=10.5) and cache.claim("a", now=16.5)  # "a" aged out

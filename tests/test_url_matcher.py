@@ -165,7 +165,13 @@ def test_path_normalization(url: str, path: str | None) -> None:
 
 
 def test_hostless_urls() -> None:
-    for url in ("file:///etc/passwd", "mailto:a@b.com", "data:text/plain,hi", "javascript:alert(1)", "/relative/path"):
+    for url in (
+        "file:///etc/passwd",
+        "mailto:a@b.com",
+        "data:text/plain,hi",
+        "javascript:alert(1)",
+        "/relative/path",
+    ):
         parsed = parse_url(url)
         assert parsed is not None and parsed.host is None, url
     assert host_of("file://server/share") == "server"
@@ -361,7 +367,10 @@ def test_text_fallback_when_no_url_field() -> None:
     assert check({"argv": ["wget", "HTTP://0x7f.1:8080/x"]}) is True
     assert check({"body": "see (https://example.com/docs)."}) is False
     assert check({"command": "echo hello"}) is False
-    assert condition({"host": "example.com"})({"text": "see https://example.com/docs, then http://x.org."}) is True
+    assert (
+        condition({"host": "example.com"})({"text": "see https://example.com/docs, then http://x.org."})
+        is True
+    )
 
 
 def test_text_fallback_only_without_url_fields() -> None:
@@ -378,7 +387,9 @@ def test_too_many_urls_is_unknown() -> None:
 def test_parse_never_crashes(text: str) -> None:
     parse_url(text)
     parse_url("http://" + text)
-    condition({"host": "x.com", "private": True, "path": "/a/**", "port": 80, "scheme": "http"})({"url": text, "u": "https://" + text})
+    condition({"host": "x.com", "private": True, "path": "/a/**", "port": 80, "scheme": "http"})(
+        {"url": text, "u": "https://" + text}
+    )
 
 
 # --- compile-time validation -----------------------------------------------------------------
@@ -445,12 +456,15 @@ allow:
         ({"url": "https://api.github.com@evil.com/"}, "deny", None),
         ({"url": "http://0x7f.1/"}, "deny", "no-ssrf"),
         ({"url": "http://[::ffff:169.254.169.254]/"}, "deny", "no-ssrf"),
-        ({"url": "http://localhost\\@api.github.com/"}, "deny", "no-ssrf"),  # ambiguous -> unknown -> fail-closed
+        # ambiguous -> unknown -> fail-closed
+        ({"url": "http://localhost\\@api.github.com/"}, "deny", "no-ssrf"),
         ({"urls": ["https://api.github.com/", "https://evil.com/"]}, "deny", None),
         ({"urls": ["https://api.github.com/", "http://10.0.0.1/"]}, "deny", "no-ssrf"),
     ],
 )
-def test_policy_end_to_end(write_policy: Callable[[str], Path], payload: dict[str, Any], action: str, rule: str | None) -> None:
+def test_policy_end_to_end(
+    write_policy: Callable[[str], Path], payload: dict[str, Any], action: str, rule: str | None
+) -> None:
     policy = load_policy(write_policy(POLICY))
     decision = evaluate(policy, CallView("http.get", payload))
     assert (decision.action, decision.rule) == (action, rule)

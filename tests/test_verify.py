@@ -24,7 +24,9 @@ def _log(tmp_path: Path, key: str | None = None) -> Path:
     if key:
         os.environ["CAPFENCE_AUDIT_KEY"] = key
     try:
-        record_calls(audit, POLICIES / "shell_rollout.yaml", [("shell.execute", {"command": c}) for c in COMMANDS])
+        record_calls(
+            audit, POLICIES / "shell_rollout.yaml", [("shell.execute", {"command": c}) for c in COMMANDS]
+        )
     finally:
         os.environ.pop("CAPFENCE_AUDIT_KEY", None)
         if saved is not None:
@@ -50,20 +52,30 @@ def _recompute(audit: Path, key: bytes | None = None, mode: str | None = None) -
         for row in conn.execute("SELECT * FROM records ORDER BY seq").fetchall():
             fixed = {**dict(row), "prev_hash": prev}
             prev = record_hash(prev, fixed, key)
-            conn.execute("UPDATE records SET prev_hash = ?, hash = ? WHERE seq = ?", (fixed["prev_hash"], prev, row["seq"]))
+            conn.execute(
+                "UPDATE records SET prev_hash = ?, hash = ? WHERE seq = ?",
+                (fixed["prev_hash"], prev, row["seq"]),
+            )
         if mode:
             conn.execute("UPDATE meta SET value = ? WHERE key = 'chain'", (mode,))
     conn.close()
 
 
-def _verify(audit: Path, *args: str | Path, key: str | None = None, check: int | None = None) -> tuple[int, str]:
-    done = run("verify", "--audit-log", audit, *args, env={"CAPFENCE_AUDIT_KEY": key} if key else None, check=check)
+def _verify(
+    audit: Path, *args: str | Path, key: str | None = None, check: int | None = None
+) -> tuple[int, str]:
+    done = run(
+        "verify", "--audit-log", audit, *args, env={"CAPFENCE_AUDIT_KEY": key} if key else None, check=check
+    )
     return done.returncode, done.stdout + done.stderr
 
 
 def test_intact_log(tmp_path: Path) -> None:
     status, out = _verify(_log(tmp_path))
-    assert status == 0 and "OK: 12 record(s) (seq 1-12: 6 decisions, 6 outcomes), chain sha256, every hash recomputed" in out
+    assert (
+        status == 0
+        and "OK: 12 record(s) (seq 1-12: 6 decisions, 6 outcomes), chain sha256, every hash recomputed" in out
+    )
     assert "note: without a checkpoint, records deleted from the end of the log cannot be noticed" in out
     assert "note: this log has no secret key: whoever can write the file could change a record" in out
 
@@ -97,10 +109,17 @@ def test_deleted_and_renumbered(tmp_path: Path) -> None:
 
 def test_reordered_records(tmp_path: Path) -> None:
     audit = _log(tmp_path)
-    _sql(audit, "UPDATE records SET seq = -1 WHERE seq = 3", "UPDATE records SET seq = 3 WHERE seq = 4",
-         "UPDATE records SET seq = 4 WHERE seq = -1")
+    _sql(
+        audit,
+        "UPDATE records SET seq = -1 WHERE seq = 3",
+        "UPDATE records SET seq = 3 WHERE seq = 4",
+        "UPDATE records SET seq = 4 WHERE seq = -1",
+    )
     status, out = _verify(audit)
-    assert status == 1 and "TAMPERED at seq 3 (reordered): record 3 is chained after record 4: records were reordered" in out
+    assert (
+        status == 1
+        and "TAMPERED at seq 3 (reordered): record 3 is chained after record 4: records were reordered" in out
+    )
 
 
 def test_truncated_tail_needs_a_checkpoint(tmp_path: Path) -> None:
@@ -109,7 +128,11 @@ def test_truncated_tail_needs_a_checkpoint(tmp_path: Path) -> None:
     _sql(audit, "DELETE FROM records WHERE seq > 9")
     assert _verify(audit)[0] == 0  # without a checkpoint, a cut tail leaves a valid chain: documented
     status, out = _verify(audit, "--checkpoint", tmp_path / "audit.ckpt", key=KEY)
-    assert status == 1 and "(truncated): the log ends at record 9 but checkpoint" in out and "saw record 12" in out
+    assert (
+        status == 1
+        and "(truncated): the log ends at record 9 but checkpoint" in out
+        and "saw record 12" in out
+    )
 
 
 def test_recomputed_unkeyed_chain_is_caught_by_a_checkpoint(tmp_path: Path) -> None:
@@ -138,7 +161,9 @@ def test_keyed_chain_edit_without_recompute(tmp_path: Path) -> None:
     _sql(audit, "UPDATE records SET agent_id = 'someone-else' WHERE seq = 7")
     assert "TAMPERED at seq 7 (modified)" in _verify(audit, key=KEY, check=1)[1]
     wrong = _verify(audit, key="wrong", check=1)[1]
-    assert "TAMPERED at seq 1 (rekeyed): neither record 1 nor record 2 matches its hash under this key" in wrong
+    assert (
+        "TAMPERED at seq 1 (rekeyed): neither record 1 nor record 2 matches its hash under this key" in wrong
+    )
     assert "or the key is wrong" in wrong
 
 
@@ -159,7 +184,10 @@ def test_forged_and_unsigned_checkpoints(tmp_path: Path) -> None:
     (tmp_path / "forged.ckpt").write_text(json.dumps(forged) + "\n")
     assert "(forged)" in _verify(audit, "--checkpoint", tmp_path / "forged.ckpt", key=KEY, check=1)[1]
     done = run("verify", "--audit-log", audit, "--checkpoint", ckpt, check=1)
-    assert done.stderr.startswith("capfence: error: checkpoint") and "is signed: give the audit key" in done.stderr
+    assert (
+        done.stderr.startswith("capfence: error: checkpoint")
+        and "is signed: give the audit key" in done.stderr
+    )
     unsigned = run("checkpoint", "--audit-log", audit, "-o", tmp_path / "plain.ckpt")
     assert "UNSIGNED" in unsigned.stdout and "can be forged" in unsigned.stderr
     assert "matches" in _verify(audit, "--checkpoint", tmp_path / "plain.ckpt", check=0)[1]
@@ -176,7 +204,9 @@ def test_checkpoint_file_accumulates(tmp_path: Path) -> None:
     assert "(seq 12," in out and "(seq 14," in out
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions; the read-only open is still checked below")
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root ignores file permissions; the read-only open is still checked below"
+)
 def test_read_only_file_non_root(tmp_path: Path) -> None:
     audit = _log(tmp_path)
     audit.chmod(0o444)
@@ -201,10 +231,15 @@ def test_json_report(tmp_path: Path) -> None:
     _sql(audit, "DELETE FROM records WHERE seq = 2")
     report = json.loads(run("verify", "--audit-log", audit, "--format", "json", check=1).stdout)
     assert report["ok"] is False
-    assert report["problem"] == {"seq": 3, "kind": "deleted", "message": "record 2 missing before record 3: deleted"}
+    assert report["problem"] == {
+        "seq": 3,
+        "kind": "deleted",
+        "message": "record 2 missing before record 3: deleted",
+    }
 
 
 # --- a key given: the chain must be keyed with it ---------------------------------------------------
+
 
 def test_keyed_log_rewritten_unkeyed_fails_with_the_key(tmp_path: Path) -> None:
     audit = _log(tmp_path, key=KEY)
@@ -223,7 +258,11 @@ def test_keyed_log_rehashed_without_the_key_fails_with_the_key(tmp_path: Path) -
     audit = _log(tmp_path, key=KEY)
     _recompute(audit, key=None)  # plain SHA-256 hashes, the log still says hmac-sha256
     status, out = _verify(audit, key=KEY)
-    assert status == 1 and "TAMPERED at seq 1 (downgraded): record 1 is hashed without a key (plain SHA-256) in a keyed log" in out
+    assert (
+        status == 1
+        and "TAMPERED at seq 1 (downgraded): record 1 is hashed without a key (plain SHA-256) in a keyed log"
+        in out
+    )
 
 
 def test_keyed_log_rekeyed_fails_with_the_original_key(tmp_path: Path) -> None:
@@ -242,14 +281,19 @@ def test_keyed_log_rekeyed_fails_with_the_original_key(tmp_path: Path) -> None:
 def test_record_1_edited_in_a_keyed_log_is_still_a_modified_record(tmp_path: Path) -> None:
     audit = _log(tmp_path, key=KEY)
     _sql(audit, "UPDATE records SET agent_id = 'someone-else' WHERE seq = 1")
-    assert "TAMPERED at seq 1 (modified): record 1 does not match its hash" in _verify(audit, key=KEY, check=1)[1]
+    assert (
+        "TAMPERED at seq 1 (modified): record 1 does not match its hash"
+        in _verify(audit, key=KEY, check=1)[1]
+    )
     _recompute(audit, key=None, mode="sha256")
     assert "(downgraded)" in _verify(audit, key=KEY, check=1)[1]
 
 
 def test_never_keyed_log_with_a_key_needs_a_signed_checkpoint_that_says_so(tmp_path: Path) -> None:
     audit = _log(tmp_path)
-    assert "(downgraded): a key was given but the log's chain is unkeyed" in _verify(audit, key=KEY, check=1)[1]
+    assert (
+        "(downgraded): a key was given but the log's chain is unkeyed" in _verify(audit, key=KEY, check=1)[1]
+    )
     run("checkpoint", "--audit-log", audit, "-o", tmp_path / "audit.ckpt", env={"CAPFENCE_AUDIT_KEY": KEY})
     out = _verify(audit, "--checkpoint", tmp_path / "audit.ckpt", key=KEY, check=0)[1]
     assert "the log has no key, as the signed checkpoints say" in out

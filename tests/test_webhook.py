@@ -21,7 +21,9 @@ POLICY = "redact: [token]\nrequire_approval:\n  - id: hold-deploy\n    capabilit
 
 
 @contextmanager
-def receiver(respond: Callable[[BaseHTTPRequestHandler], int]) -> Iterator[tuple[str, queue.Queue[tuple[dict[str, str], bytes]]]]:
+def receiver(
+    respond: Callable[[BaseHTTPRequestHandler], int],
+) -> Iterator[tuple[str, queue.Queue[tuple[dict[str, str], bytes]]]]:
     """A local HTTP endpoint; every POST is put on the queue (headers, body) and answered with ``respond(handler)``."""
     got: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
 
@@ -50,8 +52,13 @@ def _hold(tmp_path: Path, approver: WebhookApprover) -> tuple[ActionRuntime, str
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
     runtime = ActionRuntime.from_policy(policy, audit_log=tmp_path / "audit.db", approver=approver)
-    tool = CapFenceTool(tool=lambda version, token: "deployed", agent_id="release-bot", capability="deploy.production", gate=runtime,
-                        name="deploy")
+    tool = CapFenceTool(
+        tool=lambda version, token: "deployed",
+        agent_id="release-bot",
+        capability="deploy.production",
+        gate=runtime,
+        name="deploy",
+    )
     with pytest.raises(ApprovalRequired) as info:
         tool(version="1.4.2", token="s3cret")
     return runtime, str(info.value.request_id)
@@ -70,7 +77,10 @@ def test_a_held_call_posts_one_signed_redacted_notification(tmp_path):
     assert note["type"] == "approval.requested" and note["request_id"] == request_id
     expected = ("deploy.production", "deploy", "release-bot", "hold-deploy")
     assert (note["capability"], note["tool"], note["agent_id"], note["rule"]) == expected
-    assert note["arguments"] == {"version": "1.4.2", "token": "***REDACTED***"} and note["arguments_redacted"] is True
+    assert (
+        note["arguments"] == {"version": "1.4.2", "token": "***REDACTED***"}
+        and note["arguments_redacted"] is True
+    )
     assert note["action_digest"] == request.digest and note["policy_digest"] == request.policy_digest
     assert note["expires"] == request.expires
     assert note["console_url"] == f"https://console.example/approvals/{request_id}"
@@ -110,8 +120,13 @@ def test_retries_of_the_same_held_call_notify_once(tmp_path):
     with receiver(lambda handler: 200) as (url, got):
         approver = WebhookApprover(url, SECRET)
         runtime, request_id = _hold(tmp_path, approver)
-        tool = CapFenceTool(tool=lambda version, token: "deployed", agent_id="release-bot", capability="deploy.production",
-                            gate=runtime, name="deploy")
+        tool = CapFenceTool(
+            tool=lambda version, token: "deployed",
+            agent_id="release-bot",
+            capability="deploy.production",
+            gate=runtime,
+            name="deploy",
+        )
         with pytest.raises(ApprovalRequired) as again:
             tool(version="1.4.2", token="s3cret")
         assert str(again.value.request_id) == request_id

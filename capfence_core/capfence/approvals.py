@@ -133,12 +133,16 @@ class Approvals:
         self.store = store
 
     # --- used by the runtime ------------------------------------------------------
-    def resolve(self, view: CallView, held: Decision, timeout: float, record: Callable[[Decision], dict[str, object]]) -> Decision:
+    def resolve(
+        self, view: CallView, held: Decision, timeout: float, record: Callable[[Decision], dict[str, object]]
+    ) -> Decision:
         """Turn a ``require_approval`` decision into the final one and audit it, atomically."""
         try:
             digest = call_digest(view, held.policy_digest)
         except NotCanonical as exc:
-            refused = held.with_(action="deny", reason=f"{held.reason}; these arguments cannot be approved: {exc}")
+            refused = held.with_(
+                action="deny", reason=f"{held.reason}; these arguments cannot be approved: {exc}"
+            )
             return refused.with_(record_id=self.store.append(record(refused)))
         with self.store.transaction() as tx:
             self._expire(tx)
@@ -148,7 +152,8 @@ class Approvals:
                 decision, new = (expired, False) if expired is not None else (decision, new)
             consumes = decision.action == "allow" and request is not None
             again = bool(view.call_id) and not new and not consumes  # the same call decided again: one record
-            once = getattr(tx, "append_decision_once", None) if again else None  # optional on a store's transaction
+            # optional on a store's transaction
+            once = getattr(tx, "append_decision_once", None) if again else None
             seq = int(once(record(decision))) if once is not None else tx.append(record(decision))
             if new:
                 self._create(tx, view, decision, digest, timeout, seq)
@@ -156,47 +161,106 @@ class Approvals:
                 self._apply(tx, request, ("approved",), "consumed", consumed_at=now())
         return decision.with_(record_id=seq)
 
-    def _expired_for_call(self, tx: Transaction, digest: str, call_id: str, held: Decision) -> Decision | None:
+    def _expired_for_call(
+        self, tx: Transaction, digest: str, call_id: str, held: Decision
+    ) -> Decision | None:
         """The deny for a re-run of a call whose own request expired (None if it filed none that expired)."""
-        rows = tx.execute("SELECT * FROM approvals WHERE digest = ? AND status = 'expired' ORDER BY created DESC", (digest,)).fetchall()
+        rows = tx.execute(
+            "SELECT * FROM approvals WHERE digest = ? AND status = 'expired' ORDER BY created DESC", (digest,)
+        ).fetchall()
         for row in rows:
             request = ApprovalRequest.from_row(row)
             filed = tx.execute("SELECT detail FROM records WHERE seq = ?", (request.decision_seq,)).fetchone()
             if filed is not None and filed[0] and json.loads(filed[0]).get("call_id") == call_id:
                 reason = f"approval request {request.id} expired without a decision"
-                return Decision("deny", reason, held.rule, held.policy_digest, approval_id=request.id, provenance=_timed_out(held))
+                return Decision(
+                    "deny",
+                    reason,
+                    held.rule,
+                    held.policy_digest,
+                    approval_id=request.id,
+                    provenance=_timed_out(held),
+                )
         return None
 
-    def _lookup(self, tx: Transaction, digest: str, held: Decision) -> tuple[Decision, ApprovalRequest | None, bool]:
+    def _lookup(
+        self, tx: Transaction, digest: str, held: Decision
+    ) -> tuple[Decision, ApprovalRequest | None, bool]:
         """The final decision, the request it uses (if approved) and whether a new request must be filed."""
         for status in ("approved", "pending", "denied"):
             row = tx.execute(
-                "SELECT * FROM approvals WHERE digest = ? AND status = ? ORDER BY created LIMIT 1", (digest, status)
+                "SELECT * FROM approvals WHERE digest = ? AND status = ? ORDER BY created LIMIT 1",
+                (digest, status),
             ).fetchone()
             if row is None:
                 continue
             request = ApprovalRequest.from_row(row)
             problem = chained_problem(tx, row, self.store.key)
-            if problem is not None:  # the table is only an index: a row the chain does not back is never honoured
+            # the table is only an index: a row the chain does not back is never honoured
+            if problem is not None:
                 reason = f"approval request {request.id} is not backed by the audit chain ({problem})"
-                failed = Decision("deny", reason, held.rule, held.policy_digest, approval_id=request.id, provenance=INTERNAL_ERROR)
+                failed = Decision(
+                    "deny",
+                    reason,
+                    held.rule,
+                    held.policy_digest,
+                    approval_id=request.id,
+                    provenance=INTERNAL_ERROR,
+                )
                 return failed, None, False
             if status == "approved":
                 reason = f"approved by {request.decided_by} (approval request {request.id}); {held.reason}"
                 approver = _by_approver(held, request)
-                return Decision("allow", reason, held.rule, held.policy_digest, approval_id=request.id, provenance=approver), request, False
+                return (
+                    Decision(
+                        "allow",
+                        reason,
+                        held.rule,
+                        held.policy_digest,
+                        approval_id=request.id,
+                        provenance=approver,
+                    ),
+                    request,
+                    False,
+                )
             if status == "pending":
-                return held.with_(approval_id=request.id, reason=f"{held.reason}; waiting for approval"), None, False
+                return (
+                    held.with_(approval_id=request.id, reason=f"{held.reason}; waiting for approval"),
+                    None,
+                    False,
+                )
             reason = f"approval request {request.id} was denied by {request.decided_by}; retrying the same call is denied"
-            denied = Decision("deny", reason, held.rule, held.policy_digest, approval_id=request.id, provenance=_by_approver(held, request))
+            denied = Decision(
+                "deny",
+                reason,
+                held.rule,
+                held.policy_digest,
+                approval_id=request.id,
+                provenance=_by_approver(held, request),
+            )
             return denied, None, False
-        return held.with_(approval_id="apr_" + secrets.token_hex(8), reason=f"{held.reason}; waiting for approval"), None, True
+        return (
+            held.with_(
+                approval_id="apr_" + secrets.token_hex(8), reason=f"{held.reason}; waiting for approval"
+            ),
+            None,
+            True,
+        )
 
-    def _create(self, tx: Transaction, view: CallView, held: Decision, digest: str, timeout: float, seq: int) -> None:
+    def _create(
+        self, tx: Transaction, view: CallView, held: Decision, digest: str, timeout: float, seq: int
+    ) -> None:
         request_id, expires = str(held.approval_id), _later(timeout)
         payload = stored_arguments(view)
-        shown = {"agent_id": view.agent_id, "framework": view.framework, "tool": view.tool, "capability": view.capability,
-                 "payload": payload, "policy_digest": held.policy_digest, "rule": held.rule}
+        shown = {
+            "agent_id": view.agent_id,
+            "framework": view.framework,
+            "tool": view.tool,
+            "capability": view.capability,
+            "payload": payload,
+            "policy_digest": held.policy_digest,
+            "rule": held.rule,
+        }
         tx.execute(
             "INSERT INTO approvals (id, created, expires, agent_id, framework, tool, capability, payload, digest,"
             " policy_digest, rule, status, decision_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -218,9 +282,17 @@ class Approvals:
         tx.append(
             {
                 **event_record(
-                    KIND, f"approval request {request_id} created",
-                    **event_detail(request_id, "pending", None, digest=digest, expires=expires, decided_by=None,
-                                   shown=shown_digest(shown)),
+                    KIND,
+                    f"approval request {request_id} created",
+                    **event_detail(
+                        request_id,
+                        "pending",
+                        None,
+                        digest=digest,
+                        expires=expires,
+                        decided_by=None,
+                        shown=shown_digest(shown),
+                    ),
                 ),
                 "ref": seq,
                 "agent_id": storable(view.agent_id),
@@ -232,36 +304,62 @@ class Approvals:
 
     def _expire(self, tx: Transaction) -> None:
         stamp = now()
-        rows = tx.execute("SELECT * FROM approvals WHERE status IN ('pending', 'approved') AND expires < ?", (stamp,)).fetchall()
+        rows = tx.execute(
+            "SELECT * FROM approvals WHERE status IN ('pending', 'approved') AND expires < ?", (stamp,)
+        ).fetchall()
         for row in rows:
-            if chained_problem(tx, row, self.store.key) is None:  # a row the chain does not back stays as it is, never honoured
+            # a row the chain does not back stays as it is, never honoured
+            if chained_problem(tx, row, self.store.key) is None:
                 self._apply(tx, ApprovalRequest.from_row(row), ("pending", "approved"), "expired")
 
     def _transition(
-        self, tx: Transaction, request: ApprovalRequest, sources: tuple[str, ...], target: str, **changes: str | None
+        self,
+        tx: Transaction,
+        request: ApprovalRequest,
+        sources: tuple[str, ...],
+        target: str,
+        **changes: str | None,
     ) -> ApprovalRequest:
         """Change a request whose row the chain backs (else :class:`ApprovalStateError`)."""
         problem = chained_problem(tx, asdict(request), self.store.key)
         if problem is not None:
-            raise ApprovalStateError(f"approval request {request.id} is not backed by the audit chain ({problem}); run capfence verify")
+            raise ApprovalStateError(
+                f"approval request {request.id} is not backed by the audit chain ({problem}); run capfence verify"
+            )
         return self._apply(tx, request, sources, target, **changes)
 
     def _apply(
-        self, tx: Transaction, request: ApprovalRequest, sources: tuple[str, ...], target: str, **changes: str | None
+        self,
+        tx: Transaction,
+        request: ApprovalRequest,
+        sources: tuple[str, ...],
+        target: str,
+        **changes: str | None,
     ) -> ApprovalRequest:
         """Move ``request`` from one of ``sources`` to ``target`` and chain a record of the new state."""
         sets = ", ".join(f"{name} = ?" for name in ("status", *changes))
         marks = ", ".join("?" * len(sources))
         cursor = tx.execute(
-            f"UPDATE approvals SET {sets} WHERE id = ? AND status IN ({marks})", (target, *changes.values(), request.id, *sources)
+            f"UPDATE approvals SET {sets} WHERE id = ? AND status IN ({marks})",
+            (target, *changes.values(), request.id, *sources),
         )
         if cursor.rowcount != 1:
             current = tx.execute("SELECT status FROM approvals WHERE id = ?", (request.id,)).fetchone()
             state = current[0] if current else "unknown"
-            raise ApprovalStateError(f"approval request {request.id} is {state}; cannot change it to {target}")
+            raise ApprovalStateError(
+                f"approval request {request.id} is {state}; cannot change it to {target}"
+            )
         decided_by = changes.pop("decided_by", request.decided_by)
-        detail = event_detail(request.id, target, request.status, digest=request.digest, expires=request.expires, decided_by=decided_by,
-                              shown=shown_digest(asdict(request)), **changes)
+        detail = event_detail(
+            request.id,
+            target,
+            request.status,
+            digest=request.digest,
+            expires=request.expires,
+            decided_by=decided_by,
+            shown=shown_digest(asdict(request)),
+            **changes,
+        )
         tx.append(
             {
                 **event_record(KIND, f"approval request {request.id} {target}", **detail),
@@ -296,7 +394,9 @@ class Approvals:
         with self.store.transaction() as tx:
             self._expire(tx)
             request = self._get(tx, request_id)
-            return self._transition(tx, request, ("pending",), target, decided_by=by.strip(), decided_at=now(), comment=comment)
+            return self._transition(
+                tx, request, ("pending",), target, decided_by=by.strip(), decided_at=now(), comment=comment
+            )
 
     def get(self, request_id: str) -> ApprovalRequest:
         with self.store.transaction() as tx:
@@ -306,7 +406,9 @@ class Approvals:
     def environment(self, request: ApprovalRequest) -> str | None:
         """The environment of the held call (bound by the request's digest), from the decision record that filed it."""
         with self.store.transaction() as tx:
-            found = tx.execute("SELECT environment FROM records WHERE seq = ?", (request.decision_seq,)).fetchone()
+            found = tx.execute(
+                "SELECT environment FROM records WHERE seq = ?", (request.decision_seq,)
+            ).fetchone()
         return found[0] if found else None
 
     def list(self, status: str | None = None) -> list[ApprovalRequest]:
@@ -318,7 +420,9 @@ class Approvals:
             params: tuple[str, ...] = ()
             if status:
                 sql, params = sql + " WHERE status = ?", (status,)
-            return [ApprovalRequest.from_row(r) for r in tx.execute(sql + " ORDER BY created", params).fetchall()]
+            return [
+                ApprovalRequest.from_row(r) for r in tx.execute(sql + " ORDER BY created", params).fetchall()
+            ]
 
     def wait(self, request_id: str, timeout: float) -> ApprovalRequest:
         """Block until the request leaves ``pending`` or ``timeout`` seconds pass (sleeping, not spinning)."""

@@ -63,7 +63,9 @@ class ConsoleApprover:
 
     name = "console"
 
-    def __init__(self, identity: str | None = None, stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> None:
+    def __init__(
+        self, identity: str | None = None, stdin: IO[str] | None = None, stdout: IO[str] | None = None
+    ) -> None:
         self.identity = identity
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout

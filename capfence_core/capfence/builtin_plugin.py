@@ -76,7 +76,11 @@ def capfence_register_audit_stores(register: Callable[[StoreType], None]) -> Non
     """SQLite for paths and ``sqlite:///``; PostgreSQL (``capfence[postgres]``, psycopg imported on open) for its URLs."""
     from capfence.audit.postgres_schema import accepts as is_postgres
 
-    register(StoreType("sqlite", lambda location: "://" not in location or location.startswith("sqlite://"), _open_sqlite))
+    register(
+        StoreType(
+            "sqlite", lambda location: "://" not in location or location.startswith("sqlite://"), _open_sqlite
+        )
+    )
     register(StoreType("postgresql", is_postgres, _open_postgres, open_reader=_read_postgres))
 
 

@@ -18,7 +18,9 @@ from typing import Any
 from capfence.gate import Binding, tool_body
 
 
-def call_payload(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+def call_payload(
+    signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
     """The arguments of one call as a mapping; never raises (unbindable calls are recorded as given)."""
     if signature is None:
         return {"args": list(args), **kwargs}
@@ -71,7 +73,9 @@ def wrap_callable(fn: Callable[..., Any], binding: Binding) -> Callable[..., Any
     else:
 
         def gated(*args: Any, **kwargs: Any) -> Any:
-            return binding.call(id(gated), call_payload(signature, args, kwargs), lambda: _body(fn, args, kwargs))
+            return binding.call(
+                id(gated), call_payload(signature, args, kwargs), lambda: _body(fn, args, kwargs)
+            )
 
         wrapper = gated
     functools.update_wrapper(wrapper, fn)

@@ -74,7 +74,8 @@ def encode(value: object, *, redact: frozenset[str] = frozenset()) -> str:
         raise
     except RecursionError as exc:
         raise NotCanonical("the arguments are nested too deeply to encode") from exc
-    except Exception as exc:  # a value's own code failed while it was read (a tzinfo, a property, a mapping's items())
+    # a value's own code failed while it was read (a tzinfo, a property, a mapping's items())
+    except Exception as exc:
         raise NotCanonical(f"the arguments could not be encoded: {type(exc).__name__}: {exc}") from exc
 
 
@@ -130,7 +131,11 @@ def _flat(value: object) -> str | None:
 
 
 def _float(value: float) -> str:
-    return repr(value) if math.isfinite(value) else ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
+    return (
+        repr(value)
+        if math.isfinite(value)
+        else ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
+    )
 
 
 def _int(value: int) -> str:
@@ -209,13 +214,22 @@ class _Encoder:
 
     def _mapping(self, value: Mapping[Any, object], depth: int) -> str:
         items = list(value.items())
-        if isinstance(value, OrderedDict):  # its order is part of its value (OrderedDict(a=1, b=2) != OrderedDict(b=2, a=1))
-            return "{" + ",".join(self.encode(key, depth) + ":" + self._item(key, item, depth) for key, item in items) + "}"
+        # its order is part of its value (OrderedDict(a=1, b=2) != OrderedDict(b=2, a=1))
+        if isinstance(value, OrderedDict):
+            return (
+                "{"
+                + ",".join(
+                    self.encode(key, depth) + ":" + self._item(key, item, depth) for key, item in items
+                )
+                + "}"
+            )
         if all(type(key) is str for key, _ in items):  # as JSON orders them (sort_keys)
             items.sort(key=lambda kv: str(kv[0]))
             entries = [_text(key) + ":" + self._item(key, item, depth) for key, item in items]
         else:  # keys of several types: ordered by their encodings
-            entries = sorted(self.encode(key, depth) + ":" + self._item(key, item, depth) for key, item in items)
+            entries = sorted(
+                self.encode(key, depth) + ":" + self._item(key, item, depth) for key, item in items
+            )
         return "{" + ",".join(entries) + "}"
 
     def _item(self, key: object, item: object, depth: int) -> str:

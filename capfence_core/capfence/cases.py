@@ -61,8 +61,11 @@ class Result:
 def load_cases(path: Path) -> list[Case | tuple[int | None, str]]:
     """The cases of ``path``, each a :class:`Case` or ``(line, problem)`` for one that is malformed."""
     if path.suffix in (".jsonl", ".ndjson"):
-        return [_jsonl_case(number, line) for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                if line.strip()]
+        return [
+            _jsonl_case(number, line)
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if line.strip()
+        ]
     source = read_source(path)
     if source.problems:
         raise ValueError(f"{path}: {source.problems[0].message}")
@@ -92,7 +95,9 @@ def _case(line: int | None, raw: object) -> Case | tuple[int | None, str]:
     except SpecError as exc:
         where = ".".join(map(str, exc.key))
         return line, f"{where + ': ' if where else ''}{exc.message}" + (f" ({exc.hint})" if exc.hint else "")
-    name = str(raw.get("name") or f"{call.get('capability')} {json.dumps(call.get('args', {}), ensure_ascii=False)}")
+    name = str(
+        raw.get("name") or f"{call.get('capability')} {json.dumps(call.get('args', {}), ensure_ascii=False)}"
+    )
     return Case(line, name, call, str(expect), raw.get("rule", _UNSET))
 
 
@@ -112,7 +117,9 @@ def run_cases(policy: Policy, path: Path) -> list[Result]:
             results.append(run_case(policy, item))
         else:
             line, problem = item
-            results.append(Result(Case(line, f"case at line {line}", {}, "deny"), failure("not run"), problem))
+            results.append(
+                Result(Case(line, f"case at line {line}", {}, "deny"), failure("not run"), problem)
+            )
     return results
 
 
@@ -122,6 +129,10 @@ def expected_text(case: Case) -> str:
 
 
 def call_text(case: Case) -> str:
-    names = " ".join(f"{key}={case.call[key]}" for key in CALL_KEYS if key not in ("capability", "args") and key in case.call)
+    names = " ".join(
+        f"{key}={case.call[key]}"
+        for key in CALL_KEYS
+        if key not in ("capability", "args") and key in case.call
+    )
     args = json.dumps(case.call.get("args", {}), ensure_ascii=False, default=str)
     return f"{case.call.get('capability')} {args}" + (f" {names}" if names else "")

@@ -37,14 +37,18 @@ class Provenance:
     @cached_property
     def detail(self) -> dict[str, object]:
         """The keys this provenance adds to a decision record's ``detail`` (unset ones left out)."""
-        keys = (("decided_by", self.decided_by), ("rule_source", self.source), ("rule_line", self.line), ("approver", self.approver))
+        keys = (
+            ("decided_by", self.decided_by),
+            ("rule_source", self.source),
+            ("rule_line", self.line),
+            ("approver", self.approver),
+        )
         return {key: value for key, value in keys if value is not None}
 
     @cached_property
     def detail_text(self) -> str:
         """:attr:`detail` as the record's ``detail`` text when it is all there is (encoded once per rule, not per call)."""
         return json.dumps(self.detail, sort_keys=True)
-
 
     def after_approval(self, decided_by: DecidedBy, approver: str | None = None) -> Provenance:
         """The provenance of a decision on the approval request this rule filed: the same rule, decided by a human or a timeout."""
@@ -92,7 +96,12 @@ class Decision:
         # The generated __init__ of a frozen dataclass sets each field through object.__setattr__; one update of the
         # instance's dict does the same at half the cost (two decisions are made per call).
         self.__dict__.update(
-            action=action, reason=reason, rule=rule, policy_digest=policy_digest, record_id=record_id, approval_id=approval_id,
+            action=action,
+            reason=reason,
+            rule=rule,
+            policy_digest=policy_digest,
+            record_id=record_id,
+            approval_id=approval_id,
             provenance=provenance,
         )
 
@@ -154,4 +163,9 @@ class Timing:
 
 def failure(reason: str, policy_digest: str | None = None) -> Decision:
     """The decision for anything that went wrong: deny, and say why."""
-    return Decision(action="deny", reason=f"internal_error: {reason}", policy_digest=policy_digest, provenance=INTERNAL_ERROR)
+    return Decision(
+        action="deny",
+        reason=f"internal_error: {reason}",
+        policy_digest=policy_digest,
+        provenance=INTERNAL_ERROR,
+    )

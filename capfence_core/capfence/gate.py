@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from capfence.runtime import ActionRuntime
 
 T = TypeVar("T")
-_ACTIVE: contextvars.ContextVar[Mapping[int, CallView]] = contextvars.ContextVar("capfence_active", default={})  # noqa: B039 - never mutated
+_ACTIVE: contextvars.ContextVar[Mapping[int, CallView]] = contextvars.ContextVar(
+    "capfence_active",
+    default={},  # noqa: B039 - never mutated
+)
 """The gated calls running in this context: reentrancy key -> the call as it was decided."""
 
 
@@ -33,7 +36,9 @@ class Gate(Protocol):
 
     def decide(self, view: CallView) -> Decision: ...
 
-    def record_outcome(self, decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None) -> None: ...
+    def record_outcome(
+        self, decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None
+    ) -> None: ...
 
 
 def blocked_error(decision: Decision) -> ToolCallDenied:
@@ -79,7 +84,9 @@ class Binding:
 
     def view(self, payload: Mapping[str, Any]) -> CallView:
         environment = self.environment or getattr(self.gate, "environment", None)
-        return CallView(self.capability, payload, self.agent_id, environment, self.tool, self.framework, self.call_id)
+        return CallView(
+            self.capability, payload, self.agent_id, environment, self.tool, self.framework, self.call_id
+        )
 
     def decide(self, payload: Mapping[str, Any]) -> tuple[Decision, CallView]:
         """Decide and audit; never raises (a failure is a deny).
@@ -92,11 +99,16 @@ class Binding:
         decision = self._decide_once(view)
         approver = getattr(self.gate, "approver", None)
         waited = False
-        if decision.action == "require_approval" and decision.approval_id and (approver or self.approval_wait):
+        if (
+            decision.action == "require_approval"
+            and decision.approval_id
+            and (approver or self.approval_wait)
+        ):
             decision, waited = self._await_approval(view, decision, approver), True
         if not decision.allowed:
             outcome = "held" if decision.action == "require_approval" else "blocked"
-            if not (waited and outcome == "held"):  # a call still held after waiting was recorded held before the wait
+            # a call still held after waiting was recorded held before the wait
+            if not (waited and outcome == "held"):
                 self.gate.record_outcome(decision, outcome, view=view)
         return decision, view
 
@@ -114,7 +126,9 @@ class Binding:
             try:
                 approver.review(approvals.get(str(held.approval_id)), approvals)
             except Exception as exc:  # noqa: BLE001 - the request stays pending; the call stays held
-                return held.with_(reason=f"{held.reason} ({getattr(approver, 'name', 'approver')} approver: {exc})")
+                return held.with_(
+                    reason=f"{held.reason} ({getattr(approver, 'name', 'approver')} approver: {exc})"
+                )
         try:
             request = approvals.wait(str(held.approval_id), float(self.approval_wait or 0))
         except Exception as exc:  # noqa: BLE001 - cannot read the queue: deny
@@ -123,7 +137,11 @@ class Binding:
             return self._decide_once(view)
         if request.status == "expired":
             timed_out = (held.provenance or Provenance("rule")).after_approval("approval_timeout")
-            return held.with_(action="deny", reason=f"approval request {request.id} expired without a decision", provenance=timed_out)
+            return held.with_(
+                action="deny",
+                reason=f"approval request {request.id} expired without a decision",
+                provenance=timed_out,
+            )
         return held
 
     @staticmethod
@@ -152,7 +170,13 @@ class Binding:
         finally:
             _ACTIVE.reset(token)
 
-    def call(self, key: int, payload: Mapping[str, Any], run: Callable[[], T], on_block: Callable[[Decision], T] | None = None) -> T:
+    def call(
+        self,
+        key: int,
+        payload: Mapping[str, Any],
+        run: Callable[[], T],
+        on_block: Callable[[Decision], T] | None = None,
+    ) -> T:
         """Decide, then ``run()`` (recording ran/tool_error) or block (``on_block`` or raise)."""
         if self.decided_already(key, payload):
             return run()
@@ -176,7 +200,11 @@ class Binding:
             return self._run(decision, view, run)
 
     async def acall(
-        self, key: int, payload: Mapping[str, Any], run: Callable[[], Awaitable[T]], on_block: Callable[[Decision], T] | None = None
+        self,
+        key: int,
+        payload: Mapping[str, Any],
+        run: Callable[[], Awaitable[T]],
+        on_block: Callable[[Decision], T] | None = None,
     ) -> T:
         """Async :meth:`call`: the decision and audit write run in a worker thread."""
         import asyncio
@@ -190,7 +218,9 @@ class Binding:
             return on_block(decision)
         return await self.arun_decided(key, decision, view, run)
 
-    async def arun_decided(self, key: int, decision: Decision, view: CallView, run: Callable[[], Awaitable[T]]) -> T:
+    async def arun_decided(
+        self, key: int, decision: Decision, view: CallView, run: Callable[[], Awaitable[T]]
+    ) -> T:
         """Async :meth:`run_decided`: the outcome is written in a worker thread."""
         import asyncio
 

@@ -47,7 +47,9 @@ OnBlock = Callable[[Any, Decision], Any]
 """``on_block(tool, decision)``: what a blocked call of a handed-out function returns (or raises)."""
 
 INSTALLED_ATTR = "__capfence_attributes_installed__"
-_READING_RAW: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("capfence_reading_raw", default=frozenset())
+_READING_RAW: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "capfence_reading_raw", default=frozenset()
+)
 _LOCK = threading.Lock()
 
 
@@ -111,7 +113,11 @@ def reads_raw(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def gated_function(
-    fn: Callable[..., Any], binding: Binding, *, key: int, payload: Callable[[tuple[Any, ...], dict[str, Any]], Mapping[str, Any]],
+    fn: Callable[..., Any],
+    binding: Binding,
+    *,
+    key: int,
+    payload: Callable[[tuple[Any, ...], dict[str, Any]], Mapping[str, Any]],
     on_block: Callable[[Decision], Any] | None = None,
 ) -> Callable[..., Any]:
     """``fn`` behind ``binding``: each call decided and audited, then run (a body of its own) or blocked.
@@ -148,7 +154,9 @@ def gated_function(
     return wrapper
 
 
-def denied_function(fn: Callable[..., Any], decision: Decision, on_block: Callable[[Decision], Any] | None = None) -> Callable[..., Any]:
+def denied_function(
+    fn: Callable[..., Any], decision: Decision, on_block: Callable[[Decision], Any] | None = None
+) -> Callable[..., Any]:
     """A stand-in for ``fn`` that never runs it: every call is blocked by ``decision``."""
     if _is_async(fn):
 
@@ -166,8 +174,12 @@ def denied_function(fn: Callable[..., Any], decision: Decision, on_block: Callab
 
 
 def function_attribute(
-    read: Callable[[Any], Any], *, payload: Payload | None = None, on_block: OnBlock | None = None,
-    write: Callable[[Any, Any], None] | None = None, doc: str | None = None,
+    read: Callable[[Any], Any],
+    *,
+    payload: Payload | None = None,
+    on_block: OnBlock | None = None,
+    write: Callable[[Any, Any], None] | None = None,
+    doc: str | None = None,
 ) -> property:
     """A property giving ``read(tool)`` behind the tool's binding (see the module docstring).
 
@@ -186,7 +198,9 @@ def function_attribute(
     return property(get, write, None, doc)
 
 
-def hand_out(tool: Any, raw: Callable[..., Any], *, payload: Payload | None = None, on_block: OnBlock | None = None) -> Callable[..., Any]:
+def hand_out(
+    tool: Any, raw: Callable[..., Any], *, payload: Payload | None = None, on_block: OnBlock | None = None
+) -> Callable[..., Any]:
     """``raw``, a function of the gated ``tool``, behind the tool's binding (a tool without one: blocked)."""
     block = functools.partial(on_block, tool) if on_block is not None else None
     try:
@@ -194,10 +208,14 @@ def hand_out(tool: Any, raw: Callable[..., Any], *, payload: Payload | None = No
     except CapFenceError as exc:
         return denied_function(raw, failure(str(exc)), block)
     make = payload or _signature_payload
-    return gated_function(raw, binding, key=id(tool), payload=lambda args, kwargs: make(tool, raw, args, kwargs), on_block=block)
+    return gated_function(
+        raw, binding, key=id(tool), payload=lambda args, kwargs: make(tool, raw, args, kwargs), on_block=block
+    )
 
 
-def substitute(original: Callable[..., Any], names: tuple[str, ...], read: Callable[[Any, str], Any]) -> Callable[..., Any]:
+def substitute(
+    original: Callable[..., Any], names: tuple[str, ...], read: Callable[[Any, str], Any]
+) -> Callable[..., Any]:
     """A dict-returning method (``model_dump``) whose raw function values are replaced by the gated ones.
 
     A value is replaced only when it *is* the raw function (``read(tool, name)``),
@@ -244,7 +262,9 @@ def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
         return None
 
 
-def _signature_payload(tool: Any, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Mapping[str, Any]:
+def _signature_payload(
+    tool: Any, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Mapping[str, Any]:
     return call_payload(_signature(fn), args, kwargs)
 
 
@@ -252,7 +272,6 @@ def _block(decision: Decision, on_block: Callable[[Decision], Any] | None) -> An
     if on_block is None:
         raise blocked_error(decision)
     return on_block(decision)
-
 
 
 def field_reader(name: str) -> Callable[[Any], Any]:

@@ -63,7 +63,9 @@ def capfence_register_approvers(register: Callable[[object], None]) -> None:
 
 
 @hookspec
-def capfence_on_decision(call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None) -> None:
+def capfence_on_decision(
+    call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None
+) -> None:
     """Called after every decision has been written to the audit log.
 
     ``timing`` says how long the evaluation and the audit write took (None for the

@@ -32,7 +32,9 @@ and returns what it returned (``None`` when it swallowed a failure)."""
 WRAPPABLE = frozenset({"capfence_on_decision"})
 """Hooks that accept ``wrapper=True`` / ``hookwrapper=True`` implementations."""
 
-_CURRENT: contextvars.ContextVar[tuple[str, Isolation] | None] = contextvars.ContextVar("capfence_isolation", default=None)
+_CURRENT: contextvars.ContextVar[tuple[str, Isolation] | None] = contextvars.ContextVar(
+    "capfence_isolation", default=None
+)
 
 
 def call_isolated(hook: pluggy.HookCaller, isolation: Isolation, **kwargs: object) -> Any:
@@ -85,7 +87,9 @@ def _isolate(hook_name: str, impl: pluggy.HookImpl) -> None:
     impl.function = _isolated_wrapper(hook_name, impl, impl.function)  # type: ignore[misc]
 
 
-def _isolated(hook_name: str, impl: pluggy.HookImpl, function: Callable[..., object]) -> Callable[..., object]:
+def _isolated(
+    hook_name: str, impl: pluggy.HookImpl, function: Callable[..., object]
+) -> Callable[..., object]:
     @functools.wraps(function)
     def isolated(*args: object) -> object:
         return _isolation_for(hook_name)(impl, function, args)
@@ -96,7 +100,9 @@ def _isolated(hook_name: str, impl: pluggy.HookImpl, function: Callable[..., obj
 Teardown = Generator[None, object, object]
 
 
-def _isolated_wrapper(hook_name: str, impl: pluggy.HookImpl, function: Callable[..., object]) -> Callable[..., Teardown]:
+def _isolated_wrapper(
+    hook_name: str, impl: pluggy.HookImpl, function: Callable[..., object]
+) -> Callable[..., Teardown]:
     """A wrapper around the plugin's wrapper: its setup and teardown are isolated; the hook's result passes through unchanged."""
 
     @functools.wraps(function)

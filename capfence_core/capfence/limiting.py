@@ -59,7 +59,9 @@ def pending(policy: Policy, view: CallView, decision: Decision) -> list[Pending]
         return []
     found = []
     for rule in policy.limited:
-        matcher = _MATCHERS.get(rule.capability) or _MATCHERS.setdefault(rule.capability, name_matcher(rule.capability))
+        matcher = _MATCHERS.get(rule.capability) or _MATCHERS.setdefault(
+            rule.capability, name_matcher(rule.capability)
+        )
         if matcher(view.capability) and rule.check(view)[0] and rule.limit is not None:
             found.append(Pending(rule, rule.limit.key(rule.id, view), rule.limit.amount(view)))
     return sorted(found, key=lambda p: p.rule.rank)
@@ -99,12 +101,16 @@ def usage(tx: Transaction, key: str, per: float) -> Decimal:
         row = tx.execute(USAGE, (key, since)).fetchone()
         return Decimal(str(row[0] if row is not None and row[0] is not None else 0))
     except Exception as exc:
-        raise LimitError(f"the usage of a limit could not be read from the audit store: {type(exc).__name__}: {exc}") from exc
+        raise LimitError(
+            f"the usage of a limit could not be read from the audit store: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def notes(found: list[Pending]) -> list[dict[str, str]]:
     """What the call counts, for its decision record's ``detail``."""
-    return [{"rule": p.rule.id, "key": p.key, "amount": _text(p.amount)} for p in found if p.amount is not None]
+    return [
+        {"rule": p.rule.id, "key": p.key, "amount": _text(p.amount)} for p in found if p.amount is not None
+    ]
 
 
 def count(tx: Transaction, found: list[Pending], seq: int) -> None:

@@ -34,7 +34,9 @@ from capfence.policy.paths import is_under, normalize_path
 from capfence.policy.view import normalize_text
 
 NOT_CONDITIONS = frozenset({"capability", "id", "reason", "approval_timeout", "mode", "examples"})
-_SHELL_NAME = re.compile(r"(^|[._:/-])(shell|bash|zsh|sh|exec|execute|cmd|command|commands|terminal|subprocess)([._:/-]|$)", re.I)
+_SHELL_NAME = re.compile(
+    r"(^|[._:/-])(shell|bash|zsh|sh|exec|execute|cmd|command|commands|terminal|subprocess)([._:/-]|$)", re.I
+)
 _SHELL_SAMPLES = ("shell.execute", "shell.run", "bash.run", "terminal.execute", "exec.command")
 _PROGRAM = re.compile(r"^[A-Za-z0-9_.+-]+$")
 _SHORT_FLAGS = re.compile(r"^-([A-Za-z]{2,})$")
@@ -69,6 +71,7 @@ def _finding(rule: Rule, code: str, message: str, hint: str | None = None) -> Fi
 
 # --- shadowed ---------------------------------------------------------------
 
+
 def covers(wide: str, narrow: str) -> bool:
     """Every capability ``narrow`` matches, ``wide`` matches too (conservative: may say no when it is yes)."""
     if wide in (narrow, "*"):
@@ -83,7 +86,9 @@ def _as_list(value: object) -> object:
 
 
 def _subset(general: Mapping[str, object], specific: Mapping[str, object]) -> bool:
-    return all(key in specific and _as_list(specific[key]) == _as_list(value) for key, value in general.items())
+    return all(
+        key in specific and _as_list(specific[key]) == _as_list(value) for key, value in general.items()
+    )
 
 
 def shadowed(policy: Policy) -> Iterator[Finding]:
@@ -94,18 +99,29 @@ def shadowed(policy: Policy) -> Iterator[Finding]:
             if earlier.mode == "shadow":
                 continue  # it never decides, so it hides nothing
             if covers(earlier.capability, rule.capability) and _subset(conditions(earlier), mine):
-                where = f"line {earlier.line}" if earlier.source == rule.source else f"{earlier.source}:{earlier.line}"
-                yield _finding(rule, "shadowed", f"never decides: {earlier.id} ({earlier.section}, {where}) matches every call it matches",
-                               "remove it, or move it above, or narrow the earlier rule")
+                where = (
+                    f"line {earlier.line}"
+                    if earlier.source == rule.source
+                    else f"{earlier.source}:{earlier.line}"
+                )
+                yield _finding(
+                    rule,
+                    "shadowed",
+                    f"never decides: {earlier.id} ({earlier.section}, {where}) matches every call it matches",
+                    "remove it, or move it above, or narrow the earlier rule",
+                )
                 break
 
 
 # --- never-matches ------------------------------------------------------------
 
+
 def _bounds(ops: Mapping[str, object]) -> bool:
     """True when numeric comparisons on one field can all hold together."""
     low, low_open, high, high_open = Decimal("-Infinity"), False, Decimal("Infinity"), False
-    values = {op: Decimal(str(v)) for op, v in ops.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    values = {
+        op: Decimal(str(v)) for op, v in ops.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
     for op, value in values.items():
         if op in ("gt", "gte", "eq") and (value > low or (value == low and op == "gt")):
             low, low_open = value, op == "gt"
@@ -140,13 +156,18 @@ def never_matches(policy: Policy) -> Iterator[Finding]:
         spec = conditions(rule)
         why = _impossible_args(spec.get("args")) or _impossible_path(spec.get("path"))
         if why:
-            yield _finding(rule, "never-matches", f"can never match: {why}", "fix the bounds, or delete the rule")
+            yield _finding(
+                rule, "never-matches", f"can never match: {why}", "fix the bounds, or delete the rule"
+            )
 
 
 # --- contains-on-shell ----------------------------------------------------------
 
+
 def is_shell_capability(pattern: str) -> bool:
-    return bool(_SHELL_NAME.search(pattern)) or any(fnmatch.fnmatchcase(name, pattern) for name in _SHELL_SAMPLES)
+    return bool(_SHELL_NAME.search(pattern)) or any(
+        fnmatch.fnmatchcase(name, pattern) for name in _SHELL_SAMPLES
+    )
 
 
 def respellings(needle: str) -> list[str]:
@@ -155,12 +176,17 @@ def respellings(needle: str) -> list[str]:
     if not words:
         return []
     head, rest = words[0], words[1:]
-    candidates = [" ".join([f'{head[0]}""{head[1:]}', *rest]) if len(head) > 1 else "", " ".join([f"\\{head}", *rest])]
+    candidates = [
+        " ".join([f'{head[0]}""{head[1:]}', *rest]) if len(head) > 1 else "",
+        " ".join([f"\\{head}", *rest]),
+    ]
     for i, word in enumerate(rest):
         flags = _SHORT_FLAGS.match(word)
         if flags:
             letters = flags.group(1)
-            candidates.insert(0, " ".join([head, *rest[:i], " ".join(f"-{c}" for c in letters), *rest[i + 1 :]]))
+            candidates.insert(
+                0, " ".join([head, *rest[:i], " ".join(f"-{c}" for c in letters), *rest[i + 1 :]])
+            )
             candidates.insert(0, " ".join([head, *rest[:i], f"-{letters[::-1]}", *rest[i + 1 :]]))
     target = normalize_text(needle)
     return [c for c in dict.fromkeys(candidates) if c and target not in normalize_text(c)][:3]
@@ -192,13 +218,16 @@ def contains_on_shell(policy: Policy, command_example: str | None = None) -> Ite
             for needle in map(str, _as_list(rule.spec.get(key, []))):  # type: ignore[call-overload]
                 evasions = respellings(needle) if key == "contains" else []
                 how = f" such as {', '.join(repr(e) for e in evasions)}" if evasions else ""
-                message = f"{key} {needle!r} on {rule.capability} is text matching, evaded by respellings{how}"
+                message = (
+                    f"{key} {needle!r} on {rule.capability} is text matching, evaded by respellings{how}"
+                )
                 example = _example_for(needle, command_example) if key == "contains" else command_example
                 hint = "use the shell-aware command: condition" + (f", e.g. {example}" if example else "")
                 yield _finding(rule, "contains-on-shell", message, hint)
 
 
 # --- no-default -------------------------------------------------------------------
+
 
 def declares_default(path: Path) -> bool:
     from capfence.policy.source import read_source
@@ -210,8 +239,13 @@ def declares_default(path: Path) -> bool:
 def no_default(policy: Policy) -> Iterator[Finding]:
     if not any(declares_default(path) for path in policy.files):
         root = str(policy.files[0]) if policy.files else str(policy.path)
-        yield Finding(root, None, "no-default", "no 'default:': calls that no rule matches are denied",
-                      hint="write 'default: deny' to say so, or 'default: warn' while observing")
+        yield Finding(
+            root,
+            None,
+            "no-default",
+            "no 'default:': calls that no rule matches are denied",
+            hint="write 'default: deny' to say so, or 'default: warn' while observing",
+        )
 
 
 Check = Callable[[Policy], Iterator[Finding]]
@@ -219,5 +253,10 @@ Check = Callable[[Policy], Iterator[Finding]]
 
 def lint(policy: Policy, *, command_example: str | None = None) -> list[Finding]:
     """Every finding for ``policy``, in rule order within each check."""
-    checks: list[Check] = [shadowed, never_matches, lambda p: contains_on_shell(p, command_example), no_default]
+    checks: list[Check] = [
+        shadowed,
+        never_matches,
+        lambda p: contains_on_shell(p, command_example),
+        no_default,
+    ]
     return [finding for check in checks for finding in check(policy)]

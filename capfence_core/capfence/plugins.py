@@ -66,7 +66,9 @@ def _register(pm: pluggy.PluginManager, plugin: object, info: PluginInfo, regist
     except Exception as exc:  # noqa: BLE001 - a bad plugin is skipped, not fatal
         if pm.has_plugin(info.name):
             pm.unregister(name=info.name)
-        warnings.warn(PluginWarning(f"CapFence plugin {info.name!r} is invalid and was skipped: {exc}"), stacklevel=3)
+        warnings.warn(
+            PluginWarning(f"CapFence plugin {info.name!r} is invalid and was skipped: {exc}"), stacklevel=3
+        )
         return
     registry.plugins[info.name] = info
 
@@ -81,7 +83,12 @@ def build_manager(*, entry_points: bool = True) -> tuple[pluggy.PluginManager, R
         pm.set_blocked(name)
     for module in DEFAULT_PLUGINS:
         if module not in blocked:
-            _register(pm, importlib.import_module(module), PluginInfo(module, "capfence", _version("capfence")), registry)
+            _register(
+                pm,
+                importlib.import_module(module),
+                PluginInfo(module, "capfence", _version("capfence")),
+                registry,
+            )
     if entry_points:
         _load_entry_points(pm, registry, blocked)
     _collect(pm, registry)
@@ -104,7 +111,9 @@ def _load_entry_points(pm: pluggy.PluginManager, registry: Registry, blocked: se
             plugin = ep.load()
         except Exception as exc:  # noqa: BLE001
             warnings.warn(
-                PluginWarning(f"CapFence plugin {ep.name!r} ({dist}) failed to load and was skipped: {type(exc).__name__}: {exc}"),
+                PluginWarning(
+                    f"CapFence plugin {ep.name!r} ({dist}) failed to load and was skipped: {type(exc).__name__}: {exc}"
+                ),
                 stacklevel=3,
             )
             continue
@@ -138,10 +147,17 @@ def _collecting(hook_name: str, found: dict[pluggy.HookImpl, list[Any]]) -> Isol
     def collect(impl: pluggy.HookImpl, function: Callable[..., object], args: tuple[object, ...]) -> None:
         items: list[Any] = []
         try:
-            function(*[items.append if name == "register" else arg for name, arg in zip(impl.argnames, args, strict=True)])
+            function(
+                *[
+                    items.append if name == "register" else arg
+                    for name, arg in zip(impl.argnames, args, strict=True)
+                ]
+            )
         except Exception as exc:  # noqa: BLE001 - a bad plugin is skipped, not fatal
             name = getattr(function, "__name__", hook_name)
-            message = f"CapFence plugin {impl.plugin_name!r} ({name}) raised in {hook_name} and was skipped: {exc}"
+            message = (
+                f"CapFence plugin {impl.plugin_name!r} ({name}) raised in {hook_name} and was skipped: {exc}"
+            )
             warnings.warn(PluginWarning(message), stacklevel=2)
             return
         found[impl] = items
@@ -157,12 +173,22 @@ def _add(registry: Registry, attr: str, label: str, item: Any, plugin: str) -> N
     target = getattr(registry, attr)
     if isinstance(target, dict):
         if item.key in target:
-            warnings.warn(PluginWarning(f"plugin {plugin!r} registers condition {item.key!r}, which already exists; ignored"), stacklevel=4)
+            warnings.warn(
+                PluginWarning(
+                    f"plugin {plugin!r} registers condition {item.key!r}, which already exists; ignored"
+                ),
+                stacklevel=4,
+            )
             return
         target[item.key] = item
     else:
         target.append(item)
-    name = getattr(item, "key", None) or getattr(item, "name", None) or getattr(item, "__name__", None) or type(item).__name__
+    name = (
+        getattr(item, "key", None)
+        or getattr(item, "name", None)
+        or getattr(item, "__name__", None)
+        or type(item).__name__
+    )
     info = registry.plugins.get(plugin)
     if info is not None:
         info.registered.append(f"{label} {name}")

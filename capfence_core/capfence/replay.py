@@ -120,14 +120,18 @@ class ReplayResult:
         return dict(sorted(changed.items(), key=lambda item: (-item[1], str(item[0]))))
 
     def count_where(self, test: Callable[[str | None, str], bool]) -> int:
-        return sum(calls for (recorded, replayed, _), calls in self.counts.items() if test(recorded, replayed))
+        return sum(
+            calls for (recorded, replayed, _), calls in self.counts.items() if test(recorded, replayed)
+        )
 
     def rule_hits(self) -> dict[str | None, int]:
         """Calls decided by each rule of the policy (policy order; ``None`` is the default), zeros included.
 
         Shadow rules and limit rules never decide a replayed call, so they are not listed (what enforcing the shadow
         rules would change is reported apart: :mod:`capfence.cli.replay_shadow`)."""
-        hits: dict[str | None, int] = {rule.id: 0 for rule in self.policy.rules if rule.mode == "enforce" and rule.limit is None}
+        hits: dict[str | None, int] = {
+            rule.id: 0 for rule in self.policy.rules if rule.mode == "enforce" and rule.limit is None
+        }
         hits[None] = 0
         for (_, _, rule), calls in self.counts.items():
             hits[rule] = hits.get(rule, 0) + calls
@@ -182,7 +186,13 @@ class Decider:
         self.evaluations = 0
 
     def decide(
-        self, key: object, capability: str, payload: Mapping[str, Any], agent: str | None, env: str | None, tool: str | None,
+        self,
+        key: object,
+        capability: str,
+        payload: Mapping[str, Any],
+        agent: str | None,
+        env: str | None,
+        tool: str | None,
     ) -> Outcome:
         """Evaluate one call with the runtime's evaluator; an exception denies, as at run time."""
         self.evaluations += 1
@@ -207,7 +217,9 @@ def is_database(path: Path) -> bool:
         return False
 
 
-def replay_file(path: str | Path, policy: Policy, *, sink: RecordSink | None = None, progress: Progress | None = None) -> ReplayResult:
+def replay_file(
+    path: str | Path, policy: Policy, *, sink: RecordSink | None = None, progress: Progress | None = None
+) -> ReplayResult:
     """Replay every call in ``path`` (JSON Lines, an audit database, or an audit store URL) under ``policy``."""
     source = Path(path)
     result = ReplayResult(str(path), policy)
@@ -223,9 +235,13 @@ def replay_file(path: str | Path, policy: Policy, *, sink: RecordSink | None = N
     return result
 
 
-
 def replay_calls(
-    rows: Iterable[tuple[Any, ...]], policy: Policy, source: str, *, sink: RecordSink | None = None, progress: Progress | None = None,
+    rows: Iterable[tuple[Any, ...]],
+    policy: Policy,
+    source: str,
+    *,
+    sink: RecordSink | None = None,
+    progress: Progress | None = None,
 ) -> ReplayResult:
     """Replay decision rows in :data:`~capfence.audit.reader.CALL_FIELDS` order (:meth:`AuditReader.calls`) under ``policy``.
 
@@ -234,6 +250,7 @@ def replay_calls(
     result = ReplayResult(source, policy)
     _replay_db(rows, Decider(policy), result, sink, progress)
     return result
+
 
 SKIP = "skip"
 """Cache entry for records of another kind (outcomes, events): counted as skipped."""
@@ -265,7 +282,9 @@ def _unreplayable(obj: dict[str, Any]) -> str | None:
     if obj.get("truncated") or TRUNCATED_KEY in payload:
         return "payload was truncated when recorded"
     values = payload.values()
-    if obj.get("redacted") or REDACTED in (values if _STRINGS.issuperset(map(type, values)) else _leaves(payload)):
+    if obj.get("redacted") or REDACTED in (
+        values if _STRINGS.issuperset(map(type, values)) else _leaves(payload)
+    ):
         return "payload was redacted when recorded"
     return None
 
@@ -319,7 +338,9 @@ class _Admit:
             key = (*map(obj.get, FIELDS), payload_key(payload, self.encode))
         entry: Entry | None = _unreplayable(obj)
         if entry is None:
-            action, rule = self.decider.decide(key, obj["capability"], payload, *map(obj.get, ("agent_id", "environment", "tool")))
+            action, rule = self.decider.decide(
+                key, obj["capability"], payload, *map(obj.get, ("agent_id", "environment", "tool"))
+            )
             entry = (obj.get("decision"), action, rule)
         self.decider.remember(key, entry)
         return entry
@@ -368,7 +389,11 @@ def line_parser() -> Callable[[str], Any]:
 
 
 def _replay_jsonl(  # noqa: PLR0912 - one flat loop on purpose (see the module docstring)
-    lines: TextIO, decider: Decider, result: ReplayResult, sink: RecordSink | None, progress: Progress | None,
+    lines: TextIO,
+    decider: Decider,
+    result: ReplayResult,
+    sink: RecordSink | None,
+    progress: Progress | None,
 ) -> None:
     parse = line_parser()
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -378,7 +403,8 @@ def _replay_jsonl(  # noqa: PLR0912 - one flat loop on purpose (see the module d
     strings_only = _STRINGS.issuperset
     fields = FIELDS
     invalid = result.invalid
-    for lineno, line in enumerate(lines, 1):  # each line parsed once; a miss is a dict lookup, not an exception
+    # each line parsed once; a miss is a dict lookup, not an exception
+    for lineno, line in enumerate(lines, 1):
         try:
             obj = parse(line)
         except Exception:  # noqa: BLE001 - rare (bad JSON, NaN, huge integers, odd whitespace): json.loads decides
@@ -391,10 +417,14 @@ def _replay_jsonl(  # noqa: PLR0912 - one flat loop on purpose (see the module d
         get = obj.get
         payload = get("payload")
         if type(payload) is dict:
-            key = (*map(get, fields), tuple(payload.items()) if strings_only(map(type, payload.values())) else encode(payload))
+            key = (
+                *map(get, fields),
+                tuple(payload.items()) if strings_only(map(type, payload.values())) else encode(payload),
+            )
             try:
                 entry = cache.get(key)
-            except TypeError:  # a field that is not a string (a list, an object): not a valid call, admit says why
+            # a field that is not a string (a list, an object): not a valid call, admit says why
+            except TypeError:
                 entry = None
             if entry is None:
                 entry = admit(obj, lineno, key)
@@ -406,7 +436,16 @@ def _replay_jsonl(  # noqa: PLR0912 - one flat loop on purpose (see the module d
             n = counts.get(entry, 0) + 1
             counts[entry] = n
             if n <= EXAMPLES and entry[0] is not None and entry[0] != entry[1]:
-                _example(result, entry, _record_id(obj, lineno), lineno, obj["capability"], obj.get("agent_id"), obj["payload"], encode)
+                _example(
+                    result,
+                    entry,
+                    _record_id(obj, lineno),
+                    lineno,
+                    obj["capability"],
+                    obj.get("agent_id"),
+                    obj["payload"],
+                    encode,
+                )
             if sink is not None:
                 sink(_record_id(obj, lineno), obj["capability"], *entry)
         elif entry is SKIP:
@@ -418,8 +457,16 @@ def _replay_jsonl(  # noqa: PLR0912 - one flat loop on purpose (see the module d
     result.counts.update(counts)
 
 
-def _example(result: ReplayResult, key: tuple[str | None, str, str | None], record_id: object, lineno: int | None,
-             capability: str, agent: str | None, payload: object, render: Callable[[Any], str]) -> None:
+def _example(
+    result: ReplayResult,
+    key: tuple[str | None, str, str | None],
+    record_id: object,
+    lineno: int | None,
+    capability: str,
+    agent: str | None,
+    payload: object,
+    render: Callable[[Any], str],
+) -> None:
     kept = result.examples.setdefault(key, [])
     if len(kept) < EXAMPLES:
         kept.append(Example(record_id, lineno, capability, agent, render(payload)))
@@ -435,7 +482,9 @@ def _db_entry(decider: Decider, result: ReplayResult, row: tuple[Any, ...]) -> E
         except ValueError:
             payload = None
         if type(payload) is not dict or not capability:
-            result.invalid.add(None, seq, "payload is not a JSON object" if capability else "missing capability")
+            result.invalid.add(
+                None, seq, "payload is not a JSON object" if capability else "missing capability"
+            )
             return None
         action, rule = decider.decide(row[1:], capability, payload, agent, env, tool)
         entry = (recorded if recorded in _ACTIONS else None, action, rule)
@@ -444,7 +493,11 @@ def _db_entry(decider: Decider, result: ReplayResult, row: tuple[Any, ...]) -> E
 
 
 def _replay_db(
-    rows: Iterable[tuple[Any, ...]], decider: Decider, result: ReplayResult, sink: RecordSink | None, progress: Progress | None,
+    rows: Iterable[tuple[Any, ...]],
+    decider: Decider,
+    result: ReplayResult,
+    sink: RecordSink | None,
+    progress: Progress | None,
 ) -> None:
     cache = decider.entries
     counts: dict[tuple[str | None, str, str | None], int] = {}
@@ -487,15 +540,31 @@ def summary(result: ReplayResult) -> dict[str, Any]:
         "invalid": result.invalid.count,
         "skipped": result.skipped,
         "transitions": [
-            {"recorded": rec, "replayed": rep, "calls": calls, "changed": is_changed(rec, rep), "change": change(rec, rep)}
-            for (rec, rep), calls in sorted(result.transitions().items(), key=lambda item: (str(item[0][0]), item[0][1]))
+            {
+                "recorded": rec,
+                "replayed": rep,
+                "calls": calls,
+                "changed": is_changed(rec, rep),
+                "change": change(rec, rep),
+            }
+            for (rec, rep), calls in sorted(
+                result.transitions().items(), key=lambda item: (str(item[0][0]), item[0][1])
+            )
         ],
         "changes": [
-            {"recorded": rec, "replayed": rep, "change": change(rec, rep), "rule": rule, "calls": calls,
-             "examples": [example.__dict__ for example in result.examples.get((rec, rep, rule), [])]}
+            {
+                "recorded": rec,
+                "replayed": rep,
+                "change": change(rec, rep),
+                "rule": rule,
+                "calls": calls,
+                "examples": [example.__dict__ for example in result.examples.get((rec, rep, rule), [])],
+            }
             for (rec, rep, rule), calls in result.changes().items()
         ],
-        "rule_hits": {rule if rule is not None else "(default)": calls for rule, calls in result.rule_hits().items()},
+        "rule_hits": {
+            rule if rule is not None else "(default)": calls for rule, calls in result.rule_hits().items()
+        },
         "never_matched": result.never_matched(),
         "unreplayable_records": [problem.__dict__ for problem in result.unreplayable.items],
         "invalid_records": [problem.__dict__ for problem in result.invalid.items],

@@ -129,17 +129,29 @@ class ActionRuntime:
 
         def load(path: Path, *, files: PolicyFiles) -> Policy:
             loaded = load_policy(path, files=files)
-            if built:  # a reload: file its text in the audit store (the first load is filed when the store opens)
+            # a reload: file its text in the audit store (the first load is filed when the store opens)
+            if built:
                 built[0]._remember_policy(loaded)
             return loaded
 
-        watcher = PolicyWatcher(Path(path), load, lambda exc: runtime._reload_failed(exc), reload_interval, reload_settle)  # noqa: PLW0108 - runtime is bound below
+        watcher = PolicyWatcher(
+            Path(path),
+            load,
+            lambda exc: runtime._reload_failed(exc),  # noqa: PLW0108 - runtime is bound below
+            reload_interval,
+            reload_settle,
+        )
         runtime = cls(
-            watcher, None, audit_log=location, environment=environment or os.environ.get(ENVIRONMENT_ENV),
-            approver=approver, audit_timeout=audit_timeout,
+            watcher,
+            None,
+            audit_log=location,
+            environment=environment or os.environ.get(ENVIRONMENT_ENV),
+            approver=approver,
+            audit_timeout=audit_timeout,
         )
         built.append(runtime)
-        with contextlib.suppress(AuditError):  # logged; every call is denied until the audit log can be written
+        # logged; every call is denied until the audit log can be written
+        with contextlib.suppress(AuditError):
             runtime._open_store()
         return runtime
 
@@ -165,7 +177,13 @@ class ActionRuntime:
         again with an identical result reuses the recorded decision.
         """
         view = CallView(
-            capability, payload if payload is not None else {}, agent_id, environment or self.environment, tool, framework, call_id
+            capability,
+            payload if payload is not None else {},
+            agent_id,
+            environment or self.environment,
+            tool,
+            framework,
+            call_id,
         )
         return self.decide(view)
 
@@ -182,7 +200,14 @@ class ActionRuntime:
     ) -> Decision:
         """:meth:`evaluate` in a worker thread, so the event loop is not blocked by the audit write."""
         return await asyncio.to_thread(
-            self.evaluate, capability, payload, agent_id=agent_id, environment=environment, tool=tool, framework=framework, call_id=call_id
+            self.evaluate,
+            capability,
+            payload,
+            agent_id=agent_id,
+            environment=environment,
+            tool=tool,
+            framework=framework,
+            call_id=call_id,
         )
 
     def decide(self, view: CallView) -> Decision:
@@ -199,8 +224,11 @@ class ActionRuntime:
                 limits = limiting.pending(policy, view, decision)
         except Exception as exc:
             log.exception("evaluation failed; denying %s", view.capability)
-            decision = failure(f"evaluation failed: {type(exc).__name__}: {exc}", policy.digest if policy else None)
-        except BaseException as exc:  # KeyboardInterrupt, SystemExit, GeneratorExit: record a deny, then let it go on
+            decision = failure(
+                f"evaluation failed: {type(exc).__name__}: {exc}", policy.digest if policy else None
+            )
+        # KeyboardInterrupt, SystemExit, GeneratorExit: record a deny, then let it go on
+        except BaseException as exc:
             self._interrupted(view, policy, "evaluation", exc)
             raise
         evaluated = time.perf_counter()
@@ -218,14 +246,22 @@ class ActionRuntime:
         decision = failure(f"{stage} interrupted: {type(exc).__name__}", policy.digest if policy else None)
         self._notify(view, self._audit(view, decision, policy), policy)
 
-    def _audit(self, view: CallView, decision: Decision, policy: Policy | None, limits: list[limiting.Pending] | None = None) -> Decision:
+    def _audit(
+        self,
+        view: CallView,
+        decision: Decision,
+        policy: Policy | None,
+        limits: list[limiting.Pending] | None = None,
+    ) -> Decision:
         """Write the decision (resolving approvals first, in the same transaction; with ``limits``, reading and counting
         their usage in the transaction that writes it); a failure denies."""
         redact = policy.redact if policy else frozenset()
         max_bytes = policy.max_payload_bytes if policy else 65536
 
         def record(final: Decision) -> dict[str, object]:
-            return decision_record(view, final, redact=redact, max_bytes=max_bytes, notes=final.notes or decision.notes)
+            return decision_record(
+                view, final, redact=redact, max_bytes=max_bytes, notes=final.notes or decision.notes
+            )
 
         try:
             with within(self.audit_timeout):
@@ -234,7 +270,9 @@ class ActionRuntime:
                     if seq is not None:
                         return decision.with_(record_id=seq)
                 if decision.action == "require_approval" and policy is not None:
-                    return self.approvals.resolve(view, decision, self._approval_timeout(policy, decision), record)
+                    return self.approvals.resolve(
+                        view, decision, self._approval_timeout(policy, decision), record
+                    )
                 seq = self._append_decision(view, decision, record(decision))
         except AuditBusy as exc:
             log.error("audit log busy; denying %s: %s", view.capability, exc)
@@ -245,11 +283,22 @@ class ActionRuntime:
             return failure(f"audit log not writable: {exc}", decision.policy_digest)
         if decision.notes is not None:
             return decision.with_(record_id=seq)
-        return Decision(decision.action, decision.reason, decision.rule, decision.policy_digest, seq, decision.approval_id,
-                        decision.provenance)
+        return Decision(
+            decision.action,
+            decision.reason,
+            decision.rule,
+            decision.policy_digest,
+            seq,
+            decision.approval_id,
+            decision.provenance,
+        )
 
     def _limited(
-        self, view: CallView, decision: Decision, limits: list[limiting.Pending], record: Callable[[Decision], dict[str, object]],
+        self,
+        view: CallView,
+        decision: Decision,
+        limits: list[limiting.Pending],
+        record: Callable[[Decision], dict[str, object]],
     ) -> tuple[Decision, int | None]:
         """Decide ``limits`` and write the decision (and its usage) in one store transaction; ``None``: held, not written.
 
@@ -258,7 +307,10 @@ class ActionRuntime:
         store = self._require_store()
         transaction = getattr(store, "transaction", None)
         if transaction is None:
-            denied = failure(f"limit: the audit store {self.audit_log} cannot keep usage (it has no transactions)", decision.policy_digest)
+            denied = failure(
+                f"limit: the audit store {self.audit_log} cannot keep usage (it has no transactions)",
+                decision.policy_digest,
+            )
             return denied, self._append_decision(view, denied, record(denied))
         try:
             with transaction() as tx:
@@ -292,7 +344,9 @@ class ActionRuntime:
     @staticmethod
     def _approval_timeout(policy: Policy, decision: Decision) -> float:
         rule = policy.rule(decision.rule) if decision.rule else None
-        return rule.approval_timeout if rule is not None and rule.approval_timeout else policy.approval_timeout
+        return (
+            rule.approval_timeout if rule is not None and rule.approval_timeout else policy.approval_timeout
+        )
 
     @property
     def approvals(self) -> Approvals:
@@ -302,27 +356,39 @@ class ActionRuntime:
             raise AuditError(f"the audit store {self.audit_log} does not support approvals")
         return Approvals(store)  # type: ignore[arg-type]
 
-    def record_outcome(self, decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None) -> None:
+    def record_outcome(
+        self, decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None
+    ) -> None:
         """Append what happened after a decision (``ran``, ``tool_error``, ``blocked``, ``held``). Never raises.
 
         Waits at most :data:`OUTCOME_WAIT` seconds; a record the log does not
         take in that time is queued and written in order when it frees.
         """
         try:
-            self._backlog.write(outcome_record(decision, outcome, detail, view=view), wait=min(OUTCOME_WAIT, self.audit_timeout))
+            self._backlog.write(
+                outcome_record(decision, outcome, detail, view=view),
+                wait=min(OUTCOME_WAIT, self.audit_timeout),
+            )
         except Exception as exc:  # noqa: BLE001 - the tool already ran or was already blocked
             log.error("could not record outcome %r of audit record %s: %s", outcome, decision.record_id, exc)
 
     def _append_record(self, record: Mapping[str, object]) -> None:
         self._require_store().append(record)
 
-    def _notify(self, view: CallView, decision: Decision, policy: Policy | None, times: tuple[float, float, float] | None = None) -> None:
+    def _notify(
+        self,
+        view: CallView,
+        decision: Decision,
+        policy: Policy | None,
+        times: tuple[float, float, float] | None = None,
+    ) -> None:
         """Call ``capfence_on_decision`` through pluggy (wrappers included); an observer that raises is logged and stops no other.
 
         ``times``: ``perf_counter()`` when the decision started, when it was evaluated and when it was written.
         """
         hook = self._plugins.hook.capfence_on_decision
-        if not hook.get_hookimpls():  # nothing observes: skip pluggy's call machinery on the hot path (a list copy: cheap)
+        # nothing observes: skip pluggy's call machinery on the hot path (a list copy: cheap)
+        if not hook.get_hookimpls():
             return
         timing = Timing(times[0], times[1] - times[0], times[2] - times[1]) if times is not None else None
         try:
@@ -375,7 +441,9 @@ class ActionRuntime:
 
 def _audit_timeout(value: float | None) -> float:
     """``value``, else ``$CAPFENCE_AUDIT_TIMEOUT``, else :data:`DEFAULT_AUDIT_TIMEOUT`; a positive number of seconds."""
-    raw: str | float = value if value is not None else os.environ.get(AUDIT_TIMEOUT_ENV) or DEFAULT_AUDIT_TIMEOUT
+    raw: str | float = (
+        value if value is not None else os.environ.get(AUDIT_TIMEOUT_ENV) or DEFAULT_AUDIT_TIMEOUT
+    )
     try:
         seconds = float(raw)
     except (TypeError, ValueError):

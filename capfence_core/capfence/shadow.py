@@ -35,7 +35,11 @@ def shadow_verdict(policy: Policy, view: CallView, actual: str | None = None) ->
         would = evaluate(enforced, view)
     except Exception as exc:  # noqa: BLE001 - a shadow rule never decides, not even by failing
         return {"error": f"{type(exc).__name__}: {exc}"}
-    if would.rule is None or would.action == actual or not any(rule.id == would.rule for rule in policy.shadow):
+    if (
+        would.rule is None
+        or would.action == actual
+        or not any(rule.id == would.rule for rule in policy.shadow)
+    ):
         return None
     return {"rule": would.rule, "decision": would.action, "reason": would.reason}
 

@@ -47,8 +47,15 @@ def signed_headers(secret: bytes, body: bytes, now: float | None = None) -> dict
     return {TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: sign(secret, stamp, body)}
 
 
-def verify(secret: bytes, timestamp: str | None, signature: str | None, body: bytes, *,
-           tolerance: int = TOLERANCE, now: float | None = None) -> int:
+def verify(
+    secret: bytes,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    *,
+    tolerance: int = TOLERANCE,
+    now: float | None = None,
+) -> int:
     """Check a signed request; return its timestamp. Raises :class:`SignatureError`.
 
     ``signature`` may list several comma-separated ``v1=`` values (a sender rotating its

@@ -74,7 +74,13 @@ class Group:
     def ran(self) -> int:
         return sum(n for d, n in self.decisions.items() if d in ALLOWED)
 
-    def add(self, payload_text: str | None, agent: str | None, decision: str | None, environment: str | None = None) -> None:
+    def add(
+        self,
+        payload_text: str | None,
+        agent: str | None,
+        decision: str | None,
+        environment: str | None = None,
+    ) -> None:
         self.calls += 1
         sample = (payload_text or "", agent, environment, decision or "(none)")
         if sample in self.samples or len(self.samples) < SAMPLES:
@@ -113,6 +119,7 @@ def observe(calls: Iterable[tuple[Any, ...]]) -> list[Group]:
 
 # --- rendering ---------------------------------------------------------------
 
+
 def _q(text: str) -> str:
     """A YAML scalar for ``text`` (a JSON string is a valid YAML double-quoted scalar)."""
     return json.dumps(text, ensure_ascii=False)
@@ -124,7 +131,9 @@ def _short(text: str, width: int = 60) -> str:
 
 
 def _top(counter: Counter[str]) -> str:
-    return ", ".join(f"{_short(value) if value else repr(value)} ({n})" for value, n in counter.most_common(SHOWN))
+    return ", ".join(
+        f"{_short(value) if value else repr(value)} ({n})" for value, n in counter.most_common(SHOWN)
+    )
 
 
 def _argument_lines(name: str, arg: Argument) -> list[str]:
@@ -133,7 +142,9 @@ def _argument_lines(name: str, arg: Argument) -> list[str]:
     if arg.programs:
         lines.append(f"#   {name} programs: {_top(arg.programs)}")
     if arg.numbers:
-        lines.append(f"#   {name} range: {arg.numbers[0]} .. {arg.numbers[1]} (e.g. args: {{{name}: {{lte: {arg.numbers[1]}}}}})")
+        lines.append(
+            f"#   {name} range: {arg.numbers[0]} .. {arg.numbers[1]} (e.g. args: {{{name}: {{lte: {arg.numbers[1]}}}}})"
+        )
     return lines
 
 
@@ -153,39 +164,66 @@ def _expressible(name: str | None) -> bool:
 def _group_lines(group: Group, proposal: Proposal) -> list[str]:
     decisions = ", ".join(f"{n} {d}" for d, n in group.decisions.most_common())
     via = f" via tool {group.tool}" if group.tool else ""
-    lines = [f"  # {group.capability}{via}: {group.calls} call(s) ({decisions}) by {_top(group.agents) or 'unknown agents'}"]
+    lines = [
+        f"  # {group.capability}{via}: {group.calls} call(s) ({decisions}) by {_top(group.agents) or 'unknown agents'}"
+    ]
     lines += ["  " + line for name, arg in group.arguments.items() for line in _argument_lines(name, arg)]
     if not _expressible(group.capability) or not _expressible(group.tool):
-        return [*lines, "  # (not expressible as an exact rule: the name contains characters a policy name cannot have)"]
+        return [
+            *lines,
+            "  # (not expressible as an exact rule: the name contains characters a policy name cannot have)",
+        ]
     if not group.ran:
-        return [*lines, "  # every call was blocked when recorded: no rule proposed (a person decides whether to allow any)"]
+        return [
+            *lines,
+            "  # every call was blocked when recorded: no rule proposed (a person decides whether to allow any)",
+        ]
     for proposed in proposal.rules:
         body = _yaml([proposed.rule])
         if proposed.withdrawn is None:
             lines += [f"  # {proposed.why}", *(f"  {line}" for line in body)]
         else:
-            lines += [f"  # withdrawn: {proposed.withdrawn}", f"  #   ({proposed.why})", *(f"  # {line}" for line in body)]
-    lines += [f"  # not covered: {calls} call(s) that ran: {why}" for why, calls in proposal.uncovered.items()]
+            lines += [
+                f"  # withdrawn: {proposed.withdrawn}",
+                f"  #   ({proposed.why})",
+                *(f"  # {line}" for line in body),
+            ]
+    lines += [
+        f"  # not covered: {calls} call(s) that ran: {why}" for why, calls in proposal.uncovered.items()
+    ]
     return lines
 
 
 def _yaml(value: object) -> list[str]:
     import yaml
 
-    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, default_flow_style=None, width=200).rstrip().splitlines()
+    return (
+        yaml.safe_dump(value, sort_keys=False, allow_unicode=True, default_flow_style=None, width=200)
+        .rstrip()
+        .splitlines()
+    )
 
 
 def kept_rules(policy: Policy) -> list[dict[str, Any]]:
     """The deny and require_approval rules in force (shadow rules are not), as written, with their section."""
-    return [{**rule.spec, "_section": rule.section} for rule in policy.rules
-            if rule.section in ("deny", "require_approval") and rule.mode == "enforce"]
+    return [
+        {**rule.spec, "_section": rule.section}
+        for rule in policy.rules
+        if rule.section in ("deny", "require_approval") and rule.mode == "enforce"
+    ]
 
 
 def _kept(kept: list[dict[str, Any]], section: str, origin: str) -> list[str]:
-    rules = [{k: v for k, v in rule.items() if k != "_section"} for rule in kept if rule["_section"] == section]
+    rules = [
+        {k: v for k, v in rule.items() if k != "_section"} for rule in kept if rule["_section"] == section
+    ]
     if not rules:
         return [f"{section}: []"]
-    return [f"{section}:", f"  # kept from {origin}: every {section} rule in force", *(f"  {line}" for line in _yaml(rules))]
+    return [
+        f"{section}:",
+        f"  # kept from {origin}: every {section} rule in force",
+        *(f"  {line}" for line in _yaml(rules)),
+    ]
 
 
 def draft(groups: list[Group], policy: Policy) -> tuple[list[dict[str, Any]], list[Proposal]]:
@@ -193,8 +231,12 @@ def draft(groups: list[Group], policy: Policy) -> tuple[list[dict[str, Any]], li
     from capfence.suggest_rules import number_rules, propose, withdraw_weakening
 
     kept = kept_rules(policy)
-    proposals = [propose(g.capability, g.tool, g.samples) if _expressible(g.capability) and _expressible(g.tool)
-                 else Proposal(g.capability, g.tool) for g in groups]
+    proposals = [
+        propose(g.capability, g.tool, g.samples)
+        if _expressible(g.capability) and _expressible(g.tool)
+        else Proposal(g.capability, g.tool)
+        for g in groups
+    ]
     number_rules(proposals)
     for group, proposal in zip(groups, proposals, strict=True):
         if group.unsampled:
@@ -217,6 +259,19 @@ def render(groups: list[Group], *, source: str, policy: Policy, origin: str) -> 
         f"#   capfence export --audit-log {source} -o observed.jsonl",
         "#   capfence replay observed.jsonl --policy THIS_FILE --fail-on stricter",
     ]
-    allow = ["allow:"] + [line for g, p in zip(groups, proposals, strict=True) for line in _group_lines(g, p)] if groups else ["allow: []"]
-    body = [*header, "default: deny", "", *_kept(kept, "deny", origin), "", *_kept(kept, "require_approval", origin), "", *allow]
+    allow = (
+        ["allow:"] + [line for g, p in zip(groups, proposals, strict=True) for line in _group_lines(g, p)]
+        if groups
+        else ["allow: []"]
+    )
+    body = [
+        *header,
+        "default: deny",
+        "",
+        *_kept(kept, "deny", origin),
+        "",
+        *_kept(kept, "require_approval", origin),
+        "",
+        *allow,
+    ]
     return "\n".join(body) + "\n"

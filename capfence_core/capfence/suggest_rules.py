@@ -38,7 +38,9 @@ MOST_VALUES = 10
 BLOCKED = frozenset({"deny", "require_approval"})
 _COMMAND_KEYS = ("command", "cmd", "script", "shell_command")
 _URL_KEYS = frozenset({"url", "uri", "endpoint", "href", "link", "base_url"})
-_PATH_KEYS = frozenset({"path", "file", "file_path", "filepath", "filename", "dest", "destination", "src", "source", "target"})
+_PATH_KEYS = frozenset(
+    {"path", "file", "file_path", "filepath", "filename", "dest", "destination", "src", "source", "target"}
+)
 
 Sample = tuple[str, "str | None", "str | None", str]
 """A distinct observed call of a group: (payload JSON, agent, environment, recorded decision)."""
@@ -82,7 +84,11 @@ def propose(capability: str, tool: str | None, samples: Counter[Sample]) -> Prop
         return out
     base: dict[str, Any] = {"capability": capability, **({"tool": tool} if tool else {})}
     agents = sorted({agent for (_, agent, _, decision) in samples if decision in ("allow", "warn") and agent})
-    if agents and len(agents) <= MOST_VALUES and all(agent for (_, agent, _, d) in samples if d in ("allow", "warn")):
+    if (
+        agents
+        and len(agents) <= MOST_VALUES
+        and all(agent for (_, agent, _, d) in samples if d in ("allow", "warn"))
+    ):
         base["agent"] = agents
     if any(isinstance(p.get(k), str) for p, _ in ran for k in _COMMAND_KEYS):
         _shell(out, base, ran)
@@ -102,8 +108,14 @@ def _shell(out: Proposal, base: dict[str, Any], ran: list[tuple[dict[str, Any], 
     for command, calls in commands.most_common():
         analysis, _ = costed_text(command, 10**6)
         invs = analysis.invocations
-        if analysis.error or len(invs) != 1 or invs[0].program is None or invs[0].dynamic or invs[0].redirects \
-                or any(not a.static or a.globbing for a in invs[0].args):
+        if (
+            analysis.error
+            or len(invs) != 1
+            or invs[0].program is None
+            or invs[0].dynamic
+            or invs[0].redirects
+            or any(not a.static or a.globbing for a in invs[0].args)
+        ):
             out.uncovered["not one program with fixed words"] += calls
             continue
         if len(out.rules) >= MOST_RULES:
@@ -125,12 +137,16 @@ def _arguments(out: Proposal, base: dict[str, Any], ran: list[tuple[dict[str, An
     if hosts:
         rule["url"] = {"host": hosts}
         notes.append(f"hosts seen: {', '.join(hosts)}")
-    dirs = _values(ran, _PATH_KEYS, lambda v: posixpath.dirname(v) or None if v.startswith(("/", "~")) else None)
+    dirs = _values(
+        ran, _PATH_KEYS, lambda v: posixpath.dirname(v) or None if v.startswith(("/", "~")) else None
+    )
     if dirs:
         rule["path"] = {"under": dirs}
         notes.append(f"paths under: {', '.join(dirs)}")
     calls = sum(n for _, n in ran)
-    out.rules.append(Proposed(rule, f"{calls} call(s) that ran" + (f"; narrowed to {'; '.join(notes)}" if notes else "")))
+    out.rules.append(
+        Proposed(rule, f"{calls} call(s) that ran" + (f"; narrowed to {'; '.join(notes)}" if notes else ""))
+    )
 
 
 def _numbers(ran: list[tuple[dict[str, Any], int]]) -> dict[str, int | float]:
@@ -162,8 +178,12 @@ def _values(ran: list[tuple[dict[str, Any], int]], keys: frozenset[str], part: A
     return sorted(found) if len(found) <= MOST_VALUES else []
 
 
-def withdraw_weakening(proposals: list[Proposal], kept: list[dict[str, Any]], in_force: Policy,
-                       samples: Mapping[tuple[str, str | None], Counter[Sample]]) -> None:
+def withdraw_weakening(
+    proposals: list[Proposal],
+    kept: list[dict[str, Any]],
+    in_force: Policy,
+    samples: Mapping[tuple[str, str | None], Counter[Sample]],
+) -> None:
     """Withdraw every proposed rule that would allow a call the policy in force blocked (recorded, or now)."""
     blocked = list(_blocked(in_force, samples))
     while True:
@@ -179,10 +199,14 @@ def withdraw_weakening(proposals: list[Proposal], kept: list[dict[str, Any]], in
         for proposed in _live(proposals):
             found = offenders.get(proposed.rule.get("id", ""))
             if found is not None:
-                proposed.withdrawn = f"it would allow {found[0]} distinct call(s) the policy in force blocked, e.g. {found[1]}"
+                proposed.withdrawn = (
+                    f"it would allow {found[0]} distinct call(s) the policy in force blocked, e.g. {found[1]}"
+                )
 
 
-def _blocked(in_force: Policy, samples: Mapping[tuple[str, str | None], Counter[Sample]]) -> Iterable[tuple[CallView, str]]:
+def _blocked(
+    in_force: Policy, samples: Mapping[tuple[str, str | None], Counter[Sample]]
+) -> Iterable[tuple[CallView, str]]:
     for (capability, tool), counter in samples.items():
         for text, agent, env, decision in counter:
             try:
@@ -221,6 +245,8 @@ def _load(kept: list[dict[str, Any]], proposals: list[Proposal]) -> Policy:
 
     document: dict[str, object] = {"default": "deny", "allow": [p.rule for p in _live(proposals)]}
     for section in ("deny", "require_approval"):
-        document[section] = [{k: v for k, v in r.items() if k != "_section"} for r in kept if r["_section"] == section]
+        document[section] = [
+            {k: v for k, v in r.items() if k != "_section"} for r in kept if r["_section"] == section
+        ]
     path = Path("/suggested-draft.yaml")
     return load_policy(path, files=MemoryFile(path, json.dumps(document, default=str)))

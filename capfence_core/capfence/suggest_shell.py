@@ -139,7 +139,8 @@ def _unsuitable(inv: Any) -> str | None:
 
 def _add_use(found: Held, capability: str, inv: Any, reason: str, agent: str) -> None:
     words = [arg.text for arg in inv.args]
-    shape = tuple(word if word.startswith("-") else "" for word in words)  # the options, in place; operands may vary
+    # the options, in place; operands may vary
+    shape = tuple(word if word.startswith("-") else "" for word in words)
     key = (capability, inv.program, shape)
     use = found.uses.get(key)
     if use is None:
@@ -193,7 +194,9 @@ def render(found: Held, *, source: str, base: str = "packs/shell.yaml") -> str:
     lines.append("allow:")
     for use in uses:
         count = sum(use.calls.values())
-        lines.append(f"  # {use.program}: {count} held use(s) by {_top(use.agents)}; held because: {_top(use.reasons, 2)}")
+        lines.append(
+            f"  # {use.program}: {count} held use(s) by {_top(use.agents)}; held because: {_top(use.reasons, 2)}"
+        )
         lines.append(f"  #   e.g. {_top(use.calls, 2)}")
         lines.append(f"  - capability: {_q(use.capability)}")
         lines.append(f"    command: {{program: {_q(_literal(use.program))}, argv: {_argv(use)}}}")

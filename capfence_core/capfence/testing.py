@@ -278,7 +278,9 @@ class AdapterContract:
             pytest.skip("this adapter's framework has no layer that runs after the decision (run_rewritten)")
         assert "forbidden thing" not in ran, "the body ran with arguments that were never decided"
         rows = audit_rows(capfence_runtime.audit_log)
-        assert any(r["decision"] == "deny" and "forbidden thing" in r["payload"] for r in rows), "the rewrite was not decided"
+        assert any(r["decision"] == "deny" and "forbidden thing" in r["payload"] for r in rows), (
+            "the rewrite was not decided"
+        )
 
     def test_conversions_stay_gated(self, capfence_runtime: ActionRuntime) -> None:
         ran, body = self.recorder()
@@ -290,7 +292,9 @@ class AdapterContract:
             try:
                 result = resolve(convert_and_call({"command": "forbidden thing"}))
             except Exception as exc:  # noqa: BLE001 - a refusal or a block, as long as it is CapFence's
-                assert isinstance(exc, CapFenceError | PermissionError) or "CapFence" in str(exc), f"{name}: unexpected {exc!r}"
+                assert isinstance(exc, CapFenceError | PermissionError) or "CapFence" in str(exc), (
+                    f"{name}: unexpected {exc!r}"
+                )
             else:
                 assert self.is_block_result(result), f"{name}: gave {result!r}"
             assert ran == [], f"{name}: the converted tool ran a denied call"
@@ -306,4 +310,6 @@ class AdapterContract:
         resolve(self.call_with_id(wrapped, {"command": "ls"}, "call-1"))
         assert ran == ["ls", "ls"]
         rows = audit_rows(capfence_runtime.audit_log)[before:]
-        assert len(rows) == 2 and rows[0]["seq"] != rows[1]["seq"], "two executions must have two decision records"
+        assert len(rows) == 2 and rows[0]["seq"] != rows[1]["seq"], (
+            "two executions must have two decision records"
+        )

@@ -64,7 +64,11 @@ def find_adapter(obj: object, adapters: list[Adapter] | None = None) -> Adapter:
 
 
 def tool_name(obj: object) -> str:
-    name = getattr(obj, "name", None) or getattr(getattr(obj, "metadata", None), "name", None) or getattr(obj, "__name__", None)
+    name = (
+        getattr(obj, "name", None)
+        or getattr(getattr(obj, "metadata", None), "name", None)
+        or getattr(obj, "__name__", None)
+    )
     return str(name) if name else type(obj).__name__
 
 

@@ -61,7 +61,9 @@ class WebhookApprover:
 
     name = "webhook"
 
-    def __init__(self, url: str, secret: str | bytes, *, console_url: str | None = None, timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, secret: str | bytes, *, console_url: str | None = None, timeout: float = 5.0
+    ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"webhook URL must be http:// or https://, not {url!r}")
         if not secret:
@@ -137,18 +139,27 @@ class WebhookApprover:
                 self._done()
 
     def _deliver(self, body: dict[str, Any]) -> None:
-        import urllib.request  # here, not at import: the plugin manager imports this module to register the approver
+        # here, not at import: the plugin manager imports this module to register the approver
+        import urllib.request
 
         data = json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
         for attempt in range(1, ATTEMPTS + 1):
-            headers = {"Content-Type": "application/json", "User-Agent": "capfence-webhook", **signed_headers(self.secret, data)}
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "capfence-webhook",
+                **signed_headers(self.secret, data),
+            }
             try:
-                with urllib.request.urlopen(urllib.request.Request(self.url, data, headers, method="POST"), timeout=self.timeout) as resp:
+                with urllib.request.urlopen(
+                    urllib.request.Request(self.url, data, headers, method="POST"), timeout=self.timeout
+                ) as resp:
                     resp.read(65536)
                 self.delivered += 1
                 return
             except Exception as exc:  # noqa: BLE001 - logged; the decision is not affected
-                log.warning("webhook delivery of %s, attempt %d/%d: %s", body["request_id"], attempt, ATTEMPTS, exc)
+                log.warning(
+                    "webhook delivery of %s, attempt %d/%d: %s", body["request_id"], attempt, ATTEMPTS, exc
+                )
             time.sleep(0.5 * 2 ** (attempt - 1) if attempt < ATTEMPTS else 0)
         self.failed += 1
         log.error("webhook notification for %s not delivered after %d attempts", body["request_id"], ATTEMPTS)
@@ -158,10 +169,20 @@ def notification(request: ApprovalRequest, approvals: Approvals, console_url: st
     """The JSON body for ``request``: its redacted arguments come from the decision record that filed it."""
     arguments, redacted, truncated = _stored_arguments(request, approvals)
     return {
-        "type": "approval.requested", "request_id": request.id, "capability": request.capability, "tool": request.tool,
-        "agent_id": request.agent_id, "framework": request.framework, "arguments": arguments,
-        "arguments_redacted": redacted, "arguments_truncated": truncated, "action_digest": request.digest,
-        "policy_digest": request.policy_digest, "rule": request.rule, "created": request.created, "expires": request.expires,
+        "type": "approval.requested",
+        "request_id": request.id,
+        "capability": request.capability,
+        "tool": request.tool,
+        "agent_id": request.agent_id,
+        "framework": request.framework,
+        "arguments": arguments,
+        "arguments_redacted": redacted,
+        "arguments_truncated": truncated,
+        "action_digest": request.digest,
+        "policy_digest": request.policy_digest,
+        "rule": request.rule,
+        "created": request.created,
+        "expires": request.expires,
         "console_url": f"{console_url}/approvals/{request.id}" if console_url else None,
     }
 
@@ -169,7 +190,9 @@ def notification(request: ApprovalRequest, approvals: Approvals, console_url: st
 def _stored_arguments(request: ApprovalRequest, approvals: Approvals) -> tuple[object, bool, bool]:
     """The decision record's payload (as redacted and truncated when it was written), parsed when it is JSON."""
     with approvals.store.transaction() as tx:
-        row = tx.execute("SELECT payload, redacted, truncated FROM records WHERE seq = ?", (request.decision_seq,)).fetchone()
+        row = tx.execute(
+            "SELECT payload, redacted, truncated FROM records WHERE seq = ?", (request.decision_seq,)
+        ).fetchone()
     if row is None:
         return None, False, False
     text, redacted, truncated = row[0], bool(row[1]), bool(row[2])

@@ -33,18 +33,27 @@ def main() -> None:
     (work / "policy.yaml").write_text(textwrap.dedent(POLICY))
     runtime = ActionRuntime.from_policy(work / "policy.yaml", audit_log=work / "audit.db")
     pushed: list[str] = []
-    push = Command("push", "Push a branch.", {"branch": "str", "flags": "str"}, lambda branch, flags="": pushed.append(branch) or "pushed")
+    push = Command(
+        "push",
+        "Push a branch.",
+        {"branch": "str", "flags": "str"},
+        lambda branch, flags="": pushed.append(branch) or "pushed",
+    )
 
     print("adapter:", find_adapter(push).name)
     safe_push = CapFenceTool(tool=push, agent_id="release-bot", capability="git.push", gate=runtime)
     print("still a Command:", isinstance(safe_push, Command), "| same spec:", safe_push.spec() == push.spec())
 
-    results = Runner([safe_push]).run([("push", {"branch": "main", "flags": "--force"}), ("push", {"branch": "feature"})])
+    results = Runner([safe_push]).run(
+        [("push", {"branch": "main", "flags": "--force"}), ("push", {"branch": "feature"})]
+    )
     for result in results:
         print("result:", result)
     print("ran:", pushed)
     runtime.close()
-    rows = sqlite3.connect(work / "audit.db").execute("SELECT framework, tool, decision, rule FROM records WHERE kind = 'decision'")
+    rows = sqlite3.connect(work / "audit.db").execute(
+        "SELECT framework, tool, decision, rule FROM records WHERE kind = 'decision'"
+    )
     for row in rows:
         print("audit:", row)
 

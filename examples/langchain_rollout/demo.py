@@ -120,7 +120,12 @@ def capfence(workdir: Path, *args: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--workdir", type=Path, default=Path("capfence-demo"), help="where to work (recreated; default ./capfence-demo)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("capfence-demo"),
+        help="where to work (recreated; default ./capfence-demo)",
+    )
     workdir: Path = parser.parse_args(argv).workdir.resolve()
     started = time.perf_counter()
     shutil.rmtree(workdir, ignore_errors=True)
@@ -135,22 +140,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"Working in {os.path.relpath(workdir)}{os.sep}")
 
     heading("1. OBSERVE", f"the agent runs under {ROLLOUT}")
-    print("  This policy denies only 'rm -rf'. Other shell commands are warned about (they run, and are audited);")
+    print(
+        "  This policy denies only 'rm -rf'. Other shell commands are warned about (they run, and are audited);"
+    )
     print("  file reads are allowed. Nothing the agent needs is blocked while we watch what it does.")
     agent_run(workdir, ROLLOUT)
 
     heading("2. TUNE", "what did the agent do, and what would we have blocked?")
-    print("  Every decision is in audit.db, written before the tool ran. WARN rows ran, but a stricter policy may stop them.")
+    print(
+        "  Every decision is in audit.db, written before the tool ran. WARN rows ran, but a stricter policy may stop them."
+    )
     capfence(workdir, "logs", "--audit-log", "audit.db")
 
     heading("3. SIMULATE", f"what would {PRODUCTION} decide differently?")
-    print("  The production policy denies curl, holds systemctl for a human's approval and allows other commands.")
+    print(
+        "  The production policy denies curl, holds systemctl for a human's approval and allows other commands."
+    )
     print("  Replay re-evaluates every recorded call under it, without running anything.")
     capfence(workdir, "export", "--audit-log", "audit.db", "-o", "audit.jsonl")
     capfence(workdir, "replay", "audit.jsonl", "--policy", PRODUCTION)
 
     heading("4. ENFORCE", f"the same agent, same task, under {PRODUCTION}")
-    print("  Blocked calls come back to the model as error results it can read; the agent carries on and reports.")
+    print(
+        "  Blocked calls come back to the model as error results it can read; the agent carries on and reports."
+    )
     agent_run(workdir, PRODUCTION)
     print("\n  The systemctl call is held for a human: it waits in the approval queue.")
     capfence(workdir, "approvals", "list", "--status", "pending", "--audit-log", "audit.db")
@@ -160,12 +173,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     stage_and_test(workdir)
 
     heading("DONE", "the audit logs hold every run, hash-chained")
-    print("  verify checks every record of the chain: the decisions 'capfence logs' shows, what came of each (outcomes)")
+    print(
+        "  verify checks every record of the chain: the decisions 'capfence logs' shows, what came of each (outcomes)"
+    )
     print("  and the approval queue's events.")
     capfence(workdir, "verify", "--audit-log", "audit.db")
     capfence(workdir, "verify", "--audit-log", "pack-audit.db")
-    print(f"\nFinished in {time.perf_counter() - started:.1f}s. Look around in {os.path.relpath(workdir)}{os.sep}:")
-    print("  audit.db (the audit log), audit.jsonl (its export), shell.log (what ran), policies/ (edit them and replay again).")
+    print(
+        f"\nFinished in {time.perf_counter() - started:.1f}s. Look around in {os.path.relpath(workdir)}{os.sep}:"
+    )
+    print(
+        "  audit.db (the audit log), audit.jsonl (its export), shell.log (what ran), policies/ (edit them and replay again)."
+    )
     cli = command_for_user(workdir)
     print(f"  For example:  cd {os.path.relpath(workdir)} && {cli} logs --audit-log audit.db --summary")
     print(f"                {cli} replay audit.jsonl --policy policies/shell_production.yaml --format json")
@@ -174,16 +193,34 @@ def main(argv: Sequence[str] | None = None) -> None:
 def shell_pack(workdir: Path) -> None:
     """Step 5: observe -> suggest -> enforce with the hardened shell pack, in its own audit log (``pack-audit.db``)."""
     heading("5. THE SHELL PACK", "observe -> suggest -> enforce with policies/packs/shell.yaml")
-    print("  The hardened pack denies what is known catastrophic, allows what its catalogue knows safe and holds the rest")
-    print(f"  for a human. Observe first, under {PACK_OBSERVE}: what it would hold runs, flagged 'would hold: <why>'.")
+    print(
+        "  The hardened pack denies what is known catastrophic, allows what its catalogue knows safe and holds the rest"
+    )
+    print(
+        f"  for a human. Observe first, under {PACK_OBSERVE}: what it would hold runs, flagged 'would hold: <why>'."
+    )
     agent_run(workdir, PACK_OBSERVE, "pack-audit.db")
     print("\n  What the pack would have held (these ran, flagged):")
     capfence(workdir, "logs", "--audit-log", "pack-audit.db", "--decision", "warn", "--wide")
-    print("\n  Draft narrow allow rules for the holds the agent really hit (program and exact arguments, never a blanket allow):")
-    capfence(workdir, "suggest", "--held", "--audit-log", "pack-audit.db", "--policy", PACK_OBSERVE, "-o", PACK_ALLOW)
+    print(
+        "\n  Draft narrow allow rules for the holds the agent really hit (program and exact arguments, never a blanket allow):"
+    )
+    capfence(
+        workdir,
+        "suggest",
+        "--held",
+        "--audit-log",
+        "pack-audit.db",
+        "--policy",
+        PACK_OBSERVE,
+        "-o",
+        PACK_ALLOW,
+    )
     print("\n".join(f"    {line}" for line in (workdir / PACK_ALLOW).read_text().splitlines()))
     (workdir / PACK_ENFORCE).write_text(PACK_ENFORCE_TEXT)
-    print(f"\n  Accept them: {PACK_ENFORCE} extends {PACK_ALLOW}. Enforce it: the smoke test is allowed now, systemctl is")
+    print(
+        f"\n  Accept them: {PACK_ENFORCE} extends {PACK_ALLOW}. Enforce it: the smoke test is allowed now, systemctl is"
+    )
     print("  held for a human (an allow rule cannot lift the pack's own approval rules), rm -rf is denied.")
     agent_run(workdir, PACK_ENFORCE, "pack-audit.db")
 
@@ -192,8 +229,12 @@ def stage_and_test(workdir: Path) -> None:
     """Step 6: a rule staged with ``mode: shadow``, and ``capfence test`` as CI runs it."""
     heading("6. STAGE AND TEST", "a new rule in shadow mode, and the policy's tests in CI")
     (workdir / SHADOW).write_text(SHADOW_TEXT)
-    print(f"  {SHADOW} stages one new rule, 'no downloads from the shell', with mode: shadow: it is evaluated and")
-    print("  recorded with every call (capfence logs --shadow), but never decides. Replay shows what enforcing it would change:")
+    print(
+        f"  {SHADOW} stages one new rule, 'no downloads from the shell', with mode: shadow: it is evaluated and"
+    )
+    print(
+        "  recorded with every call (capfence logs --shadow), but never decides. Replay shows what enforcing it would change:"
+    )
     capfence(workdir, "replay", "audit.jsonl", "--policy", SHADOW)
     (workdir / CASES).write_text(CASES_TEXT)
     print(f"\n  In CI, {CASES} holds calls with the decisions the production policy must give them:")
@@ -206,6 +247,7 @@ def command_for_user(workdir: Path) -> str:
     if here.exists() and (".nox" in Path(sys.prefix).parts or shutil.which("capfence") is None):
         return os.path.relpath(here, workdir)
     return "capfence"
+
 
 if __name__ == "__main__":
     main()

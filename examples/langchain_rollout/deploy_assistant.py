@@ -114,7 +114,9 @@ def paraphrase(error: str) -> str:
     return f"denied by rule {rule}"
 
 
-BLOCK_MESSAGE = re.compile(r"CapFence (?P<action>\w+): .*? \[rule (?P<rule>.+?)\](?: \[approval request (?P<request>[^\]]+)\])?$")
+BLOCK_MESSAGE = re.compile(
+    r"CapFence (?P<action>\w+): .*? \[rule (?P<rule>.+?)\](?: \[approval request (?P<request>[^\]]+)\])?$"
+)
 """The message of a call CapFence blocked (``capfence.Decision.message``)."""
 
 

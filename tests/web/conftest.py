@@ -35,12 +35,16 @@ def audit_log(tmp_path: Path, policy_dir: Path) -> Iterator[tuple[str, dict[str,
 
 
 @pytest.fixture
-def make_client(audit_log: tuple[str, dict[str, Any]], policy_dir: Path) -> Iterator[Callable[..., TestClient]]:
+def make_client(
+    audit_log: tuple[str, dict[str, Any]], policy_dir: Path
+) -> Iterator[Callable[..., TestClient]]:
     """``make_client(**settings) -> TestClient`` on the populated log (not signed in)."""
     apps: list[Any] = []
 
     def make(**overrides: Any) -> TestClient:
-        settings = Settings(**{"audit_log": audit_log[0], "users": {"alice": TOKEN}, "policy_dir": policy_dir, **overrides})
+        settings = Settings(
+            **{"audit_log": audit_log[0], "users": {"alice": TOKEN}, "policy_dir": policy_dir, **overrides}
+        )
         app = create_app(settings, warm_up=False)
         apps.append(app)
         return TestClient(app, base_url="http://127.0.0.1")

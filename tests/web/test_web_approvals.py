@@ -33,13 +33,24 @@ def test_approve_from_the_page_records_the_session_user(make_client, audit_log):
     request_id = made["held"].approval_id
     client = sign_in(make_client())
     csrf = csrf_of(client.get(f"/approvals/{request_id}").text)
-    data = {"csrf": csrf, "verdict": "approve", "comment": "ticket OPS-7", "decided_by": "mallory", "by": "mallory"}
+    data = {
+        "csrf": csrf,
+        "verdict": "approve",
+        "comment": "ticket OPS-7",
+        "decided_by": "mallory",
+        "by": "mallory",
+    }
     response = client.post(f"/approvals/{request_id}/decide", data=data, follow_redirects=False)
     assert response.status_code == 303
     page = client.get(response.headers["location"]).text
     assert "Recorded: approved by console:alice" in page
     last = _approval_records(path)[-1]
-    assert (last["id"], last["status"], last["decided_by"], last["comment"]) == (request_id, "approved", "console:alice", "ticket OPS-7")
+    assert (last["id"], last["status"], last["decided_by"], last["comment"]) == (
+        request_id,
+        "approved",
+        "console:alice",
+        "ticket OPS-7",
+    )
     assert "mallory" not in json.dumps(_approval_records(path))
 
 
@@ -48,9 +59,13 @@ def test_deny_then_the_retry_is_denied(make_client, audit_log, policy_dir):
     request_id = made["held"].approval_id
     client = sign_in(make_client())
     csrf = csrf_of(client.get(f"/approvals/{request_id}").text)
-    client.post(f"/approvals/{request_id}/decide", data={"csrf": csrf, "verdict": "deny", "comment": "freeze"})
+    client.post(
+        f"/approvals/{request_id}/decide", data={"csrf": csrf, "verdict": "deny", "comment": "freeze"}
+    )
     with ActionRuntime.from_policy(policy_dir / "policy.yaml", audit_log=path) as runtime:
-        retry = runtime.evaluate("deploy.production", {"version": "1.4.2"}, agent_id="release-bot", tool="deploy")
+        retry = runtime.evaluate(
+            "deploy.production", {"version": "1.4.2"}, agent_id="release-bot", tool="deploy"
+        )
     assert retry.action == "deny" and "denied by console:alice" in retry.reason
 
 
@@ -72,7 +87,9 @@ def _session_post(base: str, request_id: str, verdict: str, barrier: threading.B
         client.post("/login", data={"csrf": csrf_of(page.text), "token": TOKEN})
         csrf = csrf_of(client.get(f"/approvals/{request_id}").text)
         barrier.wait()
-        return client.post(f"/approvals/{request_id}/decide", data={"csrf": csrf, "verdict": verdict}).status_code
+        return client.post(
+            f"/approvals/{request_id}/decide", data={"csrf": csrf, "verdict": verdict}
+        ).status_code
 
 
 def _api_post(base: str, request_id: str, verdict: str, barrier: Any) -> int:
@@ -87,7 +104,9 @@ def _api_post(base: str, request_id: str, verdict: str, barrier: Any) -> int:
 
 
 def _server_settings(path, policy_dir):
-    return Settings(audit_log=path, users={"alice": TOKEN}, policy_dir=policy_dir, api_clients={"bot": BOT_SECRET})
+    return Settings(
+        audit_log=path, users={"alice": TOKEN}, policy_dir=policy_dir, api_clients={"bot": BOT_SECRET}
+    )
 
 
 def test_concurrent_approvals_from_threads_exactly_one_wins(audit_log, policy_dir):
@@ -119,27 +138,44 @@ def test_concurrent_api_calls_from_processes_exactly_one_wins(audit_log, policy_
         context = multiprocessing.get_context("spawn")
         with context.Manager() as manager, context.Pool(4) as pool:
             barrier = manager.Barrier(4)
-            codes = pool.starmap(_api_post, [(base, request_id, "approve" if n % 2 else "deny", barrier) for n in range(4)])
+            codes = pool.starmap(
+                _api_post, [(base, request_id, "approve" if n % 2 else "deny", barrier) for n in range(4)]
+            )
     assert sorted(codes) == [200, 409, 409, 409], codes
     assert len([r for r in _approval_records(path) if r["status"] in ("approved", "denied")]) == 1
 
 
 # --- the API ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def api(make_client):
     return make_client(api_clients={"slack": BOT_SECRET, "jira": b"jira-secret-0123456789abc"})
 
 
-def _signed(body: dict, secret: bytes = BOT_SECRET, client: str = "slack", now: float | None = None) -> tuple[bytes, dict]:
+def _signed(
+    body: dict, secret: bytes = BOT_SECRET, client: str = "slack", now: float | None = None
+) -> tuple[bytes, dict]:
     data = json.dumps(body).encode()
-    return data, {**signed_headers(secret, data, now), CLIENT_HEADER: client, "Content-Type": "application/json"}
+    return data, {
+        **signed_headers(secret, data, now),
+        CLIENT_HEADER: client,
+        "Content-Type": "application/json",
+    }
 
 
 def test_api_signed_request_records_the_client_and_its_approver(api, audit_log):
     path, made = audit_log
     request_id = made["held"].approval_id
-    data, headers = _signed({"request_id": request_id, "verdict": "approve", "nonce": "n" * 20, "approver": "bob", "comment": "in #ops"})
+    data, headers = _signed(
+        {
+            "request_id": request_id,
+            "verdict": "approve",
+            "nonce": "n" * 20,
+            "approver": "bob",
+            "comment": "in #ops",
+        }
+    )
     response = api.post("/api/v1/approvals", content=data, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json() == {"request_id": request_id, "status": "approved", "decided_by": "api:slack/bob"}
@@ -150,7 +186,9 @@ def test_api_bearer_identity_is_the_client_never_the_body(api, audit_log):
     path, made = audit_log
     request_id = made["held"].approval_id
     body = {"request_id": request_id, "verdict": "deny", "approver": "someone-else"}
-    response = api.post("/api/v1/approvals", json=body, headers={"Authorization": "Bearer jira-secret-0123456789abc"})
+    response = api.post(
+        "/api/v1/approvals", json=body, headers={"Authorization": "Bearer jira-secret-0123456789abc"}
+    )
     assert response.status_code == 200 and response.json()["decided_by"] == "api:jira"
     assert approval_events(path)[-1]["decided_by"] == "api:jira"
 
@@ -164,22 +202,41 @@ def test_api_refuses_replays_and_bad_signatures(api, audit_log):
     assert again.status_code == 401 and "already used" in again.json()["error"]
     stale_data, stale = _signed({**body, "nonce": "another-nonce-1234567"}, now=time.time() - 3600)
     assert api.post("/api/v1/approvals", content=stale_data, headers=stale).status_code == 401
-    forged_data, forged = _signed({**body, "nonce": "third-nonce-123456789"}, secret=b"wrong-secret-0123456789")
+    forged_data, forged = _signed(
+        {**body, "nonce": "third-nonce-123456789"}, secret=b"wrong-secret-0123456789"
+    )
     assert api.post("/api/v1/approvals", content=forged_data, headers=forged).status_code == 401
     tampered = data.replace(b"approve", b"deny")
     assert api.post("/api/v1/approvals", content=tampered, headers=headers).status_code == 401
     unsigned = api.post("/api/v1/approvals", json=body)
     assert unsigned.status_code == 401
-    assert api.post("/api/v1/approvals", json=body, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert (
+        api.post("/api/v1/approvals", json=body, headers={"Authorization": "Bearer nope"}).status_code == 401
+    )
 
 
 def test_api_answers(api, audit_log):
     request_id = audit_log[1]["held"].approval_id
     bearer = {"Authorization": "Bearer jira-secret-0123456789abc"}
-    assert api.post("/api/v1/approvals", json={"request_id": "apr_nope", "verdict": "approve"}, headers=bearer).status_code == 404
-    assert api.post("/api/v1/approvals", json={"request_id": request_id, "verdict": "maybe"}, headers=bearer).status_code == 400
+    assert (
+        api.post(
+            "/api/v1/approvals", json={"request_id": "apr_nope", "verdict": "approve"}, headers=bearer
+        ).status_code
+        == 404
+    )
+    assert (
+        api.post(
+            "/api/v1/approvals", json={"request_id": request_id, "verdict": "maybe"}, headers=bearer
+        ).status_code
+        == 400
+    )
     assert api.post("/api/v1/approvals", content=b"[1]", headers=bearer).status_code == 400
-    assert api.post("/api/v1/approvals", json={"request_id": request_id, "verdict": "approve"}, headers=bearer).status_code == 200
+    assert (
+        api.post(
+            "/api/v1/approvals", json={"request_id": request_id, "verdict": "approve"}, headers=bearer
+        ).status_code
+        == 200
+    )
     second = api.post("/api/v1/approvals", json={"request_id": request_id, "verdict": "deny"}, headers=bearer)
     assert second.status_code == 409
 

@@ -24,7 +24,9 @@ import pytest
 from web_support import HOSTILE, TOKEN, populate, require_web, wait_for
 
 require_web()
-selenium = pytest.importorskip("selenium", reason="the browser tests need selenium: pip install -e '.[web,web-test]'")
+selenium = pytest.importorskip(
+    "selenium", reason="the browser tests need selenium: pip install -e '.[web,web-test]'"
+)
 
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
@@ -58,7 +60,12 @@ def _traffic(policy: Path, audit_log: Path) -> None:
     commands = ["ls -la", "git status", "make test", "cat notes.txt", "rm -rf /", "curl -s localhost/health"]
     with ActionRuntime.from_policy(policy, audit_log=audit_log) as runtime:
         for n in range(60):
-            runtime.evaluate("shell.execute", {"command": commands[n % len(commands)]}, agent_id=f"agent-{n % 4}", tool="bash")
+            runtime.evaluate(
+                "shell.execute",
+                {"command": commands[n % len(commands)]},
+                agent_id=f"agent-{n % 4}",
+                tool="bash",
+            )
         runtime.evaluate("deploy.staging", {"version": "1.4.1"}, agent_id="release-bot", tool="deploy")
 
 
@@ -80,8 +87,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     script = Path(sys.executable).with_name("capfence")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "capfence.cli"]
     env = {**os.environ, "CAPFENCE_CONSOLE_TOKEN": TOKEN, "CAPFENCE_APPROVER": "alice"}
-    arguments = ["serve", "--audit-log", str(audit), "--policy-dir", str(policies), "--listen", f"127.0.0.1:{port}"]
-    server = subprocess.Popen([*command, *arguments], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    arguments = [
+        "serve",
+        "--audit-log",
+        str(audit),
+        "--policy-dir",
+        str(policies),
+        "--listen",
+        f"127.0.0.1:{port}",
+    ]
+    server = subprocess.Popen(
+        [*command, *arguments], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -106,9 +123,17 @@ def browser() -> Iterator[webdriver.Chrome]:
     _require_browser()
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1440,1000"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1440,1000",
+    ):
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)), options=options)
+    driver = webdriver.Chrome(
+        service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)), options=options
+    )
     driver.set_page_load_timeout(WAIT)
     try:
         yield driver
@@ -152,7 +177,8 @@ def test_no_token_no_console(browser, site):
 
 def test_sign_in_with_the_printed_link(browser, site):
     browser.delete_all_cookies()
-    browser.get(f"{site['base']}/login#token={TOKEN}")  # console.js fills the token from the fragment and signs in
+    # console.js fills the token from the fragment and signs in
+    browser.get(f"{site['base']}/login#token={TOKEN}")
     _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "header.top nav")))
     assert "#token" not in browser.current_url
 
@@ -169,7 +195,8 @@ def test_filter_decisions_and_open_one(browser, site, shots):
     _sign_in(browser, site["base"])
     browser.get(f"{site['base']}/decisions")
     browser.find_element(By.NAME, "agent").send_keys("ops-bot")
-    Select(browser.find_element(By.ID, "decision-filter")).select_by_value("deny")  # submits at once (console.js)
+    # submits at once (console.js)
+    Select(browser.find_element(By.ID, "decision-filter")).select_by_value("deny")
     _wait(browser).until(ec.url_contains("decision=deny"))
 
     def filtered() -> list[Any]:
@@ -222,9 +249,17 @@ def test_approve_a_held_call_and_the_waiting_agent_runs_it(browser, site, shots)
 
     def agent() -> None:
         try:
-            with ActionRuntime.from_policy(site["policies"] / "policy.yaml", audit_log=site["audit"]) as runtime:
-                deploy = CapFenceTool(tool=lambda version: ran.append(version) or f"deployed {version}", agent_id="release-bot",
-                                      capability="deploy.production", gate=runtime, name="deploy", approval_wait=WAIT * 2)
+            with ActionRuntime.from_policy(
+                site["policies"] / "policy.yaml", audit_log=site["audit"]
+            ) as runtime:
+                deploy = CapFenceTool(
+                    tool=lambda version: ran.append(version) or f"deployed {version}",
+                    agent_id="release-bot",
+                    capability="deploy.production",
+                    gate=runtime,
+                    name="deploy",
+                    approval_wait=WAIT * 2,
+                )
                 deploy(version="2.0.0")
         except BaseException as exc:
             errors.append(exc)

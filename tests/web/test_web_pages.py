@@ -99,16 +99,22 @@ def test_replay_a_listed_policy(make_client, audit_log):
     html = client.post("/replay", data={"csrf": csrf, "policy": "strict.yaml", "since": "1h"}).text
     assert 'id="matrix"' in html and 'id="changed"' in html
     changed = re.findall(r'<tr><td><a href="/decisions/(\d+)">', html.split('id="changed"')[1])
-    assert changed == [str(audit_log[1]["allowed"].record_id), str(audit_log[1]["hostile"].record_id)]  # allowed shell calls now denied
+    # allowed shell calls now denied
+    assert changed == [str(audit_log[1]["allowed"].record_id), str(audit_log[1]["hostile"].record_id)]
     assert 'class="num changed"' in html
 
 
 def test_replay_a_pasted_policy_reports_file_and_line(make_client):
     client = sign_in(make_client())
     csrf = csrf_of(client.get("/replay").text)
-    response = client.post("/replay", data={"csrf": csrf, "pasted": "deny:\n  - capabilty: shell.*\n", "since": ""})
+    response = client.post(
+        "/replay", data={"csrf": csrf, "pasted": "deny:\n  - capabilty: shell.*\n", "since": ""}
+    )
     assert response.status_code == 422
-    assert "pasted-policy.yaml:2:5: error:" in response.text and "did you mean &#39;capability&#39;" in response.text
+    assert (
+        "pasted-policy.yaml:2:5: error:" in response.text
+        and "did you mean &#39;capability&#39;" in response.text
+    )
 
 
 def test_unindexed_filters_scan_within_a_budget_and_go_on(make_client, tmp_path, policy_dir, monkeypatch):

@@ -24,8 +24,15 @@ pytest_plugins = ["conftest_postgres"]
 @pytest.fixture
 def pg_console(pg_url: str, policy_dir: Path):
     made = populate(policy_dir / "policy.yaml", pg_url)
-    app = create_app(Settings(audit_log=pg_url, users={"alice": TOKEN}, policy_dir=policy_dir,
-                              api_clients={"bot": b"bot-secret-0123456789abcdef"}), warm_up=False)
+    app = create_app(
+        Settings(
+            audit_log=pg_url,
+            users={"alice": TOKEN},
+            policy_dir=policy_dir,
+            api_clients={"bot": b"bot-secret-0123456789abcdef"},
+        ),
+        warm_up=False,
+    )
     yield app, made, pg_url
     app.state.console.close()
 
@@ -58,7 +65,9 @@ def test_keyset_pages_on_postgres(pg_url, policy_dir):
     client = sign_in(TestClient(app, base_url="http://127.0.0.1"))
     first = client.get("/decisions?agent=loop").text
     older = re.search(r'href="(/decisions\?[^"]+)" id="older"', first).group(1).replace("&amp;", "&")
-    seen = re.findall(r'class="seq">(\d+)<', first) + re.findall(r'class="seq">(\d+)<', client.get(older).text)
+    seen = re.findall(r'class="seq">(\d+)<', first) + re.findall(
+        r'class="seq">(\d+)<', client.get(older).text
+    )
     assert len(seen) == len(set(seen)) == 70
     app.state.console.close()
 
@@ -79,9 +88,16 @@ def test_approve_on_postgres_exactly_one_wins(pg_console):
 
         def decide(client: httpx.Client, csrf: str, verdict: str) -> None:
             barrier.wait()
-            codes.append(client.post(f"/approvals/{request_id}/decide", data={"csrf": csrf, "verdict": verdict}).status_code)
+            codes.append(
+                client.post(
+                    f"/approvals/{request_id}/decide", data={"csrf": csrf, "verdict": verdict}
+                ).status_code
+            )
 
-        threads = [threading.Thread(target=decide, args=(c, t, "approve" if n % 2 else "deny")) for n, (c, t) in enumerate(clients)]
+        threads = [
+            threading.Thread(target=decide, args=(c, t, "approve" if n % 2 else "deny"))
+            for n, (c, t) in enumerate(clients)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -95,8 +111,12 @@ def test_api_on_postgres(pg_console, policy_dir):
     app, made, pg_url = pg_console
     client = TestClient(app, base_url="http://127.0.0.1")
     body = {"request_id": made["held"].approval_id, "verdict": "approve"}
-    response = client.post("/api/v1/approvals", json=body, headers={"Authorization": "Bearer bot-secret-0123456789abcdef"})
+    response = client.post(
+        "/api/v1/approvals", json=body, headers={"Authorization": "Bearer bot-secret-0123456789abcdef"}
+    )
     assert response.status_code == 200 and response.json()["decided_by"] == "api:bot"
     with ActionRuntime.from_policy(policy_dir / "policy.yaml", audit_log=pg_url) as runtime:
-        retry = runtime.evaluate("deploy.production", {"version": "1.4.2"}, agent_id="release-bot", tool="deploy")
+        retry = runtime.evaluate(
+            "deploy.production", {"version": "1.4.2"}, agent_id="release-bot", tool="deploy"
+        )
     assert retry.action == "allow" and "approved by api:bot" in retry.reason

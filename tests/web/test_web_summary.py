@@ -28,7 +28,10 @@ def test_refresh_reads_only_what_was_appended(tmp_path, policy_dir):
     view = summary.overview("24h")
     assert summary.seen_seq > seen and view.complete
     assert view.totals == {"allow": 1, "deny": 1, "require_approval": 1}
-    assert dict(view.top_agents) == {"b": 2} and dict(view.top_capabilities) == {"shell.execute": 1, "deploy.production": 1}
+    assert dict(view.top_agents) == {"b": 2} and dict(view.top_capabilities) == {
+        "shell.execute": 1,
+        "deploy.production": 1,
+    }
     assert dict(view.top_rules) == {"shell-ok": 1, "no-rm-root": 1, "hold-deploy": 1}
     assert sum(sum(counts.values()) for _, counts in view.series) == 3 and len(view.series) >= 24
 

@@ -52,7 +52,10 @@ def approval_events(path: str | Path) -> list[dict[str, Any]]:
 
     conn = sqlite3.connect(f"file:{Path(path).absolute()}?mode=ro", uri=True)
     try:
-        return [json.loads(row[0]) for row in conn.execute("SELECT detail FROM records WHERE kind = 'approval' ORDER BY seq")]
+        return [
+            json.loads(row[0])
+            for row in conn.execute("SELECT detail FROM records WHERE kind = 'approval' ORDER BY seq")
+        ]
     finally:
         conn.close()
 
@@ -67,17 +70,25 @@ def populate(policy: Path, audit_log: str) -> dict[str, Any]:
     """A log with allowed, denied and held calls, one from a hostile agent id; returns what a test needs to find them."""
     with ActionRuntime.from_policy(policy, audit_log=audit_log) as runtime:
         allowed = runtime.evaluate("shell.execute", {"command": "ls -la"}, agent_id="ops-bot", tool="bash")
-        hostile = runtime.evaluate("shell.execute", {"command": HOSTILE, "note": HOSTILE}, agent_id=HOSTILE, tool=HOSTILE)
-        denied = runtime.evaluate("shell.execute", {"command": "rm -rf /", "token": "s3cret-value"}, agent_id="ops-bot", tool="bash")
+        hostile = runtime.evaluate(
+            "shell.execute", {"command": HOSTILE, "note": HOSTILE}, agent_id=HOSTILE, tool=HOSTILE
+        )
+        denied = runtime.evaluate(
+            "shell.execute", {"command": "rm -rf /", "token": "s3cret-value"}, agent_id="ops-bot", tool="bash"
+        )
         runtime.record_outcome(allowed, "ran")
         runtime.record_outcome(denied, "blocked")
-        held = runtime.evaluate("deploy.production", {"version": "1.4.2"}, agent_id="release-bot", tool="deploy")
+        held = runtime.evaluate(
+            "deploy.production", {"version": "1.4.2"}, agent_id="release-bot", tool="deploy"
+        )
     return {"allowed": allowed, "hostile": hostile, "denied": denied, "held": held}
 
 
 def sign_in(client: Any, token: str = TOKEN) -> Any:
     page = client.get("/login")
-    response = client.post("/login", data={"csrf": csrf_of(page.text), "token": token, "next": "/"}, follow_redirects=False)
+    response = client.post(
+        "/login", data={"csrf": csrf_of(page.text), "token": token, "next": "/"}, follow_redirects=False
+    )
     assert response.status_code == 303, response.text
     return client
 

@@ -42,7 +42,9 @@ VALIDATING = frozenset({"run", "arun"})
 """Entry points where CrewAI validates keyword arguments before the body."""
 ASYNC = frozenset({"arun", "_arun"})
 
-_PINNED: contextvars.ContextVar[tuple[int, Mapping[str, Any]] | None] = contextvars.ContextVar("capfence_crewai_pinned", default=None)
+_PINNED: contextvars.ContextVar[tuple[int, Mapping[str, Any]] | None] = contextvars.ContextVar(
+    "capfence_crewai_pinned", default=None
+)
 
 
 def _signature(function: Callable[..., Any], *, method: bool) -> inspect.Signature | None:
@@ -77,7 +79,9 @@ def body_signature(tool: BaseTool, entry: str) -> inspect.Signature | None:
     return _signature(getattr(base, "_arun" if entry in ASYNC else "_run"), method=True)
 
 
-def bind(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def bind(
+    signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
     """The arguments by name, the signature's defaults filled in (as given when they do not fit it)."""
     given: dict[str, Any] = {"args": list(args)} if args else {}
     given.update(kwargs)
@@ -103,9 +107,12 @@ def validated(tool: BaseTool, kwargs: Mapping[str, Any]) -> dict[str, Any] | Non
     return dict(result) if isinstance(result, Mapping) else None
 
 
-def entry_arguments(tool: BaseTool, entry: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def entry_arguments(
+    tool: BaseTool, entry: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """For one call of ``entry``: (what the policy sees, the keyword arguments to call CrewAI's ``entry`` with)."""
-    if entry in VALIDATING and not args:  # CrewAI validates keyword-only calls (positional ones go to the body as given)
+    # CrewAI validates keyword-only calls (positional ones go to the body as given)
+    if entry in VALIDATING and not args:
         checked = validated(tool, kwargs)
         if checked is not None:
             kwargs = checked

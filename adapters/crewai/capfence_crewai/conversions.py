@@ -29,7 +29,15 @@ from collections.abc import Callable
 from typing import Any
 
 from capfence.decision import Decision
-from capfence.gated_attributes import Extension, field_reader, field_writer, function_attribute, raw_field, substitute, substitute_items
+from capfence.gated_attributes import (
+    Extension,
+    field_reader,
+    field_writer,
+    function_attribute,
+    raw_field,
+    substitute,
+    substitute_items,
+)
 from capfence_crewai.arguments import bind
 
 FUNCTION_FIELDS = ("func",)
@@ -47,12 +55,16 @@ def extension(cls: type) -> Extension:
     if not fields:
         return Extension(members=members)
     for name in fields:
-        members[name] = function_attribute(field_reader(name), payload=function_payload, on_block=_block, write=field_writer(name))
+        members[name] = function_attribute(
+            field_reader(name), payload=function_payload, on_block=_block, write=field_writer(name)
+        )
     members["__iter__"] = substitute_items(cls.__iter__, fields)  # type: ignore[attr-defined]
     return Extension(raw_readers=RAW_READERS, members=members)
 
 
-def function_payload(tool: Any, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+def function_payload(
+    tool: Any, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
     """What the policy sees for a call of ``tool.func``: the arguments bound to its signature."""
     try:
         signature: inspect.Signature | None = inspect.signature(fn)

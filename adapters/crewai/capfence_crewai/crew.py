@@ -59,7 +59,15 @@ from crewai.utilities.string_utils import sanitize_tool_name
 from capfence.errors import CapFenceError
 from capfence.wrapping import ORIGINAL_ATTR, gated_class, is_gated
 from capfence_crewai import hooks
-from capfence_crewai.guard import DEFAULT_CAPABILITY, DEFAULT_MODE, MODES, CrewGuard, Mode, guard_of, set_guard
+from capfence_crewai.guard import (
+    DEFAULT_CAPABILITY,
+    DEFAULT_MODE,
+    MODES,
+    CrewGuard,
+    Mode,
+    guard_of,
+    set_guard,
+)
 from capfence_crewai.tools import wrap_tool
 from capfence_crewai.views import view_tools
 
@@ -70,15 +78,28 @@ if TYPE_CHECKING:
 CrewT = TypeVar("CrewT", bound=Crew)
 CREW_TAG = "capfence-crewai-crew"
 AGENT_TAG = "capfence-crewai-agent"
-KICKOFFS = ("kickoff", "kickoff_async", "akickoff", "kickoff_for_each", "kickoff_for_each_async", "akickoff_for_each")
+KICKOFFS = (
+    "kickoff",
+    "kickoff_async",
+    "akickoff",
+    "kickoff_for_each",
+    "kickoff_for_each_async",
+    "akickoff_for_each",
+)
 MANAGER_ROLE = "Crew Manager"
 """The role CrewAI gives the manager it creates for a hierarchical crew (used when a task has no agent)."""
 
 
 def guard_crew(
-    crew: CrewT, *, gate: ActionRuntime | Gate, capabilities: Mapping[str, str] | None = None,
-    agent_ids: Mapping[str, str] | None = None, mode: Mode = DEFAULT_MODE, environment: str | None = None,
-    approval_wait: float | None = None, default_capability: str = DEFAULT_CAPABILITY,
+    crew: CrewT,
+    *,
+    gate: ActionRuntime | Gate,
+    capabilities: Mapping[str, str] | None = None,
+    agent_ids: Mapping[str, str] | None = None,
+    mode: Mode = DEFAULT_MODE,
+    environment: str | None = None,
+    approval_wait: float | None = None,
+    default_capability: str = DEFAULT_CAPABILITY,
 ) -> CrewT:
     """Gate every tool call of ``crew``'s agents by ``gate``; returns ``crew`` (changed in place).
 
@@ -107,7 +128,12 @@ def guard_crew(
     if guard_of(crew) is not None:
         raise CapFenceError("this crew is already guarded by CapFence")
     guard = CrewGuard.build(
-        gate, capabilities=capabilities, mode=mode, agent_ids=agent_ids, environment=environment, approval_wait=approval_wait,
+        gate,
+        capabilities=capabilities,
+        mode=mode,
+        agent_ids=agent_ids,
+        environment=environment,
+        approval_wait=approval_wait,
         default_capability=default_capability,
     )
     _warn_unknown_names(crew, capabilities or {})
@@ -122,7 +148,9 @@ def guard_crew(
 
 def attach(crew: Crew, guard: CrewGuard) -> None:
     """Mark ``crew`` as guarded by ``guard`` (class swap in place; see the module docstring)."""
-    factories: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = dict.fromkeys(KICKOFFS, _installing)
+    factories: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = dict.fromkeys(
+        KICKOFFS, _installing
+    )
     factories["copy"] = _copying
     factories["_prepare_tools"] = _viewing
     crew.__class__ = gated_class(type(crew).__dict__.get(ORIGINAL_ATTR, type(crew)), factories, tag=CREW_TAG)
@@ -146,7 +174,9 @@ def _view_agents_tools(crew: Crew) -> None:
     """
     for agent in _agents(crew):
         if isinstance(agent, Agent) and not is_gated(agent):
-            agent.__class__ = gated_class(type(agent), {"create_agent_executor": _viewing_executor}, tag=AGENT_TAG)
+            agent.__class__ = gated_class(
+                type(agent), {"create_agent_executor": _viewing_executor}, tag=AGENT_TAG
+            )
 
 
 def _viewing_executor(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -216,7 +246,9 @@ def _viewing(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _cache_on(crew: Crew) -> bool:
-    return bool(crew.cache) or any(getattr(agent, "cache_handler", None) is not None for agent in _agents(crew))
+    return bool(crew.cache) or any(
+        getattr(agent, "cache_handler", None) is not None for agent in _agents(crew)
+    )
 
 
 def _agents(crew: Crew) -> list[Any]:
@@ -238,21 +270,29 @@ def _gate_tools(crew: Crew, guard: CrewGuard) -> None:
     for task in crew.tasks:
         if task.tools:
             owner = task.agent or crew.manager_agent
-            task.tools = _gated(task.tools, guard, guard.agent_id(owner) if owner is not None else MANAGER_ROLE)
+            task.tools = _gated(
+                task.tools, guard, guard.agent_id(owner) if owner is not None else MANAGER_ROLE
+            )
 
 
 def _gated(tools: Iterable[Any], guard: CrewGuard, agent_id: str) -> list[BaseTool]:
     gated: list[BaseTool] = []
     for tool in tools:
         if not isinstance(tool, BaseTool):
-            raise CapFenceError(f"guard_crew(mode='tools') cannot gate {type(tool).__qualname__} objects; only CrewAI BaseTool")
+            raise CapFenceError(
+                f"guard_crew(mode='tools') cannot gate {type(tool).__qualname__} objects; only CrewAI BaseTool"
+            )
         gated.append(wrap_tool(tool, guard.binding(agent_id, tool.name)))
     return gated
 
 
 def _warn_unknown_names(crew: Crew, capabilities: Mapping[str, str]) -> None:
     """A capability for a tool name no agent or task has is probably a typo (the tool then gets the default)."""
-    known = {sanitize_tool_name(tool.name) for owner in (*_agents(crew), *crew.tasks) for tool in (owner.tools or [])}
+    known = {
+        sanitize_tool_name(tool.name)
+        for owner in (*_agents(crew), *crew.tasks)
+        for tool in (owner.tools or [])
+    }
     unknown = sorted(name for name in capabilities if sanitize_tool_name(name) not in known)
     if unknown:
         warnings.warn(
@@ -264,7 +304,14 @@ def _warn_unknown_names(crew: Crew, capabilities: Mapping[str, str]) -> None:
 
 def _warn_gated_tools(crew: Crew) -> None:
     """Tools already gated one by one would be decided twice per call (by the hook and by the tool)."""
-    gated = sorted({tool.name for owner in (*_agents(crew), *crew.tasks) for tool in (owner.tools or []) if is_gated(tool)})
+    gated = sorted(
+        {
+            tool.name
+            for owner in (*_agents(crew), *crew.tasks)
+            for tool in (owner.tools or [])
+            if is_gated(tool)
+        }
+    )
     if gated:
         warnings.warn(
             f"guard_crew: tool(s) {', '.join(map(repr, gated))} are already gated by CapFenceTool; "

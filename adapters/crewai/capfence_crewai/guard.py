@@ -46,10 +46,17 @@ class CrewGuard:
     default_capability: str = DEFAULT_CAPABILITY
 
     @classmethod
-    def build(cls, gate: ActionRuntime | Gate, *, capabilities: Mapping[str, str] | None, **options: Any) -> CrewGuard:
+    def build(
+        cls, gate: ActionRuntime | Gate, *, capabilities: Mapping[str, str] | None, **options: Any
+    ) -> CrewGuard:
         keyed = {sanitize_tool_name(name): capability for name, capability in (capabilities or {}).items()}
         agent_ids = options.pop("agent_ids", None)
-        return cls(gate=gate, capabilities=keyed, agent_ids=dict(agent_ids) if agent_ids is not None else None, **options)
+        return cls(
+            gate=gate,
+            capabilities=keyed,
+            agent_ids=dict(agent_ids) if agent_ids is not None else None,
+            **options,
+        )
 
     def capability(self, tool_name: str) -> str:
         key = sanitize_tool_name(tool_name)
@@ -69,8 +76,13 @@ class CrewGuard:
     def binding(self, agent_id: str, tool_name: str) -> Binding:
         """The binding for one (agent, tool) pair."""
         return Binding(
-            gate=self.gate, agent_id=agent_id, capability=self.capability(tool_name), framework=FRAMEWORK, tool=tool_name,
-            environment=self.environment, approval_wait=self.approval_wait,
+            gate=self.gate,
+            agent_id=agent_id,
+            capability=self.capability(tool_name),
+            framework=FRAMEWORK,
+            tool=tool_name,
+            environment=self.environment,
+            approval_wait=self.approval_wait,
         )
 
 

@@ -120,7 +120,10 @@ _PENDING = _PendingCalls()
 def install() -> None:
     """Register the hooks in CrewAI's global lists if missing; move the before-hook to the end."""
     with _LOCK:
-        for point, hook in ((InterceptionPoint.PRE_TOOL_CALL, before_tool_call), (InterceptionPoint.POST_TOOL_CALL, after_tool_call)):
+        for point, hook in (
+            (InterceptionPoint.PRE_TOOL_CALL, before_tool_call),
+            (InterceptionPoint.POST_TOOL_CALL, after_tool_call),
+        ):
             hooks = get_global_hook_list(point)
             if hooks and hooks[-1] is hook:
                 continue
@@ -132,16 +135,19 @@ def install() -> None:
 def uninstall() -> None:
     """Remove the hooks (guarded crews in hooks mode then run ungated: for tests and teardown)."""
     with _LOCK:
-        for point, hook in ((InterceptionPoint.PRE_TOOL_CALL, before_tool_call), (InterceptionPoint.POST_TOOL_CALL, after_tool_call)):
+        for point, hook in (
+            (InterceptionPoint.PRE_TOOL_CALL, before_tool_call),
+            (InterceptionPoint.POST_TOOL_CALL, after_tool_call),
+        ):
             hooks = get_global_hook_list(point)
             while hook in hooks:
                 hooks.remove(hook)
 
 
 def installed() -> bool:
-    return before_tool_call in get_global_hook_list(InterceptionPoint.PRE_TOOL_CALL) and after_tool_call in get_global_hook_list(
-        InterceptionPoint.POST_TOOL_CALL
-    )
+    return before_tool_call in get_global_hook_list(
+        InterceptionPoint.PRE_TOOL_CALL
+    ) and after_tool_call in get_global_hook_list(InterceptionPoint.POST_TOOL_CALL)
 
 
 def _guard(context: ToolCallHookContext) -> CrewGuard | None:
@@ -192,9 +198,15 @@ def before_tool_call(context: ToolCallHookContext) -> bool | None:
 def _ticketed(context: ToolCallHookContext, pending: _Pending) -> _Pending:
     """An allowed call of a tool the crew runs as a view gets a ticket its body redeems (see :mod:`capfence_crewai.views`)."""
     tool = getattr(context.tool, "_original_tool", None)
-    if not (pending.decision.allowed and pending.binding and pending.view and isinstance(context.tool_input, Mapping)):
+    if not (
+        pending.decision.allowed
+        and pending.binding
+        and pending.view
+        and isinstance(context.tool_input, Mapping)
+    ):
         return pending
-    if not (isinstance(tool, BaseTool) and is_view(tool)):  # a tool without a view: the hook's decision is all there is
+    # a tool without a view: the hook's decision is all there is
+    if not (isinstance(tool, BaseTool) and is_view(tool)):
         return pending
     try:
         args_text = pending.view.args_text
@@ -234,7 +246,8 @@ def _settle(context: ToolCallHookContext, pending: _Pending, binding: Binding) -
     if _changed(context, pending):  # changed after the decision, and no gated body saw it
         binding.gate.record_outcome(pending.decision, "blocked", SUPERSEDED, view=pending.view)
         return _decide_late(context, binding)
-    binding.gate.record_outcome(pending.decision, "ran", view=pending.view)  # let through (maybe answered from the cache)
+    # let through (maybe answered from the cache)
+    binding.gate.record_outcome(pending.decision, "ran", view=pending.view)
     return None
 
 

@@ -100,11 +100,20 @@ class ScriptedLLM(BaseLLM):
         with self._lock:
             self._position = 0
 
-    def call(self, messages: str | list[LLMMessage], tools: list[dict[str, BaseTool]] | None = None, callbacks: list[Any] | None = None,
-             available_functions: dict[str, Any] | None = None, from_task: Task | None = None, from_agent: BaseAgent | None = None,
-             response_model: type[BaseModel] | None = None) -> str | Any:
+    def call(
+        self,
+        messages: str | list[LLMMessage],
+        tools: list[dict[str, BaseTool]] | None = None,
+        callbacks: list[Any] | None = None,
+        available_functions: dict[str, Any] | None = None,
+        from_task: Task | None = None,
+        from_agent: BaseAgent | None = None,
+        response_model: type[BaseModel] | None = None,
+    ) -> str | Any:
         conversation: list[dict[str, Any]] = (
-            [{"role": "user", "content": messages}] if isinstance(messages, str) else [dict(m) for m in messages]
+            [{"role": "user", "content": messages}]
+            if isinstance(messages, str)
+            else [dict(m) for m in messages]
         )
         with self._lock:
             self.prompts.append(json.dumps(conversation, default=str))
@@ -114,14 +123,25 @@ class ScriptedLLM(BaseLLM):
             elif self.final is not None:
                 reply = self.final
             else:
-                raise ScriptExhausted(f"the scripted LLM was called {turn + 1} times but its script has {len(self.script)} replies")
+                raise ScriptExhausted(
+                    f"the scripted LLM was called {turn + 1} times but its script has {len(self.script)} replies"
+                )
             self._position = turn + 1
         return self._render(reply(conversation) if callable(reply) else reply, turn + 1)
 
-    async def acall(self, messages: str | list[LLMMessage], tools: list[dict[str, BaseTool]] | None = None,
-                    callbacks: list[Any] | None = None, available_functions: dict[str, Any] | None = None, from_task: Task | None = None,
-                    from_agent: BaseAgent | None = None, response_model: type[BaseModel] | None = None) -> str | Any:
-        return self.call(messages, tools, callbacks, available_functions, from_task, from_agent, response_model)
+    async def acall(
+        self,
+        messages: str | list[LLMMessage],
+        tools: list[dict[str, BaseTool]] | None = None,
+        callbacks: list[Any] | None = None,
+        available_functions: dict[str, Any] | None = None,
+        from_task: Task | None = None,
+        from_agent: BaseAgent | None = None,
+        response_model: type[BaseModel] | None = None,
+    ) -> str | Any:
+        return self.call(
+            messages, tools, callbacks, available_functions, from_task, from_agent, response_model
+        )
 
     def supports_function_calling(self) -> bool:
         return self.native
@@ -132,8 +152,12 @@ class ScriptedLLM(BaseLLM):
     def get_context_window_size(self) -> int:
         return 100_000
 
-    def get_input_tokens_count(self, messages: str | list[LLMMessage], tools: list[dict[str, BaseTool]] | None = None,
-                               response_model: type[BaseModel] | None = None) -> int:
+    def get_input_tokens_count(
+        self,
+        messages: str | list[LLMMessage],
+        tools: list[dict[str, BaseTool]] | None = None,
+        response_model: type[BaseModel] | None = None,
+    ) -> int:
         """One token per four characters of the request (a scripted model has no tokenizer), without CrewAI's notice."""
         text = messages if isinstance(messages, str) else json.dumps([dict(m) for m in messages], default=str)
         return -(-len(text) // 4)
@@ -142,10 +166,18 @@ class ScriptedLLM(BaseLLM):
         if isinstance(reply, str):
             return reply if self.native else f"Thought: I now know the final answer\nFinal Answer: {reply}"
         if self.native:
-            return [{"id": call_id or f"call_{turn}_{n}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
-                    for n, (name, args, call_id) in enumerate(reply.calls, start=1)]
+            return [
+                {
+                    "id": call_id or f"call_{turn}_{n}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": json.dumps(args)},
+                }
+                for n, (name, args, call_id) in enumerate(reply.calls, start=1)
+            ]
         if len(reply.calls) != 1:
-            raise ValueError("a ReAct turn asks for exactly one tool call: use native=True for parallel calls")
+            raise ValueError(
+                "a ReAct turn asks for exactly one tool call: use native=True for parallel calls"
+            )
         ((name, args, _),) = reply.calls
         return f"Thought: I should use a tool\nAction: {name}\nAction Input: {json.dumps(args)}"
 

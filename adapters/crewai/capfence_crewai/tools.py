@@ -75,24 +75,38 @@ OnBlock = Callable[[Decision], Any]
 class Keeper(Protocol):
     """How a gated entry point gets its decision for one call (and runs ``run`` or returns ``on_block``'s result)."""
 
-    def call(self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Any], on_block: OnBlock) -> Any: ...
+    def call(
+        self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Any], on_block: OnBlock
+    ) -> Any: ...
 
     async def acall(
-        self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Awaitable[Any]], on_block: OnBlock
+        self,
+        tool: BaseTool,
+        key: int,
+        payload: dict[str, Any],
+        run: Callable[[], Awaitable[Any]],
+        on_block: OnBlock,
     ) -> Any: ...
 
 
 class BindingKeeper:
     """A gated copy (``CapFenceTool``, ``guard_crew(mode="tools")``): its own binding decides every call."""
 
-    def call(self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Any], on_block: OnBlock) -> Any:
+    def call(
+        self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Any], on_block: OnBlock
+    ) -> Any:
         binding = _binding(tool)
         if isinstance(binding, Decision):
             return on_block(binding)
         return binding.call(key, payload, run, on_block)
 
     async def acall(
-        self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Awaitable[Any]], on_block: OnBlock
+        self,
+        tool: BaseTool,
+        key: int,
+        payload: dict[str, Any],
+        run: Callable[[], Awaitable[Any]],
+        on_block: OnBlock,
     ) -> Any:
         binding = _binding(tool)
         if isinstance(binding, Decision):
@@ -130,7 +144,8 @@ def gated_tool_class(base: type[BaseTool], keeper: Keeper | None = None, tag: st
     factories["_validate_kwargs"] = _keeping_pinned
     with _tool_registry_kept(base):
         cls: type[BaseTool] = gated_class(base, factories, tag=tag)
-    return install(cls, conversions.extension)  # copies and conversions (func, checkpoints): capfence_crewai.conversions
+    # copies and conversions (func, checkpoints): capfence_crewai.conversions
+    return install(cls, conversions.extension)
 
 
 @contextmanager
@@ -196,7 +211,9 @@ def _gate_entry_point(keeper: Keeper, name: str, original: Callable[..., Any]) -
                 with _calling(self, name, kwargs):
                     return await original(self, *args, **kwargs)
 
-            return await keeper.acall(self, id(self), payload, body, lambda decision: block_result(self, decision))
+            return await keeper.acall(
+                self, id(self), payload, body, lambda decision: block_result(self, decision)
+            )
 
         return gated_async
 

@@ -196,13 +196,17 @@ def _forget(key: int) -> None:
 def _view_binding(tool: BaseTool) -> Binding | Decision:
     with _BINDINGS_LOCK:
         binding = _BINDINGS.get(id(tool))
-    return binding if binding is not None else failure(f"{type(tool).__qualname__} view has no CapFence binding")
+    return (
+        binding if binding is not None else failure(f"{type(tool).__qualname__} view has no CapFence binding")
+    )
 
 
 class TicketKeeper:
     """A view's entry points: run on the hook's ticket for exactly these arguments, or decide again."""
 
-    def call(self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Any], on_block: OnBlock) -> Any:
+    def call(
+        self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Any], on_block: OnBlock
+    ) -> Any:
         if Binding.decided_already(key, payload):
             return run()
         ticket, binding = self._redeem(tool, payload)
@@ -213,7 +217,12 @@ class TicketKeeper:
         return binding.call(key, payload, run, on_block)
 
     async def acall(
-        self, tool: BaseTool, key: int, payload: dict[str, Any], run: Callable[[], Awaitable[Any]], on_block: OnBlock
+        self,
+        tool: BaseTool,
+        key: int,
+        payload: dict[str, Any],
+        run: Callable[[], Awaitable[Any]],
+        on_block: OnBlock,
     ) -> Any:
         if Binding.decided_already(key, payload):
             return await run()

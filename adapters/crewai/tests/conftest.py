@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import tempfile
 
-for _key, _value in {"CREWAI_DISABLE_TELEMETRY": "true", "OTEL_SDK_DISABLED": "true", "CREWAI_TRACING_ENABLED": "false"}.items():
+for _key, _value in {
+    "CREWAI_DISABLE_TELEMETRY": "true",
+    "OTEL_SDK_DISABLED": "true",
+    "CREWAI_TRACING_ENABLED": "false",
+}.items():
     os.environ[_key] = _value
 os.environ.setdefault("CREWAI_STORAGE_DIR", tempfile.mkdtemp(prefix="capfence-crewai-storage-"))
 

@@ -67,23 +67,51 @@ def final(text: str = "done") -> Step:
     return text
 
 
-def build_crew(tmp_path: Path, operator_script: list[Step], researcher_script: list[Step], *, native: bool, cache: bool = False,
-               shell: BaseTool | None = None, delegation: bool = False) -> tuple[Crew, ScriptedLLM, ScriptedLLM]:
+def build_crew(
+    tmp_path: Path,
+    operator_script: list[Step],
+    researcher_script: list[Step],
+    *,
+    native: bool,
+    cache: bool = False,
+    shell: BaseTool | None = None,
+    delegation: bool = False,
+) -> tuple[Crew, ScriptedLLM, ScriptedLLM]:
     """Two agents (Operator: shell; Researcher: lookup and shell), one task each, sequential.
 
     ``delegation=True`` lets the Operator delegate (CrewAI then gives it its delegation tools while running).
     """
     shell = shell or ShellTool(log_path=str(tmp_path / "shell.log"))
     lookup = make_lookup(tmp_path / "lookup.log")
-    llm1 = ScriptedLLM(final="script exhausted", model="scripted-operator", script=list(operator_script), native=native)
-    llm2 = ScriptedLLM(final="script exhausted", model="scripted-researcher", script=list(researcher_script), native=native)
-    operator = Agent(role="Operator", goal="Run commands", backstory="Ops.", llm=llm1, tools=[shell], allow_delegation=delegation,
-                     verbose=False)
-    researcher = Agent(role="Researcher", goal="Look things up", backstory="Research.", llm=llm2, tools=[lookup, shell],
-                       allow_delegation=False, verbose=False)
+    llm1 = ScriptedLLM(
+        final="script exhausted", model="scripted-operator", script=list(operator_script), native=native
+    )
+    llm2 = ScriptedLLM(
+        final="script exhausted", model="scripted-researcher", script=list(researcher_script), native=native
+    )
+    operator = Agent(
+        role="Operator",
+        goal="Run commands",
+        backstory="Ops.",
+        llm=llm1,
+        tools=[shell],
+        allow_delegation=delegation,
+        verbose=False,
+    )
+    researcher = Agent(
+        role="Researcher",
+        goal="Look things up",
+        backstory="Research.",
+        llm=llm2,
+        tools=[lookup, shell],
+        allow_delegation=False,
+        verbose=False,
+    )
     tasks = [
         Task(description="List the files.", expected_output="A listing.", agent=operator),
         Task(description="Define capfence.", expected_output="A definition.", agent=researcher),
     ]
-    crew = Crew(agents=[operator, researcher], tasks=tasks, process=Process.sequential, cache=cache, verbose=False)
+    crew = Crew(
+        agents=[operator, researcher], tasks=tasks, process=Process.sequential, cache=cache, verbose=False
+    )
     return crew, llm1, llm2

@@ -50,7 +50,9 @@ def runtime(policy: Path, tmp_path: Path) -> Iterator[ActionRuntime]:
         yield rt
 
 
-def human(policy: Path, audit_log: str, decide: Callable[[ActionRuntime, ApprovalRequest], Any]) -> threading.Thread:
+def human(
+    policy: Path, audit_log: str, decide: Callable[[ActionRuntime, ApprovalRequest], Any]
+) -> threading.Thread:
     """A thread that waits for a pending request and decides it through its own runtime on the same audit log."""
 
     def watch() -> None:
@@ -69,7 +71,9 @@ def human(policy: Path, audit_log: str, decide: Callable[[ActionRuntime, Approva
 
 
 def operator_crew(tmp_path: Path, native: bool, command: str = "ls") -> tuple[Crew, ScriptedLLM]:
-    crew, operator, _ = build_crew(tmp_path, [call("shell", command=command), final()], [final()], native=native)
+    crew, operator, _ = build_crew(
+        tmp_path, [call("shell", command=command), final()], [final()], native=native
+    )
     return crew, operator
 
 
@@ -104,7 +108,9 @@ def test_waiting_crew_runs_the_call_once_a_human_approves(
 ) -> None:
     crew, operator = operator_crew(tmp_path, native)
     guard_crew(crew, gate=runtime, capabilities=CAPABILITIES, mode=mode, approval_wait=20)  # type: ignore[arg-type]
-    approver = human(policy, runtime.audit_log, lambda desk, request: desk.approvals.approve(request.id, by="ops-lead"))
+    approver = human(
+        policy, runtime.audit_log, lambda desk, request: desk.approvals.approve(request.id, by="ops-lead")
+    )
 
     started = time.monotonic()
     result = kickoff(crew, how)
@@ -123,10 +129,14 @@ def test_waiting_crew_runs_the_call_once_a_human_approves(
 
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
 @pytest.mark.parametrize("mode", ["hooks", "tools"])
-def test_waiting_crew_denied_never_runs_the_call(runtime: ActionRuntime, policy: Path, tmp_path: Path, mode: str, native: bool) -> None:
+def test_waiting_crew_denied_never_runs_the_call(
+    runtime: ActionRuntime, policy: Path, tmp_path: Path, mode: str, native: bool
+) -> None:
     crew, operator = operator_crew(tmp_path, native)
     guard_crew(crew, gate=runtime, capabilities=CAPABILITIES, mode=mode, approval_wait=20)  # type: ignore[arg-type]
-    approver = human(policy, runtime.audit_log, lambda desk, request: desk.approvals.deny(request.id, by="ops-lead"))
+    approver = human(
+        policy, runtime.audit_log, lambda desk, request: desk.approvals.deny(request.id, by="ops-lead")
+    )
 
     result = crew.kickoff()
     approver.join(5)
@@ -150,7 +160,9 @@ def test_waiting_crew_gives_up_after_approval_wait(runtime: ActionRuntime, tmp_p
     assert 0.3 <= time.monotonic() - started < 10
     (request,) = runtime.approvals.list()
     assert request.status == "pending", "a timeout never decides: the request stays for a human"
-    assert saw(operator, "CapFence require_approval: a human must approve shell", f"[approval request {request.id}]")
+    assert saw(
+        operator, "CapFence require_approval: a human must approve shell", f"[approval request {request.id}]"
+    )
     assert ran(tmp_path / "shell.log") == []
     assert decisions(runtime) == ["require_approval"]
     assert outcomes(runtime) == ["held"], "recorded held once, before the wait"
@@ -171,11 +183,14 @@ def test_by_default_the_agent_gets_the_request_and_a_later_run_proceeds_once(
 
     assert time.monotonic() - started < 10
     (request,) = runtime.approvals.list("pending")
-    assert saw(operator, "CapFence require_approval: a human must approve shell", f"[approval request {request.id}]")
+    assert saw(
+        operator, "CapFence require_approval: a human must approve shell", f"[approval request {request.id}]"
+    )
     assert ran(tmp_path / "shell.log") == []
 
     runtime.approvals.approve(request.id, by="ops-lead")
-    for _ in range(2):  # the same call in two later runs: the first runs, the second is held again (single use)
+    # the same call in two later runs: the first runs, the second is held again (single use)
+    for _ in range(2):
         again, _ = operator_crew(tmp_path, native)
         guard_crew(again, gate=runtime, capabilities=CAPABILITIES, mode=mode)  # type: ignore[arg-type]
         again.kickoff()

@@ -92,12 +92,26 @@ def make_pay_function(log_path: Path) -> BaseTool:
 
 
 def make_pay(kind: str, tmp_path: Path) -> BaseTool:
-    return PayTool(log_path=str(tmp_path / "pay.log")) if kind == "class" else make_pay_function(tmp_path / "pay.log")
+    return (
+        PayTool(log_path=str(tmp_path / "pay.log"))
+        if kind == "class"
+        else make_pay_function(tmp_path / "pay.log")
+    )
 
 
-def payment_crew(tmp_path: Path, script: list[Step], *, native: bool, pay: BaseTool) -> tuple[Crew, ScriptedLLM]:
+def payment_crew(
+    tmp_path: Path, script: list[Step], *, native: bool, pay: BaseTool
+) -> tuple[Crew, ScriptedLLM]:
     llm = ScriptedLLM(final="script exhausted", model="scripted-payer", script=list(script), native=native)
-    payer = Agent(role="Payer", goal="Pay invoices", backstory="Accounts.", llm=llm, tools=[pay], allow_delegation=False, verbose=False)
+    payer = Agent(
+        role="Payer",
+        goal="Pay invoices",
+        backstory="Accounts.",
+        llm=llm,
+        tools=[pay],
+        allow_delegation=False,
+        verbose=False,
+    )
     task = Task(description="Pay the invoice.", expected_output="A receipt.", agent=payer)
     return Crew(agents=[payer], tasks=[task], process=Process.sequential, verbose=False), llm
 
@@ -126,10 +140,13 @@ def saw(llm: ScriptedLLM, *texts: str) -> bool:
 @pytest.mark.parametrize("kind", ["class", "function"])
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
 @pytest.mark.parametrize("mode", ["hooks", "tools"])
-def test_an_omitted_argument_is_decided_with_its_default(runtime: ActionRuntime, tmp_path: Path, mode: str, native: bool,
-                                                          kind: str) -> None:
+def test_an_omitted_argument_is_decided_with_its_default(
+    runtime: ActionRuntime, tmp_path: Path, mode: str, native: bool, kind: str
+) -> None:
     """The model leaves ``amount`` out; the schema's default 50000 is what would be paid: held, and audited as 50000."""
-    crew, payer = payment_crew(tmp_path, [call("pay", to="bob"), final()], native=native, pay=make_pay(kind, tmp_path))
+    crew, payer = payment_crew(
+        tmp_path, [call("pay", to="bob"), final()], native=native, pay=make_pay(kind, tmp_path)
+    )
     guard_crew(crew, gate=runtime, capabilities=PAYMENTS, mode=mode)  # type: ignore[arg-type]
     crew.kickoff()
     assert ran(tmp_path / "pay.log") == []
@@ -140,24 +157,36 @@ def test_an_omitted_argument_is_decided_with_its_default(runtime: ActionRuntime,
 @pytest.mark.parametrize("kind", ["class", "function"])
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
 @pytest.mark.parametrize("mode", ["hooks", "tools"])
-def test_the_policy_sees_coerced_values(runtime: ActionRuntime, tmp_path: Path, mode: str, native: bool, kind: str) -> None:
+def test_the_policy_sees_coerced_values(
+    runtime: ActionRuntime, tmp_path: Path, mode: str, native: bool, kind: str
+) -> None:
     """``"2000"`` is paid as the int 2000 (held: over 1000); ``"20"`` as 20 (runs). The audit has the ints."""
     script = [call("pay", to="bob", amount="2000"), call("pay", to="ann", amount="20"), final()]
     crew, _ = payment_crew(tmp_path, script, native=native, pay=make_pay(kind, tmp_path))
     guard_crew(crew, gate=runtime, capabilities=PAYMENTS, mode=mode)  # type: ignore[arg-type]
     crew.kickoff()
     assert ran(tmp_path / "pay.log") == ["ann 20"]
-    assert decisions(runtime) == [("require_approval", {"to": "bob", "amount": 2000}), ("allow", {"to": "ann", "amount": 20})]
+    assert decisions(runtime) == [
+        ("require_approval", {"to": "bob", "amount": 2000}),
+        ("allow", {"to": "ann", "amount": 20}),
+    ]
 
 
 @pytest.mark.parametrize("kind", ["class", "function"])
-def test_a_gated_tool_decides_the_validated_arguments(runtime: ActionRuntime, tmp_path: Path, kind: str) -> None:
+def test_a_gated_tool_decides_the_validated_arguments(
+    runtime: ActionRuntime, tmp_path: Path, kind: str
+) -> None:
     """``CapFenceTool`` called directly: ``run`` validates like CrewAI, decides that, and runs exactly that."""
-    gated = CapFenceTool(tool=make_pay(kind, tmp_path), agent_id="Payer", capability="payments.send", gate=runtime)
+    gated = CapFenceTool(
+        tool=make_pay(kind, tmp_path), agent_id="Payer", capability="payments.send", gate=runtime
+    )
     assert "CapFence require_approval" in str(gated.run(to="bob"))
     assert gated.run(to="ann", amount="20") == "paid 20 to ann"
     assert ran(tmp_path / "pay.log") == ["ann 20"]
-    assert decisions(runtime) == [("require_approval", {"to": "bob", "amount": 50000}), ("allow", {"to": "ann", "amount": 20})]
+    assert decisions(runtime) == [
+        ("require_approval", {"to": "bob", "amount": 50000}),
+        ("allow", {"to": "ann", "amount": 20}),
+    ]
     assert [o for o, _ in outcomes(runtime)] == ["held", "ran"]
 
 
@@ -174,7 +203,10 @@ def test_a_gated_async_tool_decides_the_validated_arguments(runtime: ActionRunti
     assert "CapFence require_approval" in str(asyncio.run(gated.arun(to="bob")))
     assert asyncio.run(gated.arun(to="ann", amount="20")) == "paid 20 to ann"
     assert paid == [("ann", 20)]
-    assert decisions(runtime) == [("require_approval", {"to": "bob", "amount": 50000}), ("allow", {"to": "ann", "amount": 20})]
+    assert decisions(runtime) == [
+        ("require_approval", {"to": "bob", "amount": 50000}),
+        ("allow", {"to": "ann", "amount": 20}),
+    ]
 
 
 # --- 3. a hook after CapFence's rewrites the arguments: decided again, never run as decided ----------
@@ -256,7 +288,9 @@ def test_a_later_hook_rewriting_the_input_gets_it_decided_again(
     guard_crew(crew, gate=runtime, capabilities=CAPABILITIES)
     with LATE_HOOKS[late](crew):
         crew.kickoff() if how == "kickoff" else asyncio.run(crew.akickoff())
-    assert ran(tmp_path / "shell.log") == [], "the body never ran, neither with the rewritten command nor on the decision for 'ls'"
+    assert ran(tmp_path / "shell.log") == [], (
+        "the body never ran, neither with the rewritten command nor on the decision for 'ls'"
+    )
     assert decisions(runtime) == [("allow", {"command": "ls"}), ("deny", {"command": REWRITE_TO})]
     (first, detail), (second, _) = outcomes(runtime)
     assert (first, second) == ("blocked", "blocked")
@@ -273,8 +307,13 @@ def test_a_rewrite_inside_delegated_work_is_decided_again(tmp_path: Path, native
     policy.write_text(textwrap.dedent(POLICY) + "  - id: delegation\n    capability: crew.delegate\n")
     name = "delegate_work_to_coworker" if native else "Delegate work to coworker"
     delegate = call(name, task="List the files", context="inventory", coworker="Researcher")
-    crew, _, researcher = build_crew(tmp_path, [delegate, final()], [call("shell", command="ls"), final(), final()], native=native,
-                                     delegation=True)
+    crew, _, researcher = build_crew(
+        tmp_path,
+        [delegate, final()],
+        [call("shell", command="ls"), final(), final()],
+        native=native,
+        delegation=True,
+    )
     with ActionRuntime.from_policy(policy, audit_log=tmp_path / "audit.db") as rt:
         guard_crew(crew, gate=rt, capabilities={**CAPABILITIES, "Delegate work to coworker": "crew.delegate"})
         with scoped_hooks():
@@ -291,8 +330,9 @@ def test_a_rewrite_inside_delegated_work_is_decided_again(tmp_path: Path, native
 
 
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
-def test_a_later_hook_rewriting_the_input_to_an_allowed_call_runs_it_decided(runtime: ActionRuntime, tmp_path: Path,
-                                                                             native: bool) -> None:
+def test_a_later_hook_rewriting_the_input_to_an_allowed_call_runs_it_decided(
+    runtime: ActionRuntime, tmp_path: Path, native: bool
+) -> None:
     """The rewritten call is allowed: it runs, on its own decision record (not on the one for the original input)."""
     from crewai.hooks.dispatch import InterceptionPoint, register_scoped, scoped_hooks
 
@@ -306,7 +346,8 @@ def test_a_later_hook_rewriting_the_input_to_an_allowed_call_runs_it_decided(run
         crew.kickoff()
     assert ran(tmp_path / "shell.log") == ["pwd"]
     assert decisions(runtime) == [("allow", {"command": "ls"}), ("allow", {"command": "pwd"})]
-    assert [o for o, _ in outcomes(runtime)] == ["blocked", "ran"]  # the decision for ls never ran; pwd ran on its own
+    # the decision for ls never ran; pwd ran on its own
+    assert [o for o, _ in outcomes(runtime)] == ["blocked", "ran"]
 
 
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
@@ -327,8 +368,13 @@ def test_a_rewritten_call_answered_from_the_cache_is_decided(tmp_path: Path, nat
         "deny:\n  - id: researchers-no-ls\n    capability: shell.execute\n    agent: Researcher\n    contains: ls\n"
         "allow:\n  - id: shell\n    capability: shell.execute\n"
     )
-    crew, _, researcher = build_crew(tmp_path, [call("shell", command="ls"), final()], [call("shell", command="pwd"), final()],
-                                     native=native, cache=True)
+    crew, _, researcher = build_crew(
+        tmp_path,
+        [call("shell", command="ls"), final()],
+        [call("shell", command="pwd"), final()],
+        native=native,
+        cache=True,
+    )
     with ActionRuntime.from_policy(policy, audit_log=tmp_path / "audit.db") as rt:
         guard_crew(crew, gate=rt, capabilities=CAPABILITIES)
         with scoped_hooks():
@@ -366,9 +412,13 @@ class FlakyShell(BaseTool):
 
 @pytest.mark.parametrize("how", ["kickoff", "akickoff"])
 @pytest.mark.parametrize("mode", ["hooks", "tools"])
-def test_each_execution_has_its_own_decision_record(runtime: ActionRuntime, tmp_path: Path, mode: str, how: str) -> None:
+def test_each_execution_has_its_own_decision_record(
+    runtime: ActionRuntime, tmp_path: Path, mode: str, how: str
+) -> None:
     flaky = FlakyShell(log_path=str(tmp_path / "shell.log"))
-    crew, operator, _ = build_crew(tmp_path, [call("shell", command="ls"), final()], [final()], native=False, shell=flaky)
+    crew, operator, _ = build_crew(
+        tmp_path, [call("shell", command="ls"), final()], [final()], native=False, shell=flaky
+    )
     guard_crew(crew, gate=runtime, capabilities=CAPABILITIES, mode=mode)  # type: ignore[arg-type]
     crew.kickoff() if how == "kickoff" else asyncio.run(crew.akickoff())
     assert ran(tmp_path / "shell.log") == ["ls", "ls"], "CrewAI ran the failing tool a second time"
@@ -388,7 +438,12 @@ def test_views_keep_the_tools_own_state(runtime: ActionRuntime, tmp_path: Path, 
         if context.tool_input.get("to") == "bob":
             context.tool_input["to"] = "eve"
 
-    script = [call("pay", to="ann", amount=1), call("pay", to="bob", amount=2), call("pay", to="cid", amount=3), final()]
+    script = [
+        call("pay", to="ann", amount=1),
+        call("pay", to="bob", amount=2),
+        call("pay", to="cid", amount=3),
+        final(),
+    ]
     seen = {}
     for guarded in (False, True):
         (tmp_path / str(guarded)).mkdir()
@@ -399,7 +454,11 @@ def test_views_keep_the_tools_own_state(runtime: ActionRuntime, tmp_path: Path, 
         with scoped_hooks():
             register_scoped(InterceptionPoint.PRE_TOOL_CALL, bob_to_eve)
             crew.kickoff()
-        seen[guarded] = (ran(tmp_path / str(guarded) / "pay.log"), pay.current_usage_count, saw(payer, "usage limit of 2"))
+        seen[guarded] = (
+            ran(tmp_path / str(guarded) / "pay.log"),
+            pay.current_usage_count,
+            saw(payer, "usage limit of 2"),
+        )
         assert type(pay) is PayTool and crew.agents[0].tools[0] is pay
     assert seen[True] == seen[False] == ((["ann 1"] if not native else ["ann 1", "eve 2"]), 2, True)
     assert [payload["to"] for _, payload in decisions(runtime)] == ["ann", "bob", "eve", "cid"]

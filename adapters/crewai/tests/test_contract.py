@@ -111,7 +111,9 @@ class TestToolDecorator(_CrewAIContract):
     def conversions(self, tool: Any) -> dict[str, Any]:
         return {
             "func": lambda payload: tool.func(**payload),
-            "Tool(func=tool.func)": lambda payload: type(tool)(name="p2", description="d", func=tool.func).func(**payload),
+            "Tool(func=tool.func)": lambda payload: type(tool)(
+                name="p2", description="d", func=tool.func
+            ).func(**payload),
             "to_structured_tool": lambda payload: tool.to_structured_tool().invoke(payload),
             "model_copy": lambda payload: tool.model_copy().run(**payload),
         }

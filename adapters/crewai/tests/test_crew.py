@@ -49,7 +49,10 @@ def kickoff(crew: Crew, how: str) -> Any:
 
 
 def records(runtime: ActionRuntime) -> list[tuple[Any, ...]]:
-    return [(r["agent_id"], r["tool"], r["capability"], r["decision"], r["rule"], r["payload"]) for r in audit_rows(runtime.audit_log)]
+    return [
+        (r["agent_id"], r["tool"], r["capability"], r["decision"], r["rule"], r["payload"])
+        for r in audit_rows(runtime.audit_log)
+    ]
 
 
 def saw(llm: ScriptedLLM, *texts: str) -> bool:
@@ -74,21 +77,40 @@ def test_crew(runtime: ActionRuntime, tmp_path: Path, mode: str, native: bool, h
     # exactly one decision record per tool call (the cached repeat included), framework crewai, agent id = role
     assert records(runtime) == EXPECTED
     assert {r["framework"] for r in audit_rows(runtime.audit_log)} == {"crewai"}
-    assert [r["outcome"] for r in audit_rows(runtime.audit_log, "outcome")] == ["ran", "blocked", "ran", "ran", "ran", "blocked"]
+    assert [r["outcome"] for r in audit_rows(runtime.audit_log, "outcome")] == [
+        "ran",
+        "blocked",
+        "ran",
+        "ran",
+        "ran",
+        "blocked",
+    ]
     # the agents read why, and the crew went on to its second task
     assert saw(operator, "CapFence deny: destructive command [rule no-rm]")
     assert saw(researcher, "CapFence deny: researchers do not run commands [rule researchers-no-shell]")
-    assert operator.turns == len(OPERATOR) and researcher.turns == len(RESEARCHER), "each agent played its whole script"
+    assert operator.turns == len(OPERATOR) and researcher.turns == len(RESEARCHER), (
+        "each agent played its whole script"
+    )
 
 
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
-def test_a_cached_answer_skips_a_tool_level_gate(runtime: ActionRuntime, tmp_path: Path, native: bool) -> None:
+def test_a_cached_answer_skips_a_tool_level_gate(
+    runtime: ActionRuntime, tmp_path: Path, native: bool
+) -> None:
     """Why hooks are the default: with gated tools and the cache on, the Researcher gets the Operator's cached "ls", undecided."""
-    crew, _, researcher = build_crew(tmp_path, [call("shell", command="ls"), final()], [call("shell", command="ls"), final()],
-                                     native=native, cache=True)
+    crew, _, researcher = build_crew(
+        tmp_path,
+        [call("shell", command="ls"), final()],
+        [call("shell", command="ls"), final()],
+        native=native,
+        cache=True,
+    )
     for owner in (*crew.agents, *crew.tasks):  # a task holds its own list of its agent's tools
         role = owner.role if hasattr(owner, "role") else owner.agent.role
-        owner.tools = [CapFenceTool(tool=t, agent_id=role, capability=CAPABILITIES[t.name], gate=runtime) for t in owner.tools]
+        owner.tools = [
+            CapFenceTool(tool=t, agent_id=role, capability=CAPABILITIES[t.name], gate=runtime)
+            for t in owner.tools
+        ]
     crew.kickoff()
     assert [(r["agent_id"], r["decision"]) for r in audit_rows(runtime.audit_log)] == [("Operator", "warn")]
     assert saw(researcher, "output of ls")
@@ -117,7 +139,10 @@ def test_hooks_mode_leaves_the_crews_tools_alone(runtime: ActionRuntime, tmp_pat
     before = [list(agent.tools) for agent in crew.agents]
     guard_crew(crew, gate=runtime, capabilities=CAPABILITIES)
     assert guard_of(crew) is not None and guard_of(crew).mode == "hooks"  # type: ignore[union-attr]
-    assert all(a.tools == t and all(x is y for x, y in zip(a.tools, t, strict=True)) for a, t in zip(crew.agents, before, strict=True))
+    assert all(
+        a.tools == t and all(x is y for x, y in zip(a.tools, t, strict=True))
+        for a, t in zip(crew.agents, before, strict=True)
+    )
     assert type(crew).__name__ == "Crew" and isinstance(crew, Crew)
 
 
@@ -125,8 +150,12 @@ def test_hooks_mode_leaves_the_crews_tools_alone(runtime: ActionRuntime, tmp_pat
 def test_the_guard_is_scoped_to_its_crew(runtime: ActionRuntime, tmp_path: Path, native: bool) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    guarded, _, _ = build_crew(tmp_path / "a", [call("shell", command="rm -rf /tmp/x"), final()], [final()], native=native)
-    other, _, _ = build_crew(tmp_path / "b", [call("shell", command="rm -rf /tmp/x"), final()], [final()], native=native)
+    guarded, _, _ = build_crew(
+        tmp_path / "a", [call("shell", command="rm -rf /tmp/x"), final()], [final()], native=native
+    )
+    other, _, _ = build_crew(
+        tmp_path / "b", [call("shell", command="rm -rf /tmp/x"), final()], [final()], native=native
+    )
     guard_crew(guarded, gate=runtime, capabilities=CAPABILITIES)
     guarded.kickoff()
     other.kickoff()
@@ -138,7 +167,9 @@ def test_the_guard_is_scoped_to_its_crew(runtime: ActionRuntime, tmp_path: Path,
 def test_the_hooks_come_back_after_clear_all_global_hooks(runtime: ActionRuntime, tmp_path: Path) -> None:
     from crewai.hooks import clear_all_global_hooks
 
-    crew, _, _ = build_crew(tmp_path, [call("shell", command="rm -rf /tmp/x"), final()], [final()], native=False)
+    crew, _, _ = build_crew(
+        tmp_path, [call("shell", command="rm -rf /tmp/x"), final()], [final()], native=False
+    )
     guard_crew(crew, gate=runtime, capabilities=CAPABILITIES)
     clear_all_global_hooks()
     crew.kickoff()
@@ -157,11 +188,15 @@ def test_our_before_hook_sees_the_input_other_hooks_rewrote(runtime: ActionRunti
     register_before_tool_call_hook(rewrite)  # registered after ours: kickoff moves ours back to the end
     crew.kickoff()
     assert ran(tmp_path / "shell.log") == []
-    assert [(r["decision"], r["payload"]) for r in audit_rows(runtime.audit_log)] == [("deny", '{"command":"rm -rf /"}')]
+    assert [(r["decision"], r["payload"]) for r in audit_rows(runtime.audit_log)] == [
+        ("deny", '{"command":"rm -rf /"}')
+    ]
 
 
 def test_copies_made_by_kickoff_for_each_stay_guarded(runtime: ActionRuntime, tmp_path: Path) -> None:
-    crew, _, _ = build_crew(tmp_path, [call("shell", command="rm -rf /tmp/x"), final()], [final()], native=False)
+    crew, _, _ = build_crew(
+        tmp_path, [call("shell", command="rm -rf /tmp/x"), final()], [final()], native=False
+    )
     guard_crew(crew, gate=runtime, capabilities=CAPABILITIES)
     copy = crew.copy()
     assert guard_of(copy) is guard_of(crew)
@@ -171,11 +206,14 @@ def test_copies_made_by_kickoff_for_each_stay_guarded(runtime: ActionRuntime, tm
 
 
 def test_agent_ids_and_default_capability(runtime: ActionRuntime, tmp_path: Path) -> None:
-    crew, _, researcher = build_crew(tmp_path, [call("shell", command="ls"), final()], [call("lookup", term="x"), final()], native=True)
+    crew, _, researcher = build_crew(
+        tmp_path, [call("shell", command="ls"), final()], [call("lookup", term="x"), final()], native=True
+    )
     guard_crew(crew, gate=runtime, capabilities={"shell": "shell.execute"}, agent_ids={"Operator": "ops-1"})
     crew.kickoff()
     rows = [(r["agent_id"], r["capability"], r["decision"]) for r in audit_rows(runtime.audit_log)]
-    assert rows == [("ops-1", "shell.execute", "warn"), ("Researcher", "crewai.lookup", "deny")]  # unmapped -> policy default
+    # unmapped -> policy default
+    assert rows == [("ops-1", "shell.execute", "warn"), ("Researcher", "crewai.lookup", "deny")]
     assert ran(tmp_path / "lookup.log") == []
     assert saw(researcher, "CapFence deny")
 
@@ -189,7 +227,11 @@ def test_guard_crew_refuses_what_it_cannot_do(runtime: ActionRuntime, tmp_path: 
     with pytest.raises(CapFenceError, match="already guarded"):
         guard_crew(crew, gate=runtime)
     other, _, _ = build_crew(tmp_path, [], [], native=False)
-    other.agents[0].tools = [CapFenceTool(tool=other.agents[0].tools[0], agent_id="Operator", capability="shell.execute", gate=runtime)]
+    other.agents[0].tools = [
+        CapFenceTool(
+            tool=other.agents[0].tools[0], agent_id="Operator", capability="shell.execute", gate=runtime
+        )
+    ]
     with pytest.warns(UserWarning, match="decided and recorded twice"):
         guard_crew(other, gate=runtime, capabilities=CAPABILITIES)
 
@@ -206,16 +248,24 @@ def test_a_held_call_gives_the_agent_the_approval_request(tmp_path: Path) -> Non
         (request,) = runtime.approvals.list()
         assert [r["outcome"] for r in audit_rows(runtime.audit_log, "outcome")] == ["held"]
     assert ran(tmp_path / "shell.log") == []
-    message = ("CapFence require_approval: a human must approve shell", "[rule shell-needs-a-human]", f"[approval request {request.id}]")
+    message = (
+        "CapFence require_approval: a human must approve shell",
+        "[rule shell-needs-a-human]",
+        f"[approval request {request.id}]",
+    )
     assert saw(operator, *message)
 
 
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
-def test_tools_crewai_adds_while_running_are_gated(runtime: ActionRuntime, tmp_path: Path, native: bool) -> None:
+def test_tools_crewai_adds_while_running_are_gated(
+    runtime: ActionRuntime, tmp_path: Path, native: bool
+) -> None:
     """Delegation tools exist only during the run; the hooks decide them too (unmapped: ``crewai.<name>``, denied by default)."""
     name = "delegate_work_to_coworker" if native else "Delegate work to coworker"
     delegate = call(name, task="Run rm -rf /", context="cleanup", coworker="Researcher")
-    crew, operator, researcher = build_crew(tmp_path, [delegate, final()], [final()], native=native, delegation=True)
+    crew, operator, researcher = build_crew(
+        tmp_path, [delegate, final()], [final()], native=native, delegation=True
+    )
     guard_crew(crew, gate=runtime, capabilities=CAPABILITIES)
     crew.kickoff()
     rows = [(r["agent_id"], r["tool"], r["capability"], r["decision"]) for r in audit_rows(runtime.audit_log)]
@@ -226,7 +276,9 @@ def test_tools_crewai_adds_while_running_are_gated(runtime: ActionRuntime, tmp_p
 
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
 @pytest.mark.parametrize("mode", ["hooks", "tools"])
-def test_blocking_a_result_as_answer_tool(runtime: ActionRuntime, tmp_path: Path, mode: str, native: bool) -> None:
+def test_blocking_a_result_as_answer_tool(
+    runtime: ActionRuntime, tmp_path: Path, mode: str, native: bool
+) -> None:
     """A ``result_as_answer`` tool's result is the task's answer: a blocked call must not run it, and should not end the task.
 
     Tools mode returns a CrewAI ``ToolFailure`` (the agent reads the message and goes on). Hooks mode cannot choose:

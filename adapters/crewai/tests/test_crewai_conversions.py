@@ -61,10 +61,16 @@ def assert_denied(runtime: ActionRuntime, log: Path, times: int = 1) -> None:
 
 def run_crew(tool: BaseTool, native: bool) -> ScriptedLLM:
     """One agent (role Operator) whose scripted model calls ``shell`` with ``rm -rf /`` once, then answers."""
-    llm = ScriptedLLM(final="script exhausted", model="scripted", script=[call("shell", **RM), final()], native=native)
-    agent = Agent(role="Operator", goal="Run commands", backstory="Ops.", llm=llm, tools=[tool], verbose=False)
+    llm = ScriptedLLM(
+        final="script exhausted", model="scripted", script=[call("shell", **RM), final()], native=native
+    )
+    agent = Agent(
+        role="Operator", goal="Run commands", backstory="Ops.", llm=llm, tools=[tool], verbose=False
+    )
     task = Task(description="Clean up.", expected_output="A report.", agent=agent)
-    result = Crew(agents=[agent], tasks=[task], process=Process.sequential, cache=False, verbose=False).kickoff()
+    result = Crew(
+        agents=[agent], tasks=[task], process=Process.sequential, cache=False, verbose=False
+    ).kickoff()
     assert result.raw.endswith("done")
     assert any(DENIED in request for request in llm.prompts), "the agent was shown why"
     return llm
@@ -99,7 +105,9 @@ REBUILDERS: dict[str, Callable[[Any], Any]] = {
 
 
 @pytest.mark.parametrize("rebuild", REBUILDERS.values(), ids=REBUILDERS.keys())
-def test_a_tool_rebuilt_from_func_is_gated(rebuild: Callable[[Any], Any], runtime: ActionRuntime, tmp_path: Path) -> None:
+def test_a_tool_rebuilt_from_func_is_gated(
+    rebuild: Callable[[Any], Any], runtime: ActionRuntime, tmp_path: Path
+) -> None:
     log = tmp_path / "shell.log"
     rebuilt = rebuild(gate(shell_function(log), runtime))
     assert rebuilt.run(**RM) == DENIED
@@ -126,7 +134,8 @@ def test_a_tool_rebuilt_from_func_in_a_crew(native: bool, runtime: ActionRuntime
 def test_a_checkpointed_tool_restores_gated_without_a_binding(runtime: ActionRuntime, tmp_path: Path) -> None:
     log = tmp_path / "shell.log"
     gated = gate(ShellTool(log_path=str(log)), runtime)
-    restored = _resolve_tool_dict(gated.model_dump(mode="json"))  # what CrewAI's checkpoint restore does with a tool
+    # what CrewAI's checkpoint restore does with a tool
+    restored = _resolve_tool_dict(gated.model_dump(mode="json"))
     assert isinstance(restored, ShellTool) and restored.log_path == str(log)
     assert "no CapFence binding" in restored.run(command="ls")
     assert ran(log) == [] and audit_rows(runtime.audit_log) == []
@@ -134,10 +143,14 @@ def test_a_checkpointed_tool_restores_gated_without_a_binding(runtime: ActionRun
     assert regated.run(command="ls") == "output of ls" and ran(log) == ["ls"]
 
 
-def test_an_agent_restored_from_its_checkpoint_data_has_a_denying_tool(runtime: ActionRuntime, tmp_path: Path) -> None:
+def test_an_agent_restored_from_its_checkpoint_data_has_a_denying_tool(
+    runtime: ActionRuntime, tmp_path: Path
+) -> None:
     log = tmp_path / "shell.log"
     llm = ScriptedLLM(final="script exhausted", model="scripted")
-    agent = Agent(role="Operator", goal="g", backstory="b", llm=llm, tools=[gate(ShellTool(log_path=str(log)), runtime)])
+    agent = Agent(
+        role="Operator", goal="g", backstory="b", llm=llm, tools=[gate(ShellTool(log_path=str(log)), runtime)]
+    )
     restored = Agent.model_validate(agent.model_dump(mode="json"), context={"from_checkpoint": True})
     assert isinstance(restored.tools[0], ShellTool)
     assert "no CapFence binding" in restored.tools[0].run(command="ls")
@@ -157,9 +170,13 @@ COPIES: dict[str, Callable[[Any], Any]] = {
 
 @pytest.mark.parametrize("make", COPIES.values(), ids=COPIES.keys())
 @pytest.mark.parametrize("kind", ["BaseTool subclass", "@tool"])
-def test_copies_and_structured_tools_stay_gated(make: Callable[[Any], Any], kind: str, runtime: ActionRuntime, tmp_path: Path) -> None:
+def test_copies_and_structured_tools_stay_gated(
+    make: Callable[[Any], Any], kind: str, runtime: ActionRuntime, tmp_path: Path
+) -> None:
     log = tmp_path / "shell.log"
-    converted = make(gate(ShellTool(log_path=str(log)) if kind == "BaseTool subclass" else shell_function(log), runtime))
+    converted = make(
+        gate(ShellTool(log_path=str(log)) if kind == "BaseTool subclass" else shell_function(log), runtime)
+    )
     result = converted.invoke(RM) if isinstance(converted, CrewStructuredTool) else converted.run(**RM)
     assert result == DENIED
     assert_denied(runtime, log)
@@ -174,7 +191,8 @@ def test_a_structured_tool_in_a_react_crew(runtime: ActionRuntime, tmp_path: Pat
 
 def test_deepcopy_and_pickle_are_refused(runtime: ActionRuntime, tmp_path: Path) -> None:
     gated = gate(ShellTool(log_path=str(tmp_path / "shell.log")), runtime)
-    with pytest.raises(TypeError):  # CrewAI's own: a tool holds a lock (ungated tools cannot be deep-copied either)
+    # CrewAI's own: a tool holds a lock (ungated tools cannot be deep-copied either)
+    with pytest.raises(TypeError):
         copy.deepcopy(gated)
     with pytest.raises((pickle.PicklingError, TypeError, AttributeError)):
         pickle.dumps(gated)

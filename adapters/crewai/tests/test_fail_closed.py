@@ -51,7 +51,9 @@ def test_premise_crewai_runs_the_tool_when_a_hook_raises(tmp_path: Path, native:
     assert ran(tmp_path / "shell.log") == ["ls"]
 
 
-def test_fault_in_the_evaluator(runtime: ActionRuntime, tmp_path: Path, native: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fault_in_the_evaluator(
+    runtime: ActionRuntime, tmp_path: Path, native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("capfence.runtime.evaluate_policy", boom)
     operator = run_crew(runtime, tmp_path, native)
     assert ran(tmp_path / "shell.log") == []
@@ -76,14 +78,20 @@ def test_fault_in_the_gate(tmp_path: Path, native: bool) -> None:
 
 
 @pytest.mark.parametrize("target", ["tool_payload", "tool_name"])
-def test_fault_in_our_hook(runtime: ActionRuntime, tmp_path: Path, native: bool, monkeypatch: pytest.MonkeyPatch, target: str) -> None:
+def test_fault_in_our_hook(
+    runtime: ActionRuntime, tmp_path: Path, native: bool, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
     monkeypatch.setattr(capfence_hooks, target, boom)
     operator = run_crew(runtime, tmp_path, native)
     assert ran(tmp_path / "shell.log") == []
-    assert saw(operator, "CapFence deny: internal_error: CapFence crewai hook failed: RuntimeError: injected fault")
+    assert saw(
+        operator, "CapFence deny: internal_error: CapFence crewai hook failed: RuntimeError: injected fault"
+    )
 
 
-def test_fault_finding_the_guard(runtime: ActionRuntime, tmp_path: Path, native: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fault_finding_the_guard(
+    runtime: ActionRuntime, tmp_path: Path, native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(capfence_hooks, "_guard", boom)
     run_crew(runtime, tmp_path, native)
     assert ran(tmp_path / "shell.log") == []

@@ -13,7 +13,13 @@ from capfence.plugins import build_manager
 
 def test_public_names() -> None:
     assert capfence_crewai.__all__ == [
-        "DEFAULT_CAPABILITY", "DEFAULT_MODE", "CrewGuard", "block_message", "guard_crew", "guard_of", "wrap_tool",
+        "DEFAULT_CAPABILITY",
+        "DEFAULT_MODE",
+        "CrewGuard",
+        "block_message",
+        "guard_crew",
+        "guard_of",
+        "wrap_tool",
     ]
     for name in capfence_crewai.__all__:
         assert getattr(capfence_crewai, name) is not None
@@ -42,7 +48,9 @@ def test_loading_the_plugin_does_not_import_crewai() -> None:
         print("ok")
         """
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
 

@@ -25,7 +25,9 @@ DENIED = 'CapFence deny: deny rule: capability \\"shell.execute\\", contains \\"
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> ActionRuntime:
-    return ActionRuntime.from_policy(ROOT / "policies" / "shell_rollout.yaml", audit_log=tmp_path / "audit.db")
+    return ActionRuntime.from_policy(
+        ROOT / "policies" / "shell_rollout.yaml", audit_log=tmp_path / "audit.db"
+    )
 
 
 def shell(ran: list[str]) -> BaseTool:
@@ -39,20 +41,37 @@ def shell(ran: list[str]) -> BaseTool:
 
 
 def crew_of(llm: ScriptedLLM, ran: list[str], runtime: ActionRuntime) -> Crew:
-    operator = Agent(role="Operator", goal="Keep the host tidy", backstory="An SRE.", tools=[shell(ran)], llm=llm, verbose=False)
-    crew = Crew(agents=[operator], tasks=[Task(description="Clean up.", expected_output="A status.", agent=operator)], verbose=False)
+    operator = Agent(
+        role="Operator",
+        goal="Keep the host tidy",
+        backstory="An SRE.",
+        tools=[shell(ran)],
+        llm=llm,
+        verbose=False,
+    )
+    crew = Crew(
+        agents=[operator],
+        tasks=[Task(description="Clean up.", expected_output="A status.", agent=operator)],
+        verbose=False,
+    )
     return guard_crew(crew, gate=runtime, capabilities={"run_shell": "shell.execute"})
 
 
 def blocked_count(conversation: list[dict[str, Any]]) -> str:
     """A final answer computed from the conversation, as a real model would write it."""
-    return f"{sum(str(m.get('content', '')).count('CapFence deny') for m in conversation[-2:])} call(s) blocked"
+    return (
+        f"{sum(str(m.get('content', '')).count('CapFence deny') for m in conversation[-2:])} call(s) blocked"
+    )
 
 
 @pytest.mark.parametrize("native", [False, True], ids=["react", "native"])
 def test_it_drives_a_guarded_crew(runtime: ActionRuntime, native: bool) -> None:
-    llm = ScriptedLLM(tool_call("run_shell", {"command": "ls"}), tool_call("run_shell", {"command": "rm -rf /tmp/x"}), blocked_count,
-                      native=native)
+    llm = ScriptedLLM(
+        tool_call("run_shell", {"command": "ls"}),
+        tool_call("run_shell", {"command": "rm -rf /tmp/x"}),
+        blocked_count,
+        native=native,
+    )
     ran: list[str] = []
     result = crew_of(llm, ran, runtime).kickoff()
 
@@ -63,8 +82,11 @@ def test_it_drives_a_guarded_crew(runtime: ActionRuntime, native: bool) -> None:
 
 
 def test_parallel_calls_in_native_mode(runtime: ActionRuntime) -> None:
-    llm = ScriptedLLM(parallel(tool_call("run_shell", {"command": "pwd"}), tool_call("run_shell", {"command": "id"})), "both ran",
-                      native=True)
+    llm = ScriptedLLM(
+        parallel(tool_call("run_shell", {"command": "pwd"}), tool_call("run_shell", {"command": "id"})),
+        "both ran",
+        native=True,
+    )
     ran: list[str] = []
     assert crew_of(llm, ran, runtime).kickoff().raw == "both ran"
     assert sorted(ran) == ["id", "pwd"]
@@ -95,8 +117,15 @@ def test_the_docs_example_runs(tmp_path: Path) -> None:
     assert code is not None
     shutil.copytree(ROOT / "policies", tmp_path / "policies")
     env = {**os.environ, "CREWAI_STORAGE_DIR": str(tmp_path / "crewai-storage")}
-    done = subprocess.run([sys.executable, "-c", code.group(1)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code.group(1)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     expected = re.findall(r"^# (.*)$", code.group(1), flags=re.MULTILINE)
     assert done.stdout.splitlines() == expected

@@ -31,13 +31,19 @@ def test_gated_tool_is_a_copy_of_the_same_class(runtime: ActionRuntime, tmp_path
     assert gated is not tool and isinstance(gated, ShellTool) and is_gated(gated) and not is_gated(tool)
     assert type(gated).__name__ == "ShellTool" and type(gated).__qualname__ == ShellTool.__qualname__
     assert gated.tool_type == tool.tool_type
-    assert (gated.name, gated.description, gated.args_schema) == (tool.name, tool.description, tool.args_schema)
+    assert (gated.name, gated.description, gated.args_schema) == (
+        tool.name,
+        tool.description,
+        tool.args_schema,
+    )
 
 
 def test_crewai_tool_registry_keeps_the_original_class(runtime: ActionRuntime, tmp_path: Path) -> None:
     """A checkpoint restores ``tool_type`` through CrewAI's registry: it must still give the plain class."""
     gate(ShellTool(log_path=str(tmp_path / "shell.log")), runtime)
-    assert crewai_base_tool._TOOL_TYPE_REGISTRY[f"{ShellTool.__module__}.{ShellTool.__qualname__}"] is ShellTool
+    assert (
+        crewai_base_tool._TOOL_TYPE_REGISTRY[f"{ShellTool.__module__}.{ShellTool.__qualname__}"] is ShellTool
+    )
 
 
 @pytest.mark.parametrize("entry_point", ["run", "_run"])
@@ -157,11 +163,17 @@ def test_block_message_is_public() -> None:
     assert wrap_tool.__module__ == "capfence_crewai.tools"
 
 
-def test_a_blocked_result_as_answer_tool_returns_a_tool_failure(runtime: ActionRuntime, tmp_path: Path) -> None:
+def test_a_blocked_result_as_answer_tool_returns_a_tool_failure(
+    runtime: ActionRuntime, tmp_path: Path
+) -> None:
     """Its result would be the task's final answer; a ``ToolFailure`` is shown to the agent instead, which goes on."""
     from crewai.tools.tool_failure import ToolFailure
 
-    result = gate(ShellTool(log_path=str(tmp_path / "shell.log"), result_as_answer=True), runtime).run(command="rm -rf /")
+    result = gate(ShellTool(log_path=str(tmp_path / "shell.log"), result_as_answer=True), runtime).run(
+        command="rm -rf /"
+    )
     assert isinstance(result, ToolFailure)
-    assert result.as_agent_message() == "CapFence deny: destructive command [rule no-rm] (code: capfence_deny)"
+    assert (
+        result.as_agent_message() == "CapFence deny: destructive command [rule no-rm] (code: capfence_deny)"
+    )
     assert result.details == {"decision": "deny", "rule": "no-rm", "reason": "destructive command"}

@@ -70,17 +70,32 @@ def parse(tool: BaseTool, tool_input: str | dict[str, Any], tool_call_id: str | 
     return tuple(args), kwargs
 
 
-def payload_of(tool: BaseTool, tool_input: object, parsed: Parsed, *, asynchronous: bool = False) -> dict[str, Any]:
+def payload_of(
+    tool: BaseTool, tool_input: object, parsed: Parsed, *, asynchronous: bool = False
+) -> dict[str, Any]:
     """What the policy sees and the audit log records for the arguments ``parsed`` (see the module docstring).
 
     ``asynchronous``: for ``arun`` (a ``StructuredTool``'s ``coroutine`` may have other defaults than its ``func``).
     """
     args, kwargs = parsed
     parameters = _body_parameters(tool, asynchronous)
-    positional = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][: len(args)]
-    named = dict(zip(positional, args, strict=True)) if len(positional) == len(args) and not kwargs.keys() & set(positional) else {}
-    defaults = {p.name: p.default for p in parameters if p.default is not p.empty and p.name not in kwargs and p.name not in positional}
-    payload = {**tool._filter_injected_args({**defaults, **named, **kwargs}), **passed_through(tool, kwargs, asynchronous)}
+    positional = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][
+        : len(args)
+    ]
+    named = (
+        dict(zip(positional, args, strict=True))
+        if len(positional) == len(args) and not kwargs.keys() & set(positional)
+        else {}
+    )
+    defaults = {
+        p.name: p.default
+        for p in parameters
+        if p.default is not p.empty and p.name not in kwargs and p.name not in positional
+    }
+    payload = {
+        **tool._filter_injected_args({**defaults, **named, **kwargs}),
+        **passed_through(tool, kwargs, asynchronous),
+    }
     if args and not named:
         key = _positional_name(tool, tool_input, args, payload)
         while key in payload:  # never hidden behind a keyword argument of the same name
@@ -124,7 +139,8 @@ def _parameter_names(fn: Callable[..., Any]) -> set[str]:
 def _body(tool: BaseTool, asynchronous: bool) -> Callable[..., Any]:
     """The function the parsed arguments are passed to: a ``StructuredTool``'s or ``Tool``'s own ``func``
     (or ``coroutine``, for ``arun``), else the tool's ``_run`` (or its own ``_arun``)."""
-    kind: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))  # past the gated class's own wrappers
+    # past the gated class's own wrappers
+    kind: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))
     fields = tool.__dict__  # the raw functions: a gated tool's ``func`` attribute hands out a gated one
     if asynchronous and kind._arun is not BaseTool._arun:
         if kind._arun not in _CALLS_ITS_FUNCTION:
@@ -150,8 +166,16 @@ def _body_parameters(tool: BaseTool, asynchronous: bool) -> list[inspect.Paramet
         parameters = list(inspect.signature(body).parameters.values())
     except (TypeError, ValueError):
         return []
-    config = _runnable_config_param(body) if any("RunnableConfig" in str(p.annotation) for p in parameters) else None
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    config = (
+        _runnable_config_param(body)
+        if any("RunnableConfig" in str(p.annotation) for p in parameters)
+        else None
+    )
+    kinds = (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    )
     return [p for p in parameters if p.kind in kinds and p.name not in _NOT_ARGUMENTS and p.name != config]
 
 
@@ -164,7 +188,11 @@ def _runnable_config_param(body: Callable[..., Any]) -> str | None:
 
 
 def tool_payload(
-    tool: BaseTool, tool_input: str | dict[str, Any], tool_call_id: str | None = None, *, asynchronous: bool = False
+    tool: BaseTool,
+    tool_input: str | dict[str, Any],
+    tool_call_id: str | None = None,
+    *,
+    asynchronous: bool = False,
 ) -> dict[str, Any]:
     """What the policy sees for ``tool.run(tool_input, tool_call_id=...)`` (``arun`` with ``asynchronous``);
     raises the schema's error for a bad input."""
@@ -172,7 +200,9 @@ def tool_payload(
     return payload_of(tool, tool_input, parse(tool, tool_input, tool_call_id), asynchronous=asynchronous)
 
 
-def _positional_name(tool: BaseTool, tool_input: object, args: tuple[Any, ...], taken: Mapping[str, Any]) -> str:
+def _positional_name(
+    tool: BaseTool, tool_input: object, args: tuple[Any, ...], taken: Mapping[str, Any]
+) -> str:
     """The tool's single argument, else the single key of a dict input, else ``"input"``."""
     names = _argument_names(tool)
     if len(args) == 1 and len(names) == 1 and names[0] not in taken:
@@ -207,12 +237,19 @@ class _Prepared:
     used: bool = False
 
 
-_PREPARED: contextvars.ContextVar[_Prepared | None] = contextvars.ContextVar("capfence_langchain_prepared", default=None)
+_PREPARED: contextvars.ContextVar[_Prepared | None] = contextvars.ContextVar(
+    "capfence_langchain_prepared", default=None
+)
 
 
 @contextmanager
 def prepared(
-    tool: BaseTool, tool_input: object, parsed: Parsed | BaseException, decided: Snapshot | None = None, *, asynchronous: bool = False
+    tool: BaseTool,
+    tool_input: object,
+    parsed: Parsed | BaseException,
+    decided: Snapshot | None = None,
+    *,
+    asynchronous: bool = False,
 ) -> Iterator[None]:
     """While LangChain's ``run`` runs, its ``_to_args_and_kwargs`` returns ``parsed`` (or raises it, an error), once.
 
@@ -229,7 +266,9 @@ def prepared(
 def checked_to_args_and_kwargs(original: Callable[..., Parsed]) -> Callable[..., Parsed]:
     """The gated class's ``_to_args_and_kwargs``: the prepared parse, checked against the decision; else the tool's own."""
 
-    def _to_args_and_kwargs(self: BaseTool, tool_input: str | dict[str, Any], tool_call_id: str | None) -> Parsed:
+    def _to_args_and_kwargs(
+        self: BaseTool, tool_input: str | dict[str, Any], tool_call_id: str | None
+    ) -> Parsed:
         ready = _PREPARED.get()
         if ready is None or ready.used or ready.tool is not self:
             return original(self, tool_input, tool_call_id)
@@ -238,7 +277,9 @@ def checked_to_args_and_kwargs(original: Callable[..., Parsed]) -> Callable[...,
             raise ready.parsed
         args, kwargs = ready.parsed
         decided = ready.decided
-        if decided is not None and not decided.matches(payload_of(self, ready.tool_input, ready.parsed, asynchronous=ready.asynchronous)):
+        if decided is not None and not decided.matches(
+            payload_of(self, ready.tool_input, ready.parsed, asynchronous=ready.asynchronous)
+        ):
             raise ArgumentsChanged(f"the arguments of {self.name!r} changed after they were decided")
         return args, dict(kwargs)
 
@@ -287,7 +328,8 @@ def shape(value: object) -> list[object]:
     while stack:
         node = stack.pop()
         if isinstance(node, _SCALARS):
-            out.append((type(node), node.hex() if isinstance(node, float) else node))  # NaN equals itself by its hex
+            # NaN equals itself by its hex
+            out.append((type(node), node.hex() if isinstance(node, float) else node))
             continue
         out.append((type(node), id(node)))
         if id(node) in entered:

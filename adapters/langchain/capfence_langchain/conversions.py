@@ -47,7 +47,15 @@ import capfence
 from capfence.callables import call_payload
 from capfence.decision import Decision
 from capfence.errors import CapFenceError
-from capfence.gated_attributes import Extension, field_reader, field_writer, function_attribute, raw_field, substitute, substitute_items
+from capfence.gated_attributes import (
+    Extension,
+    field_reader,
+    field_writer,
+    function_attribute,
+    raw_field,
+    substitute,
+    substitute_items,
+)
 from capfence.wrapping import is_gated
 from capfence_langchain.errors import blocked_error
 
@@ -66,13 +74,17 @@ def extension(cls: type) -> Extension:
     if not fields:
         return Extension(members=members)
     for name in fields:
-        members[name] = function_attribute(field_reader(name), payload=function_payload, on_block=_raise, write=field_writer(name))
+        members[name] = function_attribute(
+            field_reader(name), payload=function_payload, on_block=_raise, write=field_writer(name)
+        )
     members["model_dump"] = substitute(cls.model_dump, fields, raw_field)  # type: ignore[attr-defined]
     members["__iter__"] = substitute_items(cls.__iter__, fields)  # type: ignore[attr-defined]
     return Extension(raw_readers=("_run", "_arun"), members=members)
 
 
-def function_payload(tool: BaseTool, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+def function_payload(
+    tool: BaseTool, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
     """What the policy sees for a call of ``tool.func``/``coroutine``: its arguments by name, injected ones left out."""
     try:
         signature: inspect.Signature | None = inspect.signature(fn)
@@ -86,7 +98,10 @@ def function_payload(tool: BaseTool, fn: Callable[..., Any], args: tuple[Any, ..
     declared = set(signature.parameters) if signature is not None else set()
     # ``callbacks``/``run_manager`` the function does not declare land in its ``**kwargs`` (an MCP tool's
     # ``coroutine`` sends them to the server): they are arguments like any other
-    return {**filtered, **{name: payload[name] for name in FILTERED_ARGS if name in payload and name not in declared}}
+    return {
+        **filtered,
+        **{name: payload[name] for name in FILTERED_ARGS if name in payload and name not in declared},
+    }
 
 
 class GatedConfigurableFields(RunnableConfigurableFields):  # type: ignore[type-arg]
@@ -136,7 +151,11 @@ def _as_tool(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _with_fallbacks(original: Callable[..., Any]) -> Callable[..., Any]:
     def with_fallbacks(self: BaseTool, fallbacks: Sequence[Any], *args: Any, **kwargs: Any) -> Any:
-        ungated = [fallback.name for fallback in fallbacks if isinstance(fallback, BaseTool) and not is_gated(fallback)]
+        ungated = [
+            fallback.name
+            for fallback in fallbacks
+            if isinstance(fallback, BaseTool) and not is_gated(fallback)
+        ]
         if ungated:
             raise CapFenceError(
                 f"with_fallbacks() of the CapFence-gated tool {self.name!r} got the ungated tool(s) {ungated}: a blocked call "

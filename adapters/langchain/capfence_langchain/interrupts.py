@@ -62,7 +62,9 @@ def is_approval_interrupt(value: object) -> bool:
     return isinstance(value, Mapping) and value.get("type") == INTERRUPT_TYPE
 
 
-def approval_request(decision: Decision, binding: Binding, payload: Mapping[str, Any], tool_call_id: str | None) -> dict[str, Any]:
+def approval_request(
+    decision: Decision, binding: Binding, payload: Mapping[str, Any], tool_call_id: str | None
+) -> dict[str, Any]:
     """The interrupt's value: the request, what is held, why, and how a human decides it."""
     request_id = str(decision.approval_id)
     audit_log = getattr(binding.gate, "audit_log", None)
@@ -94,7 +96,9 @@ def _expires(binding: Binding, request_id: str) -> str | None:
         return None
 
 
-def hold(decision: Decision, binding: Binding, payload: Mapping[str, Any], tool_call_id: str, name: str | None) -> ToolMessage:
+def hold(
+    decision: Decision, binding: Binding, payload: Mapping[str, Any], tool_call_id: str, name: str | None
+) -> ToolMessage:
     """Interrupt the run for ``decision`` (raises on the first run); once resumed and still pending, the error message.
 
     Only call this for a ``require_approval`` decision with an approval id,
@@ -109,4 +113,10 @@ def hold(decision: Decision, binding: Binding, payload: Mapping[str, Any], tool_
 
 def should_interrupt(decision: Decision, tool_call_id: str | None, enabled: bool) -> bool:
     """A held call with a request id, inside a checkpointed graph run, with interrupts enabled."""
-    return enabled and tool_call_id is not None and decision.action == "require_approval" and bool(decision.approval_id) and can_interrupt()
+    return (
+        enabled
+        and tool_call_id is not None
+        and decision.action == "require_approval"
+        and bool(decision.approval_id)
+        and can_interrupt()
+    )

@@ -161,8 +161,13 @@ class CapFenceMiddleware(AgentMiddleware):
         """The identity one tool call is decided under."""
         name = str(request.tool_call.get("name") or "")
         return Binding(
-            gate=self.gate, agent_id=self.agent_id, capability=self.capability_for(name, request.tool),
-            framework=FRAMEWORK, tool=name, environment=self.environment, approval_wait=self.approval_wait,
+            gate=self.gate,
+            agent_id=self.agent_id,
+            capability=self.capability_for(name, request.tool),
+            framework=FRAMEWORK,
+            tool=name,
+            environment=self.environment,
+            approval_wait=self.approval_wait,
             call_id=request.tool_call.get("id"),
         )
 
@@ -173,7 +178,12 @@ class CapFenceMiddleware(AgentMiddleware):
         binding, tool = self.binding(request), request.tool
         if not isinstance(tool, BaseTool):  # a name the model made up: LangChain answers it with an error
             payload = _model_payload(request)
-            return binding.call(_key(binding), payload, lambda: handler(request), partial(self._blocked, request, binding, payload))
+            return binding.call(
+                _key(binding),
+                payload,
+                lambda: handler(request),
+                partial(self._blocked, request, binding, payload),
+            )
         ticket, parsed = Ticket(binding, self.interrupt_on_approval), _parsed_payload(tool, request)
         if parsed is not None:
             decided = Snapshot.of(parsed)
@@ -190,14 +200,24 @@ class CapFenceMiddleware(AgentMiddleware):
         return result
 
     async def awrap_tool_call(
-        self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]]
+        self,
+        request: ToolCallRequest,
+        handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
     ) -> ToolMessage | Command[Any]:
         """Async :meth:`wrap_tool_call`; the decision and audit writes run off the event loop."""
         binding, tool = self.binding(request), request.tool
         if not isinstance(tool, BaseTool):
             payload = _model_payload(request)
-            return await binding.acall(_key(binding), payload, lambda: handler(request), partial(self._blocked, request, binding, payload))
-        ticket, parsed = Ticket(binding, self.interrupt_on_approval), _parsed_payload(tool, request, asynchronous=True)
+            return await binding.acall(
+                _key(binding),
+                payload,
+                lambda: handler(request),
+                partial(self._blocked, request, binding, payload),
+            )
+        ticket, parsed = (
+            Ticket(binding, self.interrupt_on_approval),
+            _parsed_payload(tool, request, asynchronous=True),
+        )
         if parsed is not None:
             decided = Snapshot.of(parsed)
             decision, view = await asyncio.to_thread(binding.decide, parsed)
@@ -212,7 +232,9 @@ class CapFenceMiddleware(AgentMiddleware):
         await asyncio.to_thread(ticket.settle, None)
         return result
 
-    def _blocked(self, request: ToolCallRequest, binding: Binding, payload: Mapping[str, Any], decision: Decision) -> ToolMessage:
+    def _blocked(
+        self, request: ToolCallRequest, binding: Binding, payload: Mapping[str, Any], decision: Decision
+    ) -> ToolMessage:
         """The error ``ToolMessage`` for a blocked call; a held one first interrupts the run when it can."""
         call = request.tool_call
         call_id = call.get("id")
@@ -232,7 +254,9 @@ def _model_payload(request: ToolCallRequest) -> dict[str, Any]:
     return dict(args) if isinstance(args, Mapping) else {"input": args}
 
 
-def _parsed_payload(tool: BaseTool, request: ToolCallRequest, *, asynchronous: bool = False) -> dict[str, Any] | None:
+def _parsed_payload(
+    tool: BaseTool, request: ToolCallRequest, *, asynchronous: bool = False
+) -> dict[str, Any] | None:
     """The payload the tool's own ``run`` will decide, if the model's arguments parse without what the ToolNode injects.
 
     Model-supplied values for injected arguments are dropped first, as the
@@ -242,8 +266,12 @@ def _parsed_payload(tool: BaseTool, request: ToolCallRequest, *, asynchronous: b
     """
     args = request.tool_call.get("args")
     try:
-        if isinstance(args, Mapping):  # what the ToolNode leaves: injected values dropped, LangChain's own names kept
-            tool_input = {**tool._filter_injected_args(dict(args)), **passed_through(tool, args, asynchronous)}
+        # what the ToolNode leaves: injected values dropped, LangChain's own names kept
+        if isinstance(args, Mapping):
+            tool_input = {
+                **tool._filter_injected_args(dict(args)),
+                **passed_through(tool, args, asynchronous),
+            }
         else:
             tool_input = args
         return tool_payload(tool, tool_input, request.tool_call.get("id"), asynchronous=asynchronous)
@@ -253,4 +281,6 @@ def _parsed_payload(tool: BaseTool, request: ToolCallRequest, *, asynchronous: b
 
 def _blocked(request: ToolCallRequest, decision: Decision) -> ToolMessage:
     call = request.tool_call
-    return ToolMessage(content=decision.message(), tool_call_id=call.get("id") or "", name=call.get("name"), status="error")
+    return ToolMessage(
+        content=decision.message(), tool_call_id=call.get("id") or "", name=call.get("name"), status="error"
+    )

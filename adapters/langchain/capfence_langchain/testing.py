@@ -84,12 +84,19 @@ class ScriptedChatModel(BaseChatModel):
         with self._lock:
             self._position = 0
 
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> ScriptedChatModel:
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
+    ) -> ScriptedChatModel:
         self.bound_tools = [_tool_name(tool) for tool in tools]
         return self
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         with self._lock:
             self.prompts.append(list(messages))
             turn = self._position
@@ -98,13 +105,17 @@ class ScriptedChatModel(BaseChatModel):
             elif self.final is not None:
                 reply = self.final
             else:
-                raise ScriptExhausted(f"the scripted model was called {turn + 1} times but its script has {len(self.script)} replies")
+                raise ScriptExhausted(
+                    f"the scripted model was called {turn + 1} times but its script has {len(self.script)} replies"
+                )
             self._position = turn + 1
         message = _message(reply(list(messages)) if callable(reply) else reply, turn + 1)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def tool_call(name: str, args: Mapping[str, Any] | None = None, *, id: str | None = None, text: str = "") -> AIMessage:
+def tool_call(
+    name: str, args: Mapping[str, Any] | None = None, *, id: str | None = None, text: str = ""
+) -> AIMessage:
     """A model turn that asks for one tool call (``id`` defaults to ``call_<turn>_1`` when the model replies)."""
     return AIMessage(content=text, tool_calls=[make_tool_call(name=name, args=dict(args or {}), id=id)])
 
@@ -117,8 +128,10 @@ def parallel(*turns: AIMessage) -> AIMessage:
 def _message(reply: AIMessage | str, turn: int) -> AIMessage:
     if isinstance(reply, str):
         return AIMessage(content=reply)
-    calls = [make_tool_call(name=c["name"], args=c["args"], id=c.get("id") or f"call_{turn}_{n}")
-             for n, c in enumerate(reply.tool_calls, start=1)]
+    calls = [
+        make_tool_call(name=c["name"], args=c["args"], id=c.get("id") or f"call_{turn}_{n}")
+        for n, c in enumerate(reply.tool_calls, start=1)
+    ]
     return reply.model_copy(update={"tool_calls": calls})
 
 

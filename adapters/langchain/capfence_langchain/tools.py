@@ -67,7 +67,15 @@ from capfence.gate import Binding, tool_body
 from capfence.gated_attributes import install
 from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class, is_gated
 from capfence_langchain import conversions
-from capfence_langchain.arguments import ArgumentsChanged, Parsed, Snapshot, checked_to_args_and_kwargs, parse, payload_of, prepared
+from capfence_langchain.arguments import (
+    ArgumentsChanged,
+    Parsed,
+    Snapshot,
+    checked_to_args_and_kwargs,
+    parse,
+    payload_of,
+    prepared,
+)
 from capfence_langchain.errors import blocked_error
 from capfence_langchain.interrupts import hold, should_interrupt
 from capfence_langchain.tickets import Ticket
@@ -85,7 +93,8 @@ def wrap_tool(tool: BaseTool, binding: Binding) -> BaseTool:
     base: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))
     methods = {"run": _gated_run, "arun": _gated_arun, "_to_args_and_kwargs": checked_to_args_and_kwargs}
     cls = gated_class(base, methods, tag=TAG)
-    install(cls, conversions.extension)  # copies and conversions (func, configurable_fields, ...): capfence_langchain.conversions
+    # copies and conversions (func, configurable_fields, ...): capfence_langchain.conversions
+    install(cls, conversions.extension)
     return gate_object(tool, cls, binding)
 
 
@@ -112,7 +121,9 @@ def with_ticket(tool: BaseTool, ticket: Ticket) -> BaseTool:
 def block_result(tool: BaseTool, decision: Decision, tool_call_id: str | None) -> Any:
     """What a blocked call returns (or raises); see the module docstring."""
     if tool_call_id is not None:
-        return ToolMessage(content=decision.message(), tool_call_id=tool_call_id, name=tool.name, status="error")
+        return ToolMessage(
+            content=decision.message(), tool_call_id=tool_call_id, name=tool.name, status="error"
+        )
     error = blocked_error(decision)
     flag = tool.handle_tool_error
     if not flag:
@@ -156,15 +167,21 @@ class _Guard:
 def _guards(tool: BaseTool, tool_call_id: str | None) -> list[_Guard]:
     """The middleware's guard (if the tool carries its ticket), then the tool's own unless it is the same identity."""
     own_binding = binding_of(tool)
-    own = _Guard(dataclasses.replace(own_binding, call_id=tool_call_id), tool.__dict__.get(INTERRUPT_ATTR, True))
+    own = _Guard(
+        dataclasses.replace(own_binding, call_id=tool_call_id), tool.__dict__.get(INTERRUPT_ATTR, True)
+    )
     ticket = tool.__dict__.get(TICKET_ATTR)
     if not isinstance(ticket, Ticket):
         return [own]
-    outer = _Guard(dataclasses.replace(ticket.binding, call_id=tool_call_id), ticket.interrupt_on_approval, ticket)
+    outer = _Guard(
+        dataclasses.replace(ticket.binding, call_id=tool_call_id), ticket.interrupt_on_approval, ticket
+    )
     return [outer] if identity(ticket.binding) == identity(own_binding) else [outer, own]
 
 
-def _through(tool: BaseTool, guards: list[_Guard], payload: Mapping[str, Any], body: Callable[[], Any]) -> Any:
+def _through(
+    tool: BaseTool, guards: list[_Guard], payload: Mapping[str, Any], body: Callable[[], Any]
+) -> Any:
     """Decide ``payload`` under each guard in turn (outermost first), then run ``body``."""
     if not guards:
         return body()
@@ -176,10 +193,14 @@ def _through(tool: BaseTool, guards: list[_Guard], payload: Mapping[str, Any], b
     taken = guard.ticket.take(guard.binding.call_id, payload) if guard.ticket is not None else None
     if taken is not None:
         return guard.binding.run_decided(guard.key(tool), *taken, inner)
-    return guard.binding.call(guard.key(tool), payload, inner, lambda decision: guard.on_block(tool, payload, decision))
+    return guard.binding.call(
+        guard.key(tool), payload, inner, lambda decision: guard.on_block(tool, payload, decision)
+    )
 
 
-async def _athrough(tool: BaseTool, guards: list[_Guard], payload: Mapping[str, Any], body: Callable[[], Awaitable[Any]]) -> Any:
+async def _athrough(
+    tool: BaseTool, guards: list[_Guard], payload: Mapping[str, Any], body: Callable[[], Awaitable[Any]]
+) -> Any:
     """Async :func:`_through`."""
     if not guards:
         return await body()
@@ -191,16 +212,26 @@ async def _athrough(tool: BaseTool, guards: list[_Guard], payload: Mapping[str, 
     taken = guard.ticket.take(guard.binding.call_id, payload) if guard.ticket is not None else None
     if taken is not None:
         return await guard.binding.arun_decided(guard.key(tool), *taken, inner)
-    return await guard.binding.acall(guard.key(tool), payload, inner, lambda decision: guard.on_block(tool, payload, decision))
+    return await guard.binding.acall(
+        guard.key(tool), payload, inner, lambda decision: guard.on_block(tool, payload, decision)
+    )
 
 
 def _kept_changing(tool: BaseTool, guards: list[_Guard]) -> Any:
-    decision = failure(f"the arguments of {tool.name!r} kept changing after each decision ({MAX_ATTEMPTS} times)")
+    decision = failure(
+        f"the arguments of {tool.name!r} kept changing after each decision ({MAX_ATTEMPTS} times)"
+    )
     return block_result(tool, decision, guards[0].binding.call_id)
 
 
 def _gated_run(original: Callable[..., Any]) -> Callable[..., Any]:
-    def run(self: BaseTool, tool_input: str | dict[str, Any], *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
+    def run(
+        self: BaseTool,
+        tool_input: str | dict[str, Any],
+        *args: Any,
+        tool_call_id: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         try:
             guards = _guards(self, tool_call_id)
         except CapFenceError as exc:  # a gated class without a binding denies
@@ -232,7 +263,13 @@ def _gated_run(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _gated_arun(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def arun(self: BaseTool, tool_input: str | dict[str, Any], *args: Any, tool_call_id: str | None = None, **kwargs: Any) -> Any:
+    async def arun(
+        self: BaseTool,
+        tool_input: str | dict[str, Any],
+        *args: Any,
+        tool_call_id: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         try:
             guards = _guards(self, tool_call_id)
         except CapFenceError as exc:

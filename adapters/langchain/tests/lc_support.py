@@ -117,4 +117,7 @@ def gated_tools(workdir: Path, gate: Any, agent_id: str = "test-agent") -> list[
     """Every tool of :func:`file_tools`, wrapped with CapFenceTool under :data:`CAPABILITIES`."""
     from capfence import CapFenceTool
 
-    return [CapFenceTool(tool=t, agent_id=agent_id, capability=CAPABILITIES[name], gate=gate) for name, t in file_tools(workdir).items()]
+    return [
+        CapFenceTool(tool=t, agent_id=agent_id, capability=CAPABILITIES[name], gate=gate)
+        for name, t in file_tools(workdir).items()
+    ]

@@ -28,7 +28,9 @@ RECEIVED = NOTES.parent / "mcp-calls.jsonl"
 class RecordingFastMCP(FastMCP):
     """FastMCP that records each ``tools/call`` as received (FastMCP registers this bound method as the handler)."""
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Sequence[ContentBlock] | dict[str, Any]:
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any]
+    ) -> Sequence[ContentBlock] | dict[str, Any]:
         with RECEIVED.open("a") as log:
             log.write(json.dumps({"tool": name, "arguments": arguments}) + "\n")
         return await super().call_tool(name, arguments)

@@ -26,7 +26,16 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Command, interrupt
-from lc_support import CAPABILITIES, POLICY, calls, decisions_by_call, file_tools, gated_tools, script, tool_messages
+from lc_support import (
+    CAPABILITIES,
+    POLICY,
+    calls,
+    decisions_by_call,
+    file_tools,
+    gated_tools,
+    script,
+    tool_messages,
+)
 
 from capfence import ActionRuntime, CapFenceTool
 from capfence.approvers import CallbackApprover
@@ -40,10 +49,14 @@ def middleware(runtime: ActionRuntime) -> CapFenceMiddleware:
     return CapFenceMiddleware(gate=runtime, agent_id="test-agent", capabilities=CAPABILITIES)
 
 
-def build_agent(mode: str, model: Any, workdir: Path, runtime: ActionRuntime, extra: list[Any] = (), **kwargs: Any) -> Any:  # type: ignore[assignment]
+def build_agent(
+    mode: str, model: Any, workdir: Path, runtime: ActionRuntime, extra: list[Any] = (), **kwargs: Any
+) -> Any:  # type: ignore[assignment]
     if mode == "tools":
         return create_agent(model, [*gated_tools(workdir, runtime), *extra], **kwargs)
-    return create_agent(model, [*file_tools(workdir).values(), *extra], middleware=[middleware(runtime)], **kwargs)
+    return create_agent(
+        model, [*file_tools(workdir).values(), *extra], middleware=[middleware(runtime)], **kwargs
+    )
 
 
 def run(agent: Any, sync: bool, value: Any, config: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -88,7 +101,9 @@ def sync(request: pytest.FixtureRequest) -> bool:
     return bool(request.param)
 
 
-def test_parallel_calls_deny_one_and_continue(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_parallel_calls_deny_one_and_continue(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     model = script(
         calls(
             ("write_file", {"name": "notes.txt", "text": "hello"}, "c1"),
@@ -114,7 +129,9 @@ def test_parallel_calls_deny_one_and_continue(mode: str, sync: bool, workdir: Pa
     assert {r[0]["framework"] for r in rows.values()} == {"langchain"}
 
 
-def test_blocked_return_direct_tool_ends_the_run_with_the_message(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_blocked_return_direct_tool_ends_the_run_with_the_message(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     model = script(calls(("finish", {"answer": "the secret is 42"}, "c1")), AIMessage("the model ran again"))
     result = run(build_agent(mode, model, workdir, runtime), sync, ask())
 
@@ -125,7 +142,9 @@ def test_blocked_return_direct_tool_ends_the_run_with_the_message(mode: str, syn
     assert_one_decision_per_call(runtime, {"c1": "deny"})
 
 
-def test_allowed_return_direct_tool_answers_directly(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_allowed_return_direct_tool_answers_directly(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     model = script(calls(("finish", {"answer": "42"}, "c1")), AIMessage("the model ran again"))
     result = run(build_agent(mode, model, workdir, runtime), sync, ask())
 
@@ -135,7 +154,9 @@ def test_allowed_return_direct_tool_answers_directly(mode: str, sync: bool, work
     assert_one_decision_per_call(runtime, {"c1": "allow"})
 
 
-def test_content_and_artifact_keeps_the_artifact(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_content_and_artifact_keeps_the_artifact(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     model = script(
         calls(("search", {"query": "notes"}, "c1"), ("search", {"query": "secret plans"}, "c2")),
         AIMessage("done"),
@@ -151,7 +172,9 @@ def test_content_and_artifact_keeps_the_artifact(mode: str, sync: bool, workdir:
     assert_one_decision_per_call(runtime, {"c1": "allow", "c2": "deny"})
 
 
-def test_non_string_result_reaches_the_model(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_non_string_result_reaches_the_model(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     model = script(calls(("stats", {"name": "notes.txt"}, "c1")), AIMessage("done"))
     result = run(build_agent(mode, model, workdir, runtime), sync, ask())
 
@@ -159,7 +182,9 @@ def test_non_string_result_reaches_the_model(mode: str, sync: bool, workdir: Pat
     assert_one_decision_per_call(runtime, {"c1": "allow"})
 
 
-def test_held_call_tells_the_model_about_the_approval_request(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_held_call_tells_the_model_about_the_approval_request(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     @tool
     def deploy(target: str) -> str:
         """Deploy to a target."""
@@ -167,12 +192,16 @@ def test_held_call_tells_the_model_about_the_approval_request(mode: str, sync: b
         return "deployed"
 
     if mode == "tools":
-        deploy = CapFenceTool(tool=deploy, agent_id="test-agent", capability="deploy.production", gate=runtime)
+        deploy = CapFenceTool(
+            tool=deploy, agent_id="test-agent", capability="deploy.production", gate=runtime
+        )
     model = script(calls(("deploy", {"target": "prod"}, "c1")), AIMessage("waiting for a human"))
     if mode == "tools":
         agent = create_agent(model, [deploy])
     else:
-        guard = CapFenceMiddleware(gate=runtime, agent_id="test-agent", capabilities={"deploy": "deploy.production"})
+        guard = CapFenceMiddleware(
+            gate=runtime, agent_id="test-agent", capabilities={"deploy": "deploy.production"}
+        )
         agent = create_agent(model, [deploy], middleware=[guard])
     result = run(agent, sync, ask())
 
@@ -199,9 +228,14 @@ def test_held_call_approved_in_line_runs(mode: str, sync: bool, workdir: Path, t
 
     model = script(calls(("deploy", {"target": "prod"}, "c1")), AIMessage("shipped"))
     if mode == "tools":
-        agent = create_agent(model, [CapFenceTool(tool=deploy, agent_id="test-agent", capability="deploy.production", gate=runtime)])
+        agent = create_agent(
+            model,
+            [CapFenceTool(tool=deploy, agent_id="test-agent", capability="deploy.production", gate=runtime)],
+        )
     else:
-        guard = CapFenceMiddleware(gate=runtime, agent_id="test-agent", capabilities={"deploy": "deploy.production"})
+        guard = CapFenceMiddleware(
+            gate=runtime, agent_id="test-agent", capabilities={"deploy": "deploy.production"}
+        )
         agent = create_agent(model, [deploy], middleware=[guard])
     result = run(agent, sync, ask())
     runtime.close()
@@ -210,7 +244,10 @@ def test_held_call_approved_in_line_runs(mode: str, sync: bool, workdir: Path, t
     assert (workdir / "deployed.txt").read_text() == "prod"
     assert tool_messages(result["messages"])["c1"].content == "deployed"
     # one call, two decisions: held, then allowed by the approval
-    assert [r["decision"] for r in decisions_by_call(runtime.audit_log)["c1"]] == ["require_approval", "allow"]
+    assert [r["decision"] for r in decisions_by_call(runtime.audit_log)["c1"]] == [
+        "require_approval",
+        "allow",
+    ]
 
 
 # --- a plain langgraph ToolNode graph ------------------------------------------------------
@@ -221,7 +258,11 @@ def toolnode_graph(mode: str, workdir: Path, runtime: ActionRuntime) -> Any:
         node = ToolNode(gated_tools(workdir, runtime))
     else:  # the middleware's methods are valid ToolNode interceptors too
         guard = middleware(runtime)
-        node = ToolNode(list(file_tools(workdir).values()), wrap_tool_call=guard.wrap_tool_call, awrap_tool_call=guard.awrap_tool_call)
+        node = ToolNode(
+            list(file_tools(workdir).values()),
+            wrap_tool_call=guard.wrap_tool_call,
+            awrap_tool_call=guard.awrap_tool_call,
+        )
     graph = StateGraph(MessagesState)
     graph.add_node("tools", node)
     graph.add_edge(START, "tools")
@@ -261,19 +302,44 @@ def confirm_tool(workdir: Path) -> Any:
     return confirm_write
 
 
-def test_resumed_call_is_decided_for_each_execution(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_resumed_call_is_decided_for_each_execution(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """After an interrupt, LangGraph runs the interrupted tool call again: two executions, two decision records."""
     confirm = confirm_tool(workdir)
     if mode == "tools":
-        confirm = CapFenceTool(tool=confirm, agent_id="test-agent", capability="filesystem.write", gate=runtime)
-        agent = create_agent(script(
-            calls(("write_file", {"name": "a.txt", "text": "A"}, "c1"), ("confirm_write", {"name": "b.txt"}, "c2")), AIMessage("done"),
-        ), [*gated_tools(workdir, runtime), confirm], checkpointer=InMemorySaver())
+        confirm = CapFenceTool(
+            tool=confirm, agent_id="test-agent", capability="filesystem.write", gate=runtime
+        )
+        agent = create_agent(
+            script(
+                calls(
+                    ("write_file", {"name": "a.txt", "text": "A"}, "c1"),
+                    ("confirm_write", {"name": "b.txt"}, "c2"),
+                ),
+                AIMessage("done"),
+            ),
+            [*gated_tools(workdir, runtime), confirm],
+            checkpointer=InMemorySaver(),
+        )
     else:
-        guard = CapFenceMiddleware(gate=runtime, agent_id="test-agent", capabilities={**CAPABILITIES, "confirm_write": "filesystem.write"})
-        agent = create_agent(script(
-            calls(("write_file", {"name": "a.txt", "text": "A"}, "c1"), ("confirm_write", {"name": "b.txt"}, "c2")), AIMessage("done"),
-        ), [*file_tools(workdir).values(), confirm], middleware=[guard], checkpointer=InMemorySaver())
+        guard = CapFenceMiddleware(
+            gate=runtime,
+            agent_id="test-agent",
+            capabilities={**CAPABILITIES, "confirm_write": "filesystem.write"},
+        )
+        agent = create_agent(
+            script(
+                calls(
+                    ("write_file", {"name": "a.txt", "text": "A"}, "c1"),
+                    ("confirm_write", {"name": "b.txt"}, "c2"),
+                ),
+                AIMessage("done"),
+            ),
+            [*file_tools(workdir).values(), confirm],
+            middleware=[guard],
+            checkpointer=InMemorySaver(),
+        )
     config = {"configurable": {"thread_id": f"resume-{mode}-{sync}"}}
     seen = spy_decisions(runtime)
 
@@ -287,11 +353,16 @@ def test_resumed_call_is_decided_for_each_execution(mode: str, sync: bool, workd
     assert_decisions(runtime, {"c1": ["warn"], "c2": ["warn", "warn"]})
 
 
-def test_replayed_step_is_decided_for_each_execution(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_replayed_step_is_decided_for_each_execution(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """Replaying a checkpoint re-executes the tool step with the same tool_call_ids: a new record for the call that runs
     again, none for the call blocked again."""
     model = script(
-        calls(("write_file", {"name": "a.txt", "text": "A"}, "c1"), ("write_file", {"name": "secret.txt", "text": "S"}, "c2")),
+        calls(
+            ("write_file", {"name": "a.txt", "text": "A"}, "c1"),
+            ("write_file", {"name": "secret.txt", "text": "S"}, "c2"),
+        ),
         AIMessage("done"),
         AIMessage("done again"),
     )

@@ -74,20 +74,36 @@ def deploys(workdir: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def build(mode: str, model: Any, workdir: Path, runtime: ActionRuntime, *, capability: str = "deploy.production",
-          checkpointer: bool = True, interrupts: bool = True) -> Any:
+def build(
+    mode: str,
+    model: Any,
+    workdir: Path,
+    runtime: ActionRuntime,
+    *,
+    capability: str = "deploy.production",
+    checkpointer: bool = True,
+    interrupts: bool = True,
+) -> Any:
     deploy = deploy_tool(workdir)
     write_file = file_tools(workdir)["write_file"]
     saver = InMemorySaver() if checkpointer else None
     if mode == "middleware":
-        guard = CapFenceMiddleware(gate=runtime, agent_id=AGENT, capabilities={**CAPABILITIES, "deploy": capability},
-                                   interrupt_on_approval=interrupts)
+        guard = CapFenceMiddleware(
+            gate=runtime,
+            agent_id=AGENT,
+            capabilities={**CAPABILITIES, "deploy": capability},
+            interrupt_on_approval=interrupts,
+        )
         return create_agent(model, [deploy, write_file], middleware=[guard], checkpointer=saver)
     gated_deploy = CapFenceTool(tool=deploy, agent_id=AGENT, capability=capability, gate=runtime)
     if not interrupts:
         gated_deploy = approval_interrupts(gated_deploy, False)
     gated_write = CapFenceTool(tool=write_file, agent_id=AGENT, capability="filesystem.write", gate=runtime)
-    middleware = [CapFenceMiddleware(gate=runtime, agent_id=AGENT, interrupt_on_approval=interrupts)] if mode == "both" else []
+    middleware = (
+        [CapFenceMiddleware(gate=runtime, agent_id=AGENT, interrupt_on_approval=interrupts)]
+        if mode == "both"
+        else []
+    )
     return create_agent(model, [gated_deploy, gated_write], middleware=middleware, checkpointer=saver)
 
 
@@ -96,7 +112,9 @@ def run(agent: Any, sync: bool, value: Any, config: dict[str, Any]) -> dict[str,
 
 
 def deploy_turn(target: str = "prod") -> AIMessage:
-    return calls(("deploy", {"target": target}, "c1"), ("write_file", {"name": "notes.txt", "text": "hi"}, "c2"))
+    return calls(
+        ("deploy", {"target": target}, "c1"), ("write_file", {"name": "notes.txt", "text": "hi"}, "c2")
+    )
 
 
 def config(name: str) -> dict[str, Any]:
@@ -120,7 +138,9 @@ def outcomes(runtime: ActionRuntime, tool_name: str) -> list[str]:
     return [r["outcome"] for r in audit_rows(runtime.audit_log, "outcome") if r["tool"] == tool_name]
 
 
-def test_held_call_pauses_the_run_and_runs_once_after_approval(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_held_call_pauses_the_run_and_runs_once_after_approval(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     model = script(deploy_turn(), AIMessage("shipped"))
     agent = build(mode, model, workdir, runtime)
     cfg = config(f"approve-{mode}-{sync}")
@@ -130,12 +150,23 @@ def test_held_call_pauses_the_run_and_runs_once_after_approval(mode: str, sync: 
     request = interrupted(first)
     (pending,) = runtime.approvals.list("pending")
     assert request["type"] == INTERRUPT_TYPE and request["request_id"] == pending.id
-    assert json.loads(json.dumps(request)) == request, "a plain JSON value (checkpoint serializers, LangGraph clients)"
-    assert {k: request[k] for k in ("tool", "tool_call_id", "agent_id", "capability", "arguments", "rule")} == {
-        "tool": "deploy", "tool_call_id": "c1", "agent_id": AGENT, "capability": "deploy.production",
-        "arguments": {"target": "prod"}, "rule": "hold-deploys",
+    assert json.loads(json.dumps(request)) == request, (
+        "a plain JSON value (checkpoint serializers, LangGraph clients)"
+    )
+    assert {
+        k: request[k] for k in ("tool", "tool_call_id", "agent_id", "capability", "arguments", "rule")
+    } == {
+        "tool": "deploy",
+        "tool_call_id": "c1",
+        "agent_id": AGENT,
+        "capability": "deploy.production",
+        "arguments": {"target": "prod"},
+        "rule": "hold-deploys",
     }
-    assert request["reason"].startswith("production deploys need a human") and request["expires"] == pending.expires
+    assert (
+        request["reason"].startswith("production deploys need a human")
+        and request["expires"] == pending.expires
+    )
     assert f"capfence approvals approve {pending.id}" in request["how_to_approve"]
     assert deploys(workdir) == [], "held: the body has not run"
     assert (workdir / "notes.txt").read_text() == "hi", "the call next to it was not held"
@@ -150,20 +181,26 @@ def test_held_call_pauses_the_run_and_runs_once_after_approval(mode: str, sync: 
     assert runtime.approvals.get(pending.id).status == "consumed"
     assert runtime.approvals.get(pending.id).decided_by == "ops-lead"
     # one request; the decision records: held, then allowed by the approval; the warned call decided once
-    assert [r["decision"] for r in decisions_by_call(runtime.audit_log)["c1"]] == ["require_approval", "allow"]
+    assert [r["decision"] for r in decisions_by_call(runtime.audit_log)["c1"]] == [
+        "require_approval",
+        "allow",
+    ]
     assert [r["decision"] for r in decisions_by_call(runtime.audit_log)["c2"]] == ["warn"]
     assert approval_events(runtime) == ["pending", "approved", "consumed"]
     assert outcomes(runtime, "deploy") == ["held", "ran"]
 
 
-def test_denied_call_never_runs_and_the_agent_carries_on(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_denied_call_never_runs_and_the_agent_carries_on(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     model = script(deploy_turn(), AIMessage("not deployed"))
     agent = build(mode, model, workdir, runtime)
     cfg = config(f"deny-{mode}-{sync}")
     request = interrupted(run(agent, sync, {"messages": [HumanMessage("deploy")]}, cfg))
 
     runtime.approvals.deny(request["request_id"], by="ops-lead", comment="not on a Friday")
-    result = run(agent, sync, Command(resume={"approved": True}), cfg)  # the resume value lies: the store decides
+    # the resume value lies: the store decides
+    result = run(agent, sync, Command(resume={"approved": True}), cfg)
 
     assert deploys(workdir) == []
     held = tool_messages(result["messages"])["c1"]
@@ -175,7 +212,9 @@ def test_denied_call_never_runs_and_the_agent_carries_on(mode: str, sync: bool, 
     assert outcomes(runtime, "deploy") == ["held", "blocked"]
 
 
-def test_resume_without_a_decision_is_not_an_approval(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_resume_without_a_decision_is_not_an_approval(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     model = script(deploy_turn(), AIMessage("waiting"))
     agent = build(mode, model, workdir, runtime)
     cfg = config(f"pending-{mode}-{sync}")
@@ -189,11 +228,15 @@ def test_resume_without_a_decision_is_not_an_approval(mode: str, sync: bool, wor
     assert f"approval request {request['request_id']} is still pending" in held.content
     assert [r.id for r in runtime.approvals.list()] == [request["request_id"]], "no second request"
     assert runtime.approvals.get(request["request_id"]).status == "pending"
-    assert [r["decision"] for r in decisions_by_call(runtime.audit_log)["c1"]] == ["require_approval"], "no duplicate decision"
+    assert [r["decision"] for r in decisions_by_call(runtime.audit_log)["c1"]] == ["require_approval"], (
+        "no duplicate decision"
+    )
     assert approval_events(runtime) == ["pending"]
 
 
-def test_expired_request_is_denied_on_resume_without_a_new_request(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
+def test_expired_request_is_denied_on_resume_without_a_new_request(
+    mode: str, workdir: Path, runtime: ActionRuntime
+) -> None:
     model = script(deploy_turn("staging"), AIMessage("too late"))
     agent = build(mode, model, workdir, runtime, capability="deploy.staging")
     cfg = config(f"expired-{mode}")
@@ -204,13 +247,23 @@ def test_expired_request_is_denied_on_resume_without_a_new_request(mode: str, wo
 
     assert deploys(workdir) == []
     held = tool_messages(result["messages"])["c1"]
-    assert held.status == "error" and f"approval request {request['request_id']} expired without a decision" in held.content
-    assert [(r.id, r.status) for r in runtime.approvals.list()] == [(request["request_id"], "expired")], "no second request"
+    assert (
+        held.status == "error"
+        and f"approval request {request['request_id']} expired without a decision" in held.content
+    )
+    assert [(r.id, r.status) for r in runtime.approvals.list()] == [(request["request_id"], "expired")], (
+        "no second request"
+    )
     assert [r["decision"] for r in decisions_by_call(runtime.audit_log)["c1"]] == ["require_approval", "deny"]
 
 
-def test_parallel_held_calls_are_decided_one_by_one(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
-    model = script(calls(("deploy", {"target": "eu"}, "c1"), ("deploy", {"target": "us"}, "c2")), AIMessage("half shipped"))
+def test_parallel_held_calls_are_decided_one_by_one(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
+    model = script(
+        calls(("deploy", {"target": "eu"}, "c1"), ("deploy", {"target": "us"}, "c2")),
+        AIMessage("half shipped"),
+    )
     agent = build(mode, model, workdir, runtime)
     cfg = config(f"parallel-{mode}-{sync}")
 
@@ -226,18 +279,23 @@ def test_parallel_held_calls_are_decided_one_by_one(mode: str, sync: bool, workd
     results = tool_messages(result["messages"])
     assert results["c1"].content == "deployed to eu" and results["c2"].status == "error"
     assert {c: [r["decision"] for r in rows] for c, rows in decisions_by_call(runtime.audit_log).items()} == {
-        "c1": ["require_approval", "allow"], "c2": ["require_approval", "deny"],
+        "c1": ["require_approval", "allow"],
+        "c2": ["require_approval", "deny"],
     }
 
 
-@pytest.mark.parametrize("checkpointer, interrupts", [(False, True), (True, False)], ids=["no-checkpointer", "opted-out"])
+@pytest.mark.parametrize(
+    "checkpointer, interrupts", [(False, True), (True, False)], ids=["no-checkpointer", "opted-out"]
+)
 def test_without_interrupts_the_model_gets_the_request_id(
     mode: str, sync: bool, workdir: Path, runtime: ActionRuntime, checkpointer: bool, interrupts: bool
 ) -> None:
     model = script(deploy_turn(), AIMessage("asked a human"))
     agent = build(mode, model, workdir, runtime, checkpointer=checkpointer, interrupts=interrupts)
 
-    result = run(agent, sync, {"messages": [HumanMessage("deploy")]}, config(f"plain-{mode}-{sync}-{checkpointer}"))
+    result = run(
+        agent, sync, {"messages": [HumanMessage("deploy")]}, config(f"plain-{mode}-{sync}-{checkpointer}")
+    )
 
     assert "__interrupt__" not in result
     (pending,) = runtime.approvals.list("pending")
@@ -247,7 +305,9 @@ def test_without_interrupts_the_model_gets_the_request_id(
     assert result["messages"][-1].content == "asked a human" and deploys(workdir) == []
 
 
-def test_an_approved_request_is_good_for_one_call_only(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
+def test_an_approved_request_is_good_for_one_call_only(
+    mode: str, workdir: Path, runtime: ActionRuntime
+) -> None:
     """After the approved call ran, the model asking for the same deploy again is held again (a new request)."""
     again = calls(("deploy", {"target": "prod"}, "c3"))
     model = script(deploy_turn(), again, AIMessage("done"))
@@ -269,6 +329,8 @@ def test_approval_interrupts_needs_a_gated_tool(workdir: Path, runtime: ActionRu
 
     with pytest.raises(CapFenceError, match="no CapFence binding"):
         approval_interrupts(deploy_tool(workdir), False)
-    gated = CapFenceTool(tool=deploy_tool(workdir), agent_id=AGENT, capability="deploy.production", gate=runtime)
+    gated = CapFenceTool(
+        tool=deploy_tool(workdir), agent_id=AGENT, capability="deploy.production", gate=runtime
+    )
     quiet = approval_interrupts(gated, False)
     assert quiet is not gated and type(quiet) is type(gated) and quiet.name == gated.name

@@ -92,7 +92,11 @@ def agent_for(mode: str, model: Any, tools: list[BaseTool], runtime: ActionRunti
     """``tools``: gated tools only; ``middleware``: plain tools and the middleware; ``both``: gated tools and the middleware."""
     if mode != "middleware":
         tools = [gated(t, runtime) for t in tools]
-    guards = [CapFenceMiddleware(gate=runtime, agent_id=AGENT, capabilities=CAPABILITIES)] if mode != "tools" else []
+    guards = (
+        [CapFenceMiddleware(gate=runtime, agent_id=AGENT, capabilities=CAPABILITIES)]
+        if mode != "tools"
+        else []
+    )
     return create_agent(model, tools, middleware=guards, **kwargs)
 
 
@@ -101,7 +105,9 @@ def run(agent: Any, sync: bool) -> dict[str, Any]:
     return agent.invoke(value) if sync else asyncio.run(agent.ainvoke(value))
 
 
-def test_an_omitted_argument_is_decided_with_its_default(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_an_omitted_argument_is_decided_with_its_default(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """The model leaves out ``amount``; the body would pay the default 50000: held, and audited as 50000."""
     model = script(calls(("pay", {"to": "bob"}, "p1")), AIMessage("waiting"))
     result = run(agent_for(mode, model, [pay_tool(workdir)], runtime), sync)
@@ -110,21 +116,32 @@ def test_an_omitted_argument_is_decided_with_its_default(mode: str, sync: bool, 
     assert held.status == "error" and held.content.startswith("CapFence require_approval:")
     assert payments(workdir) == [], "the default amount was never paid unheld"
     [row] = decisions(runtime.audit_log)
-    assert (row["decision"], row["rule"], row["args"]) == ("require_approval", "big-payments", {"to": "bob", "amount": 50000})
+    assert (row["decision"], row["rule"], row["args"]) == (
+        "require_approval",
+        "big-payments",
+        {"to": "bob", "amount": 50000},
+    )
     [request] = runtime.approvals.list("pending")
     assert json.loads(request.payload) == {"to": "bob", "amount": 50000}, "a human approves what would run"
 
 
-def test_a_coerced_argument_is_decided_as_the_body_gets_it(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_coerced_argument_is_decided_as_the_body_gets_it(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """``"2000"`` is the int 2000 to the body (and to the policy and the audit log); ``"20"`` runs as 20."""
-    model = script(calls(("pay", {"to": "bob", "amount": "2000"}, "p1"), ("pay", {"to": "ann", "amount": "20"}, "p2")), AIMessage("ok"))
+    model = script(
+        calls(("pay", {"to": "bob", "amount": "2000"}, "p1"), ("pay", {"to": "ann", "amount": "20"}, "p2")),
+        AIMessage("ok"),
+    )
     result = run(agent_for(mode, model, [pay_tool(workdir)], runtime), sync)
 
     assert tool_messages(result["messages"])["p1"].content.startswith("CapFence require_approval:")
     assert tool_messages(result["messages"])["p2"].content == "paid 20 to ann"
     assert payments(workdir) == ["ann 20"]
     found = decisions_by_call(runtime.audit_log)
-    assert [(r["decision"], r["args"]) for r in found["p1"]] == [("require_approval", {"to": "bob", "amount": 2000})]
+    assert [(r["decision"], r["args"]) for r in found["p1"]] == [
+        ("require_approval", {"to": "bob", "amount": 2000})
+    ]
     assert [(r["decision"], r["args"]) for r in found["p2"]] == [("allow", {"to": "ann", "amount": 20})]
 
 
@@ -144,7 +161,9 @@ def schema_pay_tool(workdir: Path) -> BaseTool:
     async def apay(to: str, amount: int = 70000) -> str:
         return pay(to, amount)
 
-    return StructuredTool.from_function(pay, coroutine=apay, name="pay", description="Send money.", args_schema=PayTo)
+    return StructuredTool.from_function(
+        pay, coroutine=apay, name="pay", description="Send money.", args_schema=PayTo
+    )
 
 
 def single_input_pay_tool(workdir: Path) -> BaseTool:
@@ -158,8 +177,12 @@ def single_input_pay_tool(workdir: Path) -> BaseTool:
     return Tool(name="pay", func=pay, description="Send money.")
 
 
-@pytest.mark.parametrize("make", [schema_pay_tool, single_input_pay_tool], ids=["schema-without-it", "single-input"])
-def test_a_default_of_the_tools_function_is_decided(make: Any, mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+@pytest.mark.parametrize(
+    "make", [schema_pay_tool, single_input_pay_tool], ids=["schema-without-it", "single-input"]
+)
+def test_a_default_of_the_tools_function_is_decided(
+    make: Any, mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """The schema does not fill in ``amount``, the function's own default does: the body would pay it, so it is decided."""
     amount = 50000 if sync or make is single_input_pay_tool else 70000
     args = {"to": "bob"} if make is schema_pay_tool else {"__arg1": "bob"}
@@ -173,7 +196,9 @@ def test_a_default_of_the_tools_function_is_decided(make: Any, mode: str, sync: 
 
 
 @pytest.mark.parametrize("sync", [True, False], ids=["invoke", "ainvoke"])
-def test_a_string_input_is_decided_under_the_bodys_names_with_its_defaults(sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_string_input_is_decided_under_the_bodys_names_with_its_defaults(
+    sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """``pay.invoke("bob")`` calls ``pay("bob")``: the policy sees ``to`` and the default ``amount`` the body gets."""
     wrapped = gated(pay_tool(workdir), runtime)
     with pytest.raises(ApprovalRequired):
@@ -199,7 +224,9 @@ def aliased_pay_tool(workdir: Path) -> BaseTool:
     return StructuredTool.from_function(pay, args_schema=AliasedPayment)
 
 
-def test_an_argument_given_by_its_alias_is_decided_under_its_name(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_an_argument_given_by_its_alias_is_decided_under_its_name(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """``sum`` is ``amount`` to the schema: the threshold on ``amount`` holds it (the raw ``sum`` would slip past)."""
     model = script(calls(("pay", {"to": "bob", "sum": 5000}, "p1")), AIMessage("waiting"))
     result = run(agent_for(mode, model, [aliased_pay_tool(workdir)], runtime), sync)
@@ -210,7 +237,9 @@ def test_an_argument_given_by_its_alias_is_decided_under_its_name(mode: str, syn
     assert (row["decision"], row["args"]) == ("require_approval", {"to": "bob", "amount": 5000})
 
 
-def test_input_the_schema_rejects_gets_langchains_answer_not_an_allow(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_input_the_schema_rejects_gets_langchains_answer_not_an_allow(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """A call missing ``to`` never reaches the body: the model gets LangChain's own validation message; nothing is allowed."""
     turn = calls(("pay", {"amount": 5}, "p1"))
     plain = run(create_agent(script(turn, AIMessage("ok")), [pay_tool(workdir)]), sync)
@@ -220,11 +249,15 @@ def test_input_the_schema_rejects_gets_langchains_answer_not_an_allow(mode: str,
     assert rejected.status == "error" and rejected.content == tool_messages(plain["messages"])["p1"].content
     assert "to" in rejected.content and "Field required" in rejected.content
     assert payments(workdir) == []
-    assert decisions(runtime.audit_log) == [], "no decision: the schema refused the call, the policy did not allow it"
+    assert decisions(runtime.audit_log) == [], (
+        "no decision: the schema refused the call, the policy did not allow it"
+    )
 
 
 @pytest.mark.parametrize("flag", [False, True, "bad input"], ids=["raise", "true", "text"])
-def test_a_direct_call_with_a_rejected_input_behaves_as_langchain(flag: Any, workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_direct_call_with_a_rejected_input_behaves_as_langchain(
+    flag: Any, workdir: Path, runtime: ActionRuntime
+) -> None:
     """``handle_validation_error`` answers as it does for the ungated tool; without it the same ``ValidationError`` is raised."""
     plain = pay_tool(workdir)
     plain.handle_validation_error = flag
@@ -241,13 +274,17 @@ def test_a_direct_call_with_a_rejected_input_behaves_as_langchain(flag: Any, wor
     assert decisions(runtime.audit_log) == []
 
 
-def test_graph_injected_arguments_leave_the_decision_to_the_tools_run(sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_graph_injected_arguments_leave_the_decision_to_the_tools_run(
+    sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """With ``ToolRuntime``/``InjectedState`` in the schema the model's arguments alone do not parse: the tool's ``run``
     decides, under the middleware's identity, with the default filled in and the injected values left out."""
     seen: list[tuple[str, int, str, int]] = []
 
     @tool
-    def note(text: str, runtime: ToolRuntime, state: Annotated[dict[str, Any], InjectedState], priority: int = 3) -> str:
+    def note(
+        text: str, runtime: ToolRuntime, state: Annotated[dict[str, Any], InjectedState], priority: int = 3
+    ) -> str:
         """Take a note."""
         seen.append((text, priority, str(runtime.tool_call_id), len(state["messages"])))
         return "noted"
@@ -259,7 +296,12 @@ def test_graph_injected_arguments_leave_the_decision_to_the_tools_run(sync: bool
     assert tool_messages(result["messages"])["n1"].content == "noted"
     assert seen == [("hi", 3, "n1", 2)]
     [row] = decisions(runtime.audit_log)
-    assert (row["capability"], row["agent_id"], row["call_id"], row["args"]) == ("notes.write", AGENT, "n1", {"text": "hi", "priority": 3})
+    assert (row["capability"], row["agent_id"], row["call_id"], row["args"]) == (
+        "notes.write",
+        AGENT,
+        "n1",
+        {"text": "hi", "priority": 3},
+    )
     assert [o["outcome"] for o in audit_rows(runtime.audit_log, "outcome")] == ["ran"]
 
 
@@ -284,10 +326,15 @@ def test_the_body_gets_the_one_parse_that_was_decided(workdir: Path, runtime: Ac
     assert wrapped.invoke({"text": "a"}) == "a #100"
     assert asyncio.run(wrapped.ainvoke({"text": "b"})) == "b #101"
     assert got == [100, 101] and next(stamps) == 102, "one parse per call"
-    assert [r["args"] for r in decisions(runtime.audit_log)] == [{"text": "a", "serial": 100}, {"text": "b", "serial": 101}]
+    assert [r["args"] for r in decisions(runtime.audit_log)] == [
+        {"text": "a", "serial": 100},
+        {"text": "b", "serial": 101},
+    ]
 
 
-def test_a_parse_that_differs_from_the_middlewares_is_decided_again(sync: bool, runtime: ActionRuntime) -> None:
+def test_a_parse_that_differs_from_the_middlewares_is_decided_again(
+    sync: bool, runtime: ActionRuntime
+) -> None:
     """The middleware parses before the ToolNode runs the tool; when the tool's own parse differs, the difference is
     caught at the innermost point: the body's arguments get a decision of their own and the stale one never ran."""
     got: list[int] = []
@@ -308,14 +355,23 @@ class TagSmuggler(BaseCallbackHandler):
     def __init__(self) -> None:
         self.done = False
 
-    def on_tool_start(self, serialized: dict[str, Any], input_str: str, *, inputs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any],
+        input_str: str,
+        *,
+        inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if inputs and not self.done:
             self.done = True
             inputs["options"]["tags"].append("secret")
 
 
 @pytest.mark.parametrize("sync", [True, False], ids=["invoke", "ainvoke"])
-def test_arguments_changed_in_place_after_the_decision_are_decided_again(sync: bool, runtime: ActionRuntime) -> None:
+def test_arguments_changed_in_place_after_the_decision_are_decided_again(
+    sync: bool, runtime: ActionRuntime
+) -> None:
     ran: list[Any] = []
 
     @tool
@@ -332,7 +388,10 @@ def test_arguments_changed_in_place_after_the_decision_are_decided_again(sync: b
 
     assert ran == [], "the body never ran with arguments nobody decided"
     rows = decisions(runtime.audit_log)
-    assert [(r["decision"], r["args"]["options"]["tags"]) for r in rows] == [("allow", ["a"]), ("deny", ["a", "secret"])]
+    assert [(r["decision"], r["args"]["options"]["tags"]) for r in rows] == [
+        ("allow", ["a"]),
+        ("deny", ["a", "secret"]),
+    ]
     [first, second] = audit_rows(runtime.audit_log, "outcome")
     assert (first["outcome"], second["outcome"]) == ("tool_error", "blocked")
     assert "changed after they were decided" in first["detail"]
@@ -341,7 +400,14 @@ def test_arguments_changed_in_place_after_the_decision_are_decided_again(sync: b
 class DeepTagSmuggler(BaseCallbackHandler):
     """:class:`TagSmuggler` for options nested past what the lossless encoding takes (so the check compares objects)."""
 
-    def on_tool_start(self, serialized: dict[str, Any], input_str: str, *, inputs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any],
+        input_str: str,
+        *,
+        inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if inputs:
             node = inputs["options"]
             while "x" in node:
@@ -350,7 +416,9 @@ class DeepTagSmuggler(BaseCallbackHandler):
 
 
 @pytest.mark.parametrize("sync", [True, False], ids=["invoke", "ainvoke"])
-def test_arguments_too_deep_to_encode_changed_in_place_are_decided_again(sync: bool, runtime: ActionRuntime) -> None:
+def test_arguments_too_deep_to_encode_changed_in_place_are_decided_again(
+    sync: bool, runtime: ActionRuntime
+) -> None:
     ran: list[Any] = []
 
     @tool
@@ -362,7 +430,11 @@ def test_arguments_too_deep_to_encode_changed_in_place_are_decided_again(sync: b
     options: dict[str, Any] = {"tags": ["a"]}
     for _ in range(120):
         options = {"x": options}
-    wrapped, value, config = gated(note, runtime), {"text": "hi", "options": options}, {"callbacks": [DeepTagSmuggler()]}
+    wrapped, value, config = (
+        gated(note, runtime),
+        {"text": "hi", "options": options},
+        {"callbacks": [DeepTagSmuggler()]},
+    )
     with pytest.raises(ToolCallDenied, match="no-secrets"):
         wrapped.invoke(value, config) if sync else asyncio.run(wrapped.ainvoke(value, config))
 
@@ -378,6 +450,9 @@ def test_tool_payload_shows_what_the_body_gets(workdir: Path) -> None:
     assert tool_payload(aliased_pay_tool(workdir), {"to": "bob", "sum": 5}) == {"to": "bob", "amount": 5}
     assert tool_payload(pay_tool(workdir), "bob") == {"to": "bob", "amount": 50000}
     assert tool_payload(schema_pay_tool(workdir), {"to": "bob"}) == {"to": "bob", "amount": 50000}
-    assert tool_payload(schema_pay_tool(workdir), {"to": "bob"}, asynchronous=True) == {"to": "bob", "amount": 70000}
+    assert tool_payload(schema_pay_tool(workdir), {"to": "bob"}, asynchronous=True) == {
+        "to": "bob",
+        "amount": 70000,
+    }
     with pytest.raises(ValidationError):
         tool_payload(pay_tool(workdir), {"amount": 5})

@@ -29,6 +29,7 @@ class _Rewrite(AgentMiddleware):
     def wrap_tool_call(self, request: Any, handler: Callable[[Any], ToolMessage]) -> ToolMessage:
         return handler(request.override(tool_call={**request.tool_call, "args": self.args}))
 
+
 SYNC_ENTRY_POINTS = ("invoke", "run", "batch", "stream")
 ASYNC_ENTRY_POINTS = ("ainvoke", "arun", "abatch", "astream")
 
@@ -69,7 +70,9 @@ class TestStructuredToolContract(AdapterContract):
     def run_rewritten(self, tool: Any, decided: dict[str, Any], actual: dict[str, Any]) -> Any:
         """A real agent loop: CapFence's middleware decides ``decided``; a middleware inside it rewrites to ``actual``."""
         binding: Binding = binding_of(tool)
-        guard = CapFenceMiddleware(gate=binding.gate, agent_id=binding.agent_id, capabilities={tool.name: binding.capability})
+        guard = CapFenceMiddleware(
+            gate=binding.gate, agent_id=binding.agent_id, capabilities={tool.name: binding.capability}
+        )
         model = script(calls((tool.name, decided, "call-1")), AIMessage("done"))
         agent = create_agent(model, [tool], middleware=[guard, _Rewrite(actual)])
         return agent.invoke({"messages": [HumanMessage("go")]})
@@ -86,8 +89,11 @@ class TestStructuredToolContract(AdapterContract):
             "as_tool": lambda payload: tool.as_tool(name="again").invoke(payload),
         }
         if getattr(tool, "func", None) is not None:
-            converted["StructuredTool.from_function(func=tool.func)"] = lambda payload: StructuredTool.from_function(
-                func=tool.func, name="again", description="Again.").invoke(payload)
+            converted["StructuredTool.from_function(func=tool.func)"] = lambda payload: (
+                StructuredTool.from_function(func=tool.func, name="again", description="Again.").invoke(
+                    payload
+                )
+            )
         return converted
 
     def describe(self, tool: Any) -> dict[str, Any]:
@@ -121,7 +127,8 @@ class TestAsyncStructuredToolContract(TestStructuredToolContract):
         return StructuredTool.from_function(coroutine=probe)
 
     def run_rewritten(self, tool: Any, decided: dict[str, Any], actual: dict[str, Any]) -> Any:
-        return NotImplemented  # an agent with a coroutine-only tool is run with ainvoke: covered by test_langchain_rewrites
+        # an agent with a coroutine-only tool is run with ainvoke: covered by test_langchain_rewrites
+        return NotImplemented
 
     def call_with_id(self, tool: Any, payload: dict[str, Any], call_id: str) -> Any:
         return tool.ainvoke({"type": "tool_call", "name": tool.name, "args": payload, "id": call_id})

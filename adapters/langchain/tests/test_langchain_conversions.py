@@ -72,12 +72,16 @@ WRAPPERS: dict[str, Callable[[Any], Any]] = {
     "pipe": lambda t: t.pipe(RunnableLambda(lambda out: out)),
     "|": lambda t: t | RunnableLambda(lambda out: out),
     "configurable_fields (default)": lambda t: t.configurable_fields(description=ConfigurableField(id="d")),
-    "configurable_alternatives (default)": lambda t: t.configurable_alternatives(ConfigurableField(id="w"), other=RunnableLambda(str)),
+    "configurable_alternatives (default)": lambda t: t.configurable_alternatives(
+        ConfigurableField(id="w"), other=RunnableLambda(str)
+    ),
 }
 
 
 @pytest.mark.parametrize("make", WRAPPERS.values(), ids=WRAPPERS.keys())
-def test_wrappers_and_copies_invoke_the_gated_tool(make: Callable[[Any], Any], workdir: Path, runtime: ActionRuntime) -> None:
+def test_wrappers_and_copies_invoke_the_gated_tool(
+    make: Callable[[Any], Any], workdir: Path, runtime: ActionRuntime
+) -> None:
     converted = make(gated_write(workdir, runtime))
     with pytest.raises(ToolCallDenied):
         converted.invoke(SECRET)
@@ -102,7 +106,9 @@ def test_a_copy_in_an_agent_loop(workdir: Path, runtime: ActionRuntime) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")
-def test_as_tool_invokes_the_gated_tool_and_reports_a_block_as_its_error(workdir: Path, runtime: ActionRuntime) -> None:
+def test_as_tool_invokes_the_gated_tool_and_reports_a_block_as_its_error(
+    workdir: Path, runtime: ActionRuntime
+) -> None:
     converted = gated_write(workdir, runtime).as_tool(name="write_file")
     assert converted.invoke(SECRET) == DENIED
     assert asyncio.run(converted.ainvoke(SECRET)) == DENIED
@@ -163,11 +169,14 @@ def test_a_tool_rebuilt_from_func_is_gated(workdir: Path, runtime: ActionRuntime
 
 def test_a_tool_rebuilt_from_func_in_an_agent_loop(workdir: Path, runtime: ActionRuntime) -> None:
     gated = gated_write(workdir, runtime)
-    handled = StructuredTool.from_function(func=gated.func, name="write_file", description="Write a file.", handle_tool_error=True)
+    handled = StructuredTool.from_function(
+        func=gated.func, name="write_file", description="Write a file.", handle_tool_error=True
+    )
     result = run_agent(handled, SECRET)["c1"]
     assert result.status == "error" and result.content == DENIED
     unhandled = StructuredTool.from_function(func=gated.func, name="write_file", description="Write a file.")
-    with pytest.raises(ToolCallDenied):  # LangChain's ToolNode re-raises an unhandled ToolException: the run stops
+    # LangChain's ToolNode re-raises an unhandled ToolException: the run stops
+    with pytest.raises(ToolCallDenied):
         run_agent(unhandled, SECRET)
     assert_denied(runtime, workdir, times=2)
 
@@ -184,7 +193,9 @@ def test_a_single_input_tool_rebuilt_from_func_is_gated(workdir: Path, runtime: 
 
 
 @pytest.mark.parametrize("dump", [lambda t: t.model_dump(), dict], ids=["model_dump", "dict"])
-def test_a_tool_rebuilt_from_a_dump_is_gated(dump: Callable[[Any], dict[str, Any]], workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_tool_rebuilt_from_a_dump_is_gated(
+    dump: Callable[[Any], dict[str, Any]], workdir: Path, runtime: ActionRuntime
+) -> None:
     rebuilt = StructuredTool.model_validate(dump(gated_write(workdir, runtime)))
     with pytest.raises(ToolCallDenied):
         rebuilt.invoke(SECRET)
@@ -209,7 +220,8 @@ def test_a_configured_copy_keeps_the_binding(workdir: Path, runtime: ActionRunti
         configurable.invoke(SECRET, config=config)
     rows = decisions(runtime.audit_log)
     assert [(r["agent_id"], r["capability"], r["decision"]) for r in rows] == [
-        ("test-agent", "filesystem.write", "warn"), ("test-agent", "filesystem.write", "deny"),
+        ("test-agent", "filesystem.write", "warn"),
+        ("test-agent", "filesystem.write", "deny"),
     ]
     assert not (workdir / "secret.txt").exists()
 

@@ -88,15 +88,23 @@ class Rewriter(AgentMiddleware):
     def wrap_tool_call(self, request: Any, handler: Callable[[Any], ToolMessage]) -> ToolMessage:
         return handler(self._rewrite(request))
 
-    async def awrap_tool_call(self, request: Any, handler: Callable[[Any], Awaitable[ToolMessage]]) -> ToolMessage:
+    async def awrap_tool_call(
+        self, request: Any, handler: Callable[[Any], Awaitable[ToolMessage]]
+    ) -> ToolMessage:
         return await handler(self._rewrite(request))
 
 
-def agent_for(mode: str, model: Any, workdir: Path, runtime: ActionRuntime, inner: list[Any], failures: int = 0) -> Any:
+def agent_for(
+    mode: str, model: Any, workdir: Path, runtime: ActionRuntime, inner: list[Any], failures: int = 0
+) -> Any:
     shell = shell_tool(workdir, failures)
     if mode != "middleware":
         shell = CapFenceTool(tool=shell, agent_id=AGENT, capability="shell.execute", gate=runtime)
-    guards = [CapFenceMiddleware(gate=runtime, agent_id=AGENT, capabilities={"run_shell": "shell.execute"})] if mode != "tools" else []
+    guards = (
+        [CapFenceMiddleware(gate=runtime, agent_id=AGENT, capabilities={"run_shell": "shell.execute"})]
+        if mode != "tools"
+        else []
+    )
     return create_agent(model, [shell], middleware=[*guards, *inner])
 
 
@@ -119,21 +127,31 @@ def outcome_detail(runtime: ActionRuntime, decision_index: int) -> str:
 
 
 @pytest.mark.parametrize("mode", ["middleware", "both"])
-def test_a_rewrite_to_a_denied_command_is_denied(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_rewrite_to_a_denied_command_is_denied(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """CapFence allows ``ls``; a middleware inside it turns the call into ``rm -rf``: decided again, denied, never run."""
     model = script(calls(("run_shell", {"command": "ls"}, "c1")), AIMessage("done"))
     result = run(agent_for(mode, model, workdir, runtime, [Rewriter("rm -rf /srv")]), sync)
 
-    assert commands(workdir) == [], "the body never ran: not with the decided command, not with the rewritten one"
+    assert commands(workdir) == [], (
+        "the body never ran: not with the decided command, not with the rewritten one"
+    )
     message = tool_messages(result["messages"])["c1"]
-    assert message.status == "error" and message.content.startswith("CapFence deny:") and "no-recursive-delete" in message.content
+    assert (
+        message.status == "error"
+        and message.content.startswith("CapFence deny:")
+        and "no-recursive-delete" in message.content
+    )
     assert result["messages"][-1].content == "done"
     assert decided(runtime, "c1") == [("warn", "ls", "blocked"), ("deny", "rm -rf /srv", "blocked")]
     assert "decided again" in outcome_detail(runtime, 0), "the first decision says why it never ran"
 
 
 @pytest.mark.parametrize("mode", ["middleware", "both"])
-def test_a_rewritten_call_runs_on_its_own_decision(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_rewritten_call_runs_on_its_own_decision(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     model = script(calls(("run_shell", {"command": "ls"}, "c1")), AIMessage("done"))
     result = run(agent_for(mode, model, workdir, runtime, [Rewriter("ls -la")]), sync)
 
@@ -142,7 +160,9 @@ def test_a_rewritten_call_runs_on_its_own_decision(mode: str, sync: bool, workdi
     assert decided(runtime, "c1") == [("warn", "ls", "blocked"), ("warn", "ls -la", "ran")]
 
 
-def test_a_rewrite_inside_a_toolnode_interceptor_is_decided_again(sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_rewrite_inside_a_toolnode_interceptor_is_decided_again(
+    sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """The same guarantee with the middleware's methods as a plain ``ToolNode``'s interceptor, composed with a rewriting one."""
     from langgraph.graph import END, START, MessagesState, StateGraph
 
@@ -169,7 +189,9 @@ def test_a_rewrite_inside_a_toolnode_interceptor_is_decided_again(sync: bool, wo
 
 
 @pytest.mark.parametrize("mode", ["tools", "middleware", "both"])
-def test_a_retried_call_is_decided_for_each_execution(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_retried_call_is_decided_for_each_execution(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """LangChain's ``ToolRetryMiddleware`` inside CapFence runs the same call (same tool_call_id) twice: two records."""
     retry = ToolRetryMiddleware(max_retries=1, retry_on=(RuntimeError,), initial_delay=0, jitter=False)
     model = script(calls(("run_shell", {"command": "make"}, "c1")), AIMessage("done"))
@@ -181,10 +203,14 @@ def test_a_retried_call_is_decided_for_each_execution(mode: str, sync: bool, wor
 
 
 @pytest.mark.parametrize("mode", ["tools", "middleware", "both"])
-def test_the_same_tool_call_id_in_two_turns_is_two_records(mode: str, sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_the_same_tool_call_id_in_two_turns_is_two_records(
+    mode: str, sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """A model that reuses a tool_call_id: each execution gets its own decision record."""
     model = script(
-        calls(("run_shell", {"command": "make"}, "c1")), calls(("run_shell", {"command": "make"}, "c1")), AIMessage("done"),
+        calls(("run_shell", {"command": "make"}, "c1")),
+        calls(("run_shell", {"command": "make"}, "c1")),
+        AIMessage("done"),
     )
     result = run(agent_for(mode, model, workdir, runtime, []), sync)
 
@@ -193,7 +219,9 @@ def test_the_same_tool_call_id_in_two_turns_is_two_records(mode: str, sync: bool
     assert decided(runtime, "c1") == [("warn", "make", "ran"), ("warn", "make", "ran")]
 
 
-def test_a_gated_tool_invoked_twice_with_one_call_id_is_two_records(workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_gated_tool_invoked_twice_with_one_call_id_is_two_records(
+    workdir: Path, runtime: ActionRuntime
+) -> None:
     shell = CapFenceTool(tool=shell_tool(workdir), agent_id=AGENT, capability="shell.execute", gate=runtime)
     call = {"type": "tool_call", "id": "c1", "name": "run_shell", "args": {"command": "make"}}
     assert shell.invoke(call).content == "ran make"
@@ -202,9 +230,13 @@ def test_a_gated_tool_invoked_twice_with_one_call_id_is_two_records(workdir: Pat
     assert decided(runtime, "c1") == [("warn", "make", "ran"), ("warn", "make", "ran")]
 
 
-def test_a_gated_tool_of_another_identity_is_decided_under_both(sync: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_gated_tool_of_another_identity_is_decided_under_both(
+    sync: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     """The tool is gated under its own agent id: the rewritten call is decided by the middleware again, then by the tool."""
-    shell = CapFenceTool(tool=shell_tool(workdir), agent_id="sandbox", capability="shell.execute", gate=runtime)
+    shell = CapFenceTool(
+        tool=shell_tool(workdir), agent_id="sandbox", capability="shell.execute", gate=runtime
+    )
     guard = CapFenceMiddleware(gate=runtime, agent_id=AGENT, capabilities={"run_shell": "shell.execute"})
     model = script(calls(("run_shell", {"command": "ls"}, "c1")), AIMessage("done"))
     run(create_agent(model, [shell], middleware=[guard, Rewriter("ls -la")]), sync)
@@ -213,5 +245,7 @@ def test_a_gated_tool_of_another_identity_is_decided_under_both(sync: bool, work
     outcomes = {o["ref"]: o["outcome"] for o in audit_rows(runtime.audit_log, "outcome")}
     rows = decisions_by_call(runtime.audit_log)["c1"]
     assert [(r["agent_id"], r["args"]["command"], outcomes[r["seq"]]) for r in rows] == [
-        (AGENT, "ls", "blocked"), (AGENT, "ls -la", "ran"), ("sandbox", "ls -la", "ran"),
+        (AGENT, "ls", "blocked"),
+        (AGENT, "ls -la", "ran"),
+        ("sandbox", "ls -la", "ran"),
     ]

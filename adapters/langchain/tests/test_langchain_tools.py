@@ -11,7 +11,14 @@ import pytest
 from langchain.agents import create_agent
 from langchain.tools import InjectedState, InjectedStore, ToolRuntime
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langchain_core.tools import BaseTool, InjectedToolArg, InjectedToolCallId, StructuredTool, ToolException, tool
+from langchain_core.tools import (
+    BaseTool,
+    InjectedToolArg,
+    InjectedToolCallId,
+    StructuredTool,
+    ToolException,
+    tool,
+)
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.store.memory import InMemoryStore
 from lc_support import calls, decisions, file_tools, script, tool_messages
@@ -27,7 +34,9 @@ from capfence_langchain import ToolCallDenied
 DENIED = "CapFence deny: secrets are off limits [rule no-secrets]"
 
 
-def gate(tool: Any, runtime: ActionRuntime, capability: str = "filesystem.write", agent_id: str = "test-agent") -> Any:
+def gate(
+    tool: Any, runtime: ActionRuntime, capability: str = "filesystem.write", agent_id: str = "test-agent"
+) -> Any:
     return CapFenceTool(tool=tool, agent_id=agent_id, capability=capability, gate=runtime)
 
 
@@ -52,7 +61,9 @@ class Greeter(BaseTool):
         return f"{self.greeting} {who}"
 
 
-def _injected(q: str, call_id: Annotated[str, InjectedToolCallId], hidden: Annotated[int, InjectedToolArg] = 0) -> str:
+def _injected(
+    q: str, call_id: Annotated[str, InjectedToolCallId], hidden: Annotated[int, InjectedToolArg] = 0
+) -> str:
     """Has injected arguments."""
     return q
 
@@ -68,8 +79,17 @@ def _structured(name: str, text: str = "") -> str:
 
 
 def json_schema_tool() -> StructuredTool:
-    schema = {"type": "object", "properties": {"path": {"type": "string", "description": "a path"}}, "required": ["path"]}
-    return StructuredTool(name="raw_schema", description="Tool with a JSON-schema args_schema.", args_schema=schema, func=lambda path: path)
+    schema = {
+        "type": "object",
+        "properties": {"path": {"type": "string", "description": "a path"}},
+        "required": ["path"],
+    }
+    return StructuredTool(
+        name="raw_schema",
+        description="Tool with a JSON-schema args_schema.",
+        args_schema=schema,
+        func=lambda path: path,
+    )
 
 
 KINDS = {
@@ -78,7 +98,9 @@ KINDS = {
     "@tool(content_and_artifact)": lambda: file_tools(Path("/nonexistent"))["search"],
     "injected args": lambda: tool(_injected),
     "async only": lambda: StructuredTool.from_function(coroutine=_async_only),
-    "args_schema model": lambda: StructuredTool.from_function(_structured, args_schema=WriteArgs, handle_tool_error=True),
+    "args_schema model": lambda: StructuredTool.from_function(
+        _structured, args_schema=WriteArgs, handle_tool_error=True
+    ),
     "args_schema JSON": json_schema_tool,
     "BaseTool subclass": lambda: Greeter(greeting="hi", tags=["t"], metadata={"m": 1}),
 }
@@ -100,7 +122,16 @@ def test_wrapping_preserves_what_the_model_and_langchain_see(make: Any, runtime:
     assert convert_to_openai_tool(wrapped) == convert_to_openai_tool(original)
     assert schema_of(wrapped) == schema_of(original)
     assert wrapped.args == original.args
-    for field in ("name", "description", "return_direct", "response_format", "handle_tool_error", "tags", "metadata", "args_schema"):
+    for field in (
+        "name",
+        "description",
+        "return_direct",
+        "response_format",
+        "handle_tool_error",
+        "tags",
+        "metadata",
+        "args_schema",
+    ):
         assert getattr(wrapped, field) == getattr(original, field), field
     assert repr(wrapped) == repr(original)
     assert type(original) is not type(wrapped) and not is_gated(original), "the caller's tool is not modified"
@@ -116,7 +147,11 @@ def test_the_callers_tool_stays_ungated(workdir: Path, runtime: ActionRuntime) -
 
 def test_copies_of_a_gated_tool_stay_gated(workdir: Path, runtime: ActionRuntime) -> None:
     wrapped = gate(file_tools(workdir)["write_file"], runtime)
-    for twin in (copy.copy(wrapped), copy.deepcopy(wrapped), wrapped.model_copy(update={"description": "Other words."})):
+    for twin in (
+        copy.copy(wrapped),
+        copy.deepcopy(wrapped),
+        wrapped.model_copy(update={"description": "Other words."}),
+    ):
         with pytest.raises(ToolCallDenied):
             twin.invoke({"name": "secret.txt", "text": "x"})
     assert not (workdir / "secret.txt").exists()
@@ -127,7 +162,9 @@ def test_wrapping_twice_rebinds_instead_of_stacking(workdir: Path, runtime: Acti
     twice = gate(once, runtime, capability="filesystem.read")
     assert type(twice) is type(once)
     twice.invoke({"name": "x"})
-    assert [(r["capability"], r["decision"]) for r in audit_rows(runtime.audit_log)] == [("filesystem.read", "allow")]
+    assert [(r["capability"], r["decision"]) for r in audit_rows(runtime.audit_log)] == [
+        ("filesystem.read", "allow")
+    ]
 
 
 # --- blocked calls -----------------------------------------------------------------------
@@ -138,7 +175,11 @@ def test_direct_call_raises_a_tool_exception(workdir: Path, runtime: ActionRunti
     with pytest.raises(ToolCallDenied) as caught:
         wrapped.invoke({"name": "secret.txt", "text": "x"})
     error = caught.value
-    assert isinstance(error, ToolException) and isinstance(error, capfence.ToolCallDenied) and isinstance(error, PermissionError)
+    assert (
+        isinstance(error, ToolException)
+        and isinstance(error, capfence.ToolCallDenied)
+        and isinstance(error, PermissionError)
+    )
     assert str(error) == DENIED and error.decision.rule == "no-secrets"
     assert not (workdir / "secret.txt").exists()
 
@@ -157,11 +198,14 @@ def test_direct_async_call_raises_too(workdir: Path, runtime: ActionRuntime) -> 
     [
         (True, DENIED),  # LangChain's True: the exception's message
         ("Not allowed.", "Not allowed."),  # a fixed text
-        (lambda e: f"blocked by rule {e.decision.rule}", "blocked by rule no-secrets"),  # computed from our ToolCallDenied
+        # computed from our ToolCallDenied
+        (lambda e: f"blocked by rule {e.decision.rule}", "blocked by rule no-secrets"),
     ],
     ids=["true", "text", "callable"],
 )
-def test_handle_tool_error_returns_instead_of_raising(flag: Any, expected: str, workdir: Path, runtime: ActionRuntime) -> None:
+def test_handle_tool_error_returns_instead_of_raising(
+    flag: Any, expected: str, workdir: Path, runtime: ActionRuntime
+) -> None:
     write_file = file_tools(workdir)["write_file"]
     write_file.handle_tool_error = flag
     wrapped = gate(write_file, runtime)
@@ -170,12 +214,19 @@ def test_handle_tool_error_returns_instead_of_raising(flag: Any, expected: str, 
 
 
 @pytest.mark.parametrize("entry", ["invoke", "ainvoke"])
-def test_call_with_a_tool_call_id_returns_an_error_tool_message(entry: str, workdir: Path, runtime: ActionRuntime) -> None:
+def test_call_with_a_tool_call_id_returns_an_error_tool_message(
+    entry: str, workdir: Path, runtime: ActionRuntime
+) -> None:
     wrapped = gate(file_tools(workdir)["search"], runtime)
     result = getattr(wrapped, entry)(tool_call("search", {"query": "secret"}, "abc"))
     message = asyncio.run(result) if entry == "ainvoke" else result
     assert isinstance(message, ToolMessage)
-    assert (message.status, message.tool_call_id, message.name, message.content) == ("error", "abc", "search", DENIED)
+    assert (message.status, message.tool_call_id, message.name, message.content) == (
+        "error",
+        "abc",
+        "search",
+        DENIED,
+    )
     assert not (workdir / "searched.txt").exists()
 
 
@@ -216,7 +267,9 @@ def test_injected_arguments_are_not_in_the_payload(runtime: ActionRuntime) -> No
     ran: list[tuple[str, str, int]] = []
 
     @tool
-    def lookup(q: str, call_id: Annotated[str, InjectedToolCallId], hidden: Annotated[int, InjectedToolArg] = 0) -> str:
+    def lookup(
+        q: str, call_id: Annotated[str, InjectedToolCallId], hidden: Annotated[int, InjectedToolArg] = 0
+    ) -> str:
         """Look something up."""
         ran.append((q, call_id, hidden))
         return q
@@ -235,7 +288,10 @@ def test_graph_injected_arguments_are_not_in_the_payload(runtime: ActionRuntime)
 
     @tool
     def note(
-        text: str, runtime: ToolRuntime, state: Annotated[dict[str, Any], InjectedState], store: Annotated[Any, InjectedStore()]
+        text: str,
+        runtime: ToolRuntime,
+        state: Annotated[dict[str, Any], InjectedState],
+        store: Annotated[Any, InjectedStore()],
     ) -> str:
         """Take a note."""
         seen.append(f"{text} {runtime.tool_call_id} {len(state['messages'])} {type(store).__name__}")

@@ -102,7 +102,10 @@ async def mcp_tools(notes: Notes) -> AsyncIterator[dict[str, BaseTool]]:
 
 
 def gated(tools: dict[str, BaseTool], runtime: ActionRuntime) -> dict[str, BaseTool]:
-    return {name: CapFenceTool(tool=tool, agent_id=AGENT, capability=CAPABILITIES[name], gate=runtime) for name, tool in tools.items()}
+    return {
+        name: CapFenceTool(tool=tool, agent_id=AGENT, capability=CAPABILITIES[name], gate=runtime)
+        for name, tool in tools.items()
+    }
 
 
 def with_tools(notes: Notes, body: Callable[[dict[str, BaseTool]], Awaitable[Any]]) -> Any:
@@ -119,7 +122,11 @@ def tool_call(name: str, args: dict[str, Any], call_id: str) -> dict[str, Any]:
 
 def text_of(message: ToolMessage) -> str:
     content = message.content
-    return content if isinstance(content, str) else "".join(block["text"] for block in content if isinstance(block, dict))
+    return (
+        content
+        if isinstance(content, str)
+        else "".join(block["text"] for block in content if isinstance(block, dict))
+    )
 
 
 # --- (a) each tool wrapped with CapFenceTool ---------------------------------------------------------------
@@ -142,20 +149,29 @@ def test_denied_write_leaves_the_file_system_untouched(notes: Notes, runtime: Ac
     async def body(tools: dict[str, BaseTool]) -> Any:
         write = gated(tools, runtime)["write_note"]
         assert type(write).__mro__[1] is type(tools["write_note"]), "still a StructuredTool"
-        return await write.ainvoke(tool_call("write_note", {"path": "keys.txt", "text": "the secret is 42"}, "c1"))
+        return await write.ainvoke(
+            tool_call("write_note", {"path": "keys.txt", "text": "the secret is 42"}, "c1")
+        )
 
     result = with_tools(notes, body)
 
     assert isinstance(result, ToolMessage) and result.status == "error"
-    assert result.content == "CapFence deny: deny rule: capability \"*\", contains \"secret\" [rule no-secrets]"
+    assert result.content == 'CapFence deny: deny rule: capability "*", contains "secret" [rule no-secrets]'
     assert notes.files() == set() and notes.received() == [], "the call never reached the server"
     (row,) = decisions(runtime.audit_log)
     assert (row["decision"], row["rule"], row["call_id"]) == ("deny", "no-secrets", "c1")
-    assert (row["tool"], row["capability"], row["framework"], row["agent_id"]) == ("write_note", "notes.write", "langchain", AGENT)
+    assert (row["tool"], row["capability"], row["framework"], row["agent_id"]) == (
+        "write_note",
+        "notes.write",
+        "langchain",
+        AGENT,
+    )
     assert row["args"] == {"path": "keys.txt", "text": "the secret is 42"}
 
 
-def test_denied_direct_call_raises_and_the_mcp_error_handler_does_not_swallow_it(notes: Notes, runtime: ActionRuntime) -> None:
+def test_denied_direct_call_raises_and_the_mcp_error_handler_does_not_swallow_it(
+    notes: Notes, runtime: ActionRuntime
+) -> None:
     """No tool-call id: the gated tool raises; langchain-mcp-adapters' handle_tool_error re-raises what is not an MCP error."""
 
     async def body(tools: dict[str, BaseTool]) -> None:
@@ -170,7 +186,9 @@ def test_denied_direct_call_raises_and_the_mcp_error_handler_does_not_swallow_it
 def test_allowed_write_writes_the_file(notes: Notes, runtime: ActionRuntime) -> None:
     async def body(tools: dict[str, BaseTool]) -> Any:
         tools = gated(tools, runtime)
-        written = await tools["write_note"].ainvoke(tool_call("write_note", {"path": "todo.txt", "text": "buy milk"}, "c1"))
+        written = await tools["write_note"].ainvoke(
+            tool_call("write_note", {"path": "todo.txt", "text": "buy milk"}, "c1")
+        )
         read = await tools["read_note"].ainvoke(tool_call("read_note", {"path": "todo.txt"}, "c2"))
         return written, read
 
@@ -195,10 +213,16 @@ def test_held_write_does_not_run(notes: Notes, runtime: ActionRuntime) -> None:
 
     held, direct = with_tools(notes, body)
 
-    assert held.status == "error" and "hold-drafts" in held.content and "require_approval" in held.content.lower().replace(" ", "_")
+    assert (
+        held.status == "error"
+        and "hold-drafts" in held.content
+        and "require_approval" in held.content.lower().replace(" ", "_")
+    )
     assert direct.request_id
     assert notes.files() == set() and notes.received() == []
-    assert [(r["decision"], r["rule"]) for r in decisions(runtime.audit_log)] == [("require_approval", "hold-drafts")] * 2
+    assert [(r["decision"], r["rule"]) for r in decisions(runtime.audit_log)] == [
+        ("require_approval", "hold-drafts")
+    ] * 2
 
 
 def test_the_gated_coroutine_attribute_is_gated_too(notes: Notes, runtime: ActionRuntime) -> None:
@@ -241,10 +265,16 @@ def test_multiserver_client_tools_are_gated(notes: Notes, runtime: ActionRuntime
     """``MultiServerMCPClient.get_tools()``: no shared session, each call starts the server anew; gated the same way."""
 
     async def main() -> tuple[Any, Any]:
-        client = MultiServerMCPClient({"notes": {"transport": "stdio", "command": sys.executable, "args": notes.command()}})
+        client = MultiServerMCPClient(
+            {"notes": {"transport": "stdio", "command": sys.executable, "args": notes.command()}}
+        )
         tools = gated({tool.name: tool for tool in await client.get_tools()}, runtime)
-        denied = await tools["write_note"].ainvoke(tool_call("write_note", {"path": "a.txt", "text": "secret"}, "c1"))
-        allowed = await tools["write_note"].ainvoke(tool_call("write_note", {"path": "b.txt", "text": "plain"}, "c2"))
+        denied = await tools["write_note"].ainvoke(
+            tool_call("write_note", {"path": "a.txt", "text": "secret"}, "c1")
+        )
+        allowed = await tools["write_note"].ainvoke(
+            tool_call("write_note", {"path": "b.txt", "text": "plain"}, "c2")
+        )
         return denied, allowed
 
     denied, allowed = asyncio.run(main())
@@ -261,7 +291,9 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def run_agent(notes: Notes, runtime: ActionRuntime, mode: str, *replies: AIMessage) -> tuple[dict[str, Any], Any]:
+def run_agent(
+    notes: Notes, runtime: ActionRuntime, mode: str, *replies: AIMessage
+) -> tuple[dict[str, Any], Any]:
     model = script(*replies)
 
     async def body(tools: dict[str, BaseTool]) -> Any:
@@ -275,9 +307,13 @@ def run_agent(notes: Notes, runtime: ActionRuntime, mode: str, *replies: AIMessa
     return with_tools(notes, body), model
 
 
-def test_agent_denied_call_is_an_error_result_and_never_reaches_the_server(notes: Notes, runtime: ActionRuntime, mode: str) -> None:
+def test_agent_denied_call_is_an_error_result_and_never_reaches_the_server(
+    notes: Notes, runtime: ActionRuntime, mode: str
+) -> None:
     result, model = run_agent(
-        notes, runtime, mode,
+        notes,
+        runtime,
+        mode,
         calls(
             ("write_note", {"path": "todo.txt", "text": "buy milk"}, "c1"),
             ("write_note", {"path": "keys.txt", "text": "the secret is 42"}, "c2"),
@@ -287,18 +323,34 @@ def test_agent_denied_call_is_an_error_result_and_never_reaches_the_server(notes
     )
 
     results = tool_messages(result["messages"])
-    assert results["c2"].status == "error" and results["c2"].content.startswith("CapFence deny:") and "no-secrets" in results["c2"].content
+    assert (
+        results["c2"].status == "error"
+        and results["c2"].content.startswith("CapFence deny:")
+        and "no-secrets" in results["c2"].content
+    )
     assert results["c1"].status == "success" and results["c3"].status == "success"
     assert tool_messages(model.prompts[-1])["c2"].content == results["c2"].content, "the model reads why"
     assert result["messages"][-1].content == "done", "the agent carries on"
     assert not (notes.dir / "keys.txt").exists()
-    assert {call["arguments"]["path"] for call in notes.received()} == {"todo.txt"}, "only c1 and c3 reached the server"
+    assert {call["arguments"]["path"] for call in notes.received()} == {"todo.txt"}, (
+        "only c1 and c3 reached the server"
+    )
     found = decisions_by_call(runtime.audit_log)
-    assert {call: [row["decision"] for row in rows] for call, rows in found.items()} == {"c1": ["allow"], "c2": ["deny"], "c3": ["allow"]}
+    assert {call: [row["decision"] for row in rows] for call, rows in found.items()} == {
+        "c1": ["allow"],
+        "c2": ["deny"],
+        "c3": ["allow"],
+    }
 
 
 def test_agent_held_call_does_not_run(notes: Notes, runtime: ActionRuntime, mode: str) -> None:
-    result, _ = run_agent(notes, runtime, mode, calls(("write_note", {"path": "drafts/a.txt", "text": "v1"}, "c1")), AIMessage("ok"))
+    result, _ = run_agent(
+        notes,
+        runtime,
+        mode,
+        calls(("write_note", {"path": "drafts/a.txt", "text": "v1"}, "c1")),
+        AIMessage("ok"),
+    )
 
     held = tool_messages(result["messages"])["c1"]
     assert held.status == "error" and "hold-drafts" in held.content
@@ -309,9 +361,13 @@ def test_agent_held_call_does_not_run(notes: Notes, runtime: ActionRuntime, mode
 # --- (c) what the server receives is what was decided --------------------------------------------------------
 
 
-def test_the_server_receives_exactly_the_decided_arguments(notes: Notes, runtime: ActionRuntime, mode: str) -> None:
+def test_the_server_receives_exactly_the_decided_arguments(
+    notes: Notes, runtime: ActionRuntime, mode: str
+) -> None:
     result, _ = run_agent(
-        notes, runtime, mode,
+        notes,
+        runtime,
+        mode,
         calls(
             ("write_note", {"path": "a.txt", "text": "x" * 3, "unknown": {"nested": [1, 2]}}, "c1"),
             ("add_hook", {"url": "https://hooks.test/one"}, "c2"),
@@ -323,11 +379,15 @@ def test_the_server_receives_exactly_the_decided_arguments(notes: Notes, runtime
 
     assert all(m.status == "success" for m in tool_messages(result["messages"]).values())
     decided = {row["call_id"]: row for row in decisions(runtime.audit_log)}
-    assert set(decided) == {"c1", "c2", "c3", "c4"} and all(row["decision"] == "allow" for row in decided.values())
+    assert set(decided) == {"c1", "c2", "c3", "c4"} and all(
+        row["decision"] == "allow" for row in decided.values()
+    )
     received = {(call["tool"], json.dumps(call["arguments"], sort_keys=True)) for call in notes.received()}
     assert received == {(row["tool"], json.dumps(row["args"], sort_keys=True)) for row in decided.values()}
     assert decided["c3"]["args"] == {"url": "https://hooks.test/two", "callbacks": ["https://hooks.test/cb"]}
-    assert decided["c4"]["args"] == {"path": "a.txt"}, "LangChain replaces a model-sent run_manager; it never reaches the server"
+    assert decided["c4"]["args"] == {"path": "a.txt"}, (
+        "LangChain replaces a model-sent run_manager; it never reaches the server"
+    )
 
 
 def test_an_argument_named_callbacks_is_decided(notes: Notes, runtime: ActionRuntime, mode: str) -> None:
@@ -337,7 +397,9 @@ def test_an_argument_named_callbacks_is_decided(notes: Notes, runtime: ActionRun
     declare it (``write_note``), it reaches the server: so it is decided.
     """
     result, _ = run_agent(
-        notes, runtime, mode,
+        notes,
+        runtime,
+        mode,
         calls(
             ("add_hook", {"url": "https://hooks.test/ok", "callbacks": ["https://evil.example/steal"]}, "c1"),
             ("write_note", {"path": "a.txt", "text": "plain", "callbacks": "the secret is 42"}, "c2"),

@@ -25,7 +25,9 @@ DENIED = 'CapFence deny: deny rule: capability "shell.execute", contains "rm -rf
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> ActionRuntime:
-    return ActionRuntime.from_policy(ROOT / "policies" / "shell_rollout.yaml", audit_log=tmp_path / "audit.db")
+    return ActionRuntime.from_policy(
+        ROOT / "policies" / "shell_rollout.yaml", audit_log=tmp_path / "audit.db"
+    )
 
 
 def shell_agent(model: ScriptedChatModel, runtime: ActionRuntime, ran: list[str]) -> object:
@@ -35,7 +37,9 @@ def shell_agent(model: ScriptedChatModel, runtime: ActionRuntime, ran: list[str]
         ran.append(command)
         return f"ran {command}"
 
-    guard = CapFenceMiddleware(gate=runtime, agent_id="prod-agent", capabilities={"run_shell": "shell.execute"})
+    guard = CapFenceMiddleware(
+        gate=runtime, agent_id="prod-agent", capabilities={"run_shell": "shell.execute"}
+    )
     return create_agent(model, [run_shell], middleware=[guard])
 
 
@@ -68,16 +72,24 @@ def test_it_drives_a_gated_create_agent_loop(runtime: ActionRuntime, sync: bool)
     assert [(m.tool_call_id, m.status) for m in results] == [("call_1_1", "success"), ("rm", "error")]
     assert result["messages"][-1].content == f"1 call(s) blocked: [{DENIED!r}]"
     assert model.turns == 3 and len(model.prompts) == 3
-    assert isinstance(model.prompts[2][-1], ToolMessage) and model.prompts[2][-1].content == DENIED, "the model was shown the block"
+    assert isinstance(model.prompts[2][-1], ToolMessage) and model.prompts[2][-1].content == DENIED, (
+        "the model was shown the block"
+    )
     assert model.bound_tools == ["run_shell"]
 
 
 def test_parallel_calls_and_text_replies(runtime: ActionRuntime) -> None:
-    model = ScriptedChatModel(parallel(tool_call("run_shell", {"command": "pwd"}), tool_call("run_shell", {"command": "id"})), "both ran")
+    model = ScriptedChatModel(
+        parallel(tool_call("run_shell", {"command": "pwd"}), tool_call("run_shell", {"command": "id"})),
+        "both ran",
+    )
     ran: list[str] = []
     result = shell_agent(model, runtime, ran).invoke({"messages": [HumanMessage("where am I?")]})  # type: ignore[attr-defined]
     assert sorted(ran) == ["id", "pwd"]
-    assert [m.tool_call_id for m in result["messages"] if isinstance(m, ToolMessage)] == ["call_1_1", "call_1_2"]
+    assert [m.tool_call_id for m in result["messages"] if isinstance(m, ToolMessage)] == [
+        "call_1_1",
+        "call_1_2",
+    ]
     assert result["messages"][-1].content == "both ran"
 
 
@@ -99,7 +111,14 @@ def test_the_docs_example_runs(tmp_path: Path) -> None:
     code = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL)
     assert code is not None
     shutil.copytree(ROOT / "policies", tmp_path / "policies")
-    done = subprocess.run([sys.executable, "-c", code.group(1)], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code.group(1)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     expected = re.search(r"^# (Done\..*)$", code.group(1), flags=re.MULTILINE)
     assert expected is not None and done.stdout.strip() == expected.group(1)

@@ -113,9 +113,15 @@ class AgentGuard:
             return obj
         earlier = binding_of(tool) if is_gated(tool) else None
         binding = Binding(
-            gate=self.gate, agent_id=self.agent_id, capability=self.capability(tool), framework=FRAMEWORK, tool=tool_name(tool),
+            gate=self.gate,
+            agent_id=self.agent_id,
+            capability=self.capability(tool),
+            framework=FRAMEWORK,
+            tool=tool_name(tool),
             environment=self.environment or (earlier.environment if earlier else None),
-            approval_wait=self.approval_wait if self.approval_wait is not None else (earlier.approval_wait if earlier else None),
+            approval_wait=self.approval_wait
+            if self.approval_wait is not None
+            else (earlier.approval_wait if earlier else None),
         )
         return wrap_tool(tool, binding, input_required_on_approval=self.input_required_on_approval)
 
@@ -135,8 +141,14 @@ def as_tool(obj: Any) -> BaseTool | None:
 
 
 def guard_agent(
-    agent: AgentT, *, gate: ActionRuntime | Gate, agent_id: str | None = None, capabilities: Mapping[str, str] | None = None,
-    default_capability: str = DEFAULT_CAPABILITY, environment: str | None = None, approval_wait: float | None = None,
+    agent: AgentT,
+    *,
+    gate: ActionRuntime | Gate,
+    agent_id: str | None = None,
+    capabilities: Mapping[str, str] | None = None,
+    default_capability: str = DEFAULT_CAPABILITY,
+    environment: str | None = None,
+    approval_wait: float | None = None,
     input_required_on_approval: bool = True,
 ) -> AgentT:
     """Gate every tool of ``agent`` (its ``tools`` and its ``tool_retriever``) in place; returns ``agent``.
@@ -149,8 +161,13 @@ def guard_agent(
     (:mod:`capfence_llamaindex.approvals`); False: the model is told at once.
     """
     guard = AgentGuard(
-        gate=gate, agent_id=agent_id or agent.name, capabilities=dict(capabilities or {}), default_capability=default_capability,
-        environment=environment, approval_wait=approval_wait, input_required_on_approval=input_required_on_approval,
+        gate=gate,
+        agent_id=agent_id or agent.name,
+        capabilities=dict(capabilities or {}),
+        default_capability=default_capability,
+        environment=environment,
+        approval_wait=approval_wait,
+        input_required_on_approval=input_required_on_approval,
     )
     if agent.tools:
         agent.tools = guard.gate_tools(agent.tools)
@@ -160,9 +177,15 @@ def guard_agent(
 
 
 def guard_workflow(
-    workflow: WorkflowT, *, gate: ActionRuntime | Gate, agent_ids: Mapping[str, str] | None = None,
-    capabilities: Mapping[str, str] | None = None, default_capability: str = DEFAULT_CAPABILITY, environment: str | None = None,
-    approval_wait: float | None = None, input_required_on_approval: bool = True,
+    workflow: WorkflowT,
+    *,
+    gate: ActionRuntime | Gate,
+    agent_ids: Mapping[str, str] | None = None,
+    capabilities: Mapping[str, str] | None = None,
+    default_capability: str = DEFAULT_CAPABILITY,
+    environment: str | None = None,
+    approval_wait: float | None = None,
+    input_required_on_approval: bool = True,
 ) -> WorkflowT:
     """:func:`guard_agent` for every agent of an ``AgentWorkflow``, in place; returns ``workflow``.
 
@@ -172,8 +195,14 @@ def guard_workflow(
     ids = agent_ids or {}
     for name, agent in workflow.agents.items():
         guard_agent(
-            agent, gate=gate, agent_id=ids.get(name, name), capabilities=capabilities, default_capability=default_capability,
-            environment=environment, approval_wait=approval_wait, input_required_on_approval=input_required_on_approval,
+            agent,
+            gate=gate,
+            agent_id=ids.get(name, name),
+            capabilities=capabilities,
+            default_capability=default_capability,
+            environment=environment,
+            approval_wait=approval_wait,
+            input_required_on_approval=input_required_on_approval,
         )
     return workflow
 

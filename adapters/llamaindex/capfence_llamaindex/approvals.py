@@ -123,9 +123,16 @@ def request_value(decision: Decision, binding: Binding, payload: Mapping[str, An
     audit_log = getattr(binding.gate, "audit_log", None)
     where = f" --audit-log {audit_log}" if audit_log else ""
     return {
-        "request_id": request_id, "tool": binding.tool, "call_id": binding.call_id, "agent_id": binding.agent_id,
-        "capability": binding.capability, "arguments": dict(payload), "rule": decision.rule, "reason": decision.reason,
-        "expires": _expires(binding, request_id), "message": decision.message(),
+        "request_id": request_id,
+        "tool": binding.tool,
+        "call_id": binding.call_id,
+        "agent_id": binding.agent_id,
+        "capability": binding.capability,
+        "arguments": dict(payload),
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "expires": _expires(binding, request_id),
+        "message": decision.message(),
         "how_to_approve": (
             f"capfence approvals approve {request_id}{where} (or deny); or runtime.approvals.approve({request_id!r}, by=...); "
             f"then send HumanResponseEvent({REQUEST_ID_FIELD}={request_id!r}, response=...). "
@@ -152,7 +159,11 @@ def _seconds_left(expires: str | None) -> float:
 
 
 async def ask(
-    ctx: Any, key: int, binding: Binding, payload: Mapping[str, Any], body: Callable[[], Awaitable[ToolOutput]],
+    ctx: Any,
+    key: int,
+    binding: Binding,
+    payload: Mapping[str, Any],
+    body: Callable[[], Awaitable[ToolOutput]],
     block: Callable[[Decision], ToolOutput],
 ) -> ToolOutput:
     """Decide; for a held call, ask a human through the workflow, then decide again from the store (see the module docstring)."""
@@ -160,29 +171,46 @@ async def ask(
 
     waiter = waiter_id(binding)
     if _waiting(waiter):  # the replay after our wait: take the response, then the store decides
-        with contextlib.suppress(TimeoutError):  # nobody answered before the request expired: the store says so
+        # nobody answered before the request expired: the store says so
+        with contextlib.suppress(TimeoutError):
             await ctx.wait_for_event(HumanResponseEvent, waiter_id=waiter, timeout=None)
         return await binding.acall(key, payload, body, lambda decision: block(_after_response(decision)))
 
     def held_or_blocked(decision: Decision) -> ToolOutput | Held:
-        return Held(decision) if decision.action == "require_approval" and decision.approval_id else block(decision)
+        return (
+            Held(decision)
+            if decision.action == "require_approval" and decision.approval_id
+            else block(decision)
+        )
 
     first = await binding.acall(key, payload, body, held_or_blocked)
     if not isinstance(first, Held):
         return first
     request = request_value(first.decision, binding, payload)
     prompt = f"CapFence: approve {binding.tool} {dict(payload)} for {binding.agent_id}? (approval request {request['request_id']})"
-    fields: dict[str, Any] = {"prefix": prompt, REQUEST_ID_FIELD: request["request_id"], REQUEST_FIELD: request}
+    fields: dict[str, Any] = {
+        "prefix": prompt,
+        REQUEST_ID_FIELD: request["request_id"],
+        REQUEST_FIELD: request,
+    }
     event = InputRequiredEvent(**fields)  # events take any fields
     log.warning(
         "CapFence: %s call held for approval request %s; the run waits for HumanResponseEvent(%s=%r) until the request expires "
-        "(input_required_on_approval=False tells the model at once instead)", binding.tool, request["request_id"], REQUEST_ID_FIELD,
+        "(input_required_on_approval=False tells the model at once instead)",
+        binding.tool,
+        request["request_id"],
+        REQUEST_ID_FIELD,
         request["request_id"],
     )
     await ctx.wait_for_event(
-        HumanResponseEvent, waiter_event=event, waiter_id=waiter, requirements={REQUEST_ID_FIELD: request["request_id"]},
+        HumanResponseEvent,
+        waiter_event=event,
+        waiter_id=waiter,
+        requirements={REQUEST_ID_FIELD: request["request_id"]},
         timeout=_seconds_left(request["expires"]),
-    )  # raises (LlamaIndex replays the step when the response arrives); returns only if _waiting could not see the waiter
+        # raises (LlamaIndex replays the step when the response arrives); returns only if _waiting could not see
+        # the waiter
+    )
     return await binding.acall(key, payload, body, lambda decision: block(_after_response(decision)))
 
 

@@ -42,7 +42,10 @@ from capfence.tool import instance_of_loaded
 FUNCTION_ATTRIBUTES = {"fn": "_fn", "async_fn": "_async_fn", "real_fn": "_real_fn"}
 """The public function attributes of a ``FunctionTool`` and the private ones its own ``call``/``acall`` use."""
 REFUSED_ATTRIBUTES = {
-    QueryEngineTool: ("query_engine", "RouterQueryEngine, SubQuestionQueryEngine and the SQL query engines query it directly"),
+    QueryEngineTool: (
+        "query_engine",
+        "RouterQueryEngine, SubQuestionQueryEngine and the SQL query engines query it directly",
+    ),
     RetrieverTool: ("retriever", "RouterRetriever retrieves from it directly"),
 }
 
@@ -55,7 +58,9 @@ def extension(cls: type) -> Extension:
     }
     if issubclass(cls, FunctionTool):
         for public, private in FUNCTION_ATTRIBUTES.items():
-            members[public] = function_attribute(_reader(private), payload=function_payload, doc=f"``{public}`` behind the gate.")
+            members[public] = function_attribute(
+                _reader(private), payload=function_payload, doc=f"``{public}`` behind the gate."
+            )
     if hasattr(cls, "as_langchain_tool"):
         members["as_langchain_tool"] = as_langchain_tool
     for base, (name, why) in REFUSED_ATTRIBUTES.items():
@@ -91,7 +96,9 @@ def raw_function(tool: FunctionTool, public: str = "real_fn") -> Callable[..., A
     return raw if callable(raw) else getattr(tool, public)  # type: ignore[no-any-return]
 
 
-def function_payload(tool: FunctionTool, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+def function_payload(
+    tool: FunctionTool, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
     """What the policy sees for a call of ``tool.fn``/``async_fn``/``real_fn``: the arguments by the real function's parameter names.
 
     Unlike a call of the tool, ``partial_params`` and ``Field`` defaults are not

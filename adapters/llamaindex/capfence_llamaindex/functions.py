@@ -44,34 +44,71 @@ ToolT = TypeVar("ToolT", bound=BaseTool)
 
 @overload
 def guard(
-    fn: ToolT, /, *, gate: ActionRuntime | Gate, agent_id: str, capability: str, environment: str | None = None,
-    approval_wait: float | None = None, input_required_on_approval: bool = True,
+    fn: ToolT,
+    /,
+    *,
+    gate: ActionRuntime | Gate,
+    agent_id: str,
+    capability: str,
+    environment: str | None = None,
+    approval_wait: float | None = None,
+    input_required_on_approval: bool = True,
 ) -> ToolT: ...
 
 
 @overload
 def guard(
-    fn: Callable[..., Any], /, *, gate: ActionRuntime | Gate, agent_id: str, capability: str, environment: str | None = None,
-    approval_wait: float | None = None, input_required_on_approval: bool = True, name: str | None = None, description: str | None = None,
+    fn: Callable[..., Any],
+    /,
+    *,
+    gate: ActionRuntime | Gate,
+    agent_id: str,
+    capability: str,
+    environment: str | None = None,
+    approval_wait: float | None = None,
+    input_required_on_approval: bool = True,
+    name: str | None = None,
+    description: str | None = None,
     return_direct: bool | None = None,
-    fn_schema: type[BaseModel] | None = None, partial_params: Mapping[str, Any] | None = None,
+    fn_schema: type[BaseModel] | None = None,
+    partial_params: Mapping[str, Any] | None = None,
 ) -> FunctionTool: ...
 
 
 @overload
 def guard(
-    fn: None = None, /, *, gate: ActionRuntime | Gate, agent_id: str, capability: str, environment: str | None = None,
-    approval_wait: float | None = None, input_required_on_approval: bool = True, name: str | None = None, description: str | None = None,
+    fn: None = None,
+    /,
+    *,
+    gate: ActionRuntime | Gate,
+    agent_id: str,
+    capability: str,
+    environment: str | None = None,
+    approval_wait: float | None = None,
+    input_required_on_approval: bool = True,
+    name: str | None = None,
+    description: str | None = None,
     return_direct: bool | None = None,
-    fn_schema: type[BaseModel] | None = None, partial_params: Mapping[str, Any] | None = None,
+    fn_schema: type[BaseModel] | None = None,
+    partial_params: Mapping[str, Any] | None = None,
 ) -> Decorator: ...
 
 
 def guard(
-    fn: Callable[..., Any] | None = None, /, *, gate: ActionRuntime | Gate, agent_id: str, capability: str, environment: str | None = None,
-    approval_wait: float | None = None, input_required_on_approval: bool = True, name: str | None = None, description: str | None = None,
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    gate: ActionRuntime | Gate,
+    agent_id: str,
+    capability: str,
+    environment: str | None = None,
+    approval_wait: float | None = None,
+    input_required_on_approval: bool = True,
+    name: str | None = None,
+    description: str | None = None,
     return_direct: bool | None = None,
-    fn_schema: type[BaseModel] | None = None, partial_params: Mapping[str, Any] | None = None,
+    fn_schema: type[BaseModel] | None = None,
+    partial_params: Mapping[str, Any] | None = None,
 ) -> BaseTool | Decorator:
     """A gated ``FunctionTool`` for ``fn``, or, without ``fn``, a decorator that makes one (see the module docstring).
 
@@ -87,7 +124,10 @@ def guard(
     options: dict[str, Any] = {
         key: value
         for key, value in (
-            ("name", name), ("description", description), ("return_direct", return_direct), ("fn_schema", fn_schema),
+            ("name", name),
+            ("description", description),
+            ("return_direct", return_direct),
+            ("fn_schema", fn_schema),
             ("partial_params", dict(partial_params) if partial_params is not None else None),
         )
         if value is not None
@@ -96,14 +136,21 @@ def guard(
     def make(target: Callable[..., Any]) -> Any:
         if isinstance(target, BaseTool):
             if options:
-                raise TypeError(f"guard() got FunctionTool options {sorted(options)} for an existing tool; set them on the tool instead")
+                raise TypeError(
+                    f"guard() got FunctionTool options {sorted(options)} for an existing tool; set them on the tool instead"
+                )
             tool: BaseTool = target
         elif callable(target):
             tool = FunctionTool.from_defaults(target, **options)
         else:
             raise TypeError(f"guard() needs a function or a LlamaIndex tool, not {type(target).__name__}")
         binding = Binding(
-            gate=gate, agent_id=agent_id, capability=capability, framework=FRAMEWORK, tool=tool_name(tool), environment=environment,
+            gate=gate,
+            agent_id=agent_id,
+            capability=capability,
+            framework=FRAMEWORK,
+            tool=tool_name(tool),
+            environment=environment,
             approval_wait=approval_wait,
         )
         return wrap_tool(tool, binding, input_required_on_approval=input_required_on_approval)

@@ -80,7 +80,11 @@ def _through_call(tool: BaseTool) -> Callable[..., Any]:
 
     def call(*args: Any, **kwargs: Any) -> Any:
         output = tool(*args, **kwargs)
-        if isinstance(output, ToolOutput) and output.is_error and isinstance(output.exception, capfence.ToolCallDenied):
+        if (
+            isinstance(output, ToolOutput)
+            and output.is_error
+            and isinstance(output.exception, capfence.ToolCallDenied)
+        ):
             raise blocked_error(output.exception.decision)
         return output
 

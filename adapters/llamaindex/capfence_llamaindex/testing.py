@@ -100,12 +100,16 @@ class ScriptedLLM(MockFunctionCallingLLM):
             elif self._final is not None:
                 reply = self._final
             else:
-                raise ScriptExhausted(f"the scripted LLM was called {turn + 1} times but its script has {len(self._script)} replies")
+                raise ScriptExhausted(
+                    f"the scripted LLM was called {turn + 1} times but its script has {len(self._script)} replies"
+                )
             self._position = turn + 1
         return _message(reply(list(messages)) if callable(reply) else reply, turn + 1)
 
 
-def tool_call(name: str, args: Mapping[str, Any] | None = None, *, id: str | None = None, text: str = "") -> ChatMessage:
+def tool_call(
+    name: str, args: Mapping[str, Any] | None = None, *, id: str | None = None, text: str = ""
+) -> ChatMessage:
     """An assistant turn that asks for one tool call (``id`` defaults to ``call_<turn>_1`` when the model replies)."""
     blocks: list[Any] = [TextBlock(text=text)] if text else []
     blocks.append(ToolCallBlock(tool_call_id=id, tool_name=name, tool_kwargs=dict(args or {})))
@@ -114,7 +118,10 @@ def tool_call(name: str, args: Mapping[str, Any] | None = None, *, id: str | Non
 
 def parallel(*turns: ChatMessage) -> ChatMessage:
     """One assistant turn that asks for the tool calls of several :func:`tool_call` turns at once."""
-    return ChatMessage(role="assistant", blocks=[block for turn in turns for block in turn.blocks if isinstance(block, ToolCallBlock)])
+    return ChatMessage(
+        role="assistant",
+        blocks=[block for turn in turns for block in turn.blocks if isinstance(block, ToolCallBlock)],
+    )
 
 
 def react_step(tool: str, args: Mapping[str, Any], thought: str = "I need to use a tool.") -> str:

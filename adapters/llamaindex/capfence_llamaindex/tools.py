@@ -80,7 +80,9 @@ TAG = "capfence-llamaindex"
 CALL_ID_PREFIX = "llamaindex"
 
 
-def wrap_tool(tool: BaseTool, binding: Binding, *, input_required_on_approval: bool | None = None) -> BaseTool:
+def wrap_tool(
+    tool: BaseTool, binding: Binding, *, input_required_on_approval: bool | None = None
+) -> BaseTool:
     """``tool`` gated by ``binding`` (a tool that is already gated is re-bound, not gated twice).
 
     When the binding names no tool, or only the class name (what
@@ -91,7 +93,10 @@ def wrap_tool(tool: BaseTool, binding: Binding, *, input_required_on_approval: b
     ``None`` keeps what a gated ``tool`` had (default: it asks).
     """
     base: type[BaseTool] = type(tool).__dict__.get(ORIGINAL_ATTR, type(tool))
-    cls = install(gated_class(base, {"call": _gated_call, "acall": _gated_acall, "__call__": _gated_call}, tag=TAG), conversions.extension)
+    cls = install(
+        gated_class(base, {"call": _gated_call, "acall": _gated_acall, "__call__": _gated_call}, tag=TAG),
+        conversions.extension,
+    )
     if binding.tool in (None, base.__name__):
         binding = dataclasses.replace(binding, tool=tool_name(tool))
     return set_approval_events(gate_object(tool, cls, binding, _copy_tool), input_required_on_approval)
@@ -122,8 +127,12 @@ def tool_payload(tool: BaseTool, args: tuple[Any, ...], kwargs: Mapping[str, Any
 def block_output(tool: BaseTool, decision: Decision, payload: Mapping[str, Any]) -> ToolOutput:
     """The result of a blocked call: an error ``ToolOutput`` whose content is the decision's message."""
     return ToolOutput(
-        tool_name=tool_name(tool), content=decision.message(), raw_input={"kwargs": dict(payload)}, raw_output=None,
-        is_error=True, exception=blocked_error(decision),
+        tool_name=tool_name(tool),
+        content=decision.message(),
+        raw_input={"kwargs": dict(payload)},
+        raw_output=None,
+        is_error=True,
+        exception=blocked_error(decision),
     )
 
 
@@ -175,7 +184,10 @@ def _schema_names(tool: BaseTool) -> list[str]:
 
 
 def _bind(
-    signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: Mapping[str, Any], names: list[str] | None = None
+    signature: inspect.Signature | None,
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    names: list[str] | None = None,
 ) -> dict[str, Any]:
     """Arguments by name: bound to ``signature`` (defaults applied), else positional args zipped with ``names``."""
     if signature is None:

@@ -54,4 +54,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # LlamaIndex's workflow step discovery walks agent attributes with inspect.getmembers, which
     # touches pydantic's deprecated class attributes: noise from the framework, not from CapFence.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:inspect")
-    config.addinivalue_line("filterwarnings", "ignore:is_running called from within a step:DeprecationWarning")
+    config.addinivalue_line(
+        "filterwarnings", "ignore:is_running called from within a step:DeprecationWarning"
+    )

@@ -25,7 +25,9 @@ def confirm_write_tool(workdir: Path) -> Callable[..., object]:
     async def confirm_write(ctx: Context, name: str) -> str:
         """Write a file once a human confirms."""
         answer = await ctx.wait_for_event(
-            HumanResponseEvent, waiter_id=f"confirm:{name}", waiter_event=InputRequiredEvent(prefix=f"write {name}?"),
+            HumanResponseEvent,
+            waiter_id=f"confirm:{name}",
+            waiter_event=InputRequiredEvent(prefix=f"write {name}?"),
         )
         if answer.response == "yes":
             (workdir / name).write_text("confirmed")

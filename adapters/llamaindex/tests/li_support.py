@@ -15,7 +15,11 @@ from capfence import ActionRuntime, CapFenceTool
 from capfence.testing import audit_rows
 from capfence_llamaindex.testing import ScriptedLLM, parallel, react_step, tool_call
 
-CAPABILITIES = {"write_file": "filesystem.write", "read_file": "filesystem.read", "deploy": "deploy.production"}
+CAPABILITIES = {
+    "write_file": "filesystem.write",
+    "read_file": "filesystem.read",
+    "deploy": "deploy.production",
+}
 DENIED = "CapFence deny: secrets are off limits [rule no-secrets]"
 
 
@@ -60,10 +64,15 @@ def file_tools(workdir: Path) -> dict[str, FunctionTool]:
     return {name: FunctionTool.from_defaults(fn) for name, fn in file_functions(workdir).items()}
 
 
-def gated_tools(workdir: Path, runtime: ActionRuntime, agent_id: str, names: tuple[str, ...] = tuple(CAPABILITIES)) -> list[FunctionTool]:
+def gated_tools(
+    workdir: Path, runtime: ActionRuntime, agent_id: str, names: tuple[str, ...] = tuple(CAPABILITIES)
+) -> list[FunctionTool]:
     """Each tool wrapped on its own with ``CapFenceTool``."""
     tools = file_tools(workdir)
-    return [CapFenceTool(tool=tools[name], agent_id=agent_id, capability=CAPABILITIES[name], gate=runtime) for name in names]
+    return [
+        CapFenceTool(tool=tools[name], agent_id=agent_id, capability=CAPABILITIES[name], gate=runtime)
+        for name in names
+    ]
 
 
 def decisions(runtime: ActionRuntime) -> list[dict[str, Any]]:

@@ -81,7 +81,9 @@ def assert_llamaindex_records(runtime: ActionRuntime, agent_id: str | None = Non
         assert agent_id is None or row["agent_id"] == agent_id
 
 
-def function_agent(mode: str, workdir: Path, runtime: ActionRuntime, llm: ScriptedLLM, **kwargs: Any) -> FunctionAgent:
+def function_agent(
+    mode: str, workdir: Path, runtime: ActionRuntime, llm: ScriptedLLM, **kwargs: Any
+) -> FunctionAgent:
     if mode == "tools":
         return FunctionAgent(tools=gated_tools(workdir, runtime, "helper"), llm=llm, **kwargs)
     agent = FunctionAgent(tools=list(file_functions(workdir).values()), llm=llm, **kwargs)
@@ -92,9 +94,14 @@ def function_agent(mode: str, workdir: Path, runtime: ActionRuntime, llm: Script
 
 
 @pytest.mark.parametrize("streaming", [True, False], ids=["stream", "no-stream"])
-def test_function_agent_denies_warns_and_continues(mode: str, streaming: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_function_agent_denies_warns_and_continues(
+    mode: str, streaming: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     llm = scripted(
-        calls(("write_file", {"name": "notes.txt", "text": "hello"}, "c1"), ("write_file", {"name": "x.txt", "text": "my secret"}, "c2")),
+        calls(
+            ("write_file", {"name": "notes.txt", "text": "hello"}, "c1"),
+            ("write_file", {"name": "x.txt", "text": "my secret"}, "c2"),
+        ),
         calls(("read_file", {"name": "notes.txt"}, "c3")),
         "All done.",
     )
@@ -119,11 +126,19 @@ def test_function_agent_denies_warns_and_continues(mode: str, streaming: bool, w
         assert "AgentStream" in kinds
 
 
-def test_function_agent_tool_with_context_is_injected_but_not_audited(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
+def test_function_agent_tool_with_context_is_injected_but_not_audited(
+    mode: str, workdir: Path, runtime: ActionRuntime
+) -> None:
     tool = FunctionTool.from_defaults(remember_tool(workdir))
     assert tool.ctx_param_name == "ctx"
-    tools = [CapFenceTool(tool=tool, agent_id="helper", capability="filesystem.write", gate=runtime) if mode == "tools" else tool]
-    llm = scripted(calls(("remember", {"note": "buy milk"}, "c1"), ("remember", {"note": "the secret"}, "c2")), "ok")
+    tools = [
+        CapFenceTool(tool=tool, agent_id="helper", capability="filesystem.write", gate=runtime)
+        if mode == "tools"
+        else tool
+    ]
+    llm = scripted(
+        calls(("remember", {"note": "buy milk"}, "c1"), ("remember", {"note": "the secret"}, "c2")), "ok"
+    )
     agent = FunctionAgent(tools=tools, llm=llm)
     if mode == "agent":
         guard_agent(agent, gate=runtime, agent_id="helper", capabilities={"remember": "filesystem.write"})
@@ -149,7 +164,9 @@ def test_blocked_return_direct_tool_goes_back_to_the_model(workdir: Path, runtim
         calls(("write_file", {"name": "b.txt", "text": "fine"}, "c2")),
         "never reached",
     )
-    agent = guard_agent(FunctionAgent(tools=[tool], llm=llm), gate=runtime, agent_id="helper", capabilities=CAPABILITIES)
+    agent = guard_agent(
+        FunctionAgent(tools=[tool], llm=llm), gate=runtime, agent_id="helper", capabilities=CAPABILITIES
+    )
 
     answer, events = run_agent(agent)
 
@@ -175,7 +192,10 @@ def test_require_approval_names_the_request(mode: str, workdir: Path, runtime: A
     assert row["decision"] == "require_approval"
     approval_id = json.loads(row["detail"]).get("approval_id")
     assert approval_id, "the runtime opens an approval request for a held call"
-    assert output.content == f"CapFence require_approval: {row['reason']} [rule hold-deploys] [approval request {approval_id}]"
+    assert (
+        output.content
+        == f"CapFence require_approval: {row['reason']} [rule hold-deploys] [approval request {approval_id}]"
+    )
     assert output.exception is not None and output.exception.request_id == approval_id  # type: ignore[attr-defined]
     assert outcomes(runtime) == ["held"]
 
@@ -211,7 +231,10 @@ def test_tools_served_by_a_tool_retriever_are_gated(workdir: Path, runtime: Acti
     mapping = SimpleToolNodeMapping.from_objects(tools)
     retriever = ObjectRetriever(retriever=ListRetriever(mapping.to_nodes(tools)), object_node_mapping=mapping)
     llm = scripted(
-        calls(("write_file", {"name": "s.txt", "text": "secret"}, "c1"), ("write_file", {"name": "ok.txt", "text": "ok"}, "c2")),
+        calls(
+            ("write_file", {"name": "s.txt", "text": "secret"}, "c1"),
+            ("write_file", {"name": "ok.txt", "text": "ok"}, "c2"),
+        ),
         "done",
     )
     agent = FunctionAgent(tool_retriever=retriever, llm=llm)
@@ -228,12 +251,18 @@ def test_tools_served_by_a_tool_retriever_are_gated(workdir: Path, runtime: Acti
     assert not hasattr(retriever.retrieve("x")[0], "__capfence_binding__")
 
 
-def test_human_in_the_loop_replay_is_decided_for_each_execution(workdir: Path, runtime: ActionRuntime) -> None:
+def test_human_in_the_loop_replay_is_decided_for_each_execution(
+    workdir: Path, runtime: ActionRuntime
+) -> None:
     """A tool that waits for a human makes the workflow replay its step: the body runs again, on a decision of its own."""
 
     llm = scripted(calls(("confirm_write", {"name": "c.txt"}, "c1")), "done")
-    agent = guard_agent(FunctionAgent(tools=[confirm_write_tool(workdir)], llm=llm), gate=runtime, agent_id="helper",
-                        capabilities={"confirm_write": "filesystem.write"})
+    agent = guard_agent(
+        FunctionAgent(tools=[confirm_write_tool(workdir)], llm=llm),
+        gate=runtime,
+        agent_id="helper",
+        capabilities={"confirm_write": "filesystem.write"},
+    )
 
     asked: list[str | None] = []
     decide = runtime.decide
@@ -253,8 +282,12 @@ def test_human_in_the_loop_replay_is_decided_for_each_execution(workdir: Path, r
 
     assert asyncio.run(go()) == "done"
     assert (workdir / "c.txt").read_text() == "confirmed"
-    assert len(asked) == 2 and asked[0] == asked[1] and asked[0] is not None, "the step ran twice, under one call id"
-    assert decisions_by_call(runtime) == {"c1": ["warn", "warn"]}, "one decision record per execution of the body"
+    assert len(asked) == 2 and asked[0] == asked[1] and asked[0] is not None, (
+        "the step ran twice, under one call id"
+    )
+    assert decisions_by_call(runtime) == {"c1": ["warn", "warn"]}, (
+        "one decision record per execution of the body"
+    )
     assert outcomes(runtime) == ["tool_error", "ran"], "the interrupted first attempt, then the replay"
 
 
@@ -264,14 +297,20 @@ def test_human_in_the_loop_replay_is_decided_for_each_execution(workdir: Path, r
 def test_react_agent_denies_warns_and_continues(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
     llm = scripted(
         react("write_file", {"name": "x.txt", "text": "the secret"}),
-        react("write_file", {"name": "notes.txt", "text": "hello"}, "That was blocked; write something else."),
+        react(
+            "write_file", {"name": "notes.txt", "text": "hello"}, "That was blocked; write something else."
+        ),
         react_answer("All done."),
     )
     if mode == "tools":
         agent = ReActAgent(tools=gated_tools(workdir, runtime, "helper"), llm=llm)
     else:
-        agent = guard_agent(ReActAgent(tools=list(file_tools(workdir).values()), llm=llm), gate=runtime, agent_id="helper",
-                            capabilities=CAPABILITIES)
+        agent = guard_agent(
+            ReActAgent(tools=list(file_tools(workdir).values()), llm=llm),
+            gate=runtime,
+            agent_id="helper",
+            capabilities=CAPABILITIES,
+        )
 
     answer, events = run_agent(agent)
 
@@ -291,15 +330,22 @@ def test_react_agent_denies_warns_and_continues(mode: str, workdir: Path, runtim
 # --- AgentWorkflow -----------------------------------------------------------------------
 
 
-def two_agent_workflow(mode: str, workdir: Path, runtime: ActionRuntime, router_llm: ScriptedLLM, ops_llm: ScriptedLLM) -> AgentWorkflow:
+def two_agent_workflow(
+    mode: str, workdir: Path, runtime: ActionRuntime, router_llm: ScriptedLLM, ops_llm: ScriptedLLM
+) -> AgentWorkflow:
     if mode == "tools":
         router_tools: list[Any] = gated_tools(workdir, runtime, "router", ("read_file",))
         ops_tools: list[Any] = gated_tools(workdir, runtime, "ops", ("write_file",))
     else:
         tools = file_tools(workdir)
         router_tools, ops_tools = [tools["read_file"]], [tools["write_file"]]
-    router = FunctionAgent(name="router", description="Reads files and routes work.", tools=router_tools, llm=router_llm,
-                           can_handoff_to=["ops"])
+    router = FunctionAgent(
+        name="router",
+        description="Reads files and routes work.",
+        tools=router_tools,
+        llm=router_llm,
+        can_handoff_to=["ops"],
+    )
     ops = ReActAgent(name="ops", description="Writes files.", tools=ops_tools, llm=ops_llm)
     workflow = AgentWorkflow(agents=[router, ops], root_agent="router")
     if mode == "agent":

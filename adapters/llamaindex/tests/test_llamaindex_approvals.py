@@ -31,7 +31,11 @@ from capfence_llamaindex import REQUEST_ID_FIELD, approval_events, guard_agent
 from capfence_llamaindex.testing import ScriptedLLM, react_answer
 
 AGENT = "helper"
-CAPABILITIES = {"deploy": "deploy.production", "deploy_staging": "deploy.staging", "write_file": "filesystem.write"}
+CAPABILITIES = {
+    "deploy": "deploy.production",
+    "deploy_staging": "deploy.staging",
+    "write_file": "filesystem.write",
+}
 POLICY = """\
 require_approval:
   - id: hold-deploys
@@ -91,18 +95,29 @@ def deploys(workdir: Path) -> list[str]:
 def tools(mode: str, workdir: Path, runtime: ActionRuntime) -> list[Any]:
     if mode == "agent":
         return list(functions(workdir))
-    return [CapFenceTool(tool=FunctionTool.from_defaults(fn), agent_id=AGENT, capability=CAPABILITIES[fn.__name__], gate=runtime)
-            for fn in functions(workdir)]
+    return [
+        CapFenceTool(
+            tool=FunctionTool.from_defaults(fn),
+            agent_id=AGENT,
+            capability=CAPABILITIES[fn.__name__],
+            gate=runtime,
+        )
+        for fn in functions(workdir)
+    ]
 
 
-def function_agent(mode: str, workdir: Path, runtime: ActionRuntime, llm: ScriptedLLM, **guard: Any) -> FunctionAgent:
+def function_agent(
+    mode: str, workdir: Path, runtime: ActionRuntime, llm: ScriptedLLM, **guard: Any
+) -> FunctionAgent:
     agent = FunctionAgent(tools=tools(mode, workdir, runtime), llm=llm)
     if mode == "agent":
         guard_agent(agent, gate=runtime, agent_id=AGENT, capabilities=CAPABILITIES, **guard)
     return agent
 
 
-def run(agent: Any, answer: Answer, runtime: ActionRuntime) -> tuple[str, list[InputRequiredEvent], dict[str, ToolOutput]]:
+def run(
+    agent: Any, answer: Answer, runtime: ActionRuntime
+) -> tuple[str, list[InputRequiredEvent], dict[str, ToolOutput]]:
     """Run the agent as an application would: answer every CapFence InputRequiredEvent with ``answer``."""
 
     async def go() -> tuple[str, list[InputRequiredEvent], dict[str, ToolOutput]]:
@@ -114,7 +129,11 @@ def run(agent: Any, answer: Answer, runtime: ActionRuntime) -> tuple[str, list[I
                 asked.append(event)
                 response = answer(runtime, event)
                 if response is not None:
-                    handler.ctx.send_event(HumanResponseEvent(response=response, **{REQUEST_ID_FIELD: getattr(event, REQUEST_ID_FIELD)}))
+                    handler.ctx.send_event(
+                        HumanResponseEvent(
+                            response=response, **{REQUEST_ID_FIELD: getattr(event, REQUEST_ID_FIELD)}
+                        )
+                    )
             elif isinstance(event, ToolCallResult):
                 results[event.tool_id] = event.tool_output
         return str(await handler), asked, results
@@ -137,10 +156,14 @@ def approval_events_in_chain(runtime: ActionRuntime) -> list[str]:
 
 
 def deploy_and_write() -> Any:
-    return calls(("deploy", {"service": "api"}, "c1"), ("write_file", {"name": "notes.txt", "text": "hi"}, "c2"))
+    return calls(
+        ("deploy", {"service": "api"}, "c1"), ("write_file", {"name": "notes.txt", "text": "hi"}, "c2")
+    )
 
 
-def test_held_call_asks_a_human_and_runs_once_after_approval(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
+def test_held_call_asks_a_human_and_runs_once_after_approval(
+    mode: str, workdir: Path, runtime: ActionRuntime
+) -> None:
     llm = scripted(deploy_and_write(), "shipped")
     answer, asked, results = run(function_agent(mode, workdir, runtime, llm), approve, runtime)
 
@@ -149,24 +172,39 @@ def test_held_call_asks_a_human_and_runs_once_after_approval(mode: str, workdir:
     assert getattr(event, REQUEST_ID_FIELD) == request.id and "approval request " + request.id in event.prefix
     carried = event.capfence_request
     assert {k: carried[k] for k in ("request_id", "tool", "agent_id", "capability", "arguments", "rule")} == {
-        "request_id": request.id, "tool": "deploy", "agent_id": AGENT, "capability": "deploy.production",
-        "arguments": {"service": "api"}, "rule": "hold-deploys",
+        "request_id": request.id,
+        "tool": "deploy",
+        "agent_id": AGENT,
+        "capability": "deploy.production",
+        "arguments": {"service": "api"},
+        "rule": "hold-deploys",
     }
-    assert carried["expires"] == request.expires and f"capfence approvals approve {request.id}" in carried["how_to_approve"]
+    assert (
+        carried["expires"] == request.expires
+        and f"capfence approvals approve {request.id}" in carried["how_to_approve"]
+    )
     assert json.loads(json.dumps(carried)) == carried
 
     assert answer == "shipped"
     assert deploys(workdir) == ["api"], "approved: the body ran exactly once"
     assert results["c1"].content == "deployed api" and not results["c1"].is_error
     assert (workdir / "notes.txt").read_text() == "hi"
-    assert (runtime.approvals.get(request.id).status, runtime.approvals.get(request.id).decided_by) == ("consumed", "ops-lead")
+    assert (runtime.approvals.get(request.id).status, runtime.approvals.get(request.id).decided_by) == (
+        "consumed",
+        "ops-lead",
+    )
     # the step ran twice (LlamaIndex replays it), yet: one request, held then allowed, one decision for the warned call
     assert decisions_by_call(runtime) == {"c1": ["require_approval", "allow"], "c2": ["warn"]}
     assert approval_events_in_chain(runtime) == ["pending", "approved", "consumed"]
-    assert [r["outcome"] for r in audit_rows(runtime.audit_log, "outcome") if r["tool"] == "deploy"] == ["held", "ran"]
+    assert [r["outcome"] for r in audit_rows(runtime.audit_log, "outcome") if r["tool"] == "deploy"] == [
+        "held",
+        "ran",
+    ]
 
 
-def test_denied_call_never_runs_whatever_the_response_says(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
+def test_denied_call_never_runs_whatever_the_response_says(
+    mode: str, workdir: Path, runtime: ActionRuntime
+) -> None:
     llm = scripted(deploy_and_write(), "not deployed")
     answer, _, results = run(function_agent(mode, workdir, runtime, llm), deny, runtime)
 
@@ -179,19 +217,27 @@ def test_denied_call_never_runs_whatever_the_response_says(mode: str, workdir: P
     assert approval_events_in_chain(runtime) == ["pending", "denied"]
 
 
-def test_a_response_without_a_decision_is_not_an_approval(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_response_without_a_decision_is_not_an_approval(
+    mode: str, workdir: Path, runtime: ActionRuntime
+) -> None:
     llm = scripted(deploy_and_write(), "waiting")
     _, _, results = run(function_agent(mode, workdir, runtime, llm), lambda rt, event: "approved!", runtime)
 
     (request,) = runtime.approvals.list()
-    assert deploys(workdir) == [] and request.status == "pending", "no second request, and the first is still pending"
+    assert deploys(workdir) == [] and request.status == "pending", (
+        "no second request, and the first is still pending"
+    )
     assert results["c1"].is_error and results["c1"].content.startswith("CapFence require_approval:")
     assert f"approval request {request.id} is still pending" in results["c1"].content
-    assert decisions_by_call(runtime) == {"c1": ["require_approval"], "c2": ["warn"]}, "the re-run wrote no second decision"
+    assert decisions_by_call(runtime) == {"c1": ["require_approval"], "c2": ["warn"]}, (
+        "the re-run wrote no second decision"
+    )
     assert approval_events_in_chain(runtime) == ["pending"]
 
 
-def test_no_response_before_expiry_denies_without_a_new_request(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
+def test_no_response_before_expiry_denies_without_a_new_request(
+    mode: str, workdir: Path, runtime: ActionRuntime
+) -> None:
     llm = scripted(calls(("deploy_staging", {"service": "api"}, "c1")), "too late")
     answer, asked, results = run(function_agent(mode, workdir, runtime, llm), lambda rt, event: None, runtime)
 
@@ -203,22 +249,36 @@ def test_no_response_before_expiry_denies_without_a_new_request(mode: str, workd
 
 
 def test_parallel_held_calls_are_decided_one_by_one(mode: str, workdir: Path, runtime: ActionRuntime) -> None:
-    llm = scripted(calls(("deploy", {"service": "eu"}, "c1"), ("deploy", {"service": "us"}, "c2")), "half shipped")
+    llm = scripted(
+        calls(("deploy", {"service": "eu"}, "c1"), ("deploy", {"service": "us"}, "c2")), "half shipped"
+    )
 
     def decide(rt: ActionRuntime, event: InputRequiredEvent) -> str:
-        return approve(rt, event) if event.capfence_request["arguments"] == {"service": "eu"} else deny(rt, event)
+        return (
+            approve(rt, event)
+            if event.capfence_request["arguments"] == {"service": "eu"}
+            else deny(rt, event)
+        )
 
     answer, asked, results = run(function_agent(mode, workdir, runtime, llm), decide, runtime)
 
     assert len(asked) == 2 and answer == "half shipped"
     assert deploys(workdir) == ["eu"]
     assert results["c1"].content == "deployed eu" and results["c2"].is_error
-    assert decisions_by_call(runtime) == {"c1": ["require_approval", "allow"], "c2": ["require_approval", "deny"]}
+    assert decisions_by_call(runtime) == {
+        "c1": ["require_approval", "allow"],
+        "c2": ["require_approval", "deny"],
+    }
 
 
 def test_react_agent_asks_too(workdir: Path, runtime: ActionRuntime) -> None:
     llm = scripted(react("deploy", {"service": "api"}), react_answer("shipped"))
-    agent = guard_agent(ReActAgent(tools=list(functions(workdir)), llm=llm), gate=runtime, agent_id=AGENT, capabilities=CAPABILITIES)
+    agent = guard_agent(
+        ReActAgent(tools=list(functions(workdir)), llm=llm),
+        gate=runtime,
+        agent_id=AGENT,
+        capabilities=CAPABILITIES,
+    )
 
     answer, asked, _ = run(agent, approve, runtime)
 

@@ -6,7 +6,14 @@ import copy
 from typing import Any
 
 from li_context_tools import probe_with_context
-from llama_index.core.tools import AsyncBaseTool, BaseTool, FunctionTool, ToolMetadata, ToolOutput, adapt_to_async_tool
+from llama_index.core.tools import (
+    AsyncBaseTool,
+    BaseTool,
+    FunctionTool,
+    ToolMetadata,
+    ToolOutput,
+    adapt_to_async_tool,
+)
 from pydantic import BaseModel
 
 from capfence.testing import AdapterContract, Body, capfence_runtime  # noqa: F401 - fixture
@@ -38,7 +45,9 @@ class TestFunctionToolContract(AdapterContract):
         return {
             "fn": lambda payload: tool.fn(**payload),
             "real_fn": lambda payload: tool.real_fn(**payload),
-            "FunctionTool.from_defaults(fn=tool.fn)": lambda payload: FunctionTool.from_defaults(fn=tool.fn, name="p2").call(**payload),
+            "FunctionTool.from_defaults(fn=tool.fn)": lambda payload: FunctionTool.from_defaults(
+                fn=tool.fn, name="p2"
+            ).call(**payload),
             "adapt_to_async_tool": lambda payload: adapt_to_async_tool(tool).acall(**payload),
             "copy.copy": lambda payload: copy.copy(tool).call(**payload),
         }
@@ -83,7 +92,8 @@ class TestAsyncFunctionToolContract(TestFunctionToolContract):
         return {
             "async_fn": lambda payload: tool.async_fn(**payload),
             "FunctionTool.from_defaults(async_fn=...)": lambda payload: FunctionTool.from_defaults(
-                async_fn=tool.async_fn, name="p2").acall(**payload),
+                async_fn=tool.async_fn, name="p2"
+            ).acall(**payload),
         }
 
 
@@ -91,7 +101,8 @@ class TestContextFunctionToolContract(TestFunctionToolContract):
     """A ``FunctionTool`` whose function takes the workflow ``Context``: it is passed in, and kept out of the payload."""
 
     def make_defaulted_tool(self, body: Body) -> Any:
-        return NotImplemented  # covered by TestFunctionToolContract; the context parameter adds nothing to defaults
+        # covered by TestFunctionToolContract; the context parameter adds nothing to defaults
+        return NotImplemented
 
     def conversions(self, tool: Any) -> dict[str, Any]:
         return {}  # the same attributes as TestFunctionToolContract
@@ -120,7 +131,12 @@ class ProbeAsyncTool(AsyncBaseTool):
         return ToolMetadata(name="probe", description="Probe tool.", fn_schema=ProbeArgs)
 
     def call(self, command: str) -> ToolOutput:  # type: ignore[override]
-        return ToolOutput(tool_name="probe", content=self.body(command=command), raw_input={"command": command}, raw_output=None)
+        return ToolOutput(
+            tool_name="probe",
+            content=self.body(command=command),
+            raw_input={"command": command},
+            raw_output=None,
+        )
 
     async def acall(self, command: str) -> ToolOutput:  # type: ignore[override]
         return self.call(command)
@@ -131,7 +147,8 @@ class TestAsyncBaseToolSubclassContract(TestFunctionToolContract):
         return ProbeAsyncTool(body)
 
     def make_defaulted_tool(self, body: Body) -> Any:
-        return NotImplemented  # a hand-written tool's defaults live in its own call(); FunctionTool covers schema defaults
+        # a hand-written tool's defaults live in its own call(); FunctionTool covers schema defaults
+        return NotImplemented
 
     def conversions(self, tool: Any) -> dict[str, Any]:
         return {
@@ -151,14 +168,20 @@ class ProbeSyncTool(BaseTool):
         return ToolMetadata(name="probe", description="Probe tool.", fn_schema=ProbeArgs)
 
     def __call__(self, command: str) -> ToolOutput:  # type: ignore[override]
-        return ToolOutput(tool_name="probe", content=self.body(command=command), raw_input={"command": command}, raw_output=None)
+        return ToolOutput(
+            tool_name="probe",
+            content=self.body(command=command),
+            raw_input={"command": command},
+            raw_output=None,
+        )
 
 
 class TestPlainBaseToolContract(TestFunctionToolContract):
     entry_points = ("__call__",)
 
     def make_defaulted_tool(self, body: Body) -> Any:
-        return NotImplemented  # a hand-written tool's defaults live in its own __call__; FunctionTool covers schema defaults
+        # a hand-written tool's defaults live in its own __call__; FunctionTool covers schema defaults
+        return NotImplemented
 
     def conversions(self, tool: Any) -> dict[str, Any]:
         return {"copy.copy": lambda payload: copy.copy(tool)(**payload)}

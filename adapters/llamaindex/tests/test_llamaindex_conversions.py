@@ -45,7 +45,9 @@ def gated_write(workdir: Path, runtime: ActionRuntime) -> FunctionTool:
     return gate(file_tools(workdir)["write_file"], runtime)
 
 
-def assert_denied_once(runtime: ActionRuntime, workdir: Path, tool: str = "write_file", agent_id: str = "tester") -> None:
+def assert_denied_once(
+    runtime: ActionRuntime, workdir: Path, tool: str = "write_file", agent_id: str = "tester"
+) -> None:
     """Exactly one decision, a deny by ``no-secrets`` for ``tool``, recorded blocked; nothing was written."""
     rows = decisions(runtime)
     assert [(r["agent_id"], r["tool"], r["capability"], r["decision"], r["rule"]) for r in rows] == [
@@ -79,19 +81,26 @@ def test_function_attributes_are_gated(attribute: str, workdir: Path, runtime: A
     assert_denied_once(runtime, workdir)
 
 
-def test_function_attributes_run_allowed_calls_once_and_keep_the_signature(workdir: Path, runtime: ActionRuntime) -> None:
+def test_function_attributes_run_allowed_calls_once_and_keep_the_signature(
+    workdir: Path, runtime: ActionRuntime
+) -> None:
     plain = file_tools(workdir)["write_file"]
     gated = gate(plain, runtime)
     assert gated.fn(name="a.txt", text="hi") == "wrote a.txt"
     assert asyncio.run(gated.async_fn("b.txt", "hi")) == "wrote b.txt"
-    assert [json.loads(r["payload"]) for r in decisions(runtime)] == [{"name": "a.txt", "text": "hi"}, {"name": "b.txt", "text": "hi"}]
+    assert [json.loads(r["payload"]) for r in decisions(runtime)] == [
+        {"name": "a.txt", "text": "hi"},
+        {"name": "b.txt", "text": "hi"},
+    ]
     assert outcomes(runtime) == ["ran", "ran"]
     assert inspect.signature(gated.fn) == inspect.signature(plain.fn) and gated.fn.__name__ == "write_file"
     assert inspect.iscoroutinefunction(gated.async_fn) and not inspect.iscoroutinefunction(gated.fn)
     assert plain.fn is plain.real_fn, "the caller's tool still hands out its own function"
 
 
-def test_a_function_tool_rebuilt_from_fn_is_gated_directly_and_in_an_agent(workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_function_tool_rebuilt_from_fn_is_gated_directly_and_in_an_agent(
+    workdir: Path, runtime: ActionRuntime
+) -> None:
     gated = gated_write(workdir, runtime)
     rebuilt = FunctionTool.from_defaults(fn=gated.fn)
     with pytest.raises(ToolCallDenied):
@@ -112,7 +121,9 @@ def test_a_function_tool_rebuilt_from_async_fn_is_gated(workdir: Path, runtime: 
     assert_denied_once(runtime, workdir)
 
 
-def test_code_act_agent_runs_model_code_through_the_gated_function(workdir: Path, runtime: ActionRuntime) -> None:
+def test_code_act_agent_runs_model_code_through_the_gated_function(
+    workdir: Path, runtime: ActionRuntime
+) -> None:
     """CodeActAgent describes tools from ``real_fn``; the code the model writes calls the functions it is given."""
     gated = gated_write(workdir, runtime)
     namespace: dict[str, Any] = {"write_file": gated.real_fn}
@@ -127,7 +138,9 @@ def test_code_act_agent_runs_model_code_through_the_gated_function(workdir: Path
     llm = scripted("<execute>write_file('secret.txt', 'x')</execute>", "done")
     agent = CodeActAgent(code_execute_fn=execute, tools=[gated], llm=llm)
     plain = CodeActAgent(code_execute_fn=execute, tools=[file_tools(workdir)["write_file"]], llm=MockLLM())
-    assert agent._get_tool_descriptions([gated]) == plain._get_tool_descriptions([file_tools(workdir)["write_file"]])
+    assert agent._get_tool_descriptions([gated]) == plain._get_tool_descriptions(
+        [file_tools(workdir)["write_file"]]
+    )
 
     answer, _ = run_agent(agent)
     assert answer == "done" and llm.saw(f"error: {DENIED}")
@@ -165,7 +178,9 @@ def test_to_langchain_tool_is_gated(workdir: Path, runtime: ActionRuntime) -> No
 
 
 @pytest.mark.parametrize("structured", [True, False], ids=["structured", "tool"])
-def test_a_converted_tool_in_a_langchain_agent_returns_an_error_message(structured: bool, workdir: Path, runtime: ActionRuntime) -> None:
+def test_a_converted_tool_in_a_langchain_agent_returns_an_error_message(
+    structured: bool, workdir: Path, runtime: ActionRuntime
+) -> None:
     from langchain.agents import create_agent
     from langchain_core.messages import AIMessage, ToolMessage
 
@@ -177,7 +192,10 @@ def test_a_converted_tool_in_a_langchain_agent_returns_an_error_message(structur
     gated = gate(FunctionTool.from_defaults(touch), runtime)
     converted = gated.to_langchain_structured_tool() if structured else gated.to_langchain_tool()
     model = _scripted_chat_model(
-        AIMessage(content="", tool_calls=[{"name": "touch", "args": {"name": "secret.txt"}, "id": "c1", "type": "tool_call"}]),
+        AIMessage(
+            content="",
+            tool_calls=[{"name": "touch", "args": {"name": "secret.txt"}, "id": "c1", "type": "tool_call"}],
+        ),
         AIMessage(content="done"),
     )
     messages = create_agent(model, [converted]).invoke({"messages": [("user", "go")]})["messages"]
@@ -186,7 +204,9 @@ def test_a_converted_tool_in_a_langchain_agent_returns_an_error_message(structur
     assert_denied_once(runtime, workdir, tool="touch")
 
 
-def test_to_langchain_tool_of_another_tool_class_goes_through_its_gated_call(workdir: Path, runtime: ActionRuntime) -> None:
+def test_to_langchain_tool_of_another_tool_class_goes_through_its_gated_call(
+    workdir: Path, runtime: ActionRuntime
+) -> None:
     converted = gate(WriterTool(workdir), runtime).to_langchain_structured_tool()
     assert converted.invoke({"input": "secret.txt"}) == DENIED
     assert_denied_once(runtime, workdir)
@@ -196,7 +216,9 @@ def test_to_langchain_tool_of_another_tool_class_goes_through_its_gated_call(wor
 
 
 def test_query_engine_and_router_query_engine_are_refused(workdir: Path, runtime: ActionRuntime) -> None:
-    gated = gate(QueryEngineTool.from_defaults(WritingEngine(workdir=str(workdir)), name="write_file"), runtime)
+    gated = gate(
+        QueryEngineTool.from_defaults(WritingEngine(workdir=str(workdir)), name="write_file"), runtime
+    )
     with pytest.raises(CapFenceError, match="does not hand out its query_engine"):
         _ = gated.query_engine
     with pytest.raises(CapFenceError, match="RouterQueryEngine"):
@@ -221,12 +243,16 @@ def test_retriever_and_router_retriever_are_refused(workdir: Path, runtime: Acti
 
 
 @pytest.mark.parametrize("copier", [copy.copy, copy.deepcopy], ids=["copy", "deepcopy"])
-def test_copies_stay_gated_with_their_function_attributes(copier: Any, workdir: Path, runtime: ActionRuntime) -> None:
+def test_copies_stay_gated_with_their_function_attributes(
+    copier: Any, workdir: Path, runtime: ActionRuntime
+) -> None:
     clone = copier(gated_write(workdir, runtime))
     assert clone.call(**WRITE_SECRET).content == DENIED
     with pytest.raises(ToolCallDenied):
         clone.fn(**WRITE_SECRET)
-    assert [r["decision"] for r in decisions(runtime)] == ["deny", "deny"] and not (workdir / "secret.txt").exists()
+    assert [r["decision"] for r in decisions(runtime)] == ["deny", "deny"] and not (
+        workdir / "secret.txt"
+    ).exists()
 
 
 def test_pickling_a_gated_tool_is_refused(workdir: Path, runtime: ActionRuntime) -> None:
@@ -240,7 +266,9 @@ def test_async_adapters_of_a_gated_tool_are_gated(workdir: Path, runtime: Action
     assert isinstance(adapted, BaseToolAsyncAdapter) and adapted.base_tool is gated_sync
     assert asyncio.run(adapted.acall("secret.txt")).content == DENIED
     assert adapt_to_async_tool(gated_write(workdir, runtime)).call(**WRITE_SECRET).content == DENIED
-    assert [r["decision"] for r in decisions(runtime)] == ["deny", "deny"] and not (workdir / "secret.txt").exists()
+    assert [r["decision"] for r in decisions(runtime)] == ["deny", "deny"] and not (
+        workdir / "secret.txt"
+    ).exists()
 
 
 def test_renaming_a_gated_tool_keeps_it_gated(workdir: Path, runtime: ActionRuntime) -> None:
@@ -263,8 +291,12 @@ def test_tool_spec_tools_are_new_tools_gated_by_guard_agent(workdir: Path, runti
             return str(file_functions(workdir)["write_file"](name, text))
 
     llm = scripted(calls(("write_file", WRITE_SECRET, "c1")), "done")
-    agent = guard_agent(FunctionAgent(tools=Files().to_tool_list(), llm=llm), gate=runtime, agent_id="tester",
-                        capabilities={"write_file": "filesystem.write"})
+    agent = guard_agent(
+        FunctionAgent(tools=Files().to_tool_list(), llm=llm),
+        gate=runtime,
+        agent_id="tester",
+        capabilities={"write_file": "filesystem.write"},
+    )
     _, outputs = run_agent(agent)
     assert outputs["c1"].content == DENIED
     assert_denied_once(runtime, workdir)
@@ -285,7 +317,9 @@ class WriterTool(BaseTool):
 
     def __call__(self, input: str) -> ToolOutput:
         (self.workdir / input).write_text("")
-        return ToolOutput(content=f"wrote {input}", tool_name="write_file", raw_input={"input": input}, raw_output=None)
+        return ToolOutput(
+            content=f"wrote {input}", tool_name="write_file", raw_input={"input": input}, raw_output=None
+        )
 
 
 class WritingEngine(CustomQueryEngine):
@@ -331,4 +365,3 @@ def _scripted_chat_model(*replies: Any) -> Any:
             return self
 
     return Scripted(messages=iter(list(replies)))
-

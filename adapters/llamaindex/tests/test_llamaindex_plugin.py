@@ -93,13 +93,21 @@ def tool_named(name: str) -> FunctionTool:
         ("send mail!", {}, "tool.send_mail_"),
     ],
 )
-def test_capability_resolution(runtime: ActionRuntime, name: str, capabilities: dict[str, str], expected: str) -> None:
+def test_capability_resolution(
+    runtime: ActionRuntime, name: str, capabilities: dict[str, str], expected: str
+) -> None:
     guard = AgentGuard(gate=runtime, agent_id="a", capabilities=capabilities)
     assert guard.capability(tool_named(name)) == expected
 
 
 def test_a_tool_gated_earlier_keeps_its_capability_but_takes_the_agent_id(runtime: ActionRuntime) -> None:
-    gated = CapFenceTool(tool=tool_named("lookup"), agent_id="someone", capability="docs.read", gate=runtime, environment="prod")
+    gated = CapFenceTool(
+        tool=tool_named("lookup"),
+        agent_id="someone",
+        capability="docs.read",
+        gate=runtime,
+        environment="prod",
+    )
     regated = AgentGuard(gate=runtime, agent_id="agent-1").gate_tool(gated)
     binding = binding_of(regated)
     assert (binding.capability, binding.agent_id, binding.environment) == ("docs.read", "agent-1", "prod")
@@ -114,7 +122,9 @@ def test_gate_tool_passes_through_what_cannot_be_called(runtime: ActionRuntime) 
 # --- guard_agent / guard_workflow: in place, idempotent, caller's tools untouched ---------------
 
 
-def test_guard_agent_gates_in_place_and_leaves_the_callers_tools_alone(workdir: Path, runtime: ActionRuntime) -> None:
+def test_guard_agent_gates_in_place_and_leaves_the_callers_tools_alone(
+    workdir: Path, runtime: ActionRuntime
+) -> None:
     tools = file_tools(workdir)
     original = [tools["write_file"], file_functions(workdir)["read_file"]]
     agent = FunctionAgent(tools=original, llm=scripted())
@@ -123,7 +133,9 @@ def test_guard_agent_gates_in_place_and_leaves_the_callers_tools_alone(workdir: 
     assert guard_agent(agent, gate=runtime) is agent
 
     assert all(is_gated(tool) for tool in agent.tools or [])
-    assert [binding_of(t).agent_id for t in agent.tools or []] == ["Agent", "Agent"], "default agent id: the agent's name"
+    assert [binding_of(t).agent_id for t in agent.tools or []] == ["Agent", "Agent"], (
+        "default agent id: the agent's name"
+    )
     assert not any(BINDING_ATTR in tool.__dict__ for tool in plain)
     assert type(tools["write_file"]) is FunctionTool
 

@@ -48,7 +48,9 @@ def test_gated_tool_keeps_class_metadata_and_schema(workdir: Path, runtime: Acti
     assert gated.metadata.fn_schema is tool.metadata.fn_schema
     assert gated.metadata.to_openai_tool() == tool.metadata.to_openai_tool()
     assert gated.requires_context is tool.requires_context
-    assert gated.real_fn.__wrapped__ is tool.real_fn, "the gated tool hands out its function behind the gate (test_llamaindex_conversions)"
+    assert gated.real_fn.__wrapped__ is tool.real_fn, (
+        "the gated tool hands out its function behind the gate (test_llamaindex_conversions)"
+    )
 
 
 def test_callers_tool_is_untouched(workdir: Path, runtime: ActionRuntime) -> None:
@@ -72,7 +74,9 @@ def test_copies_of_a_gated_tool_stay_gated(workdir: Path, runtime: ActionRuntime
 # --- blocked calls ---------------------------------------------------------------------------
 
 
-def test_every_entry_point_returns_an_error_output_when_blocked(workdir: Path, runtime: ActionRuntime) -> None:
+def test_every_entry_point_returns_an_error_output_when_blocked(
+    workdir: Path, runtime: ActionRuntime
+) -> None:
     gated = gate(write_tool(workdir), runtime)
     for output in (gated(name="secret"), gated.call(name="secret"), asyncio.run(gated.acall(name="secret"))):
         assert isinstance(output, ToolOutput) and output.is_error
@@ -123,10 +127,14 @@ def test_dunder_call_funnels_into_call_with_one_decision(workdir: Path, runtime:
 def test_a_gated_async_adapter_makes_one_decision(workdir: Path, runtime: ActionRuntime) -> None:
     gated = gate(write_tool(workdir), runtime)
     assert adapt_to_async_tool(gated) is gated, "agents use a gated FunctionTool as is"
-    adapter = gate(BaseToolAsyncAdapter(write_tool(workdir)), runtime)  # acall -> thread -> call -> tool(input)
+    # acall -> thread -> call -> tool(input)
+    adapter = gate(BaseToolAsyncAdapter(write_tool(workdir)), runtime)
     assert asyncio.run(adapter.acall("b.txt")).content == "wrote b.txt"
     assert adapter.call("secret.txt").is_error and not (workdir / "secret.txt").exists()
-    assert [(row["tool"], row["decision"]) for row in decisions(runtime)] == [("write_file", "warn"), ("write_file", "deny")]
+    assert [(row["tool"], row["decision"]) for row in decisions(runtime)] == [
+        ("write_file", "warn"),
+        ("write_file", "deny"),
+    ]
     assert payloads(runtime)[0] == {"name": "b.txt"}
 
 
@@ -148,7 +156,9 @@ def test_rewrapping_rebinds_instead_of_stacking(workdir: Path, runtime: ActionRu
     twice = gate(once, runtime, capability="filesystem.read")
     assert type(twice) is type(once) and type(once).__dict__[ORIGINAL_ATTR] is FunctionTool
     twice.call(name="a")
-    assert [(row["capability"], row["decision"]) for row in decisions(runtime)] == [("filesystem.read", "allow")]
+    assert [(row["capability"], row["decision"]) for row in decisions(runtime)] == [
+        ("filesystem.read", "allow")
+    ]
 
 
 # --- the payload ------------------------------------------------------------------------------
@@ -158,7 +168,10 @@ def test_payload_binds_positional_args_and_applies_defaults(workdir: Path, runti
     gated = gate(write_tool(workdir), runtime)
     gated.call("pos.txt")
     gated("both.txt", "given")
-    assert payloads(runtime) == [{"name": "pos.txt", "text": "default text"}, {"name": "both.txt", "text": "given"}]
+    assert payloads(runtime) == [
+        {"name": "pos.txt", "text": "default text"},
+        {"name": "both.txt", "text": "given"},
+    ]
 
 
 def test_payload_includes_partial_params_and_field_defaults(runtime: ActionRuntime) -> None:
@@ -166,7 +179,11 @@ def test_payload_includes_partial_params_and_field_defaults(runtime: ActionRunti
         """Send a message."""
         return f"sent to {to} from {account}"
 
-    gated = gate(FunctionTool.from_defaults(send, partial_params={"account": "ops@example.com"}), runtime, capability="tool.send")
+    gated = gate(
+        FunctionTool.from_defaults(send, partial_params={"account": "ops@example.com"}),
+        runtime,
+        capability="tool.send",
+    )
     assert gated.call(to="bob").content == "sent to bob from ops@example.com"
     assert payloads(runtime) == [{"to": "bob", "body": "hi", "account": "ops@example.com"}]
 
@@ -195,14 +212,23 @@ def test_guard_turns_a_function_into_a_gated_function_tool(workdir: Path, runtim
         (workdir / name).write_text("x")
         return "ok"
 
-    tool = guard(write_file, gate=runtime, agent_id="tester", capability="filesystem.write", return_direct=True)
+    tool = guard(
+        write_file, gate=runtime, agent_id="tester", capability="filesystem.write", return_direct=True
+    )
     plain = FunctionTool.from_defaults(write_file, return_direct=True)
-    assert isinstance(tool, FunctionTool) and tool.metadata.to_openai_tool() == plain.metadata.to_openai_tool()
+    assert (
+        isinstance(tool, FunctionTool) and tool.metadata.to_openai_tool() == plain.metadata.to_openai_tool()
+    )
     assert tool.metadata.return_direct
     assert tool.call(name="secret").content == DENIED and not (workdir / "secret").exists()
     assert tool.call(name="ok").content == "ok"
     row = decisions(runtime)[-1]
-    assert (row["agent_id"], row["tool"], row["framework"], row["capability"]) == ("tester", "write_file", "llamaindex", "filesystem.write")
+    assert (row["agent_id"], row["tool"], row["framework"], row["capability"]) == (
+        "tester",
+        "write_file",
+        "llamaindex",
+        "filesystem.write",
+    )
 
 
 def test_guard_as_a_decorator_on_an_async_function(runtime: ActionRuntime) -> None:

@@ -74,8 +74,12 @@ class CapabilityMap:
             raise McpConfigError(f"{path}: cannot read the capabilities file: {exc}") from None
         if isinstance(data, dict) and set(data) == {"capabilities"}:
             data = data["capabilities"]
-        if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-            raise McpConfigError(f"{path}: expected a mapping 'capabilities:' of capability names (or globs) to capabilities")
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+        ):
+            raise McpConfigError(
+                f"{path}: expected a mapping 'capabilities:' of capability names (or globs) to capabilities"
+            )
         try:
             return cls(dict(data))
         except McpConfigError as exc:

@@ -73,7 +73,9 @@ class ClientInfo:
         meta = params.get("_meta")
         if not isinstance(meta, dict) or PROTOCOL_VERSION not in meta:
             return None
-        return cls.from_initialize({"clientInfo": meta.get(CLIENT_INFO), "capabilities": meta.get(CLIENT_CAPABILITIES)})
+        return cls.from_initialize(
+            {"clientInfo": meta.get(CLIENT_INFO), "capabilities": meta.get(CLIENT_CAPABILITIES)}
+        )
 
     @property
     def approver(self) -> str:
@@ -83,7 +85,11 @@ class ClientInfo:
 
 def question(request: ApprovalRequest, view: CallView) -> dict[str, Any]:
     """The ``elicitation/create`` params for ``request`` (form mode, one boolean)."""
-    arguments = request.payload if len(request.payload) <= PREVIEW else request.payload[:PREVIEW] + " …(cut; see capfence approvals show)"
+    arguments = (
+        request.payload
+        if len(request.payload) <= PREVIEW
+        else request.payload[:PREVIEW] + " …(cut; see capfence approvals show)"
+    )
     message = (
         f"CapFence holds a tool call for your approval (request {request.id}).\n"
         f"Tool: {view.tool}\nCapability: {view.capability}\nAgent: {view.agent_id}\n"
@@ -92,7 +98,9 @@ def question(request: ApprovalRequest, view: CallView) -> dict[str, Any]:
     )
     schema = {
         "type": "object",
-        "properties": {FIELD: {"type": "boolean", "title": "Approve this call", "description": f"Run {view.tool} once"}},
+        "properties": {
+            FIELD: {"type": "boolean", "title": "Approve this call", "description": f"Run {view.tool} once"}
+        },
         "required": [FIELD],
     }
     return {"message": message, "requestedSchema": schema}
@@ -107,7 +115,9 @@ def answer_of(response: dict[str, Any] | None) -> Answer:
     content = result.get("content")
     if action == "accept" and isinstance(content, dict) and content.get(FIELD) is True:
         return "approved"
-    if action == "decline" or (action == "accept" and isinstance(content, dict) and content.get(FIELD) is False):
+    if action == "decline" or (
+        action == "accept" and isinstance(content, dict) and content.get(FIELD) is False
+    ):
         return "declined"
     return "unanswered"
 
@@ -128,10 +138,14 @@ class RoundTrips:
     key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     def _mac(self, approval_id: str, tool: str, arguments: dict[str, Any]) -> str:
-        signed = json.dumps([approval_id, tool, arguments], sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        signed = json.dumps(
+            [approval_id, tool, arguments], sort_keys=True, separators=(",", ":"), ensure_ascii=True
+        )
         return hmac.new(self.key, signed.encode("ascii"), hashlib.sha256).hexdigest()
 
-    def input_required(self, request: ApprovalRequest, view: CallView, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    def input_required(
+        self, request: ApprovalRequest, view: CallView, tool: str, arguments: dict[str, Any]
+    ) -> dict[str, Any]:
         """The ``tools/call`` result asking the question; the retry carries the answer."""
         state = f"{STATE_PREFIX}{request.id}:{self._mac(request.id, tool, arguments)}"
         ask = {"method": "elicitation/create", "params": {"mode": "form", **question(request, view)}}
@@ -153,12 +167,16 @@ class RoundTrips:
         if not isinstance(tool, str) or not isinstance(arguments, dict) or not isinstance(answer, dict):
             return stripped, None
         if not hmac.compare_digest(mac, self._mac(approval_id, tool, arguments)):
-            log.warning("ignored an approval answer whose requestState does not match the call (or another proxy issued it)")
+            log.warning(
+                "ignored an approval answer whose requestState does not match the call (or another proxy issued it)"
+            )
             return stripped, None
         return stripped, Retry(approval_id, {"result": answer})
 
 
-async def apply_answer(approvals: Any, request_id: str, response: dict[str, Any] | None, approver: str) -> bool:
+async def apply_answer(
+    approvals: Any, request_id: str, response: dict[str, Any] | None, approver: str
+) -> bool:
     """Record the human's answer to ``request_id`` in the approval queue; False if there was no answer (it stays pending).
 
     The answer is never a decision: the call is decided again from the store afterwards.
@@ -174,8 +192,15 @@ async def apply_answer(approvals: Any, request_id: str, response: dict[str, Any]
     return True
 
 
-async def record_answer(approvals: Any, request_id: str, response: dict[str, Any] | None, approver: str,
-                        binding: Binding, arguments: dict[str, Any], held: Decision) -> Decision:
+async def record_answer(
+    approvals: Any,
+    request_id: str,
+    response: dict[str, Any] | None,
+    approver: str,
+    binding: Binding,
+    arguments: dict[str, Any],
+    held: Decision,
+) -> Decision:
     """:func:`apply_answer`, then the call decided again from the store (``held`` unchanged if unanswered)."""
     if not await apply_answer(approvals, request_id, response, approver):
         return held

@@ -45,7 +45,9 @@ class Gatekeeper:
 
     def binding(self, tool: str) -> Binding:
         capability = self.capabilities.resolve(self.server, tool)
-        return Binding(self.gate, self.agent_id, capability, FRAMEWORK, tool_label(self.server, tool), self.environment)
+        return Binding(
+            self.gate, self.agent_id, capability, FRAMEWORK, tool_label(self.server, tool), self.environment
+        )
 
     def decide(self, tool: str, arguments: Mapping[str, Any]) -> tuple[Decision, CallView, Binding]:
         """Decide and audit (held and blocked outcomes included); never raises: a failure is a deny."""
@@ -54,8 +56,19 @@ class Gatekeeper:
             decision, view = binding.decide(arguments)
         except Exception as exc:  # noqa: BLE001 - no decision, no forwarding
             log.error("deciding %s/%s failed: %s", self.server, tool, exc)
-            binding = Binding(self.gate, self.agent_id, "mcp._invalid", FRAMEWORK, tool_label(self.server, tool), self.environment)
-            return failure(f"deciding the call failed: {type(exc).__name__}: {exc}"), binding.view(arguments), binding
+            binding = Binding(
+                self.gate,
+                self.agent_id,
+                "mcp._invalid",
+                FRAMEWORK,
+                tool_label(self.server, tool),
+                self.environment,
+            )
+            return (
+                failure(f"deciding the call failed: {type(exc).__name__}: {exc}"),
+                binding.view(arguments),
+                binding,
+            )
         return decision, view, binding
 
     async def adecide(self, tool: str, arguments: Mapping[str, Any]) -> tuple[Decision, CallView, Binding]:
@@ -72,7 +85,9 @@ class Gatekeeper:
         except Exception:  # noqa: BLE001 - unsure: keep it listed (calls are still decided)
             return False
 
-    def record(self, decision: Decision, view: CallView, outcome: str, detail: str | None = None) -> asyncio.Future[None]:
+    def record(
+        self, decision: Decision, view: CallView, outcome: str, detail: str | None = None
+    ) -> asyncio.Future[None]:
         """Append an outcome record in a worker thread, without holding up the message it follows."""
         write = functools.partial(self.gate.record_outcome, decision, outcome, detail, view=view)
         return asyncio.get_running_loop().run_in_executor(None, write)

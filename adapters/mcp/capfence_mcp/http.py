@@ -51,7 +51,14 @@ from capfence.decision import Decision
 from capfence.gate import Binding
 from capfence.policy.view import CallView
 from capfence_mcp import jsonrpc, methods
-from capfence_mcp.elicitation import ClientInfo, RoundTrips, apply_answer, approval_request, question, record_answer
+from capfence_mcp.elicitation import (
+    ClientInfo,
+    RoundTrips,
+    apply_answer,
+    approval_request,
+    question,
+    record_answer,
+)
 from capfence_mcp.errors import McpConfigError
 from capfence_mcp.gatekeeper import Gatekeeper
 from capfence_mcp.jsonrpc import Malformed
@@ -64,7 +71,14 @@ SESSIONS = 10_000
 """At most this many MCP sessions' client capabilities are remembered (the oldest is forgotten first)."""
 
 FORWARDED_HEADERS = (
-    "accept", "content-type", "mcp-session-id", "mcp-protocol-version", "last-event-id", "authorization", "mcp-method", "mcp-name",
+    "accept",
+    "content-type",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "last-event-id",
+    "authorization",
+    "mcp-method",
+    "mcp-name",
 )
 RETURNED_HEADERS = ("content-type", "mcp-session-id", "cache-control")
 
@@ -73,7 +87,9 @@ def parse_listen(listen: str) -> tuple[str, int]:
     host, _, port = listen.rpartition(":")
     valid_port = port.isascii() and port.isdigit() and 1 <= int(port) <= 65535
     if host not in ("127.0.0.1", "localhost", "::1", "[::1]") or not valid_port:
-        raise McpConfigError(f"--listen must be a loopback HOST:PORT (port 1-65535) such as 127.0.0.1:8765, not {listen!r}")
+        raise McpConfigError(
+            f"--listen must be a loopback HOST:PORT (port 1-65535) such as 127.0.0.1:8765, not {listen!r}"
+        )
     return host.strip("[]"), int(port)
 
 
@@ -110,7 +126,9 @@ class HttpProxy:
             return await self.forward(request, None)
         body = await self._bounded_body(request)
         if body is None:
-            return JSONResponse(jsonrpc.error(None, jsonrpc.INVALID_REQUEST, "CapFence: message too large"), status_code=413)
+            return JSONResponse(
+                jsonrpc.error(None, jsonrpc.INVALID_REQUEST, "CapFence: message too large"), status_code=413
+            )
         try:
             message = jsonrpc.parse(body)
         except Malformed as exc:
@@ -178,7 +196,11 @@ class HttpProxy:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > self.settings.max_message_bytes:
-                    too_big = jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "CapFence: the server's tools/list answer is too large")
+                    too_big = jsonrpc.error(
+                        message.id,
+                        jsonrpc.INTERNAL_ERROR,
+                        "CapFence: the server's tools/list answer is too large",
+                    )
                     return JSONResponse(too_big, status_code=502)
                 chunks.append(chunk)
         finally:
@@ -193,14 +215,18 @@ class HttpProxy:
         returned = {name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers}
         return Response(filtered, status_code=response.status_code, headers=returned)
 
-    def _filter_listing(self, body: bytes, content_type: str, key: jsonrpc.IdKey | None, learned: list[dict[str, Any]]) -> bytes:
+    def _filter_listing(
+        self, body: bytes, content_type: str, key: jsonrpc.IdKey | None, learned: list[dict[str, Any]]
+    ) -> bytes:
         if content_type.startswith("application/json"):
             return self._filter_message(body, key, learned) or body
         if content_type.startswith("text/event-stream"):
             return _rewrite_sse(body, lambda data: self._filter_message(data, key, learned))
         return body
 
-    def _filter_message(self, data: bytes, key: jsonrpc.IdKey | None, learned: list[dict[str, Any]]) -> bytes | None:
+    def _filter_message(
+        self, data: bytes, key: jsonrpc.IdKey | None, learned: list[dict[str, Any]]
+    ) -> bytes | None:
         """The JSON-RPC answer to ``key`` in ``data`` without hidden tools (its result appended to ``learned``), or None
         if ``data`` is not that answer or nothing is hidden."""
         try:
@@ -214,26 +240,36 @@ class HttpProxy:
             return None
         return jsonrpc.encode(without_denied(value, self.gatekeeper.hidden)).rstrip(b"\n")
 
-    async def _list_page(self, request: Any, call_params: dict[str, Any], cursor: str | None) -> dict[str, Any]:
+    async def _list_page(
+        self, request: Any, call_params: dict[str, Any], cursor: str | None
+    ) -> dict[str, Any]:
         """One page of the server's ``tools/list`` for the request's session, asked by the proxy (never passed to the client)."""
         own_id = f"capfence-list-{secrets.token_hex(12)}"
-        body = jsonrpc.encode(jsonrpc.request(own_id, methods.TOOLS_LIST, listing_params(call_params, cursor)))
+        body = jsonrpc.encode(
+            jsonrpc.request(own_id, methods.TOOLS_LIST, listing_params(call_params, cursor))
+        )
         headers = {name: request.headers[name] for name in LISTING_HEADERS if name in request.headers}
         headers.update({"accept": "application/json, text/event-stream", "content-type": "application/json"})
         if "mcp-method" in request.headers:
             headers["mcp-method"] = methods.TOOLS_LIST
         try:
-            async with asyncio.timeout(self.settings.request_timeout), \
-                    self.client.stream("POST", self.upstream, headers=headers, content=body) as response:
+            async with (
+                asyncio.timeout(self.settings.request_timeout),
+                self.client.stream("POST", self.upstream, headers=headers, content=body) as response,
+            ):
                 if response.status_code != 200:
-                    raise SchemaUnavailable(f"the server answered tools/list with HTTP {response.status_code}")
+                    raise SchemaUnavailable(
+                        f"the server answered tools/list with HTTP {response.status_code}"
+                    )
                 chunks, size = [], 0
                 async for chunk in response.aiter_bytes():
                     size += len(chunk)
                     if size > self.settings.max_message_bytes:
                         raise SchemaUnavailable("the server's tools/list answer is too large")
                     chunks.append(chunk)
-                    if response.headers.get("content-type", "").startswith("text/event-stream") and _has_answer(chunks, own_id):
+                    if response.headers.get("content-type", "").startswith(
+                        "text/event-stream"
+                    ) and _has_answer(chunks, own_id):
                         break  # the stream may stay open after the answer
                 kind = response.headers.get("content-type", "")
         except SchemaUnavailable:
@@ -250,7 +286,9 @@ class HttpProxy:
             if answer.id != own_id:
                 continue
             if answer.kind == "error":
-                raise SchemaUnavailable(f"the server answered tools/list with an error: {answer.body['error']['message']}")
+                raise SchemaUnavailable(
+                    f"the server answered tools/list with an error: {answer.body['error']['message']}"
+                )
             result = answer.body.get("result")
             if isinstance(result, dict):
                 return result
@@ -260,7 +298,8 @@ class HttpProxy:
         from starlette.responses import JSONResponse
 
         modern, retry = ClientInfo.from_request(message.params), None
-        if modern is not None:  # 2026-07-28: the retry of a call the proxy answered input_required carries the answer
+        # 2026-07-28: the retry of a call the proxy answered input_required carries the answer
+        if modern is not None:
             stripped, retry = self.round_trips.take(message.params)
             wire = jsonrpc.encode({**message.body, "params": stripped})
         params = json.loads(wire).get("params", {})
@@ -270,38 +309,60 @@ class HttpProxy:
             return JSONResponse(jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, problem))
         session = request.headers.get("mcp-session-id")
         headers = {"mcp-session-id": session} if session else None
-        try:  # the server applies its schema's defaults to what the call leaves out: decide them, and send them
-            schema = await self.tool_schemas(request).schema(tool, functools.partial(self._list_page, request, message.params))
+        # the server applies its schema's defaults to what the call leaves out: decide them, and send them
+        try:
+            schema = await self.tool_schemas(request).schema(
+                tool, functools.partial(self._list_page, request, message.params)
+            )
             wire, arguments = completed(json.loads(wire), sent, with_defaults(sent, schema))
         except SchemaUnavailable as exc:
             denied = schema_denial(exc)
             self.gatekeeper.record(denied, self.gatekeeper.binding(tool).view(sent), "blocked", str(exc))
-            return JSONResponse(jsonrpc.result(message.id, blocked_result(denied, self.settings.audit_log)), headers=headers)  # type: ignore[arg-type]
+            return JSONResponse(
+                jsonrpc.result(message.id, blocked_result(denied, self.settings.audit_log)), headers=headers
+            )  # type: ignore[arg-type]
         approvals = getattr(self.gatekeeper.gate, "approvals", None)
-        if modern is not None and retry is not None:  # signed for exactly this tool and these arguments: answer, then decide
+        # signed for exactly this tool and these arguments: answer, then decide
+        if modern is not None and retry is not None:
             await apply_answer(approvals, retry.approval_id, retry.response, modern.approver)
         decision, view, binding = await self.gatekeeper.adecide(tool, arguments)
         if decision.action == "require_approval" and decision.approval_id and self.settings.elicitation:
             if modern is not None and retry is None and modern.elicitation:
                 held = await approval_request(approvals, decision)
                 if held is not None:
-                    asked = self.round_trips.input_required(held, view, tool, sent)  # signed as sent: the retry sends it so
+                    # signed as sent: the retry sends it so
+                    asked = self.round_trips.input_required(held, view, tool, sent)
                     return JSONResponse(jsonrpc.result(message.id, asked), headers=headers)  # type: ignore[arg-type]
             client = self.sessions.get(session) if modern is None and session else None
-            if client is not None and client.elicitation and "text/event-stream" in request.headers.get("accept", ""):
+            if (
+                client is not None
+                and client.elicitation
+                and "text/event-stream" in request.headers.get("accept", "")
+            ):
                 return await self.asked(request, message, wire, (decision, view, binding), arguments, client)
         if not decision.allowed:
-            return JSONResponse(jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log)), headers=headers)  # type: ignore[arg-type]
+            return JSONResponse(
+                jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log)), headers=headers
+            )  # type: ignore[arg-type]
         try:
             response = await self.forward(request, wire)
         except BaseException as exc:
-            self.gatekeeper.record(decision, view, "tool_error", f"forwarding failed: {type(exc).__name__}: {exc}")
+            self.gatekeeper.record(
+                decision, view, "tool_error", f"forwarding failed: {type(exc).__name__}: {exc}"
+            )
             raise
         self.gatekeeper.record(decision, view, "ran" if response.status_code < 400 else "tool_error")
         return response
 
-    async def asked(self, request: Any, message: jsonrpc.Message, wire: bytes, call: tuple[Decision, CallView, Binding],
-                    arguments: dict[str, Any], client: ClientInfo) -> Any:
+    async def asked(
+        self,
+        request: Any,
+        message: jsonrpc.Message,
+        wire: bytes,
+        call: tuple[Decision, CallView, Binding],
+        arguments: dict[str, Any],
+        client: ClientInfo,
+    ) -> Any:
         """A held call's answer as an SSE stream: the elicitation, then the call's result (blocked, or the server's)."""
         from starlette.responses import StreamingResponse
 
@@ -318,33 +379,46 @@ class HttpProxy:
                 self.own[own_id] = (session, future)
                 try:
                     yield _event(jsonrpc.request(own_id, "elicitation/create", question(stored, view)))
-                    response: dict[str, Any] | None = await asyncio.wait_for(future, self.settings.approval_wait)
+                    response: dict[str, Any] | None = await asyncio.wait_for(
+                        future, self.settings.approval_wait
+                    )
                 except TimeoutError:
                     response = None
                 finally:
                     self.own.pop(own_id, None)
-                decision = await record_answer(approvals, stored.id, response, client.approver, binding, arguments, held)
+                decision = await record_answer(
+                    approvals, stored.id, response, client.approver, binding, arguments, held
+                )
             if not decision.allowed:
                 yield _event(jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log)))  # type: ignore[arg-type]
                 return
             async for chunk in self._forwarded_events(request, message, wire, decision, view):
                 yield chunk
 
-        headers = {"mcp-session-id": session, "cache-control": "no-cache"} if session else {"cache-control": "no-cache"}
+        headers = (
+            {"mcp-session-id": session, "cache-control": "no-cache"}
+            if session
+            else {"cache-control": "no-cache"}
+        )
         return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
-    async def _forwarded_events(self, request: Any, message: jsonrpc.Message, wire: bytes, decision: Decision,
-                                view: CallView) -> AsyncIterator[bytes]:
+    async def _forwarded_events(
+        self, request: Any, message: jsonrpc.Message, wire: bytes, decision: Decision, view: CallView
+    ) -> AsyncIterator[bytes]:
         """Forward an approved call; its answer as SSE events (the server's stream, or its JSON answer as one event)."""
         response = await self._send(request, wire)
         if not hasattr(response, "aiter_bytes"):
             self.gatekeeper.record(decision, view, "tool_error", "the MCP server is unreachable")
-            yield _event(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "CapFence: the MCP server is unreachable"))
+            yield _event(
+                jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "CapFence: the MCP server is unreachable")
+            )
             return
         try:
             kind = response.headers.get("content-type", "")
             if response.status_code >= 400 or not kind.startswith(("text/event-stream", "application/json")):
-                self.gatekeeper.record(decision, view, "tool_error", f"the server answered HTTP {response.status_code}")
+                self.gatekeeper.record(
+                    decision, view, "tool_error", f"the server answered HTTP {response.status_code}"
+                )
                 failed = f"CapFence: the MCP server answered HTTP {response.status_code}"
                 yield _event(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, failed))
                 return
@@ -357,13 +431,19 @@ class HttpProxy:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > self.settings.max_message_bytes:
-                    yield _event(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "CapFence: the server's answer is too large"))
+                    yield _event(
+                        jsonrpc.error(
+                            message.id, jsonrpc.INTERNAL_ERROR, "CapFence: the server's answer is too large"
+                        )
+                    )
                     return
                 body.append(chunk)
             try:
                 answer = jsonrpc.parse(b"".join(body)).body
             except Malformed as exc:
-                answer = jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, f"CapFence: the server's answer was malformed: {exc}")
+                answer = jsonrpc.error(
+                    message.id, jsonrpc.INTERNAL_ERROR, f"CapFence: the server's answer was malformed: {exc}"
+                )
             yield _event(answer)
         finally:
             await response.aclose()
@@ -386,7 +466,9 @@ class HttpProxy:
         try:
             return await self.client.send(upstream, stream=True)
         except Exception as exc:  # noqa: BLE001 - the server is unreachable: say so, keep serving
-            gone = jsonrpc.error(None, jsonrpc.INTERNAL_ERROR, f"CapFence: the MCP server is unreachable: {exc}")
+            gone = jsonrpc.error(
+                None, jsonrpc.INTERNAL_ERROR, f"CapFence: the MCP server is unreachable: {exc}"
+            )
             return JSONResponse(gone, status_code=502)
 
     async def forward(self, request: Any, body: bytes | None) -> Any:
@@ -396,7 +478,11 @@ class HttpProxy:
         if not hasattr(response, "aiter_raw"):
             return response
         returned = {name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers}
-        scanner = _ListChanged() if response.headers.get("content-type", "").startswith("text/event-stream") else None
+        scanner = (
+            _ListChanged()
+            if response.headers.get("content-type", "").startswith("text/event-stream")
+            else None
+        )
         session = _session_key(request)
 
         async def relay() -> AsyncIterator[bytes]:
@@ -426,7 +512,11 @@ def _sse_data(body: bytes) -> list[bytes]:
     """The data of each event of an SSE stream."""
     out = []
     for event in re.split(rb"(?:\r\n|\r(?!\n)|\n){2}", body):
-        data = [line[5:].removeprefix(b" ") for line in re.split(rb"\r\n|\r|\n", event) if line.startswith(b"data:")]
+        data = [
+            line[5:].removeprefix(b" ")
+            for line in re.split(rb"\r\n|\r|\n", event)
+            if line.startswith(b"data:")
+        ]
         if data:
             out.append(b"\n".join(data))
     return out
@@ -459,7 +549,9 @@ class _ListChanged:
         self._buffer = events.pop()  # the event still arriving
         if len(self._buffer) > 1 << 20 and b"list_changed" not in self._buffer:
             self._buffer = b""  # a long event that cannot be the notification: not kept
-        return any(b"list_changed" in event and any(_lists_changed(d) for d in _sse_data(event)) for event in events)
+        return any(
+            b"list_changed" in event and any(_lists_changed(d) for d in _sse_data(event)) for event in events
+        )
 
 
 def _event(body: dict[str, Any]) -> bytes:

@@ -42,7 +42,9 @@ _SHAPES: dict[frozenset[str], Kind] = {
 class Malformed(ValueError):
     """A message the proxy will not pass on. ``code`` is the JSON-RPC error code; ``id`` the request's id, if readable."""
 
-    def __init__(self, message: str, code: int = INVALID_REQUEST, request_id: RequestId | None = None) -> None:
+    def __init__(
+        self, message: str, code: int = INVALID_REQUEST, request_id: RequestId | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.request_id = request_id
@@ -104,7 +106,12 @@ def _finite(text: str) -> float:
 def parse(raw: bytes) -> Message:
     """One message from one line of bytes; raises :class:`Malformed` saying what is wrong."""
     try:
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)
+        value = json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=_unique_keys,
+            parse_constant=_no_constant,
+            parse_float=_finite,
+        )
     except Malformed as exc:
         exc.request_id = _lenient_id(raw)
         raise
@@ -135,7 +142,10 @@ def classify(body: dict[str, Any]) -> Message:
     if body.get("jsonrpc") != "2.0":
         raise Malformed('"jsonrpc" must be "2.0"', request_id=readable)
     if kind is None:
-        raise Malformed(f"not a JSON-RPC request, notification or response (members: {', '.join(sorted(body))})", request_id=readable)
+        raise Malformed(
+            f"not a JSON-RPC request, notification or response (members: {', '.join(sorted(body))})",
+            request_id=readable,
+        )
     if "id" in body and readable is None and kind in ("request", "result"):
         raise Malformed("an id must be a string or an integer")
     if "method" in body and not isinstance(body["method"], str):
@@ -143,12 +153,18 @@ def classify(body: dict[str, Any]) -> Message:
     if "params" in body and not isinstance(body["params"], dict):
         raise Malformed('"params" must be an object (MCP uses named parameters)', INVALID_PARAMS, readable)
     if kind == "error" and not _valid_error(body["error"]):
-        raise Malformed('"error" must be an object with an integer "code" and a string "message"', request_id=readable)
+        raise Malformed(
+            '"error" must be an object with an integer "code" and a string "message"', request_id=readable
+        )
     return Message(kind, body)
 
 
 def _valid_error(error: object) -> bool:
-    return isinstance(error, dict) and isinstance(error.get("code"), int) and isinstance(error.get("message"), str)
+    return (
+        isinstance(error, dict)
+        and isinstance(error.get("code"), int)
+        and isinstance(error.get("message"), str)
+    )
 
 
 def encode(body: dict[str, Any]) -> bytes:

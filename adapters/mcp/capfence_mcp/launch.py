@@ -42,8 +42,14 @@ def launch(options: Mapping[str, Any]) -> None:
 
         parse_listen(str(listen))  # a usage error before anything is opened
     server = options.get("server_name") or (from_url(upstream) if upstream else from_command(command))
-    capabilities = CapabilityMap.load(options["capabilities_file"]) if options.get("capabilities_file") else CapabilityMap()
-    runtime = ActionRuntime.from_policy(Path(options["policy"]), options.get("audit_log"), environment=options.get("environment"))
+    capabilities = (
+        CapabilityMap.load(options["capabilities_file"])
+        if options.get("capabilities_file")
+        else CapabilityMap()
+    )
+    runtime = ActionRuntime.from_policy(
+        Path(options["policy"]), options.get("audit_log"), environment=options.get("environment")
+    )
     try:
         gatekeeper = Gatekeeper(runtime, str(options["agent_id"]), server, capabilities, runtime.environment)
         settings = settings_of(options, runtime.audit_log)

@@ -46,7 +46,13 @@ CLIENT_REQUESTS = frozenset(
 """Requests a client may send; ``tools/call`` is decided, the others pass through."""
 
 CLIENT_NOTIFICATIONS = frozenset(
-    {"notifications/initialized", CANCELLED, "notifications/progress", "notifications/roots/list_changed", "notifications/tasks/status"}
+    {
+        "notifications/initialized",
+        CANCELLED,
+        "notifications/progress",
+        "notifications/roots/list_changed",
+        "notifications/tasks/status",
+    }
 )
 """Notifications a client may send; any other is dropped (and logged)."""
 

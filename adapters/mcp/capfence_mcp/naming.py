@@ -20,7 +20,24 @@ from urllib.parse import urlsplit
 
 from capfence_mcp.capabilities import safe_part
 
-LAUNCHERS = frozenset({"npx", "node", "bunx", "bun", "deno", "uvx", "uv", "pipx", "python", "python3", "docker", "podman", "npm", "pnpm"})
+LAUNCHERS = frozenset(
+    {
+        "npx",
+        "node",
+        "bunx",
+        "bun",
+        "deno",
+        "uvx",
+        "uv",
+        "pipx",
+        "python",
+        "python3",
+        "docker",
+        "podman",
+        "npm",
+        "pnpm",
+    }
+)
 _PREFIXES = re.compile(r"^(?:mcp-server-|server-|mcp-)")
 _VERSION = re.compile(r"(?<=.)@[^/]*$")
 
@@ -48,4 +65,8 @@ def from_command(command: Sequence[str]) -> str:
 
 
 def from_url(url: str) -> str:
-    return safe_part(urlsplit(url).hostname or "upstream").replace("_", "-") if urlsplit(url).hostname else "upstream"
+    return (
+        safe_part(urlsplit(url).hostname or "upstream").replace("_", "-")
+        if urlsplit(url).hostname
+        else "upstream"
+    )

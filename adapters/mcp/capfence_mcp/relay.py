@@ -88,15 +88,21 @@ def listing_params(call_params: dict[str, Any], cursor: str | None) -> dict[str,
     return params
 
 
-def completed(body: dict[str, Any], arguments: dict[str, Any], filled: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+def completed(
+    body: dict[str, Any], arguments: dict[str, Any], filled: dict[str, Any]
+) -> tuple[bytes, dict[str, Any]]:
     """``body`` (a ``tools/call``) with ``filled`` as its arguments: the bytes to forward, and the arguments they decode to."""
-    wire = jsonrpc.encode(body if filled == arguments else {**body, "params": {**body["params"], "arguments": filled}})
+    wire = jsonrpc.encode(
+        body if filled == arguments else {**body, "params": {**body["params"], "arguments": filled}}
+    )
     decided = json.loads(wire)["params"].get("arguments", {})
     return wire, decided
 
 
 def schema_denial(exc: SchemaUnavailable) -> Decision:
-    return failure(f"the tool's inputSchema is unknown, so the defaults the server would apply cannot be decided: {exc}")
+    return failure(
+        f"the tool's inputSchema is unknown, so the defaults the server would apply cannot be decided: {exc}"
+    )
 
 
 def without_denied(body: dict[str, Any], hidden: Callable[[str], bool]) -> dict[str, Any]:
@@ -105,7 +111,9 @@ def without_denied(body: dict[str, Any], hidden: Callable[[str], bool]) -> dict[
     tools = result.get("tools") if isinstance(result, dict) else None
     if not isinstance(result, dict) or not isinstance(tools, list):
         return body
-    kept = [t for t in tools if not (isinstance(t, dict) and isinstance(t.get("name"), str) and hidden(t["name"]))]
+    kept = [
+        t for t in tools if not (isinstance(t, dict) and isinstance(t.get("name"), str) and hidden(t["name"]))
+    ]
     return {**body, "result": {**result, "tools": kept}}
 
 
@@ -175,14 +183,20 @@ class Relay:
         except Malformed as exc:
             await self.to_client(jsonrpc.error(exc.request_id, exc.code, f"CapFence: {exc}"))
             return
-        handler = {"request": self._client_request, "notification": self._client_notification}.get(message.kind, self._client_response)
+        handler = {"request": self._client_request, "notification": self._client_notification}.get(
+            message.kind, self._client_response
+        )
         await handler(message)
 
     async def _client_request(self, message: Message) -> None:
         key, method = message.key, message.method
         assert key is not None and method is not None  # a request has both (jsonrpc.classify)
         if method not in methods.CLIENT_REQUESTS:
-            await self.to_client(jsonrpc.error(message.id, jsonrpc.METHOD_NOT_FOUND, f"CapFence: method {method!r} is not passed on"))
+            await self.to_client(
+                jsonrpc.error(
+                    message.id, jsonrpc.METHOD_NOT_FOUND, f"CapFence: method {method!r} is not passed on"
+                )
+            )
             return
         if key in self.pending or key in self.own:
             in_use = "CapFence: this id is already in use by a request in progress"
@@ -207,8 +221,11 @@ class Relay:
         body = message.body
         if method == methods.CANCELLED:
             target = self.pending.get(jsonrpc.id_key(message.params.get("requestId")) or ("s", ""))
-            if target is None:  # answered, timed out, or never sent: its id may name another request at the server
-                log.info("dropped a cancellation of no request in progress (%r)", message.params.get("requestId"))
+            # answered, timed out, or never sent: its id may name another request at the server
+            if target is None:
+                log.info(
+                    "dropped a cancellation of no request in progress (%r)", message.params.get("requestId")
+                )
                 return
             if target.deciding:  # the server never saw it: nothing to cancel there
                 target.cancelled = True
@@ -245,7 +262,8 @@ class Relay:
         message = pending.message
         body, retry = pending.upstream_body(), None
         modern = ClientInfo.from_request(message.params)
-        if modern is not None:  # 2026-07-28: the retry of a call the proxy answered input_required carries the answer
+        # 2026-07-28: the retry of a call the proxy answered input_required carries the answer
+        if modern is not None:
             stripped, retry = self.round_trips.take(message.params)
             body = {**body, "params": stripped}
         wire = jsonrpc.encode(body)
@@ -260,14 +278,19 @@ class Relay:
         if done is None:
             return
         wire, arguments = done
-        if modern is not None and retry is not None:  # signed for exactly this tool and these arguments: answer, then decide
-            await apply_answer(self.gatekeeper.gate.approvals, retry.approval_id, retry.response, modern.approver)  # type: ignore[union-attr]
+        # signed for exactly this tool and these arguments: answer, then decide
+        if modern is not None and retry is not None:
+            await apply_answer(
+                self.gatekeeper.gate.approvals, retry.approval_id, retry.response, modern.approver
+            )  # type: ignore[union-attr]
         decision, view, binding = await self.gatekeeper.adecide(tool, arguments)
         if decision.action == "require_approval" and decision.approval_id:
             if modern is not None:
                 if retry is None and self.settings.elicitation and modern.elicitation:
-                    asked = await self._input_required(decision, view, tool, sent)  # signed as sent: the retry sends it so
-                    if asked is not None:  # the question, as the call's result; the client retries with the answer
+                    # signed as sent: the retry sends it so
+                    asked = await self._input_required(decision, view, tool, sent)
+                    # the question, as the call's result; the client retries with the answer
+                    if asked is not None:
                         self._settle(key)
                         await self.to_client(jsonrpc.result(message.id, asked))  # type: ignore[arg-type]
                         return
@@ -276,26 +299,40 @@ class Relay:
         pending.call = (decision, view, binding)
         if not decision.allowed:
             self._settle(key)
-            await self.to_client(jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log)))  # type: ignore[arg-type]
+            await self.to_client(
+                jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log))
+            )  # type: ignore[arg-type]
             return
         if pending.cancelled or not self.server_alive or not self.client_alive:
             self._settle(key)
-            why = "cancelled by the client" if pending.cancelled else "server gone" if not self.server_alive else "client disconnected"
+            why = (
+                "cancelled by the client"
+                if pending.cancelled
+                else "server gone"
+                if not self.server_alive
+                else "client disconnected"
+            )
             self.gatekeeper.record(decision, view, "blocked", f"not forwarded: {why}")
             if self.client_alive and not pending.cancelled:
-                await self.to_client(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, f"CapFence: not forwarded: {why}"))
+                await self.to_client(
+                    jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, f"CapFence: not forwarded: {why}")
+                )
             return
         pending.deciding = False
         await self._forward(key, pending, wire)
 
-    async def _completed(self, key: IdKey, pending: Pending, wire: bytes, tool: str,
-                         sent: dict[str, Any]) -> tuple[bytes, dict[str, Any]] | None:
+    async def _completed(
+        self, key: IdKey, pending: Pending, wire: bytes, tool: str, sent: dict[str, Any]
+    ) -> tuple[bytes, dict[str, Any]] | None:
         """The call with the defaults of the tool's schema filled in: the bytes to forward and the arguments to decide.
 
         None if the schema cannot be had: the call is then denied (and answered) here.
         """
-        try:  # the server applies its schema's defaults to what the call leaves out: decide them, and send them
-            schema = await self.schemas.schema(tool, functools.partial(self._list_page, pending.message.params))
+        # the server applies its schema's defaults to what the call leaves out: decide them, and send them
+        try:
+            schema = await self.schemas.schema(
+                tool, functools.partial(self._list_page, pending.message.params)
+            )
             return completed(json.loads(wire), sent, with_defaults(sent, schema))
         except SchemaUnavailable as exc:
             self._settle(key)
@@ -314,12 +351,20 @@ class Relay:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.listings[own_id] = future
         try:
-            await self._send_server(jsonrpc.encode(jsonrpc.request(own_id, methods.TOOLS_LIST, listing_params(call_params, cursor))))
+            await self._send_server(
+                jsonrpc.encode(
+                    jsonrpc.request(own_id, methods.TOOLS_LIST, listing_params(call_params, cursor))
+                )
+            )
             answer = await asyncio.wait_for(future, self.settings.request_timeout)
         except TimeoutError:
-            cancel = jsonrpc.notification(methods.CANCELLED, {"requestId": own_id, "reason": "timed out at the CapFence proxy"})
+            cancel = jsonrpc.notification(
+                methods.CANCELLED, {"requestId": own_id, "reason": "timed out at the CapFence proxy"}
+            )
             await self._send_server(jsonrpc.encode(cancel))
-            raise SchemaUnavailable(f"the server did not answer tools/list within {self.settings.request_timeout:g} s") from None
+            raise SchemaUnavailable(
+                f"the server did not answer tools/list within {self.settings.request_timeout:g} s"
+            ) from None
         finally:
             self.listings.pop(own_id, None)
         if "error" in answer:
@@ -334,12 +379,16 @@ class Relay:
     def _can_elicit(self) -> bool:
         return self.settings.elicitation and self.client.elicitation and self.client_alive
 
-    async def _input_required(self, held: Decision, view: CallView, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+    async def _input_required(
+        self, held: Decision, view: CallView, tool: str, arguments: dict[str, Any]
+    ) -> dict[str, Any] | None:
         """2026-07-28: the ``input_required`` result asking about ``held`` (None if its request cannot be read)."""
         request = await approval_request(self.gatekeeper.gate.approvals, held)  # type: ignore[union-attr]
         return None if request is None else self.round_trips.input_required(request, view, tool, arguments)
 
-    async def _elicit(self, held: Decision, view: CallView, binding: Binding, arguments: dict[str, Any]) -> Decision:
+    async def _elicit(
+        self, held: Decision, view: CallView, binding: Binding, arguments: dict[str, Any]
+    ) -> Decision:
         """Ask the client's human; record the answer in the approval queue; decide again from the store."""
         approvals = self.gatekeeper.gate.approvals  # type: ignore[union-attr]
         request = await approval_request(approvals, held)
@@ -355,16 +404,24 @@ class Relay:
             response = None
         finally:
             self.own.pop(("s", own_id), None)
-        return await record_answer(approvals, request.id, response, self.client.approver, binding, arguments, held)
+        return await record_answer(
+            approvals, request.id, response, self.client.approver, binding, arguments, held
+        )
 
     # --- forwarding and answers -----------------------------------------------------------------
     async def _forward(self, key: IdKey, pending: Pending, wire: bytes) -> None:
         if not self.server_alive:
             self._settle(key)
-            await self.to_client(jsonrpc.error(pending.message.id, jsonrpc.INTERNAL_ERROR, "CapFence: the MCP server is not running"))
+            await self.to_client(
+                jsonrpc.error(
+                    pending.message.id, jsonrpc.INTERNAL_ERROR, "CapFence: the MCP server is not running"
+                )
+            )
             return
         if pending.message.method not in UNTIMED:
-            pending.timer = asyncio.get_running_loop().call_later(self.settings.request_timeout, self._timed_out, key)
+            pending.timer = asyncio.get_running_loop().call_later(
+                self.settings.request_timeout, self._timed_out, key
+            )
         await self._send_server(wire)
 
     def _timed_out(self, key: IdKey) -> None:
@@ -374,10 +431,14 @@ class Relay:
         seconds = self.settings.request_timeout
         if pending.call is not None:
             decision, view, _ = pending.call
-            self.gatekeeper.record(decision, view, "tool_error", f"the server did not answer within {seconds:g} s")
+            self.gatekeeper.record(
+                decision, view, "tool_error", f"the server did not answer within {seconds:g} s"
+            )
         message = f"CapFence: the MCP server did not answer {pending.message.method} within {seconds:g} s; cancelled"
         self._spawn(self.to_client(jsonrpc.error(pending.message.id, jsonrpc.REQUEST_TIMEOUT, message)))
-        cancel = jsonrpc.notification(methods.CANCELLED, {"requestId": pending.server_id, "reason": "timed out at the CapFence proxy"})
+        cancel = jsonrpc.notification(
+            methods.CANCELLED, {"requestId": pending.server_id, "reason": "timed out at the CapFence proxy"}
+        )
         self._spawn(self._send_server(jsonrpc.encode(cancel)))
 
     async def _send_server(self, wire: bytes) -> None:
@@ -387,7 +448,9 @@ class Relay:
     # --- server -> client ---------------------------------------------------------------------
     async def from_server(self, raw: bytes | _Oversized) -> None:
         if isinstance(raw, _Oversized):
-            log.error("the server sent a message larger than %d bytes; discarded", self.settings.max_message_bytes)
+            log.error(
+                "the server sent a message larger than %d bytes; discarded", self.settings.max_message_bytes
+            )
             return
         try:
             message = jsonrpc.parse(raw)
@@ -415,11 +478,19 @@ class Relay:
 
     def _client_key(self, server_id: object) -> IdKey | None:
         """The client's id of the request the proxy forwarded as ``server_id``."""
-        return self.upstream.get(server_id) if isinstance(server_id, int) and not isinstance(server_id, bool) else None
+        return (
+            self.upstream.get(server_id)
+            if isinstance(server_id, int) and not isinstance(server_id, bool)
+            else None
+        )
 
     async def _server_malformed(self, exc: Malformed) -> None:
         log.error("dropped malformed output from the server: %s", exc)
-        own = exc.request_id if isinstance(exc.request_id, int) and not isinstance(exc.request_id, bool) else None
+        own = (
+            exc.request_id
+            if isinstance(exc.request_id, int) and not isinstance(exc.request_id, bool)
+            else None
+        )
         listing = self.listings.pop(own, None) if own is not None else None
         if listing is not None:  # the answer to the proxy's own tools/list: its call is denied, saying why
             if not listing.done():
@@ -444,7 +515,11 @@ class Relay:
         return pending
 
     async def _server_response(self, message: Message) -> None:
-        listing = self.listings.pop(message.id, None) if isinstance(message.id, int) and not isinstance(message.id, bool) else None
+        listing = (
+            self.listings.pop(message.id, None)
+            if isinstance(message.id, int) and not isinstance(message.id, bool)
+            else None
+        )
         if listing is not None:  # the answer to the proxy's own tools/list: taken here
             if not listing.done():
                 listing.set_result(message.body)
@@ -458,10 +533,17 @@ class Relay:
         body = {**message.body, "id": pending.message.id}
         result = body.get("result")
         meta = result.get("_meta") if isinstance(result, dict) else None
-        if pending.message.method in UNTIMED and isinstance(result, dict) and isinstance(meta, dict) and SUBSCRIPTION_ID in meta:
+        if (
+            pending.message.method in UNTIMED
+            and isinstance(result, dict)
+            and isinstance(meta, dict)
+            and SUBSCRIPTION_ID in meta
+        ):
             body["result"] = {**result, "_meta": {**meta, SUBSCRIPTION_ID: pending.message.id}}
         if pending.call is not None:
-            failed = message.kind == "error" or (isinstance(body.get("result"), dict) and body["result"].get("isError") is True)
+            failed = message.kind == "error" or (
+                isinstance(body.get("result"), dict) and body["result"].get("isError") is True
+            )
             self.gatekeeper.record(*pending.call[:2], "tool_error" if failed else "ran")
         elif pending.message.method == methods.TOOLS_LIST and message.kind == "result":
             self.schemas.learn(body.get("result"), pending.generation)
@@ -476,7 +558,8 @@ class Relay:
     async def server_gone(self, reason: str) -> None:
         """Answer every open request with an error; forward nothing more."""
         self.server_alive = False
-        for future in self.listings.values():  # the proxy's own tools/list: its call is denied (never forwarded)
+        # the proxy's own tools/list: its call is denied (never forwarded)
+        for future in self.listings.values():
             if not future.done():
                 future.set_result(jsonrpc.error(None, jsonrpc.INTERNAL_ERROR, reason))
         for key in list(self.pending):
@@ -486,7 +569,9 @@ class Relay:
             self._settle(key)
             if pending.call is not None:
                 self.gatekeeper.record(*pending.call[:2], "tool_error", reason)
-            await self.to_client(jsonrpc.error(pending.message.id, jsonrpc.INTERNAL_ERROR, f"CapFence: {reason}"))
+            await self.to_client(
+                jsonrpc.error(pending.message.id, jsonrpc.INTERNAL_ERROR, f"CapFence: {reason}")
+            )
 
     def client_gone(self) -> None:
         self.client_alive = False
@@ -499,7 +584,11 @@ class Relay:
         for key in list(self.pending):
             pending = self._settle(key)
             if pending is not None and pending.call is not None and not pending.deciding:
-                self.gatekeeper.record(*pending.call[:2], "tool_error", f"{reason} before the server answered; the outcome is unknown")
+                self.gatekeeper.record(
+                    *pending.call[:2],
+                    "tool_error",
+                    f"{reason} before the server answered; the outcome is unknown",
+                )
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)

@@ -34,10 +34,16 @@ def blocked_text(decision: Decision, audit_log: str | None = None) -> str:
 
 def blocked_result(decision: Decision, audit_log: str | None = None) -> dict[str, Any]:
     """A ``CallToolResult`` (as JSON) for a call that was not forwarded."""
-    meta = {"action": decision.action, "rule": decision.rule, "reason": decision.reason, "approval_id": decision.approval_id}
+    meta = {
+        "action": decision.action,
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "approval_id": decision.approval_id,
+    }
     return {
         "content": [{"type": "text", "text": blocked_text(decision, audit_log)}],
         "isError": True,
-        "resultType": "complete",  # required on 2026-07-28; earlier revisions' clients ignore it (the SDK always sends it)
+        # required on 2026-07-28; earlier revisions' clients ignore it (the SDK always sends it)
+        "resultType": "complete",
         "_meta": {META_KEY: {key: value for key, value in meta.items() if value is not None}},
     }

@@ -114,10 +114,18 @@ class ToolSchemas:
 
     def learn(self, result: object, generation: int) -> None:
         """Remember the schemas of a ``tools/list`` result asked for at ``generation`` (ignored if the tools changed since)."""
-        if generation != self.generation or not isinstance(result, dict) or not isinstance(result.get("tools"), list):
+        if (
+            generation != self.generation
+            or not isinstance(result, dict)
+            or not isinstance(result.get("tools"), list)
+        ):
             return
         for tool in result["tools"]:
-            if isinstance(tool, dict) and isinstance(tool.get("name"), str) and isinstance(tool.get("inputSchema"), dict):
+            if (
+                isinstance(tool, dict)
+                and isinstance(tool.get("name"), str)
+                and isinstance(tool.get("inputSchema"), dict)
+            ):
                 self._known[tool["name"]] = copy.deepcopy(tool["inputSchema"])
 
     def known(self, tool: str) -> dict[str, Any] | None:

@@ -74,8 +74,12 @@ class SessionGuard:
             return replace(binding, tool=tool_label(server, tool))
         capability = self.capabilities.get(tool)
         if capability is None:
-            capability = next((c for pattern, c in self.capabilities.items() if fnmatch.fnmatchcase(tool, pattern)), None)
-        return replace(binding, capability=capability or default_capability(server, tool), tool=tool_label(server, tool))
+            capability = next(
+                (c for pattern, c in self.capabilities.items() if fnmatch.fnmatchcase(tool, pattern)), None
+            )
+        return replace(
+            binding, capability=capability or default_capability(server, tool), tool=tool_label(server, tool)
+        )
 
 
 def _blocked(result_type: Any, decision: Decision, audit_log: str | None = None) -> Any:
@@ -86,11 +90,17 @@ def _blocked(result_type: Any, decision: Decision, audit_log: str | None = None)
 
 def _decided_request(request: Any) -> tuple[Any, str | None, dict[str, Any]]:
     """(a fresh request rebuilt from the JSON that is decided, the tool name, the arguments)."""
-    data = json.loads(json.dumps(request.model_dump(by_alias=True, mode="json", exclude_none=True), allow_nan=False))
+    data = json.loads(
+        json.dumps(request.model_dump(by_alias=True, mode="json", exclude_none=True), allow_nan=False)
+    )
     params = data.get("params") or {}
     arguments = params.get("arguments") or {}
     name = params.get("name")
-    return type(request).model_validate(data, by_name=False), name if isinstance(name, str) else None, arguments
+    return (
+        type(request).model_validate(data, by_name=False),
+        name if isinstance(name, str) else None,
+        arguments,
+    )
 
 
 async def _input_schema(session: Any, tool: str) -> dict[str, Any]:
@@ -101,7 +111,9 @@ async def _input_schema(session: Any, tool: str) -> dict[str, Any]:
         from mcp import types
 
         # tools/list is not gated: this does not come back here
-        listing = await session.list_tools(params=types.PaginatedRequestParams(cursor=cursor) if cursor else None)
+        listing = await session.list_tools(
+            params=types.PaginatedRequestParams(cursor=cursor) if cursor else None
+        )
         page: dict[str, Any] = listing.model_dump(by_alias=True, mode="json", exclude_none=True)
         return page
 
@@ -129,10 +141,15 @@ def _gated_send_request(original: Callable[..., Any]) -> Callable[..., Any]:
             fresh, name, arguments = await _decided_call(self, request)
             binding = guard.binding(binding, self, name or "?")
         except Exception as exc:  # noqa: BLE001 - no binding, arguments that are not JSON, no listing: deny
-            return _blocked(result_type, failure(f"cannot decide this tools/call: {type(exc).__name__}: {exc}"))
+            return _blocked(
+                result_type, failure(f"cannot decide this tools/call: {type(exc).__name__}: {exc}")
+            )
         audit_log = getattr(binding.gate, "audit_log", None)
         return await binding.acall(
-            id(self), arguments, lambda: original(self, fresh, result_type, *args, **kwargs), lambda d: _blocked(result_type, d, audit_log)
+            id(self),
+            arguments,
+            lambda: original(self, fresh, result_type, *args, **kwargs),
+            lambda d: _blocked(result_type, d, audit_log),
         )
 
     return send_request

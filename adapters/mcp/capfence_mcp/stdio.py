@@ -62,7 +62,9 @@ def _check_stdio() -> None:
         except (AttributeError, ValueError, OSError) as exc:
             raise McpConfigError(f"stdin and stdout must be pipes to an MCP client ({name}: {exc})") from None
         if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)):
-            raise McpConfigError(f"stdin and stdout must be pipes to an MCP client ({name} is a file or a device)")
+            raise McpConfigError(
+                f"stdin and stdout must be pipes to an MCP client ({name} is a file or a device)"
+            )
 
 
 async def _stdio_streams() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -70,7 +72,9 @@ async def _stdio_streams() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     reader = asyncio.StreamReader(limit=1 << 20)
     try:
         # duplicates, so closing the transports leaves this process's own stdin/stdout usable
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(os.dup(sys.stdin.fileno()), "rb", 0))
+        await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(os.dup(sys.stdin.fileno()), "rb", 0)
+        )
         stdout = os.fdopen(os.dup(sys.stdout.fileno()), "wb", 0)
         transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, stdout)
     except ValueError as exc:
@@ -112,7 +116,11 @@ async def serve_stdio(gatekeeper: Gatekeeper, command: Sequence[str], settings: 
         await _stop(process)
         return
     status = await _exit_status(process)
-    reason = f"the MCP server exited (status {status})" if status is not None else "the MCP server closed its output"
+    reason = (
+        f"the MCP server exited (status {status})"
+        if status is not None
+        else "the MCP server closed its output"
+    )
     await relay.server_gone(reason)
     await relay.drain()
     client.cancel()

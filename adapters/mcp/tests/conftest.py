@@ -84,7 +84,18 @@ def runtime(policy: Path, audit_log: Path) -> Iterator[ActionRuntime]:
 
 
 def proxy_command(policy: Path, audit_log: Path, *options: str) -> list[str]:
-    return [str(CAPFENCE), "mcp", "proxy", "--policy", str(policy), "--audit-log", str(audit_log), "--server-name", "demo", *options]
+    return [
+        str(CAPFENCE),
+        "mcp",
+        "proxy",
+        "--policy",
+        str(policy),
+        "--audit-log",
+        str(audit_log),
+        "--server-name",
+        "demo",
+        *options,
+    ]
 
 
 def demo_command(workdir: Path, *options: str) -> list[str]:
@@ -101,5 +112,8 @@ def filesystem_server() -> list[str]:
     if not binary.exists():
         npm = shutil.which("npm")
         assert npm, "the filesystem server tests need Node and npm"
-        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix), FILESYSTEM_SERVER], check=True)
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix), FILESYSTEM_SERVER],
+            check=True,
+        )
     return [str(binary)]

@@ -69,7 +69,11 @@ class Name(BaseModel):
 async def ask_name(ctx: Context) -> str:
     """Ask the client's user for a name (a server-initiated request)."""
     answer = await ctx.elicit("Your name?", Name)
-    return f"hello {answer.data.name}" if answer.action == "accept" and answer.data else f"no name ({answer.action})"
+    return (
+        f"hello {answer.data.name}"
+        if answer.action == "accept" and answer.data
+        else f"no name ({answer.action})"
+    )
 
 
 def received(ctx: Context) -> str:

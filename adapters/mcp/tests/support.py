@@ -23,7 +23,10 @@ WAIT = 30.0
 async def connect(command: Sequence[str], **session_options: Any) -> AsyncIterator[ClientSession]:
     """An initialized SDK ``ClientSession`` over stdio to ``command`` (the proxy, or a server directly)."""
     params = StdioServerParameters(command=command[0], args=list(command[1:]), env=dict(os.environ))
-    async with stdio_client(params) as (read, write), ClientSession(read, write, **session_options) as session:
+    async with (
+        stdio_client(params) as (read, write),
+        ClientSession(read, write, **session_options) as session,
+    ):
         await session.initialize()
         yield session
 
@@ -40,7 +43,9 @@ class RawClient:
     """The proxy as a subprocess driven with raw lines, for what the SDK would never send."""
 
     def __init__(self, command: Sequence[str]) -> None:
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         self.lines: list[dict[str, Any]] = []
         self._arrived = threading.Condition()
         self.stderr = b""
@@ -69,7 +74,15 @@ class RawClient:
         self.send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}})
 
     def initialize(self) -> None:
-        self.request(0, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}})
+        self.request(
+            0,
+            "initialize",
+            {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "1"},
+            },
+        )
         self.answer(0)
         self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
@@ -77,14 +90,22 @@ class RawClient:
         """The response with this id (``None``: the next response with a null id), waiting for it to arrive."""
 
         def found() -> dict[str, Any] | None:
-            same = (m for m in self.lines if "method" not in m and m.get("id") == request_id and type(m.get("id")) is type(request_id))
+            same = (
+                m
+                for m in self.lines
+                if "method" not in m and m.get("id") == request_id and type(m.get("id")) is type(request_id)
+            )
             return next(same, None)
 
         with self._arrived:
-            arrived = self._arrived.wait_for(lambda: found() is not None or self.process.poll() is not None, timeout)
+            arrived = self._arrived.wait_for(
+                lambda: found() is not None or self.process.poll() is not None, timeout
+            )
             assert arrived, f"no answer to {request_id!r}"
             message = found()
-        assert message is not None, f"the proxy exited without answering {request_id!r}: {self.stderr.decode()}"
+        assert message is not None, (
+            f"the proxy exited without answering {request_id!r}: {self.stderr.decode()}"
+        )
         self.lines.remove(message)
         return message
 
@@ -95,7 +116,9 @@ class RawClient:
             return next((m for m in self.lines if m.get("method") == method and "id" not in m), None)
 
         with self._arrived:
-            assert self._arrived.wait_for(lambda: found() is not None or self.process.poll() is not None, timeout), f"no {method}"
+            assert self._arrived.wait_for(
+                lambda: found() is not None or self.process.poll() is not None, timeout
+            ), f"no {method}"
             message = found()
         assert message is not None, f"the proxy exited without sending {method}: {self.stderr.decode()}"
         self.lines.remove(message)
@@ -106,5 +129,6 @@ class RawClient:
             assert self.process.stdin is not None
             self.process.stdin.close()
         status = self.process.wait(WAIT)
-        self._stderr_read.join(WAIT)  # all of stderr is read (the process exiting does not mean the reader is done)
+        # all of stderr is read (the process exiting does not mean the reader is done)
+        self._stderr_read.join(WAIT)
         return status

@@ -115,10 +115,18 @@ class TestClientSessionContract(AdapterContract):
         """What the model sees of the session's tool. A session serves many tools, so CapFence names each
         ``<server>/<tool>`` (the audit records' ``tool``); the rest is the server's listing, unchanged."""
         (listed,) = self.harness.run(tool.list_tools()).tools
-        return {"name": f"{SERVER}/{listed.name}", "description": listed.description, "schema": listed.input_schema}
+        return {
+            "name": f"{SERVER}/{listed.name}",
+            "description": listed.description,
+            "schema": listed.input_schema,
+        }
 
     def is_block_result(self, result: Any) -> bool:
-        return isinstance(result, types.CallToolResult) and result.is_error is True and super().is_block_result(result)
+        return (
+            isinstance(result, types.CallToolResult)
+            and result.is_error is True
+            and super().is_block_result(result)
+        )
 
     def copies(self, tool: Any) -> list[Any]:
         """``copy.copy`` shares the live connection and stays gated. ``copy.deepcopy`` of a live session cannot be

@@ -38,12 +38,21 @@ async def test_a_denied_write_leaves_the_disk_untouched_and_an_allowed_one_chang
     policy.write_text(POLICY)
     mapping.write_text(CAPABILITIES)
     (workdir / ".env").write_text("KEY=original\n")
-    command = [*proxy_command(policy, audit_log, "--capabilities", str(mapping)), "--", *filesystem_server, str(workdir)]
+    command = [
+        *proxy_command(policy, audit_log, "--capabilities", str(mapping)),
+        "--",
+        *filesystem_server,
+        str(workdir),
+    ]
     command[command.index("demo")] = "filesystem"
     async with connect(command) as session:
         names = {t.name for t in (await session.list_tools()).tools}
-        denied = await session.call_tool("write_file", {"path": str(workdir / ".env"), "content": "KEY=stolen\n"})
-        allowed = await session.call_tool("write_file", {"path": str(workdir / "notes.md"), "content": "# notes\n"})
+        denied = await session.call_tool(
+            "write_file", {"path": str(workdir / ".env"), "content": "KEY=stolen\n"}
+        )
+        allowed = await session.call_tool(
+            "write_file", {"path": str(workdir / "notes.md"), "content": "# notes\n"}
+        )
         read = await session.call_tool("read_text_file", {"path": str(workdir / "notes.md")})
         listed = await session.call_tool("list_directory", {"path": str(workdir)})
     assert {"write_file", "read_text_file", "list_directory"} <= names

@@ -41,9 +41,13 @@ def test_public_names() -> None:
 
 
 def test_the_command_is_added_and_listed_by_capfence_plugins() -> None:
-    done = subprocess.run([str(CAPFENCE), "mcp", "proxy", "--help"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [str(CAPFENCE), "mcp", "proxy", "--help"], capture_output=True, text=True, check=True
+    )
     assert "Example:" in done.stdout and "--hide-denied" in done.stdout
-    plugins = subprocess.run([str(CAPFENCE), "plugins", "--format", "json"], capture_output=True, text=True, check=True).stdout
+    plugins = subprocess.run(
+        [str(CAPFENCE), "plugins", "--format", "json"], capture_output=True, text=True, check=True
+    ).stdout
     (mcp,) = [row for row in json.loads(plugins) if row["name"] == "mcp"]
     assert mcp["registers"] == ["adapter mcp", "command mcp"]
 
@@ -51,11 +55,21 @@ def test_the_command_is_added_and_listed_by_capfence_plugins() -> None:
 def test_usage_errors_are_one_line_and_exit_2(tmp_path) -> None:
     policy = tmp_path / "p.yaml"
     policy.write_text("allow: []\n")
-    done = subprocess.run([str(CAPFENCE), "mcp", "proxy", "--policy", str(policy)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(CAPFENCE), "mcp", "proxy", "--policy", str(policy)], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "no server command" in done.stderr
-    missing = subprocess.run([str(CAPFENCE), "mcp", "proxy", "--policy", str(policy), "--", "/nonexistent/server"],
-                             capture_output=True, text=True, check=False)
-    assert missing.returncode != 0 and missing.stderr.count("\n") == 1 and "cannot start the MCP server" in missing.stderr
+    missing = subprocess.run(
+        [str(CAPFENCE), "mcp", "proxy", "--policy", str(policy), "--", "/nonexistent/server"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (
+        missing.returncode != 0
+        and missing.stderr.count("\n") == 1
+        and "cannot start the MCP server" in missing.stderr
+    )
 
 
 @pytest.mark.parametrize(
@@ -87,20 +101,43 @@ def test_capability_map_exact_then_globs_then_default() -> None:
 
 def test_documented_proxy_command_lines_are_valid() -> None:
     page = (ROOT / "docs" / "adapters" / "mcp.md").read_text()
-    lines = [" ".join(block.replace("\\\n", " ").split()) for block in re.findall(r"```shell\n(.*?)```", page, flags=re.DOTALL)]
+    lines = [
+        " ".join(block.replace("\\\n", " ").split())
+        for block in re.findall(r"```shell\n(.*?)```", page, flags=re.DOTALL)
+    ]
     commands = [line for block in lines for line in [block] if line.startswith("capfence mcp proxy")]
     assert commands, "the page shows the proxy command"
-    help_text = subprocess.run([str(CAPFENCE), "mcp", "proxy", "--help"], capture_output=True, text=True, check=True).stdout
+    help_text = subprocess.run(
+        [str(CAPFENCE), "mcp", "proxy", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for line in commands:
         options = {word.split("=")[0] for word in line.split(" -- ")[0].split() if word.startswith("--")}
         assert all(option in help_text for option in options), line
 
 
-@pytest.mark.parametrize("listen", ["127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:٣٣", "0.0.0.0:8765", "127.0.0.1:"])
+@pytest.mark.parametrize(
+    "listen", ["127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:٣٣", "0.0.0.0:8765", "127.0.0.1:"]
+)
 def test_a_bad_listen_address_is_a_usage_error(tmp_path, listen: str) -> None:
     policy = tmp_path / "p.yaml"
     policy.write_text("allow: []\n")
-    done = subprocess.run([str(CAPFENCE), "mcp", "proxy", "--policy", str(policy), "--audit-log", str(tmp_path / "a.db"),
-                           "--listen", listen, "--upstream", "http://127.0.0.1:9/mcp"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            str(CAPFENCE),
+            "mcp",
+            "proxy",
+            "--policy",
+            str(policy),
+            "--audit-log",
+            str(tmp_path / "a.db"),
+            "--listen",
+            listen,
+            "--upstream",
+            "http://127.0.0.1:9/mcp",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "--listen must be a loopback HOST:PORT" in done.stderr and not (tmp_path / "a.db").exists()

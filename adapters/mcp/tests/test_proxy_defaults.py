@@ -44,7 +44,9 @@ class ListChanged:
             await self.event.wait()
 
 
-async def _defaults_are_decided_sent_and_refetched(session: ClientSession, changed: ListChanged, audit_log: Path) -> None:
+async def _defaults_are_decided_sent_and_refetched(
+    session: ClientSession, changed: ListChanged, audit_log: Path
+) -> None:
     denied = await session.call_tool("list_dir", {})
     explicit = await session.call_tool("list_dir", {"path": "/srv/data"})
     assert denied.is_error and "only-srv" in text_of(denied), "decided as {'path': '/'}, not as {}"
@@ -57,7 +59,9 @@ async def _defaults_are_decided_sent_and_refetched(session: ClientSession, chang
     assert json.loads(text_of(after)) == {"path": "/srv"}, "the server received the default it was decided on"
     rows = [r for r in decisions(audit_log) if r["tool"] == "demo/list_dir"]
     assert [(r["decision"], json.loads(r["payload"])) for r in rows] == [
-        ("deny", {"path": "/"}), ("allow", {"path": "/srv/data"}), ("allow", {"path": "/srv"})
+        ("deny", {"path": "/"}),
+        ("allow", {"path": "/srv/data"}),
+        ("allow", {"path": "/srv"}),
     ]
 
 
@@ -65,14 +69,18 @@ async def test_stdio_decides_and_sends_the_schema_defaults_and_reads_them_again_
     policy: Path, audit_log: Path, workdir: Path
 ) -> None:
     changed = ListChanged()
-    async with connect([*proxy_command(policy, audit_log), "--", *demo_command(workdir)], message_handler=changed) as session:
+    async with connect(
+        [*proxy_command(policy, audit_log), "--", *demo_command(workdir)], message_handler=changed
+    ) as session:
         await _defaults_are_decided_sent_and_refetched(session, changed, audit_log)
 
 
 @pytest.fixture
 def http_upstream(workdir: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
-    server = subprocess.Popen([sys.executable, str(DEMO_SERVER), "http", str(port), "--workdir", str(workdir)])
+    server = subprocess.Popen(
+        [sys.executable, str(DEMO_SERVER), "http", str(port), "--workdir", str(workdir)]
+    )
     try:
         wait_listening(port, server)
         yield port, server
@@ -82,10 +90,19 @@ def http_upstream(workdir: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]
 
 
 @pytest.fixture
-def http_proxy_to(policy: Path, audit_log: Path, http_upstream: tuple[int, subprocess.Popen[bytes]]) -> Iterator[str]:
+def http_proxy_to(
+    policy: Path, audit_log: Path, http_upstream: tuple[int, subprocess.Popen[bytes]]
+) -> Iterator[str]:
     port = free_port()
-    proxy = subprocess.Popen([*proxy_command(policy, audit_log), "--listen", f"127.0.0.1:{port}",
-                              "--upstream", f"http://127.0.0.1:{http_upstream[0]}/mcp"])
+    proxy = subprocess.Popen(
+        [
+            *proxy_command(policy, audit_log),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--upstream",
+            f"http://127.0.0.1:{http_upstream[0]}/mcp",
+        ]
+    )
     try:
         wait_listening(port, proxy)
         yield f"http://127.0.0.1:{port}/mcp"
@@ -98,12 +115,17 @@ async def test_http_decides_and_sends_the_schema_defaults_and_reads_them_again_w
     http_proxy_to: str, audit_log: Path
 ) -> None:
     changed = ListChanged()
-    async with streamable_http_client(http_proxy_to) as (read, write), ClientSession(read, write, message_handler=changed) as session:
+    async with (
+        streamable_http_client(http_proxy_to) as (read, write),
+        ClientSession(read, write, message_handler=changed) as session,
+    ):
         await session.initialize()
         await _defaults_are_decided_sent_and_refetched(session, changed, audit_log)
 
 
-def test_the_proxys_own_tools_list_never_reaches_the_client(policy: Path, audit_log: Path, workdir: Path) -> None:
+def test_the_proxys_own_tools_list_never_reaches_the_client(
+    policy: Path, audit_log: Path, workdir: Path
+) -> None:
     client = RawClient([*proxy_command(policy, audit_log), "--", *demo_command(workdir)])
     try:
         client.initialize()
@@ -125,17 +147,24 @@ def test_a_tools_list_that_fails_denies_the_call(policy: Path, audit_log: Path, 
     client = RawClient([*proxy_command(policy, audit_log), "--", *demo_command(workdir, "--broken-listing")])
     try:
         client.initialize()
-        client.request(1, "tools/call", {"name": "write_note", "arguments": {"name": "w.txt", "text": "hello"}})
+        client.request(
+            1, "tools/call", {"name": "write_note", "arguments": {"name": "w.txt", "text": "hello"}}
+        )
         result = client.answer(1)["result"]
     finally:
         client.close()
     text = result["content"][0]["text"]
-    assert result["isError"] is True and "inputSchema is unknown" in text and "tools/list" in text and "broken" in text
+    assert (
+        result["isError"] is True
+        and "inputSchema is unknown" in text
+        and "tools/list" in text
+        and "broken" in text
+    )
     assert not (workdir / "w.txt").exists()
     assert [r["outcome"] for r in audit_rows(audit_log, "outcome")] == ["blocked"]
 
 
-GARBLED_LISTING = r'''
+GARBLED_LISTING = r"""
 import json, sys
 for line in sys.stdin:
     message = json.loads(line)
@@ -146,7 +175,7 @@ for line in sys.stdin:
         print('{"jsonrpc":"2.0","id":%s,"result":{"tools":[],"tools":[]}}' % json.dumps(message["id"]), flush=True)
     elif message.get("method") == "tools/call":
         print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": {"content": [{"type": "text", "text": "ran"}]}}), flush=True)
-'''
+"""
 
 
 def test_a_malformed_tools_list_answer_denies_the_call_at_once(tmp_path: Path, audit_log: Path) -> None:
@@ -154,7 +183,9 @@ def test_a_malformed_tools_list_answer_denies_the_call_at_once(tmp_path: Path, a
     server.write_text(GARBLED_LISTING)
     policy = tmp_path / "p.yaml"
     policy.write_text("allow:\n  - capability: 'mcp.*'\n")
-    client = RawClient([*proxy_command(policy, audit_log, "--request-timeout", "600"), "--", sys.executable, str(server)])
+    client = RawClient(
+        [*proxy_command(policy, audit_log, "--request-timeout", "600"), "--", sys.executable, str(server)]
+    )
     try:
         client.initialize()
         client.request(1, "tools/call", {"name": "anything", "arguments": {}})
@@ -172,7 +203,10 @@ def test_a_tool_the_server_does_not_list_is_denied(policy: Path, audit_log: Path
         result = client.answer(1)["result"]
     finally:
         client.close()
-    assert result["isError"] is True and "does not give an inputSchema for 'not_listed'" in result["content"][0]["text"]
+    assert (
+        result["isError"] is True
+        and "does not give an inputSchema for 'not_listed'" in result["content"][0]["text"]
+    )
 
 
 # --- the schema reading itself -------------------------------------------------------------------
@@ -192,14 +226,22 @@ def test_top_level_defaults_are_filled_nested_ones_are_not() -> None:
     filled = with_defaults({"given": "mine", "options": {}}, schema)
     assert filled == {"path": "/", "given": "mine", "options": {}, "limits": {"depth": 1}}
     filled["limits"]["depth"] = 9
-    assert schema["properties"]["limits"]["default"] == {"depth": 1}, "a copy of the default, never the schema's object"
+    assert schema["properties"]["limits"]["default"] == {"depth": 1}, (
+        "a copy of the default, never the schema's object"
+    )
 
 
 def test_local_refs_are_followed_and_other_refs_refuse_the_schema() -> None:
     schema = {
         "$ref": "#/$defs/Args",
         "$defs": {
-            "Args": {"type": "object", "properties": {"mode": {"$ref": "#/$defs/Mode"}, "level": {"$ref": "#/$defs/Mode", "default": "b"}}},
+            "Args": {
+                "type": "object",
+                "properties": {
+                    "mode": {"$ref": "#/$defs/Mode"},
+                    "level": {"$ref": "#/$defs/Mode", "default": "b"},
+                },
+            },
             "Mode": {"enum": ["a", "b"], "default": "a"},
         },
     }
@@ -222,7 +264,9 @@ async def test_the_listing_follows_cursors_and_is_read_again_if_the_tools_change
             schemas.invalidate()  # tools/list_changed arrived while listing: this answer may be the old list
         if cursor is None:
             return {"tools": [{"name": "a", "inputSchema": {"type": "object"}}], "nextCursor": "p2"}
-        return {"tools": [{"name": "b", "inputSchema": {"type": "object", "properties": {"x": {"default": 1}}}}]}
+        return {
+            "tools": [{"name": "b", "inputSchema": {"type": "object", "properties": {"x": {"default": 1}}}}]
+        }
 
     assert await schemas.schema("b", list_page) == {"type": "object", "properties": {"x": {"default": 1}}}
     assert asked == [None, "p2", None, "p2"]

@@ -21,8 +21,13 @@ WRITE = {"name": "w.txt", "text": "hello"}
 
 @pytest.fixture
 def raw(policy: Path, audit_log: Path, workdir: Path):
-    client = RawClient([*proxy_command(policy, audit_log, "--request-timeout", "2", "--max-message-bytes", "4096"), "--",
-                        *demo_command(workdir)])
+    client = RawClient(
+        [
+            *proxy_command(policy, audit_log, "--request-timeout", "2", "--max-message-bytes", "4096"),
+            "--",
+            *demo_command(workdir),
+        ]
+    )
     client.initialize()
     yield client
     client.close()
@@ -43,37 +48,69 @@ def test_malformed_json_is_answered_and_the_proxy_keeps_serving(raw: RawClient) 
     ("line", "code"),
     [
         # two "arguments": the proxy and the server might read different ones
-        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":"ok"},'
-         b'"arguments":{"name":"w.txt","text":"forbidden"}}}', -32700),
+        (
+            b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":"ok"},'
+            b'"arguments":{"name":"w.txt","text":"forbidden"}}}',
+            -32700,
+        ),
         # two "name"s inside arguments
-        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","name":"x","text":"a"}}}',
-         -32700),
+        (
+            b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","name":"x","text":"a"}}}',
+            -32700,
+        ),
         # two methods
-        (b'{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call","params":{"name":"write_note","arguments":{}}}', -32700),
+        (
+            b'{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call","params":{"name":"write_note","arguments":{}}}',
+            -32700,
+        ),
         # NaN is not JSON
-        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":NaN}}}', -32700),
+        (
+            b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":NaN}}}',
+            -32700,
+        ),
         # a member JSON-RPC does not define
-        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":"a"}},"x":1}',
-         -32600),
+        (
+            b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":"a"}},"x":1}',
+            -32600,
+        ),
         # a request that is also a response
-        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","result":{},"params":{"name":"write_note","arguments":{}}}', -32600),
+        (
+            b'{"jsonrpc":"2.0","id":1,"method":"tools/call","result":{},"params":{"name":"write_note","arguments":{}}}',
+            -32600,
+        ),
         # not JSON-RPC 2.0
-        (b'{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"write_note",'
-         b'"arguments":{"name":"w.txt","text":"a"}}}', -32600),
+        (
+            b'{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"write_note",'
+            b'"arguments":{"name":"w.txt","text":"a"}}}',
+            -32600,
+        ),
         # an id that is neither a string nor an integer
-        (b'{"jsonrpc":"2.0","id":1.5,"method":"tools/call","params":{"name":"write_note",'
-         b'"arguments":{"name":"w.txt","text":"a"}}}', -32600),
-        (b'{"jsonrpc":"2.0","id":true,"method":"tools/call","params":{"name":"write_note",'
-         b'"arguments":{"name":"w.txt","text":"a"}}}', -32600),
+        (
+            b'{"jsonrpc":"2.0","id":1.5,"method":"tools/call","params":{"name":"write_note",'
+            b'"arguments":{"name":"w.txt","text":"a"}}}',
+            -32600,
+        ),
+        (
+            b'{"jsonrpc":"2.0","id":true,"method":"tools/call","params":{"name":"write_note",'
+            b'"arguments":{"name":"w.txt","text":"a"}}}',
+            -32600,
+        ),
         # positional params
-        (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["write_note",{"name":"w.txt","text":"a"}]}', -32602),
+        (
+            b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["write_note",{"name":"w.txt","text":"a"}]}',
+            -32602,
+        ),
         # a batch
-        (b'[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note",'
-         b'"arguments":{"name":"w.txt","text":"a"}}}]', -32600),
+        (
+            b'[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note",'
+            b'"arguments":{"name":"w.txt","text":"a"}}}]',
+            -32600,
+        ),
     ],
 )
-def test_ambiguous_or_invalid_messages_are_refused_not_forwarded(raw: RawClient, workdir: Path, audit_log: Path,
-                                                                  line: bytes, code: int) -> None:
+def test_ambiguous_or_invalid_messages_are_refused_not_forwarded(
+    raw: RawClient, workdir: Path, audit_log: Path, line: bytes, code: int
+) -> None:
     raw.send(line)
     unaddressable = b'"id":1.5' in line or b'"id":true' in line or line.startswith(b"[")
     answer = raw.answer(None) if unaddressable else raw.answer(1)
@@ -83,8 +120,12 @@ def test_ambiguous_or_invalid_messages_are_refused_not_forwarded(raw: RawClient,
     assert [r["tool"] for r in decisions(audit_log)] == ["demo/echo"], "only the echo was decided"
 
 
-@pytest.mark.parametrize("method", ["tools/call ", "Tools/Call", "tools/execute", "tools/call/", "rpc.tools/call"])
-def test_a_tools_call_under_another_name_never_reaches_the_server(raw: RawClient, workdir: Path, method: str) -> None:
+@pytest.mark.parametrize(
+    "method", ["tools/call ", "Tools/Call", "tools/execute", "tools/call/", "rpc.tools/call"]
+)
+def test_a_tools_call_under_another_name_never_reaches_the_server(
+    raw: RawClient, workdir: Path, method: str
+) -> None:
     raw.request(1, method, {"name": "write_note", "arguments": WRITE})
     assert raw.answer(1)["error"]["code"] == -32601
     still_serving(raw)
@@ -117,15 +158,19 @@ def test_an_oversized_message_is_refused_and_the_proxy_keeps_serving(raw: RawCli
 def test_a_hung_server_call_times_out_and_is_cancelled(raw: RawClient, audit_log: Path) -> None:
     raw.request(1, "tools/call", {"name": "sleep_forever", "arguments": {}})
     answer = raw.answer(1)
-    assert answer["error"]["code"] == -32001 and "did not answer tools/call within 2 s" in answer["error"]["message"]
+    assert (
+        answer["error"]["code"] == -32001
+        and "did not answer tools/call within 2 s" in answer["error"]["message"]
+    )
     still_serving(raw)
     from capfence.testing import audit_rows
 
     assert [r["outcome"] for r in audit_rows(audit_log, "outcome")][:1] == ["tool_error"]
 
 
-def test_a_crashing_server_answers_open_requests_and_stops_the_proxy(raw: RawClient, policy: Path, audit_log: Path, workdir: Path,
-                                                                     tmp_path: Path) -> None:
+def test_a_crashing_server_answers_open_requests_and_stops_the_proxy(
+    raw: RawClient, policy: Path, audit_log: Path, workdir: Path, tmp_path: Path
+) -> None:
     crashing = tmp_path / "p.yaml"
     crashing.write_text("allow:\n  - capability: 'mcp.*'\n")
     client = RawClient([*proxy_command(crashing, audit_log), "--", *demo_command(workdir)])
@@ -135,7 +180,9 @@ def test_a_crashing_server_answers_open_requests_and_stops_the_proxy(raw: RawCli
     answers = [client.answer(1), client.answer(2)]
     assert all("the MCP server exited (status 3)" in a["error"]["message"] for a in answers)
     assert client.close() == 1
-    assert client.stderr.decode().strip().splitlines()[-1] == "capfence: error: the MCP server exited (status 3)"
+    assert (
+        client.stderr.decode().strip().splitlines()[-1] == "capfence: error: the MCP server exited (status 3)"
+    )
 
 
 def test_an_unwritable_audit_log_denies(policy: Path, tmp_path: Path, workdir: Path) -> None:
@@ -150,7 +197,7 @@ def test_an_unwritable_audit_log_denies(policy: Path, tmp_path: Path, workdir: P
     assert not (workdir / "w.txt").exists()
 
 
-BROKEN_SERVER = r'''
+BROKEN_SERVER = r"""
 import json, sys
 for line in sys.stdin:
     message = json.loads(line)
@@ -166,15 +213,19 @@ for line in sys.stdin:
         print('{"jsonrpc":"2.0","id":%s,"result":{"content":[],"isError":false},"result":{}}' % json.dumps(message["id"]), flush=True)
     elif message.get("method") == "tools/call":
         print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": {"content": [{"type": "text", "text": "ok"}]}}), flush=True)
-'''
+"""
 
 
-def test_malformed_server_output_is_an_error_for_its_request_and_the_proxy_keeps_serving(tmp_path: Path, audit_log: Path) -> None:
+def test_malformed_server_output_is_an_error_for_its_request_and_the_proxy_keeps_serving(
+    tmp_path: Path, audit_log: Path
+) -> None:
     server = tmp_path / "broken_server.py"
     server.write_text(BROKEN_SERVER)
     policy = tmp_path / "p.yaml"
     policy.write_text("allow:\n  - capability: 'mcp.*'\n")
-    client = RawClient([*proxy_command(policy, audit_log, "--request-timeout", "2"), "--", sys.executable, str(server)])
+    client = RawClient(
+        [*proxy_command(policy, audit_log, "--request-timeout", "2"), "--", sys.executable, str(server)]
+    )
     client.initialize()
     client.request(1, "tools/call", {"name": "garbage", "arguments": {}})
     client.request(2, "tools/call", {"name": "duplicate", "arguments": {}})
@@ -186,30 +237,43 @@ def test_malformed_server_output_is_an_error_for_its_request_and_the_proxy_keeps
     assert third["result"]["content"][0]["text"] == "ok"
 
 
-def test_a_client_that_disconnects_mid_call_stops_the_proxy_and_the_server(policy: Path, audit_log: Path, workdir: Path) -> None:
+def test_a_client_that_disconnects_mid_call_stops_the_proxy_and_the_server(
+    policy: Path, audit_log: Path, workdir: Path
+) -> None:
     client = RawClient([*proxy_command(policy, audit_log), "--", *demo_command(workdir)])
     client.initialize()
     client.request(1, "tools/call", {"name": "sleep_forever", "arguments": {}})
     client.request(2, "tools/call", {"name": "write_note", "arguments": WRITE})
     assert client.answer(2)["result"]["isError"] is False
     assert client.close() == 0, client.stderr.decode()
-    assert sorted(r["tool"] for r in decisions(audit_log)) == ["demo/sleep_forever", "demo/write_note"]  # decided concurrently
+    # decided concurrently
+    assert sorted(r["tool"] for r in decisions(audit_log)) == ["demo/sleep_forever", "demo/write_note"]
     from capfence.testing import audit_rows
 
     outcomes = {r["tool"]: (r["outcome"], r["detail"]) for r in audit_rows(audit_log, "outcome")}
     assert outcomes["demo/write_note"] == ("ran", None)
-    assert outcomes["demo/sleep_forever"][0] == "tool_error", "the forwarded call left open has an outcome too"
+    assert outcomes["demo/sleep_forever"][0] == "tool_error", (
+        "the forwarded call left open has an outcome too"
+    )
     assert "client disconnected" in outcomes["demo/sleep_forever"][1]
 
 
 @pytest.mark.parametrize("number", [b"1e400", b"-1e400"])
-def test_an_out_of_range_number_is_refused_and_the_proxy_keeps_serving(raw: RawClient, workdir: Path, audit_log: Path,
-                                                                        number: bytes) -> None:
+def test_an_out_of_range_number_is_refused_and_the_proxy_keeps_serving(
+    raw: RawClient, workdir: Path, audit_log: Path, number: bytes
+) -> None:
     # json.loads reads 1e400 as inf, which cannot be written back: it must be refused, not crash or hang the proxy
-    raw.send(b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":'
-             + number + b"}}}")
+    raw.send(
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"w.txt","text":'
+        + number
+        + b"}}}"
+    )
     raw.send(b'{"jsonrpc":"2.0","id":2,"method":"ping","params":{"_meta":{"n":' + number + b"}}}")
-    raw.send(b'{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":' + number + b"}}")
+    raw.send(
+        b'{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":'
+        + number
+        + b"}}"
+    )
     assert raw.answer(1)["error"]["code"] == -32700
     assert raw.answer(2)["error"]["code"] == -32700
     still_serving(raw)
@@ -217,16 +281,23 @@ def test_an_out_of_range_number_is_refused_and_the_proxy_keeps_serving(raw: RawC
     assert [r["tool"] for r in decisions(audit_log)] == ["demo/echo"]
 
 
-def test_a_server_sending_an_out_of_range_number_does_not_stop_the_proxy(tmp_path: Path, audit_log: Path) -> None:
+def test_a_server_sending_an_out_of_range_number_does_not_stop_the_proxy(
+    tmp_path: Path, audit_log: Path
+) -> None:
     server = tmp_path / "inf_server.py"
-    server.write_text(BROKEN_SERVER.replace(
-        '    elif message.get("method") == "tools/call":\n',
-        '    elif message.get("method") == "tools/call" and message["params"]["name"] == "huge":\n'
-        '        print(\'{"jsonrpc":"2.0","id":%s,"result":{"content":[],"n":1e400}}\' % json.dumps(message["id"]), flush=True)\n'
-        '    elif message.get("method") == "tools/call":\n'))
+    server.write_text(
+        BROKEN_SERVER.replace(
+            '    elif message.get("method") == "tools/call":\n',
+            '    elif message.get("method") == "tools/call" and message["params"]["name"] == "huge":\n'
+            '        print(\'{"jsonrpc":"2.0","id":%s,"result":{"content":[],"n":1e400}}\' % json.dumps(message["id"]), flush=True)\n'
+            '    elif message.get("method") == "tools/call":\n',
+        )
+    )
     policy = tmp_path / "p.yaml"
     policy.write_text("allow:\n  - capability: 'mcp.*'\n")
-    client = RawClient([*proxy_command(policy, audit_log, "--request-timeout", "30"), "--", sys.executable, str(server)])
+    client = RawClient(
+        [*proxy_command(policy, audit_log, "--request-timeout", "30"), "--", sys.executable, str(server)]
+    )
     client.initialize()
     client.request(1, "tools/call", {"name": "huge", "arguments": {}})
     first = client.answer(1)
@@ -238,8 +309,9 @@ def test_a_server_sending_an_out_of_range_number_does_not_stop_the_proxy(tmp_pat
 
 
 @pytest.mark.parametrize("refused", [b'"a":{"x":1,"x":2}', b'"a":NaN'])
-def test_a_refused_message_nested_too_deep_for_its_id_is_answered_and_the_proxy_keeps_serving(raw: RawClient, workdir: Path,
-                                                                                               refused: bytes) -> None:
+def test_a_refused_message_nested_too_deep_for_its_id_is_answered_and_the_proxy_keeps_serving(
+    raw: RawClient, workdir: Path, refused: bytes
+) -> None:
     # refused for the duplicate key (or NaN) first; reading its id again must not fail on the deep nesting after it
     deep = b"[" * 1950 + b"]" * 1950  # deeper than the recursion limit, within --max-message-bytes 4096
     raw.send(b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{' + refused + b',"b":' + deep + b"}}")
@@ -248,19 +320,26 @@ def test_a_refused_message_nested_too_deep_for_its_id_is_answered_and_the_proxy_
     assert not (workdir / "w.txt").exists()
 
 
-def test_stdin_that_is_not_a_pipe_is_a_one_line_error_not_a_hang(policy: Path, audit_log: Path, workdir: Path) -> None:
+def test_stdin_that_is_not_a_pipe_is_a_one_line_error_not_a_hang(
+    policy: Path, audit_log: Path, workdir: Path
+) -> None:
     import subprocess
 
     from support import WAIT
 
-    done = subprocess.run([*proxy_command(policy, audit_log), "--", *demo_command(workdir)], stdin=subprocess.DEVNULL,
-                          capture_output=True, timeout=WAIT, check=False)
+    done = subprocess.run(
+        [*proxy_command(policy, audit_log), "--", *demo_command(workdir)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=WAIT,
+        check=False,
+    )
     lines = done.stderr.decode().strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr.decode()
     assert lines[0].startswith("capfence: error: stdin and stdout must be pipes to an MCP client")
 
 
-LATE_SERVER = r'''
+LATE_SERVER = r"""
 import json, sys
 held, cancelled = None, []
 def answer(request_id, text):
@@ -285,15 +364,19 @@ for line in sys.stdin:
         if held is not None:
             answer(held, "the late answer to the old request")
         answer(message["id"], f"new; ids {[held, message['id']]}; cancelled {cancelled}")
-'''
+"""
 
 
-def test_a_late_answer_is_never_delivered_to_a_request_that_reuses_the_id(tmp_path: Path, audit_log: Path) -> None:
+def test_a_late_answer_is_never_delivered_to_a_request_that_reuses_the_id(
+    tmp_path: Path, audit_log: Path
+) -> None:
     server = tmp_path / "late_server.py"
     server.write_text(LATE_SERVER)
     policy = tmp_path / "p.yaml"
     policy.write_text("allow:\n  - capability: 'mcp.*'\n")
-    client = RawClient([*proxy_command(policy, audit_log, "--request-timeout", "1"), "--", sys.executable, str(server)])
+    client = RawClient(
+        [*proxy_command(policy, audit_log, "--request-timeout", "1"), "--", sys.executable, str(server)]
+    )
     client.initialize()
     client.request(1, "tools/call", {"name": "slow", "arguments": {}})
     assert client.answer(1)["error"]["code"] == -32001
@@ -305,19 +388,24 @@ def test_a_late_answer_is_never_delivered_to_a_request_that_reuses_the_id(tmp_pa
     assert text.startswith("new;"), text
     held, fresh = json.loads(text.split("; ")[1].removeprefix("ids "))
     assert held != fresh, "the server saw two requests under two ids"
-    assert text.endswith(f"cancelled [{held}]"), "the timed-out request was cancelled under the id the server knows"
+    assert text.endswith(f"cancelled [{held}]"), (
+        "the timed-out request was cancelled under the id the server knows"
+    )
     assert not [m for m in client.lines if m.get("id") == 1], "the late answer was dropped, not delivered"
     assert "dropped a response from the server to no request in progress" in client.stderr.decode()
 
 
-def test_a_cancellation_reaches_the_server_under_its_id_and_one_of_no_request_is_dropped(tmp_path: Path, audit_log: Path) -> None:
+def test_a_cancellation_reaches_the_server_under_its_id_and_one_of_no_request_is_dropped(
+    tmp_path: Path, audit_log: Path
+) -> None:
     server = tmp_path / "late_server.py"
     server.write_text(LATE_SERVER)
     policy = tmp_path / "p.yaml"
     policy.write_text("allow:\n  - capability: 'mcp.*'\n")
     client = RawClient([*proxy_command(policy, audit_log), "--", sys.executable, str(server)])
     client.initialize()
-    client.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 5}})  # nothing open: dropped
+    # nothing open: dropped
+    client.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 5}})
     client.request("a", "tools/call", {"name": "slow", "arguments": {}})
     client.notification("notifications/message")  # the server holds "a"
     client.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "a"}})
@@ -326,4 +414,6 @@ def test_a_cancellation_reaches_the_server_under_its_id_and_one_of_no_request_is
     client.close()
     held = json.loads(text.split("; ")[1].removeprefix("ids "))[0]
     assert text.endswith(f"cancelled [{held}]"), text
-    assert late["result"]["content"][0]["text"] == "the late answer to the old request", "still open at the proxy: passed on"
+    assert late["result"]["content"][0]["text"] == "the late answer to the old request", (
+        "still open at the proxy: passed on"
+    )

@@ -47,9 +47,18 @@ def proxy_options() -> list[str]:
 @pytest.fixture
 def http_proxy(policy: Path, audit_log: Path, workdir: Path, proxy_options: list[str]) -> Iterator[str]:
     server_port, proxy_port = free_port(), free_port()
-    server = subprocess.Popen([sys.executable, str(DEMO_SERVER), "http", str(server_port), "--workdir", str(workdir)])
-    proxy = subprocess.Popen([*proxy_command(policy, audit_log, *proxy_options), "--listen", f"127.0.0.1:{proxy_port}",
-                              "--upstream", f"http://127.0.0.1:{server_port}/mcp"])
+    server = subprocess.Popen(
+        [sys.executable, str(DEMO_SERVER), "http", str(server_port), "--workdir", str(workdir)]
+    )
+    proxy = subprocess.Popen(
+        [
+            *proxy_command(policy, audit_log, *proxy_options),
+            "--listen",
+            f"127.0.0.1:{proxy_port}",
+            "--upstream",
+            f"http://127.0.0.1:{server_port}/mcp",
+        ]
+    )
     try:
         wait_listening(server_port, server)
         wait_listening(proxy_port, proxy)
@@ -60,7 +69,9 @@ def http_proxy(policy: Path, audit_log: Path, workdir: Path, proxy_options: list
             process.wait(WAIT)
 
 
-async def test_calls_over_streamable_http_are_decided(http_proxy: str, workdir: Path, audit_log: Path) -> None:
+async def test_calls_over_streamable_http_are_decided(
+    http_proxy: str, workdir: Path, audit_log: Path
+) -> None:
     async with streamable_http_client(http_proxy) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         names = {t.name for t in (await session.list_tools()).tools}
@@ -75,7 +86,9 @@ async def test_calls_over_streamable_http_are_decided(http_proxy: str, workdir: 
 
 
 @pytest.mark.parametrize("proxy_options", [["--hide-denied"]])
-async def test_hide_denied_filters_tools_list_over_streamable_http(http_proxy: str, workdir: Path, audit_log: Path) -> None:
+async def test_hide_denied_filters_tools_list_over_streamable_http(
+    http_proxy: str, workdir: Path, audit_log: Path
+) -> None:
     async with streamable_http_client(http_proxy) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         names = {t.name for t in (await session.list_tools()).tools}
@@ -92,30 +105,47 @@ def test_sse_events_are_rewritten_whatever_their_line_endings() -> None:
 
     stream = b'event: message\r\nid: 7\r\ndata: {"a":\r\ndata: 1}\r\n\r\n: keep-alive\n\ndata: other\r\rdata: last\n\n'
     rewritten = _rewrite_sse(stream, lambda data: b"NEW" if data == b'{"a":\n1}' else None)
-    assert rewritten == b'event: message\nid: 7\ndata: NEW\n\n: keep-alive\n\ndata: other\n\ndata: last\n\n'
+    assert rewritten == b"event: message\nid: 7\ndata: NEW\n\n: keep-alive\n\ndata: other\n\ndata: last\n\n"
 
 
-async def test_a_held_call_is_asked_through_elicitation_on_the_posts_sse_stream(http_proxy: str, workdir: Path, audit_log: Path,
-                                                                               runtime: ActionRuntime) -> None:
+async def test_a_held_call_is_asked_through_elicitation_on_the_posts_sse_stream(
+    http_proxy: str, workdir: Path, audit_log: Path, runtime: ActionRuntime
+) -> None:
     questions: list[str] = []
 
     async def approve(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         questions.append(params.message)
-        return types.ElicitResult(action="accept", content={"name": "Ada"} if params.message == "Your name?" else {"approve": True})
+        return types.ElicitResult(
+            action="accept", content={"name": "Ada"} if params.message == "Your name?" else {"approve": True}
+        )
 
     call = {"name": "r.txt", "text": "release 8"}
-    async with streamable_http_client(http_proxy) as (read, write), ClientSession(read, write, elicitation_callback=approve) as session:
+    async with (
+        streamable_http_client(http_proxy) as (read, write),
+        ClientSession(read, write, elicitation_callback=approve) as session,
+    ):
         await session.initialize()
         first = await session.call_tool("write_note", call)
         assert not first.is_error and (workdir / "r.txt").read_text() == "release 8"
         (workdir / "r.txt").unlink()
         second = await session.call_tool("write_note", call)
-        asked_by_the_server = await session.call_tool("ask_name", {})  # the server's own elicitation still reaches the client
+        # the server's own elicitation still reaches the client
+        asked_by_the_server = await session.call_tool("ask_name", {})
     assert not second.is_error and (workdir / "r.txt").exists()
-    assert len(questions) == 3 and "demo/write_note" in questions[0] and "release 8" in questions[0], "single use: asked again"
+    assert len(questions) == 3 and "demo/write_note" in questions[0] and "release 8" in questions[0], (
+        "single use: asked again"
+    )
     assert questions[2] == "Your name?" and text_of(asked_by_the_server) == "hello Ada"
-    assert [(r.status, r.decided_by) for r in runtime.approvals.list()] == [("consumed", "mcp-elicitation:mcp")] * 2
-    assert [r["decision"] for r in decisions(audit_log)] == ["require_approval", "allow", "require_approval", "allow", "allow"]
+    assert [(r.status, r.decided_by) for r in runtime.approvals.list()] == [
+        ("consumed", "mcp-elicitation:mcp")
+    ] * 2
+    assert [r["decision"] for r in decisions(audit_log)] == [
+        "require_approval",
+        "allow",
+        "require_approval",
+        "allow",
+        "allow",
+    ]
 
 
 async def test_over_http_declining_denies_and_without_elicitation_the_client_gets_the_approval_id(
@@ -124,7 +154,10 @@ async def test_over_http_declining_denies_and_without_elicitation_the_client_get
     async def decline(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         return types.ElicitResult(action="decline")
 
-    async with streamable_http_client(http_proxy) as (read, write), ClientSession(read, write, elicitation_callback=decline) as session:
+    async with (
+        streamable_http_client(http_proxy) as (read, write),
+        ClientSession(read, write, elicitation_callback=decline) as session,
+    ):
         await session.initialize()
         declined = await session.call_tool("write_note", {"name": "d.txt", "text": "release 9"})
     async with streamable_http_client(http_proxy) as (read, write), ClientSession(read, write) as session:
@@ -136,8 +169,9 @@ async def test_over_http_declining_denies_and_without_elicitation_the_client_get
     assert not (workdir / "d.txt").exists() and not (workdir / "h.txt").exists()
 
 
-async def test_a_modern_client_over_http_is_asked_through_an_input_required_round_trip(http_proxy: str, workdir: Path,
-                                                                                      runtime: ActionRuntime) -> None:
+async def test_a_modern_client_over_http_is_asked_through_an_input_required_round_trip(
+    http_proxy: str, workdir: Path, runtime: ActionRuntime
+) -> None:
     async def approve(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         return types.ElicitResult(action="accept", content={"approve": True})
 

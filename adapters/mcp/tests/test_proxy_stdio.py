@@ -17,7 +17,9 @@ from conftest import CAPFENCE, demo_command, proxy_command
 pytestmark = pytest.mark.anyio
 
 
-async def test_allowed_runs_denied_does_not_and_both_are_recorded(policy: Path, audit_log: Path, workdir: Path) -> None:
+async def test_allowed_runs_denied_does_not_and_both_are_recorded(
+    policy: Path, audit_log: Path, workdir: Path
+) -> None:
     async with connect([*proxy_command(policy, audit_log), "--", *demo_command(workdir)]) as session:
         ok = await session.call_tool("write_note", {"name": "a.txt", "text": "hello"})
         blocked = await session.call_tool("write_note", {"name": "b.txt", "text": "forbidden words"})
@@ -50,24 +52,38 @@ async def test_everything_else_passes_through(policy: Path, audit_log: Path, wor
     assert [str(r.uri) for r in resources.resources] == ["note://readme"]
     assert readme.contents[0].text == "the readme"  # type: ignore[union-attr]
     assert "Ada" in prompt.messages[0].content.text  # type: ignore[union-attr]
-    assert {t.name for t in tools.tools} == {"write_note", "echo", "sleep_forever", "crash", "ask_name", "list_dir", "reroot"}
+    assert {t.name for t in tools.tools} == {
+        "write_note",
+        "echo",
+        "sleep_forever",
+        "crash",
+        "ask_name",
+        "list_dir",
+        "reroot",
+    }
     assert decisions(audit_log) == [], "only tools/call is decided"
 
 
-async def test_server_initiated_requests_reach_the_client(policy: Path, audit_log: Path, workdir: Path) -> None:
+async def test_server_initiated_requests_reach_the_client(
+    policy: Path, audit_log: Path, workdir: Path
+) -> None:
     asked: list[str] = []
 
     async def answer(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         asked.append(params.message)
         return types.ElicitResult(action="accept", content={"name": "Ada"})
 
-    async with connect([*proxy_command(policy, audit_log), "--", *demo_command(workdir)], elicitation_callback=answer) as session:
+    async with connect(
+        [*proxy_command(policy, audit_log), "--", *demo_command(workdir)], elicitation_callback=answer
+    ) as session:
         result = await session.call_tool("ask_name", {})
     assert asked == ["Your name?"] and text_of(result) == "hello Ada"
     assert [r["decision"] for r in decisions(audit_log)] == ["allow"]
 
 
-async def test_hide_denied_lists_only_what_can_be_allowed(policy: Path, audit_log: Path, workdir: Path) -> None:
+async def test_hide_denied_lists_only_what_can_be_allowed(
+    policy: Path, audit_log: Path, workdir: Path
+) -> None:
     command = [*proxy_command(policy, audit_log, "--hide-denied"), "--", *demo_command(workdir)]
     async with connect(command) as session:
         names = {t.name for t in (await session.list_tools()).tools}
@@ -79,12 +95,20 @@ async def test_hide_denied_lists_only_what_can_be_allowed(policy: Path, audit_lo
     assert text_of(still_there) == "hi", "the server did not crash: the hidden tool's call was not forwarded"
 
 
-async def test_a_capabilities_file_maps_tools_onto_the_policys_capabilities(tmp_path: Path, audit_log: Path, workdir: Path) -> None:
+async def test_a_capabilities_file_maps_tools_onto_the_policys_capabilities(
+    tmp_path: Path, audit_log: Path, workdir: Path
+) -> None:
     policy = tmp_path / "fs-policy.yaml"
-    policy.write_text("deny:\n  - capability: filesystem.write\n    contains: secret\nwarn:\n  - capability: filesystem.write\n")
+    policy.write_text(
+        "deny:\n  - capability: filesystem.write\n    contains: secret\nwarn:\n  - capability: filesystem.write\n"
+    )
     mapping = tmp_path / "capabilities.yaml"
     mapping.write_text("capabilities:\n  mcp.demo.write_note: filesystem.write\n")
-    command = [*proxy_command(policy, audit_log, "--capabilities", str(mapping)), "--", *demo_command(workdir)]
+    command = [
+        *proxy_command(policy, audit_log, "--capabilities", str(mapping)),
+        "--",
+        *demo_command(workdir),
+    ]
     async with connect(command) as session:
         denied = await session.call_tool("write_note", {"name": "s.txt", "text": "a secret"})
         warned = await session.call_tool("write_note", {"name": "w.txt", "text": "fine"})
@@ -92,11 +116,16 @@ async def test_a_capabilities_file_maps_tools_onto_the_policys_capabilities(tmp_
     assert denied.is_error and not (workdir / "s.txt").exists()
     assert not warned.is_error and (workdir / "w.txt").exists()
     assert unmapped.is_error, "mcp.demo.echo is not in this policy: default deny"
-    assert [r["capability"] for r in decisions(audit_log)] == ["filesystem.write", "filesystem.write", "mcp.demo.echo"]
+    assert [r["capability"] for r in decisions(audit_log)] == [
+        "filesystem.write",
+        "filesystem.write",
+        "mcp.demo.echo",
+    ]
 
 
-async def test_held_call_is_approved_through_elicitation_and_runs_once(policy: Path, audit_log: Path, workdir: Path,
-                                                                          runtime: ActionRuntime) -> None:
+async def test_held_call_is_approved_through_elicitation_and_runs_once(
+    policy: Path, audit_log: Path, workdir: Path, runtime: ActionRuntime
+) -> None:
     questions: list[str] = []
 
     async def approve(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
@@ -104,7 +133,9 @@ async def test_held_call_is_approved_through_elicitation_and_runs_once(policy: P
         return types.ElicitResult(action="accept", content={"approve": True})
 
     call = {"name": "r.txt", "text": "release 1.0"}
-    async with connect([*proxy_command(policy, audit_log), "--", *demo_command(workdir)], elicitation_callback=approve) as session:
+    async with connect(
+        [*proxy_command(policy, audit_log), "--", *demo_command(workdir)], elicitation_callback=approve
+    ) as session:
         first = await session.call_tool("write_note", call)
         assert not first.is_error and (workdir / "r.txt").read_text() == "release 1.0"
         (workdir / "r.txt").unlink()
@@ -113,8 +144,16 @@ async def test_held_call_is_approved_through_elicitation_and_runs_once(policy: P
     assert "demo/write_note" in questions[0] and "release 1.0" in questions[0]
     assert not second.is_error
     requests = runtime.approvals.list()
-    assert [(r.status, r.decided_by) for r in requests] == [("consumed", "mcp-elicitation:mcp"), ("consumed", "mcp-elicitation:mcp")]
-    assert [r["decision"] for r in decisions(audit_log)] == ["require_approval", "allow", "require_approval", "allow"]
+    assert [(r.status, r.decided_by) for r in requests] == [
+        ("consumed", "mcp-elicitation:mcp"),
+        ("consumed", "mcp-elicitation:mcp"),
+    ]
+    assert [r["decision"] for r in decisions(audit_log)] == [
+        "require_approval",
+        "allow",
+        "require_approval",
+        "allow",
+    ]
 
 
 async def test_declining_through_elicitation_denies_the_request(
@@ -140,8 +179,21 @@ async def test_without_elicitation_the_model_gets_the_approval_id_and_the_retry_
         assert held.is_error and not (workdir / "r.txt").exists()
         (request,) = runtime.approvals.list(status="pending")
         assert f"capfence approvals approve {request.id} --audit-log {audit_log}" in text_of(held)
-        approved = subprocess.run([str(CAPFENCE), "approvals", "approve", request.id, "--as", "alice", "--audit-log", str(audit_log)],
-                                  capture_output=True, text=True, check=False)
+        approved = subprocess.run(
+            [
+                str(CAPFENCE),
+                "approvals",
+                "approve",
+                request.id,
+                "--as",
+                "alice",
+                "--audit-log",
+                str(audit_log),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert approved.returncode == 0, approved.stderr
         retried = await session.call_tool("write_note", call)
         assert not retried.is_error and (workdir / "r.txt").read_text() == "release 3"

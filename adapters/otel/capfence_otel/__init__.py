@@ -11,4 +11,12 @@ from __future__ import annotations
 from capfence_otel.config import ARGUMENTS_ENV, configure, flush, telemetry_in_use
 from capfence_otel.telemetry import DecisionTelemetry, redacted_arguments, span_attributes
 
-__all__ = ["ARGUMENTS_ENV", "DecisionTelemetry", "configure", "flush", "redacted_arguments", "span_attributes", "telemetry_in_use"]
+__all__ = [
+    "ARGUMENTS_ENV",
+    "DecisionTelemetry",
+    "configure",
+    "flush",
+    "redacted_arguments",
+    "span_attributes",
+    "telemetry_in_use",
+]

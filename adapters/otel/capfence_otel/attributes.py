@@ -40,6 +40,26 @@ AUDIT_DURATION: Final = "capfence.gate.audit.duration"
 PENDING_APPROVALS: Final = "capfence.approvals.pending"
 
 DURATION_BUCKETS: Final = (
-    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    1e-6,
+    2.5e-6,
+    5e-6,
+    1e-5,
+    2.5e-5,
+    5e-5,
+    1e-4,
+    2.5e-4,
+    5e-4,
+    1e-3,
+    2.5e-3,
+    5e-3,
+    1e-2,
+    2.5e-2,
+    5e-2,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
 )
 """Histogram bucket boundaries in seconds: the gate works in microseconds (evaluation) to milliseconds (audit write)."""

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 
 @hookimpl
-def capfence_on_decision(call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None) -> None:
+def capfence_on_decision(
+    call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None
+) -> None:
     """Note the decision for the worker that makes its span and measurements (nothing here waits)."""
     telemetry_in_use().note(call, decision, timing, policy)

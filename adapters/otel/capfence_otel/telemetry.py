@@ -91,15 +91,21 @@ class DecisionTelemetry:
         meter = metrics.get_meter(SCOPE, _version() or "", meter_provider)
         self.decisions = meter.create_counter(attr.DECISIONS, "{decision}", "Tool calls decided by CapFence")
         self.evaluation = meter.create_histogram(
-            attr.EVALUATION_DURATION, "s", "Time CapFence took to evaluate a call against the policy",
+            attr.EVALUATION_DURATION,
+            "s",
+            "Time CapFence took to evaluate a call against the policy",
             explicit_bucket_boundaries_advisory=attr.DURATION_BUCKETS,
         )
         self.audit = meter.create_histogram(
-            attr.AUDIT_DURATION, "s", "Time CapFence took to write a decision to the audit log",
+            attr.AUDIT_DURATION,
+            "s",
+            "Time CapFence took to write a decision to the audit log",
             explicit_bucket_boundaries_advisory=attr.DURATION_BUCKETS,
         )
         self.pending = meter.create_up_down_counter(
-            attr.PENDING_APPROVALS, "{request}", "Approval requests this process filed that no decision has resolved yet"
+            attr.PENDING_APPROVALS,
+            "{request}",
+            "Approval requests this process filed that no decision has resolved yet",
         )
         self._pending_ids: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
@@ -122,7 +128,9 @@ class DecisionTelemetry:
         if self._pid != os.getpid():  # first use, or a forked child (threads do not survive a fork)
             self._start()
 
-    def record(self, call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None) -> None:
+    def record(
+        self, call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None
+    ) -> None:
         """The span and the measurements of one decision, now, in this thread (what the worker does per decision)."""
         self._handle((call, decision, timing, policy, otel_context.get_current(), time.time_ns()))
 
@@ -167,7 +175,15 @@ class DecisionTelemetry:
         self._span(call, decision, timing, policy, parent, end)
         self._metrics(call, decision, timing)
 
-    def _span(self, call: CallView, decision: Decision, timing: Timing | None, policy: Policy | None, parent: Context, end: int) -> None:
+    def _span(
+        self,
+        call: CallView,
+        decision: Decision,
+        timing: Timing | None,
+        policy: Policy | None,
+        parent: Context,
+        end: int,
+    ) -> None:
         start = end
         if timing is not None:
             start = end - int((timing.evaluation + timing.audit) * 1e9)
@@ -184,7 +200,9 @@ class DecisionTelemetry:
 
     def _metrics(self, call: CallView, decision: Decision, timing: Timing | None) -> None:
         labels: dict[str, AttributeValue] = {
-            attr.DECISION: decision.action, attr.CAPABILITY: call.capability, attr.DECIDED_BY: decision.decided_by,
+            attr.DECISION: decision.action,
+            attr.CAPABILITY: call.capability,
+            attr.DECIDED_BY: decision.decided_by,
         }
         if decision.rule is not None:
             labels[attr.RULE_ID] = decision.rule

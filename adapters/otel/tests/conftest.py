@@ -74,7 +74,9 @@ def telemetry() -> Iterator[Telemetry]:
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
-    capfence_otel.configure(tracer_provider=tracer_provider, meter_provider=meter_provider, export_arguments=False)
+    capfence_otel.configure(
+        tracer_provider=tracer_provider, meter_provider=meter_provider, export_arguments=False
+    )
     yield Telemetry(spans, reader, tracer_provider)
     capfence_otel.config._telemetry = None
     tracer_provider.shutdown()

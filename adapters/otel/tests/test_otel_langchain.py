@@ -65,12 +65,16 @@ def read_secret(path: str) -> str:
 def agent(mode: str, runtime: ActionRuntime) -> Any:
     model = ScriptedChatModel(
         parallel(
-            tool_call("read_file", {"path": "notes.txt"}, id="call_ok"), tool_call("read_secret", {"path": "secret.txt"}, id="call_no")
+            tool_call("read_file", {"path": "notes.txt"}, id="call_ok"),
+            tool_call("read_secret", {"path": "secret.txt"}, id="call_no"),
         ),
         "done",
     )
     if mode == "tools":
-        tools = [CapFenceTool(tool=t, agent_id="lc-agent", capability=CAPABILITIES[t.name], gate=runtime) for t in (read_file, read_secret)]
+        tools = [
+            CapFenceTool(tool=t, agent_id="lc-agent", capability=CAPABILITIES[t.name], gate=runtime)
+            for t in (read_file, read_secret)
+        ]
         return create_agent(model, tools)
     guard = CapFenceMiddleware(gate=runtime, agent_id="lc-agent", capabilities=CAPABILITIES)
     return create_agent(model, [read_file, read_secret], middleware=[guard])
@@ -88,7 +92,9 @@ def ancestors(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[str]:
 
 @pytest.mark.parametrize("sync", [True, False], ids=["invoke", "ainvoke"])
 @pytest.mark.parametrize("mode", ["tools", "middleware"])
-def test_decision_spans_nest_in_the_agent_trace(spans: InMemorySpanExporter, runtime: ActionRuntime, mode: str, sync: bool) -> None:
+def test_decision_spans_nest_in_the_agent_trace(
+    spans: InMemorySpanExporter, runtime: ActionRuntime, mode: str, sync: bool
+) -> None:
     graph = agent(mode, runtime)
     request = {"messages": [HumanMessage("read my files")]}
     result = graph.invoke(request) if sync else asyncio.run(graph.ainvoke(request))
@@ -98,7 +104,9 @@ def test_decision_spans_nest_in_the_agent_trace(spans: InMemorySpanExporter, run
     assert capfence_otel.flush()
     finished = list(spans.get_finished_spans())
     by_id = {s.context.span_id: s for s in finished}
-    decisions = {s.attributes["gen_ai.tool.call.id"]: s for s in finished if s.name.startswith("capfence.decision")}
+    decisions = {
+        s.attributes["gen_ai.tool.call.id"]: s for s in finished if s.name.startswith("capfence.decision")
+    }
     assert set(decisions) == {"call_ok", "call_no"}
     root = next(s for s in finished if s.parent is None)
     for call_id, span in decisions.items():

@@ -41,7 +41,9 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 assert self.headers["Content-Type"] == "application/x-protobuf"
                 if self.path == "/v1/traces":
-                    request: ExportTraceServiceRequest | ExportMetricsServiceRequest = ExportTraceServiceRequest.FromString(body)
+                    request: ExportTraceServiceRequest | ExportMetricsServiceRequest = (
+                        ExportTraceServiceRequest.FromString(body)
+                    )
                     target = receiver.traces
                 else:
                     request = ExportMetricsServiceRequest.FromString(body)
@@ -66,10 +68,18 @@ class Receiver:
             assert self.changed.wait_for(predicate, timeout), "nothing arrived in time"  # type: ignore[arg-type]
 
     def spans(self) -> list[object]:
-        return [span for r in self.traces for rs in r.resource_spans for ss in rs.scope_spans for span in ss.spans]
+        return [
+            span for r in self.traces for rs in r.resource_spans for ss in rs.scope_spans for span in ss.spans
+        ]
 
     def metric_names(self) -> set[str]:
-        return {m.name for r in self.metrics for rm in r.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+        return {
+            m.name
+            for r in self.metrics
+            for rm in r.resource_metrics
+            for sm in rm.scope_metrics
+            for m in sm.metrics
+        }
 
 
 @pytest.fixture
@@ -91,12 +101,18 @@ def attributes(span: object) -> dict[str, object]:
 
 def test_spans_and_metrics_reach_an_otlp_http_receiver(receiver: Receiver, runtime: ActionRuntime) -> None:
     tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{receiver.url}/v1/traces")))
-    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{receiver.url}/v1/metrics"), export_interval_millis=60_000)
+    tracer_provider.add_span_processor(
+        BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{receiver.url}/v1/traces"))
+    )
+    reader = PeriodicExportingMetricReader(
+        OTLPMetricExporter(endpoint=f"{receiver.url}/v1/metrics"), export_interval_millis=60_000
+    )
     meter_provider = MeterProvider(metric_readers=[reader])
     capfence_otel.configure(tracer_provider=tracer_provider, meter_provider=meter_provider)
     try:
-        decision = runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="agent-1", tool="run_shell", call_id="call_9")
+        decision = runtime.evaluate(
+            "shell.execute", {"command": "ls"}, agent_id="agent-1", tool="run_shell", call_id="call_9"
+        )
         assert capfence_otel.flush()
         tracer_provider.force_flush()
         meter_provider.force_flush()
@@ -111,7 +127,11 @@ def test_spans_and_metrics_reach_an_otlp_http_receiver(receiver: Receiver, runti
     assert sent["gen_ai.tool.call.id"] == "call_9" and sent["gen_ai.agent.id"] == "agent-1"
     assert sent["capfence.decision"] == "warn" and sent["capfence.rule.id"] == "observe-shell"
     assert sent["capfence.audit.seq"] == decision.record_id and sent["capfence.rule.line"] == 12
-    assert {"capfence.decisions", "capfence.gate.evaluation.duration", "capfence.gate.audit.duration"} <= receiver.metric_names()
+    assert {
+        "capfence.decisions",
+        "capfence.gate.evaluation.duration",
+        "capfence.gate.audit.duration",
+    } <= receiver.metric_names()
 
 
 def closed_port() -> int:
@@ -144,9 +164,13 @@ def test_a_failing_or_hanging_exporter_neither_changes_nor_delays_decisions(
     endpoint = f"http://127.0.0.1:{port}"
     tracer_provider = TracerProvider()
     exporter = OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=5)
-    processor = BatchSpanProcessor(exporter, max_queue_size=64, max_export_batch_size=16, schedule_delay_millis=10)
+    processor = BatchSpanProcessor(
+        exporter, max_queue_size=64, max_export_batch_size=16, schedule_delay_millis=10
+    )
     tracer_provider.add_span_processor(processor)
-    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{endpoint}/v1/metrics", timeout=5), export_interval_millis=10)
+    reader = PeriodicExportingMetricReader(
+        OTLPMetricExporter(endpoint=f"{endpoint}/v1/metrics", timeout=5), export_interval_millis=10
+    )
     meter_provider = MeterProvider(metric_readers=[reader])
     capfence_otel.configure(tracer_provider=tracer_provider, meter_provider=meter_provider)
     slowest = 0.0
@@ -155,12 +179,16 @@ def test_a_failing_or_hanging_exporter_neither_changes_nor_delays_decisions(
             start = time.perf_counter()
             decision = runtime.evaluate("shell.execute", {"command": f"ls {i}"}, agent_id="a")
             slowest = max(slowest, time.perf_counter() - start)
-            assert decision.action == "warn" and decision.rule == "observe-shell" and decision.record_id == i + 1
-        assert capfence_otel.flush()  # the plugin's worker hands every span to the batch processor without waiting on the exporter
+            assert (
+                decision.action == "warn" and decision.rule == "observe-shell" and decision.record_id == i + 1
+            )
+        # the plugin's worker hands every span to the batch processor without waiting on the exporter
+        assert capfence_otel.flush()
     finally:
         capfence_otel.config._telemetry = None
         started = time.perf_counter()
-        threading.Thread(target=tracer_provider.shutdown, daemon=True).start()  # may wait out the exporter's timeout: not our concern
+        # may wait out the exporter's timeout: not our concern
+        threading.Thread(target=tracer_provider.shutdown, daemon=True).start()
         threading.Thread(target=meter_provider.shutdown, daemon=True).start()
         assert time.perf_counter() - started < BOUND
     assert slowest < BOUND, f"a decision took {slowest:.3f} s with the exporter {where}"

@@ -20,17 +20,33 @@ def test_the_plugin_loads_through_the_entry_point() -> None:
     assert "otel" in names
 
 
-def test_a_rule_decision_is_a_span_with_its_provenance(telemetry: Telemetry, runtime: ActionRuntime, policy_file: Path) -> None:
-    decision = runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="agent-7", tool="run_shell", framework="langchain",
-                                call_id="call_1")
+def test_a_rule_decision_is_a_span_with_its_provenance(
+    telemetry: Telemetry, runtime: ActionRuntime, policy_file: Path
+) -> None:
+    decision = runtime.evaluate(
+        "shell.execute",
+        {"command": "ls"},
+        agent_id="agent-7",
+        tool="run_shell",
+        framework="langchain",
+        call_id="call_1",
+    )
     (span,) = telemetry.decision_spans()
     assert span.name == "capfence.decision run_shell"
     attrs = dict(span.attributes or {})
     assert attrs == {
-        "gen_ai.tool.name": "run_shell", "gen_ai.tool.call.id": "call_1", "gen_ai.agent.id": "agent-7",
-        "capfence.decision": "warn", "capfence.decided_by": "rule", "capfence.capability": "shell.execute",
-        "capfence.rule.id": "observe-shell", "capfence.rule.source": str(policy_file.resolve()), "capfence.rule.line": 12,
-        "capfence.policy.digest": decision.policy_digest, "capfence.reason": decision.reason, "capfence.audit.seq": decision.record_id,
+        "gen_ai.tool.name": "run_shell",
+        "gen_ai.tool.call.id": "call_1",
+        "gen_ai.agent.id": "agent-7",
+        "capfence.decision": "warn",
+        "capfence.decided_by": "rule",
+        "capfence.capability": "shell.execute",
+        "capfence.rule.id": "observe-shell",
+        "capfence.rule.source": str(policy_file.resolve()),
+        "capfence.rule.line": 12,
+        "capfence.policy.digest": decision.policy_digest,
+        "capfence.reason": decision.reason,
+        "capfence.audit.seq": decision.record_id,
         "capfence.framework": "langchain",
     }
     assert span.status.status_code is StatusCode.UNSET
@@ -63,26 +79,39 @@ def test_default_and_failure_say_what_decided(telemetry: Telemetry, runtime: Act
     assert failed.status.status_code is StatusCode.ERROR
 
 
-def test_approvals_carry_the_approver_and_timeouts_say_so(telemetry: Telemetry, runtime: ActionRuntime, policy_file: Path) -> None:
+def test_approvals_carry_the_approver_and_timeouts_say_so(
+    telemetry: Telemetry, runtime: ActionRuntime, policy_file: Path
+) -> None:
     held = runtime.evaluate("deploy.production", {"service": "api"}, agent_id="a", tool="deploy")
     assert held.action == "require_approval" and held.approval_id
     runtime.approvals.approve(held.approval_id, by="alice")
     approved = runtime.evaluate("deploy.production", {"service": "api"}, agent_id="a", tool="deploy")
     assert approved.action == "allow" and approved.decided_by == "approval"
     first, second = telemetry.decision_spans()
-    assert first.attributes["capfence.decided_by"] == "rule" and first.attributes["capfence.approval.id"] == held.approval_id
+    assert (
+        first.attributes["capfence.decided_by"] == "rule"
+        and first.attributes["capfence.approval.id"] == held.approval_id
+    )
     assert second.attributes["capfence.decided_by"] == "approval"
     assert second.attributes["capfence.approval.approver"] == "alice"
-    assert second.attributes["capfence.rule.id"] == "hold-deploys" and second.attributes["capfence.rule.line"] == 8
+    assert (
+        second.attributes["capfence.rule.id"] == "hold-deploys"
+        and second.attributes["capfence.rule.line"] == 8
+    )
     # and the audit record itself says the same
     record = audit_rows(runtime.audit_log)[-1]
     assert json.loads(record["detail"]) == {
-        "approval_id": held.approval_id, "approver": "alice", "decided_by": "approval",
-        "rule_line": 8, "rule_source": str(policy_file.resolve()),
+        "approval_id": held.approval_id,
+        "approver": "alice",
+        "decided_by": "approval",
+        "rule_line": 8,
+        "rule_source": str(policy_file.resolve()),
     }
 
 
-def test_arguments_are_not_exported_unless_opted_in_and_then_redacted(telemetry: Telemetry, runtime: ActionRuntime) -> None:
+def test_arguments_are_not_exported_unless_opted_in_and_then_redacted(
+    telemetry: Telemetry, runtime: ActionRuntime
+) -> None:
     runtime.evaluate("filesystem.read", {"path": "a.txt", "password": "hunter2"}, agent_id="a")
     assert "gen_ai.tool.call.arguments" not in telemetry.decision_spans()[-1].attributes
     capfence_otel.configure(tracer_provider=telemetry.tracer_provider, export_arguments=True)
@@ -102,7 +131,9 @@ def test_arguments_opt_in_from_the_environment(monkeypatch: pytest.MonkeyPatch, 
         capfence_otel.config._telemetry = None
 
 
-def test_a_broken_telemetry_changes_no_decision(telemetry: Telemetry, runtime: ActionRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_telemetry_changes_no_decision(
+    telemetry: Telemetry, runtime: ActionRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def explode(*args: object) -> None:
         raise RuntimeError("exporter set-up broken")
 
@@ -111,8 +142,9 @@ def test_a_broken_telemetry_changes_no_decision(telemetry: Telemetry, runtime: A
     assert decision.action == "warn" and decision.record_id is not None
 
 
-def test_a_decision_the_worker_cannot_record_stops_nothing(telemetry: Telemetry, runtime: ActionRuntime,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_decision_the_worker_cannot_record_stops_nothing(
+    telemetry: Telemetry, runtime: ActionRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     in_use = capfence_otel.telemetry_in_use()
     real = in_use._span
     calls = []
@@ -129,12 +161,17 @@ def test_a_decision_the_worker_cannot_record_stops_nothing(telemetry: Telemetry,
     assert [s.attributes["capfence.capability"] for s in telemetry.decision_spans()] == ["filesystem.read"]
 
 
-def test_the_hook_only_notes_the_decision_and_the_worker_keeps_its_parent(telemetry: Telemetry, runtime: ActionRuntime) -> None:
+def test_the_hook_only_notes_the_decision_and_the_worker_keeps_its_parent(
+    telemetry: Telemetry, runtime: ActionRuntime
+) -> None:
     tracer = telemetry.tracer_provider.get_tracer("framework")
     with tracer.start_as_current_span("execute_tool a") as first:
         runtime.evaluate("filesystem.read", {"path": "a"}, agent_id="a")
     with tracer.start_as_current_span("execute_tool b") as second:
         runtime.evaluate("filesystem.read", {"path": "b"}, agent_id="a")
     a, b = telemetry.decision_spans()
-    assert a.parent.span_id == first.get_span_context().span_id and b.parent.span_id == second.get_span_context().span_id
+    assert (
+        a.parent.span_id == first.get_span_context().span_id
+        and b.parent.span_id == second.get_span_context().span_id
+    )
     assert a.end_time <= b.start_time  # the times are the decisions', not the worker's

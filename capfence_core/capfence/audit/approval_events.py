@@ -49,11 +49,23 @@ class _Transaction(Protocol):
 
 
 def event_detail(
-    request_id: str, status: str, previous: str | None, *, digest: str, expires: str, decided_by: str | None, shown: str,
+    request_id: str,
+    status: str,
+    previous: str | None,
+    *,
+    digest: str,
+    expires: str,
+    decided_by: str | None,
+    shown: str,
     **extra: str | None,
 ) -> dict[str, object]:
     """The ``detail`` of the record for one transition: the request's state after it (``extra`` entries only when set)."""
-    state: dict[str, object] = {"id": request_id, "from": previous, "status": status, "decided_by": decided_by}
+    state: dict[str, object] = {
+        "id": request_id,
+        "from": previous,
+        "status": status,
+        "decided_by": decided_by,
+    }
     state.update({name: value for name, value in extra.items() if value})
     state.update(digest=digest, expires=expires, shown=shown)
     return state
@@ -79,9 +91,13 @@ def event_state(record: Mapping[str, Any]) -> dict[str, Any] | None:
 def mismatch(row: Mapping[str, Any], state: Mapping[str, Any]) -> str | None:
     """How ``row`` differs from the chained ``state`` of its request (None when it is backed)."""
     differ = [name for name in BOUND if row[name] != state.get(name)]
-    problems = [f"{name} is {row[name]!r} in the table but {state.get(name)!r} in the chain" for name in differ]
+    problems = [
+        f"{name} is {row[name]!r} in the table but {state.get(name)!r} in the chain" for name in differ
+    ]
     if "shown" in state and shown_digest(row) != state["shown"]:
-        problems.append("its agent, tool, capability, arguments, policy or rule in the table differ from the chain")
+        problems.append(
+            "its agent, tool, capability, arguments, policy or rule in the table differ from the chain"
+        )
     return "; ".join(problems) or None
 
 
@@ -146,7 +162,9 @@ class Trails:
             request_id = str(row["id"])
             state = self.latest.get(request_id)
             if request_id not in self.created or state is None:
-                found.append(Unbacked(request_id, "no record of its creation in the audit chain: the row was inserted"))
+                found.append(
+                    Unbacked(request_id, "no record of its creation in the audit chain: the row was inserted")
+                )
             elif (problem := mismatch(row, state)) is not None:
                 found.append(Unbacked(request_id, f"{problem}: the row was edited"))
         return found

@@ -96,10 +96,16 @@ class Backlog:
     def _defer(self, record: Record, error: Exception | None) -> None:
         with self._cond:
             if len(self._pending) >= MAX_PENDING:
-                log.error("audit log: %d records waiting; this one is dropped: %s", len(self._pending), _text(record))
+                log.error(
+                    "audit log: %d records waiting; this one is dropped: %s",
+                    len(self._pending),
+                    _text(record),
+                )
                 return
             if not self._pending:
-                log.warning("audit log: %s; records are queued and will be written in order when it frees", error)
+                log.warning(
+                    "audit log: %s; records are queued and will be written in order when it frees", error
+                )
             self._pending.append(_late(record))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="capfence-audit-backlog", daemon=True)

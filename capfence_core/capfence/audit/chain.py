@@ -24,9 +24,26 @@ GENESIS = "0" * 64
 KEY_ENV = "CAPFENCE_AUDIT_KEY"
 
 HASHED_FIELDS = (
-    "seq", "ts", "kind", "agent_id", "framework", "tool", "capability", "environment",
-    "payload", "payload_sha256", "payload_bytes", "truncated", "redacted",
-    "decision", "rule", "reason", "policy_digest", "ref", "outcome", "detail",
+    "seq",
+    "ts",
+    "kind",
+    "agent_id",
+    "framework",
+    "tool",
+    "capability",
+    "environment",
+    "payload",
+    "payload_sha256",
+    "payload_bytes",
+    "truncated",
+    "redacted",
+    "decision",
+    "rule",
+    "reason",
+    "policy_digest",
+    "ref",
+    "outcome",
+    "detail",
 )
 
 

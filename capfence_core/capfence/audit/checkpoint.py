@@ -49,7 +49,9 @@ class Checkpoint:
         return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
     def signed(self, key: bytes) -> Checkpoint:
-        return replace(self, signature="hmac-sha256:" + hmac.new(key, self.body(), hashlib.sha256).hexdigest())
+        return replace(
+            self, signature="hmac-sha256:" + hmac.new(key, self.body(), hashlib.sha256).hexdigest()
+        )
 
     def signature_valid(self, key: bytes) -> bool:
         expected = self.signed(key).signature or ""

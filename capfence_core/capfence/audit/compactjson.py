@@ -17,7 +17,11 @@ import json
 import json.encoder
 from collections.abc import Callable
 
-_SAMPLE: object = {"b": [1, -2, 3.5, True, False, None, "é\u2028\"\\\n"], "a": {"z": "", "y": [[], {}]}, "": 10**20}
+_SAMPLE: object = {
+    "b": [1, -2, 3.5, True, False, None, 'é\u2028"\\\n'],
+    "a": {"z": "", "y": [[], {}]},
+    "": 10**20,
+}
 
 
 def compact_encoder(*, sort_keys: bool) -> Callable[[object], str]:
@@ -25,7 +29,9 @@ def compact_encoder(*, sort_keys: bool) -> Callable[[object], str]:
     reference = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
     make = getattr(json.encoder, "c_make_encoder", None)
     try:
-        built = make(None, reference.default, json.encoder.encode_basestring, None, ":", ",", sort_keys, False, True)  # type: ignore[misc]
+        built = make(
+            None, reference.default, json.encoder.encode_basestring, None, ":", ",", sort_keys, False, True
+        )  # type: ignore[misc]
 
         def encode(value: object) -> str:
             return "".join(built(value, 0))

@@ -61,7 +61,9 @@ class AuditBusy(AuditError):
         super().__init__(f"audit log busy: could not write within {seconds_text(seconds)} s ({cause})")
 
 
-_CURRENT: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("capfence_audit_deadline", default=None)
+_CURRENT: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "capfence_audit_deadline", default=None
+)
 
 
 class within:  # noqa: N801 - used like the function it reads as: ``with within(3.0):``

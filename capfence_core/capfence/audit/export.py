@@ -60,7 +60,9 @@ def write_jsonl(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
 def export_file(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]) -> int:
     """Write ``rows`` to ``path`` atomically: a failed export leaves no partial file behind."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent if str(target.parent) else ".")
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent if str(target.parent) else "."
+    )
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
             count = write_jsonl(rows, out)

@@ -74,13 +74,17 @@ def _text_forms(value: object) -> list[object]:
         if isinstance(value, str):
             forms.append(json.dumps(value, ensure_ascii=False))
         return forms
-    return list(dict.fromkeys([
-        json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
-        json.dumps(value, sort_keys=True),
-        json.dumps(value),
-        json.dumps(value, ensure_ascii=False),
-        json.dumps(value, sort_keys=True, ensure_ascii=False),
-    ]))
+    return list(
+        dict.fromkeys(
+            [
+                json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+                json.dumps(value, sort_keys=True),
+                json.dumps(value),
+                json.dumps(value, ensure_ascii=False),
+                json.dumps(value, sort_keys=True, ensure_ascii=False),
+            ]
+        )
+    )
 
 
 def stored_row(obj: Mapping[str, Any], key: bytes | None) -> dict[str, object]:
@@ -88,12 +92,21 @@ def stored_row(obj: Mapping[str, Any], key: bytes | None) -> dict[str, object]:
     seq, prev, want = obj.get("seq"), obj.get("prev_hash"), obj.get("hash")
     if type(seq) is not int or seq < 1:
         raise ImportError_(f"record without a valid seq: {str(dict(obj))[:120]}")
-    if not (isinstance(prev, str) and (prev == GENESIS or _HEX64.fullmatch(prev)) and isinstance(want, str) and _HEX64.fullmatch(want)):
-        raise ImportError_(f"record {seq} has no valid prev_hash/hash: only a full export (--all-records) keeps them")
+    if not (
+        isinstance(prev, str)
+        and (prev == GENESIS or _HEX64.fullmatch(prev))
+        and isinstance(want, str)
+        and _HEX64.fullmatch(want)
+    ):
+        raise ImportError_(
+            f"record {seq} has no valid prev_hash/hash: only a full export (--all-records) keeps them"
+        )
     base: dict[str, object] = {name: obj.get(name) for name in HASHED_FIELDS}
     for flag in ("truncated", "redacted"):
         base[flag] = 1 if base[flag] else 0
-    outcomes = [obj.get("outcome")] + ([None] if obj.get("kind") == "decision" and obj.get("outcome") is not None else [])
+    outcomes = [obj.get("outcome")] + (
+        [None] if obj.get("kind") == "decision" and obj.get("outcome") is not None else []
+    )
     for payload in _text_forms(obj.get("payload")):
         for detail in _text_forms(obj.get("detail")):
             for outcome in outcomes:
@@ -101,7 +114,9 @@ def stored_row(obj: Mapping[str, Any], key: bytes | None) -> dict[str, object]:
                 if record_hash(prev, row, key) == want:
                     return {**row, "prev_hash": prev, "hash": want}
     hint = "" if key else " (if the log was written with CAPFENCE_AUDIT_KEY, set it)"
-    raise ImportError_(f"record {seq} does not match its hash: it was modified, or the chain key differs{hint}")
+    raise ImportError_(
+        f"record {seq} does not match its hash: it was modified, or the chain key differs{hint}"
+    )
 
 
 def verified(records: Iterable[Mapping[str, Any]], key: bytes | None) -> Iterator[dict[str, object]]:
@@ -111,16 +126,27 @@ def verified(records: Iterable[Mapping[str, Any]], key: bytes | None) -> Iterato
         row = stored_row(obj, key)
         seq = int(row["seq"])  # type: ignore[call-overload]
         if last is not None and seq != last[0] + 1:
-            what = "a decision-only export? use 'capfence export --all-records'" if seq > last[0] + 1 else "records out of order"
+            what = (
+                "a decision-only export? use 'capfence export --all-records'"
+                if seq > last[0] + 1
+                else "records out of order"
+            )
             raise ImportError_(f"record {seq} follows record {last[0]}: the chain has a gap ({what})")
         if last is not None and row["prev_hash"] != last[1]:
-            raise ImportError_(f"record {seq} does not link to record {last[0]}: records were removed, inserted or reordered")
+            raise ImportError_(
+                f"record {seq} does not link to record {last[0]}: records were removed, inserted or reordered"
+            )
         last = (seq, str(row["hash"]))
         yield row
 
 
-def import_records(store: Any, records: Iterable[Mapping[str, Any]], *, batch: int = BATCH,
-                   progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_records(
+    store: Any,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    batch: int = BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Append ``records`` to ``store`` keeping their chain fields. Raises :class:`AuditError`; never writes a record that does not verify.
 
     ``store`` needs ``transaction()`` (both built-in stores have it); its key
@@ -140,13 +166,17 @@ def import_records(store: Any, records: Iterable[Mapping[str, Any]], *, batch: i
         seq = int(row["seq"])  # type: ignore[call-overload]
         if seq <= head_seq:
             if seq == head_seq and row["hash"] != head_hash:
-                raise ImportError_(f"the audit log's record {seq} differs from the file's: it holds another chain (use an empty log)")
+                raise ImportError_(
+                    f"the audit log's record {seq} differs from the file's: it holds another chain (use an empty log)"
+                )
             report.skipped += 1
             last = row
             continue
         if not pending and report.imported == 0 and (seq != head_seq + 1 or row["prev_hash"] != head_hash):
             where = "the empty log" if head_seq == 0 else f"record {head_seq}, the log's last"
-            raise ImportError_(f"record {seq} does not continue {where}: import into an empty log, or the file that continues it")
+            raise ImportError_(
+                f"record {seq} does not continue {where}: import into an empty log, or the file that continues it"
+            )
         pending.append(row)
         if len(pending) >= batch:
             _write(store, pending, report, progress)
@@ -162,16 +192,22 @@ def _check_prefix(store: Any, last: Mapping[str, object]) -> None:
     with store.transaction() as tx:
         have = tx.execute("SELECT hash FROM records WHERE seq = ?", (last["seq"],)).fetchone()
     if have is None or have[0] != last["hash"]:
-        raise ImportError_(f"the audit log's record {last['seq']} differs from the file's: it holds another chain")
+        raise ImportError_(
+            f"the audit log's record {last['seq']} differs from the file's: it holds another chain"
+        )
 
 
-def _write(store: Any, pending: list[dict[str, object]], report: ImportReport, progress: Callable[[int], None] | None) -> None:
+def _write(
+    store: Any, pending: list[dict[str, object]], report: ImportReport, progress: Callable[[int], None] | None
+) -> None:
     first = pending[0]
     with store.transaction() as tx:
         head = tx.execute(_HEAD).fetchone()
         head_seq, head_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
         if first["seq"] != head_seq + 1 or first["prev_hash"] != head_hash:
-            raise ImportError_(f"the audit log was appended to during the import (its last record is now {head_seq}); run the import again")
+            raise ImportError_(
+                f"the audit log was appended to during the import (its last record is now {head_seq}); run the import again"
+            )
         values = [[row.get(name) for name in COLUMNS] for row in pending]
         insert_rows = getattr(tx, "insert_rows", None)
         if insert_rows is not None:

@@ -106,7 +106,11 @@ class _Sanitizer:
         if value is None or isinstance(value, bool | str):
             return value
         if isinstance(value, int):
-            return value if value.bit_length() <= _MAX_INT_BITS else self.placeholder(f"<int: {value:#x}>", "an integer too long for JSON")
+            return (
+                value
+                if value.bit_length() <= _MAX_INT_BITS
+                else self.placeholder(f"<int: {value:#x}>", "an integer too long for JSON")
+            )
         if isinstance(value, float):
             return value if math.isfinite(value) else self.placeholder(str(value), "a non-finite number")
         if isinstance(value, Mapping | list | tuple | set | frozenset):
@@ -126,7 +130,9 @@ class _Sanitizer:
         except _Lossy as exc:
             return self.placeholder(f"<{type(value).__name__}>", str(exc))
 
-    def _mapping(self, value: Mapping[object, object], ancestors: frozenset[int], depth: int) -> dict[str, object]:
+    def _mapping(
+        self, value: Mapping[object, object], ancestors: frozenset[int], depth: int
+    ) -> dict[str, object]:
         out: dict[str, object] = {}
         for key, item in list(value.items()):
             name = self._key(key)
@@ -191,7 +197,13 @@ def serialize(payload: object, *, redact: frozenset[str], max_bytes: int) -> Sto
     size = max_bytes if lossy else min(_PREVIEW_CHARS, max_bytes // 2)
     preview = data[:size].decode("utf-8", "ignore")
     why = lossy or f"larger than {max_bytes} bytes"
-    cut = {"sha256": digest, "bytes": len(data), "preview": preview, "why": why, "canonical_sha256": _canonical(payload, redact)}
+    cut = {
+        "sha256": digest,
+        "bytes": len(data),
+        "preview": preview,
+        "why": why,
+        "canonical_sha256": _canonical(payload, redact),
+    }
     marker = {TRUNCATED_KEY: cut}
     return StoredPayload(json.dumps(marker, ensure_ascii=False), digest, len(data), True, redacted)
 

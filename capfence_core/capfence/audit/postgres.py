@@ -105,7 +105,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from capfence.audit.chain import GENESIS, chain_mode, key_from_env, record_hash
 from capfence.audit.deadline import Deadline, active, current
-from capfence.audit.postgres_schema import CALL_DETAIL, CHAIN_LOCK, INSTALL_HINT, Settings, connect_kwargs, migrate, parse_location
+from capfence.audit.postgres_schema import (
+    CALL_DETAIL,
+    CHAIN_LOCK,
+    INSTALL_HINT,
+    Settings,
+    connect_kwargs,
+    migrate,
+    parse_location,
+)
 from capfence.audit.record import commit_time
 from capfence.audit.sqlite import COLUMNS
 from capfence.errors import AuditError
@@ -131,7 +139,16 @@ _EMPTY: Head = (0, GENESIS, None)
 _INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
 _TICK = "INSERT INTO flush_ticks (pid, ticks) VALUES (pg_backend_pid(), 1) ON CONFLICT (pid) DO UPDATE SET ticks = flush_ticks.ticks + 1"
 _SAME_DECISION_FIELDS = (
-    "agent_id", "framework", "tool", "capability", "environment", "payload_sha256", "decision", "rule", "reason", "policy_digest",
+    "agent_id",
+    "framework",
+    "tool",
+    "capability",
+    "environment",
+    "payload_sha256",
+    "decision",
+    "rule",
+    "reason",
+    "policy_digest",
 )
 _FIND_DECISION = (
     f"SELECT seq FROM records WHERE kind = 'decision' AND {CALL_DETAIL} AND detail = %s AND "
@@ -149,7 +166,9 @@ def _psycopg() -> Any:
         import psycopg
         import psycopg_pool
     except ImportError as exc:
-        raise AuditError(f"cannot use a PostgreSQL audit log: {exc.name} is not installed ({INSTALL_HINT})") from None
+        raise AuditError(
+            f"cannot use a PostgreSQL audit log: {exc.name} is not installed ({INSTALL_HINT})"
+        ) from None
     return psycopg, psycopg_pool
 
 
@@ -283,7 +302,8 @@ class PostgresStore:
     def _limit_ms(self) -> int | None:
         """The server-side lock/statement timeout for this transaction (None: the connection's, from ``timeout``)."""
         limit = self._limit()
-        return None if limit >= self.settings.timeout else max(1, int(limit * 1000))  # 0 would mean "no limit"
+        # 0 would mean "no limit"
+        return None if limit >= self.settings.timeout else max(1, int(limit * 1000))
 
     def _hard_limit(self) -> float:
         return self._limit() + _WATCHDOG_GRACE
@@ -297,7 +317,8 @@ class PostgresStore:
             raise deadline.busy("waiting for another thread of this process to open the audit log")
         try:
             if self._pid != os.getpid():
-                self._pool, self._ready, self._outage = None, False, None  # a forked child never uses the parent's sockets
+                # a forked child never uses the parent's sockets
+                self._pool, self._ready, self._outage = None, False, None
                 self._pid = os.getpid()
             if self._pool is None:
                 self._pool = self._new_pool()
@@ -334,9 +355,14 @@ class PostgresStore:
                 return conn
 
         pool: ConnectionPool[Any] = self._pool_module.ConnectionPool(
-            self.settings.conninfo, min_size=self.settings.pool_min, max_size=self.settings.pool_max,
-            kwargs={"autocommit": True, **connect_kwargs(self.settings, writer=True)}, connection_class=_Connection,
-            open=False, timeout=self.settings.timeout, reconnect_timeout=_RECONNECT_TIMEOUT,
+            self.settings.conninfo,
+            min_size=self.settings.pool_min,
+            max_size=self.settings.pool_max,
+            kwargs={"autocommit": True, **connect_kwargs(self.settings, writer=True)},
+            connection_class=_Connection,
+            open=False,
+            timeout=self.settings.timeout,
+            reconnect_timeout=_RECONNECT_TIMEOUT,
             name=f"capfence-audit-{os.getpid()}",
         )
         pool.open(wait=False)
@@ -380,7 +406,9 @@ class PostgresStore:
             )
         except self._psycopg.Error as exc:
             self._outage, self._answered_at = f"{type(exc).__name__}: {exc}".strip(), 0.0
-            raise AuditError(f"cannot write audit log {self.location}: database unreachable ({self._outage})") from exc
+            raise AuditError(
+                f"cannot write audit log {self.location}: database unreachable ({self._outage})"
+            ) from exc
         finally:
             if not recovering:
                 self._probing.release()
@@ -431,7 +459,12 @@ class PostgresStore:
 def chained_row(record: Mapping[str, object], head: Head, key: bytes | None) -> dict[str, object]:
     """``record`` as the next row of a chain whose head is ``head``: ``seq``, ``ts`` (commit time), ``prev_hash`` and ``hash`` set."""
     row: dict[str, object] = {
-        "truncated": 0, "redacted": 0, **record, "seq": head[0] + 1, "ts": commit_time(head[2]), "prev_hash": head[1],
+        "truncated": 0,
+        "redacted": 0,
+        **record,
+        "seq": head[0] + 1,
+        "ts": commit_time(head[2]),
+        "prev_hash": head[1],
     }
     for flag in ("truncated", "redacted"):
         if isinstance(row[flag], bool):
@@ -446,7 +479,11 @@ _BUSY_STATES = ("55P03", "57014")
 
 def _is_timeout(exc: BaseException) -> bool:
     sqlstate = getattr(exc, "sqlstate", None)
-    return sqlstate in ("57014", "55P03", "25P03") or "timeout expired" in str(exc) or _WATCHDOG.tripped_error(exc)
+    return (
+        sqlstate in ("57014", "55P03", "25P03")
+        or "timeout expired" in str(exc)
+        or _WATCHDOG.tripped_error(exc)
+    )
 
 
 class Transaction:

@@ -17,14 +17,21 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Self
 
-from capfence.audit.postgres_schema import INSTALL_HINT, SCHEMA_VERSION, connect_kwargs, glob_regex, parse_location
+from capfence.audit.postgres_schema import (
+    INSTALL_HINT,
+    SCHEMA_VERSION,
+    connect_kwargs,
+    glob_regex,
+    parse_location,
+)
 from capfence.audit.query import SHADOW_LIKE, Filters
 from capfence.audit.reader import CALL_FIELDS, Record
 from capfence.errors import AuditError
 
 ITERSIZE = 5000
 _LINKED_OUTCOME = (
-    "(SELECT o.outcome FROM records o WHERE o.ref = r.seq AND o.kind = 'outcome' ORDER BY o.seq DESC LIMIT 1) AS linked_outcome"
+    "(SELECT o.outcome FROM records o WHERE o.ref = r.seq AND o.kind = 'outcome' ORDER BY o.seq DESC LIMIT 1)"
+    " AS linked_outcome"
 )
 _NAMES = itertools.count()
 
@@ -39,7 +46,11 @@ def pg_where(filters: Filters) -> tuple[str, list[object]]:
     elif filters.decisions:
         clauses.append("decision = ANY(%s)")
         params.append(list(filters.decisions))
-    for column, pattern in (("agent_id", filters.agent), ("capability", filters.capability), ("tool", filters.tool)):
+    for column, pattern in (
+        ("agent_id", filters.agent),
+        ("capability", filters.capability),
+        ("tool", filters.tool),
+    ):
         if pattern is None:
             continue
         if any(ch in pattern for ch in "*?["):
@@ -48,7 +59,11 @@ def pg_where(filters: Filters) -> tuple[str, list[object]]:
         else:
             clauses.append(f"{column} = %s")
             params.append(pattern)
-    for clause, value in (("ts >= %s", filters.since), ("ts < %s", filters.until), ("seq > %s", filters.after_seq)):
+    for clause, value in (
+        ("ts >= %s", filters.since),
+        ("ts < %s", filters.until),
+        ("seq > %s", filters.after_seq),
+    ):
         if value is not None:
             clauses.append(clause)
             params.append(value)
@@ -65,12 +80,16 @@ class PostgresReader:
         try:
             import psycopg
         except ImportError:
-            raise AuditError(f"cannot read a PostgreSQL audit log: psycopg is not installed ({INSTALL_HINT})") from None
+            raise AuditError(
+                f"cannot read a PostgreSQL audit log: psycopg is not installed ({INSTALL_HINT})"
+            ) from None
         self._psycopg = psycopg
         settings = parse_location(location)
         self.location = settings.display
         try:
-            self._conn = psycopg.connect(settings.conninfo, autocommit=True, **connect_kwargs(settings, writer=False))
+            self._conn = psycopg.connect(
+                settings.conninfo, autocommit=True, **connect_kwargs(settings, writer=False)
+            )
         except psycopg.Error as exc:
             raise AuditError(f"cannot open audit log {self.location}: {' '.join(str(exc).split())}") from exc
         self._probe()
@@ -80,14 +99,18 @@ class PostgresReader:
             row = self._conn.execute("SELECT max(version) FROM schema_version").fetchone()
         except self._psycopg.errors.UndefinedTable:
             self._conn.close()
-            raise AuditError(f"{self.location} holds no CapFence audit log (it is created by the first decision written to it)") from None
+            raise AuditError(
+                f"{self.location} holds no CapFence audit log (it is created by the first decision written to it)"
+            ) from None
         except self._psycopg.Error as exc:
             self._conn.close()
             raise AuditError(f"cannot read audit log {self.location}: {exc}") from exc
         version = int(row[0]) if row and row[0] is not None else 0
         if version > SCHEMA_VERSION:
             self._conn.close()
-            raise AuditError(f"audit log schema v{version} is newer than this CapFence (v{SCHEMA_VERSION}); upgrade capfence")
+            raise AuditError(
+                f"audit log schema v{version} is newer than this CapFence (v{SCHEMA_VERSION}); upgrade capfence"
+            )
 
     # --- AuditReader ---------------------------------------------------------------------
     def decisions(self, filters: Filters, *, limit: int | None = None) -> Iterator[Record]:
@@ -96,7 +119,9 @@ class PostgresReader:
             newest = f"SELECT * FROM records WHERE {where} ORDER BY ts DESC, seq DESC LIMIT %s"
             sql = f"SELECT r.*, {_LINKED_OUTCOME} FROM ({newest}) AS r ORDER BY ts, seq"
             return self._stream(sql, [*params, limit], dicts=True)
-        return self._stream(f"SELECT r.*, {_LINKED_OUTCOME} FROM records r WHERE {where} ORDER BY seq", params, dicts=True)
+        return self._stream(
+            f"SELECT r.*, {_LINKED_OUTCOME} FROM records r WHERE {where} ORDER BY seq", params, dicts=True
+        )
 
     def summary(self, filters: Filters) -> list[Record]:
         where, params = pg_where(filters)
@@ -109,7 +134,9 @@ class PostgresReader:
 
     def calls(self, filters: Filters) -> Iterator[tuple[Any, ...]]:
         where, params = pg_where(filters)
-        return self._stream(f"SELECT {', '.join(CALL_FIELDS)} FROM records WHERE {where} ORDER BY seq", params, dicts=False)
+        return self._stream(
+            f"SELECT {', '.join(CALL_FIELDS)} FROM records WHERE {where} ORDER BY seq", params, dicts=False
+        )
 
     def records(self) -> Iterator[Record]:
         return self._stream("SELECT * FROM records ORDER BY seq", [], dicts=True)
@@ -123,8 +150,11 @@ class PostgresReader:
         return str(row[0]) if row is not None else "sha256"
 
     def approvals(self) -> list[Record]:
-        sql = "SELECT a.*, (SELECT max(seq) FROM records) AS head_seq FROM approvals a ORDER BY a.created, a.id"
-        return list(self._stream(sql, [], dicts=True))  # one statement: the rows and the head come from one snapshot
+        sql = (
+            "SELECT a.*, (SELECT max(seq) FROM records) AS head_seq FROM approvals a ORDER BY a.created, a.id"
+        )
+        # one statement: the rows and the head come from one snapshot
+        return list(self._stream(sql, [], dicts=True))
 
     def find_hash(self, value: str) -> int | None:
         row = self._one("SELECT seq FROM records WHERE hash = %s ORDER BY seq LIMIT 1", [value])
@@ -132,8 +162,10 @@ class PostgresReader:
 
     def newest_digest(self, filters: Filters) -> str | None:
         where, params = pg_where(filters)
-        row = self._one(f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1",
-                        params)
+        row = self._one(
+            f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1",
+            params,
+        )
         return str(row[0]) if row is not None else None
 
     def policies(self) -> list[tuple[str, str | None, str]]:
@@ -164,7 +196,10 @@ class PostgresReader:
 
         try:
             factory: Any = dict_row if dicts else tuple_row
-            with self._conn.transaction(), self._conn.cursor(name=f"capfence_{next(_NAMES)}", row_factory=factory) as cur:
+            with (
+                self._conn.transaction(),
+                self._conn.cursor(name=f"capfence_{next(_NAMES)}", row_factory=factory) as cur,
+            ):
                 cur.itersize = ITERSIZE
                 cur.execute(sql, params)
                 yield from cur
@@ -177,5 +212,7 @@ class PostgresReader:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -129,7 +129,9 @@ def parse_location(location: str) -> Settings:
     except ValueError as exc:
         raise AuditError(f"invalid audit log URL {display}: {exc}") from None
     if not (0 < timeout <= 3600) or pool_min < 0 or pool_max < max(pool_min, 1):
-        raise AuditError(f"invalid audit log URL {display}: need 0 < timeout <= 3600 and 0 <= pool_min <= pool_max, pool_max >= 1")
+        raise AuditError(
+            f"invalid audit log URL {display}: need 0 < timeout <= 3600 and 0 <= pool_min <= pool_max, pool_max >= 1"
+        )
     return Settings(urlunsplit(parts._replace(query=urlencode(rest))), display, timeout, pool_min, pool_max)
 
 
@@ -152,12 +154,17 @@ def connect_kwargs(settings: Settings, *, writer: bool) -> dict[str, Any]:
     defaults: dict[str, Any] = {
         "connect_timeout": max(2, math.ceil(settings.timeout)),
         "application_name": "capfence",
-        "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
         "tcp_user_timeout": ms,
     }
     kwargs = {key: value for key, value in defaults.items() if key not in given}
     if writer:
-        ours = f"-c statement_timeout={ms} -c lock_timeout={ms} -c idle_in_transaction_session_timeout={3 * ms}"
+        ours = (
+            f"-c statement_timeout={ms} -c lock_timeout={ms} -c idle_in_transaction_session_timeout={3 * ms}"
+        )
     else:
         ours = "-c default_transaction_read_only=on"
     kwargs["options"] = f"{given['options']} {ours}" if given.get("options") else ours
@@ -172,18 +179,28 @@ def migrate(conn: psycopg.Connection[Any], chain_mode: str) -> None:
         row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
         version = int(row[0]) if row is not None and row[0] is not None else 0
         if version > SCHEMA_VERSION:
-            raise AuditError(f"audit log schema v{version} is newer than this CapFence (v{SCHEMA_VERSION}); upgrade capfence")
+            raise AuditError(
+                f"audit log schema v{version} is newer than this CapFence (v{SCHEMA_VERSION}); upgrade capfence"
+            )
         for step in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[step]:
                 conn.execute(statement)
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (step,))
-        conn.execute("INSERT INTO meta (key, value) VALUES ('chain', %s) ON CONFLICT (key) DO NOTHING", (chain_mode,))
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('chain', %s) ON CONFLICT (key) DO NOTHING", (chain_mode,)
+        )
         stored_row = conn.execute("SELECT value FROM meta WHERE key = 'chain'").fetchone()
     stored = str(stored_row[0]) if stored_row else chain_mode
     if stored != chain_mode:
-        hint = "set CAPFENCE_AUDIT_KEY" if stored == "hmac-sha256" else "unset CAPFENCE_AUDIT_KEY or use a new audit log"
-        raise AuditError(f"audit log chain uses {stored} but this process is configured for {chain_mode}: {hint}")
+        hint = (
+            "set CAPFENCE_AUDIT_KEY"
+            if stored == "hmac-sha256"
+            else "unset CAPFENCE_AUDIT_KEY or use a new audit log"
+        )
+        raise AuditError(
+            f"audit log chain uses {stored} but this process is configured for {chain_mode}: {hint}"
+        )
 
 
 def glob_regex(pattern: str) -> str:
@@ -196,7 +213,10 @@ def glob_regex(pattern: str) -> str:
             out.append(".*")
         elif ch == "?":
             out.append(".")
-        elif ch == "[" and (end := pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "^") else i + 1)) != -1:
+        elif (
+            ch == "["
+            and (end := pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "^") else i + 1)) != -1
+        ):
             body = pattern[i + 1 : end]
             if body[:1] in ("!", "^"):
                 body = "^" + body[1:]

@@ -40,7 +40,9 @@ def describe(record: Mapping[str, Any]) -> str:
     found = provenance(record)
     where = ""
     if found["rule_source"]:
-        where = shown_path(str(found["rule_source"])) + (f":{found['rule_line']}" if found["rule_line"] else "")
+        where = shown_path(str(found["rule_source"])) + (
+            f":{found['rule_line']}" if found["rule_line"] else ""
+        )
     if found["decided_by"] == "approval":
         who = f" by {found['approver']}" if found["approver"] else ""
         return f"approval{who}" + (f" ({where})" if where else "")

@@ -62,7 +62,9 @@ def parse_when(text: str, now: dt.datetime | None = None) -> str:
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"invalid time {text!r}: use a duration such as 15m, 1h, 2d or an ISO time such as 2025-01-31T14:00") from None
+        raise ValueError(
+            f"invalid time {text!r}: use a duration such as 15m, 1h, 2d or an ISO time such as 2025-01-31T14:00"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()  # naive: the user's local time
     return utc_iso(moment)
@@ -91,7 +93,11 @@ def sql_where(filters: Filters, *, newest_first: bool = False) -> tuple[str, lis
     if filters.decisions:
         clauses.append(f"decision IN ({', '.join('?' * len(filters.decisions))})")
         params.extend(filters.decisions)
-    for column, pattern in (("agent_id", filters.agent), ("capability", filters.capability), ("tool", filters.tool)):
+    for column, pattern in (
+        ("agent_id", filters.agent),
+        ("capability", filters.capability),
+        ("tool", filters.tool),
+    ):
         if pattern is not None:
             op, operand = glob_to_sql(pattern)
             clauses.append(f"{hint if op == 'GLOB' else ''}{column} {op} ?")

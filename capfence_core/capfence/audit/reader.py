@@ -25,7 +25,17 @@ from capfence.audit.query import Filters, sql_where
 from capfence.errors import AuditError
 
 Record = dict[str, Any]
-CALL_FIELDS = ("seq", "capability", "payload", "agent_id", "environment", "tool", "decision", "truncated", "redacted")
+CALL_FIELDS = (
+    "seq",
+    "capability",
+    "payload",
+    "agent_id",
+    "environment",
+    "tool",
+    "decision",
+    "truncated",
+    "redacted",
+)
 """Field order of the tuples :meth:`AuditReader.calls` yields."""
 
 
@@ -84,7 +94,9 @@ class AuditReader(Protocol):
 
     def __enter__(self) -> Self: ...
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None: ...
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
 
 def open_reader(location: str) -> AuditReader:
@@ -105,16 +117,22 @@ def _plugin_reader(location: str) -> AuditReader:
             reader: AuditReader = opener(location)
             return reader
     scheme = location.split("://", 1)[0]
-    raise AuditError(f"cannot read audit log {location!r}: no installed audit store reads {scheme}:// locations")
+    raise AuditError(
+        f"cannot read audit log {location!r}: no installed audit store reads {scheme}:// locations"
+    )
 
 
-_LINKED_OUTCOME = "(SELECT o.outcome FROM records o WHERE o.ref = n.seq AND o.kind = 'outcome' ORDER BY o.seq DESC LIMIT 1)"
+_LINKED_OUTCOME = (
+    "(SELECT o.outcome FROM records o WHERE o.ref = n.seq AND o.kind = 'outcome' ORDER BY o.seq DESC LIMIT 1)"
+)
 _NEWEST = (
     f"SELECT n.*, {_LINKED_OUTCOME} AS linked_outcome "
     "FROM (SELECT * FROM records WHERE {where} ORDER BY ts DESC, seq DESC LIMIT ?) n ORDER BY ts, seq"
 )
 _ALL = f"SELECT n.*, {_LINKED_OUTCOME} AS linked_outcome FROM records n WHERE {{where}} ORDER BY seq"
-_APPROVALS = "SELECT a.*, (SELECT max(seq) FROM records) AS head_seq FROM approvals a ORDER BY a.created, a.id"
+_APPROVALS = (
+    "SELECT a.*, (SELECT max(seq) FROM records) AS head_seq FROM approvals a ORDER BY a.created, a.id"
+)
 """One statement, so the rows and the head come from one snapshot."""
 
 
@@ -129,7 +147,8 @@ class SQLiteReader:
         if limit is not None:
             where, params = sql_where(filters, newest_first=True)
             return self._dicts(_NEWEST.format(where=where), [*params, limit])
-        where, params = sql_where(filters, newest_first=True)  # the hint also keeps a scan in seq order off the kind index
+        # the hint also keeps a scan in seq order off the kind index
+        where, params = sql_where(filters, newest_first=True)
         return self._dicts(_ALL.format(where=where), params)
 
     def summary(self, filters: Filters) -> list[Record]:
@@ -143,7 +162,9 @@ class SQLiteReader:
 
     def calls(self, filters: Filters) -> Iterator[tuple[Any, ...]]:
         where, params = sql_where(filters, newest_first=True)
-        cursor = self._execute(f"SELECT {', '.join(CALL_FIELDS)} FROM records WHERE {where} ORDER BY seq", params)
+        cursor = self._execute(
+            f"SELECT {', '.join(CALL_FIELDS)} FROM records WHERE {where} ORDER BY seq", params
+        )
         cursor.row_factory = None
         return iter(cursor)
 
@@ -162,7 +183,12 @@ class SQLiteReader:
         return str(row[0]) if row is not None else "sha256"
 
     def approvals(self) -> list[Record]:
-        if self._execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'approvals'", []).fetchone() is None:
+        if (
+            self._execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'approvals'", []
+            ).fetchone()
+            is None
+        ):
             return []
         return list(self._dicts(_APPROVALS, []))
 
@@ -171,18 +197,34 @@ class SQLiteReader:
         return int(row[0]) if row is not None else None
 
     def newest_digest(self, filters: Filters) -> str | None:
-        where, params = sql_where(filters, newest_first=True)  # walk back from the head, not sort every decision
-        row = self._execute(f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1",
-                            params).fetchone()
+        # walk back from the head, not sort every decision
+        where, params = sql_where(filters, newest_first=True)
+        row = self._execute(
+            f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1",
+            params,
+        ).fetchone()
         return str(row[0]) if row is not None else None
 
     def policies(self) -> list[tuple[str, str | None, str]]:
-        if self._execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'policies'", []).fetchone() is None:
+        if (
+            self._execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'policies'", []
+            ).fetchone()
+            is None
+        ):
             return []
-        return [(str(d), p, str(b)) for d, p, b in self._execute("SELECT digest, path, body FROM policies ORDER BY digest", [])]
+        return [
+            (str(d), p, str(b))
+            for d, p, b in self._execute("SELECT digest, path, body FROM policies ORDER BY digest", [])
+        ]
 
     def policy_text(self, digest: str) -> str | None:
-        if self._execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'policies'", []).fetchone() is None:
+        if (
+            self._execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'policies'", []
+            ).fetchone()
+            is None
+        ):
             return None  # an audit log written before policies were recorded
         row = self._execute("SELECT body FROM policies WHERE digest = ?", [digest]).fetchone()
         return str(row[0]) if row is not None else None
@@ -208,7 +250,9 @@ class SQLiteReader:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
@@ -218,12 +262,19 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise AuditError(f"audit log {path} is not a file")
     try:
-        return _probe(sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True, check_same_thread=False), path)
+        return _probe(
+            sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True, check_same_thread=False), path
+        )
     except sqlite3.OperationalError as exc:
         if not _can_open_immutable(path):
             raise AuditError(f"cannot open audit log {path}: {exc}") from exc
     try:  # a read-only file in WAL mode whose -shm cannot be created: nothing else can be writing it
-        return _probe(sqlite3.connect(path.absolute().as_uri() + "?mode=ro&immutable=1", uri=True, check_same_thread=False), path)
+        return _probe(
+            sqlite3.connect(
+                path.absolute().as_uri() + "?mode=ro&immutable=1", uri=True, check_same_thread=False
+            ),
+            path,
+        )
     except sqlite3.Error as exc:
         raise AuditError(f"cannot open audit log {path}: {exc}") from exc
 

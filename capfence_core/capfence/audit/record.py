@@ -24,7 +24,8 @@ _SECOND: tuple[int, str] = (-1, "")
 
 def now() -> str:
     """UTC timestamp, ISO 8601 with microseconds (``2026-01-31T12:00:00.123456+00:00``, as ``datetime.isoformat`` writes it)."""
-    global _SECOND  # a one-entry cache: each call uses the tuple it read or made, so threads cannot mix seconds
+    # a one-entry cache: each call uses the tuple it read or made, so threads cannot mix seconds
+    global _SECOND
     second, micros = divmod(time.time_ns() // 1000, 1_000_000)
     cached = _SECOND
     if cached[0] != second:
@@ -49,16 +50,31 @@ def commit_time(previous: str | None) -> str:
 
 
 def decision_record(
-    view: CallView, decision: Decision, *, redact: frozenset[str], max_bytes: int, notes: Mapping[str, object] | None = None,
+    view: CallView,
+    decision: Decision,
+    *,
+    redact: frozenset[str],
+    max_bytes: int,
+    notes: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
     stored = serialize(view.payload, redact=redact, max_bytes=max_bytes)
     agent_id, framework, tool, capability, environment = _storable_names(view)
     return {
-        "ts": now(), "kind": "decision", "agent_id": agent_id, "framework": framework,
-        "tool": tool, "capability": capability, "environment": environment,
-        "payload": stored.text, "payload_sha256": stored.sha256, "payload_bytes": stored.size,
-        "truncated": int(stored.truncated), "redacted": int(stored.redacted),
-        "decision": decision.action, "rule": storable(decision.rule), "reason": storable(decision.reason),
+        "ts": now(),
+        "kind": "decision",
+        "agent_id": agent_id,
+        "framework": framework,
+        "tool": tool,
+        "capability": capability,
+        "environment": environment,
+        "payload": stored.text,
+        "payload_sha256": stored.sha256,
+        "payload_bytes": stored.size,
+        "truncated": int(stored.truncated),
+        "redacted": int(stored.redacted),
+        "decision": decision.action,
+        "rule": storable(decision.rule),
+        "reason": storable(decision.reason),
         "policy_digest": decision.policy_digest,
         "detail": _decision_detail(view, decision, notes if notes is not None else decision.notes),
     }
@@ -88,7 +104,9 @@ def storable(text: str | None) -> str | None:
     return text
 
 
-def _decision_detail(view: CallView, decision: Decision, notes: Mapping[str, object] | None = None) -> str | None:
+def _decision_detail(
+    view: CallView, decision: Decision, notes: Mapping[str, object] | None = None
+) -> str | None:
     """The decision's provenance, the approval request id and the framework's call id when there are any, and the
     decision's ``notes`` (``shadow``, ``limits``: older records simply lack these keys, and verify as before).
 
@@ -103,7 +121,11 @@ def _decision_detail(view: CallView, decision: Decision, notes: Mapping[str, obj
     provenance = decision.provenance
     if provenance is not None and not view.call_id and not decision.approval_id and not notes:
         return provenance.detail_text  # the common case: encoded once per rule
-    detail: dict[str, object] = {key: value for key, value in (("approval_id", decision.approval_id), ("call_id", view.call_id)) if value}
+    detail: dict[str, object] = {
+        key: value
+        for key, value in (("approval_id", decision.approval_id), ("call_id", view.call_id))
+        if value
+    }
     if view.call_id:
         detail["args_sha256"] = bindable_digest(view)
     if provenance is not None:
@@ -121,18 +143,32 @@ def bindable_digest(view: CallView) -> str | None:
         return None
 
 
-def outcome_record(decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None) -> dict[str, object]:
+def outcome_record(
+    decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None
+) -> dict[str, object]:
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
     return {
-        "ts": now(), "kind": "outcome", "ref": decision.record_id, "outcome": outcome,
-        "decision": decision.action, "rule": decision.rule, "policy_digest": decision.policy_digest,
-        "agent_id": storable(view.agent_id) if view else None, "tool": storable(view.tool) if view else None,
-        "capability": storable(view.capability) if view else None, "framework": storable(view.framework) if view else None,
+        "ts": now(),
+        "kind": "outcome",
+        "ref": decision.record_id,
+        "outcome": outcome,
+        "decision": decision.action,
+        "rule": decision.rule,
+        "policy_digest": decision.policy_digest,
+        "agent_id": storable(view.agent_id) if view else None,
+        "tool": storable(view.tool) if view else None,
+        "capability": storable(view.capability) if view else None,
+        "framework": storable(view.framework) if view else None,
         "detail": json.dumps({"error": detail}) if detail else None,
     }
 
 
 def event_record(kind: str, reason: str, **detail: object) -> dict[str, object]:
     """A non-decision event such as ``policy_reload_failed``."""
-    return {"ts": now(), "kind": kind, "reason": reason, "detail": json.dumps(detail, default=str) if detail else None}
+    return {
+        "ts": now(),
+        "kind": kind,
+        "reason": reason,
+        "detail": json.dumps(detail, default=str) if detail else None,
+    }

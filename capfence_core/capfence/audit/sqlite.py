@@ -119,19 +119,51 @@ hashed: logs of any schema version verify the same.
 """
 
 COLUMNS = (
-    "seq", "ts", "kind", "agent_id", "framework", "tool", "capability", "environment",
-    "payload", "payload_sha256", "payload_bytes", "truncated", "redacted",
-    "decision", "rule", "reason", "policy_digest", "ref", "outcome", "detail", "prev_hash", "hash",
+    "seq",
+    "ts",
+    "kind",
+    "agent_id",
+    "framework",
+    "tool",
+    "capability",
+    "environment",
+    "payload",
+    "payload_sha256",
+    "payload_bytes",
+    "truncated",
+    "redacted",
+    "decision",
+    "rule",
+    "reason",
+    "policy_digest",
+    "ref",
+    "outcome",
+    "detail",
+    "prev_hash",
+    "hash",
 )
 assert (*HASHED_FIELDS, "prev_hash", "hash") == COLUMNS, "the insert relies on this order"
-_BEFORE_FLAGS = HASHED_FIELDS[2:HASHED_FIELDS.index("truncated")]
+_BEFORE_FLAGS = HASHED_FIELDS[2 : HASHED_FIELDS.index("truncated")]
 _AFTER_FLAGS = HASHED_FIELDS[HASHED_FIELDS.index("redacted") + 1 :]
-assert (*HASHED_FIELDS[:2], *_BEFORE_FLAGS, "truncated", "redacted", *_AFTER_FLAGS) == HASHED_FIELDS == COLUMNS[:-2]
+assert (
+    (*HASHED_FIELDS[:2], *_BEFORE_FLAGS, "truncated", "redacted", *_AFTER_FLAGS)
+    == HASHED_FIELDS
+    == COLUMNS[:-2]
+)
 _INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _HEAD = "SELECT seq, hash, ts FROM records ORDER BY seq DESC LIMIT 1"
 _EMPTY: tuple[int, str, str | None] = (0, GENESIS, None)
 _SAME_DECISION_FIELDS = (
-    "agent_id", "framework", "tool", "capability", "environment", "payload_sha256", "decision", "rule", "reason", "policy_digest",
+    "agent_id",
+    "framework",
+    "tool",
+    "capability",
+    "environment",
+    "payload_sha256",
+    "decision",
+    "rule",
+    "reason",
+    "policy_digest",
 )
 _FIND_DECISION = (
     f"SELECT seq FROM records WHERE kind = 'decision' AND {CALL_DETAIL} AND detail = ? AND "
@@ -147,7 +179,9 @@ def connect(path: str, *, readonly: bool = False, timeout: float | None = None) 
     """
     busy_ms = BUSY_TIMEOUT_MS if timeout is None else int(timeout * 1000)
     if readonly:
-        conn = sqlite3.connect(f"file:{Path(path).absolute()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            f"file:{Path(path).absolute()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
     else:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_ms / 1000)
     conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
@@ -178,7 +212,11 @@ def enable_wal(conn: sqlite3.Connection, timeout: float = BUSY_TIMEOUT_MS / 1000
 def is_busy(exc: BaseException) -> bool:
     """Whether ``exc`` is SQLite's "another connection holds the lock" (``SQLITE_BUSY``/``SQLITE_LOCKED``, any extended code)."""
     code = getattr(exc, "sqlite_errorcode", None)
-    return isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return (
+        isinstance(exc, sqlite3.OperationalError)
+        and code is not None
+        and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    )
 
 
 def migrate(conn: sqlite3.Connection, key: bytes | None) -> None:
@@ -187,7 +225,9 @@ def migrate(conn: sqlite3.Connection, key: bytes | None) -> None:
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise AuditError(f"audit log schema v{version} is newer than this CapFence (v{SCHEMA_VERSION}); upgrade capfence")
+            raise AuditError(
+                f"audit log schema v{version} is newer than this CapFence (v{SCHEMA_VERSION}); upgrade capfence"
+            )
         for step in range(version + 1, SCHEMA_VERSION + 1):
             _run_script(conn, _MIGRATIONS[step])
             conn.execute(f"PRAGMA user_version = {step}")
@@ -199,7 +239,11 @@ def migrate(conn: sqlite3.Connection, key: bytes | None) -> None:
         conn.execute("ROLLBACK")
         raise
     if stored != mode:
-        hint = "set CAPFENCE_AUDIT_KEY" if stored == "hmac-sha256" else "unset CAPFENCE_AUDIT_KEY or use a new audit log"
+        hint = (
+            "set CAPFENCE_AUDIT_KEY"
+            if stored == "hmac-sha256"
+            else "unset CAPFENCE_AUDIT_KEY or use a new audit log"
+        )
         raise AuditError(f"audit log chain uses {stored} but this process is configured for {mode}: {hint}")
 
 
@@ -236,8 +280,11 @@ class _Checkpointer:
         self._pending += 1
         if self._pending >= CHECKPOINT_EVERY:
             self._pending = 0
-            if self._thread is None or not self._thread.is_alive():  # not started yet, or ended after a quiet spell
-                self._thread = threading.Thread(target=self._run, name="capfence-audit-checkpoint", daemon=True)
+            # not started yet, or ended after a quiet spell
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="capfence-audit-checkpoint", daemon=True
+                )
                 self._thread.start()
             self._wake.set()
 
@@ -246,7 +293,9 @@ class _Checkpointer:
         try:
             while True:
                 if not self._wake.wait(CHECKPOINT_IDLE) or self._stopping:
-                    return  # quiet (or a store never closed): end the thread and its connection; the next wake-up starts one
+                    # quiet (or a store never closed): end the thread and its connection; the next wake-up
+                    # starts one
+                    return
                 self._wake.clear()
                 try:
                     if conn is None:
@@ -285,7 +334,9 @@ class SQLiteStore:
     processes and even if the wall clock is stepped back.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, key: bytes | None = None, timeout: float | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, key: bytes | None = None, timeout: float | None = None
+    ) -> None:
         self.location = str(path)
         self.key = key if key is not None else key_from_env()
         self.timeout = timeout
@@ -313,7 +364,8 @@ class SQLiteStore:
             except BaseException:
                 conn.close()
                 raise
-            if CHECKPOINT_EVERY > 0 and (self._checkpointer is None or self._pid != os.getpid()):  # a forked child: its own thread
+            # a forked child: its own thread
+            if CHECKPOINT_EVERY > 0 and (self._checkpointer is None or self._pid != os.getpid()):
                 self._checkpointer = _Checkpointer(self.location)
             self._conn, self._pid, self._head, self._busy_ms = conn, os.getpid(), None, -1
         return self._conn
@@ -404,10 +456,25 @@ class SQLiteStore:
             raise
         return seq
 
-    def _insert(self, conn: sqlite3.Connection, record: Mapping[str, object], last_seq: int, last_hash: str, last_ts: str | None) -> int:
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        record: Mapping[str, object],
+        last_seq: int,
+        last_hash: str,
+        last_ts: str | None,
+    ) -> int:
         ts = commit_time(last_ts)
-        get = record.get  # the record's values in HASHED_FIELDS order, its own seq and ts replaced, flags 0 unless it has them
-        values = [last_seq + 1, ts, *map(get, _BEFORE_FLAGS), get("truncated", 0), get("redacted", 0), *map(get, _AFTER_FLAGS)]
+        # the record's values in HASHED_FIELDS order, its own seq and ts replaced, flags 0 unless it has them
+        get = record.get
+        values = [
+            last_seq + 1,
+            ts,
+            *map(get, _BEFORE_FLAGS),
+            get("truncated", 0),
+            get("redacted", 0),
+            *map(get, _AFTER_FLAGS),
+        ]
         digest = values_hash(last_hash, values, self.key)
         values += (last_hash, digest)
         conn.execute(_INSERT, values)
@@ -480,5 +547,7 @@ class Transaction:
 
     def append_decision_once(self, record: Mapping[str, object]) -> int:
         """:meth:`SQLiteStore.append_decision_once` inside this transaction."""
-        found = self.execute(_FIND_DECISION, [record.get("detail"), *(record.get(name) for name in _SAME_DECISION_FIELDS)]).fetchone()
+        found = self.execute(
+            _FIND_DECISION, [record.get("detail"), *(record.get(name) for name in _SAME_DECISION_FIELDS)]
+        ).fetchone()
         return int(found[0]) if found else self.append(record)

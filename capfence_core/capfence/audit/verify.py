@@ -70,7 +70,9 @@ class Report:
         return self.problem is None and not self.unbacked
 
 
-def verify(reader: AuditReader, key: bytes | None, checkpoints: Iterable[tuple[str, Checkpoint]] = ()) -> Report:
+def verify(
+    reader: AuditReader, key: bytes | None, checkpoints: Iterable[tuple[str, Checkpoint]] = ()
+) -> Report:
     """Verify ``reader``'s log; ``checkpoints`` are ``(where, checkpoint)`` pairs, ``where`` naming file and line.
 
     Raises :class:`AuditError` when the log cannot be read, or a signed checkpoint is given without the key.
@@ -80,7 +82,8 @@ def verify(reader: AuditReader, key: bytes | None, checkpoints: Iterable[tuple[s
     report = Report(reader.location, mode, recomputed=mode == "sha256" or key is not None)
     wanted = {point.seq for _, point in points}
     seen: dict[int, str] = {}
-    requests, unchecked = _approval_rows(reader)  # read before the walk, so the walk sees every transition they show
+    # read before the walk, so the walk sees every transition they show
+    requests, unchecked = _approval_rows(reader)
     trails = Trails(int(requests[0]["head_seq"] or 0)) if requests else None
     report.problem = _walk(reader, key if mode == "hmac-sha256" else None, report, wanted, seen, trails)
     if trails is not None and report.problem is None:
@@ -105,7 +108,12 @@ def _approval_rows(reader: AuditReader) -> tuple[list[Record], str | None]:
 
 
 def _walk(
-    reader: AuditReader, key: bytes | None, report: Report, wanted: set[int], seen: dict[int, str], trails: Trails | None,
+    reader: AuditReader,
+    key: bytes | None,
+    report: Report,
+    wanted: set[int],
+    seen: dict[int, str],
+    trails: Trails | None,
 ) -> Break | None:
     last_seq, last_hash = 0, GENESIS
     rows = iter(reader.records())
@@ -128,7 +136,13 @@ def _walk(
 
 
 def _check_row(
-    reader: AuditReader, row: Record, seq: int, last_seq: int, last_hash: str, key: bytes | None, recompute: bool,
+    reader: AuditReader,
+    row: Record,
+    seq: int,
+    last_seq: int,
+    last_hash: str,
+    key: bytes | None,
+    recompute: bool,
 ) -> Break | None:
     if seq != last_seq + 1:
         missing = f"record {last_seq + 1}" if seq == last_seq + 2 else f"records {last_seq + 1}-{seq - 1}"
@@ -137,20 +151,36 @@ def _check_row(
         return _broken_link(reader, row, seq)
     if recompute and record_hash(str(row["prev_hash"]), row, key) != row["hash"]:
         wrong_key = " (or the key is wrong)" if key is not None and seq == 1 else ""
-        return Break(seq, "modified", f"record {seq} does not match its hash: a field was modified after it was written{wrong_key}")
+        return Break(
+            seq,
+            "modified",
+            f"record {seq} does not match its hash: a field was modified after it was written{wrong_key}",
+        )
     return None
 
 
 def _first_record(row: Record, rows: Iterator[Record], key: bytes) -> Break | None:
     """Record 1 of a keyed chain does not match its HMAC: say so when the whole chain was hashed without the key or with another."""
     if record_hash(GENESIS, row, None) == row["hash"]:
-        return Break(1, "downgraded", "record 1 is hashed without a key (plain SHA-256) in a keyed log: "
-                                      "the chain was recomputed without the key")
+        return Break(
+            1,
+            "downgraded",
+            "record 1 is hashed without a key (plain SHA-256) in a keyed log: "
+            "the chain was recomputed without the key",
+        )
     following = next(rows, None)
     linked = following is not None and following["prev_hash"] == row["hash"]
-    if following is not None and linked and record_hash(str(row["hash"]), following, key) != following["hash"]:
-        return Break(1, "rekeyed", "neither record 1 nor record 2 matches its hash under this key: "
-                                   "the chain was recomputed with another key, or the key is wrong")
+    if (
+        following is not None
+        and linked
+        and record_hash(str(row["hash"]), following, key) != following["hash"]
+    ):
+        return Break(
+            1,
+            "rekeyed",
+            "neither record 1 nor record 2 matches its hash under this key: "
+            "the chain was recomputed with another key, or the key is wrong",
+        )
     return None
 
 
@@ -158,22 +188,34 @@ def _check_key(mode: str, key: bytes | None, points: list[tuple[str, Checkpoint]
     """A key was given: the chain must be keyed, unless a checkpoint signed under the key says it was unkeyed."""
     if key is None or mode != "sha256" or any(point.signature is not None for _, point in points):
         return None
-    return Break(None, "downgraded", "a key was given but the log's chain is unkeyed (sha256): "
-                                     "it was rewritten without the key, or never keyed (then verify it without the key)")
+    return Break(
+        None,
+        "downgraded",
+        "a key was given but the log's chain is unkeyed (sha256): "
+        "it was rewritten without the key, or never keyed (then verify it without the key)",
+    )
 
 
 def _broken_link(reader: AuditReader, row: Record, seq: int) -> Break:
     """Record ``seq`` does not chain to record ``seq - 1``: say what most likely happened."""
     found = reader.find_hash(str(row["prev_hash"]))
     if found is not None and found > seq:
-        return Break(seq, "reordered", f"record {seq} is chained after record {found}: records were reordered")
+        return Break(
+            seq, "reordered", f"record {seq} is chained after record {found}: records were reordered"
+        )
     if found is not None:
-        return Break(seq, "relinked", f"record {seq} is chained after record {found}, not {seq - 1}: records were removed and renumbered")
+        return Break(
+            seq,
+            "relinked",
+            f"record {seq} is chained after record {found}, not {seq - 1}: records were removed and renumbered",
+        )
     what = f"record {seq - 1} was replaced, or records were inserted or deleted"
     return Break(seq, "relinked", f"record {seq} does not chain to record {seq - 1}: {what}")
 
 
-def _check_points(points: list[tuple[str, Checkpoint]], key: bytes | None, mode: str, report: Report, seen: dict[int, str]) -> Break | None:
+def _check_points(
+    points: list[tuple[str, Checkpoint]], key: bytes | None, mode: str, report: Report, seen: dict[int, str]
+) -> Break | None:
     for where, point in points:
         problem = _check_point(where, point, key, mode, report, seen)
         if problem is not None:
@@ -182,36 +224,66 @@ def _check_points(points: list[tuple[str, Checkpoint]], key: bytes | None, mode:
     return None
 
 
-def _check_point(where: str, point: Checkpoint, key: bytes | None, mode: str, report: Report, seen: dict[int, str]) -> Break | None:
+def _check_point(
+    where: str, point: Checkpoint, key: bytes | None, mode: str, report: Report, seen: dict[int, str]
+) -> Break | None:
     if point.signature is not None:
         if key is None:
-            raise AuditError(f"checkpoint {where} is signed: give the audit key (CAPFENCE_AUDIT_KEY or --key-file) to check it")
+            raise AuditError(
+                f"checkpoint {where} is signed: give the audit key (CAPFENCE_AUDIT_KEY or --key-file) to check it"
+            )
         if not point.signature_valid(key):
-            return Break(None, "forged", f"checkpoint {where} has an invalid signature: forged or altered, or the key is wrong")
+            return Break(
+                None,
+                "forged",
+                f"checkpoint {where} has an invalid signature: forged or altered, or the key is wrong",
+            )
     if point.chain != mode:
-        return Break(None, "downgraded", f"the log's chain is {mode} but was {point.chain} at checkpoint {where}: the log was rewritten")
+        return Break(
+            None,
+            "downgraded",
+            f"the log's chain is {mode} but was {point.chain} at checkpoint {where}: the log was rewritten",
+        )
     last = report.last_seq or 0
     if point.seq > last:
-        return Break(last or None, "truncated", f"the log ends at record {last} but checkpoint {where} saw record {point.seq}: "
-                                                f"records {last + 1}-{point.seq} (at least) were cut off the end")
+        return Break(
+            last or None,
+            "truncated",
+            f"the log ends at record {last} but checkpoint {where} saw record {point.seq}: "
+            f"records {last + 1}-{point.seq} (at least) were cut off the end",
+        )
     if seen.get(point.seq) != point.hash:
-        return Break(point.seq, "rewritten", f"record {point.seq} differs from checkpoint {where}: the chain was recomputed after an edit")
+        return Break(
+            point.seq,
+            "rewritten",
+            f"record {point.seq} differs from checkpoint {where}: the chain was recomputed after an edit",
+        )
     return None
 
 
-def _notes(mode: str, key: bytes | None, points: list[tuple[str, Checkpoint]], unchecked: str | None) -> list[str]:
+def _notes(
+    mode: str, key: bytes | None, points: list[tuple[str, Checkpoint]], unchecked: str | None
+) -> list[str]:
     notes = []
     if unchecked:
         notes.append(f"the approval requests were not compared with the log: {unchecked}")
     if mode == "hmac-sha256" and key is None:
-        notes.append("no key was given, so only the links between records were checked: a changed field would go unnoticed "
-                     "(set CAPFENCE_AUDIT_KEY or pass --key-file to check everything)")
+        notes.append(
+            "no key was given, so only the links between records were checked: a changed field would go unnoticed "
+            "(set CAPFENCE_AUDIT_KEY or pass --key-file to check everything)"
+        )
     if mode == "sha256":
-        notes.append("this log has no secret key: whoever can write the file could change a record and recompute every later "
-                     "hash without it showing here; a checkpoint catches that up to the point it was taken")
+        notes.append(
+            "this log has no secret key: whoever can write the file could change a record and recompute every later "
+            "hash without it showing here; a checkpoint catches that up to the point it was taken"
+        )
         if key is not None and any(point.signature is not None for _, point in points):
-            notes.append("the log has no key, as the signed checkpoints say: the key was used only to check their signatures")
+            notes.append(
+                "the log has no key, as the signed checkpoints say: the key was used only to check their signatures"
+            )
     if not points:
-        notes.append("without a checkpoint, records deleted from the end of the log cannot be noticed "
-                     "(run 'capfence checkpoint' regularly, and pass its file with --checkpoint)")
+        notes.append(
+            "without a checkpoint, records deleted from the end of the log cannot be noticed "
+            "(run 'capfence checkpoint' regularly, and pass its file with --checkpoint)"
+        )
     return notes

@@ -23,8 +23,12 @@ FAILURE = 1
 INTERRUPTED = 130
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.option("--debug", is_flag=True, help="Show a traceback when something fails (or set CAPFENCE_DEBUG=1).")
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110}
+)
+@click.option(
+    "--debug", is_flag=True, help="Show a traceback when something fails (or set CAPFENCE_DEBUG=1)."
+)
 @click.version_option(package_name="capfence", prog_name="capfence")
 def cli(debug: bool) -> None:
     """CapFence: a policy gate between AI agents and their tools.
@@ -43,7 +47,12 @@ def cli(debug: bool) -> None:
 
 
 def _one_line_warning(
-    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: TextIO | None = None, line: str | None = None,
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
 ) -> None:
     print(f"capfence: warning: {message}", file=sys.stderr)
 
@@ -70,7 +79,8 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
     warnings.showwarning = _one_line_warning
     try:
         result = cli.main(args=args, prog_name="capfence", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as exc:  # bare 'capfence', 'capfence approvals': the help, like git
+    # bare 'capfence', 'capfence approvals': the help, like git
+    except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help())
         result = 0
     except click.UsageError as exc:

@@ -85,8 +85,14 @@ def list_requests(audit_log: str, status: str | None, fmt: str) -> None:
 
 
 LIST_COLUMNS = (
-    Column("id", cap=20), Column("status", cap=9), Column("decided by", cap=16), Column("agent", cap=16), Column("tool", cap=16),
-    Column("capability", cap=20), Column("expires", cap=19), Column("payload", flexible=True, least=20),
+    Column("id", cap=20),
+    Column("status", cap=9),
+    Column("decided by", cap=16),
+    Column("agent", cap=16),
+    Column("tool", cap=16),
+    Column("capability", cap=20),
+    Column("expires", cap=19),
+    Column("payload", flexible=True, least=20),
 )
 
 
@@ -95,9 +101,22 @@ def _table(requests: list[ApprovalRequest]) -> None:
     from capfence.cli.output import local_time
     from capfence.cli.table import StreamTable, one_line, plan, terminal_width
 
-    rows = [(r.id, r.status, r.decided_by or "-", r.agent_id or "-", r.tool or "-", r.capability, local_time(r.expires),
-             one_line(r.payload)) for r in requests]
-    table = StreamTable(sys.stdout, LIST_COLUMNS, plan(LIST_COLUMNS, rows, terminal_width(), ("tool", "decided by", "agent")))
+    rows = [
+        (
+            r.id,
+            r.status,
+            r.decided_by or "-",
+            r.agent_id or "-",
+            r.tool or "-",
+            r.capability,
+            local_time(r.expires),
+            one_line(r.payload),
+        )
+        for r in requests
+    ]
+    table = StreamTable(
+        sys.stdout, LIST_COLUMNS, plan(LIST_COLUMNS, rows, terminal_width(), ("tool", "decided by", "agent"))
+    )
     table.header()
     for row in rows:
         table.row(row)
@@ -125,7 +144,8 @@ def show(request_id: str, audit_log: str, fmt: str) -> None:
         click.echo(json.dumps({**_as_dict(request), "environment": environment}, indent=2))
         return
     for key, value in asdict(request).items():
-        click.echo(f"{key + ':':<14} {value if value is not None else '-'}")  # the payload verbatim: what will run
+        # the payload verbatim: what will run
+        click.echo(f"{key + ':':<14} {value if value is not None else '-'}")
         if key == "capability":
             click.echo(f"{'environment:':<14} {environment or '-'}")
 
@@ -143,22 +163,37 @@ def _decision_command(verb: str, doc: str) -> click.Command:
     @click.argument("request_id")
     @audit_log_option_for("The audit log (SQLite file) holding the request; the decision is recorded in it.")
     @click.option("--comment", help="Why (recorded with the decision).")
-    @click.option("--as", "who", metavar="NAME", help="Who decides (default: $CAPFENCE_APPROVER, else your OS user name).")
+    @click.option(
+        "--as",
+        "who",
+        metavar="NAME",
+        help="Who decides (default: $CAPFENCE_APPROVER, else your OS user name).",
+    )
     def command(request_id: str, audit_log: str, comment: str | None, who: str | None) -> None:
         _decide(verb, request_id, audit_log, comment, who)
 
     return command
 
 
-approvals.add_command(_decision_command("approve", """Approve a pending request: the identical call may then run once.
+approvals.add_command(
+    _decision_command(
+        "approve",
+        """Approve a pending request: the identical call may then run once.
 
 \b
 Example:
   capfence approvals approve apr_1a2b3c4d5e6f7a8b --as alice --comment "ticket OPS-12"
-"""))
-approvals.add_command(_decision_command("deny", """Deny a pending request: the identical call is denied from now on.
+""",
+    )
+)
+approvals.add_command(
+    _decision_command(
+        "deny",
+        """Deny a pending request: the identical call is denied from now on.
 
 \b
 Example:
   capfence approvals deny apr_1a2b3c4d5e6f7a8b --as alice --comment "not during the freeze"
-"""))
+""",
+    )
+)

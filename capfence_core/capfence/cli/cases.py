@@ -76,7 +76,9 @@ def _print_text(results: list[Result], cases_path: Path, policy: Policy) -> None
         where = f" ({rule.source}:{rule.line})" if rule is not None else ""
         click.echo(f"  call:     {call_text(case)}")
         click.echo(f"  expected: {expected_text(case)}")
-        click.echo(f"  got:      {result.decision.action} by {result.decision.rule or 'the policy default'}{where}")
+        click.echo(
+            f"  got:      {result.decision.action} by {result.decision.rule or 'the policy default'}{where}"
+        )
         click.echo(f"  reason:   {result.decision.reason}")
     failed = sum(not r.passed for r in results)
     click.echo(f"{len(results) - failed} passed, {failed} failed ({len(results)} case(s) in {cases_path})")
@@ -86,10 +88,20 @@ def _print_json(results: list[Result], cases_path: Path) -> None:
     from capfence.cases import call_text, expected_text
 
     document = {
-        "cases": str(cases_path), "passed": sum(r.passed for r in results), "failed": sum(not r.passed for r in results),
-        "results": [{"line": r.case.line, "name": r.case.name, "passed": r.passed, "call": call_text(r.case),
-                     "expected": expected_text(r.case), "got": {"decision": r.decision.action, "rule": r.decision.rule,
-                                                               "reason": r.decision.reason}, "problem": r.problem}
-                    for r in results],
+        "cases": str(cases_path),
+        "passed": sum(r.passed for r in results),
+        "failed": sum(not r.passed for r in results),
+        "results": [
+            {
+                "line": r.case.line,
+                "name": r.case.name,
+                "passed": r.passed,
+                "call": call_text(r.case),
+                "expected": expected_text(r.case),
+                "got": {"decision": r.decision.action, "rule": r.decision.rule, "reason": r.decision.reason},
+                "problem": r.problem,
+            }
+            for r in results
+        ],
     }
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))

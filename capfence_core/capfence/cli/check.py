@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 
 def error_line(problem: PolicyProblem) -> str:
     """``file:line:col: error: key: message (hint)``, the form editors and CI annotate."""
-    where = problem.path + (f":{problem.line}" if problem.line else "") + (f":{problem.column}" if problem.line and problem.column else "")
+    where = (
+        problem.path
+        + (f":{problem.line}" if problem.line else "")
+        + (f":{problem.column}" if problem.line and problem.column else "")
+    )
     key = f"{problem.key}: " if problem.key else ""
     hint = f" ({problem.hint})" if problem.hint else ""
     return f"{where}: error: {key}{problem.message}{hint}"
@@ -63,7 +67,9 @@ def check_file(path: Path) -> tuple[Policy | None, list[PolicyProblem], list[Fin
         policy = load_policy(path)
     except PolicyError as exc:
         return None, [replace(p, path=_display(p.path, path)) for p in exc.problems], []
-    findings = [replace(f, path=_display(f.path, path)) for f in lint(policy, command_example=_command_example())]
+    findings = [
+        replace(f, path=_display(f.path, path)) for f in lint(policy, command_example=_command_example())
+    ]
     return policy, [], sorted(findings, key=lambda f: (f.path, f.line or 0))
 
 
@@ -78,7 +84,13 @@ def _display(found: str, given: Path) -> str:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="POLICY...")
+@click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="POLICY...",
+)
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @format_option("text", "json")
 def check(paths: tuple[Path, ...], strict: bool, fmt: str) -> None:
@@ -132,7 +144,7 @@ def _painter() -> Callable[[str], str]:
             if at >= 0:
                 word = mark.strip(": ").strip()
                 start = line.index(word, at)
-                return line[:start] + click.style(word, fg=colour, bold=True) + line[start + len(word):]
+                return line[:start] + click.style(word, fg=colour, bold=True) + line[start + len(word) :]
         return line
 
     return paint
@@ -141,10 +153,16 @@ def _painter() -> Callable[[str], str]:
 def _print_json(results: list[tuple[Path, Policy | None, list[PolicyProblem], list[Finding]]]) -> None:
     files: list[dict[str, Any]] = []
     for path, policy, problems, findings in results:
-        files.append({
-            "path": str(path), "valid": policy is not None,
-            "errors": [asdict(p) for p in problems], "warnings": [asdict(f) for f in findings],
-            "rules": {name: sum(r.section == name for r in policy.rules) for name in _SECTIONS} if policy else None,
-            "default": policy.default if policy else None,
-        })
+        files.append(
+            {
+                "path": str(path),
+                "valid": policy is not None,
+                "errors": [asdict(p) for p in problems],
+                "warnings": [asdict(f) for f in findings],
+                "rules": {name: sum(r.section == name for r in policy.rules) for name in _SECTIONS}
+                if policy
+                else None,
+                "default": policy.default if policy else None,
+            }
+        )
     click.echo(json.dumps({"files": files}, indent=2))

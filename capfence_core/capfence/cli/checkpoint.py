@@ -12,8 +12,14 @@ from capfence.cli.options import audit_log_option
 
 @click.command()
 @audit_log_option
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Checkpoint file to append to (created with mode 0600). Keep it where the log's writers cannot write.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Checkpoint file to append to (created with mode 0600). Keep it where the log's writers cannot write.",
+)
 @key_file_option
 def checkpoint(audit_log: str, output: Path, key_file: Path | None) -> None:
     """Record the audit log's head (last seq and hash), HMAC-signed with the audit key.
@@ -38,4 +44,6 @@ def checkpoint(audit_log: str, output: Path, key_file: Path | None) -> None:
     signed = "signed" if point.signature else "UNSIGNED: no key; set CAPFENCE_AUDIT_KEY or pass --key-file"
     click.echo(f"Checkpoint of {audit_log} at seq {point.seq} appended to {output} ({signed})")
     if not point.signature:
-        click.echo("capfence: warning: an unsigned checkpoint can be forged by anyone who can write it", err=True)
+        click.echo(
+            "capfence: warning: an unsigned checkpoint can be forged by anyone who can write it", err=True
+        )

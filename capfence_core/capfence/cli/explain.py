@@ -56,9 +56,19 @@ def check_rule(rule: Rule, view: CallView) -> RuleCheck:
 
 def status(check: RuleCheck, decided_by: str | None) -> str:
     if check.rule.id == decided_by:
-        held = ", ".join(f"{k} {json.dumps(v, ensure_ascii=False, default=str)}" for k, v in check.rule.spec.items()
-                         if k not in ("capability", "id", "reason", "approval_timeout")) or "no conditions"
-        closed = f" (fail-closed: {check.condition(check.unknown)} could not be evaluated)" if check.unknown else ""
+        held = (
+            ", ".join(
+                f"{k} {json.dumps(v, ensure_ascii=False, default=str)}"
+                for k, v in check.rule.spec.items()
+                if k not in ("capability", "id", "reason", "approval_timeout")
+            )
+            or "no conditions"
+        )
+        closed = (
+            f" (fail-closed: {check.condition(check.unknown)} could not be evaluated)"
+            if check.unknown
+            else ""
+        )
         return f"DECIDES: {held}{closed}"
     if check.matched:
         return "matches too, but a rule above decides first"
@@ -77,22 +87,42 @@ def _payload(text: str) -> dict[str, Any]:
     except ValueError as exc:
         raise click.BadParameter(f"not valid JSON: {exc}", param_hint="'--payload'") from None
     if not isinstance(value, dict):
-        raise click.BadParameter("must be a JSON object, e.g. '{\"command\": \"ls\"}'", param_hint="'--payload'")
+        raise click.BadParameter(
+            'must be a JSON object, e.g. \'{"command": "ls"}\'', param_hint="'--payload'"
+        )
     return value
 
 
 @click.command()
-@click.option("--policy", "-p", "policy_path", required=True, metavar="POLICY",
-              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The policy file that decides the call.")
+@click.option(
+    "--policy",
+    "-p",
+    "policy_path",
+    required=True,
+    metavar="POLICY",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The policy file that decides the call.",
+)
 @click.option("--capability", "-c", required=True, help="The capability of the call, e.g. shell.execute.")
-@click.option("--payload", default="{}", show_default=True, metavar="JSON",
-              help="The call's arguments: a JSON object, @FILE, or - for stdin.")
+@click.option(
+    "--payload",
+    default="{}",
+    show_default=True,
+    metavar="JSON",
+    help="The call's arguments: a JSON object, @FILE, or - for stdin.",
+)
 @click.option("--agent", "agent_id", metavar="ID", help="The calling agent's id.")
 @click.option("--environment", metavar="NAME", help="The environment (default $CAPFENCE_ENVIRONMENT).")
 @click.option("--tool", metavar="NAME", help="The tool's name.")
 @format_option("text", "json")
 def explain(
-    policy_path: Path, capability: str, payload: str, agent_id: str | None, environment: str | None, tool: str | None, fmt: str,
+    policy_path: Path,
+    capability: str,
+    payload: str,
+    agent_id: str | None,
+    environment: str | None,
+    tool: str | None,
+    fmt: str,
 ) -> None:
     """Show which rule decides a call and why, and how every other rule for it fared.
 
@@ -109,7 +139,9 @@ def explain(
     from capfence.policy.view import CallView
 
     policy = load_policy_file(policy_path)
-    view = CallView(capability, _payload(payload), agent_id, environment or os.environ.get("CAPFENCE_ENVIRONMENT"), tool)
+    view = CallView(
+        capability, _payload(payload), agent_id, environment or os.environ.get("CAPFENCE_ENVIRONMENT"), tool
+    )
     decision = evaluate(policy, view)
     checks = [check_rule(rule, view) for rule in policy.candidates(capability)]
     apart = _apart(policy, view)
@@ -137,8 +169,12 @@ def _apart(policy: Policy, view: CallView) -> Apart:
     def applies(rule: Rule) -> bool:
         return name_matcher(rule.capability)(view.capability)
 
-    return Apart([check_rule(r, view) for r in policy.shadow if applies(r)], shadow_verdict(policy, view),
-                 [check_rule(r, view) for r in policy.limited if applies(r)], view)
+    return Apart(
+        [check_rule(r, view) for r in policy.shadow if applies(r)],
+        shadow_verdict(policy, view),
+        [check_rule(r, view) for r in policy.limited if applies(r)],
+        view,
+    )
 
 
 def _print_apart(apart: Apart) -> None:
@@ -158,8 +194,11 @@ def _print_apart(apart: Apart) -> None:
         click.echo("\nLimit rules (checked against the usage in the audit store when the call is made):")
         for check in apart.limited:
             limit = check.rule.limit
-            held = f"its other conditions hold; it decides {check.rule.section} once the call would exceed the limit" \
-                if check.matched else status(check, None)
+            held = (
+                f"its other conditions hold; it decides {check.rule.section} once the call would exceed the limit"
+                if check.matched
+                else status(check, None)
+            )
             described = limit.describe(apart.view) if limit else ""
             click.echo(f"     {check.rule.id}  line {check.rule.line or '?':<4} limit: {described}; {held}")
 
@@ -168,7 +207,9 @@ def _print_text(decision: Decision, checks: list[RuleCheck], policy: Policy, cap
     from capfence.cli.output import label
 
     provenance = decision.provenance
-    where = f" ({provenance.source}:{provenance.line})" if provenance is not None and provenance.source else ""
+    where = (
+        f" ({provenance.source}:{provenance.line})" if provenance is not None and provenance.source else ""
+    )
     click.echo(f"Decision: {label(decision.action)} by {decision.rule or 'the policy default'}{where}")
     click.echo(f"Reason:   {decision.reason}")
     if not checks:
@@ -178,7 +219,9 @@ def _print_text(decision: Decision, checks: list[RuleCheck], policy: Policy, cap
         width = max(len(c.rule.id) for c in checks)
         for check in checks:
             marker = "->" if check.rule.id == decision.rule else "  "
-            click.echo(f"  {marker} {check.rule.id:<{width}}  line {check.rule.line or '?':<4} {status(check, decision.rule)}")
+            click.echo(
+                f"  {marker} {check.rule.id:<{width}}  line {check.rule.line or '?':<4} {status(check, decision.rule)}"
+            )
     others = len(policy.rules) - len(checks) - len(policy.shadow) - len(policy.limited)
     if others > 0:
         click.echo(f"\n{others} other rule(s) are for other capabilities.")
@@ -187,15 +230,31 @@ def _print_text(decision: Decision, checks: list[RuleCheck], policy: Policy, cap
 def _print_json(decision: Decision, checks: list[RuleCheck], policy: Policy, apart: Apart) -> None:
     provenance = decision.provenance
     document: dict[str, object] = {
-        "decision": decision.action, "rule": decision.rule, "reason": decision.reason, "decided_by": decision.decided_by,
-        "rule_source": provenance.source if provenance else None, "rule_line": provenance.line if provenance else None,
+        "decision": decision.action,
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "decided_by": decision.decided_by,
+        "rule_source": provenance.source if provenance else None,
+        "rule_line": provenance.line if provenance else None,
         "rules": [
-            {"id": c.rule.id, "section": c.rule.section, "line": c.rule.line, "matched": c.matched,
-             "decides": c.rule.id == decision.rule, "failed_condition": c.failed, "unknown_condition": c.unknown}
+            {
+                "id": c.rule.id,
+                "section": c.rule.section,
+                "line": c.rule.line,
+                "matched": c.matched,
+                "decides": c.rule.id == decision.rule,
+                "failed_condition": c.failed,
+                "unknown_condition": c.unknown,
+            }
             for c in checks
         ],
         "other_rules": len(policy.rules) - len(checks) - len(apart.shadow) - len(apart.limited),
-        "shadow": {"rules": [{"id": c.rule.id, "matched": c.matched} for c in apart.shadow], "would_decide": apart.would},
-        "limit_rules": [{"id": c.rule.id, "section": c.rule.section, "conditions_hold": c.matched} for c in apart.limited],
+        "shadow": {
+            "rules": [{"id": c.rule.id, "matched": c.matched} for c in apart.shadow],
+            "would_decide": apart.would,
+        },
+        "limit_rules": [
+            {"id": c.rule.id, "section": c.rule.section, "conditions_hold": c.matched} for c in apart.limited
+        ],
     }
     click.echo(json.dumps(document, indent=2, default=str))

@@ -16,10 +16,26 @@ from capfence.cli.progress import Ticker
 @click.command()
 @audit_log_option
 @filter_options
-@click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Where to write (- for standard output).")
-@click.option("--limit", "-n", type=click.IntRange(min=0), default=0, help="Only the newest N decisions (0, the default: all).")
-@click.option("--all-records", is_flag=True,
-              help="Every record of every kind (outcomes, approval and policy events too), with its chain fields: for 'capfence import'.")
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    metavar="FILE",
+    show_default=True,
+    help="Where to write (- for standard output).",
+)
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Only the newest N decisions (0, the default: all).",
+)
+@click.option(
+    "--all-records",
+    is_flag=True,
+    help="Every record of every kind (outcomes, approval and policy events too), with its chain fields: for 'capfence import'.",
+)
 def export(audit_log: str, output: str, limit: int, all_records: bool, **filter_params: Any) -> None:
     """Write recorded decisions as JSON Lines: one object per decision with every recorded field.
 
@@ -39,7 +55,11 @@ def export(audit_log: str, output: str, limit: int, all_records: bool, **filter_
         raise click.UsageError("--all-records exports the whole chain: it takes no filters and no --limit")
     what = "record(s)" if all_records else "decision(s)"
     with open_reader(audit_log) as reader, Ticker("exporting", _total(reader, all_records, limit)) as ticker:
-        rows = ticker.counted(reader.records() if all_records else reader.decisions(filters_from(filter_params), limit=limit or None))
+        rows = ticker.counted(
+            reader.records()
+            if all_records
+            else reader.decisions(filters_from(filter_params), limit=limit or None)
+        )
         if output == "-":
             count = write_jsonl(rows, sys.stdout)
             sys.stdout.flush()

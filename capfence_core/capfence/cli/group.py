@@ -35,20 +35,50 @@ class Entry:
 
 
 COMMANDS: dict[str, Entry] = {
-    "init": Entry("capfence.cli.init", "init", "Write the walkthrough's observe and production policies into ./policies/."),
+    "init": Entry(
+        "capfence.cli.init",
+        "init",
+        "Write the walkthrough's observe and production policies into ./policies/.",
+    ),
     "logs": Entry("capfence.cli.logs", "logs", "Show recorded decisions (table, JSON, summary, follow)."),
-    "export": Entry("capfence.cli.export", "export", "Write recorded decisions as JSON Lines, one object per decision."),
-    "replay": Entry("capfence.cli.replay", "replay", "Re-evaluate recorded calls under another policy and diff the decisions."),
+    "export": Entry(
+        "capfence.cli.export", "export", "Write recorded decisions as JSON Lines, one object per decision."
+    ),
+    "replay": Entry(
+        "capfence.cli.replay",
+        "replay",
+        "Re-evaluate recorded calls under another policy and diff the decisions.",
+    ),
     "check": Entry("capfence.cli.check", "check", "Validate and lint policy files."),
-    "explain": Entry("capfence.cli.explain", "explain", "Show which rule decides a call, and why the others did not."),
-    "test": Entry("capfence.cli.cases", "test", "Check that a policy decides test calls as expected (for CI)."),
-    "verify": Entry("capfence.cli.verify", "verify", "Check the audit log's hash chain (and signed checkpoints)."),
-    "checkpoint": Entry("capfence.cli.checkpoint", "checkpoint", "Record the audit log's head in a signed checkpoint file kept elsewhere."),
+    "explain": Entry(
+        "capfence.cli.explain", "explain", "Show which rule decides a call, and why the others did not."
+    ),
+    "test": Entry(
+        "capfence.cli.cases", "test", "Check that a policy decides test calls as expected (for CI)."
+    ),
+    "verify": Entry(
+        "capfence.cli.verify", "verify", "Check the audit log's hash chain (and signed checkpoints)."
+    ),
+    "checkpoint": Entry(
+        "capfence.cli.checkpoint",
+        "checkpoint",
+        "Record the audit log's head in a signed checkpoint file kept elsewhere.",
+    ),
     "suggest": Entry("capfence.cli.suggest", "suggest", "Draft a policy from observed traffic."),
-    "approvals": Entry("capfence.cli.approvals", "approvals", "List, show, approve and deny calls held for approval."),
-    "import": Entry("capfence.cli.importing", "import_", "Copy audit records into another audit log (SQLite to PostgreSQL), verifiably."),
+    "approvals": Entry(
+        "capfence.cli.approvals", "approvals", "List, show, approve and deny calls held for approval."
+    ),
+    "import": Entry(
+        "capfence.cli.importing",
+        "import_",
+        "Copy audit records into another audit log (SQLite to PostgreSQL), verifiably.",
+    ),
     "plugins": Entry("capfence.cli.plugins", "plugins", "List loaded plugins and what each registers."),
-    "serve": Entry("capfence.cli.serve", "serve", "Serve the web console: overview, decisions, approvals, replay (capfence[web])."),
+    "serve": Entry(
+        "capfence.cli.serve",
+        "serve",
+        "Serve the web console: overview, decisions, approvals, replay (capfence[web]).",
+    ),
 }
 
 
@@ -84,7 +114,9 @@ class LazyGroup(click.Group):
 
             quiet_broken_pipe()
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         """As click's, but a mistyped name is compared with every command (most are not imported yet): 'Did you mean ...?'."""
         name = args[0] if args else ""
         if name.startswith("-") or self.get_command(ctx, name) is not None:
@@ -95,7 +127,11 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, entry.summary) for name, entry in COMMANDS.items()]
-        rows += [(name, cmd.get_short_help_str(60)) for name, cmd in sorted(self.commands.items()) if name not in COMMANDS]
+        rows += [
+            (name, cmd.get_short_help_str(60))
+            for name, cmd in sorted(self.commands.items())
+            if name not in COMMANDS
+        ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
@@ -109,7 +145,9 @@ class LazyGroup(click.Group):
 
         call_isolated(get_manager().hook.capfence_register_commands, self._add_plugin_commands, cli=self)
 
-    def _add_plugin_commands(self, impl: HookImpl, function: Callable[..., object], args: tuple[object, ...]) -> None:
+    def _add_plugin_commands(
+        self, impl: HookImpl, function: Callable[..., object], args: tuple[object, ...]
+    ) -> None:
         """Run one plugin's ``capfence_register_commands`` (the hook's isolation): one that raises adds nothing."""
         from capfence.plugins import PluginWarning
 
@@ -129,7 +167,12 @@ class LazyGroup(click.Group):
         added = [name for name in self.commands if self.commands[name] is not before.get(name)]
         for name in added:
             if name in COMMANDS or name in before:
-                warnings.warn(PluginWarning(f"CapFence plugin {plugin!r} tried to replace the command {name!r}; ignored"), stacklevel=3)
+                warnings.warn(
+                    PluginWarning(
+                        f"CapFence plugin {plugin!r} tried to replace the command {name!r}; ignored"
+                    ),
+                    stacklevel=3,
+                )
                 if name in before:
                     self.commands[name] = before[name]
                 else:

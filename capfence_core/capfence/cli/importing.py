@@ -12,10 +12,20 @@ from capfence.cli.options import default_audit_log
 @click.command("import")
 @click.argument("source", metavar="SOURCE")
 @click.option(
-    "--audit-log", "audit_log", default=default_audit_log, metavar="PATH|URL", show_default="$CAPFENCE_AUDIT_LOG or ./audit.db",
+    "--audit-log",
+    "audit_log",
+    default=default_audit_log,
+    metavar="PATH|URL",
+    show_default="$CAPFENCE_AUDIT_LOG or ./audit.db",
     help="The audit log to import into (a SQLite file or a postgresql:// URL); created if needed.",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=5000, show_default=True, help="Records per transaction.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="Records per transaction.",
+)
 def import_(source: str, audit_log: str, batch_size: int) -> None:
     """Copy every record of SOURCE into an audit log, keeping sequence numbers and hashes.
 
@@ -50,7 +60,8 @@ def import_(source: str, audit_log: str, batch_size: int) -> None:
                 report = import_records(store, reader.records(), batch=batch_size)
                 from capfence.policy.recorded import copy_policies
 
-                copy_policies(store, getattr(reader, "policies", list)())  # so 'capfence suggest' finds them there too
+                # so 'capfence suggest' finds them there too
+                copy_policies(store, getattr(reader, "policies", list)())
     except OSError as exc:
         raise AuditError(f"cannot read {source}: {exc.strerror or exc}") from exc
     finally:
@@ -58,7 +69,9 @@ def import_(source: str, audit_log: str, batch_size: int) -> None:
     target = getattr(store, "location", audit_log)
     if report.imported:
         span = f"records {report.first_seq}-{report.last_seq}"
-        click.echo(f"Imported {report.imported} record(s) ({span}) into {target}; {report.skipped} were already there.")
+        click.echo(
+            f"Imported {report.imported} record(s) ({span}) into {target}; {report.skipped} were already there."
+        )
     else:
         click.echo(f"Nothing to import: {target} already holds all {report.skipped} record(s) of {source}.")
 

@@ -38,8 +38,14 @@ def init() -> None:
     targets = [POLICY_DIR / name for name in STARTER_POLICIES]
     existing = [str(path) for path in targets if path.exists()]
     if existing:
-        which = f"{existing[0]} already exists" if len(existing) == 1 else f"{' and '.join(existing)} already exist"
-        raise click.ClickException(f"{which}; nothing written (move it away, or run 'capfence init' in another directory)")
+        which = (
+            f"{existing[0]} already exists"
+            if len(existing) == 1
+            else f"{' and '.join(existing)} already exist"
+        )
+        raise click.ClickException(
+            f"{which}; nothing written (move it away, or run 'capfence init' in another directory)"
+        )
     POLICY_DIR.mkdir(exist_ok=True)
     for path in targets:
         with path.open("x", encoding="utf-8") as out:  # "x": never replace a file that appeared meanwhile

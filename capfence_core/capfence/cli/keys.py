@@ -12,7 +12,9 @@ F = TypeVar("F", bound=Any)
 
 def key_file_option(func: F) -> F:
     return click.option(
-        "--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
+        "--key-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        metavar="FILE",
         help="Read the audit key from FILE (trailing newline ignored) instead of $CAPFENCE_AUDIT_KEY.",
     )(func)
 

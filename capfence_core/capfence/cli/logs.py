@@ -19,17 +19,53 @@ from capfence.cli.options import audit_log_option, filter_options, filters_from,
 @click.command()
 @audit_log_option
 @filter_options
-@click.option("--limit", "-n", type=click.IntRange(min=0), default=100, show_default=True, help="Show the newest N decisions (0 for all).")
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="Show the newest N decisions (0 for all).",
+)
 @format_option("table", "json", "jsonl")
-@click.option("--wide", "-w", is_flag=True, help="Show every column and every value in full (the table is cut to the terminal's width).")
-@click.option("--summary", is_flag=True, help="Counts per capability × decision × rule, first/last seen, and calls no rule matched.")
-@click.option("--follow", "-f", is_flag=True, help="Keep printing new decisions as they are recorded (Ctrl-C to stop).")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=0.5, show_default=True, help="Seconds between polls with --follow.")
-@click.option("--no-pager", is_flag=True, help="Do not page the output on a terminal ($PAGER, else less; as git does).")
-@click.option("--shadow", is_flag=True,
-              help="Only calls a shadow rule (mode: shadow) would decide differently, shown as recorded -> would-be decision.")
+@click.option(
+    "--wide",
+    "-w",
+    is_flag=True,
+    help="Show every column and every value in full (the table is cut to the terminal's width).",
+)
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="Counts per capability × decision × rule, first/last seen, and calls no rule matched.",
+)
+@click.option(
+    "--follow", "-f", is_flag=True, help="Keep printing new decisions as they are recorded (Ctrl-C to stop)."
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    default=0.5,
+    show_default=True,
+    help="Seconds between polls with --follow.",
+)
+@click.option(
+    "--no-pager", is_flag=True, help="Do not page the output on a terminal ($PAGER, else less; as git does)."
+)
+@click.option(
+    "--shadow",
+    is_flag=True,
+    help="Only calls a shadow rule (mode: shadow) would decide differently, shown as recorded -> would-be decision.",
+)
 def logs(
-    audit_log: str, limit: int, fmt: str, wide: bool, summary: bool, follow: bool, interval: float, no_pager: bool,
+    audit_log: str,
+    limit: int,
+    fmt: str,
+    wide: bool,
+    summary: bool,
+    follow: bool,
+    interval: float,
+    no_pager: bool,
     **filter_params: Any,
 ) -> None:
     """Show recorded decisions, oldest first, newest last.
@@ -59,10 +95,23 @@ def logs(
 
             print_summary(reader.summary(filters), fmt)
         elif follow:
-            _follow(reader, filters, list(_shown(reader.decisions(filters, limit=limit or None), filters)), fmt, wide, interval)
+            _follow(
+                reader,
+                filters,
+                list(_shown(reader.decisions(filters, limit=limit or None), filters)),
+                fmt,
+                wide,
+                interval,
+            )
         else:
             with paged(enabled=not no_pager) as out:
-                _print(_shown(reader.decisions(filters, limit=limit or None), filters), fmt, out, wide, limit or None)
+                _print(
+                    _shown(reader.decisions(filters, limit=limit or None), filters),
+                    fmt,
+                    out,
+                    wide,
+                    limit or None,
+                )
 
 
 def _shown(rows: Iterable[Record], filters: Filters) -> Iterator[Record]:
@@ -79,7 +128,9 @@ def shadow_row(row: Record) -> Record:
     if "decision" not in found:
         return row
     shown = dict(row)
-    shown.update(shadow_decision=found["decision"], shadow_rule=found.get("rule"), shadow_reason=found.get("reason"))
+    shown.update(
+        shadow_decision=found["decision"], shadow_rule=found.get("rule"), shadow_reason=found.get("reason")
+    )
     return shown
 
 
@@ -114,7 +165,9 @@ def _print_jsonl(rows: Iterable[Record], out: IO[str]) -> None:
     out.flush()
 
 
-def _follow(reader: AuditReader, filters: Filters, rows: list[Record], fmt: str, wide: bool, interval: float) -> None:
+def _follow(
+    reader: AuditReader, filters: Filters, rows: list[Record], fmt: str, wide: bool, interval: float
+) -> None:
     """The newest rows, then every new one as it is recorded: the same table as without --follow (or JSON Lines)."""
     from capfence.cli.logs_table import cells, open_table
 

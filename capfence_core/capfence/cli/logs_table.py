@@ -14,8 +14,15 @@ from capfence.cli.output import label, local_time, use_color
 from capfence.cli.table import Column, Layout, StreamTable, one_line, plan, terminal_width
 
 COLUMNS = (
-    Column("time", cap=19), Column("agent", cap=16), Column("tool", cap=14), Column("capability", cap=18), Column("decision", cap=8),
-    Column("rule", cap=22), Column("provenance", cap=30), Column("outcome", cap=8), Column("reason", flexible=True, least=16),
+    Column("time", cap=19),
+    Column("agent", cap=16),
+    Column("tool", cap=14),
+    Column("capability", cap=18),
+    Column("decision", cap=8),
+    Column("rule", cap=22),
+    Column("provenance", cap=30),
+    Column("outcome", cap=8),
+    Column("reason", flexible=True, least=16),
     Column("payload", flexible=True, least=32),
 )
 DROP_ORDER = ("provenance", "reason", "outcome", "tool", "agent")
@@ -30,14 +37,24 @@ _FG = {"allow": "green", "warn": "yellow", "deny": "red", "require_approval": "m
 
 def cells(row: Record) -> tuple[str, ...]:
     """One decision's cells, whole (the table cuts them to fit)."""
-    rule = row.get("rule") or ("(failure)" if str(row.get("reason") or "").startswith("internal_error:") else "(default)")
+    rule = row.get("rule") or (
+        "(failure)" if str(row.get("reason") or "").startswith("internal_error:") else "(default)"
+    )
     decision, reason = label(row.get("decision")), str(row.get("reason") or "")
     if row.get("shadow_decision"):  # logs --shadow: recorded -> what the shadow rule would decide
         decision = f"{decision} -> {label(row['shadow_decision'])}"
         rule, reason = f"{rule} -> {row.get('shadow_rule')}", f"shadow: {row.get('shadow_reason')}"
     return (
-        local_time(row.get("ts")), row.get("agent_id") or "-", row.get("tool") or "-", row.get("capability") or "-",
-        decision, rule, describe(row), row.get("linked_outcome") or "-", one_line(reason), _payload(row),
+        local_time(row.get("ts")),
+        row.get("agent_id") or "-",
+        row.get("tool") or "-",
+        row.get("capability") or "-",
+        decision,
+        rule,
+        describe(row),
+        row.get("linked_outcome") or "-",
+        one_line(reason),
+        _payload(row),
     )
 
 
@@ -51,7 +68,9 @@ def _payload(row: Record) -> str:
     return f"{text} [redacted]" if row.get("redacted") else text
 
 
-def open_table(out: IO[str], sample: list[tuple[str, ...]], wide: bool, *, roomy: bool = False) -> StreamTable:
+def open_table(
+    out: IO[str], sample: list[tuple[str, ...]], wide: bool, *, roomy: bool = False
+) -> StreamTable:
     """A table sized for ``sample``, its header written."""
     layout: Layout = plan(COLUMNS, sample, terminal_width(wide), DROP_ORDER, roomy=roomy)
     table = StreamTable(out, COLUMNS, layout, _paint if use_color() else None)

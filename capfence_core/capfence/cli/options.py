@@ -30,7 +30,12 @@ def audit_log_option(func: F) -> F:
 def audit_log_option_for(help: str) -> Callable[[F], F]:
     """``--audit-log PATH`` with its own ``help`` (e.g. for commands that write to the log)."""
     return click.option(
-        "--audit-log", "audit_log", default=default_audit_log, metavar="PATH", show_default="$CAPFENCE_AUDIT_LOG or ./audit.db", help=help,
+        "--audit-log",
+        "audit_log",
+        default=default_audit_log,
+        metavar="PATH",
+        show_default="$CAPFENCE_AUDIT_LOG or ./audit.db",
+        help=help,
     )
 
 
@@ -56,14 +61,32 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
 def filter_options(func: F) -> F:
     """``--decision``, ``--agent``, ``--capability``, ``--tool``, ``--since``, ``--until``."""
     options = [
-        click.option("--decision", "decision", multiple=True, callback=_decisions, metavar="DECISION",
-                     help="Only these decisions: allow, warn, deny, require_approval (repeat or comma-separate)."),
-        click.option("--agent", metavar="GLOB", help="Only agents matching this name or glob, e.g. 'prod-*'."),
-        click.option("--capability", metavar="GLOB", help="Only capabilities matching this name or glob, e.g. 'shell.*'."),
+        click.option(
+            "--decision",
+            "decision",
+            multiple=True,
+            callback=_decisions,
+            metavar="DECISION",
+            help="Only these decisions: allow, warn, deny, require_approval (repeat or comma-separate).",
+        ),
+        click.option(
+            "--agent", metavar="GLOB", help="Only agents matching this name or glob, e.g. 'prod-*'."
+        ),
+        click.option(
+            "--capability",
+            metavar="GLOB",
+            help="Only capabilities matching this name or glob, e.g. 'shell.*'.",
+        ),
         click.option("--tool", metavar="GLOB", help="Only tools matching this name or glob."),
-        click.option("--since", callback=_when, metavar="WHEN",
-                     help="From this time on: 1h, 2d, 30m (ago) or an ISO time (local unless it has a zone)."),
-        click.option("--until", callback=_when, metavar="WHEN", help="Before this time (same forms as --since)."),
+        click.option(
+            "--since",
+            callback=_when,
+            metavar="WHEN",
+            help="From this time on: 1h, 2d, 30m (ago) or an ISO time (local unless it has a zone).",
+        ),
+        click.option(
+            "--until", callback=_when, metavar="WHEN", help="Before this time (same forms as --since)."
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -73,14 +96,24 @@ def filter_options(func: F) -> F:
 def filters_from(params: dict[str, Any]) -> Filters:
     """The :class:`Filters` for a command's parsed filter options."""
     return Filters(
-        decisions=params.get("decision") or (), agent=params.get("agent"), capability=params.get("capability"),
-        tool=params.get("tool"), since=params.get("since"), until=params.get("until"), shadow=bool(params.get("shadow")),
+        decisions=params.get("decision") or (),
+        agent=params.get("agent"),
+        capability=params.get("capability"),
+        tool=params.get("tool"),
+        since=params.get("since"),
+        until=params.get("until"),
+        shadow=bool(params.get("shadow")),
     )
 
 
 def format_option(*choices: str, default: str | None = None) -> Callable[[F], F]:
     return click.option(
-        "--format", "fmt", type=click.Choice(choices), default=default or choices[0], show_default=True, help="Output format.",
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=default or choices[0],
+        show_default=True,
+        help="Output format.",
     )
 
 

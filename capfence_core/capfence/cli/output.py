@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 
 DECISION_LABELS = {"allow": "allow", "warn": "WARN", "deny": "DENY", "require_approval": "APPROVAL"}
 """``allow`` stays quiet; everything else is upper case so a ``warn`` never reads like an ``allow``, even without colour."""
-DECISION_STYLES = {"allow": "green", "warn": "bold yellow", "deny": "bold red", "require_approval": "bold magenta"}
+DECISION_STYLES = {
+    "allow": "green",
+    "warn": "bold yellow",
+    "deny": "bold red",
+    "require_approval": "bold magenta",
+}
 
 
 def use_color(stream: TextIO | None = None) -> bool:
@@ -35,7 +40,9 @@ def console(stream: TextIO | None = None) -> Console:
 
     stream = stream or sys.stdout
     width = None if _isatty(stream) else int(os.environ.get("COLUMNS") or 160)
-    return Console(file=stream, width=width, no_color=not use_color(stream), highlight=False, emoji=False, markup=False)
+    return Console(
+        file=stream, width=width, no_color=not use_color(stream), highlight=False, emoji=False, markup=False
+    )
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -37,7 +37,9 @@ def paged(enabled: bool = True) -> Iterator[IO[str]]:
         return
     env = {**os.environ, "LESS": os.environ.get("LESS", "FRX"), "LV": os.environ.get("LV", "-c")}
     try:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, env=env, text=True, encoding="utf-8", errors="replace")
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, env=env, text=True, encoding="utf-8", errors="replace"
+        )
     except OSError:  # no such pager: print directly
         yield sys.stdout
         return

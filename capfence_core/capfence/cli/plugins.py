@@ -34,8 +34,12 @@ def plugins(ctx: click.Context, fmt: str) -> None:
         group.load_plugin_commands()
         commands = group.plugin_commands
     rows: list[dict[str, Any]] = [
-        {"name": info.name, "distribution": info.distribution, "version": info.version,
-         "registers": [*info.registered, *(f"command {name}" for name in commands.get(info.name, []))]}
+        {
+            "name": info.name,
+            "distribution": info.distribution,
+            "version": info.version,
+            "registers": [*info.registered, *(f"command {name}" for name in commands.get(info.name, []))],
+        }
         for info in get_registry().plugins.values()
     ]
     if fmt == "json":
@@ -55,6 +59,10 @@ def _table(rows: list[dict[str, Any]]) -> None:
         table.add_column(name, overflow="fold")
     for row in rows:
         registers = row["registers"]
-        table.add_row(str(row["name"]), str(row["distribution"] or "-"), str(row["version"] or "-"),
-                      ", ".join(registers) if isinstance(registers, list) and registers else "-")
+        table.add_row(
+            str(row["name"]),
+            str(row["distribution"] or "-"),
+            str(row["version"] or "-"),
+            ", ".join(registers) if isinstance(registers, list) and registers else "-",
+        )
     console().print(table)

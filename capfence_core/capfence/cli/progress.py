@@ -59,7 +59,15 @@ class Ticker:
                 self.update(done)
 
     def _start(self) -> None:
-        from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         from capfence.cli.output import console
 
@@ -67,15 +75,23 @@ class Ticker:
             amount: ProgressColumn = DownloadColumn()
         else:
             amount = MofNCompleteColumn() if self.total else TextColumn("{task.completed} " + self.unit)
-        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), amount, TimeElapsedColumn(), console=console(sys.stderr),
-                             transient=True)
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            amount,
+            TimeElapsedColumn(),
+            console=console(sys.stderr),
+            transient=True,
+        )
         self._bar.start()
         self._task = self._bar.add_task(self.what, total=self.total)
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._bar is not None:
             self._bar.stop()
 

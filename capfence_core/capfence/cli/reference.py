@@ -16,12 +16,16 @@ WIDTH = 100
 
 
 def _help(command: click.Command, path: list[str], parent: click.Context | None) -> str:
-    ctx = click.Context(command, info_name=path[-1], parent=parent, terminal_width=WIDTH, max_content_width=WIDTH)
+    ctx = click.Context(
+        command, info_name=path[-1], parent=parent, terminal_width=WIDTH, max_content_width=WIDTH
+    )
     return command.get_help(ctx)
 
 
 def _sections(command: click.Command, path: list[str], parent: click.Context | None) -> list[str]:
-    ctx = click.Context(command, info_name=path[-1], parent=parent, terminal_width=WIDTH, max_content_width=WIDTH)
+    ctx = click.Context(
+        command, info_name=path[-1], parent=parent, terminal_width=WIDTH, max_content_width=WIDTH
+    )
     out = [f"## `{' '.join(path)}`\n\n```text\n{_help(command, path, parent).rstrip()}\n```\n"]
     if isinstance(command, click.Group) and path != ["capfence"]:
         for name in command.list_commands(ctx):

@@ -22,7 +22,12 @@ CHANGES_FOUND = 3
 
 
 def _fail_on(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
-    out = [OLD_NAMES.get(part.strip(), part.strip()) for item in value for part in item.split(",") if part.strip()]
+    out = [
+        OLD_NAMES.get(part.strip(), part.strip())
+        for item in value
+        for part in item.split(",")
+        if part.strip()
+    ]
     for name in out:
         if name not in FAIL_ON:
             raise click.BadParameter(f"{name!r} is not one of {', '.join(FAIL_ON)}")
@@ -38,14 +43,37 @@ def _source(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 @click.command()
 @click.argument("source", callback=_source, metavar="FILE")
-@click.option("--policy", "-p", "policy_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              metavar="POLICY", help="The policy to replay the calls under.")
+@click.option(
+    "--policy",
+    "-p",
+    "policy_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="POLICY",
+    help="The policy to replay the calls under.",
+)
 @format_option("text", "json")
-@click.option("--fail-on-change", is_flag=True, help=f"Exit {CHANGES_FOUND} if any recorded decision would change.")
-@click.option("--fail-on", "fail_on", multiple=True, callback=_fail_on, metavar="WHAT",
-              help=f"Exit {CHANGES_FOUND} if any call is one of: {', '.join(FAIL_ON)} (repeat or comma-separate).")
-@click.option("--examples", type=click.IntRange(min=0), default=3, show_default=True, help="Example calls shown per changed group.")
-def replay(source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_on: tuple[str, ...], examples: int) -> None:
+@click.option(
+    "--fail-on-change", is_flag=True, help=f"Exit {CHANGES_FOUND} if any recorded decision would change."
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    callback=_fail_on,
+    metavar="WHAT",
+    help=f"Exit {CHANGES_FOUND} if any call is one of: {', '.join(FAIL_ON)} (repeat or comma-separate).",
+)
+@click.option(
+    "--examples",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Example calls shown per changed group.",
+)
+def replay(
+    source: str, policy_path: Path, fmt: str, fail_on_change: bool, fail_on: tuple[str, ...], examples: int
+) -> None:
     """Re-evaluate recorded calls under POLICY and show what would change.
 
     FILE is a JSON Lines file ('capfence export' output, or records with at
@@ -109,8 +137,12 @@ def _failed(result: ReplayResult, wanted: tuple[str, ...]) -> list[str]:
     from capfence.replay import is_changed, looser, other, stricter
 
     counts = {
-        "changed": result.count_where(is_changed), "stricter": result.count_where(stricter), "looser": result.count_where(looser),
-        "other": result.count_where(other), "unreplayable": result.unreplayable.count, "invalid": result.invalid.count,
+        "changed": result.count_where(is_changed),
+        "stricter": result.count_where(stricter),
+        "looser": result.count_where(looser),
+        "other": result.count_where(other),
+        "unreplayable": result.unreplayable.count,
+        "invalid": result.invalid.count,
     }
     return [f"{counts[name]} {name}" for name in dict.fromkeys(wanted) if counts[name]]
 

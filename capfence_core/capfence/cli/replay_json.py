@@ -35,7 +35,9 @@ class JsonRecords:
         self._tails: dict[tuple[str, str | None, str, str | None], str] = {}
         self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
-    def __call__(self, record_id: object, capability: str, recorded: str | None, replayed: str, rule: str | None) -> None:
+    def __call__(
+        self, record_id: object, capability: str, recorded: str | None, replayed: str, rule: str | None
+    ) -> None:
         key = (capability, recorded, replayed, rule)
         tail = self._tails.get(key)
         if tail is None:
@@ -49,8 +51,11 @@ class JsonRecords:
         kind = change(recorded, replayed)
         fields = {"capability": capability, "recorded": recorded, "replayed": replayed, "rule": rule}
         found = self._policy.rule(rule) if self._policy is not None and rule is not None else None
-        where = {"decided_by": "rule" if rule is not None else "default",
-                 "rule_source": found.source if found else None, "rule_line": found.line if found else None}
+        where = {
+            "decided_by": "rule" if rule is not None else "default",
+            "rule_source": found.source if found else None,
+            "rule_line": found.line if found else None,
+        }
         text = self._dumps({**fields, "changed": kind is not None, "change": kind, **where})
         tail = "," + text[1:] + "\n"
         if len(self._tails) >= _TAILS_LIMIT:
@@ -69,7 +74,11 @@ class JsonRecords:
             from capfence.cli.replay_shadow import shadow_json
 
             document["shadow"] = shadow_json(shadow)
-        out.write('{"summary": ' + json.dumps(document, ensure_ascii=False, indent=2, default=str) + ',\n"records": [\n')
+        out.write(
+            '{"summary": '
+            + json.dumps(document, ensure_ascii=False, indent=2, default=str)
+            + ',\n"records": [\n'
+        )
         self._file.seek(0)
         first = True
         for line in self._file:
@@ -83,5 +92,7 @@ class JsonRecords:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._file.close()

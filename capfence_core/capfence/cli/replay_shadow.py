@@ -42,5 +42,7 @@ def print_shadow(changes: Counter[tuple[str | None, str, str]], policy: Policy) 
 
 
 def shadow_json(changes: Counter[tuple[str | None, str, str]]) -> list[dict[str, object]]:
-    return [{"recorded": recorded, "would_be": replayed, "rule": rule, "calls": calls}
-            for (recorded, replayed, rule), calls in changes.most_common()]
+    return [
+        {"recorded": recorded, "would_be": replayed, "rule": rule, "calls": calls}
+        for (recorded, replayed, rule), calls in changes.most_common()
+    ]

@@ -29,8 +29,11 @@ def _heading(text: str) -> None:
 
 def describe_rule(rule: Rule) -> str:
     """A rule's conditions as written, e.g. ``shell.execute, contains "rm -rf"``, and where it is."""
-    conditions = [f"{key} {json.dumps(value, ensure_ascii=False, default=str)}" for key, value in rule.spec.items()
-                  if key not in ("capability", "id", "reason", "approval_timeout")]
+    conditions = [
+        f"{key} {json.dumps(value, ensure_ascii=False, default=str)}"
+        for key, value in rule.spec.items()
+        if key not in ("capability", "id", "reason", "approval_timeout")
+    ]
     where = f"{shown_path(rule.source)}:{rule.line}" if rule.line else shown_path(rule.source)
     return f"{', '.join([rule.capability, *conditions])}  ({where})"
 
@@ -43,12 +46,16 @@ KINDS = {
 
 
 def print_report(result: ReplayResult, examples: int) -> None:
-    click.echo(f"Replayed {result.replayed} call(s) from {shown_path(result.source)} under {shown_path(result.policy.path)}")
+    click.echo(
+        f"Replayed {result.replayed} call(s) from {shown_path(result.source)} under {shown_path(result.policy.path)}"
+    )
     _counts(result)
     _transitions(result)
     _changes(result, examples)
     _rule_hits(result)
-    _problems("Not replayable (payload truncated or redacted when recorded; not evaluated)", result.unreplayable)
+    _problems(
+        "Not replayable (payload truncated or redacted when recorded; not evaluated)", result.unreplayable
+    )
     _problems("Invalid records (skipped)", result.invalid)
 
 
@@ -56,7 +63,9 @@ def _counts(result: ReplayResult) -> None:
     """Unchanged, changed by kind (stricter, looser, other), and what could not be compared."""
     from capfence.replay import is_changed, looser, other, stricter
 
-    click.echo(f"  unchanged {result.count_where(lambda rec, rep: rec == rep)}, changed {result.count_where(is_changed)}:")
+    click.echo(
+        f"  unchanged {result.count_where(lambda rec, rep: rec == rep)}, changed {result.count_where(is_changed)}:"
+    )
     for kind, test in (("stricter", stricter), ("looser", looser), ("other", other)):
         click.echo(f"    {kind:<9}{result.count_where(test):>6}  {KINDS[kind]}")
     click.echo(
@@ -84,7 +93,9 @@ def _changes(result: ReplayResult, examples: int) -> None:
     _heading("Changed calls, by transition and deciding rule:" if changes else "Changed calls: none.")
     for (recorded, replayed, rule_id), calls in changes.items():
         kind = change(recorded, replayed)
-        click.echo(f"  {_decision(recorded)} → {_decision(replayed)} ({kind}): {calls} call(s), {_by(result.policy, rule_id)}")
+        click.echo(
+            f"  {_decision(recorded)} → {_decision(replayed)} ({kind}): {calls} call(s), {_by(result.policy, rule_id)}"
+        )
         for example in result.examples.get((recorded, replayed, rule_id), [])[:examples]:
             click.echo(f"      {_example(example)}")
 
@@ -111,7 +122,9 @@ def _rule_hits(result: ReplayResult) -> None:
         note = "  never matched" if calls == 0 and rule_id is not None else ""
         click.echo(f"  {name:<{width}}  {calls:>8}{note}")
     never = result.never_matched()
-    click.echo(f"Rules that never matched: {', '.join(never)}" if never else "Every rule matched at least one call.")
+    click.echo(
+        f"Rules that never matched: {', '.join(never)}" if never else "Every rule matched at least one call."
+    )
 
 
 def _problems(title: str, problems: Problems) -> None:
@@ -120,7 +133,11 @@ def _problems(title: str, problems: Problems) -> None:
     _heading(f"{title}: {problems.count}")
     for problem in problems.items[:LISTED]:
         where = f"line {problem.line}" if problem.line is not None else f"seq {problem.id}"
-        ident = f" (id {problem.id})" if problem.line is not None and problem.id not in (None, problem.line) else ""
+        ident = (
+            f" (id {problem.id})"
+            if problem.line is not None and problem.id not in (None, problem.line)
+            else ""
+        )
         click.echo(f"  {where}{ident}: {problem.reason}")
     if problems.count > LISTED:
         click.echo(f"  ... and {problems.count - LISTED} more")

@@ -47,20 +47,52 @@ def _require_extra() -> None:
 
 @click.command()
 @audit_log_option
-@click.option("--policy-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR",
-              help="Policies the replay page may pick from (and where decision pages look up a rule's file:line).")
-@click.option("--listen", callback=_listen, default=DEFAULT_LISTEN, show_default=True, metavar="HOST:PORT",
-              help="Where to listen. Anything but loopback also needs --allow-remote (put TLS in front of it).")
-@click.option("--read-only", is_flag=True, help="No approve/deny buttons and no approval API: nothing can change state.")
-@click.option("--user", metavar="NAME",
-              help="Who holds the console's one token, as recorded in approvals (default: $CAPFENCE_APPROVER, else your OS user). "
-                   "For one token per person set $CAPFENCE_CONSOLE_USERS=\"alice=TOKEN,bob=TOKEN\" instead.")
+@click.option(
+    "--policy-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Policies the replay page may pick from (and where decision pages look up a rule's file:line).",
+)
+@click.option(
+    "--listen",
+    callback=_listen,
+    default=DEFAULT_LISTEN,
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Where to listen. Anything but loopback also needs --allow-remote (put TLS in front of it).",
+)
+@click.option(
+    "--read-only", is_flag=True, help="No approve/deny buttons and no approval API: nothing can change state."
+)
+@click.option(
+    "--user",
+    metavar="NAME",
+    help="Who holds the console's one token, as recorded in approvals (default: $CAPFENCE_APPROVER, else your OS user). "
+    'For one token per person set $CAPFENCE_CONSOLE_USERS="alice=TOKEN,bob=TOKEN" instead.',
+)
 @click.option("--allow-remote", is_flag=True, help="Allow --listen on a non-loopback address.")
-@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
-              help="Host header values to accept besides the listen address and localhost (the name people use behind a proxy).")
-@click.option("--secure-cookies", is_flag=True, help="Mark cookies Secure (set this when people reach the console over HTTPS).")
-def serve(audit_log: str, policy_dir: Path | None, listen: tuple[str, int], read_only: bool, user: str | None,
-          allow_remote: bool, allow_hosts: tuple[str, ...], secure_cookies: bool) -> None:
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="HOST",
+    help="Host header values to accept besides the listen address and localhost (the name people use behind a proxy).",
+)
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    help="Mark cookies Secure (set this when people reach the console over HTTPS).",
+)
+def serve(
+    audit_log: str,
+    policy_dir: Path | None,
+    listen: tuple[str, int],
+    read_only: bool,
+    user: str | None,
+    allow_remote: bool,
+    allow_hosts: tuple[str, ...],
+    secure_cookies: bool,
+) -> None:
     """Serve the web console: overview, decisions, approvals and replay over an audit log.
 
     Sign in with the token printed at start, or set $CAPFENCE_CONSOLE_TOKEN to
@@ -78,7 +110,9 @@ def serve(audit_log: str, policy_dir: Path | None, listen: tuple[str, int], read
     """
     host, port = listen
     if not is_loopback(host) and not allow_remote:
-        raise click.UsageError(f"--listen {host}:{port} is not a loopback address; add --allow-remote (and put TLS in front)")
+        raise click.UsageError(
+            f"--listen {host}:{port} is not a loopback address; add --allow-remote (and put TLS in front)"
+        )
     _require_extra()
     settings = _settings(audit_log, policy_dir, read_only, user, host, allow_hosts, secure_cookies)
     _announce(settings, host, port)
@@ -89,8 +123,15 @@ def serve(audit_log: str, policy_dir: Path | None, listen: tuple[str, int], read
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", server_header=False)
 
 
-def _settings(audit_log: str, policy_dir: Path | None, read_only: bool, user: str | None, host: str,
-              allow_hosts: tuple[str, ...], secure_cookies: bool) -> Settings:
+def _settings(
+    audit_log: str,
+    policy_dir: Path | None,
+    read_only: bool,
+    user: str | None,
+    host: str,
+    allow_hosts: tuple[str, ...],
+    secure_cookies: bool,
+) -> Settings:
     from capfence.web.auth import API_CLIENTS_ENV, USERS_ENV, parse_clients, parse_users
     from capfence.web.console import LOOPBACK_HOSTS, Settings
 
@@ -100,8 +141,15 @@ def _settings(audit_log: str, policy_dir: Path | None, read_only: bool, user: st
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     hosts = tuple(dict.fromkeys((*LOOPBACK_HOSTS, host, *allow_hosts)))
-    return Settings(audit_log=audit_log, users=users, policy_dir=policy_dir, read_only=read_only, api_clients=clients,
-                    allowed_hosts=hosts, secure_cookies=secure_cookies)
+    return Settings(
+        audit_log=audit_log,
+        users=users,
+        policy_dir=policy_dir,
+        read_only=read_only,
+        api_clients=clients,
+        allowed_hosts=hosts,
+        secure_cookies=secure_cookies,
+    )
 
 
 def _user(name: str | None) -> str:
@@ -115,7 +163,9 @@ def _token() -> str:
 
     token = token_from_env()
     if token is not None and len(token) < MIN_TOKEN:
-        raise click.ClickException(f"$CAPFENCE_CONSOLE_TOKEN must be at least {MIN_TOKEN} characters (or unset it for a random one)")
+        raise click.ClickException(
+            f"$CAPFENCE_CONSOLE_TOKEN must be at least {MIN_TOKEN} characters (or unset it for a random one)"
+        )
     return token or new_token()
 
 

@@ -14,14 +14,30 @@ from capfence.cli.progress import Ticker
 @click.command()
 @audit_log_option
 @filter_options
-@click.option("--policy", "-p", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="POLICY",
-              help="The policy in force, whose deny and require_approval rules are kept (default: the one the newest record "
-                   "names by digest, as filed in the audit log).")
-@click.option("--held", is_flag=True,
-              help="Instead of a draft: narrow allow rules (program and exact arguments) for the shell calls that were held "
-                   "(require_approval, or warn 'would hold: ...' under packs/shell_observe.yaml), to paste into a policy that "
-                   "extends packs/shell.yaml.")
-@click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Where to write the draft (- for standard output).")
+@click.option(
+    "--policy",
+    "-p",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="POLICY",
+    help="The policy in force, whose deny and require_approval rules are kept (default: the one the newest record "
+    "names by digest, as filed in the audit log).",
+)
+@click.option(
+    "--held",
+    is_flag=True,
+    help="Instead of a draft: narrow allow rules (program and exact arguments) for the shell calls that were held "
+    "(require_approval, or warn 'would hold: ...' under packs/shell_observe.yaml), to paste into a policy that "
+    "extends packs/shell.yaml.",
+)
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    metavar="FILE",
+    show_default=True,
+    help="Where to write the draft (- for standard output).",
+)
 def suggest(audit_log: str, policy_path: Path | None, held: bool, output: str, **filter_params: Any) -> None:
     """Draft a policy from observed traffic, for a human to edit; it never weakens the policy in force.
 
@@ -63,7 +79,9 @@ def suggest(audit_log: str, policy_path: Path | None, held: bool, output: str, *
         click.echo(text, nl=False)
     else:
         Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"Draft policy with {sum(1 for g in groups if g.ran)} allow rule(s) written to {output}", err=True)
+        click.echo(
+            f"Draft policy with {sum(1 for g in groups if g.ran)} allow rule(s) written to {output}", err=True
+        )
 
 
 def _in_force(reader: Any, filters: Any, given: Any, path: Path | None) -> tuple[Any, str]:
@@ -72,18 +90,26 @@ def _in_force(reader: Any, filters: Any, given: Any, path: Path | None) -> tuple
     digest = finder(filters) if finder is not None else None
     if given is not None:
         if digest is not None and digest != given.digest:
-            click.echo(f"capfence suggest: warning: the newest record was decided under policy {digest[:12]}, not {path} "
-                       f"({given.digest[:12]}); keeping the rules of {path}", err=True)
+            click.echo(
+                f"capfence suggest: warning: the newest record was decided under policy {digest[:12]}, not {path} "
+                f"({given.digest[:12]}); keeping the rules of {path}",
+                err=True,
+            )
         return given, f"{path} (digest {given.digest[:12]})"
     from capfence.policy.recorded import policy_for
 
     text = reader.policy_text(digest) if digest is not None and hasattr(reader, "policy_text") else None
     if digest is None or text is None:
-        why = ("no record names the policy it was decided under" if digest is None else
-               f"the records were decided under policy {digest[:12]}, whose text this audit log does not have "
-               "(it was written by an older CapFence, or imported)")
-        raise click.ClickException(f"suggest keeps the deny and require_approval rules of the policy in force, but {why}; "
-                                   "give that policy with --policy POLICY")
+        why = (
+            "no record names the policy it was decided under"
+            if digest is None
+            else f"the records were decided under policy {digest[:12]}, whose text this audit log does not have "
+            "(it was written by an older CapFence, or imported)"
+        )
+        raise click.ClickException(
+            f"suggest keeps the deny and require_approval rules of the policy in force, but {why}; "
+            "give that policy with --policy POLICY"
+        )
     try:
         return policy_for(digest, text), f"the policy filed under digest {digest[:12]} in the audit log"
     except ValueError as exc:
@@ -101,4 +127,7 @@ def _held(audit_log: str, policy: Any, output: str, filter_params: dict[str, Any
         click.echo(text, nl=False)
     else:
         Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"{len(found.uses)} allow rule(s) for {found.calls} held shell call(s) written to {output}", err=True)
+        click.echo(
+            f"{len(found.uses)} allow rule(s) for {found.calls} held shell call(s) written to {output}",
+            err=True,
+        )

@@ -31,8 +31,15 @@ def print_summary(rows: list[Record], fmt: str) -> None:
         _table(rows)
         return
     groups: list[dict[str, Any]] = [
-        {"capability": r["capability"], "decision": r["decision"], "rule": r.get("rule"), "failure": bool(r.get("failed")),
-         "calls": r["calls"], "first": r["first"], "last": r["last"]}
+        {
+            "capability": r["capability"],
+            "decision": r["decision"],
+            "rule": r.get("rule"),
+            "failure": bool(r.get("failed")),
+            "calls": r["calls"],
+            "first": r["first"],
+            "last": r["last"],
+        }
         for r in rows
     ]
     document = {"groups": groups, "unmatched_capabilities": unmatched(rows)}
@@ -56,8 +63,14 @@ def _table(rows: list[Record]) -> None:
     for name in ("capability", "decision", "rule", "calls", "first seen", "last seen"):
         table.add_column(name, justify="right" if name == "calls" else "left", no_wrap=True)
     for row in rows:
-        table.add_row(row["capability"] or "-", Text(label(row["decision"]), style=style(row["decision"])), _rule(row),
-                      str(row["calls"]), local_time(row["first"]), local_time(row["last"]))
+        table.add_row(
+            row["capability"] or "-",
+            Text(label(row["decision"]), style=style(row["decision"])),
+            _rule(row),
+            str(row["calls"]),
+            local_time(row["first"]),
+            local_time(row["last"]),
+        )
     out.print(table)
     total = sum(int(r["calls"]) for r in rows)
     out.print(f"{total} decision(s) in {len(rows)} group(s)")

@@ -57,7 +57,12 @@ class Layout:
 
 
 def plan(
-    columns: Sequence[Column], sample: Sequence[Sequence[str]], total: int | None, drop_order: Sequence[str], *, roomy: bool = False,
+    columns: Sequence[Column],
+    sample: Sequence[Sequence[str]],
+    total: int | None,
+    drop_order: Sequence[str],
+    *,
+    roomy: bool = False,
 ) -> Layout:
     """Widths from ``sample``; ``total`` None means wide (nothing cut, nothing hidden).
 
@@ -67,7 +72,9 @@ def plan(
     """
     natural = {i: max([len(col.name), *(len(row[i]) for row in sample)]) for i, col in enumerate(columns)}
     if roomy:
-        natural = {i: max(natural[i], col.least if col.flexible else col.cap) for i, col in enumerate(columns)}
+        natural = {
+            i: max(natural[i], col.least if col.flexible else col.cap) for i, col in enumerate(columns)
+        }
     if total is None:
         return Layout(list(range(len(columns))), natural, wide=True)
     fixed = {i: natural[i] for i, col in enumerate(columns) if not col.flexible}
@@ -91,7 +98,9 @@ def plan(
     return Layout(shown, widths, hidden)
 
 
-def _share(columns: Sequence[Column], natural: dict[int, int], shown: list[int], widths: dict[int, int], room: int) -> None:
+def _share(
+    columns: Sequence[Column], natural: dict[int, int], shown: list[int], widths: dict[int, int], room: int
+) -> None:
     """Give the flexible columns ``room``, the rightmost first (the payload matters most): what it needs, leaving the others their least."""
     flexible = [i for i in shown if columns[i].flexible]
     for n in reversed(range(len(flexible))):
@@ -105,7 +114,11 @@ class StreamTable:
     """Writes a header, then rows, to ``out`` with a fixed :class:`Layout`; ``paint`` colours one cell (after padding)."""
 
     def __init__(
-        self, out: IO[str], columns: Sequence[Column], layout: Layout, paint: Callable[[int, str, str], str] | None = None,
+        self,
+        out: IO[str],
+        columns: Sequence[Column],
+        layout: Layout,
+        paint: Callable[[int, str, str], str] | None = None,
     ) -> None:
         self.out = out
         self.columns = columns

@@ -18,8 +18,14 @@ if TYPE_CHECKING:
 
 @click.command()
 @audit_log_option
-@click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              metavar="FILE", help="Also check the checkpoints in FILE (written by 'capfence checkpoint'); repeatable.")
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also check the checkpoints in FILE (written by 'capfence checkpoint'); repeatable.",
+)
 @key_file_option
 @format_option("text", "json")
 def verify(audit_log: str, checkpoint_files: tuple[Path, ...], key_file: Path | None, fmt: str) -> None:
@@ -72,8 +78,12 @@ def _print(report: Report) -> None:
         click.echo(f"{report.location}: TAMPERED{where} ({report.problem.kind}): {report.problem.message}")
         click.echo(f"  checked before that: {report.records} record(s) ({span}), chain {report.chain}, {how}")
     elif report.unbacked:
-        click.echo(f"{report.location}: TAMPERED (unbacked): {len(report.unbacked)} approval request(s) not backed by the audit chain")
-        click.echo(f"  the chain itself is intact: {report.records} record(s) ({span}), chain {report.chain}, {how}")
+        click.echo(
+            f"{report.location}: TAMPERED (unbacked): {len(report.unbacked)} approval request(s) not backed by the audit chain"
+        )
+        click.echo(
+            f"  the chain itself is intact: {report.records} record(s) ({span}), chain {report.chain}, {how}"
+        )
     else:
         click.echo(f"{report.location}: OK: {report.records} record(s) ({span}), chain {report.chain}, {how}")
     for unbacked in report.unbacked:

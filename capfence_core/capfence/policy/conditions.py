@@ -35,7 +35,11 @@ def string_list(value: object, what: str, example: str) -> list[str]:
         if not isinstance(item, str) or not item.strip():
             got = type(item).__name__ if not isinstance(item, str) else "an empty string"
             key = (i,) if isinstance(value, list) else ()
-            raise SpecError(f"{what} must be a non-empty string or a list of them, got {got}", key=key, hint=f"e.g. {example}")
+            raise SpecError(
+                f"{what} must be a non-empty string or a list of them, got {got}",
+                key=key,
+                hint=f"e.g. {example}",
+            )
     return list(items)
 
 
@@ -45,7 +49,9 @@ def strict_mapping(value: object, what: str, known: Sequence[str], example: str)
     for key in value:
         if key not in known:
             raise SpecError(
-                f"unknown key {key!r} in {what}", key=(str(key),), hint=did_you_mean(str(key), known) or f"known keys: {', '.join(known)}"
+                f"unknown key {key!r} in {what}",
+                key=(str(key),),
+                hint=did_you_mean(str(key), known) or f"known keys: {', '.join(known)}",
             )
     return value
 
@@ -76,7 +82,9 @@ def _compile_matches(value: object, context: CompileContext) -> Condition:
         try:
             patterns.append(compile_pattern(pattern, ignore_case=True))
         except ValueError as exc:
-            raise SpecError(f"invalid regex {pattern!r}: {exc}", key=(i,) if isinstance(value, list) else ()) from None
+            raise SpecError(
+                f"invalid regex {pattern!r}: {exc}", key=(i,) if isinstance(value, list) else ()
+            ) from None
 
     def matches(view: CallView) -> bool:
         return any(p.search(text) for text in view.texts for p in patterns)
@@ -102,7 +110,9 @@ def _name_condition(attr: str, key: str) -> Callable[[object, CompileContext], C
 
 
 def _compile_environment(value: object, context: CompileContext) -> Condition:
-    wanted = frozenset(s.strip().lower() for s in string_list(value, "environment", '"production" or [staging, production]'))
+    wanted = frozenset(
+        s.strip().lower() for s in string_list(value, "environment", '"production" or [staging, production]')
+    )
 
     def environment(view: CallView) -> bool:
         return view.environment is not None and view.environment.strip().lower() in wanted
@@ -150,7 +160,9 @@ def _compile_one_field(field: str, spec: object, *, every: bool) -> Callable[[Ca
     for op, bound in ops.items():
         if isinstance(bound, bool) or not isinstance(bound, int | float):
             raise SpecError(
-                f"{op} must be a number, got {type(bound).__name__} {bound!r}", key=(op,), hint=f"write {op}: 1000 without quotes"
+                f"{op} must be a number, got {type(bound).__name__} {bound!r}",
+                key=(op,),
+                hint=f"write {op}: 1000 without quotes",
             )
         checks.append((_OPS[op], Decimal(str(bound))))
 
@@ -181,7 +193,9 @@ def combine(results: list[bool | None], *, every: bool) -> bool | None:
 
 def _compile_args(value: object, context: CompileContext) -> Condition:
     if not isinstance(value, dict) or not value:
-        raise SpecError("args must be a mapping of argument field to comparisons", hint=f"e.g. {ARGS_EXAMPLE}")
+        raise SpecError(
+            "args must be a mapping of argument field to comparisons", hint=f"e.g. {ARGS_EXAMPLE}"
+        )
     fields = []
     for field, spec in value.items():
         if not isinstance(field, str) or not field:
@@ -218,25 +232,36 @@ def _flag(spec: dict[str, object], key: str, *, default: bool) -> bool:
     value = spec.get(key, default)
     if not isinstance(value, bool):
         raise SpecError(
-            f"{key} must be true or false, got {value!r}", key=(key,), hint=f"write {key}: {str(not default).lower()} without quotes"
+            f"{key} must be true or false, got {value!r}",
+            key=(key,),
+            hint=f"write {key}: {str(not default).lower()} without quotes",
         )
     return value
 
 
 def _compile_path(value: object, context: CompileContext) -> Condition:
     spec = strict_mapping(value, "path", _PATH_KEYS, PATH_EXAMPLE)
-    is_path = path_names(frozenset(string_list(spec["field"], "path.field", "file_path")) if "field" in spec else None)
+    is_path = path_names(
+        frozenset(string_list(spec["field"], "path.field", "file_path")) if "field" in spec else None
+    )
     sensitive = _flag(spec, "case_sensitive", default=True)
     resolve = _flag(spec, "resolve_symlinks", default=False)
     fold = (lambda s: s) if sensitive else str.casefold
-    under = [fold(normalize_path(p) or p) for p in string_list(spec["under"], "path.under", '["/etc"]')] if "under" in spec else None
+    under = (
+        [fold(normalize_path(p) or p) for p in string_list(spec["under"], "path.under", '["/etc"]')]
+        if "under" in spec
+        else None
+    )
     not_under = (
         [fold(normalize_path(p) or p) for p in string_list(spec["not_under"], "path.not_under", '["/tmp"]')]
         if "not_under" in spec
         else None
     )
     globs = (
-        [path_glob_regex(os_expand(g), case_sensitive=sensitive) for g in string_list(spec["glob"], "path.glob", '"**/*.pem"')]
+        [
+            path_glob_regex(os_expand(g), case_sensitive=sensitive)
+            for g in string_list(spec["glob"], "path.glob", '"**/*.pem"')
+        ]
         if "glob" in spec
         else None
     )
@@ -285,11 +310,31 @@ BUILTIN_CONDITIONS: tuple[ConditionType, ...] = (
         "regular expression (any of) searched in the same normalized strings; linear-time engine",
         r'matches: "\bsudo\b"',
     ),
-    ConditionType("agent", _name_condition("agent_id", "agent"), "glob (any of) on the calling agent's id", 'agent: "prod-*"'),
-    ConditionType("tool", _name_condition("tool", "tool"), "glob (any of) on the tool's name", 'tool: "run_*"'),
     ConditionType(
-        "environment", _compile_environment, "the runtime's environment name (any of), case-insensitive", "environment: production"
+        "agent",
+        _name_condition("agent_id", "agent"),
+        "glob (any of) on the calling agent's id",
+        'agent: "prod-*"',
     ),
-    ConditionType("args", _compile_args, "numeric comparisons (gt, gte, lt, lte, eq, ne) on named argument fields", ARGS_EXAMPLE),
-    ConditionType("path", _compile_path, "normalized paths in path-like arguments: under / not_under / glob", PATH_EXAMPLE),
+    ConditionType(
+        "tool", _name_condition("tool", "tool"), "glob (any of) on the tool's name", 'tool: "run_*"'
+    ),
+    ConditionType(
+        "environment",
+        _compile_environment,
+        "the runtime's environment name (any of), case-insensitive",
+        "environment: production",
+    ),
+    ConditionType(
+        "args",
+        _compile_args,
+        "numeric comparisons (gt, gte, lt, lte, eq, ne) on named argument fields",
+        ARGS_EXAMPLE,
+    ),
+    ConditionType(
+        "path",
+        _compile_path,
+        "normalized paths in path-like arguments: under / not_under / glob",
+        PATH_EXAMPLE,
+    ),
 )

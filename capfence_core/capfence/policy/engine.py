@@ -25,7 +25,7 @@ def evaluate(policy: Policy, view: CallView) -> Decision:
                 reason += f": {detail}"
             if unknown is not None:
                 reason += f" (fail-closed: the {unknown} condition could not be evaluated)"
-            return Decision(rule.section, reason, rule.id, policy.digest, None, None, rule.provenance)  # (positional: cheaper)
+            # (positional: cheaper)
+            return Decision(rule.section, reason, rule.id, policy.digest, None, None, rule.provenance)
     reason = f"no rule matched capability {view.capability!r}; policy default is {policy.default}"
     return Decision(policy.default, reason, None, policy.digest, None, None, DEFAULT)
-

@@ -34,10 +34,14 @@ EXAMPLE = 'examples: {match: [{args: {command: "cat .env"}}], no_match: [{args: 
 
 def call_view(value: object, *, capability: str | None = None, extra: tuple[str, ...] = ()) -> CallView:
     """A call mapping as a :class:`CallView`; raises :class:`SpecError` (``key`` within the mapping) if it is not one."""
-    call = strict_mapping(value, "a call", (*CALL_KEYS, *extra), "{capability: shell.execute, args: {command: ls}}")
+    call = strict_mapping(
+        value, "a call", (*CALL_KEYS, *extra), "{capability: shell.execute, args: {command: ls}}"
+    )
     args = call.get("args", {})
     if not isinstance(args, Mapping):
-        raise SpecError(f"args must be a mapping of the call's arguments, got {type(args).__name__}", key=("args",))
+        raise SpecError(
+            f"args must be a mapping of the call's arguments, got {type(args).__name__}", key=("args",)
+        )
     names: dict[str, str | None] = {}
     for key in ("capability", "agent", "tool", "environment"):
         found = call.get(key)
@@ -46,7 +50,10 @@ def call_view(value: object, *, capability: str | None = None, extra: tuple[str,
         names[key] = found
     cap = names["capability"] or capability
     if cap is None:
-        raise SpecError("the call needs a capability", hint="add capability: shell.execute (the rule's capability is a pattern)")
+        raise SpecError(
+            "the call needs a capability",
+            hint="add capability: shell.execute (the rule's capability is a pattern)",
+        )
     return CallView(cap, dict(args), names["agent"], names["environment"], names["tool"])
 
 
@@ -61,7 +68,9 @@ def check_examples(rule: Rule, value: object) -> list[SpecError]:
     for wanted in EXAMPLE_KEYS:
         calls = spec.get(wanted, [])
         if not isinstance(calls, list):
-            problems.append(SpecError(f"examples.{wanted} must be a list of calls", key=(wanted,), hint=EXAMPLE))
+            problems.append(
+                SpecError(f"examples.{wanted} must be a list of calls", key=(wanted,), hint=EXAMPLE)
+            )
             continue
         for i, call in enumerate(calls):
             problem = _check_one(rule, call, default, wanted == "match")
@@ -85,5 +94,7 @@ def _check_one(rule: Rule, call: object, default: str | None, should_match: bool
         return None
     said = "does not match" if should_match else "matches"
     expected = "match" if should_match else "not match"
-    return SpecError(f"example call {said} rule {rule.id} (it should {expected})",
-                     hint="fix the rule or the example; 'capfence explain' shows which condition decides")
+    return SpecError(
+        f"example call {said} rule {rule.id} (it should {expected})",
+        hint="fix the rule or the example; 'capfence explain' shows which condition decides",
+    )

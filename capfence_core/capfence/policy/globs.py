@@ -24,14 +24,17 @@ def check_name_glob(pattern: object, what: str) -> str:
         raise SpecError(f"{what} must not be empty")
     if not _NAME_CHARS.match(pattern):
         raise SpecError(
-            f"{what} {pattern!r} contains characters a name cannot have", hint="use letters, digits, . _ - : / and glob wildcards * ? [ ]"
+            f"{what} {pattern!r} contains characters a name cannot have",
+            hint="use letters, digits, . _ - : / and glob wildcards * ? [ ]",
         )
     depth = 0
     for ch in pattern:
         depth += ch == "["
         depth -= ch == "]" and depth > 0
     if depth:
-        raise SpecError(f"bad glob {pattern!r}: unclosed '['", hint="close the character class, e.g. shell.[ab]*")
+        raise SpecError(
+            f"bad glob {pattern!r}: unclosed '['", hint="close the character class, e.g. shell.[ab]*"
+        )
     return pattern
 
 

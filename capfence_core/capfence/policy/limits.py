@@ -72,8 +72,11 @@ def _number(value: Decimal) -> str:
 def compile_limit(value: object, section: str) -> Limit:
     """The ``limit:`` value of a rule in ``section``; raises :class:`SpecError` (``key`` below ``limit``)."""
     if section not in SECTIONS:
-        raise SpecError(f"limit cannot be used in an {section} rule", hint="put it in deny, require_approval or warn: the section says "
-                        "what happens once the limit is exceeded")
+        raise SpecError(
+            f"limit cannot be used in an {section} rule",
+            hint="put it in deny, require_approval or warn: the section says "
+            "what happens once the limit is exceeded",
+        )
     spec = strict_mapping(value, "limit", KEYS, EXAMPLE)
     for needed in ("max", "per"):
         if needed not in spec:

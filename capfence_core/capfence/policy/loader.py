@@ -34,7 +34,16 @@ from capfence.policy.source import DISK, KeyPath, PolicyFiles, Source, read_sour
 from capfence.policy.spec import CompileContext, Condition, ConditionType, SpecError
 
 SECTIONS: tuple[str, ...] = ACTIONS
-TOP_KEYS = (*SECTIONS, "default", "extends", "redact", "max_payload_bytes", "approval_timeout", "version", "description")
+TOP_KEYS = (
+    *SECTIONS,
+    "default",
+    "extends",
+    "redact",
+    "max_payload_bytes",
+    "approval_timeout",
+    "version",
+    "description",
+)
 RULE_KEYS = ("capability", "id", "reason", "approval_timeout", "mode", "limit", "examples")
 MODES = ("enforce", "shadow")
 DEFAULTS = ("deny", "warn")
@@ -79,7 +88,9 @@ class _Compiler:
         path = path.resolve()
         if path in chain:
             names = " -> ".join(p.name for p in (*chain, path))
-            self.problems.append(PolicyProblem(str(chain[-1]), None, None, "extends", f"extends cycle: {names}"))
+            self.problems.append(
+                PolicyProblem(str(chain[-1]), None, None, "extends", f"extends cycle: {names}")
+            )
             return
         source = read_source(path, self.files)
         self.merged.files.append(path)
@@ -91,7 +102,9 @@ class _Compiler:
         data = source.data
         if not isinstance(data, dict):
             source.problem(
-                (), f"a policy must be a mapping of sections, got {type(data).__name__}", "start with 'deny:', 'warn:' or 'allow:'"
+                (),
+                f"a policy must be a mapping of sections, got {type(data).__name__}",
+                "start with 'deny:', 'warn:' or 'allow:'",
             )
             return
         for key in data:
@@ -109,7 +122,11 @@ class _Compiler:
         for key, base in self._extends(source, data):
             if base in chain:
                 names = " -> ".join(p.name for p in (*chain, base))
-                source.problem(key, f"extends cycle: {names}", "a policy cannot extend itself, directly or through another file")
+                source.problem(
+                    key,
+                    f"extends cycle: {names}",
+                    "a policy cannot extend itself, directly or through another file",
+                )
             elif base not in self.merged.files:  # a file reached twice (A -> B, C -> D) is layered once
                 self.load(base, base.stem + ":", chain)
 
@@ -118,7 +135,11 @@ class _Compiler:
         if "default" in data:
             value = data["default"]
             if value not in DEFAULTS:
-                hint = "write an allow rule with capability: '*' to allow by default" if value == "allow" else "use deny or warn"
+                hint = (
+                    "write an allow rule with capability: '*' to allow by default"
+                    if value == "allow"
+                    else "use deny or warn"
+                )
                 source.problem(("default",), f"default must be deny or warn, got {value!r}", hint)
             elif merged.default is None:
                 merged.default = cast(Action, value)
@@ -130,7 +151,9 @@ class _Compiler:
         if "max_payload_bytes" in data:
             value = data["max_payload_bytes"]
             if isinstance(value, bool) or not isinstance(value, int) or value < 256:
-                source.problem(("max_payload_bytes",), f"max_payload_bytes must be an integer >= 256, got {value!r}")
+                source.problem(
+                    ("max_payload_bytes",), f"max_payload_bytes must be an integer >= 256, got {value!r}"
+                )
             elif merged.max_payload_bytes is None:
                 merged.max_payload_bytes = value
         if "approval_timeout" in data:
@@ -166,15 +189,23 @@ class _Compiler:
                 f"write '{section}:' followed by '- capability: ...' lines",
             )
             return
-        context = CompileContext(section=section, policy_dir=str(source.path.parent), allow_rules=self.allow_rules)
+        context = CompileContext(
+            section=section, policy_dir=str(source.path.parent), allow_rules=self.allow_rules
+        )
         for index, raw in enumerate(rules):
             rule = self._rule(source, context, section, index, raw, prefix)
             if rule is not None:
                 self.merged.rules.append(rule)
-                if section == "allow" and rule.mode == "enforce" and any(key == "command" for key, _ in rule.conditions):
+                if (
+                    section == "allow"
+                    and rule.mode == "enforce"
+                    and any(key == "command" for key, _ in rule.conditions)
+                ):
                     self.allow_rules.append(rule)
 
-    def _rule(self, source: Source, context: CompileContext, section: Action, index: int, raw: object, prefix: str) -> Rule | None:
+    def _rule(
+        self, source: Source, context: CompileContext, section: Action, index: int, raw: object, prefix: str
+    ) -> Rule | None:
         where: KeyPath = (section, index)
         if not isinstance(raw, dict):
             source.problem(
@@ -193,7 +224,11 @@ class _Compiler:
         reason = raw.get("reason")
         if reason is not None and not isinstance(reason, str):
             source.problem((*where, "reason"), "reason must be a string")
-        timeout = _duration(source, (*where, "approval_timeout"), raw["approval_timeout"]) if "approval_timeout" in raw else None
+        timeout = (
+            _duration(source, (*where, "approval_timeout"), raw["approval_timeout"])
+            if "approval_timeout" in raw
+            else None
+        )
         mode = _mode(source, where, raw)
         limit = _limit(source, where, raw, section)
         if len(source.problems) > before or capability is None:
@@ -221,7 +256,11 @@ class _Compiler:
     def _capability(self, source: Source, where: KeyPath, raw: dict[object, object]) -> str | None:
         if "capability" not in raw:
             near = next((str(k) for k in raw if did_you_mean(str(k), ["capability"])), None)
-            hint = f"{near!r}: did you mean 'capability'?" if near else "add 'capability: shell.execute' (or a glob such as 'shell.*')"
+            hint = (
+                f"{near!r}: did you mean 'capability'?"
+                if near
+                else "add 'capability: shell.execute' (or a glob such as 'shell.*')"
+            )
             source.problem(where, "rule has no capability", hint)
             return None
         try:
@@ -240,7 +279,11 @@ class _Compiler:
             kind = self.conditions.get(str(key))
             if kind is None:
                 known = [*RULE_KEYS, *self.conditions]
-                source.problem((*where, str(key)), "unknown rule key", did_you_mean(str(key), known) or "known keys: " + ", ".join(known))
+                source.problem(
+                    (*where, str(key)),
+                    "unknown rule key",
+                    did_you_mean(str(key), known) or "known keys: " + ", ".join(known),
+                )
                 continue
             try:
                 out.append((str(key), kind.compile(value, context)))
@@ -263,11 +306,17 @@ class _Compiler:
 def _mode(source: Source, where: KeyPath, raw: dict[object, object]) -> str:
     mode = raw.get("mode", "enforce")
     if mode not in MODES:
-        source.problem((*where, "mode"), f"mode must be enforce or shadow, got {mode!r}",
-                       did_you_mean(str(mode), MODES) or "mode: shadow records what the rule would decide without deciding")
+        source.problem(
+            (*where, "mode"),
+            f"mode must be enforce or shadow, got {mode!r}",
+            did_you_mean(str(mode), MODES)
+            or "mode: shadow records what the rule would decide without deciding",
+        )
         return "enforce"
     if mode == "shadow" and "limit" in raw:
-        source.problem((*where, "mode"), "a shadow rule cannot have a limit", "stage the limit as a warn rule instead")
+        source.problem(
+            (*where, "mode"), "a shadow rule cannot have a limit", "stage the limit as a warn rule instead"
+        )
     return str(mode)
 
 
@@ -277,7 +326,9 @@ def _limit(source: Source, where: KeyPath, raw: dict[object, object], section: s
     try:
         return compile_limit(raw["limit"], section)
     except SpecError as exc:
-        source.problem((*where, "limit", *exc.key), exc.message, exc.hint or "e.g. limit: {max: 20, per: 1m, by: agent}")
+        source.problem(
+            (*where, "limit", *exc.key), exc.message, exc.hint or "e.g. limit: {max: 20, per: 1m, by: agent}"
+        )
         return None
 
 
@@ -285,7 +336,10 @@ def _strings(value: object) -> list[str]:
     items = value if isinstance(value, list) else [value]
     for i, item in enumerate(items):
         if not isinstance(item, str) or not item:
-            raise SpecError(f"expected a string or a list of strings, got {item!r}", key=(i,) if isinstance(value, list) else ())
+            raise SpecError(
+                f"expected a string or a list of strings, got {item!r}",
+                key=(i,) if isinstance(value, list) else (),
+            )
     return cast(list[str], items)
 
 
@@ -314,7 +368,9 @@ def _digest(canonical: list[object]) -> str:
     return hashlib.sha256(canonical_text(canonical).encode()).hexdigest()
 
 
-def _index(rules: list[Rule]) -> tuple[dict[str, tuple[Rule, ...]], tuple[tuple[Callable[[str], bool], tuple[Rule, ...]], ...]]:
+def _index(
+    rules: list[Rule],
+) -> tuple[dict[str, tuple[Rule, ...]], tuple[tuple[Callable[[str], bool], tuple[Rule, ...]], ...]]:
     exact: dict[str, list[Rule]] = {}
     globs: dict[str, list[Rule]] = {}
     for rule in rules:
@@ -326,7 +382,10 @@ def _index(rules: list[Rule]) -> tuple[dict[str, tuple[Rule, ...]], tuple[tuple[
 
 
 def load_policy(
-    path: str | Path, conditions: Mapping[str, ConditionType] | None = None, *, files: PolicyFiles | None = None
+    path: str | Path,
+    conditions: Mapping[str, ConditionType] | None = None,
+    *,
+    files: PolicyFiles | None = None,
 ) -> Policy:
     """Load, validate and compile ``path``; raise :class:`PolicyError` listing every problem.
 

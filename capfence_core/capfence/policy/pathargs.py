@@ -34,7 +34,17 @@ from typing import Final
 from capfence.policy.paths import MAX_PATH
 from capfence.policy.view import MAX_DEPTH, CallView, deep_items, fold_key, object_fields, object_text, walk
 
-__all__ = ["BASE_FIELDS", "BASE_WORDS", "MAX_PATHS", "PATH_FIELDS", "PATH_WORDS", "KeyTest", "PathArgument", "path_arguments", "path_names"]
+__all__ = [
+    "BASE_FIELDS",
+    "BASE_WORDS",
+    "MAX_PATHS",
+    "PATH_FIELDS",
+    "PATH_WORDS",
+    "KeyTest",
+    "PathArgument",
+    "path_arguments",
+    "path_names",
+]
 
 BASE_FIELDS: Final = frozenset(
     {"cwd", "working_dir", "workdir", "working_directory", "work_dir", "base_dir", "basedir", "base_path", "root",
@@ -56,7 +66,9 @@ PATH_FIELDS: Final = BASE_FIELDS | frozenset(
 """Argument names read when a rule gives no ``field`` (compared by :func:`fold_key`)."""
 
 BASE_WORDS: Final = frozenset({"cwd", "dir", "dirs", "directory", "directories", "folder", "folders", "root"})
-PATH_WORDS: Final = BASE_WORDS | frozenset({"path", "paths", "pathname", "file", "files", "filename", "filenames", "filepath"})
+PATH_WORDS: Final = BASE_WORDS | frozenset(
+    {"path", "paths", "pathname", "file", "files", "filename", "filenames", "filepath"}
+)
 """A name whose last word (``snake_case``, ``camelCase``, ``kebab-case``) is one of these is path-like too."""
 
 _WORDS: Final = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
@@ -85,7 +97,12 @@ def path_arguments(view: CallView, is_path: KeyTest) -> list[PathArgument] | Non
     """Every path the call names under the argument names ``is_path`` accepts (see :func:`path_names`),
     each with the bases it may be relative to; ``None`` if there are too many."""
     raws = [raw for value in _named_values(view, is_path) for raw in _paths_in(value, is_path)]
-    bases = [raw for value in _named_values(view, _base_name) for raw in _paths_in(value, is_path) if raw is not None]
+    bases = [
+        raw
+        for value in _named_values(view, _base_name)
+        for raw in _paths_in(value, is_path)
+        if raw is not None
+    ]
     found: list[PathArgument] = []
     for raw in raws:
         found.append((raw, None))

@@ -37,8 +37,10 @@ class _Group:
     def keep(self, keys: object) -> set[int]:
         """Positions of the members a call with the summary ``keys`` may match."""
         if not isinstance(keys, frozenset | set):  # "" or 0 would rule every member out: not trusted
-            raise TypeError(f"prefilter {getattr(self.summarize, '__qualname__', self.summarize)!r} returned {describe(keys)}; "
-                            "it must return a frozenset of keys or None")
+            raise TypeError(
+                f"prefilter {getattr(self.summarize, '__qualname__', self.summarize)!r} returned {describe(keys)}; "
+                "it must return a frozenset of keys or None"
+            )
         kept: set[int] = set()
         for key in keys:
             kept.update(self.by_key.get(key, ()))
@@ -75,7 +77,8 @@ class Plan:
                 for key in prefilter.keys:
                     index.setdefault(key, set()).add(position)
         groups = tuple(
-            _Group(fn, frozenset(positions), {k: frozenset(v) for k, v in by_key[fn].items()}) for fn, positions in members.items()
+            _Group(fn, frozenset(positions), {k: frozenset(v) for k, v in by_key[fn].items()})
+            for fn, positions in members.items()
         )
         return Plan(rules, groups, frozenset(range(len(rules))).difference(*members.values()))
 
@@ -96,7 +99,11 @@ class Plan:
                 return found
             return self._in_play(group.keep(keys))
         skipped = self.skipped(view)
-        return [rule for position, rule in enumerate(self.rules) if position not in skipped] if skipped else self.rules
+        return (
+            [rule for position, rule in enumerate(self.rules) if position not in skipped]
+            if skipped
+            else self.rules
+        )
 
     def _in_play(self, kept: set[int]) -> tuple[Rule, ...]:
         kept.update(self.unfiltered)

@@ -36,7 +36,11 @@ def remember(store: Any, policy: Policy) -> None:
 def copy_policies(store: Any, rows: list[tuple[str, str | None, str]]) -> int:
     """File ``rows`` (digest, path, text) read from another audit log in ``store``; a text that does not hash to its
     digest is skipped. Returns how many were filed (or already there)."""
-    good = [(digest, path, body) for digest, path, body in rows if hashlib.sha256(body.encode()).hexdigest() == digest]
+    good = [
+        (digest, path, body)
+        for digest, path, body in rows
+        if hashlib.sha256(body.encode()).hexdigest() == digest
+    ]
     if good and hasattr(store, "transaction"):
         with store.transaction() as tx:
             for row in good:
@@ -65,9 +69,13 @@ def policy_for(digest: str, body: str) -> Policy:
     if hashlib.sha256(body.encode()).hexdigest() != digest:
         raise ValueError(f"the recorded text of policy {digest[:12]} does not match its digest (edited?)")
     files = json.loads(body)
-    merged: dict[str, Any] = {section: [rule for data in files if isinstance(data, dict) for rule in data.get(section) or []]
-                              for section in SECTIONS}
-    default = next((data["default"] for data in files if isinstance(data, dict) and "default" in data), "deny")
+    merged: dict[str, Any] = {
+        section: [rule for data in files if isinstance(data, dict) for rule in data.get(section) or []]
+        for section in SECTIONS
+    }
+    default = next(
+        (data["default"] for data in files if isinstance(data, dict) and "default" in data), "deny"
+    )
     merged["default"] = default
     from capfence.policy.loader import load_policy
 

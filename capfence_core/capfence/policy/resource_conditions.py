@@ -77,14 +77,20 @@ class _Pattern:
             return False  # (and a shell * does not match a leading dot)
         if self.last.startswith(".") and not tail.startswith(".") and not dotglob:
             return False
-        return None if self.fixed is None or is_under(head or "/", self.fixed) or is_under(self.fixed, head or "/") else False
+        return (
+            None
+            if self.fixed is None or is_under(head or "/", self.fixed) or is_under(self.fixed, head or "/")
+            else False
+        )
 
 
 def _compile_pattern(raw: str, key: str) -> _Pattern:
     text = os.path.expanduser(raw.strip())
     if not text.startswith(("/", "**")):
-        raise SpecError(f"{key} pattern {raw!r} must start with /, ~ or **",
-                        hint=f'write "**/{raw.lstrip("./")}" for that name in any directory')
+        raise SpecError(
+            f"{key} pattern {raw!r} must start with /, ~ or **",
+            hint=f'write "**/{raw.lstrip("./")}" for that name in any directory',
+        )
     parts = text.split("/")
     fixed_parts = []
     for part in parts[:-1]:
@@ -121,7 +127,10 @@ def _one_file(patterns: list[_Pattern], file: File, found: Touched, cwd: str | N
         return None
     if not relative or not found.bases:
         return _any(p.file(file, cwd, found.dotglob) for p in patterns)
-    return combine([_any(p.file(file, base, found.dotglob) for p in patterns) for base in _bases(found, cwd)], every=every)
+    return combine(
+        [_any(p.file(file, base, found.dotglob) for p in patterns) for base in _bases(found, cwd)],
+        every=every,
+    )
 
 
 def _files(kind: str) -> Callable[[object, CompileContext], Condition]:
@@ -139,7 +148,9 @@ def _files(kind: str) -> Callable[[object, CompileContext], Condition]:
 
         def explain(view: CallView) -> str | None:
             found, cwd = touched(view), _cwd(view)
-            hit = next((f.path for f in getattr(found, kind) if _one_file(patterns, f, found, cwd, False)), None)
+            hit = next(
+                (f.path for f in getattr(found, kind) if _one_file(patterns, f, found, cwd, False)), None
+            )
             return f"it {_VERBS[kind]} {hit}" if hit is not None else _why(view, kind)
 
         files.explain = explain  # type: ignore[attr-defined]
@@ -195,10 +206,25 @@ def _compile_hosts(value: object, context: CompileContext) -> Condition:
 
 
 CONDITIONS: tuple[ConditionType, ...] = (
-    ConditionType("reads", _files("reads"), "path globs (any of) on the files the call reads: file tools' paths, and in shell commands "
-                  "redirections, known programs' file operands, source", 'reads: ["**/.env", "~/.ssh/**"]'),
-    ConditionType("writes", _files("writes"), "path globs (any of) on the files the call writes: file tools' paths, and in shell "
-                  "commands redirections, known programs' output operands", 'writes: ["/etc/**", "~/.bashrc"]'),
-    ConditionType("hosts", _compile_hosts, "host patterns (any of) on the hosts the call contacts: HTTP tools' URLs, and curl, wget, "
-                  "ssh, scp, rsync, git in shell commands", 'hosts: ["*.internal", "10.0.0.0/8"]'),
+    ConditionType(
+        "reads",
+        _files("reads"),
+        "path globs (any of) on the files the call reads: file tools' paths, and in shell commands "
+        "redirections, known programs' file operands, source",
+        'reads: ["**/.env", "~/.ssh/**"]',
+    ),
+    ConditionType(
+        "writes",
+        _files("writes"),
+        "path globs (any of) on the files the call writes: file tools' paths, and in shell "
+        "commands redirections, known programs' output operands",
+        'writes: ["/etc/**", "~/.bashrc"]',
+    ),
+    ConditionType(
+        "hosts",
+        _compile_hosts,
+        "host patterns (any of) on the hosts the call contacts: HTTP tools' URLs, and curl, wget, "
+        "ssh, scp, rsync, git in shell commands",
+        'hosts: ["*.internal", "10.0.0.0/8"]',
+    ),
 )

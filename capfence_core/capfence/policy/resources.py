@@ -29,15 +29,66 @@ from capfence.policy.shell.targets import DEFAULT_FIELDS as COMMAND_FIELDS
 from capfence.policy.shell.targets import analyses, commands_in, fields
 from capfence.policy.view import CallView
 
-READ_WORDS: Final = frozenset({"read", "get", "cat", "view", "open", "load", "search", "grep", "glob", "head", "tail", "show",
-                               "fetch", "download", "inspect", "query", "find", "list", "ls", "stat", "watch"})
-WRITE_WORDS: Final = frozenset({"write", "edit", "create", "delete", "remove", "rm", "save", "put", "append", "mkdir", "touch",
-                                "truncate", "patch", "update", "replace", "insert", "upload", "chmod", "chown", "unlink", "copy",
-                                "cp", "move", "mv", "rename"})
+READ_WORDS: Final = frozenset(
+    {
+        "read",
+        "get",
+        "cat",
+        "view",
+        "open",
+        "load",
+        "search",
+        "grep",
+        "glob",
+        "head",
+        "tail",
+        "show",
+        "fetch",
+        "download",
+        "inspect",
+        "query",
+        "find",
+        "list",
+        "ls",
+        "stat",
+        "watch",
+    }
+)
+WRITE_WORDS: Final = frozenset(
+    {
+        "write",
+        "edit",
+        "create",
+        "delete",
+        "remove",
+        "rm",
+        "save",
+        "put",
+        "append",
+        "mkdir",
+        "touch",
+        "truncate",
+        "patch",
+        "update",
+        "replace",
+        "insert",
+        "upload",
+        "chmod",
+        "chown",
+        "unlink",
+        "copy",
+        "cp",
+        "move",
+        "mv",
+        "rename",
+    }
+)
 BOTH_WORDS: Final = frozenset({"copy", "cp", "move", "mv", "rename", "upload", "download"})
 """Words of a tool that reads some of its paths and writes others: all of them count as both."""
 _SHELL_NAME: Final = re.compile(r"shell|bash|zsh|terminal|console|command|\bsh\b|\bcmd\b", re.IGNORECASE)
-_FETCH_NAME: Final = re.compile(r"^https?\b|^http\.|fetch|request|brows|web|curl|wget|scrape|crawl", re.IGNORECASE)
+_FETCH_NAME: Final = re.compile(
+    r"^https?\b|^http\.|fetch|request|brows|web|curl|wget|scrape|crawl", re.IGNORECASE
+)
 _WORD: Final = re.compile(r"[a-z]+")
 _EXPLICIT_COMMANDS: Final = fields(COMMAND_FIELDS, True)
 _ANY_STRING: Final = fields()
@@ -87,7 +138,9 @@ def _assumed(commands: list[str | tuple[str, ...]], out: Touched) -> None:
             out.dotglob = True  # (a bare assignment is no invocation: the text tells)
         found = _ASSUMED.search(text)
         if found is not None:
-            out.not_known(f"the command uses ${found.group(1)}, whose value is not known", ("reads", "writes"))
+            out.not_known(
+                f"the command uses ${found.group(1)}, whose value is not known", ("reads", "writes")
+            )
             return
 
 
@@ -113,7 +166,11 @@ def _files(view: CallView, out: Touched) -> None:
     for raw, base in found:
         if raw is not None and "://" in raw and raw[:5].lower() != "file:":
             continue  # a URL, not a path (hosts are found below)
-        path = None if raw is None else (raw if base is None or raw.startswith(("/", "~")) else f"{base.rstrip('/')}/{raw}")
+        path = (
+            None
+            if raw is None
+            else (raw if base is None or raw.startswith(("/", "~")) else f"{base.rstrip('/')}/{raw}")
+        )
         if reads:
             out.reads.append(File(path))
         if writes:
@@ -121,7 +178,8 @@ def _files(view: CallView, out: Touched) -> None:
 
 
 def _urls(view: CallView, out: Touched) -> None:
-    from capfence.policy.url import DEFAULT_FIELDS, MAX_URLS, candidates  # the url condition imports this package's modules
+    # the url condition imports this package's modules
+    from capfence.policy.url import DEFAULT_FIELDS, MAX_URLS, candidates
 
     found = candidates(view, DEFAULT_FIELDS, scan_text=_FETCH_NAME.search(_names(view)) is not None)
     if len(found) > MAX_URLS:

@@ -230,7 +230,9 @@ def _check_scoped_flags(flags: int) -> None:
     if flags & (re.ASCII | re.UNICODE):
         # re's search-prefix optimisation ignores a scoped type flag: re.search(r"(?a:\W)", "É") finds
         # nothing although \W matches "É" in ASCII mode. Rather than pick one of two answers, refuse.
-        raise ValueError("scoped (?a:...)/(?u:...) groups are not supported; put (?a) at the start of the pattern instead")
+        raise ValueError(
+            "scoped (?a:...)/(?u:...) groups are not supported; put (?a) at the start of the pattern instead"
+        )
 
 
 def _validate(items: Iterable[tuple[Any, Any]], depth: int = 0) -> None:
@@ -517,7 +519,10 @@ class _Automaton:
         def mask(targets: Iterable[int], mark: int) -> int:
             return sum(1 << (mark * size + index[t]) for t in set(targets))
 
-        successors = [_epsilon_targets(builder.kinds, builder.outs, builder.outs[n][0]) if builder.outs[n] else [] for n in nodes]
+        successors = [
+            _epsilon_targets(builder.kinds, builder.outs, builder.outs[n][0]) if builder.outs[n] else []
+            for n in nodes
+        ]
         self.follow = [tuple(mask(targets, mark) for mark in range(3)) for targets in successors]
         self.start_kernel = mask(_epsilon_targets(builder.kinds, builder.outs, start), _FREE)
         self.match_mask = mask([n for n in nodes if builder.kinds[n] == _MATCH], _FREE)
@@ -708,7 +713,8 @@ class _Automaton:
                         state = state[ch]
                     return self.accepts_at_end(state.kernel, state.prev)
                 except _Flushed:
-                    chars = itertools.chain((ch,), chars)  # redo the character whose transition was interrupted
+                    # redo the character whose transition was interrupted
+                    chars = itertools.chain((ch,), chars)
                     if self.flushes - flushes_before > MAX_FLUSHES_PER_SEARCH:
                         return self.nfa_search(state.kernel, state.prev, chars)
         except _Found:
@@ -777,7 +783,9 @@ def _compile(pattern: str, flags: int, *, fast_path: bool) -> SafePattern:
     return SafePattern(pattern, flags, "dfa", automaton.search)
 
 
-def _benchmark(patterns: Iterable[str] = (r".*x", r"(a|b)*c\d+", r"\bcurl\b.*\|\s*(ba)?sh", r"(a+)+$")) -> None:
+def _benchmark(
+    patterns: Iterable[str] = (r".*x", r"(a|b)*c\d+", r"\bcurl\b.*\|\s*(ba)?sh", r"(a+)+$"),
+) -> None:
     import time
 
     text = ("lorem ipsum dolor sit amet, consectetur adipiscing elit 0123 " * 200_000)[:10_000_000]

@@ -58,7 +58,9 @@ class Entry:
     @property
     def blank(self) -> bool:
         """Readable but holding no YAML at all: empty, whitespace, comments, document markers."""
-        return self.data is not None and all(line.strip() in _BLANK or line.lstrip().startswith(b"#") for line in self.data.splitlines())
+        return self.data is not None and all(
+            line.strip() in _BLANK or line.lstrip().startswith(b"#") for line in self.data.splitlines()
+        )
 
     def same(self, other: Entry) -> bool:
         """The same content and stat signature (so the same file, unchanged)."""
@@ -77,7 +79,12 @@ def read_entry(path: Path) -> Entry:
             after = os.fstat(handle.fileno())
     except OSError as exc:
         code = exc.errno if exc.errno is not None else errno.EIO
-        return Entry(stat_of(path), None, (code, exc.strerror or str(exc)), quiet=_quiet_dir(path) if code in _NOT_THERE else None)
+        return Entry(
+            stat_of(path),
+            None,
+            (code, exc.strerror or str(exc)),
+            quiet=_quiet_dir(path) if code in _NOT_THERE else None,
+        )
     changing = _stat(before) != _stat(after) or len(data) != after.st_size
     return Entry(_stat(after), data, changing=changing, quiet=_quiet(after, until))
 

@@ -75,7 +75,9 @@ class ConditionResultError(TypeError):
 
     def __init__(self, key: str, rule: str, value: object, plugin: str | None = None) -> None:
         by = f" of plugin {plugin!r}" if plugin else ""
-        super().__init__(f"condition {key!r}{by} in rule {rule} returned {describe(value)}; a condition must return True, False or None")
+        super().__init__(
+            f"condition {key!r}{by} in rule {rule} returned {describe(value)}; a condition must return True, False or None"
+        )
         self.key = key
         self.rule = rule
         self.plugin = plugin

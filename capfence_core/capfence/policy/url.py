@@ -48,7 +48,15 @@ from capfence.policy.spec import CompileContext, Condition, ConditionType, SpecE
 from capfence.policy.tlds import PUBLIC_TLDS
 from capfence.policy.view import CallView, deep_items, fold_key
 
-__all__ = ["CONDITION", "DEFAULT_FIELDS", "ParsedURL", "is_private_host", "normalize_host", "parse_url", "urls_in_text"]
+__all__ = [
+    "CONDITION",
+    "DEFAULT_FIELDS",
+    "ParsedURL",
+    "is_private_host",
+    "normalize_host",
+    "parse_url",
+    "urls_in_text",
+]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -85,7 +93,9 @@ _PORT_LIKE: Final = re.compile(r"[0-9]+(?:[/?#\\]|\Z)")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _FORBIDDEN_HOST: Final = re.compile(r"[\x00-\x20\x7f-\x9f#%/:<>?@\[\\\]^|\s]")
 _IDNA_DEVIATIONS: Final = frozenset("\u00df\u03c2\u200c\u200d")
-_URL_IN_TEXT: Final = re.compile(r"(?<![A-Za-z0-9+.\-])(?:[A-Za-z][A-Za-z0-9+.\-]{0,30}://|(?:https?|wss?|ftp):[/\\]+)[^\s<>\"'`]*")
+_URL_IN_TEXT: Final = re.compile(
+    r"(?<![A-Za-z0-9+.\-])(?:[A-Za-z][A-Za-z0-9+.\-]{0,30}://|(?:https?|wss?|ftp):[/\\]+)[^\s<>\"'`]*"
+)
 _TRAILING_PUNCTUATION: Final = ".,;:!?)]}'\""
 _HOST_PATTERN_CHARS: Final = re.compile(r"[a-z0-9_\-*?\[\]!.]+")
 _NAT64: Final = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
@@ -193,7 +203,9 @@ def _cut_authority(text: str, *, special: bool) -> tuple[str, str]:
     return text[:end], text[end:]
 
 
-def _parse_authority(authority: str, scheme: str | None) -> tuple[str | None, tuple[IPAddress, ...], int | None] | None:
+def _parse_authority(
+    authority: str, scheme: str | None
+) -> tuple[str | None, tuple[IPAddress, ...], int | None] | None:
     hostport = authority.rpartition("@")[2]
     split = _split_port(hostport)
     if split is None:
@@ -281,7 +293,9 @@ def _percent_decode(text: str) -> str | None:
 
 def _idna(host: str) -> str | None:
     """IDNA ToASCII; ``None`` where IDNA 2003 (Python) and UTS 46 (browsers, ``idna``) could disagree."""
-    if any(ch in _IDNA_DEVIATIONS or stringprep.in_table_b1(ch) for ch in unicodedata.normalize("NFKC", host)):
+    if any(
+        ch in _IDNA_DEVIATIONS or stringprep.in_table_b1(ch) for ch in unicodedata.normalize("NFKC", host)
+    ):
         return None
     try:
         return host.encode("idna").decode("ascii")
@@ -291,7 +305,9 @@ def _idna(host: str) -> str | None:
 
 def _ends_in_number(labels: list[str]) -> bool:
     last = labels[-1]
-    return last.isascii() and (last.isdigit() or (last.startswith("0x") and all(c in "0123456789abcdef" for c in last[2:])))
+    return last.isascii() and (
+        last.isdigit() or (last.startswith("0x") and all(c in "0123456789abcdef" for c in last[2:]))
+    )
 
 
 def _parse_ipv4(labels: list[str]) -> ipaddress.IPv4Address | None:
@@ -390,7 +406,8 @@ def _is_private_address(address: IPAddress) -> bool:
 
 def is_private_host(url: ParsedURL) -> bool:
     """The host is, literally, a non-public IP, or a name that only resolves inside a network (no DNS)."""
-    if url.addresses:  # an IPv6 address that embeds IPv4 (::ffff:a.b.c.d, 6to4, NAT64...) is judged by the IPv4
+    # an IPv6 address that embeds IPv4 (::ffff:a.b.c.d, 6to4, NAT64...) is judged by the IPv4
+    if url.addresses:
         return any(_is_private_address(address) for address in url.addresses[1:] or url.addresses)
     host = url.host or ""
     return (
@@ -412,7 +429,10 @@ class _HostPattern:
 
     def matches(self, url: ParsedURL) -> bool:
         if self.network is not None:
-            return any(address.version == self.network.version and address in self.network for address in url.addresses)
+            return any(
+                address.version == self.network.version and address in self.network
+                for address in url.addresses
+            )
         return self.regex is not None and url.host is not None and self.regex.match(url.host) is not None
 
 
@@ -426,16 +446,22 @@ def _host_pattern(raw: str, what: str) -> _HostPattern:
         pass
     if any(mark in text for mark in ("://", "/", "@", ":")):
         raise SpecError(
-            f"{what} {raw!r} is not a host name, IP address or CIDR network", hint="write api.github.com, not https://api.github.com/"
+            f"{what} {raw!r} is not a host name, IP address or CIDR network",
+            hint="write api.github.com, not https://api.github.com/",
         )
     labels = text.removesuffix(".").split(".")
     try:
-        ascii_labels = [label if label.isascii() else label.encode("idna").decode("ascii") for label in labels]
+        ascii_labels = [
+            label if label.isascii() else label.encode("idna").decode("ascii") for label in labels
+        ]
     except UnicodeError:
         raise SpecError(f"{what} {raw!r} is not a valid international host name") from None
     host = ".".join(ascii_labels)
     if "" in ascii_labels or not _HOST_PATTERN_CHARS.fullmatch(host):
-        raise SpecError(f"{what} {raw!r} is not a valid host pattern", hint='e.g. "api.example.com", "*.example.com" or "10.0.0.0/8"')
+        raise SpecError(
+            f"{what} {raw!r} is not a valid host pattern",
+            hint='e.g. "api.example.com", "*.example.com" or "10.0.0.0/8"',
+        )
     return _HostPattern(None, re.compile(fnmatch.translate(host)))
 
 
@@ -456,7 +482,10 @@ def _host_test(value: object, what: str, *, negate: bool) -> UrlTest:
 
 
 def _scheme_test(value: object) -> UrlTest:
-    schemes = frozenset(s.strip().lower().removesuffix("://").removesuffix(":") for s in string_list(value, "url.scheme", "[https]"))
+    schemes = frozenset(
+        s.strip().lower().removesuffix("://").removesuffix(":")
+        for s in string_list(value, "url.scheme", "[https]")
+    )
     for scheme in schemes:
         if not re.fullmatch(r"[a-z][a-z0-9+.\-]*", scheme):
             raise SpecError(f"url.scheme {scheme!r} is not a URL scheme", hint="e.g. scheme: [https, wss]")
@@ -488,7 +517,9 @@ def _path_test(value: object) -> UrlTest:
     globs = []
     for pattern in string_list(value, "url.path", '"/repos/**"'):
         if not pattern.startswith(("/", "*")):
-            raise SpecError(f"url.path {pattern!r} must start with / (or a wildcard)", hint='e.g. path: "/api/v1/**"')
+            raise SpecError(
+                f"url.path {pattern!r} must start with / (or a wildcard)", hint='e.g. path: "/api/v1/**"'
+            )
         globs.append(path_glob_regex(pattern))
     return lambda url: None if url.path is None else any(g.match(url.path) for g in globs)
 
@@ -536,7 +567,9 @@ HOST_KEYS: Final = frozenset({"host", "hostname"})
 """A mapping with one of these keys is a URL in parts: ``{"host": "10.0.0.1", "port": 3128, "scheme": "http"}``."""
 
 
-def _field_values(value: object, fields: frozenset[str], *, explicit: bool, depth: int = 0, inner: bool = False) -> Iterator[str | None]:
+def _field_values(
+    value: object, fields: frozenset[str], *, explicit: bool, depth: int = 0, inner: bool = False
+) -> Iterator[str | None]:
     """URL strings in one field's value; ``None`` for a value that cannot be read as a URL.
 
     A mapping is a URL in parts (:data:`HOST_KEYS`), or holds URL-named keys of its own (found by name),
@@ -551,7 +584,8 @@ def _field_values(value: object, fields: frozenset[str], *, explicit: bool, dept
             yield None
             return
     if isinstance(value, str):
-        if value.strip() and (explicit or not inner or "://" in value):  # an empty argument is no URL, not an unknown one
+        # an empty argument is no URL, not an unknown one
+        if value.strip() and (explicit or not inner or "://" in value):
             yield value
     elif isinstance(value, list | tuple) and depth < 4:
         for item in value:
@@ -572,12 +606,18 @@ def _url_from_parts(parts: Mapping[str, object]) -> str | None:
     host = parts.get("host", parts.get("hostname"))
     scheme = parts.get("scheme", parts.get("protocol", "http"))
     port = parts.get("port")
-    if not isinstance(host, str) or not isinstance(scheme, str) or not (port is None or isinstance(port, int | str)):
+    if (
+        not isinstance(host, str)
+        or not isinstance(scheme, str)
+        or not (port is None or isinstance(port, int | str))
+    ):
         return None
     if isinstance(port, bool):
         return None
     bracketed = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return f"{scheme.removesuffix('://').removesuffix(':')}://{bracketed}" + ("" if port is None else f":{port}")
+    return f"{scheme.removesuffix('://').removesuffix(':')}://{bracketed}" + (
+        "" if port is None else f":{port}"
+    )
 
 
 def urls_in_text(text: str) -> Iterator[str]:
@@ -596,7 +636,11 @@ def _text_urls(view: CallView) -> Iterator[str]:
 
 def candidates(view: CallView, fields: frozenset[str], scan_text: bool) -> list[str | None]:
     folded = frozenset(map(fold_key, fields))
-    found = [raw for value in view.find_fields(fields) for raw in _field_values(value, folded, explicit=not scan_text)]
+    found = [
+        raw
+        for value in view.find_fields(fields)
+        for raw in _field_values(value, folded, explicit=not scan_text)
+    ]
     if not found and scan_text:
         found = list(_text_urls(view))
     return found
@@ -607,7 +651,9 @@ def _compile_url(value: object, context: CompileContext) -> Condition:
     tests = _url_tests(spec)
     explicit = "field" in spec
     fields = (
-        frozenset(f.strip().lower() for f in string_list(spec["field"], "url.field", "[url, endpoint]")) if explicit else DEFAULT_FIELDS
+        frozenset(f.strip().lower() for f in string_list(spec["field"], "url.field", "[url, endpoint]"))
+        if explicit
+        else DEFAULT_FIELDS
     )
     every = context.section == "allow"
 

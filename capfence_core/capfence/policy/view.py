@@ -21,6 +21,7 @@ MAX_DEPTH = 64
 (keys included) are still collected for ``contains``/``matches`` by
 :func:`deep_strings`, so nesting cannot hide text from a deny rule."""
 
+
 def normalize_text(text: str) -> str:
     """Unicode NFKC, case-folded, whitespace runs collapsed to one space, stripped.
 
@@ -74,7 +75,10 @@ def object_fields(value: object) -> list[tuple[str | int, object]] | None:
 
 def object_text(value: object) -> str | None:
     """The text of an opaque object (not a scalar, container, dataclass or model), as the audit log stores it."""
-    if isinstance(value, (*SCALARS, Mapping, list, tuple, set, frozenset)) or object_fields(value) is not None:
+    if (
+        isinstance(value, (*SCALARS, Mapping, list, tuple, set, frozenset))
+        or object_fields(value) is not None
+    ):
         return None
     try:
         return str(value)[:MAX_OBJECT_TEXT]
@@ -147,7 +151,9 @@ class CallView:
 
     Not seen by conditions. The runtime stores it with the decision and does not
     write a second, identical decision for the same id (a re-run graph step)."""
-    _fields: dict[frozenset[str], list[object]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _fields: dict[frozenset[str], list[object]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     memo: dict[object, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     """What conditions derived from this call, under keys of their own, so the rules of one evaluation share it.
     (Not an ``__init__`` argument: ``dataclasses.replace`` gives the new call an empty memo.)"""
@@ -215,7 +221,9 @@ class CallView:
                 if path and isinstance(path[-1], str) and fold_key(path[-1]) in wanted:
                     found.append(node)
                 if len(path) >= MAX_DEPTH:  # not walked further: its fields still count
-                    found.extend(v for k, v in deep_items(node) if isinstance(k, str) and fold_key(k) in wanted)
+                    found.extend(
+                        v for k, v in deep_items(node) if isinstance(k, str) and fold_key(k) in wanted
+                    )
             self._fields[names] = found
         return found
 
@@ -239,7 +247,11 @@ class CallView:
         for part in dotted.split("."):
             if isinstance(node, Mapping) and part in node:
                 node = node[part]
-            elif isinstance(node, list | tuple) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+            elif (
+                isinstance(node, list | tuple)
+                and part.lstrip("-").isdigit()
+                and -len(node) <= int(part) < len(node)
+            ):
                 node = node[int(part)]
             else:
                 return False, None
@@ -250,6 +262,10 @@ def _named_children(node: object, name: str) -> Iterator[object]:
     """The children of ``node`` under ``name``: mapping keys equal to it by :func:`fold_key`, or a list index."""
     if isinstance(node, Mapping):
         wanted = fold_key(name)
-        yield from (value for key, value in list(node.items()) if isinstance(key, str) and fold_key(key) == wanted)
-    elif isinstance(node, list | tuple) and name.lstrip("-").isdigit() and -len(node) <= int(name) < len(node):
+        yield from (
+            value for key, value in list(node.items()) if isinstance(key, str) and fold_key(key) == wanted
+        )
+    elif (
+        isinstance(node, list | tuple) and name.lstrip("-").isdigit() and -len(node) <= int(name) < len(node)
+    ):
         yield node[int(name)]

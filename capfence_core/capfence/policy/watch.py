@@ -79,7 +79,12 @@ class PolicyWatcher:
     """
 
     def __init__(
-        self, path: Path, load: Loader, on_error: Callable[[Exception], None], interval: float = 0.5, settle: float | None = None
+        self,
+        path: Path,
+        load: Loader,
+        on_error: Callable[[Exception], None],
+        interval: float = 0.5,
+        settle: float | None = None,
     ) -> None:
         # absolute: a process that changes directory later must still reload the same file
         self.path, self.load, self.on_error = path.absolute(), load, on_error
@@ -112,12 +117,14 @@ class PolicyWatcher:
         pending = self._pending
         if pending is None and self._signature() == self._seen:
             return
-        if pending is not None and pending.snapshot.on_disk():  # read again after ``now``: stable since ``since``
+        # read again after ``now``: stable since ``since``
+        if pending is not None and pending.snapshot.on_disk():
             if now - pending.since >= self.settle:
                 self._apply(pending)
             return
         pending = self._pending = self._note()
-        if pending is not None and pending.quiet >= self.settle:  # its files had already been unchanged that long
+        # its files had already been unchanged that long
+        if pending is not None and pending.quiet >= self.settle:
             self._apply(pending)
 
     def _signature(self) -> tuple[Stat, ...]:
@@ -137,10 +144,13 @@ class PolicyWatcher:
             result = exc
         if snapshot.changing:
             return None
-        blank = [path for path in snapshot.blank() if path not in self._blank]  # emptied, or truncated by a rewrite
+        # emptied, or truncated by a rewrite
+        blank = [path for path in snapshot.blank() if path not in self._blank]
         if blank and not isinstance(result, Exception):
             hint = "an empty file is never loaded on reload; write the policy to a temporary file and rename it over this one"
-            result = PolicyError([PolicyProblem(str(path), None, None, "", "policy file is empty", hint) for path in blank])
+            result = PolicyError(
+                [PolicyProblem(str(path), None, None, "", "policy file is empty", hint) for path in blank]
+            )
         log.debug("policy change seen in %s; waiting %.2fs for it to be stable", self.path, self.settle)
         quiet = snapshot.quiet_for()
         return _Pending(snapshot, result, quiet, time.monotonic() - quiet)

@@ -37,9 +37,22 @@ def _safe_next(target: str) -> str:
 
 def login_form(request: Request, console: Console, error: str | None = None, status: int = 200) -> Response:
     nonce = secrets.token_urlsafe(24)
-    body = render(console.templates, "login.html", login_csrf=nonce, next=_safe_next(request.query_params.get("next", "/")), error=error)
+    body = render(
+        console.templates,
+        "login.html",
+        login_csrf=nonce,
+        next=_safe_next(request.query_params.get("next", "/")),
+        error=error,
+    )
     response = HTMLResponse(body, status_code=status)
-    response.set_cookie(LOGIN_COOKIE, nonce, max_age=3600, httponly=True, samesite="strict", secure=console.settings.secure_cookies)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=console.settings.secure_cookies,
+    )
     return response
 
 
@@ -52,8 +65,14 @@ def login(request: Request, console: Console, form: Mapping[str, str]) -> Respon
     except Unauthorized:
         return login_form(request, console, "Wrong token.", 403)
     response = RedirectResponse(_safe_next(form.get("next", "/")), status_code=303)
-    response.set_cookie(SESSION_COOKIE, session.id, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
-                        secure=console.settings.secure_cookies)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.id,
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=console.settings.secure_cookies,
+    )
     response.delete_cookie(LOGIN_COOKIE)
     return response
 
@@ -89,14 +108,29 @@ def reverify(request: Request, console: Console, session: Session, form: Mapping
 def replay(request: Request, console: Console, session: Session, form: Mapping[str, str]) -> Response:
     """Validate the chosen or pasted policy, then replay the window and show the diff."""
     values = {name: form.get(name, "") for name in ("policy", "pasted", "since", "until")}
-    context: dict[str, Any] = {"page": "replay", "files": listing(console.settings.policy_dir), "values": values, "outcome": None}
+    context: dict[str, Any] = {
+        "page": "replay",
+        "files": listing(console.settings.policy_dir),
+        "values": values,
+        "outcome": None,
+    }
     try:
-        policy = load_pasted(console.settings.policy_dir, values["pasted"]) if values["pasted"].strip() else \
-            load_named(console.settings.policy_dir, values["policy"])
+        policy = (
+            load_pasted(console.settings.policy_dir, values["pasted"])
+            if values["pasted"].strip()
+            else load_named(console.settings.policy_dir, values["policy"])
+        )
         since = parse_when(values["since"]) if values["since"].strip() else None
         until = parse_when(values["until"]) if values["until"].strip() else None
     except PolicyError as exc:
-        return pages.respond(console, session, "replay.html", 422, problems=problem_lines(exc, console.settings.policy_dir), **context)
+        return pages.respond(
+            console,
+            session,
+            "replay.html",
+            422,
+            problems=problem_lines(exc, console.settings.policy_dir),
+            **context,
+        )
     except (OutsidePolicyDir, ValueError) as exc:
         return pages.respond(console, session, "replay.html", 422, problems=[str(exc)], **context)
     outcome = replaying.run(console.source, policy, since, until)

@@ -55,7 +55,9 @@ async def decide(request: Request) -> JSONResponse:
     return await run_in_threadpool(_record, console, request_id, str(verdict), identity, comment)
 
 
-def _record(console: Console, request_id: str, verdict: str, identity: str, comment: str | None) -> JSONResponse:
+def _record(
+    console: Console, request_id: str, verdict: str, identity: str, comment: str | None
+) -> JSONResponse:
     queue = console.approvals()
     try:
         decided = getattr(queue, verdict)(request_id, by=identity, comment=comment)
@@ -63,7 +65,9 @@ def _record(console: Console, request_id: str, verdict: str, identity: str, comm
         return _error(404 if "no approval request" in str(exc) else 409, str(exc))
     except AuditError as exc:
         return _error(503, f"could not record the decision: {exc}")
-    return JSONResponse({"request_id": decided.id, "status": decided.status, "decided_by": decided.decided_by})
+    return JSONResponse(
+        {"request_id": decided.id, "status": decided.status, "decided_by": decided.decided_by}
+    )
 
 
 def _error(status: int, message: str) -> JSONResponse:

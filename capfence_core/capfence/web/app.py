@@ -179,7 +179,9 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(k.encode(), v.encode()) for k, v in HEADERS.items() if k.encode() not in present]
-                headers.append((b"server-timing", f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode()))
+                headers.append(
+                    (b"server-timing", f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode())
+                )
                 message["headers"] = headers
             await send(message)
 

@@ -70,7 +70,8 @@ class Sessions:
 
     def _user(self, offered: str) -> str:
         found = None
-        for user, token in self.users.items():  # compare with every token: the time taken says nothing about which matched
+        # compare with every token: the time taken says nothing about which matched
+        for user, token in self.users.items():
             if hmac.compare_digest(offered.encode(), token.encode()):
                 found = user
         if not offered or found is None:
@@ -80,7 +81,9 @@ class Sessions:
     def login(self, offered: str) -> Session:
         """A new session for the user whose token this is; raises :class:`Unauthorized`."""
         user = self._user(offered)
-        session = Session(secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), time.time() + SESSION_SECONDS)
+        session = Session(
+            secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), time.time() + SESSION_SECONDS
+        )
         with self._lock:
             self._prune()
             self._sessions[session.id] = session
@@ -132,7 +135,9 @@ def parse_clients(text: str, variable: str = API_CLIENTS_ENV) -> dict[str, bytes
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, secret = part.partition("=")
         if not sep or not name.strip() or len(secret.strip()) < 16:
-            raise ValueError(f"{variable} entries are NAME=SECRET with a secret of at least 16 characters (got {name.strip()!r})")
+            raise ValueError(
+                f"{variable} entries are NAME=SECRET with a secret of at least 16 characters (got {name.strip()!r})"
+            )
         clients[name.strip()] = secret.strip().encode()
     return clients
 
@@ -171,7 +176,8 @@ class ApiClients:
 
     def _bearer(self, offered: str) -> str:
         found = None
-        for name, secret in self.clients.items():  # compare with every secret: timing says nothing about which matched
+        # compare with every secret: timing says nothing about which matched
+        for name, secret in self.clients.items():
             if hmac.compare_digest(offered.encode(), secret):
                 found = name
         if found is None:

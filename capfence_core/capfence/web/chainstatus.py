@@ -46,7 +46,9 @@ class ChainStatus:
             if self._thread is not None and self._thread.is_alive():
                 return False
             previous = self.status
-            self.status = Status("running", "verifying the chain…", previous.checked_at, previous.records, previous.last_seq)
+            self.status = Status(
+                "running", "verifying the chain…", previous.checked_at, previous.records, previous.last_seq
+            )
             self._thread = threading.Thread(target=self._run, name="capfence-verify", daemon=True)
             self._thread.start()
             return True
@@ -70,11 +72,30 @@ class ChainStatus:
         notes = tuple(report.notes)
         if report.problem is not None:
             problem = report.problem
-            self.status = Status("broken", f"{problem.kind} at seq {problem.seq}: {problem.message}", stamp, report.records,
-                                 report.last_seq, notes)
+            self.status = Status(
+                "broken",
+                f"{problem.kind} at seq {problem.seq}: {problem.message}",
+                stamp,
+                report.records,
+                report.last_seq,
+                notes,
+            )
         elif report.unbacked:
             text = "; ".join(f"{u.id}: {u.message}" for u in report.unbacked[:5])
-            self.status = Status("broken", f"{len(report.unbacked)} approval row(s) not backed by the chain: {text}", stamp,
-                                 report.records, report.last_seq, notes)
+            self.status = Status(
+                "broken",
+                f"{len(report.unbacked)} approval row(s) not backed by the chain: {text}",
+                stamp,
+                report.records,
+                report.last_seq,
+                notes,
+            )
         else:
-            self.status = Status("ok", f"{report.records} records intact ({report.chain})", stamp, report.records, report.last_seq, notes)
+            self.status = Status(
+                "ok",
+                f"{report.records} records intact ({report.chain})",
+                stamp,
+                report.records,
+                report.last_seq,
+                notes,
+            )

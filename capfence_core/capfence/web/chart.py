@@ -24,7 +24,9 @@ def stacked_bars(series: list[tuple[str, dict[str, int]]]) -> Markup:
     peak = max(sum(counts.values()) for _, counts in series) or 1
     plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
     step = plot_w / len(series)
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="Decisions over time by action">']
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="Decisions over time by action">'
+    ]
     parts += _axis(peak, plot_h)
     for i, (label, counts) in enumerate(series):
         parts.append(_bar(i, label, counts, peak, step, plot_h))
@@ -38,7 +40,9 @@ def _axis(peak: int, plot_h: float) -> list[str]:
     for fraction in (0, 0.5, 1):
         y = TOP + plot_h * (1 - fraction)
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
-        out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{round(peak * fraction)}</text>')
+        out.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{round(peak * fraction)}</text>'
+        )
     return out
 
 
@@ -53,7 +57,9 @@ def _bar(i: int, label: str, counts: dict[str, int], peak: int, step: float, plo
         if height <= 0:
             continue
         y -= height
-        rects.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" fill="{COLORS[action]}"/>')
+        rects.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" fill="{COLORS[action]}"/>'
+        )
     return f"<g><title>{title}</title>{''.join(rects)}</g>"
 
 

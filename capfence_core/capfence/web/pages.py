@@ -25,11 +25,23 @@ from capfence.web.summary import WINDOWS
 FILTER_FIELDS = ("agent", "capability", "tool", "decision", "rule", "since", "until")
 
 
-def respond(console: Console, session: Session, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def respond(
+    console: Console, session: Session, template: str, status: int = 200, **context: Any
+) -> HTMLResponse:
     """Render ``template`` with what every page needs (the session's CSRF token, read-only mode, pending count)."""
-    pending = console.source.one("SELECT count(*) AS n FROM approvals WHERE status = 'pending' AND expires > ?", [_now()])
-    body = render(console.templates, template, session=session, csrf=session.csrf, read_only=console.read_only,
-                  pending_count=int(pending["n"]) if pending else 0, log_location=console.source.location, **context)
+    pending = console.source.one(
+        "SELECT count(*) AS n FROM approvals WHERE status = 'pending' AND expires > ?", [_now()]
+    )
+    body = render(
+        console.templates,
+        template,
+        session=session,
+        csrf=session.csrf,
+        read_only=console.read_only,
+        pending_count=int(pending["n"]) if pending else 0,
+        log_location=console.source.location,
+        **context,
+    )
     return HTMLResponse(body, status_code=status)
 
 
@@ -42,9 +54,21 @@ def overview(request: Request, console: Console, session: Session) -> Response:
     window = window if window in WINDOWS else "24h"
     console.summary.refresh(wait=False, batches=1)
     view = console.summary.overview(window)
-    pending = console.source.rows("SELECT * FROM approvals WHERE status = 'pending' AND expires > ? ORDER BY created LIMIT 10", [_now()])
-    return respond(console, session, "overview.html", page="overview", view=view, chart=stacked_bars(view.series), colors=COLORS,
-                   windows=list(WINDOWS), pending=pending, chain=console.chain.status)
+    pending = console.source.rows(
+        "SELECT * FROM approvals WHERE status = 'pending' AND expires > ? ORDER BY created LIMIT 10", [_now()]
+    )
+    return respond(
+        console,
+        session,
+        "overview.html",
+        page="overview",
+        view=view,
+        chart=stacked_bars(view.series),
+        colors=COLORS,
+        windows=list(WINDOWS),
+        pending=pending,
+        chain=console.chain.status,
+    )
 
 
 def _filters(params: Any) -> tuple[DecisionQuery, dict[str, str], list[str]]:
@@ -62,55 +86,120 @@ def _filters(params: Any) -> tuple[DecisionQuery, dict[str, str], list[str]]:
     if decision and decision not in DECISIONS:
         errors.append(f"unknown decision {decision!r}")
         decision = ""
-    filters = Filters(decisions=(decision,) if decision else (), agent=values["agent"] or None, capability=values["capability"] or None,
-                      tool=values["tool"] or None, since=when["since"], until=when["until"])
+    filters = Filters(
+        decisions=(decision,) if decision else (),
+        agent=values["agent"] or None,
+        capability=values["capability"] or None,
+        tool=values["tool"] or None,
+        since=when["since"],
+        until=when["until"],
+    )
     before = params.get("before", "")
-    return DecisionQuery(filters, values["rule"] or None, int(before) if str(before).isdigit() else None), values, errors
+    return (
+        DecisionQuery(filters, values["rule"] or None, int(before) if str(before).isdigit() else None),
+        values,
+        errors,
+    )
 
 
 def decisions(request: Request, console: Console, session: Session) -> Response:
     query, values, errors = _filters(request.query_params)
     page = decisions_page(console.source, query)
     keep = {name: value for name, value in values.items() if value}
-    return respond(console, session, "decisions.html", page="decisions", rows=page.rows, next_before=page.next_before,
-                   searched_to=page.searched_to,
-                   values=values, keep=keep, errors=errors, decisions=DECISIONS, first=query.before is None)
+    return respond(
+        console,
+        session,
+        "decisions.html",
+        page="decisions",
+        rows=page.rows,
+        next_before=page.next_before,
+        searched_to=page.searched_to,
+        values=values,
+        keep=keep,
+        errors=errors,
+        decisions=DECISIONS,
+        first=query.before is None,
+    )
 
 
 def decision(request: Request, console: Console, session: Session) -> Response:
     seq = int(request.path_params["seq"])
     detail = decision_detail(console.source, seq)
     if detail is None:
-        return respond(console, session, "error.html", 404, page="decisions", message=f"No record with sequence number {seq}.")
+        return respond(
+            console,
+            session,
+            "error.html",
+            404,
+            page="decisions",
+            message=f"No record with sequence number {seq}.",
+        )
     location = console.policies.locate(detail.record.get("rule"), detail.record.get("policy_digest"))
-    return respond(console, session, "decision.html", page="decisions", d=detail, r=detail.record, location=location,
-                   chain=console.chain.status)
+    return respond(
+        console,
+        session,
+        "decision.html",
+        page="decisions",
+        d=detail,
+        r=detail.record,
+        location=location,
+        chain=console.chain.status,
+    )
 
 
 def approvals(request: Request, console: Console, session: Session) -> Response:
     now = _now()
-    pending = console.source.rows("SELECT * FROM approvals WHERE status = 'pending' AND expires > ? ORDER BY created", [now])
+    pending = console.source.rows(
+        "SELECT * FROM approvals WHERE status = 'pending' AND expires > ? ORDER BY created", [now]
+    )
     history = console.source.rows(
         "SELECT * FROM approvals WHERE status <> 'pending' OR expires <= ?"
         " ORDER BY coalesce(decided_at, consumed_at, expires) DESC LIMIT 200",
         [now],
     )
-    return respond(console, session, "approvals.html", page="approvals", pending=pending, history=history, now=now)
+    return respond(
+        console, session, "approvals.html", page="approvals", pending=pending, history=history, now=now
+    )
 
 
-def approval(request: Request, console: Console, session: Session, message: str | None = None, status: int = 200) -> Response:
+def approval(
+    request: Request, console: Console, session: Session, message: str | None = None, status: int = 200
+) -> Response:
     request_id = request.path_params["request_id"]
     row = console.source.one("SELECT * FROM approvals WHERE id = ?", [request_id])
     if row is None:
-        return respond(console, session, "error.html", 404, page="approvals", message="No such approval request.")
+        return respond(
+            console, session, "error.html", 404, page="approvals", message="No such approval request."
+        )
     filed = console.source.one("SELECT environment FROM records WHERE seq = ?", [row["decision_seq"]])
-    events = console.source.rows("SELECT * FROM records WHERE ref = ? AND kind = 'approval' ORDER BY seq", [row["decision_seq"]])
+    events = console.source.rows(
+        "SELECT * FROM records WHERE ref = ? AND kind = 'approval' ORDER BY seq", [row["decision_seq"]]
+    )
     expired = row["status"] == "pending" and str(row["expires"]) <= _now()
     done = request.query_params.get("done")
-    return respond(console, session, "approval.html", status, page="approvals", a=row, environment=filed["environment"] if filed else None,
-                   events=events, expired=expired, message=message, done=done if done in ("approved", "denied") else None)
+    return respond(
+        console,
+        session,
+        "approval.html",
+        status,
+        page="approvals",
+        a=row,
+        environment=filed["environment"] if filed else None,
+        events=events,
+        expired=expired,
+        message=message,
+        done=done if done in ("approved", "denied") else None,
+    )
 
 
 def replay_form(request: Request, console: Console, session: Session) -> Response:
-    return respond(console, session, "replay.html", page="replay", files=listing(console.settings.policy_dir),
-                   values={"policy": "", "pasted": "", "since": "24h", "until": ""}, outcome=None, problems=[])
+    return respond(
+        console,
+        session,
+        "replay.html",
+        page="replay",
+        files=listing(console.settings.policy_dir),
+        values={"policy": "", "pasted": "", "since": "24h", "until": ""},
+        outcome=None,
+        problems=[],
+    )

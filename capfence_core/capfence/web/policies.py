@@ -71,7 +71,12 @@ def resolve(root: Path | None, name: str) -> Path:
         raise OutsidePolicyDir("no --policy-dir was given")
     base = root.resolve()
     candidate = (base / name).resolve()
-    if "\x00" in name or not candidate.is_relative_to(base) or candidate.suffix not in SUFFIXES or not candidate.is_file():
+    if (
+        "\x00" in name
+        or not candidate.is_relative_to(base)
+        or candidate.suffix not in SUFFIXES
+        or not candidate.is_file()
+    ):
         raise OutsidePolicyDir(f"{name!r} is not a policy file in the policy directory")
     return candidate
 
@@ -88,7 +93,9 @@ def load_pasted(root: Path | None, text: str) -> Policy:
     if len(data) > MAX_PASTE:
         from capfence.errors import PolicyProblem
 
-        raise PolicyError([PolicyProblem(PASTED, None, None, "", f"a pasted policy may be at most {MAX_PASTE} bytes")])
+        raise PolicyError(
+            [PolicyProblem(PASTED, None, None, "", f"a pasted policy may be at most {MAX_PASTE} bytes")]
+        )
     files = ConfinedFiles(root, data)
     return load_policy(files.pasted_path, files=files)
 
@@ -147,7 +154,11 @@ class PolicyIndex:
 
     def _load(self) -> None:
         names = listing(self.root)
-        stamp = tuple((name, (self.root / name).stat().st_mtime) for name in names) if self.root is not None else ()
+        stamp = (
+            tuple((name, (self.root / name).stat().st_mtime) for name in names)
+            if self.root is not None
+            else ()
+        )
         if stamp == self._stamp:
             return
         loaded = []

@@ -33,9 +33,12 @@ SLICE = 20_000
 SCAN_BUDGET = 0.2
 """Seconds a page with an unindexed filter may spend scanning before it answers with what it found."""
 _LIST_COLUMNS = (
-    "seq, ts, agent_id, framework, tool, capability, environment, decision, rule, reason, payload, payload_bytes, truncated, redacted"
+    "seq, ts, agent_id, framework, tool, capability, environment, decision, rule, reason,"
+    " payload, payload_bytes, truncated, redacted"
 )
-_OUTCOME = "(SELECT o.outcome FROM records o WHERE o.ref = n.seq AND o.kind = 'outcome' ORDER BY o.seq DESC LIMIT 1)"
+_OUTCOME = (
+    "(SELECT o.outcome FROM records o WHERE o.ref = n.seq AND o.kind = 'outcome' ORDER BY o.seq DESC LIMIT 1)"
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,10 @@ def decisions_page(source: Source, query: DecisionQuery, size: int = PAGE_SIZE) 
             return Page([], None)
         clause, params = f"{clause} AND ts <= ? AND seq < ?", [*params, cursor["ts"], query.before]
     inner = f"SELECT {_LIST_COLUMNS} FROM records WHERE {clause} ORDER BY ts DESC, seq DESC LIMIT ?"
-    rows = source.rows(f"SELECT n.*, {_OUTCOME} AS linked_outcome FROM ({inner}) n ORDER BY n.ts DESC, n.seq DESC", [*params, size + 1])
+    rows = source.rows(
+        f"SELECT n.*, {_OUTCOME} AS linked_outcome FROM ({inner}) n ORDER BY n.ts DESC, n.seq DESC",
+        [*params, size + 1],
+    )
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, int(rows[-1]["seq"]) if more and rows else None)
@@ -147,13 +153,21 @@ def decision_detail(source: Source, seq: int) -> Detail | None:
     if record is None:
         return None
     detail = Detail(record)
-    detail.outcomes = source.rows("SELECT * FROM records WHERE ref = ? AND kind = 'outcome' ORDER BY seq", [seq])
-    detail.approval_events = source.rows("SELECT * FROM records WHERE ref = ? AND kind = 'approval' ORDER BY seq", [seq])
+    detail.outcomes = source.rows(
+        "SELECT * FROM records WHERE ref = ? AND kind = 'outcome' ORDER BY seq", [seq]
+    )
+    detail.approval_events = source.rows(
+        "SELECT * FROM records WHERE ref = ? AND kind = 'approval' ORDER BY seq", [seq]
+    )
     request = detail.approval_id
     if request is not None:
         detail.approval = source.one("SELECT * FROM approvals WHERE id = ?", [request])
-    detail.previous = source.one("SELECT seq, hash FROM records WHERE seq < ? ORDER BY seq DESC LIMIT 1", [seq])
-    detail.following = source.one("SELECT seq, prev_hash FROM records WHERE seq > ? ORDER BY seq LIMIT 1", [seq])
+    detail.previous = source.one(
+        "SELECT seq, hash FROM records WHERE seq < ? ORDER BY seq DESC LIMIT 1", [seq]
+    )
+    detail.following = source.one(
+        "SELECT seq, prev_hash FROM records WHERE seq > ? ORDER BY seq LIMIT 1", [seq]
+    )
     head = source.one("SELECT max(seq) AS head FROM records")
     detail.head_seq = int(head["head"] or 0) if head else 0
     detail.hash_ok = _hash_ok(source, record)

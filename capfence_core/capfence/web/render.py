@@ -44,10 +44,15 @@ def stamp(value: object) -> str:
 
 def environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("capfence.web", "templates"), autoescape=True, undefined=StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
+        loader=PackageLoader("capfence.web", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    env.filters.update(pretty=pretty, preview=preview, stamp=stamp, label=lambda d: LABELS.get(str(d), str(d or "-")))
+    env.filters.update(
+        pretty=pretty, preview=preview, stamp=stamp, label=lambda d: LABELS.get(str(d), str(d or "-"))
+    )
     env.globals.update(ACTIONS=ACTIONS, PREVIEW_CHARS=PREVIEW_CHARS)
     return env
 

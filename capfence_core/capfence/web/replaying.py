@@ -47,14 +47,23 @@ class Outcome:
         recorded: list[str] = [action for action in ACTIONS if any(key[0] == action for key in transitions)]
         if any(key[0] is None for key in transitions):
             recorded.append("(none)")
-        return [(name, [transitions.get((None if name == "(none)" else name, col), 0) for col in ACTIONS]) for name in recorded]
+        return [
+            (name, [transitions.get((None if name == "(none)" else name, col), 0) for col in ACTIONS])
+            for name in recorded
+        ]
 
     @property
     def counts(self) -> dict[str, int]:
         result = self.result
-        return {"replayed": result.replayed, "changed": result.count_where(is_changed),
-                "stricter": result.count_where(stricter), "looser": result.count_where(looser), "other": result.count_where(other),
-                "not replayable": result.unreplayable.count, "invalid": result.invalid.count}
+        return {
+            "replayed": result.replayed,
+            "changed": result.count_where(is_changed),
+            "stricter": result.count_where(stricter),
+            "looser": result.count_where(looser),
+            "other": result.count_where(other),
+            "not replayable": result.unreplayable.count,
+            "invalid": result.invalid.count,
+        }
 
 
 def run(source: Source, policy: Policy, since: str | None, until: str | None) -> Outcome:
@@ -62,7 +71,9 @@ def run(source: Source, policy: Policy, since: str | None, until: str | None) ->
     changed: list[Changed] = []
     seen = [0]
 
-    def sink(record_id: object, capability: str, recorded: str | None, replayed: str, rule: str | None) -> None:
+    def sink(
+        record_id: object, capability: str, recorded: str | None, replayed: str, rule: str | None
+    ) -> None:
         seen[0] += 1
         if is_changed(recorded, replayed) and len(changed) < LISTED:
             changed.append(Changed(int(str(record_id)), capability, recorded, replayed, rule))

@@ -88,7 +88,9 @@ class Source:
             from capfence.audit.postgres_schema import connect_kwargs, parse_location
 
             settings = parse_location(self.location)
-            return psycopg.connect(settings.conninfo, autocommit=True, **connect_kwargs(settings, writer=False))
+            return psycopg.connect(
+                settings.conninfo, autocommit=True, **connect_kwargs(settings, writer=False)
+            )
         from capfence.audit.sqlite import connect
 
         conn = connect(self.location, readonly=True)
@@ -115,12 +117,20 @@ def where(filters: Filters, *, postgres: bool, newest_first: bool = False) -> tu
     if filters.decisions:
         clauses.append(f"decision IN ({', '.join('?' * len(filters.decisions))})")
         params.extend(filters.decisions)
-    for column, pattern in (("agent_id", filters.agent), ("capability", filters.capability), ("tool", filters.tool)):
+    for column, pattern in (
+        ("agent_id", filters.agent),
+        ("capability", filters.capability),
+        ("tool", filters.tool),
+    ):
         if pattern is not None:
             clause, operand = _match(column, pattern, postgres, hint)
             clauses.append(clause)
             params.append(operand)
-    for clause, value in (("ts >= ?", filters.since), ("ts < ?", filters.until), ("seq > ?", filters.after_seq)):
+    for clause, value in (
+        ("ts >= ?", filters.since),
+        ("ts < ?", filters.until),
+        ("seq > ?", filters.after_seq),
+    ):
         if value is not None:
             clauses.append(clause)
             params.append(value)

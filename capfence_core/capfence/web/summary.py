@@ -144,8 +144,16 @@ class Summary:
             for _, counts in chosen:
                 totals.update(counts)
             rules, capabilities, agents = _tops(dims)
-            return Overview(window, self.seen_seq, self.head_seq, _series(chosen, seconds, now), totals, rules.most_common(top),
-                            capabilities.most_common(top), agents.most_common(top))
+            return Overview(
+                window,
+                self.seen_seq,
+                self.head_seq,
+                _series(chosen, seconds, now),
+                totals,
+                rules.most_common(top),
+                capabilities.most_common(top),
+                agents.most_common(top),
+            )
 
 
 def _tops(buckets: list[Bucket]) -> tuple[Counter[str], Counter[str], Counter[str]]:
@@ -167,7 +175,9 @@ def _start(seconds: int, now: dt.datetime | None) -> str:
     return moment.astimezone(dt.UTC).isoformat()[:TEN_MINUTES]
 
 
-def _series(chosen: list[tuple[str, Counter[str]]], seconds: int, now: dt.datetime | None = None) -> list[tuple[str, dict[str, int]]]:
+def _series(
+    chosen: list[tuple[str, Counter[str]]], seconds: int, now: dt.datetime | None = None
+) -> list[tuple[str, dict[str, int]]]:
     """One bar per 10 minutes (1h window), hour (24h) or day (longer, and "all"); a bounded window shows its empty bars too."""
     width = TEN_MINUTES if seconds == 3600 else HOUR if 0 < seconds <= 86400 else DAY
     merged: dict[str, Counter[str]] = {}
@@ -176,12 +186,17 @@ def _series(chosen: list[tuple[str, Counter[str]]], seconds: int, now: dt.dateti
             merged[label] = Counter()
     for key, counts in chosen:
         merged.setdefault(key[:width], Counter()).update(counts)
-    return [(label, {action: counts.get(action, 0) for action in ACTIONS}) for label, counts in sorted(merged.items())]
+    return [
+        (label, {action: counts.get(action, 0) for action in ACTIONS})
+        for label, counts in sorted(merged.items())
+    ]
 
 
 def _labels(seconds: int, width: int, now: dt.datetime | None) -> list[str]:
     """The bucket labels from ``seconds`` ago to now."""
-    step = {TEN_MINUTES: dt.timedelta(minutes=10), HOUR: dt.timedelta(hours=1), DAY: dt.timedelta(days=1)}[width]
+    step = {TEN_MINUTES: dt.timedelta(minutes=10), HOUR: dt.timedelta(hours=1), DAY: dt.timedelta(days=1)}[
+        width
+    ]
     end = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     moment = end - dt.timedelta(seconds=seconds) + step
     labels: list[str] = []

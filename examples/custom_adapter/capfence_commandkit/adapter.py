@@ -40,5 +40,7 @@ def _gated_aexecute(original: Callable[..., Awaitable[Result]]) -> Callable[...,
 
 def wrap_command(command: Command, binding: Binding) -> Command:
     """A gated copy of ``command``; the original is not modified."""
-    cls = gated_class(type(command), {"execute": _gated_execute, "aexecute": _gated_aexecute}, tag="capfence-commandkit")
+    cls = gated_class(
+        type(command), {"execute": _gated_execute, "aexecute": _gated_aexecute}, tag="capfence-commandkit"
+    )
     return gate_object(command, cls, binding)

@@ -27,7 +27,9 @@ class Result:
 class Command:
     """One callable command."""
 
-    def __init__(self, name: str, description: str, params: dict[str, str], handler: Callable[..., Any]) -> None:
+    def __init__(
+        self, name: str, description: str, params: dict[str, str], handler: Callable[..., Any]
+    ) -> None:
         self.name = name
         self.description = description
         self.params = params

@@ -18,13 +18,23 @@ from capfence.policy.shell.model import Analysis, Arg, Invocation, Kind
 from capfence.policy.shell.parser import parse
 from capfence.policy.spec import ConditionType
 
-__all__ = ["CONDITION", "Analysis", "Arg", "Invocation", "Kind", "ParseError", "analysis_of_argv", "analysis_of_text", "parse"]
+__all__ = [
+    "CONDITION",
+    "Analysis",
+    "Arg",
+    "Invocation",
+    "Kind",
+    "ParseError",
+    "analysis_of_argv",
+    "analysis_of_text",
+    "parse",
+]
 
 CONDITION = ConditionType(
     key="command",
     compile=compile_command,
     doc="shell-aware: parses the command like a shell, peels wrappers (sudo, env, xargs...), matches program, flags "
-        "however spelled, subcommand, args, redirect_to, code_from, via, dynamic, fork_bomb, unparseable, known (the catalogue "
-        "of known-safe programs), definite",
+    "however spelled, subcommand, args, redirect_to, code_from, via, dynamic, fork_bomb, unparseable, known (the catalogue "
+    "of known-safe programs), definite",
     example=EXAMPLE,
 )

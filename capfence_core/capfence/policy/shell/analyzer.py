@@ -62,7 +62,21 @@ SUBSTITUTION_STEPS = 4
 """Budget steps analyzing a ``$(...)``, ``<(...)`` or backquoted body costs (besides what is in it)."""
 
 _ENV_SETTERS = frozenset({"export", "readonly"})
-_ENV_CLOBBERS = frozenset({"declare", "typeset", "local", "read", "readarray", "mapfile", "getopts", "unset", "let", "printf", "wait"})
+_ENV_CLOBBERS = frozenset(
+    {
+        "declare",
+        "typeset",
+        "local",
+        "read",
+        "readarray",
+        "mapfile",
+        "getopts",
+        "unset",
+        "let",
+        "printf",
+        "wait",
+    }
+)
 _ENV_OPAQUE = frozenset({"eval", "source", "."})
 _TOP, _LATER = Site(), Site(uncertain=True)
 _LATE_EXPANSION = re.compile(r"\$\(|`")
@@ -84,7 +98,8 @@ class Analyzer:
     def emit(self, invocation: Invocation) -> None:
         if len(self.found) >= MAX_INVOCATIONS:
             raise Unknowable(f"more than {MAX_INVOCATIONS} commands")
-        self.budget.spend(EMIT_STEPS + len(invocation.redirects))  # its arguments were paid for by invoke.dispatch
+        # its arguments were paid for by invoke.dispatch
+        self.budget.spend(EMIT_STEPS + len(invocation.redirects))
         self.found.append(invocation)
 
     def programs_since(self, start: int) -> frozenset[str]:
@@ -133,7 +148,11 @@ class Analyzer:
         for index, words in enumerate(stages):
             self.budget.spend(len(upstream))
             start = len(self.found)
-            invoke.dispatch(self, plain_args(words, self.budget), Site((), (), Stdin(upstream, dynamic=True) if index else None, True))
+            invoke.dispatch(
+                self,
+                plain_args(words, self.budget),
+                Site((), (), Stdin(upstream, dynamic=True) if index else None, True),
+            )
             upstream = upstream | self.programs_since(start)
 
     # --- commands -------------------------------------------------------------------
@@ -183,7 +202,8 @@ class Analyzer:
         else:
             args = [arg for word in node.words for arg in expander.word(word)]
             if any(arg.static and _LATE_EXPANSION.search(arg.text) for arg in args):
-                self.emit(Invocation("[[", tuple(args)))  # [[ x -eq 'a[$(cmd)]' ]] evaluates the text: judged like let
+                # [[ x -eq 'a[$(cmd)]' ]] evaluates the text: judged like let
+                self.emit(Invocation("[[", tuple(args)))
 
     def for_loop(self, node: For, expander: Expander, site: Site, env: Env) -> None:
         for word in node.words or ():
@@ -207,7 +227,9 @@ class Analyzer:
                 known = value is not None and value.static and assign.array is None and not site.uncertain
                 env.assign(assign.name, value.text if known and value is not None else None)
         full = Site(site.via, site.redirects + redirects, stdin or site.stdin, site.uncertain)
-        settings = tuple(invoke.setting(a.name, v) for a, v in zip(node.assigns, values, strict=True) if v is not None)
+        settings = tuple(
+            invoke.setting(a.name, v) for a, v in zip(node.assigns, values, strict=True) if v is not None
+        )
         if not args:
             notable = tuple(w for w in settings if _notable(w.text.partition("=")[0]))
             if redirects or notable:
@@ -252,7 +274,9 @@ class Analyzer:
         self.script(body, Site(site.via, (), site.stdin, True), env)
         return self.programs_since(start)
 
-    def redirects(self, redirects: tuple[Redirect, ...], expander: Expander) -> tuple[tuple[Redir, ...], Stdin | None]:
+    def redirects(
+        self, redirects: tuple[Redirect, ...], expander: Expander
+    ) -> tuple[tuple[Redir, ...], Stdin | None]:
         if not redirects:
             return (), None
         out: list[Redir] = []
@@ -268,7 +292,11 @@ class Analyzer:
                     stdin = Stdin(text=text) if arg.static else Stdin(arg.sources, dynamic=True)
                 continue
             target = expander.joined(redirect.target or Word(()))
-            duplicate = redirect.op in ("<&", ">&") and target.static and (target.text.isdigit() or target.text == "-")
+            duplicate = (
+                redirect.op in ("<&", ">&")
+                and target.static
+                and (target.text.isdigit() or target.text == "-")
+            )
             out.append(Redir(redirect.op, redirect.fd, None if duplicate else target))
             if reads_stdin and redirect.op in ("<", "<>"):
                 stdin = self.file_stdin(target)
@@ -324,11 +352,14 @@ class Analyzer:
         found = embedded(arg.text, language, self.budget)
         self.fork_bomb = self.fork_bomb or found.fork_bomb
         for command in found.commands:
-            with contextlib.suppress(Unknowable):  # a literal that is not a whole command line (a fragment) is skipped
+            # a literal that is not a whole command line (a fragment) is skipped
+            with contextlib.suppress(Unknowable):
                 self.nested_code(command, site)
         return ("decodes or generates code and runs it" if found.hidden else None), frozenset()
 
-    def stdin_code(self, stdin: Stdin | None, shell: bool, site: Site, language: str = "sh") -> tuple[str | None, frozenset[str]]:
+    def stdin_code(
+        self, stdin: Stdin | None, shell: bool, site: Site, language: str = "sh"
+    ) -> tuple[str | None, frozenset[str]]:
         """Code an interpreter reads from its standard input."""
         if stdin is None:
             return None, frozenset()
@@ -386,7 +417,8 @@ def analyze_script(text: str, sketch: Sketch | None = None, budget: Budget | Non
         if chains is not None:  # fast path, equivalent to parsing such text (property-tested)
             analyzer.plain(chains)
         else:
-            analyzer.script(parse(text, budget=analyzer.budget, plain=False), Site(), Env())  # split_plain said no
+            # split_plain said no
+            analyzer.script(parse(text, budget=analyzer.budget, plain=False), Site(), Env())
     except (ParseError, Unknowable) as exc:
         return Analysis(error=str(exc))
     except RecursionError:

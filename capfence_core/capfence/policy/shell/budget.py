@@ -43,7 +43,9 @@ class Budget:
     def spend(self, steps: int = 1) -> None:
         self.left -= steps
         if self.left < 0:
-            raise TooComplex(f"too complex to analyze within the time bound (more than {MAX_STEPS:,} steps of work)")
+            raise TooComplex(
+                f"too complex to analyze within the time bound (more than {MAX_STEPS:,} steps of work)"
+            )
 
     def chars(self, count: int) -> None:
         """Spend for ``count`` characters of text built or scanned again."""

@@ -113,7 +113,8 @@ def _analyze(analyze: Callable[[Budget], Analysis], limit: int) -> Costed:
 def _cached_text(text: str) -> Costed:
     limit = budgets.MAX_STEPS
     budget = Budget(limit)
-    analysis = analyze_script(text, _cached_sketch(text), budget)  # the sketch is usually cached: the prefilter has just made it
+    # the sketch is usually cached: the prefilter has just made it
+    analysis = analyze_script(text, _cached_sketch(text), budget)
     return Costed(analysis, limit - budget.left)
 
 
@@ -171,7 +172,10 @@ def costed_text(text: str, limit: int | None = None) -> Costed:
         return _within(limit, lambda budget: analyze_script(text, None, budget))
     if len(text) <= CACHED_CHARS:
         return _cached_text(text)
-    return _LONG.get(b"text:" + _digest((text,)), lambda: _analyze(lambda budget: analyze_script(text, None, budget), budgets.MAX_STEPS))
+    return _LONG.get(
+        b"text:" + _digest((text,)),
+        lambda: _analyze(lambda budget: analyze_script(text, None, budget), budgets.MAX_STEPS),
+    )
 
 
 def costed_argv(argv: tuple[str, ...], limit: int | None = None) -> Costed:
@@ -183,7 +187,10 @@ def costed_argv(argv: tuple[str, ...], limit: int | None = None) -> Costed:
         return _within(limit, lambda budget: analyze_argv(argv, budget))
     if size <= CACHED_CHARS:
         return _cached_argv(argv)
-    return _LONG.get(b"argv:" + _digest(argv), lambda: _analyze(lambda budget: analyze_argv(argv, budget), budgets.MAX_STEPS))
+    return _LONG.get(
+        b"argv:" + _digest(argv),
+        lambda: _analyze(lambda budget: analyze_argv(argv, budget), budgets.MAX_STEPS),
+    )
 
 
 def analysis_of_text(text: str) -> Analysis:

@@ -32,8 +32,22 @@ Tri = bool | None
 Check = Callable[[Invocation], Tri]
 STATIC = Kind.STATIC
 
-KEYS = ("program", "flags", "subcommand", "args", "argv", "redirect_to", "code_from", "via", "dynamic", "fork_bomb", "unparseable",
-        "field", "known", "definite")
+KEYS = (
+    "program",
+    "flags",
+    "subcommand",
+    "args",
+    "argv",
+    "redirect_to",
+    "code_from",
+    "via",
+    "dynamic",
+    "fork_bomb",
+    "unparseable",
+    "field",
+    "known",
+    "definite",
+)
 DYNAMIC_KINDS = ("name", "variable", "code", "template", "input", "decoded", "eval", "options")
 EXAMPLE = "command: {program: rm, flags: [[-r, -R, --recursive], [-f, --force]]}"
 
@@ -72,9 +86,16 @@ def _strings(value: object, key: str, example: str) -> list[str]:
         if not isinstance(item, str) or not item:
             where = (key, i) if isinstance(value, list) else (key,)
             if isinstance(item, int | float) and not isinstance(item, bool):
-                raise SpecError(f"{key} items must be strings, got the number {item!r}", key=where,
-                                hint="quote it: YAML reads 0777 as the number 511")
-            raise SpecError(f"{key} items must be non-empty strings, got {type(item).__name__}", key=where, hint=f"e.g. {example}")
+                raise SpecError(
+                    f"{key} items must be strings, got the number {item!r}",
+                    key=where,
+                    hint="quote it: YAML reads 0777 as the number 511",
+                )
+            raise SpecError(
+                f"{key} items must be non-empty strings, got {type(item).__name__}",
+                key=where,
+                hint=f"e.g. {example}",
+            )
     return list(items)
 
 
@@ -111,7 +132,8 @@ def _bool(value: object, key: str) -> bool:
 
 def _glob_word(arg: Arg, globs: GlobSet) -> Tri:
     """Does the word match? Unknown if it is built at run time and could."""
-    if arg.kind is STATIC:  # (:attr:`Arg.static`, without a property call: this runs for every word a rule looks at)
+    # (:attr:`Arg.static`, without a property call: this runs for every word a rule looks at)
+    if arg.kind is STATIC:
         return globs.match(_normal(arg.text))
     return globs.match_partial(arg.prefix)
 
@@ -140,7 +162,9 @@ def _flags(value: object) -> Check:
     for i, group in enumerate(groups):
         for spelling in group:
             if not spelling.startswith("-") or spelling in ("-", "--"):
-                raise SpecError(f"flag {spelling!r} must start with '-'", key=("flags", i), hint="e.g. -f or --force")
+                raise SpecError(
+                    f"flag {spelling!r} must start with '-'", key=("flags", i), hint="e.g. -f or --force"
+                )
     pairs = [(frozenset(group), tuple(s for s in group if s.startswith("--"))) for group in groups]
 
     def flags(inv: Invocation) -> Tri:
@@ -150,9 +174,16 @@ def _flags(value: object) -> Check:
         for spellings, long in pairs:
             if not spellings.isdisjoint(options.flags):
                 continue
-            if options.maybe_option or (options.long and any(len(given) > 2 and spelling.startswith(given) for given in options.long
-                                                             for spelling in long)):
-                unknown = True  # a GNU abbreviation (--rec): very likely the same option; or any option may be there
+            if options.maybe_option or (
+                options.long
+                and any(
+                    len(given) > 2 and spelling.startswith(given)
+                    for given in options.long
+                    for spelling in long
+                )
+            ):
+                # a GNU abbreviation (--rec): very likely the same option; or any option may be there
+                unknown = True
                 continue
             return False
         return None if unknown else True
@@ -178,7 +209,11 @@ def _args(value: object) -> Check:
         try:
             groups.append(GlobSet.parse(group))
         except SpecError as exc:
-            raise SpecError(exc.message, key=("args", i), hint='put exclusions with what they refine: [["/dev/*", "!/dev/null"]]') from None
+            raise SpecError(
+                exc.message,
+                key=("args", i),
+                hint='put exclusions with what they refine: [["/dev/*", "!/dev/null"]]',
+            ) from None
 
     def args(inv: Invocation) -> Tri:
         unknown = False
@@ -202,8 +237,11 @@ def _args(value: object) -> Check:
 def _argv(value: object) -> Check:
     """Every argument, in order, one pattern (or list of patterns) per word: the exact shape of a use (``capfence suggest``)."""
     if not isinstance(value, list):
-        raise SpecError("argv must be a list: one pattern (or list of patterns) per argument", key=("argv",),
-                        hint='e.g. argv: [plan, "-out=tfplan"] (argv: [] is the program alone)')
+        raise SpecError(
+            "argv must be a list: one pattern (or list of patterns) per argument",
+            key=("argv",),
+            hint='e.g. argv: [plan, "-out=tfplan"] (argv: [] is the program alone)',
+        )
     positions = []
     for i, item in enumerate(value):
         try:
@@ -216,7 +254,8 @@ def _argv(value: object) -> Check:
         if any(not arg.static or arg.globbing for arg in args):
             return None  # run-time or file-name-pattern words: how many words, and which, is not known
         if any(r.writes for r in inv.redirects):
-            return None  # the shape of a use does not say where its output may go: an allow rule must not cover that
+            # the shape of a use does not say where its output may go: an allow rule must not cover that
+            return None
         if len(args) != len(positions):
             return False
         return all(globs.match(arg.text) for arg, globs in zip(args, positions, strict=True))
@@ -268,7 +307,9 @@ def _dynamic(value: object) -> Check:
     if isinstance(value, list):
         kinds = frozenset(_strings(value, "dynamic", "[name, eval, input]"))
         for kind in sorted(kinds - set(DYNAMIC_KINDS)):
-            raise SpecError(f"unknown dynamic kind {kind!r}", key=("dynamic",), hint="kinds: " + ", ".join(DYNAMIC_KINDS))
+            raise SpecError(
+                f"unknown dynamic kind {kind!r}", key=("dynamic",), hint="kinds: " + ", ".join(DYNAMIC_KINDS)
+            )
 
         def dynamic_of(inv: Invocation) -> Tri:
             return inv.dynamic is not None and dynamic_kind(inv.dynamic) in kinds
@@ -325,12 +366,19 @@ class Index:
             return False
         if self.unparseable:
             return True
-        if self.programs is not None and not analysis.unknown_program and self.programs.isdisjoint(analysis.programs):
+        if (
+            self.programs is not None
+            and not analysis.unknown_program
+            and self.programs.isdisjoint(analysis.programs)
+        ):
             return True
         if self.code_from is not None and self.code_from.isdisjoint(analysis.code_from):
             return True
-        return (self.dynamic and not analysis.dynamic) or (self.fork_bomb and not analysis.fork_bomb) or (
-            self.redirects and not analysis.redirects)
+        return (
+            (self.dynamic and not analysis.dynamic)
+            or (self.fork_bomb and not analysis.fork_bomb)
+            or (self.redirects and not analysis.redirects)
+        )
 
     def keys(self) -> frozenset[str] | None:
         """Prefilter keys: the rule can only match a call whose summary has one of them (``None``: no such set)."""
@@ -338,14 +386,17 @@ class Index:
             return frozenset("program:" + name for name in self.programs)
         if self.program_beginnings is not None:
             words, beginnings = self.program_beginnings
-            return frozenset({"program:" + word for word in words} | {"beginning:" + start for start in beginnings})
+            return frozenset(
+                {"program:" + word for word in words} | {"beginning:" + start for start in beginnings}
+            )
         if self.code_from is not None:
             return frozenset("code_from:" + name for name in self.code_from)
         if self.held:
             return frozenset({HELD})
         for flag in ("dynamic", "fork_bomb", "redirects", "unparseable"):
             if getattr(self, flag):
-                return frozenset({flag})  # "unparseable" is never a key: a call with an unparseable command is not summarized
+                # "unparseable" is never a key: a call with an unparseable command is not summarized
+                return frozenset({flag})
         return None
 
 
@@ -395,7 +446,8 @@ class CommandSpec:
             return False
         unknown = False
         checks = self.checks
-        for inv in analysis.invocations:  # any3 of :meth:`one` for each, spelled out (this runs for every rule a new command meets)
+        # any3 of :meth:`one` for each, spelled out (this runs for every rule a new command meets)
+        for inv in analysis.invocations:
             result: Tri = True
             for check in checks:
                 found = check(inv)
@@ -421,7 +473,8 @@ class CommandSpec:
     def __call__(self, view: CallView) -> Tri:
         if self.known is not None:
             if known_by_sketch(view, self.fields):
-                return self.known.wanted  # every command known safe: known: true matches, known: false does not
+                # every command known safe: known: true matches, known: false does not
+                return self.known.wanted
             return self.known.judge(analyses(view, self.fields), view, self.every)
         found = analyses(view, self.fields)
         if not found:
@@ -431,10 +484,14 @@ class CommandSpec:
         results = (self.judge_once(a) for a in found)
         return all3(results) if self.every else any3(results)
 
-
     def covers(self, inv: Invocation) -> bool:
         """Does this (allow rule's) condition match ``inv`` for certain? How an allow rule extends the catalogue."""
-        if self.known is not None or self.fork_bomb is not None or self.unparseable is not None or not self.checks:
+        if (
+            self.known is not None
+            or self.fork_bomb is not None
+            or self.unparseable is not None
+            or not self.checks
+        ):
             return False
         return self.one(inv) is True
 
@@ -449,7 +506,10 @@ def _spec(value: object) -> dict[str, object]:
     if isinstance(value, str | list):
         return {"program": value}
     if not isinstance(value, dict):
-        raise SpecError(f"command must be a mapping (or a program name), got {type(value).__name__}", hint=f"e.g. {EXAMPLE}")
+        raise SpecError(
+            f"command must be a mapping (or a program name), got {type(value).__name__}",
+            hint=f"e.g. {EXAMPLE}",
+        )
     if not value:
         raise SpecError("command needs at least one key", hint="known keys: " + ", ".join(KEYS))
     for key in value:
@@ -464,20 +524,31 @@ def compile_command(value: object, context: CompileContext) -> Condition:
     spec = _spec(value)
     unparseable = _bool(spec["unparseable"], "unparseable") if "unparseable" in spec else None
     if unparseable is not None and set(spec) - {"unparseable", "field"}:
-        raise SpecError("unparseable cannot be combined with other command keys", key=("unparseable",),
-                        hint="write a separate rule: command: {unparseable: true}")
+        raise SpecError(
+            "unparseable cannot be combined with other command keys",
+            key=("unparseable",),
+            hint="write a separate rule: command: {unparseable: true}",
+        )
     known = Known(_bool(spec["known"], "known"), context.allow_rules) if "known" in spec else None
     if known is not None and set(spec) - {"known", "field"}:
-        raise SpecError("known cannot be combined with other command keys", key=("known",),
-                        hint="write a separate rule: command: {known: false}")
+        raise SpecError(
+            "known cannot be combined with other command keys",
+            key=("known",),
+            hint="write a separate rule: command: {known: false}",
+        )
     definite = _bool(spec["definite"], "definite") if "definite" in spec else False
     selected = fields()
     if "field" in spec:
-        selected = fields(frozenset(f.lower() for f in _strings(spec["field"], "field", "[command, cmd]")), True)
+        selected = fields(
+            frozenset(f.lower() for f in _strings(spec["field"], "field", "[command, cmd]")), True
+        )
     checks = tuple(compile_key(spec[key]) for key, compile_key in _INVOCATION_KEYS.items() if key in spec)
     if not checks and known is None and "fork_bomb" not in spec and unparseable is None and definite:
-        raise SpecError("definite needs another command key to qualify", key=("definite",),
-                        hint="e.g. command: {program: find, flags: [-delete], definite: true}")
+        raise SpecError(
+            "definite needs another command key to qualify",
+            key=("definite",),
+            hint="e.g. command: {program: find, flags: [-delete], definite: true}",
+        )
     fork_bomb = _bool(spec["fork_bomb"], "fork_bomb") if "fork_bomb" in spec else None
     every = context.section == "allow"
     index = _index(spec)
@@ -491,8 +562,18 @@ def _index(spec: dict[str, object]) -> Index:
     programs = program_globs.literal if program_globs else None
     beginnings = None
     if program_globs and programs is None:
-        beginnings = next((b for size in BEGINNINGS if (b := program_globs.beginnings(size)) is not None), None)
+        beginnings = next(
+            (b for size in BEGINNINGS if (b := program_globs.beginnings(size)) is not None), None
+        )
     code_from = _globs(spec["code_from"], "code_from", "", fold=True).literal if "code_from" in spec else None
     dynamic = spec.get("dynamic") is True or isinstance(spec.get("dynamic"), list)
-    return Index(programs, code_from, dynamic, spec.get("fork_bomb") is True, spec.get("unparseable") is True,
-                 "redirect_to" in spec, beginnings, spec.get("known") is False)
+    return Index(
+        programs,
+        code_from,
+        dynamic,
+        spec.get("fork_bomb") is True,
+        spec.get("unparseable") is True,
+        "redirect_to" in spec,
+        beginnings,
+        spec.get("known") is False,
+    )

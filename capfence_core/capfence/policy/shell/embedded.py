@@ -31,8 +31,12 @@ _CALL = re.compile(
 )
 _WORD_CHAR = re.compile(r"\w")
 _OPENING = re.compile(r"""[rRbBuUfF]{0,2}+(?=['"])""")
-_BODIES = {q: re.compile(rf"(?:[^{q[0]}\\]++|\\.|{q[0]}(?!{q[1:]}))*+{q}" if len(q) == 3 else rf"(?:[^{q}\\]++|\\.)*+{q}", re.S)
-           for q in ("'''", '\"\"\"', "'", '"')}
+_BODIES = {
+    q: re.compile(
+        rf"(?:[^{q[0]}\\]++|\\.|{q[0]}(?!{q[1:]}))*+{q}" if len(q) == 3 else rf"(?:[^{q}\\]++|\\.)*+{q}", re.S
+    )
+    for q in ("'''", '"""', "'", '"')
+}
 """Per quote: a string's body (backslash escapes skipped) and its closing quote. Possessive: no backtracking."""
 _BLANKS = re.compile(r"[ \t\n]*+")
 _BACKQUOTE = re.compile(r"`([^`]*)`")
@@ -42,7 +46,9 @@ _QUOTE = re.compile(r"[\"']")
 _GETLINE = re.compile(r"\s*+\|\s*+getline")
 _QUOTE_GETLINE = re.compile(r"([\"'])\s*+\|\s*+getline")
 _TO_SHELL = re.compile(r"""\|\s*["'](?:/bin/)?(?:sh|bash|zsh|dash|ksh)["']""")
-_DECODE = re.compile(r"b64decode|base64|decodebytes|fromhex|unhexlify|Buffer\.from|rot13|decode\(\s*['\"](?:base64|hex)")
+_DECODE = re.compile(
+    r"b64decode|base64|decodebytes|fromhex|unhexlify|Buffer\.from|rot13|decode\(\s*['\"](?:base64|hex)"
+)
 _ATOB = re.compile(r"atob\b")
 _RUN = re.compile(r"(?:exec|eval|system|popen|subprocess|spawn|execSync|compile|__import__)\b")
 _WHITESPACE = re.compile(r"\s+")

@@ -36,7 +36,15 @@ BRACE_STEPS = 4
 BRACE_WORD_STEPS = 5
 """Budget steps each word that brace expansion gives costs (it is then expanded and matched like any other)."""
 
-DEFAULT_VALUES = {"HOME": "~", "PWD": ".", "OLDPWD": "..", "TMPDIR": "/tmp", "USER": "user", "LOGNAME": "user", "SHELL": "/bin/sh"}
+DEFAULT_VALUES = {
+    "HOME": "~",
+    "PWD": ".",
+    "OLDPWD": "..",
+    "TMPDIR": "/tmp",
+    "USER": "user",
+    "LOGNAME": "user",
+    "SHELL": "/bin/sh",
+}
 """Variables assumed to hold their conventional kind of value when the text does not assign them."""
 
 _GLOB_CHARS = re.compile(r"[*?]|\[[^\]]")
@@ -92,7 +100,7 @@ class Env:
 
 _MARK = 0xF0000
 """The first private-use character standing for a part that is not unquoted text."""
-_MARKS = re.compile("([\U000F0000-\U000FFFFD])")
+_MARKS = re.compile("([\U000f0000-\U000ffffd])")
 _MAX_MARKS = 0xFFFD - 0x0000
 _SPECIALS = re.compile(r"[{},.]")
 
@@ -307,7 +315,9 @@ class _Field:
     def arg(self) -> Arg:
         text = "".join(self.text)
         if self.dynamic:
-            return Arg(text, Kind.DYNAMIC, self.prefix or "", self.globbing, frozenset(self.sources), self.procsub)
+            return Arg(
+                text, Kind.DYNAMIC, self.prefix or "", self.globbing, frozenset(self.sources), self.procsub
+            )
         return Arg(text, Kind.STATIC, text, self.globbing, frozenset(self.sources), self.procsub)
 
 
@@ -387,7 +397,8 @@ class Expander:
         if value and value[0] in _BLANK and field.has:
             done.append(field.arg())
             field = _Field()
-        pieces = value.split(None, max(self.budget.left, 0))  # each field costs a step: no more than the budget allows
+        # each field costs a step: no more than the budget allows
+        pieces = value.split(None, max(self.budget.left, 0))
         self.budget.spend(len(pieces))
         for index, piece in enumerate(pieces):
             if index:

@@ -87,7 +87,9 @@ def _regex(token: _Token) -> str:
         return "."
     assert isinstance(arg, tuple)
     negated, chars, ranges = arg
-    items = "".join(re.escape(c) for c in sorted(chars)) + "".join(f"{re.escape(lo)}-{re.escape(hi)}" for lo, hi in ranges if lo <= hi)
+    items = "".join(re.escape(c) for c in sorted(chars)) + "".join(
+        f"{re.escape(lo)}-{re.escape(hi)}" for lo, hi in ranges if lo <= hi
+    )
     if not items:
         return "." if negated else "(?!)"
     return f"[{'^' if negated else ''}{items}]"
@@ -106,7 +108,9 @@ class _Segment:
 
     def starts(self, text: str) -> bool:
         """Does ``text`` (which may be shorter) agree with the segment's start, character by character?"""
-        return len(text) <= len(self.tokens) and all(_accepts(t, c) for t, c in zip(self.tokens, text, strict=False))
+        return len(text) <= len(self.tokens) and all(
+            _accepts(t, c) for t, c in zip(self.tokens, text, strict=False)
+        )
 
 
 def _segments(tokens: tuple[_Token, ...]) -> tuple[_Segment, ...]:
@@ -158,7 +162,14 @@ class Glob:
         object.__setattr__(self, "_literal", "".join(str(arg) for _, arg in tokens) if plain else None)
         stars = [i for i, (kind, _) in enumerate(tokens) if kind == "star"]
         simple = len(stars) == 1 and all(kind in ("lit", "star") for kind, _ in tokens)
-        affixes = ("".join(str(a) for _, a in tokens[: stars[0]]), "".join(str(a) for _, a in tokens[stars[0] + 1 :])) if simple else None
+        affixes = (
+            (
+                "".join(str(a) for _, a in tokens[: stars[0]]),
+                "".join(str(a) for _, a in tokens[stars[0] + 1 :]),
+            )
+            if simple
+            else None
+        )
         object.__setattr__(self, "_affixes", affixes)
         head = ""
         for kind, arg in tokens:
@@ -261,7 +272,9 @@ class GlobSet:
         object.__setattr__(self, "_words", frozenset(g._literal for g in words if g._literal is not None))
         object.__setattr__(self, "_patterns", tuple(g for g in self.include if g not in words))
         excluded = [g for g in self.exclude if g._literal is not None and g.fold == fold]
-        object.__setattr__(self, "_excluded_words", frozenset(g._literal for g in excluded if g._literal is not None))
+        object.__setattr__(
+            self, "_excluded_words", frozenset(g._literal for g in excluded if g._literal is not None)
+        )
         object.__setattr__(self, "_excluded_patterns", tuple(g for g in self.exclude if g not in excluded))
 
     @classmethod
@@ -269,8 +282,10 @@ class GlobSet:
         include = tuple(Glob(p, fold) for p in patterns if not p.startswith("!"))
         exclude = tuple(Glob(p[1:], fold) for p in patterns if p.startswith("!"))
         if not include:
-            raise SpecError("a pattern list needs at least one pattern that is not an exclusion ('!...')",
-                            hint='e.g. ["/dev/*", "!/dev/null"]')
+            raise SpecError(
+                "a pattern list needs at least one pattern that is not an exclusion ('!...')",
+                hint='e.g. ["/dev/*", "!/dev/null"]',
+            )
         return cls(include, exclude)
 
     @property
@@ -293,7 +308,9 @@ class GlobSet:
         folded = text.casefold() if self._fold else text
         if folded in self._words or (self._patterns and any(g.match(text) for g in self._patterns)):
             excluded = self._excluded_patterns
-            return folded not in self._excluded_words and not (excluded and any(g.match(text) for g in excluded))
+            return folded not in self._excluded_words and not (
+                excluded and any(g.match(text) for g in excluded)
+            )
         return False
 
     def match_partial(self, prefix: str) -> bool | None:

@@ -63,8 +63,19 @@ def program_name(text: str) -> str:
     return posixpath.basename(text.rstrip("/")) or text
 
 
-_NAMES = (WRAPPERS, LAUNCHER_ACTIONS, INTERPRETERS, SOURCE_COMMANDS, _CODE_RUNNERS, RUNNERS, OPTION_SPECS, DOWNLOADERS, APPLET_HOSTS,
-          COMMAND_LINES, ASSIGNERS)
+_NAMES = (
+    WRAPPERS,
+    LAUNCHER_ACTIONS,
+    INTERPRETERS,
+    SOURCE_COMMANDS,
+    _CODE_RUNNERS,
+    RUNNERS,
+    OPTION_SPECS,
+    DOWNLOADERS,
+    APPLET_HOSTS,
+    COMMAND_LINES,
+    ASSIGNERS,
+)
 _KNOWN = frozenset(name for table in _NAMES for name in table) | {"tee"}
 _FOLDED = {name.casefold(): name for name in sorted(_KNOWN)}
 
@@ -94,8 +105,16 @@ def ordinary(name: str) -> bool:
     That is one invocation with no code and no wrapped command: not a wrapper, launcher, interpreter or code runner.
     """
     name = canonical(name)
-    return not (name in WRAPPERS or name in LAUNCHER_ACTIONS or family(name) in INTERPRETERS or name in SOURCE_COMMANDS
-                or name in _CODE_RUNNERS or name in RUNNERS or name in COMMAND_LINES or name in ASSIGNERS)
+    return not (
+        name in WRAPPERS
+        or name in LAUNCHER_ACTIONS
+        or family(name) in INTERPRETERS
+        or name in SOURCE_COMMANDS
+        or name in _CODE_RUNNERS
+        or name in RUNNERS
+        or name in COMMAND_LINES
+        or name in ASSIGNERS
+    )
 
 
 def launches_nothing(name: str, args: Iterable[str]) -> bool:
@@ -111,7 +130,11 @@ def dispatch(an: Analyzer, args: Sequence[Arg], site: Site) -> None:
     an.budget.spend(len(args))  # before any work on them: splitting options, matching rules against them
     head, rest = args[0], tuple(args[1:])
     if not head.static or head.globbing:
-        an.emit(Invocation(None, rest, site.redirects, site.via, _unknown_name(head), head.sources, parse_options(rest)))
+        an.emit(
+            Invocation(
+                None, rest, site.redirects, site.via, _unknown_name(head), head.sources, parse_options(rest)
+            )
+        )
         return
     name = canonical(program_name(head.text))
     if name in WRAPPERS:
@@ -134,7 +157,11 @@ def dispatch(an: Analyzer, args: Sequence[Arg], site: Site) -> None:
         an.emit(invocation)
         an.track_writes(invocation, site.stdin)
         if name in ASSIGNERS:
-            settings_code(an, [a for a in rest if a.static and "=" in a.text and not a.text.startswith("-")], site.nest(name))
+            settings_code(
+                an,
+                [a for a in rest if a.static and "=" in a.text and not a.text.startswith("-")],
+                site.nest(name),
+            )
         command = runner_command(RUNNERS[name], rest) if name in RUNNERS else []
         if command:
             dispatch(an, command, site.nest(name))
@@ -150,16 +177,35 @@ def _unknown_name(head: Arg) -> str:
     return "the command name is built at run time"
 
 
-def _emit(an: Analyzer, name: str, rest: tuple[Arg, ...], site: Site, reasons: list[str], sources: frozenset[str],
-          options: Options | None = None, env: tuple[Arg, ...] = ()) -> None:
+def _emit(
+    an: Analyzer,
+    name: str,
+    rest: tuple[Arg, ...],
+    site: Site,
+    reasons: list[str],
+    sources: frozenset[str],
+    options: Options | None = None,
+    env: tuple[Arg, ...] = (),
+) -> None:
     if options is None:
         options = options_of(name, rest)
-    an.emit(Invocation(name, rest, site.redirects, site.via, reasons[0] if reasons else None, sources, options, env))
+    an.emit(
+        Invocation(
+            name, rest, site.redirects, site.via, reasons[0] if reasons else None, sources, options, env
+        )
+    )
 
 
 def setting(name: str, value: Arg) -> Arg:
     """The word ``NAME=value`` of an assignment whose value expanded to ``value``."""
-    return Arg(f"{name}={value.text}", value.kind, f"{name}={value.prefix}", value.globbing, value.sources, value.procsub)
+    return Arg(
+        f"{name}={value.text}",
+        value.kind,
+        f"{name}={value.prefix}",
+        value.globbing,
+        value.sources,
+        value.procsub,
+    )
 
 
 def settings_code(an: Analyzer, settings: Sequence[Arg], site: Site) -> None:
@@ -238,7 +284,9 @@ def _all_options(rest: tuple[Arg, ...], spec: Wrapper) -> list[tuple[str, Arg | 
     return found
 
 
-def _xargs_command(leading: tuple[Arg, ...], options: list[tuple[str, Arg | None]], operands: list[Arg]) -> list[Arg]:
+def _xargs_command(
+    leading: tuple[Arg, ...], options: list[tuple[str, Arg | None]], operands: list[Arg]
+) -> list[Arg]:
     """The command xargs runs: its words, with input items where ``-I`` says or appended at the end."""
     replace = next((v.text for n, v in options if n == "-I" and v is not None and v.static), None)
     for word in leading:
@@ -268,7 +316,9 @@ def runner_command(runner: Runner, rest: Sequence[Arg]) -> list[Arg]:
     """The command a runner's exec subcommand runs inside the container or pod (``[]`` for other subcommands)."""
     _, start = split_leading(rest, runner.options)
     words = list(rest[start:])
-    verb = next((v for v in runner.verbs if [w.text if w.static else None for w in words[: len(v)]] == list(v)), None)
+    verb = next(
+        (v for v in runner.verbs if [w.text if w.static else None for w in words[: len(v)]] == list(v)), None
+    )
     if verb is None:
         return []
     words = words[len(verb) :]
@@ -375,7 +425,13 @@ def read_code(args: tuple[Arg, ...], spec: Interpreter) -> Reading:
         if not reading.code and reading.script is None and operands:
             reading.code.append(operands[0])
         return reading
-    elif not reading.code and reading.script is None and operands and spec.operand_is_script and not reading.stdin:
+    elif (
+        not reading.code
+        and reading.script is None
+        and operands
+        and spec.operand_is_script
+        and not reading.stdin
+    ):
         reading.script = operands[0]
     if not reading.code and reading.script is None:
         reading.stdin = True
@@ -394,7 +450,9 @@ def _long_option(args: tuple[Arg, ...], i: int, spec: Interpreter, reading: Read
     return i, name in spec.final
 
 
-def _short_options(args: tuple[Arg, ...], i: int, spec: Interpreter, reading: Reading, shell_c: bool) -> tuple[int, bool, bool]:
+def _short_options(
+    args: tuple[Arg, ...], i: int, spec: Interpreter, reading: Reading, shell_c: bool
+) -> tuple[int, bool, bool]:
     letters = args[i].text[1:]
     plus = args[i].text.startswith("+")
     i += 1
@@ -406,7 +464,12 @@ def _short_options(args: tuple[Arg, ...], i: int, spec: Interpreter, reading: Re
             continue
         if letter in spec.attached:
             break
-        if not (option in spec.code or option in spec.script or option in spec.final or letter in spec.options.value_short):
+        if not (
+            option in spec.code
+            or option in spec.script
+            or option in spec.final
+            or letter in spec.options.value_short
+        ):
             continue
         value: Arg | None = Arg.of(letters[j + 1 :]) if letters[j + 1 :] else None
         if value is None:
@@ -461,7 +524,9 @@ def _source(an: Analyzer, name: str, rest: tuple[Arg, ...], site: Site) -> None:
 
 def _eval(an: Analyzer, rest: tuple[Arg, ...], site: Site) -> None:
     words = [w for w in rest if not (w.static and w.text == "--")]
-    reason, sources = an.code(join_words(words), site.nest("eval", stdin=site.stdin)) if words else (None, frozenset())
+    reason, sources = (
+        an.code(join_words(words), site.nest("eval", stdin=site.stdin)) if words else (None, frozenset())
+    )
     if reason:
         reason = "eval of text built at run time"
     _emit(an, "eval", rest, site, [reason] if reason else [], sources)
@@ -511,13 +576,26 @@ def _deferred(an: Analyzer, name: str, rest: tuple[Arg, ...], site: Site) -> Non
 def downloaded_files(invocation: Invocation) -> list[str]:
     """Files a downloader writes (``curl -o F``, ``curl -O URL``, ``wget URL``, ``wget -O F``)."""
     options = invocation.options
-    outputs = [v for n, v in options.values if n in ("-o", "--output", "--output-document") or (n == "-O" and invocation.program == "wget")]
+    outputs = [
+        v
+        for n, v in options.values
+        if n in ("-o", "--output", "--output-document") or (n == "-O" and invocation.program == "wget")
+    ]
     urls = [o.text for o in options.operands if o.static and "/" in o.text]
     remote = invocation.program == "wget" and not outputs
-    remote = remote or (bool(options.flags & {"-O", "--remote-name", "--remote-name-all"}) and invocation.program != "wget")
+    remote = remote or (
+        bool(options.flags & {"-O", "--remote-name", "--remote-name-all"}) and invocation.program != "wget"
+    )
     files = [v.text for v in outputs if v.static and v.text != "-"]
     if remote:
-        prefix = next((v.text for n, v in options.values if n in ("-P", "--directory-prefix", "--output-dir") and v.static), "")
+        prefix = next(
+            (
+                v.text
+                for n, v in options.values
+                if n in ("-P", "--directory-prefix", "--output-dir") and v.static
+            ),
+            "",
+        )
         files += [posixpath.join(prefix, _url_name(url)) for url in urls]
     return files
 

@@ -58,16 +58,112 @@ def grpcurl(inv: Invocation) -> str | None:
     return "calls a gRPC method (grpcurl)"
 
 
-_CLOUD_READS = frozenset({"list", "ls", "describe", "show", "get", "get-value", "tail", "read", "info", "version", "--version",
-                          "get-iam-policy", "get-credentials", "list-tags", "wait", "logs", "whoami", "account", "help"})
-_CLOUD_CHANGES = frozenset({"delete", "create", "update", "set", "unset", "add", "remove", "rm", "deploy", "ssh", "scp", "start",
-                            "stop", "restart", "reset", "resize", "import", "export", "run", "apply", "patch", "attach", "detach",
-                            "enable", "disable", "login", "logout", "revoke", "activate", "submit", "cancel", "rollback", "purge",
-                            "upload", "copy", "cp", "mv", "sync", "exec", "invoke", "publish", "put", "destroy", "scale", "upgrade",
-                            "install", "uninstall", "tag", "untag", "grant", "assign", "move", "rename", "restore", "suspend", "resume",
-                            "connect", "tunnel", "proxy", "forward", "send", "call", "terminate", "reboot", "modify"})
-_AWS_READ_PREFIXES = ("describe-", "list-", "get-", "filter-", "lookup-", "search-", "batch-get-", "head-", "estimate-", "simulate-",
-                      "validate-", "test-")
+_CLOUD_READS = frozenset(
+    {
+        "list",
+        "ls",
+        "describe",
+        "show",
+        "get",
+        "get-value",
+        "tail",
+        "read",
+        "info",
+        "version",
+        "--version",
+        "get-iam-policy",
+        "get-credentials",
+        "list-tags",
+        "wait",
+        "logs",
+        "whoami",
+        "account",
+        "help",
+    }
+)
+_CLOUD_CHANGES = frozenset(
+    {
+        "delete",
+        "create",
+        "update",
+        "set",
+        "unset",
+        "add",
+        "remove",
+        "rm",
+        "deploy",
+        "ssh",
+        "scp",
+        "start",
+        "stop",
+        "restart",
+        "reset",
+        "resize",
+        "import",
+        "export",
+        "run",
+        "apply",
+        "patch",
+        "attach",
+        "detach",
+        "enable",
+        "disable",
+        "login",
+        "logout",
+        "revoke",
+        "activate",
+        "submit",
+        "cancel",
+        "rollback",
+        "purge",
+        "upload",
+        "copy",
+        "cp",
+        "mv",
+        "sync",
+        "exec",
+        "invoke",
+        "publish",
+        "put",
+        "destroy",
+        "scale",
+        "upgrade",
+        "install",
+        "uninstall",
+        "tag",
+        "untag",
+        "grant",
+        "assign",
+        "move",
+        "rename",
+        "restore",
+        "suspend",
+        "resume",
+        "connect",
+        "tunnel",
+        "proxy",
+        "forward",
+        "send",
+        "call",
+        "terminate",
+        "reboot",
+        "modify",
+    }
+)
+_AWS_READ_PREFIXES = (
+    "describe-",
+    "list-",
+    "get-",
+    "filter-",
+    "lookup-",
+    "search-",
+    "batch-get-",
+    "head-",
+    "estimate-",
+    "simulate-",
+    "validate-",
+    "test-",
+)
 _AWS_SECRETS = frozenset({"get-secret-value", "get-password-data", "get-object", "batch-get-secret-value"})
 _AWS_READ_VERBS = frozenset({"ls", "tail", "wait", "help", "presign", "list", "get", "--version", "version"})
 
@@ -77,11 +173,17 @@ def cloud(inv: Invocation) -> str | None:
     words = [arg.text if arg.static else "" for arg in inv.options.operands]
     if inv.program == "aws":
         return _aws(words)
-    verb = next((word for word in words if word in _CLOUD_READS or word in _CLOUD_CHANGES or word == ""), None)
+    verb = next(
+        (word for word in words if word in _CLOUD_READS or word in _CLOUD_CHANGES or word == ""), None
+    )
     if verb in _CLOUD_READS:
         return None
     path = " ".join(w for w in words[:4] if w)
-    return f"changes cloud resources ({inv.program} {path})" if verb else f"`{inv.program} {path}` is not in the catalogue"
+    return (
+        f"changes cloud resources ({inv.program} {path})"
+        if verb
+        else f"`{inv.program} {path}` is not in the catalogue"
+    )
 
 
 def _aws(words: list[str]) -> str | None:
@@ -92,8 +194,13 @@ def _aws(words: list[str]) -> str | None:
         return f"reads secrets or objects (aws {service} {operation})"
     if operation.startswith(_AWS_READ_PREFIXES) or operation in _AWS_READ_VERBS:
         return None
-    if service == "s3" and operation in ("cp", "sync") and len(words) >= 4 and words[2].startswith("s3://") \
-            and not words[3].startswith(("s3://", "/", "~", "-")):
+    if (
+        service == "s3"
+        and operation in ("cp", "sync")
+        and len(words) >= 4
+        and words[2].startswith("s3://")
+        and not words[3].startswith(("s3://", "/", "~", "-"))
+    ):
         return None  # a download into the working tree
     return f"changes cloud resources (aws {service} {operation})"
 
@@ -106,7 +213,18 @@ def package_runner(inv: Invocation) -> str | None:
 
 
 JUDGES: dict[str, Judge] = {
-    "chmod": chmod_mode, "tcpdump": capture, "tshark": capture, "nc": netcat, "ncat": netcat, "netcat": netcat, "grpcurl": grpcurl,
-    "aws": cloud, "gcloud": cloud, "az": cloud, "doctl": cloud, "npx": package_runner, "bunx": package_runner,
+    "chmod": chmod_mode,
+    "tcpdump": capture,
+    "tshark": capture,
+    "nc": netcat,
+    "ncat": netcat,
+    "netcat": netcat,
+    "grpcurl": grpcurl,
+    "aws": cloud,
+    "gcloud": cloud,
+    "az": cloud,
+    "doctl": cloud,
+    "npx": package_runner,
+    "bunx": package_runner,
 }
 """The judge of each program that has one."""

@@ -38,22 +38,88 @@ from capfence.policy.shell.invoke import read_code
 from capfence.policy.shell.judges import JUDGES
 from capfence.policy.shell.model import Arg, Invocation, Kind, Options
 from capfence.policy.shell.options import PLAIN, parse_options
-from capfence.policy.shell.programs import ASSIGNERS, CODE_VARIABLES, INTERPRETERS, OPTION_SPECS, WRAPPERS, family
+from capfence.policy.shell.programs import (
+    ASSIGNERS,
+    CODE_VARIABLES,
+    INTERPRETERS,
+    OPTION_SPECS,
+    WRAPPERS,
+    family,
+)
 from capfence.policy.shell.workingtree import REMOTE_PATH, contained, moved, outside, written
 
-_UPLOADS = frozenset({"-T", "--upload-file", "-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form",
-                      "--post-data", "--post-file", "--body-data", "--body-file", "--method"})
+_UPLOADS = frozenset(
+    {
+        "-T",
+        "--upload-file",
+        "-d",
+        "--data",
+        "--data-binary",
+        "--data-raw",
+        "--data-urlencode",
+        "-F",
+        "--form",
+        "--post-data",
+        "--post-file",
+        "--body-data",
+        "--body-file",
+        "--method",
+    }
+)
 _WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 _AWK_RISK = re.compile(r"\bsystem\s*\(|\|\s*\"|\"\s*\|\s*getline|\|&|\bclose\s*\(")
-_SED_RISK = re.compile(r"(?:^|[;{}\n])\s*[\d,$/!^\\.*+?]*\s*[ewWrR](?:\s|$)|/[gpiImM\d]*e[gpiImM\d]*\s*(?:$|[;}])")
+_SED_RISK = re.compile(
+    r"(?:^|[;{}\n])\s*[\d,$/!^\\.*+?]*\s*[ewWrR](?:\s|$)|/[gpiImM\d]*e[gpiImM\d]*\s*(?:$|[;}])"
+)
 _INLINE_INPUT = frozenset({"<<", "<<-", "<<<"})
 """Here-documents and here-strings: standard input whose text is in the command (and was analyzed)."""
-_ARITHMETIC = frozenset({"let", "declare", "typeset", "local", "readonly", "export", "printf", "read", "[[", "test", "[", "unset",
-                         "mapfile", "readarray", "getopts", "wait", "shift", "return", "exit", "ulimit"})
+_ARITHMETIC = frozenset(
+    {
+        "let",
+        "declare",
+        "typeset",
+        "local",
+        "readonly",
+        "export",
+        "printf",
+        "read",
+        "[[",
+        "test",
+        "[",
+        "unset",
+        "mapfile",
+        "readarray",
+        "getopts",
+        "wait",
+        "shift",
+        "return",
+        "exit",
+        "ulimit",
+    }
+)
 """Builtins that evaluate some arguments as arithmetic or array subscripts, where ``a[$(cmd)]`` runs ``cmd``."""
 _EXPANDS_LATER = re.compile(r"\$\(|`|\$\{[^}]*\$|\[[^\]]*\$")
-_IP_OBJECTS = frozenset({"a", "addr", "address", "r", "ro", "route", "l", "link", "n", "neigh", "neighbor", "neighbour", "maddr",
-                         "rule", "monitor", "-br", "-brief"})
+_IP_OBJECTS = frozenset(
+    {
+        "a",
+        "addr",
+        "address",
+        "r",
+        "ro",
+        "route",
+        "l",
+        "link",
+        "n",
+        "neigh",
+        "neighbor",
+        "neighbour",
+        "maddr",
+        "rule",
+        "monitor",
+        "-br",
+        "-brief",
+    }
+)
 _IP_READS = frozenset({"show", "list", "ls", "get", "sh", "s", "lst"})
 
 
@@ -281,7 +347,9 @@ def _option_words(args: Sequence[Arg]) -> tuple[Arg, ...]:
     return tuple(args)
 
 
-def option_values(words: Sequence[Arg], names: frozenset[str] | Sequence[str], long_words: bool = False) -> list[tuple[str, Arg]]:
+def option_values(
+    words: Sequence[Arg], names: frozenset[str] | Sequence[str], long_words: bool = False
+) -> list[tuple[str, Arg]]:
     """The values given to the options ``names`` (each taking a value), however written: ``--out FILE``, ``--out=FILE``,
     ``-o FILE``, ``-oFILE``, ``-xo FILE`` (a cluster; with ``long_words``, options are whole words: ``-toolexec=x``)."""
     found: list[tuple[str, Arg]] = []
@@ -314,7 +382,9 @@ def _held_option(inv: Invocation, entry: Entry, words: Sequence[Arg], operands: 
     texts = [a.text for a in words if a.static]
     for option in entry.hold:
         if option == "+":
-            if any(a.static and a.text.startswith("+") and not _SAFE_PLUS.fullmatch(a.text) for a in operands):
+            if any(
+                a.static and a.text.startswith("+") and not _SAFE_PLUS.fullmatch(a.text) for a in operands
+            ):
                 return option
             continue
         if option == "@":
@@ -337,12 +407,15 @@ def _held_option(inv: Invocation, entry: Entry, words: Sequence[Arg], operands: 
 def _long_word(text: str, option: str) -> bool:
     if text == option or text.startswith(option + "="):
         return True
-    if len(option) == 2:  # -B/tmp/x, -J-javaagent:x: attached, but not another option that starts with the letter (-eventlog)
+    # -B/tmp/x, -J-javaagent:x: attached, but not another option that starts with the letter (-eventlog)
+    if len(option) == 2:
         return text.startswith(option) and len(text) > 2 and not text[2].isalpha()
     return text.startswith(option) or text.startswith("-" + option)
 
 
-def _options(inv: Invocation, name: str, entry: Entry, words: Sequence[Arg], operands: Sequence[Arg]) -> str | None:
+def _options(
+    inv: Invocation, name: str, entry: Entry, words: Sequence[Arg], operands: Sequence[Arg]
+) -> str | None:
     """Why an option or operand of ``entry``'s program makes this use risky: it runs code, loads a library, runs code
     from outside the working tree, or writes a file outside it."""
     option = _held_option(inv, entry, words, operands) if entry.hold else None
@@ -353,7 +426,9 @@ def _options(inv: Invocation, name: str, entry: Entry, words: Sequence[Arg], ope
             return f"the {name} subcommand is known only at run time"
         if operands[0].text in entry.held_subs:
             return f"{entry.held_subs[operands[0].text]}"
-    return _option_files(name, entry, words) or (_operand_files(name, operands) if entry.runs_operands else None)
+    return _option_files(name, entry, words) or (
+        _operand_files(name, operands) if entry.runs_operands else None
+    )
 
 
 def _option_files(name: str, entry: Entry, words: Sequence[Arg]) -> str | None:
@@ -368,7 +443,9 @@ def _option_files(name: str, entry: Entry, words: Sequence[Arg]) -> str | None:
             return f"runs code from a file known only at run time ({name} {option})"
         if not in_tree(value.text):
             return f"runs code from {value.text}, outside the working tree ({name} {option})"
-    for option, value in option_values(words, tuple(entry.risky_values), entry.long_words) if entry.risky_values else ():
+    for option, value in (
+        option_values(words, tuple(entry.risky_values), entry.long_words) if entry.risky_values else ()
+    ):
         pattern, why = entry.risky_values[option]
         if not value.static or re.search(pattern, value.text, re.IGNORECASE):
             return f"{why} ({name} {option} {value.text})"
@@ -408,7 +485,17 @@ def _interpreter(inv: Invocation, kind: str) -> str | None:
     return f"runs {kind} code that is not checked"
 
 
-_SYNTAX_CHECK = {"sh": "n", "bash": "n", "dash": "n", "zsh": "n", "ksh": "n", "mksh": "n", "ruby": "c", "php": "l", "node": "c"}
+_SYNTAX_CHECK = {
+    "sh": "n",
+    "bash": "n",
+    "dash": "n",
+    "zsh": "n",
+    "ksh": "n",
+    "mksh": "n",
+    "ruby": "c",
+    "php": "l",
+    "node": "c",
+}
 """The option letter with which an interpreter only checks the syntax of its code and runs none of it."""
 _SYNTAX_CHECK_LONG = frozenset({"--syntax-check", "--check"})
 
@@ -443,8 +530,11 @@ def _python(inv: Invocation, code: list[Arg | None]) -> str | None:
             rest = args[i + 2 :] if arg.text == "-m" else args[i + 1 :]
             return _python_module(inv, module, rest)
     if code:
-        return None if all(c is not None and c.static and harmless_python(c.text) for c in code) else \
-            "runs python code that is not checked"
+        return (
+            None
+            if all(c is not None and c.static and harmless_python(c.text) for c in code)
+            else "runs python code that is not checked"
+        )
     return "runs a python script whose code is not checked" if args else "starts python"
 
 
@@ -455,7 +545,11 @@ def _python_module(inv: Invocation, module: str, rest: Sequence[Arg]) -> str | N
         found = entry.get(sub.text) if sub is not None and sub.static else None
         if sub is None or isinstance(found, Entry):
             return None
-        return f"{found} (pip {sub.text})" if isinstance(found, str) else "`python -m pip` command not in the catalogue"
+        return (
+            f"{found} (pip {sub.text})"
+            if isinstance(found, str)
+            else "`python -m pip` command not in the catalogue"
+        )
     if module in SAFE_PYTHON_MODULES:
         return None
     if module == "http.server":
@@ -463,16 +557,109 @@ def _python_module(inv: Invocation, module: str, rest: Sequence[Arg]) -> str | N
     return f"runs python module `{module}`, which is not in the catalogue"
 
 
-_PY_CALLS = frozenset({"print", "len", "str", "int", "float", "repr", "sorted", "sum", "min", "max", "range", "list", "dict", "set",
-                       "tuple", "abs", "round", "hex", "oct", "bin", "bool", "format", "enumerate", "zip", "ord", "chr", "type",
-                       "isinstance", "any", "all", "reversed", "divmod", "pow", "hash"})
-_PY_MODULES = frozenset({"sys", "platform", "json", "math", "datetime", "time", "re", "string", "random", "uuid", "hashlib",
-                         "textwrap", "statistics", "decimal", "fractions", "itertools", "functools", "collections", "struct",
-                         "calendar", "locale", "keyword", "this", "sysconfig", "zoneinfo"})
-_PY_NODES = (ast.Module, ast.Expr, ast.Constant, ast.Name, ast.Load, ast.Store, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare,
-             ast.JoinedStr, ast.FormattedValue, ast.Subscript, ast.Slice, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.Assign,
-             ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.keyword, ast.Attribute, ast.Call, ast.Import, ast.ImportFrom,
-             ast.alias, ast.IfExp, ast.ListComp, ast.comprehension, ast.GeneratorExp, ast.Starred)
+_PY_CALLS = frozenset(
+    {
+        "print",
+        "len",
+        "str",
+        "int",
+        "float",
+        "repr",
+        "sorted",
+        "sum",
+        "min",
+        "max",
+        "range",
+        "list",
+        "dict",
+        "set",
+        "tuple",
+        "abs",
+        "round",
+        "hex",
+        "oct",
+        "bin",
+        "bool",
+        "format",
+        "enumerate",
+        "zip",
+        "ord",
+        "chr",
+        "type",
+        "isinstance",
+        "any",
+        "all",
+        "reversed",
+        "divmod",
+        "pow",
+        "hash",
+    }
+)
+_PY_MODULES = frozenset(
+    {
+        "sys",
+        "platform",
+        "json",
+        "math",
+        "datetime",
+        "time",
+        "re",
+        "string",
+        "random",
+        "uuid",
+        "hashlib",
+        "textwrap",
+        "statistics",
+        "decimal",
+        "fractions",
+        "itertools",
+        "functools",
+        "collections",
+        "struct",
+        "calendar",
+        "locale",
+        "keyword",
+        "this",
+        "sysconfig",
+        "zoneinfo",
+    }
+)
+_PY_NODES = (
+    ast.Module,
+    ast.Expr,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Store,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.JoinedStr,
+    ast.FormattedValue,
+    ast.Subscript,
+    ast.Slice,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.Assign,
+    ast.operator,
+    ast.unaryop,
+    ast.boolop,
+    ast.cmpop,
+    ast.keyword,
+    ast.Attribute,
+    ast.Call,
+    ast.Import,
+    ast.ImportFrom,
+    ast.alias,
+    ast.IfExp,
+    ast.ListComp,
+    ast.comprehension,
+    ast.GeneratorExp,
+    ast.Starred,
+)
 
 
 def harmless_python(code: str) -> bool:
@@ -504,8 +691,23 @@ def _safe_import(node: ast.Import | ast.ImportFrom) -> bool:
 
 def _dunder(node: ast.Name | ast.Attribute) -> bool:
     name = node.id if isinstance(node, ast.Name) else node.attr
-    return name.startswith("_") or name in ("exec", "eval", "compile", "open", "getattr", "setattr", "globals", "locals", "vars",
-                                            "system", "popen", "input", "breakpoint", "delattr", "memoryview")
+    return name.startswith("_") or name in (
+        "exec",
+        "eval",
+        "compile",
+        "open",
+        "getattr",
+        "setattr",
+        "globals",
+        "locals",
+        "vars",
+        "system",
+        "popen",
+        "input",
+        "breakpoint",
+        "delattr",
+        "memoryview",
+    )
 
 
 def _safe_call(func: ast.expr) -> bool:
@@ -577,7 +779,9 @@ def _transfer(inv: Invocation) -> str | None:
     for option, value in option_values(_option_words(inv.args), _TRANSFER_LATE_OUTPUTS):
         if value.static and value.text != "-" and outside(value.text):
             return f"writes {value.text}, outside the working tree ({inv.program} {option})"
-    held = next((f for f in flags if f in _TRANSFER_RUNS or f.startswith(("--on-download", "--on-bt-download"))), None)
+    held = next(
+        (f for f in flags if f in _TRANSFER_RUNS or f.startswith(("--on-download", "--on-bt-download"))), None
+    )
     if held is not None:
         return f"runs a command or reads options from a file given in an option ({inv.program} {held})"
     return None
@@ -598,11 +802,43 @@ def _httpie_sends(inv: Invocation) -> bool:
     return any(not arg.static or _HTTPIE_ITEM.match(arg.text) for arg in operands[1:])
 
 
-_TRANSFER_OUTPUTS = frozenset({"-o", "--output", "-O", "--output-document", "--output-dir", "-P", "--directory-prefix", "-D",
-                               "--dump-header", "-c", "--cookie-jar", "--output-file", "-a", "--append-output"})
-_TRANSFER_LATE_OUTPUTS = ("--dump-header", "--trace", "--trace-ascii", "--stderr", "--libcurl", "--etag-save", "--hsts",
-                          "--alt-svc", "--cookie-jar", "--output-file", "--append-output", "--save-cookies", "--warc-file",
-                          "--session", "--log", "-l", "--save-session")
+_TRANSFER_OUTPUTS = frozenset(
+    {
+        "-o",
+        "--output",
+        "-O",
+        "--output-document",
+        "--output-dir",
+        "-P",
+        "--directory-prefix",
+        "-D",
+        "--dump-header",
+        "-c",
+        "--cookie-jar",
+        "--output-file",
+        "-a",
+        "--append-output",
+    }
+)
+_TRANSFER_LATE_OUTPUTS = (
+    "--dump-header",
+    "--trace",
+    "--trace-ascii",
+    "--stderr",
+    "--libcurl",
+    "--etag-save",
+    "--hsts",
+    "--alt-svc",
+    "--cookie-jar",
+    "--output-file",
+    "--append-output",
+    "--save-cookies",
+    "--warc-file",
+    "--session",
+    "--log",
+    "-l",
+    "--save-session",
+)
 _TRANSFER_RUNS = frozenset({"-K", "--config", "--use-askpass", "-e", "--execute", "--conf-path", "--engine"})
 
 
@@ -623,7 +859,9 @@ def _extract_target(inv: Invocation) -> str | None:
                 return "extracts into a directory known only at run time"
             if outside(target.text):
                 return f"extracts into {target.text}, outside the working tree"
-    if inv.program in ("tar", "bsdtar") and any(a.static and a.text in ("-P", "--absolute-names") for a in args):
+    if inv.program in ("tar", "bsdtar") and any(
+        a.static and a.text in ("-P", "--absolute-names") for a in args
+    ):
         return "extracts with absolute names"
     return None
 
@@ -665,15 +903,23 @@ def _ip(inv: Invocation) -> str | None:
 def _operands_change(what: str) -> Callable[[Invocation], str | None]:
     def check(inv: Invocation) -> str | None:
         return f"{what} ({inv.program})" if inv.options.operands else None
+
     return check
 
 
 def _source(inv: Invocation) -> str | None:
     operands = inv.options.operands
     script = operands[0] if operands else None
-    if script is not None and script.static and script.text.endswith("/bin/activate") and not outside(script.text):
+    if (
+        script is not None
+        and script.static
+        and script.text.endswith("/bin/activate")
+        and not outside(script.text)
+    ):
         return None  # a virtual environment's activation script
-    return f"runs a shell script whose code is not checked ({inv.program} {script.text if script else ''})".replace(" )", ")")
+    return f"runs a shell script whose code is not checked ({inv.program} {script.text if script else ''})".replace(
+        " )", ")"
+    )
 
 
 def _date(inv: Invocation) -> str | None:
@@ -684,10 +930,14 @@ def _java(inv: Invocation) -> str | None:
     return None if _only_info(inv.args) else "runs a Java program whose code is not checked"
 
 
-_SQLITE_SAFE_DOT = re.compile(r"\.(tables|schema|indexes|indices|headers|mode|width|databases|dbinfo|show|help|nullvalue|separator|"
-                               r"timer|changes|bail|echo|eqp|fullschema|lint|stats|version|print|quit|exit|timeout|explain|"
-                               r"expert|selftest|sha3sum|dump|parameter|limit|tables)\b")
-_SQLITE_RISK = re.compile(r"\b(attach|vacuum\s+into|load_extension|writefile|edit|readfile|fts3_tokenizer)\b", re.IGNORECASE)
+_SQLITE_SAFE_DOT = re.compile(
+    r"\.(tables|schema|indexes|indices|headers|mode|width|databases|dbinfo|show|help|nullvalue|separator|"
+    r"timer|changes|bail|echo|eqp|fullschema|lint|stats|version|print|quit|exit|timeout|explain|"
+    r"expert|selftest|sha3sum|dump|parameter|limit|tables)\b"
+)
+_SQLITE_RISK = re.compile(
+    r"\b(attach|vacuum\s+into|load_extension|writefile|edit|readfile|fts3_tokenizer)\b", re.IGNORECASE
+)
 
 
 def _sqlite(inv: Invocation) -> str | None:
@@ -714,13 +964,18 @@ def _sqlite(inv: Invocation) -> str | None:
 
 
 def _debugger(inv: Invocation) -> str | None:
-    return None if _only_info(inv.args) else f"runs debugger commands, which can run shell commands ({inv.program})"
+    return (
+        None
+        if _only_info(inv.args)
+        else f"runs debugger commands, which can run shell commands ({inv.program})"
+    )
 
 
 def _tar(inv: Invocation) -> str | None:
     first = inv.args[0] if inv.args else None
     if first is not None and first.static and first.text.isalpha() and set(first.text) & set("IF"):
-        return f"runs a command given in an option ({inv.program} {first.text})"  # old-style letters: tar xIf zstd a.tar
+        # old-style letters: tar xIf zstd a.tar
+        return f"runs a command given in an option ({inv.program} {first.text})"
     return _extract_target(inv)
 
 
@@ -750,7 +1005,9 @@ def _make(inv: Invocation) -> str | None:
             return f"a make variable whose value can run commands ({inv.program} {name}=...)"
         if name in _MAKE_COMMANDS:
             return f"sets a make variable that decides how recipes run ({inv.program} {name})"
-        if name in CODE_VARIABLES and not (value.split() and value.split()[0] in CATALOGUE and len(value.split()) == 1):
+        if name in CODE_VARIABLES and not (
+            value.split() and value.split()[0] in CATALOGUE and len(value.split()) == 1
+        ):
             return f"sets a command recipes run to one the catalogue does not know ({inv.program} {name}={value})"
     return None
 
@@ -762,11 +1019,38 @@ def _go(inv: Invocation) -> str | None:
     return None
 
 
-_GIT_CONFIG_READS = frozenset({"--get", "--get-all", "--get-regexp", "--get-urlmatch", "-l", "--list", "--get-color",
-                               "--get-colorbool", "--unset", "--unset-all", "--remove-section", "-e", "--edit", "--show-origin",
-                               "--show-scope", "--name-only"})
-_GIT_CONFIG_VERBS = {"get": 1, "list": 0, "unset": 0, "edit": 0, "remove-section": 0, "set": 2, "rename-section": 2}
-_GIT_CONFIG_VALUES = frozenset({"-f", "--file", "--blob", "--type", "--default", "--comment", "--value", "--url"})
+_GIT_CONFIG_READS = frozenset(
+    {
+        "--get",
+        "--get-all",
+        "--get-regexp",
+        "--get-urlmatch",
+        "-l",
+        "--list",
+        "--get-color",
+        "--get-colorbool",
+        "--unset",
+        "--unset-all",
+        "--remove-section",
+        "-e",
+        "--edit",
+        "--show-origin",
+        "--show-scope",
+        "--name-only",
+    }
+)
+_GIT_CONFIG_VERBS = {
+    "get": 1,
+    "list": 0,
+    "unset": 0,
+    "edit": 0,
+    "remove-section": 0,
+    "set": 2,
+    "rename-section": 2,
+}
+_GIT_CONFIG_VALUES = frozenset(
+    {"-f", "--file", "--blob", "--type", "--default", "--comment", "--value", "--url"}
+)
 
 
 def _git(inv: Invocation) -> str | None:
@@ -817,6 +1101,7 @@ def _git_config(words: Sequence[Arg]) -> str | None:
 def _min_operands(count: int, what: str) -> Callable[[Invocation], str | None]:
     def check(inv: Invocation) -> str | None:
         return f"{what} ({inv.program})" if len(inv.options.operands) >= count else None
+
     return check
 
 
@@ -825,14 +1110,55 @@ def _fc(inv: Invocation) -> str | None:
 
 
 _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
-    "sqlite3": _sqlite, "fc": _fc, "gdb": _debugger, "lldb": _debugger, "make": _make, "gmake": _make, "go": _go, "git": _git,
-    "ifconfig": _min_operands(2, "changes network configuration"), "iwconfig": _min_operands(2, "changes network configuration"),
-    **dict.fromkeys(("gzip", "gunzip", "bzip2", "bunzip2", "xz", "unxz", "zstd", "unzstd", "lz4", "brotli", "compress", "uncompress"),
-                    _compressor),
-    "sed": _sed, "gsed": _sed, "curl": _transfer, "wget": _transfer, "http": _transfer, "https": _transfer, "xh": _transfer,
-    "aria2c": _transfer, "tar": _tar, "bsdtar": _tar, "unzip": _extract_target, "7z": _extract_target,
-    "7za": _extract_target, "7zz": _extract_target, "dd": _dd, "tee": _tee, "find": _find, "ip": _ip, "date": _date, "java": _java,
-    "hostname": _operands_change("changes the host name"), **JUDGES,
+    "sqlite3": _sqlite,
+    "fc": _fc,
+    "gdb": _debugger,
+    "lldb": _debugger,
+    "make": _make,
+    "gmake": _make,
+    "go": _go,
+    "git": _git,
+    "ifconfig": _min_operands(2, "changes network configuration"),
+    "iwconfig": _min_operands(2, "changes network configuration"),
+    **dict.fromkeys(
+        (
+            "gzip",
+            "gunzip",
+            "bzip2",
+            "bunzip2",
+            "xz",
+            "unxz",
+            "zstd",
+            "unzstd",
+            "lz4",
+            "brotli",
+            "compress",
+            "uncompress",
+        ),
+        _compressor,
+    ),
+    "sed": _sed,
+    "gsed": _sed,
+    "curl": _transfer,
+    "wget": _transfer,
+    "http": _transfer,
+    "https": _transfer,
+    "xh": _transfer,
+    "aria2c": _transfer,
+    "tar": _tar,
+    "bsdtar": _tar,
+    "unzip": _extract_target,
+    "7z": _extract_target,
+    "7za": _extract_target,
+    "7zz": _extract_target,
+    "dd": _dd,
+    "tee": _tee,
+    "find": _find,
+    "ip": _ip,
+    "date": _date,
+    "java": _java,
+    "hostname": _operands_change("changes the host name"),
+    **JUDGES,
 }
 
 
@@ -859,7 +1185,8 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
     if name in OPTION_SPECS:
         return _leading_subcommands(entry, words, judged)
     if _by_name(entry) and not judged(entry, 0):
-        return "--" not in words  # what the loop below finds for such an entry, whatever the flags and operands
+        # what the loop below finds for such an entry, whatever the flags and operands
+        return "--" not in words
     split = _plain_split(words)
     if split is None:
         return False
@@ -942,9 +1269,13 @@ class _OptionsJudge:
             return False  # nothing _options looks at is among the words
         if self.inv is None:
             args = tuple(Arg.of(word) for word in self.words)
-            self.inv = Invocation(self.name, args, options=parse_options(args, OPTION_SPECS.get(self.name, PLAIN)))
+            self.inv = Invocation(
+                self.name, args, options=parse_options(args, OPTION_SPECS.get(self.name, PLAIN))
+            )
         inv = self.inv
-        return _options(inv, self.name, entry, _option_words(inv.args), inv.options.operands[depth:]) is not None
+        return (
+            _options(inv, self.name, entry, _option_words(inv.args), inv.options.operands[depth:]) is not None
+        )
 
 
 _OPTION_STARTS = frozenset({"-", "+", "@"})
@@ -972,9 +1303,29 @@ def _leading_subcommands(entry: Entry, words: Sequence[str], judged: _OptionsJud
 
 
 _HARMLESS_TRANSFER = {
-    "curl": (frozenset("sSLfIivk"), frozenset({"--silent", "--show-error", "--location", "--fail", "--head", "--include", "--verbose",
-                                                "--insecure", "--compressed", "--fail-with-body", "--http1.1", "--http2"})),
-    "wget": (frozenset("qvc"), frozenset({"--quiet", "--verbose", "--no-verbose", "--continue", "--spider", "--server-response"})),
+    "curl": (
+        frozenset("sSLfIivk"),
+        frozenset(
+            {
+                "--silent",
+                "--show-error",
+                "--location",
+                "--fail",
+                "--head",
+                "--include",
+                "--verbose",
+                "--insecure",
+                "--compressed",
+                "--fail-with-body",
+                "--http1.1",
+                "--http2",
+            }
+        ),
+    ),
+    "wget": (
+        frozenset("qvc"),
+        frozenset({"--quiet", "--verbose", "--no-verbose", "--continue", "--spider", "--server-response"}),
+    ),
 }
 """Options of ``curl``/``wget`` that take no value, send nothing and write no file: all :func:`_transfer` looks at is absent."""
 
@@ -997,7 +1348,12 @@ def _harmless_transfer(name: str, words: Sequence[str]) -> bool:
 @lru_cache(maxsize=1024)
 def _plain_entry(name: str) -> Entry | None:
     """The catalogue entry :func:`why_held` judges ``name`` by whatever its arguments, or ``None`` (judged by more than its entry)."""
-    if name in _ARITHMETIC or name in ("source", ".") or name in PRIVILEGED_WRAPPERS or name in KNOWN_WRAPPERS:
+    if (
+        name in _ARITHMETIC
+        or name in ("source", ".")
+        or name in PRIVILEGED_WRAPPERS
+        or name in KNOWN_WRAPPERS
+    ):
         return None
     if name in _SPECIAL and name not in _SPECIAL_SUBS:
         return None
@@ -1008,7 +1364,14 @@ def _plain_entry(name: str) -> Entry | None:
 
 def _judged_by_options(entry: Entry) -> bool:
     """An entry whose options or operands need :func:`_options` beyond whether a held flag is among the words."""
-    if entry.outputs or entry.code_files or entry.risky_values or entry.held_subs or entry.runs_operands or entry.long_words:
+    if (
+        entry.outputs
+        or entry.code_files
+        or entry.risky_values
+        or entry.held_subs
+        or entry.runs_operands
+        or entry.long_words
+    ):
         return True
     return any(option in ("+", "@") or option.startswith("--") or len(option) > 2 for option in entry.hold)
 

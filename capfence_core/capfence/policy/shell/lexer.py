@@ -35,8 +35,31 @@ class ParseError(ValueError):
     """The text is not a complete, valid shell command."""
 
 
-OPERATORS = (";;&", "&>>", "<<<", "<<-", "&&", "||", ";;", ";&", "|&", "&>", ">>", ">|", ">&", "<<", "<&", "<>",
-             "(", ")", ";", "&", "|", "<", ">")
+OPERATORS = (
+    ";;&",
+    "&>>",
+    "<<<",
+    "<<-",
+    "&&",
+    "||",
+    ";;",
+    ";&",
+    "|&",
+    "&>",
+    ">>",
+    ">|",
+    ">&",
+    "<<",
+    "<&",
+    "<>",
+    "(",
+    ")",
+    ";",
+    "&",
+    "|",
+    "<",
+    ">",
+)
 REDIRECT_OPS = frozenset({"<", ">", ">>", ">|", "<>", "<&", ">&", "&>", "&>>", "<<", "<<-", "<<<"})
 _OP_START = frozenset(";&|()<>")
 _BLANKS = frozenset(" \t")
@@ -53,12 +76,29 @@ _ANSI_PLAIN = re.compile(r"[^'\\]+")
 _PARENS_PLAIN = re.compile(r"[^()\\]+")
 _LEADING_TABS = re.compile(r"^\t+", re.MULTILINE)
 _OCTAL = re.compile(r"[0-7]{1,3}")
-_HEX = {"x": re.compile(r"[0-9A-Fa-f]{1,2}"), "u": re.compile(r"[0-9A-Fa-f]{1,4}"), "U": re.compile(r"[0-9A-Fa-f]{1,8}")}
+_HEX = {
+    "x": re.compile(r"[0-9A-Fa-f]{1,2}"),
+    "u": re.compile(r"[0-9A-Fa-f]{1,4}"),
+    "U": re.compile(r"[0-9A-Fa-f]{1,8}"),
+}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPECIAL_PARAM = frozenset("@*#?$!-0123456789")
 _ARRAY_ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
-_ANSI_SIMPLE = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-                "\\": "\\", "'": "'", '"': '"', "?": "?"}
+_ANSI_SIMPLE = {
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "E": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+}
 _EXTGLOB = frozenset("@!+*?")
 _T = TypeVar("_T")
 
@@ -451,7 +491,11 @@ class Lexer:
                 self._dollar(inner, quoted=True)
         body = src[start : self.pos]
         self.pos += 1
-        simple = bool(_NAME.fullmatch(body)) or (len(body) == 1 and body in _SPECIAL_PARAM) or (body.isascii() and body.isdigit())
+        simple = (
+            bool(_NAME.fullmatch(body))
+            or (len(body) == 1 and body in _SPECIAL_PARAM)
+            or (body.isascii() and body.isdigit())
+        )
         name = _NAME.match(body)
         expansions = inner.expansions()
         return Param(name.group() if name else body, quoted, simple, expansions)
@@ -566,7 +610,9 @@ class Lexer:
         return body.heredoc_body()
 
 
-def _delimiter_line(src: str, start: int, delimiter: str, strip_tabs: bool, budget: Budget) -> tuple[int, int]:
+def _delimiter_line(
+    src: str, start: int, delimiter: str, strip_tabs: bool, budget: Budget
+) -> tuple[int, int]:
     """Where the here-document body starting at ``start`` ends: (start of the delimiter line, the position after it).
 
     A line ends the body if it is the delimiter (after leading tabs, with ``<<-``); without one the body is the

@@ -145,12 +145,21 @@ class Analysis:
         programs = frozenset(map(str.casefold, names))
         code_from = frozenset(map(str.casefold, sources))
         return Analysis(
-            invocations, None, fork_bomb, programs, unknown, dynamic, code_from, redirects,
+            invocations,
+            None,
+            fork_bomb,
+            programs,
+            unknown,
+            dynamic,
+            code_from,
+            redirects,
             index_keys(programs, code_from, dynamic=dynamic, fork_bomb=fork_bomb, redirects=redirects),
         )
 
 
-def index_keys(programs: frozenset[str], code_from: frozenset[str], *, dynamic: bool, fork_bomb: bool, redirects: bool) -> frozenset[str]:
+def index_keys(
+    programs: frozenset[str], code_from: frozenset[str], *, dynamic: bool, fork_bomb: bool, redirects: bool
+) -> frozenset[str]:
     """What a command does, as the keys a ``command:`` rule's prefilter is indexed under.
 
     :data:`HELD` is always among them: only a sketch's prefilter keys (:mod:`~capfence.policy.shell.sketch`) leave it out, for

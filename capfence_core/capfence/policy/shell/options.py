@@ -82,7 +82,9 @@ def _value(name: str, args: Sequence[Arg], i: int, values: list[tuple[str, Arg]]
     return 0
 
 
-def _short(text: str, spec: OptionSpec, flags: set[str], args: Sequence[Arg], i: int, values: list[tuple[str, Arg]]) -> int:
+def _short(
+    text: str, spec: OptionSpec, flags: set[str], args: Sequence[Arg], i: int, values: list[tuple[str, Arg]]
+) -> int:
     """Record a single-dash word; return 1 if it consumes the next word as its value."""
     flags.add(text)
     if spec.single_dash_long:
@@ -118,7 +120,11 @@ def split_leading(args: Sequence[Arg], spec: OptionSpec) -> tuple[list[tuple[str
     while i < len(args):
         arg = args[i]
         text = arg.text
-        if not arg.static or text == "-" or not (text.startswith("-") or (spec.assignments and _is_setting(text))):
+        if (
+            not arg.static
+            or text == "-"
+            or not (text.startswith("-") or (spec.assignments and _is_setting(text)))
+        ):
             break
         i += 1
         if text == "--":
@@ -141,7 +147,9 @@ def split_leading(args: Sequence[Arg], spec: OptionSpec) -> tuple[list[tuple[str
     return found, i
 
 
-def _leading_cluster(text: str, args: Sequence[Arg], i: int, spec: OptionSpec, found: list[tuple[str, Arg | None]]) -> int:
+def _leading_cluster(
+    text: str, args: Sequence[Arg], i: int, spec: OptionSpec, found: list[tuple[str, Arg | None]]
+) -> int:
     if spec.single_dash_long:
         if text in spec.value_long:
             found.append((text, args[i] if i < len(args) else None))

@@ -50,7 +50,9 @@ _LIST_END_OPS = frozenset({")", ";;", ";&", ";;&"})
 _CASE_END_OPS = frozenset({";;", ";&", ";;&"})
 _TERMINATORS = frozenset({"then", "else", "elif", "fi", "do", "done", "esac", "}", "in", "]]"})
 _NO_STOPS: frozenset[str] = frozenset()
-_SEMI, _AMP, _ANDOR, _PIPES, _LPAREN, _BAR = (frozenset(x) for x in ({";"}, {"&"}, {"&&", "||"}, {"|", "|&"}, {"("}, {"|"}))
+_SEMI, _AMP, _ANDOR, _PIPES, _LPAREN, _BAR = (
+    frozenset(x) for x in ({";"}, {"&"}, {"&&", "||"}, {"|", "|&"}, {"("}, {"|"})
+)
 _BANG, _ELIF, _ELSE, _IN, _ESAC = (frozenset(x) for x in ({"!"}, {"elif"}, {"else"}, {"in"}, {"esac"}))
 _TIME, _TIME_P = frozenset({"time"}), frozenset({"-p"})
 COMMAND_STEPS = 3
@@ -85,7 +87,9 @@ def _parse_substitution(lexer: Lexer) -> Script:
     body = parser.list(_NO_STOPS)
     token = parser.take()
     if token.kind != "op" or token.text != ")":
-        raise ParseError("unterminated $( or <(" if token.kind == "eof" else f"unexpected {_describe(token)} in $( )")
+        raise ParseError(
+            "unterminated $( or <(" if token.kind == "eof" else f"unexpected {_describe(token)} in $( )"
+        )
     return body
 
 
@@ -123,7 +127,12 @@ class _Parser:
         token = self.token
         if token is None:
             token = self.token = self.lexer.next_token()
-        return token.kind == "word" and token.assign is None and token.word is not None and token.word.bare in words
+        return (
+            token.kind == "word"
+            and token.assign is None
+            and token.word is not None
+            and token.word.bare in words
+        )
 
     def expect_op(self, op: str) -> None:
         token = self.take()
@@ -194,11 +203,15 @@ class _Parser:
         if self.at_word(_TIME_P):
             words.append(self.take().word)
         token = self.peek()
-        if token.kind in ("eof", "newline") or (token.kind == "op" and token.text not in REDIRECT_OPS and token.text != "("):
+        if token.kind in ("eof", "newline") or (
+            token.kind == "op" and token.text not in REDIRECT_OPS and token.text != "("
+        ):
             return Simple((), tuple(w for w in words if w is not None), ())
         command = self.command()
         if isinstance(command, Simple):
-            return Simple(command.assigns, tuple(w for w in words if w is not None) + command.words, command.redirects)
+            return Simple(
+                command.assigns, tuple(w for w in words if w is not None) + command.words, command.redirects
+            )
         return command
 
     # --- commands ---------------------------------------------------------------
@@ -287,7 +300,10 @@ class _Parser:
         self.newlines()
         token = self.peek()
         compound = (token.kind == "op" and token.text == "(") or (
-            token.kind == "word" and token.assign is None and token.word is not None and token.word.bare in _COMPOUND
+            token.kind == "word"
+            and token.assign is None
+            and token.word is not None
+            and token.word.bare in _COMPOUND
         )
         if not compound:
             raise ParseError(f"a function body must be a compound command, got {_describe(token)}")

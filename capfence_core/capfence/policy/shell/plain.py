@@ -30,8 +30,31 @@ _BARE_LIST = re.compile(r"([\w./:@%+,=~^*?\[\]\- \t]*+)(?:(?<=[ \t])#[^\n]*+)?")
 """:data:`_PLAIN_LIST` for text without quotes or list operators: one command of plain words, perhaps a comment. (Its words are
 then what ``str.split`` gives: the only blanks such text can hold are spaces and tabs.)"""
 _OPERATORS = frozenset({"&&", "||", "|", ";"})
-RESERVED = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "select",
-                      "function", "in", "[[", "]]", "!", "{", "}", "time"})
+RESERVED = frozenset(
+    {
+        "if",
+        "then",
+        "else",
+        "elif",
+        "fi",
+        "do",
+        "done",
+        "case",
+        "esac",
+        "while",
+        "until",
+        "for",
+        "select",
+        "function",
+        "in",
+        "[[",
+        "]]",
+        "!",
+        "{",
+        "}",
+        "time",
+    }
+)
 """Words that mean something else (or may) where a command starts: such text takes the full parser."""
 
 MAX_PLAIN_CHARS = 16384
@@ -49,7 +72,8 @@ def split_plain(text: str) -> list[Chain] | None:
     Words are given as written, quotes included (:func:`plain_arg` removes them).
     """
     if len(text) > MAX_PLAIN_CHARS or "\n" in text:
-        return None  # (a plain list has no newline; a longer text is left to the parser, which is bounded by the budget)
+        # (a plain list has no newline; a longer text is left to the parser, which is bounded by the budget)
+        return None
     bare = _BARE_LIST.fullmatch(text) if "|" not in text and "&" not in text and ";" not in text else None
     if bare is not None:  # the most common text of all, matched by a simpler expression and split without one
         return _one_command(bare.group(1).split())
@@ -105,7 +129,11 @@ def parse_plain(text: str, budget: Budget | None = None) -> Script | None:
         return None
     if budget is None:
         budget = Budget()
-    return Script(tuple(_and_or([_pipeline(stages, budget) for stages in pipelines], joins) for pipelines, joins in chains))
+    return Script(
+        tuple(
+            _and_or([_pipeline(stages, budget) for stages in pipelines], joins) for pipelines, joins in chains
+        )
+    )
 
 
 def _pipeline(stages: Stages, budget: Budget) -> Pipeline:

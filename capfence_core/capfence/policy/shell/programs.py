@@ -49,17 +49,62 @@ class Wrapper:
 
 WRAPPERS: dict[str, Wrapper] = {
     "sudo": Wrapper(
-        OptionSpec("ugpCrtUDRTc", _set("--user", "--group", "--prompt", "--close-from", "--role", "--type", "--other-user",
-                                      "--chdir", "--chroot", "--command-timeout", "--login-class", "--host")),
-        no_command=_set("-l", "--list", "-v", "--validate", "-K", "--remove-timestamp", "-V", "--version", "-h", "--help", "-e", "--edit"),
+        OptionSpec(
+            "ugpCrtUDRTc",
+            _set(
+                "--user",
+                "--group",
+                "--prompt",
+                "--close-from",
+                "--role",
+                "--type",
+                "--other-user",
+                "--chdir",
+                "--chroot",
+                "--command-timeout",
+                "--login-class",
+                "--host",
+            ),
+        ),
+        no_command=_set(
+            "-l",
+            "--list",
+            "-v",
+            "--validate",
+            "-K",
+            "--remove-timestamp",
+            "-V",
+            "--version",
+            "-h",
+            "--help",
+            "-e",
+            "--edit",
+        ),
         shell=_set("-s", "--shell", "-i", "--login"),
     ),
     "doas": Wrapper(OptionSpec("uC"), no_command=_set("-L"), shell=_set("-s")),
     "pkexec": Wrapper(OptionSpec("", _set("--user"))),
-    "run0": Wrapper(OptionSpec("ugD", _set("--user", "--group", "--chdir", "--setenv", "--unit", "--property", "--description",
-                                           "--slice", "--nice", "--machine"))),
-    "env": Wrapper(OptionSpec("uCS", _set("--unset", "--chdir", "--split-string"), assignments=True),
-                   code=_set("-S", "--split-string")),
+    "run0": Wrapper(
+        OptionSpec(
+            "ugD",
+            _set(
+                "--user",
+                "--group",
+                "--chdir",
+                "--setenv",
+                "--unit",
+                "--property",
+                "--description",
+                "--slice",
+                "--nice",
+                "--machine",
+            ),
+        )
+    ),
+    "env": Wrapper(
+        OptionSpec("uCS", _set("--unset", "--chdir", "--split-string"), assignments=True),
+        code=_set("-S", "--split-string"),
+    ),
     "command": Wrapper(no_command=_set("-v", "-V")),
     "builtin": Wrapper(),
     "exec": Wrapper(OptionSpec("a")),
@@ -77,42 +122,135 @@ WRAPPERS: dict[str, Wrapper] = {
     "caffeinate": Wrapper(OptionSpec("wt")),
     "time": Wrapper(OptionSpec("fo", _set("--format", "--output"))),
     "nice": Wrapper(OptionSpec("n", _set("--adjustment"), numeric=True)),
-    "ionice": Wrapper(OptionSpec("cnpPu", _set("--class", "--classdata", "--pid", "--pgid", "--uid")),
-                      no_command=_set("-p", "--pid", "-P", "--pgid", "-u", "--uid")),
+    "ionice": Wrapper(
+        OptionSpec("cnpPu", _set("--class", "--classdata", "--pid", "--pgid", "--uid")),
+        no_command=_set("-p", "--pid", "-P", "--pgid", "-u", "--uid"),
+    ),
     "chrt": Wrapper(skip=1, no_command=_set("-p", "--pid", "-m", "--max")),
     "timeout": Wrapper(OptionSpec("sk", _set("--signal", "--kill-after")), skip=1),
     "stdbuf": Wrapper(OptionSpec("ioe", _set("--input", "--output", "--error"))),
-    "xargs": Wrapper(OptionSpec("aEdILnPs", _set("--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-chars",
-                                                 "--process-slot-var"))),
+    "xargs": Wrapper(
+        OptionSpec(
+            "aEdILnPs",
+            _set(
+                "--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-chars", "--process-slot-var"
+            ),
+        )
+    ),
     "parallel": Wrapper(OptionSpec("jPSaInNL", _set("--jobs", "--arg-file", "--sshlogin", "--delimiter"))),
     "chroot": Wrapper(OptionSpec("", _set("--userspec", "--groups")), skip=1),
     "taskset": Wrapper(skip=1, no_command=_set("-p", "--pid")),
-    "flock": Wrapper(OptionSpec("wEc", _set("--timeout", "--conflict-exit-code", "--command")), skip=1, code=_set("-c", "--command"),
-                     permute=True),
-    "runuser": Wrapper(OptionSpec("ugGcsw", _set("--user", "--group", "--supp-group", "--command", "--session-command", "--shell",
-                                                 "--whitelist-environment")), code=_set("-c", "--command", "--session-command"),
-                       operands_need=_set("-u", "--user"), permute=True),
-    "su": Wrapper(OptionSpec("cgGsw", _set("--command", "--session-command", "--group", "--supp-group", "--shell",
-                                           "--whitelist-environment")), code=_set("-c", "--command", "--session-command"),
-                  runs_operands=False, permute=True),
+    "flock": Wrapper(
+        OptionSpec("wEc", _set("--timeout", "--conflict-exit-code", "--command")),
+        skip=1,
+        code=_set("-c", "--command"),
+        permute=True,
+    ),
+    "runuser": Wrapper(
+        OptionSpec(
+            "ugGcsw",
+            _set(
+                "--user",
+                "--group",
+                "--supp-group",
+                "--command",
+                "--session-command",
+                "--shell",
+                "--whitelist-environment",
+            ),
+        ),
+        code=_set("-c", "--command", "--session-command"),
+        operands_need=_set("-u", "--user"),
+        permute=True,
+    ),
+    "su": Wrapper(
+        OptionSpec(
+            "cgGsw",
+            _set(
+                "--command",
+                "--session-command",
+                "--group",
+                "--supp-group",
+                "--shell",
+                "--whitelist-environment",
+            ),
+        ),
+        code=_set("-c", "--command", "--session-command"),
+        runs_operands=False,
+        permute=True,
+    ),
     "gosu": Wrapper(skip=1),
     "su-exec": Wrapper(skip=1),
-    "setpriv": Wrapper(OptionSpec("", _set("--reuid", "--regid", "--groups", "--inh-caps", "--ambient-caps", "--bounding-set",
-                                           "--securebits", "--pdeathsig", "--selinux-label", "--apparmor-profile"))),
-    "systemd-run": Wrapper(OptionSpec("uMHpE", _set("--unit", "--property", "--description", "--slice", "--setenv", "--uid", "--gid",
-                                                    "--nice", "--working-directory", "--machine", "--host", "--on-calendar",
-                                                    "--on-active", "--service-type"))),
+    "setpriv": Wrapper(
+        OptionSpec(
+            "",
+            _set(
+                "--reuid",
+                "--regid",
+                "--groups",
+                "--inh-caps",
+                "--ambient-caps",
+                "--bounding-set",
+                "--securebits",
+                "--pdeathsig",
+                "--selinux-label",
+                "--apparmor-profile",
+            ),
+        )
+    ),
+    "systemd-run": Wrapper(
+        OptionSpec(
+            "uMHpE",
+            _set(
+                "--unit",
+                "--property",
+                "--description",
+                "--slice",
+                "--setenv",
+                "--uid",
+                "--gid",
+                "--nice",
+                "--working-directory",
+                "--machine",
+                "--host",
+                "--on-calendar",
+                "--on-active",
+                "--service-type",
+            ),
+        )
+    ),
     "strace": Wrapper(OptionSpec("eoOpsSuEPIabX"), no_command=_set("-p")),
     "ltrace": Wrapper(OptionSpec("eoOpsSuEan"), no_command=_set("-p")),
     "ssh": Wrapper(OptionSpec("BbcDEeFIiJLlmOoPpQRSWw"), skip=1, joined=True),
-    "watch": Wrapper(OptionSpec("n", _set("--interval", "--differences")), joined=True, exec_opts=_set("-x", "--exec")),
-    "script": Wrapper(OptionSpec("cEIOBTmo", _set("--command", "--echo", "--log-in", "--log-out", "--log-io", "--log-timing",
-                                                  "--logging-format", "--output-limit")),
-                      code=_set("-c", "--command"), runs_operands=False, permute=True),
+    "watch": Wrapper(
+        OptionSpec("n", _set("--interval", "--differences")), joined=True, exec_opts=_set("-x", "--exec")
+    ),
+    "script": Wrapper(
+        OptionSpec(
+            "cEIOBTmo",
+            _set(
+                "--command",
+                "--echo",
+                "--log-in",
+                "--log-out",
+                "--log-io",
+                "--log-timing",
+                "--logging-format",
+                "--output-limit",
+            ),
+        ),
+        code=_set("-c", "--command"),
+        runs_operands=False,
+        permute=True,
+    ),
     "busybox": Wrapper(),
     "toybox": Wrapper(),
-    "npx": Wrapper(OptionSpec("pc", _set("--package", "--call", "--node-options", "--registry", "--cache", "--userconfig")),
-                   code=_set("-c", "--call")),
+    "npx": Wrapper(
+        OptionSpec(
+            "pc", _set("--package", "--call", "--node-options", "--registry", "--cache", "--userconfig")
+        ),
+        code=_set("-c", "--call"),
+    ),
     "bunx": Wrapper(OptionSpec("p", _set("--package", "--bun"))),
     "valgrind": Wrapper(),
 }
@@ -137,32 +275,114 @@ class Runner:
 
 
 _CONTAINER = Runner(
-    OptionSpec("Hcl", _set("--host", "--context", "--config", "--log-level", "--tlscacert", "--tlscert", "--tlskey", "--url",
-                           "--connection", "--identity", "--root", "--runroot", "--namespace", "--address")),
+    OptionSpec(
+        "Hcl",
+        _set(
+            "--host",
+            "--context",
+            "--config",
+            "--log-level",
+            "--tlscacert",
+            "--tlscert",
+            "--tlskey",
+            "--url",
+            "--connection",
+            "--identity",
+            "--root",
+            "--runroot",
+            "--namespace",
+            "--address",
+        ),
+    ),
     (("exec",), ("container", "exec")),
     OptionSpec("euw", _set("--env", "--env-file", "--user", "--workdir", "--detach-keys", "--preserve-fds")),
 )
 _KUBE = Runner(
-    OptionSpec("nsc", _set("--namespace", "--context", "--kubeconfig", "--cluster", "--user", "--server", "--token", "--as",
-                           "--as-group", "--request-timeout", "--certificate-authority", "--client-certificate", "--client-key")),
+    OptionSpec(
+        "nsc",
+        _set(
+            "--namespace",
+            "--context",
+            "--kubeconfig",
+            "--cluster",
+            "--user",
+            "--server",
+            "--token",
+            "--as",
+            "--as-group",
+            "--request-timeout",
+            "--certificate-authority",
+            "--client-certificate",
+            "--client-key",
+        ),
+    ),
     (("exec",),),
-    OptionSpec("cnf", _set("--container", "--namespace", "--filename", "--pod-running-timeout", "--context", "--kubeconfig",
-                           "--cluster", "--user", "--server", "--token", "--as", "--request-timeout")),
+    OptionSpec(
+        "cnf",
+        _set(
+            "--container",
+            "--namespace",
+            "--filename",
+            "--pod-running-timeout",
+            "--context",
+            "--kubeconfig",
+            "--cluster",
+            "--user",
+            "--server",
+            "--token",
+            "--as",
+            "--request-timeout",
+        ),
+    ),
     after_dashes=True,
 )
-_UV = Runner(OptionSpec("", _set("--directory", "--project", "--cache-dir", "--config-file", "--python", "--color")), (("run",),),
-             OptionSpec("p", _set("--with", "--with-requirements", "--with-editable", "--python", "--package", "--extra", "--group",
-                                  "--env-file", "--directory", "--project", "--index", "--index-url", "--extra-index-url",
-                                  "--only-group", "--no-group", "--script")), target=False)
-_PY_PROJECT = Runner(OptionSpec("CP", _set("--directory", "--project")), (("run",),), OptionSpec(), target=False)
+_UV = Runner(
+    OptionSpec("", _set("--directory", "--project", "--cache-dir", "--config-file", "--python", "--color")),
+    (("run",),),
+    OptionSpec(
+        "p",
+        _set(
+            "--with",
+            "--with-requirements",
+            "--with-editable",
+            "--python",
+            "--package",
+            "--extra",
+            "--group",
+            "--env-file",
+            "--directory",
+            "--project",
+            "--index",
+            "--index-url",
+            "--extra-index-url",
+            "--only-group",
+            "--no-group",
+            "--script",
+        ),
+    ),
+    target=False,
+)
+_PY_PROJECT = Runner(
+    OptionSpec("CP", _set("--directory", "--project")), (("run",),), OptionSpec(), target=False
+)
 RUNNERS: dict[str, Runner] = {
-    "docker": _CONTAINER, "podman": _CONTAINER, "nerdctl": _CONTAINER, "kubectl": _KUBE, "oc": _KUBE, "uv": _UV, "poetry": _PY_PROJECT,
-    "pdm": _PY_PROJECT, "bundle": Runner(OptionSpec(), (("exec",),), OptionSpec(), target=False),
-    "conda": Runner(OptionSpec(), (("run",),), OptionSpec("np", _set("--name", "--prefix", "--cwd")), target=False),
+    "docker": _CONTAINER,
+    "podman": _CONTAINER,
+    "nerdctl": _CONTAINER,
+    "kubectl": _KUBE,
+    "oc": _KUBE,
+    "uv": _UV,
+    "poetry": _PY_PROJECT,
+    "pdm": _PY_PROJECT,
+    "bundle": Runner(OptionSpec(), (("exec",),), OptionSpec(), target=False),
+    "conda": Runner(
+        OptionSpec(), (("run",),), OptionSpec("np", _set("--name", "--prefix", "--cwd")), target=False
+    ),
     "rustup": Runner(OptionSpec(), (("run",),), OptionSpec()),
 }
 """Programs whose subcommand runs a command (inside a container or pod, in a project's environment: ``uv run pytest``); the command
 is analyzed as if wrapped."""
+
 
 @dataclass(frozen=True)
 class CommandLines:
@@ -177,25 +397,93 @@ class CommandLines:
 
 COMMAND_LINES: dict[str, CommandLines] = {
     "hyperfine": CommandLines(
-        OptionSpec("wrmMpcsSnLu", _set("--warmup", "--runs", "--min-runs", "--max-runs", "--prepare", "--conclude", "--cleanup",
-                                       "--setup", "--shell", "--command-name", "--parameter-scan", "--parameter-step-size",
-                                       "--parameter-list", "--style", "--sort", "--time-unit", "--export-asciidoc", "--export-csv",
-                                       "--export-json", "--export-markdown", "--export-orgmode", "--output", "--input", "-D")),
-        code=_set("-p", "--prepare", "-c", "--cleanup", "-s", "--setup", "--conclude"), operands=True),
+        OptionSpec(
+            "wrmMpcsSnLu",
+            _set(
+                "--warmup",
+                "--runs",
+                "--min-runs",
+                "--max-runs",
+                "--prepare",
+                "--conclude",
+                "--cleanup",
+                "--setup",
+                "--shell",
+                "--command-name",
+                "--parameter-scan",
+                "--parameter-step-size",
+                "--parameter-list",
+                "--style",
+                "--sort",
+                "--time-unit",
+                "--export-asciidoc",
+                "--export-csv",
+                "--export-json",
+                "--export-markdown",
+                "--export-orgmode",
+                "--output",
+                "--input",
+                "-D",
+            ),
+        ),
+        code=_set("-p", "--prepare", "-c", "--cleanup", "-s", "--setup", "--conclude"),
+        operands=True,
+    ),
 }
 """Programs whose command lines are analyzed as shell code, like ``sh -c``'s."""
 
-CODE_VARIABLES = frozenset({
-    "PAGER", "GIT_PAGER", "MANPAGER", "SYSTEMD_PAGER", "BAT_PAGER", "DELTA_PAGER", "PSQL_PAGER", "EDITOR", "VISUAL", "GIT_EDITOR",
-    "GIT_SEQUENCE_EDITOR", "SVN_EDITOR", "FCEDIT", "SUDO_EDITOR", "GIT_SSH_COMMAND", "GIT_SSH", "GIT_PROXY_COMMAND", "GIT_ASKPASS",
-    "SSH_ASKPASS", "SUDO_ASKPASS", "GIT_EXTERNAL_DIFF", "RSYNC_RSH", "CVS_RSH", "BROWSER", "KUBECTL_EXTERNAL_DIFF", "CC", "CXX", "LD",
-    "AR", "CPP", "RUSTC", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTDOC", "CARGO", "MAKE", "FC", "NPM_CONFIG_SCRIPT_SHELL",
-    "npm_config_script_shell", "PERLDOC_PAGER", "GIT_DIFF_OPTS", "TERMINAL",
-})
+CODE_VARIABLES = frozenset(
+    {
+        "PAGER",
+        "GIT_PAGER",
+        "MANPAGER",
+        "SYSTEMD_PAGER",
+        "BAT_PAGER",
+        "DELTA_PAGER",
+        "PSQL_PAGER",
+        "EDITOR",
+        "VISUAL",
+        "GIT_EDITOR",
+        "GIT_SEQUENCE_EDITOR",
+        "SVN_EDITOR",
+        "FCEDIT",
+        "SUDO_EDITOR",
+        "GIT_SSH_COMMAND",
+        "GIT_SSH",
+        "GIT_PROXY_COMMAND",
+        "GIT_ASKPASS",
+        "SSH_ASKPASS",
+        "SUDO_ASKPASS",
+        "GIT_EXTERNAL_DIFF",
+        "RSYNC_RSH",
+        "CVS_RSH",
+        "BROWSER",
+        "KUBECTL_EXTERNAL_DIFF",
+        "CC",
+        "CXX",
+        "LD",
+        "AR",
+        "CPP",
+        "RUSTC",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTDOC",
+        "CARGO",
+        "MAKE",
+        "FC",
+        "NPM_CONFIG_SCRIPT_SHELL",
+        "npm_config_script_shell",
+        "PERLDOC_PAGER",
+        "GIT_DIFF_OPTS",
+        "TERMINAL",
+    }
+)
 """Environment variables whose value is a command line programs run (``PAGER``, ``EDITOR``, ``GIT_SSH_COMMAND``, ``CC``): a value
 known in the text is analyzed as a command (``GIT_PAGER=cat git log`` runs ``cat``)."""
 
-ASSIGNERS = frozenset({"export", "declare", "typeset", "local", "readonly", "read", "mapfile", "readarray", "printf", "getopts"})
+ASSIGNERS = frozenset(
+    {"export", "declare", "typeset", "local", "readonly", "read", "mapfile", "readarray", "printf", "getopts"}
+)
 """Builtins that set (or export) the variables named in their arguments."""
 
 APPLET_HOSTS = frozenset({"busybox", "toybox"})
@@ -222,24 +510,70 @@ class Interpreter:
 
 _SHELL = Interpreter(True, OptionSpec("oO", _set("--rcfile", "--init-file")), code=_set("-c"))
 INTERPRETERS: dict[str, Interpreter] = {
-    **{name: _SHELL for name in ("sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "csh", "tcsh", "fish", "rbash", "yash",
-                                 "posh", "oksh", "pdksh", "busybox-sh")},
+    **{
+        name: _SHELL
+        for name in (
+            "sh",
+            "bash",
+            "zsh",
+            "dash",
+            "ksh",
+            "mksh",
+            "ash",
+            "csh",
+            "tcsh",
+            "fish",
+            "rbash",
+            "yash",
+            "posh",
+            "oksh",
+            "pdksh",
+            "busybox-sh",
+        )
+    },
     "python": Interpreter(False, OptionSpec("WXQ"), code=_set("-c"), final=_set("-m")),
     "pypy": Interpreter(False, OptionSpec("WXQ"), code=_set("-c"), final=_set("-m")),
     "perl": Interpreter(False, code=_set("-e", "-E"), attached="IMmxFil0CdDV"),
     "ruby": Interpreter(False, OptionSpec("rICEFKTW"), code=_set("-e"), attached="x0l"),
-    "node": Interpreter(False, OptionSpec("rC", _set("--require", "--import", "--loader", "--conditions")),
-                        code=_set("-e", "--eval", "-p", "--print")),
-    "nodejs": Interpreter(False, OptionSpec("rC", _set("--require", "--import", "--loader")), code=_set("-e", "--eval", "-p", "--print")),
-    "php": Interpreter(False, OptionSpec("rfdczBREF"), code=_set("-r", "-B", "-R", "-E"), script=_set("-f", "-F")),
+    "node": Interpreter(
+        False,
+        OptionSpec("rC", _set("--require", "--import", "--loader", "--conditions")),
+        code=_set("-e", "--eval", "-p", "--print"),
+    ),
+    "nodejs": Interpreter(
+        False,
+        OptionSpec("rC", _set("--require", "--import", "--loader")),
+        code=_set("-e", "--eval", "-p", "--print"),
+    ),
+    "php": Interpreter(
+        False, OptionSpec("rfdczBREF"), code=_set("-r", "-B", "-R", "-E"), script=_set("-f", "-F")
+    ),
     "lua": Interpreter(False, OptionSpec("el"), code=_set("-e")),
-    **{name: Interpreter(False, OptionSpec("rC", _set("--require", "--import", "--loader", "--tsconfig")),
-                         code=_set("-e", "--eval", "-p", "--print")) for name in ("tsx", "ts-node")},
-    "ipython": Interpreter(False, OptionSpec("", _set("--profile", "--ipython-dir", "--config")), code=_set("-c"), final=_set("-m")),
+    **{
+        name: Interpreter(
+            False,
+            OptionSpec("rC", _set("--require", "--import", "--loader", "--tsconfig")),
+            code=_set("-e", "--eval", "-p", "--print"),
+        )
+        for name in ("tsx", "ts-node")
+    },
+    "ipython": Interpreter(
+        False,
+        OptionSpec("", _set("--profile", "--ipython-dir", "--config")),
+        code=_set("-c"),
+        final=_set("-m"),
+    ),
     "luajit": Interpreter(False, OptionSpec("elbjO"), code=_set("-e")),
-    **{name: Interpreter(False, OptionSpec("Fvfe", _set("--field-separator", "--assign", "--file", "--source")),
-                         code=_set("-e", "--source"), script=_set("-f", "--file"), operand_is_code=True)
-       for name in ("awk", "gawk", "mawk", "nawk")},
+    **{
+        name: Interpreter(
+            False,
+            OptionSpec("Fvfe", _set("--field-separator", "--assign", "--file", "--source")),
+            code=_set("-e", "--source"),
+            script=_set("-f", "--file"),
+            operand_is_code=True,
+        )
+        for name in ("awk", "gawk", "mawk", "nawk")
+    },
     "at": Interpreter(True, OptionSpec("qfMtm"), script=_set("-f"), operand_is_script=False),
     "batch": Interpreter(True, OptionSpec("qfMm"), script=_set("-f"), operand_is_script=False),
 }
@@ -249,8 +583,22 @@ SOURCE_COMMANDS = frozenset({"source", "."})
 CODE_BUILTINS = frozenset({"eval"})
 STDIN_PATHS = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
 
-DOWNLOADERS = frozenset({"curl", "wget", "fetch", "aria2c", "axel", "http", "https", "xh", "xhs", "lwp-download", "lwp-request",
-                         "GET"})
+DOWNLOADERS = frozenset(
+    {
+        "curl",
+        "wget",
+        "fetch",
+        "aria2c",
+        "axel",
+        "http",
+        "https",
+        "xh",
+        "xhs",
+        "lwp-download",
+        "lwp-request",
+        "GET",
+    }
+)
 """Programs whose output (a file they write, or their standard output) comes from the network."""
 
 LAUNCHER_ACTIONS = {
@@ -261,28 +609,138 @@ LAUNCHER_ACTIONS = {
 """Programs that run a command given after an action option; ``True`` if it must end with ``;`` or ``+``."""
 
 OPTION_SPECS: dict[str, OptionSpec] = {
-    "git": OptionSpec("Cco", _set("--git-dir", "--work-tree", "--namespace", "--super-prefix", "--config-env", "--exec",
-                                  "--receive-pack", "--repo", "--push-option")),
-    "systemctl": OptionSpec("tpPsHMno", _set("--type", "--property", "--signal", "--host", "--machine", "--lines", "--output",
-                                             "--state", "--job-mode", "--root", "--kill-whom", "--kill-who", "--kill-value",
-                                             "--what", "--timestamp", "--preset-mode", "--boot-loader-menu",
-                                             "--boot-loader-entry", "--reboot-argument", "--message", "--image", "--drop-in",
-                                             "--when")),
+    "git": OptionSpec(
+        "Cco",
+        _set(
+            "--git-dir",
+            "--work-tree",
+            "--namespace",
+            "--super-prefix",
+            "--config-env",
+            "--exec",
+            "--receive-pack",
+            "--repo",
+            "--push-option",
+        ),
+    ),
+    "systemctl": OptionSpec(
+        "tpPsHMno",
+        _set(
+            "--type",
+            "--property",
+            "--signal",
+            "--host",
+            "--machine",
+            "--lines",
+            "--output",
+            "--state",
+            "--job-mode",
+            "--root",
+            "--kill-whom",
+            "--kill-who",
+            "--kill-value",
+            "--what",
+            "--timestamp",
+            "--preset-mode",
+            "--boot-loader-menu",
+            "--boot-loader-entry",
+            "--reboot-argument",
+            "--message",
+            "--image",
+            "--drop-in",
+            "--when",
+        ),
+    ),
     "find": OptionSpec(
         single_dash_long=True,
-        value_long=_set("-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex", "-lname", "-ilname",
-                        "-type", "-xtype", "-user", "-group", "-uid", "-gid", "-perm", "-size", "-mtime", "-mmin", "-atime", "-amin",
-                        "-ctime", "-cmin", "-newer", "-anewer", "-cnewer", "-maxdepth", "-mindepth", "-fstype", "-inum", "-links",
-                        "-samefile", "-used", "-context", "-printf", "-fprint", "-fprint0", "-fls", "-regextype", "-files0-from"),
+        value_long=_set(
+            "-name",
+            "-iname",
+            "-path",
+            "-ipath",
+            "-wholename",
+            "-iwholename",
+            "-regex",
+            "-iregex",
+            "-lname",
+            "-ilname",
+            "-type",
+            "-xtype",
+            "-user",
+            "-group",
+            "-uid",
+            "-gid",
+            "-perm",
+            "-size",
+            "-mtime",
+            "-mmin",
+            "-atime",
+            "-amin",
+            "-ctime",
+            "-cmin",
+            "-newer",
+            "-anewer",
+            "-cnewer",
+            "-maxdepth",
+            "-mindepth",
+            "-fstype",
+            "-inum",
+            "-links",
+            "-samefile",
+            "-used",
+            "-context",
+            "-printf",
+            "-fprint",
+            "-fprint0",
+            "-fls",
+            "-regextype",
+            "-files0-from",
+        ),
     ),
-    "grep": OptionSpec("efmABCd", _set("--regexp", "--file", "--max-count", "--after-context", "--before-context", "--context")),
+    "grep": OptionSpec(
+        "efmABCd",
+        _set("--regexp", "--file", "--max-count", "--after-context", "--before-context", "--context"),
+    ),
     "chmod": OptionSpec("", _set("--reference")),
     "chown": OptionSpec("", _set("--reference", "--from")),
-    "curl": OptionSpec("oXHduAeEbcDFhKQrtTwxyYzmC", _set("--output", "--request", "--header", "--data", "--user", "--user-agent",
-                                                        "--referer", "--cookie", "--cookie-jar", "--form", "--config", "--upload-file",
-                                                        "--proxy", "--max-time", "--output-dir", "--data-binary", "--data-raw")),
-    "wget": OptionSpec("OoaPUeTtiBwQ", _set("--output-document", "--output-file", "--directory-prefix", "--user-agent", "--header",
-                                            "--tries", "--timeout", "--input-file", "--post-data", "--user", "--password")),
+    "curl": OptionSpec(
+        "oXHduAeEbcDFhKQrtTwxyYzmC",
+        _set(
+            "--output",
+            "--request",
+            "--header",
+            "--data",
+            "--user",
+            "--user-agent",
+            "--referer",
+            "--cookie",
+            "--cookie-jar",
+            "--form",
+            "--config",
+            "--upload-file",
+            "--proxy",
+            "--max-time",
+            "--output-dir",
+            "--data-binary",
+            "--data-raw",
+        ),
+    ),
+    "wget": OptionSpec(
+        "OoaPUeTtiBwQ",
+        _set(
+            "--output-document",
+            "--output-file",
+            "--directory-prefix",
+            "--user-agent",
+            "--header",
+            "--tries",
+            "--timeout",
+            "--input-file",
+            "--post-data",
+            "--user",
+            "--password",
+        ),
+    ),
 }
 """Value-taking options of programs whose operands matter (``git -C repo push``: the subcommand is ``push``)."""
 

@@ -167,32 +167,43 @@ def _values(inv: Invocation, names: frozenset[str]) -> list[Arg]:
         for i, arg in enumerate(args[:-1]):
             if arg.static and arg.text in names and args[i + 1] not in found:
                 found.append(args[i + 1])
-        found.extend(Arg(a.text.split("=", 1)[1], a.kind, a.prefix) for a in args if a.static and a.text.split("=", 1)[0] in names
-                     and "=" in a.text)
+        found.extend(
+            Arg(a.text.split("=", 1)[1], a.kind, a.prefix)
+            for a in args
+            if a.static and a.text.split("=", 1)[0] in names and "=" in a.text
+        )
     return found
 
 
 def _downloader(inv: Invocation, out: Touched) -> None:
     name = inv.program
     out.hosts.extend(a.text if a.static else None for a in _words(inv.options.operands))
-    out.hosts.extend(a.text if a.static else None for a in _values(inv, frozenset({"-x", "--proxy", "--url"})))
+    out.hosts.extend(
+        a.text if a.static else None for a in _values(inv, frozenset({"-x", "--proxy", "--url"}))
+    )
     if _values(inv, frozenset({"-K", "--config", "-i", "--input-file"})):
         out.not_known(f"{name} reads the URLs it fetches from a file", ("hosts",))
     if name == "curl":
         out.writes.extend(_file(a) for a in _values(inv, frozenset({"-o", "--output", "-c", "--cookie-jar"})))
         out.reads.extend(_file(a) for a in _values(inv, frozenset({"-T", "--upload-file", "-K", "--config"})))
-        for value in _values(inv, frozenset({"-d", "--data", "--data-binary", "--data-urlencode", "-F", "--form"})):
+        for value in _values(
+            inv, frozenset({"-d", "--data", "--data-binary", "--data-urlencode", "-F", "--form"})
+        ):
             text = value.text.rpartition("=")[2] if "=@" in value.text or "=<" in value.text else value.text
             if text.startswith(("@", "<")):
                 out.reads.append(File(text[1:] if value.static else None))
         if inv.options.flags & {"-O", "--remote-name", "--remote-name-all"}:
             out.writes.append(File("."))  # a file named after the URL, in the working directory
     elif name == "wget":
-        out.writes.extend(_file(a) for a in _values(inv, frozenset({"-O", "--output-document", "-o", "--output-file"})))
+        out.writes.extend(
+            _file(a) for a in _values(inv, frozenset({"-O", "--output-document", "-o", "--output-file"}))
+        )
         out.writes.extend(_file(a, True) for a in _values(inv, frozenset({"-P", "--directory-prefix"})))
         out.reads.extend(_file(a) for a in _values(inv, frozenset({"-i", "--input-file"})))
         if not inv.options.flags & {"-O", "--output-document", "--spider"}:
-            out.writes.append(File(".", tree=bool(inv.options.flags & {"-r", "--recursive", "-m", "--mirror"})))
+            out.writes.append(
+                File(".", tree=bool(inv.options.flags & {"-r", "--recursive", "-m", "--mirror"}))
+            )
     else:
         out.not_known(f"{name}: which files it writes is not known", ("reads", "writes"))
 
@@ -202,7 +213,7 @@ def _tar(inv: Invocation, out: Touched) -> None:
     bundle = args[0].text if args and args[0].static and not args[0].text.startswith("-") else ""
     letters = set(bundle) | {f[1] for f in inv.options.flags if len(f) == 2}
     longs = inv.options.flags
-    operands = _words(inv.options.operands)[1 if bundle else 0:]
+    operands = _words(inv.options.operands)[1 if bundle else 0 :]
     archive = _values(inv, frozenset({"-f", "--file"}))
     if not archive and "f" in letters and operands:
         archive, operands = operands[:1], operands[1:]
@@ -289,8 +300,27 @@ def _ssh(inv: Invocation, out: Touched) -> None:
 
 
 _GIT_NETWORK = frozenset({"clone", "fetch", "pull", "push", "ls-remote", "remote", "submodule"})
-_GIT_WRITES = frozenset({"checkout", "restore", "reset", "apply", "am", "merge", "rebase", "pull", "stash", "cherry-pick",
-                         "revert", "switch", "mv", "rm", "clean", "worktree", "submodule"})
+_GIT_WRITES = frozenset(
+    {
+        "checkout",
+        "restore",
+        "reset",
+        "apply",
+        "am",
+        "merge",
+        "rebase",
+        "pull",
+        "stash",
+        "cherry-pick",
+        "revert",
+        "switch",
+        "mv",
+        "rm",
+        "clean",
+        "worktree",
+        "submodule",
+    }
+)
 
 
 def _git(inv: Invocation, out: Touched) -> None:
@@ -310,7 +340,9 @@ def _git(inv: Invocation, out: Touched) -> None:
             out.not_known(f"git {sub} contacts the remote's host, which is configured elsewhere", ("hosts",))
     if sub == "clone":
         local = [a for a in rest if not (a.static and ("://" in a.text or _remote(a.text)))]
-        out.writes.extend(_file(a, True) for a in local[-1:]) if local else out.writes.append(File(".", tree=True))
+        out.writes.extend(_file(a, True) for a in local[-1:]) if local else out.writes.append(
+            File(".", tree=True)
+        )
         return
     if sub in _GIT_WRITES:
         out.writes.append(File(".", tree=True))  # the working tree
@@ -336,7 +368,9 @@ _CHANGES_DIRECTORY = frozenset({"cd", "pushd", "popd", "chdir"})
 
 def _directory(inv: Invocation, out: Touched) -> None:
     """``cd DIR``: later relative paths may be relative to DIR (a directory known only at run time: they cannot be placed)."""
-    operands = [a for a in inv.options.operands if not (a.static and a.text.startswith("-") and a.text != "-")]
+    operands = [
+        a for a in inv.options.operands if not (a.static and a.text.startswith("-") and a.text != "-")
+    ]
     if inv.program == "popd" or inv.options.maybe_option:
         out.moved = f"{inv.program} changes to a directory known only at run time"
     elif not operands:
@@ -348,7 +382,15 @@ def _directory(inv: Invocation, out: Touched) -> None:
 
 
 _SPECIAL: dict[str, Callable[[Invocation, Touched], None]] = {
-    "tar": _tar, "bsdtar": _tar, "dd": _dd, "tee": _tee, "sort": _sort, "scp": _copier, "rsync": _copier, "ssh": _ssh,
-    "git": _git, "zip": _zip,
+    "tar": _tar,
+    "bsdtar": _tar,
+    "dd": _dd,
+    "tee": _tee,
+    "sort": _sort,
+    "scp": _copier,
+    "rsync": _copier,
+    "ssh": _ssh,
+    "git": _git,
+    "zip": _zip,
 }
 """Programs whose resources take more than a table row (their names are documented in docs/policy-reference.md)."""

@@ -67,8 +67,14 @@ class Sketch(NamedTuple):
         for pipelines, _ in self.chains:
             for stages in pipelines:
                 for words in stages:
-                    name = canonical(words[0])  # a command word with keys is a program name (:data:`_NAME`): no quotes to remove
-                    rest = tuple([_unquoted(word) if "'" not in word and '"' not in word else plain_arg(word) for word in words[1:]])
+                    # a command word with keys is a program name (:data:`_NAME`): no quotes to remove
+                    name = canonical(words[0])
+                    rest = tuple(
+                        [
+                            _unquoted(word) if "'" not in word and '"' not in word else plain_arg(word)
+                            for word in words[1:]
+                        ]
+                    )
                     invocations.append(Invocation(name, rest, (), (), None, _NONE, options_of(name, rest)))
         # (positional arguments: this runs for every new command that rules must judge)
         return Analysis(tuple(invocations), None, False, self.programs, False, False, _NONE, False, self.keys)
@@ -110,7 +116,11 @@ def sketch_text(text: str) -> Sketch:
 
 def _known(words: list[str], quoted: bool = True) -> bool:
     """The command's one invocation is known safe from its words alone (``quoted``: the text may hold quotes to remove)."""
-    args = [plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:]] if quoted else words[1:]
+    args = (
+        [plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:]]
+        if quoted
+        else words[1:]
+    )
     return known_plain(canonical(words[0]), args)
 
 
@@ -119,7 +129,11 @@ def argv_keys(argv: Sequence[str]) -> frozenset[str] | None:
     if not argv:
         return _NONE
     head = argv[0]
-    return _keys(frozenset({head}))[1] if "/" not in head and (ordinary(head) or launches_nothing(head, argv[1:])) else None
+    return (
+        _keys(frozenset({head}))[1]
+        if "/" not in head and (ordinary(head) or launches_nothing(head, argv[1:]))
+        else None
+    )
 
 
 _NAME = re.compile(r"[\w.+@%,:-]++")
@@ -132,7 +146,9 @@ def _ordinary_head(word: str) -> bool:
 
 
 def _launches_nothing(words: list[str]) -> bool:
-    if _NAME.fullmatch(words[0]) is None or any(len(word) > _QUOTED_WORD for word in words[1:] if "'" in word or '"' in word):
+    if _NAME.fullmatch(words[0]) is None or any(
+        len(word) > _QUOTED_WORD for word in words[1:] if "'" in word or '"' in word
+    ):
         return False  # (a long word with quotes might be an action option quoted many times over: analyze it)
     texts = (plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:])
     return launches_nothing(words[0], texts)

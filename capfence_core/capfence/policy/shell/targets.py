@@ -31,7 +31,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capfence.policy.shell import budget
-from capfence.policy.shell.cache import MAX_COMMAND_CHARS, costed_argv, costed_text, keys_of_argv, known_of_text, sketch_of_text
+from capfence.policy.shell.cache import (
+    MAX_COMMAND_CHARS,
+    costed_argv,
+    costed_text,
+    keys_of_argv,
+    known_of_text,
+    sketch_of_text,
+)
 from capfence.policy.shell.model import Analysis
 from capfence.policy.spec import Summarize
 from capfence.policy.view import SCALARS, CallView, deep_items
@@ -123,7 +130,12 @@ def commands_in(payload: Mapping[str, object], fields: Fields) -> list[Command]:
     if isinstance(payload, Mapping) and all(isinstance(value, SCALARS) for value in payload.values()):
         found = _from_mapping(payload, fields.names)  # the common flat payload
     else:  # nested: look at every mapping, at any depth
-        found = [c for _, node in deep_items(payload) if isinstance(node, Mapping) for c in _from_mapping(node, fields.names)]
+        found = [
+            c
+            for _, node in deep_items(payload)
+            if isinstance(node, Mapping)
+            for c in _from_mapping(node, fields.names)
+        ]
     if found or fields.explicit:
         return found
     for value in _unnamed_values(payload):
@@ -160,7 +172,9 @@ def _analyze(commands: list[Command], size: int) -> tuple[Analysis, ...]:
     left = budget.MAX_STEPS
     found: list[Analysis] = []
     for command in commands:  # each within what the ones before left of the call's budget
-        analysis, cost = costed_text(command, left) if isinstance(command, str) else costed_argv(command, left)
+        analysis, cost = (
+            costed_text(command, left) if isinstance(command, str) else costed_argv(command, left)
+        )
         found.append(analysis)
         left -= cost
         if left < 0:
@@ -194,7 +208,11 @@ def known_by_sketch(view: CallView, selected: Fields) -> bool:
     known: bool | None = view.memo.get(selected.known_key)
     if known is None:
         commands, size = _commands(view, selected)
-        known = bool(commands) and size <= MAX_TOTAL_CHARS and all(isinstance(c, str) and known_of_text(c) for c in commands)
+        known = (
+            bool(commands)
+            and size <= MAX_TOTAL_CHARS
+            and all(isinstance(c, str) and known_of_text(c) for c in commands)
+        )
         view.memo[selected.known_key] = known
     return known
 

@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.model import Arg, Kind
 
-_SAFE_ROOTS = ("/tmp", "/var/tmp", "/dev/null", "/dev/stdout", "/dev/stderr", "/dev/fd", "/dev/tty", "/dev/shm", "/dev/pts")
+_SAFE_ROOTS = (
+    "/tmp",
+    "/var/tmp",
+    "/dev/null",
+    "/dev/stdout",
+    "/dev/stderr",
+    "/dev/fd",
+    "/dev/tty",
+    "/dev/shm",
+    "/dev/pts",
+)
 
 
 def outside(text: str) -> bool:
@@ -23,21 +33,30 @@ def outside(text: str) -> bool:
         rest = text[1:]
         if rest and not rest.startswith("/"):
             return True  # ~otheruser
-        return not rest.strip("/") or any(part.startswith(".") and part not in (".", "..") for part in rest.split("/"))
+        return not rest.strip("/") or any(
+            part.startswith(".") and part not in (".", "..") for part in rest.split("/")
+        )
     if text.startswith("/"):
         path = norm_path(text)
         return not any(path == root or path.startswith(root + "/") for root in _SAFE_ROOTS)
     parts = text.split("/")
-    return ".git" in parts and ("hooks" in parts or parts[-1] == "config")  # a git hook, or configuration that runs commands
+    # a git hook, or configuration that runs commands
+    return ".git" in parts and ("hooks" in parts or parts[-1] == "config")
 
 
-def written(args: Sequence[Arg], need_static: bool, verb: str = "writes", *, remote: bool = False) -> str | None:
+def written(
+    args: Sequence[Arg], need_static: bool, verb: str = "writes", *, remote: bool = False
+) -> str | None:
     """Why writing ``args`` is not known safe: a path outside the working tree, one known only at run time (with
     ``need_static``), or with ``remote`` a destination on another machine (``scp``/``rsync``); ``None`` if none is."""
     for arg in args:
         if arg.kind is not Kind.STATIC:
             if need_static:
-                return "its target is known only at run time" if arg.kind is Kind.DYNAMIC else "operates on names read at run time"
+                return (
+                    "its target is known only at run time"
+                    if arg.kind is Kind.DYNAMIC
+                    else "operates on names read at run time"
+                )
             continue
         if outside(arg.text):
             return f"{verb} {arg.text}, outside the working tree"
