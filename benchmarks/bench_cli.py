@@ -27,7 +27,7 @@ from pathlib import Path
 
 from capfence.audit.chain import record_hash
 from capfence.audit.sqlite import COLUMNS
-from capfence.runtime import ActionRuntime
+from capfence.call.runtime import ActionRuntime
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = ROOT / "policies" / "shell_production.yaml"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from capfence.audit.chain import record_hash
 from capfence.audit.sqlite import COLUMNS
-from capfence.runtime import ActionRuntime
+from capfence.call.runtime import ActionRuntime
 
 TARGET_MS = 300.0
 CAPABILITIES = ["shell.execute"] * 6 + [

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from capfence import ActionRuntime
 from capfence.audit.sqlite import COLUMNS, SQLiteStore, connect
+from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from capfence.policy.view import CallView
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOAD = {"command": "git status --short", "cwd": "/srv/app"}

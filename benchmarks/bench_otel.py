@@ -81,9 +81,9 @@ def main() -> None:
 
     import capfence_otel
     from capfence import ActionRuntime
-    from capfence.decision import Timing
+    from capfence.call.decision import Timing
+    from capfence.call.view import CallView
     from capfence.plugins import BLOCK_ENV, build_manager, get_manager
-    from capfence.policy.view import CallView
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
     threading.Thread(target=server.serve_forever, daemon=True).start()

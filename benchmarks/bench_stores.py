@@ -95,9 +95,9 @@ def run(location: str, policy: Path, store: str, procs: int, seconds: float) -> 
 
 def evaluation_only(policy: Path) -> float:
     """Median seconds of the policy evaluation alone (no audit write)."""
+    from capfence.call.view import CallView
     from capfence.policy.engine import evaluate
     from capfence.policy.loader import load_policy
-    from capfence.policy.view import CallView
 
     compiled = load_policy(policy)
     view = CallView("shell.execute", PAYLOAD, "bench", None, None, None, None)

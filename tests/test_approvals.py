@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
-from capfence.approvals import ApprovalStateError
-from capfence.approvers import CallbackApprover, ConsoleApprover
+from capfence.approvals.approvers import CallbackApprover, ConsoleApprover
+from capfence.approvals.requests import ApprovalStateError
 from capfence.audit.chain import GENESIS, record_hash
 from capfence.audit.sqlite import COLUMNS
 
@@ -179,7 +179,7 @@ def test_concurrent_approvers_exactly_one_wins(setup):
     script = textwrap.dedent(f"""
         import sys
         from capfence import ActionRuntime
-        from capfence.approvals import ApprovalStateError
+        from capfence.approvals.requests import ApprovalStateError
         runtime = ActionRuntime.from_policy({str(policy)!r}, audit_log={str(audit)!r})
         try:
             getattr(runtime.approvals, sys.argv[1])({request_id!r}, by=sys.argv[2])
@@ -244,7 +244,7 @@ def test_console_approver_without_a_tty_fails_fast_and_keeps_the_request(setup):
     policy, audit = setup
     script = textwrap.dedent(f"""
         from capfence import ActionRuntime, CapFenceTool, ApprovalRequired
-        from capfence.approvers import ConsoleApprover
+        from capfence.approvals.approvers import ConsoleApprover
         runtime = ActionRuntime.from_policy({str(policy)!r}, audit_log={str(audit)!r}, approver=ConsoleApprover())
         tool = CapFenceTool(tool=lambda amount: "ran", agent_id="a", capability="payments.refund", gate=runtime)
         try:
@@ -319,7 +319,7 @@ def test_observing_and_simulating_never_create_an_executable_approval(tmp_path):
     with ActionRuntime.from_policy(observe, audit_log=audit) as runtime:
         make_tool(runtime, ran)(amount=70)
         assert runtime.approvals.list() == []
-    from capfence.replay import replay_file
+    from capfence.offline.replay import replay_file
 
     result = replay_file(audit, load_policy_for_test(enforce))
     assert ran == [70] and result.transitions().get(("warn", "require_approval")) == 1

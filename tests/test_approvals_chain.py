@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
-from capfence.approvals import ApprovalStateError
+from capfence.approvals.requests import ApprovalStateError
 from conftest import audit_rows
 from test_approvals import POLICY
 from test_cli_support import run

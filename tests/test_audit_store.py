@@ -22,10 +22,11 @@ from typing import Any
 
 import pytest
 
-from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied, canonical
+from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
 from capfence.audit.chain import GENESIS, record_hash
 from capfence.audit.payload import TRUNCATED_KEY
 from capfence.audit.sqlite import SCHEMA_VERSION, enable_wal
+from capfence.call import canonical
 from conftest import audit_rows
 
 ALLOW_ALL = """

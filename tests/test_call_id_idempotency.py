@@ -26,8 +26,8 @@ from capfence.audit.sqlite import (
     SCHEMA_VERSION,
     SQLiteStore,
 )
-from capfence.gate import Binding
-from capfence.runtime import ActionRuntime
+from capfence.call.gate import Binding
+from capfence.call.runtime import ActionRuntime
 
 POLICY = """
 deny:

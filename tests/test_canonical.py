@@ -20,9 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, canonical
-from capfence.gate import Binding
-from capfence.policy.view import CallView
+from capfence import ActionRuntime, ApprovalRequired, CapFenceTool
+from capfence.call import canonical
+from capfence.call.gate import Binding
+from capfence.call.view import CallView
 
 
 class Color(enum.Enum):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import yaml
 
+from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from capfence.policy.view import CallView
 from test_cli_support import record_calls, run
 
 ROOT = Path(__file__).resolve().parent.parent

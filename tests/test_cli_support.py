@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from capfence.runtime import ActionRuntime
+from capfence.call.runtime import ActionRuntime
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"

@@ -30,7 +30,7 @@ CHECK = textwrap.dedent("""
 
     import commandkit
     from capfence import CapFenceTool
-    from capfence.tool import find_adapter
+    from capfence.call.tool import find_adapter
 
     command = commandkit.Command("probe", "Probe.", {"x": "str"}, lambda x: x)
     print("adapter:", find_adapter(command).name)

@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from capfence import hookspecs
+from capfence.call.runtime import ActionRuntime
 from capfence.plugins import build_manager, get_manager, get_registry
-from capfence.runtime import ActionRuntime
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS_MD = ROOT / "docs" / "plugins.md"

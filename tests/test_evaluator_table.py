@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from capfence.policy.view import CallView
 
 
 def call(

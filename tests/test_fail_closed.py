@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 import capfence.audit.sqlite
+import capfence.call.runtime
 import capfence.plugins
-import capfence.runtime
 from capfence import ActionRuntime, CapFenceTool, Decision, ToolCallDenied, hookimpl
 from capfence.audit.sqlite import SQLiteStore
 from conftest import audit_rows
@@ -102,7 +102,7 @@ def test_evaluator_raising(
     def broken(policy: object, view: object) -> Decision:
         raise ZeroDivisionError("injected evaluator fault")
 
-    monkeypatch.setattr(capfence.runtime, "evaluate_policy", broken)
+    monkeypatch.setattr(capfence.call.runtime, "evaluate_policy", broken)
     decision = rt.evaluate("fs.write", {}, agent_id="a")
 
     assert_denied_internally(decision, "ZeroDivisionError: injected evaluator fault")

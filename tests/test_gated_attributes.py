@@ -1,4 +1,4 @@
-"""capfence.gated_attributes: the function a gated tool hands out is gated by the tool's binding.
+"""capfence.call.gated_attributes: the function a gated tool hands out is gated by the tool's binding.
 
 A framework-free tool class stands in for LangChain's ``StructuredTool`` (a
 public ``func`` its own ``run`` reads) so the mechanism is tested on its own;
@@ -17,8 +17,14 @@ from typing import Any
 import pytest
 
 from capfence import ActionRuntime, Binding, ToolCallDenied
-from capfence.gated_attributes import Extension, function_attribute, install, substitute, substitute_items
-from capfence.wrapping import gate_object, gated_class
+from capfence.call.gated_attributes import (
+    Extension,
+    function_attribute,
+    install,
+    substitute,
+    substitute_items,
+)
+from capfence.call.wrapping import gate_object, gated_class
 from conftest import audit_rows
 
 POLICY = """

@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capfence import ActionRuntime, Decision
-from capfence.decision import ACTIONS
+from capfence.call.decision import ACTIONS
+from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
-from capfence.policy.view import CallView
 
 POLICY = """
 redact: [secret_field]

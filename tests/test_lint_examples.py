@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from capfence.lint import _example_for, command_equivalent
+from capfence.offline.lint import _example_for, command_equivalent
 
 REGISTERED = "command: {program: rm, flags: [[-r, -R, --recursive], [-f, --force]]}"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from capfence.policy.view import CallView
 
 PACKS = Path(__file__).resolve().parent.parent / "policies" / "packs"
 HOME = os.path.expanduser("~")

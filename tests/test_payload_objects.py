@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from capfence.audit.payload import serialize
+from capfence.call.view import CallView
 from capfence.errors import PolicyError
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from capfence.policy.view import CallView
 
 POLICY = """
 deny:

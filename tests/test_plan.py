@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capfence.decision import Decision
+from capfence.call.decision import Decision
+from capfence.call.view import CallView
+from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from capfence.policy.model import Policy
-from capfence.policy.view import CallView
 from test_shell_pack import ALLOW, APPROVE, CORPUS, DENY, PACK
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -86,7 +86,7 @@ def capfence_on_decision(call, decision, surprise):
 def test_builtins_are_registered_like_plugins(fresh_plugins: None) -> None:
     pm, registry = build_manager(entry_points=False)
     assert DEFAULT_PLUGINS == ("capfence.builtin_plugin",)
-    import capfence.builtin_plugin as builtin
+    import capfence.plugins.builtin as builtin
 
     assert pm.get_plugin("capfence.builtin_plugin") is builtin
     info = registry.plugins["capfence.builtin_plugin"]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from capfence import ActionRuntime, CapFenceError, PolicyError
+from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from capfence.policy.view import CallView
 from conftest import POLICIES
 
 # (yaml, line, column, key path, message fragment, hint fragment or None)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool
-from capfence.approvals import ApprovalStateError
+from capfence.approvals.requests import ApprovalStateError
 from capfence.audit.reader import open_reader
 from capfence.audit.verify import verify
 
@@ -100,7 +100,7 @@ def test_eight_processes_of_four_threads_make_one_unbroken_chain(pg_url: str, po
 
 
 def _approver(url: str, request_id: str, who: str, verb: str, barrier: Any, results: Any) -> None:
-    from capfence.approvals import Approvals
+    from capfence.approvals.requests import Approvals
     from capfence.audit.store import open_store
 
     store = open_store(url)

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool
-from capfence.approvals import Approvals, ApprovalStateError
+from capfence.approvals.requests import Approvals, ApprovalStateError
 from capfence.audit.chain import GENESIS, record_hash
 from capfence.audit.deadline import AuditBusy
 from capfence.audit.postgres import PostgresStore, qmark_to_pyformat

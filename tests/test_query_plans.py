@@ -19,7 +19,7 @@ from capfence.audit import approval_events
 from capfence.audit.query import Filters, sql_where
 from capfence.audit.reader import _ALL, _NEWEST, SQLiteReader
 from capfence.audit.sqlite import _FIND_DECISION, SCHEMA_VERSION, SQLiteStore
-from capfence.limiting import USAGE
+from capfence.call.limiting import USAGE
 from capfence.web.source import where as console_where
 
 KEPT = {

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from capfence.decision import ACTIONS
+from capfence.call.decision import ACTIONS
+from capfence.call.view import CallView
+from capfence.offline.replay import replay_file, summary
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from capfence.policy.view import CallView
-from capfence.replay import replay_file, summary
 from test_cli_support import POLICIES, ROOT, observed_log, record_calls, run
 
 PRODUCTION = POLICIES / "shell_production.yaml"
@@ -221,7 +221,7 @@ def test_identical_looking_payloads_are_not_conflated(tmp_path: Path, write_poli
 def test_cache_is_bounded_and_results_do_not_depend_on_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import capfence.replay
+    import capfence.offline.replay
 
     commands = [f"cmd {i % 7} curl" if i % 3 else f"ls {i}" for i in range(200)]
     source = _jsonl(
@@ -230,7 +230,7 @@ def test_cache_is_bounded_and_results_do_not_depend_on_it(
     )
     policy = load_policy(PRODUCTION)
     reference = summary(replay_file(source, policy))
-    monkeypatch.setattr(capfence.replay, "CACHE_LIMIT", 3)
+    monkeypatch.setattr(capfence.offline.replay, "CACHE_LIMIT", 3)
     assert summary(replay_file(source, policy)) == reference
 
 

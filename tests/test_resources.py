@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from capfence.call.view import CallView
 from capfence.errors import PolicyError
+from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from capfence.policy.model import Policy
-from capfence.policy.view import CallView
 
 POLICY = """
 default: deny

@@ -327,7 +327,7 @@ def test_threads_reopening_a_closed_runtime_share_one_store(
     tmp_path: Path, write_policy: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After close() the next call reopens the log; threads arriving together must open it once."""
-    import capfence.runtime as runtime_module
+    import capfence.call.runtime as runtime_module
 
     opened: list[object] = []
     real_open = runtime_module.open_store

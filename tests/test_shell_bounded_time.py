@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 import pathological
 from capfence import ActionRuntime
-from capfence.decision import Decision
+from capfence.call.decision import Decision
 from capfence.policy.shell import budget, cache
-from capfence.policy.shell.glob import Glob, _accepts, _tokens
+from capfence.policy.shell.wordglob import Glob, _accepts, _tokens
 from capfence.policy.spec import SpecError
 
 PACK = Path(__file__).resolve().parent.parent / "policies" / "packs" / "shell.yaml"

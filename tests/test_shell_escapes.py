@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from capfence.call.view import CallView
+from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from capfence.policy.model import Policy
-from capfence.policy.view import CallView
 
 PACK = Path(__file__).resolve().parent.parent / "policies" / "packs" / "shell.yaml"
 

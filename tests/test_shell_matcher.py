@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import capfence.policy.shell as shell
+from capfence.call.view import CallView
 from capfence.policy.shell import cache
 from capfence.policy.shell.analyzer import analyze_script
 from capfence.policy.shell.budget import Budget
-from capfence.policy.shell.glob import GlobSet
 from capfence.policy.shell.sketch import Sketch
+from capfence.policy.shell.wordglob import GlobSet
 from capfence.policy.spec import CompileContext, Condition, SpecError
-from capfence.policy.view import CallView
 
 RM_RF = {"program": "rm", "flags": [["-r", "-R", "--recursive"], ["-f", "--force"]]}
 

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
+from capfence.call.view import CallView
 from capfence.errors import PolicyError
+from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from capfence.policy.model import Policy
-from capfence.policy.view import CallView
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / "policies" / "packs" / "shell.yaml"

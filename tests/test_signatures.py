@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from capfence.signatures import NonceCache, SignatureError, sign, signed_headers, verify
+from capfence.approvals.signatures import NonceCache, SignatureError, sign, signed_headers, verify
 
 SECRET = b"shared-secret"
 

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from capfence.call.view import CallView
+from capfence.policy.compiled import Policy
 from capfence.policy.conditions import BUILTIN_CONDITIONS
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy as _load_policy
-from capfence.policy.model import Policy
 from capfence.policy.spec import CompileContext, SpecError
 from capfence.policy.url import CONDITION, is_private_host, parse_url
-from capfence.policy.view import CallView
 
 
 def load_policy(path: Path) -> Policy:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool
-from capfence.signatures import verify
-from capfence.webhook import WebhookApprover
+from capfence.approvals.signatures import verify
+from capfence.approvals.webhook import WebhookApprover
 
 SECRET = "webhook-secret"
 POLICY = "redact: [token]\nrequire_approval:\n  - id: hold-deploy\n    capability: deploy.*\n"

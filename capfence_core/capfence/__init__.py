@@ -20,7 +20,11 @@ from typing import TYPE_CHECKING
 from capfence.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from capfence.decision import Decision
+    from capfence.call.decision import Decision
+    from capfence.call.gate import Binding
+    from capfence.call.runtime import ActionRuntime
+    from capfence.call.tool import Adapter, CapFenceTool
+    from capfence.call.view import CallView
     from capfence.errors import (
         ApprovalRequired,
         AuditError,
@@ -29,25 +33,21 @@ if TYPE_CHECKING:
         PolicyProblem,
         ToolCallDenied,
     )
-    from capfence.gate import Binding
     from capfence.plugins import hookimpl
     from capfence.policy.spec import CompileContext, ConditionType, SpecError
-    from capfence.policy.view import CallView
-    from capfence.runtime import ActionRuntime
-    from capfence.tool import Adapter, CapFenceTool
 
 _EXPORTS = {
-    "ActionRuntime": "capfence.runtime",
-    "Adapter": "capfence.tool",
+    "ActionRuntime": "capfence.call.runtime",
+    "Adapter": "capfence.call.tool",
     "ApprovalRequired": "capfence.errors",
     "AuditError": "capfence.errors",
-    "Binding": "capfence.gate",
-    "CallView": "capfence.policy.view",
+    "Binding": "capfence.call.gate",
+    "CallView": "capfence.call.view",
     "CapFenceError": "capfence.errors",
-    "CapFenceTool": "capfence.tool",
+    "CapFenceTool": "capfence.call.tool",
     "CompileContext": "capfence.policy.spec",
     "ConditionType": "capfence.policy.spec",
-    "Decision": "capfence.decision",
+    "Decision": "capfence.call.decision",
     "PolicyError": "capfence.errors",
     "PolicyProblem": "capfence.errors",
     "SpecError": "capfence.policy.spec",

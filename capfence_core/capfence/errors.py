@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from capfence.decision import Decision
+    from capfence.call.decision import Decision
 
 
 class CapFenceError(Exception):

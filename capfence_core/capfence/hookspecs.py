@@ -15,11 +15,11 @@ if TYPE_CHECKING:
     import click
 
     from capfence.audit.store import StoreType
-    from capfence.decision import Decision, Timing
-    from capfence.policy.model import Policy
+    from capfence.call.decision import Decision, Timing
+    from capfence.call.tool import Adapter
+    from capfence.call.view import CallView
+    from capfence.policy.compiled import Policy
     from capfence.policy.spec import ConditionType
-    from capfence.policy.view import CallView
-    from capfence.tool import Adapter
 
 hookspec = pluggy.HookspecMarker("capfence")
 

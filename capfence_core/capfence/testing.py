@@ -51,9 +51,9 @@ from typing import Any
 
 import pytest
 
+from capfence.call.runtime import ActionRuntime
+from capfence.call.tool import CapFenceTool
 from capfence.errors import CapFenceError
-from capfence.runtime import ActionRuntime
-from capfence.tool import CapFenceTool
 
 CONTRACT_POLICY = """
 deny:

@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 from capfence import ActionRuntime, CapFenceTool
-from capfence.tool import find_adapter
+from capfence.call.tool import find_adapter
 from commandkit import Command, Runner
 
 POLICY = """

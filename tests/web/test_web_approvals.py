@@ -16,7 +16,7 @@ from web_support import TOKEN, approval_events, csrf_of, live_server, require_we
 require_web()
 
 from capfence import ActionRuntime  # noqa: E402
-from capfence.signatures import signed_headers  # noqa: E402
+from capfence.approvals.signatures import signed_headers  # noqa: E402
 from capfence.web.app import create_app  # noqa: E402
 from capfence.web.auth import CLIENT_HEADER  # noqa: E402
 from capfence.web.console import Settings  # noqa: E402

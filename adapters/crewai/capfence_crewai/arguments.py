@@ -35,8 +35,8 @@ from typing import Any
 from crewai.tools import BaseTool
 from crewai.tools.base_tool import Tool
 
-from capfence.callables import bound_payload
-from capfence.wrapping import ORIGINAL_ATTR
+from capfence.call.callables import bound_payload
+from capfence.call.wrapping import ORIGINAL_ATTR
 
 VALIDATING = frozenset({"run", "arun"})
 """Entry points where CrewAI validates keyword arguments before the body."""

@@ -3,7 +3,7 @@
 What a gated tool (:func:`capfence_crewai.tools.wrap_tool`) adds for them:
 
 * ``func`` (``crewai.tools.Tool``, what ``@tool`` makes) gives the function
-  behind the tool's binding (:mod:`capfence.gated_attributes`): a call is
+  behind the tool's binding (:mod:`capfence.call.gated_attributes`): a call is
   decided and audited first and, blocked, returns the decision's message (a
   ``ToolFailure`` for a ``result_as_answer`` tool), as every gated CrewAI entry
   point does. So ``Tool.from_langchain(tool)``, ``Tool(func=tool.func, ...)``,
@@ -28,8 +28,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from capfence.decision import Decision
-from capfence.gated_attributes import (
+from capfence.call.decision import Decision
+from capfence.call.gated_attributes import (
     Extension,
     field_reader,
     field_writer,

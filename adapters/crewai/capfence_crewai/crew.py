@@ -56,8 +56,8 @@ from crewai import Agent, Crew
 from crewai.tools import BaseTool
 from crewai.utilities.string_utils import sanitize_tool_name
 
+from capfence.call.wrapping import ORIGINAL_ATTR, gated_class, is_gated
 from capfence.errors import CapFenceError
-from capfence.wrapping import ORIGINAL_ATTR, gated_class, is_gated
 from capfence_crewai import hooks
 from capfence_crewai.guard import (
     DEFAULT_CAPABILITY,
@@ -72,8 +72,8 @@ from capfence_crewai.tools import wrap_tool
 from capfence_crewai.views import view_tools
 
 if TYPE_CHECKING:
-    from capfence.gate import Gate
-    from capfence.runtime import ActionRuntime
+    from capfence.call.gate import Gate
+    from capfence.call.runtime import ActionRuntime
 
 CrewT = TypeVar("CrewT", bound=Crew)
 CREW_TAG = "capfence-crewai-crew"

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from crewai.utilities.string_utils import sanitize_tool_name
 
-from capfence.gate import Binding
+from capfence.call.gate import Binding
 
 if TYPE_CHECKING:
-    from capfence.gate import Gate
-    from capfence.runtime import ActionRuntime
+    from capfence.call.gate import Gate
+    from capfence.call.runtime import ActionRuntime
 
 Mode = Literal["hooks", "tools"]
 MODES: tuple[Mode, ...] = ("hooks", "tools")

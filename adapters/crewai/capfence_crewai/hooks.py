@@ -61,10 +61,10 @@ from crewai.hooks.dispatch import InterceptionPoint, get_global_hook_list
 from crewai.hooks.tool_hooks import ToolCallHookContext
 from crewai.tools import BaseTool
 
-from capfence.canonical import NotCanonical, encode
-from capfence.decision import Decision, failure
-from capfence.gate import Binding
-from capfence.policy.view import CallView
+from capfence.call.canonical import NotCanonical, encode
+from capfence.call.decision import Decision, failure
+from capfence.call.gate import Binding
+from capfence.call.view import CallView
 from capfence_crewai.arguments import predicted
 from capfence_crewai.guard import CrewGuard, guard_of
 from capfence_crewai.tools import block_message

@@ -1,7 +1,7 @@
 """Gate one CrewAI tool: what ``CapFenceTool(tool=<crewai BaseTool>, ...)`` returns.
 
 The gated tool is a shallow copy of the caller's tool whose class is a cached
-subclass of the tool's own class (:func:`capfence.wrapping.gated_class`), so it
+subclass of the tool's own class (:func:`capfence.call.wrapping.gated_class`), so it
 *is* still that class: same ``name``, ``description``, ``args_schema``,
 ``result_as_answer``, ``max_usage_count``, ``cache_function``. The caller's
 tool is not modified.
@@ -19,7 +19,7 @@ tool is not modified.
 When one gated entry point calls another for the same call (``run`` ->
 ``_run``) the reentrancy guard of :meth:`capfence.Binding.call` lets the inner
 one through, so each call is decided and audited once. ``_run``/``_arun`` mark
-where the tool's own body starts (:func:`capfence.gate.tool_body`), so a tool
+where the tool's own body starts (:func:`capfence.call.gate.tool_body`), so a tool
 that calls itself (or another gated tool) from its body is decided again.
 
 What the policy sees, the audit log records and the body receives is one
@@ -56,11 +56,11 @@ from typing import Any, Protocol
 from crewai.tools import BaseTool
 from crewai.tools.tool_failure import ToolFailure
 
-from capfence.decision import Decision, failure
+from capfence.call.decision import Decision, failure
+from capfence.call.gate import Binding, tool_body
+from capfence.call.gated_attributes import install
+from capfence.call.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class
 from capfence.errors import CapFenceError
-from capfence.gate import Binding, tool_body
-from capfence.gated_attributes import install
-from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class
 from capfence_crewai import conversions
 from capfence_crewai.arguments import VALIDATING, entry_arguments, is_pinned, pinned
 

@@ -50,11 +50,11 @@ from typing import Any, Literal
 
 from crewai.tools import BaseTool
 
-from capfence.canonical import NotCanonical, encode
-from capfence.decision import Decision, failure
-from capfence.gate import Binding
-from capfence.policy.view import CallView
-from capfence.wrapping import ORIGINAL_ATTR, is_gated
+from capfence.call.canonical import NotCanonical, encode
+from capfence.call.decision import Decision, failure
+from capfence.call.gate import Binding
+from capfence.call.view import CallView
+from capfence.call.wrapping import ORIGINAL_ATTR, is_gated
 from capfence_crewai.arguments import body_arguments
 from capfence_crewai.tools import OnBlock, gated_tool_class
 
@@ -71,7 +71,7 @@ class Ticket:
     tool: BaseTool
     """The view the call will run."""
     args_text: str
-    """Canonical text of the decided arguments (:func:`capfence.canonical.encode`)."""
+    """Canonical text of the decided arguments (:func:`capfence.call.canonical.encode`)."""
     tool_input: Mapping[str, Any]
     """The call's live input dict (later hooks rewrite it in place): tells a rewritten call's body which call it is."""
     binding: Binding

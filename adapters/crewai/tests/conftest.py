@@ -19,7 +19,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from capfence.runtime import ActionRuntime  # noqa: E402
+from capfence.call.runtime import ActionRuntime  # noqa: E402
 from capfence.testing import capfence_runtime  # noqa: E402, F401 - the contract suite's fixture
 
 CREW_POLICY = """

@@ -20,8 +20,8 @@ import pytest
 from crewai import Crew
 from scripted import ScriptedLLM, build_crew, call, final, ran
 
-from capfence.approvals import ApprovalRequest
-from capfence.runtime import ActionRuntime
+from capfence.approvals.requests import ApprovalRequest
+from capfence.call.runtime import ActionRuntime
 from capfence.testing import audit_rows
 from capfence_crewai import guard_crew
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from scripted import ScriptedLLM, Step, build_crew, call, final, ran
 
 from capfence import CapFenceTool
-from capfence.runtime import ActionRuntime
+from capfence.call.runtime import ActionRuntime
 from capfence.testing import audit_rows
 from capfence_crewai import guard_crew
 

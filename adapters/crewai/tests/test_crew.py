@@ -18,8 +18,8 @@ from crewai import Crew
 from scripted import ScriptedLLM, ShellTool, Step, build_crew, call, final, ran
 
 from capfence import CapFenceTool
+from capfence.call.runtime import ActionRuntime
 from capfence.errors import CapFenceError
-from capfence.runtime import ActionRuntime
 from capfence.testing import audit_rows
 from capfence_crewai import guard_crew, guard_of
 

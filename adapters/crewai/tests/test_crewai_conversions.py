@@ -24,7 +24,7 @@ from crewai.tools.structured_tool import CrewStructuredTool
 from scripted import ScriptedLLM, ShellTool, call, final, ran
 
 from capfence import CapFenceTool
-from capfence.runtime import ActionRuntime
+from capfence.call.runtime import ActionRuntime
 from capfence.testing import audit_rows
 
 DENIED = "CapFence deny: destructive command [rule no-rm]"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from scripted import build_crew, call, final, ran
 
-from capfence.runtime import ActionRuntime
+from capfence.call.runtime import ActionRuntime
 from capfence.testing import audit_rows
 from capfence_crewai import guard_crew
 from capfence_crewai import hooks as capfence_hooks
@@ -54,7 +54,7 @@ def test_premise_crewai_runs_the_tool_when_a_hook_raises(tmp_path: Path, native:
 def test_fault_in_the_evaluator(
     runtime: ActionRuntime, tmp_path: Path, native: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("capfence.runtime.evaluate_policy", boom)
+    monkeypatch.setattr("capfence.call.runtime.evaluate_policy", boom)
     operator = run_crew(runtime, tmp_path, native)
     assert ran(tmp_path / "shell.log") == []
     rows = audit_rows(runtime.audit_log)

@@ -40,7 +40,7 @@ def test_loading_the_plugin_does_not_import_crewai() -> None:
         """
         import sys
         from capfence.plugins import build_manager
-        from capfence.tool import find_adapter
+        from capfence.call.tool import find_adapter
         import capfence_crewai
         _, registry = build_manager()
         assert find_adapter(len, registry.adapters).name == "callable"

@@ -11,9 +11,9 @@ from crewai.tools import base_tool as crewai_base_tool
 from scripted import ShellTool, make_lookup, ran
 
 from capfence import CapFenceTool
-from capfence.runtime import ActionRuntime
+from capfence.call.runtime import ActionRuntime
+from capfence.call.wrapping import is_gated
 from capfence.testing import audit_rows
-from capfence.wrapping import is_gated
 from capfence_crewai import block_message, wrap_tool
 
 
@@ -157,7 +157,7 @@ def test_a_body_calling_its_own_tool_is_decided_again(runtime: ActionRuntime) ->
 
 
 def test_block_message_is_public() -> None:
-    from capfence.decision import Decision
+    from capfence.call.decision import Decision
 
     assert block_message(Decision("deny", "nope", "r1")) == "CapFence deny: nope [rule r1]"
     assert wrap_tool.__module__ == "capfence_crewai.tools"

@@ -49,8 +49,8 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool, Tool
 from langchain_core.tools.base import FILTERED_ARGS, _get_runnable_config_param
 
-from capfence.canonical import NotCanonical, encode
-from capfence.wrapping import ORIGINAL_ATTR
+from capfence.call.canonical import NotCanonical, encode
+from capfence.call.wrapping import ORIGINAL_ATTR
 
 Parsed = tuple[tuple[Any, ...], dict[str, Any]]
 """What ``_to_args_and_kwargs`` returns: the body's positional and keyword arguments."""
@@ -288,7 +288,7 @@ def checked_to_args_and_kwargs(original: Callable[..., Parsed]) -> Callable[...,
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A payload as it was when it was decided: its lossless encoding (:mod:`capfence.canonical`).
+    """A payload as it was when it was decided: its lossless encoding (:mod:`capfence.call.canonical`).
 
     A payload with no lossless encoding (an opaque object from a direct call,
     nesting deeper than the encoding takes) is compared by its shape instead

@@ -3,7 +3,7 @@
 What a gated tool (:func:`capfence_langchain.tools.wrap_tool`) adds for them:
 
 * ``func`` / ``coroutine`` (``StructuredTool``, ``Tool``) give the function
-  behind the tool's binding (:mod:`capfence.gated_attributes`): a call is
+  behind the tool's binding (:mod:`capfence.call.gated_attributes`): a call is
   decided and audited first and, blocked, raises
   :class:`capfence_langchain.ToolCallDenied` (a LangChain ``ToolException``).
   So ``StructuredTool.from_function(func=tool.func)``, CrewAI's
@@ -44,10 +44,9 @@ from langchain_core.tools import BaseTool, ToolException
 from langchain_core.tools.base import FILTERED_ARGS
 
 import capfence
-from capfence.callables import call_payload
-from capfence.decision import Decision
-from capfence.errors import CapFenceError
-from capfence.gated_attributes import (
+from capfence.call.callables import call_payload
+from capfence.call.decision import Decision
+from capfence.call.gated_attributes import (
     Extension,
     field_reader,
     field_writer,
@@ -56,7 +55,8 @@ from capfence.gated_attributes import (
     substitute,
     substitute_items,
 )
-from capfence.wrapping import is_gated
+from capfence.call.wrapping import is_gated
+from capfence.errors import CapFenceError
 from capfence_langchain.errors import blocked_error
 
 FUNCTION_FIELDS = ("func", "coroutine")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from langchain_core.tools import ToolException
 
 import capfence
-from capfence.decision import Decision
+from capfence.call.decision import Decision
 
 
 class ToolCallDenied(capfence.ToolCallDenied, ToolException):

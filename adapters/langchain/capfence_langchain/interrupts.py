@@ -19,7 +19,7 @@ same tool call again and the gate decides it again, *from the store*:
 
 No second request is filed for the re-run, and a re-run that is still held
 (or denied) reuses its recorded decision: both are keyed by the call's
-``tool_call_id`` and its exact arguments in the store (:mod:`capfence.approvals`).
+``tool_call_id`` and its exact arguments in the store (:mod:`capfence.approvals.requests`).
 An approved re-run is a new ``allow`` decision record: it is the one execution.
 
 Without a checkpointer a graph cannot be resumed, so the gate does not
@@ -33,8 +33,8 @@ from typing import Any
 
 from langchain_core.messages import ToolMessage
 
-from capfence.decision import Decision
-from capfence.gate import Binding
+from capfence.call.decision import Decision
+from capfence.call.gate import Binding
 
 INTERRUPT_TYPE = "capfence.approval"
 """``interrupt.value["type"]`` of every CapFence approval interrupt."""

@@ -83,10 +83,10 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
         "CapFenceMiddleware needs LangChain v1 agents: pip install 'langchain>=1,<2' (capfence-langchain's [agent] extra)"
     ) from exc
 
-from capfence.decision import Decision
+from capfence.call.decision import Decision
+from capfence.call.gate import Binding
+from capfence.call.wrapping import binding_of
 from capfence.errors import CapFenceError
-from capfence.gate import Binding
-from capfence.wrapping import binding_of
 from capfence_langchain.arguments import Snapshot, passed_through, tool_payload
 from capfence_langchain.interrupts import hold, should_interrupt
 from capfence_langchain.tickets import Ticket
@@ -96,8 +96,8 @@ if TYPE_CHECKING:
     from langchain.agents.middleware import ToolCallRequest
     from langgraph.types import Command
 
-    from capfence.gate import Gate
-    from capfence.runtime import ActionRuntime
+    from capfence.call.gate import Gate
+    from capfence.call.runtime import ActionRuntime
 
 DEFAULT_CAPABILITY = "tool.{tool}"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")

@@ -10,7 +10,7 @@ carries a :class:`Ticket`, and the copy's ``run``, the innermost point before
 the body, checks the arguments it is about to run with against the ticket:
 
 * the first execution with exactly the decided arguments (lossless encoding,
-  :mod:`capfence.canonical`) under the same call id *takes* the ticket: it runs
+  :mod:`capfence.call.canonical`) under the same call id *takes* the ticket: it runs
   on the middleware's decision and records that decision's outcome;
 * anything else is decided again under the middleware's binding, as a new
   decision record: arguments a middleware rewrote after the decision, a call id
@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from capfence.decision import Decision
-from capfence.gate import Binding
-from capfence.policy.view import CallView
+from capfence.call.decision import Decision
+from capfence.call.gate import Binding
+from capfence.call.view import CallView
 from capfence_langchain.arguments import Snapshot
 
 SUPERSEDED = "not run on this decision: the arguments that reached the tool differ from the decided ones and were decided again"

@@ -1,7 +1,7 @@
 """Gate one LangChain tool: what ``CapFenceTool(tool=<BaseTool>, ...)`` returns.
 
 The gated tool is a shallow copy of the caller's tool whose class is a cached
-subclass of the tool's own class (:func:`capfence.wrapping.gated_class`), so it
+subclass of the tool's own class (:func:`capfence.call.wrapping.gated_class`), so it
 *is* still that class: same name, description, ``args_schema`` (what
 ``convert_to_openai_tool`` shows a model), ``return_direct``,
 ``response_format``, ``handle_tool_error``, callbacks, tags and metadata. The
@@ -61,11 +61,11 @@ from typing import Any
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
-from capfence.decision import Decision, failure
+from capfence.call.decision import Decision, failure
+from capfence.call.gate import Binding, tool_body
+from capfence.call.gated_attributes import install
+from capfence.call.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class, is_gated
 from capfence.errors import CapFenceError
-from capfence.gate import Binding, tool_body
-from capfence.gated_attributes import install
-from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class, is_gated
 from capfence_langchain import conversions
 from capfence_langchain.arguments import (
     ArgumentsChanged,

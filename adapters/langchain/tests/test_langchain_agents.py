@@ -38,7 +38,7 @@ from lc_support import (
 )
 
 from capfence import ActionRuntime, CapFenceTool
-from capfence.approvers import CallbackApprover
+from capfence.approvals.approvers import CallbackApprover
 from capfence_langchain import CapFenceMiddleware
 
 MODES = ["tools", "middleware"]

@@ -13,9 +13,9 @@ from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from lc_support import calls, script
 
-from capfence.gate import Binding
+from capfence.call.gate import Binding
+from capfence.call.wrapping import binding_of
 from capfence.testing import AdapterContract, Body, capfence_runtime  # noqa: F401 - fixture
-from capfence.wrapping import binding_of
 from capfence_langchain import CapFenceMiddleware
 
 

@@ -27,8 +27,8 @@ from pydantic import BaseModel, Field
 import capfence
 import capfence_langchain
 from capfence import ActionRuntime, CapFenceTool
+from capfence.call.wrapping import is_gated
 from capfence.testing import audit_rows
-from capfence.wrapping import is_gated
 from capfence_langchain import ToolCallDenied
 
 DENIED = "CapFence deny: secrets are off limits [rule no-secrets]"

@@ -55,14 +55,14 @@ from llama_index.core.objects import ObjectRetriever
 from llama_index.core.tools import BaseTool, FunctionTool
 from llama_index.core.tools.types import BaseToolAsyncAdapter
 
+from capfence.call.gate import Binding
+from capfence.call.wrapping import ORIGINAL_ATTR, binding_of, gated_class, is_gated
 from capfence.errors import CapFenceError
-from capfence.gate import Binding
-from capfence.wrapping import ORIGINAL_ATTR, binding_of, gated_class, is_gated
 from capfence_llamaindex.tools import FRAMEWORK, tool_name, wrap_tool
 
 if TYPE_CHECKING:
-    from capfence.gate import Gate
-    from capfence.runtime import ActionRuntime
+    from capfence.call.gate import Gate
+    from capfence.call.runtime import ActionRuntime
 
 AgentT = TypeVar("AgentT", bound=BaseWorkflowAgent)
 WorkflowT = TypeVar("WorkflowT", bound=AgentWorkflow)

@@ -28,7 +28,7 @@ whole tool-call step runs again when the response arrives, so the gate runs
 twice for one call. The second pass knows it is the second (the step holds this
 call's waiter) and goes straight to the re-check: one decision per pass, keyed
 by the call's id, so the held decision is not recorded twice and no second
-request is filed (:mod:`capfence.approvals`). If the waiter cannot be seen (the
+request is filed (:mod:`capfence.approvals.requests`). If the waiter cannot be seen (the
 LlamaIndex internals moved), the second pass decides first: approved runs,
 still pending waits (the response is already there) and re-checks.
 
@@ -49,9 +49,9 @@ from typing import Any
 
 from llama_index.core.tools import BaseTool, ToolOutput
 
-from capfence.decision import Decision
-from capfence.gate import Binding
-from capfence.wrapping import binding_of
+from capfence.call.decision import Decision
+from capfence.call.gate import Binding
+from capfence.call.wrapping import binding_of
 
 log = logging.getLogger("capfence.llamaindex")
 INPUT_REQUIRED_ATTR = "__capfence_input_required_on_approval__"

@@ -4,7 +4,7 @@ LlamaIndex builds other objects from a tool in several ways. On a gated tool
 (:func:`capfence_llamaindex.tools.wrap_tool`):
 
 * ``fn``, ``async_fn``, ``real_fn`` (``FunctionTool``) give the function behind
-  the tool's binding (:mod:`capfence.gated_attributes`): a call is decided and
+  the tool's binding (:mod:`capfence.call.gated_attributes`): a call is decided and
   audited first and, blocked, raises :class:`capfence.ToolCallDenied` (or
   :class:`capfence.ApprovalRequired`). So ``FunctionTool.from_defaults(fn=tool.fn)``
   and anything else built from them is gated too. Their name, docstring,
@@ -21,7 +21,7 @@ LlamaIndex builds other objects from a tool in several ways. On a gated tool
   ``RouterRetriever`` read them and query the engine directly, which no tool
   gate sees. ``as_langchain_tool()`` is refused for the same reason.
 * ``copy.copy``/``copy.deepcopy`` keep the class and the binding
-  (:mod:`capfence.wrapping`); ``adapt_to_async_tool`` returns the gated tool
+  (:mod:`capfence.call.wrapping`); ``adapt_to_async_tool`` returns the gated tool
   itself, or a ``BaseToolAsyncAdapter`` that calls its gated ``__call__``.
 
 The table with every API is in ``docs/adapters/llamaindex.md`` ("Copies and conversions").
@@ -34,10 +34,10 @@ from typing import Any
 
 from llama_index.core.tools import BaseTool, FunctionTool, QueryEngineTool, RetrieverTool
 
-from capfence.callables import bound_payload
+from capfence.call.callables import bound_payload
+from capfence.call.gated_attributes import Extension, function_attribute
+from capfence.call.tool import instance_of_loaded
 from capfence.errors import CapFenceError
-from capfence.gated_attributes import Extension, function_attribute
-from capfence.tool import instance_of_loaded
 
 FUNCTION_ATTRIBUTES = {"fn": "_fn", "async_fn": "_async_fn", "real_fn": "_real_fn"}
 """The public function attributes of a ``FunctionTool`` and the private ones its own ``call``/``acall`` use."""

@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from llama_index.core.tools import BaseTool, FunctionTool
 from pydantic import BaseModel
 
+from capfence.call.gate import Binding
 from capfence.errors import CapFenceError
-from capfence.gate import Binding
 from capfence_llamaindex.tools import FRAMEWORK, tool_name, wrap_tool
 
 if TYPE_CHECKING:
-    from capfence.gate import Gate
-    from capfence.runtime import ActionRuntime
+    from capfence.call.gate import Gate
+    from capfence.call.runtime import ActionRuntime
 
 Decorator = Callable[[Callable[..., Any]], FunctionTool]
 ToolT = TypeVar("ToolT", bound=BaseTool)

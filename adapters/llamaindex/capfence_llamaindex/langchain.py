@@ -28,8 +28,8 @@ from langchain_core.tools import StructuredTool, Tool, ToolException
 from llama_index.core.tools import BaseTool, FunctionTool, ToolOutput
 
 import capfence
-from capfence.decision import Decision
-from capfence.gated_attributes import hand_out
+from capfence.call.decision import Decision
+from capfence.call.gated_attributes import hand_out
 from capfence_llamaindex.conversions import function_payload, raw_function
 
 

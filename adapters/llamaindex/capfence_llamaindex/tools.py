@@ -1,7 +1,7 @@
 """Gate one LlamaIndex tool: what ``CapFenceTool(tool=<BaseTool>, ...)`` returns.
 
 The gated tool is a shallow copy of the caller's tool whose class is a cached
-subclass of the tool's own class (:func:`capfence.wrapping.gated_class`), so it
+subclass of the tool's own class (:func:`capfence.call.wrapping.gated_class`), so it
 *is* still that class (``FunctionTool`` stays ``FunctionTool``, which is what
 LlamaIndex agents check before injecting the workflow ``Context``). Its
 ``metadata`` (name, description, ``fn_schema``, ``return_direct``) is equal to
@@ -14,10 +14,10 @@ has. In llama-index-core 0.14 ``call`` and ``acall`` are independent (neither
 calls the other) and ``__call__`` funnels into ``call``; workflow agents only
 ever use ``await tool.acall(**kwargs)``. When one entry point calls another on
 the same tool (``__call__`` -> ``call``, or a custom tool whose ``acall`` runs
-``call`` in a thread), the reentrancy guard of :class:`capfence.gate.Binding`
+``call`` in a thread), the reentrancy guard of :class:`capfence.call.gate.Binding`
 makes that one decision. For ``FunctionTool``'s own ``call``/``acall``,
 which are known to run the function and nothing else, the function body runs
-outside the guard (:func:`capfence.gate.tool_body`), so a function that calls
+outside the guard (:func:`capfence.call.gate.tool_body`), so a function that calls
 its own gated tool again is decided again.
 
 What the policy sees and the audit log records (:func:`tool_payload`): the
@@ -66,12 +66,12 @@ from typing import Any
 
 from llama_index.core.tools import BaseTool, FunctionTool, ToolMetadata, ToolOutput
 
-from capfence.callables import bound_payload
-from capfence.decision import Decision, failure
+from capfence.call.callables import bound_payload
+from capfence.call.decision import Decision, failure
+from capfence.call.gate import Binding, blocked_error, tool_body
+from capfence.call.gated_attributes import install
+from capfence.call.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class
 from capfence.errors import CapFenceError
-from capfence.gate import Binding, blocked_error, tool_body
-from capfence.gated_attributes import install
-from capfence.wrapping import ORIGINAL_ATTR, binding_of, gate_object, gated_class
 from capfence_llamaindex import conversions
 from capfence_llamaindex.approvals import ask, set_approval_events, step_context
 

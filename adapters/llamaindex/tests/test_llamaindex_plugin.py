@@ -14,9 +14,9 @@ from llama_index.core.tools import FunctionTool
 
 import capfence_llamaindex
 from capfence import ActionRuntime, CapFenceTool
+from capfence.call.tool import find_adapter
+from capfence.call.wrapping import BINDING_ATTR, binding_of, is_gated
 from capfence.plugins import build_manager
-from capfence.tool import find_adapter
-from capfence.wrapping import BINDING_ATTR, binding_of, is_gated
 from capfence_llamaindex import AgentGuard, guard_agent, guard_workflow
 from capfence_llamaindex.plugin import accepts
 

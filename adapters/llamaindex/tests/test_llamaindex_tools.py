@@ -15,8 +15,8 @@ from llama_index.core.tools.types import BaseToolAsyncAdapter, adapt_to_async_to
 from pydantic import Field
 
 from capfence import ActionRuntime, CapFenceError, CapFenceTool, ToolCallDenied
+from capfence.call.wrapping import BINDING_ATTR, ORIGINAL_ATTR
 from capfence.testing import audit_rows
-from capfence.wrapping import BINDING_ATTR, ORIGINAL_ATTR
 from capfence_llamaindex import guard, tool_payload
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capfence.policy.globs import check_name_glob, is_glob, name_matcher
+from capfence.policy.patterns import check_name_glob, is_glob, name_matcher
 from capfence.policy.spec import SpecError
 from capfence_mcp.errors import McpConfigError
 

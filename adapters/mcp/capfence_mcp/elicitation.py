@@ -31,10 +31,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from capfence.approvals import ApprovalRequest
-from capfence.decision import Decision
-from capfence.gate import Binding
-from capfence.policy.view import CallView
+from capfence.approvals.requests import ApprovalRequest
+from capfence.call.decision import Decision
+from capfence.call.gate import Binding
+from capfence.call.view import CallView
 
 log = logging.getLogger("capfence.mcp")
 

@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from capfence.decision import Decision, failure
-from capfence.gate import Binding, Gate
-from capfence.policy.view import CallView
-from capfence.runtime import ActionRuntime
+from capfence.call.decision import Decision, failure
+from capfence.call.gate import Binding, Gate
+from capfence.call.runtime import ActionRuntime
+from capfence.call.view import CallView
 from capfence_mcp.capabilities import CapabilityMap
 from capfence_mcp.visibility import always_denied
 

@@ -47,9 +47,9 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from capfence.decision import Decision
-from capfence.gate import Binding
-from capfence.policy.view import CallView
+from capfence.call.decision import Decision
+from capfence.call.gate import Binding
+from capfence.call.view import CallView
 from capfence_mcp import jsonrpc, methods
 from capfence_mcp.elicitation import (
     ClientInfo,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from capfence.runtime import ActionRuntime
+from capfence.call.runtime import ActionRuntime
 from capfence_mcp.capabilities import CapabilityMap
 from capfence_mcp.errors import McpConfigError
 from capfence_mcp.gatekeeper import Gatekeeper

@@ -37,9 +37,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from capfence.decision import Decision, failure
-from capfence.gate import Binding
-from capfence.policy.view import CallView
+from capfence.call.decision import Decision, failure
+from capfence.call.gate import Binding
+from capfence.call.view import CallView
 from capfence_mcp import jsonrpc, methods
 from capfence_mcp.elicitation import (
     CLIENT_CAPABILITIES,

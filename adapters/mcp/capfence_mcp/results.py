@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from capfence.decision import Decision
+from capfence.call.decision import Decision
 
 META_KEY = "io.capfence/decision"
 """Key in the result's ``_meta`` with the decision as data (action, rule, reason, approval request)."""

@@ -37,10 +37,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from capfence.decision import Decision, failure
-from capfence.gate import Binding, Gate
-from capfence.runtime import ActionRuntime
-from capfence.wrapping import binding_of, gate_object, gated_class
+from capfence.call.decision import Decision, failure
+from capfence.call.gate import Binding, Gate
+from capfence.call.runtime import ActionRuntime
+from capfence.call.wrapping import binding_of, gate_object, gated_class
 from capfence_mcp.capabilities import default_capability
 from capfence_mcp.gatekeeper import FRAMEWORK, tool_label
 from capfence_mcp.methods import TOOLS_CALL

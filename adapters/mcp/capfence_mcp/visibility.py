@@ -16,8 +16,8 @@ changed.
 
 from __future__ import annotations
 
-from capfence.policy.model import Policy, Rule
-from capfence.policy.view import CallView
+from capfence.call.view import CallView
+from capfence.policy.compiled import Policy, Rule
 
 IDENTITY_KEYS = frozenset({"agent", "environment", "tool"})
 

@@ -13,9 +13,9 @@ from capfence import hookimpl
 from capfence_otel.config import telemetry_in_use
 
 if TYPE_CHECKING:
-    from capfence.decision import Decision, Timing
-    from capfence.policy.model import Policy
-    from capfence.policy.view import CallView
+    from capfence.call.decision import Decision, Timing
+    from capfence.call.view import CallView
+    from capfence.policy.compiled import Policy
 
 
 @hookimpl

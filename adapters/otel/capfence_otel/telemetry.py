@@ -46,9 +46,9 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.util.types import AttributeValue
 
-    from capfence.decision import Decision, Timing
-    from capfence.policy.model import Policy
-    from capfence.policy.view import CallView
+    from capfence.call.decision import Decision, Timing
+    from capfence.call.view import CallView
+    from capfence.policy.compiled import Policy
 
 log = logging.getLogger("capfence")
 SCOPE = "capfence"

@@ -10,7 +10,7 @@ form (a cut cycle, nesting past 64 levels, a non-finite number, an integer
 too long for JSON, an object whose text is unprintable or too long), is
 replaced by a marker object holding a preview, why it was cut, the SHA-256 of
 the full serialization and ``canonical_sha256``, the digest of the payload's
-lossless encoding (:mod:`capfence.canonical`, redacted keys masked; null if it
+lossless encoding (:mod:`capfence.call.canonical`, redacted keys masked; null if it
 has none). Replay counts such records as not replayable.
 """
 
@@ -28,8 +28,8 @@ from pathlib import PurePath
 from typing import NamedTuple
 from uuid import UUID
 
-from capfence import canonical
 from capfence.audit.compactjson import compact_encoder
+from capfence.call import canonical
 
 REDACTED = "***REDACTED***"
 TRUNCATED_KEY = "__capfence_truncated__"

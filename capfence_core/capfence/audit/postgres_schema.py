@@ -86,7 +86,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX IF NOT EXISTS records_approvals_ref ON records (ref, seq) WHERE kind = 'approval'",
     ),
     3: (
-        # rate and budget limits: what each allowed call counted, written with its decision record (capfence.limiting)
+        # rate and budget limits: what each allowed call counted, written with its decision record (capfence.call.limiting)
         "CREATE TABLE IF NOT EXISTS usage (key text NOT NULL, ts text NOT NULL, amount double precision NOT NULL, seq bigint NOT NULL)",
         "CREATE INDEX IF NOT EXISTS usage_key ON usage (key, ts) INCLUDE (amount)",
         # the text of each policy decisions were made under, by digest (capfence suggest keeps its rules)

@@ -2,9 +2,9 @@
 
 Written by :func:`capfence.audit.record.decision_record` into the record's ``detail``
 (``decided_by``, ``rule_source``, ``rule_line``, ``approver``; see
-:class:`capfence.decision.Provenance`). Records written before provenance existed have
+:class:`capfence.call.decision.Provenance`). Records written before provenance existed have
 none; for them ``decided_by`` is inferred from the rule and reason, as
-:attr:`capfence.decision.Decision.decided_by` does, and the rest is unknown.
+:attr:`capfence.call.decision.Decision.decided_by` does, and the rest is unknown.
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ import time
 from collections.abc import Mapping
 
 from capfence.audit.payload import serialize
-from capfence.canonical import NotCanonical
-from capfence.decision import Decision
-from capfence.policy.view import CallView
+from capfence.call.canonical import NotCanonical
+from capfence.call.decision import Decision
+from capfence.call.view import CallView
 
 OUTCOMES = ("ran", "tool_error", "blocked", "held")
 
@@ -110,7 +110,7 @@ def _decision_detail(
     """The decision's provenance, the approval request id and the framework's call id when there are any, and the
     decision's ``notes`` (``shadow``, ``limits``: older records simply lack these keys, and verify as before).
 
-    Provenance (:class:`~capfence.decision.Provenance`): ``decided_by`` (rule, default,
+    Provenance (:class:`~capfence.call.decision.Provenance`): ``decided_by`` (rule, default,
     approval, approval_timeout, internal_error), ``rule_source`` and ``rule_line`` of the
     deciding rule, ``approver`` for a human's decision. It lives in ``detail``, a field
     the chain has always hashed, so the chain format is unchanged and records written

@@ -1,6 +1,6 @@
 """``capfence approvals``: list, show, approve and deny held calls.
 
-Decisions go through :class:`capfence.approvals.Approvals`, the same state
+Decisions go through :class:`capfence.approvals.requests.Approvals`, the same state
 machine the runtime uses: single-use, digest-bound, first decider wins, and
 every transition is an audit record.
 """
@@ -19,13 +19,13 @@ from capfence.cli.options import audit_log_option, audit_log_option_for, format_
 from capfence.cli.table import Column
 
 if TYPE_CHECKING:
-    from capfence.approvals import ApprovalRequest, Approvals
+    from capfence.approvals.requests import ApprovalRequest, Approvals
 
 STATUSES = ("pending", "approved", "denied", "expired", "consumed")
 
 
 def _queue(audit_log: str) -> Approvals:
-    from capfence.approvals import Approvals
+    from capfence.approvals.requests import Approvals
     from capfence.audit.store import open_store
     from capfence.errors import AuditError
 
@@ -151,7 +151,7 @@ def show(request_id: str, audit_log: str, fmt: str) -> None:
 
 
 def _decide(verb: str, request_id: str, audit_log: str, comment: str | None, who: str | None) -> None:
-    from capfence.approvers import default_identity
+    from capfence.approvals.approvers import default_identity
 
     queue = _queue(audit_log)
     request = getattr(queue, verb)(request_id, by=who or default_identity(), comment=comment)

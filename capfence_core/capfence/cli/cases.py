@@ -11,8 +11,8 @@ import click
 from capfence.cli.options import format_option, load_policy_file
 
 if TYPE_CHECKING:
-    from capfence.cases import Result
-    from capfence.policy.model import Policy
+    from capfence.offline.cases import Result
+    from capfence.policy.compiled import Policy
 
 FAILED = 1
 
@@ -46,7 +46,7 @@ def test(policy_path: Path, cases_path: Path, fmt: str) -> None:
         expect: deny
         rule: no-secrets
     """
-    from capfence.cases import run_cases
+    from capfence.offline.cases import run_cases
 
     policy = load_policy_file(policy_path)
     try:
@@ -62,7 +62,7 @@ def test(policy_path: Path, cases_path: Path, fmt: str) -> None:
 
 
 def _print_text(results: list[Result], cases_path: Path, policy: Policy) -> None:
-    from capfence.cases import call_text, expected_text
+    from capfence.offline.cases import call_text, expected_text
 
     for result in results:
         if result.passed:
@@ -85,7 +85,7 @@ def _print_text(results: list[Result], cases_path: Path, policy: Policy) -> None
 
 
 def _print_json(results: list[Result], cases_path: Path) -> None:
-    from capfence.cases import call_text, expected_text
+    from capfence.offline.cases import call_text, expected_text
 
     document = {
         "cases": str(cases_path),

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from capfence.errors import PolicyProblem
-    from capfence.lint import Finding
-    from capfence.policy.model import Policy
+    from capfence.offline.lint import Finding
+    from capfence.policy.compiled import Policy
 
 
 def error_line(problem: PolicyProblem) -> str:
@@ -34,7 +34,7 @@ def error_line(problem: PolicyProblem) -> str:
 def summary_line(path: Path, policy: Policy | None, errors: int, warnings: int) -> str:
     if policy is None:
         return f"{path}: INVALID, {errors} error(s)"
-    from capfence.decision import ACTIONS
+    from capfence.call.decision import ACTIONS
 
     sections = ", ".join(f"{name} {sum(r.section == name for r in policy.rules)}" for name in ACTIONS)
     extra = f", {len(policy.files) - 1} extended file(s)" if len(policy.files) > 1 else ""
@@ -60,7 +60,7 @@ def _command_example() -> str | None:
 
 def check_file(path: Path) -> tuple[Policy | None, list[PolicyProblem], list[Finding]]:
     from capfence.errors import PolicyError
-    from capfence.lint import lint
+    from capfence.offline.lint import lint
     from capfence.policy.loader import load_policy
 
     try:

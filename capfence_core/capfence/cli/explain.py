@@ -2,7 +2,7 @@
 
 The decision comes from :func:`capfence.policy.engine.evaluate`, the runtime's
 evaluator; the per-rule detail re-runs each candidate rule's compiled
-conditions on the same :class:`~capfence.policy.view.CallView`.
+conditions on the same :class:`~capfence.call.view.CallView`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import click
 from capfence.cli.options import format_option
 
 if TYPE_CHECKING:
-    from capfence.decision import Decision
-    from capfence.policy.model import Policy, Rule
-    from capfence.policy.view import CallView
+    from capfence.call.decision import Decision
+    from capfence.call.view import CallView
+    from capfence.policy.compiled import Policy, Rule
 
 
 @dataclass(frozen=True)
@@ -134,9 +134,9 @@ def explain(
       capfence explain -p policies/shell_production.yaml -c shell.execute --payload '{"command": "rm -rf /"}'
       capfence explain -p policy.yaml -c payments.refund --payload @call.json --agent prod-agent
     """
+    from capfence.call.view import CallView
     from capfence.cli.options import load_policy_file
     from capfence.policy.engine import evaluate
-    from capfence.policy.view import CallView
 
     policy = load_policy_file(policy_path)
     view = CallView(
@@ -163,8 +163,8 @@ class Apart:
 
 
 def _apart(policy: Policy, view: CallView) -> Apart:
-    from capfence.policy.globs import name_matcher
-    from capfence.shadow import shadow_verdict
+    from capfence.call.shadow import shadow_verdict
+    from capfence.policy.patterns import name_matcher
 
     def applies(rule: Rule) -> bool:
         return name_matcher(rule.capability)(view.capability)

@@ -140,8 +140,8 @@ class LazyGroup(click.Group):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        from capfence.isolation import call_isolated
         from capfence.plugins import get_manager
+        from capfence.plugins.isolation import call_isolated
 
         call_isolated(get_manager().hook.capfence_register_commands, self._add_plugin_commands, cli=self)
 

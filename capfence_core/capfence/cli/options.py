@@ -12,7 +12,7 @@ import click
 from capfence.audit.query import DECISIONS, Filters, parse_when
 
 if TYPE_CHECKING:
-    from capfence.policy.model import Policy
+    from capfence.policy.compiled import Policy
 
 AUDIT_ENV = "CAPFENCE_AUDIT_LOG"
 F = TypeVar("F", bound=Callable[..., Any])

@@ -12,7 +12,7 @@ from capfence.cli.options import format_option, load_policy_file
 from capfence.cli.progress import Ticker
 
 if TYPE_CHECKING:
-    from capfence.replay import ReplayResult
+    from capfence.offline.replay import ReplayResult
 
 FAIL_ON = ("changed", "stricter", "looser", "other", "unreplayable", "invalid")
 OLD_NAMES = {"newly-denied": "stricter", "newly-allowed": "looser"}
@@ -107,7 +107,7 @@ def replay(
       capfence replay audit.jsonl -p new.yaml --fail-on stricter   # in CI
     """
     from capfence.cli.replay_shadow import print_shadow, shadow_changes
-    from capfence.replay import replay_file
+    from capfence.offline.replay import replay_file
 
     policy = load_policy_file(policy_path)
     changes = shadow_changes(policy, source)
@@ -134,7 +134,7 @@ def replay(
 
 
 def _failed(result: ReplayResult, wanted: tuple[str, ...]) -> list[str]:
-    from capfence.replay import is_changed, looser, other, stricter
+    from capfence.offline.replay import is_changed, looser, other, stricter
 
     counts = {
         "changed": result.count_where(is_changed),
@@ -149,7 +149,7 @@ def _failed(result: ReplayResult, wanted: tuple[str, ...]) -> list[str]:
 
 def _ticker(location: str) -> Ticker:
     """Progress through ``location``: by bytes for a JSON Lines file, by records for a database."""
-    from capfence.replay import is_database
+    from capfence.offline.replay import is_database
 
     source = Path(location)
     if "://" in location or is_database(source):

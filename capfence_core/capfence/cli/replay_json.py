@@ -14,16 +14,18 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
-    from capfence.policy.model import Policy
-    from capfence.replay import ReplayResult
+    from capfence.offline.replay import ReplayResult
+    from capfence.policy.compiled import Policy
 
 _TAILS_LIMIT = 10_000
 
 
 class JsonRecords:
-    """A :data:`~capfence.replay.RecordSink` writing ``{"id", "capability", "recorded", "replayed", "rule", "changed", "change"}`` objects.
+    """A :data:`~capfence.offline.replay.RecordSink` writing JSON objects.
 
-    ``change`` is ``stricter``, ``looser``, ``other`` or null (see :data:`capfence.replay.CHANGES`).
+    Each is ``{"id", "capability", "recorded", "replayed", "rule", "changed", "change"}``.
+
+    ``change`` is ``stricter``, ``looser``, ``other`` or null (see :data:`capfence.offline.replay.CHANGES`).
     The replayed decision's provenance follows: ``decided_by`` (``rule`` or ``default``) and
     the deciding rule's ``rule_source`` and ``rule_line`` (null for the default).
     """
@@ -46,7 +48,7 @@ class JsonRecords:
 
     def _tail(self, key: tuple[str, str | None, str, str | None]) -> str:
         capability, recorded, replayed, rule = key
-        from capfence.replay import change
+        from capfence.offline.replay import change
 
         kind = change(recorded, replayed)
         fields = {"capability": capability, "recorded": recorded, "replayed": replayed, "rule": rule}
@@ -66,7 +68,7 @@ class JsonRecords:
     def print(self, result: ReplayResult, shadow: Counter[tuple[str | None, str, str]] | None = None) -> None:
         """Write the whole object to standard output: the summary (with ``shadow``: what enforcing the shadow rules would
         change), then the spooled records."""
-        from capfence.replay import summary
+        from capfence.offline.replay import summary
 
         out = sys.stdout
         document = summary(result)

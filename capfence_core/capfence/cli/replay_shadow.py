@@ -1,7 +1,7 @@
 """``capfence replay`` of a policy with shadow rules: what enforcing them would change.
 
 The calls are replayed a second time under the policy with its shadow rules enforced
-(:attr:`~capfence.policy.model.Policy.enforced`); the calls a shadow rule decides there are the ones enforcing it
+(:attr:`~capfence.policy.compiled.Policy.enforced`); the calls a shadow rule decides there are the ones enforcing it
 would change (a shadow rule that matches a call some stronger rule decides anyway changes nothing).
 """
 
@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from capfence.policy.model import Policy
-    from capfence.replay import ReplayResult
+    from capfence.offline.replay import ReplayResult
+    from capfence.policy.compiled import Policy
 
 
 def shadow_changes(policy: Policy, source: str) -> Counter[tuple[str | None, str, str]] | None:
     """(recorded, would-be decision, shadow rule) -> calls, for a policy with shadow rules; else ``None``."""
     if policy.enforced is None:
         return None
-    from capfence.replay import replay_file
+    from capfence.offline.replay import replay_file
 
     shadow_ids = {rule.id for rule in policy.shadow}
     enforced: ReplayResult = replay_file(source, policy.enforced)

@@ -10,8 +10,8 @@ import click
 from capfence.cli.output import shorten, shown_path, use_color
 
 if TYPE_CHECKING:
-    from capfence.policy.model import Policy, Rule
-    from capfence.replay import Example, Problems, ReplayResult
+    from capfence.offline.replay import Example, Problems, ReplayResult
+    from capfence.policy.compiled import Policy, Rule
 
 _FG = {"allow": "green", "warn": "yellow", "deny": "red", "require_approval": "magenta"}
 LISTED = 20
@@ -61,7 +61,7 @@ def print_report(result: ReplayResult, examples: int) -> None:
 
 def _counts(result: ReplayResult) -> None:
     """Unchanged, changed by kind (stricter, looser, other), and what could not be compared."""
-    from capfence.replay import is_changed, looser, other, stricter
+    from capfence.offline.replay import is_changed, looser, other, stricter
 
     click.echo(
         f"  unchanged {result.count_where(lambda rec, rep: rec == rep)}, changed {result.count_where(is_changed)}:"
@@ -75,7 +75,7 @@ def _counts(result: ReplayResult) -> None:
 
 
 def _transitions(result: ReplayResult) -> None:
-    from capfence.replay import change
+    from capfence.offline.replay import change
 
     _heading("Transitions (recorded → replayed):")
     rows = sorted(result.transitions().items(), key=lambda item: (str(item[0][0]), item[0][1]))
@@ -87,7 +87,7 @@ def _transitions(result: ReplayResult) -> None:
 
 
 def _changes(result: ReplayResult, examples: int) -> None:
-    from capfence.replay import change
+    from capfence.offline.replay import change
 
     changes = result.changes()
     _heading("Changed calls, by transition and deciding rule:" if changes else "Changed calls: none.")

@@ -153,7 +153,7 @@ def _settings(
 
 
 def _user(name: str | None) -> str:
-    from capfence.approvers import default_identity
+    from capfence.approvals.approvers import default_identity
 
     return name or default_identity()
 

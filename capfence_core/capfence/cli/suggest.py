@@ -62,7 +62,7 @@ def suggest(audit_log: str, policy_path: Path | None, held: bool, output: str, *
       capfence suggest --held --audit-log audit.db --policy policies/packs/shell_observe.yaml -o allow.yaml
     """
     from capfence.audit.reader import open_reader
-    from capfence.suggest import observe, render
+    from capfence.offline.suggest import observe, render
 
     policy = None
     if policy_path is not None:
@@ -118,7 +118,7 @@ def _in_force(reader: Any, filters: Any, given: Any, path: Path | None) -> tuple
 
 def _held(audit_log: str, policy: Any, output: str, filter_params: dict[str, Any]) -> None:
     from capfence.audit.reader import open_reader
-    from capfence.suggest_shell import collect, render
+    from capfence.offline.suggest_shell import collect, render
 
     with open_reader(audit_log) as reader, Ticker("reading the log") as ticker:
         found = collect(ticker.counted(reader.decisions(filters_from(filter_params))), policy)

@@ -14,11 +14,11 @@ import os
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 
-from capfence.policy.globs import check_name_glob, name_matcher, path_glob_regex
+from capfence.call.view import CallView, normalize_text
 from capfence.policy.pathargs import path_arguments, path_names
 from capfence.policy.paths import is_under, normalize_path
+from capfence.policy.patterns import check_name_glob, name_matcher, path_glob_regex
 from capfence.policy.spec import CompileContext, Condition, ConditionType, SpecError
-from capfence.policy.view import CallView, normalize_text
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str | None:

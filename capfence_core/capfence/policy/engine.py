@@ -9,9 +9,9 @@ rule naming a program the call does not run) is skipped unchecked.
 
 from __future__ import annotations
 
-from capfence.decision import DEFAULT, Decision
-from capfence.policy.model import Policy
-from capfence.policy.view import CallView
+from capfence.call.decision import DEFAULT, Decision
+from capfence.call.view import CallView
+from capfence.policy.compiled import Policy
 
 
 def evaluate(policy: Policy, view: CallView) -> Decision:

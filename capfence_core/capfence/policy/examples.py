@@ -19,13 +19,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from capfence.call.view import CallView
 from capfence.policy.conditions import strict_mapping
-from capfence.policy.globs import is_glob
+from capfence.policy.patterns import is_glob
 from capfence.policy.spec import SpecError
-from capfence.policy.view import CallView
 
 if TYPE_CHECKING:
-    from capfence.policy.model import Rule
+    from capfence.policy.compiled import Rule
 
 CALL_KEYS = ("capability", "args", "agent", "tool", "environment")
 EXAMPLE_KEYS = ("match", "no_match")
@@ -84,7 +84,7 @@ def _check_one(rule: Rule, call: object, default: str | None, should_match: bool
         view = call_view(call, capability=default)
     except SpecError as exc:
         return exc
-    from capfence.policy.globs import name_matcher
+    from capfence.policy.patterns import name_matcher
 
     try:
         matched = name_matcher(rule.capability)(view.capability) and rule.check(view)[0]

@@ -13,7 +13,7 @@ A rule with ``limit:`` matches a call when its other conditions hold *and* the c
 window past ``max``: the rule's section (``deny``, ``require_approval`` or ``warn``) says what happens then. Usage
 is what earlier calls that matched the rule's other conditions, and ran (allow or warn), used in the last ``per``:
 one each, or the value of the ``sum`` argument. It lives in the audit store, written in the transaction that writes
-the call's decision (:mod:`capfence.limiting`), so it holds across processes and restarts and two processes cannot
+the call's decision (:mod:`capfence.call.limiting`), so it holds across processes and restarts and two processes cannot
 both take the last unit. ``by`` keys the count: by ``agent``, ``capability``, ``tool`` and/or ``environment``
 (default: one count for all calls the rule matches).
 
@@ -26,10 +26,10 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
+from capfence.call.view import CallView
 from capfence.durations import parse_duration
 from capfence.policy.conditions import as_number, strict_mapping, string_list
 from capfence.policy.spec import SpecError
-from capfence.policy.view import CallView
 
 KEYS = ("max", "per", "by", "sum")
 SCOPES = {"agent": "agent_id", "capability": "capability", "tool": "tool", "environment": "environment"}

@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from capfence.decision import ACTIONS, Action
+from capfence.call.decision import ACTIONS, Action
 from capfence.durations import parse_duration
 from capfence.errors import PolicyError, PolicyProblem
+from capfence.policy.compiled import Policy, Rule
 from capfence.policy.conditions import did_you_mean
 from capfence.policy.examples import check_examples
-from capfence.policy.globs import check_name_glob, is_glob, name_matcher
 from capfence.policy.limits import Limit, compile_limit
-from capfence.policy.model import Policy, Rule
+from capfence.policy.patterns import check_name_glob, is_glob, name_matcher
 from capfence.policy.source import DISK, KeyPath, PolicyFiles, Source, read_source
 from capfence.policy.spec import CompileContext, Condition, ConditionType, SpecError
 

@@ -4,7 +4,7 @@ Paths are read from arguments with path-like names, at any depth: the names
 in :data:`PATH_FIELDS` and every name whose last word is one of
 :data:`PATH_WORDS` (``config_path``, ``logFile``, ``output-dir``), or only the
 names in a rule's ``field``; names are compared by
-:func:`~capfence.policy.view.fold_key`. A value is read the way a tool could
+:func:`~capfence.call.view.fold_key`. A value is read the way a tool could
 read it:
 
 * a string, bytes or ``os.PathLike`` is a path;
@@ -31,8 +31,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
+from capfence.call.view import MAX_DEPTH, CallView, deep_items, fold_key, object_fields, object_text, walk
 from capfence.policy.paths import MAX_PATH
-from capfence.policy.view import MAX_DEPTH, CallView, deep_items, fold_key, object_fields, object_text, walk
 
 __all__ = [
     "BASE_FIELDS",

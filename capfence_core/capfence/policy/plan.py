@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from capfence.policy.spec import Summarize, describe
 
 if TYPE_CHECKING:
-    from capfence.policy.model import Rule
-    from capfence.policy.view import CallView
+    from capfence.call.view import CallView
+    from capfence.policy.compiled import Rule
 
 
 @dataclass(frozen=True)

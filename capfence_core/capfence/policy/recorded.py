@@ -1,6 +1,6 @@
 """The policies decisions were made under, kept in the audit store by digest.
 
-The runtime records the canonical text of each policy it loads (:attr:`~capfence.policy.model.Policy.canonical`) in
+The runtime records the canonical text of each policy it loads (:attr:`~capfence.policy.compiled.Policy.canonical`) in
 the store's ``policies`` table (:func:`remember`). Every decision record carries its policy's digest, the SHA-256 of
 that text, so a text read back is checked against the digest it is filed under (:func:`policy_for`): an edited text
 is refused, not trusted. ``capfence suggest`` uses this to keep the rules of the policy in force.
@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from capfence.policy.model import Policy
+from capfence.policy.compiled import Policy
 
 log = logging.getLogger("capfence")
 REMEMBER = "INSERT INTO policies (digest, path, body) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING"

@@ -28,13 +28,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from capfence.call.view import CallView
 from capfence.policy.conditions import combine, string_list
-from capfence.policy.globs import GLOB_CHARS, path_glob_regex
 from capfence.policy.paths import is_under, normalize_path
+from capfence.policy.patterns import GLOB_CHARS, path_glob_regex
 from capfence.policy.resources import touched
 from capfence.policy.shell.resources import File, Touched
 from capfence.policy.spec import CompileContext, Condition, ConditionType, SpecError
-from capfence.policy.view import CallView
 
 Tri = bool | None
 

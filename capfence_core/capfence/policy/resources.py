@@ -23,11 +23,11 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from capfence.call.view import CallView
 from capfence.policy.pathargs import path_arguments, path_names
 from capfence.policy.shell.resources import File, Touched, of_analysis
 from capfence.policy.shell.targets import DEFAULT_FIELDS as COMMAND_FIELDS
 from capfence.policy.shell.targets import analyses, commands_in, fields
-from capfence.policy.view import CallView
 
 READ_WORDS: Final = frozenset(
     {

@@ -3,7 +3,7 @@
 A *condition* is one key of a rule other than ``capability``, ``id`` and
 ``reason`` (``contains``, ``agent``, ``command``, ...). A :class:`ConditionType`
 turns the YAML value of that key into a :class:`Condition`: a callable that
-receives the per-call :class:`~capfence.policy.view.CallView` and answers
+receives the per-call :class:`~capfence.call.view.CallView` and answers
 
 * ``True``  the condition holds,
 * ``False`` it does not,
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from capfence.policy.view import CallView
+    from capfence.call.view import CallView
 
 KeyPath = tuple[str | int, ...]
 Condition = Callable[["CallView"], "bool | None"]

@@ -42,11 +42,11 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
+from capfence.call.view import CallView, deep_items, fold_key
 from capfence.policy.conditions import combine, strict_mapping, string_list
-from capfence.policy.globs import path_glob_regex
+from capfence.policy.patterns import path_glob_regex
 from capfence.policy.spec import CompileContext, Condition, ConditionType, SpecError
 from capfence.policy.tlds import PUBLIC_TLDS
-from capfence.policy.view import CallView, deep_items, fold_key
 
 __all__ = [
     "CONDITION",

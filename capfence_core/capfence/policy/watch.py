@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Protocol
 
 from capfence.errors import PolicyError, PolicyProblem
-from capfence.policy.model import Policy
+from capfence.policy.compiled import Policy
 from capfence.policy.snapshot import Snapshot, Stat, stat_of
 from capfence.policy.source import PolicyFiles
 

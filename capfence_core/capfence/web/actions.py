@@ -2,7 +2,7 @@
 
 Every handler here except sign-in runs only for a signed-in session whose
 form carried the session's CSRF token (checked in :mod:`capfence.web.app`).
-Approve and deny go through :class:`~capfence.approvals.Approvals`, the
+Approve and deny go through :class:`~capfence.approvals.requests.Approvals`, the
 same state machine as ``capfence approvals``: one transaction per
 transition, so of two concurrent decisions exactly one wins and the other is
 told the request is no longer pending. The approver recorded in the chain is
@@ -18,7 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from capfence.approvals import ApprovalStateError
+from capfence.approvals.requests import ApprovalStateError
 from capfence.audit.query import parse_when
 from capfence.errors import AuditError, PolicyError
 from capfence.web import pages, replaying

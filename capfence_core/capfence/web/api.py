@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from capfence.approvals import ApprovalStateError
+from capfence.approvals.requests import ApprovalStateError
 from capfence.errors import AuditError
 from capfence.web.auth import Unauthorized
 from capfence.web.console import Console

@@ -15,7 +15,7 @@
 * **API callers** (chat bots, ticketing systems) are named clients with a
   secret each (``$CAPFENCE_CONSOLE_API_CLIENTS="slack=SECRET,jira=SECRET2"``).
   A request is authenticated either by ``Authorization: Bearer SECRET`` or by
-  an HMAC signature over ``"<timestamp>.<body>"`` (:mod:`capfence.signatures`)
+  an HMAC signature over ``"<timestamp>.<body>"`` (:mod:`capfence.approvals.signatures`)
   plus ``X-CapFence-Client: NAME``, with the timestamp window and a
   single-use ``nonce`` in the body against replay. The identity recorded is
   ``api:<client>``; a *signed* body may add ``"approver": "alice"`` (the bot
@@ -32,7 +32,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from capfence.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, NonceCache, SignatureError, verify
+from capfence.approvals.signatures import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    NonceCache,
+    SignatureError,
+    verify,
+)
 
 TOKEN_ENV = "CAPFENCE_CONSOLE_TOKEN"
 USERS_ENV = "CAPFENCE_CONSOLE_USERS"

@@ -11,14 +11,14 @@ from html import escape
 
 from markupsafe import Markup
 
-from capfence.decision import ACTIONS
+from capfence.call.decision import ACTIONS
 
 COLORS = {"allow": "#2e7d32", "warn": "#f9a825", "deny": "#c62828", "require_approval": "#6a1b9a"}
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 900, 220, 48, 28, 10
 
 
 def stacked_bars(series: list[tuple[str, dict[str, int]]]) -> Markup:
-    """One bar per bucket, stacked by decision in :data:`~capfence.decision.ACTIONS` order."""
+    """One bar per bucket, stacked by decision in :data:`~capfence.call.decision.ACTIONS` order."""
     if not series:
         return Markup('<p class="muted">No decisions in this window.</p>')
     peak = max(sum(counts.values()) for _, counts in series) or 1

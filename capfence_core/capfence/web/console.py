@@ -16,7 +16,7 @@ from capfence.web.source import Source
 from capfence.web.summary import Summary
 
 if TYPE_CHECKING:
-    from capfence.approvals import Approvals
+    from capfence.approvals.requests import Approvals
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -63,7 +63,7 @@ class Console:
             raise PermissionError("the console is read-only")
         with self._lock:
             if self._approvals is None:
-                from capfence.approvals import Approvals
+                from capfence.approvals.requests import Approvals
                 from capfence.audit.store import open_store
 
                 self._approvals = Approvals(open_store(self.settings.audit_log))  # type: ignore[arg-type]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capfence.errors import PolicyError
+from capfence.policy.compiled import Policy, Rule
 from capfence.policy.loader import load_policy
-from capfence.policy.model import Policy, Rule
 
 SUFFIXES = (".yaml", ".yml")
 PASTED = "pasted-policy.yaml"

@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from capfence.decision import ACTIONS
+from capfence.call.decision import ACTIONS
 
 PREVIEW_CHARS = 240
 LABELS = {"allow": "allow", "warn": "WARN", "deny": "DENY", "require_approval": "APPROVAL"}

@@ -1,6 +1,6 @@
 """The replay page's work: re-decide a window of the log under a chosen or pasted policy.
 
-It runs :func:`capfence.replay.replay_calls`, the engine behind ``capfence
+It runs :func:`capfence.offline.replay.replay_calls`, the engine behind ``capfence
 replay``, over ``reader.calls(Filters(since, until))`` and keeps the changed
 calls (the first :data:`LISTED`) with their sequence numbers, so each links to
 its decision page. At most :data:`MAX_CALLS` calls of a window are replayed
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capfence.audit.query import Filters
-from capfence.decision import ACTIONS
-from capfence.policy.model import Policy
-from capfence.replay import ReplayResult, is_changed, looser, other, replay_calls, stricter
+from capfence.call.decision import ACTIONS
+from capfence.offline.replay import ReplayResult, is_changed, looser, other, replay_calls, stricter
+from capfence.policy.compiled import Policy
 from capfence.web.source import Source
 
 MAX_CALLS = 200_000
@@ -42,7 +42,7 @@ class Outcome:
 
     @property
     def matrix(self) -> list[tuple[str, list[int]]]:
-        """Rows: recorded decision; columns: replayed decision (:data:`~capfence.decision.ACTIONS` order)."""
+        """Rows: recorded decision; columns: replayed decision (:data:`~capfence.call.decision.ACTIONS` order)."""
         transitions = self.result.transitions()
         recorded: list[str] = [action for action in ACTIONS if any(key[0] == action for key in transitions)]
         if any(key[0] is None for key in transitions):

@@ -5,7 +5,7 @@ indexes both stores already have; :class:`Source` runs it on the right
 connection (one per thread, read-only) and :func:`where` builds the
 ``WHERE`` clause for :class:`~capfence.audit.query.Filters` in either dialect
 (SQLite ``GLOB``, PostgreSQL an anchored regex). The console never writes
-through a source: approvals go through :class:`~capfence.approvals.Approvals`.
+through a source: approvals go through :class:`~capfence.approvals.requests.Approvals`.
 """
 
 from __future__ import annotations

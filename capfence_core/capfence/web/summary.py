@@ -24,7 +24,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from capfence.decision import ACTIONS
+from capfence.call.decision import ACTIONS
 from capfence.web.source import Source
 
 KEYS_PER_BUCKET = 500

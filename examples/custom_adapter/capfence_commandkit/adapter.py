@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from capfence import Binding, Decision
-from capfence.wrapping import binding_of, gate_object, gated_class
+from capfence.call.wrapping import binding_of, gate_object, gated_class
 from commandkit import Command, Result
 
 

@@ -20,13 +20,13 @@ import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from capfence.call.view import CallView
 from capfence.policy.shell.context import norm_path
-from capfence.policy.shell.glob import GlobSet
 from capfence.policy.shell.known_rule import Known
 from capfence.policy.shell.model import BEGINNINGS, HELD, Analysis, Arg, Invocation, Kind
 from capfence.policy.shell.targets import Fields, analyses, fields, known_by_sketch, summary
+from capfence.policy.shell.wordglob import GlobSet
 from capfence.policy.spec import CompileContext, Condition, Prefilter, SpecError
-from capfence.policy.view import CallView
 
 Tri = bool | None
 Check = Callable[[Invocation], Tri]

@@ -22,10 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from capfence.policy.globs import name_matcher
+from capfence.call.view import CallView
+from capfence.policy.patterns import name_matcher
 from capfence.policy.shell.known import why_held_each
 from capfence.policy.shell.model import Analysis, Invocation
-from capfence.policy.view import CallView
 
 Tri = bool | None
 _HOLDS = "known:holds"

@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from capfence.call.view import SCALARS, CallView, deep_items
 from capfence.policy.shell import budget
 from capfence.policy.shell.cache import (
     MAX_COMMAND_CHARS,
@@ -41,7 +42,6 @@ from capfence.policy.shell.cache import (
 )
 from capfence.policy.shell.model import Analysis
 from capfence.policy.spec import Summarize
-from capfence.policy.view import SCALARS, CallView, deep_items
 
 DEFAULT_FIELDS = frozenset({"command", "cmd", "argv", "args", "script", "shell_command"})
 _LIST_ONLY = frozenset({"args", "arguments"})

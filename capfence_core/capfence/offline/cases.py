@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from capfence.decision import ACTIONS, Decision, failure
+from capfence.call.decision import ACTIONS, Decision, failure
+from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
 from capfence.policy.examples import CALL_KEYS, call_view
-from capfence.policy.model import Policy
 from capfence.policy.source import read_source
 from capfence.policy.spec import SpecError
 

@@ -12,7 +12,7 @@ that bounds how long a captured request could be replayed. A receiver that must
 also refuse a replay inside the window keeps the nonces (or signatures) it has
 seen for that long: :class:`NonceCache`.
 
-Used by :class:`capfence.webhook.WebhookApprover` (outgoing notifications) and
+Used by :class:`capfence.approvals.webhook.WebhookApprover` (outgoing notifications) and
 by ``capfence serve``'s approval API (incoming signed decisions).
 """
 

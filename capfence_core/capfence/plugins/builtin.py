@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from capfence.audit.store import StoreType
+from capfence.call.tool import Adapter
 from capfence.plugins import hookimpl
 from capfence.policy.spec import ConditionType
-from capfence.tool import Adapter
 
 
 @hookimpl(specname="capfence_register_matchers")
@@ -85,7 +85,7 @@ def capfence_register_audit_stores(register: Callable[[StoreType], None]) -> Non
 
 
 def _wrap_callable(obj: Any, binding: Any) -> Any:
-    from capfence.callables import wrap_callable
+    from capfence.call.callables import wrap_callable
 
     return wrap_callable(obj, binding)
 
@@ -97,8 +97,8 @@ def capfence_register_adapters(register: Callable[[Adapter], None]) -> None:
 
 @hookimpl
 def capfence_register_approvers(register: Callable[[Any], None]) -> None:
-    from capfence.approvers import CallbackApprover, ConsoleApprover
-    from capfence.webhook import WebhookApprover
+    from capfence.approvals.approvers import CallbackApprover, ConsoleApprover
+    from capfence.approvals.webhook import WebhookApprover
 
     register(ConsoleApprover)
     register(CallbackApprover)

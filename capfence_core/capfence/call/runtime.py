@@ -27,24 +27,24 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from capfence import limiting
-from capfence.approvals import Approvals
-from capfence.approvers import Approver
+from capfence.approvals.approvers import Approver
+from capfence.approvals.requests import Approvals
 from capfence.audit.backlog import Backlog
 from capfence.audit.deadline import AuditBusy, seconds_text, within
 from capfence.audit.record import bindable_digest, decision_record, event_record, outcome_record
 from capfence.audit.store import AuditStore, open_store
-from capfence.decision import Decision, Timing, failure
+from capfence.call import limiting
+from capfence.call.decision import Decision, Timing, failure
+from capfence.call.shadow import with_shadow
+from capfence.call.view import CallView
 from capfence.errors import AuditError
-from capfence.isolation import call_isolated
+from capfence.plugins.isolation import call_isolated
+from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate as evaluate_policy
 from capfence.policy.loader import load_policy
-from capfence.policy.model import Policy
 from capfence.policy.recorded import remember as remember_policy
 from capfence.policy.source import PolicyFiles
-from capfence.policy.view import CallView
 from capfence.policy.watch import PolicyWatcher
-from capfence.shadow import with_shadow
 
 if TYPE_CHECKING:
     import pluggy
@@ -91,7 +91,7 @@ class ActionRuntime:
         self.audit_log = audit_log
         self.environment = environment
         self.approver = approver
-        """Asked in-line when a call is held (e.g. :class:`~capfence.approvers.ConsoleApprover`); None: decide elsewhere."""
+        """Asked in-line when a call is held (e.g. :class:`~capfence.approvals.approvers.ConsoleApprover`); None: decide elsewhere."""
         self.audit_timeout = _audit_timeout(audit_timeout)
         """Seconds a call may wait in all for its decision record to be written; past it the call is denied."""
         self._backlog = Backlog(self._append_record, attempt=self.audit_timeout)

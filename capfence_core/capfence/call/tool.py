@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from capfence.call.gate import Binding
 from capfence.errors import CapFenceError
-from capfence.gate import Binding
 
 if TYPE_CHECKING:
-    from capfence.gate import Gate
-    from capfence.runtime import ActionRuntime
+    from capfence.call.gate import Gate
+    from capfence.call.runtime import ActionRuntime
 
 T = TypeVar("T")
 

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from capfence.policy.engine import evaluate
 
 if TYPE_CHECKING:
-    from capfence.decision import Decision
-    from capfence.policy.model import Policy
-    from capfence.policy.view import CallView
+    from capfence.call.decision import Decision
+    from capfence.call.view import CallView
+    from capfence.policy.compiled import Policy
 
 
 def shadow_verdict(policy: Policy, view: CallView, actual: str | None = None) -> dict[str, object] | None:

@@ -19,8 +19,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from capfence.call.gate import Binding
 from capfence.errors import CapFenceError
-from capfence.gate import Binding
 
 T = TypeVar("T")
 BINDING_ATTR = "__capfence_binding__"

@@ -18,7 +18,7 @@ call through the tool is decided once, by the tool's gated entry point. (A
 function body that reads its own tool's attribute during that call gets the raw
 function too; it is already running under a decision.)
 
-:func:`install` adds both to a gated class (:func:`capfence.wrapping.gated_class`)
+:func:`install` adds both to a gated class (:func:`capfence.call.wrapping.gated_class`)
 once; the class is cached and shared by every tool gated from the same base.
 Pydantic drops a property that shadows a field from the class namespace, so the
 members are set on the class after it is created.
@@ -35,11 +35,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from capfence.callables import call_payload
-from capfence.decision import Decision, failure
+from capfence.call.callables import call_payload
+from capfence.call.decision import Decision, failure
+from capfence.call.gate import Binding, blocked_error, tool_body
+from capfence.call.wrapping import BINDING_ATTR, binding_of
 from capfence.errors import CapFenceError
-from capfence.gate import Binding, blocked_error, tool_body
-from capfence.wrapping import BINDING_ATTR, binding_of
 
 Payload = Callable[[Any, Callable[..., Any], tuple[Any, ...], dict[str, Any]], Mapping[str, Any]]
 """``payload(tool, fn, args, kwargs)``: what the policy sees for one call of a handed-out function."""

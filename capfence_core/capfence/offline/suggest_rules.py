@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capfence.decision import Decision
+from capfence.call.decision import Decision
+from capfence.call.view import CallView
+from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from capfence.policy.model import Policy
-from capfence.policy.view import CallView
 
 MOST_RULES = 25
 """Exact-command rules proposed per shell tool, most frequent first."""

@@ -15,7 +15,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from capfence.gate import Binding, tool_body
+from capfence.call.gate import Binding, tool_body
 
 
 def call_payload(

@@ -47,10 +47,10 @@ from typing import TYPE_CHECKING, Any
 from capfence.audit.approval_events import KIND, chained_problem, event_detail, shown_digest
 from capfence.audit.payload import TRUNCATED_KEY
 from capfence.audit.record import event_record, now, storable
-from capfence.canonical import NotCanonical
-from capfence.decision import INTERNAL_ERROR, Decision, Provenance
+from capfence.call.canonical import NotCanonical
+from capfence.call.decision import INTERNAL_ERROR, Decision, Provenance
+from capfence.call.view import CallView
 from capfence.errors import CapFenceError
-from capfence.policy.view import CallView
 
 if TYPE_CHECKING:
     from capfence.audit.sqlite import SQLiteStore, Transaction
@@ -95,7 +95,7 @@ def call_digest(view: CallView, policy_digest: str | None) -> str:
 
     (The environment is something a rule can test, and runtimes of several
     environments may share one audit store.) Raises
-    :class:`~capfence.canonical.NotCanonical` for arguments that have no
+    :class:`~capfence.call.canonical.NotCanonical` for arguments that have no
     lossless encoding: such a call can never be approved.
     """
     identity = [view.tool, view.capability, view.args_digest, view.agent_id, policy_digest, view.environment]

@@ -4,7 +4,7 @@ The input is a JSON Lines file (``capfence export`` output, or any file whose
 records have at least ``capability`` and ``payload``; ``agent_id``,
 ``environment``, ``tool``, ``decision`` and ``id``/``seq`` are optional, other
 fields are ignored) or an audit database. Every call is decided by
-:func:`capfence.policy.engine.evaluate` on a :class:`~capfence.policy.view.CallView`,
+:func:`capfence.policy.engine.evaluate` on a :class:`~capfence.call.view.CallView`,
 the very evaluator the runtime uses; an exception in a condition becomes a
 ``deny`` exactly as it does at run time.
 
@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from capfence.audit.payload import REDACTED, TRUNCATED_KEY
-from capfence.decision import ACTIONS, failure
+from capfence.call.decision import ACTIONS, failure
+from capfence.call.view import CallView
+from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from capfence.policy.model import Policy
-from capfence.policy.view import CallView
 
 ALLOWED = frozenset({"allow", "warn"})
 CACHE_LIMIT = 100_000

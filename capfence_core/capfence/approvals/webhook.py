@@ -2,7 +2,7 @@
 
 When a call is held, the approver POSTs one JSON notification per approval
 request to a URL, signed with HMAC-SHA256 over ``"<timestamp>.<body>"``
-(:mod:`capfence.signatures`: ``X-CapFence-Timestamp`` and
+(:mod:`capfence.approvals.signatures`: ``X-CapFence-Timestamp`` and
 ``X-CapFence-Signature: v1=<hex>``, the way Stripe and Slack sign). The body::
 
     {"type": "approval.requested", "request_id": "apr_...", "capability": "shell.execute", "tool": "bash",
@@ -35,10 +35,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from capfence.signatures import signed_headers
+from capfence.approvals.signatures import signed_headers
 
 if TYPE_CHECKING:
-    from capfence.approvals import ApprovalRequest, Approvals
+    from capfence.approvals.requests import ApprovalRequest, Approvals
 
 log = logging.getLogger("capfence.webhook")
 QUEUE_SIZE = 1000

@@ -160,19 +160,19 @@ class CallView:
 
     @cached_property
     def args_text(self) -> str:
-        """The payload's lossless canonical text (:mod:`capfence.canonical`); raises ``NotCanonical``.
+        """The payload's lossless canonical text (:mod:`capfence.call.canonical`); raises ``NotCanonical``.
 
         What binds anything to these arguments (an approval, a reused decision
         record, the check that a tool body runs with the decided arguments) uses
         this, never the audit log's readable serialization."""
-        from capfence.canonical import encode
+        from capfence.call.canonical import encode
 
         return encode(self.payload)
 
     @cached_property
     def args_digest(self) -> str:
         """SHA-256 of :attr:`args_text`; raises ``NotCanonical``."""
-        from capfence.canonical import text_digest
+        from capfence.call.canonical import text_digest
 
         return text_digest(self.args_text)
 

@@ -1,6 +1,6 @@
 """Policy lint: rules that are valid but probably not what the author meant.
 
-Each check is a function from a compiled :class:`~capfence.policy.model.Policy`
+Each check is a function from a compiled :class:`~capfence.policy.compiled.Policy`
 to :class:`Finding` values; :func:`lint` runs them all. The checks:
 
 ``shadowed``
@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from capfence.policy.globs import is_glob
-from capfence.policy.model import Policy, Rule
+from capfence.call.view import normalize_text
+from capfence.policy.compiled import Policy, Rule
 from capfence.policy.paths import is_under, normalize_path
-from capfence.policy.view import normalize_text
+from capfence.policy.patterns import is_glob
 
 NOT_CONDITIONS = frozenset({"capability", "id", "reason", "approval_timeout", "mode", "examples"})
 _SHELL_NAME = re.compile(

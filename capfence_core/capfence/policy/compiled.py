@@ -6,11 +6,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capfence.decision import ACTIONS, Action, Provenance
+from capfence.call.decision import ACTIONS, Action, Provenance
+from capfence.call.view import CallView
 from capfence.policy.limits import Limit
 from capfence.policy.plan import Plan
 from capfence.policy.spec import Condition, ConditionResultError, Prefilter, prefilter_of
-from capfence.policy.view import CallView
 
 SECTION_RANK = {name: rank for rank, name in enumerate(ACTIONS)}
 _CACHE_LIMIT = 4096
@@ -33,9 +33,9 @@ class Rule:
     spec: Mapping[str, object] = field(default_factory=dict, compare=False)
     """The rule as written in YAML (for ``explain``, lint and docs)."""
     mode: str = "enforce"
-    """``shadow``: evaluated and recorded with each call, never deciding (see :mod:`capfence.shadow`)."""
+    """``shadow``: evaluated and recorded with each call, never deciding (see :mod:`capfence.call.shadow`)."""
     limit: Limit | None = field(default=None, compare=False)
-    """``limit:``: the rule matches only once the call would exceed it (see :mod:`capfence.limiting`)."""
+    """``limit:``: the rule matches only once the call would exceed it (see :mod:`capfence.call.limiting`)."""
     prefilters: tuple[Prefilter, ...] = field(init=False, compare=False, repr=False)
     """Its conditions' prefilters: ways to skip the rule cheaply (see :class:`~capfence.policy.spec.Prefilter`)."""
     provenance: Provenance = field(init=False, compare=False, repr=False)

@@ -15,13 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from capfence.canonical import same_arguments
-from capfence.decision import Decision, Provenance, failure
+from capfence.call.canonical import same_arguments
+from capfence.call.decision import Decision, Provenance, failure
+from capfence.call.view import CallView
 from capfence.errors import ApprovalRequired, ToolCallDenied
-from capfence.policy.view import CallView
 
 if TYPE_CHECKING:
-    from capfence.runtime import ActionRuntime
+    from capfence.call.runtime import ActionRuntime
 
 T = TypeVar("T")
 _ACTIVE: contextvars.ContextVar[Mapping[int, CallView]] = contextvars.ContextVar(
@@ -148,7 +148,7 @@ class Binding:
     def decided_already(key: int, payload: Mapping[str, Any]) -> bool:
         """Whether an enclosing gated call under ``key`` decided exactly these arguments.
 
-        Compared by their lossless encoding (:mod:`capfence.canonical`): arguments
+        Compared by their lossless encoding (:mod:`capfence.call.canonical`): arguments
         rewritten after that decision (a middleware or hook that runs after CapFence's)
         are not covered by it, and the call is decided again.
         """

@@ -23,10 +23,10 @@ from typing import Any, Protocol
 
 from capfence.audit.query import utc_iso
 from capfence.audit.record import now
-from capfence.decision import Decision
-from capfence.policy.globs import name_matcher
-from capfence.policy.model import SECTION_RANK, Policy, Rule
-from capfence.policy.view import CallView
+from capfence.call.decision import Decision
+from capfence.call.view import CallView
+from capfence.policy.compiled import SECTION_RANK, Policy, Rule
+from capfence.policy.patterns import name_matcher
 
 USAGE = "SELECT COALESCE(SUM(amount), 0) FROM usage WHERE key = ? AND ts >= ?"
 COUNT = "INSERT INTO usage (key, ts, amount, seq) VALUES (?, ?, ?, ?)"

@@ -1,6 +1,6 @@
 """Ways a human decides a held call, registered through ``capfence_register_approvers``.
 
-An approver presents a pending :class:`~capfence.approvals.ApprovalRequest`
+An approver presents a pending :class:`~capfence.approvals.requests.ApprovalRequest`
 and records the human's answer with :meth:`Approvals.approve` / ``deny``; it
 never decides on its own. Identity (``decided_by``) comes from, in order: the
 approver's ``identity`` argument, ``$CAPFENCE_APPROVER``, the OS user name.
@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 from typing import IO, Protocol
 
-from capfence.approvals import ApprovalRequest, Approvals
+from capfence.approvals.requests import ApprovalRequest, Approvals
 from capfence.errors import CapFenceError
 
 APPROVER_ENV = "CAPFENCE_APPROVER"

@@ -23,13 +23,16 @@ import pluggy
 
 from capfence import hookspecs
 from capfence.audit.store import StoreType
-from capfence.isolation import Isolation, PluginManager, call_isolated
+from capfence.call.tool import Adapter
+from capfence.plugins.isolation import Isolation, PluginManager, call_isolated
 from capfence.policy.spec import ConditionType
-from capfence.tool import Adapter
 
 ENTRY_POINT_GROUP = "capfence"
 BLOCK_ENV = "CAPFENCE_BLOCK_PLUGINS"
 DEFAULT_PLUGINS = ("capfence.builtin_plugin",)
+"""Built-in plugins, by the name they are registered (and blocked) under."""
+_BUILTIN_MODULES = {"capfence.builtin_plugin": "capfence.plugins.builtin"}
+"""Where each built-in plugin's module lives (the name predates the ``plugins`` folder; users block it by name)."""
 
 
 class PluginWarning(UserWarning):
@@ -85,7 +88,7 @@ def build_manager(*, entry_points: bool = True) -> tuple[pluggy.PluginManager, R
         if module not in blocked:
             _register(
                 pm,
-                importlib.import_module(module),
+                importlib.import_module(_BUILTIN_MODULES[module]),
                 PluginInfo(module, "capfence", _version("capfence")),
                 registry,
             )

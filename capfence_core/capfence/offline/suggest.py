@@ -3,7 +3,7 @@
 The draft keeps every ``deny`` and ``require_approval`` rule of the policy in force (the one the records' policy
 digest names, whose text the runtime files in the audit store, or ``--policy``; shadow rules are not in force and are
 left out) and ``default: deny``, and proposes the narrowest ``allow`` rules that cover what ran
-(:mod:`capfence.suggest_rules`), each with the calls it covers and how it is narrowed. A proposed rule that would
+(:mod:`capfence.offline.suggest_rules`), each with the calls it covers and how it is narrowed. A proposed rule that would
 allow a call the policy in force denied or held is withdrawn, and shown commented out with why. Groups whose calls
 were all blocked get no rule: a human decides. It is a draft: read it, then ``capfence replay``.
 """
@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from capfence.policy.model import Policy
-from capfence.suggest_rules import Proposal
+from capfence.offline.suggest_rules import Proposal
+from capfence.policy.compiled import Policy
 
 DISTINCT_LIMIT = 1000
 SAMPLES = 20000
@@ -149,7 +149,7 @@ def _argument_lines(name: str, arg: Argument) -> list[str]:
 
 
 def _expressible(name: str | None) -> bool:
-    from capfence.policy.globs import check_name_glob, is_glob
+    from capfence.policy.patterns import check_name_glob, is_glob
     from capfence.policy.spec import SpecError
 
     if name is None:
@@ -228,7 +228,7 @@ def _kept(kept: list[dict[str, Any]], section: str, origin: str) -> list[str]:
 
 def draft(groups: list[Group], policy: Policy) -> tuple[list[dict[str, Any]], list[Proposal]]:
     """The kept rules and the proposed allow rules, checked: none allows a call the policy in force blocked."""
-    from capfence.suggest_rules import number_rules, propose, withdraw_weakening
+    from capfence.offline.suggest_rules import number_rules, propose, withdraw_weakening
 
     kept = kept_rules(policy)
     proposals = [

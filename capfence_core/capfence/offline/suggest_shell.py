@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from capfence.policy.model import Policy
+from capfence.policy.compiled import Policy
 
 HELD_DECISIONS = frozenset({"require_approval", "warn"})
 WOULD_HOLD = "would hold:"
@@ -80,8 +80,8 @@ def _held(record: Mapping[str, Any]) -> bool:
 
 def collect(records: Iterable[Mapping[str, Any]], policy: Policy | None = None) -> Held:
     """Group the held shell uses of ``records`` (audit decision records, every column)."""
+    from capfence.call.view import CallView
     from capfence.policy.shell.targets import analyses, fields
-    from capfence.policy.view import CallView
 
     found = Held()
     for record in records:

@@ -1,0 +1,1 @@
+"""Approvals: held calls, the requests filed for them, and the approvers that tell people."""

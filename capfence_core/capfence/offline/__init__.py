@@ -1,0 +1,1 @@
+"""Offline tools over policies and audit logs: replay, lint, suggest, policy test cases."""
