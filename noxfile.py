@@ -22,9 +22,9 @@ FRAMEWORK_ENV = {
 
 
 def pytest_args(default: str | list[str], posargs: list[str]) -> list[str]:
-    """``posargs`` for pytest, after ``default`` unless they name a test path themselves (``nox -s tests -- tests/test_x.py``).
+    """``posargs`` for pytest, after ``default`` unless they name a test path themselves (``nox -s tests -- tests/cli/test_x.py``).
 
-    A path (``tests/test_x.py``, ``tests/test_x.py::test_y``) replaces the default; options alone
+    A path (``tests/policy/shell``, ``tests/cli/test_x.py``, ``tests/cli/test_x.py::test_y``) replaces the default; options alone
     (``-k logs -x``) keep it.
     """
     defaults = [default] if isinstance(default, str) else default
@@ -32,7 +32,7 @@ def pytest_args(default: str | list[str], posargs: list[str]) -> list[str]:
 
 
 def names_a_path(posargs: list[str]) -> bool:
-    """Whether ``posargs`` name a test file or directory (``tests/test_x.py``, ``tests/test_x.py::test_y``)."""
+    """Whether ``posargs`` name a test file or directory (``tests/cli/test_x.py``, ``tests/cli/test_x.py::test_y``)."""
     return any(not arg.startswith("-") and (ROOT / arg.split("::", 1)[0]).exists() for arg in posargs)
 
 

@@ -1,4 +1,4 @@
-"""Time to decide each pathological shell command (``tests/pathological.py``) through the hardened shell pack.
+"""Time to decide each pathological shell command (``tests/support/pathological.py``) through the hardened shell pack.
 
 Every input is at most 65,000 characters (the matcher's cap on one command is 65,536) and built to make
 one part of the analysis slow: huge brace sequences, deep nesting of each quoting and substitution form,
@@ -23,9 +23,9 @@ from capfence import ActionRuntime
 from capfence.policy.shell import cache
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from pathological import cases  # noqa: E402 - the catalogue lives with the tests that use it
+from tests.support.pathological import cases  # noqa: E402 - the catalogue lives with the tests that use it
 
 TARGET_MS = 20.0
 

@@ -8,7 +8,7 @@ writers start together. "per call" is the median latency of one
 (measured in the same run), which is what the audit write costs a tool call.
 
 PostgreSQL is a real server started for the run the way the tests start it
-(``tests/postgres_server.py``: Debian's binaries, a temporary cluster on a
+(``tests/support/postgres_server.py``: Debian's binaries, a temporary cluster on a
 loopback port, default durability: ``fsync`` and ``synchronous_commit`` on).
 ``postgresql (lock held to flush)`` is the simpler chain design the store
 rejected (the chain lock held through a synchronous commit), measured for
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the tests' PostgreSQL server (tests/support/postgres_server.py)
 
 POLICY = """
 deny:
@@ -118,7 +118,7 @@ def main() -> None:
     counts = [int(n) for n in args.procs.split(",")]
     stores = args.stores.split(",")
 
-    from postgres_server import PostgresServer, find_binaries
+    from tests.support.postgres_server import PostgresServer, find_binaries
 
     with tempfile.TemporaryDirectory(prefix="capfence-bench-") as tmp:
         policy = Path(tmp) / "policy.yaml"

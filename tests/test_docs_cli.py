@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import click
 import pytest
 
 from capfence.cli.app import cli
 from capfence.cli.reference import render
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted([*ROOT.glob("docs/**/*.md"), ROOT / "README.md"])
 
 

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from capfence import hookspecs
 from capfence.call.runtime import ActionRuntime
 from capfence.plugins import build_manager, get_manager, get_registry
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PLUGINS_MD = ROOT / "docs" / "plugins.md"
 GUIDES = [PLUGINS_MD, ROOT / "docs" / "writing-an-adapter.md"]
 FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.S | re.M)

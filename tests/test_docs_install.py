@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 SUFFIXES = {".md", ".py", ".toml", ".yaml", ".yml", ".txt", ".cfg", ".ini", ""}
 INSTALLERS = re.compile(
     r"\b(?:uv\s+pip\s+install|pip3?\s+install|pipx\s+install|uv\s+add|poetry\s+add|pdm\s+add)\b(?P<args>[^\n`#;|&)]*)"

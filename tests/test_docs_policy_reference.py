@@ -9,8 +9,9 @@ import pytest
 
 from capfence.plugins import build_manager
 from capfence.policy.loader import RULE_KEYS, TOP_KEYS, load_policy
+from tests.support.paths import DOCS
 
-DOC = Path(__file__).parent.parent / "docs" / "policy-reference.md"
+DOC = DOCS / "policy-reference.md"
 TEXT = DOC.read_text()
 HEADINGS = set(re.findall(r"^### `([a-z_]+)`", TEXT, flags=re.MULTILINE))
 EXAMPLES = re.findall(r"```yaml\n(.*?)```", TEXT, flags=re.DOTALL)

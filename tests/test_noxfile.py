@@ -1,14 +1,13 @@
-"""``nox -s tests -- tests/test_x.py`` runs only that file: a test path given to a session replaces its default."""
+"""``nox -s tests -- tests/cli/test_x.py`` runs only that file: a test path given to a session replaces its default."""
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
 from unittest import mock
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 
 def _noxfile() -> ModuleType:
@@ -23,11 +22,12 @@ def _noxfile() -> ModuleType:
 
 def test_a_test_path_replaces_the_default() -> None:
     args = _noxfile().pytest_args
-    assert args("tests", ["tests/test_cli_logs.py"]) == ["tests/test_cli_logs.py"]
-    assert args("tests", ["tests/test_cli_logs.py::test_wide", "-x"]) == [
-        "tests/test_cli_logs.py::test_wide",
+    assert args("tests", ["tests/cli/test_cli_logs.py"]) == ["tests/cli/test_cli_logs.py"]
+    assert args("tests", ["tests/cli/test_cli_logs.py::test_wide", "-x"]) == [
+        "tests/cli/test_cli_logs.py::test_wide",
         "-x",
     ]
+    assert args(["tests", "--ignore=tests/web"], ["tests/policy/shell", "-x"]) == ["tests/policy/shell", "-x"]
     assert args("examples/test_examples.py", ["examples/test_examples.py"]) == ["examples/test_examples.py"]
 
 

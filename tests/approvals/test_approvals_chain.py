@@ -19,9 +19,9 @@ import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
 from capfence.approvals.requests import ApprovalStateError
-from conftest import audit_rows
-from test_approvals import POLICY
-from test_cli_support import run
+from tests.approvals.test_approvals import POLICY
+from tests.support.audit import audit_rows
+from tests.support.cli import run
 
 KEY = "approvals-chain test key"
 

@@ -13,9 +13,7 @@ import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
 from capfence.audit.reader import open_reader
-from test_cli_support import run
-
-pytest_plugins = ["conftest_postgres"]
+from tests.support.cli import run
 
 KEY = "postgres approvals key"
 POLICY = """

@@ -24,8 +24,8 @@ import pytest
 
 from capfence import ActionRuntime, CapFenceTool, ToolCallDenied
 from capfence.audit.sqlite import SQLiteStore
-from conftest import audit_rows
-from test_audit_store import verify_chain
+from tests.support.audit import audit_rows, verify_chain
+from tests.support.waiting import wait_for
 
 AUDIT_TIMEOUT_ENV = "CAPFENCE_AUDIT_TIMEOUT"
 ALLOW_ALL = """
@@ -67,14 +67,6 @@ def locked_by_another_process(db: Path) -> Iterator[None]:
         locker.stdin.write("release\n")
         locker.stdin.flush()
         locker.wait(timeout=EVENTUALLY)
-
-
-def eventually(condition: Callable[[], bool], what: str) -> None:
-    """Wait for ``condition`` (polling), failing after a generous bound."""
-    limit = time.monotonic() + EVENTUALLY
-    while not condition():
-        assert time.monotonic() < limit, what
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -147,7 +139,7 @@ def test_calls_on_a_locked_log_are_denied_within_the_deadline(
     assert safe(content="after") == "written"  # released: calls are allowed again
     assert ran == ["before", "after"]
     db = tmp_path / "audit.db"
-    eventually(
+    wait_for(
         lambda: sum(r["outcome"] == "blocked" for r in audit_rows(db, "outcome")) == threads,
         "every blocked outcome is written",
     )
@@ -223,7 +215,7 @@ def test_an_outcome_on_a_locked_log_does_not_make_the_caller_wait_a_second_timeo
         for hold in locker:
             hold.__exit__(None, None, None)
 
-    eventually(
+    wait_for(
         lambda: len(audit_rows(db, "outcome")) == 1, "the queued outcome is written once the file is free"
     )
     (decision,) = audit_rows(db, "decision")
@@ -247,7 +239,7 @@ def test_queued_outcomes_are_written_in_order(
             with pytest.raises(ToolCallDenied):
                 safe(n=n)
         assert rt._backlog.pending == 5
-    eventually(
+    wait_for(
         lambda: len(audit_rows(db, "outcome")) == 6, "the queued outcomes are written once the file is free"
     )
     outcomes = audit_rows(db, "outcome")

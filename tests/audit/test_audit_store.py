@@ -23,11 +23,10 @@ from typing import Any
 import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
-from capfence.audit.chain import GENESIS, record_hash
 from capfence.audit.payload import TRUNCATED_KEY
 from capfence.audit.sqlite import SCHEMA_VERSION, enable_wal
 from capfence.call import canonical
-from conftest import audit_rows
+from tests.support.audit import audit_rows, verify_chain
 
 ALLOW_ALL = """
 allow:
@@ -40,14 +39,6 @@ def stored_payload(rt: ActionRuntime, payload: Any, tmp_path: Path) -> Any:
     assert decision.action == "allow", decision.reason
     (row,) = [r for r in audit_rows(tmp_path / "audit.db") if r["seq"] == decision.record_id]
     return json.loads(row["payload"])
-
-
-def verify_chain(rows: list[dict[str, Any]], key: bytes | None = None) -> None:
-    prev = GENESIS
-    for row in rows:
-        assert row["prev_hash"] == prev, f"chain broken before seq {row['seq']}"
-        assert record_hash(prev, row, key) == row["hash"], f"hash mismatch at seq {row['seq']}"
-        prev = row["hash"]
 
 
 # --- payload serialization -------------------------------------------------------------

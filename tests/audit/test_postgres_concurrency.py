@@ -17,8 +17,6 @@ from capfence.approvals.requests import ApprovalStateError
 from capfence.audit.reader import open_reader
 from capfence.audit.verify import verify
 
-pytest_plugins = ["conftest_postgres"]
-
 POLICY = """
 require_approval:
   - id: refunds

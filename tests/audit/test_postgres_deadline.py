@@ -15,9 +15,8 @@ from capfence import ActionRuntime, CapFenceTool, ToolCallDenied
 from capfence.audit.postgres_schema import CHAIN_LOCK
 from capfence.audit.reader import open_reader
 from capfence.audit.verify import verify
-from test_audit_deadline import ALLOW_ALL, MARGIN, call_together, eventually, run_workers
-
-pytest_plugins = ["conftest_postgres"]
+from tests.audit.test_audit_deadline import ALLOW_ALL, MARGIN, call_together, run_workers
+from tests.support.waiting import wait_for
 
 DEADLINE = 1.0
 
@@ -58,7 +57,7 @@ def test_calls_behind_a_held_chain_lock_are_denied_within_the_deadline(
         assert ran == [0]
         safe(n=2)  # the lock is free again
         assert ran == [0, 2]
-        eventually(
+        wait_for(
             lambda: sum(r["outcome"] == "blocked" for r in records(pg_url)) == threads,
             "every blocked outcome is written",
         )

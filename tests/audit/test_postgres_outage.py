@@ -30,9 +30,7 @@ import pytest
 from capfence import ActionRuntime
 from capfence.audit.reader import open_reader
 from capfence.audit.verify import verify
-from postgres_server import PostgresServer
-
-pytest_plugins = ["conftest_postgres"]
+from tests.support.postgres_server import PostgresServer
 
 POLICY = """
 warn:

@@ -23,9 +23,7 @@ from capfence.audit.reader import open_reader
 from capfence.audit.store import open_store
 from capfence.audit.verify import verify
 from capfence.errors import AuditError
-from postgres_server import free_port
-
-pytest_plugins = ["conftest_postgres"]
+from tests.support.postgres_server import free_port
 
 POLICY = """
 deny:

@@ -17,7 +17,7 @@ from capfence import ActionRuntime
 from capfence.audit.provenance import describe, provenance
 from capfence.audit.sqlite import SQLiteStore
 from capfence.testing import audit_rows
-from test_cli_support import run
+from tests.support.cli import run
 
 POLICY = """\
 deny:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from capfence.audit.chain import record_hash
-from test_cli_support import POLICIES, record_calls, run
+from tests.support.cli import record_calls, run
+from tests.support.paths import POLICIES
 
 KEY = "correct horse battery staple"
 COMMANDS = ["ls", "pwd", "whoami", "git status", "make test", "uname -a"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceError, CapFenceTool, ToolCallDenied
-from conftest import audit_rows
+from tests.support.audit import audit_rows
 
 POLICY = """
 deny:

@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from capfence.testing import AdapterContract, Body, capfence_runtime  # noqa: F401 - fixture
+from capfence.testing import AdapterContract, Body
 
 
 class TestCallableContract(AdapterContract):

@@ -22,7 +22,7 @@ import capfence.call.runtime
 import capfence.plugins
 from capfence import ActionRuntime, CapFenceTool, Decision, ToolCallDenied, hookimpl
 from capfence.audit.sqlite import SQLiteStore
-from conftest import audit_rows
+from tests.support.audit import audit_rows
 
 ALLOW_ALL = """
 allow:

@@ -25,7 +25,7 @@ from capfence.call.gated_attributes import (
     substitute_items,
 )
 from capfence.call.wrapping import gate_object, gated_class
-from conftest import audit_rows
+from tests.support.audit import audit_rows
 
 POLICY = """
 deny:

@@ -21,8 +21,6 @@ from capfence.audit.sqlite import SCHEMA_VERSION
 from capfence.errors import PolicyError
 from capfence.policy.loader import load_policy
 
-pytest_plugins = ["conftest_postgres"]
-
 POLICY = """
 default: deny
 deny:

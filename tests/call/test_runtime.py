@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from capfence import ActionRuntime, CapFenceTool, Decision, ToolCallDenied
-from conftest import POLICIES, audit_rows
+from tests.support.audit import audit_rows
+from tests.support.paths import POLICIES
 
 RELOAD_WAIT = 1.1
 """The contract: a changed policy is live within one second."""

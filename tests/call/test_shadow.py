@@ -15,8 +15,6 @@ from click.testing import CliRunner
 from capfence import ActionRuntime
 from capfence.cli.app import cli
 
-pytest_plugins = ["conftest_postgres"]
-
 POLICY = """
 default: deny
 deny:

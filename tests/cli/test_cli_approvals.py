@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool
-from test_cli_support import run
+from tests.support.cli import run
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from test_cli_support import POLICIES, run
+from tests.support.cli import run
+from tests.support.paths import POLICIES
 
 
 def test_shipped_policies_are_valid() -> None:

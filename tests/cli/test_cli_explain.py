@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from test_cli_support import POLICIES, run
+from tests.support.cli import run
+from tests.support.paths import POLICIES
 
 PRODUCTION = POLICIES / "shell_production.yaml"
 

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from test_cli_support import observed_log, run
+from tests.support.cli import observed_log, run
 
 
 def test_export_writes_one_object_per_decision(tmp_path: Path) -> None:

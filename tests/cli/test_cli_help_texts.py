@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from test_cli_support import COMMANDS, POLICIES, _on_a_terminal, observed_log, run
+from tests.support.cli import COMMANDS, observed_log, on_a_terminal, run
+from tests.support.paths import POLICIES
 
 SUBCOMMANDS = [[command] for command in COMMANDS] + [
     ["approvals", verb] for verb in ("list", "show", "approve", "deny")
@@ -48,9 +49,9 @@ def test_check_colours_on_a_terminal_only(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("deny:\n  - capabilty: x\n")
     good = str(POLICIES / "shell_production.yaml")
-    screen = _on_a_terminal(["check", good, str(bad)], {})
+    screen = on_a_terminal(["check", good, str(bad)], {})
     assert "\x1b[" in screen and "OK" in screen and "INVALID" in screen and "warning" in screen
-    plain = _on_a_terminal(["check", good, str(bad)], {"NO_COLOR": "1"})
+    plain = on_a_terminal(["check", good, str(bad)], {"NO_COLOR": "1"})
     assert "\x1b[" not in plain and "OK" in plain
     piped = run("check", good, str(bad), check=1).stdout
     assert "\x1b[" not in piped and ": OK (" in piped and ": INVALID" in piped and ": error: " in piped

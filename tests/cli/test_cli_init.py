@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_cli_support import POLICIES, run
+from tests.support.cli import run
+from tests.support.paths import POLICIES
 
 NAMES = ["shell_production.yaml", "shell_rollout.yaml"]
 

@@ -7,7 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from test_cli_support import COMMAND, POLICIES, observed_log, record_calls, run
+from tests.support.cli import COMMAND, observed_log, record_calls, run
+from tests.support.paths import POLICIES
 
 
 def test_table_shows_every_column_and_warn_stands_out(tmp_path: Path) -> None:

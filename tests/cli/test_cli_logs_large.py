@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from test_cli_support import POLICIES, record_calls
+from tests.support.cli import record_calls
+from tests.support.paths import POLICIES
 
 ROWS = 100_000
 MEASURE = """\

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from test_cli_support import POLICIES, _on_a_terminal, observed_log, record_calls, run
+from tests.support.cli import observed_log, on_a_terminal, record_calls, run
+from tests.support.paths import POLICIES
 
 LONG = "curl -s https://example.com/" + "a-very-long-path/" * 12 + "end-of-the-command"
 HEADER = [
@@ -91,15 +92,15 @@ def _pager(record: Path) -> str:
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_pages_on_a_terminal_like_git(tmp_path: Path) -> None:
     audit, record = str(observed_log(tmp_path)), tmp_path / "paged.txt"
-    screen = _on_a_terminal(["logs", "--audit-log", audit], {"PAGER": _pager(record)})
+    screen = on_a_terminal(["logs", "--audit-log", audit], {"PAGER": _pager(record)})
     paged = record.read_text()
     assert paged.startswith("LESS=FRX\n") and "8 decision(s)" in paged and "WARN" in paged
     assert "8 decision(s)" not in screen
     record.unlink()
-    assert "8 decision(s)" in _on_a_terminal(
+    assert "8 decision(s)" in on_a_terminal(
         ["logs", "--audit-log", audit, "--no-pager"], {"PAGER": _pager(record)}
     )
-    assert "8 decision(s)" in _on_a_terminal(["logs", "--audit-log", audit], {"PAGER": "cat"})
+    assert "8 decision(s)" in on_a_terminal(["logs", "--audit-log", audit], {"PAGER": "cat"})
     assert not record.exists()
 
 
@@ -117,5 +118,5 @@ def test_quitting_the_pager_early_is_quiet(tmp_path: Path) -> None:
         POLICIES / "shell_rollout.yaml",
         [("shell.execute", {"command": f"echo {i}"}) for i in range(3000)],
     )
-    screen = _on_a_terminal(["logs", "--audit-log", str(audit), "-n", "0"], {"PAGER": "head -c 10"})
+    screen = on_a_terminal(["logs", "--audit-log", str(audit), "-n", "0"], {"PAGER": "head -c 10"})
     assert "Traceback" not in screen and "error" not in screen

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from test_cli_support import run
+from tests.support.cli import run
 
 PLUGIN = '''
 import click

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from test_cli_support import COMMAND, POLICIES, read_pty, record_calls, run
+from tests.support.cli import COMMAND, read_pty, record_calls, run
+from tests.support.paths import POLICIES
 
 CALLS = 3000
 NO_DELAY = {"CAPFENCE_PROGRESS_DELAY": "0"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from capfence.cli.serve import INSTALL_HINT, is_loopback
-from test_cli_support import run
+from tests.support.cli import run
 
 
 def test_serve_is_listed_and_has_help_with_examples():

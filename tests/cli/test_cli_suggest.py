@@ -7,9 +7,8 @@ import sqlite3
 from pathlib import Path
 
 from capfence.policy.loader import load_policy
-from test_cli_support import POLICIES, observed_log, record_calls, run
-
-pytest_plugins = ["conftest_postgres"]
+from tests.support.cli import observed_log, record_calls, run
+from tests.support.paths import POLICIES
 
 
 def _replay(tmp_path: Path, audit: Path | str, draft: Path) -> dict[str, int]:

@@ -14,10 +14,8 @@ import yaml
 from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from test_cli_support import record_calls, run
-
-ROOT = Path(__file__).resolve().parent.parent
-PACKS = ROOT / "policies" / "packs"
+from tests.support.cli import record_calls, run
+from tests.support.paths import PACKS
 
 HELD = [
     "nsenter -t 1 -m -u make",  # an unknown program
@@ -99,7 +97,7 @@ def test_nothing_held_suggests_nothing(tmp_path: Path) -> None:
 
 
 def test_argv_matches_the_exact_shape() -> None:
-    from test_shell_matcher import check
+    from tests.policy.shell.test_shell_matcher import check
 
     spec = {"program": "terraform", "argv": ["plan", ["-out=a", "-out=b"]]}
     assert check(spec, "terraform plan -out=a") is True

@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 
 from capfence import ActionRuntime, CapFenceTool, ToolCallDenied
-from test_cli_support import AGENT_COMMANDS, POLICIES, ROOT, run
+from tests.support.cli import AGENT_COMMANDS, run
+from tests.support.paths import POLICIES, ROOT
 
 
 def _agent(runtime: ActionRuntime, ran: list[str]) -> dict[str, str]:

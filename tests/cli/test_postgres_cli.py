@@ -10,9 +10,8 @@ import psycopg
 import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool
-from test_cli_support import POLICIES, observed_log, record_calls, run
-
-pytest_plugins = ["conftest_postgres"]
+from tests.support.cli import observed_log, record_calls, run
+from tests.support.paths import POLICIES
 
 APPROVAL_POLICY = """
 require_approval:
@@ -168,7 +167,7 @@ def test_replay_reads_the_database(sqlite_log: Path, pg_url: str, tmp_path: Path
 
 
 def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
-    from postgres_server import free_port
+    from tests.support.postgres_server import free_port
 
     url = f"postgresql://nobody:secret@127.0.0.1:{free_port()}/audit?timeout=2"
     done = run("logs", "--audit-log", url, check=1)

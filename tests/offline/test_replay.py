@@ -12,7 +12,8 @@ from capfence.call.view import CallView
 from capfence.offline.replay import replay_file, summary
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from test_cli_support import POLICIES, ROOT, observed_log, record_calls, run
+from tests.support.cli import observed_log, record_calls, run
+from tests.support.paths import DATA, POLICIES
 
 PRODUCTION = POLICIES / "shell_production.yaml"
 
@@ -74,7 +75,7 @@ def test_minimal_records_need_only_capability_and_payload(tmp_path: Path) -> Non
 
 
 def test_same_decisions_as_the_evaluator_on_the_public_corpus(tmp_path: Path) -> None:
-    corpus = ROOT / "tests" / "data" / "shell_public.jsonl"
+    corpus = DATA / "shell_public.jsonl"
     policy = load_policy(PRODUCTION)
     document = _replay_json(corpus, "--policy", PRODUCTION)
     expected = []

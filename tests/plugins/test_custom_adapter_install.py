@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 EXAMPLE = ROOT / "examples" / "custom_adapter"
 
 CHECK = textwrap.dedent("""

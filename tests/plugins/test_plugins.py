@@ -15,6 +15,8 @@ import capfence.plugins
 from capfence import ActionRuntime, CapFenceTool, PolicyError
 from capfence.plugins import DEFAULT_PLUGINS, PluginWarning, build_manager
 from capfence.policy.loader import load_policy
+from tests.support.audit import audit_rows
+from tests.support.paths import POLICIES
 
 CONDITION_PLUGIN = """
 import capfence
@@ -131,8 +133,6 @@ def test_external_adapter_wins_over_generic_callable(
     with pytest.raises(capfence.ToolCallDenied):
         safe.run("bad")
     assert widget.runs == ["good"]
-    from conftest import audit_rows
-
     assert [r["framework"] for r in audit_rows(tmp_path / "audit.db", "decision")] == ["widgets", "widgets"]
 
 
@@ -409,7 +409,7 @@ print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}} & set({heavy!r}
 )
 def test_import_does_not_pull_frameworks(body: str, tmp_path: Path) -> None:
     probe = IMPORT_PROBE.format(body=body, heavy=HEAVY)
-    policy = Path(__file__).resolve().parent.parent / "policies" / "shell_rollout.yaml"
+    policy = POLICIES / "shell_rollout.yaml"
     out = subprocess.run(
         [sys.executable, "-c", probe, str(policy), str(tmp_path / "a.db")],
         capture_output=True,

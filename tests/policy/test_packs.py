@@ -11,8 +11,8 @@ import pytest
 from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
+from tests.support.paths import PACKS
 
-PACKS = Path(__file__).resolve().parent.parent / "policies" / "packs"
 HOME = os.path.expanduser("~")
 
 

@@ -23,7 +23,8 @@ from capfence import ActionRuntime, Decision
 from capfence.policy.loader import load_policy
 from capfence.policy.snapshot import Snapshot
 from capfence.policy.watch import PolicyWatcher
-from conftest import audit_rows
+from tests.support.audit import audit_rows
+from tests.support.waiting import wait_for
 
 BOUND = 60.0
 """Seconds to wait for a condition before failing (generous: the machine may be busy)."""
@@ -99,13 +100,6 @@ def digest_of(text: str, tmp_path: Path, base: str | None = None) -> str:
     return load_policy(scratch / "policy.yaml").digest
 
 
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + BOUND
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up after {BOUND}s waiting for {what}"
-        time.sleep(0.01)
-
-
 def reload_failed(tmp_path: Path) -> bool:
     return bool(audit_rows(tmp_path / "audit.db", "policy_reload_failed"))
 
@@ -127,7 +121,7 @@ class Caller:
 
     def __enter__(self) -> Caller:
         self._thread.start()
-        wait_until(lambda: len(self.decisions) > 3, "the caller's first decisions")
+        wait_for(lambda: len(self.decisions) > 3, "the caller's first decisions")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -163,7 +157,7 @@ def test_slow_in_place_rewrite_never_loads_a_partial_policy(
     old, new = rt.policy.digest, digest_of(NEW, tmp_path)
     with caller(rt) as calls:
         rewrite_in_place(tmp_path / "policy.yaml", NEW, unlink=unlink)
-        wait_until(lambda: new in calls.digests(), "the new policy")
+        wait_for(lambda: new in calls.digests(), "the new policy")
     only_old_and_new(calls.decisions, old, new)
     # half-written states are not even reported
     assert audit_rows(tmp_path / "audit.db", "policy_reload_failed") == []
@@ -180,7 +174,7 @@ def test_slow_rewrite_of_an_extended_file_never_loads_a_partial_policy(
     old, new = rt.policy.digest, digest_of("extends: base.yaml\n", tmp_path, base=NEW)
     with caller(rt) as calls:
         rewrite_in_place(tmp_path / "base.yaml", NEW)
-        wait_until(lambda: new in calls.digests(), "the new policy")
+        wait_for(lambda: new in calls.digests(), "the new policy")
     only_old_and_new(calls.decisions, old, new)
     assert audit_rows(tmp_path / "audit.db", "policy_reload_failed") == []
 
@@ -194,7 +188,7 @@ def test_slow_rewrite_to_an_invalid_policy_keeps_the_last_good_one(
     old = rt.policy.digest
     with caller(rt) as calls:
         rewrite_in_place(tmp_path / "policy.yaml", NEW_INVALID)
-        wait_until(lambda: reload_failed(tmp_path) or len(calls.digests()) > 1, "the reload failure")
+        wait_for(lambda: reload_failed(tmp_path) or len(calls.digests()) > 1, "the reload failure")
     assert calls.digests() == {old}
     only_old_and_new(calls.decisions, old, old)
     failures = audit_rows(tmp_path / "audit.db", "policy_reload_failed")
@@ -211,7 +205,7 @@ def test_a_file_emptied_is_not_loaded_as_an_empty_policy(
     old = rt.policy.digest
     with caller(rt) as calls:
         (tmp_path / "policy.yaml").write_text("# being rewritten\n\n", encoding="utf-8")
-        wait_until(lambda: reload_failed(tmp_path) or len(calls.digests()) > 1, "the reload failure")
+        wait_for(lambda: reload_failed(tmp_path) or len(calls.digests()) > 1, "the reload failure")
     assert calls.digests() == {old}
     [failure] = audit_rows(tmp_path / "audit.db", "policy_reload_failed")
     assert "policy file is empty" in failure["reason"]
@@ -228,7 +222,7 @@ def test_atomic_rename_reload(
     old, new = rt.policy.digest, digest_of(NEW, tmp_path)
     with caller(rt) as calls:
         replace_atomically(tmp_path / "policy.yaml", NEW)
-        wait_until(lambda: new in calls.digests(), "the new policy")
+        wait_for(lambda: new in calls.digests(), "the new policy")
     only_old_and_new(calls.decisions, old, new)
     assert audit_rows(tmp_path / "audit.db", "policy_reload_failed") == []
 
@@ -246,7 +240,7 @@ def test_a_change_already_stable_is_taken_by_the_next_call(
         os.stat(tmp_path).st_mtime_ns,
         os.stat(tmp_path).st_ctime_ns,
     )
-    wait_until(
+    wait_for(
         lambda: time.time_ns() - changed > 0.3e9, "the file to be quiet for longer than the settle interval"
     )
     decision = rt.evaluate("shell.execute", {"command": "curl x"}, agent_id="a")

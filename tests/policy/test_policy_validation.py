@@ -15,7 +15,7 @@ from capfence import ActionRuntime, CapFenceError, PolicyError
 from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from conftest import POLICIES
+from tests.support.paths import POLICIES
 
 # (yaml, line, column, key path, message fragment, hint fragment or None)
 CASES = [

@@ -16,6 +16,7 @@ from capfence.errors import PolicyError
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
+from tests.support.paths import DOCS
 
 POLICY = """
 default: deny
@@ -164,7 +165,7 @@ def test_the_programs_understood_are_documented() -> None:
     from capfence.policy.shell.catalogue import CONTACTS_OPERANDS, OPERAND_READS, RECURSIVE
     from capfence.policy.shell.resources import _SPECIAL
 
-    doc = (Path(__file__).parent.parent / "docs" / "shell-matcher.md").read_text()
+    doc = (DOCS / "shell-matcher.md").read_text()
     section = doc.split("## Resources: `reads`, `writes`, `hosts`", 1)[1].split("\n## ", 1)[0]
     missing = [
         name

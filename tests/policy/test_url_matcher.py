@@ -18,6 +18,7 @@ from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy as _load_policy
 from capfence.policy.spec import CompileContext, SpecError
 from capfence.policy.url import CONDITION, is_private_host, parse_url
+from tests.support.paths import DOCS
 
 
 def load_policy(path: Path) -> Policy:
@@ -481,7 +482,7 @@ def test_policy_error_names_the_sub_key(write_policy: Callable[[str], Path]) -> 
 def test_doc_examples_load(tmp_path: Path) -> None:
     import re
 
-    doc = (Path(__file__).parent.parent / "docs" / "url-matcher.md").read_text(encoding="utf-8")
+    doc = (DOCS / "url-matcher.md").read_text(encoding="utf-8")
     examples = re.findall(r"```yaml\n(.*?)```", doc, flags=re.DOTALL)
     assert len(examples) >= 2
     for i, example in enumerate(examples):

@@ -1,23 +1,140 @@
-"""Fixtures for the PostgreSQL store tests: a real server, started once per session, and a fresh database per test.
+"""The core suite's pytest plugin: the fixtures every test module may ask for by name, registered once.
 
-Import the fixtures you use into the test module::
+``tests/conftest.py`` lists this module in ``pytest_plugins`` (as tox's ``tox.pytest`` is registered), so no
+test module imports a fixture. Everything here is real: policies are YAML files in ``tmp_path``, audit logs
+are SQLite files next to them, the plugin manager is CapFence's own, rebuilt for tests that change what is
+registered, and PostgreSQL is a real server (:mod:`tests.support.postgres_server`).
 
-    pytest_plugins = ["conftest_postgres"]
-
-Without PostgreSQL binaries or psycopg the tests are skipped with the reason
-spelled out (install Debian's ``postgresql`` package and
-``pip install -e '.[test,postgres]'``; ``.ci/run`` and the nox ``tests``
+Without PostgreSQL binaries or psycopg the PostgreSQL fixtures skip with the reason spelled out (install
+Debian's ``postgresql`` package and ``pip install -e '.[test,postgres]'``; ``.ci/run`` and the nox ``tests``
 session do both). With ``CI`` set, a missing server fails instead of skipping.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Iterator
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from postgres_server import INSTALL_HINT, PostgresServer, find_binaries
+import capfence.plugins
+from capfence.call.runtime import ActionRuntime
+from capfence.policy.compiled import Policy
+from capfence.policy.loader import load_policy
+from capfence.testing import capfence_runtime
+from tests.support.audit import audit_rows
+from tests.support.paths import SHELL_PACK
+from tests.support.postgres_server import INSTALL_HINT, PostgresServer, find_binaries
+
+__all__ = [
+    "audit_rows_fixture",
+    "capfence_runtime",
+    "fresh_plugins",
+    "install_plugin",
+    "own_pg_server",
+    "pg_server",
+    "pg_url",
+    "runtime",
+    "shell_pack",
+    "write_policy",
+]
+
+# --- policies and runtimes ------------------------------------------------------------------
+
+
+@pytest.fixture(name="audit_rows")
+def audit_rows_fixture() -> Callable[..., list[dict[str, Any]]]:
+    """:func:`tests.support.audit.audit_rows` as a fixture: ``audit_rows(path, kind=None)``."""
+    return audit_rows
+
+
+@pytest.fixture
+def write_policy(tmp_path: Path) -> Callable[..., Path]:
+    """``write_policy(text, name="policy.yaml") -> Path``: write dedented YAML into ``tmp_path``."""
+
+    def write(text: str, name: str = "policy.yaml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, write_policy: Callable[..., Path]) -> Iterator[Callable[..., ActionRuntime]]:
+    """``runtime(policy_text, **kwargs) -> ActionRuntime`` with its audit log at ``tmp_path/audit.db``.
+
+    Every runtime built is closed at the end of the test.
+    """
+    built: list[ActionRuntime] = []
+
+    def make(policy_text: str, **kwargs: Any) -> ActionRuntime:
+        kwargs.setdefault("audit_log", tmp_path / "audit.db")
+        rt = ActionRuntime.from_policy(write_policy(policy_text), **kwargs)
+        built.append(rt)
+        return rt
+
+    yield make
+    for rt in built:
+        rt.close()
+
+
+@pytest.fixture(scope="module")
+def shell_pack() -> Policy:
+    """The hardened shell pack (``policies/packs/shell.yaml``), loaded once per test module."""
+    return load_policy(SHELL_PACK)
+
+
+# --- plugins --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_plugins() -> Iterator[None]:
+    """A fresh process-wide plugin manager for this test, and a fresh one again after it."""
+    capfence.plugins.reset()
+    yield
+    capfence.plugins.reset()
+
+
+@pytest.fixture
+def install_plugin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_plugins: None
+) -> Iterator[Callable[[str, str], None]]:
+    """``install_plugin(name, source)``: a real installed distribution exposing module ``name`` in the ``capfence`` entry-point group.
+
+    The module and a ``.dist-info`` with ``entry_points.txt`` are written to a
+    directory put on ``sys.path``, exactly what ``pip install`` leaves behind;
+    the next plugin manager built finds it through ``importlib.metadata``.
+    """
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    installed: list[str] = []
+
+    def install(name: str, source: str) -> None:
+        (site / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+        dist = site / f"{name}-1.0.dist-info"
+        dist.mkdir()
+        (dist / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", encoding="utf-8"
+        )
+        (dist / "entry_points.txt").write_text(f"[capfence]\n{name} = {name}\n", encoding="utf-8")
+        installed.append(name)
+        importlib.invalidate_caches()
+        capfence.plugins.reset()
+
+    yield install
+    for name in installed:
+        sys.modules.pop(name, None)
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
 
 
 def _require_postgres() -> None:

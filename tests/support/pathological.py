@@ -1,6 +1,6 @@
 """Pathological shell commands: each built to make one part of the command analysis slow.
 
-Shared by ``tests/test_shell_bounded_time.py`` (each must be decided within a bound) and
+Shared by ``tests/policy/shell/test_shell_bounded_time.py`` (each must be decided within a bound) and
 ``benchmarks/bench_pathological.py`` (per-input timings). Every command is at most
 :data:`SIZE` characters, just under the matcher's cap on one command (``MAX_COMMAND_CHARS``),
 so it is analyzed rather than refused for its size.

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from web_support import POLICY, STRICT, TOKEN, populate
+from tests.web.web_support import POLICY, STRICT, TOKEN, populate
 
 try:  # without the extra every test module here skips itself (web_support.require_web)
     from starlette.testclient import TestClient

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from web_support import TOKEN, approval_events, csrf_of, live_server, require_web, sign_in
+from tests.web.web_support import TOKEN, approval_events, csrf_of, live_server, require_web, sign_in
 
 require_web()
 

@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from web_support import HOSTILE, TOKEN, populate, require_web, wait_for
+from tests.support.waiting import wait_for
+from tests.web.web_support import HOSTILE, TOKEN, populate, require_web
 
 require_web()
 selenium = pytest.importorskip(
@@ -73,7 +74,7 @@ def _traffic(policy: Path, audit_log: Path) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A populated log served by a real ``capfence serve`` subprocess."""
     _require_browser()
-    from web_support import POLICY, STRICT
+    from tests.web.web_support import POLICY, STRICT
 
     work = tmp_path_factory.mktemp("console")
     policies = work / "policies"
@@ -111,7 +112,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             return False
 
     try:
-        wait_for(up, WAIT, "capfence serve to listen")
+        wait_for(up, "capfence serve to listen", timeout=WAIT)
         yield {"base": base, "audit": audit, "policies": policies, "made": made}
     finally:
         server.terminate()
@@ -273,7 +274,7 @@ def test_approve_a_held_call_and_the_waiting_agent_runs_it(browser, site, shots)
         cards = [c for c in browser.find_elements(By.CSS_SELECTOR, "article.request") if "2.0.0" in c.text]
         return cards[0] if cards else None
 
-    card = wait_for(pending_card, WAIT, "the held call to appear on the approvals page")
+    card = wait_for(pending_card, "the held call to appear on the approvals page", timeout=WAIT)
     assert "release-bot" in card.text and "deploy.production" in card.text
     _shot(browser, shots, "approvals")
     card.find_element(By.NAME, "comment").send_keys("release window")

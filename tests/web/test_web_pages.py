@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from capfence import ActionRuntime
-from web_support import csrf_of, require_web, sign_in
+from tests.web.web_support import csrf_of, require_web, sign_in
 
 require_web()
 

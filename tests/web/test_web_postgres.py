@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from web_support import TOKEN, csrf_of, live_server, populate, require_web, sign_in
+from tests.web.web_support import TOKEN, csrf_of, live_server, populate, require_web, sign_in
 
 require_web()
 
@@ -17,8 +17,6 @@ from starlette.testclient import TestClient  # noqa: E402
 from capfence import ActionRuntime  # noqa: E402
 from capfence.web.app import create_app  # noqa: E402
 from capfence.web.console import Settings  # noqa: E402
-
-pytest_plugins = ["conftest_postgres"]
 
 
 @pytest.fixture

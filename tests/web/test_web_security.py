@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from web_support import HOSTILE, TOKEN, csrf_of, require_web, sign_in
+from tests.web.web_support import HOSTILE, TOKEN, csrf_of, require_web, sign_in
 
 require_web()
 
@@ -152,7 +152,7 @@ def test_pasted_policy_cannot_extend_files_outside(make_client, tmp_path):
 
 
 def test_each_person_their_own_token_and_name(make_client, audit_log):
-    from web_support import approval_events
+    from tests.web.web_support import approval_events
 
     request_id = audit_log[1]["held"].approval_id
     client = sign_in(

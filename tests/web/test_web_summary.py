@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from web_support import require_web
+from tests.web.web_support import require_web
 
 require_web()
 

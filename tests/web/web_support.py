@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from capfence import ActionRuntime
+from tests.support.waiting import wait_for
 
 TOKEN = "test-console-token-0123456789"
 HOSTILE = '<script>alert("x")</script>'
@@ -93,20 +93,6 @@ def sign_in(client: Any, token: str = TOKEN) -> Any:
     return client
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll ``condition`` until it returns something truthy (sleeping a little more each time); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.25)
-
-
 @contextmanager
 def live_server(app: Any) -> Iterator[str]:
     """Serve ``app`` with uvicorn on a free loopback port in a thread; yields the base URL."""
@@ -120,7 +106,7 @@ def live_server(app: Any) -> Iterator[str]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        wait_for(lambda: server.started, 30, "the console server to start")
+        wait_for(lambda: server.started, "the console server to start", timeout=30)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True

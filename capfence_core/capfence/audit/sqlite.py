@@ -112,7 +112,7 @@ _MIGRATIONS: dict[int, str] = {
 Step 5 makes ``records_ref`` partial: ``ref`` is set only on outcome and approval records, so a decision
 (almost every record) no longer writes an index entry for it, while ``ref = ?`` lookups (a decision's
 outcomes and approval events) still use it. The indexes kept on ``records`` are the ones a query plan needs
-(``tests/test_query_plans.py`` shows each): ``records_ts`` (newest-first pages, ``--since``/``--until``),
+(``tests/audit/test_query_plans.py`` shows each): ``records_ts`` (newest-first pages, ``--since``/``--until``),
 ``records_decision``, ``records_agent`` and ``records_capability`` (those filters, in ``logs`` and the
 console), ``records_ref`` and the partial ``records_call`` (``append_decision_once``). Indexes are not
 hashed: logs of any schema version verify the same.

@@ -1,6 +1,6 @@
 """Bounded time: every command up to the payload cap is decided quickly, whatever it is.
 
-Each pathological input of ``tests/pathological.py`` (huge brace sequences, deep nesting of every
+Each pathological input of ``tests/support/pathological.py`` (huge brace sequences, deep nesting of every
 quoting and substitution form, interpreter code built to make a scanner backtrack, thousands of
 commands, assignments, case items, here-documents, redirections...) goes through the hardened shell
 pack with ``ActionRuntime.evaluate`` (the audit write included), uncached. The fastest of three runs
@@ -13,7 +13,6 @@ never allowed.
 
 from __future__ import annotations
 
-from pathlib import Path
 from time import thread_time
 from typing import Any
 
@@ -21,14 +20,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pathological
 from capfence import ActionRuntime
 from capfence.call.decision import Decision
 from capfence.policy.shell import budget, cache
 from capfence.policy.shell.wordglob import Glob, _accepts, _tokens
 from capfence.policy.spec import SpecError
+from tests.support import pathological
+from tests.support.paths import SHELL_PACK
 
-PACK = Path(__file__).resolve().parent.parent / "policies" / "packs" / "shell.yaml"
 BOUND = 0.050
 """Seconds; the target is 20 ms on the project's machine."""
 CASES = pathological.cases()
@@ -37,7 +36,7 @@ OUT_OF_BUDGET = "too complex to analyze"
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> ActionRuntime:
-    return ActionRuntime.from_policy(PACK, audit_log=tmp_path_factory.mktemp("bounded") / "audit.db")
+    return ActionRuntime.from_policy(SHELL_PACK, audit_log=tmp_path_factory.mktemp("bounded") / "audit.db")
 
 
 def fastest(runtime: ActionRuntime, payload: dict[str, Any], runs: int = 3) -> tuple[float, Decision]:

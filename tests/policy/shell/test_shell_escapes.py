@@ -7,16 +7,11 @@ The look-alikes below them are everyday uses of the same programs that stay allo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
-
-PACK = Path(__file__).resolve().parent.parent / "policies" / "packs" / "shell.yaml"
 
 ESCAPES = [
     # the reported escapes
@@ -393,11 +388,6 @@ EVERYDAY = [
 ]
 
 
-@pytest.fixture(scope="module")
-def pack() -> Policy:
-    return load_policy(PACK)
-
-
 def decide(policy: Policy, command: str) -> tuple[str, str]:
     decision = evaluate(
         policy, CallView(capability="shell.execute", payload={"command": command}, agent_id="test")
@@ -406,12 +396,12 @@ def decide(policy: Policy, command: str) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("command", ESCAPES)
-def test_escape_is_never_allowed(pack: Policy, command: str) -> None:
-    action, reason = decide(pack, command)
+def test_escape_is_never_allowed(shell_pack: Policy, command: str) -> None:
+    action, reason = decide(shell_pack, command)
     assert action in ("require_approval", "deny"), (command, reason)
 
 
 @pytest.mark.parametrize("command", EVERYDAY)
-def test_everyday_use_stays_allowed(pack: Policy, command: str) -> None:
-    action, reason = decide(pack, command)
+def test_everyday_use_stays_allowed(shell_pack: Policy, command: str) -> None:
+    action, reason = decide(shell_pack, command)
     assert action == "allow", (command, reason)

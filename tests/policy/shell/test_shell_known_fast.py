@@ -25,9 +25,8 @@ from capfence.policy.shell.catalogue import CATALOGUE
 from capfence.policy.shell.known import why_held
 from capfence.policy.shell.model import HELD
 from capfence.policy.shell.sketch import sketch_text
+from tests.support.paths import SHELL_PACK
 
-ROOT = Path(__file__).resolve().parent.parent
-PACK = ROOT / "policies" / "packs" / "shell.yaml"
 TLDR = Path("/work/shared/corpus/tldr_commands.jsonl")
 
 
@@ -233,11 +232,6 @@ def test_the_rest_is_left_to_the_analysis(text: str) -> None:
     assert not sketch_text(text).known
 
 
-@pytest.fixture(scope="module")
-def pack() -> Policy:
-    return load_policy(PACK)
-
-
 def decide(policy: Policy, command: str) -> tuple[str, str, str | None]:
     decision = evaluate(policy, CallView("shell.execute", {"command": command}, "test"))
     return decision.action, decision.reason, decision.rule
@@ -246,7 +240,7 @@ def decide(policy: Policy, command: str) -> tuple[str, str, str | None]:
 @settings(max_examples=600, deadline=None)
 @given(TEXT)
 def test_pack_decides_the_same_without_the_shortcut(text: str) -> None:
-    pack = load_policy(PACK)
+    pack = load_policy(SHELL_PACK)
     cache.clear()
     fast = decide(pack, text)
     original = sketch.known_plain
@@ -262,15 +256,15 @@ def test_pack_decides_the_same_without_the_shortcut(text: str) -> None:
 
 @pytest.mark.skipif(not TLDR.exists(), reason="tldr corpus not available")
 def test_tldr_corpus_decided_the_same_without_the_shortcut(
-    pack: Policy, monkeypatch: pytest.MonkeyPatch
+    shell_pack: Policy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     commands = [json.loads(line)["command"] for line in TLDR.read_text().splitlines() if line.strip()]
     cache.clear()
-    fast = [decide(pack, c) for c in commands]
+    fast = [decide(shell_pack, c) for c in commands]
     shortcut = sum(1 for c in commands if len(c) <= cache.CACHED_CHARS and sketch_text(c).known)
     monkeypatch.setattr(sketch, "known_plain", lambda _name, _words: False)
     cache.clear()
-    slow = [decide(pack, c) for c in commands]
+    slow = [decide(shell_pack, c) for c in commands]
     cache.clear()
     differ = [(c, f, s) for c, f, s in zip(commands, fast, slow, strict=True) if f != s]
     assert not differ, differ[:5]
@@ -278,7 +272,7 @@ def test_tldr_corpus_decided_the_same_without_the_shortcut(
 
 
 def test_known_plain_command_is_allowed_without_an_analysis(
-    pack: Policy, monkeypatch: pytest.MonkeyPatch
+    shell_pack: Policy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The point of the shortcut: ``ls``/``cat | grep``/``npm test`` never seen before are allowed without being analysed."""
     analysed: list[str] = []
@@ -291,9 +285,9 @@ def test_known_plain_command_is_allowed_without_an_analysis(
     monkeypatch.setattr(cache, "analyze_script", counting)
     cache.clear()
     for command in ("ls -la src # 1", "cat README.md | grep TODO # 2", "npm test && npm run build # 3"):
-        assert decide(pack, command)[0] == "allow"
+        assert decide(shell_pack, command)[0] == "allow"
     assert analysed == []
-    assert decide(pack, "git -C repo status # 4")[0] == "allow"  # not known from its words: analysed
+    assert decide(shell_pack, "git -C repo status # 4")[0] == "allow"  # not known from its words: analysed
     assert analysed == ["git -C repo status # 4"]
     cache.clear()
 

@@ -24,6 +24,7 @@ from capfence.policy.shell.budget import Budget
 from capfence.policy.shell.sketch import Sketch
 from capfence.policy.shell.wordglob import GlobSet
 from capfence.policy.spec import CompileContext, Condition, SpecError
+from tests.support.paths import DOCS
 
 RM_RF = {"program": "rm", "flags": [["-r", "-R", "--recursive"], ["-f", "--force"]]}
 
@@ -1010,7 +1011,7 @@ def test_doc_examples_load(tmp_path: Path) -> None:
 
     from capfence.policy.loader import load_policy
 
-    doc = (Path(__file__).parent.parent / "docs" / "shell-matcher.md").read_text(encoding="utf-8")
+    doc = (DOCS / "shell-matcher.md").read_text(encoding="utf-8")
     examples = re.findall(r"```yaml\n(.*?)```", doc, flags=re.DOTALL)
     assert len(examples) >= 10
     for i, example in enumerate(examples):
@@ -1022,6 +1023,6 @@ def test_doc_examples_load(tmp_path: Path) -> None:
 def test_doc_documents_every_sub_key() -> None:
     from capfence.policy.shell.compiler import KEYS
 
-    doc = (Path(__file__).parent.parent / "docs" / "shell-matcher.md").read_text(encoding="utf-8")
+    doc = (DOCS / "shell-matcher.md").read_text(encoding="utf-8")
     for key in KEYS:
         assert f"### `{key}`" in doc

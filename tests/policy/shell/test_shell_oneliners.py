@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -21,16 +20,14 @@ from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
+from tests.support.paths import DATA, SHELL_PACK
 
-ROOT = Path(__file__).resolve().parent.parent
-CASES = [
-    json.loads(line) for line in (ROOT / "tests" / "data" / "shell_oneliners.jsonl").read_text().splitlines()
-]
+CASES = [json.loads(line) for line in (DATA / "shell_oneliners.jsonl").read_text().splitlines()]
 
 
 @pytest.fixture(scope="module")
 def decided() -> list[tuple[dict[str, str], str, str | None]]:
-    pack: Policy = load_policy(ROOT / "policies" / "packs" / "shell.yaml")
+    pack: Policy = load_policy(SHELL_PACK)
     out = []
     for case in CASES:
         decision = evaluate(

@@ -17,19 +17,9 @@ from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
+from tests.support.paths import DATA, SHELL_PACK
 
-ROOT = Path(__file__).resolve().parent.parent
-PACK = ROOT / "policies" / "packs" / "shell.yaml"
-CORPUS = [
-    json.loads(line)
-    for line in (ROOT / "tests" / "data" / "shell_public.jsonl").read_text().splitlines()
-    if line.strip()
-]
-
-
-@pytest.fixture(scope="module")
-def pack() -> Policy:
-    return load_policy(PACK)
+CORPUS = [json.loads(line) for line in (DATA / "shell_public.jsonl").read_text().splitlines() if line.strip()]
 
 
 def decide(pack: Policy, payload: Any, capability: str = "shell.execute") -> tuple[str, str | None]:
@@ -40,22 +30,25 @@ def decide(pack: Policy, payload: Any, capability: str = "shell.execute") -> tup
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=[c["id"] for c in CORPUS])
-def test_public_corpus(pack: Policy, case: dict[str, Any]) -> None:
+def test_public_corpus(shell_pack: Policy, case: dict[str, Any]) -> None:
     decision = evaluate(
-        pack, CallView(capability=case["capability"], payload=case["payload"], agent_id=case.get("agent_id"))
+        shell_pack,
+        CallView(capability=case["capability"], payload=case["payload"], agent_id=case.get("agent_id")),
     )
     assert decision.action == case["expect"], (
         f"{case['why']}: got {decision.action} by {decision.rule} ({decision.reason})"
     )
 
 
-def test_pack_shape(pack: Policy) -> None:
-    assert pack.default == "deny"
-    assert all(rule.id and not rule.id.startswith(rule.section) for rule in pack.rules)  # explicit ids
+def test_pack_shape(shell_pack: Policy) -> None:
+    assert shell_pack.default == "deny"
+    assert all(rule.id and not rule.id.startswith(rule.section) for rule in shell_pack.rules)  # explicit ids
     # explicit reasons
-    assert all(rule.reason and not rule.reason.startswith(rule.section + " rule") for rule in pack.rules)
-    assert {rule.section for rule in pack.rules} == {"deny", "require_approval", "allow"}
-    assert all(rule.capability == "shell.*" for rule in pack.rules)
+    assert all(
+        rule.reason and not rule.reason.startswith(rule.section + " rule") for rule in shell_pack.rules
+    )
+    assert {rule.section for rule in shell_pack.rules} == {"deny", "require_approval", "allow"}
+    assert all(rule.capability == "shell.*" for rule in shell_pack.rules)
 
 
 DENY = {
@@ -436,27 +429,27 @@ HOLD: list[tuple[Any, str]] = [
 @pytest.mark.parametrize(
     ("rule", "payload"), [(r, p) for r, ps in DENY.items() for p in ps], ids=lambda v: str(v)[:60]
 )
-def test_deny(pack: Policy, rule: str, payload: Any) -> None:
-    assert decide(pack, payload) == ("deny", rule)
+def test_deny(shell_pack: Policy, rule: str, payload: Any) -> None:
+    assert decide(shell_pack, payload) == ("deny", rule)
 
 
 @pytest.mark.parametrize(
     ("rule", "payload"), [(r, p) for r, ps in APPROVE.items() for p in ps], ids=lambda v: str(v)[:60]
 )
-def test_require_approval(pack: Policy, rule: str, payload: Any) -> None:
-    assert decide(pack, payload) == ("require_approval", rule)
+def test_require_approval(shell_pack: Policy, rule: str, payload: Any) -> None:
+    assert decide(shell_pack, payload) == ("require_approval", rule)
 
 
 @pytest.mark.parametrize("payload", ALLOW, ids=lambda v: str(v)[:60])
-def test_allow(pack: Policy, payload: Any) -> None:
-    assert decide(pack, payload) == ("allow", "shell-known-safe")
+def test_allow(shell_pack: Policy, payload: Any) -> None:
+    assert decide(shell_pack, payload) == ("allow", "shell-known-safe")
 
 
 @pytest.mark.parametrize(("payload", "why"), HOLD, ids=lambda v: str(v)[:60])
-def test_hold_not_known_safe(pack: Policy, payload: Any, why: str) -> None:
+def test_hold_not_known_safe(shell_pack: Policy, payload: Any, why: str) -> None:
     """Risky-but-legitimate uses and whatever the catalogue does not know: held, saying why, never refused outright."""
     decision = evaluate(
-        pack,
+        shell_pack,
         CallView(
             capability="shell.execute", payload=payload if isinstance(payload, dict) else {"command": payload}
         ),
@@ -465,29 +458,29 @@ def test_hold_not_known_safe(pack: Policy, payload: Any, why: str) -> None:
     assert decision.reason == f"not known to be safe: {why}"
 
 
-def test_other_capabilities_fall_to_default(pack: Policy) -> None:
-    assert decide(pack, "ls", capability="filesystem.read") == ("deny", None)
+def test_other_capabilities_fall_to_default(shell_pack: Policy) -> None:
+    assert decide(shell_pack, "ls", capability="filesystem.read") == ("deny", None)
 
 
-def test_unparseable_reason_is_specific(pack: Policy) -> None:
-    decision = evaluate(pack, CallView(capability="shell.execute", payload={"command": "echo 'oops"}))
+def test_unparseable_reason_is_specific(shell_pack: Policy) -> None:
+    decision = evaluate(shell_pack, CallView(capability="shell.execute", payload={"command": "echo 'oops"}))
     assert decision.rule == "shell-unparseable" and "cannot be parsed" in decision.reason
 
 
 @pytest.mark.parametrize(
     "command", ["ls;" * 2000 + "ls", "a | " * 2000 + "a", "git status && " * 2500 + "ls"]
 )
-def test_more_commands_than_the_analyzer_takes_are_unparseable(pack: Policy, command: str) -> None:
+def test_more_commands_than_the_analyzer_takes_are_unparseable(shell_pack: Policy, command: str) -> None:
     """Over 2,000 commands in one text is unknowable, plain and ordinary as each of them is (the sketch must not skip the bound).
 
     (So is a text whose analysis would take more than its budget: 1,000 of them are within it.)"""
-    assert decide(pack, command) == ("deny", "shell-unparseable")
-    assert decide(pack, "ls;" * 999 + "ls") == ("allow", "shell-known-safe")
+    assert decide(shell_pack, command) == ("deny", "shell-unparseable")
+    assert decide(shell_pack, "ls;" * 999 + "ls") == ("allow", "shell-known-safe")
 
 
 def test_extending_the_pack(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
-    policy.write_text(f"extends: {PACK}\nallow:\n  - capability: filesystem.read\n")
+    policy.write_text(f"extends: {SHELL_PACK}\nallow:\n  - capability: filesystem.read\n")
     loaded = load_policy(policy)
     assert (
         evaluate(loaded, CallView(capability="shell.execute", payload={"command": "rm -rf /"})).action
@@ -497,9 +490,9 @@ def test_extending_the_pack(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("depth", [63, 64, 65, 70, 500])
-def test_nesting_cannot_hide_a_command(pack: Policy, depth: int) -> None:
+def test_nesting_cannot_hide_a_command(shell_pack: Policy, depth: int) -> None:
     # commands used to be looked for only down to the payload walker's depth bound (64)
     payload: Any = {"command": "rm -rf /"}
     for i in range(depth):
         payload = {"step": payload} if i % 2 else {"steps": [payload]}
-    assert decide(pack, payload) == ("deny", "shell-rm-recursive-force")
+    assert decide(shell_pack, payload) == ("deny", "shell-rm-recursive-force")

@@ -21,16 +21,10 @@ from capfence.errors import PolicyError
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
+from tests.support.paths import PACKS, SHELL_PACK
 
-ROOT = Path(__file__).resolve().parent.parent
-PACK = ROOT / "policies" / "packs" / "shell.yaml"
-OBSERVE = ROOT / "policies" / "packs" / "shell_observe.yaml"
+OBSERVE = PACKS / "shell_observe.yaml"
 TLDR = Path("/work/shared/corpus/tldr_commands.jsonl")
-
-
-@pytest.fixture(scope="module")
-def pack() -> Policy:
-    return load_policy(PACK)
 
 
 def decide(policy: Policy, payload: Any, capability: str = "shell.execute") -> tuple[str, str]:
@@ -180,21 +174,21 @@ DENIED = [
 
 
 @pytest.mark.parametrize("command", ALLOWED)
-def test_allowed(pack: Policy, command: str) -> None:
-    assert decide(pack, command)[0] == "allow", decide(pack, command)
+def test_allowed(shell_pack: Policy, command: str) -> None:
+    assert decide(shell_pack, command)[0] == "allow", decide(shell_pack, command)
 
 
 @pytest.mark.parametrize(("payload", "why"), HELD, ids=lambda v: str(v)[:50])
-def test_held_with_reason(pack: Policy, payload: Any, why: str) -> None:
-    action, reason = decide(pack, payload)
+def test_held_with_reason(shell_pack: Policy, payload: Any, why: str) -> None:
+    action, reason = decide(shell_pack, payload)
     assert action in ("require_approval", "deny"), reason
     if action == "require_approval":
         assert why in reason
 
 
 @pytest.mark.parametrize("command", DENIED)
-def test_denied(pack: Policy, command: str) -> None:
-    assert decide(pack, command)[0] == "deny"
+def test_denied(shell_pack: Policy, command: str) -> None:
+    assert decide(shell_pack, command)[0] == "deny"
 
 
 ADVERSARIAL = [
@@ -254,13 +248,13 @@ ADVERSARIAL = [
 
 
 @pytest.mark.parametrize("payload", ADVERSARIAL, ids=lambda v: str(v)[:50])
-def test_adversarial_never_allowed(pack: Policy, payload: Any) -> None:
-    action, reason = decide(pack, payload)
+def test_adversarial_never_allowed(shell_pack: Policy, payload: Any) -> None:
+    action, reason = decide(shell_pack, payload)
     assert action in ("deny", "require_approval"), reason
 
 
 def test_observe_pack_mirrors_the_pack() -> None:
-    strict = yaml.safe_load(PACK.read_text())
+    strict = yaml.safe_load(SHELL_PACK.read_text())
     observe = yaml.safe_load(OBSERVE.read_text())
 
     def strip(rule: dict[str, Any]) -> dict[str, Any]:
@@ -287,7 +281,7 @@ def test_observe_pack_warns_would_hold() -> None:
 
 def _extended(tmp_path: Path, rules: str) -> Policy:
     policy = tmp_path / "policy.yaml"
-    policy.write_text(f"extends: {PACK}\nallow:\n{rules}")
+    policy.write_text(f"extends: {SHELL_PACK}\nallow:\n{rules}")
     return load_policy(policy)
 
 
@@ -295,7 +289,7 @@ def test_allow_rules_extend_the_catalogue(tmp_path: Path) -> None:
     policy = _extended(
         tmp_path, "  - capability: shell.dev\n    command: {program: mytool, subcommand: [plan, validate]}\n"
     )
-    assert decide(load_policy(PACK), "mytool plan && ls", "shell.dev") == (
+    assert decide(load_policy(SHELL_PACK), "mytool plan && ls", "shell.dev") == (
         "require_approval",
         "not known to be safe: unknown program `mytool`",
     )
@@ -380,7 +374,7 @@ EVERYDAY = (
 
 
 @pytest.mark.skipif(not TLDR.exists(), reason="tldr corpus not available")
-def test_tldr_everyday_commands_are_never_hard_denied(pack: Policy) -> None:
+def test_tldr_everyday_commands_are_never_hard_denied(shell_pack: Policy) -> None:
     """Every tldr example of an everyday program is allowed or held; only known-catastrophic uses may be denied."""
     catastrophic = ("mkfs", "/dev/sd", "/dev/nvme", "-delete", "rm -rf", "rm -r -f", "| sh", "| bash", "dd ")
     denied = []
@@ -389,7 +383,7 @@ def test_tldr_everyday_commands_are_never_hard_denied(pack: Policy) -> None:
         case = json.loads(line)
         if case["page"].split("/")[1] not in EVERYDAY:
             continue
-        action, reason = decide(pack, case["command"])
+        action, reason = decide(shell_pack, case["command"])
         counts[action] += 1
         if (
             action == "deny"
