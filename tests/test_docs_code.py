@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import COMMAND
 from tests.support.paths import ROOT
 
 DOCS = sorted([*ROOT.glob("docs/**/*.md"), ROOT / "README.md", *ROOT.glob("adapters/*/README.md")])
@@ -23,8 +24,6 @@ BLOCKS = [
     for doc in DOCS
     for i, code in enumerate(re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.DOTALL))
 ]
-_SCRIPT = Path(sys.executable).with_name("capfence")
-CAPFENCE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "capfence.cli"]
 _ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("CAPFENCE_")}, "COLUMNS": "200"}
 ADAPTER_PACKAGES = {
     f"capfence_{p.name}": p / f"capfence_{p.name}" for p in (ROOT / "adapters").iterdir() if p.is_dir()
@@ -110,7 +109,7 @@ def _run_page(doc: Path, workdir: Path) -> list[str]:
             (workdir / "first_tool.py").write_text(text)
             args = [sys.executable, "first_tool.py"]
         else:
-            args = [*CAPFENCE, *shlex.split(text)[1:]]
+            args = [*COMMAND, *shlex.split(text)[1:]]
         done = subprocess.run(
             args, cwd=workdir, capture_output=True, text=True, timeout=60, check=False, env=_ENV
         )

@@ -9,12 +9,13 @@ import pytest
 
 from capfence.plugins import build_manager
 from capfence.policy.loader import RULE_KEYS, TOP_KEYS, load_policy
+from tests.support.docs import yaml_examples
 from tests.support.paths import DOCS
 
 DOC = DOCS / "policy-reference.md"
 TEXT = DOC.read_text()
 HEADINGS = set(re.findall(r"^### `([a-z_]+)`", TEXT, flags=re.MULTILINE))
-EXAMPLES = re.findall(r"```yaml\n(.*?)```", TEXT, flags=re.DOTALL)
+EXAMPLES = yaml_examples("policy-reference.md")
 
 
 def test_every_top_level_and_rule_key_is_documented():

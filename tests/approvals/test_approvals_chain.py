@@ -20,23 +20,15 @@ import pytest
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
 from capfence.approvals.requests import ApprovalStateError
 from tests.approvals.test_approvals import POLICY
+from tests.support.approvals import held, verify
 from tests.support.audit import audit_rows
 from tests.support.cli import run
 
-KEY = "approvals-chain test key"
-
-
-@pytest.fixture(params=[None, KEY], ids=["unkeyed", "keyed"])
-def key(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
-    if request.param:
-        monkeypatch.setenv("CAPFENCE_AUDIT_KEY", request.param)
-    else:
-        monkeypatch.delenv("CAPFENCE_AUDIT_KEY", raising=False)
-    return request.param
-
 
 @pytest.fixture
-def gate(tmp_path: Path, key: str | None) -> Iterator[tuple[ActionRuntime, Callable[..., Any], list[int]]]:
+def gate(
+    tmp_path: Path, audit_key: str | None
+) -> Iterator[tuple[ActionRuntime, Callable[..., Any], list[int]]]:
     """A runtime over ``tmp_path/audit.db``, a gated refund tool, and the amounts it actually refunded."""
     policy = tmp_path / "policy.yaml"
     policy.write_text(textwrap.dedent(POLICY))
@@ -56,12 +48,6 @@ def gate(tmp_path: Path, key: str | None) -> Iterator[tuple[ActionRuntime, Calla
         )
 
 
-def held(tool: Callable[..., Any], **kwargs: object) -> str:
-    with pytest.raises(ApprovalRequired) as info:
-        tool(**kwargs)
-    return str(info.value.request_id)
-
-
 def sql(audit: Path, statement: str, params: tuple[object, ...] = ()) -> None:
     conn = sqlite3.connect(audit)
     with conn:
@@ -75,11 +61,6 @@ def row(audit: Path, request_id: str) -> dict[str, Any]:
     found = conn.execute("SELECT * FROM approvals WHERE id = ?", (request_id,)).fetchone()
     conn.close()
     return dict(found)
-
-
-def verify(audit: Path, key: str | None) -> tuple[int, str]:
-    done = run("verify", "--audit-log", audit, env={"CAPFENCE_AUDIT_KEY": key} if key else None, check=None)
-    return done.returncode, done.stdout + done.stderr
 
 
 def assert_unbacked(audit: Path, key: str | None, *request_ids: str) -> None:
@@ -106,7 +87,7 @@ def denied_unbacked(tool: Callable[..., Any], request_id: str, **kwargs: object)
 # --- the table edited ----------------------------------------------------------------------------------
 
 
-def test_pending_set_to_approved_runs_nothing(gate, tmp_path: Path, key: str | None) -> None:
+def test_pending_set_to_approved_runs_nothing(gate, tmp_path: Path, audit_key: str | None) -> None:
     _, refund, ran = gate
     audit = tmp_path / "audit.db"
     request_id = held(refund, amount=500)
@@ -118,10 +99,10 @@ def test_pending_set_to_approved_runs_nothing(gate, tmp_path: Path, key: str | N
     reason = denied_unbacked(refund, request_id, amount=500)
     assert "status is 'approved' in the table but 'pending' in the chain" in reason
     assert ran == [] and row(audit, request_id)["status"] == "approved", "not consumed"
-    assert_unbacked(audit, key, request_id)
+    assert_unbacked(audit, audit_key, request_id)
 
 
-def test_approver_renamed_runs_nothing(gate, tmp_path: Path, key: str | None) -> None:
+def test_approver_renamed_runs_nothing(gate, tmp_path: Path, audit_key: str | None) -> None:
     runtime, refund, ran = gate
     audit = tmp_path / "audit.db"
     request_id = held(refund, amount=500)
@@ -131,10 +112,10 @@ def test_approver_renamed_runs_nothing(gate, tmp_path: Path, key: str | None) ->
         refund, request_id, amount=500
     )
     assert ran == [] and row(audit, request_id)["status"] == "approved"
-    assert_unbacked(audit, key, request_id)
+    assert_unbacked(audit, audit_key, request_id)
 
 
-def test_denied_set_back_to_pending_stays_denied(gate, tmp_path: Path, key: str | None) -> None:
+def test_denied_set_back_to_pending_stays_denied(gate, tmp_path: Path, audit_key: str | None) -> None:
     runtime, refund, ran = gate
     audit = tmp_path / "audit.db"
     request_id = held(refund, amount=500)
@@ -151,10 +132,12 @@ def test_denied_set_back_to_pending_stays_denied(gate, tmp_path: Path, key: str 
         runtime.approvals.approve(request_id, by="mallory")  # nor can it be approved now
     denied_unbacked(refund, request_id, amount=500)
     assert ran == [] and row(audit, request_id)["status"] == "pending"
-    assert_unbacked(audit, key, request_id)
+    assert_unbacked(audit, audit_key, request_id)
 
 
-def test_consumed_set_back_to_approved_runs_nothing_twice(gate, tmp_path: Path, key: str | None) -> None:
+def test_consumed_set_back_to_approved_runs_nothing_twice(
+    gate, tmp_path: Path, audit_key: str | None
+) -> None:
     runtime, refund, ran = gate
     audit = tmp_path / "audit.db"
     request_id = held(refund, amount=500)
@@ -163,10 +146,10 @@ def test_consumed_set_back_to_approved_runs_nothing_twice(gate, tmp_path: Path, 
     sql(audit, "UPDATE approvals SET status = 'approved', consumed_at = NULL WHERE id = ?", (request_id,))
     denied_unbacked(refund, request_id, amount=500)
     assert ran == [500]
-    assert_unbacked(audit, key, request_id)
+    assert_unbacked(audit, audit_key, request_id)
 
 
-def test_digest_swapped_onto_another_call_runs_nothing(gate, tmp_path: Path, key: str | None) -> None:
+def test_digest_swapped_onto_another_call_runs_nothing(gate, tmp_path: Path, audit_key: str | None) -> None:
     runtime, refund, ran = gate
     audit = tmp_path / "audit.db"
     small = held(refund, amount=5)
@@ -176,7 +159,7 @@ def test_digest_swapped_onto_another_call_runs_nothing(gate, tmp_path: Path, key
     sql(audit, "UPDATE approvals SET digest = ? WHERE id = ?", (row(audit, large)["digest"], small))
     assert "digest is " in denied_unbacked(refund, small, amount=50_000)
     assert ran == [] and row(audit, small)["status"] == "approved"
-    assert_unbacked(audit, key, small)
+    assert_unbacked(audit, audit_key, small)
 
 
 @pytest.mark.parametrize(
@@ -190,7 +173,7 @@ def test_digest_swapped_onto_another_call_runs_nothing(gate, tmp_path: Path, key
     ],
 )
 def test_what_a_human_is_shown_edited_cannot_be_approved(
-    gate, tmp_path: Path, key: str | None, column: str, value: str
+    gate, tmp_path: Path, audit_key: str | None, column: str, value: str
 ) -> None:
     """The row shows a harmless call while its digest is still the held one: approving it would let the real call run."""
     runtime, refund, ran = gate
@@ -203,10 +186,10 @@ def test_what_a_human_is_shown_edited_cannot_be_approved(
         runtime.approvals.approve(request_id, by="alice")
     assert "in the table differ from the chain" in denied_unbacked(refund, request_id, amount=500_000)
     assert ran == [] and row(audit, request_id)["status"] == "pending"
-    assert_unbacked(audit, key, request_id)
+    assert_unbacked(audit, audit_key, request_id)
 
 
-def test_forged_row_runs_nothing(gate, tmp_path: Path, key: str | None) -> None:
+def test_forged_row_runs_nothing(gate, tmp_path: Path, audit_key: str | None) -> None:
     _, refund, ran = gate
     audit = tmp_path / "audit.db"
     genuine = held(refund, amount=500)
@@ -219,15 +202,15 @@ def test_forged_row_runs_nothing(gate, tmp_path: Path, key: str | None) -> None:
     )
     assert "no approval record for it in the audit chain" in denied_unbacked(refund, "apr_forged", amount=500)
     assert ran == [] and row(audit, "apr_forged")["status"] == "approved"
-    status, out = verify(audit, key)
+    status, out = verify(audit, audit_key)
     assert (
         status == 1
         and "approval request apr_forged is not backed by the audit chain: no record of its creation" in out
     )
-    assert_unbacked(audit, key, "apr_forged")
+    assert_unbacked(audit, audit_key, "apr_forged")
 
 
-def test_record_and_row_both_edited_run_nothing(gate, tmp_path: Path, key: str | None) -> None:
+def test_record_and_row_both_edited_run_nothing(gate, tmp_path: Path, audit_key: str | None) -> None:
     """The latest approval record rewritten to say approved (its hash left alone), and the row to match."""
     _, refund, ran = gate
     audit = tmp_path / "audit.db"
@@ -238,14 +221,14 @@ def test_record_and_row_both_edited_run_nothing(gate, tmp_path: Path, key: str |
     sql(audit, "UPDATE approvals SET status = 'approved', decided_by = 'alice' WHERE id = ?", (request_id,))
     assert "does not match its hash" in denied_unbacked(refund, request_id, amount=500)
     assert ran == [] and row(audit, request_id)["status"] == "approved"
-    status, out = verify(audit, key)
+    status, out = verify(audit, audit_key)
     assert status == 1 and f"TAMPERED at seq {created['seq']} (modified)" in out
 
 
 # --- the honest lifecycle ------------------------------------------------------------------------------
 
 
-def test_lifecycle_is_chained_and_verifies(gate, tmp_path: Path, key: str | None) -> None:
+def test_lifecycle_is_chained_and_verifies(gate, tmp_path: Path, audit_key: str | None) -> None:
     runtime, refund, ran = gate
     audit = tmp_path / "audit.db"
     approved = held(refund, amount=10)
@@ -257,7 +240,7 @@ def test_lifecycle_is_chained_and_verifies(gate, tmp_path: Path, key: str | None
         "alice",
         "--audit-log",
         audit,
-        env={"CAPFENCE_AUDIT_KEY": key} if key else None,
+        env={"CAPFENCE_AUDIT_KEY": audit_key} if audit_key else None,
     )
     assert refund(amount=10) == "refunded 10" and ran == [10]
     denied = held(refund, amount=10)  # single use: the same call is held again
@@ -269,7 +252,7 @@ def test_lifecycle_is_chained_and_verifies(gate, tmp_path: Path, key: str | None
         "bob",
         "--audit-log",
         audit,
-        env={"CAPFENCE_AUDIT_KEY": key} if key else None,
+        env={"CAPFENCE_AUDIT_KEY": audit_key} if audit_key else None,
     )
     with pytest.raises(ToolCallDenied, match="denied by bob"):
         refund(amount=10)
@@ -301,5 +284,5 @@ def test_lifecycle_is_chained_and_verifies(gate, tmp_path: Path, key: str | None
             row(audit, state["id"])["expires"],
         )
     assert row(audit, approved)["digest"] == row(audit, denied)["digest"] != row(audit, expired)["digest"]
-    status, out = verify(audit, key)
+    status, out = verify(audit, audit_key)
     assert status == 0 and "OK: " in out and "not backed" not in out, out

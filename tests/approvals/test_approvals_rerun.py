@@ -8,7 +8,6 @@ files a new request as before.
 
 from __future__ import annotations
 
-import json
 import textwrap
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from capfence import ActionRuntime, Decision
-from capfence.testing import audit_rows
+from tests.support.audit import decided_call_ids
 
 POLICY = """
 require_approval:
@@ -48,18 +47,11 @@ def decide(
     )
 
 
-def decisions(runtime: ActionRuntime) -> list[tuple[str, str | None]]:
-    return [
-        (r["decision"], json.loads(r["detail"]).get("call_id") if r["detail"] else None)
-        for r in audit_rows(runtime.audit_log)
-    ]
-
-
 def test_a_pending_call_decided_again_is_recorded_once(runtime: ActionRuntime) -> None:
     first, again = decide(runtime), decide(runtime)
     assert first.action == again.action == "require_approval"
     assert first.approval_id == again.approval_id and first.record_id == again.record_id
-    assert decisions(runtime) == [("require_approval", "call-1")]
+    assert decided_call_ids(runtime.audit_log) == [("require_approval", "call-1")]
     assert len(runtime.approvals.list()) == 1
 
 
@@ -68,7 +60,10 @@ def test_another_call_with_the_same_arguments_is_recorded_and_shares_the_request
 ) -> None:
     first, other = decide(runtime), decide(runtime, call_id="call-2")
     assert first.approval_id == other.approval_id and first.record_id != other.record_id
-    assert decisions(runtime) == [("require_approval", "call-1"), ("require_approval", "call-2")]
+    assert decided_call_ids(runtime.audit_log) == [
+        ("require_approval", "call-1"),
+        ("require_approval", "call-2"),
+    ]
 
 
 def test_approved_call_runs_once_then_a_rerun_needs_a_new_approval(runtime: ActionRuntime) -> None:
@@ -84,7 +79,7 @@ def test_a_denied_call_decided_again_is_recorded_once(runtime: ActionRuntime) ->
     held = decide(runtime)
     runtime.approvals.deny(str(held.approval_id), by="alice")
     assert decide(runtime).action == decide(runtime).action == "deny"
-    assert decisions(runtime) == [("require_approval", "call-1"), ("deny", "call-1")]
+    assert decided_call_ids(runtime.audit_log) == [("require_approval", "call-1"), ("deny", "call-1")]
 
 
 def test_a_call_whose_request_expired_is_denied_without_a_new_request(runtime: ActionRuntime) -> None:
@@ -94,7 +89,7 @@ def test_a_call_whose_request_expired_is_denied_without_a_new_request(runtime: A
     assert rerun.action == again.action == "deny"
     assert rerun.reason == f"approval request {held.approval_id} expired without a decision"
     assert [(r.id, r.status) for r in runtime.approvals.list()] == [(held.approval_id, "expired")]
-    assert decisions(runtime) == [("require_approval", "call-1"), ("deny", "call-1")]
+    assert decided_call_ids(runtime.audit_log) == [("require_approval", "call-1"), ("deny", "call-1")]
     # a new call (another call id, or none) with the same arguments files a new request
     assert decide(runtime, "payments.quick", call_id="call-2").action == "require_approval"
     assert decide(runtime, "payments.quick", call_id=None).action == "require_approval"

@@ -4,32 +4,15 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
 from capfence.audit.reader import open_reader
-from tests.support.cli import run
-
-KEY = "postgres approvals key"
-POLICY = """
-require_approval:
-  - id: refunds
-    capability: payments.refund
-"""
-
-
-@pytest.fixture(params=[None, KEY], ids=["unkeyed", "keyed"])
-def key(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
-    if request.param:
-        monkeypatch.setenv("CAPFENCE_AUDIT_KEY", request.param)
-    else:
-        monkeypatch.delenv("CAPFENCE_AUDIT_KEY", raising=False)
-    return request.param
+from tests.support.approvals import held, verify
+from tests.support.policies import HOLD_REFUNDS
 
 
 def sql(url: str, statement: str, params: tuple[object, ...] = ()) -> None:
@@ -44,20 +27,9 @@ def status_of(url: str, request_id: str) -> str:
     return str(found[0])
 
 
-def held(tool: Callable[..., Any], **kwargs: object) -> str:
-    with pytest.raises(ApprovalRequired) as info:
-        tool(**kwargs)
-    return str(info.value.request_id)
-
-
-def verify(url: str, key: str | None) -> tuple[int, str]:
-    done = run("verify", "--audit-log", url, env={"CAPFENCE_AUDIT_KEY": key} if key else None, check=None)
-    return done.returncode, done.stdout + done.stderr
-
-
-def test_edited_rows_run_nothing_and_fail_verify(tmp_path: Path, pg_url: str, key: str | None) -> None:
+def test_edited_rows_run_nothing_and_fail_verify(tmp_path: Path, pg_url: str, audit_key: str | None) -> None:
     policy = tmp_path / "policy.yaml"
-    policy.write_text(textwrap.dedent(POLICY))
+    policy.write_text(textwrap.dedent(HOLD_REFUNDS))
     ran: list[int] = []
     with ActionRuntime.from_policy(policy, audit_log=pg_url) as runtime:
         refund = CapFenceTool(
@@ -80,7 +52,7 @@ def test_edited_rows_run_nothing_and_fail_verify(tmp_path: Path, pg_url: str, ke
             assert f"approval request {request_id} is not backed by the audit chain" in str(info.value)
             assert status_of(pg_url, request_id) == "approved", "not consumed"
     assert ran == []
-    status, out = verify(pg_url, key)
+    status, out = verify(pg_url, audit_key)
     assert (
         status == 1 and "TAMPERED (unbacked): 2 approval request(s) not backed by the audit chain" in out
     ), out
@@ -94,9 +66,9 @@ def test_edited_rows_run_nothing_and_fail_verify(tmp_path: Path, pg_url: str, ke
     )
 
 
-def test_honest_lifecycle_is_chained_and_verifies(tmp_path: Path, pg_url: str, key: str | None) -> None:
+def test_honest_lifecycle_is_chained_and_verifies(tmp_path: Path, pg_url: str, audit_key: str | None) -> None:
     policy = tmp_path / "policy.yaml"
-    policy.write_text(textwrap.dedent(POLICY))
+    policy.write_text(textwrap.dedent(HOLD_REFUNDS))
     ran: list[int] = []
     with ActionRuntime.from_policy(policy, audit_log=pg_url) as runtime:
         refund = CapFenceTool(
@@ -123,5 +95,5 @@ def test_honest_lifecycle_is_chained_and_verifies(tmp_path: Path, pg_url: str, k
         (denied, "pending", "denied", "bob"),
     ]
     assert all(t["digest"] and t["expires"] for t in trail)
-    status, out = verify(pg_url, key)
+    status, out = verify(pg_url, audit_key)
     assert status == 0 and "OK: " in out, out

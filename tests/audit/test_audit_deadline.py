@@ -25,18 +25,10 @@ import pytest
 from capfence import ActionRuntime, CapFenceTool, ToolCallDenied
 from capfence.audit.sqlite import SQLiteStore
 from tests.support.audit import audit_rows, verify_chain
+from tests.support.policies import ALLOW_ALL, HOLD_REFUNDS
 from tests.support.waiting import wait_for
 
 AUDIT_TIMEOUT_ENV = "CAPFENCE_AUDIT_TIMEOUT"
-ALLOW_ALL = """
-allow:
-  - capability: "*"
-"""
-HOLD = """
-require_approval:
-  - id: refunds
-    capability: payments.refund
-"""
 DEADLINE = 1.0
 MARGIN = 2.0
 """Generous: a loaded 2-core machine schedules threads late, but never a whole extra busy timeout late."""
@@ -151,7 +143,7 @@ def test_calls_on_a_locked_log_are_denied_within_the_deadline(
 def test_the_deadline_holds_on_the_approval_path(
     runtime: Callable[..., ActionRuntime], tmp_path: Path, deadline_env: float
 ) -> None:
-    rt = runtime(HOLD)
+    rt = runtime(HOLD_REFUNDS)
     assert rt.evaluate("payments.refund", {"amount": 1}, agent_id="a").action == "require_approval"
     decisions = []
     with locked_by_another_process(tmp_path / "audit.db"):
@@ -175,7 +167,7 @@ def test_an_approval_decided_from_the_runtime_is_bounded_too(
     """``Approvals`` on the store honours a deadline set around it (the runtime sets one around every decision)."""
     from capfence.audit.deadline import AuditBusy, within
 
-    rt = runtime(HOLD)
+    rt = runtime(HOLD_REFUNDS)
     held = rt.evaluate("payments.refund", {"amount": 1}, agent_id="a")
     with locked_by_another_process(tmp_path / "audit.db"):
         started = time.monotonic()

@@ -27,11 +27,7 @@ from capfence.audit.payload import TRUNCATED_KEY
 from capfence.audit.sqlite import SCHEMA_VERSION, enable_wal
 from capfence.call import canonical
 from tests.support.audit import audit_rows, verify_chain
-
-ALLOW_ALL = """
-allow:
-  - capability: "*"
-"""
+from tests.support.policies import ALLOW_ALL
 
 
 def stored_payload(rt: ActionRuntime, payload: Any, tmp_path: Path) -> Any:

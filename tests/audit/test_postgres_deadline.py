@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,8 @@ from capfence import ActionRuntime, CapFenceTool, ToolCallDenied
 from capfence.audit.postgres_schema import CHAIN_LOCK
 from capfence.audit.reader import open_reader
 from capfence.audit.verify import verify
-from tests.audit.test_audit_deadline import ALLOW_ALL, MARGIN, call_together, run_workers
+from tests.audit.test_audit_deadline import MARGIN, call_together, run_workers
+from tests.support.policies import ALLOW_ALL, HOLD_REFUNDS
 from tests.support.waiting import wait_for
 
 DEADLINE = 1.0
@@ -81,9 +81,8 @@ def test_timestamps_never_go_backwards_along_the_chain(
 
 def test_a_transaction_honours_the_deadline_too(pg_url: str, write_policy: Callable[..., Path]) -> None:
     """The approval path (``store.transaction()``) is bounded by the same deadline."""
-    hold = "require_approval:\n  - id: refunds\n    capability: payments.refund\n"
     with ActionRuntime.from_policy(
-        write_policy(textwrap.dedent(hold)), audit_log=pg_url, audit_timeout=DEADLINE
+        write_policy(HOLD_REFUNDS), audit_log=pg_url, audit_timeout=DEADLINE
     ) as rt:
         assert rt.evaluate("payments.refund", {"amount": 1}, agent_id="a").action == "require_approval"
         blocker = psycopg.connect(pg_url)

@@ -28,6 +28,7 @@ from capfence.audit.sqlite import (
 )
 from capfence.call.gate import Binding
 from capfence.call.runtime import ActionRuntime
+from tests.support.audit import decided_call_ids
 
 POLICY = """
 deny:
@@ -39,26 +40,19 @@ warn:
 """
 
 
-def decisions(rows: Callable[..., list[dict[str, Any]]], path: Path) -> list[tuple[str, str | None]]:
-    return [
-        (r["decision"], json.loads(r["detail"]).get("call_id") if r["detail"] else None)
-        for r in rows(path, "decision")
-    ]
-
-
 def test_each_allowed_decision_has_its_own_record(
-    runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path
+    runtime: Callable[..., ActionRuntime], tmp_path: Path
 ) -> None:
     rt = runtime(POLICY)
     first = rt.evaluate("shell.execute", {"command": "ls"}, agent_id="a", call_id="c1")
     again = rt.evaluate("shell.execute", {"command": "ls"}, agent_id="a", call_id="c1")
     assert first.allowed and again.allowed
     assert again.record_id != first.record_id
-    assert decisions(audit_rows, tmp_path / "audit.db") == [("warn", "c1"), ("warn", "c1")]
+    assert decided_call_ids(tmp_path / "audit.db") == [("warn", "c1"), ("warn", "c1")]
 
 
 def test_blocked_reuse_needs_exactly_the_same_arguments(
-    runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path
+    runtime: Callable[..., ActionRuntime], tmp_path: Path
 ) -> None:
     """Values the readable audit form folds together (bytes and str, tuple and list) are different calls."""
     rt = runtime(POLICY)
@@ -69,15 +63,13 @@ def test_blocked_reuse_needs_exactly_the_same_arguments(
     assert len({first.record_id, second.record_id, third.record_id}) == 3
 
 
-def test_a_denied_call_re_run_is_recorded_once(
-    runtime: Callable[..., ActionRuntime], audit_rows: Any, tmp_path: Path
-) -> None:
+def test_a_denied_call_re_run_is_recorded_once(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:
     rt = runtime(POLICY)
     for _ in range(3):
         assert (
             rt.evaluate("shell.execute", {"command": "rm -rf /"}, agent_id="a", call_id="c1").action == "deny"
         )
-    assert decisions(audit_rows, tmp_path / "audit.db") == [("deny", "c1")]
+    assert decided_call_ids(tmp_path / "audit.db") == [("deny", "c1")]
 
 
 def test_anything_different_is_a_new_decision(
@@ -93,16 +85,14 @@ def test_anything_different_is_a_new_decision(
     assert len(audit_rows(tmp_path / "audit.db", "decision")) == 6
 
 
-def test_a_changed_policy_decides_anew(
-    write_policy: Callable[..., Path], audit_rows: Callable[..., Any], tmp_path: Path
-) -> None:
+def test_a_changed_policy_decides_anew(write_policy: Callable[..., Path], tmp_path: Path) -> None:
     path = write_policy(POLICY)
     with ActionRuntime.from_policy(path, audit_log=tmp_path / "audit.db") as rt:
         rt.evaluate("shell.execute", {"command": "ls"}, agent_id="a", call_id="c1")
     write_policy(POLICY.replace("warn:", "allow:"))
     with ActionRuntime.from_policy(path, audit_log=tmp_path / "audit.db") as rt:
         assert rt.evaluate("shell.execute", {"command": "ls"}, agent_id="a", call_id="c1").action == "allow"
-    assert decisions(audit_rows, tmp_path / "audit.db") == [("warn", "c1"), ("allow", "c1")]
+    assert decided_call_ids(tmp_path / "audit.db") == [("warn", "c1"), ("allow", "c1")]
 
 
 def test_binding_passes_its_call_id(
@@ -116,7 +106,7 @@ def test_binding_passes_its_call_id(
     for _ in range(2):
         binding.call(1, {"command": "ls"}, lambda: ran.append(1))
     assert ran == [1, 1]
-    assert decisions(audit_rows, tmp_path / "audit.db") == [("warn", "k1"), ("warn", "k1")], (
+    assert decided_call_ids(tmp_path / "audit.db") == [("warn", "k1"), ("warn", "k1")], (
         "two executions, two records"
     )
     assert [r["outcome"] for r in audit_rows(tmp_path / "audit.db", "outcome")] == ["ran", "ran"]

@@ -23,12 +23,7 @@ import capfence.plugins
 from capfence import ActionRuntime, CapFenceTool, Decision, ToolCallDenied, hookimpl
 from capfence.audit.sqlite import SQLiteStore
 from tests.support.audit import audit_rows
-
-ALLOW_ALL = """
-allow:
-  - id: everything
-    capability: "*"
-"""
+from tests.support.policies import ALLOW_ALL
 
 
 def side_effect_tool(marker: Path) -> Callable[..., str]:

@@ -16,15 +16,11 @@ import pytest
 from capfence import ActionRuntime, CapFenceTool, Decision, ToolCallDenied
 from tests.support.audit import audit_rows
 from tests.support.paths import POLICIES
+from tests.support.policies import ALLOW_ALL
 
 RELOAD_WAIT = 1.1
 """The contract: a changed policy is live within one second."""
 
-ALLOW_ALL = """
-allow:
-  - id: everything
-    capability: "*"
-"""
 
 DENY_CURL = """
 deny:

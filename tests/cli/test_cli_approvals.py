@@ -9,12 +9,13 @@ import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool
 from tests.support.cli import run
+from tests.support.policies import HOLD_REFUNDS
 
 
 @pytest.fixture
 def held(tmp_path: Path) -> tuple[Path, Path, str]:
     policy = tmp_path / "policy.yaml"
-    policy.write_text("require_approval:\n  - id: refunds\n    capability: payments.refund\n")
+    policy.write_text(HOLD_REFUNDS)
     audit = tmp_path / "audit.db"
     with ActionRuntime.from_policy(policy, audit_log=audit) as runtime:
         tool = CapFenceTool(

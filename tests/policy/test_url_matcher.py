@@ -18,7 +18,7 @@ from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy as _load_policy
 from capfence.policy.spec import CompileContext, SpecError
 from capfence.policy.url import CONDITION, is_private_host, parse_url
-from tests.support.paths import DOCS
+from tests.support.docs import yaml_examples
 
 
 def load_policy(path: Path) -> Policy:
@@ -480,10 +480,8 @@ def test_policy_error_names_the_sub_key(write_policy: Callable[[str], Path]) -> 
 
 
 def test_doc_examples_load(tmp_path: Path) -> None:
-    import re
 
-    doc = (DOCS / "url-matcher.md").read_text(encoding="utf-8")
-    examples = re.findall(r"```yaml\n(.*?)```", doc, flags=re.DOTALL)
+    examples = yaml_examples("url-matcher.md")
     assert len(examples) >= 2
     for i, example in enumerate(examples):
         path = tmp_path / f"example{i}.yaml"

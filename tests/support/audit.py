@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -30,3 +31,11 @@ def verify_chain(rows: list[dict[str, Any]], key: bytes | None = None) -> None:
         assert row["prev_hash"] == prev, f"chain broken before seq {row['seq']}"
         assert record_hash(prev, row, key) == row["hash"], f"hash mismatch at seq {row['seq']}"
         prev = row["hash"]
+
+
+def decided_call_ids(path: str | Path) -> list[tuple[str, str | None]]:
+    """Each decision record's (decision, call id) in the SQLite log at ``path``, in chain order."""
+    return [
+        (row["decision"], json.loads(row["detail"]).get("call_id") if row["detail"] else None)
+        for row in audit_rows(path, "decision")
+    ]

@@ -32,6 +32,7 @@ from tests.support.paths import SHELL_PACK
 from tests.support.postgres_server import INSTALL_HINT, PostgresServer, find_binaries
 
 __all__ = [
+    "audit_key",
     "audit_rows_fixture",
     "capfence_runtime",
     "fresh_plugins",
@@ -89,6 +90,16 @@ def runtime(tmp_path: Path, write_policy: Callable[..., Path]) -> Iterator[Calla
 def shell_pack() -> Policy:
     """The hardened shell pack (``policies/packs/shell.yaml``), loaded once per test module."""
     return load_policy(SHELL_PACK)
+
+
+@pytest.fixture(params=[None, "audit test key"], ids=["unkeyed", "keyed"])
+def audit_key(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Each test twice: without an audit key, and with ``$CAPFENCE_AUDIT_KEY`` set (the chain then HMAC-keyed)."""
+    if request.param:
+        monkeypatch.setenv("CAPFENCE_AUDIT_KEY", request.param)
+    else:
+        monkeypatch.delenv("CAPFENCE_AUDIT_KEY", raising=False)
+    return request.param
 
 
 # --- plugins --------------------------------------------------------------------------------

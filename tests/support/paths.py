@@ -12,3 +12,5 @@ SHELL_PACK = PACKS / "shell.yaml"
 DOCS = ROOT / "docs"
 DATA = ROOT / "tests" / "data"
 """The shell corpora (``shell_public.jsonl``, ``shell_oneliners.jsonl``)."""
+TLDR = Path("/work/shared/corpus/tldr_commands.jsonl")
+"""The tldr-pages commands corpus of this machine (outside the checkout; the tests that read it skip without it)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -25,9 +24,7 @@ from capfence.policy.shell.catalogue import CATALOGUE
 from capfence.policy.shell.known import why_held
 from capfence.policy.shell.model import HELD
 from capfence.policy.shell.sketch import sketch_text
-from tests.support.paths import SHELL_PACK
-
-TLDR = Path("/work/shared/corpus/tldr_commands.jsonl")
+from tests.support.paths import SHELL_PACK, TLDR
 
 
 def full_known(text: str) -> bool | None:

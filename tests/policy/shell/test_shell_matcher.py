@@ -24,6 +24,7 @@ from capfence.policy.shell.budget import Budget
 from capfence.policy.shell.sketch import Sketch
 from capfence.policy.shell.wordglob import GlobSet
 from capfence.policy.spec import CompileContext, Condition, SpecError
+from tests.support.docs import yaml_examples
 from tests.support.paths import DOCS
 
 RM_RF = {"program": "rm", "flags": [["-r", "-R", "--recursive"], ["-f", "--force"]]}
@@ -1007,12 +1008,10 @@ def test_flag_parsing_matches_a_reference(argv: list[str]) -> None:
 
 
 def test_doc_examples_load(tmp_path: Path) -> None:
-    import re
 
     from capfence.policy.loader import load_policy
 
-    doc = (DOCS / "shell-matcher.md").read_text(encoding="utf-8")
-    examples = re.findall(r"```yaml\n(.*?)```", doc, flags=re.DOTALL)
+    examples = yaml_examples("shell-matcher.md")
     assert len(examples) >= 10
     for i, example in enumerate(examples):
         path = tmp_path / f"example{i}.yaml"

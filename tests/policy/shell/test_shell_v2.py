@@ -21,10 +21,9 @@ from capfence.errors import PolicyError
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
 from capfence.policy.loader import load_policy
-from tests.support.paths import PACKS, SHELL_PACK
+from tests.support.paths import PACKS, SHELL_PACK, TLDR
 
 OBSERVE = PACKS / "shell_observe.yaml"
-TLDR = Path("/work/shared/corpus/tldr_commands.jsonl")
 
 
 def decide(policy: Policy, payload: Any, capability: str = "shell.execute") -> tuple[str, str]:
