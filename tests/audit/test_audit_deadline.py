@@ -26,13 +26,12 @@ from capfence import ActionRuntime, CapFenceTool, ToolCallDenied
 from capfence.audit.sqlite import SQLiteStore
 from tests.support.audit import audit_rows, verify_chain
 from tests.support.policies import ALLOW_ALL, HOLD_REFUNDS
-from tests.support.waiting import wait_for
+from tests.support.waiting import PATIENCE, wait_for
 
 AUDIT_TIMEOUT_ENV = "CAPFENCE_AUDIT_TIMEOUT"
 DEADLINE = 1.0
 MARGIN = 2.0
 """Generous: a loaded 2-core machine schedules threads late, but never a whole extra busy timeout late."""
-EVENTUALLY = 60.0
 
 LOCKER = textwrap.dedent("""
     import sqlite3, sys
@@ -58,7 +57,7 @@ def locked_by_another_process(db: Path) -> Iterator[None]:
         assert locker.stdin is not None
         locker.stdin.write("release\n")
         locker.stdin.flush()
-        locker.wait(timeout=EVENTUALLY)
+        locker.wait(timeout=PATIENCE)
 
 
 @pytest.fixture

@@ -14,11 +14,9 @@ from capfence import ActionRuntime, CapFenceTool, ToolCallDenied
 from capfence.audit.postgres_schema import CHAIN_LOCK
 from capfence.audit.reader import open_reader
 from capfence.audit.verify import verify
-from tests.audit.test_audit_deadline import MARGIN, call_together, run_workers
+from tests.audit.test_audit_deadline import DEADLINE, MARGIN, call_together, run_workers
 from tests.support.policies import ALLOW_ALL, HOLD_REFUNDS
 from tests.support.waiting import wait_for
-
-DEADLINE = 1.0
 
 
 def records(url: str) -> list[dict[str, object]]:

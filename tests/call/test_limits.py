@@ -37,21 +37,14 @@ allow:
 """
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "audit.db")
-    return str(request.getfixturevalue("pg_url"))
-
-
 @pytest.fixture
-def make(tmp_path: Path, location: str) -> Iterator[Callable[..., ActionRuntime]]:
+def make(tmp_path: Path, audit_location: str) -> Iterator[Callable[..., ActionRuntime]]:
     built: list[ActionRuntime] = []
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
 
     def build(**kwargs: object) -> ActionRuntime:
-        runtime = ActionRuntime.from_policy(policy, audit_log=location, **kwargs)  # type: ignore[arg-type]
+        runtime = ActionRuntime.from_policy(policy, audit_log=audit_location, **kwargs)  # type: ignore[arg-type]
         built.append(runtime)
         return runtime
 
@@ -94,13 +87,15 @@ def test_a_budget_sums_an_argument_and_holds_past_it(make: Callable[..., ActionR
     assert unknown.action == "require_approval" and "cannot be known" in unknown.reason
 
 
-def test_the_record_lists_what_the_call_counted(make: Callable[..., ActionRuntime], location: str) -> None:
+def test_the_record_lists_what_the_call_counted(
+    make: Callable[..., ActionRuntime], audit_location: str
+) -> None:
     runtime = make()
     decision = runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="a")
     from capfence.audit.query import Filters
     from capfence.audit.reader import open_reader
 
-    with open_reader(location) as reader:
+    with open_reader(audit_location) as reader:
         [row] = list(reader.decisions(Filters()))
     assert json.loads(row["detail"])["limits"] == [
         {"rule": "shell-rate", "key": '["shell-rate", {"agent": "a"}]', "amount": "1"}
@@ -108,7 +103,7 @@ def test_the_record_lists_what_the_call_counted(make: Callable[..., ActionRuntim
     assert decision.record_id == row["seq"]
 
 
-def test_usage_that_cannot_be_read_denies(make: Callable[..., ActionRuntime], location: str) -> None:
+def test_usage_that_cannot_be_read_denies(make: Callable[..., ActionRuntime], audit_location: str) -> None:
     runtime = make()
     assert runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="a").allowed
     store = runtime._require_store()
@@ -136,7 +131,9 @@ runtime.close()
 """
 
 
-def test_two_processes_racing_for_the_last_unit_cannot_both_get_it(tmp_path: Path, location: str) -> None:
+def test_two_processes_racing_for_the_last_unit_cannot_both_get_it(
+    tmp_path: Path, audit_location: str
+) -> None:
     policy = tmp_path / "race.yaml"
     policy.write_text(
         textwrap.dedent("""
@@ -153,7 +150,7 @@ def test_two_processes_racing_for_the_last_unit_cannot_both_get_it(tmp_path: Pat
         ready = [tmp_path / f"ready{round_}-{i}" for i in range(2)]
         racers = [
             subprocess.Popen(
-                [sys.executable, "-c", RACER, str(policy), location, f"agent{round_}", str(r), str(go)],
+                [sys.executable, "-c", RACER, str(policy), audit_location, f"agent{round_}", str(r), str(go)],
                 stdout=subprocess.PIPE,
                 text=True,
             )

@@ -36,11 +36,6 @@ allow:
 """
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return str(tmp_path / "audit.db") if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
-
-
 @pytest.fixture
 def policy(tmp_path: Path) -> Path:
     path = tmp_path / "policy.yaml"
@@ -49,8 +44,8 @@ def policy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def recorded(policy: Path, location: str) -> Iterator[ActionRuntime]:
-    runtime = ActionRuntime.from_policy(policy, audit_log=location)
+def recorded(policy: Path, audit_location: str) -> Iterator[ActionRuntime]:
+    runtime = ActionRuntime.from_policy(policy, audit_log=audit_location)
     yield runtime
     runtime.close()
 
@@ -70,16 +65,20 @@ def test_a_shadow_rule_is_recorded_but_does_not_decide(recorded: ActionRuntime) 
     )  # type: ignore[index]
 
 
-def test_logs_shadow_lists_what_enforcing_would_change(recorded: ActionRuntime, location: str) -> None:
+def test_logs_shadow_lists_what_enforcing_would_change(recorded: ActionRuntime, audit_location: str) -> None:
     recorded.evaluate("shell.execute", {"command": "curl https://example.com"}, agent_id="a")
     recorded.evaluate("shell.execute", {"command": "ls"}, agent_id="a")
     recorded.evaluate("payments.refund", {"amount": 5000}, agent_id="a")
-    result = CliRunner().invoke(cli, ["logs", "--audit-log", location, "--shadow"], env={"COLUMNS": "250"})
+    result = CliRunner().invoke(
+        cli, ["logs", "--audit-log", audit_location, "--shadow"], env={"COLUMNS": "250"}
+    )
     assert result.exit_code == 0, result.output
     assert "allow -> DENY" in result.output and "allow[0] -> no-curl" in result.output
     assert "allow -> APPROVAL" in result.output and "2 decision(s)" in result.output
     rows = json.loads(
-        CliRunner().invoke(cli, ["logs", "--audit-log", location, "--shadow", "--format", "json"]).output
+        CliRunner()
+        .invoke(cli, ["logs", "--audit-log", audit_location, "--shadow", "--format", "json"])
+        .output
     )
     assert [r["detail"]["shadow"]["rule"] for r in rows] == ["no-curl", "big-refund"]
 
@@ -95,12 +94,12 @@ def test_explain_shows_the_shadow_verdict(policy: Path) -> None:
 
 
 def test_replay_shows_what_enforcing_would_change(
-    recorded: ActionRuntime, policy: Path, location: str, tmp_path: Path
+    recorded: ActionRuntime, policy: Path, audit_location: str, tmp_path: Path
 ) -> None:
     for command in ("curl a", "curl b", "ls"):
         recorded.evaluate("shell.execute", {"command": command}, agent_id="a")
     recorded.close()
-    result = CliRunner().invoke(cli, ["replay", location, "--policy", str(policy)])
+    result = CliRunner().invoke(cli, ["replay", audit_location, "--policy", str(policy)])
     assert result.exit_code == 0, result.output
     assert (
         "Shadow rules (no-curl, big-refund): enforcing them would change the decision of 2 call(s)"
@@ -108,7 +107,9 @@ def test_replay_shows_what_enforcing_would_change(
     )
     assert "allow -> deny       2  by no-curl" in result.output
     summary = json.loads(
-        CliRunner().invoke(cli, ["replay", location, "--policy", str(policy), "--format", "json"]).output
+        CliRunner()
+        .invoke(cli, ["replay", audit_location, "--policy", str(policy), "--format", "json"])
+        .output
     )["summary"]
     assert summary["shadow"] == [{"recorded": "allow", "would_be": "deny", "rule": "no-curl", "calls": 2}]
 

@@ -24,10 +24,8 @@ from capfence.policy.loader import load_policy
 from capfence.policy.snapshot import Snapshot
 from capfence.policy.watch import PolicyWatcher
 from tests.support.audit import audit_rows
-from tests.support.waiting import wait_for
+from tests.support.waiting import PATIENCE, wait_for
 
-BOUND = 60.0
-"""Seconds to wait for a condition before failing (generous: the machine may be busy)."""
 FAST = {"reload_interval": 0.02, "reload_settle": 1.0}
 """Check often, so a half-written file would be seen many times; settle well above the writer's pauses."""
 
@@ -79,7 +77,7 @@ def rewrite_in_place(path: Path, text: str, *, unlink: bool = False, pause: floa
         [sys.executable, "-c", WRITER, str(path), str(pause), "1" if unlink else "0"],
         input=text.encode(),
         check=True,
-        timeout=BOUND,
+        timeout=PATIENCE,
     )
 
 
@@ -126,7 +124,7 @@ class Caller:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(BOUND)
+        self._thread.join(PATIENCE)
 
 
 @pytest.fixture
@@ -266,7 +264,7 @@ def test_settling_does_not_block_evaluation(write_policy: Callable[..., Path], t
 
     worker = threading.Thread(target=check, daemon=True)
     worker.start()
-    worker.join(BOUND)  # a check that slept for the settle interval (an hour) would still be running
+    worker.join(PATIENCE)  # a check that slept for the settle interval (an hour) would still be running
     assert not worker.is_alive()
     assert seen and all(policy is old for policy in seen)
     assert watcher.current() is old and watcher.settling and errors == []

@@ -33,6 +33,7 @@ from tests.support.postgres_server import INSTALL_HINT, PostgresServer, find_bin
 
 __all__ = [
     "audit_key",
+    "audit_location",
     "audit_rows_fixture",
     "capfence_runtime",
     "fresh_plugins",
@@ -170,6 +171,14 @@ def pg_server() -> Iterator[PostgresServer]:
     _require_postgres()
     with PostgresServer() as server:
         yield server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def audit_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test twice: an audit log in a SQLite file, then in a new PostgreSQL database (:func:`pg_url`)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "audit.db")
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture
