@@ -97,7 +97,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the core package (the web console included, so its extra is installed)."""
+    """mypy --strict on the core package (the web console included, so its extra is installed) and tests/support."""
     session.install("-e", ".[test,postgres,web]", "mypy", "types-PyYAML")
     session.run("mypy")
 

@@ -96,11 +96,12 @@ def shell_pack() -> Policy:
 @pytest.fixture(params=[None, "audit test key"], ids=["unkeyed", "keyed"])
 def audit_key(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
     """Each test twice: without an audit key, and with ``$CAPFENCE_AUDIT_KEY`` set (the chain then HMAC-keyed)."""
-    if request.param:
-        monkeypatch.setenv("CAPFENCE_AUDIT_KEY", request.param)
+    key: str | None = request.param
+    if key:
+        monkeypatch.setenv("CAPFENCE_AUDIT_KEY", key)
     else:
         monkeypatch.delenv("CAPFENCE_AUDIT_KEY", raising=False)
-    return request.param
+    return key
 
 
 # --- plugins --------------------------------------------------------------------------------
