@@ -7,6 +7,7 @@ rebuilt for tests that change what is registered.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sqlite3
 import sys
@@ -17,11 +18,25 @@ from typing import Any
 
 import pytest
 
-import capfence.plugins
 from capfence.call.runtime import ActionRuntime
+from capfence.plugins import Registry, build_registry
+from capfence.policy import loader
+from capfence.policy.compiled import Policy
+from capfence.policy.source import PolicyFiles
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
+
+
+@functools.cache
+def builtin_plugins() -> Registry:
+    """A registry of the built-in plugin alone (no entry points), built once: the conditions most tests load with."""
+    return build_registry(entry_points=False)
+
+
+def load_policy(path: str | Path, *, files: PolicyFiles | None = None) -> Policy:
+    """:func:`capfence.policy.loader.load_policy` with the built-in condition types."""
+    return loader.load_policy(path, builtin_plugins().conditions, files=files)
 
 
 def audit_rows(path: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
@@ -77,22 +92,21 @@ def runtime(tmp_path: Path, write_policy: Callable[..., Path]) -> Iterator[Calla
 
 
 @pytest.fixture
-def fresh_plugins() -> Iterator[None]:
-    """A fresh process-wide plugin manager for this test, and a fresh one again after it."""
-    capfence.plugins.reset()
-    yield
-    capfence.plugins.reset()
+def plugins() -> Registry:
+    """A fresh plugin registry (built-ins and installed entry points): ``runtime(policy, plugins=plugins)`` uses it.
+
+    Without it, each runtime builds its own, as ``ActionRuntime.from_policy`` does.
+    """
+    return build_registry()
 
 
 @pytest.fixture
-def install_plugin(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_plugins: None
-) -> Iterator[Callable[[str, str], None]]:
+def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, str], None]]:
     """``install_plugin(name, source)``: a real installed distribution exposing module ``name`` in the ``capfence`` entry-point group.
 
     The module and a ``.dist-info`` with ``entry_points.txt`` are written to a
     directory put on ``sys.path``, exactly what ``pip install`` leaves behind;
-    the next plugin manager built finds it through ``importlib.metadata``.
+    the next plugin registry built finds it through ``importlib.metadata``.
     """
     site = tmp_path / "site"
     site.mkdir()
@@ -109,7 +123,6 @@ def install_plugin(
         (dist / "entry_points.txt").write_text(f"[capfence]\n{name} = {name}\n", encoding="utf-8")
         installed.append(name)
         importlib.invalidate_caches()
-        capfence.plugins.reset()
 
     yield install
     for name in installed:

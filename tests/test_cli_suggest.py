@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from capfence.policy.loader import load_policy
+from conftest import load_policy
 from test_cli_support import POLICIES, observed_log, record_calls, run
 
 pytest_plugins = ["conftest_postgres"]

@@ -13,7 +13,7 @@ import yaml
 
 from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
+from conftest import load_policy
 from test_cli_support import record_calls, run
 
 ROOT = Path(__file__).resolve().parent.parent

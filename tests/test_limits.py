@@ -19,7 +19,7 @@ import pytest
 from capfence import ActionRuntime
 from capfence.audit.sqlite import SCHEMA_VERSION
 from capfence.errors import PolicyError
-from capfence.policy.loader import load_policy
+from conftest import load_policy
 
 pytest_plugins = ["conftest_postgres"]
 

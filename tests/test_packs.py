@@ -10,7 +10,7 @@ import pytest
 
 from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
+from conftest import load_policy
 
 PACKS = Path(__file__).resolve().parent.parent / "policies" / "packs"
 HOME = os.path.expanduser("~")

@@ -18,7 +18,7 @@ from capfence.call.decision import Decision
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
+from conftest import load_policy
 from test_shell_pack import ALLOW, APPROVE, CORPUS, DENY, PACK
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,10 +20,9 @@ from pathlib import Path
 import pytest
 
 from capfence import ActionRuntime, Decision
-from capfence.policy.loader import load_policy
 from capfence.policy.snapshot import Snapshot
 from capfence.policy.watch import PolicyWatcher
-from conftest import audit_rows
+from conftest import audit_rows, load_policy
 
 BOUND = 60.0
 """Seconds to wait for a condition before failing (generous: the machine may be busy)."""

@@ -11,7 +11,7 @@ from capfence.call.decision import ACTIONS
 from capfence.call.view import CallView
 from capfence.offline.replay import replay_file, summary
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
+from conftest import load_policy
 from test_cli_support import POLICIES, ROOT, observed_log, record_calls, run
 
 PRODUCTION = POLICIES / "shell_production.yaml"

@@ -15,7 +15,7 @@ from capfence.call.view import CallView
 from capfence.errors import PolicyError
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
+from conftest import load_policy
 
 POLICY = """
 default: deny

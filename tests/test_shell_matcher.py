@@ -50,9 +50,10 @@ def programs(command: str) -> list[tuple[str | None, tuple[str, ...]]]:
 
 
 def test_condition_is_registered() -> None:
-    from capfence.plugins import condition_types
+    from capfence.plugins import build_registry
 
-    assert condition_types()["command"] is shell.CONDITION
+    registered = build_registry(entry_points=False).conditions["command"]
+    assert registered.compile is shell.CONDITION.compile and registered.plugin == "capfence.builtin_plugin"
     assert shell.CONDITION.key == "command"
     assert "program" in shell.CONDITION.example
 
@@ -1008,7 +1009,7 @@ def test_flag_parsing_matches_a_reference(argv: list[str]) -> None:
 def test_doc_examples_load(tmp_path: Path) -> None:
     import re
 
-    from capfence.policy.loader import load_policy
+    from conftest import load_policy
 
     doc = (Path(__file__).parent.parent / "docs" / "shell-matcher.md").read_text(encoding="utf-8")
     examples = re.findall(r"```yaml\n(.*?)```", doc, flags=re.DOTALL)

@@ -16,7 +16,7 @@ import pytest
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
+from conftest import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / "policies" / "packs" / "shell.yaml"

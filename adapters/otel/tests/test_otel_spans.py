@@ -10,13 +10,14 @@ from opentelemetry.trace import StatusCode
 
 import capfence_otel
 from capfence import ActionRuntime
-from capfence.plugins import get_manager
+from capfence.plugins import build_registry
 from capfence.testing import audit_rows
 from conftest import Telemetry
 
 
 def test_the_plugin_loads_through_the_entry_point() -> None:
-    names = [get_manager().get_name(plugin) for plugin in get_manager().get_plugins()]
+    manager = build_registry().manager
+    names = [manager.get_name(plugin) for plugin in manager.get_plugins()]
     assert "otel" in names
 
 
