@@ -186,7 +186,6 @@ class Decider:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.entries: dict[object, Entry] = {}
-        self.evaluations = 0
 
     def decide(
         self,
@@ -198,7 +197,6 @@ class Decider:
         tool: str | None,
     ) -> Outcome:
         """Evaluate one call with the runtime's evaluator; an exception denies, as at run time."""
-        self.evaluations += 1
         try:
             decision = evaluate(self.policy, CallView(capability, payload, agent, env, tool))
         except Exception as exc:  # noqa: BLE001 - the runtime denies on any evaluation error; so does replay
