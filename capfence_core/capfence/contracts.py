@@ -23,7 +23,9 @@ Nothing here imports at run time beyond the standard library, so any module may 
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -113,6 +115,8 @@ class Gate(Protocol):
 
 
 GATE_MEMBERS = ("environment", "approver", "approvals", "decide", "record_outcome")
+_GATES_CHECKED: weakref.WeakSet[object] = weakref.WeakSet()
+"""Gates found complete (a binding is re-made per call with a call id: each gate is checked once)."""
 
 
 def check_gate(gate: object) -> None:
@@ -120,12 +124,19 @@ def check_gate(gate: object) -> None:
 
     Members are looked up without being evaluated (``approvals`` may open a store).
     """
+    try:
+        if gate in _GATES_CHECKED:
+            return
+    except TypeError:  # not hashable or not weakly referable: checked every time
+        pass
     missing = missing_members(gate, GATE_MEMBERS)
     if missing:
         raise ContractError(
             f"{type(gate).__qualname__} is not a CapFence gate: it has no {_names(missing)} "
             "(see capfence.contracts.Gate)"
         )
+    with contextlib.suppress(TypeError):
+        _GATES_CHECKED.add(gate)
 
 
 # --- approvers ------------------------------------------------------------------------------------------------
