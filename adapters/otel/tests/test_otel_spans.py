@@ -33,7 +33,7 @@ def test_a_rule_decision_is_a_span_with_its_provenance(
         call_id="call_1",
     )
     (span,) = telemetry.decision_spans()
-    assert span.name == "capfence.call.decision run_shell"
+    assert span.name == "capfence.decision run_shell"
     attrs = dict(span.attributes or {})
     assert attrs == {
         "gen_ai.tool.name": "run_shell",
@@ -66,7 +66,7 @@ def test_the_span_is_a_child_of_the_current_span(telemetry: Telemetry, runtime: 
 def test_default_and_failure_say_what_decided(telemetry: Telemetry, runtime: ActionRuntime) -> None:
     runtime.evaluate("payments.refund", {"amount": 5}, agent_id="a")
     default = telemetry.decision_spans()[-1]
-    assert default.name == "capfence.call.decision payments.refund"
+    assert default.name == "capfence.decision payments.refund"
     assert default.attributes["capfence.decided_by"] == "default"
     assert "capfence.rule.id" not in default.attributes and "capfence.rule.source" not in default.attributes
 

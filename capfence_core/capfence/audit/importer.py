@@ -155,7 +155,7 @@ def import_records(
     """
     if not isinstance(store, TransactionalStore):
         raise AuditError(f"the audit store {store.location} does not support import")
-    key: bytes | None = getattr(store, "key", None)
+    key = store.key
     rows = verified(records, key if chain_mode(key) == "hmac-sha256" else None)
     with store.transaction() as tx:
         head = tx.execute(_HEAD).fetchone()
