@@ -132,6 +132,10 @@ def test_a_gate_missing_members_is_refused_when_a_tool_is_bound(tmp_path: Path) 
     ):
         CapFenceTool(tool=tool, agent_id="a", capability="x", gate=NoApprovalsGate())  # type: ignore[arg-type]
     assert not marker.exists()
+    with pytest.raises(capfence.CapFenceError) as caught:
+        CapFenceTool(tool=tool, agent_id="a", capability="x", gate=NoApprovalsGate())  # type: ignore[arg-type]
+    assert isinstance(caught.value, ContractError) and caught.value.missing == ("approver", "approvals")
+    assert isinstance(caught.value.obj, NoApprovalsGate)
 
 
 def test_a_gate_with_every_member_is_bound(runtime: Callable[..., ActionRuntime], tmp_path: Path) -> None:

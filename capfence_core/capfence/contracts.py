@@ -4,7 +4,7 @@ A plugin registers things through the hooks of :mod:`capfence.hookspecs`; this m
 what those things are and what CapFence will call on them. Each protocol says which members
 are **required** (checked by a type checker, and when the thing is registered or first used:
 a missing one is a clear error naming it) and which capabilities are **optional** (a separate
-protocol, found with ``isinstance``, never by probing attributes one by one).
+protocol, told apart with a typed ``isinstance`` check, not by attributes probed here and there).
 
 ============================  ===============================================================
 registered or passed in       what it must be
@@ -18,7 +18,8 @@ registered or passed in       what it must be
 ``register(ConditionType)``   :class:`capfence.ConditionType` (in :mod:`capfence.policy.spec`)
 ============================  ===============================================================
 
-Nothing here imports at run time beyond the standard library, so any module may import it.
+Nothing here imports at run time beyond the standard library and :mod:`capfence.errors`, so any
+module may import it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from capfence.errors import CapFenceError
+
 if TYPE_CHECKING:
     from capfence.approvals.requests import ApprovalRequest, Approvals
     from capfence.audit.reader import AuditReader
@@ -39,8 +42,16 @@ if TYPE_CHECKING:
     from capfence.call.view import CallView
 
 
-class ContractError(TypeError):
-    """A plugin's object lacks what its contract requires (raised when it is registered or first used)."""
+class ContractError(CapFenceError, TypeError):
+    """A plugin's object lacks what its contract requires (raised when it is registered or first used).
+
+    Carries the object at fault (``obj``) and the members it lacks (``missing``, when that is the fault).
+    """
+
+    def __init__(self, message: str, obj: object = None, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.obj = obj
+        self.missing = missing
 
 
 # --- adapters -------------------------------------------------------------------------------------------------
@@ -65,7 +76,9 @@ class Adapter:
         _require_text(self, "name", "framework")
         _require_callable(self, "accepts", "wrap")
         if not isinstance(self.priority, int) or isinstance(self.priority, bool):
-            raise ContractError(f"Adapter {self.name!r}: priority must be an int, not {self.priority!r}")
+            raise ContractError(
+                f"Adapter {self.name!r}: priority must be an int, not {self.priority!r}", self
+            )
 
 
 def instance_of_loaded(obj: object, module: str, name: str) -> bool:
@@ -133,7 +146,9 @@ def check_gate(gate: object) -> None:
     if missing:
         raise ContractError(
             f"{type(gate).__qualname__} is not a CapFence gate: it has no {_names(missing)} "
-            "(see capfence.contracts.Gate)"
+            "(see capfence.contracts.Gate)",
+            gate,
+            tuple(missing),
         )
     with contextlib.suppress(TypeError):
         _GATES_CHECKED.add(gate)
@@ -254,7 +269,9 @@ def check_store(store: object, kind: str) -> None:
     if missing:
         raise ContractError(
             f"audit store type {kind!r} opened a {type(store).__qualname__} with no {_names(missing)} "
-            "(see capfence.contracts.AuditStore and TransactionalStore)"
+            "(see capfence.contracts.AuditStore and TransactionalStore)",
+            store,
+            tuple(missing),
         )
 
 
@@ -280,10 +297,14 @@ def _require_text(obj: object, *fields: str) -> None:
     for name in fields:
         value = getattr(obj, name)
         if not isinstance(value, str) or not value:
-            raise ContractError(f"{type(obj).__name__}: {name} must be a non-empty string, not {value!r}")
+            raise ContractError(
+                f"{type(obj).__name__}: {name} must be a non-empty string, not {value!r}", obj
+            )
 
 
 def _require_callable(obj: object, *fields: str) -> None:
     for name in fields:
         if not callable(getattr(obj, name)):
-            raise ContractError(f"{type(obj).__name__} {getattr(obj, 'name', '')!r}: {name} must be callable")
+            raise ContractError(
+                f"{type(obj).__name__} {getattr(obj, 'name', '')!r}: {name} must be callable", obj
+            )
