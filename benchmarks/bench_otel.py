@@ -83,7 +83,7 @@ def main() -> None:
     from capfence import ActionRuntime
     from capfence.call.decision import Timing
     from capfence.call.view import CallView
-    from capfence.plugins import BLOCK_ENV, build_manager, get_manager
+    from capfence.plugins import BLOCK_ENV, build_registry
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -98,19 +98,18 @@ def main() -> None:
         ]
     )
     telemetry = capfence_otel.configure(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    assert any(get_manager().get_name(p) == "otel" for p in get_manager().get_plugins()), (
-        "install ./adapters/otel first"
-    )
+    manager = build_registry().manager
+    assert any(manager.get_name(p) == "otel" for p in manager.get_plugins()), "install ./adapters/otel first"
 
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         (tmp / "policy.yaml").write_text(POLICY)
         on = ActionRuntime.from_policy(tmp / "policy.yaml", audit_log=tmp / "on.db")
-        off = ActionRuntime.from_policy(tmp / "policy.yaml", audit_log=tmp / "off.db")
         os.environ[BLOCK_ENV] = "otel"
-        off._plugins = build_manager()[0]  # the same plugins, capfence-otel blocked
+        blocked = build_registry()  # the same plugins, capfence-otel blocked
         del os.environ[BLOCK_ENV]
-        assert off._plugins.hook.capfence_on_decision.get_hookimpls() == []
+        off = ActionRuntime.from_policy(tmp / "policy.yaml", audit_log=tmp / "off.db", plugins=blocked)
+        assert off.plugins.manager.hook.capfence_on_decision.get_hookimpls() == []
 
         view = CallView(
             "shell.execute", PAYLOAD, "bench", tool="run_shell", framework="bench", call_id="call_1"

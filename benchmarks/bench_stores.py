@@ -96,10 +96,11 @@ def run(location: str, policy: Path, store: str, procs: int, seconds: float) -> 
 def evaluation_only(policy: Path) -> float:
     """Median seconds of the policy evaluation alone (no audit write)."""
     from capfence.call.view import CallView
+    from capfence.plugins import build_registry
     from capfence.policy.engine import evaluate
     from capfence.policy.loader import load_policy
 
-    compiled = load_policy(policy)
+    compiled = load_policy(policy, build_registry().conditions)
     view = CallView("shell.execute", PAYLOAD, "bench", None, None, None, None)
     samples = []
     for _ in range(20000):

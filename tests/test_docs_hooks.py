@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from capfence import hookspecs
 from capfence.call.runtime import ActionRuntime
-from capfence.plugins import build_manager, get_manager, get_registry
+from capfence.plugins import build_registry
 from tests.support.paths import ROOT
 
 PLUGINS_MD = ROOT / "docs" / "plugins.md"
@@ -93,7 +93,7 @@ def test_the_example_plugin_works(
     install_plugin: Callable[[str, str], None], write_policy: Callable[..., Path], tmp_path: Path
 ) -> None:
     install_plugin("acme_capfence", example_plugin())
-    registry = get_registry()
+    registry = build_registry()
     assert registry.plugins["acme_capfence"].registered == [
         "condition ticket",
         "audit store jsonl",
@@ -106,7 +106,7 @@ def test_the_example_plugin_works(
             ticket: "^OPS-[0-9]+$"
     """)
     log = tmp_path / "audit.jsonl"
-    runtime = ActionRuntime.from_policy(policy, audit_log=f"jsonl://{log}")
+    runtime = ActionRuntime.from_policy(policy, audit_log=f"jsonl://{log}", plugins=registry)
     assert runtime.evaluate("deploy.production", {"ticket": "OPS-12"}, agent_id="a").action == "allow"
     assert runtime.evaluate("deploy.production", {"ticket": "none"}, agent_id="a").action == "deny"
     assert runtime.evaluate("deploy.production", {"ticket": 12}, agent_id="a").action == "deny", (
@@ -122,12 +122,12 @@ def test_the_example_plugin_works(
 
     assert [d[0] for d in acme_capfence.DENIALS] == ["a", "a"]
     cli = click.Group("capfence")
-    get_manager().hook.capfence_register_commands(cli=cli)
+    registry.manager.hook.capfence_register_commands(cli=cli)
     assert CliRunner().invoke(cli, ["denials"]).output.strip() == "2"
 
 
 def test_a_broken_plugin_is_skipped_with_a_warning(install_plugin: Callable[[str, str], None]) -> None:
     install_plugin("broken_capfence", "import no_such_module\n")
     with pytest.warns(UserWarning, match="'broken_capfence'.*failed to load and was skipped"):
-        _, registry = build_manager()
+        registry = build_registry()
     assert "broken_capfence" not in registry.plugins and "capfence.builtin_plugin" in registry.plugins

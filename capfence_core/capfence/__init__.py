@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from capfence.call.decision import Decision
     from capfence.call.gate import Binding
     from capfence.call.runtime import ActionRuntime
-    from capfence.call.tool import Adapter, CapFenceTool
+    from capfence.call.tool import CapFenceTool
     from capfence.call.view import CallView
+    from capfence.contracts import Adapter
     from capfence.errors import (
         ApprovalRequired,
         AuditError,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "ActionRuntime": "capfence.call.runtime",
-    "Adapter": "capfence.call.tool",
+    "Adapter": "capfence.contracts",
     "ApprovalRequired": "capfence.errors",
     "AuditError": "capfence.errors",
     "Binding": "capfence.call.gate",

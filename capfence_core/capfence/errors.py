@@ -5,6 +5,7 @@ Hierarchy::
     CapFenceError                  base of everything CapFence raises on purpose
     ├── PolicyError                a policy file cannot be loaded (file, line, key, hint)
     ├── AuditError                 the audit store cannot be opened, read or written
+    ├── ContractError              (also TypeError; in capfence.contracts) a plugin's object lacks a required member
     └── ToolCallDenied             (also PermissionError) a tool call was blocked
         └── ApprovalRequired       the call is held until a human decides (carries request id)
 

@@ -14,10 +14,9 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from capfence.audit.store import StoreType
     from capfence.call.decision import Decision, Timing
-    from capfence.call.tool import Adapter
     from capfence.call.view import CallView
+    from capfence.contracts import Adapter, StoreType
     from capfence.policy.compiled import Policy
     from capfence.policy.spec import ConditionType
 

@@ -53,7 +53,7 @@ import pytest
 
 from capfence.call.runtime import ActionRuntime
 from capfence.call.tool import CapFenceTool
-from capfence.errors import CapFenceError
+from capfence.errors import AuditError, CapFenceError
 
 CONTRACT_POLICY = """
 deny:
@@ -93,7 +93,14 @@ def capfence_runtime(tmp_path: Path) -> Iterator[ActionRuntime]:
 
 
 class _ExplodingGate:
+    """A :class:`~capfence.contracts.Gate` whose every decision raises."""
+
     environment = None
+    approver = None
+
+    @property
+    def approvals(self) -> Any:
+        raise AuditError("this gate keeps no approval queue")
 
     def decide(self, view: object) -> Any:
         raise RuntimeError("injected gate fault")

@@ -40,7 +40,7 @@ def main() -> None:
         lambda branch, flags="": pushed.append(branch) or "pushed",
     )
 
-    print("adapter:", find_adapter(push).name)
+    print("adapter:", find_adapter(push, runtime.plugins.adapters).name)
     safe_push = CapFenceTool(tool=push, agent_id="release-bot", capability="git.push", gate=runtime)
     print("still a Command:", isinstance(safe_push, Command), "| same spec:", safe_push.spec() == push.spec())
 

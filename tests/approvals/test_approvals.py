@@ -328,6 +328,6 @@ def test_observing_and_simulating_never_create_an_executable_approval(tmp_path):
 
 
 def load_policy_for_test(path: Path):
-    from capfence.policy.loader import load_policy
+    from tests.support.loading import load_policy
 
     return load_policy(path)

@@ -12,7 +12,7 @@ from capfence.audit.payload import serialize
 from capfence.call.view import CallView
 from capfence.errors import PolicyError
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
+from tests.support.loading import load_policy
 
 POLICY = """
 deny:

@@ -100,8 +100,9 @@ def test_eight_processes_of_four_threads_make_one_unbroken_chain(pg_url: str, po
 def _approver(url: str, request_id: str, who: str, verb: str, barrier: Any, results: Any) -> None:
     from capfence.approvals.requests import Approvals
     from capfence.audit.store import open_store
+    from capfence.plugins import build_registry
 
-    store = open_store(url)
+    store = open_store(url, build_registry().stores)
     queue = Approvals(store)  # type: ignore[arg-type]
     outcome: list[str] = []
 

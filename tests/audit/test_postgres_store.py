@@ -23,6 +23,7 @@ from capfence.audit.reader import open_reader
 from capfence.audit.store import open_store
 from capfence.audit.verify import verify
 from capfence.errors import AuditError
+from capfence.plugins import build_registry
 from tests.support.postgres_server import free_port
 
 POLICY = """
@@ -90,7 +91,7 @@ def test_url_forms_are_parsed_and_the_password_never_shown() -> None:
 
 def test_postgres_urls_select_the_postgres_store(pg_url: str) -> None:
     for url in (pg_url, pg_url.replace("postgresql://", "postgres://")):
-        s = open_store(url)
+        s = open_store(url, build_registry().stores)
         try:
             assert isinstance(s, PostgresStore)
             assert s.append(decision(1)) >= 1
@@ -334,7 +335,7 @@ def test_a_lock_held_elsewhere_times_out_instead_of_hanging(store: PostgresStore
 
 
 def test_approvals_api_on_a_store_opened_directly(pg_url: str) -> None:
-    store = open_store(pg_url)
+    store = open_store(pg_url, build_registry().stores)
     try:
         queue = Approvals(store)  # type: ignore[arg-type]
         assert queue.list() == []

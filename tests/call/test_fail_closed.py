@@ -19,9 +19,9 @@ import pytest
 
 import capfence.audit.sqlite
 import capfence.call.runtime
-import capfence.plugins
 from capfence import ActionRuntime, CapFenceTool, Decision, ToolCallDenied, hookimpl
 from capfence.audit.sqlite import SQLiteStore
+from capfence.plugins import Registry
 from tests.support.audit import audit_rows
 from tests.support.policies import ALLOW_ALL
 
@@ -263,8 +263,8 @@ def test_interrupt_in_a_matcher_propagates_after_a_deny_record(
 ) -> None:
     install_plugin("capfence_test_interrupting", INTERRUPTING_PLUGIN)
     recording = RecordingObserver()
-    capfence.plugins.get_manager().register(recording)
     rt = runtime(f"default: warn\n{section}:\n  - capability: '*'\n    interrupt: {exception.__name__}\n")
+    rt.plugins.manager.register(recording)
     marker = tmp_path / "body-ran"
     safe = CapFenceTool(tool=side_effect_tool(marker), agent_id="a", capability="fs.write", gate=rt)
 
@@ -449,6 +449,8 @@ class BrokenGate:
     """A gate whose decide raises: the wrapper must deny on its own."""
 
     environment = None
+    approver = None
+    approvals = None  # never reached: nothing is held
 
     def __init__(self) -> None:
         self.outcomes: list[str] = []
@@ -513,16 +515,16 @@ class RecordingObserver:
 
 
 def test_on_decision_hook_raising_changes_nothing(
-    fresh_plugins: None,
+    plugins: Registry,
     runtime: Callable[..., ActionRuntime],
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     recording = RecordingObserver()
-    manager = capfence.plugins.get_manager()
+    manager = plugins.manager
     manager.register(recording)
     manager.register(RaisingObserver())  # registered last, so pluggy calls it first
-    rt = runtime("deny:\n  - capability: x.deny\nallow:\n  - capability: '*'\n")
+    rt = runtime("deny:\n  - capability: x.deny\nallow:\n  - capability: '*'\n", plugins=plugins)
     marker = tmp_path / "body-ran"
     safe = CapFenceTool(tool=side_effect_tool(marker), agent_id="a", capability="fs.write", gate=rt)
 
@@ -543,11 +545,11 @@ def test_on_decision_hook_raising_changes_nothing(
 
 
 def test_on_decision_hook_sees_audited_decisions(
-    fresh_plugins: None, runtime: Callable[..., ActionRuntime]
+    plugins: Registry, runtime: Callable[..., ActionRuntime]
 ) -> None:
     recording = RecordingObserver()
-    capfence.plugins.get_manager().register(recording)
-    rt = runtime(ALLOW_ALL)
+    plugins.manager.register(recording)
+    rt = runtime(ALLOW_ALL, plugins=plugins)
     decision = rt.evaluate("x", {}, agent_id="a")
     assert recording.seen == [decision]
     assert decision.record_id is not None
@@ -595,13 +597,13 @@ class WrappingRecorder:
 
 
 def test_observers_raising_anywhere_stop_no_other(
-    fresh_plugins: None,
+    plugins: Registry,
     runtime: Callable[..., ActionRuntime],
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Faults in a plain, a tryfirst, a wrapper's setup and teardown and an old-style wrapper: all others run, the decision stands."""
-    manager = capfence.plugins.get_manager()
+    manager = plugins.manager
     recording, wrapping = RecordingObserver(), WrappingRecorder()
     manager.register(recording)
     manager.register(wrapping)
@@ -613,7 +615,7 @@ def test_observers_raising_anywhere_stop_no_other(
         RaisingHookwrapper(),
     ):
         manager.register(broken)
-    rt = runtime(ALLOW_ALL)
+    rt = runtime(ALLOW_ALL, plugins=plugins)
     marker = tmp_path / "body-ran"
     safe = CapFenceTool(tool=side_effect_tool(marker), agent_id="a", capability="fs.write", gate=rt)
 

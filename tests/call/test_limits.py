@@ -19,7 +19,7 @@ import pytest
 from capfence import ActionRuntime
 from capfence.audit.sqlite import SCHEMA_VERSION
 from capfence.errors import PolicyError
-from capfence.policy.loader import load_policy
+from tests.support.loading import load_policy
 
 POLICY = """
 default: deny

@@ -329,9 +329,9 @@ def test_threads_reopening_a_closed_runtime_share_one_store(
     opened: list[object] = []
     real_open = runtime_module.open_store
 
-    def slow_open(location: str) -> Any:
+    def slow_open(location: str, types: Any) -> Any:
         time.sleep(0.05)  # widen the window in which a second thread could also open
-        store = real_open(location)
+        store = real_open(location, types)
         opened.append(store)
         return store
 

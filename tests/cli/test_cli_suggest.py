@@ -6,8 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
-from capfence.policy.loader import load_policy
 from tests.support.cli import observed_log, record_calls, run
+from tests.support.loading import load_policy
 from tests.support.paths import POLICIES
 
 

@@ -13,8 +13,8 @@ import yaml
 
 from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
 from tests.support.cli import record_calls, run
+from tests.support.loading import load_policy
 from tests.support.paths import PACKS
 
 HELD = [

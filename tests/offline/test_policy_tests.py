@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from capfence.cli.app import cli
 from capfence.errors import PolicyError
-from capfence.policy.loader import load_policy
+from tests.support.loading import load_policy
 
 POLICY = """\
 default: deny

@@ -11,8 +11,8 @@ from capfence.call.decision import ACTIONS
 from capfence.call.view import CallView
 from capfence.offline.replay import replay_file, summary
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
 from tests.support.cli import observed_log, record_calls, run
+from tests.support.loading import load_policy
 from tests.support.paths import DATA, POLICIES
 
 PRODUCTION = POLICIES / "shell_production.yaml"

@@ -22,9 +22,9 @@ EXAMPLE = ROOT / "examples" / "custom_adapter"
 CHECK = textwrap.dedent("""
     import sys
     import capfence
-    from capfence.plugins import build_manager
+    from capfence.plugins import build_registry
 
-    _, registry = build_manager()
+    registry = build_registry()
     info = registry.plugins["commandkit"]
     print("plugin:", info.name, info.distribution, info.version, info.registered)
     print("commandkit imported by the plugin manager:", "commandkit" in sys.modules)
@@ -34,7 +34,7 @@ CHECK = textwrap.dedent("""
     from capfence.call.tool import find_adapter
 
     command = commandkit.Command("probe", "Probe.", {"x": "str"}, lambda x: x)
-    print("adapter:", find_adapter(command).name)
+    print("adapter:", find_adapter(command, registry.adapters).name)
 """)
 
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 import capfence
-import capfence.plugins
 from capfence import ActionRuntime, CapFenceTool, PolicyError
-from capfence.plugins import DEFAULT_PLUGINS, PluginWarning, build_manager
+from capfence.plugins import DEFAULT_PLUGINS, PluginWarning, Registry, build_registry
 from capfence.policy.loader import load_policy
 from tests.support.audit import audit_rows
 from tests.support.paths import POLICIES
@@ -85,8 +84,9 @@ def capfence_on_decision(call, decision, surprise):
 """
 
 
-def test_builtins_are_registered_like_plugins(fresh_plugins: None) -> None:
-    pm, registry = build_manager(entry_points=False)
+def test_builtins_are_registered_like_plugins() -> None:
+    registry = build_registry(entry_points=False)
+    pm = registry.manager
     assert DEFAULT_PLUGINS == ("capfence.builtin_plugin",)
     import capfence.plugins.builtin as builtin
 
@@ -110,7 +110,7 @@ def test_external_condition_plugin(
     install_plugin: Callable[[str, str], None], runtime: Callable[..., ActionRuntime]
 ) -> None:
     install_plugin("capfence_test_minkeys", CONDITION_PLUGIN)
-    registry = capfence.plugins.get_registry()
+    registry = build_registry()
     assert registry.plugins["capfence_test_minkeys"].distribution == "capfence_test_minkeys"
     assert registry.plugins["capfence_test_minkeys"].registered == ["condition min_keys"]
 
@@ -143,19 +143,19 @@ def test_block_plugins_env(
 ) -> None:
     install_plugin("capfence_test_minkeys", CONDITION_PLUGIN)
     policy = write_policy("deny:\n  - capability: '*'\n    min_keys: 2\n")
-    assert load_policy(policy).rules  # loads while the plugin is allowed
+    assert load_policy(policy, build_registry().conditions).rules  # loads while the plugin is allowed
 
     monkeypatch.setenv("CAPFENCE_BLOCK_PLUGINS", " other , capfence_test_minkeys ")
-    capfence.plugins.reset()
-    assert "capfence_test_minkeys" not in capfence.plugins.get_registry().plugins
+    registry = build_registry()
+    assert "capfence_test_minkeys" not in registry.plugins
     with pytest.raises(PolicyError, match="min_keys: unknown rule key"):
-        load_policy(policy)
+        load_policy(policy, registry.conditions)
 
 
-def test_block_builtin_plugin(fresh_plugins: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_block_builtin_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAPFENCE_BLOCK_PLUGINS", "capfence.builtin_plugin")
-    pm, registry = build_manager(entry_points=False)
-    assert not pm.has_plugin("capfence.builtin_plugin")
+    registry = build_registry(entry_points=False)
+    assert not registry.manager.has_plugin("capfence.builtin_plugin")
     assert registry.conditions == {} and registry.adapters == []
 
 
@@ -182,12 +182,14 @@ def test_bad_plugin_is_skipped_with_a_warning(
 ) -> None:
     install_plugin("capfence_test_bad", source)
     with pytest.warns(PluginWarning) as caught:
-        registry = capfence.plugins.get_registry()
+        registry = build_registry()
     texts = [str(w.message) for w in caught]
     assert any("'capfence_test_bad'" in t and message in t for t in texts), texts
     assert "capfence_test_bad" not in registry.plugins or not registry.plugins["capfence_test_bad"].registered
     assert "contains" in registry.conditions  # the core still works
-    rt = runtime("deny:\n  - capability: '*'\n    contains: curl\nallow:\n  - capability: '*'\n")
+    rt = runtime(
+        "deny:\n  - capability: '*'\n    contains: curl\nallow:\n  - capability: '*'\n", plugins=registry
+    )
     assert rt.evaluate("x", {"c": "curl"}, agent_id="a").action == "deny"
     assert rt.evaluate("x", {"c": "ls"}, agent_id="a").action == "allow"
 
@@ -197,10 +199,11 @@ def test_duplicate_condition_key_keeps_the_first(install_plugin: Callable[[str, 
         "capfence_test_dup", CONDITION_PLUGIN.replace('"min_keys", _compile', '"contains", _compile')
     )
     with pytest.warns(PluginWarning, match="registers condition 'contains', which already exists"):
-        registry = capfence.plugins.get_registry()
+        registry = build_registry()
     from capfence.policy.conditions import BUILTIN_CONDITIONS
 
-    assert registry.conditions["contains"] is BUILTIN_CONDITIONS[0]
+    kept = registry.conditions["contains"]
+    assert kept.compile is BUILTIN_CONDITIONS[0].compile and kept.plugin == "capfence.builtin_plugin"
 
 
 # --- every hook is called through pluggy ------------------------------------------------
@@ -252,10 +255,10 @@ class OldStyleWrapper(PlainObserver):
         self.recorder.calls.append(("hookwrapper after", decision.action, decision.record_id))
 
 
-def test_on_decision_runs_through_pluggy(fresh_plugins: None, runtime: Callable[..., ActionRuntime]) -> None:
+def test_on_decision_runs_through_pluggy(plugins: Registry, runtime: Callable[..., ActionRuntime]) -> None:
     """Wrappers of both styles run around the plain observers; tryfirst/trylast order them; all see the audited decision."""
     recorder = Recorder()
-    manager = capfence.plugins.get_manager()
+    manager = plugins.manager
     for observer in (
         LastObserver(recorder),
         OldStyleWrapper(recorder),
@@ -264,7 +267,7 @@ def test_on_decision_runs_through_pluggy(fresh_plugins: None, runtime: Callable[
         FirstObserver(recorder),
     ):
         manager.register(observer)
-    rt = runtime("allow:\n  - capability: '*'\n")
+    rt = runtime("allow:\n  - capability: '*'\n", plugins=plugins)
 
     decision = rt.evaluate("x.y", {}, agent_id="a")
 
@@ -281,12 +284,10 @@ def test_on_decision_runs_through_pluggy(fresh_plugins: None, runtime: Callable[
     ]
 
 
-def test_observer_registered_after_the_runtime_is_told(
-    fresh_plugins: None, runtime: Callable[..., ActionRuntime]
-) -> None:
+def test_observer_registered_after_the_runtime_is_told(runtime: Callable[..., ActionRuntime]) -> None:
     recorder = Recorder()
     rt = runtime("allow:\n  - capability: '*'\n")
-    capfence.plugins.get_manager().register(NewStyleWrapper(recorder))
+    rt.plugins.manager.register(NewStyleWrapper(recorder))
     decision = rt.evaluate("x.y", {}, agent_id="a")
     assert recorder.calls == [
         ("wrapper before", "allow", decision.record_id),
@@ -308,9 +309,9 @@ def test_wrapper_of_a_registration_hook_is_refused(install_plugin: Callable[[str
     install_plugin("capfence_test_wrapping", WRAPPING_MATCHERS_PLUGIN)
     refused = r"'capfence_test_wrapping' is invalid and was skipped: .*capfence_register_matchers cannot be a wrapper"
     with pytest.warns(PluginWarning, match=refused):
-        registry = capfence.plugins.get_registry()
+        registry = build_registry()
     assert "capfence_test_wrapping" not in registry.plugins
-    assert not capfence.plugins.get_manager().has_plugin("capfence_test_wrapping")
+    assert not registry.manager.has_plugin("capfence_test_wrapping")
     assert "contains" in registry.conditions
 
 
@@ -320,10 +321,10 @@ class CommandsHookwrapper:
         yield
 
 
-def test_wrapper_registered_directly_is_refused_with_a_clear_error(fresh_plugins: None) -> None:
+def test_wrapper_registered_directly_is_refused_with_a_clear_error(plugins: Registry) -> None:
     import pluggy
 
-    manager = capfence.plugins.get_manager()
+    manager = plugins.manager
     plugin = CommandsHookwrapper()
     with pytest.raises(pluggy.PluginValidationError, match="capfence_register_commands cannot be a wrapper"):
         manager.register(plugin, name="wrapping-commands")
@@ -339,12 +340,13 @@ def test_plugin_commands_are_called_through_pluggy(install_plugin: Callable[[str
         "import capfence\n\n@capfence.hookimpl\ndef capfence_register_commands(cli):\n    pass\n",
     )
     seen: list[tuple[str, list[str]]] = []
-    undo = capfence.plugins.get_manager().add_hookcall_monitoring(
+    plugins = build_registry()
+    undo = plugins.manager.add_hookcall_monitoring(
         lambda name, impls, kwargs: seen.append((name, [impl.plugin_name for impl in impls])),
         lambda *args: None,
     )
     try:
-        LazyGroup(name="capfence").load_plugin_commands()
+        LazyGroup(name="capfence").load_plugin_commands(plugins)
     finally:
         undo()
     assert [name for name, _ in seen] == ["capfence_register_commands"]

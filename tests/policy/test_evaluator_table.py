@@ -17,7 +17,7 @@ import pytest
 
 from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
+from tests.support.loading import load_policy
 
 
 def call(

@@ -18,8 +18,8 @@ from capfence.call.decision import Decision
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
 from tests.policy.shell.test_shell_pack import ALLOW, APPROVE, CORPUS, DENY
+from tests.support.loading import load_policy
 from tests.support.paths import PACKS, SHELL_PACK
 
 PACK_FILES = sorted(PACKS.glob("*.yaml"))

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from capfence import ActionRuntime, Decision
-from capfence.policy.loader import load_policy
 from capfence.policy.snapshot import Snapshot
 from capfence.policy.watch import PolicyWatcher
 from tests.support.audit import audit_rows
+from tests.support.loading import load_policy
 from tests.support.waiting import PATIENCE, wait_for
 
 FAST = {"reload_interval": 0.02, "reload_settle": 1.0}

@@ -14,7 +14,7 @@ import pytest
 from capfence import ActionRuntime, CapFenceError, PolicyError
 from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
+from tests.support.loading import load_policy
 from tests.support.paths import POLICIES
 
 # (yaml, line, column, key path, message fragment, hint fragment or None)

@@ -2,8 +2,8 @@
 
 ``tests/conftest.py`` lists this module in ``pytest_plugins`` (as tox's ``tox.pytest`` is registered), so no
 test module imports a fixture. Everything here is real: policies are YAML files in ``tmp_path``, audit logs
-are SQLite files next to them, the plugin manager is CapFence's own, rebuilt for tests that change what is
-registered, and PostgreSQL is a real server (:mod:`tests.support.postgres_server`).
+are SQLite files next to them, plugin registries are CapFence's own, built fresh for tests that change what
+is installed, and PostgreSQL is a real server (:mod:`tests.support.postgres_server`).
 
 Without PostgreSQL binaries or psycopg the PostgreSQL fixtures skip with the reason spelled out (install
 Debian's ``postgresql`` package and ``pip install -e '.[test,postgres]'``; ``.ci/run`` and the nox ``tests``
@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-import capfence.plugins
 from capfence.call.runtime import ActionRuntime
+from capfence.plugins import Registry, build_registry
 from capfence.policy.compiled import Policy
-from capfence.policy.loader import load_policy
 from capfence.testing import capfence_runtime
 from tests.support.audit import audit_rows
+from tests.support.loading import load_policy
 from tests.support.paths import SHELL_PACK
 from tests.support.postgres_server import INSTALL_HINT, PostgresServer, find_binaries
 
@@ -36,11 +36,11 @@ __all__ = [
     "audit_location",
     "audit_rows_fixture",
     "capfence_runtime",
-    "fresh_plugins",
     "install_plugin",
     "own_pg_server",
     "pg_server",
     "pg_url",
+    "plugins",
     "runtime",
     "shell_pack",
     "write_policy",
@@ -108,22 +108,21 @@ def audit_key(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.fixture
-def fresh_plugins() -> Iterator[None]:
-    """A fresh process-wide plugin manager for this test, and a fresh one again after it."""
-    capfence.plugins.reset()
-    yield
-    capfence.plugins.reset()
+def plugins() -> Registry:
+    """A fresh plugin registry (built-ins and installed entry points): ``runtime(policy, plugins=plugins)`` uses it.
+
+    Without it, each runtime builds its own, as ``ActionRuntime.from_policy`` does.
+    """
+    return build_registry()
 
 
 @pytest.fixture
-def install_plugin(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_plugins: None
-) -> Iterator[Callable[[str, str], None]]:
+def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, str], None]]:
     """``install_plugin(name, source)``: a real installed distribution exposing module ``name`` in the ``capfence`` entry-point group.
 
     The module and a ``.dist-info`` with ``entry_points.txt`` are written to a
     directory put on ``sys.path``, exactly what ``pip install`` leaves behind;
-    the next plugin manager built finds it through ``importlib.metadata``.
+    the next plugin registry built finds it through ``importlib.metadata``.
     """
     site = tmp_path / "site"
     site.mkdir()
@@ -140,7 +139,6 @@ def install_plugin(
         (dist / "entry_points.txt").write_text(f"[capfence]\n{name} = {name}\n", encoding="utf-8")
         installed.append(name)
         importlib.invalidate_caches()
-        capfence.plugins.reset()
 
     yield install
     for name in installed:

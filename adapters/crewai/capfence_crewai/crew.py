@@ -72,8 +72,8 @@ from capfence_crewai.tools import wrap_tool
 from capfence_crewai.views import view_tools
 
 if TYPE_CHECKING:
-    from capfence.call.gate import Gate
     from capfence.call.runtime import ActionRuntime
+    from capfence.contracts import Gate
 
 CrewT = TypeVar("CrewT", bound=Crew)
 CREW_TAG = "capfence-crewai-crew"

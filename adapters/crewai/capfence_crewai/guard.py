@@ -17,8 +17,8 @@ from crewai.utilities.string_utils import sanitize_tool_name
 from capfence.call.gate import Binding
 
 if TYPE_CHECKING:
-    from capfence.call.gate import Gate
     from capfence.call.runtime import ActionRuntime
+    from capfence.contracts import Gate
 
 Mode = Literal["hooks", "tools"]
 MODES: tuple[Mode, ...] = ("hooks", "tools")

@@ -65,6 +65,8 @@ def test_fault_in_the_evaluator(
 def test_fault_in_the_gate(tmp_path: Path, native: bool) -> None:
     class ExplodingGate:
         environment = None
+        approver = None
+        approvals = None  # a held call is never waited on here
 
         def decide(self, view: object) -> Any:
             raise RuntimeError("injected gate fault")

@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 import capfence_crewai
-from capfence.plugins import build_manager
+from capfence.plugins import build_registry
 
 
 def test_public_names() -> None:
@@ -29,7 +29,7 @@ def test_public_names() -> None:
 def test_entry_point_registers_the_adapter() -> None:
     (entry_point,) = [ep for ep in importlib.metadata.entry_points(group="capfence") if ep.name == "crewai"]
     assert entry_point.value == "capfence_crewai.plugin"
-    _, registry = build_manager()
+    registry = build_registry()
     assert [a.framework for a in registry.adapters if a.name == "crewai"] == ["crewai"]
     assert registry.plugins["crewai"].distribution == "capfence-crewai"
 
@@ -39,10 +39,10 @@ def test_loading_the_plugin_does_not_import_crewai() -> None:
     code = textwrap.dedent(
         """
         import sys
-        from capfence.plugins import build_manager
+        from capfence.plugins import build_registry
         from capfence.call.tool import find_adapter
         import capfence_crewai
-        _, registry = build_manager()
+        registry = build_registry()
         assert find_adapter(len, registry.adapters).name == "callable"
         assert "crewai" not in sys.modules, sorted(m for m in sys.modules if m.startswith("crewai"))
         print("ok")

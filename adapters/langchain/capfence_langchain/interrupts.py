@@ -91,7 +91,7 @@ def approval_request(
 
 def _expires(binding: Binding, request_id: str) -> str | None:
     try:
-        return str(binding.gate.approvals.get(request_id).expires)  # type: ignore[union-attr]
+        return str(binding.gate.approvals.get(request_id).expires)
     except Exception:  # noqa: BLE001 - informative only
         return None
 

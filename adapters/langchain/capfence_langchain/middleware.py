@@ -96,8 +96,8 @@ if TYPE_CHECKING:
     from langchain.agents.middleware import ToolCallRequest
     from langgraph.types import Command
 
-    from capfence.call.gate import Gate
     from capfence.call.runtime import ActionRuntime
+    from capfence.contracts import Gate
 
 DEFAULT_CAPABILITY = "tool.{tool}"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from capfence import Adapter, Binding, hookimpl
-from capfence.call.tool import instance_of_loaded
+from capfence.contracts import instance_of_loaded
 
 PRIORITY = 10
 """Before the generic callable adapter (1000): a LangChain tool is also callable in some versions."""

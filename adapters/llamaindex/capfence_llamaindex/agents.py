@@ -61,8 +61,8 @@ from capfence.errors import CapFenceError
 from capfence_llamaindex.tools import FRAMEWORK, tool_name, wrap_tool
 
 if TYPE_CHECKING:
-    from capfence.call.gate import Gate
     from capfence.call.runtime import ActionRuntime
+    from capfence.contracts import Gate
 
 AgentT = TypeVar("AgentT", bound=BaseWorkflowAgent)
 WorkflowT = TypeVar("WorkflowT", bound=AgentWorkflow)

@@ -143,7 +143,7 @@ def request_value(decision: Decision, binding: Binding, payload: Mapping[str, An
 
 def _expires(binding: Binding, request_id: str) -> str | None:
     try:
-        return str(binding.gate.approvals.get(request_id).expires)  # type: ignore[union-attr]
+        return str(binding.gate.approvals.get(request_id).expires)
     except Exception:  # noqa: BLE001 - informative only
         return None
 

@@ -36,7 +36,7 @@ from llama_index.core.tools import BaseTool, FunctionTool, QueryEngineTool, Retr
 
 from capfence.call.callables import bound_payload
 from capfence.call.gated_attributes import Extension, function_attribute
-from capfence.call.tool import instance_of_loaded
+from capfence.contracts import instance_of_loaded
 from capfence.errors import CapFenceError
 
 FUNCTION_ATTRIBUTES = {"fn": "_fn", "async_fn": "_async_fn", "real_fn": "_real_fn"}

@@ -35,8 +35,8 @@ from capfence.errors import CapFenceError
 from capfence_llamaindex.tools import FRAMEWORK, tool_name, wrap_tool
 
 if TYPE_CHECKING:
-    from capfence.call.gate import Gate
     from capfence.call.runtime import ActionRuntime
+    from capfence.contracts import Gate
 
 Decorator = Callable[[Callable[..., Any]], FunctionTool]
 ToolT = TypeVar("ToolT", bound=BaseTool)

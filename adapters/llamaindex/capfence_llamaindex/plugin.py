@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from capfence import Adapter, Binding, hookimpl
-from capfence.call.tool import instance_of_loaded
+from capfence.contracts import instance_of_loaded
 
 PRIORITY = 20
 """Before the generic callable adapter (1000): every LlamaIndex tool is callable too."""

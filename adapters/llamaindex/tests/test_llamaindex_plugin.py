@@ -16,7 +16,7 @@ import capfence_llamaindex
 from capfence import ActionRuntime, CapFenceTool
 from capfence.call.tool import find_adapter
 from capfence.call.wrapping import BINDING_ATTR, binding_of, is_gated
-from capfence.plugins import build_manager
+from capfence.plugins import build_registry
 from capfence_llamaindex import AgentGuard, guard_agent, guard_workflow
 from capfence_llamaindex.plugin import accepts
 
@@ -24,7 +24,7 @@ from capfence_llamaindex.plugin import accepts
 
 
 def test_the_adapter_loads_through_the_entry_point_group() -> None:
-    _, registry = build_manager()
+    registry = build_registry()
     (adapter,) = [a for a in registry.adapters if a.name == "llamaindex"]
     assert adapter.framework == "llamaindex"
     assert adapter.priority < min(a.priority for a in registry.adapters if a.name == "callable")
@@ -36,10 +36,10 @@ def test_loading_the_plugin_does_not_import_llamaindex() -> None:
     code = textwrap.dedent(
         """
         import sys
-        from capfence.plugins import build_manager
+        from capfence.plugins import build_registry
         import capfence_llamaindex
         from capfence_llamaindex.plugin import accepts
-        _, registry = build_manager()
+        registry = build_registry()
         assert any(a.name == "llamaindex" for a in registry.adapters)
         assert not accepts(object()) and not accepts(print)
         assert not [m for m in sys.modules if m.startswith(("llama_index", "workflows"))], "llama_index was imported"

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capfence.call.decision import Decision, failure
-from capfence.call.gate import Binding, Gate
+from capfence.call.gate import Binding
 from capfence.call.runtime import ActionRuntime
 from capfence.call.view import CallView
+from capfence.contracts import Gate
 from capfence_mcp.capabilities import CapabilityMap
 from capfence_mcp.visibility import always_denied
 

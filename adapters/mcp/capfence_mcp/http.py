@@ -318,9 +318,8 @@ class HttpProxy:
         except SchemaUnavailable as exc:
             denied = schema_denial(exc)
             self.gatekeeper.record(denied, self.gatekeeper.binding(tool).view(sent), "blocked", str(exc))
-            return JSONResponse(
-                jsonrpc.result(message.id, blocked_result(denied, self.settings.audit_log)), headers=headers
-            )  # type: ignore[arg-type]
+            blocked = jsonrpc.result(message.id, blocked_result(denied, self.settings.audit_log))  # type: ignore[arg-type]
+            return JSONResponse(blocked, headers=headers)
         approvals = getattr(self.gatekeeper.gate, "approvals", None)
         # signed for exactly this tool and these arguments: answer, then decide
         if modern is not None and retry is not None:
@@ -341,9 +340,8 @@ class HttpProxy:
             ):
                 return await self.asked(request, message, wire, (decision, view, binding), arguments, client)
         if not decision.allowed:
-            return JSONResponse(
-                jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log)), headers=headers
-            )  # type: ignore[arg-type]
+            blocked = jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log))  # type: ignore[arg-type]
+            return JSONResponse(blocked, headers=headers)
         try:
             response = await self.forward(request, wire)
         except BaseException as exc:
@@ -367,7 +365,7 @@ class HttpProxy:
         from starlette.responses import StreamingResponse
 
         held, view, binding = call
-        approvals = self.gatekeeper.gate.approvals  # type: ignore[union-attr]
+        approvals = self.gatekeeper.gate.approvals
         stored = await approval_request(approvals, held)
         session = request.headers.get("mcp-session-id")
 

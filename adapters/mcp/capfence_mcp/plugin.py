@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from capfence import Adapter, Binding, hookimpl
-from capfence.call.tool import instance_of_loaded
+from capfence.contracts import instance_of_loaded
 
 if TYPE_CHECKING:
     import click

@@ -282,7 +282,7 @@ class Relay:
         if modern is not None and retry is not None:
             await apply_answer(
                 self.gatekeeper.gate.approvals, retry.approval_id, retry.response, modern.approver
-            )  # type: ignore[union-attr]
+            )
         decision, view, binding = await self.gatekeeper.adecide(tool, arguments)
         if decision.action == "require_approval" and decision.approval_id:
             if modern is not None:
@@ -300,8 +300,8 @@ class Relay:
         if not decision.allowed:
             self._settle(key)
             await self.to_client(
-                jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log))
-            )  # type: ignore[arg-type]
+                jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log))  # type: ignore[arg-type]
+            )
             return
         if pending.cancelled or not self.server_alive or not self.client_alive:
             self._settle(key)
@@ -383,14 +383,14 @@ class Relay:
         self, held: Decision, view: CallView, tool: str, arguments: dict[str, Any]
     ) -> dict[str, Any] | None:
         """2026-07-28: the ``input_required`` result asking about ``held`` (None if its request cannot be read)."""
-        request = await approval_request(self.gatekeeper.gate.approvals, held)  # type: ignore[union-attr]
+        request = await approval_request(self.gatekeeper.gate.approvals, held)
         return None if request is None else self.round_trips.input_required(request, view, tool, arguments)
 
     async def _elicit(
         self, held: Decision, view: CallView, binding: Binding, arguments: dict[str, Any]
     ) -> Decision:
         """Ask the client's human; record the answer in the approval queue; decide again from the store."""
-        approvals = self.gatekeeper.gate.approvals  # type: ignore[union-attr]
+        approvals = self.gatekeeper.gate.approvals
         request = await approval_request(approvals, held)
         if request is None:
             return held

@@ -38,9 +38,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from capfence.call.decision import Decision, failure
-from capfence.call.gate import Binding, Gate
+from capfence.call.gate import Binding
 from capfence.call.runtime import ActionRuntime
 from capfence.call.wrapping import binding_of, gate_object, gated_class
+from capfence.contracts import Gate
 from capfence_mcp.capabilities import default_capability
 from capfence_mcp.gatekeeper import FRAMEWORK, tool_label
 from capfence_mcp.methods import TOOLS_CALL

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 import capfence_mcp
-from capfence.plugins import build_manager
+from capfence.plugins import build_registry
 from capfence_mcp.capabilities import CapabilityMap
 from capfence_mcp.naming import from_command, from_url
 from conftest import CAPFENCE, ROOT
@@ -21,15 +21,15 @@ def test_the_plugin_loads_through_the_entry_point_and_imports_no_sdk() -> None:
     code = textwrap.dedent(
         """
         import sys
-        from capfence.plugins import build_manager
-        _, registry = build_manager()
+        from capfence.plugins import build_registry
+        registry = build_registry()
         assert registry.plugins["mcp"].distribution == "capfence-mcp"
         assert any(a.name == "mcp" for a in registry.adapters)
         assert not [m for m in sys.modules if m == "mcp" or m.startswith("mcp.")], "the SDK was imported"
         """
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-    assert build_manager()[1].plugins["mcp"].distribution == "capfence-mcp"
+    assert build_registry().plugins["mcp"].distribution == "capfence-mcp"
 
 
 def test_public_names() -> None:

@@ -122,7 +122,7 @@ def test_spans_and_metrics_reach_an_otlp_http_receiver(receiver: Receiver, runti
         tracer_provider.shutdown()
         meter_provider.shutdown()
     (span,) = receiver.spans()
-    assert span.name == "capfence.call.decision run_shell"  # type: ignore[attr-defined]
+    assert span.name == "capfence.decision run_shell"  # type: ignore[attr-defined]
     sent = attributes(span)
     assert sent["gen_ai.tool.call.id"] == "call_9" and sent["gen_ai.agent.id"] == "agent-1"
     assert sent["capfence.decision"] == "warn" and sent["capfence.rule.id"] == "observe-shell"

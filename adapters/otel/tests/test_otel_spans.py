@@ -10,13 +10,14 @@ from opentelemetry.trace import StatusCode
 
 import capfence_otel
 from capfence import ActionRuntime
-from capfence.plugins import get_manager
+from capfence.plugins import build_registry
 from capfence.testing import audit_rows
 from conftest import Telemetry
 
 
 def test_the_plugin_loads_through_the_entry_point() -> None:
-    names = [get_manager().get_name(plugin) for plugin in get_manager().get_plugins()]
+    manager = build_registry().manager
+    names = [manager.get_name(plugin) for plugin in manager.get_plugins()]
     assert "otel" in names
 
 
@@ -32,7 +33,7 @@ def test_a_rule_decision_is_a_span_with_its_provenance(
         call_id="call_1",
     )
     (span,) = telemetry.decision_spans()
-    assert span.name == "capfence.call.decision run_shell"
+    assert span.name == "capfence.decision run_shell"
     attrs = dict(span.attributes or {})
     assert attrs == {
         "gen_ai.tool.name": "run_shell",
@@ -65,7 +66,7 @@ def test_the_span_is_a_child_of_the_current_span(telemetry: Telemetry, runtime: 
 def test_default_and_failure_say_what_decided(telemetry: Telemetry, runtime: ActionRuntime) -> None:
     runtime.evaluate("payments.refund", {"amount": 5}, agent_id="a")
     default = telemetry.decision_spans()[-1]
-    assert default.name == "capfence.call.decision payments.refund"
+    assert default.name == "capfence.decision payments.refund"
     assert default.attributes["capfence.decided_by"] == "default"
     assert "capfence.rule.id" not in default.attributes and "capfence.rule.source" not in default.attributes
 

@@ -19,7 +19,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
-from typing import IO, Protocol
+from typing import IO
 
 from capfence.approvals.requests import ApprovalRequest, Approvals
 from capfence.errors import CapFenceError
@@ -29,14 +29,6 @@ APPROVER_ENV = "CAPFENCE_APPROVER"
 
 class ApproverUnavailable(CapFenceError):
     """The approver cannot ask anybody (e.g. no TTY)."""
-
-
-class Approver(Protocol):
-    name: str
-
-    def review(self, request: ApprovalRequest, approvals: Approvals) -> ApprovalRequest:
-        """Ask a human about ``request`` and record the answer; return the updated request."""
-        ...
 
 
 def default_identity() -> str:

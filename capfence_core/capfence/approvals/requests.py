@@ -53,7 +53,8 @@ from capfence.call.view import CallView
 from capfence.errors import CapFenceError
 
 if TYPE_CHECKING:
-    from capfence.audit.sqlite import SQLiteStore, Transaction
+    from capfence.contracts import StoreTransaction as Transaction
+    from capfence.contracts import TransactionalStore
 
 MAX_SHOWN_CHARS = 1 << 20
 """Arguments longer than this are stored with the request as a marked preview plus the full text's SHA-256."""
@@ -129,7 +130,7 @@ def _later(seconds: float) -> str:
 class Approvals:
     """The approval queue in an audit store. ``runtime.approvals`` gives you one."""
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: TransactionalStore) -> None:
         self.store = store
 
     # --- used by the runtime ------------------------------------------------------
@@ -152,9 +153,7 @@ class Approvals:
                 decision, new = (expired, False) if expired is not None else (decision, new)
             consumes = decision.action == "allow" and request is not None
             again = bool(view.call_id) and not new and not consumes  # the same call decided again: one record
-            # optional on a store's transaction
-            once = getattr(tx, "append_decision_once", None) if again else None
-            seq = int(once(record(decision))) if once is not None else tx.append(record(decision))
+            seq = int(tx.append_decision_once(record(decision))) if again else tx.append(record(decision))
             if new:
                 self._create(tx, view, decision, digest, timeout, seq)
             elif consumes and request is not None:

@@ -31,6 +31,7 @@ from typing import Any
 
 from capfence.audit.chain import GENESIS, HASHED_FIELDS, chain_mode, record_hash
 from capfence.audit.sqlite import COLUMNS
+from capfence.contracts import AuditStore, TransactionalStore
 from capfence.errors import AuditError
 
 BATCH = 5000
@@ -141,7 +142,7 @@ def verified(records: Iterable[Mapping[str, Any]], key: bytes | None) -> Iterato
 
 
 def import_records(
-    store: Any,
+    store: AuditStore,
     records: Iterable[Mapping[str, Any]],
     *,
     batch: int = BATCH,
@@ -149,12 +150,12 @@ def import_records(
 ) -> ImportReport:
     """Append ``records`` to ``store`` keeping their chain fields. Raises :class:`AuditError`; never writes a record that does not verify.
 
-    ``store`` needs ``transaction()`` (both built-in stores have it); its key
-    (``CAPFENCE_AUDIT_KEY``) is the one the records must verify with.
+    ``store`` needs transactions (:class:`~capfence.contracts.TransactionalStore`; both built-in
+    stores have them); its key (``CAPFENCE_AUDIT_KEY``) is the one the records must verify with.
     """
-    if not hasattr(store, "transaction"):
+    if not isinstance(store, TransactionalStore):
         raise AuditError(f"the audit store {store.location} does not support import")
-    key: bytes | None = getattr(store, "key", None)
+    key = store.key
     rows = verified(records, key if chain_mode(key) == "hmac-sha256" else None)
     with store.transaction() as tx:
         head = tx.execute(_HEAD).fetchone()

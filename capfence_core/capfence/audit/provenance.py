@@ -10,7 +10,7 @@ none; for them ``decided_by`` is inferred from the rule and reason, as
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 KEYS = ("decided_by", "rule_source", "rule_line", "approver")
@@ -33,16 +33,15 @@ def provenance(record: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-def describe(record: Mapping[str, Any]) -> str:
-    """One line: ``rule policy.yaml:12``, ``approval by alice (policy.yaml:8)``, ``default``, ``internal_error``."""
-    from capfence.cli.output import shown_path
+def describe(record: Mapping[str, Any], shown: Callable[[str], str] = str) -> str:
+    """One line: ``rule policy.yaml:12``, ``approval by alice (policy.yaml:8)``, ``default``, ``internal_error``.
 
+    ``shown``: how a rule's file is shown (the CLI shows it relative to the current directory).
+    """
     found = provenance(record)
     where = ""
     if found["rule_source"]:
-        where = shown_path(str(found["rule_source"])) + (
-            f":{found['rule_line']}" if found["rule_line"] else ""
-        )
+        where = shown(str(found["rule_source"])) + (f":{found['rule_line']}" if found["rule_line"] else "")
     if found["decided_by"] == "approval":
         who = f" by {found['approver']}" if found["approver"] else ""
         return f"approval{who}" + (f" ({where})" if where else "")

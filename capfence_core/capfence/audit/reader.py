@@ -3,7 +3,7 @@
 Every command that reads the log (``logs``, ``export``, ``replay``,
 ``suggest``, ``verify``, ``checkpoint``) goes through :func:`open_reader`, so
 another store plugs in by providing a reader: a store type registered with
-``capfence_register_audit_stores`` whose :class:`~capfence.audit.store.StoreType`
+``capfence_register_audit_stores`` whose :class:`~capfence.contracts.StoreType`
 object has an ``open_reader(location)`` attribute is used for the locations it
 ``accepts`` (the PostgreSQL store will be one). SQLite paths (and
 ``sqlite:///path``) are read here.
@@ -16,13 +16,16 @@ so a missing file is an error rather than a new empty database.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from capfence.audit.query import Filters, sql_where
 from capfence.errors import AuditError
+
+if TYPE_CHECKING:
+    from capfence.contracts import StoreType
 
 Record = dict[str, Any]
 CALL_FIELDS = (
@@ -99,20 +102,21 @@ class AuditReader(Protocol):
     ) -> None: ...
 
 
-def open_reader(location: str) -> AuditReader:
-    """A reader for ``location`` (a path, ``sqlite:///path``, or a URL a store plugin accepts). Raises :class:`AuditError`."""
+def open_reader(location: str, types: Iterable[StoreType] = ()) -> AuditReader:
+    """A reader for ``location`` (a path, ``sqlite:///path``, or a URL one of ``types`` reads). Raises :class:`AuditError`.
+
+    ``types``: the store types that may read a URL (a plugin registry's ``stores``).
+    """
     if location.startswith("sqlite:///"):
         return SQLiteReader(location[len("sqlite:///") :])
     if "://" in location:
-        return _plugin_reader(location)
+        return _plugin_reader(location, types)
     return SQLiteReader(location)
 
 
-def _plugin_reader(location: str) -> AuditReader:
-    from capfence.plugins import store_types
-
-    for kind in store_types():
-        opener = getattr(kind, "open_reader", None)
+def _plugin_reader(location: str, types: Iterable[StoreType]) -> AuditReader:
+    for kind in types:
+        opener = kind.open_reader
         if opener is not None and kind.accepts(location):
             reader: AuditReader = opener(location)
             return reader

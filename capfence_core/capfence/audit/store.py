@@ -1,59 +1,45 @@
-"""The audit store interface and how a store is chosen from ``--audit-log``."""
+"""How an audit store is chosen for an ``--audit-log`` value, and checked against its contract.
+
+The store protocols and :class:`~capfence.contracts.StoreType` live in :mod:`capfence.contracts`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+import contextlib
+from collections.abc import Iterable
+
+from capfence.contracts import AuditStore, ContractError, StoreType, TransactionalStore, check_store
+from capfence.errors import AuditError
 
 
-class AuditStore(Protocol):
-    """Where decisions go. Implementations must be safe for many threads.
+def open_store(location: str, types: Iterable[StoreType]) -> AuditStore:
+    """Open the store for ``location`` with the first of ``types`` (a registry's ``stores``) that accepts it.
 
-    ``append`` commits the record durably (as configured) *before* returning
-    and returns its sequence number; any failure raises
-    :class:`~capfence.errors.AuditError`, which the runtime turns into a deny.
-    Waits should stay within :func:`capfence.audit.deadline.current` (the
-    caller's budget) and raise :class:`~capfence.audit.deadline.AuditBusy` when
-    it runs out. The built-in stores replace the record's ``ts`` with its
-    commit time (:func:`~capfence.audit.record.commit_time`).
-
-    Optional: ``append_decision_once(record) -> int``, which returns the
-    sequence number of an identical decision already recorded for the same
-    call id (``detail``) instead of appending. With it, a framework re-running
-    a step does not duplicate decisions; the SQLite store has it.
+    The store it opens is checked against :class:`~capfence.contracts.AuditStore` (and, if it has
+    any of its members, :class:`~capfence.contracts.TransactionalStore`): a missing member raises
+    :class:`AuditError` naming it, so a broken store plugin is refused before any call relies on it.
     """
-
-    location: str
-
-    def append(self, record: Mapping[str, object]) -> int: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class StoreType:
-    """A store plugin: ``accepts(location)`` says whether a ``--audit-log`` value is its own.
-
-    ``open_reader(location)``, if given, returns a read-only
-    :class:`~capfence.audit.reader.AuditReader` for the CLI's reading commands.
-    """
-
-    name: str
-    accepts: Callable[[str], bool]
-    open: Callable[[str], AuditStore]
-    open_reader: Callable[[str], Any] | None = None
-
-
-def open_store(location: str, types: list[StoreType] | None = None) -> AuditStore:
-    """Open the store for ``location`` with the first store type that accepts it."""
-    if types is None:
-        from capfence.plugins import store_types
-
-        types = store_types()
     for kind in types:
         if kind.accepts(location):
-            return kind.open(location)
-    from capfence.errors import AuditError
-
+            store = kind.open(location)
+            try:
+                check_store(store, kind.name)
+            except ContractError as exc:
+                _close_quietly(store)
+                raise AuditError(str(exc)) from exc
+            return store
     raise AuditError(f"no audit store accepts {location!r}")
+
+
+def transactional(store: AuditStore) -> TransactionalStore | None:
+    """``store`` if it has the optional transaction capability, else None."""
+    return store if isinstance(store, TransactionalStore) else None
+
+
+def _close_quietly(store: object) -> None:
+    close = getattr(store, "close", None)
+    if callable(close):
+        with contextlib.suppress(
+            Exception
+        ):  # it is refused anyway; the contract error is what the user needs
+            close()

@@ -14,7 +14,6 @@ ACTIONS: tuple[Action, ...] = ("deny", "require_approval", "warn", "allow")
 DecidedBy = Literal["rule", "default", "approval", "approval_timeout", "internal_error"]
 """What decided a call: a policy rule, the policy default, a human's approval decision, an approval request that
 expired, or a failure (which always denies)."""
-DECIDED_BY: tuple[DecidedBy, ...] = ("rule", "default", "approval", "approval_timeout", "internal_error")
 
 
 @dataclass(frozen=True)

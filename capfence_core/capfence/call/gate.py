@@ -13,15 +13,13 @@ import contextvars
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from capfence.call.canonical import same_arguments
 from capfence.call.decision import Decision, Provenance, failure
 from capfence.call.view import CallView
+from capfence.contracts import Approver, Gate, check_gate
 from capfence.errors import ApprovalRequired, ToolCallDenied
-
-if TYPE_CHECKING:
-    from capfence.call.runtime import ActionRuntime
 
 T = TypeVar("T")
 _ACTIVE: contextvars.ContextVar[Mapping[int, CallView]] = contextvars.ContextVar(
@@ -29,16 +27,6 @@ _ACTIVE: contextvars.ContextVar[Mapping[int, CallView]] = contextvars.ContextVar
     default={},  # noqa: B039 - never mutated
 )
 """The gated calls running in this context: reentrancy key -> the call as it was decided."""
-
-
-class Gate(Protocol):
-    """The part of :class:`~capfence.ActionRuntime` adapters rely on."""
-
-    def decide(self, view: CallView) -> Decision: ...
-
-    def record_outcome(
-        self, decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None
-    ) -> None: ...
 
 
 def blocked_error(decision: Decision) -> ToolCallDenied:
@@ -63,9 +51,13 @@ def tool_body() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Binding:
-    """One wrapped tool's identity in front of the gate."""
+    """One wrapped tool's identity in front of the gate.
 
-    gate: ActionRuntime | Gate
+    ``gate`` is checked against :class:`~capfence.contracts.Gate` when the binding is made: a gate
+    missing a member is refused (:class:`~capfence.contracts.ContractError` naming it).
+    """
+
+    gate: Gate
     agent_id: str
     capability: str
     framework: str
@@ -78,12 +70,15 @@ class Binding:
     ``dataclasses.replace(binding, call_id=...)``; a re-run that is blocked again with the same
     arguments reuses its record, and every execution gets a record of its own."""
 
+    def __post_init__(self) -> None:
+        check_gate(self.gate)
+
     def __deepcopy__(self, memo: dict[int, Any]) -> Binding:
         """Bindings are immutable and the gate is a shared service: a deep copy of a gated tool shares both."""
         return self
 
     def view(self, payload: Mapping[str, Any]) -> CallView:
-        environment = self.environment or getattr(self.gate, "environment", None)
+        environment = self.environment or self.gate.environment
         return CallView(
             self.capability, payload, self.agent_id, environment, self.tool, self.framework, self.call_id
         )
@@ -97,7 +92,7 @@ class Binding:
         """
         view = self.view(payload)
         decision = self._decide_once(view)
-        approver = getattr(self.gate, "approver", None)
+        approver = self.gate.approver
         waited = False
         if (
             decision.action == "require_approval"
@@ -118,10 +113,10 @@ class Binding:
         except Exception as exc:  # noqa: BLE001 - a broken gate denies
             return failure(f"gate failed: {type(exc).__name__}: {exc}")
 
-    def _await_approval(self, view: CallView, held: Decision, approver: Any) -> Decision:
+    def _await_approval(self, view: CallView, held: Decision, approver: Approver | None) -> Decision:
         """Ask the runtime's approver (if any), wait up to ``approval_wait``, then decide again."""
         self.gate.record_outcome(held, "held", view=view)
-        approvals = self.gate.approvals  # type: ignore[union-attr]
+        approvals = self.gate.approvals
         if approver is not None:
             try:
                 approver.review(approvals.get(str(held.approval_id)), approvals)

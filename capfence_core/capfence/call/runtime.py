@@ -27,17 +27,18 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from capfence.approvals.approvers import Approver
 from capfence.approvals.requests import Approvals
 from capfence.audit.backlog import Backlog
 from capfence.audit.deadline import AuditBusy, seconds_text, within
 from capfence.audit.record import bindable_digest, decision_record, event_record, outcome_record
-from capfence.audit.store import AuditStore, open_store
+from capfence.audit.store import open_store, transactional
 from capfence.call import limiting
 from capfence.call.decision import Decision, Timing, failure
 from capfence.call.shadow import with_shadow
 from capfence.call.view import CallView
+from capfence.contracts import Approver, AuditStore, TransactionalStore
 from capfence.errors import AuditError
+from capfence.plugins import Registry, build_registry
 from capfence.plugins.isolation import call_isolated
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate as evaluate_policy
@@ -73,6 +74,11 @@ class ActionRuntime:
 
     Build one with :meth:`from_policy`. Thread-safe; from asyncio code use
     :meth:`aevaluate`, which keeps the audit write off the event loop.
+
+    It owns its plugin registry (:attr:`plugins`: built by
+    :func:`~capfence.plugins.build_registry` unless one is given) and hands its parts to what
+    needs them: condition types to the policy loader, store types to the store opener,
+    adapters to :func:`~capfence.CapFenceTool`, observers to each decision.
     """
 
     def __init__(
@@ -84,9 +90,13 @@ class ActionRuntime:
         environment: str | None = None,
         approver: Approver | None = None,
         audit_timeout: float | None = None,
+        plugins: Registry | None = None,
     ) -> None:
+        self.plugins = plugins if plugins is not None else build_registry()
+        """This runtime's plugin registry."""
         self._watcher = watcher
         self._store = store
+        self._transactional = transactional(store) if store is not None else None
         self._store_lock = threading.Lock()
         self.audit_log = audit_log
         self.environment = environment
@@ -95,9 +105,6 @@ class ActionRuntime:
         self.audit_timeout = _audit_timeout(audit_timeout)
         """Seconds a call may wait in all for its decision record to be written; past it the call is denied."""
         self._backlog = Backlog(self._append_record, attempt=self.audit_timeout)
-        from capfence.plugins import get_manager
-
-        self._plugins = get_manager()
 
     @classmethod
     def from_policy(
@@ -110,6 +117,7 @@ class ActionRuntime:
         approver: Approver | None = None,
         reload_settle: float | None = None,
         audit_timeout: float | None = None,
+        plugins: Registry | None = None,
     ) -> ActionRuntime:
         """Load ``path`` (raising :class:`~capfence.PolicyError` if it is invalid) and open the audit log.
 
@@ -122,13 +130,15 @@ class ActionRuntime:
         ``reload_interval``), see :mod:`capfence.policy.watch`.
         ``audit_timeout`` (seconds; default ``$CAPFENCE_AUDIT_TIMEOUT`` or 3) bounds
         each call's wait for its decision record, however many threads queue.
+        ``plugins``: the plugin registry (default: one built by :func:`~capfence.plugins.build_registry`).
         """
         location = str(audit_log) if audit_log is not None else os.environ.get(AUDIT_ENV, DEFAULT_AUDIT_LOG)
         runtime: ActionRuntime
         built: list[ActionRuntime] = []
+        registry = plugins if plugins is not None else build_registry()
 
         def load(path: Path, *, files: PolicyFiles) -> Policy:
-            loaded = load_policy(path, files=files)
+            loaded = load_policy(path, registry.conditions, files=files)
             # a reload: file its text in the audit store (the first load is filed when the store opens)
             if built:
                 built[0]._remember_policy(loaded)
@@ -148,6 +158,7 @@ class ActionRuntime:
             environment=environment or os.environ.get(ENVIRONMENT_ENV),
             approver=approver,
             audit_timeout=audit_timeout,
+            plugins=registry,
         )
         built.append(runtime)
         # logged; every call is denied until the audit log can be written
@@ -304,16 +315,15 @@ class ActionRuntime:
 
         Usage that cannot be read denies the call (written outside the transaction, which was rolled back).
         """
-        store = self._require_store()
-        transaction = getattr(store, "transaction", None)
-        if transaction is None:
+        store = self._require_transactional()
+        if store is None:
             denied = failure(
                 f"limit: the audit store {self.audit_log} cannot keep usage (it has no transactions)",
                 decision.policy_digest,
             )
             return denied, self._append_decision(view, denied, record(denied))
         try:
-            with transaction() as tx:
+            with store.transaction() as tx:
                 final = limiting.decide(tx, limits, decision, view)
                 if final.action == "require_approval":
                     return final, None
@@ -338,8 +348,8 @@ class ActionRuntime:
         """
         store = self._require_store()
         reusable = view.call_id and not decision.allowed and bindable_digest(view) is not None
-        once = getattr(store, "append_decision_once", None) if reusable else None
-        return int(once(record)) if once is not None else store.append(record)
+        once = self._transactional if reusable else None
+        return int(once.append_decision_once(record)) if once is not None else store.append(record)
 
     @staticmethod
     def _approval_timeout(policy: Policy, decision: Decision) -> float:
@@ -351,10 +361,10 @@ class ActionRuntime:
     @property
     def approvals(self) -> Approvals:
         """The approval queue in this runtime's audit store (``approve``, ``deny``, ``list``, ``wait``)."""
-        store = self._require_store()
-        if not hasattr(store, "transaction"):
+        store = self._require_transactional()
+        if store is None:
             raise AuditError(f"the audit store {self.audit_log} does not support approvals")
-        return Approvals(store)  # type: ignore[arg-type]
+        return Approvals(store)
 
     def record_outcome(
         self, decision: Decision, outcome: str, detail: str | None = None, *, view: CallView | None = None
@@ -386,7 +396,7 @@ class ActionRuntime:
 
         ``times``: ``perf_counter()`` when the decision started, when it was evaluated and when it was written.
         """
-        hook = self._plugins.hook.capfence_on_decision
+        hook = self.plugins.manager.hook.capfence_on_decision
         # nothing observes: skip pluggy's call machinery on the hot path (a list copy: cheap)
         if not hook.get_hookimpls():
             return
@@ -399,23 +409,31 @@ class ActionRuntime:
     def _require_store(self) -> AuditStore:
         return self._store if self._store is not None else self._open_store()
 
+    def _require_transactional(self) -> TransactionalStore | None:
+        """The store, if it has the optional transactions (:class:`~capfence.contracts.TransactionalStore`)."""
+        self._require_store()
+        return self._transactional
+
     def _open_store(self) -> AuditStore:
         """Open the store once, even when many threads make their first call together."""
         with self._store_lock:
             if self._store is not None:
                 return self._store
             try:
-                self._store = open_store(self.audit_log)
+                store = open_store(self.audit_log, self.plugins.stores)
             except Exception as exc:
                 log.error("cannot open audit log %s: %s", self.audit_log, exc)
                 raise AuditError(f"cannot open audit log {self.audit_log}: {exc}") from exc
-            remember_policy(self._store, self._watcher.policy)
-            return self._store
+            self._transactional = transactional(store)
+            self._store = store
+            if self._transactional is not None:
+                remember_policy(self._transactional, self._watcher.policy)
+            return store
 
     def _remember_policy(self, policy: Policy) -> None:
         """File a newly loaded policy's text in the audit store, by digest (``capfence suggest`` keeps its rules)."""
-        if self._store is not None:
-            remember_policy(self._store, policy)
+        if self._transactional is not None:
+            remember_policy(self._transactional, policy)
 
     def _reload_failed(self, exc: Exception) -> None:
         try:
@@ -431,6 +449,7 @@ class ActionRuntime:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+                self._transactional = None
 
     def __enter__(self) -> ActionRuntime:
         return self

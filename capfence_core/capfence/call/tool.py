@@ -8,52 +8,20 @@ the input (a LangChain tool stays a LangChain tool, a function stays a function)
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
 
 from capfence.call.gate import Binding
+from capfence.call.runtime import ActionRuntime
+from capfence.contracts import Adapter, Gate
 from capfence.errors import CapFenceError
-
-if TYPE_CHECKING:
-    from capfence.call.gate import Gate
-    from capfence.call.runtime import ActionRuntime
+from capfence.plugins import build_registry
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Adapter:
-    """How one kind of tool object is wrapped.
-
-    ``accepts(obj)`` must be cheap and must not import a framework that is not
-    already imported (check ``sys.modules`` first). ``wrap(obj, binding)``
-    returns the gated object.
-    """
-
-    name: str
-    framework: str
-    accepts: Callable[[Any], bool]
-    wrap: Callable[[Any, Binding], Any]
-    priority: int = 100
-
-
-def instance_of_loaded(obj: object, module: str, name: str) -> bool:
-    """Whether ``obj`` is an instance of class ``name`` in ``module``, *if that module is already imported*.
-
-    For ``Adapter.accepts``: an object can only be a framework's tool if the
-    framework is imported, so this never imports it (and stays cheap).
-    """
-    cls = getattr(sys.modules.get(module), name, None)
-    return isinstance(cls, type) and isinstance(obj, cls)
-
-
-def find_adapter(obj: object, adapters: list[Adapter] | None = None) -> Adapter:
-    if adapters is None:
-        from capfence.plugins import adapters as registered
-
-        adapters = registered()
+def find_adapter(obj: object, adapters: Iterable[Adapter]) -> Adapter:
+    """The first of ``adapters`` (in ``priority`` order, as a registry keeps them) that accepts ``obj``."""
     for adapter in adapters:
         if adapter.accepts(obj):
             return adapter
@@ -81,6 +49,7 @@ def CapFenceTool(  # noqa: N802 - reads like the class users think of it as
     environment: str | None = None,
     name: str | None = None,
     approval_wait: float | None = None,
+    adapters: Iterable[Adapter] | None = None,
 ) -> T:
     """Return ``tool`` gated: every call is decided by ``gate`` and audited before it can run.
 
@@ -88,10 +57,16 @@ def CapFenceTool(  # noqa: N802 - reads like the class users think of it as
     decision before raising :class:`~capfence.ApprovalRequired` (default: no
     wait). The original object is not modified. Raises :class:`~capfence.CapFenceError`
     when no adapter knows the object's kind.
+
+    ``adapters``: who may wrap it (default: the adapters of ``gate``'s plugin registry; a gate
+    that is not an :class:`~capfence.ActionRuntime` gets those of a registry built for this call).
     """
     if not agent_id or not capability:
         raise CapFenceError("CapFenceTool needs a non-empty agent_id and capability")
-    adapter = find_adapter(tool)
+    if adapters is None:
+        plugins = gate.plugins if isinstance(gate, ActionRuntime) else build_registry()
+        adapters = plugins.adapters
+    adapter = find_adapter(tool, adapters)
     binding = Binding(
         gate=gate,
         agent_id=agent_id,

@@ -26,15 +26,16 @@ STATUSES = ("pending", "approved", "denied", "expired", "consumed")
 
 def _queue(audit_log: str) -> Approvals:
     from capfence.approvals.requests import Approvals
-    from capfence.audit.store import open_store
+    from capfence.audit.store import transactional
+    from capfence.cli.registry import open_log_store
     from capfence.errors import AuditError
 
     if "://" not in audit_log and not Path(audit_log).is_file():
         raise AuditError(f"audit log {audit_log} does not exist")
-    store = open_store(audit_log)
-    if not hasattr(store, "transaction"):
+    store = transactional(open_log_store(audit_log))
+    if store is None:
         raise AuditError(f"the audit store {audit_log} does not support approvals")
-    return Approvals(store)  # type: ignore[arg-type]
+    return Approvals(store)
 
 
 def _as_dict(request: ApprovalRequest) -> dict[str, object]:

@@ -52,19 +52,19 @@ def _examples(value: object) -> list[list[object]]:
 
 def _command_example() -> str | None:
     """The registered ``command:`` condition's example, when the shell matcher is installed."""
-    from capfence.plugins import condition_types
+    from capfence.cli.registry import registry
 
-    found = condition_types().get("command")
+    found = registry().conditions.get("command")
     return found.example if found is not None else None
 
 
 def check_file(path: Path) -> tuple[Policy | None, list[PolicyProblem], list[Finding]]:
+    from capfence.cli.registry import read_policy
     from capfence.errors import PolicyError
     from capfence.offline.lint import lint
-    from capfence.policy.loader import load_policy
 
     try:
-        policy = load_policy(path)
+        policy = read_policy(path)
     except PolicyError as exc:
         return None, [replace(p, path=_display(p.path, path)) for p in exc.problems], []
     findings = [

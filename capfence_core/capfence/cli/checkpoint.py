@@ -35,10 +35,10 @@ def checkpoint(audit_log: str, output: Path, key_file: Path | None) -> None:
       capfence checkpoint --key-file /etc/capfence/audit.key -o /mnt/worm/audit.ckpt
     """
     from capfence.audit.checkpoint import append, take
-    from capfence.audit.reader import open_reader
+    from capfence.cli.registry import open_log
 
     key = audit_key(key_file)
-    with open_reader(audit_log) as reader:
+    with open_log(audit_log) as reader:
         point = take(reader, key)
     append(output, point)
     signed = "signed" if point.signature else "UNSIGNED: no key; set CAPFENCE_AUDIT_KEY or pass --key-file"

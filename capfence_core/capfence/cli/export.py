@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from capfence.audit.export import export_file, write_jsonl
-from capfence.audit.reader import AuditReader, open_reader
+from capfence.audit.reader import AuditReader
 from capfence.cli.options import audit_log_option, filter_options, filters_from
 from capfence.cli.progress import Ticker
 
@@ -53,8 +53,10 @@ def export(audit_log: str, output: str, limit: int, all_records: bool, **filter_
     """
     if all_records and (limit or any(filter_params.values())):
         raise click.UsageError("--all-records exports the whole chain: it takes no filters and no --limit")
+    from capfence.cli.registry import open_log
+
     what = "record(s)" if all_records else "decision(s)"
-    with open_reader(audit_log) as reader, Ticker("exporting", _total(reader, all_records, limit)) as ticker:
+    with open_log(audit_log) as reader, Ticker("exporting", _total(reader, all_records, limit)) as ticker:
         rows = ticker.counted(
             reader.records()
             if all_records

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
     from pluggy import HookImpl
 
+    from capfence.plugins import Registry
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -135,15 +137,19 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def load_plugin_commands(self) -> None:
-        """Call every ``capfence_register_commands`` implementation once; a failing plugin is skipped with a warning."""
+    def load_plugin_commands(self, plugins: Registry | None = None) -> None:
+        """Call every ``capfence_register_commands`` implementation once; a failing plugin is skipped with a warning.
+
+        ``plugins``: whose implementations (default: this invocation's registry, :func:`capfence.cli.registry.registry`).
+        """
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        from capfence.plugins import get_manager
+        from capfence.cli.registry import registry
         from capfence.plugins.isolation import call_isolated
 
-        call_isolated(get_manager().hook.capfence_register_commands, self._add_plugin_commands, cli=self)
+        hook = (plugins or registry()).manager.hook.capfence_register_commands
+        call_isolated(hook, self._add_plugin_commands, cli=self)
 
     def _add_plugin_commands(
         self, impl: HookImpl, function: Callable[..., object], args: tuple[object, ...]

@@ -46,22 +46,25 @@ def import_(source: str, audit_log: str, batch_size: int) -> None:
       capfence verify --audit-log postgresql://capfence@db.internal/audit
     """
     from capfence.audit.importer import import_records, jsonl_records
-    from capfence.audit.store import open_store
+    from capfence.audit.store import transactional
+    from capfence.cli.registry import open_log_store
     from capfence.errors import AuditError
 
-    store = open_store(audit_log)
+    store = open_log_store(audit_log)
     try:
         if _is_jsonl(source):
             report = import_records(store, jsonl_records(source), batch=batch_size)
         else:
-            from capfence.audit.reader import open_reader
+            from capfence.cli.registry import open_log
 
-            with open_reader(source) as reader:
+            with open_log(source) as reader:
                 report = import_records(store, reader.records(), batch=batch_size)
                 from capfence.policy.recorded import copy_policies
 
                 # so 'capfence suggest' finds them there too
-                copy_policies(store, getattr(reader, "policies", list)())
+                filing = transactional(store)
+                if filing is not None:
+                    copy_policies(filing, getattr(reader, "policies", list)())
     except OSError as exc:
         raise AuditError(f"cannot read {source}: {exc.strerror or exc}") from exc
     finally:

@@ -12,7 +12,7 @@ from typing import IO, Any
 import click
 
 from capfence.audit.query import Filters
-from capfence.audit.reader import AuditReader, Record, open_reader
+from capfence.audit.reader import AuditReader, Record
 from capfence.cli.options import audit_log_option, filter_options, filters_from, format_option
 
 
@@ -87,9 +87,10 @@ def logs(
       capfence logs --shadow --since 1d      # what enforcing the shadow rules would change
     """
     from capfence.cli.pager import paged
+    from capfence.cli.registry import open_log
 
     filters = filters_from(filter_params)
-    with open_reader(audit_log) as reader:
+    with open_log(audit_log) as reader:
         if summary:
             from capfence.cli.summary import print_summary
 

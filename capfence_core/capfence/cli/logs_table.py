@@ -10,7 +10,7 @@ import click
 
 from capfence.audit.provenance import describe
 from capfence.audit.reader import Record
-from capfence.cli.output import label, local_time, use_color
+from capfence.cli.output import label, local_time, shown_path, use_color
 from capfence.cli.table import Column, Layout, StreamTable, one_line, plan, terminal_width
 
 COLUMNS = (
@@ -51,7 +51,7 @@ def cells(row: Record) -> tuple[str, ...]:
         row.get("capability") or "-",
         decision,
         rule,
-        describe(row),
+        describe(row, shown_path),
         row.get("linked_outcome") or "-",
         one_line(reason),
         _payload(row),

@@ -119,10 +119,10 @@ def format_option(*choices: str, default: str | None = None) -> Callable[[F], F]
 
 def load_policy_file(path: Path) -> Policy:
     """Load a policy for a command; an invalid one is a one-line error pointing at ``capfence check``."""
+    from capfence.cli.registry import read_policy
     from capfence.errors import PolicyError
-    from capfence.policy.loader import load_policy
 
     try:
-        return load_policy(path)
+        return read_policy(path)
     except PolicyError as exc:
         raise click.ClickException(f"{exc} (run 'capfence check {path}' for every problem)") from None

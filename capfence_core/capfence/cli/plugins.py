@@ -26,7 +26,7 @@ def plugins(ctx: click.Context, fmt: str) -> None:
       capfence plugins --format json
     """
     from capfence.cli.group import LazyGroup
-    from capfence.plugins import get_registry
+    from capfence.cli.registry import registry
 
     group = ctx.parent.command if ctx.parent is not None else None
     commands: dict[str, list[str]] = {}
@@ -40,7 +40,7 @@ def plugins(ctx: click.Context, fmt: str) -> None:
             "version": info.version,
             "registers": [*info.registered, *(f"command {name}" for name in commands.get(info.name, []))],
         }
-        for info in get_registry().plugins.values()
+        for info in registry().plugins.values()
     ]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))

@@ -106,6 +106,7 @@ def replay(
       capfence replay audit.db --policy new.yaml --format json | jq .summary
       capfence replay audit.jsonl -p new.yaml --fail-on stricter   # in CI
     """
+    from capfence.cli.registry import registry
     from capfence.cli.replay_shadow import print_shadow, shadow_changes
     from capfence.offline.replay import replay_file
 
@@ -117,10 +118,12 @@ def replay(
             from capfence.cli.replay_json import JsonRecords
 
             with JsonRecords(policy) as records:
-                result = replay_file(source, policy, sink=records, progress=progress)
+                result = replay_file(
+                    source, policy, sink=records, progress=progress, stores=registry().stores
+                )
                 records.print(result, shadow=changes)
         else:
-            result = replay_file(source, policy, progress=progress)
+            result = replay_file(source, policy, progress=progress, stores=registry().stores)
     if fmt == "text":
         from capfence.cli.replay_text import print_report
 

@@ -21,10 +21,11 @@ def shadow_changes(policy: Policy, source: str) -> Counter[tuple[str | None, str
     """(recorded, would-be decision, shadow rule) -> calls, for a policy with shadow rules; else ``None``."""
     if policy.enforced is None:
         return None
+    from capfence.cli.registry import registry
     from capfence.offline.replay import replay_file
 
     shadow_ids = {rule.id for rule in policy.shadow}
-    enforced: ReplayResult = replay_file(source, policy.enforced)
+    enforced: ReplayResult = replay_file(source, policy.enforced, stores=registry().stores)
     found: Counter[tuple[str | None, str, str]] = Counter()
     for (recorded, replayed, rule), calls in enforced.counts.items():
         if rule in shadow_ids and replayed != recorded:

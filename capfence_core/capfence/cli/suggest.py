@@ -61,7 +61,7 @@ def suggest(audit_log: str, policy_path: Path | None, held: bool, output: str, *
       capfence suggest --since 7d --agent 'prod-*'      # the policy in force is found by digest
       capfence suggest --held --audit-log audit.db --policy policies/packs/shell_observe.yaml -o allow.yaml
     """
-    from capfence.audit.reader import open_reader
+    from capfence.cli.registry import open_log
     from capfence.offline.suggest import observe, render
 
     policy = None
@@ -71,7 +71,7 @@ def suggest(audit_log: str, policy_path: Path | None, held: bool, output: str, *
         _held(audit_log, policy, output, filter_params)
         return
     filters = filters_from(filter_params)
-    with open_reader(audit_log) as reader, Ticker("reading the log") as ticker:
+    with open_log(audit_log) as reader, Ticker("reading the log") as ticker:
         policy, origin = _in_force(reader, filters, policy, policy_path)
         groups = observe(ticker.counted(reader.calls(filters)))
     text = render(groups, source=audit_log, policy=policy, origin=origin)
@@ -96,6 +96,7 @@ def _in_force(reader: Any, filters: Any, given: Any, path: Path | None) -> tuple
                 err=True,
             )
         return given, f"{path} (digest {given.digest[:12]})"
+    from capfence.cli.registry import registry
     from capfence.policy.recorded import policy_for
 
     text = reader.policy_text(digest) if digest is not None and hasattr(reader, "policy_text") else None
@@ -111,16 +112,18 @@ def _in_force(reader: Any, filters: Any, given: Any, path: Path | None) -> tuple
             "give that policy with --policy POLICY"
         )
     try:
-        return policy_for(digest, text), f"the policy filed under digest {digest[:12]} in the audit log"
+        return policy_for(
+            digest, text, registry().conditions
+        ), f"the policy filed under digest {digest[:12]} in the audit log"
     except ValueError as exc:
         raise click.ClickException(f"{exc}; give the policy in force with --policy POLICY") from None
 
 
 def _held(audit_log: str, policy: Any, output: str, filter_params: dict[str, Any]) -> None:
-    from capfence.audit.reader import open_reader
+    from capfence.cli.registry import open_log
     from capfence.offline.suggest_shell import collect, render
 
-    with open_reader(audit_log) as reader, Ticker("reading the log") as ticker:
+    with open_log(audit_log) as reader, Ticker("reading the log") as ticker:
         found = collect(ticker.counted(reader.decisions(filters_from(filter_params))), policy)
     text = render(found, source=audit_log)
     if output == "-":

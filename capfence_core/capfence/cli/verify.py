@@ -51,14 +51,14 @@ def verify(audit_log: str, checkpoint_files: tuple[Path, ...], key_file: Path | 
       capfence verify --key-file /etc/capfence/audit.key --format json
     """
     from capfence.audit import checkpoint
-    from capfence.audit.reader import open_reader
     from capfence.audit.verify import verify as run
+    from capfence.cli.registry import open_log
 
     points = [(f"{path}:{line}", point) for path in checkpoint_files for line, point in checkpoint.load(path)]
     from capfence.cli.counted_reader import CountedReader
     from capfence.cli.progress import Ticker
 
-    with open_reader(audit_log) as reader:
+    with open_log(audit_log) as reader:
         head = reader.head()
         with Ticker("verifying", head[0] if head else 0) as ticker:
             report = run(CountedReader(reader, ticker), audit_key(key_file), points)

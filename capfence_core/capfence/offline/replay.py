@@ -28,13 +28,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from capfence.audit.payload import REDACTED, TRUNCATED_KEY
 from capfence.call.decision import ACTIONS, failure
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
+
+if TYPE_CHECKING:
+    from capfence.contracts import StoreType
 
 ALLOWED = frozenset({"allow", "warn"})
 CACHE_LIMIT = 100_000
@@ -183,7 +186,6 @@ class Decider:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.entries: dict[object, Entry] = {}
-        self.evaluations = 0
 
     def decide(
         self,
@@ -195,7 +197,6 @@ class Decider:
         tool: str | None,
     ) -> Outcome:
         """Evaluate one call with the runtime's evaluator; an exception denies, as at run time."""
-        self.evaluations += 1
         try:
             decision = evaluate(self.policy, CallView(capability, payload, agent, env, tool))
         except Exception as exc:  # noqa: BLE001 - the runtime denies on any evaluation error; so does replay
@@ -218,16 +219,24 @@ def is_database(path: Path) -> bool:
 
 
 def replay_file(
-    path: str | Path, policy: Policy, *, sink: RecordSink | None = None, progress: Progress | None = None
+    path: str | Path,
+    policy: Policy,
+    *,
+    sink: RecordSink | None = None,
+    progress: Progress | None = None,
+    stores: Iterable[StoreType] = (),
 ) -> ReplayResult:
-    """Replay every call in ``path`` (JSON Lines, an audit database, or an audit store URL) under ``policy``."""
+    """Replay every call in ``path`` (JSON Lines, an audit database, or an audit store URL) under ``policy``.
+
+    ``stores``: the store types that may read a URL (a plugin registry's ``stores``).
+    """
     source = Path(path)
     result = ReplayResult(str(path), policy)
     if "://" in str(path) or is_database(source):
         from capfence.audit.query import Filters
         from capfence.audit.reader import open_reader
 
-        with open_reader(str(path)) as reader:
+        with open_reader(str(path), stores) as reader:
             _replay_db(reader.calls(Filters()), Decider(policy), result, sink, progress)
     else:
         with source.open(encoding="utf-8", errors="replace") as lines:

@@ -65,7 +65,6 @@ class Group:
     decisions: Counter[str] = field(default_factory=Counter)
     agents: Counter[str] = field(default_factory=Counter)
     arguments: dict[str, Argument] = field(default_factory=dict)
-    unreadable: int = 0
     samples: Counter[tuple[str, str | None, str | None, str]] = field(default_factory=Counter)
     """Distinct calls (payload, agent, environment, decision), to check the draft against (at most :data:`SAMPLES`)."""
     unsampled: int = 0
@@ -95,7 +94,6 @@ class Group:
         except ValueError:
             payload = None
         if not isinstance(payload, dict):
-            self.unreadable += 1
             return
         for name, value in payload.items():
             if name not in self.arguments and len(self.arguments) >= 50:

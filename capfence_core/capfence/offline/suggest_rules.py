@@ -30,6 +30,7 @@ from capfence.call.decision import Decision
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
+from capfence.policy.spec import ConditionType
 
 MOST_RULES = 25
 """Exact-command rules proposed per shell tool, most frequent first."""
@@ -187,7 +188,7 @@ def withdraw_weakening(
     """Withdraw every proposed rule that would allow a call the policy in force blocked (recorded, or now)."""
     blocked = list(_blocked(in_force, samples))
     while True:
-        draft = _load(kept, proposals)
+        draft = _load(kept, proposals, in_force.conditions)
         offenders: dict[str, tuple[int, str]] = {}
         for view, why in blocked:
             decision = _decide(draft, view)
@@ -239,7 +240,9 @@ def number_rules(proposals: list[Proposal]) -> None:
         proposed.rule = {"id": f"suggested-{n}", **{k: v for k, v in proposed.rule.items() if k != "id"}}
 
 
-def _load(kept: list[dict[str, Any]], proposals: list[Proposal]) -> Policy:
+def _load(
+    kept: list[dict[str, Any]], proposals: list[Proposal], conditions: Mapping[str, ConditionType]
+) -> Policy:
     from capfence.policy.loader import load_policy
     from capfence.policy.recorded import MemoryFile
 
@@ -249,4 +252,4 @@ def _load(kept: list[dict[str, Any]], proposals: list[Proposal]) -> Policy:
             {k: v for k, v in r.items() if k != "_section"} for r in kept if r["_section"] == section
         ]
     path = Path("/suggested-draft.yaml")
-    return load_policy(path, files=MemoryFile(path, json.dumps(document, default=str)))
+    return load_policy(path, conditions, files=MemoryFile(path, json.dumps(document, default=str)))

@@ -31,7 +31,6 @@ from typing import Any
 
 from capfence.policy.compiled import Policy
 
-HELD_DECISIONS = frozenset({"require_approval", "warn"})
 WOULD_HOLD = "would hold:"
 _GLOB_CHARS = "\\*?[!"
 

@@ -1,4 +1,15 @@
-"""The plugin manager: built in a function, never at import time.
+"""The plugin registry: built by a function, never at import time, and handed to whoever needs it.
+
+:func:`build_registry` builds a pluggy plugin manager and collects what the plugins register
+(a :class:`Registry`). Nothing here is process-wide: an :class:`~capfence.ActionRuntime` builds
+(or is given) its own and passes its parts on (adapters to :func:`~capfence.call.tool.find_adapter`,
+store types to :func:`~capfence.audit.store.open_store`, condition types to
+:func:`~capfence.policy.loader.load_policy`); the CLI builds one per command line.
+The types plugins register are in :mod:`capfence.contracts`.
+
+This package also holds the rest of the machinery: :mod:`~capfence.plugins.isolation` (hook calls
+in which one plugin's fault cannot stop the others) and :mod:`~capfence.plugins.builtin` (CapFence's
+own plugin).
 
 Built-in plugins (:data:`DEFAULT_PLUGINS`) are registered through the same
 path as external ones; external plugins are found in the ``capfence``
@@ -10,7 +21,7 @@ to import, fails validation, or raises while registering is skipped with a
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import importlib
 import importlib.metadata
 import os
@@ -22,8 +33,7 @@ from typing import Any
 import pluggy
 
 from capfence import hookspecs
-from capfence.audit.store import StoreType
-from capfence.call.tool import Adapter
+from capfence.contracts import APPROVER_MEMBERS, Adapter, StoreType, missing_members
 from capfence.plugins.isolation import Isolation, PluginManager, call_isolated
 from capfence.policy.spec import ConditionType
 
@@ -49,12 +59,13 @@ class PluginInfo:
 
 @dataclass
 class Registry:
-    """Everything the plugins registered, in the order they registered it."""
+    """A plugin manager and everything its plugins registered, in the order they registered it."""
 
+    manager: pluggy.PluginManager
+    """For the hooks called after registration (``capfence_on_decision``, ``capfence_register_commands``)."""
     adapters: list[Adapter] = field(default_factory=list)
     conditions: dict[str, ConditionType] = field(default_factory=dict)
     stores: list[StoreType] = field(default_factory=list)
-    approvers: list[object] = field(default_factory=list)
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
 
 
@@ -76,11 +87,11 @@ def _register(pm: pluggy.PluginManager, plugin: object, info: PluginInfo, regist
     registry.plugins[info.name] = info
 
 
-def build_manager(*, entry_points: bool = True) -> tuple[pluggy.PluginManager, Registry]:
-    """A fresh plugin manager and what its plugins registered."""
+def build_registry(*, entry_points: bool = True) -> Registry:
+    """A fresh plugin manager and what its plugins registered (built-ins first, then the ``capfence`` entry points)."""
     pm = PluginManager("capfence")
     pm.add_hookspecs(hookspecs)
-    registry = Registry()
+    registry = Registry(pm)
     blocked = _blocked()
     for name in blocked:
         pm.set_blocked(name)
@@ -95,7 +106,7 @@ def build_manager(*, entry_points: bool = True) -> tuple[pluggy.PluginManager, R
     if entry_points:
         _load_entry_points(pm, registry, blocked)
     _collect(pm, registry)
-    return pm, registry
+    return registry
 
 
 def _version(dist: str) -> str | None:
@@ -123,12 +134,13 @@ def _load_entry_points(pm: pluggy.PluginManager, registry: Registry, blocked: se
         _register(pm, plugin, PluginInfo(ep.name, dist, ep.dist.version if ep.dist else None), registry)
 
 
-_KINDS: dict[str, tuple[str, str]] = {
+_KINDS: dict[str, tuple[str | None, str]] = {
     "capfence_register_adapters": ("adapters", "adapter"),
     "capfence_register_matchers": ("conditions", "condition"),
     "capfence_register_audit_stores": ("stores", "audit store"),
-    "capfence_register_approvers": ("approvers", "approver"),
+    "capfence_register_approvers": (None, "approver"),
 }
+"""Registration hook -> (the :class:`Registry` list it fills, or None: only listed in ``capfence plugins``; its label)."""
 
 
 def _collect(pm: pluggy.PluginManager, registry: Registry) -> None:
@@ -172,8 +184,38 @@ def _outside_hook(item: object) -> None:
     raise RuntimeError("register() may only be called while its registration hook runs")
 
 
-def _add(registry: Registry, attr: str, label: str, item: Any, plugin: str) -> None:
-    target = getattr(registry, attr)
+_CONTRACTS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "adapter": (Adapter, ()),
+    "condition": (ConditionType, ()),
+    "audit store": (StoreType, ()),
+    "approver": (object, APPROVER_MEMBERS),
+}
+"""What each kind of registered thing must be: an instance of a class, and the members it needs (see
+:mod:`capfence.contracts`; an approver is registered as its class, or an instance)."""
+
+
+def _invalid(label: str, item: object) -> str | None:
+    """Why ``item`` cannot be registered as a ``label``, or None."""
+    cls, members = _CONTRACTS[label]
+    if not isinstance(item, cls):
+        return f"a {type(item).__qualname__}, not a {cls.__module__}.{cls.__qualname__}"
+    if isinstance(item, type):
+        missing = [name for name in members if not any(name in vars(c) for c in item.__mro__)]
+        what = f"class {item.__qualname__}"
+    else:
+        missing = missing_members(item, members)
+        what = f"a {type(item).__qualname__}"
+    return f"{what} with no {', '.join(map(repr, missing))}" if missing else None
+
+
+def _add(registry: Registry, attr: str | None, label: str, item: Any, plugin: str) -> None:
+    problem = _invalid(label, item)
+    if problem is not None:
+        warnings.warn(
+            PluginWarning(f"plugin {plugin!r} registers {problem} as {label}; ignored"), stacklevel=4
+        )
+        return
+    target = getattr(registry, attr) if attr is not None else None
     if isinstance(target, dict):
         if item.key in target:
             warnings.warn(
@@ -183,8 +225,8 @@ def _add(registry: Registry, attr: str, label: str, item: Any, plugin: str) -> N
                 stacklevel=4,
             )
             return
-        target[item.key] = item
-    else:
+        target[item.key] = dataclasses.replace(item, plugin=plugin)
+    elif target is not None:
         target.append(item)
     name = (
         getattr(item, "key", None)
@@ -195,45 +237,6 @@ def _add(registry: Registry, attr: str, label: str, item: Any, plugin: str) -> N
     info = registry.plugins.get(plugin)
     if info is not None:
         info.registered.append(f"{label} {name}")
-
-
-@functools.cache
-def _default() -> tuple[pluggy.PluginManager, Registry]:
-    return build_manager()
-
-
-def get_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager, built on first use."""
-    return _default()[0]
-
-
-def get_registry() -> Registry:
-    return _default()[1]
-
-
-def reset() -> None:
-    """Forget the process-wide manager (tests, or after installing a plugin at run time)."""
-    _default.cache_clear()
-
-
-def condition_types() -> dict[str, ConditionType]:
-    return get_registry().conditions
-
-
-def condition_owner(key: str) -> str | None:
-    """The plugin that registered condition ``key`` with the process-wide manager (None if unknown or not built yet)."""
-    if _default.cache_info().currsize == 0:
-        return None
-    wanted = f"condition {key}"
-    return next((info.name for info in get_registry().plugins.values() if wanted in info.registered), None)
-
-
-def adapters() -> list[Adapter]:
-    return get_registry().adapters
-
-
-def store_types() -> list[StoreType]:
-    return get_registry().stores
 
 
 hookimpl = pluggy.HookimplMarker("capfence")

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from capfence.audit.store import StoreType
-from capfence.call.tool import Adapter
+from capfence.contracts import Adapter, StoreType
 from capfence.plugins import hookimpl
 from capfence.policy.spec import ConditionType
 

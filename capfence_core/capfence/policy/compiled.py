@@ -10,7 +10,7 @@ from capfence.call.decision import ACTIONS, Action, Provenance
 from capfence.call.view import CallView
 from capfence.policy.limits import Limit
 from capfence.policy.plan import Plan
-from capfence.policy.spec import Condition, ConditionResultError, Prefilter, prefilter_of
+from capfence.policy.spec import Condition, ConditionResultError, ConditionType, Prefilter, prefilter_of
 
 SECTION_RANK = {name: rank for rank, name in enumerate(ACTIONS)}
 _CACHE_LIMIT = 4096
@@ -36,6 +36,8 @@ class Rule:
     """``shadow``: evaluated and recorded with each call, never deciding (see :mod:`capfence.call.shadow`)."""
     limit: Limit | None = field(default=None, compare=False)
     """``limit:``: the rule matches only once the call would exceed it (see :mod:`capfence.call.limiting`)."""
+    owners: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """Condition key -> the plugin that registered it (named when the condition returns something it must not)."""
     prefilters: tuple[Prefilter, ...] = field(init=False, compare=False, repr=False)
     """Its conditions' prefilters: ways to skip the rule cheaply (see :class:`~capfence.policy.spec.Prefilter`)."""
     provenance: Provenance = field(init=False, compare=False, repr=False)
@@ -59,7 +61,7 @@ class Rule:
             if result is None:
                 unknown = unknown or key
             elif result is not True:  # 0, "", numpy.False_, ...: not trusted, whatever its truth value
-                raise ConditionResultError(key, self.id, result, _owner(key))
+                raise ConditionResultError(key, self.id, result, self.owners.get(key))
         if unknown is not None and self.section == "allow":
             return False, unknown
         return True, unknown
@@ -77,12 +79,6 @@ class Rule:
     @property
     def rank(self) -> tuple[int, int]:
         return SECTION_RANK[self.section], self.order
-
-
-def _owner(key: str) -> str | None:
-    from capfence.plugins import condition_owner  # the plugin manager imports the policy package
-
-    return condition_owner(key)
 
 
 @dataclass
@@ -107,6 +103,8 @@ class Policy:
     """The text :attr:`digest` is the hash of (recorded in the audit store, so ``capfence suggest`` can keep its rules)."""
     enforced: Policy | None = field(default=None, repr=False)
     """This policy with its shadow rules enforced (``None`` when it has none): what they would decide."""
+    conditions: Mapping[str, ConditionType] = field(default_factory=dict, repr=False, compare=False)
+    """The condition types it was compiled with (a policy derived from it, e.g. a suggested draft, uses them too)."""
     _cache: dict[str, Plan] = field(default_factory=dict, repr=False)
 
     def candidates(self, capability: str) -> tuple[Rule, ...]:

@@ -247,11 +247,16 @@ class _Compiler:
             spec={str(k): v for k, v in raw.items()},
             mode=mode,
             limit=limit,
+            owners=self._owners(conditions),
         )
         if "examples" in raw:
             for exc in check_examples(rule, raw["examples"]):
                 source.problem((*where, "examples", *exc.key), exc.message, exc.hint)
         return rule
+
+    def _owners(self, conditions: list[tuple[str, Condition]]) -> dict[str, str]:
+        owners = ((key, self.conditions[key].plugin) for key, _ in conditions)
+        return {key: plugin for key, plugin in owners if plugin is not None}
 
     def _capability(self, source: Source, where: KeyPath, raw: dict[object, object]) -> str | None:
         if "capability" not in raw:
@@ -383,20 +388,18 @@ def _index(
 
 def load_policy(
     path: str | Path,
-    conditions: Mapping[str, ConditionType] | None = None,
+    conditions: Mapping[str, ConditionType],
     *,
     files: PolicyFiles | None = None,
 ) -> Policy:
     """Load, validate and compile ``path``; raise :class:`PolicyError` listing every problem.
 
+    ``conditions``: the condition keys a rule may use (a plugin registry's ``conditions``).
+
     ``files``: where to read it and the files it extends (default: the disk). The hot-reload
     watcher passes a snapshot, so the policy it swaps in is built from exactly the bytes it
     checked were stable.
     """
-    if conditions is None:
-        from capfence.plugins import condition_types
-
-        conditions = condition_types()
     compiler = _Compiler(conditions, files if files is not None else DISK)
     root = Path(path)
     if not compiler.files.is_file(root):
@@ -408,6 +411,7 @@ def load_policy(
     deciding = [r for r in merged.rules if r.mode == "enforce" and r.limit is None]
     shadow = tuple(r for r in merged.rules if r.mode == "shadow")
     policy = _policy(root, merged, deciding)
+    policy.conditions = conditions
     policy.shadow = shadow
     policy.limited = tuple(r for r in merged.rules if r.limit is not None)
     if shadow:

@@ -12,28 +12,33 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capfence.policy.compiled import Policy
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from capfence.contracts import TransactionalStore
+    from capfence.policy.spec import ConditionType
 
 log = logging.getLogger("capfence")
 REMEMBER = "INSERT INTO policies (digest, path, body) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING"
 SECTIONS = ("deny", "require_approval", "warn", "allow")
 
 
-def remember(store: Any, policy: Policy) -> None:
+def remember(store: TransactionalStore, policy: Policy) -> None:
     """File ``policy``'s text under its digest in ``store`` (once); a failure is logged, never raised."""
-    transaction = getattr(store, "transaction", None)
-    if transaction is None or not policy.canonical:
+    if not policy.canonical:
         return
     try:
-        with transaction() as tx:
+        with store.transaction() as tx:
             tx.execute(REMEMBER, (policy.digest, str(policy.path), policy.canonical))
     except Exception as exc:  # noqa: BLE001 - the policy is recorded for later tools; calls do not depend on it
         log.warning("could not record the policy text of %s in the audit log: %s", policy.digest[:12], exc)
 
 
-def copy_policies(store: Any, rows: list[tuple[str, str | None, str]]) -> int:
+def copy_policies(store: TransactionalStore, rows: list[tuple[str, str | None, str]]) -> int:
     """File ``rows`` (digest, path, text) read from another audit log in ``store``; a text that does not hash to its
     digest is skipped. Returns how many were filed (or already there)."""
     good = [
@@ -41,7 +46,7 @@ def copy_policies(store: Any, rows: list[tuple[str, str | None, str]]) -> int:
         for digest, path, body in rows
         if hashlib.sha256(body.encode()).hexdigest() == digest
     ]
-    if good and hasattr(store, "transaction"):
+    if good:
         with store.transaction() as tx:
             for row in good:
                 tx.execute(REMEMBER, row)
@@ -61,8 +66,10 @@ class MemoryFile:
         return self.text.encode()
 
 
-def policy_for(digest: str, body: str) -> Policy:
+def policy_for(digest: str, body: str, conditions: Mapping[str, ConditionType]) -> Policy:
     """The policy ``body`` (the recorded text of ``digest``) describes, as one flattened file; raises ``ValueError``.
+
+    ``conditions``: the condition types to compile it with (a plugin registry's ``conditions``).
 
     Its files' rules are concatenated section by section in load order, as the loader merges them.
     """
@@ -80,4 +87,4 @@ def policy_for(digest: str, body: str) -> Policy:
     from capfence.policy.loader import load_policy
 
     path = Path(f"/recorded-policy-{digest[:12]}.yaml")
-    return load_policy(path, files=MemoryFile(path, json.dumps(merged)))
+    return load_policy(path, conditions, files=MemoryFile(path, json.dumps(merged)))

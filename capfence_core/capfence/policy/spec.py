@@ -127,3 +127,5 @@ class ConditionType:
     compile: Compiler
     doc: str
     example: str
+    plugin: str | None = field(default=None, compare=False)
+    """The plugin that registered it (set by the registry; named when one of its conditions misbehaves)."""

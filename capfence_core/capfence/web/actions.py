@@ -116,9 +116,9 @@ def replay(request: Request, console: Console, session: Session, form: Mapping[s
     }
     try:
         policy = (
-            load_pasted(console.settings.policy_dir, values["pasted"])
+            load_pasted(console.settings.policy_dir, values["pasted"], console.plugins.conditions)
             if values["pasted"].strip()
-            else load_named(console.settings.policy_dir, values["policy"])
+            else load_named(console.settings.policy_dir, values["policy"], console.plugins.conditions)
         )
         since = parse_when(values["since"]) if values["since"].strip() else None
         until = parse_when(values["until"]) if values["until"].strip() else None

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from capfence.errors import AuditError
+from capfence.plugins import build_registry
 from capfence.web.auth import ApiClients, Sessions
 from capfence.web.chainstatus import ChainStatus
 from capfence.web.policies import PolicyIndex
@@ -42,10 +44,12 @@ class Console:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.source = Source(settings.audit_log)
+        self.plugins = build_registry()
+        """The console's plugin registry (store types to read and write the log, condition types for policies)."""
+        self.source = Source(settings.audit_log, self.plugins.stores)
         self.summary = Summary(self.source)
         self.chain = ChainStatus(self.source)
-        self.policies = PolicyIndex(settings.policy_dir)
+        self.policies = PolicyIndex(settings.policy_dir, self.plugins.conditions)
         self.sessions = Sessions(settings.users)
         self.api = ApiClients(settings.api_clients)
         self.templates = environment()
@@ -64,9 +68,12 @@ class Console:
         with self._lock:
             if self._approvals is None:
                 from capfence.approvals.requests import Approvals
-                from capfence.audit.store import open_store
+                from capfence.audit.store import open_store, transactional
 
-                self._approvals = Approvals(open_store(self.settings.audit_log))  # type: ignore[arg-type]
+                store = transactional(open_store(self.settings.audit_log, self.plugins.stores))
+                if store is None:
+                    raise AuditError(f"the audit store {self.settings.audit_log} does not support approvals")
+                self._approvals = Approvals(store)
             return self._approvals
 
     def warm_up(self) -> None:

@@ -10,12 +10,14 @@ problems come back as ``file:line: error: ...`` lines.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from capfence.errors import PolicyError
 from capfence.policy.compiled import Policy, Rule
 from capfence.policy.loader import load_policy
+from capfence.policy.spec import ConditionType
 
 SUFFIXES = (".yaml", ".yml")
 PASTED = "pasted-policy.yaml"
@@ -81,13 +83,13 @@ def resolve(root: Path | None, name: str) -> Path:
     return candidate
 
 
-def load_named(root: Path | None, name: str) -> Policy:
+def load_named(root: Path | None, name: str, conditions: Mapping[str, ConditionType]) -> Policy:
     """Load the listed policy ``name`` (raises :class:`OutsidePolicyDir` or :class:`PolicyError`)."""
     path = resolve(root, name)
-    return load_policy(path, files=ConfinedFiles(root))
+    return load_policy(path, conditions, files=ConfinedFiles(root))
 
 
-def load_pasted(root: Path | None, text: str) -> Policy:
+def load_pasted(root: Path | None, text: str, conditions: Mapping[str, ConditionType]) -> Policy:
     """Validate and compile pasted policy text; its ``extends:`` resolve inside ``root``. Raises :class:`PolicyError`."""
     data = text.encode("utf-8", "surrogateescape")
     if len(data) > MAX_PASTE:
@@ -97,7 +99,7 @@ def load_pasted(root: Path | None, text: str) -> Policy:
             [PolicyProblem(PASTED, None, None, "", f"a pasted policy may be at most {MAX_PASTE} bytes")]
         )
     files = ConfinedFiles(root, data)
-    return load_policy(files.pasted_path, files=files)
+    return load_policy(files.pasted_path, conditions, files=files)
 
 
 def problem_lines(exc: PolicyError, root: Path | None) -> list[str]:
@@ -127,8 +129,9 @@ class RuleLocation:
 class PolicyIndex:
     """The policies of ``--policy-dir`` by digest, to show where a recorded rule is written (reloaded when files change)."""
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, conditions: Mapping[str, ConditionType]) -> None:
         self.root = root
+        self.conditions = conditions
         self._stamp: tuple[tuple[str, float], ...] = ()
         self._policies: list[tuple[str, Policy]] = []
 
@@ -164,7 +167,7 @@ class PolicyIndex:
         loaded = []
         for name in names:
             try:
-                loaded.append((name, load_named(self.root, name)))
+                loaded.append((name, load_named(self.root, name, self.conditions)))
             except (PolicyError, OutsidePolicyDir, OSError):
                 continue
         self._policies, self._stamp = loaded, stamp

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capfence.audit.query import Filters, glob_to_sql
 from capfence.audit.reader import AuditReader, open_reader
 from capfence.errors import AuditError
+
+if TYPE_CHECKING:
+    from capfence.contracts import StoreType
 
 Row = dict[str, Any]
 
@@ -24,14 +27,18 @@ Row = dict[str, Any]
 class Source:
     """Query one audit log (``location``: a SQLite path or a ``postgresql://`` URL)."""
 
-    def __init__(self, location: str) -> None:
+    def __init__(self, location: str, stores: Sequence[StoreType] = ()) -> None:
+        """``stores``: the store types that may read a URL (a plugin registry's ``stores``)."""
         self.location = location
+        self.stores = stores
         self.postgres = location.startswith(("postgresql://", "postgres://"))
         self._local = threading.local()
         self._connections: list[Any] = []
         self._lock = threading.Lock()
         if not self.postgres:
-            open_reader(location).close()  # a missing file or a file that is not an audit log is an error now
+            open_reader(
+                location, stores
+            ).close()  # a missing file or a file that is not an audit log is an error now
 
     def rows(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         """Every row of ``sql`` as a dict. Raises :class:`AuditError`."""
@@ -66,7 +73,7 @@ class Source:
 
     def reader(self) -> AuditReader:
         """A new reader of the log (the caller closes it), for verify and replay."""
-        return open_reader(self.location)
+        return open_reader(self.location, self.stores)
 
     def where(self, filters: Filters, *, newest_first: bool = False) -> tuple[str, list[object]]:
         """The clause (no ``WHERE`` keyword) for decision records passing ``filters``, in this source's dialect."""

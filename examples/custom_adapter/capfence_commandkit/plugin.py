@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from capfence import Adapter, Binding, hookimpl
-from capfence.call.tool import instance_of_loaded
+from capfence.contracts import instance_of_loaded
 
 
 def accepts(obj: object) -> bool:

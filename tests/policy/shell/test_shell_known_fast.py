@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
 from capfence.policy.shell import cache, sketch
 from capfence.policy.shell.analyzer import analyze_script
 from capfence.policy.shell.catalogue import CATALOGUE
 from capfence.policy.shell.known import why_held
 from capfence.policy.shell.model import HELD
 from capfence.policy.shell.sketch import sketch_text
+from tests.support.loading import load_policy
 from tests.support.paths import SHELL_PACK, TLDR
 
 

@@ -52,9 +52,10 @@ def programs(command: str) -> list[tuple[str | None, tuple[str, ...]]]:
 
 
 def test_condition_is_registered() -> None:
-    from capfence.plugins import condition_types
+    from capfence.plugins import build_registry
 
-    assert condition_types()["command"] is shell.CONDITION
+    registered = build_registry(entry_points=False).conditions["command"]
+    assert registered.compile is shell.CONDITION.compile and registered.plugin == "capfence.builtin_plugin"
     assert shell.CONDITION.key == "command"
     assert "program" in shell.CONDITION.example
 
@@ -1009,7 +1010,7 @@ def test_flag_parsing_matches_a_reference(argv: list[str]) -> None:
 
 def test_doc_examples_load(tmp_path: Path) -> None:
 
-    from capfence.policy.loader import load_policy
+    from tests.support.loading import load_policy
 
     examples = yaml_examples("shell-matcher.md")
     assert len(examples) >= 10

@@ -19,7 +19,7 @@ import pytest
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
+from tests.support.loading import load_policy
 from tests.support.paths import DATA, SHELL_PACK
 
 CASES = [json.loads(line) for line in (DATA / "shell_oneliners.jsonl").read_text().splitlines()]

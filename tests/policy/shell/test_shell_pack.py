@@ -16,7 +16,7 @@ import pytest
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
+from tests.support.loading import load_policy
 from tests.support.paths import DATA, SHELL_PACK
 
 CORPUS = [json.loads(line) for line in (DATA / "shell_public.jsonl").read_text().splitlines() if line.strip()]

@@ -20,7 +20,7 @@ from capfence.call.view import CallView
 from capfence.errors import PolicyError
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
+from tests.support.loading import load_policy
 from tests.support.paths import PACKS, SHELL_PACK, TLDR
 
 OBSERVE = PACKS / "shell_observe.yaml"

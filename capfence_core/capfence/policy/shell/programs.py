@@ -580,7 +580,6 @@ INTERPRETERS: dict[str, Interpreter] = {
 """Programs that run code; keys are families (``python3.12`` -> ``python``)."""
 
 SOURCE_COMMANDS = frozenset({"source", "."})
-CODE_BUILTINS = frozenset({"eval"})
 STDIN_PATHS = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
 
 DOWNLOADERS = frozenset(
