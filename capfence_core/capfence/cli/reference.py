@@ -37,7 +37,10 @@ def _sections(command: click.Command, path: list[str], parent: click.Context | N
 
 def render() -> str:
     """The whole page."""
-    root = click.Context(cli, info_name="capfence", terminal_width=WIDTH, max_content_width=WIDTH)
+    # the group's own settings (``-h`` for help): click caches each command's help option the first time
+    # it is asked for, so a context without them would print whatever an earlier context happened to ask
+    settings = {**cli.context_settings, "terminal_width": WIDTH, "max_content_width": WIDTH}
+    root = click.Context(cli, info_name="capfence", **settings)
     parts = [
         "# CLI reference\n",
         "Generated from `--help` by `python -m capfence.cli.reference`; a test keeps it in sync.\n",
