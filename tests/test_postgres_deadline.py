@@ -15,6 +15,7 @@ from capfence import ActionRuntime, CapFenceTool, ToolCallDenied
 from capfence.audit.postgres_schema import CHAIN_LOCK
 from capfence.audit.reader import open_reader
 from capfence.audit.verify import verify
+from capfence.plugins import build_registry
 from test_audit_deadline import ALLOW_ALL, MARGIN, call_together, eventually, run_workers
 
 pytest_plugins = ["conftest_postgres"]
@@ -23,7 +24,7 @@ DEADLINE = 1.0
 
 
 def records(url: str) -> list[dict[str, object]]:
-    with open_reader(url) as reader:
+    with open_reader(url, build_registry().stores) as reader:
         return list(reader.records())
 
 
@@ -62,7 +63,7 @@ def test_calls_behind_a_held_chain_lock_are_denied_within_the_deadline(
             lambda: sum(r["outcome"] == "blocked" for r in records(pg_url)) == threads,
             "every blocked outcome is written",
         )
-    with open_reader(pg_url) as reader:
+    with open_reader(pg_url, build_registry().stores) as reader:
         assert verify(reader, None).ok
 
 
@@ -76,7 +77,7 @@ def test_timestamps_never_go_backwards_along_the_chain(
     stamps = [str(r["ts"]) for r in rows]
     backwards = [(rows[i + 1]["seq"], a, b) for i, (a, b) in enumerate(itertools.pairwise(stamps)) if b < a]
     assert not backwards, f"{len(backwards)} records stamped before the one they follow, e.g. {backwards[:3]}"
-    with open_reader(pg_url) as reader:
+    with open_reader(pg_url, build_registry().stores) as reader:
         assert verify(reader, None).ok
 
 
