@@ -11,6 +11,7 @@ import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
 from capfence.audit.reader import open_reader
+from capfence.plugins import build_registry
 from tests.support.approvals import held, verify
 from tests.support.policies import HOLD_REFUNDS
 
@@ -85,7 +86,7 @@ def test_honest_lifecycle_is_chained_and_verifies(tmp_path: Path, pg_url: str, a
         with pytest.raises(ToolCallDenied, match="denied by bob"):
             refund(amount=10)
     assert ran == [10]
-    with open_reader(pg_url) as reader:
+    with open_reader(pg_url, build_registry().stores) as reader:
         trail = [json.loads(r["detail"]) for r in reader.records() if r["kind"] == "approval"]
     assert [(t["id"], t["from"], t["status"], t["decided_by"]) for t in trail] == [
         (approved, None, "pending", None),

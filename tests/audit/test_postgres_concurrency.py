@@ -16,6 +16,7 @@ from capfence import ActionRuntime, ApprovalRequired, CapFenceTool
 from capfence.approvals.requests import ApprovalStateError
 from capfence.audit.reader import open_reader
 from capfence.audit.verify import verify
+from capfence.plugins import build_registry
 
 POLICY = """
 require_approval:
@@ -84,7 +85,7 @@ def test_eight_processes_of_four_threads_make_one_unbroken_chain(pg_url: str, po
     total = PROCESSES * THREADS * CALLS
     assert len(acked) == total  # every acknowledged decision got its own sequence number
 
-    with open_reader(pg_url) as reader:
+    with open_reader(pg_url, build_registry().stores) as reader:
         report = verify(reader, None)
         records = list(reader.records())
     assert report.ok, report.problem
@@ -157,7 +158,7 @@ def test_concurrent_approvers_exactly_one_wins(pg_url: str, policy: Path) -> Non
     winners = [o for o in outcomes if o != "lost"]
     assert len(winners) == 1 and outcomes.count("lost") == 2 * len(voters) - 1
 
-    with open_reader(pg_url) as reader:
+    with open_reader(pg_url, build_registry().stores) as reader:
         assert verify(reader, None).ok
         events = [json.loads(str(r["detail"])) for r in reader.records() if r["kind"] == "approval"]
     decided = [e for e in events if e.get("status") in ("approved", "denied")]
@@ -191,5 +192,5 @@ def test_an_approval_is_consumed_by_exactly_one_of_many_racing_calls(pg_url: str
     assert sum(results.get(timeout=120) for _ in procs) == 1
     for p in procs:
         p.join(timeout=60)
-    with open_reader(pg_url) as reader:
+    with open_reader(pg_url, build_registry().stores) as reader:
         assert verify(reader, None).ok

@@ -14,13 +14,14 @@ from capfence import ActionRuntime, CapFenceTool, ToolCallDenied
 from capfence.audit.postgres_schema import CHAIN_LOCK
 from capfence.audit.reader import open_reader
 from capfence.audit.verify import verify
+from capfence.plugins import build_registry
 from tests.audit.test_audit_deadline import DEADLINE, MARGIN, call_together, run_workers
 from tests.support.policies import ALLOW_ALL, HOLD_REFUNDS
 from tests.support.waiting import wait_for
 
 
 def records(url: str) -> list[dict[str, object]]:
-    with open_reader(url) as reader:
+    with open_reader(url, build_registry().stores) as reader:
         return list(reader.records())
 
 
@@ -59,7 +60,7 @@ def test_calls_behind_a_held_chain_lock_are_denied_within_the_deadline(
             lambda: sum(r["outcome"] == "blocked" for r in records(pg_url)) == threads,
             "every blocked outcome is written",
         )
-    with open_reader(pg_url) as reader:
+    with open_reader(pg_url, build_registry().stores) as reader:
         assert verify(reader, None).ok
 
 
@@ -73,7 +74,7 @@ def test_timestamps_never_go_backwards_along_the_chain(
     stamps = [str(r["ts"]) for r in rows]
     backwards = [(rows[i + 1]["seq"], a, b) for i, (a, b) in enumerate(itertools.pairwise(stamps)) if b < a]
     assert not backwards, f"{len(backwards)} records stamped before the one they follow, e.g. {backwards[:3]}"
-    with open_reader(pg_url) as reader:
+    with open_reader(pg_url, build_registry().stores) as reader:
         assert verify(reader, None).ok
 
 

@@ -30,6 +30,7 @@ import pytest
 from capfence import ActionRuntime
 from capfence.audit.reader import open_reader
 from capfence.audit.verify import verify
+from capfence.plugins import build_registry
 from tests.support.postgres_server import PostgresServer
 
 POLICY = """
@@ -271,7 +272,7 @@ def test_server_stopped_mid_run(own_pg_server: PostgresServer, tmp_path: Path, m
 
     acked = {c.record_id: c.command for c in calls if c.action == "warn"}
     assert None not in acked
-    with open_reader(url) as reader:
+    with open_reader(url, build_registry().stores) as reader:
         report = verify(reader, None)
         stored = {
             r["seq"]: json.loads(str(r["payload"]))["command"]

@@ -57,12 +57,12 @@ def decision(i: int, **fields: object) -> dict[str, object]:
 
 
 def chain_of(url: str) -> list[dict[str, object]]:
-    with open_reader(url) as reader:
+    with open_reader(url, build_registry().stores) as reader:
         return list(reader.records())
 
 
 def assert_verifies(url: str, key: bytes | None = None) -> int:
-    with open_reader(url) as reader:
+    with open_reader(url, build_registry().stores) as reader:
         report = verify(reader, key)
     assert report.ok, report.problem
     return report.records
@@ -170,7 +170,7 @@ def test_migrations_are_versioned_and_a_newer_schema_is_refused(store: PostgresS
 
 def test_the_database_is_created_by_the_first_write_only(pg_url: str) -> None:
     with pytest.raises(AuditError, match="holds no CapFence audit log"):
-        open_reader(pg_url)
+        open_reader(pg_url, build_registry().stores)
 
 
 def test_append_decision_once_reuses_an_identical_decision_for_the_same_call(store: PostgresStore) -> None:
@@ -202,7 +202,7 @@ def test_reader_filters_like_the_sqlite_reader(store: PostgresStore, pg_url: str
         stamped.append(next(r["ts"] for r in chain_of(pg_url) if r["seq"] == seq))
         if i % 5 == 0:
             store.append({"ts": decision(i)["ts"], "kind": "outcome", "ref": seq, "outcome": "ran"})
-    with open_reader(pg_url) as reader:
+    with open_reader(pg_url, build_registry().stores) as reader:
         warned = list(reader.decisions(Filters(decisions=("warn",))))
         assert [r["decision"] for r in warned] == ["warn"] * 6 and all(
             r["linked_outcome"] == "ran" for r in warned

@@ -94,8 +94,9 @@ def test_the_record_lists_what_the_call_counted(
     decision = runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="a")
     from capfence.audit.query import Filters
     from capfence.audit.reader import open_reader
+    from capfence.plugins import build_registry
 
-    with open_reader(audit_location) as reader:
+    with open_reader(audit_location, build_registry().stores) as reader:
         [row] = list(reader.decisions(Filters()))
     assert json.loads(row["detail"])["limits"] == [
         {"rule": "shell-rate", "key": '["shell-rate", {"agent": "a"}]', "amount": "1"}
@@ -246,6 +247,7 @@ def test_a_store_that_cannot_keep_usage_denies(tmp_path: Path) -> None:
     runtime = ActionRuntime.from_policy(policy, audit_log=tmp_path / "unused.db")
     store = AppendOnly()
     runtime._store = store  # type: ignore[assignment]
+    runtime._transactional = None  # what opening it through its store type would have found
     denied = runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="a")
     assert denied.action == "deny" and "cannot keep usage (it has no transactions)" in denied.reason
     assert store.records[-1]["decision"] == "deny"  # and the deny is recorded
