@@ -25,16 +25,17 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from capfence.audit.chain import GENESIS, HASHED_FIELDS, chain_mode, key_from_env, values_hash
 from capfence.audit.deadline import Deadline, current
 from capfence.audit.record import commit_time
+from capfence.audit.timeorder import drop_time_index_if_ordered, keep_time_order
 from capfence.errors import AuditError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 CALL_DETAIL = "instr(detail, '\"call_id\"') > 0"
 """A decision record whose ``detail`` names a call id: the partial index for :meth:`SQLiteStore.append_decision_once` holds only
 these, and its query repeats this term word for word so SQLite can use that index."""
@@ -55,7 +56,7 @@ CHECKPOINT_IDLE = 60.0
 WAL_AUTOCHECKPOINT = 20_000
 """WAL pages at which a writer checkpoints on its own path: only if the background checkpoints fall behind."""
 
-_MIGRATIONS: dict[int, str] = {
+_MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: """
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS records (
@@ -106,16 +107,19 @@ _MIGRATIONS: dict[int, str] = {
     DROP INDEX IF EXISTS records_ref;
     CREATE INDEX IF NOT EXISTS records_ref ON records(ref) WHERE ref IS NOT NULL;
     """,
+    7: drop_time_index_if_ordered,
 }
 """Each step runs once, in order, in one write transaction (``PRAGMA user_version`` is the step reached).
 
-Step 5 makes ``records_ref`` partial: ``ref`` is set only on outcome and approval records, so a decision
+Step 6 makes ``records_ref`` partial: ``ref`` is set only on outcome and approval records, so a decision
 (almost every record) no longer writes an index entry for it, while ``ref = ?`` lookups (a decision's
-outcomes and approval events) still use it. The indexes kept on ``records`` are the ones a query plan needs
-(``tests/test_query_plans.py`` shows each): ``records_ts`` (newest-first pages, ``--since``/``--until``),
-``records_decision``, ``records_agent`` and ``records_capability`` (those filters, in ``logs`` and the
-console), ``records_ref`` and the partial ``records_call`` (``append_decision_once``). Indexes are not
-hashed: logs of any schema version verify the same.
+outcomes and approval events) still use it. Step 7 drops ``records_ts`` from a log whose ``ts`` never goes
+backwards along ``seq`` (:mod:`capfence.audit.timeorder`: its newest records are its last ``seq`` numbers and a
+time range is a ``seq`` range); a log where it does keeps it. The other indexes kept on ``records`` are the ones
+a query plan needs (``tests/test_query_plans.py`` shows each): ``records_decision``, ``records_agent`` and
+``records_capability`` (those filters, in ``logs`` and the console, in time order), ``records_ref`` and the
+partial ``records_call`` (``append_decision_once``). Indexes are not hashed: logs of any schema version verify
+the same.
 """
 
 COLUMNS = (
@@ -229,7 +233,11 @@ def migrate(conn: sqlite3.Connection, key: bytes | None) -> None:
                 f"audit log schema v{version} is newer than this CapFence (v{SCHEMA_VERSION}); upgrade capfence"
             )
         for step in range(version + 1, SCHEMA_VERSION + 1):
-            _run_script(conn, _MIGRATIONS[step])
+            migration = _MIGRATIONS[step]
+            if isinstance(migration, str):
+                _run_script(conn, migration)
+            else:
+                migration(conn)
             conn.execute(f"PRAGMA user_version = {step}")
         mode = chain_mode(key)
         conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('chain', ?)", (mode,))
@@ -544,6 +552,10 @@ class Transaction:
     def append(self, record: Mapping[str, object]) -> int:
         head = self.conn.execute(_HEAD).fetchone()
         return self.store._insert(self.conn, record, *(tuple(head) if head else _EMPTY))
+
+    def imported(self, first_seq: int) -> None:
+        """Records from ``first_seq`` on were inserted as they are (``ts`` included): keep the log readable in time order."""
+        keep_time_order(self.conn, first_seq)
 
     def append_decision_once(self, record: Mapping[str, object]) -> int:
         """:meth:`SQLiteStore.append_decision_once` inside this transaction."""

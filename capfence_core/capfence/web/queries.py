@@ -4,8 +4,9 @@ Pages are newest first and continue *before* the last sequence number shown
 (``?before=SEQ``), never with ``OFFSET``: every page costs the same on a
 log of any length. Because ``ts`` never decreases along ``seq``, the cursor
 becomes ``ts <= ts(SEQ) AND seq < SEQ``, a range on the timestamp column
-that the store's indexes (``(ts)``, ``(kind, decision, ts)``, ``(agent_id,
-ts)``, ``(capability, ts)`` on SQLite; their partial ``(…, ts, seq)``
+that the store's indexes (``(kind, decision, ts)``, ``(agent_id, ts)``,
+``(capability, ts)`` on SQLite, and the primary key where no filter needs one
+of them, :mod:`capfence.audit.timeorder`; their partial ``(…, ts, seq)``
 counterparts on PostgreSQL) deliver already ordered, so a page reads about
 ``size`` rows.
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capfence.audit.chain import key_from_env, record_hash
-from capfence.audit.query import Filters
+from capfence.audit.query import Filters, newest_order
 from capfence.web.source import Row, Source
 
 PAGE_SIZE = 50
@@ -77,7 +78,8 @@ def decisions_page(source: Source, query: DecisionQuery, size: int = PAGE_SIZE) 
         if cursor is None:
             return Page([], None)
         clause, params = f"{clause} AND ts <= ? AND seq < ?", [*params, cursor["ts"], query.before]
-    inner = f"SELECT {_LIST_COLUMNS} FROM records WHERE {clause} ORDER BY ts DESC, seq DESC LIMIT ?"
+    order = newest_order(query.filters, seq_ordered=source.seq_ordered())
+    inner = f"SELECT {_LIST_COLUMNS} FROM records WHERE {clause} ORDER BY {order} LIMIT ?"
     rows = source.rows(
         f"SELECT n.*, {_OUTCOME} AS linked_outcome FROM ({inner}) n ORDER BY n.ts DESC, n.seq DESC",
         [*params, size + 1],
