@@ -90,6 +90,7 @@ def build_log(path: Path, rows: int) -> None:
     batch = []
     for n in range(rows - 1):
         seq += 1
+        at = n * 28 * 86400 // rows
         shell = n % 10 != 0
         payload = json.dumps(
             {"command": random.choice(commands)} if shell else {"path": f"/srv/data/{n % 500}.txt"},
@@ -98,7 +99,8 @@ def build_log(path: Path, rows: int) -> None:
         decision = "deny" if "rm -rf" in payload else ("warn" if shell else "allow")
         row = {
             "seq": seq,
-            "ts": f"2025-06-{1 + n * 28 // rows:02d}T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:{n % 60:02d}.000000+00:00",
+            # 28 days, never going backwards, as the store stamps them
+            "ts": f"2025-06-{1 + at // 86400:02d}T{at // 3600 % 24:02d}:{at // 60 % 60:02d}:{at % 60:02d}.000000+00:00",
             "kind": "decision",
             "agent_id": f"agent-{n % 7}",
             "framework": "langchain",
