@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from capfence.audit.layout import OLD_LAYOUT, Layout
 from capfence.audit.timeorder import first_seq_at
 from capfence.durations import parse_duration
 
@@ -96,7 +97,7 @@ def newest_order(filters: Filters, *, seq_ordered: bool) -> str:
 
 
 def sql_where(
-    filters: Filters, *, newest_first: bool = False, seq_ordered: bool = False
+    filters: Filters, *, newest_first: bool = False, layout: Layout = OLD_LAYOUT
 ) -> tuple[str, list[object]]:
     """The ``WHERE`` clause (without the keyword) selecting decision records that pass ``filters``.
 
@@ -107,12 +108,16 @@ def sql_where(
     serves reads of every match in ``seq`` order: almost every record is a decision, so reading
     them through the ``kind`` index and sorting costs more than reading the table in key order.
 
-    ``seq_ordered`` (a log with no ``ts`` index, :mod:`capfence.audit.timeorder`): unless a
-    column's index serves the filters, ``since``/``until`` also bound ``seq``, found by a binary
-    search over the primary key, so the read is a key range (newest first: :func:`newest_order`).
+    ``layout`` (:mod:`capfence.audit.layout`; the default: a log of schema 6 or older): on a log
+    whose filter indexes hold decisions only, ``kind = 'decision'`` has no hint (no index starts
+    with ``kind``, and the hint would hide those partial indexes from the planner); on a log with
+    no ``ts`` index (:mod:`capfence.audit.timeorder`), unless a column's index serves the filters,
+    ``since``/``until`` also bound ``seq``, found by a binary search over the primary key, so the
+    read is a key range (newest first: :func:`newest_order`).
     """
     hint = "+" if newest_first else ""
-    clauses = [f"{hint if not filters.decisions else ''}kind = 'decision'"]
+    kind_hint = "" if filters.decisions or layout.decisions_only else hint
+    clauses = [f"{kind_hint}kind = 'decision'"]
     params: list[object] = []
     if filters.decisions:
         clauses.append(f"decision IN ({', '.join('?' * len(filters.decisions))})")
@@ -126,7 +131,7 @@ def sql_where(
             op, operand = glob_to_sql(pattern)
             clauses.append(f"{hint if op == 'GLOB' else ''}{column} {op} ?")
             params.append(operand)
-    by_seq = seq_ordered and not indexed(filters)
+    by_seq = layout.seq_ordered and not indexed(filters)
     if filters.since is not None:
         clauses.append(f"ts >= ? AND seq >= {first_seq_at()}" if by_seq else "ts >= ?")
         params.extend([filters.since] * (2 if by_seq else 1))

@@ -21,8 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from capfence.audit.layout import layout
 from capfence.audit.query import Filters, newest_order, sql_where
-from capfence.audit.timeorder import seq_ordered
 from capfence.errors import AuditError
 
 Record = dict[str, Any]
@@ -143,16 +143,15 @@ class SQLiteReader:
     def __init__(self, path: str | Path) -> None:
         self.location = str(path)
         self._conn = _connect_readonly(Path(path))
-        self._seq_ordered = seq_ordered(self._conn)
-        """No ``ts`` index: ``ts`` never goes backwards along ``seq`` (:mod:`capfence.audit.timeorder`)."""
+        self._layout = layout(self._conn)
 
     def _where(self, filters: Filters) -> tuple[str, list[object]]:
-        return sql_where(filters, newest_first=True, seq_ordered=self._seq_ordered)
+        return sql_where(filters, newest_first=True, layout=self._layout)
 
     def decisions(self, filters: Filters, *, limit: int | None = None) -> Iterator[Record]:
         where, params = self._where(filters)
         if limit is not None:
-            order = newest_order(filters, seq_ordered=self._seq_ordered)
+            order = newest_order(filters, seq_ordered=self._layout.seq_ordered)
             return self._dicts(_NEWEST.format(where=where, order=order), [*params, limit])
         # the hint also keeps a scan in seq order off the kind index
         return self._dicts(_ALL.format(where=where), params)

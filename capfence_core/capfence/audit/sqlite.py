@@ -54,7 +54,33 @@ the median call a little slower while a checkpoint overlaps it.
 CHECKPOINT_IDLE = 60.0
 """Seconds without a wake-up after which the checkpoint thread ends (a store written again starts a new one)."""
 WAL_AUTOCHECKPOINT = 20_000
-"""WAL pages at which a writer checkpoints on its own path: only if the background checkpoints fall behind."""
+"""WAL pages at which a writer checkpoints on its own path with the thread on: only if the thread falls behind."""
+COMMIT_CHECKPOINT = 1000
+"""WAL pages at which the committing writer checkpoints, with the thread off (SQLite's default: 1,000)."""
+
+_FILTER_INDEXES = {
+    "records_decision": "decision",
+    "records_agent": "agent_id",
+    "records_capability": "capability",
+}
+
+
+def _decisions_only(conn: sqlite3.Connection) -> None:
+    """Step 7: the indexes of ``logs``' and the console's filters hold decision records only, in time order.
+
+    Every query they serve selects ``kind = 'decision'``, so an outcome or approval record
+    (one for most calls that run) writes no entry in them.
+    """
+    for name, column in _FILTER_INDEXES.items():
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+        conn.execute(f"CREATE INDEX {name} ON records({column}, ts) WHERE kind = 'decision'")
+
+
+def _step_7(conn: sqlite3.Connection) -> None:
+    """Filter indexes of decisions only; no ``ts`` index where ``ts`` never goes backwards."""
+    _decisions_only(conn)
+    drop_time_index_if_ordered(conn)
+
 
 _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: """
@@ -107,7 +133,7 @@ _MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     DROP INDEX IF EXISTS records_ref;
     CREATE INDEX IF NOT EXISTS records_ref ON records(ref) WHERE ref IS NOT NULL;
     """,
-    7: drop_time_index_if_ordered,
+    7: _step_7,
 }
 """Each step runs once, in order, in one write transaction (``PRAGMA user_version`` is the step reached).
 
@@ -115,11 +141,12 @@ Step 6 makes ``records_ref`` partial: ``ref`` is set only on outcome and approva
 (almost every record) no longer writes an index entry for it, while ``ref = ?`` lookups (a decision's
 outcomes and approval events) still use it. Step 7 drops ``records_ts`` from a log whose ``ts`` never goes
 backwards along ``seq`` (:mod:`capfence.audit.timeorder`: its newest records are its last ``seq`` numbers and a
-time range is a ``seq`` range); a log where it does keeps it. The other indexes kept on ``records`` are the ones
-a query plan needs (``tests/test_query_plans.py`` shows each): ``records_decision``, ``records_agent`` and
-``records_capability`` (those filters, in ``logs`` and the console, in time order), ``records_ref`` and the
-partial ``records_call`` (``append_decision_once``). Indexes are not hashed: logs of any schema version verify
-the same.
+time range is a ``seq`` range; a log where it does keeps it), and rebuilds the three filter indexes with decision
+records only. The indexes kept on ``records`` are the ones a query plan needs (``tests/test_query_plans.py``
+shows each): ``records_decision``, ``records_agent`` and ``records_capability`` (those filters, in ``logs`` and
+the console, in time order), ``records_ref`` and the partial ``records_call`` (``append_decision_once``).
+Readers shape their SQL for the indexes a log has (:mod:`capfence.audit.layout`). Indexes are not hashed: logs
+of any schema version verify the same.
 """
 
 COLUMNS = (
@@ -364,8 +391,8 @@ class SQLiteStore:
             conn = connect(self.location, timeout=deadline.remaining())
             sync = "FULL" if os.environ.get("CAPFENCE_AUDIT_SYNC", "").lower() == "full" else "NORMAL"
             conn.execute(f"PRAGMA synchronous = {sync}")
-            if CHECKPOINT_EVERY > 0:
-                conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+            pages = WAL_AUTOCHECKPOINT if CHECKPOINT_EVERY > 0 else COMMIT_CHECKPOINT
+            conn.execute(f"PRAGMA wal_autocheckpoint = {pages}")
             try:
                 enable_wal(conn, deadline.remaining())
                 migrate(conn, self.key)

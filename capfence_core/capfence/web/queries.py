@@ -78,7 +78,7 @@ def decisions_page(source: Source, query: DecisionQuery, size: int = PAGE_SIZE) 
         if cursor is None:
             return Page([], None)
         clause, params = f"{clause} AND ts <= ? AND seq < ?", [*params, cursor["ts"], query.before]
-    order = newest_order(query.filters, seq_ordered=source.seq_ordered())
+    order = newest_order(query.filters, seq_ordered=source.layout().seq_ordered)
     inner = f"SELECT {_LIST_COLUMNS} FROM records WHERE {clause} ORDER BY {order} LIMIT ?"
     rows = source.rows(
         f"SELECT n.*, {_OUTCOME} AS linked_outcome FROM ({inner}) n ORDER BY n.ts DESC, n.seq DESC",

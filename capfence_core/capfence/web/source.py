@@ -14,10 +14,10 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from capfence.audit.layout import OLD_LAYOUT, Layout, layout
 from capfence.audit.query import Filters, glob_to_sql, indexed
 from capfence.audit.reader import AuditReader, open_reader
 from capfence.audit.timeorder import first_seq_at
-from capfence.audit.timeorder import seq_ordered as time_ordered
 from capfence.errors import AuditError
 
 Row = dict[str, Any]
@@ -72,19 +72,17 @@ class Source:
 
     def where(self, filters: Filters, *, newest_first: bool = False) -> tuple[str, list[object]]:
         """The clause (no ``WHERE`` keyword) for decision records passing ``filters``, in this source's dialect."""
-        return where(
-            filters, postgres=self.postgres, newest_first=newest_first, seq_ordered=self.seq_ordered()
-        )
+        return where(filters, postgres=self.postgres, newest_first=newest_first, layout=self.layout())
 
-    def seq_ordered(self) -> bool:
-        """A SQLite log with no ``ts`` index (:mod:`capfence.audit.timeorder`): newest first is ``seq`` order.
+    def layout(self) -> Layout:
+        """How the SQLite log is indexed (:mod:`capfence.audit.layout`; PostgreSQL: the default, unused).
 
         Asked on each page, so a log migrated while the console runs is read the new way at once.
         """
         if self.postgres:
-            return False
+            return OLD_LAYOUT
         try:
-            return time_ordered(self._connection())
+            return layout(self._connection())
         except Exception as exc:
             raise AuditError(f"cannot read audit log {self.location}: {exc}") from exc
 
@@ -121,19 +119,19 @@ class Source:
 
 
 def where(
-    filters: Filters, *, postgres: bool, newest_first: bool = False, seq_ordered: bool = False
+    filters: Filters, *, postgres: bool, newest_first: bool = False, layout: Layout = OLD_LAYOUT
 ) -> tuple[str, list[object]]:
     """``kind = 'decision'`` plus one clause per filter (``rule`` and ``tool`` are exact; the others may be globs).
 
     ``newest_first`` (SQLite): the unary ``+`` keeps the planner off the ``kind``
     index and off globbed columns, so an ``ORDER BY ts DESC LIMIT n`` walks the
     timestamp (or agent/capability/decision) index backwards and stops after ``n``.
-    ``seq_ordered`` (a SQLite log with no ``ts`` index): as in
-    :func:`~capfence.audit.query.sql_where`, time bounds also bound ``seq`` unless a column's index serves.
+    ``layout`` (SQLite): as in :func:`~capfence.audit.query.sql_where`, no hint on ``kind`` where the
+    filter indexes hold decisions only, and time bounds also bound ``seq`` on a log with no ``ts`` index.
     """
-    by_seq = seq_ordered and not postgres and not indexed(filters)
+    by_seq = layout.seq_ordered and not postgres and not indexed(filters)
     hint = "+" if newest_first and not postgres else ""
-    clauses = [f"{hint if not filters.decisions else ''}kind = 'decision'"]
+    clauses = [f"{'' if filters.decisions or layout.decisions_only else hint}kind = 'decision'"]
     params: list[object] = []
     if filters.decisions:
         clauses.append(f"decision IN ({', '.join('?' * len(filters.decisions))})")
