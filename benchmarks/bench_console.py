@@ -1,7 +1,7 @@
 """Benchmark of ``capfence serve`` (issue 19's target): pages on a 1,000,000-row SQLite log in < 300 ms of server time.
 
-Self-contained: builds the log in a temporary directory (a real schema made by
-ActionRuntime, then 1,000,000 decision records over the last 30 days chained
+Self-contained: builds the log in a temporary directory (a real schema made by the
+store, then 1,000,000 decision records over the last 30 days chained
 with the store's own hash function, so ``verify`` passes; then a few held
 calls through the runtime so the approvals page has pending requests), starts
 the console in-process (Starlette's test client, no network) and reads each
@@ -28,8 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from capfence.audit.chain import record_hash
-from capfence.audit.sqlite import COLUMNS
+from capfence.audit.chain import GENESIS, record_hash
+from capfence.audit.sqlite import COLUMNS, SQLiteStore
 from capfence.runtime import ActionRuntime
 
 TARGET_MS = 300.0
@@ -73,17 +73,20 @@ def _decide(capability: str, payload: str) -> tuple[str, str]:
 def build_log(path: Path, policy: Path, rows: int) -> float:
     """``rows`` chained decision records over the last 30 days, then three held calls through a real runtime; returns seconds."""
     started = time.perf_counter()
-    with ActionRuntime.from_policy(policy, audit_log=path) as runtime:
-        runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="bench", tool="run_shell")
+    # the schema and no record yet: the times below never go backwards, as the store stamps them
+    store = SQLiteStore(path)
+    with store.transaction():
+        pass
+    store.close()
     conn = sqlite3.connect(path)
-    seq, prev = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+    prev = GENESIS
     rng = random.Random(19)
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     step = dt.timedelta(days=30) / rows
     insert = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
     batch = []
     for n in range(rows):
-        seq += 1
+        seq = n + 1
         capability = rng.choice(CAPABILITIES)
         command = (
             "git push --force"
@@ -173,7 +176,7 @@ def sign_in(client: object, token: str) -> None:
 
 def plans(path: Path) -> None:
     """EXPLAIN QUERY PLAN of the decisions page's main queries."""
-    from capfence.audit.query import Filters
+    from capfence.audit.query import Filters, newest_order
     from capfence.web.source import Source
 
     source = Source(str(path))
@@ -185,7 +188,8 @@ def plans(path: Path) -> None:
         ("capability glob", Filters(capability="shell.*")),
     ):
         clause, params = source.where(filters, newest_first=True)
-        sql = f"SELECT seq FROM records WHERE {clause} AND ts <= ? AND seq < ? ORDER BY ts DESC, seq DESC LIMIT 51"
+        order = newest_order(filters, seq_ordered=source.layout().seq_ordered)
+        sql = f"SELECT seq FROM records WHERE {clause} AND ts <= ? AND seq < ? ORDER BY {order} LIMIT 51"
         plan = conn.execute(f"EXPLAIN QUERY PLAN {sql}", [*params, "9", 10**9]).fetchall()
         print(f"  plan, {label:<16} " + " / ".join(row[-1] for row in plan))
 
