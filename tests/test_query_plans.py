@@ -300,3 +300,15 @@ def test_a_log_of_schema_6_read_without_migrating_uses_its_own_indexes(
     )
     inner = shown.split("CORRELATED")[0]
     assert index in inner and "TEMP B-TREE" not in inner, shown
+
+
+def test_without_the_thread_the_committing_writer_checkpoints_at_its_own_threshold(tmp_path: Path) -> None:
+    from capfence.audit import sqlite as module
+
+    assert module.CHECKPOINT_EVERY == 0  # the thread ships off
+    store = SQLiteStore(tmp_path / "audit.db")
+    store.append({"kind": "decision", "capability": "first"})
+    assert store._conn is not None
+    assert store._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == module.COMMIT_CHECKPOINT
+    assert store._checkpointer is None
+    store.close()
