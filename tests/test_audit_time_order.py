@@ -170,3 +170,18 @@ def test_the_binary_search_finds_the_first_record_at_or_after_a_time(times: list
             assert [s for s, ts in zip(seqs, times, strict=True) if ts >= at] == [
                 s for s in seqs if s >= found
             ]
+
+
+def test_the_order_check_sees_a_step_back_and_counts_a_gap_as_one(tmp_path: Path) -> None:
+    from capfence.audit.timeorder import goes_back
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE records (seq INTEGER PRIMARY KEY, ts TEXT)")
+    assert not goes_back(conn)  # empty
+    conn.executemany("INSERT INTO records VALUES (?, ?)", [(1, "a"), (2, "b"), (3, "b"), (4, "c")])
+    assert not goes_back(conn)
+    conn.execute("INSERT INTO records VALUES (5, 'b')")
+    assert goes_back(conn) and goes_back(conn, 4) and not goes_back(conn, 5)
+    conn.execute("DELETE FROM records WHERE seq = 5")
+    conn.execute("DELETE FROM records WHERE seq = 2")  # a gap: the pairs around it are not compared
+    assert goes_back(conn) and not goes_back(conn, 3)
