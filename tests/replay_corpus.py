@@ -240,9 +240,12 @@ def write_database(path: Path, corpus: Path) -> Path:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and isinstance(record.get("payload"), dict) and record.get("capability"):
-            if "\\ud8" not in line:  # (a lone surrogate cannot be exported)
-                calls.append(record)
+        # (a lone surrogate cannot be exported)
+        valid = (
+            isinstance(record, dict) and isinstance(record.get("payload"), dict) and record.get("capability")
+        )
+        if valid and "\\ud8" not in line:
+            calls.append(record)
     rng = random.Random(7)
     for environment in ("production", None):
         with ActionRuntime.from_policy(
