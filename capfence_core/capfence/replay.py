@@ -39,6 +39,10 @@ from capfence.policy.view import CallView
 ALLOWED = frozenset({"allow", "warn"})
 CACHE_LIMIT = 100_000
 """Distinct calls remembered; the cache is emptied when full, so memory stays bounded."""
+WINDOW = 8192
+"""Evaluations between looks at whether the cache pays (see :class:`Decider`)."""
+PAYS = 8
+"""The cache pays when at least one lookup in this many hits."""
 CACHE_BYTES = 16 << 20
 """At most this much input text (the lines of the remembered calls) is held by the cache; emptied beyond."""
 LISTED = 1000
@@ -179,13 +183,24 @@ def other(recorded: str | None, replayed: str) -> bool:
 
 
 class Decider:
-    """Decides calls under one policy, and remembers what each distinct record came to (bounded)."""
+    """Decides calls under one policy, and remembers what each distinct record came to (bounded).
+
+    Remembering pays when calls repeat (an agent runs the same commands over and over) and costs when they do not
+    (every entry is kept alive for nothing, and the garbage collector walks them all). So every :data:`WINDOW`
+    evaluations the decider looks at how many lookups hit: when fewer than one in :data:`PAYS` did, it stops filling
+    the cache (lookups go on against what it holds) and tries again every :data:`PAYS`-th window. The results never
+    depend on it: the cache only spares evaluations whose outcome it already knows.
+    """
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.entries: dict[object, Entry] = {}
         self.evaluations = 0
+        self.keeping = True
         self._held = 0
+        self._hits = 0
+        self._misses = 0
+        self._idle = 0
 
     def decide(
         self,
@@ -203,13 +218,31 @@ class Decider:
             decision = failure(f"evaluation failed: {type(exc).__name__}: {exc}", self.policy.digest)
         return decision.action, decision.rule
 
+    def recall(self, key: object) -> Entry | None:
+        """What the record keyed ``key`` came to, if it is remembered."""
+        entry = self.entries.get(key)
+        if entry is not None:
+            self._hits += 1
+        return entry
+
     def remember(self, key: object, entry: Entry, size: int) -> None:
-        """Keep ``entry`` for ``key`` (whose input was ``size`` characters); the cache is emptied when full."""
+        """Keep ``entry`` for ``key`` (whose input was ``size`` characters), while remembering pays."""
+        self._misses += 1
+        if self._misses >= WINDOW:
+            self._review()
+        if not self.keeping:
+            return
         if len(self.entries) >= CACHE_LIMIT or self._held > CACHE_BYTES:
             self.entries.clear()
             self._held = 0
         self.entries[key] = entry
         self._held += size
+
+    def _review(self) -> None:
+        pays = self._hits * PAYS >= self._hits + self._misses
+        self._idle = 0 if self.keeping or self._idle >= PAYS - 1 else self._idle + 1
+        self.keeping = pays if self.keeping else self._idle == 0
+        self._hits = self._misses = 0
 
 
 def is_database(path: Path) -> bool:
@@ -324,12 +357,12 @@ def _replay_db(
     sink: RecordSink | None,
     progress: Progress | None,
 ) -> None:
-    cache = decider.entries
+    recall = decider.recall
     counts: dict[tuple[str | None, str, str | None], int] = {}
     done = 0
     for row in rows:
         done += 1
-        entry = cache.get(row[1:])
+        entry = recall(row[1:])
         if entry is None:
             entry = _db_entry(decider, result, row)
             if entry is None:

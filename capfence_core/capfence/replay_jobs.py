@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     from capfence.policy.model import Policy
 
+START = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+"""How the processes start: forked where the platform can (quick, and the caller's script is not imported again)."""
 BLOCK = 1 << 20
 POLL = 0.2
 """Seconds between progress reports while the parts run."""
@@ -196,7 +198,7 @@ def replay_parallel(
         )
     policy = result.policy
     parts = windows(path, jobs)
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context(START)
     done = context.Array("q", len(parts))
     with (
         tempfile.TemporaryDirectory(prefix="capfence-replay-") as spool,

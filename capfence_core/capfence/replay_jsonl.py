@@ -185,7 +185,7 @@ class Careful:
             else None
         )
         if key is not None:
-            entry = self.decider.entries.get(key)
+            entry = self.decider.recall(key)
             if entry is not None:
                 return entry
         entry = self.entry(obj)
@@ -229,8 +229,7 @@ def replay_lines(  # noqa: PLR0912 - one flat loop on purpose (see the module do
     parse = line_parser()
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     careful = Careful(decider, result, encode)
-    cache = decider.entries
-    decide, remember = decider.decide, decider.remember
+    recall, decide, remember = decider.recall, decider.decide, decider.remember
     counts: dict[tuple[str | None, str, str | None], int] = {}
     invalid = result.invalid
     for lineno, line in enumerate(lines, first_line):
@@ -249,7 +248,7 @@ def replay_lines(  # noqa: PLR0912 - one flat loop on purpose (see the module do
             if entry is None:
                 continue
         else:
-            entry = cache.get(key)
+            entry = recall(key)
             if entry is None:
                 action, rule = decide(key[0], obj["payload"], key[1], key[2], key[3])
                 entry = (key[4], action, rule)
