@@ -26,3 +26,15 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_output_is_what_it_was(sources: Path, source: str, policy: str, fmt: str) -> None:
     expected = (EXPECTED / expected_name(source, policy, fmt)).read_text(encoding="utf-8")
     assert replay_output(sources, source, policy, fmt) == expected
+
+
+JSONL_CASES = [case for case in CASES if case[0].endswith(".jsonl")]
+
+
+@pytest.mark.parametrize(
+    ("source", "policy", "fmt"), JSONL_CASES, ids=[expected_name(*case) for case in JSONL_CASES]
+)
+def test_jobs_change_nothing(sources: Path, source: str, policy: str, fmt: str) -> None:
+    """Three processes, each replaying a part of the file: the same output, byte for byte."""
+    expected = (EXPECTED / expected_name(source, policy, fmt)).read_text(encoding="utf-8")
+    assert replay_output(sources, source, policy, fmt, "--jobs", "3") == expected

@@ -37,14 +37,14 @@ from capfence.policy.model import Policy
 from capfence.policy.view import CallView
 
 ALLOWED = frozenset({"allow", "warn"})
-CACHE_LIMIT = 100_000
-"""Distinct calls remembered; the cache is emptied when full, so memory stays bounded."""
+CACHE_LIMIT = 32_768
+"""Distinct calls remembered; the cache is emptied when full, so memory stays bounded (about 25 MB for short calls)."""
 WINDOW = 8192
 """Evaluations between looks at whether the cache pays (see :class:`Decider`)."""
 PAYS = 8
 """The cache pays when at least one lookup in this many hits."""
-CACHE_BYTES = 16 << 20
-"""At most this much input text (the lines of the remembered calls) is held by the cache; emptied beyond."""
+CACHE_BYTES = 32 << 20
+"""At most this much input text (the lines of the remembered calls) is remembered; emptied beyond (long payloads)."""
 LISTED = 1000
 """Unreplayable and invalid records listed individually (all are counted)."""
 EXAMPLES = 3
@@ -188,8 +188,9 @@ class Decider:
     Remembering pays when calls repeat (an agent runs the same commands over and over) and costs when they do not
     (every entry is kept alive for nothing, and the garbage collector walks them all). So every :data:`WINDOW`
     evaluations the decider looks at how many lookups hit: when fewer than one in :data:`PAYS` did, it stops filling
-    the cache (lookups go on against what it holds) and tries again every :data:`PAYS`-th window. The results never
-    depend on it: the cache only spares evaluations whose outcome it already knows.
+    the cache (lookups go on against what it holds) and tries again, emptied, every :data:`PAYS`-th window. So calls
+    that never repeat hold at most one window of entries. The results never depend on it: the cache only spares
+    evaluations whose outcome it already knows.
     """
 
     def __init__(self, policy: Policy) -> None:
@@ -232,16 +233,21 @@ class Decider:
             self._review()
         if not self.keeping:
             return
-        if len(self.entries) >= CACHE_LIMIT or self._held > CACHE_BYTES:
+        if len(self.entries) >= CACHE_LIMIT or self._held >= CACHE_BYTES:
             self.entries.clear()
             self._held = 0
         self.entries[key] = entry
         self._held += size
 
     def _review(self) -> None:
-        pays = self._hits * PAYS >= self._hits + self._misses
-        self._idle = 0 if self.keeping or self._idle >= PAYS - 1 else self._idle + 1
-        self.keeping = pays if self.keeping else self._idle == 0
+        if self.keeping:
+            self.keeping = self._hits * PAYS >= self._hits + self._misses
+        elif self._idle < PAYS - 1:
+            self._idle += 1
+        else:  # try again, from scratch (what it holds did not pay)
+            self.keeping, self._idle = True, 0
+            self.entries.clear()
+            self._held = 0
         self._hits = self._misses = 0
 
 
