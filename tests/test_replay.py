@@ -319,3 +319,16 @@ def test_a_flag_or_decision_of_the_wrong_type_is_reported_not_a_crash(tmp_path: 
         (3, "decision ['deny'] is not one of deny, require_approval, warn, allow")
     ]
     assert document["replayed"] == 1
+
+
+def test_a_last_line_with_trailing_data_and_no_line_end_is_invalid(tmp_path: Path) -> None:
+    """The fast parser allowed one character after the object (meant for the line end) even when it was not one."""
+    source = tmp_path / "last.jsonl"
+    source.write_text(
+        '{"capability": "a", "payload": {}}\n{"capability": "b", "payload": {}}x', encoding="utf-8"
+    )
+    document = _replay_json(source, "--policy", PRODUCTION)["summary"]
+    assert document["replayed"] == 1
+    assert [(p["line"], p["reason"]) for p in document["invalid_records"]] == [
+        (2, "not valid JSON: Extra data: line 1 column 35 (char 34)")
+    ]

@@ -13,12 +13,12 @@ The loop (:func:`replay_lines`) runs once per line, a million times for a large 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, cast
+from typing import Any
 
 from capfence.audit.payload import REDACTED, TRUNCATED_KEY
 from capfence.decision import ACTIONS
+from capfence.jsonparse import fast_parser
 from capfence.replay import (
     EXAMPLES,
     PROGRESS_EVERY,
@@ -39,35 +39,6 @@ _ACTIONS = frozenset(ACTIONS)
 _STRINGS = frozenset({str})
 _NAME_TYPES = frozenset({str, type(None)})
 _KEY_TYPES = frozenset({str, int, float, bool, type(None)})
-
-
-def line_parser() -> Callable[[str], Any]:
-    """The fastest exact JSON parser at hand for one line.
-
-    ``orjson.loads`` when orjson is installed (optional: about twice as fast
-    on audit records), else the standard library's C scanner without
-    ``json.loads``'s Python-level wrapper. Anything either rejects or parses
-    differently (NaN, huge integers, whitespace) falls back to ``json.loads``
-    on the careful path, so results never depend on which is used.
-    ``CAPFENCE_JSON_PARSER=stdlib`` forces the standard library (benchmarks).
-    """
-    try:
-        if os.environ.get("CAPFENCE_JSON_PARSER") == "stdlib":
-            raise ImportError("the standard library parser was asked for")
-        import orjson  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        pass
-    else:
-        return cast(Callable[[str], Any], orjson.loads)
-    scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-    def parse(line: str) -> Any:
-        obj, end = scan(line, 0)
-        if len(line) - end > 1:
-            raise ValueError("trailing data")
-        return obj
-
-    return parse
 
 
 def plain_call(obj: dict[str, Any]) -> Call | None:
@@ -226,7 +197,7 @@ def replay_lines(  # noqa: PLR0912 - one flat loop on purpose (see the module do
     first_line: int = 1,
 ) -> None:
     """Replay ``lines`` (numbered from ``first_line``) into ``result``; ``progress()`` is called now and then."""
-    parse = line_parser()
+    parse = fast_parser()
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     careful = Careful(decider, result, encode)
     recall, decide, remember = decider.recall, decider.decide, decider.remember
@@ -236,6 +207,7 @@ def replay_lines(  # noqa: PLR0912 - one flat loop on purpose (see the module do
         try:
             obj = parse(line)
         except Exception:  # noqa: BLE001 - rare (bad JSON, NaN, huge integers, odd whitespace): json.loads decides
+            # (capfence.jsonparse)
             obj = careful.parse(line, lineno)
             if obj is None:
                 continue
