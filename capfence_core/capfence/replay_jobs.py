@@ -231,8 +231,8 @@ def _wait(futures: list[Future[Part]], done: SynchronizedArray[int], progress: P
     """Until every part is replayed (or one fails), report the bytes read so far."""
     pending = set(futures)
     while pending:
+        if progress is not None:
+            progress(sum(done[:]))
         finished, pending = wait(pending, timeout=POLL, return_when=FIRST_EXCEPTION)
         if any(future.exception() is not None for future in finished):
             return
-        if progress is not None:
-            progress(sum(done[:]))
