@@ -1,6 +1,7 @@
 """Benchmarks for the ``capfence`` command line (issue 3's targets), run with ``nox -s bench``.
 
 * ``capfence --help`` (interpreter start-up included): target < 250 ms.
+* ``capfence suggest`` on the 1,000,000-row audit.db (every decision read and grouped).
 * ``capfence logs --limit 50`` with a filter on a 1,000,000-row audit.db: target < 400 ms wall, start-up included.
 * ``capfence replay`` of a 1,000,000-record JSONL (``capfence export`` output, calls that repeat) and of 1,000,000
   distinct records (no two calls alike, so every one is evaluated: issue 24), with ``--jobs 1`` and ``--jobs 2``,
@@ -210,6 +211,11 @@ def main() -> None:
     wall, _, peak = median_of(1, ["replay", str(audit), "--policy", str(PRODUCTION)])
     print(
         f"capfence replay of the {options.rows:,}-row audit.db: {options.rows / wall:,.0f} records/s wall, peak {peak:.0f} MB"
+    )
+    wall, cpu, peak = median_of(1, ["suggest", "--audit-log", str(audit), "--policy", str(PRODUCTION)])
+    print(
+        f"capfence suggest on the {options.rows:,}-row audit.db: {options.rows / wall:,.0f} records/s wall, "
+        f"{options.rows / cpu:,.0f} records/s per CPU second, peak {peak:.0f} MB"
     )
 
 
