@@ -407,3 +407,33 @@ class Script(Generic[ReplyT, ConversationT]):
                 )
             self._position = turn + 1
         return (reply(conversation) if callable(reply) else reply), turn + 1
+
+
+class PlaysScript:
+    """What every adapter's scripted model says about its script: a mixin over the :class:`Script` in ``_play``.
+
+    The model sets ``self._play`` when it is built (a pydantic private attribute, say) and calls
+    ``self._play.next(conversation)`` for each reply; this gives it :attr:`script`, :attr:`final`,
+    :attr:`turns` and :meth:`rewind`.
+    """
+
+    _play: Script[Any, Any]
+
+    @property
+    def script(self) -> list[Any]:
+        """The replies, in order."""
+        return self._play.replies
+
+    @property
+    def final(self) -> Any:
+        """The reply once the script is played (None: :class:`ScriptExhausted`)."""
+        return self._play.final
+
+    @property
+    def turns(self) -> int:
+        """How many replies the model has given."""
+        return self._play.turns
+
+    def rewind(self) -> None:
+        """Play the script again from its first reply (the recorded prompts are kept)."""
+        self._play.rewind()

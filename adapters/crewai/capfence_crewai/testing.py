@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from crewai.llms.base_llm import BaseLLM
 from pydantic import PrivateAttr
 
-from capfence.testing import Script, ScriptExhausted
+from capfence.testing import PlaysScript, Script, ScriptExhausted
 
 if TYPE_CHECKING:
     from crewai.agents.agent_builder.base_agent import BaseAgent
@@ -52,7 +52,7 @@ Reply: TypeAlias = ToolCalls | str | Callable[[list[dict[str, Any]]], ToolCalls 
 conversation so far (CrewAI's messages, ``{"role": ..., "content": ...}`` dicts) that returns either."""
 
 
-class ScriptedLLM(BaseLLM):
+class ScriptedLLM(PlaysScript, BaseLLM):
     """A CrewAI LLM that replies with its script, one reply per call, and records every request.
 
     ``ScriptedLLM(reply, reply, ..., native=False, final=None)`` (or ``script=[...]``). Each call of
@@ -81,32 +81,13 @@ class ScriptedLLM(BaseLLM):
         self._play = Script([*replies, *script], final, model="LLM")
 
     @property
-    def script(self) -> list[Reply]:
-        """The replies, in order."""
-        return self._play.replies
-
-    @property
-    def final(self) -> Reply | None:
-        """The reply once the script is played (None: :class:`ScriptExhausted`)."""
-        return self._play.final
-
-    @property
     def prompts(self) -> list[str]:
         """Every request the model was sent, in order (its messages as JSON text)."""
         return [json.dumps(conversation, default=str) for conversation in self._play.prompts]
 
-    @property
-    def turns(self) -> int:
-        """How many replies the model has given."""
-        return self._play.turns
-
     def saw(self, text: str) -> bool:
         """Whether ``text`` appeared in any request the model was sent."""
         return any(text in prompt for prompt in self.prompts)
-
-    def rewind(self) -> None:
-        """Play the script again from its first reply (the recorded prompts are kept)."""
-        self._play.rewind()
 
     def call(
         self,

@@ -29,7 +29,7 @@ from langchain_core.messages.tool import tool_call as make_tool_call
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field, PrivateAttr
 
-from capfence.testing import Script, ScriptExhausted
+from capfence.testing import PlaysScript, Script, ScriptExhausted
 
 __all__ = ["Reply", "ScriptExhausted", "ScriptedChatModel", "parallel", "tool_call"]
 
@@ -38,7 +38,7 @@ Reply: TypeAlias = AIMessage | str | Callable[[list[BaseMessage]], AIMessage | s
 conversation so far that returns either (for an answer that depends on what the tools returned)."""
 
 
-class ScriptedChatModel(BaseChatModel):
+class ScriptedChatModel(PlaysScript, BaseChatModel):
     """A chat model that replies with its script, one reply per call, and records every prompt.
 
     ``ScriptedChatModel(reply, reply, ...)`` (or ``script=[...]``). Each call of the model takes
@@ -69,28 +69,9 @@ class ScriptedChatModel(BaseChatModel):
         return "capfence-scripted"
 
     @property
-    def script(self) -> list[Reply]:
-        """The replies, in order."""
-        return self._play.replies
-
-    @property
-    def final(self) -> Reply | None:
-        """The reply once the script is played (None: :class:`ScriptExhausted`)."""
-        return self._play.final
-
-    @property
     def prompts(self) -> list[list[BaseMessage]]:
         """Every prompt the model was sent, in order (each a list of messages)."""
         return self._play.prompts
-
-    @property
-    def turns(self) -> int:
-        """How many replies the model has given."""
-        return self._play.turns
-
-    def rewind(self) -> None:
-        """Play the script again from its first reply (the recorded prompts are kept)."""
-        self._play.rewind()
 
     def bind_tools(
         self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any

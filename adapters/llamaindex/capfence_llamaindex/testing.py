@@ -27,7 +27,7 @@ from llama_index.core.llms import ChatMessage
 from llama_index.core.llms.mock import MockFunctionCallingLLM
 from pydantic import PrivateAttr
 
-from capfence.testing import Script, ScriptExhausted
+from capfence.testing import PlaysScript, Script, ScriptExhausted
 
 __all__ = ["Reply", "ScriptExhausted", "ScriptedLLM", "parallel", "react_answer", "react_step", "tool_call"]
 
@@ -37,7 +37,7 @@ ReAct text of :func:`react_step` and :func:`react_answer`), or a function of the
 returns either (for an answer that depends on what the tools returned)."""
 
 
-class ScriptedLLM(MockFunctionCallingLLM):
+class ScriptedLLM(PlaysScript, MockFunctionCallingLLM):
     """A function-calling LLM that replies with its script, one reply per chat call, and records every prompt.
 
     ``ScriptedLLM(reply, reply, ..., final=None)``. Each chat call (sync, async or streamed) takes
@@ -69,18 +69,9 @@ class ScriptedLLM(MockFunctionCallingLLM):
         """Every prompt the model was sent, in order (each a list of messages)."""
         return self._play.prompts
 
-    @property
-    def turns(self) -> int:
-        """How many replies the model has given."""
-        return self._play.turns
-
     def saw(self, text: str) -> bool:
         """Whether ``text`` appeared in any message the model was sent."""
         return any(text in (message.content or "") for prompt in self.prompts for message in prompt)
-
-    def rewind(self) -> None:
-        """Play the script again from its first reply (the recorded prompts are kept)."""
-        self._play.rewind()
 
     def _reply(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatMessage:
         reply, turn = self._play.next(list(messages))
