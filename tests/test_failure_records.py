@@ -21,6 +21,7 @@ from capfence import ActionRuntime, Binding, CallView, CapFenceTool, Decision, T
 from capfence.approvals import Approvals
 from conftest import audit_rows
 from test_cli_support import run
+from test_fail_closed import BrokenGate  # a gate with only the two methods the protocol requires
 
 ALLOW_ALL = """
 redact: [token]
@@ -98,24 +99,9 @@ def test_fail_closed_records_the_deny_then_the_blocked_outcome(
     assert (outcome["outcome"], outcome["ref"], outcome["decision"]) == ("blocked", row["seq"], "deny")
 
 
-class GateWithoutRecords:
-    """A third-party gate with only the two methods the protocol requires."""
+class GateWhoseRecordFails(BrokenGate):
+    """A gate whose decide raises, and whose record_failure too."""
 
-    environment = None
-
-    def __init__(self) -> None:
-        self.outcomes: list[str] = []
-
-    def decide(self, view: object) -> Decision:
-        raise RuntimeError("injected gate fault")
-
-    def record_outcome(
-        self, decision: Decision, outcome: str, detail: str | None = None, *, view: object = None
-    ) -> None:
-        self.outcomes.append(outcome)
-
-
-class GateWhoseRecordFails(GateWithoutRecords):
     def record_failure(self, view: CallView, reason: str) -> Decision:
         raise OSError("injected record fault")
 
@@ -123,7 +109,7 @@ class GateWhoseRecordFails(GateWithoutRecords):
 @pytest.mark.parametrize(
     ("gate", "reason"),
     [
-        (GateWithoutRecords(), "internal_error: arguments unreadable"),
+        (BrokenGate(), "internal_error: arguments unreadable"),
         (
             GateWhoseRecordFails(),
             "internal_error: arguments unreadable (not recorded: OSError: injected record fault)",
@@ -131,7 +117,7 @@ class GateWhoseRecordFails(GateWithoutRecords):
     ],
     ids=["no-record_failure", "record_failure-raises"],
 )
-def test_fail_closed_denies_whatever_the_gate_can_record(gate: GateWithoutRecords, reason: str) -> None:
+def test_fail_closed_denies_whatever_the_gate_can_record(gate: BrokenGate, reason: str) -> None:
     decision, _ = Binding(gate, "bot", "x", "plain").fail_closed({}, reason="arguments unreadable")
     assert (decision.action, decision.reason, decision.record_id) == ("deny", reason, None)
     assert gate.outcomes == ["blocked"]
