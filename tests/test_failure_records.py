@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 
 import capfence.plugins
-from capfence import ActionRuntime, Binding, CallView, CapFenceTool, Decision, ToolCallDenied, hookimpl
+from capfence import ActionRuntime, Binding, CallView, CapFenceTool, Decision, ToolCallDenied
 from capfence.approvals import Approvals
 from conftest import audit_rows
 from test_cli_support import run
-from test_fail_closed import BrokenGate  # a gate with only the two methods the protocol requires
+
+# BrokenGate: a gate with only the two methods the protocol requires
+from test_fail_closed import BrokenGate, RecordingObserver
 
 ALLOW_ALL = """
 redact: [token]
@@ -33,15 +35,6 @@ allow:
 
 def view(payload: dict[str, Any] | None = None) -> CallView:
     return CallView("mcp.demo.write", payload or {}, "bot", None, "demo/write", "mcp", None)
-
-
-class RecordingObserver:
-    def __init__(self) -> None:
-        self.seen: list[Decision] = []
-
-    @hookimpl
-    def capfence_on_decision(self, call: Any, decision: Decision) -> None:
-        self.seen.append(decision)
 
 
 def test_a_failure_is_a_chained_deny_record_with_internal_error_provenance(
