@@ -116,6 +116,7 @@ def __getattr__(name: str) -> Any:
 
 
 def _skip(reason: str) -> NoReturn:
+    __tracebackhide__ = True  # the skip is reported at the contract test that asked for it
     import pytest
 
     pytest.skip(reason)
