@@ -116,6 +116,24 @@ def test_fail_closed_denies_whatever_the_gate_can_record(gate: BrokenGate, reaso
     assert gate.outcomes == ["blocked"]
 
 
+class GateThatRecordsNothing(GateWhoseRecordFails):
+    """A gate whose decide, record_failure and record_outcome all raise."""
+
+    def record_outcome(self, *args: object, **kwargs: object) -> None:
+        raise OSError("injected outcome fault")
+
+
+def test_fail_closed_never_raises() -> None:
+    decision, _ = Binding(GateThatRecordsNothing(), "bot", "x", "plain").fail_closed(
+        {}, "arguments unreadable"
+    )
+    assert decision.action == "deny"
+    assert (
+        decision.reason
+        == "internal_error: arguments unreadable (not recorded: OSError: injected record fault)"
+    )
+
+
 def test_a_runtime_whose_decide_raises_records_the_deny(
     runtime: Callable[..., ActionRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,6 +10,7 @@ point call another (LangChain ``invoke`` -> ``run``) with a single decision.
 from __future__ import annotations
 
 import contextvars
+import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from capfence.runtime import ActionRuntime
 
 T = TypeVar("T")
+log = logging.getLogger("capfence")
 _ACTIVE: contextvars.ContextVar[Mapping[int, CallView]] = contextvars.ContextVar(
     "capfence_active",
     default={},  # noqa: B039 - never mutated
@@ -119,7 +121,10 @@ class Binding:
         """
         view = self.view(payload)
         decision = self._failed(view, reason)
-        self.gate.record_outcome(decision, "blocked", view=view)
+        try:
+            self.gate.record_outcome(decision, "blocked", view=view)
+        except Exception as exc:  # noqa: BLE001 - the call is denied either way
+            log.error("could not record the blocked outcome of %s: %s", view.capability, exc)
         return decision, view
 
     def _failed(self, view: CallView, reason: str) -> Decision:
