@@ -26,10 +26,11 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from capfence.audit.chain import GENESIS, record_hash
-from capfence.audit.sqlite import COLUMNS, SQLiteStore
+from synthetic_log import build, decision_row
+
 from capfence.runtime import ActionRuntime
 
 TARGET_MS = 300.0
@@ -70,23 +71,12 @@ def _decide(capability: str, payload: str) -> tuple[str, str]:
     return "allow", {"filesystem.read": "reads", "shell.execute": "shell", "http.get": "http"}[capability]
 
 
-def build_log(path: Path, policy: Path, rows: int) -> float:
-    """``rows`` chained decision records over the last 30 days, then three held calls through a real runtime; returns seconds."""
-    started = time.perf_counter()
-    # the schema and no record yet: the times below never go backwards, as the store stamps them
-    store = SQLiteStore(path)
-    with store.transaction():
-        pass
-    store.close()
-    conn = sqlite3.connect(path)
-    prev = GENESIS
+def log_rows(rows: int) -> Iterator[dict[str, object]]:
+    """``rows`` decisions over the last 30 days: mostly shell commands, 1% of them denied force pushes."""
     rng = random.Random(19)
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     step = dt.timedelta(days=30) / rows
-    insert = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    batch = []
     for n in range(rows):
-        seq = n + 1
         capability = rng.choice(CAPABILITIES)
         command = (
             "git push --force"
@@ -99,39 +89,22 @@ def build_log(path: Path, policy: Path, rows: int) -> float:
             else {"target": f"/srv/{n % 500}"}
         )
         decision, rule = _decide(capability, payload)
-        row = {
-            "seq": seq,
-            "ts": (start + step * n).isoformat(timespec="microseconds"),
-            "kind": "decision",
-            "agent_id": f"agent-{n % 50}",
-            "framework": "langchain",
-            "tool": capability.split(".")[0] + "_tool",
-            "capability": capability,
-            "environment": "production",
-            "payload": payload,
-            "payload_sha256": "0" * 64,
-            "payload_bytes": len(payload),
-            "truncated": 0,
-            "redacted": 0,
-            "decision": decision,
-            "rule": rule,
-            "reason": f"{decision} rule {rule}",
-            "policy_digest": "1" * 64,
-            "ref": None,
-            "outcome": None,
-            "detail": None,
-            "prev_hash": prev,
-        }
-        row["hash"] = prev = record_hash(prev, row, None)
-        batch.append([row[c] for c in COLUMNS])
-        if len(batch) == 50_000:
-            conn.executemany(insert, batch)
-            conn.commit()
-            batch.clear()
-    conn.executemany(insert, batch)
-    conn.commit()
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
+        yield decision_row(
+            ts=(start + step * n).isoformat(timespec="microseconds"),
+            agent_id=f"agent-{n % 50}",
+            tool=capability.split(".")[0] + "_tool",
+            capability=capability,
+            payload=payload,
+            decision=decision,
+            rule=rule,
+            reason=f"{decision} rule {rule}",
+        )
+
+
+def build_log(path: Path, policy: Path, rows: int) -> float:
+    """``rows`` chained decision records over the last 30 days, then three held calls through a real runtime; returns seconds."""
+    started = time.perf_counter()
+    build(path, log_rows(rows))
     with ActionRuntime.from_policy(policy, audit_log=path) as runtime:
         for n in range(3):
             runtime.evaluate(

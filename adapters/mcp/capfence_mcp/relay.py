@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from capfence.decision import Decision, failure
+from capfence.decision import Decision
 from capfence.gate import Binding
 from capfence.policy.view import CallView
 from capfence_mcp import jsonrpc, methods
@@ -99,8 +99,9 @@ def completed(
     return wire, decided
 
 
-def schema_denial(exc: SchemaUnavailable) -> Decision:
-    return failure(
+def schema_denial(exc: SchemaUnavailable) -> str:
+    """Why a call whose tool's schema cannot be had is denied."""
+    return (
         f"the tool's inputSchema is unknown, so the defaults the server would apply cannot be decided: {exc}"
     )
 
@@ -281,8 +282,11 @@ class Relay:
         # signed for exactly this tool and these arguments: answer, then decide
         if modern is not None and retry is not None:
             await apply_answer(
-                self.gatekeeper.gate.approvals, retry.approval_id, retry.response, modern.approver
-            )  # type: ignore[union-attr]
+                self.gatekeeper.gate.approvals,  # type: ignore[union-attr]
+                retry.approval_id,
+                retry.response,
+                modern.approver,
+            )
         decision, view, binding = await self.gatekeeper.adecide(tool, arguments)
         if decision.action == "require_approval" and decision.approval_id:
             if modern is not None:
@@ -300,8 +304,8 @@ class Relay:
         if not decision.allowed:
             self._settle(key)
             await self.to_client(
-                jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log))
-            )  # type: ignore[arg-type]
+                jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log))  # type: ignore[arg-type]
+            )
             return
         if pending.cancelled or not self.server_alive or not self.client_alive:
             self._settle(key)
@@ -336,8 +340,7 @@ class Relay:
             return completed(json.loads(wire), sent, with_defaults(sent, schema))
         except SchemaUnavailable as exc:
             self._settle(key)
-            decision = schema_denial(exc)
-            self.gatekeeper.record(decision, self.gatekeeper.binding(tool).view(sent), "blocked", str(exc))
+            decision = await asyncio.to_thread(self.gatekeeper.fail_closed, tool, sent, schema_denial(exc))
             if self.client_alive and not pending.cancelled:
                 blocked = blocked_result(decision, self.settings.audit_log)
                 await self.to_client(jsonrpc.result(pending.message.id, blocked))  # type: ignore[arg-type]
