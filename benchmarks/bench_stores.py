@@ -1,4 +1,4 @@
-"""Decisions per second with 1, 4 and 16 writer processes, SQLite against PostgreSQL, and the median per-call overhead.
+"""Decisions per second with 1, 4, 16 and 64 writer processes, SQLite against PostgreSQL, and the per-call latency.
 
 Each writer process builds its own :class:`~capfence.ActionRuntime` on the
 same audit log and calls ``runtime.evaluate`` (policy evaluation plus the
@@ -10,11 +10,16 @@ writers start together. "per call" is the median latency of one
 PostgreSQL is a real server started for the run the way the tests start it
 (``tests/postgres_server.py``: Debian's binaries, a temporary cluster on a
 loopback port, default durability: ``fsync`` and ``synchronous_commit`` on).
-``postgresql (lock held to flush)`` is the simpler chain design the store
-rejected (the chain lock held through a synchronous commit), measured for
-the trade-off described in :mod:`capfence.audit.postgres`.
+``postgresql (partitioned)`` is the store's default: plain appends spread
+over partitioned chains (``partitions=64``), one statement per append.
+``postgresql (one chain)`` is the single chain every append went through
+before (``?partitions=0``: an advisory lock over two round trips), the
+baseline the partitioned store is measured against in the same run; ratios
+are printed. ``postgresql (lock held to flush)`` is the simpler single-chain
+design the store rejected (the chain lock held through a synchronous
+commit). See :mod:`capfence.audit.postgres` for the designs.
 
-    python benchmarks/bench_stores.py [--seconds 4] [--procs 1,4,16] [--stores sqlite,postgresql,postgresql-held]
+    python benchmarks/bench_stores.py [--seconds 4] [--procs 1,4,16,64] [--stores sqlite,postgresql,postgresql-single,postgresql-held]
 """
 
 from __future__ import annotations
@@ -44,13 +49,16 @@ PAYLOAD = {"command": "git status --short", "cwd": "/srv/app"}
 SPAWN = multiprocessing.get_context("spawn")
 LABELS = {
     "sqlite": "sqlite (WAL)",
-    "postgresql": "postgresql",
+    "postgresql": "postgresql (partitioned)",
+    "postgresql-single": "postgresql (one chain)",
     "postgresql-held": "postgresql (lock held to flush)",
 }
+QUERY = {"postgresql": "", "postgresql-single": "?partitions=0", "postgresql-held": "?partitions=0"}
+"""What each PostgreSQL row adds to the database's URL."""
 
 
 def _hold_lock_through_flush() -> None:
-    """The rejected design: a synchronous chain commit, so the lock is held until the WAL is flushed."""
+    """The rejected design: a synchronous chain commit, so the lock is held until the WAL is flushed (one chain)."""
     from capfence.audit import postgres
 
     postgres._BEGIN = postgres._BEGIN.replace(" SET LOCAL synchronous_commit = off;", "")
@@ -77,8 +85,10 @@ def _writer(location: str, policy: str, store: str, seconds: float, barrier: Any
     results.put((latencies, failures))
 
 
-def run(location: str, policy: Path, store: str, procs: int, seconds: float) -> tuple[float, float, int]:
-    """(decisions per second, median seconds per call, failed calls) for ``procs`` writers on ``location``."""
+def run(
+    location: str, policy: Path, store: str, procs: int, seconds: float
+) -> tuple[float, float, float, int]:
+    """(decisions per second, median and 99th percentile seconds per call, failed calls) for ``procs`` writers."""
     barrier, results = SPAWN.Barrier(procs), SPAWN.Queue()
     workers = [
         SPAWN.Process(target=_writer, args=(location, str(policy), store, seconds, barrier, results))
@@ -89,8 +99,9 @@ def run(location: str, policy: Path, store: str, procs: int, seconds: float) -> 
     collected = [results.get(timeout=seconds + 180) for _ in workers]
     for worker in workers:
         worker.join(timeout=60)
-    latencies = [x for lat, _ in collected for x in lat]
-    return len(latencies) / seconds, statistics.median(latencies), sum(f for _, f in collected)
+    latencies = sorted(x for lat, _ in collected for x in lat)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return len(latencies) / seconds, statistics.median(latencies), p99, sum(f for _, f in collected)
 
 
 def evaluation_only(policy: Path) -> float:
@@ -112,8 +123,8 @@ def evaluation_only(policy: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--procs", default="1,4,16")
-    parser.add_argument("--stores", default="sqlite,postgresql,postgresql-held")
+    parser.add_argument("--procs", default="1,4,16,64")
+    parser.add_argument("--stores", default="sqlite,postgresql,postgresql-single")
     args = parser.parse_args()
     counts = [int(n) for n in args.procs.split(",")]
     stores = args.stores.split(",")
@@ -141,10 +152,10 @@ def main() -> None:
                     location = (
                         str(Path(tmp) / f"{store}-{procs}.db")
                         if store == "sqlite"
-                        else server.create_database()
-                    )  # type: ignore[union-attr]
-                    rate, median, failed = run(location, policy, store, procs, args.seconds)
-                    rows.append((LABELS[store], procs, rate, median, failed))
+                        else server.create_database() + QUERY[store]  # type: ignore[union-attr]
+                    )
+                    rate, median, p99, failed = run(location, policy, store, procs, args.seconds)
+                    rows.append((store, procs, rate, median, p99, failed))
                     print(
                         f"  {LABELS[store]:<32} {procs:>2} writer(s): {rate:8.0f}/s",
                         file=sys.stderr,
@@ -157,12 +168,21 @@ def main() -> None:
         f"\npolicy evaluation alone: median {base * 1e6:.1f} µs per call; {args.seconds:g} s per run; "
         "per call = median evaluate() latency, overhead = per call minus evaluation alone\n"
     )
-    print(f"| {'store':<32} | writers | decisions/s | per call (median) | overhead (median) | failed |")
-    print(f"|{'-' * 34}|---------|-------------|-------------------|-------------------|--------|")
-    for label, procs, rate, median, failed in rows:
+    baseline = {procs: rate for store, procs, rate, *_ in rows if store == "postgresql-single"}
+    print(
+        f"| {'store':<32} | writers | decisions/s | vs one chain | per call (median) | p99 | overhead (median) | failed |"
+    )
+    print(
+        f"|{'-' * 34}|---------|-------------|--------------|-------------------|-----|-------------------|--------|"
+    )
+    for store, procs, rate, median, p99, failed in rows:
         overhead = (median - base) * 1000
+        ratio = (
+            f"{rate / baseline[procs]:.2f}x" if procs in baseline and store.startswith("postgresql") else ""
+        )
         print(
-            f"| {label:<32} | {procs:>7} | {rate:>11,.0f} | {median * 1000:>14.2f} ms | {overhead:>14.2f} ms | {failed:>6} |"
+            f"| {LABELS[store]:<32} | {procs:>7} | {rate:>11,.0f} | {ratio:>12} | {median * 1000:>14.2f} ms"
+            f" | {p99 * 1000:.1f} ms | {overhead:>14.2f} ms | {failed:>6} |"
         )
 
 
