@@ -599,7 +599,10 @@ class PostgresStore:
         return AuditError(f"cannot write audit log {self.location}: {text}")
 
     def close(self) -> None:
-        """Pin the heads (:meth:`crosslink`), then close this process's pool (a later call opens a new one, as the SQLite store reconnects)."""
+        """Pin the heads (:meth:`crosslink`), then close this process's pool.
+
+        A later call opens a new pool, as the SQLite store reconnects.
+        """
         if self._pool is not None and self._ready and self._pid == os.getpid():
             try:
                 self.crosslink()

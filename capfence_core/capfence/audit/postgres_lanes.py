@@ -83,7 +83,7 @@ class Lanes:
         self._idle: list[Lane] = []
         self._all: list[Lane] = []
         self._seed = zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
-        self._random = random.Random()  # noqa: S311 - seeded from the OS: two stores of one process must part ways
+        self._random = random.Random()  # seeded from the OS: two stores of one process must part ways
 
     def take(self, timeout: float) -> Lane | None:
         """An idle lane, a new one if there are fewer than ``size``, or None after waiting ``timeout`` seconds."""
