@@ -23,19 +23,49 @@ Guarantees (the same as the SQLite store)
   :class:`~capfence.audit.deadline.AuditBusy`. When the server is down, calls are denied within milliseconds
   (the connection is refused, and while one probe is in flight the others do
   not wait for it) and writes resume with the first call after it is back.
-* One unbroken hash chain, whatever the number of writer threads, processes
-  and hosts; each record's ``ts`` is stamped under the chain lock, after the
-  head is read, as ``max(now, head's ts)``, so it never goes backwards along
-  ``seq`` even between hosts whose clocks disagree.
+* Unbroken hash chains, whatever the number of writer threads, processes and
+  hosts: one per partition (:mod:`capfence.audit.partitions`), cross-linked.
+  Each record's ``ts`` is stamped under its partition's lock, after the head
+  is read, as ``max(now, head's ts)``, so it never goes backwards along a
+  partition even between hosts whose clocks disagree.
 
-The chain: a serialized head, with the lock released before the WAL flush
-------------------------------------------------------------------------
-Each append is one transaction that takes a transaction-scoped advisory lock
-(``pg_advisory_xact_lock``; the key is derived from the schema name), reads
-the head with ``ORDER BY seq DESC LIMIT 1`` (a backward primary-key probe),
-computes the record's hash in the client (an HMAC key never reaches the
-server) and inserts ``seq + 1``. The primary key on ``seq`` is a second guard:
-a record chained to a stale head cannot be inserted. Two round trips:
+Partitioned chains (schema v5)
+------------------------------
+One chain serializes every append of a fleet behind one lock held over
+network round trips (about 1,400 decisions/s on the 2-core test machine,
+whatever the number of writers). So plain appends (decisions, outcomes,
+events) spread over partitions ``1..partitions`` (the URL's ``partitions``,
+default 64), each an ordinary chain whose records are numbered
+``partition * 10**12 + 1, 2, ...``:
+
+* A process appends through *lanes* (:mod:`capfence.audit.postgres_lanes`):
+  a partition and its head as this process last wrote it. With the head
+  known, an append is **one statement** in autocommit mode
+  (:data:`~capfence.audit.postgres_lanes.FAST_INSERT`): the partition's
+  advisory lock (``pg_advisory_xact_lock``, key from the schema name and the
+  partition), the insert of the row hashed by the client (an HMAC key never
+  reaches the server) unless its seq is taken or its predecessor missing,
+  and a synchronous commit. A record another writer can read is flushed, so
+  a crash loses nothing acknowledged and nothing anyone chained onto. A stale
+  or unknown head takes two round trips under the lock (read the head,
+  insert and commit), and the lane then moves to another partition. The
+  primary key on ``seq`` guarantees no fork whatever happens.
+* Every ``crosslink`` seconds (default 1), and when the store closes, a lane
+  that appended also appends a cross-link: the heads of all other
+  partitions, so ``verify`` notices a partition dropped or cut short.
+* Partition 0 is the chain of a log written before v5, and takes every
+  write that must be serialized: :meth:`PostgresStore.transaction`
+  (approvals, limits, import) and :meth:`PostgresStore.append_decision_once`
+  hold its lock (:data:`~capfence.audit.postgres_schema.CHAIN_LOCK`) as
+  every append did before. ``partitions=0`` sends every append there: the
+  single chain, described next, which the benchmark measures as a baseline.
+
+Partition 0: a serialized head, with the lock released before the WAL flush
+--------------------------------------------------------------------------
+A partition-0 write is one transaction that takes the chain lock, reads the
+head with ``ORDER BY seq DESC LIMIT 1`` (a backward primary-key probe within
+the partition), computes the record's hash in the client and inserts
+``seq + 1``. Two round trips:
 
 1. ``BEGIN; SET LOCAL synchronous_commit = off; <lock>; <read head>``
 2. pipelined: ``INSERT``; ``COMMIT``; an upsert of this server process's row
@@ -47,35 +77,22 @@ onto it without waiting for the disk. The caller is answered only after step
 2's last statement commits *synchronously*, which flushes the WAL up to a
 point after our commit record. Because the WAL is flushed in order, a crash
 can only lose a suffix of the chain that no caller was told about; a record
-that is durable implies its predecessors are. The effect is group commit:
-concurrent writers share fsyncs instead of queueing one fsync each behind the
-lock. ``benchmarks/bench_stores.py`` measures it.
+that is durable implies its predecessors are.
 
 Alternatives considered:
 
 * A one-row ``chain_head`` table locked ``FOR UPDATE``: the same
-  serialization, but every append updates one hot row, and while any long
-  transaction holds a snapshot (a 10-million-row export) its dead versions
-  cannot be pruned, so every later append walks a longer version chain.
-  Lock waiters on a row also wake together at each commit. The advisory lock
-  queues waiters fairly and writes nothing.
-* Holding the lock through a synchronous commit (simplest): throughput is
-  capped at one append per WAL flush, whatever the number of writers
-  (measured on the 2-core test machine: 522 decisions/s with 4 writers,
-  against 1,026/s with the lock released before the flush).
-* Per-writer chains merged by ``verify``: writers never wait for each other,
-  but there is no single order of records, deletion of a whole writer's tail
-  is harder to detect, and every reader must merge. A single chain keeps
-  ``verify``, ``export`` and the SQLite format identical.
-
-The cost of a single chain is that appends are serialized for two network
-round trips (``SELECT`` of the head and the pipelined ``INSERT``/``COMMIT``),
-and the lock holder must be scheduled to send the second: about 900 to 1,300
-decisions/s on the 2-core test machine with the server on the same host,
-against 9,000 to 11,000 for SQLite (``benchmarks/bench_stores.py``). Put
-agents that need more in separate databases (or schemas: the lock key
-includes the schema). A process with many threads could batch their records
-under one lock acquisition; not done yet.
+  serialization, but every append updates one hot row whose dead versions
+  pile up while a long export holds a snapshot.
+* Holding the lock through a synchronous commit on one chain: capped at one
+  append per WAL flush (``benchmarks/bench_stores.py`` still measures it).
+* Per-writer chains merged by ``verify`` without cross-links: a writer's
+  tail, or a whole writer's chain, could be deleted unnoticed. The
+  cross-links are what make partitions as checkable as one chain, up to the
+  window between two of them (docs/postgres.md).
+* Partitions numbered by a separate column, ``seq`` from a sequence: ``seq``
+  must be hashed (outcomes and approvals refer to it), so the client would
+  need a round trip to learn it before hashing.
 
 Pooling and processes
 ---------------------
@@ -85,9 +102,11 @@ forks opens a new pool in the child and never touches the parent's
 connections. Connections are in autocommit mode; transactions are explicit.
 A connection found dead after a server restart is discarded and the append
 retried once on another connection, which is safe because nothing was sent
-beyond ``BEGIN``. A failure after ``COMMIT`` was sent is ambiguous: the
-record may be committed even though the call was denied (an audit record
-without an outcome; the chain is intact either way).
+beyond ``BEGIN`` (a partition append retried finds its row if the first
+attempt committed it, and does not write it twice). A failure after ``COMMIT``
+was sent is otherwise ambiguous: the record may be committed even though the
+call was denied (an audit record without an outcome; the chain is intact
+either way).
 """
 
 from __future__ import annotations

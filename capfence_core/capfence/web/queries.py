@@ -2,8 +2,8 @@
 
 Pages are newest first and continue *before* the last sequence number shown
 (``?before=SEQ``), never with ``OFFSET``: every page costs the same on a
-log of any length. Because ``ts`` never decreases along ``seq``, the cursor
-becomes ``ts <= ts(SEQ) AND seq < SEQ``, a range on the timestamp column
+log of any length. The cursor is ``(ts, seq) < (ts(SEQ), SEQ)``, written
+``ts <= ts(SEQ) AND (ts < ts(SEQ) OR seq < SEQ)``: a range on the timestamp column
 that the store's indexes (``(ts)``, ``(kind, decision, ts)``, ``(agent_id,
 ts)``, ``(capability, ts)`` on SQLite; their partial ``(…, ts, seq)``
 counterparts on PostgreSQL) deliver already ordered, so a page reads about
@@ -15,6 +15,8 @@ backwards in slices of :data:`SLICE` sequence numbers (a primary-key range)
 until the page is full or :data:`SCAN_BUDGET` seconds have passed; a page cut
 short says how far back it searched and links to search on from there
 (``Page.searched_to``), so no page ever takes more than about the budget.
+On a partitioned PostgreSQL log those slices cover only the newest
+partition's numbers first, so such pages search less of the log per budget.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capfence.audit.chain import key_from_env, record_hash
+from capfence.audit.partitions import STRIDE, partition_of
 from capfence.audit.query import Filters
 from capfence.web.source import Row, Source
 
@@ -76,7 +79,9 @@ def decisions_page(source: Source, query: DecisionQuery, size: int = PAGE_SIZE) 
         cursor = source.one("SELECT ts FROM records WHERE seq = ?", [query.before])
         if cursor is None:
             return Page([], None)
-        clause, params = f"{clause} AND ts <= ? AND seq < ?", [*params, cursor["ts"], query.before]
+        # (ts, seq) before the cursor's; the range on ts keeps the index (for one chain, seq < ? alone would do)
+        clause = f"{clause} AND ts <= ? AND (ts < ? OR seq < ?)"
+        params = [*params, cursor["ts"], cursor["ts"], query.before]
     inner = f"SELECT {_LIST_COLUMNS} FROM records WHERE {clause} ORDER BY ts DESC, seq DESC LIMIT ?"
     rows = source.rows(
         f"SELECT n.*, {_OUTCOME} AS linked_outcome FROM ({inner}) n ORDER BY n.ts DESC, n.seq DESC",
@@ -162,11 +167,15 @@ def decision_detail(source: Source, seq: int) -> Detail | None:
     request = detail.approval_id
     if request is not None:
         detail.approval = source.one("SELECT * FROM approvals WHERE id = ?", [request])
+    start, end = (
+        partition_of(seq) * STRIDE,
+        (partition_of(seq) + 1) * STRIDE,
+    )  # its neighbours in its own chain
     detail.previous = source.one(
-        "SELECT seq, hash FROM records WHERE seq < ? ORDER BY seq DESC LIMIT 1", [seq]
+        "SELECT seq, hash FROM records WHERE seq < ? AND seq > ? ORDER BY seq DESC LIMIT 1", [seq, start]
     )
     detail.following = source.one(
-        "SELECT seq, prev_hash FROM records WHERE seq > ? ORDER BY seq LIMIT 1", [seq]
+        "SELECT seq, prev_hash FROM records WHERE seq > ? AND seq < ? ORDER BY seq LIMIT 1", [seq, end]
     )
     head = source.one("SELECT max(seq) AS head FROM records")
     detail.head_seq = int(head["head"] or 0) if head else 0
