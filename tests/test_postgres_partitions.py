@@ -382,3 +382,15 @@ def test_a_schema4_log_migrates_to_partition_0_and_still_verifies(pg_url: str, t
     assert done.returncode == 0, done.stderr
     exported = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [(e["ts"], e["seq"]) for e in exported] == sorted((e["ts"], e["seq"]) for e in exported)
+
+
+def test_a_failing_partition_append_denies_the_call(pg_url: str, tmp_path: Path) -> None:
+    """Fail closed: the first append to a new partition cannot register it, so the call is denied and says why."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(textwrap.dedent(POLICY))
+    with ActionRuntime.from_policy(policy, audit_log=pg_url) as runtime:
+        runtime.approvals.list()  # opens and migrates the log
+        sql(pg_url, "DROP TABLE partitions")
+        decision = runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="a")
+    assert decision.action == "deny" and not decision.allowed
+    assert "audit log not writable" in decision.reason and "partitions" in decision.reason, decision.reason

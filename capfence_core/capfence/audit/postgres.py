@@ -225,9 +225,8 @@ class PostgresStore:
         """In a forked child: fresh locks (another thread may have held them), and no use of the parent's pool."""
         self._lock, self._probing = threading.Lock(), threading.Lock()
         self._pool, self._ready, self._outage, self._pid, self._answered_at = None, False, None, 0, 0.0
-        self._lanes = Lanes(
-            self.settings.partitions, self.settings.pool_max
-        )  # the parent's partitions are its own
+        # the parent's partitions are its own
+        self._lanes = Lanes(self.settings.partitions, self.settings.pool_max)
 
     # --- writing ------------------------------------------------------------------------
     def append(self, record: Mapping[str, object]) -> int:
@@ -302,8 +301,9 @@ class PostgresStore:
             if conn.execute(FAST_INSERT, params).rowcount == 1:
                 lane.head = (int(str(row["seq"])), str(row["hash"]), str(row["ts"]))
                 return int(str(row["seq"]))
-            # someone else appended to this partition: append after them, then move elsewhere
-            seq = self._lane_locked(conn, lane, record, [])
+            # someone else appended to this partition (the row was not written): append after them, then move
+            sent.remove(row)
+            seq = self._lane_locked(conn, lane, record, sent)
             self._lanes.hop(lane)
             return seq
         return self._lane_locked(conn, lane, record, sent)
@@ -328,6 +328,7 @@ class PostgresStore:
                 lane.head = head
                 return int(str(row["seq"]))
         row = chained_row(record, head, self.key)
+        sent.append(row)
         with conn.pipeline():
             if found is None:
                 conn.execute(REGISTER, [part])
