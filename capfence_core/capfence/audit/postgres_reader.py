@@ -41,6 +41,8 @@ from capfence.audit.reader import CALL_FIELDS, Record
 from capfence.errors import AuditError
 
 ITERSIZE = 5000
+PARTITIONED = 5
+"""The schema version that brought partitioned chains and cross-links."""
 _LINKED_OUTCOME = (
     "(SELECT o.outcome FROM records o WHERE o.ref = r.seq AND o.kind = 'outcome' ORDER BY o.seq DESC LIMIT 1)"
     " AS linked_outcome"
@@ -118,6 +120,7 @@ class PostgresReader:
             self._conn.close()
             raise AuditError(f"cannot read audit log {self.location}: {exc}") from exc
         version = int(row[0]) if row and row[0] is not None else 0
+        self._version = version
         if version > SCHEMA_VERSION:
             self._conn.close()
             raise AuditError(
@@ -157,9 +160,12 @@ class PostgresReader:
 
     def head(self) -> tuple[int, str] | None:
         """The newest cross-link (which pins every partition's head) or, in a log without any, the last record."""
-        row = self._one(
-            f"SELECT seq, hash FROM records WHERE kind = '{CROSSLINK}' ORDER BY ts DESC, seq DESC LIMIT 1", []
-        )
+        row = None
+        if self._version >= PARTITIONED:  # (an older log has no cross-links, nor their index)
+            row = self._one(
+                f"SELECT seq, hash FROM records WHERE kind = '{CROSSLINK}' ORDER BY ts DESC, seq DESC LIMIT 1",
+                [],
+            )
         if row is None:
             row = self._one("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1", [])
         return (int(row[0]), str(row[1])) if row is not None else None
