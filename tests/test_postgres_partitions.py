@@ -324,6 +324,10 @@ allow:
 """
 
 
+OLD_REQUEST = "apr_2543af32a44127ca"
+"""The request the schema-4 log holds as pending (for ``refund(amount=4)``; it expired an hour after it was filed)."""
+
+
 def restore_schema4(url: str) -> None:
     """Load the schema-4 log of ``tests/data/postgres_schema4.sql`` (written by CapFence before partitions)."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -353,8 +357,13 @@ def test_a_schema4_log_migrates_to_partition_0_and_still_verifies(pg_url: str, t
             capability="payments.refund",
             gate=runtime,
         )
-        (request,) = runtime.approvals.list("pending")  # filed by the old CapFence
-        runtime.approvals.approve(request.id, by="bob")
+        filed_before = runtime.approvals.get(OLD_REQUEST)  # filed by the old CapFence for this very call
+        assert filed_before is not None and filed_before.payload == '{"amount":4}'
+        with pytest.raises(ApprovalRequired) as held:
+            refund(
+                amount=4
+            )  # the same request while it is pending; a new one once it has expired (after an hour)
+        runtime.approvals.approve(held.value.request_id, by="bob")
         refund(amount=4)
         with pytest.raises(ApprovalRequired):
             refund(amount=4)  # consumed
