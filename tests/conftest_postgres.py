@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from capfence.audit.postgres_schema import CHAIN_LOCK, DEFAULT_PARTITIONS, PARTITION_LOCK
 from postgres_server import INSTALL_HINT, PostgresServer, find_binaries
 
 
@@ -56,3 +57,11 @@ def own_pg_server() -> Iterator[PostgresServer]:
     _require_postgres()
     with PostgresServer() as server:
         yield server
+
+
+def hold_every_chain_lock(conn: object, partitions: int = DEFAULT_PARTITIONS) -> None:
+    """Take the lock of every chain (partition 0 and 1..``partitions``) in ``conn``'s open transaction: a writer stuck inside."""
+    execute = conn.execute  # type: ignore[attr-defined]
+    execute(CHAIN_LOCK)
+    for part in range(1, partitions + 1):
+        execute(PARTITION_LOCK.format(part=part))
