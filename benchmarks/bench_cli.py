@@ -23,11 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from capfence.audit.chain import record_hash
-from capfence.audit.sqlite import COLUMNS
-from capfence.call.runtime import ActionRuntime
+from synthetic_log import build, decision_row
+
+from capfence.audit.timeorder import seq_ordered
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = ROOT / "policies" / "shell_production.yaml"
@@ -76,59 +77,36 @@ def build_log(path: Path, rows: int) -> None:
     if path.exists():
         conn = sqlite3.connect(path)
         count = conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+        current = seq_ordered(conn)  # made by this build: no ts index (a log of an earlier one is rebuilt)
         conn.close()
-        if count == rows:
+        if count == rows and current:
             return
         path.unlink()
-    with ActionRuntime.from_policy(ROOT / "policies" / "shell_rollout.yaml", audit_log=path) as runtime:
-        runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="bench", tool="run_shell")
-    conn = sqlite3.connect(path)
-    seq, prev = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+    build(path, log_rows(rows))
+
+
+def log_rows(rows: int) -> Iterator[dict[str, object]]:
+    """The log's decisions: 28 days of June 2025, nine in ten shell commands (``rm -rf`` denied), the rest file reads."""
     random.seed(7)
     commands = [f"{p} {i}" if i else p for p in PROGRAMS for i in range(250)]
-    insert = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    batch = []
-    for n in range(rows - 1):
-        seq += 1
+    for n in range(rows):
+        at = n * 28 * 86400 // rows  # seconds into June: never going backwards, as the store stamps them
         shell = n % 10 != 0
         payload = json.dumps(
             {"command": random.choice(commands)} if shell else {"path": f"/srv/data/{n % 500}.txt"},
             separators=(",", ":"),
         )
         decision = "deny" if "rm -rf" in payload else ("warn" if shell else "allow")
-        row = {
-            "seq": seq,
-            "ts": f"2025-06-{1 + n * 28 // rows:02d}T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:{n % 60:02d}.000000+00:00",
-            "kind": "decision",
-            "agent_id": f"agent-{n % 7}",
-            "framework": "langchain",
-            "tool": "run_shell" if shell else "read_file",
-            "capability": "shell.execute" if shell else "filesystem.read",
-            "environment": "production",
-            "payload": payload,
-            "payload_sha256": "0" * 64,
-            "payload_bytes": len(payload),
-            "truncated": 0,
-            "redacted": 0,
-            "decision": decision,
-            "rule": {"deny": "deny[0]", "warn": "warn[0]", "allow": "allow[0]"}[decision],
-            "reason": f"{decision} rule",
-            "policy_digest": "1" * 64,
-            "ref": None,
-            "outcome": None,
-            "detail": None,
-            "prev_hash": prev,
-        }
-        row["hash"] = prev = record_hash(prev, row, None)
-        batch.append([row[c] for c in COLUMNS])
-        if len(batch) == 50_000:
-            conn.executemany(insert, batch)
-            conn.commit()
-            batch.clear()
-    conn.executemany(insert, batch)
-    conn.commit()
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
+        yield decision_row(
+            ts=f"2025-06-{1 + at // 86400:02d}T{at // 3600 % 24:02d}:{at // 60 % 60:02d}:{at % 60:02d}.000000+00:00",
+            agent_id=f"agent-{n % 7}",
+            tool="run_shell" if shell else "read_file",
+            capability="shell.execute" if shell else "filesystem.read",
+            payload=payload,
+            decision=decision,
+            rule={"deny": "deny[0]", "warn": "warn[0]", "allow": "allow[0]"}[decision],
+            reason=f"{decision} rule",
+        )
 
 
 def build_distinct(path: Path, rows: int) -> None:

@@ -1,7 +1,7 @@
 """Benchmark of ``capfence serve`` (issue 19's target): pages on a 1,000,000-row SQLite log in < 300 ms of server time.
 
-Self-contained: builds the log in a temporary directory (a real schema made by
-ActionRuntime, then 1,000,000 decision records over the last 30 days chained
+Self-contained: builds the log in a temporary directory (a real schema made by the
+store, then 1,000,000 decision records over the last 30 days chained
 with the store's own hash function, so ``verify`` passes; then a few held
 calls through the runtime so the approvals page has pending requests), starts
 the console in-process (Starlette's test client, no network) and reads each
@@ -26,10 +26,11 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from capfence.audit.chain import record_hash
-from capfence.audit.sqlite import COLUMNS
+from synthetic_log import build, decision_row
+
 from capfence.call.runtime import ActionRuntime
 
 TARGET_MS = 300.0
@@ -70,20 +71,12 @@ def _decide(capability: str, payload: str) -> tuple[str, str]:
     return "allow", {"filesystem.read": "reads", "shell.execute": "shell", "http.get": "http"}[capability]
 
 
-def build_log(path: Path, policy: Path, rows: int) -> float:
-    """``rows`` chained decision records over the last 30 days, then three held calls through a real runtime; returns seconds."""
-    started = time.perf_counter()
-    with ActionRuntime.from_policy(policy, audit_log=path) as runtime:
-        runtime.evaluate("shell.execute", {"command": "ls"}, agent_id="bench", tool="run_shell")
-    conn = sqlite3.connect(path)
-    seq, prev = conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+def log_rows(rows: int) -> Iterator[dict[str, object]]:
+    """``rows`` decisions over the last 30 days: mostly shell commands, 1% of them denied force pushes."""
     rng = random.Random(19)
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     step = dt.timedelta(days=30) / rows
-    insert = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    batch = []
     for n in range(rows):
-        seq += 1
         capability = rng.choice(CAPABILITIES)
         command = (
             "git push --force"
@@ -96,39 +89,22 @@ def build_log(path: Path, policy: Path, rows: int) -> float:
             else {"target": f"/srv/{n % 500}"}
         )
         decision, rule = _decide(capability, payload)
-        row = {
-            "seq": seq,
-            "ts": (start + step * n).isoformat(timespec="microseconds"),
-            "kind": "decision",
-            "agent_id": f"agent-{n % 50}",
-            "framework": "langchain",
-            "tool": capability.split(".")[0] + "_tool",
-            "capability": capability,
-            "environment": "production",
-            "payload": payload,
-            "payload_sha256": "0" * 64,
-            "payload_bytes": len(payload),
-            "truncated": 0,
-            "redacted": 0,
-            "decision": decision,
-            "rule": rule,
-            "reason": f"{decision} rule {rule}",
-            "policy_digest": "1" * 64,
-            "ref": None,
-            "outcome": None,
-            "detail": None,
-            "prev_hash": prev,
-        }
-        row["hash"] = prev = record_hash(prev, row, None)
-        batch.append([row[c] for c in COLUMNS])
-        if len(batch) == 50_000:
-            conn.executemany(insert, batch)
-            conn.commit()
-            batch.clear()
-    conn.executemany(insert, batch)
-    conn.commit()
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
+        yield decision_row(
+            ts=(start + step * n).isoformat(timespec="microseconds"),
+            agent_id=f"agent-{n % 50}",
+            tool=capability.split(".")[0] + "_tool",
+            capability=capability,
+            payload=payload,
+            decision=decision,
+            rule=rule,
+            reason=f"{decision} rule {rule}",
+        )
+
+
+def build_log(path: Path, policy: Path, rows: int) -> float:
+    """``rows`` chained decision records over the last 30 days, then three held calls through a real runtime; returns seconds."""
+    started = time.perf_counter()
+    build(path, log_rows(rows))
     with ActionRuntime.from_policy(policy, audit_log=path) as runtime:
         for n in range(3):
             runtime.evaluate(
@@ -173,7 +149,7 @@ def sign_in(client: object, token: str) -> None:
 
 def plans(path: Path) -> None:
     """EXPLAIN QUERY PLAN of the decisions page's main queries."""
-    from capfence.audit.query import Filters
+    from capfence.audit.query import Filters, newest_order
     from capfence.web.source import Source
 
     source = Source(str(path))
@@ -185,7 +161,8 @@ def plans(path: Path) -> None:
         ("capability glob", Filters(capability="shell.*")),
     ):
         clause, params = source.where(filters, newest_first=True)
-        sql = f"SELECT seq FROM records WHERE {clause} AND ts <= ? AND seq < ? ORDER BY ts DESC, seq DESC LIMIT 51"
+        order = newest_order(filters, seq_ordered=source.layout().seq_ordered)
+        sql = f"SELECT seq FROM records WHERE {clause} AND ts <= ? AND seq < ? ORDER BY {order} LIMIT 51"
         plan = conn.execute(f"EXPLAIN QUERY PLAN {sql}", [*params, "9", 10**9]).fetchall()
         print(f"  plan, {label:<16} " + " / ".join(row[-1] for row in plan))
 

@@ -36,20 +36,30 @@ implemented):
   gives a tool that is still gated, or refuses;
 * ``call_with_id``: a framework that runs one call id twice gets two
   decision records, one per execution.
+
+:class:`Script` is the framework-neutral part of a scripted model (a stand-in
+LLM for examples, docs and tests): the replies, which one comes next, and
+:class:`ScriptExhausted` when they run out. Each adapter's scripted model
+(``capfence_langchain.testing.ScriptedChatModel``, ``capfence_llamaindex.testing.ScriptedLLM``,
+``capfence_crewai.testing.ScriptedLLM``) wraps one and turns its replies into
+its framework's messages.
+
+Importing this module does not import pytest (an example that only plays a
+script runs without it): the ``capfence_runtime`` fixture is built on first use.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import inspect
 import sqlite3
 import textwrap
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
-
-import pytest
+from typing import Any, Generic, NoReturn, TypeVar
 
 from capfence.call.runtime import ActionRuntime
 from capfence.call.tool import CapFenceTool
@@ -82,14 +92,34 @@ def audit_rows(path: str | Path, kind: str = "decision") -> list[dict[str, Any]]
         conn.close()
 
 
-@pytest.fixture
-def capfence_runtime(tmp_path: Path) -> Iterator[ActionRuntime]:
+def _capfence_runtime(tmp_path: Path) -> Iterator[ActionRuntime]:
     """A runtime on :data:`CONTRACT_POLICY` with its audit log in ``tmp_path``."""
     policy = tmp_path / "policy.yaml"
     policy.write_text(textwrap.dedent(CONTRACT_POLICY))
     runtime = ActionRuntime.from_policy(policy, audit_log=tmp_path / "audit.db")
     yield runtime
     runtime.close()
+
+
+@functools.cache
+def _runtime_fixture() -> Any:
+    import pytest
+
+    return pytest.fixture(name="capfence_runtime")(_capfence_runtime)
+
+
+def __getattr__(name: str) -> Any:
+    """``capfence_runtime``: the pytest fixture of a runtime on :data:`CONTRACT_POLICY` (import it into a conftest)."""
+    if name == "capfence_runtime":
+        return _runtime_fixture()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _skip(reason: str) -> NoReturn:
+    __tracebackhide__ = True  # the skip is reported at the contract test that asked for it
+    import pytest
+
+    pytest.skip(reason)
 
 
 class _ExplodingGate:
@@ -264,7 +294,7 @@ class AdapterContract:
         ran, body = self.recorder()
         tool = self.make_defaulted_tool(body)
         if tool is NotImplemented:
-            pytest.skip("this adapter's framework has no argument defaults (make_defaulted_tool)")
+            _skip("this adapter's framework has no argument defaults (make_defaulted_tool)")
         wrapped = self.wrap(tool, capfence_runtime)
         for entry_point in self.entry_points:
             raised, result = self.invoke(wrapped, entry_point, "ls")
@@ -282,7 +312,7 @@ class AdapterContract:
         except (CapFenceError, PermissionError):
             result = None
         if result is NotImplemented:
-            pytest.skip("this adapter's framework has no layer that runs after the decision (run_rewritten)")
+            _skip("this adapter's framework has no layer that runs after the decision (run_rewritten)")
         assert "forbidden thing" not in ran, "the body ran with arguments that were never decided"
         rows = audit_rows(capfence_runtime.audit_log)
         assert any(r["decision"] == "deny" and "forbidden thing" in r["payload"] for r in rows), (
@@ -294,7 +324,7 @@ class AdapterContract:
         wrapped = self.wrap(self.make_tool(body), capfence_runtime)
         conversions = self.conversions(wrapped)
         if not conversions:
-            pytest.skip("this adapter lists no conversions (conversions)")
+            _skip("this adapter lists no conversions (conversions)")
         for name, convert_and_call in conversions.items():
             try:
                 result = resolve(convert_and_call({"command": "forbidden thing"}))
@@ -312,7 +342,7 @@ class AdapterContract:
         before = len(audit_rows(capfence_runtime.audit_log))
         first = self.call_with_id(wrapped, {"command": "ls"}, "call-1")
         if first is NotImplemented:
-            pytest.skip("this adapter's framework has no tool-call ids (call_with_id)")
+            _skip("this adapter's framework has no tool-call ids (call_with_id)")
         resolve(first)
         resolve(self.call_with_id(wrapped, {"command": "ls"}, "call-1"))
         assert ran == ["ls", "ls"]
@@ -320,3 +350,98 @@ class AdapterContract:
         assert len(rows) == 2 and rows[0]["seq"] != rows[1]["seq"], (
             "two executions must have two decision records"
         )
+
+
+ReplyT = TypeVar("ReplyT")
+"""What one scripted turn is in a framework (an ``AIMessage``, a ``ChatMessage``, a text, ...)."""
+ConversationT = TypeVar("ConversationT")
+"""The conversation a scripted model is sent, as its framework has it (a list of messages)."""
+
+
+class ScriptExhausted(RuntimeError):
+    """The model was called once more than its script has replies (and it has no ``final`` reply)."""
+
+
+class Script(Generic[ReplyT, ConversationT]):
+    """A scripted model's replies, one per call of the model, in order; the framework-neutral part of every
+    adapter's scripted model.
+
+    ``Script(replies, final=None)``: each reply is a ``ReplyT`` or a function of the conversation so far that
+    returns one (for an answer that depends on what the tools returned). :meth:`next` gives the next reply,
+    the conversation it was asked with recorded in :attr:`prompts`. Once the replies are played, :meth:`next`
+    gives ``final`` if it is set and raises :class:`ScriptExhausted` otherwise, so a run that asks the model
+    more often than the script expects fails loudly. Thread-safe: sync and async calls share one script.
+    """
+
+    def __init__(
+        self,
+        replies: Iterable[ReplyT | Callable[[ConversationT], ReplyT]] = (),
+        final: ReplyT | Callable[[ConversationT], ReplyT] | None = None,
+        *,
+        model: str = "model",
+    ) -> None:
+        self.replies = list(replies)
+        self.final = final
+        self.model = model
+        """What the model is called in :class:`ScriptExhausted`'s message ("model", "LLM")."""
+        self.prompts: list[ConversationT] = []
+        """Every conversation the model was sent, in order."""
+        self._position = 0
+        self._lock = threading.Lock()
+
+    @property
+    def turns(self) -> int:
+        """How many replies the model has given."""
+        return self._position
+
+    def rewind(self) -> None:
+        """Play the script again from its first reply (the recorded prompts are kept)."""
+        with self._lock:
+            self._position = 0
+
+    def next(self, conversation: ConversationT) -> tuple[ReplyT, int]:
+        """The reply to ``conversation`` (a function reply called with it) and its turn, counted from 1."""
+        with self._lock:
+            self.prompts.append(conversation)
+            turn = self._position
+            if turn < len(self.replies):
+                reply = self.replies[turn]
+            elif self.final is not None:
+                reply = self.final
+            else:
+                raise ScriptExhausted(
+                    f"the scripted {self.model} was called {turn + 1} times "
+                    f"but its script has {len(self.replies)} replies"
+                )
+            self._position = turn + 1
+        return (reply(conversation) if callable(reply) else reply), turn + 1
+
+
+class PlaysScript:
+    """What every adapter's scripted model says about its script: a mixin over the :class:`Script` in ``_play``.
+
+    The model sets ``self._play`` when it is built (a pydantic private attribute, say) and calls
+    ``self._play.next(conversation)`` for each reply; this gives it :attr:`script`, :attr:`final`,
+    :attr:`turns` and :meth:`rewind`.
+    """
+
+    _play: Script[Any, Any]
+
+    @property
+    def script(self) -> list[Any]:
+        """The replies, in order."""
+        return self._play.replies
+
+    @property
+    def final(self) -> Any:
+        """The reply once the script is played (None: :class:`ScriptExhausted`)."""
+        return self._play.final
+
+    @property
+    def turns(self) -> int:
+        """How many replies the model has given."""
+        return self._play.turns
+
+    def rewind(self) -> None:
+        """Play the script again from its first reply (the recorded prompts are kept)."""
+        self._play.rewind()

@@ -319,7 +319,7 @@ def test_observing_and_simulating_never_create_an_executable_approval(tmp_path):
     with ActionRuntime.from_policy(observe, audit_log=audit) as runtime:
         make_tool(runtime, ran)(amount=70)
         assert runtime.approvals.list() == []
-    from capfence.offline.replay import replay_file
+    from capfence.offline.replay_source import replay_file
 
     result = replay_file(audit, load_policy_for_test(enforce))
     assert ran == [70] and result.transitions().get(("warn", "require_approval")) == 1

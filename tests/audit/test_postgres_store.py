@@ -15,9 +15,16 @@ from capfence import ActionRuntime, ApprovalRequired, CapFenceTool
 from capfence.approvals.requests import Approvals, ApprovalStateError
 from capfence.audit.chain import GENESIS, record_hash
 from capfence.audit.deadline import AuditBusy
+from capfence.audit.partitions import first_seq, partition_of
 from capfence.audit.postgres import PostgresStore, qmark_to_pyformat
 from capfence.audit.postgres_reader import PostgresReader
-from capfence.audit.postgres_schema import CHAIN_LOCK, SCHEMA_VERSION, glob_regex, parse_location
+from capfence.audit.postgres_schema import (
+    CHAIN_LOCK,
+    PARTITION_LOCK,
+    SCHEMA_VERSION,
+    glob_regex,
+    parse_location,
+)
 from capfence.audit.query import Filters
 from capfence.audit.reader import open_reader
 from capfence.audit.store import open_store
@@ -68,11 +75,23 @@ def assert_verifies(url: str, key: bytes | None = None) -> int:
     return report.records
 
 
+@pytest.fixture(params=["partitioned", "single"])
+def mode(request: pytest.FixtureRequest, pg_url: str) -> str:
+    """The log's URL: partitioned (the default) or one chain (``?partitions=0``, as before schema v5)."""
+    return pg_url if request.param == "partitioned" else pg_url + "?partitions=0"
+
+
 @pytest.fixture
-def store(pg_url: str):
-    s = PostgresStore(pg_url)
+def store(mode: str):
+    s = PostgresStore(mode)
     yield s
     s.close()
+
+
+def lock_of(url: str, seq: int) -> str:
+    """The SQL that takes the chain lock a writer appending after record ``seq`` needs."""
+    part = partition_of(seq)
+    return CHAIN_LOCK if part == 0 else PARTITION_LOCK.format(part=part)
 
 
 # --- locations ---------------------------------------------------------------------------------
@@ -87,6 +106,12 @@ def test_url_forms_are_parsed_and_the_password_never_shown() -> None:
     assert (settings.timeout, settings.pool_min, settings.pool_max) == (2.5, 1, 8)
     with pytest.raises(AuditError, match="timeout"):
         parse_location("postgres://h/db?timeout=-1")
+    assert (settings.partitions, settings.crosslink) == (64, 1.0)
+    tuned = parse_location("postgresql://h/db?partitions=0&crosslink=0.5")
+    assert (tuned.partitions, tuned.crosslink) == (0, 0.5) and "partitions" not in tuned.conninfo
+    for bad in ("partitions=-1", "partitions=5000", "crosslink=0", "crosslink=nan", "partitions=x"):
+        with pytest.raises(AuditError, match="invalid audit log URL"):
+            parse_location(f"postgresql://h/db?{bad}")
 
 
 def test_postgres_urls_select_the_postgres_store(pg_url: str) -> None:
@@ -135,7 +160,9 @@ def test_globs_become_anchored_regexes(glob: str, matches: list[str], misses: li
 
 def test_append_chains_commits_and_verifies(store: PostgresStore, pg_url: str) -> None:
     seqs = [store.append(decision(i)) for i in range(50)]
-    assert seqs == list(range(1, 51))
+    part = partition_of(seqs[0])  # one writer: one partition (0 for a single chain), numbered from its start
+    assert (part == 0) == (store.settings.partitions == 0)
+    assert seqs == list(range(first_seq(part), first_seq(part) + 50))
     rows = chain_of(pg_url)
     assert rows[0]["prev_hash"] == GENESIS
     for before, row in itertools.pairwise(rows):
@@ -214,18 +241,20 @@ def test_reader_filters_like_the_sqlite_reader(store: PostgresStore, pg_url: str
             "payload"
         ] == '{"command": "echo 29"}'
         assert len(list(reader.decisions(Filters(since=str(stamped[10]), until=str(stamped[20]))))) == 10
-        later = list(reader.decisions(Filters(after_seq=30)))
-        assert later and all(r["seq"] > 30 for r in later)
-        assert len(later) == sum(1 for r in reader.records() if r["kind"] == "decision" and r["seq"] > 30)
+        everything = list(reader.decisions(Filters()))
+        assert [(r["ts"], r["seq"]) for r in everything] == sorted((r["ts"], r["seq"]) for r in everything)
+        later = list(reader.decisions(Filters(after_seq=everything[19]["seq"])))
+        assert later == everything[20:]  # after that record, in the reader's order
         summary = {(r["capability"], r["decision"]): r["calls"] for r in reader.summary(Filters())}
         assert summary[("net.fetch", "warn")] == 3 and summary[("shell.execute", "allow")] == 12
         calls = list(reader.calls(Filters(decisions=("warn",))))
-        assert calls[0][:2] == (1, "net.fetch") and len(calls[0]) == 9
-        head = reader.head()
+        assert calls[0][:2] == (everything[0]["seq"], "net.fetch") and len(calls[0]) == 9
+        last = max(r["seq"] for r in reader.records())
+        head = reader.head()  # no cross-link yet: the last record
         assert (
             head is not None
-            and head[0] == 36
-            and reader.find_hash(head[1]) == 36
+            and head[0] == last
+            and reader.find_hash(head[1]) == last
             and reader.chain_mode() == "sha256"
         )
 
@@ -316,12 +345,14 @@ def test_unreachable_database_denies_quickly(tmp_path: Path) -> None:
             assert time.monotonic() - started < 3
 
 
-def test_a_lock_held_elsewhere_times_out_instead_of_hanging(store: PostgresStore, pg_url: str) -> None:
-    store.append(decision(1))
-    quick = PostgresStore(pg_url + "?timeout=1")
+def test_a_lock_held_elsewhere_times_out_instead_of_hanging(
+    store: PostgresStore, mode: str, pg_url: str
+) -> None:
+    first = store.append(decision(1))
+    quick = PostgresStore(mode + ("&" if "?" in mode else "?") + "timeout=1")  # same process: same partition
     blocker = psycopg.connect(pg_url)
     try:
-        blocker.execute(CHAIN_LOCK)
+        blocker.execute(lock_of(pg_url, first))
         started = time.monotonic()
         busy = r"audit log busy: could not write within 1\.0 s \(canceling statement due to (lock|statement) timeout"
         with pytest.raises(AuditBusy, match=busy):
@@ -330,7 +361,7 @@ def test_a_lock_held_elsewhere_times_out_instead_of_hanging(store: PostgresStore
     finally:
         blocker.rollback()
         blocker.close()
-    assert quick.append(decision(3)) == 2
+    assert quick.append(decision(3)) == first + 1
     quick.close()
 
 

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 
 from capfence.audit import approval_events
-from capfence.audit.query import Filters, sql_where
+from capfence.audit.layout import OLD_LAYOUT, Layout
+from capfence.audit.query import Filters, newest_order, sql_where
 from capfence.audit.reader import _ALL, _NEWEST, SQLiteReader
 from capfence.audit.sqlite import _FIND_DECISION, SCHEMA_VERSION, SQLiteStore
 from capfence.call.limiting import USAGE
 from capfence.web.source import where as console_where
 
 KEPT = {
-    "records_ts",
     "records_decision",
     "records_agent",
     "records_capability",
@@ -73,33 +73,48 @@ def test_only_the_needed_indexes_exist_and_ref_is_partial(log: Path) -> None:
     assert set(indexes) == KEPT
     assert indexes["records_ref"].endswith("WHERE ref IS NOT NULL")  # a decision (ref NULL) writes no entry
     assert "WHERE" in indexes["records_call"]
+    for name in ("records_decision", "records_agent", "records_capability"):  # an outcome writes no entry
+        assert indexes[name].endswith("WHERE kind = 'decision'"), indexes[name]
+    with SQLiteReader(log) as reader:
+        assert reader._layout == NEW
+
+
+NEW = Layout(decisions_only=True, seq_ordered=True)
+"""A log of schema 7 whose ``ts`` never goes backwards: every log the store writes now."""
+PRIMARY_KEY = "INTEGER PRIMARY KEY"
+"""How a plan names the table's key (``seq``): newest first without a column filter, it walks it back from the head."""
 
 
 @pytest.mark.parametrize(
     ("filters", "index"),
     [
-        (Filters(), "records_ts"),
-        (Filters(since="2020-01-01"), "records_ts"),
+        (Filters(), "SCAN records"),  # in key order, backwards: the head first, stop after the limit
+        (Filters(since="2020-01-01"), PRIMARY_KEY),  # a time range is a seq range (binary search)
+        (Filters(since="2020-01-01", until="2030-01-01"), PRIMARY_KEY),
         (Filters(agent="agent-3"), "records_agent"),
+        (Filters(agent="agent-3", since="2020-01-01"), "records_agent"),
         (Filters(capability="fs.read"), "records_capability"),
-        (Filters(agent="agent-*"), "records_ts"),  # a glob: walk the time index back, stop after the limit
+        (Filters(agent="agent-*"), "SCAN records"),  # a glob: walk the key back, stop after the limit
         (Filters(decisions=("deny",)), "records_decision"),
     ],
 )
 def test_logs_newest_first_uses_an_index_in_time_order(log: Path, filters: Filters, index: str) -> None:
-    where, params = sql_where(filters, newest_first=True)
-    shown = plan(log, _NEWEST.format(where=where), [*params, 50])
+    where, params = sql_where(filters, newest_first=True, layout=NEW)
+    sql = _NEWEST.format(where=where, order=newest_order(filters, seq_ordered=True))
+    shown = plan(log, sql, [*params, 50])
     inner = shown.split("CORRELATED")[0]
-    assert f"USING INDEX {index}" in inner or f"USING COVERING INDEX {index}" in inner, shown
+    assert index in inner and "TEMP B-TREE" not in inner, shown
     assert "records_ref" in shown, shown  # each row's linked outcome
 
 
 def test_logs_since_and_export_read_in_order(log: Path) -> None:
     # export, replay, suggest: streamed in seq order, nothing sorted
     for filters in (Filters(), Filters(since="2020-01-01")):
-        where, params = sql_where(filters, newest_first=True)
+        where, params = sql_where(filters, newest_first=True, layout=NEW)
         shown = plan(log, _ALL.format(where=where), params)
         assert "TEMP B-TREE" not in shown and "records_decision" not in shown, shown
+        if filters.since:
+            assert f"{PRIMARY_KEY} (rowid>?)" in shown, shown
     # export, verify: the table in key order, nothing sorted
     shown = plan(log, "SELECT * FROM records ORDER BY seq")
     assert "SCAN records" in shown and "TEMP B-TREE" not in shown
@@ -108,7 +123,7 @@ def test_logs_since_and_export_read_in_order(log: Path) -> None:
 def test_newest_digest_walks_back_from_the_head(log: Path) -> None:
     with SQLiteReader(log) as reader:
         assert reader.newest_digest(Filters()) == "d"
-    where, params = sql_where(Filters(), newest_first=True)
+    where, params = sql_where(Filters(), newest_first=True, layout=NEW)
     shown = plan(
         log,
         f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1",
@@ -138,15 +153,17 @@ def test_limits_and_approvals_use_their_keys(log: Path) -> None:
 @pytest.mark.parametrize(
     ("filters", "index"),
     [
-        (Filters(), "records_ts"),
+        (Filters(), PRIMARY_KEY),
+        (Filters(since="2020-01-01"), PRIMARY_KEY),
         (Filters(agent="agent-3"), "records_agent"),
         (Filters(capability="fs.read"), "records_capability"),
         (Filters(decisions=("deny",)), "records_decision"),
     ],
 )
 def test_console_pages_use_an_index_in_time_order(log: Path, filters: Filters, index: str) -> None:
-    clause, params = console_where(filters, postgres=False, newest_first=True)
-    sql = f"SELECT seq FROM records WHERE {clause} AND ts <= ? AND seq < ? ORDER BY ts DESC, seq DESC LIMIT ?"
+    clause, params = console_where(filters, postgres=False, newest_first=True, layout=NEW)
+    order = newest_order(filters, seq_ordered=True)
+    sql = f"SELECT seq FROM records WHERE {clause} AND ts <= ? AND seq < ? ORDER BY {order} LIMIT ?"
     shown = plan(log, sql, [*params, "9999", 10**9, 51])
     assert index in shown and "TEMP B-TREE" not in shown, shown
 
@@ -230,3 +247,68 @@ def test_the_checkpoint_thread_ends_when_quiet_and_comes_back(
     second = checkpointer._thread
     store.close()
     assert not second.is_alive()
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (Filters(), "records_ts"),
+        (Filters(since="2020-01-01"), "records_ts"),
+        (Filters(agent="agent-*"), "records_ts"),
+        (Filters(agent="agent-3"), "records_agent"),
+        (Filters(decisions=("deny",)), "records_decision"),
+    ],
+)
+def test_a_log_whose_time_goes_back_is_read_through_its_time_index(
+    tmp_path: Path, log: Path, filters: Filters, index: str
+) -> None:
+    old = tmp_path / "old.db"
+    old.write_bytes(log.read_bytes())
+    with sqlite3.connect(old) as conn:  # what step 7 leaves of a log whose ts goes back somewhere
+        conn.execute("CREATE INDEX records_ts ON records(ts)")
+    with SQLiteReader(old) as reader:
+        shape = reader._layout
+    assert shape == Layout(decisions_only=True, seq_ordered=False)
+    where, params = sql_where(filters, newest_first=True, layout=shape)
+    shown = plan(
+        old, _NEWEST.format(where=where, order=newest_order(filters, seq_ordered=False)), [*params, 50]
+    )
+    inner = shown.split("CORRELATED")[0]
+    assert index in inner and "TEMP B-TREE" not in inner, shown
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (Filters(), "records_ts"),
+        (Filters(since="2020-01-01"), "records_ts"),
+        (Filters(agent="agent-1"), "records_agent"),
+        (Filters(capability="fs.read"), "records_capability"),
+        (Filters(decisions=("deny",)), "records_decision"),
+    ],
+)
+def test_a_log_of_schema_6_read_without_migrating_uses_its_own_indexes(
+    tmp_path: Path, filters: Filters, index: str
+) -> None:
+    v6 = tmp_path / "v6.db"  # readers never migrate
+    v6.write_bytes((Path(__file__).parent / "data" / "audit-v6.db").read_bytes())
+    with SQLiteReader(v6) as reader:
+        assert reader._layout == OLD_LAYOUT
+    where, params = sql_where(filters, newest_first=True, layout=OLD_LAYOUT)
+    shown = plan(
+        v6, _NEWEST.format(where=where, order=newest_order(filters, seq_ordered=False)), [*params, 50]
+    )
+    inner = shown.split("CORRELATED")[0]
+    assert index in inner and "TEMP B-TREE" not in inner, shown
+
+
+def test_without_the_thread_the_committing_writer_checkpoints_at_its_own_threshold(tmp_path: Path) -> None:
+    from capfence.audit import sqlite as module
+
+    assert module.CHECKPOINT_EVERY == 0  # the thread ships off
+    store = SQLiteStore(tmp_path / "audit.db")
+    store.append({"kind": "decision", "capability": "first"})
+    assert store._conn is not None
+    assert store._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == module.COMMIT_CHECKPOINT
+    assert store._checkpointer is None
+    store.close()

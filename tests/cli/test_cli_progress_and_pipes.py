@@ -68,6 +68,14 @@ def test_progress_on_a_terminal(audit: Path, tmp_path: Path, what: str) -> None:
     assert what in _stderr_on_a_terminal(_commands(audit, tmp_path)[what], tmp_path)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_progress_of_a_replay_split_across_processes(audit: Path, tmp_path: Path) -> None:
+    """With --jobs, the command reports the bytes its processes have read (first as soon as they start)."""
+    replay = [*_commands(audit, tmp_path)["replaying"], "--jobs", "2"]
+    assert "replaying" in _stderr_on_a_terminal(replay, tmp_path)
+    assert run(*replay, env=NO_DELAY).stderr == ""
+
+
 @pytest.mark.parametrize("what", ["exporting", "verifying", "reading the log", "replaying"])
 def test_no_progress_on_a_pipe(audit: Path, tmp_path: Path, what: str) -> None:
     done = run(*_commands(audit, tmp_path)[what], env=NO_DELAY)

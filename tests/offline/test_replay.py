@@ -9,7 +9,8 @@ import pytest
 
 from capfence.call.decision import ACTIONS
 from capfence.call.view import CallView
-from capfence.offline.replay import replay_file, summary
+from capfence.offline.replay import summary
+from capfence.offline.replay_source import replay_file
 from capfence.policy.engine import evaluate
 from tests.support.cli import observed_log, record_calls, run
 from tests.support.loading import load_policy
@@ -298,3 +299,38 @@ def test_three_kinds_of_change_and_approval_is_not_denial(tmp_path: Path, write_
     assert "deny → allow: 1  (looser)\n" in text
     assert "denied" not in text.split("Transitions")[1]
     run("replay", source, "--policy", policy, "--fail-on", "looser", check=3)
+
+
+def test_a_flag_or_decision_of_the_wrong_type_is_reported_not_a_crash(tmp_path: Path) -> None:
+    """A list where a flag or the decision should be: once an internal error (unhashable), now a record like another."""
+    source = _jsonl(
+        tmp_path / "odd.jsonl",
+        [
+            {"capability": "shell.execute", "payload": {}, "truncated": [1]},
+            {"capability": "shell.execute", "payload": {}, "redacted": {"a": 1}},
+            {"capability": "shell.execute", "payload": {}, "decision": ["deny"]},
+            {"capability": "shell.execute", "payload": {"command": "ls"}, "truncated": []},
+        ],
+    )
+    document = _replay_json(source, "--policy", PRODUCTION)["summary"]
+    assert [(p["line"], p["reason"]) for p in document["unreplayable_records"]] == [
+        (1, "payload was truncated when recorded"),
+        (2, "payload was redacted when recorded"),
+    ]
+    assert [(p["line"], p["reason"]) for p in document["invalid_records"]] == [
+        (3, "decision ['deny'] is not one of deny, require_approval, warn, allow")
+    ]
+    assert document["replayed"] == 1
+
+
+def test_a_last_line_with_trailing_data_and_no_line_end_is_invalid(tmp_path: Path) -> None:
+    """The fast parser allowed one character after the object (meant for the line end) even when it was not one."""
+    source = tmp_path / "last.jsonl"
+    source.write_text(
+        '{"capability": "a", "payload": {}}\n{"capability": "b", "payload": {}}x', encoding="utf-8"
+    )
+    document = _replay_json(source, "--policy", PRODUCTION)["summary"]
+    assert document["replayed"] == 1
+    assert [(p["line"], p["reason"]) for p in document["invalid_records"]] == [
+        (2, "not valid JSON: Extra data: line 1 column 35 (char 34)")
+    ]

@@ -33,6 +33,8 @@ import time
 import uuid
 from pathlib import Path
 
+from capfence.audit.postgres_schema import CHAIN_LOCK, DEFAULT_PARTITIONS, PARTITION_LOCK
+
 INSTALL_HINT = "install Debian's postgresql package (apt-get install postgresql), as .ci/run does"
 SERVICE_USERS = ("postgres", "capfence-pg")
 SUPERUSER = "capfence"
@@ -202,3 +204,11 @@ class PostgresServer:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+
+
+def hold_every_chain_lock(conn: object, partitions: int = DEFAULT_PARTITIONS) -> None:
+    """Take the lock of every chain (partition 0 and 1..``partitions``) in ``conn``'s open transaction: a writer stuck inside."""
+    execute = conn.execute  # type: ignore[attr-defined]
+    execute(CHAIN_LOCK)
+    for part in range(1, partitions + 1):
+        execute(PARTITION_LOCK.format(part=part))

@@ -171,14 +171,20 @@ def tool_payload(context: ToolCallHookContext) -> dict[str, Any]:
 
 
 def decide(guard: CrewGuard, context: ToolCallHookContext) -> _Pending:
-    """Decide one call; any error is a deny."""
+    """Decide one call; any error is a deny (recorded, with the call's raw input, once the tool's binding is known)."""
+    binding: Binding | None = None
     try:
         binding = guard.binding(guard.agent_id(context.agent), tool_name(context))
         decision, view = binding.decide(tool_payload(context))
         return _Pending(decision, binding, view)
     except Exception as exc:
         log.exception("CapFence could not decide a CrewAI tool call; blocking it")
-        return _Pending(failure(f"CapFence crewai hook failed: {type(exc).__name__}: {exc}"))
+        reason = f"CapFence crewai hook failed: {type(exc).__name__}: {exc}"
+        if binding is None:
+            return _Pending(failure(reason))
+        tool_input = context.tool_input
+        raw = dict(tool_input) if isinstance(tool_input, Mapping) else {"input": tool_input}
+        return _Pending(binding.fail_closed(raw, reason)[0])
 
 
 def before_tool_call(context: ToolCallHookContext) -> bool | None:

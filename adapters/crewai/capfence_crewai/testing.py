@@ -21,13 +21,14 @@ itself does not).
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from crewai.llms.base_llm import BaseLLM
-from pydantic import Field, PrivateAttr, SkipValidation
+from pydantic import PrivateAttr
+
+from capfence.testing import PlaysScript, Script, ScriptExhausted
 
 if TYPE_CHECKING:
     from crewai.agents.agent_builder.base_agent import BaseAgent
@@ -51,11 +52,7 @@ Reply: TypeAlias = ToolCalls | str | Callable[[list[dict[str, Any]]], ToolCalls 
 conversation so far (CrewAI's messages, ``{"role": ..., "content": ...}`` dicts) that returns either."""
 
 
-class ScriptExhausted(RuntimeError):
-    """The model was called once more than its script has replies (and it has no ``final`` reply)."""
-
-
-class ScriptedLLM(BaseLLM):
+class ScriptedLLM(PlaysScript, BaseLLM):
     """A CrewAI LLM that replies with its script, one reply per call, and records every request.
 
     ``ScriptedLLM(reply, reply, ..., native=False, final=None)`` (or ``script=[...]``). Each call of
@@ -69,36 +66,28 @@ class ScriptedLLM(BaseLLM):
     expects fails loudly (CrewAI reports the error from ``kickoff``). One model plays its script
     once: build a new one for each run (or call :meth:`rewind`). Every request is kept in
     :attr:`prompts` (its messages as JSON text); :meth:`saw` tells whether a text, such as a blocked
-    call's message, was shown to the model.
+    call's message, was shown to the model. The script itself is a :class:`capfence.testing.Script`.
     """
 
     model: str = "capfence-scripted"
-    script: SkipValidation[list[Reply]] = Field(default_factory=list)
-    final: SkipValidation[Reply | None] = None
     native: bool = False
-    prompts: list[str] = Field(default_factory=list)
-    _position: int = PrivateAttr(default=0)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _play: Script[ToolCalls | str, list[dict[str, Any]]] = PrivateAttr()
 
-    def __init__(self, *replies: Reply, **data: Any) -> None:
-        if replies:
-            data["script"] = [*replies, *data.get("script", [])]
+    def __init__(
+        self, *replies: Reply, script: Sequence[Reply] = (), final: Reply | None = None, **data: Any
+    ) -> None:
         data.setdefault("model", "capfence-scripted")
         super().__init__(**data)
+        self._play = Script([*replies, *script], final, model="LLM")
 
     @property
-    def turns(self) -> int:
-        """How many replies the model has given."""
-        return self._position
+    def prompts(self) -> list[str]:
+        """Every request the model was sent, in order (its messages as JSON text)."""
+        return [json.dumps(conversation, default=str) for conversation in self._play.prompts]
 
     def saw(self, text: str) -> bool:
         """Whether ``text`` appeared in any request the model was sent."""
         return any(text in prompt for prompt in self.prompts)
-
-    def rewind(self) -> None:
-        """Play the script again from its first reply (the recorded prompts are kept)."""
-        with self._lock:
-            self._position = 0
 
     def call(
         self,
@@ -115,19 +104,8 @@ class ScriptedLLM(BaseLLM):
             if isinstance(messages, str)
             else [dict(m) for m in messages]
         )
-        with self._lock:
-            self.prompts.append(json.dumps(conversation, default=str))
-            turn = self._position
-            if turn < len(self.script):
-                reply = self.script[turn]
-            elif self.final is not None:
-                reply = self.final
-            else:
-                raise ScriptExhausted(
-                    f"the scripted LLM was called {turn + 1} times but its script has {len(self.script)} replies"
-                )
-            self._position = turn + 1
-        return self._render(reply(conversation) if callable(reply) else reply, turn + 1)
+        reply, turn = self._play.next(conversation)
+        return self._render(reply, turn)
 
     async def acall(
         self,

@@ -89,6 +89,19 @@ def test_fault_in_our_hook(
     assert saw(
         operator, "CapFence deny: internal_error: CapFence crewai hook failed: RuntimeError: injected fault"
     )
+    runtime.close()  # the outcome records are written
+    rows = audit_rows(runtime.audit_log)
+    if target == "tool_name":  # no tool name, no binding: nothing to record the deny under
+        assert rows == []
+        return
+    # the arguments could not be read as the body would get them: the deny is recorded with the raw input
+    assert [(r["tool"], r["capability"], r["decision"], r["payload"]) for r in rows] == [
+        ("shell", "shell.execute", "deny", '{"command":"ls"}')
+    ]
+    assert rows[0]["reason"] == "internal_error: CapFence crewai hook failed: RuntimeError: injected fault"
+    assert [(o["outcome"], o["ref"]) for o in audit_rows(runtime.audit_log, "outcome")] == [
+        ("blocked", rows[0]["seq"])
+    ]
 
 
 def test_fault_finding_the_guard(

@@ -19,7 +19,6 @@ Importing this module imports LangChain (``capfence_langchain`` itself does not)
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -28,7 +27,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.tool import tool_call as make_tool_call
 from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import Field, PrivateAttr, SkipValidation
+from pydantic import Field, PrivateAttr
+
+from capfence.testing import PlaysScript, Script, ScriptExhausted
 
 __all__ = ["Reply", "ScriptExhausted", "ScriptedChatModel", "parallel", "tool_call"]
 
@@ -37,11 +38,7 @@ Reply: TypeAlias = AIMessage | str | Callable[[list[BaseMessage]], AIMessage | s
 conversation so far that returns either (for an answer that depends on what the tools returned)."""
 
 
-class ScriptExhausted(RuntimeError):
-    """The model was called once more than its script has replies (and it has no ``final`` reply)."""
-
-
-class ScriptedChatModel(BaseChatModel):
+class ScriptedChatModel(PlaysScript, BaseChatModel):
     """A chat model that replies with its script, one reply per call, and records every prompt.
 
     ``ScriptedChatModel(reply, reply, ...)`` (or ``script=[...]``). Each call of the model takes
@@ -49,7 +46,7 @@ class ScriptedChatModel(BaseChatModel):
     ``call_<turn>_<n>``. Once the script is played, the model answers ``final`` if it is set,
     and raises :class:`ScriptExhausted` otherwise, so a run that asks the model more often than
     the script expects fails loudly. One model plays its script once: build a new one for each
-    run (or call :meth:`rewind`).
+    run (or call :meth:`rewind`). The script itself is a :class:`capfence.testing.Script`.
 
     ``bind_tools`` accepts any tools and returns the model itself (the script already knows which
     tools it calls; a scripted call may also name a tool that does not exist, as real models do);
@@ -58,31 +55,23 @@ class ScriptedChatModel(BaseChatModel):
     ``ToolMessage``, for instance). Sync and async calls share the script.
     """
 
-    script: SkipValidation[list[Reply]] = Field(default_factory=list)
-    final: SkipValidation[Reply | None] = None
-    prompts: SkipValidation[list[list[BaseMessage]]] = Field(default_factory=list)
     bound_tools: list[str] = Field(default_factory=list)
-    _position: int = PrivateAttr(default=0)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _play: Script[AIMessage | str, list[BaseMessage]] = PrivateAttr()
 
-    def __init__(self, *replies: Reply, **data: Any) -> None:
-        if replies:
-            data["script"] = [*replies, *data.get("script", [])]
+    def __init__(
+        self, *replies: Reply, script: Sequence[Reply] = (), final: Reply | None = None, **data: Any
+    ) -> None:
         super().__init__(**data)
+        self._play = Script([*replies, *script], final)
 
     @property
     def _llm_type(self) -> str:
         return "capfence-scripted"
 
     @property
-    def turns(self) -> int:
-        """How many replies the model has given."""
-        return self._position
-
-    def rewind(self) -> None:
-        """Play the script again from its first reply (the recorded prompts are kept)."""
-        with self._lock:
-            self._position = 0
+    def prompts(self) -> list[list[BaseMessage]]:
+        """Every prompt the model was sent, in order (each a list of messages)."""
+        return self._play.prompts
 
     def bind_tools(
         self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
@@ -97,20 +86,8 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with self._lock:
-            self.prompts.append(list(messages))
-            turn = self._position
-            if turn < len(self.script):
-                reply = self.script[turn]
-            elif self.final is not None:
-                reply = self.final
-            else:
-                raise ScriptExhausted(
-                    f"the scripted model was called {turn + 1} times but its script has {len(self.script)} replies"
-                )
-            self._position = turn + 1
-        message = _message(reply(list(messages)) if callable(reply) else reply, turn + 1)
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        reply, turn = self._play.next(list(messages))
+        return ChatResult(generations=[ChatGeneration(message=_message(reply, turn))])
 
 
 def tool_call(

@@ -53,6 +53,7 @@ audit log is the record of them.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
@@ -217,11 +218,9 @@ async def _athrough(
     )
 
 
-def _kept_changing(tool: BaseTool, guards: list[_Guard]) -> Any:
-    decision = failure(
-        f"the arguments of {tool.name!r} kept changing after each decision ({MAX_ATTEMPTS} times)"
-    )
-    return block_result(tool, decision, guards[0].binding.call_id)
+def _kept_changing(tool: BaseTool) -> str:
+    """Why a call whose arguments changed after every decision is denied (the deny is recorded, with the last ones)."""
+    return f"the arguments of {tool.name!r} kept changing after each decision ({MAX_ATTEMPTS} times)"
 
 
 def _gated_run(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -257,7 +256,8 @@ def _gated_run(original: Callable[..., Any]) -> Callable[..., Any]:
                 return _through(self, guards, payload, body)
             except ArgumentsChanged:
                 continue
-        return _kept_changing(self, guards)
+        decision, _ = guards[0].binding.fail_closed(payload, _kept_changing(self))
+        return block_result(self, decision, guards[0].binding.call_id)
 
     return run
 
@@ -295,6 +295,7 @@ def _gated_arun(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
                 return await _athrough(self, guards, payload, body)
             except ArgumentsChanged:
                 continue
-        return _kept_changing(self, guards)
+        decision, _ = await asyncio.to_thread(guards[0].binding.fail_closed, payload, _kept_changing(self))
+        return block_result(self, decision, guards[0].binding.call_id)
 
     return arun

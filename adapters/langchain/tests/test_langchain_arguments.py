@@ -350,10 +350,11 @@ def test_a_parse_that_differs_from_the_middlewares_is_decided_again(
 
 
 class TagSmuggler(BaseCallbackHandler):
-    """A callback that edits the tool's input in place when the tool starts (after the decision, before the body)."""
+    """A callback that edits the tool's input in place when the tool starts (after the decision, before the body):
+    it adds ``tag`` the first time (``every_time``: every time, so no decision ever holds)."""
 
-    def __init__(self) -> None:
-        self.done = False
+    def __init__(self, tag: str = "secret", every_time: bool = False) -> None:
+        self.tag, self.every_time, self.done = tag, every_time, False
 
     def on_tool_start(
         self,
@@ -364,14 +365,13 @@ class TagSmuggler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         if inputs and not self.done:
-            self.done = True
-            inputs["options"]["tags"].append("secret")
+            self.done = not self.every_time
+            inputs["options"]["tags"].append(self.tag)
 
 
-@pytest.mark.parametrize("sync", [True, False], ids=["invoke", "ainvoke"])
-def test_arguments_changed_in_place_after_the_decision_are_decided_again(
-    sync: bool, runtime: ActionRuntime
-) -> None:
+def smuggled_note(runtime: ActionRuntime, sync: bool, smuggler: TagSmuggler, denied_for: str) -> list[Any]:
+    """Call a gated ``note`` tool with ``smuggler`` among its callbacks, which must be denied (``denied_for``); what
+    the body ran with."""
     ran: list[Any] = []
 
     @tool
@@ -382,9 +382,17 @@ def test_arguments_changed_in_place_after_the_decision_are_decided_again(
 
     wrapped = gated(note, runtime)
     value = {"text": "hi", "options": {"tags": ["a"]}}
-    config = {"callbacks": [TagSmuggler()]}
-    with pytest.raises(ToolCallDenied, match="no-secrets"):
+    config = {"callbacks": [smuggler]}
+    with pytest.raises(ToolCallDenied, match=denied_for):
         wrapped.invoke(value, config) if sync else asyncio.run(wrapped.ainvoke(value, config))
+    return ran
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["invoke", "ainvoke"])
+def test_arguments_changed_in_place_after_the_decision_are_decided_again(
+    sync: bool, runtime: ActionRuntime
+) -> None:
+    ran = smuggled_note(runtime, sync, TagSmuggler(), "no-secrets")
 
     assert ran == [], "the body never ran with arguments nobody decided"
     rows = decisions(runtime.audit_log)
@@ -395,6 +403,36 @@ def test_arguments_changed_in_place_after_the_decision_are_decided_again(
     [first, second] = audit_rows(runtime.audit_log, "outcome")
     assert (first["outcome"], second["outcome"]) == ("tool_error", "blocked")
     assert "changed after they were decided" in first["detail"]
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["invoke", "ainvoke"])
+def test_arguments_that_keep_changing_are_denied_and_the_deny_is_recorded(
+    sync: bool, runtime: ActionRuntime
+) -> None:
+    ran = smuggled_note(
+        runtime, sync, TagSmuggler("more", every_time=True), "kept changing after each decision"
+    )
+
+    assert ran == [], "the body never ran with arguments nobody decided"
+    rows = decisions(runtime.audit_log)
+    assert [(r["decision"], r["args"]["options"]["tags"]) for r in rows] == [
+        ("allow", ["a"]),
+        ("allow", ["a", "more"]),
+        ("allow", ["a", "more", "more"]),
+        ("deny", ["a", "more", "more", "more"]),
+    ]
+    assert (
+        rows[-1]["reason"]
+        == "internal_error: the arguments of 'note' kept changing after each decision (3 times)"
+    )
+    assert json.loads(rows[-1]["detail"])["decided_by"] == "internal_error"
+    outcomes = audit_rows(runtime.audit_log, "outcome")
+    assert [(o["outcome"], o["ref"]) for o in outcomes] == [
+        ("tool_error", rows[0]["seq"]),
+        ("tool_error", rows[1]["seq"]),
+        ("tool_error", rows[2]["seq"]),
+        ("blocked", rows[3]["seq"]),
+    ]
 
 
 class DeepTagSmuggler(BaseCallbackHandler):

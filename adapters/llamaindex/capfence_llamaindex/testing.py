@@ -19,7 +19,6 @@ Importing this module imports LlamaIndex (``capfence_llamaindex`` itself does no
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -27,6 +26,8 @@ from llama_index.core.base.llms.types import TextBlock, ToolCallBlock
 from llama_index.core.llms import ChatMessage
 from llama_index.core.llms.mock import MockFunctionCallingLLM
 from pydantic import PrivateAttr
+
+from capfence.testing import PlaysScript, Script, ScriptExhausted
 
 __all__ = ["Reply", "ScriptExhausted", "ScriptedLLM", "parallel", "react_answer", "react_step", "tool_call"]
 
@@ -36,11 +37,7 @@ ReAct text of :func:`react_step` and :func:`react_answer`), or a function of the
 returns either (for an answer that depends on what the tools returned)."""
 
 
-class ScriptExhausted(RuntimeError):
-    """The model was called once more than its script has replies (and it has no ``final`` reply)."""
-
-
-class ScriptedLLM(MockFunctionCallingLLM):
+class ScriptedLLM(PlaysScript, MockFunctionCallingLLM):
     """A function-calling LLM that replies with its script, one reply per chat call, and records every prompt.
 
     ``ScriptedLLM(reply, reply, ..., final=None)``. Each chat call (sync, async or streamed) takes
@@ -48,24 +45,19 @@ class ScriptedLLM(MockFunctionCallingLLM):
     ``call_<turn>_<n>``. Once the script is played, the model answers ``final`` if it is set, and
     raises :class:`ScriptExhausted` otherwise, so a run that asks the model more often than the
     script expects fails loudly. One model plays its script once: build a new one for each run (or
-    call :meth:`rewind`).
+    call :meth:`rewind`). The script itself is a :class:`capfence.testing.Script`.
 
     A scripted tool call may name any tool, also one the agent does not have (as real models
     do). Every prompt is kept in :attr:`prompts`; :meth:`saw` tells whether a text was shown to
     the model (a blocked call's message, for instance).
     """
 
-    _script: list[Reply] = PrivateAttr(default_factory=list)
-    _final: Reply | None = PrivateAttr(default=None)
-    _prompts: list[list[ChatMessage]] = PrivateAttr(default_factory=list)
-    _position: int = PrivateAttr(default=0)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _play: Script[ChatMessage | str, list[ChatMessage]] = PrivateAttr()
 
     def __init__(self, *replies: Reply, final: Reply | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("is_chat_model", True)
         super().__init__(**kwargs)
-        self._script = list(replies)
-        self._final = final
+        self._play = Script(replies, final, model="LLM")
         self.response_generator = self._reply
 
     @classmethod
@@ -75,36 +67,15 @@ class ScriptedLLM(MockFunctionCallingLLM):
     @property
     def prompts(self) -> list[list[ChatMessage]]:
         """Every prompt the model was sent, in order (each a list of messages)."""
-        return self._prompts
-
-    @property
-    def turns(self) -> int:
-        """How many replies the model has given."""
-        return self._position
+        return self._play.prompts
 
     def saw(self, text: str) -> bool:
         """Whether ``text`` appeared in any message the model was sent."""
-        return any(text in (message.content or "") for prompt in self._prompts for message in prompt)
-
-    def rewind(self) -> None:
-        """Play the script again from its first reply (the recorded prompts are kept)."""
-        with self._lock:
-            self._position = 0
+        return any(text in (message.content or "") for prompt in self.prompts for message in prompt)
 
     def _reply(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatMessage:
-        with self._lock:
-            self._prompts.append(list(messages))
-            turn = self._position
-            if turn < len(self._script):
-                reply = self._script[turn]
-            elif self._final is not None:
-                reply = self._final
-            else:
-                raise ScriptExhausted(
-                    f"the scripted LLM was called {turn + 1} times but its script has {len(self._script)} replies"
-                )
-            self._position = turn + 1
-        return _message(reply(list(messages)) if callable(reply) else reply, turn + 1)
+        reply, turn = self._play.next(list(messages))
+        return _message(reply, turn)
 
 
 def tool_call(

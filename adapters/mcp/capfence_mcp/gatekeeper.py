@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from capfence.call.decision import Decision, failure
+from capfence.call.decision import Decision
 from capfence.call.gate import Binding
 from capfence.call.runtime import ActionRuntime
 from capfence.call.view import CallView
@@ -51,26 +51,36 @@ class Gatekeeper:
         )
 
     def decide(self, tool: str, arguments: Mapping[str, Any]) -> tuple[Decision, CallView, Binding]:
-        """Decide and audit (held and blocked outcomes included); never raises: a failure is a deny."""
+        """Decide and audit (held and blocked outcomes included); never raises: a failure is a deny, recorded too."""
         try:
             binding = self.binding(tool)
             decision, view = binding.decide(arguments)
         except Exception as exc:  # noqa: BLE001 - no decision, no forwarding
             log.error("deciding %s/%s failed: %s", self.server, tool, exc)
-            binding = Binding(
-                self.gate,
-                self.agent_id,
-                "mcp._invalid",
-                FRAMEWORK,
-                tool_label(self.server, tool),
-                self.environment,
-            )
-            return (
-                failure(f"deciding the call failed: {type(exc).__name__}: {exc}"),
-                binding.view(arguments),
-                binding,
+            binding = self._unresolved(tool)
+            decision, view = binding.fail_closed(
+                arguments, f"deciding the call failed: {type(exc).__name__}: {exc}"
             )
         return decision, view, binding
+
+    def fail_closed(self, tool: str, arguments: Mapping[str, Any], reason: str) -> Decision:
+        """Deny a call that could not be brought to the policy (``reason``): recorded as a decision, then blocked."""
+        try:
+            binding = self.binding(tool)
+        except Exception:  # noqa: BLE001 - the deny is recorded under no capability of the policy's
+            binding = self._unresolved(tool)
+        return binding.fail_closed(arguments, reason)[0]
+
+    def _unresolved(self, tool: str) -> Binding:
+        """The binding of a call whose capability could not be resolved (``mcp._invalid``)."""
+        return Binding(
+            self.gate,
+            self.agent_id,
+            "mcp._invalid",
+            FRAMEWORK,
+            tool_label(self.server, tool),
+            self.environment,
+        )
 
     async def adecide(self, tool: str, arguments: Mapping[str, Any]) -> tuple[Decision, CallView, Binding]:
         return await asyncio.to_thread(self.decide, tool, arguments)

@@ -316,10 +316,9 @@ class HttpProxy:
             )
             wire, arguments = completed(json.loads(wire), sent, with_defaults(sent, schema))
         except SchemaUnavailable as exc:
-            denied = schema_denial(exc)
-            self.gatekeeper.record(denied, self.gatekeeper.binding(tool).view(sent), "blocked", str(exc))
-            blocked = jsonrpc.result(message.id, blocked_result(denied, self.settings.audit_log))  # type: ignore[arg-type]
-            return JSONResponse(blocked, headers=headers)
+            denied = await asyncio.to_thread(self.gatekeeper.fail_closed, tool, sent, schema_denial(exc))
+            blocked = blocked_result(denied, self.settings.audit_log)
+            return JSONResponse(jsonrpc.result(message.id, blocked), headers=headers)  # type: ignore[arg-type]
         approvals = getattr(self.gatekeeper.gate, "approvals", None)
         # signed for exactly this tool and these arguments: answer, then decide
         if modern is not None and retry is not None:
@@ -340,8 +339,8 @@ class HttpProxy:
             ):
                 return await self.asked(request, message, wire, (decision, view, binding), arguments, client)
         if not decision.allowed:
-            blocked = jsonrpc.result(message.id, blocked_result(decision, self.settings.audit_log))  # type: ignore[arg-type]
-            return JSONResponse(blocked, headers=headers)
+            blocked = blocked_result(decision, self.settings.audit_log)
+            return JSONResponse(jsonrpc.result(message.id, blocked), headers=headers)  # type: ignore[arg-type]
         try:
             response = await self.forward(request, wire)
         except BaseException as exc:

@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from capfence.call.decision import Decision, failure
+from capfence.call.decision import Decision
 from capfence.call.gate import Binding
 from capfence.call.view import CallView
 from capfence_mcp import jsonrpc, methods
@@ -99,8 +99,9 @@ def completed(
     return wire, decided
 
 
-def schema_denial(exc: SchemaUnavailable) -> Decision:
-    return failure(
+def schema_denial(exc: SchemaUnavailable) -> str:
+    """Why a call whose tool's schema cannot be had is denied."""
+    return (
         f"the tool's inputSchema is unknown, so the defaults the server would apply cannot be decided: {exc}"
     )
 
@@ -336,8 +337,7 @@ class Relay:
             return completed(json.loads(wire), sent, with_defaults(sent, schema))
         except SchemaUnavailable as exc:
             self._settle(key)
-            decision = schema_denial(exc)
-            self.gatekeeper.record(decision, self.gatekeeper.binding(tool).view(sent), "blocked", str(exc))
+            decision = await asyncio.to_thread(self.gatekeeper.fail_closed, tool, sent, schema_denial(exc))
             if self.client_alive and not pending.cancelled:
                 blocked = blocked_result(decision, self.settings.audit_log)
                 await self.to_client(jsonrpc.result(pending.message.id, blocked))  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ the copy does not see a handshake made on the original afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import json
 from collections.abc import Callable, Mapping
@@ -81,6 +82,18 @@ class SessionGuard:
         return replace(
             binding, capability=capability or default_capability(server, tool), tool=tool_label(server, tool)
         )
+
+
+def _fail_closed(binding: Binding, session: Any, request: Any, reason: str) -> Decision:
+    """Deny a ``tools/call`` that could not be decided, recorded under its tool (as far as the request tells)."""
+    params = getattr(request, "params", None)
+    name, arguments = getattr(params, "name", None), getattr(params, "arguments", None)
+    try:
+        guard: SessionGuard = session.__dict__.get(GUARD_ATTR) or SessionGuard()
+        binding = guard.binding(binding, session, name if isinstance(name, str) else "?")
+    except Exception:  # noqa: BLE001 - recorded under the session's own binding
+        pass
+    return binding.fail_closed(arguments if isinstance(arguments, Mapping) else {}, reason)[0]
 
 
 def _blocked(result_type: Any, decision: Decision, audit_log: str | None = None) -> Any:
@@ -138,14 +151,17 @@ def _gated_send_request(original: Callable[..., Any]) -> Callable[..., Any]:
             return await original(self, request, result_type, *args, **kwargs)
         try:
             binding = binding_of(self)
+        except Exception as exc:  # noqa: BLE001 - a gated class without a binding: no gate to record to
+            return _blocked(result_type, failure(f"cannot decide this tools/call: {exc}"))
+        audit_log = getattr(binding.gate, "audit_log", None)
+        try:
             guard: SessionGuard = self.__dict__.get(GUARD_ATTR) or SessionGuard()
             fresh, name, arguments = await _decided_call(self, request)
             binding = guard.binding(binding, self, name or "?")
-        except Exception as exc:  # noqa: BLE001 - no binding, arguments that are not JSON, no listing: deny
-            return _blocked(
-                result_type, failure(f"cannot decide this tools/call: {type(exc).__name__}: {exc}")
-            )
-        audit_log = getattr(binding.gate, "audit_log", None)
+        except Exception as exc:  # noqa: BLE001 - arguments that are not JSON, no listing: deny, and record it
+            reason = f"cannot decide this tools/call: {type(exc).__name__}: {exc}"
+            denied = await asyncio.to_thread(_fail_closed, binding, self, request, reason)
+            return _blocked(result_type, denied, audit_log)
         return await binding.acall(
             id(self),
             arguments,

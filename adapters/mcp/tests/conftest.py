@@ -117,3 +117,53 @@ def filesystem_server() -> list[str]:
             check=True,
         )
     return [str(binary)]
+
+
+@pytest.fixture
+def proxy_options() -> list[str]:
+    """More options for the proxy of :func:`http_proxy` (parametrize to set them)."""
+    return []
+
+
+@pytest.fixture
+def server_options() -> list[str]:
+    """More options for the demo server behind :func:`http_proxy` (parametrize to set them)."""
+    return []
+
+
+@pytest.fixture
+def http_proxy(
+    policy: Path, audit_log: Path, workdir: Path, proxy_options: list[str], server_options: list[str]
+) -> Iterator[str]:
+    """The proxy's URL (``--listen``) in front of the demo server over streamable HTTP, both real subprocesses."""
+    from support import WAIT, free_port, wait_listening
+
+    server_port, proxy_port = free_port(), free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(DEMO_SERVER),
+            "http",
+            str(server_port),
+            "--workdir",
+            str(workdir),
+            *server_options,
+        ]
+    )
+    proxy = subprocess.Popen(
+        [
+            *proxy_command(policy, audit_log, *proxy_options),
+            "--listen",
+            f"127.0.0.1:{proxy_port}",
+            "--upstream",
+            f"http://127.0.0.1:{server_port}/mcp",
+        ]
+    )
+    try:
+        wait_listening(server_port, server)
+        wait_listening(proxy_port, proxy)
+        yield f"http://127.0.0.1:{proxy_port}/mcp"
+    finally:
+        for process in (proxy, server):
+            process.terminate()
+            process.wait(WAIT)

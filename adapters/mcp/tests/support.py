@@ -5,18 +5,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 from capfence.testing import audit_rows
+from conftest import CAPFENCE, proxy_command
 
 WAIT = 30.0
 """Upper bound of any wait in these tests (they wait on conditions; this only bounds a failure)."""
+ALLOW_ALL = "allow:\n  - capability: 'mcp.*'\n"
 
 
 @contextlib.asynccontextmanager
@@ -25,6 +31,17 @@ async def connect(command: Sequence[str], **session_options: Any) -> AsyncIterat
     params = StdioServerParameters(command=command[0], args=list(command[1:]), env=dict(os.environ))
     async with (
         stdio_client(params) as (read, write),
+        ClientSession(read, write, **session_options) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+@contextlib.asynccontextmanager
+async def connect_http(url: str, **session_options: Any) -> AsyncIterator[ClientSession]:
+    """An initialized SDK ``ClientSession`` over streamable HTTP to ``url`` (the proxy's, see ``http_proxy``)."""
+    async with (
+        streamable_http_client(url) as (read, write),
         ClientSession(read, write, **session_options) as session,
     ):
         await session.initialize()
@@ -125,6 +142,7 @@ class RawClient:
         return message
 
     def close(self) -> int:
+        """Close the proxy's stdin and wait for it to exit; its exit status (closing again gives it again)."""
         with contextlib.suppress(BrokenPipeError, OSError):
             assert self.process.stdin is not None
             self.process.stdin.close()
@@ -132,3 +150,60 @@ class RawClient:
         # all of stderr is read (the process exiting does not mean the reader is done)
         self._stderr_read.join(WAIT)
         return status
+
+    def __enter__(self) -> RawClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def raw_proxy(policy: Path, audit_log: Path, server: Sequence[str], *options: str) -> RawClient:
+    """``capfence mcp proxy`` in front of the ``server`` command, driven with raw lines, initialized (a context manager)."""
+    client = RawClient([*proxy_command(policy, audit_log, *options), "--", *server])
+    try:
+        client.initialize()
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def scripted_server(tmp_path: Path, source: str) -> tuple[Path, list[str]]:
+    """An allow-all policy (``mcp.*``) and the command of a server written as ``source`` (raw lines), in ``tmp_path``."""
+    server = tmp_path / "scripted_server.py"
+    server.write_text(source)
+    policy = tmp_path / "allow_all.yaml"
+    policy.write_text(ALLOW_ALL)
+    return policy, [sys.executable, str(server)]
+
+
+def verify(audit_log: Path) -> str:
+    """``capfence verify`` on ``audit_log`` (a real subprocess): its output, once it has passed."""
+    done = subprocess.run(
+        [str(CAPFENCE), "verify", "--audit-log", str(audit_log)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the process exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)  # polling a condition (the port accepting), bounded by WAIT
+    raise AssertionError(f"nothing listens on {port}")

@@ -9,22 +9,19 @@ written out. ``reroot`` changes the default and sends ``notifications/tools/list
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-from support import WAIT, RawClient, connect, decisions, text_of
-from test_proxy_http import free_port, wait_listening
+from support import WAIT, connect, connect_http, decisions, raw_proxy, scripted_server, text_of, verify
 
+from capfence import ActionRuntime
 from capfence.testing import audit_rows
+from capfence_mcp import guard_session
 from capfence_mcp.schemas import SchemaUnavailable, ToolSchemas, with_defaults
-from conftest import DEMO_SERVER, demo_command, proxy_command
+from conftest import demo_command, proxy_command
 
 pytestmark = pytest.mark.anyio
 
@@ -75,60 +72,18 @@ async def test_stdio_decides_and_sends_the_schema_defaults_and_reads_them_again_
         await _defaults_are_decided_sent_and_refetched(session, changed, audit_log)
 
 
-@pytest.fixture
-def http_upstream(workdir: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(DEMO_SERVER), "http", str(port), "--workdir", str(workdir)]
-    )
-    try:
-        wait_listening(port, server)
-        yield port, server
-    finally:
-        server.terminate()
-        server.wait(WAIT)
-
-
-@pytest.fixture
-def http_proxy_to(
-    policy: Path, audit_log: Path, http_upstream: tuple[int, subprocess.Popen[bytes]]
-) -> Iterator[str]:
-    port = free_port()
-    proxy = subprocess.Popen(
-        [
-            *proxy_command(policy, audit_log),
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--upstream",
-            f"http://127.0.0.1:{http_upstream[0]}/mcp",
-        ]
-    )
-    try:
-        wait_listening(port, proxy)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        proxy.terminate()
-        proxy.wait(WAIT)
-
-
 async def test_http_decides_and_sends_the_schema_defaults_and_reads_them_again_when_tools_change(
-    http_proxy_to: str, audit_log: Path
+    http_proxy: str, audit_log: Path
 ) -> None:
     changed = ListChanged()
-    async with (
-        streamable_http_client(http_proxy_to) as (read, write),
-        ClientSession(read, write, message_handler=changed) as session,
-    ):
-        await session.initialize()
+    async with connect_http(http_proxy, message_handler=changed) as session:
         await _defaults_are_decided_sent_and_refetched(session, changed, audit_log)
 
 
 def test_the_proxys_own_tools_list_never_reaches_the_client(
     policy: Path, audit_log: Path, workdir: Path
 ) -> None:
-    client = RawClient([*proxy_command(policy, audit_log), "--", *demo_command(workdir)])
-    try:
-        client.initialize()
+    with raw_proxy(policy, audit_log, demo_command(workdir)) as client:
         client.request(1, "tools/call", {"name": "list_dir"})  # no "arguments" at all, no tools/list before
         denied = client.answer(1)["result"]
         client.request(2, "tools/call", {"name": "list_dir", "arguments": {"path": "/srv/x"}})
@@ -136,23 +91,36 @@ def test_the_proxys_own_tools_list_never_reaches_the_client(
         client.request(3, "ping")
         client.answer(3)
         stray = list(client.lines)
-    finally:
-        client.close()
     assert denied["isError"] is True and "only-srv" in denied["content"][0]["text"]
     assert json.loads(allowed["content"][0]["text"]) == {"path": "/srv/x"}
     assert stray == [], "nothing but the answers to the client's own requests"
 
 
+def assert_recorded_failure(audit_log: Path, tool: str, arguments: dict[str, Any], why: str) -> None:
+    """The one call was denied with a decision record of its own (a failure, not the policy), then blocked, and the
+    log verifies."""
+    (row,) = decisions(audit_log)
+    assert (row["tool"], row["capability"], row["decision"], row["rule"]) == (
+        f"demo/{tool}",
+        f"mcp.demo.{tool}",
+        "deny",
+        None,
+    )
+    assert row["reason"].startswith(f"internal_error: {why}"), row["reason"]
+    assert json.loads(row["detail"])["decided_by"] == "internal_error"
+    assert json.loads(row["payload"]) == arguments
+    outcomes = audit_rows(audit_log, "outcome")
+    assert [(o["outcome"], o["ref"]) for o in outcomes] == [("blocked", row["seq"])]
+    verify(audit_log)
+
+
+NOTE = {"name": "w.txt", "text": "hello"}
+
+
 def test_a_tools_list_that_fails_denies_the_call(policy: Path, audit_log: Path, workdir: Path) -> None:
-    client = RawClient([*proxy_command(policy, audit_log), "--", *demo_command(workdir, "--broken-listing")])
-    try:
-        client.initialize()
-        client.request(
-            1, "tools/call", {"name": "write_note", "arguments": {"name": "w.txt", "text": "hello"}}
-        )
+    with raw_proxy(policy, audit_log, demo_command(workdir, "--broken-listing")) as client:
+        client.request(1, "tools/call", {"name": "write_note", "arguments": NOTE})
         result = client.answer(1)["result"]
-    finally:
-        client.close()
     text = result["content"][0]["text"]
     assert (
         result["isError"] is True
@@ -161,7 +129,30 @@ def test_a_tools_list_that_fails_denies_the_call(policy: Path, audit_log: Path, 
         and "broken" in text
     )
     assert not (workdir / "w.txt").exists()
-    assert [r["outcome"] for r in audit_rows(audit_log, "outcome")] == ["blocked"]
+    assert_recorded_failure(audit_log, "write_note", NOTE, "the tool's inputSchema is unknown")
+
+
+@pytest.mark.parametrize("server_options", [["--broken-listing"]])
+async def test_over_http_a_tools_list_that_fails_denies_the_call_and_records_it(
+    http_proxy: str, audit_log: Path, workdir: Path
+) -> None:
+    async with connect_http(http_proxy) as session:
+        result = await session.call_tool("write_note", NOTE)
+    assert result.is_error and "inputSchema is unknown" in text_of(result)
+    assert not (workdir / "w.txt").exists()
+    assert_recorded_failure(audit_log, "write_note", NOTE, "the tool's inputSchema is unknown")
+
+
+async def test_a_guarded_session_whose_listing_fails_denies_the_call_and_records_it(
+    runtime: ActionRuntime, audit_log: Path, workdir: Path
+) -> None:
+    async with connect(demo_command(workdir, "--broken-listing")) as session:
+        gated = guard_session(session, gate=runtime, agent_id="bot", server_name="demo")
+        result = await gated.call_tool("write_note", NOTE)
+    assert result.is_error and "the server's tools/list failed" in text_of(result)
+    assert not (workdir / "w.txt").exists()
+    runtime.close()  # the outcome record is written
+    assert_recorded_failure(audit_log, "write_note", NOTE, "cannot decide this tools/call: SchemaUnavailable")
 
 
 GARBLED_LISTING = r"""
@@ -179,34 +170,23 @@ for line in sys.stdin:
 
 
 def test_a_malformed_tools_list_answer_denies_the_call_at_once(tmp_path: Path, audit_log: Path) -> None:
-    server = tmp_path / "garbled_server.py"
-    server.write_text(GARBLED_LISTING)
-    policy = tmp_path / "p.yaml"
-    policy.write_text("allow:\n  - capability: 'mcp.*'\n")
-    client = RawClient(
-        [*proxy_command(policy, audit_log, "--request-timeout", "600"), "--", sys.executable, str(server)]
-    )
-    try:
-        client.initialize()
+    policy, server = scripted_server(tmp_path, GARBLED_LISTING)
+    with raw_proxy(policy, audit_log, server, "--request-timeout", "600") as client:
         client.request(1, "tools/call", {"name": "anything", "arguments": {}})
         result = client.answer(1)["result"]  # within WAIT: not after the 600 s request timeout
-    finally:
-        client.close()
     assert result["isError"] is True and "malformed" in result["content"][0]["text"]
+    assert_recorded_failure(audit_log, "anything", {}, "the tool's inputSchema is unknown")
 
 
 def test_a_tool_the_server_does_not_list_is_denied(policy: Path, audit_log: Path, workdir: Path) -> None:
-    client = RawClient([*proxy_command(policy, audit_log), "--", *demo_command(workdir)])
-    try:
-        client.initialize()
+    with raw_proxy(policy, audit_log, demo_command(workdir)) as client:
         client.request(1, "tools/call", {"name": "not_listed", "arguments": {}})
         result = client.answer(1)["result"]
-    finally:
-        client.close()
     assert (
         result["isError"] is True
         and "does not give an inputSchema for 'not_listed'" in result["content"][0]["text"]
     )
+    assert_recorded_failure(audit_log, "not_listed", {}, "the tool's inputSchema is unknown")
 
 
 # --- the schema reading itself -------------------------------------------------------------------

@@ -8,29 +8,26 @@ and, where the protocol allows, that the proxy keeps serving afterwards.
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import RawClient, decisions
+from support import ALLOW_ALL, RawClient, decisions, raw_proxy, scripted_server, verify
 
+from capfence import ActionRuntime
+from capfence.testing import audit_rows
+from capfence_mcp.capabilities import CapabilityMap
+from capfence_mcp.gatekeeper import Gatekeeper
 from conftest import demo_command, proxy_command
 
 WRITE = {"name": "w.txt", "text": "hello"}
 
 
 @pytest.fixture
-def raw(policy: Path, audit_log: Path, workdir: Path):
-    client = RawClient(
-        [
-            *proxy_command(policy, audit_log, "--request-timeout", "2", "--max-message-bytes", "4096"),
-            "--",
-            *demo_command(workdir),
-        ]
-    )
-    client.initialize()
-    yield client
-    client.close()
+def raw(policy: Path, audit_log: Path, workdir: Path) -> Iterator[RawClient]:
+    options = ("--request-timeout", "2", "--max-message-bytes", "4096")
+    with raw_proxy(policy, audit_log, demo_command(workdir), *options) as client:
+        yield client
 
 
 def still_serving(raw: RawClient, request_id: int = 999) -> None:
@@ -172,14 +169,13 @@ def test_a_crashing_server_answers_open_requests_and_stops_the_proxy(
     raw: RawClient, policy: Path, audit_log: Path, workdir: Path, tmp_path: Path
 ) -> None:
     crashing = tmp_path / "p.yaml"
-    crashing.write_text("allow:\n  - capability: 'mcp.*'\n")
-    client = RawClient([*proxy_command(crashing, audit_log), "--", *demo_command(workdir)])
-    client.initialize()
-    client.request(1, "tools/call", {"name": "sleep_forever", "arguments": {}})
-    client.request(2, "tools/call", {"name": "crash", "arguments": {}})
-    answers = [client.answer(1), client.answer(2)]
-    assert all("the MCP server exited (status 3)" in a["error"]["message"] for a in answers)
-    assert client.close() == 1
+    crashing.write_text(ALLOW_ALL)
+    with raw_proxy(crashing, audit_log, demo_command(workdir)) as client:
+        client.request(1, "tools/call", {"name": "sleep_forever", "arguments": {}})
+        client.request(2, "tools/call", {"name": "crash", "arguments": {}})
+        answers = [client.answer(1), client.answer(2)]
+        assert all("the MCP server exited (status 3)" in a["error"]["message"] for a in answers)
+        assert client.close() == 1
     assert (
         client.stderr.decode().strip().splitlines()[-1] == "capfence: error: the MCP server exited (status 3)"
     )
@@ -188,11 +184,9 @@ def test_a_crashing_server_answers_open_requests_and_stops_the_proxy(
 def test_an_unwritable_audit_log_denies(policy: Path, tmp_path: Path, workdir: Path) -> None:
     blocked = tmp_path / "not-a-dir"
     blocked.write_text("a file, so nothing can be created under it")
-    client = RawClient([*proxy_command(policy, blocked / "audit.db"), "--", *demo_command(workdir)])
-    client.initialize()
-    client.request(1, "tools/call", {"name": "write_note", "arguments": WRITE})
-    result = client.answer(1)["result"]
-    client.close()
+    with raw_proxy(policy, blocked / "audit.db", demo_command(workdir)) as client:
+        client.request(1, "tools/call", {"name": "write_note", "arguments": WRITE})
+        result = client.answer(1)["result"]
     assert result["isError"] is True and "internal_error" in result["content"][0]["text"]
     assert not (workdir / "w.txt").exists()
 
@@ -219,19 +213,12 @@ for line in sys.stdin:
 def test_malformed_server_output_is_an_error_for_its_request_and_the_proxy_keeps_serving(
     tmp_path: Path, audit_log: Path
 ) -> None:
-    server = tmp_path / "broken_server.py"
-    server.write_text(BROKEN_SERVER)
-    policy = tmp_path / "p.yaml"
-    policy.write_text("allow:\n  - capability: 'mcp.*'\n")
-    client = RawClient(
-        [*proxy_command(policy, audit_log, "--request-timeout", "2"), "--", sys.executable, str(server)]
-    )
-    client.initialize()
-    client.request(1, "tools/call", {"name": "garbage", "arguments": {}})
-    client.request(2, "tools/call", {"name": "duplicate", "arguments": {}})
-    client.request(3, "tools/call", {"name": "fine", "arguments": {}})
-    first, second, third = client.answer(1), client.answer(2), client.answer(3)
-    client.close()
+    policy, server = scripted_server(tmp_path, BROKEN_SERVER)
+    with raw_proxy(policy, audit_log, server, "--request-timeout", "2") as client:
+        client.request(1, "tools/call", {"name": "garbage", "arguments": {}})
+        client.request(2, "tools/call", {"name": "duplicate", "arguments": {}})
+        client.request(3, "tools/call", {"name": "fine", "arguments": {}})
+        first, second, third = client.answer(1), client.answer(2), client.answer(3)
     assert first["error"]["code"] in (-32603, -32001), first  # unreadable: no id to match, so it times out
     assert "malformed" in second["error"]["message"]
     assert third["result"]["content"][0]["text"] == "ok"
@@ -240,12 +227,11 @@ def test_malformed_server_output_is_an_error_for_its_request_and_the_proxy_keeps
 def test_a_client_that_disconnects_mid_call_stops_the_proxy_and_the_server(
     policy: Path, audit_log: Path, workdir: Path
 ) -> None:
-    client = RawClient([*proxy_command(policy, audit_log), "--", *demo_command(workdir)])
-    client.initialize()
-    client.request(1, "tools/call", {"name": "sleep_forever", "arguments": {}})
-    client.request(2, "tools/call", {"name": "write_note", "arguments": WRITE})
-    assert client.answer(2)["result"]["isError"] is False
-    assert client.close() == 0, client.stderr.decode()
+    with raw_proxy(policy, audit_log, demo_command(workdir)) as client:
+        client.request(1, "tools/call", {"name": "sleep_forever", "arguments": {}})
+        client.request(2, "tools/call", {"name": "write_note", "arguments": WRITE})
+        assert client.answer(2)["result"]["isError"] is False
+        assert client.close() == 0, client.stderr.decode()
     # decided concurrently
     assert sorted(r["tool"] for r in decisions(audit_log)) == ["demo/sleep_forever", "demo/write_note"]
     from capfence.testing import audit_rows
@@ -284,26 +270,19 @@ def test_an_out_of_range_number_is_refused_and_the_proxy_keeps_serving(
 def test_a_server_sending_an_out_of_range_number_does_not_stop_the_proxy(
     tmp_path: Path, audit_log: Path
 ) -> None:
-    server = tmp_path / "inf_server.py"
-    server.write_text(
-        BROKEN_SERVER.replace(
-            '    elif message.get("method") == "tools/call":\n',
-            '    elif message.get("method") == "tools/call" and message["params"]["name"] == "huge":\n'
-            '        print(\'{"jsonrpc":"2.0","id":%s,"result":{"content":[],"n":1e400}}\' % json.dumps(message["id"]), flush=True)\n'
-            '    elif message.get("method") == "tools/call":\n',
-        )
+    source = BROKEN_SERVER.replace(
+        '    elif message.get("method") == "tools/call":\n',
+        '    elif message.get("method") == "tools/call" and message["params"]["name"] == "huge":\n'
+        '        print(\'{"jsonrpc":"2.0","id":%s,"result":{"content":[],"n":1e400}}\' % json.dumps(message["id"]), flush=True)\n'
+        '    elif message.get("method") == "tools/call":\n',
     )
-    policy = tmp_path / "p.yaml"
-    policy.write_text("allow:\n  - capability: 'mcp.*'\n")
-    client = RawClient(
-        [*proxy_command(policy, audit_log, "--request-timeout", "30"), "--", sys.executable, str(server)]
-    )
-    client.initialize()
-    client.request(1, "tools/call", {"name": "huge", "arguments": {}})
-    first = client.answer(1)
-    client.request(2, "tools/call", {"name": "fine", "arguments": {}})
-    second = client.answer(2)
-    assert client.close() == 0, client.stderr.decode()
+    policy, server = scripted_server(tmp_path, source)
+    with raw_proxy(policy, audit_log, server, "--request-timeout", "30") as client:
+        client.request(1, "tools/call", {"name": "huge", "arguments": {}})
+        first = client.answer(1)
+        client.request(2, "tools/call", {"name": "fine", "arguments": {}})
+        second = client.answer(2)
+        assert client.close() == 0, client.stderr.decode()
     assert "malformed" in first["error"]["message"]
     assert second["result"]["content"][0]["text"] == "ok"
 
@@ -370,21 +349,17 @@ for line in sys.stdin:
 def test_a_late_answer_is_never_delivered_to_a_request_that_reuses_the_id(
     tmp_path: Path, audit_log: Path
 ) -> None:
-    server = tmp_path / "late_server.py"
-    server.write_text(LATE_SERVER)
-    policy = tmp_path / "p.yaml"
-    policy.write_text("allow:\n  - capability: 'mcp.*'\n")
-    client = RawClient(
-        [*proxy_command(policy, audit_log, "--request-timeout", "1"), "--", sys.executable, str(server)]
-    )
-    client.initialize()
-    client.request(1, "tools/call", {"name": "slow", "arguments": {}})
-    assert client.answer(1)["error"]["code"] == -32001
-    client.request(1, "tools/call", {"name": "fast", "arguments": {}})  # the same id again, after the timeout
-    text = client.answer(1)["result"]["content"][0]["text"]
-    client.request(2, "ping")
-    client.answer(2)  # everything the server sent before has been handled by now
-    assert client.close() == 0, client.stderr.decode()
+    policy, server = scripted_server(tmp_path, LATE_SERVER)
+    with raw_proxy(policy, audit_log, server, "--request-timeout", "1") as client:
+        client.request(1, "tools/call", {"name": "slow", "arguments": {}})
+        assert client.answer(1)["error"]["code"] == -32001
+        client.request(
+            1, "tools/call", {"name": "fast", "arguments": {}}
+        )  # the same id again, after the timeout
+        text = client.answer(1)["result"]["content"][0]["text"]
+        client.request(2, "ping")
+        client.answer(2)  # everything the server sent before has been handled by now
+        assert client.close() == 0, client.stderr.decode()
     assert text.startswith("new;"), text
     held, fresh = json.loads(text.split("; ")[1].removeprefix("ids "))
     assert held != fresh, "the server saw two requests under two ids"
@@ -398,22 +373,40 @@ def test_a_late_answer_is_never_delivered_to_a_request_that_reuses_the_id(
 def test_a_cancellation_reaches_the_server_under_its_id_and_one_of_no_request_is_dropped(
     tmp_path: Path, audit_log: Path
 ) -> None:
-    server = tmp_path / "late_server.py"
-    server.write_text(LATE_SERVER)
-    policy = tmp_path / "p.yaml"
-    policy.write_text("allow:\n  - capability: 'mcp.*'\n")
-    client = RawClient([*proxy_command(policy, audit_log), "--", sys.executable, str(server)])
-    client.initialize()
-    # nothing open: dropped
-    client.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 5}})
-    client.request("a", "tools/call", {"name": "slow", "arguments": {}})
-    client.notification("notifications/message")  # the server holds "a"
-    client.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "a"}})
-    client.request("c", "tools/call", {"name": "fast", "arguments": {}})
-    late, text = client.answer("a"), client.answer("c")["result"]["content"][0]["text"]
-    client.close()
+    policy, server = scripted_server(tmp_path, LATE_SERVER)
+    with raw_proxy(policy, audit_log, server) as client:
+        # nothing open: dropped
+        client.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 5}})
+        client.request("a", "tools/call", {"name": "slow", "arguments": {}})
+        client.notification("notifications/message")  # the server holds "a"
+        client.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "a"}})
+        client.request("c", "tools/call", {"name": "fast", "arguments": {}})
+        late, text = client.answer("a"), client.answer("c")["result"]["content"][0]["text"]
     held = json.loads(text.split("; ")[1].removeprefix("ids "))[0]
     assert text.endswith(f"cancelled [{held}]"), text
     assert late["result"]["content"][0]["text"] == "the late answer to the old request", (
         "still open at the proxy: passed on"
     )
+
+
+def test_a_call_whose_capability_cannot_be_resolved_is_denied_and_recorded(
+    runtime: ActionRuntime, audit_log: Path
+) -> None:
+    class BrokenMap(CapabilityMap):
+        def resolve(self, server: str, tool: str) -> str:
+            raise RuntimeError("injected fault")
+
+    keeper = Gatekeeper(runtime, "bot", "demo", BrokenMap())
+    decision, _, _ = keeper.decide("write_note", WRITE)
+    assert decision.action == "deny" and decision.record_id is not None
+    runtime.close()  # the outcome record is written
+    [row] = decisions(audit_log)
+    assert (row["tool"], row["capability"], row["decision"], json.loads(row["payload"])) == (
+        "demo/write_note",
+        "mcp._invalid",
+        "deny",
+        WRITE,
+    )
+    assert row["reason"] == "internal_error: deciding the call failed: RuntimeError: injected fault"
+    assert [(o["outcome"], o["ref"]) for o in audit_rows(audit_log, "outcome")] == [("blocked", row["seq"])]
+    verify(audit_log)

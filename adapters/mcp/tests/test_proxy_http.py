@@ -2,78 +2,22 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp import Client, ClientSession, types
-from mcp.client.streamable_http import streamable_http_client
-from support import WAIT, decisions, text_of
+from mcp import Client, types
+from support import connect_http, decisions, text_of
 
 from capfence import ActionRuntime
-from conftest import DEMO_SERVER, proxy_command
 
 pytestmark = pytest.mark.anyio
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the process exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)  # polling a condition (the port accepting), bounded by WAIT
-    raise AssertionError(f"nothing listens on {port}")
-
-
-@pytest.fixture
-def proxy_options() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def http_proxy(policy: Path, audit_log: Path, workdir: Path, proxy_options: list[str]) -> Iterator[str]:
-    server_port, proxy_port = free_port(), free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(DEMO_SERVER), "http", str(server_port), "--workdir", str(workdir)]
-    )
-    proxy = subprocess.Popen(
-        [
-            *proxy_command(policy, audit_log, *proxy_options),
-            "--listen",
-            f"127.0.0.1:{proxy_port}",
-            "--upstream",
-            f"http://127.0.0.1:{server_port}/mcp",
-        ]
-    )
-    try:
-        wait_listening(server_port, server)
-        wait_listening(proxy_port, proxy)
-        yield f"http://127.0.0.1:{proxy_port}/mcp"
-    finally:
-        for process in (proxy, server):
-            process.terminate()
-            process.wait(WAIT)
 
 
 async def test_calls_over_streamable_http_are_decided(
     http_proxy: str, workdir: Path, audit_log: Path
 ) -> None:
-    async with streamable_http_client(http_proxy) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
+    async with connect_http(http_proxy) as session:
         names = {t.name for t in (await session.list_tools()).tools}
         denied = await session.call_tool("write_note", {"name": "d.txt", "text": "forbidden"})
         allowed = await session.call_tool("write_note", {"name": "a.txt", "text": "fine"})
@@ -89,8 +33,7 @@ async def test_calls_over_streamable_http_are_decided(
 async def test_hide_denied_filters_tools_list_over_streamable_http(
     http_proxy: str, workdir: Path, audit_log: Path
 ) -> None:
-    async with streamable_http_client(http_proxy) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
+    async with connect_http(http_proxy) as session:
         names = {t.name for t in (await session.list_tools()).tools}
         called_anyway = await session.call_tool("crash", {})
         echoed = await session.call_tool("echo", {"text": "hi"})
@@ -120,11 +63,7 @@ async def test_a_held_call_is_asked_through_elicitation_on_the_posts_sse_stream(
         )
 
     call = {"name": "r.txt", "text": "release 8"}
-    async with (
-        streamable_http_client(http_proxy) as (read, write),
-        ClientSession(read, write, elicitation_callback=approve) as session,
-    ):
-        await session.initialize()
+    async with connect_http(http_proxy, elicitation_callback=approve) as session:
         first = await session.call_tool("write_note", call)
         assert not first.is_error and (workdir / "r.txt").read_text() == "release 8"
         (workdir / "r.txt").unlink()
@@ -154,14 +93,9 @@ async def test_over_http_declining_denies_and_without_elicitation_the_client_get
     async def decline(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         return types.ElicitResult(action="decline")
 
-    async with (
-        streamable_http_client(http_proxy) as (read, write),
-        ClientSession(read, write, elicitation_callback=decline) as session,
-    ):
-        await session.initialize()
+    async with connect_http(http_proxy, elicitation_callback=decline) as session:
         declined = await session.call_tool("write_note", {"name": "d.txt", "text": "release 9"})
-    async with streamable_http_client(http_proxy) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
+    async with connect_http(http_proxy) as session:
         held = await session.call_tool("write_note", {"name": "h.txt", "text": "release 10"})
     assert declined.is_error and "was denied by mcp-elicitation:mcp" in text_of(declined)
     (pending,) = runtime.approvals.list(status="pending")

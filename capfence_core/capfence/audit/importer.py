@@ -216,6 +216,10 @@ def _write(
         else:
             for value in values:
                 tx.execute(_INSERT, value)
+        imported = getattr(tx, "imported", None)
+        if imported is not None:
+            # SQLite: records keep their own ts, which may go back in time
+            imported(int(first["seq"]))
     report.imported += len(pending)
     report.first_seq = report.first_seq or int(first["seq"])
     report.last_seq = int(pending[-1]["seq"])  # type: ignore[call-overload]

@@ -23,19 +23,49 @@ Guarantees (the same as the SQLite store)
   :class:`~capfence.audit.deadline.AuditBusy`. When the server is down, calls are denied within milliseconds
   (the connection is refused, and while one probe is in flight the others do
   not wait for it) and writes resume with the first call after it is back.
-* One unbroken hash chain, whatever the number of writer threads, processes
-  and hosts; each record's ``ts`` is stamped under the chain lock, after the
-  head is read, as ``max(now, head's ts)``, so it never goes backwards along
-  ``seq`` even between hosts whose clocks disagree.
+* Unbroken hash chains, whatever the number of writer threads, processes and
+  hosts: one per partition (:mod:`capfence.audit.partitions`), cross-linked.
+  Each record's ``ts`` is stamped under its partition's lock, after the head
+  is read, as ``max(now, head's ts)``, so it never goes backwards along a
+  partition even between hosts whose clocks disagree.
 
-The chain: a serialized head, with the lock released before the WAL flush
-------------------------------------------------------------------------
-Each append is one transaction that takes a transaction-scoped advisory lock
-(``pg_advisory_xact_lock``; the key is derived from the schema name), reads
-the head with ``ORDER BY seq DESC LIMIT 1`` (a backward primary-key probe),
-computes the record's hash in the client (an HMAC key never reaches the
-server) and inserts ``seq + 1``. The primary key on ``seq`` is a second guard:
-a record chained to a stale head cannot be inserted. Two round trips:
+Partitioned chains (schema v5)
+------------------------------
+One chain serializes every append of a fleet behind one lock held over
+network round trips (about 1,400 decisions/s on the 2-core test machine,
+whatever the number of writers). So plain appends (decisions, outcomes,
+events) spread over partitions ``1..partitions`` (the URL's ``partitions``,
+default 64), each an ordinary chain whose records are numbered
+``partition * 10**12 + 1, 2, ...``:
+
+* A process appends through *lanes* (:mod:`capfence.audit.postgres_lanes`):
+  a partition and its head as this process last wrote it. With the head
+  known, an append is **one statement** in autocommit mode
+  (:data:`~capfence.audit.postgres_lanes.FAST_INSERT`): the partition's
+  advisory lock (``pg_advisory_xact_lock``, key from the schema name and the
+  partition), the insert of the row hashed by the client (an HMAC key never
+  reaches the server) unless its seq is taken or its predecessor missing,
+  and a synchronous commit. A record another writer can read is flushed, so
+  a crash loses nothing acknowledged and nothing anyone chained onto. A stale
+  or unknown head takes two round trips under the lock (read the head,
+  insert and commit), and the lane then moves to another partition. The
+  primary key on ``seq`` guarantees no fork whatever happens.
+* Every ``crosslink`` seconds (default 1), and when the store closes, a lane
+  that appended also appends a cross-link: the heads of all other
+  partitions, so ``verify`` notices a partition dropped or cut short.
+* Partition 0 is the chain of a log written before v5, and takes every
+  write that must be serialized: :meth:`PostgresStore.transaction`
+  (approvals, limits, import) and :meth:`PostgresStore.append_decision_once`
+  hold its lock (:data:`~capfence.audit.postgres_schema.CHAIN_LOCK`) as
+  every append did before. ``partitions=0`` sends every append there: the
+  single chain, described next, which the benchmark measures as a baseline.
+
+Partition 0: a serialized head, with the lock released before the WAL flush
+--------------------------------------------------------------------------
+A partition-0 write is one transaction that takes the chain lock, reads the
+head with ``ORDER BY seq DESC LIMIT 1`` (a backward primary-key probe within
+the partition), computes the record's hash in the client and inserts
+``seq + 1``. Two round trips:
 
 1. ``BEGIN; SET LOCAL synchronous_commit = off; <lock>; <read head>``
 2. pipelined: ``INSERT``; ``COMMIT``; an upsert of this server process's row
@@ -47,35 +77,22 @@ onto it without waiting for the disk. The caller is answered only after step
 2's last statement commits *synchronously*, which flushes the WAL up to a
 point after our commit record. Because the WAL is flushed in order, a crash
 can only lose a suffix of the chain that no caller was told about; a record
-that is durable implies its predecessors are. The effect is group commit:
-concurrent writers share fsyncs instead of queueing one fsync each behind the
-lock. ``benchmarks/bench_stores.py`` measures it.
+that is durable implies its predecessors are.
 
 Alternatives considered:
 
 * A one-row ``chain_head`` table locked ``FOR UPDATE``: the same
-  serialization, but every append updates one hot row, and while any long
-  transaction holds a snapshot (a 10-million-row export) its dead versions
-  cannot be pruned, so every later append walks a longer version chain.
-  Lock waiters on a row also wake together at each commit. The advisory lock
-  queues waiters fairly and writes nothing.
-* Holding the lock through a synchronous commit (simplest): throughput is
-  capped at one append per WAL flush, whatever the number of writers
-  (measured on the 2-core test machine: 522 decisions/s with 4 writers,
-  against 1,026/s with the lock released before the flush).
-* Per-writer chains merged by ``verify``: writers never wait for each other,
-  but there is no single order of records, deletion of a whole writer's tail
-  is harder to detect, and every reader must merge. A single chain keeps
-  ``verify``, ``export`` and the SQLite format identical.
-
-The cost of a single chain is that appends are serialized for two network
-round trips (``SELECT`` of the head and the pipelined ``INSERT``/``COMMIT``),
-and the lock holder must be scheduled to send the second: about 900 to 1,300
-decisions/s on the 2-core test machine with the server on the same host,
-against 9,000 to 11,000 for SQLite (``benchmarks/bench_stores.py``). Put
-agents that need more in separate databases (or schemas: the lock key
-includes the schema). A process with many threads could batch their records
-under one lock acquisition; not done yet.
+  serialization, but every append updates one hot row whose dead versions
+  pile up while a long export holds a snapshot.
+* Holding the lock through a synchronous commit on one chain: capped at one
+  append per WAL flush (``benchmarks/bench_stores.py`` still measures it).
+* Per-writer chains merged by ``verify`` without cross-links: a writer's
+  tail, or a whole writer's chain, could be deleted unnoticed. The
+  cross-links are what make partitions as checkable as one chain, up to the
+  window between two of them (docs/postgres.md).
+* Partitions numbered by a separate column, ``seq`` from a sequence: ``seq``
+  must be hashed (outcomes and approvals refer to it), so the client would
+  need a round trip to learn it before hashing.
 
 Pooling and processes
 ---------------------
@@ -85,15 +102,18 @@ forks opens a new pool in the child and never touches the parent's
 connections. Connections are in autocommit mode; transactions are explicit.
 A connection found dead after a server restart is discarded and the append
 retried once on another connection, which is safe because nothing was sent
-beyond ``BEGIN``. A failure after ``COMMIT`` was sent is ambiguous: the
-record may be committed even though the call was denied (an audit record
-without an outcome; the chain is intact either way).
+beyond ``BEGIN`` (a partition append retried finds its row if the first
+attempt committed it, and does not write it twice). A failure after ``COMMIT``
+was sent is otherwise ambiguous: the record may be committed even though the
+call was denied (an audit record without an outcome; the chain is intact
+either way).
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 import socket
 import threading
@@ -105,14 +125,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from capfence.audit.chain import GENESIS, chain_mode, key_from_env, record_hash
 from capfence.audit.deadline import Deadline, active, current
+from capfence.audit.partitions import crosslink_record
+from capfence.audit.postgres_lanes import FAST_INSERT, REGISTER, Lane, Lanes
 from capfence.audit.postgres_schema import (
     CALL_DETAIL,
     CHAIN_LOCK,
+    HEADS,
     INSTALL_HINT,
+    PARTITION_LOCK,
     Settings,
     connect_kwargs,
     migrate,
     parse_location,
+    partition_head,
 )
 from capfence.audit.record import commit_time
 from capfence.audit.sqlite import COLUMNS
@@ -122,11 +147,12 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
+log = logging.getLogger("capfence")
 T = TypeVar("T")
 Connection = Any
 """A ``psycopg.Connection`` (typed loosely so this module imports without psycopg)."""
 
-_HEAD = "SELECT seq, hash, ts FROM records ORDER BY seq DESC LIMIT 1"
+_HEAD = partition_head(0)
 _BEGIN = f"BEGIN; SET LOCAL synchronous_commit = off; {CHAIN_LOCK}; {_HEAD}"
 _BEGIN_WITHIN = (
     "BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout = {ms}; SET LOCAL statement_timeout = {ms}; "
@@ -159,6 +185,9 @@ _WATCHDOG_GRACE = 1.0
 _RECONNECT_TIMEOUT = 1.0
 """The pool gives up a reconnection attempt after this long; the next call that needs a connection starts another at once."""
 _RECOVERY_WINDOW = 5.0
+_LANE_BEGIN = "BEGIN; SET LOCAL lock_timeout = {ms}; {lock}; {head}"
+""":meth:`PostgresStore._lane_locked`'s first round trip: the partition's lock, then its head."""
+_HAS = "SELECT 1 FROM records WHERE seq = %s AND hash = %s"
 
 
 def _psycopg() -> Any:
@@ -189,17 +218,124 @@ class PostgresStore:
         """Why the database is unreachable, while it is (set by failed connection attempts, cleared by the pool's success)."""
         self._answered_at = 0.0
         self._probing = threading.Lock()
+        self._lanes = Lanes(self.settings.partitions, self.settings.pool_max)
         _STORES.add(self)
 
     def _after_fork(self) -> None:
         """In a forked child: fresh locks (another thread may have held them), and no use of the parent's pool."""
         self._lock, self._probing = threading.Lock(), threading.Lock()
         self._pool, self._ready, self._outage, self._pid, self._answered_at = None, False, None, 0, 0.0
+        # the parent's partitions are its own
+        self._lanes = Lanes(self.settings.partitions, self.settings.pool_max)
 
     # --- writing ------------------------------------------------------------------------
     def append(self, record: Mapping[str, object]) -> int:
         """Chain and commit ``record``; return its sequence number. Raises :class:`AuditError`."""
-        return self._run(lambda conn, head: self._append_commit(conn, record, head))
+        if self.settings.partitions == 0:
+            return self._run(lambda conn, head: self._append_commit(conn, record, head))
+        deadline = current(self.settings.timeout)
+        self._prepare(deadline)
+        lane = self._lanes.take(min(self.settings.timeout, deadline.remaining()))
+        if lane is None:
+            raise deadline.busy("every partition of this process stayed in use")
+        try:
+            if lane.unlinked and time.monotonic() - lane.crosslinked >= self.settings.crosslink:
+                self._crosslink(lane)
+            seq = self._lane_append(lane, record)
+            lane.unlinked = True
+            return seq
+        except BaseException:
+            lane.head = None  # whatever happened, read the head again before the next append
+            raise
+        finally:
+            self._lanes.give(lane)
+
+    def crosslink(self) -> None:
+        """Pin the other partitions' heads now, in every partition this process appended to since it last did."""
+        for lane in self._lanes.all():
+            if lane.unlinked and lane.head is not None and self._lanes.claim(lane):
+                try:
+                    self._crosslink(lane)
+                except BaseException:
+                    lane.head = None
+                    raise
+                finally:
+                    self._lanes.give(lane)
+
+    def _crosslink(self, lane: Lane) -> None:
+        """Append a cross-link record to ``lane``'s partition: the head of every other partition."""
+        heads = self._connected(
+            lambda conn: [tuple(row) for row in conn.execute(HEADS, [lane.part]).fetchall()]
+        )
+        if heads:
+            self._lane_append(lane, crosslink_record(heads))
+        lane.crosslinked, lane.unlinked = time.monotonic(), False
+
+    def _lane_append(self, lane: Lane, record: Mapping[str, object]) -> int:
+        """Append ``record`` to ``lane``'s partition: one statement when its head is known, else two round trips.
+
+        A connection found dead (the server restarted since it was last used)
+        is replaced and the append tried once more; if the first attempt's
+        row was committed after all, the second finds it as the head and
+        does not write it again.
+        """
+        sent: list[dict[str, object]] = []
+        for attempt in (1, 2):
+            try:
+                return self._connected(lambda conn: self._lane_write(conn, lane, record, sent), retry=False)
+            except _StaleConnection as stale:
+                lane.head = None
+                if attempt == 2:
+                    raise stale.error from None
+        raise AssertionError("unreachable")
+
+    def _lane_write(
+        self, conn: Connection, lane: Lane, record: Mapping[str, object], sent: list[dict[str, object]]
+    ) -> int:
+        if lane.head is not None:
+            row = chained_row(record, lane.head, self.key)
+            sent.append(row)
+            budget = str(self._limit_ms() or int(self.settings.timeout * 1000))
+            head = lane.head
+            params = [*(row.get(name) for name in COLUMNS), lane.part, budget, head[0], head[1]]
+            if conn.execute(FAST_INSERT, params).rowcount == 1:
+                lane.head = (int(str(row["seq"])), str(row["hash"]), str(row["ts"]))
+                return int(str(row["seq"]))
+            # someone else appended to this partition (the row was not written): append after them, then move
+            sent.remove(row)
+            seq = self._lane_locked(conn, lane, record, sent)
+            self._lanes.hop(lane)
+            return seq
+        return self._lane_locked(conn, lane, record, sent)
+
+    def _lane_locked(
+        self, conn: Connection, lane: Lane, record: Mapping[str, object], sent: list[dict[str, object]]
+    ) -> int:
+        """Two round trips holding the partition's lock: read its head, insert and commit (synchronously)."""
+        part = lane.part
+        lock = CHAIN_LOCK if part == 0 else PARTITION_LOCK.format(part=part)
+        budget = self._limit_ms() or int(self.settings.timeout * 1000)
+        cursor = conn.execute(_LANE_BEGIN.format(ms=budget, lock=lock, head=partition_head(part)))
+        while cursor.nextset():
+            pass
+        found = cursor.fetchone()
+        head: tuple[int, str, str | None] = (
+            (int(found[0]), str(found[1]), found[2]) if found is not None else lane.empty_head()
+        )
+        for row in sent:  # the failed attempt's row may have been committed: never write it twice
+            if head[0] >= int(str(row["seq"])) and conn.execute(_HAS, [row["seq"], row["hash"]]).fetchone():
+                conn.execute("COMMIT")
+                lane.head = head
+                return int(str(row["seq"]))
+        row = chained_row(record, head, self.key)
+        sent.append(row)
+        with conn.pipeline():
+            if found is None:
+                conn.execute(REGISTER, [part])
+            conn.execute(_INSERT, [row.get(name) for name in COLUMNS])
+            conn.execute("COMMIT")
+        lane.head = (int(str(row["seq"])), str(row["hash"]), str(row["ts"]))
+        return lane.head[0]
 
     def append_decision_once(self, record: Mapping[str, object]) -> int:
         """Append a decision unless the same decision is already recorded for the same call id (``detail``).
@@ -307,6 +443,41 @@ class PostgresStore:
 
     def _hard_limit(self) -> float:
         return self._limit() + _WATCHDOG_GRACE
+
+    def _connected(self, body: Callable[[Connection], T], *, retry: bool = True) -> T:
+        """``body`` on a pooled connection, outside any transaction; failures as :class:`AuditError`.
+
+        A connection found dead before anything reached the server (it died
+        while idle in the pool) is replaced and ``body`` run again once when
+        ``retry``; otherwise :class:`_StaleConnection` tells the caller, who
+        knows whether a second attempt is safe.
+        """
+        deadline = current(self.settings.timeout)
+        for attempt in (1, 2):
+            conn = self._checkout(deadline)
+            try:
+                with _WATCHDOG.guard(conn, self._hard_limit()):
+                    result = body(conn)
+            except self._psycopg.OperationalError as exc:
+                stale = conn.closed and not _WATCHDOG.tripped(conn) and not _is_timeout(exc)
+                self._release(conn, broken=True)
+                error = self._error(exc, connection=True)
+                if stale and attempt == 1:
+                    self._recheck_pool()
+                    if retry:
+                        continue
+                    raise _StaleConnection(error) from exc
+                raise error from exc
+            except BaseException as exc:
+                self._release(conn, broken=True)
+                if isinstance(exc, self._psycopg.Error):
+                    raise self._error(exc) from exc
+                raise
+            if getattr(conn, "_pool", None) is not None:
+                self._outage = None  # a pooled connection works
+            self._release(conn)
+            return result
+        raise AssertionError("unreachable")
 
     # --- connections ----------------------------------------------------------------------
     def _prepare(self, deadline: Deadline) -> None:
@@ -448,7 +619,15 @@ class PostgresStore:
         return AuditError(f"cannot write audit log {self.location}: {text}")
 
     def close(self) -> None:
-        """Close this process's pool (a later call opens a new one, as the SQLite store reconnects)."""
+        """Pin the heads (:meth:`crosslink`), then close this process's pool.
+
+        A later call opens a new pool, as the SQLite store reconnects.
+        """
+        if self._pool is not None and self._ready and self._pid == os.getpid():
+            try:
+                self.crosslink()
+            except Exception as exc:  # noqa: BLE001 - closing goes on; the next writer's cross-link pins these heads
+                log.warning("could not cross-link the audit log's partitions on close: %s", exc)
         with self._lock:
             pool, self._pool, self._ready = self._pool, None, False
             if pool is not None and self._pid == os.getpid():
@@ -471,6 +650,14 @@ def chained_row(record: Mapping[str, object], head: Head, key: bytes | None) -> 
             row[flag] = 1 if row[flag] else 0  # stored as an integer; hash what is stored
     row["hash"] = record_hash(head[1], row, key)
     return row
+
+
+class _StaleConnection(Exception):
+    """A pooled connection was found dead; ``error`` is what to raise if trying again is not safe or fails too."""
+
+    def __init__(self, error: AuditError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 _BUSY_STATES = ("55P03", "57014")

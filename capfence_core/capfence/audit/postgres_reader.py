@@ -8,6 +8,16 @@ export of ten million decisions holds one batch in memory, and ``logs
 SQLite reader, written for the indexes created by
 :mod:`capfence.audit.postgres_schema` (decisions by time, by decision, agent,
 capability or tool and time; outcomes by the decision they refer to).
+
+Order: a partitioned log (:mod:`capfence.audit.partitions`) has no single
+sequence of records, so decisions (``logs``, ``export``, ``replay``, the
+console) come in ``(ts, seq)`` order, the order of the timestamp indexes:
+deterministic (``seq`` is unique and both are hashed), and the same as
+``seq`` order for a log written as one chain, where ``ts`` never decreases
+along ``seq``. ``after_seq`` (``logs --follow``) means after that record in
+this order. :meth:`PostgresReader.records` (``verify``, ``export
+--all-records``) keeps ``seq`` order: partition by partition, each chain in
+its own order.
 """
 
 from __future__ import annotations
@@ -17,6 +27,8 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Self
 
+from capfence.audit.partitions import KIND as CROSSLINK
+from capfence.audit.partitions import STRIDE
 from capfence.audit.postgres_schema import (
     INSTALL_HINT,
     SCHEMA_VERSION,
@@ -29,6 +41,8 @@ from capfence.audit.reader import CALL_FIELDS, Record
 from capfence.errors import AuditError
 
 ITERSIZE = 5000
+PARTITIONED = 5
+"""The schema version that brought partitioned chains and cross-links."""
 _LINKED_OUTCOME = (
     "(SELECT o.outcome FROM records o WHERE o.ref = r.seq AND o.kind = 'outcome' ORDER BY o.seq DESC LIMIT 1)"
     " AS linked_outcome"
@@ -62,7 +76,7 @@ def pg_where(filters: Filters) -> tuple[str, list[object]]:
     for clause, value in (
         ("ts >= %s", filters.since),
         ("ts < %s", filters.until),
-        ("seq > %s", filters.after_seq),
+        ("(ts, seq) > (SELECT a.ts, a.seq FROM records a WHERE a.seq = %s)", filters.after_seq),
     ):
         if value is not None:
             clauses.append(clause)
@@ -106,6 +120,7 @@ class PostgresReader:
             self._conn.close()
             raise AuditError(f"cannot read audit log {self.location}: {exc}") from exc
         version = int(row[0]) if row and row[0] is not None else 0
+        self._version = version
         if version > SCHEMA_VERSION:
             self._conn.close()
             raise AuditError(
@@ -120,7 +135,7 @@ class PostgresReader:
             sql = f"SELECT r.*, {_LINKED_OUTCOME} FROM ({newest}) AS r ORDER BY ts, seq"
             return self._stream(sql, [*params, limit], dicts=True)
         return self._stream(
-            f"SELECT r.*, {_LINKED_OUTCOME} FROM records r WHERE {where} ORDER BY seq", params, dicts=True
+            f"SELECT r.*, {_LINKED_OUTCOME} FROM records r WHERE {where} ORDER BY ts, seq", params, dicts=True
         )
 
     def summary(self, filters: Filters) -> list[Record]:
@@ -135,15 +150,30 @@ class PostgresReader:
     def calls(self, filters: Filters) -> Iterator[tuple[Any, ...]]:
         where, params = pg_where(filters)
         return self._stream(
-            f"SELECT {', '.join(CALL_FIELDS)} FROM records WHERE {where} ORDER BY seq", params, dicts=False
+            f"SELECT {', '.join(CALL_FIELDS)} FROM records WHERE {where} ORDER BY ts, seq",
+            params,
+            dicts=False,
         )
 
     def records(self) -> Iterator[Record]:
         return self._stream("SELECT * FROM records ORDER BY seq", [], dicts=True)
 
     def head(self) -> tuple[int, str] | None:
-        row = self._one("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1", [])
+        """The newest cross-link (which pins every partition's head) or, in a log without any, the last record."""
+        row = None
+        if self._version >= PARTITIONED:  # (an older log has no cross-links, nor their index)
+            row = self._one(
+                f"SELECT seq, hash FROM records WHERE kind = '{CROSSLINK}' ORDER BY ts DESC, seq DESC LIMIT 1",
+                [],
+            )
+        if row is None:
+            row = self._one("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1", [])
         return (int(row[0]), str(row[1])) if row is not None else None
+
+    def hash_at(self, seq: int) -> str | None:
+        """The hash of record ``seq``, if there is one (``verify`` checks cross-links with it)."""
+        row = self._one("SELECT hash FROM records WHERE seq = %s", [seq])
+        return str(row[0]) if row is not None else None
 
     def chain_mode(self) -> str:
         row = self._one("SELECT value FROM meta WHERE key = 'chain'", [])
@@ -151,9 +181,10 @@ class PostgresReader:
 
     def approvals(self) -> list[Record]:
         sql = (
-            "SELECT a.*, (SELECT max(seq) FROM records) AS head_seq FROM approvals a ORDER BY a.created, a.id"
+            f"SELECT a.*, (SELECT max(seq) FROM records WHERE seq < {STRIDE}) AS head_seq"
+            " FROM approvals a ORDER BY a.created, a.id"
         )
-        # one statement: the rows and the head come from one snapshot
+        # one statement: the rows and the head come from one snapshot; approval records are all in partition 0
         return list(self._stream(sql, [], dicts=True))
 
     def find_hash(self, value: str) -> int | None:
@@ -163,7 +194,8 @@ class PostgresReader:
     def newest_digest(self, filters: Filters) -> str | None:
         where, params = pg_where(filters)
         row = self._one(
-            f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1",
+            f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL"
+            " ORDER BY ts DESC, seq DESC LIMIT 1",
             params,
         )
         return str(row[0]) if row is not None else None

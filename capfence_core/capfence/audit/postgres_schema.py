@@ -14,8 +14,11 @@ the URL reaches libpq)::
 
 ``timeout`` (seconds, default 5) bounds connecting, waiting for a pooled
 connection, lock waits and statements; ``pool_min``/``pool_max`` (default
-1/4) size the per-process connection pool. A password may also come from
-``PGPASSWORD`` or ``~/.pgpass``, as usual for libpq.
+1/4) size the per-process connection pool; ``partitions`` (default
+:data:`DEFAULT_PARTITIONS`; 0: one chain) is how many chains plain appends
+spread over, and ``crosslink`` (seconds, default 1) how often each writer
+pins the other chains' heads (see :mod:`capfence.audit.postgres`). A
+password may also come from ``PGPASSWORD`` or ``~/.pgpass``, as usual for libpq.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from capfence.audit.partitions import STRIDE
 from capfence.errors import AuditError
 
 if TYPE_CHECKING:
@@ -33,15 +37,38 @@ if TYPE_CHECKING:
 SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_POOL = (1, 4)
+DEFAULT_PARTITIONS = 64
+MAX_PARTITIONS = 4096
+DEFAULT_CROSSLINK = 1.0
+OURS = ("timeout", "pool_min", "pool_max", "partitions", "crosslink")
+"""CapFence's own URL parameters, removed before libpq sees the URL."""
 INSTALL_HINT = "install the core's postgres extra: pip install 'psycopg[binary]>=3.2' 'psycopg-pool>=3.2'"
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CALL_DETAIL = "strpos(detail, '\"call_id\"') > 0"
 """A decision record whose ``detail`` names a call id (see ``capfence.audit.sqlite.CALL_DETAIL``)."""
 LOCK_CLASS = 0x43464E43
 """First key of CapFence's advisory locks ('CFNC'); the second is derived from the schema name."""
 CHAIN_LOCK = f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, hashtext('chain:' || current_schema()))"
 MIGRATE_LOCK = f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, hashtext('migrate:' || current_schema()))"
+PARTITION_LOCK = (
+    f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, hashtext('chain:' || current_schema() || ':' || {{part}}))"
+)
+"""The lock of partition ``part`` >= 1 (partition 0's is :data:`CHAIN_LOCK`, the lock of the single chain before v5)."""
+
+
+def partition_head(part: int) -> str:
+    """The head of partition ``part``: a backward probe of the primary key within its range."""
+    lo, hi = part * STRIDE, (part + 1) * STRIDE
+    return f"SELECT seq, hash, ts FROM records WHERE seq > {lo} AND seq < {hi} ORDER BY seq DESC LIMIT 1"
+
+
+HEADS = (
+    "SELECT p.part, h.seq, h.hash FROM partitions p CROSS JOIN LATERAL"
+    f" (SELECT seq, hash FROM records WHERE seq > p.part::bigint * {STRIDE} AND seq < (p.part::bigint + 1) * {STRIDE}"
+    " ORDER BY seq DESC LIMIT 1) h WHERE p.part <> %s ORDER BY p.part"
+)
+"""The head of every partition but one (the cross-link's own)."""
 
 _DECISIONS = "WHERE kind = 'decision'"
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -97,6 +124,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "DROP INDEX IF EXISTS records_decisions_call",
         f"CREATE INDEX IF NOT EXISTS records_decisions_call ON records USING hash (detail) WHERE kind = 'decision' AND {CALL_DETAIL}",
     ),
+    5: (
+        # partitioned chains (capfence.audit.partitions): every partition that holds records, for the cross-links;
+        # a log written before is partition 0 as it stands
+        "CREATE TABLE IF NOT EXISTS partitions (part integer PRIMARY KEY)",
+        "INSERT INTO partitions (part) VALUES (0) ON CONFLICT (part) DO NOTHING",
+        # the newest cross-link (what a checkpoint pins)
+        "CREATE INDEX IF NOT EXISTS records_heads ON records (ts, seq) WHERE kind = 'heads'",
+    ),
 }
 
 
@@ -109,6 +144,10 @@ class Settings:
     timeout: float
     pool_min: int
     pool_max: int
+    partitions: int = DEFAULT_PARTITIONS
+    """Plain appends spread over partitions 1..N (0: every record in partition 0, the single chain)."""
+    crosslink: float = DEFAULT_CROSSLINK
+    """Seconds between a writer's cross-links of the other partitions' heads."""
 
 
 def accepts(location: str) -> bool:
@@ -119,20 +158,27 @@ def parse_location(location: str) -> Settings:
     """Split CapFence's own parameters off a PostgreSQL URL. Raises :class:`AuditError` for bad values."""
     parts = urlsplit(location)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    ours = {key: value for key, value in query if key in ("timeout", "pool_min", "pool_max")}
+    ours = {key: value for key, value in query if key in OURS}
     rest = [(key, value) for key, value in query if key not in ours]
     display = urlunsplit(parts._replace(netloc=_mask_password(parts.netloc), query=urlencode(rest)))
     try:
         timeout = float(ours.get("timeout", DEFAULT_TIMEOUT))
         pool_min = int(ours.get("pool_min", DEFAULT_POOL[0]))
         pool_max = int(ours.get("pool_max", max(DEFAULT_POOL[1], pool_min)))
+        partitions = int(ours.get("partitions", DEFAULT_PARTITIONS))
+        crosslink = float(ours.get("crosslink", DEFAULT_CROSSLINK))
     except ValueError as exc:
         raise AuditError(f"invalid audit log URL {display}: {exc}") from None
     if not (0 < timeout <= 3600) or pool_min < 0 or pool_max < max(pool_min, 1):
         raise AuditError(
             f"invalid audit log URL {display}: need 0 < timeout <= 3600 and 0 <= pool_min <= pool_max, pool_max >= 1"
         )
-    return Settings(urlunsplit(parts._replace(query=urlencode(rest))), display, timeout, pool_min, pool_max)
+    if not (0 <= partitions <= MAX_PARTITIONS) or not (0 < crosslink <= 3600):
+        raise AuditError(
+            f"invalid audit log URL {display}: need 0 <= partitions <= {MAX_PARTITIONS} and 0 < crosslink <= 3600"
+        )
+    conninfo = urlunsplit(parts._replace(query=urlencode(rest)))
+    return Settings(conninfo, display, timeout, pool_min, pool_max, partitions, crosslink)
 
 
 def _mask_password(netloc: str) -> str:

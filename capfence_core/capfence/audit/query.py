@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from capfence.audit.layout import OLD_LAYOUT, Layout
+from capfence.audit.timeorder import first_seq_at
 from capfence.durations import parse_duration
 
 DECISIONS = ("allow", "warn", "deny", "require_approval")
@@ -77,7 +79,26 @@ def glob_to_sql(pattern: str) -> tuple[str, str]:
     return "GLOB", pattern.replace("[!", "[^")
 
 
-def sql_where(filters: Filters, *, newest_first: bool = False) -> tuple[str, list[object]]:
+def indexed(filters: Filters) -> bool:
+    """Whether an index in time order serves ``filters``: a decision, or an exact agent or capability."""
+    return bool(filters.decisions) or any(
+        pattern is not None and glob_to_sql(pattern)[0] == "="
+        for pattern in (filters.agent, filters.capability)
+    )
+
+
+def newest_order(filters: Filters, *, seq_ordered: bool) -> str:
+    """The ``ORDER BY`` terms of a newest-first read: ``seq`` on a time-ordered log unless a column's index serves it.
+
+    On a log whose ``ts`` never goes backwards (:mod:`capfence.audit.timeorder`) both
+    orders are the same; each is the one an index delivers without sorting.
+    """
+    return "seq DESC" if seq_ordered and not indexed(filters) else "ts DESC, seq DESC"
+
+
+def sql_where(
+    filters: Filters, *, newest_first: bool = False, layout: Layout = OLD_LAYOUT
+) -> tuple[str, list[object]]:
     """The ``WHERE`` clause (without the keyword) selecting decision records that pass ``filters``.
 
     ``newest_first`` shapes it for ``ORDER BY ts DESC LIMIT n``: the unary ``+``
@@ -86,9 +107,17 @@ def sql_where(filters: Filters, *, newest_first: bool = False) -> tuple[str, lis
     stops after ``n`` matches (a few ms instead of a second on a million rows). The same hint
     serves reads of every match in ``seq`` order: almost every record is a decision, so reading
     them through the ``kind`` index and sorting costs more than reading the table in key order.
+
+    ``layout`` (:mod:`capfence.audit.layout`; the default: a log of schema 6 or older): on a log
+    whose filter indexes hold decisions only, ``kind = 'decision'`` has no hint (no index starts
+    with ``kind``, and the hint would hide those partial indexes from the planner); on a log with
+    no ``ts`` index (:mod:`capfence.audit.timeorder`), unless a column's index serves the filters,
+    ``since``/``until`` also bound ``seq``, found by a binary search over the primary key, so the
+    read is a key range (newest first: :func:`newest_order`).
     """
     hint = "+" if newest_first else ""
-    clauses = [f"{hint if not filters.decisions else ''}kind = 'decision'"]
+    kind_hint = "" if filters.decisions or layout.decisions_only else hint
+    clauses = [f"{kind_hint}kind = 'decision'"]
     params: list[object] = []
     if filters.decisions:
         clauses.append(f"decision IN ({', '.join('?' * len(filters.decisions))})")
@@ -102,12 +131,13 @@ def sql_where(filters: Filters, *, newest_first: bool = False) -> tuple[str, lis
             op, operand = glob_to_sql(pattern)
             clauses.append(f"{hint if op == 'GLOB' else ''}{column} {op} ?")
             params.append(operand)
+    by_seq = layout.seq_ordered and not indexed(filters)
     if filters.since is not None:
-        clauses.append("ts >= ?")
-        params.append(filters.since)
+        clauses.append(f"ts >= ? AND seq >= {first_seq_at()}" if by_seq else "ts >= ?")
+        params.extend([filters.since] * (2 if by_seq else 1))
     if filters.until is not None:
-        clauses.append("ts < ?")
-        params.append(filters.until)
+        clauses.append(f"ts < ? AND seq < {first_seq_at()}" if by_seq else "ts < ?")
+        params.extend([filters.until] * (2 if by_seq else 1))
     if filters.after_seq is not None:
         clauses.append("seq > ?")
         params.append(filters.after_seq)

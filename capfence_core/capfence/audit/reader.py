@@ -21,7 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
-from capfence.audit.query import Filters, sql_where
+from capfence.audit.layout import layout
+from capfence.audit.query import Filters, newest_order, sql_where
 from capfence.errors import AuditError
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ _LINKED_OUTCOME = (
 )
 _NEWEST = (
     f"SELECT n.*, {_LINKED_OUTCOME} AS linked_outcome "
-    "FROM (SELECT * FROM records WHERE {where} ORDER BY ts DESC, seq DESC LIMIT ?) n ORDER BY ts, seq"
+    "FROM (SELECT * FROM records WHERE {where} ORDER BY {order} LIMIT ?) n ORDER BY ts, seq"
 )
 _ALL = f"SELECT n.*, {_LINKED_OUTCOME} AS linked_outcome FROM records n WHERE {{where}} ORDER BY seq"
 _APPROVALS = (
@@ -146,17 +147,21 @@ class SQLiteReader:
     def __init__(self, path: str | Path) -> None:
         self.location = str(path)
         self._conn = _connect_readonly(Path(path))
+        self._layout = layout(self._conn)
+
+    def _where(self, filters: Filters) -> tuple[str, list[object]]:
+        return sql_where(filters, newest_first=True, layout=self._layout)
 
     def decisions(self, filters: Filters, *, limit: int | None = None) -> Iterator[Record]:
+        where, params = self._where(filters)
         if limit is not None:
-            where, params = sql_where(filters, newest_first=True)
-            return self._dicts(_NEWEST.format(where=where), [*params, limit])
+            order = newest_order(filters, seq_ordered=self._layout.seq_ordered)
+            return self._dicts(_NEWEST.format(where=where, order=order), [*params, limit])
         # the hint also keeps a scan in seq order off the kind index
-        where, params = sql_where(filters, newest_first=True)
         return self._dicts(_ALL.format(where=where), params)
 
     def summary(self, filters: Filters) -> list[Record]:
-        where, params = sql_where(filters, newest_first=True)
+        where, params = self._where(filters)
         sql = (
             "SELECT capability, decision, rule, reason LIKE 'internal_error:%' AS failed, COUNT(*) AS calls, "
             f"MIN(ts) AS first, MAX(ts) AS last FROM records WHERE {where} "
@@ -165,7 +170,7 @@ class SQLiteReader:
         return list(self._dicts(sql, params))
 
     def calls(self, filters: Filters) -> Iterator[tuple[Any, ...]]:
-        where, params = sql_where(filters, newest_first=True)
+        where, params = self._where(filters)
         cursor = self._execute(
             f"SELECT {', '.join(CALL_FIELDS)} FROM records WHERE {where} ORDER BY seq", params
         )
@@ -202,7 +207,7 @@ class SQLiteReader:
 
     def newest_digest(self, filters: Filters) -> str | None:
         # walk back from the head, not sort every decision
-        where, params = sql_where(filters, newest_first=True)
+        where, params = self._where(filters)
         row = self._execute(
             f"SELECT policy_digest FROM records WHERE {where} AND policy_digest IS NOT NULL ORDER BY seq DESC LIMIT 1",
             params,

@@ -7,8 +7,9 @@ single unbroken chain. The record is committed before :meth:`append`
 returns. ``synchronous=NORMAL`` (the WAL default) survives a crash of the
 writing process; set ``CAPFENCE_AUDIT_SYNC=full`` to also survive power loss
 at the cost of an fsync per decision. Copying the WAL back into the database
-(a checkpoint) is done by a background thread of the store (:class:`_Checkpointer`),
-not inside a caller's commit.
+(a checkpoint) is done in the commit that crosses :data:`COMMIT_CHECKPOINT` pages
+or, when :data:`CHECKPOINT_EVERY` turns it on, by a background thread of the store
+(:class:`_Checkpointer`), not inside a caller's commit.
 
 Waiting is bounded by one budget per operation (:mod:`capfence.audit.deadline`):
 the budget of the enclosing ``within`` block (the runtime's ``audit_timeout``)
@@ -25,16 +26,17 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from capfence.audit.chain import GENESIS, HASHED_FIELDS, chain_mode, key_from_env, values_hash
 from capfence.audit.deadline import Deadline, current
 from capfence.audit.record import commit_time
+from capfence.audit.timeorder import drop_time_index_if_ordered, keep_time_order
 from capfence.errors import AuditError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 CALL_DETAIL = "instr(detail, '\"call_id\"') > 0"
 """A decision record whose ``detail`` names a call id: the partial index for :meth:`SQLiteStore.append_decision_once` holds only
 these, and its query repeats this term word for word so SQLite can use that index."""
@@ -46,16 +48,50 @@ by default, since on a busy two-core machine the thread made the median call abo
 
 Fewer, larger checkpoints: a checkpoint's syncs slow the writes of the same file system while they
 run, so they are kept rare; a page rewritten by many appends is copied once per checkpoint.
-0 turns the thread off: SQLite's own checkpoint, in the commit that crosses 1,000 WAL pages.
+0 turns the thread off: SQLite's own checkpoint, in the commit that crosses :data:`COMMIT_CHECKPOINT` WAL pages.
 The trade-off measured (``benchmarks/README.md``, issue 24): the slowest calls get much faster,
 the median call a little slower while a checkpoint overlaps it.
 """
 CHECKPOINT_IDLE = 60.0
 """Seconds without a wake-up after which the checkpoint thread ends (a store written again starts a new one)."""
 WAL_AUTOCHECKPOINT = 20_000
-"""WAL pages at which a writer checkpoints on its own path: only if the background checkpoints fall behind."""
+"""WAL pages at which a writer checkpoints on its own path with the thread on: only if the thread falls behind."""
+COMMIT_CHECKPOINT = 4000
+"""WAL pages at which the committing writer checkpoints, with the thread off (SQLite's default is 1,000).
 
-_MIGRATIONS: dict[int, str] = {
+A decision commits about 5 WAL frames, so 1,000 pages put a checkpoint (writing back and syncing the WAL's
+pages, several ms) in one call of ~200: 0.5 % of the calls, which with what the writes just after it wait for
+set the 99th percentile. At 4,000 pages it is one call of ~800, the WAL stays under ~16 MB, and a page
+rewritten by many appends (the last leaf of each index) is copied once for more commits. Measured
+(``benchmarks/bench_audit_tail.py``): p99 of the audit write ~10x its median at 1,000, ~6x at 4,000, the median
+unchanged.
+"""
+
+_FILTER_INDEXES = {
+    "records_decision": "decision",
+    "records_agent": "agent_id",
+    "records_capability": "capability",
+}
+
+
+def _decisions_only(conn: sqlite3.Connection) -> None:
+    """Step 7: the indexes of ``logs``' and the console's filters hold decision records only, in time order.
+
+    Every query they serve selects ``kind = 'decision'``, so an outcome or approval record
+    (one for most calls that run) writes no entry in them.
+    """
+    for name, column in _FILTER_INDEXES.items():
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+        conn.execute(f"CREATE INDEX {name} ON records({column}, ts) WHERE kind = 'decision'")
+
+
+def _step_7(conn: sqlite3.Connection) -> None:
+    """Filter indexes of decisions only; no ``ts`` index where ``ts`` never goes backwards."""
+    _decisions_only(conn)
+    drop_time_index_if_ordered(conn)
+
+
+_MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: """
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS records (
@@ -106,16 +142,20 @@ _MIGRATIONS: dict[int, str] = {
     DROP INDEX IF EXISTS records_ref;
     CREATE INDEX IF NOT EXISTS records_ref ON records(ref) WHERE ref IS NOT NULL;
     """,
+    7: _step_7,
 }
 """Each step runs once, in order, in one write transaction (``PRAGMA user_version`` is the step reached).
 
-Step 5 makes ``records_ref`` partial: ``ref`` is set only on outcome and approval records, so a decision
+Step 6 makes ``records_ref`` partial: ``ref`` is set only on outcome and approval records, so a decision
 (almost every record) no longer writes an index entry for it, while ``ref = ?`` lookups (a decision's
-outcomes and approval events) still use it. The indexes kept on ``records`` are the ones a query plan needs
-(``tests/audit/test_query_plans.py`` shows each): ``records_ts`` (newest-first pages, ``--since``/``--until``),
-``records_decision``, ``records_agent`` and ``records_capability`` (those filters, in ``logs`` and the
-console), ``records_ref`` and the partial ``records_call`` (``append_decision_once``). Indexes are not
-hashed: logs of any schema version verify the same.
+outcomes and approval events) still use it. Step 7 drops ``records_ts`` from a log whose ``ts`` never goes
+backwards along ``seq`` (:mod:`capfence.audit.timeorder`: its newest records are its last ``seq`` numbers and a
+time range is a ``seq`` range; a log where it does keeps it), and rebuilds the three filter indexes with decision
+records only. The indexes kept on ``records`` are the ones a query plan needs (``tests/audit/test_query_plans.py``
+shows each): ``records_decision``, ``records_agent`` and ``records_capability`` (those filters, in ``logs`` and
+the console, in time order), ``records_ref`` and the partial ``records_call`` (``append_decision_once``).
+Readers shape their SQL for the indexes a log has (:mod:`capfence.audit.layout`). Indexes are not hashed: logs
+of any schema version verify the same.
 """
 
 COLUMNS = (
@@ -229,7 +269,11 @@ def migrate(conn: sqlite3.Connection, key: bytes | None) -> None:
                 f"audit log schema v{version} is newer than this CapFence (v{SCHEMA_VERSION}); upgrade capfence"
             )
         for step in range(version + 1, SCHEMA_VERSION + 1):
-            _run_script(conn, _MIGRATIONS[step])
+            migration = _MIGRATIONS[step]
+            if isinstance(migration, str):
+                _run_script(conn, migration)
+            else:
+                migration(conn)
             conn.execute(f"PRAGMA user_version = {step}")
         mode = chain_mode(key)
         conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('chain', ?)", (mode,))
@@ -356,8 +400,8 @@ class SQLiteStore:
             conn = connect(self.location, timeout=deadline.remaining())
             sync = "FULL" if os.environ.get("CAPFENCE_AUDIT_SYNC", "").lower() == "full" else "NORMAL"
             conn.execute(f"PRAGMA synchronous = {sync}")
-            if CHECKPOINT_EVERY > 0:
-                conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+            pages = WAL_AUTOCHECKPOINT if CHECKPOINT_EVERY > 0 else COMMIT_CHECKPOINT
+            conn.execute(f"PRAGMA wal_autocheckpoint = {pages}")
             try:
                 enable_wal(conn, deadline.remaining())
                 migrate(conn, self.key)
@@ -544,6 +588,10 @@ class Transaction:
     def append(self, record: Mapping[str, object]) -> int:
         head = self.conn.execute(_HEAD).fetchone()
         return self.store._insert(self.conn, record, *(tuple(head) if head else _EMPTY))
+
+    def imported(self, first_seq: int) -> None:
+        """Records from ``first_seq`` on were inserted as they are (``ts`` included): keep the log readable in time order."""
+        keep_time_order(self.conn, first_seq)
 
     def append_decision_once(self, record: Mapping[str, object]) -> int:
         """:meth:`SQLiteStore.append_decision_once` inside this transaction."""

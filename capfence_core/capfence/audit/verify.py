@@ -20,8 +20,16 @@ What is detected (see also docs/cli.md):
   with the row; see :mod:`capfence.audit.approval_events`). Each row that is
   not is reported; checked when the chain itself is intact.
 
-Not detectable without a key or checkpoint: records cut off the end, and (for
-an unkeyed chain) an edit followed by recomputing every later hash.
+* Partitioned logs (:mod:`capfence.audit.partitions`, written by the PostgreSQL
+  store with ``partitions=N``): each partition is walked as a chain of its
+  own, and every partition a cross-link record names must reach the record it
+  names with the hash it names: a partition dropped whole, or cut before a
+  cross-link that saw its later records, is reported (``truncated``), and one
+  recomputed after an edit (``rewritten``).
+
+Not detectable without a key or checkpoint: records cut off the end (of a
+partition, after the last cross-link that saw them), and (for an unkeyed
+chain) an edit followed by recomputing every later hash.
 Verification only reads: the database is opened read-only.
 """
 
@@ -33,6 +41,7 @@ from dataclasses import dataclass, field
 from capfence.audit.approval_events import Trails, Unbacked
 from capfence.audit.chain import GENESIS, record_hash
 from capfence.audit.checkpoint import Checkpoint
+from capfence.audit.partitions import Claims, first_seq, partition_of
 from capfence.audit.reader import AuditReader, Record
 from capfence.errors import AuditError
 
@@ -64,6 +73,8 @@ class Report:
     """Approval requests whose row the chain does not back (each one is a failure)."""
     kinds: dict[str, int] = field(default_factory=dict)
     """Records checked, by kind (``decision``, ``outcome``, ``approval``, events)."""
+    partitions: dict[int, int] = field(default_factory=dict)
+    """The last sequence number of each partition (one entry, partition 0, for a log written as one chain)."""
 
     @property
     def ok(self) -> bool:
@@ -85,7 +96,12 @@ def verify(
     # read before the walk, so the walk sees every transition they show
     requests, unchecked = _approval_rows(reader)
     trails = Trails(int(requests[0]["head_seq"] or 0)) if requests else None
-    report.problem = _walk(reader, key if mode == "hmac-sha256" else None, report, wanted, seen, trails)
+    claims = Claims()
+    report.problem = _walk(
+        reader, key if mode == "hmac-sha256" else None, report, wanted, seen, trails, claims
+    )
+    if report.problem is None:
+        report.problem = _check_claims(reader, claims, report)
     if trails is not None and report.problem is None:
         report.unbacked = trails.check(requests)
     elif trails is not None:
@@ -114,11 +130,14 @@ def _walk(
     wanted: set[int],
     seen: dict[int, str],
     trails: Trails | None,
+    claims: Claims,
 ) -> Break | None:
     last_seq, last_hash = 0, GENESIS
     rows = iter(reader.records())
     for row in rows:
         seq = int(row["seq"])
+        if partition_of(seq) != partition_of(last_seq):  # the next partition: a chain of its own
+            last_seq, last_hash = first_seq(partition_of(seq)) - 1, GENESIS
         problem = _check_row(reader, row, seq, last_seq, last_hash, key, report.recomputed)
         if problem is not None:
             if key is not None and seq == 1 and problem.kind == "modified":
@@ -126,12 +145,46 @@ def _walk(
             return problem
         if trails is not None:
             trails.add(row)
+        claims.add(row)
         if seq in wanted:
             seen[seq] = str(row["hash"])
         report.records += 1
         report.kinds[str(row["kind"])] = report.kinds.get(str(row["kind"]), 0) + 1
         report.first_seq = report.first_seq or seq
         report.last_seq, last_seq, last_hash = seq, seq, str(row["hash"])
+        report.partitions[partition_of(seq)] = seq
+    return None
+
+
+def _check_claims(reader: AuditReader, claims: Claims, report: Report) -> Break | None:
+    """Every partition a cross-link names reaches the record it names, with the hash it names."""
+    for part, claim in sorted(claims.newest.items()):
+        last = report.partitions.get(part)
+        if last is None:
+            return Break(
+                None,
+                "truncated",
+                f"partition {part} is missing, but cross-link record {claim.by} saw it reach record {claim.seq}: "
+                "the partition was dropped",
+            )
+        if claim.seq > last:
+            return Break(
+                last,
+                "truncated",
+                f"partition {part} ends at record {last} but cross-link record {claim.by} saw record {claim.seq}: "
+                f"records {last + 1}-{claim.seq} (at least) were cut off its end",
+            )
+        lookup = getattr(reader, "hash_at", None)
+        found = lookup(claim.seq) if lookup is not None else None
+        if found is None and reader.find_hash(claim.hash) == claim.seq:
+            found = claim.hash
+        if found != claim.hash:
+            return Break(
+                claim.seq,
+                "rewritten",
+                f"record {claim.seq} differs from what cross-link record {claim.by} saw: "
+                "the chain was recomputed after an edit",
+            )
     return None
 
 
@@ -244,7 +297,7 @@ def _check_point(
             "downgraded",
             f"the log's chain is {mode} but was {point.chain} at checkpoint {where}: the log was rewritten",
         )
-    last = report.last_seq or 0
+    last = report.partitions.get(partition_of(point.seq), 0)
     if point.seq > last:
         return Break(
             last or None,

@@ -10,6 +10,7 @@ point call another (LangChain ``invoke`` -> ``run``) with a single decision.
 from __future__ import annotations
 
 import contextvars
+import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from capfence.contracts import Approver, Gate, check_gate
 from capfence.errors import ApprovalRequired, ToolCallDenied
 
 T = TypeVar("T")
+log = logging.getLogger("capfence")
 _ACTIVE: contextvars.ContextVar[Mapping[int, CallView]] = contextvars.ContextVar(
     "capfence_active",
     default={},  # noqa: B039 - never mutated
@@ -107,11 +109,36 @@ class Binding:
                 self.gate.record_outcome(decision, outcome, view=view)
         return decision, view
 
+    def fail_closed(self, payload: Mapping[str, Any], reason: str) -> tuple[Decision, CallView]:
+        """Deny a call that something kept from the policy (``reason``), recorded as :meth:`decide` records a deny:
+        the decision (through the gate's ``record_failure``, see :meth:`ActionRuntime.record_failure
+        <capfence.runtime.ActionRuntime.record_failure>`), then the ``blocked`` outcome. Never raises.
+        """
+        view = self.view(payload)
+        decision = self._failed(view, reason)
+        try:
+            self.gate.record_outcome(decision, "blocked", view=view)
+        except Exception as exc:  # noqa: BLE001 - the call is denied either way
+            log.error("could not record the blocked outcome of %s: %s", view.capability, exc)
+        return decision, view
+
+    def _failed(self, view: CallView, reason: str) -> Decision:
+        """The deny for a failure, written to the audit log when the gate can (a gate without ``record_failure`` only
+        blocks)."""
+        record = getattr(self.gate, "record_failure", None)
+        if record is None:
+            return failure(reason)
+        try:
+            decision: Decision = record(view, reason)
+        except Exception as exc:  # noqa: BLE001 - a gate that cannot record still denies
+            return failure(f"{reason} (not recorded: {type(exc).__name__}: {exc})")
+        return decision
+
     def _decide_once(self, view: CallView) -> Decision:
         try:
             return self.gate.decide(view)
         except Exception as exc:  # noqa: BLE001 - a broken gate denies
-            return failure(f"gate failed: {type(exc).__name__}: {exc}")
+            return self._failed(view, f"gate failed: {type(exc).__name__}: {exc}")
 
     def _await_approval(self, view: CallView, held: Decision, approver: Approver | None) -> Decision:
         """Ask the runtime's approver (if any), wait up to ``approval_wait``, then decide again."""
@@ -127,7 +154,7 @@ class Binding:
         try:
             request = approvals.wait(str(held.approval_id), float(self.approval_wait or 0))
         except Exception as exc:  # noqa: BLE001 - cannot read the queue: deny
-            return failure(f"approval lookup failed: {type(exc).__name__}: {exc}", held.policy_digest)
+            return self._failed(view, f"approval lookup failed: {type(exc).__name__}: {exc}")
         if request.status in ("approved", "denied"):
             return self._decide_once(view)
         if request.status == "expired":

@@ -251,6 +251,19 @@ class ActionRuntime:
         self._notify(view, decision, policy, (started, evaluated, time.perf_counter()))
         return decision
 
+    def record_failure(self, view: CallView, reason: str) -> Decision:
+        """Deny a call the policy never saw, because something failed before it could (``reason``); never raises.
+
+        For a front end that cannot bring a call to the policy (an MCP tool whose schema cannot be had, arguments
+        that cannot be read): the deny is written like every decision (same audit path and chain, the policy's
+        redaction, observers told), its provenance ``internal_error`` and its reason ``internal_error: <reason>``.
+        A deny whose write fails says so instead (and has no ``record_id``).
+        """
+        policy = self._watcher.policy
+        decision = self._audit(view, failure(reason, policy.digest), policy)
+        self._notify(view, decision, policy)
+        return decision
+
     def _interrupted(self, view: CallView, policy: Policy | None, stage: str, exc: BaseException) -> None:
         """Leave a deny record for a call whose decision was interrupted; the caller re-raises, so the tool never runs."""
         log.error("%s interrupted by %s; denying %s", stage, type(exc).__name__, view.capability)

@@ -52,6 +52,11 @@ class CountedReader:
     def find_hash(self, value: str) -> int | None:
         return self._reader.find_hash(value)
 
+    def hash_at(self, seq: int) -> str | None:
+        """The hash of record ``seq``, from readers that can look it up (None otherwise)."""
+        lookup = getattr(self._reader, "hash_at", None)
+        return lookup(seq) if lookup is not None else None
+
     def close(self) -> None:
         self._reader.close()
 

@@ -180,7 +180,9 @@ def _follow(
                 table.row(cells(row), str(row.get("decision") or ""))
             else:
                 _print_jsonl([row], sys.stdout)
-            last = max(last, int(row["seq"]))
+            last = int(
+                row["seq"]
+            )  # the last row in the reader's order (a partitioned log's seq is not its order)
         sys.stdout.flush()
         time.sleep(interval)
         rows = list(_shown(reader.decisions(replace(filters, after_seq=last)), filters))

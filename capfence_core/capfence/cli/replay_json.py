@@ -13,57 +13,18 @@ from collections import Counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from capfence.offline.replay_records import RecordWriter
+
 if TYPE_CHECKING:
     from capfence.offline.replay import ReplayResult
     from capfence.policy.compiled import Policy
 
-_TAILS_LIMIT = 10_000
 
-
-class JsonRecords:
-    """A :data:`~capfence.offline.replay.RecordSink` writing JSON objects.
-
-    Each is ``{"id", "capability", "recorded", "replayed", "rule", "changed", "change"}``.
-
-    ``change`` is ``stricter``, ``looser``, ``other`` or null (see :data:`capfence.offline.replay.CHANGES`).
-    The replayed decision's provenance follows: ``decided_by`` (``rule`` or ``default``) and
-    the deciding rule's ``rule_source`` and ``rule_line`` (null for the default).
-    """
+class JsonRecords(RecordWriter):
+    """A :class:`~capfence.replay_records.RecordWriter` spooling to a temporary file, printed after the summary."""
 
     def __init__(self, policy: Policy | None = None) -> None:
-        self._policy = policy
-        self._file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by __exit__
-        self._write = self._file.write
-        self._tails: dict[tuple[str, str | None, str, str | None], str] = {}
-        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-    def __call__(
-        self, record_id: object, capability: str, recorded: str | None, replayed: str, rule: str | None
-    ) -> None:
-        key = (capability, recorded, replayed, rule)
-        tail = self._tails.get(key)
-        if tail is None:
-            tail = self._tail(key)
-        self._write('{"id":' + (str(record_id) if type(record_id) is int else self._dumps(record_id)) + tail)
-
-    def _tail(self, key: tuple[str, str | None, str, str | None]) -> str:
-        capability, recorded, replayed, rule = key
-        from capfence.offline.replay import change
-
-        kind = change(recorded, replayed)
-        fields = {"capability": capability, "recorded": recorded, "replayed": replayed, "rule": rule}
-        found = self._policy.rule(rule) if self._policy is not None and rule is not None else None
-        where = {
-            "decided_by": "rule" if rule is not None else "default",
-            "rule_source": found.source if found else None,
-            "rule_line": found.line if found else None,
-        }
-        text = self._dumps({**fields, "changed": kind is not None, "change": kind, **where})
-        tail = "," + text[1:] + "\n"
-        if len(self._tails) >= _TAILS_LIMIT:
-            self._tails.clear()
-        self._tails[key] = tail
-        return tail
+        super().__init__(policy, tempfile.TemporaryFile("w+", encoding="utf-8"))  # noqa: SIM115 - closed by __exit__
 
     def print(self, result: ReplayResult, shadow: Counter[tuple[str | None, str, str]] | None = None) -> None:
         """Write the whole object to standard output: the summary (with ``shadow``: what enforcing the shadow rules would
@@ -81,9 +42,9 @@ class JsonRecords:
             + json.dumps(document, ensure_ascii=False, indent=2, default=str)
             + ',\n"records": [\n'
         )
-        self._file.seek(0)
+        self.out.seek(0)
         first = True
-        for line in self._file:
+        for line in self.out:
             if not first:
                 out.write(",\n")
             out.write(line[:-1])
@@ -97,4 +58,4 @@ class JsonRecords:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._file.close()
+        self.out.close()

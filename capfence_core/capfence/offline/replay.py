@@ -14,34 +14,39 @@ not valid (bad JSON, no capability, payload not an object, ...) are reported
 with their line number. Neither stops the replay.
 
 Speed and memory: the file is streamed, so memory does not grow with its
-size; each line is parsed once; and identical calls (same capability, agent,
-environment, tool and payload) are evaluated once, through a bounded cache.
-The two loops (:func:`_replay_jsonl`, :func:`_replay_db`) are deliberately
-written flat: they run once per record, a million times for a large log.
+size; each line is parsed once (:mod:`capfence.offline.replay_jsonl`); and identical
+calls (same capability, agent, environment, tool and payload) are evaluated
+once, through a cache bounded in entries and in the size of the lines it
+keeps. A JSON Lines file can be split across processes whose results are
+merged in file order (:mod:`capfence.offline.replay_jobs`): the same result, sooner.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import TYPE_CHECKING, Any
 
-from capfence.audit.payload import REDACTED, TRUNCATED_KEY
 from capfence.call.decision import ACTIONS, failure
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
 
 if TYPE_CHECKING:
-    from capfence.contracts import StoreType
+    pass
 
 ALLOWED = frozenset({"allow", "warn"})
-CACHE_LIMIT = 100_000
-"""Distinct calls remembered; the cache is emptied when full, so memory stays bounded."""
+CACHE_LIMIT = 32_768
+"""Distinct calls remembered; the cache is emptied when full, so memory stays bounded (about 25 MB for short calls)."""
+WINDOW = 8192
+"""Evaluations between looks at whether the cache pays (see :class:`Decider`)."""
+PAYS = 8
+"""The cache pays when at least one lookup in this many hits."""
+CACHE_BYTES = 32 << 20
+"""At most this much input text (the lines of the remembered calls) is remembered; emptied beyond (long payloads)."""
 LISTED = 1000
 """Unreplayable and invalid records listed individually (all are counted)."""
 EXAMPLES = 3
@@ -56,7 +61,6 @@ Progress = Callable[[int], None]
 """Called now and then with how far the input has been read (bytes for JSONL, records for a database)."""
 
 _ACTIONS = frozenset(ACTIONS)
-_STRINGS = frozenset({str})
 
 
 @dataclass(frozen=True)
@@ -181,15 +185,28 @@ def other(recorded: str | None, replayed: str) -> bool:
 
 
 class Decider:
-    """Decides calls under one policy, and remembers what each distinct record came to (bounded)."""
+    """Decides calls under one policy, and remembers what each distinct record came to (bounded).
+
+    Remembering pays when calls repeat (an agent runs the same commands over and over) and costs when they do not
+    (every entry is kept alive for nothing, and the garbage collector walks them all). So every :data:`WINDOW`
+    evaluations the decider looks at how many lookups hit: when fewer than one in :data:`PAYS` did, it stops filling
+    the cache (lookups go on against what it holds) and tries again, emptied, every :data:`PAYS`-th window. So calls
+    that never repeat hold at most one window of entries. The results never depend on it: the cache only spares
+    evaluations whose outcome it already knows.
+    """
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.entries: dict[object, Entry] = {}
+        self.evaluations = 0
+        self.keeping = True
+        self._held = 0
+        self._hits = 0
+        self._misses = 0
+        self._idle = 0
 
     def decide(
         self,
-        key: object,
         capability: str,
         payload: Mapping[str, Any],
         agent: str | None,
@@ -203,10 +220,36 @@ class Decider:
             decision = failure(f"evaluation failed: {type(exc).__name__}: {exc}", self.policy.digest)
         return decision.action, decision.rule
 
-    def remember(self, key: object, entry: Entry) -> None:
-        if len(self.entries) >= CACHE_LIMIT:
+    def recall(self, key: object) -> Entry | None:
+        """What the record keyed ``key`` came to, if it is remembered."""
+        entry = self.entries.get(key)
+        if entry is not None:
+            self._hits += 1
+        return entry
+
+    def remember(self, key: object, entry: Entry, size: int) -> None:
+        """Keep ``entry`` for ``key`` (whose input was ``size`` characters), while remembering pays."""
+        self._misses += 1
+        if self._misses >= WINDOW:
+            self._review()
+        if not self.keeping:
+            return
+        if len(self.entries) >= CACHE_LIMIT or self._held >= CACHE_BYTES:
             self.entries.clear()
+            self._held = 0
         self.entries[key] = entry
+        self._held += size
+
+    def _review(self) -> None:
+        if self.keeping:
+            self.keeping = self._hits * PAYS >= self._hits + self._misses
+        elif self._idle < PAYS - 1:
+            self._idle += 1
+        else:  # try again, from scratch (what it holds did not pay)
+            self.keeping, self._idle = True, 0
+            self.entries.clear()
+            self._held = 0
+        self._hits = self._misses = 0
 
 
 def is_database(path: Path) -> bool:
@@ -216,32 +259,6 @@ def is_database(path: Path) -> bool:
             return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
     except OSError:
         return False
-
-
-def replay_file(
-    path: str | Path,
-    policy: Policy,
-    *,
-    sink: RecordSink | None = None,
-    progress: Progress | None = None,
-    stores: Iterable[StoreType] = (),
-) -> ReplayResult:
-    """Replay every call in ``path`` (JSON Lines, an audit database, or an audit store URL) under ``policy``.
-
-    ``stores``: the store types that may read a URL (a plugin registry's ``stores``).
-    """
-    source = Path(path)
-    result = ReplayResult(str(path), policy)
-    if "://" in str(path) or is_database(source):
-        from capfence.audit.query import Filters
-        from capfence.audit.reader import open_reader
-
-        with open_reader(str(path), stores) as reader:
-            _replay_db(reader.calls(Filters()), Decider(policy), result, sink, progress)
-    else:
-        with source.open(encoding="utf-8", errors="replace") as lines:
-            _replay_jsonl(lines, Decider(policy), result, sink, progress)
-    return result
 
 
 def replay_calls(
@@ -257,7 +274,7 @@ def replay_calls(
     For a part of a log: ``replay_calls(reader.calls(Filters(since=...)), policy, reader.location)``.
     """
     result = ReplayResult(source, policy)
-    _replay_db(rows, Decider(policy), result, sink, progress)
+    replay_db(rows, Decider(policy), result, sink, progress)
     return result
 
 
@@ -265,220 +282,21 @@ SKIP = "skip"
 """Cache entry for records of another kind (outcomes, events): counted as skipped."""
 Entry = tuple[str | None, str, str | None] | str
 """What the cache remembers per distinct record: ``(recorded, replayed, rule)``, :data:`SKIP`, or why it is not replayable."""
-FIELDS = ("kind", "capability", "agent_id", "environment", "tool", "decision", "truncated", "redacted")
-"""The fields of a JSONL record that, with the payload, determine its replay (and so form the cache key)."""
 
 
-def _invalid_fields(obj: dict[str, Any]) -> str | None:
-    """Why a parsed JSON record cannot be replayed as a call, or ``None`` if it can."""
-    capability = obj.get("capability")
-    if not isinstance(capability, str) or not capability:
-        return "missing capability" if capability is None else "capability must be a non-empty string"
-    if "payload" not in obj:
-        return "missing payload"
-    if not isinstance(obj["payload"], dict):
-        return f"payload must be a JSON object, got {type(obj['payload']).__name__}"
-    for name in ("agent_id", "environment", "tool"):
-        if obj.get(name) is not None and not isinstance(obj[name], str):
-            return f"{name} must be a string or null"
-    if obj.get("decision") is not None and obj["decision"] not in _ACTIONS:
-        return f"decision {obj['decision']!r} is not one of {', '.join(ACTIONS)}"
-    return None
-
-
-def _unreplayable(obj: dict[str, Any]) -> str | None:
-    payload = obj["payload"]
-    if obj.get("truncated") or TRUNCATED_KEY in payload:
-        return "payload was truncated when recorded"
-    values = payload.values()
-    if obj.get("redacted") or REDACTED in (
-        values if _STRINGS.issuperset(map(type, values)) else _leaves(payload)
-    ):
-        return "payload was redacted when recorded"
-    return None
-
-
-def _leaves(value: object) -> Iterator[object]:
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-        else:
-            yield node
-
-
-def _record_id(obj: dict[str, Any], lineno: int) -> object:
-    found = obj.get("id")
-    if found is None:
-        found = obj.get("seq")
-    return lineno if found is None else found
-
-
-def payload_key(payload: dict[str, Any], encode: Callable[[Any], str]) -> object:
-    """What identifies a payload exactly: its items when every value is a string, else its JSON text.
-
-    (Items with numbers would conflate ``1``, ``1.0`` and ``true``, which are equal in Python.)
-    """
-    return tuple(payload.items()) if _STRINGS.issuperset(map(type, payload.values())) else encode(payload)
-
-
-class _Admit:
-    """The slow path of the JSONL loop: a record the cache does not know (or cannot key), already parsed."""
-
-    def __init__(self, decider: Decider, result: ReplayResult, encode: Callable[[Any], str]) -> None:
-        self.decider, self.result, self.encode = decider, result, encode
-
-    def __call__(self, obj: dict[str, Any], lineno: int, key: object = None) -> Entry | None:
-        """What ``obj`` comes to (evaluated and remembered if it is a call); None, reported, if it is not valid.
-
-        ``key``: its cache key, when the caller has computed it already.
-        """
-        if obj.get("kind") is not None and obj.get("kind") != "decision":
-            return SKIP
-        why = _invalid_fields(obj)
-        if why is not None:
-            self.result.invalid.add(lineno, _record_id(obj, lineno), why)
-            return None
-        payload = obj["payload"]
-        if key is None:
-            key = (*map(obj.get, FIELDS), payload_key(payload, self.encode))
-        entry: Entry | None = _unreplayable(obj)
-        if entry is None:
-            action, rule = self.decider.decide(
-                key, obj["capability"], payload, *map(obj.get, ("agent_id", "environment", "tool"))
-            )
-            entry = (obj.get("decision"), action, rule)
-        self.decider.remember(key, entry)
-        return entry
-
-    def parse(self, line: str, lineno: int) -> dict[str, Any] | None:
-        """A line the fast parser refused, parsed by ``json.loads``; None, reported unless blank, if it is not a JSON object."""
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            if line.strip():
-                self.result.invalid.add(lineno, None, f"not valid JSON: {exc}")
-            return None
-        if not isinstance(obj, dict):
-            self.result.invalid.add(lineno, None, f"a record must be a JSON object, got {type(obj).__name__}")
-            return None
-        return obj
-
-
-def line_parser() -> Callable[[str], Any]:
-    """The fastest exact JSON parser at hand for one line.
-
-    ``orjson.loads`` when orjson is installed (optional: about twice as fast
-    on audit records), else the standard library's C scanner without
-    ``json.loads``'s Python-level wrapper. Anything either rejects or parses
-    differently (NaN, huge integers, whitespace) falls back to ``json.loads``
-    on the careful path, so results never depend on which is used.
-    ``CAPFENCE_JSON_PARSER=stdlib`` forces the standard library (benchmarks).
-    """
-    try:
-        if os.environ.get("CAPFENCE_JSON_PARSER") == "stdlib":
-            raise ImportError("the standard library parser was asked for")
-        import orjson  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        pass
-    else:
-        return cast(Callable[[str], Any], orjson.loads)
-    scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-    def parse(line: str) -> Any:
-        obj, end = scan(line, 0)
-        if len(line) - end > 1:
-            raise ValueError("trailing data")
-        return obj
-
-    return parse
-
-
-def _replay_jsonl(  # noqa: PLR0912 - one flat loop on purpose (see the module docstring)
-    lines: TextIO,
-    decider: Decider,
-    result: ReplayResult,
-    sink: RecordSink | None,
-    progress: Progress | None,
-) -> None:
-    parse = line_parser()
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    admit = _Admit(decider, result, encode)
-    cache = decider.entries
-    counts: dict[tuple[str | None, str, str | None], int] = {}
-    strings_only = _STRINGS.issuperset
-    fields = FIELDS
-    invalid = result.invalid
-    # each line parsed once; a miss is a dict lookup, not an exception
-    for lineno, line in enumerate(lines, 1):
-        try:
-            obj = parse(line)
-        except Exception:  # noqa: BLE001 - rare (bad JSON, NaN, huge integers, odd whitespace): json.loads decides
-            obj = admit.parse(line, lineno)
-            if obj is None:
-                continue
-        if type(obj) is not dict:
-            invalid.add(lineno, None, f"a record must be a JSON object, got {type(obj).__name__}")
-            continue
-        get = obj.get
-        payload = get("payload")
-        if type(payload) is dict:
-            key = (
-                *map(get, fields),
-                tuple(payload.items()) if strings_only(map(type, payload.values())) else encode(payload),
-            )
-            try:
-                entry = cache.get(key)
-            # a field that is not a string (a list, an object): not a valid call, admit says why
-            except TypeError:
-                entry = None
-            if entry is None:
-                entry = admit(obj, lineno, key)
-        else:
-            entry = admit(obj, lineno)
-        if entry is None:
-            continue
-        if type(entry) is tuple:
-            n = counts.get(entry, 0) + 1
-            counts[entry] = n
-            if n <= EXAMPLES and entry[0] is not None and entry[0] != entry[1]:
-                _example(
-                    result,
-                    entry,
-                    _record_id(obj, lineno),
-                    lineno,
-                    obj["capability"],
-                    obj.get("agent_id"),
-                    obj["payload"],
-                    encode,
-                )
-            if sink is not None:
-                sink(_record_id(obj, lineno), obj["capability"], *entry)
-        elif entry is SKIP:
-            result.skipped += 1
-        else:
-            result.unreplayable.add(lineno, _record_id(obj, lineno), str(entry))
-        if progress is not None and not lineno % PROGRESS_EVERY:
-            progress(lines.buffer.tell())
-    result.counts.update(counts)
-
-
-def _example(
+def add_example(
     result: ReplayResult,
     key: tuple[str | None, str, str | None],
     record_id: object,
     lineno: int | None,
     capability: str,
     agent: str | None,
-    payload: object,
-    render: Callable[[Any], str],
+    payload: str,
 ) -> None:
+    """Keep one more example call for the changed group ``key`` (at most :data:`EXAMPLES`)."""
     kept = result.examples.setdefault(key, [])
     if len(kept) < EXAMPLES:
-        kept.append(Example(record_id, lineno, capability, agent, render(payload)))
+        kept.append(Example(record_id, lineno, capability, agent, payload))
 
 
 def _db_entry(decider: Decider, result: ReplayResult, row: tuple[Any, ...]) -> Entry | None:
@@ -495,25 +313,25 @@ def _db_entry(decider: Decider, result: ReplayResult, row: tuple[Any, ...]) -> E
                 None, seq, "payload is not a JSON object" if capability else "missing capability"
             )
             return None
-        action, rule = decider.decide(row[1:], capability, payload, agent, env, tool)
+        action, rule = decider.decide(capability, payload, agent, env, tool)
         entry = (recorded if recorded in _ACTIONS else None, action, rule)
-    decider.remember(row[1:], entry)
+    decider.remember(row[1:], entry, len(text or ""))
     return entry
 
 
-def _replay_db(
+def replay_db(
     rows: Iterable[tuple[Any, ...]],
     decider: Decider,
     result: ReplayResult,
     sink: RecordSink | None,
     progress: Progress | None,
 ) -> None:
-    cache = decider.entries
+    recall = decider.recall
     counts: dict[tuple[str | None, str, str | None], int] = {}
     done = 0
     for row in rows:
         done += 1
-        entry = cache.get(row[1:])
+        entry = recall(row[1:])
         if entry is None:
             entry = _db_entry(decider, result, row)
             if entry is None:
@@ -522,7 +340,7 @@ def _replay_db(
             n = counts.get(entry, 0) + 1
             counts[entry] = n
             if n <= EXAMPLES and entry[0] is not None and entry[0] != entry[1]:
-                _example(result, entry, row[0], None, row[1], row[3], row[2], str)
+                add_example(result, entry, row[0], None, row[1], row[3], str(row[2]))
             if sink is not None:
                 sink(row[0], row[1], *entry)
         else:

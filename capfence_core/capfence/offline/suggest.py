@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from capfence.offline.jsonparse import fast_parser, loads_with
 from capfence.offline.suggest_rules import Proposal
 from capfence.policy.compiled import Policy
 
@@ -26,6 +27,7 @@ SAMPLES = 20000
 SHOWN = 3
 ALLOWED = frozenset({"allow", "warn"})
 _COMMAND_FIELDS = frozenset({"command", "cmd", "commands", "script", "args", "argv"})
+_loads = loads_with(fast_parser())
 
 
 @dataclass
@@ -45,8 +47,10 @@ class Argument:
             self.numbers = [min([value, *self.numbers[:1]]), max([value, *self.numbers[1:]])]
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
         self._count(self.values, text)
-        if name.lower() in _COMMAND_FIELDS and isinstance(value, str) and value.split():
-            self._count(self.programs, value.split()[0].rsplit("/", 1)[-1])
+        if isinstance(value, str) and name.lower() in _COMMAND_FIELDS:
+            words = value.split(None, 1)
+            if words:
+                self._count(self.programs, words[0].rsplit("/", 1)[-1])
 
     def _count(self, counter: Counter[str], text: str) -> None:
         if text in counter or len(counter) < DISTINCT_LIMIT:
@@ -90,15 +94,19 @@ class Group:
         if agent and (agent in self.agents or len(self.agents) < DISTINCT_LIMIT):
             self.agents[agent] += 1
         try:
-            payload = json.loads(payload_text) if payload_text else {}
+            payload = _loads(payload_text) if payload_text else {}
         except ValueError:
             payload = None
         if not isinstance(payload, dict):
             return
+        arguments = self.arguments
         for name, value in payload.items():
-            if name not in self.arguments and len(self.arguments) >= 50:
-                continue
-            self.arguments.setdefault(name, Argument()).add(name, value)
+            argument = arguments.get(name)
+            if argument is None:
+                if len(arguments) >= 50:
+                    continue
+                argument = arguments[name] = Argument()
+            argument.add(name, value)
 
 
 def observe(calls: Iterable[tuple[Any, ...]]) -> list[Group]:

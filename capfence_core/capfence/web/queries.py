@@ -2,12 +2,14 @@
 
 Pages are newest first and continue *before* the last sequence number shown
 (``?before=SEQ``), never with ``OFFSET``: every page costs the same on a
-log of any length. Because ``ts`` never decreases along ``seq``, the cursor
-becomes ``ts <= ts(SEQ) AND seq < SEQ``, a range on the timestamp column
-that the store's indexes (``(ts)``, ``(kind, decision, ts)``, ``(agent_id,
-ts)``, ``(capability, ts)`` on SQLite; their partial ``(…, ts, seq)``
-counterparts on PostgreSQL) deliver already ordered, so a page reads about
-``size`` rows.
+log of any length. The cursor is ``(ts, seq) < (ts(SEQ), SEQ)``, written
+``ts <= ts(SEQ) AND (ts < ts(SEQ) OR seq < SEQ)`` (a partitioned PostgreSQL log's
+``seq`` does not follow time): a range on the timestamp column that the store's
+indexes (``(kind, decision, ts)``, ``(agent_id, ts)``, ``(capability, ts)`` on
+SQLite; their partial ``(…, ts, seq)`` counterparts on PostgreSQL) deliver
+already ordered. On a SQLite log whose ``ts`` never goes backwards
+(:mod:`capfence.audit.timeorder`) the same cursor is ``seq < SEQ``, a range on the
+primary key. Either way a page reads about ``size`` rows.
 
 Filters no index serves (``rule``, ``tool``, a glob on agent or capability)
 would have to read the whole log when matches are rare. Those pages scan
@@ -15,6 +17,8 @@ backwards in slices of :data:`SLICE` sequence numbers (a primary-key range)
 until the page is full or :data:`SCAN_BUDGET` seconds have passed; a page cut
 short says how far back it searched and links to search on from there
 (``Page.searched_to``), so no page ever takes more than about the budget.
+On a partitioned PostgreSQL log those slices cover only the newest
+partition's numbers first, so such pages search less of the log per budget.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capfence.audit.chain import key_from_env, record_hash
-from capfence.audit.query import Filters
+from capfence.audit.partitions import STRIDE, partition_of
+from capfence.audit.query import Filters, newest_order
 from capfence.web.source import Row, Source
 
 PAGE_SIZE = 50
@@ -65,6 +70,14 @@ def _unindexed(query: DecisionQuery) -> bool:
     return query.rule is not None or filters.tool is not None or globbed
 
 
+def _before(clause: str, params: list[Any], ts: str, seq: int, seq_ordered: bool) -> tuple[str, list[Any]]:
+    """``clause`` narrowed to the records before ``(ts, seq)`` in newest-first order."""
+    if seq_ordered:  # ts never goes back along seq: before it is seq < SEQ, a range on the key
+        return f"{clause} AND ts <= ? AND seq < ?", [*params, ts, seq]
+    # (ts, seq) before the cursor's; the range on ts keeps the index (seq does not follow time across partitions)
+    return f"{clause} AND ts <= ? AND (ts < ? OR seq < ?)", [*params, ts, ts, seq]
+
+
 def decisions_page(source: Source, query: DecisionQuery, size: int = PAGE_SIZE) -> Page:
     """One page of decision records (newest first), each with its latest ``linked_outcome``."""
     clause, params = source.where(query.filters, newest_first=True)
@@ -76,8 +89,9 @@ def decisions_page(source: Source, query: DecisionQuery, size: int = PAGE_SIZE) 
         cursor = source.one("SELECT ts FROM records WHERE seq = ?", [query.before])
         if cursor is None:
             return Page([], None)
-        clause, params = f"{clause} AND ts <= ? AND seq < ?", [*params, cursor["ts"], query.before]
-    inner = f"SELECT {_LIST_COLUMNS} FROM records WHERE {clause} ORDER BY ts DESC, seq DESC LIMIT ?"
+        clause, params = _before(clause, params, cursor["ts"], query.before, source.layout().seq_ordered)
+    order = newest_order(query.filters, seq_ordered=source.layout().seq_ordered)
+    inner = f"SELECT {_LIST_COLUMNS} FROM records WHERE {clause} ORDER BY {order} LIMIT ?"
     rows = source.rows(
         f"SELECT n.*, {_OUTCOME} AS linked_outcome FROM ({inner}) n ORDER BY n.ts DESC, n.seq DESC",
         [*params, size + 1],
@@ -162,11 +176,15 @@ def decision_detail(source: Source, seq: int) -> Detail | None:
     request = detail.approval_id
     if request is not None:
         detail.approval = source.one("SELECT * FROM approvals WHERE id = ?", [request])
+    start, end = (
+        partition_of(seq) * STRIDE,
+        (partition_of(seq) + 1) * STRIDE,
+    )  # its neighbours in its own chain
     detail.previous = source.one(
-        "SELECT seq, hash FROM records WHERE seq < ? ORDER BY seq DESC LIMIT 1", [seq]
+        "SELECT seq, hash FROM records WHERE seq < ? AND seq > ? ORDER BY seq DESC LIMIT 1", [seq, start]
     )
     detail.following = source.one(
-        "SELECT seq, prev_hash FROM records WHERE seq > ? ORDER BY seq LIMIT 1", [seq]
+        "SELECT seq, prev_hash FROM records WHERE seq > ? AND seq < ? ORDER BY seq LIMIT 1", [seq, end]
     )
     head = source.one("SELECT max(seq) AS head FROM records")
     detail.head_seq = int(head["head"] or 0) if head else 0

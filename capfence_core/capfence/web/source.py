@@ -14,8 +14,10 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from capfence.audit.query import Filters, glob_to_sql
+from capfence.audit.layout import OLD_LAYOUT, Layout, layout
+from capfence.audit.query import Filters, glob_to_sql, indexed
 from capfence.audit.reader import AuditReader, open_reader
+from capfence.audit.timeorder import first_seq_at
 from capfence.errors import AuditError
 
 if TYPE_CHECKING:
@@ -77,7 +79,19 @@ class Source:
 
     def where(self, filters: Filters, *, newest_first: bool = False) -> tuple[str, list[object]]:
         """The clause (no ``WHERE`` keyword) for decision records passing ``filters``, in this source's dialect."""
-        return where(filters, postgres=self.postgres, newest_first=newest_first)
+        return where(filters, postgres=self.postgres, newest_first=newest_first, layout=self.layout())
+
+    def layout(self) -> Layout:
+        """How the SQLite log is indexed (:mod:`capfence.audit.layout`; PostgreSQL: the default, unused).
+
+        Asked on each page, so a log migrated while the console runs is read the new way at once.
+        """
+        if self.postgres:
+            return OLD_LAYOUT
+        try:
+            return layout(self._connection())
+        except Exception as exc:
+            raise AuditError(f"cannot read audit log {self.location}: {exc}") from exc
 
     def _connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -111,15 +125,20 @@ class Source:
             self._connections.clear()
 
 
-def where(filters: Filters, *, postgres: bool, newest_first: bool = False) -> tuple[str, list[object]]:
+def where(
+    filters: Filters, *, postgres: bool, newest_first: bool = False, layout: Layout = OLD_LAYOUT
+) -> tuple[str, list[object]]:
     """``kind = 'decision'`` plus one clause per filter (``rule`` and ``tool`` are exact; the others may be globs).
 
     ``newest_first`` (SQLite): the unary ``+`` keeps the planner off the ``kind``
     index and off globbed columns, so an ``ORDER BY ts DESC LIMIT n`` walks the
     timestamp (or agent/capability/decision) index backwards and stops after ``n``.
+    ``layout`` (SQLite): as in :func:`~capfence.audit.query.sql_where`, no hint on ``kind`` where the
+    filter indexes hold decisions only, and time bounds also bound ``seq`` on a log with no ``ts`` index.
     """
+    by_seq = layout.seq_ordered and not postgres and not indexed(filters)
     hint = "+" if newest_first and not postgres else ""
-    clauses = [f"{hint if not filters.decisions else ''}kind = 'decision'"]
+    clauses = [f"{'' if filters.decisions or layout.decisions_only else hint}kind = 'decision'"]
     params: list[object] = []
     if filters.decisions:
         clauses.append(f"decision IN ({', '.join('?' * len(filters.decisions))})")
@@ -133,14 +152,17 @@ def where(filters: Filters, *, postgres: bool, newest_first: bool = False) -> tu
             clause, operand = _match(column, pattern, postgres, hint)
             clauses.append(clause)
             params.append(operand)
-    for clause, value in (
-        ("ts >= ?", filters.since),
-        ("ts < ?", filters.until),
-        ("seq > ?", filters.after_seq),
+    for clause, value, bound in (
+        ("ts >= ?", filters.since, f"seq >= {first_seq_at()}"),
+        ("ts < ?", filters.until, f"seq < {first_seq_at()}"),
+        ("seq > ?", filters.after_seq, None),
     ):
         if value is not None:
             clauses.append(clause)
             params.append(value)
+            if by_seq and bound is not None:
+                clauses.append(bound)
+                params.append(value)
     return " AND ".join(clauses), params
 
 

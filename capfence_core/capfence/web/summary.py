@@ -4,8 +4,9 @@ A full ``GROUP BY`` over a million decisions takes seconds; the overview must
 render in well under 300 ms. So the console reads the log once (in the
 background, at start) into buckets of counts, and from then on reads only
 the records appended since the last sequence number it saw (a primary-key
-range: cheap whatever the log's size). The audit log is append-only, so a
-bucket never needs recounting.
+range: cheap whatever the log's size), in each partition of a partitioned
+PostgreSQL log (:mod:`capfence.audit.partitions`). The audit log is
+append-only, so a bucket never needs recounting.
 
 Granularity: decisions per action are counted per ten minutes (the chart);
 rules, capabilities and agents per hour and per day (the top lists). A window
@@ -24,6 +25,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
+from capfence.audit.partitions import STRIDE
 from capfence.call.decision import ACTIONS
 from capfence.web.source import Source
 
@@ -77,13 +79,24 @@ class Overview:
         return self.seen_seq >= self.head_seq
 
 
+_PARTITION_HEADS = (
+    "SELECT p.part, (SELECT max(seq) FROM records WHERE seq > p.part::bigint * ? AND seq < (p.part::bigint + 1) * ?)"
+    " FROM partitions p"
+)
+
+
 class Summary:
-    """Counts of decision records by time bucket, brought up to date by :meth:`refresh`."""
+    """Counts of decision records by time bucket, brought up to date by :meth:`refresh`.
+
+    ``seen_seq`` and ``head_seq`` count record numbers read and written (for a
+    log written as one chain: the last sequence number read, and the head's).
+    """
 
     def __init__(self, source: Source) -> None:
         self.source = source
-        self.seen_seq = 0
-        self.head_seq = 0
+        self.seen: dict[int, int] = {}
+        """Partition -> the last sequence number read in it."""
+        self.heads: dict[int, int] = {}
         self.actions: dict[str, Counter[str]] = {}
         """ts[:15] (ten minutes) -> decision -> calls."""
         self.hours: dict[str, Bucket] = {}
@@ -99,15 +112,36 @@ class Summary:
         if not self._reading.acquire(blocking=wait):
             return
         try:
-            head = self.source.one("SELECT max(seq) AS head FROM records")
-            self.head_seq = int(head["head"] or 0) if head else 0
+            self.heads = self._heads()
             done = 0
-            while self.seen_seq < self.head_seq and (batches is None or done < batches):
-                upto = min(self.head_seq, self.seen_seq + BATCH)
-                self._add(self._read(self.seen_seq, upto))
-                self.seen_seq, done = upto, done + 1
+            for part, head in sorted(self.heads.items()):
+                seen = self.seen.get(part, part * STRIDE)
+                while seen < head and (batches is None or done < batches):
+                    upto = min(head, seen + BATCH)
+                    self._add(self._read(seen, upto))
+                    seen, done = upto, done + 1
+                self.seen[part] = seen
         finally:
             self._reading.release()
+
+    @property
+    def seen_seq(self) -> int:
+        return sum(seen - part * STRIDE for part, seen in self.seen.items())
+
+    @property
+    def head_seq(self) -> int:
+        return sum(head - part * STRIDE for part, head in self.heads.items())
+
+    def _heads(self) -> dict[int, int]:
+        """The last sequence number of each partition (one, 0, for a log written as one chain)."""
+        partitioned = self.source.postgres and self.source.one(
+            "SELECT to_regclass('partitions') IS NOT NULL AS found"
+        )
+        if partitioned and partitioned["found"]:
+            rows = self.source.tuples(_PARTITION_HEADS, [STRIDE, STRIDE])
+            return {int(part): int(head) for part, head in rows if head is not None}
+        head = self.source.one("SELECT max(seq) AS head FROM records")
+        return {0: int(head["head"] or 0)} if head else {}
 
     def _read(self, after: int, upto: int) -> list[Combo]:
         return self.source.tuples(
