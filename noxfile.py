@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["tests", "web", "lint", "typecheck", "policies", "adapters", "examples", "docs"]
+PYTHONS = ("3.11", "3.12", "3.13")
+"""The Python versions the project claims (pyproject's classifiers): ``tests`` runs on nox's own (3.11 in CI), ``tests-3.12``
+and ``tests-3.13`` on the others (``policy/saferegex.py`` leans on CPython's private ``re._parser``)."""
+nox.options.sessions = [
+    "tests",
+    *(f"tests-{version}" for version in PYTHONS[1:]),
+    "shell_full_route",
+    "web",
+    "lint",
+    "typecheck",
+    "policies",
+    "adapters",
+    "examples",
+    "docs",
+]
 
 ROOT = Path(__file__).parent
 ADAPTERS = sorted(p.parent.name for p in ROOT.glob("adapters/*/pyproject.toml"))
@@ -39,9 +54,54 @@ def names_a_path(posargs: list[str]) -> bool:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Core test suite (no framework, no web extra): policy, evaluator, audit (SQLite and real PostgreSQL), runtime, CLI."""
+    core_tests(session)
+
+
+def core_tests(session: nox.Session) -> None:
     session.install("-e", ".[test,postgres]")
     # tests/web: the web session
     session.run("pytest", *pytest_args(["tests", "--ignore=tests/web"], session.posargs))
+
+
+def interpreter(version: str) -> str:
+    """An interpreter for ``version``: the newest pyenv install of it if there is one, else ``version`` for nox to find.
+
+    (pyenv's shims answer only for its selected versions: ``python3.12`` may be on the PATH and fail.)
+    """
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    found = [
+        path for path in root.glob(f"versions/{version}.*/bin/python{version}") if os.access(path, os.X_OK)
+    ]
+    if not found:
+        return version
+    return str(max(found, key=lambda path: tuple(int(n) for n in path.parts[-3].split(".") if n.isdigit())))
+
+
+def _tests_on(version: str) -> None:
+    @nox.session(name=f"tests-{version}", python=interpreter(version))
+    def tests_on(session: nox.Session) -> None:
+        core_tests(session)
+
+    tests_on.__doc__ = f"The core test suite (as ``tests``) on Python {version}."
+
+
+for _version in PYTHONS[1:]:
+    _tests_on(_version)
+
+SHELL_TESTS = [
+    *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("tests/test_shell_*.py")),
+    *(f"tests/{name}.py" for name in ("test_packs", "test_provenance", "test_plan", "test_evaluator_table")),
+    *(f"tests/{name}.py" for name in ("test_policy_tests", "test_policy_validation", "test_large_payloads")),
+]
+"""The tests of the shell matcher and of the policies and packs that use it."""
+
+
+@nox.session
+def shell_full_route(session: nox.Session) -> None:
+    """The shell matcher's tests with every shortcut off (CAPFENCE_SHELL_SHORTCUTS=off): each decision by the full route."""
+    session.install("-e", ".[test]")
+    env = {"CAPFENCE_SHELL_SHORTCUTS": "off"}
+    session.run("pytest", *pytest_args(SHELL_TESTS, session.posargs), env=env)
 
 
 @nox.session

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import capfence.plugins
+from capfence.policy.shell import shortcuts
 from capfence.runtime import ActionRuntime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,3 +115,17 @@ def install_plugin(
     yield install
     for name in installed:
         sys.modules.pop(name, None)
+
+
+@pytest.fixture(autouse=True)
+def _shortcuts_on_for_their_own_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked ``shortcuts`` test a shortcut of the shell matcher itself (its cache, its budget, what it skips):
+    they turn the shortcuts on for themselves when the suite runs with ``CAPFENCE_SHELL_SHORTCUTS=off``."""
+    if shortcuts.ENABLED or request.node.get_closest_marker("shortcuts") is None:
+        yield
+        return
+    shortcuts.set_enabled(True)
+    try:
+        yield
+    finally:
+        shortcuts.set_enabled(False)
