@@ -301,6 +301,14 @@ def test_coproc_keyword(text: str, kind: type, first: str | None) -> None:
         assert isinstance(command, Simple) and [a.name for a in command.assigns] == ["X"]
 
 
+@pytest.mark.parametrize("text", ["a | ! b", "a |\n! b", "a | ! ! b"])
+def test_bang_only_starts_a_pipeline(text: str) -> None:
+    """bash and dash reject ``!`` after ``|`` (it negates a whole pipeline): nothing runs, so it is unparseable."""
+    with pytest.raises(ParseError):
+        parse(text)
+    assert parse("! a | b") and parse("a && ! b")
+
+
 def test_reserved_words_only_in_command_position() -> None:
     assert words("echo if then fi done }") == ["echo", "if", "then", "fi", "done", "}"]
     assert isinstance(only(parse("'if' x")), Simple)

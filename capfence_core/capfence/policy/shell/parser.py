@@ -195,6 +195,10 @@ class _Parser:
         while self.at_op(_PIPES):
             self.take()
             self.newlines()
+            if self.at_word(_BANG):
+                raise ParseError(
+                    "unexpected '!' after '|' (it may only start a pipeline)"
+                )  # (bash and dash agree)
             commands.append(self.command())
         return Pipeline(tuple(commands), negated)
 
