@@ -80,8 +80,9 @@ _ENV_CLOBBERS = frozenset(
 _ENV_OPAQUE = frozenset({"eval", "source", "."})
 _TOP, _LATER = Site(), Site(uncertain=True)
 _LATE_EXPANSION = re.compile(r"\$\(|`")
-_NO_SKETCH = Sketch(None)
 """Text that runs a command if bash evaluates it as arithmetic or a subscript."""
+_NO_SKETCH = Sketch(None)
+"""What :func:`analyze_script` takes with the shortcuts off: no split, so the lexer and the parser."""
 
 
 class Analyzer:

@@ -195,10 +195,8 @@ class _Parser:
         while self.at_op(_PIPES):
             self.take()
             self.newlines()
-            if self.at_word(_BANG):
-                raise ParseError(
-                    "unexpected '!' after '|' (it may only start a pipeline)"
-                )  # (bash and dash agree)
+            if self.at_word(_BANG):  # (bash and dash reject it too)
+                raise ParseError("unexpected '!' after '|' (it may only start a pipeline)")
             commands.append(self.command())
         return Pipeline(tuple(commands), negated)
 
