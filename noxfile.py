@@ -2,15 +2,62 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["tests", "web", "lint", "typecheck", "policies", "adapters", "examples", "docs"]
-
 ROOT = Path(__file__).parent
+PYTHONS = ("3.11", "3.12", "3.13")
+"""The Python versions the project claims (pyproject's classifiers): ``tests`` runs on nox's own (3.11 in CI), ``tests-3.12``
+and ``tests-3.13`` on the others (``policy/saferegex.py`` leans on CPython's private ``re._parser``)."""
+
+
+def interpreter(version: str) -> str | None:
+    """A working interpreter for ``version``: the newest pyenv install of it, else ``pythonX.Y`` on the PATH if it runs.
+
+    (pyenv's shims answer only for its selected versions: ``python3.12`` may be on the PATH and fail.)
+    """
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    found = [
+        path for path in root.glob(f"versions/{version}.*/bin/python{version}") if os.access(path, os.X_OK)
+    ]
+    if found:
+        return str(max(found, key=lambda path: [int(n) for n in path.parts[-3].split(".") if n.isdigit()]))
+    on_path = shutil.which(f"python{version}")
+    if (
+        on_path is not None
+        and subprocess.run([on_path, "-c", ""], capture_output=True, check=False).returncode == 0
+    ):
+        return on_path
+    return None
+
+
+INTERPRETERS = {version: interpreter(version) for version in PYTHONS[1:]}
+"""The other Pythons, where this machine has them (no package registry it reaches ships CPython)."""
+if missing := [version for version, path in INTERPRETERS.items() if path is None]:
+    print(
+        f"noxfile: no Python {', '.join(missing)} here (no pyenv install, no working python3.x on the PATH): "
+        f"{', '.join(f'tests-{v}' for v in missing)} left out of the default sessions",
+        file=sys.stderr,
+    )
+nox.options.sessions = [
+    "tests",
+    *(f"tests-{version}" for version, path in INTERPRETERS.items() if path is not None),
+    "shell_full_route",
+    "web",
+    "lint",
+    "typecheck",
+    "policies",
+    "adapters",
+    "examples",
+    "docs",
+]
 ADAPTERS = sorted(p.parent.name for p in ROOT.glob("adapters/*/pyproject.toml"))
 EXAMPLE_PACKAGES = sorted(f"examples/{p.parent.name}" for p in ROOT.glob("examples/*/pyproject.toml"))
 FRAMEWORK_ENV = {
@@ -39,9 +86,42 @@ def names_a_path(posargs: list[str]) -> bool:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Core test suite (no framework, no web extra): policy, evaluator, audit (SQLite and real PostgreSQL), runtime, CLI."""
+    core_tests(session)
+
+
+def core_tests(session: nox.Session) -> None:
     session.install("-e", ".[test,postgres]")
     # tests/web: the web session
     session.run("pytest", *pytest_args(["tests", "--ignore=tests/web"], session.posargs))
+
+
+def _tests_on(version: str) -> None:
+    @nox.session(name=f"tests-{version}", python=INTERPRETERS[version] or version)
+    def tests_on(session: nox.Session) -> None:
+        core_tests(session)
+
+    tests_on.__doc__ = f"The core test suite (as ``tests``) on Python {version}."
+
+
+for _version in PYTHONS[1:]:
+    _tests_on(_version)
+
+SHELL_TESTS = [
+    "tests/policy/shell",
+    *(f"tests/policy/{name}.py" for name in ("test_packs", "test_plan", "test_evaluator_table")),
+    *(f"tests/policy/{name}.py" for name in ("test_policy_validation", "test_large_payloads")),
+    "tests/audit/test_provenance.py",
+    "tests/offline/test_policy_tests.py",
+]
+"""The tests of the shell matcher and of the policies and packs that use it."""
+
+
+@nox.session
+def shell_full_route(session: nox.Session) -> None:
+    """The shell matcher's tests with every shortcut off (CAPFENCE_SHELL_SHORTCUTS=off): each decision by the full route."""
+    session.install("-e", ".[test]")
+    env = {"CAPFENCE_SHELL_SHORTCUTS": "off"}
+    session.run("pytest", *pytest_args(SHELL_TESTS, session.posargs), env=env)
 
 
 @nox.session

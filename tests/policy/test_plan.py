@@ -131,6 +131,7 @@ def test_generated_commands_decide_as_without_skipping(command: str) -> None:
     same(load_policy(SHELL_PACK), command)
 
 
+@pytest.mark.shortcuts
 def test_skips_only_rules_naming_other_programs(shell_pack: Policy) -> None:
     plan = shell_pack.plan("shell.execute")
     ids = [rule.id for rule in plan.rules]
@@ -184,6 +185,7 @@ def test_remembered_verdicts_belong_to_their_rule(tmp_path: Path) -> None:
         assert same(load_policy(loose), "rm -f build").action == "deny"
 
 
+@pytest.mark.shortcuts
 def test_rules_on_different_fields_are_skipped_per_field(tmp_path: Path) -> None:
     """Each field selection is its own prefilter group; a rule is skipped if its own group rules it out."""
     path = tmp_path / "fields.yaml"

@@ -25,6 +25,7 @@ import pytest
 from capfence.call.runtime import ActionRuntime
 from capfence.plugins import Registry, build_registry
 from capfence.policy.compiled import Policy
+from capfence.policy.shell import shortcuts
 from capfence.testing import capfence_runtime
 from tests.support.audit import audit_rows
 from tests.support.loading import load_policy
@@ -192,3 +193,17 @@ def own_pg_server() -> Iterator[PostgresServer]:
     _require_postgres()
     with PostgresServer() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _shortcuts_on_for_their_own_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked ``shortcuts`` test a shortcut of the shell matcher itself (its cache, its budget, what it skips):
+    they turn the shortcuts on for themselves when the suite runs with ``CAPFENCE_SHELL_SHORTCUTS=off``."""
+    if shortcuts.ENABLED or request.node.get_closest_marker("shortcuts") is None:
+        yield
+        return
+    shortcuts.set_enabled(True)
+    try:
+        yield
+    finally:
+        shortcuts.set_enabled(False)

@@ -271,7 +271,14 @@ def _ipv6_host(inner: str) -> tuple[str, tuple[IPAddress, ...]] | None:
         address = ipaddress.IPv6Address(address_text)
     except ValueError:
         return None
-    return str(address), _related_addresses(address)
+    return _ipv6_text(address), _related_addresses(address)
+
+
+def _ipv6_text(address: ipaddress.IPv6Address) -> str:
+    """Compressed, an IPv4-mapped address as ``::ffff:a.b.c.d`` (RFC 5952, section 5) on every Python: ``str()`` gave
+    ``::ffff:7f00:1`` before 3.13 and gives ``::ffff:127.0.0.1`` from 3.13 on."""
+    mapped = address.ipv4_mapped
+    return str(address) if mapped is None else f"::ffff:{mapped}"
 
 
 def _percent_decode(text: str) -> str | None:

@@ -268,6 +268,7 @@ def test_tldr_corpus_decided_the_same_without_the_shortcut(
     assert shortcut > 1500  # a sizeable share of the corpus takes the shortcut
 
 
+@pytest.mark.shortcuts
 def test_known_plain_command_is_allowed_without_an_analysis(
     shell_pack: Policy, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -844,6 +844,7 @@ def test_one_parse_per_call_shared_by_rules(parses: list[str]) -> None:
     cache.clear()
 
 
+@pytest.mark.shortcuts
 def test_long_commands_are_cached_by_digest(parses: list[str]) -> None:
     """A long command repeated in another call is not analyzed again (kept by its digest, not its text)."""
     cache.clear()
@@ -863,6 +864,7 @@ def test_long_commands_are_cached_by_digest(parses: list[str]) -> None:
     cache.clear()
 
 
+@pytest.mark.shortcuts
 def test_short_commands_are_cached_across_calls(parses: list[str]) -> None:
     cache.clear()
     calls = parses

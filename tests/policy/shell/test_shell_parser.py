@@ -277,6 +277,38 @@ def test_time_keyword(text: str, kind: type, first: str | None) -> None:
         assert command.words[0].literal == first
 
 
+@pytest.mark.parametrize(
+    ("text", "kind", "first"),
+    [
+        ("coproc ls -l", Simple, "coproc"),
+        ("coproc", Simple, "coproc"),
+        ("coproc X=1 rm x", Simple, "coproc"),
+        ("coproc { ls; }", Group, None),
+        ("coproc NAME { ls; }", Group, None),
+        ("coproc NAME (ls)", Group, None),
+        ("coproc (ls) > out", Group, None),
+        ("coproc NAME while a; do b; done", Loop, None),
+    ],
+)
+def test_coproc_keyword(text: str, kind: type, first: str | None) -> None:
+    """``coproc [NAME] compound`` runs the compound (bash, as tree-sitter-bash parses it); before a simple command it is a
+    wrapper, and the simple command may start with assignments (``coproc X=1 rm x`` runs ``rm``)."""
+    command = only(parse(text))
+    assert isinstance(command, kind)
+    if isinstance(command, Simple):
+        assert command.words[0].literal == first
+    if text == "coproc X=1 rm x":
+        assert isinstance(command, Simple) and [a.name for a in command.assigns] == ["X"]
+
+
+@pytest.mark.parametrize("text", ["a | ! b", "a |\n! b", "a | ! ! b"])
+def test_bang_only_starts_a_pipeline(text: str) -> None:
+    """bash and dash reject ``!`` after ``|`` (it negates a whole pipeline): nothing runs, so it is unparseable."""
+    with pytest.raises(ParseError):
+        parse(text)
+    assert parse("! a | b") and parse("a && ! b")
+
+
 def test_reserved_words_only_in_command_position() -> None:
     assert words("echo if then fi done }") == ["echo", "if", "then", "fi", "done", "}"]
     assert isinstance(only(parse("'if' x")), Simple)
@@ -744,6 +776,7 @@ def test_sketch_keeps_the_command_bound(count: int, monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize("count", [10, 300, 600, 1000, 1500, 3000])
 @pytest.mark.parametrize("command", ["ls", "ls -la src 'a b'", "cat f | grep x | wc -l"])
+@pytest.mark.shortcuts
 def test_sketch_keeps_the_budget(count: int, command: str) -> None:
     """Where the sketch gives keys, the analysis does not run out of budget: it has those keys (and no error)."""
     text = "; ".join([command] * count)

@@ -22,7 +22,7 @@ import contextlib
 import re
 from collections.abc import Sequence
 
-from capfence.policy.shell import invoke
+from capfence.policy.shell import invoke, shortcuts
 from capfence.policy.shell.ast import (
     AndOr,
     ArithCommand,
@@ -81,6 +81,8 @@ _ENV_OPAQUE = frozenset({"eval", "source", "."})
 _TOP, _LATER = Site(), Site(uncertain=True)
 _LATE_EXPANSION = re.compile(r"\$\(|`")
 """Text that runs a command if bash evaluates it as arithmetic or a subscript."""
+_NO_SKETCH = Sketch(None)
+"""What :func:`analyze_script` takes with the shortcuts off: no split, so the lexer and the parser."""
 
 
 class Analyzer:
@@ -402,7 +404,9 @@ def analyze_script(text: str, sketch: Sketch | None = None, budget: Budget | Non
 
     ``budget``: what the analysis may spend (a whole one if not given); what is left of it shows what it cost.
     """
-    if sketch is None:
+    if not shortcuts.ENABLED:
+        sketch = _NO_SKETCH  # the full route: the lexer and the parser, nothing built from split words
+    elif sketch is None:
         sketch = sketch_text(text)
     if budget is None:
         budget = Budget()

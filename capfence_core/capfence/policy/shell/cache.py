@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from capfence.policy.shell import budget as budgets
-from capfence.policy.shell import sketch
+from capfence.policy.shell import shortcuts, sketch
 from capfence.policy.shell.analyzer import analyze_argv, analyze_script
 from capfence.policy.shell.budget import Budget
 from capfence.policy.shell.model import Analysis
@@ -135,20 +135,22 @@ def _cached_argv_keys(argv: tuple[str, ...]) -> frozenset[str] | None:
 
 def sketch_of_text(text: str) -> Sketch | None:
     """:func:`~capfence.policy.shell.sketch.sketch_text` of ``text`` (cached) if it is short enough to be kept by its text."""
-    return _cached_sketch(text) if len(text) <= CACHED_CHARS else None
+    return _cached_sketch(text) if len(text) <= CACHED_CHARS and shortcuts.ENABLED else None
 
 
 def keys_of_text(text: str) -> frozenset[str] | None:
     """The analysis's index keys when they can be had without analyzing (:mod:`~capfence.policy.shell.sketch`), else ``None``."""
-    return _cached_sketch(text).filter_keys if len(text) <= CACHED_CHARS else None
+    return _cached_sketch(text).filter_keys if len(text) <= CACHED_CHARS and shortcuts.ENABLED else None
 
 
 def known_of_text(text: str) -> bool:
     """``text`` is a plain list whose every command is known safe from its words (:attr:`Sketch.known`): no analysis needed."""
-    return len(text) <= CACHED_CHARS and _cached_sketch(text).known
+    return len(text) <= CACHED_CHARS and shortcuts.ENABLED and _cached_sketch(text).known
 
 
 def keys_of_argv(argv: tuple[str, ...]) -> frozenset[str] | None:
+    if not shortcuts.ENABLED:
+        return None
     return _cached_argv_keys(argv) if sum(len(word) + 1 for word in argv) <= CACHED_CHARS else None
 
 
@@ -170,6 +172,8 @@ def costed_text(text: str, limit: int | None = None) -> Costed:
         return Costed(_TOO_LONG, 0)
     if limit is not None and limit < budgets.MAX_STEPS:
         return _within(limit, lambda budget: analyze_script(text, None, budget))
+    if not shortcuts.ENABLED:  # nothing cached: analyzed afresh
+        return _analyze(lambda budget: analyze_script(text, None, budget), budgets.MAX_STEPS)
     if len(text) <= CACHED_CHARS:
         return _cached_text(text)
     return _LONG.get(
@@ -185,6 +189,8 @@ def costed_argv(argv: tuple[str, ...], limit: int | None = None) -> Costed:
         return Costed(_TOO_LONG, 0)
     if limit is not None and limit < budgets.MAX_STEPS:
         return _within(limit, lambda budget: analyze_argv(argv, budget))
+    if not shortcuts.ENABLED:
+        return _analyze(lambda budget: analyze_argv(argv, budget), budgets.MAX_STEPS)
     if size <= CACHED_CHARS:
         return _cached_argv(argv)
     return _LONG.get(

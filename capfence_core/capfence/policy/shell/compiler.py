@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from capfence.call.view import CallView
+from capfence.policy.shell import shortcuts
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.known_rule import Known
 from capfence.policy.shell.model import BEGINNINGS, HELD, Analysis, Arg, Invocation, Kind
@@ -442,7 +443,7 @@ class CommandSpec:
             return False
         if self.every:
             return all3(self.one(inv) for inv in analysis.invocations)
-        if self.index.excludes(analysis):
+        if shortcuts.ENABLED and self.index.excludes(analysis):
             return False
         unknown = False
         checks = self.checks

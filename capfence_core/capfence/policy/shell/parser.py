@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from capfence.policy.shell import shortcuts
 from capfence.policy.shell.ast import (
     AndOr,
     ArithCommand,
@@ -69,7 +70,7 @@ def parse(text: str, depth: int = 0, budget: Budget | None = None, *, plain: boo
     if budget is None:
         budget = Budget()
     budget.chars(len(text))
-    script = parse_plain(text, budget) if plain else None
+    script = parse_plain(text, budget) if plain and shortcuts.ENABLED else None
     if script is not None:
         return script
     lexer = Lexer(text, depth, _parse_substitution, parse, budget)
@@ -194,6 +195,8 @@ class _Parser:
         while self.at_op(_PIPES):
             self.take()
             self.newlines()
+            if self.at_word(_BANG):  # (bash and dash reject it too)
+                raise ParseError("unexpected '!' after '|' (it may only start a pipeline)")
             commands.append(self.command())
         return Pipeline(tuple(commands), negated)
 
@@ -232,7 +235,48 @@ class _Parser:
             if keyword == "function":
                 self.take()
                 return self.function()
+            if keyword == "coproc":
+                return self.coproc()
         return self.simple()
+
+    def coproc(self) -> Command:
+        """``coproc [NAME] compound-command`` (the compound is what runs), or ``coproc simple-command`` (a wrapper, as
+        ``time`` is: bash takes no NAME there, so the word after ``coproc`` is the program)."""
+        coproc = self.take().word
+        if self.at_compound():
+            return self.command()
+        token = self.peek()
+        if (
+            token.kind != "word"
+            or token.word is None
+            or (token.assign or _assignment(token.word)) is not None
+        ):
+            return self.prefixed(coproc)  # (coproc X=1 cmd: an assignment starts the simple command)
+        name = self.take().word
+        if self.at_compound():
+            return self.command()
+        return self.prefixed(coproc, name)
+
+    def at_compound(self) -> bool:
+        """The next token starts a compound command: ``(`` or a reserved word such as ``{``, ``while``, ``[[``."""
+        token = self.peek()
+        return (token.kind == "op" and token.text == "(") or (
+            token.kind == "word"
+            and token.assign is None
+            and token.word is not None
+            and token.word.bare in _COMPOUND
+        )
+
+    def prefixed(self, *words: Word | None) -> Command:
+        """A simple command whose first words (taken already) are ``words``; the rest, if any, follows."""
+        taken = tuple(w for w in words if w is not None)
+        token = self.peek()
+        if token.kind not in ("word", "io") and not self.at_op(REDIRECT_OPS):
+            return Simple((), taken, ())
+        rest = self.simple()
+        if not isinstance(rest, Simple):
+            raise ParseError("expected a command")
+        return Simple(rest.assigns, taken + rest.words, rest.redirects)
 
     def redirected(self, command: Command) -> Command:
         redirects = self.redirects()
@@ -298,15 +342,8 @@ class _Parser:
     def function_body(self) -> Command:
         """A function's body must be a compound command (``f() { ...; }``), as in bash."""
         self.newlines()
-        token = self.peek()
-        compound = (token.kind == "op" and token.text == "(") or (
-            token.kind == "word"
-            and token.assign is None
-            and token.word is not None
-            and token.word.bare in _COMPOUND
-        )
-        if not compound:
-            raise ParseError(f"a function body must be a compound command, got {_describe(token)}")
+        if not self.at_compound():
+            raise ParseError(f"a function body must be a compound command, got {_describe(self.peek())}")
         return self.command()
 
     def function(self) -> Command:

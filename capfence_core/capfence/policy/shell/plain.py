@@ -53,6 +53,7 @@ RESERVED = frozenset(
         "{",
         "}",
         "time",
+        "coproc",
     }
 )
 """Words that mean something else (or may) where a command starts: such text takes the full parser."""

@@ -65,6 +65,8 @@ WRAPPERS: dict[str, Wrapper] = {
                 "--login-class",
                 "--host",
             ),
+            # sudo [options] [VAR=value] command: the settings are the command's environment
+            assignments=True,
         ),
         no_command=_set(
             "-l",

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capfence.call.view import SCALARS, CallView, deep_items
-from capfence.policy.shell import budget
+from capfence.policy.shell import budget, shortcuts
 from capfence.policy.shell.cache import (
     MAX_COMMAND_CHARS,
     costed_argv,
@@ -246,6 +246,8 @@ def _summarize(view: CallView, selected: Fields) -> frozenset[str] | None:
     Commands whose keys are known without analyzing them are not analyzed here: a call whose keys rule out every
     ``command:`` rule is never analyzed at all.
     """
+    if not shortcuts.ENABLED:
+        return None  # every rule checked
     if selected not in view.memo:
         sketched = _sketched(view, selected)
         if sketched is not None:
