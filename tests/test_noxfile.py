@@ -77,4 +77,6 @@ def test_interpreters_are_found_among_pyenv_installs(tmp_path: Path, monkeypatch
 def test_the_full_route_session_runs_the_shell_tests() -> None:
     files = _noxfile().SHELL_TESTS
     assert all((ROOT / name).exists() for name in files)
-    assert {"tests/policy/shell", "tests/policy/test_packs.py", "tests/audit/test_provenance.py"} <= set(files)
+    assert {"tests/policy/shell", "tests/policy/test_packs.py", "tests/audit/test_provenance.py"} <= set(
+        files
+    )
