@@ -350,9 +350,9 @@ def test_brace_expansion(text: str, expected: list[str]) -> None:
 
 
 def test_brace_bomb_is_bounded() -> None:
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time of this thread: a busy machine does not stretch it
     analysis = analyze_script("{1..99999999999}{1..99999} -rf /")
-    assert time.perf_counter() - start < 1
+    assert time.thread_time() - start < 1
     assert analysis.invocations[0].program is None  # too many words: treated as built at run time
 
 
@@ -414,10 +414,10 @@ SHELLISH = st.text(
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(SHELLISH)
 def test_parser_raises_only_parse_error(text: str) -> None:
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time of this thread: a busy machine does not stretch it
     with contextlib.suppress(ParseError):
         parse(text)
-    assert time.perf_counter() - start < 0.5
+    assert time.thread_time() - start < 0.5
 
 
 @settings(max_examples=300, deadline=None)
