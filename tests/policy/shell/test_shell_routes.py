@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from capfence.policy.view import CallView
 
+from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
-from capfence.policy.loader import load_policy
 from capfence.policy.shell import shortcuts
 from tests.policy.shell.test_shell_escapes import ESCAPES, EVERYDAY
+from tests.support.loading import load_policy
 from tests.support.paths import ROOT
 
 DATA = ROOT / "tests" / "data"
