@@ -22,6 +22,7 @@ from capfence.audit.reader import _ALL, _NEWEST, SQLiteReader
 from capfence.audit.sqlite import _FIND_DECISION, SCHEMA_VERSION, SQLiteStore
 from capfence.call.limiting import USAGE
 from capfence.web.source import where as console_where
+from tests.support.paths import DATA
 
 KEPT = {
     "records_decision",
@@ -291,7 +292,7 @@ def test_a_log_of_schema_6_read_without_migrating_uses_its_own_indexes(
     tmp_path: Path, filters: Filters, index: str
 ) -> None:
     v6 = tmp_path / "v6.db"  # readers never migrate
-    v6.write_bytes((Path(__file__).parent / "data" / "audit-v6.db").read_bytes())
+    v6.write_bytes((DATA / "audit-v6.db").read_bytes())
     with SQLiteReader(v6) as reader:
         assert reader._layout == OLD_LAYOUT
     where, params = sql_where(filters, newest_first=True, layout=OLD_LAYOUT)

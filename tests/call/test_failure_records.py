@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-import capfence.plugins
 from capfence import ActionRuntime, Binding, CallView, CapFenceTool, Decision, ToolCallDenied
 from capfence.approvals.requests import Approvals
 
@@ -38,11 +37,11 @@ def view(payload: dict[str, Any] | None = None) -> CallView:
 
 
 def test_a_failure_is_a_chained_deny_record_with_internal_error_provenance(
-    fresh_plugins: None, runtime: Callable[..., ActionRuntime], tmp_path: Path
+    runtime: Callable[..., ActionRuntime], tmp_path: Path
 ) -> None:
     observer = RecordingObserver()
-    capfence.plugins.get_manager().register(observer)
     rt = runtime(ALLOW_ALL)
+    rt.plugins.manager.register(observer)
     rt.evaluate("x", {}, agent_id="a")  # a decision before it: the failure joins the same chain
     decision = rt.record_failure(view({"token": "s3cret", "name": "w.txt"}), "the tool's schema is unknown")
 

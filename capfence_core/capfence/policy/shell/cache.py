@@ -213,3 +213,6 @@ def clear() -> None:
     for cached in (_cached_text, _cached_argv, _cached_sketch, _cached_argv_keys):
         cached.cache_clear()
     sketch.clear()
+
+
+shortcuts.on_switch(clear)  # turning the shortcuts on or off forgets what was cached by the other route

@@ -19,6 +19,7 @@ shell_full_route`` runs the shell test suite that way. Tests may flip :data:`ENA
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 ENV = "CAPFENCE_SHELL_SHORTCUTS"
 """The environment variable: ``off`` (or ``0``, ``false``, ``no``) turns every shortcut off."""
@@ -28,10 +29,18 @@ ENABLED: bool = os.environ.get(ENV, "on").strip().lower() not in _OFF
 """Whether the shortcuts are taken (read by the matcher on each use, so :func:`set_enabled` takes effect at once)."""
 
 
+_FORGET: list[Callable[[], None]] = []
+"""What to call when the switch flips: the caches register how they are emptied (:func:`on_switch`)."""
+
+
+def on_switch(forget: Callable[[], None]) -> None:
+    """Have ``forget`` called whenever :func:`set_enabled` flips the switch (a cache empties itself)."""
+    _FORGET.append(forget)
+
+
 def set_enabled(enabled: bool) -> None:
     """Turn the shortcuts on or off for this process, forgetting every cached analysis (tests: the differential oracle)."""
     global ENABLED
-    from capfence.policy.shell import cache
-
     ENABLED = enabled
-    cache.clear()
+    for forget in _FORGET:
+        forget()
