@@ -18,6 +18,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from capfence.testing import audit_rows
+from capfence_mcp.jsonrpc import REQUEST_TIMEOUT
 from conftest import CAPFENCE, proxy_command
 
 WAIT = 30.0
@@ -167,6 +168,35 @@ def raw_proxy(policy: Path, audit_log: Path, server: Sequence[str], *options: st
         client.close()
         raise
     return client
+
+
+def served(
+    client: RawClient, request_id: int | str, method: str, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The answer to a request sent again while the proxy answers that the server timed out (-32001), within WAIT.
+
+    For proxies started with a short ``--request-timeout`` (to test a request that hangs): every other request
+    waits on its answer, not on that window (a process on a loaded machine can take longer to answer). Only for
+    requests that may be sent twice (their id is free again once timed out; a late answer to the first is dropped).
+    """
+    deadline = time.monotonic() + WAIT
+    while True:
+        client.request(request_id, method, params)
+        answer = client.answer(request_id, max(deadline - time.monotonic(), 0.0))
+        timed_out = answer.get("error", {}).get("code") == REQUEST_TIMEOUT
+        if not timed_out or time.monotonic() >= deadline:
+            return answer
+
+
+def wait_ready(client: RawClient) -> None:
+    """Wait until the server answers through the proxy, and the proxy knows its tools' schemas.
+
+    A ``tools/list`` passing through teaches the proxy the schemas (``ToolSchemas.learn``), so a ``tools/call``
+    after this needs no listing of the proxy's own: with a short ``--request-timeout`` only the request meant to
+    hang depends on that window, not the server starting up.
+    """
+    answer = served(client, "ready", "tools/list")
+    assert isinstance(answer.get("result", {}).get("tools"), list), f"the server is not ready: {answer}"
 
 
 def scripted_server(tmp_path: Path, source: str) -> tuple[Path, list[str]]:
