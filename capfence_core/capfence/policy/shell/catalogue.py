@@ -2368,6 +2368,9 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
     }
 )
 """Every known program, by name."""
+SUBCOMMAND_PROGRAMS = frozenset(name for name, entry in CATALOGUE.items() if entry.subs)
+"""Programs whose first operand names a subcommand (``git push``): a command's index keys name it, so a rule on
+``git push`` is not looked at for ``git status`` (:func:`~capfence.policy.shell.model.subcommand_key`)."""
 
 _LIBRARY = "makes programs load a library"
 _STARTUP = "makes programs run code or read options at startup"

@@ -20,10 +20,20 @@ import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from capfence.policy.shell.catalogue import SUBCOMMAND_PROGRAMS
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.glob import GlobSet
 from capfence.policy.shell.known_rule import Known
-from capfence.policy.shell.model import BEGINNINGS, HELD, Analysis, Arg, Invocation, Kind
+from capfence.policy.shell.model import (
+    ANY_SUBCOMMAND,
+    BEGINNINGS,
+    HELD,
+    SUBCOMMAND,
+    Analysis,
+    Arg,
+    Invocation,
+    Kind,
+)
 from capfence.policy.shell.targets import Fields, analyses, fields, known_by_sketch, summary
 from capfence.policy.spec import CompileContext, Condition, Prefilter, SpecError
 from capfence.policy.view import CallView
@@ -359,6 +369,9 @@ class Index:
     :data:`~capfence.policy.shell.model.BEGINNINGS` allows)."""
     held: bool = False
     """The rule needs an invocation that may not be known safe (``known: false``)."""
+    subcommands: frozenset[str] | None = None
+    """The rule names exactly these programs (all with subcommands, :data:`SUBCOMMAND_PROGRAMS`) and these subcommands
+    (plain words without ``/``): the index keys of their pairs (``subcommand:git:push``), and ``subcommand:git:*``."""
 
     def excludes(self, analysis: Analysis) -> bool:
         """True only if a rule with this index certainly does not match ``analysis``."""
@@ -382,6 +395,8 @@ class Index:
 
     def keys(self) -> frozenset[str] | None:
         """Prefilter keys: the rule can only match a call whose summary has one of them (``None``: no such set)."""
+        if self.subcommands is not None:
+            return self.subcommands
         if self.programs is not None:
             return frozenset("program:" + name for name in self.programs)
         if self.program_beginnings is not None:
@@ -576,4 +591,22 @@ def _index(spec: dict[str, object]) -> Index:
         "redirect_to" in spec,
         beginnings,
         spec.get("known") is False,
+        _subcommand_keys(programs, spec),
+    )
+
+
+def _subcommand_keys(programs: frozenset[str] | None, spec: dict[str, object]) -> frozenset[str] | None:
+    """The index keys of a rule on given subcommands of given programs (:attr:`Index.subcommands`), if it is one.
+
+    A ``subcommand:`` check compares the first operand's text (paths normalized) with the words: for a word without ``/``
+    that is the text itself, which is what the key of an invocation's first operand holds
+    (:func:`~capfence.policy.shell.model.subcommand_key`); any other first operand gives the ``*`` key.
+    """
+    if programs is None or "subcommand" not in spec or not programs <= SUBCOMMAND_PROGRAMS:
+        return None
+    words = _globs(spec["subcommand"], "subcommand", "[stop, restart]").literal
+    if words is None or any("/" in word for word in words):
+        return None
+    return frozenset(
+        SUBCOMMAND + program + ":" + word for program in programs for word in (*words, ANY_SUBCOMMAND)
     )

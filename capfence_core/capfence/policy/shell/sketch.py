@@ -33,11 +33,22 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from capfence.policy.shell import budget
+from capfence.policy.shell.catalogue import SUBCOMMAND_PROGRAMS
 from capfence.policy.shell.expand import has_glob
 from capfence.policy.shell.invoke import canonical, launches_nothing, options_of, ordinary
 from capfence.policy.shell.known import clear as known_cache_clear
 from capfence.policy.shell.known import known_plain
-from capfence.policy.shell.model import HELD, MAX_INVOCATIONS, Analysis, Arg, Invocation, Kind, index_keys
+from capfence.policy.shell.model import (
+    ANY_SUBCOMMAND,
+    HELD,
+    MAX_INVOCATIONS,
+    SUBCOMMAND,
+    Analysis,
+    Arg,
+    Invocation,
+    Kind,
+    index_keys,
+)
 from capfence.policy.shell.plain import Chain, plain_arg, split_plain
 
 _NONE: frozenset[str] = frozenset()
@@ -94,6 +105,7 @@ def sketch_text(text: str) -> Sketch:
     if chains is None:
         return Sketch(None)
     heads: set[str] = set()
+    subcommands: set[str] | None = None
     count = size = 0
     known = True
     quotes = text.count("'") + text.count('"')
@@ -102,16 +114,41 @@ def sketch_text(text: str) -> Sketch:
             count += len(stages)
             size += len(stages) * len(stages) // 2  # each stage's input comes from the programs before it
             for words in stages:
-                if not _ordinary_head(words[0]) and not _launches_nothing(words):
+                head = words[0]
+                if not _ordinary_head(head) and not _launches_nothing(words):
                     return Sketch(chains)
-                heads.add(words[0])
+                heads.add(head)
+                folded = _subcommand_program(head)
+                if folded is not None:
+                    if subcommands is None:
+                        subcommands = set()
+                    subcommands.add(_subcommand_key(folded, words))
                 known = known and _known(words, quotes > 0)
                 size += len(words) + 2
     cost = 2 * size + quotes  # more than the analyzer spends on it
     if count > MAX_INVOCATIONS or cost > budget.MAX_STEPS:
         return Sketch(chains)  # the analyzer reports it unknowable, or may run out of budget
-    programs, keys, known_keys = _keys(frozenset(heads))
+    programs, keys, known_keys = _keys(frozenset(heads), frozenset(subcommands) if subcommands else _NONE)
     return Sketch(chains, programs, keys, known, known_keys if known else keys, cost)
+
+
+@lru_cache(maxsize=1024)
+def _subcommand_program(word: str) -> str | None:
+    """The case-folded name of a command word's program if its index keys name its subcommand, else ``None``."""
+    folded = word.casefold()
+    return folded if folded in SUBCOMMAND_PROGRAMS else None
+
+
+def _subcommand_key(folded: str, words: list[str]) -> str:
+    """:func:`~capfence.policy.shell.model.subcommand_key` of the command's invocation, from its words: the first argument
+    is its first operand unless it is an option (a plain list has no other run-time word)."""
+    if len(words) > 1:
+        first = words[1]
+        if "'" in first or '"' in first:
+            first = plain_arg(first).text
+        if not first.startswith("-") or first == "-":
+            return SUBCOMMAND + folded + ":" + first
+    return SUBCOMMAND + folded + ":" + ANY_SUBCOMMAND
 
 
 def _known(words: list[str], quoted: bool = True) -> bool:
@@ -129,11 +166,13 @@ def argv_keys(argv: Sequence[str]) -> frozenset[str] | None:
     if not argv:
         return _NONE
     head = argv[0]
-    return (
-        _keys(frozenset({head}))[1]
-        if "/" not in head and (ordinary(head) or launches_nothing(head, argv[1:]))
-        else None
-    )
+    if "/" in head or not (ordinary(head) or launches_nothing(head, argv[1:])):
+        return None
+    folded = _subcommand_program(head)
+    if folded is None:
+        return _keys(frozenset({head}), _NONE)[1]
+    first = argv[1] if len(argv) > 1 and (not argv[1].startswith("-") or argv[1] == "-") else ANY_SUBCOMMAND
+    return _keys(frozenset({head}), frozenset({SUBCOMMAND + folded + ":" + first}))[1]
 
 
 _NAME = re.compile(r"[\w.+@%,:-]++")
@@ -159,15 +198,21 @@ _QUOTED_WORD = 64
 
 
 @lru_cache(maxsize=1024)
-def _keys(names: frozenset[str]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """The case-folded program names, their index keys, and those keys when every command is known safe."""
+def _keys(
+    names: frozenset[str], subcommands: frozenset[str]
+) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The case-folded program names, their index keys (with ``subcommands``' keys), and those keys when every command is
+    known safe."""
     programs = frozenset(map(str.casefold, names))
-    keys = index_keys(programs, _NONE, dynamic=False, fork_bomb=False, redirects=False)
+    keys = index_keys(
+        programs, _NONE, dynamic=False, fork_bomb=False, redirects=False, subcommands=subcommands
+    )
     return programs, keys, keys - {HELD}
 
 
 def clear() -> None:
     """Forget what is cached about program names (after changing the knowledge tables)."""
     _ordinary_head.cache_clear()
+    _subcommand_program.cache_clear()
     _keys.cache_clear()
     known_cache_clear()
