@@ -487,7 +487,11 @@ class CommandSpec:
 
     def __call__(self, view: CallView) -> Tri:
         if self.known is not None:
-            if known_by_sketch(view, self.fields):
+            # (known_by_sketch's answer, usually found by the prefilter's summary on its way)
+            known = view.memo.get(self.fields.known_key)
+            if known is None:
+                known = known_by_sketch(view, self.fields)
+            if known:
                 # every command known safe: known: true matches, known: false does not
                 return self.known.wanted
             return self.known.judge(analyses(view, self.fields), view, self.every)
@@ -509,6 +513,11 @@ class CommandSpec:
         ):
             return False
         return self.one(inv) is True
+
+    @property
+    def explains(self) -> bool:
+        """:meth:`explain` may say something (only a ``known: false`` condition does)."""
+        return self.known is not None and not self.known.wanted
 
     def explain(self, view: CallView) -> str | None:
         """Why a ``known: false`` condition matched: the first invocation that is not known safe."""

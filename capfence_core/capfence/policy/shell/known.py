@@ -1182,25 +1182,41 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
     if name in _SPECIAL_SUBS and not _SPECIAL_SUBS[name].isdisjoint(words):
         return False  # judged by its special function
     if name in OPTION_SPECS:
-        return _leading_subcommands(entry, words, _OptionsJudge(name, words))
-    if entry.by_name and not entry.by_options:
-        # what the loop below finds for such an entry, whatever the flags and operands
-        return "--" not in words
-    judged = _OptionsJudge(name, words)
-    if entry.by_name and not judged(entry, 0):
-        return "--" not in words
+        return _leading_subcommands(name, entry, words)
+    if not entry.by_name:
+        return _by_subcommands(name, entry, words)
+    if entry.by_options:
+        options = any(map(_OPTION_START, words))
+        if (options or entry.held_subs or entry.runs_operands) and _OptionsJudge(name, words, options)(
+            entry, 0
+        ):
+            return False  # (what the loop of _by_subcommands finds)
+    # what the loop of _by_subcommands finds for such an entry, whatever the flags and operands
+    return "--" not in words
+
+
+def _by_subcommands(name: str, entry: Entry, words: Sequence[str]) -> bool:
+    """:func:`known_plain` for an entry judged by more than its name: its held flags, the subcommands its operands name,
+    the files it writes."""
     split = _plain_split(words)
     if split is None:
         return False
     flags, operands = split
     depth = 0
+    # (the judge is made when an entry needs it: most never do)
+    judged: _OptionsJudge | None = None
+    options: bool | None = None
     while True:
-        if (
-            (entry.hold and not flags.isdisjoint(entry.hold))
-            or (entry.by_options and judged(entry, depth))
-            or entry.operand_rules
-        ):
+        if (entry.hold and not flags.isdisjoint(entry.hold)) or entry.operand_rules:
             return False
+        if entry.by_options:
+            if options is None:
+                options = any(map(_OPTION_START, words))
+            if options or entry.held_subs or entry.runs_operands:
+                if judged is None:
+                    judged = _OptionsJudge(name, words, options)
+                if judged(entry, depth):
+                    return False
         if entry.subs is None:
             return not entry.writes or (depth == 0 and _plain_written(entry.writes, operands))
         if not entry.subs and not entry.bare:
@@ -1250,18 +1266,16 @@ def _plain_written(writes: str, operands: list[str]) -> bool:
 class _OptionsJudge:
     """:func:`_options` of an entry for a plain command's words, as :func:`why_held` would judge them."""
 
-    def __init__(self, name: str, words: Sequence[str]) -> None:
+    def __init__(self, name: str, words: Sequence[str], options: bool) -> None:
         self.name = name
         self.words = words
         self.inv: Invocation | None = None
-        self.options: bool | None = None
-        """Some word may be an option: every option the catalogue names starts with ``-``, ``+`` or ``@`` (found when asked)."""
+        self.options = options
+        """Some word may be an option: every option the catalogue names starts with ``-``, ``+`` or ``@``."""
 
     def __call__(self, entry: Entry, depth: int, always: bool = False) -> bool:
         if not always and not entry.by_options:
             return False
-        if self.options is None:
-            self.options = any(map(_OPTION_START, self.words))
         if not self.options and not entry.held_subs and not entry.runs_operands:
             return False  # nothing _options looks at is among the words
         if self.inv is None:
@@ -1278,14 +1292,19 @@ class _OptionsJudge:
 _OPTION_START = re.compile(r"[-+@]").match
 
 
-def _leading_subcommands(entry: Entry, words: Sequence[str], judged: _OptionsJudge) -> bool:
+def _leading_subcommands(name: str, entry: Entry, words: Sequence[str]) -> bool:
     """For a program whose options may take values (``git -C repo``): known only from subcommands before any option."""
     depth = 0
+    judged: _OptionsJudge | None = None
+    options = any(map(_OPTION_START, words))
     while True:
-        if (
-            (entry.hold or entry.by_options) and judged(entry, depth, always=bool(entry.hold))
-        ) or entry.operand_rules:
-            return False  # an option it holds for is among them, or its operands need judging
+        if entry.operand_rules:
+            return False  # its operands need judging
+        if (entry.hold or entry.by_options) and (options or entry.held_subs or entry.runs_operands):
+            if judged is None:
+                judged = _OptionsJudge(name, words, options)
+            if judged(entry, depth, always=bool(entry.hold)):
+                return False  # an option it holds for is among them
         if entry.subs is None:
             return not entry.writes
         if not entry.subs and not entry.bare:

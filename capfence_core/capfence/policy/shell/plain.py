@@ -73,16 +73,17 @@ def split_plain(text: str) -> list[Chain] | None:
 
     Words are given as written, quotes included (:func:`plain_arg` removes them).
     """
-    if len(text) > MAX_PLAIN_CHARS or "\n" in text:
-        # (a plain list has no newline; a longer text is left to the parser, which is bounded by the budget)
-        return None
-    if "|" not in text and "&" not in text and ";" not in text:
-        bare = _BARE_LIST.fullmatch(text)
-        if (
-            bare is not None
-        ):  # the most common text of all, matched by a simpler expression and split without one
-            return _one_command(bare.group(1).split())
-    else:
+    if len(text) > MAX_PLAIN_CHARS:
+        return None  # (a longer text is left to the parser, which is bounded by the budget)
+    bare = _BARE_LIST.fullmatch(text)
+    if bare is not None:
+        # the most common text of all, matched by a simpler expression and split without one
+        words = bare.group(1).split()
+        # (:func:`_one_command`, spelled out)
+        return [([[words]], [])] if words and words[0] not in RESERVED and "=" not in words[0] else None
+    if "\n" in text:
+        return None  # a plain list has no newline
+    if "|" in text or "&" in text or ";" in text:
         bare = _BARE_OPERATORS.fullmatch(text)
         if bare is not None:
             # words and operators without quotes: if each operator stands between blanks, what str.split gives

@@ -80,13 +80,17 @@ class Sketch(NamedTuple):
                 for words in stages:
                     # a command word with keys is a program name (:data:`_NAME`): no quotes to remove
                     name = canonical(words[0])
-                    rest = tuple(
-                        [
-                            _unquoted(word) if "'" not in word and '"' not in word else plain_arg(word)
-                            for word in words[1:]
-                        ]
+                    args: list[Arg] = []
+                    for word in words[1:]:
+                        if "'" in word or '"' in word:
+                            args.append(plain_arg(word))
+                        else:  # (:func:`_unquoted` spelled out, and the tuple built as Arg() would)
+                            globbing = ("*" in word or "?" in word or "[" in word) and has_glob(word)
+                            args.append(_new(Arg, (word, _STATIC, word, globbing, _NONE, False)))
+                    rest = tuple(args)
+                    invocations.append(
+                        _new(Invocation, (name, rest, (), (), None, _NONE, options_of(name, rest), ()))
                     )
-                    invocations.append(Invocation(name, rest, (), (), None, _NONE, options_of(name, rest)))
         # (positional arguments: this runs for every new command that rules must judge)
         return Analysis(tuple(invocations), None, False, self.programs, False, False, _NONE, False, self.keys)
 
@@ -97,6 +101,7 @@ def _unquoted(word: str) -> Arg:
 
 
 _STATIC = Kind.STATIC
+_new = tuple.__new__
 
 
 def sketch_text(text: str) -> Sketch:
@@ -115,21 +120,35 @@ def sketch_text(text: str) -> Sketch:
             size += len(stages) * len(stages) // 2  # each stage's input comes from the programs before it
             for words in stages:
                 head = words[0]
-                if not _ordinary_head(head) and not _launches_nothing(words):
+                ordinary_head, name, folded = _head(head)
+                if not ordinary_head and not _launches_nothing(words):
                     return Sketch(chains)
                 heads.add(head)
-                folded = _subcommand_program(head)
                 if folded is not None:
                     if subcommands is None:
                         subcommands = set()
                     subcommands.add(_subcommand_key(folded, words))
-                known = known and _known(words, quotes > 0)
+                if known:  # (:func:`_known`, spelled out)
+                    known = known_plain(
+                        name,
+                        [plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:]]
+                        if quotes
+                        else words[1:],
+                    )
                 size += len(words) + 2
     cost = 2 * size + quotes  # more than the analyzer spends on it
     if count > MAX_INVOCATIONS or cost > budget.MAX_STEPS:
         return Sketch(chains)  # the analyzer reports it unknowable, or may run out of budget
     programs, keys, known_keys = _keys(frozenset(heads), frozenset(subcommands) if subcommands else _NONE)
-    return Sketch(chains, programs, keys, known, known_keys if known else keys, cost)
+    # (tuple.__new__: what Sketch() does, without its Python-level __new__)
+    return _new(Sketch, (chains, programs, keys, known, known_keys if known else keys, cost))
+
+
+@lru_cache(maxsize=1024)
+def _head(word: str) -> tuple[bool, str, str | None]:
+    """What the sketch asks of a command word: is it an ordinary program's name (:func:`_ordinary_head`), its canonical name,
+    and :func:`_subcommand_program` (one lookup for the three)."""
+    return _ordinary_head(word), canonical(word), _subcommand_program(word)
 
 
 @lru_cache(maxsize=1024)
@@ -214,5 +233,6 @@ def clear() -> None:
     """Forget what is cached about program names (after changing the knowledge tables)."""
     _ordinary_head.cache_clear()
     _subcommand_program.cache_clear()
+    _head.cache_clear()
     _keys.cache_clear()
     known_cache_clear()
