@@ -78,6 +78,14 @@ WORDS = [
     "git",
     "push",
     "--force",
+    "status",
+    "-C",
+    "+main",
+    "'push'",
+    "p'ush'",
+    "GIT",
+    "init",
+    "6",
     "curl",
     "http://x",
     "sh",
@@ -149,7 +157,20 @@ def test_skips_only_rules_naming_other_programs(shell_pack: Policy) -> None:
     } <= quiet
     # no output redirected into a file, no program starting "mk"
     assert {"shell-redirect-device", "shell-mkfs"} <= quiet
-    assert not quiet & {"shell-git-force-push", "shell-git-force-refspec", "shell-default-allow"}
+    # rules on a subcommand are indexed by it: `git status` does not bring the `git push` rules into play
+    assert {"shell-git-force-push", "shell-git-force-refspec"} <= quiet
+    assert "shell-default-allow" not in quiet
+    for push in (
+        "git push -f",
+        "GIT push",
+        "git 'push' x",
+        "sudo git push",
+        "git -C repo push",
+        "git $X",
+        "git",
+    ):
+        assert not skipped(push) & {"shell-git-force-push", "shell-git-force-refspec"}, push
+    assert {"shell-git-force-push", "shell-git-force-refspec"} <= skipped("git pull && git commit -m push")
     assert "shell-redirect-device" not in skipped("echo x > /dev/sda")
     assert "shell-redirect-device" not in skipped("cat a >> $OUT")
     # a duplication and an input are not writes

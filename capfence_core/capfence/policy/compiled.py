@@ -42,11 +42,14 @@ class Rule:
     """Its conditions' prefilters: ways to skip the rule cheaply (see :class:`~capfence.policy.spec.Prefilter`)."""
     provenance: Provenance = field(init=False, compare=False, repr=False)
     """What its decisions carry: decided by this rule, in ``source`` at ``line`` (built once, shared by every decision)."""
+    explains: bool = field(init=False, compare=False, repr=False)
+    """Some condition may say why it matched (:meth:`explain`; else it is ``None`` without asking)."""
 
     def __post_init__(self) -> None:
         found = (prefilter_of(condition) for _, condition in self.conditions)
         object.__setattr__(self, "prefilters", tuple(p for p in found if p is not None))
         object.__setattr__(self, "provenance", Provenance("rule", self.source, self.line))
+        object.__setattr__(self, "explains", any(map(_explains, (c for _, c in self.conditions))))
 
     def check(self, view: CallView) -> tuple[bool, str | None]:
         """``(matched, unknown_key)``. An unknown resolves fail-closed: a match unless this is an allow rule.
@@ -79,6 +82,12 @@ class Rule:
     @property
     def rank(self) -> tuple[int, int]:
         return SECTION_RANK[self.section], self.order
+
+
+def _explains(condition: Condition) -> bool:
+    """A condition with an ``explain`` (``explains``, if it says, tells whether that may ever say something)."""
+    explains = getattr(condition, "explains", None)
+    return bool(explains) if isinstance(explains, bool) else getattr(condition, "explain", None) is not None
 
 
 @dataclass

@@ -20,9 +20,10 @@ def evaluate(policy: Policy, view: CallView) -> Decision:
         matched, unknown = rule.check(view)
         if matched:
             reason = rule.reason
-            detail = rule.explain(view)
-            if detail is not None:
-                reason += f": {detail}"
+            if rule.explains:
+                detail = rule.explain(view)
+                if detail is not None:
+                    reason += f": {detail}"
             if unknown is not None:
                 reason += f" (fail-closed: the {unknown} condition could not be evaluated)"
             # (positional: cheaper)

@@ -133,6 +133,10 @@ def _cached_argv_keys(argv: tuple[str, ...]) -> frozenset[str] | None:
     return argv_keys(argv)
 
 
+cached_sketch = _cached_sketch
+""":func:`~capfence.policy.shell.sketch.sketch_text`, cached (for text up to :data:`CACHED_CHARS`: :func:`sketch_of_text`)."""
+
+
 def sketch_of_text(text: str) -> Sketch | None:
     """:func:`~capfence.policy.shell.sketch.sketch_text` of ``text`` (cached) if it is short enough to be kept by its text."""
     return _cached_sketch(text) if len(text) <= CACHED_CHARS and shortcuts.ENABLED else None

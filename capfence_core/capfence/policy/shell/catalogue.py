@@ -64,6 +64,30 @@ class Entry:
     """Operands are code files or directories it runs (``pytest tests/``): held unless in the working tree."""
     long_words: bool = False
     """Options are whole words with one dash (``gcc -fplugin=x``, ``go build -toolexec x``): their letters are not options."""
+    operand_rules: bool = field(init=False, repr=False, compare=False)
+    """It judges its operands beyond where they are written (:attr:`contained`, :attr:`hold_operands`, :attr:`moves`)."""
+    by_options: bool = field(init=False, repr=False, compare=False)
+    """Its options or operands need judging beyond whether a held flag is among the words (options with values, held
+    subcommands, long or ``+``/``@`` options held)."""
+    by_name: bool = field(init=False, repr=False, compare=False)
+    """It holds no flag, has no subcommands, writes nothing and judges no operand (``ls``, ``grep``, ``jq``)."""
+
+    def __post_init__(self) -> None:
+        # (what the shortcut for plain commands asks of every entry it meets, found once: the fields never change)
+        operand_rules = bool(self.contained or self.hold_operands or self.moves)
+        by_options = bool(
+            self.outputs
+            or self.code_files
+            or self.risky_values
+            or self.held_subs
+            or self.runs_operands
+            or self.long_words
+        ) or any(option in ("+", "@") or option.startswith("--") or len(option) > 2 for option in self.hold)
+        object.__setattr__(self, "operand_rules", operand_rules)
+        object.__setattr__(self, "by_options", by_options)
+        object.__setattr__(
+            self, "by_name", not self.hold and self.subs is None and not self.writes and not operand_rules
+        )
 
 
 READ = Entry()
@@ -2368,6 +2392,9 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
     }
 )
 """Every known program, by name."""
+SUBCOMMAND_PROGRAMS = frozenset(name for name, entry in CATALOGUE.items() if entry.subs)
+"""Programs whose first operand names a subcommand (``git push``): a command's index keys name it, so a rule on
+``git push`` is not looked at for ``git status`` (:func:`~capfence.policy.shell.model.subcommand_key`)."""
 
 _LIBRARY = "makes programs load a library"
 _STARTUP = "makes programs run code or read options at startup"

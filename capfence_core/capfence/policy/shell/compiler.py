@@ -22,9 +22,19 @@ from dataclasses import dataclass
 
 from capfence.call.view import CallView
 from capfence.policy.shell import shortcuts
+from capfence.policy.shell.catalogue import SUBCOMMAND_PROGRAMS
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.known_rule import Known
-from capfence.policy.shell.model import BEGINNINGS, HELD, Analysis, Arg, Invocation, Kind
+from capfence.policy.shell.model import (
+    ANY_SUBCOMMAND,
+    BEGINNINGS,
+    HELD,
+    SUBCOMMAND,
+    Analysis,
+    Arg,
+    Invocation,
+    Kind,
+)
 from capfence.policy.shell.targets import Fields, analyses, fields, known_by_sketch, summary
 from capfence.policy.shell.wordglob import GlobSet
 from capfence.policy.spec import CompileContext, Condition, Prefilter, SpecError
@@ -360,6 +370,9 @@ class Index:
     :data:`~capfence.policy.shell.model.BEGINNINGS` allows)."""
     held: bool = False
     """The rule needs an invocation that may not be known safe (``known: false``)."""
+    subcommands: frozenset[str] | None = None
+    """The rule names exactly these programs (all with subcommands, :data:`SUBCOMMAND_PROGRAMS`) and these subcommands
+    (plain words without ``/``): the index keys of their pairs (``subcommand:git:push``), and ``subcommand:git:*``."""
 
     def excludes(self, analysis: Analysis) -> bool:
         """True only if a rule with this index certainly does not match ``analysis``."""
@@ -383,6 +396,8 @@ class Index:
 
     def keys(self) -> frozenset[str] | None:
         """Prefilter keys: the rule can only match a call whose summary has one of them (``None``: no such set)."""
+        if self.subcommands is not None:
+            return self.subcommands
         if self.programs is not None:
             return frozenset("program:" + name for name in self.programs)
         if self.program_beginnings is not None:
@@ -473,7 +488,11 @@ class CommandSpec:
 
     def __call__(self, view: CallView) -> Tri:
         if self.known is not None:
-            if known_by_sketch(view, self.fields):
+            # (known_by_sketch's answer, usually found by the prefilter's summary on its way)
+            known = view.memo.get(self.fields.known_key)
+            if known is None:
+                known = known_by_sketch(view, self.fields)
+            if known:
                 # every command known safe: known: true matches, known: false does not
                 return self.known.wanted
             return self.known.judge(analyses(view, self.fields), view, self.every)
@@ -495,6 +514,11 @@ class CommandSpec:
         ):
             return False
         return self.one(inv) is True
+
+    @property
+    def explains(self) -> bool:
+        """:meth:`explain` may say something (only a ``known: false`` condition does)."""
+        return self.known is not None and not self.known.wanted
 
     def explain(self, view: CallView) -> str | None:
         """Why a ``known: false`` condition matched: the first invocation that is not known safe."""
@@ -577,4 +601,22 @@ def _index(spec: dict[str, object]) -> Index:
         "redirect_to" in spec,
         beginnings,
         spec.get("known") is False,
+        _subcommand_keys(programs, spec),
+    )
+
+
+def _subcommand_keys(programs: frozenset[str] | None, spec: dict[str, object]) -> frozenset[str] | None:
+    """The index keys of a rule on given subcommands of given programs (:attr:`Index.subcommands`), if it is one.
+
+    A ``subcommand:`` check compares the first operand's text (paths normalized) with the words: for a word without ``/``
+    that is the text itself, which is what the key of an invocation's first operand holds
+    (:func:`~capfence.policy.shell.model.subcommand_key`); any other first operand gives the ``*`` key.
+    """
+    if programs is None or "subcommand" not in spec or not programs <= SUBCOMMAND_PROGRAMS:
+        return None
+    words = _globs(spec["subcommand"], "subcommand", "[stop, restart]").literal
+    if words is None or any("/" in word for word in words):
+        return None
+    return frozenset(
+        SUBCOMMAND + program + ":" + word for program in programs for word in (*words, ANY_SUBCOMMAND)
     )

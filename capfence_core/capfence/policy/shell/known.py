@@ -1179,22 +1179,44 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
     entry = _plain_entry(name)
     if entry is None:
         return _harmless_transfer(name, words)
-    if name in _SPECIAL_SUBS and any(word in _SPECIAL_SUBS[name] for word in words):
+    if name in _SPECIAL_SUBS and not _SPECIAL_SUBS[name].isdisjoint(words):
         return False  # judged by its special function
-    judged = _OptionsJudge(name, words)
     if name in OPTION_SPECS:
-        return _leading_subcommands(entry, words, judged)
-    if _by_name(entry) and not judged(entry, 0):
-        # what the loop below finds for such an entry, whatever the flags and operands
-        return "--" not in words
+        return _leading_subcommands(name, entry, words)
+    if not entry.by_name:
+        return _by_subcommands(name, entry, words)
+    if entry.by_options:
+        options = any(map(_OPTION_START, words))
+        if (options or entry.held_subs or entry.runs_operands) and _OptionsJudge(name, words, options)(
+            entry, 0
+        ):
+            return False  # (what the loop of _by_subcommands finds)
+    # what the loop of _by_subcommands finds for such an entry, whatever the flags and operands
+    return "--" not in words
+
+
+def _by_subcommands(name: str, entry: Entry, words: Sequence[str]) -> bool:
+    """:func:`known_plain` for an entry judged by more than its name: its held flags, the subcommands its operands name,
+    the files it writes."""
     split = _plain_split(words)
     if split is None:
         return False
     flags, operands = split
     depth = 0
+    # (the judge is made when an entry needs it: most never do)
+    judged: _OptionsJudge | None = None
+    options: bool | None = None
     while True:
-        if (entry.hold and not flags.isdisjoint(entry.hold)) or judged(entry, depth) or _operand_rules(entry):
+        if (entry.hold and not flags.isdisjoint(entry.hold)) or entry.operand_rules:
             return False
+        if entry.by_options:
+            if options is None:
+                options = any(map(_OPTION_START, words))
+            if options or entry.held_subs or entry.runs_operands:
+                if judged is None:
+                    judged = _OptionsJudge(name, words, options)
+                if judged(entry, depth):
+                    return False
         if entry.subs is None:
             return not entry.writes or (depth == 0 and _plain_written(entry.writes, operands))
         if not entry.subs and not entry.bare:
@@ -1205,12 +1227,6 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
         if not isinstance(sub, Entry):
             return False
         entry, depth = sub, depth + 1
-
-
-def _by_name(entry: Entry) -> bool:
-    """The entry holds no flag, has no subcommands, writes nothing and judges no operand (``ls``, ``grep``, ``jq``): known
-    safe whatever its words (the common case of :func:`known_plain`, decided without splitting them)."""
-    return not entry.hold and entry.subs is None and not entry.writes and not _operand_rules(entry)
 
 
 def _plain_split(words: Sequence[str]) -> tuple[set[str], list[str]] | None:
@@ -1232,11 +1248,6 @@ def _plain_split(words: Sequence[str]) -> tuple[set[str], list[str]] | None:
     return flags, operands
 
 
-def _operand_rules(entry: Entry) -> bool:
-    """The entry judges its operands beyond where they are written (left to :func:`why_held`)."""
-    return bool(entry.contained or entry.hold_operands or entry.moves)
-
-
 def _plain_written(writes: str, operands: list[str]) -> bool:
     """No file a writer writes (``writes`` of its entry) is outside the working tree."""
     if writes == "operands":
@@ -1255,15 +1266,15 @@ def _plain_written(writes: str, operands: list[str]) -> bool:
 class _OptionsJudge:
     """:func:`_options` of an entry for a plain command's words, as :func:`why_held` would judge them."""
 
-    def __init__(self, name: str, words: Sequence[str]) -> None:
+    def __init__(self, name: str, words: Sequence[str], options: bool) -> None:
         self.name = name
         self.words = words
         self.inv: Invocation | None = None
-        self.options = any(word[:1] in _OPTION_STARTS for word in words)
+        self.options = options
         """Some word may be an option: every option the catalogue names starts with ``-``, ``+`` or ``@``."""
 
     def __call__(self, entry: Entry, depth: int, always: bool = False) -> bool:
-        if not always and not _judged_by_options(entry):
+        if not always and not entry.by_options:
             return False
         if not self.options and not entry.held_subs and not entry.runs_operands:
             return False  # nothing _options looks at is among the words
@@ -1278,15 +1289,22 @@ class _OptionsJudge:
         )
 
 
-_OPTION_STARTS = frozenset({"-", "+", "@"})
+_OPTION_START = re.compile(r"[-+@]").match
 
 
-def _leading_subcommands(entry: Entry, words: Sequence[str], judged: _OptionsJudge) -> bool:
+def _leading_subcommands(name: str, entry: Entry, words: Sequence[str]) -> bool:
     """For a program whose options may take values (``git -C repo``): known only from subcommands before any option."""
     depth = 0
+    judged: _OptionsJudge | None = None
+    options = any(map(_OPTION_START, words))
     while True:
-        if judged(entry, depth, always=bool(entry.hold)) or _operand_rules(entry):
-            return False  # an option it holds for is among them, or its operands need judging
+        if entry.operand_rules:
+            return False  # its operands need judging
+        if (entry.hold or entry.by_options) and (options or entry.held_subs or entry.runs_operands):
+            if judged is None:
+                judged = _OptionsJudge(name, words, options)
+            if judged(entry, depth, always=bool(entry.hold)):
+                return False  # an option it holds for is among them
         if entry.subs is None:
             return not entry.writes
         if not entry.subs and not entry.bare:
@@ -1360,20 +1378,6 @@ def _plain_entry(name: str) -> Entry | None:
     if family(name) in INTERPRETERS or name in ASSIGNERS:
         return None
     return CATALOGUE.get(name)
-
-
-def _judged_by_options(entry: Entry) -> bool:
-    """An entry whose options or operands need :func:`_options` beyond whether a held flag is among the words."""
-    if (
-        entry.outputs
-        or entry.code_files
-        or entry.risky_values
-        or entry.held_subs
-        or entry.runs_operands
-        or entry.long_words
-    ):
-        return True
-    return any(option in ("+", "@") or option.startswith("--") or len(option) > 2 for option in entry.hold)
 
 
 _SPECIAL_SUBS = {"git": frozenset({"config"}), "go": frozenset({"run"})}

@@ -16,6 +16,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from capfence.policy.shell.catalogue import SUBCOMMAND_PROGRAMS
+
 MAX_INVOCATIONS = 2000
 """A text that would start more commands than this is unknowable (fails closed)."""
 BEGINNINGS = (4, 2)
@@ -23,6 +25,10 @@ BEGINNINGS = (4, 2)
 their literal starts allow: ``mkfs.*`` by ``mkfs``, so ``mkdir`` does not bring it into play)."""
 HELD = "held"
 """The index key of a command some invocation of which may not be known safe (``command: {known: false}`` rules need it)."""
+SUBCOMMAND = "subcommand:"
+"""Index keys ``subcommand:git:push`` (a first operand known exactly) and ``subcommand:git:*`` (any other first operand, or
+none): for the programs of :data:`~capfence.policy.shell.catalogue.SUBCOMMAND_PROGRAMS` only."""
+ANY_SUBCOMMAND = "*"
 
 
 class Kind(enum.Enum):
@@ -130,12 +136,16 @@ class Analysis:
         """An analysis with its index fields computed."""
         names: set[str] = set()
         sources: set[str] = set()
+        subcommands: set[str] = set()
         unknown = dynamic = redirects = False
         for inv in invocations:
             if inv.program is None:
                 unknown = True
             else:
                 names.add(inv.program)
+                folded = inv.program.casefold()
+                if folded in SUBCOMMAND_PROGRAMS:
+                    subcommands.add(subcommand_key(folded, inv))
             if inv.dynamic is not None:
                 dynamic = True
             if inv.code_from:
@@ -153,12 +163,37 @@ class Analysis:
             dynamic,
             code_from,
             redirects,
-            index_keys(programs, code_from, dynamic=dynamic, fork_bomb=fork_bomb, redirects=redirects),
+            index_keys(
+                programs,
+                code_from,
+                dynamic=dynamic,
+                fork_bomb=fork_bomb,
+                redirects=redirects,
+                subcommands=frozenset(subcommands),
+            ),
         )
 
 
+def subcommand_key(folded: str, inv: Invocation) -> str:
+    """The index key of ``inv``'s first operand (``folded``: its program's case-folded name).
+
+    ``subcommand:git:push`` when the first operand is the first argument and known exactly (what a ``subcommand:`` check
+    compares), else ``subcommand:git:*``: the first operand may be anything (``git -C dir push``, ``git $X``, no operand).
+    """
+    args, operands = inv.args, inv.options.operands
+    if args and operands and operands[0] is args[0] and args[0].kind is Kind.STATIC:
+        return SUBCOMMAND + folded + ":" + args[0].text
+    return SUBCOMMAND + folded + ":" + ANY_SUBCOMMAND
+
+
 def index_keys(
-    programs: frozenset[str], code_from: frozenset[str], *, dynamic: bool, fork_bomb: bool, redirects: bool
+    programs: frozenset[str],
+    code_from: frozenset[str],
+    *,
+    dynamic: bool,
+    fork_bomb: bool,
+    redirects: bool,
+    subcommands: frozenset[str] = frozenset(),
 ) -> frozenset[str]:
     """What a command does, as the keys a ``command:`` rule's prefilter is indexed under.
 
@@ -176,4 +211,5 @@ def index_keys(
         keys.add("fork_bomb")
     if redirects:
         keys.add("redirects")
+    keys.update(subcommands)
     return frozenset(keys)

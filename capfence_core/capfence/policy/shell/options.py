@@ -36,7 +36,9 @@ PLAIN = OptionSpec()
 _STATIC = Kind.STATIC
 
 
-def parse_options(args: Sequence[Arg], spec: OptionSpec = PLAIN) -> Options:
+def parse_options(  # noqa: PLR0912 - one flat loop on purpose: it runs for every invocation of every new command
+    args: Sequence[Arg], spec: OptionSpec = PLAIN
+) -> Options:
     flags: set[str] = set()
     long: list[str] = []
     operands: list[Arg] = []
@@ -44,6 +46,8 @@ def parse_options(args: Sequence[Arg], spec: OptionSpec = PLAIN) -> Options:
     maybe = False
     ended = False
     i, count = 0, len(args)
+    clusters = not spec.value_short and not spec.single_dash_long
+    """Single-dash words are clusters of letters none of which takes a value (what :func:`_short` does, spelled out)."""
     while i < count:
         arg = args[i]
         i += 1
@@ -69,10 +73,19 @@ def parse_options(args: Sequence[Arg], spec: OptionSpec = PLAIN) -> Options:
             elif name in spec.value_long:
                 i += _value(name, args, i, values)
         elif len(text) > 1:  # a static word starting with "-"
-            i += _short(text, spec, flags, args, i, values)
+            if clusters:
+                flags.add(text)
+                for letter in text[1:]:
+                    flags.add("-" + letter)
+            else:
+                i += _short(text, spec, flags, args, i, values)
         else:
             operands.append(arg)
-    return Options(frozenset(flags), tuple(long), tuple(operands), maybe, tuple(values))
+    # (tuple.__new__: what Options() does, without its Python-level __new__; this runs for every invocation)
+    return _new(Options, (frozenset(flags), tuple(long), tuple(operands), maybe, tuple(values)))
+
+
+_new = tuple.__new__
 
 
 def _value(name: str, args: Sequence[Arg], i: int, values: list[tuple[str, Arg]]) -> int:

@@ -29,6 +29,8 @@ _TOKEN = re.compile(rf"{_WORD}|&&|\|\||\||;")
 _BARE_LIST = re.compile(r"([\w./:@%+,=~^*?\[\]\- \t]*+)(?:(?<=[ \t])#[^\n]*+)?")
 """:data:`_PLAIN_LIST` for text without quotes or list operators: one command of plain words, perhaps a comment. (Its words are
 then what ``str.split`` gives: the only blanks such text can hold are spaces and tabs.)"""
+_BARE_OPERATORS = re.compile(r"([\w./:@%+,=~^*?\[\]\- \t|&;]*+)(?:(?<=[ \t])#[^\n]*+)?")
+""":data:`_BARE_LIST` with list operators: plain words without quotes, joined by ``|``, ``&&``, ``||`` and ``;``."""
 _OPERATORS = frozenset({"&&", "||", "|", ";"})
 RESERVED = frozenset(
     {
@@ -72,49 +74,75 @@ def split_plain(text: str) -> list[Chain] | None:
 
     Words are given as written, quotes included (:func:`plain_arg` removes them).
     """
-    if len(text) > MAX_PLAIN_CHARS or "\n" in text:
-        # (a plain list has no newline; a longer text is left to the parser, which is bounded by the budget)
-        return None
-    bare = _BARE_LIST.fullmatch(text) if "|" not in text and "&" not in text and ";" not in text else None
-    if bare is not None:  # the most common text of all, matched by a simpler expression and split without one
-        return _one_command(bare.group(1).split())
+    if len(text) > MAX_PLAIN_CHARS:
+        return None  # (a longer text is left to the parser, which is bounded by the budget)
+    bare = _BARE_LIST.fullmatch(text)
+    if bare is not None:
+        # the most common text of all, matched by a simpler expression and split without one
+        words = bare.group(1).split()
+        # (:func:`_one_command`, spelled out)
+        return [([[words]], [])] if words and words[0] not in RESERVED and "=" not in words[0] else None
+    if "\n" in text:
+        return None  # a plain list has no newline
+    if "|" in text or "&" in text or ";" in text:
+        bare = _BARE_OPERATORS.fullmatch(text)
+        if bare is not None:
+            # words and operators without quotes: if each operator stands between blanks, what str.split gives
+            body = bare.group(1)
+            chains = _list(body.split(), body.count("|") + body.count("&") + body.count(";"))
+            if chains is not None:
+                return chains
     plain = _PLAIN_LIST.fullmatch(text)
     if plain is None:
         return None
     body = plain.group(1)
     if "|" not in body and "&" not in body and ";" not in body:  # one command (the common case)
         return _one_command(_TOKEN.findall(body))
-    commands: list[list[str]] = [[]]
-    ops: list[str] = []
-    for token in _TOKEN.findall(body):
-        if token in _OPERATORS:
-            ops.append(token)
-            commands.append([])
-        else:
-            commands[-1].append(token)
-    if ops and ops[-1] == ";" and not commands[-1]:
-        ops.pop()  # one trailing ';' ends the last command
-        commands.pop()
-    if any(not words or words[0] in RESERVED or "=" in words[0] for words in commands):
-        return None  # an empty command, or a reserved word or an assignment where a command starts
-    return _chains(commands, ops)
+    return _list(_TOKEN.findall(body))
 
 
-def _chains(commands: list[list[str]], ops: list[str]) -> list[Chain]:
-    """Commands and the operators between them as and-or lists."""
-    chains: list[Chain] = []
-    pipelines: list[Stages] = [[commands[0]]]
+def _list(tokens: list[str], operators: int = -1) -> list[Chain] | None:
+    """The and-or lists of a plain list's words and operators, or ``None`` if a command is empty or starts with a reserved
+    word or an assignment.
+
+    ``operators``: for tokens split at blanks, how many operator characters the text has; ``None`` unless the operators
+    found hold them all (an operator glued to a word, ``ls|wc``, or a token of operator characters that is no list
+    operator, ``&``, ``;;``, ``|&``: the caller splits such text with :data:`_TOKEN`).
+    """
+    # one pass (this runs for every new command): the chains are built as the tokens come
+    words: list[str] = []
+    stages: Stages = [words]
+    pipelines: list[Stages] = [stages]
     joins: list[str] = []
-    for op, words in zip(ops, commands[1:], strict=True):
-        if op == "|":
-            pipelines[-1].append(words)
-        elif op == ";":
-            chains.append((pipelines, joins))
-            pipelines, joins = [[words]], []
+    chains: list[Chain] = [(pipelines, joins)]
+    found = 0
+    for token in tokens:
+        if token in _OPERATORS:
+            if not words:
+                return None  # an empty command
+            found += len(token)
+            words = []
+            if token == "|":
+                stages.append(words)
+            elif token == ";":
+                stages = [words]
+                pipelines = [stages]
+                joins = []
+                chains.append((pipelines, joins))
+            else:
+                joins.append(token)
+                stages = [words]
+                pipelines.append(stages)
+        elif words or (token not in RESERVED and "=" not in token):
+            words.append(token)
         else:
-            joins.append(op)
-            pipelines.append([words])
-    chains.append((pipelines, joins))
+            return None  # a reserved word or an assignment where a command starts
+    if operators >= 0 and found != operators:
+        return None
+    if not words:
+        if not found or tokens[-1] != ";":
+            return None  # no command at all, or an empty one at the end
+        chains.pop()  # one trailing ';' ends the last command
     return chains
 
 

@@ -33,11 +33,22 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from capfence.policy.shell import budget
+from capfence.policy.shell.catalogue import SUBCOMMAND_PROGRAMS
 from capfence.policy.shell.expand import has_glob
 from capfence.policy.shell.invoke import canonical, launches_nothing, options_of, ordinary
 from capfence.policy.shell.known import clear as known_cache_clear
 from capfence.policy.shell.known import known_plain
-from capfence.policy.shell.model import HELD, MAX_INVOCATIONS, Analysis, Arg, Invocation, Kind, index_keys
+from capfence.policy.shell.model import (
+    ANY_SUBCOMMAND,
+    HELD,
+    MAX_INVOCATIONS,
+    SUBCOMMAND,
+    Analysis,
+    Arg,
+    Invocation,
+    Kind,
+    index_keys,
+)
 from capfence.policy.shell.plain import Chain, plain_arg, split_plain
 
 _NONE: frozenset[str] = frozenset()
@@ -69,13 +80,17 @@ class Sketch(NamedTuple):
                 for words in stages:
                     # a command word with keys is a program name (:data:`_NAME`): no quotes to remove
                     name = canonical(words[0])
-                    rest = tuple(
-                        [
-                            _unquoted(word) if "'" not in word and '"' not in word else plain_arg(word)
-                            for word in words[1:]
-                        ]
+                    args: list[Arg] = []
+                    for word in words[1:]:
+                        if "'" in word or '"' in word:
+                            args.append(plain_arg(word))
+                        else:  # (:func:`_unquoted` spelled out, and the tuple built as Arg() would)
+                            globbing = ("*" in word or "?" in word or "[" in word) and has_glob(word)
+                            args.append(_new(Arg, (word, _STATIC, word, globbing, _NONE, False)))
+                    rest = tuple(args)
+                    invocations.append(
+                        _new(Invocation, (name, rest, (), (), None, _NONE, options_of(name, rest), ()))
                     )
-                    invocations.append(Invocation(name, rest, (), (), None, _NONE, options_of(name, rest)))
         # (positional arguments: this runs for every new command that rules must judge)
         return Analysis(tuple(invocations), None, False, self.programs, False, False, _NONE, False, self.keys)
 
@@ -86,6 +101,7 @@ def _unquoted(word: str) -> Arg:
 
 
 _STATIC = Kind.STATIC
+_new = tuple.__new__
 
 
 def sketch_text(text: str) -> Sketch:
@@ -94,6 +110,7 @@ def sketch_text(text: str) -> Sketch:
     if chains is None:
         return Sketch(None)
     heads: set[str] = set()
+    subcommands: set[str] | None = None
     count = size = 0
     known = True
     quotes = text.count("'") + text.count('"')
@@ -102,16 +119,55 @@ def sketch_text(text: str) -> Sketch:
             count += len(stages)
             size += len(stages) * len(stages) // 2  # each stage's input comes from the programs before it
             for words in stages:
-                if not _ordinary_head(words[0]) and not _launches_nothing(words):
+                head = words[0]
+                ordinary_head, name, folded = _head(head)
+                if not ordinary_head and not _launches_nothing(words):
                     return Sketch(chains)
-                heads.add(words[0])
-                known = known and _known(words, quotes > 0)
+                heads.add(head)
+                if folded is not None:
+                    if subcommands is None:
+                        subcommands = set()
+                    subcommands.add(_subcommand_key(folded, words))
+                if known:  # (:func:`_known`, spelled out)
+                    known = known_plain(
+                        name,
+                        [plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:]]
+                        if quotes
+                        else words[1:],
+                    )
                 size += len(words) + 2
     cost = 2 * size + quotes  # more than the analyzer spends on it
     if count > MAX_INVOCATIONS or cost > budget.MAX_STEPS:
         return Sketch(chains)  # the analyzer reports it unknowable, or may run out of budget
-    programs, keys, known_keys = _keys(frozenset(heads))
-    return Sketch(chains, programs, keys, known, known_keys if known else keys, cost)
+    programs, keys, known_keys = _keys(frozenset(heads), frozenset(subcommands) if subcommands else _NONE)
+    # (tuple.__new__: what Sketch() does, without its Python-level __new__)
+    return _new(Sketch, (chains, programs, keys, known, known_keys if known else keys, cost))
+
+
+@lru_cache(maxsize=1024)
+def _head(word: str) -> tuple[bool, str, str | None]:
+    """What the sketch asks of a command word: is it an ordinary program's name (:func:`_ordinary_head`), its canonical name,
+    and :func:`_subcommand_program` (one lookup for the three)."""
+    return _ordinary_head(word), canonical(word), _subcommand_program(word)
+
+
+@lru_cache(maxsize=1024)
+def _subcommand_program(word: str) -> str | None:
+    """The case-folded name of a command word's program if its index keys name its subcommand, else ``None``."""
+    folded = word.casefold()
+    return folded if folded in SUBCOMMAND_PROGRAMS else None
+
+
+def _subcommand_key(folded: str, words: list[str]) -> str:
+    """:func:`~capfence.policy.shell.model.subcommand_key` of the command's invocation, from its words: the first argument
+    is its first operand unless it is an option (a plain list has no other run-time word)."""
+    if len(words) > 1:
+        first = words[1]
+        if "'" in first or '"' in first:
+            first = plain_arg(first).text
+        if not first.startswith("-") or first == "-":
+            return SUBCOMMAND + folded + ":" + first
+    return SUBCOMMAND + folded + ":" + ANY_SUBCOMMAND
 
 
 def _known(words: list[str], quoted: bool = True) -> bool:
@@ -129,11 +185,13 @@ def argv_keys(argv: Sequence[str]) -> frozenset[str] | None:
     if not argv:
         return _NONE
     head = argv[0]
-    return (
-        _keys(frozenset({head}))[1]
-        if "/" not in head and (ordinary(head) or launches_nothing(head, argv[1:]))
-        else None
-    )
+    if "/" in head or not (ordinary(head) or launches_nothing(head, argv[1:])):
+        return None
+    folded = _subcommand_program(head)
+    if folded is None:
+        return _keys(frozenset({head}), _NONE)[1]
+    first = argv[1] if len(argv) > 1 and (not argv[1].startswith("-") or argv[1] == "-") else ANY_SUBCOMMAND
+    return _keys(frozenset({head}), frozenset({SUBCOMMAND + folded + ":" + first}))[1]
 
 
 _NAME = re.compile(r"[\w.+@%,:-]++")
@@ -159,15 +217,22 @@ _QUOTED_WORD = 64
 
 
 @lru_cache(maxsize=1024)
-def _keys(names: frozenset[str]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """The case-folded program names, their index keys, and those keys when every command is known safe."""
+def _keys(
+    names: frozenset[str], subcommands: frozenset[str]
+) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The case-folded program names, their index keys (with ``subcommands``' keys), and those keys when every command is
+    known safe."""
     programs = frozenset(map(str.casefold, names))
-    keys = index_keys(programs, _NONE, dynamic=False, fork_bomb=False, redirects=False)
+    keys = index_keys(
+        programs, _NONE, dynamic=False, fork_bomb=False, redirects=False, subcommands=subcommands
+    )
     return programs, keys, keys - {HELD}
 
 
 def clear() -> None:
     """Forget what is cached about program names (after changing the knowledge tables)."""
     _ordinary_head.cache_clear()
+    _subcommand_program.cache_clear()
+    _head.cache_clear()
     _keys.cache_clear()
     known_cache_clear()

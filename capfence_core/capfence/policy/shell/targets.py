@@ -28,12 +28,15 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from capfence.call.view import SCALARS, CallView, deep_items
 from capfence.policy.shell import budget, shortcuts
 from capfence.policy.shell.cache import (
+    CACHED_CHARS,
     MAX_COMMAND_CHARS,
+    cached_sketch,
     costed_argv,
     costed_text,
     keys_of_argv,
@@ -187,7 +190,8 @@ def _commands(view: CallView, selected: Fields) -> tuple[list[Command], int]:
     found: tuple[list[Command], int] | None = view.memo.get(selected.commands_key)
     if found is None:
         commands = commands_in(view.payload, selected)
-        found = view.memo[selected.commands_key] = (commands, _size(commands))
+        size = len(commands[0]) if len(commands) == 1 and type(commands[0]) is str else _size(commands)
+        found = view.memo[selected.commands_key] = (commands, size)
     return found
 
 
@@ -240,7 +244,7 @@ def _sketched(view: CallView, selected: Fields) -> frozenset[str] | None:
     return keys
 
 
-def _summarize(view: CallView, selected: Fields) -> frozenset[str] | None:
+def _summarize(selected: Fields, view: CallView) -> frozenset[str] | None:
     """The keys of everything the call's commands do; ``None`` (no shortcut) if one cannot be parsed or runs an unknown program.
 
     Commands whose keys are known without analyzing them are not analyzed here: a call whose keys rule out every
@@ -248,10 +252,20 @@ def _summarize(view: CallView, selected: Fields) -> frozenset[str] | None:
     """
     if not shortcuts.ENABLED:
         return None  # every rule checked
-    if selected not in view.memo:
-        sketched = _sketched(view, selected)
-        if sketched is not None:
-            return sketched
+    memo = view.memo
+    if selected not in memo:
+        commands, size = _commands(view, selected)
+        if len(commands) == 1 and type(commands[0]) is str:
+            # :func:`_sketched` spelled out for the most common call of all, one command line
+            if size <= CACHED_CHARS:
+                sketch = cached_sketch(commands[0])
+                if sketch.filter_keys is not None:
+                    memo[selected.known_key] = sketch.known
+                    return sketch.filter_keys
+        else:
+            sketched = _sketched(view, selected)
+            if sketched is not None:
+                return sketched
     found = analyses(view, selected)
     if any(a.error is not None or a.unknown_program for a in found):
         return None
@@ -263,4 +277,4 @@ _SUMMARIES: dict[Fields, Summarize] = {}
 
 def summary(selected: Fields) -> Summarize:
     """The prefilter summary for a field selection: one function object per selection, so rules share one result per call."""
-    return _SUMMARIES.setdefault(selected, lambda view: _summarize(view, selected))
+    return _SUMMARIES.setdefault(selected, partial(_summarize, selected))
