@@ -158,31 +158,8 @@ Readers shape their SQL for the indexes a log has (:mod:`capfence.audit.layout`)
 of any schema version verify the same.
 """
 
-COLUMNS = (
-    "seq",
-    "ts",
-    "kind",
-    "agent_id",
-    "framework",
-    "tool",
-    "capability",
-    "environment",
-    "payload",
-    "payload_sha256",
-    "payload_bytes",
-    "truncated",
-    "redacted",
-    "decision",
-    "rule",
-    "reason",
-    "policy_digest",
-    "ref",
-    "outcome",
-    "detail",
-    "prev_hash",
-    "hash",
-)
-assert (*HASHED_FIELDS, "prev_hash", "hash") == COLUMNS, "the insert relies on this order"
+COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
+"""The columns of ``records`` in the insert's order: the hashed fields, then the chain's two hashes."""
 _BEFORE_FLAGS = HASHED_FIELDS[2 : HASHED_FIELDS.index("truncated")]
 _AFTER_FLAGS = HASHED_FIELDS[HASHED_FIELDS.index("redacted") + 1 :]
 assert (
