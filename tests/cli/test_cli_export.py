@@ -38,3 +38,21 @@ def test_export_filters_and_stdout(tmp_path: Path) -> None:
 def test_export_leaves_no_partial_file_on_failure(tmp_path: Path) -> None:
     run("export", "--audit-log", tmp_path / "missing.db", "-o", tmp_path / "out.jsonl", check=1)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_payload_that_is_not_valid_unicode_is_exported_escaped(tmp_path: Path) -> None:
+    """A lone surrogate (stored escaped) cannot be UTF-8: its record is written with \\u escapes, to a file and to stdout."""
+    from capfence import ActionRuntime
+
+    policy = tmp_path / "p.yaml"
+    policy.write_text("default: warn\n")
+    log = tmp_path / "audit.db"
+    with ActionRuntime.from_policy(policy, audit_log=log) as runtime:
+        runtime.evaluate("shell.execute", {"command": "echo a\ud800b"}, agent_id="a")
+        runtime.evaluate("shell.execute", {"command": "echo é"}, agent_id="a")
+    run("export", "--audit-log", log, "-o", tmp_path / "out.jsonl")
+    lines = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
+    printed = run("export", "--audit-log", log).stdout.splitlines()
+    assert lines == printed
+    assert [json.loads(line)["payload"]["command"] for line in lines] == ["echo a\ud800b", "echo é"]
+    assert "\\ud800" in lines[0] and "é" in lines[1], "only the record that needs it is escaped"

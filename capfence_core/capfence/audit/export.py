@@ -44,7 +44,18 @@ def _parse(text: str) -> Any:
 
 
 def dumps(record: Mapping[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    """One record as compact JSON, UTF-8 text where it can be.
+
+    A lone surrogate (a payload that was not valid Unicode, stored escaped) cannot be written as UTF-8: such a
+    record is written with every non-ASCII character escaped instead, which parses to the same values.
+    """
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(record, ensure_ascii=True, separators=(",", ":"))
+    return text
 
 
 def write_jsonl(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
