@@ -112,7 +112,7 @@ class Binding:
     def fail_closed(self, payload: Mapping[str, Any], reason: str) -> tuple[Decision, CallView]:
         """Deny a call that something kept from the policy (``reason``), recorded as :meth:`decide` records a deny:
         the decision (through the gate's ``record_failure``, see :meth:`ActionRuntime.record_failure
-        <capfence.runtime.ActionRuntime.record_failure>`), then the ``blocked`` outcome. Never raises.
+        <capfence.call.runtime.ActionRuntime.record_failure>`), then the ``blocked`` outcome. Never raises.
         """
         view = self.view(payload)
         decision = self._failed(view, reason)

@@ -588,21 +588,24 @@ _WRITERS = {
     "dd": Entry(),
     **dict.fromkeys(("vim", "vi", "nvim", "nano", "emacs", "micro", "ed"), Entry(writes="operands")),
 }
+COMPRESSORS = (
+    "gzip",
+    "gunzip",
+    "bzip2",
+    "bunzip2",
+    "xz",
+    "unxz",
+    "zstd",
+    "unzstd",
+    "lz4",
+    "brotli",
+    "compress",
+    "uncompress",
+)
+"""Compression tools: they read their operands and write next to them (``known`` judges their options)."""
+
 _ARCHIVES = {
-    **_reads(
-        "gzip",
-        "gunzip",
-        "bzip2",
-        "bunzip2",
-        "xz",
-        "unxz",
-        "zstd",
-        "unzstd",
-        "lz4",
-        "brotli",
-        "compress",
-        "uncompress",
-    ),
+    **_reads(*COMPRESSORS),
     "zip": Entry(writes="operands"),
     "unzip": Entry(),
     "7z": Entry(),

@@ -24,6 +24,7 @@ from functools import lru_cache
 
 from capfence.policy.shell.catalogue import (
     CATALOGUE,
+    COMPRESSORS,
     GIT_RISKY_KEY,
     INSTALLS,
     KNOWN_WRAPPERS,
@@ -1121,20 +1122,7 @@ _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
     "ifconfig": _min_operands(2, "changes network configuration"),
     "iwconfig": _min_operands(2, "changes network configuration"),
     **dict.fromkeys(
-        (
-            "gzip",
-            "gunzip",
-            "bzip2",
-            "bunzip2",
-            "xz",
-            "unxz",
-            "zstd",
-            "unzstd",
-            "lz4",
-            "brotli",
-            "compress",
-            "uncompress",
-        ),
+        COMPRESSORS,
         _compressor,
     ),
     "sed": _sed,
