@@ -1,9 +1,13 @@
 """Benchmarks for the ``capfence`` command line (issue 3's targets), run with ``nox -s bench``.
 
 * ``capfence --help`` (interpreter start-up included): target < 250 ms.
+* ``capfence suggest`` on the 1,000,000-row audit.db (every decision read and grouped).
 * ``capfence logs --limit 50`` with a filter on a 1,000,000-row audit.db: target < 400 ms wall, start-up included.
-* ``capfence replay`` of a 1,000,000-record JSONL (``capfence export`` output): target >= 150,000 records/s,
-  peak memory < 150 MB; and of 1,000,000 distinct records (no two calls alike, so every one is evaluated: issue 24).
+* ``capfence replay`` of a 1,000,000-record JSONL (``capfence export`` output, calls that repeat) and of 1,000,000
+  distinct records (no two calls alike, so every one is evaluated: issue 24), with ``--jobs 1`` and ``--jobs 2``,
+  with the standard library's JSON parser and with orjson (``capfence[fast]``, installed by the bench session),
+  against a baseline measured in the same rounds: reading and ``json.loads``-ing every line in one process (the
+  floor of any one-process replay). Target >= 150,000 records/s, peak memory < 150 MB (largest process).
 
 The 1,000,000-row audit log is generated once (a real schema made by ActionRuntime, then rows chained with
 the real hash function, the way the store appends them) and cached in ``$CAPFENCE_BENCH_DIR`` (default: a
@@ -14,6 +18,7 @@ Every figure is the median of several runs of the real executable, measured from
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -150,6 +155,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--jobs", type=lambda text: [int(n) for n in text.split(",")], default=[1, 2], help="e.g. 1,2,4"
+    )
     options = parser.parse_args()
     work = Path(os.environ.get("CAPFENCE_BENCH_DIR") or Path(tempfile.gettempdir()) / "capfence-bench")
     work.mkdir(parents=True, exist_ok=True)
@@ -175,31 +183,75 @@ def main() -> None:
         print(
             f"capfence export of {options.rows:,} decisions: {wall:.1f} s ({options.rows / wall:,.0f} records/s), peak {peak:.0f} MB"
         )
-    for parser_name in ("default", "stdlib"):
-        env = {"CAPFENCE_JSON_PARSER": parser_name} if parser_name == "stdlib" else None
-        wall, cpu, peak = median_of(
-            max(1, options.runs // 2), ["replay", str(jsonl), "--policy", str(PRODUCTION)], env
-        )
-        print(
-            f"capfence replay ({parser_name} JSON parser) of {options.rows:,} records ({jsonl.stat().st_size >> 20} MB): "
-            f"{options.rows / wall:,.0f} records/s wall, {options.rows / cpu:,.0f} records/s CPU, peak {peak:.0f} MB "
-            "(target >= 150,000 records/s, < 150 MB)"
-        )
     distinct = work / f"distinct-{options.rows}.jsonl"
     if not distinct.exists():
         build_distinct(distinct, options.rows)
-    wall, cpu, peak = median_of(
-        max(1, options.runs // 2), ["replay", str(distinct), "--policy", str(PRODUCTION)]
-    )
-    print(
-        f"capfence replay of {options.rows:,} distinct records ({distinct.stat().st_size >> 20} MB, no two alike: every one evaluated): "
-        f"{options.rows / wall:,.0f} records/s wall, {options.rows / cpu:,.0f} records/s CPU, peak {peak:.0f} MB "
-        "(target >= 150,000 records/s, < 150 MB)"
-    )
-    wall, cpu, peak = median_of(1, ["replay", str(audit), "--policy", str(PRODUCTION)])
+    for label, path in (("repeated", jsonl), ("distinct", distinct)):
+        replays(label, path, options)
+    wall, _, peak = median_of(1, ["replay", str(audit), "--policy", str(PRODUCTION)])
     print(
         f"capfence replay of the {options.rows:,}-row audit.db: {options.rows / wall:,.0f} records/s wall, peak {peak:.0f} MB"
     )
+    wall, cpu, peak = median_of(1, ["suggest", "--audit-log", str(audit), "--policy", str(PRODUCTION)])
+    print(
+        f"capfence suggest on the {options.rows:,}-row audit.db: {options.rows / wall:,.0f} records/s wall, "
+        f"{options.rows / cpu:,.0f} records/s per CPU second, peak {peak:.0f} MB"
+    )
+
+
+PARSERS = ("stdlib", "orjson") if importlib.util.find_spec("orjson") else ("stdlib",)
+"""The JSON parsers replay is measured with: the standard library's, and orjson's when installed (``capfence[fast]``)."""
+PARSE_ONLY = (
+    "import json, sys\nfor line in open(sys.argv[1], encoding='utf-8', errors='replace'): json.loads(line)\n"
+)
+"""The baseline of a replay: reading and parsing every line with the standard library, in one process."""
+
+
+def replays(label: str, path: Path, options: argparse.Namespace) -> None:
+    """``capfence replay`` of ``path`` with each number of jobs, and the parse-only baseline, in alternating rounds."""
+    runs = max(1, options.runs // 2)
+    size = f"{path.stat().st_size >> 20} MB"
+    variants: dict[str, tuple[list[str], dict[str, str]]] = {"baseline": ([], {})}
+    for parser in PARSERS:
+        for jobs in options.jobs:
+            variants[f"--jobs {jobs} ({parser})"] = (
+                ["replay", str(path), "--policy", str(PRODUCTION), "--jobs", str(jobs)],
+                {"CAPFENCE_JSON_PARSER": parser},
+            )
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in variants}
+    for _ in range(runs):
+        for name, (args, env) in variants.items():
+            if name == "baseline":
+                results[name].append(timed_python([PARSE_ONLY, str(path)]))
+            else:
+                results[name].append(timed(args, env))
+    base = statistics.median(r[0] for r in results["baseline"])
+    print(
+        f"baseline: json.loads of every line of {options.rows:,} {label} records ({size}), one process: "
+        f"{options.rows / base:,.0f} lines/s"
+    )
+    for name, measured in results.items():
+        if name == "baseline":
+            continue
+        walls = sorted(r[0] for r in measured)
+        wall, cpu = statistics.median(walls), statistics.median(r[1] for r in measured)
+        peak = max(r[2] for r in measured)
+        print(
+            f"capfence replay {name} of {options.rows:,} {label} records: {options.rows / wall:,.0f} records/s wall "
+            f"({options.rows / walls[-1]:,.0f}-{options.rows / walls[0]:,.0f}), {wall / base:.2f}x baseline time, "
+            f"{options.rows / cpu:,.0f} records/s per CPU second, peak {peak:.0f} MB (largest process) "
+            "(target >= 150,000 records/s, < 150 MB)"
+        )
+
+
+def timed_python(args: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MB) of ``python -c ARGS``."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", *args])
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit("the baseline failed")
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 if __name__ == "__main__":
