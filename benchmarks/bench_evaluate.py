@@ -102,8 +102,20 @@ def matcher_call(*, unique: bool) -> Callable[[], object]:
     return call
 
 
-def bare_insert_call(tmp: Path, *, indexes: bool = True) -> Callable[[], object]:
-    """A plain INSERT of the row in autocommit mode; ``indexes=False``: into a table with no secondary index at all."""
+def recorded_row(tmp: Path) -> dict[str, object]:
+    """The row ``runtime.evaluate`` writes for the 10-rule call (hashes, digests, reason and detail included)."""
+    runtime, call = runtime_call(tmp / "template", 10)
+    call()
+    runtime.close()
+    with connect(str(tmp / "template" / "audit10.db")) as conn:
+        values = conn.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM records ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    return dict(zip(COLUMNS, values, strict=True))
+
+
+def bare_insert_call(tmp: Path, row: dict[str, object], *, indexes: bool = True) -> Callable[[], object]:
+    """A plain INSERT of the same row in autocommit mode; ``indexes=False``: into a table with no secondary index at all."""
     path = str(tmp / f"bare{'' if indexes else '-noindex'}.db")
     SQLiteStore(path).append({"ts": "x", "kind": "decision"})  # same schema, WAL, pragmas
     if not indexes:
@@ -115,21 +127,6 @@ def bare_insert_call(tmp: Path, *, indexes: bool = True) -> Callable[[], object]
                 setup.execute(f"DROP INDEX {name}")
     conn = connect(path)
     conn.execute("PRAGMA synchronous = NORMAL")
-    row: dict[str, object] = {name: None for name in COLUMNS}
-    row.update(
-        ts="2026-01-01T00:00:00.000000+00:00",
-        kind="decision",
-        agent_id="bench",
-        capability="shell.execute",
-        payload='{"command":"git status --short","cwd":"/srv/app"}',
-        decision="warn",
-        rule="warn[0]",
-        reason="warn rule",
-        truncated=0,
-        redacted=0,
-        prev_hash="0" * 64,
-        hash="0" * 64,
-    )
     cols = [c for c in COLUMNS if c != "seq"]
     sql = f"INSERT INTO records ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     values = [row[c] for c in cols]
@@ -167,9 +164,11 @@ def main() -> None:
         rt1000, call1000 = runtime_call(tmp, 1000)
         rt_seen, call_seen = shell_pack_call(tmp, unique=False)
         rt_new, call_new = shell_pack_call(tmp, unique=True)
+        (tmp / "template").mkdir()
+        row = recorded_row(tmp)
         variants = {
-            "bare": bare_insert_call(tmp),
-            "bare_noindex": bare_insert_call(tmp, indexes=False),
+            "bare": bare_insert_call(tmp, row),
+            "bare_noindex": bare_insert_call(tmp, row, indexes=False),
             "r10": call10,
             "r1000": call1000,
             "shell": call_seen,
