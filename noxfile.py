@@ -243,7 +243,7 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks (not tests): print ratios against baselines measured in the same run (bench_stores starts its own PostgreSQL)."""
     # bench_mcp_proxy needs the MCP adapter, bench_console the web extra, bench_otel the plugin
-    session.install("-e", ".[postgres,web,web-test]", "-e", "adapters/mcp", "-e", "adapters/otel[sdk]")
+    session.install("-e", ".[postgres,web,web-test,fast]", "-e", "adapters/mcp", "-e", "adapters/otel[sdk]")
     for script in sorted(ROOT.glob("benchmarks/bench_*.py")):
         # the others measure the core alone
         blocked = {} if script.name == "bench_otel.py" else {"CAPFENCE_BLOCK_PLUGINS": "otel"}

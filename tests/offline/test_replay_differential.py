@@ -38,3 +38,16 @@ def test_jobs_change_nothing(sources: Path, source: str, policy: str, fmt: str) 
     """Three processes, each replaying a part of the file: the same output, byte for byte."""
     expected = (EXPECTED / expected_name(source, policy, fmt)).read_text(encoding="utf-8")
     assert replay_output(sources, source, policy, fmt, "--jobs", "3") == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "policy", "fmt"), JSONL_CASES, ids=[expected_name(*case) for case in JSONL_CASES]
+)
+def test_the_standard_library_parser_changes_nothing(
+    sources: Path, source: str, policy: str, fmt: str
+) -> None:
+    """The test extra installs orjson, so the cases above parse with it; the standard library's scanner gives the same."""
+    expected = (EXPECTED / expected_name(source, policy, fmt)).read_text(encoding="utf-8")
+    stdlib = {"CAPFENCE_JSON_PARSER": "stdlib"}
+    assert replay_output(sources, source, policy, fmt, env=stdlib) == expected
+    assert replay_output(sources, source, policy, fmt, "--jobs", "2", env=stdlib) == expected

@@ -284,11 +284,15 @@ def build_sources(directory: Path) -> None:
         shutil.copy(source, directory / name)
 
 
-def replay_output(directory: Path, source: str, policy: str, fmt: str, *extra: str) -> str:
+def replay_output(
+    directory: Path, source: str, policy: str, fmt: str, *extra: str, env: dict[str, str] | None = None
+) -> str:
     """``capfence replay SOURCE --policy POLICY --format FMT`` run in ``directory``, its directory written ``<DIR>``."""
     from tests.support.cli import run
 
-    done = run("replay", source, "--policy", policy, "--format", fmt, *extra, cwd=directory, check=None)
+    done = run(
+        "replay", source, "--policy", policy, "--format", fmt, *extra, cwd=directory, env=env, check=None
+    )
     assert done.returncode in (0, 3), done.stderr
     return str(done.stdout).replace(str(directory.resolve()), "<DIR>")
 

@@ -182,6 +182,9 @@ class Careful:
             if line.strip():
                 self.result.invalid.add(lineno, None, f"not valid JSON: {exc}")
             return None
+        except RecursionError:
+            self.result.invalid.add(lineno, None, "not valid JSON: nested too deeply to read")
+            return None
         if not isinstance(obj, dict):
             self.result.invalid.add(lineno, None, f"a record must be a JSON object, got {type(obj).__name__}")
             return None
@@ -197,7 +200,7 @@ def replay_lines(  # noqa: PLR0912 - one flat loop on purpose (see the module do
     first_line: int = 1,
 ) -> None:
     """Replay ``lines`` (numbered from ``first_line``) into ``result``; ``progress()`` is called now and then."""
-    parse = fast_parser()
+    parse, exact = fast_parser()
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     careful = Careful(decider, result, encode)
     recall, decide, remember = decider.recall, decider.decide, decider.remember
@@ -211,10 +214,15 @@ def replay_lines(  # noqa: PLR0912 - one flat loop on purpose (see the module do
             obj = careful.parse(line, lineno)
             if obj is None:
                 continue
+        key = plain_call(obj) if type(obj) is dict else None
+        if not exact and (key is None or type(obj.get("seq")) is float or type(obj.get("id")) is float):
+            # orjson may have read a huge integer as a float: only an ordinary call's strings are used as it read them
+            obj, key = careful.parse(line, lineno), None
+            if obj is None:
+                continue
         if type(obj) is not dict:
             invalid.add(lineno, None, f"a record must be a JSON object, got {type(obj).__name__}")
             continue
-        key = plain_call(obj)
         if key is None:
             entry = careful(obj, lineno, len(line))
             if entry is None:

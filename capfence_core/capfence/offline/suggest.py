@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from capfence.offline.jsonparse import fast_parser, loads_with
+from capfence.offline.jsonparse import exact_parser, loads_with
 from capfence.offline.suggest_rules import Proposal
 from capfence.policy.compiled import Policy
 
@@ -27,7 +27,7 @@ SAMPLES = 20000
 SHOWN = 3
 ALLOWED = frozenset({"allow", "warn"})
 _COMMAND_FIELDS = frozenset({"command", "cmd", "commands", "script", "args", "argv"})
-_loads = loads_with(fast_parser())
+_loads = loads_with(exact_parser())
 
 
 @dataclass
