@@ -70,6 +70,8 @@ class once(Generic[T]):  # noqa: N801 - used as a decorator, like functools.cach
         return value
 
 
+_STR = frozenset({str})
+"""The flat payload's test: every key and value exactly a ``str`` (not a subclass, whose methods a caller may have changed)."""
 SCALARS = (str, bytes, int, float, bool, type(None))
 """Leaf types: never walked into."""
 MAX_OBJECT_TEXT = 1 << 20
@@ -218,7 +220,11 @@ class CallView:
         Keys are included too: a payload ``{"rm -rf /": 1}`` is as visible as a value.
         """
         payload = self.payload
-        if type(payload) is dict and all(type(k) is str and type(v) is str for k, v in payload.items()):
+        if (
+            type(payload) is dict
+            and _STR.issuperset(map(type, payload))
+            and _STR.issuperset(map(type, payload.values()))
+        ):
             return tuple(map(normalize_text, (*payload, *payload.values())))  # the common flat case
         out: list[str] = []
         for path, node in walk(payload):

@@ -64,6 +64,14 @@ def _compile_contains(value: object, context: CompileContext) -> Condition:
     if any("\x00" in n for n in needles):
         raise SpecError("contains must not include a NUL character")
 
+    if len(needles) == 1:
+        (needle,) = needles
+
+        def contains_one(view: CallView) -> bool:
+            return needle in view.joined_text
+
+        return contains_one
+
     def contains(view: CallView) -> bool:
         joined = view.joined_text
         return any(n in joined for n in needles)

@@ -84,6 +84,8 @@ class Plan:
 
     def kept(self, view: CallView) -> Sequence[Rule]:
         """The rules this call may match, in precedence order (it certainly matches none of the others)."""
+        if not self.groups:  # no rule can be skipped unchecked
+            return self.rules
         if len(self.groups) == 1:  # the common case: one summary (the shell analysis) decides what is in play
             group = self.groups[0]
             keys = group.summarize(view)
