@@ -30,13 +30,15 @@ from typing import Any, Self
 from capfence.audit.partitions import KIND as CROSSLINK
 from capfence.audit.partitions import STRIDE
 from capfence.audit.postgres_schema import (
+    HEADS,
     INSTALL_HINT,
     SCHEMA_VERSION,
     connect_kwargs,
     glob_regex,
     parse_location,
+    partition_head,
 )
-from capfence.audit.query import SHADOW_LIKE, Filters
+from capfence.audit.query import SHADOW_LIKE, Filters, ranges_clause
 from capfence.audit.reader import CALL_FIELDS, Record
 from capfence.errors import AuditError
 
@@ -81,6 +83,9 @@ def pg_where(filters: Filters) -> tuple[str, list[object]]:
         if value is not None:
             clauses.append(clause)
             params.append(value)
+    if filters.seq_ranges:
+        clauses.append(ranges_clause(filters.seq_ranges, "%s"))
+        params.extend(bound for seq_range in filters.seq_ranges for bound in seq_range)
     if filters.shadow:
         clauses.append("detail LIKE %s")
         params.append(SHADOW_LIKE)
@@ -169,6 +174,17 @@ class PostgresReader:
         if row is None:
             row = self._one("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1", [])
         return (int(row[0]), str(row[1])) if row is not None else None
+
+    def heads(self) -> dict[int, int]:
+        """The last sequence number of each chain: partition 0 (the single chain of a log written without partitions,
+        or before them) and every partition registered. Within one chain, records commit in ``seq`` order."""
+        found: dict[int, int] = {}
+        if self._version >= PARTITIONED:
+            found = {int(part): int(seq) for part, seq, _ in self._stream(HEADS, [-1], dicts=False)}
+        single = self._one(partition_head(0), [])
+        if single is not None:
+            found[0] = int(single[0])
+        return found
 
     def hash_at(self, seq: int) -> str | None:
         """The hash of record ``seq``, if there is one (``verify`` checks cross-links with it)."""

@@ -24,7 +24,9 @@ class Filters:
     ``agent``, ``capability`` and ``tool`` are globs (``*``, ``?``, ``[abc]``,
     case-sensitive) or exact names; ``since`` and ``until`` are UTC ISO 8601
     timestamps as stored in the ``ts`` column (``since`` inclusive, ``until``
-    exclusive); ``after_seq`` keeps records with a larger sequence number.
+    exclusive); ``after_seq`` keeps records with a larger sequence number; ``seq_ranges`` keeps records whose
+    sequence number lies in one of its ranges (``(low, high)``: above ``low``, up to ``high``), what ``logs --follow``
+    has not read yet of each chain (see :class:`~capfence.audit.reader.ChainHeads`).
     """
 
     decisions: tuple[str, ...] = ()
@@ -34,12 +36,18 @@ class Filters:
     since: str | None = None
     until: str | None = None
     after_seq: int | None = None
+    seq_ranges: tuple[tuple[int, int], ...] = ()
     shadow: bool = False
     """Only decisions a shadow rule would have decided differently (their ``detail`` has ``"shadow"``)."""
 
 
 SHADOW_LIKE = '%"shadow": {%'
 """How a record with a shadow verdict reads in SQL (``detail`` is JSON written with ``json.dumps``' separators)."""
+
+
+def ranges_clause(ranges: tuple[tuple[int, int], ...], mark: str) -> str:
+    """The SQL test of :attr:`Filters.seq_ranges` (``mark``: the driver's placeholder); two parameters per range."""
+    return "(" + " OR ".join(f"(seq > {mark} AND seq <= {mark})" for _ in ranges) + ")"
 
 
 def utc_iso(moment: dt.datetime) -> str:
@@ -141,6 +149,9 @@ def sql_where(
     if filters.after_seq is not None:
         clauses.append("seq > ?")
         params.append(filters.after_seq)
+    if filters.seq_ranges:
+        clauses.append(ranges_clause(filters.seq_ranges, "?"))
+        params.extend(bound for seq_range in filters.seq_ranges for bound in seq_range)
     if filters.shadow:
         clauses.append("detail LIKE ?")
         params.append(SHADOW_LIKE)

@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from capfence.audit.layout import layout
 from capfence.audit.query import Filters, newest_order, sql_where
@@ -103,6 +103,22 @@ class AuditReader(Protocol):
     ) -> None: ...
 
 
+@runtime_checkable
+class ChainHeads(Protocol):
+    """Optional for a reader: where each of the log's chains ends now, so ``logs --follow`` reads exactly what was
+    committed since (:attr:`~capfence.audit.query.Filters.seq_ranges`), chain by chain.
+
+    A partitioned PostgreSQL log has one chain per partition; records of different partitions commit in no
+    particular order of ``ts``, so a record stamped before the last one shown may commit after it: following by
+    ``(ts, seq)`` would miss it. Within one chain records commit in ``seq`` order. A reader without this is
+    followed by ``after_seq`` (which is exact for a log of one chain).
+    """
+
+    def heads(self) -> dict[int, int]:
+        """Chain (partition) -> its last sequence number; a log with no record: ``{}``."""
+        ...
+
+
 def open_reader(location: str, types: Iterable[StoreType] = ()) -> AuditReader:
     """A reader for ``location`` (a path, ``sqlite:///path``, or a URL one of ``types`` reads). Raises :class:`AuditError`.
 
@@ -183,6 +199,11 @@ class SQLiteReader:
     def head(self) -> tuple[int, str] | None:
         row = self._execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1", []).fetchone()
         return (int(row[0]), str(row[1])) if row is not None else None
+
+    def heads(self) -> dict[int, int]:
+        """One chain: its last sequence number (appends are serialized, so records commit in ``seq`` order)."""
+        head = self.head()
+        return {0: head[0]} if head is not None else {}
 
     def chain_mode(self) -> str:
         try:

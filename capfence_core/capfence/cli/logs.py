@@ -11,8 +11,9 @@ from typing import IO, Any
 
 import click
 
+from capfence.audit.partitions import STRIDE
 from capfence.audit.query import Filters
-from capfence.audit.reader import AuditReader, Record
+from capfence.audit.reader import AuditReader, ChainHeads, Record
 from capfence.cli.options import audit_log_option, filter_options, filters_from, format_option
 
 
@@ -96,14 +97,11 @@ def logs(
 
             print_summary(reader.summary(filters), fmt)
         elif follow:
-            _follow(
-                reader,
-                filters,
-                list(_shown(reader.decisions(filters, limit=limit or None), filters)),
-                fmt,
-                wide,
-                interval,
-            )
+            heads = (
+                reader.heads() if isinstance(reader, ChainHeads) else None
+            )  # before the newest rows are read
+            rows = list(_shown(reader.decisions(filters, limit=limit or None), filters))
+            _follow(reader, filters, rows, heads, fmt, wide, interval)
         else:
             with paged(enabled=not no_pager) as out:
                 _print(
@@ -167,12 +165,25 @@ def _print_jsonl(rows: Iterable[Record], out: IO[str]) -> None:
 
 
 def _follow(
-    reader: AuditReader, filters: Filters, rows: list[Record], fmt: str, wide: bool, interval: float
+    reader: AuditReader,
+    filters: Filters,
+    rows: list[Record],
+    heads: dict[int, int] | None,
+    fmt: str,
+    wide: bool,
+    interval: float,
 ) -> None:
-    """The newest rows, then every new one as it is recorded: the same table as without --follow (or JSON Lines)."""
+    """The newest rows, then every new one as it is recorded: the same table as without --follow (or JSON Lines).
+
+    ``heads``: where each chain ended before ``rows`` were read (:class:`~capfence.audit.reader.ChainHeads`); each
+    poll then reads what every chain committed since, so a record that committed late is not skipped.
+    """
     from capfence.cli.logs_table import cells, open_table
 
     table = open_table(sys.stdout, [cells(row) for row in rows], wide, roomy=True) if fmt == "table" else None
+    shown = {
+        int(row["seq"]) for row in rows
+    }  # rows committed after ``heads`` were read come again in the first poll
     last = 0
     while True:
         for row in rows:
@@ -185,4 +196,17 @@ def _follow(
             )  # the last row in the reader's order (a partitioned log's seq is not its order)
         sys.stdout.flush()
         time.sleep(interval)
-        rows = list(_shown(reader.decisions(replace(filters, after_seq=last)), filters))
+        if heads is None:
+            rows = list(_shown(reader.decisions(replace(filters, after_seq=last)), filters))
+            continue
+        assert isinstance(reader, ChainHeads)
+        now = reader.heads()
+        ranges = tuple(
+            (heads.get(chain, chain * STRIDE), end)
+            for chain, end in now.items()
+            if end > heads.get(chain, chain * STRIDE)
+        )
+        heads = now
+        found = reader.decisions(replace(filters, seq_ranges=ranges)) if ranges else iter(())
+        rows = [row for row in _shown(found, filters) if int(row["seq"]) not in shown]
+        shown = set()

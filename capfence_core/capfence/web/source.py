@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from capfence.audit.layout import OLD_LAYOUT, Layout, layout
-from capfence.audit.query import Filters, glob_to_sql, indexed
+from capfence.audit.query import Filters, glob_to_sql, indexed, ranges_clause
 from capfence.audit.reader import AuditReader, open_reader
 from capfence.audit.timeorder import first_seq_at
 from capfence.errors import AuditError
@@ -163,6 +163,9 @@ def where(
             if by_seq and bound is not None:
                 clauses.append(bound)
                 params.append(value)
+    if filters.seq_ranges:
+        clauses.append(ranges_clause(filters.seq_ranges, "?"))
+        params.extend(bound for seq_range in filters.seq_ranges for bound in seq_range)
     return " AND ".join(clauses), params
 
 
