@@ -127,6 +127,19 @@ class Gate(Protocol):
         ...
 
 
+@runtime_checkable
+class RecordsFailures(Protocol):
+    """Optional for a :class:`Gate`: write a deny the policy never saw (something failed before the call reached it).
+
+    :class:`~capfence.ActionRuntime` has it (:meth:`~capfence.ActionRuntime.record_failure`). A gate without it
+    still denies such a call; only its audit log has no decision record of it (the ``blocked`` outcome is recorded).
+    """
+
+    def record_failure(self, view: CallView, reason: str) -> Decision:
+        """Write the deny (reason ``internal_error: <reason>``) like every decision and return it; never raises."""
+        ...
+
+
 GATE_MEMBERS = ("environment", "approver", "approvals", "decide", "record_outcome")
 _GATES_CHECKED: weakref.WeakSet[object] = weakref.WeakSet()
 """Gates found complete (a binding is re-made per call with a call id: each gate is checked once)."""

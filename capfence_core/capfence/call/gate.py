@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from capfence.call.canonical import same_arguments
 from capfence.call.decision import Decision, Provenance, failure
 from capfence.call.view import CallView
-from capfence.contracts import Approver, Gate, check_gate
+from capfence.contracts import Approver, Gate, RecordsFailures, check_gate
 from capfence.errors import ApprovalRequired, ToolCallDenied
 
 T = TypeVar("T")
@@ -125,11 +125,10 @@ class Binding:
     def _failed(self, view: CallView, reason: str) -> Decision:
         """The deny for a failure, written to the audit log when the gate can (a gate without ``record_failure`` only
         blocks)."""
-        record = getattr(self.gate, "record_failure", None)
-        if record is None:
+        if not isinstance(self.gate, RecordsFailures):
             return failure(reason)
         try:
-            decision: Decision = record(view, reason)
+            decision = self.gate.record_failure(view, reason)
         except Exception as exc:  # noqa: BLE001 - a gate that cannot record still denies
             return failure(f"{reason} (not recorded: {type(exc).__name__}: {exc})")
         return decision
