@@ -97,9 +97,8 @@ def logs(
 
             print_summary(reader.summary(filters), fmt)
         elif follow:
-            heads = (
-                reader.heads() if isinstance(reader, ChainHeads) else None
-            )  # before the newest rows are read
+            # where each chain ends, read before the newest rows
+            heads = reader.heads() if isinstance(reader, ChainHeads) else None
             rows = list(_shown(reader.decisions(filters, limit=limit or None), filters))
             _follow(reader, filters, rows, heads, fmt, wide, interval)
         else:
@@ -181,9 +180,8 @@ def _follow(
     from capfence.cli.logs_table import cells, open_table
 
     table = open_table(sys.stdout, [cells(row) for row in rows], wide, roomy=True) if fmt == "table" else None
-    shown = {
-        int(row["seq"]) for row in rows
-    }  # rows committed after ``heads`` were read come again in the first poll
+    # rows committed after ``heads`` were read come again in the first poll
+    shown = {int(row["seq"]) for row in rows}
     last = 0
     while True:
         for row in rows:
@@ -191,9 +189,8 @@ def _follow(
                 table.row(cells(row), str(row.get("decision") or ""))
             else:
                 _print_jsonl([row], sys.stdout)
-            last = int(
-                row["seq"]
-            )  # the last row in the reader's order (a partitioned log's seq is not its order)
+            # the last row in the reader's order (a partitioned log's seq is not its order)
+            last = int(row["seq"])
         sys.stdout.flush()
         time.sleep(interval)
         if heads is None:
