@@ -176,10 +176,8 @@ def decision_detail(source: Source, seq: int) -> Detail | None:
     request = detail.approval_id
     if request is not None:
         detail.approval = source.one("SELECT * FROM approvals WHERE id = ?", [request])
-    start, end = (
-        partition_of(seq) * STRIDE,
-        (partition_of(seq) + 1) * STRIDE,
-    )  # its neighbours in its own chain
+    # its neighbours in its own chain
+    start, end = partition_of(seq) * STRIDE, (partition_of(seq) + 1) * STRIDE
     detail.previous = source.one(
         "SELECT seq, hash FROM records WHERE seq < ? AND seq > ? ORDER BY seq DESC LIMIT 1", [seq, start]
     )
