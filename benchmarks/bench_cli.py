@@ -5,7 +5,7 @@
 * ``capfence logs --limit 50`` with a filter on a 1,000,000-row audit.db: target < 400 ms wall, start-up included.
 * ``capfence replay`` of a 1,000,000-record JSONL (``capfence export`` output, calls that repeat) and of 1,000,000
   distinct records (no two calls alike, so every one is evaluated: issue 24), with ``--jobs 1`` and ``--jobs 2``,
-  with the standard library's JSON parser and with orjson (``capfence[fast]``, installed by the bench session),
+  with the standard library's JSON parser and with orjson (the ``fast`` extra, installed by the bench session),
   against a baseline measured in the same rounds: reading and ``json.loads``-ing every line in one process (the
   floor of any one-process replay). Target >= 150,000 records/s, peak memory < 150 MB (largest process).
 
@@ -200,7 +200,7 @@ def main() -> None:
 
 
 PARSERS = ("stdlib", "orjson") if importlib.util.find_spec("orjson") else ("stdlib",)
-"""The JSON parsers replay is measured with: the standard library's, and orjson's when installed (``capfence[fast]``)."""
+"""The JSON parsers replay is measured with: the standard library's, and orjson's when installed (the ``fast`` extra)."""
 PARSE_ONLY = (
     "import json, sys\nfor line in open(sys.argv[1], encoding='utf-8', errors='replace'): json.loads(line)\n"
 )

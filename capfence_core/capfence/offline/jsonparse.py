@@ -5,8 +5,8 @@ for whitespace with two regular expressions per call). It refuses, by raising, a
 from ``json.loads`` (surrounding whitespace, trailing data), so a caller that falls back to ``json.loads`` on failure
 gets exactly ``json.loads``'s result: :func:`loads_with` does that.
 
-:func:`fast_parser` is ``orjson.loads`` when the optional orjson is installed (``pip install capfence[fast]``: about
-a third faster on audit records), else :func:`exact_parser`. orjson refuses what the standard library would read
+:func:`fast_parser` is ``orjson.loads`` when the optional orjson is installed (the ``fast`` extra,
+``pip install '.[fast]'`` in a checkout: about a third faster on audit records), else :func:`exact_parser`. orjson refuses what the standard library would read
 differently (``NaN``, ``Infinity``, numbers out of a double's range) except one thing: an integer beyond 64 bits
 comes back as a float. So its :class:`Parser` says ``exact=False``, and a caller uses such a result only where no
 number can matter, parsing the line again with ``json.loads`` otherwise (as ``replay`` does). ``suggest`` always uses
