@@ -6,11 +6,12 @@ from ``json.loads`` (surrounding whitespace, trailing data), so a caller that fa
 gets exactly ``json.loads``'s result: :func:`loads_with` does that.
 
 :func:`fast_parser` is ``orjson.loads`` when the optional orjson is installed (the ``fast`` extra,
-``pip install '.[fast]'`` in a checkout: about a third faster on audit records), else :func:`exact_parser`. orjson refuses what the standard library would read
-differently (``NaN``, ``Infinity``, numbers out of a double's range) except one thing: an integer beyond 64 bits
-comes back as a float. So its :class:`Parser` says ``exact=False``, and a caller uses such a result only where no
-number can matter, parsing the line again with ``json.loads`` otherwise (as ``replay`` does). ``suggest`` always uses
-:func:`exact_parser`. ``CAPFENCE_JSON_PARSER=stdlib`` forces the standard library (benchmarks, tests).
+``pip install '.[fast]'`` in a checkout: about a third faster on audit records), else :func:`exact_parser`.
+orjson refuses what the standard library would read differently (``NaN``, ``Infinity``, numbers out of a
+double's range) except one thing: an integer beyond 64 bits comes back as a float. So its :class:`Parser` says
+``exact=False``, and a caller uses such a result only where no number can matter, parsing the line again with
+``json.loads`` otherwise (as ``replay`` does). ``suggest`` always uses :func:`exact_parser`.
+``CAPFENCE_JSON_PARSER=stdlib`` forces the standard library (benchmarks, tests).
 """
 
 from __future__ import annotations
