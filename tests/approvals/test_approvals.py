@@ -18,23 +18,13 @@ from capfence.approvals.approvers import CallbackApprover, ConsoleApprover
 from capfence.approvals.requests import ApprovalStateError
 from capfence.audit.chain import GENESIS, record_hash
 from capfence.audit.sqlite import COLUMNS
-
-POLICY = """
-require_approval:
-  - id: refunds
-    capability: payments.refund
-  - id: quick
-    capability: payments.quick
-    approval_timeout: 1
-allow:
-  - capability: "*"
-"""
+from tests.support.policies import HOLD_PAYMENTS
 
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Path, Path]:
     policy = tmp_path / "policy.yaml"
-    policy.write_text(textwrap.dedent(POLICY))
+    policy.write_text(textwrap.dedent(HOLD_PAYMENTS))
     return policy, tmp_path / "audit.db"
 
 

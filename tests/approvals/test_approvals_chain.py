@@ -19,10 +19,10 @@ import pytest
 
 from capfence import ActionRuntime, ApprovalRequired, CapFenceTool, ToolCallDenied
 from capfence.approvals.requests import ApprovalStateError
-from tests.approvals.test_approvals import POLICY
 from tests.support.approvals import held, verify
 from tests.support.audit import audit_rows
 from tests.support.cli import run
+from tests.support.policies import HOLD_PAYMENTS
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def gate(
 ) -> Iterator[tuple[ActionRuntime, Callable[..., Any], list[int]]]:
     """A runtime over ``tmp_path/audit.db``, a gated refund tool, and the amounts it actually refunded."""
     policy = tmp_path / "policy.yaml"
-    policy.write_text(textwrap.dedent(POLICY))
+    policy.write_text(textwrap.dedent(HOLD_PAYMENTS))
     ran: list[int] = []
 
     def refund(amount: int) -> str:

@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -25,13 +24,12 @@ import pytest
 from capfence import ActionRuntime, CapFenceTool, ToolCallDenied
 from capfence.audit.sqlite import SQLiteStore
 from tests.support.audit import audit_rows, verify_chain
+from tests.support.audit_workers import run_workers
+from tests.support.deadlines import DEADLINE, MARGIN, call_together
 from tests.support.policies import ALLOW_ALL, HOLD_REFUNDS
 from tests.support.waiting import PATIENCE, wait_for
 
 AUDIT_TIMEOUT_ENV = "CAPFENCE_AUDIT_TIMEOUT"
-DEADLINE = 1.0
-MARGIN = 2.0
-"""Generous: a loaded 2-core machine schedules threads late, but never a whole extra busy timeout late."""
 
 LOCKER = textwrap.dedent("""
     import sqlite3, sys
@@ -65,34 +63,6 @@ def deadline_env(monkeypatch: pytest.MonkeyPatch) -> float:
     """The runtime's deadline, set the way an operator would (``$CAPFENCE_AUDIT_TIMEOUT``)."""
     monkeypatch.setenv(AUDIT_TIMEOUT_ENV, str(DEADLINE))
     return DEADLINE
-
-
-def call_together(
-    count: int, call: Callable[[], object]
-) -> tuple[list[tuple[float, BaseException | None]], float]:
-    """Run ``call`` in ``count`` threads released together: each one's (seconds, exception), and the wall time of all."""
-    barrier = threading.Barrier(count + 1)
-    results: list[tuple[float, BaseException | None]] = []
-    lock = threading.Lock()
-
-    def one() -> None:
-        barrier.wait()
-        started, error = time.monotonic(), None
-        try:
-            call()
-        except BaseException as exc:
-            error = exc
-        with lock:
-            results.append((time.monotonic() - started, error))
-
-    threads = [threading.Thread(target=one) for _ in range(count)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    started = time.monotonic()
-    for t in threads:
-        t.join()
-    return results, time.monotonic() - started
 
 
 # --- the decision: one deadline per call, however many threads ----------------------------------
@@ -292,54 +262,6 @@ def test_the_store_alone_keeps_its_own_bound(tmp_path: Path) -> None:
 
 
 # --- timestamps ---------------------------------------------------------------------------------
-
-WORKER = textwrap.dedent("""
-    import sys, threading
-    from capfence import ActionRuntime
-    policy, db, threads, calls = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    print("ready", flush=True)
-    sys.stdin.readline()
-    with ActionRuntime.from_policy(policy, audit_log=db) as rt:
-        def work(t):
-            for i in range(calls):
-                d = rt.evaluate("shell.execute", {"command": "echo " + "x" * (i * 37 % 2000)}, agent_id=f"t{t}")
-                rt.record_outcome(d, "ran")
-        pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-        for t in pool:
-            t.start()
-        for t in pool:
-            t.join()
-""")
-
-
-def run_workers(policy: Path, audit_log: str, processes: int, threads: int, calls: int) -> None:
-    """Run :data:`WORKER` in ``processes`` processes on ``audit_log``, all started together; wait for every one."""
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(policy), audit_log, str(threads), str(calls)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(processes)
-    ]
-    try:
-        for w in workers:
-            assert w.stdout is not None and w.stdout.readline().strip() == "ready", (
-                w.stderr.read() if w.stderr else ""
-            )
-        for w in workers:
-            assert w.stdin is not None
-            w.stdin.write("go\n")
-            w.stdin.flush()
-        for w in workers:
-            _, err = w.communicate(timeout=300)
-            assert w.returncode == 0, err
-    finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
 
 
 def test_timestamps_never_go_backwards_along_the_chain(

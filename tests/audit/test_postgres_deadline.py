@@ -17,7 +17,8 @@ from capfence.audit.postgres_schema import CHAIN_LOCK
 from capfence.audit.reader import open_reader
 from capfence.audit.verify import verify
 from capfence.plugins import build_registry
-from tests.audit.test_audit_deadline import DEADLINE, MARGIN, call_together, run_workers
+from tests.support.audit_workers import run_workers
+from tests.support.deadlines import DEADLINE, MARGIN, call_together
 from tests.support.policies import ALLOW_ALL, HOLD_REFUNDS
 from tests.support.postgres_server import hold_every_chain_lock
 from tests.support.waiting import wait_for

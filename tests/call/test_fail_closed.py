@@ -23,6 +23,8 @@ from capfence import ActionRuntime, CapFenceTool, Decision, ToolCallDenied, hook
 from capfence.audit.sqlite import SQLiteStore
 from capfence.plugins import Registry
 from tests.support.audit import audit_rows
+from tests.support.gates import BrokenGate
+from tests.support.observers import RecordingObserver
 from tests.support.policies import ALLOW_ALL
 
 
@@ -445,25 +447,6 @@ def test_audit_log_with_newer_schema(runtime: Callable[..., ActionRuntime], tmp_
 # --- the wrapper ---------------------------------------------------------------------
 
 
-class BrokenGate:
-    """A gate whose decide raises: the wrapper must deny on its own."""
-
-    environment = None
-    approver = None
-    approvals = None  # never reached: nothing is held
-
-    def __init__(self) -> None:
-        self.outcomes: list[str] = []
-
-    def decide(self, view: object) -> Decision:
-        raise RuntimeError("injected gate fault")
-
-    def record_outcome(
-        self, decision: Decision, outcome: str, detail: str | None = None, *, view: object = None
-    ) -> None:
-        self.outcomes.append(outcome)
-
-
 def test_gate_failing_inside_wrapper(tmp_path: Path) -> None:
     gate = BrokenGate()
     marker = tmp_path / "body-ran"
@@ -503,15 +486,6 @@ class RaisingObserver:
     @hookimpl
     def capfence_on_decision(self, call: Any, decision: Decision) -> None:
         raise RuntimeError("observer broke")
-
-
-class RecordingObserver:
-    def __init__(self) -> None:
-        self.seen: list[Decision] = []
-
-    @hookimpl
-    def capfence_on_decision(self, call: Any, decision: Decision) -> None:
-        self.seen.append(decision)
 
 
 def test_on_decision_hook_raising_changes_nothing(

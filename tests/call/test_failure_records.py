@@ -18,11 +18,10 @@ import pytest
 
 from capfence import ActionRuntime, Binding, CallView, CapFenceTool, Decision, ToolCallDenied
 from capfence.approvals.requests import Approvals
-
-# BrokenGate: a gate with only the two methods the protocol requires
-from tests.call.test_fail_closed import BrokenGate, RecordingObserver
 from tests.support.audit import audit_rows
 from tests.support.cli import run
+from tests.support.gates import BrokenGate
+from tests.support.observers import RecordingObserver
 
 ALLOW_ALL = """
 redact: [token]

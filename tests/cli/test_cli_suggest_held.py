@@ -16,6 +16,7 @@ from capfence.policy.engine import evaluate
 from tests.support.cli import record_calls, run
 from tests.support.loading import load_policy
 from tests.support.paths import PACKS
+from tests.support.shell_condition import check
 
 HELD = [
     "nsenter -t 1 -m -u make",  # an unknown program
@@ -97,8 +98,6 @@ def test_nothing_held_suggests_nothing(tmp_path: Path) -> None:
 
 
 def test_argv_matches_the_exact_shape() -> None:
-    from tests.policy.shell.test_shell_matcher import check
-
     spec = {"program": "terraform", "argv": ["plan", ["-out=a", "-out=b"]]}
     assert check(spec, "terraform plan -out=a") is True
     assert check(spec, "terraform plan -out=c") is False

@@ -18,9 +18,9 @@ from capfence.call.decision import Decision
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from tests.policy.shell.test_shell_pack import ALLOW, APPROVE, CORPUS, DENY
 from tests.support.loading import load_policy
 from tests.support.paths import PACKS, SHELL_PACK
+from tests.support.shell_pack_cases import ALLOW, APPROVE, CORPUS, DENY
 
 PACK_FILES = sorted(PACKS.glob("*.yaml"))
 

@@ -15,3 +15,17 @@ require_approval:
     capability: payments.refund
 """
 """Every ``payments.refund`` held for approval (rule ``refunds``); nothing else matches."""
+
+HOLD_PAYMENTS = """
+require_approval:
+  - id: refunds
+    capability: payments.refund
+  - id: quick
+    capability: payments.quick
+    approval_timeout: 1
+allow:
+  - capability: "*"
+"""
+"""``payments.refund`` held for approval (rule ``refunds``), ``payments.quick`` held with a one-second approval timeout
+(rule ``quick``), every other call allowed: the approvals tests (``tests/approvals/test_approvals.py``,
+``test_approvals_chain.py``)."""

@@ -23,25 +23,12 @@ from capfence.policy.shell.analyzer import analyze_script
 from capfence.policy.shell.budget import Budget
 from capfence.policy.shell.sketch import Sketch
 from capfence.policy.shell.wordglob import GlobSet
-from capfence.policy.spec import CompileContext, Condition, SpecError
+from capfence.policy.spec import SpecError
 from tests.support.docs import yaml_examples
 from tests.support.paths import DOCS
+from tests.support.shell_condition import check, compile_spec, view
 
 RM_RF = {"program": "rm", "flags": [["-r", "-R", "--recursive"], ["-f", "--force"]]}
-
-
-def compile_spec(spec: object, section: str = "deny") -> Condition:
-    return shell.CONDITION.compile(spec, CompileContext(section=section, policy_dir="."))
-
-
-def view(payload: Any) -> CallView:
-    return CallView(
-        capability="shell.execute", payload=payload if isinstance(payload, dict) else {"command": payload}
-    )
-
-
-def check(spec: object, payload: Any, section: str = "deny") -> bool | None:
-    return compile_spec(spec, section)(view(payload))
 
 
 def programs(command: str) -> list[tuple[str | None, tuple[str, ...]]]:

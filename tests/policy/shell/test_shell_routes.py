@@ -3,9 +3,9 @@
 The shortcuts (``capfence.policy.shell.shortcuts``: the plain-words split, the sketch and what it knows safe, the caches
 and the rule index) must give what the full route gives: lexer, parser and analyzer, every ``command:`` rule checked.
 A shortcut that allowed what the full route holds or denies would be a hole, so for every command of the repository's
-corpora (``tests/data/*.jsonl``, the escape cases of ``test_shell_escapes.py``) the decision, its rule and its reason
-are compared, for every policy of the repository that has ``command:`` rules: never seen (cold caches), seen before
-(warm), and with the shortcuts off.
+corpora (``tests/data/*.jsonl``, the escape cases of ``tests/support/shell_escapes.py``) the decision, its rule and its
+reason are compared, for every policy of the repository that has ``command:`` rules: never seen (cold caches), seen
+before (warm), and with the shortcuts off.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import pytest
 from capfence.call.view import CallView
 from capfence.policy.engine import evaluate
 from capfence.policy.shell import shortcuts
-from tests.policy.shell.test_shell_escapes import ESCAPES, EVERYDAY
 from tests.support.loading import load_policy
 from tests.support.paths import ROOT
+from tests.support.shell_escapes import ESCAPES, EVERYDAY
 
 DATA = ROOT / "tests" / "data"
 POLICIES = sorted(

@@ -19,7 +19,7 @@ those tree-sitter-bash (the grammar editors and GitHub use; a test-only dependen
 
 Texts one parser rejects and the other accepts are compared too. Every difference found is listed below with its reason;
 any other fails the test. The corpora: ``tests/data/*.jsonl`` (among them a sample of the tldr-pages examples, CC BY
-4.0, see ``tests/data/README.md``) and the escape cases of ``test_shell_escapes.py``.
+4.0, see ``tests/data/README.md``) and the escape cases of ``tests/support/shell_escapes.py``.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from tree_sitter import Language, Node, Parser
 
 from capfence.policy.shell.analyzer import analyze_script
 from capfence.policy.shell.model import Analysis, Kind
-from tests.policy.shell.test_shell_escapes import ESCAPES, EVERYDAY
 from tests.support.paths import ROOT
+from tests.support.shell_escapes import ESCAPES, EVERYDAY
 
 PARSER = Parser(Language(tree_sitter_bash.language()))
 
