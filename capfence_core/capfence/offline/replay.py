@@ -4,8 +4,9 @@ The input is a JSON Lines file (``capfence export`` output, or any file whose
 records have at least ``capability`` and ``payload``; ``agent_id``,
 ``environment``, ``tool``, ``decision`` and ``id``/``seq`` are optional, other
 fields are ignored) or an audit database. Every call is decided by
-:func:`capfence.policy.engine.evaluate` on a :class:`~capfence.call.view.CallView`,
-the very evaluator the runtime uses; an exception in a condition becomes a
+:func:`capfence.policy.engine.verdict` on a :class:`~capfence.call.view.CallView`:
+the runtime's evaluator (the same :func:`~capfence.policy.engine.first_match`),
+without the reason it would write; an exception in a condition becomes a
 ``deny`` exactly as it does at run time.
 
 Calls that cannot be replayed faithfully (payload truncated or redacted when
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from capfence.call.decision import ACTIONS, failure
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
-from capfence.policy.engine import evaluate
+from capfence.policy.engine import verdict
 
 if TYPE_CHECKING:
     pass
@@ -215,7 +216,7 @@ class Decider:
     ) -> Outcome:
         """Evaluate one call with the runtime's evaluator; an exception denies, as at run time."""
         try:
-            decision = evaluate(self.policy, CallView(capability, payload, agent, env, tool))
+            return verdict(self.policy, CallView(capability, payload, agent, env, tool))
         except Exception as exc:  # noqa: BLE001 - the runtime denies on any evaluation error; so does replay
             decision = failure(f"evaluation failed: {type(exc).__name__}: {exc}", self.policy.digest)
         return decision.action, decision.rule
