@@ -21,7 +21,7 @@ from capfence import ActionRuntime
 from capfence.audit.partitions import STRIDE
 from capfence.audit.postgres_schema import PARTITION_LOCK
 from tests.support.cli import COMMAND
-from tests.support.paths import POLICIES
+from tests.support.paths import DATA, POLICIES
 from tests.support.waiting import PATIENCE, wait_for
 
 POLICY = POLICIES / "shell_rollout.yaml"
@@ -52,9 +52,13 @@ class Follower:
         for line in self.process.stdout:
             self.lines.put(json.loads(line))
 
+    def next(self) -> dict[str, Any]:
+        """The next decision printed (fails after the suite's patience)."""
+        return self.lines.get(timeout=PATIENCE)
+
     def next_command(self) -> str:
-        """The command of the next decision printed (fails after the suite's patience)."""
-        return str(self.lines.get(timeout=PATIENCE)["payload"]["command"])
+        """The command of the next decision printed."""
+        return str(self.next()["payload"]["command"])
 
     def stop(self) -> None:
         self.process.terminate()
@@ -85,6 +89,23 @@ def test_follow_prints_each_new_decision_once(audit_location: str, follower_on: 
         assert [follower.next_command() for _ in range(5)] == [f"echo {n}" for n in range(5)]
         runtime.evaluate("shell.execute", {"command": "echo last"}, agent_id="a")
         assert follower.next_command() == "echo last"  # nothing printed twice in between
+
+
+def test_follow_goes_on_across_the_migration_to_partitions(pg_url: str, follower_on: Any) -> None:
+    """A schema-4 log (one chain) migrated by a writer while it is followed: the partitions it writes to are followed."""
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute((DATA / "postgres_schema4.sql").read_text())
+    follower = follower_on(pg_url)
+    assert follower.next()["seq"] < STRIDE  # the newest decision of the old log
+    with ActionRuntime.from_policy(POLICY, audit_log=pg_url) as runtime:
+        seqs = [
+            runtime.evaluate("shell.execute", {"command": f"echo new {n}"}, agent_id="a").record_id
+            for n in range(3)
+        ]
+    assert all(seq is not None and seq > STRIDE for seq in seqs)  # in a partition: the log was migrated
+    assert [follower.next_command() for _ in range(3)] == [f"echo new {n}" for n in range(3)]
 
 
 def _partitions_apart(pg_url: str) -> tuple[ActionRuntime, ActionRuntime, int]:

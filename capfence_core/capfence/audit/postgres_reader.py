@@ -179,6 +179,9 @@ class PostgresReader:
         """The last sequence number of each chain: partition 0 (the single chain of a log written without partitions,
         or before them) and every partition registered. Within one chain, records commit in ``seq`` order."""
         found: dict[int, int] = {}
+        if self._version < PARTITIONED:  # a writer may migrate the log while it is being followed
+            row = self._one("SELECT max(version) FROM schema_version", [])
+            self._version = max(self._version, int(row[0]) if row and row[0] is not None else 0)
         if self._version >= PARTITIONED:
             found = {int(part): int(seq) for part, seq, _ in self._stream(HEADS, [-1], dicts=False)}
         single = self._one(partition_head(0), [])

@@ -54,10 +54,15 @@ class once(Generic[T]):  # noqa: N801 - used as a decorator, like functools.cach
     def __init__(self, compute: Callable[[Any], T]) -> None:
         self.compute = compute
         self.name = compute.__name__
+        self.named = False
         self.__doc__ = compute.__doc__
 
     def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
+        if self.named and name != self.name:  # (as functools.cached_property: one descriptor, one name)
+            raise TypeError(
+                f"cannot assign the same once descriptor to two names ({self.name!r} and {name!r})"
+            )
+        self.name, self.named = name, True
 
     @overload
     def __get__(self, instance: None, owner: type | None = None) -> once[T]: ...

@@ -13,6 +13,7 @@ The loop (:func:`replay_lines`) runs once per line, a million times for a large 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -35,6 +36,16 @@ FIELDS = ("kind", "capability", "agent_id", "environment", "tool", "decision", "
 Call = tuple[str, "str | None", "str | None", "str | None", "str | None", tuple[tuple[str, str], ...]]
 """An ordinary call's cache key: capability, agent, environment, tool, recorded decision, payload items."""
 
+MAX_NESTING = 512
+"""A line nested deeper than this is invalid, whichever parser reads it and however deep the stack that reads it.
+
+The runtime never records a payload nested deeper than 64 levels (:mod:`capfence.audit.payload`); without a bound of
+its own, whether a line near the interpreter's recursion limit parses, and encodes again, would depend on the
+parser (orjson stops at 1,024 levels, the standard library near 1,000 minus the stack in use) and differ in a
+``--jobs`` worker."""
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"')
+_BRACKET = re.compile(r"[\[\]{}]")
+_ID_TYPES = frozenset({int, str, type(None)})
 _ACTIONS = frozenset(ACTIONS)
 _STRINGS = frozenset({str})
 _NAME_TYPES = frozenset({str, type(None)})
@@ -73,6 +84,18 @@ def plain_call(obj: dict[str, Any]) -> Call | None:
     ):
         return None
     return capability, agent, environment, tool, recorded, tuple(payload.items())
+
+
+def nesting(line: str) -> int:
+    """How deep the arrays and objects of ``line`` nest (brackets inside JSON strings do not count)."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_JSON_STRING.sub("", line)):
+        if match.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def invalid_fields(obj: dict[str, Any]) -> str | None:
@@ -207,6 +230,9 @@ def replay_lines(  # noqa: PLR0912 - one flat loop on purpose (see the module do
     counts: dict[tuple[str | None, str, str | None], int] = {}
     invalid = result.invalid
     for lineno, line in enumerate(lines, first_line):
+        if line.count("[") + line.count("{") > MAX_NESTING and nesting(line) > MAX_NESTING:
+            invalid.add(lineno, None, f"not valid JSON: nested deeper than {MAX_NESTING} levels")
+            continue
         try:
             obj = parse(line)
         except Exception:  # noqa: BLE001 - rare (bad JSON, NaN, huge integers, odd whitespace): json.loads decides
@@ -215,7 +241,9 @@ def replay_lines(  # noqa: PLR0912 - one flat loop on purpose (see the module do
             if obj is None:
                 continue
         key = plain_call(obj) if type(obj) is dict else None
-        if not exact and (key is None or type(obj.get("seq")) is float or type(obj.get("id")) is float):
+        if not exact and (
+            key is None or type(obj.get("seq")) not in _ID_TYPES or type(obj.get("id")) not in _ID_TYPES
+        ):
             # orjson may have read a huge integer as a float: only an ordinary call's strings are used as it read them
             obj, key = careful.parse(line, lineno), None
             if obj is None:
