@@ -109,9 +109,14 @@ def test_follow_goes_on_across_the_migration_to_partitions(pg_url: str, follower
 
 
 def _partitions_apart(pg_url: str) -> tuple[ActionRuntime, ActionRuntime, int]:
-    """Two runtimes on one log appending to different partitions (a lane that collides hops), and the first's."""
-    slow = ActionRuntime.from_policy(POLICY, audit_log=pg_url, audit_timeout=60)
-    fast = ActionRuntime.from_policy(POLICY, audit_log=pg_url)
+    """Two runtimes on one log appending to different partitions (a lane that collides hops), and the first's.
+
+    Neither writes a cross-link while the test runs (``crosslink=3600``): one due on a busy machine would be the
+    append that waits on the lock, and the decision after it would be stamped only once the lock is released.
+    """
+    url = f"{pg_url}?crosslink=3600"
+    slow = ActionRuntime.from_policy(POLICY, audit_log=url, audit_timeout=60)
+    fast = ActionRuntime.from_policy(POLICY, audit_log=url)
     for _ in range(50):
         mine = slow.evaluate("shell.execute", {"command": "echo warm"}, agent_id="slow").record_id
         theirs = fast.evaluate("shell.execute", {"command": "echo warm"}, agent_id="fast").record_id
