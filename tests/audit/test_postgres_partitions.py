@@ -57,12 +57,15 @@ def decision(tag: str, i: int) -> dict[str, object]:
 
 
 def _pinned_writer(url: str, tag: str, part: int | None, calls: int, results: Any) -> None:
-    """A writer process appending ``calls`` decisions (to partition ``part`` if given), then closing the store."""
+    """A writer process appending ``calls`` decisions (to partition ``part`` if given), then closing the store.
+
+    It cross-links only when it closes (``crosslink=3600``), however slow the machine: its records are consecutive.
+    """
     if part is not None:
         from capfence.audit.postgres_lanes import Lanes
 
         Lanes._free_partition = lambda self, index: part  # type: ignore[method-assign]
-    store = PostgresStore(url)
+    store = PostgresStore(f"{url}?crosslink=3600")
     seqs = [store.append(decision(tag, i)) for i in range(calls)]
     store.close()  # cross-links the other partitions' heads
     results.put(seqs)
