@@ -76,6 +76,27 @@ def test_the_parts_merge_into_the_result_of_one_process(tmp_path: Path, seed: in
         assert replayed(jobs) == one
 
 
+def test_a_process_with_threads_starts_its_parts_without_forking(tmp_path: Path) -> None:
+    """Forking while another thread may hold a lock can hang the child: with a thread running, the parts come from a
+    fork server, and the result is the same."""
+    import threading
+
+    from capfence.offline.replay_jobs import start_method
+
+    path = _messy(tmp_path / "calls.jsonl", 1)
+    policy = load_policy(DATA / "content.yaml")
+    one = summary(replay_file(path, policy, jobs=1))
+    release = threading.Event()
+    busy = threading.Thread(target=release.wait, daemon=True)
+    busy.start()
+    try:
+        assert start_method() == "forkserver"
+        assert summary(replay_file(path, policy, jobs=3)) == one
+    finally:
+        release.set()
+        busy.join()
+
+
 def test_only_a_record_writer_can_be_split(tmp_path: Path) -> None:
     path = _messy(tmp_path / "calls.jsonl", 0)
     with pytest.raises(TypeError, match="RecordWriter"):

@@ -17,6 +17,7 @@ import io
 import itertools
 import multiprocessing
 import tempfile
+import threading
 from collections.abc import Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -39,8 +40,19 @@ if TYPE_CHECKING:
 
     from capfence.policy.compiled import Policy
 
-START = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-"""How the processes start: forked where the platform can (quick, and the caller's script is not imported again)."""
+
+def start_method() -> str:
+    """How the processes start: forked while this process runs one thread, else from a fork server (or spawned).
+
+    Forking is quick and imports nothing again, but a process forked while another thread holds a lock (logging's,
+    an import's, an allocator's) can hang for ever in the child; a library caller may well have threads running.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
 BLOCK = 1 << 20
 POLL = 0.2
 """Seconds between progress reports while the parts run."""
@@ -209,7 +221,7 @@ def replay_parallel(
         )
     policy = result.policy
     parts = windows(path, jobs)
-    context = multiprocessing.get_context(START)
+    context = multiprocessing.get_context(start_method())
     done = context.Array("q", len(parts))
     with (
         tempfile.TemporaryDirectory(prefix="capfence-replay-") as spool,
