@@ -23,10 +23,11 @@ here. The table is in ``docs/adapters/crewai.md`` ("Copies and conversions").
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any
+
+from crewai.tools import BaseTool
 
 from capfence.call.decision import Decision
 from capfence.call.gated_attributes import (
@@ -38,6 +39,7 @@ from capfence.call.gated_attributes import (
     substitute,
     substitute_items,
 )
+from capfence.errors import CapFenceError
 from capfence_crewai.arguments import bind
 
 FUNCTION_FIELDS = ("func",)
@@ -73,25 +75,29 @@ def function_payload(
     return bind(signature, args, kwargs)
 
 
-class GatedToolCheckpoint:
-    """Restores a gated tool from a CrewAI checkpoint: the same class, gated, with no binding (every call denied)."""
+class GatedToolCheckpoint(BaseTool):
+    """Restores a gated tool from a CrewAI checkpoint: the same class, gated, with no binding (every call denied).
+
+    A ``BaseTool`` subclass so that CrewAI's tool-type registry holds it once this module is imported (CrewAI 1.15.44
+    and later resolve only registered, first-party or explicitly trusted tool types). It is never instantiated: its
+    ``model_validate`` returns the original tool, restored by CrewAI's own rules, whatever they allow to be imported
+    (``CREWAI_DESERIALIZE_CALLBACKS``): nothing here imports a module a checkpoint names.
+    """
 
     @classmethod
-    def model_validate(cls, data: dict[str, Any]) -> Any:
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
         from crewai.tools import base_tool
 
         from capfence_crewai.tools import gated_tool_class
 
-        values = dict(data)
-        dotted = str(values.pop(ORIGINAL_TYPE_KEY, ""))
-        values["tool_type"] = dotted
-        original = base_tool._TOOL_TYPE_REGISTRY.get(dotted)
-        if original is None:
-            module, _, name = dotted.rpartition(".")
-            original = getattr(importlib.import_module(module), name)
+        values = dict(obj)
+        values["tool_type"] = str(values.pop(ORIGINAL_TYPE_KEY, ""))
         restored = base_tool._resolve_tool_dict(values)  # CrewAI's own restore of the original tool
-        restored.__class__ = gated_tool_class(original)
+        restored.__class__ = gated_tool_class(type(restored))
         return restored
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
+        raise CapFenceError("GatedToolCheckpoint only restores a checkpointed tool; it never runs")
 
 
 def _checkpointed(dump: Callable[..., Any]) -> Callable[..., Any]:

@@ -157,6 +157,116 @@ def test_an_agent_restored_from_its_checkpoint_data_has_a_denying_tool(
     assert ran(log) == []
 
 
+PROBE = """
+from pathlib import Path
+
+from crewai.tools import BaseTool
+
+Path({marker!r}).write_text("imported")
+
+
+class ProbeTool(BaseTool):
+    name: str = "probe"
+    description: str = "probe"
+    log_path: str = ""
+
+    def _run(self, **kwargs):
+        return "ran"
+"""
+
+
+def _probe(tmp_path: Path, name: str) -> Path:
+    """A module ``name`` defining a tool class, which leaves a file behind when it is imported; that file."""
+    marker = tmp_path / f"{name}.imported"
+    (tmp_path / f"{name}.py").write_text(PROBE.format(marker=str(marker)))
+    return marker
+
+
+def _outcome(restore: Callable[[], Any]) -> str:
+    try:
+        restored = restore()
+    except ValueError as exc:
+        return f"refused: {str(exc).split(':')[0]}"
+    return "denied" if "no CapFence binding" in str(restored.run(command="ls")) else f"ran: {type(restored)}"
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["untrusted", "CREWAI_DESERIALIZE_CALLBACKS=1"])
+def test_a_checkpoint_imports_no_module_crewai_itself_would_not(
+    trusted: bool, runtime: ActionRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checkpoint data names the tool's module; CrewAI decides whether restoring may import it, and a gated tool's
+    checkpoint goes by the same rule (it never imports a module CrewAI's own restore would refuse)."""
+    from capfence_crewai.conversions import ORIGINAL_TYPE_KEY
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("CREWAI_DESERIALIZE_CALLBACKS", "1" if trusted else "")
+    theirs, ours = _probe(tmp_path, "capfence_probe_theirs"), _probe(tmp_path, "capfence_probe_ours")
+    dumped = gate(ShellTool(log_path=str(tmp_path / "shell.log")), runtime).model_dump(mode="json")
+    plain = {key: value for key, value in dumped.items() if key != ORIGINAL_TYPE_KEY}
+    crewai_own = _outcome(
+        lambda: _resolve_tool_dict({**plain, "tool_type": "capfence_probe_theirs.ProbeTool"})
+    )
+    gated = _outcome(
+        lambda: _resolve_tool_dict({**dumped, ORIGINAL_TYPE_KEY: "capfence_probe_ours.ProbeTool"})
+    )
+    assert ours.exists() == theirs.exists()
+    if crewai_own.startswith("refused"):
+        assert gated.startswith("refused") and not ours.exists()
+    else:  # restored by CrewAI's rules: gated, with no binding
+        assert gated == "denied" and ours.exists()
+
+
+RESUME = """
+import json, sys
+from crewai import Agent
+import scripted  # the program's own tools: CrewAI restores the types it has seen defined
+if sys.argv[2] == "imported":
+    from capfence_crewai import guard_crew  # what a program that gates its crews imports
+try:
+    agent = Agent.model_validate(json.loads(open(sys.argv[1]).read()), context={"from_checkpoint": True})
+except ValueError as exc:
+    print("refused", str(exc))
+else:
+    print(type(agent.tools[0]).__name__, agent.tools[0].run(command="ls"))
+"""
+
+
+@pytest.mark.parametrize("imported", [False, True], ids=["capfence-not-imported", "capfence-imported"])
+def test_an_agent_checkpoint_resumed_in_a_new_process_is_never_ungated(
+    imported: bool, runtime: ActionRuntime, tmp_path: Path
+) -> None:
+    """A fresh process (CrewAI's resume): the gated tool comes back denying every call, or CrewAI refuses the
+    checkpoint (1.15.44 and later, before anything registered the checkpoint type); it never comes back ungated."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "shell.log"
+    llm = ScriptedLLM(final="script exhausted", model="scripted")
+    agent = Agent(
+        role="Operator", goal="g", backstory="b", llm=llm, tools=[gate(ShellTool(log_path=str(log)), runtime)]
+    )
+    saved = tmp_path / "agent.json"
+    saved.write_text(json.dumps(agent.model_dump(mode="json")))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    env.pop("CREWAI_DESERIALIZE_CALLBACKS", None)
+    out = subprocess.run(
+        [sys.executable, "-c", RESUME, str(saved), "imported" if imported else "not"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    ).stdout.strip()
+    assert ran(log) == []
+    if imported:
+        assert out.startswith("ShellTool") and "no CapFence binding" in out
+    else:
+        refused = "Refusing to resolve tool type 'capfence_crewai.conversions.GatedToolCheckpoint'"
+        assert (out.startswith("refused") and refused in out) or "no CapFence binding" in out, out
+
+
 # --- gated by construction (pinned here) -----------------------------------------------------------
 
 COPIES: dict[str, Callable[[Any], Any]] = {
