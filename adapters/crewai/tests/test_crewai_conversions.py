@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -200,15 +201,12 @@ def test_a_checkpoint_imports_no_module_crewai_itself_would_not(
 
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("CREWAI_DESERIALIZE_CALLBACKS", "1" if trusted else "")
-    theirs, ours = _probe(tmp_path, "capfence_probe_theirs"), _probe(tmp_path, "capfence_probe_ours")
+    tag = uuid.uuid4().hex  # modules of their own: none imported (or registered) by an earlier test
+    theirs, ours = _probe(tmp_path, f"probe_theirs_{tag}"), _probe(tmp_path, f"probe_ours_{tag}")
     dumped = gate(ShellTool(log_path=str(tmp_path / "shell.log")), runtime).model_dump(mode="json")
     plain = {key: value for key, value in dumped.items() if key != ORIGINAL_TYPE_KEY}
-    crewai_own = _outcome(
-        lambda: _resolve_tool_dict({**plain, "tool_type": "capfence_probe_theirs.ProbeTool"})
-    )
-    gated = _outcome(
-        lambda: _resolve_tool_dict({**dumped, ORIGINAL_TYPE_KEY: "capfence_probe_ours.ProbeTool"})
-    )
+    crewai_own = _outcome(lambda: _resolve_tool_dict({**plain, "tool_type": f"probe_theirs_{tag}.ProbeTool"}))
+    gated = _outcome(lambda: _resolve_tool_dict({**dumped, ORIGINAL_TYPE_KEY: f"probe_ours_{tag}.ProbeTool"}))
     assert ours.exists() == theirs.exists()
     if crewai_own.startswith("refused"):
         assert gated.startswith("refused") and not ours.exists()
