@@ -10,8 +10,6 @@ import itertools
 import json
 import math
 import sqlite3
-import subprocess
-import sys
 import textwrap
 import threading
 import uuid
@@ -27,6 +25,7 @@ from capfence.audit.payload import TRUNCATED_KEY
 from capfence.audit.sqlite import SCHEMA_VERSION, enable_wal
 from capfence.call import canonical
 from tests.support.audit import audit_rows, verify_chain
+from tests.support.audit_workers import released_together
 from tests.support.policies import ALLOW_ALL
 
 
@@ -478,32 +477,9 @@ def test_many_processes_and_threads_one_chain(write_policy: Callable[..., Path],
         "deny:\n  - capability: shell.execute\n    contains: curl\nallow:\n  - capability: '*'\n"
     )
     db = tmp_path / "shared.db"
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(policy), str(db), str(p), str(threads), str(calls)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for p in range(processes)
-    ]
-    try:
-        for w in workers:
-            assert w.stdout is not None
-            assert w.stdout.readline().strip() == "ready", w.stderr.read() if w.stderr else ""
-        for w in workers:  # release them together
-            assert w.stdin is not None
-            w.stdin.write("go\n")
-            w.stdin.flush()
-        results = [w.communicate(timeout=60) for w in workers]
-    finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
-    for w, (out, err) in zip(workers, results, strict=True):
-        assert w.returncode == 0, err
-        assert out.strip() == "errors 0 []", out + err
+    argvs = [[str(policy), str(db), str(p), str(threads), str(calls)] for p in range(processes)]
+    for out in released_together(WORKER, argvs, timeout=60):
+        assert out.strip() == "errors 0 []", out
 
     rows = audit_rows(db)
     total = processes * threads * calls
