@@ -51,6 +51,7 @@ def main() -> None:
         print("result:", result)
     print("ran:", pushed)
     runtime.close()
+    print(f"audit log {work / 'audit.db'} (kept for `capfence logs --audit-log`):")
     rows = sqlite3.connect(work / "audit.db").execute(
         "SELECT framework, tool, decision, rule FROM records WHERE kind = 'decision'"
     )

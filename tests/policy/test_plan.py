@@ -19,7 +19,7 @@ from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
 from tests.support.loading import load_policy
-from tests.support.paths import PACKS, SHELL_PACK
+from tests.support.paths import PACKS
 from tests.support.shell_pack_cases import ALLOW, APPROVE, CORPUS, DENY
 
 PACK_FILES = sorted(PACKS.glob("*.yaml"))
@@ -48,11 +48,13 @@ def same(policy: Policy, payload: Any, capability: str = "shell.execute") -> Dec
 TABLES = [p for ps in DENY.values() for p in ps] + [p for ps in APPROVE.values() for p in ps] + ALLOW
 
 
+@pytest.mark.shortcuts
 @pytest.mark.parametrize("payload", [c["payload"] for c in CORPUS] + TABLES, ids=lambda v: str(v)[:50])
 def test_shell_pack_decides_as_without_skipping(shell_pack: Policy, payload: Any) -> None:
     same(shell_pack, payload)
 
 
+@pytest.mark.shortcuts
 @pytest.mark.parametrize("path", PACK_FILES, ids=lambda p: p.stem)
 def test_every_pack_decides_as_without_skipping(path: Path) -> None:
     policy = load_policy(path)
@@ -133,10 +135,11 @@ WORDS = [
 ]
 
 
+@pytest.mark.shortcuts
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=9).map(" ".join))
-def test_generated_commands_decide_as_without_skipping(command: str) -> None:
-    same(load_policy(SHELL_PACK), command)
+def test_generated_commands_decide_as_without_skipping(shell_pack: Policy, command: str) -> None:
+    same(shell_pack, command)
 
 
 @pytest.mark.shortcuts

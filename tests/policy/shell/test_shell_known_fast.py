@@ -23,8 +23,7 @@ from capfence.policy.shell.catalogue import CATALOGUE
 from capfence.policy.shell.known import why_held
 from capfence.policy.shell.model import HELD
 from capfence.policy.shell.sketch import sketch_text
-from tests.support.loading import load_policy
-from tests.support.paths import SHELL_PACK, TLDR
+from tests.support.paths import TLDR
 
 
 def full_known(text: str) -> bool | None:
@@ -176,6 +175,7 @@ TEXT = st.lists(
 ).map(lambda parts: "".join(c + op for c, op in parts)[: -len(parts[-1][1])])
 
 
+@pytest.mark.shortcuts
 @settings(max_examples=3000, deadline=None)
 @given(TEXT)
 def test_sketch_says_known_only_where_the_full_judgement_does(text: str) -> None:
@@ -234,23 +234,24 @@ def decide(policy: Policy, command: str) -> tuple[str, str, str | None]:
     return decision.action, decision.reason, decision.rule
 
 
+@pytest.mark.shortcuts
 @settings(max_examples=600, deadline=None)
 @given(TEXT)
-def test_pack_decides_the_same_without_the_shortcut(text: str) -> None:
-    pack = load_policy(SHELL_PACK)
+def test_pack_decides_the_same_without_the_shortcut(shell_pack: Policy, text: str) -> None:
     cache.clear()
-    fast = decide(pack, text)
+    fast = decide(shell_pack, text)
     original = sketch.known_plain
     sketch.known_plain = lambda _name, _words: False  # type: ignore[assignment]
     cache.clear()
     try:
-        slow = decide(pack, text)
+        slow = decide(shell_pack, text)
     finally:
         sketch.known_plain = original
         cache.clear()
     assert fast == slow, text
 
 
+@pytest.mark.shortcuts
 @pytest.mark.skipif(not TLDR.exists(), reason="tldr corpus not available")
 def test_tldr_corpus_decided_the_same_without_the_shortcut(
     shell_pack: Policy, monkeypatch: pytest.MonkeyPatch

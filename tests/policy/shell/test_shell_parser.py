@@ -616,6 +616,7 @@ QUOTED = st.lists(
 ).map(" ".join)
 
 
+@pytest.mark.shortcuts
 @settings(max_examples=2500, deadline=None)
 @given(st.one_of(PLAIN, PLAIN_LIST, PIPED, PIPED.map(lambda t: t + " # note"), QUOTED))
 def test_fast_path_agrees_with_parser(text: str) -> None:
@@ -701,6 +702,7 @@ ORDINARY = st.lists(
 ).map(lambda parts: "".join(" ".join([head, *args]) + op for head, args, op in parts).rstrip("|&; "))
 
 
+@pytest.mark.shortcuts
 @settings(max_examples=2500, deadline=None)
 @given(st.one_of(ORDINARY, PLAIN, PLAIN_LIST, PIPED, QUOTED))
 def test_sketch_keys_are_the_analysis_keys(text: str) -> None:
@@ -713,6 +715,7 @@ def test_sketch_keys_are_the_analysis_keys(text: str) -> None:
         assert sketch.filter_keys == (sketch.keys - {"held"} if sketch.known else sketch.keys)
 
 
+@pytest.mark.shortcuts
 @settings(max_examples=500, deadline=None)
 @given(
     st.lists(st.sampled_from([*HEADS, "-rf", "x", "$X", "a b", "-exec", "rm", "{}", ";", "-x"]), max_size=5)

@@ -84,6 +84,7 @@ def test_the_corpora_are_there() -> None:
     assert ROOT / "policies" / "packs" / "shell.yaml" in POLICIES
 
 
+@pytest.mark.shortcuts
 @pytest.mark.parametrize("name", [*(str(p.relative_to(ROOT)) for p in POLICIES), "extended"])
 def test_every_route_decides_alike(name: str, tmp_path: Path, restore_shortcuts: None) -> None:
     policy = ROOT / name
