@@ -110,7 +110,6 @@ DENY: dict[str, list[Payload]] = {
         "rm -{r,f} /",
         "X=rm; $X -rf /",
         "F=-rf; rm $F /",
-        "rm $FLAGS /",
         "if true; then rm -rf /; fi",
         'for d in a b; do rm -rf "$d"; done',
         'f() { rm -rf "$1"; }; f /',
@@ -145,6 +144,17 @@ DENY: dict[str, list[Payload]] = {
         "oc exec pod -- rm -rf /",
         "kubectl exec pod rm -rf /",
         {"argv": ["kubectl", "exec", "pod", "--", "rm", "-rf", "/"]},
+    ],
+    "shell-rm-recursive-system": [
+        "rm -r /",
+        "rm -R /*",
+        "rm --recursive ~",
+        "rm -r ~/",
+        'rm -r "$HOME"',
+        "rm -ri /etc",
+        "sudo rm -r /var/lib",
+        "rm -r /home/*",
+        "cd /tmp && rm -r /usr/",
     ],
     "shell-find-delete": [
         "find / -delete",
@@ -239,6 +249,8 @@ APPROVE: dict[str, list[Payload]] = {
         "GIT -C repo push -f",
     ],
     "shell-git-force-refspec": ["git push origin +main", "git push origin +refs/heads/a:refs/heads/b"],
+    # rm whose flags might come from a word known only at run time: not known to be rm -rf, so held, not denied
+    "shell-not-known-safe": ['rm -f "$PIDFILE"', "rm -f $X", "rm $FLAGS /", "rm -$F build", "rm -r /tmp/cache"],
 }
 """Payloads the pack holds for approval, by the rule that holds them."""
 

@@ -185,15 +185,13 @@ def _flags(value: object) -> Check:
         for spellings, long in pairs:
             if not spellings.isdisjoint(options.flags):
                 continue
-            if options.maybe_option or (
-                options.long
-                and any(
-                    len(given) > 2 and spelling.startswith(given)
-                    for given in options.long
-                    for spelling in long
-                )
+            if options.long and any(
+                len(given) > 2 and spelling.startswith(given) for given in options.long for spelling in long
             ):
-                # a GNU abbreviation (--rec): very likely the same option; or any option may be there
+                # a GNU abbreviation (--rec): getopt_long takes any unambiguous prefix as the option (an
+                # ambiguous one is an error, and nothing runs)
+                continue
+            if options.maybe_option:  # a word known only at run time may be any option
                 unknown = True
                 continue
             return False
