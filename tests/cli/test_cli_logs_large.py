@@ -86,7 +86,9 @@ def test_all_of_a_large_log_streams(logs: dict[int, Path], fmt: str) -> None:
     )
     if fmt == "table":  # and the table is whole: a line per row, between its header and its count
         lines = out.splitlines()
-        notes = [line for line in lines[-4:] if line.startswith("(")]  # what was cut, what is hidden: a line each
+        notes = [
+            line for line in lines[-4:] if line.startswith("(")
+        ]  # what was cut, what is hidden: a line each
         assert lines[-1] == f"{ROWS} decision(s)" and len(lines) == ROWS + 4 + len(notes)
 
 

@@ -560,12 +560,15 @@ _DEV = _reads(
     "buf",
 )
 _RECURSIVE_RM = "recursive deletion"
+_TARGET_DIR = _files("-t", "--target-directory")
 _WRITERS = {
     **dict.fromkeys(("touch", "rmdir", "truncate", "mkfifo"), Entry(writes="operands", static_operands=True)),
     # creating a directory destroys nothing: a name known at run time is fine
     "mkdir": Entry(writes="operands"),
-    **dict.fromkeys(("cp", "ln", "install", "rsync", "scp"), Entry(writes="last", static_operands=True)),
-    "mv": Entry(writes="last", static_operands=True, moves=True),
+    **dict.fromkeys(("rsync", "scp"), Entry(writes="last", static_operands=True)),
+    # -t DIR names the directory they write into (the operands are then all sources)
+    **dict.fromkeys(("cp", "ln", "install"), Entry(writes="last", static_operands=True, outputs=_TARGET_DIR)),
+    "mv": Entry(writes="last", static_operands=True, moves=True, outputs=_TARGET_DIR),
     "rm": Entry(
         writes="operands",
         static_operands=True,
@@ -891,6 +894,8 @@ _GIT = _subs(
             "runs a command in each submodule (git submodule foreach)",
         ),
         "maintenance": _subs(_reads("run"), "schedules background jobs (git maintenance)"),
+        # the file it creates is an operand: written only in the working tree
+        "bundle": _subs({**_reads("verify", "list-heads", "unbundle"), "create": Entry(writes="operands")}),
         "checkout": Entry(
             hold={"-f": _DISCARDS, "--force": _DISCARDS},
             hold_operands=dict.fromkeys((".", ":/", "[*]"), _DISCARDS),
@@ -987,10 +992,35 @@ _NPM_SAFE = (
     "clean",
 )
 _FROM_REGISTRY = "runs a package from the registry (it may be downloaded)"
+_FROM_SOURCE = "installs a package from a URL, a repository or a path (its install code runs unreviewed)"
+_PACKAGE_SOURCES = dict.fromkeys(
+    (
+        "*://*",
+        "*git+*",
+        "*git@*:*",
+        "*github:*",
+        "*gitlab:*",
+        "*bitbucket:*",
+        "*gist:*",
+        "*file:*",
+        "*.tgz",
+        "*.tar.gz",
+        "*.tar",
+        "*.zip",
+        "*.whl",
+        "[!@-]*/*",  # owner/repo (a GitHub shorthand for npm), ./dir, ../dir
+        "/*",
+        "~*",
+    ),
+    _FROM_SOURCE,
+)
+"""Operands of ``npm install``/``uv add``... naming a package by where it comes from rather than by its registry name."""
+_ADD_PACKAGE = Entry(hold_operands=_PACKAGE_SOURCES)
 _PM_CONFIG = "changes the package manager's configuration (it can make later commands run code)"
 _NODE_PM = _subs(
     {
         **dict.fromkeys(_NPM_SAFE, READ),
+        **dict.fromkeys(("install", "i", "add"), _ADD_PACKAGE),
         "publish": "publishes a package",
         "global": "installs packages globally",
         **dict.fromkeys(("exec", "x", "dlx"), _FROM_REGISTRY),
@@ -1158,6 +1188,7 @@ _UV = _subs(
             "cache",
         ),
         "pip": _subs({**(_PIP.subs or {}), "install": _INTO_VENV, "sync": _INTO_VENV}),
+        "add": _ADD_PACKAGE,
         "tool": "installs or runs a tool from the registry",
         "python": "installs or manages Python versions",
         "publish": "publishes a package",
@@ -1187,6 +1218,7 @@ _POETRY = _subs(
             "help",
             "sync",
         ),
+        "add": _ADD_PACKAGE,
         "publish": "publishes a package",
         "self": "changes poetry itself",
     }
@@ -1360,6 +1392,11 @@ _CLOUD = {
                     "-version",
                     "--version",
                     "test",
+                ),
+                "init": Entry(
+                    hold=_held("copies in a module from a source given in an option", "-from-module"),
+                    code_files=_files("-plugin-dir"),
+                    long_words=True,
                 ),
                 "state": _subs(_reads("list", "show", "pull"), "changes the infrastructure state"),
                 "workspace": _subs(_reads("list", "show"), "changes a workspace"),
@@ -1552,6 +1589,14 @@ _EVERYDAY = {
             "pl",
         ),
         "is not a known svn command",
+        hold=_held(_RUNS, "--editor-cmd", "--diff-cmd", "--diff3-cmd"),
+        code_files=_files("--config-dir"),
+        risky_values={
+            "--config-option": (
+                r"(editor|diff|diff3|merge-tool)-cmd|helpers|tunnels",
+                "sets a command svn runs",
+            )
+        },
     ),
     "hg": _subs(
         _reads(
@@ -1602,6 +1647,10 @@ _EVERYDAY = {
             "init",
         ),
         "is not a known hg command",
+        hold={
+            **_held("sets configuration that can run commands (hooks, editors, extensions)", "--config"),
+            **_held(_RUNS, "-e", "--ssh", "--remotecmd"),
+        },
     ),
     "pipenv": _subs(
         _reads(
@@ -1759,9 +1808,52 @@ _JS_TOOL = Entry(
         "--testRunner",
         "--setupFiles",
     ),
-    outputs=_files("-o", "--output-file", "--outfile", "--outdir", "--outputFile"),
+    outputs=_files(
+        "-o",
+        "--output-file",
+        "--outfile",
+        "--outdir",
+        "--outputFile",
+        "--outDir",
+        "--out-dir",
+        "--output-path",
+        "--dist-dir",
+        "--dir",
+    ),
     runs_operands=True,
 )
+_DROPS_DATA = "drops, resets or rolls back a database (its data is lost)"
+_DB_TASKS = dict.fromkeys(
+    (
+        "*flyway:clean*",
+        "*flyway:undo*",
+        "*flywayClean*",
+        "*flywayUndo*",
+        "*liquibase:drop*",
+        "*liquibase:rollback*",
+        "*liquibaseDrop*",
+        "*liquibaseRollback*",
+        "db:drop*",
+        "db:reset*",
+        "db:purge*",
+        "db:rollback*",
+        "db:truncate*",
+        "db:schema:load*",
+        "db:structure:load*",
+        "db:migrate:down*",
+        "db:migrate:redo*",
+        "db:migrate:reset*",
+        "db:seed:replant*",
+        "db:fixtures:load*",
+        "db:wipe*",
+        "migrate:fresh*",
+        "migrate:reset*",
+        "migrate:rollback*",
+        "DISABLE_DATABASE_ENVIRONMENT_CHECK=*",
+    ),
+    _DROPS_DATA,
+)
+"""Build and task runners' tasks (Maven/Gradle Flyway and Liquibase, Rails' rake) that destroy a database's data."""
 _ESCAPES: dict[str, Entry] = {
     # build tools: the project's own build files run; one named outside the working tree, or code in an option, is held
     **dict.fromkeys(
@@ -1811,9 +1903,10 @@ _ESCAPES: dict[str, Entry] = {
         Entry(
             hold=_held("runs an init script given in an option", "-I", "--init-script"),
             code_files=_files("-p", "--project-dir", "-b", "--build-file", "-c", "--settings-file"),
+            hold_operands=_DB_TASKS,
         ),
     ),
-    **dict.fromkeys(("mvn", "mvnw"), Entry(code_files=_files("-f", "--file"))),
+    **dict.fromkeys(("mvn", "mvnw"), Entry(code_files=_files("-f", "--file"), hold_operands=_DB_TASKS)),
     "ant": Entry(code_files=_files("-f", "-file", "-buildfile"), long_words=True),
     "tsc": Entry(outputs=_files("--outDir", "--outFile", "--out", "--declarationDir")),
     **dict.fromkeys(
@@ -1835,14 +1928,115 @@ _ESCAPES: dict[str, Entry] = {
     ),
     **dict.fromkeys(
         ("pytest", "py.test"),
-        Entry(code_files=_files("-c", "--rootdir", "--confcutdir", "--config-file"), runs_operands=True),
+        Entry(
+            code_files=_files("-c", "--rootdir", "--confcutdir", "--config-file"),
+            runs_operands=True,
+            outputs=_files(
+                "--junitxml",
+                "--junit-xml",
+                "--basetemp",  # emptied first
+                "--html",
+                "--result-log",
+                "--resultlog",
+                "--report-log",
+                "--json-report-file",
+            ),
+            risky_values={
+                "--cov-report": (r":\s*(/|~|\.\.)", "writes a coverage report outside the working tree"),
+                "-o": (r"=\s*(/|~|\.\.)", "sets a path outside the working tree in an ini option"),
+                "--override-ini": (
+                    r"=\s*(/|~|\.\.)",
+                    "sets a path outside the working tree in an ini option",
+                ),
+            },
+        ),
     ),
     "tox": Entry(code_files=_files("-c", "--conf", "--workdir")),
     "nox": Entry(code_files=_files("-f", "--noxfile")),
-    "mypy": Entry(code_files=_files("--config-file")),
-    "pylint": Entry(
-        hold=_held("runs Python code given in an option", "--init-hook"), code_files=_files("--rcfile")
+    "mypy": Entry(
+        hold=_held(_RUNS, "--python-executable"),
+        code_files=_files("--config-file"),
+        outputs=_files(
+            "--junit-xml",
+            "--cache-dir",
+            "--html-report",
+            "--txt-report",
+            "--xml-report",
+            "--linecount-report",
+            "--linecoverage-report",
+            "--lineprecision-report",
+            "--any-exprs-report",
+            "--cobertura-xml-report",
+            "--memory-xml-report",
+            "--xslt-html-report",
+            "--xslt-txt-report",
+        ),
     ),
+    "pylint": Entry(
+        hold=_held("runs Python code given in an option", "--init-hook"),
+        code_files=_files("--rcfile"),
+        outputs=_files("--output"),
+        risky_values={"--output-format": (r":\s*(/|~|\.\.)", "writes a report outside the working tree")},
+    ),
+    "flake8": Entry(
+        code_files=_files("--config", "--append-config"), outputs=_files("--output-file", "--tee")
+    ),
+    "bandit": Entry(outputs=_files("-o", "--output")),
+    "coverage": Entry(outputs=_files("-o", "-d", "--directory", "--data-file")),
+    # writers of reports, builds and dumps: their output options
+    "hugo": Entry(outputs=_files("-d", "--destination", "--cacheDir")),
+    "jekyll": Entry(
+        outputs=_files("-d", "--destination"), code_files=_files("-p", "--plugins", "-s", "--source")
+    ),
+    "babel": Entry(outputs=_files("-d", "--out-dir", "-o", "--out-file"), code_files=_files("--config-file")),
+    "tailwindcss": Entry(outputs=_files("-o", "--output"), code_files=_files("-c", "--config")),
+    "postcss": Entry(outputs=_files("-o", "--output", "-d", "--dir"), code_files=_files("--config")),
+    "svgo": Entry(outputs=_files("-o", "--output"), code_files=_files("--config")),
+    **dict.fromkeys(("terser", "uglifyjs"), Entry(outputs=_files("-o", "--output"))),
+    # sass IN OUT, sass IN:OUT
+    **dict.fromkeys(
+        ("sass", "lessc"),
+        Entry(
+            writes="after_first",
+            hold_operands=dict.fromkeys(("*:/*", "*:~*", "*:..*"), "writes outside the working tree"),
+        ),
+    ),
+    "pip-compile": Entry(outputs=_files("-o", "--output-file")),
+    "trivy": Entry(outputs=_files("-o", "--output", "--cache-dir")),
+    "semgrep": Entry(
+        outputs=_files(
+            "-o",
+            "--output",
+            "--json-output",
+            "--sarif-output",
+            "--text-output",
+            "--junit-xml-output",
+            "--gitlab-sast-output",
+            "--gitlab-secrets-output",
+            "--emacs-output",
+            "--vim-output",
+        )
+    ),
+    "gitleaks": Entry(outputs=_files("-r", "--report-path")),
+    **dict.fromkeys(("pg_dump", "pg_dumpall"), Entry(outputs=_files("-f", "--file"))),
+    "mysqldump": Entry(outputs=_files("-r", "--result-file", "-T", "--tab")),
+    "xmlstarlet": Entry(hold=_held("edits files in place", "-L", "--inplace")),
+    **dict.fromkeys(("yq", "xq"), Entry(contained=_held("edits files in place", "-i", "--inplace"))),
+    "lastlog": Entry(hold=_held("changes the login records", "-C", "--clear", "-S", "--set")),
+    "ss": Entry(hold=_held("closes connections", "-K", "--kill"), outputs=_files("-D", "--diag")),
+    "lein": Entry(hold_operands={"clojure.main": _EVAL}),
+    "kustomize": Entry(
+        hold=_held(
+            "runs plugins or helm while building",
+            "--enable-alpha-plugins",
+            "--enable-exec",
+            "--enable-helm",
+            "--helm-command",
+        ),
+        outputs=_files("-o", "--output"),
+    ),
+    "rake": Entry(hold_operands=_DB_TASKS),
+    "flask": Entry(hold_operands={"downgrade": _DROPS_DATA}),
     "golangci-lint": Entry(code_files=_files("-c", "--config")),
     "markdownlint": Entry(code_files=_files("-c", "--config", "-r", "--rules")),
     "actionlint": Entry(
@@ -1986,6 +2180,7 @@ _ESCAPES: dict[str, Entry] = {
     "mix": Entry(
         hold=_held("evaluates Elixir code given in an option", "-e", "--eval"),
         held_subs={
+            **dict.fromkeys(("ecto.drop", "ecto.reset", "ecto.rollback", "ecto.load"), _DROPS_DATA),
             "cmd": "runs a shell command (mix cmd)",
             "do": "runs several tasks, which may include `cmd` (mix do)",
             "archive.install": INSTALLS,
@@ -2014,7 +2209,11 @@ _ESCAPES: dict[str, Entry] = {
     "ctags": Entry(outputs=_files("-f", "-o")),
     "cscope": Entry(outputs=_files("-f")),
     "sqlite3": READ,  # its SQL and dot-commands are judged in capfence.policy.shell.known
-    "mkdocs": Entry(code_files=_files("-f", "--config-file"), held_subs={"gh-deploy": "publishes the site"}),
+    "mkdocs": Entry(
+        code_files=_files("-f", "--config-file"),
+        held_subs={"gh-deploy": "publishes the site"},
+        outputs=_files("-d", "--site-dir"),
+    ),
     "sphinx-build": Entry(code_files=_files("-c"), runs_operands=True),
     "lerna": Entry(held_subs={"exec": "runs a command in each package (lerna exec)"}),
     "nx": Entry(held_subs={"exec": "runs a command (nx exec)"}),
@@ -2027,7 +2226,12 @@ _ESCAPES: dict[str, Entry] = {
     "jupyter": _subs(
         {
             **_reads("--version", "--paths", "kernelspec", "troubleshoot"),
-            "nbconvert": Entry(hold=_held("runs the notebook's code", "--execute")),
+            # its --Class.trait=value options: capfence.policy.shell.known
+            "nbconvert": Entry(
+                hold=_held("runs the notebook's code", "--execute"),
+                code_files=_files("--config"),
+                outputs=_files("--output-dir"),
+            ),
         },
         "runs notebook code or a notebook server (jupyter)",
     ),
@@ -2224,7 +2428,10 @@ _ESCAPES: dict[str, Entry] = {
             "--daemon": "runs the rsync daemon",
             "--config": "runs the rsync daemon",
         },
-        outputs=_files("--log-file", "--write-batch", "--only-write-batch", "--backup-dir"),
+        contained=_held("deletes the files it copies", "--remove-source-files", "--remove-sent-files"),
+        outputs=_files(
+            "--log-file", "--write-batch", "--only-write-batch", "--backup-dir", "--temp-dir", "-T"
+        ),
     ),
     "scp": Entry(
         writes="last",
@@ -2389,7 +2596,6 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
         ),
         "hash": Entry(hold={"-p": "redefines which program a name runs"}),
         "enable": Entry(hold={"-f": "loads a builtin from a shared library"}),
-        "rake": READ,
         "ssh": _subs({}, _REMOTE, bare=False),
         "sftp": _subs({}, _REMOTE, bare=False),
     }

@@ -213,13 +213,18 @@ def _entry(inv: Invocation, name: str, entry: Entry, depth: int) -> str | None:
     if entry.writes == "operands":
         return written(operands, entry.static_operands, "changes")
     if entry.writes == "after_first":
-        return written(operands[1:], entry.static_operands, "changes")
+        # with --reference=FILE no operand is the mode: all are changed
+        first = 0 if _given(_REFERENCE, options) else 1
+        return written(operands[first:], entry.static_operands, "changes")
     if entry.writes == "last":
         unknown = next((arg for arg in operands[:-1] if not arg.static and not _found(arg, inv)), None)
         if entry.static_operands and unknown is not None:
             return written((unknown,), need_static=True)
         return written(operands[-1:], entry.static_operands, remote=True)
     return None
+
+
+_REFERENCE = {"--reference": ""}
 
 
 def _found(arg: Arg, inv: Invocation) -> bool:
@@ -442,6 +447,8 @@ def _option_files(name: str, entry: Entry, words: Sequence[Arg]) -> str | None:
     for option, value in option_values(words, entry.code_files, entry.long_words) if entry.code_files else ():
         if not value.static:
             return f"runs code from a file known only at run time ({name} {option})"
+        if value.text == "-":
+            return f"runs code read from its input ({name} {option} -)"
         if not in_tree(value.text):
             return f"runs code from {value.text}, outside the working tree ({name} {option})"
     for option, value in (
@@ -961,6 +968,34 @@ def _sqlite(inv: Invocation) -> str | None:
                 return f"runs a dot-command that can run shell commands or write files (sqlite3 {line.split()[0]})"
         if _SQLITE_RISK.search(arg.text):
             return "SQL that writes or loads files (sqlite3)"
+        statement = _sqlite_change(arg.text)
+        if statement is not None:
+            return f"SQL that changes the database ({statement}) (sqlite3)"
+    return None
+
+
+_SQL_STRINGS = re.compile(r"'[^']*'|\"[^\"]*\"")
+_SQL_READS = frozenset({"select", "explain", "values", "with", "pragma"})
+_SQL_CHANGES = re.compile(
+    r"\b(insert|update|delete|replace|drop|alter|create|attach|detach|vacuum|reindex|analyze|returning|begin|commit)\b"
+)
+
+
+def _sqlite_change(sql: str) -> str | None:
+    """The first statement of ``sql`` that is not a read (``SELECT``, ``EXPLAIN``, a ``PRAGMA`` that sets nothing), or ``None``.
+
+    Quoted strings are removed first; a changing word anywhere else (``WITH x AS (...) DELETE``) counts."""
+    for piece in _SQL_STRINGS.sub("''", sql).lower().split(";"):
+        statement = piece.strip()
+        if not statement or statement.startswith("."):
+            continue
+        word = statement.split(None, 1)[0].split("(", 1)[0]
+        if (
+            word not in _SQL_READS
+            or _SQL_CHANGES.search(statement)
+            or (word == "pragma" and "=" in statement)
+        ):
+            return statement.split(None, 1)[0].upper()
     return None
 
 
@@ -977,7 +1012,88 @@ def _tar(inv: Invocation) -> str | None:
     if first is not None and first.static and first.text.isalpha() and set(first.text) & set("IF"):
         # old-style letters: tar xIf zstd a.tar
         return f"runs a command given in an option ({inv.program} {first.text})"
-    return _extract_target(inv)
+    return _tar_options(inv.program or "tar", _tar_words(inv.args)) or _extract_target(inv)
+
+
+_TAR_VALUE_LETTERS = frozenset("bCfFgHIKLNTVX")
+"""GNU tar's short options that take a value (attached, ``-C/``, or the next word)."""
+_TAR_LONG = (
+    "--absolute-names",
+    "--append",
+    "--catenate",
+    "--concatenate",
+    "--create",
+    "--delete",
+    "--directory",
+    "--file",
+    "--index-file",
+    "--listed-incremental",
+    "--remove-files",
+    "--update",
+    "--volno-file",
+)
+"""The long options :func:`_tar_options` looks at (given abbreviated to any prefix: ``--dir``, ``--abs``)."""
+_TAR_WRITES = frozenset(
+    {"-c", "-r", "-u", "-A", "--create", "--append", "--update", "--catenate", "--concatenate", "--delete"}
+)
+_TAR_OUTPUTS = frozenset({"--index-file", "-g", "--listed-incremental", "--volno-file"})
+
+
+def _tar_words(args: Sequence[Arg]) -> list[tuple[str, str | None]]:
+    """tar's options as ``(name, value)``: clusters split, old-style letters (``tar xPf a.tar``), long ones unabbreviated."""
+    found: list[tuple[str, str | None]] = []
+    words = [a.text if a.static else "" for a in _option_words(args)]
+    i = 0
+    if words and words[0].isalpha():
+        words[0] = "-" + words[0]  # old-style: the first word is letters without a dash
+    while i < len(words):
+        text = words[i]
+        i += 1
+        if text.startswith("--"):
+            name, eq, value = text.partition("=")
+            full = (
+                next((option for option in _TAR_LONG if option.startswith(name)), name)
+                if len(name) > 3
+                else name
+            )
+            if not eq and full in (
+                "--file",
+                "--directory",
+                "--index-file",
+                "--listed-incremental",
+                "--volno-file",
+            ):
+                value, i = (words[i] if i < len(words) else ""), i + 1
+            found.append((full, value if eq or full in _TAR_VALUES else None))
+        elif text.startswith("-") and len(text) > 1:
+            for j, letter in enumerate(text[1:], start=1):
+                if letter in _TAR_VALUE_LETTERS:
+                    rest = text[j + 1 :]
+                    if not rest:
+                        rest, i = (words[i] if i < len(words) else ""), i + 1
+                    found.append(("-" + letter, rest))
+                    break
+                found.append(("-" + letter, None))
+    return found
+
+
+_TAR_VALUES = frozenset({"--file", "--directory", "--index-file", "--listed-incremental", "--volno-file"})
+
+
+def _tar_options(name: str, options: list[tuple[str, str | None]]) -> str | None:
+    """Archives written outside the working tree, files it deletes, names it extracts as absolute, directories outside."""
+    writes = any(option in _TAR_WRITES for option, _ in options)
+    for option, value in options:
+        if option in ("-P", "--absolute-names"):
+            return f"extracts with absolute names ({name} {option})"
+        if option == "--remove-files":
+            return f"deletes the files it archives ({name} --remove-files)"
+        if option in ("-C", "--directory") and value is not None and outside(value or "/"):
+            return f"extracts into {value}, outside the working tree"
+        written_file = (option in ("-f", "--file") and writes) or option in _TAR_OUTPUTS
+        if written_file and value is not None and value != "-" and outside(value or "/"):
+            return f"writes {value}, outside the working tree ({name} {option})"
+    return None
 
 
 _KEEPS_INPUT = frozenset({"-c", "--stdout", "--to-stdout", "-l", "--list", "-t", "--test"})
@@ -1206,7 +1322,7 @@ def _by_subcommands(name: str, entry: Entry, words: Sequence[str]) -> bool:
                 if judged(entry, depth):
                     return False
         if entry.subs is None:
-            return not entry.writes or (depth == 0 and _plain_written(entry.writes, operands))
+            return not entry.writes or (depth == 0 and _plain_written(entry.writes, operands, flags))
         if not entry.subs and not entry.bare:
             return False
         if depth >= len(operands):
@@ -1236,8 +1352,10 @@ def _plain_split(words: Sequence[str]) -> tuple[set[str], list[str]] | None:
     return flags, operands
 
 
-def _plain_written(writes: str, operands: list[str]) -> bool:
+def _plain_written(writes: str, operands: list[str], flags: set[str]) -> bool:
     """No file a writer writes (``writes`` of its entry) is outside the working tree."""
+    if writes == "after_first" and any(flag.startswith("--r") for flag in flags):
+        return False  # --reference=FILE: every operand is changed (left to the full judgement)
     if writes == "operands":
         targets = operands
     elif writes == "after_first":
