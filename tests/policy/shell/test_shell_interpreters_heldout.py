@@ -56,6 +56,7 @@ PYTHON_HELD = [
     """python3 -Bi -c 'print(1)' <<< 'import os; os.remove("x")'""",
     """python3 -X dev -i -c 'print(1)' <<< 'import os; os.remove("x")'""",
     """pypy3 -ic 'print(1)' <<< 'import os; os.remove("x")'""",
+    """python3 -Xfrozen_modules=off -ic 'print(1)' <<< 'import os; os.remove("x")'""",
     # no code in the arguments: standard input is the code
     """python3 -v <<< 'import shutil; shutil.rmtree("/home")'""",
     """python3 -h -v <<< 'import os; os.remove("/etc/shadow")'""",
@@ -76,6 +77,9 @@ PYTHON_ALLOWED = [
     "python --version",
     "python3 -V",
     "python3 -h",
+    "python3 -I -c 'print(1)'",
+    "python3 -c 'import platform; print(platform.python_version())'",
+    """python3 -c 'import sys; sys.stdout.write("hi\\n")'""",
 ]
 
 INTERPRETER_HELD = [
@@ -109,6 +113,8 @@ INTERPRETER_ALLOWED = [
     "ruby -c script.rb",
     "ruby -cw script.rb",
     "ruby -wc -W0 script.rb",
+    "ruby -W2 -c x.rb",
+    "php -q -l x.php",
     "php -l index.php",
     "php -n -l index.php",
     "php --syntax-check index.php",
@@ -145,6 +151,7 @@ AWK_HELD = [
     """awk 'BEGIN{print "x" >> ENVIRON["HOME"] "/.bashrc"}'""",
     """awk 'BEGIN{print "x" > "/etc/cron.d/x"}'""",
     """awk '{print > $1}' f""",
+    "awk '{print $1 >/etc/passwd}' f",
     """awk '{print "a" > "out" ".txt"}' f""",
     'awk \'BEGIN{print "a",\n"b" > f}\'',
     """awk '{ x = 4 / 2; print "" | c; y = 1 / 2 }' f""",
@@ -180,6 +187,7 @@ AWK_ALLOWED = [
     "awk 'NR==FNR{a[$1];next} $1 in a' a b",
     "gawk -e 'BEGIN{print 1}'",
     'awk \'BEGIN { while ((getline line < "f") > 0) n++; close("f"); print n }\'',
+    """awk 'BEGIN { getline < "/etc/hostname"; print }'""",
 ]
 
 SED_HELD = [
@@ -200,6 +208,8 @@ SED_HELD = [
     "sed '1 ! e reboot' f",
     "sed -n '/root/e reboot' /etc/passwd",
     "sed -e 's/x/y/' -e '1e reboot' f",
+    "sed -e 'a\\' -e 'e reboot' f",
+    "sed -es/a/b/e f",
     "sed -n 's/x/y/w /etc/shadow' /dev/null",
     "sed 's/a/b/gw /etc/passwd' /dev/null",
     "sed -n 's/x/y/pw /etc/x' f",
@@ -241,6 +251,7 @@ SED_ALLOWED = [
     "sed -n '$=' f",
     "sed 's/exec/run/g' f",
     "sed '/^#/d; s/ *$//' f",
+    "sed -E -i.bak -e 's/a/b/' conf/*.txt",
 ]
 
 

@@ -351,7 +351,7 @@ def _sed_delimited(script: str, i: int, delim: str, *, regex: bool) -> int:
         if ch == "\\" and not bracket:
             i += 2
             continue
-        if ch == "\n" and regex:
+        if ch == "\n":  # GNU sed: an unescaped newline leaves the command unterminated
             return -1
         if bracket:
             if ch == "[" and script[i + 1 : i + 2] in (":", ".", "="):
