@@ -56,6 +56,8 @@ PYTHON_HELD = [
     """python3 -Bi -c 'print(1)' <<< 'import os; os.remove("x")'""",
     """python3 -X dev -i -c 'print(1)' <<< 'import os; os.remove("x")'""",
     """pypy3 -ic 'print(1)' <<< 'import os; os.remove("x")'""",
+    """python3 -i -m json.tool f.json <<< 'import os; os.system("reboot")'""",
+    "python3 -im json.tool f.json",
     """python3 -Xfrozen_modules=off -ic 'print(1)' <<< 'import os; os.remove("x")'""",
     # no code in the arguments: standard input is the code
     """python3 -v <<< 'import shutil; shutil.rmtree("/home")'""",
@@ -78,6 +80,7 @@ PYTHON_ALLOWED = [
     "python3 -V",
     "python3 -h",
     "python3 -I -c 'print(1)'",
+    "python3 -m json.tool f.json",
     "python3 -c 'import platform; print(platform.python_version())'",
     """python3 -c 'import sys; sys.stdout.write("hi\\n")'""",
 ]

@@ -553,13 +553,13 @@ def _only_info(args: Sequence[Arg], kind: str = "") -> bool:
 
 def _python(inv: Invocation, code: list[Arg | None]) -> str | None:
     args = inv.args
+    if _python_inspects(args):
+        return "reads more python code from its standard input after the rest (python -i)"
     for i, arg in enumerate(args):
         if arg.static and arg.text.startswith("-m"):
             module = arg.text[2:] or (args[i + 1].text if i + 1 < len(args) and args[i + 1].static else "")
             rest = args[i + 2 :] if arg.text == "-m" else args[i + 1 :]
             return _python_module(inv, module, rest)
-    if _python_inspects(args):
-        return "reads more python code from its standard input after the rest (python -i)"
     if code:
         return (
             None
