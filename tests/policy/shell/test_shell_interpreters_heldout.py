@@ -209,6 +209,8 @@ SED_HELD = [
     "sed 's/x/y/ ; e' f",
     "sed '1 e reboot' f",
     "sed '1 ! e reboot' f",
+    "sed ':a e reboot' f",
+    "sed 'b end e reboot' f",
     "sed -n '/root/e reboot' /etc/passwd",
     "sed -e 's/x/y/' -e '1e reboot' f",
     "sed -e 'a\\' -e 'e reboot' f",

@@ -271,8 +271,10 @@ def _sed_command(script: str, i: int, cmd: str) -> tuple[int, str | None]:
     if cmd in "rRaic":
         return _sed_line_end(script, i), None  # r/R only read; a/i/c text runs to the end of its line
     if cmd in ":btTv":
-        while i < len(script) and script[i] not in ";\n}":
-            i += 1  # the label or version (GNU ends a label at `;`: reading less of it checks more as commands)
+        while i < len(script) and script[i] in " \t":
+            i += 1
+        while i < len(script) and script[i] not in " \t\r;\n}":
+            i += 1  # the label or version (GNU sed ends a label at a blank or `;`: what follows is a command)
         return i, None
     if cmd in "sy":
         i, reason = _sed_substitute(script, i, cmd)
