@@ -2846,9 +2846,6 @@ SAFE_PYTHON_MODULES = frozenset(
 )
 """``python -m MODULE`` modules that are development tools (``pip`` is judged like the pip program)."""
 
-SAFE_INTERPRETER_OPTIONS = frozenset({"--version", "-V", "--help", "-h", "-v", "-version"})
-"""An interpreter given only these runs no code."""
-
 
 # --- what programs read and contact (the ``reads:``, ``writes:`` and ``hosts:`` conditions) ----------------------------------
 

@@ -29,7 +29,6 @@ from capfence.policy.shell.catalogue import (
     INSTALLS,
     KNOWN_WRAPPERS,
     PRIVILEGED_WRAPPERS,
-    SAFE_INTERPRETER_OPTIONS,
     SAFE_PYTHON_MODULES,
     Entry,
     variable_reason,
@@ -47,6 +46,7 @@ from capfence.policy.shell.programs import (
     WRAPPERS,
     family,
 )
+from capfence.policy.shell.scripts import awk_code, awk_risk, sed_args, sed_risk
 from capfence.policy.shell.workingtree import REMOTE_PATH, contained, moved, outside, written
 
 _UPLOADS = frozenset(
@@ -68,10 +68,6 @@ _UPLOADS = frozenset(
     }
 )
 _WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
-_AWK_RISK = re.compile(r"\bsystem\s*\(|\|\s*\"|\"\s*\|\s*getline|\|&|\bclose\s*\(")
-_SED_RISK = re.compile(
-    r"(?:^|[;{}\n])\s*[\d,$/!^\\.*+?]*\s*[ewWrR](?:\s|$)|/[gpiImM\d]*e[gpiImM\d]*\s*(?:$|[;}])"
-)
 _INLINE_INPUT = frozenset({"<<", "<<-", "<<<"})
 """Here-documents and here-strings: standard input whose text is in the command (and was analyzed)."""
 _ARITHMETIC = frozenset(
@@ -473,7 +469,7 @@ def _operand_files(name: str, operands: Sequence[Arg]) -> str | None:
 
 
 def _interpreter(inv: Invocation, kind: str) -> str | None:
-    if _only_info(inv.args) or _syntax_only(inv.args, kind):
+    if _only_info(inv.args, kind) or _syntax_only(inv.args, kind):
         return None
     spec = INTERPRETERS[kind]
     reading = read_code(inv.args, spec)
@@ -489,49 +485,83 @@ def _interpreter(inv: Invocation, kind: str) -> str | None:
     if kind == "python":
         return _python(inv, reading.code)
     if kind in ("awk", "gawk", "mawk", "nawk"):
-        return _awk(inv, reading.code, reading.script)
+        return _awk(inv)
     return f"runs {kind} code that is not checked"
 
 
-_SYNTAX_CHECK = {
-    "sh": "n",
-    "bash": "n",
-    "dash": "n",
-    "zsh": "n",
-    "ksh": "n",
-    "mksh": "n",
-    "ruby": "c",
-    "php": "l",
-    "node": "c",
+_SYNTAX_CHECK: Mapping[str, tuple[str, str, str]] = {
+    **dict.fromkeys(("sh", "bash", "dash", "zsh", "ksh", "mksh"), ("n", "vxeuf", "oO")),
+    "ruby": ("c", "wv", "W"),
+    "php": ("l", "nq", ""),
 }
-"""The option letter with which an interpreter only checks the syntax of its code and runs none of it."""
-_SYNTAX_CHECK_LONG = frozenset({"--syntax-check", "--check"})
+"""Per interpreter: the letter with which it only checks the syntax of its code and runs none of it, the letters that
+may be clustered with it (they change only messages), and letters whose value follows (``-o posix``, ``-W0``).
+Any other option (``ruby -rLIB`` loads and runs a library; ``php -dextension=x.so`` loads one; ``-e``/``-r`` give code
+to run) makes the command not a syntax check."""
+_SYNTAX_CHECK_LONG: Mapping[str, frozenset[str]] = {
+    "php": frozenset({"--syntax-check"}),
+    "node": frozenset({"--check", "-c"}),
+    "nodejs": frozenset({"--check", "-c"}),
+}
 
 
 def _syntax_only(args: Sequence[Arg], kind: str) -> bool:
     """``bash -n deploy.sh``, ``php -l x.php``, ``ruby -c app.rb``, ``node --check x.js``: the code is parsed, never run.
 
-    Only options before the first operand count (``bash script.sh -n`` runs the script with ``-n``).
+    Only options before the first operand count (``bash script.sh -n`` runs the script with ``-n``); each is read
+    letter by letter, its values skipped (``php -dmemory_limit=-1`` is ``-d``, not ``-l``).
     """
-    letter = _SYNTAX_CHECK.get(kind)
-    if letter is None:
-        return False
+    check = _SYNTAX_CHECK.get(kind)
+    words = _SYNTAX_CHECK_LONG.get(kind, frozenset())
+    found = False
+    skip = False
     for arg in args:
-        if not arg.static or not arg.text.startswith("-") or arg.text == "-":
+        if skip:
+            skip = False
+            continue
+        if not arg.static or not arg.text.startswith("-") or arg.text in ("-", "--"):
+            break
+        if arg.text in words:
+            found = True
+            continue
+        if check is None or arg.text.startswith("--"):
             return False
-        if arg.text in _SYNTAX_CHECK_LONG and kind in ("php", "node"):
-            return True
-        if not arg.text.startswith("--") and letter in arg.text[1:] and (kind != "node" or arg.text == "-c"):
-            return True
-    return False
+        flag, quiet, valued = check
+        for j, letter in enumerate(arg.text[1:], start=2):
+            if letter in valued:
+                skip = j == len(arg.text) and letter in "oO"  # a shell's -o NAME; ruby's -W level is attached
+                break
+            if letter not in flag + quiet:
+                return False
+            found = found or letter == flag
+    return found
 
 
-def _only_info(args: Sequence[Arg]) -> bool:
-    return bool(args) and all(a.static and a.text in SAFE_INTERPRETER_OPTIONS for a in args)
+_INFO_OPTIONS = frozenset({"--version", "--help", "-V", "-h"})
+"""Options with which an interpreter prints and exits, reading no code (not for shells: ``sh -h`` is ``hashall``)."""
+_SHELL_INFO_OPTIONS = frozenset({"--version", "--help"})
+_VERSION_V = frozenset({"perl", "ruby", "node", "nodejs", "php", "lua", "luajit", "tsx", "ts-node"})
+"""Interpreters whose ``-v`` prints the version and exits (``python -v`` is verbose and then reads code from standard
+input; ``bash -v`` echoes the commands it reads; ``awk -v`` assigns a variable)."""
+
+
+_PROGRAM_INFO_OPTIONS = frozenset({"--version", "-V", "--help", "-h", "-v", "-version"})
+"""Options with which the other code runners (``java -version``, ``gdb --version``) print and exit."""
+
+
+def _only_info(args: Sequence[Arg], kind: str = "") -> bool:
+    """Only options that print and exit; ``kind`` is an interpreter family, ``""`` for another code runner."""
+    shell = bool(kind) and INTERPRETERS[kind].shell
+    allowed = _SHELL_INFO_OPTIONS if shell else _INFO_OPTIONS if kind else _PROGRAM_INFO_OPTIONS
+    return bool(args) and all(
+        a.static and (a.text in allowed or (a.text == "-v" and kind in _VERSION_V)) for a in args
+    )
 
 
 def _python(inv: Invocation, code: list[Arg | None]) -> str | None:
     args = inv.args
+    if _python_inspects(args):
+        return "reads more python code from its standard input after the rest (python -i)"
     for i, arg in enumerate(args):
         if arg.static and arg.text.startswith("-m"):
             module = arg.text[2:] or (args[i + 1].text if i + 1 < len(args) and args[i + 1].static else "")
@@ -543,7 +573,32 @@ def _python(inv: Invocation, code: list[Arg | None]) -> str | None:
             if all(c is not None and c.static and harmless_python(c.text) for c in code)
             else "runs python code that is not checked"
         )
-    return "runs a python script whose code is not checked" if args else "starts python"
+    if not any(a.static and (a.text == "-" or not a.text.startswith("-")) for a in args):
+        return "reads python code from its standard input"  # `python3 -v <<< CODE`, `python3 -q`, `python3`
+    return "runs a python script whose code is not checked"
+
+
+def _python_inspects(args: Sequence[Arg]) -> bool:
+    """``-i`` (alone or in a cluster: ``-ic``, ``-qi``) among python's options: after its script or ``-c`` code, it reads
+    and runs code from its standard input, which is not checked."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if not arg.static or not arg.text.startswith("-") or arg.text in ("-", "--"):
+            return False
+        if arg.text.startswith("--"):
+            continue
+        for j, letter in enumerate(arg.text[1:], start=2):
+            if letter == "i":
+                return True
+            if letter in "cm":
+                return False  # the code or module follows: what comes after it is its sys.argv
+            if letter in "WXQ":
+                skip = j == len(arg.text)  # -W/-X take a value, attached or the next word
+                break
+    return False
 
 
 def _python_module(inv: Invocation, module: str, rest: Sequence[Arg]) -> str | None:
@@ -670,8 +725,62 @@ _PY_NODES = (
 )
 
 
+_PY_ROOTS = _PY_MODULES | _PY_CALLS
+"""Names a call is trusted by: code that binds one of them (``sys = sys.modules["os"]``) is not harmless."""
+_PY_HELD_ATTRS = frozenset(
+    {
+        # modules that the trusted modules import and that reach the system (``uuid.os``, ``json.codecs.open``)
+        "os",
+        "posix",
+        "nt",
+        "subprocess",
+        "shutil",
+        "io",
+        "builtins",
+        "importlib",
+        "codecs",
+        "encodings",
+        "operator",
+        "copyreg",
+        "enum",
+        "numbers",
+        "socket",
+        "ctypes",
+        "pathlib",
+        "signal",
+        "tempfile",
+        "threading",
+        "multiprocessing",
+        "pickle",
+        "marshal",
+        "runpy",
+        "pdb",
+        # the import machinery and the interpreter's hooks (``sys.modules["os"]``, ``sys.breakpointhook()`` runs pdb)
+        "modules",
+        "meta_path",
+        "path_hooks",
+        "path_importer_cache",
+        "breakpointhook",
+        "displayhook",
+        "excepthook",
+        "unraisablehook",
+        "settrace",
+        "setprofile",
+        "addaudithook",
+        "call_tracing",
+        "remote_exec",
+        "monitoring",
+    }
+)
+"""Attributes that lead from a trusted module to one that is not, or to code the interpreter runs later."""
+
+
 def harmless_python(code: str) -> bool:
-    """Python code that only computes and prints: literals, arithmetic, a few builtins, safe standard modules."""
+    """Python code that only computes and prints: literals, arithmetic, a few builtins, safe standard modules.
+
+    A call is trusted by its root name, so the code must not rebind a root (assignment, comprehension target,
+    ``import json as sys``, ``from sys import exit as print``) nor reach beyond the trusted modules through their
+    attributes (``uuid.os``, ``sys.modules``)."""
     if len(code) > 2000:
         return False
     try:
@@ -686,15 +795,33 @@ def harmless_python(code: str) -> bool:
             return False
         if isinstance(node, ast.Name | ast.Attribute) and _dunder(node):
             return False
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id in _PY_ROOTS:
+            return False
+        if isinstance(node, ast.Attribute) and node.attr in _PY_HELD_ATTRS:
+            return False
         if isinstance(node, ast.Call) and not _safe_call(node.func):
             return False
     return True
 
 
 def _safe_import(node: ast.Import | ast.ImportFrom) -> bool:
+    """An import of trusted modules that binds no trusted root to something else and no held attribute."""
     if isinstance(node, ast.ImportFrom):
-        return (node.module or "").split(".")[0] in _PY_MODULES and node.level == 0
-    return all(alias.name.split(".")[0] in _PY_MODULES for alias in node.names)
+        return (
+            (node.module or "").split(".")[0] in _PY_MODULES
+            and node.level == 0
+            and all(
+                alias.name != "*"
+                and alias.name not in _PY_HELD_ATTRS
+                and (alias.asname or alias.name) not in _PY_ROOTS
+                for alias in node.names
+            )
+        )
+    return all(
+        alias.name.split(".")[0] in _PY_MODULES
+        and (alias.asname in (None, alias.name) or alias.asname not in _PY_ROOTS)
+        for alias in node.names
+    )
 
 
 def _dunder(node: ast.Name | ast.Attribute) -> bool:
@@ -731,22 +858,16 @@ def _safe_call(func: ast.expr) -> bool:
     return False
 
 
-_AWK_FILE = re.compile(r">>?\s*\"([^\"]*)\"")
-
-
-def _awk(inv: Invocation, code: list[Arg | None], script: Arg | None) -> str | None:
-    if script is not None:
-        return "runs an awk script whose code is not checked"
-    if inv.options.flags & {"-l", "--load", "-i", "--include", "-E", "--exec"}:
-        return "loads an awk extension library or source file"
+def _awk(inv: Invocation) -> str | None:
+    code, reason = awk_code(inv.args)
+    if reason is not None:
+        return reason
     for arg in code:
-        if arg is None or not arg.static:
+        if not arg.static:
             return "runs awk code built at run time"
-        if _AWK_RISK.search(arg.text):
-            return "awk code runs commands"
-        for path in _AWK_FILE.findall(arg.text):
-            if outside(path):
-                return f"awk code writes {path}, outside the working tree"
+        reason = awk_risk(arg.text)
+        if reason is not None:
+            return reason
     return None
 
 
@@ -754,23 +875,29 @@ def _awk(inv: Invocation, code: list[Arg | None], script: Arg | None) -> str | N
 
 
 def _sed(inv: Invocation) -> str | None:
-    operands = inv.options.operands
-    flags = inv.options.flags
-    scripted = bool(flags & {"-e", "--expression", "-f", "--file"})
-    words = _option_words(inv.args)
-    given = option_values(words, ("-e", "--expression", "-f", "--file"))
-    scripts = [v for o, v in given if o in ("-e", "--expression")] if scripted else list(operands[:1])
-    for option, value in given:
-        if option in ("-f", "--file") and (not value.static or not in_tree(value.text)):
-            return f"runs a sed script from outside the working tree (sed {option} {value.text})"
-    for arg in scripts:
-        if arg.static and _SED_RISK.search(arg.text):
-            return "sed script runs commands or writes files"
+    parsed = sed_args(inv.args)
+    if isinstance(parsed, str):
+        return parsed
+    if parsed.files:
+        return f"runs a sed script whose code is not checked (sed -f {parsed.files[0].text})"
+    for arg in parsed.scripts:
         if not arg.static:
             return "sed script built at run time"
-    if flags & {"-i", "--in-place"} or any(f.startswith(("-i", "--in-place")) for f in flags):
-        return written(operands[0 if scripted else 1 :], need_static=True, verb="edits")
-    return None
+        reason = sed_risk(arg.text)
+        if reason is not None:
+            return reason
+    if parsed.suffixes is None:
+        return None
+    for suffix in parsed.suffixes:
+        if "/" in suffix or "*" in suffix:
+            return f"sed -i keeps backups named by `{suffix}`, which can put them outside the working tree"
+    operands = parsed.operands
+    if parsed.scripts and parsed.scripts[0].static and not parsed.scripts[0].text and operands:
+        # BSD `sed -i '' SCRIPT FILE`: the empty word is the suffix there, and the script comes next
+        reason = sed_risk(operands[0].text) if operands[0].static else "sed script built at run time"
+        if reason is not None:
+            return reason
+    return written(operands, need_static=True, verb="edits")
 
 
 def _transfer(inv: Invocation) -> str | None:
