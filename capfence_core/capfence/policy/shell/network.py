@@ -35,6 +35,7 @@ FILE_OPTIONS: Final = {
     "curl": ("-H", "--header", "--proxy-header", "--json", "--url-query", "--variable", "-b", "--cookie"),
     "curlie": ("-H", "--header", "--json", "-b", "--cookie"),
     "wget": ("-i", "--input-file", "--load-cookies", "--header"),
+    "aria2c": ("-i", "--input-file", "--load-cookies"),
     "gh": ("-F", "--body-file", "--notes-file", "--input"),
     "glab": ("-F", "--description-file", "--input"),
 }

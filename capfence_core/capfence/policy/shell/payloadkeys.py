@@ -97,12 +97,23 @@ def with_payload(
             found = _ours(key)
         if found:
             ours.append((found, value))
+        elif isinstance(
+            value, Mapping
+        ):  # the options of a call (``{"command": ..., "options": {"cwd": "/"}}``)
+            ours += [(k, v) for k, v in _context_of(value)]
     if not ours:
         return commands
     if not explicit:
         commands = commands + [c for k, v in ours if k in MORE_COMMAND_KEYS for c in _more(v)]
     context = [(k, v) for k, v in ours if k in _CONTEXT]
     return _in_context(commands, context) if context and commands else commands
+
+
+def _context_of(options: Mapping[Any, object]) -> Iterator[tuple[str, object]]:
+    for key, value in options.items():
+        found = _ours(key) if isinstance(key, str) else ""
+        if found in _CONTEXT:
+            yield found, value
 
 
 def _more(value: object) -> Iterator[str | tuple[str, ...]]:
