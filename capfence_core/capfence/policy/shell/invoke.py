@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from capfence.policy.shell.context import Site, norm_path
-from capfence.policy.shell.model import Arg, Invocation, Kind, Options
+from capfence.policy.shell.model import Arg, Invocation, Kind, Options, Redir
 from capfence.policy.shell.options import PLAIN, OptionSpec, parse_options, split_leading
 from capfence.policy.shell.programs import (
     APPLET_HOSTS,
@@ -54,6 +54,10 @@ if TYPE_CHECKING:
 
 _PLACEHOLDERS = ("{}", "{/}", "{//}", "{.}", "{/.}")
 _CODE_RUNNERS = frozenset({"eval", "alias", "trap"})
+PIPE_SENDERS = frozenset({"http", "https", "xh", "xhs"})
+"""Programs that send what is piped into them (httpie's body): recorded with :data:`PIPED` (and never sketched)."""
+PIPED = Redir("|", 0, None)
+"""Stands for "standard input is a pipe" among the redirections of a :data:`PIPE_SENDERS` invocation."""
 
 
 def program_name(text: str) -> str:
@@ -114,6 +118,7 @@ def ordinary(name: str) -> bool:
         or name in RUNNERS
         or name in COMMAND_LINES
         or name in ASSIGNERS
+        or name in PIPE_SENDERS
     )
 
 
@@ -153,7 +158,10 @@ def dispatch(an: Analyzer, args: Sequence[Arg], site: Site) -> None:
         _command_lines(an, name, COMMAND_LINES[name], rest, site)
     else:
         code_from = an.written.get(norm_path(head.text), frozenset()) if "/" in head.text else frozenset()
-        invocation = Invocation(name, rest, site.redirects, site.via, None, code_from, options_of(name, rest))
+        redirects = site.redirects
+        if name in PIPE_SENDERS and site.stdin is not None and site.stdin.dynamic:
+            redirects = (*redirects, PIPED)  # (what it sends: :mod:`~capfence.policy.shell.network`)
+        invocation = Invocation(name, rest, redirects, site.via, None, code_from, options_of(name, rest))
         an.emit(invocation)
         an.track_writes(invocation, site.stdin)
         if name in ASSIGNERS:

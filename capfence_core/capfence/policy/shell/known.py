@@ -36,7 +36,8 @@ from capfence.policy.shell.catalogue import (
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.invoke import read_code
 from capfence.policy.shell.judges import JUDGES
-from capfence.policy.shell.model import Arg, Invocation, Kind, Options
+from capfence.policy.shell.model import PAYLOAD_HOLD, Arg, Invocation, Kind, Options
+from capfence.policy.shell.network import FILE_OPTIONS, SENDERS, git_push, nmcli, sends_file, why_sends
 from capfence.policy.shell.options import PLAIN, parse_options
 from capfence.policy.shell.programs import (
     ASSIGNERS,
@@ -129,6 +130,8 @@ def why_held(inv: Invocation) -> str | None:
     """``None`` if the invocation is known safe, else why it should be held."""
     if inv.program is None or inv.dynamic is not None:
         return inv.dynamic or "the command name is built at run time"
+    if inv.program == PAYLOAD_HOLD:
+        return inv.args[0].text
     if inv.code_from:
         return "runs code produced by " + ", ".join(sorted(inv.code_from))
     reason = _settings(inv.env, inv.program) if inv.env else None
@@ -137,7 +140,34 @@ def why_held(inv: Invocation) -> str | None:
     reason = _redirects(inv)
     if reason is not None or inv.program == "":
         return reason
+    if inv.redirects:
+        reason = _fills(inv)
+        if reason is not None:
+            return reason
     return _program(inv)
+
+
+_ENDLESS = frozenset({"/dev/zero", "/dev/urandom", "/dev/random"})
+"""Devices that never run out: copied into a file, they fill the disk."""
+_HUGE = 64 << 30
+"""Bytes from an endless device into a file that deserve a look (a swap file of a few gigabytes does not)."""
+
+
+def _fills(inv: Invocation) -> str | None:
+    """An endless or huge output redirected into a file (``yes > f``, ``cat /dev/zero > f``, ``head -c 500G /dev/zero > f``)."""
+    if not any(r.writes for r in inv.redirects):
+        return None
+    operands = inv.options.operands
+    endless = any(arg.static and arg.text in _ENDLESS for arg in operands)
+    if inv.program == "dd":
+        return None  # (judged with its operands: :func:`_dd_fills`)
+    if inv.program == "yes" or (inv.program in ("cat", "tac", "pv") and endless):
+        return f"writes without end into a file, filling the disk ({inv.program})"
+    if inv.program in ("head", "tail") and endless:
+        sizes = option_values(_option_words(inv.args), ("-c", "--bytes"))
+        if any(not v.static or _size(v.text.lstrip("+-"), _HUGE) >= _HUGE for _, v in sizes):
+            return f"writes 64 GiB or more into a file ({inv.program})"
+    return None
 
 
 def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
@@ -175,6 +205,10 @@ def _program(inv: Invocation) -> str | None:
     kind = family(name)
     if kind in INTERPRETERS:
         return _interpreter(inv, kind)
+    if name in SENDERS:
+        reason = why_sends(inv)
+        if reason is not None:
+            return reason
     special = _SPECIAL.get(name)
     if special is not None:
         reason = special(inv)
@@ -334,8 +368,8 @@ _SAFE_PLUS = re.compile(r"\+(?:\d*[FGgN]?|/[^|!]*)")
 
 
 def in_tree(text: str) -> bool:
-    """A static path in the working tree: relative, and not climbing out of it."""
-    if text.startswith(("/", "~")):
+    """A static path in the working tree: relative, and not climbing out of it (``-``, standard input, is not)."""
+    if text.startswith(("/", "~")) or text == "-":
         return False
     path = norm_path(text)
     return path != ".." and not path.startswith("../")
@@ -444,7 +478,7 @@ def _option_files(name: str, entry: Entry, words: Sequence[Arg]) -> str | None:
         if not value.static:
             return f"runs code from a file known only at run time ({name} {option})"
         if value.text == "-":
-            return f"runs code read from its input ({name} {option} -)"
+            return f"runs code read from its standard input ({name} {option} -)"
         if not in_tree(value.text):
             return f"runs code from {value.text}, outside the working tree ({name} {option})"
     for option, value in (
@@ -902,7 +936,9 @@ def _sed(inv: Invocation) -> str | None:
 
 def _transfer(inv: Invocation) -> str | None:
     flags = inv.options.flags
-    if flags & _UPLOADS or any(f.startswith(("--data", "--form", "--upload", "--post")) for f in flags):
+    if flags & _UPLOADS or any(
+        f.startswith(("--data", "--form", "--upload", "--post", "--json")) for f in flags
+    ):
         return f"sends data to a server ({inv.program})"
     if inv.program in _HTTPIE and _httpie_sends(inv):
         return f"sends data to a server ({inv.program})"
@@ -1008,10 +1044,45 @@ def _dd(inv: Invocation) -> str | None:
                 return "dd writes to a path known only at run time"
             if outside(arg.text[3:]):
                 return f"dd writes {arg.text[3:]}, outside the working tree"
-    return None
+    return _dd_fills(inv)
+
+
+_DD_SIZE = re.compile(r"(\d{1,30})([kKMGTPE]?)(?:i?B)?\Z")
+_UNITS = {
+    "": 1,
+    "k": 1 << 10,
+    "K": 1 << 10,
+    "M": 1 << 20,
+    "G": 1 << 30,
+    "T": 1 << 40,
+    "P": 1 << 50,
+    "E": 1 << 60,
+}
+
+
+def _dd_fills(inv: Invocation) -> str | None:
+    """``dd if=/dev/zero of=FILE`` without ``count=`` or with 64 GiB or more: fills the disk."""
+    given = {
+        a.text.partition("=")[0]: a.text.partition("=")[2] for a in inv.args if a.static and "=" in a.text
+    }
+    if given.get("if") not in _ENDLESS or not ("of" in given or any(r.writes for r in inv.redirects)):
+        return None
+    if "count" not in given:
+        return "dd copies an endless device into a file, filling the disk"
+    size = _size(given.get("bs", "512"), _HUGE) * _size(given["count"], _HUGE)
+    return "dd writes 64 GiB or more into a file" if size >= _HUGE else None
+
+
+def _size(text: str, unknown: int) -> int:
+    """``512``, ``4M``, ``2GiB``, ``1kB`` in bytes (powers of 1024, near enough here); ``unknown`` if not a size."""
+    found = _DD_SIZE.match(text)
+    return int(found[1]) * _UNITS[found[2]] if found else unknown
 
 
 def _tee(inv: Invocation) -> str | None:
+    # a run-time name is allowed (``tee "$LOG"``), but not names an input supplies (``xargs tee``: any file the input names)
+    if any(arg.kind is Kind.PLACEHOLDER for arg in inv.options.operands):
+        return "writes files named by its input (tee run by a launcher)"
     return written(inv.options.operands, need_static=False)
 
 
@@ -1300,6 +1371,8 @@ _GIT_CONFIG_VALUES = frozenset(
 def _git(inv: Invocation) -> str | None:
     """``git config KEY VALUE`` of a key that makes git run a command (``core.pager``, ``alias.x '!cmd'``, ``core.hooksPath``)."""
     operands = inv.options.operands
+    if operands and operands[0].text == "push":
+        return git_push(inv.args[inv.args.index(operands[0]) + 1 :])
     if not operands or operands[0].text != "config":
         return None
     words = list(inv.args[inv.args.index(operands[0]) + 1 :])
@@ -1389,6 +1462,7 @@ _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
     "date": _date,
     "java": _java,
     "hostname": _operands_change("changes the host name"),
+    "nmcli": nmcli,
     **JUDGES,
 }
 
@@ -1407,6 +1481,8 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
     operands; ``curl``/``wget`` given only options that neither send data nor name an output file. Property-tested: it never
     says ``True`` where :func:`why_held` gives a reason.
     """
+    if name in FILE_OPTIONS and sends_file(name, words):
+        return False  # (an option sends a file: why_sends says which)
     entry = _plain_entry(name)
     if entry is None:
         return _harmless_transfer(name, words)
@@ -1613,7 +1689,7 @@ def _plain_entry(name: str) -> Entry | None:
     return CATALOGUE.get(name)
 
 
-_SPECIAL_SUBS = {"git": frozenset({"config"}), "go": frozenset({"run"})}
+_SPECIAL_SUBS = {"git": frozenset({"config", "push"}), "go": frozenset({"run"})}
 """Programs whose special judgement (:data:`_SPECIAL`) looks only at these subcommands: otherwise judged from plain words."""
 
 

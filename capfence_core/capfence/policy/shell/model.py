@@ -23,6 +23,9 @@ MAX_INVOCATIONS = 2000
 BEGINNINGS = (4, 2)
 """Rules naming programs by patterns (``mkfs.*``) are indexed by the first this-many characters of the patterns (the longest
 their literal starts allow: ``mkfs.*`` by ``mkfs``, so ``mkdir`` does not bring it into play)."""
+PAYLOAD_HOLD = "<payload>"
+"""The program of an invocation that stands for what a payload says besides its command (a working directory outside the
+working tree: :mod:`~capfence.policy.shell.payloadkeys`); its one argument is why it is held. No word parses to it."""
 HELD = "held"
 """The index key of a command some invocation of which may not be known safe (``command: {known: false}`` rules need it)."""
 SUBCOMMAND = "subcommand:"

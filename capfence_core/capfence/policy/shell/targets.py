@@ -32,7 +32,7 @@ from functools import partial
 from typing import Any
 
 from capfence.call.view import SCALARS, CallView, deep_items
-from capfence.policy.shell import budget, shortcuts
+from capfence.policy.shell import budget, payloadkeys, shortcuts
 from capfence.policy.shell.cache import (
     CACHED_CHARS,
     MAX_COMMAND_CHARS,
@@ -51,6 +51,9 @@ _LIST_ONLY = frozenset({"args", "arguments"})
 _HEADS = frozenset({"command", "cmd", "shell_command", "program", "executable", "binary", "exe"})
 """Keys naming the program when an ``args``/``arguments`` list holds its arguments (subprocess-style payloads)."""
 _HEAD_ORDER = tuple(sorted(_HEADS))
+_REPLACES_ARGV0 = frozenset({"program", "executable", "binary", "exe"})
+"""Heads that name the program an ``argv`` list runs, whose first word is then only its name (``subprocess``'s
+``executable=``): the head is what runs."""
 _WANTED: dict[frozenset[str], frozenset[str]] = {}
 """Field names -> every key :func:`_from_mapping` reads (computed once per selection)."""
 MAX_TOTAL_CHARS = MAX_COMMAND_CHARS
@@ -107,22 +110,30 @@ def _as_command(value: object, key: str) -> Command | None:
     return argv[0] if len(argv) == 1 else argv
 
 
-def _from_mapping(node: Mapping[Any, object], names: frozenset[str]) -> list[Command]:
+def _from_mapping(node: Mapping[Any, object], names: frozenset[str], explicit: bool = True) -> list[Command]:
     found: list[Command] = []
     wanted = _WANTED.get(names) or _WANTED.setdefault(names, names | _LIST_ONLY | _HEADS)
     keyed = {k.lower(): v for k, v in node.items() if isinstance(k, str) and k.lower() in wanted}
-    head = next((keyed[k] for k in _HEAD_ORDER if k in keyed and isinstance(keyed[k], str)), None)
     tail = next((t for k in ("args", "arguments") if k in keyed and (t := _tail(keyed[k])) is not None), None)
-    paired = isinstance(head, str) and tail is not None and bool(names & (_LIST_ONLY | _HEADS))
-    if paired:
-        found.append(f"{head} {tail}")
+    pairs = bool(names & (_LIST_ONLY | _HEADS))
+    heads = [k for k in _HEAD_ORDER if k in keyed and isinstance(keyed[k], str)] if pairs else []
+    argv = _argv(keyed.get("argv")) if "argv" in names else None
+    for key in heads:  # every head may be what the tool runs: each is judged (the strictest wins)
+        head = keyed[key]
+        if tail is not None:
+            found.append(f"{head} {tail}")
+        elif argv is not None and key in _REPLACES_ARGV0:
+            found.append((str(head), *argv[1:]))
+        elif key not in names:
+            found.append(str(head))
+    paired = tail is not None and bool(heads)
     for key, value in keyed.items():
-        if key not in names or (paired and (key in _LIST_ONLY or (key in _HEADS and value is head))):
+        if key not in names or (paired and (key in _LIST_ONLY or key in _HEADS)):
             continue
         command = _as_command(value, key)
         if command is not None:
             found.append(command)
-    return found
+    return payloadkeys.with_payload(found, node, explicit)
 
 
 def commands_in(payload: Mapping[str, object], fields: Fields) -> list[Command]:
@@ -131,13 +142,13 @@ def commands_in(payload: Mapping[str, object], fields: Fields) -> list[Command]:
         if type(key) is str and type(value) is str and key in fields.names and key not in _LIST_ONLY:
             return [value]  # the most common payload of all: {"command": "..."}
     if isinstance(payload, Mapping) and all(isinstance(value, SCALARS) for value in payload.values()):
-        found = _from_mapping(payload, fields.names)  # the common flat payload
+        found = _from_mapping(payload, fields.names, fields.explicit)  # the common flat payload
     else:  # nested: look at every mapping, at any depth
         found = [
             c
             for _, node in deep_items(payload)
             if isinstance(node, Mapping)
-            for c in _from_mapping(node, fields.names)
+            for c in _from_mapping(node, fields.names, fields.explicit)
         ]
     if found or fields.explicit:
         return found
@@ -182,6 +193,10 @@ def _analyze(commands: list[Command], size: int) -> tuple[Analysis, ...]:
         left -= cost
         if left < 0:
             return (analysis,)  # (its error says why)
+        if type(command) is payloadkeys.Placed:
+            hold = payloadkeys.placed_hold(analysis, command.where)
+            if hold is not None:
+                found.append(hold)
     return tuple(found)
 
 
@@ -215,7 +230,7 @@ def known_by_sketch(view: CallView, selected: Fields) -> bool:
         known = (
             bool(commands)
             and size <= MAX_TOTAL_CHARS
-            and all(isinstance(c, str) and known_of_text(c) for c in commands)
+            and all(type(c) is str and known_of_text(c) for c in commands)
         )
         view.memo[selected.known_key] = known
     return known
@@ -230,6 +245,8 @@ def _sketched(view: CallView, selected: Fields) -> frozenset[str] | None:
     keys: frozenset[str] = frozenset()
     known = bool(commands)
     for command in commands:
+        if type(command) is payloadkeys.Placed:
+            return None  # (judged with what it writes there: :func:`_analyze`)
         if isinstance(command, str):
             sketch = sketch_of_text(command)
             found = sketch.filter_keys if sketch is not None else None
