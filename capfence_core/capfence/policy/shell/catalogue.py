@@ -647,6 +647,7 @@ _DOCKER_READ = (
     "scout",
     "init",
 )
+_RMI = Entry(static_operands=True, hold=_held("removes images that containers use", "-f", "--force"))
 _DOCKER = _subs(
     {
         **dict.fromkeys(_DOCKER_READ, READ),
@@ -684,22 +685,28 @@ _DOCKER = _subs(
         "volume": _subs(_reads("ls", "list", "inspect", "create"), "removes or changes volumes (their data)"),
         # groups whose other verbs delete (prune, rm) or change what later commands talk to (context use)
         "image": _subs(
-            _reads("ls", "list", "inspect", "history", "build", "pull", "tag", "save", "load", "import"),
+            {
+                **_reads(
+                    "ls", "list", "inspect", "history", "build", "pull", "tag", "save", "load", "import"
+                ),
+                **dict.fromkeys(("rm", "remove"), _RMI),
+            },
             "removes or publishes images",
         ),
         "network": _subs(_reads("ls", "list", "inspect", "create"), "removes or changes networks"),
         "buildx": _subs(
-            _reads("build", "bake", "ls", "inspect", "version", "du", "history", "imagetools"),
+            _reads("build", "bake", "ls", "inspect", "version", "du", "history", "imagetools", "create"),
             "removes build caches or changes builders",
         ),
         "context": _subs(
-            _reads("ls", "list", "show", "inspect"), "changes which Docker daemon commands reach"
+            _reads("ls", "list", "show", "inspect", "create"), "changes which Docker daemon commands reach"
         ),
         "manifest": _subs(_reads("inspect"), "publishes or changes image manifests"),
         "system": _subs(_reads("df", "info", "events"), "bulk deletion (prune)"),
         "run": "runs a container (it may mount the host or run privileged)",
         "exec": READ,  # the command it runs in the container is judged on its own
-        **dict.fromkeys(("rm", "rmi"), Entry(static_operands=True)),
+        "rm": Entry(static_operands=True),
+        "rmi": _RMI,
         "start": _SERVICE,
         "stop": _SERVICE,
         "restart": _SERVICE,
@@ -849,6 +856,10 @@ _GIT = _subs(
     {
         **dict.fromkeys(_GIT_READ, READ),
         **dict.fromkeys(("fetch", "pull", "ls-remote"), Entry(hold=_GIT_RUNS)),
+        **dict.fromkeys(
+            ("fetch", "pull"),
+            Entry(hold=_GIT_RUNS, hold_operands={"+*": "force-updates local branches (a + refspec)"}),
+        ),
         "archive": Entry(hold=_GIT_RUNS, outputs=_files("-o", "--output")),
         "clone": Entry(
             hold={
@@ -915,7 +926,10 @@ _GIT = _subs(
         ),
         "restore": READ,
         "switch": Entry(
-            hold={**_held(_DISCARDS, "-f", "--force", "--discard-changes"), "-C": _RESETS_BRANCH},
+            hold={
+                **_held(_DISCARDS, "-f", "--force", "--discard-changes"),
+                **_held(_RESETS_BRANCH, "-C", "--force-create"),
+            },
         ),
         "rm": Entry(hold=_held("removes files whatever their uncommitted changes", "-f", "--force")),
         "reflog": Entry(
@@ -2097,7 +2111,9 @@ _ESCAPES: dict[str, Entry] = {
         hold={
             **_held(_EVAL, "-e", "--execute", "-p", "--execute-print", "-E", "--execute-continue"),
             **_held(_LOADS, "-r", "--require", "-I", "--libdir"),
-        }
+            **_held("runs the user's or the system's global rakefiles", "-g", "--system"),
+        },
+        code_files=_files("-f", "--rakefile", "-R", "--rakelibdir", "--rakelib", "-C", "--directory"),
     ),
     "just": Entry(hold=_held(_RUNS, "--command")),
     "code": Entry(
@@ -2665,10 +2681,6 @@ PRIVILEGED_WRAPPERS: Mapping[str, str] = MappingProxyType(
 
 SAFE_PYTHON_MODULES = frozenset(
     {
-        "json.tool",
-        "compileall",
-        "py_compile",
-        "build",
         "site",
         "sysconfig",
         "platform",
@@ -2732,9 +2744,12 @@ PYTHON_CODE_MODULES: Mapping[str, str] = MappingProxyType(
 like ``python -c``) and ``cProfile``/``profile`` (a script judged like ``coverage run``) are judged in
 :mod:`capfence.policy.shell.known`."""
 
-PYTHON_PATH_MODULES = frozenset({"unittest", "doctest", "pydoc", "zipfile", "tarfile"})
-"""``python -m MODULE`` modules judged by the paths they are given: tests and documentation import the code they name
-(held outside the working tree), archives write where they are told (held outside it when creating or extracting)."""
+PYTHON_PATH_MODULES = frozenset(
+    {"unittest", "doctest", "pydoc", "zipfile", "tarfile", "json.tool", "compileall", "py_compile", "build"}
+)
+"""``python -m MODULE`` modules judged by the paths they are given: tests and documentation import the code they name,
+compilers and builders write beside it or where told (held outside the working tree); archives and ``json.tool`` write
+where they are told (held outside it)."""
 
 SAFE_INTERPRETER_OPTIONS = frozenset({"--version", "-V", "--help", "-h", "-v", "-version"})
 """An interpreter given only these runs no code."""

@@ -99,6 +99,7 @@ _ARITHMETIC = frozenset(
         "return",
         "exit",
         "ulimit",
+        "((",
     }
 )
 """Builtins that evaluate some arguments as arithmetic or array subscripts, where ``a[$(cmd)]`` runs ``cmd``."""
@@ -168,7 +169,8 @@ _PIP_INSTALLS = frozenset(f"{INSTALLS} ({name} install)" for name in ("pip", "pi
 def _program(inv: Invocation) -> str | None:
     name = inv.program or ""
     if name in _ARITHMETIC and any(arg.static and _EXPANDS_LATER.search(arg.text) for arg in inv.args):
-        return f"evaluates text as arithmetic or a subscript, which can run commands ({name})"
+        where = "a variable's value used in arithmetic" if name == "((" else name
+        return f"evaluates text as arithmetic or a subscript, which can run commands ({where})"
     if name in ("source", "."):
         return _source(inv)
     if name in PRIVILEGED_WRAPPERS:
@@ -664,12 +666,20 @@ def _module_paths(module: str, rest: Sequence[Arg]) -> str | None:
         if _ARCHIVE_WRITES.isdisjoint(texts):
             return None  # lists or tests an archive
         return written([arg for arg in rest if not arg.text.startswith("-")], need_static=True)
+    if module == "json.tool":
+        return written([arg for arg in rest if not arg.text.startswith("-")][1:], need_static=True)
     for text in texts:
         # an option's attached value (--start-directory=/x, -s/x) counts as a path too
         for path in (text, text.partition("=")[2], text[2:] if text.startswith("-") else ""):
             if path and path not in ("-", "--") and not path.startswith("-") and not in_tree(path):
-                return f"runs code outside the working tree (python -m {module} {text})"
+                return f"{_PATH_MODULE_USES[module]} outside the working tree (python -m {module} {text})"
     return None
+
+
+_PATH_MODULE_USES = {
+    **dict.fromkeys(("unittest", "doctest", "pydoc"), "runs code"),
+    **dict.fromkeys(("compileall", "py_compile", "build"), "writes compiled or built files"),
+}
 
 
 _PY_CALLS = frozenset(
