@@ -116,12 +116,24 @@ CODE_OPTIONS = [
     "rake -f /tmp/Rakefile",
     "rake --rakefile=/tmp/x default",
     "rake -g cleanup",
+    "just --shell /tmp/evil build",
+    "just -f /tmp/justfile build",
+    "task -t /tmp/Taskfile.yml build",
+    "sbt -Dx=1 eval",
+    "mvn org.apache.maven.plugins:maven-antrun-plugin:3.1.0:run",
+    "gunicorn --paste /tmp/x.ini",
+    "x='a[$(reboot)]'; echo ${!x}",
+    "x='a[$(reboot)]'; unset \"$x\"",
 ]
 CODE_OPTIONS_EVERYDAY = [
     "rake test",
     "rake db:migrate:status",
     "rake -f Rakefile test",
     "rake -T",
+    "just -f justfile build",
+    "task build",
+    "gunicorn --paste x.ini",
+    "sbt compile test",
     "sbt compile",
     "sbt 'testOnly *Foo'",
     "mvn -q test",
@@ -256,6 +268,10 @@ CLOUD = [
     "docker image remove --force postgres",
     "kubectl auth reconcile -f rbac.yaml",
     "aws apigateway test-invoke-authorizer --rest-api-id a --authorizer-id b",
+    "az keyvault secret show --name x --vault-name v",
+    "az account get-access-token",
+    "gcloud secrets versions access latest --secret x",
+    "aws sts get-session-token",
 ]
 CLOUD_EVERYDAY = [
     "docker ps",
@@ -278,6 +294,9 @@ CLOUD_EVERYDAY = [
     "aws ec2 describe-instances",
     "terraform plan",
     "tofu validate",
+    "az keyvault secret list --vault-name v",
+    "gcloud secrets list",
+    "aws sts get-caller-identity",
 ]
 
 PYTHON_M = [

@@ -1875,7 +1875,7 @@ _ESCAPES: dict[str, Entry] = {
         ("mvn", "mvnw"),
         # the exec plugin's exec goal runs any program (-Dexec.executable=rm); antrun runs build-file tasks given inline
         Entry(
-            code_files=_files("-f", "--file"), hold_operands=dict.fromkeys(("*:exec", "*antrun:run"), _RUNS)
+            code_files=_files("-f", "--file"), hold_operands=dict.fromkeys(("*:exec", "*antrun*:run"), _RUNS)
         ),
     ),
     "ant": Entry(code_files=_files("-f", "-file", "-buildfile"), long_words=True),
@@ -2099,12 +2099,15 @@ _ESCAPES: dict[str, Entry] = {
         "runs notebook code or a notebook server (jupyter)",
     ),
     # an application given as a call (`module:factory(args)`) is called: `os:system("reboot")` runs a command
-    "gunicorn": Entry(code_files=_files("-c", "--config"), hold_operands={"*(*": _CALLS_APP}),
+    "gunicorn": Entry(
+        code_files=_files("-c", "--config", "--paste", "--paster"), hold_operands={"*(*": _CALLS_APP}
+    ),
     "flask": Entry(risky_values=dict.fromkeys(("--app", "-A"), (r"\(", _CALLS_APP))),
     "virtualenv": Entry(contained=_held("deletes the directory's contents", "--clear")),
     "sbt": Entry(
         hold_operands=dict.fromkeys(
-            ("eval *", "*[ ;]eval *", "set *", "*[ ;]set *", "console*", "*[ ;]console*"), _EVAL
+            ("eval", "eval *", "*[ ;]eval *", "set", "set *", "*[ ;]set *", "console*", "*[ ;]console*"),
+            _EVAL,
         )
     ),
     "rake": Entry(
@@ -2115,7 +2118,14 @@ _ESCAPES: dict[str, Entry] = {
         },
         code_files=_files("-f", "--rakefile", "-R", "--rakelibdir", "--rakelib", "-C", "--directory"),
     ),
-    "just": Entry(hold=_held(_RUNS, "--command")),
+    "just": Entry(
+        hold={
+            **_held(_RUNS, "--command"),
+            **_held("runs recipes with a program given in an option", "--shell"),
+        },
+        code_files=_files("-f", "--justfile"),
+    ),
+    "task": Entry(code_files=_files("-t", "--taskfile", "-d", "--dir")),
     "code": Entry(
         hold={
             **_held("installs an editor extension", "--install-extension"),

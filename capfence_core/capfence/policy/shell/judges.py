@@ -185,7 +185,22 @@ _AWS_READ_PREFIXES = (
 )
 _AWS_CALLS = ("test-invoke",)
 """Operations that look like reads but run what they test (``test-invoke-method`` sends a real request to the API)."""
-_AWS_SECRETS = frozenset({"get-secret-value", "get-password-data", "get-object", "batch-get-secret-value"})
+_AWS_SECRETS = frozenset(
+    {
+        "get-secret-value",
+        "get-password-data",
+        "get-object",
+        "batch-get-secret-value",
+        "get-session-token",
+        "get-federation-token",
+        "get-login-password",
+        "get-authorization-token",
+    }
+)
+_CLOUD_TOKENS = frozenset({"get-access-token", "print-access-token", "print-identity-token"})
+"""Reading verbs that print a credential (``az account get-access-token``)."""
+_CLOUD_SECRET_GROUPS = frozenset({"secret", "secrets"})
+"""Groups whose reading verbs print secret values (``az keyvault secret show``, ``gcloud secrets versions access``)."""
 _AWS_READ_VERBS = frozenset({"ls", "tail", "wait", "help", "presign", "list", "get", "--version", "version"})
 
 
@@ -200,6 +215,10 @@ def cloud(inv: Invocation) -> str | None:
     changing = next((word for word in words if _changes(word)), None)
     if changing is not None:
         return f"changes cloud resources ({inv.program} {path})"
+    if not _CLOUD_TOKENS.isdisjoint(words) or (
+        not _CLOUD_SECRET_GROUPS.isdisjoint(words) and not {"show", "access", "download"}.isdisjoint(words)
+    ):
+        return f"reads secrets or credentials ({inv.program} {path})"
     verb = next((word for word in words if word in _CLOUD_READS or word == ""), None)
     if verb:
         return None
