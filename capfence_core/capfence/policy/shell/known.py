@@ -1197,19 +1197,30 @@ def _git_restores(inv: Invocation, sub: str) -> str | None:
     """Paths given to ``git checkout ... -- PATHS`` or ``git restore PATHS`` lose their uncommitted changes: fine for a file
     named as such (``src/app.js``), held for what may be a directory or many files (``.``, ``src``, ``'*.py'``, ``:/``)."""
     args = inv.args[inv.args.index(inv.options.operands[0]) + 1 :]
+    flags = inv.options.flags
     if sub == "checkout":
         dashes = next((i for i, arg in enumerate(args) if arg.static and arg.text == "--"), None)
-        paths = list(args[dashes + 1 :]) if dashes is not None else []
+        if dashes is not None:
+            paths = list(args[dashes + 1 :])
+        elif flags.isdisjoint(_NEW_BRANCH):
+            paths = list(
+                inv.options.operands[2:]
+            )  # `git checkout TREE-ISH PATH...`: what follows the tree-ish
+        else:
+            paths = []
     else:
-        flags = inv.options.flags
         if flags & {"-S", "--staged"} and not flags & {"-W", "--worktree"}:
             return None  # only unstages: the working tree is left alone
         paths = [arg for arg in args if not (arg.static and arg.text.startswith("-"))]
+    if "--pathspec-from-file" in flags:
+        return f"{_DISCARDS_PATHS} (git {sub} --pathspec-from-file)"
     many = next((arg for arg in paths if not _one_file(arg)), None)
     return None if many is None else f"{_DISCARDS_PATHS} (git {sub} {many.text})"
 
 
 _DISCARDS_PATHS = "discards the uncommitted changes of every file the path names"
+_NEW_BRANCH = frozenset({"-b", "-B", "--orphan"})
+"""``git checkout -b NEW START``: its two operands are a branch and where it starts, not a tree-ish and paths."""
 _SINGLE_FILE = re.compile(r"(?:[\w.-]+/)*[\w-][\w-]*\.[\w.-]+")
 """A relative path whose last part has a file extension and no pattern character: one file (``src/app.js``)."""
 
@@ -1324,6 +1335,8 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
         return _harmless_transfer(name, words)
     if name in _SPECIAL_SUBS and not _SPECIAL_SUBS[name].isdisjoint(words):
         return False  # judged by its special function
+    if name == "git" and "checkout" in words and sum(not word.startswith("-") for word in words) > 2:
+        return False  # `git checkout TREE-ISH PATH`: its paths are judged by _git
     if name in OPTION_SPECS:
         return _leading_subcommands(name, entry, words)
     if not entry.by_name:
