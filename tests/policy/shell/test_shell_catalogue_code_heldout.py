@@ -346,6 +346,10 @@ PYTHON_M = [
     "python -m json.tool in.json /etc/passwd",
     "python -m compileall /usr/lib/python3",
     "python -m build --outdir /etc",
+    "python -m hatch run reboot",
+    "python -m tox exec -- iptables -F",
+    "coverage html -d /etc/x",
+    "coverage run --rcfile=/tmp/x -m pytest",
 ]
 PYTHON_M_EVERYDAY = [
     "python -m pytest -q",
@@ -371,6 +375,10 @@ PYTHON_M_EVERYDAY = [
     "python -m json.tool in.json out.json",
     "python -m compileall -q src",
     "python -m build",
+    "python -m hatch build",
+    "python -m tox -e py",
+    "coverage html",
+    "coverage xml -o coverage.xml",
 ]
 
 HELD = RUNNERS + CODE_OPTIONS + GIT + CLOUD + PYTHON_M

@@ -2126,6 +2126,10 @@ _ESCAPES: dict[str, Entry] = {
         code_files=_files("-f", "--justfile"),
     ),
     "task": Entry(code_files=_files("-t", "--taskfile", "-d", "--dir")),
+    # its configuration loads plugins; its reports are written where told
+    "coverage": Entry(
+        code_files=_files("--rcfile"), outputs=_files("-d", "--directory", "-o", "--data-file")
+    ),
     "code": Entry(
         hold={
             **_held("installs an editor extension", "--install-extension"),

@@ -38,7 +38,7 @@ from capfence.policy.shell.catalogue import (
     variable_reason,
 )
 from capfence.policy.shell.context import norm_path
-from capfence.policy.shell.invoke import read_code
+from capfence.policy.shell.invoke import read_code, runner_command
 from capfence.policy.shell.judges import JUDGES
 from capfence.policy.shell.model import Arg, Invocation, Kind, Options
 from capfence.policy.shell.options import PLAIN, parse_options
@@ -47,6 +47,7 @@ from capfence.policy.shell.programs import (
     CODE_VARIABLES,
     INTERPRETERS,
     OPTION_SPECS,
+    RUNNERS,
     WRAPPERS,
     family,
 )
@@ -578,6 +579,9 @@ def _python_module(inv: Invocation, module: str, rest: Sequence[Arg]) -> str | N
     if program is not None:
         # the module is that program: the same arguments, the same judgement (python -m pre_commit try-repo URL)
         args = tuple(rest)
+        if program in RUNNERS and runner_command(RUNNERS[program], args):
+            # (the command a runner runs is analyzed only when the runner is the command's program)
+            return f"runs a command through python -m {module}, which is not analyzed"
         return _program(
             Invocation(program, args, options=parse_options(args, OPTION_SPECS.get(program, PLAIN)))
         )
