@@ -78,9 +78,15 @@ _ENV_CLOBBERS = frozenset(
     }
 )
 _ENV_OPAQUE = frozenset({"eval", "source", "."})
+_DECLARES = frozenset({"declare", "typeset", "local", "export", "readonly"})
 _TOP, _LATER = Site(), Site(uncertain=True)
 _LATE_EXPANSION = re.compile(r"\$\(|`")
 """Text that runs a command if bash evaluates it as arithmetic or a subscript."""
+_ARITHMETIC_USE = "(("
+"""The invocation recorded for a value with a command substitution's text used in arithmetic (judged as ``let``)."""
+_ARITHMETIC_TESTS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
+_ARITHMETIC_OPTION = re.compile(r"-[a-zA-Z]*i")
+"""``declare -i``, ``local -gi``...: later assignments to the name are evaluated as arithmetic."""
 _NO_SKETCH = Sketch(None)
 """What :func:`analyze_script` takes with the shortcuts off: no split, so the lexer and the parser."""
 
@@ -93,8 +99,17 @@ class Analyzer:
         self.written: dict[str, frozenset[str]] = {}
         """Files written earlier in the text -> the programs whose output went into them."""
         self.code_depth = 0
+        self.late_text: Arg | None = None
+        """A variable's value that runs a command if evaluated as arithmetic (``x='a[$(cmd)]'``)."""
+        self.arithmetic = False
+        """Some text is evaluated as arithmetic or a subscript (``(( x ))``, ``$((x))``, ``let``, ``declare -i``, ``${a[x]}``)."""
 
     def result(self) -> Analysis:
+        if self.late_text is not None and self.arithmetic:
+            # bash evaluates a variable's value as arithmetic where its name is used in one (and through other names
+            # that hold it): `x='a[$(cmd)]'; (( x ))` runs cmd. Which names reach which context is not tracked: held
+            self.emit(Invocation(_ARITHMETIC_USE, (self.late_text,)))
+            self.late_text = None
         return Analysis.of(tuple(self.found), self.fork_bomb)
 
     def emit(self, invocation: Invocation) -> None:
@@ -199,10 +214,14 @@ class Analyzer:
     def words_only(self, node: ArithCommand | Test, expander: Expander) -> None:
         """``(( ))`` and ``[[ ]]`` run nothing but the substitutions in their words."""
         if isinstance(node, ArithCommand):
+            self.arithmetic = True
             for part in node.parts:
                 expander.sources(part)
         else:
             args = [arg for word in node.words for arg in expander.word(word)]
+            self.arithmetic = self.arithmetic or any(
+                arg.text in _ARITHMETIC_TESTS for arg in args if arg.static
+            )
             if any(arg.static and _LATE_EXPANSION.search(arg.text) for arg in args):
                 # [[ x -eq 'a[$(cmd)]' ]] evaluates the text: judged like let
                 self.emit(Invocation("[[", tuple(args)))
@@ -210,6 +229,8 @@ class Analyzer:
     def for_loop(self, node: For, expander: Expander, site: Site, env: Env) -> None:
         for word in node.words or ():
             expander.word(word)
+        # for (( ... )) has no variable and no word list (its parts are only the expansions in it)
+        self.arithmetic = self.arithmetic or (not node.var and node.words is None)
         for part in node.arith:
             expander.sources(part)
         if node.var:
@@ -224,6 +245,7 @@ class Analyzer:
                 expander.word(word)
         redirects, stdin = self.redirects(node.redirects, expander)
         args = [arg for word in node.words for arg in expander.word(word)]
+        self.note_arithmetic(node, values, args, expander)
         if not node.words:
             for assign, value in zip(node.assigns, values, strict=True):
                 known = value is not None and value.static and assign.array is None and not site.uncertain
@@ -244,6 +266,26 @@ class Analyzer:
             self.found[start] = self.found[start]._replace(env=settings + self.found[start].env)
             invoke.settings_code(self, settings, full)
         self.track_env(args, env, site.uncertain)
+
+    def note_arithmetic(
+        self, node: Simple, values: Sequence[Arg | None], args: Sequence[Arg], expander: Expander
+    ) -> None:
+        """Record a value with a command substitution's text, and whether the command evaluates anything as arithmetic."""
+        for value in values:
+            if value is not None and value.static and _LATE_EXPANSION.search(value.text):
+                self.late_text = value
+        if self.arithmetic:
+            return
+        head = args[0].text if args and args[0].static else ""
+        self.arithmetic = (
+            expander.arithmetic
+            or any(assign.subscript for assign in node.assigns)
+            or head == "let"
+            or (
+                head in _DECLARES
+                and any(arg.static and _ARITHMETIC_OPTION.match(arg.text) for arg in args[1:])
+            )
+        )
 
     def track_env(self, args: Sequence[Arg], env: Env, uncertain: bool) -> None:
         """Builtins that set variables make them known (``export X=1``) or unknown (``read X``)."""

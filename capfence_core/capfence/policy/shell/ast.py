@@ -109,6 +109,8 @@ class Assign:
     name: str
     value: Word | None
     array: tuple[Word, ...] | None = None
+    subscript: bool = False
+    """An array element's assignment (``a[i]=1``): the subscript is evaluated as arithmetic."""
 
 
 @dataclass(frozen=True, slots=True)

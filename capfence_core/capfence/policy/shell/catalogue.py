@@ -127,6 +127,7 @@ _SCRIPT = "runs commands from a file given in an option"
 _EVAL = "evaluates code given in an option"
 _EDITOR = "runs editor commands given in an option (they can run shell commands)"
 _CONFIG = "reads a configuration that can run commands"
+_CALLS_APP = "calls a function given as the application, which can run commands"
 
 
 def _held(why: str, *options: str) -> dict[str, str]:
@@ -625,7 +626,6 @@ _DOCKER_READ = (
     "ps",
     "logs",
     "images",
-    "image",
     "inspect",
     "version",
     "info",
@@ -637,7 +637,6 @@ _DOCKER_READ = (
     "diff",
     "events",
     "build",
-    "buildx",
     "pull",
     "tag",
     "login",
@@ -648,12 +647,10 @@ _DOCKER_READ = (
     "commit",
     "export",
     "import",
-    "network",
-    "context",
-    "manifest",
     "scout",
     "init",
 )
+_RMI = Entry(static_operands=True, hold=_held("removes images that containers use", "-f", "--force"))
 _DOCKER = _subs(
     {
         **dict.fromkeys(_DOCKER_READ, READ),
@@ -689,10 +686,30 @@ _DOCKER = _subs(
             "changes containers",
         ),
         "volume": _subs(_reads("ls", "list", "inspect", "create"), "removes or changes volumes (their data)"),
+        # groups whose other verbs delete (prune, rm) or change what later commands talk to (context use)
+        "image": _subs(
+            {
+                **_reads(
+                    "ls", "list", "inspect", "history", "build", "pull", "tag", "save", "load", "import"
+                ),
+                **dict.fromkeys(("rm", "remove"), _RMI),
+            },
+            "removes or publishes images",
+        ),
+        "network": _subs(_reads("ls", "list", "inspect", "create"), "removes or changes networks"),
+        "buildx": _subs(
+            _reads("build", "bake", "ls", "inspect", "version", "du", "history", "imagetools", "create"),
+            "removes build caches or changes builders",
+        ),
+        "context": _subs(
+            _reads("ls", "list", "show", "inspect", "create"), "changes which Docker daemon commands reach"
+        ),
+        "manifest": _subs(_reads("inspect"), "publishes or changes image manifests"),
         "system": _subs(_reads("df", "info", "events"), "bulk deletion (prune)"),
         "run": "runs a container (it may mount the host or run privileged)",
         "exec": READ,  # the command it runs in the container is judged on its own
-        **dict.fromkeys(("rm", "rmi"), Entry(static_operands=True)),
+        "rm": Entry(static_operands=True),
+        "rmi": _RMI,
         "start": _SERVICE,
         "stop": _SERVICE,
         "restart": _SERVICE,
@@ -726,7 +743,6 @@ _KUBE_READ = (
     "top",
     "diff",
     "cluster-info",
-    "auth",
     "events",
     "wait",
     "completion",
@@ -749,6 +765,7 @@ _KUBE = _subs(
             "changes kubeconfig",
         ),
         "rollout": _subs(_reads("status", "history"), "changes a rollout"),
+        "auth": _subs(_reads("can-i", "whoami"), "changes access control (RBAC)"),
     },
     "changes the cluster or runs a command in it",
     hold={},
@@ -822,21 +839,30 @@ _GIT_READ = (
 )
 GIT_RISKY_KEY = (
     r"^\s*(core\.(pager|editor|sshcommand|fsmonitor|hookspath|askpass|gitproxy|worktree|attributesfile|"
-    r"excludesfile)|pager\.|sequence\.editor|diff\.(external|.*\.(textconv|command))|merge\..*\.driver|filter\.|"
-    r"credential\.|alias\.|gpg\.|web\.browser|browser\.|(diff|merge)tool\.|man\.|include\.|includeif\.|"
-    r"protocol\.|remote\..*\.(uploadpack|receivepack|vcs|proxy)|uploadpack\.|receive\.|submodule\..*\.update|"
-    r"trailer\.|interactive\.difffilter|init\.templatedir|safe\.directory|ssh\.|http\..*proxy|"
-    r"url\..*\.insteadof|sendemail\.|instaweb\.|guitool\.|status\.|maintenance\.|mailmap\.blob|gc\.|core\.sshcommand)"
+    r"excludesfile|alternaterefscommand)|pager\.|sequence\.editor|diff\.(external|.*\.(textconv|command))|"
+    r"merge\..*\.driver|filter\.|credential\.|alias\.|gpg\.|web\.browser|browser\.|(diff|merge)tool\.|man\.|"
+    r"include\.|includeif\.|protocol\.|remote\.|url\.|branch\..*\.(remote|pushremote|merge)|uploadpack\.|"
+    r"receive\.|submodule\..*\.update|trailer\.|interactive\.difffilter|init\.templatedir|safe\.directory|ssh\.|"
+    r"http\..*(proxy|sslverify|extraheader)|sendemail\.|instaweb\.|guitool\.|status\.|maintenance\.|"
+    r"mailmap\.blob|gc\.|.*\.hookspath)"
 )
-"""Git configuration keys that make git run a program, load code or configuration, or trust another repository."""
-_GIT_CONFIG = "sets git configuration that can run commands"
+"""Git configuration keys that make git run a program, load code or configuration, trust another repository, or change
+where and how it pushes (``remote.*``, ``url.*.pushInsteadOf``, ``push.*``: a push that was safe goes elsewhere or forced)."""
+_GIT_CONFIG = "sets git configuration that can run commands or change where and how it pushes"
 _GIT_RUNS = {"--upload-pack": _RUNS, "--receive-pack": _RUNS, "--exec": _RUNS}
 _DISCARDS = "discards uncommitted changes"
+_RESETS_BRANCH = "resets a branch to another commit"
+_PATHSPECS = dict.fromkeys((".", "./", ":/", ":/*", "*/", "[*]", "*[*?[]*"), _DISCARDS)
+"""Pathspecs that name a directory or many files (``.``, ``src/``, ``'*.py'``)."""
 _REMOTE_DELETE = "deletes a remote branch"
 _GIT = _subs(
     {
         **dict.fromkeys(_GIT_READ, READ),
         **dict.fromkeys(("fetch", "pull", "ls-remote"), Entry(hold=_GIT_RUNS)),
+        **dict.fromkeys(
+            ("fetch", "pull"),
+            Entry(hold=_GIT_RUNS, hold_operands={"+*": "force-updates local branches (a + refspec)"}),
+        ),
         "archive": Entry(hold=_GIT_RUNS, outputs=_files("-o", "--output")),
         "clone": Entry(
             hold={
@@ -879,28 +905,45 @@ _GIT = _subs(
             "runs a command given as an argument (git bisect run)",
         ),
         "submodule": _subs(
-            _reads(
-                "status",
-                "init",
-                "deinit",
-                "update",
-                "summary",
-                "sync",
-                "add",
-                "set-branch",
-                "set-url",
-                "absorbgitdirs",
-            ),
+            {
+                **_reads(
+                    "status",
+                    "init",
+                    "update",
+                    "summary",
+                    "sync",
+                    "add",
+                    "set-branch",
+                    "set-url",
+                    "absorbgitdirs",
+                ),
+                "deinit": Entry(hold=_held(_DISCARDS, "-f", "--force")),
+            },
             "runs a command in each submodule (git submodule foreach)",
         ),
         "maintenance": _subs(_reads("run"), "schedules background jobs (git maintenance)"),
         # the file it creates is an operand: written only in the working tree
         "bundle": _subs({**_reads("verify", "list-heads", "unbundle"), "create": Entry(writes="operands")}),
+        # which paths they restore: capfence.policy.shell.known (any pathspec discards its uncommitted changes)
         "checkout": Entry(
-            hold={"-f": _DISCARDS, "--force": _DISCARDS},
-            hold_operands=dict.fromkeys((".", ":/", "[*]"), _DISCARDS),
+            hold={**_held(_DISCARDS, "-f", "--force", "--discard-changes"), "-B": _RESETS_BRANCH},
+            hold_operands=_PATHSPECS,
         ),
-        "restore": Entry(hold_operands=dict.fromkeys((".", ":/", "[*]"), _DISCARDS)),
+        "restore": READ,
+        "switch": Entry(
+            hold={
+                **_held(_DISCARDS, "-f", "--force", "--discard-changes"),
+                **_held(_RESETS_BRANCH, "-C", "--force-create"),
+            },
+        ),
+        "rm": Entry(hold=_held("removes files whatever their uncommitted changes", "-f", "--force")),
+        "reflog": Entry(
+            hold_operands=dict.fromkeys(("expire", "delete"), "deletes reflog entries (git reflog)")
+        ),
+        "gc": Entry(hold=_held("deletes unreachable objects now", "--prune")),
+        "worktree": Entry(
+            hold=_held("removes a working tree whatever its uncommitted changes", "-f", "--force")
+        ),
         "push": Entry(
             hold={
                 **_GIT_RUNS,
@@ -909,13 +952,24 @@ _GIT = _subs(
                 "--prune": "deletes remote branches",
                 "--mirror": "makes the remote a mirror (deleting what it lacks)",
             },
-            hold_operands={":?*": _REMOTE_DELETE},
+            hold_operands={
+                ":?*": _REMOTE_DELETE,
+                **dict.fromkeys(
+                    ("*://*", "*@*:*", "/*", "~*", "../*"), "pushes to a URL or path, not a configured remote"
+                ),
+                "*[*]*": "pushes every ref a pattern matches",
+            },
         ),
         "stash": _subs(
             {**_reads("list", "show", "push", "save", "apply", "pop", "branch", "create", "store")},
             "deletes stashed changes",
         ),
-        "branch": Entry(hold={"-D": "deletes a branch whatever its merge state"}),
+        "branch": Entry(
+            hold={
+                **_held("deletes, moves or overwrites a branch whatever its merge state", "-D", "-M", "-C"),
+                **_held("forces a branch deletion, move or reset", "-f", "--force"),
+            }
+        ),
         "remote": _subs(
             _reads("show", "get-url", "prune", "update"), "changes where the repository pushes and pulls"
         ),
@@ -1322,6 +1376,7 @@ _SERVICES = {
     **dict.fromkeys(("kill", "pkill", "killall", "skill"), _subs({}, "stops processes", bare=False)),
 }
 
+_INFRA_TESTS = "creates real infrastructure to run its tests (terraform test)"
 _CLOUD = {
     "gh": _subs(
         {
@@ -1391,13 +1446,13 @@ _CLOUD = {
                     "get",
                     "-version",
                     "--version",
-                    "test",
                 ),
                 "init": Entry(
                     hold=_held("copies in a module from a source given in an option", "-from-module"),
                     code_files=_files("-plugin-dir"),
                     long_words=True,
                 ),
+                "test": _INFRA_TESTS,
                 "state": _subs(_reads("list", "show", "pull"), "changes the infrastructure state"),
                 "workspace": _subs(_reads("list", "show"), "changes a workspace"),
             }
@@ -1407,7 +1462,10 @@ _CLOUD = {
         long_words=True,
     ),
     "tofu": _subs(
-        _reads("plan", "validate", "fmt", "init", "show", "output", "version", "providers", "graph", "test"),
+        {
+            **_reads("plan", "validate", "fmt", "init", "show", "output", "version", "providers", "graph"),
+            "test": _INFRA_TESTS,
+        },
         "changes infrastructure",
         hold={},
     ),
@@ -1906,7 +1964,14 @@ _ESCAPES: dict[str, Entry] = {
             hold_operands=_DB_TASKS,
         ),
     ),
-    **dict.fromkeys(("mvn", "mvnw"), Entry(code_files=_files("-f", "--file"), hold_operands=_DB_TASKS)),
+    **dict.fromkeys(
+        ("mvn", "mvnw"),
+        # the exec plugin's exec goal runs any program (-Dexec.executable=rm); antrun runs build-file tasks given inline
+        Entry(
+            code_files=_files("-f", "--file"),
+            hold_operands={**_DB_TASKS, **dict.fromkeys(("*:exec", "*antrun*:run"), _RUNS)},
+        ),
+    ),
     "ant": Entry(code_files=_files("-f", "-file", "-buildfile"), long_words=True),
     "tsc": Entry(outputs=_files("--outDir", "--outFile", "--out", "--declarationDir")),
     **dict.fromkeys(
@@ -1951,7 +2016,10 @@ _ESCAPES: dict[str, Entry] = {
             },
         ),
     ),
-    "tox": Entry(code_files=_files("-c", "--conf", "--workdir")),
+    "tox": Entry(
+        code_files=_files("-c", "--conf", "--workdir"),
+        hold=_held("overrides its configuration, which holds the commands it runs", "-x", "--override"),
+    ),
     "nox": Entry(code_files=_files("-f", "--noxfile")),
     "mypy": Entry(
         hold=_held(_RUNS, "--python-executable"),
@@ -2235,7 +2303,38 @@ _ESCAPES: dict[str, Entry] = {
         },
         "runs notebook code or a notebook server (jupyter)",
     ),
-    "gunicorn": Entry(code_files=_files("-c", "--config")),
+    # an application given as a call (`module:factory(args)`) is called: `os:system("reboot")` runs a command
+    "gunicorn": Entry(
+        code_files=_files("-c", "--config", "--paste", "--paster"), hold_operands={"*(*": _CALLS_APP}
+    ),
+    "flask": Entry(risky_values=dict.fromkeys(("--app", "-A"), (r"\(", _CALLS_APP))),
+    "virtualenv": Entry(contained=_held("deletes the directory's contents", "--clear")),
+    "sbt": Entry(
+        hold_operands=dict.fromkeys(
+            ("eval", "eval *", "*[ ;]eval *", "set", "set *", "*[ ;]set *", "console*", "*[ ;]console*"),
+            _EVAL,
+        )
+    ),
+    "rake": Entry(
+        hold={
+            **_held(_EVAL, "-e", "--execute", "-p", "--execute-print", "-E", "--execute-continue"),
+            **_held(_LOADS, "-r", "--require", "-I", "--libdir"),
+            **_held("runs the user's or the system's global rakefiles", "-g", "--system"),
+        },
+        code_files=_files("-f", "--rakefile", "-R", "--rakelibdir", "--rakelib", "-C", "--directory"),
+    ),
+    "just": Entry(
+        hold={
+            **_held(_RUNS, "--command"),
+            **_held("runs recipes with a program given in an option", "--shell"),
+        },
+        code_files=_files("-f", "--justfile"),
+    ),
+    "task": Entry(code_files=_files("-t", "--taskfile", "-d", "--dir")),
+    # its configuration loads plugins; its reports are written where told
+    "coverage": Entry(
+        code_files=_files("--rcfile"), outputs=_files("-d", "--directory", "-o", "--data-file")
+    ),
     "code": Entry(
         hold={
             **_held("installs an editor extension", "--install-extension"),
@@ -2290,7 +2389,17 @@ _ESCAPES: dict[str, Entry] = {
     ),
     "fc": Entry(),  # held unless listing (-l): capfence.policy.shell.known
     "bind": Entry(hold=_held("binds a key to a shell command", "-x")),
-    **dict.fromkeys(("complete", "compgen"), Entry(hold=_held(_RUNS, "-C"))),
+    # -W's word list is expanded when completing: `$(cmd)` in it runs cmd
+    **dict.fromkeys(
+        ("complete", "compgen"),
+        Entry(
+            hold=_held(_RUNS, "-C"),
+            risky_values={"-W": (r"\$\(|`", "expands a word list that runs commands")},
+        ),
+    ),
+    **dict.fromkeys(
+        ("mapfile", "readarray"), Entry(hold=_held("runs a command given in an option (callback)", "-C"))
+    ),
     "dc": _subs({}, "runs a calculator program, which can run shell commands (dc)", bare=False),
     "ed": _subs({}, "runs editing commands from its input, which can run shell commands (ed)", bare=False),
     "tmux": _subs(
@@ -2452,7 +2561,7 @@ _ESCAPES: dict[str, Entry] = {
     "emacs": Entry(
         writes="operands",
         hold={
-            **_held(_EVAL, "--eval", "--script", "-x"),
+            **_held(_EVAL, "--eval", "--execute", "--script", "-x"),
             **_held(
                 "runs Lisp code from a file or function given in an option",
                 "-f",
@@ -2794,29 +2903,6 @@ PRIVILEGED_WRAPPERS: Mapping[str, str] = MappingProxyType(
 
 SAFE_PYTHON_MODULES = frozenset(
     {
-        "pytest",
-        "unittest",
-        "doctest",
-        "venv",
-        "virtualenv",
-        "json.tool",
-        "mypy",
-        "black",
-        "ruff",
-        "flake8",
-        "pylint",
-        "isort",
-        "compileall",
-        "py_compile",
-        "timeit",
-        "pydoc",
-        "build",
-        "coverage",
-        "tox",
-        "nox",
-        "cProfile",
-        "profile",
-        "pdb",
         "site",
         "sysconfig",
         "platform",
@@ -2828,23 +2914,64 @@ SAFE_PYTHON_MODULES = frozenset(
         "tokenize",
         "ast",
         "dis",
-        "zipfile",
-        "tarfile",
-        "uvicorn",
-        "flask",
         "django",
-        "pyright",
-        "pre_commit",
         "sphinx",
-        "mkdocs",
         "twine",
         "wheel",
         "ensurepip",
-        "hatch",
         "setuptools_scm",
     }
 )
-"""``python -m MODULE`` modules that are development tools (``pip`` is judged like the pip program)."""
+"""``python -m MODULE`` modules that are development tools and take no code, file to run or file to write (``pip`` is
+judged like the pip program, the modules below as their programs or by their operands)."""
+
+PYTHON_MODULE_PROGRAMS: Mapping[str, str] = MappingProxyType(
+    {
+        **{
+            name: name
+            for name in (
+                "pytest",
+                "mypy",
+                "black",
+                "ruff",
+                "flake8",
+                "pylint",
+                "isort",
+                "coverage",
+                "tox",
+                "nox",
+                "uvicorn",
+                "gunicorn",
+                "flask",
+                "pyright",
+                "mkdocs",
+                "hatch",
+                "virtualenv",
+            )
+        },
+        "pre_commit": "pre-commit",
+        "venv": "virtualenv",
+        "sphinx": "sphinx-build",
+    }
+)
+"""``python -m MODULE`` modules that are a catalogued program: judged exactly as that program with the same arguments."""
+
+PYTHON_CODE_MODULES: Mapping[str, str] = MappingProxyType(
+    {
+        **dict.fromkeys(("code", "runpy", "idlelib", "pdb"), "runs Python code given as an argument"),
+        "trace": "runs a Python script or module under a tracer",
+    }
+)
+"""``python -m MODULE`` modules that run code given to them (held like ``python -c``), with why. ``timeit`` (code checked
+like ``python -c``) and ``cProfile``/``profile`` (a script judged like ``coverage run``) are judged in
+:mod:`capfence.policy.shell.known`."""
+
+PYTHON_PATH_MODULES = frozenset(
+    {"unittest", "doctest", "pydoc", "zipfile", "tarfile", "json.tool", "compileall", "py_compile", "build"}
+)
+"""``python -m MODULE`` modules judged by the paths they are given: tests and documentation import the code they name,
+compilers and builders write beside it or where told (held outside the working tree); archives and ``json.tool`` write
+where they are told (held outside it)."""
 
 
 # --- what programs read and contact (the ``reads:``, ``writes:`` and ``hosts:`` conditions) ----------------------------------

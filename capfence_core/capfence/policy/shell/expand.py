@@ -332,6 +332,8 @@ class Expander:
         self.run = run
         self.budget = budget if budget is not None else Budget()
         self._seen: dict[int, frozenset[str]] = {}
+        self.arithmetic = False
+        """It expanded ``$((...))``, a subscript or an offset (``${a[i]}``, ``${s:i}``): text evaluated as arithmetic."""
 
     def word(self, word: Word) -> list[Arg]:
         """Expand into fields (brace expansion and splitting of known unquoted values included)."""
@@ -384,6 +386,7 @@ class Expander:
         return field
 
     def _param(self, part: Param, field: _Field, done: list[Arg], split: bool) -> _Field:
+        self.arithmetic = self.arithmetic or not part.simple
         for inner in part.inner:
             field.sources |= self.sources(inner)
         value = self.env.get(part.name) if part.simple else None
@@ -415,6 +418,7 @@ class Expander:
         if isinstance(part, CmdSub | ProcSub):
             return self._sub(part.body)
         if isinstance(part, Arith):
+            self.arithmetic = True
             out: frozenset[str] = frozenset()
             for inner in part.parts:
                 out |= self.sources(inner)

@@ -148,6 +148,25 @@ _CLOUD_CHANGES = frozenset(
         "terminate",
         "reboot",
         "modify",
+        "renew",
+        "rotate",
+        "regenerate",
+        "prune",
+        "drop",
+        "wipe",
+        "erase",
+        "clear",
+        "kill",
+        "abort",
+        "evict",
+        "drain",
+        "cordon",
+        "expire",
+        "flush",
+        "truncate",
+        "undelete",
+        "replace",
+        "rerun",
     }
 )
 _AWS_READ_PREFIXES = (
@@ -164,7 +183,24 @@ _AWS_READ_PREFIXES = (
     "validate-",
     "test-",
 )
-_AWS_SECRETS = frozenset({"get-secret-value", "get-password-data", "get-object", "batch-get-secret-value"})
+_AWS_CALLS = ("test-invoke",)
+"""Operations that look like reads but run what they test (``test-invoke-method`` sends a real request to the API)."""
+_AWS_SECRETS = frozenset(
+    {
+        "get-secret-value",
+        "get-password-data",
+        "get-object",
+        "batch-get-secret-value",
+        "get-session-token",
+        "get-federation-token",
+        "get-login-password",
+        "get-authorization-token",
+    }
+)
+_CLOUD_TOKENS = frozenset({"get-access-token", "print-access-token", "print-identity-token"})
+"""Reading verbs that print a credential (``az account get-access-token``)."""
+_CLOUD_SECRET_GROUPS = frozenset({"secret", "secrets"})
+"""Groups whose reading verbs print secret values (``az keyvault secret show``, ``gcloud secrets versions access``)."""
 _AWS_READ_VERBS = frozenset({"ls", "tail", "wait", "help", "presign", "list", "get", "--version", "version"})
 
 
@@ -173,17 +209,29 @@ def cloud(inv: Invocation) -> str | None:
     words = [arg.text if arg.static else "" for arg in inv.options.operands]
     if inv.program == "aws":
         return _aws(words)
-    verb = next(
-        (word for word in words if word in _CLOUD_READS or word in _CLOUD_CHANGES or word == ""), None
-    )
-    if verb in _CLOUD_READS:
-        return None
     path = " ".join(w for w in words[:4] if w)
+    # a changing verb anywhere in the command path wins: groups such as `storage account` or `logging logs` read like
+    # reading verbs, and the command's own verb (`delete`) comes after them
+    changing = next((word for word in words if _changes(word)), None)
+    if changing is not None:
+        return f"changes cloud resources ({inv.program} {path})"
+    if not _CLOUD_TOKENS.isdisjoint(words) or (
+        not _CLOUD_SECRET_GROUPS.isdisjoint(words) and not {"show", "access", "download"}.isdisjoint(words)
+    ):
+        return f"reads secrets or credentials ({inv.program} {path})"
+    verb = next((word for word in words if word in _CLOUD_READS or word == ""), None)
+    if verb:
+        return None
     return (
         f"changes cloud resources ({inv.program} {path})"
         if verb
         else f"`{inv.program} {path}` is not in the catalogue"
     )
+
+
+def _changes(word: str) -> bool:
+    """A verb that changes resources, alone (``delete``) or leading a compound verb (``remove-iam-policy-binding``)."""
+    return word in _CLOUD_CHANGES or word.partition("-")[0] in _CLOUD_CHANGES
 
 
 def _aws(words: list[str]) -> str | None:
@@ -192,6 +240,8 @@ def _aws(words: list[str]) -> str | None:
     service, operation = words[0], words[1]
     if operation in _AWS_SECRETS:
         return f"reads secrets or objects (aws {service} {operation})"
+    if operation.startswith(_AWS_CALLS):
+        return f"calls a deployed API or function (aws {service} {operation})"
     if operation.startswith(_AWS_READ_PREFIXES) or operation in _AWS_READ_VERBS:
         return None
     if (

@@ -29,12 +29,15 @@ from capfence.policy.shell.catalogue import (
     INSTALLS,
     KNOWN_WRAPPERS,
     PRIVILEGED_WRAPPERS,
+    PYTHON_CODE_MODULES,
+    PYTHON_MODULE_PROGRAMS,
+    PYTHON_PATH_MODULES,
     SAFE_PYTHON_MODULES,
     Entry,
     variable_reason,
 )
 from capfence.policy.shell.context import norm_path
-from capfence.policy.shell.invoke import read_code
+from capfence.policy.shell.invoke import read_code, runner_command
 from capfence.policy.shell.judges import JUDGES
 from capfence.policy.shell.model import PAYLOAD_HOLD, Arg, Invocation, Kind, Options
 from capfence.policy.shell.network import FILE_OPTIONS, SENDERS, git_push, nmcli, sends_file, why_sends
@@ -44,6 +47,7 @@ from capfence.policy.shell.programs import (
     CODE_VARIABLES,
     INTERPRETERS,
     OPTION_SPECS,
+    RUNNERS,
     WRAPPERS,
     family,
 )
@@ -93,6 +97,7 @@ _ARITHMETIC = frozenset(
         "return",
         "exit",
         "ulimit",
+        "((",
     }
 )
 """Builtins that evaluate some arguments as arithmetic or array subscripts, where ``a[$(cmd)]`` runs ``cmd``."""
@@ -191,7 +196,8 @@ _PIP_INSTALLS = frozenset(f"{INSTALLS} ({name} install)" for name in ("pip", "pi
 def _program(inv: Invocation) -> str | None:
     name = inv.program or ""
     if name in _ARITHMETIC and any(arg.static and _EXPANDS_LATER.search(arg.text) for arg in inv.args):
-        return f"evaluates text as arithmetic or a subscript, which can run commands ({name})"
+        where = "a variable's value used in arithmetic" if name == "((" else name
+        return f"evaluates text as arithmetic or a subscript, which can run commands ({where})"
     if name in ("source", "."):
         return _source(inv)
     if name in PRIVILEGED_WRAPPERS:
@@ -647,11 +653,133 @@ def _python_module(inv: Invocation, module: str, rest: Sequence[Arg]) -> str | N
             if isinstance(found, str)
             else "`python -m pip` command not in the catalogue"
         )
+    if module == "timeit":
+        return _timeit(rest)
+    if module in ("cProfile", "profile"):
+        # -o FILE: where it writes the profile (before the script: the script's own options come after it)
+        script = next(
+            (
+                i
+                for i, arg in enumerate(rest)
+                if not arg.text.startswith("-") and (i == 0 or rest[i - 1].text not in _PROFILE_VALUES)
+            ),
+            len(rest),
+        )
+        outputs = [value for _, value in option_values(_option_words(rest[:script]), ("-o",))]
+        return written(outputs, need_static=True) or _runs_python(
+            inv, rest, f"python -m {module}", _PROFILE_VALUES
+        )
+    if module in PYTHON_CODE_MODULES:
+        return f"{PYTHON_CODE_MODULES[module]} (python -m {module})"
+    program = PYTHON_MODULE_PROGRAMS.get(module)
+    if program is not None:
+        # the module is that program: the same arguments, the same judgement (python -m pre_commit try-repo URL)
+        args = tuple(rest)
+        if program in RUNNERS and runner_command(RUNNERS[program], args):
+            # (the command a runner runs is analyzed only when the runner is the command's program)
+            return f"runs a command through python -m {module}, which is not analyzed"
+        return _program(
+            Invocation(program, args, options=parse_options(args, OPTION_SPECS.get(program, PLAIN)))
+        )
+    if module in PYTHON_PATH_MODULES:
+        return _module_paths(module, rest)
     if module in SAFE_PYTHON_MODULES:
         return None
     if module == "http.server":
         return "serves files over the network (python -m http.server)"
     return f"runs python module `{module}`, which is not in the catalogue"
+
+
+_COVERAGE_VALUES = frozenset(
+    {"--rcfile", "--source", "--include", "--omit", "--data-file", "--concurrency", "--context", "--debug"}
+)
+
+
+_PROFILE_VALUES = frozenset({"-o", "-s"})
+_TIMEIT_VALUES = frozenset({"-n", "--number", "-r", "--repeat", "-u", "--unit"})
+_TIMEIT_CODE = frozenset({"-s", "--setup"})
+
+
+def _coverage(inv: Invocation) -> str | None:
+    args = inv.args
+    start = next((i for i, arg in enumerate(args) if arg.static and arg.text == "run"), None)
+    return None if start is None else _runs_python(inv, args[start + 1 :], "coverage run", _COVERAGE_VALUES)
+
+
+def _runs_python(inv: Invocation, args: Sequence[Arg], label: str, values: frozenset[str]) -> str | None:
+    """``coverage run``/``python -m cProfile`` ``[-m] MODULE|SCRIPT ...`` run what ``python [-m]`` would: a module is judged
+    as ``python -m`` judges it, a script is the project's own code in the tree (as ``pytest tests/``), held elsewhere."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.static:
+            return f"runs a python script or module known only at run time ({label})"
+        if arg.text == "-m":
+            module = args[i + 1] if i + 1 < len(args) else None
+            if module is None or not module.static:
+                return f"runs a python module known only at run time ({label} -m)"
+            return _python_module(inv, module.text, args[i + 2 :])
+        if not arg.text.startswith("-"):
+            return (
+                None
+                if in_tree(arg.text)
+                else f"runs a python script outside the working tree ({label} {arg.text})"
+            )
+        i += 2 if arg.text in values else 1
+    return None
+
+
+def _timeit(args: Sequence[Arg]) -> str | None:
+    """``python -m timeit [-s SETUP] STATEMENT...``: the setup and statements are code, checked as ``python -c``'s."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        text = arg.text if arg.static else ""
+        code: Arg | None = arg
+        if text in _TIMEIT_VALUES or text in _TIMEIT_CODE:
+            code = args[i + 1] if i + 1 < len(args) and text in _TIMEIT_CODE else None
+            i += 1
+        elif text.startswith("-") and text != "-":
+            code = (
+                None
+                if text[:2] not in _TIMEIT_CODE and not text.startswith("--setup=")
+                else Arg.of(text.partition("=")[2] if text.startswith("--") else text[2:])
+            )
+        if code is not None and not (code.static and harmless_python(code.text)):
+            return "runs Python code given as an argument that is not checked (python -m timeit)"
+        i += 1
+    return None
+
+
+_ARCHIVE_WRITES = frozenset({"-c", "--create", "-e", "--extract"})
+_PYDOC_SERVES = frozenset({"-p", "-b"})
+
+
+def _module_paths(module: str, rest: Sequence[Arg]) -> str | None:
+    """``python -m unittest|doctest|pydoc|zipfile|tarfile``: the paths they import, run or write stay in the working tree."""
+    texts = [arg.text for arg in rest if arg.static]
+    if len(texts) < len(rest):
+        return f"runs python module `{module}` on names known only at run time"
+    if module == "pydoc" and _PYDOC_SERVES.intersection(texts):
+        return "serves documentation over the network (python -m pydoc)"
+    if module in ("zipfile", "tarfile"):
+        if _ARCHIVE_WRITES.isdisjoint(texts):
+            return None  # lists or tests an archive
+        return written([arg for arg in rest if not arg.text.startswith("-")], need_static=True)
+    if module == "json.tool":
+        return written([arg for arg in rest if not arg.text.startswith("-")][1:], need_static=True)
+    for text in texts:
+        # an option's attached value (--start-directory=/x, -s/x) counts as a path too
+        for path in (text, text.partition("=")[2], text[2:] if text.startswith("-") else ""):
+            if path and path not in ("-", "--") and not path.startswith("-") and not in_tree(path):
+                return f"{_PATH_MODULE_USES[module]} outside the working tree (python -m {module} {text})"
+    return None
+
+
+_PATH_MODULE_USES = {
+    **dict.fromkeys(("unittest", "doctest", "pydoc"), "runs code"),
+    **dict.fromkeys(("compileall", "py_compile", "build"), "writes compiled or built files"),
+}
 
 
 _PY_CALLS = frozenset(
@@ -1369,10 +1497,13 @@ _GIT_CONFIG_VALUES = frozenset(
 
 
 def _git(inv: Invocation) -> str | None:
-    """``git config KEY VALUE`` of a key that makes git run a command (``core.pager``, ``alias.x '!cmd'``, ``core.hooksPath``)."""
+    """``git config KEY VALUE`` of a key that makes git run a command (``core.pager``, ``alias.x '!cmd'``, ``core.hooksPath``);
+    ``git checkout -- PATH`` and ``git restore PATH``, which discard the uncommitted changes of the paths."""
     operands = inv.options.operands
     if operands and operands[0].text == "push":
         return git_push(inv.args[inv.args.index(operands[0]) + 1 :])
+    if operands and operands[0].text in ("checkout", "restore"):
+        return _git_restores(inv, operands[0].text)
     if not operands or operands[0].text != "config":
         return None
     words = list(inv.args[inv.args.index(operands[0]) + 1 :])
@@ -1380,6 +1511,42 @@ def _git(inv: Invocation) -> str | None:
         if not value.static or outside(value.text):
             return f"writes git configuration to {value.text}, outside the working tree (git config {option})"
     return _git_config(words)
+
+
+def _git_restores(inv: Invocation, sub: str) -> str | None:
+    """Paths given to ``git checkout ... -- PATHS`` or ``git restore PATHS`` lose their uncommitted changes: fine for a file
+    named as such (``src/app.js``), held for what may be a directory or many files (``.``, ``src``, ``'*.py'``, ``:/``)."""
+    args = inv.args[inv.args.index(inv.options.operands[0]) + 1 :]
+    flags = inv.options.flags
+    if sub == "checkout":
+        dashes = next((i for i, arg in enumerate(args) if arg.static and arg.text == "--"), None)
+        if dashes is not None:
+            paths = list(args[dashes + 1 :])
+        elif flags.isdisjoint(_NEW_BRANCH):
+            paths = list(
+                inv.options.operands[2:]
+            )  # `git checkout TREE-ISH PATH...`: what follows the tree-ish
+        else:
+            paths = []
+    else:
+        if flags & {"-S", "--staged"} and not flags & {"-W", "--worktree"}:
+            return None  # only unstages: the working tree is left alone
+        paths = [arg for arg in args if not (arg.static and arg.text.startswith("-"))]
+    if "--pathspec-from-file" in flags:
+        return f"{_DISCARDS_PATHS} (git {sub} --pathspec-from-file)"
+    many = next((arg for arg in paths if not _one_file(arg)), None)
+    return None if many is None else f"{_DISCARDS_PATHS} (git {sub} {many.text})"
+
+
+_DISCARDS_PATHS = "discards the uncommitted changes of every file the path names"
+_NEW_BRANCH = frozenset({"-b", "-B", "--orphan"})
+"""``git checkout -b NEW START``: its two operands are a branch and where it starts, not a tree-ish and paths."""
+_SINGLE_FILE = re.compile(r"(?:[\w.-]+/)*[\w-][\w-]*\.[\w.-]+")
+"""A relative path whose last part has a file extension and no pattern character: one file (``src/app.js``)."""
+
+
+def _one_file(arg: Arg) -> bool:
+    return arg.static and _SINGLE_FILE.fullmatch(arg.text) is not None and in_tree(arg.text)
 
 
 def _git_config(words: Sequence[Arg]) -> str | None:
@@ -1411,7 +1578,9 @@ def _git_config(words: Sequence[Arg]) -> str | None:
         shell = value is not None and (not value.static or value.text.lstrip().startswith("!"))
         return f"defines a git alias that runs a shell command (git config {key.text})" if shell else None
     if re.search(GIT_RISKY_KEY, key.text, re.IGNORECASE):
-        return f"sets git configuration that can run commands (git config {key.text})"
+        return (
+            f"sets git configuration that can run commands or change where it pushes (git config {key.text})"
+        )
     return None
 
 
@@ -1461,6 +1630,7 @@ _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
     "ip": _ip,
     "date": _date,
     "java": _java,
+    "coverage": _coverage,
     "hostname": _operands_change("changes the host name"),
     "nmcli": nmcli,
     **JUDGES,
@@ -1488,6 +1658,8 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
         return _harmless_transfer(name, words)
     if name in _SPECIAL_SUBS and not _SPECIAL_SUBS[name].isdisjoint(words):
         return False  # judged by its special function
+    if name == "git" and "checkout" in words and sum(not word.startswith("-") for word in words) > 2:
+        return False  # `git checkout TREE-ISH PATH`: its paths are judged by _git
     if name in OPTION_SPECS:
         return _leading_subcommands(name, entry, words)
     if not entry.by_name:
@@ -1689,7 +1861,7 @@ def _plain_entry(name: str) -> Entry | None:
     return CATALOGUE.get(name)
 
 
-_SPECIAL_SUBS = {"git": frozenset({"config", "push"}), "go": frozenset({"run"})}
+_SPECIAL_SUBS = {"git": frozenset({"config", "push", "restore"}), "go": frozenset({"run"})}
 """Programs whose special judgement (:data:`_SPECIAL`) looks only at these subcommands: otherwise judged from plain words."""
 
 

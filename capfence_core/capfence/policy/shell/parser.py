@@ -488,7 +488,7 @@ def _assignment(word: Word) -> Assign | None:
         return None
     rest = first.text[match.end() :]
     parts = ((Lit(rest, False),) if rest else ()) + word.parts[1:]
-    return Assign(match.group(1), Word(parts))
+    return Assign(match.group(1), Word(parts), subscript=match.group(2) is not None)
 
 
 _COMPOUND = {

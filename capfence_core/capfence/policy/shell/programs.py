@@ -381,6 +381,44 @@ RUNNERS: dict[str, Runner] = {
         OptionSpec(), (("run",),), OptionSpec("np", _set("--name", "--prefix", "--cwd")), target=False
     ),
     "rustup": Runner(OptionSpec(), (("run",),), OptionSpec()),
+    # project and toolchain managers that run a command in their environment: the command is judged as if run here
+    "pipenv": Runner(OptionSpec(), (("run",),), OptionSpec(), target=False),
+    "rye": Runner(OptionSpec(), (("run",),), OptionSpec(), target=False),
+    "hatch": Runner(
+        OptionSpec("e", _set("--env", "--data-dir", "--cache-dir", "--config")),
+        (("run",), ("env", "run")),
+        OptionSpec("e", _set("--env", "--include", "--exclude", "--filter")),
+        target=False,
+    ),
+    "tox": Runner(
+        OptionSpec("cex", _set("--conf", "--workdir", "--root", "--override", "--result-json")),
+        (("exec",), ("e",)),
+        OptionSpec("cefx", _set("--conf", "--workdir", "--root", "--override", "--result-json", "--factor")),
+        target=False,
+    ),
+    "pixi": Runner(
+        OptionSpec(),
+        (("run",), ("exec",)),
+        OptionSpec("es", _set("--environment", "--manifest-path", "--spec", "--with")),
+        target=False,
+    ),
+    "devbox": Runner(
+        OptionSpec(), (("run",),), OptionSpec("c", _set("--config", "--environment")), target=False
+    ),
+    "asdf": Runner(OptionSpec(), (("exec",),), OptionSpec(), target=False),
+    "mise": Runner(
+        OptionSpec("C", _set("--cd", "--env")),
+        (("exec",), ("x",)),
+        OptionSpec("j", _set("--jobs")),
+        after_dashes=True,
+    ),
+    "rtx": Runner(
+        OptionSpec("C", _set("--cd", "--env")),
+        (("exec",), ("x",)),
+        OptionSpec("j", _set("--jobs")),
+        after_dashes=True,
+    ),
+    "direnv": Runner(OptionSpec(), (("exec",),), OptionSpec()),
 }
 """Programs whose subcommand runs a command (inside a container or pod, in a project's environment: ``uv run pytest``); the command
 is analyzed as if wrapped."""
