@@ -564,7 +564,23 @@ _WRITERS = {
     **dict.fromkeys(("touch", "rmdir", "truncate", "mkfifo"), Entry(writes="operands", static_operands=True)),
     # creating a directory destroys nothing: a name known at run time is fine
     "mkdir": Entry(writes="operands"),
-    **dict.fromkeys(("cp", "ln", "install", "rsync", "scp"), Entry(writes="last", static_operands=True)),
+    **dict.fromkeys(("ln", "install", "rsync", "scp"), Entry(writes="last", static_operands=True)),
+    # a link made by cp leads wherever its source is; --remove-destination replaces what it copies onto (/dev/null)
+    "cp": Entry(
+        writes="last",
+        static_operands=True,
+        hold={
+            **_held(
+                "makes links instead of copies (cp -s/-l): paths through them lead outside",
+                "-s",
+                "--symbolic-link",
+            ),
+            **_held(
+                "makes links instead of copies (cp -s/-l): paths through them lead outside", "-l", "--link"
+            ),
+            "--remove-destination": "removes the destination before copying (cp --remove-destination)",
+        },
+    ),
     "mv": Entry(writes="last", static_operands=True, moves=True),
     "rm": Entry(
         writes="operands",
@@ -588,6 +604,29 @@ _WRITERS = {
     "dd": Entry(),
     **dict.fromkeys(("vim", "vi", "nvim", "nano", "emacs", "micro", "ed"), Entry(writes="operands")),
 }
+REPLACERS = frozenset(
+    {"rm", "unlink", "rmdir", "mv", "ln", "link", "install", "rsync", "chmod", "chown", "chgrp"}
+)
+"""Writers whose targets are removed, replaced or changed as files, not written into: ``/dev/null``, ``/dev/tty`` and the
+scratch directories themselves are outside the working tree for them (``rm /dev/null``, ``mv x /dev/stdout``)."""
+CHANGES_DIR = frozenset({"cd", "pushd", "popd"})
+"""Builtins that change the current directory: later relative paths are judged where they then point."""
+CHDIR_OPTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "env": frozenset({"-C", "--chdir"}),
+        "sudo": frozenset({"-D", "--chdir"}),
+        "run0": frozenset({"-D", "--chdir"}),
+        "systemd-run": frozenset({"--working-directory"}),
+    }
+)
+"""Wrapper options that run the wrapped command in another directory (``env -C / rm -r etc`` removes ``/etc``)."""
+PROJECT_SCRIPTS = frozenset({"gradlew", "mvnw", "configure"})
+"""Programs the catalogue knows as a project's own launch scripts, run by path from the working tree (``./gradlew``): they
+run the project's build like ``make``. Any other program named by a path in the tree is the file there, not the catalogue's."""
+PROJECT_BIN_DIRS = ("node_modules/.bin", ".venv/bin", "venv/bin", "env/bin", ".env/bin", "vendor/bin")
+"""Directories of the working tree where package managers install a project's tools (``node_modules/.bin/jest``,
+``.venv/bin/pytest``): a catalogued program there is the project's copy of it."""
+
 COMPRESSORS = (
     "gzip",
     "gunzip",
@@ -2499,6 +2538,8 @@ VARIABLES: Mapping[str, str] = MappingProxyType(
             "GDBHISTFILE",
         ),
         "PATH": "changes where programs are found",
+        # cd etc would go to /etc: relative paths after it would not be what they look like
+        "CDPATH": "changes where cd finds directories",
     }
 )
 """Environment variables that make the programs run with them load code, read options or configuration from elsewhere, or
