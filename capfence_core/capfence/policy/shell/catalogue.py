@@ -565,21 +565,12 @@ _WRITERS = {
     # creating a directory destroys nothing: a name known at run time is fine
     "mkdir": Entry(writes="operands"),
     **dict.fromkeys(("ln", "install", "rsync", "scp"), Entry(writes="last", static_operands=True)),
-    # a link made by cp leads wherever its source is; --remove-destination replaces what it copies onto (/dev/null)
+    # a link made by cp leads wherever its source is (the long spellings, and --remove-destination, are judged in
+    # capfence.policy.shell.known: a long option here would cost every plain cp its shortcut)
     "cp": Entry(
         writes="last",
         static_operands=True,
-        hold={
-            **_held(
-                "makes links instead of copies (cp -s/-l): paths through them lead outside",
-                "-s",
-                "--symbolic-link",
-            ),
-            **_held(
-                "makes links instead of copies (cp -s/-l): paths through them lead outside", "-l", "--link"
-            ),
-            "--remove-destination": "removes the destination before copying (cp --remove-destination)",
-        },
+        hold=_held("makes links instead of copies: paths through them lead outside", "-s", "-l"),
     ),
     "mv": Entry(writes="last", static_operands=True, moves=True),
     "rm": Entry(

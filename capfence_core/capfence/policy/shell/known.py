@@ -42,7 +42,7 @@ from capfence.policy.shell.catalogue import (
 )
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.expand import has_glob
-from capfence.policy.shell.invoke import read_code
+from capfence.policy.shell.invoke import read_code, search_start
 from capfence.policy.shell.judges import JUDGES
 from capfence.policy.shell.model import Arg, Invocation, Kind, Options
 from capfence.policy.shell.options import PLAIN, parse_options
@@ -63,6 +63,7 @@ from capfence.policy.shell.workingtree import (
     moved,
     outside,
     resolve,
+    run_time_target,
     shown,
     written,
 )
@@ -181,7 +182,7 @@ def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
                 reason = _foreign_program(inv)
             active = active or (inv.program in ("source", ".") and reason is None)
             reasons.append(None if active and reason in _PIP_INSTALLS else reason)
-            if inv.program in CHANGES_DIR or inv.program in CHDIR_OPTIONS:
+            if inv.program in _DIRECTORY_CHANGERS:
                 if dirs is None:
                     dirs = _Directories()
                 dirs.leave(inv)
@@ -189,6 +190,11 @@ def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
         if dirs is not None:
             dirs.close()
     return tuple(reasons)
+
+
+_DIRECTORY_CHANGERS = CHANGES_DIR | CHDIR_OPTIONS.keys() | {"find"}
+"""Programs after which, or under which, relative paths mean something else (``find -execdir`` runs its command in the
+directory of each file found)."""
 
 
 class _Directories:
@@ -215,6 +221,14 @@ class _Directories:
     def leave(self, inv: Invocation) -> None:
         """What ``inv`` (a ``cd``, ``pushd``, ``popd`` or wrapper) does to the directory of what comes after it."""
         name = inv.program or ""
+        if name == "find":
+            if not inv.options.flags.isdisjoint(_IN_FOUND_DIRECTORY):
+                start = search_start(name, inv.args)
+                self.wrapped = (
+                    (*inv.via, name),
+                    _changed(CWD.get(), Arg.of(start)) if start else RUNTIME_DIR,
+                )
+            return
         if name in CHDIR_OPTIONS:
             for option, value in inv.options.values:
                 if option in CHDIR_OPTIONS[name]:
@@ -235,6 +249,9 @@ class _Directories:
 
     def close(self) -> None:
         CWD.reset(self.token)
+
+
+_IN_FOUND_DIRECTORY = frozenset({"-execdir", "-okdir"})
 
 
 def _changed(base: str | None, target: Arg) -> str | None:
@@ -593,6 +610,9 @@ def _option_files(name: str, entry: Entry, words: Sequence[Arg]) -> str | None:
             return f"pipes its output into a command given in an option ({name} {option})"
         if value.static and outside(value.text):
             return f"writes {value.text}, outside the working tree ({name} {option})"
+        reason = None if value.static else run_time_target(value)
+        if reason is not None:
+            return f"{reason} ({name} {option})"
     for option, value in option_values(words, entry.code_files, entry.long_words) if entry.code_files else ():
         if not value.static:
             return f"runs code from a file known only at run time ({name} {option})"
@@ -932,6 +952,9 @@ def _transfer(inv: Invocation) -> str | None:
             return f"sends a {value.text.upper()} request ({inv.program})"
         if option in _TRANSFER_OUTPUTS and value.static and value.text != "-" and outside(value.text):
             return f"writes {value.text}, outside the working tree"
+        reason = run_time_target(value) if option in _TRANSFER_OUTPUTS and not value.static else None
+        if reason is not None:
+            return f"{reason} ({inv.program} {option})"
     for option, value in option_values(_option_words(inv.args), _TRANSFER_LATE_OUTPUTS):
         if value.static and value.text != "-" and outside(value.text):
             return f"writes {value.text}, outside the working tree ({inv.program} {option})"
@@ -1072,6 +1095,19 @@ def _ln(inv: Invocation) -> str | None:
     return None
 
 
+_CP_HELD = {
+    "--symbolic-link": "makes links instead of copies: paths through them lead outside",
+    "--link": "makes links instead of copies: paths through them lead outside",
+    "--remove-destination": "removes the destination before copying",
+}
+
+
+def _cp(inv: Invocation) -> str | None:
+    """``cp``'s long options that make links or remove what it copies onto (``--remove-destination x /dev/null``)."""
+    flag = _given(_CP_HELD, inv.options) if inv.options.long else None
+    return None if flag is None else f"{_CP_HELD[flag]} (cp {flag})"
+
+
 def _tee(inv: Invocation) -> str | None:
     return written(inv.options.operands, need_static=False)
 
@@ -1083,6 +1119,9 @@ def _find(inv: Invocation) -> str | None:
     for option, value in inv.options.values:
         if option in ("-fprint", "-fprint0", "-fls", "-fprintf") and value.static and outside(value.text):
             return f"writes {value.text}, outside the working tree"
+        reason = run_time_target(value) if option.startswith(("-fp", "-fl")) and not value.static else None
+        if reason is not None:
+            return f"{reason} (find {option})"
     return None
 
 
@@ -1185,7 +1224,7 @@ def _compressor(inv: Invocation) -> str | None:
     for option, value in option_values(_option_words(inv.args), ("-o", "--output")):
         if value.static and outside(value.text):
             return f"writes {value.text}, outside the working tree ({inv.program} {option})"
-    return written(inv.options.operands, need_static=False, verb="replaces")
+    return written(inv.options.operands, need_static=False, verb="replaces", replaced=True)
 
 
 _MAKE_COMMANDS = frozenset({"SHELL", ".SHELLFLAGS", "MAKEFLAGS", "MAKEFILES", "MAKE", "MAKESHELL"})
@@ -1337,6 +1376,7 @@ _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
     "dd": _dd,
     "tee": _tee,
     "ln": _ln,
+    "cp": _cp,
     "find": _find,
     "ip": _ip,
     "date": _date,
@@ -1584,6 +1624,7 @@ _SPECIAL_SUBS: dict[str, Callable[[Sequence[str]], bool]] = {
     "git": lambda words: "config" in words,
     "go": lambda words: "run" in words,
     "ln": _links_far,
+    "cp": lambda words: any(word.startswith("--") for word in words),
     "cd": _leaves_tree,
     "pushd": _leaves_tree,
     "popd": lambda words: True,

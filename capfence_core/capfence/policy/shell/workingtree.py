@@ -3,7 +3,11 @@
 The working tree is the current directory and below (relative paths) plus the
 scratch areas (``/tmp``); hidden files in the home directory (``~/.bashrc``,
 ``~/.ssh``), the home directory itself, other users' homes, every other
-absolute path and a git hook (it runs later) are outside it.
+absolute path and a git hook (it runs later) are outside it. Relative paths are
+judged from the directory a script's ``cd`` left (:data:`CWD`); ``/dev/null`` and
+the scratch directories themselves are outside it for what removes or replaces
+files (``rm``, ``mv``, ``ln``); a name completed at run time is outside it when
+what is known of it is (``/dev/$X``).
 """
 
 from __future__ import annotations
@@ -126,7 +130,7 @@ def written(
                     if arg.kind is Kind.DYNAMIC
                     else "operates on names read at run time"
                 )
-            reason = _run_time_target(arg, verb)
+            reason = run_time_target(arg, verb)
             if reason is not None:
                 return reason
             continue
@@ -137,8 +141,8 @@ def written(
     return None
 
 
-def _run_time_target(arg: Arg, verb: str) -> str | None:
-    """Why a file named at run time may be written outside the working tree, or ``None``."""
+def run_time_target(arg: Arg, verb: str = "writes") -> str | None:
+    """Why a file named at run time (``arg`` not static) may be written outside the working tree, or ``None``."""
     start = arg.prefix
     if start.startswith(("/", "~")) or (start and CWD.get() is not None):
         if not any(start.startswith(root + "/") for root in _RUN_TIME_ROOTS) and outside(start or "."):
@@ -150,8 +154,8 @@ def _run_time_target(arg: Arg, verb: str) -> str | None:
         return f"{verb} files named by its input, known only at run time"
     if arg.sources and arg.text[:1] == _OUTPUT_MARK and not arg.sources <= NAMING_PROGRAMS:
         return f"{verb} a path that is the output of {', '.join(sorted(arg.sources))}, known only at run time"
-    if CWD.get() == RUNTIME_DIR:
-        return f"{verb} a path relative to a directory known only at run time"
+    if CWD.get() is not None and outside("."):
+        return f"{verb} a path known only at run time, from {shown('.')}"
     return None
 
 
