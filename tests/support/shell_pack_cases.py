@@ -250,7 +250,13 @@ APPROVE: dict[str, list[Payload]] = {
     ],
     "shell-git-force-refspec": ["git push origin +main", "git push origin +refs/heads/a:refs/heads/b"],
     # rm whose flags might come from a word known only at run time: not known to be rm -rf, so held, not denied
-    "shell-not-known-safe": ['rm -f "$PIDFILE"', "rm -f $X", "rm $FLAGS /", "rm -$F build", "rm -r /tmp/cache"],
+    "shell-not-known-safe": [
+        'rm -f "$PIDFILE"',
+        "rm -f $X",
+        "rm $FLAGS /",
+        "rm -$F build",
+        "rm -r /tmp/cache",
+    ],
 }
 """Payloads the pack holds for approval, by the rule that holds them."""
 

@@ -223,7 +223,10 @@ def test_shell_without_command_reads_stdin() -> None:
         ("rm -rfv x", True),
         ("rm -vfr x", True),
         ("rm x -rf", True),
-        ("rm --rec --for x", True),  # GNU abbreviations: getopt_long takes an unambiguous prefix as the option
+        (
+            "rm --rec --for x",
+            True,
+        ),  # GNU abbreviations: getopt_long takes an unambiguous prefix as the option
         ("rm -rf$X y", True),
         ("rm -r x", False),
         ("rm -f x", False),

@@ -44,7 +44,7 @@ from capfence.policy.shell.budget import Budget, TooComplex
 from capfence.policy.shell.catalogue import variable_reason
 from capfence.policy.shell.context import Site, Stdin, Unknowable, norm_path
 from capfence.policy.shell.embedded import embedded
-from capfence.policy.shell.expand import Env, Expander
+from capfence.policy.shell.expand import Env, Expander, loop_start
 from capfence.policy.shell.forkbomb import is_fork_bomb_function, is_fork_bomb_loop
 from capfence.policy.shell.lexer import ParseError
 from capfence.policy.shell.model import MAX_INVOCATIONS, Analysis, Arg, Invocation, Kind, Redir
@@ -227,14 +227,16 @@ class Analyzer:
                 self.emit(Invocation("[[", tuple(args)))
 
     def for_loop(self, node: For, expander: Expander, site: Site, env: Env) -> None:
-        for word in node.words or ():
-            expander.word(word)
+        words = [arg for word in node.words or () for arg in expander.word(word)]
         # for (( ... )) has no variable and no word list (its parts are only the expansions in it)
         self.arithmetic = self.arithmetic or (not node.var and node.words is None)
         for part in node.arith:
             expander.sources(part)
         if node.var:
             env.assign(node.var, None)
+            start = loop_start(words)
+            if start is not None:
+                env.starts[node.var] = start
         self.script(node.body, site, env)
 
     def simple(self, node: Simple, site: Site, env: Env) -> None:

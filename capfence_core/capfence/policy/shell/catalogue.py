@@ -568,7 +568,15 @@ _WRITERS = {
     "mkdir": Entry(writes="operands"),
     **dict.fromkeys(("rsync", "scp"), Entry(writes="last", static_operands=True)),
     # -t DIR names the directory they write into (the operands are then all sources)
-    **dict.fromkeys(("cp", "ln", "install"), Entry(writes="last", static_operands=True, outputs=_TARGET_DIR)),
+    **dict.fromkeys(("ln", "install"), Entry(writes="last", static_operands=True, outputs=_TARGET_DIR)),
+    # a link made by cp leads wherever its source is (the long spellings, and --remove-destination, are judged in
+    # capfence.policy.shell.known)
+    "cp": Entry(
+        writes="last",
+        static_operands=True,
+        hold=_held("makes links instead of copies: paths through them lead outside", "-s", "-l"),
+        outputs=_TARGET_DIR,
+    ),
     "mv": Entry(writes="last", static_operands=True, moves=True, outputs=_TARGET_DIR),
     "rm": Entry(
         writes="operands",
@@ -592,6 +600,29 @@ _WRITERS = {
     "dd": Entry(),
     **dict.fromkeys(("vim", "vi", "nvim", "nano", "emacs", "micro", "ed"), Entry(writes="operands")),
 }
+REPLACERS = frozenset(
+    {"rm", "unlink", "rmdir", "mv", "ln", "link", "install", "rsync", "chmod", "chown", "chgrp"}
+)
+"""Writers whose targets are removed, replaced or changed as files, not written into: ``/dev/null``, ``/dev/tty`` and the
+scratch directories themselves are outside the working tree for them (``rm /dev/null``, ``mv x /dev/stdout``)."""
+CHANGES_DIR = frozenset({"cd", "pushd", "popd"})
+"""Builtins that change the current directory: later relative paths are judged where they then point."""
+CHDIR_OPTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "env": frozenset({"-C", "--chdir"}),
+        "sudo": frozenset({"-D", "--chdir"}),
+        "run0": frozenset({"-D", "--chdir"}),
+        "systemd-run": frozenset({"--working-directory"}),
+    }
+)
+"""Wrapper options that run the wrapped command in another directory (``env -C / rm -r etc`` removes ``/etc``)."""
+PROJECT_SCRIPTS = frozenset({"gradlew", "mvnw", "configure"})
+"""Programs the catalogue knows as a project's own launch scripts, run by path from the working tree (``./gradlew``): they
+run the project's build like ``make``. Any other program named by a path in the tree is the file there, not the catalogue's."""
+PROJECT_BIN_DIRS = ("node_modules/.bin", ".venv/bin", "venv/bin", "env/bin", ".env/bin", "vendor/bin")
+"""Directories of the working tree where package managers install a project's tools (``node_modules/.bin/jest``,
+``.venv/bin/pytest``): a catalogued program there is the project's copy of it."""
+
 COMPRESSORS = (
     "gzip",
     "gunzip",
@@ -2050,7 +2081,6 @@ _ESCAPES: dict[str, Entry] = {
         code_files=_files("--config", "--append-config"), outputs=_files("--output-file", "--tee")
     ),
     "bandit": Entry(outputs=_files("-o", "--output")),
-    "coverage": Entry(outputs=_files("-o", "-d", "--directory", "--data-file")),
     # writers of reports, builds and dumps: their output options
     "hugo": Entry(outputs=_files("-d", "--destination", "--cacheDir")),
     "jekyll": Entry(
@@ -2103,8 +2133,6 @@ _ESCAPES: dict[str, Entry] = {
         ),
         outputs=_files("-o", "--output"),
     ),
-    "rake": Entry(hold_operands=_DB_TASKS),
-    "flask": Entry(hold_operands={"downgrade": _DROPS_DATA}),
     "golangci-lint": Entry(code_files=_files("-c", "--config")),
     "markdownlint": Entry(code_files=_files("-c", "--config", "-r", "--rules")),
     "actionlint": Entry(
@@ -2307,7 +2335,10 @@ _ESCAPES: dict[str, Entry] = {
     "gunicorn": Entry(
         code_files=_files("-c", "--config", "--paste", "--paster"), hold_operands={"*(*": _CALLS_APP}
     ),
-    "flask": Entry(risky_values=dict.fromkeys(("--app", "-A"), (r"\(", _CALLS_APP))),
+    "flask": Entry(
+        risky_values=dict.fromkeys(("--app", "-A"), (r"\(", _CALLS_APP)),
+        hold_operands={"downgrade": _DROPS_DATA},
+    ),
     "virtualenv": Entry(contained=_held("deletes the directory's contents", "--clear")),
     "sbt": Entry(
         hold_operands=dict.fromkeys(
@@ -2322,6 +2353,7 @@ _ESCAPES: dict[str, Entry] = {
             **_held("runs the user's or the system's global rakefiles", "-g", "--system"),
         },
         code_files=_files("-f", "--rakefile", "-R", "--rakelibdir", "--rakelib", "-C", "--directory"),
+        hold_operands=_DB_TASKS,
     ),
     "just": Entry(
         hold={
@@ -2814,6 +2846,8 @@ VARIABLES: Mapping[str, str] = MappingProxyType(
             "GDBHISTFILE",
         ),
         "PATH": "changes where programs are found",
+        # cd etc would go to /etc: relative paths after it would not be what they look like
+        "CDPATH": "changes where cd finds directories",
     }
 )
 """Environment variables that make the programs run with them load code, read options or configuration from elsewhere, or

@@ -15,8 +15,9 @@ total output of expansion is bounded, not only each word's.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from capfence.policy.shell.ast import Arith, CmdSub, Lit, Param, Part, ProcSub, Script, Word
 from capfence.policy.shell.budget import Budget
@@ -78,6 +79,14 @@ class Env:
         self.values: dict[str, str | None] = {}
         self.opaque = False
         """Set after ``eval``, ``source`` or an ``IFS`` change: nothing is resolved any more."""
+        self.starts: dict[str, tuple[str, frozenset[str]]] = {}
+        """How the value of a variable known only at run time is known to start, and the programs whose output it may
+        be: a ``for`` variable ranging over ``/var/log/*.log`` starts with ``/var/log/``, one over ``$(find ...)`` is
+        ``find``'s output (a file written through it is judged where it may lie)."""
+
+    def start(self, name: str) -> tuple[str, frozenset[str]] | None:
+        """The known start of a variable's run-time value and where it comes from, if known."""
+        return None if self.opaque or not self.starts else self.starts.get(name)
 
     def get(self, name: str) -> str | None:
         if self.opaque:
@@ -90,6 +99,8 @@ class Env:
         if name == "IFS":
             self.opaque = True
         self.values[name] = value
+        if self.starts:
+            self.starts.pop(name, None)
 
 
 # --- brace expansion ------------------------------------------------------------
@@ -391,6 +402,10 @@ class Expander:
             field.sources |= self.sources(inner)
         value = self.env.get(part.name) if part.simple else None
         if value is None:
+            start = self.env.start(part.name) if part.simple else None
+            if start is not None:
+                field.add(start[0], True)
+                field.sources |= start[1]
             field.unknown()
             return field
         self.budget.chars(len(value))  # one step, and one more per 64 characters
@@ -435,3 +450,27 @@ class Expander:
         if key not in self._seen:
             self._seen[key] = self.run(body)
         return self._seen[key]
+
+
+_GLOB_START = re.compile(r"[*?\[]")
+
+
+def loop_start(args: Sequence[Arg]) -> tuple[str, frozenset[str]] | None:
+    """How a ``for`` variable ranging over ``args`` is known to start (:meth:`Env.start`): the literal start of the first
+    absolute or ``~`` word (the one that matters where it is written), else what every word starts with, up to a file-name
+    pattern; with the programs whose output makes a word (``$(find /etc)``)."""
+    starts: list[str] = []
+    outputs: frozenset[str] = frozenset()
+    for arg in args:
+        text = arg.prefix
+        if arg.globbing:
+            found = _GLOB_START.search(text)
+            text = text[: found.start()] if found else text
+        if not text and not arg.static:
+            outputs |= arg.sources
+        if text.startswith(("/", "~")):
+            return text, outputs
+        starts.append(text)
+    # (a character prefix, not whole components: the value starts with it)
+    common = os.path.commonprefix(starts) if starts else ""  # noqa: RUF071
+    return (common, outputs) if common or outputs else None

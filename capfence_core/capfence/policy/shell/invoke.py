@@ -142,6 +142,18 @@ def dispatch(an: Analyzer, args: Sequence[Arg], site: Site) -> None:
         )
         return
     name = canonical(program_name(head.text))
+    start = len(an.found)
+    _dispatch_named(an, name, head, rest, site)
+    if "/" in head.text:
+        # the invocation this word starts is the first at this level (a wrapper is listed before what it wraps, a shell
+        # after the code it runs)
+        for i in range(start, len(an.found)):
+            if an.found[i].via == site.via:
+                an.found[i] = an.found[i]._replace(origin=head.text)
+                break
+
+
+def _dispatch_named(an: Analyzer, name: str, head: Arg, rest: tuple[Arg, ...], site: Site) -> None:
     if name in WRAPPERS:
         _wrapper(an, name, WRAPPERS[name], rest, site)
     elif name in LAUNCHER_ACTIONS:
@@ -367,9 +379,60 @@ def _launcher(an: Analyzer, name: str, rest: tuple[Arg, ...], site: Site) -> Non
         if command and not terminated and not any(w.kind is Kind.PLACEHOLDER for w in command):
             command.append(Arg("{}", Kind.PLACEHOLDER, ""))
         commands += [command] if command else []
+    start = search_start(name, own)
+    if start:
+        # a name found starts with the search root: ``find /etc -exec tee {} +`` writes files under /etc
+        commands = [[_rooted(word, start) for word in command] for command in commands]
     _emit(an, name, rest, site, [], frozenset(), options_of(name, own))
     for command in commands:
         dispatch(an, command, site.nest(name))
+
+
+_FIND_LEADING = frozenset({"-H", "-L", "-P"})
+_FD_ROOTS = frozenset({"--search-path", "--base-directory"})
+
+
+def search_roots(name: str, words: Sequence[Arg]) -> list[Arg]:
+    """Where ``find``/``fd`` search (``.`` if not said), from their own words: ``find``'s paths before its expression,
+    ``fd``'s operands after the pattern and its ``--search-path``/``--base-directory``."""
+    roots: list[Arg] = []
+    if name == "find":
+        for i, word in enumerate(words):
+            if word.static and (word.text in _FIND_LEADING or word.text.startswith(("-O", "-D"))):
+                continue
+            if i and words[i - 1].static and words[i - 1].text == "-D":
+                continue
+            if word.static and (word.text.startswith("-") or word.text in ("(", "!", ")", ",")):
+                break
+            roots.append(word)
+        return roots or [Arg.of(".")]
+    pattern = False
+    for i, word in enumerate(words):
+        if word.static and word.text.startswith("-"):
+            continue
+        if pattern or (i and words[i - 1].static and words[i - 1].text in _FD_ROOTS):
+            roots.append(word)
+        pattern = True
+    return roots or [Arg.of(".")]
+
+
+def search_start(name: str, words: Sequence[Arg]) -> str:
+    """How the names a launcher fills in start: its search root (the first absolute, home or climbing one, which matters
+    where they are written), with a ``/``; ``""`` when a root is known only at run time."""
+    roots = search_roots(name, words)
+    if not all(root.static for root in roots):
+        return ""
+    far = next(
+        (r.text for r in roots if r.text.startswith(("/", "~")) or r.text.startswith("..")), roots[0].text
+    )
+    return far if far.endswith("/") else far + "/"
+
+
+def _rooted(word: Arg, start: str) -> Arg:
+    """A placeholder word that the launcher fills in with a name under ``start``."""
+    if word.kind is not Kind.PLACEHOLDER or word.prefix:
+        return word
+    return word._replace(prefix=start)
 
 
 def _ends_action(word: Arg, words: list[Arg], terminated: bool) -> bool:

@@ -17,6 +17,7 @@ rules decide those first.
 from __future__ import annotations
 
 import ast
+import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
 from fnmatch import fnmatchcase
@@ -24,20 +25,26 @@ from functools import lru_cache
 
 from capfence.policy.shell.catalogue import (
     CATALOGUE,
+    CHANGES_DIR,
+    CHDIR_OPTIONS,
     COMPRESSORS,
     GIT_RISKY_KEY,
     INSTALLS,
     KNOWN_WRAPPERS,
     PRIVILEGED_WRAPPERS,
+    PROJECT_BIN_DIRS,
+    PROJECT_SCRIPTS,
     PYTHON_CODE_MODULES,
     PYTHON_MODULE_PROGRAMS,
     PYTHON_PATH_MODULES,
+    REPLACERS,
     SAFE_PYTHON_MODULES,
     Entry,
     variable_reason,
 )
 from capfence.policy.shell.context import norm_path
-from capfence.policy.shell.invoke import read_code, runner_command
+from capfence.policy.shell.expand import has_glob
+from capfence.policy.shell.invoke import read_code, runner_command, search_start
 from capfence.policy.shell.judges import JUDGES
 from capfence.policy.shell.model import PAYLOAD_HOLD, Arg, Invocation, Kind, Options
 from capfence.policy.shell.network import FILE_OPTIONS, SENDERS, git_push, nmcli, sends_file, why_sends
@@ -52,7 +59,19 @@ from capfence.policy.shell.programs import (
     family,
 )
 from capfence.policy.shell.scripts import awk_code, awk_risk, sed_args, sed_risk
-from capfence.policy.shell.workingtree import REMOTE_PATH, contained, moved, outside, written
+from capfence.policy.shell.workingtree import (
+    CWD,
+    REMOTE_PATH,
+    RUNTIME_DIR,
+    contained,
+    lexically_outside,
+    moved,
+    outside,
+    resolve,
+    run_time_target,
+    shown,
+    written,
+)
 
 _UPLOADS = frozenset(
     {
@@ -179,15 +198,135 @@ def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
     """:func:`why_held` of each invocation of one command, in order, knowing what the ones before did.
 
     After a virtual environment's activation (``source .venv/bin/activate``), ``pip install`` installs into it, not
-    system-wide.
+    system-wide. After ``cd DIR`` (``pushd``, ``popd``; ``env -C DIR`` for the command it wraps) relative paths are judged
+    in ``DIR`` (:data:`~capfence.policy.shell.workingtree.CWD`): ``cd / && rm -r etc`` removes ``/etc``.
     """
     reasons: list[str | None] = []
     active = False
-    for inv in invocations:
-        reason = why_held(inv)
-        active = active or (inv.program in ("source", ".") and reason is None)
-        reasons.append(None if active and reason in _PIP_INSTALLS else reason)
+    dirs: _Directories | None = None
+    try:
+        for inv in invocations:
+            if dirs is not None:
+                dirs.enter(inv)
+            reason = why_held(inv)
+            if reason is None and inv.origin:
+                reason = _foreign_program(inv)
+            active = active or (inv.program in ("source", ".") and reason is None)
+            reasons.append(None if active and reason in _PIP_INSTALLS else reason)
+            if inv.program in _DIRECTORY_CHANGERS:
+                if dirs is None:
+                    dirs = _Directories()
+                dirs.leave(inv)
+    finally:
+        if dirs is not None:
+            dirs.close()
     return tuple(reasons)
+
+
+_DIRECTORY_CHANGERS = CHANGES_DIR | CHDIR_OPTIONS.keys() | {"find"}
+"""Programs after which, or under which, relative paths mean something else (``find -execdir`` runs its command in the
+directory of each file found)."""
+
+
+class _Directories:
+    """The current directory along a script, lexically: what ``cd``/``pushd``/``popd`` and ``env -C`` make it."""
+
+    def __init__(self) -> None:
+        self.base: str | None = None
+        self.stack: list[str | None] = []
+        self.wrapped: tuple[tuple[str, ...], str | None] | None = None
+        """The ``via`` of the commands a directory-changing wrapper runs, and the directory they run in."""
+        self.token = CWD.set(None)
+
+    def enter(self, inv: Invocation) -> None:
+        """Set :data:`CWD` for judging ``inv``."""
+        base = self.base
+        if self.wrapped is not None:
+            via, inner = self.wrapped
+            if inv.via[: len(via)] == via:
+                base = inner
+            else:
+                self.wrapped = None
+        CWD.set(base)
+
+    def leave(self, inv: Invocation) -> None:
+        """What ``inv`` (a ``cd``, ``pushd``, ``popd`` or wrapper) does to the directory of what comes after it."""
+        name = inv.program or ""
+        if name == "find":
+            if not inv.options.flags.isdisjoint(_IN_FOUND_DIRECTORY):
+                start = search_start(name, inv.args)
+                self.wrapped = (
+                    (*inv.via, name),
+                    _changed(CWD.get(), Arg.of(start)) if start else RUNTIME_DIR,
+                )
+            return
+        if name in CHDIR_OPTIONS:
+            for option, value in inv.options.values:
+                if option in CHDIR_OPTIONS[name]:
+                    self.wrapped = ((*inv.via, name), _changed(CWD.get(), value))
+            return
+        operands = [
+            arg for arg in inv.options.operands if not (arg.static and arg.text in ("-L", "-P", "-e", "-@"))
+        ]
+        if name == "popd":
+            self.base = self.stack.pop() if self.stack and not operands else RUNTIME_DIR
+            return
+        if name == "pushd":
+            if not operands or (operands[0].static and operands[0].text[:1] in ("+", "-")):
+                self.base = RUNTIME_DIR  # swaps or rotates the stack
+                return
+            self.stack.append(self.base)
+        self.base = _changed(self.base, operands[0] if operands else Arg.of("~"))
+
+    def close(self) -> None:
+        CWD.reset(self.token)
+
+
+_IN_FOUND_DIRECTORY = frozenset({"-execdir", "-okdir"})
+
+
+def _changed(base: str | None, target: Arg) -> str | None:
+    """The directory ``cd TARGET`` leads to from ``base`` (``None``: the working tree), lexically."""
+    other_home = target.text.startswith("~") and not (target.text == "~" or target.text.startswith("~/"))
+    if not target.static or target.globbing or target.text in ("-", "") or other_home:
+        return RUNTIME_DIR  # a run-time value, the previous directory, another user's home
+    path = resolve(target.text, base) if base is not None else target.text
+    if path == RUNTIME_DIR:
+        return path
+    if path.startswith("/"):
+        return norm_path(path)
+    if path.startswith("~"):
+        return path.rstrip("/") or "~"
+    path = norm_path(path)
+    if path == ".." or path.startswith("../"):
+        return RUNTIME_DIR  # above the working tree: where it leads is not known
+    return None if path == "." else path
+
+
+_HOME_PATH = re.compile(r"/(?:home|Users)/[^/]+|/root(?=/|$)")
+"""A home directory named by its absolute path (linear: no nested repetition)."""
+
+
+def _foreign_program(inv: Invocation) -> str | None:
+    """Why running a program named by a path deserves a look: a file the working tree or a scratch area holds may be
+    anything (``cp /bin/rm ./cat && ./cat -rf /``), whatever its name. The system's program directories and other places
+    the catalogue lets no command write are trusted; so are a project's own scripts and tools (``./gradlew``,
+    ``node_modules/.bin/jest``)."""
+    path = resolve(inv.origin)
+    name = inv.program or ""
+    home = _HOME_PATH.match(path)
+    if home is not None:
+        path = (
+            "~" + path[home.end() :]
+        )  # /home/u/bin/cat is ~/bin/cat: writable like the rest of the home directory
+    if path != RUNTIME_DIR and lexically_outside(path, replaced=True):
+        return None  # /usr/bin/rm, ~/.local/bin/black: where nothing allowed writes
+    if path != RUNTIME_DIR and not path.startswith(("/", "~")) and in_tree(path):
+        folder = posixpath.dirname(norm_path(path))
+        if name in PROJECT_SCRIPTS or any(folder == d or folder.endswith("/" + d) for d in PROJECT_BIN_DIRS):
+            return None
+        return f"runs {inv.origin}, a file in the working tree, not the system's {name}"
+    return f"runs {inv.origin}, a file outside the system's program directories, not the system's {name}"
 
 
 _PIP_INSTALLS = frozenset(f"{INSTALLS} ({name} install)" for name in ("pip", "pip3"))
@@ -244,19 +383,20 @@ def _entry(inv: Invocation, name: str, entry: Entry, depth: int) -> str | None:
         return "its options are known only at run time"
     if entry.static_operands and not entry.writes and not all(arg.static for arg in operands[depth:]):
         return f"operates on names known only at run time ({name})"
+    replaced = name in REPLACERS
     if entry.moves:
-        return moved(operands[:-1]) or written(operands[-1:], need_static=True)
+        return moved(operands[:-1]) or written(operands[-1:], need_static=True, replaced=True)
     if entry.writes == "operands":
-        return written(operands, entry.static_operands, "changes")
+        return written(operands, entry.static_operands, "changes", replaced=replaced)
     if entry.writes == "after_first":
         # with --reference=FILE no operand is the mode: all are changed
         first = 0 if _given(_REFERENCE, options) else 1
-        return written(operands[first:], entry.static_operands, "changes")
+        return written(operands[first:], entry.static_operands, "changes", replaced=replaced)
     if entry.writes == "last":
         unknown = next((arg for arg in operands[:-1] if not arg.static and not _found(arg, inv)), None)
         if entry.static_operands and unknown is not None:
             return written((unknown,), need_static=True)
-        return written(operands[-1:], entry.static_operands, remote=True)
+        return written(operands[-1:], entry.static_operands, remote=True, replaced=replaced)
     return None
 
 
@@ -333,6 +473,28 @@ def _settings(settings: Sequence[Arg], program: str | None = None) -> str | None
     return None
 
 
+def _search_path(value: str) -> str | None:
+    """Why a ``PATH`` extended at run time (``$PWD/bin:$PATH``) deserves a look: a directory in it that commands the catalogue
+    allows can write (the working tree, ``/tmp``, the home directory), so ``cat`` may run a file put there; a project's tool
+    directory (``$PWD/node_modules/.bin``) is fine, like :func:`_foreign_program`'s."""
+    for entry in value.split(":"):
+        if _OUTPUT_MARK in entry:
+            continue  # (the value it had: $PATH)
+        home = _HOME_PATH.match(entry)
+        path = "~" + entry[home.end() :] if home is not None else entry
+        if path and lexically_outside(path.rstrip("/") + "/x", replaced=True):
+            continue  # (a directory where no file can be put by an allowed command)
+        folder = norm_path(path) if path else "."
+        if not path.startswith(("/", "~")) and any(
+            folder == d or folder.endswith("/" + d) for d in PROJECT_BIN_DIRS
+        ):
+            continue
+        return f"makes programs found in {entry or '.'}, where files can be put"
+    return None
+
+
+_OUTPUT_MARK = "\ufffc"
+"""What stands for an expansion in an argument's text."""
 _SPLITS_INPUT = frozenset({"read", "mapfile", "readarray"})
 """Builtins for which ``IFS`` only says how to split what they read."""
 
@@ -340,6 +502,10 @@ _SPLITS_INPUT = frozenset({"read", "mapfile", "readarray"})
 def _assigned(inv: Invocation) -> str | None:
     """``export``/``declare``/``read``/``printf -v``... of a variable that makes later programs run code."""
     for arg in inv.args:
+        if not arg.static and arg.prefix.startswith("PATH="):
+            reason = _search_path(arg.text[5:])
+            if reason is not None:
+                return f"{reason} ({inv.program} PATH)"
         if not arg.static or arg.text.startswith(("-", "+")):
             continue
         name, eq, _ = arg.text.partition("=")
@@ -374,8 +540,14 @@ _SAFE_PLUS = re.compile(r"\+(?:\d*[FGgN]?|/[^|!]*)")
 
 
 def in_tree(text: str) -> bool:
-    """A static path in the working tree: relative, and not climbing out of it (``-``, standard input, is not)."""
-    if text.startswith(("/", "~")) or text == "-":
+    """A static path in the working tree: relative, and not climbing out of it (from the current directory, :data:`CWD`;
+    ``-``, standard input, is not)."""
+    return text != "-" and lexically_in_tree(resolve(text))
+
+
+def lexically_in_tree(text: str) -> bool:
+    """:func:`in_tree` from the working tree itself."""
+    if text.startswith(("/", "~")) or text == RUNTIME_DIR:
         return False
     path = norm_path(text)
     return path != ".." and not path.startswith("../")
@@ -480,6 +652,9 @@ def _option_files(name: str, entry: Entry, words: Sequence[Arg]) -> str | None:
             return f"pipes its output into a command given in an option ({name} {option})"
         if value.static and outside(value.text):
             return f"writes {value.text}, outside the working tree ({name} {option})"
+        reason = None if value.static else run_time_target(value)
+        if reason is not None:
+            return f"{reason} ({name} {option})"
     for option, value in option_values(words, entry.code_files, entry.long_words) if entry.code_files else ():
         if not value.static:
             return f"runs code from a file known only at run time ({name} {option})"
@@ -1059,7 +1234,8 @@ def _sed(inv: Invocation) -> str | None:
         reason = sed_risk(operands[0].text) if operands[0].static else "sed script built at run time"
         if reason is not None:
             return reason
-    return written(operands, need_static=True, verb="edits")
+    # (sed -i writes a new file and renames it over the old one: /dev/null would become a file)
+    return written(operands, need_static=True, verb="edits", replaced=True)
 
 
 def _transfer(inv: Invocation) -> str | None:
@@ -1075,15 +1251,28 @@ def _transfer(inv: Invocation) -> str | None:
             return f"sends a {value.text.upper()} request ({inv.program})"
         if option in _TRANSFER_OUTPUTS and value.static and value.text != "-" and outside(value.text):
             return f"writes {value.text}, outside the working tree"
+        reason = run_time_target(value) if option in _TRANSFER_OUTPUTS and not value.static else None
+        if reason is not None:
+            return f"{reason} ({inv.program} {option})"
     for option, value in option_values(_option_words(inv.args), _TRANSFER_LATE_OUTPUTS):
         if value.static and value.text != "-" and outside(value.text):
             return f"writes {value.text}, outside the working tree ({inv.program} {option})"
+    if CWD.get() is not None and _downloads_here(inv) and outside("."):
+        return f"downloads into {shown('.')}, outside the working tree ({inv.program})"
     held = next(
         (f for f in flags if f in _TRANSFER_RUNS or f.startswith(("--on-download", "--on-bt-download"))), None
     )
     if held is not None:
         return f"runs a command or reads options from a file given in an option ({inv.program} {held})"
     return None
+
+
+def _downloads_here(inv: Invocation) -> bool:
+    """``curl -O`` and ``wget`` without ``-O``: the file is written into the current directory."""
+    if inv.program == "wget":
+        return not any(option in ("-O", "--output-document") for option, _ in inv.options.values)
+    flags = inv.options.flags
+    return inv.program == "curl" and bool(flags & {"-O", "--remote-name", "--remote-name-all", "-J"})
 
 
 _HTTPIE = frozenset({"http", "https", "xh", "xhs"})
@@ -1162,6 +1351,8 @@ def _extract_target(inv: Invocation) -> str | None:
         a.static and a.text in ("-P", "--absolute-names") for a in args
     ):
         return "extracts with absolute names"
+    if CWD.get() is not None and outside("."):
+        return f"extracts into {shown('.')}, outside the working tree ({inv.program})"
     return None
 
 
@@ -1207,6 +1398,47 @@ def _size(text: str, unknown: int) -> int:
     return int(found[1]) * _UNITS[found[2]] if found else unknown
 
 
+def _ln(inv: Invocation) -> str | None:
+    """A link whose target is outside the working tree makes later paths through it lead there (``ln -s / x; rm -r
+    x/etc``, ``ln -s /dev/sda d; cat /dev/zero > d``): held wherever it is made. Targets in the tree (from the link's
+    directory, for a symbolic link) and in ``/tmp`` are fine."""
+    options = inv.options
+    operands = options.operands
+    into = "-t" in options.flags or _given({"--target-directory": ""}, options) is not None
+    sources = operands if into or len(operands) < 2 else operands[:-1]
+    symbolic = "-s" in options.flags or _given({"--symbolic": ""}, options) is not None
+    relative = "-r" in options.flags or _given({"--relative": ""}, options) is not None
+    link = operands[-1] if not into and len(operands) > 1 else None
+    if link is not None and link.static and outside(link.text, replaced=True):
+        return None  # held for where it puts the link (ln -sf x /dev/null), by its entry
+    folder = "." if link is None or not link.static else posixpath.dirname(link.text)
+    for source in sources:
+        if not source.static:
+            continue  # (held as a run-time operand)
+        target = source.text
+        if symbolic and not relative and not target.startswith(("/", "~")):
+            target = norm_path(posixpath.join(folder or ".", target))
+        if target.startswith("/") and not outside(target):
+            continue
+        if not target.startswith(("/", "~")) and in_tree(target):
+            continue
+        return f"makes a link to {shown(source.text)}, outside the working tree: paths through it lead there (ln)"
+    return None
+
+
+_CP_HELD = {
+    "--symbolic-link": "makes links instead of copies: paths through them lead outside",
+    "--link": "makes links instead of copies: paths through them lead outside",
+    "--remove-destination": "removes the destination before copying",
+}
+
+
+def _cp(inv: Invocation) -> str | None:
+    """``cp``'s long options that make links or remove what it copies onto (``--remove-destination x /dev/null``)."""
+    flag = _given(_CP_HELD, inv.options) if inv.options.long else None
+    return None if flag is None else f"{_CP_HELD[flag]} (cp {flag})"
+
+
 def _tee(inv: Invocation) -> str | None:
     # a run-time name is allowed (``tee "$LOG"``), but not names an input supplies (``xargs tee``: any file the input names)
     if any(arg.kind is Kind.PLACEHOLDER for arg in inv.options.operands):
@@ -1221,6 +1453,9 @@ def _find(inv: Invocation) -> str | None:
     for option, value in inv.options.values:
         if option in ("-fprint", "-fprint0", "-fls", "-fprintf") and value.static and outside(value.text):
             return f"writes {value.text}, outside the working tree"
+        reason = run_time_target(value) if option.startswith(("-fp", "-fl")) and not value.static else None
+        if reason is not None:
+            return f"{reason} (find {option})"
     return None
 
 
@@ -1432,7 +1667,7 @@ def _compressor(inv: Invocation) -> str | None:
     for option, value in option_values(_option_words(inv.args), ("-o", "--output")):
         if value.static and outside(value.text):
             return f"writes {value.text}, outside the working tree ({inv.program} {option})"
-    return written(inv.options.operands, need_static=False, verb="replaces")
+    return written(inv.options.operands, need_static=False, verb="replaces", replaced=True)
 
 
 _MAKE_COMMANDS = frozenset({"SHELL", ".SHELLFLAGS", "MAKEFLAGS", "MAKEFILES", "MAKE", "MAKESHELL"})
@@ -1626,6 +1861,8 @@ _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
     "7zz": _extract_target,
     "dd": _dd,
     "tee": _tee,
+    "ln": _ln,
+    "cp": _cp,
     "find": _find,
     "ip": _ip,
     "date": _date,
@@ -1656,10 +1893,8 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
     entry = _plain_entry(name)
     if entry is None:
         return _harmless_transfer(name, words)
-    if name in _SPECIAL_SUBS and not _SPECIAL_SUBS[name].isdisjoint(words):
-        return False  # judged by its special function
-    if name == "git" and "checkout" in words and sum(not word.startswith("-") for word in words) > 2:
-        return False  # `git checkout TREE-ISH PATH`: its paths are judged by _git
+    if name in _SPECIAL_SUBS and _SPECIAL_SUBS[name](words):
+        return False  # judged by its special function, or in the light of the commands around it
     if name in OPTION_SPECS:
         return _leading_subcommands(name, entry, words)
     if not entry.by_name:
@@ -1697,7 +1932,9 @@ def _by_subcommands(name: str, entry: Entry, words: Sequence[str]) -> bool:
                 if judged(entry, depth):
                     return False
         if entry.subs is None:
-            return not entry.writes or (depth == 0 and _plain_written(entry.writes, operands, flags))
+            return not entry.writes or (
+                depth == 0 and _plain_written(entry.writes, operands, flags, name in REPLACERS)
+            )
         if not entry.subs and not entry.bare:
             return False
         if depth >= len(operands):
@@ -1727,8 +1964,8 @@ def _plain_split(words: Sequence[str]) -> tuple[set[str], list[str]] | None:
     return flags, operands
 
 
-def _plain_written(writes: str, operands: list[str], flags: set[str]) -> bool:
-    """No file a writer writes (``writes`` of its entry) is outside the working tree."""
+def _plain_written(writes: str, operands: list[str], flags: set[str], replaced: bool) -> bool:
+    """No file a writer writes (``writes`` of its entry; ``replaced``: removes or replaces) is outside the working tree."""
     if writes == "after_first" and any(flag.startswith("--r") for flag in flags):
         return False  # --reference=FILE: every operand is changed (left to the full judgement)
     if writes == "operands":
@@ -1741,7 +1978,7 @@ def _plain_written(writes: str, operands: list[str], flags: set[str]) -> bool:
             return False
     else:
         return False
-    return not any(outside(target) for target in targets)
+    return not any(lexically_outside(target, replaced=replaced) for target in targets)
 
 
 class _OptionsJudge:
@@ -1861,8 +2098,35 @@ def _plain_entry(name: str) -> Entry | None:
     return CATALOGUE.get(name)
 
 
-_SPECIAL_SUBS = {"git": frozenset({"config", "push", "restore"}), "go": frozenset({"run"})}
-"""Programs whose special judgement (:data:`_SPECIAL`) looks only at these subcommands: otherwise judged from plain words."""
+def _leaves_tree(words: Sequence[str]) -> bool:
+    """``cd``/``pushd`` words that may lead out of the working tree (anything but one plain relative path inside it)."""
+    operands = [word for word in words if word not in ("-L", "-P", "--")]
+    if len(operands) != 1:
+        return True
+    path = operands[0]
+    return path.startswith(("/", "~", "-", "+")) or has_glob(path) or not lexically_in_tree(path)
+
+
+def _links_far(words: Sequence[str]) -> bool:
+    """``ln`` words that may make a link leading out of the working tree (left to :func:`_ln`)."""
+    return any(word.startswith(("/", "~")) or ".." in word for word in words)
+
+
+_SPECIAL_SUBS: dict[str, Callable[[Sequence[str]], bool]] = {
+    "git": lambda words: (
+        not {"config", "push", "restore"}.isdisjoint(words)
+        # `git checkout TREE-ISH PATH`: its paths are judged by _git
+        or ("checkout" in words and sum(not word.startswith("-") for word in words) > 2)
+    ),
+    "go": lambda words: "run" in words,
+    "ln": _links_far,
+    "cp": lambda words: any(word.startswith("--") for word in words),
+    "cd": _leaves_tree,
+    "pushd": _leaves_tree,
+    "popd": lambda words: True,
+}
+"""Programs judged from plain words unless these words need their special judgement (:data:`_SPECIAL`: ``git config``,
+``git push``, ``git restore``) or the commands after them depend on them (``cd /``: :func:`why_held_each`)."""
 
 
 def clear() -> None:

@@ -108,6 +108,9 @@ class Invocation(NamedTuple):
     env: tuple[Arg, ...] = ()
     """``NAME=value`` settings of the environment it runs with (``PAGER=cat git log``, ``env LD_PRELOAD=x ls``), or that a
     command without a program makes (``PAGER=x``)."""
+    origin: str = ""
+    """The command word when it names the program by a path (``./cat``, ``/tmp/ls``, ``/usr/bin/rm``), else ``""``: a file
+    outside the system's program directories may be anything, whatever its name."""
 
 
 @dataclass(slots=True)

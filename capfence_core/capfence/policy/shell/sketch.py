@@ -89,7 +89,7 @@ class Sketch(NamedTuple):
                             args.append(_new(Arg, (word, _STATIC, word, globbing, _NONE, False)))
                     rest = tuple(args)
                     invocations.append(
-                        _new(Invocation, (name, rest, (), (), None, _NONE, options_of(name, rest), ()))
+                        _new(Invocation, (name, rest, (), (), None, _NONE, options_of(name, rest), (), ""))
                     )
         # (positional arguments: this runs for every new command that rules must judge)
         return Analysis(tuple(invocations), None, False, self.programs, False, False, _NONE, False, self.keys)
