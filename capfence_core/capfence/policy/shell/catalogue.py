@@ -2528,10 +2528,8 @@ _ESCAPES: dict[str, Entry] = {
         "changes sessions or users",
     ),
     # network and keys
-    "ssh-keygen": Entry(
-        outputs=_files("-f"),
-        hold={**_held(_LOADS, "-D", "-w"), "-R": "removes a host's key from known_hosts"},
-    ),
+    # (-f: capfence.policy.shell.known, as it is written or only read depending on the other options)
+    "ssh-keygen": Entry(hold={**_held(_LOADS, "-D", "-w"), "-R": "removes a host's key from known_hosts"}),
     "ssh-add": Entry(
         hold={
             **_held(_LOADS, "-s", "-S", "-e"),

@@ -55,6 +55,7 @@ from capfence.policy.shell.programs import (
     INTERPRETERS,
     OPTION_SPECS,
     RUNNERS,
+    STDIN_PATHS,
     WRAPPERS,
     family,
 )
@@ -1216,7 +1217,10 @@ def _sed(inv: Invocation) -> str | None:
     if isinstance(parsed, str):
         return parsed
     if parsed.files:
-        return f"runs a sed script whose code is not checked (sed -f {parsed.files[0].text})"
+        script = parsed.files[0].text
+        if script in STDIN_PATHS:
+            return f"runs a sed script read from its standard input (sed -f {script})"
+        return f"runs a sed script whose code is not checked (sed -f {script})"
     for arg in parsed.scripts:
         if not arg.static:
             return "sed script built at run time"
@@ -1603,7 +1607,8 @@ _TAR_OUTPUTS = frozenset({"--index-file", "-g", "--listed-incremental", "--volno
 def _tar_words(args: Sequence[Arg]) -> list[tuple[str, str | None]]:
     """tar's options as ``(name, value)``: clusters split, old-style letters (``tar xPf a.tar``), long ones unabbreviated."""
     found: list[tuple[str, str | None]] = []
-    words = [a.text if a.static else "" for a in _option_words(args)]
+    # a word known only at run time by the part of it that is known (`-f backup-$(date +%F).tgz`: in the tree)
+    words = [a.text if a.static else a.prefix for a in _option_words(args)]
     i = 0
     if words and words[0].isalpha():
         words[0] = "-" + words[0]  # old-style: the first word is letters without a dash
@@ -1830,8 +1835,24 @@ def _fc(inv: Invocation) -> str | None:
     return None if "-l" in inv.options.flags else "runs commands from the history, through an editor (fc)"
 
 
+_KEYGEN_READS = frozenset({"-l", "-y", "-B", "-e", "-i", "-F"})
+"""ssh-keygen options with which ``-f FILE`` is a key it reads (a fingerprint, the public half), not one it writes."""
+
+
+def _ssh_keygen(inv: Invocation) -> str | None:
+    """``ssh-keygen -f FILE`` writes FILE when it makes or changes a key: outside the working tree that is held."""
+    if inv.options.flags & _KEYGEN_READS:
+        return None
+    for option, value in option_values(_option_words(inv.args), ("-f",)):
+        if not value.static or outside(value.text):
+            what = value.text if value.static else "a key file named at run time"
+            return f"writes {what}, outside the working tree (ssh-keygen {option})"
+    return None
+
+
 _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
     "sqlite3": _sqlite,
+    "ssh-keygen": _ssh_keygen,
     "fc": _fc,
     "gdb": _debugger,
     "lldb": _debugger,

@@ -61,13 +61,28 @@ def credential(path: str) -> bool:
 def why_sends(inv: Invocation) -> str | None:
     """Why what this network program sends is not known safe, or ``None``."""
     name = inv.program or ""
+    previous: Arg | None = None
     for arg in inv.args:
-        if not arg.static and not _listed(arg):
+        if not arg.static and not _listed(arg) and not _output_value(previous, arg):
             return f"sends text computed at run time ({name})"
+        previous = arg
     reason = _file_options(inv.args, name)
     if reason is not None:
         return reason
     return _stdin(inv, name)
+
+
+_OUTPUTS: Final = frozenset(
+    {"-o", "--output", "-O", "--output-document", "-P", "--directory-prefix", "--output-dir", "-d", "--dir"}
+)
+"""Options of downloaders whose value names a local file or directory to write: not sent (judged as a write)."""
+
+
+def _output_value(previous: Arg | None, arg: Arg) -> bool:
+    """``arg`` is the value of an output option (``-o out/$X``, ``--output=out/$X``): a local path, not sent anywhere."""
+    if previous is not None and previous.static and previous.text in _OUTPUTS:
+        return True
+    return any(arg.prefix.startswith(option + "=") for option in _OUTPUTS if option.startswith("--"))
 
 
 def _listed(arg: Arg) -> bool:

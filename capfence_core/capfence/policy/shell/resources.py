@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from capfence.policy.shell.catalogue import CATALOGUE, CONTACTS_OPERANDS, OPERAND_READS, RECURSIVE
-from capfence.policy.shell.model import Analysis, Arg, Invocation
+from capfence.policy.shell.model import PAYLOAD_HOLD, Analysis, Arg, Invocation
 from capfence.policy.shell.programs import DOWNLOADERS, INTERPRETERS, SOURCE_COMMANDS, WRAPPERS, family
 
 KINDS = ("reads", "writes", "hosts")
@@ -84,8 +84,8 @@ def of_invocation(inv: Invocation, out: Touched) -> None:
     if name is None:
         out.not_known("the command name is built at run time")
         return
-    if not name or (name in WRAPPERS and name != "ssh"):
-        return
+    if not name or name == PAYLOAD_HOLD or (name in WRAPPERS and name != "ssh"):
+        return  # (the payload's mark that its working directory holds the call touches nothing itself)
     if name in _CHANGES_DIRECTORY:
         _directory(inv, out)
         return
