@@ -16,7 +16,9 @@ Judge = Callable[[Invocation], "str | None"]
 
 _NUMERIC_MODE = re.compile(r"[0-7]{0,3}[2367]")
 _SYMBOLIC_MODE = re.compile(r"[ugoa]*[-+=][rwxXst]*(?:,[ugoa]*[-+=][rwxXst]*)*")
-_WORLD_WRITE = re.compile(r"(?:^|,)[ugo]*[ao][ugoa]*[+=][rXxst]*w")
+_WORLD_WRITE = re.compile(r"(?:^|,)[ug]*+[ao][ugoa]*+[+=][rXxst]*+w")
+"""``[ugo]*[ao][ugoa]*`` written so that it cannot backtrack (that took 23 s on 60 KB of ``o``): the users up to the
+first ``a`` or ``o``, that one, the rest."""
 
 
 def chmod_mode(inv: Invocation) -> str | None:
