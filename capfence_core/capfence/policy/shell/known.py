@@ -44,6 +44,7 @@ from capfence.policy.shell.catalogue import (
 )
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.expand import has_glob
+from capfence.policy.shell.fetched import RUNS_PROJECT_CODE, TEXT_WRITERS, code_file, fetches
 from capfence.policy.shell.invoke import read_code, runner_command, search_start
 from capfence.policy.shell.judges import JUDGES
 from capfence.policy.shell.model import PAYLOAD_HOLD, Arg, Invocation, Kind, Options
@@ -207,6 +208,9 @@ def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
     reasons: list[str | None] = []
     active = False
     dirs: _Directories | None = None
+    brought: str | None = (
+        None  # what fetched or wrote code earlier in the text (capfence.policy.shell.fetched)
+    )
     try:
         for inv in invocations:
             if dirs is not None:
@@ -214,6 +218,9 @@ def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
             reason = why_held(inv)
             if reason is None and inv.origin:
                 reason = _foreign_program(inv)
+            if reason is None and brought is not None and (inv.program or "") in RUNS_PROJECT_CODE:
+                reason = f"runs the project's code after {brought} in the same command"
+            brought = brought or _brings_code(inv)
             active = active or (inv.program in ("source", ".") and reason is None)
             reasons.append(None if active and reason in _PIP_INSTALLS else reason)
             if inv.program in _DIRECTORY_CHANGERS:
@@ -224,6 +231,24 @@ def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
         if dirs is not None:
             dirs.close()
     return tuple(reasons)
+
+
+def _brings_code(inv: Invocation) -> str | None:
+    """What this invocation does that puts files a later build or test runner may run: fetches them (a download, a
+    clone) or writes them from the command's own text (a redirection, ``tee``)."""
+    name = inv.program or ""
+    if fetches(name, [arg.text for arg in inv.args if arg.static]):
+        return f"fetching files ({name})"
+    for redirect in inv.redirects:
+        target = redirect.target
+        if not redirect.writes or target is None or (target.static and target.text.startswith("/dev/")):
+            continue
+        # text the command gives (printf ... > Makefile), or anything into a file that is code (> conftest.py)
+        if name in TEXT_WRITERS or not target.static or code_file(target.text):
+            return f"writing {target.text if target.static else 'a file'} ({name or 'a redirection'})"
+    if name == "tee" and inv.options.operands:
+        return "writing files (tee)"
+    return None
 
 
 _DIRECTORY_CHANGERS = CHANGES_DIR | CHDIR_OPTIONS.keys() | {"find"}

@@ -35,6 +35,7 @@ from typing import NamedTuple
 from capfence.policy.shell import budget
 from capfence.policy.shell.catalogue import SUBCOMMAND_PROGRAMS
 from capfence.policy.shell.expand import has_glob
+from capfence.policy.shell.fetched import RUNS_PROJECT_CODE, fetches
 from capfence.policy.shell.invoke import canonical, launches_nothing, options_of, ordinary
 from capfence.policy.shell.known import clear as known_cache_clear
 from capfence.policy.shell.known import known_plain
@@ -113,6 +114,7 @@ def sketch_text(text: str) -> Sketch:
     subcommands: set[str] | None = None
     count = size = 0
     known = True
+    fetched = False  # (capfence.policy.shell.fetched: a runner of project code after a fetch is not known from words)
     quotes = text.count("'") + text.count('"')
     for pipelines, _ in chains:
         for stages in pipelines:
@@ -123,6 +125,10 @@ def sketch_text(text: str) -> Sketch:
                 ordinary_head, name, folded = _head(head)
                 if not ordinary_head and not _launches_nothing(words):
                     return Sketch(chains)
+                if known:
+                    if fetched and name in RUNS_PROJECT_CODE:
+                        known = False
+                    fetched = fetched or fetches(name, words[1:])
                 heads.add(head)
                 if folded is not None:
                     if subcommands is None:
