@@ -31,6 +31,7 @@ from capfence.policy.shell import (
     plain,
     programs,
     scripts,
+    secrets,
     sketch,
     workingtree,
 )
@@ -74,6 +75,10 @@ REGEXES: dict[str, tuple[re.Pattern[str], str]] = {
     "judges._WORLD_WRITE": (judges._WORLD_WRITE, SEARCH),
     "known._EXPANDS_LATER": (known._EXPANDS_LATER, SEARCH),
     "scripts._AWK_TOKEN": (scripts._AWK_TOKEN, MATCH),
+    "secrets._CREDENTIAL": (secrets._CREDENTIAL, SEARCH),
+    "secrets._NOT_SECRET": (secrets._NOT_SECRET, SEARCH),
+    "secrets._METADATA_HOSTS": (secrets._METADATA_HOSTS, SEARCH),
+    "secrets._SECRET_NAME": (secrets._SECRET_NAME, SEARCH),
     "scripts._SED_DIGITS": (scripts._SED_DIGITS, MATCH),
     "scripts._SED_FLAGS": (scripts._SED_FLAGS, MATCH),
     "known._SAFE_PLUS": (known._SAFE_PLUS, FULLMATCH),

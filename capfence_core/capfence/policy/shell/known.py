@@ -61,6 +61,7 @@ from capfence.policy.shell.programs import (
     family,
 )
 from capfence.policy.shell.scripts import awk_code, awk_risk, sed_args, sed_risk
+from capfence.policy.shell.secrets import why_secret
 from capfence.policy.shell.workingtree import (
     CWD,
     REMOTE_PATH,
@@ -166,6 +167,9 @@ def why_held(inv: Invocation) -> str | None:
     if reason is not None:
         return reason
     reason = _redirects(inv)
+    if reason is not None:
+        return reason
+    reason = why_secret(inv.program, _static_words(inv))
     if reason is not None or inv.program == "":
         return reason
     if inv.redirects:
@@ -173,6 +177,13 @@ def why_held(inv: Invocation) -> str | None:
         if reason is not None:
             return reason
     return _program(inv)
+
+
+def _static_words(inv: Invocation) -> list[str]:
+    """The words of ``inv`` known as written, and the files its redirections name (``< ~/.ssh/id_rsa``)."""
+    words = [arg.text for arg in inv.args if arg.static]
+    words.extend(r.target.text for r in inv.redirects if r.target is not None and r.target.static)
+    return words
 
 
 _ENDLESS = frozenset({"/dev/zero", "/dev/urandom", "/dev/random"})
@@ -1938,6 +1949,8 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
     """
     if name in FILE_OPTIONS and sends_file(name, words):
         return False  # (an option sends a file: why_sends says which)
+    if why_secret(name, words) is not None:
+        return False  # (it reads a secret: why_held says which)
     entry = _plain_entry(name)
     if entry is None:
         return _harmless_transfer(name, words)

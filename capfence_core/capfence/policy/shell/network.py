@@ -17,13 +17,13 @@ Uploads proper (``curl -d``, ``-T``, ``-F``, ``http POST``) are held by the tran
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from typing import Final
 
 from capfence.policy.shell.catalogue import CONTACTS_OPERANDS
 from capfence.policy.shell.model import Arg, Invocation, Kind
 from capfence.policy.shell.programs import DOWNLOADERS, OPTION_SPECS
+from capfence.policy.shell.secrets import credential
 from capfence.policy.shell.workingtree import REMOTE_PATH, outside
 
 SENDERS: Final = (
@@ -45,17 +45,6 @@ _AT_FILE: Final = frozenset({"-H", "--header", "--proxy-header", "--json", "--ur
 _INLINE: Final = frozenset({"<<", "<<-", "<<<"})
 _COOKIES: Final = frozenset({"-b", "--cookie"})
 """A value without ``=`` is a cookie file."""
-
-_CREDENTIAL: Final = re.compile(
-    r"(?:^|/)(?:\.ssh|\.aws|\.gnupg|\.kube|\.docker|\.azure|\.config/(?:gh|gcloud|hub|glab-cli))(?:/|$)"
-    r"|(?:^|/)(?:id_[a-z0-9_]+|\.netrc|\.pgpass|\.git-credentials|\.npmrc|\.pypirc|credentials|shadow|gshadow"
-    r"|\.env(?:\.[\w.-]+)?|[^/]*\.(?:pem|key|p12|pfx|kdbx))$"
-)
-"""Files that hold secrets, wherever they are (searched, not matched: it has no nested repetition)."""
-
-
-def credential(path: str) -> bool:
-    return _CREDENTIAL.search(path) is not None
 
 
 def why_sends(inv: Invocation) -> str | None:
