@@ -73,6 +73,8 @@ REGEXES: dict[str, tuple[re.Pattern[str], str]] = {
     "judges._NUMERIC_MODE": (judges._NUMERIC_MODE, FULLMATCH),
     "judges._SYMBOLIC_MODE": (judges._SYMBOLIC_MODE, FULLMATCH),
     "judges._WORLD_WRITE": (judges._WORLD_WRITE, SEARCH),
+    "judges._SET_ID": (judges._SET_ID, SEARCH),
+    "judges._SET_ID_NUMERIC": (judges._SET_ID_NUMERIC, FULLMATCH),
     "known._EXPANDS_LATER": (known._EXPANDS_LATER, SEARCH),
     "scripts._AWK_TOKEN": (scripts._AWK_TOKEN, MATCH),
     "secrets._CREDENTIAL": (secrets._CREDENTIAL, SEARCH),

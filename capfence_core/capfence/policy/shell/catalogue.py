@@ -1250,9 +1250,22 @@ _GO = _subs(
     long_words=True,
 )
 _INTO_VENV = Entry(
-    hold=dict.fromkeys(
-        ("--system", "--break-system-packages", "--target", "--prefix", "--python", "-p"), INSTALLS
-    )
+    hold={
+        **dict.fromkeys(
+            ("--system", "--break-system-packages", "--target", "--prefix", "--python", "-p"), INSTALLS
+        ),
+        # packages from another index or place than the configured one: whatever is there runs on install
+        **_held(
+            "installs packages from an index or location given in an option",
+            "-i",
+            "--index-url",
+            "--extra-index-url",
+            "--index",
+            "--default-index",
+            "-f",
+            "--find-links",
+        ),
+    }
 )
 """``uv pip install``/``sync`` install into the project's virtual environment (uv refuses a system Python unless told)."""
 _UV = _subs(

@@ -180,9 +180,12 @@ def why_held(inv: Invocation) -> str | None:
 
 
 def _static_words(inv: Invocation) -> list[str]:
-    """The words of ``inv`` known as written, and the files its redirections name (``< ~/.ssh/id_rsa``)."""
+    """The words of ``inv`` known as written, and the files its redirections read (``< ~/.ssh/id_rsa``; one written,
+    ``> .env.local``, is judged as a write)."""
     words = [arg.text for arg in inv.args if arg.static]
-    words.extend(r.target.text for r in inv.redirects if r.target is not None and r.target.static)
+    words.extend(
+        r.target.text for r in inv.redirects if r.target is not None and r.target.static and not r.writes
+    )
     return words
 
 

@@ -94,8 +94,11 @@ def lexically_outside(text: str, *, replaced: bool = False) -> bool:
         rest = text[1:]
         if rest and not rest.startswith("/"):
             return True  # ~otheruser
-        return not rest.strip("/") or any(
-            part.startswith(".") and part not in (".", "..") for part in rest.split("/")
+        # the home itself, a hidden file there (~/.bashrc), or a pattern over it (~/*: every file there at once)
+        return (
+            not rest.strip("/")
+            or any(part.startswith(".") and part not in (".", "..") for part in rest.split("/"))
+            or any(char in rest for char in "*?[")
         )
     if text.startswith("/"):
         path = norm_path(text)
