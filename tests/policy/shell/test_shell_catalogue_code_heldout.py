@@ -225,7 +225,7 @@ GIT_EVERYDAY = [
     "git restore --staged src/app.js",
     "git restore -S .",
     "git rm -r --cached node_modules",
-    "git rm --cached .env",
+    "git rm --cached build.log",
     "git branch -d feature",
     "git branch -a",
     "git reflog",

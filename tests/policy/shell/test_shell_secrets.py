@@ -8,7 +8,7 @@ import pytest
 from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
 from capfence.policy.engine import evaluate
-from capfence.policy.shell.secrets import credential
+from capfence.policy.shell.secrets import credential, why_secret
 from capfence.policy.shell.sketch import sketch_text
 
 
@@ -35,10 +35,11 @@ HELD = [
     "cat /var/run/secrets/kubernetes.io/serviceaccount/token",
     "cat /proc/1/environ",
     "strings /proc/self/environ",
-    "openssl rsa -in certs/site.pem -text",
+    "openssl rsa -in certs/site-key.pem -text",
     "gh auth token",
     "kubectl get secret db -o jsonpath='{.data.password}'",
     "kubectl -n prod get secrets -o yaml",
+    "oc get secret x --output=json",
     "aws secretsmanager get-secret-value --secret-id prod/db",
     "aws ssm get-parameters --names a b --with-decryption",
     "gpg --armor --export-secret-keys me@example.com",
@@ -59,6 +60,9 @@ ALLOWED = [
     "printenv PATH",
     "printenv",
     "kubectl get pods -A",
+    "kubectl get secrets -n dev",
+    "openssl x509 -in cert.pem -noout -subject -dates",
+    "openssl req -x509 -newkey rsa:2048 -nodes -keyout dev.key -out dev.crt -days 365 -subj /CN=dev",
     "gh pr list",
     "grep -rn 'id_rsa' docs/",
     "echo credentials are rotated weekly",
@@ -69,8 +73,23 @@ ALLOWED = [
 @pytest.mark.parametrize("command", HELD)
 def test_reading_a_secret_is_held(shell_pack: Policy, command: str) -> None:
     action, reason = decide(shell_pack, command)
-    assert action == "require_approval", (action, reason)
-    assert "secret" in reason or "credential" in reason, reason
+    assert action == "require_approval", (action, reason)  # (sudo, an unknown program: held for that first)
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("cat", ["/home/u/.ssh/id_rsa"]),
+        ("sudo", ["cat", "/etc/gshadow-"]),
+        ("kubectl", ["-n", "prod", "get", "secrets", "-o", "yaml"]),
+        ("vault", ["kv", "get", "secret/app"]),
+        ("curl", ["http://169.254.169.254/latest/"]),
+        ("printenv", ["DB_PASSWORD"]),
+    ],
+)
+def test_why_secret_names_the_secret(name: str, words: list[str]) -> None:
+    reason = why_secret(name, words)
+    assert reason is not None and ("secret" in reason or "credential" in reason), reason
 
 
 @pytest.mark.parametrize("command", ALLOWED)
@@ -98,7 +117,9 @@ def test_the_sketch_never_calls_them_known(command: str) -> None:
         ("/etc/shadow", True),
         ("/etc/passwd", False),
         ("src/main.py", False),
-        ("certs/ca.pem", True),
+        ("certs/ca.pem", False),
+        ("certs/server-key.pem", True),
+        ("tls/privkey.pem", True),
         ("/run/secrets/db_password", True),
     ],
 )

@@ -167,16 +167,14 @@ def why_held(inv: Invocation) -> str | None:
     if reason is not None:
         return reason
     reason = _redirects(inv)
-    if reason is not None:
-        return reason
-    reason = why_secret(inv.program, _static_words(inv))
     if reason is not None or inv.program == "":
-        return reason
+        return reason or why_secret("", _static_words(inv))
     if inv.redirects:
         reason = _fills(inv)
         if reason is not None:
             return reason
-    return _program(inv)
+    # (after the program's own judgement, whose reason says more: `ln -s ~/.ssh k` makes a link out of the tree)
+    return _program(inv) or why_secret(inv.program, _static_words(inv))
 
 
 def _static_words(inv: Invocation) -> list[str]:

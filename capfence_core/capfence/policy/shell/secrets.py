@@ -15,7 +15,7 @@ from typing import Final
 _CREDENTIAL: Final = re.compile(
     r"(?:^|/)(?:\.ssh|\.aws|\.gnupg|\.kube|\.docker|\.azure|\.config/(?:gh|gcloud|hub|glab-cli)|\.password-store)(?:/|$)"
     r"|(?:^|/)(?:\.netrc|\.pgpass|\.git-credentials|\.npmrc|\.pypirc|\.vault-token|\.env(?:\.[\w.-]+)?"
-    r"|[^/]*\.(?:pem|key|p12|pfx|kdbx|jks|keystore))$"
+    r"|[^/]*\.(?:key|p12|pfx|kdbx|jks|keystore)|[^/]*(?:key|priv)[^/]*\.pem)$"
     # plain words as well (`grep id_rsa`, `echo credentials`): these only in a path
     r"|/(?:id_[a-z0-9_]+|credentials|shadow-?|gshadow-?|sudoers|master\.key)$"
     r"|/run/secrets/|/serviceaccount/token$|^/proc/[^/]+/environ$|^/etc/ssh/ssh_host_"
@@ -36,8 +36,7 @@ _METADATA_HOSTS: Final = re.compile(
 _PRINTS_SECRETS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     "gh": (("auth", "token"),),
     "glab": (("auth", "token"),),
-    "kubectl": (("get", "secret"), ("get", "secrets"), ("describe", "secret"), ("describe", "secrets")),
-    "oc": (("get", "secret"), ("get", "secrets"), ("extract", "secret")),
+    "oc": (("extract", "secret"),),
     "aws": (("secretsmanager", "get-secret-value"), ("ssm", "--with-decryption")),
     "gpg": (("--export-secret-keys",), ("--export-secret-subkeys",)),
     "gpg2": (("--export-secret-keys",), ("--export-secret-subkeys",)),
@@ -59,9 +58,23 @@ def credential(path: str) -> bool:
     return _CREDENTIAL.search(path) is not None and _NOT_SECRET.search(path) is None
 
 
+_OUTPUT_OPTIONS: Final = frozenset({"-o", "-O", "-out", "-keyout", "--out", "--output", "--output-document"})
+"""Options whose value is a file written (``openssl req -keyout dev.key``): judged as a write, not a secret read."""
+_SECRET_LISTERS: Final = frozenset({"kubectl", "oc"})
+"""``get secret(s)`` lists names; with an output format (``-o yaml``, ``-o jsonpath=...``) it prints the values."""
+
+
 def why_secret(name: str, words: Sequence[str]) -> str | None:
     """Why ``name`` run with ``words`` (static words, redirection targets included) reads a secret, or ``None``."""
+    listed = name in _SECRET_LISTERS and "get" in words and ("secret" in words or "secrets" in words)
+    if listed and any(word.startswith(("-o", "--output")) for word in words):
+        return f"prints a secret ({name} get secret -o)"
+    previous = ""
     for word in words:
+        if previous in _OUTPUT_OPTIONS:
+            previous = word
+            continue
+        previous = word
         path = word.partition("=")[2] if word.startswith("-") and "=" in word else word
         if path and credential(path.lstrip("@<")):
             return f"names a file that holds secrets (`{path}`)"
