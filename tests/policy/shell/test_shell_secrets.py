@@ -117,7 +117,7 @@ def test_the_sketch_never_calls_them_known(command: str) -> None:
         ("/etc/shadow", True),
         ("/etc/passwd", False),
         ("src/main.py", False),
-        ("certs/ca.pem", False),
+        ("certs/ca.pem", True),  # not to be sent; read here, a certificate (below)
         ("certs/server-key.pem", True),
         ("tls/privkey.pem", True),
         ("/run/secrets/db_password", True),

@@ -2171,7 +2171,8 @@ def _leaves_tree(words: Sequence[str]) -> bool:
 
 def _links_far(words: Sequence[str]) -> bool:
     """``ln`` words that may make a link leading out of the working tree (left to :func:`_ln`)."""
-    return any(word.startswith(("/", "~")) or ".." in word for word in words)
+    # (`-` too: in_tree does not count it as a path in the tree, so _ln judges it)
+    return any(word.startswith(("/", "~")) or ".." in word or word == "-" for word in words)
 
 
 _SPECIAL_SUBS: dict[str, Callable[[Sequence[str]], bool]] = {

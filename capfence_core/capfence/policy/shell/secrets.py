@@ -15,7 +15,7 @@ from typing import Final
 _CREDENTIAL: Final = re.compile(
     r"(?:^|/)(?:\.ssh|\.aws|\.gnupg|\.kube|\.docker|\.azure|\.config/(?:gh|gcloud|hub|glab-cli)|\.password-store)(?:/|$)"
     r"|(?:^|/)(?:\.netrc|\.pgpass|\.git-credentials|\.npmrc|\.pypirc|\.vault-token|\.env(?:\.[\w.-]+)?"
-    r"|[^/]*\.(?:key|p12|pfx|kdbx|jks|keystore)|[^/]*(?:key|priv)[^/]*\.pem)$"
+    r"|[^/]*\.(?:pem|key|p12|pfx|kdbx|jks|keystore))$"
     # plain words as well (`grep id_rsa`, `echo credentials`): these only in a path
     r"|/(?:id_[a-z0-9_]+|credentials|shadow-?|gshadow-?|sudoers|master\.key)$"
     r"|/run/secrets/|/serviceaccount/token$|^/proc/[^/]+/environ$|^/etc/ssh/ssh_host_"
@@ -53,9 +53,21 @@ _SECRET_NAME: Final = re.compile(
 )
 
 
+_CERTIFICATE: Final = re.compile(r"\.(?:pem|crt)$")
+_KEY_NAMED: Final = re.compile(r"key|priv|secret", re.IGNORECASE)
+
+
 def credential(path: str) -> bool:
-    """A path naming a file that holds secrets (``~/.ssh/id_rsa``, ``.env``, ``/etc/shadow``, ``*.pem``)."""
+    """A path naming a file that holds secrets (``~/.ssh/id_rsa``, ``.env``, ``/etc/shadow``, ``*.pem``): not to be sent."""
     return _CREDENTIAL.search(path) is not None and _NOT_SECRET.search(path) is None
+
+
+def _read_secret(path: str) -> bool:
+    """:func:`credential`, for reading it here: a ``.pem`` file is most often a certificate (``cert.pem``), read to see its
+    dates; one named as a key (``server-key.pem``, ``privkey.pem``) is a key."""
+    if _CERTIFICATE.search(path) and not _KEY_NAMED.search(path.rsplit("/", 1)[-1]):
+        return False
+    return credential(path)
 
 
 _OUTPUT_OPTIONS: Final = frozenset({"-o", "-O", "-out", "-keyout", "--out", "--output", "--output-document"})
@@ -76,7 +88,7 @@ def why_secret(name: str, words: Sequence[str]) -> str | None:
             continue
         previous = word
         path = word.partition("=")[2] if word.startswith("-") and "=" in word else word
-        if path and credential(path.lstrip("@<")):
+        if path and _read_secret(path.lstrip("@<")):
             return f"names a file that holds secrets (`{path}`)"
         if _METADATA_HOSTS.search(word):
             return "asks the cloud's metadata service, which hands out the machine's credentials"
