@@ -176,6 +176,8 @@ DENY: dict[str, list[Payload]] = {
         "sudo mkfs.vfat /dev/sdc1",
         "wipefs --all /dev/sdb",
         "mke2fs /dev/sda2",
+        "mkfs.ext4 /proc/self/root/dev/sda",
+        "mkfs $DEV",
     ],
     "shell-partition-table": [
         "sgdisk --zap-all /dev/sda",
@@ -256,6 +258,9 @@ APPROVE: dict[str, list[Payload]] = {
         "rm $FLAGS /",
         "rm -$F build",
         "rm -r /tmp/cache",
+        # not a device: held by the catalogue (an unknown program), not denied
+        "mkfs --help",
+        "mkfs.ext4 -F disk.img",
     ],
 }
 """Payloads the pack holds for approval, by the rule that holds them."""
