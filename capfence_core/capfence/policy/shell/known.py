@@ -234,7 +234,11 @@ def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
                 reason = f"runs the project's code after {brought} in the same command"
             brought = brought or _brings_code(inv)
             active = active or (inv.program in ("source", ".") and reason is None)
-            reasons.append(None if active and reason in _PIP_INSTALLS else reason)
+            # a virtual environment's own pip (.venv/bin/pip) installs into it, as after its activation
+            into_venv = active or _VENV_BIN.search(inv.origin) is not None
+            if into_venv and reason in _PIP_INSTALLS:
+                reason = _other_index(inv)
+            reasons.append(reason)
             if inv.program in _DIRECTORY_CHANGERS:
                 if dirs is None:
                     dirs = _Directories()
@@ -369,6 +373,23 @@ def _foreign_program(inv: Invocation) -> str | None:
     return f"runs {inv.origin}, a file outside the system's program directories, not the system's {name}"
 
 
+_INDEX_OPTIONS = ("-i", "--index-url", "--extra-index-url", "-f", "--find-links")
+
+
+def _other_index(inv: Invocation) -> str | None:
+    """``pip install`` into a virtual environment from another index or location than the configured one."""
+    for arg in inv.args:
+        if (
+            not arg.static
+            or arg.text in _INDEX_OPTIONS
+            or arg.text.startswith(("--index-url=", "--extra-index-url=", "--find-links="))
+        ):
+            return f"installs packages from a source given in an option or known only at run time ({inv.program} install)"
+    return None
+
+
+_VENV_BIN = re.compile(r"^(?:\./)?(?:\.venv|venv|env|\.env)/bin/pip3?$")
+"""A virtual environment's pip in the working tree, named by its path."""
 _PIP_INSTALLS = frozenset(f"{INSTALLS} ({name} install)" for name in ("pip", "pip3"))
 
 

@@ -105,6 +105,9 @@ def lexically_outside(text: str, *, replaced: bool = False) -> bool:
         if replaced:
             return not any(path.startswith(root + "/") for root in _SCRATCH)
         return not any(path == root or path.startswith(root + "/") for root in _SAFE_ROOTS)
+    path = norm_path(text)
+    if path == ".." or path.startswith("../"):
+        return True  # climbs out of the working tree (`> ../../etc/passwd`)
     parts = text.split("/")
     # a git hook, or configuration that runs commands
     return ".git" in parts and ("hooks" in parts or parts[-1] == "config")
