@@ -739,7 +739,7 @@ _DOCKER = _subs(
         "system": _subs(_reads("df", "info", "events"), "bulk deletion (prune)"),
         "run": "runs a container (it may mount the host or run privileged)",
         "exec": READ,  # the command it runs in the container is judged on its own
-        "rm": Entry(static_operands=True),
+        "rm": Entry(static_operands=True, hold=_held("removes every container", "-a", "--all")),
         "rmi": _RMI,
         "start": _SERVICE,
         "stop": _SERVICE,
@@ -2655,6 +2655,8 @@ _ESCAPES: dict[str, Entry] = {
     "cpio": Entry(
         hold=_held(_RUNS, "--rsh-command"),
         risky_values={"-F": (r"^[^/]*:", "reads or writes an archive on another machine (through rsh)")},
+        # the archive it writes (cpio -o -O /dev/sda): in the working tree only
+        outputs=_files("-O"),
     ),
     "zip": Entry(
         writes="operands",

@@ -363,8 +363,9 @@ def _foreign_program(inv: Invocation) -> str | None:
         path = (
             "~" + path[home.end() :]
         )  # /home/u/bin/cat is ~/bin/cat: writable like the rest of the home directory
-    if path != RUNTIME_DIR and lexically_outside(path, replaced=True):
-        return None  # /usr/bin/rm, ~/.local/bin/black: where nothing allowed writes
+    climbs = not path.startswith(("/", "~")) and (norm_path(path) + "/").startswith("../")
+    if path != RUNTIME_DIR and not climbs and lexically_outside(path, replaced=True):
+        return None  # /usr/bin/rm, ~/.local/bin/black: where nothing allowed writes (../x: another project's file)
     if path != RUNTIME_DIR and not path.startswith(("/", "~")) and in_tree(path):
         folder = posixpath.dirname(norm_path(path))
         if name in PROJECT_SCRIPTS or any(folder == d or folder.endswith("/" + d) for d in PROJECT_BIN_DIRS):
