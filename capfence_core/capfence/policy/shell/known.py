@@ -1133,6 +1133,7 @@ _PY_HELD_ATTRS = frozenset(
         "posix",
         "nt",
         "subprocess",
+        "warnings",  # (calendar.warnings on Python 3.12: it can install a hook that runs on every warning)
         "shutil",
         "io",
         "builtins",
