@@ -71,3 +71,11 @@ def test_runners_alone_or_after_reads_are_allowed(shell_pack: Policy, command: s
 )
 def test_the_sketch_does_not_call_them_known(command: str) -> None:
     assert not sketch_text(command).known
+
+
+@pytest.mark.parametrize(
+    "command", ['git "clone" https://e.example/x.git && make', "git 'pull' && 'make' test"]
+)
+def test_quoted_words_are_read_without_their_quotes(shell_pack: Policy, command: str) -> None:
+    assert not sketch_text(command).known
+    assert decide(shell_pack, command)[0] == "require_approval"

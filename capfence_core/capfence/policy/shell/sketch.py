@@ -125,22 +125,19 @@ def sketch_text(text: str) -> Sketch:
                 ordinary_head, name, folded = _head(head)
                 if not ordinary_head and not _launches_nothing(words):
                     return Sketch(chains)
-                if known:
-                    if fetched and name in RUNS_PROJECT_CODE:
-                        known = False
-                    fetched = fetched or fetches(name, words[1:])
                 heads.add(head)
                 if folded is not None:
                     if subcommands is None:
                         subcommands = set()
                     subcommands.add(_subcommand_key(folded, words))
-                if known:  # (:func:`_known`, spelled out)
-                    known = known_plain(
-                        name,
+                if known:  # (:func:`_known`, spelled out; quotes removed once, for both questions)
+                    args = (
                         [plain_arg(word).text if "'" in word or '"' in word else word for word in words[1:]]
                         if quotes
-                        else words[1:],
+                        else words[1:]
                     )
+                    known = not (fetched and name in RUNS_PROJECT_CODE) and known_plain(name, args)
+                    fetched = fetched or fetches(name, args)
                 size += len(words) + 2
     cost = 2 * size + quotes  # more than the analyzer spends on it
     if count > MAX_INVOCATIONS or cost > budget.MAX_STEPS:
