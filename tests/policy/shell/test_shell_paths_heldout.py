@@ -100,7 +100,7 @@ SYMLINK = [
     ("cp -as /etc e", "makes links instead of copies"),
     ("cp --symbolic-link /bin/bash b", "makes links instead of copies"),
     ("cp -l /etc/shadow s", "makes links instead of copies"),
-    ("cd /etc && ln -s hosts ~/h", "hosts (in /etc)"),
+    ("cd /etc && ln hosts /tmp/h", "hosts (in /etc)"),
 ]
 
 FAKE_NAME = [

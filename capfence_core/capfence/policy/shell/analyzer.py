@@ -45,7 +45,7 @@ from capfence.policy.shell.catalogue import variable_reason
 from capfence.policy.shell.context import Site, Stdin, Unknowable, norm_path
 from capfence.policy.shell.embedded import embedded
 from capfence.policy.shell.expand import Env, Expander, loop_start
-from capfence.policy.shell.forkbomb import is_fork_bomb_function, is_fork_bomb_loop
+from capfence.policy.shell.forkbomb import BUSY_LOOP, is_busy_loop, is_fork_bomb_function, is_fork_bomb_loop
 from capfence.policy.shell.lexer import ParseError
 from capfence.policy.shell.model import MAX_INVOCATIONS, Analysis, Arg, Invocation, Kind, Redir
 from capfence.policy.shell.parser import parse
@@ -195,6 +195,8 @@ class Analyzer:
             self.script(node.otherwise or Script(), branch, env)
         elif isinstance(node, Loop):
             self.fork_bomb = self.fork_bomb or is_fork_bomb_loop(node)
+            if is_busy_loop(node):
+                self.emit(Invocation(BUSY_LOOP))
             self.script(node.condition, branch, env)
             self.script(node.body, branch, env)
         elif isinstance(node, For):

@@ -6,9 +6,11 @@ program's uses are safe to run without a person looking:
 
 * ``writes``: which operands are files it writes (``"operands"``: all of
   them, ``"last"``: the destination of ``cp``/``mv``/``ln``, ``"after_first"``:
-  all but the first, as for ``chmod MODE FILE...``). Written paths must stay
-  in the working tree (relative, or under ``/tmp``); a path known only at
-  run time is held.
+  all but the first, as for ``chmod MODE FILE...``; ``"creates"``: all of
+  them, only created, as by ``mkdir`` and ``touch``). Written paths must stay in the
+  working tree (relative, or under ``/tmp``); a path known only at run time
+  is held. What is only created may also be in the home directory's visible
+  part (``mkdir -p ~/projects/demo``), not in a hidden directory there.
 * ``hold``: options that make a use risky, with why (``rm -r``: recursive
   deletion).
 * ``subs``: subcommands (``git status``); a subcommand not listed is held
@@ -361,6 +363,8 @@ _SYSTEM = _reads(
     "shift",
     "exit",
     "return",
+    "break",
+    "continue",
     "wait",
     "cd",
     "pushd",
@@ -563,9 +567,11 @@ _DEV = _reads(
 _RECURSIVE_RM = "recursive deletion"
 _TARGET_DIR = _files("-t", "--target-directory")
 _WRITERS = {
-    **dict.fromkeys(("touch", "rmdir", "truncate", "mkfifo"), Entry(writes="operands", static_operands=True)),
-    # creating a directory destroys nothing: a name known at run time is fine
-    "mkdir": Entry(writes="operands"),
+    **dict.fromkeys(("rmdir", "truncate", "mkfifo"), Entry(writes="operands", static_operands=True)),
+    # creating a directory or an empty file (or setting a file's times) destroys nothing: in the home's visible part too;
+    # mkdir's names known at run time are fine
+    "touch": Entry(writes="creates", static_operands=True),
+    "mkdir": Entry(writes="creates"),
     **dict.fromkeys(("rsync", "scp"), Entry(writes="last", static_operands=True)),
     # -t DIR names the directory they write into (the operands are then all sources)
     **dict.fromkeys(("ln", "install"), Entry(writes="last", static_operands=True, outputs=_TARGET_DIR)),
@@ -3240,6 +3246,8 @@ OPERAND_READS: Mapping[str, str] = MappingProxyType(
                 "shift",
                 "exit",
                 "return",
+                "break",
+                "continue",
                 "wait",
                 "cd",
                 "pushd",

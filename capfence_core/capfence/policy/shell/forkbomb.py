@@ -5,6 +5,11 @@
   one more process that does the same.
 * An endless loop (``while true``, ``while :``, ``until false``) whose body
   only starts background jobs, so nothing throttles it.
+
+And, held rather than denied, an endless loop that never pauses nor leaves
+(no ``sleep``, ``read``, ``wait``, ``break``, ``exit``...): it runs flat out
+until killed (``while :; do echo x >> log; done`` fills the disk,
+``while true; do mkdir x; cd x; done`` the file system).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ _ALWAYS = {"while": frozenset({"true", ":"}), "until": frozenset({"false"})}
 
 
 def is_fork_bomb_function(node: FunctionDef) -> bool:
-    return any(_self_calls(node.body, node.name, spawning=False))
+    return any(_self_calls(node.body, frozenset({node.name}), spawning=False))
 
 
 def is_fork_bomb_loop(node: Loop) -> bool:
@@ -25,6 +30,22 @@ def is_fork_bomb_loop(node: Loop) -> bool:
         return False
     items = node.body.items
     return bool(items) and all(item.background for item in items)
+
+
+BUSY_LOOP = "while"
+"""The program of the invocation the analysis records for a busy loop, judged by the catalogue's judgement."""
+_PAUSES = frozenset(
+    {"sleep", "wait", "read", "break", "exit", "return", "inotifywait", "select", "timeout", "usleep", "kill"}
+)
+"""What makes an endless loop wait or end (``timeout`` and ``kill`` end something the loop waits for)."""
+
+
+def is_busy_loop(node: Loop) -> bool:
+    """An endless loop whose body never waits nor leaves."""
+    return (
+        _is_constant(node.condition, _ALWAYS[node.kind])
+        and next(_script_calls(node.body, _PAUSES, False), None) is None
+    )
 
 
 def _is_constant(script: Script, words: frozenset[str]) -> bool:
@@ -37,32 +58,32 @@ def _is_constant(script: Script, words: frozenset[str]) -> bool:
     return len(simple.words) == 1 and simple.words[0].literal in words
 
 
-def _self_calls(node: Command, name: str, spawning: bool) -> Iterator[bool]:
-    """For each call of ``name`` inside ``node``: whether it starts a new process (background, pipeline)."""
+def _self_calls(node: Command, names: frozenset[str], spawning: bool) -> Iterator[bool]:
+    """For each call of one of ``names`` inside ``node``: whether it starts a new process (background, pipeline)."""
     if isinstance(node, Simple):
-        if node.words and node.words[0].literal == name:
+        if node.words and node.words[0].literal in names:
             yield spawning
     elif isinstance(node, Group):
-        yield from _script_calls(node.body, name, spawning)
+        yield from _script_calls(node.body, names, spawning)
     elif isinstance(node, If):
         for condition, body in node.clauses:
-            yield from _script_calls(condition, name, spawning)
-            yield from _script_calls(body, name, spawning)
+            yield from _script_calls(condition, names, spawning)
+            yield from _script_calls(body, names, spawning)
         if node.otherwise is not None:
-            yield from _script_calls(node.otherwise, name, spawning)
+            yield from _script_calls(node.otherwise, names, spawning)
     elif isinstance(node, Loop):
-        yield from _script_calls(node.condition, name, spawning)
-        yield from _script_calls(node.body, name, spawning)
+        yield from _script_calls(node.condition, names, spawning)
+        yield from _script_calls(node.body, names, spawning)
     elif isinstance(node, For):
-        yield from _script_calls(node.body, name, spawning)
+        yield from _script_calls(node.body, names, spawning)
     elif isinstance(node, Case):
         for _, body in node.items:
-            yield from _script_calls(body, name, spawning)
+            yield from _script_calls(body, names, spawning)
 
 
-def _script_calls(script: Script, name: str, spawning: bool) -> Iterator[bool]:
+def _script_calls(script: Script, names: frozenset[str], spawning: bool) -> Iterator[bool]:
     for item in script.items:
         for pipeline in (item.first, *(p for _, p in item.rest)):
             piped = len(pipeline.commands) > 1
             for command in pipeline.commands:
-                yield from _self_calls(command, name, spawning or item.background or piped)
+                yield from _self_calls(command, names, spawning or item.background or piped)

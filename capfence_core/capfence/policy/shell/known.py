@@ -45,6 +45,7 @@ from capfence.policy.shell.catalogue import (
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.expand import has_glob
 from capfence.policy.shell.fetched import RUNS_PROJECT_CODE, TEXT_WRITERS, code_file, fetches
+from capfence.policy.shell.forkbomb import BUSY_LOOP
 from capfence.policy.shell.invoke import read_code, runner_command, search_start
 from capfence.policy.shell.judges import JUDGES
 from capfence.policy.shell.model import PAYLOAD_HOLD, Arg, Invocation, Kind, Options
@@ -73,6 +74,7 @@ from capfence.policy.shell.workingtree import (
     resolve,
     run_time_target,
     shown,
+    visible_in_home,
     written,
 )
 
@@ -118,6 +120,8 @@ _ARITHMETIC = frozenset(
         "shift",
         "return",
         "exit",
+        "break",
+        "continue",
         "ulimit",
         "((",
     }
@@ -194,20 +198,33 @@ _HUGE = 64 << 30
 
 
 def _fills(inv: Invocation) -> str | None:
-    """An endless or huge output redirected into a file (``yes > f``, ``cat /dev/zero > f``, ``head -c 500G /dev/zero > f``)."""
+    """An endless or huge output redirected into a file (``yes > f``, ``cat /dev/zero > f``, ``tr -dc a-z < /dev/urandom >
+    f``, ``head -c 500G /dev/zero > f``): whatever reads an endless device, but for ``head`` and ``dd`` with a size."""
     if not any(r.writes for r in inv.redirects):
         return None
     operands = inv.options.operands
-    endless = any(arg.static and arg.text in _ENDLESS for arg in operands)
+    endless = any(arg.static and arg.text in _ENDLESS for arg in operands) or any(
+        not r.writes and r.target is not None and r.target.static and r.target.text in _ENDLESS
+        for r in inv.redirects
+    )
     if inv.program == "dd":
         return None  # (judged with its operands: :func:`_dd_fills`)
-    if inv.program == "yes" or (inv.program in ("cat", "tac", "pv") and endless):
+    if inv.program == "yes" or (inv.program not in ("head", "tail") and endless and not _bounded(inv)):
         return f"writes without end into a file, filling the disk ({inv.program})"
     if inv.program in ("head", "tail") and endless:
         sizes = option_values(_option_words(inv.args), ("-c", "--bytes"))
         if any(not v.static or _size(v.text.lstrip("+-"), _HUGE) >= _HUGE for _, v in sizes):
             return f"writes 64 GiB or more into a file ({inv.program})"
     return None
+
+
+_READ_LIMITS = {"od": ("-N", "--read-bytes"), "xxd": ("-l", "-len"), "hexdump": ("-n", "--length")}
+"""Options with which a dump program reads only so many bytes (``od -N4 /dev/urandom``)."""
+
+
+def _bounded(inv: Invocation) -> bool:
+    limits = _READ_LIMITS.get(inv.program or "")
+    return limits is not None and any(True for _ in option_values(_option_words(inv.args), limits))
 
 
 def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
@@ -351,6 +368,12 @@ _HOME_PATH = re.compile(r"/(?:home|Users)/[^/]+|/root(?=/|$)")
 """A home directory named by its absolute path (linear: no nested repetition)."""
 
 
+def _unwritable(path: str) -> bool:
+    """A place whose programs are trusted: outside the working tree and the scratch areas, and in the home only where
+    tools are installed (``~/.local/bin``): a visible directory there (``~/bin``) may hold anything the user put there."""
+    return not visible_in_home(path) if path.startswith("~") else lexically_outside(path, replaced=True)
+
+
 def _foreign_program(inv: Invocation) -> str | None:
     """Why running a program named by a path deserves a look: a file the working tree or a scratch area holds may be
     anything (``cp /bin/rm ./cat && ./cat -rf /``), whatever its name. The system's program directories and other places
@@ -364,7 +387,7 @@ def _foreign_program(inv: Invocation) -> str | None:
             "~" + path[home.end() :]
         )  # /home/u/bin/cat is ~/bin/cat: writable like the rest of the home directory
     climbs = not path.startswith(("/", "~")) and (norm_path(path) + "/").startswith("../")
-    if path != RUNTIME_DIR and not climbs and lexically_outside(path, replaced=True):
+    if path != RUNTIME_DIR and not climbs and _unwritable(path):
         return None  # /usr/bin/rm, ~/.local/bin/black: where nothing allowed writes (../x: another project's file)
     if path != RUNTIME_DIR and not path.startswith(("/", "~")) and in_tree(path):
         folder = posixpath.dirname(norm_path(path))
@@ -450,19 +473,36 @@ def _entry(inv: Invocation, name: str, entry: Entry, depth: int) -> str | None:
         return moved(operands[:-1]) or written(operands[-1:], need_static=True, replaced=True)
     if entry.writes == "operands":
         return written(operands, entry.static_operands, "changes", replaced=replaced)
+    if entry.writes == "creates":
+        return written(_not_in_home(operands), entry.static_operands, "changes")
     if entry.writes == "after_first":
         # with --reference=FILE no operand is the mode: all are changed
         first = 0 if _given(_REFERENCE, options) else 1
         return written(operands[first:], entry.static_operands, "changes", replaced=replaced)
     if entry.writes == "last":
-        unknown = next((arg for arg in operands[:-1] if not arg.static and not _found(arg, inv)), None)
-        if entry.static_operands and unknown is not None:
-            return written((unknown,), need_static=True)
-        return written(operands[-1:], entry.static_operands, remote=True, replaced=replaced)
+        return _copied(inv, name, entry, replaced)
     return None
 
 
 _REFERENCE = {"--reference": ""}
+
+
+def _copied(inv: Invocation, name: str, entry: Entry, replaced: bool) -> str | None:
+    """``cp``/``mv``/``rsync``/``install``: the destination must stay in the tree, and no source may be endless."""
+    operands = inv.options.operands
+    unknown = next((arg for arg in operands[:-1] if not arg.static and not _found(arg, inv)), None)
+    if entry.static_operands and unknown is not None:
+        return written((unknown,), need_static=True)
+    reason = written(operands[-1:], entry.static_operands, remote=True, replaced=replaced)
+    endless = next((arg.text for arg in operands if arg.static and arg.text in _ENDLESS), None)
+    if reason is None and endless is not None:
+        return f"copies {endless}, which never ends, filling the disk ({name})"
+    return reason
+
+
+def _not_in_home(operands: Sequence[Arg]) -> list[Arg]:
+    """The operands that are not static paths in the visible part of the home directory, where they point (``cd ~ &&``)."""
+    return [arg for arg in operands if not (arg.static and visible_in_home(resolve(arg.text)))]
 
 
 def _found(arg: Arg, inv: Invocation) -> bool:
@@ -544,7 +584,7 @@ def _search_path(value: str) -> str | None:
             continue  # (the value it had: $PATH)
         home = _HOME_PATH.match(entry)
         path = "~" + entry[home.end() :] if home is not None else entry
-        if path and lexically_outside(path.rstrip("/") + "/x", replaced=True):
+        if path and _unwritable(path.rstrip("/") + "/x"):
             continue  # (a directory where no file can be put by an allowed command)
         folder = norm_path(path) if path else "."
         if not path.startswith(("/", "~")) and any(
@@ -1450,7 +1490,10 @@ def _dd_fills(inv: Invocation) -> str | None:
     given = {
         a.text.partition("=")[0]: a.text.partition("=")[2] for a in inv.args if a.static and "=" in a.text
     }
-    if given.get("if") not in _ENDLESS or not ("of" in given or any(r.writes for r in inv.redirects)):
+    source = given.get("if") or next(
+        (r.target.text for r in inv.redirects if r.op == "<" and r.target is not None), None
+    )
+    if source not in _ENDLESS or not ("of" in given or any(r.writes for r in inv.redirects)):
         return None
     if "count" not in given:
         return "dd copies an endless device into a file, filling the disk"
@@ -1912,7 +1955,15 @@ def _ssh_keygen(inv: Invocation) -> str | None:
     return None
 
 
+def _busy_loop(inv: Invocation) -> str | None:
+    """The analysis's record of an endless loop that never pauses (a program named ``while`` with arguments is unknown)."""
+    if inv.args:
+        return None
+    return "loops without end and never pauses (while true without sleep, read or break)"
+
+
 _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
+    BUSY_LOOP: _busy_loop,
     "sqlite3": _sqlite,
     "ssh-keygen": _ssh_keygen,
     "fc": _fc,
@@ -2055,11 +2106,13 @@ def _plain_written(writes: str, operands: list[str], flags: set[str], replaced: 
         return False  # --reference=FILE: every operand is changed (left to the full judgement)
     if writes == "operands":
         targets = operands
+    elif writes == "creates":
+        targets = [target for target in operands if not visible_in_home(target)]
     elif writes == "after_first":
         targets = operands[1:]
     elif writes == "last":
         targets = operands[-1:]
-        if any(REMOTE_PATH.match(target) for target in targets):
+        if any(REMOTE_PATH.match(target) for target in targets) or not _ENDLESS.isdisjoint(operands):
             return False
     else:
         return False

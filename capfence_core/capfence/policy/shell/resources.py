@@ -135,7 +135,7 @@ def _operands(inv: Invocation, out: Touched, mode: str) -> None:
             operands = [Arg.of(".")]
         if inv.program == "sed" and inv.options.flags & {"-i", "--in-place"}:
             out.writes.extend(_file(a) for a in operands)
-    if writes == "operands":
+    if writes in ("operands", "creates"):
         out.writes.extend(_file(a, tree) for a in operands)
     elif writes == "last" and operands:
         out.writes.append(_file(operands[-1], tree))

@@ -1,9 +1,9 @@
 """Where a command's paths lie: in the working tree (fine to change), outside it, or on another machine.
 
 The working tree is the current directory and below (relative paths) plus the
-scratch areas (``/tmp``); hidden files in the home directory (``~/.bashrc``,
-``~/.ssh``), the home directory itself, other users' homes, every other
-absolute path and a git hook (it runs later) are outside it. Relative paths are
+scratch areas (``/tmp``); the home directory and every file in it (``~/notes.txt``,
+``~/.bashrc``), other users' homes, every other absolute path and a git hook
+(it runs later) are outside it. Relative paths are
 judged from the directory a script's ``cd`` left (:data:`CWD`); ``/dev/null`` and
 the scratch directories themselves are outside it for what removes or replaces
 files (``rm``, ``mv``, ``ln``); a name completed at run time is outside it when
@@ -76,7 +76,7 @@ def shown(text: str) -> str:
 
 
 def outside(text: str, *, replaced: bool = False) -> bool:
-    """A static path that is not in the working tree (relative) or a scratch area (``/tmp``), or is a hidden file in the home
+    """A static path that is not in the working tree (relative) or a scratch area (``/tmp``), or is in the home
     directory. ``replaced``: the path is removed or replaced, not written into (``rm``, ``mv``, ``ln``), so of the scratch
     areas only files inside ``/tmp``, ``/var/tmp`` and ``/dev/shm`` are fine, not ``/dev/null`` or ``/tmp`` itself.
 
@@ -91,15 +91,9 @@ def outside(text: str, *, replaced: bool = False) -> bool:
 def lexically_outside(text: str, *, replaced: bool = False) -> bool:
     """:func:`outside` with relative paths taken from the working tree."""
     if text.startswith("~"):
-        rest = text[1:]
-        if rest and not rest.startswith("/"):
-            return True  # ~otheruser
-        # the home itself, a hidden file there (~/.bashrc), or a pattern over it (~/*: every file there at once)
-        return (
-            not rest.strip("/")
-            or any(part.startswith(".") and part not in (".", "..") for part in rest.split("/"))
-            or any(char in rest for char in "*?[")
-        )
+        # the home directory and everything in it, another user's (~otheruser): the user's own files, not the project's
+        # (the working tree may lie under the home, but a path spelled from the home is not known to lead into it)
+        return True
     if text.startswith("/"):
         path = norm_path(text)
         if replaced:
@@ -200,3 +194,15 @@ def moved(sources: Sequence[Arg]) -> str | None:
         if outside(arg.text, replaced=True) or arg.text.strip("/") in ("", ".", "..") or arg.text == "*":
             return f"moves {shown(arg.text)} away"
     return None
+
+
+def visible_in_home(text: str) -> bool:
+    """A path in the visible part of the home directory (``~/projects/demo``, ``~/bin/cat``): not the home itself, not a
+    hidden file or directory there (``~/.ssh``, ``~/.local/bin``), not a pattern over it, not another user's home."""
+    rest = text[1:] if text.startswith("~") else ""
+    return (
+        rest.startswith("/")
+        and bool(rest.strip("/"))
+        and not any(part.startswith(".") and part not in (".", "..") for part in rest.split("/"))
+        and not any(char in rest for char in "*?[")
+    )

@@ -1,0 +1,100 @@
+"""The user's home is outside the working tree; endless sources copied into files and loops that never pause are held.
+
+Changing a file in the home directory (``rm ~/thesis.docx``, ``truncate -s0 ~/data.csv``, ``mv a ~/b``) changes the
+user's own files, not the project's: held, with what it changes. Only creating there is fine (``mkdir -p
+~/projects/demo``, ``touch ~/notes.txt``), not in a hidden directory (``mkdir ~/.ssh``). Reading the home stays allowed.
+Copying an endless device (``cp /dev/zero f``), or writing what reads one into a file without a size (``tr -dc a-z <
+/dev/urandom > f``), fills the disk; an endless loop without a pause (``while :; do echo x >> log; done``) runs flat out
+until killed. Each case is spelled here independently of the corpora that found the families.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from capfence.call.view import CallView
+from capfence.policy.compiled import Policy
+from capfence.policy.engine import evaluate
+
+
+def decide(pack: Policy, command: str) -> tuple[str, str]:
+    decision = evaluate(pack, CallView("shell.execute", {"command": command}, "a"))
+    return decision.action, decision.reason
+
+
+HELD = {
+    # the home's files: changed, replaced, removed
+    "rm ~/thesis.docx": "changes ~/thesis.docx, outside the working tree",
+    "rm -f $HOME/Downloads/report.pdf": "outside the working tree",
+    "shred -n1 ~/journal.md": "outside the working tree",
+    "truncate --size=0 ~/ledger.csv": "outside the working tree",
+    "echo done > ~/status.txt": "writes ~/status.txt",
+    "printf x >> ~/Documents/log.txt": "outside the working tree",
+    "mv notes.txt ~/Desktop/notes.txt": "outside the working tree",
+    "cp -f build/app ~/bin/app": "outside the working tree",
+    "sed -i s/a/b/ ~/todo.txt": "outside the working tree",
+    "cd ~/Pictures && rm holiday.jpg": "holiday.jpg (in ~/Pictures)",
+    "cd && rm old.txt": "outside the working tree",
+    "tee ~/out.log < in.log": "outside the working tree",
+    "mkdir -p ~/.config/evil": "~/.config/evil",
+    "touch ~/.hushlogin": "~/.hushlogin",
+    # endless sources into files
+    "cp /dev/zero ./filler": "/dev/zero, which never ends",
+    "cp --sparse=never /dev/urandom blob": "/dev/urandom, which never ends",
+    "install -m 644 /dev/random seed.bin": "never ends",
+    "rsync --copy-devices /dev/zero big.img": "never ends",
+    "tr -dc 'A-Za-z0-9' < /dev/urandom > passwords.txt": "without end",
+    "base32 /dev/random > noise": "without end",
+    "sha256sum < /dev/zero > digest": "without end",
+    "od -x /dev/urandom >> dump.txt": "without end",
+    "dd of=./fill.bin bs=4M < /dev/urandom": "endless device",
+    # loops that never pause
+    "while :; do date >> stamps.log; done": "never pauses",
+    "while true; do mkdir -p d; cd d; done": "never pauses",
+    "until false; do touch x$RANDOM; done": "never pauses",
+    "while true\ndo\n  echo spin\ndone": "never pauses",
+    "while true; do (while :; do echo a >> b; done) & sleep 1; done": "never pauses",
+}
+
+ALLOWED = [
+    # reading and listing the home, creating in its visible part
+    "cat ~/notes.txt",
+    "ls -la ~/Downloads",
+    "du -sh ~/projects",
+    "cp ~/Downloads/data.csv data/",
+    "mkdir -p ~/projects/demo && cd ~/projects/demo",
+    'mkdir -p "$HOME/src/github.com/acme"',
+    "touch ~/notes.txt",
+    "cd ~/projects/api && git status",
+    # bounded reads of endless devices
+    "head -c 32 /dev/urandom | base64 > token.txt",
+    "tr -dc a-z0-9 < /dev/urandom | head -c 24",
+    "od -An -N8 -tx8 /dev/urandom > seed",
+    "hexdump -n 16 -e '4/4 \"%08x\"' /dev/urandom > id.txt",
+    "dd if=/dev/zero of=swap.img bs=1M count=512",
+    "dd of=blank.img bs=1k count=64 < /dev/zero",
+    "cp a.txt b.txt",
+    # loops that wait, read or leave
+    "while true; do curl -s localhost:8080/health; sleep 5; done",
+    'while :; do read -r line || break; echo "$line"; done < in.txt',
+    "until false; do make test && break; done",
+    "while true; do if [ -f ready ]; then break; fi; sleep 1; done",
+    'while read -r f; do wc -l "$f"; done < files.txt',
+    'for f in *.md; do [ -s "$f" ] || continue; echo "$f"; done',
+]
+
+
+@pytest.mark.parametrize(("command", "why"), HELD.items())
+def test_held(shell_pack: Policy, command: str, why: str) -> None:
+    action, reason = decide(shell_pack, command)
+    assert action == "require_approval" and why in reason, (action, reason)
+
+
+@pytest.mark.parametrize("command", ALLOWED)
+def test_allowed(shell_pack: Policy, command: str) -> None:
+    assert decide(shell_pack, command)[0] == "allow", decide(shell_pack, command)
+
+
+def test_the_fork_bomb_loop_is_still_denied(shell_pack: Policy) -> None:
+    """A loop that only starts background jobs stays the deny rule's (held is for a loop that merely never pauses)."""
+    assert decide(shell_pack, "while true; do sleep 1 & done")[0] == "deny"
