@@ -1,11 +1,15 @@
-"""The user's home is outside the working tree; endless sources copied into files and loops that never pause are held.
+"""The user's home and the repository's own data are outside the working tree; endless sources copied into files, loops
+that never pause, whole-tree deletions by rsync and recursive owner or lock-out permission changes are held.
 
 Changing a file in the home directory (``rm ~/thesis.docx``, ``truncate -s0 ~/data.csv``, ``mv a ~/b``) changes the
 user's own files, not the project's: held, with what it changes. Only creating there is fine (``mkdir -p
 ~/projects/demo``, ``touch ~/notes.txt``), not in a hidden directory (``mkdir ~/.ssh``). Reading the home stays allowed.
 Copying an endless device (``cp /dev/zero f``), or writing what reads one into a file without a size (``tr -dc a-z <
 /dev/urandom > f``), fills the disk; an endless loop without a pause (``while :; do echo x >> log; done``) runs flat out
-until killed. Each case is spelled here independently of the corpora that found the families.
+until killed. The repository's data under ``.git`` (HEAD, refs, objects) is not the working tree's to change, but for a
+stale lock and the local ignore list. ``rsync --delete`` removes what the source lacks (an empty source: everything);
+``chown -R`` changes a whole tree's owner; ``chmod -R 644 .`` takes the search permission from every directory. Each
+case is spelled here independently of the corpora that found the families.
 """
 
 from __future__ import annotations
@@ -48,6 +52,24 @@ HELD = {
     "sha256sum < /dev/zero > digest": "without end",
     "od -x /dev/urandom >> dump.txt": "without end",
     "dd of=./fill.bin bs=4M < /dev/urandom": "endless device",
+    # the repository's own data
+    "truncate -s 0 .git/HEAD": ".git/HEAD",
+    "rm -f .git/refs/heads/main": "outside the working tree",
+    "cp /dev/null .git/packed-refs": "outside the working tree",
+    "cd .git && rm -f ORIG_HEAD": "(in .git)",
+    "chmod 000 .git/objects/pack": "outside the working tree",
+    "mv .git/index .git/index.bak": ".git/index",
+    # whole-tree deletions and permission changes
+    "rsync -a --delete /tmp/empty/ ./": "lacks (rsync --delete)",
+    "rsync -rv --delete-during build/ ../public/": "source lacks",
+    "rsync -rv --delete-during /srv/build/ public/": "source lacks",
+    "rsync -a --delete-exclu --exclude=x a/ .": "source lacks",
+    "chown -R www-data:www-data ./uploads": "owner of every file",
+    "chgrp --recursive devs .": "owner of every file",
+    "chmod -R 640 ./site": "owner's read, write or search",
+    "chmod -R u-w .": "owner's read, write or search",
+    "chmod -R a=r src": "owner's read, write or search",
+    "chmod --recursive -x lib": "owner's read, write or search",
     # loops that never pause
     "while :; do date >> stamps.log; done": "never pauses",
     "while true; do mkdir -p d; cd d; done": "never pauses",
@@ -66,6 +88,21 @@ ALLOWED = [
     'mkdir -p "$HOME/src/github.com/acme"',
     "touch ~/notes.txt",
     "cd ~/projects/api && git status",
+    # the repository: reading, a stale lock, the local ignore list
+    "cat .git/HEAD",
+    "rm -f .git/index.lock",
+    "echo '*.tmp' >> .git/info/exclude",
+    "echo x > .gitignore",
+    "cp ci.yml .github/workflows/ci.yml",
+    # copies, ownership and modes that lock nobody out
+    "rsync -av --exclude node_modules src/ /tmp/src-copy/",
+    "rsync -a --delete build/ public/",
+    "chown alice notes.txt",
+    "chmod -R 755 ./dist",
+    "chmod -R go-w .",
+    "chmod -R u+rwX,go+rX docs",
+    "chmod 600 notes.txt",
+    "chmod -x run.sh",
     # bounded reads of endless devices
     "head -c 32 /dev/urandom | base64 > token.txt",
     "tr -dc a-z0-9 < /dev/urandom | head -c 24",

@@ -102,7 +102,8 @@ HOLD: list[tuple[Any, str]] = [
     ("sudo -u postgres psql -c 'select 1'", "runs as another user (sudo)"),
     ("./build.sh 2>&1 | tee build.log", "unknown program `build.sh`"),
     ("cmd &> /dev/null", "unknown program `cmd`"),
-    ("chown -R app:app /srv/app", "changes /srv/app, outside the working tree"),
+    ("chown -R app:app /srv/app", "changes the owner of every file in a tree (chown -R)"),
+    ("chown app:app /srv/app", "changes /srv/app, outside the working tree"),
     ("git clean -fdx", "deletes untracked files (git clean -f)"),
     (
         "ln -sf /usr/bin/python3 /usr/local/bin/python",

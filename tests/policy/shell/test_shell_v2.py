@@ -116,7 +116,7 @@ HELD = [
     ("rm -r build/*", "recursive deletion"),
     ('rm "$TARGET"', "known only at run time"),
     ("rm /etc/hosts", "outside the working tree"),
-    ("chown -R me /srv/data", "outside the working tree"),
+    ("chown me /srv/data", "outside the working tree"),
     ("chmod -R 757 /etc", "writable by every user"),
     ("chmod 666 /etc/passwd", "writable by every user"),
     ("chmod -R 2777 /usr/local", "writable by every user"),

@@ -593,12 +593,14 @@ _WRITERS = {
     "shred": Entry(
         writes="operands", static_operands=True, hold={"-u": "destroys files", "--remove": "destroys files"}
     ),
+    # a recursive change outside the working tree is held as outside it
+    "chmod": Entry(writes="after_first", static_operands=True),
     **dict.fromkeys(
-        ("chmod", "chown", "chgrp"),
+        ("chown", "chgrp"),
         Entry(
-            # a recursive change outside the working tree is held as outside it
             writes="after_first",
             static_operands=True,
+            hold=_held("changes the owner of every file in a tree", "-R", "--recursive"),
         ),
     ),
     "patch": Entry(),
@@ -2586,7 +2588,21 @@ _ESCAPES: dict[str, Entry] = {
             "--daemon": "runs the rsync daemon",
             "--config": "runs the rsync daemon",
         },
-        contained=_held("deletes the files it copies", "--remove-source-files", "--remove-sent-files"),
+        # (in the tree, mirroring one folder into another is fine: rsync --delete build/ out/; not into `.`)
+        contained={
+            **_held("deletes the files it copies", "--remove-source-files", "--remove-sent-files"),
+            **_held(
+                "deletes the destination's files that the source lacks",
+                "--delete",
+                "--del",
+                "--delete-before",
+                "--delete-during",
+                "--delete-delay",
+                "--delete-after",
+                "--delete-excluded",
+                "--delete-missing-args",
+            ),
+        },
         outputs=_files(
             "--log-file", "--write-batch", "--only-write-batch", "--backup-dir", "--temp-dir", "-T"
         ),

@@ -31,7 +31,35 @@ def chmod_mode(inv: Invocation) -> str | None:
         return f"makes files writable by every user (chmod {mode})"
     if _SET_ID_NUMERIC.fullmatch(mode) or (_SYMBOLIC_MODE.fullmatch(mode) and _SET_ID.search(mode)):
         return f"sets the set-user-ID or set-group-ID bit: the file then runs with its owner's rights (chmod {mode})"
+    if inv.options.flags & {"-R", "--recursive"}:
+        # (a mode may also be spelled like an option: chmod -R -x lib)
+        for given in (mode, *(a.text for a in inv.args if a.static and _OPTION_MODE.fullmatch(a.text))):
+            if _owner_loses(given):
+                return (
+                    f"takes the owner's read, write or search permission from a whole tree (chmod -R {given})"
+                )
     return None
+
+
+_OPTION_MODE = re.compile(r"-[rwxX]+")
+
+
+def _owner_loses(mode: str) -> bool:
+    """A mode that leaves the owner without read, write or search permission (``000``, ``644`` on directories, ``u-w``,
+    ``a=r``, ``-x``): applied to a tree, it locks the owner out of it."""
+    if mode.isdigit():
+        return len(mode) <= 4 and int(mode.zfill(3)[-3]) != 7
+    if not _SYMBOLIC_MODE.fullmatch(mode):
+        return False
+    for clause in mode.split(","):
+        who, op, perms = clause.partition("-") if "-" in clause else clause.partition("=")
+        if not op or (who and "u" not in who and "a" not in who):
+            continue
+        if (op == "-" and set(perms) & set("rwxX")) or (op == "=" and not {"r", "w"} <= set(perms)):
+            return True
+        if op == "=" and not set(perms) & set("xX"):
+            return True
+    return False
 
 
 _SET_ID_NUMERIC = re.compile(r"0?[2-7][0-7]{3}")

@@ -103,8 +103,13 @@ def lexically_outside(text: str, *, replaced: bool = False) -> bool:
     if path == ".." or path.startswith("../"):
         return True  # climbs out of the working tree (`> ../../etc/passwd`)
     parts = text.split("/")
-    # a git hook, or configuration that runs commands
-    return ".git" in parts and ("hooks" in parts or parts[-1] == "config")
+    # the repository's own data (its history, refs, HEAD; hooks and configuration run commands), but for a stale lock and
+    # the local ignore list
+    return ".git" in parts and ("hooks" in parts or parts[-1] not in _GIT_FILES_TO_CHANGE)
+
+
+_GIT_FILES_TO_CHANGE = frozenset({"index.lock", "exclude", "COMMIT_EDITMSG"})
+"""Files in ``.git`` that an agent may change: removing a stale lock, adding to the local ignore list, a commit message."""
 
 
 def written(
