@@ -1552,9 +1552,6 @@ _EVERYDAY = {
         "banner",
         "qalc",
         "slabtop",
-        "ab",
-        "wrk",
-        "hey",
         "speedtest-cli",
         "speedtest",
         "trivy",
@@ -2337,7 +2334,15 @@ _ESCAPES: dict[str, Entry] = {
             **_reads("--version", "--paths", "kernelspec", "troubleshoot"),
             # its --Class.trait=value options: capfence.policy.shell.known
             "nbconvert": Entry(
-                hold=_held("runs the notebook's code", "--execute"),
+                # (traits that turn execution on, or load preprocessors: code named in the option)
+                hold=_held(
+                    "runs the notebook's code",
+                    "--execute",
+                    "--ExecutePreprocessor.enabled",
+                    "--Exporter.preprocessors",
+                    "--NbConvertApp.preprocessors",
+                    "--Exporter.default_preprocessors",
+                ),
                 code_files=_files("--config"),
                 outputs=_files("--output-dir"),
             ),
@@ -2653,10 +2658,13 @@ _ESCAPES: dict[str, Entry] = {
         ),
     ),
     "cpio": Entry(
-        hold=_held(_RUNS, "--rsh-command"),
+        hold={
+            **_held(_RUNS, "--rsh-command"),
+            **_held("overwrites newer files with older ones from the archive", "-u", "--unconditional"),
+        },
         risky_values={"-F": (r"^[^/]*:", "reads or writes an archive on another machine (through rsh)")},
-        # the archive it writes (cpio -o -O /dev/sda): in the working tree only
-        outputs=_files("-O"),
+        # the archive it writes (cpio -o -O /dev/sda, -F /dev/sda): in the working tree only (so is one it reads with -F)
+        outputs=_files("-O", "-F", "--file"),
     ),
     "zip": Entry(
         writes="operands",
@@ -2723,9 +2731,6 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
             {
                 **_reads(
                     "test",
-                    "install",
-                    "i",
-                    "add",
                     "remove",
                     "rm",
                     "update",
@@ -2739,10 +2744,12 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
                     "init",
                 ),
                 "run": Entry(runs_operands=True),
+                # judged like npm's: a package named by where it comes from (a URL, git, a tarball) is held
+                **dict.fromkeys(("install", "i", "add"), _ADD_PACKAGE),
                 **dict.fromkeys(("x", "exec"), _FROM_REGISTRY),
             },
             "runs code that is not checked (bun)",
-            hold=_held(_EVAL, "-e", "--eval", "-p", "--print"),
+            hold={**_GLOBAL, **_held(_EVAL, "-e", "--eval", "-p", "--print")},
         ),
         "gem": _subs(
             _reads("list", "search", "info", "contents", "env", "which", "--version", "query", "help"),
@@ -2750,6 +2757,8 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
         ),
         "hash": Entry(hold={"-p": "redefines which program a name runs"}),
         "enable": Entry(hold={"-f": "loads a builtin from a shared library"}),
+        # load generators: judged by the host they load (capfence.policy.shell.known: only this machine's)
+        **_reads("ab", "wrk", "hey"),
         "ssh": _subs({}, _REMOTE, bare=False),
         "sftp": _subs({}, _REMOTE, bare=False),
     }
