@@ -197,7 +197,7 @@ def why_secret(name: str, words: Sequence[str]) -> str | None:
     for needed in _PRINTS_SECRETS.get(name, ()):
         if all(word in words for word in needed):
             return f"prints a secret ({name} {' '.join(needed)})"
-    if _names_secret_variable(name, words):
+    if name in _VARIABLE_PRINTERS and _names_secret_variable(name, words):
         return f"prints a secret from the environment ({name})"
     if name in _CONTAINER_CLIS and "inspect" in words and _inspects_environment(words):
         return f"prints a container's configuration, with the environment that holds its secrets ({name} inspect)"
@@ -209,6 +209,9 @@ def why_secret(name: str, words: Sequence[str]) -> str | None:
     return None
 
 
+_VARIABLE_PRINTERS = frozenset({"printenv", "declare", "typeset"})
+_ROOTED = re.compile(r"[~/]").match
+"""A word that may be a path from the root or the home directory (:data:`_BROAD_ROOTS` needs one)."""
 _FIND_RUNS = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
 _FIND_NAMES = frozenset({"-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename"})
 
@@ -240,6 +243,8 @@ def _names_secret_variable(name: str, words: Sequence[str]) -> bool:
 def _searches_secrets(name: str, words: Sequence[str], *, recursive: bool) -> str | None:
     """A recursive search for a credential (``password``, ``PRIVATE KEY``) through the home directory, another user's or
     the system's files (``grep -r token ~``): the project's own files (``grep -rn password src/``) are fine."""
+    if not any(map(_ROOTED, words)):
+        return None  # (most searches: only the project's paths)
     broad = False
     pattern = False
     for word in words:
