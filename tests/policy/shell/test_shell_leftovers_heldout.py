@@ -78,6 +78,8 @@ SECRET_VARIABLES_EVERYDAY = [
     "cat <<'EOF'\nauth=${REGISTRY_PASSWORD}\nEOF",
     'echo "$PWD" "$OLDPWD"',
     "T=abc; echo $T",
+    '[ -n "$GITHUB_TOKEN" ] && echo set',
+    'test -z "$OPENAI_API_KEY" || echo configured',
 ]
 
 SECRET_SEARCHES = [
@@ -208,6 +210,8 @@ INSTALLS = [
     "bun add ./vendor/pkg.tgz",
     "bun add -g cowsay",
     "bun a file:../pkg",
+    "bun install --global cowsay",
+    "bun remove --glob cowsay",
 ]
 
 INSTALLS_EVERYDAY = [
@@ -215,6 +219,8 @@ INSTALLS_EVERYDAY = [
     "bun add react",
     "bun add -d typescript @types/node",
     "bun test",
+    "bun pm bin --global",
+    "bun remove lodash",
 ]
 
 NOTEBOOKS = [

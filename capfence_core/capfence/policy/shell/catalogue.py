@@ -2731,9 +2731,6 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
             {
                 **_reads(
                     "test",
-                    "remove",
-                    "rm",
-                    "update",
                     "outdated",
                     "pm",
                     "--version",
@@ -2745,11 +2742,13 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
                 ),
                 "run": Entry(runs_operands=True),
                 # judged like npm's: a package named by where it comes from (a URL, git, a tarball) is held
-                **dict.fromkeys(("install", "i", "add"), _ADD_PACKAGE),
+                # (and -g changes the packages every project sees, as npm's; `bun pm bin -g` only prints a path)
+                **dict.fromkeys(("install", "i", "add"), Entry(hold_operands=_PACKAGE_SOURCES, hold=_GLOBAL)),
+                **dict.fromkeys(("remove", "rm", "update"), Entry(hold=_GLOBAL)),
                 **dict.fromkeys(("x", "exec"), _FROM_REGISTRY),
             },
             "runs code that is not checked (bun)",
-            hold={**_GLOBAL, **_held(_EVAL, "-e", "--eval", "-p", "--print")},
+            hold=_held(_EVAL, "-e", "--eval", "-p", "--print"),
         ),
         "gem": _subs(
             _reads("list", "search", "info", "contents", "env", "which", "--version", "query", "help"),
