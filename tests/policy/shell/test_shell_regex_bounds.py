@@ -80,7 +80,12 @@ REGEXES: dict[str, tuple[re.Pattern[str], str]] = {
     "secrets._CREDENTIAL": (secrets._CREDENTIAL, SEARCH),
     "secrets._NOT_SECRET": (secrets._NOT_SECRET, SEARCH),
     "secrets._METADATA_HOSTS": (secrets._METADATA_HOSTS, SEARCH),
-    "secrets._SECRET_NAME": (secrets._SECRET_NAME, SEARCH),
+    "secrets._SECRET_PATTERN": (secrets._SECRET_PATTERN, SEARCH),
+    "secrets._BROAD_ROOTS": (secrets._BROAD_ROOTS, FULLMATCH),
+    "secrets._RECURSE": (secrets._RECURSE, MATCH),
+    "secrets._WHOLE_CONFIG": (secrets._WHOLE_CONFIG, SEARCH),
+    "secrets._ROOTED": (vars(secrets)["_ROOTED"].__self__, MATCH),  # its bound .match
+    "known._LOOPBACK_URL": (known._LOOPBACK_URL, MATCH),
     "scripts._SED_DIGITS": (scripts._SED_DIGITS, MATCH),
     "scripts._SED_FLAGS": (scripts._SED_FLAGS, MATCH),
     "known._SAFE_PLUS": (known._SAFE_PLUS, FULLMATCH),

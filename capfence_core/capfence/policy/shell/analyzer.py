@@ -334,7 +334,7 @@ class Analyzer:
             if redirect.heredoc is not None or redirect.op == "<<<":
                 word = redirect.heredoc.body if redirect.heredoc is not None else redirect.target
                 arg = expander.joined(word or Word(()))
-                out.append(Redir(redirect.op, redirect.fd, None))
+                out.append(Redir(redirect.op, redirect.fd, None, arg.secret))
                 if reads_stdin:
                     text = arg.text if redirect.heredoc is not None else arg.text + "\n"
                     stdin = Stdin(text=text) if arg.static else Stdin(arg.sources, dynamic=True)

@@ -1560,9 +1560,6 @@ _EVERYDAY = {
         "banner",
         "qalc",
         "slabtop",
-        "ab",
-        "wrk",
-        "hey",
         "speedtest-cli",
         "speedtest",
         "trivy",
@@ -2345,7 +2342,15 @@ _ESCAPES: dict[str, Entry] = {
             **_reads("--version", "--paths", "kernelspec", "troubleshoot"),
             # its --Class.trait=value options: capfence.policy.shell.known
             "nbconvert": Entry(
-                hold=_held("runs the notebook's code", "--execute"),
+                # (traits that turn execution on, or load preprocessors: code named in the option)
+                hold=_held(
+                    "runs the notebook's code",
+                    "--execute",
+                    "--ExecutePreprocessor.enabled",
+                    "--Exporter.preprocessors",
+                    "--NbConvertApp.preprocessors",
+                    "--Exporter.default_preprocessors",
+                ),
                 code_files=_files("--config"),
                 outputs=_files("--output-dir"),
             ),
@@ -2675,10 +2680,13 @@ _ESCAPES: dict[str, Entry] = {
         ),
     ),
     "cpio": Entry(
-        hold=_held(_RUNS, "--rsh-command"),
+        hold={
+            **_held(_RUNS, "--rsh-command"),
+            **_held("overwrites newer files with older ones from the archive", "-u", "--unconditional"),
+        },
         risky_values={"-F": (r"^[^/]*:", "reads or writes an archive on another machine (through rsh)")},
-        # the archive it writes (cpio -o -O /dev/sda): in the working tree only
-        outputs=_files("-O"),
+        # the archive it writes (cpio -o -O /dev/sda, -F /dev/sda): in the working tree only (so is one it reads with -F)
+        outputs=_files("-O", "-F", "--file"),
     ),
     "zip": Entry(
         writes="operands",
@@ -2745,12 +2753,6 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
             {
                 **_reads(
                     "test",
-                    "install",
-                    "i",
-                    "add",
-                    "remove",
-                    "rm",
-                    "update",
                     "outdated",
                     "pm",
                     "--version",
@@ -2761,6 +2763,10 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
                     "init",
                 ),
                 "run": Entry(runs_operands=True),
+                # judged like npm's: a package named by where it comes from (a URL, git, a tarball) is held
+                # (and -g changes the packages every project sees, as npm's; `bun pm bin -g` only prints a path)
+                **dict.fromkeys(("install", "i", "add"), Entry(hold_operands=_PACKAGE_SOURCES, hold=_GLOBAL)),
+                **dict.fromkeys(("remove", "rm", "update"), Entry(hold=_GLOBAL)),
                 **dict.fromkeys(("x", "exec"), _FROM_REGISTRY),
             },
             "runs code that is not checked (bun)",
@@ -2772,6 +2778,8 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
         ),
         "hash": Entry(hold={"-p": "redefines which program a name runs"}),
         "enable": Entry(hold={"-f": "loads a builtin from a shared library"}),
+        # load generators: judged by the host they load (capfence.policy.shell.known: only this machine's)
+        **_reads("ab", "wrk", "hey"),
         "ssh": _subs({}, _REMOTE, bare=False),
         "sftp": _subs({}, _REMOTE, bare=False),
     }

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from capfence.policy.shell.ast import Arith, CmdSub, Lit, Param, Part, ProcSub, Script, Word
 from capfence.policy.shell.budget import Budget
 from capfence.policy.shell.model import Arg, Kind
+from capfence.policy.shell.secrets import secret_variable
 
 MAX_BRACE_WORDS = 256
 """A word whose brace expansion gives more words than this is treated as dynamic."""
@@ -299,7 +300,7 @@ def _pad(number: int, width: int) -> str:
 class _Field:
     """One word being assembled."""
 
-    __slots__ = ("dynamic", "globbing", "has", "prefix", "procsub", "sources", "text")
+    __slots__ = ("dynamic", "globbing", "has", "prefix", "procsub", "secret", "sources", "text")
 
     def __init__(self) -> None:
         self.text: list[str] = []
@@ -309,6 +310,7 @@ class _Field:
         self.has = False
         self.procsub = False
         self.sources: set[str] = set()
+        self.secret = ""
 
     def add(self, text: str, quoted: bool) -> None:
         self.text.append(text)
@@ -327,7 +329,13 @@ class _Field:
         text = "".join(self.text)
         if self.dynamic:
             return Arg(
-                text, Kind.DYNAMIC, self.prefix or "", self.globbing, frozenset(self.sources), self.procsub
+                text,
+                Kind.DYNAMIC,
+                self.prefix or "",
+                self.globbing,
+                frozenset(self.sources),
+                self.procsub,
+                self.secret,
             )
         return Arg(text, Kind.STATIC, text, self.globbing, frozenset(self.sources), self.procsub)
 
@@ -406,6 +414,9 @@ class Expander:
             if start is not None:
                 field.add(start[0], True)
                 field.sources |= start[1]
+            # (only a value the text does not set: `T=x; echo $T` prints no secret; `${#T}` is a length, `${!T}` a name)
+            if part.name[:1] not in ("#", "!") and secret_variable(part.name):
+                field.secret = part.name
             field.unknown()
             return field
         self.budget.chars(len(value))  # one step, and one more per 64 characters

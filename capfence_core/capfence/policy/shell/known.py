@@ -62,7 +62,12 @@ from capfence.policy.shell.programs import (
     family,
 )
 from capfence.policy.shell.scripts import awk_code, awk_risk, sed_args, sed_risk
-from capfence.policy.shell.secrets import why_secret
+from capfence.policy.shell.secrets import (
+    ENVIRONMENT_PRINTERS,
+    reads_environment,
+    searches_for_secret,
+    why_secret,
+)
 from capfence.policy.shell.workingtree import (
     CWD,
     REMOTE_PATH,
@@ -178,7 +183,37 @@ def why_held(inv: Invocation) -> str | None:
         if reason is not None:
             return reason
     # (after the program's own judgement, whose reason says more: `ln -s ~/.ssh k` makes a link out of the tree)
-    return _program(inv) or why_secret(inv.program, _static_words(inv))
+    return _program(inv) or why_secret(inv.program, _static_words(inv)) or _prints_secret(inv)
+
+
+_PRINTERS = frozenset({"echo", "printf", "print"})
+"""Programs that print their arguments: a secret variable among them is printed."""
+
+
+def _prints_secret(inv: Invocation) -> str | None:
+    """A secret variable (``$GITHUB_TOKEN``) printed (``echo``) or given as a here-string or here-document
+    (``base64 <<< "$TOKEN"``): the program reads it, and most print or send what they read."""
+    name = inv.program or ""
+    found = next((arg.secret for arg in inv.args if arg.secret), "") if name in _PRINTERS else ""
+    if not found and inv.redirects:
+        found = next((redirect.secret for redirect in inv.redirects if redirect.secret), "")
+    return f"prints a secret from the environment (${found}, {name})" if found else None
+
+
+_CONTAINER_RUNNERS = frozenset({"docker", "podman", "nerdctl", "kubectl", "oc"})
+"""Programs whose ``exec`` runs a command in a container: its environment is the container's, with its secrets."""
+_SEARCHERS = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "ugrep", "awk", "sed"})
+
+
+def _environment(inv: Invocation, printed: bool) -> str | None:
+    """The whole environment printed in a container (``docker exec c env``), or searched for a secret after being printed
+    (``env | grep -i token``; ``printed``: an earlier command of the text printed it)."""
+    name = inv.program or ""
+    if printed and name in _SEARCHERS and searches_for_secret(_static_words(inv)):
+        return f"searches the environment for secrets ({name})"
+    if inv.via and not _CONTAINER_RUNNERS.isdisjoint(inv.via) and reads_environment(name, _static_words(inv)):
+        return f"prints a container's environment, which holds its secrets ({name})"
+    return None
 
 
 def _static_words(inv: Invocation) -> list[str]:
@@ -235,7 +270,7 @@ def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
     in ``DIR`` (:data:`~capfence.policy.shell.workingtree.CWD`): ``cd / && rm -r etc`` removes ``/etc``.
     """
     reasons: list[str | None] = []
-    active = False
+    active = printed = False
     dirs: _Directories | None = None
     brought: str | None = (
         None  # what fetched or wrote code earlier in the text (capfence.policy.shell.fetched)
@@ -247,6 +282,10 @@ def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
             reason = why_held(inv)
             if reason is None and inv.origin:
                 reason = _foreign_program(inv)
+            if reason is None and (printed or inv.via):
+                reason = _environment(inv, printed)
+            if not printed and inv.program in ENVIRONMENT_PRINTERS:
+                printed = reads_environment(inv.program, _static_words(inv))
             if reason is None and brought is not None and (inv.program or "") in RUNS_PROJECT_CODE:
                 reason = f"runs the project's code after {brought} in the same command"
             brought = brought or _brings_code(inv)
@@ -625,6 +664,10 @@ def _assigned(inv: Invocation) -> str | None:
 
 def _wrapper(inv: Invocation, name: str) -> str | None:
     """A transparent wrapper's own options that write a file or run something (``strace -o '|cmd'``, ``time -o FILE``)."""
+    if name in ("xargs", "parallel"):
+        reason = _unbounded_jobs(inv)
+        if reason is not None:
+            return reason
     entry = CATALOGUE.get(name)
     if entry is None:
         return None
@@ -1241,7 +1284,36 @@ def harmless_python(code: str) -> bool:
             return False
         if isinstance(node, ast.Call) and not _safe_call(node.func):
             return False
+        if isinstance(node, ast.BinOp | ast.AugAssign | ast.Call) and _huge_power(node):
+            return False
     return True
+
+
+_SMALL_EXPONENT = 4096
+"""The largest literal exponent allowed: ``9**9**9**9`` (or ``2**(10**10)``) computes for ever, ``2**64`` does not."""
+
+
+def _huge_power(node: ast.BinOp | ast.AugAssign | ast.Call) -> bool:
+    """A power whose exponent is not a small literal, or whose base is a power (``pow(9, 9**99)``, ``(3**3)**27``)."""
+    if isinstance(node, ast.Call):
+        if not (isinstance(node.func, ast.Name) and node.func.id == "pow" and len(node.args) == 2):
+            return False
+        base, exponent = node.args
+    elif isinstance(node.op, ast.Pow):
+        base, exponent = (
+            (node.target, node.value) if isinstance(node, ast.AugAssign) else (node.left, node.right)
+        )
+    else:
+        return False
+    if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub | ast.UAdd):
+        exponent = exponent.operand
+    small = (
+        isinstance(exponent, ast.Constant)
+        and isinstance(exponent.value, int | float)
+        and abs(exponent.value) <= _SMALL_EXPONENT
+    )
+    nested = isinstance(base, ast.BinOp) and isinstance(base.op, ast.Pow)
+    return not small or nested
 
 
 def _safe_import(node: ast.Import | ast.ImportFrom) -> bool:
@@ -1460,6 +1532,89 @@ def _extract_target(inv: Invocation) -> str | None:
     if CWD.get() is not None and outside("."):
         return f"extracts into {shown('.')}, outside the working tree ({inv.program})"
     return None
+
+
+_SEVENZIP_WRITES = frozenset({"a", "u", "d", "rn", "m", "f", "c", "ch", "k", "r", "rc", "rr", "rv", "s"})
+"""7-Zip's and RAR's commands that write the archive named after them (add, update, delete, rename, move, freshen,
+comment, change, lock, repair, recovery records, self-extracting)."""
+
+
+def _sevenzip(inv: Invocation) -> str | None:
+    """``7z x -oDIR`` extracts into ``DIR``; ``7z a ARCHIVE`` (``rar a``) writes ``ARCHIVE``: both in the working tree
+    only."""
+    operands = inv.options.operands
+    command = operands[0].text if operands and operands[0].static else ""
+    if len(operands) > 1 and command in _SEVENZIP_WRITES:
+        reason = written(operands[1:2], need_static=True)
+        if reason is not None:
+            return f"{reason} ({inv.program} {command})"
+    # (rar x ARCHIVE [FILES] DIR/: a last operand ending in / is where it extracts)
+    if inv.program in ("rar", "unrar") and command in ("x", "e") and len(operands) > 2:
+        last = operands[-1]
+        if not last.static or last.text.endswith("/"):
+            reason = written((last,), need_static=True)
+            if reason is not None:
+                return f"{reason} ({inv.program} {command})"
+    return _extract_target(inv)
+
+
+_LOOPBACK_URL = re.compile(r"[a-z+]+://(?:localhost|127\.[\d.]+|\[::1\]|0\.0\.0\.0)(?:[:/]|$)", re.IGNORECASE)
+"""A URL of this machine: loading one's own development server is a benchmark, not an attack."""
+
+
+def _load_generator(inv: Invocation) -> str | None:
+    """``ab``/``wrk``/``hey`` sending load at a host other than this machine (``ab -n 1000 http://localhost:8080/`` is fine)."""
+    for arg in inv.args:
+        if not arg.static or ("://" in arg.text and _LOOPBACK_URL.match(arg.text) is None):
+            return f"sends load at a host (load generator {inv.program})"
+    return None
+
+
+_JAR_OPERAND_LETTERS = "fme"
+"""Letters of ``jar``'s mode word that take the next operands, in their order (``jar cfm app.jar manifest``)."""
+
+
+def _jar(inv: Invocation) -> str | None:
+    """``jar c``/``u`` with ``f`` (``cf``, ``-c -f``, ``--create --file``) writes the archive named: in the working tree
+    only."""
+    args = inv.args
+    archive = _jar_mode_archive(args) or _jar_option_archive(args)
+    if archive is None:
+        return None
+    reason = written((archive,), need_static=True)
+    return f"{reason} (jar)" if reason is not None else None
+
+
+def _jar_mode_archive(args: Sequence[Arg]) -> Arg | None:
+    """The archive a first word of mode letters (``cvfm``, ``-cf``) names: the operands follow in their letters' order."""
+    first = args[0].text if args and args[0].static else ""
+    if first.startswith("--") or first in ("", "-"):
+        return None
+    mode = first.lstrip("-")
+    if not ("c" in mode or "u" in mode) or "f" not in mode:
+        return None
+    index = 1 + [letter for letter in mode if letter in _JAR_OPERAND_LETTERS].index("f")
+    return args[index] if index < len(args) else None
+
+
+def _jar_option_archive(args: Sequence[Arg]) -> Arg | None:
+    """The archive ``-f FILE``/``--file[=]FILE`` names when ``-c``/``-u``/``--create``/``--update`` is among the options."""
+    creating = False
+    archive: Arg | None = None
+    for index, arg in enumerate(args):
+        word = arg.text if arg.static else ""
+        following = args[index + 1] if index + 1 < len(args) else None
+        if word in ("--create", "--update"):
+            creating = True
+        elif word.startswith("--file="):
+            archive = Arg.of(word.partition("=")[2])
+        elif word == "--file":
+            archive = following
+        elif word.startswith("-") and not word.startswith("--"):
+            creating = creating or "c" in word or "u" in word
+            if word.endswith("f"):
+                archive = following
+    return archive if creating else None
 
 
 def _dd(inv: Invocation) -> str | None:
@@ -1784,7 +1939,11 @@ _MAKE_COMMANDS = frozenset({"SHELL", ".SHELLFLAGS", "MAKEFLAGS", "MAKEFILES", "M
 
 
 def _make(inv: Invocation) -> str | None:
-    """``make VAR=value``: a value that expands to commands (``$(shell ...)``), or a variable recipes run as a command."""
+    """``make VAR=value``: a value that expands to commands (``$(shell ...)``), or a variable recipes run as a command;
+    ``make -j`` without a number, which starts every job it can at once."""
+    jobs = "-j" in inv.options.flags or any(arg.text.startswith("--j") for arg in inv.args)
+    if jobs and _make_jobs_unbounded([arg.text for arg in inv.args]):
+        return f"{_UNBOUNDED} ({inv.program} -j without a number)"
     for arg in inv.options.operands:
         name, eq, value = arg.text.partition("=")
         if not eq or not name.replace(".", "_").isidentifier():
@@ -1797,6 +1956,48 @@ def _make(inv: Invocation) -> str | None:
             value.split() and value.split()[0] in CATALOGUE and len(value.split()) == 1
         ):
             return f"sets a command recipes run to one the catalogue does not know ({inv.program} {name}={value})"
+    return None
+
+
+_UNBOUNDED = "starts processes without bound"
+_MAX_JOBS = 256
+"""More parallel jobs than this (``xargs -P 100000``) is as good as no bound."""
+_MAKE_VALUE_LETTERS = frozenset("CfIoWE")
+"""make's short options that take the rest of their word (or the next) as a value: a ``j`` after them is not ``-j``."""
+
+
+def _make_jobs_unbounded(words: Sequence[str]) -> bool:
+    """``make -j``/``--jobs`` given no number (its value is optional: a separate word counts only if it is a number)."""
+    for index, word in enumerate(words):
+        if word == "--":
+            break
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if word.startswith("--"):
+            name, eq, _ = word.partition("=")
+            if len(name) > 3 and "--jobs".startswith(name) and not eq and not following.isdigit():
+                return True
+            continue
+        if not word.startswith("-"):
+            continue
+        for at, letter in enumerate(word[1:], 2):
+            if letter in _MAKE_VALUE_LETTERS:
+                break
+            if letter == "j":
+                if not word[at:] and not following.isdigit():
+                    return True
+                break
+    return False
+
+
+def _unbounded_jobs(inv: Invocation) -> str | None:
+    """``xargs -P 0``, ``parallel -j 0`` (as many processes at once as there are inputs), or more than :data:`_MAX_JOBS`."""
+    for option, value in inv.options.values:
+        jobs = option in ("-P", "-j") or (
+            len(option) > 3 and ("--max-procs".startswith(option) or "--jobs".startswith(option))
+        )
+        text = value.text
+        if jobs and value.static and text.isdigit() and (len(text) > 6 or not 0 < int(text) <= _MAX_JOBS):
+            return f"{_UNBOUNDED} ({inv.program} {option} {text})"
     return None
 
 
@@ -1990,9 +2191,15 @@ _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
     "tar": _tar,
     "bsdtar": _tar,
     "unzip": _extract_target,
-    "7z": _extract_target,
-    "7za": _extract_target,
-    "7zz": _extract_target,
+    "7z": _sevenzip,
+    "7za": _sevenzip,
+    "7zz": _sevenzip,
+    "jar": _jar,
+    "rar": _sevenzip,
+    "unrar": _sevenzip,
+    "ab": _load_generator,
+    "wrk": _load_generator,
+    "hey": _load_generator,
     "dd": _dd,
     "tee": _tee,
     "ln": _ln,
@@ -2251,6 +2458,10 @@ def _links_far(words: Sequence[str]) -> bool:
     return any(word.startswith(("/", "~")) or ".." in word or word == "-" for word in words)
 
 
+def _whole_environment(words: Sequence[str]) -> bool:
+    return all(word.startswith("-") for word in words)
+
+
 _SPECIAL_SUBS: dict[str, Callable[[Sequence[str]], bool]] = {
     "git": lambda words: (
         not {"config", "push", "restore"}.isdisjoint(words)
@@ -2263,6 +2474,9 @@ _SPECIAL_SUBS: dict[str, Callable[[Sequence[str]], bool]] = {
     "cd": _leaves_tree,
     "pushd": _leaves_tree,
     "popd": lambda words: True,
+    # the whole environment: a search after it may look for secrets (why_held_each)
+    "printenv": _whole_environment,
+    "set": _whole_environment,
 }
 """Programs judged from plain words unless these words need their special judgement (:data:`_SPECIAL`: ``git config``,
 ``git push``, ``git restore``) or the commands after them depend on them (``cd /``: :func:`why_held_each`)."""

@@ -56,6 +56,9 @@ class Arg(NamedTuple):
     """Programs whose output is spliced into this word (``$(curl ...)``, ``<(curl ...)``)."""
     procsub: bool = False
     """The word is a process substitution: a path to the output of :attr:`sources`."""
+    secret: str = ""
+    """The name of a variable it expands whose name says it holds a secret (``$GITHUB_TOKEN``), known only at run time:
+    printing it reads the secret (:func:`~capfence.policy.shell.secrets.secret_variable`)."""
 
     @property
     def static(self) -> bool:
@@ -71,6 +74,8 @@ class Redir(NamedTuple):
     fd: int | None
     target: Arg | None
     """``None`` for a file-descriptor duplication (``2>&1``) and here-documents."""
+    secret: str = ""
+    """The name of a secret variable a here-string or here-document expands (``<<< "$TOKEN"``): the program reads it."""
 
     @property
     def writes(self) -> bool:

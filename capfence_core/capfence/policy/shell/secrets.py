@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Final
 
 _CREDENTIAL: Final = re.compile(
@@ -48,9 +49,110 @@ _PRINTS_SECRETS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     "doctl": (("auth", "token"),),
 }
 """Commands that print a secret: each tuple lists words that must all be given (``kubectl get secret``)."""
-_SECRET_NAME: Final = re.compile(
-    r"TOKEN|SECRET|PASSW|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE
+_SECRET_WORDS: Final = frozenset(
+    {
+        "TOKEN",
+        "SECRET",
+        "SECRETS",
+        "PASSWORD",
+        "PASSWD",
+        "PASSPHRASE",
+        "PASSWORDS",
+        "APIKEY",
+        "CREDENTIALS",
+        "CREDENTIAL",
+    }
 )
+"""Words of a variable's name (split at ``_``) that say it holds a secret (``GITHUB_TOKEN``, ``DB_PASSWORD``)."""
+_SECRET_ENDINGS: Final = ("PASSWORD", "PASSWD", "SECRET", "TOKEN")
+_KEY_KINDS: Final = frozenset(
+    {"API", "ACCESS", "PRIVATE", "SECRET", "SIGNING", "ENCRYPTION", "MASTER", "CLIENT", "AUTH"}
+)
+"""Words before ``KEY`` that make it a secret key (``OPENAI_API_KEY``; a ``SORT_KEY`` or ``CACHE_KEY`` is not)."""
+_ABOUT_SECRET: Final = frozenset(
+    {
+        "COUNT",
+        "LIMIT",
+        "LEN",
+        "LENGTH",
+        "SIZE",
+        "TYPE",
+        "URL",
+        "URI",
+        "FILE",
+        "PATH",
+        "DIR",
+        "ID",
+        "NAME",
+        "TTL",
+    }
+    | {
+        "EXPIRY",
+        "EXPIRES",
+        "ENDPOINT",
+        "HOST",
+        "PORT",
+        "USER",
+        "USERNAME",
+        "HEADER",
+        "PREFIX",
+        "REGION",
+        "ENABLED",
+    }
+)
+"""Last words of a name that say it holds something about a secret, not the secret (``TOKEN_COUNT``, ``GITHUB_TOKEN_FILE``,
+``AWS_ACCESS_KEY_ID``)."""
+
+
+_CONTAINER_CLIS: Final = frozenset({"docker", "podman", "nerdctl"})
+_NO_ENVIRONMENT: Final = frozenset(
+    {"image", "volume", "network", "context", "manifest", "buildx", "plugin", "secret"}
+)
+"""Objects whose ``inspect`` holds no secret environment: an image's is what its published build set, not what a container
+was started with (``docker run -e``); ``docker secret inspect`` shows no value."""
+_WHOLE_CONFIG: Final = re.compile(r"env|\.config\s*(?:}}|\))|(?:json|\{\{)\s*\.\s*(?:}}|\))", re.IGNORECASE)
+"""A ``--format`` printing the environment (``{{.Config.Env}}``), the whole ``.Config`` or everything (``{{json .}}``)."""
+
+
+def secret_variable(name: str) -> bool:
+    """A variable whose name says it holds a secret: a word of it (split at ``_``, any case) is one of
+    :data:`_SECRET_WORDS`, or ``KEY`` after one of :data:`_KEY_KINDS`, and its last word is not one of
+    :data:`_ABOUT_SECRET`. ``MAX_TOKENS`` and ``TOKENIZERS_PARALLELISM`` are not secrets (whole words only)."""
+    words = name.upper().split("_")
+    if words[-1] in _ABOUT_SECRET:
+        return False
+    for index, word in enumerate(words):
+        if word in _SECRET_WORDS or (word == "KEY" and index and words[index - 1] in _KEY_KINDS):
+            return True
+        # run together with a tool's name (PGPASSWORD, MYSQL_PWD; not PWD itself, nor OLDPWD: directories)
+        if word.endswith(_SECRET_ENDINGS) or (word == "PWD" and index):
+            return True
+    return False
+
+
+_SECRET_PATTERN: Final = re.compile(
+    r"passw|secret|token|api.?key|access.?key|private.?key|credential|bearer|authorization|BEGIN [A-Z ]{0,20}PRIVATE",
+    re.IGNORECASE,
+)
+"""Search patterns that look for credentials (``grep -r password``, ``rg 'BEGIN RSA PRIVATE KEY'``): searched, linear."""
+_BROAD_ROOTS: Final = re.compile(
+    r"~[^/]*(?:/\*?)?|~/\.[^/]+.*|/\*?|/(?:root|home|Users|etc|var|opt|srv|mnt|media|run|proc|usr)(?:/[^/]*)?/?"
+)
+"""Search paths that reach past the project into every user's or the system's files (``~``, ``~/.config``, another
+user's home, ``/``, ``/etc``): full-matched, each repetition stops at a ``/``."""
+_SEARCHERS: Final = {
+    "grep": False,
+    "egrep": False,
+    "fgrep": False,
+    "rg": True,
+    "ag": True,
+    "ack": True,
+    "ugrep": False,
+}
+"""Programs that search file contents, and whether they recurse without being asked (``rg``, ``ag``, ``ack``)."""
+_RECURSE: Final = re.compile(r"-[a-zA-Z]*[rR]|--recursive$|--dereference-recursive$|--directories=recurse$")
+ENVIRONMENT_PRINTERS: Final = frozenset({"env", "printenv", "set", "export", "declare", "typeset"})
+"""Programs that print the whole environment when given no names (``export -p``, ``declare -x``)."""
 
 
 _CERTIFICATE: Final = re.compile(r"\.(?:pem|crt)$")
@@ -95,6 +197,97 @@ def why_secret(name: str, words: Sequence[str]) -> str | None:
     for needed in _PRINTS_SECRETS.get(name, ()):
         if all(word in words for word in needed):
             return f"prints a secret ({name} {' '.join(needed)})"
-    if name == "printenv" and any(_SECRET_NAME.search(word) for word in words):
-        return "prints a secret from the environment (printenv)"
+    if name in _VARIABLE_PRINTERS and _names_secret_variable(name, words):
+        return f"prints a secret from the environment ({name})"
+    if name in _CONTAINER_CLIS and "inspect" in words and _inspects_environment(words):
+        return f"prints a container's configuration, with the environment that holds its secrets ({name} inspect)"
+    if name == "find" and _finds_secrets(words):
+        return "runs a command on files that hold secrets (find -exec)"
+    searcher = _SEARCHERS.get(name)
+    if searcher is not None:
+        return _searches_secrets(name, words, recursive=searcher)
     return None
+
+
+_VARIABLE_PRINTERS = frozenset({"printenv", "declare", "typeset"})
+_ROOTED = re.compile(r"[~/]").match
+"""A word that may be a path from the root or the home directory (:data:`_BROAD_ROOTS` needs one)."""
+_FIND_RUNS = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
+_FIND_NAMES = frozenset({"-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename"})
+
+
+def _finds_secrets(words: Sequence[str]) -> bool:
+    """``find`` running a command (``-exec cat {} +``) on files its name tests call secret (``-name id_rsa``, ``'*.key'``);
+    in the home directory or the system also ``*.pem`` (elsewhere most often a certificate, read for its dates)."""
+    if _FIND_RUNS.isdisjoint(words):
+        return False
+    broad = any(_BROAD_ROOTS.fullmatch(word) for word in words[:1])
+    check = credential if broad else _read_secret
+    for previous, word in pairwise(words):
+        if previous in _FIND_NAMES:
+            # (a pattern's wildcards as a letter or as nothing: `id_*` names id_rsa, `.env*` names .env)
+            path = "/" + word.lstrip("/").replace("?", "x")
+            if check(path.replace("*", "x")) or check(path.replace("*", "")):
+                return True
+    return False
+
+
+def _names_secret_variable(name: str, words: Sequence[str]) -> bool:
+    """``printenv NAME`` or ``declare -p NAME`` (``typeset -p``) of a variable whose name says it holds a secret."""
+    prints = name == "printenv" or (
+        name in ("declare", "typeset") and any(w[:1] == "-" and "p" in w for w in words)
+    )
+    return prints and any(secret_variable(word) for word in words if not word.startswith("-"))
+
+
+def _searches_secrets(name: str, words: Sequence[str], *, recursive: bool) -> str | None:
+    """A recursive search for a credential (``password``, ``PRIVATE KEY``) through the home directory, another user's or
+    the system's files (``grep -r token ~``): the project's own files (``grep -rn password src/``) are fine."""
+    if not any(map(_ROOTED, words)):
+        return None  # (most searches: only the project's paths)
+    broad = False
+    pattern = False
+    for word in words:
+        if word.startswith("-"):
+            recursive = recursive or _RECURSE.match(word) is not None
+            # (a pattern given as an option's value: --regexp=token, --include=*secret*)
+            value = word.partition("=")[2]
+        elif _BROAD_ROOTS.fullmatch(word):
+            broad = True
+            continue
+        else:
+            recursive = recursive or word == "recurse"
+            value = word
+        pattern = pattern or _SECRET_PATTERN.search(value) is not None
+    if broad and pattern and recursive:
+        return f"searches the home directory or the system for credentials ({name})"
+    return None
+
+
+def _inspects_environment(words: Sequence[str]) -> bool:
+    """``docker inspect`` words that print a container's or image's environment: without a format (the whole JSON), or a
+    format naming ``Env``, the whole ``.Config`` or everything (``{{json .}}``). Volumes and networks have none."""
+    if not _NO_ENVIRONMENT.isdisjoint(words) or "--type=image" in words:
+        return False
+    formats = [
+        value
+        for option, value in zip(("", *words), words, strict=False)
+        if option in ("-f", "--format") and not value.startswith("-")
+    ]
+    formats.extend(word.partition("=")[2] for word in words if word.startswith("--format="))
+    formats.extend(word[2:] for word in words if word.startswith("-f") and len(word) > 2 and word[2] != "-")
+    return not formats or any(_WHOLE_CONFIG.search(value) for value in formats)
+
+
+def reads_environment(name: str, words: Sequence[str]) -> bool:
+    """``name`` with ``words`` prints the whole environment (``env``, ``printenv``, ``set``, ``export -p``)."""
+    if name not in ENVIRONMENT_PRINTERS:
+        return False
+    if name in ("env", "printenv", "set"):
+        return not words or all(word.startswith("-") for word in words)
+    return bool(words) and all(word.startswith("-") and ("p" in word or "x" in word) for word in words)
+
+
+def searches_for_secret(words: Sequence[str]) -> bool:
+    """Words of a search (``grep -i token``) whose pattern looks for credentials."""
+    return any(_SECRET_PATTERN.search(word) for word in words if not word.startswith("--"))

@@ -87,7 +87,7 @@ class Sketch(NamedTuple):
                             args.append(plain_arg(word))
                         else:  # (:func:`_unquoted` spelled out, and the tuple built as Arg() would)
                             globbing = ("*" in word or "?" in word or "[" in word) and has_glob(word)
-                            args.append(_new(Arg, (word, _STATIC, word, globbing, _NONE, False)))
+                            args.append(_new(Arg, (word, _STATIC, word, globbing, _NONE, False, "")))
                     rest = tuple(args)
                     invocations.append(
                         _new(Invocation, (name, rest, (), (), None, _NONE, options_of(name, rest), (), ""))
