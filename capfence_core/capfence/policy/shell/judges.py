@@ -10,7 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from capfence.policy.shell.model import Invocation
+from capfence.policy.shell.catalogue import (
+    PID_SOURCES,
+    QUERY_MODES,
+    REDIS_FLAGS,
+    REDIS_MODES,
+    REDIS_READ_PAIRS,
+    REDIS_READS,
+    REDIS_VALUES,
+    SIGNAL_SELECTORS,
+    SIGNAL_ZERO,
+)
+from capfence.policy.shell.model import Arg, Invocation
 
 Judge = Callable[[Invocation], "str | None"]
 
@@ -40,11 +51,104 @@ _SET_ID = re.compile(r"[+=][rwxXt]*+s")
 """A symbolic mode adding ``s`` (``+s``, ``u+s``, ``g=rxs``); searched, and it cannot backtrack."""
 
 
+_CAPTURE_INFO = {
+    "tcpdump": frozenset({"-r", "--read-file", "-D", "--list-interfaces", "--version", "-h", "--help"}),
+    "tshark": frozenset({"-r", "--read-file", "-D", "--list-interfaces", "--version", "-v", "-h", "--help"}),
+}
+"""Options after which they capture nothing: reading a saved capture, listing interfaces, printing their version."""
+
+
 def capture(inv: Invocation) -> str | None:
-    """``tcpdump``/``tshark`` reading a saved capture (``-r``) is a read; anything else listens on the network."""
-    if inv.options.flags & {"-r", "--read-file"}:
+    """``tcpdump``/``tshark`` reading a saved capture (``-r``) or listing interfaces is a read; anything else listens on
+    the network. (What they write, ``-w FILE``, and run, ``-z CMD``, their catalogue entries judge.)"""
+    if inv.options.flags & _CAPTURE_INFO[inv.program or "tcpdump"]:
         return None
     return f"captures network traffic ({inv.program})"
+
+
+def query_mode(inv: Invocation) -> str | None:
+    """``dpkg -l``, ``rpm -qa``: every option one of the program's reading modes or their modifiers (:data:`QUERY_MODES`)."""
+    name = inv.program or ""
+    modes = QUERY_MODES[name]
+    options = inv.options
+    if options.maybe_option:
+        return f"its options are known only at run time ({name})"
+    # (a cluster, -qa, is in the flags with each of its letters: the letters are judged)
+    given = {flag for flag in options.flags if flag.startswith("--") or len(flag) == 2}
+    if given.isdisjoint(modes.reads):
+        return f"{modes.why} ({name})"
+    other = sorted(given - modes.reads - modes.modifiers)
+    return f"{modes.why} ({name} {other[0]})" if other else None
+
+
+def signal(inv: Invocation) -> str | None:
+    """``kill``/``pkill``/``killall`` sending signal 0 (it sends nothing: are the processes there?), and ``kill -l``.
+
+    Signal 0 must be the first option and the only signal: a later option could choose another (``kill -0 -s 9 PID``:
+    the last wins in bash, and ``/bin/kill`` reads options after the process ids). A target known only at run time is
+    the output of a program that prints a file or process ids (:data:`PID_SOURCES`), or a variable."""
+    name = inv.program or ""
+    args = inv.args
+    if name == "kill" and args and args[0].static and args[0].text in ("-l", "-L", "--list", "--table"):
+        return None if all(arg.static for arg in args) else f"stops processes ({name})"
+    form = next(
+        (f for f in SIGNAL_ZERO[name] if tuple(a.text if a.static else "" for a in args[: len(f)]) == f), None
+    )
+    if form is None:
+        return f"stops processes ({name})"
+    rest = args[len(form) :]
+    if rest and rest[0].static and rest[0].text == "--":
+        rest = rest[1:]
+    if not rest:
+        return f"stops processes ({name})"  # (kill -0 alone fails; pkill -0 alone is an error too)
+    held = next((arg for arg in rest if not _probed(arg, name)), None)
+    return None if held is None else f"stops processes ({name})"
+
+
+def _probed(arg: Arg, name: str) -> bool:
+    """A word after signal 0 that cannot choose another signal."""
+    if not arg.static:
+        return name == "kill" and arg.sources <= PID_SOURCES and not arg.prefix.startswith("-")
+    if not arg.text.startswith("-"):
+        return True
+    if name == "kill":
+        return False  # (-9 after a process id is a process group in bash, a signal for /bin/kill)
+    text = arg.text.partition("=")[0]
+    return text in SIGNAL_SELECTORS or (
+        not text.startswith("--") and all(f"-{letter}" in SIGNAL_SELECTORS for letter in text[1:])
+    )
+
+
+def redis(inv: Invocation) -> str | None:
+    """``redis-cli`` given a command that only reads (:data:`REDIS_READS`), or a mode that reads (``--scan``), with options
+    that only say where and how (:data:`REDIS_FLAGS`, :data:`REDIS_VALUES`); anything else runs database statements."""
+    args = inv.args
+    mode = False
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.static:
+            return "runs database statements known only at run time (redis-cli)"
+        if not arg.text.startswith("-"):
+            return _redis_command(args[i:])
+        option = arg.text.partition("=")[0]
+        if option in REDIS_MODES:
+            mode = True
+        elif option in REDIS_VALUES:
+            i += 0 if "=" in arg.text else 1  # (the value, however it is known)
+        elif option not in REDIS_FLAGS:
+            return f"runs database statements (redis-cli {option})"
+        i += 1
+    return None if mode else "reads database statements from its input (redis-cli)"
+
+
+def _redis_command(words: tuple[Arg, ...]) -> str | None:
+    command = words[0].text.lower()
+    if command in REDIS_READS:
+        return None
+    if len(words) > 1 and words[1].static and f"{command} {words[1].text.lower()}" in REDIS_READ_PAIRS:
+        return None
+    return f"runs database statements (redis-cli {command})"
 
 
 _NETCAT_PROBE = frozenset({"-z", "-v", "-w", "-u", "-n", "-4", "-6"})
@@ -284,6 +388,9 @@ JUDGES: dict[str, Judge] = {
     "gcloud": cloud,
     "az": cloud,
     "doctl": cloud,
+    **dict.fromkeys(QUERY_MODES, query_mode),
+    **dict.fromkeys(SIGNAL_ZERO, signal),
+    "redis-cli": redis,
     "npx": package_runner,
     "bunx": package_runner,
 }
