@@ -2778,11 +2778,79 @@ UNREAD_SUBCOMMANDS: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyType(
 )
 """Subcommands, with the options they may be given, that do not read their operands (``git rm --cached .env``)."""
 
+SQL_READS = _words("select show describe desc explain values table with use")
+"""Statements that read (``SELECT``, ``SHOW``, ``DESCRIBE``, ``EXPLAIN``): a database client given only these (``psql -c``,
+``mysql -e``) is allowed (judged in :func:`capfence.policy.shell.judges.sql_client`)."""
+SQL_CHANGES = _words(
+    "insert update delete replace merge upsert drop alter create truncate grant revoke into outfile dumpfile copy call"
+    " do load lock prepare execute handler"
+)
+"""Words that make a statement change something, anywhere in it (``WITH x AS (DELETE ...)``, ``SELECT ... INTO
+OUTFILE``, ``SELECT ... FOR UPDATE``, ``EXPLAIN ANALYZE`` runs the statement it explains)."""
+SQL_FUNCTIONS = _words(
+    "count sum avg min max now version current_database current_user current_schema current_timestamp current_date"
+    " coalesce nullif ifnull lower upper length char_length octet_length round floor ceil ceiling abs greatest least"
+    " concat substring substr trim ltrim rtrim date date_trunc date_part extract to_char to_date cast convert"
+    " array_agg string_agg json_agg jsonb_agg group_concat row_number rank dense_rank lag lead first_value last_value"
+    " pg_size_pretty pg_database_size pg_relation_size pg_total_relation_size pg_table_size pg_indexes_size"
+    " datediff date_format from_unixtime unix_timestamp database schema user"
+)
+"""Functions a read may call: they compute (``count(*)``, ``pg_size_pretty(...)``). Any other function may change data
+(``pg_terminate_backend``, ``lo_export``, ``setval``, a user's own function) or read the server's files (``load_file``,
+``pg_read_file``)."""
+SQL_PAREN_WORDS = _words(
+    "in exists any all some from join on and or not where select values as over using filter within case when then"
+    " else lateral is by having limit offset union intersect except distinct"
+)
+"""Keywords followed by a parenthesis that is not a function call (``IN (...)``, ``FROM (SELECT ...)``)."""
+PSQL_META = _words(
+    r"\d \dt \dt+ \d+ \dn \dn+ \di \di+ \dv \dv+ \ds \df \df+ \du \dx \dx+ \dp \dT \dm \l \l+ \conninfo \encoding"
+)
+"""``psql`` meta-commands that describe (``\\d+ users``, ``\\l``): not ``\\!`` (a shell), ``\\o``/``\\w``/``\\copy`` (files),
+``\\i`` (a script), ``\\gexec`` (runs its results as SQL)."""
+SQL_CLIENTS: Mapping[str, tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]] = (
+    MappingProxyType(
+        {
+            # (flags, options taking a value, the options giving SQL, the options that print and exit)
+            "psql": (
+                _words(
+                    "-A --no-align -t --tuples-only -q --quiet -X --no-psqlrc -x --expanded -H --html --csv -w"
+                    " --no-password -W --password -e --echo-queries -E --echo-hidden -n --no-readline -a --echo-all -b"
+                    " --echo-errors -S --single-line -z -0"
+                ),
+                _words(
+                    "-h --host -p --port -U --username -d --dbname -F --field-separator -R --record-separator -P --pset"
+                ),
+                _words("-c --command"),
+                _words("-l --list -V --version --help -?"),
+            ),
+            **dict.fromkeys(
+                ("mysql", "mariadb"),
+                (
+                    _words(
+                        "-N --skip-column-names -B --batch -s --silent -t --table -v --verbose -X --xml -H --html -r --raw -E"
+                        " --vertical --column-names -A --no-auto-rehash -q --quick -n --unbuffered -C --compress --password"
+                    ),
+                    _words(
+                        "-h --host -P --port -u --user -D --database -S --socket --default-character-set --protocol"
+                    ),
+                    _words("-e --execute"),
+                    _words("-V --version --help -?"),
+                ),
+            ),
+        }
+    )
+)
+"""Database clients whose statements, given in an option, are judged (``psql -c 'SELECT ...'``, ``mysql -e 'SHOW
+DATABASES'``): only these options, and only reads (:data:`SQL_READS`). Not ``-f``/``source`` (a file of SQL),
+``-o``/``--tee``/``-L`` (files written), ``--pager``, ``--init-command``, ``--defaults-file``, ``--plugin-dir``."""
+
 _READ_ONLY_TOOLS: dict[str, Entry] = {
     # judged by mode in capfence.policy.shell.judges: the entry decides what the judge lets through
     **dict.fromkeys(QUERY_MODES, READ),
     **dict.fromkeys(SIGNAL_ZERO, READ),
     "redis-cli": READ,
+    **dict.fromkeys(SQL_CLIENTS, READ),
     # runs the interpreter it is given to inspect its packages
     "pipdeptree": Entry(hold=_held("runs the Python interpreter given in an option", "--python")),
     "resolvectl": _subs(

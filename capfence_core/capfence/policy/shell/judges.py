@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from capfence.policy.shell.catalogue import (
     PID_SOURCES,
+    PSQL_META,
     QUERY_MODES,
     REDIS_FLAGS,
     REDIS_MODES,
@@ -20,6 +21,11 @@ from capfence.policy.shell.catalogue import (
     REDIS_VALUES,
     SIGNAL_SELECTORS,
     SIGNAL_ZERO,
+    SQL_CHANGES,
+    SQL_CLIENTS,
+    SQL_FUNCTIONS,
+    SQL_PAREN_WORDS,
+    SQL_READS,
 )
 from capfence.policy.shell.model import Arg, Invocation
 
@@ -149,6 +155,116 @@ def _redis_command(words: tuple[Arg, ...]) -> str | None:
     if len(words) > 1 and words[1].static and f"{command} {words[1].text.lower()}" in REDIS_READ_PAIRS:
         return None
     return f"runs database statements (redis-cli {command})"
+
+
+def sql_client(inv: Invocation) -> str | None:
+    """``psql -c SQL``, ``mysql -e SQL``: only the options of :data:`SQL_CLIENTS` and statements that read; without
+    statements in an option it reads them from its input (held), unless it only prints (``psql -l``, ``--version``)."""
+    name = inv.program or ""
+    statements, printed, reason = _client_words(name, inv.args)
+    if reason is not None:
+        return reason
+    if not statements:
+        return None if printed else f"reads database statements from its input ({name})"
+    for statement in statements:
+        if not statement.static:
+            return f"runs database statements built at run time ({name})"
+        reason = _sql_read(name, statement.text)
+        if reason is not None:
+            return f"{reason} ({name})"
+    return None
+
+
+def _client_words(name: str, args: tuple[Arg, ...]) -> tuple[list[Arg], bool, str | None]:
+    """The statements given in options, whether an option only prints, and why an argument is held."""
+    flags, values, sql_options, info = SQL_CLIENTS[name]
+    statements: list[Arg] = []
+    printed = False
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        text = arg.text
+        if not arg.static or not text.startswith("-") or text == "-":
+            if not arg.static and (arg.sources or arg.prefix.startswith("-")):
+                return [], False, f"its options are known only at run time ({name})"
+            i += 1  # a database, a user, a connection string (a variable: the environment's)
+            continue
+        option, equals, rest = text.partition("=")
+        words = (
+            [(option, Arg.of(rest) if equals else None)] if text.startswith("--") else _letters(text, name)
+        )
+        for given, attached in words:
+            if given in flags or given in info:
+                printed = printed or given in info
+                continue
+            if given not in values and given not in sql_options:
+                return [], False, f"runs database statements ({name} {given})"
+            value = attached if attached is not None else (args[i + 1] if i + 1 < len(args) else Arg.of(""))
+            i += 0 if attached is not None else 1
+            if given in sql_options:
+                statements.append(value)
+        i += 1
+    return statements, printed, None
+
+
+def _letters(text: str, name: str) -> list[tuple[str, Arg | None]]:
+    """A cluster of short options (``-Ne``, ``-uroot``): each letter, and the value attached to the one taking a value."""
+    _, values, sql_options, _ = SQL_CLIENTS[name]
+    found: list[tuple[str, Arg | None]] = []
+    for at, letter in enumerate(text[1:], 1):
+        option = "-" + letter
+        rest = text[at + 1 :]
+        if option == "-p" and option not in values:
+            found.append(("--password", None))  # (mysql -pSECRET: the rest is the password)
+            break
+        if option in values or option in sql_options:
+            found.append((option, Arg.of(rest) if rest else None))
+            break
+        found.append((option, None))
+    return found
+
+
+_SQL_STRING = re.compile(r"'[^']*+'|\"[^\"]*+\"|`[^`]*+`")
+_SQL_TOKEN = re.compile(r"[a-z_][a-z0-9_]*+|\S")
+_SQL_LONGEST = 4096
+"""Longer statements are held: judging them word by word would cost more than a call may take (an everyday read is a
+line)."""
+_SQL_CALLS = SQL_FUNCTIONS | SQL_PAREN_WORDS
+_SQL_DESCRIBES = frozenset({"show", "describe", "desc", "use"})
+"""Statements that cannot change anything whatever words follow (``SHOW CREATE TABLE x``)."""
+_SQL_VARIABLE = re.compile(r"(?<!:):(?=[a-z_'\"{])")
+"""A ``psql`` variable interpolated into the SQL (``:name``, ``:'name'``), not a cast (``::int``)."""
+
+
+def _sql_read(name: str, sql: str) -> str | None:
+    """Why ``sql`` may change something, or ``None`` if every statement only reads."""
+    if len(sql) > _SQL_LONGEST:
+        return "SQL too long to judge"
+    text = sql.strip()
+    if name == "psql" and text.startswith("\\"):
+        command = text.split(None, 1)[0]
+        return None if command in PSQL_META and "\\" not in text[1:] else f"runs a meta-command ({command})"
+    if name != "psql" and text[-2:] in ("\\G", "\\g"):
+        text = text[:-2]  # (mysql: end the statement, vertical output)
+    if "\\" in text:
+        return "runs client commands or escapes the judgement does not read"
+    code = _SQL_STRING.sub(" 0 ", text.lower())
+    if any(mark in code for mark in ("'", '"', "`", "/*", "--", "#", "$")) or _SQL_VARIABLE.search(code):
+        return "SQL with comments, variables or quoting the judgement does not read"
+    for statement in code.split(";"):
+        tokens = _SQL_TOKEN.findall(statement)
+        if not tokens:
+            continue
+        if tokens[0] not in SQL_READS:
+            return f"SQL that is not a read ({tokens[0].upper()})"
+        previous = ""
+        for token in tokens:
+            if token in SQL_CHANGES and tokens[0] not in _SQL_DESCRIBES:
+                return f"SQL that changes data ({token.upper()})"
+            if token == "(" and previous[:1].isidentifier() and previous not in _SQL_CALLS:
+                return f"SQL that calls a function that may change data ({previous})"
+            previous = token
+    return None
 
 
 _NETCAT_PROBE = frozenset({"-z", "-v", "-w", "-u", "-n", "-4", "-6"})
@@ -391,6 +507,7 @@ JUDGES: dict[str, Judge] = {
     **dict.fromkeys(QUERY_MODES, query_mode),
     **dict.fromkeys(SIGNAL_ZERO, signal),
     "redis-cli": redis,
+    **dict.fromkeys(SQL_CLIENTS, sql_client),
     "npx": package_runner,
     "bunx": package_runner,
 }
