@@ -11,6 +11,8 @@ other programs of the same kind) are covered, and the neighbours on the other si
   none reveals a secret; reading one stays held;
 * ``sqlite3`` given literal SQL on its input (``echo 'SELECT 1;' | sqlite3 db``, a here-document) judged like its SQL
   argument; an ``echo`` with an option or a backslash, or any other producer, is input known only at run time;
+* ``psql -c``/``mysql -e`` given statements that only read (``SELECT`` calling no function but computing ones,
+  ``SHOW``, ``DESCRIBE``, ``\\d``), with options that only say where and how; anything else held;
 * ``redis-cli`` with a command that only reads; anything else, or commands from its input, held;
 * ``find ROOT -exec chmod MODE {} +`` under a root in the working tree changes modes there (as ``chmod -R`` would); a
   root outside it, known only at run time, or reached through links (``-L``) is held;
@@ -326,9 +328,61 @@ SQL_INPUT_HELD = [
     "echo 'select 1' | sh",
 ]
 
-ALLOWED = PACKAGES + PROBES + SECRET_NAMES + REDIS + READS + FOUND_MODES + SQL_INPUT
+SQL_CLIENT_READS = [
+    "psql -h localhost -U dev -d app_dev -c 'SELECT count(*) FROM orders;'",
+    "psql \"$DATABASE_URL\" -c '\\d+ users'",
+    'psql -At -c "SELECT datname FROM pg_database WHERE NOT datistemplate;"',
+    "psql -c 'SELECT pg_size_pretty(pg_database_size(current_database()))'",
+    "psql -c 'SELECT 1::int'",
+    "psql -c '\\l'",
+    "psql -l",
+    "docker exec -it db psql -U postgres -c '\\dt'",
+    "mysql -u root -e 'SHOW DATABASES;'",
+    "mysql -uroot -Ne 'SELECT COUNT(*) FROM users' app",
+    "mysql -e 'SHOW CREATE TABLE users\\G' app",
+    "mariadb --batch --execute='DESCRIBE orders' shop",
+]
+SQL_CLIENT_HELD = [
+    "psql",
+    "psql -f migrate.sql",
+    "psql app < dump.sql",
+    "psql -c 'DROP TABLE users'",
+    "psql -c 'select 1; drop table x'",
+    "psql -c 'WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x'",
+    "psql -c 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity'",
+    "psql -c \"SELECT pg_catalog.pg_read_file('/etc/passwd')\"",
+    "psql -c \"COPY (SELECT 1) TO PROGRAM 'id'\"",
+    "psql -c 'SELECT * INTO copy_t FROM t'",
+    "psql -c \"SELECT E'x\\\\' ' pg_read_file('/etc/passwd') '\"",
+    "psql -c 'SELECT :v'",
+    "psql -c '\\! id'",
+    "psql -c '\\o /etc/x'",
+    "psql -c '\\gexec'",
+    "psql -c '\\d users \\\\ \\! id'",
+    'psql -c "$Q"',
+    "psql -o /etc/x -c 'select 1'",
+    "psql --out=/etc/x -c 'select 1'",
+    "psql -v x=1 -c 'select 1'",
+    "psql $(cat opts) -c 'select 1'",
+    "mysql -e 'system id'",
+    "mysql -e '\\! id'",
+    "mysql -e \"SELECT * FROM t INTO OUTFILE '/tmp/x'\"",
+    "mysql -e \"SELECT LOAD_FILE('/etc/passwd')\"",
+    "mysql -e 'select sleep(100)'",
+    "mysql -e 'source dump.sql'",
+    "mysql -e 'select 1 /*! ; drop table x */'",
+    "mysql --init-command='DROP DATABASE x' -e 'select 1'",
+    "mysql --pager='sh -c id' -e 'select 1'",
+    "mysql --defaults-file=/tmp/x.cnf -e 'select 1'",
+    "mysql app < dump.sql",
+    "mariadb -e 'UPDATE users SET admin = 1'",
+    "psql -c 'SELECT " + "count(*), " * 500 + "1'",
+]
+
+ALLOWED = SQL_CLIENT_READS + PACKAGES + PROBES + SECRET_NAMES + REDIS + READS + FOUND_MODES + SQL_INPUT
 HELD = (
-    PACKAGES_HELD
+    SQL_CLIENT_HELD
+    + PACKAGES_HELD
     + PROBES_HELD
     + SECRET_CONTENTS_HELD
     + REDIS_HELD
