@@ -130,22 +130,38 @@ def redis(inv: Invocation) -> str | None:
     that only say where and how (:data:`REDIS_FLAGS`, :data:`REDIS_VALUES`); anything else runs database statements."""
     args = inv.args
     mode = False
+    given: set[str] = set()
     i = 0
     while i < len(args):
         arg = args[i]
         if not arg.static:
             return "runs database statements known only at run time (redis-cli)"
         if not arg.text.startswith("-"):
-            return _redis_command(args[i:])
+            return _redis_sends(given) or _redis_command(args[i:])
         option = arg.text.partition("=")[0]
         if option in REDIS_MODES:
             mode = True
         elif option in REDIS_VALUES:
+            given.add(option)
+            value = args[i + 1] if "=" not in arg.text and i + 1 < len(args) else arg
+            if not value.static and option in _REDIS_CREDENTIALS:
+                given.add("run-time credential")
             i += 0 if "=" in arg.text else 1  # (the value, however it is known)
         elif option not in REDIS_FLAGS:
             return f"runs database statements (redis-cli {option})"
         i += 1
-    return None if mode else "reads database statements from its input (redis-cli)"
+    return _redis_sends(given) or (None if mode else "reads database statements from its input (redis-cli)")
+
+
+_REDIS_CREDENTIALS = frozenset({"-a", "--pass", "--user"})
+_REDIS_SERVERS = frozenset({"-h", "-u", "-s", "--sni"})
+
+
+def _redis_sends(given: set[str]) -> str | None:
+    """A password known only at run time (``-a "$REDIS_PASSWORD"``), sent to a server the command names: it may be anyone's."""
+    if "run-time credential" in given and not given.isdisjoint(_REDIS_SERVERS):
+        return "sends a password known only at run time to a server named in the command (redis-cli)"
+    return None
 
 
 def _redis_command(words: tuple[Arg, ...]) -> str | None:
@@ -161,6 +177,8 @@ def sql_client(inv: Invocation) -> str | None:
     """``psql -c SQL``, ``mysql -e SQL``: only the options of :data:`SQL_CLIENTS` and statements that read; without
     statements in an option it reads them from its input (held), unless it only prints (``psql -l``, ``--version``)."""
     name = inv.program or ""
+    if any(not setting.static for setting in inv.env):
+        return f"runs with settings known only at run time, such as a password ({name})"
     statements, printed, reason = _client_words(name, inv.args)
     if reason is not None:
         return reason
@@ -185,7 +203,9 @@ def _client_words(name: str, args: tuple[Arg, ...]) -> tuple[list[Arg], bool, st
         arg = args[i]
         text = arg.text
         if not arg.static or not text.startswith("-") or text == "-":
-            if not arg.static and (arg.sources or arg.prefix.startswith("-")):
+            # (a whole word from a variable, "$DATABASE_URL", is the environment's; a URL with a run-time password
+            # and a host written here, "postgresql://u:$PW@host/db", sends the password there)
+            if not arg.static and (arg.sources or arg.prefix):
                 return [], False, f"its options are known only at run time ({name})"
             i += 1  # a database, a user, a connection string (a variable: the environment's)
             continue
