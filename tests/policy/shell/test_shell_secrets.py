@@ -49,10 +49,10 @@ HELD = [
     "curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials/",
     "wget -qO- http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token",
     "curl http://[fd00:ec2::254]/latest/api/token",
-    "ls -la ~/.ssh",
 ]
 
 ALLOWED = [
+    "ls -la ~/.ssh",  # names and modes, not contents (NAMES_ONLY in the catalogue)
     "cat ~/.ssh/id_rsa.pub",
     "ssh-keygen -lf ~/.ssh/id_ed25519.pub",
     "cat ~/.ssh/known_hosts",

@@ -141,11 +141,13 @@ class Analyzer:
             self.command(pipeline.commands[0], site, env)
             return
         upstream = site.stdin.sources if site.stdin else frozenset()
+        echoed: str | None = None
         for index, command in enumerate(pipeline.commands):
             self.budget.spend(len(upstream))
-            stdin = site.stdin if index == 0 else Stdin(upstream, dynamic=True)
+            stdin = site.stdin if index == 0 else Stdin(upstream, dynamic=True, echoed=echoed)
             start = len(self.found)
             self.command(command, Site(site.via, site.redirects, stdin, True), env)
+            echoed = _echoed(self.found[start:], site.via)
             upstream = upstream | self.programs_since(start)
 
     def plain(self, chains: list[Chain]) -> None:
@@ -162,14 +164,16 @@ class Analyzer:
             invoke.dispatch(self, plain_args(stages[0], self.budget), site)
             return
         upstream: frozenset[str] = frozenset()
+        echoed: str | None = None
         for index, words in enumerate(stages):
             self.budget.spend(len(upstream))
             start = len(self.found)
             invoke.dispatch(
                 self,
                 plain_args(words, self.budget),
-                Site((), (), Stdin(upstream, dynamic=True) if index else None, True),
+                Site((), (), Stdin(upstream, dynamic=True, echoed=echoed) if index else None, True),
             )
+            echoed = _echoed(self.found[start:], ())
             upstream = upstream | self.programs_since(start)
 
     # --- commands -------------------------------------------------------------------
@@ -438,6 +442,19 @@ class Analyzer:
         if invocation.program in DOWNLOADERS:
             for path in invoke.downloaded_files(invocation):
                 self.written[norm_path(path)] = frozenset({invocation.program})
+
+
+def _echoed(found: list[Invocation], via: tuple[str, ...]) -> str | None:
+    """What a pipeline stage that is one ``echo`` of literal words writes, or ``None``: not with an option or a backslash
+    (``echo -e``, and ``sh``'s ``echo`` without it, turn a backslash and ``n`` into a new line)."""
+    if len(found) != 1:
+        return None
+    inv = found[0]
+    if inv.program != "echo" or inv.via != via or inv.redirects or not inv.args:
+        return None
+    if inv.args[0].text.startswith("-") or not all(a.static and "\\" not in a.text for a in inv.args):
+        return None
+    return " ".join(a.text for a in inv.args) + "\n"
 
 
 def _notable(name: str) -> bool:

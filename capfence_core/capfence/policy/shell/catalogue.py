@@ -918,6 +918,10 @@ _GIT = _subs(
         "apply": Entry(hold=_held("writes outside the working tree", "--unsafe-paths", "--directory")),
         "format-patch": Entry(outputs=_files("-o", "--output-directory")),
         **dict.fromkeys(("log", "diff", "show"), Entry(outputs=_files("--output"))),
+        # plumbing that only reads the repository or its input
+        **dict.fromkeys(("diff-tree", "diff-index", "diff-files"), Entry(outputs=_files("--output"))),
+        **_reads("show-branch", "verify-tag", "verify-pack", "check-ref-format", "column", "stripspace"),
+        **_reads("show-index", "check-mailmap"),
         # keys: capfence.policy.shell.known
         "config": Entry(
             hold={
@@ -2694,6 +2698,238 @@ _ESCAPES: dict[str, Entry] = {
     ),
 }
 
+# --- everyday reads: package queries, resolver and cloud listings, data tools, probes ---------------------------------
+_PACKAGES_CHANGE = "installs, removes or configures packages"
+
+
+@dataclass(frozen=True)
+class QueryModes:
+    """A program whose mode is an option (``dpkg -l``, ``rpm -qa``): known safe only in a mode that reads.
+
+    Every option given must be one of :attr:`reads` or :attr:`modifiers`, and one of :attr:`reads` must be given (``rpm -i``
+    installs, ``rpm -qi`` shows information). Any other option, an abbreviation included, is held with :attr:`why`.
+    """
+
+    reads: frozenset[str]
+    modifiers: frozenset[str] = frozenset()
+    why: str = _PACKAGES_CHANGE
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+QUERY_MODES: Mapping[str, QueryModes] = MappingProxyType(
+    {
+        "dpkg": QueryModes(
+            reads=_words(
+                "-l --list -L --listfiles -s --status -S --search -p --print-avail --get-selections --print-architecture"
+                " --print-foreign-architectures -C --audit -c --contents -I --info --compare-versions --validate-pkgname"
+                " --validate-version --version --help"
+            ),
+            modifiers=_words("--no-pager"),
+        ),
+        # (not -V/--verify: it runs the package's %verifyscript; not --eval/-D/--specfile: rpm macros run shell commands)
+        "rpm": QueryModes(
+            reads=_words("-q --query -K --checksig --querytags --version --help"),
+            modifiers=_words(
+                "-a --all -i --info -l --list -f --file -p --package -c --configfiles -d --docfiles -R --requires"
+                " --provides -s --state --whatprovides --whatrequires --changelog --changes --scripts --triggers --last"
+                " --qf --queryformat -g --group --dump --conflicts --obsoletes --recommends --suggests --supplements"
+                " --enhances --filesbypkg --licensefiles --nodigest --nosignature -v --verbose --quiet"
+            ),
+        ),
+    }
+)
+"""Programs judged by their mode option (:func:`capfence.policy.shell.judges.query_mode`)."""
+
+SIGNAL_ZERO: Mapping[str, tuple[tuple[str, ...], ...]] = MappingProxyType(
+    {
+        "kill": (("-0",), ("-s", "0"), ("-n", "0"), ("--signal", "0"), ("--signal=0",)),
+        "killall": (("-0",), ("-s", "0"), ("--signal", "0"), ("--signal=0",)),
+        # (not -s or -n: for pkill they choose a session or the newest process, and the signal stays TERM)
+        "pkill": (("-0",), ("--signal", "0"), ("--signal=0",)),
+    }
+)
+"""Programs that send a signal, with the spellings of signal 0 at the start of their arguments: signal 0 sends nothing,
+it only asks whether the processes exist (``kill -0 PID``, ``killall -0 node``; judged in
+:func:`capfence.policy.shell.judges.signal`). ``kill -l`` lists the signals."""
+SIGNAL_SELECTORS = _words("-f --full -x --exact -e -i -I --ignore-case -u --user -U -q --quiet")
+"""Options of ``pkill``/``killall`` that choose which processes signal 0 probes, or print less: none sends a signal."""
+PID_SOURCES = _words("cat head tail pgrep pidof")
+"""Programs whose output may name the processes ``kill -0`` probes (``kill -0 "$(cat server.pid)"``): they print what a
+file holds or process ids, not options made up in the command (``kill -0 $(echo -s 9 -1)`` is held)."""
+
+REDIS_READS = _words(
+    "ping echo info dbsize time lastsave role exists type ttl pttl get mget strlen getrange hget hmget hgetall hkeys"
+    " hvals hlen hexists hstrlen lrange llen lindex lpos scard smembers sismember smismember zrange zrevrange"
+    " zrangebyscore zrevrangebyscore zcard zscore zmscore zrank zrevrank zcount scan hscan sscan zscan keys xlen xrange"
+    " xrevrange bitcount getbit geopos geodist randomkey srandmember hrandfield zrandmember"
+)
+"""Redis commands that only read (``redis-cli get k``, ``redis-cli info memory``): the agent already talks to this
+database, and they change nothing in it. Not ``config`` (``config get requirepass`` prints the password), nor ``client``,
+``debug``, ``eval``, ``flushall``, ``shutdown``, ``monitor`` (every command, with its passwords)."""
+REDIS_READ_PAIRS = frozenset(
+    pair.replace("_", " ")
+    for pair in _words(
+        "memory_usage memory_stats memory_doctor slowlog_get slowlog_len cluster_info cluster_nodes cluster_slots"
+        " cluster_shards cluster_myid command_count command_docs command_info command_list object_encoding object_freq"
+        " object_idletime object_refcount xinfo_stream xinfo_groups xinfo_consumers latency_latest latency_history"
+        " latency_doctor client_list client_info client_getname client_id acl_whoami"
+    )
+)
+"""Redis commands of two words that only read (``redis-cli memory usage k``)."""
+REDIS_MODES = _words(
+    "--scan --bigkeys --memkeys --keystats --hotkeys --stat --latency --latency-history --latency-dist --help -v --version"
+)
+"""``redis-cli`` options that read without a command (``redis-cli --scan --pattern 'session:*'``)."""
+REDIS_FLAGS = _words(
+    "--raw --no-raw --csv --json --quoted-json --no-auth-warning -c -e -2 -3 -4 -6 --tls --insecure --verbose --askpass"
+)
+REDIS_VALUES = _words(
+    "-h -p -s -a -u -n -r -i -d --user --pass --sni --pattern --quoted-pattern --count --memkeys-samples --cacert"
+    " --cacertdir --cert --key --tls-ciphers --tls-ciphersuites"
+)
+"""``redis-cli`` options a read may be given (connection, output format, repetition; :data:`REDIS_VALUES` take the next
+word): not ``--eval`` (runs a script in the server), ``--pipe`` (commands from its input), ``--rdb``/``--functions-rdb``
+(write a dump), ``--cluster`` (changes the cluster), ``--replica``, ``-x`` (an argument from its input)."""
+
+NAMES_ONLY = _words(
+    "ls dir vdir ll exa eza lsd stat namei lsattr getfacl realpath readlink basename dirname test [ chmod chown chgrp"
+    " touch mkdir"
+)
+"""Programs that list, test or change the names and modes of their operands, never their contents: naming a file that
+holds secrets (``ls -la ~/.ssh``, ``stat -c %a /etc/shadow``, ``chmod 600 .env.local``) reveals none. Not ``find``
+(its actions read), ``tree``/``du`` (they read names from a file given in an option), ``file`` (it prints parts)."""
+DESTINATION_UNREAD = _words("cp install")
+"""Programs whose last operand is the file they write, not one they read (``cp config/example.env .env.local``)."""
+UNREAD_SUBCOMMANDS: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyType(
+    {"git": ("rm", _words("--cached -r -q --quiet -n --dry-run --ignore-unmatch -f --force --"))}
+)
+"""Subcommands, with the options they may be given, that do not read their operands (``git rm --cached .env``)."""
+
+SQL_READS = _words("select show describe desc explain values table with use")
+"""Statements that read (``SELECT``, ``SHOW``, ``DESCRIBE``, ``EXPLAIN``): a database client given only these (``psql -c``,
+``mysql -e``) is allowed (judged in :func:`capfence.policy.shell.judges.sql_client`)."""
+SQL_CHANGES = _words(
+    "insert update delete replace merge upsert drop alter create truncate grant revoke into outfile dumpfile copy call"
+    " do load lock prepare execute handler"
+)
+"""Words that make a statement change something, anywhere in it (``WITH x AS (DELETE ...)``, ``SELECT ... INTO
+OUTFILE``, ``SELECT ... FOR UPDATE``, ``EXPLAIN ANALYZE`` runs the statement it explains)."""
+SQL_FUNCTIONS = _words(
+    "count sum avg min max now version current_database current_user current_schema current_timestamp current_date"
+    " coalesce nullif ifnull lower upper length char_length octet_length round floor ceil ceiling abs greatest least"
+    " concat substring substr trim ltrim rtrim date date_trunc date_part extract to_char to_date cast convert"
+    " array_agg string_agg json_agg jsonb_agg group_concat row_number rank dense_rank lag lead first_value last_value"
+    " pg_size_pretty pg_database_size pg_relation_size pg_total_relation_size pg_table_size pg_indexes_size"
+    " datediff date_format from_unixtime unix_timestamp database schema user"
+)
+"""Functions a read may call: they compute (``count(*)``, ``pg_size_pretty(...)``). Any other function may change data
+(``pg_terminate_backend``, ``lo_export``, ``setval``, a user's own function) or read the server's files (``load_file``,
+``pg_read_file``)."""
+SQL_PAREN_WORDS = _words(
+    "in exists any all some from join on and or not where select values as over using filter within case when then"
+    " else lateral is by having limit offset union intersect except distinct"
+)
+"""Keywords followed by a parenthesis that is not a function call (``IN (...)``, ``FROM (SELECT ...)``)."""
+PSQL_META = _words(
+    r"\d \dt \dt+ \d+ \dn \dn+ \di \di+ \dv \dv+ \ds \df \df+ \du \dx \dx+ \dp \dT \dm \l \l+ \conninfo \encoding"
+)
+"""``psql`` meta-commands that describe (``\\d+ users``, ``\\l``): not ``\\!`` (a shell), ``\\o``/``\\w``/``\\copy`` (files),
+``\\i`` (a script), ``\\gexec`` (runs its results as SQL)."""
+SQL_CLIENTS: Mapping[str, tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]] = (
+    MappingProxyType(
+        {
+            # (flags, options taking a value, the options giving SQL, the options that print and exit)
+            "psql": (
+                _words(
+                    "-A --no-align -t --tuples-only -q --quiet -X --no-psqlrc -x --expanded -H --html --csv -w"
+                    " --no-password -W --password -e --echo-queries -E --echo-hidden -n --no-readline -a --echo-all -b"
+                    " --echo-errors -S --single-line -z -0"
+                ),
+                _words(
+                    "-h --host -p --port -U --username -d --dbname -F --field-separator -R --record-separator -P --pset"
+                ),
+                _words("-c --command"),
+                _words("-l --list -V --version --help -?"),
+            ),
+            **dict.fromkeys(
+                ("mysql", "mariadb"),
+                (
+                    _words(
+                        "-N --skip-column-names -B --batch -s --silent -t --table -v --verbose -X --xml -H --html -r --raw -E"
+                        " --vertical --column-names -A --no-auto-rehash -q --quick -n --unbuffered -C --compress --password"
+                    ),
+                    _words(
+                        "-h --host -P --port -u --user -D --database -S --socket --default-character-set --protocol"
+                    ),
+                    _words("-e --execute"),
+                    _words("-V --version --help -?"),
+                ),
+            ),
+        }
+    )
+)
+"""Database clients whose statements, given in an option, are judged (``psql -c 'SELECT ...'``, ``mysql -e 'SHOW
+DATABASES'``): only these options, and only reads (:data:`SQL_READS`). Not ``-f``/``source`` (a file of SQL),
+``-o``/``--tee``/``-L`` (files written), ``--pager``, ``--init-command``, ``--defaults-file``, ``--plugin-dir``."""
+
+_READ_ONLY_TOOLS: dict[str, Entry] = {
+    # judged by mode in capfence.policy.shell.judges: the entry decides what the judge lets through
+    **dict.fromkeys(QUERY_MODES, READ),
+    **dict.fromkeys(SIGNAL_ZERO, READ),
+    "redis-cli": READ,
+    **dict.fromkeys(SQL_CLIENTS, READ),
+    # runs the interpreter it is given to inspect its packages
+    "pipdeptree": Entry(hold=_held("runs the Python interpreter given in an option", "--python")),
+    "resolvectl": _subs(
+        _reads(
+            *_words(
+                "status query statistics service openpgp tlsa show-cache show-server-state --version help"
+            )
+        ),
+        "changes the resolver's configuration",
+    ),
+    "networkctl": _subs(_reads(*_words("list status lldp label --version help")), "changes network links"),
+    "gsutil": _subs(
+        _reads(*_words("ls du stat version help hash")), "changes or reads cloud storage objects"
+    ),
+    "pulumi": _subs(
+        {
+            **_reads("whoami", "version", "about", "help"),
+            "stack": _subs(
+                {
+                    **_reads("ls", "history", "hist"),
+                    "output": Entry(hold=_held("prints secrets", "--show-secrets")),
+                },
+                "changes or reveals a stack",
+                hold=_held("prints secrets", "--show-secrets"),
+            ),
+            "config": _subs(
+                {},
+                "changes or reveals the stack's configuration",
+                hold=_held("prints secrets", "--show-secrets"),
+            ),
+        },
+        "changes infrastructure or runs the project's program",
+    ),
+    # csvkit's readers print to their standard output (not csvsql, sql2csv, csvpy: databases and a Python shell)
+    **_reads(*_words("csvcut csvgrep csvstat csvsort csvjson csvformat csvjoin csvstack in2csv gron")),
+    "dasel": Entry(
+        hold_operands=dict.fromkeys(("put", "delete"), "edits files in place"), outputs=_files("-o", "--out")
+    ),
+    "toml": _subs(_reads("get"), "edits a TOML file"),
+    "xsv": Entry(
+        held_subs=dict.fromkeys(("split", "partition"), "writes files into a directory"),
+        outputs=_files("-o", "--output"),
+    ),
+    # a capture's file and the command it runs on each file (-z) are judged; listing interfaces is a read
+    "tcpdump": Entry(hold=_held(_RUNS, "-z"), outputs=_files("-w")),
+    "tshark": Entry(hold=_held("runs Lua code given in an option", "-X"), outputs=_files("-w")),
+}
+"""Everyday reads, several judged further in :mod:`capfence.policy.shell.judges` (a mode, a signal, a command)."""
+
 CATALOGUE: Mapping[str, Entry] = MappingProxyType(
     {
         **_TEXT,
@@ -2782,6 +3018,7 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
         **_reads("ab", "wrk", "hey"),
         "ssh": _subs({}, _REMOTE, bare=False),
         "sftp": _subs({}, _REMOTE, bare=False),
+        **_READ_ONLY_TOOLS,
     }
 )
 """Every known program, by name."""

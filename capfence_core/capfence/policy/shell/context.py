@@ -24,6 +24,9 @@ class Stdin:
     """Its content when known (a quoted here-document, a literal here-string)."""
     file: str | None = None
     """The file it is read from (``< file``)."""
+    echoed: str | None = None
+    """The text piped in by a plain ``echo`` of literal words (``echo 'SELECT 1;' | sqlite3 db``): for the programs that
+    judge their input as data (SQL), not for shells, which still count a pipe as code known only at run time."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from capfence.policy.shell.context import Site, norm_path
+from capfence.policy.shell.context import Site, Stdin, norm_path
 from capfence.policy.shell.model import Arg, Invocation, Kind, Options, Redir
 from capfence.policy.shell.options import PLAIN, OptionSpec, parse_options, split_leading
 from capfence.policy.shell.programs import (
@@ -119,6 +119,7 @@ def ordinary(name: str) -> bool:
         or name in COMMAND_LINES
         or name in ASSIGNERS
         or name in PIPE_SENDERS
+        or name in STDIN_AS_OPERAND
     )
 
 
@@ -170,6 +171,8 @@ def _dispatch_named(an: Analyzer, name: str, head: Arg, rest: tuple[Arg, ...], s
         _command_lines(an, name, COMMAND_LINES[name], rest, site)
     else:
         code_from = an.written.get(norm_path(head.text), frozenset()) if "/" in head.text else frozenset()
+        if name in STDIN_AS_OPERAND and site.stdin is not None:
+            rest = _stdin_operand(rest, site.stdin)
         redirects = site.redirects
         if name in PIPE_SENDERS and site.stdin is not None and site.stdin.dynamic:
             redirects = (*redirects, PIPED)  # (what it sends: :mod:`~capfence.policy.shell.network`)
@@ -185,6 +188,16 @@ def _dispatch_named(an: Analyzer, name: str, head: Arg, rest: tuple[Arg, ...], s
         command = runner_command(RUNNERS[name], rest) if name in RUNNERS else []
         if command:
             dispatch(an, command, site.nest(name))
+
+
+STDIN_AS_OPERAND = frozenset({"sqlite3"})
+"""Programs that read their input as they read their last operand (``sqlite3 DB <<'EOF'`` runs the SQL as ``sqlite3 DB
+'SQL'`` does): literal text on their input is judged as that operand."""
+
+
+def _stdin_operand(rest: tuple[Arg, ...], stdin: Stdin) -> tuple[Arg, ...]:
+    text = stdin.text if stdin.text is not None else stdin.echoed
+    return rest if text is None else (*rest, Arg.of(text))
 
 
 def _unknown_name(head: Arg) -> str:
@@ -416,11 +429,15 @@ def search_roots(name: str, words: Sequence[Arg]) -> list[Arg]:
     return roots or [Arg.of(".")]
 
 
+_FOLLOWS_LINKS = frozenset({"-L", "-follow", "--follow"})
+"""``find``/``fd`` options that follow symbolic links: the names found may then be anywhere a link in the tree leads."""
+
+
 def search_start(name: str, words: Sequence[Arg]) -> str:
     """How the names a launcher fills in start: its search root (the first absolute, home or climbing one, which matters
     where they are written), with a ``/``; ``""`` when a root is known only at run time."""
     roots = search_roots(name, words)
-    if not all(root.static for root in roots):
+    if not all(root.static for root in roots) or any(w.static and w.text in _FOLLOWS_LINKS for w in words):
         return ""
     far = next(
         (r.text for r in roots if r.text.startswith(("/", "~")) or r.text.startswith("..")), roots[0].text

@@ -10,7 +10,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from capfence.policy.shell.model import Invocation
+from capfence.policy.shell.catalogue import (
+    PID_SOURCES,
+    PSQL_META,
+    QUERY_MODES,
+    REDIS_FLAGS,
+    REDIS_MODES,
+    REDIS_READ_PAIRS,
+    REDIS_READS,
+    REDIS_VALUES,
+    SIGNAL_SELECTORS,
+    SIGNAL_ZERO,
+    SQL_CHANGES,
+    SQL_CLIENTS,
+    SQL_FUNCTIONS,
+    SQL_PAREN_WORDS,
+    SQL_READS,
+)
+from capfence.policy.shell.model import Arg, Invocation
 
 Judge = Callable[[Invocation], "str | None"]
 
@@ -68,11 +85,234 @@ _SET_ID = re.compile(r"[+=][rwxXt]*+s")
 """A symbolic mode adding ``s`` (``+s``, ``u+s``, ``g=rxs``); searched, and it cannot backtrack."""
 
 
+_CAPTURE_INFO = {
+    "tcpdump": frozenset({"-r", "--read-file", "-D", "--list-interfaces", "--version", "-h", "--help"}),
+    "tshark": frozenset({"-r", "--read-file", "-D", "--list-interfaces", "--version", "-v", "-h", "--help"}),
+}
+"""Options after which they capture nothing: reading a saved capture, listing interfaces, printing their version."""
+
+
 def capture(inv: Invocation) -> str | None:
-    """``tcpdump``/``tshark`` reading a saved capture (``-r``) is a read; anything else listens on the network."""
-    if inv.options.flags & {"-r", "--read-file"}:
+    """``tcpdump``/``tshark`` reading a saved capture (``-r``) or listing interfaces is a read; anything else listens on
+    the network. (What they write, ``-w FILE``, and run, ``-z CMD``, their catalogue entries judge.)"""
+    if inv.options.flags & _CAPTURE_INFO[inv.program or "tcpdump"]:
         return None
     return f"captures network traffic ({inv.program})"
+
+
+def query_mode(inv: Invocation) -> str | None:
+    """``dpkg -l``, ``rpm -qa``: every option one of the program's reading modes or their modifiers (:data:`QUERY_MODES`)."""
+    name = inv.program or ""
+    modes = QUERY_MODES[name]
+    options = inv.options
+    if options.maybe_option:
+        return f"its options are known only at run time ({name})"
+    # (a cluster, -qa, is in the flags with each of its letters: the letters are judged)
+    given = {flag for flag in options.flags if flag.startswith("--") or len(flag) == 2}
+    if given.isdisjoint(modes.reads):
+        return f"{modes.why} ({name})"
+    other = sorted(given - modes.reads - modes.modifiers)
+    return f"{modes.why} ({name} {other[0]})" if other else None
+
+
+def signal(inv: Invocation) -> str | None:
+    """``kill``/``pkill``/``killall`` sending signal 0 (it sends nothing: are the processes there?), and ``kill -l``.
+
+    Signal 0 must be the first option and the only signal: a later option could choose another (``kill -0 -s 9 PID``:
+    the last wins in bash, and ``/bin/kill`` reads options after the process ids). A target known only at run time is
+    the output of a program that prints a file or process ids (:data:`PID_SOURCES`), or a variable."""
+    name = inv.program or ""
+    args = inv.args
+    if name == "kill" and args and args[0].static and args[0].text in ("-l", "-L", "--list", "--table"):
+        return None if all(arg.static for arg in args) else f"stops processes ({name})"
+    form = next(
+        (f for f in SIGNAL_ZERO[name] if tuple(a.text if a.static else "" for a in args[: len(f)]) == f), None
+    )
+    if form is None:
+        return f"stops processes ({name})"
+    rest = args[len(form) :]
+    if rest and rest[0].static and rest[0].text == "--":
+        rest = rest[1:]
+    if not rest:
+        return f"stops processes ({name})"  # (kill -0 alone fails; pkill -0 alone is an error too)
+    held = next((arg for arg in rest if not _probed(arg, name)), None)
+    return None if held is None else f"stops processes ({name})"
+
+
+def _probed(arg: Arg, name: str) -> bool:
+    """A word after signal 0 that cannot choose another signal."""
+    if not arg.static:
+        return name == "kill" and arg.sources <= PID_SOURCES and not arg.prefix.startswith("-")
+    if not arg.text.startswith("-"):
+        return True
+    if name == "kill":
+        return False  # (-9 after a process id is a process group in bash, a signal for /bin/kill)
+    text = arg.text.partition("=")[0]
+    return text in SIGNAL_SELECTORS or (
+        not text.startswith("--") and all(f"-{letter}" in SIGNAL_SELECTORS for letter in text[1:])
+    )
+
+
+def redis(inv: Invocation) -> str | None:
+    """``redis-cli`` given a command that only reads (:data:`REDIS_READS`), or a mode that reads (``--scan``), with options
+    that only say where and how (:data:`REDIS_FLAGS`, :data:`REDIS_VALUES`); anything else runs database statements."""
+    args = inv.args
+    mode = False
+    given: set[str] = set()
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.static:
+            return "runs database statements known only at run time (redis-cli)"
+        if not arg.text.startswith("-"):
+            return _redis_sends(given) or _redis_command(args[i:])
+        option = arg.text.partition("=")[0]
+        if option in REDIS_MODES:
+            mode = True
+        elif option in REDIS_VALUES:
+            given.add(option)
+            value = args[i + 1] if "=" not in arg.text and i + 1 < len(args) else arg
+            if not value.static and option in _REDIS_CREDENTIALS:
+                given.add("run-time credential")
+            i += 0 if "=" in arg.text else 1  # (the value, however it is known)
+        elif option not in REDIS_FLAGS:
+            return f"runs database statements (redis-cli {option})"
+        i += 1
+    return _redis_sends(given) or (None if mode else "reads database statements from its input (redis-cli)")
+
+
+_REDIS_CREDENTIALS = frozenset({"-a", "--pass", "--user"})
+_REDIS_SERVERS = frozenset({"-h", "-u", "-s", "--sni"})
+
+
+def _redis_sends(given: set[str]) -> str | None:
+    """A password known only at run time (``-a "$REDIS_PASSWORD"``), sent to a server the command names: it may be anyone's."""
+    if "run-time credential" in given and not given.isdisjoint(_REDIS_SERVERS):
+        return "sends a password known only at run time to a server named in the command (redis-cli)"
+    return None
+
+
+def _redis_command(words: tuple[Arg, ...]) -> str | None:
+    command = words[0].text.lower()
+    if command in REDIS_READS:
+        return None
+    if len(words) > 1 and words[1].static and f"{command} {words[1].text.lower()}" in REDIS_READ_PAIRS:
+        return None
+    return f"runs database statements (redis-cli {command})"
+
+
+def sql_client(inv: Invocation) -> str | None:
+    """``psql -c SQL``, ``mysql -e SQL``: only the options of :data:`SQL_CLIENTS` and statements that read; without
+    statements in an option it reads them from its input (held), unless it only prints (``psql -l``, ``--version``)."""
+    name = inv.program or ""
+    if any(not setting.static for setting in inv.env):
+        return f"runs with settings known only at run time, such as a password ({name})"
+    statements, printed, reason = _client_words(name, inv.args)
+    if reason is not None:
+        return reason
+    if not statements:
+        return None if printed else f"reads database statements from its input ({name})"
+    for statement in statements:
+        if not statement.static:
+            return f"runs database statements built at run time ({name})"
+        reason = _sql_read(name, statement.text)
+        if reason is not None:
+            return f"{reason} ({name})"
+    return None
+
+
+def _client_words(name: str, args: tuple[Arg, ...]) -> tuple[list[Arg], bool, str | None]:
+    """The statements given in options, whether an option only prints, and why an argument is held."""
+    flags, values, sql_options, info = SQL_CLIENTS[name]
+    statements: list[Arg] = []
+    printed = False
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        text = arg.text
+        if not arg.static or not text.startswith("-") or text == "-":
+            # (a whole word from a variable, "$DATABASE_URL", is the environment's; a URL with a run-time password
+            # and a host written here, "postgresql://u:$PW@host/db", sends the password there)
+            if not arg.static and (arg.sources or arg.prefix):
+                return [], False, f"its options are known only at run time ({name})"
+            i += 1  # a database, a user, a connection string (a variable: the environment's)
+            continue
+        option, equals, rest = text.partition("=")
+        words = (
+            [(option, Arg.of(rest) if equals else None)] if text.startswith("--") else _letters(text, name)
+        )
+        for given, attached in words:
+            if given in flags or given in info:
+                printed = printed or given in info
+                continue
+            if given not in values and given not in sql_options:
+                return [], False, f"runs database statements ({name} {given})"
+            value = attached if attached is not None else (args[i + 1] if i + 1 < len(args) else Arg.of(""))
+            i += 0 if attached is not None else 1
+            if given in sql_options:
+                statements.append(value)
+        i += 1
+    return statements, printed, None
+
+
+def _letters(text: str, name: str) -> list[tuple[str, Arg | None]]:
+    """A cluster of short options (``-Ne``, ``-uroot``): each letter, and the value attached to the one taking a value."""
+    _, values, sql_options, _ = SQL_CLIENTS[name]
+    found: list[tuple[str, Arg | None]] = []
+    for at, letter in enumerate(text[1:], 1):
+        option = "-" + letter
+        rest = text[at + 1 :]
+        if option == "-p" and option not in values:
+            found.append(("--password", None))  # (mysql -pSECRET: the rest is the password)
+            break
+        if option in values or option in sql_options:
+            found.append((option, Arg.of(rest) if rest else None))
+            break
+        found.append((option, None))
+    return found
+
+
+_SQL_STRING = re.compile(r"'[^']*+'|\"[^\"]*+\"|`[^`]*+`")
+_SQL_TOKEN = re.compile(r"[a-z_][a-z0-9_]*+|\S")
+_SQL_LONGEST = 4096
+"""Longer statements are held: judging them word by word would cost more than a call may take (an everyday read is a
+line)."""
+_SQL_CALLS = SQL_FUNCTIONS | SQL_PAREN_WORDS
+_SQL_DESCRIBES = frozenset({"show", "describe", "desc", "use"})
+"""Statements that cannot change anything whatever words follow (``SHOW CREATE TABLE x``)."""
+_SQL_VARIABLE = re.compile(r"(?<!:):(?=[a-z_'\"{])")
+"""A ``psql`` variable interpolated into the SQL (``:name``, ``:'name'``), not a cast (``::int``)."""
+
+
+def _sql_read(name: str, sql: str) -> str | None:
+    """Why ``sql`` may change something, or ``None`` if every statement only reads."""
+    if len(sql) > _SQL_LONGEST:
+        return "SQL too long to judge"
+    text = sql.strip()
+    if name == "psql" and text.startswith("\\"):
+        command = text.split(None, 1)[0]
+        return None if command in PSQL_META and "\\" not in text[1:] else f"runs a meta-command ({command})"
+    if name != "psql" and text[-2:] in ("\\G", "\\g"):
+        text = text[:-2]  # (mysql: end the statement, vertical output)
+    if "\\" in text:
+        return "runs client commands or escapes the judgement does not read"
+    code = _SQL_STRING.sub(" 0 ", text.lower())
+    if any(mark in code for mark in ("'", '"', "`", "/*", "--", "#", "$")) or _SQL_VARIABLE.search(code):
+        return "SQL with comments, variables or quoting the judgement does not read"
+    for statement in code.split(";"):
+        tokens = _SQL_TOKEN.findall(statement)
+        if not tokens:
+            continue
+        if tokens[0] not in SQL_READS:
+            return f"SQL that is not a read ({tokens[0].upper()})"
+        previous = ""
+        for token in tokens:
+            if token in SQL_CHANGES and tokens[0] not in _SQL_DESCRIBES:
+                return f"SQL that changes data ({token.upper()})"
+            if token == "(" and previous[:1].isidentifier() and previous not in _SQL_CALLS:
+                return f"SQL that calls a function that may change data ({previous})"
+            previous = token
+    return None
 
 
 _NETCAT_PROBE = frozenset({"-z", "-v", "-w", "-u", "-n", "-4", "-6"})
@@ -312,6 +552,10 @@ JUDGES: dict[str, Judge] = {
     "gcloud": cloud,
     "az": cloud,
     "doctl": cloud,
+    **dict.fromkeys(QUERY_MODES, query_mode),
+    **dict.fromkeys(SIGNAL_ZERO, signal),
+    "redis-cli": redis,
+    **dict.fromkeys(SQL_CLIENTS, sql_client),
     "npx": package_runner,
     "bunx": package_runner,
 }

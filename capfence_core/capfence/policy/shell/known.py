@@ -183,7 +183,11 @@ def why_held(inv: Invocation) -> str | None:
         if reason is not None:
             return reason
     # (after the program's own judgement, whose reason says more: `ln -s ~/.ssh k` makes a link out of the tree)
-    return _program(inv) or why_secret(inv.program, _static_words(inv)) or _prints_secret(inv)
+    return (
+        _program(inv)
+        or why_secret(inv.program, [arg.text if arg.static else "" for arg in inv.args], _read_targets(inv))
+        or _prints_secret(inv)
+    )
 
 
 _PRINTERS = frozenset({"echo", "printf", "print"})
@@ -217,13 +221,13 @@ def _environment(inv: Invocation, printed: bool) -> str | None:
 
 
 def _static_words(inv: Invocation) -> list[str]:
-    """The words of ``inv`` known as written, and the files its redirections read (``< ~/.ssh/id_rsa``; one written,
-    ``> .env.local``, is judged as a write)."""
-    words = [arg.text for arg in inv.args if arg.static]
-    words.extend(
-        r.target.text for r in inv.redirects if r.target is not None and r.target.static and not r.writes
-    )
-    return words
+    """The words of ``inv`` known as written, and the files its redirections read."""
+    return [arg.text for arg in inv.args if arg.static] + _read_targets(inv)
+
+
+def _read_targets(inv: Invocation) -> list[str]:
+    """The files its redirections read (``< ~/.ssh/id_rsa``; one written, ``> .env.local``, is judged as a write)."""
+    return [r.target.text for r in inv.redirects if r.target is not None and r.target.static and not r.writes]
 
 
 _ENDLESS = frozenset({"/dev/zero", "/dev/urandom", "/dev/random"})
@@ -517,7 +521,12 @@ def _entry(inv: Invocation, name: str, entry: Entry, depth: int) -> str | None:
     if entry.writes == "after_first":
         # with --reference=FILE no operand is the mode: all are changed
         first = 0 if _given(_REFERENCE, options) else 1
-        return written(operands[first:], entry.static_operands, "changes", replaced=replaced)
+        return _found_outside(operands[first:], inv) or written(
+            [arg for arg in operands[first:] if not _found(arg, inv)],
+            entry.static_operands,
+            "changes",
+            replaced=replaced,
+        )
     if entry.writes == "last":
         return _copied(inv, name, entry, replaced)
     return None
@@ -542,6 +551,17 @@ def _copied(inv: Invocation, name: str, entry: Entry, replaced: bool) -> str | N
 def _not_in_home(operands: Sequence[Arg]) -> list[Arg]:
     """The operands that are not static paths in the visible part of the home directory, where they point (``cd ~ &&``)."""
     return [arg for arg in operands if not (arg.static and visible_in_home(resolve(arg.text)))]
+
+
+def _found_outside(args: Sequence[Arg], inv: Invocation) -> str | None:
+    """Why the names ``find -exec`` fills in may be outside the working tree: its search root is (``find /etc -exec chmod
+    +x {} +``), or is known only at run time. Under a root in the tree they are in it (``find . -type f -exec chmod 644
+    {} +`` changes modes there, as ``chmod -R`` would)."""
+    for arg in args:
+        if _found(arg, inv) and (not arg.prefix or outside(arg.prefix)):
+            where = shown(arg.prefix) if arg.prefix else "a root known only at run time, or through links"
+            return f"changes files found under {where}"
+    return None
 
 
 def _found(arg: Arg, inv: Invocation) -> bool:
@@ -710,7 +730,8 @@ def option_values(
     words: Sequence[Arg], names: frozenset[str] | Sequence[str], long_words: bool = False
 ) -> list[tuple[str, Arg]]:
     """The values given to the options ``names`` (each taking a value), however written: ``--out FILE``, ``--out=FILE``,
-    ``-o FILE``, ``-oFILE``, ``-xo FILE`` (a cluster; with ``long_words``, options are whole words: ``-toolexec=x``)."""
+    ``-o FILE``, ``-oFILE``, ``-xo FILE`` (a cluster; with ``long_words``, options are whole words: ``-toolexec=x``), and
+    a long option abbreviated (``--outp=FILE``)."""
     found: list[tuple[str, Arg]] = []
     for i, arg in enumerate(words):
         if not arg.static or not arg.text.startswith("-") or arg.text == "-":
@@ -723,6 +744,11 @@ def option_values(
                 value = following
             elif text.startswith(name + "="):
                 value = Arg.of(text[len(name) + 1 :])
+            elif text.startswith("--") and name.startswith("--"):
+                # a GNU abbreviation (sort --outp=FILE, git diff --out FILE): taken as the option, even if ambiguous
+                given, equals, rest = text.partition("=")
+                if len(given) > 2 and name.startswith(given):
+                    value = Arg.of(rest) if equals else following
             elif len(name) == 2 and name[0] == "-" and not text.startswith("--"):
                 if long_words:
                     value = Arg.of(text[2:]) if text.startswith(name) and len(text) > 2 else None

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import Final
 
+from capfence.policy.shell.catalogue import DESTINATION_UNREAD, NAMES_ONLY, UNREAD_SUBCOMMANDS
+
 _CREDENTIAL: Final = re.compile(
     r"(?:^|/)(?:\.ssh|\.aws|\.gnupg|\.kube|\.docker|\.azure|\.config/(?:gh|gcloud|hub|glab-cli)|\.password-store)(?:/|$)"
     r"|(?:^|/)(?:\.netrc|\.pgpass|\.git-credentials|\.npmrc|\.pypirc|\.vault-token|\.env(?:\.[\w.-]+)?"
@@ -178,22 +180,34 @@ _SECRET_LISTERS: Final = frozenset({"kubectl", "oc"})
 """``get secret(s)`` lists names; with an output format (``-o yaml``, ``-o jsonpath=...``) it prints the values."""
 
 
-def why_secret(name: str, words: Sequence[str]) -> str | None:
-    """Why ``name`` run with ``words`` (static words, redirection targets included) reads a secret, or ``None``."""
+def why_secret(name: str, words: Sequence[str], read: Sequence[str] = ()) -> str | None:
+    """Why ``name`` run with ``words`` (its arguments, ``""`` for one known only at run time) and reading the files
+    ``read`` (its redirections') reads a secret, or ``None``."""
     listed = name in _SECRET_LISTERS and "get" in words and ("secret" in words or "secrets" in words)
     if listed and any(word.startswith(("-o", "--output")) for word in words):
         return f"prints a secret ({name} get secret -o)"
+    if read:
+        reason = why_secret("", read)
+        if reason is not None:
+            return reason
     previous = ""
-    for word in words:
+    for at, word in enumerate(words):
         if previous in _OUTPUT_OPTIONS:
             previous = word
             continue
         previous = word
         path = word.partition("=")[2] if word.startswith("-") and "=" in word else word
-        if path and _read_secret(path.lstrip("@<")):
+        # (whether the program reads it is asked only of a secret's name: ordinary commands never get there)
+        if path and _read_secret(path.lstrip("@<")) and not _unread(name, words, at):
             return f"names a file that holds secrets (`{path}`)"
         if _METADATA_HOSTS.search(word):
             return "asks the cloud's metadata service, which hands out the machine's credentials"
+    return _program_secret(name, words)
+
+
+def _program_secret(name: str, words: Sequence[str]) -> str | None:
+    """What ``name`` itself prints or searches: a secret it hands out, a secret variable, a container's environment,
+    files that hold secrets."""
     for needed in _PRINTS_SECRETS.get(name, ()):
         if all(word in words for word in needed):
             return f"prints a secret ({name} {' '.join(needed)})"
@@ -291,3 +305,28 @@ def reads_environment(name: str, words: Sequence[str]) -> bool:
 def searches_for_secret(words: Sequence[str]) -> bool:
     """Words of a search (``grep -i token``) whose pattern looks for credentials."""
     return any(_SECRET_PATTERN.search(word) for word in words if not word.startswith("--"))
+
+
+def _unread(name: str, words: Sequence[str], at: int) -> bool:
+    """Whether ``words[at]``, an operand, is a file ``name`` does not read: it lists or changes its name or mode
+    (:data:`~capfence.policy.shell.catalogue.NAMES_ONLY`), writes it (the destination of ``cp``), or removes it from
+    the index (``git rm --cached``). Option words and their attached values are read as written."""
+    word = words[at]
+    if word.startswith("-") or not word:
+        return False
+    if name in NAMES_ONLY:
+        return True
+    if name in DESTINATION_UNREAD:
+        # the last word, when it is the destination: not with -t DIR (every operand is then a source)
+        operands = [w for w in words if not w.startswith("-")]
+        return (
+            at == len(words) - 1
+            and len(operands) > 1
+            and not any(
+                w.startswith("--t") or (w[1:2] != "-" and "t" in w) for w in words if w.startswith("-")
+            )
+        )
+    subcommand = UNREAD_SUBCOMMANDS.get(name)
+    if subcommand is None or not words or words[0] != subcommand[0]:
+        return False
+    return all(w in subcommand[1] for w in words[1:] if w.startswith("-"))
