@@ -1,5 +1,6 @@
 """The user's home and the repository's own data are outside the working tree; endless sources copied into files, loops
-that never pause, whole-tree deletions by rsync and recursive owner or lock-out permission changes are held.
+that never pause, whole-tree deletions by rsync, recursive owner or lock-out permission changes, and project tasks named
+for deploying or tearing down are held.
 
 Changing a file in the home directory (``rm ~/thesis.docx``, ``truncate -s0 ~/data.csv``, ``mv a ~/b``) changes the
 user's own files, not the project's: held, with what it changes. Only creating there is fine (``mkdir -p
@@ -9,7 +10,9 @@ Copying an endless device (``cp /dev/zero f``), or writing what reads one into a
 until killed. The repository's data under ``.git`` (HEAD, refs, objects) is not the working tree's to change, but for a
 stale lock and the local ignore list. ``rsync --delete`` removes what the source lacks (an empty source: everything);
 ``chown -R`` changes a whole tree's owner; ``chmod -R 644 .`` takes the search permission from every directory. Each
-case is spelled here independently of the corpora that found the families.
+A task runner's task named ``deploy``, ``publish``, ``teardown``... (``make deploy``, ``npm run deploy:prod``, ``mvn
+deploy``) runs the project's code, but changes what lies outside the tree. Each case is spelled here independently of
+the corpora that found the families.
 """
 
 from __future__ import annotations
@@ -70,6 +73,18 @@ HELD = {
     "chmod -R u-w .": "owner's read, write or search",
     "chmod -R a=r src": "owner's read, write or search",
     "chmod --recursive -x lib": "owner's read, write or search",
+    # project tasks that deploy, publish or tear down
+    "make deploy": "(make deploy)",
+    "gmake -j4 release-upload": "deploys, publishes or tears down",
+    "npm run deploy:staging": "deploys, publishes or tears down",
+    "yarn run publish-storybook": "deploys, publishes or tears down",
+    "pnpm run teardown": "deploys, publishes or tears down",
+    "npm run lint && npm run redeploy": "deploys, publishes or tears down",
+    "mvn -B clean deploy": "deploys, publishes or tears down",
+    "./gradlew publishToMavenLocal publish": "deploys, publishes or tears down",
+    "just ship": "deploys, publishes or tears down",
+    "rake assets:upload": "deploys, publishes or tears down",
+    "conda env remove -n analysis": "conda environment",
     # loops that never pause
     "while :; do date >> stamps.log; done": "never pauses",
     "while true; do mkdir -p d; cd d; done": "never pauses",
@@ -103,6 +118,14 @@ ALLOWED = [
     "chmod -R u+rwX,go+rX docs",
     "chmod 600 notes.txt",
     "chmod -x run.sh",
+    # project tasks that build and test
+    "make build test",
+    "npm run build && npm test",
+    "yarn lint",
+    "mvn -q package",
+    "pytest tests/test_deploy.py",
+    "make DEPLOY_ENV=staging build",
+    "conda env list",
     # bounded reads of endless devices
     "head -c 32 /dev/urandom | base64 > token.txt",
     "tr -dc a-z0-9 < /dev/urandom | head -c 24",

@@ -2965,7 +2965,13 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
         "cargo": _CARGO,
         "go": _GO,
         "rustup": _subs(_reads("show", "which", "doc", "--version", "run"), "changes installed toolchains"),
-        "conda": _subs(_reads("list", "info", "search", "env", "run", "--version"), INSTALLS),
+        "conda": _subs(
+            {
+                **_reads("list", "info", "search", "run", "--version"),
+                "env": _subs(_reads("list", "export"), "creates, changes or removes a conda environment"),
+            },
+            INSTALLS,
+        ),
         "composer": _subs(
             _reads(
                 "install",

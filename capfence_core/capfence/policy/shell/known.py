@@ -185,9 +185,77 @@ def why_held(inv: Invocation) -> str | None:
     # (after the program's own judgement, whose reason says more: `ln -s ~/.ssh k` makes a link out of the tree)
     return (
         _program(inv)
+        or _deploys(inv)
         or why_secret(inv.program, [arg.text if arg.static else "" for arg in inv.args], _read_targets(inv))
         or _prints_secret(inv)
     )
+
+
+_TASK_RUNNERS = frozenset(
+    {
+        *(
+            "make",
+            "gmake",
+            "bmake",
+            "just",
+            "task",
+            "mage",
+            "rake",
+            "invoke",
+            "inv",
+            "fab",
+            "npm",
+            "pnpm",
+            "yarn",
+        ),
+        *(
+            "bun",
+            "deno",
+            "mvn",
+            "mvnw",
+            "gradle",
+            "gradlew",
+            "ant",
+            "sbt",
+            "lein",
+            "mix",
+            "grunt",
+            "gulp",
+            "nx",
+        ),
+        *(
+            "turbo",
+            "lerna",
+            "poetry",
+            "hatch",
+            "pdm",
+            "uv",
+            "rye",
+            "composer",
+            "cargo",
+            "dotnet",
+            "earthly",
+            "doit",
+        ),
+    }
+)
+"""Programs that run a project's tasks by name (``make deploy``, ``npm run deploy``, ``mvn deploy``)."""
+_DEPLOY_TASK = re.compile(
+    r"(?:^|[-_:.])(?:deploy|undeploy|redeploy|publish|destroy|teardown|rollback|upload|ship)(?:$|[-_:.])",
+    re.IGNORECASE,
+)
+"""A task name that says it deploys, publishes or tears down: what it changes lies outside the working tree."""
+
+
+def _deploys(inv: Invocation) -> str | None:
+    """A project task whose name says it deploys, publishes or destroys (``make deploy``, ``npm run deploy:prod``,
+    ``mvn deploy``): its code is the project's, but what it changes is elsewhere. Paths and settings are not names."""
+    if inv.program not in _TASK_RUNNERS:
+        return None
+    for arg in inv.options.operands:
+        if arg.static and "/" not in arg.text and "=" not in arg.text and _DEPLOY_TASK.search(arg.text):
+            return f"runs a project task that deploys, publishes or tears down ({inv.program} {arg.text})"
+    return None
 
 
 _PRINTERS = frozenset({"echo", "printf", "print"})
@@ -2259,6 +2327,8 @@ def known_plain(name: str, words: Sequence[str]) -> bool:
         return False  # (an option sends a file: why_sends says which)
     if why_secret(name, words) is not None:
         return False  # (it reads a secret: why_held says which)
+    if name in _TASK_RUNNERS and any(_DEPLOY_TASK.search(word) for word in words):
+        return False  # (a task that deploys: _deploys says which)
     entry = _plain_entry(name)
     if entry is None:
         return _harmless_transfer(name, words)

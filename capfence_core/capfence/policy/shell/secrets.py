@@ -18,12 +18,13 @@ from capfence.policy.shell.catalogue import DESTINATION_UNREAD, NAMES_ONLY, UNRE
 _CREDENTIAL: Final = re.compile(
     r"(?:^|/)(?:\.ssh|\.aws|\.gnupg|\.kube|\.docker|\.azure|\.config/(?:gh|gcloud|hub|glab-cli)|\.password-store)(?:/|$)"
     r"|(?:^|/)(?:\.netrc|\.pgpass|\.git-credentials|\.npmrc|\.pypirc|\.vault-token|\.env(?:\.[\w.-]+)?"
-    r"|[^/]*\.(?:pem|key|p12|pfx|kdbx|jks|keystore))$"
+    r"|[^/]*\.(?:pem|key|p12|pfx|kdbx|jks|keystore)|\.[a-z_]*history|\.histfile|fish_history)$"
     # plain words as well (`grep id_rsa`, `echo credentials`): these only in a path
     r"|/(?:id_[a-z0-9_]+|credentials|shadow-?|gshadow-?|sudoers|master\.key)$"
     r"|/run/secrets/|/serviceaccount/token$|^/proc/[^/]+/environ$|^/etc/ssh/ssh_host_"
 )
-"""Files that hold secrets, wherever they are (searched, not matched: it has no nested repetition)."""
+"""Files that hold secrets, wherever they are (searched, not matched: it has no nested repetition). Shells' and clients'
+histories (``~/.bash_history``, ``.psql_history``) hold the passwords and tokens typed on command lines."""
 _NOT_SECRET: Final = re.compile(
     r"\.env\.(?:example|sample|template|dist|defaults?)$|\.pub$|(?:^|/)(?:known_hosts|authorized_keys)$"
 )
