@@ -50,6 +50,7 @@ PYTHON_ALLOWED = [
     "python3 -c 'import uuid; print(str(uuid.uuid4()).upper())'",
     "python3 -c 'import csv, sys; print(next(csv.reader(open(\"data.csv\"))))'",
     'python3 -c \'import yaml; print(yaml.safe_load(open("docker-compose.yml"))["services"].keys())\'',
+    "python3 -c 'print(2**32 - 1, 1.1**-2, pow(3, 4), pow(2, 10**9, 97))'",
 ]
 PYTHON_HELD = [
     "python3 -c 'import os; os.remove(\"x\")'",
@@ -86,6 +87,11 @@ PYTHON_HELD = [
     "python3 -c 'x = [print]; x[0](1)'",
     "python3 -c 'print.__self__.exec(\"1\")'",
     "python3 -c 'import antigravity'",
+    "python3 -c 'print(9**9**9**9)'",
+    "python3 -c 'print((7**999)**999)'",
+    "python3 -c 'print(pow(9, 9**9))'",
+    "python3 -c 'print(10**10**10)'",
+    "python3 -c 'x = 9; x **= 999999'",
 ]
 
 NODE_ALLOWED = [

@@ -1278,7 +1278,29 @@ def _harmless_node(node: ast.AST, scope: _PyScope, parents: Mapping[int, ast.AST
         return not _dunder(node) or (node.attr in _PY_VERSION_ATTRS and _probe_of(node.value, scope))
     if isinstance(node, ast.Call):
         return _safe_call(node, scope)
+    if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, ast.Pow):
+        return isinstance(node, ast.BinOp) and _small_power(node.left, node.right)
     return True
+
+
+_MAX_EXPONENT = 10_000
+
+
+def _small_power(base: ast.expr, exponent: ast.expr) -> bool:
+    """``2**64``, ``x**0.5``: a literal exponent of at most 10 000, on a base that is not a power itself. A tower
+    (``9**9**9**9``, ``pow(9, 9**99)``) would compute for hours and fill memory."""
+    if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub | ast.UAdd):
+        exponent = exponent.operand
+    value = exponent.value if isinstance(exponent, ast.Constant) else None
+    powered = (isinstance(base, ast.BinOp) and isinstance(base.op, ast.Pow)) or (
+        isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "pow"
+    )
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and abs(value) <= _MAX_EXPONENT
+        and not powered
+    )
 
 
 _PY_VERSION_ATTRS = frozenset(
@@ -1576,6 +1598,8 @@ def _safe_call(call: ast.Call, scope: _PyScope) -> bool:
     if isinstance(func, ast.Name):
         if func.id in scope.functions:
             return _no_secret_named(call)
+        if func.id == "pow" and len(call.args) == 2:  # (with a modulus, pow(a, b, m) is quick)
+            return _small_power(call.args[0], call.args[1])
         return func.id in _PY_CALLS or _reads_file(call, func)
     if not isinstance(func, ast.Attribute):
         return False  # (``f()()``, ``x[0]()``: a callable the code got from somewhere)
