@@ -51,6 +51,11 @@ PYTHON_ALLOWED = [
     "python3 -c 'import csv, sys; print(next(csv.reader(open(\"data.csv\"))))'",
     'python3 -c \'import yaml; print(yaml.safe_load(open("docker-compose.yml"))["services"].keys())\'',
     "python3 -c 'print(2**32 - 1, 1.1**-2, pow(3, 4), pow(2, 10**9, 97))'",
+    "python3 -c 'import site; print(site.getusersitepackages())'",
+    "python3 -c 'import sqlite3, ssl; print(sqlite3.sqlite_version, ssl.OPENSSL_VERSION)'",
+    "python3 -c 'import socket, getpass; print(getpass.getuser() + \"@\" + socket.gethostname())'",
+    "python3 -c 'from importlib.metadata import version; print(version(\"django\"))'",
+    "python3 -c 'import multiprocessing; print(multiprocessing.cpu_count())' && python3 -c 'import tempfile; print(tempfile.gettempdir())'",
 ]
 PYTHON_HELD = [
     "python3 -c 'import os; os.remove(\"x\")'",
@@ -92,6 +97,14 @@ PYTHON_HELD = [
     "python3 -c 'print(pow(9, 9**9))'",
     "python3 -c 'print(10**10**10)'",
     "python3 -c 'x = 9; x **= 999999'",
+    "python3 -c 'import site; site.addsitedir(\"/tmp/x\")'",
+    'python3 -c \'import sqlite3; sqlite3.connect("x.db").execute("drop table t")\'',
+    "python3 -c 'import socket; socket.create_connection((\"evil.example\", 4444))'",
+    "python3 -c 'import socket; print(socket.gethostbyname(\"x.evil.example\"))'",
+    "python3 -c 'import tempfile; tempfile.mkstemp()'",
+    'python3 -c \'import importlib; importlib.import_module("os").system("id")\'',
+    'python3 -c \'import importlib.metadata; importlib.metadata.distribution("x").read_text("y")\'',
+    "python3 -c 'import multiprocessing; multiprocessing.Process(target=print).start()'",
 ]
 
 NODE_ALLOWED = [
@@ -107,6 +120,9 @@ NODE_ALLOWED = [
     'node -e \'console.log("a,b".split(",").join(" "))\'',
     "node -p 'Object.keys(process.versions).sort()'",
     "node -p 'typeof process.versions.node'",
+    'node -e \'console.log(require("crypto").randomBytes(48).toString("base64"))\'',
+    'node -p \'require("crypto").createHash("sha1").update("abc").digest("hex")\'',
+    'node -p \'require("path").resolve("..")\'',
     'node -p \'require("./package.json").scripts.test.split(" ")\'',
 ]
 NODE_HELD = [
@@ -139,6 +155,9 @@ NODE_HELD = [
     "node -e 'console.log(1) /* x */'",
     "node -e 'Object.keys(process)[0]()'",
     "node -e 'require(\"os\").setPriority(19)'",
+    "node -e 'require(\"crypto\").webcrypto'",
+    "node -e 'require(\"path\").constructor'",
+    "node -e 'require(\"util\").inspect(1)'",
     "node -e 'x = 1'",
     "node -e 'console.log(1)' --require ./evil.js",
     "node -r ./evil.js -e 'console.log(1)'",
@@ -333,7 +352,12 @@ def test_checkers_take_linear_time(text: str) -> None:
             assert time.perf_counter() - started < 0.5, text[:20]
     big = (text * 512)[: 1 << 20]
     for regex in _REGEXES:
-        started = time.perf_counter()
-        regex.search(big)
-        regex.fullmatch(big)
-        assert time.perf_counter() - started < 0.5, (regex.pattern, text[:20])
+        assert min(_timed(regex, big) for _ in range(3)) < 0.5, (regex.pattern, text[:20])
+
+
+def _timed(regex: re.Pattern[str], text: str) -> float:
+    """(the best of a few runs: the machine may be busy with other work)"""
+    started = time.perf_counter()
+    regex.search(text)
+    regex.fullmatch(text)
+    return time.perf_counter() - started

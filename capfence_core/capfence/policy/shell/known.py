@@ -1360,10 +1360,22 @@ _PY_LIMITED: Mapping[str, frozenset[str]] = {
         }
     ),
     "shutil": frozenset({"which", "disk_usage", "get_terminal_size"}),
+    "site": frozenset(
+        {"getsitepackages", "getusersitepackages", "USER_SITE", "USER_BASE", "ENABLE_USER_SITE"}
+    ),
+    "sqlite3": frozenset({"sqlite_version", "sqlite_version_info"}),
+    "ssl": frozenset({"OPENSSL_VERSION", "OPENSSL_VERSION_INFO", "HAS_TLSv1_3"}),
+    "socket": frozenset({"gethostname"}),
+    "getpass": frozenset({"getuser"}),
+    "tempfile": frozenset({"gettempdir"}),
+    "multiprocessing": frozenset({"cpu_count"}),
+    "importlib": frozenset({"metadata"}),
+    "importlib.metadata": frozenset({"version"}),
     "yaml": frozenset({"safe_load", "safe_load_all", "safe_dump", "__version__"}),
 }
 """Modules held as a whole (``os.system``, ``shutil.rmtree``, ``yaml.load`` builds any object) of which code may use
-only these names, each read-only (``os.listdir``, ``os.path.join``, ``shutil.which``): ``import os`` then ``os.X``,
+only these names, each read-only and giving plain data (``os.listdir``, ``os.path.join``, ``shutil.which``; not
+``site.addsitedir``, which runs ``.pth`` files, nor ``socket.gethostbyname``, which asks the network): ``import os`` then ``os.X``,
 ``import os.path``, ``from os.path import join``. ``os.environ`` is not among them (it prints every secret)."""
 _PY_STDLIB = frozenset(sys.stdlib_module_names)
 _PY_PACKAGES = frozenset(

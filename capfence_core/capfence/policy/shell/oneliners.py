@@ -30,6 +30,9 @@ _NUMBER: Final = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6})?(?![0-9A-Za-z_$])")
 _OPERATORS: Final = re.compile(r"===|!==|==|!=|<=|>=|&&|\|\||\?\?|\.\.|[-+*%<>!?:,;()\[\].]")
 """Operators, longest first: no assignment (``=``, ``+=``), no arrow (``=>``), no ``{`` (blocks and objects)."""
 _VALUE_END: Final = frozenset({"num", "str", "name", ")", "]", "data", "key"})
+_NODE_MODULES: Final = frozenset({"os", "crypto", "path"})
+"""Built-in modules ``node -e`` may require: only their members in :data:`_JS_MEMBERS` are reachable (``os.cpus``,
+``crypto.randomBytes``, ``path.join``; not ``os.setPriority``, ``crypto.webcrypto``)."""
 _REQUIRING: Final = frozenset({"require", "require(", "required", "required-json"})
 """The states between ``require`` and the ``)`` that closes its one string."""
 _NOT_DATA: Final = frozenset({"constructor", "prototype"})
@@ -154,6 +157,9 @@ _JS_MEMBERS: Final = frozenset(
         # require("os")
         *("cpus", "hostname", "totalmem", "freemem", "homedir", "tmpdir", "type", "EOL", "loadavg"),
         *("availableParallelism", "endianness", "userInfo", "username"),
+        # require("crypto"), require("path")
+        *("randomBytes", "randomUUID", "randomInt", "createHash", "update", "digest", "getHashes"),
+        *("basename", "dirname", "extname", "resolve", "relative", "normalize", "sep", "delimiter"),
     }
 )
 _JS: Final = _Language("'\"`", re.compile(r"\$\{"), _JS_NAMES, _JS_MEMBERS, frozenset({"new", "typeof"}))
@@ -378,7 +384,7 @@ def _string(code: str, i: int, lang: _Language, previous: str) -> tuple[int, str
     if code[i] != "'" and lang.interpolation is not None and lang.interpolation.search(code, i + 1, end):
         return None
     if previous == "require(":
-        return end + 1, ("required" if code[i + 1 : end] == "os" else "required-json")
+        return end + 1, ("required" if code[i + 1 : end] in _NODE_MODULES else "required-json")
     return end + 1, "str"
 
 
@@ -436,7 +442,7 @@ _PATH_CHARS: Final = re.compile(r"[\w./-]*")
 def _required_file(path: str) -> bool:
     """``require("os")`` (read-only members only, by the member list) or a relative ``.json`` file, which is read and
     parsed, not run (a file the agent wrote next to it, ``x.json.js``, is the same limit as python's working directory)."""
-    return path == "os" or (
+    return path in _NODE_MODULES or (
         path.startswith(("./", "../"))
         and path.endswith(".json")
         and _PATH_CHARS.fullmatch(path) is not None
