@@ -50,7 +50,13 @@ from capfence.policy.shell.invoke import read_code, runner_command, search_start
 from capfence.policy.shell.judges import JUDGES
 from capfence.policy.shell.model import PAYLOAD_HOLD, Arg, Invocation, Kind, Options
 from capfence.policy.shell.network import FILE_OPTIONS, SENDERS, git_push, nmcli, sends_file, why_sends
-from capfence.policy.shell.oneliners import harmless_node, harmless_perl, harmless_php, harmless_ruby
+from capfence.policy.shell.oneliners import (
+    harmless_node,
+    harmless_perl,
+    harmless_php,
+    harmless_ruby,
+    special_file,
+)
 from capfence.policy.shell.options import PLAIN, parse_options
 from capfence.policy.shell.programs import (
     ASSIGNERS,
@@ -1533,7 +1539,6 @@ def _no_secret_named(call: ast.Call) -> bool:
 
 _READ_MODES = frozenset({"r", "rb", "rt", "br", "tr"})
 _READ_OPTIONS = frozenset({"mode", "encoding", "errors", "newline"})
-_NOT_FILES = ("/dev/", "/proc/", "/sys/")
 
 
 def _reads_file(call: ast.AST | None, func: ast.Name) -> bool:
@@ -1551,7 +1556,7 @@ def _reads_file(call: ast.AST | None, func: ast.Name) -> bool:
     return (
         all(k.arg in _READ_OPTIONS for k in call.keywords)
         and all(mode in _READ_MODES for mode in modes)
-        and not path.startswith(_NOT_FILES)
+        and not special_file(path)
         and why_secret("cat", [path]) is None
     )
 

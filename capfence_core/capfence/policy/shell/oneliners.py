@@ -594,7 +594,19 @@ def _safe_input(arg: Arg) -> bool:
     """A file ``-n``/``-p`` read through perl's two-argument open, which runs ``cmd|`` and ``|cmd`` as commands: a name
     that starts plainly and has no ``|``, ``<``, ``>``, ``&`` or space; not a device (``/dev/zero`` never ends)."""
     text = arg.text
-    return text == "-" or (_SAFE_INPUT.fullmatch(text) is not None and not text.startswith("/dev/"))
+    return text == "-" or (_SAFE_INPUT.fullmatch(text) is not None and not special_file(text))
+
+
+_NOT_FILES: Final = ("/dev/", "/proc/", "/sys/")
+
+
+def special_file(path: str) -> bool:
+    """A device or kernel file (``/dev/zero`` never ends; ``/proc/self/environ`` holds secrets), by an absolute path or
+    one that climbs out with ``..`` (``../../dev/zero``)."""
+    if path.startswith(_NOT_FILES):
+        return True
+    parts = path.split("/")
+    return ".." in parts and any(part in ("dev", "proc", "sys") for part in parts)
 
 
 def _harmless_perl(code: str) -> bool:
