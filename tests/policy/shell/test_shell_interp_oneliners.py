@@ -183,6 +183,8 @@ PERL_ALLOWED = [
     "perl -ne 'print unless /^$/' notes.md",
     "perl -e 'print \"hello\\n\"'",
     "perl -E 'say for reverse 1..3'",
+    "perl -le 'print \"=\" x 72'",
+    'perl -e \'print "-"x40, "\\n"\'',
     "cat log.txt | perl -pe 's/(\\d+)ms/$1 ms/g'",
 ]
 PERL_HELD = [
@@ -216,6 +218,10 @@ PERL_HELD = [
     "perl -e 'print 1 # x'",
     "perl -e 'print for 1..1e12'",
     "perl -e 'print \"x\" x 99999'",
+    "perl -e 'print ((\"x\" x 999) x 999)'",
+    "perl -e 'print \"x\" x 9e9'",
+    "perl -e 'print \"x\" x= 9'",
+    "perl -e 'print 1 x 9'",
     "perl -MPOSIX -e 'print 1'",
     "perl -Mstrict -le 'print 1'",
     "perl -Ilib -e 'print 1'",

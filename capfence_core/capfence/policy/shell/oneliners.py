@@ -500,6 +500,9 @@ _PERL_INTERPOLATES: Final = re.compile(
 (``"@{[ system 1 ]}"``, ``"${\\ ...}"``, ``"$x[system 1]"`` and ``"$h{...}"`` run code)."""
 _ESCAPES: Final = re.compile(r"\\.", re.DOTALL)
 """A backslash and the character it escapes (``\\$`` is a dollar, ``\\\\@{[...]}`` still interpolates)."""
+_REPEAT: Final = re.compile(r"[ \t]*x[ \t]*[0-9]{1,3}(?![\w.])")
+"""A string literal repeated at most 999 times (``print "-" x 40``); ``x`` on anything else (``("x" x 999) x 999``,
+``"x" x 1e9``) is held, as it could fill memory."""
 _PERL_CODE_IN_REGEX: Final = re.compile(r"\(\?\??\{|\(\*")
 _QUOTE_LIKE: Final = {"s": 2, "tr": 2, "y": 2, "m": 1, "qr": 1, "q": 1, "qq": 1, "qw": 1}
 _QUOTE_FLAGS: Final = {
@@ -644,7 +647,8 @@ def _harmless_perl(code: str) -> bool:
             i = _quote_like(code, "q" if c == "'" else "qq" if c == '"' else "m", i)
             if i < 0:
                 return False
-            previous = "value"
+            repeated = _REPEAT.match(code, i) if c != "/" else None  # ("-" x 40)
+            i, previous = (repeated.end() if repeated else i), "value"
             continue
         number = _NUMBER.match(code, i)
         if number is not None:
@@ -673,7 +677,7 @@ def _quote_like(code: str, kind: str, start: int) -> int:
             return -1
         parts.append(code[i + 1 : end])
         i = end + 1 if opening in _BRACKETS or len(parts) == _QUOTE_LIKE[kind] else end
-    flags = _NAME.match(code, i)
+    flags = _NAME.match(code, i) if _QUOTE_FLAGS[kind] else None  # (strings take none: "-"x40 repeats)
     flag_text = flags.group() if flags is not None else ""
     if any(f not in _QUOTE_FLAGS[kind] for f in flag_text):
         return -1
