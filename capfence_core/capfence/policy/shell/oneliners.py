@@ -52,6 +52,10 @@ class _Language:
     """Names that take what follows as their operand (``new Date``, ``echo PHP_VERSION``, ``puts RUBY_VERSION``)."""
     dot_is_member: bool = True
     """``.`` reads a member (PHP's ``.`` joins strings)."""
+    forbidden: tuple[str, ...] = ("--", "++")
+    """Operators held where code is expected, because the language reads what follows differently from this checker:
+    JavaScript's ``<!--`` and ``-->`` start comments; PHP's ``?>`` leaves code for text (and ``<?php`` re-enters);
+    ``<<<X``/``<<X`` start here-documents; ruby's ``?'`` is a character and ``%(`` a string."""
 
 
 _JS_NAMES: Final = frozenset(
@@ -233,6 +237,7 @@ _PHP: Final = _Language(
     frozenset(),
     frozenset({"echo", "print"}),
     dot_is_member=False,
+    forbidden=("?", "<<", "--", "++"),
 )
 """PHP: no variables, no callbacks (a string names any function: ``array_map("system", ...)``), no ``$`` in strings."""
 _RUBY: Final = _Language(
@@ -273,6 +278,7 @@ _RUBY: Final = _Language(
         }
     ),
     frozenset({"puts", "p", "print", "pp"}),
+    forbidden=("?", "%", "<<", "--", "++"),
 )
 """Ruby: no blocks, no ``$``/``@`` variables, no ``%x()``, ``::``, backquotes or ``#{}`` (any ``#``: comments too)."""
 
@@ -363,7 +369,7 @@ def _token(code: str, i: int, lang: _Language, previous: str) -> tuple[int, str]
         return None if previous in _VALUE_END or previous == "." else (number.end(), "num")
     if c == "/" and previous in _VALUE_END and code[i + 1 : i + 2] not in ("/", "*"):
         return i + 1, "/"  # division (a regular expression literal or a comment is held)
-    op = _OPERATORS.match(code, i)
+    op = _OPERATORS.match(code, i) if not code.startswith(lang.forbidden, i) else None
     if op is None or not _operator_fits(op.group(), previous):
         return None
     if previous == "require":
@@ -655,11 +661,20 @@ def _harmless_perl(code: str) -> bool:
             i, previous = number.end(), "value"
             continue
         op = _PERL_OPERATORS.match(code, i)
-        # `<` after no value reads a file or a glob (`<STDIN>`, `<*>`); `*`, `%` after none are a glob, a hash
-        if op is None or (op.group() in ("<", "*", "%") and previous != "value"):
+        # `<` after no value reads a file or a glob (`<STDIN>`, `<*>`); `*`, `%` after none are a glob, a hash;
+        # `=` at the start of a line starts documentation (POD), which perl skips up to `=cut`
+        if (
+            op is None
+            or (op.group() in ("<", "*", "%") and previous != "value")
+            or (c == "=" and _line_start(code, i))
+        ):
             return False
         i, previous = op.end(), ("value" if op.group() in (")", "]") else op.group())
     return True
+
+
+def _line_start(code: str, i: int) -> bool:
+    return i == 0 or code[i - 1] in "\n\r"
 
 
 def _quote_like(code: str, kind: str, start: int) -> int:
