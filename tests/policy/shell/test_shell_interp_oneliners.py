@@ -295,6 +295,7 @@ RUBY_HELD = [
     "ruby -e 'puts 1 # x'",
     "ruby -e $'puts ?\\'; system(\"id\") ; puts ?\\''",
     "ruby -e $'puts %(\\') ; system(\"id\") ; puts %(\\')'",
+    "ruby -e $'puts RUBY_VERSION.split /\\'/; system(\"id\"); puts \\'/'",
     "ruby -e $'puts <<RUBY_VERSION\\n\\'\\nRUBY_VERSION\\nsystem(\"id\")\\n\\''",
     "ruby -rsocket -e 'puts 1'",
     "ruby -n -e 'puts 1'",

@@ -55,7 +55,8 @@ class _Language:
     forbidden: tuple[str, ...] = ("--", "++")
     """Operators held where code is expected, because the language reads what follows differently from this checker:
     JavaScript's ``<!--`` and ``-->`` start comments; PHP's ``?>`` leaves code for text (and ``<?php`` re-enters);
-    ``<<<X``/``<<X`` start here-documents; ruby's ``?'`` is a character and ``%(`` a string."""
+    ``<<<X``/``<<X`` start here-documents; ruby's ``?'`` is a character, ``%(`` a string, and ``x.split /'/`` a
+    regular expression where a checker sees a division."""
 
 
 _JS_NAMES: Final = frozenset(
@@ -278,7 +279,7 @@ _RUBY: Final = _Language(
         }
     ),
     frozenset({"puts", "p", "print", "pp"}),
-    forbidden=("?", "%", "<<", "--", "++"),
+    forbidden=("?", "%", "/", "<<", "--", "++"),
 )
 """Ruby: no blocks, no ``$``/``@`` variables, no ``%x()``, ``::``, backquotes or ``#{}`` (any ``#``: comments too)."""
 
@@ -367,9 +368,11 @@ def _token(code: str, i: int, lang: _Language, previous: str) -> tuple[int, str]
     number = _NUMBER.match(code, i)
     if number is not None:
         return None if previous in _VALUE_END or previous == "." else (number.end(), "num")
+    if code.startswith(lang.forbidden, i):
+        return None
     if c == "/" and previous in _VALUE_END and code[i + 1 : i + 2] not in ("/", "*"):
         return i + 1, "/"  # division (a regular expression literal or a comment is held)
-    op = _OPERATORS.match(code, i) if not code.startswith(lang.forbidden, i) else None
+    op = _OPERATORS.match(code, i)
     if op is None or not _operator_fits(op.group(), previous):
         return None
     if previous == "require":
