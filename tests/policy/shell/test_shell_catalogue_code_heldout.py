@@ -406,7 +406,7 @@ def test_everyday_look_alike_stays_allowed(shell_pack: Policy, command: str) -> 
         ("git -c remote.origin.mirror=true push origin", "change where and how it pushes"),
         ("az storage account delete -n prod -g rg", "changes cloud resources"),
         ("docker image prune -af", "removes or publishes images"),
-        ("python3 -m timeit 'import os'", "python -m timeit"),
+        ("python3 -m timeit 'import os; os.unlink(1)'", "python -m timeit"),
         ("python -m pdb x.py", "runs Python code"),
         ("x='a[$(reboot)]'; (( x ))", "arithmetic"),
         ("compgen -W '$(reboot)' x", "word list"),

@@ -97,7 +97,7 @@ HOLD: list[tuple[Any, str]] = [
     ("python3 script.py < input.txt", "runs a python script whose code is not checked"),
     ("bash script.sh", "runs a shell script whose code is not checked (bash script.sh)"),
     ("sh ./configure --prefix=/usr", "runs a shell script whose code is not checked (sh ./configure)"),
-    ('node -e "console.log(1)"', "runs node code that is not checked"),
+    ('node -e \'console.log(require("fs").readdirSync("/"))\'', "runs node code that is not checked"),
     ("sudo apt-get install -y curl", "runs as another user (sudo)"),
     ("sudo -u postgres psql -c 'select 1'", "runs as another user (sudo)"),
     ("./build.sh 2>&1 | tee build.log", "unknown program `build.sh`"),

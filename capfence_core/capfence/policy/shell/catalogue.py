@@ -3065,6 +3065,8 @@ VARIABLES: Mapping[str, str] = MappingProxyType(
             "PERL5OPT",
             "RUBYOPT",
             "NODE_OPTIONS",
+            "PHPRC",  # (a php.ini there can set auto_prepend_file: php -r runs that file first)
+            "PHP_INI_SCAN_DIR",
             "JAVA_TOOL_OPTIONS",
             "_JAVA_OPTIONS",
             "JDK_JAVA_OPTIONS",

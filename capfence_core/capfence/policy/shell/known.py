@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from functools import lru_cache
@@ -50,6 +51,13 @@ from capfence.policy.shell.invoke import read_code, runner_command, search_start
 from capfence.policy.shell.judges import JUDGES
 from capfence.policy.shell.model import PAYLOAD_HOLD, Arg, Invocation, Kind, Options
 from capfence.policy.shell.network import FILE_OPTIONS, SENDERS, git_push, nmcli, sends_file, why_sends
+from capfence.policy.shell.oneliners import (
+    harmless_node,
+    harmless_perl,
+    harmless_php,
+    harmless_ruby,
+    special_file,
+)
 from capfence.policy.shell.options import PLAIN, parse_options
 from capfence.policy.shell.programs import (
     ASSIGNERS,
@@ -940,7 +948,21 @@ def _interpreter(inv: Invocation, kind: str) -> str | None:
         return _python(inv, reading.code)
     if kind in ("awk", "gawk", "mawk", "nawk"):
         return _awk(inv)
-    return f"runs {kind} code that is not checked"
+    checker = _ONE_LINERS.get(kind)
+    verdict = checker(inv.args) if checker is not None else False
+    if verdict is True:
+        return None
+    return verdict or f"runs {kind} code that is not checked"
+
+
+_ONE_LINERS: Mapping[str, Callable[[Sequence[Arg]], str | bool]] = {
+    "node": harmless_node,
+    "nodejs": harmless_node,
+    "perl": harmless_perl,
+    "php": harmless_php,
+    "ruby": harmless_ruby,
+}
+"""Interpreters whose code given on the command line is checked (see :mod:`capfence.policy.shell.oneliners`)."""
 
 
 _SYNTAX_CHECK: Mapping[str, tuple[str, str, str]] = {
@@ -1232,6 +1254,13 @@ _PY_CALLS = frozenset(
         "divmod",
         "pow",
         "hash",
+        "map",
+        "filter",
+        "next",
+        "bytes",
+        "frozenset",
+        "ascii",
+        "callable",
     }
 )
 _PY_MODULES = frozenset(
@@ -1261,6 +1290,22 @@ _PY_MODULES = frozenset(
         "this",
         "sysconfig",
         "zoneinfo",
+        # (pure computation on values given; the files they read are opened by the code, as open() below)
+        "secrets",
+        "csv",
+        "base64",
+        "binascii",
+        "html",
+        "unicodedata",
+        "difflib",
+        "shlex",
+        "ipaddress",
+        "pprint",
+        "zlib",
+        "bisect",
+        "heapq",
+        "tomllib",
+        "colorsys",
     }
 )
 _PY_NODES = (
@@ -1298,6 +1343,14 @@ _PY_NODES = (
     ast.comprehension,
     ast.GeneratorExp,
     ast.Starred,
+    ast.AugAssign,
+    ast.For,
+    ast.With,
+    ast.withitem,
+    ast.If,
+    ast.Pass,
+    ast.Break,
+    ast.Continue,
 )
 
 
@@ -1347,6 +1400,21 @@ _PY_HELD_ATTRS = frozenset(
         "call_tracing",
         "remote_exec",
         "monitoring",
+        # frames and what looks attributes up by a string: they reach any module's globals (``f_globals["os"]``)
+        "gi_frame",
+        "cr_frame",
+        "ag_frame",
+        "tb_frame",
+        "f_globals",
+        "f_builtins",
+        "f_locals",
+        "f_back",
+        "get_field",
+        "get_value",
+        # modules that the trusted ones added for python -c import
+        "hmac",
+        "contextlib",
+        "tokenize",
     }
 )
 """Attributes that lead from a trusted module to one that is not, or to code the interpreter runs later."""
@@ -1357,7 +1425,10 @@ def harmless_python(code: str) -> bool:
 
     A call is trusted by its root name, so the code must not rebind a root (assignment, comprehension target,
     ``import json as sys``, ``from sys import exit as print``) nor reach beyond the trusted modules through their
-    attributes (``uuid.os``, ``sys.modules``)."""
+    attributes (``uuid.os``, ``sys.modules``). Beyond the trusted modules: ``open(CONSTANT)`` read-only (what ``cat``
+    may read), named read-only functions of ``os``/``os.path``/``shutil`` (:data:`_PY_LIMITED`), and a third-party
+    package imported only to read its version (:data:`_PY_PROBES`); methods may be called on what a call, a
+    subscript or a variable of the code gives (``datetime.date.today().isoformat()``)."""
     if len(code) > 2000:
         return False
     try:
@@ -1365,49 +1436,306 @@ def harmless_python(code: str) -> bool:
         nodes = list(ast.walk(tree))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
+    scope = _PyScope()
     for node in nodes:
         if not isinstance(node, _PY_NODES):
             return False
-        if isinstance(node, ast.Import | ast.ImportFrom) and not _safe_import(node):
+        if isinstance(node, ast.Import | ast.ImportFrom) and not scope.imports(node):
             return False
-        if isinstance(node, ast.Name | ast.Attribute) and _dunder(node):
+    # the names the code binds (before the checks: a comprehension's target comes after its element in the walk)
+    scope.variables = {n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    parents = {id(child): node for node in nodes for child in ast.iter_child_nodes(node)}
+    return all(_harmless_node(node, scope, parents) for node in nodes)
+
+
+def _harmless_node(node: ast.AST, scope: _PyScope, parents: Mapping[int, ast.AST]) -> bool:
+    if isinstance(node, ast.Name):
+        if node.id in scope.limited or node.id in scope.probes:
+            return isinstance(node.ctx, ast.Load) and scope.reached(node, parents)
+        if not isinstance(node.ctx, ast.Load) and (node.id in _PY_ROOTS or node.id in scope.functions):
             return False
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id in _PY_ROOTS:
+        return not _dunder(node) or _reads_file(parents.get(id(node)), node)
+    if isinstance(node, ast.Attribute):
+        if node.attr in _PY_HELD_ATTRS:
             return False
-        if isinstance(node, ast.Attribute) and node.attr in _PY_HELD_ATTRS:
-            return False
-        if isinstance(node, ast.Call) and not _safe_call(node.func):
-            return False
-        if isinstance(node, ast.BinOp | ast.AugAssign | ast.Call) and _huge_power(node):
-            return False
+        return not _dunder(node) or (node.attr in _PY_VERSION_ATTRS and _probe_of(node.value, scope))
+    if isinstance(node, ast.Call):
+        return _safe_call(node, scope)
+    if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, ast.Pow):
+        return isinstance(node, ast.BinOp) and _small_power(node.left, node.right)
     return True
 
 
-_SMALL_EXPONENT = 4096
-"""The largest literal exponent allowed: ``9**9**9**9`` (or ``2**(10**10)``) computes for ever, ``2**64`` does not."""
+_MAX_EXPONENT = 10_000
 
 
-def _huge_power(node: ast.BinOp | ast.AugAssign | ast.Call) -> bool:
-    """A power whose exponent is not a small literal, or whose base is a power (``pow(9, 9**99)``, ``(3**3)**27``)."""
-    if isinstance(node, ast.Call):
-        if not (isinstance(node.func, ast.Name) and node.func.id == "pow" and len(node.args) == 2):
-            return False
-        base, exponent = node.args
-    elif isinstance(node.op, ast.Pow):
-        base, exponent = (
-            (node.target, node.value) if isinstance(node, ast.AugAssign) else (node.left, node.right)
-        )
-    else:
-        return False
+def _small_power(base: ast.expr, exponent: ast.expr) -> bool:
+    """``2**64``, ``x**0.5``: a literal exponent of at most 10 000, on a base that is not a power itself. A tower
+    (``9**9**9**9``, ``pow(9, 9**99)``) would compute for hours and fill memory."""
     if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub | ast.UAdd):
         exponent = exponent.operand
-    small = (
-        isinstance(exponent, ast.Constant)
-        and isinstance(exponent.value, int | float)
-        and abs(exponent.value) <= _SMALL_EXPONENT
+    value = exponent.value if isinstance(exponent, ast.Constant) else None
+    powered = (isinstance(base, ast.BinOp) and isinstance(base.op, ast.Pow)) or (
+        isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "pow"
     )
-    nested = isinstance(base, ast.BinOp) and isinstance(base.op, ast.Pow)
-    return not small or nested
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and abs(value) <= _MAX_EXPONENT
+        and not powered
+    )
+
+
+_PY_VERSION_ATTRS = frozenset(
+    {"__version__", "__file__", "VERSION", "version", "version_info", "get_version"}
+)
+"""What code may read of a third-party package it imports (``numpy.__version__``, ``django.get_version()``)."""
+_PY_LIMITED: Mapping[str, frozenset[str]] = {
+    "os": frozenset(
+        {
+            "cpu_count",
+            "process_cpu_count",
+            "getcwd",
+            "listdir",
+            "getpid",
+            "getppid",
+            "getuid",
+            "geteuid",
+            "getgid",
+            "getegid",
+            "getlogin",
+            "getloadavg",
+            "uname",
+            "get_terminal_size",
+            "sep",
+            "linesep",
+            "pathsep",
+            "curdir",
+            "name",
+            "path",
+        }
+    ),
+    "os.path": frozenset(
+        {
+            "join",
+            "basename",
+            "dirname",
+            "split",
+            "splitext",
+            "normpath",
+            "abspath",
+            "realpath",
+            "relpath",
+            "expanduser",
+            "commonpath",
+            "commonprefix",
+            "isabs",
+            "exists",
+            "lexists",
+            "isfile",
+            "isdir",
+            "islink",
+            "getsize",
+            "getmtime",
+            "getctime",
+            "getatime",
+            "sep",
+        }
+    ),
+    "shutil": frozenset({"which", "disk_usage", "get_terminal_size"}),
+    "site": frozenset(
+        {"getsitepackages", "getusersitepackages", "USER_SITE", "USER_BASE", "ENABLE_USER_SITE"}
+    ),
+    "sqlite3": frozenset({"sqlite_version", "sqlite_version_info"}),
+    "ssl": frozenset({"OPENSSL_VERSION", "OPENSSL_VERSION_INFO", "HAS_TLSv1_3"}),
+    "socket": frozenset({"gethostname"}),
+    "getpass": frozenset({"getuser"}),
+    "tempfile": frozenset({"gettempdir"}),
+    "multiprocessing": frozenset({"cpu_count"}),
+    "importlib": frozenset({"metadata"}),
+    "importlib.metadata": frozenset({"version"}),
+    "yaml": frozenset({"safe_load", "safe_load_all", "safe_dump", "__version__"}),
+}
+"""Modules held as a whole (``os.system``, ``shutil.rmtree``, ``yaml.load`` builds any object) of which code may use
+only these names, each read-only and giving plain data (``os.listdir``, ``os.path.join``, ``shutil.which``; not
+``site.addsitedir``, which runs ``.pth`` files, nor ``socket.gethostbyname``, which asks the network): ``import os`` then ``os.X``,
+``import os.path``, ``from os.path import join``. ``os.environ`` is not among them (it prints every secret)."""
+_PY_STDLIB = frozenset(sys.stdlib_module_names)
+_PY_PACKAGES = frozenset(
+    {
+        *("numpy", "pandas", "scipy", "sklearn", "matplotlib", "seaborn", "statsmodels", "sympy", "networkx"),
+        *(
+            "torch",
+            "torchvision",
+            "torchaudio",
+            "tensorflow",
+            "keras",
+            "jax",
+            "flax",
+            "transformers",
+            "datasets",
+        ),
+        *(
+            "tokenizers",
+            "accelerate",
+            "peft",
+            "safetensors",
+            "huggingface_hub",
+            "tiktoken",
+            "onnx",
+            "onnxruntime",
+        ),
+        *(
+            "xgboost",
+            "lightgbm",
+            "catboost",
+            "numba",
+            "polars",
+            "pyarrow",
+            "dask",
+            "ray",
+            "pyspark",
+            "triton",
+        ),
+        *("django", "flask", "fastapi", "starlette", "uvicorn", "gunicorn", "tornado", "aiohttp", "httpx"),
+        *(
+            "requests",
+            "urllib3",
+            "certifi",
+            "pydantic",
+            "sqlalchemy",
+            "alembic",
+            "psycopg2",
+            "psycopg",
+            "pymysql",
+        ),
+        *("redis", "celery", "boto3", "botocore", "jinja2", "click", "typer", "rich", "pytest", "setuptools"),
+        *(
+            "pip",
+            "wheel",
+            "attr",
+            "attrs",
+            "cryptography",
+            "six",
+            "dateutil",
+            "pytz",
+            "lxml",
+            "bs4",
+            "PIL",
+            "cv2",
+        ),
+        *("openai", "anthropic", "langchain", "tqdm", "black", "mypy", "toml", "tomli", "packaging", "grpc"),
+        *("docker", "kubernetes", "paramiko", "ansible", "scrapy", "selenium", "playwright", "nltk", "spacy"),
+        *("plotly", "streamlit", "gradio", "markdown", "pygments", "sphinx", "zmq", "websockets", "orjson"),
+    }
+)
+"""Well-known packages that ``python -c`` may import to read their version (``import numpy; print(numpy.__version__)``).
+A named list, not any name: ``import deploy`` runs ``./deploy.py``, as ``python deploy.py`` would (held); a file the
+agent wrote under one of these names, as under a standard module's (``json.py``), is a known limit."""
+
+
+class _PyScope:
+    """The names a ``python -c`` code binds: limited modules, third-party packages probed, functions, variables."""
+
+    def __init__(self) -> None:
+        self.limited: dict[str, str] = {}
+        """Name bound -> the limited module it is (``os``, ``path`` from ``from os import path``)."""
+        self.probes: set[str] = set()
+        self.functions: set[str] = set()
+        """Names of read-only functions imported from a limited module (``from shutil import which``)."""
+        self.variables: set[str] = set()
+
+    def imports(self, node: ast.Import | ast.ImportFrom) -> bool:
+        """Record an import; whether it imports only what code may use."""
+        if isinstance(node, ast.ImportFrom):
+            return self._imports_from(node)
+        for alias in node.names:
+            if alias.name.split(".")[0] in _PY_MODULES:
+                if not _safe_import(ast.Import(names=[alias])):
+                    return False
+                if alias.asname is not None:
+                    self.functions.add(alias.asname)  # (``import datetime as dt``)
+            elif alias.name in _PY_LIMITED and alias.asname is None:
+                self.limited[alias.name.split(".")[0]] = alias.name.split(".")[
+                    0
+                ]  # (``import os.path`` binds os)
+            elif _third_party(alias.name):
+                # importing runs the package's own code, which is trusted like a test runner's (see the known limits)
+                self.probes.add(alias.asname or alias.name)
+            else:
+                return False
+        return not (self.probes | self.limited.keys()) & _PY_ROOTS
+
+    def _imports_from(self, node: ast.ImportFrom) -> bool:
+        if node.level or node.module is None:
+            return False
+        if node.module.split(".")[0] in _PY_MODULES:
+            # (``from datetime import date``: ``date`` is ``datetime.date``, trusted as it is)
+            self.functions.update(alias.asname or alias.name for alias in node.names)
+            return _safe_import(node)
+        allowed = _PY_LIMITED.get(node.module)
+        if allowed is None or any(alias.asname or (alias.name not in allowed) for alias in node.names):
+            return False
+        for alias in node.names:
+            dotted = f"{node.module}.{alias.name}"
+            if dotted in _PY_LIMITED:
+                self.limited[alias.name] = dotted  # (``from os import path``)
+            else:
+                self.functions.add(alias.name)
+        return True
+
+    def reached(self, name: ast.Name, parents: Mapping[int, ast.AST]) -> bool:
+        """A limited module or probed package used only through a name it allows (``os.path.join``, ``np.__version__``)."""
+        node: ast.AST = name
+        module = self.limited.get(name.id)
+        while module is not None:
+            parent = parents.get(id(node))
+            if not isinstance(parent, ast.Attribute) or parent.attr not in _PY_LIMITED[module]:
+                return False
+            node = parent
+            module = f"{module}.{parent.attr}" if f"{module}.{parent.attr}" in _PY_LIMITED else None
+        if name.id in self.probes:
+            parent = parents.get(id(name))
+            return isinstance(parent, ast.Attribute) and parent.attr in _PY_VERSION_ATTRS
+        return True
+
+
+def _third_party(name: str) -> bool:
+    return name in _PY_PACKAGES and name not in _PY_STDLIB
+
+
+def _probe_of(node: ast.expr, scope: _PyScope) -> bool:
+    return isinstance(node, ast.Name) and node.id in scope.probes
+
+
+def _no_secret_named(call: ast.Call) -> bool:
+    """No constant argument names a secret (``os.listdir("/root/.ssh")``), as for ``ls``."""
+    words = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    return why_secret("ls", words) is None
+
+
+_READ_MODES = frozenset({"r", "rb", "rt", "br", "tr"})
+_READ_OPTIONS = frozenset({"mode", "encoding", "errors", "newline"})
+
+
+def _reads_file(call: ast.AST | None, func: ast.Name) -> bool:
+    """``open("VERSION")``, ``open("data.csv", "rb", encoding="utf-8")``: a file named by a constant, opened for
+    reading, that ``cat`` may read (no secret; no device, whose reading may not end)."""
+    if not (
+        isinstance(call, ast.Call) and call.func is func and func.id == "open" and 1 <= len(call.args) <= 2
+    ):
+        return False
+    constants = [*call.args, *(k.value for k in call.keywords)]
+    if not all(isinstance(c, ast.Constant) and isinstance(c.value, str) for c in constants):
+        return False
+    path = call.args[0].value  # type: ignore[attr-defined]
+    modes = [c.value for c in call.args[1:]] + [k.value.value for k in call.keywords if k.arg == "mode"]  # type: ignore[attr-defined]
+    return (
+        all(k.arg in _READ_OPTIONS for k in call.keywords)
+        and all(mode in _READ_MODES for mode in modes)
+        and not special_file(path)
+        and why_secret("cat", [path]) is None
+    )
 
 
 def _safe_import(node: ast.Import | ast.ImportFrom) -> bool:
@@ -1419,7 +1747,8 @@ def _safe_import(node: ast.Import | ast.ImportFrom) -> bool:
             and all(
                 alias.name != "*"
                 and alias.name not in _PY_HELD_ATTRS
-                and (alias.asname or alias.name) not in _PY_ROOTS
+                # (``from datetime import datetime`` binds the root to one of its attributes, trusted as well)
+                and (alias.asname in (None, alias.name) or alias.asname not in _PY_ROOTS)
                 for alias in node.names
             )
         )
@@ -1432,6 +1761,8 @@ def _safe_import(node: ast.Import | ast.ImportFrom) -> bool:
 
 def _dunder(node: ast.Name | ast.Attribute) -> bool:
     name = node.id if isinstance(node, ast.Name) else node.attr
+    if name == "_" and isinstance(node, ast.Name):
+        return False  # the usual throwaway variable (``for _ in ...``)
     return name.startswith("_") or name in (
         "exec",
         "eval",
@@ -1448,20 +1779,44 @@ def _dunder(node: ast.Name | ast.Attribute) -> bool:
         "breakpoint",
         "delattr",
         "memoryview",
+        # (help() imports modules and runs a pager; license() reads standard input)
+        "help",
+        "license",
+        "credits",
+        "copyright",
     )
 
 
-def _safe_call(func: ast.expr) -> bool:
+def _safe_call(call: ast.Call, scope: _PyScope) -> bool:
+    func = call.func
     if isinstance(func, ast.Name):
-        return func.id in _PY_CALLS
-    if isinstance(func, ast.Attribute):
-        root: ast.expr = func
-        while isinstance(root, ast.Attribute):
-            root = root.value
-        if isinstance(root, ast.Name):
-            return root.id in _PY_MODULES
-        return isinstance(root, ast.Constant | ast.JoinedStr | ast.List | ast.Dict | ast.Tuple)
-    return False
+        if func.id in scope.functions:
+            return _no_secret_named(call)
+        if func.id == "pow" and len(call.args) == 2:  # (with a modulus, pow(a, b, m) is quick)
+            return _small_power(call.args[0], call.args[1])
+        return func.id in _PY_CALLS or _reads_file(call, func)
+    if not isinstance(func, ast.Attribute):
+        return False  # (``f()()``, ``x[0]()``: a callable the code got from somewhere)
+    root: ast.expr = func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name):
+        # a method of what a literal, a call or a subscript gives: each call and attribute in it is checked on its own
+        return True
+    if root.id in scope.limited and not _no_secret_named(call):
+        return False
+    if root.id in scope.probes:
+        # django.get_version(), numpy.__version__.split("."): a version, not the package's other functions
+        version = (
+            func.value.attr if isinstance(func.value, ast.Attribute) and func.value.value is root else ""
+        )
+        return (func.value is root and func.attr == "get_version") or version in ("__version__", "VERSION")
+    return (
+        root.id in _PY_ROOTS
+        or root.id in scope.functions
+        or root.id in scope.limited
+        or root.id in scope.variables
+    )
 
 
 def _awk(inv: Invocation) -> str | None:
