@@ -158,3 +158,32 @@ def test_allowed(shell_pack: Policy, command: str) -> None:
 def test_the_fork_bomb_loop_is_still_denied(shell_pack: Policy) -> None:
     """A loop that only starts background jobs stays the deny rule's (held is for a loop that merely never pauses)."""
     assert decide(shell_pack, "while true; do sleep 1 & done")[0] == "deny"
+
+
+KNOWN_OUTPUTS_ALLOWED = [
+    'ln -sf "$(pwd)/bin/tool" ./tool',
+    'cp config.example "$(pwd)/config.local"',
+    'tmp=$(mktemp) && sort -u words.txt > "$tmp" && mv "$tmp" words.txt',
+    'out=$(mktemp -d); cp -r src "$out"; ls "$out"',
+    'mv "$(mktemp)" scratch.txt',
+]
+KNOWN_OUTPUTS_HELD = {
+    'cd /etc && rm "$(pwd)/hosts"': "(in /etc)",
+    'cp a "$(pwd)/../elsewhere"': "outside the working tree",
+    'TMPDIR=/etc; t=$(mktemp); mv "$t" x': "named only at run time",
+    'tmp=$(mktemp); mv "$tmp/../../etc/passwd" y': "named only at run time",
+    'x="/tmp/$NAME"; mv "$x" data.txt': "named only at run time",
+    'x="/etc/$NAME"; echo hi > "$x"': "/etc/..., a path completed at run time",
+}
+
+
+@pytest.mark.parametrize("command", KNOWN_OUTPUTS_ALLOWED)
+def test_pwd_and_mktemp_outputs_are_known_in_kind(shell_pack: Policy, command: str) -> None:
+    """``$(pwd)`` is the current directory, as ``$PWD``; ``$(mktemp)`` a new name in the scratch directory."""
+    assert decide(shell_pack, command)[0] == "allow", decide(shell_pack, command)
+
+
+@pytest.mark.parametrize(("command", "why"), KNOWN_OUTPUTS_HELD.items())
+def test_what_they_cannot_vouch_for_stays_held(shell_pack: Policy, command: str, why: str) -> None:
+    action, reason = decide(shell_pack, command)
+    assert action == "require_approval" and why in reason, (action, reason)

@@ -258,6 +258,15 @@ class Analyzer:
             for assign, value in zip(node.assigns, values, strict=True):
                 known = value is not None and value.static and assign.array is None and not site.uncertain
                 env.assign(assign.name, value.text if known and value is not None else None)
+                if (
+                    value is not None
+                    and not value.static
+                    and value.prefix
+                    and assign.array is None
+                    and not site.uncertain
+                ):
+                    # (how a run-time value is known to start: tmp=$(mktemp) is a name under /tmp)
+                    env.starts[assign.name] = (value.prefix, value.sources)
         full = Site(site.via, site.redirects + redirects, stdin or site.stdin, site.uncertain)
         settings = tuple(
             invoke.setting(a.name, v) for a, v in zip(node.assigns, values, strict=True) if v is not None

@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 
-from capfence.policy.shell.ast import Arith, CmdSub, Lit, Param, Part, ProcSub, Script, Word
+from capfence.policy.shell.ast import Arith, CmdSub, Lit, Param, Part, ProcSub, Script, Simple, Word
 from capfence.policy.shell.budget import Budget
 from capfence.policy.shell.model import Arg, Kind
 from capfence.policy.shell.secrets import secret_variable
@@ -401,8 +401,24 @@ class Expander:
                 field.add("/dev/fd/63", True)
             else:
                 field.sources |= self.sources(part)
-                field.unknown()
+                known = self._known_output(part.body) if isinstance(part, CmdSub) else None
+                if known is not None:
+                    field.add(known, True)
+                if known is None or known.endswith("/"):
+                    field.unknown()
         return field
+
+    def _known_output(self, body: Script) -> str | None:
+        """What a substitution of a program whose output is known in kind starts with: ``$(pwd)`` is the current
+        directory (``.``, as ``$PWD``); ``$(mktemp)`` and ``$(mktemp -d)`` a new name in the scratch directory
+        (``$TMPDIR/``, then a name known only at run time)."""
+        words = _lone_command(body)
+        if words == ["pwd"] or words in (["pwd", "-P"], ["pwd", "-L"]):
+            return self.env.get("PWD")
+        if words in (["mktemp"], ["mktemp", "-d"]):
+            tmpdir = self.env.get("TMPDIR")
+            return tmpdir.rstrip("/") + "/" if tmpdir else None
+        return None
 
     def _param(self, part: Param, field: _Field, done: list[Arg], split: bool) -> _Field:
         self.arithmetic = self.arithmetic or not part.simple
@@ -461,6 +477,20 @@ class Expander:
         if key not in self._seen:
             self._seen[key] = self.run(body)
         return self._seen[key]
+
+
+def _lone_command(body: Script) -> list[str] | None:
+    """The literal words of a script that is one plain command (no assignment, redirection or pipe), else ``None``."""
+    if len(body.items) != 1 or body.items[0].rest or body.items[0].background:
+        return None
+    commands = body.items[0].first.commands
+    if len(commands) != 1 or not isinstance(commands[0], Simple):
+        return None
+    simple = commands[0]
+    if simple.assigns or simple.redirects:
+        return None
+    words = [word.literal for word in simple.words]
+    return None if any(word is None for word in words) else [w for w in words if w is not None]
 
 
 _GLOB_START = re.compile(r"[*?\[]")

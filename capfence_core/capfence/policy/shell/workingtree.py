@@ -129,6 +129,8 @@ def written(
     that is all a command's output (``> "$(ls /dev/sd? | head -1)"``), or names an ``xargs`` reads."""
     for arg in args:
         if arg.kind is not Kind.STATIC:
+            if _made_by_mktemp(arg):
+                continue  # (a scratch name: out=$(mktemp -d); cp -r src "$out")
             if need_static:
                 return (
                     "its target is known only at run time"
@@ -195,10 +197,22 @@ def moved(sources: Sequence[Arg]) -> str | None:
     """What ``mv`` takes away must be static paths in the working tree, and not the tree itself."""
     for arg in sources:
         if not arg.static:
+            if _made_by_mktemp(arg):
+                continue  # (tmp=$(mktemp) && sort f > "$tmp" && mv "$tmp" f)
             return "moves files named only at run time"
         if outside(arg.text, replaced=True) or arg.text.strip("/") in ("", ".", "..") or arg.text == "*":
             return f"moves {shown(arg.text)} away"
     return None
+
+
+def _made_by_mktemp(arg: Arg) -> bool:
+    """A name ``mktemp`` made in a scratch directory, as a whole (``"$tmp"``, not ``"$tmp/../x"``)."""
+    return (
+        arg.sources == {"mktemp"}
+        and arg.text == arg.prefix + _OUTPUT_MARK
+        and ".." not in arg.prefix
+        and any(arg.prefix.startswith(root + "/") for root in _RUN_TIME_ROOTS)
+    )
 
 
 def visible_in_home(text: str) -> bool:
