@@ -81,8 +81,15 @@ def _listed(arg: Arg) -> bool:
 
 
 def sends_file(name: str, words: Sequence[str]) -> bool:
-    """:func:`why_sends` for a plain command (static words, no redirection): does an option send a file?"""
-    return name in FILE_OPTIONS and _file_options(tuple(map(Arg.of, words)), name) is not None
+    """:func:`why_sends` for a plain command (static words, no redirection): does an option send a file?
+
+    Words with no option among them (``gh pr list``, ``curl https://example.com``) have no value of one: no word is made an
+    :class:`Arg` to find that out."""
+    return (
+        name in FILE_OPTIONS
+        and any(word.startswith("-") for word in words)
+        and _file_options(tuple(map(Arg.of, words)), name) is not None
+    )
 
 
 def _file_options(args: Sequence[Arg], name: str) -> str | None:

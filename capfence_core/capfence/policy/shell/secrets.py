@@ -18,13 +18,15 @@ from capfence.policy.shell.catalogue import DESTINATION_UNREAD, NAMES_ONLY, UNRE
 _CREDENTIAL: Final = re.compile(
     r"(?:^|/)(?:\.ssh|\.aws|\.gnupg|\.kube|\.docker|\.azure|\.config/(?:gh|gcloud|hub|glab-cli)|\.password-store)(?:/|$)"
     r"|(?:^|/)(?:\.netrc|\.pgpass|\.git-credentials|\.npmrc|\.pypirc|\.vault-token|\.env(?:\.[\w.-]+)?"
-    r"|[^/]*\.(?:pem|key|p12|pfx|kdbx|jks|keystore)|\.[a-z_]*history|\.histfile|fish_history)$"
+    r"|[^/]*\.(?:pem|key|p12|pfx|kdbx|jks|keystore)|\.[a-z_]*history|\.histfile)$"
     # plain words as well (`grep id_rsa`, `echo credentials`): these only in a path
-    r"|/(?:id_[a-z0-9_]+|credentials|shadow-?|gshadow-?|sudoers|master\.key)$"
+    r"|/(?:id_[a-z0-9_]+|fish_history|credentials|shadow-?|gshadow-?|sudoers|master\.key)$"
     r"|/run/secrets/|/serviceaccount/token$|^/proc/[^/]+/environ$|^/etc/ssh/ssh_host_"
 )
 """Files that hold secrets, wherever they are (searched, not matched: it has no nested repetition). Shells' and clients'
-histories (``~/.bash_history``, ``.psql_history``) hold the passwords and tokens typed on command lines."""
+histories (``~/.bash_history``, ``.psql_history``) hold the passwords and tokens typed on command lines.
+
+Each alternative needs a ``.`` or a ``/`` in the word (:func:`_may_name_secret` skips the others: keep it so)."""
 _NOT_SECRET: Final = re.compile(
     r"\.env\.(?:example|sample|template|dist|defaults?)$|\.pub$|(?:^|/)(?:known_hosts|authorized_keys)$"
 )
@@ -35,7 +37,7 @@ _METADATA_HOSTS: Final = re.compile(
     r"|metadata\.azure\.com|100\.100\.100\.200)(?:[:/]|$)",
     re.IGNORECASE,
 )
-"""Cloud instance metadata services, which hand out the machine's credentials."""
+"""Cloud instance metadata services, which hand out the machine's credentials (each named with a ``.`` or a ``:``)."""
 
 _PRINTS_SECRETS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     "gh": (("auth", "token"),),
@@ -181,6 +183,14 @@ _SECRET_LISTERS: Final = frozenset({"kubectl", "oc"})
 """``get secret(s)`` lists names; with an output format (``-o yaml``, ``-o jsonpath=...``) it prints the values."""
 
 
+def _may_name_secret(word: str) -> bool:
+    """Whether ``word`` could name a secret file or the metadata service at all: every file :data:`_CREDENTIAL` finds is named
+    with a ``.`` or a ``/`` in it, and every host of :data:`_METADATA_HOSTS` with a ``.`` or a ``:``. A word with none of
+    the three (``status``, ``-la``, ``build``, ``TODO``) is not searched (tested against the searches on every word of the
+    tldr corpus)."""
+    return "." in word or "/" in word or ":" in word
+
+
 def why_secret(name: str, words: Sequence[str], read: Sequence[str] = ()) -> str | None:
     """Why ``name`` run with ``words`` (its arguments, ``""`` for one known only at run time) and reading the files
     ``read`` (its redirections') reads a secret, or ``None``."""
@@ -197,6 +207,8 @@ def why_secret(name: str, words: Sequence[str], read: Sequence[str] = ()) -> str
             previous = word
             continue
         previous = word
+        if not _may_name_secret(word):
+            continue  # most words (`status`, `-la`, `build`) need none of the searches below
         path = word.partition("=")[2] if word.startswith("-") and "=" in word else word
         # (whether the program reads it is asked only of a secret's name: ordinary commands never get there)
         if path and _read_secret(path.lstrip("@<")) and not _unread(name, words, at):
