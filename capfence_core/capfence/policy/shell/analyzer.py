@@ -45,7 +45,14 @@ from capfence.policy.shell.catalogue import variable_reason
 from capfence.policy.shell.context import Site, Stdin, Unknowable, norm_path
 from capfence.policy.shell.embedded import embedded
 from capfence.policy.shell.expand import Env, Expander, loop_start
-from capfence.policy.shell.forkbomb import BUSY_LOOP, is_busy_loop, is_fork_bomb_function, is_fork_bomb_loop
+from capfence.policy.shell.forkbomb import (
+    BUSY_LOOP,
+    SPAWNING_LOOP,
+    is_busy_loop,
+    is_fork_bomb_function,
+    is_fork_bomb_loop,
+    is_spawning_loop,
+)
 from capfence.policy.shell.lexer import ParseError
 from capfence.policy.shell.model import MAX_INVOCATIONS, Analysis, Arg, Invocation, Kind, Redir
 from capfence.policy.shell.parser import parse
@@ -204,6 +211,8 @@ class Analyzer:
             self.script(node.condition, branch, env)
             self.script(node.body, branch, env)
         elif isinstance(node, For):
+            if is_spawning_loop(node):
+                self.emit(Invocation(SPAWNING_LOOP))
             self.for_loop(node, expander, branch, env)
         elif isinstance(node, Case):
             self.case(node, expander, branch, env)

@@ -410,8 +410,6 @@ _SYSTEM = _reads(
     "screenfetch",
 )
 _NETWORK = _reads(
-    "ping",
-    "ping6",
     "dig",
     "nslookup",
     "host",
@@ -1112,12 +1110,12 @@ _PACKAGE_SOURCES = dict.fromkeys(
     _FROM_SOURCE,
 )
 """Operands of ``npm install``/``uv add``... naming a package by where it comes from rather than by its registry name."""
-_ADD_PACKAGE = Entry(hold_operands=_PACKAGE_SOURCES)
+ADD_PACKAGE = Entry(hold_operands=_PACKAGE_SOURCES)
 _PM_CONFIG = "changes the package manager's configuration (it can make later commands run code)"
 _NODE_PM = _subs(
     {
         **dict.fromkeys(_NPM_SAFE, READ),
-        **dict.fromkeys(("install", "i", "add"), _ADD_PACKAGE),
+        **dict.fromkeys(("install", "i", "add"), ADD_PACKAGE),
         "publish": "publishes a package",
         "global": "installs packages globally",
         **dict.fromkeys(("exec", "x", "dlx"), _FROM_REGISTRY),
@@ -1277,7 +1275,9 @@ _INTO_VENV = Entry(
             "-f",
             "--find-links",
         ),
-    }
+    },
+    # (a package named by where it comes from: a URL, a repository, a file, as npm install's)
+    hold_operands=_PACKAGE_SOURCES,
 )
 """``uv pip install``/``sync`` install into the project's virtual environment (uv refuses a system Python unless told)."""
 _UV = _subs(
@@ -1298,7 +1298,7 @@ _UV = _subs(
             "cache",
         ),
         "pip": _subs({**(_PIP.subs or {}), "install": _INTO_VENV, "sync": _INTO_VENV}),
-        "add": _ADD_PACKAGE,
+        "add": ADD_PACKAGE,
         "tool": "installs or runs a tool from the registry",
         "python": "installs or manages Python versions",
         "publish": "publishes a package",
@@ -1328,7 +1328,7 @@ _POETRY = _subs(
             "help",
             "sync",
         ),
-        "add": _ADD_PACKAGE,
+        "add": ADD_PACKAGE,
         "publish": "publishes a package",
         "self": "changes poetry itself",
     }
@@ -2936,6 +2936,11 @@ CATALOGUE: Mapping[str, Entry] = MappingProxyType(
         **_FILES,
         **_SYSTEM,
         **_NETWORK,
+        # a flood or a preload sends packets as fast as the network takes them
+        **dict.fromkeys(
+            ("ping", "ping6"),
+            Entry(hold=_held("floods the network with packets", "-f", "--flood", "-l", "--preload")),
+        ),
         **_DEV,
         **_WRITERS,
         **_ARCHIVES,
@@ -3035,8 +3040,11 @@ SUBCOMMAND_PROGRAMS = frozenset(name for name, entry in CATALOGUE.items() if ent
 _LIBRARY = "makes programs load a library"
 _STARTUP = "makes programs run code or read options at startup"
 _ELSEWHERE = "makes programs read their configuration (which can run commands) from elsewhere"
+HISTORY_VARIABLES = frozenset({"HISTFILE", "HISTSIZE", "HISTFILESIZE", "HISTCONTROL", "HISTIGNORE"})
+HIDES_HISTORY = "turns off or redirects the shell's history, hiding what runs"
 VARIABLES: Mapping[str, str] = MappingProxyType(
     {
+        **dict.fromkeys(HISTORY_VARIABLES, HIDES_HISTORY),
         **_held(
             _LIBRARY,
             "LD_PRELOAD",

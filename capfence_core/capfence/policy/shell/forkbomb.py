@@ -6,7 +6,8 @@
 * An endless loop (``while true``, ``while :``, ``until false``) whose body
   only starts background jobs, so nothing throttles it.
 
-And, held rather than denied, an endless loop that never pauses nor leaves
+And, held rather than denied, a ``for`` loop starting a background job for each
+item, and an endless loop that never pauses nor leaves
 (no ``sleep``, ``read``, ``wait``, ``break``, ``exit``...): it runs flat out
 until killed (``while :; do echo x >> log; done`` fills the disk,
 ``while true; do mkdir x; cd x; done`` the file system).
@@ -32,6 +33,8 @@ def is_fork_bomb_loop(node: Loop) -> bool:
     return bool(items) and all(item.background for item in items)
 
 
+SPAWNING_LOOP = "for"
+"""The program of the invocation recorded for a ``for`` loop starting background jobs (:func:`is_spawning_loop`)."""
 BUSY_LOOP = "while"
 """The program of the invocation the analysis records for a busy loop, judged by the catalogue's judgement."""
 _PAUSES = frozenset(
@@ -46,6 +49,12 @@ def is_busy_loop(node: Loop) -> bool:
         _is_constant(node.condition, _ALWAYS[node.kind])
         and next(_script_calls(node.body, _PAUSES, False), None) is None
     )
+
+
+def is_spawning_loop(node: For) -> bool:
+    """A ``for`` loop that starts a background job for each item (``for i in $(seq 100000); do sleep 1000 & done``):
+    as many processes at once as items, which nothing bounds."""
+    return any(item.background for item in node.body.items)
 
 
 def _is_constant(script: Script, words: frozenset[str]) -> bool:

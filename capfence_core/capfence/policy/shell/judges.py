@@ -59,6 +59,8 @@ def chmod_mode(inv: Invocation) -> str | None:
 
 
 _OPTION_MODE = re.compile(r"-[rwxX]+")
+MODE_AS_OPTION = re.compile(r"-[rwxXst]+")
+"""A chmod mode spelled like an option (``chmod -x FILE``): every operand is then a file."""
 
 
 def _owner_loses(mode: str) -> bool:

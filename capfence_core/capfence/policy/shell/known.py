@@ -23,13 +23,17 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from functools import lru_cache
+from itertools import pairwise
 
 from capfence.policy.shell.catalogue import (
+    ADD_PACKAGE,
     CATALOGUE,
     CHANGES_DIR,
     CHDIR_OPTIONS,
     COMPRESSORS,
     GIT_RISKY_KEY,
+    HIDES_HISTORY,
+    HISTORY_VARIABLES,
     INSTALLS,
     KNOWN_WRAPPERS,
     PRIVILEGED_WRAPPERS,
@@ -46,9 +50,9 @@ from capfence.policy.shell.catalogue import (
 from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.expand import has_glob
 from capfence.policy.shell.fetched import RUNS_PROJECT_CODE, TEXT_WRITERS, code_file, fetches
-from capfence.policy.shell.forkbomb import BUSY_LOOP
+from capfence.policy.shell.forkbomb import BUSY_LOOP, SPAWNING_LOOP
 from capfence.policy.shell.invoke import read_code, runner_command, search_start
-from capfence.policy.shell.judges import JUDGES
+from capfence.policy.shell.judges import JUDGES, MODE_AS_OPTION
 from capfence.policy.shell.model import PAYLOAD_HOLD, Arg, Invocation, Kind, Options
 from capfence.policy.shell.network import FILE_OPTIONS, SENDERS, git_push, nmcli, sends_file, why_sends
 from capfence.policy.shell.oneliners import (
@@ -520,7 +524,8 @@ _INDEX_OPTIONS = ("-i", "--index-url", "--extra-index-url", "-f", "--find-links"
 
 
 def _other_index(inv: Invocation) -> str | None:
-    """``pip install`` into a virtual environment from another index or location than the configured one."""
+    """``pip install`` into a virtual environment from another index or location than the configured one, or of a
+    package named by where it comes from (``https://.../x.whl``, ``git+https://...``), as ``npm install``'s."""
     for arg in inv.args:
         if (
             not arg.static
@@ -528,7 +533,12 @@ def _other_index(inv: Invocation) -> str | None:
             or arg.text.startswith(("--index-url=", "--extra-index-url=", "--find-links="))
         ):
             return f"installs packages from a source given in an option or known only at run time ({inv.program} install)"
-    return None
+    held = _held_operand(ADD_PACKAGE, inv.options.operands)
+    return (
+        f"{ADD_PACKAGE.hold_operands[held[0]]} ({inv.program} install {held[1]})"
+        if held is not None
+        else None
+    )
 
 
 _VENV_BIN = re.compile(r"^(?:\./)?(?:\.venv|venv|env|\.env)/bin/pip3?$")
@@ -596,7 +606,8 @@ def _entry(inv: Invocation, name: str, entry: Entry, depth: int) -> str | None:
         return written(_not_in_home(operands), entry.static_operands, "changes")
     if entry.writes == "after_first":
         # with --reference=FILE no operand is the mode: all are changed
-        first = 0 if _given(_REFERENCE, options) else 1
+        # (chmod -x FILE: the mode was an option word, so every operand is a file)
+        first = 0 if _given(_REFERENCE, options) or _mode_as_option(inv) else 1
         return _found_outside(operands[first:], inv) or written(
             [arg for arg in operands[first:] if not _found(arg, inv)],
             entry.static_operands,
@@ -609,6 +620,12 @@ def _entry(inv: Invocation, name: str, entry: Entry, depth: int) -> str | None:
 
 
 _REFERENCE = {"--reference": ""}
+
+
+def _mode_as_option(inv: Invocation) -> bool:
+    return inv.program == "chmod" and any(
+        arg.static and MODE_AS_OPTION.fullmatch(arg.text) for arg in inv.args
+    )
 
 
 def _copied(inv: Invocation, name: str, entry: Entry, replaced: bool) -> str | None:
@@ -2612,8 +2629,36 @@ def _busy_loop(inv: Invocation) -> str | None:
     return "loops without end and never pauses (while true without sleep, read or break)"
 
 
+def _spawning_loop(inv: Invocation) -> str | None:
+    """The analysis's record of a ``for`` loop starting a background job for each item."""
+    if inv.args:
+        return None
+    return "starts a background job for every item of a loop: as many processes at once as items"
+
+
+def _truncate(inv: Invocation) -> str | None:
+    """``truncate -s 10T f`` makes a file of that size: sparse, but any copy of it writes every byte."""
+    sizes = option_values(_option_words(inv.args), ("-s", "--size"))
+    if any(not v.static or _size(v.text.lstrip("+<>/%"), _HUGE) >= _HUGE for _, v in sizes):
+        return f"makes a file of 64 GiB or more ({inv.program} -s)"
+    return None
+
+
+def _history(inv: Invocation) -> str | None:
+    """``unset HISTFILE``, ``set +o history``: the shell stops keeping what runs."""
+    words = [arg.text for arg in inv.args if arg.static]
+    off = (inv.program == "unset" and not HISTORY_VARIABLES.isdisjoint(words)) or (
+        inv.program == "set" and any(a == "+o" and b == "history" for a, b in pairwise(words))
+    )
+    return f"{HIDES_HISTORY} ({inv.program})" if off else None
+
+
 _SPECIAL: dict[str, Callable[[Invocation], str | None]] = {
     BUSY_LOOP: _busy_loop,
+    SPAWNING_LOOP: _spawning_loop,
+    "truncate": _truncate,
+    "unset": _history,
+    "set": _history,
     "sqlite3": _sqlite,
     "ssh-keygen": _ssh_keygen,
     "fc": _fc,
@@ -2760,8 +2805,10 @@ def _plain_split(words: Sequence[str]) -> tuple[set[str], list[str]] | None:
 
 def _plain_written(writes: str, operands: list[str], flags: set[str], replaced: bool) -> bool:
     """No file a writer writes (``writes`` of its entry; ``replaced``: removes or replaces) is outside the working tree."""
-    if writes == "after_first" and any(flag.startswith("--r") for flag in flags):
-        return False  # --reference=FILE: every operand is changed (left to the full judgement)
+    if writes == "after_first" and any(
+        flag.startswith("--r") or MODE_AS_OPTION.fullmatch(flag) for flag in flags
+    ):
+        return False  # --reference=FILE, chmod -x FILE: every operand is changed (left to the full judgement)
     if writes == "operands":
         targets = operands
     elif writes == "creates":
@@ -2927,7 +2974,7 @@ _SPECIAL_SUBS: dict[str, Callable[[Sequence[str]], bool]] = {
     "popd": lambda words: True,
     # the whole environment: a search after it may look for secrets (why_held_each)
     "printenv": _whole_environment,
-    "set": _whole_environment,
+    "set": lambda words: _whole_environment(words) or "+o" in words,  # (set +o history: _history)
 }
 """Programs judged from plain words unless these words need their special judgement (:data:`_SPECIAL`: ``git config``,
 ``git push``, ``git restore``) or the commands after them depend on them (``cd /``: :func:`why_held_each`)."""

@@ -8,6 +8,7 @@ redirection targets, the sketch of plain lists with its words.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Sequence
 from itertools import pairwise
@@ -16,11 +17,19 @@ from typing import Final
 from capfence.policy.shell.catalogue import DESTINATION_UNREAD, NAMES_ONLY, UNREAD_SUBCOMMANDS
 
 _CREDENTIAL: Final = re.compile(
-    r"(?:^|/)(?:\.ssh|\.aws|\.gnupg|\.kube|\.docker|\.azure|\.config/(?:gh|gcloud|hub|glab-cli)|\.password-store)(?:/|$)"
+    r"(?:^|/)(?:\.ssh|\.aws|\.gnupg|\.kube|\.docker|\.azure|\.oci|\.kaggle|\.password-store|\.mozilla|\.thunderbird"
+    r"|\.config/(?:gh|gcloud|hub|glab-cli|google-chrome|chromium|BraveSoftware|microsoft-edge|vivaldi|opera|Slack"
+    r"|discord|Signal|keepassxc|1Password|Bitwarden)|\.local/share/keyrings|\.cache/huggingface/token|\.huggingface"
+    r"|Library/(?:Keychains|Cookies|Application Support/(?:Google/Chrome|Firefox|BraveSoftware|Microsoft Edge|Slack"
+    r"|1Password)))(?:/|$)"
     r"|(?:^|/)(?:\.netrc|\.pgpass|\.git-credentials|\.npmrc|\.pypirc|\.vault-token|\.env(?:\.[\w.-]+)?"
-    r"|[^/]*\.(?:pem|key|p12|pfx|kdbx|jks|keystore)|\.[a-z_]*history|\.histfile)$"
+    r"|[^/]*\.(?:pem|key|p12|pfx|kdbx|jks|keystore|binarycookies|keyring|keychain|keychain-db)|\.[a-z_]*history"
+    r"|\.histfile|\.boto|\.s3cfg|\.my\.cnf|\.terraformrc|\.dockercfg|key[34]\.db|logins\.json|cookies\.sqlite"
+    r"|signons\.sqlite|credentials(?:\.tfrc)?\.(?:json|ya?ml|toml|ini|xml|csv)|client_secrets?[\w.-]*\.json"
+    r"|service[-_]account[\w.-]*\.json)$"
     # plain words as well (`grep id_rsa`, `echo credentials`): these only in a path
-    r"|/(?:id_[a-z0-9_]+|fish_history|credentials|shadow-?|gshadow-?|sudoers|master\.key)$"
+    r"|/(?:id_[a-z0-9_]+|fish_history|Login Data|Web Data|Cookies|Local State|credentials|shadow-?|gshadow-?|sudoers"
+    r"|master\.key)$"
     r"|/run/secrets/|/serviceaccount/token$|^/proc/[^/]+/environ$|^/etc/ssh/ssh_host_"
 )
 """Files that hold secrets, wherever they are (searched, not matched: it has no nested repetition). Shells' and clients'
@@ -43,7 +52,24 @@ _PRINTS_SECRETS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     "gh": (("auth", "token"),),
     "glab": (("auth", "token"),),
     "oc": (("extract", "secret"),),
-    "aws": (("secretsmanager", "get-secret-value"), ("ssm", "--with-decryption")),
+    "aws": (
+        ("secretsmanager", "get-secret-value"),
+        ("ssm", "--with-decryption"),
+        ("configure", "get", "aws_secret_access_key"),
+        ("configure", "get", "aws_session_token"),
+        ("configure", "export-credentials"),
+        ("sts", "get-session-token"),
+        ("ecr", "get-login-password"),
+    ),
+    "gcloud": (
+        ("auth", "print-access-token"),
+        ("auth", "print-identity-token"),
+        ("secrets", "versions", "access"),
+    ),
+    "az": (("account", "get-access-token"), ("keyvault", "secret", "show")),
+    "bw": (("get",),),
+    "secret-tool": (("lookup",),),
+    "kubectl": (("config", "view", "--raw"),),
     "gpg": (("--export-secret-keys",), ("--export-secret-subkeys",)),
     "gpg2": (("--export-secret-keys",), ("--export-secret-subkeys",)),
     "vault": (("kv", "get"), ("read",), ("token", "create")),
@@ -183,12 +209,93 @@ _SECRET_LISTERS: Final = frozenset({"kubectl", "oc"})
 """``get secret(s)`` lists names; with an output format (``-o yaml``, ``-o jsonpath=...``) it prints the values."""
 
 
+_HOST = re.compile(r"(?:[a-zA-Z][\w+.-]*://)?(?:[^/@\s]*@)?(\[[^\]/]*\]|[^/:?#\s]+)")
+"""The host of a URL or of a bare ``host/path`` word (``curl 2852039166/latest``), at the word's start."""
+_LINK_LOCAL = ipaddress.ip_network("169.254.0.0/16")
+_OTHER_METADATA = frozenset({ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")})
+
+
+_URL_CLIENTS = frozenset(
+    {
+        "curl",
+        "wget",
+        "http",
+        "https",
+        "xh",
+        "curlie",
+        "aria2c",
+        "lynx",
+        "w3m",
+        "links",
+        "nc",
+        "ncat",
+        "netcat",
+        "telnet",
+    }
+)
+"""Programs whose bare word is a host: for them a lone number is an address (``curl 2852039166``), elsewhere a number."""
+
+
+def _metadata_address(word: str, client: bool) -> bool:
+    """A metadata service's address spelled another way, in a URL or a bare word of a URL ``client``: one number
+    (``2852039166``, ``0xa9fea9fe``), octal or hex parts
+    (``0251.0376.0251.0376``, ``169.254.43518``), an IPv4-mapped IPv6 address (``[::ffff:169.254.169.254]``), or a
+    name that wildcard DNS resolves to it (``169.254.169.254.nip.io``, ``169-254-169-254.sslip.io``)."""
+    if not client and "://" not in word:
+        return False  # (text: echo '169.254.169.254 is blocked')
+    found = _HOST.match(word)
+    host = found.group(1) if found else ""
+    if "169.254." in host or "169-254-" in host:
+        return True
+    if host.startswith("["):
+        try:
+            address = ipaddress.ip_address(host[1:-1])
+        except ValueError:
+            return False
+        mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        return address in _OTHER_METADATA or (mapped is not None and _metadata_v4(int(mapped)))
+    number = _inet_aton(host)
+    return number is not None and _metadata_v4(number)
+
+
+def _metadata_v4(number: int) -> bool:
+    address = ipaddress.IPv4Address(number)
+    return address in _LINK_LOCAL or address in _OTHER_METADATA
+
+
+def _inet_aton(host: str) -> int | None:
+    """The address ``host`` names as the C library reads it: 1 to 4 parts, each decimal, ``0x`` hex or ``0`` octal, the
+    last filling the bytes left (``169.254.43518``); ``None`` if it is not one."""
+    parts = host.split(".")
+    if not host[:1].isdigit() or len(parts) > 4 or len(host) > 64:
+        return None
+    values: list[int] = []
+    for part in parts:
+        try:
+            values.append(
+                int(part, 16)
+                if part[:2].lower() == "0x"
+                else int(part, 8)
+                if part[:1] == "0" and part != "0"
+                else int(part)
+            )
+        except ValueError:
+            return None
+    *head, last = values
+    if any(v > 255 for v in head) or last >= 1 << (8 * (4 - len(head))):
+        return None
+    number = 0
+    for value in head:
+        number = number << 8 | value
+    return number << (8 * (4 - len(head))) | last
+
+
 def _may_name_secret(word: str) -> bool:
     """Whether ``word`` could name a secret file or the metadata service at all: every file :data:`_CREDENTIAL` finds is named
     with a ``.`` or a ``/`` in it, and every host of :data:`_METADATA_HOSTS` with a ``.`` or a ``:``. A word with none of
     the three (``status``, ``-la``, ``build``, ``TODO``) is not searched (tested against the searches on every word of the
-    tldr corpus)."""
-    return "." in word or "/" in word or ":" in word
+    tldr corpus), unless it starts with a digit (an address written as one number: :func:`_metadata_address`)."""
+    return "." in word or "/" in word or ":" in word or word[:1].isdigit()
 
 
 def why_secret(name: str, words: Sequence[str], read: Sequence[str] = ()) -> str | None:
@@ -213,7 +320,7 @@ def why_secret(name: str, words: Sequence[str], read: Sequence[str] = ()) -> str
         # (whether the program reads it is asked only of a secret's name: ordinary commands never get there)
         if path and _read_secret(path.lstrip("@<")) and not _unread(name, words, at):
             return f"names a file that holds secrets (`{path}`)"
-        if _METADATA_HOSTS.search(word):
+        if _METADATA_HOSTS.search(word) or _metadata_address(word, name in _URL_CLIENTS):
             return "asks the cloud's metadata service, which hands out the machine's credentials"
     return _program_secret(name, words)
 
