@@ -61,6 +61,12 @@ HELD = {
     "chmod -x /usr/local/bin/docker": "outside the working tree",
     "chmod -rw /etc/hosts": "outside the working tree",
     "chmod -v -x ~/.local/bin/tool": "outside the working tree",
+    # a secret file after a pattern, or with the pattern given by an option
+    "grep -rn password ~/.aws/credentials": "holds secrets",
+    "grep -e token ~/.config/gh/hosts.yml": "holds secrets",
+    "grep -rie key ~/.ssh/id_ed25519": "holds secrets",
+    "rg --regexp=x ~/.netrc": "holds secrets",
+    "grep -A 2 /etc/shadow notes.txt": "holds secrets",
     # exhausting resources
     "ping -f 192.168.1.1": "floods the network",
     "sudo ping -l 100 -c 100000 10.1.1.1": "sudo",
@@ -81,6 +87,13 @@ HELD = {
 
 ALLOWED = [
     "cat src/cookies.py",
+    # a searcher's first operand is its pattern, not a file it reads
+    "grep -rn '/etc/shadow' tests/",
+    "rg -n '~/.aws/credentials' docs/",
+    "grep -c id_rsa.pub README.md",
+    # shell helpers and system reads
+    "deactivate",
+    "sw_vers -productVersion",
     "grep -rn 'Login Data' docs/",
     "ls ~/.mozilla",
     "cat docs/credentials.md",

@@ -427,6 +427,22 @@ def searches_for_secret(words: Sequence[str]) -> bool:
     return any(_SECRET_PATTERN.search(word) for word in words if not word.startswith("--"))
 
 
+_PATTERN_FIRST = frozenset({"grep", "egrep", "fgrep", "zgrep", "rg", "ag", "ack", "ugrep"})
+"""Searchers whose first operand is the pattern (``grep -rn '/etc/shadow' tests/`` reads ``tests/``, not the file)."""
+
+
+def _is_pattern(words: Sequence[str], at: int) -> bool:
+    """``words[at]`` is the searcher's pattern: its first operand, when no option gives the pattern (``-e``, ``-f``,
+    ``--regexp``, ``--file``, or ``e``/``f`` in a cluster: ``-rne``). An option's value taken for the pattern only makes
+    the real pattern be judged as a file, which holds: never the other way round."""
+    for word in words[:at]:
+        if not word.startswith("-") or word.startswith(("--regexp", "--file")):
+            return False
+        if not word.startswith("--") and ("e" in word[1:] or "f" in word[1:]):
+            return False
+    return not any(word.startswith(("--regexp", "--file")) for word in words[at + 1 :])
+
+
 def _unread(name: str, words: Sequence[str], at: int) -> bool:
     """Whether ``words[at]``, an operand, is a file ``name`` does not read: it lists or changes its name or mode
     (:data:`~capfence.policy.shell.catalogue.NAMES_ONLY`), writes it (the destination of ``cp``), or removes it from
@@ -436,6 +452,8 @@ def _unread(name: str, words: Sequence[str], at: int) -> bool:
         return False
     if name in NAMES_ONLY:
         return True
+    if name in _PATTERN_FIRST:
+        return _is_pattern(words, at)
     if name in DESTINATION_UNREAD:
         # the last word, when it is the destination: not with -t DIR (every operand is then a source)
         operands = [w for w in words if not w.startswith("-")]
