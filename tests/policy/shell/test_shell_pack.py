@@ -78,7 +78,9 @@ HOLD: list[tuple[Any, str]] = [
     ("xargs -a files.txt rm -f", "operates on names read at run time"),
     ("sudo su -", "runs as another user (sudo)"),
     ("sudo -i", "runs as another user (sudo)"),
-    ("python3 - <<'EOF'\nprint(1)\nEOF", "runs a python script whose code is not checked"),
+    # (print(1) there is checked and allowed: tests/policy/shell/test_shell_project_runs.py)
+    ("python3 - <<'EOF'\nimport shutil; shutil.rmtree('x')\nEOF", "runs python code that is not checked"),
+    ("python3 - <<EOF\nprint('$USER')\nEOF", "runs a python script whose code is not checked"),
     (
         "docker run -v $(pwd):/app img",
         "runs a container (it may mount the host or run privileged) (docker run)",
@@ -96,7 +98,8 @@ HOLD: list[tuple[Any, str]] = [
     ("cat data.json | python3 script.py", "runs a python script whose code is not checked"),
     ("python3 script.py < input.txt", "runs a python script whose code is not checked"),
     ("bash script.sh", "runs a shell script whose code is not checked (bash script.sh)"),
-    ("sh ./configure --prefix=/usr", "runs a shell script whose code is not checked (sh ./configure)"),
+    # (`sh ./configure` is judged as `./configure`, a project's launch script: test_shell_project_runs.py)
+    ("sh ./bootstrap.sh --prefix=/usr", "runs a shell script whose code is not checked (sh ./bootstrap.sh)"),
     ('node -e \'console.log(require("fs").readdirSync("/"))\'', "runs node code that is not checked"),
     ("sudo apt-get install -y curl", "runs as another user (sudo)"),
     ("sudo -u postgres psql -c 'select 1'", "runs as another user (sudo)"),

@@ -32,6 +32,7 @@ from capfence.policy.shell.ast import (
     FunctionDef,
     Group,
     If,
+    Lit,
     Loop,
     Pipeline,
     Redirect,
@@ -260,7 +261,7 @@ class Analyzer:
         for assign in node.assigns:
             for word in assign.array or ():
                 expander.word(word)
-        redirects, stdin = self.redirects(node.redirects, expander)
+        redirects, stdin = self.redirects(node.redirects, expander, own=True)
         args = [arg for word in node.words for arg in expander.word(word)]
         self.note_arithmetic(node, values, args, expander)
         if not node.words:
@@ -345,8 +346,10 @@ class Analyzer:
         return self.programs_since(start)
 
     def redirects(
-        self, redirects: tuple[Redirect, ...], expander: Expander
+        self, redirects: tuple[Redirect, ...], expander: Expander, own: bool = False
     ) -> tuple[tuple[Redir, ...], Stdin | None]:
+        """The redirections as the program sees them; ``own``: a simple command's, whose here-document or here-string
+        text it alone reads (a compound command's is shared: ``while read l; do python3; done <<EOF``)."""
         if not redirects:
             return (), None
         out: list[Redir] = []
@@ -356,7 +359,8 @@ class Analyzer:
             if redirect.heredoc is not None or redirect.op == "<<<":
                 word = redirect.heredoc.body if redirect.heredoc is not None else redirect.target
                 arg = expander.joined(word or Word(()))
-                out.append(Redir(redirect.op, redirect.fd, None, arg.secret))
+                code = _passed_unchanged(word, arg) if own and reads_stdin else None
+                out.append(Redir(redirect.op, redirect.fd, None, arg.secret, code))
                 if reads_stdin:
                     text = arg.text if redirect.heredoc is not None else arg.text + "\n"
                     stdin = Stdin(text=text) if arg.static else Stdin(arg.sources, dynamic=True)
@@ -460,6 +464,18 @@ class Analyzer:
         if invocation.program in DOWNLOADERS:
             for path in invoke.downloaded_files(invocation):
                 self.written[norm_path(path)] = frozenset({invocation.program})
+
+
+def _passed_unchanged(word: Word | None, arg: Arg) -> str | None:
+    """The text of a here-document or here-string exactly as the program reads it: static and with no expansion at all
+    (a quoted delimiter, or a body without ``$``/backquotes; an expanded ``$HOME`` is only a guess at the text), and not
+    starting with a ``~`` the shell may replace; else ``None``."""
+    if word is None or word.literal is None or not arg.static:
+        return None
+    first = word.parts[0] if word.parts else None
+    if isinstance(first, Lit) and not first.quoted and first.text.startswith("~"):
+        return None
+    return arg.text
 
 
 def _echoed(found: list[Invocation], via: tuple[str, ...]) -> str | None:

@@ -630,6 +630,9 @@ run the project's build like ``make``. Any other program named by a path in the 
 PROJECT_BIN_DIRS = ("node_modules/.bin", ".venv/bin", "venv/bin", "env/bin", ".env/bin", "vendor/bin")
 """Directories of the working tree where package managers install a project's tools (``node_modules/.bin/jest``,
 ``.venv/bin/pytest``): a catalogued program there is the project's copy of it."""
+PROJECT_BINSTUBS = frozenset({"rails", "rake", "rspec", "bundle"})
+"""Programs a Rails project runs through its generated ``bin/`` stubs (``bin/rails test``, ``bin/rspec``): judged as the
+program itself. Another program in ``bin/`` is the project's file (``bin/cat`` may be anything)."""
 
 COMPRESSORS = (
     "gzip",
@@ -810,6 +813,27 @@ _KUBE = _subs(
     hold={},
 )
 _KUBE = Entry(subs=_KUBE.subs, other=_KUBE.other, code_files=_files("--kubeconfig"))
+KUBE_DRY_RUNS = frozenset(
+    {
+        *(
+            "apply",
+            "create",
+            "delete",
+            "replace",
+            "patch",
+            "run",
+            "expose",
+            "label",
+            "annotate",
+            "set",
+            "scale",
+        ),
+        *("autoscale", "taint", "cordon", "uncordon", "drain"),
+    }
+)
+"""``kubectl`` subcommands that change the cluster but, with ``--dry-run=client`` or ``=server`` (bare ``--dry-run`` and
+``=true`` are client, deprecated), only print or validate what they would do (``kubectl create deployment x
+--image=y --dry-run=client -o yaml``); ``--dry-run=none``/``=false`` change it (the last ``--dry-run`` given counts)."""
 
 _GIT_READ = (
     "status",
@@ -1936,6 +1960,9 @@ _JS_TOOL = Entry(
     runs_operands=True,
 )
 _DROPS_DATA = "drops, resets or rolls back a database (its data is lost)"
+_RAILS_TEST = Entry(code_files=_files("-r", "--require"), runs_operands=True)
+"""``rails test [FILES]``: the project's tests (``rails db:migrate``, ``runner``, ``console``, ``server`` and the rest
+are held: they change the database or the project, or run code given to them)."""
 _DB_TASKS = dict.fromkeys(
     (
         "*flyway:clean*",
@@ -2028,6 +2055,42 @@ _ESCAPES: dict[str, Entry] = {
         ),
     ),
     "ant": Entry(code_files=_files("-f", "-file", "-buildfile"), long_words=True),
+    # Ruby and PHP test runners: the project's specs and tests, like pytest (and their helpers, loaded from the tree)
+    "rspec": Entry(
+        code_files=_files("-r", "--require", "-I", "--options", "--default-path"),
+        outputs=_files("-o", "--out"),
+        runs_operands=True,
+    ),
+    "phpunit": Entry(
+        code_files=_files("--bootstrap", "-c", "--configuration", "--include-path", "--extension"),
+        outputs=_files(
+            "--log-junit",
+            "--log-teamcity",
+            "--testdox-html",
+            "--testdox-text",
+            "--testdox-xml",
+            "--coverage-html",
+            "--coverage-clover",
+            "--coverage-cobertura",
+            "--coverage-crap4j",
+            "--coverage-php",
+            "--coverage-text",
+            "--coverage-xml",
+            "--cache-result-file",
+            "--cache-directory",
+        ),
+        runs_operands=True,
+    ),
+    "rails": _subs(
+        {
+            **dict.fromkeys(
+                ("test", "t", "test:all", "test:models", "test:controllers", "test:system"), _RAILS_TEST
+            ),
+            **_reads("routes", "about", "stats", "notes", "version", "middleware", "initializers"),
+            **_reads("db:migrate:status", "db:version", "time:zones", "time:zones:all"),
+        },
+        "changes the project or its database, or runs code given to it",
+    ),
     "tsc": Entry(outputs=_files("--outDir", "--outFile", "--out", "--declarationDir")),
     **dict.fromkeys(
         (

@@ -36,8 +36,10 @@ from capfence.policy.shell.catalogue import (
     HISTORY_VARIABLES,
     INSTALLS,
     KNOWN_WRAPPERS,
+    KUBE_DRY_RUNS,
     PRIVILEGED_WRAPPERS,
     PROJECT_BIN_DIRS,
+    PROJECT_BINSTUBS,
     PROJECT_SCRIPTS,
     PYTHON_CODE_MODULES,
     PYTHON_MODULE_PROGRAMS,
@@ -51,11 +53,12 @@ from capfence.policy.shell.context import norm_path
 from capfence.policy.shell.expand import has_glob
 from capfence.policy.shell.fetched import RUNS_PROJECT_CODE, TEXT_WRITERS, code_file, fetches
 from capfence.policy.shell.forkbomb import BUSY_LOOP, SPAWNING_LOOP
-from capfence.policy.shell.invoke import read_code, runner_command, search_start
+from capfence.policy.shell.invoke import Reading, read_code, runner_command, search_start
 from capfence.policy.shell.judges import JUDGES, MODE_AS_OPTION
 from capfence.policy.shell.model import PAYLOAD_HOLD, Arg, Invocation, Kind, Options
 from capfence.policy.shell.network import FILE_OPTIONS, SENDERS, git_push, nmcli, sends_file, why_sends
 from capfence.policy.shell.oneliners import (
+    harmless_input,
     harmless_node,
     harmless_perl,
     harmless_php,
@@ -370,7 +373,7 @@ def why_held_each(invocations: Sequence[Invocation]) -> tuple[str | None, ...]:
                 reason = _environment(inv, printed)
             if not printed and inv.program in ENVIRONMENT_PRINTERS:
                 printed = reads_environment(inv.program, _static_words(inv))
-            if reason is None and brought is not None and (inv.program or "") in RUNS_PROJECT_CODE:
+            if reason is None and brought is not None and _runs_project_code(inv):
                 reason = f"runs the project's code after {brought} in the same command"
             brought = brought or _brings_code(inv)
             active = active or (inv.program in ("source", ".") and reason is None)
@@ -516,6 +519,8 @@ def _foreign_program(inv: Invocation) -> str | None:
         folder = posixpath.dirname(norm_path(path))
         if name in PROJECT_SCRIPTS or any(folder == d or folder.endswith("/" + d) for d in PROJECT_BIN_DIRS):
             return None
+        if name in PROJECT_BINSTUBS and folder == "bin":
+            return None
         return f"runs {inv.origin}, a file in the working tree, not the system's {name}"
     return f"runs {inv.origin}, a file outside the system's program directories, not the system's {name}"
 
@@ -574,9 +579,52 @@ def _program(inv: Invocation) -> str | None:
         if reason is not None:
             return reason
     entry = CATALOGUE.get(name)
-    if entry is None:
-        return f"unknown program `{name}`"
+    return f"unknown program `{name}`" if entry is None else _catalogued(inv, name, entry)
+
+
+def _catalogued(inv: Invocation, name: str, entry: Entry) -> str | None:
+    if name == "kubectl" and _kube_dry_run(inv):
+        return _options(inv, name, entry, _option_words(inv.args), ())  # (--kubeconfig)
     return _entry(inv, name, entry, 0)
+
+
+_KUBE_DRY = frozenset({"client", "server", "true"})
+_KUBE_SOURCES = frozenset({"-f", "--filename", "-k", "--kustomize"})
+
+
+def _kube_dry_run(inv: Invocation) -> bool:
+    """``kubectl apply|create|delete|... --dry-run=client|server`` (:data:`KUBE_DRY_RUNS`): nothing changes. Its manifests
+    come from the working tree, standard input or a URL; an option that reads another file (``--from-file``,
+    ``--from-env-file``, ``-o go-template-file=``, ``--template``) could print a secret, and keeps it held."""
+    operands = inv.options.operands
+    if not operands or not operands[0].static or operands[0].text not in KUBE_DRY_RUNS:
+        return False
+    if operands[0].text == "create" and len(operands) > 1 and operands[1].text == "token":
+        return False  # a token is issued whatever the mode
+    words = _option_words(inv.args)
+    if not all(a.static for a in words):
+        return False
+    modes = [w.text.partition("=")[2] or "true" for w in words if w.text.partition("=")[0] == "--dry-run"]
+    if not modes or modes[-1] not in _KUBE_DRY:
+        return False
+    for _, value in option_values(words, _KUBE_SOURCES):
+        if (
+            value.text != "-"
+            and not value.text.startswith(("https://", "http://"))
+            and not in_tree(value.text)
+        ):
+            return False
+    return not any(map(_kube_reads_file, words))
+
+
+def _kube_reads_file(word: Arg) -> bool:
+    """An option naming a file other than the manifests (``--from-file``, ``--template``), or a value naming one (``-o
+    go-template-file=PATH``)."""
+    text = word.text.casefold()
+    name = text.partition("=")[0]
+    if "file=" in text or "template" in text:
+        return name not in _KUBE_SOURCES
+    return text.startswith("-") and "file" in name and name not in _KUBE_SOURCES
 
 
 def _entry(inv: Invocation, name: str, entry: Entry, depth: int) -> str | None:
@@ -955,21 +1003,140 @@ def _interpreter(inv: Invocation, kind: str) -> str | None:
     name = inv.program
     if spec.shell:
         if reading.script is not None:
-            return f"runs a shell script whose code is not checked ({name} {reading.script.text})"
+            return _shell_script(inv, reading.script, reading.start)
         if not reading.code and not reading.stdin:
             return f"starts a shell ({name})"
         if not reading.code and not any(r.op in _INLINE_INPUT for r in inv.redirects):
             return f"reads commands from its standard input ({name})"
         return None  # the code itself was analyzed: each command it runs is judged on its own
+    if kind == "node" and _node_tests(inv.args):
+        return None
+    given = _input_code(inv, reading)
     if kind == "python":
-        return _python(inv, reading.code)
+        return _python(inv, reading.code or ([Arg.of(given)] if given is not None else []))
     if kind in ("awk", "gawk", "mawk", "nawk"):
         return _awk(inv)
     checker = _ONE_LINERS.get(kind)
+    if given is not None and checker is not None:
+        return None if harmless_input(kind, inv.args, given) else f"runs {kind} code that is not checked"
     verdict = checker(inv.args) if checker is not None else False
     if verdict is True:
         return None
     return verdict or f"runs {kind} code that is not checked"
+
+
+_SHELL_TRACING = re.compile(r"-[exuv]+")
+"""Shell options that only trace or stop on errors (``bash -ex ./gradlew``)."""
+
+
+def _project_script(inv: Invocation) -> tuple[str, Arg, int] | None:
+    """A shell given a project's own launch script (``sh ./gradlew``, ``bash mvnw -q package``): the script's catalogue
+    name (:data:`PROJECT_SCRIPTS`), its path and where it is among the arguments; ``None`` for any other use."""
+    spec = INTERPRETERS.get(family(inv.program or ""))
+    if spec is None or not spec.shell:
+        return None
+    reading = read_code(inv.args, spec)
+    script = reading.script
+    if script is None or not script.static or not in_tree(script.text):
+        return None
+    program = posixpath.basename(script.text)
+    own = inv.args[: reading.start]
+    if program not in PROJECT_SCRIPTS or not all(a.static and _SHELL_TRACING.fullmatch(a.text) for a in own):
+        return None
+    return program, script, reading.start
+
+
+def _shell_script(inv: Invocation, script: Arg, start: int) -> str | None:
+    """A shell running a script: held unless it is a project's launch script, then judged as running it directly."""
+    found = _project_script(inv)
+    if found is None:
+        return f"runs a shell script whose code is not checked ({inv.program} {script.text})"
+    program, _, start = found
+    rest = inv.args[start + 1 :]
+    direct = Invocation(
+        program, rest, inv.redirects, options=parse_options(rest, OPTION_SPECS.get(program, PLAIN))
+    )
+    return _program(direct)
+
+
+_NODE_TEST_FLAGS = frozenset(
+    {
+        *("--test", "--test-only", "--experimental-test-coverage", "--test-force-exit", "--no-warnings"),
+        *("--enable-source-maps", "--experimental-test-snapshots", "--test-update-snapshots"),
+    }
+)
+_NODE_TEST_VALUES: Mapping[str, re.Pattern[str]] = {
+    "--test-reporter": re.compile(r"spec|tap|dot|junit|lcov"),
+    "--test-reporter-destination": re.compile(r"stdout|stderr|[\w.-][\w./-]*"),
+    "--test-name-pattern": re.compile(r".*", re.DOTALL),
+    "--test-skip-pattern": re.compile(r".*", re.DOTALL),
+    "--test-concurrency": re.compile(r"[0-9]{1,4}"),
+    "--test-timeout": re.compile(r"[0-9]{1,9}"),
+    "--test-shard": re.compile(r"[0-9]{1,4}/[0-9]{1,4}"),
+    "--test-coverage-include": re.compile(r".*", re.DOTALL),
+    "--test-coverage-exclude": re.compile(r".*", re.DOTALL),
+}
+"""``node --test`` options with a value, and the values that only choose (a reporter that is a module path loads code;
+a destination is a file in the working tree: no ``..``, checked by :func:`in_tree`)."""
+
+
+def _node_tests(args: Sequence[Arg]) -> bool:
+    """``node --test [options] [files]``: node's own test runner on the project's tests, as ``jest``/``vitest`` (and held
+    after a fetch, :func:`_runs_project_code`); any option that loads or runs other code (``-r``, ``--import``,
+    ``--loader``, ``-e``, ``--inspect``, a reporter module) or watches (``--watch`` never ends) keeps it held."""
+    words = [a.text for a in args]
+    if "--test" not in words or not all(a.static for a in args):
+        return False
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if word == "--":
+            return all(map(in_tree, words[i:]))
+        if not word.startswith("-"):
+            if not in_tree(word):
+                return False
+            continue
+        name, equals, value = word.partition("=")
+        if not equals and name in _NODE_TEST_FLAGS:
+            continue
+        pattern = _NODE_TEST_VALUES.get(name)
+        if pattern is None:
+            return False
+        if not equals:
+            if i >= len(words):
+                return False
+            value, i = words[i], i + 1
+        if not pattern.fullmatch(value) or (name == "--test-reporter-destination" and not in_tree(value)):
+            return False
+    return True
+
+
+def _runs_project_code(inv: Invocation) -> bool:
+    """It runs the project's code (:data:`RUNS_PROJECT_CODE`; ``sh ./gradlew``; ``node --test``): held after a fetch."""
+    name = inv.program or ""
+    if name in RUNS_PROJECT_CODE:
+        return True
+    kind = family(name)
+    return (kind == "node" and _node_tests(inv.args)) or (
+        kind in INTERPRETERS and _project_script(inv) is not None
+    )
+
+
+def _input_code(inv: Invocation, reading: Reading) -> str | None:
+    """The code an interpreter reads from its standard input when that is its own here-document or here-string, passed
+    unchanged (``python3 - <<'PY'``, ``node <<< CODE``: :attr:`Redir.code`); ``None`` for code from a pipe or a file,
+    or when its code is elsewhere (``-c``, a script)."""
+    if reading.code or not (
+        reading.stdin or (reading.script is not None and reading.script.text in STDIN_PATHS)
+    ):
+        return None
+    if reading.script is not None and not reading.script.static:
+        return None
+    last = next(
+        (r for r in reversed(inv.redirects) if r.fd == 0 or (r.fd is None and r.op.startswith("<"))), None
+    )
+    return last.code if last is not None and last.op in _INLINE_INPUT else None
 
 
 _ONE_LINERS: Mapping[str, Callable[[Sequence[Arg]], str | bool]] = {

@@ -76,6 +76,9 @@ class Redir(NamedTuple):
     """``None`` for a file-descriptor duplication (``2>&1``) and here-documents."""
     secret: str = ""
     """The name of a secret variable a here-string or here-document expands (``<<< "$TOKEN"``): the program reads it."""
+    code: str | None = None
+    """A simple command's own here-document or here-string on its standard input, when the shell passes its text
+    unchanged (no expansion): an interpreter reading its code there reads exactly this."""
 
     @property
     def writes(self) -> bool:

@@ -304,6 +304,38 @@ def harmless_ruby(args: Sequence[Arg]) -> bool:
     return code is not None and all(_harmless(text, _RUBY) for text in code)
 
 
+_INPUT_OPTIONS: Final = {
+    "node": frozenset({"--no-warnings"}),
+    "perl": frozenset({"-w"}),
+    "php": frozenset({"-n"}),
+    "ruby": frozenset({"-w", "-W0"}),
+}
+"""Per interpreter, the options that may come with code read from standard input (as with its command-line code)."""
+_PHP_OPEN: Final = re.compile(r"\s*<\?php\s")
+_PHP_CLOSE: Final = re.compile(r"\?>\s*\Z")
+
+
+def harmless_input(kind: str, args: Sequence[Arg], code: str) -> bool:
+    """Code ``kind`` reads from its standard input (``node <<'EOF'``, ``perl - <<< CODE``): nothing on its command line
+    but ``-`` and a harmless option, and code its checker accepts. PHP reads a file there: one ``<?php`` at the start
+    (before it, text is printed), an optional ``?>`` at the end, and its code between."""
+    kind = "node" if kind == "nodejs" else kind
+    plain = _INPUT_OPTIONS.get(kind)
+    if plain is None or len(code) > MAX_CODE:
+        return False
+    if not all(a.static and (a.text in plain or a.text in ("-", "--")) for a in args):
+        return False
+    if kind == "perl":
+        return _harmless_perl(code)
+    if kind == "php":
+        opening = _PHP_OPEN.match(code)
+        if opening is None:
+            return False
+        closing = _PHP_CLOSE.search(code, opening.end())
+        code = code[opening.end() : closing.start() if closing else len(code)]
+    return _harmless(code, _JS if kind == "node" else _PHP if kind == "php" else _RUBY)
+
+
 def _code_options(args: Sequence[Arg], code_options: set[str], plain: frozenset[str]) -> list[str] | None:
     """The code of each code option, when every argument is static and a code option, its code, a harmless option,
     or comes after ``--``; else ``None``."""
