@@ -55,7 +55,9 @@ def test_risky_commands_are_held_or_denied(decided: list[tuple[dict[str, str], s
 
 
 def test_benign_commands_are_allowed(decided: list[tuple[dict[str, str], str, str | None]]) -> None:
-    assert _share(decided, "benign", "allow") >= 0.90
+    assert (
+        _share(decided, "benign", "allow") >= 0.92
+    )  # (0.929 measured: a ratchet above the 90 %, with a few commands of slack)
 
 
 def test_benign_commands_are_denied_only_by_the_rm_rf_contract(

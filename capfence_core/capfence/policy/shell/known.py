@@ -1548,6 +1548,7 @@ _PY_HELD_ATTRS = frozenset(
         "nt",
         "subprocess",
         "warnings",  # (calendar.warnings on Python 3.12: it can install a hook that runs on every warning)
+        "types",  # (csv.types on Python 3.12+: types.FunctionType and CodeType build and run any code)
         "shutil",
         "io",
         "builtins",
