@@ -10,17 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
-from capfence.policy.engine import evaluate
+from tests.support.shell_decide import decide
 from tests.support.shell_escapes import ESCAPES, EVERYDAY
-
-
-def decide(policy: Policy, command: str) -> tuple[str, str]:
-    decision = evaluate(
-        policy, CallView(capability="shell.execute", payload={"command": command}, agent_id="test")
-    )
-    return decision.action, decision.reason
 
 
 @pytest.mark.parametrize("command", ESCAPES)

@@ -15,18 +15,9 @@ import time
 
 import pytest
 
-from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
-from capfence.policy.engine import evaluate
 from capfence.policy.shell import known, oneliners
-
-
-def decide(policy: Policy, command: str) -> tuple[str, str]:
-    decision = evaluate(
-        policy, CallView(capability="shell.execute", payload={"command": command}, agent_id="test")
-    )
-    return decision.action, decision.reason
-
+from tests.support.shell_decide import decide
 
 PYTHON_ALLOWED = [
     "python3 -c 'import os; print(os.listdir(\"/home/u/.aws\"))'",  # names only, as `ls ~/.aws`

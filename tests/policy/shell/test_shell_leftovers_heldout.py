@@ -18,17 +18,8 @@ from __future__ import annotations
 
 import pytest
 
-from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
-from capfence.policy.engine import evaluate
-
-
-def decide(policy: Policy, command: str) -> tuple[str, str]:
-    decision = evaluate(
-        policy, CallView(capability="shell.execute", payload={"command": command}, agent_id="test")
-    )
-    return decision.action, decision.reason
-
+from tests.support.shell_decide import decide
 
 SECRET_VARIABLES = [
     ("echo $NPM_TOKEN", "secret"),

@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
-from capfence.policy.engine import evaluate
 from capfence.policy.shell.secrets import credential, why_secret
 from capfence.policy.shell.sketch import sketch_text
-
-
-def decide(pack: Policy, command: str) -> tuple[str, str]:
-    decision = evaluate(pack, CallView("shell.execute", {"command": command}, "a"))
-    return decision.action, decision.reason
-
+from tests.support.shell_decide import decide
 
 HELD = [
     "cat ~/.ssh/id_rsa",

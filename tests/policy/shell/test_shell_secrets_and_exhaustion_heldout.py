@@ -17,15 +17,8 @@ from __future__ import annotations
 
 import pytest
 
-from capfence.call.view import CallView
 from capfence.policy.compiled import Policy
-from capfence.policy.engine import evaluate
-
-
-def decide(pack: Policy, command: str) -> tuple[str, str]:
-    decision = evaluate(pack, CallView("shell.execute", {"command": command}, "a"))
-    return decision.action, decision.reason
-
+from tests.support.shell_decide import decide
 
 HELD = {
     # browser profiles, keyrings, credential files
